@@ -1,0 +1,11 @@
+//! # powerplane-controller
+//!
+//! Everything of powerplane that has side effects: the `powerplane` command line, reading
+//! manifest directories, and (as they land) the backends, the executor, the store and the
+//! controller loop. The pure domain logic lives in `powerplane-model`.
+
+#![warn(missing_docs)]
+
+pub mod cli;
+mod logging;
+pub mod manifest_dir;

@@ -1,0 +1,231 @@
+//! The estate: every object of a desired or observed state, indexed by kind and name, plus
+//! lookups by frame for validation and planning.
+
+use std::collections::BTreeMap;
+
+use crate::manifest::{
+    FrameHardwareSpec, FrameSpec, Kind, Metadata, PartitionSpec, SeaSpec, SharedMemoryPoolSpec,
+    SharedProcessorPoolSpec, ViosHardwareSpec, ViosPairSpec,
+};
+use crate::names::{
+    FrameName, MemPoolName, PartitionName, ProcPoolName, ProcPoolObjectName, SeaName, ViosName, ViosPairName,
+};
+use crate::source::{Location, Origin};
+
+/// One object: its metadata, its spec, and where it was loaded from (none for objects that
+/// came from a backend).
+#[derive(Clone, Debug)]
+pub struct Object<N, S> {
+    /// Name and labels.
+    pub metadata: Metadata<N>,
+    /// The kind-specific configuration.
+    pub spec: S,
+    /// The manifest document it came from.
+    pub origin: Option<Origin>,
+}
+
+impl<N, S> Object<N, S> {
+    /// An object that came from no file.
+    pub fn new(metadata: Metadata<N>, spec: S) -> Self {
+        Object { metadata, spec, origin: None }
+    }
+
+    /// The object's name.
+    pub fn name(&self) -> &N {
+        &self.metadata.name
+    }
+
+    /// Where a field of this object is written, if it came from a file.
+    pub fn locate(&self, path: &[&str]) -> Option<Location> {
+        self.origin.as_ref().map(|o| o.locate(path))
+    }
+}
+
+/// A `Frame` object.
+pub type Frame = Object<FrameName, FrameSpec>;
+/// A `SharedProcessorPool` object.
+pub type ProcPool = Object<ProcPoolObjectName, SharedProcessorPoolSpec>;
+/// A `SharedMemoryPool` object.
+pub type MemPool = Object<MemPoolName, SharedMemoryPoolSpec>;
+/// A `ViosPair` object.
+pub type ViosPair = Object<ViosPairName, ViosPairSpec>;
+/// A `SharedEthernetAdapter` object.
+pub type Sea = Object<SeaName, SeaSpec>;
+/// A `Partition` object.
+pub type Partition = Object<PartitionName, PartitionSpec>;
+/// A `FrameHardware` object.
+pub type Hardware = Object<FrameName, FrameHardwareSpec>;
+
+/// All objects of a desired state (from manifests) or an observed state (from a backend).
+#[derive(Clone, Debug, Default)]
+pub struct Estate {
+    /// Frames by name.
+    pub frames: BTreeMap<FrameName, Frame>,
+    /// Shared processor pools by object name.
+    pub proc_pools: BTreeMap<ProcPoolObjectName, ProcPool>,
+    /// Shared memory pools by object name.
+    pub mem_pools: BTreeMap<MemPoolName, MemPool>,
+    /// VIOS pairs by name.
+    pub vios_pairs: BTreeMap<ViosPairName, ViosPair>,
+    /// Shared Ethernet Adapters by name.
+    pub seas: BTreeMap<SeaName, Sea>,
+    /// Client partitions by name.
+    pub partitions: BTreeMap<PartitionName, Partition>,
+    /// Physical facts by frame (observed states and inventories only).
+    pub hardware: BTreeMap<FrameName, Hardware>,
+}
+
+impl Estate {
+    /// Number of objects of each kind, in [`Kind::ALL`] order, kinds with none left out.
+    pub fn counts(&self) -> Vec<(Kind, usize)> {
+        Kind::ALL
+            .into_iter()
+            .map(|k| (k, self.count(k)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+
+    /// Number of objects of `kind`.
+    pub fn count(&self, kind: Kind) -> usize {
+        match kind {
+            Kind::Frame => self.frames.len(),
+            Kind::SharedProcessorPool => self.proc_pools.len(),
+            Kind::SharedMemoryPool => self.mem_pools.len(),
+            Kind::ViosPair => self.vios_pairs.len(),
+            Kind::SharedEthernetAdapter => self.seas.len(),
+            Kind::Partition => self.partitions.len(),
+            Kind::FrameHardware => self.hardware.len(),
+        }
+    }
+
+    /// Total number of objects.
+    pub fn len(&self) -> usize {
+        Kind::ALL.into_iter().map(|k| self.count(k)).sum()
+    }
+
+    /// Whether the estate has no object at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Lookups by frame and by VIOS, built once for a validation or planning pass.
+    pub fn index(&self) -> EstateIndex<'_> {
+        EstateIndex::new(self)
+    }
+}
+
+/// Where a VIOS is: its frame and the pair that lists it.
+#[derive(Clone, Copy, Debug)]
+pub struct ViosPlace<'a> {
+    /// The frame.
+    pub frame: &'a FrameName,
+    /// The pair object.
+    pub pair: &'a ViosPair,
+}
+
+/// Lookups over an [`Estate`] by frame, VIOS and pool name. Where manifests are inconsistent
+/// (a VIOS listed twice), the first in name order wins; validation reports the conflict.
+#[derive(Debug)]
+pub struct EstateIndex<'a> {
+    estate: &'a Estate,
+    vios: BTreeMap<(&'a FrameName, &'a ViosName), &'a ViosPair>,
+    pairs_by_frame: BTreeMap<&'a FrameName, Vec<&'a ViosPair>>,
+    mem_pool_by_frame: BTreeMap<&'a FrameName, &'a MemPool>,
+    proc_pools_by_frame: BTreeMap<&'a FrameName, BTreeMap<&'a ProcPoolName, &'a ProcPool>>,
+    seas_by_pair: BTreeMap<&'a ViosPairName, Vec<&'a Sea>>,
+    vios_hardware: BTreeMap<(&'a FrameName, &'a ViosName), &'a ViosHardwareSpec>,
+}
+
+impl<'a> EstateIndex<'a> {
+    fn new(estate: &'a Estate) -> Self {
+        let mut ix = EstateIndex {
+            estate,
+            vios: BTreeMap::new(),
+            pairs_by_frame: BTreeMap::new(),
+            mem_pool_by_frame: BTreeMap::new(),
+            proc_pools_by_frame: BTreeMap::new(),
+            seas_by_pair: BTreeMap::new(),
+            vios_hardware: BTreeMap::new(),
+        };
+        for pair in estate.vios_pairs.values() {
+            ix.pairs_by_frame.entry(&pair.spec.frame).or_default().push(pair);
+            for m in &pair.spec.members {
+                ix.vios.entry((&pair.spec.frame, &m.name)).or_insert(pair);
+            }
+        }
+        for pool in estate.mem_pools.values() {
+            ix.mem_pool_by_frame.entry(&pool.spec.frame).or_insert(pool);
+        }
+        for pool in estate.proc_pools.values() {
+            ix.proc_pools_by_frame
+                .entry(&pool.spec.frame)
+                .or_default()
+                .entry(&pool.spec.pool_name)
+                .or_insert(pool);
+        }
+        for sea in estate.seas.values() {
+            ix.seas_by_pair.entry(&sea.spec.vios_pair).or_default().push(sea);
+        }
+        for hw in estate.hardware.values() {
+            for v in &hw.spec.vios {
+                ix.vios_hardware.insert((&hw.metadata.name, &v.name), v);
+            }
+        }
+        ix
+    }
+
+    /// The estate indexed.
+    pub fn estate(&self) -> &'a Estate {
+        self.estate
+    }
+
+    /// The pair that lists VIOS `vios` on `frame`.
+    pub fn vios(&self, frame: &FrameName, vios: &ViosName) -> Option<&'a ViosPair> {
+        self.vios.get(&(frame, vios)).copied()
+    }
+
+    /// Every VIOS named in any pair, with its frame.
+    pub fn all_vios(&self) -> impl Iterator<Item = (&'a ViosName, ViosPlace<'a>)> + '_ {
+        self.vios.iter().map(|((frame, vios), pair)| (*vios, ViosPlace { frame, pair }))
+    }
+
+    /// The VIOS pairs of a frame.
+    pub fn pairs_on(&self, frame: &FrameName) -> &[&'a ViosPair] {
+        self.pairs_by_frame.get(frame).map_or(&[], Vec::as_slice)
+    }
+
+    /// The shared memory pool of a frame.
+    pub fn mem_pool_on(&self, frame: &FrameName) -> Option<&'a MemPool> {
+        self.mem_pool_by_frame.get(frame).copied()
+    }
+
+    /// The shared processor pool `pool` on `frame`; `DefaultPool` exists on every frame and
+    /// is `Some(None)` when no manifest describes it.
+    pub fn proc_pool_on(&self, frame: &FrameName, pool: &ProcPoolName) -> Option<Option<&'a ProcPool>> {
+        match self.proc_pools_by_frame.get(frame).and_then(|m| m.get(pool)) {
+            Some(p) => Some(Some(*p)),
+            None if *pool == ProcPoolName::default_pool() => Some(None),
+            None => None,
+        }
+    }
+
+    /// The SEAs of a VIOS pair.
+    pub fn seas_of(&self, pair: &ViosPairName) -> &[&'a Sea] {
+        self.seas_by_pair.get(pair).map_or(&[], Vec::as_slice)
+    }
+
+    /// The SEAs on a frame.
+    pub fn seas_on(&self, frame: &FrameName) -> impl Iterator<Item = &'a Sea> + '_ {
+        self.pairs_on(frame).iter().flat_map(|p| self.seas_of(&p.metadata.name).iter().copied())
+    }
+
+    /// Physical facts of a frame.
+    pub fn hardware(&self, frame: &FrameName) -> Option<&'a Hardware> {
+        self.estate.hardware.get(frame)
+    }
+
+    /// Physical facts of a VIOS.
+    pub fn vios_hardware(&self, frame: &FrameName, vios: &ViosName) -> Option<&'a ViosHardwareSpec> {
+        self.vios_hardware.get(&(frame, vios)).copied()
+    }
+}

@@ -1,0 +1,37 @@
+//! # powerplane-model
+//!
+//! The pure domain model of powerplane, a GitOps controller for IBM PowerVM estates: the
+//! manifest kinds, the [`Estate`] they form, and the semantic rules a Power administrator
+//! expects checked before anything is planned. No I/O, no clock, no async: callers hand in
+//! file contents ([`SourceFile`]) and get values back, which keeps everything here
+//! deterministic and property-testable.
+
+#![warn(missing_docs)]
+
+mod diagnostic;
+mod estate;
+mod load;
+pub mod manifest;
+mod names;
+mod placement;
+mod schema;
+mod source;
+mod units;
+mod validate;
+mod yaml;
+
+pub use diagnostic::{Diagnostic, Invalid, ObjectRef, Rule, Severity};
+pub use estate::{
+    Estate, EstateIndex, Frame, Hardware, MemPool, Object, Partition, ProcPool, Sea, ViosPair, ViosPlace,
+};
+pub use load::{load, load_inventory, load_manifests};
+pub use names::{
+    DeviceName, FrameName, Lun, MAX_NAME_LEN, MemPoolName, NameError, PartitionName, ProcPoolName,
+    ProcPoolObjectName, SeaName, ViosName, ViosPairName,
+};
+pub use placement::{Eligibility, FrameUsage, Ineligible, Placer};
+pub use schema::json_schema;
+pub use source::{Location, Origin, SourceFile};
+pub use units::{MemoryMb, ProcUnits, VlanId};
+pub use validate::validate;
+pub use yaml::to_yaml;

@@ -1,0 +1,366 @@
+//! From manifest bytes to an [`Estate`]: split files into documents, read each document's
+//! kind, parse it into its typed spec, and index it. Every failing document is reported, each
+//! with `file:line:column`; one bad document never hides another.
+
+use std::collections::BTreeMap;
+use std::fmt::Display;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+
+use crate::diagnostic::{Diagnostic, Invalid, ObjectRef, Rule};
+use crate::estate::{Estate, Object};
+use crate::manifest::{Document, Kind};
+use crate::source::{DocSpan, LoadedText, Location, Origin, SourceFile, split_documents};
+use crate::yaml;
+
+/// Loads desired-state manifests: the six manifest kinds of DESIGN §2.
+pub fn load_manifests(sources: &[SourceFile]) -> Result<Estate, Invalid> {
+    load(sources, &Kind::MANIFEST)
+}
+
+/// Loads an inventory: `FrameHardware` documents plus any manifest kinds (brownfield).
+pub fn load_inventory(sources: &[SourceFile]) -> Result<Estate, Invalid> {
+    load(sources, &Kind::ALL)
+}
+
+/// Loads `sources`, accepting only documents of the `allowed` kinds.
+pub fn load(sources: &[SourceFile], allowed: &[Kind]) -> Result<Estate, Invalid> {
+    let mut loader = Loader { estate: Estate::default(), diags: Vec::new(), documents: 0 };
+    for src in sources {
+        loader.file(src, allowed);
+    }
+    if loader.documents == 0 && loader.diags.is_empty() {
+        loader.diags.push(Diagnostic::new(
+            Rule::NoManifests,
+            "no YAML documents found",
+            "add *.yaml or *.yml files with `apiVersion: powerplane/v1` documents, or point at the right directory",
+        ));
+    }
+    if loader.diags.is_empty() { Ok(loader.estate) } else { Err(Invalid(loader.diags)) }
+}
+
+struct Loader {
+    estate: Estate,
+    diags: Vec<Diagnostic>,
+    documents: usize,
+}
+
+impl Loader {
+    fn file(&mut self, src: &SourceFile, allowed: &[Kind]) {
+        let text = match String::from_utf8(src.bytes.clone()) {
+            Ok(t) => t,
+            Err(e) => {
+                let (line, column) = line_col(&src.bytes, e.utf8_error().valid_up_to());
+                self.diags.push(
+                    Diagnostic::new(
+                        Rule::NotUtf8,
+                        "the file is not UTF-8 text (is it a binary file named .yaml?)",
+                        "remove the file from the manifest directory, or save it as UTF-8 YAML",
+                    )
+                    .at(Location { file: src.path.clone(), line, column }),
+                );
+                return;
+            }
+        };
+        let file = Arc::new(LoadedText { path: src.path.clone(), text });
+        for span in split_documents(&file.text) {
+            self.documents += 1;
+            self.document(&file, span, allowed);
+        }
+    }
+
+    fn document(&mut self, file: &Arc<LoadedText>, span: DocSpan, allowed: &[Kind]) {
+        let text = &file.text[span.start..span.end];
+        let origin = Origin::new(file.clone(), span.start, span.end, span.first_line);
+        let kind = match kind_of(text) {
+            Ok(k) => k,
+            Err(e) => return self.diags.push(self.yaml_error(&origin, span, e, None)),
+        };
+        let Some(kind_parsed) = Kind::parse(&kind) else {
+            let known: Vec<&str> = allowed.iter().map(|k| k.as_str()).collect();
+            return self.diags.push(
+                Diagnostic::new(
+                    Rule::UnknownKind,
+                    format!("unknown kind `{kind}`"),
+                    format!("use one of: {}", known.join(", ")),
+                )
+                .at(origin.locate(&["kind"])),
+            );
+        };
+        if !allowed.contains(&kind_parsed) {
+            return self.diags.push(
+                Diagnostic::new(
+                    Rule::KindNotAllowed,
+                    format!("`{kind_parsed}` documents describe physical facts and belong in an inventory, not in the desired state"),
+                    "move it to the inventory given to `powerplane sim init --inventory`",
+                )
+                .at(origin.locate(&["kind"])),
+            );
+        }
+        let est = &mut self.estate;
+        let res = match kind_parsed {
+            Kind::Frame => parse_into(text, origin, kind_parsed, &mut est.frames, Some(Default::default)),
+            Kind::SharedProcessorPool => parse_into(text, origin, kind_parsed, &mut est.proc_pools, None),
+            Kind::SharedMemoryPool => parse_into(text, origin, kind_parsed, &mut est.mem_pools, None),
+            Kind::ViosPair => parse_into(text, origin, kind_parsed, &mut est.vios_pairs, None),
+            Kind::SharedEthernetAdapter => parse_into(text, origin, kind_parsed, &mut est.seas, None),
+            Kind::Partition => parse_into(text, origin, kind_parsed, &mut est.partitions, None),
+            Kind::FrameHardware => parse_into(text, origin, kind_parsed, &mut est.hardware, None),
+        };
+        if let Err(e) = res {
+            let d = match e {
+                DocError::Yaml(origin, err, name) => self.yaml_error(&origin, span, err, name),
+                DocError::Other(d) => d,
+            };
+            self.diags.push(d);
+        }
+    }
+
+    fn yaml_error(&self, origin: &Origin, span: DocSpan, e: yaml::YamlError, object: Option<ObjectRef>) -> Diagnostic {
+        let location = match e.position {
+            Some((line, column)) => {
+                Location { file: origin.file().to_path_buf(), line: span.first_line + line, column }
+            }
+            None => origin.location(),
+        };
+        let (rule, hint) = if e.syntax {
+            (Rule::YamlSyntax, "fix the YAML at this position: check indentation (spaces, not tabs), colons and brackets".to_owned())
+        } else {
+            (Rule::Schema, schema_hint(&e.message))
+        };
+        let d = Diagnostic::new(rule, e.message, hint).at(location);
+        match object {
+            Some(o) => d.on(o),
+            None => d,
+        }
+    }
+}
+
+enum DocError {
+    Yaml(Origin, yaml::YamlError, Option<ObjectRef>),
+    Other(Diagnostic),
+}
+
+/// Parses a document of `kind` and inserts it into `map`, refusing a second object of the same
+/// name.
+fn parse_into<N, S>(
+    text: &str,
+    origin: Origin,
+    kind: Kind,
+    map: &mut BTreeMap<N, Object<N, S>>,
+    default_spec: Option<fn() -> S>,
+) -> Result<(), DocError>
+where
+    N: DeserializeOwned + Ord + Clone + Display,
+    S: DeserializeOwned,
+    Document<N, S>: DeserializeOwned,
+{
+    let doc: Document<N, S> = match yaml::parse(text) {
+        Ok(d) => d,
+        Err(e) => {
+            let name = name_of(text).map(|n| ObjectRef::new(kind, n));
+            return Err(DocError::Yaml(origin, e, name));
+        }
+    };
+    let object = ObjectRef::new(kind, &doc.metadata.name);
+    let spec = match (doc.spec, default_spec) {
+        (Some(s), _) => s,
+        (None, Some(default)) => default(),
+        (None, None) => {
+            return Err(DocError::Other(
+                Diagnostic::new(
+                    Rule::Schema,
+                    "missing field `spec`",
+                    format!("add a `spec:` section; `powerplane schema` shows what a {kind} needs"),
+                )
+                .at(origin.location())
+                .on(object),
+            ));
+        }
+    };
+    if let Some(prev) = map.get(&doc.metadata.name) {
+        let prev_at = prev.origin.as_ref().map(|o| o.locate(&["metadata", "name"]).to_string());
+        return Err(DocError::Other(
+            Diagnostic::new(
+                Rule::DuplicateName,
+                format!(
+                    "{object} is defined twice; the other definition is at {}",
+                    prev_at.as_deref().unwrap_or("another source")
+                ),
+                format!("names are unique per kind: rename one of the two {kind} objects or delete the copy"),
+            )
+            .at(origin.locate(&["metadata", "name"]))
+            .on(object),
+        ));
+    }
+    let name = doc.metadata.name.clone();
+    map.insert(name, Object { metadata: doc.metadata, spec, origin: Some(origin) });
+    Ok(())
+}
+
+/// Reads `kind:` from a top-level block line without a full parse, falling back to the parser
+/// (which then reports why there is none).
+fn kind_of(text: &str) -> Result<String, yaml::YamlError> {
+    if let Some(v) = top_level_value(text, "kind") {
+        return Ok(v);
+    }
+    #[derive(serde::Deserialize)]
+    struct Header {
+        kind: String,
+    }
+    yaml::parse::<Header>(text).map(|h| h.kind)
+}
+
+/// `metadata.name` read from the text, to name the object in a parse error.
+fn name_of(text: &str) -> Option<String> {
+    let mut in_meta = false;
+    for line in text.lines() {
+        if line.starts_with("metadata:") {
+            in_meta = true;
+            if let Some(i) = line.find("name:") {
+                return Some(scalar(&line[i + 5..]));
+            }
+            continue;
+        }
+        if in_meta {
+            if !line.starts_with([' ', '\t']) && !line.trim().is_empty() {
+                return None;
+            }
+            if let Some(rest) = line.trim_start().strip_prefix("name:") {
+                return Some(scalar(rest)).filter(|s| !s.is_empty());
+            }
+        }
+    }
+    None
+}
+
+fn top_level_value(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|l| {
+        l.strip_prefix(key)
+            .and_then(|r| r.strip_prefix(':'))
+            .map(scalar)
+            .filter(|v| !v.is_empty() && !v.starts_with(['[', '{', '&', '*', '!', '|', '>']))
+    })
+}
+
+/// A plain or quoted scalar with any trailing comment removed.
+fn scalar(s: &str) -> String {
+    let s = s.trim();
+    let s = match s.find(" #") {
+        Some(i) => &s[..i],
+        None => s,
+    };
+    s.trim().trim_matches(|c| c == '"' || c == '\'').to_owned()
+}
+
+fn schema_hint(message: &str) -> String {
+    if message.contains("unknown field") {
+        "remove the field or correct its spelling (field names are camelCase; `powerplane schema` lists them)".into()
+    } else if message.contains("missing field") {
+        "add the missing field; `powerplane schema` shows every required field".into()
+    } else if message.contains("unknown variant") {
+        "use one of the values listed".into()
+    } else if message.contains("invalid type") || message.contains("invalid value") {
+        "give a value of the expected type (sizes are whole MB, processor units decimals)".into()
+    } else {
+        "correct the value; `powerplane schema` describes every field".into()
+    }
+}
+
+/// 1-based line and column of byte `offset`.
+fn line_col(bytes: &[u8], offset: usize) -> (u32, u32) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|b| **b == b'\n').count() as u32 + 1;
+    let col = before.iter().rev().take_while(|b| **b != b'\n').count() as u32 + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(path: &str, text: &str) -> SourceFile {
+        SourceFile::new(path, text.as_bytes().to_vec())
+    }
+
+    fn errors(sources: &[SourceFile]) -> Vec<Diagnostic> {
+        load_manifests(sources).unwrap_err().0
+    }
+
+    const FRAME: &str = "apiVersion: powerplane/v1\nkind: Frame\nmetadata:\n  name: p72\n";
+
+    #[test]
+    fn loads_several_documents_and_files() {
+        let part = "---\napiVersion: powerplane/v1\nkind: Partition\nmetadata: {name: a}\nspec:\n  placement: {frame: p72}\n  processors: {units: 0.5}\n  memory: {desiredMB: 1024, maxMB: 2048}\n";
+        let e = load_manifests(&[src("a.yaml", &format!("{FRAME}{part}")), src("b.yml", "# nothing\n")]).unwrap();
+        assert_eq!(e.frames.len(), 1);
+        assert_eq!(e.partitions.len(), 1);
+        let p = &e.partitions.values().next().unwrap();
+        let loc = p.locate(&["spec", "memory"]).unwrap();
+        assert_eq!((loc.line, loc.column), (12, 3));
+    }
+
+    #[test]
+    fn reports_every_bad_document() {
+        let bad1 = "apiVersion: powerplane/v1\nkind: Frame\nmetadata: {name: a}\nspec: {maintenance: maybe}\n";
+        let bad2 = "apiVersion: powerplane/v1\nkind: Gadget\nmetadata: {name: b}\n";
+        let errs = errors(&[src("x.yaml", &format!("{bad1}---\n{bad2}")), src("y.yaml", "a: [\n")]);
+        let rules: Vec<_> = errs.iter().map(|d| (d.rule, d.location.as_ref().unwrap().line)).collect();
+        assert_eq!(rules, vec![(Rule::Schema, 4), (Rule::UnknownKind, 7), (Rule::YamlSyntax, 2)]);
+    }
+
+    #[test]
+    fn wrong_type_is_located_on_its_line() {
+        let text = "apiVersion: powerplane/v1\nkind: Partition\nmetadata:\n  name: a\nspec:\n  placement: {frame: p72}\n  processors: {units: 1}\n  memory:\n    desiredMB: lots\n    maxMB: 2048\n";
+        let errs = errors(&[src("p.yaml", text)]);
+        assert_eq!(errs.len(), 1);
+        let d = &errs[0];
+        assert_eq!(d.rule, Rule::Schema);
+        assert_eq!(d.location.as_ref().unwrap().line, 9);
+        assert_eq!(d.object.as_ref().unwrap().to_string(), "Partition/a");
+        assert!(d.message.contains("spec.memory.desiredMB"), "{}", d.message);
+    }
+
+    #[test]
+    fn duplicate_names_across_files() {
+        let errs = errors(&[src("a.yaml", FRAME), src("b.yaml", FRAME)]);
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].rule, Rule::DuplicateName);
+        assert_eq!(errs[0].location.as_ref().unwrap().file.to_str(), Some("b.yaml"));
+        assert!(errs[0].message.contains("a.yaml:4:3"), "{}", errs[0].message);
+    }
+
+    #[test]
+    fn binary_and_empty_input() {
+        let errs = errors(&[src("bin.yaml", "kind: \u{0}")]);
+        assert!(errs.is_empty() || errs[0].rule != Rule::NotUtf8);
+        let errs = errors(&[SourceFile::new("bin.yaml", vec![b'a', 0xff, 0xfe])]);
+        assert_eq!(errs[0].rule, Rule::NotUtf8);
+        assert_eq!(errors(&[])[0].rule, Rule::NoManifests);
+    }
+
+    #[test]
+    fn hardware_is_refused_in_manifests_but_read_in_inventories() {
+        let hw = "apiVersion: powerplane/v1\nkind: FrameHardware\nmetadata: {name: p72}\nspec: {serial: '1', machineType: 8233-E8B, memoryMB: 1024, procUnits: 4, compatModes: [POWER7]}\n";
+        assert_eq!(errors(&[src("h.yaml", hw)])[0].rule, Rule::KindNotAllowed);
+        assert_eq!(load_inventory(&[src("h.yaml", hw)]).unwrap().hardware.len(), 1);
+    }
+
+    #[test]
+    fn missing_spec_and_missing_kind() {
+        let errs = errors(&[src("a.yaml", "apiVersion: powerplane/v1\nkind: Partition\nmetadata: {name: a}\n")]);
+        assert_eq!(errs[0].rule, Rule::Schema);
+        assert!(errs[0].message.contains("spec"));
+        let errs = errors(&[src("a.yaml", "apiVersion: powerplane/v1\nmetadata: {name: a}\n")]);
+        assert_eq!(errs[0].rule, Rule::Schema);
+        assert!(errs[0].message.contains("missing field `kind`"), "{}", errs[0].message);
+    }
+
+    #[test]
+    fn api_version_is_checked() {
+        let errs = errors(&[src("a.yaml", "apiVersion: powerplane/v2\nkind: Frame\nmetadata: {name: a}\n")]);
+        assert_eq!(errs[0].rule, Rule::Schema);
+        assert!(errs[0].message.contains("powerplane/v1"), "{}", errs[0].message);
+    }
+}

@@ -1,0 +1,340 @@
+//! `kind: Partition`: a client LPAR, where it may run and what it is given.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Labels, RunState};
+use crate::names::{FrameName, Lun, ProcPoolName};
+use crate::units::{MemoryMb, ProcUnits, VlanId};
+
+/// A client partition's desired configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PartitionSpec {
+    /// Which frames the partition may run on.
+    pub placement: Placement,
+    /// `running` or `stopped`.
+    #[serde(default)]
+    pub state: RunState,
+    /// Processor configuration.
+    pub processors: ProcessorsSpec,
+    /// Memory configuration.
+    pub memory: MemorySpec,
+    /// Virtual ethernet: the VLANs the partition needs bridged on its frame.
+    #[serde(default)]
+    pub network: Vec<NetworkSpec>,
+    /// SAN LUNs the partition uses through the VIOS.
+    #[serde(default)]
+    pub storage: Vec<StorageSpec>,
+}
+
+/// Where a partition may run. Exactly one of `frame`, `anyOf`, `selector`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(try_from = "PlacementSpec", into = "PlacementSpec")]
+pub enum Placement {
+    /// Pinned to one frame.
+    Frame(FrameName),
+    /// Any of these frames; the partition stays where it is while that is allowed.
+    AnyOf(Vec<FrameName>),
+    /// Any frame whose labels include all of these.
+    Selector(Selector),
+}
+
+impl Placement {
+    /// Whether `frame` (with `labels`) is allowed by this placement.
+    pub fn allows(&self, frame: &FrameName, labels: &Labels) -> bool {
+        match self {
+            Placement::Frame(f) => f == frame,
+            Placement::AnyOf(fs) => fs.contains(frame),
+            Placement::Selector(sel) => sel.matches(labels),
+        }
+    }
+}
+
+/// The manifest form of [`Placement`], as written in YAML.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PlacementSpec {
+    /// Pin to this frame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<FrameName>,
+    /// Allow any of these frames.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub any_of: Option<Vec<FrameName>>,
+    /// Allow frames whose labels match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<Selector>,
+}
+
+impl TryFrom<PlacementSpec> for Placement {
+    type Error = String;
+    fn try_from(p: PlacementSpec) -> Result<Self, String> {
+        match (p.frame, p.any_of, p.selector) {
+            (Some(f), None, None) => Ok(Placement::Frame(f)),
+            (None, Some(fs), None) if fs.is_empty() => {
+                Err("placement.anyOf is empty; list at least one frame".to_owned())
+            }
+            (None, Some(fs), None) => Ok(Placement::AnyOf(fs)),
+            (None, None, Some(s)) if s.labels.is_empty() => Err(
+                "placement.selector.labels is empty, which would match every frame; name at least one label".to_owned(),
+            ),
+            (None, None, Some(s)) => Ok(Placement::Selector(s)),
+            _ => Err("placement needs exactly one of `frame`, `anyOf` or `selector`".to_owned()),
+        }
+    }
+}
+
+impl From<Placement> for PlacementSpec {
+    fn from(p: Placement) -> Self {
+        match p {
+            Placement::Frame(f) => PlacementSpec { frame: Some(f), ..Default::default() },
+            Placement::AnyOf(fs) => PlacementSpec { any_of: Some(fs), ..Default::default() },
+            Placement::Selector(s) => PlacementSpec { selector: Some(s), ..Default::default() },
+        }
+    }
+}
+
+/// A label selector over frames' labels.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Selector {
+    /// Every one of these labels must be on the frame with this value.
+    pub labels: Labels,
+}
+
+impl Selector {
+    /// Whether a frame with `labels` matches.
+    pub fn matches(&self, labels: &Labels) -> bool {
+        self.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+    }
+}
+
+/// Processor configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProcessorsSpec {
+    /// `shared` (micro-partition) or `dedicated` (whole processors).
+    #[serde(default)]
+    pub mode: ProcMode,
+    /// Shared processor pool (`poolName`); omitted means the frame's `DefaultPool`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<ProcPoolName>,
+    /// Entitled processing units (shared) or number of processors (dedicated).
+    pub units: ProcUnits,
+    /// Virtual processors (shared mode); defaults to the units rounded up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r#virtual: Option<u32>,
+    /// Processor compatibility mode; the target frame must support it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compat: Option<CompatMode>,
+}
+
+impl ProcessorsSpec {
+    /// The pool this partition draws from, `DefaultPool` when none is named.
+    pub fn pool_or_default(&self) -> ProcPoolName {
+        self.pool.clone().unwrap_or_else(ProcPoolName::default_pool)
+    }
+}
+
+/// Processor sharing mode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ProcMode {
+    /// Micro-partition drawing from a shared processor pool.
+    #[default]
+    Shared,
+    /// Whole dedicated processors.
+    Dedicated,
+}
+
+/// Processor compatibility mode (`lssyscfg -F lpar_proc_compat_modes`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+pub enum CompatMode {
+    /// Whatever the frame runs natively.
+    #[serde(rename = "default")]
+    Default,
+    /// POWER6.
+    #[serde(rename = "POWER6")]
+    Power6,
+    /// POWER6+.
+    #[serde(rename = "POWER6_PLUS")]
+    Power6Plus,
+    /// POWER7.
+    #[serde(rename = "POWER7")]
+    Power7,
+    /// POWER8.
+    #[serde(rename = "POWER8")]
+    Power8,
+    /// POWER9 base.
+    #[serde(rename = "POWER9_BASE")]
+    Power9Base,
+    /// POWER9.
+    #[serde(rename = "POWER9")]
+    Power9,
+    /// POWER10.
+    #[serde(rename = "POWER10")]
+    Power10,
+    /// POWER11.
+    #[serde(rename = "POWER11")]
+    Power11,
+}
+
+impl fmt::Display for CompatMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CompatMode::Default => "default",
+            CompatMode::Power6 => "POWER6",
+            CompatMode::Power6Plus => "POWER6_PLUS",
+            CompatMode::Power7 => "POWER7",
+            CompatMode::Power8 => "POWER8",
+            CompatMode::Power9Base => "POWER9_BASE",
+            CompatMode::Power9 => "POWER9",
+            CompatMode::Power10 => "POWER10",
+            CompatMode::Power11 => "POWER11",
+        })
+    }
+}
+
+/// Memory configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MemorySpec {
+    /// `dedicated` or `shared` (Active Memory Sharing).
+    #[serde(default)]
+    pub mode: MemoryMode,
+    /// Desired memory (`desired_mem`).
+    #[serde(rename = "desiredMB")]
+    pub desired_mb: MemoryMb,
+    /// Maximum memory (`max_mem`); a shared-memory partition's paging device must be at least
+    /// this large.
+    #[serde(rename = "maxMB")]
+    pub max_mb: MemoryMb,
+    /// Paging VIOS redundancy, for `shared` mode only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paging: Option<PagingSpec>,
+}
+
+/// Memory mode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MemoryMode {
+    /// Dedicated physical memory.
+    #[default]
+    Dedicated,
+    /// Active Memory Sharing: memory from the frame's shared memory pool, backed by a paging
+    /// device.
+    Shared,
+}
+
+/// Paging VIOS choice of a shared-memory partition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PagingSpec {
+    /// Whether redundant paging VIOS are `required`, `preferred` or not wanted (`none`).
+    #[serde(default = "Redundancy::default_for_shared")]
+    pub redundancy: Redundancy,
+    /// Which of the pool's `pagingVios` is primary: 1 or 2. An index, not a name, so it survives
+    /// a migration to a frame whose VIOS have other names.
+    #[serde(default)]
+    pub primary: PagingIndex,
+}
+
+impl Default for PagingSpec {
+    fn default() -> Self {
+        PagingSpec { redundancy: Redundancy::default_for_shared(), primary: PagingIndex::One }
+    }
+}
+
+/// Paging VIOS redundancy of a shared-memory partition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Redundancy {
+    /// Must have two paging VIOS and a common paging device; never migrated non-redundant.
+    Required,
+    /// Redundant when the target allows it, else non-redundant with a warning.
+    Preferred,
+    /// One paging VIOS.
+    None,
+}
+
+impl Redundancy {
+    fn default_for_shared() -> Self {
+        Redundancy::Preferred
+    }
+}
+
+/// Index into a shared memory pool's `pagingVios`: paging VIOS 1 or 2.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
+pub enum PagingIndex {
+    /// Paging VIOS 1 (the pool's first).
+    #[default]
+    One,
+    /// Paging VIOS 2.
+    Two,
+}
+
+impl PagingIndex {
+    /// 0-based position in `pagingVios`.
+    pub fn position(self) -> usize {
+        match self {
+            PagingIndex::One => 0,
+            PagingIndex::Two => 1,
+        }
+    }
+}
+
+impl TryFrom<u8> for PagingIndex {
+    type Error = String;
+    fn try_from(v: u8) -> Result<Self, String> {
+        match v {
+            1 => Ok(PagingIndex::One),
+            2 => Ok(PagingIndex::Two),
+            _ => Err(format!("paging.primary is {v}; it indexes the pool's pagingVios, so it is 1 or 2")),
+        }
+    }
+}
+
+impl From<PagingIndex> for u8 {
+    fn from(p: PagingIndex) -> u8 {
+        p.position() as u8 + 1
+    }
+}
+
+impl schemars::JsonSchema for PagingIndex {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PagingIndex".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "integer", "enum": [1, 2]})
+    }
+}
+
+/// A VLAN the partition's virtual ethernet needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// The VLAN id.
+    pub vlan: VlanId,
+}
+
+/// A SAN LUN of the partition.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSpec {
+    /// The LUN id as the VIOS see it.
+    pub lun: Lun,
+    /// Virtual SCSI or NPIV.
+    pub via: StorageVia,
+}
+
+/// How a LUN reaches the partition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageVia {
+    /// Virtual SCSI mapping on the VIOS.
+    Vscsi,
+    /// N_Port ID virtualisation.
+    Npiv,
+}

@@ -1,0 +1,191 @@
+//! Names of PowerVM objects as distinct types, so a VIOS name can never be passed where a frame
+//! name is expected. Names are checked once, when parsed: they end up inside HMC commands
+//! (`chhwres -p NAME`, `"paging_vios_names=a,b"`), so characters that would break those
+//! commands are refused.
+
+use std::borrow::Borrow;
+use std::fmt;
+
+/// Longest name the HMC accepts for a managed system or partition.
+pub const MAX_NAME_LEN: usize = 47;
+
+/// Why a name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    /// The name is empty.
+    #[error("{what} name is empty; give it a name")]
+    Empty {
+        /// Which kind of name.
+        what: &'static str,
+    },
+    /// The name is longer than the HMC accepts.
+    #[error("{what} name `{name}` is {len} characters long; the HMC accepts at most {MAX_NAME_LEN}")]
+    TooLong {
+        /// Which kind of name.
+        what: &'static str,
+        /// The refused name.
+        name: String,
+        /// Its length in characters.
+        len: usize,
+    },
+    /// The name contains a character that breaks HMC command lines.
+    #[error(
+        "{what} name `{name}` contains {ch:?}; use letters, digits and `_ - . :` (HMC command lines split on spaces, commas and quotes)"
+    )]
+    BadChar {
+        /// Which kind of name.
+        what: &'static str,
+        /// The refused name.
+        name: String,
+        /// The first offending character.
+        ch: char,
+    },
+}
+
+/// Checks a name against the HMC's rules.
+pub(crate) fn check_name(what: &'static str, name: &str) -> Result<(), NameError> {
+    if name.is_empty() {
+        return Err(NameError::Empty { what });
+    }
+    let len = name.chars().count();
+    if len > MAX_NAME_LEN {
+        return Err(NameError::TooLong { what, name: name.to_owned(), len });
+    }
+    if let Some(ch) = name
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || matches!(c, ',' | '"' | '\'' | '=' | '\\' | '/'))
+    {
+        return Err(NameError::BadChar { what, name: name.to_owned(), ch });
+    }
+    Ok(())
+}
+
+macro_rules! name_type {
+    ($(#[$doc:meta])* $ty:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $ty(String);
+
+        impl $ty {
+            /// Checks `name` and wraps it.
+            pub fn new(name: impl Into<String>) -> Result<Self, NameError> {
+                let name = name.into();
+                check_name($what, &name)?;
+                Ok(Self(name))
+            }
+
+            /// The name as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $ty {
+            type Error = NameError;
+            fn try_from(s: String) -> Result<Self, NameError> {
+                Self::new(s)
+            }
+        }
+
+        impl From<$ty> for String {
+            fn from(n: $ty) -> String {
+                n.0
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&self.0, f)
+            }
+        }
+
+        impl Borrow<str> for $ty {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+name_type!(
+    /// A managed system (frame, CEC), e.g. `p72` or `IBM_MMA_P6_102615A_SOLCHMS05`.
+    FrameName, "frame"
+);
+name_type!(
+    /// A Virtual I/O Server partition, e.g. `p72vio1`.
+    ViosName, "VIOS"
+);
+name_type!(
+    /// A `ViosPair` object.
+    ViosPairName, "VIOS pair"
+);
+name_type!(
+    /// A client partition (LPAR), e.g. `lpar_6_sotchax11`.
+    PartitionName, "partition"
+);
+name_type!(
+    /// A `SharedProcessorPool` object (the manifest's name, not the HMC pool name).
+    ProcPoolObjectName, "shared processor pool object"
+);
+name_type!(
+    /// A shared processor pool as the HMC names it on a frame (`poolName`, e.g. `prodpool`);
+    /// partitions reference this, so the reference resolves on whichever frame they run.
+    ProcPoolName, "shared processor pool"
+);
+name_type!(
+    /// A `SharedMemoryPool` object.
+    MemPoolName, "shared memory pool"
+);
+name_type!(
+    /// A `SharedEthernetAdapter` object.
+    SeaName, "shared ethernet adapter"
+);
+name_type!(
+    /// A VIOS device, e.g. `hdisk17` or `ent4`.
+    DeviceName, "device"
+);
+name_type!(
+    /// A SAN logical unit identifier, e.g. `6005076801203E85-L1B`, as the VIOS sees it.
+    Lun, "LUN"
+);
+
+impl ProcPoolName {
+    /// The pool every frame has and that partitions use when they name none.
+    pub fn default_pool() -> Self {
+        Self("DefaultPool".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_seed_names() {
+        for n in ["IBM_MMA_P6_102615A_SOLCHMS05", "lpar_6_sotchax11", "p72vio1", "bxaix85"] {
+            assert!(FrameName::new(n).is_ok(), "{n}");
+        }
+    }
+
+    #[test]
+    fn refuses_what_breaks_hmc_commands() {
+        assert!(matches!(PartitionName::new(""), Err(NameError::Empty { .. })));
+        assert!(matches!(PartitionName::new("a b"), Err(NameError::BadChar { ch: ' ', .. })));
+        assert!(matches!(PartitionName::new("a,b"), Err(NameError::BadChar { ch: ',', .. })));
+        assert!(matches!(PartitionName::new("x".repeat(48)), Err(NameError::TooLong { len: 48, .. })));
+        assert!(PartitionName::new("x".repeat(47)).is_ok());
+    }
+
+    #[test]
+    fn serde_checks_names() {
+        let err = serde_yaml::from_str::<FrameName>("\"a b\"").unwrap_err();
+        assert!(err.to_string().contains("contains ' '"), "{err}");
+    }
+}

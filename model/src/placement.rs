@@ -1,0 +1,404 @@
+//! Where a partition may run and where it will run. Eligibility of a frame for a partition is
+//! the static part of DESIGN §4 rule 4 (the LPM checks that do not depend on what else moves);
+//! [`Placer::assign`] chooses a frame for every partition: pinned ones where pinned, others
+//! stay put while allowed, else the eligible frame with most free memory, ties by name.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::estate::{Estate, EstateIndex, Partition};
+use crate::manifest::{CompatMode, MemoryMode, Placement, ProcMode, Redundancy, ReservePolicy};
+use crate::names::{FrameName, Lun, PartitionName, ProcPoolName};
+use crate::units::{MemoryMb, ProcUnits, VlanId};
+
+/// Why a frame cannot host a partition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ineligible {
+    /// No `Frame` manifest of that name.
+    UnknownFrame,
+    /// The frame is in maintenance.
+    Maintenance,
+    /// The frame is running on battery.
+    OnBattery,
+    /// The partition's processor pool does not exist there.
+    NoProcPool(ProcPoolName),
+    /// Shared memory, but the frame has no shared memory pool.
+    NoMemoryPool,
+    /// No paging device of the pool is at least the partition's `maxMB`.
+    NoPagingDevice {
+        /// The partition's maximum memory.
+        need: MemoryMb,
+        /// The pool's largest device, if any.
+        largest: Option<MemoryMb>,
+    },
+    /// Redundancy `required`, but the pool has one paging VIOS or no common device.
+    NoRedundantPaging,
+    /// A VLAN no SEA on the frame bridges.
+    VlanNotBridged(VlanId),
+    /// A LUN no VIOS of the frame sees.
+    LunNotVisible(Lun),
+    /// The frame does not support the compatibility mode.
+    CompatUnsupported(CompatMode),
+    /// Not enough free memory.
+    Memory {
+        /// Free memory on the frame.
+        free: MemoryMb,
+        /// What the partition needs.
+        need: MemoryMb,
+    },
+    /// Not enough free processing units.
+    ProcUnits {
+        /// Free units on the frame.
+        free: ProcUnits,
+        /// What the partition needs.
+        need: ProcUnits,
+    },
+}
+
+impl fmt::Display for Ineligible {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ineligible::UnknownFrame => write!(f, "no Frame manifest has that name"),
+            Ineligible::Maintenance => write!(f, "the frame is in maintenance"),
+            Ineligible::OnBattery => write!(f, "the frame is running on battery"),
+            Ineligible::NoProcPool(p) => write!(f, "it has no shared processor pool `{p}`"),
+            Ineligible::NoMemoryPool => write!(f, "it has no shared memory pool"),
+            Ineligible::NoPagingDevice { need, largest: Some(l) } => {
+                write!(f, "its largest paging device is {l}, the partition's maxMB is {need}")
+            }
+            Ineligible::NoPagingDevice { need, largest: None } => {
+                write!(f, "its shared memory pool has no paging device (needs one of at least {need})")
+            }
+            Ineligible::NoRedundantPaging => {
+                write!(f, "it cannot give redundant paging (one paging VIOS or no common paging device)")
+            }
+            Ineligible::VlanNotBridged(v) => write!(f, "no SEA there bridges VLAN {v}"),
+            Ineligible::LunNotVisible(l) => write!(f, "no VIOS there sees LUN {l}"),
+            Ineligible::CompatUnsupported(c) => write!(f, "it does not support compatibility mode {c}"),
+            Ineligible::Memory { free, need } => write!(f, "free memory {free}, needed {need}"),
+            Ineligible::ProcUnits { free, need } => write!(f, "free processing units {free}, needed {need}"),
+        }
+    }
+}
+
+/// The outcome of placing one partition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Eligibility {
+    /// The partition goes (or stays) on this frame.
+    Placed(FrameName),
+    /// No allowed frame can host it; each candidate with its reasons.
+    Unplaceable(Vec<(FrameName, Vec<Ineligible>)>),
+}
+
+/// Free resources of one frame while partitions are assigned.
+#[derive(Clone, Copy, Debug)]
+struct Room {
+    memory: MemoryMb,
+    procs: ProcUnits,
+}
+
+/// Places partitions of a desired estate, using physical facts and current locations from an
+/// observed estate when there is one.
+pub struct Placer<'a> {
+    desired: &'a Estate,
+    ix: EstateIndex<'a>,
+    observed: Option<&'a Estate>,
+    facts: Option<EstateIndex<'a>>,
+}
+
+impl<'a> Placer<'a> {
+    /// A placer for `desired`; `observed` supplies hardware facts and where partitions run now.
+    pub fn new(desired: &'a Estate, observed: Option<&'a Estate>) -> Self {
+        Placer { desired, ix: desired.index(), observed, facts: observed.map(Estate::index) }
+    }
+
+    /// The desired estate's index.
+    pub fn index(&self) -> &EstateIndex<'a> {
+        &self.ix
+    }
+
+    /// The frames a partition's placement allows, in name order.
+    pub fn candidates(&self, p: &Partition) -> Vec<FrameName> {
+        match &p.spec.placement {
+            Placement::Frame(f) => vec![f.clone()],
+            Placement::AnyOf(fs) => {
+                let mut fs = fs.clone();
+                fs.sort();
+                fs.dedup();
+                fs
+            }
+            Placement::Selector(sel) => self
+                .desired
+                .frames
+                .values()
+                .filter(|f| sel.matches(&f.metadata.labels))
+                .map(|f| f.metadata.name.clone())
+                .collect(),
+        }
+    }
+
+    /// Why `frame` cannot host `p`, ignoring capacity; empty when it can.
+    pub fn static_reasons(&self, p: &Partition, frame: &FrameName) -> Vec<Ineligible> {
+        let mut why = Vec::new();
+        let Some(fr) = self.desired.frames.get(frame) else {
+            return vec![Ineligible::UnknownFrame];
+        };
+        if fr.spec.maintenance {
+            why.push(Ineligible::Maintenance);
+        }
+        let hw = self.facts.as_ref().and_then(|f| f.hardware(frame));
+        if hw.is_some_and(|h| h.spec.on_battery) {
+            why.push(Ineligible::OnBattery);
+        }
+        let spec = &p.spec;
+        if spec.processors.mode == ProcMode::Shared {
+            let pool = spec.processors.pool_or_default();
+            if self.ix.proc_pool_on(frame, &pool).is_none() {
+                why.push(Ineligible::NoProcPool(pool));
+            }
+        }
+        if spec.memory.mode == MemoryMode::Shared {
+            match self.ix.mem_pool_on(frame) {
+                None => why.push(Ineligible::NoMemoryPool),
+                Some(pool) => {
+                    let largest = pool.spec.paging_devices.iter().map(|d| d.size_mb).max();
+                    if largest.is_none_or(|l| l < spec.memory.max_mb) {
+                        why.push(Ineligible::NoPagingDevice { need: spec.memory.max_mb, largest });
+                    }
+                    let redundancy = spec.memory.paging.unwrap_or_default().redundancy;
+                    if redundancy == Redundancy::Required && self.common_devices(frame).is_empty() {
+                        why.push(Ineligible::NoRedundantPaging);
+                    }
+                }
+            }
+        }
+        let bridged: Vec<VlanId> = self
+            .ix
+            .seas_on(frame)
+            .flat_map(|s| s.spec.trunks.iter().flat_map(|t| t.all_vlans()))
+            .collect();
+        for n in &spec.network {
+            if !bridged.contains(&n.vlan) {
+                why.push(Ineligible::VlanNotBridged(n.vlan));
+            }
+        }
+        if let Some(hw) = hw {
+            for s in &spec.storage {
+                let seen = hw.spec.vios.iter().any(|v| v.disks.iter().any(|d| d.lun == s.lun));
+                if !seen {
+                    why.push(Ineligible::LunNotVisible(s.lun.clone()));
+                }
+            }
+            if let Some(c) = spec.processors.compat
+                && c != CompatMode::Default
+                && !hw.spec.compat_modes.contains(&c)
+            {
+                why.push(Ineligible::CompatUnsupported(c));
+            }
+        }
+        why
+    }
+
+    /// Paging devices of the frame's pool that are redundancy capable: seen by both paging VIOS
+    /// with `no_reserve`. Without hardware facts, every device of a two-VIOS pool counts.
+    // seeds: ams-dual-vios-and-lpm.txt, "The physical disks must be assigned to both paging VIOS
+    // partitions ... The reserve policy attribute of the disks must be set to no_reserve."
+    pub fn common_devices(&self, frame: &FrameName) -> Vec<&'a crate::manifest::PagingDeviceSpec> {
+        let Some(pool) = self.ix.mem_pool_on(frame) else { return Vec::new() };
+        if pool.spec.paging_vios.len() != 2 {
+            return Vec::new();
+        }
+        let Some(facts) = &self.facts else {
+            return pool.spec.paging_devices.iter().collect();
+        };
+        let disks: Vec<_> = pool
+            .spec
+            .paging_vios
+            .iter()
+            .map(|v| facts.vios_hardware(frame, v).map(|h| h.disks.as_slice()).unwrap_or_default())
+            .collect();
+        pool.spec
+            .paging_devices
+            .iter()
+            .filter(|dev| {
+                let lun = disks.iter().flat_map(|d| d.iter()).find(|d| d.name == dev.device).map(|d| &d.lun);
+                lun.is_some_and(|lun| {
+                    disks.iter().all(|vd| vd.iter().any(|d| &d.lun == lun && d.reserve_policy == ReservePolicy::NoReserve))
+                })
+            })
+            .collect()
+    }
+
+    /// Where the partition runs now, according to the observed estate.
+    pub fn current_frame(&self, name: &PartitionName) -> Option<&'a FrameName> {
+        match &self.observed?.partitions.get(name)?.spec.placement {
+            Placement::Frame(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// Room left on each frame with hardware facts before any partition is placed: memory
+    /// minus VIOS and shared memory pool, processing units minus VIOS.
+    fn initial_room(&self) -> BTreeMap<FrameName, Room> {
+        self.usage(&BTreeMap::new())
+            .into_iter()
+            .map(|(f, u)| {
+                let room = Room {
+                    memory: u.memory.saturating_sub(u.memory_used()),
+                    procs: u.procs.saturating_sub(u.procs_used()),
+                };
+                (f, room)
+            })
+            .collect()
+    }
+
+    /// Chooses a frame for every partition. Pinned partitions and those that may stay where
+    /// they run are placed first (they take capacity whether it suffices or not, so validation
+    /// can report the overcommit); the rest go, in name order, to the eligible frame with most
+    /// free memory, ties by name.
+    pub fn assign(&self) -> BTreeMap<PartitionName, Eligibility> {
+        let mut room = self.initial_room();
+        let mut out = BTreeMap::new();
+        let mut movers = Vec::new();
+        for (name, p) in &self.desired.partitions {
+            let fixed = match &p.spec.placement {
+                Placement::Frame(f) => Some(f.clone()),
+                _ => self
+                    .current_frame(name)
+                    .filter(|cur| p.spec.placement.allows(cur, self.labels(cur)))
+                    .filter(|cur| self.static_reasons(p, cur).is_empty())
+                    .cloned(),
+            };
+            match fixed {
+                Some(f) => {
+                    if let Some(r) = room.get_mut(&f) {
+                        let (m, c) = demand(p);
+                        r.memory = r.memory.saturating_sub(m);
+                        r.procs = r.procs.saturating_sub(c);
+                    }
+                    out.insert(name.clone(), Eligibility::Placed(f));
+                }
+                None => movers.push(p),
+            }
+        }
+        for p in movers {
+            let (mem, procs) = demand(p);
+            let mut rejected = Vec::new();
+            let mut best: Option<(FrameName, MemoryMb)> = None;
+            for f in self.candidates(p) {
+                let mut why = self.static_reasons(p, &f);
+                let free = room.get(&f).copied();
+                if let Some(r) = free {
+                    if r.memory < mem {
+                        why.push(Ineligible::Memory { free: r.memory, need: mem });
+                    }
+                    if r.procs < procs {
+                        why.push(Ineligible::ProcUnits { free: r.procs, need: procs });
+                    }
+                }
+                if !why.is_empty() {
+                    rejected.push((f, why));
+                    continue;
+                }
+                let free_mem = free.map_or(MemoryMb(0), |r| r.memory);
+                if best.as_ref().is_none_or(|(_, m)| free_mem > *m) {
+                    best = Some((f, free_mem));
+                }
+            }
+            let e = match best {
+                Some((f, _)) => {
+                    if let Some(r) = room.get_mut(&f) {
+                        r.memory = r.memory.saturating_sub(mem);
+                        r.procs = r.procs.saturating_sub(procs);
+                    }
+                    Eligibility::Placed(f)
+                }
+                None => Eligibility::Unplaceable(rejected),
+            };
+            out.insert(p.metadata.name.clone(), e);
+        }
+        out
+    }
+
+    /// What each frame with hardware facts has and what the assignment asks of it.
+    pub fn usage(&self, assignment: &BTreeMap<PartitionName, Eligibility>) -> BTreeMap<FrameName, FrameUsage> {
+        let Some(facts) = &self.facts else { return BTreeMap::new() };
+        let mut usage: BTreeMap<FrameName, FrameUsage> = facts
+            .estate()
+            .hardware
+            .values()
+            .map(|hw| {
+                let name = &hw.metadata.name;
+                let u = FrameUsage {
+                    memory: hw.spec.memory_mb,
+                    procs: hw.spec.proc_units,
+                    vios_memory: hw.spec.vios.iter().map(|v| v.memory_mb).sum(),
+                    vios_procs: hw.spec.vios.iter().map(|v| v.proc_units).sum(),
+                    pool_memory: self.ix.mem_pool_on(name).map(|p| p.spec.pool_mem_mb).unwrap_or_default(),
+                    partition_memory: MemoryMb(0),
+                    partition_procs: ProcUnits::default(),
+                };
+                (name.clone(), u)
+            })
+            .collect();
+        for (name, e) in assignment {
+            if let (Eligibility::Placed(f), Some(p)) = (e, self.desired.partitions.get(name))
+                && let Some(u) = usage.get_mut(f)
+            {
+                let (m, c) = demand(p);
+                u.partition_memory += m;
+                u.partition_procs += c;
+            }
+        }
+        usage
+    }
+
+    fn labels(&self, frame: &FrameName) -> &'a crate::manifest::Labels {
+        static EMPTY: std::sync::OnceLock<crate::manifest::Labels> = std::sync::OnceLock::new();
+        self.desired.frames.get(frame).map_or_else(|| EMPTY.get_or_init(Default::default), |f| &f.metadata.labels)
+    }
+}
+
+/// A frame's capacity and what is asked of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameUsage {
+    /// Installed memory.
+    pub memory: MemoryMb,
+    /// Installed processing units.
+    pub procs: ProcUnits,
+    /// Memory of the VIOS.
+    pub vios_memory: MemoryMb,
+    /// Processing units of the VIOS.
+    pub vios_procs: ProcUnits,
+    /// Physical memory of the shared memory pool.
+    pub pool_memory: MemoryMb,
+    /// Dedicated memory of running partitions.
+    pub partition_memory: MemoryMb,
+    /// Processing units of running partitions.
+    pub partition_procs: ProcUnits,
+}
+
+impl FrameUsage {
+    /// Memory asked of the frame in all.
+    pub fn memory_used(&self) -> MemoryMb {
+        self.vios_memory + self.pool_memory + self.partition_memory
+    }
+
+    /// Processing units asked of the frame in all.
+    pub fn procs_used(&self) -> ProcUnits {
+        self.vios_procs + self.partition_procs
+    }
+}
+
+/// What a partition takes from its frame while running: dedicated memory (shared memory comes
+/// from the pool) and processing units. A stopped partition takes nothing.
+pub(crate) fn demand(p: &Partition) -> (MemoryMb, ProcUnits) {
+    if p.spec.state == crate::manifest::RunState::Stopped {
+        return (MemoryMb(0), ProcUnits::default());
+    }
+    let mem = match p.spec.memory.mode {
+        MemoryMode::Dedicated => p.spec.memory.desired_mb,
+        MemoryMode::Shared => MemoryMb(0),
+    };
+    (mem, p.spec.processors.units)
+}
