@@ -22,7 +22,9 @@ pub(crate) fn init(format: LogFormat, verbosity: u8) {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     // A second init (tests calling `main` twice) keeps the first subscriber.
     let _ = match format {
         LogFormat::Text => builder.try_init(),

@@ -22,7 +22,8 @@ mod yaml;
 
 pub use diagnostic::{Diagnostic, Invalid, ObjectRef, Rule, Severity};
 pub use estate::{
-    Estate, EstateIndex, Frame, Hardware, MemPool, Object, Partition, ProcPool, Sea, ViosPair, ViosPlace,
+    Estate, EstateIndex, Frame, Hardware, MemPool, Object, Partition, ProcPool, Sea, ViosPair,
+    ViosPlace,
 };
 pub use load::{load, load_inventory, load_manifests};
 pub use names::{

@@ -63,20 +63,39 @@ impl fmt::Display for Ineligible {
             Ineligible::OnBattery => write!(f, "the frame is running on battery"),
             Ineligible::NoProcPool(p) => write!(f, "it has no shared processor pool `{p}`"),
             Ineligible::NoMemoryPool => write!(f, "it has no shared memory pool"),
-            Ineligible::NoPagingDevice { need, largest: Some(l) } => {
-                write!(f, "its largest paging device is {l}, the partition's maxMB is {need}")
+            Ineligible::NoPagingDevice {
+                need,
+                largest: Some(l),
+            } => {
+                write!(
+                    f,
+                    "its largest paging device is {l}, the partition's maxMB is {need}"
+                )
             }
-            Ineligible::NoPagingDevice { need, largest: None } => {
-                write!(f, "its shared memory pool has no paging device (needs one of at least {need})")
+            Ineligible::NoPagingDevice {
+                need,
+                largest: None,
+            } => {
+                write!(
+                    f,
+                    "its shared memory pool has no paging device (needs one of at least {need})"
+                )
             }
             Ineligible::NoRedundantPaging => {
-                write!(f, "it cannot give redundant paging (one paging VIOS or no common paging device)")
+                write!(
+                    f,
+                    "it cannot give redundant paging (one paging VIOS or no common paging device)"
+                )
             }
             Ineligible::VlanNotBridged(v) => write!(f, "no SEA there bridges VLAN {v}"),
             Ineligible::LunNotVisible(l) => write!(f, "no VIOS there sees LUN {l}"),
-            Ineligible::CompatUnsupported(c) => write!(f, "it does not support compatibility mode {c}"),
+            Ineligible::CompatUnsupported(c) => {
+                write!(f, "it does not support compatibility mode {c}")
+            }
             Ineligible::Memory { free, need } => write!(f, "free memory {free}, needed {need}"),
-            Ineligible::ProcUnits { free, need } => write!(f, "free processing units {free}, needed {need}"),
+            Ineligible::ProcUnits { free, need } => {
+                write!(f, "free processing units {free}, needed {need}")
+            }
         }
     }
 }
@@ -109,7 +128,12 @@ pub struct Placer<'a> {
 impl<'a> Placer<'a> {
     /// A placer for `desired`; `observed` supplies hardware facts and where partitions run now.
     pub fn new(desired: &'a Estate, observed: Option<&'a Estate>) -> Self {
-        Placer { desired, ix: desired.index(), observed, facts: observed.map(Estate::index) }
+        Placer {
+            desired,
+            ix: desired.index(),
+            observed,
+            facts: observed.map(Estate::index),
+        }
     }
 
     /// The desired estate's index.
@@ -163,7 +187,10 @@ impl<'a> Placer<'a> {
                 Some(pool) => {
                     let largest = pool.spec.paging_devices.iter().map(|d| d.size_mb).max();
                     if largest.is_none_or(|l| l < spec.memory.max_mb) {
-                        why.push(Ineligible::NoPagingDevice { need: spec.memory.max_mb, largest });
+                        why.push(Ineligible::NoPagingDevice {
+                            need: spec.memory.max_mb,
+                            largest,
+                        });
                     }
                     let redundancy = spec.memory.paging.unwrap_or_default().redundancy;
                     if redundancy == Redundancy::Required && self.common_devices(frame).is_empty() {
@@ -184,7 +211,11 @@ impl<'a> Placer<'a> {
         }
         if let Some(hw) = hw {
             for s in &spec.storage {
-                let seen = hw.spec.vios.iter().any(|v| v.disks.iter().any(|d| d.lun == s.lun));
+                let seen = hw
+                    .spec
+                    .vios
+                    .iter()
+                    .any(|v| v.disks.iter().any(|d| d.lun == s.lun));
                 if !seen {
                     why.push(Ineligible::LunNotVisible(s.lun.clone()));
                 }
@@ -204,7 +235,9 @@ impl<'a> Placer<'a> {
     // seeds: ams-dual-vios-and-lpm.txt, "The physical disks must be assigned to both paging VIOS
     // partitions ... The reserve policy attribute of the disks must be set to no_reserve."
     pub fn common_devices(&self, frame: &FrameName) -> Vec<&'a crate::manifest::PagingDeviceSpec> {
-        let Some(pool) = self.ix.mem_pool_on(frame) else { return Vec::new() };
+        let Some(pool) = self.ix.mem_pool_on(frame) else {
+            return Vec::new();
+        };
         if pool.spec.paging_vios.len() != 2 {
             return Vec::new();
         }
@@ -215,15 +248,27 @@ impl<'a> Placer<'a> {
             .spec
             .paging_vios
             .iter()
-            .map(|v| facts.vios_hardware(frame, v).map(|h| h.disks.as_slice()).unwrap_or_default())
+            .map(|v| {
+                facts
+                    .vios_hardware(frame, v)
+                    .map(|h| h.disks.as_slice())
+                    .unwrap_or_default()
+            })
             .collect();
         pool.spec
             .paging_devices
             .iter()
             .filter(|dev| {
-                let lun = disks.iter().flat_map(|d| d.iter()).find(|d| d.name == dev.device).map(|d| &d.lun);
+                let lun = disks
+                    .iter()
+                    .flat_map(|d| d.iter())
+                    .find(|d| d.name == dev.device)
+                    .map(|d| &d.lun);
                 lun.is_some_and(|lun| {
-                    disks.iter().all(|vd| vd.iter().any(|d| &d.lun == lun && d.reserve_policy == ReservePolicy::NoReserve))
+                    disks.iter().all(|vd| {
+                        vd.iter()
+                            .any(|d| &d.lun == lun && d.reserve_policy == ReservePolicy::NoReserve)
+                    })
                 })
             })
             .collect()
@@ -290,10 +335,16 @@ impl<'a> Placer<'a> {
                 let free = room.get(&f).copied();
                 if let Some(r) = free {
                     if r.memory < mem {
-                        why.push(Ineligible::Memory { free: r.memory, need: mem });
+                        why.push(Ineligible::Memory {
+                            free: r.memory,
+                            need: mem,
+                        });
                     }
                     if r.procs < procs {
-                        why.push(Ineligible::ProcUnits { free: r.procs, need: procs });
+                        why.push(Ineligible::ProcUnits {
+                            free: r.procs,
+                            need: procs,
+                        });
                     }
                 }
                 if !why.is_empty() {
@@ -321,8 +372,13 @@ impl<'a> Placer<'a> {
     }
 
     /// What each frame with hardware facts has and what the assignment asks of it.
-    pub fn usage(&self, assignment: &BTreeMap<PartitionName, Eligibility>) -> BTreeMap<FrameName, FrameUsage> {
-        let Some(facts) = &self.facts else { return BTreeMap::new() };
+    pub fn usage(
+        &self,
+        assignment: &BTreeMap<PartitionName, Eligibility>,
+    ) -> BTreeMap<FrameName, FrameUsage> {
+        let Some(facts) = &self.facts else {
+            return BTreeMap::new();
+        };
         let mut usage: BTreeMap<FrameName, FrameUsage> = facts
             .estate()
             .hardware
@@ -334,7 +390,11 @@ impl<'a> Placer<'a> {
                     procs: hw.spec.proc_units,
                     vios_memory: hw.spec.vios.iter().map(|v| v.memory_mb).sum(),
                     vios_procs: hw.spec.vios.iter().map(|v| v.proc_units).sum(),
-                    pool_memory: self.ix.mem_pool_on(name).map(|p| p.spec.pool_mem_mb).unwrap_or_default(),
+                    pool_memory: self
+                        .ix
+                        .mem_pool_on(name)
+                        .map(|p| p.spec.pool_mem_mb)
+                        .unwrap_or_default(),
                     partition_memory: MemoryMb(0),
                     partition_procs: ProcUnits::default(),
                 };
@@ -355,7 +415,10 @@ impl<'a> Placer<'a> {
 
     fn labels(&self, frame: &FrameName) -> &'a crate::manifest::Labels {
         static EMPTY: std::sync::OnceLock<crate::manifest::Labels> = std::sync::OnceLock::new();
-        self.desired.frames.get(frame).map_or_else(|| EMPTY.get_or_init(Default::default), |f| &f.metadata.labels)
+        self.desired.frames.get(frame).map_or_else(
+            || EMPTY.get_or_init(Default::default),
+            |f| &f.metadata.labels,
+        )
     }
 }
 

@@ -17,7 +17,10 @@ pub struct SourceFile {
 impl SourceFile {
     /// A source from a path and its contents.
     pub fn new(path: impl Into<PathBuf>, bytes: impl Into<Vec<u8>>) -> Self {
-        SourceFile { path: path.into(), bytes: bytes.into() }
+        SourceFile {
+            path: path.into(),
+            bytes: bytes.into(),
+        }
     }
 }
 
@@ -57,7 +60,12 @@ pub(crate) struct LoadedText {
 
 impl Origin {
     pub(crate) fn new(file: Arc<LoadedText>, start: usize, end: usize, first_line: u32) -> Self {
-        Origin { file, start, end, first_line }
+        Origin {
+            file,
+            start,
+            end,
+            first_line,
+        }
     }
 
     /// The file the object came from.
@@ -69,7 +77,11 @@ impl Origin {
     pub fn location(&self) -> Location {
         let doc = &self.file.text[self.start..self.end];
         let (line, col) = first_content(doc).unwrap_or((0, 1));
-        Location { file: self.file.path.clone(), line: self.first_line + line + 1, column: col }
+        Location {
+            file: self.file.path.clone(),
+            line: self.first_line + line + 1,
+            column: col,
+        }
     }
 
     /// Position of a field given by its path (`["spec", "placement", "frame"]`, list items by
@@ -77,7 +89,11 @@ impl Origin {
     pub fn locate(&self, path: &[&str]) -> Location {
         let doc = &self.file.text[self.start..self.end];
         match locate_path(doc, path) {
-            Some((line, col)) => Location { file: self.file.path.clone(), line: self.first_line + line + 1, column: col },
+            Some((line, col)) => Location {
+                file: self.file.path.clone(),
+                line: self.first_line + line + 1,
+                column: col,
+            },
             None => self.location(),
         }
     }
@@ -115,23 +131,36 @@ pub(crate) fn split_documents(text: &str) -> Vec<DocSpan> {
     let mut offset = 0;
     for (i, line) in text.split_inclusive('\n').enumerate() {
         if is_doc_marker(line) && offset > start {
-            docs.push(DocSpan { start, end: offset, first_line });
+            docs.push(DocSpan {
+                start,
+                end: offset,
+                first_line,
+            });
             start = offset;
             first_line = i as u32;
         }
         offset += line.len();
     }
-    docs.push(DocSpan { start, end: text.len(), first_line });
-    docs.retain(|d| first_content(&text[d.start..d.end]).is_some() || has_flow_content(&text[d.start..d.end]));
+    docs.push(DocSpan {
+        start,
+        end: text.len(),
+        first_line,
+    });
+    docs.retain(|d| {
+        first_content(&text[d.start..d.end]).is_some() || has_flow_content(&text[d.start..d.end])
+    });
     docs
 }
 
 /// A document such as `--- {a: 1}` has its content on the marker line.
 fn has_flow_content(doc: &str) -> bool {
-    doc.lines().next().and_then(|l| l.strip_prefix("---")).is_some_and(|r| {
-        let r = r.trim();
-        !r.is_empty() && !r.starts_with('#')
-    })
+    doc.lines()
+        .next()
+        .and_then(|l| l.strip_prefix("---"))
+        .is_some_and(|r| {
+            let r = r.trim();
+            !r.is_empty() && !r.starts_with('#')
+        })
 }
 
 /// Finds a field in block-style YAML by walking keys by indentation; flow mappings on one line
@@ -148,7 +177,9 @@ fn locate_path(doc: &str, path: &[&str]) -> Option<(u32, u32)> {
         } else {
             find_key(&lines[from..end], parent_indent, seg)
         };
-        let Some((rel, col, indent)) = found else { break };
+        let Some((rel, col, indent)) = found else {
+            break;
+        };
         let line = from + rel;
         best = Some((line as u32, col as u32 + 1));
         if lines[line][col..].contains('{') || lines[line][col..].contains('[') {
@@ -162,7 +193,11 @@ fn locate_path(doc: &str, path: &[&str]) -> Option<(u32, u32)> {
             break;
         }
         // An item's first key is on the item's own line.
-        from = if seg.parse::<usize>().is_ok() { line } else { line + 1 };
+        from = if seg.parse::<usize>().is_ok() {
+            line
+        } else {
+            line + 1
+        };
         end = block_end(&lines, line + 1, indent);
         parent_indent = indent as isize;
     }
@@ -193,7 +228,9 @@ fn block_end(lines: &[&str], from: usize, key_indent: usize) -> usize {
         .position(|l| {
             let t = l.trim_start();
             let raw = l.len() - t.len();
-            !t.is_empty() && !t.starts_with('#') && (raw < key_indent || raw == key_indent && !t.starts_with('-'))
+            !t.is_empty()
+                && !t.starts_with('#')
+                && (raw < key_indent || raw == key_indent && !t.starts_with('-'))
         })
         .map_or(lines.len(), |p| from + p)
 }
@@ -201,7 +238,9 @@ fn block_end(lines: &[&str], from: usize, key_indent: usize) -> usize {
 fn find_key(lines: &[&str], parent_indent: isize, key: &str) -> Option<(usize, usize, usize)> {
     let mut child_indent = None;
     for (i, l) in lines.iter().enumerate() {
-        let Some(indent) = content_indent(l) else { continue };
+        let Some(indent) = content_indent(l) else {
+            continue;
+        };
         if (indent as isize) <= parent_indent {
             if is_doc_marker(l) {
                 continue;
@@ -214,7 +253,10 @@ fn find_key(lines: &[&str], parent_indent: isize, key: &str) -> Option<(usize, u
         }
         let rest = &l[indent..];
         let bare = rest.strip_prefix(key).is_some_and(|r| r.starts_with(':'));
-        let quoted = rest.strip_prefix('"').and_then(|r| r.strip_prefix(key)).is_some_and(|r| r.starts_with("\":"));
+        let quoted = rest
+            .strip_prefix('"')
+            .and_then(|r| r.strip_prefix(key))
+            .is_some_and(|r| r.starts_with("\":"));
         if bare || quoted {
             return Some((i, indent, indent));
         }
@@ -267,20 +309,32 @@ spec:
 
     #[test]
     fn locates_nested_keys() {
-        assert_eq!(locate_path(DOC, &["spec", "placement", "frame"]), Some((6, 5)));
+        assert_eq!(
+            locate_path(DOC, &["spec", "placement", "frame"]),
+            Some((6, 5))
+        );
         assert_eq!(locate_path(DOC, &["spec", "memory", "maxMB"]), Some((9, 5)));
         assert_eq!(locate_path(DOC, &["metadata", "name"]), Some((3, 3)));
     }
 
     #[test]
     fn locates_list_items_and_flow() {
-        assert_eq!(locate_path(DOC, &["spec", "network", "1", "vlan"]), Some((12, 7)));
-        assert_eq!(locate_path(DOC, &["spec", "storage", "0", "lun"]), Some((13, 14)));
+        assert_eq!(
+            locate_path(DOC, &["spec", "network", "1", "vlan"]),
+            Some((12, 7))
+        );
+        assert_eq!(
+            locate_path(DOC, &["spec", "storage", "0", "lun"]),
+            Some((13, 14))
+        );
     }
 
     #[test]
     fn missing_key_gives_deepest_found() {
-        assert_eq!(locate_path(DOC, &["spec", "memory", "paging"]), Some((7, 3)));
+        assert_eq!(
+            locate_path(DOC, &["spec", "memory", "paging"]),
+            Some((7, 3))
+        );
         assert_eq!(locate_path(DOC, &["nothing"]), None);
     }
 
@@ -304,7 +358,14 @@ spec:
     #[test]
     fn a_file_without_markers_is_one_document() {
         let docs = split_documents("a: 1\nb: 2\n");
-        assert_eq!(docs, vec![DocSpan { start: 0, end: 10, first_line: 0 }]);
+        assert_eq!(
+            docs,
+            vec![DocSpan {
+                start: 0,
+                end: 10,
+                first_line: 0
+            }]
+        );
         assert!(split_documents("\n# nothing\n").is_empty());
     }
 

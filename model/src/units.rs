@@ -9,10 +9,31 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// An amount of memory in megabytes, as the HMC counts it (`desired_mem`, `pool_mem`).
 #[derive(
-    Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+    Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
 )]
 #[serde(transparent)]
 pub struct MemoryMb(pub u64);
+
+impl<'de> Deserialize<'de> for MemoryMb {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = MemoryMb;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a whole number of megabytes, like 4096")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<MemoryMb, E> {
+                Ok(MemoryMb(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<MemoryMb, E> {
+                u64::try_from(v)
+                    .map(MemoryMb)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+            }
+        }
+        d.deserialize_u64(V)
+    }
+}
 
 impl MemoryMb {
     /// `self - other`, or zero when `other` is larger.
@@ -225,8 +246,14 @@ mod tests {
 
     #[test]
     fn proc_units_parse_two_decimals() {
-        assert_eq!(ProcUnits::from_decimal(0.5), Some(ProcUnits::from_hundredths(50)));
-        assert_eq!(ProcUnits::from_decimal(1.25), Some(ProcUnits::from_hundredths(125)));
+        assert_eq!(
+            ProcUnits::from_decimal(0.5),
+            Some(ProcUnits::from_hundredths(50))
+        );
+        assert_eq!(
+            ProcUnits::from_decimal(1.25),
+            Some(ProcUnits::from_hundredths(125))
+        );
         assert_eq!(ProcUnits::from_decimal(16.0), Some(ProcUnits::whole(16)));
         assert_eq!(ProcUnits::from_decimal(0.125), None);
         assert_eq!(ProcUnits::from_decimal(-1.0), None);
@@ -236,9 +263,29 @@ mod tests {
 
     #[test]
     fn proc_units_from_yaml_int_and_float() {
-        assert_eq!(serde_yaml::from_str::<ProcUnits>("2").unwrap(), ProcUnits::whole(2));
-        assert_eq!(serde_yaml::from_str::<ProcUnits>("0.1").unwrap(), ProcUnits::from_hundredths(10));
+        assert_eq!(
+            serde_yaml::from_str::<ProcUnits>("2").unwrap(),
+            ProcUnits::whole(2)
+        );
+        assert_eq!(
+            serde_yaml::from_str::<ProcUnits>("0.1").unwrap(),
+            ProcUnits::from_hundredths(10)
+        );
         assert!(serde_yaml::from_str::<ProcUnits>("0.001").is_err());
+    }
+
+    #[test]
+    fn memory_says_what_it_wants() {
+        assert_eq!(
+            serde_yaml::from_str::<MemoryMb>("4096").unwrap(),
+            MemoryMb(4096)
+        );
+        let e = serde_yaml::from_str::<MemoryMb>("lots")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a whole number of megabytes"), "{e}");
+        assert!(serde_yaml::from_str::<MemoryMb>("-1").is_err());
+        assert!(serde_yaml::from_str::<MemoryMb>("1.5").is_err());
     }
 
     #[test]

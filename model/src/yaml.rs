@@ -18,16 +18,47 @@ pub(crate) struct YamlError {
 
 /// Parses one YAML document into `T`.
 pub(crate) fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
-    serde_yaml::from_str::<T>(text).map_err(|e| {
-        // Only on failure: a second, shape-free parse tells bad YAML from a bad shape.
-        let syntax = serde_yaml::from_str::<serde::de::IgnoredAny>(text).is_err();
-        let position = e.location().map(|l| (l.line() as u32, l.column() as u32));
-        let mut message = e.to_string();
-        if let Some(i) = message.rfind(" at line ") {
-            message.truncate(i);
+    serde_yaml::from_str::<T>(text).map_err(|typed| {
+        // Only on failure: a second, shape-free parse tells bad YAML from a bad shape. The typed
+        // parse may stop at a missing field before it reaches broken syntax further down, so
+        // when the text is not YAML, the syntax error is the one to report.
+        match serde_yaml::from_str::<serde::de::IgnoredAny>(text) {
+            Err(syntax) => error(&syntax, true),
+            Ok(_) => error(&typed, false),
         }
-        YamlError { message, position, syntax }
     })
+}
+
+fn error(e: &serde_yaml::Error, syntax: bool) -> YamlError {
+    let position = e.location().map(|l| (l.line() as u32, l.column() as u32));
+    YamlError {
+        message: strip_positions(&e.to_string()),
+        position,
+        syntax,
+    }
+}
+
+/// Removes the parser's ` at line L column C` fragments: they count from the start of the
+/// document, while the reported position counts from the start of the file.
+fn strip_positions(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(i) = rest.find(" at line ") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + " at line ".len()..];
+        let digits = |s: &str| s.len() - s.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let n = digits(after);
+        let tail = &after[n..];
+        rest = match tail.strip_prefix(" column ") {
+            Some(t) if n > 0 => &t[digits(t)..],
+            _ => {
+                out.push_str(" at line ");
+                after
+            }
+        };
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Renders a value as YAML.
@@ -55,5 +86,16 @@ mod tests {
         assert_eq!(e.position, Some((1, 4)));
         assert!(e.message.starts_with("a: invalid type"), "{}", e.message);
         assert!(!e.message.contains(" at line "));
+    }
+
+    #[test]
+    fn positions_are_removed_from_messages() {
+        assert_eq!(
+            strip_positions(
+                "did not find expected key at line 8 column 2, while parsing a block mapping at line 1 column 1"
+            ),
+            "did not find expected key, while parsing a block mapping"
+        );
+        assert_eq!(strip_positions("value at line x"), "value at line x");
     }
 }

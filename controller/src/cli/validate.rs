@@ -39,10 +39,23 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             print_diagnostics(&mut err, &outcome.diagnostics)?;
             if valid {
                 let summary = outcome.estate.as_ref().map(summary).unwrap_or_default();
-                let warn = if outcome.diagnostics.is_empty() { String::new() } else { format!(" ({})", counts(&outcome.diagnostics)) };
-                writeln!(stdout.lock(), "{}: valid: {summary}{warn}", args.dir.display())?;
+                let warn = if outcome.diagnostics.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", counts(&outcome.diagnostics))
+                };
+                writeln!(
+                    stdout.lock(),
+                    "{}: valid: {summary}{warn}",
+                    args.dir.display()
+                )?;
             } else {
-                writeln!(err, "{}: invalid: {}", args.dir.display(), counts(&outcome.diagnostics))?;
+                writeln!(
+                    err,
+                    "{}: invalid: {}",
+                    args.dir.display(),
+                    counts(&outcome.diagnostics)
+                )?;
             }
         }
         OutputFormat::Json => {
@@ -60,23 +73,44 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             writeln!(stdout.lock(), "{}", serde_json::to_string_pretty(&doc)?)?;
         }
     }
-    Ok(if valid { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn check(dir: &Path, inventory: Option<&Path>) -> Outcome {
-    let estate = match read_sources(dir).and_then(|s| powerplane_model::load_manifests(&s).map_err(|Invalid(d)| d)) {
+    let estate = match read_sources(dir)
+        .and_then(|s| powerplane_model::load_manifests(&s).map_err(|Invalid(d)| d))
+    {
         Ok(e) => e,
-        Err(diagnostics) => return Outcome { estate: None, diagnostics },
+        Err(diagnostics) => {
+            return Outcome {
+                estate: None,
+                diagnostics,
+            };
+        }
     };
     let observed = match inventory {
         None => None,
-        Some(path) => match read_sources(path).and_then(|s| powerplane_model::load_inventory(&s).map_err(|Invalid(d)| d)) {
+        Some(path) => match read_sources(path)
+            .and_then(|s| powerplane_model::load_inventory(&s).map_err(|Invalid(d)| d))
+        {
             Ok(o) => Some(o),
-            Err(diagnostics) => return Outcome { estate: Some(estate), diagnostics },
+            Err(diagnostics) => {
+                return Outcome {
+                    estate: Some(estate),
+                    diagnostics,
+                };
+            }
         },
     };
     let diagnostics = powerplane_model::validate(&estate, observed.as_ref());
-    Outcome { estate: Some(estate), diagnostics }
+    Outcome {
+        estate: Some(estate),
+        diagnostics,
+    }
 }
 
 /// `4 Frame, 1 SharedProcessorPool, ...`.

@@ -88,9 +88,18 @@ impl TryFrom<PlacementSpec> for Placement {
 impl From<Placement> for PlacementSpec {
     fn from(p: Placement) -> Self {
         match p {
-            Placement::Frame(f) => PlacementSpec { frame: Some(f), ..Default::default() },
-            Placement::AnyOf(fs) => PlacementSpec { any_of: Some(fs), ..Default::default() },
-            Placement::Selector(s) => PlacementSpec { selector: Some(s), ..Default::default() },
+            Placement::Frame(f) => PlacementSpec {
+                frame: Some(f),
+                ..Default::default()
+            },
+            Placement::AnyOf(fs) => PlacementSpec {
+                any_of: Some(fs),
+                ..Default::default()
+            },
+            Placement::Selector(s) => PlacementSpec {
+                selector: Some(s),
+                ..Default::default()
+            },
         }
     }
 }
@@ -138,7 +147,9 @@ impl ProcessorsSpec {
 }
 
 /// Processor sharing mode.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ProcMode {
     /// Micro-partition drawing from a shared processor pool.
@@ -149,7 +160,19 @@ pub enum ProcMode {
 }
 
 /// Processor compatibility mode (`lssyscfg -F lpar_proc_compat_modes`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 pub enum CompatMode {
     /// Whatever the frame runs natively.
     #[serde(rename = "default")]
@@ -216,7 +239,9 @@ pub struct MemorySpec {
 }
 
 /// Memory mode.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum MemoryMode {
     /// Dedicated physical memory.
@@ -242,7 +267,10 @@ pub struct PagingSpec {
 
 impl Default for PagingSpec {
     fn default() -> Self {
-        PagingSpec { redundancy: Redundancy::default_for_shared(), primary: PagingIndex::One }
+        PagingSpec {
+            redundancy: Redundancy::default_for_shared(),
+            primary: PagingIndex::One,
+        }
     }
 }
 
@@ -291,7 +319,9 @@ impl TryFrom<u8> for PagingIndex {
         match v {
             1 => Ok(PagingIndex::One),
             2 => Ok(PagingIndex::Two),
-            _ => Err(format!("paging.primary is {v}; it indexes the pool's pagingVios, so it is 1 or 2")),
+            _ => Err(format!(
+                "paging.primary is {v}; it indexes the pool's pagingVios, so it is 1 or 2"
+            )),
         }
     }
 }

@@ -28,16 +28,29 @@ pub(super) fn check(e: &Estate, ix: &EstateIndex<'_>, out: &mut Vec<Diagnostic>)
     }
     for s in e.seas.values() {
         let sp = &s.spec;
-        let sea = |rule, path: &[&str], msg: String, hint: &str| finding(rule, Kind::SharedEthernetAdapter, s, path, msg, hint);
+        let sea = |rule, path: &[&str], msg: String, hint: &str| {
+            finding(rule, Kind::SharedEthernetAdapter, s, path, msg, hint)
+        };
         if let Some(pair) = e.vios_pairs.get(&sp.vios_pair) {
             let members = pair.spec.members.len();
             if !pair.spec.members.iter().any(|m| m.name == sp.primary) {
-                let names: Vec<String> = pair.spec.members.iter().map(|m| m.name.to_string()).collect();
+                let names: Vec<String> = pair
+                    .spec
+                    .members
+                    .iter()
+                    .map(|m| m.name.to_string())
+                    .collect();
                 out.push(sea(
                     Rule::SeaPriority,
                     &["spec", "primary"],
-                    format!("primary `{}` is not a member of VIOS pair `{}`", sp.primary, sp.vios_pair),
-                    &format!("set `primary` to one of the pair's VIOS: {}", names.join(", ")),
+                    format!(
+                        "primary `{}` is not a member of VIOS pair `{}`",
+                        sp.primary, sp.vios_pair
+                    ),
+                    &format!(
+                        "set `primary` to one of the pair's VIOS: {}",
+                        names.join(", ")
+                    ),
                 ));
             }
             match (sp.ha_mode, members) {
@@ -70,7 +83,10 @@ pub(super) fn check(e: &Estate, ix: &EstateIndex<'_>, out: &mut Vec<Diagnostic>)
             out.push(sea(
                 Rule::SeaAdapters,
                 &["spec", "haMode"],
-                format!("haMode `{}` needs a control channel between the two SEAs", sp.ha_mode),
+                format!(
+                    "haMode `{}` needs a control channel between the two SEAs",
+                    sp.ha_mode
+                ),
                 "add `controlChannel: entN` naming the control channel adapter",
             ));
         }
@@ -110,7 +126,10 @@ pub(super) fn check(e: &Estate, ix: &EstateIndex<'_>, out: &mut Vec<Diagnostic>)
                     out.push(sea(
                         Rule::VlanOnTwoTrunks,
                         &["spec", "trunks", &idx],
-                        format!("VLAN {v} is on trunk {prev} (`{}`) and trunk {i} (`{}`)", sp.trunks[prev].adapter, t.adapter),
+                        format!(
+                            "VLAN {v} is on trunk {prev} (`{}`) and trunk {i} (`{}`)",
+                            sp.trunks[prev].adapter, t.adapter
+                        ),
                         "a VLAN is bridged by one trunk adapter; remove it from one of them",
                     ));
                 }

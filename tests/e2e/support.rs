@@ -1,0 +1,107 @@
+//! A temporary copy of the lab estate and a way to run the binary against it.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A scratch directory holding a copy of `manifests/lab` under `m/` and a state dir `state/`.
+pub struct Lab {
+    pub dir: TempDir,
+}
+
+impl Lab {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&root().join("manifests/lab"), &dir.path().join("m"));
+        Lab { dir }
+    }
+
+    pub fn manifests(&self) -> PathBuf {
+        self.dir.path().join("m")
+    }
+
+    pub fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.manifests().join(rel)
+    }
+
+    /// Replaces `from` with `to` in a manifest; fails when `from` is absent so an edit can never
+    /// silently do nothing.
+    pub fn edit(&self, file: &str, from: &str, to: &str) {
+        let p = self.path(file);
+        let text = fs::read_to_string(&p).unwrap();
+        assert!(text.contains(from), "{file} has no {from:?}");
+        fs::write(&p, text.replacen(from, to, 1)).unwrap();
+    }
+
+    pub fn append(&self, file: &str, doc: &str) {
+        let p = self.path(file);
+        let mut text = fs::read_to_string(&p).unwrap_or_default();
+        text.push_str("\n---\n");
+        text.push_str(doc);
+        fs::write(&p, text).unwrap();
+    }
+
+    /// `powerplane --state-dir <state> ARGS`.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_powerplane"));
+        c.arg("--state-dir")
+            .arg(self.state())
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG");
+        c
+    }
+
+    /// `powerplane validate m/`.
+    pub fn validate(&self) -> Command {
+        let m = self.manifests();
+        self.cmd(&["validate", m.to_str().unwrap()])
+    }
+
+    /// Every file below the scratch directory with its contents: compared before and after a
+    /// command to prove it changed nothing.
+    pub fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        let mut out = BTreeMap::new();
+        walk(self.dir.path(), &mut out);
+        out
+    }
+}
+
+fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else {
+            out.insert(p.clone(), fs::read(&p).unwrap());
+        }
+    }
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &dest);
+        } else {
+            fs::copy(&p, &dest).unwrap();
+        }
+    }
+}
