@@ -245,7 +245,12 @@ fn check_paging_devices(
             have.sort_unstable_by(|a, b| b.cmp(a));
             // A partition larger than every device is reported on the partition itself.
             let each_fits = need.first().zip(have.first()).is_none_or(|(n, h)| h >= n);
-            if let Some((n, h)) = need.iter().zip(&have).find(|(n, h)| h < n).filter(|_| each_fits) {
+            if let Some((n, h)) = need
+                .iter()
+                .zip(&have)
+                .find(|(n, h)| h < n)
+                .filter(|_| each_fits)
+            {
                 out.push(at(
                     Rule::PagingDeviceTooSmall,
                     format!(
