@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod backend;
 pub mod cli;
 mod logging;
 pub mod manifest_dir;

@@ -78,6 +78,8 @@ pub struct Estate {
     pub partitions: BTreeMap<PartitionName, Partition>,
     /// Physical facts by frame (observed states and inventories only).
     pub hardware: BTreeMap<FrameName, Hardware>,
+    /// Runtime state (observed states only).
+    pub status: crate::status::Status,
 }
 
 impl Estate {

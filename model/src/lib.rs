@@ -8,18 +8,22 @@
 
 #![warn(missing_docs)]
 
+pub mod action;
 mod diagnostic;
 mod estate;
+mod hmc_command;
 mod load;
 pub mod manifest;
 mod names;
 mod placement;
 mod schema;
 mod source;
+pub mod status;
 mod units;
 mod validate;
 mod yaml;
 
+pub use action::{Action, ActionId, ActionKind, Op};
 pub use diagnostic::{Diagnostic, Invalid, ObjectRef, Rule, Severity};
 pub use estate::{
     Estate, EstateIndex, Frame, Hardware, MemPool, Object, Partition, ProcPool, Sea, ViosPair,
@@ -35,4 +39,4 @@ pub use schema::json_schema;
 pub use source::{Location, Origin, SourceFile};
 pub use units::{MemoryMb, ProcUnits, VlanId};
 pub use validate::validate;
-pub use yaml::to_yaml;
+pub use yaml::{from_yaml, to_yaml};

@@ -61,6 +61,15 @@ fn strip_positions(message: &str) -> String {
     out
 }
 
+/// Parses one YAML document into `T`, for callers outside the model (tests, tools); the
+/// message carries the field path and position.
+pub fn from_yaml<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+    parse(text).map_err(|e| match e.position {
+        Some((l, c)) => format!("{} at line {l} column {c}", e.message),
+        None => e.message,
+    })
+}
+
 /// Renders a value as YAML.
 pub fn to_yaml<T: Serialize>(value: &T) -> String {
     serde_yaml::to_string(value).expect("model values always serialize to YAML")

@@ -1,0 +1,71 @@
+//! Hypervisor backends: what powerplane observes and changes. The simulator is the backend
+//! today; `hmc` holds the first parts of a real HMC backend (command rendering lives in the
+//! model, the output parser here).
+
+pub mod hmc;
+pub mod sim;
+
+use std::future::Future;
+use std::time::Duration;
+
+use powerplane_model::{Action, Estate};
+
+/// A hypervisor: observe what exists, execute one action at a time. Actions are idempotent
+/// enough to be retried after a transient failure (DESIGN §6).
+pub trait Hypervisor {
+    /// The whole observed estate: configuration, physical facts and runtime status.
+    fn observe(&self) -> impl Future<Output = Result<Estate, BackendError>> + Send;
+    /// Executes one action.
+    fn execute(
+        &self,
+        action: &Action,
+    ) -> impl Future<Output = Result<Outcome, BackendError>> + Send;
+}
+
+/// What a successful action did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// What the HMC would answer, in one line.
+    pub message: String,
+    /// How long it took on the backend's clock (virtual time for the simulator).
+    pub duration: Duration,
+}
+
+/// Why a backend call failed. [`BackendError::is_transient`] separates what a retry may fix
+/// (lost RMC connection, busy) from what it will not (a refused change, with the HMC's code).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    /// The HMC refused the change, e.g. `HSCLA304` for a migration without a suitable shared
+    /// memory pool. Retrying will not help until something changes.
+    #[error("{}{message}", code.as_ref().map(|c| format!("{c} ")).unwrap_or_default())]
+    Refused {
+        /// The HMC message code, when the HMC gives one.
+        code: Option<String>,
+        /// The HMC's explanation.
+        message: String,
+    },
+    /// Temporarily impossible (RMC connection lost, resource busy); retry later.
+    #[error("temporarily unavailable: {0}")]
+    Transient(String),
+    /// The action did not finish in time; its effect is unknown until the next observe.
+    #[error("timed out after {0:?}; observe again to learn whether it took effect")]
+    Timeout(Duration),
+    /// The backend itself failed (its state could not be read or written).
+    #[error("backend failure: {0}")]
+    Internal(String),
+}
+
+impl BackendError {
+    /// Whether retrying the same action later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, BackendError::Transient(_) | BackendError::Timeout(_))
+    }
+
+    /// A refusal for which the HMC prints no code.
+    pub(crate) fn refused_plain(message: impl Into<String>) -> Self {
+        BackendError::Refused {
+            code: None,
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Frame and pool capacity: what is free on a frame and whether a partition fits. Activated
+//! partitions (and a migration's shell on its target) hold their dedicated memory and
+//! processing units; shared-memory partitions draw on the pool, which may be overcommitted.
+
+use powerplane_model::manifest::{MemoryMode, PartitionSpec, ProcMode};
+use powerplane_model::status::LparState;
+use powerplane_model::{MemoryMb, ProcPoolName, ProcUnits};
+
+use super::state::{SimFrame, SimPartition};
+use crate::backend::BackendError;
+
+/// Free resources of a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Free {
+    pub memory: MemoryMb,
+    pub procs: ProcUnits,
+}
+
+/// Whether a partition in this state holds resources.
+pub(crate) fn holds_resources(state: LparState) -> bool {
+    !matches!(
+        state,
+        LparState::NotActivated | LparState::MigratingNotActivated | LparState::Error
+    )
+}
+
+/// Dedicated memory and processing units a running partition holds.
+pub(crate) fn demand(spec: &PartitionSpec) -> (MemoryMb, ProcUnits) {
+    let mem = match spec.memory.mode {
+        MemoryMode::Dedicated => spec.memory.desired_mb,
+        MemoryMode::Shared => MemoryMb(0),
+    };
+    (mem, spec.processors.units)
+}
+
+/// What is free on the frame now.
+pub(crate) fn free(frame: &SimFrame) -> Free {
+    let mut memory = frame.hw.memory_mb;
+    let mut procs = frame.hw.proc_units;
+    for v in &frame.hw.vios {
+        if frame
+            .vios
+            .get(&v.name)
+            .is_some_and(|s| holds_resources(s.state))
+        {
+            memory = memory.saturating_sub(v.memory_mb);
+            procs = procs.saturating_sub(v.proc_units);
+        }
+    }
+    if let Some(pool) = &frame.mem_pool {
+        memory = memory.saturating_sub(pool.pool_mem);
+    }
+    for p in frame
+        .partitions
+        .values()
+        .filter(|p| holds_resources(p.state))
+    {
+        let (m, c) = demand(&p.spec);
+        memory = memory.saturating_sub(m);
+        procs = procs.saturating_sub(c);
+    }
+    Free { memory, procs }
+}
+
+/// Processing units entitled in a shared processor pool by activated partitions.
+pub(crate) fn pool_used(frame: &SimFrame, pool: &ProcPoolName) -> ProcUnits {
+    frame
+        .partitions
+        .values()
+        .filter(|p| holds_resources(p.state) && p.spec.processors.mode == ProcMode::Shared)
+        .filter(|p| &p.spec.processors.pool_or_default() == pool)
+        .map(|p| p.spec.processors.units)
+        .sum()
+}
+
+/// The seed's HMC message for a frame without enough memory.
+// seeds: powervm-quickstart..., "There is not enough memory: Obtained: 2816, Required: 4608."
+pub(crate) fn not_enough_memory(obtained: MemoryMb, required: MemoryMb) -> BackendError {
+    BackendError::refused_plain(format!(
+        "There is not enough memory: Obtained: {}, Required: {}.  Check that there is enough memory available to activate the partition. If not, create a new profile or modify the existing profile with the available resources, then activate the partition. If the partition must be activated with these resources, deactivate any running partition or partitions using the resource, then activate this partition.",
+        obtained.0, required.0
+    ))
+}
+
+/// Checks that `spec` can be activated (or arrive) on `frame` now.
+pub(crate) fn check_fits(
+    frame: &SimFrame,
+    spec: &PartitionSpec,
+    migrating: bool,
+) -> Result<(), BackendError> {
+    let free = free(frame);
+    let (mem, procs) = demand(spec);
+    if mem > free.memory {
+        return Err(not_enough_memory(free.memory, mem));
+    }
+    if procs > free.procs {
+        return Err(if migrating {
+            BackendError::refused_plain(
+                "The partition cannot be migrated because the processing resources it requires exceeds the available processing resources in the destination managed system's shared processor pool. If possible, free up processing resources from that shared processor pool and try the operation again.",
+            )
+        } else {
+            BackendError::refused_plain(format!(
+                "There are not enough processing units available: Obtained: {}, Required: {}.",
+                free.procs, procs
+            ))
+        });
+    }
+    if spec.processors.mode == ProcMode::Shared {
+        let pool = spec.processors.pool_or_default();
+        if pool != ProcPoolName::default_pool() {
+            let Some(sp) = frame.proc_pools.get(&pool) else {
+                return Err(BackendError::refused_plain(format!(
+                    "The shared processor pool {pool} does not exist on this managed system."
+                )));
+            };
+            let used = pool_used(frame, &pool);
+            if used + sp.reserved + procs > sp.max {
+                return Err(BackendError::refused_plain(format!(
+                    "The shared processor pool {pool} cannot supply {procs} processing units: {used} are entitled and {} reserved of its maximum {}.",
+                    sp.reserved, sp.max
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A DLPAR change of a running partition's memory or processing units fits.
+pub(crate) fn check_growth(
+    frame: &SimFrame,
+    p: &SimPartition,
+    mem: MemoryMb,
+    procs: ProcUnits,
+) -> Result<(), BackendError> {
+    let free = free(frame);
+    let (cur_mem, cur_procs) = demand(&p.spec);
+    if mem > cur_mem && mem - cur_mem > free.memory {
+        return Err(not_enough_memory(free.memory, mem - cur_mem));
+    }
+    if procs > cur_procs && procs.saturating_sub(cur_procs) > free.procs {
+        return Err(BackendError::refused_plain(format!(
+            "There are not enough processing units available: Obtained: {}, Required: {}.",
+            free.procs,
+            procs.saturating_sub(cur_procs)
+        )));
+    }
+    Ok(())
+}

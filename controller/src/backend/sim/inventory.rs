@@ -1,0 +1,267 @@
+//! From an inventory (`kind: FrameHardware` plus brownfield manifests) to a simulated estate.
+//! The inventory is checked with the model's rules, with its own hardware as the physical
+//! facts, so its errors carry `file:line` like any manifest's; the configuration it describes
+//! is then realised at once, as if an administrator had set it up before powerplane came.
+
+use std::collections::BTreeMap;
+
+use powerplane_model::manifest::{
+    FrameSpec, Metadata, Placement, RunState, ViosMember, ViosPairSpec,
+};
+use powerplane_model::status::{FrameState, LparState, SeaHaMode};
+use powerplane_model::{Diagnostic, Estate, Object, ObjectRef, Rule, ViosPairName, manifest::Kind};
+
+use super::state::{FORMAT, Faults, Settings, SimFrame, SimState, SimVios};
+use super::{partition, pools, sea};
+
+/// The lab inventory built into the binary, used when a state dir has no backend yet.
+pub const LAB_INVENTORY: &str = include_str!("../../../../examples/lab/inventory.yaml");
+
+/// Builds the simulated estate described by `inv`.
+pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> {
+    // Frames and their VIOS need not be declared in an inventory: the hardware says they
+    // exist (running), two VIOS to a pair.
+    let paired: Vec<_> = inv
+        .vios_pairs
+        .values()
+        .map(|p| p.spec.frame.clone())
+        .collect();
+    for (name, hw) in &inv.hardware {
+        inv.frames.entry(name.clone()).or_insert_with(|| {
+            Object::new(
+                Metadata {
+                    name: name.clone(),
+                    labels: hw.metadata.labels.clone(),
+                },
+                FrameSpec::default(),
+            )
+        });
+        if paired.contains(name) {
+            continue;
+        }
+        for (i, chunk) in hw.spec.vios.chunks(2).enumerate() {
+            let suffix = if i == 0 {
+                String::new()
+            } else {
+                format!("-{}", i + 1)
+            };
+            let pair = ViosPairName::new(format!("{name}-vios{suffix}")).map_err(|e| {
+                vec![Diagnostic::new(
+                    Rule::Schema,
+                    e.to_string(),
+                    "use a shorter frame name",
+                )]
+            })?;
+            let members = chunk
+                .iter()
+                .map(|v| ViosMember {
+                    name: v.name.clone(),
+                    state: RunState::Running,
+                })
+                .collect();
+            inv.vios_pairs.insert(
+                pair.clone(),
+                Object::new(
+                    Metadata {
+                        name: pair,
+                        labels: Default::default(),
+                    },
+                    ViosPairSpec {
+                        frame: name.clone(),
+                        members,
+                    },
+                ),
+            );
+        }
+    }
+    let mut diags: Vec<Diagnostic> = powerplane_model::validate(&inv, Some(&inv))
+        .into_iter()
+        .filter(Diagnostic::is_error)
+        .collect();
+    if inv.hardware.is_empty() {
+        diags.push(Diagnostic::new(
+            Rule::NoManifests,
+            "the inventory has no `kind: FrameHardware` document",
+            "describe at least one frame's hardware",
+        ));
+    }
+    for p in inv.partitions.values() {
+        if !matches!(p.spec.placement, Placement::Frame(_)) {
+            diags.push(
+                Diagnostic::new(Rule::Schema, "a partition in an inventory already runs somewhere: its placement must be `{frame: NAME}`", "pin it to the frame it runs on")
+                    .at_opt(p.locate(&["spec", "placement"]))
+                    .on(ObjectRef::new(Kind::Partition, &p.metadata.name)),
+            );
+        }
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    let mut s = SimState {
+        format: FORMAT,
+        seed,
+        rng: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+        now_ms: 0,
+        frames: BTreeMap::new(),
+        faults: Faults::default(),
+        settings: Settings::default(),
+    };
+    let ix = inv.index();
+    for (name, hw) in &inv.hardware {
+        let pair = ix.pairs_on(name).first().copied();
+        let state_of = |v: &powerplane_model::ViosName| {
+            let stopped = pair
+                .and_then(|p| p.spec.members.iter().find(|m| &m.name == v))
+                .is_some_and(|m| m.state == RunState::Stopped);
+            if stopped {
+                LparState::NotActivated
+            } else {
+                LparState::Running
+            }
+        };
+        let vios = hw
+            .spec
+            .vios
+            .iter()
+            .map(|v| {
+                (
+                    v.name.clone(),
+                    SimVios {
+                        state: state_of(&v.name),
+                        rmc: state_of(&v.name).is_running(),
+                    },
+                )
+            })
+            .collect();
+        s.frames.insert(
+            name.clone(),
+            SimFrame {
+                hw: hw.spec.clone(),
+                labels: hw.metadata.labels.clone(),
+                state: FrameState::Operating,
+                vios_pair: pair.map_or_else(
+                    || {
+                        ViosPairName::new(format!("{name}-vios"))
+                            .expect("frame names are valid pair names")
+                    },
+                    |p| p.metadata.name.clone(),
+                ),
+                vios,
+                sea: None,
+                mem_pool: None,
+                proc_pools: BTreeMap::new(),
+                partitions: BTreeMap::new(),
+            },
+        );
+    }
+    let fail = |what: ObjectRef,
+                at: Option<powerplane_model::Location>,
+                e: crate::backend::BackendError| {
+        Diagnostic::new(
+            Rule::UnknownToBackend,
+            format!("cannot be realised: {e}"),
+            "correct the inventory so the configuration is possible",
+        )
+        .at_opt(at)
+        .on(what)
+    };
+    let mut errs = Vec::new();
+    for p in inv.proc_pools.values() {
+        let f = s.frames.get_mut(&p.spec.frame).expect("validated");
+        if let Err(e) = pools::set_proc_pool(
+            f,
+            &p.spec.pool_name,
+            p.spec.max_proc_units,
+            p.spec.reserved_proc_units,
+            p.metadata.name.clone(),
+        ) {
+            errs.push(fail(
+                ObjectRef::new(Kind::SharedProcessorPool, &p.metadata.name),
+                p.locate(&["spec"]),
+                e,
+            ));
+        }
+    }
+    for p in inv.mem_pools.values() {
+        let f = s.frames.get_mut(&p.spec.frame).expect("validated");
+        let mut r = pools::create_mem_pool(
+            f,
+            p.spec.pool_mem_mb,
+            p.spec.max_pool_mem_mb,
+            &p.spec.paging_vios,
+            p.metadata.name.clone(),
+        )
+        .map(drop);
+        for d in &p.spec.paging_devices {
+            if r.is_ok() {
+                let vios = p.spec.paging_vios.iter().find(|v| {
+                    f.hw.vios
+                        .iter()
+                        .any(|h| &h.name == *v && h.disks.iter().any(|k| k.name == d.device))
+                });
+                r = match vios {
+                    Some(v) => pools::add_device(f, &v.clone(), &d.device).map(drop),
+                    None => Err(crate::backend::BackendError::refused_plain(format!(
+                        "no paging VIOS sees {}",
+                        d.device
+                    ))),
+                };
+            }
+        }
+        if let Err(e) = r {
+            errs.push(fail(
+                ObjectRef::new(Kind::SharedMemoryPool, &p.metadata.name),
+                p.locate(&["spec"]),
+                e,
+            ));
+        }
+    }
+    for se in inv.seas.values() {
+        let pair = &inv.vios_pairs[&se.spec.vios_pair];
+        let f = s.frames.get_mut(&pair.spec.frame).expect("validated");
+        let mut members: Vec<_> = pair.spec.members.iter().map(|m| m.name.clone()).collect();
+        members.sort_by_key(|m| *m != se.spec.primary);
+        for (i, v) in members.iter().enumerate() {
+            let new = sea::NewSea {
+                name: se.metadata.name.clone(),
+                vios: v,
+                real_adapter: &se.spec.real_adapter,
+                trunks: &se.spec.trunks,
+                control_channel: se.spec.control_channel.as_ref(),
+                ha_mode: SeaHaMode::from(se.spec.ha_mode),
+                priority: i as u8 + 1,
+            };
+            // A stopped VIOS still has its SEA device configured.
+            let was = f.vios[v].state;
+            f.vios.get_mut(v).expect("validated").state = LparState::Running;
+            let r = sea::create(f, new);
+            f.vios.get_mut(v).expect("validated").state = was;
+            if let Err(e) = r {
+                errs.push(fail(
+                    ObjectRef::new(Kind::SharedEthernetAdapter, &se.metadata.name),
+                    se.locate(&["spec"]),
+                    e,
+                ));
+            }
+        }
+        sea::vios_up(f);
+    }
+    for p in inv.partitions.values() {
+        let Placement::Frame(frame) = &p.spec.placement else {
+            unreachable!("checked above")
+        };
+        let f = s.frames.get_mut(frame).expect("validated");
+        let mut r = partition::create(frame, f, &p.metadata.name, &p.spec).map(drop);
+        if r.is_ok() && p.spec.state == RunState::Running {
+            r = partition::start(f, &p.metadata.name, false).map(drop);
+        }
+        if let Err(e) = r {
+            errs.push(fail(
+                ObjectRef::new(Kind::Partition, &p.metadata.name),
+                p.locate(&["metadata", "name"]),
+                e,
+            ));
+        }
+    }
+    if errs.is_empty() { Ok(s) } else { Err(errs) }
+}

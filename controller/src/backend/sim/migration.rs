@@ -1,0 +1,274 @@
+//! Live Partition Mobility: `migrlpar -o v` runs every check of DESIGN §4 rule 4 and fails the
+//! way the HMC does, with its codes and messages; `migrlpar -o m` validates, creates the shell
+//! partition on the target, copies memory for a virtual time proportional to it, suspends the
+//! partition briefly, and frees the source paging device.
+// seeds: lpm-js22-walkthrough.txt ("During the validation phase, several configuration checks
+// are performed"; "4GB ... roughly two minutes"), powervm-quickstart... (HSCLA304, HSCLA224,
+// HSCLA257, HSCLA319, HSCLA356, "Obtained: X, Required: Y").
+
+use std::time::Duration;
+
+use powerplane_model::action::RedundantPgVios;
+use powerplane_model::manifest::{CompatMode, MemoryMode, Redundancy, ReservePolicy, StorageVia};
+use powerplane_model::status::{FrameState, LparState};
+use powerplane_model::{FrameName, PartitionName};
+
+use super::paging::{self, Assignment};
+use super::state::{Migration, SimState};
+use super::{capacity, sea};
+use crate::backend::BackendError;
+
+/// A migration that passed validation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Validated {
+    /// Whether the partition runs (active migration) or not (inactive).
+    pub active: bool,
+    /// The paging device it will get on the target (shared-memory partitions).
+    pub paging: Option<Assignment>,
+    /// Virtual time the move takes.
+    pub duration: Duration,
+    /// Virtual time the partition is suspended.
+    pub suspend: Duration,
+}
+
+/// `migrlpar -o v`: every check, all failures reported together like the HMC's "Errors:" list.
+pub(crate) fn validate(
+    s: &SimState,
+    name: &PartitionName,
+    from: &FrameName,
+    to: &FrameName,
+    redundant: RedundantPgVios,
+) -> Result<Validated, BackendError> {
+    let src = s.frame(from)?;
+    if src.vios.contains_key(name.as_str()) {
+        return Err(BackendError::refused_plain(format!(
+            "{name} is a Virtual I/O Server partition; VIOS partitions cannot be migrated."
+        )));
+    }
+    let p = src
+        .partitions
+        .get(name)
+        .filter(|p| !p.is_shell())
+        .ok_or_else(|| {
+            BackendError::refused_plain(format!(
+                "The partition {name} was not found on the managed system {from}."
+            ))
+        })?;
+    let dst = s.frame(to)?;
+    if from == to {
+        return Err(BackendError::refused_plain(format!(
+            "{name} is already on {to}."
+        )));
+    }
+    if p.migration.is_some() {
+        return Err(BackendError::Transient(format!(
+            "{name} is already being migrated"
+        )));
+    }
+    let active = match p.state {
+        LparState::Running => true,
+        LparState::NotActivated => false,
+        LparState::Error => {
+            return Err(BackendError::refused_plain(format!(
+                "The partition {name} is in the Error state and cannot be migrated. Recover it first."
+            )));
+        }
+        other => {
+            return Err(BackendError::Transient(format!(
+                "{name} is {other}; try again when it settles"
+            )));
+        }
+    };
+    if active && !p.rmc {
+        // seeds: "HSCLA257 The migrating partition has returned a failure response to the HMC's
+        // request to perform a check for migration readiness."
+        return Err(BackendError::Transient(format!(
+            "HSCLA257 The migrating partition has returned a failure response to the HMC's request to perform a check for migration readiness. The migrating partition is not ready for migration at this time. Try the operation again later. (no RMC connection to {name})"
+        )));
+    }
+    let msp = |f: &super::state::SimFrame| f.vios.values().any(|v| v.state.is_running() && v.rmc);
+    if !msp(src) || !msp(dst) {
+        let which = if !msp(src) { from } else { to };
+        return Err(BackendError::Transient(format!(
+            "HSCLA246 The HMC cannot communicate migration commands to a mover service partition on {which}: no Virtual I/O Server there is running with an RMC connection."
+        )));
+    }
+    // Migrations already using the source's or the target's mover service partitions.
+    let in_flight = s
+        .frames
+        .iter()
+        .flat_map(|(f, fr)| fr.partitions.values().map(move |q| (f, q)))
+        .filter(|(f, q)| matches!(&q.migration, Some(Migration::Outbound { to: t }) if *f == from || t == to))
+        .count();
+    if in_flight >= s.settings.max_migrations_per_msp {
+        return Err(BackendError::Transient(format!(
+            "the mover service partitions already run {in_flight} migrations (at most {})",
+            s.settings.max_migrations_per_msp
+        )));
+    }
+    let mut errors: Vec<String> = Vec::new();
+    if dst.state != FrameState::Operating {
+        errors.push(format!(
+            "The destination managed system {to} is in the {} state.",
+            dst.state
+        ));
+    }
+    if dst.hw.on_battery {
+        errors.push(format!("The destination managed system {to} is running on battery power; it is not a valid migration target."));
+    }
+    if dst.partitions.contains_key(name) || dst.vios.contains_key(name.as_str()) {
+        errors.push(format!(
+            "The partition name {name} is already in use on the destination managed system {to}."
+        ));
+    }
+    if let Some(c) = p.spec.processors.compat
+        && c != CompatMode::Default
+        && !dst.hw.compat_modes.contains(&c)
+    {
+        errors.push("HSCLA224 The partition cannot be migrated because it has been designated to use a processor compatibility level that is not supported by the destination managed system. Use the HMC to configure a level that is compatible with the destination managed system.".to_owned());
+    }
+    if active && let Err(e) = capacity::check_fits(dst, &p.spec, true) {
+        errors.push(e.to_string());
+    }
+    let mut assignment = None;
+    if p.spec.memory.mode == MemoryMode::Shared {
+        let want = match redundant {
+            RedundantPgVios::NonRedundant => Redundancy::None,
+            RedundantPgVios::Required => Redundancy::Required,
+            RedundantPgVios::IfPossible => Redundancy::Preferred,
+        };
+        match paging::choose(dst, name, p.spec.memory.max_mb, want, false, None) {
+            Ok(a) => assignment = Some(a),
+            Err(_) => errors.push("HSCLA304 A suitable shared memory pool for the mobile partition was not found on the destination managed system. In order to support the mobile partition, the destination managed system must have a shared memory pool that can accommodate the partition's entitled and maximum memory values, as well as its redundant paging requirements. If the destination managed system has a shared memory pool, inability to support the mobile shared memory partition can be due to lack of sufficient memory in the pool, or lack of a paging space device in the pool that meets the mobile partition's redundancy and size requirements.".to_owned()),
+        }
+    }
+    for n in &p.spec.network {
+        if !sea::bridges(dst, n.vlan) {
+            errors.push(format!(
+                "The migrating partition's virtual Ethernet adapter on VLAN {} cannot be bridged on the destination managed system: no Shared Ethernet Adapter there bridges VLAN {}.",
+                n.vlan, n.vlan
+            ));
+        }
+    }
+    for (i, st) in p.spec.storage.iter().enumerate() {
+        let ok = dst.hw.vios.iter().any(|v| {
+            sea::running(dst, &v.name)
+                && v.disks
+                    .iter()
+                    .any(|d| d.lun == st.lun && d.reserve_policy == ReservePolicy::NoReserve)
+        });
+        if !ok {
+            let slot = i + 3;
+            let vios = dst
+                .hw
+                .vios
+                .first()
+                .map(|v| v.name.to_string())
+                .unwrap_or_default();
+            errors.push(match st.via {
+                StorageVia::Vscsi => format!(
+                    "HSCLA356 The RMC command issued to partition {vios} failed. This means that destination VIOS partition {vios} cannot host the virtual adapter {slot} on the migrating partition. (LUN {} is not visible there with reserve_policy=no_reserve)",
+                    st.lun
+                ),
+                StorageVia::Npiv => format!(
+                    "HSCLA319 The migrating partition's virtual fibre channel client adapter {slot} cannot be hosted by the existing Virtual I/O Server (VIOS) partitions on the destination managed system. To migrate the partition, set up the necessary VIOS host on the destination managed system, then try the operation again. (LUN {})",
+                    st.lun
+                ),
+            });
+        }
+    }
+    if !errors.is_empty() {
+        let code = errors[0]
+            .split_whitespace()
+            .next()
+            .filter(|w| w.starts_with("HSCL"))
+            .map(str::to_owned);
+        return Err(BackendError::Refused {
+            code,
+            message: format!("Errors:\n{}", errors.join("\n")),
+        });
+    }
+    let gb = p.spec.memory.desired_mb.0.div_ceil(1024);
+    let (duration, suspend) = if active {
+        let suspend = Duration::from_millis(s.settings.lpm_suspend_ms);
+        (
+            Duration::from_secs(gb * s.settings.lpm_seconds_per_gb) + suspend,
+            suspend,
+        )
+    } else {
+        (Duration::from_secs(10), Duration::ZERO)
+    };
+    Ok(Validated {
+        active,
+        paging: assignment,
+        duration,
+        suspend,
+    })
+}
+
+/// Starts a validated migration: the partition shows "Migrating - Running" on both frames and
+/// a shell on the target holds its resources and paging device.
+pub(crate) fn begin(
+    s: &mut SimState,
+    name: &PartitionName,
+    from: &FrameName,
+    to: &FrameName,
+    v: &Validated,
+) {
+    let state = if v.active {
+        LparState::MigratingRunning
+    } else {
+        LparState::MigratingNotActivated
+    };
+    let src = s.frames.get_mut(from).expect("validated");
+    let p = src.partitions.get_mut(name).expect("validated");
+    p.state = state;
+    p.migration = Some(Migration::Outbound { to: to.clone() });
+    let mut shell = p.clone();
+    shell.migration = Some(Migration::Inbound { from: from.clone() });
+    shell.paging = None;
+    shell.last_device = None;
+    let dst = s.frames.get_mut(to).expect("validated");
+    if let (Some(a), Some(pool)) = (&v.paging, dst.mem_pool.as_mut())
+        && let Some(d) = pool.devices.iter_mut().find(|d| d.device == a.device)
+    {
+        d.assigned = Some(name.clone());
+    }
+    dst.partitions.insert(name.clone(), shell);
+}
+
+/// Completes a migration: the partition runs on the target, its source paging device is
+/// freed, and the source forgets it.
+// seeds: ams-dual-vios-and-lpm.txt, "After the migration is complete, the paging space device
+// on the source server will be freed and becomes available for use by other partitions."
+pub(crate) fn finish(
+    s: &mut SimState,
+    name: &PartitionName,
+    from: &FrameName,
+    to: &FrameName,
+    v: &Validated,
+) -> Result<(), BackendError> {
+    let src = s.frames.get_mut(from).expect("validated");
+    paging::release(src, name);
+    src.partitions.remove(name);
+    let dst = s.frames.get_mut(to).expect("validated");
+    let p = dst.partitions.get_mut(name).expect("shell exists");
+    p.migration = None;
+    p.state = if v.active {
+        LparState::Running
+    } else {
+        LparState::NotActivated
+    };
+    p.spec.placement = powerplane_model::manifest::Placement::Frame(to.clone());
+    if let Some(a) = &v.paging
+        && v.active
+    {
+        paging::assign(dst, name, a)?;
+    } else if let (Some(a), Some(pool)) = (&v.paging, dst.mem_pool.as_mut()) {
+        // Inactive: the device is chosen again at activation.
+        for d in pool.devices.iter_mut().filter(|d| d.device == a.device) {
+            d.assigned = None;
+        }
+    }
+    Ok(())
+}

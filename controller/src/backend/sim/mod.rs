@@ -1,0 +1,407 @@
+//! The simulated hypervisor: a PowerVM estate that behaves as the seeds describe (SEA
+//! failover and load sharing, AMS paging failover without failback, LPM checks and timing),
+//! with fault injection, deterministic from a seed, on virtual time, persisted in the state
+//! dir between commands. One file per concern.
+
+mod capacity;
+mod clock;
+mod inventory;
+mod migration;
+mod observe;
+mod paging;
+mod partition;
+mod pools;
+mod sea;
+mod state;
+mod store;
+mod vios;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use powerplane_model::{Action, ActionKind, Estate, FrameName, Op, PartitionName, ViosName};
+use tokio::sync::Mutex;
+
+pub use clock::Clock;
+pub use inventory::{LAB_INVENTORY, realise};
+pub(crate) use observe::partitions_by_frame;
+pub use state::{FailMode, SimState};
+pub use store::{StateDir, StoreError};
+
+use super::{BackendError, Hypervisor, Outcome};
+
+/// The simulated hypervisor. Cheap to clone; clones share one estate.
+#[derive(Clone)]
+pub struct Simulator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Mutex<SimState>,
+    store: Option<StateDir>,
+    clock: Clock,
+}
+
+impl Simulator {
+    /// A simulator over `state`, persisting every change to `store` when given.
+    pub fn new(state: SimState, store: Option<StateDir>, clock: Clock) -> Self {
+        Simulator {
+            inner: Arc::new(Inner {
+                state: Mutex::new(state),
+                store,
+                clock,
+            }),
+        }
+    }
+
+    /// A copy of the whole state.
+    pub async fn snapshot(&self) -> SimState {
+        self.inner.state.lock().await.clone()
+    }
+
+    /// Changes the state and persists it; nothing is saved when `f` fails.
+    async fn change<R>(
+        &self,
+        f: impl FnOnce(&mut SimState) -> Result<R, BackendError>,
+    ) -> Result<R, BackendError> {
+        let mut guard = self.inner.state.lock().await;
+        let mut next = guard.clone();
+        let r = f(&mut next)?;
+        if let Some(store) = &self.inner.store {
+            store
+                .save_sim(&next)
+                .map_err(|e| BackendError::Internal(e.to_string()))?;
+        }
+        *guard = next;
+        Ok(r)
+    }
+
+    /// Fault: a VIOS shuts down (or crashes). Returns what happened.
+    pub async fn vios_down(
+        &self,
+        frame: &FrameName,
+        vios: &ViosName,
+    ) -> Result<Vec<String>, BackendError> {
+        self.change(|s| vios::down(s.frame_mut(frame)?, vios)).await
+    }
+
+    /// A VIOS comes back. Returns what happened.
+    pub async fn vios_up(
+        &self,
+        frame: &FrameName,
+        vios: &ViosName,
+    ) -> Result<Vec<String>, BackendError> {
+        self.change(|s| vios::up(s.frame_mut(frame)?, vios)).await
+    }
+
+    /// Fault: a frame loses utility power and runs on battery (no valid LPM target).
+    pub async fn battery(&self, frame: &FrameName, on: bool) -> Result<(), BackendError> {
+        self.change(|s| {
+            s.frame_mut(frame)?.hw.on_battery = on;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Fault: the next action of `kind` fails.
+    pub async fn fail_next(&self, kind: ActionKind, mode: FailMode) -> Result<(), BackendError> {
+        self.change(|s| {
+            s.faults.fail_next.insert(kind, mode);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Fault: the next action of `kind` hangs until it times out.
+    pub async fn hang_next(&self, kind: ActionKind) -> Result<(), BackendError> {
+        self.change(|s| {
+            s.faults.hang_next.insert(kind);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Fault: the HMC loses (or regains) its RMC connection to a partition or VIOS.
+    pub async fn rmc(&self, name: &str, up: bool) -> Result<(), BackendError> {
+        self.change(|s| {
+            for f in s.frames.values_mut() {
+                if let Some(p) = f.partitions.get_mut(name) {
+                    p.rmc = up && p.state.is_running();
+                    return Ok(());
+                }
+                if let Some(v) = f.vios.get_mut(name) {
+                    v.rmc = up && v.state.is_running();
+                    return Ok(());
+                }
+            }
+            Err(BackendError::refused_plain(format!(
+                "No partition or VIOS named {name} exists."
+            )))
+        })
+        .await
+    }
+
+    /// Takes an injected fault for `kind`, if one is armed.
+    async fn take_fault(
+        &self,
+        kind: ActionKind,
+    ) -> Result<Option<Result<(), BackendError>>, BackendError> {
+        self.change(|s| {
+            if s.faults.hang_next.remove(&kind) {
+                return Ok(Some(Err(BackendError::Timeout(Duration::from_secs(
+                    s.settings.hang_timeout_secs,
+                )))));
+            }
+            Ok(s.faults.fail_next.remove(&kind).map(|mode| {
+                Err(match mode {
+                    FailMode::Transient => BackendError::Transient(format!(
+                        "injected transient failure of {kind} (the HMC was busy)"
+                    )),
+                    FailMode::Permanent => {
+                        BackendError::refused_plain(format!("injected failure of {kind}"))
+                    }
+                })
+            }))
+        })
+        .await
+    }
+
+    async fn migrate(
+        &self,
+        name: &PartitionName,
+        from: &FrameName,
+        to: &FrameName,
+        redundant: powerplane_model::action::RedundantPgVios,
+    ) -> Result<Outcome, BackendError> {
+        let v = self
+            .change(|s| {
+                let v = migration::validate(s, name, from, to, redundant)?;
+                migration::begin(s, name, from, to, &v);
+                Ok(v)
+            })
+            .await?;
+        self.inner.clock.sleep(v.duration).await;
+        self.change(|s| {
+            migration::finish(s, name, from, to, &v)?;
+            s.now_ms += v.duration.as_millis() as u64;
+            Ok(())
+        })
+        .await?;
+        Ok(Outcome {
+            message: format!(
+                "{name} migrated from {from} to {to} in {}s (suspended {} ms){}",
+                v.duration.as_secs(),
+                v.suspend.as_millis(),
+                v.paging
+                    .as_ref()
+                    .map(|a| format!(
+                        ", paging device {}{}",
+                        a.device,
+                        if a.redundant {
+                            " (redundant)"
+                        } else {
+                            " (non-redundant)"
+                        }
+                    ))
+                    .unwrap_or_default()
+            ),
+            duration: v.duration,
+        })
+    }
+
+    /// Applies an action other than a migration, returning the HMC's answer and the virtual
+    /// time it takes.
+    fn apply(s: &mut SimState, op: &Op) -> Result<(String, Duration), BackendError> {
+        let secs = Duration::from_secs;
+        Ok(match op {
+            Op::CreateSharedProcessorPool {
+                frame,
+                pool,
+                max,
+                reserved,
+            }
+            | Op::UpdateSharedProcessorPool {
+                frame,
+                pool,
+                max,
+                reserved,
+            } => {
+                let name = powerplane_model::ProcPoolObjectName::new(format!("{frame}-{pool}"))
+                    .map_err(|e| BackendError::refused_plain(e.to_string()))?;
+                (
+                    pools::set_proc_pool(s.frame_mut(frame)?, pool, *max, *reserved, name)?,
+                    secs(2),
+                )
+            }
+            Op::CreateSharedMemoryPool {
+                frame,
+                pool_mem,
+                max_pool_mem,
+                paging_vios,
+            } => {
+                let name = powerplane_model::MemPoolName::new(format!("{frame}-ams"))
+                    .map_err(|e| BackendError::refused_plain(e.to_string()))?;
+                (
+                    pools::create_mem_pool(
+                        s.frame_mut(frame)?,
+                        *pool_mem,
+                        *max_pool_mem,
+                        paging_vios,
+                        name,
+                    )?,
+                    secs(5),
+                )
+            }
+            Op::UpdateSharedMemoryPool {
+                frame,
+                pool_mem,
+                max_pool_mem,
+            } => (
+                pools::update_mem_pool(s.frame_mut(frame)?, *pool_mem, *max_pool_mem)?,
+                secs(5),
+            ),
+            Op::AddPagingDevice {
+                frame,
+                vios,
+                device,
+            } => (
+                pools::add_device(s.frame_mut(frame)?, vios, device)?,
+                secs(3),
+            ),
+            Op::RemovePagingDevice { frame, device, .. } => {
+                (pools::remove_device(s.frame_mut(frame)?, device)?, secs(3))
+            }
+            Op::StartVios { frame, vios } => {
+                (vios::up(s.frame_mut(frame)?, vios)?.join("; "), secs(90))
+            }
+            Op::StopVios { frame, vios } => {
+                (vios::down(s.frame_mut(frame)?, vios)?.join("; "), secs(30))
+            }
+            Op::CreateSea {
+                frame,
+                vios,
+                real_adapter,
+                trunks,
+                control_channel,
+                ha_mode,
+                priority,
+            } => {
+                let f = s.frame_mut(frame)?;
+                let name = powerplane_model::SeaName::new(format!("{frame}-sea"))
+                    .map_err(|e| BackendError::refused_plain(e.to_string()))?;
+                let new = sea::NewSea {
+                    name,
+                    vios,
+                    real_adapter,
+                    trunks,
+                    control_channel: control_channel.as_ref(),
+                    ha_mode: *ha_mode,
+                    priority: *priority,
+                };
+                (sea::create(f, new)?, secs(3))
+            }
+            Op::SetSeaHaMode {
+                frame,
+                vios,
+                device,
+                mode,
+            } => (
+                sea::set_ha_mode(s.frame_mut(frame)?, vios, device, *mode)?,
+                secs(3),
+            ),
+            Op::RemoveSea {
+                frame,
+                vios,
+                device,
+            } => (sea::remove(s.frame_mut(frame)?, vios, device)?, secs(3)),
+            Op::CreatePartition {
+                frame,
+                partition: p,
+                spec,
+                ..
+            } => (
+                partition::create(frame, s.frame_mut(frame)?, p, spec)?,
+                secs(2),
+            ),
+            Op::UpdatePartition {
+                frame,
+                partition: p,
+                change,
+            } => (partition::update(s.frame_mut(frame)?, p, change)?, secs(5)),
+            Op::StartPartition {
+                frame,
+                partition: p,
+                force,
+            } => (partition::start(s.frame_mut(frame)?, p, *force)?, secs(30)),
+            Op::StopPartition {
+                frame,
+                partition: p,
+            } => (partition::stop(s.frame_mut(frame)?, p)?, secs(20)),
+            Op::DeletePartition {
+                frame,
+                partition: p,
+            } => (partition::delete(s.frame_mut(frame)?, p)?, secs(2)),
+            Op::SwitchPagingVios {
+                frame,
+                partition: p,
+            } => (paging::switch(s.frame_mut(frame)?, p)?, secs(1)),
+            Op::ValidateMigration {
+                partition: p,
+                from,
+                to,
+                redundant,
+            } => {
+                let v = migration::validate(s, p, from, to, *redundant)?;
+                (
+                    format!(
+                        "{p} might be migrated from {from} to {to} (about {}s)",
+                        v.duration.as_secs()
+                    ),
+                    secs(15),
+                )
+            }
+            Op::MigratePartition { .. } => {
+                unreachable!("migrations run through Simulator::migrate")
+            }
+        })
+    }
+}
+
+impl Hypervisor for Simulator {
+    async fn observe(&self) -> Result<Estate, BackendError> {
+        let s = self.inner.state.lock().await;
+        Ok(observe::estate(&s))
+    }
+
+    async fn execute(&self, action: &Action) -> Result<Outcome, BackendError> {
+        let kind = action.kind();
+        tracing::debug!(id = %action.id, %kind, command = %action.op.command(), "simulating");
+        if let Some(fault) = self.take_fault(kind).await? {
+            if let Err(BackendError::Timeout(d)) = &fault {
+                self.inner.clock.sleep(*d).await;
+            }
+            fault?;
+        }
+        if let Op::MigratePartition {
+            partition,
+            from,
+            to,
+            redundant,
+        } = &action.op
+        {
+            return self.migrate(partition, from, to, *redundant).await;
+        }
+        let (message, duration) = self
+            .change(|s| {
+                let r = Simulator::apply(s, &action.op)?;
+                s.now_ms += r.1.as_millis() as u64;
+                Ok(r)
+            })
+            .await?;
+        self.inner.clock.sleep(duration).await;
+        Ok(Outcome { message, duration })
+    }
+}

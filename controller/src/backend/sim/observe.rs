@@ -1,0 +1,204 @@
+//! What the simulated HMC reports: its state as an observed [`Estate`], configuration, physical
+//! facts and runtime status.
+
+use std::collections::BTreeMap;
+
+use powerplane_model::manifest::{
+    FrameSpec, HaMode, Metadata, PagingDeviceSpec, RunState, SeaSpec, SharedMemoryPoolSpec,
+    SharedProcessorPoolSpec, ViosMember, ViosPairSpec,
+};
+use powerplane_model::status::{
+    PagingDeviceStatus, PagingStatus, PartitionStatus, SeaHaMode, Status,
+};
+use powerplane_model::{Estate, Object};
+
+use super::sea;
+use super::state::SimState;
+
+/// The estate as the simulated HMC shows it. A migrating partition appears once, on its
+/// source frame, with state `Migrating - Running`.
+pub(crate) fn estate(s: &SimState) -> Estate {
+    let mut e = Estate::default();
+    let mut status = Status::default();
+    for (fname, f) in &s.frames {
+        e.frames.insert(
+            fname.clone(),
+            Object::new(
+                Metadata {
+                    name: fname.clone(),
+                    labels: f.labels.clone(),
+                },
+                FrameSpec::default(),
+            ),
+        );
+        let mut hw = f.hw.clone();
+        hw.vios.sort_by(|a, b| a.name.cmp(&b.name));
+        e.hardware.insert(
+            fname.clone(),
+            Object::new(
+                Metadata {
+                    name: fname.clone(),
+                    labels: f.labels.clone(),
+                },
+                hw,
+            ),
+        );
+        status.frames.insert(fname.clone(), f.state);
+        status.vios.insert(
+            fname.clone(),
+            f.vios.iter().map(|(n, v)| (n.clone(), v.state)).collect(),
+        );
+        if !f.vios.is_empty() {
+            let members = f
+                .vios
+                .iter()
+                .map(|(n, v)| ViosMember {
+                    name: n.clone(),
+                    state: if v.state.is_running() {
+                        RunState::Running
+                    } else {
+                        RunState::Stopped
+                    },
+                })
+                .collect();
+            e.vios_pairs.insert(
+                f.vios_pair.clone(),
+                Object::new(
+                    Metadata {
+                        name: f.vios_pair.clone(),
+                        labels: Default::default(),
+                    },
+                    ViosPairSpec {
+                        frame: fname.clone(),
+                        members,
+                    },
+                ),
+            );
+        }
+        if let Some(sea_cfg) = &f.sea {
+            let members = sea::status(sea_cfg, |v| sea::running(f, v));
+            let primary = members.iter().find(|m| m.priority == 1).or(members.first());
+            let modes: Vec<SeaHaMode> = sea_cfg.members.values().map(|m| m.ha_mode).collect();
+            let ha_mode = if modes.iter().all(|m| *m == SeaHaMode::Disabled) {
+                HaMode::Disabled
+            } else if modes.iter().all(|m| *m == SeaHaMode::Sharing) {
+                HaMode::Sharing
+            } else {
+                HaMode::Auto
+            };
+            if let Some(primary) = primary {
+                e.seas.insert(
+                    sea_cfg.name.clone(),
+                    Object::new(
+                        Metadata {
+                            name: sea_cfg.name.clone(),
+                            labels: Default::default(),
+                        },
+                        SeaSpec {
+                            vios_pair: f.vios_pair.clone(),
+                            ha_mode,
+                            primary: primary.vios.clone(),
+                            real_adapter: sea_cfg.real_adapter.clone(),
+                            control_channel: sea_cfg.control_channel.clone(),
+                            trunks: sea_cfg.trunks.clone(),
+                        },
+                    ),
+                );
+            }
+            status.seas.insert(sea_cfg.name.clone(), members);
+        }
+        if let Some(pool) = &f.mem_pool {
+            e.mem_pools.insert(
+                pool.name.clone(),
+                Object::new(
+                    Metadata {
+                        name: pool.name.clone(),
+                        labels: Default::default(),
+                    },
+                    SharedMemoryPoolSpec {
+                        frame: fname.clone(),
+                        pool_mem_mb: pool.pool_mem,
+                        max_pool_mem_mb: pool.max_pool_mem,
+                        paging_vios: pool.paging_vios.clone(),
+                        paging_devices: pool
+                            .devices
+                            .iter()
+                            .map(|d| PagingDeviceSpec {
+                                device: d.device.clone(),
+                                size_mb: d.size,
+                            })
+                            .collect(),
+                    },
+                ),
+            );
+            status.paging_devices.insert(
+                fname.clone(),
+                pool.devices
+                    .iter()
+                    .map(|d| PagingDeviceStatus {
+                        device: d.device.clone(),
+                        size: d.size,
+                        redundant: d.redundant,
+                        assigned: d.assigned.clone(),
+                    })
+                    .collect(),
+            );
+        }
+        for (pname, pool) in &f.proc_pools {
+            e.proc_pools.insert(
+                pool.name.clone(),
+                Object::new(
+                    Metadata {
+                        name: pool.name.clone(),
+                        labels: Default::default(),
+                    },
+                    SharedProcessorPoolSpec {
+                        frame: fname.clone(),
+                        pool_name: pname.clone(),
+                        max_proc_units: pool.max,
+                        reserved_proc_units: pool.reserved,
+                    },
+                ),
+            );
+        }
+        for (pname, p) in f.partitions.iter().filter(|(_, p)| !p.is_shell()) {
+            e.partitions.insert(
+                pname.clone(),
+                Object::new(
+                    Metadata {
+                        name: pname.clone(),
+                        labels: Default::default(),
+                    },
+                    p.spec.clone(),
+                ),
+            );
+            status.partitions.insert(
+                pname.clone(),
+                PartitionStatus {
+                    frame: fname.clone(),
+                    state: p.state,
+                    rmc: p.rmc,
+                    paging: p.paging.as_ref().map(|pg| PagingStatus {
+                        primary: pg.primary.clone(),
+                        secondary: pg.secondary.clone(),
+                        current: pg.current.clone(),
+                        device: pg.device.clone(),
+                    }),
+                },
+            );
+        }
+    }
+    e.status = status;
+    e
+}
+
+/// Partitions by frame, for `sim show`.
+pub(crate) fn partitions_by_frame(
+    e: &Estate,
+) -> BTreeMap<&powerplane_model::FrameName, Vec<&powerplane_model::PartitionName>> {
+    let mut m: BTreeMap<_, Vec<_>> = BTreeMap::new();
+    for (n, st) in &e.status.partitions {
+        m.entry(&st.frame).or_default().push(n);
+    }
+    m
+}

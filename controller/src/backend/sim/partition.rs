@@ -1,0 +1,178 @@
+//! Client partition lifecycle and DLPAR: create, activate, shut down, change, delete, with
+//! capacity enforced at every step.
+
+use powerplane_model::action::PartitionChange;
+use powerplane_model::manifest::{PartitionSpec, Placement, RunState};
+use powerplane_model::status::LparState;
+use powerplane_model::{FrameName, PartitionName};
+
+use super::capacity;
+use super::paging;
+use super::state::{SimFrame, SimPartition};
+use crate::backend::BackendError;
+
+fn get<'a>(frame: &'a SimFrame, name: &PartitionName) -> Result<&'a SimPartition, BackendError> {
+    frame
+        .partitions
+        .get(name)
+        .filter(|p| !p.is_shell())
+        .ok_or_else(|| {
+            BackendError::refused_plain(format!(
+                "The partition {name} was not found on this managed system."
+            ))
+        })
+}
+
+/// `mksyscfg -r lpar`: define the partition (not activated).
+pub(crate) fn create(
+    frame_name: &FrameName,
+    frame: &mut SimFrame,
+    name: &PartitionName,
+    spec: &PartitionSpec,
+) -> Result<String, BackendError> {
+    if let Some(existing) = frame.partitions.get(name) {
+        let mut want = spec.clone();
+        want.placement = Placement::Frame(frame_name.clone());
+        want.state = existing.spec.state;
+        if existing.spec == want {
+            return Ok(format!("{name} already exists"));
+        }
+        return Err(BackendError::refused_plain(format!(
+            "A partition named {name} already exists on this managed system."
+        )));
+    }
+    if frame.vios.contains_key(name.as_str()) {
+        return Err(BackendError::refused_plain(format!(
+            "The name {name} is used by a Virtual I/O Server of this managed system."
+        )));
+    }
+    let pool = spec.processors.pool_or_default();
+    if pool != powerplane_model::ProcPoolName::default_pool()
+        && !frame.proc_pools.contains_key(&pool)
+    {
+        return Err(BackendError::refused_plain(format!(
+            "The shared processor pool {pool} does not exist on this managed system."
+        )));
+    }
+    if spec.memory.mode == powerplane_model::manifest::MemoryMode::Shared
+        && frame.mem_pool.is_none()
+    {
+        return Err(BackendError::refused_plain(
+            "The managed system has no shared memory pool; create it before shared memory partitions.",
+        ));
+    }
+    let mut spec = spec.clone();
+    spec.placement = Placement::Frame(frame_name.clone());
+    spec.state = RunState::Stopped;
+    frame.partitions.insert(
+        name.clone(),
+        SimPartition {
+            spec,
+            state: LparState::NotActivated,
+            rmc: false,
+            paging: None,
+            last_device: None,
+            migration: None,
+        },
+    );
+    Ok(format!("{name} created"))
+}
+
+/// `chsysstate -o on`: activate, with capacity and a paging device.
+pub(crate) fn start(
+    frame: &mut SimFrame,
+    name: &PartitionName,
+    force: bool,
+) -> Result<String, BackendError> {
+    let p = get(frame, name)?;
+    match p.state {
+        LparState::Running => return Ok(format!("{name} is already running")),
+        LparState::NotActivated | LparState::Error => {}
+        other => {
+            return Err(BackendError::Transient(format!(
+                "{name} is {other}; try again when it settles"
+            )));
+        }
+    }
+    capacity::check_fits(frame, &p.spec, false)?;
+    paging::activate(frame, name, force)?;
+    let p = frame.partitions.get_mut(name).expect("checked");
+    p.state = LparState::Running;
+    p.rmc = true;
+    p.spec.state = RunState::Running;
+    Ok(format!("{name} activated"))
+}
+
+/// `chsysstate -o osshutdown`: shut down and release the paging device.
+pub(crate) fn stop(frame: &mut SimFrame, name: &PartitionName) -> Result<String, BackendError> {
+    let p = get(frame, name)?;
+    if p.state == LparState::NotActivated {
+        return Ok(format!("{name} is already shut down"));
+    }
+    if p.migration.is_some() {
+        return Err(BackendError::Transient(format!(
+            "{name} is migrating; shut it down when the migration ends"
+        )));
+    }
+    paging::release(frame, name);
+    let p = frame.partitions.get_mut(name).expect("checked");
+    p.state = LparState::NotActivated;
+    p.rmc = false;
+    p.spec.state = RunState::Stopped;
+    Ok(format!("{name} shut down"))
+}
+
+/// `rmsyscfg -r lpar`: delete a partition that is not running.
+pub(crate) fn delete(frame: &mut SimFrame, name: &PartitionName) -> Result<String, BackendError> {
+    let Ok(p) = get(frame, name) else {
+        return Ok(format!("{name} does not exist"));
+    };
+    if p.state != LparState::NotActivated && p.state != LparState::Error {
+        return Err(BackendError::refused_plain(format!(
+            "The partition {name} is {}; shut it down before deleting it.",
+            p.state
+        )));
+    }
+    paging::release(frame, name);
+    frame.partitions.remove(name);
+    Ok(format!("{name} deleted"))
+}
+
+/// `chhwres -r mem|proc` on a running partition (DLPAR, needs RMC), or a profile change on a
+/// stopped one; values stay within the profile's limits.
+pub(crate) fn update(
+    frame: &mut SimFrame,
+    name: &PartitionName,
+    change: &PartitionChange,
+) -> Result<String, BackendError> {
+    let p = get(frame, name)?;
+    let running = capacity::holds_resources(p.state);
+    if running && !p.rmc {
+        // seeds: powervm-quickstart..., HSCLA29A "The RMC command issued to partition ... failed"
+        return Err(BackendError::Transient(format!(
+            "HSCLA29A The RMC command issued to partition {name} failed: no RMC connection; DLPAR is not possible until it returns"
+        )));
+    }
+    let mut spec = p.spec.clone();
+    if let Some((_, to)) = change.memory {
+        if to > spec.memory.max_mb {
+            return Err(BackendError::refused_plain(format!(
+                "{to} is above the maximum memory {} of {name}; raising the maximum needs a profile change and reactivation.",
+                spec.memory.max_mb
+            )));
+        }
+        spec.memory.desired_mb = to;
+    }
+    if let Some((_, to)) = change.units {
+        spec.processors.units = to;
+    }
+    if let Some((_, to)) = change.r#virtual {
+        spec.processors.r#virtual = Some(to);
+    }
+    if running {
+        let (mem, procs) = capacity::demand(&spec);
+        capacity::check_growth(frame, p, mem, procs)?;
+    }
+    frame.partitions.get_mut(name).expect("checked").spec = spec;
+    Ok(format!("{name} changed"))
+}

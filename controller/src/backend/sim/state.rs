@@ -1,0 +1,278 @@
+//! The simulator's whole state: one serialisable value, so that it can be persisted between
+//! commands and compared in tests.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use powerplane_model::manifest::{FrameHardwareSpec, Labels, PartitionSpec, TrunkSpec};
+use powerplane_model::status::{FrameState, LparState, SeaHaMode};
+use powerplane_model::{
+    ActionKind, DeviceName, FrameName, Lun, MemPoolName, MemoryMb, PartitionName, ProcPoolName,
+    ProcPoolObjectName, ProcUnits, SeaName, ViosName, ViosPairName,
+};
+use serde::{Deserialize, Serialize};
+
+/// Version of the persisted format; a state of another version is refused.
+pub(crate) const FORMAT: u32 = 1;
+
+/// Everything the simulated hypervisor knows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimState {
+    /// Persisted format version.
+    pub format: u32,
+    /// The seed the estate was created with.
+    pub seed: u64,
+    /// Deterministic random generator state (xorshift64*).
+    pub rng: u64,
+    /// Virtual time in milliseconds since `sim init`.
+    pub now_ms: u64,
+    /// Frames by name.
+    pub frames: BTreeMap<FrameName, SimFrame>,
+    /// Injected faults.
+    pub faults: Faults,
+    /// Tunables.
+    pub settings: Settings,
+}
+
+/// Tunables of the simulation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Virtual seconds to copy one GB of partition memory during LPM.
+    // seeds: lpm-js22-walkthrough.txt, "The migration took roughly two minutes ... 4GB"
+    pub lpm_seconds_per_gb: u64,
+    /// Virtual milliseconds the partition is suspended at the end of LPM.
+    // seeds: lpm-js22-walkthrough.txt, "The 'suspend' of the LPAR itself lasted no more than
+    // two seconds."
+    pub lpm_suspend_ms: u64,
+    /// Concurrent migrations a mover service partition (VIOS) handles (VIOS default 8).
+    pub max_migrations_per_msp: usize,
+    /// How long a hung action waits before it times out (virtual seconds).
+    pub hang_timeout_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            lpm_seconds_per_gb: 30,
+            lpm_suspend_ms: 1_500,
+            max_migrations_per_msp: 8,
+            hang_timeout_secs: 1_800,
+        }
+    }
+}
+
+/// One managed system.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimFrame {
+    /// Physical facts (memory, processors, VIOS hardware, battery).
+    pub hw: FrameHardwareSpec,
+    /// Labels (as the inventory gave them).
+    pub labels: Labels,
+    /// Frame state.
+    pub state: FrameState,
+    /// Name of the ViosPair object describing the VIOS.
+    pub vios_pair: ViosPairName,
+    /// VIOS runtime by name.
+    pub vios: BTreeMap<ViosName, SimVios>,
+    /// The SEA, when configured.
+    pub sea: Option<SimSea>,
+    /// The shared memory pool, when configured.
+    pub mem_pool: Option<SimMemPool>,
+    /// Shared processor pools configured beyond DefaultPool.
+    pub proc_pools: BTreeMap<ProcPoolName, SimProcPool>,
+    /// Client partitions on this frame (including a migrating one's shell on the target).
+    pub partitions: BTreeMap<PartitionName, SimPartition>,
+}
+
+/// A VIOS at run time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimVios {
+    /// Running or not.
+    pub state: LparState,
+    /// RMC connection to the HMC.
+    pub rmc: bool,
+}
+
+/// The SEA of a VIOS pair: shared configuration plus each member's device and attributes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimSea {
+    /// Object name.
+    pub name: SeaName,
+    /// Physical adapter.
+    pub real_adapter: DeviceName,
+    /// Control channel.
+    pub control_channel: Option<DeviceName>,
+    /// Trunks in `mkvdev` order.
+    pub trunks: Vec<TrunkSpec>,
+    /// The SEA device on each VIOS that has one.
+    pub members: BTreeMap<ViosName, SeaMember>,
+    /// Whether the backup's load-sharing request was granted by the primary.
+    pub sharing_negotiated: bool,
+}
+
+/// One VIOS's SEA device.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeaMember {
+    /// Device name, e.g. `ent4`.
+    pub device: DeviceName,
+    /// Its `ha_mode` attribute.
+    pub ha_mode: SeaHaMode,
+    /// Trunk priority: 1 primary, 2 backup.
+    pub priority: u8,
+}
+
+/// The shared memory pool.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimMemPool {
+    /// Object name.
+    pub name: MemPoolName,
+    /// Physical memory of the pool.
+    pub pool_mem: MemoryMb,
+    /// Maximum pool memory.
+    pub max_pool_mem: MemoryMb,
+    /// Paging VIOS 1 and (optionally) 2.
+    pub paging_vios: Vec<ViosName>,
+    /// Paging devices.
+    pub devices: Vec<SimPagingDevice>,
+}
+
+/// A paging device.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimPagingDevice {
+    /// Device name on the paging VIOS.
+    pub device: DeviceName,
+    /// The SAN LUN.
+    pub lun: Lun,
+    /// Size.
+    pub size: MemoryMb,
+    /// Seen by both paging VIOS with no_reserve (common).
+    pub redundant: bool,
+    /// The partition it serves.
+    pub assigned: Option<PartitionName>,
+}
+
+/// A shared processor pool.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimProcPool {
+    /// Object name.
+    pub name: ProcPoolObjectName,
+    /// Maximum processing units.
+    pub max: ProcUnits,
+    /// Reserved processing units.
+    pub reserved: ProcUnits,
+}
+
+/// A client partition.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimPartition {
+    /// Its configuration (placement pinned to the frame it is on).
+    pub spec: PartitionSpec,
+    /// HMC state.
+    pub state: LparState,
+    /// RMC connection.
+    pub rmc: bool,
+    /// Paging VIOS of a shared-memory partition while it has some.
+    pub paging: Option<SimPaging>,
+    /// The paging device it had last, kept if still free at the next activation.
+    pub last_device: Option<DeviceName>,
+    /// Set while a migration is in flight.
+    pub migration: Option<Migration>,
+}
+
+/// A migration in flight, as each frame sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Migration {
+    /// The partition itself, leaving for `to`.
+    Outbound {
+        /// The target frame.
+        to: FrameName,
+    },
+    /// The shell on the target that reserves resources for the arriving partition.
+    Inbound {
+        /// The source frame.
+        from: FrameName,
+    },
+}
+
+/// The hypervisor's paging VIOS record of a partition.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SimPaging {
+    /// Primary paging VIOS.
+    pub primary: ViosName,
+    /// Secondary paging VIOS (redundant partitions only).
+    pub secondary: Option<ViosName>,
+    /// The one paging now.
+    pub current: Option<ViosName>,
+    /// The assigned paging device.
+    pub device: Option<DeviceName>,
+}
+
+/// Injected faults.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Faults {
+    /// The next action of each kind fails.
+    pub fail_next: BTreeMap<ActionKind, FailMode>,
+    /// The next action of each kind hangs until it times out.
+    pub hang_next: BTreeSet<ActionKind>,
+}
+
+/// How an injected failure fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FailMode {
+    /// A refusal: retrying does not help.
+    Permanent,
+    /// A transient error: the retry succeeds.
+    Transient,
+}
+
+impl SimState {
+    /// Next deterministic random number (xorshift64*), for MAC addresses, jitter and the like.
+    pub fn next_random(&mut self) -> u64 {
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// The frame, or a refusal naming the frames there are.
+    pub fn frame(&self, name: &FrameName) -> Result<&SimFrame, super::super::BackendError> {
+        self.frames
+            .get(name)
+            .ok_or_else(|| unknown_frame(self, name))
+    }
+
+    /// The frame, mutably.
+    pub fn frame_mut(
+        &mut self,
+        name: &FrameName,
+    ) -> Result<&mut SimFrame, super::super::BackendError> {
+        if !self.frames.contains_key(name) {
+            return Err(unknown_frame(self, name));
+        }
+        Ok(self.frames.get_mut(name).expect("checked"))
+    }
+
+    /// Where a partition is (its frame), ignoring a migration's shell on the target.
+    pub fn locate(&self, p: &PartitionName) -> Option<&FrameName> {
+        self.frames
+            .iter()
+            .find(|(_, f)| f.partitions.get(p).is_some_and(|sp| !sp.is_shell()))
+            .map(|(n, _)| n)
+    }
+}
+
+impl SimPartition {
+    /// A migration's target-side shell, not yet the partition itself.
+    pub fn is_shell(&self) -> bool {
+        matches!(self.migration, Some(Migration::Inbound { .. }))
+    }
+}
+
+fn unknown_frame(s: &SimState, name: &FrameName) -> super::super::BackendError {
+    let known: Vec<&str> = s.frames.keys().map(FrameName::as_str).collect();
+    super::super::BackendError::refused_plain(format!(
+        "The managed system {name} was not found. Known managed systems: {}",
+        known.join(", ")
+    ))
+}

@@ -1,0 +1,63 @@
+//! VIOS start and shutdown, with their consequences: SEA failover and failback, paging VIOS
+//! failover (and no paging failback).
+
+use powerplane_model::ViosName;
+use powerplane_model::status::LparState;
+
+use super::state::SimFrame;
+use super::{paging, sea};
+use crate::backend::BackendError;
+
+fn check(frame: &SimFrame, vios: &ViosName) -> Result<(), BackendError> {
+    if frame.vios.contains_key(vios) {
+        Ok(())
+    } else {
+        let known: Vec<&str> = frame.vios.keys().map(ViosName::as_str).collect();
+        Err(BackendError::refused_plain(format!(
+            "{vios} is not a Virtual I/O Server of this managed system (it has {}).",
+            known.join(", ")
+        )))
+    }
+}
+
+/// Shuts a VIOS down: its SEA stops bridging (the partner takes over), partitions paging
+/// through it fail over. Returns what happened.
+pub(crate) fn down(frame: &mut SimFrame, vios: &ViosName) -> Result<Vec<String>, BackendError> {
+    check(frame, vios)?;
+    let v = frame.vios.get_mut(vios).expect("checked");
+    if v.state == LparState::NotActivated {
+        return Ok(vec![format!("{vios} is already shut down")]);
+    }
+    v.state = LparState::NotActivated;
+    v.rmc = false;
+    sea::vios_down(frame);
+    let mut events = vec![format!("{vios} shut down")];
+    events.extend(paging::vios_down(frame, vios));
+    Ok(events)
+}
+
+/// Starts a VIOS: its SEA configures itself (failback in auto, load sharing resumes); paging
+/// stays where it failed over to.
+pub(crate) fn up(frame: &mut SimFrame, vios: &ViosName) -> Result<Vec<String>, BackendError> {
+    check(frame, vios)?;
+    let v = frame.vios.get_mut(vios).expect("checked");
+    if v.state.is_running() {
+        return Ok(vec![format!("{vios} is already running")]);
+    }
+    let mem = frame
+        .hw
+        .vios
+        .iter()
+        .find(|h| &h.name == vios)
+        .map(|h| h.memory_mb)
+        .unwrap_or_default();
+    let free = super::capacity::free(frame);
+    if mem > free.memory {
+        return Err(super::capacity::not_enough_memory(free.memory, mem));
+    }
+    let v = frame.vios.get_mut(vios).expect("checked");
+    v.state = LparState::Running;
+    v.rmc = true;
+    sea::vios_up(frame);
+    Ok(vec![format!("{vios} activated")])
+}

@@ -1,0 +1,363 @@
+//! Actions: the steps of a plan, each one change a backend makes, with the HMC/VIOS command an
+//! operator would type for it (see `hmc_command`).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::{Kind, PartitionSpec, TrunkSpec};
+use crate::names::{DeviceName, FrameName, PartitionName, ProcPoolName, ViosName};
+use crate::status::SeaHaMode;
+use crate::units::{MemoryMb, ProcUnits};
+
+/// An action's id within its plan, e.g. `a7`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ActionId(pub String);
+
+impl fmt::Display for ActionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+macro_rules! action_kinds {
+    ($($(#[$doc:meta])* $kind:ident,)*) => {
+        /// The kinds of action (DESIGN §4); stable names used in JSON plans and `sim fail-next`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum ActionKind {
+            $($(#[$doc])* $kind,)*
+        }
+
+        impl ActionKind {
+            /// Every kind.
+            pub const ALL: &'static [ActionKind] = &[$(ActionKind::$kind,)*];
+
+            /// The kind's name, e.g. `MigratePartition`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(ActionKind::$kind => stringify!($kind),)* }
+            }
+        }
+    };
+}
+
+action_kinds! {
+    /// Configure a shared processor pool.
+    CreateSharedProcessorPool,
+    /// Change a shared processor pool's limits.
+    UpdateSharedProcessorPool,
+    /// Create the frame's shared memory pool.
+    CreateSharedMemoryPool,
+    /// Change the shared memory pool's memory.
+    UpdateSharedMemoryPool,
+    /// Add a paging device to the pool.
+    AddPagingDevice,
+    /// Remove a paging device from the pool.
+    RemovePagingDevice,
+    /// Activate a VIOS.
+    StartVios,
+    /// Shut a VIOS down.
+    StopVios,
+    /// Create the SEA on one VIOS.
+    CreateSea,
+    /// Set one SEA's `ha_mode`.
+    SetSeaHaMode,
+    /// Remove the SEA from one VIOS.
+    RemoveSea,
+    /// Create a partition.
+    CreatePartition,
+    /// Change a running partition's memory or processors (DLPAR) or a stopped one's profile.
+    UpdatePartition,
+    /// Activate a partition.
+    StartPartition,
+    /// Shut a partition down.
+    StopPartition,
+    /// Delete a partition.
+    DeletePartition,
+    /// Switch a partition's current paging VIOS to the other one.
+    SwitchPagingVios,
+    /// Check that a migration would succeed (`migrlpar -o v`).
+    ValidateMigration,
+    /// Migrate a partition (`migrlpar -o m`).
+    MigratePartition,
+}
+
+impl ActionKind {
+    /// Parses a kind name (exact, as in JSON plans).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|k| k.as_str() == s)
+    }
+}
+
+impl fmt::Display for ActionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `--redundantpgvios`: what a migrated shared-memory partition gets on the target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RedundantPgVios {
+    /// `0`: non-redundant.
+    NonRedundant,
+    /// `1`: redundant, or fail.
+    Required,
+    /// `2`: redundant if possible.
+    IfPossible,
+}
+
+impl RedundantPgVios {
+    /// The option's value.
+    pub fn flag(self) -> u8 {
+        match self {
+            RedundantPgVios::NonRedundant => 0,
+            RedundantPgVios::Required => 1,
+            RedundantPgVios::IfPossible => 2,
+        }
+    }
+}
+
+/// A DLPAR or profile change of a partition; `None` leaves a value alone.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionChange {
+    /// Memory: (from, to).
+    pub memory: Option<(MemoryMb, MemoryMb)>,
+    /// Processing units: (from, to).
+    pub units: Option<(ProcUnits, ProcUnits)>,
+    /// Virtual processors: (from, to).
+    pub r#virtual: Option<(u32, u32)>,
+}
+
+/// What an action does, with everything the backend needs to do it. (Field names follow the
+/// HMC's: `frame` is `-m`, `partition`/`vios` is `-p`, `from`/`to` are `migrlpar -m`/`-t`.)
+#[allow(missing_docs)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "camelCase")]
+pub enum Op {
+    /// See [`ActionKind::CreateSharedProcessorPool`].
+    CreateSharedProcessorPool {
+        frame: FrameName,
+        pool: ProcPoolName,
+        max: ProcUnits,
+        reserved: ProcUnits,
+    },
+    /// See [`ActionKind::UpdateSharedProcessorPool`].
+    UpdateSharedProcessorPool {
+        frame: FrameName,
+        pool: ProcPoolName,
+        max: ProcUnits,
+        reserved: ProcUnits,
+    },
+    /// See [`ActionKind::CreateSharedMemoryPool`].
+    CreateSharedMemoryPool {
+        frame: FrameName,
+        pool_mem: MemoryMb,
+        max_pool_mem: MemoryMb,
+        paging_vios: Vec<ViosName>,
+    },
+    /// See [`ActionKind::UpdateSharedMemoryPool`].
+    UpdateSharedMemoryPool {
+        frame: FrameName,
+        pool_mem: MemoryMb,
+        max_pool_mem: MemoryMb,
+    },
+    /// See [`ActionKind::AddPagingDevice`].
+    AddPagingDevice {
+        frame: FrameName,
+        vios: ViosName,
+        device: DeviceName,
+    },
+    /// See [`ActionKind::RemovePagingDevice`].
+    RemovePagingDevice {
+        frame: FrameName,
+        vios: ViosName,
+        device: DeviceName,
+    },
+    /// See [`ActionKind::StartVios`].
+    StartVios { frame: FrameName, vios: ViosName },
+    /// See [`ActionKind::StopVios`].
+    StopVios { frame: FrameName, vios: ViosName },
+    /// See [`ActionKind::CreateSea`].
+    CreateSea {
+        frame: FrameName,
+        vios: ViosName,
+        real_adapter: DeviceName,
+        trunks: Vec<TrunkSpec>,
+        control_channel: Option<DeviceName>,
+        ha_mode: SeaHaMode,
+        /// Trunk priority on this VIOS: 1 primary, 2 backup.
+        priority: u8,
+    },
+    /// See [`ActionKind::SetSeaHaMode`].
+    SetSeaHaMode {
+        frame: FrameName,
+        vios: ViosName,
+        device: DeviceName,
+        mode: SeaHaMode,
+    },
+    /// See [`ActionKind::RemoveSea`].
+    RemoveSea {
+        frame: FrameName,
+        vios: ViosName,
+        device: DeviceName,
+    },
+    /// See [`ActionKind::CreatePartition`].
+    CreatePartition {
+        frame: FrameName,
+        partition: PartitionName,
+        spec: Box<PartitionSpec>,
+        paging_vios: Vec<ViosName>,
+    },
+    /// See [`ActionKind::UpdatePartition`].
+    UpdatePartition {
+        frame: FrameName,
+        partition: PartitionName,
+        change: PartitionChange,
+    },
+    /// See [`ActionKind::StartPartition`]. `force` activates a redundant shared-memory
+    /// partition without a common paging device (then it has no failover).
+    StartPartition {
+        frame: FrameName,
+        partition: PartitionName,
+        force: bool,
+    },
+    /// See [`ActionKind::StopPartition`].
+    StopPartition {
+        frame: FrameName,
+        partition: PartitionName,
+    },
+    /// See [`ActionKind::DeletePartition`].
+    DeletePartition {
+        frame: FrameName,
+        partition: PartitionName,
+    },
+    /// See [`ActionKind::SwitchPagingVios`].
+    SwitchPagingVios {
+        frame: FrameName,
+        partition: PartitionName,
+    },
+    /// See [`ActionKind::ValidateMigration`].
+    ValidateMigration {
+        partition: PartitionName,
+        from: FrameName,
+        to: FrameName,
+        redundant: RedundantPgVios,
+    },
+    /// See [`ActionKind::MigratePartition`].
+    MigratePartition {
+        partition: PartitionName,
+        from: FrameName,
+        to: FrameName,
+        redundant: RedundantPgVios,
+    },
+}
+
+impl Op {
+    /// The action kind.
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            Op::CreateSharedProcessorPool { .. } => ActionKind::CreateSharedProcessorPool,
+            Op::UpdateSharedProcessorPool { .. } => ActionKind::UpdateSharedProcessorPool,
+            Op::CreateSharedMemoryPool { .. } => ActionKind::CreateSharedMemoryPool,
+            Op::UpdateSharedMemoryPool { .. } => ActionKind::UpdateSharedMemoryPool,
+            Op::AddPagingDevice { .. } => ActionKind::AddPagingDevice,
+            Op::RemovePagingDevice { .. } => ActionKind::RemovePagingDevice,
+            Op::StartVios { .. } => ActionKind::StartVios,
+            Op::StopVios { .. } => ActionKind::StopVios,
+            Op::CreateSea { .. } => ActionKind::CreateSea,
+            Op::SetSeaHaMode { .. } => ActionKind::SetSeaHaMode,
+            Op::RemoveSea { .. } => ActionKind::RemoveSea,
+            Op::CreatePartition { .. } => ActionKind::CreatePartition,
+            Op::UpdatePartition { .. } => ActionKind::UpdatePartition,
+            Op::StartPartition { .. } => ActionKind::StartPartition,
+            Op::StopPartition { .. } => ActionKind::StopPartition,
+            Op::DeletePartition { .. } => ActionKind::DeletePartition,
+            Op::SwitchPagingVios { .. } => ActionKind::SwitchPagingVios,
+            Op::ValidateMigration { .. } => ActionKind::ValidateMigration,
+            Op::MigratePartition { .. } => ActionKind::MigratePartition,
+        }
+    }
+
+    /// The frames the action touches (source first for migrations).
+    pub fn frames(&self) -> Vec<&FrameName> {
+        match self {
+            Op::ValidateMigration { from, to, .. } | Op::MigratePartition { from, to, .. } => {
+                vec![from, to]
+            }
+            Op::CreateSharedProcessorPool { frame, .. }
+            | Op::UpdateSharedProcessorPool { frame, .. }
+            | Op::CreateSharedMemoryPool { frame, .. }
+            | Op::UpdateSharedMemoryPool { frame, .. }
+            | Op::AddPagingDevice { frame, .. }
+            | Op::RemovePagingDevice { frame, .. }
+            | Op::StartVios { frame, .. }
+            | Op::StopVios { frame, .. }
+            | Op::CreateSea { frame, .. }
+            | Op::SetSeaHaMode { frame, .. }
+            | Op::RemoveSea { frame, .. }
+            | Op::CreatePartition { frame, .. }
+            | Op::UpdatePartition { frame, .. }
+            | Op::StartPartition { frame, .. }
+            | Op::StopPartition { frame, .. }
+            | Op::DeletePartition { frame, .. }
+            | Op::SwitchPagingVios { frame, .. } => vec![frame],
+        }
+    }
+
+    /// The object the action changes, as `Kind/name` (VIOS and SEA devices as
+    /// `ViosPair/frame:vios`-style names are not manifest objects, so they use the frame).
+    pub fn object(&self) -> String {
+        match self {
+            Op::CreateSharedProcessorPool { frame, pool, .. }
+            | Op::UpdateSharedProcessorPool { frame, pool, .. } => {
+                format!("{}/{frame}:{pool}", Kind::SharedProcessorPool)
+            }
+            Op::CreateSharedMemoryPool { frame, .. }
+            | Op::UpdateSharedMemoryPool { frame, .. }
+            | Op::AddPagingDevice { frame, .. }
+            | Op::RemovePagingDevice { frame, .. } => format!("{}/{frame}", Kind::SharedMemoryPool),
+            Op::StartVios { frame, vios } | Op::StopVios { frame, vios } => {
+                format!("Vios/{frame}:{vios}")
+            }
+            Op::CreateSea { frame, vios, .. }
+            | Op::SetSeaHaMode { frame, vios, .. }
+            | Op::RemoveSea { frame, vios, .. } => {
+                format!("{}/{frame}:{vios}", Kind::SharedEthernetAdapter)
+            }
+            Op::CreatePartition { partition, .. }
+            | Op::UpdatePartition { partition, .. }
+            | Op::StartPartition { partition, .. }
+            | Op::StopPartition { partition, .. }
+            | Op::DeletePartition { partition, .. }
+            | Op::SwitchPagingVios { partition, .. }
+            | Op::ValidateMigration { partition, .. }
+            | Op::MigratePartition { partition, .. } => format!("{}/{partition}", Kind::Partition),
+        }
+    }
+
+    /// The HMC/VIOS command an operator would type for this step.
+    pub fn command(&self) -> String {
+        crate::hmc_command::render(self)
+    }
+}
+
+/// One step of a plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Action {
+    /// Its id in the plan.
+    pub id: ActionId,
+    /// What it does.
+    #[serde(flatten)]
+    pub op: Op,
+    /// Actions that must finish first.
+    pub after: Vec<ActionId>,
+    /// Which change or rule produced it.
+    pub reason: String,
+}
+
+impl Action {
+    /// The action kind.
+    pub fn kind(&self) -> ActionKind {
+        self.op.kind()
+    }
+}
