@@ -11,6 +11,7 @@
 pub mod action;
 mod diagnostic;
 mod estate;
+pub mod export;
 mod hmc_command;
 mod load;
 pub mod manifest;

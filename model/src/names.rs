@@ -97,6 +97,13 @@ macro_rules! name_type {
             }
         }
 
+        impl std::str::FromStr for $ty {
+            type Err = NameError;
+            fn from_str(s: &str) -> Result<Self, NameError> {
+                Self::new(s)
+            }
+        }
+
         impl From<$ty> for String {
             fn from(n: $ty) -> String {
                 n.0

@@ -1,8 +1,10 @@
 //! The command line (DESIGN §8). Parsing only checks the words; each subcommand's module does
 //! the work and returns the exit code, so every command is testable without a process.
 
+mod import;
 mod report;
 mod schema;
+mod sim;
 mod validate;
 
 use std::path::PathBuf;
@@ -26,6 +28,10 @@ pub struct Cli {
     /// Format of log lines on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// How much faster than real time the simulator's virtual clock runs (60: a 2-minute
+    /// migration takes 2 seconds).
+    #[arg(long, global = true, default_value_t = 60.0, value_name = "FACTOR")]
+    pub sim_speedup: f64,
     /// More log output (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -41,6 +47,10 @@ pub enum Command {
     Validate(validate::Args),
     /// Print the JSON Schema of the manifests (for editors and linters).
     Schema(schema::Args),
+    /// The simulated hypervisor: create it, look at it, inject faults.
+    Sim(sim::Args),
+    /// Write manifests describing what the backend has (brownfield adoption).
+    Import(import::Args),
 }
 
 /// How a command prints its result.
@@ -79,6 +89,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Validate(args) => validate::run(cli, args),
         Command::Schema(args) => schema::run(args),
+        Command::Sim(args) => sim::run(cli, args),
+        Command::Import(args) => import::run(cli, args),
     }
 }
 

@@ -22,10 +22,10 @@ pub struct PartitionSpec {
     /// Memory configuration.
     pub memory: MemorySpec,
     /// Virtual ethernet: the VLANs the partition needs bridged on its frame.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub network: Vec<NetworkSpec>,
     /// SAN LUNs the partition uses through the VIOS.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub storage: Vec<StorageSpec>,
 }
 

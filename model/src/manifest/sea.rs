@@ -36,7 +36,7 @@ pub struct TrunkSpec {
     /// Its port VLAN id.
     pub pvid: VlanId,
     /// Additional (tagged) VLAN ids.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vlans: Vec<VlanId>,
 }
 

@@ -8,9 +8,11 @@ mod clock;
 mod inventory;
 mod migration;
 mod observe;
+mod open;
 mod paging;
 mod partition;
 mod pools;
+mod report;
 mod sea;
 mod state;
 mod store;
@@ -27,7 +29,8 @@ use tokio::sync::Mutex;
 
 pub use clock::Clock;
 pub use inventory::{LAB_INVENTORY, realise};
-pub(crate) use observe::partitions_by_frame;
+pub use open::{Created, OpenError, build, open_or_create};
+pub use report::Report;
 pub use state::{FailMode, SimState};
 pub use store::{StateDir, StoreError};
 
@@ -60,6 +63,11 @@ impl Simulator {
     /// A copy of the whole state.
     pub async fn snapshot(&self) -> SimState {
         self.inner.state.lock().await.clone()
+    }
+
+    /// Everything `sim show` prints.
+    pub async fn report(&self) -> Report {
+        report::report(&*self.inner.state.lock().await)
     }
 
     /// Changes the state and persists it; nothing is saved when `f` fails.

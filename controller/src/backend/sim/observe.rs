@@ -1,8 +1,6 @@
 //! What the simulated HMC reports: its state as an observed [`Estate`], configuration, physical
 //! facts and runtime status.
 
-use std::collections::BTreeMap;
-
 use powerplane_model::manifest::{
     FrameSpec, HaMode, Metadata, PagingDeviceSpec, RunState, SeaSpec, SharedMemoryPoolSpec,
     SharedProcessorPoolSpec, ViosMember, ViosPairSpec,
@@ -190,15 +188,4 @@ pub(crate) fn estate(s: &SimState) -> Estate {
     }
     e.status = status;
     e
-}
-
-/// Partitions by frame, for `sim show`.
-pub(crate) fn partitions_by_frame(
-    e: &Estate,
-) -> BTreeMap<&powerplane_model::FrameName, Vec<&powerplane_model::PartitionName>> {
-    let mut m: BTreeMap<_, Vec<_>> = BTreeMap::new();
-    for (n, st) in &e.status.partitions {
-        m.entry(&st.frame).or_default().push(n);
-    }
-    m
 }

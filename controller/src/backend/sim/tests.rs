@@ -36,8 +36,16 @@ fn sim_from(inventory: &str) -> Simulator {
     Simulator::new(realise(inv, 42).unwrap(), None, Clock::default())
 }
 
+/// The lab without its brownfield configuration (the p72 and SOLCHMS05 SEAs, the AMS pool,
+/// lpar_6_sotchax11): each scenario builds what it needs, as the seeds do.
 fn lab() -> Simulator {
-    sim_from(LAB_INVENTORY)
+    let mut inv =
+        powerplane_model::load_inventory(&[SourceFile::new("inventory.yaml", LAB_INVENTORY)])
+            .unwrap();
+    inv.seas.retain(|n, _| n.as_str().starts_with("js22"));
+    inv.mem_pools.clear();
+    inv.partitions.retain(|n, _| n.as_str() == "bxaix85");
+    Simulator::new(realise(inv, 42).unwrap(), None, Clock::default())
 }
 
 async fn run(sim: &Simulator, op: Op) -> Result<Outcome, BackendError> {
@@ -1003,4 +1011,45 @@ async fn state_survives_a_restart_through_the_state_dir() {
         reloaded.frames[&f("p72")].vios[&v("p72vio2")].state,
         LparState::NotActivated
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn shared_processor_pool_limits_are_enforced() {
+    let sim = lab();
+    let p72 = f("p72");
+    let pool = powerplane_model::ProcPoolName::new("prodpool").unwrap();
+    let one = powerplane_model::ProcUnits::whole(1);
+    run(
+        &sim,
+        Op::CreateSharedProcessorPool {
+            frame: p72.clone(),
+            pool: pool.clone(),
+            max: one,
+            reserved: powerplane_model::ProcUnits::default(),
+        },
+    )
+    .await
+    .unwrap();
+    let spec = "placement: {frame: p72}\nprocessors: {pool: prodpool, units: 0.75}\nmemory: {desiredMB: 1024, maxMB: 2048}\n";
+    create_and_start(&sim, &p72, "a", spec).await.unwrap();
+    let err = create_and_start(&sim, &p72, "b", spec).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("prodpool cannot supply 0.75 processing units: 0.75 are entitled"),
+        "{err}"
+    );
+    // Shrinking the pool below what is entitled is refused too.
+    let half = powerplane_model::ProcUnits::from_hundredths(50);
+    let err = run(
+        &sim,
+        Op::UpdateSharedProcessorPool {
+            frame: p72,
+            pool,
+            max: half,
+            reserved: powerplane_model::ProcUnits::default(),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("entitle 0.75"), "{err}");
 }

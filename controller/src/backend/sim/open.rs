@@ -1,0 +1,61 @@
+//! Opening the simulator of a state directory, creating it on first use from an inventory or
+//! from the lab inventory built into the binary.
+
+use std::path::Path;
+
+use powerplane_model::{Diagnostic, Invalid, SourceFile};
+
+use super::{Clock, LAB_INVENTORY, SimState, Simulator, StateDir, StoreError, realise};
+use crate::manifest_dir::read_sources;
+
+/// Why no simulator could be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The state directory is unusable.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The inventory has errors.
+    #[error("the inventory is invalid ({} errors)", .0.len())]
+    Inventory(Vec<Diagnostic>),
+}
+
+/// Where a freshly created estate came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Created {
+    /// It existed already.
+    Existing,
+    /// Created from this inventory path.
+    FromInventory(String),
+    /// Created from the built-in lab inventory.
+    FromBuiltinLab,
+}
+
+/// Reads and realises an inventory (a file or directory), or the built-in lab when `None`.
+pub fn build(inventory: Option<&Path>, seed: u64) -> Result<SimState, Vec<Diagnostic>> {
+    let sources = match inventory {
+        Some(p) => read_sources(p)?,
+        None => vec![SourceFile::new("<built-in lab inventory>", LAB_INVENTORY)],
+    };
+    let inv = powerplane_model::load_inventory(&sources).map_err(|Invalid(d)| d)?;
+    realise(inv, seed)
+}
+
+/// Opens the simulator in `state_dir`; when it has none yet, creates one from `inventory` (or
+/// the built-in lab) and says which.
+pub fn open_or_create(
+    state_dir: &Path,
+    inventory: Option<&Path>,
+    clock: Clock,
+) -> Result<(Simulator, Created), OpenError> {
+    let store = StateDir::open(state_dir)?;
+    if let Some(state) = store.load_sim()? {
+        return Ok((Simulator::new(state, Some(store), clock), Created::Existing));
+    }
+    let state = build(inventory, 0).map_err(OpenError::Inventory)?;
+    store.save_sim(&state)?;
+    let created = match inventory {
+        Some(p) => Created::FromInventory(p.display().to_string()),
+        None => Created::FromBuiltinLab,
+    };
+    Ok((Simulator::new(state, Some(store), clock), created))
+}

@@ -1,0 +1,156 @@
+//! What `sim show` prints: every frame with its capacity, VIOS, SEA states and bridged VLANs,
+//! shared memory pool and paging devices, and partitions with their current paging VIOS.
+
+use serde::Serialize;
+
+use powerplane_model::status::{LparState, PagingDeviceStatus, SeaMemberStatus};
+use powerplane_model::{FrameName, MemoryMb, PartitionName, ProcUnits, SeaName, ViosName};
+
+use super::state::SimState;
+use super::{capacity, sea};
+
+/// The whole simulated estate, for people (`sim show`) and scripts (`--format json`).
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// The seed of `sim init`.
+    pub seed: u64,
+    /// Virtual time since `sim init`, in seconds.
+    pub virtual_seconds: u64,
+    /// Frames in name order.
+    pub frames: Vec<FrameReport>,
+}
+
+/// One frame.
+#[allow(missing_docs)]
+#[derive(Debug, Serialize)]
+pub struct FrameReport {
+    pub name: FrameName,
+    pub machine_type: String,
+    pub serial: String,
+    pub state: String,
+    pub on_battery: bool,
+    pub memory_mb: MemoryMb,
+    pub memory_free_mb: MemoryMb,
+    pub proc_units: ProcUnits,
+    pub proc_units_free: ProcUnits,
+    pub vios: Vec<ViosReport>,
+    pub sea: Option<SeaReport>,
+    pub memory_pool: Option<PoolReport>,
+    pub partitions: Vec<PartitionReport>,
+}
+
+/// One VIOS.
+#[allow(missing_docs)]
+#[derive(Debug, Serialize)]
+pub struct ViosReport {
+    pub name: ViosName,
+    pub state: LparState,
+    pub rmc: bool,
+}
+
+/// The SEA.
+#[allow(missing_docs)]
+#[derive(Debug, Serialize)]
+pub struct SeaReport {
+    pub name: SeaName,
+    pub members: Vec<SeaMemberStatus>,
+}
+
+/// The shared memory pool.
+#[allow(missing_docs)]
+#[derive(Debug, Serialize)]
+pub struct PoolReport {
+    pub pool_mem_mb: MemoryMb,
+    pub max_pool_mem_mb: MemoryMb,
+    pub paging_vios: Vec<ViosName>,
+    pub devices: Vec<PagingDeviceStatus>,
+}
+
+/// One partition.
+#[allow(missing_docs)]
+#[derive(Debug, Serialize)]
+pub struct PartitionReport {
+    pub name: PartitionName,
+    pub state: LparState,
+    pub rmc: bool,
+    pub memory_mb: MemoryMb,
+    pub shared_memory: bool,
+    pub proc_units: ProcUnits,
+    pub paging_primary: Option<ViosName>,
+    pub paging_secondary: Option<ViosName>,
+    pub paging_current: Option<ViosName>,
+    pub paging_device: Option<powerplane_model::DeviceName>,
+}
+
+/// Builds the report.
+pub(crate) fn report(s: &SimState) -> Report {
+    let frames = s
+        .frames
+        .iter()
+        .map(|(name, f)| {
+            let free = capacity::free(f);
+            FrameReport {
+                name: name.clone(),
+                machine_type: f.hw.machine_type.clone(),
+                serial: f.hw.serial.clone(),
+                state: f.state.to_string(),
+                on_battery: f.hw.on_battery,
+                memory_mb: f.hw.memory_mb,
+                memory_free_mb: free.memory,
+                proc_units: f.hw.proc_units,
+                proc_units_free: free.procs,
+                vios: f
+                    .vios
+                    .iter()
+                    .map(|(n, v)| ViosReport {
+                        name: n.clone(),
+                        state: v.state,
+                        rmc: v.rmc,
+                    })
+                    .collect(),
+                sea: f.sea.as_ref().map(|c| SeaReport {
+                    name: c.name.clone(),
+                    members: sea::status(c, |v| sea::running(f, v)),
+                }),
+                memory_pool: f.mem_pool.as_ref().map(|p| PoolReport {
+                    pool_mem_mb: p.pool_mem,
+                    max_pool_mem_mb: p.max_pool_mem,
+                    paging_vios: p.paging_vios.clone(),
+                    devices: p
+                        .devices
+                        .iter()
+                        .map(|d| PagingDeviceStatus {
+                            device: d.device.clone(),
+                            size: d.size,
+                            redundant: d.redundant,
+                            assigned: d.assigned.clone(),
+                        })
+                        .collect(),
+                }),
+                partitions: f
+                    .partitions
+                    .iter()
+                    .filter(|(_, p)| !p.is_shell())
+                    .map(|(n, p)| PartitionReport {
+                        name: n.clone(),
+                        state: p.state,
+                        rmc: p.rmc,
+                        memory_mb: p.spec.memory.desired_mb,
+                        shared_memory: p.spec.memory.mode
+                            == powerplane_model::manifest::MemoryMode::Shared,
+                        proc_units: p.spec.processors.units,
+                        paging_primary: p.paging.as_ref().map(|g| g.primary.clone()),
+                        paging_secondary: p.paging.as_ref().and_then(|g| g.secondary.clone()),
+                        paging_current: p.paging.as_ref().and_then(|g| g.current.clone()),
+                        paging_device: p.paging.as_ref().and_then(|g| g.device.clone()),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    Report {
+        seed: s.seed,
+        virtual_seconds: s.now_ms / 1000,
+        frames,
+    }
+}

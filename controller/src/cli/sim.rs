@@ -1,0 +1,338 @@
+//! `powerplane sim ...`: create, inspect and disturb the simulated estate.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use powerplane_model::status::{LparState, SeaState};
+use powerplane_model::{ActionKind, FrameName, ViosName};
+
+use super::report::print_diagnostics;
+use super::{Cli, OutputFormat};
+use crate::backend::sim::{self, Clock, Created, FailMode, OpenError, Report, Simulator, StateDir};
+
+/// Arguments of `sim`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: SimCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum SimCommand {
+    /// Create the simulated estate from --inventory (or the built-in lab).
+    Init {
+        /// Seed of the simulation: the same seed and commands give the same estate.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Replace an existing simulated estate.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print frames, VIOS, SEA states and bridged VLANs, paging, partitions, free capacity.
+    Show {
+        /// `text` for people, `json` for scripts.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Shut a VIOS down (its SEA fails over, its paging partitions fail over).
+    ViosDown { frame: FrameName, vios: ViosName },
+    /// Start a VIOS again (SEA failback; paging stays where it is).
+    ViosUp { frame: FrameName, vios: ViosName },
+    /// Make the next action of a kind fail (e.g. MigratePartition).
+    FailNext {
+        /// The action kind, e.g. MigratePartition.
+        kind: String,
+        /// Fail with a transient error (a retry succeeds) instead of a refusal.
+        #[arg(long)]
+        transient: bool,
+    },
+    /// Make the next action of a kind hang until it times out.
+    HangNext {
+        /// The action kind.
+        kind: String,
+    },
+    /// Put a frame on battery (no valid LPM target) or back on utility power.
+    Battery { frame: FrameName, state: OnOff },
+    /// Lose or restore the HMC's RMC connection to a partition or VIOS.
+    Rmc { name: String, state: OnOff },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum OnOff {
+    On,
+    Off,
+}
+
+pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()?;
+    rt.block_on(run_async(cli, args))
+}
+
+async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
+    if let SimCommand::Init { seed, force } = &args.command {
+        return init(cli, *seed, *force);
+    }
+    let Some(sim) = open(cli)? else {
+        return Ok(ExitCode::from(1));
+    };
+    let out = &mut std::io::stdout().lock();
+    match &args.command {
+        SimCommand::Init { .. } => unreachable!("handled above"),
+        SimCommand::Show { format } => {
+            let report = sim.report().await;
+            match format {
+                OutputFormat::Text => show(out, &report)?,
+                OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+            }
+        }
+        SimCommand::ViosDown { frame, vios } => {
+            for e in sim.vios_down(frame, vios).await? {
+                writeln!(out, "{e}")?;
+            }
+        }
+        SimCommand::ViosUp { frame, vios } => {
+            for e in sim.vios_up(frame, vios).await? {
+                writeln!(out, "{e}")?;
+            }
+        }
+        SimCommand::FailNext { kind, transient } => {
+            let k = parse_kind(kind)?;
+            sim.fail_next(
+                k,
+                if *transient {
+                    FailMode::Transient
+                } else {
+                    FailMode::Permanent
+                },
+            )
+            .await?;
+            writeln!(
+                out,
+                "the next {k} will fail{}",
+                if *transient { " (transient)" } else { "" }
+            )?;
+        }
+        SimCommand::HangNext { kind } => {
+            let k = parse_kind(kind)?;
+            sim.hang_next(k).await?;
+            writeln!(out, "the next {k} will hang until it times out")?;
+        }
+        SimCommand::Battery { frame, state } => {
+            sim.battery(frame, *state == OnOff::On).await?;
+            writeln!(
+                out,
+                "{frame} is {}",
+                if *state == OnOff::On {
+                    "on battery"
+                } else {
+                    "on utility power"
+                }
+            )?;
+        }
+        SimCommand::Rmc { name, state } => {
+            sim.rmc(name, *state == OnOff::On).await?;
+            writeln!(
+                out,
+                "RMC connection to {name} is {}",
+                if *state == OnOff::On { "up" } else { "lost" }
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_kind(s: &str) -> anyhow::Result<ActionKind> {
+    ActionKind::parse(s).with_context(|| {
+        let kinds: Vec<&str> = ActionKind::ALL.iter().map(|k| k.as_str()).collect();
+        format!(
+            "unknown action kind `{s}`; use one of: {}",
+            kinds.join(", ")
+        )
+    })
+}
+
+fn init(cli: &Cli, seed: u64, force: bool) -> anyhow::Result<ExitCode> {
+    let store = StateDir::open(&cli.state_dir)?;
+    if store.load_sim().ok().flatten().is_some() && !force {
+        anyhow::bail!(
+            "{} already holds a simulated estate; add --force to replace it (its state is lost)",
+            cli.state_dir.display()
+        );
+    }
+    let state = match sim::build(cli.inventory.as_deref(), seed) {
+        Ok(s) => s,
+        Err(diags) => {
+            print_diagnostics(&mut std::io::stderr().lock(), &diags)?;
+            eprintln!("the inventory is invalid: nothing was created");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let frames = state.frames.len();
+    let partitions: usize = state.frames.values().map(|f| f.partitions.len()).sum();
+    store.save_sim(&state)?;
+    let from = cli
+        .inventory
+        .as_ref()
+        .map_or("the built-in lab inventory".to_owned(), |p| {
+            p.display().to_string()
+        });
+    println!(
+        "created a simulated estate in {} from {from}: {frames} frames, {partitions} partitions (seed {seed})",
+        cli.state_dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the state dir's simulator, creating it on first use with a notice on stderr. `None`
+/// when the inventory is invalid (its findings are printed).
+pub(crate) fn open(cli: &Cli) -> anyhow::Result<Option<Simulator>> {
+    match sim::open_or_create(
+        &cli.state_dir,
+        cli.inventory.as_deref(),
+        Clock::new(cli.sim_speedup),
+    ) {
+        Ok((sim, created)) => {
+            match created {
+                Created::Existing => {}
+                Created::FromInventory(p) => eprintln!(
+                    "note: {} had no simulated estate yet; created one from {p}",
+                    cli.state_dir.display()
+                ),
+                Created::FromBuiltinLab => eprintln!(
+                    "note: {} had no simulated estate yet; created one from the built-in lab inventory (choose another with `powerplane --inventory PATH sim init`)",
+                    cli.state_dir.display()
+                ),
+            }
+            Ok(Some(sim))
+        }
+        Err(OpenError::Inventory(diags)) => {
+            print_diagnostics(&mut std::io::stderr().lock(), &diags)?;
+            eprintln!("the inventory is invalid: no simulated estate was created");
+            Ok(None)
+        }
+        Err(OpenError::Store(e)) => Err(e.into()),
+    }
+}
+
+fn show(out: &mut dyn Write, r: &Report) -> std::io::Result<()> {
+    let t = r.virtual_seconds;
+    writeln!(
+        out,
+        "Simulated estate (seed {}, virtual time {}:{:02}:{:02})",
+        r.seed,
+        t / 3600,
+        t / 60 % 60,
+        t % 60
+    )?;
+    for f in &r.frames {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Frame {}  {} {}  {}{}  memory {} of {} MB free  processing units {} of {} free",
+            f.name,
+            f.machine_type,
+            f.serial,
+            f.state,
+            if f.on_battery { " ON BATTERY" } else { "" },
+            f.memory_free_mb.0,
+            f.memory_mb.0,
+            f.proc_units_free,
+            f.proc_units
+        )?;
+        let vios: Vec<String> = f
+            .vios
+            .iter()
+            .map(|v| {
+                format!(
+                    "{} {}{}",
+                    v.name,
+                    v.state,
+                    if v.state.is_running() && !v.rmc {
+                        " (no RMC)"
+                    } else {
+                        ""
+                    }
+                )
+            })
+            .collect();
+        writeln!(out, "  VIOS        {}", vios.join(", "))?;
+        if let Some(sea) = &f.sea {
+            writeln!(out, "  SEA {}", sea.name)?;
+            for m in &sea.members {
+                let vlans: Vec<String> = m.vlans.iter().map(ToString::to_string).collect();
+                let bridged = if m.state == SeaState::Inactive || vlans.is_empty() {
+                    String::new()
+                } else {
+                    format!("  VLANs {}", vlans.join(" "))
+                };
+                writeln!(
+                    out,
+                    "    {:<18} {} ha_mode={:<8} priority {}  {:<10} bridge {:?}{bridged}",
+                    m.vios.as_str(),
+                    m.device,
+                    m.ha_mode.as_str(),
+                    m.priority,
+                    m.state.as_str(),
+                    m.bridge_mode
+                )?;
+            }
+        }
+        if let Some(pool) = &f.memory_pool {
+            let pv: Vec<&str> = pool.paging_vios.iter().map(|v| v.as_str()).collect();
+            writeln!(
+                out,
+                "  Memory pool {} of max {} MB, paging VIOS {}",
+                pool.pool_mem_mb.0,
+                pool.max_pool_mem_mb.0,
+                pv.join(", ")
+            )?;
+            for d in &pool.devices {
+                writeln!(
+                    out,
+                    "    {:<18} {} MB {}  {}",
+                    d.device.as_str(),
+                    d.size.0,
+                    if d.redundant {
+                        "common     "
+                    } else {
+                        "independent"
+                    },
+                    d.assigned
+                        .as_ref()
+                        .map_or("free".to_owned(), |p| format!("-> {p}"))
+                )?;
+            }
+        }
+        for p in &f.partitions {
+            let paging = match (&p.paging_current, &p.paging_primary) {
+                (Some(c), Some(pri)) => format!(
+                    "  paging via {c} (primary {pri}{})",
+                    p.paging_secondary
+                        .as_ref()
+                        .map(|s| format!(", secondary {s}"))
+                        .unwrap_or_default()
+                ),
+                (None, Some(_)) => "  paging: no paging VIOS".to_owned(),
+                _ => String::new(),
+            };
+            let state = if p.state == LparState::Running && !p.rmc {
+                "Running (no RMC)".to_owned()
+            } else {
+                p.state.to_string()
+            };
+            writeln!(
+                out,
+                "  Partition   {:<18} {:<22} {} MB{}  {} units{paging}",
+                p.name.as_str(),
+                state,
+                p.memory_mb.0,
+                if p.shared_memory { " shared" } else { "" },
+                p.proc_units
+            )?;
+        }
+    }
+    Ok(())
+}
