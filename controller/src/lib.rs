@@ -10,3 +10,4 @@ pub mod backend;
 pub mod cli;
 mod logging;
 pub mod manifest_dir;
+pub mod render;

@@ -95,7 +95,8 @@ impl fmt::Display for ActionKind {
     }
 }
 
-/// `--redundantpgvios`: what a migrated shared-memory partition gets on the target.
+/// `--redundantpgvios`: what a migrated shared-memory partition gets on the target (`None` in
+/// an op: not a shared-memory partition, the option is not given).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum RedundantPgVios {
     /// `0`: non-redundant.
@@ -241,14 +242,14 @@ pub enum Op {
         partition: PartitionName,
         from: FrameName,
         to: FrameName,
-        redundant: RedundantPgVios,
+        redundant: Option<RedundantPgVios>,
     },
     /// See [`ActionKind::MigratePartition`].
     MigratePartition {
         partition: PartitionName,
         from: FrameName,
         to: FrameName,
-        redundant: RedundantPgVios,
+        redundant: Option<RedundantPgVios>,
     },
 }
 

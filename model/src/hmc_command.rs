@@ -152,8 +152,8 @@ pub(crate) fn render(op: &Op) -> String {
             redundant,
         } => {
             format!(
-                "migrlpar -o v -m {from} -t {to} -p {partition} --redundantpgvios {}",
-                redundant.flag()
+                "migrlpar -o v -m {from} -t {to} -p {partition}{}",
+                pgvios(*redundant)
             )
         }
         Op::MigratePartition {
@@ -163,11 +163,16 @@ pub(crate) fn render(op: &Op) -> String {
             redundant,
         } => {
             format!(
-                "migrlpar -o m -m {from} -t {to} -p {partition} --redundantpgvios {}",
-                redundant.flag()
+                "migrlpar -o m -m {from} -t {to} -p {partition}{}",
+                pgvios(*redundant)
             )
         }
     }
+}
+
+fn pgvios(r: Option<crate::action::RedundantPgVios>) -> String {
+    r.map(|r| format!(" --redundantpgvios {}", r.flag()))
+        .unwrap_or_default()
 }
 
 fn join(v: &[ViosName]) -> String {
@@ -383,7 +388,7 @@ mod tests {
             partition: PartitionName::new("bxaix85").unwrap(),
             from: f("js22_slot13"),
             to: f("js22_slot14"),
-            redundant: RedundantPgVios::NonRedundant,
+            redundant: Some(RedundantPgVios::NonRedundant),
         };
         assert_eq!(
             mig.command(),

@@ -17,6 +17,7 @@ mod load;
 pub mod manifest;
 mod names;
 mod placement;
+pub mod plan;
 mod schema;
 mod source;
 pub mod status;
@@ -36,6 +37,7 @@ pub use names::{
     ProcPoolObjectName, SeaName, ViosName, ViosPairName,
 };
 pub use placement::{Eligibility, FrameUsage, Ineligible, Placer};
+pub use plan::{Plan, PlanOptions, plan};
 pub use schema::json_schema;
 pub use source::{Location, Origin, SourceFile};
 pub use units::{MemoryMb, ProcUnits, VlanId};

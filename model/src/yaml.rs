@@ -70,6 +70,52 @@ pub fn from_yaml<T: DeserializeOwned>(text: &str) -> Result<T, String> {
     })
 }
 
+/// The leaf fields of a value as `(path, rendered value)`, e.g. `("memory.desiredMB", "4096")`,
+/// for field-level diffs.
+pub(crate) fn leaves<T: Serialize>(value: &T) -> Vec<(String, String)> {
+    fn walk(prefix: &str, v: &serde_yaml::Value, out: &mut Vec<(String, String)>) {
+        match v {
+            serde_yaml::Value::Mapping(m) => {
+                for (k, v) in m {
+                    let key = k.as_str().map_or_else(|| format!("{k:?}"), str::to_owned);
+                    let path = if prefix.is_empty() {
+                        key
+                    } else {
+                        format!("{prefix}.{key}")
+                    };
+                    walk(&path, v, out);
+                }
+            }
+            serde_yaml::Value::Sequence(items)
+                if items.iter().all(|i| !i.is_mapping() && !i.is_sequence()) =>
+            {
+                let parts: Vec<String> = items.iter().map(scalar).collect();
+                out.push((prefix.to_owned(), format!("[{}]", parts.join(", "))));
+            }
+            serde_yaml::Value::Sequence(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(&format!("{prefix}[{i}]"), v, out);
+                }
+            }
+            other => out.push((prefix.to_owned(), scalar(other))),
+        }
+    }
+    fn scalar(v: &serde_yaml::Value) -> String {
+        match v {
+            serde_yaml::Value::String(s) => s.clone(),
+            serde_yaml::Value::Null => "null".to_owned(),
+            other => to_yaml(other).trim_end().to_owned(),
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        "",
+        &serde_yaml::to_value(value).expect("model values serialize"),
+        &mut out,
+    );
+    out
+}
+
 /// Renders a value as YAML.
 pub fn to_yaml<T: Serialize>(value: &T) -> String {
     serde_yaml::to_string(value).expect("model values always serialize to YAML")

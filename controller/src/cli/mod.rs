@@ -2,6 +2,7 @@
 //! the work and returns the exit code, so every command is testable without a process.
 
 mod import;
+mod plan;
 mod report;
 mod schema;
 mod sim;
@@ -47,6 +48,9 @@ pub enum Command {
     Validate(validate::Args),
     /// Print the JSON Schema of the manifests (for editors and linters).
     Schema(schema::Args),
+    /// Show the ordered actions that would make the estate match the manifests. Exit 0 no
+    /// changes, 2 changes, 1 error.
+    Plan(plan::Args),
     /// The simulated hypervisor: create it, look at it, inject faults.
     Sim(sim::Args),
     /// Write manifests describing what the backend has (brownfield adoption).
@@ -89,6 +93,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Validate(args) => validate::run(cli, args),
         Command::Schema(args) => schema::run(args),
+        Command::Plan(args) => plan::run(cli, args),
         Command::Sim(args) => sim::run(cli, args),
         Command::Import(args) => import::run(cli, args),
     }

@@ -37,7 +37,7 @@ pub(crate) fn validate(
     name: &PartitionName,
     from: &FrameName,
     to: &FrameName,
-    redundant: RedundantPgVios,
+    redundant: Option<RedundantPgVios>,
 ) -> Result<Validated, BackendError> {
     let src = s.frame(from)?;
     if src.vios.contains_key(name.as_str()) {
@@ -132,7 +132,8 @@ pub(crate) fn validate(
     }
     let mut assignment = None;
     if p.spec.memory.mode == MemoryMode::Shared {
-        let want = match redundant {
+        // Without the option the HMC keeps the redundancy if it can (as `2`).
+        let want = match redundant.unwrap_or(RedundantPgVios::IfPossible) {
             RedundantPgVios::NonRedundant => Redundancy::None,
             RedundantPgVios::Required => Redundancy::Required,
             RedundantPgVios::IfPossible => Redundancy::Preferred,

@@ -182,7 +182,7 @@ impl Simulator {
         name: &PartitionName,
         from: &FrameName,
         to: &FrameName,
-        redundant: powerplane_model::action::RedundantPgVios,
+        redundant: Option<powerplane_model::action::RedundantPgVios>,
     ) -> Result<Outcome, BackendError> {
         let v = self
             .change(|s| {

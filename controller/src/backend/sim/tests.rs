@@ -538,7 +538,7 @@ fn migrate(name: &str, from: &str, to: &str, redundant: RedundantPgVios) -> Op {
         partition: p(name),
         from: f(from),
         to: f(to),
-        redundant,
+        redundant: Some(redundant),
     }
 }
 
@@ -547,7 +547,7 @@ fn validate(name: &str, from: &str, to: &str, redundant: RedundantPgVios) -> Op 
         partition: p(name),
         from: f(from),
         to: f(to),
-        redundant,
+        redundant: Some(redundant),
     }
 }
 

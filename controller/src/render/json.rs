@@ -1,0 +1,40 @@
+//! The JSON plan, the contract of DESIGN §4:
+//! `{"changes": N, "actions": [{"id", "kind", "object", "frames", "after", "reason",
+//! "command"}], "warnings": [..], "errors": [..]}`, plus `objects` (the field-level changes)
+//! and `summary`.
+
+use powerplane_model::Plan;
+use serde_json::{Value, json as j};
+
+/// Renders the plan as the JSON contract.
+pub fn json(plan: &Plan) -> Value {
+    let actions: Vec<Value> = plan
+        .actions
+        .iter()
+        .map(|a| {
+            j!({
+                "id": a.id.0,
+                "kind": a.kind().as_str(),
+                "object": a.op.object(),
+                "frames": a.op.frames().iter().map(|f| f.as_str()).collect::<Vec<_>>(),
+                "after": a.after.iter().map(|i| i.0.as_str()).collect::<Vec<_>>(),
+                "reason": a.reason,
+                "command": a.op.command(),
+                "op": a.op,
+            })
+        })
+        .collect();
+    let managed = plan
+        .changes
+        .iter()
+        .filter(|c| c.kind != powerplane_model::plan::ChangeKind::Unmanaged)
+        .count();
+    j!({
+        "changes": managed,
+        "actions": actions,
+        "warnings": plan.warnings,
+        "errors": plan.errors,
+        "objects": plan.changes,
+        "summary": plan.summary(),
+    })
+}

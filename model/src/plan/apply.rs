@@ -1,0 +1,467 @@
+//! The model's own account of what each action does to an estate: the pure counterpart of a
+//! backend, used to check that a plan converges (property tests) and to preview its result.
+
+use crate::action::{Action, Op};
+use crate::estate::{Estate, Object};
+use crate::manifest::{
+    HaMode, MemoryMode, Metadata, PagingDeviceSpec, Placement, RunState, SeaSpec,
+    SharedMemoryPoolSpec, SharedProcessorPoolSpec,
+};
+use crate::names::{MemPoolName, ProcPoolObjectName, SeaName};
+use crate::status::{
+    BridgeMode, LparState, PagingDeviceStatus, PagingStatus, PartitionStatus, SeaHaMode,
+    SeaMemberStatus, SeaState,
+};
+
+/// Applies `actions` in order to a copy of `estate`.
+pub fn apply(estate: &Estate, actions: &[Action]) -> Estate {
+    let mut e = estate.clone();
+    for a in actions {
+        step(&mut e, &a.op);
+    }
+    e
+}
+
+fn step(e: &mut Estate, op: &Op) {
+    match op {
+        Op::CreateSharedProcessorPool {
+            frame,
+            pool,
+            max,
+            reserved,
+        }
+        | Op::UpdateSharedProcessorPool {
+            frame,
+            pool,
+            max,
+            reserved,
+        } => {
+            let spec = SharedProcessorPoolSpec {
+                frame: frame.clone(),
+                pool_name: pool.clone(),
+                max_proc_units: *max,
+                reserved_proc_units: *reserved,
+            };
+            match e
+                .proc_pools
+                .values_mut()
+                .find(|p| &p.spec.frame == frame && &p.spec.pool_name == pool)
+            {
+                Some(p) => p.spec = spec,
+                None => {
+                    let name = ProcPoolObjectName::new(format!("{frame}-{pool}")).expect("valid");
+                    e.proc_pools.insert(
+                        name.clone(),
+                        Object::new(
+                            Metadata {
+                                name,
+                                labels: Default::default(),
+                            },
+                            spec,
+                        ),
+                    );
+                }
+            }
+        }
+        Op::CreateSharedMemoryPool {
+            frame,
+            pool_mem,
+            max_pool_mem,
+            paging_vios,
+        } => {
+            let name = MemPoolName::new(format!("{frame}-ams")).expect("valid");
+            let spec = SharedMemoryPoolSpec {
+                frame: frame.clone(),
+                pool_mem_mb: *pool_mem,
+                max_pool_mem_mb: *max_pool_mem,
+                paging_vios: paging_vios.clone(),
+                paging_devices: Vec::new(),
+            };
+            e.mem_pools.insert(
+                name.clone(),
+                Object::new(
+                    Metadata {
+                        name,
+                        labels: Default::default(),
+                    },
+                    spec,
+                ),
+            );
+        }
+        Op::UpdateSharedMemoryPool {
+            frame,
+            pool_mem,
+            max_pool_mem,
+        } => {
+            if let Some(p) = e.mem_pools.values_mut().find(|p| &p.spec.frame == frame) {
+                p.spec.pool_mem_mb = *pool_mem;
+                p.spec.max_pool_mem_mb = *max_pool_mem;
+            }
+        }
+        Op::AddPagingDevice {
+            frame,
+            vios,
+            device,
+        } => {
+            let size = e
+                .hardware
+                .get(frame)
+                .and_then(|h| h.spec.vios.iter().find(|v| &v.name == vios))
+                .and_then(|v| v.disks.iter().find(|d| &d.name == device))
+                .map(|d| d.size_mb)
+                .unwrap_or_default();
+            if let Some(p) = e.mem_pools.values_mut().find(|p| &p.spec.frame == frame) {
+                p.spec.paging_devices.push(PagingDeviceSpec {
+                    device: device.clone(),
+                    size_mb: size,
+                });
+            }
+            e.status
+                .paging_devices
+                .entry(frame.clone())
+                .or_default()
+                .push(PagingDeviceStatus {
+                    device: device.clone(),
+                    size,
+                    redundant: true,
+                    assigned: None,
+                });
+        }
+        Op::RemovePagingDevice { frame, device, .. } => {
+            if let Some(p) = e.mem_pools.values_mut().find(|p| &p.spec.frame == frame) {
+                p.spec.paging_devices.retain(|d| &d.device != device);
+            }
+            if let Some(ds) = e.status.paging_devices.get_mut(frame) {
+                ds.retain(|d| &d.device != device);
+            }
+        }
+        Op::StartVios { frame, vios } | Op::StopVios { frame, vios } => {
+            let up = matches!(op, Op::StartVios { .. });
+            e.status.vios.entry(frame.clone()).or_default().insert(
+                vios.clone(),
+                if up {
+                    LparState::Running
+                } else {
+                    LparState::NotActivated
+                },
+            );
+            for p in e.vios_pairs.values_mut().filter(|p| &p.spec.frame == frame) {
+                for m in p.spec.members.iter_mut().filter(|m| &m.name == vios) {
+                    m.state = if up {
+                        RunState::Running
+                    } else {
+                        RunState::Stopped
+                    };
+                }
+            }
+            for members in e.status.seas.values_mut() {
+                if let Some(m) = members.iter_mut().find(|m| &m.vios == vios) {
+                    m.state = if up {
+                        SeaState::Backup
+                    } else {
+                        SeaState::Inactive
+                    };
+                }
+                settle(members);
+            }
+        }
+        Op::CreateSea {
+            frame,
+            vios,
+            real_adapter,
+            trunks,
+            control_channel,
+            ha_mode,
+            priority,
+        } => {
+            let pair = e
+                .vios_pairs
+                .values()
+                .find(|p| &p.spec.frame == frame)
+                .map(|p| p.metadata.name.clone());
+            let Some(pair) = pair else { return };
+            let name = e
+                .seas
+                .values()
+                .find(|s| s.spec.vios_pair == pair)
+                .map(|s| s.metadata.name.clone())
+                .unwrap_or_else(|| SeaName::new(format!("{frame}-sea")).expect("valid"));
+            let mode = match ha_mode {
+                SeaHaMode::Sharing => HaMode::Sharing,
+                SeaHaMode::Disabled => HaMode::Disabled,
+                _ => HaMode::Auto,
+            };
+            let sea = e.seas.entry(name.clone()).or_insert_with(|| {
+                Object::new(
+                    Metadata {
+                        name: name.clone(),
+                        labels: Default::default(),
+                    },
+                    SeaSpec {
+                        vios_pair: pair,
+                        ha_mode: mode,
+                        primary: vios.clone(),
+                        real_adapter: real_adapter.clone(),
+                        control_channel: control_channel.clone(),
+                        trunks: trunks.clone(),
+                    },
+                )
+            });
+            if *priority == 1 {
+                sea.spec.primary = vios.clone();
+            }
+            let members = e.status.seas.entry(name).or_default();
+            members.push(SeaMemberStatus {
+                vios: vios.clone(),
+                device: crate::names::DeviceName::new("ent4").expect("valid"),
+                ha_mode: *ha_mode,
+                priority: *priority,
+                state: SeaState::Backup,
+                bridge_mode: BridgeMode::None,
+                vlans: Vec::new(),
+            });
+            members.sort_by_key(|m| m.priority);
+            settle(members);
+        }
+        Op::SetSeaHaMode {
+            vios, mode, frame, ..
+        } => {
+            let names: Vec<SeaName> = e
+                .seas
+                .iter()
+                .filter(|(_, s)| {
+                    e.vios_pairs
+                        .get(&s.spec.vios_pair)
+                        .is_some_and(|p| &p.spec.frame == frame)
+                })
+                .map(|(n, _)| n.clone())
+                .collect();
+            for n in names {
+                if let Some(members) = e.status.seas.get_mut(&n) {
+                    let is_backup = members.iter().any(|m| &m.vios == vios && m.priority == 2);
+                    if let Some(m) = members.iter_mut().find(|m| &m.vios == vios) {
+                        m.ha_mode = *mode;
+                    }
+                    let sharing = members.len() == 2
+                        && members.iter().all(|m| m.ha_mode == SeaHaMode::Sharing)
+                        && is_backup;
+                    settle(members);
+                    if sharing {
+                        members[0].state = SeaState::PrimarySharing;
+                        members[1].state = SeaState::BackupSharing;
+                    }
+                    let modes: Vec<SeaHaMode> = members.iter().map(|m| m.ha_mode).collect();
+                    if let Some(sea) = e.seas.get_mut(&n)
+                        && modes.iter().all(|m| *m != SeaHaMode::Standby)
+                    {
+                        sea.spec.ha_mode = if modes.iter().all(|m| *m == SeaHaMode::Sharing) {
+                            HaMode::Sharing
+                        } else {
+                            HaMode::Auto
+                        };
+                    }
+                }
+            }
+        }
+        Op::RemoveSea { frame, vios, .. } => {
+            let names: Vec<SeaName> = e
+                .seas
+                .iter()
+                .filter(|(_, s)| {
+                    e.vios_pairs
+                        .get(&s.spec.vios_pair)
+                        .is_some_and(|p| &p.spec.frame == frame)
+                })
+                .map(|(n, _)| n.clone())
+                .collect();
+            for n in names {
+                if let Some(members) = e.status.seas.get_mut(&n) {
+                    members.retain(|m| &m.vios != vios);
+                    if members.is_empty() {
+                        e.status.seas.remove(&n);
+                        e.seas.remove(&n);
+                    }
+                }
+            }
+        }
+        Op::CreatePartition {
+            frame,
+            partition,
+            spec,
+            ..
+        } => {
+            let mut spec = (**spec).clone();
+            spec.placement = Placement::Frame(frame.clone());
+            spec.state = RunState::Stopped;
+            e.partitions.insert(
+                partition.clone(),
+                Object::new(
+                    Metadata {
+                        name: partition.clone(),
+                        labels: Default::default(),
+                    },
+                    spec,
+                ),
+            );
+            e.status.partitions.insert(
+                partition.clone(),
+                PartitionStatus {
+                    frame: frame.clone(),
+                    state: LparState::NotActivated,
+                    rmc: false,
+                    paging: None,
+                },
+            );
+        }
+        Op::UpdatePartition {
+            partition, change, ..
+        } => {
+            if let Some(p) = e.partitions.get_mut(partition) {
+                if let Some((_, to)) = change.memory {
+                    p.spec.memory.desired_mb = to;
+                }
+                if let Some((_, to)) = change.units {
+                    p.spec.processors.units = to;
+                }
+                if let Some((_, to)) = change.r#virtual {
+                    p.spec.processors.r#virtual = Some(to);
+                }
+            }
+        }
+        Op::StartPartition {
+            frame, partition, ..
+        } => {
+            let paging = e
+                .partitions
+                .get(partition)
+                .filter(|p| p.spec.memory.mode == MemoryMode::Shared)
+                .and_then(|p| {
+                    let pool = e.mem_pools.values().find(|m| &m.spec.frame == frame)?;
+                    let idx = p
+                        .spec
+                        .memory
+                        .paging
+                        .unwrap_or_default()
+                        .primary
+                        .position()
+                        .min(pool.spec.paging_vios.len() - 1);
+                    let primary = pool.spec.paging_vios[idx].clone();
+                    let secondary = pool
+                        .spec
+                        .paging_vios
+                        .get(1 - idx.min(1))
+                        .filter(|v| **v != primary)
+                        .cloned();
+                    Some(PagingStatus {
+                        primary: primary.clone(),
+                        secondary,
+                        current: Some(primary),
+                        device: None,
+                    })
+                });
+            if let Some(p) = e.partitions.get_mut(partition) {
+                p.spec.state = RunState::Running;
+            }
+            if let Some(s) = e.status.partitions.get_mut(partition) {
+                s.state = LparState::Running;
+                s.rmc = true;
+                s.paging = paging;
+            }
+        }
+        Op::StopPartition { partition, .. } => {
+            if let Some(p) = e.partitions.get_mut(partition) {
+                p.spec.state = RunState::Stopped;
+            }
+            if let Some(s) = e.status.partitions.get_mut(partition) {
+                s.state = LparState::NotActivated;
+                s.paging = None;
+            }
+        }
+        Op::DeletePartition { partition, .. } => {
+            e.partitions.remove(partition);
+            e.status.partitions.remove(partition);
+        }
+        Op::SwitchPagingVios { partition, .. } => {
+            if let Some(pg) = e
+                .status
+                .partitions
+                .get_mut(partition)
+                .and_then(|s| s.paging.as_mut())
+            {
+                let other = if pg.current.as_ref() == Some(&pg.primary) {
+                    pg.secondary.clone()
+                } else {
+                    Some(pg.primary.clone())
+                };
+                if other.is_some() {
+                    pg.current = other;
+                }
+            }
+        }
+        Op::ValidateMigration { .. } => {}
+        Op::MigratePartition {
+            partition,
+            to,
+            redundant,
+            ..
+        } => {
+            let pool = e
+                .mem_pools
+                .values()
+                .find(|m| &m.spec.frame == to)
+                .map(|p| p.spec.paging_vios.clone());
+            if let Some(p) = e.partitions.get_mut(partition) {
+                p.spec.placement = Placement::Frame(to.clone());
+            }
+            if let Some(s) = e.status.partitions.get_mut(partition) {
+                s.frame = to.clone();
+                if s.paging.is_some()
+                    && let Some(pv) = pool
+                {
+                    let non_redundant = *redundant
+                        == Some(crate::action::RedundantPgVios::NonRedundant)
+                        || pv.len() < 2;
+                    let idx = e
+                        .partitions
+                        .get(partition)
+                        .map_or(0, |p| {
+                            p.spec.memory.paging.unwrap_or_default().primary.position()
+                        })
+                        .min(pv.len() - 1);
+                    let primary = pv[idx].clone();
+                    let secondary = if non_redundant {
+                        None
+                    } else {
+                        pv.get(1 - idx).cloned()
+                    };
+                    s.paging = Some(PagingStatus {
+                        primary: primary.clone(),
+                        secondary,
+                        current: Some(primary),
+                        device: None,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// SEA states after a change: the running member with the better rank is primary.
+fn settle(members: &mut [SeaMemberStatus]) {
+    let up: Vec<usize> = (0..members.len())
+        .filter(|i| members[*i].state != SeaState::Inactive)
+        .collect();
+    let best = up.iter().copied().min_by_key(|i| {
+        (
+            members[*i].ha_mode == SeaHaMode::Standby,
+            members[*i].priority,
+        )
+    });
+    for i in up {
+        members[i].state = if Some(i) == best {
+            SeaState::Primary
+        } else {
+            SeaState::Backup
+        };
+    }
+}

@@ -1,0 +1,131 @@
+//! Planning (DESIGN §4): compare the desired estate with the observed one and produce an
+//! ordered, explained [`Plan`] — a DAG of [`Action`]s, each with the rule or change that
+//! produced it and the HMC command it stands for. Pure: the same inputs give the same plan.
+//!
+//! `build` turns differences into steps with structural dependencies (primary SEA first, VIOS
+//! maintenance order, validate before migrate, pools before the partitions that need them,
+//! deletions last); `schedule` orders them so that no intermediate state exceeds a frame's or
+//! pool's capacity, or says why no such order exists; `apply` is the model of what each action
+//! does, used to check that a plan converges.
+
+mod apply;
+mod build;
+mod change;
+mod schedule;
+#[cfg(test)]
+mod tests;
+
+use serde::Serialize;
+
+pub use apply::apply;
+pub use change::{ChangeKind, FieldChange, ObjectChange};
+
+use crate::action::{Action, ActionKind};
+use crate::diagnostic::Diagnostic;
+use crate::estate::Estate;
+
+/// Settings of a plan.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Delete observed objects that no manifest describes (default: report them only).
+    pub prune: bool,
+}
+
+/// An ordered, explained plan.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Plan {
+    /// What differs, object by object.
+    pub changes: Vec<ObjectChange>,
+    /// The actions, in a valid execution order (a topological order of `after`).
+    pub actions: Vec<Action>,
+    /// Things an operator should know (a partition migrated without redundant paging, a
+    /// failback that waits for a VIOS).
+    pub warnings: Vec<String>,
+    /// Why the plan cannot be executed; a plan with errors is never applied.
+    pub errors: Vec<String>,
+}
+
+impl Plan {
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty() && self.changes.iter().all(|c| c.kind == ChangeKind::Unmanaged)
+    }
+
+    /// `(create, change, migrate, delete)` counts of objects, for the summary line.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.changes {
+            match c.kind {
+                ChangeKind::Create => s.create += 1,
+                ChangeKind::Update | ChangeKind::Drift => s.change += 1,
+                ChangeKind::Migrate => s.migrate += 1,
+                ChangeKind::Delete => s.delete += 1,
+                ChangeKind::Unmanaged => s.unmanaged += 1,
+            }
+        }
+        s.actions = self.actions.len();
+        s
+    }
+
+    /// Number of actions of a kind.
+    pub fn count(&self, kind: ActionKind) -> usize {
+        self.actions.iter().filter(|a| a.kind() == kind).count()
+    }
+}
+
+/// Object counts by what happens to them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Objects created.
+    pub create: usize,
+    /// Objects changed in place (including runtime drift such as a paging failback).
+    pub change: usize,
+    /// Partitions migrated.
+    pub migrate: usize,
+    /// Objects deleted.
+    pub delete: usize,
+    /// Observed objects no manifest describes (left alone unless pruning).
+    pub unmanaged: usize,
+    /// Actions in all.
+    pub actions: usize,
+}
+
+/// Plans the changes that take `observed` to `desired`. Validation findings that are errors
+/// become plan errors (and no actions are planned); warnings are kept.
+pub fn plan(desired: &Estate, observed: &Estate, options: PlanOptions) -> Plan {
+    let findings = crate::validate::validate(desired, Some(observed));
+    let (errors, warnings): (Vec<&Diagnostic>, Vec<&Diagnostic>) =
+        findings.iter().partition(|d| d.is_error());
+    let mut p = Plan {
+        warnings: warnings.iter().map(|d| one_line(d)).collect(),
+        ..Default::default()
+    };
+    if !errors.is_empty() {
+        p.errors = errors.iter().map(|d| one_line(d)).collect();
+        return p;
+    }
+    let built = build::build(desired, observed, options);
+    p.changes = built.changes;
+    p.warnings.extend(built.warnings);
+    p.errors = built.errors;
+    if !p.errors.is_empty() {
+        return p;
+    }
+    match schedule::schedule(built.steps, observed) {
+        Ok(actions) => p.actions = actions,
+        Err(e) => p.errors.push(e),
+    }
+    p
+}
+
+fn one_line(d: &Diagnostic) -> String {
+    let mut s = format!("[{}]", d.rule);
+    if let Some(o) = &d.object {
+        s.push_str(&format!(" {o}"));
+    }
+    s.push_str(&format!(": {}", d.message));
+    if let Some(l) = &d.location {
+        s.push_str(&format!(" ({l})"));
+    }
+    s
+}

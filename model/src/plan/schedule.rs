@@ -1,0 +1,211 @@
+//! Capacity-safe ordering (DESIGN §4 rule 5): steps are scheduled one at a time, freeing ones
+//! first; a step that takes capacity is scheduled only when what earlier steps left free covers
+//! it, and it then waits (`after`) for every earlier step that freed that resource, so that
+//! running independent actions concurrently can never exceed a frame's or pool's capacity.
+//! When nothing left fits — two partitions swapping frames with no spare room — the plan says
+//! so instead of trying.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::build::{Res, Step, demand};
+use crate::action::{Action, ActionId};
+use crate::estate::Estate;
+use crate::manifest::Placement;
+use crate::status::LparState;
+
+/// Free capacity now, from the observed estate; resources it cannot know are unlimited.
+fn initial_free(o: &Estate) -> BTreeMap<Res, u64> {
+    let mut free = BTreeMap::new();
+    let holds = |s: LparState| {
+        !matches!(
+            s,
+            LparState::NotActivated | LparState::MigratingNotActivated | LparState::Error
+        )
+    };
+    for (f, hw) in &o.hardware {
+        let vios_state = o.status.vios.get(f);
+        let running_vios = hw.spec.vios.iter().filter(|v| {
+            vios_state
+                .and_then(|m| m.get(&v.name))
+                .is_some_and(|s| holds(*s))
+        });
+        let (mut mem, mut procs) = (
+            hw.spec.memory_mb.0,
+            u64::from(hw.spec.proc_units.hundredths()),
+        );
+        for v in running_vios {
+            mem = mem.saturating_sub(v.memory_mb.0);
+            procs = procs.saturating_sub(u64::from(v.proc_units.hundredths()));
+        }
+        if let Some(pool) = o.mem_pools.values().find(|p| &p.spec.frame == f) {
+            mem = mem.saturating_sub(pool.spec.pool_mem_mb.0);
+        }
+        free.insert(Res::Memory(f.clone()), mem);
+        free.insert(Res::Procs(f.clone()), procs);
+        let devices = o
+            .status
+            .paging_devices
+            .get(f)
+            .map_or(0, |ds| ds.iter().filter(|d| d.assigned.is_none()).count());
+        free.insert(Res::Devices(f.clone()), devices as u64);
+    }
+    for p in o.proc_pools.values() {
+        let avail = p
+            .spec
+            .max_proc_units
+            .saturating_sub(p.spec.reserved_proc_units)
+            .hundredths();
+        free.insert(
+            Res::Pool(p.spec.frame.clone(), p.spec.pool_name.clone()),
+            u64::from(avail),
+        );
+    }
+    for (name, p) in &o.partitions {
+        let Some(st) = o.status.partitions.get(name) else {
+            continue;
+        };
+        if !holds(st.state) {
+            continue;
+        }
+        let frame = match &p.spec.placement {
+            Placement::Frame(f) => f.clone(),
+            _ => st.frame.clone(),
+        };
+        for (r, n) in demand(&p.spec, &frame) {
+            // Devices are counted from the pool's status above.
+            if !matches!(r, Res::Devices(_))
+                && let Some(v) = free.get_mut(&r)
+            {
+                *v = v.saturating_sub(n);
+            }
+        }
+    }
+    free
+}
+
+/// Orders the steps and turns them into actions `a1..aN`.
+pub(crate) fn schedule(mut steps: Vec<Step>, observed: &Estate) -> Result<Vec<Action>, String> {
+    let n = steps.len();
+    // Deletions last (DESIGN §4 rule 6).
+    let non_deletions: Vec<usize> = (0..n).filter(|i| !steps[*i].deletion).collect();
+    for s in steps.iter_mut().filter(|s| s.deletion) {
+        s.deps.extend(&non_deletions);
+    }
+    let mut free = initial_free(observed);
+    let mut indegree = vec![0usize; n];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, s) in steps.iter_mut().enumerate() {
+        s.deps.sort_unstable();
+        s.deps.dedup();
+        indegree[i] = s.deps.len();
+        for d in &s.deps {
+            dependents[*d].push(i);
+        }
+    }
+    // Ready steps by (phase, creation order): deterministic.
+    let mut ready: BTreeSet<(u8, usize)> = (0..n)
+        .filter(|i| indegree[*i] == 0)
+        .map(|i| (steps[i].phase, i))
+        .collect();
+    let mut freed_by: BTreeMap<Res, Vec<usize>> = BTreeMap::new();
+    let mut capacity_deps: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut order = Vec::with_capacity(n);
+    while !ready.is_empty() {
+        let fits = |s: &Step, free: &BTreeMap<Res, u64>| {
+            s.consumes
+                .iter()
+                .all(|(r, q)| free.get(r).is_none_or(|f| f >= q))
+        };
+        // Steps that give capacity back go first; then the first that fits.
+        let pick = ready
+            .iter()
+            .find(|(_, i)| steps[*i].consumes.is_empty() && !steps[*i].frees.is_empty())
+            .or_else(|| ready.iter().find(|(_, i)| fits(&steps[*i], &free)))
+            .copied();
+        let Some(key) = pick else {
+            let stuck: Vec<String> = ready
+                .iter()
+                .map(|(_, i)| {
+                    let s = &steps[*i];
+                    let needs: Vec<String> = s
+                        .consumes
+                        .iter()
+                        .filter(|(r, q)| free.get(r).is_some_and(|f| f < q))
+                        .map(|(r, q)| format!("{} (free {}, needs {q})", describe(r), free[r]))
+                        .collect();
+                    format!(
+                        "{} {} needs {}",
+                        s.op.kind(),
+                        s.op.object(),
+                        needs.join(", ")
+                    )
+                })
+                .collect();
+            return Err(format!(
+                "no capacity-safe order exists: {}. Each waits for capacity that only the others would free (a swap with no spare room). Free capacity first (stop or shrink a partition) or move one partition through a third frame",
+                stuck.join("; ")
+            ));
+        };
+        ready.remove(&key);
+        let i = key.1;
+        for (r, q) in steps[i].consumes.clone() {
+            if let Some(f) = free.get_mut(&r) {
+                *f -= q;
+            }
+            capacity_deps[i].extend(freed_by.get(&r).into_iter().flatten().copied());
+        }
+        for (r, q) in steps[i].frees.clone() {
+            if let Some(f) = free.get_mut(&r) {
+                *f += q;
+            }
+            freed_by.entry(r).or_default().push(i);
+        }
+        order.push(i);
+        for &d in &dependents[i] {
+            indegree[d] -= 1;
+            if indegree[d] == 0 {
+                ready.insert((steps[d].phase, d));
+            }
+        }
+    }
+    if order.len() != n {
+        return Err("the plan's dependencies form a cycle; this is a bug in powerplane, please report it with the manifests".into());
+    }
+    let mut id_of = vec![0usize; n];
+    for (pos, i) in order.iter().enumerate() {
+        id_of[*i] = pos + 1;
+    }
+    let actions = order
+        .iter()
+        .map(|&i| {
+            let s = &steps[i];
+            let mut after: Vec<usize> = s
+                .deps
+                .iter()
+                .chain(&capacity_deps[i])
+                .map(|d| id_of[*d])
+                .collect();
+            after.sort_unstable();
+            after.dedup();
+            Action {
+                id: ActionId(format!("a{}", id_of[i])),
+                op: s.op.clone(),
+                after: after
+                    .into_iter()
+                    .map(|a| ActionId(format!("a{a}")))
+                    .collect(),
+                reason: s.reason.clone(),
+            }
+        })
+        .collect();
+    Ok(actions)
+}
+
+fn describe(r: &Res) -> String {
+    match r {
+        Res::Memory(f) => format!("memory of {f} in MB"),
+        Res::Procs(f) => format!("processing units of {f} (hundredths)"),
+        Res::Pool(f, p) => format!("pool {p} on {f} (hundredths)"),
+        Res::Devices(f) => format!("paging devices of {f}"),
+    }
+}
