@@ -58,6 +58,17 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         .enable_time()
         .build()?;
     let observed = rt.block_on(sim.observe())?;
+    if args.format != PlanFormat::Json {
+        let findings = powerplane_model::validate(&desired, Some(&observed));
+        if findings.iter().any(powerplane_model::Diagnostic::is_error) {
+            print_diagnostics(&mut std::io::stderr().lock(), &findings)?;
+            eprintln!(
+                "{}: invalid manifests: nothing was planned",
+                args.dir.display()
+            );
+            return Ok(ExitCode::from(1));
+        }
+    }
     let plan = powerplane_model::plan(&desired, &observed, PlanOptions::default());
     let title = format!(
         "powerplane plan: {} against the simulated estate in {}",

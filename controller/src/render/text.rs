@@ -144,12 +144,13 @@ pub fn text(plan: &Plan, title: &str, style: Style) -> String {
         out,
         "\n{}",
         style.bold(&format!(
-            "Plan: {} to create, {} to change, {} to migrate, {} to delete ({} actions){}.",
+            "Plan: {} to create, {} to change, {} to migrate, {} to delete ({} action{}){}.",
             s.create,
             s.change,
             s.migrate,
             s.delete,
             s.actions,
+            if s.actions == 1 { "" } else { "s" },
             if plan.errors.is_empty() {
                 String::new()
             } else {

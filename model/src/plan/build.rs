@@ -801,10 +801,17 @@ impl<'a> B<'a> {
         let mut last: Option<usize> = None;
 
         // Configuration differences beyond placement and state.
+        // Placement and state are planned separately; `required` and `preferred` are the same
+        // redundant profile (a primary and a secondary paging VIOS), only planned differently.
         let strip = |s: &PartitionSpec| {
             let mut s = s.clone();
             s.placement = Placement::Frame(current.clone());
             s.state = RunState::Running;
+            if let Some(p) = s.memory.paging.as_mut()
+                && p.redundancy == Redundancy::Preferred
+            {
+                p.redundancy = Redundancy::Required;
+            }
             s
         };
         let (old, new) = (strip(&op.spec), strip(&dp.spec));
@@ -995,8 +1002,9 @@ impl<'a> B<'a> {
         if stays_running
             && &current == target
             && dp.spec.memory.mode == MemoryMode::Shared
-            && self.failback(object, name, dp, target)
+            && let Some(f) = self.failback(object, name, dp, target)
         {
+            fields.push(f);
             kind.get_or_insert(ChangeKind::Drift);
             notes.push("paging failback".into());
         }
@@ -1098,7 +1106,8 @@ impl<'a> B<'a> {
     }
 
     /// Paging failback (DESIGN §4 rule 3): switch back to the desired primary paging VIOS when
-    /// it runs; never to a VIOS that is down. Returns whether a switch is planned.
+    /// it runs; never to a VIOS that is down. Returns the field that changes when a switch is
+    /// planned.
     // seeds: ams-dual-vios-and-lpm.txt, "After a failover, no automatic switch back will occur
     // ... you can manually switch the paging VIOS for the affected partitions."
     fn failback(
@@ -1107,45 +1116,31 @@ impl<'a> B<'a> {
         name: &PartitionName,
         dp: &Partition,
         frame: &FrameName,
-    ) -> bool {
-        let Some(pool) = self.dix.mem_pool_on(frame) else {
-            return false;
-        };
-        let Some(paging) = self
+    ) -> Option<FieldChange> {
+        let pool = self.dix.mem_pool_on(frame)?;
+        let paging = self
             .o
             .status
             .partitions
             .get(name)
-            .and_then(|s| s.paging.clone())
-        else {
-            return false;
-        };
+            .and_then(|s| s.paging.clone())?;
         let idx = dp.spec.memory.paging.unwrap_or_default().primary.position();
-        let Some(want) = pool.spec.paging_vios.get(idx).cloned() else {
-            return false;
-        };
-        let Some(current) = paging.current.clone() else {
-            return false;
-        };
-        if current == want
-            || paging.secondary.is_none()
-            || ![Some(&paging.primary), paging.secondary.as_ref()].contains(&Some(&want))
-        {
-            return false;
+        let want = pool.spec.paging_vios.get(idx).cloned()?;
+        let current = paging.current.clone()?;
+        let known = [Some(&paging.primary), paging.secondary.as_ref()].contains(&Some(&want));
+        if current == want || paging.secondary.is_none() || !known {
+            return None;
         }
         let key = (frame.clone(), want.clone());
-        if self.vios_stopping.contains(&key) || !self.vios_running_after(frame, &want) {
-            self.warnings.push(format!(
-                "{object}: the paging failback to {want} waits until {want} is running"
-            ));
-            return false;
-        }
         let deps = self.vios_ready.get(&key).cloned().unwrap_or_default();
-        if deps.is_empty() && !self.vios_running_now(frame, &want) {
+        let down = self.vios_stopping.contains(&key)
+            || !self.vios_running_after(frame, &want)
+            || (deps.is_empty() && !self.vios_running_now(frame, &want));
+        if down {
             self.warnings.push(format!(
                 "{object}: the paging failback to {want} waits until {want} is running"
             ));
-            return false;
+            return None;
         }
         self.push(
             Op::SwitchPagingVios { frame: frame.clone(), partition: name.clone() },
@@ -1153,7 +1148,11 @@ impl<'a> B<'a> {
             deps,
             5,
         );
-        true
+        Some(FieldChange {
+            path: "paging.current".into(),
+            old: Some(current.to_string()),
+            new: Some(want.to_string()),
+        })
     }
 
     /// VIOS maintenance (DESIGN §4 rule 2): move paging off the VIOS, fail its SEA over
