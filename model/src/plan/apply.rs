@@ -155,14 +155,23 @@ fn step(e: &mut Estate, op: &Op) {
                 }
             }
             for members in e.status.seas.values_mut() {
-                if let Some(m) = members.iter_mut().find(|m| &m.vios == vios) {
-                    m.state = if up {
-                        SeaState::Backup
-                    } else {
-                        SeaState::Inactive
-                    };
-                }
+                let Some(m) = members.iter_mut().find(|m| &m.vios == vios) else {
+                    continue;
+                };
+                m.state = if up {
+                    SeaState::Backup
+                } else {
+                    SeaState::Inactive
+                };
                 settle(members);
+                // Back up in sharing mode, the SEAs negotiate load sharing again by themselves.
+                if up
+                    && members.len() == 2
+                    && members.iter().all(|m| m.ha_mode == SeaHaMode::Sharing)
+                {
+                    members[0].state = SeaState::PrimarySharing;
+                    members[1].state = SeaState::BackupSharing;
+                }
             }
         }
         Op::CreateSea {
@@ -222,6 +231,16 @@ fn step(e: &mut Estate, op: &Op) {
             });
             members.sort_by_key(|m| m.priority);
             settle(members);
+            // The backup's SEA created in sharing mode asks the primary for load sharing.
+            if *priority == 2
+                && members.len() == 2
+                && members
+                    .iter()
+                    .all(|m| m.ha_mode == SeaHaMode::Sharing && m.state != SeaState::Inactive)
+            {
+                members[0].state = SeaState::PrimarySharing;
+                members[1].state = SeaState::BackupSharing;
+            }
         }
         Op::SetSeaHaMode {
             vios, mode, frame, ..
@@ -346,11 +365,13 @@ fn step(e: &mut Estate, op: &Op) {
                         .position()
                         .min(pool.spec.paging_vios.len() - 1);
                     let primary = pool.spec.paging_vios[idx].clone();
+                    let redundant = p.spec.memory.paging.unwrap_or_default().redundancy
+                        != crate::manifest::Redundancy::None;
                     let secondary = pool
                         .spec
                         .paging_vios
                         .get(1 - idx.min(1))
-                        .filter(|v| **v != primary)
+                        .filter(|v| **v != primary && redundant)
                         .cloned();
                     Some(PagingStatus {
                         primary: primary.clone(),
@@ -362,10 +383,14 @@ fn step(e: &mut Estate, op: &Op) {
             if let Some(p) = e.partitions.get_mut(partition) {
                 p.spec.state = RunState::Running;
             }
+            let shared = paging.is_some();
             if let Some(s) = e.status.partitions.get_mut(partition) {
                 s.state = LparState::Running;
                 s.rmc = true;
                 s.paging = paging;
+            }
+            if shared {
+                assign_device(e, frame, partition);
             }
         }
         Op::StopPartition { partition, .. } => {
@@ -376,8 +401,10 @@ fn step(e: &mut Estate, op: &Op) {
                 s.state = LparState::NotActivated;
                 s.paging = None;
             }
+            release_device(e, partition);
         }
         Op::DeletePartition { partition, .. } => {
+            release_device(e, partition);
             e.partitions.remove(partition);
             e.status.partitions.remove(partition);
         }
@@ -442,6 +469,57 @@ fn step(e: &mut Estate, op: &Op) {
                     });
                 }
             }
+            let paging = e
+                .status
+                .partitions
+                .get(partition)
+                .is_some_and(|s| s.paging.is_some());
+            release_device(e, partition);
+            if paging {
+                assign_device(e, to, partition);
+            }
+        }
+    }
+}
+
+/// Activation or arrival: the smallest free paging device large enough (best fit).
+fn assign_device(
+    e: &mut Estate,
+    frame: &crate::names::FrameName,
+    partition: &crate::names::PartitionName,
+) {
+    let need = e
+        .partitions
+        .get(partition)
+        .map(|p| p.spec.memory.max_mb)
+        .unwrap_or_default();
+    if let Some(devs) = e.status.paging_devices.get_mut(frame)
+        && let Some(d) = devs
+            .iter_mut()
+            .filter(|d| d.assigned.is_none() && d.size >= need)
+            .min_by(|a, b| a.size.cmp(&b.size).then(a.device.cmp(&b.device)))
+    {
+        d.assigned = Some(partition.clone());
+        let device = d.device.clone();
+        if let Some(pg) = e
+            .status
+            .partitions
+            .get_mut(partition)
+            .and_then(|s| s.paging.as_mut())
+        {
+            pg.device = Some(device);
+        }
+    }
+}
+
+/// Shutdown or departure: the paging device is freed.
+fn release_device(e: &mut Estate, partition: &crate::names::PartitionName) {
+    for devs in e.status.paging_devices.values_mut() {
+        for d in devs
+            .iter_mut()
+            .filter(|d| d.assigned.as_ref() == Some(partition))
+        {
+            d.assigned = None;
         }
     }
 }

@@ -621,6 +621,11 @@ impl<'a> B<'a> {
                 .get(&(frame.clone(), v.clone()))
                 .cloned()
                 .unwrap_or_default();
+            if !self.vios_running_now(frame, v) && ready.is_empty() {
+                // A SEA on a VIOS that stays down cannot be changed; it is set right when the
+                // VIOS starts again.
+                continue;
+            }
             let why = if m.ha_mode == SeaHaMode::Standby {
                 format!("{v}'s SEA is in standby (a failover left it there); set it back to {want}")
             } else {
