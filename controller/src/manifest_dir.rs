@@ -24,14 +24,8 @@ pub fn read_sources(root: &Path) -> Result<Vec<SourceFile>, Vec<Diagnostic>> {
     if meta.is_file() {
         return read_file(root).map(|s| vec![s]).map_err(|d| vec![d]);
     }
-    let canonical_root =
-        fs::canonicalize(root).map_err(|e| vec![unreadable(root, &e.to_string())])?;
-    let mut walk = Walk {
-        root: canonical_root,
-        files: Vec::new(),
-        errors: Vec::new(),
-        visited: BTreeSet::new(),
-    };
+    let canonical_root = fs::canonicalize(root).map_err(|e| vec![unreadable(root, &e.to_string())])?;
+    let mut walk = Walk { root: canonical_root, files: Vec::new(), errors: Vec::new(), visited: BTreeSet::new() };
     walk.dir(root);
     if !walk.errors.is_empty() {
         return Err(walk.errors);
@@ -50,11 +44,7 @@ pub fn read_sources(root: &Path) -> Result<Vec<SourceFile>, Vec<Diagnostic>> {
             Err(d) => walk.errors.push(d),
         }
     }
-    if walk.errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(walk.errors)
-    }
+    if walk.errors.is_empty() { Ok(out) } else { Err(walk.errors) }
 }
 
 struct Walk {
@@ -78,10 +68,7 @@ impl Walk {
         let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
         entries.sort();
         for path in entries {
-            let hidden = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with('.'));
+            let hidden = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
             if hidden {
                 continue;
             }
@@ -111,29 +98,16 @@ impl Walk {
 }
 
 fn is_yaml(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml")
-    )
+    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
 }
 
 fn read_file(path: &Path) -> Result<SourceFile, Diagnostic> {
-    fs::read(path)
-        .map(|bytes| SourceFile::new(path, bytes))
-        .map_err(|e| unreadable(path, &e.to_string()))
+    fs::read(path).map(|bytes| SourceFile::new(path, bytes)).map_err(|e| unreadable(path, &e.to_string()))
 }
 
 fn unreadable(path: &Path, why: &str) -> Diagnostic {
-    Diagnostic::new(
-        Rule::UnreadableFile,
-        format!("cannot read: {why}"),
-        "check the path and its permissions",
-    )
-    .at(Location {
-        file: path.to_path_buf(),
-        line: 1,
-        column: 1,
-    })
+    Diagnostic::new(Rule::UnreadableFile, format!("cannot read: {why}"), "check the path and its permissions")
+        .at(Location { file: path.to_path_buf(), line: 1, column: 1 })
 }
 
 #[cfg(test)]
@@ -155,10 +129,7 @@ mod tests {
             .into_iter()
             .map(|s| s.path.strip_prefix(d.path()).unwrap().to_path_buf())
             .collect();
-        assert_eq!(
-            files,
-            vec![PathBuf::from("a.yaml"), PathBuf::from("b/c/z.yml")]
-        );
+        assert_eq!(files, vec![PathBuf::from("a.yaml"), PathBuf::from("b/c/z.yml")]);
     }
 
     #[cfg(unix)]
@@ -168,11 +139,7 @@ mod tests {
         fs::write(outside.path().join("secret.yaml"), "x").unwrap();
         let d = tempfile::tempdir().unwrap();
         fs::write(d.path().join("a.yaml"), "a: 1").unwrap();
-        std::os::unix::fs::symlink(
-            outside.path().join("secret.yaml"),
-            d.path().join("out.yaml"),
-        )
-        .unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret.yaml"), d.path().join("out.yaml")).unwrap();
         std::os::unix::fs::symlink(d.path().join("a.yaml"), d.path().join("in.yaml")).unwrap();
         std::os::unix::fs::symlink(d.path(), d.path().join("loop")).unwrap();
         let names: Vec<_> = read_sources(d.path())
@@ -186,13 +153,7 @@ mod tests {
     #[test]
     fn missing_and_empty_directories_are_errors() {
         let d = tempfile::tempdir().unwrap();
-        assert_eq!(
-            read_sources(d.path()).unwrap_err()[0].rule,
-            Rule::NoManifests
-        );
-        assert_eq!(
-            read_sources(&d.path().join("nope")).unwrap_err()[0].rule,
-            Rule::NoSuchDirectory
-        );
+        assert_eq!(read_sources(d.path()).unwrap_err()[0].rule, Rule::NoManifests);
+        assert_eq!(read_sources(&d.path().join("nope")).unwrap_err()[0].rule, Rule::NoSuchDirectory);
     }
 }

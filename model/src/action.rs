@@ -136,44 +136,17 @@ pub struct PartitionChange {
 #[serde(tag = "op", rename_all = "camelCase")]
 pub enum Op {
     /// See [`ActionKind::CreateSharedProcessorPool`].
-    CreateSharedProcessorPool {
-        frame: FrameName,
-        pool: ProcPoolName,
-        max: ProcUnits,
-        reserved: ProcUnits,
-    },
+    CreateSharedProcessorPool { frame: FrameName, pool: ProcPoolName, max: ProcUnits, reserved: ProcUnits },
     /// See [`ActionKind::UpdateSharedProcessorPool`].
-    UpdateSharedProcessorPool {
-        frame: FrameName,
-        pool: ProcPoolName,
-        max: ProcUnits,
-        reserved: ProcUnits,
-    },
+    UpdateSharedProcessorPool { frame: FrameName, pool: ProcPoolName, max: ProcUnits, reserved: ProcUnits },
     /// See [`ActionKind::CreateSharedMemoryPool`].
-    CreateSharedMemoryPool {
-        frame: FrameName,
-        pool_mem: MemoryMb,
-        max_pool_mem: MemoryMb,
-        paging_vios: Vec<ViosName>,
-    },
+    CreateSharedMemoryPool { frame: FrameName, pool_mem: MemoryMb, max_pool_mem: MemoryMb, paging_vios: Vec<ViosName> },
     /// See [`ActionKind::UpdateSharedMemoryPool`].
-    UpdateSharedMemoryPool {
-        frame: FrameName,
-        pool_mem: MemoryMb,
-        max_pool_mem: MemoryMb,
-    },
+    UpdateSharedMemoryPool { frame: FrameName, pool_mem: MemoryMb, max_pool_mem: MemoryMb },
     /// See [`ActionKind::AddPagingDevice`].
-    AddPagingDevice {
-        frame: FrameName,
-        vios: ViosName,
-        device: DeviceName,
-    },
+    AddPagingDevice { frame: FrameName, vios: ViosName, device: DeviceName },
     /// See [`ActionKind::RemovePagingDevice`].
-    RemovePagingDevice {
-        frame: FrameName,
-        vios: ViosName,
-        device: DeviceName,
-    },
+    RemovePagingDevice { frame: FrameName, vios: ViosName, device: DeviceName },
     /// See [`ActionKind::StartVios`].
     StartVios { frame: FrameName, vios: ViosName },
     /// See [`ActionKind::StopVios`].
@@ -190,67 +163,26 @@ pub enum Op {
         priority: u8,
     },
     /// See [`ActionKind::SetSeaHaMode`].
-    SetSeaHaMode {
-        frame: FrameName,
-        vios: ViosName,
-        device: DeviceName,
-        mode: SeaHaMode,
-    },
+    SetSeaHaMode { frame: FrameName, vios: ViosName, device: DeviceName, mode: SeaHaMode },
     /// See [`ActionKind::RemoveSea`].
-    RemoveSea {
-        frame: FrameName,
-        vios: ViosName,
-        device: DeviceName,
-    },
+    RemoveSea { frame: FrameName, vios: ViosName, device: DeviceName },
     /// See [`ActionKind::CreatePartition`].
-    CreatePartition {
-        frame: FrameName,
-        partition: PartitionName,
-        spec: Box<PartitionSpec>,
-        paging_vios: Vec<ViosName>,
-    },
+    CreatePartition { frame: FrameName, partition: PartitionName, spec: Box<PartitionSpec>, paging_vios: Vec<ViosName> },
     /// See [`ActionKind::UpdatePartition`].
-    UpdatePartition {
-        frame: FrameName,
-        partition: PartitionName,
-        change: PartitionChange,
-    },
+    UpdatePartition { frame: FrameName, partition: PartitionName, change: PartitionChange },
     /// See [`ActionKind::StartPartition`]. `force` activates a redundant shared-memory
     /// partition without a common paging device (then it has no failover).
-    StartPartition {
-        frame: FrameName,
-        partition: PartitionName,
-        force: bool,
-    },
+    StartPartition { frame: FrameName, partition: PartitionName, force: bool },
     /// See [`ActionKind::StopPartition`].
-    StopPartition {
-        frame: FrameName,
-        partition: PartitionName,
-    },
+    StopPartition { frame: FrameName, partition: PartitionName },
     /// See [`ActionKind::DeletePartition`].
-    DeletePartition {
-        frame: FrameName,
-        partition: PartitionName,
-    },
+    DeletePartition { frame: FrameName, partition: PartitionName },
     /// See [`ActionKind::SwitchPagingVios`].
-    SwitchPagingVios {
-        frame: FrameName,
-        partition: PartitionName,
-    },
+    SwitchPagingVios { frame: FrameName, partition: PartitionName },
     /// See [`ActionKind::ValidateMigration`].
-    ValidateMigration {
-        partition: PartitionName,
-        from: FrameName,
-        to: FrameName,
-        redundant: Option<RedundantPgVios>,
-    },
+    ValidateMigration { partition: PartitionName, from: FrameName, to: FrameName, redundant: Option<RedundantPgVios> },
     /// See [`ActionKind::MigratePartition`].
-    MigratePartition {
-        partition: PartitionName,
-        from: FrameName,
-        to: FrameName,
-        redundant: Option<RedundantPgVios>,
-    },
+    MigratePartition { partition: PartitionName, from: FrameName, to: FrameName, redundant: Option<RedundantPgVios> },
 }
 
 impl Op {
@@ -309,8 +241,7 @@ impl Op {
     /// `ViosPair/frame:vios`-style names are not manifest objects, so they use the frame).
     pub fn object(&self) -> String {
         match self {
-            Op::CreateSharedProcessorPool { frame, pool, .. }
-            | Op::UpdateSharedProcessorPool { frame, pool, .. } => {
+            Op::CreateSharedProcessorPool { frame, pool, .. } | Op::UpdateSharedProcessorPool { frame, pool, .. } => {
                 format!("{}/{frame}:{pool}", Kind::SharedProcessorPool)
             }
             Op::CreateSharedMemoryPool { frame, .. }

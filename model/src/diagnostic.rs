@@ -136,11 +136,7 @@ rules! {
 impl Rule {
     /// Whether findings of this rule are errors or warnings.
     pub fn severity(self) -> Severity {
-        if self.code().starts_with("PP-W") {
-            Severity::Warning
-        } else {
-            Severity::Error
-        }
+        if self.code().starts_with("PP-W") { Severity::Warning } else { Severity::Error }
     }
 }
 
@@ -162,10 +158,7 @@ pub struct ObjectRef {
 impl ObjectRef {
     /// `kind/name`.
     pub fn new(kind: Kind, name: impl fmt::Display) -> Self {
-        ObjectRef {
-            kind,
-            name: name.to_string(),
-        }
+        ObjectRef { kind, name: name.to_string() }
     }
 }
 
@@ -199,13 +192,7 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A finding of `rule`.
     pub fn new(rule: Rule, message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Diagnostic {
-            rule,
-            location: None,
-            object: None,
-            message: message.into(),
-            hint: hint.into(),
-        }
+        Diagnostic { rule, location: None, object: None, message: message.into(), hint: hint.into() }
     }
 
     /// Sets the location.
@@ -265,10 +252,7 @@ impl Serialize for Diagnostic {
         st.serialize_field("severity", &self.severity())?;
         st.serialize_field("code", self.rule.code())?;
         st.serialize_field("rule", self.rule.name())?;
-        st.serialize_field(
-            "file",
-            &self.location.as_ref().map(|l| l.file.display().to_string()),
-        )?;
+        st.serialize_field("file", &self.location.as_ref().map(|l| l.file.display().to_string()))?;
         st.serialize_field("line", &self.location.as_ref().map(|l| l.line))?;
         st.serialize_field("column", &self.location.as_ref().map(|l| l.column))?;
         st.serialize_field("object", &self.object)?;
@@ -302,17 +286,9 @@ mod tests {
 
     #[test]
     fn renders_like_a_compiler() {
-        let d = Diagnostic::new(
-            Rule::DanglingReference,
-            "frame `p9` is not defined",
-            "add it",
-        )
-        .at(Location {
-            file: "m/a.yaml".into(),
-            line: 7,
-            column: 5,
-        })
-        .on(ObjectRef::new(Kind::Partition, "x"));
+        let d = Diagnostic::new(Rule::DanglingReference, "frame `p9` is not defined", "add it")
+            .at(Location { file: "m/a.yaml".into(), line: 7, column: 5 })
+            .on(ObjectRef::new(Kind::Partition, "x"));
         assert_eq!(
             d.to_string(),
             "m/a.yaml:7:5: error[PP-E011 dangling-reference] Partition/x: frame `p9` is not defined\n  = fix: add it"

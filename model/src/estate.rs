@@ -8,8 +8,7 @@ use crate::manifest::{
     SharedProcessorPoolSpec, ViosHardwareSpec, ViosPairSpec,
 };
 use crate::names::{
-    FrameName, MemPoolName, PartitionName, ProcPoolName, ProcPoolObjectName, SeaName, ViosName,
-    ViosPairName,
+    FrameName, MemPoolName, PartitionName, ProcPoolName, ProcPoolObjectName, SeaName, ViosName, ViosPairName,
 };
 use crate::source::{Location, Origin};
 
@@ -28,11 +27,7 @@ pub struct Object<N, S> {
 impl<N, S> Object<N, S> {
     /// An object that came from no file.
     pub fn new(metadata: Metadata<N>, spec: S) -> Self {
-        Object {
-            metadata,
-            spec,
-            origin: None,
-        }
+        Object { metadata, spec, origin: None }
     }
 
     /// The object's name.
@@ -85,11 +80,7 @@ pub struct Estate {
 impl Estate {
     /// Number of objects of each kind, in [`Kind::ALL`] order, kinds with none left out.
     pub fn counts(&self) -> Vec<(Kind, usize)> {
-        Kind::ALL
-            .into_iter()
-            .map(|k| (k, self.count(k)))
-            .filter(|(_, n)| *n > 0)
-            .collect()
+        Kind::ALL.into_iter().map(|k| (k, self.count(k))).filter(|(_, n)| *n > 0).collect()
     }
 
     /// Number of objects of `kind`.
@@ -155,10 +146,7 @@ impl<'a> EstateIndex<'a> {
             vios_hardware: BTreeMap::new(),
         };
         for pair in estate.vios_pairs.values() {
-            ix.pairs_by_frame
-                .entry(&pair.spec.frame)
-                .or_default()
-                .push(pair);
+            ix.pairs_by_frame.entry(&pair.spec.frame).or_default().push(pair);
             for m in &pair.spec.members {
                 ix.vios.entry((&pair.spec.frame, &m.name)).or_insert(pair);
             }
@@ -167,17 +155,10 @@ impl<'a> EstateIndex<'a> {
             ix.mem_pool_by_frame.entry(&pool.spec.frame).or_insert(pool);
         }
         for pool in estate.proc_pools.values() {
-            ix.proc_pools_by_frame
-                .entry(&pool.spec.frame)
-                .or_default()
-                .entry(&pool.spec.pool_name)
-                .or_insert(pool);
+            ix.proc_pools_by_frame.entry(&pool.spec.frame).or_default().entry(&pool.spec.pool_name).or_insert(pool);
         }
         for sea in estate.seas.values() {
-            ix.seas_by_pair
-                .entry(&sea.spec.vios_pair)
-                .or_default()
-                .push(sea);
+            ix.seas_by_pair.entry(&sea.spec.vios_pair).or_default().push(sea);
         }
         for hw in estate.hardware.values() {
             for v in &hw.spec.vios {
@@ -199,9 +180,7 @@ impl<'a> EstateIndex<'a> {
 
     /// Every VIOS named in any pair, with its frame.
     pub fn all_vios(&self) -> impl Iterator<Item = (&'a ViosName, ViosPlace<'a>)> + '_ {
-        self.vios
-            .iter()
-            .map(|((frame, vios), pair)| (*vios, ViosPlace { frame, pair }))
+        self.vios.iter().map(|((frame, vios), pair)| (*vios, ViosPlace { frame, pair }))
     }
 
     /// The VIOS pairs of a frame.
@@ -216,16 +195,8 @@ impl<'a> EstateIndex<'a> {
 
     /// The shared processor pool `pool` on `frame`; `DefaultPool` exists on every frame and
     /// is `Some(None)` when no manifest describes it.
-    pub fn proc_pool_on(
-        &self,
-        frame: &FrameName,
-        pool: &ProcPoolName,
-    ) -> Option<Option<&'a ProcPool>> {
-        match self
-            .proc_pools_by_frame
-            .get(frame)
-            .and_then(|m| m.get(pool))
-        {
+    pub fn proc_pool_on(&self, frame: &FrameName, pool: &ProcPoolName) -> Option<Option<&'a ProcPool>> {
+        match self.proc_pools_by_frame.get(frame).and_then(|m| m.get(pool)) {
             Some(p) => Some(Some(*p)),
             None if *pool == ProcPoolName::default_pool() => Some(None),
             None => None,
@@ -239,9 +210,7 @@ impl<'a> EstateIndex<'a> {
 
     /// The SEAs on a frame.
     pub fn seas_on(&self, frame: &FrameName) -> impl Iterator<Item = &'a Sea> + '_ {
-        self.pairs_on(frame)
-            .iter()
-            .flat_map(|p| self.seas_of(&p.metadata.name).iter().copied())
+        self.pairs_on(frame).iter().flat_map(|p| self.seas_of(&p.metadata.name).iter().copied())
     }
 
     /// Physical facts of a frame.
@@ -250,11 +219,7 @@ impl<'a> EstateIndex<'a> {
     }
 
     /// Physical facts of a VIOS.
-    pub fn vios_hardware(
-        &self,
-        frame: &FrameName,
-        vios: &ViosName,
-    ) -> Option<&'a ViosHardwareSpec> {
+    pub fn vios_hardware(&self, frame: &FrameName, vios: &ViosName) -> Option<&'a ViosHardwareSpec> {
         self.vios_hardware.get(&(frame, vios)).copied()
     }
 }

@@ -37,9 +37,7 @@ pub fn manifests(estate: &Estate, header: &str) -> BTreeMap<FrameName, String> {
             docs.push(doc(Kind::Partition, p));
         }
     }
-    out.into_iter()
-        .map(|(f, docs)| (f, format!("{header}\n{}", docs.join("---\n"))))
-        .collect()
+    out.into_iter().map(|(f, docs)| (f, format!("{header}\n{}", docs.join("---\n")))).collect()
 }
 
 fn doc<N: Serialize + Clone, S: Serialize + Clone>(kind: Kind, o: &Object<N, S>) -> String {
@@ -63,22 +61,10 @@ mod tests {
         let files = super::manifests(&e, "# imported");
         assert_eq!(files.len(), 1);
         let out = &files.values().next().unwrap();
-        assert!(
-            out.starts_with("# imported\napiVersion: powerplane/v1\nkind: Frame\n"),
-            "{out}"
-        );
+        assert!(out.starts_with("# imported\napiVersion: powerplane/v1\nkind: Frame\n"), "{out}");
         let back = load_manifests(&[SourceFile::new("fa.yaml", out.as_bytes().to_vec())]).unwrap();
-        assert_eq!(
-            back.partitions.values().next().unwrap().spec,
-            e.partitions.values().next().unwrap().spec
-        );
-        assert_eq!(
-            back.vios_pairs.values().next().unwrap().spec,
-            e.vios_pairs.values().next().unwrap().spec
-        );
-        assert_eq!(
-            back.frames.values().next().unwrap().metadata,
-            e.frames.values().next().unwrap().metadata
-        );
+        assert_eq!(back.partitions.values().next().unwrap().spec, e.partitions.values().next().unwrap().spec);
+        assert_eq!(back.vios_pairs.values().next().unwrap().spec, e.vios_pairs.values().next().unwrap().spec);
+        assert_eq!(back.frames.values().next().unwrap().metadata, e.frames.values().next().unwrap().metadata);
     }
 }

@@ -8,59 +8,27 @@ use crate::names::ViosName;
 /// Renders `op` as one command line.
 pub(crate) fn render(op: &Op) -> String {
     match op {
-        Op::CreateSharedProcessorPool {
-            frame,
-            pool,
-            max,
-            reserved,
-        }
-        | Op::UpdateSharedProcessorPool {
-            frame,
-            pool,
-            max,
-            reserved,
-        } => {
+        Op::CreateSharedProcessorPool { frame, pool, max, reserved }
+        | Op::UpdateSharedProcessorPool { frame, pool, max, reserved } => {
             format!(
                 "chhwres -r procpool -m {frame} -o s --poolname {pool} -a \"max_pool_proc_units={max},reserved_pool_proc_units={reserved}\""
             )
         }
         // seeds: ams-dual-vios-and-lpm.txt, Listing 1.
-        Op::CreateSharedMemoryPool {
-            frame,
-            pool_mem,
-            max_pool_mem,
-            paging_vios,
-        } => format!(
+        Op::CreateSharedMemoryPool { frame, pool_mem, max_pool_mem, paging_vios } => format!(
             "chhwres -r mempool -m {frame} -o a -a \"pool_mem={},max_pool_mem={},\\\"paging_vios_names={}\\\"\"",
             pool_mem.0,
             max_pool_mem.0,
             join(paging_vios)
         ),
-        Op::UpdateSharedMemoryPool {
-            frame,
-            pool_mem,
-            max_pool_mem,
-        } => format!(
-            "chhwres -r mempool -m {frame} -o s -a \"pool_mem={},max_pool_mem={}\"",
-            pool_mem.0, max_pool_mem.0
-        ),
-        Op::AddPagingDevice {
-            frame,
-            vios,
-            device,
-        } => {
-            format!(
-                "chhwres -r mempool -m {frame} -o a -p {vios} --rsubtype pgdev --device {device}"
-            )
+        Op::UpdateSharedMemoryPool { frame, pool_mem, max_pool_mem } => {
+            format!("chhwres -r mempool -m {frame} -o s -a \"pool_mem={},max_pool_mem={}\"", pool_mem.0, max_pool_mem.0)
         }
-        Op::RemovePagingDevice {
-            frame,
-            vios,
-            device,
-        } => {
-            format!(
-                "chhwres -r mempool -m {frame} -o r -p {vios} --rsubtype pgdev --device {device}"
-            )
+        Op::AddPagingDevice { frame, vios, device } => {
+            format!("chhwres -r mempool -m {frame} -o a -p {vios} --rsubtype pgdev --device {device}")
+        }
+        Op::RemovePagingDevice { frame, vios, device } => {
+            format!("chhwres -r mempool -m {frame} -o r -p {vios} --rsubtype pgdev --device {device}")
         }
         Op::StartVios { frame, vios } => {
             format!("chsysstate -m {frame} -r lpar -o on -n {vios} -f default")
@@ -70,19 +38,9 @@ pub(crate) fn render(op: &Op) -> String {
         }
         // seeds: powervm-quickstart..., "mkvdev -sea ent0 -vadapter ent1,ent2 -default ent1
         // -defaultid 1 -attr ha_mode=sharing ctl_chan=ent3"
-        Op::CreateSea {
-            frame,
-            vios,
-            real_adapter,
-            trunks,
-            control_channel,
-            ha_mode,
-            ..
-        } => {
+        Op::CreateSea { frame, vios, real_adapter, trunks, control_channel, ha_mode, .. } => {
             let adapters: Vec<String> = trunks.iter().map(|t| t.adapter.to_string()).collect();
-            let (default, pvid) = trunks
-                .first()
-                .map_or(("", 1), |t| (t.adapter.as_str(), t.pvid.get()));
+            let (default, pvid) = trunks.first().map_or(("", 1), |t| (t.adapter.as_str(), t.pvid.get()));
             let mut attrs = format!("ha_mode={ha_mode}");
             if let Some(cc) = control_channel {
                 attrs.push_str(&format!(" ctl_chan={cc}"));
@@ -96,42 +54,15 @@ pub(crate) fn render(op: &Op) -> String {
                 ),
             )
         }
-        Op::SetSeaHaMode {
-            frame,
-            vios,
-            device,
-            mode,
-        } => viosvrcmd(
-            frame,
-            vios,
-            &format!("chdev -dev {device} -attr ha_mode={mode}"),
-        ),
-        Op::RemoveSea {
-            frame,
-            vios,
-            device,
-        } => viosvrcmd(frame, vios, &format!("rmdev -dev {device}")),
-        Op::CreatePartition {
-            frame,
-            partition,
-            spec,
-            paging_vios,
-        } => {
-            format!(
-                "mksyscfg -r lpar -m {frame} -i \"{}\"",
-                profile(partition.as_str(), spec, paging_vios)
-            )
+        Op::SetSeaHaMode { frame, vios, device, mode } => {
+            viosvrcmd(frame, vios, &format!("chdev -dev {device} -attr ha_mode={mode}"))
         }
-        Op::UpdatePartition {
-            frame,
-            partition,
-            change,
-        } => dlpar(frame.as_str(), partition.as_str(), change),
-        Op::StartPartition {
-            frame,
-            partition,
-            force,
-        } => format!(
+        Op::RemoveSea { frame, vios, device } => viosvrcmd(frame, vios, &format!("rmdev -dev {device}")),
+        Op::CreatePartition { frame, partition, spec, paging_vios } => {
+            format!("mksyscfg -r lpar -m {frame} -i \"{}\"", profile(partition.as_str(), spec, paging_vios))
+        }
+        Op::UpdatePartition { frame, partition, change } => dlpar(frame.as_str(), partition.as_str(), change),
+        Op::StartPartition { frame, partition, force } => format!(
             "chsysstate -m {frame} -r lpar -o on -n {partition} -f default{}",
             if *force { " --force" } else { "" }
         ),
@@ -145,34 +76,17 @@ pub(crate) fn render(op: &Op) -> String {
         Op::SwitchPagingVios { frame, partition } => {
             format!("chhwres -r mem -m {frame} -p {partition} -o so")
         }
-        Op::ValidateMigration {
-            partition,
-            from,
-            to,
-            redundant,
-        } => {
-            format!(
-                "migrlpar -o v -m {from} -t {to} -p {partition}{}",
-                pgvios(*redundant)
-            )
+        Op::ValidateMigration { partition, from, to, redundant } => {
+            format!("migrlpar -o v -m {from} -t {to} -p {partition}{}", pgvios(*redundant))
         }
-        Op::MigratePartition {
-            partition,
-            from,
-            to,
-            redundant,
-        } => {
-            format!(
-                "migrlpar -o m -m {from} -t {to} -p {partition}{}",
-                pgvios(*redundant)
-            )
+        Op::MigratePartition { partition, from, to, redundant } => {
+            format!("migrlpar -o m -m {from} -t {to} -p {partition}{}", pgvios(*redundant))
         }
     }
 }
 
 fn pgvios(r: Option<crate::action::RedundantPgVios>) -> String {
-    r.map(|r| format!(" --redundantpgvios {}", r.flag()))
-        .unwrap_or_default()
+    r.map(|r| format!(" --redundantpgvios {}", r.flag())).unwrap_or_default()
 }
 
 fn join(v: &[ViosName]) -> String {
@@ -213,19 +127,14 @@ fn profile(name: &str, spec: &PartitionSpec, paging_vios: &[ViosName]) -> String
     let p = &spec.processors;
     match p.mode {
         ProcMode::Shared => {
-            let vp = p
-                .r#virtual
-                .unwrap_or_else(|| p.units.hundredths().div_ceil(100).max(1));
+            let vp = p.r#virtual.unwrap_or_else(|| p.units.hundredths().div_ceil(100).max(1));
             a.push("proc_mode=shared".to_owned());
             a.push(format!(
                 "min_proc_units={}",
                 crate::units::ProcUnits::from_hundredths(p.units.hundredths().min(10))
             ));
             a.push(format!("desired_proc_units={}", p.units));
-            a.push(format!(
-                "max_proc_units={}",
-                crate::units::ProcUnits::whole(vp)
-            ));
+            a.push(format!("max_proc_units={}", crate::units::ProcUnits::whole(vp)));
             a.push(format!("desired_procs={vp}"));
             a.push("sharing_mode=uncap".to_owned());
             a.push(format!("shared_proc_pool_name={}", p.pool_or_default()));
@@ -241,12 +150,8 @@ fn profile(name: &str, spec: &PartitionSpec, paging_vios: &[ViosName]) -> String
     }
     if !spec.network.is_empty() {
         // slot/ieee/pvid/vlans/trunk/required, one virtual adapter per VLAN from slot 2 on
-        let eth: Vec<String> = spec
-            .network
-            .iter()
-            .enumerate()
-            .map(|(i, n)| format!("{}/0/{}//0/1", i + 2, n.vlan))
-            .collect();
+        let eth: Vec<String> =
+            spec.network.iter().enumerate().map(|(i, n)| format!("{}/0/{}//0/1", i + 2, n.vlan)).collect();
         a.push(format!("\\\"virtual_eth_adapters={}\\\"", eth.join(",")));
     }
     if spec.state == RunState::Stopped {
@@ -259,27 +164,15 @@ fn profile(name: &str, spec: &PartitionSpec, paging_vios: &[ViosName]) -> String
 fn dlpar(frame: &str, lpar: &str, change: &PartitionChange) -> String {
     let mut cmds = Vec::new();
     if let Some((from, to)) = change.memory {
-        let (op, q) = if to >= from {
-            ("a", to.0 - from.0)
-        } else {
-            ("r", from.0 - to.0)
-        };
-        cmds.push(format!(
-            "chhwres -r mem -m {frame} -o {op} -p {lpar} -q {q}"
-        ));
+        let (op, q) = if to >= from { ("a", to.0 - from.0) } else { ("r", from.0 - to.0) };
+        cmds.push(format!("chhwres -r mem -m {frame} -o {op} -p {lpar} -q {q}"));
     }
     let units = change.units.map(|(f, t)| (f.hundredths(), t.hundredths()));
     let vps = change.r#virtual;
     if units.is_some() || vps.is_some() {
         let mut c = String::new();
-        let (op_u, du) = units.map_or(
-            ("a", 0),
-            |(f, t)| if t >= f { ("a", t - f) } else { ("r", f - t) },
-        );
-        let (op_v, dv) = vps.map_or(
-            ("a", 0),
-            |(f, t)| if t >= f { ("a", t - f) } else { ("r", f - t) },
-        );
+        let (op_u, du) = units.map_or(("a", 0), |(f, t)| if t >= f { ("a", t - f) } else { ("r", f - t) });
+        let (op_v, dv) = vps.map_or(("a", 0), |(f, t)| if t >= f { ("a", t - f) } else { ("r", f - t) });
         if units.is_some() && vps.is_some() && op_u != op_v {
             // Opposite directions need two commands.
             c.push_str(&format!(
@@ -290,10 +183,7 @@ fn dlpar(frame: &str, lpar: &str, change: &PartitionChange) -> String {
             let op = if units.is_some() { op_u } else { op_v };
             c.push_str(&format!("chhwres -r proc -m {frame} -o {op} -p {lpar}"));
             if units.is_some() {
-                c.push_str(&format!(
-                    " --procunits {}",
-                    crate::units::ProcUnits::from_hundredths(du)
-                ));
+                c.push_str(&format!(" --procunits {}", crate::units::ProcUnits::from_hundredths(du)));
             }
             if vps.is_some() {
                 c.push_str(&format!(" --procs {dv}"));
@@ -341,30 +231,16 @@ mod tests {
             dev.command(),
             "chhwres -r mempool -m IBM_MMA_P6_102615A_SOLCHMS05 -o a -p lpar_2_solchio06 --rsubtype pgdev --device hdisk17"
         );
-        let so = Op::SwitchPagingVios {
-            frame,
-            partition: PartitionName::new("lpar_6_sotchax11").unwrap(),
-        };
-        assert_eq!(
-            so.command(),
-            "chhwres -r mem -m IBM_MMA_P6_102615A_SOLCHMS05 -p lpar_6_sotchax11 -o so"
-        );
+        let so = Op::SwitchPagingVios { frame, partition: PartitionName::new("lpar_6_sotchax11").unwrap() };
+        assert_eq!(so.command(), "chhwres -r mem -m IBM_MMA_P6_102615A_SOLCHMS05 -p lpar_6_sotchax11 -o so");
         let vlan = |n| VlanId::new(n).unwrap();
         let sea = Op::CreateSea {
             frame: f("p72"),
             vios: v("p72vio1"),
             real_adapter: DeviceName::new("ent0").unwrap(),
             trunks: vec![
-                TrunkSpec {
-                    adapter: DeviceName::new("ent1").unwrap(),
-                    pvid: vlan(1),
-                    vlans: vec![vlan(10), vlan(11)],
-                },
-                TrunkSpec {
-                    adapter: DeviceName::new("ent2").unwrap(),
-                    pvid: vlan(2),
-                    vlans: vec![vlan(12), vlan(13)],
-                },
+                TrunkSpec { adapter: DeviceName::new("ent1").unwrap(), pvid: vlan(1), vlans: vec![vlan(10), vlan(11)] },
+                TrunkSpec { adapter: DeviceName::new("ent2").unwrap(), pvid: vlan(2), vlans: vec![vlan(12), vlan(13)] },
             ],
             control_channel: Some(DeviceName::new("ent3").unwrap()),
             ha_mode: SeaHaMode::Sharing,
@@ -380,20 +256,14 @@ mod tests {
             device: DeviceName::new("ent4").unwrap(),
             mode: SeaHaMode::Standby,
         };
-        assert_eq!(
-            chdev.command(),
-            r#"viosvrcmd -m p72 -p p72vio1 -c "chdev -dev ent4 -attr ha_mode=standby""#
-        );
+        assert_eq!(chdev.command(), r#"viosvrcmd -m p72 -p p72vio1 -c "chdev -dev ent4 -attr ha_mode=standby""#);
         let mig = Op::MigratePartition {
             partition: PartitionName::new("bxaix85").unwrap(),
             from: f("js22_slot13"),
             to: f("js22_slot14"),
             redundant: Some(RedundantPgVios::NonRedundant),
         };
-        assert_eq!(
-            mig.command(),
-            "migrlpar -o m -m js22_slot13 -t js22_slot14 -p bxaix85 --redundantpgvios 0"
-        );
+        assert_eq!(mig.command(), "migrlpar -o m -m js22_slot13 -t js22_slot14 -p bxaix85 --redundantpgvios 0");
     }
 
     #[test]
@@ -402,27 +272,18 @@ mod tests {
         let up = Op::UpdatePartition {
             frame: f("p72"),
             partition: p.clone(),
-            change: PartitionChange {
-                memory: Some((MemoryMb(4096), MemoryMb(6144))),
-                ..Default::default()
-            },
+            change: PartitionChange { memory: Some((MemoryMb(4096), MemoryMb(6144))), ..Default::default() },
         };
         assert_eq!(up.command(), "chhwres -r mem -m p72 -o a -p x -q 2048");
         let down = Op::UpdatePartition {
             frame: f("p72"),
             partition: p,
             change: PartitionChange {
-                units: Some((
-                    ProcUnits::from_hundredths(150),
-                    ProcUnits::from_hundredths(100),
-                )),
+                units: Some((ProcUnits::from_hundredths(150), ProcUnits::from_hundredths(100))),
                 r#virtual: Some((2, 1)),
                 ..Default::default()
             },
         };
-        assert_eq!(
-            down.command(),
-            "chhwres -r proc -m p72 -o r -p x --procunits 0.50 --procs 1"
-        );
+        assert_eq!(down.command(), "chhwres -r proc -m p72 -o r -p x --procunits 0.50 --procs 1");
     }
 }

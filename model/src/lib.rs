@@ -28,13 +28,12 @@ mod yaml;
 pub use action::{Action, ActionId, ActionKind, Op};
 pub use diagnostic::{Diagnostic, Invalid, ObjectRef, Rule, Severity};
 pub use estate::{
-    Estate, EstateIndex, Frame, Hardware, MemPool, Object, Partition, ProcPool, Sea, ViosPair,
-    ViosPlace,
+    Estate, EstateIndex, Frame, Hardware, MemPool, Object, Partition, ProcPool, Sea, ViosPair, ViosPlace,
 };
 pub use load::{load, load_inventory, load_manifests};
 pub use names::{
-    DeviceName, FrameName, Lun, MAX_NAME_LEN, MemPoolName, NameError, PartitionName, ProcPoolName,
-    ProcPoolObjectName, SeaName, ViosName, ViosPairName,
+    DeviceName, FrameName, Lun, MAX_NAME_LEN, MemPoolName, NameError, PartitionName, ProcPoolName, ProcPoolObjectName,
+    SeaName, ViosName, ViosPairName,
 };
 pub use placement::{Eligibility, FrameUsage, Ineligible, Placer};
 pub use plan::{Plan, PlanOptions, plan};

@@ -26,11 +26,7 @@ pub fn load_inventory(sources: &[SourceFile]) -> Result<Estate, Invalid> {
 
 /// Loads `sources`, accepting only documents of the `allowed` kinds.
 pub fn load(sources: &[SourceFile], allowed: &[Kind]) -> Result<Estate, Invalid> {
-    let mut loader = Loader {
-        estate: Estate::default(),
-        diags: Vec::new(),
-        documents: 0,
-    };
+    let mut loader = Loader { estate: Estate::default(), diags: Vec::new(), documents: 0 };
     for src in sources {
         loader.file(src, allowed);
     }
@@ -41,11 +37,7 @@ pub fn load(sources: &[SourceFile], allowed: &[Kind]) -> Result<Estate, Invalid>
             "add *.yaml or *.yml files with `apiVersion: powerplane/v1` documents, or point at the right directory",
         ));
     }
-    if loader.diags.is_empty() {
-        Ok(loader.estate)
-    } else {
-        Err(Invalid(loader.diags))
-    }
+    if loader.diags.is_empty() { Ok(loader.estate) } else { Err(Invalid(loader.diags)) }
 }
 
 struct Loader {
@@ -66,19 +58,12 @@ impl Loader {
                         "the file is not UTF-8 text (is it a binary file named .yaml?)",
                         "remove the file from the manifest directory, or save it as UTF-8 YAML",
                     )
-                    .at(Location {
-                        file: src.path.clone(),
-                        line,
-                        column,
-                    }),
+                    .at(Location { file: src.path.clone(), line, column }),
                 );
                 return;
             }
         };
-        let file = Arc::new(LoadedText {
-            path: src.path.clone(),
-            text,
-        });
+        let file = Arc::new(LoadedText { path: src.path.clone(), text });
         for span in split_documents(&file.text) {
             self.documents += 1;
             self.document(&file, span, allowed);
@@ -115,23 +100,11 @@ impl Loader {
         }
         let est = &mut self.estate;
         let res = match kind_parsed {
-            Kind::Frame => parse_into(
-                text,
-                origin,
-                kind_parsed,
-                &mut est.frames,
-                Some(Default::default),
-            ),
-            Kind::SharedProcessorPool => {
-                parse_into(text, origin, kind_parsed, &mut est.proc_pools, None)
-            }
-            Kind::SharedMemoryPool => {
-                parse_into(text, origin, kind_parsed, &mut est.mem_pools, None)
-            }
+            Kind::Frame => parse_into(text, origin, kind_parsed, &mut est.frames, Some(Default::default)),
+            Kind::SharedProcessorPool => parse_into(text, origin, kind_parsed, &mut est.proc_pools, None),
+            Kind::SharedMemoryPool => parse_into(text, origin, kind_parsed, &mut est.mem_pools, None),
             Kind::ViosPair => parse_into(text, origin, kind_parsed, &mut est.vios_pairs, None),
-            Kind::SharedEthernetAdapter => {
-                parse_into(text, origin, kind_parsed, &mut est.seas, None)
-            }
+            Kind::SharedEthernetAdapter => parse_into(text, origin, kind_parsed, &mut est.seas, None),
             Kind::Partition => parse_into(text, origin, kind_parsed, &mut est.partitions, None),
             Kind::FrameHardware => parse_into(text, origin, kind_parsed, &mut est.hardware, None),
         };
@@ -144,23 +117,18 @@ impl Loader {
         }
     }
 
-    fn yaml_error(
-        &self,
-        origin: &Origin,
-        span: DocSpan,
-        e: yaml::YamlError,
-        object: Option<ObjectRef>,
-    ) -> Diagnostic {
+    fn yaml_error(&self, origin: &Origin, span: DocSpan, e: yaml::YamlError, object: Option<ObjectRef>) -> Diagnostic {
         let location = match e.position {
-            Some((line, column)) => Location {
-                file: origin.file().to_path_buf(),
-                line: span.first_line + line,
-                column,
-            },
+            Some((line, column)) => {
+                Location { file: origin.file().to_path_buf(), line: span.first_line + line, column }
+            }
             None => origin.location(),
         };
         let (rule, hint) = if e.syntax {
-            (Rule::YamlSyntax, "fix the YAML at this position: check indentation (spaces, not tabs), colons and brackets".to_owned())
+            (
+                Rule::YamlSyntax,
+                "fix the YAML at this position: check indentation (spaces, not tabs), colons and brackets".to_owned(),
+            )
         } else {
             (Rule::Schema, schema_hint(&e.message))
         };
@@ -215,10 +183,7 @@ where
         }
     };
     if let Some(prev) = map.get(&doc.metadata.name) {
-        let prev_at = prev
-            .origin
-            .as_ref()
-            .map(|o| o.locate(&["metadata", "name"]).to_string());
+        let prev_at = prev.origin.as_ref().map(|o| o.locate(&["metadata", "name"]).to_string());
         return Err(DocError::Other(
             Diagnostic::new(
                 Rule::DuplicateName,
@@ -233,14 +198,7 @@ where
         ));
     }
     let name = doc.metadata.name.clone();
-    map.insert(
-        name,
-        Object {
-            metadata: doc.metadata,
-            spec,
-            origin: Some(origin),
-        },
-    );
+    map.insert(name, Object { metadata: doc.metadata, spec, origin: Some(origin) });
     Ok(())
 }
 
@@ -338,11 +296,7 @@ mod tests {
     #[test]
     fn loads_several_documents_and_files() {
         let part = "---\napiVersion: powerplane/v1\nkind: Partition\nmetadata: {name: a}\nspec:\n  placement: {frame: p72}\n  processors: {units: 0.5}\n  memory: {desiredMB: 1024, maxMB: 2048}\n";
-        let e = load_manifests(&[
-            src("a.yaml", &format!("{FRAME}{part}")),
-            src("b.yml", "# nothing\n"),
-        ])
-        .unwrap();
+        let e = load_manifests(&[src("a.yaml", &format!("{FRAME}{part}")), src("b.yml", "# nothing\n")]).unwrap();
         assert_eq!(e.frames.len(), 1);
         assert_eq!(e.partitions.len(), 1);
         let p = &e.partitions.values().next().unwrap();
@@ -354,22 +308,9 @@ mod tests {
     fn reports_every_bad_document() {
         let bad1 = "apiVersion: powerplane/v1\nkind: Frame\nmetadata: {name: a}\nspec: {maintenance: maybe}\n";
         let bad2 = "apiVersion: powerplane/v1\nkind: Gadget\nmetadata: {name: b}\n";
-        let errs = errors(&[
-            src("x.yaml", &format!("{bad1}---\n{bad2}")),
-            src("y.yaml", "a: [\n"),
-        ]);
-        let rules: Vec<_> = errs
-            .iter()
-            .map(|d| (d.rule, d.location.as_ref().unwrap().line))
-            .collect();
-        assert_eq!(
-            rules,
-            vec![
-                (Rule::Schema, 4),
-                (Rule::UnknownKind, 7),
-                (Rule::YamlSyntax, 2)
-            ]
-        );
+        let errs = errors(&[src("x.yaml", &format!("{bad1}---\n{bad2}")), src("y.yaml", "a: [\n")]);
+        let rules: Vec<_> = errs.iter().map(|d| (d.rule, d.location.as_ref().unwrap().line)).collect();
+        assert_eq!(rules, vec![(Rule::Schema, 4), (Rule::UnknownKind, 7), (Rule::YamlSyntax, 2)]);
     }
 
     #[test]
@@ -389,15 +330,8 @@ mod tests {
         let errs = errors(&[src("a.yaml", FRAME), src("b.yaml", FRAME)]);
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].rule, Rule::DuplicateName);
-        assert_eq!(
-            errs[0].location.as_ref().unwrap().file.to_str(),
-            Some("b.yaml")
-        );
-        assert!(
-            errs[0].message.contains("a.yaml:4:3"),
-            "{}",
-            errs[0].message
-        );
+        assert_eq!(errs[0].location.as_ref().unwrap().file.to_str(), Some("b.yaml"));
+        assert!(errs[0].message.contains("a.yaml:4:3"), "{}", errs[0].message);
     }
 
     #[test]
@@ -413,43 +347,23 @@ mod tests {
     fn hardware_is_refused_in_manifests_but_read_in_inventories() {
         let hw = "apiVersion: powerplane/v1\nkind: FrameHardware\nmetadata: {name: p72}\nspec: {serial: '1', machineType: 8233-E8B, memoryMB: 1024, procUnits: 4, compatModes: [POWER7]}\n";
         assert_eq!(errors(&[src("h.yaml", hw)])[0].rule, Rule::KindNotAllowed);
-        assert_eq!(
-            load_inventory(&[src("h.yaml", hw)]).unwrap().hardware.len(),
-            1
-        );
+        assert_eq!(load_inventory(&[src("h.yaml", hw)]).unwrap().hardware.len(), 1);
     }
 
     #[test]
     fn missing_spec_and_missing_kind() {
-        let errs = errors(&[src(
-            "a.yaml",
-            "apiVersion: powerplane/v1\nkind: Partition\nmetadata: {name: a}\n",
-        )]);
+        let errs = errors(&[src("a.yaml", "apiVersion: powerplane/v1\nkind: Partition\nmetadata: {name: a}\n")]);
         assert_eq!(errs[0].rule, Rule::Schema);
         assert!(errs[0].message.contains("spec"));
-        let errs = errors(&[src(
-            "a.yaml",
-            "apiVersion: powerplane/v1\nmetadata: {name: a}\n",
-        )]);
+        let errs = errors(&[src("a.yaml", "apiVersion: powerplane/v1\nmetadata: {name: a}\n")]);
         assert_eq!(errs[0].rule, Rule::Schema);
-        assert!(
-            errs[0].message.contains("missing field `kind`"),
-            "{}",
-            errs[0].message
-        );
+        assert!(errs[0].message.contains("missing field `kind`"), "{}", errs[0].message);
     }
 
     #[test]
     fn api_version_is_checked() {
-        let errs = errors(&[src(
-            "a.yaml",
-            "apiVersion: powerplane/v2\nkind: Frame\nmetadata: {name: a}\n",
-        )]);
+        let errs = errors(&[src("a.yaml", "apiVersion: powerplane/v2\nkind: Frame\nmetadata: {name: a}\n")]);
         assert_eq!(errs[0].rule, Rule::Schema);
-        assert!(
-            errs[0].message.contains("powerplane/v1"),
-            "{}",
-            errs[0].message
-        );
+        assert!(errs[0].message.contains("powerplane/v1"), "{}", errs[0].message);
     }
 }

@@ -19,9 +19,7 @@ pub enum NameError {
         what: &'static str,
     },
     /// The name is longer than the HMC accepts.
-    #[error(
-        "{what} name `{name}` is {len} characters long; the HMC accepts at most {MAX_NAME_LEN}"
-    )]
+    #[error("{what} name `{name}` is {len} characters long; the HMC accepts at most {MAX_NAME_LEN}")]
     TooLong {
         /// Which kind of name.
         what: &'static str,
@@ -51,20 +49,12 @@ pub(crate) fn check_name(what: &'static str, name: &str) -> Result<(), NameError
     }
     let len = name.chars().count();
     if len > MAX_NAME_LEN {
-        return Err(NameError::TooLong {
-            what,
-            name: name.to_owned(),
-            len,
-        });
+        return Err(NameError::TooLong { what, name: name.to_owned(), len });
     }
-    if let Some(ch) = name.chars().find(|c| {
-        c.is_whitespace() || c.is_control() || matches!(c, ',' | '"' | '\'' | '=' | '\\' | '/')
-    }) {
-        return Err(NameError::BadChar {
-            what,
-            name: name.to_owned(),
-            ch,
-        });
+    if let Some(ch) =
+        name.chars().find(|c| c.is_whitespace() || c.is_control() || matches!(c, ',' | '"' | '\'' | '=' | '\\' | '/'))
+    {
+        return Err(NameError::BadChar { what, name: name.to_owned(), ch });
     }
     Ok(())
 }
@@ -185,34 +175,17 @@ mod tests {
 
     #[test]
     fn accepts_seed_names() {
-        for n in [
-            "IBM_MMA_P6_102615A_SOLCHMS05",
-            "lpar_6_sotchax11",
-            "p72vio1",
-            "bxaix85",
-        ] {
+        for n in ["IBM_MMA_P6_102615A_SOLCHMS05", "lpar_6_sotchax11", "p72vio1", "bxaix85"] {
             assert!(FrameName::new(n).is_ok(), "{n}");
         }
     }
 
     #[test]
     fn refuses_what_breaks_hmc_commands() {
-        assert!(matches!(
-            PartitionName::new(""),
-            Err(NameError::Empty { .. })
-        ));
-        assert!(matches!(
-            PartitionName::new("a b"),
-            Err(NameError::BadChar { ch: ' ', .. })
-        ));
-        assert!(matches!(
-            PartitionName::new("a,b"),
-            Err(NameError::BadChar { ch: ',', .. })
-        ));
-        assert!(matches!(
-            PartitionName::new("x".repeat(48)),
-            Err(NameError::TooLong { len: 48, .. })
-        ));
+        assert!(matches!(PartitionName::new(""), Err(NameError::Empty { .. })));
+        assert!(matches!(PartitionName::new("a b"), Err(NameError::BadChar { ch: ' ', .. })));
+        assert!(matches!(PartitionName::new("a,b"), Err(NameError::BadChar { ch: ',', .. })));
+        assert!(matches!(PartitionName::new("x".repeat(48)), Err(NameError::TooLong { len: 48, .. })));
         assert!(PartitionName::new("x".repeat(47)).is_ok());
     }
 

@@ -63,29 +63,14 @@ impl fmt::Display for Ineligible {
             Ineligible::OnBattery => write!(f, "the frame is running on battery"),
             Ineligible::NoProcPool(p) => write!(f, "it has no shared processor pool `{p}`"),
             Ineligible::NoMemoryPool => write!(f, "it has no shared memory pool"),
-            Ineligible::NoPagingDevice {
-                need,
-                largest: Some(l),
-            } => {
-                write!(
-                    f,
-                    "its largest paging device is {l}, the partition's maxMB is {need}"
-                )
+            Ineligible::NoPagingDevice { need, largest: Some(l) } => {
+                write!(f, "its largest paging device is {l}, the partition's maxMB is {need}")
             }
-            Ineligible::NoPagingDevice {
-                need,
-                largest: None,
-            } => {
-                write!(
-                    f,
-                    "its shared memory pool has no paging device (needs one of at least {need})"
-                )
+            Ineligible::NoPagingDevice { need, largest: None } => {
+                write!(f, "its shared memory pool has no paging device (needs one of at least {need})")
             }
             Ineligible::NoRedundantPaging => {
-                write!(
-                    f,
-                    "it cannot give redundant paging (one paging VIOS or no common paging device)"
-                )
+                write!(f, "it cannot give redundant paging (one paging VIOS or no common paging device)")
             }
             Ineligible::VlanNotBridged(v) => write!(f, "no SEA there bridges VLAN {v}"),
             Ineligible::LunNotVisible(l) => write!(f, "no VIOS there sees LUN {l}"),
@@ -128,12 +113,7 @@ pub struct Placer<'a> {
 impl<'a> Placer<'a> {
     /// A placer for `desired`; `observed` supplies hardware facts and where partitions run now.
     pub fn new(desired: &'a Estate, observed: Option<&'a Estate>) -> Self {
-        Placer {
-            desired,
-            ix: desired.index(),
-            observed,
-            facts: observed.map(Estate::index),
-        }
+        Placer { desired, ix: desired.index(), observed, facts: observed.map(Estate::index) }
     }
 
     /// The desired estate's index.
@@ -187,10 +167,7 @@ impl<'a> Placer<'a> {
                 Some(pool) => {
                     let largest = pool.spec.paging_devices.iter().map(|d| d.size_mb).max();
                     if largest.is_none_or(|l| l < spec.memory.max_mb) {
-                        why.push(Ineligible::NoPagingDevice {
-                            need: spec.memory.max_mb,
-                            largest,
-                        });
+                        why.push(Ineligible::NoPagingDevice { need: spec.memory.max_mb, largest });
                     }
                     let redundancy = spec.memory.paging.unwrap_or_default().redundancy;
                     if redundancy == Redundancy::Required && self.common_devices(frame).is_empty() {
@@ -199,11 +176,8 @@ impl<'a> Placer<'a> {
                 }
             }
         }
-        let bridged: Vec<VlanId> = self
-            .ix
-            .seas_on(frame)
-            .flat_map(|s| s.spec.trunks.iter().flat_map(|t| t.all_vlans()))
-            .collect();
+        let bridged: Vec<VlanId> =
+            self.ix.seas_on(frame).flat_map(|s| s.spec.trunks.iter().flat_map(|t| t.all_vlans())).collect();
         for n in &spec.network {
             if !bridged.contains(&n.vlan) {
                 why.push(Ineligible::VlanNotBridged(n.vlan));
@@ -211,11 +185,7 @@ impl<'a> Placer<'a> {
         }
         if let Some(hw) = hw {
             for s in &spec.storage {
-                let seen = hw
-                    .spec
-                    .vios
-                    .iter()
-                    .any(|v| v.disks.iter().any(|d| d.lun == s.lun));
+                let seen = hw.spec.vios.iter().any(|v| v.disks.iter().any(|d| d.lun == s.lun));
                 if !seen {
                     why.push(Ineligible::LunNotVisible(s.lun.clone()));
                 }
@@ -248,27 +218,17 @@ impl<'a> Placer<'a> {
             .spec
             .paging_vios
             .iter()
-            .map(|v| {
-                facts
-                    .vios_hardware(frame, v)
-                    .map(|h| h.disks.as_slice())
-                    .unwrap_or_default()
-            })
+            .map(|v| facts.vios_hardware(frame, v).map(|h| h.disks.as_slice()).unwrap_or_default())
             .collect();
         pool.spec
             .paging_devices
             .iter()
             .filter(|dev| {
-                let lun = disks
-                    .iter()
-                    .flat_map(|d| d.iter())
-                    .find(|d| d.name == dev.device)
-                    .map(|d| &d.lun);
+                let lun = disks.iter().flat_map(|d| d.iter()).find(|d| d.name == dev.device).map(|d| &d.lun);
                 lun.is_some_and(|lun| {
-                    disks.iter().all(|vd| {
-                        vd.iter()
-                            .any(|d| &d.lun == lun && d.reserve_policy == ReservePolicy::NoReserve)
-                    })
+                    disks
+                        .iter()
+                        .all(|vd| vd.iter().any(|d| &d.lun == lun && d.reserve_policy == ReservePolicy::NoReserve))
                 })
             })
             .collect()
@@ -335,16 +295,10 @@ impl<'a> Placer<'a> {
                 let free = room.get(&f).copied();
                 if let Some(r) = free {
                     if r.memory < mem {
-                        why.push(Ineligible::Memory {
-                            free: r.memory,
-                            need: mem,
-                        });
+                        why.push(Ineligible::Memory { free: r.memory, need: mem });
                     }
                     if r.procs < procs {
-                        why.push(Ineligible::ProcUnits {
-                            free: r.procs,
-                            need: procs,
-                        });
+                        why.push(Ineligible::ProcUnits { free: r.procs, need: procs });
                     }
                 }
                 if !why.is_empty() {
@@ -372,10 +326,7 @@ impl<'a> Placer<'a> {
     }
 
     /// What each frame with hardware facts has and what the assignment asks of it.
-    pub fn usage(
-        &self,
-        assignment: &BTreeMap<PartitionName, Eligibility>,
-    ) -> BTreeMap<FrameName, FrameUsage> {
+    pub fn usage(&self, assignment: &BTreeMap<PartitionName, Eligibility>) -> BTreeMap<FrameName, FrameUsage> {
         let Some(facts) = &self.facts else {
             return BTreeMap::new();
         };
@@ -390,11 +341,7 @@ impl<'a> Placer<'a> {
                     procs: hw.spec.proc_units,
                     vios_memory: hw.spec.vios.iter().map(|v| v.memory_mb).sum(),
                     vios_procs: hw.spec.vios.iter().map(|v| v.proc_units).sum(),
-                    pool_memory: self
-                        .ix
-                        .mem_pool_on(name)
-                        .map(|p| p.spec.pool_mem_mb)
-                        .unwrap_or_default(),
+                    pool_memory: self.ix.mem_pool_on(name).map(|p| p.spec.pool_mem_mb).unwrap_or_default(),
                     partition_memory: MemoryMb(0),
                     partition_procs: ProcUnits::default(),
                 };
@@ -415,10 +362,7 @@ impl<'a> Placer<'a> {
 
     fn labels(&self, frame: &FrameName) -> &'a crate::manifest::Labels {
         static EMPTY: std::sync::OnceLock<crate::manifest::Labels> = std::sync::OnceLock::new();
-        self.desired.frames.get(frame).map_or_else(
-            || EMPTY.get_or_init(Default::default),
-            |f| &f.metadata.labels,
-        )
+        self.desired.frames.get(frame).map_or_else(|| EMPTY.get_or_init(Default::default), |f| &f.metadata.labels)
     }
 }
 

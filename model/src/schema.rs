@@ -7,9 +7,7 @@ use crate::manifest::{
     FrameHardwareSpec, FrameSpec, Kind, Metadata, PartitionSpec, SeaSpec, SharedMemoryPoolSpec,
     SharedProcessorPoolSpec, ViosPairSpec,
 };
-use crate::names::{
-    FrameName, MemPoolName, PartitionName, ProcPoolObjectName, SeaName, ViosPairName,
-};
+use crate::names::{FrameName, MemPoolName, PartitionName, ProcPoolObjectName, SeaName, ViosPairName};
 
 /// The schema of one document of any of `kinds` (a `oneOf` over the kinds).
 pub fn json_schema(kinds: &[Kind]) -> Schema {
@@ -21,15 +19,11 @@ pub fn json_schema(kinds: &[Kind]) -> Schema {
             Kind::SharedProcessorPool => {
                 document::<ProcPoolObjectName, SharedProcessorPoolSpec>(&mut generator, *k, true)
             }
-            Kind::SharedMemoryPool => {
-                document::<MemPoolName, SharedMemoryPoolSpec>(&mut generator, *k, true)
-            }
+            Kind::SharedMemoryPool => document::<MemPoolName, SharedMemoryPoolSpec>(&mut generator, *k, true),
             Kind::ViosPair => document::<ViosPairName, ViosPairSpec>(&mut generator, *k, true),
             Kind::SharedEthernetAdapter => document::<SeaName, SeaSpec>(&mut generator, *k, true),
             Kind::Partition => document::<PartitionName, PartitionSpec>(&mut generator, *k, true),
-            Kind::FrameHardware => {
-                document::<FrameName, FrameHardwareSpec>(&mut generator, *k, true)
-            }
+            Kind::FrameHardware => document::<FrameName, FrameHardwareSpec>(&mut generator, *k, true),
         })
         .collect();
     let defs = generator.take_definitions(true);
@@ -43,11 +37,7 @@ pub fn json_schema(kinds: &[Kind]) -> Schema {
     })
 }
 
-fn document<N: JsonSchema, S: JsonSchema>(
-    generator: &mut SchemaGenerator,
-    kind: Kind,
-    spec_required: bool,
-) -> Schema {
+fn document<N: JsonSchema, S: JsonSchema>(generator: &mut SchemaGenerator, kind: Kind, spec_required: bool) -> Schema {
     let metadata = generator.subschema_for::<Metadata<N>>();
     let spec = generator.subschema_for::<S>();
     let mut required = vec!["apiVersion", "kind", "metadata"];
@@ -75,21 +65,10 @@ mod tests {
     #[test]
     fn schema_names_every_kind_and_field() {
         let s = serde_yaml::to_string(&json_schema(&Kind::MANIFEST)).unwrap();
-        for needle in [
-            "Partition",
-            "SharedEthernetAdapter",
-            "desiredMB",
-            "pagingVios",
-            "haMode",
-            "anyOf",
-        ] {
+        for needle in ["Partition", "SharedEthernetAdapter", "desiredMB", "pagingVios", "haMode", "anyOf"] {
             assert!(s.contains(needle), "schema lacks {needle}");
         }
         assert!(!s.contains("FrameHardware"));
-        assert!(
-            serde_yaml::to_string(&json_schema(&Kind::ALL))
-                .unwrap()
-                .contains("FrameHardware")
-        );
+        assert!(serde_yaml::to_string(&json_schema(&Kind::ALL)).unwrap().contains("FrameHardware"));
     }
 }

@@ -17,10 +17,7 @@ pub struct SourceFile {
 impl SourceFile {
     /// A source from a path and its contents.
     pub fn new(path: impl Into<PathBuf>, bytes: impl Into<Vec<u8>>) -> Self {
-        SourceFile {
-            path: path.into(),
-            bytes: bytes.into(),
-        }
+        SourceFile { path: path.into(), bytes: bytes.into() }
     }
 }
 
@@ -60,12 +57,7 @@ pub(crate) struct LoadedText {
 
 impl Origin {
     pub(crate) fn new(file: Arc<LoadedText>, start: usize, end: usize, first_line: u32) -> Self {
-        Origin {
-            file,
-            start,
-            end,
-            first_line,
-        }
+        Origin { file, start, end, first_line }
     }
 
     /// The file the object came from.
@@ -77,11 +69,7 @@ impl Origin {
     pub fn location(&self) -> Location {
         let doc = &self.file.text[self.start..self.end];
         let (line, col) = first_content(doc).unwrap_or((0, 1));
-        Location {
-            file: self.file.path.clone(),
-            line: self.first_line + line + 1,
-            column: col,
-        }
+        Location { file: self.file.path.clone(), line: self.first_line + line + 1, column: col }
     }
 
     /// Position of a field given by its path (`["spec", "placement", "frame"]`, list items by
@@ -89,11 +77,9 @@ impl Origin {
     pub fn locate(&self, path: &[&str]) -> Location {
         let doc = &self.file.text[self.start..self.end];
         match locate_path(doc, path) {
-            Some((line, col)) => Location {
-                file: self.file.path.clone(),
-                line: self.first_line + line + 1,
-                column: col,
-            },
+            Some((line, col)) => {
+                Location { file: self.file.path.clone(), line: self.first_line + line + 1, column: col }
+            }
             None => self.location(),
         }
     }
@@ -103,15 +89,13 @@ impl Origin {
 fn first_content(doc: &str) -> Option<(u32, u32)> {
     doc.lines().enumerate().find_map(|(i, l)| {
         let t = l.trim_start();
-        (!t.is_empty() && !t.starts_with('#') && !is_doc_marker(l))
-            .then(|| (i as u32, (l.len() - t.len()) as u32 + 1))
+        (!t.is_empty() && !t.starts_with('#') && !is_doc_marker(l)).then(|| (i as u32, (l.len() - t.len()) as u32 + 1))
     })
 }
 
 /// Whether a line starts a new YAML document (`---` at column 0, then end or blank).
 pub(crate) fn is_doc_marker(line: &str) -> bool {
-    line.strip_prefix("---")
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n']))
+    line.strip_prefix("---").is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n']))
 }
 
 /// A document inside a file: byte range and the 0-based line it starts on.
@@ -131,36 +115,23 @@ pub(crate) fn split_documents(text: &str) -> Vec<DocSpan> {
     let mut offset = 0;
     for (i, line) in text.split_inclusive('\n').enumerate() {
         if is_doc_marker(line) && offset > start {
-            docs.push(DocSpan {
-                start,
-                end: offset,
-                first_line,
-            });
+            docs.push(DocSpan { start, end: offset, first_line });
             start = offset;
             first_line = i as u32;
         }
         offset += line.len();
     }
-    docs.push(DocSpan {
-        start,
-        end: text.len(),
-        first_line,
-    });
-    docs.retain(|d| {
-        first_content(&text[d.start..d.end]).is_some() || has_flow_content(&text[d.start..d.end])
-    });
+    docs.push(DocSpan { start, end: text.len(), first_line });
+    docs.retain(|d| first_content(&text[d.start..d.end]).is_some() || has_flow_content(&text[d.start..d.end]));
     docs
 }
 
 /// A document such as `--- {a: 1}` has its content on the marker line.
 fn has_flow_content(doc: &str) -> bool {
-    doc.lines()
-        .next()
-        .and_then(|l| l.strip_prefix("---"))
-        .is_some_and(|r| {
-            let r = r.trim();
-            !r.is_empty() && !r.starts_with('#')
-        })
+    doc.lines().next().and_then(|l| l.strip_prefix("---")).is_some_and(|r| {
+        let r = r.trim();
+        !r.is_empty() && !r.starts_with('#')
+    })
 }
 
 /// Finds a field in block-style YAML by walking keys by indentation; flow mappings on one line
@@ -193,11 +164,7 @@ fn locate_path(doc: &str, path: &[&str]) -> Option<(u32, u32)> {
             break;
         }
         // An item's first key is on the item's own line.
-        from = if seg.parse::<usize>().is_ok() {
-            line
-        } else {
-            line + 1
-        };
+        from = if seg.parse::<usize>().is_ok() { line } else { line + 1 };
         end = block_end(&lines, line + 1, indent);
         parent_indent = indent as isize;
     }
@@ -228,9 +195,7 @@ fn block_end(lines: &[&str], from: usize, key_indent: usize) -> usize {
         .position(|l| {
             let t = l.trim_start();
             let raw = l.len() - t.len();
-            !t.is_empty()
-                && !t.starts_with('#')
-                && (raw < key_indent || raw == key_indent && !t.starts_with('-'))
+            !t.is_empty() && !t.starts_with('#') && (raw < key_indent || raw == key_indent && !t.starts_with('-'))
         })
         .map_or(lines.len(), |p| from + p)
 }
@@ -253,10 +218,7 @@ fn find_key(lines: &[&str], parent_indent: isize, key: &str) -> Option<(usize, u
         }
         let rest = &l[indent..];
         let bare = rest.strip_prefix(key).is_some_and(|r| r.starts_with(':'));
-        let quoted = rest
-            .strip_prefix('"')
-            .and_then(|r| r.strip_prefix(key))
-            .is_some_and(|r| r.starts_with("\":"));
+        let quoted = rest.strip_prefix('"').and_then(|r| r.strip_prefix(key)).is_some_and(|r| r.starts_with("\":"));
         if bare || quoted {
             return Some((i, indent, indent));
         }
@@ -309,32 +271,20 @@ spec:
 
     #[test]
     fn locates_nested_keys() {
-        assert_eq!(
-            locate_path(DOC, &["spec", "placement", "frame"]),
-            Some((6, 5))
-        );
+        assert_eq!(locate_path(DOC, &["spec", "placement", "frame"]), Some((6, 5)));
         assert_eq!(locate_path(DOC, &["spec", "memory", "maxMB"]), Some((9, 5)));
         assert_eq!(locate_path(DOC, &["metadata", "name"]), Some((3, 3)));
     }
 
     #[test]
     fn locates_list_items_and_flow() {
-        assert_eq!(
-            locate_path(DOC, &["spec", "network", "1", "vlan"]),
-            Some((12, 7))
-        );
-        assert_eq!(
-            locate_path(DOC, &["spec", "storage", "0", "lun"]),
-            Some((13, 14))
-        );
+        assert_eq!(locate_path(DOC, &["spec", "network", "1", "vlan"]), Some((12, 7)));
+        assert_eq!(locate_path(DOC, &["spec", "storage", "0", "lun"]), Some((13, 14)));
     }
 
     #[test]
     fn missing_key_gives_deepest_found() {
-        assert_eq!(
-            locate_path(DOC, &["spec", "memory", "paging"]),
-            Some((7, 3))
-        );
+        assert_eq!(locate_path(DOC, &["spec", "memory", "paging"]), Some((7, 3)));
         assert_eq!(locate_path(DOC, &["nothing"]), None);
     }
 
@@ -358,14 +308,7 @@ spec:
     #[test]
     fn a_file_without_markers_is_one_document() {
         let docs = split_documents("a: 1\nb: 2\n");
-        assert_eq!(
-            docs,
-            vec![DocSpan {
-                start: 0,
-                end: 10,
-                first_line: 0
-            }]
-        );
+        assert_eq!(docs, vec![DocSpan { start: 0, end: 10, first_line: 0 }]);
         assert!(split_documents("\n# nothing\n").is_empty());
     }
 

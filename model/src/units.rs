@@ -8,9 +8,7 @@ use std::ops::{Add, AddAssign, Sub};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// An amount of memory in megabytes, as the HMC counts it (`desired_mem`, `pool_mem`).
-#[derive(
-    Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct MemoryMb(pub u64);
 
@@ -26,9 +24,7 @@ impl<'de> Deserialize<'de> for MemoryMb {
                 Ok(MemoryMb(v))
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<MemoryMb, E> {
-                u64::try_from(v)
-                    .map(MemoryMb)
-                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+                u64::try_from(v).map(MemoryMb).map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
             }
         }
         d.deserialize_u64(V)
@@ -193,11 +189,7 @@ pub struct VlanId(u16);
 impl VlanId {
     /// Checks the range and wraps the id.
     pub fn new(id: u16) -> Result<Self, String> {
-        if (1..=4094).contains(&id) {
-            Ok(VlanId(id))
-        } else {
-            Err(format!("VLAN id {id} is outside 1..=4094"))
-        }
+        if (1..=4094).contains(&id) { Ok(VlanId(id)) } else { Err(format!("VLAN id {id} is outside 1..=4094")) }
     }
 
     /// The numeric id.
@@ -246,14 +238,8 @@ mod tests {
 
     #[test]
     fn proc_units_parse_two_decimals() {
-        assert_eq!(
-            ProcUnits::from_decimal(0.5),
-            Some(ProcUnits::from_hundredths(50))
-        );
-        assert_eq!(
-            ProcUnits::from_decimal(1.25),
-            Some(ProcUnits::from_hundredths(125))
-        );
+        assert_eq!(ProcUnits::from_decimal(0.5), Some(ProcUnits::from_hundredths(50)));
+        assert_eq!(ProcUnits::from_decimal(1.25), Some(ProcUnits::from_hundredths(125)));
         assert_eq!(ProcUnits::from_decimal(16.0), Some(ProcUnits::whole(16)));
         assert_eq!(ProcUnits::from_decimal(0.125), None);
         assert_eq!(ProcUnits::from_decimal(-1.0), None);
@@ -263,26 +249,15 @@ mod tests {
 
     #[test]
     fn proc_units_from_yaml_int_and_float() {
-        assert_eq!(
-            serde_yaml::from_str::<ProcUnits>("2").unwrap(),
-            ProcUnits::whole(2)
-        );
-        assert_eq!(
-            serde_yaml::from_str::<ProcUnits>("0.1").unwrap(),
-            ProcUnits::from_hundredths(10)
-        );
+        assert_eq!(serde_yaml::from_str::<ProcUnits>("2").unwrap(), ProcUnits::whole(2));
+        assert_eq!(serde_yaml::from_str::<ProcUnits>("0.1").unwrap(), ProcUnits::from_hundredths(10));
         assert!(serde_yaml::from_str::<ProcUnits>("0.001").is_err());
     }
 
     #[test]
     fn memory_says_what_it_wants() {
-        assert_eq!(
-            serde_yaml::from_str::<MemoryMb>("4096").unwrap(),
-            MemoryMb(4096)
-        );
-        let e = serde_yaml::from_str::<MemoryMb>("lots")
-            .unwrap_err()
-            .to_string();
+        assert_eq!(serde_yaml::from_str::<MemoryMb>("4096").unwrap(), MemoryMb(4096));
+        let e = serde_yaml::from_str::<MemoryMb>("lots").unwrap_err().to_string();
         assert!(e.contains("a whole number of megabytes"), "{e}");
         assert!(serde_yaml::from_str::<MemoryMb>("-1").is_err());
         assert!(serde_yaml::from_str::<MemoryMb>("1.5").is_err());

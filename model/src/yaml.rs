@@ -31,11 +31,7 @@ pub(crate) fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
 
 fn error(e: &serde_yaml::Error, syntax: bool) -> YamlError {
     let position = e.location().map(|l| (l.line() as u32, l.column() as u32));
-    YamlError {
-        message: strip_positions(&e.to_string()),
-        position,
-        syntax,
-    }
+    YamlError { message: strip_positions(&e.to_string()), position, syntax }
 }
 
 /// Removes the parser's ` at line L column C` fragments: they count from the start of the
@@ -78,17 +74,11 @@ pub(crate) fn leaves<T: Serialize>(value: &T) -> Vec<(String, String)> {
             serde_yaml::Value::Mapping(m) => {
                 for (k, v) in m {
                     let key = k.as_str().map_or_else(|| format!("{k:?}"), str::to_owned);
-                    let path = if prefix.is_empty() {
-                        key
-                    } else {
-                        format!("{prefix}.{key}")
-                    };
+                    let path = if prefix.is_empty() { key } else { format!("{prefix}.{key}") };
                     walk(&path, v, out);
                 }
             }
-            serde_yaml::Value::Sequence(items)
-                if items.iter().all(|i| !i.is_mapping() && !i.is_sequence()) =>
-            {
+            serde_yaml::Value::Sequence(items) if items.iter().all(|i| !i.is_mapping() && !i.is_sequence()) => {
                 let parts: Vec<String> = items.iter().map(scalar).collect();
                 out.push((prefix.to_owned(), format!("[{}]", parts.join(", "))));
             }
@@ -108,11 +98,7 @@ pub(crate) fn leaves<T: Serialize>(value: &T) -> Vec<(String, String)> {
         }
     }
     let mut out = Vec::new();
-    walk(
-        "",
-        &serde_yaml::to_value(value).expect("model values serialize"),
-        &mut out,
-    );
+    walk("", &serde_yaml::to_value(value).expect("model values serialize"), &mut out);
     out
 }
 

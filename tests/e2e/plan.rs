@@ -7,26 +7,18 @@ use serde_json::Value;
 use crate::support::{Lab, root};
 
 fn inventory() -> String {
-    root()
-        .join("examples/lab/inventory.yaml")
-        .display()
-        .to_string()
+    root().join("examples/lab/inventory.yaml").display().to_string()
 }
 
 fn init(lab: &Lab, inventory: &str) {
-    lab.cmd(&["--inventory", inventory, "sim", "init"])
-        .assert()
-        .success();
+    lab.cmd(&["--inventory", inventory, "sim", "init"]).assert().success();
 }
 
 /// `plan --format json` with its exit code.
 fn plan_json(lab: &Lab, dir: &std::path::Path) -> (Value, i32) {
-    let out = lab
-        .cmd(&["plan", dir.to_str().unwrap(), "--format", "json"])
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let out = lab.cmd(&["plan", dir.to_str().unwrap(), "--format", "json"]).output().unwrap();
+    let v: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
     (v, out.status.code().unwrap())
 }
 
@@ -36,11 +28,7 @@ fn actions(v: &Value) -> Vec<(String, String, String)> {
         .unwrap()
         .iter()
         .map(|a| {
-            (
-                a["id"].as_str().unwrap().into(),
-                a["kind"].as_str().unwrap().into(),
-                a["object"].as_str().unwrap().into(),
-            )
+            (a["id"].as_str().unwrap().into(), a["kind"].as_str().unwrap().into(), a["object"].as_str().unwrap().into())
         })
         .collect()
 }
@@ -55,21 +43,11 @@ fn find<'a>(v: &'a Value, kind: &str, object: &str) -> &'a Value {
 }
 
 fn after(a: &Value) -> Vec<String> {
-    a["after"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_str().unwrap().to_owned())
-        .collect()
+    a["after"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_owned()).collect()
 }
 
 fn pos(v: &Value, id: &str) -> usize {
-    v["actions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .position(|a| a["id"] == id)
-        .unwrap()
+    v["actions"].as_array().unwrap().iter().position(|a| a["id"] == id).unwrap()
 }
 
 #[test]
@@ -82,49 +60,20 @@ fn lab_plan_on_a_fresh_simulator_is_what_an_administrator_expects() {
     assert_eq!(
         actions(&v),
         vec![
-            (
-                "a1".into(),
-                "CreateSharedProcessorPool".into(),
-                "SharedProcessorPool/p72:prodpool".into()
-            ),
-            (
-                "a2".into(),
-                "SetSeaHaMode".into(),
-                "SharedEthernetAdapter/p72:p72vio1".into()
-            ),
-            (
-                "a3".into(),
-                "SetSeaHaMode".into(),
-                "SharedEthernetAdapter/p72:p72vio2".into()
-            ),
-            (
-                "a4".into(),
-                "CreatePartition".into(),
-                "Partition/p72_app01".into()
-            ),
-            (
-                "a5".into(),
-                "StartPartition".into(),
-                "Partition/p72_app01".into()
-            ),
+            ("a1".into(), "CreateSharedProcessorPool".into(), "SharedProcessorPool/p72:prodpool".into()),
+            ("a2".into(), "SetSeaHaMode".into(), "SharedEthernetAdapter/p72:p72vio1".into()),
+            ("a3".into(), "SetSeaHaMode".into(), "SharedEthernetAdapter/p72:p72vio2".into()),
+            ("a4".into(), "CreatePartition".into(), "Partition/p72_app01".into()),
+            ("a5".into(), "StartPartition".into(), "Partition/p72_app01".into()),
         ]
     );
     assert_eq!(v["changes"], 3);
     let a = &v["actions"][1];
-    assert_eq!(
-        a["command"],
-        r#"viosvrcmd -m p72 -p p72vio1 -c "chdev -dev ent4 -attr ha_mode=sharing""#
-    );
+    assert_eq!(a["command"], r#"viosvrcmd -m p72 -p p72vio1 -c "chdev -dev ent4 -attr ha_mode=sharing""#);
     assert_eq!(a["frames"], serde_json::json!(["p72"]));
     assert!(a["reason"].as_str().unwrap().contains("primary first"));
     // The text view: markers, field diffs and the summary line.
-    let out = lab
-        .cmd(&["plan", lab.manifests().to_str().unwrap()])
-        .assert()
-        .code(2)
-        .get_output()
-        .stdout
-        .clone();
+    let out = lab.cmd(&["plan", lab.manifests().to_str().unwrap()]).assert().code(2).get_output().stdout.clone();
     let text = String::from_utf8(out).unwrap();
     for needle in [
         "  + SharedProcessorPool/p72-prodpool  on p72",
@@ -166,31 +115,11 @@ fn stopping_a_paging_vios_switches_paging_then_fails_the_sea_over_then_stops() {
     let (v, code) = plan_json(&lab, &lab.manifests());
     assert_eq!(code, 2);
     let switch = find(&v, "SwitchPagingVios", "Partition/lpar_6_sotchax11");
-    let standby = find(
-        &v,
-        "SetSeaHaMode",
-        "SharedEthernetAdapter/IBM_MMA_P6_102615A_SOLCHMS05:lpar_1_solchio05",
-    );
-    let stop = find(
-        &v,
-        "StopVios",
-        "Vios/IBM_MMA_P6_102615A_SOLCHMS05:lpar_1_solchio05",
-    );
-    assert!(
-        standby["command"]
-            .as_str()
-            .unwrap()
-            .ends_with(r#"-c "chdev -dev ent3 -attr ha_mode=standby""#)
-    );
-    assert_eq!(
-        switch["command"],
-        "chhwres -r mem -m IBM_MMA_P6_102615A_SOLCHMS05 -p lpar_6_sotchax11 -o so"
-    );
-    let (s, b, t) = (
-        switch["id"].as_str().unwrap(),
-        standby["id"].as_str().unwrap(),
-        stop["id"].as_str().unwrap(),
-    );
+    let standby = find(&v, "SetSeaHaMode", "SharedEthernetAdapter/IBM_MMA_P6_102615A_SOLCHMS05:lpar_1_solchio05");
+    let stop = find(&v, "StopVios", "Vios/IBM_MMA_P6_102615A_SOLCHMS05:lpar_1_solchio05");
+    assert!(standby["command"].as_str().unwrap().ends_with(r#"-c "chdev -dev ent3 -attr ha_mode=standby""#));
+    assert_eq!(switch["command"], "chhwres -r mem -m IBM_MMA_P6_102615A_SOLCHMS05 -p lpar_6_sotchax11 -o so");
+    let (s, b, t) = (switch["id"].as_str().unwrap(), standby["id"].as_str().unwrap(), stop["id"].as_str().unwrap());
     assert!(pos(&v, s) < pos(&v, b) && pos(&v, b) < pos(&v, t));
     assert!(after(stop).contains(&s.to_owned()) && after(stop).contains(&b.to_owned()));
     assert!(after(standby).contains(&s.to_owned()));
@@ -202,34 +131,21 @@ fn after_a_paging_vios_failover_and_return_only_the_failback_is_planned() {
     let lab = Lab::new();
     init(&lab, &inventory());
     let imported = lab.dir.path().join("imported");
-    lab.cmd(&["import", "--out", imported.to_str().unwrap()])
-        .assert()
-        .success();
+    lab.cmd(&["import", "--out", imported.to_str().unwrap()]).assert().success();
     // The import round trip: nothing to do.
-    lab.cmd(&["plan", imported.to_str().unwrap()])
-        .assert()
-        .code(0)
-        .stdout(predicate::str::contains("No changes."));
+    lab.cmd(&["plan", imported.to_str().unwrap()]).assert().code(0).stdout(predicate::str::contains("No changes."));
     let ams = "IBM_MMA_P6_102615A_SOLCHMS05";
-    lab.cmd(&["sim", "vios-down", ams, "lpar_1_solchio05"])
-        .assert()
-        .success();
-    lab.cmd(&["sim", "vios-up", ams, "lpar_1_solchio05"])
-        .assert()
-        .success();
+    lab.cmd(&["sim", "vios-down", ams, "lpar_1_solchio05"]).assert().success();
+    lab.cmd(&["sim", "vios-up", ams, "lpar_1_solchio05"]).assert().success();
     let (v, code) = plan_json(&lab, &imported);
     assert_eq!(code, 2);
-    assert_eq!(
-        actions(&v),
-        vec![(
-            "a1".into(),
-            "SwitchPagingVios".into(),
-            "Partition/lpar_6_sotchax11".into()
-        )]
+    assert_eq!(actions(&v), vec![("a1".into(), "SwitchPagingVios".into(), "Partition/lpar_6_sotchax11".into())]);
+    assert!(
+        v["actions"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("paging failback from lpar_2_solchio06 to its primary paging VIOS lpar_1_solchio05")
     );
-    assert!(v["actions"][0]["reason"].as_str().unwrap().contains(
-        "paging failback from lpar_2_solchio06 to its primary paging VIOS lpar_1_solchio05"
-    ));
 }
 
 #[test]
@@ -242,67 +158,39 @@ fn a_failback_to_a_vios_that_stays_down_is_not_planned() {
         "    - {name: lpar_1_solchio05, state: stopped}",
     );
     let ams = "IBM_MMA_P6_102615A_SOLCHMS05";
-    lab.cmd(&["sim", "vios-down", ams, "lpar_1_solchio05"])
-        .assert()
-        .success();
+    lab.cmd(&["sim", "vios-down", ams, "lpar_1_solchio05"]).assert().success();
     let (v, _) = plan_json(&lab, &lab.manifests());
-    assert!(
-        !actions(&v)
-            .iter()
-            .any(|(_, k, _)| k == "SwitchPagingVios" || k == "StartVios"),
-        "{:#?}",
-        actions(&v)
-    );
+    assert!(!actions(&v).iter().any(|(_, k, _)| k == "SwitchPagingVios" || k == "StartVios"), "{:#?}", actions(&v));
 }
 
 #[test]
 fn moving_bxaix85_to_the_second_blade_validates_then_migrates() {
     let lab = Lab::new();
     init(&lab, &inventory());
-    lab.edit(
-        "js22.yaml",
-        "placement: {anyOf: [js22_slot13, js22_slot14]}",
-        "placement: {frame: js22_slot14}",
-    );
+    lab.edit("js22.yaml", "placement: {anyOf: [js22_slot13, js22_slot14]}", "placement: {frame: js22_slot14}");
     let (v, code) = plan_json(&lab, &lab.manifests());
     assert_eq!(code, 2);
     let validate = find(&v, "ValidateMigration", "Partition/bxaix85");
     let migrate = find(&v, "MigratePartition", "Partition/bxaix85");
-    assert_eq!(
-        validate["command"],
-        "migrlpar -o v -m js22_slot13 -t js22_slot14 -p bxaix85"
-    );
-    assert_eq!(
-        migrate["command"],
-        "migrlpar -o m -m js22_slot13 -t js22_slot14 -p bxaix85"
-    );
-    assert_eq!(
-        after(migrate),
-        vec![validate["id"].as_str().unwrap().to_owned()]
-    );
-    assert_eq!(
-        migrate["frames"],
-        serde_json::json!(["js22_slot13", "js22_slot14"])
-    );
+    assert_eq!(validate["command"], "migrlpar -o v -m js22_slot13 -t js22_slot14 -p bxaix85");
+    assert_eq!(migrate["command"], "migrlpar -o m -m js22_slot13 -t js22_slot14 -p bxaix85");
+    assert_eq!(after(migrate), vec![validate["id"].as_str().unwrap().to_owned()]);
+    assert_eq!(migrate["frames"], serde_json::json!(["js22_slot13", "js22_slot14"]));
 }
 
 #[test]
 fn frame_maintenance_evacuates_every_partition() {
     let lab = Lab::new();
     init(&lab, &inventory());
-    lab.edit("js22.yaml", "  name: js22_slot13\n  labels: {site: lab, chassis: bch1, generation: power6}\n", "  name: js22_slot13\n  labels: {site: lab, chassis: bch1, generation: power6}\nspec: {maintenance: true}\n");
+    lab.edit(
+        "js22.yaml",
+        "  name: js22_slot13\n  labels: {site: lab, chassis: bch1, generation: power6}\n",
+        "  name: js22_slot13\n  labels: {site: lab, chassis: bch1, generation: power6}\nspec: {maintenance: true}\n",
+    );
     let (v, _) = plan_json(&lab, &lab.manifests());
     let m = find(&v, "MigratePartition", "Partition/bxaix85");
-    assert_eq!(
-        m["frames"],
-        serde_json::json!(["js22_slot13", "js22_slot14"])
-    );
-    assert!(
-        m["reason"]
-            .as_str()
-            .unwrap()
-            .contains("frame js22_slot13 is in maintenance")
-    );
+    assert_eq!(m["frames"], serde_json::json!(["js22_slot13", "js22_slot14"]));
+    assert!(m["reason"].as_str().unwrap().contains("frame js22_slot13 is in maintenance"));
     // A partition pinned to a frame in maintenance cannot stay: the plan says why.
     lab.edit(
         "solchms05.yaml",
@@ -311,13 +199,7 @@ fn frame_maintenance_evacuates_every_partition() {
     );
     let (v, code) = plan_json(&lab, &lab.manifests());
     assert_eq!(code, 1);
-    assert!(
-        v["errors"][0]
-            .as_str()
-            .unwrap()
-            .contains("frame-in-maintenance"),
-        "{v:#}"
-    );
+    assert!(v["errors"][0].as_str().unwrap().contains("frame-in-maintenance"), "{v:#}");
 }
 
 /// The lab with a one-VIOS shared memory pool on p72 (its disk added to the inventory) and
@@ -336,11 +218,7 @@ fn ams_move_to_p72(lab: &Lab, redundancy: &str) {
         "    - {adapter: ent2, pvid: 2, vlans: [12, 13, 100]}",
     );
     lab.append("p72.yaml", "apiVersion: powerplane/v1\nkind: SharedMemoryPool\nmetadata: {name: p72-ams}\nspec:\n  frame: p72\n  poolMemMB: 2048\n  maxPoolMemMB: 4096\n  pagingVios: [p72vio1]\n  pagingDevices: [{device: hdisk5, sizeMB: 8192}]\n");
-    lab.edit(
-        "solchms05.yaml",
-        "placement: {frame: IBM_MMA_P6_102615A_SOLCHMS05}",
-        "placement: {frame: p72}",
-    );
+    lab.edit("solchms05.yaml", "placement: {frame: IBM_MMA_P6_102615A_SOLCHMS05}", "placement: {frame: p72}");
     lab.edit(
         "solchms05.yaml",
         "paging: {redundancy: required, primary: 1}",
@@ -369,10 +247,7 @@ fn a_preferred_partition_moves_non_redundant_with_a_warning() {
     );
     let warnings = v["warnings"].as_array().unwrap();
     assert!(
-        warnings.iter().any(|w| w
-            .as_str()
-            .unwrap()
-            .contains("migrated non-redundant (--redundantpgvios 0)")),
+        warnings.iter().any(|w| w.as_str().unwrap().contains("migrated non-redundant (--redundantpgvios 0)")),
         "{warnings:#?}"
     );
 }
@@ -406,16 +281,8 @@ fn a_two_frame_swap_with_no_spare_room_is_reported_not_attempted() {
     text.push_str("---\napiVersion: powerplane/v1\nkind: Partition\nmetadata: {name: bxaix86}\nspec:\n  placement: {frame: js22_slot14}\n  processors: {units: 1.0}\n  memory: {desiredMB: 10240, maxMB: 12288}\n  network: [{vlan: 1}]\n");
     std::fs::write(&inv, text).unwrap();
     init(&lab, inv.to_str().unwrap());
-    lab.edit(
-        "js22.yaml",
-        "placement: {anyOf: [js22_slot13, js22_slot14]}",
-        "placement: {frame: js22_slot14}",
-    );
-    lab.edit(
-        "js22.yaml",
-        "memory: {mode: dedicated, desiredMB: 4096, maxMB: 8192}",
-        big,
-    );
+    lab.edit("js22.yaml", "placement: {anyOf: [js22_slot13, js22_slot14]}", "placement: {frame: js22_slot14}");
+    lab.edit("js22.yaml", "memory: {mode: dedicated, desiredMB: 4096, maxMB: 8192}", big);
     lab.append("js22.yaml", "apiVersion: powerplane/v1\nkind: Partition\nmetadata: {name: bxaix86}\nspec:\n  placement: {frame: js22_slot13}\n  processors: {units: 1.0}\n  memory: {desiredMB: 10240, maxMB: 12288}\n  network: [{vlan: 1}]\n");
     let (v, code) = plan_json(&lab, &lab.manifests());
     assert_eq!(code, 1);
@@ -442,15 +309,9 @@ fn hmc_and_dot_renderings() {
         .stdout
         .clone();
     let hmc = String::from_utf8(hmc).unwrap();
-    let commands: Vec<&str> = hmc
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .collect();
+    let commands: Vec<&str> = hmc.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).collect();
     assert_eq!(commands.len(), 5);
-    assert!(
-        commands[1].contains("p72vio1") && commands[2].contains("p72vio2"),
-        "{hmc}"
-    );
+    assert!(commands[1].contains("p72vio1") && commands[2].contains("p72vio2"), "{hmc}");
     let dot = lab
         .cmd(&["plan", lab.manifests().to_str().unwrap(), "--format", "dot"])
         .assert()
@@ -459,10 +320,7 @@ fn hmc_and_dot_renderings() {
         .stdout
         .clone();
     let dot = String::from_utf8(dot).unwrap();
-    assert!(
-        dot.starts_with("digraph plan {") && dot.contains("a2 -> a3;"),
-        "{dot}"
-    );
+    assert!(dot.starts_with("digraph plan {") && dot.contains("a2 -> a3;"), "{dot}");
 }
 
 #[test]
@@ -470,24 +328,11 @@ fn plan_of_invalid_manifests_exits_1_and_changes_nothing() {
     let lab = Lab::new();
     init(&lab, &inventory());
     lab.edit("p72.yaml", "pool: prodpool", "pool: nopool");
-    let before = lab
-        .cmd(&["sim", "show", "--format", "json"])
-        .output()
-        .unwrap()
-        .stdout;
+    let before = lab.cmd(&["sim", "show", "--format", "json"]).output().unwrap().stdout;
     lab.cmd(&["plan", lab.manifests().to_str().unwrap()])
         .assert()
         .code(1)
         .stdout("")
-        .stderr(
-            predicate::str::contains("PP-E011")
-                .and(predicate::str::contains("nothing was planned")),
-        );
-    assert_eq!(
-        lab.cmd(&["sim", "show", "--format", "json"])
-            .output()
-            .unwrap()
-            .stdout,
-        before
-    );
+        .stderr(predicate::str::contains("PP-E011").and(predicate::str::contains("nothing was planned")));
+    assert_eq!(lab.cmd(&["sim", "show", "--format", "json"]).output().unwrap().stdout, before);
 }

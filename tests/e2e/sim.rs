@@ -7,10 +7,7 @@ use serde_json::Value;
 use crate::support::{Lab, root};
 
 fn inventory() -> String {
-    root()
-        .join("examples/lab/inventory.yaml")
-        .display()
-        .to_string()
+    root().join("examples/lab/inventory.yaml").display().to_string()
 }
 
 fn init(lab: &Lab) {
@@ -21,23 +18,12 @@ fn init(lab: &Lab) {
 }
 
 fn show(lab: &Lab) -> Value {
-    let out = lab
-        .cmd(&["sim", "show", "--format", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = lab.cmd(&["sim", "show", "--format", "json"]).assert().success().get_output().stdout.clone();
     serde_json::from_slice(&out).unwrap()
 }
 
 fn frame<'a>(v: &'a Value, name: &str) -> &'a Value {
-    v["frames"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == name)
-        .unwrap()
+    v["frames"].as_array().unwrap().iter().find(|f| f["name"] == name).unwrap()
 }
 
 fn sea_states(v: &Value, f: &str) -> Vec<(String, String, Vec<u64>)> {
@@ -49,12 +35,7 @@ fn sea_states(v: &Value, f: &str) -> Vec<(String, String, Vec<u64>)> {
             (
                 m["vios"].as_str().unwrap().to_owned(),
                 m["state"].as_str().unwrap().to_owned(),
-                m["vlans"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|x| x.as_u64().unwrap())
-                    .collect(),
+                m["vlans"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect(),
             )
         })
         .collect()
@@ -75,13 +56,7 @@ fn current_paging(v: &Value, partition: &str) -> String {
 fn sim_show_prints_the_lab() {
     let lab = Lab::new();
     init(&lab);
-    let out = lab
-        .cmd(&["sim", "show"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = lab.cmd(&["sim", "show"]).assert().success().get_output().stdout.clone();
     let text = String::from_utf8(out).unwrap();
     for needle in [
         "Frame IBM_MMA_P6_102615A_SOLCHMS05  9117-MMA 102615A  Operating",
@@ -104,54 +79,24 @@ fn vios_down_and_up_across_commands_behave_like_the_seeds() {
     let all = vec![1, 10, 11, 2, 12, 13];
     assert_eq!(
         sea_states(&show(&lab), "p72"),
-        vec![
-            ("p72vio1".into(), "PRIMARY".into(), all.clone()),
-            ("p72vio2".into(), "BACKUP".into(), vec![])
-        ]
+        vec![("p72vio1".into(), "PRIMARY".into(), all.clone()), ("p72vio2".into(), "BACKUP".into(), vec![])]
     );
-    lab.cmd(&["sim", "vios-down", "p72", "p72vio1"])
-        .assert()
-        .success()
-        .stdout("p72vio1 shut down\n");
+    lab.cmd(&["sim", "vios-down", "p72", "p72vio1"]).assert().success().stdout("p72vio1 shut down\n");
     assert_eq!(
         sea_states(&show(&lab), "p72"),
-        vec![
-            ("p72vio1".into(), "INACTIVE".into(), vec![]),
-            ("p72vio2".into(), "PRIMARY".into(), all.clone())
-        ]
+        vec![("p72vio1".into(), "INACTIVE".into(), vec![]), ("p72vio2".into(), "PRIMARY".into(), all.clone())]
     );
-    lab.cmd(&["sim", "vios-up", "p72", "p72vio1"])
-        .assert()
-        .success();
-    assert_eq!(
-        sea_states(&show(&lab), "p72")[0],
-        ("p72vio1".into(), "PRIMARY".into(), all),
-        "auto fails back"
-    );
+    lab.cmd(&["sim", "vios-up", "p72", "p72vio1"]).assert().success();
+    assert_eq!(sea_states(&show(&lab), "p72")[0], ("p72vio1".into(), "PRIMARY".into(), all), "auto fails back");
 
     let ams = "IBM_MMA_P6_102615A_SOLCHMS05";
-    assert_eq!(
-        current_paging(&show(&lab), "lpar_6_sotchax11"),
-        "lpar_1_solchio05"
-    );
-    lab.cmd(&["sim", "vios-down", ams, "lpar_1_solchio05"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains(
-            "lpar_6_sotchax11: paging failed over from lpar_1_solchio05 to lpar_2_solchio06",
-        ));
-    assert_eq!(
-        current_paging(&show(&lab), "lpar_6_sotchax11"),
-        "lpar_2_solchio06"
-    );
-    lab.cmd(&["sim", "vios-up", ams, "lpar_1_solchio05"])
-        .assert()
-        .success();
-    assert_eq!(
-        current_paging(&show(&lab), "lpar_6_sotchax11"),
-        "lpar_2_solchio06",
-        "no automatic switch back"
-    );
+    assert_eq!(current_paging(&show(&lab), "lpar_6_sotchax11"), "lpar_1_solchio05");
+    lab.cmd(&["sim", "vios-down", ams, "lpar_1_solchio05"]).assert().success().stdout(predicate::str::contains(
+        "lpar_6_sotchax11: paging failed over from lpar_1_solchio05 to lpar_2_solchio06",
+    ));
+    assert_eq!(current_paging(&show(&lab), "lpar_6_sotchax11"), "lpar_2_solchio06");
+    lab.cmd(&["sim", "vios-up", ams, "lpar_1_solchio05"]).assert().success();
+    assert_eq!(current_paging(&show(&lab), "lpar_6_sotchax11"), "lpar_2_solchio06", "no automatic switch back");
 }
 
 #[test]
@@ -172,23 +117,13 @@ fn faults_are_armed_from_the_command_line() {
         .assert()
         .success()
         .stdout("the next MigratePartition will fail\n");
-    lab.cmd(&["sim", "fail-next", "StopPartition", "--transient"])
-        .assert()
-        .success();
-    lab.cmd(&["sim", "battery", "js22_slot14", "on"])
-        .assert()
-        .success();
+    lab.cmd(&["sim", "fail-next", "StopPartition", "--transient"]).assert().success();
+    lab.cmd(&["sim", "battery", "js22_slot14", "on"]).assert().success();
     assert_eq!(frame(&show(&lab), "js22_slot14")["on_battery"], true);
-    lab.cmd(&["sim", "rmc", "bxaix85", "off"])
-        .assert()
-        .success();
-    lab.cmd(&["sim", "fail-next", "Teleport"])
-        .assert()
-        .code(1)
-        .stderr(
-            predicate::str::contains("unknown action kind `Teleport`")
-                .and(predicate::str::contains("MigratePartition")),
-        );
+    lab.cmd(&["sim", "rmc", "bxaix85", "off"]).assert().success();
+    lab.cmd(&["sim", "fail-next", "Teleport"]).assert().code(1).stderr(
+        predicate::str::contains("unknown action kind `Teleport`").and(predicate::str::contains("MigratePartition")),
+    );
 }
 
 #[test]
@@ -199,20 +134,12 @@ fn unknown_frame_or_vios_changes_nothing() {
     lab.cmd(&["sim", "vios-down", "p99", "p72vio1"])
         .assert()
         .code(1)
-        .stderr(
-            predicate::str::contains("The managed system p99 was not found")
-                .and(predicate::str::contains("p72")),
-        );
-    lab.cmd(&["sim", "vios-down", "p72", "p72vio9"])
-        .assert()
-        .code(1)
-        .stderr(
-            predicate::str::contains("p72vio9 is not a Virtual I/O Server")
-                .and(predicate::str::contains("p72vio1, p72vio2")),
-        );
-    lab.cmd(&["sim", "battery", "nowhere", "on"])
-        .assert()
-        .code(1);
+        .stderr(predicate::str::contains("The managed system p99 was not found").and(predicate::str::contains("p72")));
+    lab.cmd(&["sim", "vios-down", "p72", "p72vio9"]).assert().code(1).stderr(
+        predicate::str::contains("p72vio9 is not a Virtual I/O Server")
+            .and(predicate::str::contains("p72vio1, p72vio2")),
+    );
+    lab.cmd(&["sim", "battery", "nowhere", "on"]).assert().code(1);
     assert_eq!(show(&lab), before);
 }
 
@@ -222,26 +149,10 @@ fn a_bad_inventory_is_reported_with_file_and_line_and_keeps_the_old_estate() {
     init(&lab);
     let before = show(&lab);
     let bad = lab.dir.path().join("bad-inventory.yaml");
-    let text = std::fs::read_to_string(inventory()).unwrap().replacen(
-        "memoryMB: 65536",
-        "memoryMB: lots",
-        1,
-    );
-    let line = text[..text.find("memoryMB: lots").unwrap()]
-        .matches('\n')
-        .count()
-        + 1;
+    let text = std::fs::read_to_string(inventory()).unwrap().replacen("memoryMB: 65536", "memoryMB: lots", 1);
+    let line = text[..text.find("memoryMB: lots").unwrap()].matches('\n').count() + 1;
     std::fs::write(&bad, text).unwrap();
-    lab.cmd(&[
-        "--inventory",
-        bad.to_str().unwrap(),
-        "sim",
-        "init",
-        "--force",
-    ])
-    .assert()
-    .code(1)
-    .stderr(
+    lab.cmd(&["--inventory", bad.to_str().unwrap(), "sim", "init", "--force"]).assert().code(1).stderr(
         predicate::str::contains(format!("{}:{line}:", bad.display()))
             .and(predicate::str::contains("nothing was created")),
     );
@@ -261,15 +172,9 @@ fn a_state_dir_that_is_not_ours_is_refused_untouched() {
         predicate::str::contains("is not a powerplane state directory")
             .and(predicate::str::contains("nothing was changed")),
     );
-    let names: Vec<_> = std::fs::read_dir(lab.state())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let names: Vec<_> = std::fs::read_dir(lab.state()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names, vec!["thesis.tex"]);
-    assert_eq!(
-        std::fs::read_to_string(lab.state().join("thesis.tex")).unwrap(),
-        "precious"
-    );
+    assert_eq!(std::fs::read_to_string(lab.state().join("thesis.tex")).unwrap(), "precious");
 }
 
 #[test]
@@ -281,41 +186,19 @@ fn import_writes_manifests_that_validate() {
         .assert()
         .success()
         .stdout(predicate::str::contains("wrote 4 manifests"));
-    let mut files: Vec<_> = std::fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
+    let mut files: Vec<_> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     files.sort();
-    assert_eq!(
-        files,
-        vec![
-            "IBM_MMA_P6_102615A_SOLCHMS05.yaml",
-            "js22_slot13.yaml",
-            "js22_slot14.yaml",
-            "p72.yaml"
-        ]
-    );
+    assert_eq!(files, vec!["IBM_MMA_P6_102615A_SOLCHMS05.yaml", "js22_slot13.yaml", "js22_slot14.yaml", "p72.yaml"]);
     let p72 = std::fs::read_to_string(out.join("p72.yaml")).unwrap();
-    assert!(
-        p72.contains("haMode: auto") && p72.contains("kind: SharedEthernetAdapter"),
-        "{p72}"
-    );
+    assert!(p72.contains("haMode: auto") && p72.contains("kind: SharedEthernetAdapter"), "{p72}");
     lab.cmd(&["validate", out.to_str().unwrap()]).assert().success().stdout(predicate::str::contains(
         "valid: 15 objects (4 Frame, 1 SharedMemoryPool, 4 ViosPair, 4 SharedEthernetAdapter, 2 Partition)",
     ));
-    lab.cmd(&[
-        "--inventory",
-        &inventory(),
-        "validate",
-        out.to_str().unwrap(),
-    ])
-    .assert()
-    .success();
+    lab.cmd(&["--inventory", &inventory(), "validate", out.to_str().unwrap()]).assert().success();
     // A second import does not overwrite without --force.
     lab.cmd(&["import", "--out", out.to_str().unwrap()])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains(
-            "already exists; nothing was written",
-        ));
+        .stderr(predicate::str::contains("already exists; nothing was written"));
 }

@@ -9,10 +9,7 @@ use tempfile::TempDir;
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// A scratch directory holding a copy of `manifests/lab` under `m/` and a state dir `state/`.
@@ -59,11 +56,7 @@ impl Lab {
     /// `powerplane --state-dir <state> ARGS`.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_powerplane"));
-        c.arg("--state-dir")
-            .arg(self.state())
-            .args(args)
-            .env("NO_COLOR", "1")
-            .env_remove("RUST_LOG");
+        c.arg("--state-dir").arg(self.state()).args(args).env("NO_COLOR", "1").env_remove("RUST_LOG");
         c
     }
 

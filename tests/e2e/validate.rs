@@ -10,9 +10,7 @@ use crate::support::{Lab, root};
 /// Line (1-based) of the first occurrence of `needle` in a manifest.
 fn line_of(lab: &Lab, file: &str, needle: &str) -> usize {
     let text = fs::read_to_string(lab.path(file)).unwrap();
-    let at = text
-        .find(needle)
-        .unwrap_or_else(|| panic!("{file} has no {needle:?}"));
+    let at = text.find(needle).unwrap_or_else(|| panic!("{file} has no {needle:?}"));
     text[..at].matches('\n').count() + 1
 }
 
@@ -23,24 +21,15 @@ fn assert_rejected(lab: &Lab, expected: &[(&str, usize, &str)]) -> String {
     let before = lab.snapshot();
     let out = lab.validate().assert().code(1).get_output().clone();
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        out.stdout.is_empty(),
-        "stdout: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert!(out.stdout.is_empty(), "stdout: {}", String::from_utf8_lossy(&out.stdout));
     for (file, line, code) in expected {
         let at = format!("{}:{line}:", lab.path(file).display());
         assert!(
-            stderr
-                .lines()
-                .any(|l| l.starts_with(&at) && l.contains(code)),
+            stderr.lines().any(|l| l.starts_with(&at) && l.contains(code)),
             "expected {code} at {at} in:\n{stderr}"
         );
     }
-    assert!(
-        stderr.contains("= fix: "),
-        "every finding says what to do:\n{stderr}"
-    );
+    assert!(stderr.contains("= fix: "), "every finding says what to do:\n{stderr}");
     assert_eq!(lab.snapshot(), before, "validate changed files");
     assert!(!lab.state().exists(), "validate created the state dir");
     stderr
@@ -60,26 +49,17 @@ fn lab_estate_is_valid_with_a_one_line_summary() {
         stdout.contains("valid: 17 objects (4 Frame, 1 SharedProcessorPool, 1 SharedMemoryPool, 4 ViosPair, 4 SharedEthernetAdapter, 3 Partition)"),
         "{stdout}"
     );
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
 fn lab_estate_is_valid_against_its_inventory() {
     let lab = Lab::new();
     let inv = root().join("examples/lab/inventory.yaml");
-    lab.cmd(&[
-        "--inventory",
-        inv.to_str().unwrap(),
-        "validate",
-        lab.manifests().to_str().unwrap(),
-    ])
-    .assert()
-    .success()
-    .stdout(predicate::str::contains("valid: 17 objects"));
+    lab.cmd(&["--inventory", inv.to_str().unwrap(), "validate", lab.manifests().to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("valid: 17 objects"));
 }
 
 #[test]
@@ -87,12 +67,7 @@ fn json_output_for_scripts() {
     let lab = Lab::new();
     lab.edit("p72.yaml", "pool: prodpool", "pool: nopool");
     let m = lab.manifests();
-    let out = lab
-        .cmd(&["validate", m.to_str().unwrap(), "--format", "json"])
-        .assert()
-        .code(1)
-        .get_output()
-        .clone();
+    let out = lab.cmd(&["validate", m.to_str().unwrap(), "--format", "json"]).assert().code(1).get_output().clone();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["valid"], false);
     assert_eq!(v["objects"]["Partition"], 3);
@@ -107,11 +82,7 @@ fn json_output_for_scripts() {
 #[test]
 fn malformed_yaml() {
     let lab = Lab::new();
-    lab.edit(
-        "p72.yaml",
-        "  realAdapter: ent0\n",
-        "  realAdapter: [ent0\n",
-    );
+    lab.edit("p72.yaml", "  realAdapter: ent0\n", "  realAdapter: [ent0\n");
     let line = line_of(&lab, "p72.yaml", "  controlChannel: ent3");
     assert_rejected(&lab, &[("p72.yaml", line, "PP-E003 yaml-syntax")]);
 }
@@ -119,11 +90,7 @@ fn malformed_yaml() {
 #[test]
 fn wrong_indentation() {
     let lab = Lab::new();
-    lab.edit(
-        "p72.yaml",
-        "  viosPair: p72-vios\n  haMode: sharing",
-        "  viosPair: p72-vios\n haMode: sharing",
-    );
+    lab.edit("p72.yaml", "  viosPair: p72-vios\n  haMode: sharing", "  viosPair: p72-vios\n haMode: sharing");
     let line = line_of(&lab, "p72.yaml", " haMode: sharing");
     assert_rejected(&lab, &[("p72.yaml", line, "PP-E003 yaml-syntax")]);
 }
@@ -131,11 +98,7 @@ fn wrong_indentation() {
 #[test]
 fn unknown_field() {
     let lab = Lab::new();
-    lab.edit(
-        "p72.yaml",
-        "  state: running\n  processors",
-        "  state: running\n  colour: blue\n  processors",
-    );
+    lab.edit("p72.yaml", "  state: running\n  processors", "  state: running\n  colour: blue\n  processors");
     let line = line_of(&lab, "p72.yaml", "colour: blue");
     let err = assert_rejected(&lab, &[("p72.yaml", line, "PP-E004 schema")]);
     assert!(err.contains("unknown field `colour`"), "{err}");
@@ -147,10 +110,7 @@ fn wrong_type() {
     lab.edit("js22.yaml", "desiredMB: 4096", "desiredMB: lots");
     let line = line_of(&lab, "js22.yaml", "desiredMB: lots");
     let err = assert_rejected(&lab, &[("js22.yaml", line, "PP-E004 schema")]);
-    assert!(
-        err.contains("spec.memory.desiredMB") && err.contains("a whole number of megabytes"),
-        "{err}"
-    );
+    assert!(err.contains("spec.memory.desiredMB") && err.contains("a whole number of megabytes"), "{err}");
     assert!(err.contains("Partition/bxaix85"), "{err}");
 }
 
@@ -167,29 +127,18 @@ fn missing_required_field() {
 fn duplicate_name_across_two_files() {
     let lab = Lab::new();
     fs::create_dir_all(lab.path("more")).unwrap();
-    fs::write(
-        lab.path("more/copy.yaml"),
-        "apiVersion: powerplane/v1\nkind: Frame\nmetadata:\n  name: p72\n",
-    )
-    .unwrap();
+    fs::write(lab.path("more/copy.yaml"), "apiVersion: powerplane/v1\nkind: Frame\nmetadata:\n  name: p72\n").unwrap();
     // Files load in path order, so `more/copy.yaml` comes first and `p72.yaml` is the duplicate.
     let line = line_of(&lab, "p72.yaml", "  name: p72");
     let err = assert_rejected(&lab, &[("p72.yaml", line, "PP-E010 duplicate-name")]);
-    let other = format!(
-        "the other definition is at {}:4:3",
-        lab.path("more/copy.yaml").display()
-    );
+    let other = format!("the other definition is at {}:4:3", lab.path("more/copy.yaml").display());
     assert!(err.contains(&other), "names the other definition:\n{err}");
 }
 
 #[test]
 fn dangling_frame_vios_and_pool_references() {
     let lab = Lab::new();
-    lab.edit(
-        "js22.yaml",
-        "anyOf: [js22_slot13, js22_slot14]",
-        "anyOf: [js22_slot13, js22_slot99]",
-    );
+    lab.edit("js22.yaml", "anyOf: [js22_slot13, js22_slot14]", "anyOf: [js22_slot13, js22_slot99]");
     lab.edit(
         "solchms05.yaml",
         "pagingVios: [lpar_1_solchio05, lpar_2_solchio06]",
@@ -204,16 +153,8 @@ fn dangling_frame_vios_and_pool_references() {
                 line_of(&lab, "js22.yaml", "anyOf: [js22_slot13, js22_slot99]"),
                 "PP-E011 dangling-reference",
             ),
-            (
-                "solchms05.yaml",
-                line_of(&lab, "solchms05.yaml", "pagingVios:"),
-                "PP-E011 dangling-reference",
-            ),
-            (
-                "p72.yaml",
-                line_of(&lab, "p72.yaml", "pool: nopool"),
-                "PP-E011 dangling-reference",
-            ),
+            ("solchms05.yaml", line_of(&lab, "solchms05.yaml", "pagingVios:"), "PP-E011 dangling-reference"),
+            ("p72.yaml", line_of(&lab, "p72.yaml", "pool: nopool"), "PP-E011 dangling-reference"),
         ],
     );
 }
@@ -229,16 +170,9 @@ fn three_paging_vios() {
     );
     let err = assert_rejected(
         &lab,
-        &[(
-            "solchms05.yaml",
-            line_of(&lab, "solchms05.yaml", "pagingVios:"),
-            "PP-E031 paging-vios-count",
-        )],
+        &[("solchms05.yaml", line_of(&lab, "solchms05.yaml", "pagingVios:"), "PP-E031 paging-vios-count")],
     );
-    assert!(
-        err.contains("one or two paging VIOS, this one lists 3"),
-        "{err}"
-    );
+    assert!(err.contains("one or two paging VIOS, this one lists 3"), "{err}");
 }
 
 #[test]
@@ -259,11 +193,7 @@ fn paging_device_smaller_than_max_memory() {
     lab.edit("solchms05.yaml", "maxMB: 4096", "maxMB: 81920");
     let err = assert_rejected(
         &lab,
-        &[(
-            "solchms05.yaml",
-            line_of(&lab, "solchms05.yaml", "maxMB: 81920"),
-            "PP-E032 paging-device-too-small",
-        )],
+        &[("solchms05.yaml", line_of(&lab, "solchms05.yaml", "maxMB: 81920"), "PP-E032 paging-device-too-small")],
     );
     assert!(err.contains("40960 MB"), "{err}");
 }
@@ -277,11 +207,7 @@ fn fewer_common_paging_devices_than_required_partitions() {
     );
     let err = assert_rejected(
         &lab,
-        &[(
-            "solchms05.yaml",
-            line_of(&lab, "solchms05.yaml", "  pagingDevices:"),
-            "PP-E033 common-paging-devices",
-        )],
+        &[("solchms05.yaml", line_of(&lab, "solchms05.yaml", "  pagingDevices:"), "PP-E033 common-paging-devices")],
     );
     assert!(err.contains("2 partitions require redundant paging (lpar_6_sotchax11, lpar_7_sotchax12) but the pool has 1 common paging devices"), "{err}");
 }
@@ -295,10 +221,7 @@ fn empty_directory() {
         .assert()
         .code(1)
         .stdout("")
-        .stderr(
-            predicate::str::contains("PP-E007 no-manifests")
-                .and(predicate::str::contains("holds no *.yaml")),
-        );
+        .stderr(predicate::str::contains("PP-E007 no-manifests").and(predicate::str::contains("holds no *.yaml")));
     assert!(!lab.state().exists());
 }
 
@@ -310,23 +233,15 @@ fn directory_that_does_not_exist() {
         .assert()
         .code(1)
         .stdout("")
-        .stderr(
-            predicate::str::contains("PP-E008 no-such-directory")
-                .and(predicate::str::contains("nope")),
-        );
+        .stderr(predicate::str::contains("PP-E008 no-such-directory").and(predicate::str::contains("nope")));
     assert!(!lab.state().exists());
 }
 
 #[test]
 fn binary_file_named_yaml() {
     let lab = Lab::new();
-    fs::write(
-        lab.path("blob.yaml"),
-        [
-            b'k', b'i', b'n', b'd', b'\n', 0x00, 0xff, 0xfe, 0x89, b'P', b'N', b'G',
-        ],
-    )
-    .unwrap();
+    fs::write(lab.path("blob.yaml"), [b'k', b'i', b'n', b'd', b'\n', 0x00, 0xff, 0xfe, 0x89, b'P', b'N', b'G'])
+        .unwrap();
     let err = assert_rejected(&lab, &[("blob.yaml", 2, "PP-E002 not-utf8")]);
     assert!(err.contains("binary"), "{err}");
 }
@@ -335,34 +250,14 @@ fn binary_file_named_yaml() {
 fn several_errors_in_one_run_are_all_reported() {
     let lab = Lab::new();
     lab.edit("js22.yaml", "desiredMB: 4096", "desiredMB: lots");
-    lab.edit(
-        "p72.yaml",
-        "  state: running\n  processors",
-        "  state: running\n  colour: blue\n  processors",
-    );
-    lab.edit(
-        "solchms05.yaml",
-        "  realAdapter: ent0\n",
-        "  realAdapter: [ent0\n",
-    );
+    lab.edit("p72.yaml", "  state: running\n  processors", "  state: running\n  colour: blue\n  processors");
+    lab.edit("solchms05.yaml", "  realAdapter: ent0\n", "  realAdapter: [ent0\n");
     let err = assert_rejected(
         &lab,
         &[
-            (
-                "js22.yaml",
-                line_of(&lab, "js22.yaml", "desiredMB: lots"),
-                "PP-E004",
-            ),
-            (
-                "p72.yaml",
-                line_of(&lab, "p72.yaml", "colour: blue"),
-                "PP-E004",
-            ),
-            (
-                "solchms05.yaml",
-                line_of(&lab, "solchms05.yaml", "  controlChannel: ent2"),
-                "PP-E003",
-            ),
+            ("js22.yaml", line_of(&lab, "js22.yaml", "desiredMB: lots"), "PP-E004"),
+            ("p72.yaml", line_of(&lab, "p72.yaml", "colour: blue"), "PP-E004"),
+            ("solchms05.yaml", line_of(&lab, "solchms05.yaml", "  controlChannel: ent2"), "PP-E003"),
         ],
     );
     assert!(err.contains("invalid: 3 errors"), "{err}");
@@ -377,21 +272,9 @@ fn semantic_errors_are_all_reported_too() {
     assert_rejected(
         &lab,
         &[
-            (
-                "solchms05.yaml",
-                line_of(&lab, "solchms05.yaml", "maxMB: 81920"),
-                "PP-E032",
-            ),
-            (
-                "p72.yaml",
-                line_of(&lab, "p72.yaml", "{adapter: ent2"),
-                "PP-E025",
-            ),
-            (
-                "js22.yaml",
-                line_of(&lab, "js22.yaml", "placement: {anyOf"),
-                "PP-E044",
-            ),
+            ("solchms05.yaml", line_of(&lab, "solchms05.yaml", "maxMB: 81920"), "PP-E032"),
+            ("p72.yaml", line_of(&lab, "p72.yaml", "{adapter: ent2"), "PP-E025"),
+            ("js22.yaml", line_of(&lab, "js22.yaml", "placement: {anyOf"), "PP-E044"),
         ],
     );
 }

@@ -16,10 +16,7 @@ pub trait Hypervisor {
     /// The whole observed estate: configuration, physical facts and runtime status.
     fn observe(&self) -> impl Future<Output = Result<Estate, BackendError>> + Send;
     /// Executes one action.
-    fn execute(
-        &self,
-        action: &Action,
-    ) -> impl Future<Output = Result<Outcome, BackendError>> + Send;
+    fn execute(&self, action: &Action) -> impl Future<Output = Result<Outcome, BackendError>> + Send;
 }
 
 /// What a successful action did.
@@ -63,9 +60,6 @@ impl BackendError {
 
     /// A refusal for which the HMC prints no code.
     pub(crate) fn refused_plain(message: impl Into<String>) -> Self {
-        BackendError::Refused {
-            code: None,
-            message: message.into(),
-        }
+        BackendError::Refused { code: None, message: message.into() }
     }
 }

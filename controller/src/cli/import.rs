@@ -21,9 +21,7 @@ pub struct Args {
 }
 
 pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
     let Some(sim) = super::sim::open(cli)? else {
         return Ok(ExitCode::from(1));
     };
@@ -32,20 +30,14 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         &observed,
         "# Imported by `powerplane import` from what the backend reports. Review before committing:\n# labels, placements (pinned to where each partition runs now) and paging redundancy are yours to decide.",
     );
-    let targets: Vec<(PathBuf, String)> = files
-        .into_iter()
-        .map(|(frame, text)| (args.out.join(format!("{frame}.yaml")), text))
-        .collect();
+    let targets: Vec<(PathBuf, String)> =
+        files.into_iter().map(|(frame, text)| (args.out.join(format!("{frame}.yaml")), text)).collect();
     if !args.force
         && let Some((existing, _)) = targets.iter().find(|(p, _)| p.exists())
     {
-        anyhow::bail!(
-            "{} already exists; nothing was written (add --force to overwrite)",
-            existing.display()
-        );
+        anyhow::bail!("{} already exists; nothing was written (add --force to overwrite)", existing.display());
     }
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     for (path, text) in &targets {
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }

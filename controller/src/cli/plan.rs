@@ -38,59 +38,49 @@ pub struct Args {
 }
 
 pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
-    let desired = match read_sources(&args.dir)
-        .and_then(|s| powerplane_model::load_manifests(&s).map_err(|Invalid(d)| d))
-    {
-        Ok(e) => e,
-        Err(diags) => {
-            print_diagnostics(&mut std::io::stderr().lock(), &diags)?;
-            eprintln!(
-                "{}: invalid manifests: nothing was planned",
-                args.dir.display()
-            );
-            return Ok(ExitCode::from(1));
-        }
-    };
+    let t = std::time::Instant::now();
+    let phase = |name: &str| tracing::info!(phase = name, elapsed_ms = t.elapsed().as_millis() as u64, "plan");
+    let desired =
+        match read_sources(&args.dir).and_then(|s| powerplane_model::load_manifests(&s).map_err(|Invalid(d)| d)) {
+            Ok(e) => e,
+            Err(diags) => {
+                print_diagnostics(&mut std::io::stderr().lock(), &diags)?;
+                eprintln!("{}: invalid manifests: nothing was planned", args.dir.display());
+                return Ok(ExitCode::from(1));
+            }
+        };
+    phase("manifests loaded");
     let Some(sim) = super::sim::open(cli)? else {
         return Ok(ExitCode::from(1));
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()?;
+    phase("backend opened");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
     let observed = rt.block_on(sim.observe())?;
+    phase("observed");
     if args.format != PlanFormat::Json {
         let findings = powerplane_model::validate(&desired, Some(&observed));
         if findings.iter().any(powerplane_model::Diagnostic::is_error) {
             print_diagnostics(&mut std::io::stderr().lock(), &findings)?;
-            eprintln!(
-                "{}: invalid manifests: nothing was planned",
-                args.dir.display()
-            );
+            eprintln!("{}: invalid manifests: nothing was planned", args.dir.display());
             return Ok(ExitCode::from(1));
         }
     }
     let plan = powerplane_model::plan(&desired, &observed, PlanOptions::default());
-    let title = format!(
-        "powerplane plan: {} against the simulated estate in {}",
-        args.dir.display(),
-        cli.state_dir.display()
-    );
+    phase("planned");
+    let title =
+        format!("powerplane plan: {} against the simulated estate in {}", args.dir.display(), cli.state_dir.display());
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.format {
-        PlanFormat::Text => write!(
-            out,
-            "{}",
-            render::text(&plan, &title, render::Style::detect(stdout.is_terminal()))
-        )?,
-        PlanFormat::Json => writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&render::json(&plan))?
-        )?,
+        PlanFormat::Text => {
+            write!(out, "{}", render::text(&plan, &title, render::Style::detect(stdout.is_terminal())))?
+        }
+        PlanFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&render::json(&plan))?)?,
         PlanFormat::Hmc => write!(out, "{}", render::hmc(&plan, &title))?,
         PlanFormat::Dot => write!(out, "{}", render::dot(&plan))?,
     }
+    out.flush()?;
+    phase("rendered");
     if args.format != PlanFormat::Text {
         for w in &plan.warnings {
             eprintln!("warning: {w}");

@@ -16,24 +16,11 @@ pub(crate) fn print_diagnostics(out: &mut dyn Write, diags: &[Diagnostic]) -> st
 
 /// `3 errors, 1 warning`.
 pub(crate) fn counts(diags: &[Diagnostic]) -> String {
-    let errors = diags
-        .iter()
-        .filter(|d| d.severity() == Severity::Error)
-        .count();
+    let errors = diags.iter().filter(|d| d.severity() == Severity::Error).count();
     let warnings = diags.len() - errors;
-    format!(
-        "{} {}, {} {}",
-        errors,
-        plural(errors, "error"),
-        warnings,
-        plural(warnings, "warning")
-    )
+    format!("{} {}, {} {}", errors, plural(errors, "error"), warnings, plural(warnings, "warning"))
 }
 
 fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        word.to_owned()
-    } else {
-        format!("{word}s")
-    }
+    if n == 1 { word.to_owned() } else { format!("{word}s") }
 }

@@ -13,11 +13,7 @@ pub struct Args {
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
-    let kinds: &[Kind] = if args.with_hardware {
-        &Kind::ALL
-    } else {
-        &Kind::MANIFEST
-    };
+    let kinds: &[Kind] = if args.with_hardware { &Kind::ALL } else { &Kind::MANIFEST };
     let schema = powerplane_model::json_schema(kinds);
     println!("{}", serde_json::to_string_pretty(&schema)?);
     Ok(ExitCode::SUCCESS)

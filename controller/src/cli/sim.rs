@@ -65,9 +65,7 @@ enum OnOff {
 }
 
 pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
     rt.block_on(run_async(cli, args))
 }
 
@@ -100,20 +98,8 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         }
         SimCommand::FailNext { kind, transient } => {
             let k = parse_kind(kind)?;
-            sim.fail_next(
-                k,
-                if *transient {
-                    FailMode::Transient
-                } else {
-                    FailMode::Permanent
-                },
-            )
-            .await?;
-            writeln!(
-                out,
-                "the next {k} will fail{}",
-                if *transient { " (transient)" } else { "" }
-            )?;
+            sim.fail_next(k, if *transient { FailMode::Transient } else { FailMode::Permanent }).await?;
+            writeln!(out, "the next {k} will fail{}", if *transient { " (transient)" } else { "" })?;
         }
         SimCommand::HangNext { kind } => {
             let k = parse_kind(kind)?;
@@ -122,23 +108,11 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         }
         SimCommand::Battery { frame, state } => {
             sim.battery(frame, *state == OnOff::On).await?;
-            writeln!(
-                out,
-                "{frame} is {}",
-                if *state == OnOff::On {
-                    "on battery"
-                } else {
-                    "on utility power"
-                }
-            )?;
+            writeln!(out, "{frame} is {}", if *state == OnOff::On { "on battery" } else { "on utility power" })?;
         }
         SimCommand::Rmc { name, state } => {
             sim.rmc(name, *state == OnOff::On).await?;
-            writeln!(
-                out,
-                "RMC connection to {name} is {}",
-                if *state == OnOff::On { "up" } else { "lost" }
-            )?;
+            writeln!(out, "RMC connection to {name} is {}", if *state == OnOff::On { "up" } else { "lost" })?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -147,10 +121,7 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
 fn parse_kind(s: &str) -> anyhow::Result<ActionKind> {
     ActionKind::parse(s).with_context(|| {
         let kinds: Vec<&str> = ActionKind::ALL.iter().map(|k| k.as_str()).collect();
-        format!(
-            "unknown action kind `{s}`; use one of: {}",
-            kinds.join(", ")
-        )
+        format!("unknown action kind `{s}`; use one of: {}", kinds.join(", "))
     })
 }
 
@@ -173,12 +144,7 @@ fn init(cli: &Cli, seed: u64, force: bool) -> anyhow::Result<ExitCode> {
     let frames = state.frames.len();
     let partitions: usize = state.frames.values().map(|f| f.partitions.len()).sum();
     store.save_sim(&state)?;
-    let from = cli
-        .inventory
-        .as_ref()
-        .map_or("the built-in lab inventory".to_owned(), |p| {
-            p.display().to_string()
-        });
+    let from = cli.inventory.as_ref().map_or("the built-in lab inventory".to_owned(), |p| p.display().to_string());
     println!(
         "created a simulated estate in {} from {from}: {frames} frames, {partitions} partitions (seed {seed})",
         cli.state_dir.display()
@@ -189,18 +155,13 @@ fn init(cli: &Cli, seed: u64, force: bool) -> anyhow::Result<ExitCode> {
 /// Opens the state dir's simulator, creating it on first use with a notice on stderr. `None`
 /// when the inventory is invalid (its findings are printed).
 pub(crate) fn open(cli: &Cli) -> anyhow::Result<Option<Simulator>> {
-    match sim::open_or_create(
-        &cli.state_dir,
-        cli.inventory.as_deref(),
-        Clock::new(cli.sim_speedup),
-    ) {
+    match sim::open_or_create(&cli.state_dir, cli.inventory.as_deref(), Clock::new(cli.sim_speedup)) {
         Ok((sim, created)) => {
             match created {
                 Created::Existing => {}
-                Created::FromInventory(p) => eprintln!(
-                    "note: {} had no simulated estate yet; created one from {p}",
-                    cli.state_dir.display()
-                ),
+                Created::FromInventory(p) => {
+                    eprintln!("note: {} had no simulated estate yet; created one from {p}", cli.state_dir.display())
+                }
                 Created::FromBuiltinLab => eprintln!(
                     "note: {} had no simulated estate yet; created one from the built-in lab inventory (choose another with `powerplane --inventory PATH sim init`)",
                     cli.state_dir.display()
@@ -219,14 +180,7 @@ pub(crate) fn open(cli: &Cli) -> anyhow::Result<Option<Simulator>> {
 
 fn show(out: &mut dyn Write, r: &Report) -> std::io::Result<()> {
     let t = r.virtual_seconds;
-    writeln!(
-        out,
-        "Simulated estate (seed {}, virtual time {}:{:02}:{:02})",
-        r.seed,
-        t / 3600,
-        t / 60 % 60,
-        t % 60
-    )?;
+    writeln!(out, "Simulated estate (seed {}, virtual time {}:{:02}:{:02})", r.seed, t / 3600, t / 60 % 60, t % 60)?;
     for f in &r.frames {
         writeln!(out)?;
         writeln!(
@@ -245,18 +199,7 @@ fn show(out: &mut dyn Write, r: &Report) -> std::io::Result<()> {
         let vios: Vec<String> = f
             .vios
             .iter()
-            .map(|v| {
-                format!(
-                    "{} {}{}",
-                    v.name,
-                    v.state,
-                    if v.state.is_running() && !v.rmc {
-                        " (no RMC)"
-                    } else {
-                        ""
-                    }
-                )
-            })
+            .map(|v| format!("{} {}{}", v.name, v.state, if v.state.is_running() && !v.rmc { " (no RMC)" } else { "" }))
             .collect();
         writeln!(out, "  VIOS        {}", vios.join(", "))?;
         if let Some(sea) = &f.sea {
@@ -295,14 +238,8 @@ fn show(out: &mut dyn Write, r: &Report) -> std::io::Result<()> {
                     "    {:<18} {} MB {}  {}",
                     d.device.as_str(),
                     d.size.0,
-                    if d.redundant {
-                        "common     "
-                    } else {
-                        "independent"
-                    },
-                    d.assigned
-                        .as_ref()
-                        .map_or("free".to_owned(), |p| format!("-> {p}"))
+                    if d.redundant { "common     " } else { "independent" },
+                    d.assigned.as_ref().map_or("free".to_owned(), |p| format!("-> {p}"))
                 )?;
             }
         }
@@ -310,10 +247,7 @@ fn show(out: &mut dyn Write, r: &Report) -> std::io::Result<()> {
             let paging = match (&p.paging_current, &p.paging_primary) {
                 (Some(c), Some(pri)) => format!(
                     "  paging via {c} (primary {pri}{})",
-                    p.paging_secondary
-                        .as_ref()
-                        .map(|s| format!(", secondary {s}"))
-                        .unwrap_or_default()
+                    p.paging_secondary.as_ref().map(|s| format!(", secondary {s}")).unwrap_or_default()
                 ),
                 (None, Some(_)) => "  paging: no paging VIOS".to_owned(),
                 _ => String::new(),

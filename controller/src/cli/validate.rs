@@ -44,27 +44,14 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                 } else {
                     format!(" ({})", counts(&outcome.diagnostics))
                 };
-                writeln!(
-                    stdout.lock(),
-                    "{}: valid: {summary}{warn}",
-                    args.dir.display()
-                )?;
+                writeln!(stdout.lock(), "{}: valid: {summary}{warn}", args.dir.display())?;
             } else {
-                writeln!(
-                    err,
-                    "{}: invalid: {}",
-                    args.dir.display(),
-                    counts(&outcome.diagnostics)
-                )?;
+                writeln!(err, "{}: invalid: {}", args.dir.display(), counts(&outcome.diagnostics))?;
             }
         }
         OutputFormat::Json => {
-            let objects: serde_json::Map<String, serde_json::Value> = outcome
-                .estate
-                .iter()
-                .flat_map(Estate::counts)
-                .map(|(k, n)| (k.to_string(), n.into()))
-                .collect();
+            let objects: serde_json::Map<String, serde_json::Value> =
+                outcome.estate.iter().flat_map(Estate::counts).map(|(k, n)| (k.to_string(), n.into())).collect();
             let doc = serde_json::json!({
                 "valid": valid,
                 "objects": objects,
@@ -73,44 +60,29 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             writeln!(stdout.lock(), "{}", serde_json::to_string_pretty(&doc)?)?;
         }
     }
-    Ok(if valid {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(if valid { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn check(dir: &Path, inventory: Option<&Path>) -> Outcome {
-    let estate = match read_sources(dir)
-        .and_then(|s| powerplane_model::load_manifests(&s).map_err(|Invalid(d)| d))
-    {
+    let estate = match read_sources(dir).and_then(|s| powerplane_model::load_manifests(&s).map_err(|Invalid(d)| d)) {
         Ok(e) => e,
         Err(diagnostics) => {
-            return Outcome {
-                estate: None,
-                diagnostics,
-            };
+            return Outcome { estate: None, diagnostics };
         }
     };
     let observed = match inventory {
         None => None,
-        Some(path) => match read_sources(path)
-            .and_then(|s| powerplane_model::load_inventory(&s).map_err(|Invalid(d)| d))
-        {
-            Ok(o) => Some(o),
-            Err(diagnostics) => {
-                return Outcome {
-                    estate: Some(estate),
-                    diagnostics,
-                };
+        Some(path) => {
+            match read_sources(path).and_then(|s| powerplane_model::load_inventory(&s).map_err(|Invalid(d)| d)) {
+                Ok(o) => Some(o),
+                Err(diagnostics) => {
+                    return Outcome { estate: Some(estate), diagnostics };
+                }
             }
-        },
+        }
     };
     let diagnostics = powerplane_model::validate(&estate, observed.as_ref());
-    Outcome {
-        estate: Some(estate),
-        diagnostics,
-    }
+    Outcome { estate: Some(estate), diagnostics }
 }
 
 /// `4 Frame, 1 SharedProcessorPool, ...`.

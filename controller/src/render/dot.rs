@@ -8,9 +8,7 @@ fn quote(s: &str) -> String {
 
 /// Renders the plan as a `digraph`.
 pub fn dot(plan: &Plan) -> String {
-    let mut out = String::from(
-        "digraph plan {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n",
-    );
+    let mut out = String::from("digraph plan {\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n");
     for a in &plan.actions {
         let label = format!("{} {}\\n{}", a.id, a.kind(), quote(&a.op.object()));
         out.push_str(&format!("  {} [label=\"{label}\"];\n", a.id));

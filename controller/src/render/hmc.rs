@@ -5,10 +5,8 @@ use powerplane_model::Plan;
 
 /// Renders the plan as an HMC shell script.
 pub fn hmc(plan: &Plan, title: &str) -> String {
-    let mut out = format!(
-        "# {title}\n# {} actions; run them in this order and stop at the first failure.\n",
-        plan.actions.len()
-    );
+    let mut out =
+        format!("# {title}\n# {} actions; run them in this order and stop at the first failure.\n", plan.actions.len());
     if !plan.errors.is_empty() {
         out.push_str("# THIS PLAN HAS ERRORS AND MUST NOT BE RUN:\n");
         for e in &plan.errors {
@@ -16,13 +14,7 @@ pub fn hmc(plan: &Plan, title: &str) -> String {
         }
     }
     for a in &plan.actions {
-        out.push_str(&format!(
-            "\n# {} {}: {}\n{}\n",
-            a.id,
-            a.kind(),
-            a.reason.replace('\n', " "),
-            a.op.command()
-        ));
+        out.push_str(&format!("\n# {} {}: {}\n{}\n", a.id, a.kind(), a.reason.replace('\n', " "), a.op.command()));
     }
     out
 }

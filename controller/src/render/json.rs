@@ -24,11 +24,7 @@ pub fn json(plan: &Plan) -> Value {
             })
         })
         .collect();
-    let managed = plan
-        .changes
-        .iter()
-        .filter(|c| c.kind != powerplane_model::plan::ChangeKind::Unmanaged)
-        .count();
+    let managed = plan.changes.iter().filter(|c| c.kind != powerplane_model::plan::ChangeKind::Unmanaged).count();
     j!({
         "changes": managed,
         "actions": actions,

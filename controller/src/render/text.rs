@@ -66,22 +66,14 @@ pub fn text(plan: &Plan, title: &str, style: Style) -> String {
     if plan.is_empty() && plan.errors.is_empty() {
         let _ = writeln!(out, "\nNo changes. The estate matches the manifests.");
     }
-    let managed: Vec<&ObjectChange> = plan
-        .changes
-        .iter()
-        .filter(|c| c.kind != ChangeKind::Unmanaged)
-        .collect();
+    let managed: Vec<&ObjectChange> = plan.changes.iter().filter(|c| c.kind != ChangeKind::Unmanaged).collect();
     if !managed.is_empty() {
         let _ = writeln!(out, "\nChanges:");
         for c in managed {
             change(&mut out, c, style);
         }
     }
-    let unmanaged: Vec<&ObjectChange> = plan
-        .changes
-        .iter()
-        .filter(|c| c.kind == ChangeKind::Unmanaged)
-        .collect();
+    let unmanaged: Vec<&ObjectChange> = plan.changes.iter().filter(|c| c.kind == ChangeKind::Unmanaged).collect();
     if !unmanaged.is_empty() {
         let _ = writeln!(out, "\nNot managed (no manifest; left alone):");
         for c in unmanaged {
@@ -90,10 +82,7 @@ pub fn text(plan: &Plan, title: &str, style: Style) -> String {
                 "  {} {}{}",
                 style.paint(AnsiColor::BrightBlack, "?"),
                 c.object,
-                c.frame
-                    .as_ref()
-                    .map(|f| format!("  on {f}"))
-                    .unwrap_or_default()
+                c.frame.as_ref().map(|f| format!("  on {f}")).unwrap_or_default()
             );
         }
     }
@@ -103,14 +92,7 @@ pub fn text(plan: &Plan, title: &str, style: Style) -> String {
             let after = if a.after.is_empty() {
                 String::new()
             } else {
-                format!(
-                    "  (after {})",
-                    a.after
-                        .iter()
-                        .map(|i| i.0.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+                format!("  (after {})", a.after.iter().map(|i| i.0.as_str()).collect::<Vec<_>>().join(", "))
             };
             let _ = writeln!(
                 out,
@@ -120,11 +102,7 @@ pub fn text(plan: &Plan, title: &str, style: Style) -> String {
                 style.paint(AnsiColor::BrightBlack, &after)
             );
             let _ = writeln!(out, "       $ {}", a.op.command());
-            let _ = writeln!(
-                out,
-                "       {}",
-                style.paint(AnsiColor::BrightBlack, &format!("why: {}", a.reason))
-            );
+            let _ = writeln!(out, "       {}", style.paint(AnsiColor::BrightBlack, &format!("why: {}", a.reason)));
         }
     }
     if !plan.warnings.is_empty() {
@@ -151,11 +129,7 @@ pub fn text(plan: &Plan, title: &str, style: Style) -> String {
             s.delete,
             s.actions,
             if s.actions == 1 { "" } else { "s" },
-            if plan.errors.is_empty() {
-                String::new()
-            } else {
-                format!("; {} errors", plan.errors.len())
-            }
+            if plan.errors.is_empty() { String::new() } else { format!("; {} errors", plan.errors.len()) }
         ))
     );
     out
@@ -167,56 +141,32 @@ fn change(out: &mut String, c: &ObjectChange, style: Style) {
     let frame = match (c.kind, &c.frame) {
         (ChangeKind::Migrate, _) => {
             let f = c.fields.iter().find(|f| f.path == "frame");
-            f.map(|f| {
-                format!(
-                    "  {} -> {}",
-                    f.old.as_deref().unwrap_or("?"),
-                    f.new.as_deref().unwrap_or("?")
-                )
-            })
-            .unwrap_or_default()
+            f.map(|f| format!("  {} -> {}", f.old.as_deref().unwrap_or("?"), f.new.as_deref().unwrap_or("?")))
+                .unwrap_or_default()
         }
         (_, Some(f)) => format!("  on {f}"),
         _ => String::new(),
     };
     let _ = writeln!(out, "{}{}", style.paint(colour, &head), frame);
     if !c.note.is_empty() {
-        let _ = writeln!(
-            out,
-            "      {}",
-            style.paint(AnsiColor::BrightBlack, &format!("({})", c.note))
-        );
+        let _ = writeln!(out, "      {}", style.paint(AnsiColor::BrightBlack, &format!("({})", c.note)));
     }
     match (c.kind, &c.observed, &c.desired) {
         (ChangeKind::Create, _, Some(desired)) => {
             for line in desired.lines() {
-                let _ = writeln!(
-                    out,
-                    "      {}",
-                    style.paint(AnsiColor::Green, &format!("+ {line}"))
-                );
+                let _ = writeln!(out, "      {}", style.paint(AnsiColor::Green, &format!("+ {line}")));
             }
         }
-        (ChangeKind::Update | ChangeKind::Drift | ChangeKind::Migrate, Some(old), Some(new))
-            if old != new =>
-        {
+        (ChangeKind::Update | ChangeKind::Drift | ChangeKind::Migrate, Some(old), Some(new)) if old != new => {
             let diff = TextDiff::from_lines(old, new);
             for ch in diff.iter_all_changes() {
                 let line = ch.value().trim_end_matches('\n');
                 match ch.tag() {
                     ChangeTag::Delete => {
-                        let _ = writeln!(
-                            out,
-                            "      {}",
-                            style.paint(AnsiColor::Red, &format!("- {line}"))
-                        );
+                        let _ = writeln!(out, "      {}", style.paint(AnsiColor::Red, &format!("- {line}")));
                     }
                     ChangeTag::Insert => {
-                        let _ = writeln!(
-                            out,
-                            "      {}",
-                            style.paint(AnsiColor::Green, &format!("+ {line}"))
-                        );
+                        let _ = writeln!(out, "      {}", style.paint(AnsiColor::Green, &format!("+ {line}")));
                     }
                     ChangeTag::Equal => {}
                 }
@@ -226,11 +176,7 @@ fn change(out: &mut String, c: &ObjectChange, style: Style) {
             }
         }
         _ => {
-            for f in c
-                .fields
-                .iter()
-                .filter(|f| !(c.kind == ChangeKind::Migrate && f.path == "frame"))
-            {
+            for f in c.fields.iter().filter(|f| !(c.kind == ChangeKind::Migrate && f.path == "frame")) {
                 field(out, f, style);
             }
         }

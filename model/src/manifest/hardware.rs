@@ -66,9 +66,7 @@ pub struct DiskSpec {
 }
 
 /// The disk's `reserve_policy` attribute.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReservePolicy {
     /// Shareable between VIOS.

@@ -18,9 +18,8 @@ pub use frame::FrameSpec;
 pub use hardware::{DiskSpec, FrameHardwareSpec, ReservePolicy, ViosHardwareSpec};
 pub use mem_pool::{PagingDeviceSpec, SharedMemoryPoolSpec};
 pub use partition::{
-    CompatMode, MemoryMode, MemorySpec, NetworkSpec, PagingIndex, PagingSpec, PartitionSpec,
-    Placement, PlacementSpec, ProcMode, ProcessorsSpec, Redundancy, Selector, StorageSpec,
-    StorageVia,
+    CompatMode, MemoryMode, MemorySpec, NetworkSpec, PagingIndex, PagingSpec, PartitionSpec, Placement, PlacementSpec,
+    ProcMode, ProcessorsSpec, Redundancy, Selector, StorageSpec, StorageVia,
 };
 pub use proc_pool::SharedProcessorPoolSpec;
 pub use sea::{HaMode, SeaSpec, TrunkSpec};
@@ -132,18 +131,7 @@ pub(crate) struct Document<N, S> {
 
 /// Desired or observed run state of a VIOS or partition.
 #[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum RunState {

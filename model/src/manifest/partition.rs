@@ -76,9 +76,10 @@ impl TryFrom<PlacementSpec> for Placement {
                 Err("placement.anyOf is empty; list at least one frame".to_owned())
             }
             (None, Some(fs), None) => Ok(Placement::AnyOf(fs)),
-            (None, None, Some(s)) if s.labels.is_empty() => Err(
-                "placement.selector.labels is empty, which would match every frame; name at least one label".to_owned(),
-            ),
+            (None, None, Some(s)) if s.labels.is_empty() => {
+                Err("placement.selector.labels is empty, which would match every frame; name at least one label"
+                    .to_owned())
+            }
             (None, None, Some(s)) => Ok(Placement::Selector(s)),
             _ => Err("placement needs exactly one of `frame`, `anyOf` or `selector`".to_owned()),
         }
@@ -88,18 +89,9 @@ impl TryFrom<PlacementSpec> for Placement {
 impl From<Placement> for PlacementSpec {
     fn from(p: Placement) -> Self {
         match p {
-            Placement::Frame(f) => PlacementSpec {
-                frame: Some(f),
-                ..Default::default()
-            },
-            Placement::AnyOf(fs) => PlacementSpec {
-                any_of: Some(fs),
-                ..Default::default()
-            },
-            Placement::Selector(s) => PlacementSpec {
-                selector: Some(s),
-                ..Default::default()
-            },
+            Placement::Frame(f) => PlacementSpec { frame: Some(f), ..Default::default() },
+            Placement::AnyOf(fs) => PlacementSpec { any_of: Some(fs), ..Default::default() },
+            Placement::Selector(s) => PlacementSpec { selector: Some(s), ..Default::default() },
         }
     }
 }
@@ -147,9 +139,7 @@ impl ProcessorsSpec {
 }
 
 /// Processor sharing mode.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ProcMode {
     /// Micro-partition drawing from a shared processor pool.
@@ -160,19 +150,7 @@ pub enum ProcMode {
 }
 
 /// Processor compatibility mode (`lssyscfg -F lpar_proc_compat_modes`).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum CompatMode {
     /// Whatever the frame runs natively.
     #[serde(rename = "default")]
@@ -239,9 +217,7 @@ pub struct MemorySpec {
 }
 
 /// Memory mode.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MemoryMode {
     /// Dedicated physical memory.
@@ -267,10 +243,7 @@ pub struct PagingSpec {
 
 impl Default for PagingSpec {
     fn default() -> Self {
-        PagingSpec {
-            redundancy: Redundancy::default_for_shared(),
-            primary: PagingIndex::One,
-        }
+        PagingSpec { redundancy: Redundancy::default_for_shared(), primary: PagingIndex::One }
     }
 }
 
@@ -319,9 +292,7 @@ impl TryFrom<u8> for PagingIndex {
         match v {
             1 => Ok(PagingIndex::One),
             2 => Ok(PagingIndex::Two),
-            _ => Err(format!(
-                "paging.primary is {v}; it indexes the pool's pagingVios, so it is 1 or 2"
-            )),
+            _ => Err(format!("paging.primary is {v}; it indexes the pool's pagingVios, so it is 1 or 2")),
         }
     }
 }

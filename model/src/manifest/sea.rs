@@ -48,19 +48,7 @@ impl TrunkSpec {
 }
 
 /// The SEA's `ha_mode` attribute as the operator sets it.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum HaMode {
     /// Classic failover: the primary bridges everything, the backup waits.

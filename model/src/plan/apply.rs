@@ -4,13 +4,12 @@
 use crate::action::{Action, Op};
 use crate::estate::{Estate, Object};
 use crate::manifest::{
-    HaMode, MemoryMode, Metadata, PagingDeviceSpec, Placement, RunState, SeaSpec,
-    SharedMemoryPoolSpec, SharedProcessorPoolSpec,
+    HaMode, MemoryMode, Metadata, PagingDeviceSpec, Placement, RunState, SeaSpec, SharedMemoryPoolSpec,
+    SharedProcessorPoolSpec,
 };
 use crate::names::{MemPoolName, ProcPoolObjectName, SeaName};
 use crate::status::{
-    BridgeMode, LparState, PagingDeviceStatus, PagingStatus, PartitionStatus, SeaHaMode,
-    SeaMemberStatus, SeaState,
+    BridgeMode, LparState, PagingDeviceStatus, PagingStatus, PartitionStatus, SeaHaMode, SeaMemberStatus, SeaState,
 };
 
 /// Applies `actions` in order to a copy of `estate`.
@@ -24,51 +23,23 @@ pub fn apply(estate: &Estate, actions: &[Action]) -> Estate {
 
 fn step(e: &mut Estate, op: &Op) {
     match op {
-        Op::CreateSharedProcessorPool {
-            frame,
-            pool,
-            max,
-            reserved,
-        }
-        | Op::UpdateSharedProcessorPool {
-            frame,
-            pool,
-            max,
-            reserved,
-        } => {
+        Op::CreateSharedProcessorPool { frame, pool, max, reserved }
+        | Op::UpdateSharedProcessorPool { frame, pool, max, reserved } => {
             let spec = SharedProcessorPoolSpec {
                 frame: frame.clone(),
                 pool_name: pool.clone(),
                 max_proc_units: *max,
                 reserved_proc_units: *reserved,
             };
-            match e
-                .proc_pools
-                .values_mut()
-                .find(|p| &p.spec.frame == frame && &p.spec.pool_name == pool)
-            {
+            match e.proc_pools.values_mut().find(|p| &p.spec.frame == frame && &p.spec.pool_name == pool) {
                 Some(p) => p.spec = spec,
                 None => {
                     let name = ProcPoolObjectName::new(format!("{frame}-{pool}")).expect("valid");
-                    e.proc_pools.insert(
-                        name.clone(),
-                        Object::new(
-                            Metadata {
-                                name,
-                                labels: Default::default(),
-                            },
-                            spec,
-                        ),
-                    );
+                    e.proc_pools.insert(name.clone(), Object::new(Metadata { name, labels: Default::default() }, spec));
                 }
             }
         }
-        Op::CreateSharedMemoryPool {
-            frame,
-            pool_mem,
-            max_pool_mem,
-            paging_vios,
-        } => {
+        Op::CreateSharedMemoryPool { frame, pool_mem, max_pool_mem, paging_vios } => {
             let name = MemPoolName::new(format!("{frame}-ams")).expect("valid");
             let spec = SharedMemoryPoolSpec {
                 frame: frame.clone(),
@@ -77,32 +48,15 @@ fn step(e: &mut Estate, op: &Op) {
                 paging_vios: paging_vios.clone(),
                 paging_devices: Vec::new(),
             };
-            e.mem_pools.insert(
-                name.clone(),
-                Object::new(
-                    Metadata {
-                        name,
-                        labels: Default::default(),
-                    },
-                    spec,
-                ),
-            );
+            e.mem_pools.insert(name.clone(), Object::new(Metadata { name, labels: Default::default() }, spec));
         }
-        Op::UpdateSharedMemoryPool {
-            frame,
-            pool_mem,
-            max_pool_mem,
-        } => {
+        Op::UpdateSharedMemoryPool { frame, pool_mem, max_pool_mem } => {
             if let Some(p) = e.mem_pools.values_mut().find(|p| &p.spec.frame == frame) {
                 p.spec.pool_mem_mb = *pool_mem;
                 p.spec.max_pool_mem_mb = *max_pool_mem;
             }
         }
-        Op::AddPagingDevice {
-            frame,
-            vios,
-            device,
-        } => {
+        Op::AddPagingDevice { frame, vios, device } => {
             let size = e
                 .hardware
                 .get(frame)
@@ -111,21 +65,14 @@ fn step(e: &mut Estate, op: &Op) {
                 .map(|d| d.size_mb)
                 .unwrap_or_default();
             if let Some(p) = e.mem_pools.values_mut().find(|p| &p.spec.frame == frame) {
-                p.spec.paging_devices.push(PagingDeviceSpec {
-                    device: device.clone(),
-                    size_mb: size,
-                });
+                p.spec.paging_devices.push(PagingDeviceSpec { device: device.clone(), size_mb: size });
             }
-            e.status
-                .paging_devices
-                .entry(frame.clone())
-                .or_default()
-                .push(PagingDeviceStatus {
-                    device: device.clone(),
-                    size,
-                    redundant: true,
-                    assigned: None,
-                });
+            e.status.paging_devices.entry(frame.clone()).or_default().push(PagingDeviceStatus {
+                device: device.clone(),
+                size,
+                redundant: true,
+                assigned: None,
+            });
         }
         Op::RemovePagingDevice { frame, device, .. } => {
             if let Some(p) = e.mem_pools.values_mut().find(|p| &p.spec.frame == frame) {
@@ -137,57 +84,31 @@ fn step(e: &mut Estate, op: &Op) {
         }
         Op::StartVios { frame, vios } | Op::StopVios { frame, vios } => {
             let up = matches!(op, Op::StartVios { .. });
-            e.status.vios.entry(frame.clone()).or_default().insert(
-                vios.clone(),
-                if up {
-                    LparState::Running
-                } else {
-                    LparState::NotActivated
-                },
-            );
+            e.status
+                .vios
+                .entry(frame.clone())
+                .or_default()
+                .insert(vios.clone(), if up { LparState::Running } else { LparState::NotActivated });
             for p in e.vios_pairs.values_mut().filter(|p| &p.spec.frame == frame) {
                 for m in p.spec.members.iter_mut().filter(|m| &m.name == vios) {
-                    m.state = if up {
-                        RunState::Running
-                    } else {
-                        RunState::Stopped
-                    };
+                    m.state = if up { RunState::Running } else { RunState::Stopped };
                 }
             }
             for members in e.status.seas.values_mut() {
                 let Some(m) = members.iter_mut().find(|m| &m.vios == vios) else {
                     continue;
                 };
-                m.state = if up {
-                    SeaState::Backup
-                } else {
-                    SeaState::Inactive
-                };
+                m.state = if up { SeaState::Backup } else { SeaState::Inactive };
                 settle(members);
                 // Back up in sharing mode, the SEAs negotiate load sharing again by themselves.
-                if up
-                    && members.len() == 2
-                    && members.iter().all(|m| m.ha_mode == SeaHaMode::Sharing)
-                {
+                if up && members.len() == 2 && members.iter().all(|m| m.ha_mode == SeaHaMode::Sharing) {
                     members[0].state = SeaState::PrimarySharing;
                     members[1].state = SeaState::BackupSharing;
                 }
             }
         }
-        Op::CreateSea {
-            frame,
-            vios,
-            real_adapter,
-            trunks,
-            control_channel,
-            ha_mode,
-            priority,
-        } => {
-            let pair = e
-                .vios_pairs
-                .values()
-                .find(|p| &p.spec.frame == frame)
-                .map(|p| p.metadata.name.clone());
+        Op::CreateSea { frame, vios, real_adapter, trunks, control_channel, ha_mode, priority } => {
+            let pair = e.vios_pairs.values().find(|p| &p.spec.frame == frame).map(|p| p.metadata.name.clone());
             let Some(pair) = pair else { return };
             let name = e
                 .seas
@@ -202,10 +123,7 @@ fn step(e: &mut Estate, op: &Op) {
             };
             let sea = e.seas.entry(name.clone()).or_insert_with(|| {
                 Object::new(
-                    Metadata {
-                        name: name.clone(),
-                        labels: Default::default(),
-                    },
+                    Metadata { name: name.clone(), labels: Default::default() },
                     SeaSpec {
                         vios_pair: pair,
                         ha_mode: mode,
@@ -234,25 +152,17 @@ fn step(e: &mut Estate, op: &Op) {
             // The backup's SEA created in sharing mode asks the primary for load sharing.
             if *priority == 2
                 && members.len() == 2
-                && members
-                    .iter()
-                    .all(|m| m.ha_mode == SeaHaMode::Sharing && m.state != SeaState::Inactive)
+                && members.iter().all(|m| m.ha_mode == SeaHaMode::Sharing && m.state != SeaState::Inactive)
             {
                 members[0].state = SeaState::PrimarySharing;
                 members[1].state = SeaState::BackupSharing;
             }
         }
-        Op::SetSeaHaMode {
-            vios, mode, frame, ..
-        } => {
+        Op::SetSeaHaMode { vios, mode, frame, .. } => {
             let names: Vec<SeaName> = e
                 .seas
                 .iter()
-                .filter(|(_, s)| {
-                    e.vios_pairs
-                        .get(&s.spec.vios_pair)
-                        .is_some_and(|p| &p.spec.frame == frame)
-                })
+                .filter(|(_, s)| e.vios_pairs.get(&s.spec.vios_pair).is_some_and(|p| &p.spec.frame == frame))
                 .map(|(n, _)| n.clone())
                 .collect();
             for n in names {
@@ -261,9 +171,8 @@ fn step(e: &mut Estate, op: &Op) {
                     if let Some(m) = members.iter_mut().find(|m| &m.vios == vios) {
                         m.ha_mode = *mode;
                     }
-                    let sharing = members.len() == 2
-                        && members.iter().all(|m| m.ha_mode == SeaHaMode::Sharing)
-                        && is_backup;
+                    let sharing =
+                        members.len() == 2 && members.iter().all(|m| m.ha_mode == SeaHaMode::Sharing) && is_backup;
                     settle(members);
                     if sharing {
                         members[0].state = SeaState::PrimarySharing;
@@ -273,11 +182,8 @@ fn step(e: &mut Estate, op: &Op) {
                     if let Some(sea) = e.seas.get_mut(&n)
                         && modes.iter().all(|m| *m != SeaHaMode::Standby)
                     {
-                        sea.spec.ha_mode = if modes.iter().all(|m| *m == SeaHaMode::Sharing) {
-                            HaMode::Sharing
-                        } else {
-                            HaMode::Auto
-                        };
+                        sea.spec.ha_mode =
+                            if modes.iter().all(|m| *m == SeaHaMode::Sharing) { HaMode::Sharing } else { HaMode::Auto };
                     }
                 }
             }
@@ -286,11 +192,7 @@ fn step(e: &mut Estate, op: &Op) {
             let names: Vec<SeaName> = e
                 .seas
                 .iter()
-                .filter(|(_, s)| {
-                    e.vios_pairs
-                        .get(&s.spec.vios_pair)
-                        .is_some_and(|p| &p.spec.frame == frame)
-                })
+                .filter(|(_, s)| e.vios_pairs.get(&s.spec.vios_pair).is_some_and(|p| &p.spec.frame == frame))
                 .map(|(n, _)| n.clone())
                 .collect();
             for n in names {
@@ -303,38 +205,20 @@ fn step(e: &mut Estate, op: &Op) {
                 }
             }
         }
-        Op::CreatePartition {
-            frame,
-            partition,
-            spec,
-            ..
-        } => {
+        Op::CreatePartition { frame, partition, spec, .. } => {
             let mut spec = (**spec).clone();
             spec.placement = Placement::Frame(frame.clone());
             spec.state = RunState::Stopped;
             e.partitions.insert(
                 partition.clone(),
-                Object::new(
-                    Metadata {
-                        name: partition.clone(),
-                        labels: Default::default(),
-                    },
-                    spec,
-                ),
+                Object::new(Metadata { name: partition.clone(), labels: Default::default() }, spec),
             );
             e.status.partitions.insert(
                 partition.clone(),
-                PartitionStatus {
-                    frame: frame.clone(),
-                    state: LparState::NotActivated,
-                    rmc: false,
-                    paging: None,
-                },
+                PartitionStatus { frame: frame.clone(), state: LparState::NotActivated, rmc: false, paging: None },
             );
         }
-        Op::UpdatePartition {
-            partition, change, ..
-        } => {
+        Op::UpdatePartition { partition, change, .. } => {
             if let Some(p) = e.partitions.get_mut(partition) {
                 if let Some((_, to)) = change.memory {
                     p.spec.memory.desired_mb = to;
@@ -347,14 +231,9 @@ fn step(e: &mut Estate, op: &Op) {
                 }
             }
         }
-        Op::StartPartition {
-            frame, partition, ..
-        } => {
-            let paging = e
-                .partitions
-                .get(partition)
-                .filter(|p| p.spec.memory.mode == MemoryMode::Shared)
-                .and_then(|p| {
+        Op::StartPartition { frame, partition, .. } => {
+            let paging =
+                e.partitions.get(partition).filter(|p| p.spec.memory.mode == MemoryMode::Shared).and_then(|p| {
                     let pool = e.mem_pools.values().find(|m| &m.spec.frame == frame)?;
                     let idx = p
                         .spec
@@ -365,20 +244,11 @@ fn step(e: &mut Estate, op: &Op) {
                         .position()
                         .min(pool.spec.paging_vios.len() - 1);
                     let primary = pool.spec.paging_vios[idx].clone();
-                    let redundant = p.spec.memory.paging.unwrap_or_default().redundancy
-                        != crate::manifest::Redundancy::None;
-                    let secondary = pool
-                        .spec
-                        .paging_vios
-                        .get(1 - idx.min(1))
-                        .filter(|v| **v != primary && redundant)
-                        .cloned();
-                    Some(PagingStatus {
-                        primary: primary.clone(),
-                        secondary,
-                        current: Some(primary),
-                        device: None,
-                    })
+                    let redundant =
+                        p.spec.memory.paging.unwrap_or_default().redundancy != crate::manifest::Redundancy::None;
+                    let secondary =
+                        pool.spec.paging_vios.get(1 - idx.min(1)).filter(|v| **v != primary && redundant).cloned();
+                    Some(PagingStatus { primary: primary.clone(), secondary, current: Some(primary), device: None })
                 });
             if let Some(p) = e.partitions.get_mut(partition) {
                 p.spec.state = RunState::Running;
@@ -409,12 +279,7 @@ fn step(e: &mut Estate, op: &Op) {
             e.status.partitions.remove(partition);
         }
         Op::SwitchPagingVios { partition, .. } => {
-            if let Some(pg) = e
-                .status
-                .partitions
-                .get_mut(partition)
-                .and_then(|s| s.paging.as_mut())
-            {
+            if let Some(pg) = e.status.partitions.get_mut(partition).and_then(|s| s.paging.as_mut()) {
                 let other = if pg.current.as_ref() == Some(&pg.primary) {
                     pg.secondary.clone()
                 } else {
@@ -426,17 +291,8 @@ fn step(e: &mut Estate, op: &Op) {
             }
         }
         Op::ValidateMigration { .. } => {}
-        Op::MigratePartition {
-            partition,
-            to,
-            redundant,
-            ..
-        } => {
-            let pool = e
-                .mem_pools
-                .values()
-                .find(|m| &m.spec.frame == to)
-                .map(|p| p.spec.paging_vios.clone());
+        Op::MigratePartition { partition, to, redundant, .. } => {
+            let pool = e.mem_pools.values().find(|m| &m.spec.frame == to).map(|p| p.spec.paging_vios.clone());
             if let Some(p) = e.partitions.get_mut(partition) {
                 p.spec.placement = Placement::Frame(to.clone());
             }
@@ -445,22 +301,15 @@ fn step(e: &mut Estate, op: &Op) {
                 if s.paging.is_some()
                     && let Some(pv) = pool
                 {
-                    let non_redundant = *redundant
-                        == Some(crate::action::RedundantPgVios::NonRedundant)
-                        || pv.len() < 2;
+                    let non_redundant =
+                        *redundant == Some(crate::action::RedundantPgVios::NonRedundant) || pv.len() < 2;
                     let idx = e
                         .partitions
                         .get(partition)
-                        .map_or(0, |p| {
-                            p.spec.memory.paging.unwrap_or_default().primary.position()
-                        })
+                        .map_or(0, |p| p.spec.memory.paging.unwrap_or_default().primary.position())
                         .min(pv.len() - 1);
                     let primary = pv[idx].clone();
-                    let secondary = if non_redundant {
-                        None
-                    } else {
-                        pv.get(1 - idx).cloned()
-                    };
+                    let secondary = if non_redundant { None } else { pv.get(1 - idx).cloned() };
                     s.paging = Some(PagingStatus {
                         primary: primary.clone(),
                         secondary,
@@ -469,11 +318,7 @@ fn step(e: &mut Estate, op: &Op) {
                     });
                 }
             }
-            let paging = e
-                .status
-                .partitions
-                .get(partition)
-                .is_some_and(|s| s.paging.is_some());
+            let paging = e.status.partitions.get(partition).is_some_and(|s| s.paging.is_some());
             release_device(e, partition);
             if paging {
                 assign_device(e, to, partition);
@@ -483,16 +328,8 @@ fn step(e: &mut Estate, op: &Op) {
 }
 
 /// Activation or arrival: the smallest free paging device large enough (best fit).
-fn assign_device(
-    e: &mut Estate,
-    frame: &crate::names::FrameName,
-    partition: &crate::names::PartitionName,
-) {
-    let need = e
-        .partitions
-        .get(partition)
-        .map(|p| p.spec.memory.max_mb)
-        .unwrap_or_default();
+fn assign_device(e: &mut Estate, frame: &crate::names::FrameName, partition: &crate::names::PartitionName) {
+    let need = e.partitions.get(partition).map(|p| p.spec.memory.max_mb).unwrap_or_default();
     if let Some(devs) = e.status.paging_devices.get_mut(frame)
         && let Some(d) = devs
             .iter_mut()
@@ -501,12 +338,7 @@ fn assign_device(
     {
         d.assigned = Some(partition.clone());
         let device = d.device.clone();
-        if let Some(pg) = e
-            .status
-            .partitions
-            .get_mut(partition)
-            .and_then(|s| s.paging.as_mut())
-        {
+        if let Some(pg) = e.status.partitions.get_mut(partition).and_then(|s| s.paging.as_mut()) {
             pg.device = Some(device);
         }
     }
@@ -515,10 +347,7 @@ fn assign_device(
 /// Shutdown or departure: the paging device is freed.
 fn release_device(e: &mut Estate, partition: &crate::names::PartitionName) {
     for devs in e.status.paging_devices.values_mut() {
-        for d in devs
-            .iter_mut()
-            .filter(|d| d.assigned.as_ref() == Some(partition))
-        {
+        for d in devs.iter_mut().filter(|d| d.assigned.as_ref() == Some(partition)) {
             d.assigned = None;
         }
     }
@@ -526,20 +355,9 @@ fn release_device(e: &mut Estate, partition: &crate::names::PartitionName) {
 
 /// SEA states after a change: the running member with the better rank is primary.
 fn settle(members: &mut [SeaMemberStatus]) {
-    let up: Vec<usize> = (0..members.len())
-        .filter(|i| members[*i].state != SeaState::Inactive)
-        .collect();
-    let best = up.iter().copied().min_by_key(|i| {
-        (
-            members[*i].ha_mode == SeaHaMode::Standby,
-            members[*i].priority,
-        )
-    });
+    let up: Vec<usize> = (0..members.len()).filter(|i| members[*i].state != SeaState::Inactive).collect();
+    let best = up.iter().copied().min_by_key(|i| (members[*i].ha_mode == SeaHaMode::Standby, members[*i].priority));
     for i in up {
-        members[i].state = if Some(i) == best {
-            SeaState::Primary
-        } else {
-            SeaState::Backup
-        };
+        members[i].state = if Some(i) == best { SeaState::Primary } else { SeaState::Backup };
     }
 }

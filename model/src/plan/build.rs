@@ -49,10 +49,7 @@ pub(crate) struct Built {
 
 /// What a running partition holds: memory, processing units, pool units, a paging device.
 pub(crate) fn demand(spec: &PartitionSpec, frame: &FrameName) -> Vec<(Res, u64)> {
-    let mut v = vec![(
-        Res::Procs(frame.clone()),
-        u64::from(spec.processors.units.hundredths()),
-    )];
+    let mut v = vec![(Res::Procs(frame.clone()), u64::from(spec.processors.units.hundredths()))];
     match spec.memory.mode {
         MemoryMode::Dedicated => v.push((Res::Memory(frame.clone()), spec.memory.desired_mb.0)),
         MemoryMode::Shared => v.push((Res::Devices(frame.clone()), 1)),
@@ -60,10 +57,7 @@ pub(crate) fn demand(spec: &PartitionSpec, frame: &FrameName) -> Vec<(Res, u64)>
     if spec.processors.mode == ProcMode::Shared {
         let pool = spec.processors.pool_or_default();
         if pool != ProcPoolName::default_pool() {
-            v.push((
-                Res::Pool(frame.clone(), pool),
-                u64::from(spec.processors.units.hundredths()),
-            ));
+            v.push((Res::Pool(frame.clone(), pool), u64::from(spec.processors.units.hundredths())));
         }
     }
     v
@@ -115,12 +109,7 @@ pub(crate) fn build(desired: &Estate, observed: &Estate, opts: PlanOptions) -> B
     b.partitions();
     b.vios_stops();
     b.unmanaged_partitions();
-    Built {
-        steps: b.steps,
-        changes: b.changes,
-        warnings: b.warnings,
-        errors: b.errors,
-    }
+    Built { steps: b.steps, changes: b.changes, warnings: b.warnings, errors: b.errors }
 }
 
 impl<'a> B<'a> {
@@ -161,21 +150,12 @@ impl<'a> B<'a> {
     }
 
     fn vios_running_now(&self, frame: &FrameName, vios: &ViosName) -> bool {
-        self.o
-            .status
-            .vios
-            .get(frame)
-            .and_then(|m| m.get(vios))
-            .is_some_and(|s| s.is_running())
+        self.o.status.vios.get(frame).and_then(|m| m.get(vios)).is_some_and(|s| s.is_running())
     }
 
     /// Running at the end of the plan: as desired when a manifest names the VIOS, else as now.
     fn vios_running_after(&self, frame: &FrameName, vios: &ViosName) -> bool {
-        match self
-            .dix
-            .vios(frame, vios)
-            .and_then(|p| p.spec.members.iter().find(|m| &m.name == vios))
-        {
+        match self.dix.vios(frame, vios).and_then(|p| p.spec.members.iter().find(|m| &m.name == vios)) {
             Some(m) => m.state == RunState::Running,
             None => self.vios_running_now(frame, vios),
         }
@@ -207,11 +187,7 @@ impl<'a> B<'a> {
                 u64::from(max.saturating_sub(res).hundredths())
             };
             let new_avail = avail(p.spec.max_proc_units, p.spec.reserved_proc_units);
-            let obs = self
-                .o
-                .proc_pools
-                .values()
-                .find(|o| &o.spec.frame == frame && &o.spec.pool_name == pool);
+            let obs = self.o.proc_pools.values().find(|o| &o.spec.frame == frame && &o.spec.pool_name == pool);
             let object = format!("{}/{}", Kind::SharedProcessorPool, p.metadata.name);
             let op_fields = |o: Option<&crate::estate::ProcPool>| {
                 let old = o.map(|o| leaves(&o.spec)).unwrap_or_default();
@@ -226,15 +202,8 @@ impl<'a> B<'a> {
                         max: p.spec.max_proc_units,
                         reserved: p.spec.reserved_proc_units,
                     };
-                    let i = self.push(
-                        op,
-                        format!("{object} is not configured on {frame}"),
-                        vec![],
-                        0,
-                    );
-                    self.steps[i]
-                        .frees
-                        .push((Res::Pool(frame.clone(), pool.clone()), new_avail));
+                    let i = self.push(op, format!("{object} is not configured on {frame}"), vec![], 0);
+                    self.steps[i].frees.push((Res::Pool(frame.clone(), pool.clone()), new_avail));
                     self.frame_config.entry(frame.clone()).or_default().push(i);
                     self.change(ChangeKind::Create, object, Some(frame), fields, "");
                 }
@@ -251,12 +220,7 @@ impl<'a> B<'a> {
                         reserved: p.spec.reserved_proc_units,
                     };
                     let grows = new_avail >= old_avail;
-                    let i = self.push(
-                        op,
-                        format!("{object}: limits differ"),
-                        vec![],
-                        if grows { 0 } else { 4 },
-                    );
+                    let i = self.push(op, format!("{object}: limits differ"), vec![], if grows { 0 } else { 4 });
                     let r = Res::Pool(frame.clone(), pool.clone());
                     if grows {
                         self.steps[i].frees.push((r, new_avail - old_avail));
@@ -287,31 +251,19 @@ impl<'a> B<'a> {
                 match (m.state, now) {
                     (RunState::Running, false) => {
                         let i = self.push(
-                            Op::StartVios {
-                                frame: frame.clone(),
-                                vios: m.name.clone(),
-                            },
-                            format!(
-                                "{} is down and should run (end of VIOS maintenance)",
-                                m.name
-                            ),
+                            Op::StartVios { frame: frame.clone(), vios: m.name.clone() },
+                            format!("{} is down and should run (end of VIOS maintenance)", m.name),
                             vec![],
                             0,
                         );
                         if let Some(hw) = self.oix.vios_hardware(frame, &m.name) {
+                            self.steps[i].consumes.push((Res::Memory(frame.clone()), hw.memory_mb.0));
                             self.steps[i]
                                 .consumes
-                                .push((Res::Memory(frame.clone()), hw.memory_mb.0));
-                            self.steps[i].consumes.push((
-                                Res::Procs(frame.clone()),
-                                u64::from(hw.proc_units.hundredths()),
-                            ));
+                                .push((Res::Procs(frame.clone()), u64::from(hw.proc_units.hundredths())));
                         }
                         self.frame_config.entry(frame.clone()).or_default().push(i);
-                        self.vios_ready
-                            .entry((frame.clone(), m.name.clone()))
-                            .or_default()
-                            .push(i);
+                        self.vios_ready.entry((frame.clone(), m.name.clone())).or_default().push(i);
                         self.change(
                             ChangeKind::Update,
                             object,
@@ -341,28 +293,13 @@ impl<'a> B<'a> {
             let frame = &p.spec.frame;
             let object = format!("{}/{}", Kind::SharedMemoryPool, p.metadata.name);
             let obs = self.oix.mem_pool_on(frame);
-            let fields = field_changes(
-                &obs.map(|o| leaves(&o.spec)).unwrap_or_default(),
-                &leaves(&p.spec),
-            );
+            let fields = field_changes(&obs.map(|o| leaves(&o.spec)).unwrap_or_default(), &leaves(&p.spec));
             let mut deps = Vec::new();
             for v in &p.spec.paging_vios {
-                deps.extend(
-                    self.vios_ready
-                        .get(&(frame.clone(), v.clone()))
-                        .cloned()
-                        .unwrap_or_default(),
-                );
+                deps.extend(self.vios_ready.get(&(frame.clone(), v.clone())).cloned().unwrap_or_default());
             }
-            let existing: Vec<crate::names::DeviceName> = obs
-                .map(|o| {
-                    o.spec
-                        .paging_devices
-                        .iter()
-                        .map(|d| d.device.clone())
-                        .collect()
-                })
-                .unwrap_or_default();
+            let existing: Vec<crate::names::DeviceName> =
+                obs.map(|o| o.spec.paging_devices.iter().map(|d| d.device.clone()).collect()).unwrap_or_default();
             match obs {
                 None => {
                     let op = Op::CreateSharedMemoryPool {
@@ -371,15 +308,8 @@ impl<'a> B<'a> {
                         max_pool_mem: p.spec.max_pool_mem_mb,
                         paging_vios: p.spec.paging_vios.clone(),
                     };
-                    let i = self.push(
-                        op,
-                        format!("{object} does not exist on {frame}"),
-                        deps.clone(),
-                        0,
-                    );
-                    self.steps[i]
-                        .consumes
-                        .push((Res::Memory(frame.clone()), p.spec.pool_mem_mb.0));
+                    let i = self.push(op, format!("{object} does not exist on {frame}"), deps.clone(), 0);
+                    self.steps[i].consumes.push((Res::Memory(frame.clone()), p.spec.pool_mem_mb.0));
                     self.frame_config.entry(frame.clone()).or_default().push(i);
                     deps = vec![i];
                     self.change(ChangeKind::Create, object.clone(), Some(frame), fields, "");
@@ -393,9 +323,7 @@ impl<'a> B<'a> {
                         ));
                         continue;
                     }
-                    if o.spec.pool_mem_mb != p.spec.pool_mem_mb
-                        || o.spec.max_pool_mem_mb != p.spec.max_pool_mem_mb
-                    {
+                    if o.spec.pool_mem_mb != p.spec.pool_mem_mb || o.spec.max_pool_mem_mb != p.spec.max_pool_mem_mb {
                         let op = Op::UpdateSharedMemoryPool {
                             frame: frame.clone(),
                             pool_mem: p.spec.pool_mem_mb,
@@ -410,13 +338,9 @@ impl<'a> B<'a> {
                         );
                         let r = Res::Memory(frame.clone());
                         if grows {
-                            self.steps[i]
-                                .consumes
-                                .push((r, p.spec.pool_mem_mb.0 - o.spec.pool_mem_mb.0));
+                            self.steps[i].consumes.push((r, p.spec.pool_mem_mb.0 - o.spec.pool_mem_mb.0));
                         } else {
-                            self.steps[i]
-                                .frees
-                                .push((r, o.spec.pool_mem_mb.0 - p.spec.pool_mem_mb.0));
+                            self.steps[i].frees.push((r, o.spec.pool_mem_mb.0 - p.spec.pool_mem_mb.0));
                         }
                         self.frame_config.entry(frame.clone()).or_default().push(i);
                     }
@@ -434,17 +358,11 @@ impl<'a> B<'a> {
                     .paging_vios
                     .iter()
                     .find(|v| {
-                        self.oix
-                            .vios_hardware(frame, v)
-                            .is_some_and(|h| h.disks.iter().any(|d| d.name == dev.device))
+                        self.oix.vios_hardware(frame, v).is_some_and(|h| h.disks.iter().any(|d| d.name == dev.device))
                     })
                     .unwrap_or(&p.spec.paging_vios[0])
                     .clone();
-                let op = Op::AddPagingDevice {
-                    frame: frame.clone(),
-                    vios,
-                    device: dev.device.clone(),
-                };
+                let op = Op::AddPagingDevice { frame: frame.clone(), vios, device: dev.device.clone() };
                 let i = self.push(
                     op,
                     format!("{object}: paging device {} is not in the pool", dev.device),
@@ -457,41 +375,21 @@ impl<'a> B<'a> {
             if self.opts.prune
                 && let Some(o) = obs
             {
-                let status = self
-                    .o
-                    .status
-                    .paging_devices
-                    .get(frame)
-                    .cloned()
-                    .unwrap_or_default();
-                for dev in o
-                    .spec
-                    .paging_devices
-                    .iter()
-                    .filter(|d| !p.spec.paging_devices.iter().any(|w| w.device == d.device))
+                let status = self.o.status.paging_devices.get(frame).cloned().unwrap_or_default();
+                for dev in
+                    o.spec.paging_devices.iter().filter(|d| !p.spec.paging_devices.iter().any(|w| w.device == d.device))
                 {
                     let vios = p.spec.paging_vios[0].clone();
                     let i = self.push(
-                        Op::RemovePagingDevice {
-                            frame: frame.clone(),
-                            vios,
-                            device: dev.device.clone(),
-                        },
-                        format!(
-                            "{object}: paging device {} is not in the manifest (prune)",
-                            dev.device
-                        ),
+                        Op::RemovePagingDevice { frame: frame.clone(), vios, device: dev.device.clone() },
+                        format!("{object}: paging device {} is not in the manifest (prune)", dev.device),
                         vec![],
                         9,
                     );
                     self.steps[i].deletion = true;
-                    let free_now = status
-                        .iter()
-                        .any(|s| s.device == dev.device && s.assigned.is_none());
+                    let free_now = status.iter().any(|s| s.device == dev.device && s.assigned.is_none());
                     if free_now {
-                        self.steps[i]
-                            .consumes
-                            .push((Res::Devices(frame.clone()), 1));
+                        self.steps[i].consumes.push((Res::Devices(frame.clone()), 1));
                     }
                 }
             }
@@ -509,26 +407,16 @@ impl<'a> B<'a> {
             };
             let frame = pair.spec.frame.clone();
             let object = format!("{}/{}", Kind::SharedEthernetAdapter, s.metadata.name);
-            let mut members: Vec<ViosName> =
-                pair.spec.members.iter().map(|m| m.name.clone()).collect();
+            let mut members: Vec<ViosName> = pair.spec.members.iter().map(|m| m.name.clone()).collect();
             members.sort_by_key(|m| *m != s.spec.primary);
-            let observed = self
-                .oix
-                .pairs_on(&frame)
-                .iter()
-                .flat_map(|p| self.oix.seas_of(&p.metadata.name))
-                .next()
-                .copied();
+            let observed =
+                self.oix.pairs_on(&frame).iter().flat_map(|p| self.oix.seas_of(&p.metadata.name)).next().copied();
             let want = SeaHaMode::from(s.spec.ha_mode);
             match observed {
                 None => {
                     let mut prev: Option<usize> = None;
                     for (i, v) in members.iter().enumerate() {
-                        let ready = self
-                            .vios_ready
-                            .get(&(frame.clone(), v.clone()))
-                            .cloned()
-                            .unwrap_or_default();
+                        let ready = self.vios_ready.get(&(frame.clone(), v.clone())).cloned().unwrap_or_default();
                         if !self.vios_running_now(&frame, v) && ready.is_empty() {
                             self.errors.push(format!("{object}: the SEA cannot be created on {v} while it is down; start it first (state: running)"));
                             continue;
@@ -542,31 +430,13 @@ impl<'a> B<'a> {
                             ha_mode: want,
                             priority: i as u8 + 1,
                         };
-                        let role = if i == 0 {
-                            "primary (trunk priority 1) first"
-                        } else {
-                            "backup after the primary"
-                        };
+                        let role = if i == 0 { "primary (trunk priority 1) first" } else { "backup after the primary" };
                         let deps = ready.into_iter().chain(prev).collect();
-                        let idx = self.push(
-                            op,
-                            format!("{object} does not exist: create it on the {role}"),
-                            deps,
-                            0,
-                        );
-                        self.frame_config
-                            .entry(frame.clone())
-                            .or_default()
-                            .push(idx);
+                        let idx = self.push(op, format!("{object} does not exist: create it on the {role}"), deps, 0);
+                        self.frame_config.entry(frame.clone()).or_default().push(idx);
                         prev = Some(idx);
                     }
-                    self.change(
-                        ChangeKind::Create,
-                        object,
-                        Some(&frame),
-                        field_changes(&[], &leaves(&s.spec)),
-                        "",
-                    );
+                    self.change(ChangeKind::Create, object, Some(&frame), field_changes(&[], &leaves(&s.spec)), "");
                 }
                 Some(obs) => {
                     let same_config = obs.spec.real_adapter == s.spec.real_adapter
@@ -574,10 +444,7 @@ impl<'a> B<'a> {
                         && obs.spec.control_channel == s.spec.control_channel
                         && obs.spec.primary == s.spec.primary;
                     if !same_config {
-                        let fields = field_changes(
-                            &leaves(&without_mode(&obs.spec)),
-                            &leaves(&without_mode(&s.spec)),
-                        );
+                        let fields = field_changes(&leaves(&without_mode(&obs.spec)), &leaves(&without_mode(&s.spec)));
                         let list: Vec<String> = fields.iter().map(|f| f.path.clone()).collect();
                         self.errors.push(format!(
                             "{object}: changing {} of an existing SEA is not planned (it interrupts the network); recreate the SEA in a maintenance window",
@@ -585,13 +452,8 @@ impl<'a> B<'a> {
                         ));
                         continue;
                     }
-                    let status: Vec<SeaMemberStatus> = self
-                        .o
-                        .status
-                        .seas
-                        .get(&obs.metadata.name)
-                        .cloned()
-                        .unwrap_or_default();
+                    let status: Vec<SeaMemberStatus> =
+                        self.o.status.seas.get(&obs.metadata.name).cloned().unwrap_or_default();
                     self.sea_modes(&object, &frame, &members, &status, want);
                 }
             }
@@ -616,11 +478,7 @@ impl<'a> B<'a> {
             if self.vios_stopping.contains(&(frame.clone(), v.clone())) || m.ha_mode == want {
                 continue;
             }
-            let ready = self
-                .vios_ready
-                .get(&(frame.clone(), v.clone()))
-                .cloned()
-                .unwrap_or_default();
+            let ready = self.vios_ready.get(&(frame.clone(), v.clone())).cloned().unwrap_or_default();
             if !self.vios_running_now(frame, v) && ready.is_empty() {
                 // A SEA on a VIOS that stays down cannot be changed; it is set right when the
                 // VIOS starts again.
@@ -632,33 +490,13 @@ impl<'a> B<'a> {
                 format!(
                     "ha_mode {} -> {want} on {v}{}",
                     m.ha_mode,
-                    if prev.is_none() {
-                        " (primary first)"
-                    } else {
-                        " (backup after the primary)"
-                    }
+                    if prev.is_none() { " (primary first)" } else { " (backup after the primary)" }
                 )
             };
-            let op = Op::SetSeaHaMode {
-                frame: frame.clone(),
-                vios: v.clone(),
-                device: m.device.clone(),
-                mode: want,
-            };
-            let idx = self.push(
-                op,
-                format!("{object}: {why}"),
-                ready.into_iter().chain(prev).collect(),
-                0,
-            );
-            self.frame_config
-                .entry(frame.clone())
-                .or_default()
-                .push(idx);
-            self.vios_ready
-                .entry((frame.clone(), v.clone()))
-                .or_default()
-                .push(idx);
+            let op = Op::SetSeaHaMode { frame: frame.clone(), vios: v.clone(), device: m.device.clone(), mode: want };
+            let idx = self.push(op, format!("{object}: {why}"), ready.into_iter().chain(prev).collect(), 0);
+            self.frame_config.entry(frame.clone()).or_default().push(idx);
+            self.vios_ready.entry((frame.clone(), v.clone())).or_default().push(idx);
             fields.push(FieldChange {
                 path: format!("{v}.ha_mode"),
                 old: Some(m.ha_mode.to_string()),
@@ -669,16 +507,10 @@ impl<'a> B<'a> {
         // Both in sharing mode and running, yet not load sharing: the backup must ask again.
         // seeds: "To restart Load sharing, a chdev must occur on the backup SEA"
         let all_running = status.len() == 2 && status.iter().all(|m| m.state != SeaState::Inactive);
-        let all_sharing =
-            status.len() == 2 && status.iter().all(|m| m.ha_mode == SeaHaMode::Sharing);
-        let not_sh = status
-            .iter()
-            .any(|m| !matches!(m.state, SeaState::PrimarySharing | SeaState::BackupSharing));
+        let all_sharing = status.len() == 2 && status.iter().all(|m| m.ha_mode == SeaHaMode::Sharing);
+        let not_sh = status.iter().any(|m| !matches!(m.state, SeaState::PrimarySharing | SeaState::BackupSharing));
         if prev.is_none() && want == SeaHaMode::Sharing && all_running && all_sharing && not_sh {
-            if let Some(backup) = members
-                .get(1)
-                .and_then(|v| status.iter().find(|m| &m.vios == v))
-            {
+            if let Some(backup) = members.get(1).and_then(|v| status.iter().find(|m| &m.vios == v)) {
                 let op = Op::SetSeaHaMode {
                     frame: frame.clone(),
                     vios: backup.vios.clone(),
@@ -686,16 +518,12 @@ impl<'a> B<'a> {
                     mode: SeaHaMode::Sharing,
                 };
                 let idx = self.push(op, format!("{object}: both SEAs are in sharing mode but not load sharing; a chdev on the backup restarts the negotiation"), vec![], 0);
-                self.frame_config
-                    .entry(frame.clone())
-                    .or_default()
-                    .push(idx);
+                self.frame_config.entry(frame.clone()).or_default().push(idx);
                 note = "load sharing not negotiated".into();
             }
         }
         if !fields.is_empty() || !note.is_empty() {
-            let kind = if status.iter().any(|m| m.ha_mode == SeaHaMode::Standby) || !note.is_empty()
-            {
+            let kind = if status.iter().any(|m| m.ha_mode == SeaHaMode::Standby) || !note.is_empty() {
                 ChangeKind::Drift
             } else {
                 ChangeKind::Update
@@ -718,39 +546,20 @@ impl<'a> B<'a> {
         }
     }
 
-    fn new_partition(
-        &mut self,
-        object: &str,
-        name: &PartitionName,
-        dp: &Partition,
-        target: &FrameName,
-    ) {
-        let paging_vios = self
-            .dix
-            .mem_pool_on(target)
-            .map(|p| p.spec.paging_vios.clone())
-            .unwrap_or_default();
+    fn new_partition(&mut self, object: &str, name: &PartitionName, dp: &Partition, target: &FrameName) {
+        let paging_vios = self.dix.mem_pool_on(target).map(|p| p.spec.paging_vios.clone()).unwrap_or_default();
         let mut spec = dp.spec.clone();
         spec.placement = Placement::Frame(target.clone());
         let deps = self.config_deps(target);
         let create = self.push(
-            Op::CreatePartition {
-                frame: target.clone(),
-                partition: name.clone(),
-                spec: Box::new(spec),
-                paging_vios,
-            },
+            Op::CreatePartition { frame: target.clone(), partition: name.clone(), spec: Box::new(spec), paging_vios },
             format!("{object} does not exist: create it on {target}"),
             deps.clone(),
             4,
         );
         if dp.spec.state == RunState::Running {
             let i = self.push(
-                Op::StartPartition {
-                    frame: target.clone(),
-                    partition: name.clone(),
-                    force: false,
-                },
+                Op::StartPartition { frame: target.clone(), partition: name.clone(), force: false },
                 format!("{object} should run"),
                 vec![create],
                 4,
@@ -766,8 +575,7 @@ impl<'a> B<'a> {
             desired: Some(to_yaml(&dp.spec)),
             note: String::new(),
         };
-        c.fields
-            .retain(|f| f.path != "placement.frame" && !f.path.starts_with("placement."));
+        c.fields.retain(|f| f.path != "placement.frame" && !f.path.starts_with("placement."));
         self.changes.push(c);
     }
 
@@ -780,25 +588,17 @@ impl<'a> B<'a> {
         target: &FrameName,
     ) {
         let st = self.o.status.partitions.get(name);
-        let current = st
-            .map(|s| s.frame.clone())
-            .or_else(|| match &op.spec.placement {
-                Placement::Frame(f) => Some(f.clone()),
-                _ => None,
-            });
+        let current = st.map(|s| s.frame.clone()).or_else(|| match &op.spec.placement {
+            Placement::Frame(f) => Some(f.clone()),
+            _ => None,
+        });
         let Some(current) = current else { return };
         let state = st.map_or(LparState::NotActivated, |s| s.state);
-        if matches!(
-            state,
-            LparState::MigratingRunning | LparState::MigratingNotActivated
-        ) {
-            self.warnings.push(format!(
-                "{object} is being migrated; it is planned again once the migration ends"
-            ));
+        if matches!(state, LparState::MigratingRunning | LparState::MigratingNotActivated) {
+            self.warnings.push(format!("{object} is being migrated; it is planned again once the migration ends"));
             return;
         }
-        let running_now =
-            state.is_running() || state == LparState::Starting || state == LparState::OpenFirmware;
+        let running_now = state.is_running() || state == LparState::Starting || state == LparState::OpenFirmware;
         let want_running = dp.spec.state == RunState::Running;
         let mut fields = Vec::new();
         let mut kind = None;
@@ -822,9 +622,8 @@ impl<'a> B<'a> {
         let (old, new) = (strip(&op.spec), strip(&dp.spec));
         let diffs = field_changes(&leaves(&old), &leaves(&new));
         let dlpar_paths = ["memory.desiredMB", "processors.units", "processors.virtual"];
-        let (dlpar, other): (Vec<FieldChange>, Vec<FieldChange>) = diffs
-            .into_iter()
-            .partition(|f| dlpar_paths.contains(&f.path.as_str()));
+        let (dlpar, other): (Vec<FieldChange>, Vec<FieldChange>) =
+            diffs.into_iter().partition(|f| dlpar_paths.contains(&f.path.as_str()));
         if !other.is_empty() {
             let list: Vec<String> = other
                 .iter()
@@ -846,21 +645,14 @@ impl<'a> B<'a> {
 
         if running_now && !want_running {
             let i = self.push(
-                Op::StopPartition {
-                    frame: current.clone(),
-                    partition: name.clone(),
-                },
+                Op::StopPartition { frame: current.clone(), partition: name.clone() },
                 format!("{object} should be stopped"),
                 vec![],
                 2,
             );
             self.steps[i].frees = demand(&op.spec, &current);
             self.leaves_frame.insert(name.clone(), i);
-            fields.push(FieldChange {
-                path: "state".into(),
-                old: Some("running".into()),
-                new: Some("stopped".into()),
-            });
+            fields.push(FieldChange { path: "state".into(), old: Some("running".into()), new: Some("stopped".into()) });
             kind = Some(ChangeKind::Update);
             last = Some(i);
         }
@@ -878,23 +670,13 @@ impl<'a> B<'a> {
             let mut deps = self.config_deps(target);
             deps.extend(last);
             let v = self.push(
-                Op::ValidateMigration {
-                    partition: name.clone(),
-                    from: current.clone(),
-                    to: target.clone(),
-                    redundant,
-                },
+                Op::ValidateMigration { partition: name.clone(), from: current.clone(), to: target.clone(), redundant },
                 format!("{object}: {why}; validate the move to {target} first"),
                 deps.clone(),
                 3,
             );
             let m = self.push(
-                Op::MigratePartition {
-                    partition: name.clone(),
-                    from: current.clone(),
-                    to: target.clone(),
-                    redundant,
-                },
+                Op::MigratePartition { partition: name.clone(), from: current.clone(), to: target.clone(), redundant },
                 format!("{object}: {why}"),
                 vec![v],
                 3,
@@ -920,25 +702,17 @@ impl<'a> B<'a> {
                     .then_some((op.spec.memory.desired_mb, dp.spec.memory.desired_mb)),
                 units: (op.spec.processors.units != dp.spec.processors.units)
                     .then_some((op.spec.processors.units, dp.spec.processors.units)),
-                r#virtual: (op.spec.processors.r#virtual != dp.spec.processors.r#virtual).then(
-                    || {
-                        let d = |s: &PartitionSpec| {
-                            s.processors.r#virtual.unwrap_or_else(|| {
-                                s.processors.units.hundredths().div_ceil(100).max(1)
-                            })
-                        };
-                        (d(&op.spec), d(&dp.spec))
-                    },
-                ),
+                r#virtual: (op.spec.processors.r#virtual != dp.spec.processors.r#virtual).then(|| {
+                    let d = |s: &PartitionSpec| {
+                        s.processors.r#virtual.unwrap_or_else(|| s.processors.units.hundredths().div_ceil(100).max(1))
+                    };
+                    (d(&op.spec), d(&dp.spec))
+                }),
             };
             let (before, after) = (demand(&op.spec, target), demand(&dp.spec, target));
             let grows = after.iter().zip(&before).any(|((_, a), (_, b))| a > b);
             let i = self.push(
-                Op::UpdatePartition {
-                    frame: target.clone(),
-                    partition: name.clone(),
-                    change,
-                },
+                Op::UpdatePartition { frame: target.clone(), partition: name.clone(), change },
                 format!(
                     "{object}: {}",
                     dlpar
@@ -952,13 +726,7 @@ impl<'a> B<'a> {
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
-                last.into_iter()
-                    .chain(if grows {
-                        self.config_deps(target)
-                    } else {
-                        Vec::new()
-                    })
-                    .collect(),
+                last.into_iter().chain(if grows { self.config_deps(target) } else { Vec::new() }).collect(),
                 if grows { 4 } else { 2 },
             );
             if stays_running {
@@ -979,11 +747,7 @@ impl<'a> B<'a> {
             let mut deps: Vec<usize> = last.into_iter().collect();
             deps.extend(self.config_deps(target));
             let i = self.push(
-                Op::StartPartition {
-                    frame: target.clone(),
-                    partition: name.clone(),
-                    force: false,
-                },
+                Op::StartPartition { frame: target.clone(), partition: name.clone(), force: false },
                 format!("{object} should run"),
                 deps,
                 4,
@@ -991,14 +755,7 @@ impl<'a> B<'a> {
             self.steps[i].consumes = demand(&dp.spec, target);
             fields.push(FieldChange {
                 path: "state".into(),
-                old: Some(
-                    if state == LparState::Error {
-                        "error"
-                    } else {
-                        "stopped"
-                    }
-                    .into(),
-                ),
+                old: Some(if state == LparState::Error { "error" } else { "stopped" }.into()),
                 new: Some("running".into()),
             });
             kind.get_or_insert(ChangeKind::Update);
@@ -1028,29 +785,14 @@ impl<'a> B<'a> {
     }
 
     fn migration_reason(&self, dp: &Partition, current: &FrameName) -> String {
-        if self
-            .d
-            .frames
-            .get(current)
-            .is_some_and(|f| f.spec.maintenance)
-        {
+        if self.d.frames.get(current).is_some_and(|f| f.spec.maintenance) {
             return format!("frame {current} is in maintenance");
         }
-        let labels = self
-            .d
-            .frames
-            .get(current)
-            .map(|f| f.metadata.labels.clone())
-            .unwrap_or_default();
+        let labels = self.d.frames.get(current).map(|f| f.metadata.labels.clone()).unwrap_or_default();
         if !dp.spec.placement.allows(current, &labels) {
             return format!("its placement does not allow {current}");
         }
-        let why: Vec<String> = self
-            .placer
-            .static_reasons(dp, current)
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+        let why: Vec<String> = self.placer.static_reasons(dp, current).iter().map(ToString::to_string).collect();
         format!("{current} can no longer host it ({})", why.join("; "))
     }
 
@@ -1066,34 +808,17 @@ impl<'a> B<'a> {
             return Ok(None);
         }
         let paging = dp.spec.memory.paging.unwrap_or_default();
-        let two = self
-            .dix
-            .mem_pool_on(target)
-            .is_some_and(|p| p.spec.paging_vios.len() == 2);
+        let two = self.dix.mem_pool_on(target).is_some_and(|p| p.spec.paging_vios.len() == 2);
         let taken: Vec<_> = self
             .o
             .status
             .paging_devices
             .get(target)
-            .map(|ds| {
-                ds.iter()
-                    .filter(|d| d.assigned.is_some())
-                    .map(|d| d.device.clone())
-                    .collect()
-            })
+            .map(|ds| ds.iter().filter(|d| d.assigned.is_some()).map(|d| d.device.clone()).collect())
             .unwrap_or_default();
-        let free_common = self
-            .placer
-            .common_devices(target)
-            .iter()
-            .filter(|d| !taken.contains(&d.device))
-            .count();
+        let free_common = self.placer.common_devices(target).iter().filter(|d| !taken.contains(&d.device)).count();
         let possible = two && free_common > 0;
-        let why = if !two {
-            "it has one paging VIOS"
-        } else {
-            "it has no free common paging device"
-        };
+        let why = if !two { "it has one paging VIOS" } else { "it has no free common paging device" };
         match (paging.redundancy, possible) {
             (Redundancy::Required, true) => Ok(Some(RedundantPgVios::Required)),
             (Redundancy::Required, false) => Err(format!(
@@ -1123,12 +848,7 @@ impl<'a> B<'a> {
         frame: &FrameName,
     ) -> Option<FieldChange> {
         let pool = self.dix.mem_pool_on(frame)?;
-        let paging = self
-            .o
-            .status
-            .partitions
-            .get(name)
-            .and_then(|s| s.paging.clone())?;
+        let paging = self.o.status.partitions.get(name).and_then(|s| s.paging.clone())?;
         let idx = dp.spec.memory.paging.unwrap_or_default().primary.position();
         let want = pool.spec.paging_vios.get(idx).cloned()?;
         let current = paging.current.clone()?;
@@ -1142,9 +862,7 @@ impl<'a> B<'a> {
             || !self.vios_running_after(frame, &want)
             || (deps.is_empty() && !self.vios_running_now(frame, &want));
         if down {
-            self.warnings.push(format!(
-                "{object}: the paging failback to {want} waits until {want} is running"
-            ));
+            self.warnings.push(format!("{object}: the paging failback to {want} waits until {want} is running"));
             return None;
         }
         self.push(
@@ -1153,11 +871,7 @@ impl<'a> B<'a> {
             deps,
             5,
         );
-        Some(FieldChange {
-            path: "paging.current".into(),
-            old: Some(current.to_string()),
-            new: Some(want.to_string()),
-        })
+        Some(FieldChange { path: "paging.current".into(), old: Some(current.to_string()), new: Some(want.to_string()) })
     }
 
     /// VIOS maintenance (DESIGN §4 rule 2): move paging off the VIOS, fail its SEA over
@@ -1174,10 +888,7 @@ impl<'a> B<'a> {
                 .iter()
                 .filter(|(_, s)| s.frame == frame && s.state.is_running())
                 .filter_map(|(n, s)| {
-                    s.paging
-                        .clone()
-                        .filter(|p| p.current.as_ref() == Some(&vios))
-                        .map(|p| (n.clone(), p))
+                    s.paging.clone().filter(|p| p.current.as_ref() == Some(&vios)).map(|p| (n.clone(), p))
                 })
                 .collect();
             for (p, pg) in paged {
@@ -1185,11 +896,8 @@ impl<'a> B<'a> {
                     deps.push(*i);
                     continue;
                 }
-                let other = [Some(&pg.primary), pg.secondary.as_ref()]
-                    .into_iter()
-                    .flatten()
-                    .find(|v| **v != vios)
-                    .cloned();
+                let other =
+                    [Some(&pg.primary), pg.secondary.as_ref()].into_iter().flatten().find(|v| **v != vios).cloned();
                 match other {
                     Some(o) if self.vios_running_after(&frame, &o) && !self.vios_stopping.contains(&(frame.clone(), o.clone())) => {
                         let ready = self.vios_ready.get(&(frame.clone(), o.clone())).cloned().unwrap_or_default();
@@ -1207,14 +915,15 @@ impl<'a> B<'a> {
                 }
             }
             deps.extend(&switches);
-            let sea = self.o.status.seas.values().find(|ms| {
-                ms.iter().any(|m| m.vios == vios) && self.oix.vios(&frame, &vios).is_some()
-            });
+            let sea = self
+                .o
+                .status
+                .seas
+                .values()
+                .find(|ms| ms.iter().any(|m| m.vios == vios) && self.oix.vios(&frame, &vios).is_some());
             if let Some(members) = sea {
                 let me = members.iter().find(|m| m.vios == vios).expect("found");
-                let partner_up = members
-                    .iter()
-                    .any(|m| m.vios != vios && m.state != SeaState::Inactive);
+                let partner_up = members.iter().any(|m| m.vios != vios && m.state != SeaState::Inactive);
                 if matches!(me.state, SeaState::Primary | SeaState::PrimarySharing) {
                     if partner_up {
                         let i = self.push(
@@ -1225,11 +934,7 @@ impl<'a> B<'a> {
                         );
                         deps.push(i);
                     } else if me.state != SeaState::Standalone
-                        || self
-                            .d
-                            .partitions
-                            .values()
-                            .any(|p| self.placed_on(p, &frame))
+                        || self.d.partitions.values().any(|p| self.placed_on(p, &frame))
                     {
                         self.errors.push(format!(
                             "{vios} cannot be stopped: its SEA bridges the network of {frame} and no backup SEA is running; start the other VIOS first or move the partitions away"
@@ -1261,29 +966,18 @@ impl<'a> B<'a> {
                 }
                 // Every partition leaves: stop only after they have.
                 deps.extend(
-                    self.leaves_frame
-                        .values()
-                        .copied()
-                        .filter(|i| self.steps[*i].op.frames().first() == Some(&&frame)),
+                    self.leaves_frame.values().copied().filter(|i| self.steps[*i].op.frames().first() == Some(&&frame)),
                 );
             }
             let i = self.push(
-                Op::StopVios {
-                    frame: frame.clone(),
-                    vios: vios.clone(),
-                },
+                Op::StopVios { frame: frame.clone(), vios: vios.clone() },
                 format!("VIOS maintenance: {vios} should be stopped"),
                 deps,
                 2,
             );
             if let Some(hw) = self.oix.vios_hardware(&frame, &vios) {
-                self.steps[i]
-                    .frees
-                    .push((Res::Memory(frame.clone()), hw.memory_mb.0));
-                self.steps[i].frees.push((
-                    Res::Procs(frame.clone()),
-                    u64::from(hw.proc_units.hundredths()),
-                ));
+                self.steps[i].frees.push((Res::Memory(frame.clone()), hw.memory_mb.0));
+                self.steps[i].frees.push((Res::Procs(frame.clone()), u64::from(hw.proc_units.hundredths())));
             }
         }
     }
@@ -1292,12 +986,7 @@ impl<'a> B<'a> {
     fn placed_on(&self, p: &Partition, frame: &FrameName) -> bool {
         match &p.spec.placement {
             Placement::Frame(f) => f == frame,
-            _ => self
-                .o
-                .status
-                .partitions
-                .get(&p.metadata.name)
-                .is_some_and(|s| &s.frame == frame),
+            _ => self.o.status.partitions.get(&p.metadata.name).is_some_and(|s| &s.frame == frame),
         }
     }
 
@@ -1326,10 +1015,7 @@ impl<'a> B<'a> {
             let mut deps = Vec::new();
             if st.is_some_and(|s| s.state.is_running()) {
                 let i = self.push(
-                    Op::StopPartition {
-                        frame: frame.clone(),
-                        partition: name.clone(),
-                    },
+                    Op::StopPartition { frame: frame.clone(), partition: name.clone() },
                     format!("{object} is not in the manifests (prune): stop it"),
                     vec![],
                     2,
@@ -1338,10 +1024,7 @@ impl<'a> B<'a> {
                 deps.push(i);
             }
             let i = self.push(
-                Op::DeletePartition {
-                    frame: frame.clone(),
-                    partition: name.clone(),
-                },
+                Op::DeletePartition { frame: frame.clone(), partition: name.clone() },
                 format!("{object} is not in the manifests (prune)"),
                 deps,
                 9,

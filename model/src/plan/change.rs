@@ -64,33 +64,18 @@ pub struct ObjectChange {
 }
 
 /// Field-level differences between two renderings.
-pub(crate) fn field_changes(
-    old: &[(String, String)],
-    new: &[(String, String)],
-) -> Vec<FieldChange> {
+pub(crate) fn field_changes(old: &[(String, String)], new: &[(String, String)]) -> Vec<FieldChange> {
     let mut out = Vec::new();
     for (path, v) in new {
         match old.iter().find(|(p, _)| p == path) {
             Some((_, o)) if o == v => {}
-            Some((_, o)) => out.push(FieldChange {
-                path: path.clone(),
-                old: Some(o.clone()),
-                new: Some(v.clone()),
-            }),
-            None => out.push(FieldChange {
-                path: path.clone(),
-                old: None,
-                new: Some(v.clone()),
-            }),
+            Some((_, o)) => out.push(FieldChange { path: path.clone(), old: Some(o.clone()), new: Some(v.clone()) }),
+            None => out.push(FieldChange { path: path.clone(), old: None, new: Some(v.clone()) }),
         }
     }
     for (path, o) in old {
         if !new.iter().any(|(p, _)| p == path) {
-            out.push(FieldChange {
-                path: path.clone(),
-                old: Some(o.clone()),
-                new: None,
-            });
+            out.push(FieldChange { path: path.clone(), old: Some(o.clone()), new: None });
         }
     }
     out

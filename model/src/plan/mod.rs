@@ -94,12 +94,8 @@ pub struct Summary {
 /// become plan errors (and no actions are planned); warnings are kept.
 pub fn plan(desired: &Estate, observed: &Estate, options: PlanOptions) -> Plan {
     let findings = crate::validate::validate(desired, Some(observed));
-    let (errors, warnings): (Vec<&Diagnostic>, Vec<&Diagnostic>) =
-        findings.iter().partition(|d| d.is_error());
-    let mut p = Plan {
-        warnings: warnings.iter().map(|d| one_line(d)).collect(),
-        ..Default::default()
-    };
+    let (errors, warnings): (Vec<&Diagnostic>, Vec<&Diagnostic>) = findings.iter().partition(|d| d.is_error());
+    let mut p = Plan { warnings: warnings.iter().map(|d| one_line(d)).collect(), ..Default::default() };
     if !errors.is_empty() {
         p.errors = errors.iter().map(|d| one_line(d)).collect();
         return p;

@@ -16,23 +16,13 @@ use crate::status::LparState;
 /// Free capacity now, from the observed estate; resources it cannot know are unlimited.
 fn initial_free(o: &Estate) -> BTreeMap<Res, u64> {
     let mut free = BTreeMap::new();
-    let holds = |s: LparState| {
-        !matches!(
-            s,
-            LparState::NotActivated | LparState::MigratingNotActivated | LparState::Error
-        )
-    };
+    let holds =
+        |s: LparState| !matches!(s, LparState::NotActivated | LparState::MigratingNotActivated | LparState::Error);
     for (f, hw) in &o.hardware {
         let vios_state = o.status.vios.get(f);
-        let running_vios = hw.spec.vios.iter().filter(|v| {
-            vios_state
-                .and_then(|m| m.get(&v.name))
-                .is_some_and(|s| holds(*s))
-        });
-        let (mut mem, mut procs) = (
-            hw.spec.memory_mb.0,
-            u64::from(hw.spec.proc_units.hundredths()),
-        );
+        let running_vios =
+            hw.spec.vios.iter().filter(|v| vios_state.and_then(|m| m.get(&v.name)).is_some_and(|s| holds(*s)));
+        let (mut mem, mut procs) = (hw.spec.memory_mb.0, u64::from(hw.spec.proc_units.hundredths()));
         for v in running_vios {
             mem = mem.saturating_sub(v.memory_mb.0);
             procs = procs.saturating_sub(u64::from(v.proc_units.hundredths()));
@@ -42,23 +32,12 @@ fn initial_free(o: &Estate) -> BTreeMap<Res, u64> {
         }
         free.insert(Res::Memory(f.clone()), mem);
         free.insert(Res::Procs(f.clone()), procs);
-        let devices = o
-            .status
-            .paging_devices
-            .get(f)
-            .map_or(0, |ds| ds.iter().filter(|d| d.assigned.is_none()).count());
+        let devices = o.status.paging_devices.get(f).map_or(0, |ds| ds.iter().filter(|d| d.assigned.is_none()).count());
         free.insert(Res::Devices(f.clone()), devices as u64);
     }
     for p in o.proc_pools.values() {
-        let avail = p
-            .spec
-            .max_proc_units
-            .saturating_sub(p.spec.reserved_proc_units)
-            .hundredths();
-        free.insert(
-            Res::Pool(p.spec.frame.clone(), p.spec.pool_name.clone()),
-            u64::from(avail),
-        );
+        let avail = p.spec.max_proc_units.saturating_sub(p.spec.reserved_proc_units).hundredths();
+        free.insert(Res::Pool(p.spec.frame.clone(), p.spec.pool_name.clone()), u64::from(avail));
     }
     for (name, p) in &o.partitions {
         let Some(st) = o.status.partitions.get(name) else {
@@ -102,26 +81,31 @@ pub(crate) fn schedule(mut steps: Vec<Step>, observed: &Estate) -> Result<Vec<Ac
             dependents[*d].push(i);
         }
     }
-    // Ready steps by (phase, creation order): deterministic.
-    let mut ready: BTreeSet<(u8, usize)> = (0..n)
-        .filter(|i| indegree[*i] == 0)
-        .map(|i| (steps[i].phase, i))
-        .collect();
+    // Ready steps by (phase, creation order): deterministic. Steps that only give capacity
+    // back are kept apart: they always go first, and the rest is searched for the first that
+    // fits (usually the first), so scheduling stays near-linear on large plans.
+    let frees_only = |s: &Step| s.consumes.is_empty() && !s.frees.is_empty();
+    let mut freeing: BTreeSet<(u8, usize)> = BTreeSet::new();
+    let mut ready: BTreeSet<(u8, usize)> = BTreeSet::new();
+    for i in (0..n).filter(|i| indegree[*i] == 0) {
+        if frees_only(&steps[i]) { &mut freeing } else { &mut ready }.insert((steps[i].phase, i));
+    }
     let mut freed_by: BTreeMap<Res, Vec<usize>> = BTreeMap::new();
     let mut capacity_deps: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut order = Vec::with_capacity(n);
-    while !ready.is_empty() {
-        let fits = |s: &Step, free: &BTreeMap<Res, u64>| {
-            s.consumes
-                .iter()
-                .all(|(r, q)| free.get(r).is_none_or(|f| f >= q))
+    while !ready.is_empty() || !freeing.is_empty() {
+        let fits =
+            |s: &Step, free: &BTreeMap<Res, u64>| s.consumes.iter().all(|(r, q)| free.get(r).is_none_or(|f| f >= q));
+        let pick = match freeing.pop_first() {
+            Some(k) => Some(k),
+            None => {
+                let k = ready.iter().find(|(_, i)| fits(&steps[*i], &free)).copied();
+                if let Some(k) = k {
+                    ready.remove(&k);
+                }
+                k
+            }
         };
-        // Steps that give capacity back go first; then the first that fits.
-        let pick = ready
-            .iter()
-            .find(|(_, i)| steps[*i].consumes.is_empty() && !steps[*i].frees.is_empty())
-            .or_else(|| ready.iter().find(|(_, i)| fits(&steps[*i], &free)))
-            .copied();
         let Some(key) = pick else {
             let stuck: Vec<String> = ready
                 .iter()
@@ -133,12 +117,7 @@ pub(crate) fn schedule(mut steps: Vec<Step>, observed: &Estate) -> Result<Vec<Ac
                         .filter(|(r, q)| free.get(r).is_some_and(|f| f < q))
                         .map(|(r, q)| format!("{} (free {}, needs {q})", describe(r), free[r]))
                         .collect();
-                    format!(
-                        "{} {} needs {}",
-                        s.op.kind(),
-                        s.op.object(),
-                        needs.join(", ")
-                    )
+                    format!("{} {} needs {}", s.op.kind(), s.op.object(), needs.join(", "))
                 })
                 .collect();
             return Err(format!(
@@ -146,7 +125,6 @@ pub(crate) fn schedule(mut steps: Vec<Step>, observed: &Estate) -> Result<Vec<Ac
                 stuck.join("; ")
             ));
         };
-        ready.remove(&key);
         let i = key.1;
         for (r, q) in steps[i].consumes.clone() {
             if let Some(f) = free.get_mut(&r) {
@@ -164,12 +142,15 @@ pub(crate) fn schedule(mut steps: Vec<Step>, observed: &Estate) -> Result<Vec<Ac
         for &d in &dependents[i] {
             indegree[d] -= 1;
             if indegree[d] == 0 {
-                ready.insert((steps[d].phase, d));
+                if frees_only(&steps[d]) { &mut freeing } else { &mut ready }.insert((steps[d].phase, d));
             }
         }
     }
     if order.len() != n {
-        return Err("the plan's dependencies form a cycle; this is a bug in powerplane, please report it with the manifests".into());
+        return Err(
+            "the plan's dependencies form a cycle; this is a bug in powerplane, please report it with the manifests"
+                .into(),
+        );
     }
     let mut id_of = vec![0usize; n];
     for (pos, i) in order.iter().enumerate() {
@@ -179,21 +160,13 @@ pub(crate) fn schedule(mut steps: Vec<Step>, observed: &Estate) -> Result<Vec<Ac
         .iter()
         .map(|&i| {
             let s = &steps[i];
-            let mut after: Vec<usize> = s
-                .deps
-                .iter()
-                .chain(&capacity_deps[i])
-                .map(|d| id_of[*d])
-                .collect();
+            let mut after: Vec<usize> = s.deps.iter().chain(&capacity_deps[i]).map(|d| id_of[*d]).collect();
             after.sort_unstable();
             after.dedup();
             Action {
                 id: ActionId(format!("a{}", id_of[i])),
                 op: s.op.clone(),
-                after: after
-                    .into_iter()
-                    .map(|a| ActionId(format!("a{a}")))
-                    .collect(),
+                after: after.into_iter().map(|a| ActionId(format!("a{a}"))).collect(),
                 reason: s.reason.clone(),
             }
         })

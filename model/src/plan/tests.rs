@@ -83,27 +83,24 @@ fn part_gen(frames: usize) -> impl Strategy<Value = PartGen> {
         any::<bool>(),
         prop::bool::weighted(0.8),
     )
-        .prop_map(
-            |(frame, mem, units, shared_mem, redundancy, pool, vlan, running)| PartGen {
-                frame,
-                any_of: None,
-                mem,
-                units,
-                shared_mem,
-                redundancy,
-                pool,
-                vlan,
-                running,
-            },
-        )
+        .prop_map(|(frame, mem, units, shared_mem, redundancy, pool, vlan, running)| PartGen {
+            frame,
+            any_of: None,
+            mem,
+            units,
+            shared_mem,
+            redundancy,
+            pool,
+            vlan,
+            running,
+        })
 }
 
 fn edit_gen(frames: usize) -> impl Strategy<Value = Edit> {
     prop_oneof![
         (0..40usize, 0..frames).prop_map(|(p, f)| Edit::Move(p, f)),
         (0..40usize, 0..frames).prop_map(|(p, f)| Edit::AnyOf(p, f)),
-        (0..40usize, prop::sample::select(vec![1024u64, 2048, 3072]))
-            .prop_map(|(p, m)| Edit::Resize(p, m)),
+        (0..40usize, prop::sample::select(vec![1024u64, 2048, 3072])).prop_map(|(p, m)| Edit::Resize(p, m)),
         (0..40usize).prop_map(Edit::Toggle),
         (0..40usize).prop_map(Edit::Remove),
         part_gen(frames).prop_map(Edit::Add),
@@ -123,16 +120,8 @@ struct Scenario {
 fn scenario() -> impl Strategy<Value = Scenario> {
     prop::collection::vec(frame_gen(), 1..=4).prop_flat_map(|frames| {
         let n = frames.len();
-        (
-            Just(frames),
-            prop::collection::vec(part_gen(n), 0..=12),
-            prop::collection::vec(edit_gen(n), 0..=4),
-        )
-            .prop_map(|(frames, parts, edits)| Scenario {
-                frames,
-                parts,
-                edits,
-            })
+        (Just(frames), prop::collection::vec(part_gen(n), 0..=12), prop::collection::vec(edit_gen(n), 0..=4))
+            .prop_map(|(frames, parts, edits)| Scenario { frames, parts, edits })
     })
 }
 
@@ -140,9 +129,7 @@ fn hardware(frames: &[FrameGen]) -> String {
     let mut y = String::new();
     for (i, f) in frames.iter().enumerate() {
         let disks = (0..3)
-            .map(|j| {
-                format!("{{name: pg{j}, lun: F{i}PG{j}, sizeMB: 8192, reservePolicy: no_reserve}}")
-            })
+            .map(|j| format!("{{name: pg{j}, lun: F{i}PG{j}, sizeMB: 8192, reservePolicy: no_reserve}}"))
             .collect::<Vec<_>>()
             .join(", ");
         y.push_str(&format!(
@@ -168,15 +155,8 @@ fn manifests(frames: &[FrameGen], parts: &[Option<PartGen>]) -> String {
             ));
         }
         if let Some((vios, devices)) = f.smp {
-            let pv = if vios == 2 {
-                format!("[f{i}va, f{i}vb]")
-            } else {
-                format!("[f{i}va]")
-            };
-            let devs = (0..devices)
-                .map(|j| format!("{{device: pg{j}, sizeMB: 8192}}"))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let pv = if vios == 2 { format!("[f{i}va, f{i}vb]") } else { format!("[f{i}va]") };
+            let devs = (0..devices).map(|j| format!("{{device: pg{j}, sizeMB: 8192}}")).collect::<Vec<_>>().join(", ");
             y.push_str(&format!("---\napiVersion: powerplane/v1\nkind: SharedMemoryPool\nmetadata: {{name: m{i}}}\nspec: {{frame: f{i}, poolMemMB: 2048, maxPoolMemMB: 4096, pagingVios: {pv}, pagingDevices: [{devs}]}}\n"));
         }
         if let Some(max) = f.spp {
@@ -190,11 +170,7 @@ fn manifests(frames: &[FrameGen], parts: &[Option<PartGen>]) -> String {
             Some(o) => format!("{{anyOf: [f{}, f{o}]}}", p.frame),
             None => format!("{{frame: f{}}}", p.frame),
         };
-        let pool = if p.pool && f.spp.is_some() {
-            ", pool: prod"
-        } else {
-            ""
-        };
+        let pool = if p.pool && f.spp.is_some() { ", pool: prod" } else { "" };
         let memory = match f.smp {
             Some((vios, _)) if p.shared_mem => {
                 let red = match (p.redundancy, vios) {
@@ -210,11 +186,7 @@ fn manifests(frames: &[FrameGen], parts: &[Option<PartGen>]) -> String {
             }
             _ => format!("{{desiredMB: {}, maxMB: {}}}", p.mem, p.mem * 2),
         };
-        let network = if p.vlan && f.sea.is_some() {
-            "\n  network: [{vlan: 10}]"
-        } else {
-            ""
-        };
+        let network = if p.vlan && f.sea.is_some() { "\n  network: [{vlan: 10}]" } else { "" };
         y.push_str(&format!(
             "---\napiVersion: powerplane/v1\nkind: Partition\nmetadata: {{name: lp{k}}}\nspec:\n  placement: {placement}\n  state: {}\n  processors: {{units: {}.{:02}{pool}}}\n  memory: {memory}{network}\n",
             if p.running { "running" } else { "stopped" },
@@ -231,12 +203,8 @@ fn load(manifests_text: &str) -> Option<Estate> {
 
 /// What exceeds a capacity in an estate, if anything.
 fn over_capacity(e: &Estate) -> Option<String> {
-    let holds = |s: LparState| {
-        !matches!(
-            s,
-            LparState::NotActivated | LparState::MigratingNotActivated | LparState::Error
-        )
-    };
+    let holds =
+        |s: LparState| !matches!(s, LparState::NotActivated | LparState::MigratingNotActivated | LparState::Error);
     for (f, hw) in &e.hardware {
         let vios = e.status.vios.get(f);
         let (mut mem, mut procs) = (0u64, 0u32);
@@ -246,12 +214,7 @@ fn over_capacity(e: &Estate) -> Option<String> {
                 procs += v.proc_units.hundredths();
             }
         }
-        mem += e
-            .mem_pools
-            .values()
-            .filter(|p| &p.spec.frame == f)
-            .map(|p| p.spec.pool_mem_mb.0)
-            .sum::<u64>();
+        mem += e.mem_pools.values().filter(|p| &p.spec.frame == f).map(|p| p.spec.pool_mem_mb.0).sum::<u64>();
         let mut shared = 0usize;
         let mut pools: std::collections::BTreeMap<String, u32> = Default::default();
         for (n, p) in &e.partitions {
@@ -265,30 +228,23 @@ fn over_capacity(e: &Estate) -> Option<String> {
                 MemoryMode::Shared => shared += 1,
             }
             if p.spec.processors.mode == ProcMode::Shared {
-                *pools
-                    .entry(p.spec.processors.pool_or_default().to_string())
-                    .or_default() += p.spec.processors.units.hundredths();
+                *pools.entry(p.spec.processors.pool_or_default().to_string()).or_default() +=
+                    p.spec.processors.units.hundredths();
             }
         }
         if mem > hw.spec.memory_mb.0 {
             return Some(format!("{f}: memory {mem} > {}", hw.spec.memory_mb.0));
         }
         if procs > hw.spec.proc_units.hundredths() {
-            return Some(format!(
-                "{f}: processing units {procs} > {}",
-                hw.spec.proc_units.hundredths()
-            ));
+            return Some(format!("{f}: processing units {procs} > {}", hw.spec.proc_units.hundredths()));
         }
         let devices = e.status.paging_devices.get(f).map_or(0, Vec::len);
         if shared > devices {
-            return Some(format!(
-                "{f}: {shared} shared-memory partitions running on {devices} paging devices"
-            ));
+            return Some(format!("{f}: {shared} shared-memory partitions running on {devices} paging devices"));
         }
         for sp in e.proc_pools.values().filter(|p| &p.spec.frame == f) {
             let used = pools.get(sp.spec.pool_name.as_str()).copied().unwrap_or(0);
-            if used + sp.spec.reserved_proc_units.hundredths() > sp.spec.max_proc_units.hundredths()
-            {
+            if used + sp.spec.reserved_proc_units.hundredths() > sp.spec.max_proc_units.hundredths() {
                 return Some(format!("{f}: pool {} entitles {used}", sp.spec.pool_name));
             }
         }
@@ -329,10 +285,7 @@ fn edited(s: &Scenario) -> (Vec<FrameGen>, Vec<Option<PartGen>>) {
                     *slot = None;
                 }
             }
-            Edit::Add(p) => parts.push(Some(PartGen {
-                frame: p.frame % n,
-                ..p.clone()
-            })),
+            Edit::Add(p) => parts.push(Some(PartGen { frame: p.frame % n, ..p.clone() })),
             Edit::Maintenance(f) => frames[*f % n].maintenance = true,
             Edit::ViosDown(f) => frames[*f % n].vios_b_down = true,
             Edit::SeaMode(f) => {

@@ -22,9 +22,7 @@ pub(super) fn check(
         let Some(fr) = e.frames.get(&frame) else {
             continue;
         };
-        let at = |rule, msg: String, hint: &str| {
-            finding(rule, Kind::Frame, fr, &["metadata", "name"], msg, hint)
-        };
+        let at = |rule, msg: String, hint: &str| finding(rule, Kind::Frame, fr, &["metadata", "name"], msg, hint);
         if u.memory_used() > u.memory {
             out.push(at(
                 Rule::FrameMemoryCapacity,
@@ -53,17 +51,14 @@ pub(super) fn check(
             ));
         }
     }
-    let mut in_pool: BTreeMap<(&crate::names::FrameName, ProcPoolName), ProcUnits> =
-        BTreeMap::new();
+    let mut in_pool: BTreeMap<(&crate::names::FrameName, ProcPoolName), ProcUnits> = BTreeMap::new();
     for (name, el) in assignment {
         let p = &e.partitions[name];
         if let Eligibility::Placed(f) = el
             && p.spec.state == RunState::Running
             && p.spec.processors.mode == ProcMode::Shared
         {
-            *in_pool
-                .entry((f, p.spec.processors.pool_or_default()))
-                .or_default() += p.spec.processors.units;
+            *in_pool.entry((f, p.spec.processors.pool_or_default())).or_default() += p.spec.processors.units;
         }
     }
     for pool in e.proc_pools.values() {
@@ -75,10 +70,7 @@ pub(super) fn check(
             out.push(at(
                 Rule::ProcessorPoolLimits,
                 &["spec", "reservedProcUnits"],
-                format!(
-                    "reservedProcUnits {} is above maxProcUnits {}",
-                    sp.reserved_proc_units, sp.max_proc_units
-                ),
+                format!("reservedProcUnits {} is above maxProcUnits {}", sp.reserved_proc_units, sp.max_proc_units),
                 "lower reservedProcUnits or raise maxProcUnits",
             ));
         }
@@ -95,10 +87,7 @@ pub(super) fn check(
                 "lower maxProcUnits to what the frame has",
             ));
         }
-        let used = in_pool
-            .get(&(&sp.frame, sp.pool_name.clone()))
-            .copied()
-            .unwrap_or_default();
+        let used = in_pool.get(&(&sp.frame, sp.pool_name.clone())).copied().unwrap_or_default();
         if used + sp.reserved_proc_units > sp.max_proc_units {
             out.push(at(
                 Rule::ProcessorPoolCapacity,

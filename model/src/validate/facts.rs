@@ -6,12 +6,7 @@ use crate::diagnostic::{Diagnostic, Rule};
 use crate::estate::{Estate, EstateIndex};
 use crate::manifest::Kind;
 
-pub(super) fn check(
-    e: &Estate,
-    ix: &EstateIndex<'_>,
-    facts: &EstateIndex<'_>,
-    out: &mut Vec<Diagnostic>,
-) {
+pub(super) fn check(e: &Estate, ix: &EstateIndex<'_>, facts: &EstateIndex<'_>, out: &mut Vec<Diagnostic>) {
     for f in e.frames.values() {
         if facts.hardware(&f.metadata.name).is_none() {
             out.push(finding(
@@ -39,10 +34,7 @@ pub(super) fn check(
                     p,
                     &["spec", "members", &i.to_string(), "name"],
                     format!("frame `{}` has no VIOS `{}`", p.spec.frame, m.name),
-                    format!(
-                        "use a VIOS the frame has ({})",
-                        known(hw.spec.vios.iter().map(|v| &v.name))
-                    ),
+                    format!("use a VIOS the frame has ({})", known(hw.spec.vios.iter().map(|v| &v.name))),
                 ));
             }
         }
@@ -55,27 +47,11 @@ pub(super) fn check(
             let Some(vhw) = facts.vios_hardware(&pair.spec.frame, &m.name) else {
                 continue;
             };
-            let adapters = std::iter::once((
-                &s.spec.real_adapter,
-                vec!["spec".to_owned(), "realAdapter".to_owned()],
-            ))
-            .chain(
-                s.spec
-                    .control_channel
-                    .iter()
-                    .map(|c| (c, vec!["spec".to_owned(), "controlChannel".to_owned()])),
-            )
-            .chain(s.spec.trunks.iter().enumerate().map(|(i, t)| {
-                (
-                    &t.adapter,
-                    vec![
-                        "spec".to_owned(),
-                        "trunks".to_owned(),
-                        i.to_string(),
-                        "adapter".to_owned(),
-                    ],
-                )
-            }));
+            let adapters = std::iter::once((&s.spec.real_adapter, vec!["spec".to_owned(), "realAdapter".to_owned()]))
+                .chain(s.spec.control_channel.iter().map(|c| (c, vec!["spec".to_owned(), "controlChannel".to_owned()])))
+                .chain(s.spec.trunks.iter().enumerate().map(|(i, t)| {
+                    (&t.adapter, vec!["spec".to_owned(), "trunks".to_owned(), i.to_string(), "adapter".to_owned()])
+                }));
             for (adapter, path) in adapters {
                 if !vhw.ethernet.contains(adapter) {
                     let path: Vec<&str> = path.iter().map(String::as_str).collect();
@@ -85,10 +61,7 @@ pub(super) fn check(
                         s,
                         &path,
                         format!("VIOS `{}` has no ethernet adapter `{adapter}`", m.name),
-                        format!(
-                            "use an adapter the VIOS has ({})",
-                            known(vhw.ethernet.iter())
-                        ),
+                        format!("use an adapter the VIOS has ({})", known(vhw.ethernet.iter())),
                     ));
                 }
             }
@@ -100,10 +73,7 @@ pub(super) fn check(
                 .spec
                 .paging_vios
                 .iter()
-                .filter_map(|v| {
-                    ix.vios(&pool.spec.frame, v)
-                        .and(facts.vios_hardware(&pool.spec.frame, v))
-                })
+                .filter_map(|v| ix.vios(&pool.spec.frame, v).and(facts.vios_hardware(&pool.spec.frame, v)))
                 .flat_map(|v| v.disks.iter())
                 .find(|d| d.name == dev.device);
             let at = ["spec", "pagingDevices", &i.to_string(), "device"];

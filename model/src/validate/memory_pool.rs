@@ -13,9 +13,8 @@ pub(super) fn check(e: &Estate, out: &mut Vec<Diagnostic>) {
     let mut per_frame = BTreeMap::new();
     for p in e.mem_pools.values() {
         let sp = &p.spec;
-        let pool = |rule, path: &[&str], msg: String, hint: &str| {
-            finding(rule, Kind::SharedMemoryPool, p, path, msg, hint)
-        };
+        let pool =
+            |rule, path: &[&str], msg: String, hint: &str| finding(rule, Kind::SharedMemoryPool, p, path, msg, hint);
         if let Some(first) = per_frame.insert(&sp.frame, &p.metadata.name) {
             per_frame.insert(&sp.frame, first);
             out.push(pool(
@@ -45,10 +44,7 @@ pub(super) fn check(e: &Estate, out: &mut Vec<Diagnostic>) {
             out.push(pool(
                 Rule::MemoryPoolLimits,
                 &["spec", "poolMemMB"],
-                format!(
-                    "poolMemMB {} is above maxPoolMemMB {}",
-                    sp.pool_mem_mb.0, sp.max_pool_mem_mb.0
-                ),
+                format!("poolMemMB {} is above maxPoolMemMB {}", sp.pool_mem_mb.0, sp.max_pool_mem_mb.0),
                 "raise maxPoolMemMB or lower poolMemMB",
             ));
         }

@@ -50,9 +50,7 @@ pub(crate) fn finding<N: Display, S>(
     message: impl Into<String>,
     hint: impl Into<String>,
 ) -> Diagnostic {
-    Diagnostic::new(rule, message, hint)
-        .at_opt(o.locate(path))
-        .on(ObjectRef::new(kind, &o.metadata.name))
+    Diagnostic::new(rule, message, hint).at_opt(o.locate(path)).on(ObjectRef::new(kind, &o.metadata.name))
 }
 
 /// A short, sorted list of names for "known ones are: ..." hints.

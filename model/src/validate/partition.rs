@@ -12,18 +12,13 @@ const MIN_UNITS_PER_VP: u32 = 5;
 pub(super) fn check(e: &Estate, out: &mut Vec<Diagnostic>) {
     for p in e.partitions.values() {
         let sp = &p.spec;
-        let part = |rule, path: &[&str], msg: String, hint: &str| {
-            finding(rule, Kind::Partition, p, path, msg, hint)
-        };
+        let part = |rule, path: &[&str], msg: String, hint: &str| finding(rule, Kind::Partition, p, path, msg, hint);
         let mem = &sp.memory;
         if mem.desired_mb > mem.max_mb {
             out.push(part(
                 Rule::MemoryLimits,
                 &["spec", "memory", "desiredMB"],
-                format!(
-                    "desiredMB {} is above maxMB {}",
-                    mem.desired_mb.0, mem.max_mb.0
-                ),
+                format!("desiredMB {} is above maxMB {}", mem.desired_mb.0, mem.max_mb.0),
                 "raise maxMB (needs a reactivation) or lower desiredMB",
             ));
         }

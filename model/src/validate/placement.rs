@@ -28,10 +28,7 @@ pub(super) fn check(
                 p,
                 &["spec", "placement", "selector"],
                 "the placement selector matches no frame".to_owned(),
-                format!(
-                    "label a Frame with {:?}, or change the selector",
-                    selector_labels(p)
-                ),
+                format!("label a Frame with {:?}, or change the selector", selector_labels(p)),
             ));
             continue;
         }
@@ -77,10 +74,7 @@ pub(super) fn check(
                 }
             }
             Eligibility::Unplaceable(rejected) => {
-                if rejected
-                    .iter()
-                    .all(|(_, why)| why.contains(&Ineligible::UnknownFrame))
-                {
+                if rejected.iter().all(|(_, why)| why.contains(&Ineligible::UnknownFrame)) {
                     continue; // already a dangling reference
                 }
                 let reasons: Vec<String> = rejected
@@ -95,10 +89,7 @@ pub(super) fn check(
                     Kind::Partition,
                     p,
                     &["spec", "placement"],
-                    format!(
-                        "no allowed frame can host the partition ({})",
-                        reasons.join(" | ")
-                    ),
+                    format!("no allowed frame can host the partition ({})", reasons.join(" | ")),
                     "allow another frame, or fix what rules out the listed frames",
                 ));
             }
@@ -119,9 +110,8 @@ fn selector_labels(p: &Partition) -> crate::manifest::Labels {
 }
 
 fn reason_finding(p: &Partition, f: &FrameName, why: &Ineligible) -> Option<Diagnostic> {
-    let part = |rule, path: &[&str], msg: String, hint: String| {
-        Some(finding(rule, Kind::Partition, p, path, msg, hint))
-    };
+    let part =
+        |rule, path: &[&str], msg: String, hint: String| Some(finding(rule, Kind::Partition, p, path, msg, hint));
     match why {
         Ineligible::UnknownFrame | Ineligible::Memory { .. } | Ineligible::ProcUnits { .. } => None,
         Ineligible::Maintenance => part(
@@ -211,21 +201,9 @@ fn check_paging_devices(
             continue;
         };
         let devices = &pool.spec.paging_devices;
-        let names = |ps: &[&Partition]| {
-            ps.iter()
-                .map(|p| p.metadata.name.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let names = |ps: &[&Partition]| ps.iter().map(|p| p.metadata.name.to_string()).collect::<Vec<_>>().join(", ");
         let at = |rule, msg: String, hint: &str| {
-            finding(
-                rule,
-                Kind::SharedMemoryPool,
-                pool,
-                &["spec", "pagingDevices"],
-                msg,
-                hint,
-            )
+            finding(rule, Kind::SharedMemoryPool, pool, &["spec", "pagingDevices"], msg, hint)
         };
         if parts.len() > devices.len() {
             out.push(at(
@@ -245,12 +223,7 @@ fn check_paging_devices(
             have.sort_unstable_by(|a, b| b.cmp(a));
             // A partition larger than every device is reported on the partition itself.
             let each_fits = need.first().zip(have.first()).is_none_or(|(n, h)| h >= n);
-            if let Some((n, h)) = need
-                .iter()
-                .zip(&have)
-                .find(|(n, h)| h < n)
-                .filter(|_| each_fits)
-            {
+            if let Some((n, h)) = need.iter().zip(&have).find(|(n, h)| h < n).filter(|_| each_fits) {
                 out.push(at(
                     Rule::PagingDeviceTooSmall,
                     format!(
@@ -262,11 +235,8 @@ fn check_paging_devices(
             }
         }
         let redundancy = |p: &&Partition| p.spec.memory.paging.unwrap_or_default().redundancy;
-        let required: Vec<&Partition> = parts
-            .iter()
-            .copied()
-            .filter(|p| redundancy(p) == Redundancy::Required)
-            .collect();
+        let required: Vec<&Partition> =
+            parts.iter().copied().filter(|p| redundancy(p) == Redundancy::Required).collect();
         let common = placer.common_devices(frame).len();
         if required.len() > common && pool.spec.paging_vios.len() == 2 {
             out.push(at(
@@ -280,11 +250,7 @@ fn check_paging_devices(
             ));
         }
         let spare = common.saturating_sub(required.len());
-        for p in parts
-            .iter()
-            .filter(|p| redundancy(p) == Redundancy::Preferred)
-            .skip(spare)
-        {
+        for p in parts.iter().filter(|p| redundancy(p) == Redundancy::Preferred).skip(spare) {
             out.push(finding(
                 Rule::NoPagingRedundancy,
                 Kind::Partition,

@@ -34,36 +34,29 @@ pub(super) fn check(e: &Estate, ix: &EstateIndex<'_>, out: &mut Vec<Diagnostic>)
         if let Some(pair) = e.vios_pairs.get(&sp.vios_pair) {
             let members = pair.spec.members.len();
             if !pair.spec.members.iter().any(|m| m.name == sp.primary) {
-                let names: Vec<String> = pair
-                    .spec
-                    .members
-                    .iter()
-                    .map(|m| m.name.to_string())
-                    .collect();
+                let names: Vec<String> = pair.spec.members.iter().map(|m| m.name.to_string()).collect();
                 out.push(sea(
                     Rule::SeaPriority,
                     &["spec", "primary"],
-                    format!(
-                        "primary `{}` is not a member of VIOS pair `{}`",
-                        sp.primary, sp.vios_pair
-                    ),
-                    &format!(
-                        "set `primary` to one of the pair's VIOS: {}",
-                        names.join(", ")
-                    ),
+                    format!("primary `{}` is not a member of VIOS pair `{}`", sp.primary, sp.vios_pair),
+                    &format!("set `primary` to one of the pair's VIOS: {}", names.join(", ")),
                 ));
             }
             match (sp.ha_mode, members) {
                 (HaMode::Auto | HaMode::Sharing, 1) => out.push(sea(
                     Rule::SeaPriority,
                     &["spec", "haMode"],
-                    format!("haMode `{}` needs a backup SEA, but VIOS pair `{}` has one member", sp.ha_mode, sp.vios_pair),
+                    format!(
+                        "haMode `{}` needs a backup SEA, but VIOS pair `{}` has one member",
+                        sp.ha_mode, sp.vios_pair
+                    ),
                     "add the second VIOS to the pair, or use `haMode: disabled` for a single VIOS",
                 )),
                 (HaMode::Disabled, 2) => out.push(sea(
                     Rule::SeaPriority,
                     &["spec", "haMode"],
-                    "haMode `disabled` on a pair of two VIOS would bridge the same VLANs twice and loop the network".to_owned(),
+                    "haMode `disabled` on a pair of two VIOS would bridge the same VLANs twice and loop the network"
+                        .to_owned(),
                     "use `auto` (failover) or `sharing` (load sharing)",
                 )),
                 _ => {}
@@ -83,10 +76,7 @@ pub(super) fn check(e: &Estate, ix: &EstateIndex<'_>, out: &mut Vec<Diagnostic>)
             out.push(sea(
                 Rule::SeaAdapters,
                 &["spec", "haMode"],
-                format!(
-                    "haMode `{}` needs a control channel between the two SEAs",
-                    sp.ha_mode
-                ),
+                format!("haMode `{}` needs a control channel between the two SEAs", sp.ha_mode),
                 "add `controlChannel: entN` naming the control channel adapter",
             ));
         }

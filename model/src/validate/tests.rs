@@ -163,26 +163,19 @@ fn edit(text: &str, from: &str, to: &str) -> String {
 }
 
 fn findings(manifests: &str, hardware: Option<&str>) -> Vec<Diagnostic> {
-    let desired = load_manifests(&[SourceFile::new("m.yaml", manifests)])
-        .unwrap_or_else(|e| panic!("{:#?}", e.0));
+    let desired = load_manifests(&[SourceFile::new("m.yaml", manifests)]).unwrap_or_else(|e| panic!("{:#?}", e.0));
     let observed = hardware.map(|h| load_inventory(&[SourceFile::new("inv.yaml", h)]).unwrap());
     super::validate(&desired, observed.as_ref())
 }
 
 fn rules(manifests: &str, hardware: Option<&str>) -> Vec<Rule> {
-    findings(manifests, hardware)
-        .into_iter()
-        .map(|d| d.rule)
-        .collect()
+    findings(manifests, hardware).into_iter().map(|d| d.rule).collect()
 }
 
 #[track_caller]
 fn assert_fires(manifests: &str, hardware: Option<&str>, rule: Rule) -> Diagnostic {
     let all = findings(manifests, hardware);
-    all.iter()
-        .find(|d| d.rule == rule)
-        .cloned()
-        .unwrap_or_else(|| panic!("expected {rule}, got {:#?}", all))
+    all.iter().find(|d| d.rule == rule).cloned().unwrap_or_else(|| panic!("expected {rule}, got {:#?}", all))
 }
 
 #[test]
@@ -193,54 +186,27 @@ fn base_estate_is_clean_with_and_without_hardware() {
 
 #[test]
 fn dangling_references_name_the_field() {
-    let d = assert_fires(
-        &edit(BASE, "placement: {frame: fa}", "placement: {frame: fz}"),
-        None,
-        Rule::DanglingReference,
-    );
+    let d =
+        assert_fires(&edit(BASE, "placement: {frame: fa}", "placement: {frame: fz}"), None, Rule::DanglingReference);
     let loc = d.location.clone().unwrap();
     assert_eq!((loc.line, loc.column), (75, 15), "{d}");
     assert!(d.message.contains("`fz`"));
     assert!(d.hint.contains("`fa`, `fb`"));
+    assert_fires(&edit(BASE, "anyOf: [fa, fb]", "anyOf: [fa, fq]"), None, Rule::DanglingReference);
+    assert_fires(&edit(BASE, "viosPair: pb", "viosPair: pq"), None, Rule::DanglingReference);
+    assert_fires(&edit(BASE, "pagingVios: [va1, va2]", "pagingVios: [va1, vb1]"), None, Rule::DanglingReference);
     assert_fires(
-        &edit(BASE, "anyOf: [fa, fb]", "anyOf: [fa, fq]"),
+        &edit(BASE, "processors: {pool: prod, units: 1}", "processors: {pool: nope, units: 1}"),
         None,
         Rule::DanglingReference,
     );
     assert_fires(
-        &edit(BASE, "viosPair: pb", "viosPair: pq"),
+        &edit(BASE, "spec:\n  frame: fa\n  poolName", "spec:\n  frame: fq\n  poolName"),
         None,
         Rule::DanglingReference,
     );
     assert_fires(
-        &edit(BASE, "pagingVios: [va1, va2]", "pagingVios: [va1, vb1]"),
-        None,
-        Rule::DanglingReference,
-    );
-    assert_fires(
-        &edit(
-            BASE,
-            "processors: {pool: prod, units: 1}",
-            "processors: {pool: nope, units: 1}",
-        ),
-        None,
-        Rule::DanglingReference,
-    );
-    assert_fires(
-        &edit(
-            BASE,
-            "spec:\n  frame: fa\n  poolName",
-            "spec:\n  frame: fq\n  poolName",
-        ),
-        None,
-        Rule::DanglingReference,
-    );
-    assert_fires(
-        &edit(
-            BASE,
-            "spec:\n  frame: fb\n  members",
-            "spec:\n  frame: fq\n  members",
-        ),
+        &edit(BASE, "spec:\n  frame: fb\n  members", "spec:\n  frame: fq\n  members"),
         None,
         Rule::DanglingReference,
     );
@@ -254,33 +220,17 @@ fn vios_in_two_pairs_and_partition_named_like_a_vios() {
         "    - {name: vb1}\n---\napiVersion: powerplane/v1\nkind: ViosPair\nmetadata: {name: pc}\nspec: {frame: fb, members: [{name: vb1}]}",
     );
     assert_fires(&two_pairs, None, Rule::NameConflict);
-    assert_fires(
-        &edit(BASE, "metadata: {name: amsp}", "metadata: {name: va1}"),
-        None,
-        Rule::NameConflict,
-    );
+    assert_fires(&edit(BASE, "metadata: {name: amsp}", "metadata: {name: va1}"), None, Rule::NameConflict);
 }
 
 #[test]
 fn vios_pair_has_one_or_two_distinct_members() {
     assert_fires(
-        &edit(
-            BASE,
-            "    - {name: va2, state: running}",
-            "    - {name: va2}\n    - {name: va3}",
-        ),
+        &edit(BASE, "    - {name: va2, state: running}", "    - {name: va2}\n    - {name: va3}"),
         None,
         Rule::ViosPairMembers,
     );
-    assert_fires(
-        &edit(
-            BASE,
-            "    - {name: va2, state: running}",
-            "    - {name: va1}",
-        ),
-        None,
-        Rule::ViosPairMembers,
-    );
+    assert_fires(&edit(BASE, "    - {name: va2, state: running}", "    - {name: va1}"), None, Rule::ViosPairMembers);
 }
 
 #[test]
@@ -296,64 +246,29 @@ fn one_sea_per_vios_pair() {
 
 #[test]
 fn sea_priorities() {
-    assert_fires(
-        &edit(BASE, "primary: va1", "primary: vb1"),
-        None,
-        Rule::SeaPriority,
-    );
-    assert_fires(
-        &edit(
-            BASE,
-            "haMode: disabled",
-            "haMode: auto\n  controlChannel: ent9",
-        ),
-        None,
-        Rule::SeaPriority,
-    );
-    assert_fires(
-        &edit(BASE, "haMode: sharing", "haMode: disabled"),
-        None,
-        Rule::SeaPriority,
-    );
+    assert_fires(&edit(BASE, "primary: va1", "primary: vb1"), None, Rule::SeaPriority);
+    assert_fires(&edit(BASE, "haMode: disabled", "haMode: auto\n  controlChannel: ent9"), None, Rule::SeaPriority);
+    assert_fires(&edit(BASE, "haMode: sharing", "haMode: disabled"), None, Rule::SeaPriority);
 }
 
 #[test]
 fn sea_adapters() {
-    assert_fires(
-        &edit(BASE, "  controlChannel: ent3\n", ""),
-        None,
-        Rule::SeaAdapters,
-    );
-    assert_fires(
-        &edit(BASE, "{adapter: ent2, pvid: 2", "{adapter: ent0, pvid: 2"),
-        None,
-        Rule::SeaAdapters,
-    );
+    assert_fires(&edit(BASE, "  controlChannel: ent3\n", ""), None, Rule::SeaAdapters);
+    assert_fires(&edit(BASE, "{adapter: ent2, pvid: 2", "{adapter: ent0, pvid: 2"), None, Rule::SeaAdapters);
     // auto needs no second trunk: not a load-sharing problem
-    assert!(
-        !rules(&edit(BASE, "haMode: sharing", "haMode: auto"), None)
-            .contains(&Rule::LoadSharingPrerequisites)
-    );
+    assert!(!rules(&edit(BASE, "haMode: sharing", "haMode: auto"), None).contains(&Rule::LoadSharingPrerequisites));
 }
 
 #[test]
 fn load_sharing_needs_two_trunks() {
-    let one = edit(
-        BASE,
-        "    - {adapter: ent2, pvid: 2, vlans: [12, 13]}\n",
-        "",
-    );
+    let one = edit(BASE, "    - {adapter: ent2, pvid: 2, vlans: [12, 13]}\n", "");
     let d = assert_fires(&one, None, Rule::LoadSharingPrerequisites);
     assert!(d.message.contains("has 1"));
 }
 
 #[test]
 fn vlan_on_two_trunks() {
-    assert_fires(
-        &edit(BASE, "vlans: [12, 13]", "vlans: [11, 13]"),
-        None,
-        Rule::VlanOnTwoTrunks,
-    );
+    assert_fires(&edit(BASE, "vlans: [12, 13]", "vlans: [11, 13]"), None, Rule::VlanOnTwoTrunks);
 }
 
 #[test]
@@ -368,33 +283,17 @@ fn one_memory_pool_per_frame() {
 
 #[test]
 fn paging_vios_count() {
-    let three = edit(
-        BASE,
-        "pagingVios: [va1, va2]",
-        "pagingVios: [va1, va2, va1]",
-    );
+    let three = edit(BASE, "pagingVios: [va1, va2]", "pagingVios: [va1, va2, va1]");
     let d = assert_fires(&three, None, Rule::PagingViosCount);
     assert!(d.message.contains("lists 3"), "{d}");
-    assert_fires(
-        &edit(BASE, "pagingVios: [va1, va2]", "pagingVios: []"),
-        None,
-        Rule::PagingViosCount,
-    );
-    assert_fires(
-        &edit(BASE, "pagingVios: [va1, va2]", "pagingVios: [va1, va1]"),
-        None,
-        Rule::PagingViosCount,
-    );
+    assert_fires(&edit(BASE, "pagingVios: [va1, va2]", "pagingVios: []"), None, Rule::PagingViosCount);
+    assert_fires(&edit(BASE, "pagingVios: [va1, va2]", "pagingVios: [va1, va1]"), None, Rule::PagingViosCount);
 }
 
 #[test]
 fn paging_device_too_small() {
     let d = assert_fires(
-        &edit(
-            BASE,
-            "    maxMB: 4096\n    paging",
-            "    maxMB: 16384\n    paging",
-        ),
+        &edit(BASE, "    maxMB: 4096\n    paging", "    maxMB: 16384\n    paging"),
         None,
         Rule::PagingDeviceTooSmall,
     );
@@ -404,11 +303,7 @@ fn paging_device_too_small() {
 
 #[test]
 fn paging_devices_must_fit_every_partition() {
-    let two = edit(
-        BASE,
-        "    - {device: hdisk2, sizeMB: 8192}",
-        "    - {device: hdisk2, sizeMB: 2048}",
-    );
+    let two = edit(BASE, "    - {device: hdisk2, sizeMB: 8192}", "    - {device: hdisk2, sizeMB: 2048}");
     let second = edit(
         &two,
         "metadata: {name: web}",
@@ -437,11 +332,7 @@ fn common_paging_devices_and_device_count() {
     assert!(r.contains(&Rule::CommonPagingDevices), "{r:?}");
     assert!(r.contains(&Rule::PagingDeviceCount), "{r:?}");
     // With the hardware, only hdisk1 is common: two required partitions are one too many.
-    let hw = edit(
-        HARDWARE,
-        "        - {name: hdisk2, lun: P2, sizeMB: 8192, reservePolicy: no_reserve}\n---",
-        "---",
-    );
+    let hw = edit(HARDWARE, "        - {name: hdisk2, lun: P2, sizeMB: 8192, reservePolicy: no_reserve}\n---", "---");
     let two = edit(
         BASE,
         "metadata: {name: web}",
@@ -451,84 +342,53 @@ fn common_paging_devices_and_device_count() {
     let r = rules(&two, Some(&hw));
     assert_eq!(r, vec![Rule::CommonPagingDevices]);
     // Stopped partitions hold no paging device.
-    let stopped = edit(
-        &three("required"),
-        "metadata: {name: r2}\nspec:\n",
-        "metadata: {name: r2}\nspec:\n  state: stopped\n",
-    );
+    let stopped =
+        edit(&three("required"), "metadata: {name: r2}\nspec:\n", "metadata: {name: r2}\nspec:\n  state: stopped\n");
     assert_eq!(rules(&stopped, None), vec![]);
 }
 
 #[test]
 fn preferred_without_a_common_device_is_a_warning() {
-    let pref = edit(
-        BASE,
-        "paging: {redundancy: required, primary: 1}",
-        "paging: {redundancy: preferred}",
-    );
+    let pref = edit(BASE, "paging: {redundancy: required, primary: 1}", "paging: {redundancy: preferred}");
     assert_eq!(rules(&pref, None), vec![]);
     let hw = HARDWARE.replace(
         "reservePolicy: no_reserve}\n        - {name: hdisk2",
         "reservePolicy: single_path}\n        - {name: hdisk2",
     );
-    let hw = edit(
-        &hw,
-        "        - {name: hdisk2, lun: P2, sizeMB: 8192, reservePolicy: no_reserve}\n---",
-        "---",
-    );
+    let hw = edit(&hw, "        - {name: hdisk2, lun: P2, sizeMB: 8192, reservePolicy: no_reserve}\n---", "---");
     let d = assert_fires(&pref, Some(&hw), Rule::NoPagingRedundancy);
     assert_eq!(d.severity(), Severity::Warning);
 }
 
 #[test]
 fn memory_pool_limits() {
-    assert_fires(
-        &edit(BASE, "poolMemMB: 4096", "poolMemMB: 9000"),
-        None,
-        Rule::MemoryPoolLimits,
-    );
+    assert_fires(&edit(BASE, "poolMemMB: 4096", "poolMemMB: 9000"), None, Rule::MemoryPoolLimits);
 }
 
 #[test]
 fn paging_redundancy_needs_two_paging_vios() {
     let one = edit(BASE, "pagingVios: [va1, va2]", "pagingVios: [va1]");
     assert_fires(&one, None, Rule::PagingRedundancy);
-    let primary2 = edit(
-        &one,
-        "paging: {redundancy: required, primary: 1}",
-        "paging: {redundancy: none, primary: 2}",
-    );
+    let primary2 = edit(&one, "paging: {redundancy: required, primary: 1}", "paging: {redundancy: none, primary: 2}");
     let d = assert_fires(&primary2, None, Rule::PagingRedundancy);
     assert!(d.message.contains("paging VIOS 2"));
 }
 
 #[test]
 fn shared_memory_needs_a_pool_on_the_frame() {
-    let d = assert_fires(
-        &edit(BASE, "placement: {frame: fa}", "placement: {frame: fb}"),
-        None,
-        Rule::NoMemoryPool,
-    );
+    let d = assert_fires(&edit(BASE, "placement: {frame: fa}", "placement: {frame: fb}"), None, Rule::NoMemoryPool);
     assert!(d.message.contains("`fb`"));
 }
 
 #[test]
 fn partition_settings() {
     assert_fires(
-        &edit(
-            BASE,
-            "memory: {desiredMB: 4096, maxMB: 8192}",
-            "memory: {desiredMB: 9000, maxMB: 8192}",
-        ),
+        &edit(BASE, "memory: {desiredMB: 4096, maxMB: 8192}", "memory: {desiredMB: 9000, maxMB: 8192}"),
         None,
         Rule::MemoryLimits,
     );
     assert_fires(
-        &edit(
-            BASE,
-            "processors: {units: 0.5, virtual: 1}",
-            "processors: {mode: dedicated, units: 1}",
-        ),
+        &edit(BASE, "processors: {units: 0.5, virtual: 1}", "processors: {mode: dedicated, units: 1}"),
         None,
         Rule::SharedMemoryNeedsSharedProcessors,
     );
@@ -542,64 +402,37 @@ fn partition_settings() {
         Rule::PagingWithoutSharedMemory,
     );
     assert_fires(
-        &edit(
-            BASE,
-            "processors: {units: 0.5, virtual: 1}",
-            "processors: {units: 2.5, virtual: 2}",
-        ),
+        &edit(BASE, "processors: {units: 0.5, virtual: 1}", "processors: {units: 2.5, virtual: 2}"),
         None,
         Rule::ProcessorSettings,
     );
     assert_fires(
-        &edit(
-            BASE,
-            "processors: {units: 0.5, virtual: 1}",
-            "processors: {units: 0.5, virtual: 11}",
-        ),
+        &edit(BASE, "processors: {units: 0.5, virtual: 1}", "processors: {units: 0.5, virtual: 11}"),
         None,
         Rule::ProcessorSettings,
     );
     assert_fires(
-        &edit(
-            BASE,
-            "processors: {units: 1, compat: POWER7}",
-            "processors: {mode: dedicated, units: 1.5}",
-        ),
+        &edit(BASE, "processors: {units: 1, compat: POWER7}", "processors: {mode: dedicated, units: 1.5}"),
         None,
         Rule::ProcessorSettings,
     );
     assert!(
-        rules(
-            &edit(
-                BASE,
-                "processors: {units: 1, compat: POWER7}",
-                "processors: {mode: dedicated, units: 2}"
-            ),
-            None
-        )
-        .is_empty()
+        rules(&edit(BASE, "processors: {units: 1, compat: POWER7}", "processors: {mode: dedicated, units: 2}"), None)
+            .is_empty()
     );
 }
 
 #[test]
 fn selector_and_any_of_without_an_eligible_frame() {
     let d = assert_fires(
-        &edit(
-            BASE,
-            "selector: {labels: {site: x}}",
-            "selector: {labels: {site: y}}",
-        ),
+        &edit(BASE, "selector: {labels: {site: x}}", "selector: {labels: {site: y}}"),
         None,
         Rule::NoEligibleFrame,
     );
     assert!(d.message.contains("matches no frame"));
     let web_on_fb = edit(BASE, "selector: {labels: {site: x}}", "anyOf: [fb]");
     let d = assert_fires(&web_on_fb, None, Rule::NoEligibleFrame);
-    assert!(
-        d.message
-            .contains("`fb`: it has no shared processor pool `prod`"),
-        "{d}"
-    );
+    assert!(d.message.contains("`fb`: it has no shared processor pool `prod`"), "{d}");
 }
 
 #[test]
@@ -613,20 +446,12 @@ fn maintenance_frame_cannot_keep_a_pinned_partition() {
     assert_eq!(d.object.unwrap().to_string(), "Partition/amsp");
     // `app` may run on fb instead; `web` needs pool prod, which only fa has.
     let r = rules(&m, None);
-    assert_eq!(
-        r.iter().filter(|r| **r == Rule::NoEligibleFrame).count(),
-        1,
-        "{r:?}"
-    );
+    assert_eq!(r.iter().filter(|r| **r == Rule::NoEligibleFrame).count(), 1, "{r:?}");
 }
 
 #[test]
 fn processor_pool_missing_on_the_pinned_frame() {
-    let p = edit(
-        BASE,
-        "placement: {selector: {labels: {site: x}}}",
-        "placement: {frame: fb}",
-    );
+    let p = edit(BASE, "placement: {selector: {labels: {site: x}}}", "placement: {frame: fb}");
     assert_fires(&p, None, Rule::ProcessorPoolMissing);
 }
 
@@ -644,124 +469,49 @@ fn vlan_not_bridged() {
     assert!(d.message.contains("VLAN 99"));
     // `app` on fb: VLAN 11 is bridged only on fa, so fa is chosen and nothing fires.
     assert!(
-        rules(
-            &edit(
-                BASE,
-                "storage:\n    - {lun: L1, via: vscsi}",
-                "storage: []\n    # vlan 11 only on fa"
-            ),
-            None
-        )
-        .is_empty()
+        rules(&edit(BASE, "storage:\n    - {lun: L1, via: vscsi}", "storage: []\n    # vlan 11 only on fa"), None)
+            .is_empty()
     );
 }
 
 #[test]
 fn physical_facts_rules() {
     assert_fires(
-        &edit(
-            BASE,
-            "processors: {units: 1, compat: POWER7}",
-            "processors: {units: 1, compat: POWER8}",
-        ),
+        &edit(BASE, "processors: {units: 1, compat: POWER7}", "processors: {units: 1, compat: POWER8}"),
         Some(HARDWARE),
         Rule::NoEligibleFrame,
     );
-    let pinned = edit(
-        BASE,
-        "placement: {anyOf: [fa, fb]}",
-        "placement: {frame: fa}",
-    );
-    assert_fires(
-        &edit(&pinned, "compat: POWER7", "compat: POWER8"),
-        Some(HARDWARE),
-        Rule::CompatModeUnsupported,
-    );
-    assert_fires(
-        &edit(&pinned, "lun: L1,", "lun: L7,"),
-        Some(HARDWARE),
-        Rule::StorageNotVisible,
-    );
-    assert_fires(
-        BASE,
-        Some(&edit(
-            HARDWARE,
-            "metadata: {name: fb}",
-            "metadata: {name: fc}",
-        )),
-        Rule::UnknownToBackend,
-    );
-    assert_fires(
-        BASE,
-        Some(&edit(HARDWARE, "    - name: vb1", "    - name: vb9")),
-        Rule::UnknownToBackend,
-    );
-    assert_fires(
-        BASE,
-        Some(&edit(
-            HARDWARE,
-            "ethernet: [ent0, ent1]",
-            "ethernet: [ent0]",
-        )),
-        Rule::AdapterMissing,
-    );
-    assert_fires(
-        BASE,
-        Some(&HARDWARE.replace("name: hdisk2", "name: hdisk7")),
-        Rule::PagingDeviceNotVisible,
-    );
+    let pinned = edit(BASE, "placement: {anyOf: [fa, fb]}", "placement: {frame: fa}");
+    assert_fires(&edit(&pinned, "compat: POWER7", "compat: POWER8"), Some(HARDWARE), Rule::CompatModeUnsupported);
+    assert_fires(&edit(&pinned, "lun: L1,", "lun: L7,"), Some(HARDWARE), Rule::StorageNotVisible);
+    assert_fires(BASE, Some(&edit(HARDWARE, "metadata: {name: fb}", "metadata: {name: fc}")), Rule::UnknownToBackend);
+    assert_fires(BASE, Some(&edit(HARDWARE, "    - name: vb1", "    - name: vb9")), Rule::UnknownToBackend);
+    assert_fires(BASE, Some(&edit(HARDWARE, "ethernet: [ent0, ent1]", "ethernet: [ent0]")), Rule::AdapterMissing);
+    assert_fires(BASE, Some(&HARDWARE.replace("name: hdisk2", "name: hdisk7")), Rule::PagingDeviceNotVisible);
 }
 
 #[test]
 fn frame_capacity() {
-    let big = edit(
-        BASE,
-        "memory: {desiredMB: 2048, maxMB: 4096}",
-        "memory: {desiredMB: 60000, maxMB: 65536}",
-    );
-    let pinned = edit(
-        &big,
-        "placement: {selector: {labels: {site: x}}}",
-        "placement: {frame: fa}",
-    );
+    let big = edit(BASE, "memory: {desiredMB: 2048, maxMB: 4096}", "memory: {desiredMB: 60000, maxMB: 65536}");
+    let pinned = edit(&big, "placement: {selector: {labels: {site: x}}}", "placement: {frame: fa}");
     let d = assert_fires(&pinned, Some(HARDWARE), Rule::FrameMemoryCapacity);
     assert!(d.message.contains("65536 MB"), "{d}");
     // Unpinned, the partition would not fit anywhere: no eligible frame instead of overcommit.
     assert_fires(&big, Some(HARDWARE), Rule::NoEligibleFrame);
-    let cpu = edit(
-        BASE,
-        "processors: {pool: prod, units: 1}",
-        "processors: {mode: dedicated, units: 7}",
-    );
-    let cpu = edit(
-        &cpu,
-        "placement: {selector: {labels: {site: x}}}",
-        "placement: {frame: fa}",
-    );
+    let cpu = edit(BASE, "processors: {pool: prod, units: 1}", "processors: {mode: dedicated, units: 7}");
+    let cpu = edit(&cpu, "placement: {selector: {labels: {site: x}}}", "placement: {frame: fa}");
     assert_fires(&cpu, Some(HARDWARE), Rule::FrameProcessorCapacity);
 }
 
 #[test]
 fn processor_pool_capacity_and_limits() {
+    assert_fires(&edit(BASE, "maxProcUnits: 4", "maxProcUnits: 0.5"), None, Rule::ProcessorPoolCapacity);
     assert_fires(
-        &edit(BASE, "maxProcUnits: 4", "maxProcUnits: 0.5"),
-        None,
-        Rule::ProcessorPoolCapacity,
-    );
-    assert_fires(
-        &edit(
-            BASE,
-            "maxProcUnits: 4",
-            "maxProcUnits: 4\n  reservedProcUnits: 5",
-        ),
+        &edit(BASE, "maxProcUnits: 4", "maxProcUnits: 4\n  reservedProcUnits: 5"),
         None,
         Rule::ProcessorPoolLimits,
     );
-    assert_fires(
-        &edit(BASE, "maxProcUnits: 4", "maxProcUnits: 40"),
-        Some(HARDWARE),
-        Rule::ProcessorPoolLimits,
-    );
+    assert_fires(&edit(BASE, "maxProcUnits: 4", "maxProcUnits: 40"), Some(HARDWARE), Rule::ProcessorPoolLimits);
 }
 
 #[test]
@@ -770,29 +520,17 @@ fn placement_prefers_most_free_memory_then_stays_put() {
     let desired = load_manifests(&[SourceFile::new("m.yaml", BASE)]).unwrap();
     let hw = load_inventory(&[SourceFile::new("h.yaml", HARDWARE)]).unwrap();
     let app = |observed: &crate::estate::Estate| {
-        Placer::new(&desired, Some(observed)).assign()
-            [&crate::names::PartitionName::new("app").unwrap()]
-            .clone()
+        Placer::new(&desired, Some(observed)).assign()[&crate::names::PartitionName::new("app").unwrap()].clone()
     };
     // fa has far more free memory than fb.
-    assert_eq!(
-        app(&hw),
-        Eligibility::Placed(crate::names::FrameName::new("fa").unwrap())
-    );
+    assert_eq!(app(&hw), Eligibility::Placed(crate::names::FrameName::new("fa").unwrap()));
     // Already running on fb, which is allowed: it stays.
     let mut running = hw.clone();
     let on_fb = load_manifests(&[SourceFile::new(
         "o.yaml",
-        edit(
-            BASE,
-            "placement: {anyOf: [fa, fb]}",
-            "placement: {frame: fb}",
-        ),
+        edit(BASE, "placement: {anyOf: [fa, fb]}", "placement: {frame: fb}"),
     )])
     .unwrap();
     running.partitions = on_fb.partitions;
-    assert_eq!(
-        app(&running),
-        Eligibility::Placed(crate::names::FrameName::new("fb").unwrap())
-    );
+    assert_eq!(app(&running), Eligibility::Placed(crate::names::FrameName::new("fb").unwrap()));
 }

@@ -38,10 +38,7 @@ pub(super) fn check(e: &Estate, out: &mut Vec<Diagnostic>) {
                     Kind::ViosPair,
                     p,
                     &at,
-                    format!(
-                        "VIOS `{}` on frame `{}` is already a member of ViosPair `{other}`",
-                        m.name, p.spec.frame
-                    ),
+                    format!("VIOS `{}` on frame `{}` is already a member of ViosPair `{other}`", m.name, p.spec.frame),
                     "a VIOS belongs to one pair; remove it from one of them",
                 ));
             }

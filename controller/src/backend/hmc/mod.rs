@@ -3,6 +3,4 @@
 
 mod records;
 
-pub use records::{
-    PagingDeviceRecord, ParseError, Record, VirtualEthRecord, parse_line, parse_output,
-};
+pub use records::{PagingDeviceRecord, ParseError, Record, VirtualEthRecord, parse_line, parse_output};

@@ -66,18 +66,12 @@ pub fn parse_line(text: &str, line: usize) -> Result<Record, ParseError> {
         }
     }
     if quoted {
-        return Err(ParseError::UnterminatedQuote {
-            line,
-            column: quote_col,
-        });
+        return Err(ParseError::UnterminatedQuote { line, column: quote_col });
     }
     fields.push(cur);
     let mut rec = Record::new();
     for f in fields.into_iter().filter(|f| !f.trim().is_empty()) {
-        let (k, v) = f.split_once('=').ok_or_else(|| ParseError::NotKeyValue {
-            line,
-            field: f.clone(),
-        })?;
+        let (k, v) = f.split_once('=').ok_or_else(|| ParseError::NotKeyValue { line, field: f.clone() })?;
         rec.insert(k.trim().to_owned(), v.to_owned());
     }
     Ok(rec)
@@ -85,34 +79,20 @@ pub fn parse_line(text: &str, line: usize) -> Result<Record, ParseError> {
 
 /// Parses a whole command output, one record per non-empty line.
 pub fn parse_output(text: &str) -> Result<Vec<Record>, ParseError> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| parse_line(l, i + 1))
-        .collect()
+    text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).map(|(i, l)| parse_line(l, i + 1)).collect()
 }
 
 fn field<'a>(r: &'a Record, record: &'static str, key: &str) -> Result<&'a str, ParseError> {
-    r.get(key)
-        .map(String::as_str)
-        .ok_or_else(|| ParseError::Field {
-            record,
-            key: key.to_owned(),
-            problem: "is missing".into(),
-        })
-}
-
-fn number<T: std::str::FromStr>(
-    r: &Record,
-    record: &'static str,
-    key: &str,
-) -> Result<T, ParseError> {
-    let v = field(r, record, key)?;
-    v.parse().map_err(|_| ParseError::Field {
+    r.get(key).map(String::as_str).ok_or_else(|| ParseError::Field {
         record,
         key: key.to_owned(),
-        problem: format!("is {v:?}, not a number"),
+        problem: "is missing".into(),
     })
+}
+
+fn number<T: std::str::FromStr>(r: &Record, record: &'static str, key: &str) -> Result<T, ParseError> {
+    let v = field(r, record, key)?;
+    v.parse().map_err(|_| ParseError::Field { record, key: key.to_owned(), problem: format!("is {v:?}, not a number") })
 }
 
 fn name<T>(
@@ -133,14 +113,11 @@ fn vlans(r: &Record, record: &'static str, key: &str) -> Result<Vec<VlanId>, Par
     v.split(',')
         .filter(|s| !s.is_empty() && *s != "none")
         .map(|s| {
-            s.parse::<u16>()
-                .ok()
-                .and_then(|n| VlanId::new(n).ok())
-                .ok_or_else(|| ParseError::Field {
-                    record,
-                    key: key.to_owned(),
-                    problem: format!("has {s:?}, not a VLAN id"),
-                })
+            s.parse::<u16>().ok().and_then(|n| VlanId::new(n).ok()).ok_or_else(|| ParseError::Field {
+                record,
+                key: key.to_owned(),
+                problem: format!("has {s:?}, not a VLAN id"),
+            })
         })
         .collect()
 }
@@ -178,15 +155,11 @@ impl TryFrom<&Record> for VirtualEthRecord {
             lpar_id: number(r, R, "lpar_id")?,
             slot_num: number(r, R, "slot_num")?,
             is_trunk: field(r, R, "is_trunk")? == "1",
-            trunk_priority: r
-                .get("trunk_priority")
-                .map(|v| v.parse())
-                .transpose()
-                .map_err(|_| ParseError::Field {
-                    record: R,
-                    key: "trunk_priority".into(),
-                    problem: "is not a number".into(),
-                })?,
+            trunk_priority: r.get("trunk_priority").map(|v| v.parse()).transpose().map_err(|_| ParseError::Field {
+                record: R,
+                key: "trunk_priority".into(),
+                problem: "is not a number".into(),
+            })?,
             ieee_virtual_eth: r.get("ieee_virtual_eth").is_some_and(|v| v == "1"),
             port_vlan_id: VlanId::new(pvid).map_err(|e| ParseError::Field {
                 record: R,
@@ -240,11 +213,7 @@ impl TryFrom<&Record> for PagingDeviceRecord {
             lpar_name: opt("lpar_name")
                 .map(|v| PartitionName::new(v.clone()))
                 .transpose()
-                .map_err(|e| ParseError::Field {
-                    record: R,
-                    key: "lpar_name".into(),
-                    problem: e.to_string(),
-                })?,
+                .map_err(|e| ParseError::Field { record: R, key: "lpar_name".into(), problem: e.to_string() })?,
         })
     }
 }
@@ -265,15 +234,10 @@ lpar_name=p72vio1,lpar_id=1,slot_num=4,state=1,is_required=0,is_trunk=0,ieee_vir
         let recs = parse_output(P72VIO1).unwrap();
         assert_eq!(recs.len(), 3);
         let eth: Vec<VirtualEthRecord> = recs.iter().map(|r| r.try_into().unwrap()).collect();
-        assert_eq!(
-            eth[0].addl_vlan_ids,
-            vec![VlanId::new(10).unwrap(), VlanId::new(11).unwrap()]
-        );
+        assert_eq!(eth[0].addl_vlan_ids, vec![VlanId::new(10).unwrap(), VlanId::new(11).unwrap()]);
         assert_eq!(eth[1].port_vlan_id, VlanId::new(2).unwrap());
         assert!(eth[0].is_trunk && eth[0].trunk_priority == Some(1));
-        assert!(
-            !eth[2].is_trunk && eth[2].addl_vlan_ids.is_empty() && eth[2].trunk_priority.is_none()
-        );
+        assert!(!eth[2].is_trunk && eth[2].addl_vlan_ids.is_empty() && eth[2].trunk_priority.is_none());
         assert_eq!(eth[2].slot_num, 4);
     }
 
@@ -286,10 +250,7 @@ lpar_name=p72vio1,lpar_id=1,slot_num=4,state=1,is_required=0,is_trunk=0,ieee_vir
         assert_eq!(d.device_name.as_str(), "hdisk17");
         assert_eq!(d.size, MemoryMb(40960));
         assert!(d.is_redundant);
-        assert_eq!(
-            d.redundant_paging_vios_name.unwrap().as_str(),
-            "lpar_2_solchio06"
-        );
+        assert_eq!(d.redundant_paging_vios_name.unwrap().as_str(), "lpar_2_solchio06");
         assert_eq!(d.lpar_name.unwrap().as_str(), "lpar_6_sotchax11");
     }
 
@@ -298,19 +259,9 @@ lpar_name=p72vio1,lpar_id=1,slot_num=4,state=1,is_required=0,is_trunk=0,ieee_vir
         let r = parse_line(r#"name=a,"description=say ""hi"", twice",x=1"#, 1).unwrap();
         assert_eq!(r["description"], r#"say "hi", twice"#);
         assert_eq!(r["x"], "1");
-        assert_eq!(
-            parse_line(r#"a=1,"b=2,3"#, 7),
-            Err(ParseError::UnterminatedQuote { line: 7, column: 5 })
-        );
-        assert!(matches!(
-            parse_line("a=1,oops", 2),
-            Err(ParseError::NotKeyValue { line: 2, .. })
-        ));
-        let r = parse_line(
-            "lpar_name=x,lpar_id=one,slot_num=2,is_trunk=0,port_vlan_id=1",
-            1,
-        )
-        .unwrap();
+        assert_eq!(parse_line(r#"a=1,"b=2,3"#, 7), Err(ParseError::UnterminatedQuote { line: 7, column: 5 }));
+        assert!(matches!(parse_line("a=1,oops", 2), Err(ParseError::NotKeyValue { line: 2, .. })));
+        let r = parse_line("lpar_name=x,lpar_id=one,slot_num=2,is_trunk=0,port_vlan_id=1", 1).unwrap();
         let e = VirtualEthRecord::try_from(&r).unwrap_err();
         assert!(e.to_string().contains("lpar_id"), "{e}");
     }

@@ -18,10 +18,7 @@ pub(crate) struct Free {
 
 /// Whether a partition in this state holds resources.
 pub(crate) fn holds_resources(state: LparState) -> bool {
-    !matches!(
-        state,
-        LparState::NotActivated | LparState::MigratingNotActivated | LparState::Error
-    )
+    !matches!(state, LparState::NotActivated | LparState::MigratingNotActivated | LparState::Error)
 }
 
 /// Dedicated memory and processing units a running partition holds.
@@ -38,11 +35,7 @@ pub(crate) fn free(frame: &SimFrame) -> Free {
     let mut memory = frame.hw.memory_mb;
     let mut procs = frame.hw.proc_units;
     for v in &frame.hw.vios {
-        if frame
-            .vios
-            .get(&v.name)
-            .is_some_and(|s| holds_resources(s.state))
-        {
+        if frame.vios.get(&v.name).is_some_and(|s| holds_resources(s.state)) {
             memory = memory.saturating_sub(v.memory_mb);
             procs = procs.saturating_sub(v.proc_units);
         }
@@ -50,11 +43,7 @@ pub(crate) fn free(frame: &SimFrame) -> Free {
     if let Some(pool) = &frame.mem_pool {
         memory = memory.saturating_sub(pool.pool_mem);
     }
-    for p in frame
-        .partitions
-        .values()
-        .filter(|p| holds_resources(p.state))
-    {
+    for p in frame.partitions.values().filter(|p| holds_resources(p.state)) {
         let (m, c) = demand(&p.spec);
         memory = memory.saturating_sub(m);
         procs = procs.saturating_sub(c);
@@ -83,11 +72,7 @@ pub(crate) fn not_enough_memory(obtained: MemoryMb, required: MemoryMb) -> Backe
 }
 
 /// Checks that `spec` can be activated (or arrive) on `frame` now.
-pub(crate) fn check_fits(
-    frame: &SimFrame,
-    spec: &PartitionSpec,
-    migrating: bool,
-) -> Result<(), BackendError> {
+pub(crate) fn check_fits(frame: &SimFrame, spec: &PartitionSpec, migrating: bool) -> Result<(), BackendError> {
     let free = free(frame);
     let (mem, procs) = demand(spec);
     if mem > free.memory {

@@ -5,9 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use powerplane_model::manifest::{
-    FrameSpec, Metadata, Placement, RunState, ViosMember, ViosPairSpec,
-};
+use powerplane_model::manifest::{FrameSpec, Metadata, Placement, RunState, ViosMember, ViosPairSpec};
 use powerplane_model::status::{FrameState, LparState, SeaHaMode};
 use powerplane_model::{Diagnostic, Estate, Object, ObjectRef, Rule, ViosPairName, manifest::Kind};
 
@@ -21,63 +19,30 @@ pub const LAB_INVENTORY: &str = include_str!("../../../../examples/lab/inventory
 pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> {
     // Frames and their VIOS need not be declared in an inventory: the hardware says they
     // exist (running), two VIOS to a pair.
-    let paired: Vec<_> = inv
-        .vios_pairs
-        .values()
-        .map(|p| p.spec.frame.clone())
-        .collect();
+    let paired: Vec<_> = inv.vios_pairs.values().map(|p| p.spec.frame.clone()).collect();
     for (name, hw) in &inv.hardware {
         inv.frames.entry(name.clone()).or_insert_with(|| {
-            Object::new(
-                Metadata {
-                    name: name.clone(),
-                    labels: hw.metadata.labels.clone(),
-                },
-                FrameSpec::default(),
-            )
+            Object::new(Metadata { name: name.clone(), labels: hw.metadata.labels.clone() }, FrameSpec::default())
         });
         if paired.contains(name) {
             continue;
         }
         for (i, chunk) in hw.spec.vios.chunks(2).enumerate() {
-            let suffix = if i == 0 {
-                String::new()
-            } else {
-                format!("-{}", i + 1)
-            };
-            let pair = ViosPairName::new(format!("{name}-vios{suffix}")).map_err(|e| {
-                vec![Diagnostic::new(
-                    Rule::Schema,
-                    e.to_string(),
-                    "use a shorter frame name",
-                )]
-            })?;
-            let members = chunk
-                .iter()
-                .map(|v| ViosMember {
-                    name: v.name.clone(),
-                    state: RunState::Running,
-                })
-                .collect();
+            let suffix = if i == 0 { String::new() } else { format!("-{}", i + 1) };
+            let pair = ViosPairName::new(format!("{name}-vios{suffix}"))
+                .map_err(|e| vec![Diagnostic::new(Rule::Schema, e.to_string(), "use a shorter frame name")])?;
+            let members = chunk.iter().map(|v| ViosMember { name: v.name.clone(), state: RunState::Running }).collect();
             inv.vios_pairs.insert(
                 pair.clone(),
                 Object::new(
-                    Metadata {
-                        name: pair,
-                        labels: Default::default(),
-                    },
-                    ViosPairSpec {
-                        frame: name.clone(),
-                        members,
-                    },
+                    Metadata { name: pair, labels: Default::default() },
+                    ViosPairSpec { frame: name.clone(), members },
                 ),
             );
         }
     }
-    let mut diags: Vec<Diagnostic> = powerplane_model::validate(&inv, Some(&inv))
-        .into_iter()
-        .filter(Diagnostic::is_error)
-        .collect();
+    let mut diags: Vec<Diagnostic> =
+        powerplane_model::validate(&inv, Some(&inv)).into_iter().filter(Diagnostic::is_error).collect();
     if inv.hardware.is_empty() {
         diags.push(Diagnostic::new(
             Rule::NoManifests,
@@ -88,9 +53,13 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
     for p in inv.partitions.values() {
         if !matches!(p.spec.placement, Placement::Frame(_)) {
             diags.push(
-                Diagnostic::new(Rule::Schema, "a partition in an inventory already runs somewhere: its placement must be `{frame: NAME}`", "pin it to the frame it runs on")
-                    .at_opt(p.locate(&["spec", "placement"]))
-                    .on(ObjectRef::new(Kind::Partition, &p.metadata.name)),
+                Diagnostic::new(
+                    Rule::Schema,
+                    "a partition in an inventory already runs somewhere: its placement must be `{frame: NAME}`",
+                    "pin it to the frame it runs on",
+                )
+                .at_opt(p.locate(&["spec", "placement"]))
+                .on(ObjectRef::new(Kind::Partition, &p.metadata.name)),
             );
         }
     }
@@ -113,25 +82,13 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
             let stopped = pair
                 .and_then(|p| p.spec.members.iter().find(|m| &m.name == v))
                 .is_some_and(|m| m.state == RunState::Stopped);
-            if stopped {
-                LparState::NotActivated
-            } else {
-                LparState::Running
-            }
+            if stopped { LparState::NotActivated } else { LparState::Running }
         };
         let vios = hw
             .spec
             .vios
             .iter()
-            .map(|v| {
-                (
-                    v.name.clone(),
-                    SimVios {
-                        state: state_of(&v.name),
-                        rmc: state_of(&v.name).is_running(),
-                    },
-                )
-            })
+            .map(|v| (v.name.clone(), SimVios { state: state_of(&v.name), rmc: state_of(&v.name).is_running() }))
             .collect();
         s.frames.insert(
             name.clone(),
@@ -140,10 +97,7 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
                 labels: hw.metadata.labels.clone(),
                 state: FrameState::Operating,
                 vios_pair: pair.map_or_else(
-                    || {
-                        ViosPairName::new(format!("{name}-vios"))
-                            .expect("frame names are valid pair names")
-                    },
+                    || ViosPairName::new(format!("{name}-vios")).expect("frame names are valid pair names"),
                     |p| p.metadata.name.clone(),
                 ),
                 vios,
@@ -154,9 +108,7 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
             },
         );
     }
-    let fail = |what: ObjectRef,
-                at: Option<powerplane_model::Location>,
-                e: crate::backend::BackendError| {
+    let fail = |what: ObjectRef, at: Option<powerplane_model::Location>, e: crate::backend::BackendError| {
         Diagnostic::new(
             Rule::UnknownToBackend,
             format!("cannot be realised: {e}"),
@@ -175,11 +127,7 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
             p.spec.reserved_proc_units,
             p.metadata.name.clone(),
         ) {
-            errs.push(fail(
-                ObjectRef::new(Kind::SharedProcessorPool, &p.metadata.name),
-                p.locate(&["spec"]),
-                e,
-            ));
+            errs.push(fail(ObjectRef::new(Kind::SharedProcessorPool, &p.metadata.name), p.locate(&["spec"]), e));
         }
     }
     for p in inv.mem_pools.values() {
@@ -194,26 +142,20 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
         .map(drop);
         for d in &p.spec.paging_devices {
             if r.is_ok() {
-                let vios = p.spec.paging_vios.iter().find(|v| {
-                    f.hw.vios
-                        .iter()
-                        .any(|h| &h.name == *v && h.disks.iter().any(|k| k.name == d.device))
-                });
+                let vios =
+                    p.spec.paging_vios.iter().find(|v| {
+                        f.hw.vios.iter().any(|h| &h.name == *v && h.disks.iter().any(|k| k.name == d.device))
+                    });
                 r = match vios {
                     Some(v) => pools::add_device(f, &v.clone(), &d.device).map(drop),
-                    None => Err(crate::backend::BackendError::refused_plain(format!(
-                        "no paging VIOS sees {}",
-                        d.device
-                    ))),
+                    None => {
+                        Err(crate::backend::BackendError::refused_plain(format!("no paging VIOS sees {}", d.device)))
+                    }
                 };
             }
         }
         if let Err(e) = r {
-            errs.push(fail(
-                ObjectRef::new(Kind::SharedMemoryPool, &p.metadata.name),
-                p.locate(&["spec"]),
-                e,
-            ));
+            errs.push(fail(ObjectRef::new(Kind::SharedMemoryPool, &p.metadata.name), p.locate(&["spec"]), e));
         }
     }
     for se in inv.seas.values() {
@@ -247,20 +189,14 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
         sea::vios_up(f);
     }
     for p in inv.partitions.values() {
-        let Placement::Frame(frame) = &p.spec.placement else {
-            unreachable!("checked above")
-        };
+        let Placement::Frame(frame) = &p.spec.placement else { unreachable!("checked above") };
         let f = s.frames.get_mut(frame).expect("validated");
         let mut r = partition::create(frame, f, &p.metadata.name, &p.spec).map(drop);
         if r.is_ok() && p.spec.state == RunState::Running {
             r = partition::start(f, &p.metadata.name, false).map(drop);
         }
         if let Err(e) = r {
-            errs.push(fail(
-                ObjectRef::new(Kind::Partition, &p.metadata.name),
-                p.locate(&["metadata", "name"]),
-                e,
-            ));
+            errs.push(fail(ObjectRef::new(Kind::Partition, &p.metadata.name), p.locate(&["metadata", "name"]), e));
         }
     }
     if errs.is_empty() { Ok(s) } else { Err(errs) }

@@ -45,25 +45,15 @@ pub(crate) fn validate(
             "{name} is a Virtual I/O Server partition; VIOS partitions cannot be migrated."
         )));
     }
-    let p = src
-        .partitions
-        .get(name)
-        .filter(|p| !p.is_shell())
-        .ok_or_else(|| {
-            BackendError::refused_plain(format!(
-                "The partition {name} was not found on the managed system {from}."
-            ))
-        })?;
+    let p = src.partitions.get(name).filter(|p| !p.is_shell()).ok_or_else(|| {
+        BackendError::refused_plain(format!("The partition {name} was not found on the managed system {from}."))
+    })?;
     let dst = s.frame(to)?;
     if from == to {
-        return Err(BackendError::refused_plain(format!(
-            "{name} is already on {to}."
-        )));
+        return Err(BackendError::refused_plain(format!("{name} is already on {to}.")));
     }
     if p.migration.is_some() {
-        return Err(BackendError::Transient(format!(
-            "{name} is already being migrated"
-        )));
+        return Err(BackendError::Transient(format!("{name} is already being migrated")));
     }
     let active = match p.state {
         LparState::Running => true,
@@ -74,9 +64,7 @@ pub(crate) fn validate(
             )));
         }
         other => {
-            return Err(BackendError::Transient(format!(
-                "{name} is {other}; try again when it settles"
-            )));
+            return Err(BackendError::Transient(format!("{name} is {other}; try again when it settles")));
         }
     };
     if active && !p.rmc {
@@ -108,18 +96,15 @@ pub(crate) fn validate(
     }
     let mut errors: Vec<String> = Vec::new();
     if dst.state != FrameState::Operating {
-        errors.push(format!(
-            "The destination managed system {to} is in the {} state.",
-            dst.state
-        ));
+        errors.push(format!("The destination managed system {to} is in the {} state.", dst.state));
     }
     if dst.hw.on_battery {
-        errors.push(format!("The destination managed system {to} is running on battery power; it is not a valid migration target."));
+        errors.push(format!(
+            "The destination managed system {to} is running on battery power; it is not a valid migration target."
+        ));
     }
     if dst.partitions.contains_key(name) || dst.vios.contains_key(name.as_str()) {
-        errors.push(format!(
-            "The partition name {name} is already in use on the destination managed system {to}."
-        ));
+        errors.push(format!("The partition name {name} is already in use on the destination managed system {to}."));
     }
     if let Some(c) = p.spec.processors.compat
         && c != CompatMode::Default
@@ -154,18 +139,11 @@ pub(crate) fn validate(
     for (i, st) in p.spec.storage.iter().enumerate() {
         let ok = dst.hw.vios.iter().any(|v| {
             sea::running(dst, &v.name)
-                && v.disks
-                    .iter()
-                    .any(|d| d.lun == st.lun && d.reserve_policy == ReservePolicy::NoReserve)
+                && v.disks.iter().any(|d| d.lun == st.lun && d.reserve_policy == ReservePolicy::NoReserve)
         });
         if !ok {
             let slot = i + 3;
-            let vios = dst
-                .hw
-                .vios
-                .first()
-                .map(|v| v.name.to_string())
-                .unwrap_or_default();
+            let vios = dst.hw.vios.first().map(|v| v.name.to_string()).unwrap_or_default();
             errors.push(match st.via {
                 StorageVia::Vscsi => format!(
                     "HSCLA356 The RMC command issued to partition {vios} failed. This means that destination VIOS partition {vios} cannot host the virtual adapter {slot} on the migrating partition. (LUN {} is not visible there with reserve_policy=no_reserve)",
@@ -179,48 +157,23 @@ pub(crate) fn validate(
         }
     }
     if !errors.is_empty() {
-        let code = errors[0]
-            .split_whitespace()
-            .next()
-            .filter(|w| w.starts_with("HSCL"))
-            .map(str::to_owned);
-        return Err(BackendError::Refused {
-            code,
-            message: format!("Errors:\n{}", errors.join("\n")),
-        });
+        let code = errors[0].split_whitespace().next().filter(|w| w.starts_with("HSCL")).map(str::to_owned);
+        return Err(BackendError::Refused { code, message: format!("Errors:\n{}", errors.join("\n")) });
     }
     let gb = p.spec.memory.desired_mb.0.div_ceil(1024);
     let (duration, suspend) = if active {
         let suspend = Duration::from_millis(s.settings.lpm_suspend_ms);
-        (
-            Duration::from_secs(gb * s.settings.lpm_seconds_per_gb) + suspend,
-            suspend,
-        )
+        (Duration::from_secs(gb * s.settings.lpm_seconds_per_gb) + suspend, suspend)
     } else {
         (Duration::from_secs(10), Duration::ZERO)
     };
-    Ok(Validated {
-        active,
-        paging: assignment,
-        duration,
-        suspend,
-    })
+    Ok(Validated { active, paging: assignment, duration, suspend })
 }
 
 /// Starts a validated migration: the partition shows "Migrating - Running" on both frames and
 /// a shell on the target holds its resources and paging device.
-pub(crate) fn begin(
-    s: &mut SimState,
-    name: &PartitionName,
-    from: &FrameName,
-    to: &FrameName,
-    v: &Validated,
-) {
-    let state = if v.active {
-        LparState::MigratingRunning
-    } else {
-        LparState::MigratingNotActivated
-    };
+pub(crate) fn begin(s: &mut SimState, name: &PartitionName, from: &FrameName, to: &FrameName, v: &Validated) {
+    let state = if v.active { LparState::MigratingRunning } else { LparState::MigratingNotActivated };
     let src = s.frames.get_mut(from).expect("validated");
     let p = src.partitions.get_mut(name).expect("validated");
     p.state = state;
@@ -255,11 +208,7 @@ pub(crate) fn finish(
     let dst = s.frames.get_mut(to).expect("validated");
     let p = dst.partitions.get_mut(name).expect("shell exists");
     p.migration = None;
-    p.state = if v.active {
-        LparState::Running
-    } else {
-        LparState::NotActivated
-    };
+    p.state = if v.active { LparState::Running } else { LparState::NotActivated };
     p.spec.placement = powerplane_model::manifest::Placement::Frame(to.clone());
     if let Some(a) = &v.paging
         && v.active

@@ -51,13 +51,7 @@ struct Inner {
 impl Simulator {
     /// A simulator over `state`, persisting every change to `store` when given.
     pub fn new(state: SimState, store: Option<StateDir>, clock: Clock) -> Self {
-        Simulator {
-            inner: Arc::new(Inner {
-                state: Mutex::new(state),
-                store,
-                clock,
-            }),
-        }
+        Simulator { inner: Arc::new(Inner { state: Mutex::new(state), store, clock }) }
     }
 
     /// A copy of the whole state.
@@ -71,37 +65,24 @@ impl Simulator {
     }
 
     /// Changes the state and persists it; nothing is saved when `f` fails.
-    async fn change<R>(
-        &self,
-        f: impl FnOnce(&mut SimState) -> Result<R, BackendError>,
-    ) -> Result<R, BackendError> {
+    async fn change<R>(&self, f: impl FnOnce(&mut SimState) -> Result<R, BackendError>) -> Result<R, BackendError> {
         let mut guard = self.inner.state.lock().await;
         let mut next = guard.clone();
         let r = f(&mut next)?;
         if let Some(store) = &self.inner.store {
-            store
-                .save_sim(&next)
-                .map_err(|e| BackendError::Internal(e.to_string()))?;
+            store.save_sim(&next).map_err(|e| BackendError::Internal(e.to_string()))?;
         }
         *guard = next;
         Ok(r)
     }
 
     /// Fault: a VIOS shuts down (or crashes). Returns what happened.
-    pub async fn vios_down(
-        &self,
-        frame: &FrameName,
-        vios: &ViosName,
-    ) -> Result<Vec<String>, BackendError> {
+    pub async fn vios_down(&self, frame: &FrameName, vios: &ViosName) -> Result<Vec<String>, BackendError> {
         self.change(|s| vios::down(s.frame_mut(frame)?, vios)).await
     }
 
     /// A VIOS comes back. Returns what happened.
-    pub async fn vios_up(
-        &self,
-        frame: &FrameName,
-        vios: &ViosName,
-    ) -> Result<Vec<String>, BackendError> {
+    pub async fn vios_up(&self, frame: &FrameName, vios: &ViosName) -> Result<Vec<String>, BackendError> {
         self.change(|s| vios::up(s.frame_mut(frame)?, vios)).await
     }
 
@@ -145,32 +126,23 @@ impl Simulator {
                     return Ok(());
                 }
             }
-            Err(BackendError::refused_plain(format!(
-                "No partition or VIOS named {name} exists."
-            )))
+            Err(BackendError::refused_plain(format!("No partition or VIOS named {name} exists.")))
         })
         .await
     }
 
     /// Takes an injected fault for `kind`, if one is armed.
-    async fn take_fault(
-        &self,
-        kind: ActionKind,
-    ) -> Result<Option<Result<(), BackendError>>, BackendError> {
+    async fn take_fault(&self, kind: ActionKind) -> Result<Option<Result<(), BackendError>>, BackendError> {
         self.change(|s| {
             if s.faults.hang_next.remove(&kind) {
-                return Ok(Some(Err(BackendError::Timeout(Duration::from_secs(
-                    s.settings.hang_timeout_secs,
-                )))));
+                return Ok(Some(Err(BackendError::Timeout(Duration::from_secs(s.settings.hang_timeout_secs)))));
             }
             Ok(s.faults.fail_next.remove(&kind).map(|mode| {
                 Err(match mode {
-                    FailMode::Transient => BackendError::Transient(format!(
-                        "injected transient failure of {kind} (the HMC was busy)"
-                    )),
-                    FailMode::Permanent => {
-                        BackendError::refused_plain(format!("injected failure of {kind}"))
+                    FailMode::Transient => {
+                        BackendError::Transient(format!("injected transient failure of {kind} (the HMC was busy)"))
                     }
+                    FailMode::Permanent => BackendError::refused_plain(format!("injected failure of {kind}")),
                 })
             }))
         })
@@ -208,11 +180,7 @@ impl Simulator {
                     .map(|a| format!(
                         ", paging device {}{}",
                         a.device,
-                        if a.redundant {
-                            " (redundant)"
-                        } else {
-                            " (non-redundant)"
-                        }
+                        if a.redundant { " (redundant)" } else { " (non-redundant)" }
                     ))
                     .unwrap_or_default()
             ),
@@ -225,78 +193,29 @@ impl Simulator {
     fn apply(s: &mut SimState, op: &Op) -> Result<(String, Duration), BackendError> {
         let secs = Duration::from_secs;
         Ok(match op {
-            Op::CreateSharedProcessorPool {
-                frame,
-                pool,
-                max,
-                reserved,
-            }
-            | Op::UpdateSharedProcessorPool {
-                frame,
-                pool,
-                max,
-                reserved,
-            } => {
+            Op::CreateSharedProcessorPool { frame, pool, max, reserved }
+            | Op::UpdateSharedProcessorPool { frame, pool, max, reserved } => {
                 let name = powerplane_model::ProcPoolObjectName::new(format!("{frame}-{pool}"))
                     .map_err(|e| BackendError::refused_plain(e.to_string()))?;
-                (
-                    pools::set_proc_pool(s.frame_mut(frame)?, pool, *max, *reserved, name)?,
-                    secs(2),
-                )
+                (pools::set_proc_pool(s.frame_mut(frame)?, pool, *max, *reserved, name)?, secs(2))
             }
-            Op::CreateSharedMemoryPool {
-                frame,
-                pool_mem,
-                max_pool_mem,
-                paging_vios,
-            } => {
+            Op::CreateSharedMemoryPool { frame, pool_mem, max_pool_mem, paging_vios } => {
                 let name = powerplane_model::MemPoolName::new(format!("{frame}-ams"))
                     .map_err(|e| BackendError::refused_plain(e.to_string()))?;
-                (
-                    pools::create_mem_pool(
-                        s.frame_mut(frame)?,
-                        *pool_mem,
-                        *max_pool_mem,
-                        paging_vios,
-                        name,
-                    )?,
-                    secs(5),
-                )
+                (pools::create_mem_pool(s.frame_mut(frame)?, *pool_mem, *max_pool_mem, paging_vios, name)?, secs(5))
             }
-            Op::UpdateSharedMemoryPool {
-                frame,
-                pool_mem,
-                max_pool_mem,
-            } => (
-                pools::update_mem_pool(s.frame_mut(frame)?, *pool_mem, *max_pool_mem)?,
-                secs(5),
-            ),
-            Op::AddPagingDevice {
-                frame,
-                vios,
-                device,
-            } => (
-                pools::add_device(s.frame_mut(frame)?, vios, device)?,
-                secs(3),
-            ),
+            Op::UpdateSharedMemoryPool { frame, pool_mem, max_pool_mem } => {
+                (pools::update_mem_pool(s.frame_mut(frame)?, *pool_mem, *max_pool_mem)?, secs(5))
+            }
+            Op::AddPagingDevice { frame, vios, device } => {
+                (pools::add_device(s.frame_mut(frame)?, vios, device)?, secs(3))
+            }
             Op::RemovePagingDevice { frame, device, .. } => {
                 (pools::remove_device(s.frame_mut(frame)?, device)?, secs(3))
             }
-            Op::StartVios { frame, vios } => {
-                (vios::up(s.frame_mut(frame)?, vios)?.join("; "), secs(90))
-            }
-            Op::StopVios { frame, vios } => {
-                (vios::down(s.frame_mut(frame)?, vios)?.join("; "), secs(30))
-            }
-            Op::CreateSea {
-                frame,
-                vios,
-                real_adapter,
-                trunks,
-                control_channel,
-                ha_mode,
-                priority,
-            } => {
+            Op::StartVios { frame, vios } => (vios::up(s.frame_mut(frame)?, vios)?.join("; "), secs(90)),
+            Op::StopVios { frame, vios } => (vios::down(s.frame_mut(frame)?, vios)?.join("; "), secs(30)),
+            Op::CreateSea { frame, vios, real_adapter, trunks, control_channel, ha_mode, priority } => {
                 let f = s.frame_mut(frame)?;
                 let name = powerplane_model::SeaName::new(format!("{frame}-sea"))
                     .map_err(|e| BackendError::refused_plain(e.to_string()))?;
@@ -311,65 +230,25 @@ impl Simulator {
                 };
                 (sea::create(f, new)?, secs(3))
             }
-            Op::SetSeaHaMode {
-                frame,
-                vios,
-                device,
-                mode,
-            } => (
-                sea::set_ha_mode(s.frame_mut(frame)?, vios, device, *mode)?,
-                secs(3),
-            ),
-            Op::RemoveSea {
-                frame,
-                vios,
-                device,
-            } => (sea::remove(s.frame_mut(frame)?, vios, device)?, secs(3)),
-            Op::CreatePartition {
-                frame,
-                partition: p,
-                spec,
-                ..
-            } => (
-                partition::create(frame, s.frame_mut(frame)?, p, spec)?,
-                secs(2),
-            ),
-            Op::UpdatePartition {
-                frame,
-                partition: p,
-                change,
-            } => (partition::update(s.frame_mut(frame)?, p, change)?, secs(5)),
-            Op::StartPartition {
-                frame,
-                partition: p,
-                force,
-            } => (partition::start(s.frame_mut(frame)?, p, *force)?, secs(30)),
-            Op::StopPartition {
-                frame,
-                partition: p,
-            } => (partition::stop(s.frame_mut(frame)?, p)?, secs(20)),
-            Op::DeletePartition {
-                frame,
-                partition: p,
-            } => (partition::delete(s.frame_mut(frame)?, p)?, secs(2)),
-            Op::SwitchPagingVios {
-                frame,
-                partition: p,
-            } => (paging::switch(s.frame_mut(frame)?, p)?, secs(1)),
-            Op::ValidateMigration {
-                partition: p,
-                from,
-                to,
-                redundant,
-            } => {
+            Op::SetSeaHaMode { frame, vios, device, mode } => {
+                (sea::set_ha_mode(s.frame_mut(frame)?, vios, device, *mode)?, secs(3))
+            }
+            Op::RemoveSea { frame, vios, device } => (sea::remove(s.frame_mut(frame)?, vios, device)?, secs(3)),
+            Op::CreatePartition { frame, partition: p, spec, .. } => {
+                (partition::create(frame, s.frame_mut(frame)?, p, spec)?, secs(2))
+            }
+            Op::UpdatePartition { frame, partition: p, change } => {
+                (partition::update(s.frame_mut(frame)?, p, change)?, secs(5))
+            }
+            Op::StartPartition { frame, partition: p, force } => {
+                (partition::start(s.frame_mut(frame)?, p, *force)?, secs(30))
+            }
+            Op::StopPartition { frame, partition: p } => (partition::stop(s.frame_mut(frame)?, p)?, secs(20)),
+            Op::DeletePartition { frame, partition: p } => (partition::delete(s.frame_mut(frame)?, p)?, secs(2)),
+            Op::SwitchPagingVios { frame, partition: p } => (paging::switch(s.frame_mut(frame)?, p)?, secs(1)),
+            Op::ValidateMigration { partition: p, from, to, redundant } => {
                 let v = migration::validate(s, p, from, to, *redundant)?;
-                (
-                    format!(
-                        "{p} might be migrated from {from} to {to} (about {}s)",
-                        v.duration.as_secs()
-                    ),
-                    secs(15),
-                )
+                (format!("{p} might be migrated from {from} to {to} (about {}s)", v.duration.as_secs()), secs(15))
             }
             Op::MigratePartition { .. } => {
                 unreachable!("migrations run through Simulator::migrate")
@@ -393,13 +272,7 @@ impl Hypervisor for Simulator {
             }
             fault?;
         }
-        if let Op::MigratePartition {
-            partition,
-            from,
-            to,
-            redundant,
-        } = &action.op
-        {
+        if let Op::MigratePartition { partition, from, to, redundant } = &action.op {
             return self.migrate(partition, from, to, *redundant).await;
         }
         let (message, duration) = self

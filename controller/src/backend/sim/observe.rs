@@ -2,12 +2,10 @@
 //! facts and runtime status.
 
 use powerplane_model::manifest::{
-    FrameSpec, HaMode, Metadata, PagingDeviceSpec, RunState, SeaSpec, SharedMemoryPoolSpec,
-    SharedProcessorPoolSpec, ViosMember, ViosPairSpec,
+    FrameSpec, HaMode, Metadata, PagingDeviceSpec, RunState, SeaSpec, SharedMemoryPoolSpec, SharedProcessorPoolSpec,
+    ViosMember, ViosPairSpec,
 };
-use powerplane_model::status::{
-    PagingDeviceStatus, PagingStatus, PartitionStatus, SeaHaMode, Status,
-};
+use powerplane_model::status::{PagingDeviceStatus, PagingStatus, PartitionStatus, SeaHaMode, Status};
 use powerplane_model::{Estate, Object};
 
 use super::sea;
@@ -21,55 +19,27 @@ pub(crate) fn estate(s: &SimState) -> Estate {
     for (fname, f) in &s.frames {
         e.frames.insert(
             fname.clone(),
-            Object::new(
-                Metadata {
-                    name: fname.clone(),
-                    labels: f.labels.clone(),
-                },
-                FrameSpec::default(),
-            ),
+            Object::new(Metadata { name: fname.clone(), labels: f.labels.clone() }, FrameSpec::default()),
         );
         let mut hw = f.hw.clone();
         hw.vios.sort_by(|a, b| a.name.cmp(&b.name));
-        e.hardware.insert(
-            fname.clone(),
-            Object::new(
-                Metadata {
-                    name: fname.clone(),
-                    labels: f.labels.clone(),
-                },
-                hw,
-            ),
-        );
+        e.hardware.insert(fname.clone(), Object::new(Metadata { name: fname.clone(), labels: f.labels.clone() }, hw));
         status.frames.insert(fname.clone(), f.state);
-        status.vios.insert(
-            fname.clone(),
-            f.vios.iter().map(|(n, v)| (n.clone(), v.state)).collect(),
-        );
+        status.vios.insert(fname.clone(), f.vios.iter().map(|(n, v)| (n.clone(), v.state)).collect());
         if !f.vios.is_empty() {
             let members = f
                 .vios
                 .iter()
                 .map(|(n, v)| ViosMember {
                     name: n.clone(),
-                    state: if v.state.is_running() {
-                        RunState::Running
-                    } else {
-                        RunState::Stopped
-                    },
+                    state: if v.state.is_running() { RunState::Running } else { RunState::Stopped },
                 })
                 .collect();
             e.vios_pairs.insert(
                 f.vios_pair.clone(),
                 Object::new(
-                    Metadata {
-                        name: f.vios_pair.clone(),
-                        labels: Default::default(),
-                    },
-                    ViosPairSpec {
-                        frame: fname.clone(),
-                        members,
-                    },
+                    Metadata { name: f.vios_pair.clone(), labels: Default::default() },
+                    ViosPairSpec { frame: fname.clone(), members },
                 ),
             );
         }
@@ -88,10 +58,7 @@ pub(crate) fn estate(s: &SimState) -> Estate {
                 e.seas.insert(
                     sea_cfg.name.clone(),
                     Object::new(
-                        Metadata {
-                            name: sea_cfg.name.clone(),
-                            labels: Default::default(),
-                        },
+                        Metadata { name: sea_cfg.name.clone(), labels: Default::default() },
                         SeaSpec {
                             vios_pair: f.vios_pair.clone(),
                             ha_mode,
@@ -109,10 +76,7 @@ pub(crate) fn estate(s: &SimState) -> Estate {
             e.mem_pools.insert(
                 pool.name.clone(),
                 Object::new(
-                    Metadata {
-                        name: pool.name.clone(),
-                        labels: Default::default(),
-                    },
+                    Metadata { name: pool.name.clone(), labels: Default::default() },
                     SharedMemoryPoolSpec {
                         frame: fname.clone(),
                         pool_mem_mb: pool.pool_mem,
@@ -121,10 +85,7 @@ pub(crate) fn estate(s: &SimState) -> Estate {
                         paging_devices: pool
                             .devices
                             .iter()
-                            .map(|d| PagingDeviceSpec {
-                                device: d.device.clone(),
-                                size_mb: d.size,
-                            })
+                            .map(|d| PagingDeviceSpec { device: d.device.clone(), size_mb: d.size })
                             .collect(),
                     },
                 ),
@@ -146,10 +107,7 @@ pub(crate) fn estate(s: &SimState) -> Estate {
             e.proc_pools.insert(
                 pool.name.clone(),
                 Object::new(
-                    Metadata {
-                        name: pool.name.clone(),
-                        labels: Default::default(),
-                    },
+                    Metadata { name: pool.name.clone(), labels: Default::default() },
                     SharedProcessorPoolSpec {
                         frame: fname.clone(),
                         pool_name: pname.clone(),
@@ -162,13 +120,7 @@ pub(crate) fn estate(s: &SimState) -> Estate {
         for (pname, p) in f.partitions.iter().filter(|(_, p)| !p.is_shell()) {
             e.partitions.insert(
                 pname.clone(),
-                Object::new(
-                    Metadata {
-                        name: pname.clone(),
-                        labels: Default::default(),
-                    },
-                    p.spec.clone(),
-                ),
+                Object::new(Metadata { name: pname.clone(), labels: Default::default() }, p.spec.clone()),
             );
             status.partitions.insert(
                 pname.clone(),

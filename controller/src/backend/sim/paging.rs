@@ -18,37 +18,20 @@ use super::state::{SimFrame, SimMemPool, SimPaging};
 use crate::backend::BackendError;
 
 /// Which VIOS of the pool see the device.
-fn seen_by<'a>(
-    frame: &'a SimFrame,
-    pool: &'a SimMemPool,
-    device: &DeviceName,
-) -> Vec<&'a ViosName> {
+fn seen_by<'a>(frame: &'a SimFrame, pool: &'a SimMemPool, device: &DeviceName) -> Vec<&'a ViosName> {
     let Some(dev) = pool.devices.iter().find(|d| &d.device == device) else {
         return Vec::new();
     };
     pool.paging_vios
         .iter()
-        .filter(|v| {
-            frame
-                .hw
-                .vios
-                .iter()
-                .any(|h| &h.name == *v && h.disks.iter().any(|d| d.lun == dev.lun))
-        })
+        .filter(|v| frame.hw.vios.iter().any(|h| &h.name == *v && h.disks.iter().any(|d| d.lun == dev.lun)))
         .collect()
 }
 
 /// The free device to assign: the previous one if still free and large enough, else the
 /// smallest large enough (ties by name), among common devices or independent ones.
-fn pick(
-    pool: &SimMemPool,
-    need: MemoryMb,
-    common: bool,
-    previous: Option<&DeviceName>,
-) -> Option<DeviceName> {
-    let fits = |d: &&super::state::SimPagingDevice| {
-        d.assigned.is_none() && d.size >= need && d.redundant == common
-    };
+fn pick(pool: &SimMemPool, need: MemoryMb, common: bool, previous: Option<&DeviceName>) -> Option<DeviceName> {
+    let fits = |d: &&super::state::SimPagingDevice| d.assigned.is_none() && d.size >= need && d.redundant == common;
     if let Some(prev) = previous
         && pool.devices.iter().filter(fits).any(|d| &d.device == prev)
     {
@@ -84,18 +67,8 @@ pub(crate) fn choose(
         ))
     })?;
     let two = pool.paging_vios.len() == 2;
-    let common = || {
-        pick(pool, max_mb, true, previous).map(|device| Assignment {
-            device,
-            redundant: true,
-        })
-    };
-    let single = |d: Option<DeviceName>| {
-        d.map(|device| Assignment {
-            device,
-            redundant: false,
-        })
-    };
+    let common = || pick(pool, max_mb, true, previous).map(|device| Assignment { device, redundant: true });
+    let single = |d: Option<DeviceName>| d.map(|device| Assignment { device, redundant: false });
     let independent = || single(pick(pool, max_mb, false, previous));
     let common_alone = || single(pick(pool, max_mb, true, previous));
     let got = match redundancy {
@@ -124,26 +97,12 @@ pub(crate) fn choose(
 }
 
 /// Assigns the chosen device and sets primary, secondary and current paging VIOS.
-pub(crate) fn assign(
-    frame: &mut SimFrame,
-    name: &PartitionName,
-    a: &Assignment,
-) -> Result<(), BackendError> {
+pub(crate) fn assign(frame: &mut SimFrame, name: &PartitionName, a: &Assignment) -> Result<(), BackendError> {
     let pool = frame.mem_pool.as_ref().expect("choose() found a pool");
     let part = &frame.partitions[name];
-    let idx = part
-        .spec
-        .memory
-        .paging
-        .unwrap_or_default()
-        .primary
-        .position()
-        .min(pool.paging_vios.len() - 1);
+    let idx = part.spec.memory.paging.unwrap_or_default().primary.position().min(pool.paging_vios.len() - 1);
     let (primary, secondary) = if a.redundant {
-        (
-            pool.paging_vios[idx].clone(),
-            Some(pool.paging_vios[1 - idx].clone()),
-        )
+        (pool.paging_vios[idx].clone(), Some(pool.paging_vios[1 - idx].clone()))
     } else {
         let seen = seen_by(frame, pool, &a.device);
         let pick = if seen.contains(&&pool.paging_vios[idx]) {
@@ -153,18 +112,11 @@ pub(crate) fn assign(
         };
         (pick.clone(), None)
     };
-    let current = [Some(&primary), secondary.as_ref()]
-        .into_iter()
-        .flatten()
-        .find(|v| running(frame, v))
-        .cloned();
+    let current = [Some(&primary), secondary.as_ref()].into_iter().flatten().find(|v| running(frame, v)).cloned();
     let Some(current) = current else {
         return Err(BackendError::refused_plain(format!(
             "No paging VIOS partition of {name} is running ({primary}{}); start one first.",
-            secondary
-                .as_ref()
-                .map(|s| format!(", {s}"))
-                .unwrap_or_default()
+            secondary.as_ref().map(|s| format!(", {s}")).unwrap_or_default()
         )));
     };
     let pool = frame.mem_pool.as_mut().expect("checked");
@@ -172,35 +124,19 @@ pub(crate) fn assign(
         d.assigned = Some(name.clone());
     }
     let part = frame.partitions.get_mut(name).expect("exists");
-    part.paging = Some(SimPaging {
-        primary,
-        secondary,
-        current: Some(current),
-        device: Some(a.device.clone()),
-    });
+    part.paging = Some(SimPaging { primary, secondary, current: Some(current), device: Some(a.device.clone()) });
     part.last_device = Some(a.device.clone());
     Ok(())
 }
 
 /// Activation of a shared-memory partition: choose and assign.
-pub(crate) fn activate(
-    frame: &mut SimFrame,
-    name: &PartitionName,
-    force: bool,
-) -> Result<(), BackendError> {
+pub(crate) fn activate(frame: &mut SimFrame, name: &PartitionName, force: bool) -> Result<(), BackendError> {
     let p = &frame.partitions[name];
     if p.spec.memory.mode != MemoryMode::Shared {
         return Ok(());
     }
     let redundancy = p.spec.memory.paging.unwrap_or_default().redundancy;
-    let a = choose(
-        frame,
-        name,
-        p.spec.memory.max_mb,
-        redundancy,
-        force,
-        p.last_device.as_ref(),
-    )?;
+    let a = choose(frame, name, p.spec.memory.max_mb, redundancy, force, p.last_device.as_ref())?;
     assign(frame, name, &a)
 }
 
@@ -208,11 +144,7 @@ pub(crate) fn activate(
 /// current paging VIOS.
 pub(crate) fn release(frame: &mut SimFrame, name: &PartitionName) {
     if let Some(pool) = frame.mem_pool.as_mut() {
-        for d in pool
-            .devices
-            .iter_mut()
-            .filter(|d| d.assigned.as_ref() == Some(name))
-        {
+        for d in pool.devices.iter_mut().filter(|d| d.assigned.as_ref() == Some(name)) {
             d.assigned = None;
         }
     }
@@ -225,12 +157,7 @@ pub(crate) fn release(frame: &mut SimFrame, name: &PartitionName) {
 /// running paging VIOS left cannot page and goes to Error. Returns what happened.
 pub(crate) fn vios_down(frame: &mut SimFrame, vios: &ViosName) -> Vec<String> {
     let mut events = Vec::new();
-    let up: Vec<ViosName> = frame
-        .vios
-        .iter()
-        .filter(|(_, v)| v.state.is_running())
-        .map(|(n, _)| n.clone())
-        .collect();
+    let up: Vec<ViosName> = frame.vios.iter().filter(|(_, v)| v.state.is_running()).map(|(n, _)| n.clone()).collect();
     for (name, p) in frame.partitions.iter_mut() {
         let Some(paging) = p.paging.as_mut() else {
             continue;
@@ -249,9 +176,7 @@ pub(crate) fn vios_down(frame: &mut SimFrame, vios: &ViosName) -> Vec<String> {
                 paging.current = Some(o);
             }
             None => {
-                events.push(format!(
-                    "{name}: no paging VIOS left; the partition is in error"
-                ));
+                events.push(format!("{name}: no paging VIOS left; the partition is in error"));
                 paging.current = None;
                 p.state = LparState::Error;
             }
@@ -262,28 +187,24 @@ pub(crate) fn vios_down(frame: &mut SimFrame, vios: &ViosName) -> Vec<String> {
 
 /// `chhwres -r mem -o so`: switch the current paging VIOS to the other one.
 pub(crate) fn switch(frame: &mut SimFrame, name: &PartitionName) -> Result<String, BackendError> {
-    let p = frame.partitions.get(name).ok_or_else(|| {
-        BackendError::refused_plain(format!("The partition {name} was not found."))
-    })?;
+    let p = frame
+        .partitions
+        .get(name)
+        .ok_or_else(|| BackendError::refused_plain(format!("The partition {name} was not found.")))?;
     if !p.state.is_running() {
-        return Err(BackendError::refused_plain(format!(
-            "The partition {name} is not running ({}).",
-            p.state
-        )));
+        return Err(BackendError::refused_plain(format!("The partition {name} is not running ({}).", p.state)));
     }
-    let paging = p.paging.as_ref().ok_or_else(|| {
-        BackendError::refused_plain(format!("{name} is not a shared memory partition."))
-    })?;
+    let paging = p
+        .paging
+        .as_ref()
+        .ok_or_else(|| BackendError::refused_plain(format!("{name} is not a shared memory partition.")))?;
     let Some(secondary) = &paging.secondary else {
         return Err(BackendError::refused_plain(format!(
             "{name} has no secondary paging VIOS partition; it cannot switch."
         )));
     };
-    let target = if paging.current.as_ref() == Some(&paging.primary) {
-        secondary.clone()
-    } else {
-        paging.primary.clone()
-    };
+    let target =
+        if paging.current.as_ref() == Some(&paging.primary) { secondary.clone() } else { paging.primary.clone() };
     if !running(frame, &target) {
         return Err(BackendError::refused_plain(format!(
             "The paging VIOS partition {target} is not running; the paging VIOS of {name} cannot be switched to it."

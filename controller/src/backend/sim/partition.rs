@@ -12,15 +12,9 @@ use super::state::{SimFrame, SimPartition};
 use crate::backend::BackendError;
 
 fn get<'a>(frame: &'a SimFrame, name: &PartitionName) -> Result<&'a SimPartition, BackendError> {
-    frame
-        .partitions
-        .get(name)
-        .filter(|p| !p.is_shell())
-        .ok_or_else(|| {
-            BackendError::refused_plain(format!(
-                "The partition {name} was not found on this managed system."
-            ))
-        })
+    frame.partitions.get(name).filter(|p| !p.is_shell()).ok_or_else(|| {
+        BackendError::refused_plain(format!("The partition {name} was not found on this managed system."))
+    })
 }
 
 /// `mksyscfg -r lpar`: define the partition (not activated).
@@ -47,16 +41,12 @@ pub(crate) fn create(
         )));
     }
     let pool = spec.processors.pool_or_default();
-    if pool != powerplane_model::ProcPoolName::default_pool()
-        && !frame.proc_pools.contains_key(&pool)
-    {
+    if pool != powerplane_model::ProcPoolName::default_pool() && !frame.proc_pools.contains_key(&pool) {
         return Err(BackendError::refused_plain(format!(
             "The shared processor pool {pool} does not exist on this managed system."
         )));
     }
-    if spec.memory.mode == powerplane_model::manifest::MemoryMode::Shared
-        && frame.mem_pool.is_none()
-    {
+    if spec.memory.mode == powerplane_model::manifest::MemoryMode::Shared && frame.mem_pool.is_none() {
         return Err(BackendError::refused_plain(
             "The managed system has no shared memory pool; create it before shared memory partitions.",
         ));
@@ -79,19 +69,13 @@ pub(crate) fn create(
 }
 
 /// `chsysstate -o on`: activate, with capacity and a paging device.
-pub(crate) fn start(
-    frame: &mut SimFrame,
-    name: &PartitionName,
-    force: bool,
-) -> Result<String, BackendError> {
+pub(crate) fn start(frame: &mut SimFrame, name: &PartitionName, force: bool) -> Result<String, BackendError> {
     let p = get(frame, name)?;
     match p.state {
         LparState::Running => return Ok(format!("{name} is already running")),
         LparState::NotActivated | LparState::Error => {}
         other => {
-            return Err(BackendError::Transient(format!(
-                "{name} is {other}; try again when it settles"
-            )));
+            return Err(BackendError::Transient(format!("{name} is {other}; try again when it settles")));
         }
     }
     capacity::check_fits(frame, &p.spec, false)?;
@@ -110,9 +94,7 @@ pub(crate) fn stop(frame: &mut SimFrame, name: &PartitionName) -> Result<String,
         return Ok(format!("{name} is already shut down"));
     }
     if p.migration.is_some() {
-        return Err(BackendError::Transient(format!(
-            "{name} is migrating; shut it down when the migration ends"
-        )));
+        return Err(BackendError::Transient(format!("{name} is migrating; shut it down when the migration ends")));
     }
     paging::release(frame, name);
     let p = frame.partitions.get_mut(name).expect("checked");

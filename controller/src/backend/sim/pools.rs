@@ -1,8 +1,6 @@
 //! Shared processor pools and the shared memory pool with its paging devices.
 
-use powerplane_model::{
-    DeviceName, MemPoolName, MemoryMb, ProcPoolName, ProcPoolObjectName, ProcUnits, ViosName,
-};
+use powerplane_model::{DeviceName, MemPoolName, MemoryMb, ProcPoolName, ProcPoolObjectName, ProcUnits, ViosName};
 
 use super::capacity;
 use super::state::{SimFrame, SimMemPool, SimPagingDevice, SimProcPool};
@@ -29,11 +27,7 @@ pub(crate) fn set_proc_pool(
             "Partitions entitle {used} processing units in {pool}; the maximum {max} with {reserved} reserved is too small."
         )));
     }
-    let entry = frame.proc_pools.entry(pool.clone()).or_insert(SimProcPool {
-        name,
-        max,
-        reserved,
-    });
+    let entry = frame.proc_pools.entry(pool.clone()).or_insert(SimProcPool { name, max, reserved });
     entry.max = max;
     entry.reserved = reserved;
     Ok(format!("{pool} configured"))
@@ -51,14 +45,10 @@ pub(crate) fn create_mem_pool(
         if p.pool_mem == pool_mem && p.max_pool_mem == max && p.paging_vios == paging_vios {
             return Ok("the shared memory pool already exists".to_owned());
         }
-        return Err(BackendError::refused_plain(
-            "The managed system already has a shared memory pool.",
-        ));
+        return Err(BackendError::refused_plain("The managed system already has a shared memory pool."));
     }
     if paging_vios.is_empty() || paging_vios.len() > 2 {
-        return Err(BackendError::refused_plain(
-            "A shared memory pool has one or two paging VIOS partitions.",
-        ));
+        return Err(BackendError::refused_plain("A shared memory pool has one or two paging VIOS partitions."));
     }
     for v in paging_vios {
         if !frame.vios.contains_key(v) {
@@ -68,46 +58,29 @@ pub(crate) fn create_mem_pool(
         }
     }
     if pool_mem > max {
-        return Err(BackendError::refused_plain(format!(
-            "pool_mem {} is above max_pool_mem {}.",
-            pool_mem.0, max.0
-        )));
+        return Err(BackendError::refused_plain(format!("pool_mem {} is above max_pool_mem {}.", pool_mem.0, max.0)));
     }
     let free = capacity::free(frame);
     if pool_mem > free.memory {
         return Err(capacity::not_enough_memory(free.memory, pool_mem));
     }
-    frame.mem_pool = Some(SimMemPool {
-        name,
-        pool_mem,
-        max_pool_mem: max,
-        paging_vios: paging_vios.to_vec(),
-        devices: Vec::new(),
-    });
+    frame.mem_pool =
+        Some(SimMemPool { name, pool_mem, max_pool_mem: max, paging_vios: paging_vios.to_vec(), devices: Vec::new() });
     Ok("shared memory pool created".to_owned())
 }
 
 /// `chhwres -r mempool -o s`: resize the pool.
-pub(crate) fn update_mem_pool(
-    frame: &mut SimFrame,
-    pool_mem: MemoryMb,
-    max: MemoryMb,
-) -> Result<String, BackendError> {
+pub(crate) fn update_mem_pool(frame: &mut SimFrame, pool_mem: MemoryMb, max: MemoryMb) -> Result<String, BackendError> {
     let free = capacity::free(frame);
-    let pool = frame.mem_pool.as_mut().ok_or_else(|| {
-        BackendError::refused_plain("The managed system has no shared memory pool.")
-    })?;
+    let pool = frame
+        .mem_pool
+        .as_mut()
+        .ok_or_else(|| BackendError::refused_plain("The managed system has no shared memory pool."))?;
     if pool_mem > max {
-        return Err(BackendError::refused_plain(format!(
-            "pool_mem {} is above max_pool_mem {}.",
-            pool_mem.0, max.0
-        )));
+        return Err(BackendError::refused_plain(format!("pool_mem {} is above max_pool_mem {}.", pool_mem.0, max.0)));
     }
     if pool_mem > pool.pool_mem && pool_mem - pool.pool_mem > free.memory {
-        return Err(capacity::not_enough_memory(
-            free.memory,
-            pool_mem - pool.pool_mem,
-        ));
+        return Err(capacity::not_enough_memory(free.memory, pool_mem - pool.pool_mem));
     }
     pool.pool_mem = pool_mem;
     pool.max_pool_mem = max;
@@ -118,15 +91,12 @@ pub(crate) fn update_mem_pool(
 /// paging VIOS with no_reserve is recognised as common, whichever VIOS was named.
 // seeds: ams-dual-vios-and-lpm.txt, "When adding a common paging space device using the
 // chhwres command, you only need to specify one paging VIOS partition."
-pub(crate) fn add_device(
-    frame: &mut SimFrame,
-    vios: &ViosName,
-    device: &DeviceName,
-) -> Result<String, BackendError> {
+pub(crate) fn add_device(frame: &mut SimFrame, vios: &ViosName, device: &DeviceName) -> Result<String, BackendError> {
     let hw = &frame.hw;
-    let pool = frame.mem_pool.as_ref().ok_or_else(|| {
-        BackendError::refused_plain("The managed system has no shared memory pool.")
-    })?;
+    let pool = frame
+        .mem_pool
+        .as_ref()
+        .ok_or_else(|| BackendError::refused_plain("The managed system has no shared memory pool."))?;
     if !pool.paging_vios.contains(vios) {
         return Err(BackendError::refused_plain(format!(
             "{vios} is not a paging VIOS partition of the shared memory pool."
@@ -137,9 +107,7 @@ pub(crate) fn add_device(
         .iter()
         .find(|v| &v.name == vios)
         .and_then(|v| v.disks.iter().find(|d| &d.name == device))
-        .ok_or_else(|| {
-            BackendError::refused_plain(format!("The device {device} was not found on {vios}."))
-        })?
+        .ok_or_else(|| BackendError::refused_plain(format!("The device {device} was not found on {vios}.")))?
         .clone();
     if pool.devices.iter().any(|d| d.lun == disk.lun) {
         return Ok(format!("{device} is already a paging space device"));
@@ -148,9 +116,7 @@ pub(crate) fn add_device(
         && pool.paging_vios.iter().all(|pv| {
             hw.vios.iter().any(|v| {
                 &v.name == pv
-                    && v.disks
-                        .iter()
-                        .any(|d| d.lun == disk.lun && d.reserve_policy == ReservePolicy::NoReserve)
+                    && v.disks.iter().any(|d| d.lun == disk.lun && d.reserve_policy == ReservePolicy::NoReserve)
             })
         });
     let pool = frame.mem_pool.as_mut().expect("checked");
@@ -161,27 +127,20 @@ pub(crate) fn add_device(
         redundant,
         assigned: None,
     });
-    Ok(format!(
-        "{device} added{}",
-        if redundant { " (redundant)" } else { "" }
-    ))
+    Ok(format!("{device} added{}", if redundant { " (redundant)" } else { "" }))
 }
 
 /// `chhwres -r mempool --rsubtype pgdev -o r`: remove a free paging device.
-pub(crate) fn remove_device(
-    frame: &mut SimFrame,
-    device: &DeviceName,
-) -> Result<String, BackendError> {
-    let pool = frame.mem_pool.as_mut().ok_or_else(|| {
-        BackendError::refused_plain("The managed system has no shared memory pool.")
-    })?;
+pub(crate) fn remove_device(frame: &mut SimFrame, device: &DeviceName) -> Result<String, BackendError> {
+    let pool = frame
+        .mem_pool
+        .as_mut()
+        .ok_or_else(|| BackendError::refused_plain("The managed system has no shared memory pool."))?;
     let Some(i) = pool.devices.iter().position(|d| &d.device == device) else {
         return Ok(format!("{device} is not in the pool"));
     };
     if let Some(p) = &pool.devices[i].assigned {
-        return Err(BackendError::refused_plain(format!(
-            "The paging space device {device} is in use by {p}."
-        )));
+        return Err(BackendError::refused_plain(format!("The paging space device {device} is in use by {p}.")));
     }
     pool.devices.remove(i);
     Ok(format!("{device} removed"))

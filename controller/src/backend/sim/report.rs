@@ -99,19 +99,11 @@ pub(crate) fn report(s: &SimState) -> Report {
                 memory_free_mb: free.memory,
                 proc_units: f.hw.proc_units,
                 proc_units_free: free.procs,
-                vios: f
-                    .vios
-                    .iter()
-                    .map(|(n, v)| ViosReport {
-                        name: n.clone(),
-                        state: v.state,
-                        rmc: v.rmc,
-                    })
-                    .collect(),
-                sea: f.sea.as_ref().map(|c| SeaReport {
-                    name: c.name.clone(),
-                    members: sea::status(c, |v| sea::running(f, v)),
-                }),
+                vios: f.vios.iter().map(|(n, v)| ViosReport { name: n.clone(), state: v.state, rmc: v.rmc }).collect(),
+                sea: f
+                    .sea
+                    .as_ref()
+                    .map(|c| SeaReport { name: c.name.clone(), members: sea::status(c, |v| sea::running(f, v)) }),
                 memory_pool: f.mem_pool.as_ref().map(|p| PoolReport {
                     pool_mem_mb: p.pool_mem,
                     max_pool_mem_mb: p.max_pool_mem,
@@ -136,8 +128,7 @@ pub(crate) fn report(s: &SimState) -> Report {
                         state: p.state,
                         rmc: p.rmc,
                         memory_mb: p.spec.memory.desired_mb,
-                        shared_memory: p.spec.memory.mode
-                            == powerplane_model::manifest::MemoryMode::Shared,
+                        shared_memory: p.spec.memory.mode == powerplane_model::manifest::MemoryMode::Shared,
                         proc_units: p.spec.processors.units,
                         paging_primary: p.paging.as_ref().map(|g| g.primary.clone()),
                         paging_secondary: p.paging.as_ref().and_then(|g| g.secondary.clone()),
@@ -148,9 +139,5 @@ pub(crate) fn report(s: &SimState) -> Report {
             }
         })
         .collect();
-    Report {
-        seed: s.seed,
-        virtual_seconds: s.now_ms / 1000,
-        frames,
-    }
+    Report { seed: s.seed, virtual_seconds: s.now_ms / 1000, frames }
 }

@@ -36,53 +36,24 @@ pub(crate) fn status(sea: &SimSea, running: impl Fn(&ViosName) -> bool) -> Vec<S
     match members.len() {
         0 => Vec::new(),
         1 => {
-            let alone = if members[0].1.ha_mode == SeaHaMode::Disabled {
-                SeaState::Standalone
-            } else {
-                SeaState::Primary
-            };
-            vec![if up[0] {
-                make(0, alone, BridgeMode::All, all)
-            } else {
-                inactive(0)
-            }]
+            let alone =
+                if members[0].1.ha_mode == SeaHaMode::Disabled { SeaState::Standalone } else { SeaState::Primary };
+            vec![if up[0] { make(0, alone, BridgeMode::All, all) } else { inactive(0) }]
         }
         _ => match (up[0], up[1]) {
             (false, false) => vec![inactive(0), inactive(1)],
-            (true, false) => vec![
-                make(0, SeaState::Primary, BridgeMode::All, all),
-                inactive(1),
-            ],
-            (false, true) => vec![
-                inactive(0),
-                make(1, SeaState::Primary, BridgeMode::All, all),
-            ],
+            (true, false) => vec![make(0, SeaState::Primary, BridgeMode::All, all), inactive(1)],
+            (false, true) => vec![inactive(0), make(1, SeaState::Primary, BridgeMode::All, all)],
             (true, true) => {
                 // A SEA in standby yields to one that is not; otherwise the lower priority wins.
-                let rank = |i: usize| {
-                    (
-                        members[i].1.ha_mode == SeaHaMode::Standby,
-                        members[i].1.priority,
-                    )
-                };
+                let rank = |i: usize| (members[i].1.ha_mode == SeaHaMode::Standby, members[i].1.priority);
                 let (p, b) = if rank(0) <= rank(1) { (0, 1) } else { (1, 0) };
-                let sharing = sea.sharing_negotiated
-                    && members.iter().all(|(_, m)| m.ha_mode == SeaHaMode::Sharing);
+                let sharing = sea.sharing_negotiated && members.iter().all(|(_, m)| m.ha_mode == SeaHaMode::Sharing);
                 let mut out = if sharing {
                     let (primary_vlans, backup_vlans) = split(&sea.trunks);
                     vec![
-                        make(
-                            p,
-                            SeaState::PrimarySharing,
-                            BridgeMode::Partial,
-                            primary_vlans,
-                        ),
-                        make(
-                            b,
-                            SeaState::BackupSharing,
-                            BridgeMode::Partial,
-                            backup_vlans,
-                        ),
+                        make(p, SeaState::PrimarySharing, BridgeMode::Partial, primary_vlans),
+                        make(b, SeaState::BackupSharing, BridgeMode::Partial, backup_vlans),
                     ]
                 } else {
                     vec![
@@ -107,11 +78,7 @@ fn split(trunks: &[TrunkSpec]) -> (Vec<VlanId>, Vec<VlanId>) {
 
 /// Whether a running member of the frame's SEA bridges `vlan`.
 pub(crate) fn bridges(frame: &SimFrame, vlan: VlanId) -> bool {
-    frame.sea.as_ref().is_some_and(|sea| {
-        status(sea, |v| running(frame, v))
-            .iter()
-            .any(|m| m.vlans.contains(&vlan))
-    })
+    frame.sea.as_ref().is_some_and(|sea| status(sea, |v| running(frame, v)).iter().any(|m| m.vlans.contains(&vlan)))
 }
 
 pub(crate) fn running(frame: &SimFrame, vios: &ViosName) -> bool {
@@ -125,14 +92,9 @@ fn next_device(frame: &SimFrame, vios: &ViosName) -> DeviceName {
     let max = hw
         .into_iter()
         .flat_map(|v| v.ethernet.iter())
-        .filter_map(|e| {
-            e.as_str()
-                .strip_prefix("ent")
-                .and_then(|n| n.parse::<u32>().ok())
-        })
+        .filter_map(|e| e.as_str().strip_prefix("ent").and_then(|n| n.parse::<u32>().ok()))
         .max();
-    DeviceName::new(format!("ent{}", max.map_or(0, |m| m + 1)))
-        .expect("entN is a valid device name")
+    DeviceName::new(format!("ent{}", max.map_or(0, |m| m + 1))).expect("entN is a valid device name")
 }
 
 /// Arguments of `mkvdev -sea` on one VIOS.
@@ -154,24 +116,14 @@ pub(crate) fn create(frame: &mut SimFrame, new: NewSea<'_>) -> Result<String, Ba
             "The partition {vios} is not running; viosvrcmd needs a running VIOS with an RMC connection."
         )));
     }
-    let hw = frame
-        .hw
-        .vios
-        .iter()
-        .find(|v| &v.name == vios)
-        .ok_or_else(|| {
-            BackendError::refused_plain(format!(
-                "{vios} is not a Virtual I/O Server of this managed system."
-            ))
-        })?;
-    let adapters = std::iter::once(new.real_adapter)
-        .chain(new.control_channel)
-        .chain(new.trunks.iter().map(|t| &t.adapter));
+    let hw = frame.hw.vios.iter().find(|v| &v.name == vios).ok_or_else(|| {
+        BackendError::refused_plain(format!("{vios} is not a Virtual I/O Server of this managed system."))
+    })?;
+    let adapters =
+        std::iter::once(new.real_adapter).chain(new.control_channel).chain(new.trunks.iter().map(|t| &t.adapter));
     for a in adapters {
         if !hw.ethernet.contains(a) {
-            return Err(BackendError::refused_plain(format!(
-                "mkvdev: device {a} does not exist on {vios}."
-            )));
+            return Err(BackendError::refused_plain(format!("mkvdev: device {a} does not exist on {vios}.")));
         }
     }
     let device = next_device(frame, vios);
@@ -185,24 +137,15 @@ pub(crate) fn create(frame: &mut SimFrame, new: NewSea<'_>) -> Result<String, Ba
     });
     if let Some(existing) = sea.members.get(vios) {
         // Idempotent: the same SEA already exists.
-        return Ok(format!(
-            "{} Available (already configured)",
-            existing.device
-        ));
+        return Ok(format!("{} Available (already configured)", existing.device));
     }
     if sea.trunks != new.trunks || sea.real_adapter != *new.real_adapter {
         return Err(BackendError::refused_plain(format!(
             "mkvdev: the SEA on {vios} must bridge the same trunk adapters and VLANs as its partner"
         )));
     }
-    sea.members.insert(
-        vios.clone(),
-        SeaMember {
-            device: device.clone(),
-            ha_mode: new.ha_mode,
-            priority: new.priority,
-        },
-    );
+    sea.members
+        .insert(vios.clone(), SeaMember { device: device.clone(), ha_mode: new.ha_mode, priority: new.priority });
     if new.ha_mode == SeaHaMode::Sharing && new.priority == 2 {
         negotiate(sea);
     }
@@ -217,22 +160,15 @@ pub(crate) fn set_ha_mode(
     mode: SeaHaMode,
 ) -> Result<String, BackendError> {
     if !running(frame, vios) {
-        return Err(BackendError::refused_plain(format!(
-            "The partition {vios} is not running."
-        )));
+        return Err(BackendError::refused_plain(format!("The partition {vios} is not running.")));
     }
-    let sea = frame.sea.as_mut().ok_or_else(|| {
-        BackendError::refused_plain(format!("chdev: device {device} does not exist on {vios}."))
+    let sea = frame
+        .sea
+        .as_mut()
+        .ok_or_else(|| BackendError::refused_plain(format!("chdev: device {device} does not exist on {vios}.")))?;
+    let member = sea.members.get_mut(vios).filter(|m| &m.device == device).ok_or_else(|| {
+        BackendError::refused_plain(format!("chdev: device {device} is not a Shared Ethernet Adapter on {vios}."))
     })?;
-    let member = sea
-        .members
-        .get_mut(vios)
-        .filter(|m| &m.device == device)
-        .ok_or_else(|| {
-            BackendError::refused_plain(format!(
-                "chdev: device {device} is not a Shared Ethernet Adapter on {vios}."
-            ))
-        })?;
     member.ha_mode = mode;
     let is_backup = member.priority == 2;
     if mode != SeaHaMode::Sharing {
@@ -247,19 +183,11 @@ pub(crate) fn set_ha_mode(
 
 /// The backup asks for load sharing; the primary grants it if it is in sharing mode itself.
 fn negotiate(sea: &mut SimSea) {
-    sea.sharing_negotiated = sea.members.len() == 2
-        && sea
-            .members
-            .values()
-            .all(|m| m.ha_mode == SeaHaMode::Sharing);
+    sea.sharing_negotiated = sea.members.len() == 2 && sea.members.values().all(|m| m.ha_mode == SeaHaMode::Sharing);
 }
 
 /// `rmdev -dev entN` on one VIOS.
-pub(crate) fn remove(
-    frame: &mut SimFrame,
-    vios: &ViosName,
-    device: &DeviceName,
-) -> Result<String, BackendError> {
+pub(crate) fn remove(frame: &mut SimFrame, vios: &ViosName, device: &DeviceName) -> Result<String, BackendError> {
     let Some(sea) = frame.sea.as_mut() else {
         return Ok(format!("{device} deleted (was not configured)"));
     };
@@ -283,10 +211,7 @@ pub(crate) fn vios_down(frame: &mut SimFrame) {
 /// A VIOS came up: its SEA configures itself again and, in sharing mode, the backup asks for
 /// load sharing at once, so the split returns by itself (the seed's "Power on" outputs).
 pub(crate) fn vios_up(frame: &mut SimFrame) {
-    let both_up = frame
-        .sea
-        .as_ref()
-        .is_some_and(|s| s.members.keys().all(|v| running(frame, v)));
+    let both_up = frame.sea.as_ref().is_some_and(|s| s.members.keys().all(|v| running(frame, v)));
     if let Some(sea) = frame.sea.as_mut()
         && both_up
     {

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use powerplane_model::manifest::{FrameHardwareSpec, Labels, PartitionSpec, TrunkSpec};
 use powerplane_model::status::{FrameState, LparState, SeaHaMode};
 use powerplane_model::{
-    ActionKind, DeviceName, FrameName, Lun, MemPoolName, MemoryMb, PartitionName, ProcPoolName,
-    ProcPoolObjectName, ProcUnits, SeaName, ViosName, ViosPairName,
+    ActionKind, DeviceName, FrameName, Lun, MemPoolName, MemoryMb, PartitionName, ProcPoolName, ProcPoolObjectName,
+    ProcUnits, SeaName, ViosName, ViosPairName,
 };
 use serde::{Deserialize, Serialize};
 
@@ -51,12 +51,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings {
-            lpm_seconds_per_gb: 30,
-            lpm_suspend_ms: 1_500,
-            max_migrations_per_msp: 8,
-            hang_timeout_secs: 1_800,
-        }
+        Settings { lpm_seconds_per_gb: 30, lpm_suspend_ms: 1_500, max_migrations_per_msp: 8, hang_timeout_secs: 1_800 }
     }
 }
 
@@ -237,16 +232,11 @@ impl SimState {
 
     /// The frame, or a refusal naming the frames there are.
     pub fn frame(&self, name: &FrameName) -> Result<&SimFrame, super::super::BackendError> {
-        self.frames
-            .get(name)
-            .ok_or_else(|| unknown_frame(self, name))
+        self.frames.get(name).ok_or_else(|| unknown_frame(self, name))
     }
 
     /// The frame, mutably.
-    pub fn frame_mut(
-        &mut self,
-        name: &FrameName,
-    ) -> Result<&mut SimFrame, super::super::BackendError> {
+    pub fn frame_mut(&mut self, name: &FrameName) -> Result<&mut SimFrame, super::super::BackendError> {
         if !self.frames.contains_key(name) {
             return Err(unknown_frame(self, name));
         }
@@ -255,10 +245,7 @@ impl SimState {
 
     /// Where a partition is (its frame), ignoring a migration's shell on the target.
     pub fn locate(&self, p: &PartitionName) -> Option<&FrameName> {
-        self.frames
-            .iter()
-            .find(|(_, f)| f.partitions.get(p).is_some_and(|sp| !sp.is_shell()))
-            .map(|(n, _)| n)
+        self.frames.iter().find(|(_, f)| f.partitions.get(p).is_some_and(|sp| !sp.is_shell())).map(|(n, _)| n)
     }
 }
 

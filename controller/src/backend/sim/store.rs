@@ -64,10 +64,7 @@ pub struct StateDir {
 impl StateDir {
     /// Opens (creating when absent) the state directory at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let io = |e: &dyn std::fmt::Display| StoreError::Io {
-            path: path.to_path_buf(),
-            detail: e.to_string(),
-        };
+        let io = |e: &dyn std::fmt::Display| StoreError::Io { path: path.to_path_buf(), detail: e.to_string() };
         if path.exists() {
             if !path.is_dir() {
                 return Err(StoreError::NotOurs {
@@ -75,10 +72,7 @@ impl StateDir {
                     detail: "it is a file, not a directory".into(),
                 });
             }
-            let empty = std::fs::read_dir(path)
-                .map_err(|e| io(&e))?
-                .next()
-                .is_none();
+            let empty = std::fs::read_dir(path).map_err(|e| io(&e))?.next().is_none();
             if !empty && !path.join("conf").exists() {
                 return Err(StoreError::NotOurs {
                     path: path.to_path_buf(),
@@ -88,13 +82,9 @@ impl StateDir {
         }
         let db = sled::open(path).map_err(|e| match e {
             sled::Error::Io(ref ioe)
-                if ioe.kind() == std::io::ErrorKind::WouldBlock
-                    || ioe.to_string().contains("lock") =>
+                if ioe.kind() == std::io::ErrorKind::WouldBlock || ioe.to_string().contains("lock") =>
             {
-                StoreError::Locked {
-                    path: path.to_path_buf(),
-                    detail: ioe.to_string(),
-                }
+                StoreError::Locked { path: path.to_path_buf(), detail: ioe.to_string() }
             }
             sled::Error::Corruption { .. } => StoreError::Corrupt {
                 path: path.to_path_buf(),
@@ -123,10 +113,7 @@ impl StateDir {
                 db.flush().map_err(|e| io(&e))?;
             }
         }
-        Ok(StateDir {
-            path: path.to_path_buf(),
-            db,
-        })
+        Ok(StateDir { path: path.to_path_buf(), db })
     }
 
     /// The directory.
@@ -166,10 +153,7 @@ impl StateDir {
     }
 
     fn io(&self, e: &dyn std::fmt::Display) -> StoreError {
-        StoreError::Io {
-            path: self.path.clone(),
-            detail: e.to_string(),
-        }
+        StoreError::Io { path: self.path.clone(), detail: e.to_string() }
     }
 }
 
@@ -181,31 +165,19 @@ mod tests {
     fn refuses_a_directory_that_is_not_ours_and_touches_nothing() {
         let d = tempfile::tempdir().unwrap();
         std::fs::write(d.path().join("notes.txt"), "mine").unwrap();
-        assert!(matches!(
-            StateDir::open(d.path()),
-            Err(StoreError::NotOurs { .. })
-        ));
-        let names: Vec<_> = std::fs::read_dir(d.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        assert!(matches!(StateDir::open(d.path()), Err(StoreError::NotOurs { .. })));
+        let names: Vec<_> = std::fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec!["notes.txt"]);
         let f = d.path().join("file");
         std::fs::write(&f, "x").unwrap();
-        assert!(matches!(
-            StateDir::open(&f),
-            Err(StoreError::NotOurs { .. })
-        ));
+        assert!(matches!(StateDir::open(&f), Err(StoreError::NotOurs { .. })));
     }
 
     #[test]
     fn garbage_in_the_sim_tree_is_reported_as_damage() {
         let d = tempfile::tempdir().unwrap();
         let s = StateDir::open(d.path()).unwrap();
-        s.db.open_tree(SIM_TREE)
-            .unwrap()
-            .insert(SIM_KEY, &b"{not json"[..])
-            .unwrap();
+        s.db.open_tree(SIM_TREE).unwrap().insert(SIM_KEY, &b"{not json"[..]).unwrap();
         let err = s.load_sim().unwrap_err();
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
         assert!(err.to_string().contains("sim init"));

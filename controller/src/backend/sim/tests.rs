@@ -7,8 +7,7 @@ use powerplane_model::action::{PartitionChange, RedundantPgVios};
 use powerplane_model::manifest::{PartitionSpec, TrunkSpec};
 use powerplane_model::status::{BridgeMode, LparState, SeaHaMode, SeaMemberStatus, SeaState};
 use powerplane_model::{
-    Action, ActionId, DeviceName, Estate, FrameName, MemoryMb, Op, PartitionName, SourceFile,
-    ViosName, VlanId,
+    Action, ActionId, DeviceName, Estate, FrameName, MemoryMb, Op, PartitionName, SourceFile, ViosName, VlanId,
 };
 
 use super::{Clock, FailMode, LAB_INVENTORY, Simulator, realise};
@@ -31,17 +30,14 @@ fn vlans(ns: &[u16]) -> Vec<VlanId> {
 }
 
 fn sim_from(inventory: &str) -> Simulator {
-    let inv =
-        powerplane_model::load_inventory(&[SourceFile::new("inventory.yaml", inventory)]).unwrap();
+    let inv = powerplane_model::load_inventory(&[SourceFile::new("inventory.yaml", inventory)]).unwrap();
     Simulator::new(realise(inv, 42).unwrap(), None, Clock::default())
 }
 
 /// The lab without its brownfield configuration (the p72 and SOLCHMS05 SEAs, the AMS pool,
 /// lpar_6_sotchax11): each scenario builds what it needs, as the seeds do.
 fn lab() -> Simulator {
-    let mut inv =
-        powerplane_model::load_inventory(&[SourceFile::new("inventory.yaml", LAB_INVENTORY)])
-            .unwrap();
+    let mut inv = powerplane_model::load_inventory(&[SourceFile::new("inventory.yaml", LAB_INVENTORY)]).unwrap();
     inv.seas.retain(|n, _| n.as_str().starts_with("js22"));
     inv.mem_pools.clear();
     inv.partitions.retain(|n, _| n.as_str() == "bxaix85");
@@ -49,13 +45,7 @@ fn lab() -> Simulator {
 }
 
 async fn run(sim: &Simulator, op: Op) -> Result<Outcome, BackendError> {
-    sim.execute(&Action {
-        id: ActionId("t".into()),
-        op,
-        after: vec![],
-        reason: "test".into(),
-    })
-    .await
+    sim.execute(&Action { id: ActionId("t".into()), op, after: vec![], reason: "test".into() }).await
 }
 
 async fn observe(sim: &Simulator) -> Estate {
@@ -63,35 +53,18 @@ async fn observe(sim: &Simulator) -> Estate {
 }
 
 async fn sea(sim: &Simulator) -> Vec<SeaMemberStatus> {
-    observe(sim)
-        .await
-        .status
-        .seas
-        .values()
-        .find(|m| m[0].vios.as_str().starts_with("p72"))
-        .cloned()
-        .unwrap()
+    observe(sim).await.status.seas.values().find(|m| m[0].vios.as_str().starts_with("p72")).cloned().unwrap()
 }
 
 fn states(m: &[SeaMemberStatus]) -> Vec<(&str, SeaState, BridgeMode, Vec<VlanId>)> {
-    m.iter()
-        .map(|s| (s.vios.as_str(), s.state, s.bridge_mode, s.vlans.clone()))
-        .collect()
+    m.iter().map(|s| (s.vios.as_str(), s.state, s.bridge_mode, s.vlans.clone())).collect()
 }
 
 /// The p72 SEA of the seed, created on both VIOS in `mode`, primary (p72vio1) first.
 async fn p72_sea(sim: &Simulator, modes: [SeaHaMode; 2]) {
     let trunks = vec![
-        TrunkSpec {
-            adapter: d("ent1"),
-            pvid: VlanId::new(1).unwrap(),
-            vlans: vlans(&[10, 11]),
-        },
-        TrunkSpec {
-            adapter: d("ent2"),
-            pvid: VlanId::new(2).unwrap(),
-            vlans: vlans(&[12, 13]),
-        },
+        TrunkSpec { adapter: d("ent1"), pvid: VlanId::new(1).unwrap(), vlans: vlans(&[10, 11]) },
+        TrunkSpec { adapter: d("ent2"), pvid: VlanId::new(2).unwrap(), vlans: vlans(&[12, 13]) },
     ];
     for (i, vios) in ["p72vio1", "p72vio2"].into_iter().enumerate() {
         let op = Op::CreateSea {
@@ -109,17 +82,7 @@ async fn p72_sea(sim: &Simulator, modes: [SeaHaMode; 2]) {
 }
 
 async fn set_mode(sim: &Simulator, vios: &str, mode: SeaHaMode) {
-    run(
-        sim,
-        Op::SetSeaHaMode {
-            frame: f("p72"),
-            vios: v(vios),
-            device: d("ent4"),
-            mode,
-        },
-    )
-    .await
-    .unwrap();
+    run(sim, Op::SetSeaHaMode { frame: f("p72"), vios: v(vios), device: d("ent4"), mode }).await.unwrap();
 }
 
 // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, "Simple test scenario",
@@ -129,18 +92,8 @@ async fn sea_load_sharing_splits_vlans_fails_over_and_returns() {
     let sim = lab();
     p72_sea(&sim, [SeaHaMode::Sharing, SeaHaMode::Sharing]).await;
     let sharing = vec![
-        (
-            "p72vio1",
-            SeaState::PrimarySharing,
-            BridgeMode::Partial,
-            vlans(&[1, 10, 11]),
-        ),
-        (
-            "p72vio2",
-            SeaState::BackupSharing,
-            BridgeMode::Partial,
-            vlans(&[2, 12, 13]),
-        ),
+        ("p72vio1", SeaState::PrimarySharing, BridgeMode::Partial, vlans(&[1, 10, 11])),
+        ("p72vio2", SeaState::BackupSharing, BridgeMode::Partial, vlans(&[2, 12, 13])),
     ];
     assert_eq!(states(&sea(&sim).await), sharing);
 
@@ -149,37 +102,19 @@ async fn sea_load_sharing_splits_vlans_fails_over_and_returns() {
         states(&sea(&sim).await),
         vec![
             ("p72vio1", SeaState::Inactive, BridgeMode::None, vec![]),
-            (
-                "p72vio2",
-                SeaState::Primary,
-                BridgeMode::All,
-                vlans(&[1, 10, 11, 2, 12, 13])
-            ),
+            ("p72vio2", SeaState::Primary, BridgeMode::All, vlans(&[1, 10, 11, 2, 12, 13])),
         ]
     );
     sim.vios_up(&f("p72"), &v("p72vio1")).await.unwrap();
-    assert_eq!(
-        states(&sea(&sim).await),
-        sharing,
-        "Power on primary: the split returns"
-    );
+    assert_eq!(states(&sea(&sim).await), sharing, "Power on primary: the split returns");
 
     sim.vios_down(&f("p72"), &v("p72vio2")).await.unwrap();
     assert_eq!(
         states(&sea(&sim).await)[0],
-        (
-            "p72vio1",
-            SeaState::Primary,
-            BridgeMode::All,
-            vlans(&[1, 10, 11, 2, 12, 13])
-        )
+        ("p72vio1", SeaState::Primary, BridgeMode::All, vlans(&[1, 10, 11, 2, 12, 13]))
     );
     sim.vios_up(&f("p72"), &v("p72vio2")).await.unwrap();
-    assert_eq!(
-        states(&sea(&sim).await),
-        sharing,
-        "Power on backup: the split returns"
-    );
+    assert_eq!(states(&sea(&sim).await), sharing, "Power on backup: the split returns");
 }
 
 // seeds: "This value must be set on primary SEA first before it is set for the backup SEA,
@@ -225,17 +160,11 @@ async fn standby_on_the_primary_fails_over_and_auto_fails_back() {
     p72_sea(&sim, [SeaHaMode::Auto, SeaHaMode::Auto]).await;
     set_mode(&sim, "p72vio1", SeaHaMode::Standby).await;
     let st = sea(&sim).await;
-    assert_eq!(
-        (st[0].state, st[1].state),
-        (SeaState::Backup, SeaState::Primary)
-    );
+    assert_eq!((st[0].state, st[1].state), (SeaState::Backup, SeaState::Primary));
     assert_eq!(st[1].bridge_mode, BridgeMode::All);
     set_mode(&sim, "p72vio1", SeaHaMode::Auto).await;
     let st = sea(&sim).await;
-    assert_eq!(
-        (st[0].state, st[1].state),
-        (SeaState::Primary, SeaState::Backup)
-    );
+    assert_eq!((st[0].state, st[1].state), (SeaState::Primary, SeaState::Backup));
 }
 
 /// The AMS frame of the seed: pool, common device hdisk17, lpar_6_sotchax11 activated.
@@ -254,20 +183,11 @@ async fn ams_lab(sim: &Simulator) {
     .unwrap();
     // seeds: "the lshwres command shows hdisk17 as redundant, although the chhwres command only
     // specified lpar_2_solchio06 as the paging VIOS partition."
-    let out = run(
-        sim,
-        Op::AddPagingDevice {
-            frame: frame.clone(),
-            vios: v("lpar_2_solchio06"),
-            device: d("hdisk17"),
-        },
-    )
-    .await
-    .unwrap();
-    assert_eq!(out.message, "hdisk17 added (redundant)");
-    create_and_start(sim, &frame, "lpar_6_sotchax11", AMS_PARTITION)
+    let out = run(sim, Op::AddPagingDevice { frame: frame.clone(), vios: v("lpar_2_solchio06"), device: d("hdisk17") })
         .await
         .unwrap();
+    assert_eq!(out.message, "hdisk17 added (redundant)");
+    create_and_start(sim, &frame, "lpar_6_sotchax11", AMS_PARTITION).await.unwrap();
 }
 
 const AMS_PARTITION: &str = "placement: {frame: IBM_MMA_P6_102615A_SOLCHMS05}\nprocessors: {units: 0.5, compat: POWER6}\nmemory: {mode: shared, desiredMB: 2048, maxMB: 4096, paging: {redundancy: required, primary: 1}}\nnetwork: [{vlan: 100}]\n";
@@ -281,30 +201,14 @@ async fn create_and_start(
     let spec: PartitionSpec = powerplane_model::from_yaml(spec_yaml).unwrap();
     run(
         sim,
-        Op::CreatePartition {
-            frame: frame.clone(),
-            partition: p(name),
-            spec: Box::new(spec),
-            paging_vios: vec![],
-        },
+        Op::CreatePartition { frame: frame.clone(), partition: p(name), spec: Box::new(spec), paging_vios: vec![] },
     )
     .await?;
-    run(
-        sim,
-        Op::StartPartition {
-            frame: frame.clone(),
-            partition: p(name),
-            force: false,
-        },
-    )
-    .await
+    run(sim, Op::StartPartition { frame: frame.clone(), partition: p(name), force: false }).await
 }
 
 async fn paging(sim: &Simulator, name: &str) -> powerplane_model::status::PagingStatus {
-    observe(sim).await.status.partitions[&p(name)]
-        .paging
-        .clone()
-        .unwrap()
+    observe(sim).await.status.partitions[&p(name)].paging.clone().unwrap()
 }
 
 // seeds: ams-dual-vios-and-lpm.txt, "Paging VIOS partition failover": "After a failover, no
@@ -324,72 +228,28 @@ async fn paging_fails_over_never_back_and_switches_on_request() {
 
     let frame = f("IBM_MMA_P6_102615A_SOLCHMS05");
     sim.vios_down(&frame, &v("lpar_1_solchio05")).await.unwrap();
-    assert_eq!(
-        paging(&sim, "lpar_6_sotchax11")
-            .await
-            .current
-            .unwrap()
-            .as_str(),
-        "lpar_2_solchio06"
-    );
+    assert_eq!(paging(&sim, "lpar_6_sotchax11").await.current.unwrap().as_str(), "lpar_2_solchio06");
     let st = observe(&sim).await.status.partitions[&p("lpar_6_sotchax11")].state;
     assert_eq!(st, LparState::Running, "the failover is transparent");
 
     sim.vios_up(&frame, &v("lpar_1_solchio05")).await.unwrap();
     assert_eq!(
-        paging(&sim, "lpar_6_sotchax11")
-            .await
-            .current
-            .unwrap()
-            .as_str(),
+        paging(&sim, "lpar_6_sotchax11").await.current.unwrap().as_str(),
         "lpar_2_solchio06",
         "no automatic switch back"
     );
 
-    run(
-        &sim,
-        Op::SwitchPagingVios {
-            frame: frame.clone(),
-            partition: p("lpar_6_sotchax11"),
-        },
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        paging(&sim, "lpar_6_sotchax11")
-            .await
-            .current
-            .unwrap()
-            .as_str(),
-        "lpar_1_solchio05"
-    );
+    run(&sim, Op::SwitchPagingVios { frame: frame.clone(), partition: p("lpar_6_sotchax11") }).await.unwrap();
+    assert_eq!(paging(&sim, "lpar_6_sotchax11").await.current.unwrap().as_str(), "lpar_1_solchio05");
 
     // Never switch to a VIOS that is down.
     sim.vios_down(&frame, &v("lpar_2_solchio06")).await.unwrap();
-    let err = run(
-        &sim,
-        Op::SwitchPagingVios {
-            frame: frame.clone(),
-            partition: p("lpar_6_sotchax11"),
-        },
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        err.to_string().contains("lpar_2_solchio06 is not running"),
-        "{err}"
-    );
+    let err =
+        run(&sim, Op::SwitchPagingVios { frame: frame.clone(), partition: p("lpar_6_sotchax11") }).await.unwrap_err();
+    assert!(err.to_string().contains("lpar_2_solchio06 is not running"), "{err}");
 
     // Shutdown releases the paging device.
-    run(
-        &sim,
-        Op::StopPartition {
-            frame: frame.clone(),
-            partition: p("lpar_6_sotchax11"),
-        },
-    )
-    .await
-    .unwrap();
+    run(&sim, Op::StopPartition { frame: frame.clone(), partition: p("lpar_6_sotchax11") }).await.unwrap();
     let e = observe(&sim).await;
     assert_eq!(e.status.paging_devices[&frame][0].assigned, None);
     assert!(e.status.partitions[&p("lpar_6_sotchax11")].paging.is_none());
@@ -451,15 +311,11 @@ async fn activation_picks_common_or_independent_devices() {
     let obs = observe(&sim).await;
     let devs = &obs.status.paging_devices[&frame];
     assert_eq!(
-        devs.iter()
-            .map(|d| (d.device.as_str(), d.redundant))
-            .collect::<Vec<_>>(),
+        devs.iter().map(|d| (d.device.as_str(), d.redundant)).collect::<Vec<_>>(),
         vec![("hdisk1", true), ("hdisk2", false)]
     );
 
-    create_and_start(&sim, &frame, "solo", &ams_spec("none"))
-        .await
-        .unwrap();
+    create_and_start(&sim, &frame, "solo", &ams_spec("none")).await.unwrap();
     let pg = paging(&sim, "solo").await;
     assert_eq!(
         (pg.device.unwrap().as_str(), pg.secondary),
@@ -468,87 +324,35 @@ async fn activation_picks_common_or_independent_devices() {
     );
     assert_eq!(pg.current.unwrap().as_str(), "va", "the VIOS that sees it");
 
-    create_and_start(&sim, &frame, "red1", &ams_spec("required"))
-        .await
-        .unwrap();
-    assert_eq!(
-        paging(&sim, "red1").await.device.unwrap().as_str(),
-        "hdisk1"
-    );
+    create_and_start(&sim, &frame, "red1", &ams_spec("required")).await.unwrap();
+    assert_eq!(paging(&sim, "red1").await.device.unwrap().as_str(), "hdisk1");
 
-    run(
-        &sim,
-        Op::StopPartition {
-            frame: frame.clone(),
-            partition: p("solo"),
-        },
-    )
-    .await
-    .unwrap();
-    let err = create_and_start(&sim, &frame, "red2", &ams_spec("required"))
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string().contains("requires redundant paging"),
-        "{err}"
-    );
-    assert_eq!(
-        observe(&sim).await.status.partitions[&p("red2")].state,
-        LparState::NotActivated
-    );
-    let out = run(
-        &sim,
-        Op::StartPartition {
-            frame: frame.clone(),
-            partition: p("red2"),
-            force: true,
-        },
-    )
-    .await
-    .unwrap();
+    run(&sim, Op::StopPartition { frame: frame.clone(), partition: p("solo") }).await.unwrap();
+    let err = create_and_start(&sim, &frame, "red2", &ams_spec("required")).await.unwrap_err();
+    assert!(err.to_string().contains("requires redundant paging"), "{err}");
+    assert_eq!(observe(&sim).await.status.partitions[&p("red2")].state, LparState::NotActivated);
+    let out = run(&sim, Op::StartPartition { frame: frame.clone(), partition: p("red2"), force: true }).await.unwrap();
     assert!(out.message.contains("activated"));
     let pg = paging(&sim, "red2").await;
-    assert_eq!(
-        (pg.device.unwrap().as_str(), pg.secondary),
-        ("hdisk2", None),
-        "forced: no failover"
-    );
+    assert_eq!((pg.device.unwrap().as_str(), pg.secondary), ("hdisk2", None), "forced: no failover");
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_partition_without_a_running_paging_vios_goes_to_error() {
     let sim = sim_from(TWO_DEVICES);
     let frame = f("ams");
-    create_and_start(&sim, &frame, "solo", &ams_spec("none"))
-        .await
-        .unwrap();
+    create_and_start(&sim, &frame, "solo", &ams_spec("none")).await.unwrap();
     let events = sim.vios_down(&frame, &v("va")).await.unwrap();
-    assert!(
-        events.iter().any(|e| e.contains("no paging VIOS left")),
-        "{events:?}"
-    );
-    assert_eq!(
-        observe(&sim).await.status.partitions[&p("solo")].state,
-        LparState::Error
-    );
+    assert!(events.iter().any(|e| e.contains("no paging VIOS left")), "{events:?}");
+    assert_eq!(observe(&sim).await.status.partitions[&p("solo")].state, LparState::Error);
 }
 
 fn migrate(name: &str, from: &str, to: &str, redundant: RedundantPgVios) -> Op {
-    Op::MigratePartition {
-        partition: p(name),
-        from: f(from),
-        to: f(to),
-        redundant: Some(redundant),
-    }
+    Op::MigratePartition { partition: p(name), from: f(from), to: f(to), redundant: Some(redundant) }
 }
 
 fn validate(name: &str, from: &str, to: &str, redundant: RedundantPgVios) -> Op {
-    Op::ValidateMigration {
-        partition: p(name),
-        from: f(from),
-        to: f(to),
-        redundant: Some(redundant),
-    }
+    Op::ValidateMigration { partition: p(name), from: f(from), to: f(to), redundant: Some(redundant) }
 }
 
 // seeds: lpm-js22-walkthrough.txt: bxaix85 (4 GB) moves from the blade in slot 13 to slot 14,
@@ -557,36 +361,14 @@ fn validate(name: &str, from: &str, to: &str, redundant: RedundantPgVios) -> Op 
 #[tokio::test(start_paused = true)]
 async fn lpm_moves_bxaix85_in_about_two_minutes() {
     let sim = lab();
-    run(
-        &sim,
-        validate(
-            "bxaix85",
-            "js22_slot13",
-            "js22_slot14",
-            RedundantPgVios::IfPossible,
-        ),
-    )
-    .await
-    .unwrap();
+    run(&sim, validate("bxaix85", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await.unwrap();
     let bg = sim.clone();
     let task = tokio::spawn(async move {
-        run(
-            &bg,
-            migrate(
-                "bxaix85",
-                "js22_slot13",
-                "js22_slot14",
-                RedundantPgVios::IfPossible,
-            ),
-        )
-        .await
+        run(&bg, migrate("bxaix85", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mid = observe(&sim).await;
-    assert_eq!(
-        mid.status.partitions[&p("bxaix85")].state,
-        LparState::MigratingRunning
-    );
+    assert_eq!(mid.status.partitions[&p("bxaix85")].state, LparState::MigratingRunning);
     let snap = sim.snapshot().await;
     assert_eq!(
         snap.frames[&f("js22_slot14")].partitions[&p("bxaix85")].state,
@@ -597,18 +379,10 @@ async fn lpm_moves_bxaix85_in_about_two_minutes() {
     assert_eq!(out.duration, Duration::from_millis(121_500));
     assert!(out.message.contains("suspended 1500 ms"), "{}", out.message);
     let after = observe(&sim).await;
-    assert_eq!(
-        after.status.partitions[&p("bxaix85")].frame,
-        f("js22_slot14")
-    );
-    assert_eq!(
-        after.status.partitions[&p("bxaix85")].state,
-        LparState::Running
-    );
+    assert_eq!(after.status.partitions[&p("bxaix85")].frame, f("js22_slot14"));
+    assert_eq!(after.status.partitions[&p("bxaix85")].state, LparState::Running);
     assert!(
-        !sim.snapshot().await.frames[&f("js22_slot13")]
-            .partitions
-            .contains_key(&p("bxaix85")),
+        !sim.snapshot().await.frames[&f("js22_slot13")].partitions.contains_key(&p("bxaix85")),
         "deleted from the source"
     );
 }
@@ -624,96 +398,66 @@ async fn refused(sim: &Simulator, op: Op) -> String {
 async fn lpm_checks_fail_like_the_hmc() {
     // Not enough memory: fill the target with a 13 GB partition.
     let sim = lab();
-    create_and_start(&sim, &f("js22_slot14"), "big", "placement: {frame: js22_slot14}\nprocessors: {units: 0.5}\nmemory: {desiredMB: 13312, maxMB: 13312}\n").await.unwrap();
-    let e = refused(
+    create_and_start(
         &sim,
-        validate(
-            "bxaix85",
-            "js22_slot13",
-            "js22_slot14",
-            RedundantPgVios::IfPossible,
-        ),
+        &f("js22_slot14"),
+        "big",
+        "placement: {frame: js22_slot14}\nprocessors: {units: 0.5}\nmemory: {desiredMB: 13312, maxMB: 13312}\n",
     )
-    .await;
-    assert!(
-        e.contains("There is not enough memory: Obtained: 1024, Required: 4096."),
-        "{e}"
-    );
+    .await
+    .unwrap();
+    let e = refused(&sim, validate("bxaix85", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await;
+    assert!(e.contains("There is not enough memory: Obtained: 1024, Required: 4096."), "{e}");
 
     // Battery.
     let sim = lab();
     sim.battery(&f("js22_slot14"), true).await.unwrap();
-    let e = refused(
-        &sim,
-        validate(
-            "bxaix85",
-            "js22_slot13",
-            "js22_slot14",
-            RedundantPgVios::IfPossible,
-        ),
-    )
-    .await;
+    let e = refused(&sim, validate("bxaix85", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await;
     assert!(e.contains("running on battery power"), "{e}");
 
     // Compatibility mode.
     let sim = lab();
-    create_and_start(&sim, &f("p72"), "p7only", "placement: {frame: p72}\nprocessors: {units: 0.5, compat: POWER7}\nmemory: {desiredMB: 1024, maxMB: 2048}\n").await.unwrap();
-    let e = refused(
+    create_and_start(
         &sim,
-        validate("p7only", "p72", "js22_slot14", RedundantPgVios::IfPossible),
+        &f("p72"),
+        "p7only",
+        "placement: {frame: p72}\nprocessors: {units: 0.5, compat: POWER7}\nmemory: {desiredMB: 1024, maxMB: 2048}\n",
     )
-    .await;
-    assert!(
-        e.starts_with("HSCLA224 Errors:\nHSCLA224 The partition cannot be migrated"),
-        "{e}"
-    );
+    .await
+    .unwrap();
+    let e = refused(&sim, validate("p7only", "p72", "js22_slot14", RedundantPgVios::IfPossible)).await;
+    assert!(e.starts_with("HSCLA224 Errors:\nHSCLA224 The partition cannot be migrated"), "{e}");
 
     // A VLAN the target does not bridge, a LUN it does not see, a name already used.
     let sim = lab();
     create_and_start(&sim, &f("p72"), "bxaix85x", "placement: {frame: p72}\nprocessors: {units: 0.5}\nmemory: {desiredMB: 1024, maxMB: 2048}\nnetwork: [{vlan: 10}]\nstorage: [{lun: NOWHERE, via: vscsi}, {lun: NOWHERE2, via: npiv}]\n").await.unwrap();
-    let e = refused(
-        &sim,
-        validate(
-            "bxaix85x",
-            "p72",
-            "js22_slot14",
-            RedundantPgVios::IfPossible,
-        ),
-    )
-    .await;
+    let e = refused(&sim, validate("bxaix85x", "p72", "js22_slot14", RedundantPgVios::IfPossible)).await;
     assert!(e.contains("VLAN 10"), "{e}");
     assert!(e.contains("HSCLA356") && e.contains("HSCLA319"), "{e}");
-    create_and_start(&sim, &f("js22_slot14"), "bxaix85x2", "placement: {frame: js22_slot14}\nprocessors: {units: 0.5}\nmemory: {desiredMB: 1024, maxMB: 2048}\n").await.unwrap();
-    create_and_start(&sim, &f("js22_slot13"), "bxaix85x2b", "placement: {frame: js22_slot13}\nprocessors: {units: 0.5}\nmemory: {desiredMB: 1024, maxMB: 2048}\n").await.unwrap();
-
-    // VIOS never migrate; a partition without RMC is not ready (transient).
-    let e = refused(
+    create_and_start(
         &sim,
-        validate(
-            "bvio82",
-            "js22_slot13",
-            "js22_slot14",
-            RedundantPgVios::IfPossible,
-        ),
-    )
-    .await;
-    assert!(e.contains("VIOS partitions cannot be migrated"), "{e}");
-    sim.rmc("bxaix85", false).await.unwrap();
-    let err = run(
-        &sim,
-        validate(
-            "bxaix85",
-            "js22_slot13",
-            "js22_slot14",
-            RedundantPgVios::IfPossible,
-        ),
+        &f("js22_slot14"),
+        "bxaix85x2",
+        "placement: {frame: js22_slot14}\nprocessors: {units: 0.5}\nmemory: {desiredMB: 1024, maxMB: 2048}\n",
     )
     .await
-    .unwrap_err();
-    assert!(
-        err.is_transient() && err.to_string().contains("HSCLA257"),
-        "{err}"
-    );
+    .unwrap();
+    create_and_start(
+        &sim,
+        &f("js22_slot13"),
+        "bxaix85x2b",
+        "placement: {frame: js22_slot13}\nprocessors: {units: 0.5}\nmemory: {desiredMB: 1024, maxMB: 2048}\n",
+    )
+    .await
+    .unwrap();
+
+    // VIOS never migrate; a partition without RMC is not ready (transient).
+    let e = refused(&sim, validate("bvio82", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await;
+    assert!(e.contains("VIOS partitions cannot be migrated"), "{e}");
+    sim.rmc("bxaix85", false).await.unwrap();
+    let err =
+        run(&sim, validate("bxaix85", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await.unwrap_err();
+    assert!(err.is_transient() && err.to_string().contains("HSCLA257"), "{err}");
 }
 
 // seeds: ams-dual-vios-and-lpm.txt, "You can move a shared memory partition running on a server
@@ -736,15 +480,8 @@ async fn ams_lpm_honours_redundantpgvios_and_frees_the_source_device() {
     .await
     .unwrap();
     let mut snap = sim.snapshot().await;
-    let vio = snap
-        .frames
-        .get_mut(&f("p72"))
-        .unwrap()
-        .hw
-        .vios
-        .iter_mut()
-        .find(|x| x.name.as_str() == "p72vio1")
-        .unwrap();
+    let vio =
+        snap.frames.get_mut(&f("p72")).unwrap().hw.vios.iter_mut().find(|x| x.name.as_str() == "p72vio1").unwrap();
     vio.disks.push(powerplane_model::manifest::DiskSpec {
         name: d("hdisk5"),
         lun: powerplane_model::Lun::new("P72PG").unwrap(),
@@ -752,27 +489,14 @@ async fn ams_lpm_honours_redundantpgvios_and_frees_the_source_device() {
         reserve_policy: Default::default(),
     });
     let sim = Simulator::new(snap, None, Clock::default());
-    run(
-        &sim,
-        Op::AddPagingDevice {
-            frame: f("p72"),
-            vios: v("p72vio1"),
-            device: d("hdisk5"),
-        },
-    )
-    .await
-    .unwrap();
+    run(&sim, Op::AddPagingDevice { frame: f("p72"), vios: v("p72vio1"), device: d("hdisk5") }).await.unwrap();
     run(
         &sim,
         Op::CreateSea {
             frame: f("p72"),
             vios: v("p72vio1"),
             real_adapter: d("ent0"),
-            trunks: vec![TrunkSpec {
-                adapter: d("ent1"),
-                pvid: VlanId::new(100).unwrap(),
-                vlans: vec![],
-            }],
+            trunks: vec![TrunkSpec { adapter: d("ent1"), pvid: VlanId::new(100).unwrap(), vlans: vec![] }],
             control_channel: Some(d("ent3")),
             ha_mode: SeaHaMode::Auto,
             priority: 1,
@@ -781,42 +505,18 @@ async fn ams_lpm_honours_redundantpgvios_and_frees_the_source_device() {
     .await
     .unwrap();
 
-    let e = refused(
-        &sim,
-        validate(
-            "lpar_6_sotchax11",
-            "IBM_MMA_P6_102615A_SOLCHMS05",
-            "p72",
-            RedundantPgVios::Required,
-        ),
-    )
-    .await;
+    let e =
+        refused(&sim, validate("lpar_6_sotchax11", "IBM_MMA_P6_102615A_SOLCHMS05", "p72", RedundantPgVios::Required))
+            .await;
     assert!(e.starts_with("HSCLA304"), "{e}");
-    let out = run(
-        &sim,
-        migrate(
-            "lpar_6_sotchax11",
-            "IBM_MMA_P6_102615A_SOLCHMS05",
-            "p72",
-            RedundantPgVios::NonRedundant,
-        ),
-    )
-    .await
-    .unwrap();
-    assert!(
-        out.message.contains("paging device hdisk5 (non-redundant)"),
-        "{}",
-        out.message
-    );
+    let out =
+        run(&sim, migrate("lpar_6_sotchax11", "IBM_MMA_P6_102615A_SOLCHMS05", "p72", RedundantPgVios::NonRedundant))
+            .await
+            .unwrap();
+    assert!(out.message.contains("paging device hdisk5 (non-redundant)"), "{}", out.message);
     let e = observe(&sim).await;
-    let pg = e.status.partitions[&p("lpar_6_sotchax11")]
-        .paging
-        .clone()
-        .unwrap();
-    assert_eq!(
-        (pg.current.unwrap().as_str(), pg.secondary),
-        ("p72vio1", None)
-    );
+    let pg = e.status.partitions[&p("lpar_6_sotchax11")].paging.clone().unwrap();
+    assert_eq!((pg.current.unwrap().as_str(), pg.secondary), ("p72vio1", None));
     let src = &e.status.paging_devices[&f("IBM_MMA_P6_102615A_SOLCHMS05")];
     assert_eq!(src[0].assigned, None, "hdisk17 freed on the source");
 }
@@ -826,152 +526,68 @@ async fn lifecycle_and_dlpar_respect_capacity_and_limits() {
     let sim = lab();
     let blade = f("js22_slot14");
     // 16 GB blade, 2 GB VIOS: 14 GB free.
-    let err = create_and_start(&sim, &blade, "huge", "placement: {frame: js22_slot14}\nprocessors: {units: 1}\nmemory: {desiredMB: 15360, maxMB: 16384}\n").await.unwrap_err();
-    assert!(
-        err.to_string().contains("Obtained: 14336, Required: 15360"),
-        "{err}"
-    );
-    let err = run(
+    let err = create_and_start(
         &sim,
-        Op::StartPartition {
-            frame: blade.clone(),
-            partition: p("huge"),
-            force: false,
-        },
+        &blade,
+        "huge",
+        "placement: {frame: js22_slot14}\nprocessors: {units: 1}\nmemory: {desiredMB: 15360, maxMB: 16384}\n",
     )
     .await
     .unwrap_err();
+    assert!(err.to_string().contains("Obtained: 14336, Required: 15360"), "{err}");
+    let err =
+        run(&sim, Op::StartPartition { frame: blade.clone(), partition: p("huge"), force: false }).await.unwrap_err();
     assert!(err.to_string().contains("not enough memory"), "{err}");
     let err = create_and_start(&sim, &blade, "cpu", "placement: {frame: js22_slot14}\nprocessors: {mode: dedicated, units: 4}\nmemory: {desiredMB: 1024, maxMB: 2048}\n").await.unwrap_err();
     assert!(err.to_string().contains("processing units"), "{err}");
 
-    create_and_start(&sim, &blade, "app", "placement: {frame: js22_slot14}\nprocessors: {units: 1}\nmemory: {desiredMB: 4096, maxMB: 8192}\n").await.unwrap();
-    let grow = PartitionChange {
-        memory: Some((MemoryMb(4096), MemoryMb(6144))),
-        ..Default::default()
-    };
-    run(
+    create_and_start(
         &sim,
-        Op::UpdatePartition {
-            frame: blade.clone(),
-            partition: p("app"),
-            change: grow,
-        },
+        &blade,
+        "app",
+        "placement: {frame: js22_slot14}\nprocessors: {units: 1}\nmemory: {desiredMB: 4096, maxMB: 8192}\n",
     )
     .await
     .unwrap();
-    assert_eq!(
-        observe(&sim).await.partitions[&p("app")]
-            .spec
-            .memory
-            .desired_mb,
-        MemoryMb(6144)
-    );
-    let too_much = PartitionChange {
-        memory: Some((MemoryMb(6144), MemoryMb(9216))),
-        ..Default::default()
-    };
-    let err = run(
-        &sim,
-        Op::UpdatePartition {
-            frame: blade.clone(),
-            partition: p("app"),
-            change: too_much,
-        },
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        err.to_string().contains("above the maximum memory"),
-        "{err}"
-    );
+    let grow = PartitionChange { memory: Some((MemoryMb(4096), MemoryMb(6144))), ..Default::default() };
+    run(&sim, Op::UpdatePartition { frame: blade.clone(), partition: p("app"), change: grow }).await.unwrap();
+    assert_eq!(observe(&sim).await.partitions[&p("app")].spec.memory.desired_mb, MemoryMb(6144));
+    let too_much = PartitionChange { memory: Some((MemoryMb(6144), MemoryMb(9216))), ..Default::default() };
+    let err = run(&sim, Op::UpdatePartition { frame: blade.clone(), partition: p("app"), change: too_much })
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("above the maximum memory"), "{err}");
     sim.rmc("app", false).await.unwrap();
     let err = run(
         &sim,
-        Op::UpdatePartition {
-            frame: blade.clone(),
-            partition: p("app"),
-            change: PartitionChange::default(),
-        },
+        Op::UpdatePartition { frame: blade.clone(), partition: p("app"), change: PartitionChange::default() },
     )
     .await
     .unwrap_err();
     assert!(err.is_transient(), "{err}");
 
-    let err = run(
-        &sim,
-        Op::DeletePartition {
-            frame: blade.clone(),
-            partition: p("app"),
-        },
-    )
-    .await
-    .unwrap_err();
+    let err = run(&sim, Op::DeletePartition { frame: blade.clone(), partition: p("app") }).await.unwrap_err();
     assert!(err.to_string().contains("shut it down"), "{err}");
-    run(
-        &sim,
-        Op::StopPartition {
-            frame: blade.clone(),
-            partition: p("app"),
-        },
-    )
-    .await
-    .unwrap();
-    run(
-        &sim,
-        Op::DeletePartition {
-            frame: blade.clone(),
-            partition: p("app"),
-        },
-    )
-    .await
-    .unwrap();
+    run(&sim, Op::StopPartition { frame: blade.clone(), partition: p("app") }).await.unwrap();
+    run(&sim, Op::DeletePartition { frame: blade.clone(), partition: p("app") }).await.unwrap();
     assert!(!observe(&sim).await.partitions.contains_key(&p("app")));
 }
 
 #[tokio::test(start_paused = true)]
 async fn faults_fail_once_or_hang_until_timeout() {
     let sim = lab();
-    let stop = || Op::StopPartition {
-        frame: f("js22_slot13"),
-        partition: p("bxaix85"),
-    };
-    sim.fail_next(
-        powerplane_model::ActionKind::StopPartition,
-        FailMode::Transient,
-    )
-    .await
-    .unwrap();
+    let stop = || Op::StopPartition { frame: f("js22_slot13"), partition: p("bxaix85") };
+    sim.fail_next(powerplane_model::ActionKind::StopPartition, FailMode::Transient).await.unwrap();
     assert!(run(&sim, stop()).await.unwrap_err().is_transient());
-    sim.fail_next(
-        powerplane_model::ActionKind::StopPartition,
-        FailMode::Permanent,
-    )
-    .await
-    .unwrap();
+    sim.fail_next(powerplane_model::ActionKind::StopPartition, FailMode::Permanent).await.unwrap();
     let e = run(&sim, stop()).await.unwrap_err();
-    assert!(
-        !e.is_transient() && e.to_string().contains("injected"),
-        "{e}"
-    );
-    sim.hang_next(powerplane_model::ActionKind::StopPartition)
-        .await
-        .unwrap();
+    assert!(!e.is_transient() && e.to_string().contains("injected"), "{e}");
+    sim.hang_next(powerplane_model::ActionKind::StopPartition).await.unwrap();
     let before = tokio::time::Instant::now();
-    assert!(matches!(
-        run(&sim, stop()).await,
-        Err(BackendError::Timeout(_))
-    ));
-    assert_eq!(
-        before.elapsed(),
-        Duration::from_secs(30),
-        "30 virtual minutes at 60x"
-    );
+    assert!(matches!(run(&sim, stop()).await, Err(BackendError::Timeout(_))));
+    assert_eq!(before.elapsed(), Duration::from_secs(30), "30 virtual minutes at 60x");
     run(&sim, stop()).await.unwrap();
-    assert_eq!(
-        observe(&sim).await.status.partitions[&p("bxaix85")].state,
-        LparState::NotActivated
-    );
+    assert_eq!(observe(&sim).await.status.partitions[&p("bxaix85")].state, LparState::NotActivated);
 }
 
 #[tokio::test(start_paused = true)]
@@ -980,17 +596,7 @@ async fn same_seed_same_estate() {
     let b = lab();
     for sim in [&a, &b] {
         p72_sea(sim, [SeaHaMode::Sharing, SeaHaMode::Sharing]).await;
-        run(
-            sim,
-            migrate(
-                "bxaix85",
-                "js22_slot13",
-                "js22_slot14",
-                RedundantPgVios::IfPossible,
-            ),
-        )
-        .await
-        .unwrap();
+        run(sim, migrate("bxaix85", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await.unwrap();
     }
     assert_eq!(a.snapshot().await, b.snapshot().await);
 }
@@ -999,18 +605,14 @@ async fn same_seed_same_estate() {
 async fn state_survives_a_restart_through_the_state_dir() {
     let dir = tempfile::tempdir().unwrap();
     let store = super::StateDir::open(dir.path()).unwrap();
-    let inv =
-        powerplane_model::load_inventory(&[SourceFile::new("i.yaml", LAB_INVENTORY)]).unwrap();
+    let inv = powerplane_model::load_inventory(&[SourceFile::new("i.yaml", LAB_INVENTORY)]).unwrap();
     let state = realise(inv, 7).unwrap();
     store.save_sim(&state).unwrap();
     let sim = Simulator::new(state, Some(store.clone()), Clock::default());
     sim.vios_down(&f("p72"), &v("p72vio2")).await.unwrap();
     drop(sim);
     let reloaded = store.load_sim().unwrap().unwrap();
-    assert_eq!(
-        reloaded.frames[&f("p72")].vios[&v("p72vio2")].state,
-        LparState::NotActivated
-    );
+    assert_eq!(reloaded.frames[&f("p72")].vios[&v("p72vio2")].state, LparState::NotActivated);
 }
 
 #[tokio::test(start_paused = true)]
@@ -1030,24 +632,16 @@ async fn shared_processor_pool_limits_are_enforced() {
     )
     .await
     .unwrap();
-    let spec = "placement: {frame: p72}\nprocessors: {pool: prodpool, units: 0.75}\nmemory: {desiredMB: 1024, maxMB: 2048}\n";
+    let spec =
+        "placement: {frame: p72}\nprocessors: {pool: prodpool, units: 0.75}\nmemory: {desiredMB: 1024, maxMB: 2048}\n";
     create_and_start(&sim, &p72, "a", spec).await.unwrap();
     let err = create_and_start(&sim, &p72, "b", spec).await.unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("prodpool cannot supply 0.75 processing units: 0.75 are entitled"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("prodpool cannot supply 0.75 processing units: 0.75 are entitled"), "{err}");
     // Shrinking the pool below what is entitled is refused too.
     let half = powerplane_model::ProcUnits::from_hundredths(50);
     let err = run(
         &sim,
-        Op::UpdateSharedProcessorPool {
-            frame: p72,
-            pool,
-            max: half,
-            reserved: powerplane_model::ProcUnits::default(),
-        },
+        Op::UpdateSharedProcessorPool { frame: p72, pool, max: half, reserved: powerplane_model::ProcUnits::default() },
     )
     .await
     .unwrap_err();

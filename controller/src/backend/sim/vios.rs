@@ -44,13 +44,7 @@ pub(crate) fn up(frame: &mut SimFrame, vios: &ViosName) -> Result<Vec<String>, B
     if v.state.is_running() {
         return Ok(vec![format!("{vios} is already running")]);
     }
-    let mem = frame
-        .hw
-        .vios
-        .iter()
-        .find(|h| &h.name == vios)
-        .map(|h| h.memory_mb)
-        .unwrap_or_default();
+    let mem = frame.hw.vios.iter().find(|h| &h.name == vios).map(|h| h.memory_mb).unwrap_or_default();
     let free = super::capacity::free(frame);
     if mem > free.memory {
         return Err(super::capacity::not_enough_memory(free.memory, mem));
