@@ -6,7 +6,24 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use powerplane_model::{Diagnostic, Location, Rule, SourceFile};
+use powerplane_model::manifest::Kind;
+use powerplane_model::{Diagnostic, Estate, Invalid, Location, Rule, SourceFile};
+
+/// Reads and loads the manifests at `root` (desired state), parsing on every core.
+pub fn load_manifests(root: &Path) -> Result<Estate, Vec<Diagnostic>> {
+    load_kinds(root, &Kind::MANIFEST)
+}
+
+/// Reads and loads an inventory (a file or directory) at `root`.
+pub fn load_inventory(root: &Path) -> Result<Estate, Vec<Diagnostic>> {
+    load_kinds(root, &Kind::ALL)
+}
+
+fn load_kinds(root: &Path, kinds: &[Kind]) -> Result<Estate, Vec<Diagnostic>> {
+    let sources = read_sources(root)?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    powerplane_model::load(&sources, kinds, threads).map_err(|Invalid(d)| d)
+}
 
 /// Reads the manifests at `root` (a directory or one file). Every unreadable file is reported;
 /// a directory without manifests is an error, so a typo in a path never plans "delete nothing".

@@ -16,43 +16,29 @@ use crate::yaml;
 
 /// Loads desired-state manifests: the six manifest kinds of DESIGN §2.
 pub fn load_manifests(sources: &[SourceFile]) -> Result<Estate, Invalid> {
-    load(sources, &Kind::MANIFEST)
+    load(sources, &Kind::MANIFEST, 1)
 }
 
 /// Loads an inventory: `FrameHardware` documents plus any manifest kinds (brownfield).
 pub fn load_inventory(sources: &[SourceFile]) -> Result<Estate, Invalid> {
-    load(sources, &Kind::ALL)
+    load(sources, &Kind::ALL, 1)
 }
 
-/// Loads `sources`, accepting only documents of the `allowed` kinds.
-pub fn load(sources: &[SourceFile], allowed: &[Kind]) -> Result<Estate, Invalid> {
-    let mut loader = Loader { estate: Estate::default(), diags: Vec::new(), documents: 0 };
+/// Loads `sources`, accepting only documents of the `allowed` kinds, parsing documents on up
+/// to `threads` threads. The result (objects and findings, in order) does not depend on the
+/// number of threads.
+pub fn load(sources: &[SourceFile], allowed: &[Kind], threads: usize) -> Result<Estate, Invalid> {
+    let mut diags = Vec::new();
+    let mut docs: Vec<(Arc<LoadedText>, DocSpan)> = Vec::new();
     for src in sources {
-        loader.file(src, allowed);
-    }
-    if loader.documents == 0 && loader.diags.is_empty() {
-        loader.diags.push(Diagnostic::new(
-            Rule::NoManifests,
-            "no YAML documents found",
-            "add *.yaml or *.yml files with `apiVersion: powerplane/v1` documents, or point at the right directory",
-        ));
-    }
-    if loader.diags.is_empty() { Ok(loader.estate) } else { Err(Invalid(loader.diags)) }
-}
-
-struct Loader {
-    estate: Estate,
-    diags: Vec<Diagnostic>,
-    documents: usize,
-}
-
-impl Loader {
-    fn file(&mut self, src: &SourceFile, allowed: &[Kind]) {
-        let text = match String::from_utf8(src.bytes.clone()) {
-            Ok(t) => t,
+        match String::from_utf8(src.bytes.clone()) {
+            Ok(text) => {
+                let file = Arc::new(LoadedText { path: src.path.clone(), text });
+                docs.extend(split_documents(&file.text).into_iter().map(|span| (file.clone(), span)));
+            }
             Err(e) => {
                 let (line, column) = line_col(&src.bytes, e.utf8_error().valid_up_to());
-                self.diags.push(
+                diags.push(
                     Diagnostic::new(
                         Rule::NotUtf8,
                         "the file is not UTF-8 text (is it a binary file named .yaml?)",
@@ -60,113 +46,173 @@ impl Loader {
                     )
                     .at(Location { file: src.path.clone(), line, column }),
                 );
-                return;
             }
-        };
-        let file = Arc::new(LoadedText { path: src.path.clone(), text });
-        for span in split_documents(&file.text) {
-            self.documents += 1;
-            self.document(&file, span, allowed);
         }
     }
-
-    fn document(&mut self, file: &Arc<LoadedText>, span: DocSpan, allowed: &[Kind]) {
-        let text = &file.text[span.start..span.end];
-        let origin = Origin::new(file.clone(), span.start, span.end, span.first_line);
-        let kind = match kind_of(text) {
-            Ok(k) => k,
-            Err(e) => return self.diags.push(self.yaml_error(&origin, span, e, None)),
-        };
-        let Some(kind_parsed) = Kind::parse(&kind) else {
-            let known: Vec<&str> = allowed.iter().map(|k| k.as_str()).collect();
-            return self.diags.push(
-                Diagnostic::new(
-                    Rule::UnknownKind,
-                    format!("unknown kind `{kind}`"),
-                    format!("use one of: {}", known.join(", ")),
-                )
-                .at(origin.locate(&["kind"])),
-            );
-        };
-        if !allowed.contains(&kind_parsed) {
-            return self.diags.push(
-                Diagnostic::new(
-                    Rule::KindNotAllowed,
-                    format!("`{kind_parsed}` documents describe physical facts and belong in an inventory, not in the desired state"),
-                    "move it to the inventory given to `powerplane sim init --inventory`",
-                )
-                .at(origin.locate(&["kind"])),
-            );
-        }
-        let est = &mut self.estate;
-        let res = match kind_parsed {
-            Kind::Frame => parse_into(text, origin, kind_parsed, &mut est.frames, Some(Default::default)),
-            Kind::SharedProcessorPool => parse_into(text, origin, kind_parsed, &mut est.proc_pools, None),
-            Kind::SharedMemoryPool => parse_into(text, origin, kind_parsed, &mut est.mem_pools, None),
-            Kind::ViosPair => parse_into(text, origin, kind_parsed, &mut est.vios_pairs, None),
-            Kind::SharedEthernetAdapter => parse_into(text, origin, kind_parsed, &mut est.seas, None),
-            Kind::Partition => parse_into(text, origin, kind_parsed, &mut est.partitions, None),
-            Kind::FrameHardware => parse_into(text, origin, kind_parsed, &mut est.hardware, None),
-        };
-        if let Err(e) = res {
-            let d = match e {
-                DocError::Yaml(origin, err, name) => self.yaml_error(&origin, span, err, name),
-                DocError::Other(d) => d,
-            };
-            self.diags.push(d);
+    if docs.is_empty() && diags.is_empty() {
+        diags.push(Diagnostic::new(
+            Rule::NoManifests,
+            "no YAML documents found",
+            "add *.yaml or *.yml files with `apiVersion: powerplane/v1` documents, or point at the right directory",
+        ));
+    }
+    let parsed = parse_all(&docs, allowed, threads.max(1));
+    let mut estate = Estate::default();
+    for p in parsed {
+        match p.and_then(|obj| insert(&mut estate, obj)) {
+            Ok(()) => {}
+            Err(d) => diags.push(d),
         }
     }
+    if diags.is_empty() { Ok(estate) } else { Err(Invalid(diags)) }
+}
 
-    fn yaml_error(&self, origin: &Origin, span: DocSpan, e: yaml::YamlError, object: Option<ObjectRef>) -> Diagnostic {
-        let location = match e.position {
-            Some((line, column)) => {
-                Location { file: origin.file().to_path_buf(), line: span.first_line + line, column }
-            }
-            None => origin.location(),
-        };
-        let (rule, hint) = if e.syntax {
-            (
-                Rule::YamlSyntax,
-                "fix the YAML at this position: check indentation (spaces, not tabs), colons and brackets".to_owned(),
-            )
-        } else {
-            (Rule::Schema, schema_hint(&e.message))
-        };
-        let d = Diagnostic::new(rule, e.message, hint).at(location);
-        match object {
-            Some(o) => d.on(o),
-            None => d,
-        }
+/// Parses every document, in order, on up to `threads` scoped threads.
+fn parse_all(
+    docs: &[(Arc<LoadedText>, DocSpan)],
+    allowed: &[Kind],
+    threads: usize,
+) -> Vec<Result<AnyObject, Diagnostic>> {
+    // Below a few hundred documents a thread costs more than it saves.
+    let threads = threads.min(docs.len() / 256).max(1);
+    if threads == 1 {
+        return docs.iter().map(|(f, span)| document(f, *span, allowed)).collect();
+    }
+    let chunk = docs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = docs
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || part.iter().map(|(f, span)| document(f, *span, allowed)).collect::<Vec<_>>())
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("a parser thread panicked")).collect()
+    })
+}
+
+/// One parsed object of any kind.
+enum AnyObject {
+    Frame(crate::estate::Frame),
+    ProcPool(crate::estate::ProcPool),
+    MemPool(crate::estate::MemPool),
+    ViosPair(crate::estate::ViosPair),
+    Sea(crate::estate::Sea),
+    Partition(crate::estate::Partition),
+    Hardware(crate::estate::Hardware),
+}
+
+/// Adds an object to the estate, refusing a second object of the same kind and name.
+fn insert(e: &mut Estate, obj: AnyObject) -> Result<(), Diagnostic> {
+    match obj {
+        AnyObject::Frame(o) => insert_into(&mut e.frames, Kind::Frame, o),
+        AnyObject::ProcPool(o) => insert_into(&mut e.proc_pools, Kind::SharedProcessorPool, o),
+        AnyObject::MemPool(o) => insert_into(&mut e.mem_pools, Kind::SharedMemoryPool, o),
+        AnyObject::ViosPair(o) => insert_into(&mut e.vios_pairs, Kind::ViosPair, o),
+        AnyObject::Sea(o) => insert_into(&mut e.seas, Kind::SharedEthernetAdapter, o),
+        AnyObject::Partition(o) => insert_into(&mut e.partitions, Kind::Partition, o),
+        AnyObject::Hardware(o) => insert_into(&mut e.hardware, Kind::FrameHardware, o),
+    }
+}
+
+fn insert_into<N: Ord + Clone + Display, S>(
+    map: &mut BTreeMap<N, Object<N, S>>,
+    kind: Kind,
+    o: Object<N, S>,
+) -> Result<(), Diagnostic> {
+    if let Some(prev) = map.get(&o.metadata.name) {
+        let object = ObjectRef::new(kind, &o.metadata.name);
+        let prev_at = prev.origin.as_ref().map(|p| p.locate(&["metadata", "name"]).to_string());
+        return Err(Diagnostic::new(
+            Rule::DuplicateName,
+            format!(
+                "{object} is defined twice; the other definition is at {}",
+                prev_at.as_deref().unwrap_or("another source")
+            ),
+            format!("names are unique per kind: rename one of the two {kind} objects or delete the copy"),
+        )
+        .at_opt(o.locate(&["metadata", "name"]))
+        .on(object));
+    }
+    map.insert(o.metadata.name.clone(), o);
+    Ok(())
+}
+
+/// Parses one document into its kind's object.
+fn document(file: &Arc<LoadedText>, span: DocSpan, allowed: &[Kind]) -> Result<AnyObject, Diagnostic> {
+    let text = &file.text[span.start..span.end];
+    let origin = Origin::new(file.clone(), span.start, span.end, span.first_line);
+    let kind = kind_of(text).map_err(|e| yaml_error(&origin, span, e, None))?;
+    let Some(kind) = Kind::parse(&kind) else {
+        let known: Vec<&str> = allowed.iter().map(|k| k.as_str()).collect();
+        return Err(Diagnostic::new(
+            Rule::UnknownKind,
+            format!("unknown kind `{kind}`"),
+            format!("use one of: {}", known.join(", ")),
+        )
+        .at(origin.locate(&["kind"])));
+    };
+    if !allowed.contains(&kind) {
+        return Err(Diagnostic::new(
+            Rule::KindNotAllowed,
+            format!("`{kind}` documents describe physical facts and belong in an inventory, not in the desired state"),
+            "move it to the inventory given to `powerplane sim init --inventory`",
+        )
+        .at(origin.locate(&["kind"])));
+    }
+    let parsed = match kind {
+        Kind::Frame => parse_doc(text, &origin, kind, Some(Default::default)).map(AnyObject::Frame),
+        Kind::SharedProcessorPool => parse_doc(text, &origin, kind, None).map(AnyObject::ProcPool),
+        Kind::SharedMemoryPool => parse_doc(text, &origin, kind, None).map(AnyObject::MemPool),
+        Kind::ViosPair => parse_doc(text, &origin, kind, None).map(AnyObject::ViosPair),
+        Kind::SharedEthernetAdapter => parse_doc(text, &origin, kind, None).map(AnyObject::Sea),
+        Kind::Partition => parse_doc(text, &origin, kind, None).map(AnyObject::Partition),
+        Kind::FrameHardware => parse_doc(text, &origin, kind, None).map(AnyObject::Hardware),
+    };
+    parsed.map_err(|e| match e {
+        DocError::Yaml(err, name) => yaml_error(&origin, span, err, name),
+        DocError::Other(d) => d,
+    })
+}
+
+fn yaml_error(origin: &Origin, span: DocSpan, e: yaml::YamlError, object: Option<ObjectRef>) -> Diagnostic {
+    let location = match e.position {
+        Some((line, column)) => Location { file: origin.file().to_path_buf(), line: span.first_line + line, column },
+        None => origin.location(),
+    };
+    let (rule, hint) = if e.syntax {
+        (
+            Rule::YamlSyntax,
+            "fix the YAML at this position: check indentation (spaces, not tabs), colons and brackets".to_owned(),
+        )
+    } else {
+        (Rule::Schema, schema_hint(&e.message))
+    };
+    let d = Diagnostic::new(rule, e.message, hint).at(location);
+    match object {
+        Some(o) => d.on(o),
+        None => d,
     }
 }
 
 enum DocError {
-    Yaml(Origin, yaml::YamlError, Option<ObjectRef>),
+    Yaml(yaml::YamlError, Option<ObjectRef>),
     Other(Diagnostic),
 }
 
-/// Parses a document of `kind` and inserts it into `map`, refusing a second object of the same
-/// name.
-fn parse_into<N, S>(
+/// Parses a document of `kind` into its object.
+fn parse_doc<N, S>(
     text: &str,
-    origin: Origin,
+    origin: &Origin,
     kind: Kind,
-    map: &mut BTreeMap<N, Object<N, S>>,
     default_spec: Option<fn() -> S>,
-) -> Result<(), DocError>
+) -> Result<Object<N, S>, DocError>
 where
-    N: DeserializeOwned + Ord + Clone + Display,
+    N: DeserializeOwned + Display,
     S: DeserializeOwned,
     Document<N, S>: DeserializeOwned,
 {
-    let doc: Document<N, S> = match yaml::parse(text) {
-        Ok(d) => d,
-        Err(e) => {
-            let name = name_of(text).map(|n| ObjectRef::new(kind, n));
-            return Err(DocError::Yaml(origin, e, name));
-        }
-    };
-    let object = ObjectRef::new(kind, &doc.metadata.name);
+    let doc: Document<N, S> =
+        yaml::parse(text).map_err(|e| DocError::Yaml(e, name_of(text).map(|n| ObjectRef::new(kind, n))))?;
     let spec = match (doc.spec, default_spec) {
         (Some(s), _) => s,
         (None, Some(default)) => default(),
@@ -178,28 +224,11 @@ where
                     format!("add a `spec:` section; `powerplane schema` shows what a {kind} needs"),
                 )
                 .at(origin.location())
-                .on(object),
+                .on(ObjectRef::new(kind, &doc.metadata.name)),
             ));
         }
     };
-    if let Some(prev) = map.get(&doc.metadata.name) {
-        let prev_at = prev.origin.as_ref().map(|o| o.locate(&["metadata", "name"]).to_string());
-        return Err(DocError::Other(
-            Diagnostic::new(
-                Rule::DuplicateName,
-                format!(
-                    "{object} is defined twice; the other definition is at {}",
-                    prev_at.as_deref().unwrap_or("another source")
-                ),
-                format!("names are unique per kind: rename one of the two {kind} objects or delete the copy"),
-            )
-            .at(origin.locate(&["metadata", "name"]))
-            .on(object),
-        ));
-    }
-    let name = doc.metadata.name.clone();
-    map.insert(name, Object { metadata: doc.metadata, spec, origin: Some(origin) });
-    Ok(())
+    Ok(Object { metadata: doc.metadata, spec, origin: Some(origin.clone()) })
 }
 
 /// Reads `kind:` from a top-level block line without a full parse, falling back to the parser
@@ -358,6 +387,19 @@ mod tests {
         let errs = errors(&[src("a.yaml", "apiVersion: powerplane/v1\nmetadata: {name: a}\n")]);
         assert_eq!(errs[0].rule, Rule::Schema);
         assert!(errs[0].message.contains("missing field `kind`"), "{}", errs[0].message);
+    }
+
+    #[test]
+    fn threads_do_not_change_the_result() {
+        let many: String = (0..600)
+            .map(|i| format!("---\napiVersion: powerplane/v1\nkind: Frame\nmetadata: {{name: f{i}}}\n"))
+            .collect();
+        let bad = format!("{many}---\napiVersion: powerplane/v1\nkind: Frame\nmetadata: {{name: f7}}\n---\nkind: [\n");
+        let one = load(&[src("a.yaml", &bad)], &Kind::MANIFEST, 1).unwrap_err().0;
+        let four = load(&[src("a.yaml", &bad)], &Kind::MANIFEST, 4).unwrap_err().0;
+        assert_eq!(one, four);
+        assert_eq!(one.iter().map(|d| d.rule).collect::<Vec<_>>(), vec![Rule::DuplicateName, Rule::YamlSyntax]);
+        assert_eq!(load(&[src("a.yaml", &many)], &Kind::MANIFEST, 2).unwrap().frames.len(), 600);
     }
 
     #[test]

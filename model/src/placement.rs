@@ -108,12 +108,25 @@ pub struct Placer<'a> {
     ix: EstateIndex<'a>,
     observed: Option<&'a Estate>,
     facts: Option<EstateIndex<'a>>,
+    /// VLANs the SEAs of each frame bridge, computed once.
+    bridged: BTreeMap<&'a FrameName, Vec<VlanId>>,
 }
 
 impl<'a> Placer<'a> {
     /// A placer for `desired`; `observed` supplies hardware facts and where partitions run now.
     pub fn new(desired: &'a Estate, observed: Option<&'a Estate>) -> Self {
-        Placer { desired, ix: desired.index(), observed, facts: observed.map(Estate::index) }
+        let ix = desired.index();
+        let bridged = desired
+            .frames
+            .keys()
+            .map(|f| (f, ix.seas_on(f).flat_map(|s| s.spec.trunks.iter().flat_map(|t| t.all_vlans())).collect()))
+            .collect();
+        Placer { desired, ix, observed, facts: observed.map(Estate::index), bridged }
+    }
+
+    /// The observed estate's index, when there is an observed estate.
+    pub fn facts(&self) -> Option<&EstateIndex<'a>> {
+        self.facts.as_ref()
     }
 
     /// The desired estate's index.
@@ -176,8 +189,7 @@ impl<'a> Placer<'a> {
                 }
             }
         }
-        let bridged: Vec<VlanId> =
-            self.ix.seas_on(frame).flat_map(|s| s.spec.trunks.iter().flat_map(|t| t.all_vlans())).collect();
+        let bridged = self.bridged.get(frame).map_or(&[][..], Vec::as_slice);
         for n in &spec.network {
             if !bridged.contains(&n.vlan) {
                 why.push(Ineligible::VlanNotBridged(n.vlan));

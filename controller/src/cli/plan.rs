@@ -5,12 +5,12 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use powerplane_model::{Invalid, PlanOptions};
+use powerplane_model::PlanOptions;
 
 use super::Cli;
 use super::report::print_diagnostics;
 use crate::backend::Hypervisor;
-use crate::manifest_dir::read_sources;
+use crate::manifest_dir::load_manifests;
 use crate::render;
 
 /// Output formats of `plan`.
@@ -40,15 +40,14 @@ pub struct Args {
 pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let t = std::time::Instant::now();
     let phase = |name: &str| tracing::info!(phase = name, elapsed_ms = t.elapsed().as_millis() as u64, "plan");
-    let desired =
-        match read_sources(&args.dir).and_then(|s| powerplane_model::load_manifests(&s).map_err(|Invalid(d)| d)) {
-            Ok(e) => e,
-            Err(diags) => {
-                print_diagnostics(&mut std::io::stderr().lock(), &diags)?;
-                eprintln!("{}: invalid manifests: nothing was planned", args.dir.display());
-                return Ok(ExitCode::from(1));
-            }
-        };
+    let desired = match load_manifests(&args.dir) {
+        Ok(e) => e,
+        Err(diags) => {
+            print_diagnostics(&mut std::io::stderr().lock(), &diags)?;
+            eprintln!("{}: invalid manifests: nothing was planned", args.dir.display());
+            return Ok(ExitCode::from(1));
+        }
+    };
     phase("manifests loaded");
     let Some(sim) = super::sim::open(cli)? else {
         return Ok(ExitCode::from(1));
@@ -57,15 +56,12 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
     let observed = rt.block_on(sim.observe())?;
     phase("observed");
-    if args.format != PlanFormat::Json {
-        let findings = powerplane_model::validate(&desired, Some(&observed));
-        if findings.iter().any(powerplane_model::Diagnostic::is_error) {
-            print_diagnostics(&mut std::io::stderr().lock(), &findings)?;
-            eprintln!("{}: invalid manifests: nothing was planned", args.dir.display());
-            return Ok(ExitCode::from(1));
-        }
-    }
     let plan = powerplane_model::plan(&desired, &observed, PlanOptions::default());
+    if args.format != PlanFormat::Json && plan.findings.iter().any(powerplane_model::Diagnostic::is_error) {
+        print_diagnostics(&mut std::io::stderr().lock(), &plan.findings)?;
+        eprintln!("{}: invalid manifests: nothing was planned", args.dir.display());
+        return Ok(ExitCode::from(1));
+    }
     phase("planned");
     let title =
         format!("powerplane plan: {} against the simulated estate in {}", args.dir.display(), cli.state_dir.display());
@@ -89,11 +85,15 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             eprintln!("error: {e}");
         }
     }
-    Ok(if !plan.errors.is_empty() {
+    let code = if !plan.errors.is_empty() {
         ExitCode::from(1)
     } else if plan.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)
-    })
+    };
+    // The process ends here: leave the large structures to the OS instead of freeing them one
+    // by one (tens of milliseconds on big estates).
+    std::mem::forget((desired, observed, plan));
+    Ok(code)
 }

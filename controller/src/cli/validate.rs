@@ -5,11 +5,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use powerplane_model::{Diagnostic, Estate, Invalid};
+use powerplane_model::{Diagnostic, Estate};
 
 use super::report::{counts, print_diagnostics};
 use super::{Cli, OutputFormat};
-use crate::manifest_dir::read_sources;
+use crate::manifest_dir::{load_inventory, load_manifests};
 
 /// Arguments of `validate`.
 #[derive(Debug, clap::Args)]
@@ -64,7 +64,7 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
 }
 
 fn check(dir: &Path, inventory: Option<&Path>) -> Outcome {
-    let estate = match read_sources(dir).and_then(|s| powerplane_model::load_manifests(&s).map_err(|Invalid(d)| d)) {
+    let estate = match load_manifests(dir) {
         Ok(e) => e,
         Err(diagnostics) => {
             return Outcome { estate: None, diagnostics };
@@ -72,14 +72,12 @@ fn check(dir: &Path, inventory: Option<&Path>) -> Outcome {
     };
     let observed = match inventory {
         None => None,
-        Some(path) => {
-            match read_sources(path).and_then(|s| powerplane_model::load_inventory(&s).map_err(|Invalid(d)| d)) {
-                Ok(o) => Some(o),
-                Err(diagnostics) => {
-                    return Outcome { estate: Some(estate), diagnostics };
-                }
+        Some(path) => match load_inventory(path) {
+            Ok(o) => Some(o),
+            Err(diagnostics) => {
+                return Outcome { estate: Some(estate), diagnostics };
             }
-        }
+        },
     };
     let diagnostics = powerplane_model::validate(&estate, observed.as_ref());
     Outcome { estate: Some(estate), diagnostics }

@@ -63,13 +63,14 @@ pub(crate) fn demand(spec: &PartitionSpec, frame: &FrameName) -> Vec<(Res, u64)>
     v
 }
 
-struct B<'a> {
+struct B<'a, 'p> {
     d: &'a Estate,
     o: &'a Estate,
-    dix: EstateIndex<'a>,
-    oix: EstateIndex<'a>,
+    dix: &'p EstateIndex<'a>,
+    oix: &'p EstateIndex<'a>,
     opts: PlanOptions,
-    placer: Placer<'a>,
+    placer: &'p Placer<'a>,
+    assignment: &'p BTreeMap<PartitionName, Eligibility>,
     steps: Vec<Step>,
     changes: Vec<ObjectChange>,
     warnings: Vec<String>,
@@ -84,14 +85,21 @@ struct B<'a> {
     leaves_frame: BTreeMap<PartitionName, usize>,
 }
 
-pub(crate) fn build(desired: &Estate, observed: &Estate, opts: PlanOptions) -> Built {
+pub(crate) fn build<'a>(
+    desired: &'a Estate,
+    observed: &'a Estate,
+    opts: PlanOptions,
+    placer: &Placer<'a>,
+    assignment: &BTreeMap<PartitionName, Eligibility>,
+) -> Built {
     let mut b = B {
         d: desired,
         o: observed,
-        dix: desired.index(),
-        oix: observed.index(),
+        dix: placer.index(),
+        oix: placer.facts().expect("the planner's placer has the observed estate"),
         opts,
-        placer: Placer::new(desired, Some(observed)),
+        placer,
+        assignment,
         steps: Vec::new(),
         changes: Vec::new(),
         warnings: Vec::new(),
@@ -112,7 +120,7 @@ pub(crate) fn build(desired: &Estate, observed: &Estate, opts: PlanOptions) -> B
     Built { steps: b.steps, changes: b.changes, warnings: b.warnings, errors: b.errors }
 }
 
-impl<'a> B<'a> {
+impl<'a> B<'a, '_> {
     fn push(&mut self, op: Op, reason: impl Into<String>, deps: Vec<usize>, phase: u8) -> usize {
         self.steps.push(Step {
             op,
@@ -533,7 +541,7 @@ impl<'a> B<'a> {
     }
 
     fn partitions(&mut self) {
-        let assignment = self.placer.assign();
+        let assignment = self.assignment;
         for (name, dp) in &self.d.partitions {
             let Some(Eligibility::Placed(target)) = assignment.get(name) else {
                 continue;
@@ -620,7 +628,8 @@ impl<'a> B<'a> {
             s
         };
         let (old, new) = (strip(&op.spec), strip(&dp.spec));
-        let diffs = field_changes(&leaves(&old), &leaves(&new));
+        // Most partitions are unchanged: compare the values before rendering fields.
+        let diffs = if old == new { Vec::new() } else { field_changes(&leaves(&old), &leaves(&new)) };
         let dlpar_paths = ["memory.desiredMB", "processors.units", "processors.virtual"];
         let (dlpar, other): (Vec<FieldChange>, Vec<FieldChange>) =
             diffs.into_iter().partition(|f| dlpar_paths.contains(&f.path.as_str()));

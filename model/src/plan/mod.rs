@@ -43,6 +43,10 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// Why the plan cannot be executed; a plan with errors is never applied.
     pub errors: Vec<String>,
+    /// The validation findings behind `errors` and `warnings`, with their positions in the
+    /// manifests, for a compiler-style report.
+    #[serde(skip)]
+    pub findings: Vec<Diagnostic>,
 }
 
 impl Plan {
@@ -93,14 +97,18 @@ pub struct Summary {
 /// Plans the changes that take `observed` to `desired`. Validation findings that are errors
 /// become plan errors (and no actions are planned); warnings are kept.
 pub fn plan(desired: &Estate, observed: &Estate, options: PlanOptions) -> Plan {
-    let findings = crate::validate::validate(desired, Some(observed));
+    let placer = crate::placement::Placer::new(desired, Some(observed));
+    let assignment = placer.assign();
+    let findings = crate::validate::validate_with(desired, Some(observed), &placer, &assignment);
     let (errors, warnings): (Vec<&Diagnostic>, Vec<&Diagnostic>) = findings.iter().partition(|d| d.is_error());
     let mut p = Plan { warnings: warnings.iter().map(|d| one_line(d)).collect(), ..Default::default() };
     if !errors.is_empty() {
         p.errors = errors.iter().map(|d| one_line(d)).collect();
+        p.findings = findings;
         return p;
     }
-    let built = build::build(desired, observed, options);
+    p.findings = findings;
+    let built = build::build(desired, observed, options, &placer, &assignment);
     p.changes = built.changes;
     p.warnings.extend(built.warnings);
     p.errors = built.errors;

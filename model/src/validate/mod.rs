@@ -19,12 +19,26 @@ use std::fmt::Display;
 use crate::diagnostic::{Diagnostic, ObjectRef, Rule};
 use crate::estate::{Estate, Object};
 use crate::manifest::Kind;
-use crate::placement::Placer;
+use std::collections::BTreeMap;
+
+use crate::names::PartitionName;
+use crate::placement::{Eligibility, Placer};
 
 /// Checks `desired` against every rule; `observed` adds the rules that need physical facts and
 /// tells where partitions run now. Returns errors and warnings, in a stable order.
 pub fn validate(desired: &Estate, observed: Option<&Estate>) -> Vec<Diagnostic> {
     let placer = Placer::new(desired, observed);
+    let assignment = placer.assign();
+    validate_with(desired, observed, &placer, &assignment)
+}
+
+/// [`validate`] with the placement already computed (the planner shares it).
+pub(crate) fn validate_with(
+    desired: &Estate,
+    observed: Option<&Estate>,
+    placer: &Placer<'_>,
+    assignment: &BTreeMap<PartitionName, Eligibility>,
+) -> Vec<Diagnostic> {
     let ix = placer.index();
     let mut out = Vec::new();
     references::check(desired, ix, &mut out);
@@ -32,12 +46,11 @@ pub fn validate(desired: &Estate, observed: Option<&Estate>) -> Vec<Diagnostic> 
     sea::check(desired, ix, &mut out);
     memory_pool::check(desired, &mut out);
     partition::check(desired, &mut out);
-    if let Some(obs) = observed {
-        facts::check(desired, ix, &obs.index(), &mut out);
+    if let Some(facts) = placer.facts() {
+        facts::check(desired, ix, facts, &mut out);
     }
-    let assignment = placer.assign();
-    placement::check(desired, &placer, &assignment, &mut out);
-    capacity::check(desired, &placer, &assignment, observed, &mut out);
+    placement::check(desired, placer, assignment, &mut out);
+    capacity::check(desired, placer, assignment, observed, &mut out);
     out
 }
 

@@ -49,7 +49,7 @@ pub(super) fn check(
                         out.push(d);
                     }
                 }
-                if ix.vios(f, &vios_name(name)).is_some() {
+                if ix.pairs_on(f).iter().any(|p| p.spec.members.iter().any(|m| m.name.as_str() == name.as_str())) {
                     out.push(finding(
                         Rule::NameConflict,
                         Kind::Partition,
@@ -96,10 +96,6 @@ pub(super) fn check(
         }
     }
     check_paging_devices(e, placer, assignment, out);
-}
-
-fn vios_name(p: &PartitionName) -> crate::names::ViosName {
-    crate::names::ViosName::new(p.as_str()).expect("partition names satisfy the VIOS name rules")
 }
 
 fn selector_labels(p: &Partition) -> crate::manifest::Labels {

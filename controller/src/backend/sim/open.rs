@@ -6,7 +6,6 @@ use std::path::Path;
 use powerplane_model::{Diagnostic, Invalid, SourceFile};
 
 use super::{Clock, LAB_INVENTORY, SimState, Simulator, StateDir, StoreError, realise};
-use crate::manifest_dir::read_sources;
 
 /// Why no simulator could be opened.
 #[derive(Debug, thiserror::Error)]
@@ -32,11 +31,11 @@ pub enum Created {
 
 /// Reads and realises an inventory (a file or directory), or the built-in lab when `None`.
 pub fn build(inventory: Option<&Path>, seed: u64) -> Result<SimState, Vec<Diagnostic>> {
-    let sources = match inventory {
-        Some(p) => read_sources(p)?,
-        None => vec![SourceFile::new("<built-in lab inventory>", LAB_INVENTORY)],
+    let inv = match inventory {
+        Some(p) => crate::manifest_dir::load_inventory(p)?,
+        None => powerplane_model::load_inventory(&[SourceFile::new("<built-in lab inventory>", LAB_INVENTORY)])
+            .map_err(|Invalid(d)| d)?,
     };
-    let inv = powerplane_model::load_inventory(&sources).map_err(|Invalid(d)| d)?;
     realise(inv, seed)
 }
 
