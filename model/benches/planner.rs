@@ -52,6 +52,9 @@ fn benches(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("validate", partitions), &fx, |b, fx| {
             b.iter(|| validate(&fx.desired, Some(&fx.observed)))
         });
+        g.bench_with_input(BenchmarkId::new("diff", partitions), &fx, |b, fx| {
+            b.iter(|| powerplane_model::plan::diff(&fx.desired, &fx.observed, PlanOptions::default()))
+        });
         g.bench_with_input(BenchmarkId::new("plan", partitions), &fx, |b, fx| {
             b.iter(|| {
                 let p = plan(&fx.desired, &fx.observed, PlanOptions::default());

@@ -61,6 +61,8 @@ rules! {
     NoManifests = "PP-E007", "no-manifests";
     /// The manifest directory does not exist or is not a directory.
     NoSuchDirectory = "PP-E008", "no-such-directory";
+    /// More than one `Settings` document.
+    SettingsCount = "PP-E009", "one-settings";
     /// Two objects of one kind share a name.
     DuplicateName = "PP-E010", "duplicate-name";
     /// A reference names an object that does not exist.

@@ -55,6 +55,8 @@ pub type Sea = Object<SeaName, SeaSpec>;
 pub type Partition = Object<PartitionName, PartitionSpec>;
 /// A `FrameHardware` object.
 pub type Hardware = Object<FrameName, FrameHardwareSpec>;
+/// A `Settings` object.
+pub type Settings = Object<crate::names::SettingsName, crate::manifest::SettingsSpec>;
 
 /// All objects of a desired state (from manifests) or an observed state (from a backend).
 #[derive(Clone, Debug, Default)]
@@ -73,6 +75,8 @@ pub struct Estate {
     pub partitions: BTreeMap<PartitionName, Partition>,
     /// Physical facts by frame (observed states and inventories only).
     pub hardware: BTreeMap<FrameName, Hardware>,
+    /// Reconciliation settings (desired states only; at most one is valid).
+    pub settings: BTreeMap<crate::names::SettingsName, Settings>,
     /// Runtime state (observed states only).
     pub status: crate::status::Status,
 }
@@ -93,6 +97,7 @@ impl Estate {
             Kind::SharedEthernetAdapter => self.seas.len(),
             Kind::Partition => self.partitions.len(),
             Kind::FrameHardware => self.hardware.len(),
+            Kind::Settings => self.settings.len(),
         }
     }
 
@@ -104,6 +109,11 @@ impl Estate {
     /// Whether the estate has no object at all.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Whether the settings ask for unmanaged objects to be deleted.
+    pub fn prune(&self) -> bool {
+        self.settings.values().any(|s| s.spec.prune)
     }
 
     /// Lookups by frame and by VIOS, built once for a validation or planning pass.

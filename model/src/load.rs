@@ -99,6 +99,7 @@ enum AnyObject {
     Sea(crate::estate::Sea),
     Partition(crate::estate::Partition),
     Hardware(crate::estate::Hardware),
+    Settings(crate::estate::Settings),
 }
 
 /// Adds an object to the estate, refusing a second object of the same kind and name.
@@ -111,6 +112,7 @@ fn insert(e: &mut Estate, obj: AnyObject) -> Result<(), Diagnostic> {
         AnyObject::Sea(o) => insert_into(&mut e.seas, Kind::SharedEthernetAdapter, o),
         AnyObject::Partition(o) => insert_into(&mut e.partitions, Kind::Partition, o),
         AnyObject::Hardware(o) => insert_into(&mut e.hardware, Kind::FrameHardware, o),
+        AnyObject::Settings(o) => insert_into(&mut e.settings, Kind::Settings, o),
     }
 }
 
@@ -167,6 +169,7 @@ fn document(file: &Arc<LoadedText>, span: DocSpan, allowed: &[Kind]) -> Result<A
         Kind::SharedEthernetAdapter => parse_doc(text, &origin, kind, None).map(AnyObject::Sea),
         Kind::Partition => parse_doc(text, &origin, kind, None).map(AnyObject::Partition),
         Kind::FrameHardware => parse_doc(text, &origin, kind, None).map(AnyObject::Hardware),
+        Kind::Settings => parse_doc(text, &origin, kind, Some(Default::default)).map(AnyObject::Settings),
     };
     parsed.map_err(|e| match e {
         DocError::Yaml(err, name) => yaml_error(&origin, span, err, name),

@@ -154,6 +154,10 @@ name_type!(
     SeaName, "shared ethernet adapter"
 );
 name_type!(
+    /// A `Settings` object.
+    SettingsName, "settings"
+);
+name_type!(
     /// A VIOS device, e.g. `hdisk17` or `ent4`.
     DeviceName, "device"
 );

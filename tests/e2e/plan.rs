@@ -336,3 +336,32 @@ fn plan_of_invalid_manifests_exits_1_and_changes_nothing() {
         .stderr(predicate::str::contains("PP-E011").and(predicate::str::contains("nothing was planned")));
     assert_eq!(lab.cmd(&["sim", "show", "--format", "json"]).output().unwrap().stdout, before);
 }
+
+#[test]
+fn unmanaged_partitions_are_reported_and_deleted_only_with_prune() {
+    let lab = Lab::new();
+    init(&lab, &inventory());
+    // bxaix85 leaves the manifests: reported, left alone.
+    let js22 = std::fs::read_to_string(lab.path("js22.yaml")).unwrap();
+    let cut = js22.find("---\napiVersion: powerplane/v1\nkind: Partition").unwrap();
+    std::fs::write(lab.path("js22.yaml"), &js22[..cut]).unwrap();
+    let (v, _) = plan_json(&lab, &lab.manifests());
+    assert!(!actions(&v).iter().any(|(_, _, o)| o == "Partition/bxaix85"));
+    let unmanaged = v["objects"].as_array().unwrap().iter().find(|o| o["object"] == "Partition/bxaix85").unwrap();
+    assert_eq!(unmanaged["kind"], "Unmanaged");
+    let text = lab.cmd(&["plan", lab.manifests().to_str().unwrap()]).output().unwrap().stdout;
+    assert!(String::from_utf8(text).unwrap().contains("  ? Partition/bxaix85  on js22_slot13"));
+    // With `prune`, it is stopped and deleted, last.
+    std::fs::write(
+        lab.path("settings.yaml"),
+        "apiVersion: powerplane/v1\nkind: Settings\nmetadata: {name: lab}\nspec: {prune: true}\n",
+    )
+    .unwrap();
+    let (v, code) = plan_json(&lab, &lab.manifests());
+    assert_eq!(code, 2);
+    let stop = find(&v, "StopPartition", "Partition/bxaix85");
+    let delete = find(&v, "DeletePartition", "Partition/bxaix85");
+    assert!(after(delete).contains(&stop["id"].as_str().unwrap().to_owned()));
+    assert_eq!(v["actions"].as_array().unwrap().last().unwrap()["id"], delete["id"], "deletions last");
+    assert_eq!(delete["command"], "rmsyscfg -r lpar -m js22_slot13 -n bxaix85");
+}

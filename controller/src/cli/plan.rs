@@ -77,10 +77,10 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     phase("rendered");
+    for w in &plan.warnings {
+        eprintln!("warning: {w}");
+    }
     if args.format != PlanFormat::Text {
-        for w in &plan.warnings {
-            eprintln!("warning: {w}");
-        }
         for e in &plan.errors {
             eprintln!("error: {e}");
         }

@@ -7,6 +7,7 @@ mod mem_pool;
 mod partition;
 mod proc_pool;
 mod sea;
+mod settings;
 mod vios_pair;
 
 use std::collections::BTreeMap;
@@ -23,6 +24,7 @@ pub use partition::{
 };
 pub use proc_pool::SharedProcessorPoolSpec;
 pub use sea::{HaMode, SeaSpec, TrunkSpec};
+pub use settings::SettingsSpec;
 pub use vios_pair::{ViosMember, ViosPairSpec};
 
 /// The only `apiVersion` this release reads.
@@ -45,11 +47,14 @@ pub enum Kind {
     Partition,
     /// Physical facts of a frame; only in inventories (the simulator's starting point).
     FrameHardware,
+    /// Reconciliation settings of the manifest directory (at most one).
+    Settings,
 }
 
 impl Kind {
     /// Every kind, in the order objects are listed and planned (dependencies first).
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
+        Kind::Settings,
         Kind::FrameHardware,
         Kind::Frame,
         Kind::SharedProcessorPool,
@@ -60,7 +65,8 @@ impl Kind {
     ];
 
     /// The kinds a desired-state manifest directory may contain.
-    pub const MANIFEST: [Kind; 6] = [
+    pub const MANIFEST: [Kind; 7] = [
+        Kind::Settings,
         Kind::Frame,
         Kind::SharedProcessorPool,
         Kind::SharedMemoryPool,
@@ -79,6 +85,7 @@ impl Kind {
             Kind::SharedEthernetAdapter => "SharedEthernetAdapter",
             Kind::Partition => "Partition",
             Kind::FrameHardware => "FrameHardware",
+            Kind::Settings => "Settings",
         }
     }
 

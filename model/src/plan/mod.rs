@@ -97,6 +97,7 @@ pub struct Summary {
 /// Plans the changes that take `observed` to `desired`. Validation findings that are errors
 /// become plan errors (and no actions are planned); warnings are kept.
 pub fn plan(desired: &Estate, observed: &Estate, options: PlanOptions) -> Plan {
+    let options = PlanOptions { prune: options.prune || desired.prune() };
     let placer = crate::placement::Placer::new(desired, Some(observed));
     let assignment = placer.assign();
     let findings = crate::validate::validate_with(desired, Some(observed), &placer, &assignment);
@@ -120,6 +121,15 @@ pub fn plan(desired: &Estate, observed: &Estate, options: PlanOptions) -> Plan {
         Err(e) => p.errors.push(e),
     }
     p
+}
+
+/// What differs between `desired` and `observed`, object by object (the changes of the plan,
+/// without ordering it).
+pub fn diff(desired: &Estate, observed: &Estate, options: PlanOptions) -> Vec<ObjectChange> {
+    let options = PlanOptions { prune: options.prune || desired.prune() };
+    let placer = crate::placement::Placer::new(desired, Some(observed));
+    let assignment = placer.assign();
+    build::build(desired, observed, options, &placer, &assignment).changes
 }
 
 fn one_line(d: &Diagnostic) -> String {

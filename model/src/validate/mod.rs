@@ -41,6 +41,16 @@ pub(crate) fn validate_with(
 ) -> Vec<Diagnostic> {
     let ix = placer.index();
     let mut out = Vec::new();
+    for extra in desired.settings.values().skip(1) {
+        out.push(finding(
+            Rule::SettingsCount,
+            Kind::Settings,
+            extra,
+            &["metadata", "name"],
+            format!("a manifest directory has at most one Settings document; `{}` is another", extra.metadata.name),
+            "merge the settings into one document",
+        ));
+    }
     references::check(desired, ix, &mut out);
     vios_pair::check(desired, &mut out);
     sea::check(desired, ix, &mut out);

@@ -534,3 +534,13 @@ fn placement_prefers_most_free_memory_then_stays_put() {
     running.partitions = on_fb.partitions;
     assert_eq!(app(&running), Eligibility::Placed(crate::names::FrameName::new("fb").unwrap()));
 }
+
+#[test]
+fn at_most_one_settings_document() {
+    let one = format!(
+        "{BASE}---\napiVersion: powerplane/v1\nkind: Settings\nmetadata: {{name: s1}}\nspec: {{prune: true}}\n"
+    );
+    assert_eq!(rules(&one, None), vec![]);
+    let two = format!("{one}---\napiVersion: powerplane/v1\nkind: Settings\nmetadata: {{name: s2}}\n");
+    assert_fires(&two, None, Rule::SettingsCount);
+}
