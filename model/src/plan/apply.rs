@@ -102,8 +102,7 @@ fn step(e: &mut Estate, op: &Op) {
                 settle(members);
                 // Back up in sharing mode, the SEAs negotiate load sharing again by themselves.
                 if up && members.len() == 2 && members.iter().all(|m| m.ha_mode == SeaHaMode::Sharing) {
-                    members[0].state = SeaState::PrimarySharing;
-                    members[1].state = SeaState::BackupSharing;
+                    share(members);
                 }
             }
         }
@@ -154,18 +153,11 @@ fn step(e: &mut Estate, op: &Op) {
                 && members.len() == 2
                 && members.iter().all(|m| m.ha_mode == SeaHaMode::Sharing && m.state != SeaState::Inactive)
             {
-                members[0].state = SeaState::PrimarySharing;
-                members[1].state = SeaState::BackupSharing;
+                share(members);
             }
         }
         Op::SetSeaHaMode { vios, mode, frame, .. } => {
-            let names: Vec<SeaName> = e
-                .seas
-                .iter()
-                .filter(|(_, s)| e.vios_pairs.get(&s.spec.vios_pair).is_some_and(|p| &p.spec.frame == frame))
-                .map(|(n, _)| n.clone())
-                .collect();
-            for n in names {
+            for n in seas_on(e, frame) {
                 if let Some(members) = e.status.seas.get_mut(&n) {
                     let is_backup = members.iter().any(|m| &m.vios == vios && m.priority == 2);
                     if let Some(m) = members.iter_mut().find(|m| &m.vios == vios) {
@@ -175,8 +167,7 @@ fn step(e: &mut Estate, op: &Op) {
                         members.len() == 2 && members.iter().all(|m| m.ha_mode == SeaHaMode::Sharing) && is_backup;
                     settle(members);
                     if sharing {
-                        members[0].state = SeaState::PrimarySharing;
-                        members[1].state = SeaState::BackupSharing;
+                        share(members);
                     }
                     let modes: Vec<SeaHaMode> = members.iter().map(|m| m.ha_mode).collect();
                     if let Some(sea) = e.seas.get_mut(&n)
@@ -189,13 +180,7 @@ fn step(e: &mut Estate, op: &Op) {
             }
         }
         Op::RemoveSea { frame, vios, .. } => {
-            let names: Vec<SeaName> = e
-                .seas
-                .iter()
-                .filter(|(_, s)| e.vios_pairs.get(&s.spec.vios_pair).is_some_and(|p| &p.spec.frame == frame))
-                .map(|(n, _)| n.clone())
-                .collect();
-            for n in names {
+            for n in seas_on(e, frame) {
                 if let Some(members) = e.status.seas.get_mut(&n) {
                     members.retain(|m| &m.vios != vios);
                     if members.is_empty() {
@@ -351,6 +336,21 @@ fn release_device(e: &mut Estate, partition: &crate::names::PartitionName) {
             d.assigned = None;
         }
     }
+}
+
+/// The SEAs of a frame's VIOS pairs.
+fn seas_on(e: &Estate, frame: &crate::names::FrameName) -> Vec<SeaName> {
+    e.seas
+        .iter()
+        .filter(|(_, s)| e.vios_pairs.get(&s.spec.vios_pair).is_some_and(|p| &p.spec.frame == frame))
+        .map(|(n, _)| n.clone())
+        .collect()
+}
+
+/// Load sharing negotiated: primary (first) and backup share the VLANs.
+fn share(members: &mut [SeaMemberStatus]) {
+    members[0].state = SeaState::PrimarySharing;
+    members[1].state = SeaState::BackupSharing;
 }
 
 /// SEA states after a change: the running member with the better rank is primary.

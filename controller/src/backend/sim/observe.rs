@@ -5,7 +5,7 @@ use powerplane_model::manifest::{
     FrameSpec, HaMode, Metadata, PagingDeviceSpec, RunState, SeaSpec, SharedMemoryPoolSpec, SharedProcessorPoolSpec,
     ViosMember, ViosPairSpec,
 };
-use powerplane_model::status::{PagingDeviceStatus, PagingStatus, PartitionStatus, SeaHaMode, Status};
+use powerplane_model::status::{PagingStatus, PartitionStatus, SeaHaMode, Status};
 use powerplane_model::{Estate, Object};
 
 use super::sea;
@@ -90,18 +90,9 @@ pub(crate) fn estate(s: &SimState) -> Estate {
                     },
                 ),
             );
-            status.paging_devices.insert(
-                fname.clone(),
-                pool.devices
-                    .iter()
-                    .map(|d| PagingDeviceStatus {
-                        device: d.device.clone(),
-                        size: d.size,
-                        redundant: d.redundant,
-                        assigned: d.assigned.clone(),
-                    })
-                    .collect(),
-            );
+            status
+                .paging_devices
+                .insert(fname.clone(), pool.devices.iter().map(super::state::SimPagingDevice::status).collect());
         }
         for (pname, pool) in &f.proc_pools {
             e.proc_pools.insert(

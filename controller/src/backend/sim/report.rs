@@ -108,16 +108,7 @@ pub(crate) fn report(s: &SimState) -> Report {
                     pool_mem_mb: p.pool_mem,
                     max_pool_mem_mb: p.max_pool_mem,
                     paging_vios: p.paging_vios.clone(),
-                    devices: p
-                        .devices
-                        .iter()
-                        .map(|d| PagingDeviceStatus {
-                            device: d.device.clone(),
-                            size: d.size,
-                            redundant: d.redundant,
-                            assigned: d.assigned.clone(),
-                        })
-                        .collect(),
+                    devices: p.devices.iter().map(super::state::SimPagingDevice::status).collect(),
                 }),
                 partitions: f
                     .partitions

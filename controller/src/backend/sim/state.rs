@@ -145,6 +145,18 @@ pub struct SimPagingDevice {
     pub assigned: Option<PartitionName>,
 }
 
+impl SimPagingDevice {
+    /// What the HMC reports of the device.
+    pub fn status(&self) -> powerplane_model::status::PagingDeviceStatus {
+        powerplane_model::status::PagingDeviceStatus {
+            device: self.device.clone(),
+            size: self.size,
+            redundant: self.redundant,
+            assigned: self.assigned.clone(),
+        }
+    }
+}
+
 /// A shared processor pool.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SimProcPool {
