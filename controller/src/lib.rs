@@ -8,6 +8,11 @@
 
 pub mod backend;
 pub mod cli;
+pub mod executor;
+mod git;
 mod logging;
 pub mod manifest_dir;
 pub mod render;
+pub mod saved_plan;
+pub mod store;
+pub mod time;

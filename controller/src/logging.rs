@@ -15,8 +15,10 @@ pub enum LogFormat {
 
 /// Installs the global subscriber; `verbosity` counts `-v` flags.
 pub(crate) fn init(format: LogFormat, verbosity: u8) {
+    // Apply's per-action lines are info: shown by default, they are its progress report when
+    // stderr is not a terminal.
     let level = match verbosity {
-        0 => "warn",
+        0 => "warn,powerplane_controller::cli::progress=info",
         1 => "info",
         2 => "debug",
         _ => "trace",

@@ -13,15 +13,23 @@ use crate::names::{
 use crate::source::{Location, Origin};
 
 /// One object: its metadata, its spec, and where it was loaded from (none for objects that
-/// came from a backend).
-#[derive(Clone, Debug)]
+/// came from a backend). Serialised without its origin (snapshots, saved plans).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Object<N, S> {
     /// Name and labels.
     pub metadata: Metadata<N>,
     /// The kind-specific configuration.
     pub spec: S,
     /// The manifest document it came from.
+    #[serde(skip)]
     pub origin: Option<Origin>,
+}
+
+impl<N: PartialEq, S: PartialEq> PartialEq for Object<N, S> {
+    /// Objects are equal when their content is; where they were loaded from does not count.
+    fn eq(&self, other: &Self) -> bool {
+        self.metadata == other.metadata && self.spec == other.spec
+    }
 }
 
 impl<N, S> Object<N, S> {
@@ -59,7 +67,7 @@ pub type Hardware = Object<FrameName, FrameHardwareSpec>;
 pub type Settings = Object<crate::names::SettingsName, crate::manifest::SettingsSpec>;
 
 /// All objects of a desired state (from manifests) or an observed state (from a backend).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Estate {
     /// Frames by name.
     pub frames: BTreeMap<FrameName, Frame>,

@@ -1,8 +1,11 @@
 //! The command line (DESIGN §8). Parsing only checks the words; each subcommand's module does
 //! the work and returns the exit code, so every command is testable without a process.
 
+mod apply;
+mod audit;
 mod import;
 mod plan;
+mod progress;
 mod report;
 mod schema;
 mod sim;
@@ -51,6 +54,11 @@ pub enum Command {
     /// Show the ordered actions that would make the estate match the manifests. Exit 0 no
     /// changes, 2 changes, 1 error.
     Plan(plan::Args),
+    /// Plan, confirm, execute with the audit trail, and check convergence. Exit 0 converged,
+    /// 1 not.
+    Apply(apply::Args),
+    /// The audit trail: `audit [--json] [--since T]`, `audit verify`.
+    Audit(audit::Args),
     /// The simulated hypervisor: create it, look at it, inject faults.
     Sim(sim::Args),
     /// Write manifests describing what the backend has (brownfield adoption).
@@ -94,6 +102,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::run(cli, args),
         Command::Schema(args) => schema::run(args),
         Command::Plan(args) => plan::run(cli, args),
+        Command::Apply(args) => apply::run(cli, args),
+        Command::Audit(args) => audit::run(cli, args),
         Command::Sim(args) => sim::run(cli, args),
         Command::Import(args) => import::run(cli, args),
     }

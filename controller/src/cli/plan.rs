@@ -12,6 +12,7 @@ use super::report::print_diagnostics;
 use crate::backend::Hypervisor;
 use crate::manifest_dir::load_manifests;
 use crate::render;
+use crate::store::snapshot;
 
 /// Output formats of `plan`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -35,6 +36,13 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
+    /// Save the plan, with the fingerprint of the observed state, for `apply --plan FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Observe the backend first (default). `--refresh=false` plans against the stored
+    /// snapshot of the last observation, like terraform.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub refresh: bool,
 }
 
 pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
@@ -49,12 +57,30 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         }
     };
     phase("manifests loaded");
-    let Some(sim) = super::sim::open(cli)? else {
+    let Some((sim, dir)) = super::sim::open_with_dir(cli)? else {
         return Ok(ExitCode::from(1));
     };
     phase("backend opened");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
-    let observed = rt.block_on(sim.observe())?;
+    let (observed, meta) = if args.refresh {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+        let observed = rt.block_on(sim.observe())?;
+        let meta = snapshot::save(&dir, &observed, "observe (plan)")?;
+        (observed, meta)
+    } else {
+        match snapshot::load(&dir)? {
+            Some((meta, observed)) => {
+                eprintln!(
+                    "note: planning against the observation of {} ({}), not the backend",
+                    meta.observed_at, meta.source
+                );
+                (observed, meta)
+            }
+            None => anyhow::bail!(
+                "there is no stored observation in {} yet; plan once with refresh (the default)",
+                cli.state_dir.display()
+            ),
+        }
+    };
     phase("observed");
     let plan = powerplane_model::plan(&desired, &observed, PlanOptions::default());
     if args.format != PlanFormat::Json && plan.findings.iter().any(powerplane_model::Diagnostic::is_error) {
@@ -63,6 +89,9 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     phase("planned");
+    if let Some(file) = &args.out {
+        crate::saved_plan::SavedPlan::new(plan.clone(), meta.fingerprint.clone(), &args.dir).write(file)?;
+    }
     let title =
         format!("powerplane plan: {} against the simulated estate in {}", args.dir.display(), cli.state_dir.display());
     let stdout = std::io::stdout();

@@ -127,7 +127,7 @@ fn parse_kind(s: &str) -> anyhow::Result<ActionKind> {
 
 fn init(cli: &Cli, seed: u64, force: bool) -> anyhow::Result<ExitCode> {
     let store = StateDir::open(&cli.state_dir)?;
-    if store.load_sim().ok().flatten().is_some() && !force {
+    if sim::load_state(&store).ok().flatten().is_some() && !force {
         anyhow::bail!(
             "{} already holds a simulated estate; add --force to replace it (its state is lost)",
             cli.state_dir.display()
@@ -143,7 +143,7 @@ fn init(cli: &Cli, seed: u64, force: bool) -> anyhow::Result<ExitCode> {
     };
     let frames = state.frames.len();
     let partitions: usize = state.frames.values().map(|f| f.partitions.len()).sum();
-    store.save_sim(&state)?;
+    sim::save_state(&store, &state)?;
     let from = cli.inventory.as_ref().map_or("the built-in lab inventory".to_owned(), |p| p.display().to_string());
     println!(
         "created a simulated estate in {} from {from}: {frames} frames, {partitions} partitions (seed {seed})",
@@ -155,8 +155,13 @@ fn init(cli: &Cli, seed: u64, force: bool) -> anyhow::Result<ExitCode> {
 /// Opens the state dir's simulator, creating it on first use with a notice on stderr. `None`
 /// when the inventory is invalid (its findings are printed).
 pub(crate) fn open(cli: &Cli) -> anyhow::Result<Option<Simulator>> {
+    Ok(open_with_dir(cli)?.map(|(sim, _)| sim))
+}
+
+/// [`open`], also returning the state directory.
+pub(crate) fn open_with_dir(cli: &Cli) -> anyhow::Result<Option<(Simulator, StateDir)>> {
     match sim::open_or_create(&cli.state_dir, cli.inventory.as_deref(), Clock::new(cli.sim_speedup)) {
-        Ok((sim, created)) => {
+        Ok((sim, created, dir)) => {
             match created {
                 Created::Existing => {}
                 Created::FromInventory(p) => {
@@ -167,7 +172,7 @@ pub(crate) fn open(cli: &Cli) -> anyhow::Result<Option<Simulator>> {
                     cli.state_dir.display()
                 ),
             }
-            Ok(Some(sim))
+            Ok(Some((sim, dir)))
         }
         Err(OpenError::Inventory(diags)) => {
             print_diagnostics(&mut std::io::stderr().lock(), &diags)?;

@@ -1,9 +1,9 @@
 //! What differs between desired and observed, object by object, with field-level detail.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What happens to an object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum ChangeKind {
     /// It does not exist yet (`+`).
     Create,
@@ -34,7 +34,7 @@ impl ChangeKind {
 }
 
 /// One field that differs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldChange {
     /// Its path, e.g. `memory.desiredMB`.
     pub path: String,
@@ -45,7 +45,7 @@ pub struct FieldChange {
 }
 
 /// One object that differs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectChange {
     /// What happens.
     pub kind: ChangeKind,

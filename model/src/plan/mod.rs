@@ -15,7 +15,7 @@ mod schedule;
 #[cfg(test)]
 mod tests;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use apply::apply;
 pub use change::{ChangeKind, FieldChange, ObjectChange};
@@ -32,7 +32,7 @@ pub struct PlanOptions {
 }
 
 /// An ordered, explained plan.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     /// What differs, object by object.
     pub changes: Vec<ObjectChange>,

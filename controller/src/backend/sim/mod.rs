@@ -11,11 +11,11 @@ mod observe;
 mod open;
 mod paging;
 mod partition;
+mod persist;
 mod pools;
 mod report;
 mod sea;
 mod state;
-mod store;
 mod vios;
 
 #[cfg(test)]
@@ -27,12 +27,13 @@ use std::time::Duration;
 use powerplane_model::{Action, ActionKind, Estate, FrameName, Op, PartitionName, ViosName};
 use tokio::sync::Mutex;
 
+pub use crate::store::{StateDir, StoreError};
 pub use clock::Clock;
 pub use inventory::{LAB_INVENTORY, realise};
 pub use open::{Created, OpenError, build, open_or_create};
+pub use persist::{load as load_state, save as save_state};
 pub use report::Report;
 pub use state::{FailMode, SimState};
-pub use store::{StateDir, StoreError};
 
 use super::{BackendError, Hypervisor, Outcome};
 
@@ -44,7 +45,7 @@ pub struct Simulator {
 
 struct Inner {
     state: Mutex<SimState>,
-    store: Option<StateDir>,
+    store: Option<crate::store::StateDir>,
     clock: Clock,
 }
 
@@ -64,31 +65,48 @@ impl Simulator {
         report::report(&*self.inner.state.lock().await)
     }
 
-    /// Changes the state and persists it; nothing is saved when `f` fails.
-    async fn change<R>(&self, f: impl FnOnce(&mut SimState) -> Result<R, BackendError>) -> Result<R, BackendError> {
+    /// Changes the state of `frames` (and the estate-wide part) and persists exactly that;
+    /// when `f` fails, or the save does, the state is restored and nothing is saved.
+    async fn change<R>(
+        &self,
+        frames: &[&FrameName],
+        f: impl FnOnce(&mut SimState) -> Result<R, BackendError>,
+    ) -> Result<R, BackendError> {
         let mut guard = self.inner.state.lock().await;
-        let mut next = guard.clone();
-        let r = f(&mut next)?;
-        if let Some(store) = &self.inner.store {
-            store.save_sim(&next).map_err(|e| BackendError::Internal(e.to_string()))?;
+        let backup: Vec<(FrameName, Option<state::SimFrame>)> =
+            frames.iter().map(|n| ((*n).clone(), guard.frames.get(*n).cloned())).collect();
+        let estate_wide = (guard.rng, guard.now_ms, guard.faults.clone());
+        let result = f(&mut guard).and_then(|r| match &self.inner.store {
+            Some(store) => persist::save_frames(store, &guard, frames.iter().copied())
+                .map(|()| r)
+                .map_err(|e| BackendError::Internal(e.to_string())),
+            None => Ok(r),
+        });
+        if result.is_err() {
+            for (name, frame) in backup {
+                match frame {
+                    Some(f) => guard.frames.insert(name, f),
+                    None => guard.frames.remove(&name),
+                };
+            }
+            (guard.rng, guard.now_ms, guard.faults) = estate_wide;
         }
-        *guard = next;
-        Ok(r)
+        result
     }
 
     /// Fault: a VIOS shuts down (or crashes). Returns what happened.
     pub async fn vios_down(&self, frame: &FrameName, vios: &ViosName) -> Result<Vec<String>, BackendError> {
-        self.change(|s| vios::down(s.frame_mut(frame)?, vios)).await
+        self.change(&[frame], |s| vios::down(s.frame_mut(frame)?, vios)).await
     }
 
     /// A VIOS comes back. Returns what happened.
     pub async fn vios_up(&self, frame: &FrameName, vios: &ViosName) -> Result<Vec<String>, BackendError> {
-        self.change(|s| vios::up(s.frame_mut(frame)?, vios)).await
+        self.change(&[frame], |s| vios::up(s.frame_mut(frame)?, vios)).await
     }
 
     /// Fault: a frame loses utility power and runs on battery (no valid LPM target).
     pub async fn battery(&self, frame: &FrameName, on: bool) -> Result<(), BackendError> {
-        self.change(|s| {
+        self.change(&[frame], |s| {
             s.frame_mut(frame)?.hw.on_battery = on;
             Ok(())
         })
@@ -97,7 +115,7 @@ impl Simulator {
 
     /// Fault: the next action of `kind` fails.
     pub async fn fail_next(&self, kind: ActionKind, mode: FailMode) -> Result<(), BackendError> {
-        self.change(|s| {
+        self.change(&[], |s| {
             s.faults.fail_next.insert(kind, mode);
             Ok(())
         })
@@ -106,7 +124,7 @@ impl Simulator {
 
     /// Fault: the next action of `kind` hangs until it times out.
     pub async fn hang_next(&self, kind: ActionKind) -> Result<(), BackendError> {
-        self.change(|s| {
+        self.change(&[], |s| {
             s.faults.hang_next.insert(kind);
             Ok(())
         })
@@ -115,7 +133,17 @@ impl Simulator {
 
     /// Fault: the HMC loses (or regains) its RMC connection to a partition or VIOS.
     pub async fn rmc(&self, name: &str, up: bool) -> Result<(), BackendError> {
-        self.change(|s| {
+        let frame = {
+            let s = self.inner.state.lock().await;
+            s.frames
+                .iter()
+                .find(|(_, f)| f.partitions.contains_key(name) || f.vios.contains_key(name))
+                .map(|(n, _)| n.clone())
+        };
+        let Some(frame) = frame else {
+            return Err(BackendError::refused_plain(format!("No partition or VIOS named {name} exists.")));
+        };
+        self.change(&[&frame], |s| {
             for f in s.frames.values_mut() {
                 if let Some(p) = f.partitions.get_mut(name) {
                     p.rmc = up && p.state.is_running();
@@ -133,7 +161,13 @@ impl Simulator {
 
     /// Takes an injected fault for `kind`, if one is armed.
     async fn take_fault(&self, kind: ActionKind) -> Result<Option<Result<(), BackendError>>, BackendError> {
-        self.change(|s| {
+        {
+            let s = self.inner.state.lock().await;
+            if !s.faults.fail_next.contains_key(&kind) && !s.faults.hang_next.contains(&kind) {
+                return Ok(None);
+            }
+        }
+        self.change(&[], |s| {
             if s.faults.hang_next.remove(&kind) {
                 return Ok(Some(Err(BackendError::Timeout(Duration::from_secs(s.settings.hang_timeout_secs)))));
             }
@@ -157,14 +191,14 @@ impl Simulator {
         redundant: Option<powerplane_model::action::RedundantPgVios>,
     ) -> Result<Outcome, BackendError> {
         let v = self
-            .change(|s| {
+            .change(&[from, to], |s| {
                 let v = migration::validate(s, name, from, to, redundant)?;
                 migration::begin(s, name, from, to, &v);
                 Ok(v)
             })
             .await?;
         self.inner.clock.sleep(v.duration).await;
-        self.change(|s| {
+        self.change(&[from, to], |s| {
             migration::finish(s, name, from, to, &v)?;
             s.now_ms += v.duration.as_millis() as u64;
             Ok(())
@@ -276,7 +310,7 @@ impl Hypervisor for Simulator {
             return self.migrate(partition, from, to, *redundant).await;
         }
         let (message, duration) = self
-            .change(|s| {
+            .change(&action.op.frames(), |s| {
                 let r = Simulator::apply(s, &action.op)?;
                 s.now_ms += r.1.as_millis() as u64;
                 Ok(r)

@@ -45,16 +45,16 @@ pub fn open_or_create(
     state_dir: &Path,
     inventory: Option<&Path>,
     clock: Clock,
-) -> Result<(Simulator, Created), OpenError> {
+) -> Result<(Simulator, Created, StateDir), OpenError> {
     let store = StateDir::open(state_dir)?;
-    if let Some(state) = store.load_sim()? {
-        return Ok((Simulator::new(state, Some(store), clock), Created::Existing));
+    if let Some(state) = super::persist::load(&store)? {
+        return Ok((Simulator::new(state, Some(store.clone()), clock), Created::Existing, store));
     }
     let state = build(inventory, 0).map_err(OpenError::Inventory)?;
-    store.save_sim(&state)?;
+    super::persist::save(&store, &state)?;
     let created = match inventory {
         Some(p) => Created::FromInventory(p.display().to_string()),
         None => Created::FromBuiltinLab,
     };
-    Ok((Simulator::new(state, Some(store), clock), created))
+    Ok((Simulator::new(state, Some(store.clone()), clock), created, store))
 }

@@ -607,11 +607,11 @@ async fn state_survives_a_restart_through_the_state_dir() {
     let store = super::StateDir::open(dir.path()).unwrap();
     let inv = powerplane_model::load_inventory(&[SourceFile::new("i.yaml", LAB_INVENTORY)]).unwrap();
     let state = realise(inv, 7).unwrap();
-    store.save_sim(&state).unwrap();
+    super::persist::save(&store, &state).unwrap();
     let sim = Simulator::new(state, Some(store.clone()), Clock::default());
     sim.vios_down(&f("p72"), &v("p72vio2")).await.unwrap();
     drop(sim);
-    let reloaded = store.load_sim().unwrap().unwrap();
+    let reloaded = super::persist::load(&store).unwrap().unwrap();
     assert_eq!(reloaded.frames[&f("p72")].vios[&v("p72vio2")].state, LparState::NotActivated);
 }
 

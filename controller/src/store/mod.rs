@@ -1,28 +1,32 @@
-//! The state directory: one sled database (DESIGN §6). This module opens it safely and keeps
-//! the simulator's tree; later the observed snapshot, the audit log and saved plans live
-//! beside it. A directory that is not ours is never written to.
+//! The state directory (DESIGN §6): one sled database with trees for the simulator, the
+//! observed snapshot and the audit trail, plus a lock file saying who uses it. A directory that
+//! is not ours is never written to; a second process is refused at once (sled locks the
+//! database file) and told who holds it.
+
+/// The audit trail.
+pub mod audit;
+/// Who uses the state directory.
+pub mod lock;
+/// The observed-state snapshot.
+pub mod snapshot;
 
 use std::path::{Path, PathBuf};
 
-use super::state::{FORMAT, SimState};
-
 const MAGIC_KEY: &[u8] = b"magic";
 const MAGIC: &[u8] = b"powerplane-state v1";
-const SIM_TREE: &str = "sim";
-const SIM_KEY: &[u8] = b"state";
 
 /// Why the state directory cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Another process has it open.
     #[error(
-        "the state directory {path} is in use by another powerplane process ({detail}); wait for it to finish, or use another --state-dir"
+        "the state directory {path} is in use by another powerplane process ({holder}); wait for it to finish, or use another --state-dir"
     )]
     Locked {
         /// The state dir.
         path: PathBuf,
-        /// What sled said.
-        detail: String,
+        /// Who holds it (from the lock file), or what sled said.
+        holder: String,
     },
     /// It exists but was not created by powerplane.
     #[error(
@@ -81,15 +85,13 @@ impl StateDir {
             }
         }
         let db = sled::open(path).map_err(|e| match e {
-            sled::Error::Io(ref ioe)
-                if ioe.kind() == std::io::ErrorKind::WouldBlock || ioe.to_string().contains("lock") =>
-            {
-                StoreError::Locked { path: path.to_path_buf(), detail: ioe.to_string() }
+            sled::Error::Io(ref ioe) if ioe.kind() == std::io::ErrorKind::WouldBlock || ioe.to_string().contains("lock") => {
+                StoreError::Locked { path: path.to_path_buf(), holder: lock::describe_holder(path).unwrap_or_else(|| ioe.to_string()) }
             }
             sled::Error::Corruption { .. } => StoreError::Corrupt {
                 path: path.to_path_buf(),
                 detail: e.to_string(),
-                fix: "move it aside and run `powerplane sim init` to start a new simulated estate",
+                fix: "move it aside; `powerplane sim init` starts a new simulated estate and the observed snapshot is rebuilt by the next plan",
             },
             other => io(&other),
         })?;
@@ -121,39 +123,22 @@ impl StateDir {
         &self.path
     }
 
-    /// The simulator's saved state, if a simulated estate exists.
-    pub fn load_sim(&self) -> Result<Option<SimState>, StoreError> {
-        let tree = self.db.open_tree(SIM_TREE).map_err(|e| self.io(&e))?;
-        let Some(bytes) = tree.get(SIM_KEY).map_err(|e| self.io(&e))? else {
-            return Ok(None);
-        };
-        let corrupt = |detail: String| StoreError::Corrupt {
-            path: self.path.clone(),
-            detail,
-            fix: "run `powerplane sim init --inventory PATH` to recreate the simulated estate",
-        };
-        let state: SimState = serde_json::from_slice(&bytes)
-            .map_err(|e| corrupt(format!("the simulated estate cannot be decoded ({e})")))?;
-        if state.format != FORMAT {
-            return Err(corrupt(format!(
-                "the simulated estate has format {} and this powerplane reads {FORMAT}",
-                state.format
-            )));
-        }
-        Ok(Some(state))
+    /// A tree of the database.
+    pub(crate) fn tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
+        self.db.open_tree(name).map_err(|e| self.io(&e))
     }
 
-    /// Saves the simulator's state durably (flushed before returning).
-    pub fn save_sim(&self, state: &SimState) -> Result<(), StoreError> {
-        let tree = self.db.open_tree(SIM_TREE).map_err(|e| self.io(&e))?;
-        let bytes = serde_json::to_vec(state).map_err(|e| self.io(&e))?;
-        tree.insert(SIM_KEY, bytes).map_err(|e| self.io(&e))?;
-        self.db.flush().map_err(|e| self.io(&e))?;
-        Ok(())
+    /// Makes every write so far durable.
+    pub(crate) fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map(drop).map_err(|e| self.io(&e))
     }
 
-    fn io(&self, e: &dyn std::fmt::Display) -> StoreError {
+    pub(crate) fn io(&self, e: &dyn std::fmt::Display) -> StoreError {
         StoreError::Io { path: self.path.clone(), detail: e.to_string() }
+    }
+
+    pub(crate) fn corrupt(&self, detail: String, fix: &'static str) -> StoreError {
+        StoreError::Corrupt { path: self.path.clone(), detail, fix }
     }
 }
 
@@ -171,15 +156,5 @@ mod tests {
         let f = d.path().join("file");
         std::fs::write(&f, "x").unwrap();
         assert!(matches!(StateDir::open(&f), Err(StoreError::NotOurs { .. })));
-    }
-
-    #[test]
-    fn garbage_in_the_sim_tree_is_reported_as_damage() {
-        let d = tempfile::tempdir().unwrap();
-        let s = StateDir::open(d.path()).unwrap();
-        s.db.open_tree(SIM_TREE).unwrap().insert(SIM_KEY, &b"{not json"[..]).unwrap();
-        let err = s.load_sim().unwrap_err();
-        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
-        assert!(err.to_string().contains("sim init"));
     }
 }

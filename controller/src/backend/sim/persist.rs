@@ -1,0 +1,108 @@
+//! The simulator's state in the state directory: one key for the estate-wide part (seed,
+//! clock, faults, settings) and one per frame, so that an action rewrites only the frames it
+//! touches, not the whole estate.
+
+use std::collections::BTreeMap;
+
+use powerplane_model::FrameName;
+use serde::{Deserialize, Serialize};
+
+use super::state::{FORMAT, Faults, Settings, SimFrame, SimState};
+use crate::store::{StateDir, StoreError};
+
+const TREE: &str = "sim";
+const META: &[u8] = b"meta";
+const FRAME_PREFIX: &str = "frame/";
+const FIX: &str = "run `powerplane sim init --force` to recreate the simulated estate";
+
+#[derive(Serialize, Deserialize)]
+struct Meta {
+    format: u32,
+    seed: u64,
+    rng: u64,
+    now_ms: u64,
+    faults: Faults,
+    settings: Settings,
+}
+
+/// The saved simulated estate, if there is one.
+pub fn load(dir: &StateDir) -> Result<Option<SimState>, StoreError> {
+    let tree = dir.tree(TREE)?;
+    let Some(bytes) = tree.get(META).map_err(|e| dir.io(&e))? else { return Ok(None) };
+    let meta: Meta = serde_json::from_slice(&bytes)
+        .map_err(|e| dir.corrupt(format!("the simulated estate cannot be decoded ({e})"), FIX))?;
+    if meta.format != FORMAT {
+        return Err(dir.corrupt(
+            format!("the simulated estate has format {} and this powerplane reads {FORMAT}", meta.format),
+            FIX,
+        ));
+    }
+    let mut frames = BTreeMap::new();
+    for kv in tree.scan_prefix(FRAME_PREFIX) {
+        let (k, v) = kv.map_err(|e| dir.io(&e))?;
+        let name = String::from_utf8_lossy(&k[FRAME_PREFIX.len()..]).into_owned();
+        let frame: SimFrame = serde_json::from_slice(&v)
+            .map_err(|e| dir.corrupt(format!("frame {name} of the simulated estate cannot be decoded ({e})"), FIX))?;
+        let name = FrameName::new(name).map_err(|e| dir.corrupt(e.to_string(), FIX))?;
+        frames.insert(name, frame);
+    }
+    Ok(Some(SimState {
+        format: meta.format,
+        seed: meta.seed,
+        rng: meta.rng,
+        now_ms: meta.now_ms,
+        frames,
+        faults: meta.faults,
+        settings: meta.settings,
+    }))
+}
+
+/// Saves the whole simulated estate (replacing any other), durably.
+pub fn save(dir: &StateDir, s: &SimState) -> Result<(), StoreError> {
+    let tree = dir.tree(TREE)?;
+    tree.clear().map_err(|e| dir.io(&e))?;
+    save_frames(dir, s, s.frames.keys())
+}
+
+/// Saves the estate-wide part and the named frames, durably.
+pub fn save_frames<'a>(
+    dir: &StateDir,
+    s: &SimState,
+    frames: impl IntoIterator<Item = &'a FrameName>,
+) -> Result<(), StoreError> {
+    let tree = dir.tree(TREE)?;
+    let mut batch = sled::Batch::default();
+    let meta = Meta {
+        format: s.format,
+        seed: s.seed,
+        rng: s.rng,
+        now_ms: s.now_ms,
+        faults: s.faults.clone(),
+        settings: s.settings.clone(),
+    };
+    batch.insert(META, serde_json::to_vec(&meta).map_err(|e| dir.io(&e))?);
+    for f in frames {
+        let key = format!("{FRAME_PREFIX}{f}");
+        match s.frames.get(f) {
+            Some(frame) => batch.insert(key.as_bytes(), serde_json::to_vec(frame).map_err(|e| dir.io(&e))?),
+            None => batch.remove(key.as_bytes()),
+        }
+    }
+    tree.apply_batch(batch).map_err(|e| dir.io(&e))?;
+    dir.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_in_the_sim_tree_is_reported_as_damage() {
+        let d = tempfile::tempdir().unwrap();
+        let s = StateDir::open(d.path()).unwrap();
+        s.tree(TREE).unwrap().insert(META, &b"{not json"[..]).unwrap();
+        let err = load(&s).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+        assert!(err.to_string().contains("sim init"));
+    }
+}

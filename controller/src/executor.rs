@@ -1,0 +1,327 @@
+//! Runs a plan through a backend (DESIGN §6): actions in the order `after` allows, independent
+//! ones concurrently (bounded in all and per frame), transient errors retried with exponential
+//! backoff and jitter, a permanent failure skipping the actions that depend on it while
+//! independent branches finish. Every backend call is framed by an intent and an outcome
+//! record in the audit trail, each durable before the call starts or the result is reported.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use powerplane_model::{Action, ActionId, FrameName, Plan};
+use tokio::sync::oneshot;
+use tokio::task::JoinSet;
+
+use crate::backend::{BackendError, Hypervisor};
+use crate::store::StoreError;
+use crate::store::audit::{self, AuditLog, Draft, Event, Record};
+
+/// Limits and retry policy.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    /// Actions running at once in all.
+    pub parallel: usize,
+    /// Actions running at once on one frame (a migration counts on both frames), so at most
+    /// this many migrations per frame.
+    pub per_frame: usize,
+    /// Attempts of an action that fails transiently (the first included).
+    pub attempts: u32,
+    /// First retry delay; doubled each time, with ±25% jitter.
+    pub backoff: Duration,
+    /// Longest retry delay.
+    pub backoff_max: Duration,
+    /// How long one backend call may take.
+    pub timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            parallel: 32,
+            per_frame: 4,
+            attempts: 5,
+            backoff: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(60),
+            timeout: Duration::from_secs(20 * 60),
+        }
+    }
+}
+
+/// How one action ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done.
+    Succeeded {
+        /// The backend's answer.
+        message: String,
+        /// Attempts it took.
+        attempts: u32,
+    },
+    /// Refused, or still failing after the retries.
+    Failed {
+        /// Why.
+        error: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// Not attempted because an action it depends on failed.
+    Skipped {
+        /// The failed action.
+        because: ActionId,
+    },
+}
+
+/// What happened to every action, in plan order.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Each action with its outcome.
+    pub results: Vec<(Action, Outcome)>,
+}
+
+impl Report {
+    /// Whether every action succeeded.
+    pub fn all_succeeded(&self) -> bool {
+        self.results.iter().all(|(_, o)| matches!(o, Outcome::Succeeded { .. }))
+    }
+
+    /// Counts: (succeeded, failed, skipped).
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut c = (0, 0, 0);
+        for (_, o) in &self.results {
+            match o {
+                Outcome::Succeeded { .. } => c.0 += 1,
+                Outcome::Failed { .. } => c.1 += 1,
+                Outcome::Skipped { .. } => c.2 += 1,
+            }
+        }
+        c
+    }
+}
+
+/// Told about progress (a progress bar on a terminal, log lines otherwise).
+pub trait Progress: Send + Sync {
+    /// An action starts.
+    fn started(&self, action: &Action);
+    /// An action ended.
+    fn finished(&self, action: &Action, outcome: &Outcome);
+}
+
+/// Who and what the audit records are about.
+#[derive(Clone, Debug, Default)]
+pub struct Context {
+    /// The plan's id.
+    pub plan_id: String,
+    /// The manifests' git commit.
+    pub commit: Option<String>,
+    /// Uncommitted changes in the manifests' working tree.
+    pub dirty: Option<bool>,
+}
+
+type Request = (Vec<(Event, Draft)>, oneshot::Sender<Result<Vec<Record>, String>>);
+
+/// The audit trail's single writer: gathers every record waiting at the moment into one batch
+/// and one flush (group commit), and answers each request once its records are durable.
+#[derive(Clone)]
+pub struct AuditWriter {
+    tx: std::sync::mpsc::Sender<Request>,
+}
+
+impl AuditWriter {
+    /// Starts the writer thread over `log`.
+    pub fn start(log: AuditLog) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<Request>();
+        std::thread::spawn(move || {
+            while let Ok(first) = rx.recv() {
+                let mut requests = vec![first];
+                while let Ok(more) = rx.try_recv() {
+                    requests.push(more);
+                }
+                let sizes: Vec<usize> = requests.iter().map(|(e, _)| e.len()).collect();
+                let (entries, replies): (Vec<_>, Vec<_>) = requests.into_iter().unzip();
+                match log.append(entries.into_iter().flatten().collect()) {
+                    Ok(records) => {
+                        let mut it = records.into_iter();
+                        for (reply, n) in replies.into_iter().zip(sizes) {
+                            let _ = reply.send(Ok(it.by_ref().take(n).collect()));
+                        }
+                    }
+                    Err(e) => {
+                        for reply in replies {
+                            let _ = reply.send(Err(e.to_string()));
+                        }
+                    }
+                }
+            }
+        });
+        AuditWriter { tx }
+    }
+
+    /// Writes records; returns them once durable.
+    pub async fn write(&self, entries: Vec<(Event, Draft)>) -> Result<Vec<Record>, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        let failed = |detail: String| StoreError::Io { path: "audit".into(), detail };
+        self.tx.send((entries, reply)).map_err(|_| failed("the audit writer stopped".into()))?;
+        rx.await.map_err(|_| failed("the audit writer stopped".into()))?.map_err(failed)
+    }
+}
+
+fn draft(a: &Action, ctx: &Context) -> Draft {
+    Draft {
+        plan_id: ctx.plan_id.clone(),
+        action: a.id.0.clone(),
+        kind: a.kind().as_str().to_owned(),
+        object: a.op.object(),
+        command: a.op.command(),
+        commit: ctx.commit.clone(),
+        dirty: ctx.dirty,
+        ..Default::default()
+    }
+}
+
+/// Delay before retry `attempt` (1-based): doubling from `backoff`, capped, with ±25% jitter
+/// derived from the action id (deterministic, different per action).
+fn backoff(s: &Settings, id: &ActionId, attempt: u32) -> Duration {
+    let base = s.backoff.saturating_mul(1 << (attempt - 1).min(16)).min(s.backoff_max);
+    let h = id.0.bytes().fold(u64::from(attempt).wrapping_mul(0x9E37_79B9_7F4A_7C15), |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3)
+    });
+    let jitter = 0.75 + (h % 1000) as f64 / 2000.0;
+    base.mul_f64(jitter)
+}
+
+/// Runs one action: intent, calls with retries, outcome.
+async fn run_one<H: Hypervisor>(
+    hv: &H,
+    a: &Action,
+    ctx: &Context,
+    s: &Settings,
+    audit: &AuditWriter,
+) -> Result<Outcome, StoreError> {
+    let intent = audit.write(vec![(Event::Intent, draft(a, ctx))]).await?.remove(0);
+    let started = Instant::now();
+    let mut attempts = 0;
+    let outcome = loop {
+        attempts += 1;
+        let r = match tokio::time::timeout(s.timeout, hv.execute(a)).await {
+            Ok(r) => r,
+            Err(_) => Err(BackendError::Timeout(s.timeout)),
+        };
+        match r {
+            Ok(out) => break Outcome::Succeeded { message: out.message, attempts },
+            Err(BackendError::Transient(e)) if attempts < s.attempts => {
+                let wait = backoff(s, &a.id, attempts);
+                tracing::warn!(id = %a.id, attempt = attempts, retry_in_ms = wait.as_millis() as u64, error = %e, "transient failure; retrying");
+                tokio::time::sleep(wait).await;
+            }
+            Err(e) => break Outcome::Failed { error: e.to_string(), attempts },
+        }
+    };
+    let (result, message) = match &outcome {
+        Outcome::Succeeded { message, .. } => (audit::Result::Succeeded, message.clone()),
+        Outcome::Failed { error, .. } => (audit::Result::Failed, error.clone()),
+        Outcome::Skipped { .. } => unreachable!("run_one never skips"),
+    };
+    let record = Draft {
+        result: Some(result),
+        message: Some(message),
+        duration_ms: Some(started.elapsed().as_millis() as u64),
+        attempts: Some(attempts),
+        intent: Some(intent.seq),
+        ..draft(a, ctx)
+    };
+    audit.write(vec![(Event::Outcome, record)]).await?;
+    Ok(outcome)
+}
+
+/// Runs `plan` (which must have no errors) through `hv`.
+pub async fn execute<H>(
+    hv: H,
+    plan: &Plan,
+    ctx: &Context,
+    settings: Settings,
+    audit: &AuditWriter,
+    progress: Arc<dyn Progress>,
+) -> Result<Report, StoreError>
+where
+    H: Hypervisor + Clone + Send + Sync + 'static,
+{
+    let actions = &plan.actions;
+    let index: BTreeMap<&ActionId, usize> = actions.iter().enumerate().map(|(i, a)| (&a.id, i)).collect();
+    let mut indegree: Vec<usize> = actions.iter().map(|a| a.after.len()).collect();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); actions.len()];
+    for (i, a) in actions.iter().enumerate() {
+        for d in &a.after {
+            dependents[index[d]].push(i);
+        }
+    }
+    let mut ready: BTreeSet<usize> = (0..actions.len()).filter(|i| indegree[*i] == 0).collect();
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; actions.len()];
+    let mut busy: BTreeMap<FrameName, usize> = BTreeMap::new();
+    let mut running: JoinSet<(usize, Result<Outcome, StoreError>)> = JoinSet::new();
+    loop {
+        let launchable: Vec<usize> = ready
+            .iter()
+            .copied()
+            .filter(|i| actions[*i].op.frames().iter().all(|f| busy.get(*f).copied().unwrap_or(0) < settings.per_frame))
+            .take(settings.parallel.saturating_sub(running.len()))
+            .collect();
+        for i in launchable {
+            // Re-check: an earlier launch in this round may have filled a frame.
+            if !actions[i].op.frames().iter().all(|f| busy.get(*f).copied().unwrap_or(0) < settings.per_frame) {
+                continue;
+            }
+            ready.remove(&i);
+            for f in actions[i].op.frames() {
+                *busy.entry(f.clone()).or_default() += 1;
+            }
+            let (hv, a, ctx, audit, progress) =
+                (hv.clone(), actions[i].clone(), ctx.clone(), audit.clone(), progress.clone());
+            running.spawn(async move {
+                progress.started(&a);
+                (i, run_one(&hv, &a, &ctx, &settings, &audit).await)
+            });
+        }
+        let Some(done) = running.join_next().await else { break };
+        let (i, outcome) = done.map_err(|e| StoreError::Io { path: "executor".into(), detail: e.to_string() })?;
+        let outcome = outcome?;
+        for f in actions[i].op.frames() {
+            if let Some(n) = busy.get_mut(f) {
+                *n -= 1;
+            }
+        }
+        progress.finished(&actions[i], &outcome);
+        let failed = !matches!(outcome, Outcome::Succeeded { .. });
+        outcomes[i] = Some(outcome);
+        if failed {
+            // Everything downstream is skipped, with a record saying why.
+            let mut stack = dependents[i].clone();
+            let mut skips = Vec::new();
+            while let Some(d) = stack.pop() {
+                if outcomes[d].is_none() {
+                    let o = Outcome::Skipped { because: actions[i].id.clone() };
+                    progress.finished(&actions[d], &o);
+                    outcomes[d] = Some(o);
+                    let why = format!("skipped: {} failed", actions[i].id);
+                    skips.push((
+                        Event::Skip,
+                        Draft { result: Some(audit::Result::Skipped), message: Some(why), ..draft(&actions[d], ctx) },
+                    ));
+                    ready.remove(&d);
+                    stack.extend(&dependents[d]);
+                }
+            }
+            if !skips.is_empty() {
+                audit.write(skips).await?;
+            }
+        } else {
+            for &d in &dependents[i] {
+                indegree[d] -= 1;
+                if indegree[d] == 0 && outcomes[d].is_none() {
+                    ready.insert(d);
+                }
+            }
+        }
+    }
+    let results = actions.iter().cloned().zip(outcomes).map(|(a, o)| (a, o.expect("every action ends"))).collect();
+    Ok(Report { results })
+}
