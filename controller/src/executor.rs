@@ -100,7 +100,7 @@ impl Report {
 
 /// Told about progress (a progress bar on a terminal, log lines otherwise).
 pub trait Progress: Send + Sync {
-    /// An action starts.
+    /// An action's intent is recorded and its backend call starts.
     fn started(&self, action: &Action);
     /// An action ended.
     fn finished(&self, action: &Action, outcome: &Outcome);
@@ -196,8 +196,11 @@ async fn run_one<H: Hypervisor>(
     ctx: &Context,
     s: &Settings,
     audit: &AuditWriter,
+    progress: &dyn Progress,
 ) -> Result<Outcome, StoreError> {
     let intent = audit.write(vec![(Event::Intent, draft(a, ctx))]).await?.remove(0);
+    // "Started" means: the intent is durable and the backend call is under way.
+    progress.started(a);
     let started = Instant::now();
     let mut attempts = 0;
     let outcome = loop {
@@ -276,10 +279,7 @@ where
             }
             let (hv, a, ctx, audit, progress) =
                 (hv.clone(), actions[i].clone(), ctx.clone(), audit.clone(), progress.clone());
-            running.spawn(async move {
-                progress.started(&a);
-                (i, run_one(&hv, &a, &ctx, &settings, &audit).await)
-            });
+            running.spawn(async move { (i, run_one(&hv, &a, &ctx, &settings, &audit, progress.as_ref()).await) });
         }
         let Some(done) = running.join_next().await else { break };
         let (i, outcome) = done.map_err(|e| StoreError::Io { path: "executor".into(), detail: e.to_string() })?;

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `powerplane` binary against temporary copies of the lab estate.
 
+mod apply;
 mod plan;
 mod schema;
 mod sim;
