@@ -61,11 +61,9 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     };
     phase("backend opened");
-    let (observed, meta) = if args.refresh {
+    let (observed, stored) = if args.refresh {
         let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
-        let observed = rt.block_on(sim.observe())?;
-        let meta = snapshot::save(&dir, &observed, "observe (plan)")?;
-        (observed, meta)
+        (rt.block_on(sim.observe())?, None)
     } else {
         match snapshot::load(&dir)? {
             Some((meta, observed)) => {
@@ -73,7 +71,7 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                     "note: planning against the observation of {} ({}), not the backend",
                     meta.observed_at, meta.source
                 );
-                (observed, meta)
+                (observed, Some(meta))
             }
             None => anyhow::bail!(
                 "there is no stored observation in {} yet; plan once with refresh (the default)",
@@ -82,7 +80,17 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         }
     };
     phase("observed");
-    let plan = powerplane_model::plan(&desired, &observed, PlanOptions::default());
+    // The fresh observation is stored on a second thread while this one plans.
+    let (plan, meta) = std::thread::scope(|scope| {
+        let saving = stored.is_none().then(|| scope.spawn(|| snapshot::save(&dir, &observed, "observe (plan)")));
+        let plan = powerplane_model::plan(&desired, &observed, PlanOptions::default());
+        let meta = match (saving, stored) {
+            (Some(h), _) => h.join().map_err(|_| anyhow::anyhow!("the snapshot writer panicked"))??,
+            (None, Some(meta)) => meta,
+            (None, None) => unreachable!("either stored or saved"),
+        };
+        anyhow::Ok((plan, meta))
+    })?;
     if args.format != PlanFormat::Json && plan.findings.iter().any(powerplane_model::Diagnostic::is_error) {
         print_diagnostics(&mut std::io::stderr().lock(), &plan.findings)?;
         eprintln!("{}: invalid manifests: nothing was planned", args.dir.display());

@@ -1,5 +1,6 @@
 //! The observed-state store: the last observed estate, one record per object with when it was
-//! observed and by which backend call, refreshed by `plan` and `apply`. It is a cache — it can
+//! observed and by which backend call, refreshed by `plan` and `apply` (an unchanged estate
+//! only renews the snapshot's confirmation time). It is a cache — it can
 //! always be rebuilt by observing again — used by `plan --refresh=false` (like terraform) and by
 //! saved plans, which carry the fingerprint of the state they were made against.
 
@@ -47,6 +48,14 @@ pub fn fingerprint(e: &Estate) -> String {
 pub fn save(dir: &StateDir, e: &Estate, source: &str) -> Result<Meta, StoreError> {
     let tree = dir.tree(TREE)?;
     let meta = Meta { observed_at: crate::time::now(), source: source.to_owned(), fingerprint: fingerprint(e) };
+    // Unchanged since the last observation (the steady state of a reconciliation loop): only
+    // the time it was confirmed changes; each object keeps when it was last seen to change.
+    let stored: Option<Meta> = tree.get(META).map_err(|e| dir.io(&e))?.and_then(|b| serde_json::from_slice(&b).ok());
+    if stored.is_some_and(|m| m.fingerprint == meta.fingerprint) {
+        tree.insert(META, serde_json::to_vec(&meta).map_err(|e| dir.io(&e))?).map_err(|e| dir.io(&e))?;
+        dir.flush()?;
+        return Ok(meta);
+    }
     let mut batch = sled::Batch::default();
     for k in tree.iter().keys() {
         batch.remove(k.map_err(|e| dir.io(&e))?);

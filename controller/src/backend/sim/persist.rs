@@ -28,7 +28,13 @@ struct Meta {
 /// The saved simulated estate, if there is one.
 pub fn load(dir: &StateDir) -> Result<Option<SimState>, StoreError> {
     let tree = dir.tree(TREE)?;
-    let Some(bytes) = tree.get(META).map_err(|e| dir.io(&e))? else { return Ok(None) };
+    let Some(bytes) = tree.get(META).map_err(|e| dir.io(&e))? else {
+        if !tree.is_empty() {
+            // Data without the estate-wide key: written by an older powerplane, or damaged.
+            return Err(dir.corrupt("the simulated estate is in an older or unknown format".into(), FIX));
+        }
+        return Ok(None);
+    };
     let meta: Meta = serde_json::from_slice(&bytes)
         .map_err(|e| dir.corrupt(format!("the simulated estate cannot be decoded ({e})"), FIX))?;
     if meta.format != FORMAT {
