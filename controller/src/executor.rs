@@ -325,3 +325,142 @@ where
     let results = actions.iter().cloned().zip(outcomes).map(|(a, o)| (a, o.expect("every action ends"))).collect();
     Ok(Report { results })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use powerplane_model::{FrameName, Op, PartitionName};
+
+    use super::*;
+    use crate::backend::Outcome as BackendOutcome;
+    use crate::store::StateDir;
+
+    /// A backend whose calls take 10 virtual seconds, recording how many run at once per
+    /// frame; partitions named `fail*` are refused, `flaky*` fail transiently twice.
+    #[derive(Clone, Default)]
+    struct Fake {
+        now: Arc<Mutex<BTreeMap<String, usize>>>,
+        max: Arc<Mutex<(usize, BTreeMap<String, usize>)>>,
+        calls: Arc<Mutex<BTreeMap<String, u32>>>,
+    }
+
+    impl Hypervisor for Fake {
+        async fn observe(&self) -> Result<powerplane_model::Estate, BackendError> {
+            Ok(Default::default())
+        }
+
+        async fn execute(&self, a: &Action) -> Result<BackendOutcome, BackendError> {
+            let frames: Vec<String> = a.op.frames().iter().map(|f| f.to_string()).collect();
+            {
+                let mut now = self.now.lock().unwrap();
+                let mut max = self.max.lock().unwrap();
+                for f in &frames {
+                    *now.entry(f.clone()).or_default() += 1;
+                    let m = max.1.entry(f.clone()).or_default();
+                    *m = (*m).max(now[f]);
+                }
+                max.0 = max.0.max(now.values().sum());
+            }
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            for f in &frames {
+                *self.now.lock().unwrap().get_mut(f).unwrap() -= 1;
+            }
+            let name = a.op.object();
+            let n = {
+                let mut calls = self.calls.lock().unwrap();
+                let c = calls.entry(name.clone()).or_default();
+                *c += 1;
+                *c
+            };
+            if name.contains("fail") {
+                return Err(BackendError::refused_plain("no"));
+            }
+            if name.contains("flaky") && n <= 2 {
+                return Err(BackendError::Transient("busy".into()));
+            }
+            Ok(BackendOutcome { message: "ok".into(), duration: Duration::from_secs(10) })
+        }
+    }
+
+    struct Quiet;
+    impl Progress for Quiet {
+        fn started(&self, _: &Action) {}
+        fn finished(&self, _: &Action, _: &Outcome) {}
+    }
+
+    fn start(id: usize, frame: &str, name: &str, after: &[usize]) -> Action {
+        Action {
+            id: ActionId(format!("a{id}")),
+            op: Op::StartPartition {
+                frame: FrameName::new(frame).unwrap(),
+                partition: PartitionName::new(name).unwrap(),
+                force: false,
+            },
+            after: after.iter().map(|a| ActionId(format!("a{a}"))).collect(),
+            reason: "test".into(),
+        }
+    }
+
+    async fn run(fake: &Fake, actions: Vec<Action>, settings: Settings) -> (Report, Vec<Record>) {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::open(dir.path()).unwrap();
+        let log = AuditLog::open(&state).unwrap();
+        let writer = AuditWriter::start(log.clone());
+        let plan = Plan { actions, ..Default::default() };
+        let report =
+            execute(fake.clone(), &plan, &Context::default(), settings, &writer, Arc::new(Quiet)).await.unwrap();
+        (report, log.records().unwrap())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrency_is_bounded_in_all_and_per_frame() {
+        let fake = Fake::default();
+        let actions: Vec<Action> =
+            (1..=20).map(|i| start(i, if i % 2 == 0 { "fa" } else { "fb" }, &format!("p{i}"), &[])).collect();
+        let settings = Settings { parallel: 6, per_frame: 4, ..Default::default() };
+        let (report, records) = run(&fake, actions, settings).await;
+        assert!(report.all_succeeded());
+        // The paused clock jumps ahead while tasks wait for the audit writer (a real thread),
+        // so how many calls overlap varies; the bounds must hold, and calls must overlap.
+        let max = fake.max.lock().unwrap().clone();
+        assert!((2..=6).contains(&max.0), "in all: {}", max.0);
+        assert!(max.1.values().all(|m| *m <= 4), "per frame: {:?}", max.1);
+        assert_eq!(records.len(), 40, "an intent and an outcome per call");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn transient_failures_are_retried_with_growing_backoff() {
+        let fake = Fake::default();
+        let t = tokio::time::Instant::now();
+        let (report, records) = run(&fake, vec![start(1, "fa", "flaky", &[])], Settings::default()).await;
+        assert_eq!(report.results[0].1, Outcome::Succeeded { message: "ok".into(), attempts: 3 });
+        // Three 10 s calls and two waits of about 1 s and 2 s (±25%).
+        let waited = t.elapsed() - Duration::from_secs(30);
+        assert!(waited >= Duration::from_millis(2250) && waited <= Duration::from_millis(3750), "{waited:?}");
+        assert_eq!(records.iter().filter(|r| r.event == Event::Outcome).count(), 1);
+        let s = Settings { attempts: 2, ..Default::default() };
+        let (report, _) = run(&Fake::default(), vec![start(1, "fa", "flaky", &[])], s).await;
+        assert!(matches!(report.results[0].1, Outcome::Failed { attempts: 2, .. }));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_permanent_failure_skips_everything_downstream_only() {
+        let fake = Fake::default();
+        let actions = vec![
+            start(1, "fa", "fail", &[]),
+            start(2, "fa", "p2", &[1]),
+            start(3, "fb", "p3", &[2]),
+            start(4, "fb", "p4", &[]),
+        ];
+        let (report, records) = run(&fake, actions, Settings::default()).await;
+        let outcomes: Vec<&Outcome> = report.results.iter().map(|(_, o)| o).collect();
+        assert!(matches!(outcomes[0], Outcome::Failed { attempts: 1, .. }));
+        assert_eq!(outcomes[1], &Outcome::Skipped { because: ActionId("a1".into()) });
+        assert_eq!(outcomes[2], &Outcome::Skipped { because: ActionId("a1".into()) });
+        assert!(matches!(outcomes[3], Outcome::Succeeded { .. }));
+        assert_eq!(fake.calls.lock().unwrap().len(), 2, "skipped actions never reach the backend");
+        assert_eq!(records.iter().filter(|r| r.event == Event::Skip).count(), 2);
+        assert_eq!(report.counts(), (1, 1, 2));
+    }
+}
