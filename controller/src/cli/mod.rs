@@ -3,6 +3,7 @@
 
 mod apply;
 mod audit;
+mod drift;
 mod import;
 mod plan;
 mod progress;
@@ -57,6 +58,9 @@ pub enum Command {
     /// Plan, confirm, execute with the audit trail, and check convergence. Exit 0 converged,
     /// 1 not.
     Apply(apply::Args),
+    /// Report drift: what differs from the manifests, and what changed since the last
+    /// observation. Exit 0 none, 2 drift, 1 error.
+    Drift(drift::Args),
     /// The audit trail: `audit [--json] [--since T]`, `audit verify`.
     Audit(audit::Args),
     /// The simulated hypervisor: create it, look at it, inject faults.
@@ -104,6 +108,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Plan(args) => plan::run(cli, args),
         Command::Apply(args) => apply::run(cli, args),
         Command::Audit(args) => audit::run(cli, args),
+        Command::Drift(args) => drift::run(cli, args),
         Command::Sim(args) => sim::run(cli, args),
         Command::Import(args) => import::run(cli, args),
     }

@@ -9,4 +9,4 @@ mod text;
 pub use dot::dot;
 pub use hmc::hmc;
 pub use json::json;
-pub use text::{Style, text};
+pub use text::{Style, changes, text};

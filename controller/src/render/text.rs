@@ -135,6 +135,15 @@ pub fn text(plan: &Plan, title: &str, style: Style) -> String {
     out
 }
 
+/// Object changes, one block each, as in the plan's "Changes" section.
+pub fn changes(list: &[ObjectChange], style: Style) -> String {
+    let mut out = String::new();
+    for c in list {
+        change(&mut out, c, style);
+    }
+    out
+}
+
 fn change(out: &mut String, c: &ObjectChange, style: Style) {
     let colour = colour_of(c.kind);
     let head = format!("  {} {}", c.kind.marker(), c.object);

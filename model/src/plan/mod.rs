@@ -11,6 +11,7 @@
 mod apply;
 mod build;
 mod change;
+mod compare;
 mod schedule;
 #[cfg(test)]
 mod tests;
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use apply::apply;
 pub use change::{ChangeKind, FieldChange, ObjectChange};
+pub use compare::compare;
 
 use crate::action::{Action, ActionKind};
 use crate::diagnostic::Diagnostic;

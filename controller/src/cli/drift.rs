@@ -1,0 +1,102 @@
+//! `powerplane drift DIR`: a one-shot drift report for cron and CI — what differs from the
+//! manifests, and what changed since the last observation (drift made outside git: a hand-run
+//! `chhwres`, a VIOS that went down, a failover). Exit 0 none, 2 drift, 1 error.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use powerplane_model::PlanOptions;
+use powerplane_model::plan::{ChangeKind, compare};
+
+use super::report::print_diagnostics;
+use super::{Cli, OutputFormat};
+use crate::backend::Hypervisor;
+use crate::manifest_dir::load_manifests;
+use crate::render;
+use crate::store::snapshot;
+
+/// Arguments of `drift`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The manifest directory.
+    pub dir: PathBuf,
+    /// `text` for people, `json` for scripts.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
+    let desired = match load_manifests(&args.dir) {
+        Ok(e) => e,
+        Err(d) => {
+            print_diagnostics(&mut std::io::stderr().lock(), &d)?;
+            eprintln!("{}: invalid manifests: no drift report", args.dir.display());
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let Some((sim, dir)) = super::sim::open_with_dir(cli)? else { return Ok(ExitCode::from(1)) };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+    let observed = rt.block_on(sim.observe())?;
+    let previous = snapshot::load(&dir).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "the stored observation is unreadable; it is replaced");
+        None
+    });
+    let plan = powerplane_model::plan(&desired, &observed, PlanOptions::default());
+    snapshot::save(&dir, &observed, "observe (drift)")?;
+    if plan.findings.iter().any(powerplane_model::Diagnostic::is_error) {
+        print_diagnostics(&mut std::io::stderr().lock(), &plan.findings)?;
+        eprintln!("{}: invalid manifests: no drift report", args.dir.display());
+        return Ok(ExitCode::from(1));
+    }
+    let drifted: Vec<_> = plan.changes.iter().filter(|c| c.kind != ChangeKind::Unmanaged).cloned().collect();
+    let since = previous.as_ref().map(|(meta, before)| (meta.observed_at.clone(), compare(before, &observed)));
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        OutputFormat::Json => {
+            let doc = serde_json::json!({
+                "drift": !drifted.is_empty(),
+                "objects": drifted,
+                "actions": plan.actions.len(),
+                "since_last_observation": since.as_ref().map(|(at, c)| serde_json::json!({"at": at, "changes": c})),
+                "warnings": plan.warnings,
+                "errors": plan.errors,
+            });
+            writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        }
+        OutputFormat::Text => {
+            let style = render::Style::detect(std::io::stdout().is_terminal());
+            if drifted.is_empty() {
+                writeln!(out, "No drift: the estate matches {}.", args.dir.display())?;
+            } else {
+                writeln!(
+                    out,
+                    "Drift from {} ({} objects; `powerplane plan` shows the {} actions that heal it):",
+                    args.dir.display(),
+                    drifted.len(),
+                    plan.actions.len()
+                )?;
+                write!(out, "{}", render::changes(&drifted, style))?;
+            }
+            if let Some((at, changes)) = &since
+                && !changes.is_empty()
+            {
+                writeln!(out, "\nChanged since the last observation ({at}):")?;
+                write!(out, "{}", render::changes(changes, style))?;
+            }
+            for w in &plan.warnings {
+                writeln!(out, "warning: {w}")?;
+            }
+        }
+    }
+    Ok(if !plan.errors.is_empty() {
+        for e in &plan.errors {
+            eprintln!("error: {e}");
+        }
+        ExitCode::from(1)
+    } else if drifted.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
