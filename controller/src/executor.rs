@@ -69,6 +69,8 @@ pub enum Outcome {
         /// The failed action.
         because: ActionId,
     },
+    /// Not started because the controller was asked to stop; the next reconcile plans it again.
+    NotStarted,
 }
 
 /// What happened to every action, in plan order.
@@ -91,7 +93,7 @@ impl Report {
             match o {
                 Outcome::Succeeded { .. } => c.0 += 1,
                 Outcome::Failed { .. } => c.1 += 1,
-                Outcome::Skipped { .. } => c.2 += 1,
+                Outcome::Skipped { .. } | Outcome::NotStarted => c.2 += 1,
             }
         }
         c
@@ -106,9 +108,11 @@ pub trait Progress: Send + Sync {
     fn finished(&self, action: &Action, outcome: &Outcome);
 }
 
-/// Who and what the audit records are about.
+/// Who and what the audit records are about, and when to stop.
 #[derive(Clone, Debug, Default)]
 pub struct Context {
+    /// When it turns true, no further action is started; running ones finish and are recorded.
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
     /// The plan's id.
     pub plan_id: String,
     /// The manifests' git commit.
@@ -222,7 +226,7 @@ async fn run_one<H: Hypervisor>(
     let (result, message) = match &outcome {
         Outcome::Succeeded { message, .. } => (audit::Result::Succeeded, message.clone()),
         Outcome::Failed { error, .. } => (audit::Result::Failed, error.clone()),
-        Outcome::Skipped { .. } => unreachable!("run_one never skips"),
+        Outcome::Skipped { .. } | Outcome::NotStarted => unreachable!("run_one never skips"),
     };
     let record = Draft {
         result: Some(result),
@@ -261,7 +265,11 @@ where
     let mut outcomes: Vec<Option<Outcome>> = vec![None; actions.len()];
     let mut busy: BTreeMap<FrameName, usize> = BTreeMap::new();
     let mut running: JoinSet<(usize, Result<Outcome, StoreError>)> = JoinSet::new();
+    let stopping = || ctx.stop.as_ref().is_some_and(|s| *s.borrow());
     loop {
+        if stopping() {
+            ready.clear();
+        }
         let launchable: Vec<usize> = ready
             .iter()
             .copied()
@@ -322,7 +330,20 @@ where
             }
         }
     }
-    let results = actions.iter().cloned().zip(outcomes).map(|(a, o)| (a, o.expect("every action ends"))).collect();
+    // Stopped: what never started is recorded as such.
+    let not_started: Vec<(Event, Draft)> = outcomes
+        .iter()
+        .zip(actions)
+        .filter(|(o, _)| o.is_none())
+        .map(|(_, a)| {
+            let why = "not started: the controller was stopping".to_owned();
+            (Event::Skip, Draft { result: Some(audit::Result::Skipped), message: Some(why), ..draft(a, ctx) })
+        })
+        .collect();
+    if !not_started.is_empty() {
+        audit.write(not_started).await?;
+    }
+    let results = actions.iter().cloned().zip(outcomes).map(|(a, o)| (a, o.unwrap_or(Outcome::NotStarted))).collect();
     Ok(Report { results })
 }
 

@@ -16,3 +16,4 @@ pub mod render;
 pub mod saved_plan;
 pub mod store;
 pub mod time;
+pub mod watch;

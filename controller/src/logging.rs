@@ -18,7 +18,7 @@ pub(crate) fn init(format: LogFormat, verbosity: u8) {
     // Apply's per-action lines are info: shown by default, they are its progress report when
     // stderr is not a terminal.
     let level = match verbosity {
-        0 => "warn,powerplane_controller::cli::progress=info",
+        0 => "warn,powerplane_controller::cli::progress=info,powerplane_controller::watch=info",
         1 => "info",
         2 => "debug",
         _ => "trace",

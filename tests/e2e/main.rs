@@ -7,3 +7,4 @@ mod schema;
 mod sim;
 mod support;
 mod validate;
+mod watch;

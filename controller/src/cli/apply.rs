@@ -108,7 +108,7 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     }
 
     let (commit, dirty) = crate::git::provenance(&manifests).map_or((None, None), |(c, d)| (Some(c), Some(d)));
-    let ctx = Context { plan_id: format!("plan-{}", &meta.fingerprint[..12]), commit, dirty };
+    let ctx = Context { stop: None, plan_id: format!("plan-{}", &meta.fingerprint[..12]), commit, dirty };
     let settings = executor::Settings {
         parallel: args.parallel.max(1),
         per_frame: args.per_frame.max(1),
@@ -132,6 +132,7 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             Outcome::Skipped { because } => {
                 writeln!(out, "  - {} {} {}: skipped because {because} failed", a.id, a.kind(), a.op.object())?
             }
+            Outcome::NotStarted => writeln!(out, "  - {} {} {}: not started", a.id, a.kind(), a.op.object())?,
             Outcome::Succeeded { .. } => {}
         }
     }

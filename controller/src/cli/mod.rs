@@ -11,6 +11,7 @@ mod report;
 mod schema;
 mod sim;
 mod validate;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -63,6 +64,9 @@ pub enum Command {
     Drift(drift::Args),
     /// The audit trail: `audit [--json] [--since T]`, `audit verify`.
     Audit(audit::Args),
+    /// The controller loop: watch the manifests, resync with the backend, heal drift (or only
+    /// report it with --dry-run), serve /metrics, until SIGINT/SIGTERM.
+    Watch(watch::Args),
     /// The simulated hypervisor: create it, look at it, inject faults.
     Sim(sim::Args),
     /// Write manifests describing what the backend has (brownfield adoption).
@@ -109,6 +113,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Apply(args) => apply::run(cli, args),
         Command::Audit(args) => audit::run(cli, args),
         Command::Drift(args) => drift::run(cli, args),
+        Command::Watch(args) => watch::run(cli, args),
         Command::Sim(args) => sim::run(cli, args),
         Command::Import(args) => import::run(cli, args),
     }

@@ -47,6 +47,7 @@ impl Progress for Reporter {
             Outcome::Succeeded { message, .. } => ("succeeded", message.clone()),
             Outcome::Failed { error, .. } => ("failed", error.clone()),
             Outcome::Skipped { because } => ("skipped", format!("{because} failed")),
+            Outcome::NotStarted => ("not started", "stopping".to_owned()),
         };
         match &self.bar {
             Some(b) => {

@@ -1,0 +1,85 @@
+//! `powerplane watch DIR`: the controller loop, until SIGINT or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Cli;
+use crate::store::lock;
+use crate::watch::{self, metrics::Metrics, server};
+
+/// Arguments of `watch`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The manifest directory.
+    pub dir: PathBuf,
+    /// Resync interval: observe the backend to catch drift made outside git (e.g. `30s`,
+    /// `5m`).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Only report drift and plans; never apply.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Address of `/metrics`, `/healthz` and the simulator's fault controls.
+    #[arg(long, default_value = "127.0.0.1:9464", conflicts_with = "no_listen")]
+    pub listen: SocketAddr,
+    /// No HTTP endpoint.
+    #[arg(long)]
+    pub no_listen: bool,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = n.parse().map_err(|_| format!("`{s}` is not a duration like 30s, 5m or 1h"))?;
+    let mult = match unit {
+        "ms" => return Ok(Duration::from_millis(n)),
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return Err(format!("`{s}`: use ms, s, m or h")),
+    };
+    Ok(Duration::from_secs(n * mult))
+}
+
+pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    rt.block_on(async {
+        let Some((sim, dir)) = super::sim::open_with_dir(cli)? else { return Ok(ExitCode::from(1)) };
+        let _lock = lock::acquire(&dir, "watch")?;
+        let metrics = Arc::new(Metrics::default());
+        if !args.no_listen {
+            let listener = server::bind(args.listen).await?;
+            tracing::info!(addr = %listener.local_addr()?, "serving /metrics and /healthz");
+            eprintln!("listening on {}", listener.local_addr()?);
+            tokio::spawn(server::serve(listener, metrics.clone(), sim.clone()));
+        }
+        let cfg = watch::Config {
+            dir: args.dir.clone(),
+            interval: args.interval,
+            dry_run: args.dry_run,
+            debounce: Duration::from_millis(300),
+            settings: Default::default(),
+        };
+        watch::run(cfg, sim, dir, metrics, shutdown_signal()).await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,145 @@
+//! `powerplane watch`: edits are applied and audited, broken manifests never apply, drift made
+//! outside git is detected and healed, /metrics and /healthz answer, SIGTERM stops it cleanly.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, ChildStderr, Command, Stdio};
+
+use serde_json::Value;
+
+use crate::support::{Lab, root};
+
+struct Watch {
+    child: Child,
+    lines: std::io::Lines<BufReader<ChildStderr>>,
+    seen: Vec<String>,
+}
+
+impl Watch {
+    fn start(lab: &Lab, extra: &[&str]) -> Watch {
+        let m = lab.manifests();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_powerplane"))
+            .args(["--state-dir", lab.state().to_str().unwrap(), "watch", m.to_str().unwrap()])
+            .args(extra)
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        Watch { child, lines, seen: Vec::new() }
+    }
+
+    /// Reads log lines until one contains every needle; returns it.
+    fn until(&mut self, needles: &[&str]) -> String {
+        for line in self.lines.by_ref() {
+            let line = line.unwrap();
+            self.seen.push(line.clone());
+            if needles.iter().all(|n| line.contains(n)) {
+                return line;
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        panic!("watch ended before logging {needles:?}; it logged:\n{}", self.seen.join("\n"));
+    }
+
+    /// SIGTERM, then the exit status.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        self.until(&["stopped"]);
+        self.child.wait().unwrap()
+    }
+}
+
+fn http(addr: &str, request: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+fn audit(lab: &Lab) -> Vec<Value> {
+    let out = lab.cmd(&["audit", "--json"]).assert().success().get_output().stdout.clone();
+    String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn init(lab: &Lab) {
+    let inv = root().join("examples/lab/inventory.yaml");
+    lab.cmd(&["--inventory", inv.to_str().unwrap(), "sim", "init"]).assert().success();
+}
+
+#[test]
+fn edits_apply_broken_manifests_do_not_and_a_fix_does() {
+    let lab = Lab::new();
+    init(&lab);
+    let mut w = Watch::start(&lab, &["--interval", "1h", "--no-listen"]);
+    w.until(&["reconciled: applied"]);
+    lab.edit("p72.yaml", "desiredMB: 16384, maxMB: 32768", "desiredMB: 20480, maxMB: 32768");
+    w.until(&["action finished", "kind=UpdatePartition", "Succeeded"]);
+    w.until(&["reconciled: applied"]);
+    std::fs::write(lab.path("broken.yaml"), "apiVersion: powerplane/v1\nkind: [\n").unwrap();
+    let err = w.until(&["invalid manifests"]);
+    assert!(err.contains("broken.yaml:3:1") || err.contains("broken.yaml:2"), "{err}");
+    std::fs::remove_file(lab.path("broken.yaml")).unwrap();
+    lab.edit("p72.yaml", "desiredMB: 20480, maxMB: 32768", "desiredMB: 24576, maxMB: 32768");
+    w.until(&["action finished", "kind=UpdatePartition", "Succeeded"]);
+    assert!(w.terminate().success());
+    let updates: Vec<Value> =
+        audit(&lab).into_iter().filter(|r| r["event"] == "outcome" && r["kind"] == "UpdatePartition").collect();
+    assert_eq!(updates.len(), 2, "the broken manifest applied nothing");
+    assert!(updates.iter().all(|r| r["result"] == "succeeded"));
+    lab.cmd(&["audit", "verify"]).assert().success();
+    let m = lab.manifests();
+    lab.cmd(&["plan", m.to_str().unwrap()]).assert().code(0);
+}
+
+#[test]
+fn drift_outside_git_is_detected_audited_and_healed_and_metrics_answer() {
+    let lab = Lab::new();
+    init(&lab);
+    let m = lab.manifests();
+    lab.cmd(&["apply", m.to_str().unwrap(), "--yes"]).assert().success();
+    let mut w = Watch::start(&lab, &["--interval", "1s", "--listen", "127.0.0.1:0"]);
+    let addr = w.until(&["listening on"]).trim_start_matches("listening on ").trim().to_owned();
+    w.until(&["reconciled: the estate matches the manifests"]);
+    assert!(http(&addr, "GET /healthz HTTP/1.1\r\n\r\n").ends_with("\r\n\r\nok\n"));
+    // The primary paging VIOS goes down outside git: paging fails over.
+    let r =
+        http(&addr, "POST /sim/vios-down?frame=IBM_MMA_P6_102615A_SOLCHMS05&vios=lpar_1_solchio05 HTTP/1.1\r\n\r\n");
+    assert!(r.contains("paging failed over from lpar_1_solchio05 to lpar_2_solchio06"), "{r}");
+    let drift = w.until(&["drift: the estate changed outside powerplane"]);
+    assert!(drift.contains("PartitionStatus/lpar_6_sotchax11"), "{drift}");
+    // The manifests want the VIOS running: it is started, then paging fails back to it.
+    w.until(&["action finished", "kind=StartVios", "Succeeded"]);
+    w.until(&["action finished", "kind=SwitchPagingVios", "Succeeded"]);
+    let metrics = http(&addr, "GET /metrics HTTP/1.1\r\n\r\n");
+    for needle in [
+        "powerplane_reconcile_total ",
+        "powerplane_actions_total{kind=\"SwitchPagingVios\",outcome=\"succeeded\"} 1",
+        "powerplane_last_success_timestamp_seconds",
+    ] {
+        assert!(metrics.contains(needle), "missing {needle} in\n{metrics}");
+    }
+    assert!(w.terminate().success());
+    let records = audit(&lab);
+    assert!(
+        records.iter().any(|r| r["kind"] == "Drift" && r["message"].as_str().unwrap().contains("lpar_6_sotchax11"))
+    );
+    assert!(records.iter().any(|r| r["kind"] == "SwitchPagingVios" && r["result"] == "succeeded"));
+    lab.cmd(&["audit", "verify"]).assert().success();
+}
+
+#[test]
+fn dry_run_reports_and_never_applies() {
+    let lab = Lab::new();
+    init(&lab);
+    let mut w = Watch::start(&lab, &["--interval", "1h", "--no-listen", "--dry-run"]);
+    w.until(&["would run (dry run)", "SetSeaHaMode"]);
+    w.until(&["drift reported, not healed (dry run)"]);
+    assert!(w.terminate().success());
+    assert!(audit(&lab).iter().all(|r| r["event"] != "intent"), "nothing was executed");
+}
