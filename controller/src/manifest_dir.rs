@@ -20,9 +20,20 @@ pub fn load_inventory(root: &Path) -> Result<Estate, Vec<Diagnostic>> {
 }
 
 fn load_kinds(root: &Path, kinds: &[Kind]) -> Result<Estate, Vec<Diagnostic>> {
-    let sources = read_sources(root)?;
+    load_sources(&read_sources(root)?, kinds)
+}
+
+fn load_sources(sources: &[SourceFile], kinds: &[Kind]) -> Result<Estate, Vec<Diagnostic>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    powerplane_model::load(&sources, kinds, threads).map_err(|Invalid(d)| d)
+    powerplane_model::load(sources, kinds, threads).map_err(|Invalid(d)| d)
+}
+
+/// The manifests at `root` as committed at `git_ref` (uncommitted edits ignored), with the
+/// commit.
+pub fn load_manifests_at(root: &Path, git_ref: &str) -> Result<(Estate, String), Vec<Diagnostic>> {
+    let commit = crate::git::resolve(root, git_ref)?;
+    let sources = crate::git::sources_at(root, &commit)?;
+    Ok((load_sources(&sources, &Kind::MANIFEST)?, commit))
 }
 
 /// Reads the manifests at `root` (a directory or one file). Every unreadable file is reported;

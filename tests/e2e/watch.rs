@@ -143,3 +143,49 @@ fn dry_run_reports_and_never_applies() {
     assert!(w.terminate().success());
     assert!(audit(&lab).iter().all(|r| r["event"] != "intent"), "nothing was executed");
 }
+
+fn git(lab: &Lab, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(lab.manifests())
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn git_ref_mode_applies_commits_and_ignores_uncommitted_edits() {
+    let lab = Lab::new();
+    init(&lab);
+    git(&lab, &["init", "-q", "-b", "main"]);
+    git(&lab, &["add", "."]);
+    git(&lab, &["commit", "-q", "-m", "lab"]);
+    let mut w = Watch::start(&lab, &["--interval", "200ms", "--git-ref", "main", "--no-listen"]);
+    w.until(&["reconciled: applied"]);
+    // An uncommitted edit, then a commit of another file.
+    lab.edit("js22.yaml", "desiredMB: 4096, maxMB: 8192", "desiredMB: 6144, maxMB: 8192");
+    lab.edit("p72.yaml", "desiredMB: 16384, maxMB: 32768", "desiredMB: 20480, maxMB: 32768");
+    git(&lab, &["commit", "-q", "-m", "grow p72_app01", "--", "p72.yaml"]);
+    let commit = git(&lab, &["rev-parse", "HEAD"]);
+    w.until(&["manifests read at commit", &commit]);
+    w.until(&["action finished", "kind=UpdatePartition", "Succeeded"]);
+    w.until(&["reconciled: applied"]);
+    assert!(w.terminate().success());
+    let updates: Vec<Value> =
+        audit(&lab).into_iter().filter(|r| r["event"] == "outcome" && r["kind"] == "UpdatePartition").collect();
+    assert_eq!(updates.len(), 1, "{updates:#?}");
+    assert_eq!(updates[0]["object"], "Partition/p72_app01");
+    assert_eq!(updates[0]["commit"], commit.as_str());
+    assert_eq!(updates[0]["dirty"], false);
+    // The committed state is converged; the working tree still has the uncommitted edit.
+    let m = lab.manifests();
+    lab.cmd(&["plan", m.to_str().unwrap(), "--git-ref", "main"]).assert().code(0);
+    lab.cmd(&["plan", m.to_str().unwrap()]).assert().code(2);
+    lab.cmd(&["plan", m.to_str().unwrap(), "--git-ref", "no-such-branch"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("`no-such-branch` names no commit"));
+}

@@ -29,6 +29,9 @@ pub struct Args {
     /// Apply exactly this saved plan (`plan --out FILE`); refused if the estate changed since.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
+    /// Apply the manifests as committed at this ref (uncommitted edits are ignored).
+    #[arg(long, value_name = "REF", conflicts_with = "plan")]
+    pub git_ref: Option<String>,
     /// Do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,
@@ -49,9 +52,13 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
+    let mut at_commit = None;
     let desired = match (&args.plan, &args.dir) {
-        (None, Some(dir)) => match load_manifests(dir) {
-            Ok(e) => Some(e),
+        (None, Some(dir)) => match load_desired(dir, args.git_ref.as_deref()) {
+            Ok((e, c)) => {
+                at_commit = c;
+                Some(e)
+            }
             Err(d) => {
                 print_diagnostics(&mut std::io::stderr().lock(), &d)?;
                 eprintln!("{}: invalid manifests: nothing was applied", dir.display());
@@ -107,7 +114,10 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
 
-    let (commit, dirty) = crate::git::provenance(&manifests).map_or((None, None), |(c, d)| (Some(c), Some(d)));
+    let (commit, dirty) = match &at_commit {
+        Some(c) => (Some(c.clone()), Some(false)),
+        None => crate::git::provenance(&manifests).map_or((None, None), |(c, d)| (Some(c), Some(d))),
+    };
     let ctx = Context { stop: None, plan_id: format!("plan-{}", &meta.fingerprint[..12]), commit, dirty };
     let settings = executor::Settings {
         parallel: args.parallel.max(1),
@@ -138,7 +148,8 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     }
     let converged = match (&args.plan, &args.dir) {
         (None, Some(d)) => {
-            let desired = load_manifests(d).map_err(|_| anyhow::anyhow!("the manifests changed during the apply"))?;
+            let (desired, _) = load_desired(d, args.git_ref.as_deref())
+                .map_err(|_| anyhow::anyhow!("the manifests changed during the apply"))?;
             let again = powerplane_model::plan(&desired, &after, PlanOptions::default());
             let left = again.actions.len();
             if left == 0 && again.errors.is_empty() {
@@ -156,6 +167,17 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         _ => report.all_succeeded(),
     };
     Ok(if report.all_succeeded() && converged { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// The manifests from the working tree, or as committed at `git_ref` (with the commit).
+fn load_desired(
+    dir: &std::path::Path,
+    git_ref: Option<&str>,
+) -> Result<(powerplane_model::Estate, Option<String>), Vec<powerplane_model::Diagnostic>> {
+    match git_ref {
+        Some(r) => crate::manifest_dir::load_manifests_at(dir, r).map(|(e, c)| (e, Some(c))),
+        None => load_manifests(dir).map(|e| (e, None)),
+    }
 }
 
 /// Intents left without an outcome by a process that died: each gets an `interrupted` outcome

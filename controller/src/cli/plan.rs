@@ -36,6 +36,9 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
+    /// Plan the manifests as committed at this ref (uncommitted edits are ignored).
+    #[arg(long, value_name = "REF")]
+    pub git_ref: Option<String>,
     /// Save the plan, with the fingerprint of the observed state, for `apply --plan FILE`.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -48,7 +51,11 @@ pub struct Args {
 pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let t = std::time::Instant::now();
     let phase = |name: &str| tracing::info!(phase = name, elapsed_ms = t.elapsed().as_millis() as u64, "plan");
-    let desired = match load_manifests(&args.dir) {
+    let loaded = match &args.git_ref {
+        Some(r) => crate::manifest_dir::load_manifests_at(&args.dir, r).map(|(e, _)| e),
+        None => load_manifests(&args.dir),
+    };
+    let desired = match loaded {
         Ok(e) => e,
         Err(diags) => {
             print_diagnostics(&mut std::io::stderr().lock(), &diags)?;

@@ -28,6 +28,13 @@ pub struct Args {
     /// No HTTP endpoint.
     #[arg(long)]
     pub no_listen: bool,
+    /// Reconcile the manifests as committed at this ref in the repository holding DIR
+    /// (uncommitted edits are ignored); new commits are picked up at each interval.
+    #[arg(long, value_name = "REF")]
+    pub git_ref: Option<String>,
+    /// Run `git fetch` before reading the ref (for a remote branch).
+    #[arg(long, requires = "git_ref")]
+    pub fetch: bool,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -61,6 +68,8 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             dry_run: args.dry_run,
             debounce: Duration::from_millis(300),
             settings: Default::default(),
+            git_ref: args.git_ref.clone(),
+            fetch: args.fetch,
         };
         watch::run(cfg, sim, dir, metrics, shutdown_signal()).await?;
         Ok(ExitCode::SUCCESS)

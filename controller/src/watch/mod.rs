@@ -40,6 +40,11 @@ pub struct Config {
     pub debounce: Duration,
     /// Executor limits.
     pub settings: executor::Settings,
+    /// Reconcile the manifests as committed at this ref (uncommitted edits ignored); new
+    /// commits are picked up at each interval.
+    pub git_ref: Option<String>,
+    /// `git fetch` before resolving the ref.
+    pub fetch: bool,
 }
 
 struct LogProgress;
@@ -55,6 +60,8 @@ impl Progress for LogProgress {
 /// The loop's memory between reconciles.
 struct State {
     desired: Option<Estate>,
+    /// The commit the desired state was read at (`--git-ref`).
+    commit: Option<String>,
     /// Distinct problems already logged, so that a waiting heal does not spam the log.
     reported: BTreeSet<String>,
     failures: u32,
@@ -81,8 +88,8 @@ pub async fn run(
     })?;
     debouncer.watch(&cfg.dir, RecursiveMode::Recursive)?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut state = State { desired: None, reported: BTreeSet::new(), failures: 0, not_before: None };
-    reload(&cfg.dir, &mut state);
+    let mut state = State { desired: None, commit: None, reported: BTreeSet::new(), failures: 0, not_before: None };
+    reload(&cfg, &mut state);
     let mut tick = tokio::time::interval(cfg.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
@@ -100,13 +107,18 @@ pub async fn run(
                         .any(|p| is_manifest(&cfg.dir, p)),
                     Err(errors) => { tracing::warn!(?errors, "file watcher errors"); false }
                 };
-                if !relevant { continue }
-                reload(&cfg.dir, &mut state);
+                if !relevant || cfg.git_ref.is_some() { continue }
+                reload(&cfg, &mut state);
                 "manifests changed"
             }
             _ = tick.tick() => {
-                if state.not_before.is_some_and(|t| Instant::now() < t) { continue }
-                "resync"
+                if cfg.git_ref.is_some() && reload(&cfg, &mut state) {
+                    "new commit"
+                } else if state.not_before.is_some_and(|t| Instant::now() < t) {
+                    continue
+                } else {
+                    "resync"
+                }
             }
         };
         let ctx = Context { stop: Some(stop_rx.clone()), ..Default::default() };
@@ -135,12 +147,33 @@ fn is_manifest(root: &Path, p: &Path) -> bool {
     !hidden && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
 }
 
-/// Loads the manifests; on errors logs them and keeps the last good desired state.
-fn reload(dir: &Path, state: &mut State) {
-    match crate::manifest_dir::load_manifests(dir) {
-        Ok(e) => {
+/// Loads the manifests (from the working tree, or as committed at the ref); on errors logs
+/// them and keeps the last good desired state. Returns whether the desired state was replaced.
+fn reload(cfg: &Config, state: &mut State) -> bool {
+    let loaded = match &cfg.git_ref {
+        None => crate::manifest_dir::load_manifests(&cfg.dir).map(|e| (e, None)),
+        Some(r) => {
+            if cfg.fetch
+                && let Err(d) = crate::git::fetch(&cfg.dir)
+            {
+                d.iter().for_each(|d| tracing::warn!(finding = %d, "git fetch failed; using what is here"));
+            }
+            match crate::git::resolve(&cfg.dir, r) {
+                Ok(c) if state.commit.as_deref() == Some(c.as_str()) && state.desired.is_some() => return false,
+                Ok(c) => crate::manifest_dir::load_manifests_at(&cfg.dir, &c).map(|(e, c)| (e, Some(c))),
+                Err(d) => Err(d),
+            }
+        }
+    };
+    match loaded {
+        Ok((e, commit)) => {
+            if let Some(c) = &commit {
+                tracing::info!(commit = %c, "manifests read at commit");
+            }
             state.desired = Some(e);
+            state.commit = commit;
             state.reported.clear();
+            true
         }
         Err(diags) => {
             for d in &diags {
@@ -149,6 +182,7 @@ fn reload(dir: &Path, state: &mut State) {
             if state.desired.is_some() {
                 tracing::warn!("keeping the last valid manifests");
             }
+            false
         }
     }
 }
@@ -208,9 +242,17 @@ async fn reconcile(
         metrics.reconciled(started.elapsed().as_secs_f64(), true, unix_now());
         return Ok(());
     }
-    if let Some((commit, dirty)) = crate::git::provenance(&cfg.dir) {
-        ctx.commit = Some(commit);
-        ctx.dirty = Some(dirty);
+    match &state.commit {
+        Some(c) => {
+            ctx.commit = Some(c.clone());
+            ctx.dirty = Some(false);
+        }
+        None => {
+            if let Some((commit, dirty)) = crate::git::provenance(&cfg.dir) {
+                ctx.commit = Some(commit);
+                ctx.dirty = Some(dirty);
+            }
+        }
     }
     ctx.plan_id = format!("watch-{}", crate::time::now());
     let report = executor::execute(sim.clone(), &plan, &ctx, cfg.settings, writer, Arc::new(LogProgress)).await?;
