@@ -8,7 +8,7 @@
 pub mod metrics;
 pub mod server;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -64,8 +64,8 @@ struct State {
     commit: Option<String>,
     /// Distinct problems already logged, so that a waiting heal does not spam the log.
     reported: BTreeSet<String>,
-    failures: u32,
-    not_before: Option<Instant>,
+    /// Objects whose actions failed: how often in a row, and when they may be tried again.
+    backoff: BTreeMap<String, (u32, Instant)>,
 }
 
 fn unix_now() -> f64 {
@@ -88,7 +88,7 @@ pub async fn run(
     })?;
     debouncer.watch(&cfg.dir, RecursiveMode::Recursive)?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut state = State { desired: None, commit: None, reported: BTreeSet::new(), failures: 0, not_before: None };
+    let mut state = State { desired: None, commit: None, reported: BTreeSet::new(), backoff: BTreeMap::new() };
     reload(&cfg, &mut state);
     let mut tick = tokio::time::interval(cfg.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -114,8 +114,6 @@ pub async fn run(
             _ = tick.tick() => {
                 if cfg.git_ref.is_some() && reload(&cfg, &mut state) {
                     "new commit"
-                } else if state.not_before.is_some_and(|t| Instant::now() < t) {
-                    continue
                 } else {
                     "resync"
                 }
@@ -187,6 +185,29 @@ fn reload(cfg: &Config, state: &mut State) -> bool {
     }
 }
 
+/// The plan without the actions of objects still in backoff, nor anything that depends on
+/// them; and those objects.
+fn without_backed_off(
+    mut plan: powerplane_model::Plan,
+    backoff: &BTreeMap<String, (u32, Instant)>,
+) -> (powerplane_model::Plan, Vec<String>) {
+    let now = Instant::now();
+    let waiting: BTreeSet<String> =
+        backoff.iter().filter(|(_, (_, until))| *until > now).map(|(o, _)| o.clone()).collect();
+    if waiting.is_empty() {
+        return (plan, Vec::new());
+    }
+    let mut dropped: BTreeSet<powerplane_model::ActionId> = BTreeSet::new();
+    // Actions are in a topological order: a dependent comes after what it depends on.
+    for a in &plan.actions {
+        if waiting.contains(&a.op.object()) || a.after.iter().any(|d| dropped.contains(d)) {
+            dropped.insert(a.id.clone());
+        }
+    }
+    plan.actions.retain(|a| !dropped.contains(&a.id));
+    (plan, waiting.into_iter().collect())
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn reconcile(
     cfg: &Config,
@@ -255,6 +276,14 @@ async fn reconcile(
         }
     }
     ctx.plan_id = format!("watch-{}", crate::time::now());
+    let (plan, waiting) = without_backed_off(plan, &state.backoff);
+    if !waiting.is_empty() {
+        tracing::info!(objects = ?waiting, "backing off: these objects failed recently and are retried later");
+    }
+    if plan.actions.is_empty() {
+        metrics.reconciled(started.elapsed().as_secs_f64(), false, unix_now());
+        return Ok(());
+    }
     let report = executor::execute(sim.clone(), &plan, &ctx, cfg.settings, writer, Arc::new(LogProgress)).await?;
     for (a, o) in &report.results {
         let outcome = match o {
@@ -267,18 +296,75 @@ async fn reconcile(
     }
     let after = sim.observe().await?;
     snapshot::save(dir, &after, "observe (after watch apply)")?;
+    // Per object: a failure doubles its wait (from one interval, at most an hour); a success
+    // clears it.
+    for (a, o) in &report.results {
+        let object = a.op.object();
+        match o {
+            Outcome::Succeeded { .. } => {
+                state.backoff.remove(&object);
+            }
+            Outcome::Failed { error, .. } => {
+                let n = state.backoff.get(&object).map_or(1, |(n, _)| n + 1);
+                let wait = cfg.interval.saturating_mul(1 << (n - 1).min(8)).min(Duration::from_secs(3600));
+                tracing::warn!(
+                    object,
+                    error,
+                    retry_in_s = wait.as_secs(),
+                    "action failed; backing off for this object"
+                );
+                state.backoff.insert(object, (n, Instant::now() + wait));
+            }
+            Outcome::Skipped { .. } | Outcome::NotStarted => {}
+        }
+    }
     let ok = report.all_succeeded();
     if ok {
-        state.failures = 0;
-        state.not_before = None;
         tracing::info!(reason, actions = report.results.len(), "reconciled: applied");
     } else {
-        state.failures += 1;
-        let wait = cfg.interval.saturating_mul(1 << state.failures.min(6)).min(Duration::from_secs(3600));
-        state.not_before = Some(Instant::now() + wait);
         let (_, failed, skipped) = report.counts();
-        tracing::warn!(reason, failed, skipped, retry_in_s = wait.as_secs(), "reconcile failed; backing off");
+        tracing::warn!(reason, failed, skipped, "reconcile did not converge");
     }
     metrics.reconciled(started.elapsed().as_secs_f64(), ok, unix_now());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use powerplane_model::{Action, ActionId, FrameName, Op, PartitionName, Plan};
+
+    use super::*;
+
+    fn start(id: &str, partition: &str, after: &[&str]) -> Action {
+        Action {
+            id: ActionId(id.into()),
+            op: Op::StartPartition {
+                frame: FrameName::new("f").unwrap(),
+                partition: PartitionName::new(partition).unwrap(),
+                force: false,
+            },
+            after: after.iter().map(|a| ActionId((*a).into())).collect(),
+            reason: String::new(),
+        }
+    }
+
+    #[test]
+    fn backed_off_objects_and_their_dependents_wait() {
+        let plan = Plan {
+            actions: vec![
+                start("a1", "pa", &[]),
+                start("a2", "pb", &["a1"]),
+                start("a3", "pc", &[]),
+                start("a4", "pd", &["a2", "a3"]),
+            ],
+            ..Default::default()
+        };
+        let mut backoff = BTreeMap::new();
+        backoff.insert("Partition/pa".to_owned(), (1, Instant::now() + Duration::from_secs(60)));
+        backoff.insert("Partition/pc".to_owned(), (3, Instant::now() - Duration::from_secs(1)));
+        let (left, waiting) = without_backed_off(plan, &backoff);
+        let ids: Vec<&str> = left.actions.iter().map(|a| a.id.0.as_str()).collect();
+        assert_eq!(ids, vec!["a3"], "pa waits, pb and pd depend on it; pc's backoff expired");
+        assert_eq!(waiting, vec!["Partition/pa".to_owned()]);
+    }
 }
