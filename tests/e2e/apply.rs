@@ -2,7 +2,7 @@
 //! middle, tampering, the lock, saved plans.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use predicates::prelude::*;
 use serde_json::Value;
@@ -132,22 +132,7 @@ fn a_transient_failure_is_retried_and_succeeds() {
 /// Starts `apply` on a slowed simulator and returns it once it has started action `id`.
 fn apply_until_started(lab: &Lab, id: &str) -> Child {
     let m = lab.manifests();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_powerplane"))
-        .args([
-            "--state-dir",
-            lab.state().to_str().unwrap(),
-            "--sim-speedup",
-            "3",
-            "apply",
-            m.to_str().unwrap(),
-            "--yes",
-        ])
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = lab.spawn(&["--sim-speedup", "3", "apply", m.to_str().unwrap(), "--yes"]);
     let stderr = child.stderr.take().unwrap();
     for line in BufReader::new(stderr).lines() {
         let line = line.unwrap();

@@ -60,6 +60,21 @@ impl Lab {
         c
     }
 
+    /// `powerplane --state-dir <state> ARGS` as a running process whose log lines (stderr) the
+    /// test reads, for long-running commands (a slow apply, watch).
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        std::process::Command::new(env!("CARGO_BIN_EXE_powerplane"))
+            .arg("--state-dir")
+            .arg(self.state())
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     /// `powerplane validate m/`.
     pub fn validate(&self) -> Command {
         let m = self.manifests();

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, ChildStderr, Command, Stdio};
+use std::process::{Child, ChildStderr, Command};
 
 use serde_json::Value;
 
@@ -18,15 +18,7 @@ struct Watch {
 impl Watch {
     fn start(lab: &Lab, extra: &[&str]) -> Watch {
         let m = lab.manifests();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_powerplane"))
-            .args(["--state-dir", lab.state().to_str().unwrap(), "watch", m.to_str().unwrap()])
-            .args(extra)
-            .env("NO_COLOR", "1")
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = lab.spawn(&[&["watch", m.to_str().unwrap()], extra].concat());
         let lines = BufReader::new(child.stderr.take().unwrap()).lines();
         Watch { child, lines, seen: Vec::new() }
     }
@@ -116,6 +108,8 @@ fn drift_outside_git_is_detected_audited_and_healed_and_metrics_answer() {
     // The manifests want the VIOS running: it is started, then paging fails back to it.
     w.until(&["action finished", "kind=StartVios", "Succeeded"]);
     w.until(&["action finished", "kind=SwitchPagingVios", "Succeeded"]);
+    // The counters are updated when the reconcile ends, before it logs so.
+    w.until(&["reconciled: applied"]);
     let metrics = http(&addr, "GET /metrics HTTP/1.1\r\n\r\n");
     for needle in [
         "powerplane_reconcile_total ",
