@@ -21,6 +21,8 @@ pub mod plan;
 mod schema;
 mod source;
 pub mod status;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 mod units;
 mod validate;
 mod yaml;

@@ -312,6 +312,9 @@ fn line_col(bytes: &[u8], offset: usize) -> (u32, u32) {
 }
 
 #[cfg(test)]
+mod never_panics;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -23,15 +23,29 @@ pub(crate) fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
         // parse may stop at a missing field before it reaches broken syntax further down, so
         // when the text is not YAML, the syntax error is the one to report.
         match serde_yaml::from_str::<serde::de::IgnoredAny>(text) {
-            Err(syntax) => error(&syntax, true),
-            Ok(_) => error(&typed, false),
+            Err(syntax) => error(&syntax, true, text),
+            Ok(_) => error(&typed, false, text),
         }
     })
 }
 
-fn error(e: &serde_yaml::Error, syntax: bool) -> YamlError {
-    let position = e.location().map(|l| (l.line() as u32, l.column() as u32));
+fn error(e: &serde_yaml::Error, syntax: bool, text: &str) -> YamlError {
+    let position = e.location().map(|l| position_of(text, l.index()));
     YamlError { message: strip_positions(&e.to_string()), position, syntax }
+}
+
+/// The 1-based line and column of a byte offset, counting lines by `\n` like the rest of the
+/// loader and every editor (the parser also breaks lines at a lone `\r`, so its own line
+/// numbers can point past the end of a file with stray carriage returns).
+fn position_of(text: &str, index: usize) -> (u32, u32) {
+    let mut index = index.min(text.len());
+    while !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    let before = &text[..index];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = before.matches('\n').count() + 1;
+    (line as u32, before[line_start..].chars().count() as u32 + 1)
 }
 
 /// Removes the parser's ` at line L column C` fragments: they count from the start of the
@@ -127,6 +141,15 @@ mod tests {
         assert_eq!(e.position, Some((1, 4)));
         assert!(e.message.starts_with("a: invalid type"), "{}", e.message);
         assert!(!e.message.contains(" at line "));
+    }
+
+    #[test]
+    fn positions_count_lines_by_newline_only() {
+        // Found by fuzzing: a lone `\r` is a line break to the parser, not to the file.
+        let e = parse::<serde::de::IgnoredAny>("a: 1\r\r\r\nb: [\n").unwrap_err();
+        assert_eq!(e.position.map(|p| p.0), Some(3));
+        let e = parse::<serde::de::IgnoredAny>("a: 1\nb: c: d\n").unwrap_err();
+        assert_eq!(e.position, Some((2, 5)));
     }
 
     #[test]

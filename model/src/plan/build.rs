@@ -667,6 +667,20 @@ impl<'a> B<'a, '_> {
         }
         let stays_running = running_now && want_running;
 
+        // A partition in the Error state cannot be migrated; shutting it down clears the error
+        // (it runs nothing and holds no capacity) and makes it an inactive move.
+        if state == LparState::Error && &current != target {
+            let i = self.push(
+                Op::StopPartition { frame: current.clone(), partition: name.clone() },
+                format!(
+                    "{object} is in the Error state and must move to {target}: shut it down first to clear the error"
+                ),
+                vec![],
+                2,
+            );
+            last = Some(i);
+        }
+
         if &current != target {
             let why = self.migration_reason(dp, &current);
             let redundant = match self.redundancy(object, dp, target) {
@@ -691,8 +705,23 @@ impl<'a> B<'a, '_> {
                 3,
             );
             if stays_running {
+                // The HMC's validation checks the target's free capacity too: it waits for the
+                // same room as the move (holding it only while it runs).
+                self.steps[v].consumes = demand(&op.spec, target);
+                self.steps[v].frees = demand(&op.spec, target);
                 self.steps[m].consumes = demand(&op.spec, target);
                 self.steps[m].frees = demand(&op.spec, &current);
+            } else if op.spec.memory.mode == MemoryMode::Shared {
+                // An inactive move holds a paging device on the target while it runs (validation
+                // included) and gives it back at the end: the device is chosen again at
+                // activation.
+                // seeds: ams-dual-vios-and-lpm.txt, "you need a shared memory pool with a
+                // suitable and available paging space device on the target server"
+                let device = vec![(Res::Devices(target.clone()), 1)];
+                for step in [v, m] {
+                    self.steps[step].consumes = device.clone();
+                    self.steps[step].frees = device.clone();
+                }
             }
             self.leaves_frame.entry(name.clone()).or_insert(m);
             fields.push(FieldChange {

@@ -120,10 +120,12 @@ pub(crate) fn schedule(mut steps: Vec<Step>, observed: &Estate) -> Result<Vec<Ac
                     format!("{} {} needs {}", s.op.kind(), s.op.object(), needs.join(", "))
                 })
                 .collect();
-            return Err(format!(
-                "no capacity-safe order exists: {}. Each waits for capacity that only the others would free (a swap with no spare room). Free capacity first (stop or shrink a partition) or move one partition through a third frame",
-                stuck.join("; ")
-            ));
+            let why = if stuck.len() == 1 {
+                "Nothing in the plan frees it. Free capacity first (stop or shrink a partition, add a paging device)"
+            } else {
+                "Each waits for capacity that only the others would free (a swap with no spare room). Free capacity first (stop or shrink a partition) or move one partition through a third frame"
+            };
+            return Err(format!("no capacity-safe order exists: {}. {why}", stuck.join("; ")));
         };
         let i = key.1;
         for (r, q) in steps[i].consumes.clone() {

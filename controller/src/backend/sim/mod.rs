@@ -122,6 +122,15 @@ impl Simulator {
         .await
     }
 
+    /// Disarms every injected failure and hang.
+    pub async fn clear_faults(&self) -> Result<(), BackendError> {
+        self.change(&[], |s| {
+            s.faults = Default::default();
+            Ok(())
+        })
+        .await
+    }
+
     /// Fault: the next action of `kind` hangs until it times out.
     pub async fn hang_next(&self, kind: ActionKind) -> Result<(), BackendError> {
         self.change(&[], |s| {
