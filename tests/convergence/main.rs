@@ -164,6 +164,10 @@ impl System {
         }
         let after = self.rt.block_on(self.sim.observe()).unwrap();
         snapshot::save(&self.state_dir, &after, "reconcile").unwrap();
+        // The observed-state store equals a fresh observation after each reconcile.
+        let stored = snapshot::load(&self.state_dir).unwrap().expect("just saved").1;
+        let fresh = self.rt.block_on(self.sim.observe()).unwrap();
+        assert_eq!(stored, fresh, "the observed-state store differs from a fresh observation\n{}", reference.yaml());
         self.last_desired = Some(desired);
         self.last_errors = plan.errors.clone();
         plan
@@ -384,9 +388,6 @@ impl StateMachineTest for ConvergenceTest {
         let mut errors: Option<Vec<String>> = None;
         for _ in 0..K {
             let plan = sys.reconcile(&reference);
-            let stored = snapshot::load(&sys.state_dir).unwrap().unwrap().1;
-            let fresh = sys.rt.block_on(sys.sim.observe()).unwrap();
-            assert_eq!(stored, fresh, "the observed-state store differs from a fresh observation");
             if plan.errors.is_empty() && plan.actions.is_empty() {
                 converged = true;
                 break;

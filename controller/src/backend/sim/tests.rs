@@ -647,3 +647,24 @@ async fn shared_processor_pool_limits_are_enforced() {
     .unwrap_err();
     assert!(err.to_string().contains("entitle 0.75"), "{err}");
 }
+
+/// Found by the convergence soak: a VIOS started outside powerplane (`sim vios-up`) took
+/// processing units the frame no longer had. Activation checks them, as for any partition.
+#[tokio::test(start_paused = true)]
+async fn a_vios_does_not_start_without_processing_units() {
+    let sim = sim_from(
+        "apiVersion: powerplane/v1\nkind: FrameHardware\nmetadata: {name: f0}\nspec:\n  serial: S0\n  machineType: 8233-E8B\n  memoryMB: 32768\n  procUnits: 4\n  compatModes: [POWER7]\n  vios:\n    - {name: va, memoryMB: 2048, procUnits: 0.5, ethernet: [ent0]}\n    - {name: vb, memoryMB: 2048, procUnits: 0.5, ethernet: [ent0]}\n",
+    );
+    sim.vios_down(&f("f0"), &v("vb")).await.unwrap();
+    create_and_start(
+        &sim,
+        &f("f0"),
+        "big",
+        "placement: {frame: f0}\nprocessors: {units: 3.5}\nmemory: {desiredMB: 1024, maxMB: 2048}\n",
+    )
+    .await
+    .unwrap();
+    let e = sim.vios_up(&f("f0"), &v("vb")).await.unwrap_err().to_string();
+    assert!(e.contains("There are not enough processing units available: Obtained: 0.00, Required: 0.50."), "{e}");
+    assert!(!observe(&sim).await.status.vios[&f("f0")][&v("vb")].is_running());
+}

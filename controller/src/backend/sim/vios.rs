@@ -44,10 +44,18 @@ pub(crate) fn up(frame: &mut SimFrame, vios: &ViosName) -> Result<Vec<String>, B
     if v.state.is_running() {
         return Ok(vec![format!("{vios} is already running")]);
     }
-    let mem = frame.hw.vios.iter().find(|h| &h.name == vios).map(|h| h.memory_mb).unwrap_or_default();
+    let (mem, procs) =
+        frame.hw.vios.iter().find(|h| &h.name == vios).map(|h| (h.memory_mb, h.proc_units)).unwrap_or_default();
     let free = super::capacity::free(frame);
     if mem > free.memory {
         return Err(super::capacity::not_enough_memory(free.memory, mem));
+    }
+    // A VIOS is a partition: the hypervisor never over-commits entitled processing units.
+    if procs > free.procs {
+        return Err(BackendError::refused_plain(format!(
+            "There are not enough processing units available: Obtained: {}, Required: {}.",
+            free.procs, procs
+        )));
     }
     let v = frame.vios.get_mut(vios).expect("checked");
     v.state = LparState::Running;
