@@ -30,6 +30,13 @@ pub struct FrameGen {
     pub vios_b_down: bool,
 }
 
+impl FrameGen {
+    /// The maximum of pool `prod` as the manifests render it: below the frame's processors.
+    fn pool_max(&self) -> Option<u32> {
+        self.spp.map(|m| m.min(self.procs.saturating_sub(1)).max(1))
+    }
+}
+
 /// A generated partition.
 #[derive(Clone, Debug)]
 pub struct PartGen {
@@ -171,7 +178,7 @@ fn fit(frames: &[FrameGen], mut parts: Vec<PartGen>) -> Vec<PartGen> {
         .map(|f| Room {
             mem: f.mem_gb * 1024 - 4096 - if f.smp.is_some() { 2048 } else { 0 },
             units: f.procs * 100 - 100,
-            pool: f.spp.map_or(0, |m| m.min(f.procs.saturating_sub(1)).max(1) * 100),
+            pool: f.pool_max().map_or(0, |m| m * 100),
             devices: f.smp.map_or(0, |s| s.1),
         })
         .collect();
@@ -236,7 +243,7 @@ pub fn manifests(frames: &[FrameGen], parts: &[Option<PartGen>]) -> String {
             let devs = (0..devices).map(|j| format!("{{device: pg{j}, sizeMB: 8192}}")).collect::<Vec<_>>().join(", ");
             y.push_str(&format!("---\napiVersion: powerplane/v1\nkind: SharedMemoryPool\nmetadata: {{name: m{i}}}\nspec: {{frame: f{i}, poolMemMB: 2048, maxPoolMemMB: 4096, pagingVios: {pv}, pagingDevices: [{devs}]}}\n"));
         }
-        if let Some(max) = f.spp.map(|m| m.min(f.procs.saturating_sub(1)).max(1)) {
+        if let Some(max) = f.pool_max() {
             y.push_str(&format!("---\napiVersion: powerplane/v1\nkind: SharedProcessorPool\nmetadata: {{name: prod{i}}}\nspec: {{frame: f{i}, poolName: prod, maxProcUnits: {max}}}\n"));
         }
     }

@@ -140,11 +140,16 @@ struct System {
 }
 
 impl System {
+    /// What the simulated hypervisor shows now.
+    fn observe(&self) -> Estate {
+        self.rt.block_on(self.sim.observe()).unwrap()
+    }
+
     fn reconcile(&mut self, reference: &Reference) -> powerplane_model::Plan {
         self.reconciles += 1;
         let desired = testkit::load(&testkit::manifests(&reference.frames, &reference.parts))
             .expect("preconditions keep manifests valid");
-        let observed = self.rt.block_on(self.sim.observe()).unwrap();
+        let observed = self.observe();
         let plan = powerplane_model::plan(&desired, &observed, PlanOptions::default());
         if plan.errors.is_empty() && !plan.actions.is_empty() {
             let settings = executor::Settings {
@@ -162,11 +167,11 @@ impl System {
             self.executed.extend(report.results);
             self.check_sea_order(&plan, &observed, &ctx.plan_id, reference);
         }
-        let after = self.rt.block_on(self.sim.observe()).unwrap();
+        let after = self.observe();
         snapshot::save(&self.state_dir, &after, "reconcile").unwrap();
         // The observed-state store equals a fresh observation after each reconcile.
         let stored = snapshot::load(&self.state_dir).unwrap().expect("just saved").1;
-        let fresh = self.rt.block_on(self.sim.observe()).unwrap();
+        let fresh = self.observe();
         assert_eq!(stored, fresh, "the observed-state store differs from a fresh observation\n{}", reference.yaml());
         self.last_desired = Some(desired);
         self.last_errors = plan.errors.clone();
@@ -226,8 +231,7 @@ impl System {
             }
             Fault::Battery(i) => self.rt.block_on(self.sim.battery(&frame(*i), true)),
             Fault::RmcLost(i) => {
-                let names: Vec<String> =
-                    self.rt.block_on(self.sim.observe()).unwrap().partitions.keys().map(|p| p.to_string()).collect();
+                let names: Vec<String> = self.observe().partitions.keys().map(|p| p.to_string()).collect();
                 match names.get(i % names.len().max(1)) {
                     Some(n) => self.rt.block_on(self.sim.rmc(n, false)),
                     None => Ok(()),
@@ -247,8 +251,7 @@ impl System {
             let _ = self.rt.block_on(self.sim.vios_up(&f, &ViosName::new(format!("{f}va")).unwrap()));
             let _ = self.rt.block_on(self.sim.battery(&f, false));
         }
-        let names: Vec<String> =
-            self.rt.block_on(self.sim.observe()).unwrap().partitions.keys().map(|p| p.to_string()).collect();
+        let names: Vec<String> = self.observe().partitions.keys().map(|p| p.to_string()).collect();
         for n in names {
             let _ = self.rt.block_on(self.sim.rmc(&n, true));
         }
@@ -300,7 +303,7 @@ impl StateMachineTest for ConvergenceTest {
     }
 
     fn check_invariants(sys: &System, reference: &Reference) {
-        let observed = sys.rt.block_on(sys.sim.observe()).unwrap();
+        let observed = sys.observe();
         let yaml = || reference.yaml();
         // No frame or pool capacity is ever exceeded.
         if let Some(over) = testkit::over_capacity(&observed) {

@@ -704,25 +704,24 @@ impl<'a> B<'a, '_> {
                 vec![v],
                 3,
             );
-            if stays_running {
-                // The HMC's validation checks the target's free capacity too: it waits for the
-                // same room as the move (holding it only while it runs).
-                self.steps[v].consumes = demand(&op.spec, target);
-                self.steps[v].frees = demand(&op.spec, target);
-                self.steps[m].consumes = demand(&op.spec, target);
-                self.steps[m].frees = demand(&op.spec, &current);
+            // The room the move needs on the target. The HMC's validation checks it too, so the
+            // validation waits for it as well and holds it only while it runs. An active move
+            // needs the partition's capacity and gives back the source's; an inactive move of a
+            // shared-memory partition holds a paging device and gives it back at the end (the
+            // device is chosen again at activation).
+            // seeds: ams-dual-vios-and-lpm.txt, "you need a shared memory pool with a suitable
+            // and available paging space device on the target server"
+            let room = if stays_running {
+                demand(&op.spec, target)
             } else if op.spec.memory.mode == MemoryMode::Shared {
-                // An inactive move holds a paging device on the target while it runs (validation
-                // included) and gives it back at the end: the device is chosen again at
-                // activation.
-                // seeds: ams-dual-vios-and-lpm.txt, "you need a shared memory pool with a
-                // suitable and available paging space device on the target server"
-                let device = vec![(Res::Devices(target.clone()), 1)];
-                for step in [v, m] {
-                    self.steps[step].consumes = device.clone();
-                    self.steps[step].frees = device.clone();
-                }
-            }
+                vec![(Res::Devices(target.clone()), 1)]
+            } else {
+                Vec::new()
+            };
+            self.steps[v].consumes = room.clone();
+            self.steps[v].frees = room.clone();
+            self.steps[m].frees = if stays_running { demand(&op.spec, &current) } else { room.clone() };
+            self.steps[m].consumes = room;
             self.leaves_frame.entry(name.clone()).or_insert(m);
             fields.push(FieldChange {
                 path: "frame".into(),
