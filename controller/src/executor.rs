@@ -371,6 +371,13 @@ mod tests {
             Ok(Default::default())
         }
 
+        async fn observe_frames(
+            &self,
+            _: &std::collections::BTreeSet<powerplane_model::FrameName>,
+        ) -> Result<powerplane_model::Estate, BackendError> {
+            Ok(Default::default())
+        }
+
         async fn execute(&self, a: &Action) -> Result<BackendOutcome, BackendError> {
             let frames: Vec<String> = a.op.frames().iter().map(|f| f.to_string()).collect();
             {

@@ -75,6 +75,23 @@ pub fn read_sources(root: &Path) -> Result<Vec<SourceFile>, Vec<Diagnostic>> {
     if walk.errors.is_empty() { Ok(out) } else { Err(walk.errors) }
 }
 
+/// The current content of files that changed (`None`: the file is gone), for a reload of those
+/// files only. A file that exists but cannot be read is an error.
+pub fn read_changed(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Option<SourceFile>)>, Vec<Diagnostic>> {
+    let mut out = Vec::with_capacity(paths.len());
+    let mut errors = Vec::new();
+    for p in paths {
+        match fs::metadata(p) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => out.push((p.clone(), None)),
+            _ => match read_file(p) {
+                Ok(s) => out.push((p.clone(), Some(s))),
+                Err(d) => errors.push(d),
+            },
+        }
+    }
+    if errors.is_empty() { Ok(out) } else { Err(errors) }
+}
+
 struct Walk {
     root: PathBuf,
     files: Vec<PathBuf>,

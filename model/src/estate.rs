@@ -1,7 +1,7 @@
 //! The estate: every object of a desired or observed state, indexed by kind and name, plus
 //! lookups by frame for validation and planning.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::manifest::{
     FrameHardwareSpec, FrameSpec, Kind, Metadata, PartitionSpec, SeaSpec, SharedMemoryPoolSpec,
@@ -119,15 +119,73 @@ impl Estate {
         self.len() == 0
     }
 
+    /// Whether the settings let the controller loop start a VIOS that went down outside it.
+    pub fn restart_vios(&self) -> bool {
+        self.settings.values().any(|s| s.spec.restart_vios)
+    }
+
     /// Whether the settings ask for unmanaged objects to be deleted.
     pub fn prune(&self) -> bool {
         self.settings.values().any(|s| s.spec.prune)
+    }
+
+    /// Takes a fresh observation of some `frames` (see the controller's `observe_frames`) into
+    /// this observed estate: those frames and everything on them are replaced by what `fresh`
+    /// shows. Returns what was replaced, in the shape of `fresh`, so that the two can be
+    /// compared.
+    pub fn replace_frames(&mut self, frames: &BTreeSet<FrameName>, fresh: Estate) -> Estate {
+        let on = |f: &FrameName| frames.contains(f);
+        let pairs: BTreeSet<ViosPairName> =
+            self.vios_pairs.values().filter(|p| on(&p.spec.frame)).map(|p| p.metadata.name.clone()).collect();
+        let seas: BTreeSet<SeaName> =
+            self.seas.values().filter(|s| pairs.contains(&s.spec.vios_pair)).map(|s| s.metadata.name.clone()).collect();
+        let partition_on =
+            |p: &crate::estate::Partition| matches!(&p.spec.placement, crate::manifest::Placement::Frame(f) if on(f));
+        let status = &mut self.status;
+        let old_status = crate::status::Status {
+            frames: extract(&mut status.frames, |f, _| on(f)),
+            vios: extract(&mut status.vios, |f, _| on(f)),
+            seas: extract(&mut status.seas, |n, _| seas.contains(n)),
+            partitions: extract(&mut status.partitions, |_, p| on(&p.frame)),
+            paging_devices: extract(&mut status.paging_devices, |f, _| on(f)),
+        };
+        let old = Estate {
+            frames: extract(&mut self.frames, |f, _| on(f)),
+            proc_pools: extract(&mut self.proc_pools, |_, p| on(&p.spec.frame)),
+            mem_pools: extract(&mut self.mem_pools, |_, p| on(&p.spec.frame)),
+            vios_pairs: extract(&mut self.vios_pairs, |n, _| pairs.contains(n)),
+            seas: extract(&mut self.seas, |n, _| seas.contains(n)),
+            partitions: extract(&mut self.partitions, |_, p| partition_on(p)),
+            hardware: extract(&mut self.hardware, |f, _| on(f)),
+            settings: BTreeMap::new(),
+            status: old_status,
+        };
+        let status = &mut self.status;
+        self.frames.extend(fresh.frames);
+        self.hardware.extend(fresh.hardware);
+        self.vios_pairs.extend(fresh.vios_pairs);
+        self.seas.extend(fresh.seas);
+        self.mem_pools.extend(fresh.mem_pools);
+        self.proc_pools.extend(fresh.proc_pools);
+        self.partitions.extend(fresh.partitions);
+        status.frames.extend(fresh.status.frames);
+        status.vios.extend(fresh.status.vios);
+        status.paging_devices.extend(fresh.status.paging_devices);
+        status.seas.extend(fresh.status.seas);
+        status.partitions.extend(fresh.status.partitions);
+        old
     }
 
     /// Lookups by frame and by VIOS, built once for a validation or planning pass.
     pub fn index(&self) -> EstateIndex<'_> {
         EstateIndex::new(self)
     }
+}
+
+/// Removes and returns the entries of `m` that `pred` selects.
+fn extract<K: Ord + Clone, V>(m: &mut BTreeMap<K, V>, pred: impl Fn(&K, &V) -> bool) -> BTreeMap<K, V> {
+    let keys: Vec<K> = m.iter().filter(|(k, v)| pred(k, v)).map(|(k, _)| k.clone()).collect();
+    keys.into_iter().filter_map(|k| m.remove(&k).map(|v| (k, v))).collect()
 }
 
 /// Where a VIOS is: its frame and the pair that lists it.

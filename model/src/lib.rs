@@ -32,7 +32,7 @@ pub use diagnostic::{Diagnostic, Invalid, ObjectRef, Rule, Severity};
 pub use estate::{
     Estate, EstateIndex, Frame, Hardware, MemPool, Object, Partition, ProcPool, Sea, ViosPair, ViosPlace,
 };
-pub use load::{load, load_inventory, load_manifests};
+pub use load::{Changed, ManifestSet, load, load_inventory, load_manifests};
 pub use names::{
     DeviceName, FrameName, Lun, MAX_NAME_LEN, MemPoolName, NameError, PartitionName, ProcPoolName, ProcPoolObjectName,
     SeaName, ViosName, ViosPairName,

@@ -14,6 +14,8 @@ use crate::manifest::{Document, Kind};
 use crate::source::{DocSpan, LoadedText, Location, Origin, SourceFile, split_documents};
 use crate::yaml;
 
+pub use files::{Changed, ManifestSet};
+
 /// Loads desired-state manifests: the six manifest kinds of DESIGN §2.
 pub fn load_manifests(sources: &[SourceFile]) -> Result<Estate, Invalid> {
     load(sources, &Kind::MANIFEST, 1)
@@ -100,6 +102,34 @@ enum AnyObject {
     Partition(crate::estate::Partition),
     Hardware(crate::estate::Hardware),
     Settings(crate::estate::Settings),
+}
+
+impl AnyObject {
+    fn kind(&self) -> Kind {
+        match self {
+            AnyObject::Frame(_) => Kind::Frame,
+            AnyObject::ProcPool(_) => Kind::SharedProcessorPool,
+            AnyObject::MemPool(_) => Kind::SharedMemoryPool,
+            AnyObject::ViosPair(_) => Kind::ViosPair,
+            AnyObject::Sea(_) => Kind::SharedEthernetAdapter,
+            AnyObject::Partition(_) => Kind::Partition,
+            AnyObject::Hardware(_) => Kind::FrameHardware,
+            AnyObject::Settings(_) => Kind::Settings,
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            AnyObject::Frame(o) => o.metadata.name.to_string(),
+            AnyObject::ProcPool(o) => o.metadata.name.to_string(),
+            AnyObject::MemPool(o) => o.metadata.name.to_string(),
+            AnyObject::ViosPair(o) => o.metadata.name.to_string(),
+            AnyObject::Sea(o) => o.metadata.name.to_string(),
+            AnyObject::Partition(o) => o.metadata.name.to_string(),
+            AnyObject::Hardware(o) => o.metadata.name.to_string(),
+            AnyObject::Settings(o) => o.metadata.name.to_string(),
+        }
+    }
 }
 
 /// Adds an object to the estate, refusing a second object of the same kind and name.
@@ -311,6 +341,7 @@ fn line_col(bytes: &[u8], offset: usize) -> (u32, u32) {
     (line, col)
 }
 
+mod files;
 #[cfg(test)]
 mod never_panics;
 

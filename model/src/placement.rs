@@ -154,6 +154,21 @@ impl<'a> Placer<'a> {
         }
     }
 
+    /// The frames a partition's placement allows, borrowed from the manifests.
+    pub(crate) fn candidate_refs(&self, p: &'a Partition) -> Vec<&'a FrameName> {
+        match &p.spec.placement {
+            Placement::Frame(f) => vec![f],
+            Placement::AnyOf(fs) => fs.iter().collect(),
+            Placement::Selector(sel) => self
+                .desired
+                .frames
+                .values()
+                .filter(|f| sel.matches(&f.metadata.labels))
+                .map(|f| &f.metadata.name)
+                .collect(),
+        }
+    }
+
     /// Why `frame` cannot host `p`, ignoring capacity; empty when it can.
     pub fn static_reasons(&self, p: &Partition, frame: &FrameName) -> Vec<Ineligible> {
         let mut why = Vec::new();
@@ -254,6 +269,12 @@ impl<'a> Placer<'a> {
         }
     }
 
+    /// Whether a partition that is not pinned stays on `current`: its placement allows that
+    /// frame and nothing there rules it out. Such a partition takes no other frame's capacity.
+    pub(crate) fn may_stay(&self, p: &Partition, current: &FrameName) -> bool {
+        p.spec.placement.allows(current, self.labels(current)) && self.static_reasons(p, current).is_empty()
+    }
+
     /// Room left on each frame with hardware facts before any partition is placed: memory
     /// minus VIOS and shared memory pool, processing units minus VIOS.
     fn initial_room(&self) -> BTreeMap<FrameName, Room> {
@@ -280,11 +301,7 @@ impl<'a> Placer<'a> {
         for (name, p) in &self.desired.partitions {
             let fixed = match &p.spec.placement {
                 Placement::Frame(f) => Some(f.clone()),
-                _ => self
-                    .current_frame(name)
-                    .filter(|cur| p.spec.placement.allows(cur, self.labels(cur)))
-                    .filter(|cur| self.static_reasons(p, cur).is_empty())
-                    .cloned(),
+                _ => self.current_frame(name).filter(|cur| self.may_stay(p, cur)).cloned(),
             };
             match fixed {
                 Some(f) => {

@@ -1,5 +1,6 @@
 //! `powerplane watch`: edits are applied and audited, broken manifests never apply, drift made
-//! outside git is detected and healed, /metrics and /healthz answer, SIGTERM stops it cleanly.
+//! outside git is detected, audited and healed (a VIOS that went down is not restarted: the
+//! failback waits for it), /metrics and /healthz answer, SIGTERM stops it cleanly.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -71,6 +72,9 @@ fn edits_apply_broken_manifests_do_not_and_a_fix_does() {
     let mut w = Watch::start(&lab, &["--interval", "1h", "--no-listen"]);
     w.until(&["reconciled: applied"]);
     lab.edit("p72.yaml", "desiredMB: 16384, maxMB: 32768", "desiredMB: 20480, maxMB: 32768");
+    // Only the edited file is reloaded and only its partition's frame observed and planned.
+    let planned = w.until(&["planned the change in its scope"]);
+    assert!(planned.contains("frames=1") && planned.contains("partitions=1"), "{planned}");
     w.until(&["action finished", "kind=UpdatePartition", "Succeeded"]);
     w.until(&["reconciled: applied"]);
     std::fs::write(lab.path("broken.yaml"), "apiVersion: powerplane/v1\nkind: [\n").unwrap();
@@ -105,8 +109,13 @@ fn drift_outside_git_is_detected_audited_and_healed_and_metrics_answer() {
     assert!(r.contains("paging failed over from lpar_1_solchio05 to lpar_2_solchio06"), "{r}");
     let drift = w.until(&["drift: the estate changed outside powerplane"]);
     assert!(drift.contains("PartitionStatus/lpar_6_sotchax11"), "{drift}");
-    // The manifests want the VIOS running: it is started, then paging fails back to it.
-    w.until(&["action finished", "kind=StartVios", "Succeeded"]);
+    // The VIOS went down outside powerplane: it is not restarted, the failback waits (once in
+    // the log, not at every resync).
+    let waiting = w.until(&["heal waiting"]);
+    assert!(waiting.contains("Vios/IBM_MMA_P6_102615A_SOLCHMS05:lpar_1_solchio05"), "{waiting}");
+    // Someone starts it again: paging fails back to it, automatically.
+    let r = http(&addr, "POST /sim/vios-up?frame=IBM_MMA_P6_102615A_SOLCHMS05&vios=lpar_1_solchio05 HTTP/1.1\r\n\r\n");
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
     w.until(&["action finished", "kind=SwitchPagingVios", "Succeeded"]);
     // The counters are updated when the reconcile ends, before it logs so.
     w.until(&["reconciled: applied"]);
@@ -118,12 +127,14 @@ fn drift_outside_git_is_detected_audited_and_healed_and_metrics_answer() {
     ] {
         assert!(metrics.contains(needle), "missing {needle} in\n{metrics}");
     }
+    assert_eq!(w.seen.iter().filter(|l| l.contains("heal waiting")).count(), 1, "said once");
     assert!(w.terminate().success());
     let records = audit(&lab);
     assert!(
         records.iter().any(|r| r["kind"] == "Drift" && r["message"].as_str().unwrap().contains("lpar_6_sotchax11"))
     );
     assert!(records.iter().any(|r| r["kind"] == "SwitchPagingVios" && r["result"] == "succeeded"));
+    assert!(!records.iter().any(|r| r["kind"] == "StartVios"), "the VIOS was not restarted by powerplane");
     lab.cmd(&["audit", "verify"]).assert().success();
 }
 

@@ -8,13 +8,20 @@ pub mod sim;
 use std::future::Future;
 use std::time::Duration;
 
-use powerplane_model::{Action, Estate};
+use std::collections::BTreeSet;
+
+use powerplane_model::{Action, Estate, FrameName};
 
 /// A hypervisor: observe what exists, execute one action at a time. Actions are idempotent
 /// enough to be retried after a transient failure (DESIGN §6).
 pub trait Hypervisor {
     /// The whole observed estate: configuration, physical facts and runtime status.
     fn observe(&self) -> impl Future<Output = Result<Estate, BackendError>> + Send;
+    /// Some frames only (the controller's scoped re-plan after a small change): those frames,
+    /// their physical facts, VIOS, SEAs, pools and partitions with their status. A real HMC
+    /// lists one managed system at a time, so this is the cheap observation.
+    fn observe_frames(&self, frames: &BTreeSet<FrameName>)
+    -> impl Future<Output = Result<Estate, BackendError>> + Send;
     /// Executes one action.
     fn execute(&self, action: &Action) -> impl Future<Output = Result<Outcome, BackendError>> + Send;
 }

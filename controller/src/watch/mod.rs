@@ -6,18 +6,22 @@
 //! starts, running ones finish and are recorded, and the loop returns.
 
 pub mod metrics;
+mod reload;
+pub mod scoped;
 pub mod server;
+mod wait;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use notify_debouncer_full::notify::{EventKind, RecursiveMode};
+use notify_debouncer_full::notify::RecursiveMode;
 use notify_debouncer_full::{DebounceEventResult, new_debouncer};
-use powerplane_model::plan::{ChangeKind, compare};
-use powerplane_model::{Estate, PlanOptions};
+use powerplane_model::manifest::Kind;
+use powerplane_model::plan::{ChangeKind, Ties, compare};
+use powerplane_model::{Estate, FrameName, ManifestSet, PartitionName, PlanOptions};
 use tokio::sync::{mpsc, watch};
 
 use crate::backend::Hypervisor;
@@ -26,6 +30,7 @@ use crate::executor::{self, AuditWriter, Context, Outcome, Progress};
 use crate::store::StateDir;
 use crate::store::audit::{self, AuditLog, Draft, Event};
 use crate::store::snapshot;
+use reload::Reload;
 
 /// How the loop runs.
 #[derive(Clone, Debug)]
@@ -58,14 +63,32 @@ impl Progress for LogProgress {
 }
 
 /// The loop's memory between reconciles.
+#[derive(Default)]
 struct State {
-    desired: Option<Estate>,
+    /// The last valid desired state, file by file.
+    manifests: Option<ManifestSet>,
     /// The commit the desired state was read at (`--git-ref`).
     commit: Option<String>,
+    /// The last observation: in full at each resync, frame by frame after a scoped change.
+    observed: Option<Estate>,
+    /// Which frames plan together, for the scope of a change (rebuilt with each full
+    /// observation, updated with each scoped one).
+    ties: Option<Ties>,
+    /// Whether the last full plan had no errors; only then is a change planned in its scope
+    /// (a scope's plan could otherwise apply while the full plan is refused).
+    clean: bool,
     /// Distinct problems already logged, so that a waiting heal does not spam the log.
     reported: BTreeSet<String>,
-    /// Objects whose actions failed: how often in a row, and when they may be tried again.
-    backoff: BTreeMap<String, (u32, Instant)>,
+    backoff: wait::Backoff,
+    held_vios: wait::HeldVios,
+}
+
+/// What a reconcile covers.
+enum Reach {
+    /// The whole estate: observe everything, plan everything.
+    Full,
+    /// Only what a change to these partitions can affect.
+    Partitions(BTreeSet<PartitionName>),
 }
 
 fn unix_now() -> f64 {
@@ -88,39 +111,51 @@ pub async fn run(
     })?;
     debouncer.watch(&cfg.dir, RecursiveMode::Recursive)?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut state = State { desired: None, commit: None, reported: BTreeSet::new(), backoff: BTreeMap::new() };
-    reload(&cfg, &mut state);
+    let mut state = State::default();
+    reload::all(&cfg, &mut state);
     let mut tick = tokio::time::interval(cfg.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
     tracing::info!(dir = %cfg.dir.display(), interval_s = cfg.interval.as_secs(), dry_run = cfg.dry_run, "watching");
     loop {
-        let reason = tokio::select! {
+        let (reason, reach) = tokio::select! {
             () = &mut shutdown => break,
             Some(ev) = events.recv() => {
-                let relevant = match &ev {
-                    // Reading the manifests makes access events: only changes count.
-                    Ok(events) => events
-                        .iter()
-                        .filter(|e| !matches!(e.kind, EventKind::Access(_)))
-                        .flat_map(|e| e.paths.iter())
-                        .any(|p| is_manifest(&cfg.dir, p)),
-                    Err(errors) => { tracing::warn!(?errors, "file watcher errors"); false }
+                if cfg.git_ref.is_some() { continue }
+                let reloaded = match &ev {
+                    Ok(events) => match reload::changed_files(&cfg.dir, events) {
+                        Some(files) if files.is_empty() => continue,
+                        Some(files) => reload::files(&cfg, &mut state, &files),
+                        None => reload::all(&cfg, &mut state),
+                    },
+                    Err(errors) => {
+                        tracing::warn!(?errors, "file watcher errors; reloading every manifest");
+                        reload::all(&cfg, &mut state)
+                    }
                 };
-                if !relevant || cfg.git_ref.is_some() { continue }
-                reload(&cfg, &mut state);
-                "manifests changed"
+                let Reload::Changed(changed) = reloaded else { continue };
+                ("manifests changed", reach(&mut state, &changed))
             }
             _ = tick.tick() => {
-                if cfg.git_ref.is_some() && reload(&cfg, &mut state) {
-                    "new commit"
-                } else {
-                    "resync"
+                match (&cfg.git_ref, &state.manifests) {
+                    (Some(_), _) => match reload::all(&cfg, &mut state) {
+                        Reload::Changed(changed) => {
+                            reach(&mut state, &changed);
+                            ("new commit", Reach::Full)
+                        }
+                        Reload::Kept => ("resync", Reach::Full),
+                    },
+                    // The manifests were invalid at the start: try again.
+                    (None, None) => {
+                        reload::all(&cfg, &mut state);
+                        ("resync", Reach::Full)
+                    }
+                    (None, Some(_)) => ("resync", Reach::Full),
                 }
             }
         };
         let ctx = Context { stop: Some(stop_rx.clone()), ..Default::default() };
-        let reconcile = reconcile(&cfg, &sim, &dir, &writer, &metrics, &mut state, ctx, reason);
+        let reconcile = reconcile(&cfg, &sim, &dir, &writer, &metrics, &mut state, ctx, reason, reach);
         tokio::pin!(reconcile);
         tokio::select! {
             r = &mut reconcile => r?,
@@ -137,75 +172,46 @@ pub async fn run(
     Ok(())
 }
 
-fn is_manifest(root: &Path, p: &Path) -> bool {
-    let hidden = p
-        .strip_prefix(root)
-        .map(|r| r.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.')))
-        .unwrap_or(true);
-    !hidden && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+/// How far a change reaches: partitions only, after a clean full plan, are planned in their
+/// scope; anything else is planned in full. A changed VIOS pair releases its held VIOS.
+fn reach(state: &mut State, changed: &powerplane_model::Changed) -> Reach {
+    let pairs: BTreeSet<FrameName> = changed
+        .0
+        .iter()
+        .filter(|(k, _)| *k == Kind::ViosPair)
+        .filter_map(|(_, n)| {
+            let e = state.manifests.as_ref()?.estate();
+            e.vios_pairs.values().find(|p| p.metadata.name.as_str() == n).map(|p| p.spec.frame.clone())
+        })
+        .collect();
+    state.held_vios.release_frames(&pairs);
+    match changed.partitions_only() {
+        Some(partitions) if state.clean && state.observed.is_some() && state.ties.is_some() => {
+            Reach::Partitions(partitions)
+        }
+        _ => Reach::Full,
+    }
 }
 
-/// Loads the manifests (from the working tree, or as committed at the ref); on errors logs
-/// them and keeps the last good desired state. Returns whether the desired state was replaced.
-fn reload(cfg: &Config, state: &mut State) -> bool {
-    let loaded = match &cfg.git_ref {
-        None => crate::manifest_dir::load_manifests(&cfg.dir).map(|e| (e, None)),
-        Some(r) => {
-            if cfg.fetch
-                && let Err(d) = crate::git::fetch(&cfg.dir)
-            {
-                d.iter().for_each(|d| tracing::warn!(finding = %d, "git fetch failed; using what is here"));
-            }
-            match crate::git::resolve(&cfg.dir, r) {
-                Ok(c) if state.commit.as_deref() == Some(c.as_str()) && state.desired.is_some() => return false,
-                Ok(c) => crate::manifest_dir::load_manifests_at(&cfg.dir, &c).map(|(e, c)| (e, Some(c))),
-                Err(d) => Err(d),
-            }
-        }
+/// Logs and audits what changed outside powerplane between two observations; learns which
+/// VIOS went down.
+async fn drift(writer: &AuditWriter, held: &mut wait::HeldVios, before: &Estate, after: &Estate) -> anyhow::Result<()> {
+    for (frame, vios) in held.observe(before, after) {
+        tracing::warn!(%frame, %vios, "VIOS went down outside powerplane");
+    }
+    let changed = compare(before, after);
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let objects: Vec<&str> = changed.iter().map(|c| c.object.as_str()).collect();
+    tracing::warn!(objects = ?objects, "drift: the estate changed outside powerplane");
+    let draft = Draft {
+        kind: "Drift".into(),
+        message: Some(format!("changed outside powerplane: {}", objects.join(", "))),
+        ..Default::default()
     };
-    match loaded {
-        Ok((e, commit)) => {
-            if let Some(c) = &commit {
-                tracing::info!(commit = %c, "manifests read at commit");
-            }
-            state.desired = Some(e);
-            state.commit = commit;
-            state.reported.clear();
-            true
-        }
-        Err(diags) => {
-            for d in &diags {
-                tracing::error!(finding = %d, "invalid manifests: nothing is applied until they are fixed");
-            }
-            if state.desired.is_some() {
-                tracing::warn!("keeping the last valid manifests");
-            }
-            false
-        }
-    }
-}
-
-/// The plan without the actions of objects still in backoff, nor anything that depends on
-/// them; and those objects.
-fn without_backed_off(
-    mut plan: powerplane_model::Plan,
-    backoff: &BTreeMap<String, (u32, Instant)>,
-) -> (powerplane_model::Plan, Vec<String>) {
-    let now = Instant::now();
-    let waiting: BTreeSet<String> =
-        backoff.iter().filter(|(_, (_, until))| *until > now).map(|(o, _)| o.clone()).collect();
-    if waiting.is_empty() {
-        return (plan, Vec::new());
-    }
-    let mut dropped: BTreeSet<powerplane_model::ActionId> = BTreeSet::new();
-    // Actions are in a topological order: a dependent comes after what it depends on.
-    for a in &plan.actions {
-        if waiting.contains(&a.op.object()) || a.after.iter().any(|d| dropped.contains(d)) {
-            dropped.insert(a.id.clone());
-        }
-    }
-    plan.actions.retain(|a| !dropped.contains(&a.id));
-    (plan, waiting.into_iter().collect())
+    writer.write(vec![(Event::Skip, Draft { result: Some(audit::Result::Skipped), ..draft })]).await?;
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -218,34 +224,58 @@ async fn reconcile(
     state: &mut State,
     mut ctx: Context,
     reason: &str,
+    reach: Reach,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
-    let observed = sim.observe().await?;
-    if let Ok(Some((_, before))) = snapshot::load(dir) {
-        let changed = compare(&before, &observed);
-        if !changed.is_empty() {
-            let objects: Vec<&str> = changed.iter().map(|c| c.object.as_str()).collect();
-            tracing::warn!(objects = ?objects, "drift: the estate changed outside powerplane");
-            let draft = Draft {
-                kind: "Drift".into(),
-                message: Some(format!("changed outside powerplane: {}", objects.join(", "))),
-                ..Default::default()
-            };
-            writer.write(vec![(Event::Skip, Draft { result: Some(audit::Result::Skipped), ..draft })]).await?;
+    let cached = match state.observed.take() {
+        Some(e) => Some(e),
+        None => snapshot::load(dir).ok().flatten().map(|(_, e)| e),
+    };
+    let desired = state.manifests.as_ref().map(ManifestSet::estate);
+    // Observe (all, or the scope of the change), and plan.
+    let ties = state.ties.take();
+    let (observed, scope, plan) = match (reach, cached, desired, ties) {
+        (Reach::Partitions(changed), Some(mut cache), Some(desired), Some(mut ties)) => {
+            let seen = scoped::observe_scope(sim, desired, &mut cache, &mut ties, &changed).await?;
+            let plan = scoped::plan(desired, &cache, &seen.scope);
+            drift(writer, &mut state.held_vios, &seen.before, &seen.after).await?;
+            tracing::info!(
+                reason,
+                frames = seen.scope.frames.len(),
+                partitions = seen.scope.partitions.len(),
+                ms = started.elapsed().as_secs_f64() * 1e3,
+                "planned the change in its scope"
+            );
+            state.ties = Some(ties);
+            (cache, Some(seen.scope), Some(plan))
         }
-    }
+        (_, cached, desired, _) => {
+            let fresh = sim.observe().await?;
+            state.ties = desired.map(|d| Ties::new(d, &fresh));
+            if let Some(before) = &cached {
+                drift(writer, &mut state.held_vios, before, &fresh).await?;
+            }
+            let plan = desired.map(|d| powerplane_model::plan(d, &fresh, PlanOptions::default()));
+            if let Some(p) = &plan {
+                state.clean = p.errors.is_empty();
+                metrics.drift(p.changes.iter().filter(|c| c.kind != ChangeKind::Unmanaged).count());
+            }
+            (fresh, None, plan)
+        }
+    };
     snapshot::save(dir, &observed, "observe (watch)")?;
-    let Some(desired) = &state.desired else {
+    state.observed = Some(observed);
+    let Some(plan) = plan else {
         metrics.reconciled(started.elapsed().as_secs_f64(), false, unix_now());
         return Ok(());
     };
-    let plan = powerplane_model::plan(desired, &observed, PlanOptions::default());
-    let drift = plan.changes.iter().filter(|c| c.kind != ChangeKind::Unmanaged).count();
-    metrics.drift(drift);
     for w in plan.warnings.iter().chain(&plan.errors) {
         if state.reported.insert(w.clone()) {
             tracing::warn!(reason, "{w}");
         }
+    }
+    if !plan.errors.is_empty() {
+        state.clean = false;
     }
     if !plan.errors.is_empty() || plan.actions.is_empty() {
         let ok = plan.errors.is_empty();
@@ -263,6 +293,28 @@ async fn reconcile(
         metrics.reconciled(started.elapsed().as_secs_f64(), true, unix_now());
         return Ok(());
     }
+    let restart_vios = state.manifests.as_ref().is_some_and(|m| m.estate().restart_vios());
+    let vios = (!restart_vios).then_some(&state.held_vios);
+    let (plan, held) = wait::without_held(plan, &state.backoff, vios, Instant::now());
+    for v in &held.vios {
+        let message = format!(
+            "{v} went down outside powerplane: it is not restarted, and its heal (paging and SEA failback) waits until it runs again; start it on the HMC, or set `restartVios: true` in the Settings to let powerplane start it"
+        );
+        if state.reported.insert(message.clone()) {
+            tracing::warn!(reason, "heal waiting: {message}");
+        }
+    }
+    if !held.backing_off.is_empty() {
+        tracing::info!(objects = ?held.backing_off, "backing off: these objects failed recently and are retried later");
+    }
+    if plan.actions.is_empty() {
+        metrics.reconciled(
+            started.elapsed().as_secs_f64(),
+            held.vios.is_empty() && held.backing_off.is_empty(),
+            unix_now(),
+        );
+        return Ok(());
+    }
     match &state.commit {
         Some(c) => {
             ctx.commit = Some(c.clone());
@@ -276,14 +328,6 @@ async fn reconcile(
         }
     }
     ctx.plan_id = format!("watch-{}", crate::time::now());
-    let (plan, waiting) = without_backed_off(plan, &state.backoff);
-    if !waiting.is_empty() {
-        tracing::info!(objects = ?waiting, "backing off: these objects failed recently and are retried later");
-    }
-    if plan.actions.is_empty() {
-        metrics.reconciled(started.elapsed().as_secs_f64(), false, unix_now());
-        return Ok(());
-    }
     let report = executor::execute(sim.clone(), &plan, &ctx, cfg.settings, writer, Arc::new(LogProgress)).await?;
     for (a, o) in &report.results {
         let outcome = match o {
@@ -294,26 +338,33 @@ async fn reconcile(
         };
         metrics.action(a.kind().as_str(), outcome);
     }
-    let after = sim.observe().await?;
+    // What powerplane did is not drift: the cache takes the observation after the apply.
+    let mut after = state.observed.take().expect("cached above");
+    let desired = state.manifests.as_ref().map(ManifestSet::estate);
+    match (&scope, desired, &mut state.ties) {
+        (Some(scope), Some(desired), Some(ties)) => {
+            let fresh = sim.observe_frames(&scope.frames).await?;
+            scoped::refresh(desired, &mut after, ties, &scope.frames, fresh);
+        }
+        _ => {
+            after = sim.observe().await?;
+            state.ties = desired.map(|d| Ties::new(d, &after));
+        }
+    }
     snapshot::save(dir, &after, "observe (after watch apply)")?;
-    // Per object: a failure doubles its wait (from one interval, at most an hour); a success
-    // clears it.
+    state.observed = Some(after);
     for (a, o) in &report.results {
         let object = a.op.object();
         match o {
-            Outcome::Succeeded { .. } => {
-                state.backoff.remove(&object);
-            }
+            Outcome::Succeeded { .. } => state.backoff.succeeded(&object),
             Outcome::Failed { error, .. } => {
-                let n = state.backoff.get(&object).map_or(1, |(n, _)| n + 1);
-                let wait = cfg.interval.saturating_mul(1 << (n - 1).min(8)).min(Duration::from_secs(3600));
+                let wait = state.backoff.failed(object.clone(), cfg.interval, Instant::now());
                 tracing::warn!(
                     object,
                     error,
                     retry_in_s = wait.as_secs(),
                     "action failed; backing off for this object"
                 );
-                state.backoff.insert(object, (n, Instant::now() + wait));
             }
             Outcome::Skipped { .. } | Outcome::NotStarted => {}
         }
@@ -327,44 +378,4 @@ async fn reconcile(
     }
     metrics.reconciled(started.elapsed().as_secs_f64(), ok, unix_now());
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use powerplane_model::{Action, ActionId, FrameName, Op, PartitionName, Plan};
-
-    use super::*;
-
-    fn start(id: &str, partition: &str, after: &[&str]) -> Action {
-        Action {
-            id: ActionId(id.into()),
-            op: Op::StartPartition {
-                frame: FrameName::new("f").unwrap(),
-                partition: PartitionName::new(partition).unwrap(),
-                force: false,
-            },
-            after: after.iter().map(|a| ActionId((*a).into())).collect(),
-            reason: String::new(),
-        }
-    }
-
-    #[test]
-    fn backed_off_objects_and_their_dependents_wait() {
-        let plan = Plan {
-            actions: vec![
-                start("a1", "pa", &[]),
-                start("a2", "pb", &["a1"]),
-                start("a3", "pc", &[]),
-                start("a4", "pd", &["a2", "a3"]),
-            ],
-            ..Default::default()
-        };
-        let mut backoff = BTreeMap::new();
-        backoff.insert("Partition/pa".to_owned(), (1, Instant::now() + Duration::from_secs(60)));
-        backoff.insert("Partition/pc".to_owned(), (3, Instant::now() - Duration::from_secs(1)));
-        let (left, waiting) = without_backed_off(plan, &backoff);
-        let ids: Vec<&str> = left.actions.iter().map(|a| a.id.0.as_str()).collect();
-        assert_eq!(ids, vec!["a3"], "pa waits, pb and pd depend on it; pc's backoff expired");
-        assert_eq!(waiting, vec!["Partition/pa".to_owned()]);
-    }
 }

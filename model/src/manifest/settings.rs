@@ -11,4 +11,11 @@ pub struct SettingsSpec {
     /// Default off, like Argo CD: what powerplane does not manage it reports and leaves alone.
     #[serde(default)]
     pub prune: bool,
+    /// Let `watch` start a VIOS that went down outside powerplane (a crash, or someone
+    /// stopped it on the HMC). Default off: the loop reports it and its heal (paging failback,
+    /// SEA failback) waits until the VIOS is back, because restarting a VIOS that crashed, or
+    /// that an administrator is servicing, is a decision for a person. `apply` always plans
+    /// the start for review.
+    #[serde(default)]
+    pub restart_vios: bool,
 }

@@ -13,6 +13,7 @@ mod build;
 mod change;
 mod compare;
 mod schedule;
+mod scope;
 #[cfg(test)]
 mod tests;
 
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 pub use apply::apply;
 pub use change::{ChangeKind, FieldChange, ObjectChange};
 pub use compare::compare;
+pub use scope::{Scope, Ties, plan_scoped};
 
 use crate::action::{Action, ActionKind};
 use crate::diagnostic::Diagnostic;

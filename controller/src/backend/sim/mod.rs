@@ -303,7 +303,12 @@ impl Simulator {
 impl Hypervisor for Simulator {
     async fn observe(&self) -> Result<Estate, BackendError> {
         let s = self.inner.state.lock().await;
-        Ok(observe::estate(&s))
+        Ok(observe::estate(&s, None))
+    }
+
+    async fn observe_frames(&self, frames: &std::collections::BTreeSet<FrameName>) -> Result<Estate, BackendError> {
+        let s = self.inner.state.lock().await;
+        Ok(observe::estate(&s, Some(frames)))
     }
 
     async fn execute(&self, action: &Action) -> Result<Outcome, BackendError> {

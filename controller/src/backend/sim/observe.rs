@@ -6,17 +6,22 @@ use powerplane_model::manifest::{
     ViosMember, ViosPairSpec,
 };
 use powerplane_model::status::{PagingStatus, PartitionStatus, SeaHaMode, Status};
-use powerplane_model::{Estate, Object};
+use std::collections::BTreeSet;
+
+use powerplane_model::{Estate, FrameName, Object};
 
 use super::sea;
 use super::state::SimState;
 
-/// The estate as the simulated HMC shows it. A migrating partition appears once, on its
-/// source frame, with state `Migrating - Running`.
-pub(crate) fn estate(s: &SimState) -> Estate {
+/// The estate as the simulated HMC shows it (with `only`, those frames only). A migrating partition appears once, on its source frame, with state
+/// `Migrating - Running`.
+pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate {
     let mut e = Estate::default();
     let mut status = Status::default();
     for (fname, f) in &s.frames {
+        if only.is_some_and(|o| !o.contains(fname)) {
+            continue;
+        }
         e.frames.insert(
             fname.clone(),
             Object::new(Metadata { name: fname.clone(), labels: f.labels.clone() }, FrameSpec::default()),

@@ -668,3 +668,23 @@ async fn a_vios_does_not_start_without_processing_units() {
     assert!(e.contains("There are not enough processing units available: Obtained: 0.00, Required: 0.50."), "{e}");
     assert!(!observe(&sim).await.status.vios[&f("f0")][&v("vb")].is_running());
 }
+
+/// Observing some frames and taking that into an older full observation gives the same estate
+/// as observing everything again: what changed on those frames (a VIOS down, the paging
+/// failover and SEA failover it causes, a partition created) is replaced, the rest kept.
+#[tokio::test(start_paused = true)]
+async fn observing_some_frames_refreshes_exactly_those_frames() {
+    let sim = lab();
+    ams_lab(&sim).await;
+    let mut cached = observe(&sim).await;
+    let frame = f("IBM_MMA_P6_102615A_SOLCHMS05");
+    sim.vios_down(&frame, &v("lpar_1_solchio05")).await.unwrap();
+    let dedicated = "placement: {frame: IBM_MMA_P6_102615A_SOLCHMS05}\nprocessors: {units: 0.5, compat: POWER6}\nmemory: {desiredMB: 1024, maxMB: 2048}\n";
+    create_and_start(&sim, &frame, "lpar_7", dedicated).await.unwrap();
+    let frames = std::collections::BTreeSet::from([frame]);
+    let fresh = sim.observe_frames(&frames).await.unwrap();
+    assert!(fresh.partitions.keys().all(|p| p.as_str().starts_with("lpar_")), "only that frame's partitions");
+    assert_ne!(cached, observe(&sim).await);
+    cached.replace_frames(&frames, fresh);
+    assert_eq!(cached, observe(&sim).await);
+}

@@ -1,0 +1,119 @@
+//! Reloading the desired state. File events reload only the files that changed; a directory
+//! change, a lost event, a new commit (`--git-ref`) or the start reload everything. Invalid
+//! manifests are logged with their positions and the last valid desired state is kept.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use notify_debouncer_full::DebouncedEvent;
+use notify_debouncer_full::notify::EventKind;
+use powerplane_model::{Changed, Diagnostic, ManifestSet};
+
+use super::{Config, State};
+
+/// What a reload did to the desired state.
+pub(super) enum Reload {
+    /// Nothing changed: the files say what they said, or they are invalid (logged).
+    Kept,
+    /// The desired state was replaced; these objects changed.
+    Changed(Changed),
+}
+
+/// The manifest files file-system events touched, named as the loader names them (the root as
+/// given, joined with the path below it). `None` when only a full reload is safe: a directory
+/// was created, removed or renamed, or the watcher lost events.
+pub(super) fn changed_files(root: &Path, events: &[DebouncedEvent]) -> Option<Vec<PathBuf>> {
+    let canonical = std::fs::canonicalize(root).ok();
+    let absolute = std::path::absolute(root).ok();
+    let mut files = BTreeSet::new();
+    for e in events.iter().filter(|e| !matches!(e.kind, EventKind::Access(_))) {
+        if e.need_rescan() {
+            return None;
+        }
+        for p in &e.paths {
+            let rel = [canonical.as_deref(), absolute.as_deref(), Some(root)]
+                .into_iter()
+                .flatten()
+                .find_map(|r| p.strip_prefix(r).ok())?;
+            if rel.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.')) {
+                continue;
+            }
+            match p.extension().and_then(|e| e.to_str()) {
+                Some("yaml" | "yml") => {
+                    files.insert(root.join(rel));
+                }
+                // A directory (or what was one): its files are not named in the events.
+                None if !rel.as_os_str().is_empty() => return None,
+                _ => {}
+            }
+        }
+    }
+    Some(files.into_iter().collect())
+}
+
+fn log_invalid(diags: &[Diagnostic], keeping: bool) {
+    for d in diags {
+        tracing::error!(finding = %d, "invalid manifests: nothing is applied until they are fixed");
+    }
+    if keeping {
+        tracing::warn!("keeping the last valid manifests");
+    }
+}
+
+/// Reloads `files` only (the fast path of an edit).
+pub(super) fn files(cfg: &Config, state: &mut State, files: &[PathBuf]) -> Reload {
+    let Some(set) = &mut state.manifests else {
+        return all(cfg, state);
+    };
+    let result = crate::manifest_dir::read_changed(files)
+        .and_then(|changes| set.update(changes).map_err(|powerplane_model::Invalid(d)| d));
+    match result {
+        Ok(changed) if changed.is_empty() => Reload::Kept,
+        Ok(changed) => {
+            state.reported.clear();
+            Reload::Changed(changed)
+        }
+        Err(diags) => {
+            log_invalid(&diags, true);
+            Reload::Kept
+        }
+    }
+}
+
+/// Loads every manifest (from the working tree, or as committed at the ref).
+pub(super) fn all(cfg: &Config, state: &mut State) -> Reload {
+    let loaded = match &cfg.git_ref {
+        None => crate::manifest_dir::load_manifests(&cfg.dir).map(|e| (e, None)),
+        Some(r) => {
+            if cfg.fetch
+                && let Err(d) = crate::git::fetch(&cfg.dir)
+            {
+                d.iter().for_each(|d| tracing::warn!(finding = %d, "git fetch failed; using what is here"));
+            }
+            match crate::git::resolve(&cfg.dir, r) {
+                Ok(c) if state.commit.as_deref() == Some(c.as_str()) && state.manifests.is_some() => {
+                    return Reload::Kept;
+                }
+                Ok(c) => crate::manifest_dir::load_manifests_at(&cfg.dir, &c).map(|(e, c)| (e, Some(c))),
+                Err(d) => Err(d),
+            }
+        }
+    };
+    match loaded {
+        Ok((e, commit)) => {
+            if let Some(c) = &commit {
+                tracing::info!(commit = %c, "manifests read at commit");
+            }
+            let changed =
+                Changed::between(state.manifests.as_ref().map(ManifestSet::estate).unwrap_or(&Default::default()), &e);
+            state.manifests = Some(ManifestSet::new(e));
+            state.commit = commit;
+            state.reported.clear();
+            Reload::Changed(changed)
+        }
+        Err(diags) => {
+            log_invalid(&diags, state.manifests.is_some());
+            Reload::Kept
+        }
+    }
+}
