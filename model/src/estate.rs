@@ -132,8 +132,15 @@ impl Estate {
     /// Takes a fresh observation of some `frames` (see the controller's `observe_frames`) into
     /// this observed estate: those frames and everything on them are replaced by what `fresh`
     /// shows. Returns what was replaced, in the shape of `fresh`, so that the two can be
-    /// compared.
-    pub fn replace_frames(&mut self, frames: &BTreeSet<FrameName>, fresh: Estate) -> Estate {
+    /// compared. `known`, when given, holds every partition this estate may have on those
+    /// frames (the controller's [`crate::plan::Ties`] know them), which spares a scan of all
+    /// partitions.
+    pub fn replace_frames(
+        &mut self,
+        frames: &BTreeSet<FrameName>,
+        known: Option<&BTreeSet<PartitionName>>,
+        fresh: Estate,
+    ) -> Estate {
         let on = |f: &FrameName| frames.contains(f);
         let pairs: BTreeSet<ViosPairName> =
             self.vios_pairs.values().filter(|p| on(&p.spec.frame)).map(|p| p.metadata.name.clone()).collect();
@@ -146,7 +153,10 @@ impl Estate {
             frames: extract(&mut status.frames, |f, _| on(f)),
             vios: extract(&mut status.vios, |f, _| on(f)),
             seas: extract(&mut status.seas, |n, _| seas.contains(n)),
-            partitions: extract(&mut status.partitions, |_, p| on(&p.frame)),
+            partitions: match known {
+                Some(names) => extract_known(&mut status.partitions, names, |p| on(&p.frame)),
+                None => extract(&mut status.partitions, |_, p| on(&p.frame)),
+            },
             paging_devices: extract(&mut status.paging_devices, |f, _| on(f)),
         };
         let old = Estate {
@@ -155,7 +165,10 @@ impl Estate {
             mem_pools: extract(&mut self.mem_pools, |_, p| on(&p.spec.frame)),
             vios_pairs: extract(&mut self.vios_pairs, |n, _| pairs.contains(n)),
             seas: extract(&mut self.seas, |n, _| seas.contains(n)),
-            partitions: extract(&mut self.partitions, |_, p| partition_on(p)),
+            partitions: match known {
+                Some(names) => extract_known(&mut self.partitions, names, partition_on),
+                None => extract(&mut self.partitions, |_, p| partition_on(p)),
+            },
             hardware: extract(&mut self.hardware, |f, _| on(f)),
             settings: BTreeMap::new(),
             status: old_status,
@@ -186,6 +199,16 @@ impl Estate {
 fn extract<K: Ord + Clone, V>(m: &mut BTreeMap<K, V>, pred: impl Fn(&K, &V) -> bool) -> BTreeMap<K, V> {
     let keys: Vec<K> = m.iter().filter(|(k, v)| pred(k, v)).map(|(k, _)| k.clone()).collect();
     keys.into_iter().filter_map(|k| m.remove(&k).map(|v| (k, v))).collect()
+}
+
+/// Removes and returns the entries of `m` among `names` that `pred` selects.
+fn extract_known<V>(
+    m: &mut BTreeMap<PartitionName, V>,
+    names: &BTreeSet<PartitionName>,
+    pred: impl Fn(&V) -> bool,
+) -> BTreeMap<PartitionName, V> {
+    let keys: Vec<&PartitionName> = names.iter().filter(|n| m.get(*n).is_some_and(&pred)).collect();
+    keys.into_iter().filter_map(|k| m.remove(k).map(|v| (k.clone(), v))).collect()
 }
 
 /// Where a VIOS is: its frame and the pair that lists it.

@@ -118,10 +118,13 @@ pub async fn run(
     tokio::pin!(shutdown);
     tracing::info!(dir = %cfg.dir.display(), interval_s = cfg.interval.as_secs(), dry_run = cfg.dry_run, "watching");
     loop {
+        // When the reconcile's work began: at a file event, before the files are read.
+        let mut started = Instant::now();
         let (reason, reach) = tokio::select! {
             () = &mut shutdown => break,
             Some(ev) = events.recv() => {
                 if cfg.git_ref.is_some() { continue }
+                started = Instant::now();
                 let reloaded = match &ev {
                     Ok(events) => match reload::changed_files(&cfg.dir, events) {
                         Some(files) if files.is_empty() => continue,
@@ -155,7 +158,7 @@ pub async fn run(
             }
         };
         let ctx = Context { stop: Some(stop_rx.clone()), ..Default::default() };
-        let reconcile = reconcile(&cfg, &sim, &dir, &writer, &metrics, &mut state, ctx, reason, reach);
+        let reconcile = reconcile(&cfg, &sim, &dir, &writer, &metrics, &mut state, ctx, (reason, started), reach);
         tokio::pin!(reconcile);
         tokio::select! {
             r = &mut reconcile => r?,
@@ -223,10 +226,9 @@ async fn reconcile(
     metrics: &metrics::Metrics,
     state: &mut State,
     mut ctx: Context,
-    reason: &str,
+    (reason, started): (&str, Instant),
     reach: Reach,
 ) -> anyhow::Result<()> {
-    let started = Instant::now();
     let cached = match state.observed.take() {
         Some(e) => Some(e),
         None => snapshot::load(dir).ok().flatten().map(|(_, e)| e),
@@ -243,6 +245,7 @@ async fn reconcile(
                 reason,
                 frames = seen.scope.frames.len(),
                 partitions = seen.scope.partitions.len(),
+                // From the file event (files read, desired state updated) to the ready plan.
                 ms = started.elapsed().as_secs_f64() * 1e3,
                 "planned the change in its scope"
             );

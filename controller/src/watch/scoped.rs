@@ -44,8 +44,8 @@ pub async fn observe_scope<H: Hypervisor>(
         let fresh = backend.observe_frames(&new).await?;
         let old = refresh(desired, cache, ties, &new, fresh.clone());
         // Nothing of these frames is in `before` and `after` yet: replacing adds them.
-        before.replace_frames(&new, old);
-        after.replace_frames(&new, fresh);
+        before.replace_frames(&new, None, old);
+        after.replace_frames(&new, None, fresh);
         seen.extend(new);
     }
 }
@@ -59,7 +59,7 @@ pub fn refresh(
     fresh: Estate,
 ) -> Estate {
     let names: BTreeSet<PartitionName> = fresh.partitions.keys().cloned().collect();
-    let old = cache.replace_frames(frames, fresh);
+    let old = cache.replace_frames(frames, Some(&ties.counted_on(frames)), fresh);
     ties.update(desired, cache, names.iter().chain(old.partitions.keys()));
     old
 }

@@ -120,6 +120,11 @@ impl Ties {
         scope
     }
 
+    /// Every partition counted on `frames`: among them, all that run there.
+    pub fn counted_on(&self, frames: &BTreeSet<FrameName>) -> BTreeSet<PartitionName> {
+        frames.iter().flat_map(|f| self.on_frame.get(f).into_iter().flatten().cloned()).collect()
+    }
+
     /// Records where a partition is counted and ties its frames.
     fn count(&mut self, name: &PartitionName, frames: &[&FrameName]) {
         let old = match frames.first() {

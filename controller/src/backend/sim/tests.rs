@@ -685,6 +685,6 @@ async fn observing_some_frames_refreshes_exactly_those_frames() {
     let fresh = sim.observe_frames(&frames).await.unwrap();
     assert!(fresh.partitions.keys().all(|p| p.as_str().starts_with("lpar_")), "only that frame's partitions");
     assert_ne!(cached, observe(&sim).await);
-    cached.replace_frames(&frames, fresh);
+    cached.replace_frames(&frames, None, fresh);
     assert_eq!(cached, observe(&sim).await);
 }
