@@ -103,10 +103,15 @@ fn drift_outside_git_is_detected_audited_and_healed_and_metrics_answer() {
     let addr = w.until(&["listening on"]).trim_start_matches("listening on ").trim().to_owned();
     w.until(&["reconciled: the estate matches the manifests"]);
     assert!(http(&addr, "GET /healthz HTTP/1.1\r\n\r\n").ends_with("\r\n\r\nok\n"));
-    // The primary paging VIOS goes down outside git: paging fails over.
-    let r =
-        http(&addr, "POST /sim/vios-down?frame=IBM_MMA_P6_102615A_SOLCHMS05&vios=lpar_1_solchio05 HTTP/1.1\r\n\r\n");
-    assert!(r.contains("paging failed over from lpar_1_solchio05 to lpar_2_solchio06"), "{r}");
+    // The primary paging VIOS goes down outside git: paging fails over. The loop holds the state
+    // directory, so the command is forwarded to it.
+    let out = lab.cmd(&["sim", "vios-down", "IBM_MMA_P6_102615A_SOLCHMS05", "lpar_1_solchio05"]).assert().success();
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&out.get_output().stdout), String::from_utf8_lossy(&out.get_output().stderr));
+    assert!(stdout.contains("paging failed over from lpar_1_solchio05 to lpar_2_solchio06"), "{stdout}");
+    assert!(stderr.contains(&format!("forwarded to the running `watch` at {addr}")), "{stderr}");
+    // A VIOS the frame does not have: refused by the loop, exit 1.
+    lab.cmd(&["sim", "vios-down", "IBM_MMA_P6_102615A_SOLCHMS05", "nosuchvios"]).assert().code(1);
     let drift = w.until(&["drift: the estate changed outside powerplane"]);
     assert!(drift.contains("PartitionStatus/lpar_6_sotchax11"), "{drift}");
     // The VIOS went down outside powerplane: it is not restarted, the failback waits (once in
@@ -135,6 +140,28 @@ fn drift_outside_git_is_detected_audited_and_healed_and_metrics_answer() {
     );
     assert!(records.iter().any(|r| r["kind"] == "SwitchPagingVios" && r["result"] == "succeeded"));
     assert!(!records.iter().any(|r| r["kind"] == "StartVios"), "the VIOS was not restarted by powerplane");
+    lab.cmd(&["audit", "verify"]).assert().success();
+}
+
+/// With `restartVios: true` the loop starts the VIOS again itself, then fails paging back.
+#[test]
+fn restart_vios_setting_lets_the_loop_start_a_vios_that_went_down() {
+    let lab = Lab::new();
+    init(&lab);
+    std::fs::write(
+        lab.path("settings.yaml"),
+        "apiVersion: powerplane/v1\nkind: Settings\nmetadata: {name: lab}\nspec: {restartVios: true}\n",
+    )
+    .unwrap();
+    let m = lab.manifests();
+    lab.cmd(&["apply", m.to_str().unwrap(), "--yes"]).assert().success();
+    let mut w = Watch::start(&lab, &["--interval", "1s", "--listen", "127.0.0.1:0"]);
+    w.until(&["reconciled: the estate matches the manifests"]);
+    lab.cmd(&["sim", "vios-down", "IBM_MMA_P6_102615A_SOLCHMS05", "lpar_1_solchio05"]).assert().success();
+    w.until(&["action finished", "kind=StartVios", "Succeeded"]);
+    w.until(&["action finished", "kind=SwitchPagingVios", "Succeeded"]);
+    assert!(!w.seen.iter().any(|l| l.contains("heal waiting")));
+    assert!(w.terminate().success());
     lab.cmd(&["audit", "verify"]).assert().success();
 }
 

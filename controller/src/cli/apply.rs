@@ -68,7 +68,7 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let Some((sim, dir)) = super::sim::open_with_dir(cli)? else { return Ok(ExitCode::from(1)) };
-    let _lock = lock::acquire(&dir, "apply")?;
+    let _lock = lock::acquire(&dir, "apply", None)?;
     let log = AuditLog::open(&dir)?;
     let writer = AuditWriter::start(log.clone());
     recover(&log, &writer).await?;

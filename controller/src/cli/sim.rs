@@ -73,6 +73,12 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     if let SimCommand::Init { seed, force } = &args.command {
         return init(cli, *seed, *force);
     }
+    if let SimCommand::ViosDown { frame, vios } | SimCommand::ViosUp { frame, vios } = &args.command
+        && let Some(addr) = crate::store::lock::listener(&cli.state_dir)
+        && matches!(StateDir::open(&cli.state_dir), Err(crate::store::StoreError::Locked { .. }))
+    {
+        return forward(&addr, &args.command, frame, vios);
+    }
     let Some(sim) = open(cli)? else {
         return Ok(ExitCode::from(1));
     };
@@ -116,6 +122,25 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `watch` holds the state directory and serves HTTP: the VIOS fault goes through it, so the
+/// running loop sees it like any change made on the HMC.
+fn forward(addr: &str, command: &SimCommand, frame: &FrameName, vios: &ViosName) -> anyhow::Result<ExitCode> {
+    let path = if matches!(command, SimCommand::ViosDown { .. }) { "/sim/vios-down" } else { "/sim/vios-up" };
+    let (status, body) = crate::watch::server::post_vios(addr, path, frame.as_str(), vios.as_str()).map_err(|e| {
+        anyhow::anyhow!(
+            "the state directory is held by a running `watch` serving {addr}, which did not answer ({e}); stop it, or retry"
+        )
+    })?;
+    eprintln!("note: forwarded to the running `watch` at {addr}");
+    if status.contains(" 200 ") {
+        print!("{body}");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprint!("error: {body}");
+        Ok(ExitCode::from(1))
+    }
 }
 
 fn parse_kind(s: &str) -> anyhow::Result<ActionKind> {

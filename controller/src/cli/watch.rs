@@ -54,12 +54,14 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     rt.block_on(async {
         let Some((sim, dir)) = super::sim::open_with_dir(cli)? else { return Ok(ExitCode::from(1)) };
-        let _lock = lock::acquire(&dir, "watch")?;
         let metrics = Arc::new(Metrics::default());
-        if !args.no_listen {
-            let listener = server::bind(args.listen).await?;
-            tracing::info!(addr = %listener.local_addr()?, "serving /metrics and /healthz");
-            eprintln!("listening on {}", listener.local_addr()?);
+        let listener = if args.no_listen { None } else { Some(server::bind(args.listen).await?) };
+        let addr = listener.as_ref().map(|l| l.local_addr()).transpose()?;
+        // The lock file tells `powerplane sim vios-down|vios-up` where to forward to.
+        let _lock = lock::acquire(&dir, "watch", addr)?;
+        if let (Some(listener), Some(addr)) = (listener, addr) {
+            tracing::info!(%addr, "serving /metrics and /healthz");
+            eprintln!("listening on {addr}");
             tokio::spawn(server::serve(listener, metrics.clone(), sim.clone()));
         }
         let cfg = watch::Config {

@@ -17,6 +17,9 @@ struct Holder {
     pid: u32,
     command: String,
     since: String,
+    /// Where the holder serves HTTP (`watch --listen`): other commands forward to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    listen: Option<String>,
 }
 
 /// Holds the lock file while alive; removes it when dropped.
@@ -33,17 +36,28 @@ impl Drop for LockGuard {
     }
 }
 
-/// Records this process as the state directory's user.
-pub fn acquire(dir: &StateDir, command: &str) -> Result<LockGuard, StoreError> {
+/// Records this process as the state directory's user, and where it serves HTTP, if it does.
+pub fn acquire(dir: &StateDir, command: &str, listen: Option<std::net::SocketAddr>) -> Result<LockGuard, StoreError> {
     let path = dir.path().join(FILE);
     let took_over = describe_holder(dir.path());
-    let holder = Holder { pid: std::process::id(), command: command.to_owned(), since: crate::time::now() };
+    let holder = Holder {
+        pid: std::process::id(),
+        command: command.to_owned(),
+        since: crate::time::now(),
+        listen: listen.map(|a| a.to_string()),
+    };
     let text = serde_json::to_vec(&holder).map_err(|e| dir.io(&e))?;
     std::fs::write(&path, text).map_err(|e| dir.io(&e))?;
     if let Some(old) = &took_over {
         tracing::warn!(previous = %old, "took over a stale lock: its process ended without releasing the state directory");
     }
     Ok(LockGuard { path, took_over })
+}
+
+/// Where the process holding the state directory serves HTTP, if it does.
+pub fn listener(state_dir: &Path) -> Option<String> {
+    let text = std::fs::read(state_dir.join(FILE)).ok()?;
+    serde_json::from_slice::<Holder>(&text).ok()?.listen
 }
 
 /// `pid 4242, \`apply\` since 2026-11-21T23:25:00Z` from the lock file, if there is one.

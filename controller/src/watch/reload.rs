@@ -117,3 +117,44 @@ pub(super) fn all(cfg: &Config, state: &mut State) -> Reload {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use notify_debouncer_full::notify::event::{AccessKind, CreateKind, ModifyKind};
+    use notify_debouncer_full::notify::{Event, EventKind};
+
+    use super::*;
+
+    fn ev(kind: EventKind, path: PathBuf) -> DebouncedEvent {
+        DebouncedEvent::new(Event::new(kind).add_path(path), Instant::now())
+    }
+
+    #[test]
+    fn events_name_the_manifest_files_to_reload_or_ask_for_everything() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        let modify = EventKind::Modify(ModifyKind::Any);
+        std::fs::create_dir(root.join("sub")).unwrap();
+        let events = vec![
+            ev(modify, root.join("a.yaml")),
+            ev(modify, root.join("sub/b.yml")),
+            ev(modify, root.join("a.yaml")),
+            ev(modify, root.join("README.md")),
+            ev(modify, root.join(".git/HEAD.yaml")),
+            ev(modify, root.join(".a.yaml.swp")),
+            ev(EventKind::Access(AccessKind::Any), root.join("c.yaml")),
+        ];
+        assert_eq!(changed_files(root, &events), Some(vec![root.join("a.yaml"), root.join("sub/b.yml")]));
+        // A directory created (or renamed, removed): its files are not in the events.
+        let dir = vec![ev(EventKind::Create(CreateKind::Folder), root.join("sub"))];
+        assert_eq!(changed_files(root, &dir), None);
+        // Outside the root: cannot be named, so everything is reloaded.
+        assert_eq!(changed_files(root, &[ev(modify, PathBuf::from("/elsewhere/x.yaml"))]), None);
+        // The watcher lost events.
+        let mut rescan = Event::new(EventKind::Other);
+        rescan = rescan.set_flag(notify_debouncer_full::notify::event::Flag::Rescan);
+        assert_eq!(changed_files(root, &[DebouncedEvent::new(rescan, Instant::now())]), None);
+    }
+}

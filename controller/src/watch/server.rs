@@ -52,7 +52,7 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, sim: Simulator)
 async fn respond(method: &str, target: &str, metrics: &Metrics, sim: &Simulator) -> (&'static str, String) {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let param = |k: &str| {
-        query.split('&').find_map(|kv| kv.strip_prefix(k).and_then(|r| r.strip_prefix('='))).map(str::to_owned)
+        query.split('&').find_map(|kv| kv.strip_prefix(k).and_then(|r| r.strip_prefix('='))).map(percent_decode)
     };
     match (method, path) {
         ("GET", "/metrics") => ("200 OK", metrics.render()),
@@ -69,5 +69,62 @@ async fn respond(method: &str, target: &str, metrics: &Metrics, sim: &Simulator)
             }
         }
         _ => ("404 Not Found", "GET /metrics, GET /healthz, POST /sim/vios-down|vios-up?frame=F&vios=V\n".into()),
+    }
+}
+
+/// `%XX` escapes decoded (names may hold `&`, `?`, `#` or `%`).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Escapes what is not a letter, digit or `-_.:` as `%XX`.
+pub(crate) fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|c| match c {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b':' => (c as char).to_string(),
+            _ => format!("%{c:02X}"),
+        })
+        .collect()
+}
+
+/// Sends `POST path?frame=F&vios=V` to a running `watch`; returns the status line and body.
+pub(crate) fn post_vios(addr: &str, path: &str, frame: &str, vios: &str) -> std::io::Result<(String, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+    let target = format!("{path}?frame={}&vios={}", percent_encode(frame), percent_encode(vios));
+    write!(s, "POST {target} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+    let mut response = String::new();
+    s.read_to_string(&mut response)?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    Ok((head.lines().next().unwrap_or("").to_owned(), body.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_survive_the_query_string() {
+        for name in ["p72vio1", "IBM_MMA_P6:102615A", "a&b?c#d%e+f"] {
+            assert_eq!(percent_decode(&percent_encode(name)), name);
+        }
+        assert_eq!(percent_decode("a%2"), "a%2", "a broken escape is kept as it is");
     }
 }
