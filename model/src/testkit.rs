@@ -1,6 +1,6 @@
 //! Generators shared by the property tests (the planner's here, the controller's convergence
 //! state machine): estates of 1–8 frames with VIOS pairs, SEAs (auto and sharing), shared memory
-//! pools with common paging devices, shared processor pools and up to 40 partitions, as
+//! pools with common and independent paging devices, shared processor pools and up to 40 partitions, as
 //! inventory and manifest YAML; random edits of the desired state; and the capacity check the
 //! properties use. Compiled for tests and with the `testkit` feature.
 
@@ -164,14 +164,16 @@ pub fn scenario_sized(max_frames: usize, max_parts: usize) -> impl Strategy<Valu
 }
 
 /// Stops the generated partitions that would not fit their frame (memory, processing units,
-/// pool maximum, one paging device each), so that the starting estate is satisfiable and the
-/// edits, not the generator, take it to its limits.
+/// pool maximum, one paging device each and a common one for those that require redundant
+/// paging), so that the starting estate is satisfiable and the edits, not the generator, take
+/// it to its limits.
 fn fit(frames: &[FrameGen], mut parts: Vec<PartGen>) -> Vec<PartGen> {
     struct Room {
         mem: u64,
         units: u32,
         pool: u32,
         devices: u8,
+        common: u8,
     }
     let mut room: Vec<Room> = frames
         .iter()
@@ -180,15 +182,17 @@ fn fit(frames: &[FrameGen], mut parts: Vec<PartGen>) -> Vec<PartGen> {
             units: f.procs * 100 - 100,
             pool: f.pool_max().map_or(0, |m| m * 100),
             devices: f.smp.map_or(0, |s| s.1),
+            common: f.smp.map_or(0, |s| s.1.min(COMMON_DEVICES)),
         })
         .collect();
     for p in parts.iter_mut().filter(|p| p.running) {
         let f = &frames[p.frame];
         let r = &mut room[p.frame];
         let shared = p.shared_mem && f.smp.is_some();
+        let required = shared && p.redundancy >= 2 && f.smp.is_some_and(|s| s.0 == 2);
         let pooled = p.pool && f.spp.is_some();
         let fits = p.units <= r.units
-            && (if shared { r.devices > 0 } else { p.mem <= r.mem })
+            && (if shared { r.devices > 0 && (!required || r.common > 0) } else { p.mem <= r.mem })
             && (!pooled || p.units <= r.pool);
         if !fits {
             p.running = false;
@@ -197,6 +201,7 @@ fn fit(frames: &[FrameGen], mut parts: Vec<PartGen>) -> Vec<PartGen> {
         r.units -= p.units;
         if shared {
             r.devices -= 1;
+            r.common -= u8::from(required);
         } else {
             r.mem -= p.mem;
         }
@@ -207,16 +212,23 @@ fn fit(frames: &[FrameGen], mut parts: Vec<PartGen>) -> Vec<PartGen> {
     parts
 }
 
+/// Paging disks `pg0`, `pg1` are seen by both VIOS of a frame (common); `pg2` only by VIOS `a`
+/// (independent), so a pool of three devices mixes both kinds.
+const COMMON_DEVICES: u8 = 2;
+
 /// See the module documentation.
 pub fn hardware(frames: &[FrameGen]) -> String {
     let mut y = String::new();
     for (i, f) in frames.iter().enumerate() {
-        let disks = (0..3)
-            .map(|j| format!("{{name: pg{j}, lun: F{i}PG{j}, sizeMB: 8192, reservePolicy: no_reserve}}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let disks = |n: u8| {
+            (0..n)
+                .map(|j| format!("{{name: pg{j}, lun: F{i}PG{j}, sizeMB: 8192, reservePolicy: no_reserve}}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let (disks_a, disks_b) = (disks(3), disks(COMMON_DEVICES));
         y.push_str(&format!(
-            "---\napiVersion: powerplane/v1\nkind: FrameHardware\nmetadata: {{name: f{i}}}\nspec:\n  serial: S{i}\n  machineType: 8233-E8B\n  memoryMB: {}\n  procUnits: {}\n  compatModes: [POWER7]\n  vios:\n    - {{name: f{i}va, memoryMB: 2048, procUnits: 0.5, ethernet: [ent0, ent1, ent2, ent3], disks: [{disks}]}}\n    - {{name: f{i}vb, memoryMB: 2048, procUnits: 0.5, ethernet: [ent0, ent1, ent2, ent3], disks: [{disks}]}}\n",
+            "---\napiVersion: powerplane/v1\nkind: FrameHardware\nmetadata: {{name: f{i}}}\nspec:\n  serial: S{i}\n  machineType: 8233-E8B\n  memoryMB: {}\n  procUnits: {}\n  compatModes: [POWER7]\n  vios:\n    - {{name: f{i}va, memoryMB: 2048, procUnits: 0.5, ethernet: [ent0, ent1, ent2, ent3], disks: [{disks_a}]}}\n    - {{name: f{i}vb, memoryMB: 2048, procUnits: 0.5, ethernet: [ent0, ent1, ent2, ent3], disks: [{disks_b}]}}\n",
             f.mem_gb * 1024,
             f.procs
         ));

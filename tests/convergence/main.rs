@@ -507,6 +507,35 @@ mod found {
         replay(init, vec![Transition::Reconcile, Transition::ChangeDesired(Edit::Maintenance(1))]);
     }
 
+    /// Found when the generator started mixing common and independent paging devices: two
+    /// `preferred` partitions activated first took both common devices (a preferred partition
+    /// takes a common one when it can), and the `required` one then failed to activate, at
+    /// every reconcile. Now partitions that require redundancy activate first on their frame.
+    /// (Without the order the planner now reports the stable error "needs common paging
+    /// devices of f0 (free 0, needs 1)", which the liveness check accepts; so this test checks
+    /// the audit: every action succeeds, the `required` one activates first.)
+    #[test]
+    fn required_redundancy_activates_before_preferred() {
+        let with = |redundancy| Some(PartGen { redundancy, ..shared(0, true).unwrap() });
+        let init = Reference {
+            frames: vec![FrameGen { smp: Some((2, 3)), ..frame(2) }],
+            parts: vec![with(1), with(1), with(2)],
+            faults: vec![],
+        };
+        let records = audit_sequence(&init, &[Transition::Reconcile]);
+        let starts: Vec<(&str, &str)> = records
+            .iter()
+            .filter(|r| r["event"] == "outcome" && r["kind"] == "StartPartition")
+            .map(|r| (r["object"].as_str().unwrap(), r["result"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            starts,
+            [("Partition/lp2", "succeeded"), ("Partition/lp0", "succeeded"), ("Partition/lp1", "succeeded")],
+            "{records:#?}"
+        );
+        replay(init, vec![Transition::Reconcile]);
+    }
+
     /// Found by the 10,000-case soak: a move into room that another move frees had its
     /// validation run before that room was free (only the migration waited), so the HMC
     /// refused it and every reconcile retried one step further. Now validation waits too.

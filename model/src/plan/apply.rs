@@ -67,10 +67,11 @@ fn step(e: &mut Estate, op: &Op) {
             if let Some(p) = e.mem_pools.values_mut().find(|p| &p.spec.frame == frame) {
                 p.spec.paging_devices.push(PagingDeviceSpec { device: device.clone(), size_mb: size });
             }
+            let redundant = redundancy_capable(e, frame, device);
             e.status.paging_devices.entry(frame.clone()).or_default().push(PagingDeviceStatus {
                 device: device.clone(),
                 size,
-                redundant: true,
+                redundant,
                 assigned: None,
             });
         }
@@ -312,14 +313,57 @@ fn step(e: &mut Estate, op: &Op) {
     }
 }
 
-/// Activation or arrival: the smallest free paging device large enough (best fit).
+/// Whether a device is seen by both paging VIOS of the frame's pool with `no_reserve` (the
+/// hardware facts of the estate say), so the pool counts it as common.
+fn redundancy_capable(e: &Estate, frame: &crate::names::FrameName, device: &crate::names::DeviceName) -> bool {
+    let Some(pool) = e.mem_pools.values().find(|p| &p.spec.frame == frame) else { return false };
+    let Some(hw) = e.hardware.get(frame) else { return false };
+    let disks: Vec<_> = pool
+        .spec
+        .paging_vios
+        .iter()
+        .map(|v| hw.spec.vios.iter().find(|h| &h.name == v).map(|h| h.disks.as_slice()).unwrap_or_default())
+        .collect();
+    let lun = disks.iter().flat_map(|d| d.iter()).find(|d| &d.name == device).map(|d| &d.lun);
+    pool.spec.paging_vios.len() == 2
+        && lun.is_some_and(|lun| {
+            disks.iter().all(|vd| {
+                vd.iter().any(|d| &d.lun == lun && d.reserve_policy == crate::manifest::ReservePolicy::NoReserve)
+            })
+        })
+}
+
+/// Activation or arrival: the smallest free paging device large enough (best fit), common or
+/// independent as the partition's redundancy asks.
+// seeds: ams-dual-vios-and-lpm.txt, "If the shared memory partition has been configured to use
+// redundant paging VIOS partitions, a common paging space device will be assigned ... If you
+// activate a shared memory partition that is not configured with redundant paging VIOS, an
+// independent paging space device will be assigned, if possible."
 fn assign_device(e: &mut Estate, frame: &crate::names::FrameName, partition: &crate::names::PartitionName) {
-    let need = e.partitions.get(partition).map(|p| p.spec.memory.max_mb).unwrap_or_default();
-    if let Some(devs) = e.status.paging_devices.get_mut(frame)
-        && let Some(d) = devs
-            .iter_mut()
-            .filter(|d| d.assigned.is_none() && d.size >= need)
-            .min_by(|a, b| a.size.cmp(&b.size).then(a.device.cmp(&b.device)))
+    use crate::manifest::Redundancy;
+    let (need, redundancy) = e
+        .partitions
+        .get(partition)
+        .map(|p| (p.spec.memory.max_mb, p.spec.memory.paging.unwrap_or_default().redundancy))
+        .unwrap_or((crate::units::MemoryMb(0), Redundancy::None));
+    let two = e.mem_pools.values().find(|p| &p.spec.frame == frame).is_some_and(|p| p.spec.paging_vios.len() == 2);
+    // Device classes in the order the hypervisor tries them: common first or independent first.
+    let order: &[bool] = match redundancy {
+        Redundancy::Required if two => &[true],
+        Redundancy::Preferred if two => &[true, false],
+        _ => &[false, true],
+    };
+    let chosen = e.status.paging_devices.get(frame).and_then(|devs| {
+        order.iter().find_map(|common| {
+            devs.iter()
+                .enumerate()
+                .filter(|(_, d)| d.assigned.is_none() && d.size >= need && d.redundant == *common)
+                .min_by(|(_, a), (_, b)| a.size.cmp(&b.size).then(a.device.cmp(&b.device)))
+                .map(|(i, _)| i)
+        })
+    });
+    if let Some(i) = chosen
+        && let Some(d) = e.status.paging_devices.get_mut(frame).and_then(|devs| devs.get_mut(i))
     {
         d.assigned = Some(partition.clone());
         let device = d.device.clone();

@@ -24,6 +24,9 @@ pub(crate) enum Res {
     Pool(FrameName, ProcPoolName),
     /// Free paging devices of a frame's shared memory pool.
     Devices(FrameName),
+    /// Free common (redundancy-capable) paging devices of a frame's shared memory pool, which
+    /// a redundancy-`required` partition needs to activate or arrive.
+    CommonDevices(FrameName),
 }
 
 /// A planned action before ids and ordering.
@@ -52,7 +55,14 @@ pub(crate) fn demand(spec: &PartitionSpec, frame: &FrameName) -> Vec<(Res, u64)>
     let mut v = vec![(Res::Procs(frame.clone()), u64::from(spec.processors.units.hundredths()))];
     match spec.memory.mode {
         MemoryMode::Dedicated => v.push((Res::Memory(frame.clone()), spec.memory.desired_mb.0)),
-        MemoryMode::Shared => v.push((Res::Devices(frame.clone()), 1)),
+        MemoryMode::Shared => {
+            v.push((Res::Devices(frame.clone()), 1));
+            // seeds: ams-dual-vios-and-lpm.txt, "If no common paging space device is available,
+            // the partition will fail to activate."
+            if spec.memory.paging.unwrap_or_default().redundancy == Redundancy::Required {
+                v.push((Res::CommonDevices(frame.clone()), 1));
+            }
+        }
     }
     if spec.processors.mode == ProcMode::Shared {
         let pool = spec.processors.pool_or_default();
@@ -117,10 +127,43 @@ pub(crate) fn build<'a>(
     b.partitions();
     b.vios_stops();
     b.unmanaged_partitions();
+    b.required_paging_first();
     Built { steps: b.steps, changes: b.changes, warnings: b.warnings, errors: b.errors }
 }
 
 impl<'a> B<'a, '_> {
+    /// On each frame, shared-memory partitions that require redundant paging activate (or
+    /// arrive) before the others, which could otherwise take the common paging devices first:
+    /// a `preferred` partition takes a common device when one is free, and a partition without
+    /// redundancy takes one when no independent device is left.
+    // seeds: ams-dual-vios-and-lpm.txt, "make sure the number of common paging space devices
+    // matches the number of redundant shared memory partitions."
+    fn required_paging_first(&mut self) {
+        let mut required: BTreeMap<FrameName, Vec<usize>> = BTreeMap::new();
+        let mut others: Vec<(FrameName, usize)> = Vec::new();
+        for (i, step) in self.steps.iter().enumerate() {
+            let (frame, partition) = match &step.op {
+                Op::StartPartition { frame, partition, .. } => (frame, partition),
+                Op::MigratePartition { partition, to, .. } => (to, partition),
+                _ => continue,
+            };
+            let Some(p) = self.d.partitions.get(partition) else { continue };
+            if p.spec.memory.mode != MemoryMode::Shared {
+                continue;
+            }
+            if p.spec.memory.paging.unwrap_or_default().redundancy == Redundancy::Required {
+                required.entry(frame.clone()).or_default().push(i);
+            } else {
+                others.push((frame.clone(), i));
+            }
+        }
+        for (frame, i) in others {
+            if let Some(first) = required.get(&frame) {
+                self.steps[i].deps.extend(first.iter().copied());
+            }
+        }
+    }
+
     fn push(&mut self, op: Op, reason: impl Into<String>, deps: Vec<usize>, phase: u8) -> usize {
         self.steps.push(Step {
             op,
@@ -378,6 +421,9 @@ impl<'a> B<'a, '_> {
                     0,
                 );
                 self.steps[i].frees.push((Res::Devices(frame.clone()), 1));
+                if self.placer.common_devices(frame).iter().any(|c| c.device == dev.device) {
+                    self.steps[i].frees.push((Res::CommonDevices(frame.clone()), 1));
+                }
                 self.frame_config.entry(frame.clone()).or_default().push(i);
             }
             if self.opts.prune
@@ -395,9 +441,12 @@ impl<'a> B<'a, '_> {
                         9,
                     );
                     self.steps[i].deletion = true;
-                    let free_now = status.iter().any(|s| s.device == dev.device && s.assigned.is_none());
-                    if free_now {
+                    let free_now = status.iter().find(|s| s.device == dev.device && s.assigned.is_none());
+                    if let Some(d) = free_now {
                         self.steps[i].consumes.push((Res::Devices(frame.clone()), 1));
+                        if d.redundant {
+                            self.steps[i].consumes.push((Res::CommonDevices(frame.clone()), 1));
+                        }
                     }
                 }
             }
@@ -711,13 +760,17 @@ impl<'a> B<'a, '_> {
             // device is chosen again at activation).
             // seeds: ams-dual-vios-and-lpm.txt, "you need a shared memory pool with a suitable
             // and available paging space device on the target server"
-            let room = if stays_running {
+            let mut room = if stays_running {
                 demand(&op.spec, target)
             } else if op.spec.memory.mode == MemoryMode::Shared {
                 vec![(Res::Devices(target.clone()), 1)]
             } else {
                 Vec::new()
             };
+            // Only `--redundantpgvios 1` insists on a common device on the target.
+            if redundant != Some(RedundantPgVios::Required) {
+                room.retain(|(r, _)| !matches!(r, Res::CommonDevices(_)));
+            }
             self.steps[v].consumes = room.clone();
             self.steps[v].frees = room.clone();
             self.steps[m].frees = if stays_running { demand(&op.spec, &current) } else { room.clone() };

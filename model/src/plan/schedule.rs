@@ -32,8 +32,10 @@ fn initial_free(o: &Estate) -> BTreeMap<Res, u64> {
         }
         free.insert(Res::Memory(f.clone()), mem);
         free.insert(Res::Procs(f.clone()), procs);
-        let devices = o.status.paging_devices.get(f).map_or(0, |ds| ds.iter().filter(|d| d.assigned.is_none()).count());
-        free.insert(Res::Devices(f.clone()), devices as u64);
+        let unassigned = o.status.paging_devices.get(f).into_iter().flatten().filter(|d| d.assigned.is_none());
+        let (devices, common) = unassigned.fold((0, 0), |(n, c), d| (n + 1, c + u64::from(d.redundant)));
+        free.insert(Res::Devices(f.clone()), devices);
+        free.insert(Res::CommonDevices(f.clone()), common);
     }
     for p in o.proc_pools.values() {
         let avail = p.spec.max_proc_units.saturating_sub(p.spec.reserved_proc_units).hundredths();
@@ -52,7 +54,7 @@ fn initial_free(o: &Estate) -> BTreeMap<Res, u64> {
         };
         for (r, n) in demand(&p.spec, &frame) {
             // Devices are counted from the pool's status above.
-            if !matches!(r, Res::Devices(_))
+            if !matches!(r, Res::Devices(_) | Res::CommonDevices(_))
                 && let Some(v) = free.get_mut(&r)
             {
                 *v = v.saturating_sub(n);
@@ -182,5 +184,6 @@ fn describe(r: &Res) -> String {
         Res::Procs(f) => format!("processing units of {f} (hundredths)"),
         Res::Pool(f, p) => format!("pool {p} on {f} (hundredths)"),
         Res::Devices(f) => format!("paging devices of {f}"),
+        Res::CommonDevices(f) => format!("common (redundancy-capable) paging devices of {f}"),
     }
 }
