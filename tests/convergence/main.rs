@@ -536,6 +536,38 @@ mod found {
         replay(init, vec![Transition::Reconcile]);
     }
 
+    /// Found by the 10,000-case soak with mixed paging devices: VIOS a went down (paging failed
+    /// over to b) and the manifests then put VIOS b in maintenance. The plan started a, failed
+    /// paging back to it, and — for b's maintenance — switched the same partitions again;
+    /// `chhwres -o so` toggles, so the second switch sent them back to b, which was stopping.
+    /// Now a partition is switched at most once per plan.
+    #[test]
+    fn a_failback_and_a_maintenance_switch_are_one_switch() {
+        let dedicated = |running| Some(PartGen { shared_mem: false, ..shared(0, running).unwrap() });
+        let preferred = Some(PartGen { redundancy: 1, ..shared(0, true).unwrap() });
+        let init = Reference {
+            frames: vec![FrameGen { smp: Some((2, 3)), ..frame(2) }],
+            parts: vec![dedicated(true), preferred.clone(), preferred],
+            faults: vec![],
+        };
+        let transitions = vec![
+            Transition::Reconcile,
+            Transition::InjectFault(Fault::ViosDown(0, true)),
+            Transition::ChangeDesired(Edit::ViosDown(0)),
+            Transition::Reconcile,
+        ];
+        let records = audit_sequence(&init, &transitions);
+        let outcomes: Vec<(&str, &str, &str)> = records
+            .iter()
+            .filter(|r| r["event"] == "outcome" && r["plan_id"] == "r2")
+            .map(|r| (r["kind"].as_str().unwrap(), r["object"].as_str().unwrap(), r["result"].as_str().unwrap()))
+            .collect();
+        let switches = outcomes.iter().filter(|(k, _, _)| *k == "SwitchPagingVios").count();
+        assert_eq!(switches, 2, "one switch for each of lp1 and lp2: {outcomes:#?}");
+        assert!(outcomes.iter().all(|(_, _, r)| *r == "succeeded"), "{outcomes:#?}");
+        replay(init, transitions);
+    }
+
     /// Found by the 10,000-case soak: a move into room that another move frees had its
     /// validation run before that room was free (only the migration waited), so the HMC
     /// refused it and every reconcile retried one step further. Now validation waits too.

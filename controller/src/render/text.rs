@@ -19,7 +19,7 @@ pub enum Style {
 }
 
 impl Style {
-    /// Colour on a terminal unless `NO_COLOR` is set (https://no-color.org).
+    /// Colour on a terminal unless `NO_COLOR` is set (<https://no-color.org>).
     pub fn detect(is_terminal: bool) -> Self {
         if is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) {
             Style::Colour

@@ -3,7 +3,7 @@
 //! record saying why. Records are numbered and chained: each carries the SHA-256 of the
 //! previous record, so `audit verify` finds any record that was changed, removed or inserted.
 //!
-//! Durability without one fsync per record: [`AuditLog::append`] writes a batch and flushes
+//! Durability without one fsync per record: [`AuditLog::append`](crate::store::audit::AuditLog::append) writes a batch and flushes
 //! once, and the executor's writer gathers every record waiting at that moment into one batch
 //! (group commit). A record is acknowledged only after the flush that made it durable.
 

@@ -1,7 +1,9 @@
 //! The controller loop (DESIGN §7): watch the manifest directory (debounced), resync with the
 //! backend on an interval, report and audit drift, plan, and apply (or only report with
-//! `--dry-run`). Invalid manifests never apply: the last good desired state is kept. Failed
-//! reconciles back off exponentially. Shutdown is an injected future (as in mini-redis's
+//! `--dry-run`). An edit re-reads only the changed files, and a change to partitions only is
+//! observed and planned in its scope ([`scoped`]). Invalid manifests never apply: the last good
+//! desired state is kept. Failed actions back off per object; a VIOS that went down outside
+//! powerplane is not restarted unless the settings say so (`wait`). Shutdown is an injected future (as in mini-redis's
 //! `server::run`), so the loop is testable without signals: when it resolves, no new action
 //! starts, running ones finish and are recorded, and the loop returns.
 

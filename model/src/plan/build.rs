@@ -93,6 +93,9 @@ struct B<'a, 'p> {
     vios_stopping: BTreeSet<(FrameName, ViosName)>,
     /// Steps after which a partition no longer pages through its frame's VIOS (stop or move).
     leaves_frame: BTreeMap<PartitionName, usize>,
+    /// Paging switches planned, by partition: `chhwres -o so` toggles between the two paging
+    /// VIOS, so a partition is switched at most once per plan.
+    paging_switch: BTreeMap<PartitionName, usize>,
 }
 
 pub(crate) fn build<'a>(
@@ -118,6 +121,7 @@ pub(crate) fn build<'a>(
         vios_ready: BTreeMap::new(),
         vios_stopping: BTreeSet::new(),
         leaves_frame: BTreeMap::new(),
+        paging_switch: BTreeMap::new(),
     };
     b.frames();
     b.proc_pools();
@@ -955,12 +959,13 @@ impl<'a> B<'a, '_> {
             self.warnings.push(format!("{object}: the paging failback to {want} waits until {want} is running"));
             return None;
         }
-        self.push(
+        let i = self.push(
             Op::SwitchPagingVios { frame: frame.clone(), partition: name.clone() },
             format!("{object}: paging failback from {current} to its primary paging VIOS {want} (the hypervisor never switches back by itself)"),
             deps,
             5,
         );
+        self.paging_switch.insert(name.clone(), i);
         Some(FieldChange { path: "paging.current".into(), old: Some(current.to_string()), new: Some(want.to_string()) })
     }
 
@@ -986,6 +991,12 @@ impl<'a> B<'a, '_> {
                     deps.push(*i);
                     continue;
                 }
+                // A failback already moves it off this VIOS (to the other one): switching
+                // again would toggle it back.
+                if let Some(i) = self.paging_switch.get(&p) {
+                    switches.push(*i);
+                    continue;
+                }
                 let other =
                     [Some(&pg.primary), pg.secondary.as_ref()].into_iter().flatten().find(|v| **v != vios).cloned();
                 match other {
@@ -998,6 +1009,7 @@ impl<'a> B<'a, '_> {
                             1,
                         );
                         switches.push(i);
+                        self.paging_switch.insert(p.clone(), i);
                     }
                     _ => self.errors.push(format!(
                         "{vios} cannot be stopped: Partition/{p} pages through it and has no other running paging VIOS; migrate or stop the partition first"

@@ -251,50 +251,36 @@ impl Scope {
     /// The objects of `e` on the scope's frames, its partitions and the settings; of the frames
     /// its partitions only name, the frame and its physical facts (names must resolve).
     pub fn restrict(&self, e: &Estate) -> Estate {
-        let on = |f: &FrameName| self.frames.contains(f);
-        fn pick<V: Clone>(frames: &BTreeSet<FrameName>, m: &BTreeMap<FrameName, V>) -> BTreeMap<FrameName, V> {
-            frames.iter().filter_map(|f| m.get(f).map(|v| (f.clone(), v.clone()))).collect()
+        /// The entries of `m` under `keys`.
+        fn pick<'k, K: Ord + Clone + 'k, V: Clone>(
+            keys: impl IntoIterator<Item = &'k K>,
+            m: &BTreeMap<K, V>,
+        ) -> BTreeMap<K, V> {
+            keys.into_iter().filter_map(|k| m.get(k).map(|v| (k.clone(), v.clone()))).collect()
         }
+        /// The entries of `m` that `pred` selects.
+        fn keep<K: Ord + Clone, V: Clone>(m: &BTreeMap<K, V>, pred: impl Fn(&V) -> bool) -> BTreeMap<K, V> {
+            m.iter().filter(|(_, v)| pred(v)).map(|(k, v)| (k.clone(), v.clone())).collect()
+        }
+        let on = |f: &FrameName| self.frames.contains(f);
         let all: BTreeSet<FrameName> = self.frames.union(&self.named).cloned().collect();
-        let vios_pairs: BTreeMap<_, _> =
-            e.vios_pairs.iter().filter(|(_, p)| on(&p.spec.frame)).map(|(n, p)| (n.clone(), p.clone())).collect();
-        let seas: BTreeMap<_, _> = e
-            .seas
-            .iter()
-            .filter(|(_, s)| vios_pairs.contains_key(&s.spec.vios_pair))
-            .map(|(n, s)| (n.clone(), s.clone()))
-            .collect();
-        let partitions: BTreeMap<_, _> =
-            self.partitions.iter().filter_map(|n| e.partitions.get(n).map(|p| (n.clone(), p.clone()))).collect();
+        let vios_pairs = keep(&e.vios_pairs, |p| on(&p.spec.frame));
+        let seas = keep(&e.seas, |s| vios_pairs.contains_key(&s.spec.vios_pair));
         let st = &e.status;
         let status = crate::status::Status {
             frames: pick(&all, &st.frames),
             vios: pick(&self.frames, &st.vios),
-            seas: seas.keys().filter_map(|n| st.seas.get(n).map(|s| (n.clone(), s.clone()))).collect(),
-            partitions: self
-                .partitions
-                .iter()
-                .filter_map(|n| st.partitions.get(n).map(|s| (n.clone(), s.clone())))
-                .collect(),
+            seas: pick(seas.keys(), &st.seas),
+            partitions: pick(&self.partitions, &st.partitions),
             paging_devices: pick(&self.frames, &st.paging_devices),
         };
         Estate {
             frames: pick(&all, &e.frames),
-            proc_pools: e
-                .proc_pools
-                .iter()
-                .filter(|(_, p)| on(&p.spec.frame))
-                .map(|(n, p)| (n.clone(), p.clone()))
-                .collect(),
-            mem_pools: e
-                .mem_pools
-                .iter()
-                .filter(|(_, p)| on(&p.spec.frame))
-                .map(|(n, p)| (n.clone(), p.clone()))
-                .collect(),
+            proc_pools: keep(&e.proc_pools, |p| on(&p.spec.frame)),
+            mem_pools: keep(&e.mem_pools, |p| on(&p.spec.frame)),
+            partitions: pick(&self.partitions, &e.partitions),
             vios_pairs,
             seas,
-            partitions,
             hardware: pick(&all, &e.hardware),
             settings: e.settings.clone(),
             status,
@@ -378,27 +364,20 @@ mod tests {
                 prop_assert!(scope.partitions.contains(name));
                 let stale = kept.scope(&desired, &observed, &one);
                 prop_assert!(stale.frames.is_superset(&scope.frames), "{name}: {:?} < {:?}", stale.frames, scope.frames);
-                let stale_plan = plan(&stale.restrict(&desired), &stale.restrict(&observed), PlanOptions::default());
-                if full.errors.is_empty() {
-                    let on_stale: Vec<Action> = full
-                        .actions
-                        .iter()
-                        .filter(|a| a.op.frames().iter().any(|f| stale.frames.contains(*f)))
-                        .cloned()
-                        .collect();
-                    prop_assert_eq!(normal(&stale_plan.actions), normal(&on_stale), "{} (kept ties, scope {:?})", name, stale.frames);
-                }
                 if !full.errors.is_empty() {
                     continue;
                 }
-                prop_assert!(scoped.errors.is_empty(), "{name}: scoped errors {:?} where the full plan has none", scoped.errors);
-                let on_scope: Vec<Action> = full
-                    .actions
-                    .iter()
-                    .filter(|a| a.op.frames().iter().any(|f| scope.frames.contains(*f)))
-                    .cloned()
-                    .collect();
-                prop_assert_eq!(normal(&scoped.actions), normal(&on_scope), "{} (scope {:?})", name, scope.frames);
+                let stale_plan = plan(&stale.restrict(&desired), &stale.restrict(&observed), PlanOptions::default());
+                for (how, s, p) in [("fresh", &scope, &scoped), ("kept ties", &stale, &stale_plan)] {
+                    prop_assert!(p.errors.is_empty(), "{name} ({how}): scoped errors {:?} where the full plan has none", p.errors);
+                    let on_scope: Vec<Action> = full
+                        .actions
+                        .iter()
+                        .filter(|a| a.op.frames().iter().any(|f| s.frames.contains(*f)))
+                        .cloned()
+                        .collect();
+                    prop_assert_eq!(normal(&p.actions), normal(&on_scope), "{} ({}, scope {:?})", name, how, s.frames);
+                }
             }
             // Every scoped plan with errors belongs to a full plan with errors.
             if full.errors.is_empty() {
