@@ -77,6 +77,14 @@ fn edits_apply_broken_manifests_do_not_and_a_fix_does() {
     assert!(planned.contains("frames=1") && planned.contains("partitions=1"), "{planned}");
     w.until(&["action finished", "kind=UpdatePartition", "Succeeded"]);
     w.until(&["reconciled: applied"]);
+    // A partition-only change with an error: the scope's plan is replaced by the full plan, whose
+    // message knows the pool exists, on another frame.
+    let pooled = "processors: {mode: shared, pool: prodpool, units: 1.0, virtual: 2, compat: POWER6}";
+    lab.edit("js22.yaml", "processors: {mode: shared, units: 1.0, virtual: 2, compat: POWER6}", pooled);
+    w.until(&["the change has errors: planning the whole estate"]);
+    let error = w.until(&["bxaix85"]);
+    assert!(error.contains("prodpool") && !error.contains("not defined on any frame"), "{error}");
+    lab.edit("js22.yaml", pooled, "processors: {mode: shared, units: 1.0, virtual: 2, compat: POWER6}");
     std::fs::write(lab.path("broken.yaml"), "apiVersion: powerplane/v1\nkind: [\n").unwrap();
     let err = w.until(&["invalid manifests"]);
     assert!(err.contains("broken.yaml:3:1") || err.contains("broken.yaml:2"), "{err}");

@@ -79,6 +79,8 @@ struct State {
     /// Whether the last full plan had no errors; only then is a change planned in its scope
     /// (a scope's plan could otherwise apply while the full plan is refused).
     clean: bool,
+    /// Files of a file-by-file reload that was refused (invalid): read again with the next.
+    pending: BTreeSet<PathBuf>,
     /// Distinct problems already logged, so that a waiting heal does not spam the log.
     reported: BTreeSet<String>,
     backoff: wait::Backoff,
@@ -231,30 +233,38 @@ async fn reconcile(
     (reason, started): (&str, Instant),
     reach: Reach,
 ) -> anyhow::Result<()> {
-    let cached = match state.observed.take() {
+    let mut cached = match state.observed.take() {
         Some(e) => Some(e),
         None => snapshot::load(dir).ok().flatten().map(|(_, e)| e),
     };
     let desired = state.manifests.as_ref().map(ManifestSet::estate);
-    // Observe (all, or the scope of the change), and plan.
-    let ties = state.ties.take();
-    let (observed, scope, plan) = match (reach, cached, desired, ties) {
-        (Reach::Partitions(changed), Some(mut cache), Some(desired), Some(mut ties)) => {
-            let seen = scoped::observe_scope(sim, desired, &mut cache, &mut ties, &changed).await?;
-            let plan = scoped::plan(desired, &cache, &seen.scope);
-            drift(writer, &mut state.held_vios, &seen.before, &seen.after).await?;
-            tracing::info!(
-                reason,
-                frames = seen.scope.frames.len(),
-                partitions = seen.scope.partitions.len(),
-                // From the file event (files read, desired state updated) to the ready plan.
-                ms = started.elapsed().as_secs_f64() * 1e3,
-                "planned the change in its scope"
-            );
-            state.ties = Some(ties);
-            (cache, Some(seen.scope), Some(plan))
+    // Observe the scope of the change and plan it. A scope with errors is planned again in
+    // full: what is wrong may be named by objects outside the scope (a pool defined on another
+    // frame), and the full plan's messages say so.
+    let mut scoped = None;
+    if let (Reach::Partitions(changed), Some(cache), Some(desired), Some(ties)) =
+        (reach, cached.as_mut(), desired, state.ties.as_mut())
+    {
+        let seen = scoped::observe_scope(sim, desired, cache, ties, &changed).await?;
+        let plan = scoped::plan(desired, cache, &seen.scope);
+        drift(writer, &mut state.held_vios, &seen.before, &seen.after).await?;
+        tracing::info!(
+            reason,
+            frames = seen.scope.frames.len(),
+            partitions = seen.scope.partitions.len(),
+            // From the file event (files read, desired state updated) to the ready plan.
+            ms = started.elapsed().as_secs_f64() * 1e3,
+            "planned the change in its scope"
+        );
+        if plan.errors.is_empty() {
+            scoped = Some((seen.scope, plan));
+        } else {
+            tracing::info!(reason, "the change has errors: planning the whole estate to report them");
         }
-        (_, cached, desired, _) => {
+    }
+    let (observed, scope, plan) = match (scoped, cached) {
+        (Some((scope, plan)), Some(cache)) => (cache, Some(scope), Some(plan)),
+        (_, cached) => {
             let fresh = sim.observe().await?;
             state.ties = desired.map(|d| Ties::new(d, &fresh));
             if let Some(before) = &cached {

@@ -60,16 +60,23 @@ fn log_invalid(diags: &[Diagnostic], keeping: bool) {
     }
 }
 
-/// Reloads `files` only (the fast path of an edit).
+/// Reloads `files` only (the fast path of an edit), with the files of earlier invalid
+/// reloads: an update is all or nothing, so a good edit saved together with a broken file
+/// waits with it, and is taken when the broken one is fixed or removed.
 pub(super) fn files(cfg: &Config, state: &mut State, files: &[PathBuf]) -> Reload {
     let Some(set) = &mut state.manifests else {
         return all(cfg, state);
     };
-    let result = crate::manifest_dir::read_changed(files)
+    state.pending.extend(files.iter().cloned());
+    let files: Vec<PathBuf> = state.pending.iter().cloned().collect();
+    let result = crate::manifest_dir::read_changed(&files)
         .and_then(|changes| set.update(changes).map_err(|powerplane_model::Invalid(d)| d));
     match result {
-        Ok(changed) if changed.is_empty() => Reload::Kept,
         Ok(changed) => {
+            state.pending.clear();
+            if changed.is_empty() {
+                return Reload::Kept;
+            }
             state.reported.clear();
             Reload::Changed(changed)
         }
@@ -107,6 +114,7 @@ pub(super) fn all(cfg: &Config, state: &mut State) -> Reload {
             let changed =
                 Changed::between(state.manifests.as_ref().map(ManifestSet::estate).unwrap_or(&Default::default()), &e);
             state.manifests = Some(ManifestSet::new(e));
+            state.pending.clear();
             state.commit = commit;
             state.reported.clear();
             Reload::Changed(changed)
@@ -129,6 +137,49 @@ mod tests {
 
     fn ev(kind: EventKind, path: PathBuf) -> DebouncedEvent {
         DebouncedEvent::new(Event::new(kind).add_path(path), Instant::now())
+    }
+
+    fn part(name: &str, mem: u32) -> String {
+        format!(
+            "---\napiVersion: powerplane/v1\nkind: Partition\nmetadata: {{name: {name}}}\nspec:\n  placement: {{frame: f0}}\n  processors: {{units: 0.5}}\n  memory: {{desiredMB: {mem}, maxMB: 8192}}\n"
+        )
+    }
+
+    /// A good edit saved together with a broken file is not lost: it is taken with the fix.
+    #[test]
+    fn a_good_edit_waits_for_the_broken_file_saved_with_it() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().to_path_buf();
+        std::fs::write(root.join("frame.yaml"), "apiVersion: powerplane/v1\nkind: Frame\nmetadata: {name: f0}\n")
+            .unwrap();
+        std::fs::write(root.join("a.yaml"), part("lpa", 1024)).unwrap();
+        let cfg = Config {
+            dir: root.clone(),
+            interval: std::time::Duration::from_secs(30),
+            dry_run: true,
+            debounce: std::time::Duration::from_millis(300),
+            settings: Default::default(),
+            git_ref: None,
+            fetch: false,
+        };
+        let mut state = State::default();
+        assert!(matches!(all(&cfg, &mut state), Reload::Changed(_)));
+        let mem = |s: &State| {
+            s.manifests.as_ref().unwrap().estate().partitions.values().next().unwrap().spec.memory.desired_mb.0
+        };
+        // One batch: a good edit of a.yaml and a broken new file.
+        std::fs::write(root.join("a.yaml"), part("lpa", 2048)).unwrap();
+        std::fs::write(root.join("broken.yaml"), "apiVersion: powerplane/v1\nkind: [\n").unwrap();
+        assert!(matches!(files(&cfg, &mut state, &[root.join("a.yaml"), root.join("broken.yaml")]), Reload::Kept));
+        assert_eq!(mem(&state), 1024, "all or nothing: the last valid state is kept");
+        // The broken file is removed: the next reload takes a.yaml's edit too.
+        std::fs::remove_file(root.join("broken.yaml")).unwrap();
+        let Reload::Changed(changed) = files(&cfg, &mut state, &[root.join("broken.yaml")]) else {
+            panic!("the good edit was lost")
+        };
+        assert_eq!(changed.partitions_only().unwrap().len(), 1);
+        assert_eq!(mem(&state), 2048);
+        assert!(state.pending.is_empty());
     }
 
     #[test]
