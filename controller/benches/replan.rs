@@ -88,7 +88,7 @@ fn bench(c: &mut Criterion) {
                             &partitions,
                         ))
                         .unwrap();
-                    let p = scoped::plan(fx.desired.estate(), &fx.cache, &seen.scope);
+                    let p = seen.scope.plan(fx.desired.estate(), &fx.cache, PlanOptions::default());
                     total += start.elapsed();
                     assert!(p.errors.is_empty(), "{:?}", p.errors);
                     actions += p.actions.len();

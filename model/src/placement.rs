@@ -247,18 +247,7 @@ impl<'a> Placer<'a> {
             .iter()
             .map(|v| facts.vios_hardware(frame, v).map(|h| h.disks.as_slice()).unwrap_or_default())
             .collect();
-        pool.spec
-            .paging_devices
-            .iter()
-            .filter(|dev| {
-                let lun = disks.iter().flat_map(|d| d.iter()).find(|d| d.name == dev.device).map(|d| &d.lun);
-                lun.is_some_and(|lun| {
-                    disks
-                        .iter()
-                        .all(|vd| vd.iter().any(|d| &d.lun == lun && d.reserve_policy == ReservePolicy::NoReserve))
-                })
-            })
-            .collect()
+        pool.spec.paging_devices.iter().filter(|dev| seen_by_all(&dev.device, &disks)).collect()
     }
 
     /// Where the partition runs now, according to the observed estate.
@@ -393,6 +382,16 @@ impl<'a> Placer<'a> {
         static EMPTY: std::sync::OnceLock<crate::manifest::Labels> = std::sync::OnceLock::new();
         self.desired.frames.get(frame).map_or_else(|| EMPTY.get_or_init(Default::default), |f| &f.metadata.labels)
     }
+}
+
+/// Whether `device` (named as one paging VIOS names it) is a disk every paging VIOS sees, by
+/// its LUN, with `reserve_policy=no_reserve`: a common paging device. `disks` holds each
+/// paging VIOS's disks.
+pub(crate) fn seen_by_all(device: &crate::names::DeviceName, disks: &[&[crate::manifest::DiskSpec]]) -> bool {
+    let lun = disks.iter().flat_map(|d| d.iter()).find(|d| &d.name == device).map(|d| &d.lun);
+    lun.is_some_and(|lun| {
+        disks.iter().all(|vd| vd.iter().any(|d| &d.lun == lun && d.reserve_policy == ReservePolicy::NoReserve))
+    })
 }
 
 /// A frame's capacity and what is asked of it.

@@ -187,8 +187,8 @@ fn reach(state: &mut State, changed: &powerplane_model::Changed) -> Reach {
         .iter()
         .filter(|(k, _)| *k == Kind::ViosPair)
         .filter_map(|(_, n)| {
-            let e = state.manifests.as_ref()?.estate();
-            e.vios_pairs.values().find(|p| p.metadata.name.as_str() == n).map(|p| p.spec.frame.clone())
+            let pair = state.manifests.as_ref()?.estate().vios_pairs.get(n.as_str())?;
+            Some(pair.spec.frame.clone())
         })
         .collect();
     state.held_vios.release_frames(&pairs);
@@ -246,7 +246,7 @@ async fn reconcile(
         (reach, cached.as_mut(), desired, state.ties.as_mut())
     {
         let seen = scoped::observe_scope(sim, desired, cache, ties, &changed).await?;
-        let plan = scoped::plan(desired, cache, &seen.scope);
+        let plan = seen.scope.plan(desired, cache, PlanOptions::default());
         drift(writer, &mut state.held_vios, &seen.before, &seen.after).await?;
         tracing::info!(
             reason,

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use powerplane_model::plan::{Scope, Ties};
-use powerplane_model::{Estate, FrameName, PartitionName, Plan, PlanOptions};
+use powerplane_model::{Estate, FrameName, PartitionName};
 
 use crate::backend::{BackendError, Hypervisor};
 
@@ -36,7 +36,7 @@ pub async fn observe_scope<H: Hypervisor>(
     let mut before = Estate::default();
     let mut after = Estate::default();
     loop {
-        let scope = ties.scope(desired, cache, changed);
+        let scope = ties.scope(desired, changed);
         let new: BTreeSet<FrameName> = scope.frames.difference(&seen).cloned().collect();
         if new.is_empty() {
             return Ok(Observed { scope, before, after });
@@ -62,9 +62,4 @@ pub fn refresh(
     let old = cache.replace_frames(frames, Some(&ties.counted_on(frames)), fresh);
     ties.update(desired, cache, names.iter().chain(old.partitions.keys()));
     old
-}
-
-/// Plans the observed scope.
-pub fn plan(desired: &Estate, cache: &Estate, scope: &Scope) -> Plan {
-    powerplane_model::plan(&scope.restrict(desired), &scope.restrict(cache), PlanOptions::default())
 }

@@ -125,23 +125,29 @@ impl ManifestSet {
             };
             parsed.push((path, estate));
         }
+        // The changed files' objects together, and which file holds which.
+        let mut new = Estate::default();
+        let mut keys: Vec<(PathBuf, Vec<(Kind, String)>)> = Vec::with_capacity(parsed.len());
+        for (path, e) in parsed {
+            let objs = objects(e);
+            keys.push((path, objs.iter().map(|o| (o.kind(), o.name())).collect()));
+            diags.extend(objs.into_iter().filter_map(|o| insert(&mut new, o).err()));
+        }
         if !diags.is_empty() {
             return Err(Invalid(diags));
         }
         let mut old = Estate::default();
-        for (path, _) in &parsed {
+        for (path, _) in &keys {
             for (kind, name) in self.files.get(path).into_iter().flatten() {
                 take(&mut self.estate, &mut old, *kind, name);
             }
         }
         let mut added: Vec<(Kind, String)> = Vec::new();
-        for (_, e) in &parsed {
-            for obj in objects(e.clone()) {
-                let key = (obj.kind(), obj.name());
-                match insert(&mut self.estate, obj) {
-                    Ok(()) => added.push(key),
-                    Err(d) => diags.push(d),
-                }
+        for obj in objects(new.clone()) {
+            let key = (obj.kind(), obj.name());
+            match insert(&mut self.estate, obj) {
+                Ok(()) => added.push(key),
+                Err(d) => diags.push(d),
             }
         }
         if diags.is_empty() && self.estate.is_empty() {
@@ -160,15 +166,8 @@ impl ManifestSet {
             }
             return Err(Invalid(diags));
         }
-        let mut new = Estate::default();
-        for (_, e) in &parsed {
-            for obj in objects(e.clone()) {
-                let _ = insert(&mut new, obj);
-            }
-        }
         let changed = Changed::between(&old, &new);
-        for (path, e) in parsed {
-            let keys = ManifestSet::new(e).files.into_values().flatten().collect::<Vec<_>>();
+        for (path, keys) in keys {
             if keys.is_empty() {
                 self.files.remove(&path);
             } else {

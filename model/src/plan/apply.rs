@@ -324,13 +324,7 @@ fn redundancy_capable(e: &Estate, frame: &crate::names::FrameName, device: &crat
         .iter()
         .map(|v| hw.spec.vios.iter().find(|h| &h.name == v).map(|h| h.disks.as_slice()).unwrap_or_default())
         .collect();
-    let lun = disks.iter().flat_map(|d| d.iter()).find(|d| &d.name == device).map(|d| &d.lun);
-    pool.spec.paging_vios.len() == 2
-        && lun.is_some_and(|lun| {
-            disks.iter().all(|vd| {
-                vd.iter().any(|d| &d.lun == lun && d.reserve_policy == crate::manifest::ReservePolicy::NoReserve)
-            })
-        })
+    pool.spec.paging_vios.len() == 2 && crate::placement::seen_by_all(device, &disks)
 }
 
 /// Activation or arrival: the smallest free paging device large enough (best fit), common or

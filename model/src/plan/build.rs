@@ -404,6 +404,8 @@ impl<'a> B<'a, '_> {
                     }
                 }
             }
+            let common: BTreeSet<&crate::names::DeviceName> =
+                self.placer.common_devices(frame).into_iter().map(|c| &c.device).collect();
             for dev in &p.spec.paging_devices {
                 if existing.contains(&dev.device) {
                     continue;
@@ -425,7 +427,7 @@ impl<'a> B<'a, '_> {
                     0,
                 );
                 self.steps[i].frees.push((Res::Devices(frame.clone()), 1));
-                if self.placer.common_devices(frame).iter().any(|c| c.device == dev.device) {
+                if common.contains(&dev.device) {
                     self.steps[i].frees.push((Res::CommonDevices(frame.clone()), 1));
                 }
                 self.frame_config.entry(frame.clone()).or_default().push(i);

@@ -94,28 +94,25 @@ impl Ties {
         }
     }
 
-    /// The scope of a change to `changed`, which must already be taken into account.
-    pub fn scope(&mut self, desired: &Estate, observed: &Estate, changed: &BTreeSet<PartitionName>) -> Scope {
-        let mut roots = BTreeSet::new();
-        {
-            let (d, o) = local(desired, observed, changed);
-            let placer = Placer::new(&d, Some(&o));
-            for name in changed {
-                for f in frames_of(&placer, d.partitions.get(name), o.partitions.get(name)) {
-                    let n = self.node(f);
-                    roots.insert(self.root(n));
-                }
-            }
-        }
+    /// The scope of a change to `changed`, which must already be taken into account (by
+    /// [`Ties::new`] or [`Ties::update`]): a changed partition's frames are all tied to the one
+    /// it is counted on.
+    pub fn scope(&mut self, desired: &Estate, changed: &BTreeSet<PartitionName>) -> Scope {
+        let counted: Vec<FrameName> = changed.iter().filter_map(|n| self.frame_of.get(n).cloned()).collect();
+        let roots: BTreeSet<usize> = counted
+            .iter()
+            .map(|f| {
+                let n = self.node(f);
+                self.root(n)
+            })
+            .collect();
         let mut scope = Scope::default();
         if roots.is_empty() {
             return scope;
         }
         let nodes: Vec<(FrameName, usize)> = self.index.iter().map(|(f, i)| (f.clone(), *i)).collect();
         scope.frames = nodes.into_iter().filter(|(_, i)| roots.contains(&self.root(*i))).map(|(f, _)| f).collect();
-        for f in &scope.frames {
-            scope.partitions.extend(self.on_frame.get(f).into_iter().flatten().cloned());
-        }
+        scope.partitions = self.counted_on(&scope.frames);
         scope.named = named_outside(desired, &scope.frames, &scope.partitions);
         scope
     }
@@ -245,7 +242,12 @@ impl Scope {
     /// The scope of a change to `changed` (partitions added, edited or removed in `desired`),
     /// computed from scratch; the controller keeps [`Ties`] instead.
     pub fn of(desired: &Estate, observed: &Estate, changed: &BTreeSet<PartitionName>) -> Scope {
-        Ties::new(desired, observed).scope(desired, observed, changed)
+        Ties::new(desired, observed).scope(desired, changed)
+    }
+
+    /// The plan of the scope's part of `desired` and `observed`.
+    pub fn plan(&self, desired: &Estate, observed: &Estate, options: super::PlanOptions) -> super::Plan {
+        super::plan(&self.restrict(desired), &self.restrict(observed), options)
     }
 
     /// The objects of `e` on the scope's frames, its partitions and the settings; of the frames
@@ -290,7 +292,8 @@ impl Scope {
 
 /// Plans only what a change to `changed` partitions can affect: the plan of the scope's
 /// sub-estate. Other frames are left out, so this is the full plan only when nothing outside
-/// the scope had anything to do (the controller loop uses it between full resyncs).
+/// the scope had anything to do (the controller loop plans a kept [`Ties`]' scope between
+/// full resyncs).
 pub fn plan_scoped(
     desired: &Estate,
     observed: &Estate,
@@ -298,7 +301,7 @@ pub fn plan_scoped(
     options: super::PlanOptions,
 ) -> (Scope, super::Plan) {
     let scope = Scope::of(desired, observed, changed);
-    let plan = super::plan(&scope.restrict(desired), &scope.restrict(observed), options);
+    let plan = scope.plan(desired, observed, options);
     (scope, plan)
 }
 
@@ -362,12 +365,12 @@ mod tests {
                 let one = BTreeSet::from([name.clone()]);
                 let (scope, scoped) = plan_scoped(&desired, &observed, &one, PlanOptions::default());
                 prop_assert!(scope.partitions.contains(name));
-                let stale = kept.scope(&desired, &observed, &one);
+                let stale = kept.scope(&desired, &one);
                 prop_assert!(stale.frames.is_superset(&scope.frames), "{name}: {:?} < {:?}", stale.frames, scope.frames);
                 if !full.errors.is_empty() {
                     continue;
                 }
-                let stale_plan = plan(&stale.restrict(&desired), &stale.restrict(&observed), PlanOptions::default());
+                let stale_plan = stale.plan(&desired, &observed, PlanOptions::default());
                 for (how, s, p) in [("fresh", &scope, &scoped), ("kept ties", &stale, &stale_plan)] {
                     prop_assert!(p.errors.is_empty(), "{name} ({how}): scoped errors {:?} where the full plan has none", p.errors);
                     let on_scope: Vec<Action> = full
