@@ -71,6 +71,23 @@ pub enum Outcome {
     },
     /// Not started because the controller was asked to stop; the next reconcile plans it again.
     NotStarted,
+    /// Started, but the controller stopped waiting for it (a second signal, or the drain
+    /// deadline): the backend may still be carrying it out; the next run observes its effect.
+    LeftRunning,
+}
+
+/// How far a stop request has gone: the first signal drains (nothing new starts, running
+/// actions finish), the second or the drain deadline abandons (running actions are recorded as
+/// left running on the backend, and the executor returns at once).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stop {
+    /// Keep going.
+    #[default]
+    Run,
+    /// Start nothing new; let running actions finish.
+    Drain,
+    /// Stop waiting for running actions.
+    Abandon,
 }
 
 /// What happened to every action, in plan order.
@@ -93,7 +110,7 @@ impl Report {
             match o {
                 Outcome::Succeeded { .. } => c.0 += 1,
                 Outcome::Failed { .. } => c.1 += 1,
-                Outcome::Skipped { .. } | Outcome::NotStarted => c.2 += 1,
+                Outcome::Skipped { .. } | Outcome::NotStarted | Outcome::LeftRunning => c.2 += 1,
             }
         }
         c
@@ -111,8 +128,9 @@ pub trait Progress: Send + Sync {
 /// Who and what the audit records are about, and when to stop.
 #[derive(Clone, Debug, Default)]
 pub struct Context {
-    /// When it turns true, no further action is started; running ones finish and are recorded.
-    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Stop requests: at [`Stop::Drain`] no further action starts and running ones finish and
+    /// are recorded; at [`Stop::Abandon`] running ones are recorded as left running.
+    pub stop: Option<tokio::sync::watch::Receiver<Stop>>,
     /// The plan's id.
     pub plan_id: String,
     /// The manifests' git commit.
@@ -193,7 +211,21 @@ fn backoff(s: &Settings, id: &ActionId, attempt: u32) -> Duration {
     base.mul_f64(jitter)
 }
 
-/// Runs one action: intent, calls with retries, outcome.
+/// Resolves once the stop request reaches `level` (never without a stop channel).
+async fn stop_at(stop: Option<tokio::sync::watch::Receiver<Stop>>, level: Stop) {
+    match stop {
+        Some(mut rx) => {
+            if rx.wait_for(|s| *s >= level).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending::<()>().await,
+    }
+}
+
+/// Runs one action: intent, calls with retries, outcome. Cancellation-safe in the sense that
+/// matters: once the intent is durable, an outcome record follows whatever happens — the call
+/// succeeds, fails, times out, or the controller stops waiting for it.
 async fn run_one<H: Hypervisor>(
     hv: &H,
     a: &Action,
@@ -209,16 +241,27 @@ async fn run_one<H: Hypervisor>(
     let mut attempts = 0;
     let outcome = loop {
         attempts += 1;
-        let r = match tokio::time::timeout(s.timeout, hv.execute(a)).await {
-            Ok(r) => r,
-            Err(_) => Err(BackendError::Timeout(s.timeout)),
+        let call = tokio::time::timeout(s.timeout, hv.execute(a));
+        let r = tokio::select! {
+            r = call => match r {
+                Ok(r) => r,
+                Err(_) => Err(BackendError::Timeout(s.timeout)),
+            },
+            () = stop_at(ctx.stop.clone(), Stop::Abandon) => break Outcome::LeftRunning,
         };
         match r {
             Ok(out) => break Outcome::Succeeded { message: out.message, attempts },
             Err(BackendError::Transient(e)) if attempts < s.attempts => {
                 let wait = backoff(s, &a.id, attempts);
                 tracing::warn!(id = %a.id, attempt = attempts, retry_in_ms = wait.as_millis() as u64, error = %e, "transient failure; retrying");
-                tokio::time::sleep(wait).await;
+                // A stop request ends the wait: a retry is a new start, and nothing new starts.
+                let stopped = tokio::select! {
+                    () = tokio::time::sleep(wait) => false,
+                    () = stop_at(ctx.stop.clone(), Stop::Drain) => true,
+                };
+                if stopped {
+                    break Outcome::Failed { error: format!("{e}; not retried: the controller is stopping"), attempts };
+                }
             }
             Err(e) => break Outcome::Failed { error: e.to_string(), attempts },
         }
@@ -226,6 +269,10 @@ async fn run_one<H: Hypervisor>(
     let (result, message) = match &outcome {
         Outcome::Succeeded { message, .. } => (audit::Result::Succeeded, message.clone()),
         Outcome::Failed { error, .. } => (audit::Result::Failed, error.clone()),
+        Outcome::LeftRunning => (
+            audit::Result::Interrupted,
+            "left running on the hypervisor: the controller stopped waiting for it (second signal or drain deadline); the next run observes its effect".to_owned(),
+        ),
         Outcome::Skipped { .. } | Outcome::NotStarted => unreachable!("run_one never skips"),
     };
     let record = Draft {
@@ -240,7 +287,91 @@ async fn run_one<H: Hypervisor>(
     Ok(outcome)
 }
 
-/// Runs `plan` (which must have no errors) through `hv`.
+/// Why a plan cannot be executed as it stands: an `after` naming an action that is not in
+/// the plan, two actions with one id, or a cycle. The planner never makes such a plan; a plan
+/// file edited by hand can.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MalformedPlan {
+    /// Two actions share an id.
+    #[error("two actions have the id {0}")]
+    DuplicateId(ActionId),
+    /// An `after` names an action the plan does not have.
+    #[error("action {action} runs after {missing}, which is not in the plan")]
+    UnknownDependency {
+        /// The action.
+        action: ActionId,
+        /// The id it names.
+        missing: ActionId,
+    },
+    /// The dependencies form a cycle, so some actions could never start.
+    #[error("actions {} wait for each other in a cycle and could never start", .0.iter().map(|a| a.0.as_str()).collect::<Vec<_>>().join(", "))]
+    Cycle(Vec<ActionId>),
+}
+
+/// Checks that `actions` form a DAG of unique ids; returns each action's dependencies as
+/// indexes.
+pub fn check_plan(actions: &[Action]) -> Result<Vec<Vec<usize>>, MalformedPlan> {
+    let mut index: BTreeMap<&ActionId, usize> = BTreeMap::new();
+    for (i, a) in actions.iter().enumerate() {
+        if index.insert(&a.id, i).is_some() {
+            return Err(MalformedPlan::DuplicateId(a.id.clone()));
+        }
+    }
+    let mut deps = Vec::with_capacity(actions.len());
+    for a in actions {
+        let mut d = Vec::with_capacity(a.after.len());
+        for id in &a.after {
+            let Some(&j) = index.get(id) else {
+                return Err(MalformedPlan::UnknownDependency { action: a.id.clone(), missing: id.clone() });
+            };
+            d.push(j);
+        }
+        d.sort_unstable();
+        d.dedup();
+        deps.push(d);
+    }
+    // Kahn's algorithm: whatever never becomes ready is on (or behind) a cycle.
+    let mut indegree: Vec<usize> = deps.iter().map(Vec::len).collect();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); actions.len()];
+    for (i, d) in deps.iter().enumerate() {
+        for &j in d {
+            dependents[j].push(i);
+        }
+    }
+    let mut ready: Vec<usize> = (0..actions.len()).filter(|i| indegree[*i] == 0).collect();
+    let mut seen = 0;
+    while let Some(i) = ready.pop() {
+        seen += 1;
+        for &k in &dependents[i] {
+            indegree[k] -= 1;
+            if indegree[k] == 0 {
+                ready.push(k);
+            }
+        }
+    }
+    if seen < actions.len() {
+        let stuck = (0..actions.len()).filter(|i| indegree[*i] > 0).map(|i| actions[i].id.clone()).collect();
+        return Err(MalformedPlan::Cycle(stuck));
+    }
+    Ok(deps)
+}
+
+/// Why the executor could not run a plan to its end.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError {
+    /// The plan is not a DAG of unique ids (nothing was started).
+    #[error("the plan is malformed: {0}; nothing was done")]
+    Malformed(#[from] MalformedPlan),
+    /// The audit trail could not be written; the running actions were drained and recorded
+    /// where possible, nothing new was started.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Runs `plan` (which must have no errors) through `hv`. A malformed plan is refused before
+/// anything starts. Once actions run, the executor never returns early between an intent and
+/// its outcome: an audit failure stops new launches, the running actions are drained, and the
+/// error is returned at the end.
 pub async fn execute<H>(
     hv: H,
     plan: &Plan,
@@ -248,26 +379,27 @@ pub async fn execute<H>(
     settings: Settings,
     audit: &AuditWriter,
     progress: Arc<dyn Progress>,
-) -> Result<Report, StoreError>
+) -> Result<Report, ExecuteError>
 where
     H: Hypervisor + Clone + Send + Sync + 'static,
 {
     let actions = &plan.actions;
-    let index: BTreeMap<&ActionId, usize> = actions.iter().enumerate().map(|(i, a)| (&a.id, i)).collect();
-    let mut indegree: Vec<usize> = actions.iter().map(|a| a.after.len()).collect();
+    let deps = check_plan(actions)?;
+    let mut indegree: Vec<usize> = deps.iter().map(Vec::len).collect();
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); actions.len()];
-    for (i, a) in actions.iter().enumerate() {
-        for d in &a.after {
-            dependents[index[d]].push(i);
+    for (i, d) in deps.iter().enumerate() {
+        for &j in d {
+            dependents[j].push(i);
         }
     }
     let mut ready: BTreeSet<usize> = (0..actions.len()).filter(|i| indegree[*i] == 0).collect();
     let mut outcomes: Vec<Option<Outcome>> = vec![None; actions.len()];
     let mut busy: BTreeMap<FrameName, usize> = BTreeMap::new();
     let mut running: JoinSet<(usize, Result<Outcome, StoreError>)> = JoinSet::new();
-    let stopping = || ctx.stop.as_ref().is_some_and(|s| *s.borrow());
+    let mut failure: Option<StoreError> = None;
+    let stopping = || ctx.stop.as_ref().is_some_and(|s| *s.borrow() != Stop::Run);
     loop {
-        if stopping() {
+        if stopping() || failure.is_some() {
             ready.clear();
         }
         let launchable: Vec<usize> = ready
@@ -290,13 +422,21 @@ where
             running.spawn(async move { (i, run_one(&hv, &a, &ctx, &settings, &audit, progress.as_ref()).await) });
         }
         let Some(done) = running.join_next().await else { break };
-        let (i, outcome) = done.map_err(|e| StoreError::Io { path: "executor".into(), detail: e.to_string() })?;
-        let outcome = outcome?;
-        for f in actions[i].op.frames() {
-            if let Some(n) = busy.get_mut(f) {
-                *n -= 1;
+        let (i, outcome) = match done {
+            Ok((i, Ok(o))) => (i, o),
+            Ok((i, Err(e))) => {
+                // Its intent or outcome could not be written: stop launching, drain the rest.
+                tracing::error!(id = %actions[i].id, error = %e, "the audit trail could not be written; starting nothing new");
+                failure.get_or_insert(e);
+                release(&mut busy, &actions[i]);
+                continue;
             }
-        }
+            Err(e) => {
+                failure.get_or_insert(StoreError::Io { path: "executor".into(), detail: e.to_string() });
+                continue;
+            }
+        };
+        release(&mut busy, &actions[i]);
         progress.finished(&actions[i], &outcome);
         let failed = !matches!(outcome, Outcome::Succeeded { .. });
         outcomes[i] = Some(outcome);
@@ -318,8 +458,10 @@ where
                     stack.extend(&dependents[d]);
                 }
             }
-            if !skips.is_empty() {
-                audit.write(skips).await?;
+            if !skips.is_empty()
+                && let Err(e) = audit.write(skips).await
+            {
+                failure.get_or_insert(e);
             }
         } else {
             for &d in &dependents[i] {
@@ -329,6 +471,9 @@ where
                 }
             }
         }
+    }
+    if let Some(e) = failure {
+        return Err(e.into());
     }
     // Stopped: what never started is recorded as such.
     let not_started: Vec<(Event, Draft)> = outcomes
@@ -345,6 +490,43 @@ where
     }
     let results = actions.iter().cloned().zip(outcomes).map(|(a, o)| (a, o.unwrap_or(Outcome::NotStarted))).collect();
     Ok(Report { results })
+}
+
+fn release(busy: &mut BTreeMap<FrameName, usize>, a: &Action) {
+    for f in a.op.frames() {
+        if let Some(n) = busy.get_mut(f) {
+            *n = n.saturating_sub(1);
+        }
+    }
+}
+
+/// Intents left without an outcome by a process that died (SIGKILL, a crash, a power cut):
+/// each gets an `interrupted` outcome now, so that every backend call has exactly one. Every
+/// `apply` and `watch` calls this before it plans; the plan is then made from a fresh
+/// observation, so whatever the call did or did not do is taken into account. Returns how many
+/// were closed.
+pub async fn close_dangling(log: &audit::AuditLog, writer: &AuditWriter) -> Result<usize, StoreError> {
+    let dangling = log.dangling_intents()?;
+    if dangling.is_empty() {
+        return Ok(0);
+    }
+    let n = dangling.len();
+    let records = dangling
+        .into_iter()
+        .map(|r| {
+            let d = Draft {
+                result: Some(audit::Result::Interrupted),
+                message: Some(
+                    "the process ended during this call; its effect was taken from a fresh observation".into(),
+                ),
+                intent: Some(r.seq),
+                ..r.draft
+            };
+            (Event::Outcome, d)
+        })
+        .collect();
+    writer.write(records).await?;
+    Ok(n)
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ mod logging;
 pub mod manifest_dir;
 pub mod render;
 pub mod saved_plan;
+pub mod signals;
 pub mod store;
 pub mod time;
 pub mod watch;

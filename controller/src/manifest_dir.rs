@@ -36,6 +36,45 @@ pub fn load_manifests_at(root: &Path, git_ref: &str) -> Result<(Estate, String),
     Ok((load_sources(&sources, &Kind::MANIFEST)?, commit))
 }
 
+/// The manifests at `root`, from the working tree or as committed at `git_ref`, with the
+/// commit they were read at and the digest of exactly the bytes read (see [`digest`]): what a
+/// saved plan is sealed with.
+pub fn load_manifests_sealed(
+    root: &Path,
+    git_ref: Option<&str>,
+) -> Result<(Estate, Option<String>, String), Vec<Diagnostic>> {
+    let (sources, commit) = match git_ref {
+        Some(r) => {
+            let commit = crate::git::resolve(root, r)?;
+            (crate::git::sources_at(root, &commit)?, Some(commit))
+        }
+        None => (read_sources(root)?, None),
+    };
+    let digest = digest(root, &sources);
+    Ok((load_sources(&sources, &Kind::MANIFEST)?, commit, digest))
+}
+
+/// SHA-256 over every manifest's path (relative to `root`) and content, in path order: equal
+/// digests mean the same files with the same bytes.
+pub fn digest(root: &Path, sources: &[SourceFile]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for s in sources {
+        let rel = s.path.strip_prefix(root).unwrap_or(&s.path);
+        let rel = rel.to_string_lossy();
+        h.update((rel.len() as u64).to_le_bytes());
+        h.update(rel.as_bytes());
+        h.update((s.bytes.len() as u64).to_le_bytes());
+        h.update(&s.bytes);
+    }
+    format!("sha256:{}", hex(&h.finalize()))
+}
+
+/// Lower-case hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Reads the manifests at `root` (a directory or one file). Every unreadable file is reported;
 /// a directory without manifests is an error, so a typo in a path never plans "delete nothing".
 pub fn read_sources(root: &Path) -> Result<Vec<SourceFile>, Vec<Diagnostic>> {
@@ -121,16 +160,26 @@ impl Walk {
                 continue;
             };
             if link_meta.file_type().is_symlink() {
-                match fs::canonicalize(&path) {
-                    Ok(target) if target.starts_with(&self.root) => {}
-                    Ok(target) => {
-                        tracing::warn!(link = %path.display(), target = %target.display(), "skipping a symbolic link that leaves the manifest directory");
-                        continue;
+                // A manifest that is not read is a manifest whose objects vanish from the desired
+                // state: with `prune`, a deletion. So a link out of the tree is an error, as in
+                // Argo CD, never a skipped file.
+                let target = match fs::canonicalize(&path) {
+                    Ok(target) if target.starts_with(&self.root) => None,
+                    Ok(target) => Some(format!("it points outside the manifest directory, to `{}`", target.display())),
+                    Err(e) => Some(format!("it points nowhere ({e})")),
+                };
+                if let Some(why) = target {
+                    if path.is_dir() || is_yaml(&path) || fs::metadata(&path).is_err() {
+                        self.errors.push(
+                            Diagnostic::new(
+                                Rule::LinkOutsideTree,
+                                format!("the symbolic link `{}` is not read: {why}", path.display()),
+                                "copy the manifest into the tree, or remove the link; powerplane reads only what lies inside the manifest directory",
+                            )
+                            .at(Location { file: path.clone(), line: 1, column: 1 }),
+                        );
                     }
-                    Err(_) => {
-                        tracing::warn!(link = %path.display(), "skipping a dangling symbolic link");
-                        continue;
-                    }
+                    continue;
                 }
             }
             if path.is_dir() {
@@ -146,8 +195,30 @@ fn is_yaml(path: &Path) -> bool {
     matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
 }
 
+/// The largest manifest file read, in bytes (`POWERPLANE_MAX_MANIFEST_BYTES` overrides it):
+/// a desired-state file of this size is a mistake, and reading it without bound is a way to
+/// exhaust memory.
+pub const MAX_MANIFEST_BYTES: u64 = 16 * 1024 * 1024;
+
+fn max_manifest_bytes() -> u64 {
+    std::env::var("POWERPLANE_MAX_MANIFEST_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(MAX_MANIFEST_BYTES)
+}
+
 fn read_file(path: &Path) -> Result<SourceFile, Diagnostic> {
-    fs::read(path).map(|bytes| SourceFile::new(path, bytes)).map_err(|e| unreadable(path, &e.to_string()))
+    use std::io::Read;
+    let limit = max_manifest_bytes();
+    let file = fs::File::open(path).map_err(|e| unreadable(path, &e.to_string()))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| unreadable(path, &e.to_string()))?;
+    if bytes.len() as u64 > limit {
+        return Err(Diagnostic::new(
+            Rule::TooLarge,
+            format!("the file is larger than {limit} bytes"),
+            "split it into smaller manifests, or raise the limit with POWERPLANE_MAX_MANIFEST_BYTES",
+        )
+        .at(Location { file: path.to_path_buf(), line: 1, column: 1 }));
+    }
+    Ok(SourceFile::new(path, bytes))
 }
 
 fn unreadable(path: &Path, why: &str) -> Diagnostic {
@@ -187,6 +258,14 @@ mod tests {
         std::os::unix::fs::symlink(outside.path().join("secret.yaml"), d.path().join("out.yaml")).unwrap();
         std::os::unix::fs::symlink(d.path().join("a.yaml"), d.path().join("in.yaml")).unwrap();
         std::os::unix::fs::symlink(d.path(), d.path().join("loop")).unwrap();
+        let errors = read_sources(d.path()).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].rule, Rule::LinkOutsideTree);
+        assert!(errors[0].message.contains("out.yaml") && errors[0].message.contains("secret.yaml"), "{errors:?}");
+        fs::remove_file(d.path().join("out.yaml")).unwrap();
+        std::os::unix::fs::symlink(d.path().join("gone.yaml"), d.path().join("dangling.yaml")).unwrap();
+        assert_eq!(read_sources(d.path()).unwrap_err()[0].rule, Rule::LinkOutsideTree);
+        fs::remove_file(d.path().join("dangling.yaml")).unwrap();
         let names: Vec<_> = read_sources(d.path())
             .unwrap()
             .into_iter()

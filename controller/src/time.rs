@@ -1,7 +1,10 @@
-//! Wall-clock time as RFC 3339 UTC text (`2026-11-21T23:25:00Z`), for audit records and lock
-//! files, without a date-time dependency. Text in this form sorts chronologically.
+//! Wall-clock time for audit records and lock files (RFC 3339 UTC, `2026-11-21T23:25:00.000Z`,
+//! which sorts chronologically), and the command line's times and durations — all through
+//! `jiff`, so that no calendar arithmetic is written by hand.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
+
+use jiff::{SignedDuration, Timestamp, Unit, tz::TimeZone};
 
 /// Now, as RFC 3339 UTC with milliseconds.
 pub fn now() -> String {
@@ -10,51 +13,60 @@ pub fn now() -> String {
 
 /// A time as RFC 3339 UTC with milliseconds.
 pub fn format(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, day) = civil_from_days(days as i64);
-    format!("{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem / 60 % 60, rem % 60, d.subsec_millis())
+    let ts = Timestamp::try_from(t).unwrap_or(Timestamp::UNIX_EPOCH);
+    let ms = ts.round(Unit::Millisecond).unwrap_or(ts);
+    format!("{}", ms.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"))
 }
 
-/// Parses `--since`: an RFC 3339 time (or date), or a duration back from now such as `30m`,
-/// `2h`, `7d`. Returns RFC 3339 text to compare with records.
-pub fn since(s: &str) -> Option<String> {
-    let unit = |c: char| match c {
-        's' => Some(1),
-        'm' => Some(60),
-        'h' => Some(3600),
-        'd' => Some(86_400),
-        _ => None,
-    };
-    if let Some(last) = s.chars().last()
-        && let Some(mult) = unit(last)
-        && let Ok(n) = s[..s.len() - 1].parse::<u64>()
-    {
-        return Some(format(SystemTime::now() - Duration::from_secs(n * mult)));
+/// A duration for messages: `90 s`, `2 min`, `1 h 30 min`.
+pub fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    match (s / 3600, s / 60 % 60, s % 60) {
+        (0, 0, _) => format!("{} s", d.as_secs_f64()),
+        (0, m, 0) => format!("{m} min"),
+        (0, m, s) => format!("{m} min {s} s"),
+        (h, 0, 0) => format!("{h} h"),
+        (h, m, _) => format!("{h} h {m} min"),
     }
-    let looks_like_date = s.len() >= 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-';
-    looks_like_date.then(|| s.to_owned())
 }
 
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
-/// (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+/// Parses a duration as the command line takes it: `500ms`, `30s`, `5m`, `2h`, `7d`, `1h30m`
+/// or ISO 8601 (`PT30S`). Negative durations are refused.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = |e: &dyn std::fmt::Display| {
+        format!("`{s}` is not a duration ({e}); write it like 500ms, 30s, 5m, 2h, 7d or 1h30m")
+    };
+    let span: jiff::Span = s.trim().parse().map_err(|e| bad(&e))?;
+    // A day on the command line is 24 hours (no calendar: `--since 7d` means a week back).
+    let d: SignedDuration = span.to_duration(jiff::SpanRelativeTo::days_are_24_hours()).map_err(|e| bad(&e))?;
+    Duration::try_from(d).map_err(|_| format!("`{s}` is negative; give a duration forward"))
+}
+
+/// Parses `--since`: an RFC 3339 time, a date (`2026-11-21`, midnight UTC), or a duration back
+/// from now such as `30m`, `2h`, `7d`. Returns RFC 3339 UTC text to compare with records.
+pub fn since(s: &str) -> Result<String, String> {
+    if let Ok(ts) = s.parse::<Timestamp>() {
+        return Ok(format(SystemTime::from(ts)));
+    }
+    if let Ok(date) = s.parse::<jiff::civil::Date>() {
+        let ts = date.to_zoned(TimeZone::UTC).map_err(|e| e.to_string())?.timestamp();
+        return Ok(format(SystemTime::from(ts)));
+    }
+    let back = parse_duration(s).map_err(|_| {
+        format!("`{s}` is neither a time (2026-11-21T23:25:00Z), a date (2026-11-21) nor a duration back from now (30m, 2h, 7d)")
+    })?;
+    let then = SystemTime::now()
+        .checked_sub(back)
+        .ok_or_else(|| format!("`{s}` reaches back before any time the audit trail can hold"))?;
+    Ok(format(then))
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn formats_known_instants() {
@@ -64,9 +76,33 @@ mod tests {
     }
 
     #[test]
-    fn since_accepts_times_and_durations() {
-        assert_eq!(since("2026-11-21").as_deref(), Some("2026-11-21"));
+    fn since_accepts_times_dates_and_durations() {
+        assert_eq!(since("2026-11-21").unwrap(), "2026-11-21T00:00:00.000Z");
+        assert_eq!(since("2026-11-21T23:25:00+01:00").unwrap(), "2026-11-21T22:25:00.000Z");
         assert!(since("2h").unwrap() < now());
-        assert_eq!(since("yesterday"), None);
+        for bad in ["yesterday", "2026-13-45", "18446744073709551615s", "-5m", ""] {
+            assert!(since(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(172_800)));
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("fast").is_err());
+    }
+
+    proptest! {
+        // The command line's parsers never panic, whatever they are given.
+        #[test]
+        fn parsers_never_panic(s in any::<String>(), n in any::<u64>(), unit in "(ns|us|ms|s|m|h|d|w|y)?") {
+            let _ = parse_duration(&s);
+            let _ = since(&s);
+            let _ = parse_duration(&format!("{n}{unit}"));
+            let _ = since(&format!("{n}{unit}"));
+        }
     }
 }

@@ -80,6 +80,9 @@ action_kinds! {
     ValidateMigration,
     /// Migrate a partition (`migrlpar -o m`).
     MigratePartition,
+    /// Recover a migration that failed part-way (`migrlpar -o r`): the partition is back on
+    /// its source frame, the target's reservation is released.
+    RecoverMigration,
 }
 
 impl ActionKind {
@@ -183,6 +186,9 @@ pub enum Op {
     ValidateMigration { partition: PartitionName, from: FrameName, to: FrameName, redundant: Option<RedundantPgVios> },
     /// See [`ActionKind::MigratePartition`].
     MigratePartition { partition: PartitionName, from: FrameName, to: FrameName, redundant: Option<RedundantPgVios> },
+    /// See [`ActionKind::RecoverMigration`]. `frame` is the source (`-m`), `to` the frame the
+    /// failed migration reserved resources on.
+    RecoverMigration { frame: FrameName, partition: PartitionName, to: FrameName },
 }
 
 impl Op {
@@ -208,13 +214,16 @@ impl Op {
             Op::SwitchPagingVios { .. } => ActionKind::SwitchPagingVios,
             Op::ValidateMigration { .. } => ActionKind::ValidateMigration,
             Op::MigratePartition { .. } => ActionKind::MigratePartition,
+            Op::RecoverMigration { .. } => ActionKind::RecoverMigration,
         }
     }
 
     /// The frames the action touches (source first for migrations).
     pub fn frames(&self) -> Vec<&FrameName> {
         match self {
-            Op::ValidateMigration { from, to, .. } | Op::MigratePartition { from, to, .. } => {
+            Op::ValidateMigration { from, to, .. }
+            | Op::MigratePartition { from, to, .. }
+            | Op::RecoverMigration { frame: from, to, .. } => {
                 vec![from, to]
             }
             Op::CreateSharedProcessorPool { frame, .. }
@@ -263,7 +272,8 @@ impl Op {
             | Op::DeletePartition { partition, .. }
             | Op::SwitchPagingVios { partition, .. }
             | Op::ValidateMigration { partition, .. }
-            | Op::MigratePartition { partition, .. } => format!("{}/{partition}", Kind::Partition),
+            | Op::MigratePartition { partition, .. }
+            | Op::RecoverMigration { partition, .. } => format!("{}/{partition}", Kind::Partition),
         }
     }
 

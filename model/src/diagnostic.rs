@@ -61,6 +61,11 @@ rules! {
     NoManifests = "PP-E007", "no-manifests";
     /// The manifest directory does not exist or is not a directory.
     NoSuchDirectory = "PP-E008", "no-such-directory";
+    /// A symbolic link in the manifest tree points outside it, or nowhere: what it describes
+    /// would silently be missing from the desired state (and pruned).
+    LinkOutsideTree = "PP-E009", "link-outside-tree";
+    /// A manifest is larger, or nests deeper, than powerplane reads.
+    TooLarge = "PP-E010", "too-large";
     /// More than one `Settings` document.
     SettingsCount = "PP-E009", "one-settings";
     /// Two objects of one kind share a name.

@@ -129,6 +129,11 @@ impl Estate {
         self.settings.values().any(|s| s.spec.prune)
     }
 
+    /// Whether the settings let prune act on a desired state without partitions.
+    pub fn allow_empty(&self) -> bool {
+        self.settings.values().any(|s| s.spec.allow_empty)
+    }
+
     /// Takes a fresh observation of some `frames` (see the controller's `observe_frames`) into
     /// this observed estate: those frames and everything on them are replaced by what `fresh`
     /// shows. Returns what was replaced, in the shape of `fresh`, so that the two can be

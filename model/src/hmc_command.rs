@@ -82,6 +82,8 @@ pub(crate) fn render(op: &Op) -> String {
         Op::MigratePartition { partition, from, to, redundant } => {
             format!("migrlpar -o m -m {from} -t {to} -p {partition}{}", pgvios(*redundant))
         }
+        // DESIGN §9: "`-o r` recovers a failed migration".
+        Op::RecoverMigration { frame, partition, .. } => format!("migrlpar -o r -m {frame} -p {partition}"),
     }
 }
 

@@ -173,6 +173,19 @@ fn insert_into<N: Ord + Clone + Display, S>(
 fn document(file: &Arc<LoadedText>, span: DocSpan, allowed: &[Kind]) -> Result<AnyObject, Diagnostic> {
     let text = &file.text[span.start..span.end];
     let origin = Origin::new(file.clone(), span.start, span.end, span.first_line);
+    // Deep nesting makes the YAML parser superlinear; no manifest needs more than a few levels.
+    if let Some((line, column)) = yaml::too_deep(text, yaml::MAX_DEPTH) {
+        return Err(Diagnostic::new(
+            Rule::TooLarge,
+            format!("the document nests deeper than {} levels", yaml::MAX_DEPTH),
+            "manifests need a handful of levels; remove the excess nesting",
+        )
+        .at(Location {
+            file: origin.file().to_path_buf(),
+            line: span.first_line + line as u32,
+            column: column as u32,
+        }));
+    }
     let kind = kind_of(text).map_err(|e| yaml_error(&origin, span, e, None))?;
     let Some(kind) = Kind::parse(&kind) else {
         let known: Vec<&str> = allowed.iter().map(|k| k.as_str()).collect();

@@ -241,6 +241,53 @@ pub struct PartitionStatus {
     pub rmc: bool,
     /// Paging VIOS of a shared-memory partition.
     pub paging: Option<PagingStatus>,
+    /// A migration the HMC is carrying out, or one that failed part-way and awaits recovery
+    /// (`lslparmigr -r lpar`). `None`: not migrating.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration: Option<MigrationStatus>,
+}
+
+/// A partition's migration as the HMC reports it (`lslparmigr -r lpar -m SYS`): where it goes,
+/// how far it got, and whether it still runs or needs `migrlpar -o r` to recover.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MigrationStatus {
+    /// The destination managed system.
+    pub to: FrameName,
+    /// Running, or failed and waiting for recovery.
+    pub state: MigrationState,
+    /// Percent of the partition's memory copied so far.
+    pub percent: u8,
+    /// Virtual seconds until the HMC expects it to end (0 once failed).
+    pub remaining_secs: u64,
+}
+
+/// Where a migration is. Both mean the partition is not settled: nothing is converged while a
+/// migration is in flight or awaits recovery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MigrationState {
+    /// The HMC is copying memory; it completes on its own, whatever the client does.
+    #[serde(rename = "Migration In Progress")]
+    InProgress,
+    /// It failed part-way: the partition still shows a migrating state on both frames until
+    /// `migrlpar -o r -m SRC -p LPAR` recovers it.
+    #[serde(rename = "Migration Failed")]
+    Failed,
+}
+
+impl MigrationState {
+    /// As `lslparmigr` prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MigrationState::InProgress => "Migration In Progress",
+            MigrationState::Failed => "Migration Failed",
+        }
+    }
+}
+
+impl fmt::Display for MigrationState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The three paging VIOS the hypervisor keeps per shared-memory partition.

@@ -17,6 +17,49 @@ pub(crate) struct YamlError {
 }
 
 /// Parses one YAML document into `T`.
+/// How deep a manifest may nest (flow brackets and block indentation together).
+pub(crate) const MAX_DEPTH: usize = 256;
+
+/// Where `text` first nests deeper than `max` levels (1-based line and column), in one linear
+/// pass: flow collections (`[`, `{`) outside quotes and comments, plus block levels (each
+/// deeper indentation opens one).
+pub(crate) fn too_deep(text: &str, max: usize) -> Option<(usize, usize)> {
+    let mut indents: Vec<usize> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let content = line.trim_start_matches([' ', '-']);
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - content.len();
+        while indents.last().is_some_and(|&d| d >= indent) {
+            indents.pop();
+        }
+        indents.push(indent);
+        let mut flow = 0usize;
+        let mut quote: Option<char> = None;
+        for (col, c) in line.char_indices() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '#') if col == 0 || line[..col].ends_with(' ') => break,
+                (None, '[' | '{') => {
+                    flow += 1;
+                    if indents.len() + flow > max {
+                        return Some((i + 1, col + 1));
+                    }
+                }
+                (None, ']' | '}') => flow = flow.saturating_sub(1),
+                _ => {}
+            }
+        }
+        if indents.len() > max {
+            return Some((i + 1, indent + 1));
+        }
+    }
+    None
+}
+
 pub(crate) fn parse<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
     serde_yaml::from_str::<T>(text).map_err(|typed| {
         // Only on failure: a second, shape-free parse tells bad YAML from a bad shape. The typed
@@ -124,6 +167,16 @@ pub fn to_yaml<T: Serialize>(value: &T) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deep_nesting_is_found_in_linear_time() {
+        let deep = format!("kind: Partition\nspec: {}", "[".repeat(200_000));
+        assert_eq!(too_deep(&deep, MAX_DEPTH), Some((2, 7 + MAX_DEPTH - 1)));
+        assert_eq!(too_deep("a:\n  b: [1, [2, {c: 3}]]\n  d: '[[[['\n", 5), None);
+        assert!(too_deep("a:\n  b: [1, [2, {c: 3}]]\n", 4).is_some());
+        let block: String = (0..300).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect();
+        assert_eq!(too_deep(&block, MAX_DEPTH).map(|p| p.0), Some(MAX_DEPTH + 1));
+    }
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]

@@ -155,7 +155,7 @@ fn after_a_sigkill_mid_apply_the_next_apply_recovers_and_converges() {
     child.wait().unwrap();
     let m = lab.manifests();
     lab.cmd(&["apply", m.to_str().unwrap(), "--yes"]).assert().success().stderr(
-        predicate::str::contains("the previous apply stopped during 1 action(s)")
+        predicate::str::contains("a previous run stopped during 1 action(s)")
             .and(predicate::str::contains("took over a stale lock")),
     );
     lab.cmd(&["plan", m.to_str().unwrap()]).assert().code(0);

@@ -102,7 +102,14 @@ fn vios_down_and_up_across_commands_behave_like_the_seeds() {
 #[test]
 fn first_use_creates_the_builtin_lab_with_one_notice() {
     let lab = Lab::new();
-    lab.cmd(&["sim", "show"]).assert().success().stderr(
+    // A read-only command never creates a state directory...
+    lab.cmd(&["sim", "show"]).assert().code(1).stderr(
+        predicate::str::contains("there is no powerplane state directory")
+            .and(predicate::str::contains("nothing was created")),
+    );
+    assert!(!lab.state().exists(), "sim show created the state dir");
+    // ...the first command that uses the backend does.
+    lab.cmd(&["sim", "battery", "p72", "off"]).assert().success().stderr(
         predicate::str::contains("created one from the built-in lab inventory")
             .and(predicate::function(|s: &str| s.lines().count() == 1)),
     );

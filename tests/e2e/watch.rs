@@ -91,7 +91,7 @@ fn edits_apply_broken_manifests_do_not_and_a_fix_does() {
     std::fs::remove_file(lab.path("broken.yaml")).unwrap();
     lab.edit("p72.yaml", "desiredMB: 20480, maxMB: 32768", "desiredMB: 24576, maxMB: 32768");
     w.until(&["action finished", "kind=UpdatePartition", "Succeeded"]);
-    assert!(w.terminate().success());
+    assert_eq!(w.terminate().code(), Some(143), "SIGTERM: exit 143");
     let updates: Vec<Value> =
         audit(&lab).into_iter().filter(|r| r["event"] == "outcome" && r["kind"] == "UpdatePartition").collect();
     assert_eq!(updates.len(), 2, "the broken manifest applied nothing");
@@ -141,7 +141,7 @@ fn drift_outside_git_is_detected_audited_and_healed_and_metrics_answer() {
         assert!(metrics.contains(needle), "missing {needle} in\n{metrics}");
     }
     assert_eq!(w.seen.iter().filter(|l| l.contains("heal waiting")).count(), 1, "said once");
-    assert!(w.terminate().success());
+    assert_eq!(w.terminate().code(), Some(143), "SIGTERM: exit 143");
     let records = audit(&lab);
     assert!(
         records.iter().any(|r| r["kind"] == "Drift" && r["message"].as_str().unwrap().contains("lpar_6_sotchax11"))
@@ -169,7 +169,7 @@ fn restart_vios_setting_lets_the_loop_start_a_vios_that_went_down() {
     w.until(&["action finished", "kind=StartVios", "Succeeded"]);
     w.until(&["action finished", "kind=SwitchPagingVios", "Succeeded"]);
     assert!(!w.seen.iter().any(|l| l.contains("heal waiting")));
-    assert!(w.terminate().success());
+    assert_eq!(w.terminate().code(), Some(143), "SIGTERM: exit 143");
     lab.cmd(&["audit", "verify"]).assert().success();
 }
 
@@ -180,7 +180,7 @@ fn dry_run_reports_and_never_applies() {
     let mut w = Watch::start(&lab, &["--interval", "1h", "--no-listen", "--dry-run"]);
     w.until(&["would run (dry run)", "SetSeaHaMode"]);
     w.until(&["drift reported, not healed (dry run)"]);
-    assert!(w.terminate().success());
+    assert_eq!(w.terminate().code(), Some(143), "SIGTERM: exit 143");
     assert!(audit(&lab).iter().all(|r| r["event"] != "intent"), "nothing was executed");
 }
 
@@ -213,7 +213,7 @@ fn git_ref_mode_applies_commits_and_ignores_uncommitted_edits() {
     w.until(&["manifests read at commit", &commit]);
     w.until(&["action finished", "kind=UpdatePartition", "Succeeded"]);
     w.until(&["reconciled: applied"]);
-    assert!(w.terminate().success());
+    assert_eq!(w.terminate().code(), Some(143), "SIGTERM: exit 143");
     let updates: Vec<Value> =
         audit(&lab).into_iter().filter(|r| r["event"] == "outcome" && r["kind"] == "UpdatePartition").collect();
     assert_eq!(updates.len(), 1, "{updates:#?}");

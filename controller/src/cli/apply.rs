@@ -1,32 +1,38 @@
 //! `powerplane apply DIR`: plan, show, confirm, execute through the backend with the audit
-//! trail, then observe again and say whether the estate converged. Exit 0 converged, 1 not.
+//! trail, wait for what the backend still carries out, then observe again and say whether the
+//! estate converged. Exit 0 only when that last observation plans nothing and nothing is in
+//! flight; 1 otherwise; 130/143 when a signal stopped it.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::bail;
-use powerplane_model::PlanOptions;
+use powerplane_model::{ActionKind, Estate, Plan, PlanOptions};
 
 use super::Cli;
 use super::progress::Reporter;
 use super::report::print_diagnostics;
 use crate::backend::Hypervisor;
 use crate::executor::{self, AuditWriter, Context, Outcome};
-use crate::manifest_dir::load_manifests;
+use crate::manifest_dir::load_manifests_sealed;
 use crate::render;
 use crate::saved_plan::SavedPlan;
-use crate::store::audit::{self, AuditLog, Draft, Event};
+use crate::signals::{self, Stopper};
+use crate::store::audit::AuditLog;
 use crate::store::{lock, snapshot};
 
 /// Arguments of `apply`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The manifest directory (not needed with --plan).
+    /// The manifest directory (with --plan: checked against the manifests the plan was made
+    /// from; without it, the directory the plan records is).
     #[arg(required_unless_present = "plan")]
     pub dir: Option<PathBuf>,
-    /// Apply exactly this saved plan (`plan --out FILE`); refused if the estate changed since.
+    /// Apply exactly this saved plan (`plan --out FILE`); refused if it was edited, if the
+    /// manifests changed, or if the estate changed since it was made.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
     /// Apply the manifests as committed at this ref (uncommitted edits are ignored).
@@ -35,6 +41,9 @@ pub struct Args {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,
+    /// Allow the plan to delete partitions without a terminal to confirm on (with --yes).
+    #[arg(long)]
+    pub allow_delete: bool,
     /// Actions running at once in all.
     #[arg(long, default_value_t = executor::Settings::default().parallel)]
     pub parallel: usize,
@@ -44,6 +53,14 @@ pub struct Args {
     /// First retry delay after a transient failure, in milliseconds (doubling, with jitter).
     #[arg(long, default_value_t = 1000, value_name = "MS")]
     pub retry_backoff_ms: u64,
+    /// After the first SIGINT/SIGTERM, how long running actions may take before apply stops
+    /// waiting for them (they are then recorded as left running on the hypervisor).
+    #[arg(long, default_value = "60s", value_parser = crate::time::parse_duration, value_name = "D")]
+    pub drain_timeout: Duration,
+    /// How long to wait for work the backend carries out (a migration in flight) before the
+    /// plan and before the final check; what is still in flight then is reported, exit 1.
+    #[arg(long, default_value = "30m", value_parser = crate::time::parse_duration, value_name = "D")]
+    pub wait_timeout: Duration,
 }
 
 pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
@@ -51,173 +68,279 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     rt.block_on(run_async(cli, args))
 }
 
+/// The desired state an apply converges to, and where it came from.
+struct Desired {
+    estate: Estate,
+    dir: PathBuf,
+    commit: Option<String>,
+    digest: String,
+}
+
+fn load_desired(dir: &Path, git_ref: Option<&str>) -> Result<Desired, ExitCode> {
+    match load_manifests_sealed(dir, git_ref) {
+        Ok((estate, commit, digest)) => Ok(Desired { estate, dir: dir.to_path_buf(), commit, digest }),
+        Err(d) => {
+            let _ = print_diagnostics(&mut std::io::stderr().lock(), &d);
+            eprintln!("{}: invalid manifests: nothing was applied", dir.display());
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
 async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
-    let mut at_commit = None;
-    let desired = match (&args.plan, &args.dir) {
+    // A saved plan is checked before anything is opened: a refusal touches nothing.
+    let saved = match &args.plan {
+        Some(file) => Some(SavedPlan::read(file)?),
+        None => None,
+    };
+    if let Some(saved) = &saved {
+        executor::check_plan(&saved.plan.actions).map_err(|e| {
+            anyhow::anyhow!("{} is malformed: {e}; nothing was done", args.plan.as_ref().unwrap().display())
+        })?;
+    }
+    let desired = match (&saved, &args.dir) {
         (None, Some(dir)) => match load_desired(dir, args.git_ref.as_deref()) {
-            Ok((e, c)) => {
-                at_commit = c;
-                Some(e)
-            }
-            Err(d) => {
-                print_diagnostics(&mut std::io::stderr().lock(), &d)?;
-                eprintln!("{}: invalid manifests: nothing was applied", dir.display());
-                return Ok(ExitCode::from(1));
-            }
+            Ok(d) => d,
+            Err(code) => return Ok(code),
         },
-        _ => None,
+        (Some(saved), dir) => {
+            let dir = dir.clone().unwrap_or_else(|| PathBuf::from(&saved.manifests));
+            let git_ref = saved.commit.clone();
+            match load_desired(&dir, git_ref.as_deref()) {
+                Ok(d) if d.digest == saved.manifests_digest => d,
+                Ok(d) => bail!(
+                    "the manifests in {} differ from those {} was made from (digest {} now, {} then); nothing was done. Review a new plan",
+                    dir.display(),
+                    args.plan.as_ref().unwrap().display(),
+                    short(&d.digest),
+                    short(&saved.manifests_digest)
+                ),
+                Err(code) => return Ok(code),
+            }
+        }
+        (None, None) => unreachable!("clap requires DIR or --plan"),
     };
     let Some((sim, dir)) = super::sim::open_with_dir(cli)? else { return Ok(ExitCode::from(1)) };
     let _lock = lock::acquire(&dir, "apply", None)?;
     let log = AuditLog::open(&dir)?;
     let writer = AuditWriter::start(log.clone());
-    recover(&log, &writer).await?;
+    let closed = executor::close_dangling(&log, &writer).await?;
+    if closed > 0 {
+        eprintln!(
+            "note: a previous run stopped during {closed} action(s); recorded them as interrupted, observing the estate again"
+        );
+    }
+    let stopper = signals::install(args.drain_timeout)?;
 
+    // Work a killed predecessor left running on the backend ends first: planning around a
+    // migration in flight would plan only half of what the manifests want.
+    if saved.is_none() {
+        let left = settle(&sim, &desired, args.wait_timeout, &stopper).await?;
+        if let Some(sig) = stopper.signal() {
+            eprintln!("{}: stopped before planning; nothing was started", sig.name());
+            return Ok(ExitCode::from(sig.exit_code()));
+        }
+        if !left.is_empty() {
+            report_in_flight(&left, args.wait_timeout);
+            return Ok(ExitCode::from(1));
+        }
+    }
     let observed = sim.observe().await?;
     let meta = snapshot::save(&dir, &observed, "observe (apply)")?;
-    let (plan, manifests) = match (&args.plan, desired, &args.dir) {
-        (Some(file), _, _) => {
-            let saved = SavedPlan::read(file)?;
+    let plan = match &saved {
+        Some(saved) => {
             if saved.fingerprint != meta.fingerprint {
                 bail!(
                     "the estate changed since {} was made (it was made against state {}, the estate is now in state {}); nothing was done. Make a new plan",
-                    file.display(),
-                    &saved.fingerprint[..12],
-                    &meta.fingerprint[..12]
+                    args.plan.as_ref().unwrap().display(),
+                    short(&saved.fingerprint),
+                    short(&meta.fingerprint)
                 );
             }
-            (saved.plan, PathBuf::from(saved.manifests))
+            saved.plan.clone()
         }
-        (None, Some(desired), Some(d)) => {
-            (powerplane_model::plan(&desired, &observed, PlanOptions::default()), d.clone())
-        }
-        _ => unreachable!("clap requires DIR or --plan"),
+        None => powerplane_model::plan(&desired.estate, &observed, PlanOptions::default()),
     };
     if plan.findings.iter().any(powerplane_model::Diagnostic::is_error) {
         print_diagnostics(&mut std::io::stderr().lock(), &plan.findings)?;
-        eprintln!("{}: invalid manifests: nothing was applied", manifests.display());
+        eprintln!("{}: invalid manifests: nothing was applied", desired.dir.display());
         return Ok(ExitCode::from(1));
     }
     let stdout = std::io::stdout();
     let title =
-        format!("powerplane apply: {} on the simulated estate in {}", manifests.display(), cli.state_dir.display());
+        format!("powerplane apply: {} on the simulated estate in {}", desired.dir.display(), cli.state_dir.display());
     write!(stdout.lock(), "{}", render::text(&plan, &title, render::Style::detect(stdout.is_terminal())))?;
     if !plan.errors.is_empty() {
         eprintln!("the plan has errors: nothing was applied");
         return Ok(ExitCode::from(1));
     }
     if plan.actions.is_empty() {
-        return Ok(ExitCode::SUCCESS);
+        // Nothing to do is "converged" only when nothing is in flight either.
+        return Ok(if plan.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) });
     }
-    if !args.yes && !confirm(plan.actions.len())? {
+    let deletions = plan.count(ActionKind::DeletePartition);
+    let interactive = std::io::stdin().is_terminal();
+    if deletions > 0 && !args.allow_delete && (args.yes || !interactive) {
+        eprintln!(
+            "refusing to delete {deletions} partition(s) without a person confirming: add --allow-delete (with --yes) to delete non-interactively; nothing was applied"
+        );
+        return Ok(ExitCode::from(1));
+    }
+    if !args.yes && !confirm(plan.actions.len(), deletions)? {
         eprintln!("nothing was applied");
         return Ok(ExitCode::from(1));
     }
 
-    let (commit, dirty) = match &at_commit {
+    let (commit, dirty) = match &desired.commit {
         Some(c) => (Some(c.clone()), Some(false)),
-        None => crate::git::provenance(&manifests).map_or((None, None), |(c, d)| (Some(c), Some(d))),
+        None => crate::git::provenance(&desired.dir).map_or((None, None), |(c, d)| (Some(c), Some(d))),
     };
-    let ctx = Context { stop: None, plan_id: format!("plan-{}", &meta.fingerprint[..12]), commit, dirty };
+    let ctx = Context {
+        stop: Some(stopper.receiver()),
+        plan_id: format!("plan-{}", short(&meta.fingerprint)),
+        commit,
+        dirty,
+    };
     let settings = executor::Settings {
         parallel: args.parallel.max(1),
         per_frame: args.per_frame.max(1),
-        backoff: std::time::Duration::from_millis(args.retry_backoff_ms),
+        backoff: Duration::from_millis(args.retry_backoff_ms),
         ..Default::default()
     };
     let reporter = Arc::new(Reporter::new(plan.actions.len()));
     let report = executor::execute(sim.clone(), &plan, &ctx, settings, &writer, reporter.clone()).await?;
     reporter.finish();
-
-    let after = sim.observe().await?;
-    snapshot::save(&dir, &after, "observe (after apply)")?;
     let (ok, failed, skipped) = report.counts();
     let mut out = stdout.lock();
     writeln!(out, "\nApplied: {ok} succeeded, {failed} failed, {skipped} skipped.")?;
     for (a, o) in &report.results {
-        match o {
+        let line = match o {
             Outcome::Failed { error, attempts } => {
-                writeln!(out, "  x {} {} {}: {error} ({attempts} attempts)", a.id, a.kind(), a.op.object())?
+                format!("  x {} {} {}: {error} ({attempts} attempts)", a.id, a.kind(), a.op.object())
             }
             Outcome::Skipped { because } => {
-                writeln!(out, "  - {} {} {}: skipped because {because} failed", a.id, a.kind(), a.op.object())?
+                format!("  - {} {} {}: skipped because {because} failed", a.id, a.kind(), a.op.object())
             }
-            Outcome::NotStarted => writeln!(out, "  - {} {} {}: not started", a.id, a.kind(), a.op.object())?,
-            Outcome::Succeeded { .. } => {}
-        }
+            Outcome::NotStarted => format!("  - {} {} {}: not started", a.id, a.kind(), a.op.object()),
+            Outcome::LeftRunning => format!(
+                "  ~ {} {} {}: left running on the hypervisor (the next run observes it)",
+                a.id,
+                a.kind(),
+                a.op.object()
+            ),
+            Outcome::Succeeded { .. } => continue,
+        };
+        writeln!(out, "{line}")?;
     }
-    let converged = match (&args.plan, &args.dir) {
-        (None, Some(d)) => {
-            let (desired, _) = load_desired(d, args.git_ref.as_deref())
-                .map_err(|_| anyhow::anyhow!("the manifests changed during the apply"))?;
-            let again = powerplane_model::plan(&desired, &after, PlanOptions::default());
-            let left = again.actions.len();
-            if left == 0 && again.errors.is_empty() {
-                writeln!(out, "Converged: the estate matches the manifests.")?;
-                true
-            } else {
-                writeln!(
-                    out,
-                    "Not converged: {left} actions remain ({} errors); run apply again once the failures are fixed.",
-                    again.errors.len()
-                )?;
-                false
-            }
-        }
-        _ => report.all_succeeded(),
-    };
+    drop(out);
+    if let Some(sig) = stopper.signal() {
+        let after = sim.observe().await?;
+        snapshot::save(&dir, &after, "observe (after apply)")?;
+        println!("Stopped by {}: not converged; run apply again to carry on.", sig.name());
+        return Ok(ExitCode::from(sig.exit_code()));
+    }
+    // The last word comes from the backend: what it still carries out is waited for, then the
+    // manifests are planned against a fresh observation.
+    let left = settle(&sim, &desired, args.wait_timeout, &stopper).await?;
+    let after = sim.observe().await?;
+    snapshot::save(&dir, &after, "observe (after apply)")?;
+    if let Some(sig) = stopper.signal() {
+        println!("Stopped by {} while waiting: not converged; run apply again to carry on.", sig.name());
+        return Ok(ExitCode::from(sig.exit_code()));
+    }
+    let again = powerplane_model::plan(&desired.estate, &after, PlanOptions::default());
+    let converged = converged_report(&again, &left, args.wait_timeout)?;
     Ok(if report.all_succeeded() && converged { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-/// The manifests from the working tree, or as committed at `git_ref` (with the commit).
-fn load_desired(
-    dir: &std::path::Path,
-    git_ref: Option<&str>,
-) -> Result<(powerplane_model::Estate, Option<String>), Vec<powerplane_model::Diagnostic>> {
-    match git_ref {
-        Some(r) => crate::manifest_dir::load_manifests_at(dir, r).map(|(e, c)| (e, Some(c))),
-        None => load_manifests(dir).map(|e| (e, None)),
+/// Says whether `again` (the plan after the apply) is empty; if not, what remains and why.
+fn converged_report(again: &Plan, left: &[String], wait: Duration) -> anyhow::Result<bool> {
+    let mut out = std::io::stdout().lock();
+    if again.is_empty() && again.errors.is_empty() {
+        writeln!(out, "Converged: the estate matches the manifests and nothing is in flight.")?;
+        return Ok(true);
+    }
+    writeln!(
+        out,
+        "Not converged: {} actions remain, {} in flight, {} errors.",
+        again.actions.len(),
+        again.in_progress.len(),
+        again.errors.len()
+    )?;
+    for a in &again.actions {
+        writeln!(out, "  remains: {} {}: {}", a.kind(), a.op.object(), a.reason)?;
+    }
+    for p in &again.in_progress {
+        writeln!(out, "  in flight: {p}")?;
+    }
+    for e in &again.errors {
+        writeln!(out, "  error: {e}")?;
+    }
+    if !left.is_empty() {
+        writeln!(
+            out,
+            "  (still in flight after waiting {}; run apply again once it has ended)",
+            crate::time::human(wait)
+        )?;
+    } else {
+        writeln!(out, "  run apply again once the failures are fixed")?;
+    }
+    Ok(false)
+}
+
+/// Waits (bounded by `timeout`, and by a stop signal) until nothing the manifests manage is
+/// in flight on the backend, printing progress. Returns what is still in flight.
+async fn settle(
+    sim: &crate::backend::sim::Simulator,
+    desired: &Desired,
+    timeout: Duration,
+    stopper: &Stopper,
+) -> anyhow::Result<Vec<String>> {
+    let start = tokio::time::Instant::now();
+    let mut last = Vec::new();
+    loop {
+        let observed = sim.observe().await?;
+        let plan = powerplane_model::plan(&desired.estate, &observed, PlanOptions::default());
+        if plan.in_progress.is_empty() || start.elapsed() >= timeout || stopper.signal().is_some() {
+            return Ok(plan.in_progress);
+        }
+        if plan.in_progress != last {
+            for p in &plan.in_progress {
+                eprintln!("waiting: {p}");
+            }
+            last = plan.in_progress;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(250)) => {}
+            () = stopper.draining() => {}
+        }
     }
 }
 
-/// Intents left without an outcome by a process that died: each gets an `interrupted` outcome
-/// now, so every backend call has exactly one; the new plan is made from a fresh observation,
-/// so whatever the call did or did not do is taken into account.
-async fn recover(log: &AuditLog, writer: &AuditWriter) -> anyhow::Result<()> {
-    let dangling = log.dangling_intents()?;
-    if dangling.is_empty() {
-        return Ok(());
-    }
+fn report_in_flight(left: &[String], wait: Duration) {
     eprintln!(
-        "note: the previous apply stopped during {} action(s); recording them as interrupted and observing the estate again",
-        dangling.len()
+        "still in flight on the backend after waiting {}; nothing was applied (run apply again once it has ended, or raise --wait-timeout):",
+        crate::time::human(wait)
     );
-    let records = dangling
-        .into_iter()
-        .map(|r| {
-            let d = Draft {
-                result: Some(audit::Result::Interrupted),
-                message: Some(
-                    "the process ended during this call; its effect was taken from a fresh observation".into(),
-                ),
-                intent: Some(r.seq),
-                ..r.draft
-            };
-            (Event::Outcome, d)
-        })
-        .collect();
-    writer.write(records).await?;
-    Ok(())
+    for l in left {
+        eprintln!("  {l}");
+    }
+}
+
+fn short(digest: &str) -> &str {
+    let d = digest.strip_prefix("sha256:").unwrap_or(digest);
+    d.get(..12).unwrap_or(d)
 }
 
 /// Asks on a terminal; refuses without one (use --yes in scripts).
-fn confirm(n: usize) -> anyhow::Result<bool> {
+fn confirm(n: usize, deletions: usize) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
         bail!(
             "refusing to apply {n} actions without confirmation: stdin is not a terminal; add --yes to apply non-interactively"
         );
     }
-    eprint!("Apply these {n} actions? Only 'yes' is accepted: ");
+    let del = if deletions > 0 { format!(" ({deletions} of them DELETE partitions)") } else { String::new() };
+    eprint!("Apply these {n} actions{del}? Only 'yes' is accepted: ");
     std::io::stderr().flush()?;
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer)?;

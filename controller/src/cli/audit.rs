@@ -28,7 +28,12 @@ enum AuditCommand {
 }
 
 pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
-    let dir = StateDir::open(&cli.state_dir)?;
+    // Bad input is refused before the state directory is touched.
+    let since = match &args.since {
+        Some(s) => Some(crate::time::since(s).map_err(|e| anyhow::anyhow!("--since {s}: {e}"))?),
+        None => None,
+    };
+    let dir = StateDir::open_existing(&cli.state_dir)?;
     let log = AuditLog::open(&dir)?;
     let mut out = std::io::stdout().lock();
     if let Some(AuditCommand::Verify) = args.command {
@@ -43,14 +48,6 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             }
         });
     }
-    let since = match &args.since {
-        Some(s) => Some(crate::time::since(s).ok_or_else(|| {
-            anyhow::anyhow!(
-                "--since {s}: give an RFC 3339 time (2026-11-21T23:00:00Z), a date, or a duration like 30m, 2h, 7d"
-            )
-        })?),
-        None => None,
-    };
     let records = log.records()?.into_iter().filter(|r| since.as_ref().is_none_or(|s| r.time.as_str() >= s.as_str()));
     if args.json {
         for r in records {

@@ -35,6 +35,7 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
+    crate::store::require_existing(&cli.state_dir)?;
     let Some((sim, dir)) = super::sim::open_with_dir(cli)? else { return Ok(ExitCode::from(1)) };
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
     let observed = rt.block_on(sim.observe())?;
@@ -55,7 +56,8 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     match args.format {
         OutputFormat::Json => {
             let doc = serde_json::json!({
-                "drift": !drifted.is_empty(),
+                "drift": !drifted.is_empty() || !plan.in_progress.is_empty(),
+                "inProgress": plan.in_progress,
                 "objects": drifted,
                 "actions": plan.actions.len(),
                 "since_last_observation": since.as_ref().map(|(at, c)| serde_json::json!({"at": at, "changes": c})),
@@ -66,8 +68,13 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         }
         OutputFormat::Text => {
             let style = render::Style::detect(std::io::stdout().is_terminal());
-            if drifted.is_empty() {
+            for p in &plan.in_progress {
+                writeln!(out, "In progress on the backend (not settled): {p}")?;
+            }
+            if drifted.is_empty() && plan.in_progress.is_empty() {
                 writeln!(out, "No drift: the estate matches {}.", args.dir.display())?;
+            } else if drifted.is_empty() {
+                writeln!(out, "No drift in configuration, but the estate is not settled while work is in flight.")?;
             } else {
                 writeln!(
                     out,
@@ -94,7 +101,7 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             eprintln!("error: {e}");
         }
         ExitCode::from(1)
-    } else if drifted.is_empty() {
+    } else if drifted.is_empty() && plan.in_progress.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)

@@ -10,7 +10,6 @@ use powerplane_model::PlanOptions;
 use super::Cli;
 use super::report::print_diagnostics;
 use crate::backend::Hypervisor;
-use crate::manifest_dir::load_manifests;
 use crate::render;
 use crate::store::snapshot;
 
@@ -51,18 +50,15 @@ pub struct Args {
 pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let t = std::time::Instant::now();
     let phase = |name: &str| tracing::info!(phase = name, elapsed_ms = t.elapsed().as_millis() as u64, "plan");
-    let loaded = match &args.git_ref {
-        Some(r) => crate::manifest_dir::load_manifests_at(&args.dir, r).map(|(e, _)| e),
-        None => load_manifests(&args.dir),
-    };
-    let desired = match loaded {
-        Ok(e) => e,
+    let desired = match crate::manifest_dir::load_manifests_sealed(&args.dir, args.git_ref.as_deref()) {
+        Ok(loaded) => loaded,
         Err(diags) => {
             print_diagnostics(&mut std::io::stderr().lock(), &diags)?;
             eprintln!("{}: invalid manifests: nothing was planned", args.dir.display());
             return Ok(ExitCode::from(1));
         }
     };
+    let (desired, commit, manifests_digest) = desired;
     phase("manifests loaded");
     let Some((sim, dir)) = super::sim::open_with_dir(cli)? else {
         return Ok(ExitCode::from(1));
@@ -105,7 +101,20 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     }
     phase("planned");
     if let Some(file) = &args.out {
-        crate::saved_plan::SavedPlan::new(plan.clone(), meta.fingerprint.clone(), &args.dir).write(file)?;
+        let saved = crate::saved_plan::SavedPlan {
+            fingerprint: meta.fingerprint.clone(),
+            created: crate::time::now(),
+            manifests: args.dir.display().to_string(),
+            manifests_digest,
+            commit,
+            plan: plan.clone(),
+        };
+        saved.write(file)?;
+        eprintln!(
+            "saved the plan, sealed, to {}; apply exactly it with `powerplane apply --plan {}` (refused if it, the manifests or the estate change)",
+            file.display(),
+            file.display()
+        );
     }
     let title =
         format!("powerplane plan: {} against the simulated estate in {}", args.dir.display(), cli.state_dir.display());

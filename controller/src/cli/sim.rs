@@ -44,8 +44,12 @@ enum SimCommand {
         /// The action kind, e.g. MigratePartition.
         kind: String,
         /// Fail with a transient error (a retry succeeds) instead of a refusal.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "midway")]
         transient: bool,
+        /// A migration starts and fails half-way, leaving the partition to be recovered with
+        /// `migrlpar -o r` (only for MigratePartition).
+        #[arg(long)]
+        midway: bool,
     },
     /// Make the next action of a kind hang until it times out.
     HangNext {
@@ -79,6 +83,9 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     {
         return forward(&addr, &args.command, frame, vios);
     }
+    if let SimCommand::Show { .. } = &args.command {
+        crate::store::require_existing(&cli.state_dir)?;
+    }
     let Some(sim) = open(cli)? else {
         return Ok(ExitCode::from(1));
     };
@@ -102,10 +109,23 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                 writeln!(out, "{e}")?;
             }
         }
-        SimCommand::FailNext { kind, transient } => {
+        SimCommand::FailNext { kind, transient, midway } => {
             let k = parse_kind(kind)?;
-            sim.fail_next(k, if *transient { FailMode::Transient } else { FailMode::Permanent }).await?;
-            writeln!(out, "the next {k} will fail{}", if *transient { " (transient)" } else { "" })?;
+            if *midway && k != ActionKind::MigratePartition {
+                anyhow::bail!("--midway is for MigratePartition only: other actions have no middle to fail in");
+            }
+            let mode = match (transient, midway) {
+                (true, _) => FailMode::Transient,
+                (_, true) => FailMode::Midway,
+                _ => FailMode::Permanent,
+            };
+            sim.fail_next(k, mode).await?;
+            let how = match mode {
+                FailMode::Transient => " (transient)",
+                FailMode::Midway => " half-way, leaving it to be recovered",
+                FailMode::Permanent => "",
+            };
+            writeln!(out, "the next {k} will fail{how}")?;
         }
         SimCommand::HangNext { kind } => {
             let k = parse_kind(kind)?;
@@ -295,6 +315,27 @@ fn show(out: &mut dyn Write, r: &Report) -> std::io::Result<()> {
                 p.memory_mb.0,
                 if p.shared_memory { " shared" } else { "" },
                 p.proc_units
+            )?;
+        }
+    }
+    if !r.migrations.is_empty() {
+        writeln!(out, "\nMigrations (lslparmigr -r lpar)")?;
+        for m in &r.migrations {
+            let left =
+                if m.remaining_secs > 0 { format!(", about {} s left", m.remaining_secs) } else { String::new() };
+            let fix = if m.state == powerplane_model::status::MigrationState::Failed {
+                format!("  recover: migrlpar -o r -m {} -p {}", m.from, m.partition)
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "  {:<18} {} -> {}  {}  {}% copied{left}{fix}",
+                m.partition.as_str(),
+                m.from,
+                m.to,
+                m.state,
+                m.percent
             )?;
         }
     }

@@ -17,7 +17,7 @@ pub struct Args {
     pub dir: PathBuf,
     /// Resync interval: observe the backend to catch drift made outside git (e.g. `30s`,
     /// `5m`).
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, default_value = "30s", value_parser = parse_interval)]
     pub interval: Duration,
     /// Only report drift and plans; never apply.
     #[arg(long)]
@@ -35,24 +35,25 @@ pub struct Args {
     /// Run `git fetch` before reading the ref (for a remote branch).
     #[arg(long, requires = "git_ref")]
     pub fetch: bool,
+    /// After the first SIGINT/SIGTERM, how long running actions may take before the loop stops
+    /// waiting for them (they are then recorded as left running on the hypervisor).
+    #[arg(long, default_value = "60s", value_parser = crate::time::parse_duration, value_name = "D")]
+    pub drain_timeout: Duration,
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = n.parse().map_err(|_| format!("`{s}` is not a duration like 30s, 5m or 1h"))?;
-    let mult = match unit {
-        "ms" => return Ok(Duration::from_millis(n)),
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        _ => return Err(format!("`{s}`: use ms, s, m or h")),
-    };
-    Ok(Duration::from_secs(n * mult))
+/// A positive duration: a zero interval would resync in a busy loop.
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    let d = crate::time::parse_duration(s)?;
+    if d.is_zero() {
+        return Err(format!("`{s}` is zero; the resync interval must be positive (e.g. 30s)"));
+    }
+    Ok(d)
 }
 
 pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     rt.block_on(async {
+        let stopper = crate::signals::install(args.drain_timeout)?;
         let Some((sim, dir)) = super::sim::open_with_dir(cli)? else { return Ok(ExitCode::from(1)) };
         let metrics = Arc::new(Metrics::default());
         let listener = if args.no_listen { None } else { Some(server::bind(args.listen).await?) };
@@ -73,24 +74,16 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             git_ref: args.git_ref.clone(),
             fetch: args.fetch,
         };
-        watch::run(cfg, sim, dir, metrics, shutdown_signal()).await?;
-        Ok(ExitCode::SUCCESS)
+        watch::run(cfg, sim, dir, metrics, stopper.receiver()).await?;
+        Ok(match stopper.signal() {
+            Some(sig) => {
+                eprintln!(
+                    "{}: the controller stopped; every started action has its outcome in the audit trail",
+                    sig.name()
+                );
+                ExitCode::from(sig.exit_code())
+            }
+            None => ExitCode::SUCCESS,
+        })
     })
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return std::future::pending().await,
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -30,6 +30,7 @@ pub fn json(plan: &Plan) -> Value {
         "actions": actions,
         "warnings": plan.warnings,
         "errors": plan.errors,
+        "inProgress": plan.in_progress,
         "objects": plan.changes,
         "summary": plan.summary(),
     })

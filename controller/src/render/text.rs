@@ -66,10 +66,32 @@ pub fn text(plan: &Plan, title: &str, style: Style) -> String {
     if plan.is_empty() && plan.errors.is_empty() {
         let _ = writeln!(out, "\nNo changes. The estate matches the manifests.");
     }
-    let managed: Vec<&ObjectChange> = plan.changes.iter().filter(|c| c.kind != ChangeKind::Unmanaged).collect();
+    if !plan.in_progress.is_empty() {
+        let _ = writeln!(out, "\nIn progress on the backend (not converged until it ends):");
+        for w in &plan.in_progress {
+            let _ = writeln!(out, "  {} {w}", style.paint(AnsiColor::Cyan, "…"));
+        }
+    }
+    let managed: Vec<&ObjectChange> =
+        plan.changes.iter().filter(|c| !matches!(c.kind, ChangeKind::Unmanaged | ChangeKind::Delete)).collect();
     if !managed.is_empty() {
         let _ = writeln!(out, "\nChanges:");
         for c in managed {
+            change(&mut out, c, style);
+        }
+    }
+    // Deletions stand apart, so that nobody approves one by accident.
+    let deletions: Vec<&ObjectChange> = plan.changes.iter().filter(|c| c.kind == ChangeKind::Delete).collect();
+    if !deletions.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            style.paint(
+                AnsiColor::Red,
+                "Deletions (destroy partitions; `apply` needs --allow-delete without a terminal):"
+            )
+        );
+        for c in deletions {
             change(&mut out, c, style);
         }
     }
@@ -118,20 +140,20 @@ pub fn text(plan: &Plan, title: &str, style: Style) -> String {
         }
     }
     let s = plan.summary();
-    let _ = writeln!(
-        out,
-        "\n{}",
-        style.bold(&format!(
-            "Plan: {} to create, {} to change, {} to migrate, {} to delete ({} action{}){}.",
-            s.create,
-            s.change,
-            s.migrate,
-            s.delete,
-            s.actions,
-            if s.actions == 1 { "" } else { "s" },
-            if plan.errors.is_empty() { String::new() } else { format!("; {} errors", plan.errors.len()) }
-        ))
+    let mut line = format!(
+        "Plan: {} to create, {} to change, {} to migrate, {} to delete ({} action{}){}.",
+        s.create,
+        s.change,
+        s.migrate,
+        s.delete,
+        s.actions,
+        if s.actions == 1 { "" } else { "s" },
+        if plan.errors.is_empty() { String::new() } else { format!("; {} errors", plan.errors.len()) }
     );
+    if !plan.in_progress.is_empty() {
+        line.push_str(&format!(" {} in progress on the backend.", plan.in_progress.len()));
+    }
+    let _ = writeln!(out, "\n{}", style.bold(&line));
     out
 }
 

@@ -18,6 +18,14 @@ const MAGIC: &[u8] = b"powerplane-state v1";
 /// Why the state directory cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// A command that only reads was pointed at a state directory that does not exist.
+    #[error(
+        "there is no powerplane state directory at {path}: nothing was created. Check --state-dir, or create one with `powerplane plan DIR` or `powerplane sim init`"
+    )]
+    Missing {
+        /// The path given.
+        path: PathBuf,
+    },
     /// Another process has it open.
     #[error(
         "the state directory {path} is in use by another powerplane process ({holder}); wait for it to finish, or use another --state-dir"
@@ -118,6 +126,13 @@ impl StateDir {
         Ok(StateDir { path: path.to_path_buf(), db })
     }
 
+    /// Opens an existing state directory; a missing one is an error, never created, so that a
+    /// mistyped `--state-dir` cannot make a read-only command report "intact: 0 records".
+    pub fn open_existing(path: &Path) -> Result<Self, StoreError> {
+        require_existing(path)?;
+        Self::open(path)
+    }
+
     /// The directory.
     pub fn path(&self) -> &Path {
         &self.path
@@ -140,6 +155,12 @@ impl StateDir {
     pub(crate) fn corrupt(&self, detail: String, fix: &'static str) -> StoreError {
         StoreError::Corrupt { path: self.path.clone(), detail, fix }
     }
+}
+
+/// Refuses a path that holds no powerplane state directory (without touching it).
+pub fn require_existing(path: &Path) -> Result<(), StoreError> {
+    let empty = std::fs::read_dir(path).map(|mut d| d.next().is_none()).unwrap_or(true);
+    if empty { Err(StoreError::Missing { path: path.to_path_buf() }) } else { Ok(()) }
 }
 
 #[cfg(test)]

@@ -14,7 +14,6 @@ pub mod server;
 mod wait;
 
 use std::collections::BTreeSet;
-use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -85,6 +84,9 @@ struct State {
     reported: BTreeSet<String>,
     backoff: wait::Backoff,
     held_vios: wait::HeldVios,
+    /// Whether the loop has observed the whole estate once (what is down before that went down
+    /// outside this loop).
+    seen: bool,
 }
 
 /// What a reconcile covers.
@@ -99,22 +101,33 @@ fn unix_now() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// Runs until `shutdown` resolves.
+/// Runs until `stop` reaches [`executor::Stop::Drain`]: then no new action starts, running
+/// ones finish (or, at [`executor::Stop::Abandon`], are recorded as left running) and it
+/// returns.
 pub async fn run(
     cfg: Config,
     sim: Simulator,
     dir: StateDir,
     metrics: Arc<metrics::Metrics>,
-    shutdown: impl Future<Output = ()>,
+    stop: watch::Receiver<executor::Stop>,
 ) -> anyhow::Result<()> {
     let log = AuditLog::open(&dir)?;
     let writer = AuditWriter::start(log.clone());
+    let closed = executor::close_dangling(&log, &writer).await?;
+    if closed > 0 {
+        tracing::warn!(closed, "a previous run stopped during these actions; recorded them as interrupted");
+    }
+    let mut stop_wait = stop.clone();
+    let shutdown = async move {
+        if stop_wait.wait_for(|s| *s >= executor::Stop::Drain).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
     let (events_tx, mut events) = mpsc::unbounded_channel::<DebounceEventResult>();
     let mut debouncer = new_debouncer(cfg.debounce, None, move |r: DebounceEventResult| {
         let _ = events_tx.send(r);
     })?;
     debouncer.watch(&cfg.dir, RecursiveMode::Recursive)?;
-    let (stop_tx, stop_rx) = watch::channel(false);
     let mut state = State::default();
     reload::all(&cfg, &mut state);
     let mut tick = tokio::time::interval(cfg.interval);
@@ -161,17 +174,28 @@ pub async fn run(
                 }
             }
         };
-        let ctx = Context { stop: Some(stop_rx.clone()), ..Default::default() };
-        let reconcile = reconcile(&cfg, &sim, &dir, &writer, &metrics, &mut state, ctx, (reason, started), reach);
-        tokio::pin!(reconcile);
-        tokio::select! {
-            r = &mut reconcile => r?,
-            () = &mut shutdown => {
-                tracing::info!("shutting down: finishing the running actions, starting no new one");
-                let _ = stop_tx.send(true);
-                reconcile.await?;
-                break;
+        let ctx = Context { stop: Some(stop.clone()), ..Default::default() };
+        let (outcome, stopping) = {
+            let reconcile = reconcile(&cfg, &sim, &dir, &writer, &metrics, &mut state, ctx, (reason, started), reach);
+            tokio::pin!(reconcile);
+            tokio::select! {
+                r = &mut reconcile => (r, false),
+                () = &mut shutdown => {
+                    tracing::info!("shutting down: finishing the running actions, starting no new one");
+                    (reconcile.await, true)
+                }
             }
+        };
+        // The loop survives its own errors (kube-runtime's error policy): a failed observation,
+        // save or backend call is logged and counted, and the next event or resync tries again
+        // from a fresh observation; only set-up failures end the controller.
+        if let Err(e) = outcome {
+            tracing::error!(reason = %format!("{e:#}"), "reconcile failed; retrying at the next change or resync");
+            metrics.reconciled(0.0, false, unix_now());
+            state.observed = None;
+        }
+        if stopping {
+            break;
         }
     }
     drop(writer);
@@ -266,6 +290,12 @@ async fn reconcile(
         (Some((scope, plan)), Some(cache)) => (cache, Some(scope), Some(plan)),
         (_, cached) => {
             let fresh = sim.observe().await?;
+            if !state.seen {
+                state.seen = true;
+                for (frame, vios) in state.held_vios.first(&fresh) {
+                    tracing::warn!(%frame, %vios, "VIOS is down at the controller's start: it is not restarted unless `restartVios: true`");
+                }
+            }
             state.ties = desired.map(|d| Ties::new(d, &fresh));
             if let Some(before) = &cached {
                 drift(writer, &mut state.held_vios, before, &fresh).await?;
@@ -292,10 +322,20 @@ async fn reconcile(
     if !plan.errors.is_empty() {
         state.clean = false;
     }
+    // Work the backend carries out is reported at every resync until it settles.
+    for p in &plan.in_progress {
+        tracing::info!(reason, "in progress on the backend: {p}");
+    }
     if !plan.errors.is_empty() || plan.actions.is_empty() {
-        let ok = plan.errors.is_empty();
+        let ok = plan.errors.is_empty() && plan.in_progress.is_empty();
         if ok {
             tracing::info!(reason, "reconciled: the estate matches the manifests");
+        } else if plan.errors.is_empty() {
+            tracing::info!(
+                reason,
+                in_progress = plan.in_progress.len(),
+                "not settled: work is in flight on the backend"
+            );
         }
         metrics.reconciled(started.elapsed().as_secs_f64(), ok, unix_now());
         return Ok(());
@@ -350,6 +390,7 @@ async fn reconcile(
             Outcome::Failed { .. } => "failed",
             Outcome::Skipped { .. } => "skipped",
             Outcome::NotStarted => "not_started",
+            Outcome::LeftRunning => "left_running",
         };
         metrics.action(a.kind().as_str(), outcome);
     }
@@ -381,7 +422,7 @@ async fn reconcile(
                     "action failed; backing off for this object"
                 );
             }
-            Outcome::Skipped { .. } | Outcome::NotStarted => {}
+            Outcome::Skipped { .. } | Outcome::NotStarted | Outcome::LeftRunning => {}
         }
     }
     let ok = report.all_succeeded();

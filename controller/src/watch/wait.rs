@@ -59,6 +59,21 @@ impl HeldVios {
         went_down
     }
 
+    /// The loop's first observation: a VIOS that is down then went down before this loop
+    /// watched it (a crash, someone on the HMC, an `apply` that was stopped), so it is held
+    /// like one that goes down under the loop's eyes. Returns those newly held.
+    pub(super) fn first(&mut self, observed: &Estate) -> Vec<(FrameName, ViosName)> {
+        let mut held = Vec::new();
+        for (frame, vios) in &observed.status.vios {
+            for (name, state) in vios {
+                if !state.is_running() && self.0.insert((frame.clone(), name.clone())) {
+                    held.push((frame.clone(), name.clone()));
+                }
+            }
+        }
+        held
+    }
+
     /// Forgets the VIOS of frames whose pair the manifests just changed: a committed decision
     /// about a VIOS replaces the hold.
     pub(super) fn release_frames(&mut self, frames: &BTreeSet<FrameName>) {

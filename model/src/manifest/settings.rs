@@ -18,4 +18,9 @@ pub struct SettingsSpec {
     /// the start for review.
     #[serde(default)]
     pub restart_vios: bool,
+    /// Let `prune` act on a desired state without any partition. Default off: a manifest
+    /// directory that lost its partition files (a bad checkout, a wrong path) must not delete
+    /// every partition of the estate.
+    #[serde(default)]
+    pub allow_empty: bool,
 }

@@ -201,7 +201,13 @@ fn step(e: &mut Estate, op: &Op) {
             );
             e.status.partitions.insert(
                 partition.clone(),
-                PartitionStatus { frame: frame.clone(), state: LparState::NotActivated, rmc: false, paging: None },
+                PartitionStatus {
+                    frame: frame.clone(),
+                    state: LparState::NotActivated,
+                    rmc: false,
+                    paging: None,
+                    migration: None,
+                },
             );
         }
         Op::UpdatePartition { partition, change, .. } => {
@@ -277,6 +283,23 @@ fn step(e: &mut Estate, op: &Op) {
             }
         }
         Op::ValidateMigration { .. } => {}
+        Op::RecoverMigration { partition, to, .. } => {
+            if let Some(s) = e.status.partitions.get_mut(partition)
+                && s.migration.take().is_some()
+            {
+                s.state = match s.state {
+                    LparState::MigratingRunning => LparState::Running,
+                    LparState::MigratingNotActivated => LparState::NotActivated,
+                    other => other,
+                };
+            }
+            // The target's shell gave its paging device back.
+            if let Some(devices) = e.status.paging_devices.get_mut(to) {
+                for d in devices.iter_mut().filter(|d| d.assigned.as_ref() == Some(partition)) {
+                    d.assigned = None;
+                }
+            }
+        }
         Op::MigratePartition { partition, to, redundant, .. } => {
             let pool = e.mem_pools.values().find(|m| &m.spec.frame == to).map(|p| p.spec.paging_vios.clone());
             if let Some(p) = e.partitions.get_mut(partition) {

@@ -10,7 +10,7 @@ use crate::estate::{Estate, EstateIndex, Partition};
 use crate::manifest::{Kind, MemoryMode, PartitionSpec, Placement, ProcMode, Redundancy, RunState};
 use crate::names::{FrameName, PartitionName, ProcPoolName, ViosName};
 use crate::placement::{Eligibility, Placer};
-use crate::status::{LparState, SeaHaMode, SeaMemberStatus, SeaState};
+use crate::status::{LparState, MigrationState, SeaHaMode, SeaMemberStatus, SeaState};
 use crate::yaml::{leaves, to_yaml};
 
 /// A resource whose capacity the scheduler tracks.
@@ -48,6 +48,7 @@ pub(crate) struct Built {
     pub changes: Vec<ObjectChange>,
     pub warnings: Vec<String>,
     pub errors: Vec<String>,
+    pub in_progress: Vec<String>,
 }
 
 /// What a running partition holds: memory, processing units, pool units, a paging device.
@@ -85,6 +86,8 @@ struct B<'a, 'p> {
     changes: Vec<ObjectChange>,
     warnings: Vec<String>,
     errors: Vec<String>,
+    /// Work the backend is carrying out now (a migration): not converged until it ends.
+    in_progress: Vec<String>,
     /// Configuration steps of a frame that arriving or starting partitions wait for.
     frame_config: BTreeMap<FrameName, Vec<usize>>,
     /// Steps after which a VIOS is running and its SEA restored.
@@ -117,6 +120,7 @@ pub(crate) fn build<'a>(
         changes: Vec::new(),
         warnings: Vec::new(),
         errors: Vec::new(),
+        in_progress: Vec::new(),
         frame_config: BTreeMap::new(),
         vios_ready: BTreeMap::new(),
         vios_stopping: BTreeSet::new(),
@@ -132,7 +136,7 @@ pub(crate) fn build<'a>(
     b.vios_stops();
     b.unmanaged_partitions();
     b.required_paging_first();
-    Built { steps: b.steps, changes: b.changes, warnings: b.warnings, errors: b.errors }
+    Built { steps: b.steps, changes: b.changes, warnings: b.warnings, errors: b.errors, in_progress: b.in_progress }
 }
 
 impl<'a> B<'a, '_> {
@@ -656,11 +660,82 @@ impl<'a> B<'a, '_> {
             _ => None,
         });
         let Some(current) = current else { return };
-        let state = st.map_or(LparState::NotActivated, |s| s.state);
-        if matches!(state, LparState::MigratingRunning | LparState::MigratingNotActivated) {
-            self.warnings.push(format!("{object} is being migrated; it is planned again once the migration ends"));
-            return;
+        let mut state = st.map_or(LparState::NotActivated, |s| s.state);
+        let first_step = self.steps.len();
+        let mut recovered = None;
+        match st.and_then(|s| s.migration.as_ref()) {
+            // The HMC finishes it on its own: nothing is planned for the partition, and the
+            // plan is not empty until it has ended.
+            Some(m) if m.state == MigrationState::InProgress => {
+                self.in_progress.push(format!(
+                    "{object}: migrating from {current} to {} ({}% copied, about {} s left)",
+                    m.to, m.percent, m.remaining_secs
+                ));
+                return;
+            }
+            // A migration that failed part-way holds the partition in a migrating state on
+            // both frames until it is recovered; after that it is back on the source as it was,
+            // and is planned like any other partition, after the recovery.
+            // (DESIGN §9: "`-o r` recovers a failed migration".)
+            Some(m) => {
+                let i = self.push(
+                    Op::RecoverMigration { frame: current.clone(), partition: name.clone(), to: m.to.clone() },
+                    format!(
+                        "{object}: its migration from {current} to {} failed part-way; recover it (back on {current}) before anything else",
+                        m.to
+                    ),
+                    vec![],
+                    1,
+                );
+                if state == LparState::MigratingRunning {
+                    self.steps[i].frees = demand(&op.spec, &m.to)
+                        .into_iter()
+                        .filter(|(r, _)| !matches!(r, Res::Devices(_) | Res::CommonDevices(_)))
+                        .collect();
+                }
+                self.change(
+                    ChangeKind::Update,
+                    object.to_owned(),
+                    Some(&current),
+                    vec![FieldChange {
+                        path: "migration".into(),
+                        old: Some(format!("failed towards {}", m.to)),
+                        new: Some("recovered".into()),
+                    }],
+                    "a failed migration is recovered",
+                );
+                state = match state {
+                    LparState::MigratingRunning => LparState::Running,
+                    LparState::MigratingNotActivated => LparState::NotActivated,
+                    other => other,
+                };
+                recovered = Some(i);
+            }
+            None => {}
         }
+        if let Some(r) = recovered {
+            self.partition_steps(object, name, dp, op, target, current, state);
+            for step in &mut self.steps[first_step + 1..] {
+                step.deps.push(r);
+            }
+        } else {
+            self.partition_steps(object, name, dp, op, target, current, state);
+        }
+    }
+
+    /// The steps of an existing partition that is not in a migration: profile, state,
+    /// placement and DLPAR changes.
+    #[allow(clippy::too_many_arguments)]
+    fn partition_steps(
+        &mut self,
+        object: &str,
+        name: &PartitionName,
+        dp: &Partition,
+        op: &Partition,
+        target: &FrameName,
+        current: FrameName,
+        state: LparState,
+    ) {
         let running_now = state.is_running() || state == LparState::Starting || state == LparState::OpenFirmware;
         let want_running = dp.spec.state == RunState::Running;
         let mut fields = Vec::new();
@@ -1095,7 +1170,17 @@ impl<'a> B<'a, '_> {
     }
 
     /// Observed partitions no manifest describes: reported, deleted only with `prune`.
+    /// Observed partitions no manifest describes: reported and left alone, or — with
+    /// `prune` — stopped and deleted, but only on frames a `Frame` manifest describes, and
+    /// never when the desired state has no partition at all unless `allowEmpty` says so
+    /// (DESIGN §10: an empty desired state never prunes).
     fn unmanaged_partitions(&mut self) {
+        let empty = self.d.partitions.is_empty() && !self.d.allow_empty();
+        if self.opts.prune && empty && self.o.partitions.keys().any(|n| !self.d.partitions.contains_key(n)) {
+            self.warnings.push(
+                "prune is on but the manifests describe no partition: nothing is deleted (a directory that lost its partition files must not empty the estate); set `allowEmpty: true` in the Settings if that is what you want".into(),
+            );
+        }
         for (name, p) in &self.o.partitions {
             if self.d.partitions.contains_key(name) {
                 continue;
@@ -1103,7 +1188,15 @@ impl<'a> B<'a, '_> {
             let st = self.o.status.partitions.get(name);
             let frame = st.map(|s| s.frame.clone());
             let object = format!("{}/{name}", Kind::Partition);
-            if !self.opts.prune {
+            let managed_frame = frame.as_ref().is_some_and(|f| self.d.frames.contains_key(f));
+            if !self.opts.prune || empty || !managed_frame {
+                let note = if !self.opts.prune {
+                    "no manifest describes it; left alone (set prune to delete)"
+                } else if empty {
+                    "no manifest describes it; left alone (prune never empties the estate without allowEmpty)"
+                } else {
+                    "no manifest describes it; left alone (prune acts only on frames a Frame manifest describes)"
+                };
                 self.changes.push(ObjectChange {
                     kind: ChangeKind::Unmanaged,
                     object,
@@ -1111,7 +1204,7 @@ impl<'a> B<'a, '_> {
                     fields: Vec::new(),
                     observed: Some(to_yaml(&p.spec)),
                     desired: None,
-                    note: "no manifest describes it; left alone (set prune to delete)".into(),
+                    note: note.into(),
                 });
                 continue;
             }

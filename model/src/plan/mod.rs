@@ -47,6 +47,10 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// Why the plan cannot be executed; a plan with errors is never applied.
     pub errors: Vec<String>,
+    /// Work the backend is carrying out now (a migration the HMC runs): the estate is not
+    /// converged until it ends, even when no action is planned.
+    #[serde(default)]
+    pub in_progress: Vec<String>,
     /// The validation findings behind `errors` and `warnings`, with their positions in the
     /// manifests, for a compiler-style report.
     #[serde(skip)]
@@ -56,7 +60,9 @@ pub struct Plan {
 impl Plan {
     /// Whether there is nothing to do.
     pub fn is_empty(&self) -> bool {
-        self.actions.is_empty() && self.changes.iter().all(|c| c.kind == ChangeKind::Unmanaged)
+        self.actions.is_empty()
+            && self.in_progress.is_empty()
+            && self.changes.iter().all(|c| c.kind == ChangeKind::Unmanaged)
     }
 
     /// `(create, change, migrate, delete)` counts of objects, for the summary line.
@@ -117,6 +123,7 @@ pub fn plan(desired: &Estate, observed: &Estate, options: PlanOptions) -> Plan {
     p.changes = built.changes;
     p.warnings.extend(built.warnings);
     p.errors = built.errors;
+    p.in_progress = built.in_progress;
     if !p.errors.is_empty() {
         return p;
     }

@@ -52,12 +52,17 @@ fn initial_free(o: &Estate) -> BTreeMap<Res, u64> {
             Placement::Frame(f) => f.clone(),
             _ => st.frame.clone(),
         };
-        for (r, n) in demand(&p.spec, &frame) {
-            // Devices are counted from the pool's status above.
-            if !matches!(r, Res::Devices(_) | Res::CommonDevices(_))
-                && let Some(v) = free.get_mut(&r)
-            {
-                *v = v.saturating_sub(n);
+        // A running partition's migration (in flight or failed) also holds its shell's
+        // resources on the target until it ends or is recovered.
+        let shell = st.migration.as_ref().filter(|_| st.state == LparState::MigratingRunning).map(|m| m.to.clone());
+        for f in std::iter::once(frame).chain(shell) {
+            for (r, n) in demand(&p.spec, &f) {
+                // Devices are counted from the pool's status above.
+                if !matches!(r, Res::Devices(_) | Res::CommonDevices(_))
+                    && let Some(v) = free.get_mut(&r)
+                {
+                    *v = v.saturating_sub(n);
+                }
             }
         }
     }

@@ -14,7 +14,7 @@ use powerplane_model::status::{FrameState, LparState};
 use powerplane_model::{FrameName, PartitionName};
 
 use super::paging::{self, Assignment};
-use super::state::{Migration, SimState};
+use super::state::{Migration, Outbound, SimState};
 use super::{capacity, sea};
 use crate::backend::BackendError;
 
@@ -86,7 +86,9 @@ pub(crate) fn validate(
         .frames
         .iter()
         .flat_map(|(f, fr)| fr.partitions.values().map(move |q| (f, q)))
-        .filter(|(f, q)| matches!(&q.migration, Some(Migration::Outbound { to: t }) if *f == from || t == to))
+        .filter(
+            |(f, q)| matches!(&q.migration, Some(Migration::Outbound(o)) if !o.failed && (*f == from || &o.to == to)),
+        )
         .count();
     if in_flight >= s.settings.max_migrations_per_msp {
         return Err(BackendError::Transient(format!(
@@ -170,14 +172,34 @@ pub(crate) fn validate(
     Ok(Validated { active, paging: assignment, duration, suspend })
 }
 
-/// Starts a validated migration: the partition shows "Migrating - Running" on both frames and
-/// a shell on the target holds its resources and paging device.
-pub(crate) fn begin(s: &mut SimState, name: &PartitionName, from: &FrameName, to: &FrameName, v: &Validated) {
+/// Starts a validated migration at virtual `now_ms`: the partition shows "Migrating -
+/// Running" on both frames and a shell on the target holds its resources and paging device.
+/// With `midway`, it will fail half-way (an injected fault). Returns when it ends (or fails).
+pub(crate) fn begin(
+    s: &mut SimState,
+    name: &PartitionName,
+    from: &FrameName,
+    to: &FrameName,
+    v: &Validated,
+    now_ms: u64,
+    midway: bool,
+) -> u64 {
     let state = if v.active { LparState::MigratingRunning } else { LparState::MigratingNotActivated };
+    let ends_ms = now_ms + v.duration.as_millis() as u64;
+    let fails_at_ms = midway.then(|| now_ms + v.duration.as_millis() as u64 / 2);
     let src = s.frames.get_mut(from).expect("validated");
     let p = src.partitions.get_mut(name).expect("validated");
     p.state = state;
-    p.migration = Some(Migration::Outbound { to: to.clone() });
+    p.migration = Some(Migration::Outbound(Box::new(Outbound {
+        to: to.clone(),
+        started_ms: now_ms,
+        ends_ms,
+        fails_at_ms,
+        failed: false,
+        active: v.active,
+        paging: v.paging.clone(),
+        suspend_ms: v.suspend.as_millis() as u64,
+    })));
     let mut shell = p.clone();
     shell.migration = Some(Migration::Inbound { from: from.clone() });
     shell.paging = None;
@@ -189,32 +211,137 @@ pub(crate) fn begin(s: &mut SimState, name: &PartitionName, from: &FrameName, to
         d.assigned = Some(name.clone());
     }
     dst.partitions.insert(name.clone(), shell);
+    fails_at_ms.unwrap_or(ends_ms)
+}
+
+/// Moves every migration on to virtual time `s.now_ms`: those due complete, those whose
+/// injected failure is due fail and wait for recovery. Returns the frames it changed, which
+/// must be saved together.
+pub(crate) fn settle(s: &mut SimState) -> Vec<FrameName> {
+    let now = s.now_ms;
+    let mut due: Vec<(FrameName, PartitionName, Outbound)> = Vec::new();
+    for (f, frame) in &mut s.frames {
+        for (n, p) in &mut frame.partitions {
+            if let Some(Migration::Outbound(o)) = &mut p.migration
+                && !o.failed
+            {
+                match o.fails_at_ms {
+                    Some(at) if at <= now => {
+                        o.failed = true;
+                        due.push((f.clone(), n.clone(), (**o).clone()));
+                    }
+                    None if o.ends_ms <= now => due.push((f.clone(), n.clone(), (**o).clone())),
+                    _ => {}
+                }
+            }
+        }
+    }
+    let mut touched = Vec::new();
+    for (from, name, o) in due {
+        if !o.failed {
+            let backup = (s.frames[&from].clone(), s.frames[&o.to].clone());
+            if finish(s, &name, &from, &o).is_err() {
+                // No paging VIOS runs on the target at the switch-over: the migration fails
+                // there and waits for recovery.
+                s.frames.insert(from.clone(), backup.0);
+                s.frames.insert(o.to.clone(), backup.1);
+                if let Some(Migration::Outbound(out)) =
+                    s.frames.get_mut(&from).and_then(|f| f.partitions.get_mut(&name)).and_then(|p| p.migration.as_mut())
+                {
+                    out.failed = true;
+                    out.fails_at_ms = Some(now);
+                }
+            }
+        }
+        touched.push(from);
+        touched.push(o.to);
+    }
+    touched
+}
+
+/// How a migration the caller started stands now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Progress {
+    /// It completed: the partition is on the target.
+    Done,
+    /// It failed part-way and waits for recovery.
+    Failed,
+    /// Still copying; it ends at this virtual time.
+    Running(u64),
+    /// The partition is no longer in this migration (someone recovered or removed it).
+    Gone,
+}
+
+/// Where the migration of `name` from `from` to `to` stands (after [`settle`]).
+pub(crate) fn progress(s: &SimState, name: &PartitionName, from: &FrameName, to: &FrameName) -> Progress {
+    let on = |f: &FrameName| s.frames.get(f).and_then(|fr| fr.partitions.get(name));
+    match on(from).and_then(|p| p.migration.as_ref()) {
+        Some(Migration::Outbound(o)) if &o.to == to => {
+            if o.failed {
+                Progress::Failed
+            } else {
+                Progress::Running(o.fails_at_ms.unwrap_or(o.ends_ms))
+            }
+        }
+        _ if on(to).is_some_and(|p| p.migration.is_none()) => Progress::Done,
+        _ => Progress::Gone,
+    }
+}
+
+/// `migrlpar -o r -m SRC -p LPAR`: a migration that failed part-way is undone; the partition
+/// is back on its source in the state it had, the target's shell and its paging device are
+/// released.
+pub(crate) fn recover(s: &mut SimState, name: &PartitionName, from: &FrameName) -> Result<String, BackendError> {
+    let src = s.frame_mut(from)?;
+    let p = src.partitions.get_mut(name).filter(|p| !p.is_shell()).ok_or_else(|| {
+        BackendError::refused_plain(format!("The partition {name} was not found on the managed system {from}."))
+    })?;
+    let o = match &p.migration {
+        Some(Migration::Outbound(o)) if o.failed => (**o).clone(),
+        Some(Migration::Outbound(_)) => {
+            return Err(BackendError::refused_plain(format!(
+                "The migration of {name} is in progress; it cannot be recovered. Wait for it to end, or stop it with migrlpar -o s."
+            )));
+        }
+        _ => {
+            return Err(BackendError::refused_plain(format!(
+                "The partition {name} is not in a failed migration; there is nothing to recover."
+            )));
+        }
+    };
+    p.migration = None;
+    p.state = if o.active { LparState::Running } else { LparState::NotActivated };
+    let dst = s.frame_mut(&o.to)?;
+    if dst.partitions.get(name).is_some_and(|sh| sh.is_shell()) {
+        dst.partitions.remove(name);
+    }
+    if let Some(pool) = dst.mem_pool.as_mut() {
+        for d in pool.devices.iter_mut().filter(|d| d.assigned.as_ref() == Some(name)) {
+            d.assigned = None;
+        }
+    }
+    Ok(format!("The migration of {name} from {from} to {} was recovered; {name} is on {from}.", o.to))
 }
 
 /// Completes a migration: the partition runs on the target, its source paging device is
 /// freed, and the source forgets it.
 // seeds: ams-dual-vios-and-lpm.txt, "After the migration is complete, the paging space device
 // on the source server will be freed and becomes available for use by other partitions."
-pub(crate) fn finish(
-    s: &mut SimState,
-    name: &PartitionName,
-    from: &FrameName,
-    to: &FrameName,
-    v: &Validated,
-) -> Result<(), BackendError> {
-    let src = s.frames.get_mut(from).expect("validated");
+fn finish(s: &mut SimState, name: &PartitionName, from: &FrameName, o: &Outbound) -> Result<(), BackendError> {
+    let to = &o.to;
+    let src = s.frames.get_mut(from).expect("migrating from an existing frame");
     paging::release(src, name);
     src.partitions.remove(name);
-    let dst = s.frames.get_mut(to).expect("validated");
-    let p = dst.partitions.get_mut(name).expect("shell exists");
+    let dst = s.frames.get_mut(to).expect("migrating to an existing frame");
+    let p = dst.partitions.get_mut(name).expect("the shell exists while migrating");
     p.migration = None;
-    p.state = if v.active { LparState::Running } else { LparState::NotActivated };
+    p.state = if o.active { LparState::Running } else { LparState::NotActivated };
     p.spec.placement = powerplane_model::manifest::Placement::Frame(to.clone());
-    if let Some(a) = &v.paging
-        && v.active
+    if let Some(a) = &o.paging
+        && o.active
     {
         paging::assign(dst, name, a)?;
-    } else if let (Some(a), Some(pool)) = (&v.paging, dst.mem_pool.as_mut()) {
+    } else if let (Some(a), Some(pool)) = (&o.paging, dst.mem_pool.as_mut()) {
         // Inactive: the device is chosen again at activation.
         for d in pool.devices.iter_mut().filter(|d| d.device == a.device) {
             d.assigned = None;

@@ -46,23 +46,44 @@ pub struct Simulator {
 struct Inner {
     state: Mutex<SimState>,
     store: Option<crate::store::StateDir>,
-    clock: Clock,
+    timeline: clock::Timeline,
+    /// Frames that migrations ending changed since the last save (saved with the next change).
+    unsaved: std::sync::Mutex<std::collections::BTreeSet<FrameName>>,
 }
 
 impl Simulator {
-    /// A simulator over `state`, persisting every change to `store` when given.
+    /// A simulator over `state`, persisting every change to `store` when given. Its virtual
+    /// time starts at `state.now_ms` and runs at `clock`'s pace.
     pub fn new(state: SimState, store: Option<StateDir>, clock: Clock) -> Self {
-        Simulator { inner: Arc::new(Inner { state: Mutex::new(state), store, clock }) }
+        let timeline = clock::Timeline::starting_at(state.now_ms, clock);
+        Simulator { inner: Arc::new(Inner { state: Mutex::new(state), store, timeline, unsaved: Default::default() }) }
     }
 
-    /// A copy of the whole state.
+    /// The state, with every operation in flight moved on to the virtual time now (in memory
+    /// only: any process derives the same from the saved state and the clock).
+    async fn current(&self) -> tokio::sync::MutexGuard<'_, SimState> {
+        let mut guard = self.inner.state.lock().await;
+        guard.now_ms = guard.now_ms.max(self.inner.timeline.now_ms());
+        let touched = migration::settle(&mut guard);
+        if !touched.is_empty() {
+            self.inner.unsaved.lock().expect("not poisoned").extend(touched);
+        }
+        guard
+    }
+
+    /// A copy of the whole state, as of now.
     pub async fn snapshot(&self) -> SimState {
-        self.inner.state.lock().await.clone()
+        self.current().await.clone()
     }
 
-    /// Everything `sim show` prints.
+    /// Everything `sim show` prints, as of now.
     pub async fn report(&self) -> Report {
-        report::report(&*self.inner.state.lock().await)
+        report::report(&*self.current().await)
+    }
+
+    /// The virtual time now, in milliseconds since `sim init`.
+    pub fn now_ms(&self) -> u64 {
+        self.inner.timeline.now_ms()
     }
 
     /// Changes the state of `frames` (and the estate-wide part) and persists exactly that;
@@ -72,12 +93,19 @@ impl Simulator {
         frames: &[&FrameName],
         f: impl FnOnce(&mut SimState) -> Result<R, BackendError>,
     ) -> Result<R, BackendError> {
-        let mut guard = self.inner.state.lock().await;
+        let mut guard = self.current().await;
+        // Migrations that ended since the last save are saved with this change, both frames
+        // together.
+        let unsaved = std::mem::take(&mut *self.inner.unsaved.lock().expect("not poisoned"));
+        let mut frames: Vec<FrameName> = frames.iter().map(|f| (*f).clone()).collect();
+        frames.extend(unsaved.iter().cloned());
+        frames.sort();
+        frames.dedup();
         let backup: Vec<(FrameName, Option<state::SimFrame>)> =
-            frames.iter().map(|n| ((*n).clone(), guard.frames.get(*n).cloned())).collect();
+            frames.iter().map(|n| (n.clone(), guard.frames.get(n).cloned())).collect();
         let estate_wide = (guard.rng, guard.now_ms, guard.faults.clone());
         let result = f(&mut guard).and_then(|r| match &self.inner.store {
-            Some(store) => persist::save_frames(store, &guard, frames.iter().copied())
+            Some(store) => persist::save_frames(store, &guard, frames.iter(), self.inner.timeline.clock())
                 .map(|()| r)
                 .map_err(|e| BackendError::Internal(e.to_string())),
             None => Ok(r),
@@ -90,6 +118,9 @@ impl Simulator {
                 };
             }
             (guard.rng, guard.now_ms, guard.faults) = estate_wide;
+            // What the restore undid is settled again from the clock at the next look.
+            drop(guard);
+            self.inner.unsaved.lock().expect("not poisoned").extend(unsaved);
         }
         result
     }
@@ -169,7 +200,7 @@ impl Simulator {
     }
 
     /// Takes an injected fault for `kind`, if one is armed.
-    async fn take_fault(&self, kind: ActionKind) -> Result<Option<Result<(), BackendError>>, BackendError> {
+    async fn take_fault(&self, kind: ActionKind) -> Result<Option<Fault>, BackendError> {
         {
             let s = self.inner.state.lock().await;
             if !s.faults.fail_next.contains_key(&kind) && !s.faults.hang_next.contains(&kind) {
@@ -178,41 +209,57 @@ impl Simulator {
         }
         self.change(&[], |s| {
             if s.faults.hang_next.remove(&kind) {
-                return Ok(Some(Err(BackendError::Timeout(Duration::from_secs(s.settings.hang_timeout_secs)))));
+                return Ok(Some(Fault::Hang(Duration::from_secs(s.settings.hang_timeout_secs))));
             }
-            Ok(s.faults.fail_next.remove(&kind).map(|mode| {
-                Err(match mode {
-                    FailMode::Transient => {
-                        BackendError::Transient(format!("injected transient failure of {kind} (the HMC was busy)"))
-                    }
-                    FailMode::Permanent => BackendError::refused_plain(format!("injected failure of {kind}")),
-                })
+            Ok(s.faults.fail_next.remove(&kind).map(|mode| match mode {
+                FailMode::Transient => Fault::Fail(BackendError::Transient(format!(
+                    "injected transient failure of {kind} (the HMC was busy)"
+                ))),
+                FailMode::Midway if kind == ActionKind::MigratePartition => Fault::Midway,
+                FailMode::Permanent | FailMode::Midway => {
+                    Fault::Fail(BackendError::refused_plain(format!("injected failure of {kind}")))
+                }
             }))
         })
         .await
     }
 
+    /// `migrlpar -o m`: validates and starts the migration on the HMC, then follows it
+    /// (`lslparmigr`) until it ends. The migration itself lives in the simulator's state, not
+    /// in this call: if the caller goes away, it still ends at its time on the timeline.
     async fn migrate(
         &self,
         name: &PartitionName,
         from: &FrameName,
         to: &FrameName,
         redundant: Option<powerplane_model::action::RedundantPgVios>,
+        midway: bool,
     ) -> Result<Outcome, BackendError> {
-        let v = self
+        let (v, mut until) = self
             .change(&[from, to], |s| {
                 let v = migration::validate(s, name, from, to, redundant)?;
-                migration::begin(s, name, from, to, &v);
-                Ok(v)
+                let until = migration::begin(s, name, from, to, &v, s.now_ms, midway);
+                Ok((v, until))
             })
             .await?;
-        self.inner.clock.sleep(v.duration).await;
-        self.change(&[from, to], |s| {
-            migration::finish(s, name, from, to, &v)?;
-            s.now_ms += v.duration.as_millis() as u64;
-            Ok(())
-        })
-        .await?;
+        loop {
+            self.inner.timeline.sleep_until(until).await;
+            let now = self.change(&[], |s| Ok(migration::progress(s, name, from, to))).await?;
+            match now {
+                migration::Progress::Running(end) => until = end.max(until),
+                migration::Progress::Done => break,
+                migration::Progress::Failed => {
+                    return Err(BackendError::refused_plain(format!(
+                        "The migration of {name} from {from} to {to} failed part-way. The partition is left migrating on both managed systems; recover it with migrlpar -o r -m {from} -p {name}."
+                    )));
+                }
+                migration::Progress::Gone => {
+                    return Err(BackendError::refused_plain(format!(
+                        "The migration of {name} from {from} to {to} no longer exists (it was stopped or recovered)."
+                    )));
+                }
+            }
+        }
         Ok(Outcome {
             message: format!(
                 "{name} migrated from {from} to {to} in {}s (suspended {} ms){}",
@@ -293,6 +340,7 @@ impl Simulator {
                 let v = migration::validate(s, p, from, to, *redundant)?;
                 (format!("{p} might be migrated from {from} to {to} (about {}s)", v.duration.as_secs()), secs(15))
             }
+            Op::RecoverMigration { frame, partition: p, .. } => (migration::recover(s, p, frame)?, secs(30)),
             Op::MigratePartition { .. } => {
                 unreachable!("migrations run through Simulator::migrate")
             }
@@ -300,37 +348,51 @@ impl Simulator {
     }
 }
 
+/// An injected fault taken for one action.
+enum Fault {
+    /// The call hangs until it times out.
+    Hang(Duration),
+    /// The call fails.
+    Fail(BackendError),
+    /// The migration starts and fails half-way.
+    Midway,
+}
+
 impl Hypervisor for Simulator {
     async fn observe(&self) -> Result<Estate, BackendError> {
-        let s = self.inner.state.lock().await;
+        let s = self.current().await;
         Ok(observe::estate(&s, None))
     }
 
     async fn observe_frames(&self, frames: &std::collections::BTreeSet<FrameName>) -> Result<Estate, BackendError> {
-        let s = self.inner.state.lock().await;
+        let s = self.current().await;
         Ok(observe::estate(&s, Some(frames)))
     }
 
     async fn execute(&self, action: &Action) -> Result<Outcome, BackendError> {
         let kind = action.kind();
         tracing::debug!(id = %action.id, %kind, command = %action.op.command(), "simulating");
-        if let Some(fault) = self.take_fault(kind).await? {
-            if let Err(BackendError::Timeout(d)) = &fault {
-                self.inner.clock.sleep(*d).await;
+        let mut midway = false;
+        match self.take_fault(kind).await? {
+            Some(Fault::Hang(d)) => {
+                let until = self.now_ms() + d.as_millis() as u64;
+                self.inner.timeline.sleep_until(until).await;
+                return Err(BackendError::Timeout(d));
             }
-            fault?;
+            Some(Fault::Fail(e)) => return Err(e),
+            Some(Fault::Midway) => midway = true,
+            None => {}
         }
         if let Op::MigratePartition { partition, from, to, redundant } = &action.op {
-            return self.migrate(partition, from, to, *redundant).await;
+            return self.migrate(partition, from, to, *redundant, midway).await;
         }
-        let (message, duration) = self
+        let (message, duration, start) = self
             .change(&action.op.frames(), |s| {
-                let r = Simulator::apply(s, &action.op)?;
-                s.now_ms += r.1.as_millis() as u64;
-                Ok(r)
+                let (m, d) = Simulator::apply(s, &action.op)?;
+                Ok((m, d, s.now_ms))
             })
             .await?;
-        self.inner.clock.sleep(duration).await;
+        self.inner.timeline.sleep_until(start + duration.as_millis() as u64).await;
         Ok(Outcome { message, duration })
     }
 }

@@ -5,13 +5,13 @@ use powerplane_model::manifest::{
     FrameSpec, HaMode, Metadata, PagingDeviceSpec, RunState, SeaSpec, SharedMemoryPoolSpec, SharedProcessorPoolSpec,
     ViosMember, ViosPairSpec,
 };
-use powerplane_model::status::{PagingStatus, PartitionStatus, SeaHaMode, Status};
+use powerplane_model::status::{MigrationState, MigrationStatus, PagingStatus, PartitionStatus, SeaHaMode, Status};
 use std::collections::BTreeSet;
 
 use powerplane_model::{Estate, FrameName, Object};
 
 use super::sea;
-use super::state::SimState;
+use super::state::{Migration, SimState};
 
 /// The estate as the simulated HMC shows it (with `only`, those frames only). A migrating partition appears once, on its source frame, with state
 /// `Migrating - Running`.
@@ -130,6 +130,19 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
                         current: pg.current.clone(),
                         device: pg.device.clone(),
                     }),
+                    migration: match &p.migration {
+                        Some(Migration::Outbound(o)) => Some(MigrationStatus {
+                            to: o.to.clone(),
+                            state: if o.failed { MigrationState::Failed } else { MigrationState::InProgress },
+                            percent: o.percent(s.now_ms),
+                            remaining_secs: if o.failed {
+                                0
+                            } else {
+                                o.ends_ms.saturating_sub(s.now_ms).div_ceil(1000)
+                            },
+                        }),
+                        _ => None,
+                    },
                 },
             );
         }

@@ -47,7 +47,8 @@ pub fn open_or_create(
     clock: Clock,
 ) -> Result<(Simulator, Created, StateDir), OpenError> {
     let store = StateDir::open(state_dir)?;
-    if let Some(state) = super::persist::load(&store)? {
+    if let Some((mut state, saved)) = super::persist::load_with_clock(&store)? {
+        state.now_ms = super::clock::resumed_at(saved.now_ms, saved.wall_ms, saved.speedup, pending_end(&state));
         return Ok((Simulator::new(state, Some(store.clone()), clock), Created::Existing, store));
     }
     let state = build(inventory, 0).map_err(OpenError::Inventory)?;
@@ -57,4 +58,17 @@ pub fn open_or_create(
         None => Created::FromBuiltinLab,
     };
     Ok((Simulator::new(state, Some(store.clone()), clock), created, store))
+}
+
+/// When the last operation in flight ends (or fails), on the virtual timeline.
+fn pending_end(s: &SimState) -> u64 {
+    s.frames
+        .values()
+        .flat_map(|f| f.partitions.values())
+        .filter_map(|p| match &p.migration {
+            Some(super::state::Migration::Outbound(o)) if !o.failed => Some(o.fails_at_ms.unwrap_or(o.ends_ms)),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
 }

@@ -45,9 +45,11 @@ fn pick(pool: &SimMemPool, need: MemoryMb, common: bool, previous: Option<&Devic
 }
 
 /// What activation (or arrival by migration) of a shared-memory partition will get.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Assignment {
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Assignment {
+    /// The paging device.
     pub device: DeviceName,
+    /// Whether it is a common device (redundant paging).
     pub redundant: bool,
 }
 

@@ -21,12 +21,30 @@ struct Meta {
     seed: u64,
     rng: u64,
     now_ms: u64,
+    /// Wall-clock time (Unix ms) at which `now_ms` was the virtual time.
+    #[serde(default)]
+    wall_ms: Option<u64>,
+    /// Virtual seconds per real second while the simulator is closed (0: none pass).
+    #[serde(default)]
+    speedup: f64,
     faults: Faults,
     settings: Settings,
 }
 
+/// The saved virtual time and its pace, for [`super::clock::resumed_at`].
+pub(crate) struct SavedClock {
+    pub now_ms: u64,
+    pub wall_ms: Option<u64>,
+    pub speedup: f64,
+}
+
 /// The saved simulated estate, if there is one.
 pub fn load(dir: &StateDir) -> Result<Option<SimState>, StoreError> {
+    Ok(load_with_clock(dir)?.map(|(s, _)| s))
+}
+
+/// The saved simulated estate with the clock it was saved with.
+pub(crate) fn load_with_clock(dir: &StateDir) -> Result<Option<(SimState, SavedClock)>, StoreError> {
     let tree = dir.tree(TREE)?;
     let Some(bytes) = tree.get(META).map_err(|e| dir.io(&e))? else {
         if !tree.is_empty() {
@@ -52,29 +70,36 @@ pub fn load(dir: &StateDir) -> Result<Option<SimState>, StoreError> {
         let name = FrameName::new(name).map_err(|e| dir.corrupt(e.to_string(), FIX))?;
         frames.insert(name, frame);
     }
-    Ok(Some(SimState {
-        format: meta.format,
-        seed: meta.seed,
-        rng: meta.rng,
-        now_ms: meta.now_ms,
-        frames,
-        faults: meta.faults,
-        settings: meta.settings,
-    }))
+    let clock = SavedClock { now_ms: meta.now_ms, wall_ms: meta.wall_ms, speedup: meta.speedup };
+    Ok(Some((
+        SimState {
+            format: meta.format,
+            seed: meta.seed,
+            rng: meta.rng,
+            now_ms: meta.now_ms,
+            frames,
+            faults: meta.faults,
+            settings: meta.settings,
+        },
+        clock,
+    )))
 }
 
-/// Saves the whole simulated estate (replacing any other), durably.
+/// Saves the whole simulated estate (replacing any other), durably, with its virtual time
+/// standing still until a simulator opens it.
 pub fn save(dir: &StateDir, s: &SimState) -> Result<(), StoreError> {
     let tree = dir.tree(TREE)?;
     tree.clear().map_err(|e| dir.io(&e))?;
-    save_frames(dir, s, s.frames.keys())
+    save_frames(dir, s, s.frames.keys(), super::Clock::new(0.0))
 }
 
-/// Saves the estate-wide part and the named frames, durably.
-pub fn save_frames<'a>(
+/// Saves the estate-wide part and the named frames, durably; `s.now_ms` is the virtual time
+/// now, which moves on at `clock`'s pace while the simulator is closed.
+pub(crate) fn save_frames<'a>(
     dir: &StateDir,
     s: &SimState,
     frames: impl IntoIterator<Item = &'a FrameName>,
+    clock: super::Clock,
 ) -> Result<(), StoreError> {
     let tree = dir.tree(TREE)?;
     let mut batch = sled::Batch::default();
@@ -83,6 +108,8 @@ pub fn save_frames<'a>(
         seed: s.seed,
         rng: s.rng,
         now_ms: s.now_ms,
+        wall_ms: Some(super::clock::wall_ms()),
+        speedup: clock.speedup(),
         faults: s.faults.clone(),
         settings: s.settings.clone(),
     };

@@ -18,6 +18,21 @@ pub struct Report {
     pub virtual_seconds: u64,
     /// Frames in name order.
     pub frames: Vec<FrameReport>,
+    /// Migrations the HMC is carrying out or that await recovery (`lslparmigr -r lpar`).
+    pub migrations: Vec<MigrationReport>,
+}
+
+/// One migration, as `lslparmigr -r lpar -m SRC` shows it.
+#[allow(missing_docs)]
+#[derive(Debug, Serialize)]
+pub struct MigrationReport {
+    pub partition: PartitionName,
+    pub from: FrameName,
+    pub to: FrameName,
+    pub state: powerplane_model::status::MigrationState,
+    pub percent: u8,
+    /// Virtual seconds until it ends (0 once failed).
+    pub remaining_secs: u64,
 }
 
 /// One frame.
@@ -130,5 +145,25 @@ pub(crate) fn report(s: &SimState) -> Report {
             }
         })
         .collect();
-    Report { seed: s.seed, virtual_seconds: s.now_ms / 1000, frames }
+    let migrations = s
+        .frames
+        .iter()
+        .flat_map(|(f, fr)| fr.partitions.iter().map(move |(n, p)| (f, n, p)))
+        .filter_map(|(f, n, p)| match &p.migration {
+            Some(super::state::Migration::Outbound(o)) => Some(MigrationReport {
+                partition: n.clone(),
+                from: f.clone(),
+                to: o.to.clone(),
+                state: if o.failed {
+                    powerplane_model::status::MigrationState::Failed
+                } else {
+                    powerplane_model::status::MigrationState::InProgress
+                },
+                percent: o.percent(s.now_ms),
+                remaining_secs: if o.failed { 0 } else { o.ends_ms.saturating_sub(s.now_ms).div_ceil(1000) },
+            }),
+            _ => None,
+        })
+        .collect();
+    Report { seed: s.seed, virtual_seconds: s.now_ms / 1000, frames, migrations }
 }

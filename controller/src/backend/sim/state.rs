@@ -23,7 +23,8 @@ pub struct SimState {
     pub seed: u64,
     /// Deterministic random generator state (xorshift64*).
     pub rng: u64,
-    /// Virtual time in milliseconds since `sim init`.
+    /// Virtual time in milliseconds since `sim init`, as of the last time it was set; the
+    /// timeline of the open simulator is the authority.
     pub now_ms: u64,
     /// Frames by name.
     pub frames: BTreeMap<FrameName, SimFrame>,
@@ -189,15 +190,44 @@ pub struct SimPartition {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Migration {
     /// The partition itself, leaving for `to`.
-    Outbound {
-        /// The target frame.
-        to: FrameName,
-    },
+    Outbound(Box<Outbound>),
     /// The shell on the target that reserves resources for the arriving partition.
     Inbound {
         /// The source frame.
         from: FrameName,
     },
+}
+
+/// A migration the HMC carries out: it ends at `ends_ms` on the simulator's timeline whatever
+/// happens to the client that started it, or fails part-way at `fails_at_ms` and then waits for
+/// `migrlpar -o r`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outbound {
+    /// The target frame.
+    pub to: FrameName,
+    /// Virtual time it started.
+    pub started_ms: u64,
+    /// Virtual time it completes.
+    pub ends_ms: u64,
+    /// Virtual time it fails part-way (an injected fault), if it does.
+    pub fails_at_ms: Option<u64>,
+    /// It failed: the partition stays migrating on both frames until it is recovered.
+    pub failed: bool,
+    /// An active (running) migration, or an inactive one.
+    pub active: bool,
+    /// The paging device reserved on the target.
+    pub paging: Option<super::paging::Assignment>,
+    /// How long the partition is suspended at the end, in virtual milliseconds.
+    pub suspend_ms: u64,
+}
+
+impl Outbound {
+    /// Percent of the memory copied at virtual time `now_ms`.
+    pub fn percent(&self, now_ms: u64) -> u8 {
+        let end = if self.failed { self.fails_at_ms.unwrap_or(self.ends_ms) } else { now_ms.min(self.ends_ms) };
+        let total = self.ends_ms.saturating_sub(self.started_ms).max(1);
+        (end.saturating_sub(self.started_ms) * 100 / total).min(100) as u8
+    }
 }
 
 /// The hypervisor's paging VIOS record of a partition.
@@ -229,6 +259,9 @@ pub enum FailMode {
     Permanent,
     /// A transient error: the retry succeeds.
     Transient,
+    /// A migration starts and fails half-way, leaving the partition to be recovered
+    /// (`migrlpar -o r`); for other kinds, the same as `Permanent`.
+    Midway,
 }
 
 impl SimState {

@@ -688,3 +688,116 @@ async fn observing_some_frames_refreshes_exactly_those_frames() {
     cached.replace_frames(&frames, None, fresh);
     assert_eq!(cached, observe(&sim).await);
 }
+
+// The HMC runs `migrlpar`, not the client: a migration whose caller went away (a killed
+// `apply`) still ends at its scheduled time on the shared timeline, and the next process that
+// opens the state dir sees it finished.
+#[tokio::test(start_paused = true)]
+async fn a_migration_outlives_the_client_that_started_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = super::StateDir::open(dir.path()).unwrap();
+    let mut inv = powerplane_model::load_inventory(&[SourceFile::new("i.yaml", LAB_INVENTORY)]).unwrap();
+    inv.partitions.retain(|n, _| n.as_str() == "bxaix85");
+    let state = realise(inv, 7).unwrap();
+    super::persist::save(&store, &state).unwrap();
+    let sim = Simulator::new(state, Some(store.clone()), Clock::default());
+    let bg = sim.clone();
+    let client = tokio::spawn(async move {
+        run(&bg, migrate("bxaix85", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await
+    });
+    // A virtual minute into the two-minute move, the client is killed.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    client.abort();
+    let _ = client.await;
+    drop((sim, store));
+    // A new process sees it still running on the HMC...
+    let (reopened, _, _) = super::open_or_create(dir.path(), None, Clock::default()).unwrap_or_else(|e| panic!("{e}"));
+    let m = observe(&reopened).await.status.partitions[&p("bxaix85")].migration.clone().expect("still migrating");
+    assert_eq!(m.state, powerplane_model::status::MigrationState::InProgress);
+    assert_eq!(reopened.report().await.migrations.len(), 1);
+    // ...and finished at its time, with nobody driving it.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let seen = observe(&reopened).await;
+    let st = &seen.status.partitions[&p("bxaix85")];
+    assert_eq!((st.frame.as_str(), st.state, st.migration.is_none()), ("js22_slot14", LparState::Running, true));
+    assert!(reopened.report().await.migrations.is_empty());
+    // Saved with the next change, both frames together.
+    reopened.battery(&f("p72"), false).await.unwrap();
+    drop(reopened);
+    let saved = super::persist::load(&super::StateDir::open(dir.path()).unwrap()).unwrap().unwrap();
+    assert!(saved.frames[&f("js22_slot14")].partitions[&p("bxaix85")].migration.is_none());
+    assert!(!saved.frames[&f("js22_slot13")].partitions.contains_key(&p("bxaix85")));
+}
+
+// Without real waits (benchmarks, `--sim-speedup 0`), whatever was in flight when the last
+// process stopped has had all the time it needed by the time the next one looks.
+#[tokio::test(start_paused = true)]
+async fn without_real_waits_a_reopened_simulator_finishes_what_was_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = super::StateDir::open(dir.path()).unwrap();
+    let mut inv = powerplane_model::load_inventory(&[SourceFile::new("i.yaml", LAB_INVENTORY)]).unwrap();
+    inv.partitions.retain(|n, _| n.as_str() == "bxaix85");
+    let mut state = realise(inv, 7).unwrap();
+    let v = super::migration::validate(&state, &p("bxaix85"), &f("js22_slot13"), &f("js22_slot14"), None).unwrap();
+    super::migration::begin(&mut state, &p("bxaix85"), &f("js22_slot13"), &f("js22_slot14"), &v, 0, false);
+    super::persist::save(&store, &state).unwrap();
+    drop(store);
+    let (reopened, _, _) = super::open_or_create(dir.path(), None, Clock::new(0.0)).unwrap_or_else(|e| panic!("{e}"));
+    let st = observe(&reopened).await.status.partitions[&p("bxaix85")].clone();
+    assert_eq!((st.frame.as_str(), st.migration), ("js22_slot14", None));
+    assert_eq!(reopened.report().await.virtual_seconds, 121, "the clock moved to the migration's end, not further");
+}
+
+// A migration that fails part-way leaves the partition migrating on both frames (its shell
+// holding the target's resources) until `migrlpar -o r` recovers it.
+#[tokio::test(start_paused = true)]
+async fn a_migration_that_fails_midway_waits_for_recovery() {
+    let sim = lab();
+    sim.fail_next(powerplane_model::ActionKind::MigratePartition, FailMode::Midway).await.unwrap();
+    let t = tokio::time::Instant::now();
+    let e = run(&sim, migrate("bxaix85", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await.unwrap_err();
+    assert!(e.to_string().contains("migrlpar -o r -m js22_slot13 -p bxaix85"), "{e}");
+    // Half of the 121.5 s at 60x (tokio's timer counts whole milliseconds).
+    let half = Duration::from_millis(60_750).div_f64(60.0);
+    assert!(t.elapsed().abs_diff(half) <= Duration::from_millis(1), "{:?}", t.elapsed());
+    let seen = observe(&sim).await;
+    let st = &seen.status.partitions[&p("bxaix85")];
+    assert_eq!(st.state, LparState::MigratingRunning);
+    let m = st.migration.as_ref().unwrap();
+    assert_eq!(
+        (m.to.as_str(), m.state, m.percent),
+        ("js22_slot14", powerplane_model::status::MigrationState::Failed, 50)
+    );
+    assert!(sim.snapshot().await.frames[&f("js22_slot14")].partitions[&p("bxaix85")].is_shell());
+    // Time alone does not fix it.
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    assert!(observe(&sim).await.status.partitions[&p("bxaix85")].migration.is_some());
+    // Recovery: back on the source, running, the shell gone.
+    let recover = Op::RecoverMigration { frame: f("js22_slot13"), partition: p("bxaix85"), to: f("js22_slot14") };
+    assert_eq!(recover.command(), "migrlpar -o r -m js22_slot13 -p bxaix85");
+    run(&sim, recover.clone()).await.unwrap();
+    let st = observe(&sim).await.status.partitions[&p("bxaix85")].clone();
+    assert_eq!((st.frame.as_str(), st.state, st.migration), ("js22_slot13", LparState::Running, None));
+    assert!(!sim.snapshot().await.frames[&f("js22_slot14")].partitions.contains_key(&p("bxaix85")));
+    // Nothing left to recover: the HMC says so.
+    assert!(refused(&sim, recover).await.contains("not in a failed migration"));
+    // And the partition migrates normally afterwards.
+    run(&sim, migrate("bxaix85", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await.unwrap();
+}
+
+// Concurrent migrations overlap on the timeline: two 2-minute moves side by side take two
+// minutes of virtual time, not four.
+#[tokio::test(start_paused = true)]
+async fn concurrent_actions_overlap_on_the_virtual_clock() {
+    let sim = lab();
+    let t0 = sim.report().await.virtual_seconds;
+    let (a, b) = (sim.clone(), sim.clone());
+    let (ra, rb) = tokio::join!(
+        run(&a, migrate("bxaix85", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)),
+        run(&b, Op::StartVios { frame: f("p72"), vios: v("p72vio1") }),
+    );
+    ra.unwrap();
+    let _ = rb;
+    let elapsed = sim.report().await.virtual_seconds - t0;
+    assert!((121..=122).contains(&elapsed), "{elapsed}");
+}
