@@ -33,6 +33,10 @@ pub fn human(d: Duration) -> String {
 /// Parses a duration as the command line takes it: `500ms`, `30s`, `5m`, `2h`, `7d`, `1h30m`
 /// or ISO 8601 (`PT30S`). Negative durations are refused.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    // A bare number is seconds, as it always was on this command line.
+    if let Ok(n) = s.trim().parse::<u64>() {
+        return Ok(Duration::from_secs(n));
+    }
     let bad = |e: &dyn std::fmt::Display| {
         format!("`{s}` is not a duration ({e}); write it like 500ms, 30s, 5m, 2h, 7d or 1h30m")
     };

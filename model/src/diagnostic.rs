@@ -63,9 +63,9 @@ rules! {
     NoSuchDirectory = "PP-E008", "no-such-directory";
     /// A symbolic link in the manifest tree points outside it, or nowhere: what it describes
     /// would silently be missing from the desired state (and pruned).
-    LinkOutsideTree = "PP-E009", "link-outside-tree";
+    LinkOutsideTree = "PP-E013", "link-outside-tree";
     /// A manifest is larger, or nests deeper, than powerplane reads.
-    TooLarge = "PP-E010", "too-large";
+    TooLarge = "PP-E014", "too-large";
     /// More than one `Settings` document.
     SettingsCount = "PP-E009", "one-settings";
     /// Two objects of one kind share a name.

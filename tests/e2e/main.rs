@@ -3,6 +3,7 @@
 mod apply;
 mod drift;
 mod plan;
+mod safety;
 mod schema;
 mod sim;
 mod support;

@@ -222,7 +222,10 @@ impl<'a> B<'a, '_> {
 
     fn frames(&mut self) {
         for (name, f) in &self.d.frames {
-            if f.spec.maintenance {
+            // An evacuated frame in maintenance is converged: the flag is the manifests' own,
+            // the backend has nothing to change once no partition is left on it.
+            let occupied = self.o.status.partitions.values().any(|s| &s.frame == name);
+            if f.spec.maintenance && occupied {
                 let fields = vec![FieldChange {
                     path: "maintenance".into(),
                     old: Some("false".into()),
