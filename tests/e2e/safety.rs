@@ -187,7 +187,8 @@ fn sigterm_drains_running_actions_records_them_and_exits_143() {
     signal(&child, "-TERM");
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(143));
-    assert!(!lab.state().join("powerplane.lock").exists(), "the lock is released");
+    let lock = fs::read(lab.state().join("powerplane.lock")).unwrap_or_default();
+    assert!(lock.is_empty(), "the lock is released: {}", String::from_utf8_lossy(&lock));
     let records = audit(&lab);
     one_outcome_per_intent(&records);
     assert!(records.iter().any(|r| r["kind"] == "MigratePartition" && r["result"] == "succeeded"), "drained");
@@ -452,4 +453,49 @@ fn deep_nesting_and_huge_files_are_refused_with_file_and_line() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("huge.yaml:1:1").and(predicate::str::contains("larger than 1024 bytes")));
+}
+
+#[test]
+fn a_lock_refusal_names_the_live_holder_never_a_dead_one_nor_the_storage_library() {
+    let lab = Lab::new();
+    lab.cmd(&["sim", "init"]).assert().success();
+    let mut refused = 0;
+    for i in 0..12 {
+        // Each holder starts after a predecessor was SIGKILLed and left its record behind.
+        let mut holder = lab.spawn(&["--sim-speedup", "3", "apply", &m(&lab), "--yes"]);
+        std::thread::sleep(Duration::from_millis(5 * i));
+        let out = lab.cmd(&["audit"]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if out.status.code() == Some(1) && stderr.contains("in use by another powerplane process") {
+            refused += 1;
+            let live = format!("pid {}", holder.id());
+            assert!(stderr.contains(&live) || stderr.contains("starting up"), "the refusal names {live}: {stderr}");
+            for raw in ["WouldBlock", "Resource temporarily unavailable", "could not acquire lock"] {
+                assert!(!stderr.contains(raw), "storage library words in: {stderr}");
+            }
+        }
+        holder.kill().unwrap();
+        holder.wait().unwrap();
+    }
+    assert!(refused >= 6, "only {refused} of 12 races met the holder");
+}
+
+#[test]
+fn a_running_watch_is_named_as_the_controller_loop_and_a_busy_port_names_its_address() {
+    let lab = Lab::new();
+    lab.cmd(&["sim", "init"]).assert().success();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = listener.local_addr().unwrap().to_string();
+    lab.cmd(&["watch", &m(&lab), "--listen", &busy])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!("cannot listen on {busy}")).and(predicate::str::contains("--listen")));
+    let mut w = lab.spawn(&["watch", &m(&lab), "--no-listen", "--dry-run"]);
+    wait_for(&mut w, "watching");
+    lab.cmd(&["audit"]).assert().code(1).stderr(
+        predicate::str::contains(format!("pid {}", w.id()))
+            .and(predicate::str::contains("the controller loop (`watch`)")),
+    );
+    signal(&w, "-TERM");
+    assert_eq!(w.wait().unwrap().code(), Some(143));
 }

@@ -1,10 +1,15 @@
-//! Who uses the state directory. sled holds an exclusive lock on the database for as long as a
-//! process has it open, so two powerplane processes can never use one state directory at
-//! once; the lock file adds *who* (pid, command, since when) for the refusal message. A lock
-//! file found when the database opened is stale (its process died without cleaning up): it is
-//! taken over, and the previous holder is named.
+//! Who uses the state directory. Every process that opens it takes an exclusive OS lock on
+//! `powerplane.lock` (before the database), and, while holding it, writes into that file who it
+//! is: pid, command line, since when, and where it serves HTTP (`watch --listen`). So a refused
+//! process always learns the *live* holder — a record left by a holder that died is never
+//! shown as the holder, it is reported as taken over by the next process — and never sees the
+//! storage library's own words.
 
-use std::path::{Path, PathBuf};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -12,7 +17,7 @@ use super::{StateDir, StoreError};
 
 const FILE: &str = "powerplane.lock";
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct Holder {
     pid: u32,
     command: String,
@@ -22,36 +27,165 @@ struct Holder {
     listen: Option<String>,
 }
 
-/// Holds the lock file while alive; removes it when dropped.
+impl Holder {
+    fn describe(&self) -> String {
+        let kind = if self.command.starts_with("watch") {
+            "the controller loop (`watch`), which runs until stopped; stop it, or run this command through it"
+        } else {
+            "a short command; wait for it to finish"
+        };
+        format!("pid {}, `{}` since {}: {kind}", self.pid, self.command, self.since)
+    }
+}
+
+/// The OS lock on the state directory, held while any clone lives.
+#[derive(Clone, Debug)]
+pub(crate) struct Flock {
+    file: Arc<File>,
+    /// The record of a previous holder that died without releasing the directory.
+    pub took_over: Option<String>,
+}
+
+impl Flock {
+    /// Takes the lock of the state directory at `dir` (which exists), or says who holds it.
+    pub(crate) fn take(dir: &Path) -> Result<Self, StoreError> {
+        let io = |e: &dyn std::fmt::Display| StoreError::Io { path: dir.to_path_buf(), detail: e.to_string() };
+        let path = dir.join(FILE);
+        let mut file =
+            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(|e| io(&e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked { path: dir.to_path_buf(), holder: live_holder(&path) });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(&e)),
+        }
+        let previous = read_record(&mut file).filter(|h| h.pid != std::process::id());
+        let command = std::env::args().skip(1).filter(|a| !a.starts_with("--state-dir")).collect::<Vec<_>>();
+        let me = Holder {
+            pid: std::process::id(),
+            command: short_command(&command),
+            since: crate::time::now(),
+            listen: None,
+        };
+        write_record(&mut file, Some(&me)).map_err(|e| io(&e))?;
+        Ok(Flock { file: Arc::new(file), took_over: previous.map(|h| h.describe()) })
+    }
+
+    fn rewrite(&self, holder: Option<&Holder>) -> std::io::Result<()> {
+        let mut f: &File = &self.file;
+        write_record(&mut f, holder)
+    }
+}
+
+/// The command words without option values that say nothing (`apply m --yes`).
+fn short_command(args: &[String]) -> String {
+    let mut words: Vec<&str> = Vec::new();
+    let mut skip = false;
+    for a in args {
+        if skip {
+            skip = false;
+            continue;
+        }
+        if a == "--state-dir" || a == "--inventory" || a == "--log-format" || a == "--sim-speedup" {
+            skip = true;
+            continue;
+        }
+        words.push(a);
+    }
+    let s = words.join(" ");
+    if s.len() > 120 { format!("{}…", &s[..s.floor_char_boundary(120)]) } else { s }
+}
+
+fn read_record(f: &mut impl ReadSeek) -> Option<Holder> {
+    let mut text = Vec::new();
+    f.seek(SeekFrom::Start(0)).ok()?;
+    f.read_to_end(&mut text).ok()?;
+    serde_json::from_slice(&text).ok()
+}
+
+trait ReadSeek: Read + Write + Seek {
+    fn set_len(&self, n: u64) -> std::io::Result<()>;
+    fn sync(&self) -> std::io::Result<()>;
+}
+
+impl ReadSeek for File {
+    fn set_len(&self, n: u64) -> std::io::Result<()> {
+        File::set_len(self, n)
+    }
+    fn sync(&self) -> std::io::Result<()> {
+        self.sync_data()
+    }
+}
+
+impl ReadSeek for &File {
+    fn set_len(&self, n: u64) -> std::io::Result<()> {
+        File::set_len(self, n)
+    }
+    fn sync(&self) -> std::io::Result<()> {
+        self.sync_data()
+    }
+}
+
+fn write_record(f: &mut impl ReadSeek, holder: Option<&Holder>) -> std::io::Result<()> {
+    let text = match holder {
+        Some(h) => serde_json::to_vec(h).map_err(std::io::Error::other)?,
+        None => Vec::new(),
+    };
+    f.set_len(0)?;
+    f.seek(SeekFrom::Start(0))?;
+    f.write_all(&text)?;
+    f.sync()
+}
+
+/// Who holds the lock: the record the live holder wrote. A record whose process is gone was
+/// left by a dead holder and is not yet replaced by the live one (it is between taking the
+/// lock and writing its record): read again for a moment.
+fn live_holder(path: &Path) -> String {
+    for _ in 0..40 {
+        if let Ok(mut f) = File::open(path) {
+            let mut text = Vec::new();
+            if f.read_to_end(&mut text).is_ok()
+                && let Ok(h) = serde_json::from_slice::<Holder>(&text)
+                && Path::new(&format!("/proc/{}", h.pid)).exists()
+            {
+                return h.describe();
+            }
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    "a powerplane process that is starting up and has not recorded itself yet; try again in a moment".into()
+}
+
+/// Marks this process as the state directory's user for `command`, with where it serves
+/// HTTP, if it does; the mark goes when the guard is dropped.
 #[derive(Debug)]
 pub struct LockGuard {
-    path: PathBuf,
-    /// The holder taken over, when the lock was stale.
+    lock: Flock,
+    /// The holder taken over, when a previous one died without releasing the directory.
     pub took_over: Option<String>,
 }
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        let _ = self.lock.rewrite(None);
     }
 }
 
 /// Records this process as the state directory's user, and where it serves HTTP, if it does.
 pub fn acquire(dir: &StateDir, command: &str, listen: Option<std::net::SocketAddr>) -> Result<LockGuard, StoreError> {
-    let path = dir.path().join(FILE);
-    let took_over = describe_holder(dir.path());
     let holder = Holder {
         pid: std::process::id(),
         command: command.to_owned(),
         since: crate::time::now(),
         listen: listen.map(|a| a.to_string()),
     };
-    let text = serde_json::to_vec(&holder).map_err(|e| dir.io(&e))?;
-    std::fs::write(&path, text).map_err(|e| dir.io(&e))?;
+    dir.lock.rewrite(Some(&holder)).map_err(|e| dir.io(&e))?;
+    let took_over = dir.lock.took_over.clone();
     if let Some(old) = &took_over {
         tracing::warn!(previous = %old, "took over a stale lock: its process ended without releasing the state directory");
     }
-    Ok(LockGuard { path, took_over })
+    Ok(LockGuard { lock: dir.lock.clone(), took_over })
 }
 
 /// Where the process holding the state directory serves HTTP, if it does.
@@ -60,9 +194,30 @@ pub fn listener(state_dir: &Path) -> Option<String> {
     serde_json::from_slice::<Holder>(&text).ok()?.listen
 }
 
-/// `pid 4242, \`apply\` since 2026-11-21T23:25:00Z` from the lock file, if there is one.
-pub fn describe_holder(state_dir: &Path) -> Option<String> {
-    let text = std::fs::read(state_dir.join(FILE)).ok()?;
-    let h: Holder = serde_json::from_slice(&text).ok()?;
-    Some(format!("pid {}, `{}` since {}", h.pid, h.command, h.since))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_opener_is_told_the_live_holder_and_a_dead_ones_record_is_taken_over() {
+        let d = tempfile::tempdir().unwrap();
+        // A record left by a process that died (pid 0 never exists as a user process).
+        std::fs::write(d.path().join(FILE), r#"{"pid":4000000,"command":"apply m","since":"then"}"#).unwrap();
+        let first = Flock::take(d.path()).unwrap();
+        assert!(first.took_over.as_deref().unwrap().contains("pid 4000000"));
+        // Within one process the OS lock is per open file description: a second take refuses.
+        let err = Flock::take(d.path()).unwrap_err().to_string();
+        assert!(err.contains(&format!("pid {}", std::process::id())), "{err}");
+        assert!(!err.contains("WouldBlock") && !err.contains("Resource temporarily unavailable"), "{err}");
+        drop(first);
+        let again = Flock::take(d.path()).unwrap();
+        assert!(again.took_over.is_none(), "our own record is not a dead holder's");
+    }
+
+    #[test]
+    fn watch_holders_are_told_apart_from_short_commands() {
+        let h = |c: &str| Holder { pid: 1, command: c.into(), since: "now".into(), listen: None }.describe();
+        assert!(h("watch m").contains("controller loop"));
+        assert!(h("apply m --yes").contains("short command"));
+    }
 }

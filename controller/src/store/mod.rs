@@ -28,7 +28,7 @@ pub enum StoreError {
     },
     /// Another process has it open.
     #[error(
-        "the state directory {path} is in use by another powerplane process ({holder}); wait for it to finish, or use another --state-dir"
+        "the state directory {path} is in use by another powerplane process ({holder}); or use another --state-dir"
     )]
     Locked {
         /// The state dir.
@@ -71,6 +71,7 @@ pub enum StoreError {
 pub struct StateDir {
     path: PathBuf,
     db: sled::Db,
+    lock: lock::Flock,
 }
 
 impl StateDir {
@@ -84,7 +85,10 @@ impl StateDir {
                     detail: "it is a file, not a directory".into(),
                 });
             }
-            let empty = std::fs::read_dir(path).map_err(|e| io(&e))?.next().is_none();
+            let empty = std::fs::read_dir(path)
+                .map_err(|e| io(&e))?
+                .filter_map(Result::ok)
+                .all(|e| e.file_name() == "powerplane.lock");
             if !empty && !path.join("conf").exists() {
                 return Err(StoreError::NotOurs {
                     path: path.to_path_buf(),
@@ -92,9 +96,16 @@ impl StateDir {
                 });
             }
         }
+        std::fs::create_dir_all(path).map_err(|e| io(&e))?;
+        // Our own lock first: a second powerplane process is refused here, told who holds the
+        // directory, before the database is touched.
+        let flock = lock::Flock::take(path)?;
         let db = sled::open(path).map_err(|e| match e {
             sled::Error::Io(ref ioe) if ioe.kind() == std::io::ErrorKind::WouldBlock || ioe.to_string().contains("lock") => {
-                StoreError::Locked { path: path.to_path_buf(), holder: lock::describe_holder(path).unwrap_or_else(|| ioe.to_string()) }
+                StoreError::Locked {
+                    path: path.to_path_buf(),
+                    holder: "a process that is not a powerplane command holds its database open".into(),
+                }
             }
             sled::Error::Corruption { .. } => StoreError::Corrupt {
                 path: path.to_path_buf(),
@@ -123,7 +134,7 @@ impl StateDir {
                 db.flush().map_err(|e| io(&e))?;
             }
         }
-        Ok(StateDir { path: path.to_path_buf(), db })
+        Ok(StateDir { path: path.to_path_buf(), db, lock: flock })
     }
 
     /// Opens an existing state directory; a missing one is an error, never created, so that a

@@ -13,8 +13,15 @@ use super::metrics::Metrics;
 use crate::backend::sim::Simulator;
 
 /// Serves until the task is dropped; returns the bound address first.
-pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr).await
+pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
+            "another process listens there (another `watch`?); choose another address with --listen ADDR, or --no-listen"
+        } else {
+            "choose another address with --listen ADDR, or --no-listen"
+        };
+        anyhow::anyhow!("cannot listen on {addr}: {e}; {hint}")
+    })
 }
 
 /// Accepts connections forever.
