@@ -30,7 +30,7 @@ pub enum NameError {
     },
     /// The name contains a character that breaks HMC command lines.
     #[error(
-        "{what} name `{name}` contains {ch:?}; use letters, digits and `_ - . :` (HMC command lines split on spaces, commas and quotes)"
+        "{what} name `{name}` contains {ch:?}; use ASCII letters, digits and `_ - . :` (names go into HMC and shell command lines unquoted)"
     )]
     BadChar {
         /// Which kind of name.
@@ -51,9 +51,9 @@ pub(crate) fn check_name(what: &'static str, name: &str) -> Result<(), NameError
     if len > MAX_NAME_LEN {
         return Err(NameError::TooLong { what, name: name.to_owned(), len });
     }
-    if let Some(ch) =
-        name.chars().find(|c| c.is_whitespace() || c.is_control() || matches!(c, ',' | '"' | '\'' | '=' | '\\' | '/'))
-    {
+    // What the message promises, and nothing a shell or an HMC command line treats
+    // specially: names end up unquoted in `chhwres -p NAME` and inside `viosvrcmd -c "..."`.
+    if let Some(ch) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))) {
         return Err(NameError::BadChar { what, name: name.to_owned(), ch });
     }
     Ok(())
@@ -191,6 +191,11 @@ mod tests {
         assert!(matches!(PartitionName::new("a,b"), Err(NameError::BadChar { ch: ',', .. })));
         assert!(matches!(PartitionName::new("x".repeat(48)), Err(NameError::TooLong { len: 48, .. })));
         assert!(PartitionName::new("x".repeat(47)).is_ok());
+        // Nothing a shell would act on gets into a command line an operator pastes.
+        for bad in ["a$b", "a;b", "a|b", "a&b", "a(b", "a)b", "a`b", "a'b", "a\"b", "a\\b", "a/b", "a\nb", "ä"] {
+            assert!(matches!(PartitionName::new(bad), Err(NameError::BadChar { .. })), "{bad:?}");
+        }
+        assert!(PartitionName::new("Server-8233-E8B-SN100302P.lab:1").is_ok());
     }
 
     #[test]
