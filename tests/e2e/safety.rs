@@ -122,7 +122,7 @@ fn sigkill_at_thirty_points_of_an_evacuation_never_leaves_a_false_converged() {
     let probe = Lab::new();
     evacuation(&probe, 3, 8);
     let t = Instant::now();
-    let out = probe.cmd(&["--sim-speedup", "400", "apply", &m(&probe), "--yes"]).output().unwrap();
+    let out = probe.cmd(&["--sim-speedup", "150", "apply", &m(&probe), "--yes"]).output().unwrap();
     let whole = t.elapsed();
     assert!(
         out.status.success(),
@@ -137,7 +137,7 @@ fn sigkill_at_thirty_points_of_an_evacuation_never_leaves_a_false_converged() {
     for i in 0..points {
         let lab = Lab::new();
         evacuation(&lab, 3, 8);
-        let mut child = spawn_apply(&lab, "400");
+        let mut child = spawn_apply(&lab, "150");
         std::thread::sleep(whole.mul_f64((i as f64 + 0.5) / points as f64));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
@@ -503,4 +503,36 @@ fn a_running_watch_is_named_as_the_controller_loop_and_a_busy_port_names_its_add
     );
     signal(&w, "-TERM");
     assert_eq!(w.wait().unwrap().code(), Some(143));
+}
+
+#[test]
+fn a_target_on_battery_defers_only_the_moves_towards_it() {
+    let lab = Lab::new();
+    lab.cmd(&["sim", "init"]).assert().success();
+    lab.edit(
+        "js22.yaml",
+        "  labels: {site: lab, chassis: bch1, generation: power6}\n---",
+        "  labels: {site: lab, chassis: bch1, generation: power6}\nspec: {maintenance: true}\n---",
+    );
+    lab.cmd(&["sim", "battery", "js22_slot14", "on"]).assert().success();
+    lab.validate().assert().success();
+    let out = lab.cmd(&["plan", &m(&lab), "--format", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let deferred = doc["deferred"].as_array().unwrap();
+    assert_eq!(deferred.len(), 1, "{doc}");
+    assert!(
+        deferred[0].as_str().unwrap().contains("Partition/bxaix85: the move from js22_slot13 to js22_slot14 waits")
+    );
+    assert!(deferred[0].as_str().unwrap().contains("battery"));
+    let kinds: Vec<&str> = doc["actions"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    assert!(!kinds.contains(&"MigratePartition") && kinds.contains(&"SetSeaHaMode"), "the rest runs: {kinds:?}");
+    // apply runs what it may, and says honestly what waits.
+    lab.cmd(&["--sim-speedup", "400", "apply", &m(&lab), "--yes"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("deferred: Partition/bxaix85").and(predicate::str::contains("Not converged")));
+    lab.cmd(&["sim", "battery", "js22_slot14", "off"]).assert().success();
+    lab.cmd(&["--sim-speedup", "400", "apply", &m(&lab), "--yes"]).assert().success();
+    settled(&lab).unwrap();
 }

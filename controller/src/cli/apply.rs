@@ -262,11 +262,15 @@ fn converged_report(again: &Plan, left: &[String], wait: Duration) -> anyhow::Re
     }
     writeln!(
         out,
-        "Not converged: {} actions remain, {} in flight, {} errors.",
+        "Not converged: {} actions remain, {} in flight, {} deferred, {} errors.",
         again.actions.len(),
         again.in_progress.len(),
+        again.deferred.len(),
         again.errors.len()
     )?;
+    for d in &again.deferred {
+        writeln!(out, "  deferred: {d}")?;
+    }
     for a in &again.actions {
         writeln!(out, "  remains: {} {}: {}", a.kind(), a.op.object(), a.reason)?;
     }

@@ -31,6 +31,7 @@ pub fn json(plan: &Plan) -> Value {
         "warnings": plan.warnings,
         "errors": plan.errors,
         "inProgress": plan.in_progress,
+        "deferred": plan.deferred,
         "objects": plan.changes,
         "summary": plan.summary(),
     })

@@ -72,6 +72,12 @@ pub fn text(plan: &Plan, title: &str, style: Style) -> String {
             let _ = writeln!(out, "  {} {w}", style.paint(AnsiColor::Cyan, "…"));
         }
     }
+    if !plan.deferred.is_empty() {
+        let _ = writeln!(out, "\nDeferred by runtime conditions (they run once the condition clears):");
+        for w in &plan.deferred {
+            let _ = writeln!(out, "  {} {w}", style.paint(AnsiColor::Yellow, "⏸"));
+        }
+    }
     let managed: Vec<&ObjectChange> =
         plan.changes.iter().filter(|c| !matches!(c.kind, ChangeKind::Unmanaged | ChangeKind::Delete)).collect();
     if !managed.is_empty() {
@@ -152,6 +158,9 @@ pub fn text(plan: &Plan, title: &str, style: Style) -> String {
     );
     if !plan.in_progress.is_empty() {
         line.push_str(&format!(" {} in progress on the backend.", plan.in_progress.len()));
+    }
+    if !plan.deferred.is_empty() {
+        line.push_str(&format!(" {} deferred.", plan.deferred.len()));
     }
     let _ = writeln!(out, "\n{}", style.bold(&line));
     out

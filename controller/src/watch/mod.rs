@@ -326,8 +326,13 @@ async fn reconcile(
     for p in &plan.in_progress {
         tracing::info!(reason, "in progress on the backend: {p}");
     }
+    for d in &plan.deferred {
+        if state.reported.insert(d.clone()) {
+            tracing::warn!(reason, "deferred: {d}");
+        }
+    }
     if !plan.errors.is_empty() || plan.actions.is_empty() {
-        let ok = plan.errors.is_empty() && plan.in_progress.is_empty();
+        let ok = plan.errors.is_empty() && plan.in_progress.is_empty() && plan.deferred.is_empty();
         if ok {
             tracing::info!(reason, "reconciled: the estate matches the manifests");
         } else if plan.errors.is_empty() {

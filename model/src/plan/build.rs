@@ -49,6 +49,7 @@ pub(crate) struct Built {
     pub warnings: Vec<String>,
     pub errors: Vec<String>,
     pub in_progress: Vec<String>,
+    pub deferred: Vec<String>,
 }
 
 /// What a running partition holds: memory, processing units, pool units, a paging device.
@@ -88,6 +89,8 @@ struct B<'a, 'p> {
     errors: Vec<String>,
     /// Work the backend is carrying out now (a migration): not converged until it ends.
     in_progress: Vec<String>,
+    /// Changes a runtime condition holds back (a target on battery, no RMC).
+    deferred: Vec<String>,
     /// Configuration steps of a frame that arriving or starting partitions wait for.
     frame_config: BTreeMap<FrameName, Vec<usize>>,
     /// Steps after which a VIOS is running and its SEA restored.
@@ -121,6 +124,7 @@ pub(crate) fn build<'a>(
         warnings: Vec::new(),
         errors: Vec::new(),
         in_progress: Vec::new(),
+        deferred: Vec::new(),
         frame_config: BTreeMap::new(),
         vios_ready: BTreeMap::new(),
         vios_stopping: BTreeSet::new(),
@@ -136,7 +140,14 @@ pub(crate) fn build<'a>(
     b.vios_stops();
     b.unmanaged_partitions();
     b.required_paging_first();
-    Built { steps: b.steps, changes: b.changes, warnings: b.warnings, errors: b.errors, in_progress: b.in_progress }
+    Built {
+        steps: b.steps,
+        changes: b.changes,
+        warnings: b.warnings,
+        errors: b.errors,
+        in_progress: b.in_progress,
+        deferred: b.deferred,
+    }
 }
 
 impl<'a> B<'a, '_> {
@@ -170,6 +181,23 @@ impl<'a> B<'a, '_> {
                 self.steps[i].deps.extend(first.iter().copied());
             }
         }
+    }
+
+    /// Why a migration of `name` to `target` cannot start now, when a runtime condition (not
+    /// the manifests) stands in the way: the target runs on battery, or the HMC has no RMC
+    /// connection to the running partition.
+    fn move_blocked(&self, name: &PartitionName, target: &FrameName) -> Option<String> {
+        if self.oix.hardware(target).is_some_and(|h| h.spec.on_battery) {
+            return Some(format!(
+                "`{target}` is running on battery and is no valid migration target until utility power returns"
+            ));
+        }
+        let st = self.o.status.partitions.get(name)?;
+        // seeds: powervm-quickstart..., HSCLA257 "The migrating partition is not ready for
+        // migration at this time".
+        (st.state == LparState::Running && !st.rmc).then(|| {
+            "the HMC has no RMC connection to the partition (HSCLA257); the move waits until it is back".into()
+        })
     }
 
     fn push(&mut self, op: Op, reason: impl Into<String>, deps: Vec<usize>, phase: u8) -> usize {
@@ -605,8 +633,17 @@ impl<'a> B<'a, '_> {
     fn partitions(&mut self) {
         let assignment = self.assignment;
         for (name, dp) in &self.d.partitions {
-            let Some(Eligibility::Placed(target)) = assignment.get(name) else {
-                continue;
+            let target = match assignment.get(name) {
+                Some(Eligibility::Placed(target)) => target,
+                // Only a frame on battery could host it: planned towards that frame, where the
+                // move is deferred until utility power returns.
+                Some(Eligibility::Unplaceable(rejected)) => {
+                    match rejected.iter().find(|(_, why)| why == &[crate::placement::Ineligible::OnBattery]) {
+                        Some((f, _)) => f,
+                        None => continue,
+                    }
+                }
+                None => continue,
             };
             let object = format!("{}/{name}", Kind::Partition);
             match self.o.partitions.get(name) {
@@ -663,6 +700,16 @@ impl<'a> B<'a, '_> {
             _ => None,
         });
         let Some(current) = current else { return };
+        // Runtime conditions defer only what they affect (DESIGN §10): the move waits, the
+        // rest of the partition's changes and of the plan go ahead.
+        let blocked = (&current != target).then(|| self.move_blocked(name, target)).flatten();
+        let target = match blocked {
+            Some(why) => {
+                self.deferred.push(format!("{object}: the move from {current} to {target} waits: {why}"));
+                &current.clone()
+            }
+            None => target,
+        };
         let mut state = st.map_or(LparState::NotActivated, |s| s.state);
         let first_step = self.steps.len();
         let mut recovered = None;

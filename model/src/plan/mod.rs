@@ -51,6 +51,11 @@ pub struct Plan {
     /// converged until it ends, even when no action is planned.
     #[serde(default)]
     pub in_progress: Vec<String>,
+    /// Changes a runtime condition holds back (a migration target on battery, a partition
+    /// without RMC connection): the rest of the plan runs; these wait, with the reason, and
+    /// the estate is not converged until they have run.
+    #[serde(default)]
+    pub deferred: Vec<String>,
     /// The validation findings behind `errors` and `warnings`, with their positions in the
     /// manifests, for a compiler-style report.
     #[serde(skip)]
@@ -62,6 +67,7 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.actions.is_empty()
             && self.in_progress.is_empty()
+            && self.deferred.is_empty()
             && self.changes.iter().all(|c| c.kind == ChangeKind::Unmanaged)
     }
 
@@ -124,6 +130,7 @@ pub fn plan(desired: &Estate, observed: &Estate, options: PlanOptions) -> Plan {
     p.warnings.extend(built.warnings);
     p.errors = built.errors;
     p.in_progress = built.in_progress;
+    p.deferred = built.deferred;
     if !p.errors.is_empty() {
         return p;
     }

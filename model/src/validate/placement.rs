@@ -35,8 +35,11 @@ pub(super) fn check(
         match &assignment[name] {
             Eligibility::Placed(f) => {
                 let current = placer.current_frame(name);
+                let _ = current;
                 for why in placer.static_reasons(p, f) {
-                    if why == Ineligible::OnBattery && current == Some(f) {
+                    // A frame on battery is a runtime condition, not a manifest error: the
+                    // planner defers the move towards it until utility power returns.
+                    if why == Ineligible::OnBattery {
                         continue;
                     }
                     // A pool defined nowhere is already a dangling reference.
@@ -76,6 +79,9 @@ pub(super) fn check(
             Eligibility::Unplaceable(rejected) => {
                 if rejected.iter().all(|(_, why)| why.contains(&Ineligible::UnknownFrame)) {
                     continue; // already a dangling reference
+                }
+                if rejected.iter().any(|(_, why)| why == &[Ineligible::OnBattery]) {
+                    continue; // only a runtime condition stands in the way: the planner defers
                 }
                 let reasons: Vec<String> = rejected
                     .iter()
