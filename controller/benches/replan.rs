@@ -72,7 +72,7 @@ fn bench(c: &mut Criterion) {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     let (path, text) = &fx.files[n % fx.files.len()];
-                    let text = edited(text, (n / fx.files.len()) % 2 == 0);
+                    let text = edited(text, (n / fx.files.len()).is_multiple_of(2));
                     std::fs::write(path, text).unwrap();
                     n += 1;
                     let start = Instant::now();

@@ -94,7 +94,7 @@ fn short_command(args: &[String]) -> String {
         words.push(a);
     }
     let s = words.join(" ");
-    if s.len() > 120 { format!("{}…", &s[..s.floor_char_boundary(120)]) } else { s }
+    if s.chars().count() > 120 { format!("{}…", s.chars().take(120).collect::<String>()) } else { s }
 }
 
 fn read_record(f: &mut impl ReadSeek) -> Option<Holder> {

@@ -252,8 +252,29 @@ impl<'a> B<'a, '_> {
         for (name, f) in &self.d.frames {
             // An evacuated frame in maintenance is converged: the flag is the manifests' own,
             // the backend has nothing to change once no partition is left on it.
-            let occupied = self.o.status.partitions.values().any(|s| &s.frame == name);
-            if f.spec.maintenance && occupied {
+            if !f.spec.maintenance {
+                continue;
+            }
+            let on_it = |(_, s): &(&PartitionName, &crate::status::PartitionStatus)| &s.frame == name;
+            let unmanaged: Vec<&str> = self
+                .o
+                .status
+                .partitions
+                .iter()
+                .filter(on_it)
+                .filter(|(p, _)| !self.d.partitions.contains_key(*p))
+                .map(|(p, _)| p.as_str())
+                .collect();
+            if !unmanaged.is_empty() {
+                self.warnings.push(format!(
+                    "Frame/{name} is in maintenance, but {} no manifest describes stay on it ({}): powerplane does not move what it does not manage; move them on the HMC, or add their manifests",
+                    if unmanaged.len() == 1 { "a partition" } else { "partitions" },
+                    unmanaged.join(", ")
+                ));
+            }
+            let occupied =
+                self.o.status.partitions.iter().filter(on_it).any(|(p, _)| self.d.partitions.contains_key(p));
+            if occupied {
                 let fields = vec![FieldChange {
                     path: "maintenance".into(),
                     old: Some("false".into()),
@@ -383,7 +404,14 @@ impl<'a> B<'a, '_> {
             let frame = &p.spec.frame;
             let object = format!("{}/{}", Kind::SharedMemoryPool, p.metadata.name);
             let obs = self.oix.mem_pool_on(frame);
-            let fields = field_changes(&obs.map(|o| leaves(&o.spec)).unwrap_or_default(), &leaves(&p.spec));
+            // Paging devices are a set: the order the HMC lists them in is the order they were
+            // added, which is no difference to plan.
+            let sorted = |s: &crate::manifest::SharedMemoryPoolSpec| {
+                let mut s = s.clone();
+                s.paging_devices.sort_by(|a, b| a.device.cmp(&b.device));
+                leaves(&s)
+            };
+            let fields = field_changes(&obs.map(|o| sorted(&o.spec)).unwrap_or_default(), &sorted(&p.spec));
             let mut deps = Vec::new();
             for v in &p.spec.paging_vios {
                 deps.extend(self.vios_ready.get(&(frame.clone(), v.clone())).cloned().unwrap_or_default());
@@ -607,18 +635,22 @@ impl<'a> B<'a, '_> {
         let all_running = status.len() == 2 && status.iter().all(|m| m.state != SeaState::Inactive);
         let all_sharing = status.len() == 2 && status.iter().all(|m| m.ha_mode == SeaHaMode::Sharing);
         let not_sh = status.iter().any(|m| !matches!(m.state, SeaState::PrimarySharing | SeaState::BackupSharing));
-        if prev.is_none() && want == SeaHaMode::Sharing && all_running && all_sharing && not_sh {
-            if let Some(backup) = members.get(1).and_then(|v| status.iter().find(|m| &m.vios == v)) {
-                let op = Op::SetSeaHaMode {
-                    frame: frame.clone(),
-                    vios: backup.vios.clone(),
-                    device: backup.device.clone(),
-                    mode: SeaHaMode::Sharing,
-                };
-                let idx = self.push(op, format!("{object}: both SEAs are in sharing mode but not load sharing; a chdev on the backup restarts the negotiation"), vec![], 0);
-                self.frame_config.entry(frame.clone()).or_default().push(idx);
-                note = "load sharing not negotiated".into();
-            }
+        if prev.is_none()
+            && want == SeaHaMode::Sharing
+            && all_running
+            && all_sharing
+            && not_sh
+            && let Some(backup) = members.get(1).and_then(|v| status.iter().find(|m| &m.vios == v))
+        {
+            let op = Op::SetSeaHaMode {
+                frame: frame.clone(),
+                vios: backup.vios.clone(),
+                device: backup.device.clone(),
+                mode: SeaHaMode::Sharing,
+            };
+            let idx = self.push(op, format!("{object}: both SEAs are in sharing mode but not load sharing; a chdev on the backup restarts the negotiation"), vec![], 0);
+            self.frame_config.entry(frame.clone()).or_default().push(idx);
+            note = "load sharing not negotiated".into();
         }
         if !fields.is_empty() || !note.is_empty() {
             let kind = if status.iter().any(|m| m.ha_mode == SeaHaMode::Standby) || !note.is_empty() {
