@@ -654,6 +654,95 @@ mod tests {
         assert!(matches!(report.results[0].1, Outcome::Failed { attempts: 2, .. }));
     }
 
+    async fn run_with_stop(
+        fake: &Fake,
+        actions: Vec<Action>,
+        settings: Settings,
+        stop: tokio::sync::watch::Receiver<Stop>,
+    ) -> (Report, Vec<Record>) {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::open(dir.path()).unwrap();
+        let log = AuditLog::open(&state).unwrap();
+        let writer = AuditWriter::start(log.clone());
+        let plan = Plan { actions, ..Default::default() };
+        let ctx = Context { stop: Some(stop), ..Default::default() };
+        let report = execute(fake.clone(), &plan, &ctx, settings, &writer, Arc::new(Quiet)).await.unwrap();
+        (report, log.records().unwrap())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_drain_finishes_what_runs_and_starts_nothing_new() {
+        let fake = Fake::default();
+        let (tx, rx) = tokio::sync::watch::channel(Stop::Run);
+        let actions = vec![start(1, "fa", "p1", &[]), start(2, "fa", "p2", &[1])];
+        let stopper = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            tx.send(Stop::Drain).unwrap();
+            tx
+        });
+        let (report, records) = run_with_stop(&fake, actions, Settings::default(), rx).await;
+        drop(stopper.await);
+        assert!(matches!(report.results[0].1, Outcome::Succeeded { .. }), "the running call finished");
+        assert_eq!(report.results[1].1, Outcome::NotStarted);
+        assert_eq!(fake.calls.lock().unwrap().len(), 1);
+        assert!(records.iter().any(|r| r.event == Event::Skip && r.draft.action == "a2"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn abandoning_records_what_was_left_running_at_once() {
+        let fake = Fake::default();
+        let (tx, rx) = tokio::sync::watch::channel(Stop::Run);
+        let t = tokio::time::Instant::now();
+        let stopper = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            tx.send(Stop::Drain).unwrap();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            tx.send(Stop::Abandon).unwrap();
+            tx
+        });
+        let (report, records) = run_with_stop(&fake, vec![start(1, "fa", "p1", &[])], Settings::default(), rx).await;
+        drop(stopper.await);
+        assert_eq!(report.results[0].1, Outcome::LeftRunning);
+        assert!(t.elapsed() < Duration::from_secs(10), "it did not wait for the 10 s call");
+        let outcome = records.iter().find(|r| r.event == Event::Outcome).unwrap();
+        assert_eq!(outcome.draft.intent, Some(1), "the intent has its outcome");
+        assert!(outcome.draft.message.as_deref().unwrap().contains("left running on the hypervisor"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_during_a_retry_wait_does_not_retry() {
+        let fake = Fake::default();
+        let (tx, rx) = tokio::sync::watch::channel(Stop::Run);
+        let settings = Settings { backoff: Duration::from_secs(600), ..Default::default() };
+        let stopper = tokio::spawn(async move {
+            // The first call takes 10 s and fails transiently; the retry would wait 600 s.
+            tokio::time::sleep(Duration::from_secs(20)).await;
+            tx.send(Stop::Drain).unwrap();
+            tx
+        });
+        let (report, _) = run_with_stop(&fake, vec![start(1, "fa", "flaky", &[])], settings, rx).await;
+        drop(stopper.await);
+        match &report.results[0].1 {
+            Outcome::Failed { error, attempts: 1 } => assert!(error.contains("not retried"), "{error}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn malformed_plans_are_named() {
+        assert_eq!(
+            check_plan(&[start(1, "fa", "p", &[]), start(1, "fa", "q", &[])]),
+            Err(MalformedPlan::DuplicateId(ActionId("a1".into())))
+        );
+        assert!(matches!(
+            check_plan(&[start(1, "fa", "p", &[7])]),
+            Err(MalformedPlan::UnknownDependency { missing, .. }) if missing.0 == "a7"
+        ));
+        let cycle = check_plan(&[start(1, "fa", "p", &[2]), start(2, "fa", "q", &[1]), start(3, "fa", "r", &[])]);
+        assert_eq!(cycle, Err(MalformedPlan::Cycle(vec![ActionId("a1".into()), ActionId("a2".into())])));
+        assert!(check_plan(&[start(1, "fa", "p", &[]), start(2, "fa", "q", &[1, 1])]).is_ok());
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_permanent_failure_skips_everything_downstream_only() {
         let fake = Fake::default();

@@ -12,30 +12,51 @@ use crate::support::{Lab, root};
 
 struct Watch {
     child: Child,
-    lines: std::io::Lines<BufReader<ChildStderr>>,
+    lines: std::sync::mpsc::Receiver<String>,
     seen: Vec<String>,
 }
+
+/// How long a log line may take to appear before the test fails instead of hanging.
+const DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Watch {
     fn start(lab: &Lab, extra: &[&str]) -> Watch {
         let m = lab.manifests();
         let mut child = lab.spawn(&[&["watch", m.to_str().unwrap()], extra].concat());
-        let lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let stderr: ChildStderr = child.stderr.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
         Watch { child, lines, seen: Vec::new() }
     }
 
-    /// Reads log lines until one contains every needle; returns it.
+    /// Reads log lines until one contains every needle, within [`DEADLINE`]; returns it.
     fn until(&mut self, needles: &[&str]) -> String {
-        for line in self.lines.by_ref() {
-            let line = line.unwrap();
-            self.seen.push(line.clone());
-            if needles.iter().all(|n| line.contains(n)) {
-                return line;
+        let end = std::time::Instant::now() + DEADLINE;
+        loop {
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if needles.iter().all(|n| line.contains(n)) {
+                        return line;
+                    }
+                }
+                Err(e) => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    panic!(
+                        "watch logged no line with {needles:?} ({e:?} within {DEADLINE:?}); it logged:\n{}",
+                        self.seen.join("\n")
+                    );
+                }
             }
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        panic!("watch ended before logging {needles:?}; it logged:\n{}", self.seen.join("\n"));
     }
 
     /// SIGTERM, then the exit status.
@@ -228,4 +249,43 @@ fn git_ref_mode_applies_commits_and_ignores_uncommitted_edits() {
         .assert()
         .code(1)
         .stderr(predicates::str::contains("`no-such-branch` names no commit"));
+}
+
+/// A VIOS that went down before the loop started (while an apply ran, or after a `plan`
+/// recorded it) is not restarted either, unless `restartVios: true`; and a predecessor killed
+/// mid-call leaves no dangling intent once the loop has started.
+#[test]
+fn a_vios_down_before_the_loop_starts_is_not_restarted_and_dangling_intents_are_closed() {
+    let lab = Lab::new();
+    init(&lab);
+    let m = lab.manifests();
+    lab.cmd(&["apply", m.to_str().unwrap(), "--yes"]).assert().success();
+    // A killed apply leaves an intent without its outcome.
+    lab.edit("p72.yaml", "desiredMB: 16384", "desiredMB: 12288");
+    let mut killed = lab.spawn(&["--sim-speedup", "0.5", "apply", m.to_str().unwrap(), "--yes"]);
+    let stderr = killed.stderr.take().unwrap();
+    for line in BufReader::new(stderr).lines() {
+        if line.unwrap().contains("action started") {
+            break;
+        }
+    }
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    lab.cmd(&["sim", "vios-down", "IBM_MMA_P6_102615A_SOLCHMS05", "lpar_1_solchio05"]).assert().success();
+    // Someone's `plan` saw it down and stored that observation.
+    lab.cmd(&["plan", m.to_str().unwrap()]).assert().code(2);
+    let mut w = Watch::start(&lab, &["--interval", "1s", "--no-listen"]);
+    w.until(&["recorded them as interrupted"]);
+    w.until(&["VIOS is down at the controller's start"]);
+    w.until(&["heal waiting", "lpar_1_solchio05"]);
+    assert_eq!(w.terminate().code(), Some(143));
+    let records = audit(&lab);
+    assert!(
+        !records.iter().any(|r| r["kind"] == "StartVios" && r["plan_id"].as_str().unwrap_or("").starts_with("watch")),
+        "the VIOS was not restarted by the loop"
+    );
+    let intents = records.iter().filter(|r| r["event"] == "intent").count();
+    let outcomes = records.iter().filter(|r| r["event"] == "outcome").count();
+    assert_eq!(intents, outcomes, "every intent has its outcome");
+    lab.cmd(&["audit", "verify"]).assert().success();
 }

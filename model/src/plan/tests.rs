@@ -56,3 +56,59 @@ proptest! {
         prop_assert!(after.actions.is_empty(), "the plan did not converge; left: {:#?}", after.actions.iter().map(|a| (a.kind(), a.op.object(), a.reason.clone())).collect::<Vec<_>>());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, max_global_rejects: 100_000, ..ProptestConfig::default() })]
+
+    /// A migration the backend carries out is never "converged", and one that failed part-way
+    /// is recovered first, then planned like any other partition; the plan then converges.
+    #[test]
+    fn migrations_in_flight_are_not_converged_and_failed_ones_are_recovered_first(s in scenario()) {
+        use crate::action::Op;
+        use crate::status::{MigrationState, MigrationStatus};
+        let inv = load_inventory(&[SourceFile::new("inv.yaml", hardware(&s.frames))]).unwrap();
+        let mut observed0 = inv.clone();
+        for (f, hw) in &inv.hardware {
+            observed0.status.vios.insert(f.clone(), hw.spec.vios.iter().map(|v| (v.name.clone(), LparState::Running)).collect());
+        }
+        let initial_parts: Vec<Option<PartGen>> = s.parts.iter().cloned().map(Some).collect();
+        let Some(initial) = load(&manifests(&s.frames, &initial_parts)) else { return Ok(()) };
+        let p0 = plan(&initial, &observed0, PlanOptions::default());
+        prop_assume!(p0.errors.is_empty());
+        let observed1 = apply(&observed0, &p0.actions);
+        let (frames, parts) = edited(&s);
+        let Some(desired) = load(&manifests(&frames, &parts)) else { return Ok(()) };
+        let p = plan(&desired, &observed1, PlanOptions::default());
+        prop_assume!(p.errors.is_empty());
+        let Some((name, to)) = p.actions.iter().find_map(|a| match &a.op {
+            Op::MigratePartition { partition, to, .. } => Some((partition.clone(), to.clone())),
+            _ => None,
+        }) else { return Ok(()) };
+        let object = format!("Partition/{name}");
+        let migrating = |state: MigrationState| {
+            let mut o = observed1.clone();
+            let st = o.status.partitions.get_mut(&name).unwrap();
+            st.state = if st.state == LparState::Running { LparState::MigratingRunning } else { LparState::MigratingNotActivated };
+            st.migration = Some(MigrationStatus { to: to.clone(), state, percent: 50, remaining_secs: 30 });
+            o
+        };
+        // In flight: nothing is planned for it, and the plan is not empty.
+        let flying = plan(&desired, &migrating(MigrationState::InProgress), PlanOptions::default());
+        prop_assert!(!flying.is_empty());
+        prop_assert!(flying.in_progress.iter().any(|m| m.starts_with(&object)), "{:?}", flying.in_progress);
+        prop_assert!(flying.actions.iter().all(|a| a.op.object() != object));
+        // Failed: recovered first, every other action of it after the recovery.
+        let failed_state = migrating(MigrationState::Failed);
+        let failed = plan(&desired, &failed_state, PlanOptions::default());
+        prop_assume!(failed.errors.is_empty());
+        let mine: Vec<&crate::action::Action> = failed.actions.iter().filter(|a| a.op.object() == object).collect();
+        prop_assert!(matches!(mine.first().map(|a| &a.op), Some(Op::RecoverMigration { .. })), "{:?}", mine);
+        let recover = &mine[0].id;
+        for a in &mine[1..] {
+            prop_assert!(a.after.contains(recover), "{} does not wait for the recovery", a.id);
+        }
+        let state = apply(&failed_state, &failed.actions);
+        let after = plan(&desired, &state, PlanOptions::default());
+        prop_assert!(after.actions.is_empty() && after.in_progress.is_empty(), "{:?}", after.actions);
+    }
+}
