@@ -68,9 +68,11 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             Event::Skip => "skip",
         };
         let result = d.result.map(|x| format!("{x:?}").to_lowercase()).unwrap_or_default();
-        let commit = match (&d.commit, d.dirty) {
-            (Some(c), Some(true)) => format!("{}+dirty", &c[..c.len().min(12)]),
-            (Some(c), _) => c[..c.len().min(12)].to_owned(),
+        // A stored commit is whatever the record says: never sliced at a byte offset.
+        let short: Option<String> = d.commit.as_ref().map(|c| c.chars().take(12).collect());
+        let commit = match (short, d.dirty) {
+            (Some(c), Some(true)) => format!("{c}+dirty"),
+            (Some(c), _) => c,
             _ => "-".into(),
         };
         writeln!(

@@ -123,9 +123,30 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+    use proptest::strategy::Strategy;
 
     #[test]
     fn command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    proptest::proptest! {
+        // Parsing never panics, whatever the words: every duration, time, count and name is
+        // checked by a parser that answers with an error.
+        #[test]
+        fn parsing_never_panics(words in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::sample::select(vec![
+                    "plan", "apply", "watch", "audit", "verify", "drift", "sim", "show", "init", "fail-next",
+                    "vios-down", "battery", "rmc", "--interval", "--since", "--drain-timeout", "--wait-timeout",
+                    "--parallel", "--per-frame", "--format", "--plan", "--yes", "--allow-delete", "--sim-speedup",
+                    "--retry-backoff-ms", "--listen", "0", "-1", "18446744073709551615s", "2026-13-45", "1h30m",
+                ]).prop_map(str::to_owned),
+                ".{0,24}",
+            ],
+            0..8,
+        )) {
+            let _ = Cli::try_parse_from(std::iter::once("powerplane".to_owned()).chain(words));
+        }
     }
 }
