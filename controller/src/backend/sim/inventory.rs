@@ -74,6 +74,7 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
         frames: BTreeMap::new(),
         faults: Faults::default(),
         settings: Settings::default(),
+        outbound: Default::default(),
     };
     let ix = inv.index();
     for (name, hw) in &inv.hardware {

@@ -211,6 +211,7 @@ pub(crate) fn begin(
         d.assigned = Some(name.clone());
     }
     dst.partitions.insert(name.clone(), shell);
+    s.outbound.insert((from.clone(), name.clone()));
     fails_at_ms.unwrap_or(ends_ms)
 }
 
@@ -220,27 +221,35 @@ pub(crate) fn begin(
 pub(crate) fn settle(s: &mut SimState) -> Vec<FrameName> {
     let now = s.now_ms;
     let mut due: Vec<(FrameName, PartitionName, Outbound)> = Vec::new();
-    for (f, frame) in &mut s.frames {
-        for (n, p) in &mut frame.partitions {
-            if let Some(Migration::Outbound(o)) = &mut p.migration
-                && !o.failed
-            {
-                match o.fails_at_ms {
-                    Some(at) if at <= now => {
-                        o.failed = true;
-                        due.push((f.clone(), n.clone(), (**o).clone()));
-                    }
-                    None if o.ends_ms <= now => due.push((f.clone(), n.clone(), (**o).clone())),
-                    _ => {}
+    let mut gone = Vec::new();
+    for (f, n) in &s.outbound {
+        let Some(p) = s.frames.get_mut(f).and_then(|fr| fr.partitions.get_mut(n)) else {
+            gone.push((f.clone(), n.clone()));
+            continue;
+        };
+        match &mut p.migration {
+            Some(Migration::Outbound(o)) if !o.failed => match o.fails_at_ms {
+                Some(at) if at <= now => {
+                    o.failed = true;
+                    due.push((f.clone(), n.clone(), (**o).clone()));
                 }
-            }
+                None if o.ends_ms <= now => due.push((f.clone(), n.clone(), (**o).clone())),
+                _ => {}
+            },
+            Some(Migration::Outbound(_)) => {}
+            _ => gone.push((f.clone(), n.clone())),
         }
+    }
+    for g in gone {
+        s.outbound.remove(&g);
     }
     let mut touched = Vec::new();
     for (from, name, o) in due {
         if !o.failed {
             let backup = (s.frames[&from].clone(), s.frames[&o.to].clone());
-            if finish(s, &name, &from, &o).is_err() {
+            if finish(s, &name, &from, &o).is_ok() {
+                s.outbound.remove(&(from.clone(), name.clone()));
+            } else {
                 // No paging VIOS runs on the target at the switch-over: the migration fails
                 // there and waits for recovery.
                 s.frames.insert(from.clone(), backup.0);
@@ -311,6 +320,7 @@ pub(crate) fn recover(s: &mut SimState, name: &PartitionName, from: &FrameName) 
     };
     p.migration = None;
     p.state = if o.active { LparState::Running } else { LparState::NotActivated };
+    s.outbound.remove(&(from.clone(), name.clone()));
     let dst = s.frame_mut(&o.to)?;
     if dst.partitions.get(name).is_some_and(|sh| sh.is_shell()) {
         dst.partitions.remove(name);

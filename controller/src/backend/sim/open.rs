@@ -62,9 +62,9 @@ pub fn open_or_create(
 
 /// When the last operation in flight ends (or fails), on the virtual timeline.
 fn pending_end(s: &SimState) -> u64 {
-    s.frames
-        .values()
-        .flat_map(|f| f.partitions.values())
+    s.outbound
+        .iter()
+        .filter_map(|(f, n)| s.frames.get(f)?.partitions.get(n))
         .filter_map(|p| match &p.migration {
             Some(super::state::Migration::Outbound(o)) if !o.failed => Some(o.fails_at_ms.unwrap_or(o.ends_ms)),
             _ => None,

@@ -71,18 +71,18 @@ pub(crate) fn load_with_clock(dir: &StateDir) -> Result<Option<(SimState, SavedC
         frames.insert(name, frame);
     }
     let clock = SavedClock { now_ms: meta.now_ms, wall_ms: meta.wall_ms, speedup: meta.speedup };
-    Ok(Some((
-        SimState {
-            format: meta.format,
-            seed: meta.seed,
-            rng: meta.rng,
-            now_ms: meta.now_ms,
-            frames,
-            faults: meta.faults,
-            settings: meta.settings,
-        },
-        clock,
-    )))
+    let mut state = SimState {
+        format: meta.format,
+        seed: meta.seed,
+        rng: meta.rng,
+        now_ms: meta.now_ms,
+        frames,
+        faults: meta.faults,
+        settings: meta.settings,
+        outbound: Default::default(),
+    };
+    state.index_migrations();
+    Ok(Some((state, clock)))
 }
 
 /// Saves the whole simulated estate (replacing any other), durably, with its virtual time

@@ -32,6 +32,11 @@ pub struct SimState {
     pub faults: Faults,
     /// Tunables.
     pub settings: Settings,
+    /// Where the migrations in flight or awaiting recovery are (source frame, partition): an
+    /// index over `frames`, rebuilt at load, so that moving the timeline on costs nothing when
+    /// nothing migrates.
+    #[serde(skip)]
+    pub(crate) outbound: BTreeSet<(FrameName, PartitionName)>,
 }
 
 /// Tunables of the simulation.
@@ -265,6 +270,20 @@ pub enum FailMode {
 }
 
 impl SimState {
+    /// Rebuilds [`SimState::outbound`] from the frames.
+    pub(crate) fn index_migrations(&mut self) {
+        self.outbound = self
+            .frames
+            .iter()
+            .flat_map(|(f, fr)| {
+                fr.partitions
+                    .iter()
+                    .filter(|(_, p)| matches!(p.migration, Some(Migration::Outbound(_))))
+                    .map(move |(n, _)| (f.clone(), n.clone()))
+            })
+            .collect();
+    }
+
     /// Next deterministic random number (xorshift64*), for MAC addresses, jitter and the like.
     pub fn next_random(&mut self) -> u64 {
         let mut x = self.rng;
