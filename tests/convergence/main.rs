@@ -153,23 +153,34 @@ impl System {
         self.rt.block_on(self.sim.observe()).unwrap()
     }
 
-    /// A reconcile whose client is killed `after_ms` into executing its plan, then the start
-    /// of the next process: the audit writer's queue drained, dangling intents closed.
-    fn reconcile_killed(&mut self, reference: &Reference, after_ms: u64) {
+    /// The executor's settings for a reconcile, and its context.
+    fn run_settings(&self) -> (executor::Settings, Context) {
+        let settings = executor::Settings {
+            backoff: std::time::Duration::from_millis(1),
+            attempts: 3,
+            parallel: self.parallel,
+            per_frame: self.parallel.min(4),
+            ..Default::default()
+        };
+        (settings, Context { plan_id: format!("r{}", self.reconciles), ..Default::default() })
+    }
+
+    /// The desired state, the observation and the plan a reconcile starts from.
+    fn start_reconcile(&mut self, reference: &Reference) -> (Estate, Estate, powerplane_model::Plan) {
         self.reconciles += 1;
         let desired = testkit::load(&testkit::manifests(&reference.frames, &reference.parts))
             .expect("preconditions keep manifests valid");
         let observed = self.observe();
         let plan = powerplane_model::plan(&desired, &observed, PlanOptions::default());
+        (desired, observed, plan)
+    }
+
+    /// A reconcile whose client is killed `after_ms` into executing its plan, then the start
+    /// of the next process: the audit writer's queue drained, dangling intents closed.
+    fn reconcile_killed(&mut self, reference: &Reference, after_ms: u64) {
+        let (desired, _, plan) = self.start_reconcile(reference);
         if plan.errors.is_empty() && !plan.actions.is_empty() {
-            let settings = executor::Settings {
-                backoff: std::time::Duration::from_millis(1),
-                attempts: 3,
-                parallel: self.parallel,
-                per_frame: self.parallel.min(4),
-                ..Default::default()
-            };
-            let ctx = Context { plan_id: format!("r{}", self.reconciles), ..Default::default() };
+            let (settings, ctx) = self.run_settings();
             let run = executor::execute(self.sim.clone(), &plan, &ctx, settings, &self.writer, Arc::new(Quiet));
             let killed =
                 self.rt.block_on(async { tokio::time::timeout(std::time::Duration::from_millis(after_ms), run).await });
@@ -185,20 +196,9 @@ impl System {
     }
 
     fn reconcile(&mut self, reference: &Reference) -> powerplane_model::Plan {
-        self.reconciles += 1;
-        let desired = testkit::load(&testkit::manifests(&reference.frames, &reference.parts))
-            .expect("preconditions keep manifests valid");
-        let observed = self.observe();
-        let plan = powerplane_model::plan(&desired, &observed, PlanOptions::default());
+        let (desired, observed, plan) = self.start_reconcile(reference);
         if plan.errors.is_empty() && !plan.actions.is_empty() {
-            let settings = executor::Settings {
-                backoff: std::time::Duration::from_millis(1),
-                attempts: 3,
-                parallel: self.parallel,
-                per_frame: self.parallel.min(4),
-                ..Default::default()
-            };
-            let ctx = Context { plan_id: format!("r{}", self.reconciles), ..Default::default() };
+            let (settings, ctx) = self.run_settings();
             let report = self
                 .rt
                 .block_on(executor::execute(self.sim.clone(), &plan, &ctx, settings, &self.writer, Arc::new(Quiet)))

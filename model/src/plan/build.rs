@@ -795,13 +795,11 @@ impl<'a> B<'a, '_> {
             }
             None => {}
         }
+        self.partition_steps(object, name, dp, op, target, current, state);
         if let Some(r) = recovered {
-            self.partition_steps(object, name, dp, op, target, current, state);
             for step in &mut self.steps[first_step + 1..] {
                 step.deps.push(r);
             }
-        } else {
-            self.partition_steps(object, name, dp, op, target, current, state);
         }
     }
 

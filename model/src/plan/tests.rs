@@ -11,17 +11,25 @@ use crate::source::SourceFile;
 use crate::status::LparState;
 use crate::testkit::{PartGen, edited, hardware, load, manifests, over_capacity, scenario};
 
+/// The scenario's hardware with its VIOS running and nothing else: what a fresh backend shows.
+fn bare(s: &crate::testkit::Scenario) -> crate::estate::Estate {
+    let inv = load_inventory(&[SourceFile::new("inv.yaml", hardware(&s.frames))]).unwrap();
+    let mut observed0 = inv.clone();
+    for (f, hw) in &inv.hardware {
+        observed0
+            .status
+            .vios
+            .insert(f.clone(), hw.spec.vios.iter().map(|v| (v.name.clone(), LparState::Running)).collect());
+    }
+    observed0
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, max_global_rejects: 100_000, ..ProptestConfig::default() })]
 
     #[test]
     fn plans_are_ordered_capacity_safe_deterministic_and_converge(s in scenario()) {
-        let inv = load_inventory(&[SourceFile::new("inv.yaml", hardware(&s.frames))]).unwrap();
-        let mut observed0 = inv.clone();
-        // The inventory's VIOS run.
-        for (f, hw) in &inv.hardware {
-            observed0.status.vios.insert(f.clone(), hw.spec.vios.iter().map(|v| (v.name.clone(), LparState::Running)).collect());
-        }
+        let observed0 = bare(&s);
         let initial_parts: Vec<Option<PartGen>> = s.parts.iter().cloned().map(Some).collect();
         let Some(initial) = load(&manifests(&s.frames, &initial_parts)) else { return Ok(()) };
         let p0 = plan(&initial, &observed0, PlanOptions::default());
@@ -66,11 +74,7 @@ proptest! {
     fn migrations_in_flight_are_not_converged_and_failed_ones_are_recovered_first(s in scenario()) {
         use crate::action::Op;
         use crate::status::{MigrationState, MigrationStatus};
-        let inv = load_inventory(&[SourceFile::new("inv.yaml", hardware(&s.frames))]).unwrap();
-        let mut observed0 = inv.clone();
-        for (f, hw) in &inv.hardware {
-            observed0.status.vios.insert(f.clone(), hw.spec.vios.iter().map(|v| (v.name.clone(), LparState::Running)).collect());
-        }
+        let observed0 = bare(&s);
         let initial_parts: Vec<Option<PartGen>> = s.parts.iter().cloned().map(Some).collect();
         let Some(initial) = load(&manifests(&s.frames, &initial_parts)) else { return Ok(()) };
         let p0 = plan(&initial, &observed0, PlanOptions::default());
