@@ -536,3 +536,19 @@ fn a_target_on_battery_defers_only_the_moves_towards_it() {
     lab.cmd(&["--sim-speedup", "400", "apply", &m(&lab), "--yes"]).assert().success();
     settled(&lab).unwrap();
 }
+
+#[test]
+fn sigkill_of_watch_mid_evacuation_leaves_nothing_dangling_and_the_next_run_converges() {
+    for i in 0..10u32 {
+        let lab = Lab::new();
+        evacuation(&lab, 2, 4);
+        let mut w = lab.spawn(&["--sim-speedup", "150", "watch", &m(&lab), "--no-listen", "--interval", "1h"]);
+        wait_for(&mut w, "kind=MigratePartition");
+        std::thread::sleep(Duration::from_millis(40 * u64::from(i)));
+        w.kill().unwrap(); // SIGKILL
+        w.wait().unwrap();
+        rerun_until_converged(&lab, 3);
+        lab.cmd(&["audit", "verify"]).assert().success();
+        one_outcome_per_intent(&audit(&lab));
+    }
+}

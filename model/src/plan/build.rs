@@ -793,6 +793,11 @@ impl<'a> B<'a, '_> {
                 };
                 recovered = Some(i);
             }
+            // Activation or shutdown under way: it settles on its own.
+            None if matches!(state, LparState::Starting | LparState::ShuttingDown) => {
+                self.in_progress.push(format!("{object}: {state} on {current}"));
+                return;
+            }
             None => {}
         }
         self.partition_steps(object, name, dp, op, target, current, state);
