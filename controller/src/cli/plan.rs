@@ -38,7 +38,8 @@ pub struct Args {
     /// Plan the manifests as committed at this ref (uncommitted edits are ignored).
     #[arg(long, value_name = "REF")]
     pub git_ref: Option<String>,
-    /// Save the plan, with the fingerprint of the observed state, for `apply --plan FILE`.
+    /// Save the plan, sealed with its digest, the observed state's fingerprint and the
+    /// manifests' digest, for `apply --plan FILE` (which refuses it once any of them changed).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Observe the backend first (default). `--refresh=false` plans against the stored
