@@ -552,3 +552,28 @@ fn sigkill_of_watch_mid_evacuation_leaves_nothing_dangling_and_the_next_run_conv
         one_outcome_per_intent(&audit(&lab));
     }
 }
+
+#[test]
+fn a_partition_without_rmc_defers_its_dlpar_change_only() {
+    let lab = Lab::new();
+    lab.cmd(&["sim", "init"]).assert().success();
+    lab.cmd(&["sim", "rmc", "bxaix85", "off"]).assert().success();
+    lab.edit("js22.yaml", "desiredMB: 4096, maxMB: 8192", "desiredMB: 6144, maxMB: 8192");
+    let out = lab.cmd(&["plan", &m(&lab), "--format", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let deferred = doc["deferred"].as_array().unwrap();
+    assert!(
+        deferred
+            .iter()
+            .any(|d| d.as_str().unwrap().contains("Partition/bxaix85: the DLPAR change of memory.desiredMB waits")),
+        "{doc}"
+    );
+    assert!(doc["actions"].as_array().unwrap().iter().all(|a| a["object"] != "Partition/bxaix85"));
+    lab.cmd(&["--sim-speedup", "400", "apply", &m(&lab), "--yes"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("deferred:"));
+    lab.cmd(&["sim", "rmc", "bxaix85", "on"]).assert().success();
+    lab.cmd(&["--sim-speedup", "400", "apply", &m(&lab), "--yes"]).assert().success();
+}

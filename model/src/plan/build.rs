@@ -952,7 +952,15 @@ impl<'a> B<'a, '_> {
             last = Some(m);
         }
 
-        if !dlpar.is_empty() {
+        // DLPAR talks to the running partition over RMC: without it the change waits.
+        let rmc_lost = stays_running && self.o.status.partitions.get(name).is_some_and(|s| !s.rmc);
+        if !dlpar.is_empty() && rmc_lost {
+            let list: Vec<&str> = dlpar.iter().map(|f| f.path.as_str()).collect();
+            self.deferred.push(format!(
+                "{object}: the DLPAR change of {} waits: the HMC has no RMC connection to the partition, which DLPAR needs",
+                list.join(", ")
+            ));
+        } else if !dlpar.is_empty() {
             let change = PartitionChange {
                 memory: (op.spec.memory.desired_mb != dp.spec.memory.desired_mb)
                     .then_some((op.spec.memory.desired_mb, dp.spec.memory.desired_mb)),
