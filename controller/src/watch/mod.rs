@@ -133,6 +133,10 @@ pub async fn run(
     let mut tick = tokio::time::interval(cfg.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
+    // After a failed reconcile: retry sooner than the next resync, doubling from 1 s up to the
+    // interval (kube-runtime's error policy), reset by a reconcile that succeeds.
+    let mut failures: u32 = 0;
+    let mut retry_at: Option<tokio::time::Instant> = None;
     tracing::info!(dir = %cfg.dir.display(), interval_s = cfg.interval.as_secs(), dry_run = cfg.dry_run, "watching");
     loop {
         // When the reconcile's work began: at a file event, before the files are read.
@@ -155,6 +159,10 @@ pub async fn run(
                 };
                 let Reload::Changed(changed) = reloaded else { continue };
                 ("manifests changed", reach(&mut state, &changed))
+            }
+            () = tokio::time::sleep_until(retry_at.unwrap_or_else(tokio::time::Instant::now)), if retry_at.is_some() => {
+                retry_at = None;
+                ("retry after a failed reconcile", Reach::Full)
             }
             _ = tick.tick() => {
                 match (&cfg.git_ref, &state.manifests) {
@@ -189,10 +197,20 @@ pub async fn run(
         // The loop survives its own errors (kube-runtime's error policy): a failed observation,
         // save or backend call is logged and counted, and the next event or resync tries again
         // from a fresh observation; only set-up failures end the controller.
-        if let Err(e) = outcome {
-            tracing::error!(reason = %format!("{e:#}"), "reconcile failed; retrying at the next change or resync");
-            metrics.reconciled(0.0, false, unix_now());
-            state.observed = None;
+        match outcome {
+            Ok(()) => failures = 0,
+            Err(e) => {
+                failures += 1;
+                let wait = Duration::from_secs(1).saturating_mul(1 << (failures - 1).min(16)).min(cfg.interval);
+                tracing::error!(
+                    reason = %format!("{e:#}"),
+                    retry_in_ms = wait.as_millis() as u64,
+                    "reconcile failed; retrying from a fresh observation"
+                );
+                metrics.reconciled(0.0, false, unix_now());
+                state.observed = None;
+                retry_at = Some(tokio::time::Instant::now() + wait);
+            }
         }
         if stopping {
             break;
