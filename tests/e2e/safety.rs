@@ -577,3 +577,27 @@ fn a_partition_without_rmc_defers_its_dlpar_change_only() {
     lab.cmd(&["sim", "rmc", "bxaix85", "on"]).assert().success();
     lab.cmd(&["--sim-speedup", "400", "apply", &m(&lab), "--yes"]).assert().success();
 }
+
+#[test]
+fn an_aborted_migration_is_recovered_by_the_next_apply() {
+    let lab = Lab::new();
+    evacuation(&lab, 2, 1);
+    // At 2x the 1 GB move takes about 16 s: the client is killed while it runs.
+    let mut child = lab.spawn(&["--sim-speedup", "2", "apply", &m(&lab), "--yes"]);
+    wait_for(&mut child, "kind=MigratePartition");
+    // The log line comes as the call starts; let the HMC take the migration in hand.
+    std::thread::sleep(Duration::from_millis(500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    lab.cmd(&["sim", "abort-migration", "f0p0"]).assert().success().stdout(predicate::str::contains("was stopped at"));
+    lab.cmd(&["sim", "abort-migration", "f0p0"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("No migration of f0p0"));
+    let out = lab.cmd(&["plan", &m(&lab), "--format", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["actions"][0]["kind"], "RecoverMigration", "{doc}");
+    rerun_until_converged(&lab, 2);
+    one_outcome_per_intent(&audit(&lab));
+}

@@ -60,6 +60,9 @@ enum SimCommand {
     Battery { frame: FrameName, state: OnOff },
     /// Lose or restore the HMC's RMC connection to a partition or VIOS.
     Rmc { name: String, state: OnOff },
+    /// Abort a migration in flight (an operator's `migrlpar -o s`, or the HMC giving up): the
+    /// partition is left to be recovered with `migrlpar -o r`.
+    AbortMigration { partition: powerplane_model::PartitionName },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -140,6 +143,7 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             sim.rmc(name, *state == OnOff::On).await?;
             writeln!(out, "RMC connection to {name} is {}", if *state == OnOff::On { "up" } else { "lost" })?;
         }
+        SimCommand::AbortMigration { partition } => writeln!(out, "{}", sim.abort_migration(partition).await?)?,
     }
     Ok(ExitCode::SUCCESS)
 }

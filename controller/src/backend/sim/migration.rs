@@ -297,6 +297,24 @@ pub(crate) fn progress(s: &SimState, name: &PartitionName, from: &FrameName, to:
     }
 }
 
+/// Stops a migration in flight where it is: it then waits for recovery, like one that failed.
+pub(crate) fn abort(s: &mut SimState, name: &PartitionName, from: &FrameName) -> Result<String, BackendError> {
+    let now = s.now_ms;
+    let p = s.frame_mut(from)?.partitions.get_mut(name).filter(|p| !p.is_shell());
+    match p.and_then(|p| p.migration.as_mut()) {
+        Some(Migration::Outbound(o)) if !o.failed => {
+            o.failed = true;
+            o.fails_at_ms = Some(now);
+            Ok(format!(
+                "The migration of {name} from {from} to {} was stopped at {}%; recover it with migrlpar -o r -m {from} -p {name}.",
+                o.to,
+                o.percent(now)
+            ))
+        }
+        _ => Err(BackendError::refused_plain(format!("No migration of {name} is in progress."))),
+    }
+}
+
 /// `migrlpar -o r -m SRC -p LPAR`: a migration that failed part-way is undone; the partition
 /// is back on its source in the state it had, the target's shell and its paging device are
 /// released.

@@ -199,6 +199,19 @@ impl Simulator {
         .await
     }
 
+    /// Fault: a migration in flight is aborted (an operator ran `migrlpar -o s`, or the HMC gave
+    /// up): it stops where it is and waits for `migrlpar -o r`, like one that failed.
+    pub async fn abort_migration(&self, name: &PartitionName) -> Result<String, BackendError> {
+        let from = {
+            let s = self.current().await;
+            s.outbound.iter().find(|(_, n)| n == name).map(|(f, _)| f.clone())
+        };
+        let Some(from) = from else {
+            return Err(BackendError::refused_plain(format!("No migration of {name} is in progress.")));
+        };
+        self.change(&[&from], |s| migration::abort(s, name, &from)).await
+    }
+
     /// Takes an injected fault for `kind`, if one is armed.
     async fn take_fault(&self, kind: ActionKind) -> Result<Option<Fault>, BackendError> {
         {
