@@ -527,6 +527,7 @@ fn a_target_on_battery_defers_only_the_moves_towards_it() {
     assert!(deferred[0].as_str().unwrap().contains("battery"));
     let kinds: Vec<&str> = doc["actions"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
     assert!(!kinds.contains(&"MigratePartition") && kinds.contains(&"SetSeaHaMode"), "the rest runs: {kinds:?}");
+    lab.cmd(&["drift", &m(&lab)]).assert().code(2).stdout(predicate::str::contains("Deferred by a runtime condition"));
     // apply runs what it may, and says honestly what waits.
     lab.cmd(&["--sim-speedup", "400", "apply", &m(&lab), "--yes"])
         .assert()

@@ -56,8 +56,9 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     match args.format {
         OutputFormat::Json => {
             let doc = serde_json::json!({
-                "drift": !drifted.is_empty() || !plan.in_progress.is_empty(),
+                "drift": !drifted.is_empty() || !plan.in_progress.is_empty() || !plan.deferred.is_empty(),
                 "inProgress": plan.in_progress,
+                "deferred": plan.deferred,
                 "objects": drifted,
                 "actions": plan.actions.len(),
                 "since_last_observation": since.as_ref().map(|(at, c)| serde_json::json!({"at": at, "changes": c})),
@@ -71,10 +72,14 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             for p in &plan.in_progress {
                 writeln!(out, "In progress on the backend (not settled): {p}")?;
             }
-            if drifted.is_empty() && plan.in_progress.is_empty() {
+            for d in &plan.deferred {
+                writeln!(out, "Deferred by a runtime condition: {d}")?;
+            }
+            let settled = plan.in_progress.is_empty() && plan.deferred.is_empty();
+            if drifted.is_empty() && settled {
                 writeln!(out, "No drift: the estate matches {}.", args.dir.display())?;
             } else if drifted.is_empty() {
-                writeln!(out, "No drift in configuration, but the estate is not settled while work is in flight.")?;
+                writeln!(out, "No other drift, but the estate does not match while work is in flight or deferred.")?;
             } else {
                 writeln!(
                     out,
@@ -101,7 +106,7 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             eprintln!("error: {e}");
         }
         ExitCode::from(1)
-    } else if drifted.is_empty() && plan.in_progress.is_empty() {
+    } else if drifted.is_empty() && plan.in_progress.is_empty() && plan.deferred.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)

@@ -195,8 +195,8 @@ pub async fn run(
             }
         };
         // The loop survives its own errors (kube-runtime's error policy): a failed observation,
-        // save or backend call is logged and counted, and the next event or resync tries again
-        // from a fresh observation; only set-up failures end the controller.
+        // save or backend call is logged and counted, and retried from a fresh observation after
+        // the backoff (or sooner, at a file event); only set-up failures end the controller.
         match outcome {
             Ok(()) => failures = 0,
             Err(e) => {
@@ -357,7 +357,8 @@ async fn reconcile(
             tracing::info!(
                 reason,
                 in_progress = plan.in_progress.len(),
-                "not settled: work is in flight on the backend"
+                deferred = plan.deferred.len(),
+                "not settled: work is in flight on the backend or deferred"
             );
         }
         metrics.reconciled(started.elapsed().as_secs_f64(), ok, unix_now());
