@@ -214,6 +214,8 @@ fn a_second_signal_stops_waiting_and_records_what_was_left_running() {
     // At 2x a migration takes 16 s or more: the second signal comes long before it ends.
     let mut child = lab.spawn(&["--sim-speedup", "2", "apply", &m(&lab), "--yes", "--drain-timeout", "10m"]);
     wait_for(&mut child, "kind=MigratePartition");
+    // The log line comes as the call starts; let the HMC take the migration in hand.
+    std::thread::sleep(Duration::from_millis(500));
     signal(&child, "-INT");
     std::thread::sleep(Duration::from_millis(300));
     signal(&child, "-INT");
