@@ -211,8 +211,9 @@ fn backoff(s: &Settings, id: &ActionId, attempt: u32) -> Duration {
     base.mul_f64(jitter)
 }
 
-/// Resolves once the stop request reaches `level` (never without a stop channel).
-async fn stop_at(stop: Option<tokio::sync::watch::Receiver<Stop>>, level: Stop) {
+/// Resolves once the stop request reaches `level` (never without a stop channel, nor once
+/// every sender is gone).
+pub(crate) async fn stop_at(stop: Option<tokio::sync::watch::Receiver<Stop>>, level: Stop) {
     match stop {
         Some(mut rx) => {
             if rx.wait_for(|s| *s >= level).await.is_err() {

@@ -57,10 +57,7 @@ impl Stopper {
 
     /// Resolves when the first signal arrives.
     pub async fn draining(&self) {
-        let mut rx = self.rx.clone();
-        if rx.wait_for(|s| *s >= Stop::Drain).await.is_err() {
-            std::future::pending::<()>().await;
-        }
+        crate::executor::stop_at(Some(self.rx.clone()), Stop::Drain).await
     }
 }
 

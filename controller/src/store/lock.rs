@@ -51,7 +51,7 @@ impl Flock {
     pub(crate) fn take(dir: &Path) -> Result<Self, StoreError> {
         let io = |e: &dyn std::fmt::Display| StoreError::Io { path: dir.to_path_buf(), detail: e.to_string() };
         let path = dir.join(FILE);
-        let mut file =
+        let file =
             OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(|e| io(&e))?;
         match file.try_lock() {
             Ok(()) => {}
@@ -60,7 +60,7 @@ impl Flock {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io(&e)),
         }
-        let previous = read_record(&mut file).filter(|h| h.pid != std::process::id());
+        let previous = read_record(&file).filter(|h| h.pid != std::process::id());
         let command = std::env::args().skip(1).filter(|a| !a.starts_with("--state-dir")).collect::<Vec<_>>();
         let me = Holder {
             pid: std::process::id(),
@@ -68,13 +68,12 @@ impl Flock {
             since: crate::time::now(),
             listen: None,
         };
-        write_record(&mut file, Some(&me)).map_err(|e| io(&e))?;
+        write_record(&file, Some(&me)).map_err(|e| io(&e))?;
         Ok(Flock { file: Arc::new(file), took_over: previous.map(|h| h.describe()) })
     }
 
     fn rewrite(&self, holder: Option<&Holder>) -> std::io::Result<()> {
-        let mut f: &File = &self.file;
-        write_record(&mut f, holder)
+        write_record(&self.file, holder)
     }
 }
 
@@ -97,37 +96,14 @@ fn short_command(args: &[String]) -> String {
     if s.chars().count() > 120 { format!("{}…", s.chars().take(120).collect::<String>()) } else { s }
 }
 
-fn read_record(f: &mut impl ReadSeek) -> Option<Holder> {
+fn read_record(mut f: &File) -> Option<Holder> {
     let mut text = Vec::new();
     f.seek(SeekFrom::Start(0)).ok()?;
     f.read_to_end(&mut text).ok()?;
     serde_json::from_slice(&text).ok()
 }
 
-trait ReadSeek: Read + Write + Seek {
-    fn set_len(&self, n: u64) -> std::io::Result<()>;
-    fn sync(&self) -> std::io::Result<()>;
-}
-
-impl ReadSeek for File {
-    fn set_len(&self, n: u64) -> std::io::Result<()> {
-        File::set_len(self, n)
-    }
-    fn sync(&self) -> std::io::Result<()> {
-        self.sync_data()
-    }
-}
-
-impl ReadSeek for &File {
-    fn set_len(&self, n: u64) -> std::io::Result<()> {
-        File::set_len(self, n)
-    }
-    fn sync(&self) -> std::io::Result<()> {
-        self.sync_data()
-    }
-}
-
-fn write_record(f: &mut impl ReadSeek, holder: Option<&Holder>) -> std::io::Result<()> {
+fn write_record(mut f: &File, holder: Option<&Holder>) -> std::io::Result<()> {
     let text = match holder {
         Some(h) => serde_json::to_vec(h).map_err(std::io::Error::other)?,
         None => Vec::new(),
@@ -135,7 +111,7 @@ fn write_record(f: &mut impl ReadSeek, holder: Option<&Holder>) -> std::io::Resu
     f.set_len(0)?;
     f.seek(SeekFrom::Start(0))?;
     f.write_all(&text)?;
-    f.sync()
+    f.sync_data()
 }
 
 /// Who holds the lock: the record the live holder wrote. A record whose process is gone was

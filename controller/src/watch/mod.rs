@@ -117,12 +117,7 @@ pub async fn run(
     if closed > 0 {
         tracing::warn!(closed, "a previous run stopped during these actions; recorded them as interrupted");
     }
-    let mut stop_wait = stop.clone();
-    let shutdown = async move {
-        if stop_wait.wait_for(|s| *s >= executor::Stop::Drain).await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+    let shutdown = executor::stop_at(Some(stop.clone()), executor::Stop::Drain);
     let (events_tx, mut events) = mpsc::unbounded_channel::<DebounceEventResult>();
     let mut debouncer = new_debouncer(cfg.debounce, None, move |r: DebounceEventResult| {
         let _ = events_tx.send(r);
