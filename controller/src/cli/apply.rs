@@ -133,22 +133,26 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let stopper = signals::install(args.drain_timeout)?;
 
     // Work a killed predecessor left running on the backend ends first: planning around a
-    // migration in flight would plan only half of what the manifests want.
-    if saved.is_none() {
-        let left = settle(&sim, &desired, args.wait_timeout, &stopper).await?;
-        if let Some(sig) = stopper.signal() {
-            eprintln!("{}: stopped before planning; nothing was started", sig.name());
-            return Ok(ExitCode::from(sig.exit_code()));
+    // migration in flight would plan only half of what the manifests want. The plan is then
+    // made from that last observation.
+    let (observed, fresh) = match &saved {
+        None => {
+            let (observed, plan) = settle(&sim, &desired, args.wait_timeout, &stopper).await?;
+            if let Some(sig) = stopper.signal() {
+                eprintln!("{}: stopped before planning; nothing was started", sig.name());
+                return Ok(ExitCode::from(sig.exit_code()));
+            }
+            if !plan.in_progress.is_empty() {
+                report_in_flight(&plan.in_progress, args.wait_timeout);
+                return Ok(ExitCode::from(1));
+            }
+            (observed, Some(plan))
         }
-        if !left.is_empty() {
-            report_in_flight(&left, args.wait_timeout);
-            return Ok(ExitCode::from(1));
-        }
-    }
-    let observed = sim.observe().await?;
+        Some(_) => (sim.observe().await?, None),
+    };
     let meta = snapshot::save(&dir, &observed, "observe (apply)")?;
-    let plan = match &saved {
-        Some(saved) => {
+    let plan = match (&saved, fresh) {
+        (Some(saved), _) => {
             if saved.fingerprint != meta.fingerprint {
                 bail!(
                     "the estate changed since {} was made (it was made against state {}, the estate is now in state {}); nothing was done. Make a new plan",
@@ -159,7 +163,8 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             }
             saved.plan.clone()
         }
-        None => powerplane_model::plan(&desired.estate, &observed, PlanOptions::default()),
+        (None, Some(plan)) => plan,
+        (None, None) => unreachable!("a fresh plan is made above"),
     };
     if plan.findings.iter().any(powerplane_model::Diagnostic::is_error) {
         print_diagnostics(&mut std::io::stderr().lock(), &plan.findings)?;
@@ -241,20 +246,19 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     }
     // The last word comes from the backend: what it still carries out is waited for, then the
     // manifests are planned against a fresh observation.
-    let left = settle(&sim, &desired, args.wait_timeout, &stopper).await?;
-    let after = sim.observe().await?;
+    let (after, again) = settle(&sim, &desired, args.wait_timeout, &stopper).await?;
     snapshot::save(&dir, &after, "observe (after apply)")?;
     if let Some(sig) = stopper.signal() {
         println!("Stopped by {} while waiting: not converged; run apply again to carry on.", sig.name());
         return Ok(ExitCode::from(sig.exit_code()));
     }
-    let again = powerplane_model::plan(&desired.estate, &after, PlanOptions::default());
-    let converged = converged_report(&again, &left, args.wait_timeout)?;
+    let converged = converged_report(&again, args.wait_timeout)?;
     Ok(if report.all_succeeded() && converged { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-/// Says whether `again` (the plan after the apply) is empty; if not, what remains and why.
-fn converged_report(again: &Plan, left: &[String], wait: Duration) -> anyhow::Result<bool> {
+/// Says whether `again` (the plan after the apply and the wait) is empty; if not, what remains
+/// and why.
+fn converged_report(again: &Plan, wait: Duration) -> anyhow::Result<bool> {
     let mut out = std::io::stdout().lock();
     if again.is_empty() && again.errors.is_empty() {
         writeln!(out, "Converged: the estate matches the manifests and nothing is in flight.")?;
@@ -280,7 +284,7 @@ fn converged_report(again: &Plan, left: &[String], wait: Duration) -> anyhow::Re
     for e in &again.errors {
         writeln!(out, "  error: {e}")?;
     }
-    if !left.is_empty() {
+    if !again.in_progress.is_empty() {
         writeln!(
             out,
             "  (still in flight after waiting {}; run apply again once it has ended)",
@@ -293,20 +297,21 @@ fn converged_report(again: &Plan, left: &[String], wait: Duration) -> anyhow::Re
 }
 
 /// Waits (bounded by `timeout`, and by a stop signal) until nothing the manifests manage is
-/// in flight on the backend, printing progress. Returns what is still in flight.
+/// in flight on the backend, printing progress. Returns the last observation and its plan
+/// (whose `in_progress` is what is still in flight).
 async fn settle(
     sim: &crate::backend::sim::Simulator,
     desired: &Desired,
     timeout: Duration,
     stopper: &Stopper,
-) -> anyhow::Result<Vec<String>> {
+) -> anyhow::Result<(Estate, Plan)> {
     let start = tokio::time::Instant::now();
     let mut last = Vec::new();
     loop {
         let observed = sim.observe().await?;
         let plan = powerplane_model::plan(&desired.estate, &observed, PlanOptions::default());
         if plan.in_progress.is_empty() || start.elapsed() >= timeout || stopper.signal().is_some() {
-            return Ok(plan.in_progress);
+            return Ok((observed, plan));
         }
         if plan.in_progress != last {
             for p in &plan.in_progress {
