@@ -325,9 +325,10 @@ fn show(out: &mut dyn Write, r: &Report) -> std::io::Result<()> {
     if !r.migrations.is_empty() {
         writeln!(out, "\nMigrations (lslparmigr -r lpar)")?;
         for m in &r.migrations {
+            let st = &m.status;
             let left =
-                if m.remaining_secs > 0 { format!(", about {} s left", m.remaining_secs) } else { String::new() };
-            let fix = if m.state == powerplane_model::status::MigrationState::Failed {
+                if st.remaining_secs > 0 { format!(", about {} s left", st.remaining_secs) } else { String::new() };
+            let fix = if st.state == powerplane_model::status::MigrationState::Failed {
                 format!("  recover: migrlpar -o r -m {} -p {}", m.from, m.partition)
             } else {
                 String::new()
@@ -337,9 +338,9 @@ fn show(out: &mut dyn Write, r: &Report) -> std::io::Result<()> {
                 "  {:<18} {} -> {}  {}  {}% copied{left}{fix}",
                 m.partition.as_str(),
                 m.from,
-                m.to,
-                m.state,
-                m.percent
+                st.to,
+                st.state,
+                st.percent
             )?;
         }
     }

@@ -5,7 +5,7 @@ use powerplane_model::manifest::{
     FrameSpec, HaMode, Metadata, PagingDeviceSpec, RunState, SeaSpec, SharedMemoryPoolSpec, SharedProcessorPoolSpec,
     ViosMember, ViosPairSpec,
 };
-use powerplane_model::status::{MigrationState, MigrationStatus, PagingStatus, PartitionStatus, SeaHaMode, Status};
+use powerplane_model::status::{PagingStatus, PartitionStatus, SeaHaMode, Status};
 use std::collections::BTreeSet;
 
 use powerplane_model::{Estate, FrameName, Object};
@@ -131,16 +131,7 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
                         device: pg.device.clone(),
                     }),
                     migration: match &p.migration {
-                        Some(Migration::Outbound(o)) => Some(MigrationStatus {
-                            to: o.to.clone(),
-                            state: if o.failed { MigrationState::Failed } else { MigrationState::InProgress },
-                            percent: o.percent(s.now_ms),
-                            remaining_secs: if o.failed {
-                                0
-                            } else {
-                                o.ends_ms.saturating_sub(s.now_ms).div_ceil(1000)
-                            },
-                        }),
+                        Some(Migration::Outbound(o)) => Some(o.status(s.now_ms)),
                         _ => None,
                     },
                 },

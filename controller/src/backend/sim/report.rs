@@ -23,16 +23,15 @@ pub struct Report {
 }
 
 /// One migration, as `lslparmigr -r lpar -m SRC` shows it.
-#[allow(missing_docs)]
 #[derive(Debug, Serialize)]
 pub struct MigrationReport {
+    /// The migrating partition.
     pub partition: PartitionName,
+    /// Its source frame.
     pub from: FrameName,
-    pub to: FrameName,
-    pub state: powerplane_model::status::MigrationState,
-    pub percent: u8,
-    /// Virtual seconds until it ends (0 once failed).
-    pub remaining_secs: u64,
+    /// Target, state, progress.
+    #[serde(flatten)]
+    pub status: powerplane_model::status::MigrationStatus,
 }
 
 /// One frame.
@@ -146,22 +145,12 @@ pub(crate) fn report(s: &SimState) -> Report {
         })
         .collect();
     let migrations = s
-        .frames
+        .outbound
         .iter()
-        .flat_map(|(f, fr)| fr.partitions.iter().map(move |(n, p)| (f, n, p)))
-        .filter_map(|(f, n, p)| match &p.migration {
-            Some(super::state::Migration::Outbound(o)) => Some(MigrationReport {
-                partition: n.clone(),
-                from: f.clone(),
-                to: o.to.clone(),
-                state: if o.failed {
-                    powerplane_model::status::MigrationState::Failed
-                } else {
-                    powerplane_model::status::MigrationState::InProgress
-                },
-                percent: o.percent(s.now_ms),
-                remaining_secs: if o.failed { 0 } else { o.ends_ms.saturating_sub(s.now_ms).div_ceil(1000) },
-            }),
+        .filter_map(|(f, n)| match &s.frames.get(f)?.partitions.get(n)?.migration {
+            Some(super::state::Migration::Outbound(o)) => {
+                Some(MigrationReport { partition: n.clone(), from: f.clone(), status: o.status(s.now_ms) })
+            }
             _ => None,
         })
         .collect();

@@ -227,6 +227,17 @@ pub struct Outbound {
 }
 
 impl Outbound {
+    /// What `lslparmigr` reports of it at virtual time `now_ms`.
+    pub fn status(&self, now_ms: u64) -> powerplane_model::status::MigrationStatus {
+        use powerplane_model::status::MigrationState;
+        powerplane_model::status::MigrationStatus {
+            to: self.to.clone(),
+            state: if self.failed { MigrationState::Failed } else { MigrationState::InProgress },
+            percent: self.percent(now_ms),
+            remaining_secs: if self.failed { 0 } else { self.ends_ms.saturating_sub(now_ms).div_ceil(1000) },
+        }
+    }
+
     /// Percent of the memory copied at virtual time `now_ms`.
     pub fn percent(&self, now_ms: u64) -> u8 {
         let end = if self.failed { self.fails_at_ms.unwrap_or(self.ends_ms) } else { now_ms.min(self.ends_ms) };
