@@ -8,6 +8,7 @@
 
 pub mod backend;
 pub mod cli;
+mod digest;
 pub mod executor;
 mod git;
 mod logging;

@@ -67,12 +67,7 @@ pub fn digest(root: &Path, sources: &[SourceFile]) -> String {
         h.update((s.bytes.len() as u64).to_le_bytes());
         h.update(&s.bytes);
     }
-    format!("sha256:{}", hex(&h.finalize()))
-}
-
-/// Lower-case hex of `bytes`.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    format!("sha256:{}", crate::digest::hex(&h.finalize()))
 }
 
 /// Reads the manifests at `root` (a directory or one file). Every unreadable file is reported;

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use powerplane_model::Plan;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use sha2::{Digest, Sha256};
 
 const FORMAT: &str = "powerplane-plan/2";
 
@@ -99,7 +98,7 @@ impl SavedPlan {
 }
 
 fn digest(sealed: &str) -> String {
-    format!("sha256:{}", crate::manifest_dir::hex(&Sha256::digest(sealed.as_bytes())))
+    format!("sha256:{}", crate::digest::sha256_hex(sealed.as_bytes()))
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@
 //! (group commit). A record is acknowledged only after the flush that made it durable.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::{StateDir, StoreError};
 
@@ -93,12 +92,8 @@ impl Record {
         let mut unhashed = self.clone();
         unhashed.hash = String::new();
         let bytes = serde_json::to_vec(&unhashed).expect("records serialize");
-        hex(&Sha256::digest(&bytes))
+        crate::digest::sha256_hex(&bytes)
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The first record that does not fit the chain.

@@ -11,7 +11,6 @@ use powerplane_model::status::Status;
 use powerplane_model::{Estate, Object};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::{StateDir, StoreError};
 
@@ -41,7 +40,7 @@ struct Entry<T> {
 /// The fingerprint of an observed estate: SHA-256 of its canonical JSON (maps are ordered).
 pub fn fingerprint(e: &Estate) -> String {
     let bytes = serde_json::to_vec(e).expect("estates serialize");
-    Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
+    crate::digest::sha256_hex(&bytes)
 }
 
 /// Replaces the snapshot with `e`, durably; returns its metadata.
