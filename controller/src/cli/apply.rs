@@ -88,6 +88,7 @@ fn load_desired(dir: &Path, git_ref: Option<&str>) -> Result<Desired, ExitCode> 
 }
 
 async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
+    let signer = cli.audit_signer()?;
     // A saved plan is checked before anything is opened: a refusal touches nothing.
     let saved = match &args.plan {
         Some(file) => Some(SavedPlan::read(file)?),
@@ -122,7 +123,7 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     };
     let Some((sim, dir)) = super::sim::open_with_dir(cli)? else { return Ok(ExitCode::from(1)) };
     let _lock = lock::acquire(&dir, "apply", None)?;
-    let log = AuditLog::open(&dir)?;
+    let log = AuditLog::open_signed(&dir, signer)?;
     let writer = AuditWriter::start(log.clone());
     let closed = executor::close_dangling(&log, &writer).await?;
     if closed > 0 {

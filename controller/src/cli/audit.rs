@@ -1,18 +1,24 @@
-//! `powerplane audit`: the audit trail as a table or JSON, and `audit verify`.
+//! `powerplane audit`: the audit trail as a table or JSON Lines, `audit verify`, `audit head`,
+//! `audit keygen` and `audit set-aside`. Every command here but `keygen` and `set-aside` only
+//! reads: the trail's files are read directly (no lock, no database), so they work while
+//! `watch` runs, and leave every byte of the state directory as it was.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::Context as _;
 
 use super::Cli;
 use crate::store::StateDir;
-use crate::store::audit::{AuditLog, Event};
+use crate::store::audit::{self, Event, Item, Keep, PublicKey, Scan};
 
 /// Arguments of `audit`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(subcommand)]
     command: Option<AuditCommand>,
-    /// One JSON object per record, for scripts.
+    /// One JSON object per record (and `{"damage": …}` where the trail is damaged), for `jq`.
     #[arg(long)]
     json: bool,
     /// Only records from this time on: RFC 3339 (`2026-11-21T23:00:00Z`, a date) or a duration
@@ -23,8 +29,37 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum AuditCommand {
-    /// Recompute the hash chain; exit 1 and name the first broken record if it is not intact.
-    Verify,
+    /// Check the whole trail: numbering, hash chain, HEAD, signatures. Exit 0 intact, 1 damaged
+    /// or forged (every problem is listed with its segment, line, byte offset and seq).
+    Verify {
+        /// The public key (`audit keygen`'s FILE.pub) that must have signed every record.
+        #[arg(long, value_name = "FILE")]
+        pubkey: Option<PathBuf>,
+        /// A head witnessed earlier (`audit head`): the trail must still contain it.
+        #[arg(long, value_name = "SEQ:HASH")]
+        expect: Option<String>,
+        /// The verdict as one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the head (`SEQ:HASH` of the last acknowledged record) to witness elsewhere: commit
+    /// it, send it to syslog; `audit verify --expect` checks it later.
+    Head {
+        /// The head as JSON (with its time and signature).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a new Ed25519 signing key (FILE, mode 0600) and its public key (FILE.pub).
+    Keygen {
+        /// Where to write the private key; keep it outside the state directory.
+        file: PathBuf,
+    },
+    /// Move a damaged segment (e.g. `000003.jsonl`) or a damaged `HEAD` into audit/set-aside/,
+    /// so that writers may continue after it; `audit verify` reports it from then on.
+    SetAside {
+        /// The segment file's name, or HEAD.
+        what: String,
+    },
 }
 
 pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
@@ -33,60 +68,255 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         Some(s) => Some(crate::time::since(s).map_err(|e| anyhow::anyhow!("--since {s}: {e}"))?),
         None => None,
     };
-    let dir = StateDir::open_existing(&cli.state_dir)?;
-    let log = AuditLog::open(&dir)?;
-    let mut out = std::io::stdout().lock();
-    if let Some(AuditCommand::Verify) = args.command {
-        return Ok(match log.verify()? {
-            Ok(n) => {
-                writeln!(out, "audit trail intact: {n} records")?;
-                ExitCode::SUCCESS
-            }
-            Err(b) => {
-                eprintln!("{b}; the audit trail has been tampered with or damaged after it was written");
-                ExitCode::from(1)
-            }
-        });
-    }
-    let records = log.records()?.into_iter().filter(|r| since.as_ref().is_none_or(|s| r.time.as_str() >= s.as_str()));
-    if args.json {
-        for r in records {
-            writeln!(out, "{}", serde_json::to_string(&r)?)?;
+    match &args.command {
+        None => list(cli, args.json, since),
+        Some(AuditCommand::Verify { pubkey, expect, json }) => {
+            let expect = match expect {
+                Some(e) => Some(audit::parse_witness(e).map_err(|why| anyhow::anyhow!("--expect {e}: {why}"))?),
+                None => None,
+            };
+            let key = pubkey.as_deref().map(PublicKey::load).transpose()?;
+            verify(cli, key.as_ref(), expect, *json)
         }
-        return Ok(ExitCode::SUCCESS);
+        Some(AuditCommand::Head { json }) => head(cli, *json),
+        Some(AuditCommand::Keygen { file }) => {
+            let (hex, public) = audit::keygen(file)?;
+            println!(
+                "wrote the signing key {} (keep it outside the state directory; pass it as --audit-key or POWERPLANE_AUDIT_KEY) and its public key {} (give it to `audit verify --pubkey`): {hex}",
+                file.display(),
+                public.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(AuditCommand::SetAside { what }) => {
+            let dir = StateDir::open_existing(&cli.state_dir)?;
+            let _lock = crate::store::lock::acquire(&dir, "audit set-aside", None)?;
+            let to = audit::set_aside(&dir, what)?;
+            println!(
+                "moved {what} to {}; writers continue after it, and every `audit verify` reports it as set aside",
+                to.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
-    writeln!(
-        out,
-        "{:>5}  {:<24}  {:<7}  {:<5}  {:<25}  {:<40}  {:<11}  {:>8}  commit",
-        "seq", "time", "event", "id", "kind", "object", "result", "ms"
-    )?;
-    for r in records {
-        let d = &r.draft;
-        let event = match r.event {
-            Event::Intent => "intent",
-            Event::Outcome => "outcome",
-            Event::Skip => "skip",
-        };
-        let result = d.result.map(|x| format!("{x:?}").to_lowercase()).unwrap_or_default();
-        // A stored commit is whatever the record says: never sliced at a byte offset.
-        let short: Option<String> = d.commit.as_ref().map(|c| c.chars().take(12).collect());
-        let commit = match (short, d.dirty) {
-            (Some(c), Some(true)) => format!("{c}+dirty"),
-            (Some(c), _) => c,
-            _ => "-".into(),
-        };
+}
+
+/// Reads the trail without writing: the segment files, or an older release's sled tree
+/// through a read-only copy of the database.
+fn read(cli: &Cli, key: Option<&PublicKey>, keep: Keep) -> anyhow::Result<Scan> {
+    crate::store::require_existing(&cli.state_dir)?;
+    let state = cli.state_dir.clone();
+    let legacy = move || {
+        if !state.join("conf").exists() {
+            return Ok(None);
+        }
+        let dir = StateDir::open_read_only(&state)?;
+        dir.legacy_audit_lines()
+    };
+    Ok(audit::read(&cli.state_dir, legacy, key, keep)?)
+}
+
+fn list(cli: &Cli, json: bool, since: Option<String>) -> anyhow::Result<ExitCode> {
+    let scan = read(cli, None, Keep::Records)?;
+    let mut out = std::io::stdout().lock();
+    let shown = |t: &str| since.as_ref().is_none_or(|s| t >= s.as_str());
+    if !json {
         writeln!(
             out,
-            "{:>5}  {:<24}  {:<7}  {:<5}  {:<25}  {:<40}  {:<11}  {:>8}  {commit}",
-            r.seq,
-            r.time,
-            event,
-            d.action,
-            d.kind,
-            d.object,
-            result,
-            d.duration_ms.map(|m| m.to_string()).unwrap_or_default()
+            "{:>5}  {:<24}  {:<7}  {:<5}  {:<25}  {:<40}  {:<11}  {:>8}  commit",
+            "seq", "time", "event", "id", "kind", "object", "result", "ms"
         )?;
     }
-    Ok(ExitCode::SUCCESS)
+    for item in &scan.items {
+        match item {
+            Item::Record(_, r) if r.event == Event::Checkpoint && !json => {}
+            Item::Record(_, r) if !shown(&r.time) => {}
+            Item::Record(_, r) if json => writeln!(out, "{}", serde_json::to_string(r)?)?,
+            Item::Record(_, r) => {
+                let d = &r.draft;
+                let event = match r.event {
+                    Event::Intent => "intent",
+                    Event::Outcome => "outcome",
+                    Event::Skip => "skip",
+                    Event::Checkpoint => "checkpoint",
+                };
+                let result = d.result.map(|x| format!("{x:?}").to_lowercase()).unwrap_or_default();
+                // A stored commit is whatever the record says: never sliced at a byte offset.
+                let short: Option<String> = d.commit.as_ref().map(|c| c.chars().take(12).collect());
+                let commit = match (short, d.dirty) {
+                    (Some(c), Some(true)) => format!("{c}+dirty"),
+                    (Some(c), _) => c,
+                    _ => "-".into(),
+                };
+                writeln!(
+                    out,
+                    "{:>5}  {:<24}  {:<7}  {:<5}  {:<25}  {:<40}  {:<11}  {:>8}  {commit}",
+                    r.seq,
+                    r.time,
+                    event,
+                    d.action,
+                    d.kind,
+                    d.object,
+                    result,
+                    d.duration_ms.map(|m| m.to_string()).unwrap_or_default()
+                )?;
+            }
+            Item::Damage(i) if json => writeln!(out, "{}", serde_json::json!({ "damage": scan.damage[*i] }))?,
+            Item::Damage(i) => writeln!(out, "!!!!!  DAMAGE: {}", scan.damage[*i])?,
+        }
+    }
+    note_pending(&scan);
+    if scan.intact() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "the audit trail is damaged ({} problem(s)): every readable record was printed, with the damage where it is; `powerplane audit verify` explains",
+        scan.damage.len()
+    );
+    Ok(ExitCode::from(1))
+}
+
+fn note_pending(scan: &Scan) {
+    if let Some(t) = &scan.torn {
+        eprintln!(
+            "note: {} line(s) after HEAD, from {}, are not acknowledged: a batch being written right now, or one that a stopped process never finished (the next command that writes moves it aside); they are not part of the trail",
+            t.lines, t.at
+        );
+    }
+}
+
+fn verify(cli: &Cli, key: Option<&PublicKey>, expect: Option<(u64, String)>, json: bool) -> anyhow::Result<ExitCode> {
+    let scan = read(cli, key, if expect.is_some() { Keep::Records } else { Keep::Verdict })?;
+    let head = audit_head(cli)?;
+    // The witnessed head must be a record of the trail, at or below its head.
+    let witnessed = expect.as_ref().map(|(seq, hash)| {
+        let found = scan.items.iter().find_map(|i| match i {
+            Item::Record(at, r) if r.seq == *seq => Some((at.clone(), r.hash.clone())),
+            _ => None,
+        });
+        match found {
+            Some((_, h)) if h == *hash => Ok(format!("the witnessed head {seq}:{hash} is in the trail")),
+            Some((at, h)) => Err(format!(
+                "the witnessed head {seq}:{hash} is not in the trail: record {seq} at {at} has hash {h} (the trail was changed since it was witnessed)"
+            )),
+            None => Err(format!(
+                "the witnessed head {seq}:{hash} is not in the trail: it has no record {seq} (it ends at {}; records were removed since it was witnessed)",
+                scan.last.as_ref().map_or(0, |l| l.0)
+            )),
+        }
+    });
+    let ok = scan.intact() && witnessed.as_ref().is_none_or(Result::is_ok);
+    let forged = scan.damage.iter().any(|d| d.problem.forged());
+    let signing = signing_summary(&scan, key);
+    if json {
+        let doc = serde_json::json!({
+            "intact": ok,
+            "forged": forged,
+            "records": scan.records,
+            "checkpoints": scan.checkpoints,
+            "segments": scan.segments.iter().map(|n| audit::segment_name(*n)).collect::<Vec<_>>(),
+            "head": head,
+            "signing": signing,
+            "keys": scan.keys,
+            "damage": scan.damage,
+            "pending": scan.torn,
+            "expect": witnessed.as_ref().map(|w| match w {
+                Ok(m) => serde_json::json!({"holds": true, "message": m}),
+                Err(m) => serde_json::json!({"holds": false, "message": m}),
+            }),
+        });
+        writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&doc)?)?;
+        return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) });
+    }
+    let mut out = std::io::stdout().lock();
+    let segments = match (scan.segments.first(), scan.segments.last()) {
+        (Some(a), Some(b)) if a != b => format!("{}–{}", audit::segment_name(*a), audit::segment_name(*b)),
+        (Some(a), _) => audit::segment_name(*a),
+        _ => "no segment".into(),
+    };
+    if scan.intact() {
+        let head = head.as_ref().map_or(String::new(), |h| format!(", HEAD {}", h.witness()));
+        writeln!(out, "audit trail intact: {} records ({segments}{head})", scan.records - scan.checkpoints)?;
+        writeln!(out, "{signing}")?;
+    } else {
+        let verdict = if forged { "FORGED or damaged" } else { "DAMAGED" };
+        writeln!(
+            out,
+            "audit trail {verdict}: {} problem(s) in {} readable records ({segments})",
+            scan.damage.len(),
+            scan.records
+        )?;
+        if let Some(first) = scan.damage.iter().find(|d| d.at.is_some()).or(scan.damage.first()) {
+            writeln!(out, "first: {first}")?;
+        }
+        for (i, d) in scan.damage.iter().enumerate() {
+            writeln!(out, "  {}. {d}", i + 1)?;
+        }
+        writeln!(out, "{signing}")?;
+    }
+    match &witnessed {
+        Some(Ok(m)) => writeln!(out, "{m}")?,
+        Some(Err(m)) => writeln!(out, "{m}")?,
+        None => {}
+    }
+    drop(out);
+    note_pending(&scan);
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// What the signatures prove, in a sentence.
+fn signing_summary(scan: &Scan, key: Option<&PublicKey>) -> String {
+    match (key, scan.keys.len()) {
+        (Some(k), _) => format!(
+            "signatures: checked against the key given with --pubkey ({}): {}",
+            k.hex(),
+            if scan.damage.iter().any(|d| d.problem.forged()) { "NOT all records are covered by valid signatures of it" } else { "every record is covered by a checkpoint it signed" }
+        ),
+        (None, 0) => "unsigned: the hash chain shows a record changed, removed or inserted by someone who did not also recompute every hash after it, and HEAD shows a removed tail unless it was rewritten too; it does not prove more. Witness the head elsewhere (`audit head`) or sign the trail (`--audit-key`)".to_owned(),
+        (None, _) => format!(
+            "signed by {}: the signatures match the keys they name; pass --pubkey to check that the key is yours",
+            scan.keys.iter().map(|k| format!("key {k}")).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+fn audit_head(cli: &Cli) -> anyhow::Result<Option<audit::Head>> {
+    let path = cli.state_dir.join(audit::DIR).join("HEAD");
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(serde_json::from_slice(&bytes).ok()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn head(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
+    let scan = read(cli, None, Keep::Verdict)?;
+    let Some(head) = audit_head(cli)? else {
+        if !cli.state_dir.join(audit::DIR).is_dir() {
+            anyhow::bail!(
+                "{} has no audit/HEAD: its trail is still in the database of an older release (the next command that writes moves it into segment files), or it has no trail yet",
+                cli.state_dir.display()
+            );
+        }
+        anyhow::bail!(
+            "{}: audit/HEAD is missing or unreadable; `powerplane audit verify` explains",
+            cli.state_dir.display()
+        );
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        let doc = serde_json::json!({ "head": head, "witness": head.witness(), "intact": scan.intact() });
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        writeln!(out, "{}", head.witness())?;
+    }
+    drop(out);
+    if scan.intact() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "warning: the trail under this head is damaged ({} problem(s)); `powerplane audit verify` lists them",
+        scan.damage.len()
+    );
+    Ok(ExitCode::from(1))
 }

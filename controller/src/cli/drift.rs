@@ -1,6 +1,7 @@
 //! `powerplane drift DIR`: a one-shot drift report for cron and CI — what differs from the
-//! manifests, and what changed since the last observation (drift made outside git: a hand-run
-//! `chhwres`, a VIOS that went down, a failover). Exit 0 none, 2 drift, 1 error.
+//! manifests, and what changed since the last stored observation (drift made outside git: a
+//! hand-run `chhwres`, a VIOS that went down, a failover). It only reads: the state directory
+//! is left byte for byte as it was. Exit 0 none, 2 drift, 1 error.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -35,16 +36,16 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    crate::store::require_existing(&cli.state_dir)?;
-    let Some((sim, dir)) = super::sim::open_with_dir(cli)? else { return Ok(ExitCode::from(1)) };
+    // A report only reads: the stored observation stays the one `plan`, `apply` or `watch`
+    // made, and "changed since" is measured from it.
+    let (sim, dir) = super::sim::open_read_only(cli)?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
     let observed = rt.block_on(sim.observe())?;
     let previous = snapshot::load(&dir).unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "the stored observation is unreadable; it is replaced");
+        tracing::warn!(error = %e, "the stored observation is unreadable; nothing is compared with it");
         None
     });
     let plan = powerplane_model::plan(&desired, &observed, PlanOptions::default());
-    snapshot::save(&dir, &observed, "observe (drift)")?;
     if plan.findings.iter().any(powerplane_model::Diagnostic::is_error) {
         print_diagnostics(&mut std::io::stderr().lock(), &plan.findings)?;
         eprintln!("{}: invalid manifests: no drift report", args.dir.display());

@@ -38,6 +38,10 @@ pub struct Cli {
     /// migration takes 2 seconds).
     #[arg(long, global = true, default_value_t = 60.0, value_name = "FACTOR")]
     pub sim_speedup: f64,
+    /// Ed25519 private key (PKCS#8 PEM, from `audit keygen`) that signs each batch of audit
+    /// records and the trail's HEAD; keep it outside the state directory.
+    #[arg(long, global = true, env = "POWERPLANE_AUDIT_KEY", value_name = "FILE")]
+    pub audit_key: Option<PathBuf>,
     /// More log output (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -62,7 +66,8 @@ pub enum Command {
     /// Report drift: what differs from the manifests, and what changed since the last
     /// observation. Exit 0 none, 2 drift, 1 error.
     Drift(drift::Args),
-    /// The audit trail: `audit [--json] [--since T]`, `audit verify`.
+    /// The audit trail: `audit [--json] [--since T]`, `audit verify`, `audit head`, `audit
+    /// keygen`, `audit set-aside`.
     Audit(audit::Args),
     /// The controller loop: watch the manifests, resync with the backend, heal drift (or only
     /// report it with --dry-run), serve /metrics, until SIGINT/SIGTERM.
@@ -71,6 +76,14 @@ pub enum Command {
     Sim(sim::Args),
     /// Write manifests describing what the backend has (brownfield adoption).
     Import(import::Args),
+}
+
+impl Cli {
+    /// The signing key, when one is configured (read now, so that a bad key file is refused
+    /// before anything is done).
+    pub(crate) fn audit_signer(&self) -> anyhow::Result<Option<crate::store::audit::Signer>> {
+        Ok(self.audit_key.as_deref().map(crate::store::audit::Signer::load).transpose()?)
+    }
 }
 
 /// How a command prints its result.

@@ -61,21 +61,24 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     };
     let (desired, commit, manifests_digest) = desired;
     phase("manifests loaded");
-    let Some((sim, dir)) = super::sim::open_with_dir(cli)? else {
-        return Ok(ExitCode::from(1));
-    };
-    phase("backend opened");
-    let (observed, stored) = if args.refresh {
+    // `--refresh=false` only reads: the state directory is opened read-only and the backend
+    // is not asked.
+    let (observed, stored, dir) = if args.refresh {
+        let Some((sim, dir)) = super::sim::open_with_dir(cli)? else {
+            return Ok(ExitCode::from(1));
+        };
+        phase("backend opened");
         let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
-        (rt.block_on(sim.observe())?, None)
+        (rt.block_on(sim.observe())?, None, dir)
     } else {
+        let dir = crate::store::StateDir::open_read_only(&cli.state_dir)?;
         match snapshot::load(&dir)? {
             Some((meta, observed)) => {
                 eprintln!(
                     "note: planning against the observation of {} ({}), not the backend",
                     meta.observed_at, meta.source
                 );
-                (observed, Some(meta))
+                (observed, Some(meta), dir)
             }
             None => anyhow::bail!(
                 "there is no stored observation in {} yet; plan once with refresh (the default)",

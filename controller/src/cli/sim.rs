@@ -86,8 +86,15 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     {
         return forward(&addr, &args.command, frame, vios);
     }
-    if let SimCommand::Show { .. } = &args.command {
-        crate::store::require_existing(&cli.state_dir)?;
+    if let SimCommand::Show { format } = &args.command {
+        let (sim, _dir) = open_read_only(cli)?;
+        let report = sim.report().await;
+        let out = &mut std::io::stdout().lock();
+        match format {
+            OutputFormat::Text => show(out, &report)?,
+            OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+        }
+        return Ok(ExitCode::SUCCESS);
     }
     let Some(sim) = open(cli)? else {
         return Ok(ExitCode::from(1));
@@ -95,13 +102,7 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let out = &mut std::io::stdout().lock();
     match &args.command {
         SimCommand::Init { .. } => unreachable!("handled above"),
-        SimCommand::Show { format } => {
-            let report = sim.report().await;
-            match format {
-                OutputFormat::Text => show(out, &report)?,
-                OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
-            }
-        }
+        SimCommand::Show { .. } => unreachable!("handled above"),
         SimCommand::ViosDown { frame, vios } => {
             for e in sim.vios_down(frame, vios).await? {
                 writeln!(out, "{e}")?;
@@ -205,6 +206,19 @@ fn init(cli: &Cli, seed: u64, force: bool) -> anyhow::Result<ExitCode> {
 /// when the inventory is invalid (its findings are printed).
 pub(crate) fn open(cli: &Cli) -> anyhow::Result<Option<Simulator>> {
     Ok(open_with_dir(cli)?.map(|(sim, _)| sim))
+}
+
+/// Opens the simulator of an existing state directory for a command that only reads: nothing
+/// is created, and every byte of the state directory stays as it was.
+pub(crate) fn open_read_only(cli: &Cli) -> anyhow::Result<(Simulator, StateDir)> {
+    let dir = StateDir::open_read_only(&cli.state_dir)?;
+    match sim::open_existing(&dir, Clock::new(cli.sim_speedup))? {
+        Some(sim) => Ok((sim, dir)),
+        None => anyhow::bail!(
+            "{} has no simulated estate; nothing was created. Create one with `powerplane sim init` (or any `plan`)",
+            cli.state_dir.display()
+        ),
+    }
 }
 
 /// [`open`], also returning the state directory.

@@ -52,6 +52,7 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
 
 pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let signer = cli.audit_signer()?;
     rt.block_on(async {
         let stopper = crate::signals::install(args.drain_timeout)?;
         let Some((sim, dir)) = super::sim::open_with_dir(cli)? else { return Ok(ExitCode::from(1)) };
@@ -73,6 +74,7 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             settings: Default::default(),
             git_ref: args.git_ref.clone(),
             fetch: args.fetch,
+            signer,
         };
         watch::run(cfg, sim, dir, metrics, stopper.receiver()).await?;
         Ok(match stopper.signal() {

@@ -53,12 +53,25 @@ impl Flock {
         let path = dir.join(FILE);
         let file =
             OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(|e| io(&e))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(StoreError::Locked { path: dir.to_path_buf(), holder: live_holder(&path) });
+        // Readers (which hold the lock shared, for a moment) are waited for; a writer is not.
+        let mut waited = Duration::ZERO;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if only_readers(&path) && waited < READER_WAIT => {
+                    std::thread::sleep(Duration::from_millis(20));
+                    waited += Duration::from_millis(20);
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let holder = if only_readers(&path) {
+                        "read-only powerplane commands (audit, sim show, drift, plan --refresh=false) that are still reading it; try again in a moment".into()
+                    } else {
+                        live_holder(&path)
+                    };
+                    return Err(StoreError::Locked { path: dir.to_path_buf(), holder });
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(io(&e)),
             }
-            Err(std::fs::TryLockError::Error(e)) => return Err(io(&e)),
         }
         let previous = read_record(&file).filter(|h| h.pid != std::process::id());
         let command = std::env::args().skip(1).filter(|a| !a.starts_with("--state-dir")).collect::<Vec<_>>();
@@ -70,6 +83,32 @@ impl Flock {
         };
         write_record(&file, Some(&me)).map_err(|e| io(&e))?;
         Ok(Flock { file: Arc::new(file), took_over: previous.map(|h| h.describe()) })
+    }
+
+    /// Takes the lock shared, for a command that only reads: it writes no record (the state
+    /// directory stays byte for byte as it was) and excludes writers while it reads. A state
+    /// directory without a lock file (never opened by a writer) needs no lock.
+    pub(crate) fn shared(dir: &Path) -> Result<Option<Self>, StoreError> {
+        let path = dir.join(FILE);
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(StoreError::Io { path: dir.to_path_buf(), detail: e.to_string() }),
+        };
+        match file.try_lock_shared() {
+            Ok(()) => Ok(Some(Flock { file: Arc::new(file), took_over: None })),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                Err(StoreError::Locked { path: dir.to_path_buf(), holder: live_holder(&path) })
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(StoreError::Io { path: dir.to_path_buf(), detail: e.to_string() })
+            }
+        }
+    }
+
+    /// No lock (a reader of a state directory that has no lock file): a handle on /dev/null.
+    pub(crate) fn none() -> std::io::Result<Self> {
+        Ok(Flock { file: Arc::new(File::open("/dev/null")?), took_over: None })
     }
 
     fn rewrite(&self, holder: Option<&Holder>) -> std::io::Result<()> {
@@ -112,6 +151,14 @@ fn write_record(mut f: &File, holder: Option<&Holder>) -> std::io::Result<()> {
     f.seek(SeekFrom::Start(0))?;
     f.write_all(&text)?;
     f.sync_data()
+}
+
+/// How long a writer waits for readers to finish.
+const READER_WAIT: Duration = Duration::from_secs(5);
+
+/// Whether the lock is held only shared (by readers): a shared lock can still be taken.
+fn only_readers(path: &Path) -> bool {
+    File::open(path).is_ok_and(|f| f.try_lock_shared().is_ok())
 }
 
 /// Who holds the lock: the record the live holder wrote. A record whose process is gone was

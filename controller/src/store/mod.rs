@@ -47,7 +47,7 @@ pub enum StoreError {
         detail: String,
     },
     /// It is ours but cannot be read.
-    #[error("the state directory {path} is damaged: {detail}. Nothing was changed; {fix}")]
+    #[error("the state directory {path} is damaged: {detail}. {fix}")]
     Corrupt {
         /// The state dir.
         path: PathBuf,
@@ -55,6 +55,20 @@ pub enum StoreError {
         detail: String,
         /// How to recover.
         fix: &'static str,
+    },
+    /// The audit trail is damaged: nothing is appended to it until the operator has looked.
+    #[error(
+        "the audit trail in {path} is damaged: {first} ({count} problem(s) in all; `powerplane audit verify` lists them). Nothing was appended to it; {fix}"
+    )]
+    AuditDamaged {
+        /// The trail's directory.
+        path: PathBuf,
+        /// The first problem, located.
+        first: String,
+        /// How many problems there are.
+        count: usize,
+        /// What to do.
+        fix: String,
     },
     /// A read or write failed.
     #[error("the state directory {path} cannot be used: {detail}")]
@@ -72,6 +86,50 @@ pub struct StateDir {
     path: PathBuf,
     db: sled::Db,
     lock: lock::Flock,
+    /// Read-only opens: the copy of the database that sled opened (sled writes on every open,
+    /// so the state directory's own files are never handed to it).
+    scratch: Option<std::sync::Arc<tempfile::TempDir>>,
+}
+
+/// The files of the sled database in a state directory (everything else is ours).
+fn is_database_file(name: &str) -> bool {
+    name == "conf" || name == "db" || name == "blobs" || name.starts_with("snap.")
+}
+
+/// Opens a private copy of the state directory's database (sled writes whenever it opens
+/// one, even to read): a damaged database is reported without being touched.
+fn open_copy(path: &Path) -> Result<(sled::Db, tempfile::TempDir), StoreError> {
+    let io = |e: &dyn std::fmt::Display| StoreError::Io { path: path.to_path_buf(), detail: e.to_string() };
+    let scratch = tempfile::Builder::new().prefix("powerplane-read-").tempdir().map_err(|e| io(&e))?;
+    for e in std::fs::read_dir(path).map_err(|e| io(&e))? {
+        let e = e.map_err(|e| io(&e))?;
+        if is_database_file(&e.file_name().to_string_lossy()) {
+            copy_tree(&e.path(), &scratch.path().join(e.file_name())).map_err(|e| io(&e))?;
+        }
+    }
+    let db = sled::Config::new().path(scratch.path()).flush_every_ms(None).open().map_err(|e| match e {
+        sled::Error::Corruption { .. } => {
+            StoreError::Corrupt { path: path.to_path_buf(), detail: e.to_string(), fix: DAMAGED_DATABASE }
+        }
+        other => io(&other),
+    })?;
+    Ok((db, scratch))
+}
+
+/// What to do about a damaged database (found on a copy, so nothing was changed).
+const DAMAGED_DATABASE: &str = "it was found on a copy, so nothing in the state directory was changed. The audit trail (audit/) is kept apart from the database and `powerplane audit verify` checks it. To go on, move the database files (conf, db, snap.*, blobs) into a new folder inside the state directory, e.g. `mkdir STATE/damaged && mv STATE/conf STATE/db STATE/snap.* STATE/blobs STATE/damaged/`: `powerplane sim init` then starts a new simulated estate, the audit trail continues, and the next `plan` rebuilds the observation";
+
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    if from.is_dir() {
+        std::fs::create_dir_all(to)?;
+        for e in std::fs::read_dir(from)? {
+            let e = e?;
+            copy_tree(&e.path(), &to.join(e.file_name()))?;
+        }
+        Ok(())
+    } else {
+        std::fs::copy(from, to).map(drop)
+    }
 }
 
 impl StateDir {
@@ -100,6 +158,10 @@ impl StateDir {
         // Our own lock first: a second powerplane process is refused here, told who holds the
         // directory, before the database is touched.
         let flock = lock::Flock::take(path)?;
+        if path.join("db").exists() {
+            // A damaged database is found on a copy first: sled's recovery would change it.
+            drop(open_copy(path)?);
+        }
         let db = sled::open(path).map_err(|e| match e {
             sled::Error::Io(ref ioe) if ioe.kind() == std::io::ErrorKind::WouldBlock || ioe.to_string().contains("lock") => {
                 StoreError::Locked {
@@ -110,7 +172,7 @@ impl StateDir {
             sled::Error::Corruption { .. } => StoreError::Corrupt {
                 path: path.to_path_buf(),
                 detail: e.to_string(),
-                fix: "move it aside; `powerplane sim init` starts a new simulated estate and the observed snapshot is rebuilt by the next plan",
+                fix: "sled may have changed the database while it tried to recover it (a copy of it opened cleanly a moment before). The audit trail (audit/) is kept apart from the database; move the database files (conf, db, snap.*, blobs) into a new folder inside the state directory, then `powerplane sim init` starts a new simulated estate",
             },
             other => io(&other),
         })?;
@@ -134,7 +196,63 @@ impl StateDir {
                 db.flush().map_err(|e| io(&e))?;
             }
         }
-        Ok(StateDir { path: path.to_path_buf(), db, lock: flock })
+        Ok(StateDir { path: path.to_path_buf(), db, lock: flock, scratch: None })
+    }
+
+    /// Opens an existing state directory for a command that only reads (`audit`, `sim show`,
+    /// `drift`, `plan --refresh=false`): every byte of it stays as it is, damaged or not. The
+    /// lock is taken shared (no record written), and sled — which writes whenever it opens a
+    /// database — is given a private copy of the database files.
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        require_existing(path)?;
+        let io = |e: &dyn std::fmt::Display| StoreError::Io { path: path.to_path_buf(), detail: e.to_string() };
+        if !path.is_dir() {
+            return Err(StoreError::NotOurs {
+                path: path.to_path_buf(),
+                detail: "it is a file, not a directory".into(),
+            });
+        }
+        if !path.join("conf").exists() {
+            return Err(StoreError::NotOurs {
+                path: path.to_path_buf(),
+                detail: "it holds no powerplane database".into(),
+            });
+        }
+        let flock = lock::Flock::shared(path)?;
+        let (db, scratch) = open_copy(path)?;
+        let meta = db.open_tree("meta").map_err(|e| io(&e))?;
+        match meta.get(MAGIC_KEY).map_err(|e| io(&e))? {
+            Some(m) if m.as_ref() == MAGIC => {}
+            other => {
+                return Err(StoreError::NotOurs {
+                    path: path.to_path_buf(),
+                    detail: match other {
+                        Some(m) => format!("its marker is {:?}", String::from_utf8_lossy(&m)),
+                        None => "a sled database without powerplane's marker".into(),
+                    },
+                });
+            }
+        }
+        let lock = match flock {
+            Some(l) => l,
+            None => lock::Flock::none().map_err(|e| io(&e))?,
+        };
+        Ok(StateDir { path: path.to_path_buf(), db, lock, scratch: Some(std::sync::Arc::new(scratch)) })
+    }
+
+    /// The audit records of an older release, still in the database (not migrated yet), as
+    /// stored; `None` when there are none.
+    pub fn legacy_audit_lines(&self) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
+        let tree = self.tree(audit::LEGACY_TREE)?;
+        if tree.is_empty() {
+            return Ok(None);
+        }
+        audit::legacy_lines(&tree).map(Some).map_err(|e| self.io(&e))
+    }
+
+    /// Whether this was opened with [`StateDir::open_read_only`].
+    pub fn is_read_only(&self) -> bool {
+        self.scratch.is_some()
     }
 
     /// Opens an existing state directory; a missing one is an error, never created, so that a
@@ -152,6 +270,11 @@ impl StateDir {
     /// A tree of the database.
     pub(crate) fn tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
         self.db.open_tree(name).map_err(|e| self.io(&e))
+    }
+
+    /// Removes a tree (an older release's audit tree, once migrated).
+    pub(crate) fn drop_tree(&self, name: &str) -> Result<(), StoreError> {
+        self.db.drop_tree(name).map(drop).map_err(|e| self.io(&e))
     }
 
     /// Makes every write so far durable.

@@ -17,7 +17,8 @@ use super::{StateDir, StoreError};
 const TREE: &str = "observed";
 const META: &str = "meta";
 const STATUS: &str = "status";
-const FIX: &str = "it is a cache: run `powerplane plan` (with refresh, the default) to rebuild it";
+const FIX: &str =
+    "The snapshot was left as it is; it is a cache: `powerplane plan` (with refresh, the default) rebuilds it";
 
 /// When and how the snapshot was taken.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -51,6 +51,8 @@ pub struct Config {
     pub git_ref: Option<String>,
     /// `git fetch` before resolving the ref.
     pub fetch: bool,
+    /// Signs the audit trail's batches and HEAD.
+    pub signer: Option<audit::Signer>,
 }
 
 struct LogProgress;
@@ -111,7 +113,7 @@ pub async fn run(
     metrics: Arc<metrics::Metrics>,
     stop: watch::Receiver<executor::Stop>,
 ) -> anyhow::Result<()> {
-    let log = AuditLog::open(&dir)?;
+    let log = AuditLog::open_signed(&dir, cfg.signer.clone())?;
     let writer = AuditWriter::start(log.clone());
     let closed = executor::close_dangling(&log, &writer).await?;
     if closed > 0 {

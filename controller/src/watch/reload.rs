@@ -161,6 +161,7 @@ mod tests {
             settings: Default::default(),
             git_ref: None,
             fetch: false,
+            signer: None,
         };
         let mut state = State::default();
         assert!(matches!(all(&cfg, &mut state), Reload::Changed(_)));

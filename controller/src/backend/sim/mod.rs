@@ -30,7 +30,7 @@ use tokio::sync::Mutex;
 pub use crate::store::{StateDir, StoreError};
 pub use clock::Clock;
 pub use inventory::{LAB_INVENTORY, realise};
-pub use open::{Created, OpenError, build, open_or_create};
+pub use open::{Created, OpenError, build, open_existing, open_or_create};
 pub use persist::{load as load_state, save as save_state};
 pub use report::Report;
 pub use state::{FailMode, SimState};

@@ -47,9 +47,8 @@ pub fn open_or_create(
     clock: Clock,
 ) -> Result<(Simulator, Created, StateDir), OpenError> {
     let store = StateDir::open(state_dir)?;
-    if let Some((mut state, saved)) = super::persist::load_with_clock(&store)? {
-        state.now_ms = super::clock::resumed_at(saved.now_ms, saved.wall_ms, saved.speedup, pending_end(&state));
-        return Ok((Simulator::new(state, Some(store.clone()), clock), Created::Existing, store));
+    if let Some(sim) = open_existing(&store, clock)? {
+        return Ok((sim, Created::Existing, store));
     }
     let state = build(inventory, 0).map_err(OpenError::Inventory)?;
     super::persist::save(&store, &state)?;
@@ -58,6 +57,15 @@ pub fn open_or_create(
         None => Created::FromBuiltinLab,
     };
     Ok((Simulator::new(state, Some(store.clone()), clock), created, store))
+}
+
+/// The simulator saved in `store`, if any, at the virtual time now; it persists its changes
+/// there unless `store` was opened read-only.
+pub fn open_existing(store: &StateDir, clock: Clock) -> Result<Option<Simulator>, StoreError> {
+    let Some((mut state, saved)) = super::persist::load_with_clock(store)? else { return Ok(None) };
+    state.now_ms = super::clock::resumed_at(saved.now_ms, saved.wall_ms, saved.speedup, pending_end(&state));
+    let persist = (!store.is_read_only()).then(|| store.clone());
+    Ok(Some(Simulator::new(state, persist, clock)))
 }
 
 /// When the last operation in flight ends (or fails), on the virtual timeline.

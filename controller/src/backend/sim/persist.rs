@@ -13,7 +13,7 @@ use crate::store::{StateDir, StoreError};
 const TREE: &str = "sim";
 const META: &[u8] = b"meta";
 const FRAME_PREFIX: &str = "frame/";
-const FIX: &str = "run `powerplane sim init --force` to recreate the simulated estate";
+const FIX: &str = "The simulated estate was left as it is; `powerplane sim init --force` replaces it with a new one (the audit trail is kept)";
 
 #[derive(Serialize, Deserialize)]
 struct Meta {

@@ -1,0 +1,449 @@
+//! The audit trail (DESIGN §6): every backend call is an *intent* record written durably before
+//! the call and an *outcome* record after it; actions never called get a *skip* record saying
+//! why. Records are numbered and chained (each carries the SHA-256 of the one before), live in
+//! append-only segment files of JSON Lines under `STATE/audit/` (`000001.jsonl`, … rotated at a
+//! size), and are anchored by `audit/HEAD`, the last acknowledged record, so that a removed
+//! tail shows. With a signing key each batch ends with a signed checkpoint and HEAD is signed,
+//! so a chain recomputed without the key shows too.
+//!
+//! Durability without one fsync per record: [`AuditLog::append`] writes a batch with one
+//! `write` and one `fdatasync`, then HEAD (group commit: the executor's writer gathers every
+//! record waiting at that moment into one batch). A record is acknowledged only once HEAD
+//! covers it; lines after HEAD were never acknowledged and the next writer moves them aside to
+//! a `torn-*` file, with a warning.
+
+mod head;
+mod migrate;
+mod record;
+mod scan;
+mod signing;
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+pub use head::{Head, HeadFile, parse_witness};
+pub use record::{Checkpoint, Draft, Event, GENESIS, Record, Result, Who};
+pub use scan::{Damage, Item, Location, Problem, Scan, Torn};
+pub use signing::{KeyError, PublicKey, Signer, keygen};
+
+use super::{StateDir, StoreError};
+use scan::{Anchor, Segment, SetAside};
+
+pub(crate) use migrate::{TREE as LEGACY_TREE, lines as legacy_lines};
+
+/// The trail's directory inside the state directory.
+pub const DIR: &str = "audit";
+/// Where an operator moves damaged segments (`audit set-aside`).
+pub const SET_ASIDE: &str = "set-aside";
+const DEFAULT_SEGMENT_BYTES: u64 = 64 << 20;
+
+/// A segment's file name.
+pub fn segment_name(number: u64) -> String {
+    format!("{number:06}.jsonl")
+}
+
+fn segment_number(name: &str) -> Option<u64> {
+    let digits = name.strip_suffix(".jsonl")?;
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then(|| digits.parse().ok()).flatten()
+}
+
+/// How large a segment grows before the next one starts (`POWERPLANE_AUDIT_SEGMENT_BYTES`
+/// changes it, for tests).
+fn segment_limit() -> u64 {
+    std::env::var("POWERPLANE_AUDIT_SEGMENT_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_SEGMENT_BYTES)
+}
+
+/// The trail's files as they are: HEAD (read first, so that a concurrent writer can only have
+/// added lines after it), the live segments in order and the numbers of those set aside.
+pub(crate) struct Files {
+    head: HeadFile,
+    segments: Vec<Segment>,
+    set_aside: SetAside,
+}
+
+pub(crate) fn read_files(audit: &Path) -> std::io::Result<Files> {
+    let head = head::read(audit)?;
+    let mut numbers: Vec<(u64, String)> = Vec::new();
+    for e in std::fs::read_dir(audit)? {
+        let name = e?.file_name().to_string_lossy().into_owned();
+        if let Some(n) = segment_number(&name) {
+            numbers.push((n, name));
+        }
+    }
+    numbers.sort();
+    let mut segments = Vec::with_capacity(numbers.len());
+    for (number, name) in numbers {
+        let bytes = std::fs::read(audit.join(&name))?;
+        segments.push(Segment { number, name, bytes });
+    }
+    let mut set_aside = SetAside::default();
+    match std::fs::read_dir(audit.join(SET_ASIDE)) {
+        Ok(entries) => {
+            for e in entries {
+                let name = e?.file_name().to_string_lossy().into_owned();
+                if let Some(n) = segment_number(&name) {
+                    set_aside.segments.insert(n);
+                } else if name.starts_with("HEAD-") {
+                    set_aside.heads.push(name);
+                }
+            }
+            set_aside.heads.sort();
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    Ok(Files { head, segments, set_aside })
+}
+
+/// What a reader keeps of the trail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    /// Only the verdict and the problems.
+    Verdict,
+    /// Every record and problem in order, and the open intents.
+    Records,
+}
+
+/// Reads the trail of the state directory at `state` without writing anything: the segment
+/// files, or — for a state directory an older release wrote, not migrated yet — the sled tree,
+/// through `legacy` (a read-only copy of the database). `key`: the public key that must have
+/// signed it.
+pub fn read(
+    state: &Path,
+    legacy: impl FnOnce() -> std::result::Result<Option<Vec<Vec<u8>>>, StoreError>,
+    key: Option<&PublicKey>,
+    keep: Keep,
+) -> std::result::Result<Scan, StoreError> {
+    let audit = state.join(DIR);
+    let io = |e: &dyn std::fmt::Display| StoreError::Io { path: audit.clone(), detail: e.to_string() };
+    if audit.is_dir() {
+        let files = read_files(&audit).map_err(|e| io(&e))?;
+        return Ok(scan::scan(
+            &files.segments,
+            &files.set_aside,
+            &Anchor::Head(files.head),
+            key,
+            keep == Keep::Records,
+        ));
+    }
+    let lines = legacy()?.unwrap_or_default();
+    let bytes = lines.into_iter().flat_map(|mut l| {
+        l.push(b'\n');
+        l
+    });
+    let segment = Segment { number: 1, name: "(the sled tree of an older release)".into(), bytes: bytes.collect() };
+    Ok(scan::scan(&[segment], &SetAside::default(), &Anchor::Legacy, key, keep == Keep::Records))
+}
+
+/// The audit trail of a state directory, open for appending. Cheap to clone; clones share one
+/// writer.
+#[derive(Clone, Debug)]
+pub struct AuditLog {
+    state: PathBuf,
+    inner: Arc<Mutex<Writer>>,
+    notes: Arc<Vec<String>>,
+}
+
+#[derive(Debug)]
+struct Writer {
+    audit: PathBuf,
+    file: File,
+    number: u64,
+    size: u64,
+    limit: u64,
+    next: u64,
+    prev: String,
+    signer: Option<Signer>,
+    who: Who,
+    open_intents: BTreeMap<u64, Record>,
+    /// Set when a write or sync failed: what is on disk past HEAD is then unknown, and this
+    /// process appends nothing more.
+    poisoned: Option<String>,
+}
+
+impl AuditLog {
+    /// Opens the trail for appending, unsigned: moves an older release's sled tree into
+    /// segment files, moves an unacknowledged tail aside (see [`AuditLog::notes`]), and refuses
+    /// a damaged trail.
+    pub fn open(dir: &StateDir) -> std::result::Result<Self, StoreError> {
+        Self::open_signed(dir, None)
+    }
+
+    /// [`AuditLog::open`], signing every batch with `signer` when given.
+    pub fn open_signed(dir: &StateDir, signer: Option<Signer>) -> std::result::Result<Self, StoreError> {
+        let mut notes = Vec::new();
+        if let Some(n) = migrate::run(dir)? {
+            notes.push(format!("moved the audit trail ({n} records) out of the database into {}/", DIR));
+        }
+        let audit = dir.path().join(DIR);
+        let io = |e: &dyn std::fmt::Display| StoreError::Io { path: audit.clone(), detail: e.to_string() };
+        if !audit.is_dir() {
+            create(dir.path()).map_err(|e| io(&e))?;
+        }
+        let mut files = read_files(&audit).map_err(|e| io(&e))?;
+        let mut found = scan::scan(&files.segments, &files.set_aside, &Anchor::Head(files.head.clone()), None, false);
+        if let Some(d) = found.blocking() {
+            return Err(damaged(dir.path(), d, found.damage.len()));
+        }
+        if let Some(torn) = found.torn.take() {
+            notes.push(move_torn_aside(&audit, &files.segments, &torn).map_err(|e| io(&e))?);
+            files = read_files(&audit).map_err(|e| io(&e))?;
+        }
+        // Open intents need the records; a second pass keeps only those.
+        let intents = scan::scan(&files.segments, &files.set_aside, &Anchor::Head(files.head.clone()), None, true);
+        let last_live = files.segments.last().map(|s| s.number);
+        let newest = last_live.into_iter().chain(files.set_aside.segments.iter().copied()).max().unwrap_or(0);
+        let (number, file, size) = match last_live {
+            Some(n) if n == newest => {
+                let path = audit.join(segment_name(n));
+                let file = OpenOptions::new().append(true).open(&path).map_err(|e| io(&e))?;
+                let size = file.metadata().map_err(|e| io(&e))?.len();
+                (n, file, size)
+            }
+            _ => (newest + 1, new_segment(&audit, newest + 1).map_err(|e| io(&e))?, 0),
+        };
+        if matches!(files.head, HeadFile::Missing) {
+            notes.push("HEAD was set aside: the trail is anchored again at its last record".into());
+        }
+        let writer = Writer {
+            audit,
+            file,
+            number,
+            size,
+            limit: segment_limit().max(1),
+            next: intents.next.0,
+            prev: intents.next.1,
+            signer,
+            who: Who::me(),
+            open_intents: intents.open_intents,
+            poisoned: None,
+        };
+        for n in &notes {
+            tracing::warn!("{n}");
+        }
+        Ok(AuditLog { state: dir.path().to_path_buf(), inner: Arc::new(Mutex::new(writer)), notes: Arc::new(notes) })
+    }
+
+    /// What opening did that the operator should know: a migration, an unacknowledged tail
+    /// moved aside.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// Numbers, chains and writes `entries` in order with one write and one fdatasync, then
+    /// HEAD; the records are acknowledged (durable, and anchored) when this returns.
+    pub fn append(&self, entries: Vec<(Event, Draft)>) -> std::result::Result<Vec<Record>, StoreError> {
+        let mut w = self.inner.lock().map_err(|_| self.io(&"the audit writer panicked"))?;
+        if let Some(why) = &w.poisoned {
+            return Err(self.io(&format!("an earlier write failed ({why}); nothing more is appended by this process")));
+        }
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let time = crate::time::now();
+        let mut buf = Vec::with_capacity(entries.len() * 512);
+        let mut out = Vec::with_capacity(entries.len() + 1);
+        let who = w.who.clone();
+        let push = |event, draft, checkpoint, buf: &mut Vec<u8>, out: &mut Vec<Record>| {
+            let prev_hash = out.last().map_or_else(|| w.prev.clone(), |r: &Record| r.hash.clone());
+            let seq = out.last().map_or(w.next, |r| r.seq + 1);
+            let mut r = Record {
+                seq,
+                time: time.clone(),
+                event,
+                draft,
+                who: Some(who.clone()),
+                checkpoint,
+                prev_hash,
+                hash: String::new(),
+            };
+            buf.extend_from_slice(&r.seal());
+            buf.push(b'\n');
+            out.push(r);
+        };
+        for (event, draft) in entries {
+            push(event, draft, None, &mut buf, &mut out);
+        }
+        if let Some(signer) = w.signer.clone() {
+            let last = out.last().expect("a batch has records");
+            let (seq, hash) = (last.seq, last.hash.clone());
+            let signature = signer.sign(&signing::checkpoint_message(seq, &hash));
+            let cp = Checkpoint { seq, hash, key: signer.key_hex(), signature };
+            push(Event::Checkpoint, Draft::default(), Some(cp), &mut buf, &mut out);
+        }
+        let head = {
+            let last = out.last().expect("a batch has records");
+            let mut head = Head { seq: last.seq, hash: last.hash.clone(), time, key: None, signature: None };
+            if let Some(signer) = &w.signer {
+                head.key = Some(signer.key_hex());
+                head.signature = Some(signer.sign(&signing::head_message(head.seq, &head.hash)));
+            }
+            head
+        };
+        if let Err(e) = w.write_batch(&buf).and_then(|()| head::write(&w.audit, &head)) {
+            w.poisoned = Some(e.to_string());
+            return Err(self.io(&e));
+        }
+        let last = out.last().expect("a batch has records");
+        (w.next, w.prev) = (last.seq + 1, last.hash.clone());
+        for r in &out {
+            match r.event {
+                Event::Intent => {
+                    w.open_intents.insert(r.seq, r.clone());
+                }
+                Event::Outcome => {
+                    if let Some(i) = r.draft.intent {
+                        w.open_intents.remove(&i);
+                    }
+                }
+                Event::Skip | Event::Checkpoint => {}
+            }
+        }
+        out.retain(|r| r.event != Event::Checkpoint);
+        Ok(out)
+    }
+
+    /// Intents without an outcome: backend calls whose process died before it could record
+    /// how they ended.
+    pub fn dangling_intents(&self) -> std::result::Result<Vec<Record>, StoreError> {
+        let w = self.inner.lock().map_err(|_| self.io(&"the audit writer panicked"))?;
+        Ok(w.open_intents.values().cloned().collect())
+    }
+
+    /// Every readable record, in order (read from the files).
+    pub fn records(&self) -> std::result::Result<Vec<Record>, StoreError> {
+        Ok(self
+            .scan(None)?
+            .items
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::Record(_, r) if r.event != Event::Checkpoint => Some(*r),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Reads and checks the whole trail as `audit verify` does.
+    pub fn scan(&self, key: Option<&PublicKey>) -> std::result::Result<Scan, StoreError> {
+        read(&self.state, || Ok(None), key, Keep::Records)
+    }
+
+    /// Rotates segments at `bytes` from now on (tests exercise rotation with small segments).
+    #[cfg(test)]
+    pub(crate) fn set_segment_limit(&self, bytes: u64) {
+        self.inner.lock().expect("not poisoned").limit = bytes.max(1);
+    }
+
+    fn io(&self, e: &dyn std::fmt::Display) -> StoreError {
+        StoreError::Io { path: self.state.join(DIR), detail: e.to_string() }
+    }
+}
+
+impl Writer {
+    fn write_batch(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        if self.size > 0 && self.size + buf.len() as u64 > self.limit {
+            self.file = new_segment(&self.audit, self.number + 1)?;
+            self.number += 1;
+            self.size = 0;
+        }
+        self.file.write_all(buf)?;
+        self.file.sync_data()?;
+        self.size += buf.len() as u64;
+        Ok(())
+    }
+}
+
+/// Creates an empty trail: `audit/` with a HEAD of no records, made in a scratch directory and
+/// renamed into place so that `audit/` never exists without its HEAD.
+fn create(state: &Path) -> std::io::Result<()> {
+    let scratch = state.join("audit.new");
+    if scratch.exists() {
+        std::fs::remove_dir_all(&scratch)?;
+    }
+    std::fs::create_dir(&scratch)?;
+    head::write(&scratch, &Head::empty())?;
+    std::fs::rename(&scratch, state.join(DIR))?;
+    head::sync_dir(state)
+}
+
+fn new_segment(audit: &Path, number: u64) -> std::io::Result<File> {
+    let file = OpenOptions::new().append(true).create_new(true).open(audit.join(segment_name(number)))?;
+    head::sync_dir(audit)?;
+    Ok(file)
+}
+
+/// Copies the unacknowledged tail to `torn-TIME.jsonl` (durably) and only then cuts it from the
+/// segments. Returns the warning to print.
+fn move_torn_aside(audit: &Path, segments: &[Segment], torn: &Torn) -> std::io::Result<String> {
+    let stamp = crate::time::now().replace(':', "");
+    let name = format!("torn-{stamp}-{}.jsonl", torn.at.segment.trim_end_matches(".jsonl"));
+    let mut out = OpenOptions::new().write(true).create_new(true).open(audit.join(&name))?;
+    let first = &segments[torn.segment_index];
+    out.write_all(&first.bytes[torn.at.offset as usize..])?;
+    for s in &segments[torn.segment_index + 1..] {
+        out.write_all(&s.bytes)?;
+    }
+    out.sync_all()?;
+    head::sync_dir(audit)?;
+    let f = OpenOptions::new().write(true).open(audit.join(&first.name))?;
+    f.set_len(torn.at.offset)?;
+    f.sync_all()?;
+    for s in &segments[torn.segment_index + 1..] {
+        std::fs::remove_file(audit.join(&s.name))?;
+    }
+    head::sync_dir(audit)?;
+    Ok(format!(
+        "the audit trail ended with {} line(s) ({} bytes) after its HEAD, from {}: a batch that was never acknowledged (the process stopped while writing it). Moved them to audit/{name}; no acknowledged record was lost",
+        torn.lines, torn.bytes, torn.at
+    ))
+}
+
+fn damaged(state: &Path, d: &Damage, count: usize) -> StoreError {
+    let fix = match (&d.at, &d.problem) {
+        (Some(at), _) => format!(
+            "keep a copy of the state directory for the investigation; then `powerplane --state-dir {} audit set-aside {}` moves that segment to audit/set-aside/ (its records stay readable there, every `audit verify` reports them, and the trail continues after them)",
+            state.display(),
+            at.segment
+        ),
+        (None, Problem::HeadMismatch { .. } | Problem::HeadUnreadable { .. } | Problem::HeadMissing) => format!(
+            "keep a copy of the state directory for the investigation; if the records verify up to the last one, `powerplane --state-dir {} audit set-aside HEAD` re-anchors the trail at its last record (every `audit verify` reports that)",
+            state.display()
+        ),
+        (None, _) => {
+            "keep a copy of the state directory for the investigation; `powerplane audit verify` lists every problem"
+                .to_owned()
+        }
+    };
+    StoreError::AuditDamaged { path: state.join(DIR), first: d.to_string(), count, fix }
+}
+
+/// Moves a damaged segment (or HEAD) of the trail at `state` into `audit/set-aside/`: the
+/// operator's acknowledgement that lets writers continue. Returns where it went.
+pub fn set_aside(dir: &StateDir, what: &str) -> std::result::Result<PathBuf, StoreError> {
+    let audit = dir.path().join(DIR);
+    let io = |e: &dyn std::fmt::Display| StoreError::Io { path: audit.clone(), detail: e.to_string() };
+    let aside = audit.join(SET_ASIDE);
+    let (from, to) = if what == head::FILE {
+        (audit.join(head::FILE), aside.join(format!("HEAD-{}", crate::time::now().replace(':', ""))))
+    } else if segment_number(what).is_some() {
+        (audit.join(what), aside.join(what))
+    } else {
+        return Err(io(&format!("{what:?} is neither a segment file (e.g. 000001.jsonl) nor HEAD")));
+    };
+    if !from.exists() {
+        return Err(io(&format!("{} does not exist", from.display())));
+    }
+    if to.exists() {
+        return Err(io(&format!("{} exists already", to.display())));
+    }
+    std::fs::create_dir_all(&aside).map_err(|e| io(&e))?;
+    std::fs::rename(&from, &to).map_err(|e| io(&e))?;
+    head::sync_dir(&aside).and_then(|()| head::sync_dir(&audit)).map_err(|e| io(&e))?;
+    Ok(to)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,557 @@
+//! Reading a trail: the segments' lines in order, checked against each other (numbering,
+//! chain, hashes), against HEAD (nothing acknowledged missing) and against the signing key
+//! (checkpoints and HEAD signed). Pure over bytes, so that the writer, `audit verify`, the
+//! readers and the property tests share one definition of "intact"; every problem is located
+//! (segment, line, byte offset, seq) and the scan goes on past it, so readers can salvage
+//! every readable record.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::head::HeadFile;
+use super::record::{Event, GENESIS, Record, check_line};
+use super::signing::{self, PublicKey};
+
+/// One segment file's name, number and bytes.
+#[derive(Clone, Debug)]
+pub(crate) struct Segment {
+    pub number: u64,
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// What the operator moved into `audit/set-aside/`.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SetAside {
+    /// Segment numbers.
+    pub segments: BTreeSet<u64>,
+    /// HEAD files (`HEAD-TIME`).
+    pub heads: Vec<String>,
+}
+
+/// What to check HEAD against.
+#[derive(Clone, Debug)]
+pub(crate) enum Anchor {
+    /// The trail's HEAD file.
+    Head(HeadFile),
+    /// A trail from before HEAD existed (the sled tree of older releases): no anchor.
+    Legacy,
+}
+
+/// Where a record or a problem is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Location {
+    /// The segment file, e.g. `000001.jsonl`.
+    pub segment: String,
+    /// The line, from 1.
+    pub line: u64,
+    /// The byte offset of the line's start in the segment.
+    pub offset: u64,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} line {} (byte {})", self.segment, self.line, self.offset)
+    }
+}
+
+/// What is wrong.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Problem {
+    /// The line is not a record.
+    Unparsable {
+        /// The parser's words.
+        detail: String,
+    },
+    /// The line's bytes do not match its hash: it was changed.
+    HashMismatch,
+    /// The record does not chain to the one before it.
+    ChainBroken,
+    /// Records are missing between two records.
+    Gap {
+        /// First missing seq.
+        from: u64,
+        /// Last missing seq.
+        to: u64,
+    },
+    /// A record with a number already seen, or out of order.
+    Duplicate {
+        /// The number it carries.
+        seq: u64,
+    },
+    /// The last line of a segment ends without a newline, at or below HEAD.
+    Truncated,
+    /// Acknowledged records (at or below HEAD) are missing at the end of the trail.
+    MissingBelowHead {
+        /// First missing seq.
+        from: u64,
+        /// HEAD's seq.
+        to: u64,
+        /// Whether HEAD is signed (then the records were removed, not lost).
+        signed: bool,
+    },
+    /// A segment file is missing from the numbering.
+    SegmentMissing {
+        /// Its number.
+        number: u64,
+        /// The records it held, when the neighbours tell.
+        from: u64,
+        /// Last seq it held.
+        to: u64,
+    },
+    /// An operator moved a damaged segment aside (`audit set-aside`).
+    SetAside {
+        /// Its file in `audit/set-aside/`.
+        segment: String,
+        /// The records it held, as far as the neighbours and HEAD tell.
+        from: u64,
+        /// Last seq.
+        to: u64,
+    },
+    /// The last record is HEAD's seq but not HEAD's hash.
+    HeadMismatch {
+        /// HEAD's hash.
+        head: String,
+        /// The record's.
+        record: String,
+    },
+    /// No HEAD file.
+    HeadMissing,
+    /// HEAD cannot be decoded.
+    HeadUnreadable {
+        /// The parser's words.
+        detail: String,
+    },
+    /// A checkpoint's or HEAD's signature does not verify, or a checkpoint signs a record the
+    /// trail does not have: the trail was forged.
+    BadSignature {
+        /// What does not match.
+        detail: String,
+    },
+    /// Signed by another key than the one given with `--pubkey`.
+    UnknownKey {
+        /// The key that signed (hex).
+        key: String,
+    },
+    /// Records after the last signed checkpoint in a signed trail (or any, with `--pubkey`):
+    /// written without the key, or appended by someone without it.
+    Unsigned {
+        /// First unsigned seq.
+        from: u64,
+        /// Last.
+        to: u64,
+    },
+    /// The trail is signed but HEAD is not.
+    HeadUnsigned,
+    /// An operator moved a damaged HEAD aside (`audit set-aside HEAD`): the records before the
+    /// trail was anchored again are not protected against a removed tail.
+    HeadSetAside {
+        /// Its file in `audit/set-aside/`.
+        file: String,
+    },
+}
+
+impl Problem {
+    /// Whether the problem shows a forgery (rather than damage).
+    pub fn forged(&self) -> bool {
+        matches!(
+            self,
+            Problem::BadSignature { .. }
+                | Problem::UnknownKey { .. }
+                | Problem::Unsigned { .. }
+                | Problem::HeadUnsigned
+                | Problem::MissingBelowHead { signed: true, .. }
+        )
+    }
+
+    /// Whether a writer may append despite it: set-aside segments are damage the operator has
+    /// acknowledged; unsigned records are a matter of the key the writer is given.
+    pub(crate) fn blocks_writing(&self) -> bool {
+        !matches!(
+            self,
+            Problem::SetAside { .. }
+                | Problem::HeadSetAside { .. }
+                | Problem::Unsigned { .. }
+                | Problem::HeadUnsigned
+                | Problem::UnknownKey { .. }
+        )
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Unparsable { detail } => write!(f, "the line is not a record ({detail})"),
+            Problem::HashMismatch => write!(f, "its content does not match its hash: it was changed"),
+            Problem::ChainBroken => write!(f, "it does not chain to the record before it (prev_hash differs)"),
+            Problem::Gap { from, to } => write!(f, "records {} are missing", range(*from, *to)),
+            Problem::Duplicate { seq } => write!(f, "record {seq} appears again or out of order"),
+            Problem::Truncated => write!(f, "the record is cut short (no end of line) although it was acknowledged"),
+            Problem::MissingBelowHead { from, to, signed } => {
+                write!(f, "records {} are missing: HEAD says {to} records were acknowledged", range(*from, *to))?;
+                if *signed { write!(f, " and HEAD is signed, so they were removed") } else { Ok(()) }
+            }
+            Problem::SegmentMissing { number, from, to } => {
+                write!(f, "segment {} is missing (records {})", super::segment_name(*number), range(*from, *to))
+            }
+            Problem::SetAside { segment, from, to } => {
+                write!(f, "records {} were set aside as damaged (audit/set-aside/{segment})", range(*from, *to))
+            }
+            Problem::HeadMismatch { head, record } => {
+                write!(f, "HEAD names hash {head} but the record has {record}")
+            }
+            Problem::HeadMissing => write!(f, "HEAD is missing: the anchor against truncation is gone"),
+            Problem::HeadUnreadable { detail } => write!(f, "HEAD cannot be read ({detail})"),
+            Problem::BadSignature { detail } => write!(f, "forged: {detail}"),
+            Problem::UnknownKey { key } => {
+                write!(f, "signed by key {key}, not by the key given with --pubkey")
+            }
+            Problem::Unsigned { from, to } => {
+                write!(
+                    f,
+                    "records {} are not covered by a signed checkpoint (written without the signing key, or appended by someone who does not have it)",
+                    range(*from, *to)
+                )
+            }
+            Problem::HeadUnsigned => write!(f, "the trail is signed but HEAD is not"),
+            Problem::HeadSetAside { file } => write!(
+                f,
+                "HEAD was set aside as damaged (audit/set-aside/{file}): the records before the trail was anchored again are not protected against a removed tail"
+            ),
+        }
+    }
+}
+
+fn range(from: u64, to: u64) -> String {
+    if from == to { from.to_string() } else { format!("{from}–{to}") }
+}
+
+/// One problem and where it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Damage {
+    /// The line, when the problem is one.
+    pub at: Option<Location>,
+    /// The record's sequence number (or the one expected there).
+    pub seq: Option<u64>,
+    /// What is wrong.
+    pub problem: Problem,
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.at, self.seq) {
+            (Some(at), Some(seq)) => write!(f, "record {seq} at {at}: {}", self.problem),
+            (Some(at), None) => write!(f, "{at}: {}", self.problem),
+            (None, Some(seq)) => write!(f, "record {seq}: {}", self.problem),
+            (None, None) => write!(f, "{}", self.problem),
+        }
+    }
+}
+
+/// Lines after HEAD: a batch that was never acknowledged (the process stopped before HEAD was
+/// written), or being written right now by the process holding the state directory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Torn {
+    /// Where it starts.
+    pub at: Location,
+    /// The index of that segment among the live ones.
+    #[serde(skip)]
+    pub segment_index: usize,
+    /// Lines (a partial last line counts).
+    pub lines: u64,
+    /// Bytes.
+    pub bytes: u64,
+}
+
+/// A record or a problem, in trail order (what readers print).
+#[derive(Clone, Debug)]
+pub enum Item {
+    /// A readable record.
+    Record(Location, Box<Record>),
+    /// The index of a problem in [`Scan::damage`].
+    Damage(usize),
+}
+
+/// The result of reading a trail.
+#[derive(Clone, Debug, Default)]
+pub struct Scan {
+    /// Records and problems in order (only when asked to keep them).
+    pub items: Vec<Item>,
+    /// Every problem found.
+    pub damage: Vec<Damage>,
+    /// The unacknowledged tail after HEAD, if any.
+    pub torn: Option<Torn>,
+    /// Readable records below the tail.
+    pub records: u64,
+    /// Of which checkpoints.
+    pub checkpoints: u64,
+    /// The keys that signed checkpoints (hex).
+    pub keys: BTreeSet<String>,
+    /// The last acknowledged record: seq and hash.
+    pub last: Option<(u64, String)>,
+    /// Where a writer continues: the next seq and the hash it chains to.
+    pub next: (u64, String),
+    /// Intents without an outcome (with `keep`).
+    pub open_intents: BTreeMap<u64, Record>,
+    /// The live segments' numbers.
+    pub segments: Vec<u64>,
+}
+
+impl Scan {
+    /// Whether nothing is wrong (an unacknowledged tail is not damage: it was never
+    /// acknowledged).
+    pub fn intact(&self) -> bool {
+        self.damage.is_empty()
+    }
+
+    /// The first problem that stops a writer, if any.
+    pub(crate) fn blocking(&self) -> Option<&Damage> {
+        self.damage.iter().find(|d| d.problem.blocks_writing())
+    }
+}
+
+/// Reads `segments` (sorted by number) against the anchor and, when given, the key that must
+/// have signed. With `keep`, the records (and open intents) are kept for readers.
+pub(crate) fn scan(
+    segments: &[Segment],
+    aside: &SetAside,
+    anchor: &Anchor,
+    key: Option<&PublicKey>,
+    keep: bool,
+) -> Scan {
+    let mut s =
+        Scan { next: (1, GENESIS.into()), segments: segments.iter().map(|g| g.number).collect(), ..Default::default() };
+    let head = match anchor {
+        Anchor::Head(HeadFile::Present(h)) => Some(h),
+        _ => None,
+    };
+    let mut expected = 1u64;
+    let mut prev: Option<String> = Some(GENESIS.into());
+    let mut last_checkpoint = 0u64;
+    // A missing or set-aside segment before the next record: its range is known once that
+    // record is read.
+    let mut pending_gap: Option<(u64, bool)> = None;
+    let mut previous_number = 0u64;
+    let set_aside = &aside.segments;
+    let push = |s: &mut Scan, d: Damage| {
+        s.damage.push(d);
+        if keep {
+            s.items.push(Item::Damage(s.damage.len() - 1));
+        }
+    };
+    for file in &aside.heads {
+        push(&mut s, Damage { at: None, seq: None, problem: Problem::HeadSetAside { file: file.clone() } });
+    }
+    'segments: for (index, seg) in segments.iter().enumerate() {
+        for n in previous_number + 1..seg.number {
+            if pending_gap.is_none() {
+                pending_gap = Some((n, set_aside.contains(&n)));
+            } else {
+                let d = gap_damage(n, set_aside.contains(&n), expected, expected - 1);
+                push(&mut s, d);
+            }
+        }
+        previous_number = seg.number;
+        let bytes = &seg.bytes;
+        let (mut pos, mut line_no) = (0usize, 0u64);
+        while pos < bytes.len() {
+            let end = bytes[pos..].iter().position(|b| *b == b'\n').map_or(bytes.len(), |i| pos + i);
+            line_no += 1;
+            let at = Location { segment: seg.name.clone(), line: line_no, offset: pos as u64 };
+            if head.is_some_and(|h| expected > h.seq) {
+                let rest: u64 = segments[index + 1..].iter().map(|g| g.bytes.len() as u64).sum();
+                let lines = bytes[pos..].split(|b| *b == b'\n').filter(|l| !l.is_empty()).count() as u64
+                    + segments[index + 1..]
+                        .iter()
+                        .map(|g| g.bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count() as u64)
+                        .sum::<u64>();
+                s.torn = Some(Torn { at, segment_index: index, lines, bytes: (bytes.len() - pos) as u64 + rest });
+                break 'segments;
+            }
+            let line = &bytes[pos..end];
+            let complete = end < bytes.len();
+            pos = end + 1;
+            if !complete {
+                push(&mut s, Damage { at: Some(at), seq: Some(expected), problem: Problem::Truncated });
+                expected += 1;
+                prev = None;
+                continue;
+            }
+            let record: Record = match serde_json::from_slice(line) {
+                Ok(r) => r,
+                Err(e) => {
+                    let detail = e.to_string();
+                    push(&mut s, Damage { at: Some(at), seq: Some(expected), problem: Problem::Unparsable { detail } });
+                    expected += 1;
+                    prev = None;
+                    continue;
+                }
+            };
+            if let Some((n, aside)) = pending_gap.take() {
+                let d = gap_damage(n, aside, expected, record.seq.saturating_sub(1));
+                push(&mut s, d);
+                expected = expected.max(record.seq);
+                prev = None;
+            }
+            if record.seq < expected {
+                push(
+                    &mut s,
+                    Damage { at: Some(at), seq: Some(record.seq), problem: Problem::Duplicate { seq: record.seq } },
+                );
+                continue;
+            }
+            if record.seq > expected {
+                let problem = Problem::Gap { from: expected, to: record.seq - 1 };
+                push(&mut s, Damage { at: Some(at.clone()), seq: Some(expected), problem });
+                prev = None;
+            }
+            let seq = record.seq;
+            match check_line(line) {
+                Some((_, true)) => {}
+                _ => push(&mut s, Damage { at: Some(at.clone()), seq: Some(seq), problem: Problem::HashMismatch }),
+            }
+            if prev.as_ref().is_some_and(|p| *p != record.prev_hash) {
+                push(&mut s, Damage { at: Some(at.clone()), seq: Some(seq), problem: Problem::ChainBroken });
+            }
+            if record.event == Event::Checkpoint {
+                match checkpoint_problem(&record, s.last.as_ref(), key) {
+                    Some(problem) => push(&mut s, Damage { at: Some(at.clone()), seq: Some(seq), problem }),
+                    None => last_checkpoint = seq,
+                }
+                s.checkpoints += 1;
+                if let Some(cp) = &record.checkpoint {
+                    s.keys.insert(cp.key.clone());
+                }
+            }
+            s.records += 1;
+            expected = seq + 1;
+            prev = Some(record.hash.clone());
+            s.last = Some((seq, record.hash.clone()));
+            if keep {
+                match record.event {
+                    Event::Intent => {
+                        s.open_intents.insert(seq, record.clone());
+                    }
+                    Event::Outcome => {
+                        if let Some(i) = record.draft.intent {
+                            s.open_intents.remove(&i);
+                        }
+                    }
+                    Event::Skip | Event::Checkpoint => {}
+                }
+                s.items.push(Item::Record(at, Box::new(record)));
+            }
+        }
+    }
+    if s.torn.is_none() {
+        // Segments set aside (or lost) after the last live one.
+        if pending_gap.is_none()
+            && let Some(n) = set_aside.range(previous_number + 1..).next()
+        {
+            pending_gap = Some((*n, true));
+        }
+    }
+    let last_seq = s.last.as_ref().map_or(0, |l| l.0);
+    match anchor {
+        Anchor::Legacy => {
+            if let Some((n, aside)) = pending_gap.take() {
+                push(&mut s, gap_damage(n, aside, expected, expected - 1));
+            }
+        }
+        Anchor::Head(HeadFile::Missing) => {
+            if let Some((n, aside)) = pending_gap.take() {
+                push(&mut s, gap_damage(n, aside, expected, expected - 1));
+            }
+            if aside.heads.is_empty() {
+                push(&mut s, Damage { at: None, seq: None, problem: Problem::HeadMissing });
+            }
+        }
+        Anchor::Head(HeadFile::Unreadable(detail)) => {
+            push(&mut s, Damage { at: None, seq: None, problem: Problem::HeadUnreadable { detail: detail.clone() } });
+        }
+        Anchor::Head(HeadFile::Present(h)) => {
+            let signed = h.signature.is_some();
+            if let Some((n, aside)) = pending_gap.take() {
+                push(&mut s, gap_damage(n, aside, expected, h.seq.max(expected - 1)));
+            } else if last_seq < h.seq && expected <= h.seq {
+                let problem = Problem::MissingBelowHead { from: expected, to: h.seq, signed };
+                push(&mut s, Damage { at: None, seq: Some(expected), problem });
+            } else if let Some((seq, hash)) = s.last.clone()
+                && seq == h.seq
+                && hash != h.hash
+            {
+                let problem = Problem::HeadMismatch { head: h.hash.clone(), record: hash };
+                push(&mut s, Damage { at: None, seq: Some(seq), problem });
+            }
+            match (&h.key, &h.signature) {
+                (Some(k), Some(sig)) => {
+                    if let Err(why) = signing::check(k, sig, &signing::head_message(h.seq, &h.hash)) {
+                        let problem = Problem::BadSignature { detail: format!("HEAD's signature: {why}") };
+                        push(&mut s, Damage { at: None, seq: Some(h.seq), problem });
+                    } else if let Some(key) = key
+                        && *k != key.hex()
+                    {
+                        push(
+                            &mut s,
+                            Damage { at: None, seq: Some(h.seq), problem: Problem::UnknownKey { key: k.clone() } },
+                        );
+                    }
+                }
+                _ if h.seq > 0 && (s.checkpoints > 0 || key.is_some()) => {
+                    push(&mut s, Damage { at: None, seq: Some(h.seq), problem: Problem::HeadUnsigned });
+                }
+                _ => {}
+            }
+            if h.seq > last_seq {
+                s.next = (h.seq + 1, h.hash.clone());
+            }
+        }
+    }
+    if (s.checkpoints > 0 || key.is_some()) && last_seq > last_checkpoint {
+        let problem = Problem::Unsigned { from: last_checkpoint + 1, to: last_seq };
+        push(&mut s, Damage { at: None, seq: Some(last_checkpoint + 1), problem });
+    }
+    if s.next.0 == 1
+        && let Some((seq, hash)) = &s.last
+    {
+        s.next = (seq + 1, hash.clone());
+    }
+    s
+}
+
+fn gap_damage(number: u64, aside: bool, from: u64, to: u64) -> Damage {
+    let problem = if aside {
+        Problem::SetAside { segment: super::segment_name(number), from, to }
+    } else {
+        Problem::SegmentMissing { number, from, to }
+    };
+    Damage { at: None, seq: Some(from), problem }
+}
+
+fn checkpoint_problem(r: &Record, before: Option<&(u64, String)>, key: Option<&PublicKey>) -> Option<Problem> {
+    let Some(cp) = &r.checkpoint else {
+        return Some(Problem::Unparsable { detail: "a checkpoint record without its checkpoint".into() });
+    };
+    let bad = |detail: String| Some(Problem::BadSignature { detail });
+    match before {
+        Some((seq, hash)) if *seq == cp.seq && *hash == cp.hash => {}
+        Some((seq, hash)) => {
+            return bad(format!(
+                "checkpoint {} signs record {} with hash {}, but the record before it is {seq} with hash {hash} (the chain was recomputed)",
+                r.seq, cp.seq, cp.hash
+            ));
+        }
+        None => return bad(format!("checkpoint {} signs record {} that the trail does not have", r.seq, cp.seq)),
+    }
+    if let Err(why) = signing::check(&cp.key, &cp.signature, &signing::checkpoint_message(cp.seq, &cp.hash)) {
+        return bad(format!("checkpoint {}: {why}", r.seq));
+    }
+    if let Some(key) = key
+        && cp.key != key.hex()
+    {
+        return Some(Problem::UnknownKey { key: cp.key.clone() });
+    }
+    None
+}
