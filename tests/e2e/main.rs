@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `powerplane` binary against temporary copies of the lab estate.
 
 mod apply;
+mod audit;
 mod drift;
 mod plan;
 mod safety;

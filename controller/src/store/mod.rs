@@ -86,9 +86,26 @@ pub struct StateDir {
     path: PathBuf,
     db: sled::Db,
     lock: lock::Flock,
+    /// Concurrent writers waiting for durability share one flush.
+    group: std::sync::Arc<GroupFlush>,
     /// Read-only opens: the copy of the database that sled opened (sled writes on every open,
     /// so the state directory's own files are never handed to it).
     scratch: Option<std::sync::Arc<tempfile::TempDir>>,
+}
+
+/// Group commit of database flushes: how many writers asked for durability, up to which of
+/// them it is reached, and whether a flush is under way.
+#[derive(Debug, Default)]
+struct GroupFlush {
+    state: std::sync::Mutex<GroupState>,
+    done: tokio::sync::Notify,
+}
+
+#[derive(Debug, Default)]
+struct GroupState {
+    written: u64,
+    durable: u64,
+    flushing: bool,
 }
 
 /// The files of the sled database in a state directory (everything else is ours).
@@ -196,7 +213,16 @@ impl StateDir {
                 db.flush().map_err(|e| io(&e))?;
             }
         }
-        Ok(StateDir { path: path.to_path_buf(), db, lock: flock, scratch: None })
+        let dir = StateDir { path: path.to_path_buf(), db, lock: flock, group: Default::default(), scratch: None };
+        // The first writer of this release moves an older release's audit tree into segment
+        // files (readers read it where it is).
+        if let Some(n) = audit::migrate_legacy(&dir)? {
+            tracing::warn!(
+                records = n,
+                "moved the audit trail out of the database into audit/ (same records and hashes)"
+            );
+        }
+        Ok(dir)
     }
 
     /// Opens an existing state directory for a command that only reads (`audit`, `sim show`,
@@ -237,7 +263,13 @@ impl StateDir {
             Some(l) => l,
             None => lock::Flock::none().map_err(|e| io(&e))?,
         };
-        Ok(StateDir { path: path.to_path_buf(), db, lock, scratch: Some(std::sync::Arc::new(scratch)) })
+        Ok(StateDir {
+            path: path.to_path_buf(),
+            db,
+            lock,
+            group: Default::default(),
+            scratch: Some(std::sync::Arc::new(scratch)),
+        })
     }
 
     /// The audit records of an older release, still in the database (not migrated yet), as
@@ -280,6 +312,55 @@ impl StateDir {
     /// Makes every write so far durable.
     pub(crate) fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map(drop).map_err(|e| self.io(&e))
+    }
+
+    /// Makes every write applied before the call durable, sharing the flush with whoever else
+    /// waits for one (group commit): one caller flushes for all that applied their writes
+    /// before it started, the others wait for it.
+    pub(crate) async fn flush_group(&self) -> Result<(), StoreError> {
+        let g = &self.group;
+        let mine = {
+            let mut s = g.state.lock().expect("not poisoned");
+            s.written += 1;
+            s.written
+        };
+        loop {
+            let notified = g.done.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let target = {
+                let mut s = g.state.lock().expect("not poisoned");
+                if s.durable >= mine {
+                    return Ok(());
+                }
+                if s.flushing {
+                    None
+                } else {
+                    s.flushing = true;
+                    Some(s.written)
+                }
+            };
+            let Some(target) = target else {
+                notified.await;
+                continue;
+            };
+            let db = self.db.clone();
+            let flushed = tokio::task::spawn_blocking(move || db.flush()).await;
+            let result = {
+                let mut s = g.state.lock().expect("not poisoned");
+                s.flushing = false;
+                match flushed {
+                    Ok(Ok(_)) => {
+                        s.durable = s.durable.max(target);
+                        Ok(())
+                    }
+                    Ok(Err(e)) => Err(self.io(&e)),
+                    Err(e) => Err(self.io(&e)),
+                }
+            };
+            g.done.notify_waiters();
+            return result;
+        }
     }
 
     pub(crate) fn io(&self, e: &dyn std::fmt::Display) -> StoreError {

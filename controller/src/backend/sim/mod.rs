@@ -103,9 +103,19 @@ impl Simulator {
         frames.dedup();
         let backup: Vec<(FrameName, Option<state::SimFrame>)> =
             frames.iter().map(|n| (n.clone(), guard.frames.get(n).cloned())).collect();
+        // What is stored of each frame: its state before this change, unless a migration that
+        // ended changed it in memory since it was saved.
+        let before: Vec<(FrameName, persist::Before)> = backup
+            .iter()
+            .map(|(n, f)| {
+                let b =
+                    if unsaved.contains(n) { persist::Before::Unknown } else { persist::Before::Stored(f.as_ref()) };
+                (n.clone(), b)
+            })
+            .collect();
         let estate_wide = (guard.rng, guard.now_ms, guard.faults.clone());
         let result = f(&mut guard).and_then(|r| match &self.inner.store {
-            Some(store) => persist::save_frames(store, &guard, frames.iter(), self.inner.timeline.clock())
+            Some(store) => persist::write_changes(store, &guard, &before, self.inner.timeline.clock())
                 .map(|()| r)
                 .map_err(|e| BackendError::Internal(e.to_string())),
             None => Ok(r),
@@ -121,6 +131,13 @@ impl Simulator {
             // What the restore undid is settled again from the clock at the next look.
             drop(guard);
             self.inner.unsaved.lock().expect("not poisoned").extend(unsaved);
+            return result;
+        }
+        drop(guard);
+        // Durable before the call returns, as the HMC's own state is; concurrent changes share
+        // one flush (group commit) instead of each holding the estate while it syncs.
+        if let Some(store) = &self.inner.store {
+            store.flush_group().await.map_err(|e| BackendError::Internal(e.to_string()))?;
         }
         result
     }

@@ -62,9 +62,14 @@ pub fn open_or_create(
 /// The simulator saved in `store`, if any, at the virtual time now; it persists its changes
 /// there unless `store` was opened read-only.
 pub fn open_existing(store: &StateDir, clock: Clock) -> Result<Option<Simulator>, StoreError> {
-    let Some((mut state, saved)) = super::persist::load_with_clock(store)? else { return Ok(None) };
+    let Some((mut state, saved, legacy)) = super::persist::load_with_clock(store)? else { return Ok(None) };
     state.now_ms = super::clock::resumed_at(saved.now_ms, saved.wall_ms, saved.speedup, pending_end(&state));
     let persist = (!store.is_read_only()).then(|| store.clone());
+    if legacy && let Some(store) = &persist {
+        // An older release's layout: rewritten once, so that a partition's own key is the only
+        // place it lives.
+        super::persist::save_at(store, &state, clock)?;
+    }
     Ok(Some(Simulator::new(state, persist, clock)))
 }
 

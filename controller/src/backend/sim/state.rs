@@ -81,6 +81,7 @@ pub struct SimFrame {
     /// Shared processor pools configured beyond DefaultPool.
     pub proc_pools: BTreeMap<ProcPoolName, SimProcPool>,
     /// Client partitions on this frame (including a migrating one's shell on the target).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub partitions: BTreeMap<PartitionName, SimPartition>,
 }
 

@@ -32,7 +32,7 @@ pub use signing::{KeyError, PublicKey, Signer, keygen};
 use super::{StateDir, StoreError};
 use scan::{Anchor, Segment, SetAside};
 
-pub(crate) use migrate::{TREE as LEGACY_TREE, lines as legacy_lines};
+pub(crate) use migrate::{TREE as LEGACY_TREE, lines as legacy_lines, run as migrate_legacy};
 
 /// The trail's directory inside the state directory.
 pub const DIR: &str = "audit";

@@ -1,0 +1,346 @@
+//! The audit trail as evidence: damage located, salvaged and refused for appending; a removed
+//! tail found against HEAD; torn tails moved aside; forgery without the key shown; witnessed
+//! heads checked; read commands that leave the state directory byte for byte as it was; an
+//! older release's state directory migrated with its history.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use predicates::prelude::*;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::support::{Lab, root};
+
+fn inventory() -> String {
+    root().join("examples/lab/inventory.yaml").display().to_string()
+}
+
+fn m(lab: &Lab) -> String {
+    lab.manifests().display().to_string()
+}
+
+/// A lab estate applied once: 10 records (5 intents, 5 outcomes).
+fn applied() -> Lab {
+    let lab = Lab::new();
+    lab.cmd(&["--inventory", &inventory(), "sim", "init"]).assert().success();
+    lab.cmd(&["apply", &m(&lab), "--yes"]).assert().success();
+    lab
+}
+
+fn segment(lab: &Lab) -> PathBuf {
+    lab.state().join("audit/000001.jsonl")
+}
+
+fn lines(lab: &Lab) -> Vec<String> {
+    fs::read_to_string(segment(lab)).unwrap().lines().map(str::to_owned).collect()
+}
+
+fn write_lines(lab: &Lab, lines: &[String]) {
+    fs::write(segment(lab), lines.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+}
+
+fn head(lab: &Lab) -> String {
+    let out = lab.cmd(&["audit", "head"]).assert().success().get_output().stdout.clone();
+    String::from_utf8(out).unwrap().trim().to_owned()
+}
+
+/// Every file of the state directory with its bytes.
+fn state_bytes(lab: &Lab) -> BTreeMap<PathBuf, Vec<u8>> {
+    lab.snapshot().into_iter().filter(|(p, _)| p.starts_with(lab.state())).collect()
+}
+
+/// Byte offset of line `n` (from 1).
+fn offset_of_line(lab: &Lab, n: usize) -> usize {
+    lines(lab).iter().take(n - 1).map(|l| l.len() + 1).sum()
+}
+
+#[test]
+fn a_flipped_byte_in_a_middle_record_is_named_and_the_records_around_it_are_salvaged() {
+    let lab = applied();
+    let mut l = lines(&lab);
+    assert_eq!(l.len(), 10);
+    l[3] = l[3].replacen("\"kind\":\"", "\"kind\":\"X", 1);
+    write_lines(&lab, &l);
+    let at = offset_of_line(&lab, 4);
+    lab.cmd(&["audit", "verify"]).assert().code(1).stdout(
+        predicate::str::contains(format!("first: record 4 at 000001.jsonl line 4 (byte {at})"))
+            .and(predicate::str::contains("it was changed"))
+            .and(predicate::str::contains("DAMAGED")),
+    );
+    let out = lab.cmd(&["audit", "--json"]).assert().code(1).get_output().stdout.clone();
+    let printed: Vec<Value> =
+        String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let seqs: Vec<u64> = printed.iter().filter_map(|r| r["seq"].as_u64()).collect();
+    assert_eq!(seqs, (1..=10).collect::<Vec<_>>(), "every readable record is printed");
+    let damage = printed.iter().position(|r| r.get("damage").is_some()).expect("the damage is marked");
+    assert_eq!(printed[damage]["damage"]["seq"], 4);
+    // Nothing is appended to a damaged trail; the refusal says how to go on.
+    let before = state_bytes(&lab);
+    lab.edit("p72.yaml", "desiredMB: 16384", "desiredMB: 12288");
+    lab.cmd(&["apply", &m(&lab), "--yes"]).assert().code(1).stderr(
+        predicate::str::contains("the audit trail in")
+            .and(predicate::str::contains("record 4 at 000001.jsonl line 4"))
+            .and(predicate::str::contains("audit set-aside 000001.jsonl")),
+    );
+    assert_eq!(fs::read(segment(&lab)).unwrap(), before[&segment(&lab)], "the damaged segment is left as it was");
+    // Set aside, the trail goes on after it; verify reports it from then on.
+    lab.cmd(&["audit", "set-aside", "000001.jsonl"]).assert().success();
+    lab.cmd(&["apply", &m(&lab), "--yes"]).assert().success();
+    assert!(lab.state().join("audit/set-aside/000001.jsonl").exists());
+    let second = fs::read_to_string(lab.state().join("audit/000002.jsonl")).unwrap();
+    assert!(second.starts_with("{\"seq\":11,"), "numbered on from HEAD: {second}");
+    lab.cmd(&["audit", "verify"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("records 1–10 were set aside as damaged (audit/set-aside/000001.jsonl)"));
+}
+
+#[test]
+fn deleting_the_last_lines_is_reported_against_head() {
+    let lab = applied();
+    let l = lines(&lab);
+    write_lines(&lab, &l[..7]);
+    lab.cmd(&["audit", "verify"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("records 8–10 are missing: HEAD says 10 records were acknowledged"));
+    lab.cmd(&["audit"]).assert().code(1);
+}
+
+#[test]
+fn a_torn_tail_after_sigkill_is_moved_aside_with_a_warning_and_nothing_acknowledged_is_lost() {
+    let lab = Lab::new();
+    lab.cmd(&["--inventory", &inventory(), "sim", "init"]).assert().success();
+    // A move that takes minutes of virtual time at 3x: the apply is killed while it waits.
+    lab.edit("js22.yaml", "placement: {anyOf: [js22_slot13, js22_slot14]}", "placement: {frame: js22_slot14}");
+    let mut child = lab.spawn(&["--sim-speedup", "3", "apply", &m(&lab), "--yes"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while lines_if_any(&lab) < 2 {
+        assert!(std::time::Instant::now() < deadline, "the apply recorded nothing in a minute");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let witnessed = head(&lab);
+    let acknowledged = lines(&lab);
+    // What a process killed inside its write leaves: part of a line after HEAD.
+    let mut torn = fs::read(segment(&lab)).unwrap();
+    torn.extend_from_slice(br#"{"seq":999,"time":"2026-12-01T00:00:00Z","event":"int"#);
+    fs::write(segment(&lab), &torn).unwrap();
+    lab.cmd(&["audit", "verify"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("after HEAD").and(predicate::str::contains("not acknowledged")));
+    lab.cmd(&["--sim-speedup", "0", "apply", &m(&lab), "--yes"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("never acknowledged").and(predicate::str::contains("audit/torn-")));
+    let aside: Vec<PathBuf> = fs::read_dir(lab.state().join("audit"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("torn-"))
+        .collect();
+    assert_eq!(aside.len(), 1);
+    assert!(fs::read_to_string(&aside[0]).unwrap().contains("\"seq\":999"));
+    assert_eq!(&lines(&lab)[..acknowledged.len()], &acknowledged[..], "no acknowledged record was lost");
+    lab.cmd(&["audit", "verify", "--expect", &witnessed])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("audit trail intact").and(predicate::str::contains("is in the trail")));
+}
+
+fn lines_if_any(lab: &Lab) -> usize {
+    fs::read_to_string(segment(lab)).map(|t| t.lines().count()).unwrap_or(0)
+}
+
+/// What someone without the key can do: change a record, recompute every hash after it and
+/// HEAD.
+fn recompute_chain(lab: &Lab, seq: u64, change: impl Fn(&mut Value)) {
+    let mut prev = "0".repeat(64);
+    let mut out = Vec::new();
+    let mut last = (0, String::new());
+    for line in lines(lab) {
+        let mut r: Value = serde_json::from_str(&line).unwrap();
+        if r["seq"] == seq {
+            change(&mut r);
+        }
+        r["prev_hash"] = Value::String(prev.clone());
+        // The line's format: compact JSON with the hash last, hashed with it empty.
+        r.as_object_mut().unwrap().remove("hash");
+        let body = serde_json::to_string(&r).unwrap();
+        let body = &body[..body.len() - 1];
+        let unhashed = format!("{body},\"hash\":\"\"}}");
+        let hash: String = Sha256::digest(unhashed.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        out.push(format!("{body},\"hash\":\"{hash}\"}}"));
+        last = (r["seq"].as_u64().unwrap(), hash.clone());
+        prev = hash;
+    }
+    write_lines(lab, &out);
+    let head = serde_json::json!({"seq": last.0, "hash": last.1, "time": "2026-12-01T00:00:00Z"});
+    fs::write(lab.state().join("audit/HEAD"), format!("{head}\n")).unwrap();
+}
+
+#[test]
+fn a_chain_recomputed_without_the_key_is_reported_as_forged() {
+    let lab = Lab::new();
+    let key = lab.dir.path().join("audit.key");
+    let key_s = key.display().to_string();
+    let pubkey = format!("{key_s}.pub");
+    lab.cmd(&["audit", "keygen", &key_s]).assert().success();
+    lab.cmd(&["--inventory", &inventory(), "sim", "init"]).assert().success();
+    lab.cmd(&["apply", &m(&lab), "--yes"]).env("POWERPLANE_AUDIT_KEY", &key).assert().success();
+    lab.cmd(&["audit", "verify", "--pubkey", &pubkey])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("every record is covered by a checkpoint it signed"));
+    // Without the key the same recomputation is indistinguishable from an honest trail...
+    let unsigned = applied();
+    recompute_chain(&unsigned, 4, |r| r["message"] = Value::String("nothing to see here".into()));
+    lab_verify_is(&unsigned, &["audit", "verify"], 0);
+    // ...with it, the checkpoints give it away.
+    recompute_chain(&lab, 4, |r| r["message"] = Value::String("nothing to see here".into()));
+    lab.cmd(&["audit", "verify", "--pubkey", &pubkey])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("FORGED").and(predicate::str::contains("the chain was recomputed")));
+    lab.cmd(&["audit", "verify"]).assert().code(1).stdout(predicate::str::contains("FORGED"));
+}
+
+fn lab_verify_is(lab: &Lab, args: &[&str], code: i32) {
+    lab.cmd(args).assert().code(code);
+}
+
+#[test]
+fn a_witnessed_head_holds_while_it_is_in_the_trail_and_fails_once_it_is_gone() {
+    let lab = applied();
+    let older = head(&lab);
+    assert!(older.starts_with("10:"), "{older}");
+    lab.edit("p72.yaml", "desiredMB: 16384", "desiredMB: 12288");
+    lab.cmd(&["apply", &m(&lab), "--yes"]).assert().success();
+    let newer = head(&lab);
+    lab.cmd(&["audit", "verify", "--expect", &older])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("the witnessed head {older} is in the trail")));
+    // The tail removed and HEAD rewritten to match: consistent, but not what was witnessed.
+    let l = lines(&lab);
+    write_lines(&lab, &l[..10]);
+    let last: Value = serde_json::from_str(&l[9]).unwrap();
+    let h = serde_json::json!({"seq": 10, "hash": last["hash"], "time": "2026-12-01T00:00:00Z"});
+    fs::write(lab.state().join("audit/HEAD"), format!("{h}\n")).unwrap();
+    lab.cmd(&["audit", "verify"]).assert().success();
+    lab.cmd(&["audit", "verify", "--expect", &newer])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("is not in the trail").and(predicate::str::contains("records were removed")));
+    lab.cmd(&["audit", "verify", "--expect", "12:zz"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("SEQ:HASH").or(predicate::str::contains("SHA-256")));
+}
+
+const READ_COMMANDS: &[&[&str]] = &[
+    &["audit"],
+    &["audit", "--json"],
+    &["audit", "verify"],
+    &["audit", "verify", "--json"],
+    &["audit", "head"],
+    &["audit", "head", "--json"],
+    &["sim", "show"],
+    &["sim", "show", "--format", "json"],
+    &["drift", "M"],
+    &["plan", "M", "--refresh=false"],
+];
+
+/// Runs every read command and checks that the state directory is byte for byte as before.
+fn reads_change_nothing(lab: &Lab, what: &str) {
+    let before = state_bytes(lab);
+    for args in READ_COMMANDS {
+        let args: Vec<String> = args.iter().map(|a| if *a == "M" { m(lab) } else { (*a).to_owned() }).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = lab.cmd(&args).output().unwrap();
+        let after = state_bytes(lab);
+        assert!(
+            before == after,
+            "`{}` ({what}) changed the state directory: {:?}\nstderr: {}",
+            args.join(" "),
+            changed(&before, &after),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn changed(a: &BTreeMap<PathBuf, Vec<u8>>, b: &BTreeMap<PathBuf, Vec<u8>>) -> Vec<PathBuf> {
+    let keys: std::collections::BTreeSet<&PathBuf> = a.keys().chain(b.keys()).collect();
+    keys.into_iter().filter(|k| a.get(*k) != b.get(*k)).cloned().collect()
+}
+
+#[test]
+fn read_commands_leave_the_state_directory_byte_identical_damaged_or_not() {
+    let lab = applied();
+    reads_change_nothing(&lab, "healthy");
+    // An unacknowledged tail is reported, not moved, by readers.
+    let mut bytes = fs::read(segment(&lab)).unwrap();
+    bytes.extend_from_slice(b"{\"seq\":11");
+    fs::write(segment(&lab), &bytes).unwrap();
+    reads_change_nothing(&lab, "torn tail");
+    // A damaged record.
+    let mut l = lines(&lab);
+    l[2] = l[2].replacen("intent", "intenT", 1);
+    write_lines(&lab, &l);
+    reads_change_nothing(&lab, "damaged audit record");
+    // A damaged database: the readers that need it fail, saying so, and touch nothing.
+    let db = lab.state().join("db");
+    let mut d = fs::read(&db).unwrap();
+    let (mid, len) = (d.len() / 2, d.len());
+    for b in &mut d[mid..mid + 4096.min(len - mid)] {
+        *b = !*b;
+    }
+    fs::write(&db, &d).unwrap();
+    reads_change_nothing(&lab, "damaged database");
+    let out = lab.cmd(&["sim", "show"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        assert!(!stderr.contains("sim init --force"), "advice that discards state: {stderr}");
+    }
+}
+
+#[test]
+fn a_state_directory_of_the_previous_release_is_migrated_with_its_history() {
+    let lab = Lab::new();
+    let fixture = root().join("tests/fixtures/state-0.1.0-408c35a.tar.gz");
+    let ok =
+        std::process::Command::new("tar").arg("-xzf").arg(&fixture).arg("-C").arg(lab.dir.path()).status().unwrap();
+    assert!(ok.success());
+    let expected: Vec<Value> = fs::read_to_string(root().join("tests/fixtures/state-0.1.0-408c35a.audit.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // Readers read the old tree where it is, and change nothing.
+    reads_change_nothing(&lab, "not migrated");
+    lab.cmd(&["audit", "verify"]).assert().success().stdout(predicate::str::contains("intact: 10 records"));
+    // The first writer moves it into segment files, same records, same hashes.
+    lab.cmd(&["plan", &m(&lab)]).assert().code(0).stderr(predicate::str::contains("moved the audit trail"));
+    let migrated: Vec<Value> = lines(&lab).iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(migrated, expected);
+    assert!(head(&lab).starts_with(&format!("10:{}", expected[9]["hash"].as_str().unwrap())));
+    // The simulated estate reads as the old release left it.
+    let show = lab.cmd(&["sim", "show", "--format", "json"]).assert().success().get_output().stdout.clone();
+    let show: Value = serde_json::from_slice(&show).unwrap();
+    let old: Value =
+        serde_json::from_str(&fs::read_to_string(root().join("tests/fixtures/state-0.1.0-408c35a.sim.json")).unwrap())
+            .unwrap();
+    assert_eq!(show["frames"], old["frames"]);
+    // And the history goes on from there.
+    lab.edit("p72.yaml", "desiredMB: 16384", "desiredMB: 12288");
+    lab.cmd(&["apply", &m(&lab), "--yes"]).assert().success();
+    lab.cmd(&["audit", "verify"]).assert().success();
+    let l = lines(&lab);
+    let eleventh: Value = serde_json::from_str(&l[10]).unwrap();
+    assert_eq!(eleventh["prev_hash"], expected[9]["hash"]);
+    assert!(eleventh["user"].is_string() && eleventh["invocation"].as_str().unwrap().contains("apply"));
+}
