@@ -44,6 +44,8 @@ pub(crate) struct Flock {
     file: Arc<File>,
     /// The record of a previous holder that died without releasing the directory.
     pub took_over: Option<String>,
+    /// The lock file's bytes as this process found them.
+    found: Arc<Vec<u8>>,
 }
 
 impl Flock {
@@ -73,6 +75,8 @@ impl Flock {
                 Err(std::fs::TryLockError::Error(e)) => return Err(io(&e)),
             }
         }
+        let mut found = Vec::new();
+        (&file).read_to_end(&mut found).map_err(|e| io(&e))?;
         let previous = read_record(&file).filter(|h| h.pid != std::process::id());
         let command = std::env::args().skip(1).filter(|a| !a.starts_with("--state-dir")).collect::<Vec<_>>();
         let me = Holder {
@@ -82,7 +86,7 @@ impl Flock {
             listen: None,
         };
         write_record(&file, Some(&me)).map_err(|e| io(&e))?;
-        Ok(Flock { file: Arc::new(file), took_over: previous.map(|h| h.describe()) })
+        Ok(Flock { file: Arc::new(file), took_over: previous.map(|h| h.describe()), found: Arc::new(found) })
     }
 
     /// Takes the lock shared, for a command that only reads: it writes no record (the state
@@ -96,7 +100,7 @@ impl Flock {
             Err(e) => return Err(StoreError::Io { path: dir.to_path_buf(), detail: e.to_string() }),
         };
         match file.try_lock_shared() {
-            Ok(()) => Ok(Some(Flock { file: Arc::new(file), took_over: None })),
+            Ok(()) => Ok(Some(Flock { file: Arc::new(file), took_over: None, found: Default::default() })),
             Err(std::fs::TryLockError::WouldBlock) => {
                 Err(StoreError::Locked { path: dir.to_path_buf(), holder: live_holder(&path) })
             }
@@ -108,7 +112,13 @@ impl Flock {
 
     /// No lock (a reader of a state directory that has no lock file): a handle on /dev/null.
     pub(crate) fn none() -> std::io::Result<Self> {
-        Ok(Flock { file: Arc::new(File::open("/dev/null")?), took_over: None })
+        Ok(Flock { file: Arc::new(File::open("/dev/null")?), took_over: None, found: Default::default() })
+    }
+
+    /// Clears this process's record (it gives the directory up without having used it).
+    pub(crate) fn release(&self) {
+        let mut f: &File = &self.file;
+        let _ = f.set_len(0).and_then(|()| f.seek(SeekFrom::Start(0))).and_then(|_| f.write_all(&self.found));
     }
 
     fn rewrite(&self, holder: Option<&Holder>) -> std::io::Result<()> {

@@ -164,7 +164,8 @@ impl StateDir {
                 .map_err(|e| io(&e))?
                 .filter_map(Result::ok)
                 .all(|e| e.file_name() == "powerplane.lock");
-            if !empty && !path.join("conf").exists() {
+            // Ours: a database, or an audit trail whose database was moved aside.
+            if !empty && !path.join("conf").exists() && !path.join(audit::DIR).join("HEAD").exists() {
                 return Err(StoreError::NotOurs {
                     path: path.to_path_buf(),
                     detail: "it holds other files and no powerplane database".into(),
@@ -177,7 +178,11 @@ impl StateDir {
         let flock = lock::Flock::take(path)?;
         if path.join("db").exists() {
             // A damaged database is found on a copy first: sled's recovery would change it.
-            drop(open_copy(path)?);
+            // Refused, this process leaves the lock file as it found it.
+            if let Err(e) = open_copy(path) {
+                flock.release();
+                return Err(e);
+            }
         }
         let db = sled::open(path).map_err(|e| match e {
             sled::Error::Io(ref ioe) if ioe.kind() == std::io::ErrorKind::WouldBlock || ioe.to_string().contains("lock") => {
