@@ -159,8 +159,15 @@ impl AuditWriter {
                     requests.push(more);
                 }
                 let sizes: Vec<usize> = requests.iter().map(|(e, _)| e.len()).collect();
+                // An empty request asks for HEAD to cover everything written before it.
+                let sync = sizes.contains(&0);
                 let (entries, replies): (Vec<_>, Vec<_>) = requests.into_iter().unzip();
-                match log.append(entries.into_iter().flatten().collect()) {
+                let appended = log.append(entries.into_iter().flatten().collect());
+                let appended = match appended {
+                    Ok(r) if sync => log.sync_head().map(|()| r),
+                    other => other,
+                };
+                match appended {
                     Ok(records) => {
                         let mut it = records.into_iter();
                         for (reply, n) in replies.into_iter().zip(sizes) {
@@ -176,6 +183,11 @@ impl AuditWriter {
             }
         });
         AuditWriter { tx }
+    }
+
+    /// Returns once HEAD anchors every record written so far.
+    pub async fn sync(&self) -> Result<(), StoreError> {
+        self.write(Vec::new()).await.map(drop)
     }
 
     /// Writes records; returns them once durable.
@@ -489,6 +501,7 @@ where
     if !not_started.is_empty() {
         audit.write(not_started).await?;
     }
+    audit.sync().await?;
     let results = actions.iter().cloned().zip(outcomes).map(|(a, o)| (a, o.unwrap_or(Outcome::NotStarted))).collect();
     Ok(Report { results })
 }
@@ -527,6 +540,7 @@ pub async fn close_dangling(log: &audit::AuditLog, writer: &AuditWriter) -> Resu
         })
         .collect();
     writer.write(records).await?;
+    writer.sync().await?;
     Ok(n)
 }
 

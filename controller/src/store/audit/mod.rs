@@ -7,10 +7,13 @@
 //! so a chain recomputed without the key shows too.
 //!
 //! Durability without one fsync per record: [`AuditLog::append`] writes a batch with one
-//! `write` and one `fdatasync`, then HEAD (group commit: the executor's writer gathers every
-//! record waiting at that moment into one batch). A record is acknowledged only once HEAD
-//! covers it; lines after HEAD were never acknowledged and the next writer moves them aside to
-//! a `torn-*` file, with a warning.
+//! `write` and one `fdatasync` (group commit: the executor's writer gathers every record
+//! waiting at that moment into one batch), and a record is acknowledged only after that sync.
+//! HEAD follows on its own thread, at most a batch or two behind while records are written and
+//! exactly once a plan is done ([`AuditLog::sync_head`]). After HEAD, complete chained lines
+//! (whole signed batches, in a signed trail) were durable and are kept; the first line that is
+//! not — a batch torn by a crash, never acknowledged — and everything after it is moved aside
+//! by the next writer to a `torn-*` file, with a warning.
 
 mod head;
 mod migrate;
@@ -126,6 +129,7 @@ pub fn read(
             &files.set_aside,
             &Anchor::Head(files.head),
             key,
+            false,
             keep == Keep::Records,
         ));
     }
@@ -135,7 +139,7 @@ pub fn read(
         l
     });
     let segment = Segment { number: 1, name: "(the sled tree of an older release)".into(), bytes: bytes.collect() };
-    Ok(scan::scan(&[segment], &SetAside::default(), &Anchor::Legacy, key, keep == Keep::Records))
+    Ok(scan::scan(&[segment], &SetAside::default(), &Anchor::Legacy, key, false, keep == Keep::Records))
 }
 
 /// The audit trail of a state directory, open for appending. Cheap to clone; clones share one
@@ -162,6 +166,92 @@ struct Writer {
     /// Set when a write or sync failed: what is on disk past HEAD is then unknown, and this
     /// process appends nothing more.
     poisoned: Option<String>,
+    /// Writes HEAD after each batch, off the path of acknowledgements.
+    head: HeadWriter,
+}
+
+/// The thread that keeps `audit/HEAD` up with the acknowledged records: each batch hands it
+/// the new head, it writes the latest one (tmp, fsync, rename, fsync of the directory), so a
+/// batch is acknowledged after one fdatasync and HEAD follows at most a batch or two behind.
+#[derive(Debug)]
+struct HeadWriter {
+    shared: Arc<(Mutex<HeadState>, std::sync::Condvar)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Debug, Default)]
+struct HeadState {
+    pending: Option<Head>,
+    written: u64,
+    error: Option<String>,
+    stop: bool,
+}
+
+impl HeadWriter {
+    fn start(audit: PathBuf, written: u64) -> Self {
+        let shared = Arc::new((Mutex::new(HeadState { written, ..Default::default() }), std::sync::Condvar::new()));
+        let s = shared.clone();
+        let thread = std::thread::spawn(move || {
+            let (lock, cv) = &*s;
+            loop {
+                let head = {
+                    let mut st = lock.lock().expect("not poisoned");
+                    while st.pending.is_none() && !st.stop {
+                        st = cv.wait(st).expect("not poisoned");
+                    }
+                    match st.pending.take() {
+                        Some(h) => h,
+                        None => return,
+                    }
+                };
+                let r = head::write(&audit, &head);
+                let mut st = lock.lock().expect("not poisoned");
+                match r {
+                    Ok(()) => st.written = st.written.max(head.seq),
+                    Err(e) => st.error = Some(format!("HEAD could not be written: {e}")),
+                }
+                cv.notify_all();
+            }
+        });
+        HeadWriter { shared, thread: Some(thread) }
+    }
+
+    fn hand(&self, head: Head) -> std::result::Result<(), String> {
+        let (lock, cv) = &*self.shared;
+        let mut st = lock.lock().expect("not poisoned");
+        if let Some(e) = &st.error {
+            return Err(e.clone());
+        }
+        st.pending = Some(head);
+        cv.notify_all();
+        Ok(())
+    }
+
+    /// Waits until HEAD covers `seq`.
+    fn wait_for(&self, seq: u64) -> std::result::Result<(), String> {
+        let (lock, cv) = &*self.shared;
+        let mut st = lock.lock().expect("not poisoned");
+        loop {
+            if let Some(e) = &st.error {
+                return Err(e.clone());
+            }
+            if st.written >= seq {
+                return Ok(());
+            }
+            st = cv.wait(st).expect("not poisoned");
+        }
+    }
+}
+
+impl Drop for HeadWriter {
+    fn drop(&mut self) {
+        // The last head handed over is written before the trail is closed.
+        self.shared.0.lock().expect("not poisoned").stop = true;
+        self.shared.1.notify_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl AuditLog {
@@ -184,7 +274,9 @@ impl AuditLog {
             create(dir.path()).map_err(|e| io(&e))?;
         }
         let mut files = read_files(&audit).map_err(|e| io(&e))?;
-        let mut found = scan::scan(&files.segments, &files.set_aside, &Anchor::Head(files.head.clone()), None, false);
+        let signed = signer.is_some();
+        let mut found =
+            scan::scan(&files.segments, &files.set_aside, &Anchor::Head(files.head.clone()), None, signed, false);
         if let Some(d) = found.blocking() {
             return Err(damaged(dir.path(), d, found.damage.len()));
         }
@@ -193,7 +285,8 @@ impl AuditLog {
             files = read_files(&audit).map_err(|e| io(&e))?;
         }
         // Open intents need the records; a second pass keeps only those.
-        let intents = scan::scan(&files.segments, &files.set_aside, &Anchor::Head(files.head.clone()), None, true);
+        let intents =
+            scan::scan(&files.segments, &files.set_aside, &Anchor::Head(files.head.clone()), None, signed, true);
         let last_live = files.segments.last().map(|s| s.number);
         let newest = last_live.into_iter().chain(files.set_aside.segments.iter().copied()).max().unwrap_or(0);
         let (number, file, size) = match last_live {
@@ -208,7 +301,21 @@ impl AuditLog {
         if matches!(files.head, HeadFile::Missing) {
             notes.push("HEAD was set aside: the trail is anchored again at its last record".into());
         }
+        let head_seq = match &files.head {
+            HeadFile::Present(h) => h.seq,
+            _ => 0,
+        };
+        if intents.after_head > 0 || !matches!(files.head, HeadFile::Present(_)) {
+            // Records a stopped writer made durable but did not anchor (or a HEAD set aside):
+            // anchored now.
+            if let Some((seq, hash)) = &intents.last {
+                let h = signed_head(*seq, hash.clone(), crate::time::now(), signer.as_ref());
+                head::write(&audit, &h).map_err(|e| io(&e))?;
+            }
+        }
+        let anchored = intents.last.as_ref().map_or(head_seq, |l| l.0.max(head_seq));
         let writer = Writer {
+            head: HeadWriter::start(audit.clone(), anchored),
             audit,
             file,
             number,
@@ -276,15 +383,14 @@ impl AuditLog {
         }
         let head = {
             let last = out.last().expect("a batch has records");
-            let mut head = Head { seq: last.seq, hash: last.hash.clone(), time, key: None, signature: None };
-            if let Some(signer) = &w.signer {
-                head.key = Some(signer.key_hex());
-                head.signature = Some(signer.sign(&signing::head_message(head.seq, &head.hash)));
-            }
-            head
+            signed_head(last.seq, last.hash.clone(), time, w.signer.as_ref())
         };
-        if let Err(e) = w.write_batch(&buf).and_then(|()| head::write(&w.audit, &head)) {
+        if let Err(e) = w.write_batch(&buf) {
             w.poisoned = Some(e.to_string());
+            return Err(self.io(&e));
+        }
+        if let Err(e) = w.head.hand(head) {
+            w.poisoned = Some(e.clone());
             return Err(self.io(&e));
         }
         let last = out.last().expect("a batch has records");
@@ -304,6 +410,14 @@ impl AuditLog {
         }
         out.retain(|r| r.event != Event::Checkpoint);
         Ok(out)
+    }
+
+    /// Waits until HEAD covers every record appended so far (the executor calls it when a plan
+    /// is done, so that the trail is anchored exactly whenever nothing is being written).
+    pub fn sync_head(&self) -> std::result::Result<(), StoreError> {
+        let w = self.inner.lock().map_err(|_| self.io(&"the audit writer panicked"))?;
+        let last = w.next - 1;
+        w.head.wait_for(last).map_err(|e| self.io(&e))
     }
 
     /// Intents without an outcome: backend calls whose process died before it could record
@@ -340,6 +454,16 @@ impl AuditLog {
     fn io(&self, e: &dyn std::fmt::Display) -> StoreError {
         StoreError::Io { path: self.state.join(DIR), detail: e.to_string() }
     }
+}
+
+/// The head at `seq`/`hash`, signed when there is a key.
+fn signed_head(seq: u64, hash: String, time: String, signer: Option<&Signer>) -> Head {
+    let mut head = Head { seq, hash, time, key: None, signature: None };
+    if let Some(signer) = signer {
+        head.key = Some(signer.key_hex());
+        head.signature = Some(signer.sign(&signing::head_message(head.seq, &head.hash)));
+    }
+    head
 }
 
 impl Writer {

@@ -297,6 +297,9 @@ pub struct Scan {
     pub open_intents: BTreeMap<u64, Record>,
     /// The live segments' numbers.
     pub segments: Vec<u64>,
+    /// Records kept after HEAD (HEAD is written just after its batch; a stop in between
+    /// leaves it behind, and the next writer brings it up to date).
+    pub after_head: u64,
 }
 
 impl Scan {
@@ -313,12 +316,15 @@ impl Scan {
 }
 
 /// Reads `segments` (sorted by number) against the anchor and, when given, the key that must
-/// have signed. With `keep`, the records (and open intents) are kept for readers.
+/// have signed. `signed`: the trail is known to be signed (its writer has the key), so that
+/// after HEAD only whole batches, through their checkpoint, are kept. With `keep`, the records
+/// (and open intents) are kept for readers.
 pub(crate) fn scan(
     segments: &[Segment],
     aside: &SetAside,
     anchor: &Anchor,
     key: Option<&PublicKey>,
+    signed: bool,
     keep: bool,
 ) -> Scan {
     let mut s =
@@ -330,6 +336,12 @@ pub(crate) fn scan(
     let mut expected = 1u64;
     let mut prev: Option<String> = Some(GENESIS.into());
     let mut last_checkpoint = 0u64;
+    // The record before the next line (kept or tentative), for checkpoints to sign.
+    let mut last_seen: Option<(u64, String)> = None;
+    // Records after HEAD not yet known to be a whole batch (signed trails).
+    let mut tentative: Vec<(usize, Location, Record)> = Vec::new();
+    // The hash of the record at HEAD's seq.
+    let mut at_head: Option<String> = None;
     // A missing or set-aside segment before the next record: its range is known once that
     // record is read.
     let mut pending_gap: Option<(u64, bool)> = None;
@@ -360,15 +372,39 @@ pub(crate) fn scan(
             let end = bytes[pos..].iter().position(|b| *b == b'\n').map_or(bytes.len(), |i| pos + i);
             line_no += 1;
             let at = Location { segment: seg.name.clone(), line: line_no, offset: pos as u64 };
-            if head.is_some_and(|h| expected > h.seq) {
-                let rest: u64 = segments[index + 1..].iter().map(|g| g.bytes.len() as u64).sum();
-                let lines = bytes[pos..].split(|b| *b == b'\n').filter(|l| !l.is_empty()).count() as u64
-                    + segments[index + 1..]
-                        .iter()
-                        .map(|g| g.bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count() as u64)
-                        .sum::<u64>();
-                s.torn = Some(Torn { at, segment_index: index, lines, bytes: (bytes.len() - pos) as u64 + rest });
-                break 'segments;
+            if let Some(h) = head.filter(|h| expected > h.seq) {
+                // After HEAD (written just after each batch): complete, chained lines were
+                // durable and are kept; in a signed trail only whole batches, up to their
+                // checkpoint. The first line that is not, and all after it, is the torn tail.
+                let line = &bytes[pos..end];
+                let good =
+                    (end < bytes.len()).then(|| serde_json::from_slice::<Record>(line).ok()).flatten().filter(|r| {
+                        r.seq == expected
+                            && check_line(line).is_some_and(|(_, ok)| ok)
+                            && prev.as_deref() == Some(r.prev_hash.as_str())
+                            && (r.event != Event::Checkpoint
+                                || checkpoint_problem(r, last_seen.as_ref(), key).is_none())
+                    });
+                let Some(record) = good else {
+                    let (i, start) = tentative.first().map_or((index, at), |(i, at, _)| (*i, at.clone()));
+                    s.torn = Some(torn_from(segments, i, start));
+                    tentative.clear();
+                    break 'segments;
+                };
+                pos = end + 1;
+                expected = record.seq + 1;
+                prev = Some(record.hash.clone());
+                last_seen = Some((record.seq, record.hash.clone()));
+                let signed = signed || key.is_some() || s.checkpoints > 0 || h.signature.is_some();
+                let whole = record.event == Event::Checkpoint || !signed;
+                tentative.push((index, at, record));
+                if whole {
+                    for (_, at, r) in tentative.drain(..) {
+                        s.after_head += 1;
+                        accept(&mut s, at, r, keep, true, &mut last_checkpoint, &mut at_head, h.seq);
+                    }
+                }
+                continue;
             }
             let line = &bytes[pos..end];
             let complete = end < bytes.len();
@@ -415,35 +451,32 @@ pub(crate) fn scan(
             if prev.as_ref().is_some_and(|p| *p != record.prev_hash) {
                 push(&mut s, Damage { at: Some(at.clone()), seq: Some(seq), problem: Problem::ChainBroken });
             }
+            let mut valid_checkpoint = false;
             if record.event == Event::Checkpoint {
-                match checkpoint_problem(&record, s.last.as_ref(), key) {
+                match checkpoint_problem(&record, last_seen.as_ref(), key) {
                     Some(problem) => push(&mut s, Damage { at: Some(at.clone()), seq: Some(seq), problem }),
-                    None => last_checkpoint = seq,
-                }
-                s.checkpoints += 1;
-                if let Some(cp) = &record.checkpoint {
-                    s.keys.insert(cp.key.clone());
+                    None => valid_checkpoint = true,
                 }
             }
-            s.records += 1;
             expected = seq + 1;
             prev = Some(record.hash.clone());
-            s.last = Some((seq, record.hash.clone()));
-            if keep {
-                match record.event {
-                    Event::Intent => {
-                        s.open_intents.insert(seq, record.clone());
-                    }
-                    Event::Outcome => {
-                        if let Some(i) = record.draft.intent {
-                            s.open_intents.remove(&i);
-                        }
-                    }
-                    Event::Skip | Event::Checkpoint => {}
-                }
-                s.items.push(Item::Record(at, Box::new(record)));
-            }
+            last_seen = Some((seq, record.hash.clone()));
+            accept(
+                &mut s,
+                at,
+                record,
+                keep,
+                valid_checkpoint,
+                &mut last_checkpoint,
+                &mut at_head,
+                head.map_or(0, |h| h.seq),
+            );
         }
+    }
+    if !tentative.is_empty() {
+        // A signed batch after HEAD without its checkpoint: never acknowledged.
+        let (i, at, _) = &tentative[0];
+        s.torn = Some(torn_from(segments, *i, at.clone()));
     }
     if s.torn.is_none() {
         // Segments set aside (or lost) after the last live one.
@@ -478,12 +511,11 @@ pub(crate) fn scan(
             } else if last_seq < h.seq && expected <= h.seq {
                 let problem = Problem::MissingBelowHead { from: expected, to: h.seq, signed };
                 push(&mut s, Damage { at: None, seq: Some(expected), problem });
-            } else if let Some((seq, hash)) = s.last.clone()
-                && seq == h.seq
+            } else if let Some(hash) = at_head.clone()
                 && hash != h.hash
             {
                 let problem = Problem::HeadMismatch { head: h.hash.clone(), record: hash };
-                push(&mut s, Damage { at: None, seq: Some(seq), problem });
+                push(&mut s, Damage { at: None, seq: Some(h.seq), problem });
             }
             match (&h.key, &h.signature) {
                 (Some(k), Some(sig)) => {
@@ -519,6 +551,62 @@ pub(crate) fn scan(
         s.next = (seq + 1, hash.clone());
     }
     s
+}
+
+/// Takes a record into the scan: counted, chained, kept for readers.
+#[allow(clippy::too_many_arguments)]
+fn accept(
+    s: &mut Scan,
+    at: Location,
+    record: Record,
+    keep: bool,
+    valid_checkpoint: bool,
+    last_checkpoint: &mut u64,
+    at_head: &mut Option<String>,
+    head_seq: u64,
+) {
+    let seq = record.seq;
+    if record.event == Event::Checkpoint {
+        if valid_checkpoint {
+            *last_checkpoint = seq;
+        }
+        s.checkpoints += 1;
+        if let Some(cp) = &record.checkpoint {
+            s.keys.insert(cp.key.clone());
+        }
+    }
+    if seq == head_seq {
+        *at_head = Some(record.hash.clone());
+    }
+    s.records += 1;
+    s.last = Some((seq, record.hash.clone()));
+    if keep {
+        match record.event {
+            Event::Intent => {
+                s.open_intents.insert(seq, record.clone());
+            }
+            Event::Outcome => {
+                if let Some(i) = record.draft.intent {
+                    s.open_intents.remove(&i);
+                }
+            }
+            Event::Skip | Event::Checkpoint => {}
+        }
+        s.items.push(Item::Record(at, Box::new(record)));
+    }
+}
+
+/// The torn tail from `at` in segment `index` to the end.
+fn torn_from(segments: &[Segment], index: usize, at: Location) -> Torn {
+    let count = |b: &[u8]| b.split(|c| *c == b'\n').filter(|l| !l.is_empty()).count() as u64;
+    let first = &segments[index].bytes[at.offset as usize..];
+    let rest = &segments[index + 1..];
+    Torn {
+        at,
+        segment_index: index,
+        lines: count(first) + rest.iter().map(|g| count(&g.bytes)).sum::<u64>(),
+        bytes: first.len() as u64 + rest.iter().map(|g| g.bytes.len() as u64).sum::<u64>(),
+    }
 }
 
 fn gap_damage(number: u64, aside: bool, from: u64, to: u64) -> Damage {
