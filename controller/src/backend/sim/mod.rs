@@ -49,6 +49,8 @@ struct Inner {
     timeline: clock::Timeline,
     /// Frames that migrations ending changed since the last save (saved with the next change).
     unsaved: std::sync::Mutex<std::collections::BTreeSet<FrameName>>,
+    /// Held from making a change's batch to applying it, so batches reach the store in order.
+    apply_order: std::sync::Mutex<()>,
 }
 
 impl Simulator {
@@ -56,7 +58,15 @@ impl Simulator {
     /// time starts at `state.now_ms` and runs at `clock`'s pace.
     pub fn new(state: SimState, store: Option<StateDir>, clock: Clock) -> Self {
         let timeline = clock::Timeline::starting_at(state.now_ms, clock);
-        Simulator { inner: Arc::new(Inner { state: Mutex::new(state), store, timeline, unsaved: Default::default() }) }
+        Simulator {
+            inner: Arc::new(Inner {
+                state: Mutex::new(state),
+                store,
+                timeline,
+                unsaved: Default::default(),
+                apply_order: Default::default(),
+            }),
+        }
     }
 
     /// The state, with every operation in flight moved on to the virtual time now (in memory
@@ -115,10 +125,10 @@ impl Simulator {
             .collect();
         let estate_wide = (guard.rng, guard.now_ms, guard.faults.clone());
         let result = f(&mut guard).and_then(|r| match &self.inner.store {
-            Some(store) => persist::write_changes(store, &guard, &before, self.inner.timeline.clock())
-                .map(|()| r)
+            Some(store) => persist::changes(store, &guard, &before, self.inner.timeline.clock())
+                .map(|batch| (r, Some(batch)))
                 .map_err(|e| BackendError::Internal(e.to_string())),
-            None => Ok(r),
+            None => Ok((r, None)),
         });
         if result.is_err() {
             for (name, frame) in backup {
@@ -131,15 +141,22 @@ impl Simulator {
             // What the restore undid is settled again from the clock at the next look.
             drop(guard);
             self.inner.unsaved.lock().expect("not poisoned").extend(unsaved);
-            return result;
+            return result.map(|(r, _)| r);
         }
-        drop(guard);
-        // Durable before the call returns, as the HMC's own state is; concurrent changes share
-        // one flush (group commit) instead of each holding the estate while it syncs.
-        if let Some(store) = &self.inner.store {
+        let (r, batch) = result?;
+        if let (Some(store), Some(batch)) = (&self.inner.store, batch) {
+            // The next change may start while this one is written: batches are applied in the
+            // order their changes were made (the order lock is taken before the state is let
+            // go). A failure here is the database failing under us: reported, not undone.
+            let order = self.inner.apply_order.lock().expect("not poisoned");
+            drop(guard);
+            persist::apply(store, batch).map_err(|e| BackendError::Internal(e.to_string()))?;
+            drop(order);
+            // Durable before the call returns, as the HMC's own state is; concurrent changes
+            // share one flush (group commit).
             store.flush_group().await.map_err(|e| BackendError::Internal(e.to_string()))?;
         }
-        result
+        Ok(r)
     }
 
     /// Fault: a VIOS shuts down (or crashes). Returns what happened.

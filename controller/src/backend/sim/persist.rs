@@ -165,6 +165,22 @@ pub(crate) fn write_changes(
     before: &[(FrameName, Before<'_>)],
     clock: super::Clock,
 ) -> Result<(), StoreError> {
+    let batch = changes(dir, s, before, clock)?;
+    apply(dir, batch)
+}
+
+/// Applies a batch made by [`changes`] (batches must be applied in the order they were made).
+pub(crate) fn apply(dir: &StateDir, batch: sled::Batch) -> Result<(), StoreError> {
+    dir.tree(TREE)?.apply_batch(batch).map_err(|e| dir.io(&e))
+}
+
+/// The batch that [`write_changes`] applies: made while the state is held, applied after.
+pub(crate) fn changes(
+    dir: &StateDir,
+    s: &SimState,
+    before: &[(FrameName, Before<'_>)],
+    clock: super::Clock,
+) -> Result<sled::Batch, StoreError> {
     let tree = dir.tree(TREE)?;
     let mut batch = sled::Batch::default();
     let meta = Meta {
@@ -210,7 +226,7 @@ pub(crate) fn write_changes(
             }
         }
     }
-    tree.apply_batch(batch).map_err(|e| dir.io(&e))
+    Ok(batch)
 }
 
 fn encode<T: Serialize>(dir: &StateDir, v: &T) -> Result<Vec<u8>, StoreError> {

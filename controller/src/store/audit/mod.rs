@@ -179,8 +179,12 @@ struct HeadWriter {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// The shortest time between two HEAD writes while batches keep coming.
+const HEAD_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
+
 #[derive(Debug, Default)]
 struct HeadState {
+    urgent: bool,
     pending: Option<Head>,
     written: u64,
     error: Option<String>,
@@ -211,6 +215,17 @@ impl HeadWriter {
                     Err(e) => st.error = Some(format!("HEAD could not be written: {e}")),
                 }
                 cv.notify_all();
+                // Under a stream of batches HEAD is rewritten every few milliseconds, not after
+                // each one; someone waiting for it (or the end) cuts the pause short.
+                let pause_until = std::time::Instant::now() + HEAD_PAUSE;
+                while !st.urgent && !st.stop {
+                    let left = pause_until.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    st = cv.wait_timeout(st, left).expect("not poisoned").0;
+                }
+                st.urgent = false;
             }
         });
         HeadWriter { shared, thread: Some(thread) }
@@ -238,6 +253,8 @@ impl HeadWriter {
             if st.written >= seq {
                 return Ok(());
             }
+            st.urgent = true;
+            cv.notify_all();
             st = cv.wait(st).expect("not poisoned");
         }
     }
