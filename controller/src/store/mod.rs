@@ -133,6 +133,24 @@ fn open_copy(path: &Path) -> Result<(sled::Db, tempfile::TempDir), StoreError> {
     Ok((db, scratch))
 }
 
+/// Refuses a database that another program wrote (checked on a copy, before sled opens the
+/// real one); a new, empty database is fine.
+fn foreign(db: &sled::Db, path: &Path) -> Result<(), StoreError> {
+    let io = |e: &dyn std::fmt::Display| StoreError::Io { path: path.to_path_buf(), detail: e.to_string() };
+    let meta = db.open_tree("meta").map_err(|e| io(&e))?;
+    match meta.get(MAGIC_KEY).map_err(|e| io(&e))? {
+        Some(m) if m.as_ref() == MAGIC => Ok(()),
+        Some(m) => Err(StoreError::NotOurs {
+            path: path.to_path_buf(),
+            detail: format!("its marker is {:?}", String::from_utf8_lossy(&m)),
+        }),
+        None if db.tree_names().len() > 2 || !db.is_empty() => {
+            Err(StoreError::NotOurs { path: path.to_path_buf(), detail: "a sled database of another program".into() })
+        }
+        None => Ok(()),
+    }
+}
+
 /// What to do about a damaged database (found on a copy, so nothing was changed).
 const DAMAGED_DATABASE: &str = "it was found on a copy, so nothing in the state directory was changed. The audit trail (audit/) is kept apart from the database and `powerplane audit verify` checks it. To go on, move the database files (conf, db, snap.*, blobs) into a new folder inside the state directory, e.g. `mkdir STATE/damaged && mv STATE/conf STATE/db STATE/snap.* STATE/blobs STATE/damaged/`: `powerplane sim init` then starts a new simulated estate, the audit trail continues, and the next `plan` rebuilds the observation";
 
@@ -179,7 +197,7 @@ impl StateDir {
         if path.join("db").exists() {
             // A damaged database is found on a copy first: sled's recovery would change it.
             // Refused, this process leaves the lock file as it found it.
-            if let Err(e) = open_copy(path) {
+            if let Err(e) = open_copy(path).and_then(|(db, _scratch)| foreign(&db, path)) {
                 flock.release();
                 return Err(e);
             }

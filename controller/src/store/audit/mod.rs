@@ -301,9 +301,7 @@ impl AuditLog {
             notes.push(move_torn_aside(&audit, &files.segments, &torn).map_err(|e| io(&e))?);
             files = read_files(&audit).map_err(|e| io(&e))?;
         }
-        // Open intents need the records; a second pass keeps only those.
-        let intents =
-            scan::scan(&files.segments, &files.set_aside, &Anchor::Head(files.head.clone()), None, signed, true);
+        let intents = found;
         let last_live = files.segments.last().map(|s| s.number);
         let newest = last_live.into_iter().chain(files.set_aside.segments.iter().copied()).max().unwrap_or(0);
         let (number, file, size) = match last_live {

@@ -293,7 +293,7 @@ pub struct Scan {
     pub last: Option<(u64, String)>,
     /// Where a writer continues: the next seq and the hash it chains to.
     pub next: (u64, String),
-    /// Intents without an outcome (with `keep`).
+    /// Intents without an outcome.
     pub open_intents: BTreeMap<u64, Record>,
     /// The live segments' numbers.
     pub segments: Vec<u64>,
@@ -580,18 +580,18 @@ fn accept(
     }
     s.records += 1;
     s.last = Some((seq, record.hash.clone()));
-    if keep {
-        match record.event {
-            Event::Intent => {
-                s.open_intents.insert(seq, record.clone());
-            }
-            Event::Outcome => {
-                if let Some(i) = record.draft.intent {
-                    s.open_intents.remove(&i);
-                }
-            }
-            Event::Skip | Event::Checkpoint => {}
+    match record.event {
+        Event::Intent => {
+            s.open_intents.insert(seq, record.clone());
         }
+        Event::Outcome => {
+            if let Some(i) = record.draft.intent {
+                s.open_intents.remove(&i);
+            }
+        }
+        Event::Skip | Event::Checkpoint => {}
+    }
+    if keep {
         s.items.push(Item::Record(at, Box::new(record)));
     }
 }
