@@ -7,8 +7,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-
 use super::Cli;
 use crate::store::StateDir;
 use crate::store::audit::{self, Event, Item, Keep, PublicKey, Scan};
@@ -187,7 +185,7 @@ fn note_pending(scan: &Scan) {
 
 fn verify(cli: &Cli, key: Option<&PublicKey>, expect: Option<(u64, String)>, json: bool) -> anyhow::Result<ExitCode> {
     let scan = read(cli, key, if expect.is_some() { Keep::Records } else { Keep::Verdict })?;
-    let head = audit_head(cli)?;
+    let head = &scan.head;
     // The witnessed head must be a record of the trail, at or below its head.
     let witnessed = expect.as_ref().map(|(seq, hash)| {
         let found = scan.items.iter().find_map(|i| match i {
@@ -280,18 +278,9 @@ fn signing_summary(scan: &Scan, key: Option<&PublicKey>) -> String {
     }
 }
 
-fn audit_head(cli: &Cli) -> anyhow::Result<Option<audit::Head>> {
-    let path = cli.state_dir.join(audit::DIR).join("HEAD");
-    match std::fs::read(&path) {
-        Ok(bytes) => Ok(serde_json::from_slice(&bytes).ok()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
-    }
-}
-
 fn head(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
     let scan = read(cli, None, Keep::Verdict)?;
-    let Some(head) = audit_head(cli)? else {
+    let Some(head) = &scan.head else {
         if !cli.state_dir.join(audit::DIR).is_dir() {
             anyhow::bail!(
                 "{} has no audit/HEAD: its trail is still in the database of an older release (the next command that writes moves it into segment files), or it has no trail yet",

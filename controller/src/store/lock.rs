@@ -77,7 +77,7 @@ impl Flock {
         }
         let mut found = Vec::new();
         (&file).read_to_end(&mut found).map_err(|e| io(&e))?;
-        let previous = read_record(&file).filter(|h| h.pid != std::process::id());
+        let previous = serde_json::from_slice::<Holder>(&found).ok().filter(|h| h.pid != std::process::id());
         let command = std::env::args().skip(1).filter(|a| !a.starts_with("--state-dir")).collect::<Vec<_>>();
         let me = Holder {
             pid: std::process::id(),
@@ -143,13 +143,6 @@ fn short_command(args: &[String]) -> String {
     }
     let s = words.join(" ");
     if s.chars().count() > 120 { format!("{}…", s.chars().take(120).collect::<String>()) } else { s }
-}
-
-fn read_record(mut f: &File) -> Option<Holder> {
-    let mut text = Vec::new();
-    f.seek(SeekFrom::Start(0)).ok()?;
-    f.read_to_end(&mut text).ok()?;
-    serde_json::from_slice(&text).ok()
 }
 
 fn write_record(mut f: &File, holder: Option<&Holder>) -> std::io::Result<()> {

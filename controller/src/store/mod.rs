@@ -133,13 +133,13 @@ fn open_copy(path: &Path) -> Result<(sled::Db, tempfile::TempDir), StoreError> {
     Ok((db, scratch))
 }
 
-/// Refuses a database that another program wrote (checked on a copy, before sled opens the
-/// real one); a new, empty database is fine.
-fn foreign(db: &sled::Db, path: &Path) -> Result<(), StoreError> {
+/// Whether `db` carries powerplane's marker (`false`: a new, empty database, not marked yet);
+/// a database another program wrote is refused.
+fn marked(db: &sled::Db, path: &Path) -> Result<bool, StoreError> {
     let io = |e: &dyn std::fmt::Display| StoreError::Io { path: path.to_path_buf(), detail: e.to_string() };
     let meta = db.open_tree("meta").map_err(|e| io(&e))?;
     match meta.get(MAGIC_KEY).map_err(|e| io(&e))? {
-        Some(m) if m.as_ref() == MAGIC => Ok(()),
+        Some(m) if m.as_ref() == MAGIC => Ok(true),
         Some(m) => Err(StoreError::NotOurs {
             path: path.to_path_buf(),
             detail: format!("its marker is {:?}", String::from_utf8_lossy(&m)),
@@ -147,7 +147,7 @@ fn foreign(db: &sled::Db, path: &Path) -> Result<(), StoreError> {
         None if db.tree_names().len() > 2 || !db.is_empty() => {
             Err(StoreError::NotOurs { path: path.to_path_buf(), detail: "a sled database of another program".into() })
         }
-        None => Ok(()),
+        None => Ok(false),
     }
 }
 
@@ -197,7 +197,7 @@ impl StateDir {
         if path.join("db").exists() {
             // A damaged database is found on a copy first: sled's recovery would change it.
             // Refused, this process leaves the lock file as it found it.
-            if let Err(e) = open_copy(path).and_then(|(db, _scratch)| foreign(&db, path)) {
+            if let Err(e) = open_copy(path).and_then(|(db, _scratch)| marked(&db, path)) {
                 flock.release();
                 return Err(e);
             }
@@ -216,25 +216,10 @@ impl StateDir {
             },
             other => io(&other),
         })?;
-        let meta = db.open_tree("meta").map_err(|e| io(&e))?;
-        match meta.get(MAGIC_KEY).map_err(|e| io(&e))? {
-            Some(m) if m.as_ref() == MAGIC => {}
-            Some(m) => {
-                return Err(StoreError::NotOurs {
-                    path: path.to_path_buf(),
-                    detail: format!("its marker is {:?}", String::from_utf8_lossy(&m)),
-                });
-            }
-            None if db.tree_names().len() > 2 || !db.is_empty() => {
-                return Err(StoreError::NotOurs {
-                    path: path.to_path_buf(),
-                    detail: "a sled database of another program".into(),
-                });
-            }
-            None => {
-                meta.insert(MAGIC_KEY, MAGIC).map_err(|e| io(&e))?;
-                db.flush().map_err(|e| io(&e))?;
-            }
+        if !marked(&db, path)? {
+            let meta = db.open_tree("meta").map_err(|e| io(&e))?;
+            meta.insert(MAGIC_KEY, MAGIC).map_err(|e| io(&e))?;
+            db.flush().map_err(|e| io(&e))?;
         }
         let dir = StateDir { path: path.to_path_buf(), db, lock: flock, group: Default::default(), scratch: None };
         // The first writer of this release moves an older release's audit tree into segment
@@ -269,18 +254,11 @@ impl StateDir {
         }
         let flock = lock::Flock::shared(path)?;
         let (db, scratch) = open_copy(path)?;
-        let meta = db.open_tree("meta").map_err(|e| io(&e))?;
-        match meta.get(MAGIC_KEY).map_err(|e| io(&e))? {
-            Some(m) if m.as_ref() == MAGIC => {}
-            other => {
-                return Err(StoreError::NotOurs {
-                    path: path.to_path_buf(),
-                    detail: match other {
-                        Some(m) => format!("its marker is {:?}", String::from_utf8_lossy(&m)),
-                        None => "a sled database without powerplane's marker".into(),
-                    },
-                });
-            }
+        if !marked(&db, path)? {
+            return Err(StoreError::NotOurs {
+                path: path.to_path_buf(),
+                detail: "a sled database without powerplane's marker".into(),
+            });
         }
         let lock = match flock {
             Some(l) => l,

@@ -297,6 +297,8 @@ pub struct Scan {
     pub open_intents: BTreeMap<u64, Record>,
     /// The live segments' numbers.
     pub segments: Vec<u64>,
+    /// The HEAD the trail was checked against, when it could be read.
+    pub head: Option<super::Head>,
     /// Records kept after HEAD (HEAD is written just after its batch; a stop in between
     /// leaves it behind, and the next writer brings it up to date).
     pub after_head: u64,
@@ -333,6 +335,7 @@ pub(crate) fn scan(
         Anchor::Head(HeadFile::Present(h)) => Some(h),
         _ => None,
     };
+    s.head = head.cloned();
     let mut expected = 1u64;
     let mut prev: Option<String> = Some(GENESIS.into());
     let mut last_checkpoint = 0u64;
