@@ -151,6 +151,10 @@ pub(crate) fn leaves<T: Serialize>(value: &T) -> Vec<(String, String)> {
         match v {
             serde_yaml::Value::String(s) => s.clone(),
             serde_yaml::Value::Null => "null".to_owned(),
+            serde_yaml::Value::Bool(b) => b.to_string(),
+            // As the YAML emitter writes it (the test below holds them equal), without
+            // running one per number.
+            serde_yaml::Value::Number(n) => n.to_string(),
             other => to_yaml(other).trim_end().to_owned(),
         }
     }
@@ -167,6 +171,32 @@ pub fn to_yaml<T: Serialize>(value: &T) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leaves_render_scalars_as_the_yaml_emitter_does() {
+        let values: serde_yaml::Value = serde_yaml::from_str(
+            "ints: [0, 1, -7, 9007199254740993, -9223372036854775808]\n\
+             floats: [0.0, 1.0, 0.5, 2.25, -0.05, 1e20, 1.5e-7, 123456789.123]\n\
+             bools: [true, false]\n\
+             nested: {a: 16384, b: 0.1, c: true}\n",
+        )
+        .unwrap();
+        for (path, rendered) in leaves(&values) {
+            let v = path.split('.').fold(&values, |v, k| &v[k]);
+            let expected = match v.as_sequence() {
+                Some(items) => {
+                    let parts: Vec<String> = items.iter().map(|i| to_yaml(i).trim_end().to_owned()).collect();
+                    format!("[{}]", parts.join(", "))
+                }
+                None => to_yaml(v).trim_end().to_owned(),
+            };
+            assert_eq!(rendered, expected, "{path}");
+        }
+        let special: Vec<f64> = vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY];
+        for (f, (_, rendered)) in special.iter().zip(leaves(&special.iter().map(|f| vec![*f]).collect::<Vec<_>>())) {
+            assert_eq!(rendered, format!("[{}]", to_yaml(f).trim_end()));
+        }
+    }
 
     #[test]
     fn deep_nesting_is_found_in_linear_time() {

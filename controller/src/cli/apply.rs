@@ -152,6 +152,8 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         Some(_) => (sim.observe().await?, None),
     };
     let meta = snapshot::save(&dir, &observed, "observe (apply)")?;
+    // The plan was made from it; what is applied is checked against a new observation.
+    drop(observed);
     let plan = match (&saved, fresh) {
         (Some(saved), _) => {
             if saved.fingerprint != meta.fingerprint {
@@ -216,6 +218,8 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let reporter = Arc::new(Reporter::new(plan.actions.len()));
     let report = executor::execute(sim.clone(), &plan, &ctx, settings, &writer, reporter.clone()).await?;
     reporter.finish();
+    // The report carries the actions; the plan's change details are not needed again.
+    drop(plan);
     let (ok, failed, skipped) = report.counts();
     let mut out = stdout.lock();
     writeln!(out, "\nApplied: {ok} succeeded, {failed} failed, {skipped} skipped.")?;
@@ -247,7 +251,13 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     }
     // The last word comes from the backend: what it still carries out is waited for, then the
     // manifests are planned against a fresh observation.
+    // The simulator's journal is folded into the database meanwhile, on the other core.
+    let folding = tokio::spawn({
+        let sim = sim.clone();
+        async move { sim.checkpoint().await }
+    });
     let (after, again) = settle(&sim, &desired, args.wait_timeout, &stopper).await?;
+    folding.await??;
     snapshot::save(&dir, &after, "observe (after apply)")?;
     if let Some(sig) = stopper.signal() {
         println!("Stopped by {} while waiting: not converged; run apply again to carry on.", sig.name());

@@ -1,10 +1,12 @@
-//! The state directory (DESIGN §6): one sled database with trees for the simulator, the
-//! observed snapshot and the audit trail, plus a lock file saying who uses it. A directory that
-//! is not ours is never written to; a second process is refused at once (sled locks the
-//! database file) and told who holds it.
+//! The state directory (DESIGN §6): one sled database with trees for the simulator and the
+//! observed snapshot, the audit trail's segment files (`audit/`), the simulator's journal, and
+//! a lock file saying who uses it. A directory that is not ours is never written to; a second
+//! process is refused at once (sled locks the database file) and told who holds it.
 
 /// The audit trail.
 pub mod audit;
+/// Concurrent writers sharing one sync.
+pub(crate) mod group_commit;
 /// Who uses the state directory.
 pub mod lock;
 /// The observed-state snapshot.
@@ -86,31 +88,20 @@ pub struct StateDir {
     path: PathBuf,
     db: sled::Db,
     lock: lock::Flock,
-    /// Concurrent writers waiting for durability share one flush.
-    group: std::sync::Arc<GroupFlush>,
     /// Read-only opens: the copy of the database that sled opened (sled writes on every open,
     /// so the state directory's own files are never handed to it).
     scratch: Option<std::sync::Arc<tempfile::TempDir>>,
 }
 
-/// Group commit of database flushes: how many writers asked for durability, up to which of
-/// them it is reached, and whether a flush is under way.
-#[derive(Debug, Default)]
-struct GroupFlush {
-    state: std::sync::Mutex<GroupState>,
-    done: tokio::sync::Notify,
-}
-
-#[derive(Debug, Default)]
-struct GroupState {
-    written: u64,
-    durable: u64,
-    flushing: bool,
-}
-
 /// The files of the sled database in a state directory (everything else is ours).
 fn is_database_file(name: &str) -> bool {
     name == "conf" || name == "db" || name == "blobs" || name.starts_with("snap.")
+}
+
+/// The database's settings: sled's page cache (1 GiB by default) is kept to 64 MiB, which
+/// holds the working set of an estate of tens of thousands of partitions.
+fn database(path: &Path) -> sled::Config {
+    sled::Config::new().path(path).cache_capacity(64 << 20)
 }
 
 /// Opens a private copy of the state directory's database (sled writes whenever it opens
@@ -124,7 +115,7 @@ fn open_copy(path: &Path) -> Result<(sled::Db, tempfile::TempDir), StoreError> {
             copy_tree(&e.path(), &scratch.path().join(e.file_name())).map_err(|e| io(&e))?;
         }
     }
-    let db = sled::Config::new().path(scratch.path()).flush_every_ms(None).open().map_err(|e| match e {
+    let db = database(scratch.path()).flush_every_ms(None).open().map_err(|e| match e {
         sled::Error::Corruption { .. } => {
             StoreError::Corrupt { path: path.to_path_buf(), detail: e.to_string(), fix: DAMAGED_DATABASE }
         }
@@ -202,7 +193,7 @@ impl StateDir {
                 return Err(e);
             }
         }
-        let db = sled::open(path).map_err(|e| match e {
+        let db = database(path).open().map_err(|e| match e {
             sled::Error::Io(ref ioe) if ioe.kind() == std::io::ErrorKind::WouldBlock || ioe.to_string().contains("lock") => {
                 StoreError::Locked {
                     path: path.to_path_buf(),
@@ -221,7 +212,7 @@ impl StateDir {
             meta.insert(MAGIC_KEY, MAGIC).map_err(|e| io(&e))?;
             db.flush().map_err(|e| io(&e))?;
         }
-        let dir = StateDir { path: path.to_path_buf(), db, lock: flock, group: Default::default(), scratch: None };
+        let dir = StateDir { path: path.to_path_buf(), db, lock: flock, scratch: None };
         // The first writer of this release moves an older release's audit tree into segment
         // files (readers read it where it is).
         if let Some(n) = audit::migrate_legacy(&dir)? {
@@ -264,13 +255,7 @@ impl StateDir {
             Some(l) => l,
             None => lock::Flock::none().map_err(|e| io(&e))?,
         };
-        Ok(StateDir {
-            path: path.to_path_buf(),
-            db,
-            lock,
-            group: Default::default(),
-            scratch: Some(std::sync::Arc::new(scratch)),
-        })
+        Ok(StateDir { path: path.to_path_buf(), db, lock, scratch: Some(std::sync::Arc::new(scratch)) })
     }
 
     /// The audit records of an older release, still in the database (not migrated yet), as
@@ -313,55 +298,6 @@ impl StateDir {
     /// Makes every write so far durable.
     pub(crate) fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map(drop).map_err(|e| self.io(&e))
-    }
-
-    /// Makes every write applied before the call durable, sharing the flush with whoever else
-    /// waits for one (group commit): one caller flushes for all that applied their writes
-    /// before it started, the others wait for it.
-    pub(crate) async fn flush_group(&self) -> Result<(), StoreError> {
-        let g = &self.group;
-        let mine = {
-            let mut s = g.state.lock().expect("not poisoned");
-            s.written += 1;
-            s.written
-        };
-        loop {
-            let notified = g.done.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let target = {
-                let mut s = g.state.lock().expect("not poisoned");
-                if s.durable >= mine {
-                    return Ok(());
-                }
-                if s.flushing {
-                    None
-                } else {
-                    s.flushing = true;
-                    Some(s.written)
-                }
-            };
-            let Some(target) = target else {
-                notified.await;
-                continue;
-            };
-            let db = self.db.clone();
-            let flushed = tokio::task::spawn_blocking(move || db.flush()).await;
-            let result = {
-                let mut s = g.state.lock().expect("not poisoned");
-                s.flushing = false;
-                match flushed {
-                    Ok(Ok(_)) => {
-                        s.durable = s.durable.max(target);
-                        Ok(())
-                    }
-                    Ok(Err(e)) => Err(self.io(&e)),
-                    Err(e) => Err(self.io(&e)),
-                }
-            };
-            g.done.notify_waiters();
-            return result;
-        }
     }
 
     pub(crate) fn io(&self, e: &dyn std::fmt::Display) -> StoreError {

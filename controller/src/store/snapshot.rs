@@ -1,8 +1,11 @@
-//! The observed-state store: the last observed estate, one record per object with when it was
-//! observed and by which backend call, refreshed by `plan` and `apply` (an unchanged estate
-//! only renews the snapshot's confirmation time). It is a cache — it can
-//! always be rebuilt by observing again — used by `plan --refresh=false` (like terraform) and by
-//! saved plans, which carry the fingerprint of the state they were made against.
+//! The observed-state store: the last observed estate and when and by which backend call it
+//! was observed, refreshed by `plan` and `apply` (an unchanged estate only renews the
+//! snapshot's confirmation time). The estate is one record: its canonical JSON, compressed
+//! with zstd. The fingerprint is taken over the same bytes, so a load checks them without
+//! serializing again. An estate of tens of thousands of partitions is a few megabytes. Older
+//! releases wrote one record per object, and those are still read. It is a cache, and can always be
+//! rebuilt by observing again. `plan --refresh=false` reads it (like terraform), and so do saved
+//! plans, which carry the fingerprint of the state they were made against.
 
 use std::collections::BTreeMap;
 
@@ -31,10 +34,9 @@ pub struct Meta {
     pub fingerprint: String,
 }
 
-#[derive(Serialize, Deserialize)]
+/// An object as older releases stored it.
+#[derive(Deserialize)]
 struct Entry<T> {
-    observed_at: String,
-    source: String,
     value: T,
 }
 
@@ -44,52 +46,36 @@ pub fn fingerprint(e: &Estate) -> String {
     crate::digest::sha256_hex(&bytes)
 }
 
+/// The key of the compressed estate.
+const ESTATE: &str = "estate";
+/// zstd's level: fast, and an estate's JSON is repetitive enough to shrink tenfold at it.
+const LEVEL: i32 = 3;
+
 /// Replaces the snapshot with `e`, durably; returns its metadata.
 pub fn save(dir: &StateDir, e: &Estate, source: &str) -> Result<Meta, StoreError> {
     let tree = dir.tree(TREE)?;
-    let meta = Meta { observed_at: crate::time::now(), source: source.to_owned(), fingerprint: fingerprint(e) };
+    let json = serde_json::to_vec(e).map_err(|e| dir.io(&e))?;
+    let meta = Meta {
+        observed_at: crate::time::now(),
+        source: source.to_owned(),
+        fingerprint: crate::digest::sha256_hex(&json),
+    };
     // Unchanged since the last observation (the steady state of a reconciliation loop): only
-    // the time it was confirmed changes; each object keeps when it was last seen to change.
+    // the time it was confirmed changes.
     let stored: Option<Meta> = tree.get(META).map_err(|e| dir.io(&e))?.and_then(|b| serde_json::from_slice(&b).ok());
-    if stored.is_some_and(|m| m.fingerprint == meta.fingerprint) {
+    if stored.is_some_and(|m| m.fingerprint == meta.fingerprint) && tree.contains_key(ESTATE).map_err(|e| dir.io(&e))? {
         tree.insert(META, serde_json::to_vec(&meta).map_err(|e| dir.io(&e))?).map_err(|e| dir.io(&e))?;
         dir.flush()?;
         return Ok(meta);
     }
+    let compressed = zstd::bulk::compress(&json, LEVEL).map_err(|e| dir.io(&e))?;
+    drop(json);
     let mut batch = sled::Batch::default();
     for k in tree.iter().keys() {
         batch.remove(k.map_err(|e| dir.io(&e))?);
     }
-    let entry = |v: &dyn erased::Value| -> Result<Vec<u8>, StoreError> {
-        v.to_entry(&meta.observed_at, &meta.source).map_err(|e| dir.io(&e))
-    };
     batch.insert(META, serde_json::to_vec(&meta).map_err(|e| dir.io(&e))?);
-    batch.insert(STATUS, entry(&e.status)?);
-    let mut put = |kind: Kind, name: &str, v: &dyn erased::Value| -> Result<(), StoreError> {
-        batch.insert(format!("{kind}/{name}").as_bytes(), entry(v)?);
-        Ok(())
-    };
-    for (n, o) in &e.frames {
-        put(Kind::Frame, n.as_str(), o)?;
-    }
-    for (n, o) in &e.hardware {
-        put(Kind::FrameHardware, n.as_str(), o)?;
-    }
-    for (n, o) in &e.proc_pools {
-        put(Kind::SharedProcessorPool, n.as_str(), o)?;
-    }
-    for (n, o) in &e.mem_pools {
-        put(Kind::SharedMemoryPool, n.as_str(), o)?;
-    }
-    for (n, o) in &e.vios_pairs {
-        put(Kind::ViosPair, n.as_str(), o)?;
-    }
-    for (n, o) in &e.seas {
-        put(Kind::SharedEthernetAdapter, n.as_str(), o)?;
-    }
-    for (n, o) in &e.partitions {
-        put(Kind::Partition, n.as_str(), o)?;
-    }
+    batch.insert(ESTATE, compressed);
     tree.apply_batch(batch).map_err(|e| dir.io(&e))?;
     dir.flush()?;
     Ok(meta)
@@ -103,21 +89,37 @@ pub fn load(dir: &StateDir) -> Result<Option<(Meta, Estate)>, StoreError> {
         dir.corrupt(format!("the observed snapshot's {what} cannot be decoded ({e})"), FIX)
     };
     let meta: Meta = serde_json::from_slice(&meta).map_err(|e| bad("metadata", &e))?;
+    let Some(compressed) = tree.get(ESTATE).map_err(|e| dir.io(&e))? else {
+        return load_per_object(dir, &tree, meta).map(Some);
+    };
+    let json = zstd::stream::decode_all(&compressed[..]).map_err(|e| bad("estate", &e))?;
+    if crate::digest::sha256_hex(&json) != meta.fingerprint {
+        return Err(dir.corrupt("the observed snapshot does not match its fingerprint".into(), FIX));
+    }
+    let e: Estate = serde_json::from_slice(&json).map_err(|e| bad("estate", &e))?;
+    Ok(Some((meta, e)))
+}
+
+/// A snapshot written by an older release: one record per object.
+fn load_per_object(dir: &StateDir, tree: &sled::Tree, meta: Meta) -> Result<(Meta, Estate), StoreError> {
+    let bad = |what: &str, e: &dyn std::fmt::Display| {
+        dir.corrupt(format!("the observed snapshot's {what} cannot be decoded ({e})"), FIX)
+    };
     let mut e = Estate::default();
     if let Some(v) = tree.get(STATUS).map_err(|e| dir.io(&e))? {
         e.status = serde_json::from_slice::<Entry<Status>>(&v).map_err(|err| bad("status", &err))?.value;
     }
-    e.frames = objects(dir, &tree, Kind::Frame)?;
-    e.hardware = objects(dir, &tree, Kind::FrameHardware)?;
-    e.proc_pools = objects(dir, &tree, Kind::SharedProcessorPool)?;
-    e.mem_pools = objects(dir, &tree, Kind::SharedMemoryPool)?;
-    e.vios_pairs = objects(dir, &tree, Kind::ViosPair)?;
-    e.seas = objects(dir, &tree, Kind::SharedEthernetAdapter)?;
-    e.partitions = objects(dir, &tree, Kind::Partition)?;
+    e.frames = objects(dir, tree, Kind::Frame)?;
+    e.hardware = objects(dir, tree, Kind::FrameHardware)?;
+    e.proc_pools = objects(dir, tree, Kind::SharedProcessorPool)?;
+    e.mem_pools = objects(dir, tree, Kind::SharedMemoryPool)?;
+    e.vios_pairs = objects(dir, tree, Kind::ViosPair)?;
+    e.seas = objects(dir, tree, Kind::SharedEthernetAdapter)?;
+    e.partitions = objects(dir, tree, Kind::Partition)?;
     if fingerprint(&e) != meta.fingerprint {
         return Err(dir.corrupt("the observed snapshot does not match its fingerprint".into(), FIX));
     }
-    Ok(Some((meta, e)))
+    Ok((meta, e))
 }
 
 fn objects<N, S>(dir: &StateDir, tree: &sled::Tree, kind: Kind) -> Result<BTreeMap<N, Object<N, S>>, StoreError>
@@ -135,21 +137,6 @@ where
         out.insert(entry.value.metadata.name.clone(), entry.value);
     }
     Ok(out)
-}
-
-/// Serialising heterogeneous values into entries without generics at each call.
-mod erased {
-    use serde::Serialize;
-
-    pub trait Value {
-        fn to_entry(&self, at: &str, source: &str) -> serde_json::Result<Vec<u8>>;
-    }
-
-    impl<T: Serialize> Value for T {
-        fn to_entry(&self, at: &str, source: &str) -> serde_json::Result<Vec<u8>> {
-            serde_json::to_vec(&super::Entry { observed_at: at.to_owned(), source: source.to_owned(), value: self })
-        }
-    }
 }
 
 #[cfg(test)]
@@ -172,8 +159,56 @@ mod tests {
         assert_eq!(back, inv);
         assert_eq!(fingerprint(&back), meta.fingerprint);
         // Damage is reported, with the way out.
-        dir.tree(TREE).unwrap().insert("Partition/bxaix85", &b"garbage"[..]).unwrap();
+        let tree = dir.tree(TREE).unwrap();
+        let mut stored = tree.get(ESTATE).unwrap().unwrap().to_vec();
+        let n = stored.len();
+        stored[n / 2] ^= 0x40;
+        tree.insert(ESTATE, stored).unwrap();
         let err = load(&dir).unwrap_err().to_string();
-        assert!(err.contains("cache") && err.contains("Partition/bxaix85"), "{err}");
+        assert!(err.contains("cache") && err.contains("snapshot"), "{err}");
+    }
+
+    #[test]
+    fn a_snapshot_of_one_record_per_object_from_an_older_release_is_read() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = StateDir::open(d.path()).unwrap();
+        let inv = powerplane_model::load_inventory(&[powerplane_model::SourceFile::new(
+            "i.yaml",
+            crate::backend::sim::LAB_INVENTORY,
+        )])
+        .unwrap();
+        let tree = dir.tree(TREE).unwrap();
+        let meta = Meta {
+            observed_at: "2026-11-01T00:00:00.000Z".into(),
+            source: "observe (plan)".into(),
+            fingerprint: fingerprint(&inv),
+        };
+        tree.insert(META, serde_json::to_vec(&meta).unwrap()).unwrap();
+        let entry = |v: serde_json::Value| {
+            serde_json::to_vec(&serde_json::json!({"observed_at": meta.observed_at, "source": meta.source, "value": v}))
+                .unwrap()
+        };
+        tree.insert(STATUS, entry(serde_json::to_value(&inv.status).unwrap())).unwrap();
+        let all = serde_json::to_value(&inv).unwrap();
+        for (kind, section) in [
+            (Kind::Frame, "frames"),
+            (Kind::FrameHardware, "hardware"),
+            (Kind::SharedProcessorPool, "proc_pools"),
+            (Kind::SharedMemoryPool, "mem_pools"),
+            (Kind::ViosPair, "vios_pairs"),
+            (Kind::SharedEthernetAdapter, "seas"),
+            (Kind::Partition, "partitions"),
+        ] {
+            for (name, o) in all[section].as_object().unwrap_or_else(|| panic!("{section} in {all}")) {
+                tree.insert(format!("{kind}/{name}"), entry(o.clone())).unwrap();
+            }
+        }
+        let (back_meta, back) = load(&dir).unwrap().unwrap();
+        assert_eq!(back_meta, meta);
+        assert_eq!(back, inv);
+        // The next save writes the compressed record in its place.
+        save(&dir, &inv, "test").unwrap();
+        assert_eq!(tree.len(), 2);
+        assert_eq!(load(&dir).unwrap().unwrap().1, inv);
     }
 }

@@ -6,6 +6,7 @@
 mod capacity;
 mod clock;
 mod inventory;
+mod journal;
 mod migration;
 mod observe;
 mod open;
@@ -18,6 +19,8 @@ mod sea;
 mod state;
 mod vios;
 
+#[cfg(test)]
+mod durability_tests;
 #[cfg(test)]
 mod tests;
 
@@ -45,11 +48,12 @@ pub struct Simulator {
 
 struct Inner {
     state: Mutex<SimState>,
-    store: Option<crate::store::StateDir>,
+    /// Where changes are persisted (none: in memory only).
+    store: Option<journal::Journal>,
     timeline: clock::Timeline,
     /// Frames that migrations ending changed since the last save (saved with the next change).
     unsaved: std::sync::Mutex<std::collections::BTreeSet<FrameName>>,
-    /// Held from making a change's batch to applying it, so batches reach the store in order.
+    /// Held from making a change's writes to appending them, so they reach the journal in order.
     apply_order: std::sync::Mutex<()>,
 }
 
@@ -61,7 +65,7 @@ impl Simulator {
         Simulator {
             inner: Arc::new(Inner {
                 state: Mutex::new(state),
-                store,
+                store: store.map(journal::Journal::new),
                 timeline,
                 unsaved: Default::default(),
                 apply_order: Default::default(),
@@ -125,8 +129,8 @@ impl Simulator {
             .collect();
         let estate_wide = (guard.rng, guard.now_ms, guard.faults.clone());
         let result = f(&mut guard).and_then(|r| match &self.inner.store {
-            Some(store) => persist::changes(store, &guard, &before, self.inner.timeline.clock())
-                .map(|batch| (r, Some(batch)))
+            Some(j) => persist::changes(j.dir(), &guard, &before, self.inner.timeline.clock())
+                .map(|ops| (r, Some(ops)))
                 .map_err(|e| BackendError::Internal(e.to_string())),
             None => Ok((r, None)),
         });
@@ -144,19 +148,31 @@ impl Simulator {
             return result.map(|(r, _)| r);
         }
         let (r, batch) = result?;
-        if let (Some(store), Some(batch)) = (&self.inner.store, batch) {
-            // The next change may start while this one is written: batches are applied in the
-            // order their changes were made (the order lock is taken before the state is let
-            // go). A failure here is the database failing under us: reported, not undone.
+        if let (Some(journal), Some(ops)) = (&self.inner.store, batch) {
+            // The next change may start while this one is written: changes are appended in the
+            // order they were made (the order lock is taken before the state is let go). A
+            // failure here is the disk failing under us: reported, not undone.
             let order = self.inner.apply_order.lock().expect("not poisoned");
             drop(guard);
-            persist::apply(store, batch).map_err(|e| BackendError::Internal(e.to_string()))?;
+            journal.append(ops).map_err(|e| BackendError::Internal(e.to_string()))?;
             drop(order);
             // Durable before the call returns, as the HMC's own state is; concurrent changes
-            // share one flush (group commit).
-            store.flush_group().await.map_err(|e| BackendError::Internal(e.to_string()))?;
+            // share one fdatasync (group commit).
+            if journal.sync().await.map_err(|e| BackendError::Internal(e.to_string()))? {
+                self.checkpoint().await?;
+            }
         }
         Ok(r)
+    }
+
+    /// Folds the journal into the database now, on the blocking pool, so that an apply does it
+    /// while it observes the result instead of at exit. Every change is durable without it.
+    pub async fn checkpoint(&self) -> Result<(), BackendError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || inner.store.as_ref().map_or(Ok(()), journal::Journal::checkpoint))
+            .await
+            .map_err(|e| BackendError::Internal(e.to_string()))?
+            .map_err(|e| BackendError::Internal(e.to_string()))
     }
 
     /// Fault: a VIOS shuts down (or crashes). Returns what happened.

@@ -1,18 +1,22 @@
 //! The simulator's state in the state directory: one key for the estate-wide part (seed,
-//! clock, faults, settings), one per frame (VIOS, SEA, pools) and one per partition, so that an
-//! action rewrites only what it changed — a partition created, a SEA's mode — not its frame.
-//! (Older releases kept a frame's partitions inside the frame's key; such a state is read as
-//! it is and rewritten in this layout by the first simulator that may write.)
+//! clock, faults, settings) and one per frame. A frame's value is its JSON, VIOS, SEA, pools and
+//! partitions together, compressed with zstd, so an estate of tens of thousands of partitions
+//! takes a few megabytes. A change is not written here directly. It goes to the journal
+//! ([`super::journal`]) as the parts it changed, a frame's own record (without its partitions)
+//! or one partition. [`fold`] merges those parts into the frames at a checkpoint. Older releases
+//! stored frames uncompressed, with or without their partitions beside them under `lpar/` keys.
+//! Such a state is read as it is, and the first simulator that may write rewrites it in this
+//! layout.
 
 use std::collections::BTreeMap;
 
 use powerplane_model::FrameName;
 use serde::{Deserialize, Serialize};
 
+use super::journal::{Op, TREE};
 use super::state::{FORMAT, Faults, Settings, SimFrame, SimState};
 use crate::store::{StateDir, StoreError};
 
-const TREE: &str = "sim";
 const META: &[u8] = b"meta";
 const FRAME_PREFIX: &str = "frame/";
 const PARTITION_PREFIX: &str = "lpar/";
@@ -34,6 +38,25 @@ fn frame_record(f: &SimFrame) -> SimFrame {
         proc_pools: f.proc_pools.clone(),
         partitions: BTreeMap::new(),
     }
+}
+
+/// zstd's frame magic number, which starts every compressed frame (JSON starts with `{`).
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
+/// zstd's level: fast, and a frame's partitions are alike enough to shrink tenfold at it.
+const LEVEL: i32 = 3;
+
+fn encode_frame(dir: &StateDir, f: &SimFrame) -> Result<Vec<u8>, StoreError> {
+    zstd::bulk::compress(&encode(dir, f)?, LEVEL).map_err(|e| dir.io(&e))
+}
+
+/// A stored frame, and whether it was in this release's (compressed) form.
+fn decode_frame(dir: &StateDir, name: &str, v: &[u8]) -> Result<(SimFrame, bool), StoreError> {
+    let bad = |e: &dyn std::fmt::Display| {
+        dir.corrupt(format!("frame {name} of the simulated estate cannot be decoded ({e})"), FIX)
+    };
+    let compressed = v.starts_with(&ZSTD_MAGIC);
+    let json = if compressed { zstd::stream::decode_all(v).map_err(|e| bad(&e))? } else { v.to_vec() };
+    Ok((serde_json::from_slice(&json).map_err(|e| bad(&e))?, compressed))
 }
 
 fn same_but_partitions(a: &SimFrame, b: &SimFrame) -> bool {
@@ -77,8 +100,9 @@ pub fn load(dir: &StateDir) -> Result<Option<SimState>, StoreError> {
 }
 
 /// The saved simulated estate with the clock it was saved with, and whether it is in an older
-/// release's layout (partitions inside their frame's key).
+/// release's layout (partitions inside their frame's key). The journal is replayed first.
 pub(crate) fn load_with_clock(dir: &StateDir) -> Result<Option<(SimState, SavedClock, bool)>, StoreError> {
+    super::journal::recover(dir)?;
     let tree = dir.tree(TREE)?;
     let Some(bytes) = tree.get(META).map_err(|e| dir.io(&e))? else {
         if !tree.is_empty() {
@@ -100,10 +124,9 @@ pub(crate) fn load_with_clock(dir: &StateDir) -> Result<Option<(SimState, SavedC
     for kv in tree.scan_prefix(FRAME_PREFIX) {
         let (k, v) = kv.map_err(|e| dir.io(&e))?;
         let name = String::from_utf8_lossy(&k[FRAME_PREFIX.len()..]).into_owned();
-        let frame: SimFrame = serde_json::from_slice(&v)
-            .map_err(|e| dir.corrupt(format!("frame {name} of the simulated estate cannot be decoded ({e})"), FIX))?;
+        let (frame, compressed) = decode_frame(dir, &name, &v)?;
         let name = FrameName::new(name).map_err(|e| dir.corrupt(e.to_string(), FIX))?;
-        legacy |= !frame.partitions.is_empty();
+        legacy |= !compressed;
         frames.insert(name, frame);
     }
     for kv in tree.scan_prefix(PARTITION_PREFIX) {
@@ -114,6 +137,7 @@ pub(crate) fn load_with_clock(dir: &StateDir) -> Result<Option<(SimState, SavedC
         let partition: super::state::SimPartition =
             serde_json::from_slice(&v).map_err(|e| bad(format!("cannot be decoded ({e})")))?;
         let f = frames.get_mut(frame).ok_or_else(|| bad("belongs to a frame the estate does not have".into()))?;
+        legacy = true;
         let name = powerplane_model::PartitionName::new(name).map_err(|e| bad(e.to_string()))?;
         f.partitions.insert(name, partition);
     }
@@ -140,11 +164,30 @@ pub fn save(dir: &StateDir, s: &SimState) -> Result<(), StoreError> {
 
 /// [`save`], with the virtual time moving on at `clock`'s pace while the simulator is closed.
 pub(crate) fn save_at(dir: &StateDir, s: &SimState, clock: super::Clock) -> Result<(), StoreError> {
+    // Whatever the journal holds is folded in first, so that no later replay brings it back.
+    super::journal::recover(dir)?;
     let tree = dir.tree(TREE)?;
     tree.clear().map_err(|e| dir.io(&e))?;
-    let everything: Vec<(FrameName, Before<'_>)> = s.frames.keys().map(|f| (f.clone(), Before::Stored(None))).collect();
-    write_changes(dir, s, &everything, clock)?;
+    let mut batch = sled::Batch::default();
+    batch.insert(META, encode(dir, &meta(s, clock))?);
+    for (name, f) in &s.frames {
+        batch.insert(format!("{FRAME_PREFIX}{name}").as_bytes(), encode_frame(dir, f)?);
+    }
+    tree.apply_batch(batch).map_err(|e| dir.io(&e))?;
     dir.flush()
+}
+
+fn meta(s: &SimState, clock: super::Clock) -> Meta {
+    Meta {
+        format: s.format,
+        seed: s.seed,
+        rng: s.rng,
+        now_ms: s.now_ms,
+        wall_ms: Some(super::clock::wall_ms()),
+        speedup: clock.speedup(),
+        faults: s.faults.clone(),
+        settings: s.settings.clone(),
+    }
 }
 
 /// What a frame was before a change, as far as the store is concerned.
@@ -156,74 +199,118 @@ pub(crate) enum Before<'a> {
     Unknown,
 }
 
-/// Writes the estate-wide part and what changed in the named frames since `before`, without waiting for it to be durable (the
-/// caller does, with [`StateDir::flush_group`]); `s.now_ms` is the virtual time now, which
-/// moves on at `clock`'s pace while the simulator is closed.
-pub(crate) fn write_changes(
-    dir: &StateDir,
-    s: &SimState,
-    before: &[(FrameName, Before<'_>)],
-    clock: super::Clock,
-) -> Result<(), StoreError> {
-    let batch = changes(dir, s, before, clock)?;
-    apply(dir, batch)
-}
-
-/// Applies a batch made by [`changes`] (batches must be applied in the order they were made).
-pub(crate) fn apply(dir: &StateDir, batch: sled::Batch) -> Result<(), StoreError> {
-    dir.tree(TREE)?.apply_batch(batch).map_err(|e| dir.io(&e))
-}
-
-/// The batch that [`write_changes`] applies: made while the state is held, applied after.
+/// The parts that record the estate-wide part and what changed in the named frames since
+/// `before`, for the journal. `s.now_ms` is the virtual time now, which moves on at `clock`'s
+/// pace while the simulator is closed.
 pub(crate) fn changes(
     dir: &StateDir,
     s: &SimState,
     before: &[(FrameName, Before<'_>)],
     clock: super::Clock,
-) -> Result<sled::Batch, StoreError> {
-    let tree = dir.tree(TREE)?;
-    let mut batch = sled::Batch::default();
-    let meta = Meta {
-        format: s.format,
-        seed: s.seed,
-        rng: s.rng,
-        now_ms: s.now_ms,
-        wall_ms: Some(super::clock::wall_ms()),
-        speedup: clock.speedup(),
-        faults: s.faults.clone(),
-        settings: s.settings.clone(),
-    };
-    batch.insert(META, encode(dir, &meta)?);
+) -> Result<Vec<Op>, StoreError> {
+    let mut ops = vec![Op::Put(META.to_vec(), encode(dir, &meta(s, clock))?)];
     for (f, old) in before {
         let key = format!("{FRAME_PREFIX}{f}");
         let old = match old {
             Before::Stored(old) => *old,
             Before::Unknown => {
-                for k in tree.scan_prefix(format!("{PARTITION_PREFIX}{f}/")).keys() {
-                    batch.remove(k.map_err(|e| dir.io(&e))?);
-                }
+                // Written whole: what is stored of it goes first.
+                ops.push(Op::Remove(key.clone().into_bytes()));
                 None
             }
         };
         let Some(frame) = s.frames.get(f) else {
-            batch.remove(key.as_bytes());
-            for k in tree.scan_prefix(format!("{PARTITION_PREFIX}{f}/")).keys() {
-                batch.remove(k.map_err(|e| dir.io(&e))?);
-            }
+            ops.push(Op::Remove(key.into_bytes()));
             continue;
         };
         if old.is_none_or(|o| !same_but_partitions(o, frame)) {
-            batch.insert(key.as_bytes(), encode(dir, &frame_record(frame))?);
+            ops.push(Op::Put(key.into_bytes(), encode(dir, &frame_record(frame))?));
         }
         for (name, p) in &frame.partitions {
             if old.and_then(|o| o.partitions.get(name)) != Some(p) {
-                batch.insert(partition_key(f, name).as_bytes(), encode(dir, p)?);
+                ops.push(Op::Put(partition_key(f, name).into_bytes(), encode(dir, p)?));
             }
         }
         if let Some(o) = old {
             for name in o.partitions.keys().filter(|n| !frame.partitions.contains_key(*n)) {
-                batch.remove(partition_key(f, name).as_bytes());
+                ops.push(Op::Remove(partition_key(f, name).into_bytes()));
             }
+        }
+    }
+    Ok(ops)
+}
+
+/// Merges journaled parts, in order, into the stored frames: the writes that bring the tree up
+/// to date. A frame's own record replaces everything of it but its partitions; removing it
+/// removes the frame; a partition's record is put into or removed from its frame. Folding the
+/// same parts twice gives what folding them once does (a replay after a crash).
+pub(crate) fn fold(dir: &StateDir, ops: impl IntoIterator<Item = Op>) -> Result<sled::Batch, StoreError> {
+    let tree = dir.tree(TREE)?;
+    let mut batch = sled::Batch::default();
+    // Each frame touched: its state as the parts so far leave it (None: removed).
+    let mut frames: BTreeMap<String, Option<SimFrame>> = BTreeMap::new();
+    let stored = |name: &str| -> Result<Option<SimFrame>, StoreError> {
+        match tree.get(format!("{FRAME_PREFIX}{name}")).map_err(|e| dir.io(&e))? {
+            Some(v) => Ok(Some(decode_frame(dir, name, &v)?.0)),
+            None => Ok(None),
+        }
+    };
+    let bad = |key: &[u8], why: &str| {
+        dir.corrupt(format!("the simulator's journal writes {} {why}", String::from_utf8_lossy(key)), FIX)
+    };
+    for op in ops {
+        let key = match &op {
+            Op::Put(k, _) | Op::Remove(k) => k.clone(),
+        };
+        if key == META {
+            match op {
+                Op::Put(k, v) => batch.insert(k, v),
+                Op::Remove(k) => batch.remove(k),
+            }
+            continue;
+        }
+        let text = String::from_utf8_lossy(&key).into_owned();
+        if let Some(name) = text.strip_prefix(FRAME_PREFIX) {
+            if !frames.contains_key(name) {
+                frames.insert(name.to_owned(), stored(name)?);
+            }
+            let slot = frames.get_mut(name).expect("just inserted");
+            match op {
+                Op::Remove(_) => *slot = None,
+                Op::Put(_, v) => {
+                    let shell: SimFrame =
+                        serde_json::from_slice(&v).map_err(|e| bad(&key, &format!("undecodable ({e})")))?;
+                    let partitions = slot.take().map(|f| f.partitions).unwrap_or_default();
+                    *slot = Some(SimFrame { partitions, ..shell });
+                }
+            }
+        } else if let Some((frame, name)) = text.strip_prefix(PARTITION_PREFIX).and_then(|k| k.split_once('/')) {
+            if !frames.contains_key(frame) {
+                frames.insert(frame.to_owned(), stored(frame)?);
+            }
+            // A part of a frame that is gone: a replay over a tree that already has everything
+            // the journal holds (a crash between a checkpoint's flush and the journal's
+            // truncation), in which a later record of the journal removed the frame.
+            let Some(f) = frames.get_mut(frame).expect("just inserted").as_mut() else { continue };
+            let name = powerplane_model::PartitionName::new(name).map_err(|e| bad(&key, &e.to_string()))?;
+            match op {
+                Op::Remove(_) => {
+                    f.partitions.remove(&name);
+                }
+                Op::Put(_, v) => {
+                    let p = serde_json::from_slice(&v).map_err(|e| bad(&key, &format!("undecodable ({e})")))?;
+                    f.partitions.insert(name, p);
+                }
+            }
+        } else {
+            return Err(bad(&key, "under an unknown key"));
+        }
+    }
+    for (name, f) in frames {
+        let key = format!("{FRAME_PREFIX}{name}");
+        match f {
+            Some(f) => batch.insert(key.as_bytes(), encode_frame(dir, &f)?),
+            None => batch.remove(key.as_bytes()),
         }
     }
     Ok(batch)

@@ -27,6 +27,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+pub(crate) use head::sync_dir;
 pub use head::{Head, HeadFile, parse_witness};
 pub use record::{Checkpoint, Draft, Event, GENESIS, Record, Result, Who};
 pub use scan::{Damage, Item, Location, Problem, Scan, Torn};

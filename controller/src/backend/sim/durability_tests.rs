@@ -1,0 +1,184 @@
+//! The simulator's persistence under crashes: changes go to the journal, checkpoints fold it
+//! into the database, and a process may die at any byte of the journal.
+
+use std::path::Path;
+
+use powerplane_model::{Action, ActionId, FrameName, Op, PartitionName, SourceFile, ViosName};
+use proptest::prelude::*;
+
+use super::{Clock, LAB_INVENTORY, SimState, Simulator, StateDir, realise};
+use crate::backend::Hypervisor;
+
+fn lab_state() -> SimState {
+    let mut inv = powerplane_model::load_inventory(&[SourceFile::new("i.yaml", LAB_INVENTORY)]).unwrap();
+    inv.partitions.retain(|n, _| n.as_str() == "bxaix85");
+    realise(inv, 7).unwrap()
+}
+
+/// One change an operator or a plan makes; some are refused (nothing is then written).
+#[derive(Clone, Debug)]
+enum Step {
+    Create(u8),
+    Start(u8),
+    Delete(u8),
+    ViosDown,
+    ViosUp,
+    Battery(bool),
+    Checkpoint,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        (0u8..4).prop_map(Step::Create),
+        (0u8..4).prop_map(Step::Start),
+        (0u8..4).prop_map(Step::Delete),
+        Just(Step::ViosDown),
+        Just(Step::ViosUp),
+        any::<bool>().prop_map(Step::Battery),
+        Just(Step::Checkpoint),
+    ]
+}
+
+fn name(i: u8) -> PartitionName {
+    PartitionName::new(format!("lp{i}")).unwrap()
+}
+
+/// Runs a step; true when it changed the estate (was acknowledged).
+async fn apply(sim: &Simulator, s: &Step) -> bool {
+    let frame = FrameName::new("p72").unwrap();
+    let op = match s {
+        Step::Create(i) => {
+            let spec = powerplane_model::from_yaml(
+                "placement: {frame: p72}\nprocessors: {units: 0.1, virtual: 1}\nmemory: {desiredMB: 1024, maxMB: 2048}\n",
+            )
+            .unwrap();
+            Op::CreatePartition { frame, partition: name(*i), spec: Box::new(spec), paging_vios: vec![] }
+        }
+        Step::Start(i) => Op::StartPartition { frame, partition: name(*i), force: false },
+        Step::Delete(i) => Op::DeletePartition { frame, partition: name(*i) },
+        Step::ViosDown => return sim.vios_down(&frame, &ViosName::new("p72vio2").unwrap()).await.is_ok(),
+        Step::ViosUp => return sim.vios_up(&frame, &ViosName::new("p72vio2").unwrap()).await.is_ok(),
+        Step::Battery(on) => return sim.battery(&frame, *on).await.is_ok(),
+        Step::Checkpoint => {
+            sim.checkpoint().await.unwrap();
+            return false;
+        }
+    };
+    sim.execute(&Action { id: ActionId("t".into()), op, after: vec![], reason: "test".into() }).await.is_ok()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// What a reopened simulator must reproduce of a state.
+fn essence(s: &SimState) -> String {
+    serde_json::to_string(&(&s.frames, &s.faults, s.rng)).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// A copy of the state directory taken at any moment, with the journal cut at any byte
+    /// after it (a crash mid-write), reopens to the state after the last change whose record
+    /// is whole: every acknowledged change is kept, a torn record is moved aside, none is
+    /// replayed twice or half.
+    #[test]
+    fn a_crash_at_any_byte_of_the_journal_keeps_every_whole_change(
+        steps in proptest::collection::vec(step(), 1..14),
+        cut in any::<proptest::sample::Index>(),
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap();
+        rt.block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let store = StateDir::open(dir.path()).unwrap();
+            let state = lab_state();
+            super::persist::save(&store, &state).unwrap();
+            // The state after each change since the last checkpoint, the checkpoint's first.
+            let mut since = vec![essence(&state)];
+            let sim = Simulator::new(state, Some(store.clone()), Clock::default());
+            for s in &steps {
+                if apply(&sim, s).await {
+                    since.push(essence(&sim.snapshot().await));
+                } else if matches!(s, Step::Checkpoint) {
+                    since = vec![essence(&sim.snapshot().await)];
+                }
+            }
+            let crashed = tempfile::tempdir().unwrap();
+            copy_dir(dir.path(), crashed.path());
+            let journal = crashed.path().join(super::journal::FILE);
+            let bytes = std::fs::read(&journal).unwrap_or_default();
+            let at = if bytes.is_empty() { 0 } else { cut.index(bytes.len() + 1) };
+            std::fs::write(&journal, &bytes[..at]).unwrap();
+            let whole = super::journal::decode(&bytes[..at]).unwrap();
+
+            let reopened = StateDir::open(crashed.path()).unwrap();
+            let loaded = super::persist::load(&reopened).unwrap().unwrap();
+            prop_assert_eq!(essence(&loaded), since[whole.changes.len()].clone(), "cut at {} of {}", at, bytes.len());
+            let torn = std::fs::read_dir(crashed.path())
+                .unwrap()
+                .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("sim.journal.torn-"))
+                .count();
+            prop_assert_eq!(torn, usize::from(whole.torn.is_some()));
+            prop_assert_eq!(std::fs::metadata(&journal).unwrap().len(), 0, "folded into the database");
+            // Opening it again changes nothing.
+            drop(reopened);
+            let again = super::persist::load(&StateDir::open(crashed.path()).unwrap()).unwrap().unwrap();
+            prop_assert_eq!(essence(&again), essence(&loaded));
+            drop(sim);
+            Ok(())
+        })?;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn damage_inside_the_journal_is_refused_and_left_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StateDir::open(dir.path()).unwrap();
+    let state = lab_state();
+    super::persist::save(&store, &state).unwrap();
+    let sim = Simulator::new(state, Some(store.clone()), Clock::default());
+    for s in [Step::Create(0), Step::Create(1), Step::Start(0)] {
+        assert!(apply(&sim, &s).await, "{s:?}");
+    }
+    let crashed = tempfile::tempdir().unwrap();
+    copy_dir(dir.path(), crashed.path());
+    let journal = crashed.path().join(super::journal::FILE);
+    let mut bytes = std::fs::read(&journal).unwrap();
+    bytes[20] ^= 0x10;
+    std::fs::write(&journal, &bytes).unwrap();
+    let err = super::persist::load(&StateDir::open(crashed.path()).unwrap()).unwrap_err();
+    assert!(matches!(err, crate::store::StoreError::Corrupt { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains("sim.journal") && msg.contains("byte 0") && msg.contains("sim init --force"), "{msg}");
+    assert_eq!(std::fs::read(&journal).unwrap(), bytes, "the journal is left for the record");
+    drop(sim);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_read_only_open_replays_the_journal_without_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StateDir::open(dir.path()).unwrap();
+    let state = lab_state();
+    super::persist::save(&store, &state).unwrap();
+    let sim = Simulator::new(state, Some(store.clone()), Clock::default());
+    assert!(apply(&sim, &Step::Create(3)).await);
+    let expected = essence(&sim.snapshot().await);
+    let crashed = tempfile::tempdir().unwrap();
+    copy_dir(dir.path(), crashed.path());
+    drop((sim, store));
+    let journal = crashed.path().join(super::journal::FILE);
+    let before = std::fs::read(&journal).unwrap();
+    assert!(!before.is_empty());
+    let ro = StateDir::open_read_only(crashed.path()).unwrap();
+    assert_eq!(essence(&super::persist::load(&ro).unwrap().unwrap()), expected);
+    assert_eq!(std::fs::read(&journal).unwrap(), before);
+}
