@@ -107,39 +107,92 @@ impl Simulator {
         frames: &[&FrameName],
         f: impl FnOnce(&mut SimState) -> Result<R, BackendError>,
     ) -> Result<R, BackendError> {
+        self.change_scoped(frames, None, f).await
+    }
+
+    /// [`Simulator::change`]; with `only`, `f` changes of its one frame no partition but that
+    /// one, so only the frame's own part and that partition are kept aside and compared, not
+    /// all the frame's partitions (debug builds check that it keeps to this).
+    async fn change_scoped<R>(
+        &self,
+        frames: &[&FrameName],
+        only: Option<&PartitionName>,
+        f: impl FnOnce(&mut SimState) -> Result<R, BackendError>,
+    ) -> Result<R, BackendError> {
         let mut guard = self.current().await;
         // Migrations that ended since the last save are saved with this change, both frames
         // together.
         let unsaved = std::mem::take(&mut *self.inner.unsaved.lock().expect("not poisoned"));
+        let only = only.filter(|_| frames.len() == 1 && !unsaved.contains(frames[0]));
         let mut frames: Vec<FrameName> = frames.iter().map(|f| (*f).clone()).collect();
         frames.extend(unsaved.iter().cloned());
         frames.sort();
         frames.dedup();
-        let backup: Vec<(FrameName, Option<state::SimFrame>)> =
-            frames.iter().map(|n| (n.clone(), guard.frames.get(n).cloned())).collect();
+        let backup: Vec<(FrameName, Backup)> = frames
+            .iter()
+            .map(|n| {
+                let frame = guard.frames.get(n);
+                let b = match (only, frame) {
+                    (Some(p), Some(fr)) => {
+                        Backup::Partition { shell: fr.shell(), name: p.clone(), old: fr.partitions.get(p).cloned() }
+                    }
+                    _ => Backup::Whole(frame.cloned()),
+                };
+                (n.clone(), b)
+            })
+            .collect();
+        #[cfg(debug_assertions)]
+        let whole_before: Option<state::SimFrame> = only.and_then(|_| guard.frames.get(&frames[0]).cloned());
         // What is stored of each frame: its state before this change, unless a migration that
         // ended changed it in memory since it was saved.
         let before: Vec<(FrameName, persist::Before)> = backup
             .iter()
-            .map(|(n, f)| {
-                let b =
-                    if unsaved.contains(n) { persist::Before::Unknown } else { persist::Before::Stored(f.as_ref()) };
+            .map(|(n, b)| {
+                let b = match b {
+                    _ if unsaved.contains(n) => persist::Before::Unknown,
+                    Backup::Whole(f) => persist::Before::Stored(f.as_ref()),
+                    Backup::Partition { shell, name, old } => {
+                        persist::Before::Partition { shell, name, old: old.as_ref() }
+                    }
+                };
                 (n.clone(), b)
             })
             .collect();
         let estate_wide = (guard.rng, guard.now_ms, guard.faults.clone());
-        let result = f(&mut guard).and_then(|r| match &self.inner.store {
+        let result = f(&mut guard);
+        #[cfg(debug_assertions)]
+        if let (Ok(_), Some(was), Some(p)) = (&result, &whole_before, only) {
+            let now = guard.frames.get(&frames[0]);
+            let others = |f: &state::SimFrame| {
+                f.partitions.iter().filter(|(n, _)| *n != p).map(|(n, q)| (n.clone(), q.clone())).collect::<Vec<_>>()
+            };
+            assert_eq!(now.map(others), Some(others(was)), "a change scoped to {p} changed another partition");
+        }
+        let result = result.and_then(|r| match &self.inner.store {
             Some(j) => persist::changes(j.dir(), &guard, &before, self.inner.timeline.clock())
                 .map(|ops| (r, Some(ops)))
                 .map_err(|e| BackendError::Internal(e.to_string())),
             None => Ok((r, None)),
         });
         if result.is_err() {
-            for (name, frame) in backup {
-                match frame {
-                    Some(f) => guard.frames.insert(name, f),
-                    None => guard.frames.remove(&name),
-                };
+            for (name, b) in backup {
+                match b {
+                    Backup::Whole(Some(f)) => {
+                        guard.frames.insert(name, f);
+                    }
+                    Backup::Whole(None) => {
+                        guard.frames.remove(&name);
+                    }
+                    Backup::Partition { shell, name: p, old } => {
+                        let mut partitions =
+                            guard.frames.get_mut(&name).map(|f| std::mem::take(&mut f.partitions)).unwrap_or_default();
+                        match old {
+                            Some(o) => partitions.insert(p, o),
+                            None => partitions.remove(&p),
+                        };
+                        guard.frames.insert(name, state::SimFrame { partitions, ..shell });
+                    }
+                }
             }
             (guard.rng, guard.now_ms, guard.faults) = estate_wide;
             // What the restore undid is settled again from the clock at the next look.
@@ -411,6 +464,27 @@ impl Simulator {
     }
 }
 
+/// What a change makes of the estate is kept aside before it, to undo it if it fails. For an
+/// action on one partition that is the frame's own part and that partition. Otherwise it is
+/// the whole frame.
+enum Backup {
+    Whole(Option<state::SimFrame>),
+    Partition { shell: state::SimFrame, name: PartitionName, old: Option<state::SimPartition> },
+}
+
+/// The one partition an action changes, when it changes no other.
+fn scope(op: &Op) -> Option<&PartitionName> {
+    match op {
+        Op::CreatePartition { partition, .. }
+        | Op::UpdatePartition { partition, .. }
+        | Op::StartPartition { partition, .. }
+        | Op::StopPartition { partition, .. }
+        | Op::DeletePartition { partition, .. }
+        | Op::SwitchPagingVios { partition, .. } => Some(partition),
+        _ => None,
+    }
+}
+
 /// An injected fault taken for one action.
 enum Fault {
     /// The call hangs until it times out.
@@ -450,7 +524,7 @@ impl Hypervisor for Simulator {
             return self.migrate(partition, from, to, *redundant, midway).await;
         }
         let (message, duration, start) = self
-            .change(&action.op.frames(), |s| {
+            .change_scoped(&action.op.frames(), scope(&action.op), |s| {
                 let (m, d) = Simulator::apply(s, &action.op)?;
                 Ok((m, d, s.now_ms))
             })

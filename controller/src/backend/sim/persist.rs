@@ -25,19 +25,9 @@ fn partition_key(frame: &FrameName, partition: &powerplane_model::PartitionName)
     format!("{PARTITION_PREFIX}{frame}/{partition}")
 }
 
-/// A frame as stored: everything but its partitions.
+/// A frame's own record in the journal: everything but its partitions.
 fn frame_record(f: &SimFrame) -> SimFrame {
-    SimFrame {
-        hw: f.hw.clone(),
-        labels: f.labels.clone(),
-        state: f.state,
-        vios_pair: f.vios_pair.clone(),
-        vios: f.vios.clone(),
-        sea: f.sea.clone(),
-        mem_pool: f.mem_pool.clone(),
-        proc_pools: f.proc_pools.clone(),
-        partitions: BTreeMap::new(),
-    }
+    f.shell()
 }
 
 /// zstd's frame magic number, which starts every compressed frame (JSON starts with `{`).
@@ -197,6 +187,14 @@ pub(crate) enum Before<'a> {
     Stored(Option<&'a SimFrame>),
     /// Not known (changed in memory since it was last saved): written whole.
     Unknown,
+    /// As stored, for a change of one partition: the frame's own part as it was, and the
+    /// partition as it was (`None`: it did not exist). The frame's other partitions are as
+    /// they were.
+    Partition {
+        shell: &'a SimFrame,
+        name: &'a powerplane_model::PartitionName,
+        old: Option<&'a super::state::SimPartition>,
+    },
 }
 
 /// The parts that record the estate-wide part and what changed in the named frames since
@@ -211,8 +209,24 @@ pub(crate) fn changes(
     let mut ops = vec![Op::Put(META.to_vec(), encode(dir, &meta(s, clock))?)];
     for (f, old) in before {
         let key = format!("{FRAME_PREFIX}{f}");
+        if let Before::Partition { shell, name, old } = old {
+            let Some(frame) = s.frames.get(f) else {
+                ops.push(Op::Remove(key.into_bytes()));
+                continue;
+            };
+            if !same_but_partitions(shell, frame) {
+                ops.push(Op::Put(key.into_bytes(), encode(dir, &frame_record(frame))?));
+            }
+            match frame.partitions.get(*name) {
+                Some(p) if *old != Some(p) => ops.push(Op::Put(partition_key(f, name).into_bytes(), encode(dir, p)?)),
+                None if old.is_some() => ops.push(Op::Remove(partition_key(f, name).into_bytes())),
+                _ => {}
+            }
+            continue;
+        }
         let old = match old {
             Before::Stored(old) => *old,
+            Before::Partition { .. } => unreachable!("handled above"),
             Before::Unknown => {
                 // Written whole: what is stored of it goes first.
                 ops.push(Op::Remove(key.clone().into_bytes()));

@@ -85,6 +85,23 @@ pub struct SimFrame {
     pub partitions: BTreeMap<PartitionName, SimPartition>,
 }
 
+impl SimFrame {
+    /// Everything of the frame but its partitions.
+    pub(crate) fn shell(&self) -> SimFrame {
+        SimFrame {
+            hw: self.hw.clone(),
+            labels: self.labels.clone(),
+            state: self.state,
+            vios_pair: self.vios_pair.clone(),
+            vios: self.vios.clone(),
+            sea: self.sea.clone(),
+            mem_pool: self.mem_pool.clone(),
+            proc_pools: self.proc_pools.clone(),
+            partitions: BTreeMap::new(),
+        }
+    }
+}
+
 /// A VIOS at run time.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SimVios {
