@@ -133,9 +133,11 @@ impl Simulator {
             .map(|n| {
                 let frame = guard.frames.get(n);
                 let b = match (only, frame) {
-                    (Some(p), Some(fr)) => {
-                        Backup::Partition { shell: fr.shell(), name: p.clone(), old: fr.partitions.get(p).cloned() }
-                    }
+                    (Some(p), Some(fr)) => Backup::Partition {
+                        shell: fr.shell(),
+                        name: p.clone(),
+                        old: fr.partitions.get(p).cloned().map(Box::new),
+                    },
                     _ => Backup::Whole(frame.cloned()),
                 };
                 (n.clone(), b)
@@ -152,7 +154,7 @@ impl Simulator {
                     _ if unsaved.contains(n) => persist::Before::Unknown,
                     Backup::Whole(f) => persist::Before::Stored(f.as_ref()),
                     Backup::Partition { shell, name, old } => {
-                        persist::Before::Partition { shell, name, old: old.as_ref() }
+                        persist::Before::Partition { shell, name, old: old.as_deref() }
                     }
                 };
                 (n.clone(), b)
@@ -187,7 +189,7 @@ impl Simulator {
                         let mut partitions =
                             guard.frames.get_mut(&name).map(|f| std::mem::take(&mut f.partitions)).unwrap_or_default();
                         match old {
-                            Some(o) => partitions.insert(p, o),
+                            Some(o) => partitions.insert(p, *o),
                             None => partitions.remove(&p),
                         };
                         guard.frames.insert(name, state::SimFrame { partitions, ..shell });
@@ -469,7 +471,7 @@ impl Simulator {
 /// the whole frame.
 enum Backup {
     Whole(Option<state::SimFrame>),
-    Partition { shell: state::SimFrame, name: PartitionName, old: Option<state::SimPartition> },
+    Partition { shell: state::SimFrame, name: PartitionName, old: Option<Box<state::SimPartition>> },
 }
 
 /// The one partition an action changes, when it changes no other.
