@@ -47,33 +47,42 @@ fn bench(c: &mut Criterion) {
         let (state, p) = fixture(frames, partitions);
         let creates = p.actions.iter().filter(|a| a.kind() == powerplane_model::ActionKind::CreatePartition).count();
         eprintln!("apply/{partitions}: {} actions, {creates} partition creations", p.actions.len());
-        g.bench_with_input(BenchmarkId::new("create", partitions), &p, |b, p| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let dir = tempfile::tempdir().unwrap();
-                    let state_dir = StateDir::open(dir.path()).unwrap();
-                    let writer = AuditWriter::start(AuditLog::open(&state_dir).unwrap());
-                    let sim = Simulator::new(state.clone(), None, Clock::new(0.0));
-                    let rt =
-                        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-                    let start = Instant::now();
-                    let report = rt
-                        .block_on(executor::execute(
-                            sim,
-                            p,
-                            &Context::default(),
-                            executor::Settings::default(),
-                            &writer,
-                            Arc::new(Quiet),
-                        ))
-                        .unwrap();
-                    total += start.elapsed();
-                    assert!(report.all_succeeded());
-                }
-                total
-            })
-        });
+        // "create": the simulator in memory; "create-persisted": as `apply` runs it, every
+        // change durable in the state directory before the call returns, and the state folded
+        // into the database at the end.
+        for (name, persisted) in [("create", false), ("create-persisted", true)] {
+            g.bench_with_input(BenchmarkId::new(name, partitions), &p, |b, p| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let dir = tempfile::tempdir().unwrap();
+                        let state_dir = StateDir::open(dir.path()).unwrap();
+                        let writer = AuditWriter::start(AuditLog::open(&state_dir).unwrap());
+                        if persisted {
+                            powerplane_controller::backend::sim::save_state(&state_dir, &state).unwrap();
+                        }
+                        let sim = Simulator::new(state.clone(), persisted.then(|| state_dir.clone()), Clock::new(0.0));
+                        let rt =
+                            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+                        let start = Instant::now();
+                        let report = rt
+                            .block_on(executor::execute(
+                                sim,
+                                p,
+                                &Context::default(),
+                                executor::Settings::default(),
+                                &writer,
+                                Arc::new(Quiet),
+                            ))
+                            .unwrap();
+                        drop(rt);
+                        total += start.elapsed();
+                        assert!(report.all_succeeded());
+                    }
+                    total
+                })
+            });
+        }
     }
     g.finish();
 }
