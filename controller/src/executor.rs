@@ -238,8 +238,7 @@ pub(crate) async fn stop_at(stop: Option<tokio::sync::watch::Receiver<Stop>>, le
 
 /// Runs one action: intent, calls with retries, outcome. Cancellation-safe in the sense that
 /// matters: once the intent is durable, an outcome record follows whatever happens — the call
-/// succeeds, fails, times out, or the controller stops waiting for it. `call_ended` hears when
-/// the backend is done with it (the concurrency it held is free while the outcome is written).
+/// succeeds, fails, times out, or the controller stops waiting for it.
 async fn run_one<H: Hypervisor>(
     hv: &H,
     a: &Action,
@@ -247,7 +246,6 @@ async fn run_one<H: Hypervisor>(
     s: &Settings,
     audit: &AuditWriter,
     progress: &dyn Progress,
-    call_ended: impl FnOnce(),
 ) -> Result<Outcome, StoreError> {
     let intent = audit.write(vec![(Event::Intent, draft(a, ctx))]).await?.remove(0);
     // "Started" means: the intent is durable and the backend call is under way.
@@ -281,7 +279,6 @@ async fn run_one<H: Hypervisor>(
             Err(e) => break Outcome::Failed { error: e.to_string(), attempts },
         }
     };
-    call_ended();
     let (result, message) = match &outcome {
         Outcome::Succeeded { message, .. } => (audit::Result::Succeeded, message.clone()),
         Outcome::Failed { error, .. } => (audit::Result::Failed, error.clone()),
@@ -412,11 +409,6 @@ where
     let mut outcomes: Vec<Option<Outcome>> = vec![None; actions.len()];
     let mut busy: BTreeMap<FrameName, usize> = BTreeMap::new();
     let mut running: JoinSet<(usize, Result<Outcome, StoreError>)> = JoinSet::new();
-    // `--parallel` and `--per-frame` bound backend calls: an action holds its share from its
-    // launch until its call ends, not while its outcome is written.
-    let (ended_tx, mut ended_rx) = tokio::sync::mpsc::unbounded_channel::<usize>();
-    let mut holding = vec![false; actions.len()];
-    let mut in_call = 0usize;
     let mut failure: Option<StoreError> = None;
     let stopping = || ctx.stop.as_ref().is_some_and(|s| *s.borrow() != Stop::Run);
     loop {
@@ -427,7 +419,7 @@ where
             .iter()
             .copied()
             .filter(|i| actions[*i].op.frames().iter().all(|f| busy.get(*f).copied().unwrap_or(0) < settings.per_frame))
-            .take(settings.parallel.saturating_sub(in_call))
+            .take(settings.parallel.saturating_sub(running.len()))
             .collect();
         for i in launchable {
             // Re-check: an earlier launch in this round may have filled a frame.
@@ -438,46 +430,18 @@ where
             for f in actions[i].op.frames() {
                 *busy.entry(f.clone()).or_default() += 1;
             }
-            holding[i] = true;
-            in_call += 1;
-            let (hv, a, ctx, audit, progress, ended) =
-                (hv.clone(), actions[i].clone(), ctx.clone(), audit.clone(), progress.clone(), ended_tx.clone());
-            running.spawn(async move {
-                let call_ended = move || {
-                    let _ = ended.send(i);
-                };
-                (i, run_one(&hv, &a, &ctx, &settings, &audit, progress.as_ref(), call_ended).await)
-            });
+            let (hv, a, ctx, audit, progress) =
+                (hv.clone(), actions[i].clone(), ctx.clone(), audit.clone(), progress.clone());
+            running.spawn(async move { (i, run_one(&hv, &a, &ctx, &settings, &audit, progress.as_ref()).await) });
         }
-        let done = tokio::select! {
-            biased;
-            Some(i) = ended_rx.recv() => {
-                if std::mem::take(&mut holding[i]) {
-                    release(&mut busy, &actions[i]);
-                    in_call -= 1;
-                }
-                continue;
-            }
-            done = running.join_next() => done,
-        };
-        let Some(done) = done else { break };
-        let i = match &done {
-            Ok((i, _)) => Some(*i),
-            Err(_) => None,
-        };
-        // A call that never started (its intent could not be written) frees its share here.
-        if let Some(i) = i
-            && std::mem::take(&mut holding[i])
-        {
-            release(&mut busy, &actions[i]);
-            in_call -= 1;
-        }
+        let Some(done) = running.join_next().await else { break };
         let (i, outcome) = match done {
             Ok((i, Ok(o))) => (i, o),
             Ok((i, Err(e))) => {
                 // Its intent or outcome could not be written: stop launching, drain the rest.
                 tracing::error!(id = %actions[i].id, error = %e, "the audit trail could not be written; starting nothing new");
                 failure.get_or_insert(e);
+                release(&mut busy, &actions[i]);
                 continue;
             }
             Err(e) => {
@@ -485,6 +449,7 @@ where
                 continue;
             }
         };
+        release(&mut busy, &actions[i]);
         progress.finished(&actions[i], &outcome);
         let failed = !matches!(outcome, Outcome::Succeeded { .. });
         outcomes[i] = Some(outcome);

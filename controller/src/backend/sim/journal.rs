@@ -1,6 +1,6 @@
 //! The simulator's journal, `STATE/sim.journal`: each change is appended as one record (its
-//! length, a CRC-32 and the parts it writes or removes, each whole: see [`super::persist`]) and made durable by one
-//! `fdatasync` shared with the changes made meanwhile (group commit). A database flush per
+//! length, a CRC-32 and the parts it writes or removes, each whole: see [`super::persist`])
+//! and made durable by one `fdatasync` shared with the changes made meanwhile (group commit). A database flush per
 //! change cost more than the change itself. The database's `sim` tree catches up at a
 //! checkpoint: when the journal passes a size, when the simulator is dropped, and at the next
 //! open after a crash. Replaying is idempotent, because every part is whole. A torn
@@ -87,7 +87,12 @@ impl Journal {
             }
         };
         let record = encode(&ops);
-        (&*file).write_all(&record).map_err(|e| self.dir.io(&e))?;
+        if let Err(e) = (&*file).write_all(&record) {
+            // A part of the record may be in the file: cut it off, so that the next record
+            // follows the last whole one (else the journal would read as damaged).
+            let _ = file.set_len(tail.len);
+            return Err(self.dir.io(&e));
+        }
         tail.len += record.len() as u64;
         tail.pending.extend(ops);
         Ok(())
@@ -111,11 +116,14 @@ impl Journal {
         if tail.len == 0 {
             return Ok(());
         }
-        let batch = super::persist::fold(&self.dir, std::mem::take(&mut tail.pending))?;
+        // Until the journal is emptied, what it holds stays pending: a failed checkpoint is
+        // tried again by the next one, or replayed at the next open.
+        let batch = super::persist::fold(&self.dir, &tail.pending)?;
         self.dir.tree(TREE)?.apply_batch(batch).map_err(|e| self.dir.io(&e))?;
         self.dir.flush()?;
         file.set_len(0).and_then(|()| file.sync_all()).map_err(|e| self.dir.io(&e))?;
         tail.len = 0;
+        tail.pending.clear();
         Ok(())
     }
 }
@@ -245,7 +253,7 @@ pub(crate) fn recover(dir: &StateDir) -> Result<(), StoreError> {
     let decoded = decode(&bytes).map_err(|at| {
         dir.corrupt(format!("{}: the record at byte {at} is damaged and others follow it", path.display()), FIX)
     })?;
-    let batch = super::persist::fold(dir, decoded.changes.into_iter().flatten())?;
+    let batch = super::persist::fold(dir, decoded.changes.iter().flatten())?;
     dir.tree(TREE)?.apply_batch(batch).map_err(|e| dir.io(&e))?;
     if dir.is_read_only() {
         if let Some(at) = decoded.torn {

@@ -258,7 +258,7 @@ pub(crate) fn changes(
 /// to date. A frame's own record replaces everything of it but its partitions; removing it
 /// removes the frame; a partition's record is put into or removed from its frame. Folding the
 /// same parts twice gives what folding them once does (a replay after a crash).
-pub(crate) fn fold(dir: &StateDir, ops: impl IntoIterator<Item = Op>) -> Result<sled::Batch, StoreError> {
+pub(crate) fn fold<'a>(dir: &StateDir, ops: impl IntoIterator<Item = &'a Op>) -> Result<sled::Batch, StoreError> {
     let tree = dir.tree(TREE)?;
     let mut batch = sled::Batch::default();
     // Each frame touched: its state as the parts so far leave it (None: removed).
@@ -273,17 +273,17 @@ pub(crate) fn fold(dir: &StateDir, ops: impl IntoIterator<Item = Op>) -> Result<
         dir.corrupt(format!("the simulator's journal writes {} {why}", String::from_utf8_lossy(key)), FIX)
     };
     for op in ops {
-        let key = match &op {
-            Op::Put(k, _) | Op::Remove(k) => k.clone(),
+        let key = match op {
+            Op::Put(k, _) | Op::Remove(k) => k,
         };
         if key == META {
             match op {
-                Op::Put(k, v) => batch.insert(k, v),
-                Op::Remove(k) => batch.remove(k),
+                Op::Put(k, v) => batch.insert(&k[..], &v[..]),
+                Op::Remove(k) => batch.remove(&k[..]),
             }
             continue;
         }
-        let text = String::from_utf8_lossy(&key).into_owned();
+        let text = String::from_utf8_lossy(key).into_owned();
         if let Some(name) = text.strip_prefix(FRAME_PREFIX) {
             if !frames.contains_key(name) {
                 frames.insert(name.to_owned(), stored(name)?);
@@ -293,7 +293,7 @@ pub(crate) fn fold(dir: &StateDir, ops: impl IntoIterator<Item = Op>) -> Result<
                 Op::Remove(_) => *slot = None,
                 Op::Put(_, v) => {
                     let shell: SimFrame =
-                        serde_json::from_slice(&v).map_err(|e| bad(&key, &format!("undecodable ({e})")))?;
+                        serde_json::from_slice(v).map_err(|e| bad(key, &format!("undecodable ({e})")))?;
                     let partitions = slot.take().map(|f| f.partitions).unwrap_or_default();
                     *slot = Some(SimFrame { partitions, ..shell });
                 }
@@ -306,18 +306,18 @@ pub(crate) fn fold(dir: &StateDir, ops: impl IntoIterator<Item = Op>) -> Result<
             // the journal holds (a crash between a checkpoint's flush and the journal's
             // truncation), in which a later record of the journal removed the frame.
             let Some(f) = frames.get_mut(frame).expect("just inserted").as_mut() else { continue };
-            let name = powerplane_model::PartitionName::new(name).map_err(|e| bad(&key, &e.to_string()))?;
+            let name = powerplane_model::PartitionName::new(name).map_err(|e| bad(key, &e.to_string()))?;
             match op {
                 Op::Remove(_) => {
                     f.partitions.remove(&name);
                 }
                 Op::Put(_, v) => {
-                    let p = serde_json::from_slice(&v).map_err(|e| bad(&key, &format!("undecodable ({e})")))?;
+                    let p = serde_json::from_slice(v).map_err(|e| bad(key, &format!("undecodable ({e})")))?;
                     f.partitions.insert(name, p);
                 }
             }
         } else {
-            return Err(bad(&key, "under an unknown key"));
+            return Err(bad(key, "under an unknown key"));
         }
     }
     for (name, f) in frames {
