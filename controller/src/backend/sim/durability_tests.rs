@@ -15,6 +15,16 @@ fn lab_state() -> SimState {
     realise(inv, 7).unwrap()
 }
 
+/// The lab saved in a new state directory, and a simulator persisting to it.
+fn persisted() -> (tempfile::TempDir, StateDir, Simulator) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = StateDir::open(dir.path()).unwrap();
+    let state = lab_state();
+    super::persist::save(&store, &state).unwrap();
+    let sim = Simulator::new(state, Some(store.clone()), Clock::default());
+    (dir, store, sim)
+}
+
 /// One change an operator or a plan makes; some are refused (nothing is then written).
 #[derive(Clone, Debug)]
 enum Step {
@@ -141,11 +151,7 @@ proptest! {
 
 #[tokio::test(start_paused = true)]
 async fn damage_inside_the_journal_is_refused_and_left_as_it_is() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = StateDir::open(dir.path()).unwrap();
-    let state = lab_state();
-    super::persist::save(&store, &state).unwrap();
-    let sim = Simulator::new(state, Some(store.clone()), Clock::default());
+    let (dir, store, sim) = persisted();
     for s in [Step::Create(0), Step::Create(1), Step::Start(0)] {
         assert!(apply(&sim, &s).await, "{s:?}");
     }
@@ -160,16 +166,12 @@ async fn damage_inside_the_journal_is_refused_and_left_as_it_is() {
     let msg = err.to_string();
     assert!(msg.contains("sim.journal") && msg.contains("byte 0") && msg.contains("sim init --force"), "{msg}");
     assert_eq!(std::fs::read(&journal).unwrap(), bytes, "the journal is left for the record");
-    drop(sim);
+    drop((sim, store));
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_read_only_open_replays_the_journal_without_writing() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = StateDir::open(dir.path()).unwrap();
-    let state = lab_state();
-    super::persist::save(&store, &state).unwrap();
-    let sim = Simulator::new(state, Some(store.clone()), Clock::default());
+    let (dir, store, sim) = persisted();
     assert!(apply(&sim, &Step::Create(3)).await);
     let expected = essence(&sim.snapshot().await);
     let crashed = tempfile::tempdir().unwrap();
