@@ -25,11 +25,6 @@ fn partition_key(frame: &FrameName, partition: &powerplane_model::PartitionName)
     format!("{PARTITION_PREFIX}{frame}/{partition}")
 }
 
-/// A frame's own record in the journal: everything but its partitions.
-fn frame_record(f: &SimFrame) -> SimFrame {
-    f.shell()
-}
-
 /// zstd's frame magic number, which starts every compressed frame (JSON starts with `{`).
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
 /// zstd's level: fast, and a frame's partitions are alike enough to shrink tenfold at it.
@@ -215,7 +210,7 @@ pub(crate) fn changes(
                 continue;
             };
             if !same_but_partitions(shell, frame) {
-                ops.push(Op::Put(key.into_bytes(), encode(dir, &frame_record(frame))?));
+                ops.push(Op::Put(key.into_bytes(), encode(dir, &frame.shell())?));
             }
             match frame.partitions.get(*name) {
                 Some(p) if *old != Some(p) => ops.push(Op::Put(partition_key(f, name).into_bytes(), encode(dir, p)?)),
@@ -238,7 +233,7 @@ pub(crate) fn changes(
             continue;
         };
         if old.is_none_or(|o| !same_but_partitions(o, frame)) {
-            ops.push(Op::Put(key.into_bytes(), encode(dir, &frame_record(frame))?));
+            ops.push(Op::Put(key.into_bytes(), encode(dir, &frame.shell())?));
         }
         for (name, p) in &frame.partitions {
             if old.and_then(|o| o.partitions.get(name)) != Some(p) {
