@@ -123,7 +123,9 @@ impl Simulator {
         // Migrations that ended since the last save are saved with this change, both frames
         // together.
         let unsaved = std::mem::take(&mut *self.inner.unsaved.lock().expect("not poisoned"));
-        let only = only.filter(|_| frames.len() == 1 && !unsaved.contains(frames[0]));
+        // The frame and partition a scoped change keeps to.
+        let only: Option<(FrameName, &PartitionName)> =
+            only.filter(|_| frames.len() == 1 && !unsaved.contains(frames[0])).map(|p| (frames[0].clone(), p));
         let mut frames: Vec<FrameName> = frames.iter().map(|f| (*f).clone()).collect();
         frames.extend(unsaved.iter().cloned());
         frames.sort();
@@ -132,11 +134,11 @@ impl Simulator {
             .iter()
             .map(|n| {
                 let frame = guard.frames.get(n);
-                let b = match (only, frame) {
-                    (Some(p), Some(fr)) => Backup::Partition {
+                let b = match (&only, frame) {
+                    (Some((scoped, p)), Some(fr)) if scoped == n => Backup::Partition {
                         shell: fr.shell(),
-                        name: p.clone(),
-                        old: fr.partitions.get(p).cloned().map(Box::new),
+                        name: (*p).clone(),
+                        old: fr.partitions.get(*p).cloned().map(Box::new),
                     },
                     _ => Backup::Whole(frame.cloned()),
                 };
@@ -144,7 +146,7 @@ impl Simulator {
             })
             .collect();
         #[cfg(debug_assertions)]
-        let whole_before: Option<state::SimFrame> = only.and_then(|_| guard.frames.get(&frames[0]).cloned());
+        let whole_before: Option<state::SimFrame> = only.as_ref().and_then(|(n, _)| guard.frames.get(n).cloned());
         // What is stored of each frame: its state before this change, unless a migration that
         // ended changed it in memory since it was saved.
         let before: Vec<(FrameName, persist::Before)> = backup
@@ -163,10 +165,10 @@ impl Simulator {
         let estate_wide = (guard.rng, guard.now_ms, guard.faults.clone());
         let result = f(&mut guard);
         #[cfg(debug_assertions)]
-        if let (Ok(_), Some(was), Some(p)) = (&result, &whole_before, only) {
-            let now = guard.frames.get(&frames[0]);
+        if let (Ok(_), Some(was), Some((scoped, p))) = (&result, &whole_before, &only) {
+            let now = guard.frames.get(scoped);
             let others = |f: &state::SimFrame| {
-                f.partitions.iter().filter(|(n, _)| *n != p).map(|(n, q)| (n.clone(), q.clone())).collect::<Vec<_>>()
+                f.partitions.iter().filter(|(n, _)| n != p).map(|(n, q)| (n.clone(), q.clone())).collect::<Vec<_>>()
             };
             assert_eq!(now.map(others), Some(others(was)), "a change scoped to {p} changed another partition");
         }
