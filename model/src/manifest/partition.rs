@@ -131,10 +131,35 @@ pub struct ProcessorsSpec {
     pub compat: Option<CompatMode>,
 }
 
+/// The least entitlement each virtual processor needs, in hundredths of a processor.
+// seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt line 90, "Allocations are
+// in increments of 1/100th of a CPU, the minimal allocation is 1/10th of a CPU for each virtual
+// CPU".
+pub const MIN_HUNDREDTHS_PER_VIRTUAL_PROCESSOR: u32 = 10;
+
 impl ProcessorsSpec {
     /// The pool this partition draws from, `DefaultPool` when none is named.
     pub fn pool_or_default(&self) -> ProcPoolName {
         self.pool.clone().unwrap_or_else(ProcPoolName::default_pool)
+    }
+
+    /// Virtual processors of a shared partition: as given, else the units rounded up.
+    pub fn virtual_processors(&self) -> u32 {
+        self.r#virtual.unwrap_or_else(|| self.units.hundredths().div_ceil(100).max(1))
+    }
+
+    /// Whether a shared partition's virtual processors can carry its entitlement: each takes
+    /// at least 0.10 processing units and at most one whole processor. `None` when they can (or
+    /// the processors are dedicated); otherwise the range of virtual processors that would
+    /// (empty when none would: fewer than 0.10 units in all).
+    pub fn virtual_processors_out_of_range(&self) -> Option<std::ops::RangeInclusive<u32>> {
+        if self.mode != ProcMode::Shared {
+            return None;
+        }
+        let vp = self.virtual_processors();
+        let units = self.units.hundredths();
+        let fits = vp > 0 && units <= vp * 100 && units >= vp * MIN_HUNDREDTHS_PER_VIRTUAL_PROCESSOR;
+        (!fits).then(|| units.div_ceil(100).max(1)..=units / MIN_HUNDREDTHS_PER_VIRTUAL_PROCESSOR)
     }
 }
 

@@ -6,9 +6,6 @@ use crate::estate::Estate;
 use crate::manifest::{Kind, MemoryMode, ProcMode};
 use crate::units::ProcUnits;
 
-/// The smallest entitlement per virtual processor (POWER7 and later; POWER6 needs 0.10).
-const MIN_UNITS_PER_VP: u32 = 5;
-
 pub(super) fn check(e: &Estate, out: &mut Vec<Diagnostic>) {
     for p in e.partitions.values() {
         let sp = &p.spec;
@@ -77,23 +74,22 @@ pub(super) fn check(e: &Estate, out: &mut Vec<Diagnostic>) {
                 }
             }
             ProcMode::Shared => {
-                if let Some(vp) = procs.r#virtual {
-                    let units = procs.units.hundredths();
-                    if vp == 0 || units > vp * 100 || units < vp * MIN_UNITS_PER_VP {
-                        out.push(part(
-                            Rule::ProcessorSettings,
-                            &["spec", "processors", "virtual"],
-                            format!(
-                                "{vp} virtual processors cannot carry {} processing units: each takes between 0.05 and 1.00",
-                                procs.units
-                            ),
-                            &format!(
-                                "use between {} and {} virtual processors",
-                                units.div_ceil(100).max(1),
-                                (units / MIN_UNITS_PER_VP).max(1)
-                            ),
-                        ));
-                    }
+                if let Some(fits) = procs.virtual_processors_out_of_range() {
+                    let vp = procs.virtual_processors();
+                    let (path, hint) = if fits.is_empty() {
+                        ("units", "give it at least 0.10 processing units".to_owned())
+                    } else {
+                        ("virtual", format!("use between {} and {} virtual processors", fits.start(), fits.end()))
+                    };
+                    out.push(part(
+                        Rule::ProcessorSettings,
+                        &["spec", "processors", path],
+                        format!(
+                            "{vp} virtual processors cannot carry {} processing units: each takes between 0.10 and 1.00 (the seeds: \"the minimal allocation is 1/10th of a CPU for each virtual CPU\")",
+                            procs.units
+                        ),
+                        &hint,
+                    ));
                 }
             }
         }

@@ -411,6 +411,25 @@ fn partition_settings() {
         None,
         Rule::ProcessorSettings,
     );
+    // seeds: quickstart, "the minimal allocation is 1/10th of a CPU for each virtual CPU".
+    assert_fires(
+        &edit(BASE, "processors: {units: 0.5, virtual: 1}", "processors: {units: 0.2, virtual: 4}"),
+        None,
+        Rule::ProcessorSettings,
+    );
+    assert_fires(
+        &edit(BASE, "processors: {units: 0.5, virtual: 1}", "processors: {units: 0.05}"),
+        None,
+        Rule::ProcessorSettings,
+    );
+    assert!(
+        !rules(&edit(BASE, "processors: {units: 0.5, virtual: 1}", "processors: {units: 0.4, virtual: 4}"), None)
+            .contains(&Rule::ProcessorSettings)
+    );
+    assert!(
+        !rules(&edit(BASE, "processors: {units: 0.5, virtual: 1}", "processors: {units: 0.1}"), None)
+            .contains(&Rule::ProcessorSettings)
+    );
     assert_fires(
         &edit(BASE, "processors: {units: 1, compat: POWER7}", "processors: {mode: dedicated, units: 1.5}"),
         None,

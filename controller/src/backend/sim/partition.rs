@@ -40,6 +40,7 @@ pub(crate) fn create(
             "The name {name} is used by a Virtual I/O Server of this managed system."
         )));
     }
+    entitlement_fits(&spec.processors)?;
     let pool = spec.processors.pool_or_default();
     if pool != powerplane_model::ProcPoolName::default_pool() && !frame.proc_pools.contains_key(&pool) {
         return Err(BackendError::refused_plain(format!(
@@ -151,10 +152,25 @@ pub(crate) fn update(
     if let Some((_, to)) = change.r#virtual {
         spec.processors.r#virtual = Some(to);
     }
+    entitlement_fits(&spec.processors)?;
     if running {
         let (mem, procs) = capacity::demand(&spec);
         capacity::check_growth(frame, p, mem, procs)?;
     }
     frame.partitions.get_mut(name).expect("checked").spec = spec;
     Ok(format!("{name} changed"))
+}
+
+/// The HMC refuses an entitlement its virtual processors cannot carry.
+// seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt line 90, "the minimal
+// allocation is 1/10th of a CPU for each virtual CPU".
+fn entitlement_fits(p: &powerplane_model::manifest::ProcessorsSpec) -> Result<(), BackendError> {
+    match p.virtual_processors_out_of_range() {
+        None => Ok(()),
+        Some(_) => Err(BackendError::refused_plain(format!(
+            "{} processing units cannot be spread over {} virtual processors: each needs at least 0.10 and at most 1.00 processing units.",
+            p.units,
+            p.virtual_processors()
+        ))),
+    }
 }

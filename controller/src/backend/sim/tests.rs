@@ -801,3 +801,22 @@ async fn concurrent_actions_overlap_on_the_virtual_clock() {
     let elapsed = sim.report().await.virtual_seconds - t0;
     assert!((121..=122).contains(&elapsed), "{elapsed}");
 }
+
+// seeds: powervm-quickstart..., "the minimal allocation is 1/10th of a CPU for each virtual CPU".
+#[tokio::test(start_paused = true)]
+async fn an_entitlement_its_virtual_processors_cannot_carry_is_refused() {
+    let sim = lab();
+    let p72 = f("p72");
+    let thin =
+        "placement: {frame: p72}\nprocessors: {units: 0.2, virtual: 4}\nmemory: {desiredMB: 1024, maxMB: 2048}\n";
+    let err = create_and_start(&sim, &p72, "thin", thin).await.unwrap_err();
+    assert!(err.to_string().contains("0.20 processing units cannot be spread over 4 virtual processors"), "{err}");
+    assert!(!observe(&sim).await.partitions.contains_key(&p("thin")), "nothing was created");
+    let ok = "placement: {frame: p72}\nprocessors: {units: 0.4, virtual: 4}\nmemory: {desiredMB: 1024, maxMB: 2048}\n";
+    create_and_start(&sim, &p72, "four", ok).await.unwrap();
+    let u = powerplane_model::ProcUnits::from_hundredths;
+    let shrink = PartitionChange { memory: None, units: Some((u(40), u(30))), r#virtual: None };
+    let err =
+        run(&sim, Op::UpdatePartition { frame: p72.clone(), partition: p("four"), change: shrink }).await.unwrap_err();
+    assert!(err.to_string().contains("each needs at least 0.10"), "{err}");
+}
