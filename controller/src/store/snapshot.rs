@@ -85,26 +85,30 @@ pub fn save(dir: &StateDir, e: &Estate, source: &str) -> Result<Meta, StoreError
 pub fn load(dir: &StateDir) -> Result<Option<(Meta, Estate)>, StoreError> {
     let tree = dir.tree(TREE)?;
     let Some(meta) = tree.get(META).map_err(|e| dir.io(&e))? else { return Ok(None) };
-    let bad = |what: &str, e: &dyn std::fmt::Display| {
-        dir.corrupt(format!("the observed snapshot's {what} cannot be decoded ({e})"), FIX)
-    };
+    let bad = |what: &str, e: &dyn std::fmt::Display| undecodable(dir, what, e);
     let meta: Meta = serde_json::from_slice(&meta).map_err(|e| bad("metadata", &e))?;
     let Some(compressed) = tree.get(ESTATE).map_err(|e| dir.io(&e))? else {
         return load_per_object(dir, &tree, meta).map(Some);
     };
     let json = zstd::stream::decode_all(&compressed[..]).map_err(|e| bad("estate", &e))?;
     if crate::digest::sha256_hex(&json) != meta.fingerprint {
-        return Err(dir.corrupt("the observed snapshot does not match its fingerprint".into(), FIX));
+        return Err(mismatched(dir));
     }
     let e: Estate = serde_json::from_slice(&json).map_err(|e| bad("estate", &e))?;
     Ok(Some((meta, e)))
 }
 
+fn undecodable(dir: &StateDir, what: &str, e: &dyn std::fmt::Display) -> StoreError {
+    dir.corrupt(format!("the observed snapshot's {what} cannot be decoded ({e})"), FIX)
+}
+
+fn mismatched(dir: &StateDir) -> StoreError {
+    dir.corrupt("the observed snapshot does not match its fingerprint".into(), FIX)
+}
+
 /// A snapshot written by an older release: one record per object.
 fn load_per_object(dir: &StateDir, tree: &sled::Tree, meta: Meta) -> Result<(Meta, Estate), StoreError> {
-    let bad = |what: &str, e: &dyn std::fmt::Display| {
-        dir.corrupt(format!("the observed snapshot's {what} cannot be decoded ({e})"), FIX)
-    };
+    let bad = |what: &str, e: &dyn std::fmt::Display| undecodable(dir, what, e);
     let mut e = Estate::default();
     if let Some(v) = tree.get(STATUS).map_err(|e| dir.io(&e))? {
         e.status = serde_json::from_slice::<Entry<Status>>(&v).map_err(|err| bad("status", &err))?.value;
@@ -117,7 +121,7 @@ fn load_per_object(dir: &StateDir, tree: &sled::Tree, meta: Meta) -> Result<(Met
     e.seas = objects(dir, tree, Kind::SharedEthernetAdapter)?;
     e.partitions = objects(dir, tree, Kind::Partition)?;
     if fingerprint(&e) != meta.fingerprint {
-        return Err(dir.corrupt("the observed snapshot does not match its fingerprint".into(), FIX));
+        return Err(mismatched(dir));
     }
     Ok((meta, e))
 }
@@ -131,9 +135,8 @@ where
     let mut out = BTreeMap::new();
     for kv in tree.scan_prefix(prefix.as_bytes()) {
         let (k, v) = kv.map_err(|e| dir.io(&e))?;
-        let entry: Entry<Object<N, S>> = serde_json::from_slice(&v).map_err(|e| {
-            dir.corrupt(format!("the observed snapshot's {} cannot be decoded ({e})", String::from_utf8_lossy(&k)), FIX)
-        })?;
+        let entry: Entry<Object<N, S>> =
+            serde_json::from_slice(&v).map_err(|e| undecodable(dir, &String::from_utf8_lossy(&k), &e))?;
         out.insert(entry.value.metadata.name.clone(), entry.value);
     }
     Ok(out)

@@ -204,28 +204,30 @@ pub(crate) fn changes(
     let mut ops = vec![Op::Put(META.to_vec(), encode(dir, &meta(s, clock))?)];
     for (f, old) in before {
         let key = format!("{FRAME_PREFIX}{f}");
-        if let Before::Partition { shell, name, old } = old {
-            let Some(frame) = s.frames.get(f) else {
-                ops.push(Op::Remove(key.into_bytes()));
-                continue;
-            };
-            if !same_but_partitions(shell, frame) {
-                ops.push(Op::Put(key.into_bytes(), encode(dir, &frame.shell())?));
-            }
-            match frame.partitions.get(*name) {
-                Some(p) if *old != Some(p) => ops.push(Op::Put(partition_key(f, name).into_bytes(), encode(dir, p)?)),
-                None if old.is_some() => ops.push(Op::Remove(partition_key(f, name).into_bytes())),
-                _ => {}
-            }
-            continue;
-        }
         let old = match old {
             Before::Stored(old) => *old,
-            Before::Partition { .. } => unreachable!("handled above"),
             Before::Unknown => {
                 // Written whole: what is stored of it goes first.
                 ops.push(Op::Remove(key.clone().into_bytes()));
                 None
+            }
+            Before::Partition { shell, name, old } => {
+                // Only the frame's own part and the one partition can differ.
+                let Some(frame) = s.frames.get(f) else {
+                    ops.push(Op::Remove(key.into_bytes()));
+                    continue;
+                };
+                if !same_but_partitions(shell, frame) {
+                    ops.push(Op::Put(key.into_bytes(), encode(dir, &frame.shell())?));
+                }
+                match frame.partitions.get(*name) {
+                    Some(p) if *old != Some(p) => {
+                        ops.push(Op::Put(partition_key(f, name).into_bytes(), encode(dir, p)?))
+                    }
+                    None if old.is_some() => ops.push(Op::Remove(partition_key(f, name).into_bytes())),
+                    _ => {}
+                }
+                continue;
             }
         };
         let Some(frame) = s.frames.get(f) else {
