@@ -193,6 +193,14 @@ fn verify(cli: &Cli, key: Option<&PublicKey>, expect: Option<(u64, String)>, jso
             _ => None,
         });
         match found {
+            // Witnessed before the first record: the empty trail, which every trail extends.
+            None if *seq == 0 && hash == audit::GENESIS => {
+                Ok(format!("the witnessed head {seq}:{hash} (the empty trail, before any record) is in the trail"))
+            }
+            None if *seq == 0 => Err(format!(
+                "the witnessed head {seq}:{hash} is not a head this trail can have had: before its first record the head's hash is {}",
+                audit::GENESIS
+            )),
             Some((_, h)) if h == *hash => Ok(format!("the witnessed head {seq}:{hash} is in the trail")),
             Some((at, h)) => Err(format!(
                 "the witnessed head {seq}:{hash} is not in the trail: record {seq} at {at} has hash {h} (the trail was changed since it was witnessed)"
