@@ -280,10 +280,10 @@ async fn run_one<H: Hypervisor>(
         }
     };
     let (result, message) = match &outcome {
-        Outcome::Succeeded { message, .. } => (audit::Result::Succeeded, message.clone()),
-        Outcome::Failed { error, .. } => (audit::Result::Failed, error.clone()),
+        Outcome::Succeeded { message, .. } => (audit::ActionResult::Succeeded, message.clone()),
+        Outcome::Failed { error, .. } => (audit::ActionResult::Failed, error.clone()),
         Outcome::LeftRunning => (
-            audit::Result::Interrupted,
+            audit::ActionResult::Interrupted,
             "left running on the hypervisor: the controller stopped waiting for it (second signal or drain deadline); the next run observes its effect".to_owned(),
         ),
         Outcome::Skipped { .. } | Outcome::NotStarted => unreachable!("run_one never skips"),
@@ -465,7 +465,11 @@ where
                     let why = format!("skipped: {} failed", actions[i].id);
                     skips.push((
                         Event::Skip,
-                        Draft { result: Some(audit::Result::Skipped), message: Some(why), ..draft(&actions[d], ctx) },
+                        Draft {
+                            result: Some(audit::ActionResult::Skipped),
+                            message: Some(why),
+                            ..draft(&actions[d], ctx)
+                        },
                     ));
                     ready.remove(&d);
                     stack.extend(&dependents[d]);
@@ -495,7 +499,7 @@ where
         .filter(|(o, _)| o.is_none())
         .map(|(_, a)| {
             let why = "not started: the controller was stopping".to_owned();
-            (Event::Skip, Draft { result: Some(audit::Result::Skipped), message: Some(why), ..draft(a, ctx) })
+            (Event::Skip, Draft { result: Some(audit::ActionResult::Skipped), message: Some(why), ..draft(a, ctx) })
         })
         .collect();
     if !not_started.is_empty() {
@@ -529,7 +533,7 @@ pub async fn close_dangling(log: &audit::AuditLog, writer: &AuditWriter) -> Resu
         .into_iter()
         .map(|r| {
             let d = Draft {
-                result: Some(audit::Result::Interrupted),
+                result: Some(audit::ActionResult::Interrupted),
                 message: Some(
                     "the process ended during this call; its effect was taken from a fresh observation".into(),
                 ),
@@ -551,7 +555,7 @@ mod tests {
     use powerplane_model::{FrameName, Op, PartitionName};
 
     use super::*;
-    use crate::backend::Outcome as BackendOutcome;
+    use crate::backend::Completion;
     use crate::store::StateDir;
 
     /// A backend whose calls take 10 virtual seconds, recording how many run at once per
@@ -575,7 +579,7 @@ mod tests {
             Ok(Default::default())
         }
 
-        async fn execute(&self, a: &Action) -> Result<BackendOutcome, BackendError> {
+        async fn execute(&self, a: &Action) -> Result<Completion, BackendError> {
             let frames: Vec<String> = a.op.frames().iter().map(|f| f.to_string()).collect();
             {
                 let mut now = self.now.lock().unwrap();
@@ -604,7 +608,7 @@ mod tests {
             if name.contains("flaky") && n <= 2 {
                 return Err(BackendError::Transient("busy".into()));
             }
-            Ok(BackendOutcome { message: "ok".into(), duration: Duration::from_secs(10) })
+            Ok(Completion { message: "ok".into(), duration: Duration::from_secs(10) })
         }
     }
 

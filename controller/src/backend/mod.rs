@@ -23,12 +23,12 @@ pub trait Hypervisor {
     fn observe_frames(&self, frames: &BTreeSet<FrameName>)
     -> impl Future<Output = Result<Estate, BackendError>> + Send;
     /// Executes one action.
-    fn execute(&self, action: &Action) -> impl Future<Output = Result<Outcome, BackendError>> + Send;
+    fn execute(&self, action: &Action) -> impl Future<Output = Result<Completion, BackendError>> + Send;
 }
 
 /// What a successful action did.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Outcome {
+pub struct Completion {
     /// What the HMC would answer, in one line.
     pub message: String,
     /// How long it took on the backend's clock (virtual time for the simulator).

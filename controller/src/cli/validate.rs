@@ -23,7 +23,7 @@ pub struct Args {
 
 /// What validation found.
 #[derive(Debug)]
-struct Outcome {
+struct Findings {
     estate: Option<Estate>,
     diagnostics: Vec<Diagnostic>,
 }
@@ -63,11 +63,11 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     Ok(if valid { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-fn check(dir: &Path, inventory: Option<&Path>) -> Outcome {
+fn check(dir: &Path, inventory: Option<&Path>) -> Findings {
     let estate = match load_manifests(dir) {
         Ok(e) => e,
         Err(diagnostics) => {
-            return Outcome { estate: None, diagnostics };
+            return Findings { estate: None, diagnostics };
         }
     };
     let observed = match inventory {
@@ -75,12 +75,12 @@ fn check(dir: &Path, inventory: Option<&Path>) -> Outcome {
         Some(path) => match load_inventory(path) {
             Ok(o) => Some(o),
             Err(diagnostics) => {
-                return Outcome { estate: Some(estate), diagnostics };
+                return Findings { estate: Some(estate), diagnostics };
             }
         },
     };
     let diagnostics = powerplane_model::validate(&estate, observed.as_ref());
-    Outcome { estate: Some(estate), diagnostics }
+    Findings { estate: Some(estate), diagnostics }
 }
 
 /// `4 Frame, 1 SharedProcessorPool, ...`.

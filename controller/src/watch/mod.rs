@@ -256,7 +256,7 @@ async fn drift(writer: &AuditWriter, held: &mut wait::HeldVios, before: &Estate,
         message: Some(format!("changed outside powerplane: {}", objects.join(", "))),
         ..Default::default()
     };
-    writer.write(vec![(Event::Skip, Draft { result: Some(audit::Result::Skipped), ..draft })]).await?;
+    writer.write(vec![(Event::Skip, Draft { result: Some(audit::ActionResult::Skipped), ..draft })]).await?;
     Ok(())
 }
 

@@ -38,7 +38,7 @@ pub use persist::{load as load_state, save as save_state};
 pub use report::Report;
 pub use state::{FailMode, SimState};
 
-use super::{BackendError, Hypervisor, Outcome};
+use super::{BackendError, Completion, Hypervisor};
 
 /// The simulated hypervisor. Cheap to clone; clones share one estate.
 #[derive(Clone)]
@@ -354,7 +354,7 @@ impl Simulator {
         to: &FrameName,
         redundant: Option<powerplane_model::action::RedundantPgVios>,
         midway: bool,
-    ) -> Result<Outcome, BackendError> {
+    ) -> Result<Completion, BackendError> {
         let (v, mut until) = self
             .change(&[from, to], |s| {
                 let v = migration::validate(s, name, from, to, redundant)?;
@@ -380,7 +380,7 @@ impl Simulator {
                 }
             }
         }
-        Ok(Outcome {
+        Ok(Completion {
             message: format!(
                 "{name} migrated from {from} to {to} in {}s (suspended {} ms){}",
                 v.duration.as_secs(),
@@ -510,7 +510,7 @@ impl Hypervisor for Simulator {
         Ok(observe::estate(&s, Some(frames)))
     }
 
-    async fn execute(&self, action: &Action) -> Result<Outcome, BackendError> {
+    async fn execute(&self, action: &Action) -> Result<Completion, BackendError> {
         let kind = action.kind();
         tracing::debug!(id = %action.id, %kind, command = %action.op.command(), "simulating");
         let mut midway = false;
@@ -534,6 +534,6 @@ impl Hypervisor for Simulator {
             })
             .await?;
         self.inner.timeline.sleep_until(start + duration.as_millis() as u64).await;
-        Ok(Outcome { message, duration })
+        Ok(Completion { message, duration })
     }
 }

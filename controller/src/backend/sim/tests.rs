@@ -11,7 +11,7 @@ use powerplane_model::{
 };
 
 use super::{Clock, FailMode, LAB_INVENTORY, Simulator, realise};
-use crate::backend::{BackendError, Hypervisor, Outcome};
+use crate::backend::{BackendError, Completion, Hypervisor};
 
 fn f(s: &str) -> FrameName {
     FrameName::new(s).unwrap()
@@ -44,7 +44,7 @@ fn lab() -> Simulator {
     Simulator::new(realise(inv, 42).unwrap(), None, Clock::default())
 }
 
-async fn run(sim: &Simulator, op: Op) -> Result<Outcome, BackendError> {
+async fn run(sim: &Simulator, op: Op) -> Result<Completion, BackendError> {
     sim.execute(&Action { id: ActionId("t".into()), op, after: vec![], reason: "test".into() }).await
 }
 
@@ -197,7 +197,7 @@ async fn create_and_start(
     frame: &FrameName,
     name: &str,
     spec_yaml: &str,
-) -> Result<Outcome, BackendError> {
+) -> Result<Completion, BackendError> {
     let spec: PartitionSpec = powerplane_model::from_yaml(spec_yaml).unwrap();
     run(
         sim,

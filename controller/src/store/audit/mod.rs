@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex};
 
 pub(crate) use head::sync_dir;
 pub use head::{Head, HeadFile, parse_witness};
-pub use record::{Checkpoint, Draft, Event, GENESIS, Record, Result, Who};
+pub use record::{ActionResult, Checkpoint, Draft, Event, GENESIS, Record, Who};
 pub use scan::{Damage, Item, Location, Problem, Scan, Torn};
 pub use signing::{KeyError, PublicKey, Signer, keygen};
 

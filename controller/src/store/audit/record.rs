@@ -26,7 +26,7 @@ pub enum Event {
 /// How an action ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Result {
+pub enum ActionResult {
     /// The backend did it.
     Succeeded,
     /// The backend refused or failed.
@@ -58,7 +58,7 @@ pub struct Draft {
     pub dirty: Option<bool>,
     /// Outcome records: how it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result: Option<Result>,
+    pub result: Option<ActionResult>,
     /// Outcome records: the backend's answer or error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,

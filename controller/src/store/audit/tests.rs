@@ -35,8 +35,11 @@ fn records_chain_rotate_and_reopen_where_they_left_off() {
     for i in 1..10 {
         log.append(batch(3, i)).unwrap();
     }
-    log.append(vec![(Event::Outcome, Draft { intent: Some(1), result: Some(Result::Succeeded), ..draft("a0-0") })])
-        .unwrap();
+    log.append(vec![(
+        Event::Outcome,
+        Draft { intent: Some(1), result: Some(ActionResult::Succeeded), ..draft("a0-0") },
+    )])
+    .unwrap();
     assert!(segment_files(d.path()).len() > 3, "rotated at 2,000 bytes");
     drop(log);
     let log = AuditLog::open(&dir).unwrap();
