@@ -9,11 +9,12 @@
 //! does, used to check that a plan converges.
 
 mod apply;
-mod build;
 mod change;
 mod compare;
+mod rules;
 mod schedule;
 mod scope;
+mod step;
 #[cfg(test)]
 mod tests;
 
@@ -125,7 +126,7 @@ pub fn plan(desired: &Estate, observed: &Estate, options: PlanOptions) -> Plan {
         return p;
     }
     p.findings = findings;
-    let built = build::build(desired, observed, options, &placer, &assignment);
+    let built = rules::build(desired, observed, options, &placer, &assignment);
     p.changes = built.changes;
     p.warnings.extend(built.warnings);
     p.errors = built.errors;
@@ -147,7 +148,7 @@ pub fn diff(desired: &Estate, observed: &Estate, options: PlanOptions) -> Vec<Ob
     let options = PlanOptions { prune: options.prune || desired.prune() };
     let placer = crate::placement::Placer::new(desired, Some(observed));
     let assignment = placer.assign();
-    build::build(desired, observed, options, &placer, &assignment).changes
+    rules::build(desired, observed, options, &placer, &assignment).changes
 }
 
 fn one_line(d: &Diagnostic) -> String {

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::build::{Res, Step, demand};
+use super::step::{Phase, Res, Step, demand};
 use crate::action::{Action, ActionId};
 use crate::estate::Estate;
 use crate::manifest::Placement;
@@ -73,8 +73,8 @@ fn initial_free(o: &Estate) -> BTreeMap<Res, u64> {
 pub(crate) fn schedule(mut steps: Vec<Step>, observed: &Estate) -> Result<Vec<Action>, String> {
     let n = steps.len();
     // Deletions last (DESIGN §4 rule 6).
-    let non_deletions: Vec<usize> = (0..n).filter(|i| !steps[*i].deletion).collect();
-    for s in steps.iter_mut().filter(|s| s.deletion) {
+    let non_deletions: Vec<usize> = (0..n).filter(|i| !steps[*i].is_deletion()).collect();
+    for s in steps.iter_mut().filter(|s| s.is_deletion()) {
         s.deps.extend(&non_deletions);
     }
     let mut free = initial_free(observed);
@@ -92,8 +92,8 @@ pub(crate) fn schedule(mut steps: Vec<Step>, observed: &Estate) -> Result<Vec<Ac
     // back are kept apart: they always go first, and the rest is searched for the first that
     // fits (usually the first), so scheduling stays near-linear on large plans.
     let frees_only = |s: &Step| s.consumes.is_empty() && !s.frees.is_empty();
-    let mut freeing: BTreeSet<(u8, usize)> = BTreeSet::new();
-    let mut ready: BTreeSet<(u8, usize)> = BTreeSet::new();
+    let mut freeing: BTreeSet<(Phase, usize)> = BTreeSet::new();
+    let mut ready: BTreeSet<(Phase, usize)> = BTreeSet::new();
     for i in (0..n).filter(|i| indegree[*i] == 0) {
         if frees_only(&steps[i]) { &mut freeing } else { &mut ready }.insert((steps[i].phase, i));
     }

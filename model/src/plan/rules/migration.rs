@@ -1,0 +1,156 @@
+//! **A move is validated before it migrates, keeps paging redundancy when it can, and waits for
+//! runtime conditions.** Each migration is a `migrlpar -o v` followed by `-o m`, after the
+//! target frame's configuration; the room it needs on the target is held while it runs. A
+//! shared-memory partition that *requires* redundant paging moves only to a frame that can give
+//! it (two paging VIOS and a free common device), one that *prefers* it goes non-redundant with a
+//! warning. A move waits, deferred with the reason, while the target runs on battery or the HMC
+//! has no RMC connection to the partition.
+//!
+//! DESIGN §4 rule 4; seeds: lpm-js22-walkthrough.txt (validation before migration);
+//! ams-dual-vios-and-lpm.txt, line 80: "you need a shared memory pool with a suitable and
+//! available paging space device on the target server", and line 81 (the redundancy options);
+//! powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, HSCLA257 (no RMC connection).
+
+use super::Planner;
+use super::partitions::{Chain, Existing};
+use crate::action::{Op, RedundantPgVios};
+use crate::estate::Partition;
+use crate::manifest::{MemoryMode, Redundancy};
+use crate::names::{FrameName, PartitionName};
+use crate::plan::change::{ChangeKind, FieldChange};
+use crate::plan::step::{Phase, Res, demand};
+use crate::status::LparState;
+
+impl Planner<'_, '_> {
+    /// Plans the move of `p` to its target: `migrlpar -o v`, then `-o m`, after the target's
+    /// configuration and the partition's earlier steps. Returns `false` when the move cannot be
+    /// planned (a plan error says why) and nothing more is planned for the partition.
+    pub(super) fn migrate(&mut self, p: &Existing<'_>, chain: &mut Chain) -> bool {
+        let (current, target) = (&p.current, &p.target);
+        let why = self.migration_reason(p.desired, current);
+        let redundant = match self.redundancy(p.object, p.desired, target) {
+            Ok(r) => r,
+            Err(e) => {
+                self.errors.push(e);
+                return false;
+            }
+        };
+        let mut deps = self.config_deps(target);
+        deps.extend(chain.last);
+        let name = p.name.clone();
+        let v = self.push(
+            Op::ValidateMigration { partition: name.clone(), from: current.clone(), to: target.clone(), redundant },
+            format!("{}: {why}; validate the move to {target} first", p.object),
+            deps,
+            Phase::Move,
+        );
+        let m = self.push(
+            Op::MigratePartition { partition: name.clone(), from: current.clone(), to: target.clone(), redundant },
+            format!("{}: {why}", p.object),
+            vec![v],
+            Phase::Move,
+        );
+        // The room the move needs on the target. The HMC's validation checks it too, so the
+        // validation waits for it as well and holds it only while it runs. An active move
+        // needs the partition's capacity and gives back the source's; an inactive move of a
+        // shared-memory partition holds a paging device and gives it back at the end (the
+        // device is chosen again at activation).
+        // seeds: ams-dual-vios-and-lpm.txt, "you need a shared memory pool with a suitable
+        // and available paging space device on the target server"
+        let spec = &p.observed.spec;
+        let mut room = if p.stays_running() {
+            demand(spec, target)
+        } else if spec.memory.mode == MemoryMode::Shared {
+            vec![(Res::Devices(target.clone()), 1)]
+        } else {
+            Vec::new()
+        };
+        // Only `--redundantpgvios 1` insists on a common device on the target.
+        if redundant != Some(RedundantPgVios::Required) {
+            room.retain(|(r, _)| !matches!(r, Res::CommonDevices(_)));
+        }
+        self.steps[v].consumes = room.clone();
+        self.steps[v].frees = room.clone();
+        self.steps[m].frees = if p.stays_running() { demand(spec, current) } else { room.clone() };
+        self.steps[m].consumes = room;
+        self.leaves_frame.entry(name).or_insert(m);
+        chain.fields.push(FieldChange {
+            path: "frame".into(),
+            old: Some(current.to_string()),
+            new: Some(target.to_string()),
+        });
+        chain.kind = Some(ChangeKind::Migrate);
+        chain.notes.push(why);
+        chain.last = Some(m);
+        true
+    }
+
+    /// Why a migration of `name` to `target` cannot start now, when a runtime condition (not
+    /// the manifests) stands in the way: the target runs on battery, or the HMC has no RMC
+    /// connection to the running partition.
+    pub(super) fn move_blocked(&self, name: &PartitionName, target: &FrameName) -> Option<String> {
+        if self.observed_index.hardware(target).is_some_and(|h| h.spec.on_battery) {
+            return Some(format!(
+                "`{target}` is running on battery and is no valid migration target until utility power returns"
+            ));
+        }
+        let st = self.observed.status.partitions.get(name)?;
+        // seeds: powervm-quickstart..., HSCLA257 "The migrating partition is not ready for
+        // migration at this time".
+        (st.state == LparState::Running && !st.rmc).then(|| {
+            "the HMC has no RMC connection to the partition (HSCLA257); the move waits until it is back".into()
+        })
+    }
+
+    /// Why the partition leaves `current`: maintenance, its placement, or what the frame lacks.
+    fn migration_reason(&self, dp: &Partition, current: &FrameName) -> String {
+        if self.desired.frames.get(current).is_some_and(|f| f.spec.maintenance) {
+            return format!("frame {current} is in maintenance");
+        }
+        let labels = self.desired.frames.get(current).map(|f| f.metadata.labels.clone()).unwrap_or_default();
+        if !dp.spec.placement.allows(current, &labels) {
+            return format!("its placement does not allow {current}");
+        }
+        let why: Vec<String> = self.placer.static_reasons(dp, current).iter().map(ToString::to_string).collect();
+        format!("{current} can no longer host it ({})", why.join("; "))
+    }
+
+    /// `--redundantpgvios` for a migration, with the fallback of DESIGN §4 rule 4: `preferred`
+    /// goes non-redundant with a warning, `required` makes the plan fail.
+    pub(super) fn redundancy(
+        &mut self,
+        object: &str,
+        dp: &Partition,
+        target: &FrameName,
+    ) -> Result<Option<RedundantPgVios>, String> {
+        if dp.spec.memory.mode != MemoryMode::Shared {
+            return Ok(None);
+        }
+        let paging = dp.spec.memory.paging.unwrap_or_default();
+        let two = self.desired_index.mem_pool_on(target).is_some_and(|p| p.spec.paging_vios.len() == 2);
+        let taken: Vec<_> = self
+            .observed
+            .status
+            .paging_devices
+            .get(target)
+            .map(|ds| ds.iter().filter(|d| d.assigned.is_some()).map(|d| d.device.clone()).collect())
+            .unwrap_or_default();
+        let free_common = self.placer.common_devices(target).iter().filter(|d| !taken.contains(&d.device)).count();
+        let possible = two && free_common > 0;
+        let why = if !two { "it has one paging VIOS" } else { "it has no free common paging device" };
+        match (paging.redundancy, possible) {
+            (Redundancy::Required, true) => Ok(Some(RedundantPgVios::Required)),
+            (Redundancy::Required, false) => Err(format!(
+                "{object} requires redundant paging, but the target frame {target} cannot provide it ({why}); it is never migrated non-redundant. Give {target} two paging VIOS and a free common paging device, or choose another frame"
+            )),
+            (Redundancy::Preferred, true) => Ok(Some(RedundantPgVios::IfPossible)),
+            (Redundancy::Preferred, false) => {
+                self.warnings.push(format!(
+                    "{object} prefers redundant paging, but on {target} {why}: it is migrated non-redundant (--redundantpgvios 0) and has no paging VIOS failover there"
+                ));
+                Ok(Some(RedundantPgVios::NonRedundant))
+            }
+            (Redundancy::None, _) => Ok(Some(RedundantPgVios::NonRedundant)),
+        }
+    }
+}

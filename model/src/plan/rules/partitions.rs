@@ -1,0 +1,429 @@
+//! **Each desired partition: created, stopped, resized, moved or started, or left alone while
+//! the backend is still working on it.** A migration in progress or an activation under way
+//! settles on its own (the plan is not empty until it does); a migration that failed part-way is
+//! recovered first. Otherwise the partition is stopped (freeing capacity), moved (see
+//! [`super::migration`]), resized by DLPAR, started, and failed back to its primary paging VIOS
+//! ([`super::paging_failback`]), each step after the one before. A change that needs a profile
+//! change and a reactivation is refused with what to do.
+//!
+//! DESIGN §4 and §9 (`migrlpar -o r` recovers a failed migration); seeds:
+//! ams-dual-vios-and-lpm.txt, lines 48–50 (a profile change needs a reactivation);
+//! infoscale-lpm-vcs.txt, line 86 (an intermediate state that needs administrative
+//! intervention).
+
+use super::Planner;
+use crate::action::{Op, PartitionChange};
+use crate::estate::Partition;
+use crate::manifest::{Kind, MemoryMode, PartitionSpec, Placement, Redundancy, RunState};
+use crate::names::{FrameName, PartitionName};
+use crate::placement::Eligibility;
+use crate::plan::change::{ChangeKind, FieldChange, ObjectChange, field_changes};
+use crate::plan::step::{Phase, Res, demand};
+use crate::status::{LparState, MigrationState};
+use crate::yaml::{leaves, to_yaml};
+
+impl Planner<'_, '_> {
+    pub(super) fn partitions(&mut self) {
+        let assignment = self.assignment;
+        for (name, dp) in &self.desired.partitions {
+            let target = match assignment.get(name) {
+                Some(Eligibility::Placed(target)) => target,
+                // Only a frame on battery could host it: planned towards that frame, where the
+                // move is deferred until utility power returns.
+                Some(Eligibility::Unplaceable(rejected)) => {
+                    match rejected.iter().find(|(_, why)| why == &[crate::placement::Ineligible::OnBattery]) {
+                        Some((f, _)) => f,
+                        None => continue,
+                    }
+                }
+                None => continue,
+            };
+            let object = format!("{}/{name}", Kind::Partition);
+            match self.observed.partitions.get(name) {
+                None => self.new_partition(&object, name, dp, target),
+                Some(op) => self.existing_partition(&object, name, dp, op, target),
+            }
+        }
+    }
+
+    fn new_partition(&mut self, object: &str, name: &PartitionName, dp: &Partition, target: &FrameName) {
+        let paging_vios =
+            self.desired_index.mem_pool_on(target).map(|p| p.spec.paging_vios.clone()).unwrap_or_default();
+        let mut spec = dp.spec.clone();
+        spec.placement = Placement::Frame(target.clone());
+        let deps = self.config_deps(target);
+        let create = self.push(
+            Op::CreatePartition { frame: target.clone(), partition: name.clone(), spec: Box::new(spec), paging_vios },
+            format!("{object} does not exist: create it on {target}"),
+            deps.clone(),
+            Phase::Grow,
+        );
+        if dp.spec.state == RunState::Running {
+            let i = self.push(
+                Op::StartPartition { frame: target.clone(), partition: name.clone(), force: false },
+                format!("{object} should run"),
+                vec![create],
+                Phase::Grow,
+            );
+            self.steps[i].consumes = demand(&dp.spec, target);
+        }
+        let mut c = ObjectChange {
+            kind: ChangeKind::Create,
+            object: object.to_owned(),
+            frame: Some(target.to_string()),
+            fields: field_changes(&[], &leaves(&dp.spec)),
+            observed: None,
+            desired: Some(to_yaml(&dp.spec)),
+            note: String::new(),
+        };
+        c.fields.retain(|f| f.path != "placement.frame" && !f.path.starts_with("placement."));
+        self.changes.push(c);
+    }
+
+    fn existing_partition(
+        &mut self,
+        object: &str,
+        name: &PartitionName,
+        desired: &Partition,
+        observed: &Partition,
+        target: &FrameName,
+    ) {
+        let st = self.observed.status.partitions.get(name);
+        let current = st.map(|s| s.frame.clone()).or_else(|| match &observed.spec.placement {
+            Placement::Frame(f) => Some(f.clone()),
+            _ => None,
+        });
+        let Some(current) = current else { return };
+        // Runtime conditions defer only what they affect (DESIGN §10): the move waits, the
+        // rest of the partition's changes and of the plan go ahead.
+        let blocked = (&current != target).then(|| self.move_blocked(name, target)).flatten();
+        let target = match blocked {
+            Some(why) => {
+                self.deferred.push(format!("{object}: the move from {current} to {target} waits: {why}"));
+                current.clone()
+            }
+            None => target.clone(),
+        };
+        let state = st.map_or(LparState::NotActivated, |s| s.state);
+        let first_step = self.steps.len();
+        let (state, recovered) = match self.in_flight(object, name, observed, &current, state) {
+            InFlight::Settling => return,
+            InFlight::Recovered { step, state } => (state, Some(step)),
+            InFlight::Idle => (state, None),
+        };
+        let p = Existing { object, name, desired, observed, current, target, state };
+        self.partition_steps(&p);
+        if let Some(r) = recovered {
+            for step in &mut self.steps[first_step + 1..] {
+                step.deps.push(r);
+            }
+        }
+    }
+
+    /// Work the backend is doing, or left half done, on a partition: a migration in progress or
+    /// an activation under way settles on its own; a migration that failed part-way is
+    /// recovered before anything else.
+    fn in_flight(
+        &mut self,
+        object: &str,
+        name: &PartitionName,
+        observed: &Partition,
+        current: &FrameName,
+        state: LparState,
+    ) -> InFlight {
+        let migration = self.observed.status.partitions.get(name).and_then(|s| s.migration.as_ref());
+        match migration {
+            // The HMC finishes it on its own: nothing is planned for the partition, and the
+            // plan is not empty until it has ended.
+            Some(m) if m.state == MigrationState::InProgress => {
+                self.in_progress.push(format!(
+                    "{object}: migrating from {current} to {} ({}% copied, about {} s left)",
+                    m.to, m.percent, m.remaining_secs
+                ));
+                InFlight::Settling
+            }
+            // A migration that failed part-way holds the partition in a migrating state on
+            // both frames until it is recovered; after that it is back on the source as it was,
+            // and is planned like any other partition, after the recovery.
+            // (DESIGN §9: "`-o r` recovers a failed migration".)
+            Some(m) => {
+                let i = self.push(
+                    Op::RecoverMigration { frame: current.clone(), partition: name.clone(), to: m.to.clone() },
+                    format!(
+                        "{object}: its migration from {current} to {} failed part-way; recover it (back on {current}) before anything else",
+                        m.to
+                    ),
+                    vec![],
+                    Phase::Failover,
+                );
+                if state == LparState::MigratingRunning {
+                    self.steps[i].frees = demand(&observed.spec, &m.to)
+                        .into_iter()
+                        .filter(|(r, _)| !matches!(r, Res::Devices(_) | Res::CommonDevices(_)))
+                        .collect();
+                }
+                self.change(
+                    ChangeKind::Update,
+                    object.to_owned(),
+                    Some(current),
+                    vec![FieldChange {
+                        path: "migration".into(),
+                        old: Some(format!("failed towards {}", m.to)),
+                        new: Some("recovered".into()),
+                    }],
+                    "a failed migration is recovered",
+                );
+                let state = match state {
+                    LparState::MigratingRunning => LparState::Running,
+                    LparState::MigratingNotActivated => LparState::NotActivated,
+                    other => other,
+                };
+                InFlight::Recovered { step: i, state }
+            }
+            // Activation or shutdown under way: it settles on its own.
+            None if matches!(state, LparState::Starting | LparState::ShuttingDown) => {
+                self.in_progress.push(format!("{object}: {state} on {current}"));
+                InFlight::Settling
+            }
+            None => InFlight::Idle,
+        }
+    }
+
+    /// The steps of an existing partition that is not in a migration, each after the one
+    /// before: stop, move, DLPAR, start, paging failback.
+    fn partition_steps(&mut self, p: &Existing<'_>) {
+        let Some(dlpar) = self.dlpar_fields(p) else { return };
+        let mut chain = Chain::default();
+        self.stop(p, &mut chain);
+        if p.current != p.target && !self.migrate(p, &mut chain) {
+            return;
+        }
+        self.dlpar(p, dlpar, &mut chain);
+        self.start(p, &mut chain);
+        if p.stays_running()
+            && p.current == p.target
+            && p.desired.spec.memory.mode == MemoryMode::Shared
+            && let Some(f) = self.failback(p.object, p.name, p.desired, &p.target)
+        {
+            chain.fields.push(f);
+            chain.kind.get_or_insert(ChangeKind::Drift);
+            chain.notes.push("paging failback".into());
+        }
+        if let Some(kind) = chain.kind {
+            self.changes.push(ObjectChange {
+                kind,
+                object: p.object.to_owned(),
+                frame: Some(p.target.to_string()),
+                fields: chain.fields,
+                observed: Some(to_yaml(&p.observed.spec)),
+                desired: Some(to_yaml(&p.desired.spec)),
+                note: chain.notes.join("; "),
+            });
+        }
+    }
+
+    /// The configuration differences beyond placement and state: those DLPAR makes (memory,
+    /// processing units, virtual processors), or `None` with a plan error when anything else
+    /// differs, which needs a profile change and a reactivation.
+    fn dlpar_fields(&mut self, p: &Existing<'_>) -> Option<Vec<FieldChange>> {
+        // Placement and state are planned separately; `required` and `preferred` are the same
+        // redundant profile (a primary and a secondary paging VIOS), only planned differently.
+        let strip = |s: &PartitionSpec| {
+            let mut s = s.clone();
+            s.placement = Placement::Frame(p.current.clone());
+            s.state = RunState::Running;
+            if let Some(p) = s.memory.paging.as_mut()
+                && p.redundancy == Redundancy::Preferred
+            {
+                p.redundancy = Redundancy::Required;
+            }
+            s
+        };
+        let (old, new) = (strip(&p.observed.spec), strip(&p.desired.spec));
+        // Most partitions are unchanged: compare the values before rendering fields.
+        let diffs = if old == new { Vec::new() } else { field_changes(&leaves(&old), &leaves(&new)) };
+        let (dlpar, other): (Vec<FieldChange>, Vec<FieldChange>) =
+            diffs.into_iter().partition(|f| DLPAR_PATHS.contains(&f.path.as_str()));
+        if other.is_empty() {
+            return Some(dlpar);
+        }
+        let list: Vec<String> = other
+            .iter()
+            .map(|f| {
+                format!("{} ({} -> {})", f.path, f.old.as_deref().unwrap_or("none"), f.new.as_deref().unwrap_or("none"))
+            })
+            .collect();
+        self.errors.push(format!(
+            "{}: {} needs a profile change and a reactivation, which powerplane does not plan yet; change it on the HMC with the partition shut down, or keep the manifest as it is",
+            p.object,
+            list.join(", ")
+        ));
+        None
+    }
+
+    /// A running partition that should be stopped is shut down, giving its capacity back; one in
+    /// the Error state that must move is shut down too, which clears the error (it runs nothing
+    /// and holds no capacity) and makes the move an inactive one, since a partition in the Error
+    /// state cannot be migrated.
+    fn stop(&mut self, p: &Existing<'_>, chain: &mut Chain) {
+        if p.running_now() && !p.want_running() {
+            let i = self.push(
+                Op::StopPartition { frame: p.current.clone(), partition: p.name.clone() },
+                format!("{} should be stopped", p.object),
+                vec![],
+                Phase::Free,
+            );
+            self.steps[i].frees = demand(&p.observed.spec, &p.current);
+            self.leaves_frame.insert(p.name.clone(), i);
+            chain.fields.push(FieldChange {
+                path: "state".into(),
+                old: Some("running".into()),
+                new: Some("stopped".into()),
+            });
+            chain.kind = Some(ChangeKind::Update);
+            chain.last = Some(i);
+        }
+        if p.state == LparState::Error && p.current != p.target {
+            let i = self.push(
+                Op::StopPartition { frame: p.current.clone(), partition: p.name.clone() },
+                format!(
+                    "{} is in the Error state and must move to {}: shut it down first to clear the error",
+                    p.object, p.target
+                ),
+                vec![],
+                Phase::Free,
+            );
+            chain.last = Some(i);
+        }
+    }
+
+    /// Memory, processing units and virtual processors changed on the running partition
+    /// (`chhwres -o a|r|s`): growth waits for the frame's configuration and takes room, a
+    /// shrink gives room back. DLPAR talks to the partition over RMC: without it the change
+    /// waits, deferred.
+    fn dlpar(&mut self, p: &Existing<'_>, dlpar: Vec<FieldChange>, chain: &mut Chain) {
+        if dlpar.is_empty() {
+            return;
+        }
+        let (dp, op) = (&p.desired.spec, &p.observed.spec);
+        let rmc_lost = p.stays_running() && self.observed.status.partitions.get(p.name).is_some_and(|s| !s.rmc);
+        if rmc_lost {
+            let list: Vec<&str> = dlpar.iter().map(|f| f.path.as_str()).collect();
+            self.deferred.push(format!(
+                "{}: the DLPAR change of {} waits: the HMC has no RMC connection to the partition, which DLPAR needs",
+                p.object,
+                list.join(", ")
+            ));
+            return;
+        }
+        let change = PartitionChange {
+            memory: (op.memory.desired_mb != dp.memory.desired_mb)
+                .then_some((op.memory.desired_mb, dp.memory.desired_mb)),
+            units: (op.processors.units != dp.processors.units).then_some((op.processors.units, dp.processors.units)),
+            r#virtual: (op.processors.r#virtual != dp.processors.r#virtual)
+                .then(|| (op.processors.virtual_processors(), dp.processors.virtual_processors())),
+        };
+        let (before, after) = (demand(op, &p.target), demand(dp, &p.target));
+        let grows = after.iter().zip(&before).any(|((_, a), (_, b))| a > b);
+        let what = dlpar
+            .iter()
+            .map(|f| format!("{} {} -> {}", f.path, f.old.as_deref().unwrap_or("-"), f.new.as_deref().unwrap_or("-")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let i = self.push(
+            Op::UpdatePartition { frame: p.target.clone(), partition: p.name.clone(), change },
+            format!("{}: {what}", p.object),
+            chain.last.into_iter().chain(if grows { self.config_deps(&p.target) } else { Vec::new() }).collect(),
+            if grows { Phase::Grow } else { Phase::Free },
+        );
+        if p.stays_running() {
+            for ((r, a), (_, b)) in after.iter().zip(&before) {
+                if a > b {
+                    self.steps[i].consumes.push((r.clone(), a - b));
+                } else if b > a {
+                    self.steps[i].frees.push((r.clone(), b - a));
+                }
+            }
+        }
+        chain.fields.extend(dlpar);
+        chain.kind.get_or_insert(ChangeKind::Update);
+        chain.last = Some(i);
+    }
+
+    /// A partition that should run and does not is activated where it ends up, after the
+    /// frame's configuration, taking its capacity there.
+    fn start(&mut self, p: &Existing<'_>, chain: &mut Chain) {
+        if p.running_now() || !p.want_running() {
+            return;
+        }
+        let mut deps: Vec<usize> = chain.last.into_iter().collect();
+        deps.extend(self.config_deps(&p.target));
+        let i = self.push(
+            Op::StartPartition { frame: p.target.clone(), partition: p.name.clone(), force: false },
+            format!("{} should run", p.object),
+            deps,
+            Phase::Grow,
+        );
+        self.steps[i].consumes = demand(&p.desired.spec, &p.target);
+        chain.fields.push(FieldChange {
+            path: "state".into(),
+            old: Some(if p.state == LparState::Error { "error" } else { "stopped" }.into()),
+            new: Some("running".into()),
+        });
+        chain.kind.get_or_insert(ChangeKind::Update);
+    }
+}
+
+/// The fields a DLPAR operation changes on a running partition.
+const DLPAR_PATHS: [&str; 3] = ["memory.desiredMB", "processors.units", "processors.virtual"];
+
+/// What [`Planner::in_flight`] found.
+enum InFlight {
+    /// A migration in progress, an activation or shutdown under way: nothing is planned.
+    Settling,
+    /// A failed migration is recovered by `step`; the partition is then in `state` on its
+    /// source frame.
+    Recovered { step: usize, state: LparState },
+    /// Nothing under way.
+    Idle,
+}
+
+/// An existing partition as the rules see it: its desired and observed manifests, where it is
+/// and where it goes, and its state once a failed migration is recovered.
+pub(super) struct Existing<'x> {
+    pub object: &'x str,
+    pub name: &'x PartitionName,
+    pub desired: &'x Partition,
+    pub observed: &'x Partition,
+    pub current: FrameName,
+    pub target: FrameName,
+    pub state: LparState,
+}
+
+impl Existing<'_> {
+    /// Running, or on its way to running, now.
+    pub fn running_now(&self) -> bool {
+        self.state.is_running() || self.state == LparState::Starting || self.state == LparState::OpenFirmware
+    }
+
+    /// Running in the desired state.
+    pub fn want_running(&self) -> bool {
+        self.desired.spec.state == RunState::Running
+    }
+
+    /// Running now and to stay running: its moves are active, its DLPAR changes live.
+    pub fn stays_running(&self) -> bool {
+        self.running_now() && self.want_running()
+    }
+}
+
+/// The steps planned for one existing partition, each after the one before, and what they
+/// change (for the plan's report).
+#[derive(Default)]
+pub(super) struct Chain {
+    pub fields: Vec<FieldChange>,
+    pub kind: Option<ChangeKind>,
+    pub notes: Vec<String>,
+    /// The last step planned: the next one runs after it.
+    pub last: Option<usize>,
+}

@@ -1,0 +1,77 @@
+//! **Shared processor pools are configured before the partitions that need them.** A missing pool
+//! is created (`chhwres -r procpool -o a`), a pool whose limits differ is changed; a pool that
+//! grows gives its partitions room, so partitions arriving on the frame wait for it, while a pool
+//! that shrinks takes room and waits for the partitions that leave it.
+//!
+//! seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 110–114: a pool has
+//! a maximum, "Reserved Capacity - Additional (guaranteed) CPU resources that are assigned to the
+//! pool", and its entitled capacity is the partitions' desired units plus the reserve.
+
+use super::Planner;
+use crate::action::Op;
+use crate::manifest::Kind;
+use crate::plan::change::{ChangeKind, field_changes};
+use crate::plan::step::{Phase, Res};
+use crate::yaml::leaves;
+
+impl Planner<'_, '_> {
+    pub(super) fn proc_pools(&mut self) {
+        for p in self.desired.proc_pools.values() {
+            let (frame, pool) = (&p.spec.frame, &p.spec.pool_name);
+            let avail = |max: crate::units::ProcUnits, res: crate::units::ProcUnits| {
+                u64::from(max.saturating_sub(res).hundredths())
+            };
+            let new_avail = avail(p.spec.max_proc_units, p.spec.reserved_proc_units);
+            let obs = self.observed.proc_pools.values().find(|o| &o.spec.frame == frame && &o.spec.pool_name == pool);
+            let object = format!("{}/{}", Kind::SharedProcessorPool, p.metadata.name);
+            let op_fields = |o: Option<&crate::estate::ProcPool>| {
+                let old = o.map(|o| leaves(&o.spec)).unwrap_or_default();
+                field_changes(&old, &leaves(&p.spec))
+            };
+            match obs {
+                None => {
+                    let fields = op_fields(None);
+                    let op = Op::CreateSharedProcessorPool {
+                        frame: frame.clone(),
+                        pool: pool.clone(),
+                        max: p.spec.max_proc_units,
+                        reserved: p.spec.reserved_proc_units,
+                    };
+                    let i = self.push(op, format!("{object} is not configured on {frame}"), vec![], Phase::Configure);
+                    self.steps[i].frees.push((Res::Pool(frame.clone(), pool.clone()), new_avail));
+                    self.frame_config.entry(frame.clone()).or_default().push(i);
+                    self.change(ChangeKind::Create, object, Some(frame), fields, "");
+                }
+                Some(o)
+                    if o.spec.max_proc_units != p.spec.max_proc_units
+                        || o.spec.reserved_proc_units != p.spec.reserved_proc_units =>
+                {
+                    let fields = op_fields(Some(o));
+                    let old_avail = avail(o.spec.max_proc_units, o.spec.reserved_proc_units);
+                    let op = Op::UpdateSharedProcessorPool {
+                        frame: frame.clone(),
+                        pool: pool.clone(),
+                        max: p.spec.max_proc_units,
+                        reserved: p.spec.reserved_proc_units,
+                    };
+                    let grows = new_avail >= old_avail;
+                    let i = self.push(
+                        op,
+                        format!("{object}: limits differ"),
+                        vec![],
+                        if grows { Phase::Configure } else { Phase::Grow },
+                    );
+                    let r = Res::Pool(frame.clone(), pool.clone());
+                    if grows {
+                        self.steps[i].frees.push((r, new_avail - old_avail));
+                        self.frame_config.entry(frame.clone()).or_default().push(i);
+                    } else {
+                        self.steps[i].consumes.push((r, old_avail - new_avail));
+                    }
+                    self.change(ChangeKind::Update, object, Some(frame), fields, "");
+                }
+                Some(_) => {}
+            }
+        }
+    }
+}

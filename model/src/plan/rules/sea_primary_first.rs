@@ -1,0 +1,179 @@
+//! **SEA changes go to the primary VIOS first.** A missing SEA is created on the primary (trunk
+//! priority 1), then on the backup; an `ha_mode` change is made on the primary's SEA, then on the
+//! backup's, because the backup asks for load sharing. Two SEAs in sharing mode that do not
+//! share are restarted with a `chdev` on the backup. A SEA left in standby by a failover is set
+//! back. Changing an existing SEA's adapters is refused: it interrupts the network.
+//!
+//! seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, line 858: "This value
+//! must be set on primary SEA first before it is set for the backup SEA, because the backup SEA
+//! initiates the request for load sharing. If this sequence is not followed ... then a chdev
+//! must occur on the backup SEA"; line 1202: "you have to change ha_mode on the primary SEA
+//! first before changing ha_mode on the backup SEA."
+
+use super::Planner;
+use crate::action::Op;
+use crate::manifest::Kind;
+use crate::names::{FrameName, ViosName};
+use crate::plan::change::{ChangeKind, FieldChange, field_changes};
+use crate::plan::step::Phase;
+use crate::status::{SeaHaMode, SeaMemberStatus, SeaState};
+use crate::yaml::leaves;
+
+impl Planner<'_, '_> {
+    /// SEA creation and `ha_mode` changes, the primary VIOS's SEA first.
+    // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, "Switching to auto or
+    // to load sharing, you have to change ha_mode on the primary SEA first before changing
+    // ha_mode on the backup SEA."
+    pub(super) fn seas(&mut self) {
+        for s in self.desired.seas.values() {
+            let Some(pair) = self.desired.vios_pairs.get(&s.spec.vios_pair) else {
+                continue;
+            };
+            let frame = pair.spec.frame.clone();
+            let object = format!("{}/{}", Kind::SharedEthernetAdapter, s.metadata.name);
+            let mut members: Vec<ViosName> = pair.spec.members.iter().map(|m| m.name.clone()).collect();
+            members.sort_by_key(|m| *m != s.spec.primary);
+            let observed = self
+                .observed_index
+                .pairs_on(&frame)
+                .iter()
+                .flat_map(|p| self.observed_index.seas_of(&p.metadata.name))
+                .next()
+                .copied();
+            let want = SeaHaMode::from(s.spec.ha_mode);
+            match observed {
+                None => {
+                    let mut prev: Option<usize> = None;
+                    for (i, v) in members.iter().enumerate() {
+                        let ready = self.vios_ready.get(&(frame.clone(), v.clone())).cloned().unwrap_or_default();
+                        if !self.vios_running_now(&frame, v) && ready.is_empty() {
+                            self.errors.push(format!("{object}: the SEA cannot be created on {v} while it is down; start it first (state: running)"));
+                            continue;
+                        }
+                        let op = Op::CreateSea {
+                            frame: frame.clone(),
+                            vios: v.clone(),
+                            real_adapter: s.spec.real_adapter.clone(),
+                            trunks: s.spec.trunks.clone(),
+                            control_channel: s.spec.control_channel.clone(),
+                            ha_mode: want,
+                            priority: i as u8 + 1,
+                        };
+                        let role = if i == 0 { "primary (trunk priority 1) first" } else { "backup after the primary" };
+                        let deps = ready.into_iter().chain(prev).collect();
+                        let idx = self.push(
+                            op,
+                            format!("{object} does not exist: create it on the {role}"),
+                            deps,
+                            Phase::Configure,
+                        );
+                        self.frame_config.entry(frame.clone()).or_default().push(idx);
+                        prev = Some(idx);
+                    }
+                    self.change(ChangeKind::Create, object, Some(&frame), field_changes(&[], &leaves(&s.spec)), "");
+                }
+                Some(obs) => {
+                    let same_config = obs.spec.real_adapter == s.spec.real_adapter
+                        && obs.spec.trunks == s.spec.trunks
+                        && obs.spec.control_channel == s.spec.control_channel
+                        && obs.spec.primary == s.spec.primary;
+                    if !same_config {
+                        let fields = field_changes(&leaves(&without_mode(&obs.spec)), &leaves(&without_mode(&s.spec)));
+                        let list: Vec<String> = fields.iter().map(|f| f.path.clone()).collect();
+                        self.errors.push(format!(
+                            "{object}: changing {} of an existing SEA is not planned (it interrupts the network); recreate the SEA in a maintenance window",
+                            list.join(", ")
+                        ));
+                        continue;
+                    }
+                    let status: Vec<SeaMemberStatus> =
+                        self.observed.status.seas.get(&obs.metadata.name).cloned().unwrap_or_default();
+                    self.sea_modes(&object, &frame, &members, &status, want);
+                }
+            }
+        }
+    }
+
+    fn sea_modes(
+        &mut self,
+        object: &str,
+        frame: &FrameName,
+        members: &[ViosName],
+        status: &[SeaMemberStatus],
+        want: SeaHaMode,
+    ) {
+        let mut prev: Option<usize> = None;
+        let mut fields = Vec::new();
+        let mut note = String::new();
+        for v in members {
+            let Some(m) = status.iter().find(|m| &m.vios == v) else {
+                continue;
+            };
+            if self.vios_stopping.contains(&(frame.clone(), v.clone())) || m.ha_mode == want {
+                continue;
+            }
+            let ready = self.vios_ready.get(&(frame.clone(), v.clone())).cloned().unwrap_or_default();
+            if !self.vios_running_now(frame, v) && ready.is_empty() {
+                // A SEA on a VIOS that stays down cannot be changed; it is set right when the
+                // VIOS starts again.
+                continue;
+            }
+            let why = if m.ha_mode == SeaHaMode::Standby {
+                format!("{v}'s SEA is in standby (a failover left it there); set it back to {want}")
+            } else {
+                format!(
+                    "ha_mode {} -> {want} on {v}{}",
+                    m.ha_mode,
+                    if prev.is_none() { " (primary first)" } else { " (backup after the primary)" }
+                )
+            };
+            let op = Op::SetSeaHaMode { frame: frame.clone(), vios: v.clone(), device: m.device.clone(), mode: want };
+            let idx =
+                self.push(op, format!("{object}: {why}"), ready.into_iter().chain(prev).collect(), Phase::Configure);
+            self.frame_config.entry(frame.clone()).or_default().push(idx);
+            self.vios_ready.entry((frame.clone(), v.clone())).or_default().push(idx);
+            fields.push(FieldChange {
+                path: format!("{v}.ha_mode"),
+                old: Some(m.ha_mode.to_string()),
+                new: Some(want.to_string()),
+            });
+            prev = Some(idx);
+        }
+        // Both in sharing mode and running, yet not load sharing: the backup must ask again.
+        // seeds: "To restart Load sharing, a chdev must occur on the backup SEA"
+        let all_running = status.len() == 2 && status.iter().all(|m| m.state != SeaState::Inactive);
+        let all_sharing = status.len() == 2 && status.iter().all(|m| m.ha_mode == SeaHaMode::Sharing);
+        let not_sh = status.iter().any(|m| !matches!(m.state, SeaState::PrimarySharing | SeaState::BackupSharing));
+        if prev.is_none()
+            && want == SeaHaMode::Sharing
+            && all_running
+            && all_sharing
+            && not_sh
+            && let Some(backup) = members.get(1).and_then(|v| status.iter().find(|m| &m.vios == v))
+        {
+            let op = Op::SetSeaHaMode {
+                frame: frame.clone(),
+                vios: backup.vios.clone(),
+                device: backup.device.clone(),
+                mode: SeaHaMode::Sharing,
+            };
+            let idx = self.push(op, format!("{object}: both SEAs are in sharing mode but not load sharing; a chdev on the backup restarts the negotiation"), vec![], Phase::Configure);
+            self.frame_config.entry(frame.clone()).or_default().push(idx);
+            note = "load sharing not negotiated".into();
+        }
+        if !fields.is_empty() || !note.is_empty() {
+            let kind = if status.iter().any(|m| m.ha_mode == SeaHaMode::Standby) || !note.is_empty() {
+                ChangeKind::Drift
+            } else {
+                ChangeKind::Update
+            };
+            self.change(kind, object.to_owned(), Some(frame), fields, note);
+        }
+    }
+}
+
+fn without_mode(s: &crate::manifest::SeaSpec) -> crate::manifest::SeaSpec {
+    let mut s = s.clone();
+    s.ha_mode = crate::manifest::HaMode::Auto;
+    s
+}

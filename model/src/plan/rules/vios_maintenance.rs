@@ -1,0 +1,218 @@
+//! **VIOS maintenance: nothing depends on a VIOS when it stops, and it runs before what needs
+//! it.** A VIOS that should run is started before the SEA changes, paging devices and partitions
+//! that need it. A VIOS that should stop first loses its work: each partition paging through it
+//! is switched to its other paging VIOS (`chhwres -o so`), its primary SEA fails over to the
+//! backup (`ha_mode=standby`), and only then is it shut down. A VIOS that is the last one
+//! bridging the network or paging for a partition that stays is not stopped: the plan fails
+//! with what to do first.
+//!
+//! DESIGN §4 rule 2; seeds: ams-dual-vios-and-lpm.txt, lines 51–52 and 57 ("The active paging
+//! VIOS partition of a running partition can be switched using the chhwres command"; "A failover
+//! ... occurs if a paging VIOS partition is shut down or if a failover is manually triggered");
+//! powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 453–456 ("standby forces a
+//! failover situation", `chdev -dev ent4 -attr ha_mode=standby`).
+
+use super::Planner;
+use crate::action::Op;
+use crate::manifest::{Kind, RunState};
+use crate::names::{FrameName, PartitionName, ViosName};
+use crate::plan::change::{ChangeKind, FieldChange};
+use crate::plan::step::{Phase, Res};
+use crate::status::PagingStatus;
+use crate::status::{SeaHaMode, SeaState};
+
+impl Planner<'_, '_> {
+    pub(super) fn vios_starts(&mut self) {
+        for pair in self.desired.vios_pairs.values() {
+            let frame = &pair.spec.frame;
+            for m in &pair.spec.members {
+                let now = self.vios_running_now(frame, &m.name);
+                let object = format!("{}/{}", Kind::ViosPair, pair.metadata.name);
+                let field = |old: &str, new: &str| {
+                    vec![FieldChange {
+                        path: format!("members.{}.state", m.name),
+                        old: Some(old.into()),
+                        new: Some(new.into()),
+                    }]
+                };
+                match (m.state, now) {
+                    (RunState::Running, false) => {
+                        let i = self.push(
+                            Op::StartVios { frame: frame.clone(), vios: m.name.clone() },
+                            format!("{} is down and should run (end of VIOS maintenance)", m.name),
+                            vec![],
+                            Phase::Configure,
+                        );
+                        if let Some(hw) = self.observed_index.vios_hardware(frame, &m.name) {
+                            self.steps[i].consumes.push((Res::Memory(frame.clone()), hw.memory_mb.0));
+                            self.steps[i]
+                                .consumes
+                                .push((Res::Procs(frame.clone()), u64::from(hw.proc_units.hundredths())));
+                        }
+                        self.frame_config.entry(frame.clone()).or_default().push(i);
+                        self.vios_ready.entry((frame.clone(), m.name.clone())).or_default().push(i);
+                        self.change(
+                            ChangeKind::Update,
+                            object,
+                            Some(frame),
+                            field("stopped", "running"),
+                            format!("start {}", m.name),
+                        );
+                    }
+                    (RunState::Stopped, true) => {
+                        self.vios_stopping.insert((frame.clone(), m.name.clone()));
+                        self.change(
+                            ChangeKind::Update,
+                            object,
+                            Some(frame),
+                            field("running", "stopped"),
+                            format!("VIOS maintenance of {}", m.name),
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// VIOS maintenance (DESIGN §4 rule 2): move paging off the VIOS, fail its SEA over
+    /// (`ha_mode=standby`), then shut it down.
+    pub(super) fn vios_stops(&mut self) {
+        let stopping: Vec<_> = self.vios_stopping.iter().cloned().collect();
+        for (frame, vios) in stopping {
+            let (mut deps, switches) = self.paging_off(&frame, &vios);
+            deps.extend(&switches);
+            deps.extend(self.sea_failover(&frame, &vios, &switches));
+            let others_up = self.observed.status.vios.get(&frame).is_some_and(|m| {
+                m.keys().any(|v| {
+                    *v != vios
+                        && self.vios_running_after(&frame, v)
+                        && !self.vios_stopping.contains(&(frame.clone(), v.clone()))
+                })
+            });
+            if !others_up {
+                let staying: Vec<String> = self
+                    .desired
+                    .partitions
+                    .values()
+                    .filter(|p| self.placed_on(p, &frame) && p.spec.state == RunState::Running)
+                    .map(|p| p.metadata.name.to_string())
+                    .collect();
+                if !staying.is_empty() {
+                    self.errors.push(format!(
+                        "{vios} is the only running VIOS of {frame}; stopping it takes down the I/O of {}. Put the frame in maintenance (its partitions migrate away) first",
+                        staying.join(", ")
+                    ));
+                    continue;
+                }
+                // Every partition leaves: stop only after they have.
+                deps.extend(
+                    self.leaves_frame.values().copied().filter(|i| self.steps[*i].op.frames().first() == Some(&&frame)),
+                );
+            }
+            let i = self.push(
+                Op::StopVios { frame: frame.clone(), vios: vios.clone() },
+                format!("VIOS maintenance: {vios} should be stopped"),
+                deps,
+                Phase::Free,
+            );
+            if let Some(hw) = self.observed_index.vios_hardware(&frame, &vios) {
+                self.steps[i].frees.push((Res::Memory(frame.clone()), hw.memory_mb.0));
+                self.steps[i].frees.push((Res::Procs(frame.clone()), u64::from(hw.proc_units.hundredths())));
+            }
+        }
+    }
+
+    /// Every running partition that pages through `vios` stops paging through it before it
+    /// stops: it leaves the frame, a failback already switches it, or it is switched to its
+    /// other paging VIOS (`chhwres -r mem -o so`). Returns the steps that take partitions off
+    /// the frame and the switches.
+    // seeds: ams-dual-vios-and-lpm.txt, "The active paging VIOS partition of a running
+    // partition can be switched using the chhwres command".
+    fn paging_off(&mut self, frame: &FrameName, vios: &ViosName) -> (Vec<usize>, Vec<usize>) {
+        let mut leaving = Vec::new();
+        let mut switches = Vec::new();
+        let paged: Vec<(PartitionName, PagingStatus)> = self
+            .observed
+            .status
+            .partitions
+            .iter()
+            .filter(|(_, s)| &s.frame == frame && s.state.is_running())
+            .filter_map(|(n, s)| s.paging.clone().filter(|p| p.current.as_ref() == Some(vios)).map(|p| (n.clone(), p)))
+            .collect();
+        for (p, pg) in paged {
+            if let Some(i) = self.leaves_frame.get(&p) {
+                leaving.push(*i);
+                continue;
+            }
+            // A failback already moves it off this VIOS (to the other one): switching again
+            // would toggle it back.
+            if let Some(i) = self.paging_switch.get(&p) {
+                switches.push(*i);
+                continue;
+            }
+            let other = [Some(&pg.primary), pg.secondary.as_ref()].into_iter().flatten().find(|v| *v != vios).cloned();
+            match other {
+                Some(o)
+                    if self.vios_running_after(frame, &o)
+                        && !self.vios_stopping.contains(&(frame.clone(), o.clone())) =>
+                {
+                    let ready = self.vios_ready.get(&(frame.clone(), o.clone())).cloned().unwrap_or_default();
+                    let i = self.push(
+                        Op::SwitchPagingVios { frame: frame.clone(), partition: p.clone() },
+                        format!("VIOS maintenance of {vios}: Partition/{p} pages through it; switch to {o} before {vios} stops"),
+                        ready,
+                        Phase::Failover,
+                    );
+                    switches.push(i);
+                    self.paging_switch.insert(p.clone(), i);
+                }
+                _ => self.errors.push(format!(
+                    "{vios} cannot be stopped: Partition/{p} pages through it and has no other running paging VIOS; migrate or stop the partition first"
+                )),
+            }
+        }
+        (leaving, switches)
+    }
+
+    /// A VIOS whose SEA is primary fails it over to the running backup (`ha_mode=standby`)
+    /// after the paging switches; with no backup running, the VIOS is not stopped while its SEA
+    /// bridges the network of partitions that stay. Returns the failover step, if one is planned.
+    // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, "standby forces a
+    // failover situation".
+    fn sea_failover(&mut self, frame: &FrameName, vios: &ViosName, switches: &[usize]) -> Option<usize> {
+        let members = self
+            .observed
+            .status
+            .seas
+            .values()
+            .find(|ms| ms.iter().any(|m| &m.vios == vios) && self.observed_index.vios(frame, vios).is_some())?;
+        let me = members.iter().find(|m| &m.vios == vios).expect("found");
+        let partner_up = members.iter().any(|m| &m.vios != vios && m.state != SeaState::Inactive);
+        if !matches!(me.state, SeaState::Primary | SeaState::PrimarySharing) {
+            return None;
+        }
+        if partner_up {
+            let op = Op::SetSeaHaMode {
+                frame: frame.clone(),
+                vios: vios.clone(),
+                device: me.device.clone(),
+                mode: SeaHaMode::Standby,
+            };
+            return Some(self.push(
+                op,
+                format!(
+                    "VIOS maintenance of {vios}: fail its SEA over to the backup (ha_mode=standby) before it stops"
+                ),
+                switches.to_vec(),
+                Phase::Failover,
+            ));
+        }
+        if me.state != SeaState::Standalone || self.desired.partitions.values().any(|p| self.placed_on(p, frame)) {
+            self.errors.push(format!(
+                "{vios} cannot be stopped: its SEA bridges the network of {frame} and no backup SEA is running; start the other VIOS first or move the partitions away"
+            ));
+        }
+        None
+    }
+}
