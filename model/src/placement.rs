@@ -437,3 +437,37 @@ pub(crate) fn demand(p: &Partition) -> (MemoryMb, ProcUnits) {
     };
     (mem, p.spec.processors.units)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Placer;
+    use crate::plan::fixture::{lab_converged, lab_desired_with, replace};
+
+    /// Where each lab partition is placed, and why a frame is not eligible: bxaix85 stays where
+    /// it runs while its blade is allowed; a POWER7-only partition has nowhere on the blades.
+    #[test]
+    fn placements_of_the_lab() {
+        let observed = lab_converged();
+        let render = |desired: &crate::estate::Estate| {
+            let placer = Placer::new(desired, Some(&observed));
+            placer.assign().iter().map(|(p, e)| format!("{p}: {e:?}\n")).collect::<String>()
+        };
+        let lab = lab_desired_with(|_, t| t.to_owned());
+        let p7 = lab_desired_with(replace(
+            "js22.yaml",
+            "units: 1.0, virtual: 2, compat: POWER6",
+            "units: 1.0, virtual: 2, compat: POWER7",
+        ));
+        let away = lab_desired_with(replace(
+            "js22.yaml",
+            "  name: js22_slot13\n  labels: {site: lab, chassis: bch1, generation: power6}\n",
+            "  name: js22_slot13\n  labels: {site: lab, chassis: bch1, generation: power6}\nspec: {maintenance: true}\n",
+        ));
+        insta::assert_snapshot!(format!(
+            "lab:\n{}\nPOWER7:\n{}\nslot 13 in maintenance:\n{}",
+            render(&lab),
+            render(&p7),
+            render(&away)
+        ));
+    }
+}

@@ -422,3 +422,32 @@ fn settle(members: &mut [SeaMemberStatus]) {
         members[i].state = if Some(i) == best { SeaState::Primary } else { SeaState::Backup };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::fixture::{lab_converged, lab_desired, lab_desired_with, lab_observed, render_status, replace};
+    use crate::plan::{PlanOptions, apply, plan};
+
+    /// The lab's first plan, applied by the model: the p72 SEAs share the VLANs, the new
+    /// partition runs, lpar_6_sotchax11 pages through its primary on the common device.
+    #[test]
+    fn the_lab_plan_reaches_the_lab_state() {
+        let observed = lab_observed();
+        let p = plan(&lab_desired(), &observed, PlanOptions::default());
+        insta::assert_snapshot!(render_status(&apply(&observed, &p.actions)));
+    }
+
+    /// VIOS maintenance of lpar_1_solchio05 applied: paging on the secondary, the SEA failed
+    /// over to the backup, the VIOS down.
+    #[test]
+    fn vios_maintenance_fails_paging_and_the_sea_over() {
+        let observed = lab_converged();
+        let down = lab_desired_with(replace(
+            "solchms05.yaml",
+            "{name: lpar_1_solchio05, state: running}",
+            "{name: lpar_1_solchio05, state: stopped}",
+        ));
+        let p = plan(&down, &observed, PlanOptions::default());
+        insta::assert_snapshot!(render_status(&apply(&observed, &p.actions)));
+    }
+}

@@ -11,6 +11,8 @@
 mod apply;
 mod change;
 mod compare;
+#[cfg(test)]
+pub(crate) mod fixture;
 mod rules;
 mod schedule;
 mod scope;

@@ -192,3 +192,48 @@ fn describe(r: &Res) -> String {
         Res::CommonDevices(f) => format!("common (redundancy-capable) paging devices of {f}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::fixture::{lab_converged, lab_desired_with, render};
+    use crate::plan::{PlanOptions, plan};
+
+    const BIG: &str = "---
+apiVersion: powerplane/v1
+kind: Partition
+metadata: {name: big}
+spec:
+  placement: {frame: js22_slot13}
+  state: running
+  processors: {mode: shared, units: 1.0, virtual: 1}
+  memory: {mode: dedicated, desiredMB: MB, maxMB: 16384}
+";
+
+    /// js22_slot13 has 10 GB free beside bxaix85: a new 12 GB partition starts only after
+    /// bxaix85 has moved to the other blade, which the scheduler orders first.
+    #[test]
+    fn a_start_waits_for_the_move_that_makes_room() {
+        let desired = lab_desired_with(|name, text| match name {
+            "js22.yaml" => {
+                text.replace("placement: {anyOf: [js22_slot13, js22_slot14]}", "placement: {frame: js22_slot14}")
+                    + &BIG.replace("MB,", "12288,")
+            }
+            _ => text.to_owned(),
+        });
+        insta::assert_snapshot!(render(&plan(&desired, &lab_converged(), PlanOptions::default())));
+    }
+
+    /// With bxaix85 staying, no order fits the new partition: the plan says which capacity
+    /// runs out.
+    #[test]
+    fn no_order_fits_and_the_plan_says_why() {
+        let desired = lab_desired_with(|name, text| match name {
+            "js22.yaml" => {
+                text.replace("placement: {anyOf: [js22_slot13, js22_slot14]}", "placement: {frame: js22_slot13}")
+                    + &BIG.replace("MB,", "12288,")
+            }
+            _ => text.to_owned(),
+        });
+        insta::assert_snapshot!(render(&plan(&desired, &lab_converged(), PlanOptions::default())));
+    }
+}

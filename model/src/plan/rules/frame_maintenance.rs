@@ -33,9 +33,12 @@ impl Planner<'_, '_> {
                 .collect();
             if !unmanaged.is_empty() {
                 self.warnings.push(format!(
-                    "Frame/{name} is in maintenance, but {} no manifest describes stay on it ({}): powerplane does not move what it does not manage; move them on the HMC, or add their manifests",
+                    "Frame/{name} is in maintenance, but {} no manifest describes {} on it ({}): powerplane does not move what it does not manage; move {} on the HMC, or add {} manifests",
                     if unmanaged.len() == 1 { "a partition" } else { "partitions" },
-                    unmanaged.join(", ")
+                    if unmanaged.len() == 1 { "stays" } else { "stay" },
+                    unmanaged.join(", "),
+                    if unmanaged.len() == 1 { "it" } else { "them" },
+                    if unmanaged.len() == 1 { "its" } else { "their" },
                 ));
             }
             let occupied = self
@@ -60,5 +63,42 @@ impl Planner<'_, '_> {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::fixture::{lab_converged, lab_desired_with, render, replace};
+    use crate::plan::{PlanOptions, plan};
+
+    /// js22_slot13 in maintenance: bxaix85, which may run on either blade, is validated and
+    /// migrated to js22_slot14.
+    #[test]
+    fn a_frame_in_maintenance_is_evacuated() {
+        let desired = lab_desired_with(replace(
+            "js22.yaml",
+            "  name: js22_slot13\n  labels: {site: lab, chassis: bch1, generation: power6}\n",
+            "  name: js22_slot13\n  labels: {site: lab, chassis: bch1, generation: power6}\nspec: {maintenance: true}\n",
+        ));
+        let p = plan(&desired, &lab_converged(), PlanOptions::default());
+        insta::assert_snapshot!(render(&p));
+    }
+
+    /// A partition no manifest describes stays on the frame, with a warning saying so.
+    #[test]
+    fn what_no_manifest_describes_is_not_moved() {
+        let desired = lab_desired_with(|name, text| {
+            let text = text.replace("spec:\n  maintenance: false", "spec:\n  maintenance: true");
+            if name == "solchms05.yaml" {
+                // lpar_6_sotchax11 is no longer described.
+                text[..text.find("apiVersion: powerplane/v1\nkind: Partition").unwrap()]
+                    .trim_end_matches("---\n")
+                    .to_owned()
+            } else {
+                text
+            }
+        });
+        let p = plan(&desired, &lab_converged(), PlanOptions::default());
+        insta::assert_snapshot!(render(&p));
     }
 }

@@ -166,3 +166,24 @@ impl Planner<'_, '_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::fixture::{lab_converged, lab_desired_with, render, replace};
+    use crate::plan::{PlanOptions, plan};
+
+    /// Pool memory grows before partitions arriving on the frame; changing the paging VIOS of
+    /// an existing pool is refused.
+    #[test]
+    fn pool_memory_grows_and_paging_vios_are_not_changed() {
+        let grow = lab_desired_with(replace("solchms05.yaml", "poolMemMB: 1024", "poolMemMB: 2048"));
+        let vios = lab_desired_with(replace(
+            "solchms05.yaml",
+            "pagingVios: [lpar_1_solchio05, lpar_2_solchio06]",
+            "pagingVios: [lpar_1_solchio05]",
+        ));
+        let observed = lab_converged();
+        insta::assert_snapshot!(render(&plan(&grow, &observed, PlanOptions::default())));
+        insta::assert_snapshot!(render(&plan(&vios, &observed, PlanOptions::default())));
+    }
+}

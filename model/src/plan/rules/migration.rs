@@ -154,3 +154,35 @@ impl Planner<'_, '_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::fixture::{frame, lab_converged, lab_desired_with, partition, render, replace};
+    use crate::plan::{PlanOptions, plan};
+
+    fn pinned_to_slot14() -> crate::estate::Estate {
+        lab_desired_with(replace(
+            "js22.yaml",
+            "placement: {anyOf: [js22_slot13, js22_slot14]}",
+            "placement: {frame: js22_slot14}",
+        ))
+    }
+
+    /// A move is validated, then migrated.
+    #[test]
+    fn a_move_is_validated_then_migrated() {
+        insta::assert_snapshot!(render(&plan(&pinned_to_slot14(), &lab_converged(), PlanOptions::default())));
+    }
+
+    /// A move waits while the target runs on battery, or while the HMC has no RMC connection
+    /// to the partition; the rest of the plan goes ahead.
+    #[test]
+    fn a_move_waits_for_runtime_conditions() {
+        let mut battery = lab_converged();
+        battery.hardware.get_mut(&frame("js22_slot14")).unwrap().spec.on_battery = true;
+        insta::assert_snapshot!(render(&plan(&pinned_to_slot14(), &battery, PlanOptions::default())));
+        let mut no_rmc = lab_converged();
+        no_rmc.status.partitions.get_mut(&partition("bxaix85")).unwrap().rmc = false;
+        insta::assert_snapshot!(render(&plan(&pinned_to_slot14(), &no_rmc, PlanOptions::default())));
+    }
+}

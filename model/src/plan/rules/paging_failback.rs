@@ -56,3 +56,34 @@ impl Planner<'_, '_> {
         Some(FieldChange { path: "paging.current".into(), old: Some(current.to_string()), new: Some(want.to_string()) })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::fixture::{lab_converged, lab_desired, lab_desired_with, partition, render, replace};
+    use crate::plan::{PlanOptions, plan};
+    use crate::status::LparState;
+
+    /// After a failover lpar_6_sotchax11 pages through its secondary: the plan switches it back
+    /// to its primary, and waits (with a warning) while the primary is down.
+    #[test]
+    fn paging_fails_back_to_a_running_primary_only() {
+        let mut observed = lab_converged();
+        let frame: crate::names::FrameName = "IBM_MMA_P6_102615A_SOLCHMS05".parse().unwrap();
+        let st = observed.status.partitions.get_mut(&partition("lpar_6_sotchax11")).unwrap();
+        let paging = st.paging.as_mut().unwrap();
+        paging.current = paging.secondary.clone();
+        insta::assert_snapshot!(render(&plan(&lab_desired(), &observed, PlanOptions::default())));
+        observed
+            .status
+            .vios
+            .get_mut(&frame)
+            .unwrap()
+            .insert("lpar_1_solchio05".parse().unwrap(), LparState::NotActivated);
+        let down = lab_desired_with(replace(
+            "solchms05.yaml",
+            "{name: lpar_1_solchio05, state: running}",
+            "{name: lpar_1_solchio05, state: stopped}",
+        ));
+        insta::assert_snapshot!(render(&plan(&down, &observed, PlanOptions::default())));
+    }
+}

@@ -427,3 +427,50 @@ pub(super) struct Chain {
     /// The last step planned: the next one runs after it.
     pub last: Option<usize>,
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::fixture::{lab_converged, lab_desired, lab_desired_with, partition, render, replace};
+    use crate::plan::{PlanOptions, plan};
+    use crate::status::{LparState, MigrationState, MigrationStatus};
+
+    /// Growing a running partition is a DLPAR change; a stopped one is started; a change that
+    /// needs a new profile is refused.
+    #[test]
+    fn resize_start_and_profile_changes() {
+        let observed = lab_converged();
+        let grow =
+            lab_desired_with(replace("js22.yaml", "desiredMB: 4096, maxMB: 8192", "desiredMB: 6144, maxMB: 8192"));
+        insta::assert_snapshot!(render(&plan(&grow, &observed, PlanOptions::default())));
+        let stop = lab_desired_with(replace(
+            "p72.yaml",
+            "placement: {frame: p72}\n  state: running",
+            "placement: {frame: p72}\n  state: stopped",
+        ));
+        insta::assert_snapshot!(render(&plan(&stop, &observed, PlanOptions::default())));
+        let profile =
+            lab_desired_with(replace("js22.yaml", "desiredMB: 4096, maxMB: 8192", "desiredMB: 4096, maxMB: 12288"));
+        insta::assert_snapshot!(render(&plan(&profile, &observed, PlanOptions::default())));
+    }
+
+    /// A migration in progress is left to the HMC; one that failed part-way is recovered before
+    /// anything else is planned for the partition.
+    #[test]
+    fn migrations_in_flight_and_failed() {
+        let mut observed = lab_converged();
+        let st = observed.status.partitions.get_mut(&partition("bxaix85")).unwrap();
+        st.state = LparState::MigratingRunning;
+        st.migration = Some(MigrationStatus {
+            to: "js22_slot14".parse().unwrap(),
+            state: MigrationState::InProgress,
+            percent: 40,
+            remaining_secs: 72,
+        });
+        insta::assert_snapshot!(render(&plan(&lab_desired(), &observed, PlanOptions::default())));
+        let st = observed.status.partitions.get_mut(&partition("bxaix85")).unwrap();
+        st.migration.as_mut().unwrap().state = MigrationState::Failed;
+        let grow =
+            lab_desired_with(replace("js22.yaml", "desiredMB: 4096, maxMB: 8192", "desiredMB: 6144, maxMB: 8192"));
+        insta::assert_snapshot!(render(&plan(&grow, &observed, PlanOptions::default())));
+    }
+}

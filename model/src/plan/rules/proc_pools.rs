@@ -75,3 +75,29 @@ impl Planner<'_, '_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::fixture::{lab_converged, lab_desired_with, render, replace};
+    use crate::plan::{PlanOptions, plan};
+
+    /// A pool that grows is changed before anything that needs it.
+    #[test]
+    fn a_pool_that_grows_is_changed_first() {
+        let desired = lab_desired_with(|name, text| {
+            let text = replace("p72.yaml", "maxProcUnits: 8", "maxProcUnits: 10")(name, text);
+            replace("p72.yaml", "units: 1.5, virtual: 2", "units: 2.0, virtual: 2")(name, &text)
+        });
+        let p = plan(&desired, &lab_converged(), PlanOptions::default());
+        insta::assert_snapshot!(render(&p));
+    }
+
+    /// A pool that shrinks below what its partitions hold is refused by the scheduler, with the
+    /// capacity it lacks.
+    #[test]
+    fn a_pool_cannot_shrink_below_its_partitions() {
+        let desired = lab_desired_with(replace("p72.yaml", "maxProcUnits: 8", "maxProcUnits: 1"));
+        let p = plan(&desired, &lab_converged(), PlanOptions::default());
+        insta::assert_snapshot!(render(&p));
+    }
+}

@@ -84,3 +84,29 @@ impl Planner<'_, '_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::fixture::{lab_converged, lab_desired_with, render};
+    use crate::plan::{PlanOptions, plan};
+
+    /// The lab without the p72 partition's manifest: reported and left alone; with prune,
+    /// stopped and deleted last; with no partition described at all, nothing is deleted.
+    #[test]
+    fn unmanaged_partitions_are_deleted_only_with_prune() {
+        let observed = lab_converged();
+        let without = lab_desired_with(|name, text| {
+            if name == "p72.yaml" {
+                text[..text.rfind("---\n# Invented: an application").unwrap()].to_owned()
+            } else {
+                text.to_owned()
+            }
+        });
+        insta::assert_snapshot!(render(&plan(&without, &observed, PlanOptions::default())));
+        insta::assert_snapshot!(render(&plan(&without, &observed, PlanOptions { prune: true })));
+        let none = lab_desired_with(|_, text| {
+            text.split("---\n").filter(|d| !d.contains("kind: Partition")).collect::<Vec<_>>().join("---\n")
+        });
+        insta::assert_snapshot!(render(&plan(&none, &observed, PlanOptions { prune: true })));
+    }
+}

@@ -177,3 +177,17 @@ fn without_mode(s: &crate::manifest::SeaSpec) -> crate::manifest::SeaSpec {
     s.ha_mode = crate::manifest::HaMode::Auto;
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::fixture::{lab_desired, lab_observed, render};
+    use crate::plan::{PlanOptions, plan};
+
+    /// The lab's p72 SEA pair is in `auto` and the manifests ask for load sharing: the primary's
+    /// SEA changes first, the backup's after it.
+    #[test]
+    fn sharing_is_set_on_the_primary_first() {
+        let p = plan(&lab_desired(), &lab_observed(), PlanOptions::default());
+        insta::assert_snapshot!(render(&p));
+    }
+}

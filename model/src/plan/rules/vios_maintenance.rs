@@ -216,3 +216,39 @@ impl Planner<'_, '_> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::fixture::{lab_converged, lab_desired_with, render, replace};
+    use crate::plan::{PlanOptions, apply, plan};
+
+    /// The primary paging VIOS of lpar_6_sotchax11 and primary SEA of SOLCHMS05 goes down for
+    /// maintenance: the paging switch and the SEA failover come first, then the shutdown; ending
+    /// the maintenance starts it again and sets its SEA back.
+    #[test]
+    fn a_vios_stops_after_paging_and_its_sea_moved_off_and_starts_again() {
+        let down = lab_desired_with(replace(
+            "solchms05.yaml",
+            "{name: lpar_1_solchio05, state: running}",
+            "{name: lpar_1_solchio05, state: stopped}",
+        ));
+        let observed = lab_converged();
+        let stop = plan(&down, &observed, PlanOptions::default());
+        insta::assert_snapshot!(render(&stop));
+        let stopped = apply(&observed, &stop.actions);
+        insta::assert_snapshot!(render(&plan(&crate::plan::fixture::lab_desired(), &stopped, PlanOptions::default())));
+    }
+
+    /// The only VIOS of a blade is not stopped while a partition stays on it.
+    #[test]
+    fn the_last_vios_is_not_stopped_under_running_partitions() {
+        let desired = lab_desired_with(|name, text| {
+            let text =
+                replace("js22.yaml", "{name: bvio82, state: running}", "{name: bvio82, state: stopped}")(name, text);
+            replace("js22.yaml", "placement: {anyOf: [js22_slot13, js22_slot14]}", "placement: {frame: js22_slot13}")(
+                name, &text,
+            )
+        });
+        insta::assert_snapshot!(render(&plan(&desired, &lab_converged(), PlanOptions::default())));
+    }
+}
