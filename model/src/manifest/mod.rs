@@ -23,7 +23,7 @@ pub use partition::{
     ProcMode, ProcessorsSpec, Redundancy, Selector, StorageSpec, StorageVia,
 };
 pub use proc_pool::SharedProcessorPoolSpec;
-pub use sea::{HaMode, SeaSpec, TrunkSpec};
+pub use sea::{HaMode, SeaSpec, TrunkSpec, load_sharing_split};
 pub use settings::SettingsSpec;
 pub use vios_pair::{ViosMember, ViosPairSpec};
 

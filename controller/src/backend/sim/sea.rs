@@ -7,7 +7,7 @@
 // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, "SEA with Load Sharing",
 // "Some outputs in disaster cases".
 
-use powerplane_model::manifest::TrunkSpec;
+use powerplane_model::manifest::{TrunkSpec, load_sharing_split};
 use powerplane_model::status::{BridgeMode, SeaHaMode, SeaMemberStatus, SeaState};
 use powerplane_model::{DeviceName, SeaName, ViosName, VlanId};
 
@@ -50,7 +50,7 @@ pub(crate) fn status(sea: &SimSea, running: impl Fn(&ViosName) -> bool) -> Vec<S
                 let (p, b) = if rank(0) <= rank(1) { (0, 1) } else { (1, 0) };
                 let sharing = sea.sharing_negotiated && members.iter().all(|(_, m)| m.ha_mode == SeaHaMode::Sharing);
                 let mut out = if sharing {
-                    let (primary_vlans, backup_vlans) = split(&sea.trunks);
+                    let (primary_vlans, backup_vlans) = load_sharing_split(&sea.trunks);
                     vec![
                         make(p, SeaState::PrimarySharing, BridgeMode::Partial, primary_vlans),
                         make(b, SeaState::BackupSharing, BridgeMode::Partial, backup_vlans),
@@ -66,14 +66,6 @@ pub(crate) fn status(sea: &SimSea, running: impl Fn(&ViosName) -> bool) -> Vec<S
             }
         },
     }
-}
-
-/// Load-sharing split by trunk adapter in `mkvdev` order: the first half to the primary, which
-/// takes the odd one (DESIGN §9; the seed's `VID shared: 1 10 11` / `2 12 13`).
-fn split(trunks: &[TrunkSpec]) -> (Vec<VlanId>, Vec<VlanId>) {
-    let half = trunks.len().div_ceil(2);
-    let vlans = |ts: &[TrunkSpec]| ts.iter().flat_map(TrunkSpec::all_vlans).collect();
-    (vlans(&trunks[..half]), vlans(&trunks[half..]))
 }
 
 /// Whether a running member of the frame's SEA bridges `vlan`.

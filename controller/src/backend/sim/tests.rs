@@ -117,6 +117,57 @@ async fn sea_load_sharing_splits_vlans_fails_over_and_returns() {
     assert_eq!(states(&sea(&sim).await), sharing, "Power on backup: the split returns");
 }
 
+// seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 1034–1042 and
+// 1125–1151: with ent1 {1: 10, 11}, ent2 {2: 12, 13}, ent5 {3: 33}, ent6 {4: 44, 333} p72vio1
+// is "PRIMARY_SH ... VID shared: 3 4 33 44 333" and p72vio2 "BACKUP_SH ... VID shared: 1 2 10
+// 11 12 13" (the rule: `load_sharing_split`).
+#[tokio::test(start_paused = true)]
+async fn four_trunks_split_as_the_seed_lists_them() {
+    let mut inv = powerplane_model::load_inventory(&[SourceFile::new("inventory.yaml", LAB_INVENTORY)]).unwrap();
+    inv.seas.retain(|n, _| n.as_str().starts_with("js22"));
+    inv.mem_pools.clear();
+    inv.partitions.retain(|n, _| n.as_str() == "bxaix85");
+    for hw in inv.hardware.values_mut().filter(|h| h.metadata.name.as_str() == "p72") {
+        for vios in &mut hw.spec.vios {
+            vios.ethernet.extend([d("ent5"), d("ent6")]);
+        }
+    }
+    let sim = Simulator::new(realise(inv, 42).unwrap(), None, Clock::default());
+    let trunks = vec![
+        TrunkSpec { adapter: d("ent1"), pvid: VlanId::new(1).unwrap(), vlans: vlans(&[10, 11]) },
+        TrunkSpec { adapter: d("ent2"), pvid: VlanId::new(2).unwrap(), vlans: vlans(&[12, 13]) },
+        TrunkSpec { adapter: d("ent5"), pvid: VlanId::new(3).unwrap(), vlans: vlans(&[33]) },
+        TrunkSpec { adapter: d("ent6"), pvid: VlanId::new(4).unwrap(), vlans: vlans(&[44, 333]) },
+    ];
+    for (i, vios) in ["p72vio1", "p72vio2"].into_iter().enumerate() {
+        let op = Op::CreateSea {
+            frame: f("p72"),
+            vios: v(vios),
+            real_adapter: d("ent0"),
+            trunks: trunks.clone(),
+            control_channel: Some(d("ent3")),
+            ha_mode: SeaHaMode::Sharing,
+            priority: i as u8 + 1,
+        };
+        run(&sim, op).await.unwrap();
+    }
+    assert_eq!(
+        states(&sea(&sim).await),
+        vec![
+            ("p72vio1", SeaState::PrimarySharing, BridgeMode::Partial, vlans(&[3, 4, 33, 44, 333])),
+            ("p72vio2", SeaState::BackupSharing, BridgeMode::Partial, vlans(&[1, 2, 10, 11, 12, 13])),
+        ]
+    );
+    // `sim show` reports what observation does.
+    let report = sim.report().await;
+    let shown: Vec<_> =
+        report.frames.iter().filter_map(|f| f.sea.as_ref()).flat_map(|s| &s.members).map(|m| m.vlans.clone()).collect();
+    assert!(
+        shown.contains(&vlans(&[3, 4, 33, 44, 333])) && shown.contains(&vlans(&[1, 2, 10, 11, 12, 13])),
+        "{shown:?}"
+    );
+}
+
 // seeds: "This value must be set on primary SEA first before it is set for the backup SEA,
 // because the backup SEA initiates the request for load sharing. If this sequence is not
 // followed ... then a chdev must occur on the backup SEA for Load sharing to work."
