@@ -69,7 +69,7 @@ pub fn load_sharing_split(trunks: &[TrunkSpec]) -> (Vec<VlanId>, Vec<VlanId>) {
         v
     };
     let (first, second) = (vlans(&trunks[..half]), vlans(&trunks[half..]));
-    if first.len() > second.len() && trunks.len() % 2 == 0 { (second, first) } else { (first, second) }
+    if first.len() > second.len() && trunks.len().is_multiple_of(2) { (second, first) } else { (first, second) }
 }
 
 /// The SEA's `ha_mode` attribute as the operator sets it.
