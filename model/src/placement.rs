@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::estate::{Estate, EstateIndex, Partition};
-use crate::manifest::{CompatMode, MemoryMode, Placement, ProcMode, Redundancy, ReservePolicy};
+use crate::manifest::{CompatMode, MemoryMode, Placement, ProcMode, Redundancy};
 use crate::names::{FrameName, Lun, PartitionName, ProcPoolName};
 use crate::units::{MemoryMb, ProcUnits, VlanId};
 
@@ -228,9 +228,12 @@ impl<'a> Placer<'a> {
     }
 
     /// Paging devices of the frame's pool that are redundancy capable: seen by both paging VIOS
-    /// with `no_reserve`. Without hardware facts, every device of a two-VIOS pool counts.
+    /// (adding them sets `no_reserve`). Without hardware facts, every device of a two-VIOS pool
+    /// counts.
     // seeds: ams-dual-vios-and-lpm.txt, "The physical disks must be assigned to both paging VIOS
-    // partitions ... The reserve policy attribute of the disks must be set to no_reserve."
+    // partitions ... The reserve policy attribute of the disks must be set to no_reserve.
+    // Actually, when you configure a disk as a common paging space device the no_reserve
+    // attribute will automatically be set".
     pub fn common_devices(&self, frame: &FrameName) -> Vec<&'a crate::manifest::PagingDeviceSpec> {
         let Some(pool) = self.ix.mem_pool_on(frame) else {
             return Vec::new();
@@ -385,13 +388,15 @@ impl<'a> Placer<'a> {
 }
 
 /// Whether `device` (named as one paging VIOS names it) is a disk every paging VIOS sees, by
-/// its LUN, with `reserve_policy=no_reserve`: a common paging device. `disks` holds each
-/// paging VIOS's disks.
+/// its LUN: a common paging device once it is in the pool, whatever its `reserve_policy` was,
+/// since adding it sets `no_reserve`. `disks` holds each paging VIOS's disks.
+// seeds: ams-dual-vios-and-lpm.txt, line 5: "when you configure a disk as a common paging space
+// device the no_reserve attribute will automatically be set"; line 6: "it will automatically
+// be recognized as a common paging space device if the prerequisites mentioned previously are
+// met".
 pub(crate) fn seen_by_all(device: &crate::names::DeviceName, disks: &[&[crate::manifest::DiskSpec]]) -> bool {
     let lun = disks.iter().flat_map(|d| d.iter()).find(|d| &d.name == device).map(|d| &d.lun);
-    lun.is_some_and(|lun| {
-        disks.iter().all(|vd| vd.iter().any(|d| &d.lun == lun && d.reserve_policy == ReservePolicy::NoReserve))
-    })
+    lun.is_some_and(|lun| disks.iter().all(|vd| vd.iter().any(|d| &d.lun == lun)))
 }
 
 /// A frame's capacity and what is asked of it.

@@ -87,10 +87,14 @@ pub(crate) fn update_mem_pool(frame: &mut SimFrame, pool_mem: MemoryMb, max: Mem
     Ok("shared memory pool changed".to_owned())
 }
 
-/// `chhwres -r mempool --rsubtype pgdev -o a`: add a paging device. A device seen by both
-/// paging VIOS with no_reserve is recognised as common, whichever VIOS was named.
+/// `chhwres -r mempool --rsubtype pgdev -o a`: add a paging device. A disk both paging VIOS see
+/// (by its LUN) is recognised as common, whichever VIOS was named, and its `reserve_policy` is
+/// set to `no_reserve` on both.
 // seeds: ams-dual-vios-and-lpm.txt, "When adding a common paging space device using the
-// chhwres command, you only need to specify one paging VIOS partition."
+// chhwres command, you only need to specify one paging VIOS partition"; line 5: "when you
+// configure a disk as a common paging space device the no_reserve attribute will automatically
+// be set"; line 6: "it will automatically be recognized as a common paging space device if the
+// prerequisites mentioned previously are met".
 pub(crate) fn add_device(frame: &mut SimFrame, vios: &ViosName, device: &DeviceName) -> Result<String, BackendError> {
     let hw = &frame.hw;
     let pool = frame
@@ -113,12 +117,18 @@ pub(crate) fn add_device(frame: &mut SimFrame, vios: &ViosName, device: &DeviceN
         return Ok(format!("{device} is already a paging space device"));
     }
     let redundant = pool.paging_vios.len() == 2
-        && pool.paging_vios.iter().all(|pv| {
-            hw.vios.iter().any(|v| {
-                &v.name == pv
-                    && v.disks.iter().any(|d| d.lun == disk.lun && d.reserve_policy == ReservePolicy::NoReserve)
-            })
-        });
+        && pool
+            .paging_vios
+            .iter()
+            .all(|pv| hw.vios.iter().any(|v| &v.name == pv && v.disks.iter().any(|d| d.lun == disk.lun)));
+    if redundant {
+        let paging_vios = pool.paging_vios.clone();
+        for v in frame.hw.vios.iter_mut().filter(|v| paging_vios.contains(&v.name)) {
+            for d in v.disks.iter_mut().filter(|d| d.lun == disk.lun) {
+                d.reserve_policy = ReservePolicy::NoReserve;
+            }
+        }
+    }
     let pool = frame.mem_pool.as_mut().expect("checked");
     pool.devices.push(SimPagingDevice {
         device: device.clone(),

@@ -241,6 +241,47 @@ async fn ams_lab(sim: &Simulator) {
     create_and_start(sim, &frame, "lpar_6_sotchax11", AMS_PARTITION).await.unwrap();
 }
 
+// seeds: ams-dual-vios-and-lpm.txt, line 5: "when you configure a disk as a common paging space
+// device the no_reserve attribute will automatically be set"; line 6: "it will automatically be
+// recognized as a common paging space device if the prerequisites mentioned previously are met".
+#[tokio::test(start_paused = true)]
+async fn a_disk_both_paging_vios_see_becomes_common_and_no_reserve_when_added() {
+    use powerplane_model::manifest::{DiskSpec, ReservePolicy};
+    let frame = f("IBM_MMA_P6_102615A_SOLCHMS05");
+    let mut snap = lab().snapshot().await;
+    for vio in &mut snap.frames.get_mut(&frame).unwrap().hw.vios {
+        vio.disks.push(DiskSpec {
+            name: d("hdisk18"),
+            lun: powerplane_model::Lun::new("6005076801203E85-L1C").unwrap(),
+            size_mb: MemoryMb(40960),
+            reserve_policy: ReservePolicy::SinglePath,
+        });
+    }
+    let sim = Simulator::new(snap, None, Clock::default());
+    let pool = Op::CreateSharedMemoryPool {
+        frame: frame.clone(),
+        pool_mem: MemoryMb(1024),
+        max_pool_mem: MemoryMb(4096),
+        paging_vios: vec![v("lpar_1_solchio05"), v("lpar_2_solchio06")],
+    };
+    run(&sim, pool).await.unwrap();
+    let out =
+        run(&sim, Op::AddPagingDevice { frame: frame.clone(), vios: v("lpar_1_solchio05"), device: d("hdisk18") })
+            .await
+            .unwrap();
+    assert_eq!(out.message, "hdisk18 added (redundant)");
+    let seen = observe(&sim).await;
+    let device = &seen.status.paging_devices[&frame][0];
+    assert!(device.redundant, "common: {device:?}");
+    let policies: Vec<ReservePolicy> = seen.hardware[&frame]
+        .spec
+        .vios
+        .iter()
+        .flat_map(|v| v.disks.iter().filter(|d| d.name.as_str() == "hdisk18").map(|d| d.reserve_policy))
+        .collect();
+    assert_eq!(policies, vec![ReservePolicy::NoReserve; 2], "set on both paging VIOS");
+}
+
 const AMS_PARTITION: &str = "placement: {frame: IBM_MMA_P6_102615A_SOLCHMS05}\nprocessors: {units: 0.5, compat: POWER6}\nmemory: {mode: shared, desiredMB: 2048, maxMB: 4096, paging: {redundancy: required, primary: 1}}\nnetwork: [{vlan: 100}]\n";
 
 async fn create_and_start(
