@@ -104,6 +104,8 @@ rules! {
     PagingRedundancy = "PP-E037", "paging-redundancy";
     /// A shared-memory partition on a frame without a shared memory pool.
     NoMemoryPool = "PP-E038", "no-memory-pool";
+    /// More partitions assigned to a shared memory pool than it can serve (1,000).
+    MemoryPoolPartitions = "PP-E039", "memory-pool-partitions";
     /// Desired memory above maximum, or zero.
     MemoryLimits = "PP-E040", "memory-limits";
     /// Shared memory needs shared processors.
@@ -128,6 +130,8 @@ rules! {
     ProcessorPoolCapacity = "PP-E052", "processor-pool-capacity";
     /// A shared processor pool's own limits are inconsistent.
     ProcessorPoolLimits = "PP-E053", "processor-pool-limits";
+    /// More shared processor pools on a frame than it can have (64, with DefaultPool).
+    ProcessorPoolCount = "PP-E054", "processor-pool-count";
     /// A partition's VLAN is bridged by no SEA on its frame.
     VlanNotBridged = "PP-E060", "vlan-not-bridged";
     /// A partition's LUN is not visible to the VIOS of its frame.

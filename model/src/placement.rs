@@ -268,7 +268,7 @@ impl<'a> Placer<'a> {
     }
 
     /// Room left on each frame with hardware facts before any partition is placed: memory
-    /// minus VIOS and shared memory pool, processing units minus VIOS.
+    /// minus VIOS and shared memory pool, processing units minus VIOS and pool reserves.
     fn initial_room(&self) -> BTreeMap<FrameName, Room> {
         self.usage(&BTreeMap::new())
             .into_iter()
@@ -365,6 +365,13 @@ impl<'a> Placer<'a> {
                     pool_memory: self.ix.mem_pool_on(name).map(|p| p.spec.pool_mem_mb).unwrap_or_default(),
                     partition_memory: MemoryMb(0),
                     partition_procs: ProcUnits::default(),
+                    pool_reserved_procs: self
+                        .desired
+                        .proc_pools
+                        .values()
+                        .filter(|p| &p.spec.frame == name)
+                        .map(|p| p.spec.reserved_proc_units)
+                        .sum(),
                 };
                 (name.clone(), u)
             })
@@ -416,6 +423,11 @@ pub struct FrameUsage {
     pub partition_memory: MemoryMb,
     /// Processing units of running partitions.
     pub partition_procs: ProcUnits,
+    /// Processing units the frame's shared processor pools reserve (guaranteed to each pool
+    /// beyond its partitions' entitlements).
+    // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 113-114
+    // (Reserved Capacity; the pool's entitled capacity includes it).
+    pub pool_reserved_procs: ProcUnits,
 }
 
 impl FrameUsage {
@@ -426,7 +438,7 @@ impl FrameUsage {
 
     /// Processing units asked of the frame in all.
     pub fn procs_used(&self) -> ProcUnits {
-        self.vios_procs + self.partition_procs
+        self.vios_procs + self.partition_procs + self.pool_reserved_procs
     }
 }
 

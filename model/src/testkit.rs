@@ -313,6 +313,12 @@ pub fn over_capacity(e: &Estate) -> Option<String> {
             }
         }
         mem += e.mem_pools.values().filter(|p| &p.spec.frame == f).map(|p| p.spec.pool_mem_mb.0).sum::<u64>();
+        procs += e
+            .proc_pools
+            .values()
+            .filter(|p| &p.spec.frame == f)
+            .map(|p| p.spec.reserved_proc_units.hundredths())
+            .sum::<u32>();
         let mut shared = 0usize;
         let mut pools: std::collections::BTreeMap<String, u32> = Default::default();
         for (n, p) in &e.partitions {

@@ -40,6 +40,12 @@ fn initial_free(o: &Estate) -> BTreeMap<Res, u64> {
     for p in o.proc_pools.values() {
         let avail = p.spec.max_proc_units.saturating_sub(p.spec.reserved_proc_units).hundredths();
         free.insert(Res::Pool(p.spec.frame.clone(), p.spec.pool_name.clone()), u64::from(avail));
+        // A pool's reserved capacity is guaranteed to it: the frame's units hold it.
+        // seeds: powervm-quickstart..., line 113: "Reserved Capacity - Additional (guaranteed)
+        // CPU resources that are assigned to the pool".
+        if let Some(v) = free.get_mut(&Res::Procs(p.spec.frame.clone())) {
+            *v = v.saturating_sub(u64::from(p.spec.reserved_proc_units.hundredths()));
+        }
     }
     for (name, p) in &o.partitions {
         let Some(st) = o.status.partitions.get(name) else {

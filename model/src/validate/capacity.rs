@@ -1,12 +1,14 @@
 //! Capacity after placement: frame memory and processing units (with physical facts), shared
-//! processor pool limits (from manifests alone).
+//! processor pool limits (from manifests alone), and the limits the seeds state: 64 shared
+//! processor pools per frame, each with at least one processor, and 1,000 partitions per shared
+//! memory pool.
 
 use std::collections::BTreeMap;
 
 use super::finding;
 use crate::diagnostic::{Diagnostic, Rule};
 use crate::estate::Estate;
-use crate::manifest::{Kind, ProcMode, RunState};
+use crate::manifest::{Kind, MemoryMode, ProcMode, RunState};
 use crate::names::{PartitionName, ProcPoolName};
 use crate::placement::{Eligibility, Placer};
 use crate::units::ProcUnits;
@@ -41,13 +43,18 @@ pub(super) fn check(
             out.push(at(
                 Rule::FrameProcessorCapacity,
                 format!(
-                    "frame `{frame}` has {} processing units but would need {} (VIOS {}, running partitions {})",
+                    "frame `{frame}` has {} processing units but would need {} (VIOS {}, running partitions {}{})",
                     u.procs,
                     u.procs_used(),
                     u.vios_procs,
-                    u.partition_procs
+                    u.partition_procs,
+                    if u.pool_reserved_procs > ProcUnits::default() {
+                        format!(", reserved by its shared processor pools {}", u.pool_reserved_procs)
+                    } else {
+                        String::new()
+                    }
                 ),
-                "lower partitions' processing units, or stop or move partitions",
+                "lower partitions' processing units or the pools' reservedProcUnits, or stop or move partitions",
             ));
         }
     }
@@ -97,6 +104,81 @@ pub(super) fn check(
                     sp.pool_name, sp.frame, sp.reserved_proc_units, sp.max_proc_units
                 ),
                 "raise maxProcUnits, or lower the entitlements of the pool's partitions",
+            ));
+        }
+    }
+    limits(e, assignment, out);
+}
+
+/// Shared processor pools a frame can have, DefaultPool included.
+// seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, line 110: "Power 6 systems
+// can have up to 64 SPPs. (The limit is set to 64 because the largest Power 6 system has 64
+// processors, and a SPP must have at least 1 CPU assigned to it.)"
+pub(crate) const MAX_PROC_POOLS_PER_FRAME: usize = 64;
+
+/// Partitions one shared memory pool can serve.
+// seeds: ams-overview-de.txt, line 12: "Im Prinzip können dann fast beliebig viele LPARs (maximal
+// 1000) dem Shared Memory Pool zugewiesen werden."
+pub(crate) const MAX_PARTITIONS_PER_MEMORY_POOL: usize = 1000;
+
+/// The limits the seeds state for pools.
+fn limits(e: &Estate, assignment: &BTreeMap<PartitionName, Eligibility>, out: &mut Vec<Diagnostic>) {
+    let mut pools_on: BTreeMap<&crate::names::FrameName, Vec<&crate::estate::ProcPool>> = BTreeMap::new();
+    for pool in e.proc_pools.values() {
+        pools_on.entry(&pool.spec.frame).or_default().push(pool);
+        if pool.spec.max_proc_units < ProcUnits::whole(1) {
+            out.push(finding(
+                Rule::ProcessorPoolLimits,
+                Kind::SharedProcessorPool,
+                pool,
+                &["spec", "maxProcUnits"],
+                format!(
+                    "maxProcUnits {} is below one processor; a shared processor pool must have at least 1 CPU assigned to it",
+                    pool.spec.max_proc_units
+                ),
+                "give the pool at least one processor: `maxProcUnits: 1`",
+            ));
+        }
+    }
+    for (frame, pools) in pools_on {
+        // DefaultPool (SPP 0) is always there and counts.
+        let named = pools.iter().filter(|p| p.spec.pool_name != ProcPoolName::default_pool()).count();
+        if named + 1 > MAX_PROC_POOLS_PER_FRAME {
+            let last = pools.last().expect("a frame listed has pools");
+            out.push(finding(
+                Rule::ProcessorPoolCount,
+                Kind::SharedProcessorPool,
+                last,
+                &["spec", "frame"],
+                format!(
+                    "frame `{frame}` would have {} shared processor pools with DefaultPool; Power 6 systems can have up to {MAX_PROC_POOLS_PER_FRAME} SPPs",
+                    named + 1
+                ),
+                format!("merge pools, or move some to another frame (at most {} besides DefaultPool)", MAX_PROC_POOLS_PER_FRAME - 1),
+            ));
+        }
+    }
+    let mut shared_on: BTreeMap<&crate::names::FrameName, usize> = BTreeMap::new();
+    for (name, el) in assignment {
+        if let Eligibility::Placed(f) = el
+            && e.partitions[name].spec.memory.mode == MemoryMode::Shared
+        {
+            *shared_on.entry(f).or_default() += 1;
+        }
+    }
+    for pool in e.mem_pools.values() {
+        let n = shared_on.get(&pool.spec.frame).copied().unwrap_or(0);
+        if n > MAX_PARTITIONS_PER_MEMORY_POOL {
+            out.push(finding(
+                Rule::MemoryPoolPartitions,
+                Kind::SharedMemoryPool,
+                pool,
+                &["metadata", "name"],
+                format!(
+                    "{n} shared-memory partitions are assigned to the shared memory pool of frame `{}`; a pool serves at most {MAX_PARTITIONS_PER_MEMORY_POOL} (\"maximal 1000\")",
+                    pool.spec.frame
+                ),
+                "give some of them dedicated memory, or place them on another frame",
             ));
         }
     }

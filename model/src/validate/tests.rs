@@ -351,9 +351,14 @@ fn common_paging_devices_and_device_count() {
 fn preferred_without_a_common_device_is_a_warning() {
     let pref = edit(BASE, "paging: {redundancy: required, primary: 1}", "paging: {redundancy: preferred}");
     assert_eq!(rules(&pref, None), vec![]);
-    let hw = HARDWARE.replace(
-        "reservePolicy: no_reserve}\n        - {name: hdisk2",
-        "reservePolicy: single_path}\n        - {name: hdisk2",
+    // No disk of the pool is seen by both paging VIOS (va2's hdisk1 is another LUN, it has no
+    // hdisk2): no common paging device. A reserve policy alone does not make a disk
+    // independent: adding it to the pool sets no_reserve (ams-dual-vios-and-lpm.txt, line 5).
+    let second = HARDWARE.rfind("- {name: hdisk1, lun: P1,").unwrap();
+    let hw = format!(
+        "{}- {{name: hdisk1, lun: P9,{}",
+        &HARDWARE[..second],
+        &HARDWARE[second + "- {name: hdisk1, lun: P1,".len()..]
     );
     let hw = edit(&hw, "        - {name: hdisk2, lun: P2, sizeMB: 8192, reservePolicy: no_reserve}\n---", "---");
     let d = assert_fires(&pref, Some(&hw), Rule::NoPagingRedundancy);
@@ -562,4 +567,54 @@ fn at_most_one_settings_document() {
     assert_eq!(rules(&one, None), vec![]);
     let two = format!("{one}---\napiVersion: powerplane/v1\nkind: Settings\nmetadata: {{name: s2}}\n");
     assert_fires(&two, None, Rule::SettingsCount);
+}
+
+/// Issue 13 item 1: a pool's reserved capacity is guaranteed to it, so the frame holds it
+/// beside the VIOS and the running partitions.
+// seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 113-114.
+#[test]
+fn a_pools_reserved_capacity_counts_against_its_frame() {
+    let reserved = edit(BASE, "maxProcUnits: 4", "maxProcUnits: 6\n  reservedProcUnits: 5");
+    let reserved = edit(&reserved, "placement: {selector: {labels: {site: x}}}", "placement: {frame: fa}");
+    let d = assert_fires(&reserved, Some(HARDWARE), Rule::FrameProcessorCapacity);
+    assert!(d.message.contains("reserved by its shared processor pools 5.00"), "{d}");
+    let fits = edit(BASE, "maxProcUnits: 4", "maxProcUnits: 6\n  reservedProcUnits: 2");
+    assert!(!findings(&fits, Some(HARDWARE)).iter().any(|d| d.rule == Rule::FrameProcessorCapacity));
+}
+
+/// Issue 13 item 15: the limits the seeds state, with their wording.
+#[test]
+fn the_seeds_pool_limits() {
+    // seeds: powervm-quickstart..., line 110: "a SPP must have at least 1 CPU assigned to it".
+    let d = assert_fires(&edit(BASE, "maxProcUnits: 4", "maxProcUnits: 0.5"), None, Rule::ProcessorPoolLimits);
+    assert!(d.message.contains("at least 1 CPU assigned to it"), "{d}");
+    // seeds: powervm-quickstart..., line 110: "Power 6 systems can have up to 64 SPPs".
+    let pool = |i: usize| {
+        format!(
+            "---\napiVersion: powerplane/v1\nkind: SharedProcessorPool\nmetadata: {{name: p{i}}}\nspec: {{frame: fb, poolName: pool{i}, maxProcUnits: 1}}\n"
+        )
+    };
+    let at_limit: String = BASE.to_owned() + &(0..63).map(pool).collect::<String>();
+    assert!(!rules(&at_limit, None).contains(&Rule::ProcessorPoolCount), "63 and DefaultPool are 64");
+    let over = at_limit + &pool(63);
+    let d = assert_fires(&over, None, Rule::ProcessorPoolCount);
+    assert!(
+        d.message
+            .contains("would have 65 shared processor pools with DefaultPool; Power 6 systems can have up to 64 SPPs"),
+        "{d}"
+    );
+    // seeds: ams-overview-de.txt, line 12: "(maximal 1000) dem Shared Memory Pool zugewiesen".
+    let part = |i: usize| {
+        format!(
+            "---\napiVersion: powerplane/v1\nkind: Partition\nmetadata: {{name: s{i}}}\nspec:\n  placement: {{frame: fa}}\n  state: stopped\n  processors: {{units: 0.1, virtual: 1}}\n  memory: {{mode: shared, desiredMB: 1024, maxMB: 2048}}\n"
+        )
+    };
+    // amsp is the base's one shared-memory partition on fa.
+    let at_limit: String = BASE.to_owned() + &(0..999).map(part).collect::<String>();
+    assert!(!rules(&at_limit, None).contains(&Rule::MemoryPoolPartitions));
+    let d = assert_fires(&(at_limit + &part(999)), None, Rule::MemoryPoolPartitions);
+    assert!(
+        d.message.contains("1001 shared-memory partitions are assigned") && d.message.contains("maximal 1000"),
+        "{d}"
+    );
 }

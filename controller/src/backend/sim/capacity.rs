@@ -1,6 +1,7 @@
 //! Frame and pool capacity: what is free on a frame and whether a partition fits. Activated
 //! partitions (and a migration's shell on its target) hold their dedicated memory and
-//! processing units; shared-memory partitions draw on the pool, which may be overcommitted.
+//! processing units; shared-memory partitions draw on the pool, which may be overcommitted; a
+//! shared processor pool's reserved capacity is guaranteed to it and so taken from the frame.
 
 use powerplane_model::manifest::{MemoryMode, PartitionSpec, ProcMode};
 use powerplane_model::status::LparState;
@@ -47,6 +48,11 @@ pub(crate) fn free(frame: &SimFrame) -> Free {
         let (m, c) = demand(&p.spec);
         memory = memory.saturating_sub(m);
         procs = procs.saturating_sub(c);
+    }
+    // seeds: powervm-quickstart..., line 113: "Reserved Capacity - Additional (guaranteed) CPU
+    // resources that are assigned to the pool of partitions above the desired capacity".
+    for pool in frame.proc_pools.values() {
+        procs = procs.saturating_sub(pool.reserved);
     }
     Free { memory, procs }
 }

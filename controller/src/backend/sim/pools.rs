@@ -27,6 +27,13 @@ pub(crate) fn set_proc_pool(
             "Partitions entitle {used} processing units in {pool}; the maximum {max} with {reserved} reserved is too small."
         )));
     }
+    let reserved_before = frame.proc_pools.get(pool).map(|p| p.reserved).unwrap_or_default();
+    let free = capacity::free(frame).procs + reserved_before;
+    if reserved > free {
+        return Err(BackendError::refused_plain(format!(
+            "There are not enough processing units available to reserve {reserved} for {pool}: Obtained: {free}, Required: {reserved}."
+        )));
+    }
     let entry = frame.proc_pools.entry(pool.clone()).or_insert(SimProcPool { name, max, reserved });
     entry.max = max;
     entry.reserved = reserved;

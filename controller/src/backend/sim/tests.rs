@@ -740,6 +740,48 @@ async fn shared_processor_pool_limits_are_enforced() {
     assert!(err.to_string().contains("entitle 0.75"), "{err}");
 }
 
+/// Issue 13 item 1: p72 has 16 units, its VIOS take 2; a pool reserving 10 leaves 4, so the
+/// DefaultPool partitions of 6.5, 7.0 and 0.5 units do not all start, and `sim show` says so.
+// seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, line 113: "Reserved
+// Capacity - Additional (guaranteed) CPU resources that are assigned to the pool of partitions
+// above the desired capacity"; line 114: the pool's entitled capacity "includes ... the
+// Reserved pool capacity".
+#[tokio::test(start_paused = true)]
+async fn a_pools_reserved_capacity_is_taken_from_the_frame() {
+    let sim = lab();
+    let p72 = f("p72");
+    let pool = powerplane_model::ProcPoolName::new("prodpool").unwrap();
+    let units = |h| powerplane_model::ProcUnits::from_hundredths(h);
+    let create = Op::CreateSharedProcessorPool {
+        frame: p72.clone(),
+        pool: pool.clone(),
+        max: units(1200),
+        reserved: units(1000),
+    };
+    run(&sim, create).await.unwrap();
+    let free = |r: &super::report::Report| r.frames.iter().find(|f| f.name == p72).unwrap().proc_units_free;
+    assert_eq!(free(&sim.report().await), units(400), "16 - 2 (VIOS) - 10 (reserved)");
+    let spec = |u: &str| {
+        format!("placement: {{frame: p72}}\nprocessors: {{units: {u}}}\nmemory: {{desiredMB: 1024, maxMB: 2048}}\n")
+    };
+    let e = create_and_start(&sim, &p72, "a", &spec("6.5")).await.unwrap_err().to_string();
+    assert!(e.contains("There are not enough processing units available: Obtained: 4.00, Required: 6.50."), "{e}");
+    create_and_start(&sim, &p72, "c", &spec("0.5")).await.unwrap();
+    assert_eq!(free(&sim.report().await), units(350));
+    // Reserving more than is free is refused; giving the reserve back frees the frame.
+    let more = Op::UpdateSharedProcessorPool {
+        frame: p72.clone(),
+        pool: pool.clone(),
+        max: units(1600),
+        reserved: units(1400),
+    };
+    let e = run(&sim, more).await.unwrap_err().to_string();
+    assert!(e.contains("not enough processing units available to reserve 14.00 for prodpool: Obtained: 13.50"), "{e}");
+    let none = Op::UpdateSharedProcessorPool { frame: p72.clone(), pool, max: units(1200), reserved: units(0) };
+    run(&sim, none).await.unwrap();
+    assert_eq!(free(&sim.report().await), units(1350));
+}
+
 /// Found by the convergence soak: a VIOS started outside powerplane (`sim vios-up`) took
 /// processing units the frame no longer had. Activation checks them, as for any partition.
 #[tokio::test(start_paused = true)]

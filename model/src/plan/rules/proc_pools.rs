@@ -39,6 +39,10 @@ impl Planner<'_, '_> {
                     };
                     let i = self.push(op, format!("{object} is not configured on {frame}"), vec![], Phase::Configure);
                     self.steps[i].frees.push((Res::Pool(frame.clone(), pool.clone()), new_avail));
+                    let reserved = u64::from(p.spec.reserved_proc_units.hundredths());
+                    if reserved > 0 {
+                        self.steps[i].consumes.push((Res::Procs(frame.clone()), reserved));
+                    }
                     self.frame_config.entry(frame.clone()).or_default().push(i);
                     self.change(ChangeKind::Create, object, Some(frame), fields, "");
                 }
@@ -61,6 +65,15 @@ impl Planner<'_, '_> {
                         vec![],
                         if grows { Phase::Configure } else { Phase::Grow },
                     );
+                    let (old_res, new_res) = (
+                        u64::from(o.spec.reserved_proc_units.hundredths()),
+                        u64::from(p.spec.reserved_proc_units.hundredths()),
+                    );
+                    if new_res > old_res {
+                        self.steps[i].consumes.push((Res::Procs(frame.clone()), new_res - old_res));
+                    } else if old_res > new_res {
+                        self.steps[i].frees.push((Res::Procs(frame.clone()), old_res - new_res));
+                    }
                     let r = Res::Pool(frame.clone(), pool.clone());
                     if grows {
                         self.steps[i].frees.push((r, new_avail - old_avail));
