@@ -130,6 +130,22 @@ pub struct PartitionChange {
     pub units: Option<(ProcUnits, ProcUnits)>,
     /// Virtual processors: (from, to).
     pub r#virtual: Option<(u32, u32)>,
+    /// How the change reaches the partition: DLPAR while it runs, its profile while it is
+    /// stopped.
+    #[serde(default)]
+    pub method: ChangeMethod,
+}
+
+/// How a partition's memory or processors are changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeMethod {
+    /// Dynamic LPAR (`chhwres -o a|r`) on the running partition, over RMC.
+    #[default]
+    Dlpar,
+    /// The partition's profile (`chsyscfg -r prof`), which its next activation uses: DLPAR
+    /// needs a running partition.
+    Profile,
 }
 
 /// What an action does, with everything the backend needs to do it. (Field names follow the

@@ -1,7 +1,7 @@
 //! The HMC (and, through `viosvrcmd`, VIOS) command line for each action: what `plan --format
 //! hmc` prints and what a real HMC backend will run. The syntax follows the seeds' listings.
 
-use crate::action::{Op, PartitionChange};
+use crate::action::{ChangeMethod, Op, PartitionChange};
 use crate::manifest::{MemoryMode, PartitionSpec, ProcMode, RunState};
 use crate::names::ViosName;
 
@@ -61,7 +61,10 @@ pub(crate) fn render(op: &Op) -> String {
         Op::CreatePartition { frame, partition, spec, paging_vios } => {
             format!("mksyscfg -r lpar -m {frame} -i \"{}\"", profile(partition.as_str(), spec, paging_vios))
         }
-        Op::UpdatePartition { frame, partition, change } => dlpar(frame.as_str(), partition.as_str(), change),
+        Op::UpdatePartition { frame, partition, change } => match change.method {
+            ChangeMethod::Dlpar => dlpar(frame.as_str(), partition.as_str(), change),
+            ChangeMethod::Profile => profile_change(frame.as_str(), partition.as_str(), change),
+        },
         Op::StartPartition { frame, partition, force } => format!(
             "chsysstate -m {frame} -r lpar -o on -n {partition} -f default{}",
             if *force { " --force" } else { "" }
@@ -163,6 +166,22 @@ fn profile(name: &str, spec: &PartitionSpec, paging_vios: &[ViosName]) -> String
 }
 
 /// DLPAR: `chhwres -o a|r` with the difference, memory and processors as separate commands.
+/// `chsyscfg -r prof` of a stopped partition's profile: the desired values its next activation
+/// gets.
+fn profile_change(frame: &str, lpar: &str, change: &PartitionChange) -> String {
+    let mut attrs = vec!["name=default".to_owned(), format!("lpar_name={lpar}")];
+    if let Some((_, to)) = change.memory {
+        attrs.push(format!("desired_mem={}", to.0));
+    }
+    if let Some((_, to)) = change.units {
+        attrs.push(format!("desired_proc_units={to}"));
+    }
+    if let Some((_, to)) = change.r#virtual {
+        attrs.push(format!("desired_procs={to}"));
+    }
+    format!("chsyscfg -r prof -m {frame} -i \"{}\"", attrs.join(","))
+}
+
 fn dlpar(frame: &str, lpar: &str, change: &PartitionChange) -> String {
     let mut cmds = Vec::new();
     if let Some((from, to)) = change.memory {
@@ -198,7 +217,7 @@ fn dlpar(frame: &str, lpar: &str, change: &PartitionChange) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::action::{Op, PartitionChange, RedundantPgVios};
+    use crate::action::{ChangeMethod, Op, PartitionChange, RedundantPgVios};
     use crate::manifest::TrunkSpec;
     use crate::names::*;
     use crate::status::SeaHaMode;
@@ -287,5 +306,25 @@ mod tests {
             },
         };
         assert_eq!(down.command(), "chhwres -r proc -m p72 -o r -p x --procunits 0.50 --procs 1");
+    }
+
+    /// Issue 13 item 4: a stopped partition's change is a profile change, as the issue gives it:
+    /// `chsyscfg -r prof -m SYS -i "name=default,lpar_name=X,desired_mem=…"`.
+    #[test]
+    fn a_stopped_partition_changes_its_profile() {
+        let op = Op::UpdatePartition {
+            frame: f("p72"),
+            partition: PartitionName::new("x").unwrap(),
+            change: PartitionChange {
+                memory: Some((MemoryMb(4096), MemoryMb(6144))),
+                units: Some((ProcUnits::from_hundredths(150), ProcUnits::from_hundredths(100))),
+                r#virtual: Some((2, 1)),
+                method: ChangeMethod::Profile,
+            },
+        };
+        assert_eq!(
+            op.command(),
+            "chsyscfg -r prof -m p72 -i \"name=default,lpar_name=x,desired_mem=6144,desired_proc_units=1.00,desired_procs=1\""
+        );
     }
 }

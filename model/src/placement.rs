@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::estate::{Estate, EstateIndex, Partition};
-use crate::manifest::{CompatMode, MemoryMode, Placement, ProcMode, Redundancy};
+use crate::manifest::{CompatMode, MemoryMode, Placement, ProcMode, Redundancy, ReservePolicy};
 use crate::names::{FrameName, Lun, PartitionName, ProcPoolName};
 use crate::units::{MemoryMb, ProcUnits, VlanId};
 
@@ -37,6 +37,15 @@ pub enum Ineligible {
     VlanNotBridged(VlanId),
     /// A LUN no VIOS of the frame sees.
     LunNotVisible(Lun),
+    /// A LUN the frame's VIOS see, but none with `reserve_policy=no_reserve`: the partition
+    /// cannot migrate there (HSCLA356). Only a move's target is checked; where the partition
+    /// runs, the reserve does not matter.
+    LunReserved {
+        /// The LUN.
+        lun: Lun,
+        /// The disks that see it, each as `vios/hdiskN`.
+        disks: Vec<String>,
+    },
     /// The frame does not support the compatibility mode.
     CompatUnsupported(CompatMode),
     /// Not enough free memory.
@@ -74,6 +83,11 @@ impl fmt::Display for Ineligible {
             }
             Ineligible::VlanNotBridged(v) => write!(f, "no SEA there bridges VLAN {v}"),
             Ineligible::LunNotVisible(l) => write!(f, "no VIOS there sees LUN {l}"),
+            Ineligible::LunReserved { lun, disks } => write!(
+                f,
+                "LUN {lun} is reserved there ({} without reserve_policy=no_reserve), so the partition cannot migrate to it",
+                disks.join(", ")
+            ),
             Ineligible::CompatUnsupported(c) => {
                 write!(f, "it does not support compatibility mode {c}")
             }
@@ -211,10 +225,23 @@ impl<'a> Placer<'a> {
             }
         }
         if let Some(hw) = hw {
+            // A move's target must see each LUN without a SCSI reserve; where the partition
+            // runs (or is created) a reserve does not matter.
+            // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, line 1673 ("Also
+            // make sure disks are not reserved"); HSCLA356 (lines 1613-1621).
+            let moving_here = self.current_frame(&p.metadata.name).is_some_and(|cur| cur != frame);
             for s in &spec.storage {
-                let seen = hw.spec.vios.iter().any(|v| v.disks.iter().any(|d| d.lun == s.lun));
-                if !seen {
+                let disks: Vec<(&crate::names::ViosName, &crate::manifest::DiskSpec)> = hw
+                    .spec
+                    .vios
+                    .iter()
+                    .flat_map(|v| v.disks.iter().filter(|d| d.lun == s.lun).map(move |d| (&v.name, d)))
+                    .collect();
+                if disks.is_empty() {
                     why.push(Ineligible::LunNotVisible(s.lun.clone()));
+                } else if moving_here && !disks.iter().any(|(_, d)| d.reserve_policy == ReservePolicy::NoReserve) {
+                    let disks = disks.iter().map(|(v, d)| format!("{v}/{}", d.name)).collect();
+                    why.push(Ineligible::LunReserved { lun: s.lun.clone(), disks });
                 }
             }
             if let Some(c) = spec.processors.compat

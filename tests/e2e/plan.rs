@@ -210,6 +210,42 @@ fn frame_maintenance_evacuates_every_partition() {
     refused(&lab, &["frame-in-maintenance"]);
 }
 
+/// Issue 13 item 2: js22_slot13 in maintenance while bvio83 holds bxaix85's rootvg LUN with a
+/// SCSI reserve: no migration is proposed (the HMC would fail it with HSCLA356); `validate` and
+/// `plan` say which disk needs `no_reserve`, and where the partition runs the reserve does not
+/// matter.
+// seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 1613-1621 (HSCLA356)
+// and 1672-1673 ("Make sure destination MSP has access to same vSCSI disks as source MSP. Also
+// make sure disks are not reserved").
+#[test]
+fn a_reserved_lun_on_the_target_vios_is_refused_before_planning() {
+    let lab = Lab::new();
+    let inv = lab.dir.path().join("inventory.yaml");
+    let text = std::fs::read_to_string(inventory()).unwrap();
+    let bvio83 = text.find("    - name: bvio83").unwrap();
+    let (head, tail) = text.split_at(bvio83);
+    let tail = tail.replacen(
+        "{name: hdisk1, lun: \"75DS81001000\", sizeMB: 30720, reservePolicy: no_reserve}",
+        "{name: hdisk1, lun: \"75DS81001000\", sizeMB: 30720, reservePolicy: single_path}",
+        1,
+    );
+    assert_ne!(tail, text.split_at(bvio83).1, "bvio83's hdisk1 is in the lab inventory");
+    std::fs::write(&inv, format!("{head}{tail}")).unwrap();
+    init(&lab, inv.to_str().unwrap());
+    let (v, code) = plan_json(&lab, &lab.manifests());
+    assert_eq!(code, 2, "where bxaix85 runs the reserve does not matter: {v:#}");
+    lab.edit(
+        "js22.yaml",
+        "  name: js22_slot13\n  labels: {site: lab, chassis: bch1, generation: power6}\n",
+        "  name: js22_slot13\n  labels: {site: lab, chassis: bch1, generation: power6}\nspec: {maintenance: true}\n",
+    );
+    refused(&lab, &["bxaix85", "LUN 75DS81001000 is reserved there (bvio83/hdisk1 without reserve_policy=no_reserve)"]);
+    lab.cmd(&["--inventory", inv.to_str().unwrap(), "validate", lab.manifests().to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("bvio83/hdisk1").and(predicate::str::contains("reserve_policy=no_reserve")));
+}
+
 /// The lab with a one-VIOS shared memory pool on p72 (its disk added to the inventory) and
 /// VLAN 100 bridged there, and lpar_6_sotchax11 pinned to p72 with `redundancy`.
 fn ams_move_to_p72(lab: &Lab, redundancy: &str) {
@@ -284,6 +320,46 @@ fn a_two_frame_swap_with_no_spare_room_is_reported_not_attempted() {
     lab.edit("js22.yaml", "memory: {mode: dedicated, desiredMB: 4096, maxMB: 8192}", big);
     lab.append("js22.yaml", "apiVersion: powerplane/v1\nkind: Partition\nmetadata: {name: bxaix86}\nspec:\n  placement: {frame: js22_slot13}\n  processors: {units: 1.0}\n  memory: {desiredMB: 10240, maxMB: 12288}\n  network: [{vlan: 1}]\n");
     refused(&lab, &["no capacity-safe order exists", "bxaix85", "bxaix86", "swap"]);
+}
+
+/// Issue 13 item 4: DLPAR needs a running partition. bxaix85 stopped and resized: it is shut
+/// down, then its profile changes (`chsyscfg -r prof`), and the apply converges; resized while
+/// it runs, it is a DLPAR change (`chhwres`).
+#[test]
+fn a_stopped_partition_changes_its_profile_not_by_dlpar() {
+    let lab = Lab::new();
+    init(&lab, &inventory());
+    lab.edit(
+        "js22.yaml",
+        "  state: running\n  processors: {mode: shared, units: 1.0, virtual: 2, compat: POWER6}   # invented\n  memory: {mode: dedicated, desiredMB: 4096, maxMB: 8192}",
+        "  state: stopped\n  processors: {mode: shared, units: 1.0, virtual: 2, compat: POWER6}   # invented\n  memory: {mode: dedicated, desiredMB: 6144, maxMB: 8192}",
+    );
+    let hmc = lab
+        .cmd(&["plan", lab.manifests().to_str().unwrap(), "--format", "hmc"])
+        .assert()
+        .code(2)
+        .get_output()
+        .stdout
+        .clone();
+    let hmc = String::from_utf8(hmc).unwrap();
+    let shutdown =
+        hmc.find("chsysstate -m js22_slot13 -r lpar -o osshutdown -n bxaix85").unwrap_or_else(|| panic!("{hmc}"));
+    let profile = hmc
+        .find("chsyscfg -r prof -m js22_slot13 -i \"name=default,lpar_name=bxaix85,desired_mem=6144\"")
+        .unwrap_or_else(|| panic!("{hmc}"));
+    assert!(shutdown < profile, "shut down first: {hmc}");
+    assert!(!hmc.contains("chhwres -r mem -m js22_slot13"), "no DLPAR on a stopped partition: {hmc}");
+    lab.cmd(&["apply", lab.manifests().to_str().unwrap(), "--yes"]).assert().success();
+    lab.cmd(&["plan", lab.manifests().to_str().unwrap()]).assert().code(0);
+    // Running again and resized: DLPAR.
+    lab.edit("js22.yaml", "  state: stopped\n", "  state: running\n");
+    lab.edit("js22.yaml", "desiredMB: 6144, maxMB: 8192", "desiredMB: 4096, maxMB: 8192");
+    lab.cmd(&["apply", lab.manifests().to_str().unwrap(), "--yes"]).assert().success();
+    lab.edit("js22.yaml", "desiredMB: 4096, maxMB: 8192", "desiredMB: 5120, maxMB: 8192");
+    lab.cmd(&["plan", lab.manifests().to_str().unwrap(), "--format", "hmc"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("chhwres -r mem -m js22_slot13 -o a -p bxaix85 -q 1024"));
 }
 
 #[test]

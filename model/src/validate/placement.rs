@@ -170,6 +170,21 @@ fn reason_finding(p: &Partition, f: &FrameName, why: &Ineligible) -> Option<Diag
                 "zone and map the LUN to the frame's VIOS (reserve_policy=no_reserve for LPM)".into(),
             )
         }
+        Ineligible::LunReserved { lun, disks } => {
+            let i = p.spec.storage.iter().position(|s| &s.lun == lun).unwrap_or(0).to_string();
+            part(
+                Rule::StorageNotVisible,
+                &["spec", "storage", &i, "lun"],
+                format!(
+                    "LUN {lun} has no reserve_policy=no_reserve on the VIOS of frame `{f}` ({}): the migration would fail with HSCLA356",
+                    disks.join(", ")
+                ),
+                format!(
+                    "on the target VIOS, `chdev -dev {} -attr reserve_policy=no_reserve` (the LPM checklist: no_reserve on the target VIOS)",
+                    disks.first().and_then(|d| d.split('/').nth(1)).unwrap_or("hdiskN")
+                ),
+            )
+        }
         Ineligible::CompatUnsupported(c) => part(
             Rule::CompatModeUnsupported,
             &["spec", "processors", "compat"],

@@ -1,7 +1,7 @@
 //! Client partition lifecycle and DLPAR: create, activate, shut down, change, delete, with
 //! capacity enforced at every step.
 
-use powerplane_model::action::PartitionChange;
+use powerplane_model::action::{ChangeMethod, PartitionChange};
 use powerplane_model::manifest::{PartitionSpec, Placement, RunState};
 use powerplane_model::status::LparState;
 use powerplane_model::{FrameName, PartitionName};
@@ -130,6 +130,21 @@ pub(crate) fn update(
 ) -> Result<String, BackendError> {
     let p = get(frame, name)?;
     let running = capacity::holds_resources(p.state);
+    match (change.method, running) {
+        (ChangeMethod::Dlpar, false) => {
+            return Err(BackendError::refused_plain(format!(
+                "{name} is {}: dynamic logical partitioning needs a running partition. Change its profile instead (chsyscfg -r prof -i \"name=default,lpar_name={name},...\"); its next activation uses it.",
+                p.state
+            )));
+        }
+        (ChangeMethod::Profile, true) => {
+            return Err(BackendError::refused_plain(format!(
+                "{name} is {}: a profile change takes effect only at its next activation; change the running partition with DLPAR (chhwres).",
+                p.state
+            )));
+        }
+        _ => {}
+    }
     if running && !p.rmc {
         // seeds: powervm-quickstart..., HSCLA29A "The RMC command issued to partition ... failed"
         return Err(BackendError::Transient(format!(

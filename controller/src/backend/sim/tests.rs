@@ -949,8 +949,30 @@ async fn an_entitlement_its_virtual_processors_cannot_carry_is_refused() {
     let ok = "placement: {frame: p72}\nprocessors: {units: 0.4, virtual: 4}\nmemory: {desiredMB: 1024, maxMB: 2048}\n";
     create_and_start(&sim, &p72, "four", ok).await.unwrap();
     let u = powerplane_model::ProcUnits::from_hundredths;
-    let shrink = PartitionChange { memory: None, units: Some((u(40), u(30))), r#virtual: None };
+    let shrink = PartitionChange { memory: None, units: Some((u(40), u(30))), r#virtual: None, ..Default::default() };
     let err =
         run(&sim, Op::UpdatePartition { frame: p72.clone(), partition: p("four"), change: shrink }).await.unwrap_err();
     assert!(err.to_string().contains("each needs at least 0.10"), "{err}");
+}
+
+/// Issue 13 item 4: DLPAR needs a running partition; a stopped one changes its profile, and a
+/// running one is not changed through its profile.
+#[tokio::test(start_paused = true)]
+async fn dlpar_needs_a_running_partition_and_a_profile_change_a_stopped_one() {
+    use powerplane_model::action::ChangeMethod;
+    let sim = lab();
+    let slot13 = f("js22_slot13");
+    let bigger =
+        |method| PartitionChange { memory: Some((MemoryMb(4096), MemoryMb(6144))), method, ..Default::default() };
+    let update =
+        |method| Op::UpdatePartition { frame: slot13.clone(), partition: p("bxaix85"), change: bigger(method) };
+    let e = run(&sim, update(ChangeMethod::Profile)).await.unwrap_err().to_string();
+    assert!(e.contains("a profile change takes effect only at its next activation"), "{e}");
+    run(&sim, Op::StopPartition { frame: slot13.clone(), partition: p("bxaix85") }).await.unwrap();
+    let e = run(&sim, update(ChangeMethod::Dlpar)).await.unwrap_err().to_string();
+    assert!(e.contains("dynamic logical partitioning needs a running partition"), "{e}");
+    run(&sim, update(ChangeMethod::Profile)).await.unwrap();
+    run(&sim, Op::StartPartition { frame: slot13.clone(), partition: p("bxaix85"), force: false }).await.unwrap();
+    let seen = observe(&sim).await;
+    assert_eq!(seen.partitions[&p("bxaix85")].spec.memory.desired_mb, MemoryMb(6144), "activated with the new profile");
 }

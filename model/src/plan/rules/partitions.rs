@@ -12,7 +12,7 @@
 //! intervention).
 
 use super::Planner;
-use crate::action::{Op, PartitionChange};
+use crate::action::{ChangeMethod, Op, PartitionChange};
 use crate::estate::Partition;
 use crate::manifest::{Kind, MemoryMode, PartitionSpec, Placement, Redundancy, RunState};
 use crate::names::{FrameName, PartitionName};
@@ -298,9 +298,10 @@ impl Planner<'_, '_> {
     }
 
     /// Memory, processing units and virtual processors changed on the running partition
-    /// (`chhwres -o a|r|s`): growth waits for the frame's configuration and takes room, a
-    /// shrink gives room back. DLPAR talks to the partition over RMC: without it the change
-    /// waits, deferred.
+    /// (`chhwres -o a|r`): growth waits for the frame's configuration and takes room, a shrink
+    /// gives room back. DLPAR talks to the partition over RMC: without it the change waits,
+    /// deferred. A partition that is not running changes its profile instead (`chsyscfg -r
+    /// prof`), before it is started.
     fn dlpar(&mut self, p: &Existing<'_>, dlpar: Vec<FieldChange>, chain: &mut Chain) {
         if dlpar.is_empty() {
             return;
@@ -316,7 +317,11 @@ impl Planner<'_, '_> {
             ));
             return;
         }
+        // DLPAR needs a running partition; a stopped one (or one this plan stops) changes its
+        // profile, which its next activation uses.
+        let method = if p.stays_running() { ChangeMethod::Dlpar } else { ChangeMethod::Profile };
         let change = PartitionChange {
+            method,
             memory: (op.memory.desired_mb != dp.memory.desired_mb)
                 .then_some((op.memory.desired_mb, dp.memory.desired_mb)),
             units: (op.processors.units != dp.processors.units).then_some((op.processors.units, dp.processors.units)),
