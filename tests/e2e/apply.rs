@@ -88,6 +88,35 @@ fn applying_the_lab_converges_and_is_audited() {
         .stdout(predicate::str::contains("StartPartition").not());
 }
 
+/// Issue 13 item 7: VIOS maintenance of p72vio1 under load sharing, then its end, each in one
+/// apply: the end starts p72vio1, sets its SEA back from standby to sharing and then chdevs the
+/// backup, which asks for load sharing, so the next plan is empty and `sim show` shows the split.
+// seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, line 858 ("a chdev must
+// occur on the backup SEA for Load sharing to work") and lines 742-750 (the split).
+#[test]
+fn ending_vios_maintenance_under_load_sharing_converges_in_one_apply() {
+    let lab = Lab::new();
+    init(&lab);
+    let m = lab.manifests();
+    let m = m.to_str().unwrap();
+    lab.cmd(&["apply", m, "--yes"]).assert().success();
+    lab.edit("p72.yaml", "{name: p72vio1, state: running}", "{name: p72vio1, state: stopped}");
+    lab.cmd(&["apply", m, "--yes"]).assert().success().stdout(predicate::str::contains("Converged"));
+    lab.edit("p72.yaml", "{name: p72vio1, state: stopped}", "{name: p72vio1, state: running}");
+    let hmc = lab.cmd(&["plan", m, "--format", "hmc"]).assert().code(2).get_output().stdout.clone();
+    let hmc = String::from_utf8(hmc).unwrap();
+    let primary =
+        hmc.find("-p p72vio1 -c \"chdev -dev ent4 -attr ha_mode=sharing\"").unwrap_or_else(|| panic!("{hmc}"));
+    let backup = hmc.find("-p p72vio2 -c \"chdev -dev ent4 -attr ha_mode=sharing\"").unwrap_or_else(|| panic!("{hmc}"));
+    assert!(primary < backup, "the primary first, then the backup asks: {hmc}");
+    lab.cmd(&["apply", m, "--yes"]).assert().success().stdout(predicate::str::contains("Converged"));
+    lab.cmd(&["plan", m]).assert().code(0);
+    lab.cmd(&["sim", "show"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("PRIMARY_SH").and(predicate::str::contains("BACKUP_SH")));
+}
+
 #[test]
 fn a_failed_migration_skips_its_dependents_and_lets_the_rest_finish() {
     let lab = Lab::new();

@@ -18,11 +18,16 @@ const MANIFESTS: [(&str, &str); 3] = [
 /// The lab as the simulator starts it: every VIOS running, the inventory's brownfield
 /// configuration in place.
 pub(crate) fn lab_observed() -> Estate {
+    lab_observed_with(|text| text.to_owned())
+}
+
+/// [`lab_observed`] from the inventory as `edit` changes it.
+pub(crate) fn lab_observed_with(edit: impl Fn(&str) -> String) -> Estate {
     let frames: String = ["IBM_MMA_P6_102615A_SOLCHMS05", "p72", "js22_slot13", "js22_slot14"]
         .iter()
         .map(|f| format!("apiVersion: powerplane/v1\nkind: Frame\nmetadata: {{name: {f}}}\n---\n"))
         .collect();
-    let inventory = load_inventory(&[SourceFile::new("inventory.yaml", format!("{frames}{INVENTORY}"))])
+    let inventory = load_inventory(&[SourceFile::new("inventory.yaml", format!("{frames}{}", edit(INVENTORY)))])
         .expect("the lab inventory loads");
     let mut bare = Estate {
         hardware: inventory.hardware.clone(),

@@ -79,7 +79,7 @@ pub(crate) fn choose(
             None if force => independent().or_else(common_alone),
             None => {
                 return Err(BackendError::refused_plain(format!(
-                    "{name} requires redundant paging VIOS partitions, but no free common paging space device of at least {max_mb} is in the shared memory pool. Add one, or activate with --force (the partition then has no paging VIOS failover)."
+                    "{name} is configured with redundant paging VIOS partitions, but no free common paging space device of at least {max_mb} is in the shared memory pool, so it fails to activate. Add one, or activate with --force (the partition then has no paging VIOS failover)."
                 )));
             }
         },
@@ -137,7 +137,21 @@ pub(crate) fn activate(frame: &mut SimFrame, name: &PartitionName, force: bool) 
     if p.spec.memory.mode != MemoryMode::Shared {
         return Ok(());
     }
-    let redundancy = p.spec.memory.paging.unwrap_or_default().redundancy;
+    // `required` and `preferred` are one and the same redundant profile (a primary and a
+    // secondary paging VIOS) to the hypervisor: without a free common device it does not
+    // activate unless forced, and forced it runs without failover.
+    // seeds: ams-dual-vios-and-lpm.txt, lines 11-15: "If the shared memory partition has been
+    // configured to use redundant paging VIOS partitions, a common paging space device will be
+    // assigned. If no common paging space device is available, the partition will fail to
+    // activate. It is still possible to activate a partition in this situation by using the
+    // chsysstate command with the --force option ... No failover will be possible in this case."
+    // With one paging VIOS the profile of a `preferred` partition names no secondary: it is not
+    // a redundant profile.
+    let two = frame.mem_pool.as_ref().is_some_and(|pool| pool.paging_vios.len() == 2);
+    let redundancy = match p.spec.memory.paging.unwrap_or_default().redundancy {
+        Redundancy::Preferred if two => Redundancy::Required,
+        other => other,
+    };
     let a = choose(frame, name, p.spec.memory.max_mb, redundancy, force, p.last_device.as_ref())?;
     assign(frame, name, &a)
 }

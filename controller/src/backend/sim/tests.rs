@@ -421,7 +421,7 @@ async fn activation_picks_common_or_independent_devices() {
 
     run(&sim, Op::StopPartition { frame: frame.clone(), partition: p("solo") }).await.unwrap();
     let err = create_and_start(&sim, &frame, "red2", &ams_spec("required")).await.unwrap_err();
-    assert!(err.to_string().contains("requires redundant paging"), "{err}");
+    assert!(err.to_string().contains("is configured with redundant paging VIOS partitions"), "{err}");
     assert_eq!(observe(&sim).await.status.partitions[&p("red2")].state, LparState::NotActivated);
     let out = run(&sim, Op::StartPartition { frame: frame.clone(), partition: p("red2"), force: true }).await.unwrap();
     assert!(out.message.contains("activated"));
@@ -975,4 +975,37 @@ async fn dlpar_needs_a_running_partition_and_a_profile_change_a_stopped_one() {
     run(&sim, Op::StartPartition { frame: slot13.clone(), partition: p("bxaix85"), force: false }).await.unwrap();
     let seen = observe(&sim).await;
     assert_eq!(seen.partitions[&p("bxaix85")].spec.memory.desired_mb, MemoryMb(6144), "activated with the new profile");
+}
+
+/// Issue 13 item 3: a `preferred` partition has a redundant profile; with hdisk17 (the one
+/// common device) taken it does not activate unless forced, and forced it runs on an
+/// independent device with no secondary paging VIOS.
+// seeds: ams-dual-vios-and-lpm.txt, lines 11-15: "If no common paging space device is
+// available, the partition will fail to activate. It is still possible to activate a partition
+// in this situation by using the chsysstate command with the --force option ... No failover
+// will be possible in this case."
+#[tokio::test(start_paused = true)]
+async fn a_redundant_profile_without_a_common_device_activates_only_when_forced() {
+    let frame = f("IBM_MMA_P6_102615A_SOLCHMS05");
+    let mut snap = lab().snapshot().await;
+    let vio = snap.frames.get_mut(&frame).unwrap().hw.vios.iter_mut().find(|x| x.name.as_str() == "lpar_1_solchio05");
+    vio.unwrap().disks.push(powerplane_model::manifest::DiskSpec {
+        name: d("hdisk20"),
+        lun: powerplane_model::Lun::new("6005076801203E85-L20").unwrap(),
+        size_mb: MemoryMb(8192),
+        reserve_policy: Default::default(),
+    });
+    let sim = Simulator::new(snap, None, Clock::default());
+    ams_lab(&sim).await;
+    let out =
+        run(&sim, Op::AddPagingDevice { frame: frame.clone(), vios: v("lpar_1_solchio05"), device: d("hdisk20") })
+            .await
+            .unwrap();
+    assert_eq!(out.message, "hdisk20 added", "independent: only lpar_1_solchio05 sees it");
+    let preferred = AMS_PARTITION.replace("redundancy: required", "redundancy: preferred");
+    let e = create_and_start(&sim, &frame, "lpar_7", &preferred).await.unwrap_err().to_string();
+    assert!(e.contains("no free common paging space device") && e.contains("--force"), "{e}");
+    run(&sim, Op::StartPartition { frame: frame.clone(), partition: p("lpar_7"), force: true }).await.unwrap();
+    let pg = paging(&sim, "lpar_7").await;
+    assert_eq!((pg.secondary, pg.device.as_ref().map(|d| d.as_str())), (None, Some("hdisk20")), "no failover");
 }

@@ -13,6 +13,7 @@
 //! | migration: validate before migrate, paging redundancy on the target, runtime holds | [`migration`] |
 //! | paging failback to the primary paging VIOS | [`paging_failback`] |
 //! | partitions that require redundant paging activate first | [`required_paging_first`] |
+//! | a `preferred` partition activates with `--force` when no common device may be free | [`preferred_paging_force`] |
 //! | what no manifest describes: reported, deleted only with prune | [`prune`] |
 
 mod frame_maintenance;
@@ -20,6 +21,7 @@ mod mem_pools;
 mod migration;
 mod paging_failback;
 mod partitions;
+mod preferred_paging_force;
 mod proc_pools;
 mod prune;
 mod required_paging_first;
@@ -117,6 +119,7 @@ pub(crate) fn build<'a>(
     planner.vios_stops();
     planner.unmanaged_partitions();
     planner.required_paging_first();
+    planner.preferred_paging_force();
     Built {
         steps: planner.steps,
         changes: planner.changes,

@@ -103,6 +103,7 @@ impl Planner<'_, '_> {
         want: SeaHaMode,
     ) {
         let mut prev: Option<usize> = None;
+        let mut changed: Vec<ViosName> = Vec::new();
         let mut fields = Vec::new();
         let mut note = String::new();
         for v in members {
@@ -137,6 +138,35 @@ impl Planner<'_, '_> {
                 old: Some(m.ha_mode.to_string()),
                 new: Some(want.to_string()),
             });
+            prev = Some(idx);
+            changed.push(v.clone());
+        }
+        // The primary's SEA set to sharing while the backup's stays as it is (already sharing,
+        // e.g. after a failover of the primary to standby for VIOS maintenance): the backup
+        // asks for load sharing only when its own ha_mode is set, so it is set again after the
+        // primary's, in the same plan.
+        // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, line 858: "If this
+        // sequence is not followed (means not activated on the primary first), then a chdev
+        // must occur on the backup SEA for Load sharing to work."
+        if want == SeaHaMode::Sharing
+            && let (Some(primary), Some(backup)) = (members.first(), members.get(1))
+            && changed.contains(primary)
+            && !changed.contains(backup)
+            && let Some(b) = status.iter().find(|m| &m.vios == backup)
+            && b.ha_mode == SeaHaMode::Sharing
+            && self.vios_running_after(frame, backup)
+            && !self.vios_stopping.contains(&(frame.clone(), backup.clone()))
+        {
+            let op =
+                Op::SetSeaHaMode { frame: frame.clone(), vios: backup.clone(), device: b.device.clone(), mode: want };
+            let ready = self.vios_ready.get(&(frame.clone(), backup.clone())).cloned().unwrap_or_default();
+            let idx = self.push(
+                op,
+                format!("{object}: a chdev on the backup {backup} after the primary's restarts load sharing (the backup asks for it)"),
+                ready.into_iter().chain(prev).collect(),
+                Phase::Configure,
+            );
+            self.frame_config.entry(frame.clone()).or_default().push(idx);
             prev = Some(idx);
         }
         // Both in sharing mode and running, yet not load sharing: the backup must ask again.
