@@ -209,3 +209,45 @@ fn import_writes_manifests_that_validate() {
         .code(1)
         .stderr(predicate::str::contains("already exists; nothing was written"));
 }
+
+/// Issue 13 item 14: `sim events` lists the errpt entries of a SEA failover across separate
+/// commands (the entries are stored), `--since` gives only the newer ones, `sim show --format
+/// json` has them too, and reading them writes nothing.
+// seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 945-975.
+#[test]
+fn sim_events_lists_the_errpt_entries_of_a_failover() {
+    let lab = Lab::new();
+    init(&lab);
+    lab.cmd(&["sim", "vios-down", "p72", "p72vio1"]).assert().success();
+    lab.cmd(&["sim", "vios-up", "p72", "p72vio1"]).assert().success();
+    let before = lab.snapshot();
+    let out = lab.cmd(&["sim", "events", "--format", "json"]).assert().success().get_output().stdout.clone();
+    assert_eq!(lab.snapshot(), before, "sim events writes nothing");
+    let events: Value = serde_json::from_slice(&out).unwrap();
+    let sea: Vec<String> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["frame"] == "p72")
+        .map(|e| {
+            format!(
+                "{} {} {}",
+                e["logged_by"].as_str().unwrap(),
+                e["identifier"].as_str().unwrap(),
+                e["description"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        sea,
+        ["p72vio2 E136EAFA BECOME PRIMARY", "p72vio1 E136EAFA BECOME PRIMARY", "p72vio2 40D97644 BECOME BACKUP"],
+        "{events:#}"
+    );
+    let last_but_one = events.as_array().unwrap().iter().rev().nth(1).unwrap()["seq"].as_u64().unwrap();
+    lab.cmd(&["sim", "events", "--since", &last_but_one.to_string()]).assert().success().stdout(
+        predicate::str::contains("40D97644")
+            .and(predicate::str::contains("BECOME BACKUP"))
+            .and(predicate::str::contains("BECOME PRIMARY").not()),
+    );
+    assert_eq!(show(&lab)["events"], events, "sim show --format json has them");
+}

@@ -35,6 +35,16 @@ enum SimCommand {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
+    /// The error-log entries the simulator kept (the VIOS's and clients' errpt, the HMC's
+    /// paging and migration records), oldest first.
+    Events {
+        /// Only the entries after this number (the number of the last one seen, to poll).
+        #[arg(long, value_name = "N")]
+        since: Option<u64>,
+        /// `text` for people, `json` for scripts.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
     /// Shut a VIOS down (its SEA fails over, its paging partitions fail over).
     ViosDown { frame: FrameName, vios: ViosName },
     /// Start a VIOS again (SEA failback; paging stays where it is).
@@ -86,6 +96,28 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     {
         return forward(&addr, &args.command, frame, vios);
     }
+    if let SimCommand::Events { since, format } = &args.command {
+        let (sim, _dir) = open_read_only(cli)?;
+        let report = sim.report().await;
+        let events: Vec<_> = report.events.iter().filter(|e| since.is_none_or(|n| e.seq > n)).collect();
+        let out = &mut std::io::stdout().lock();
+        match format {
+            OutputFormat::Text => {
+                for e in events {
+                    writeln!(
+                        out,
+                        "{:>5} {:<20} {:<18} {}",
+                        e.seq,
+                        e.frame,
+                        e.logged_by.as_deref().unwrap_or("(HMC)"),
+                        e.errpt_line()
+                    )?;
+                }
+            }
+            OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&events)?)?,
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if let SimCommand::Show { format } = &args.command {
         let (sim, _dir) = open_read_only(cli)?;
         let report = sim.report().await;
@@ -102,7 +134,7 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let out = &mut std::io::stdout().lock();
     match &args.command {
         SimCommand::Init { .. } => unreachable!("handled above"),
-        SimCommand::Show { .. } => unreachable!("handled above"),
+        SimCommand::Show { .. } | SimCommand::Events { .. } => unreachable!("handled above"),
         SimCommand::ViosDown { frame, vios } => {
             for e in sim.vios_down(frame, vios).await? {
                 writeln!(out, "{e}")?;
@@ -335,6 +367,14 @@ fn show(out: &mut dyn Write, r: &Report) -> std::io::Result<()> {
                 p.proc_units
             )?;
         }
+    }
+    if let Some(last) = r.events.last() {
+        writeln!(
+            out,
+            "\nError log: {} entries kept, the last number {} (`powerplane sim events` lists them)",
+            r.events.len(),
+            last.seq
+        )?;
     }
     if !r.migrations.is_empty() {
         writeln!(out, "\nMigrations (lslparmigr -r lpar)")?;

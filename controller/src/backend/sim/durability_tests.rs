@@ -184,3 +184,22 @@ async fn a_read_only_open_replays_the_journal_without_writing() {
     assert_eq!(essence(&super::persist::load(&ro).unwrap().unwrap()), expected);
     assert_eq!(std::fs::read(&journal).unwrap(), before);
 }
+
+/// The error log keeps its newest [`super::events::KEPT`] entries, in memory and in the store:
+/// each entry beyond them removes the oldest key, and a reload reads exactly those kept.
+#[tokio::test(start_paused = true)]
+async fn the_error_log_keeps_its_newest_entries_in_the_store() {
+    let (_dir, store, sim) = persisted();
+    let (frame, vios) = (FrameName::new("p72").unwrap(), ViosName::new("p72vio1").unwrap());
+    while sim.snapshot().await.next_event <= super::events::KEPT as u64 + 10 {
+        sim.vios_down(&frame, &vios).await.unwrap();
+        sim.vios_up(&frame, &vios).await.unwrap();
+    }
+    let live = sim.snapshot().await;
+    assert_eq!(live.events.len(), super::events::KEPT);
+    drop(sim);
+    let reloaded = super::persist::load(&store).unwrap().unwrap();
+    assert_eq!(reloaded.events, live.events, "the store has exactly the kept entries");
+    assert_eq!(reloaded.next_event, live.next_event);
+    assert_eq!(reloaded.events.front().unwrap().seq, live.next_event - super::events::KEPT as u64 + 1);
+}

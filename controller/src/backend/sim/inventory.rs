@@ -75,6 +75,9 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
         faults: Faults::default(),
         settings: Settings::default(),
         outbound: Default::default(),
+        events: Default::default(),
+        next_event: 0,
+        events_saved: 0,
     };
     let ix = inv.index();
     for (name, hw) in &inv.hardware {

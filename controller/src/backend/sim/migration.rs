@@ -212,6 +212,9 @@ pub(crate) fn begin(
     }
     dst.partitions.insert(name.clone(), shell);
     s.outbound.insert((from.clone(), name.clone()));
+    if v.active {
+        super::events::migration_started(s, name, from, to);
+    }
     fails_at_ms.unwrap_or(ends_ms)
 }
 
@@ -243,12 +246,19 @@ pub(crate) fn settle(s: &mut SimState) -> Vec<FrameName> {
     for g in gone {
         s.outbound.remove(&g);
     }
+    // In the order they ended, so that their error-log entries are too.
+    due.sort_by_key(|(f, n, o)| (o.fails_at_ms.unwrap_or(o.ends_ms), f.clone(), n.clone()));
     let mut touched = Vec::new();
     for (from, name, o) in due {
-        if !o.failed {
+        if o.failed {
+            super::events::migration_failed(s, &name, &from, &o.to, o.fails_at_ms.unwrap_or(now));
+        } else {
             let backup = (s.frames[&from].clone(), s.frames[&o.to].clone());
             if finish(s, &name, &from, &o).is_ok() {
                 s.outbound.remove(&(from.clone(), name.clone()));
+                if o.active {
+                    super::events::migration_done(s, &name, &from, &o.to, o.ends_ms, o.suspend_ms);
+                }
             } else {
                 // No paging VIOS runs on the target at the switch-over: the migration fails
                 // there and waits for recovery.
@@ -260,6 +270,7 @@ pub(crate) fn settle(s: &mut SimState) -> Vec<FrameName> {
                     out.failed = true;
                     out.fails_at_ms = Some(now);
                 }
+                super::events::migration_failed(s, &name, &from, &o.to, now);
             }
         }
         touched.push(from);
@@ -305,10 +316,10 @@ pub(crate) fn abort(s: &mut SimState, name: &PartitionName, from: &FrameName) ->
         Some(Migration::Outbound(o)) if !o.failed => {
             o.failed = true;
             o.fails_at_ms = Some(now);
+            let (to, percent) = (o.to.clone(), o.percent(now));
+            super::events::migration_failed(s, name, from, &to, now);
             Ok(format!(
-                "The migration of {name} from {from} to {} was stopped at {}%; recover it with migrlpar -o r -m {from} -p {name}.",
-                o.to,
-                o.percent(now)
+                "The migration of {name} from {from} to {to} was stopped at {percent}%; recover it with migrlpar -o r -m {from} -p {name}."
             ))
         }
         _ => Err(BackendError::refused_plain(format!("No migration of {name} is in progress."))),

@@ -5,6 +5,7 @@
 
 mod capacity;
 mod clock;
+mod events;
 mod inventory;
 mod journal;
 mod migration;
@@ -32,6 +33,7 @@ use tokio::sync::Mutex;
 
 pub use crate::store::{StateDir, StoreError};
 pub use clock::Clock;
+pub use events::SimEvent;
 pub use inventory::{LAB_INVENTORY, realise};
 pub use open::{Created, OpenError, build, open_existing, open_or_create};
 pub use persist::{load as load_state, save as save_state};
@@ -79,6 +81,7 @@ impl Simulator {
         let mut guard = self.inner.state.lock().await;
         guard.now_ms = guard.now_ms.max(self.inner.timeline.now_ms());
         let touched = migration::settle(&mut guard);
+        guard.trim_events();
         if !touched.is_empty() {
             self.inner.unsaved.lock().expect("not poisoned").extend(touched);
         }
@@ -163,7 +166,16 @@ impl Simulator {
             })
             .collect();
         let estate_wide = (guard.rng, guard.now_ms, guard.faults.clone());
+        let logged = guard.next_event;
+        let watched: Vec<(FrameName, events::Watched)> =
+            frames.iter().filter_map(|n| guard.frames.get(n).map(|f| (n.clone(), events::watch(f)))).collect();
         let result = f(&mut guard);
+        if result.is_ok() {
+            for (n, w) in &watched {
+                events::log_changes(&mut guard, n, w);
+            }
+            guard.trim_events();
+        }
         #[cfg(debug_assertions)]
         if let (Ok(_), Some(was), Some((scoped, p))) = (&result, &whole_before, &only) {
             let now = guard.frames.get(scoped);
@@ -199,12 +211,14 @@ impl Simulator {
                 }
             }
             (guard.rng, guard.now_ms, guard.faults) = estate_wide;
+            guard.unlog_after(logged);
             // What the restore undid is settled again from the clock at the next look.
             drop(guard);
             self.inner.unsaved.lock().expect("not poisoned").extend(unsaved);
             return result.map(|(r, _)| r);
         }
         let (r, batch) = result?;
+        guard.events_saved = guard.next_event;
         if let (Some(journal), Some(ops)) = (&self.inner.store, batch) {
             // The next change may start while this one is written: changes are appended in the
             // order they were made (the order lock is taken before the state is let go). A

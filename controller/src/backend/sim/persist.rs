@@ -20,6 +20,13 @@ use crate::store::{StateDir, StoreError};
 const META: &[u8] = b"meta";
 const FRAME_PREFIX: &str = "frame/";
 const PARTITION_PREFIX: &str = "lpar/";
+/// Error-log entries, one key each (`event/00000000000000000042`): appended, never rewritten,
+/// the oldest removed beyond [`super::events::KEPT`].
+const EVENT_PREFIX: &str = "event/";
+
+fn event_key(seq: u64) -> String {
+    format!("{EVENT_PREFIX}{seq:020}")
+}
 
 fn partition_key(frame: &FrameName, partition: &powerplane_model::PartitionName) -> String {
     format!("{PARTITION_PREFIX}{frame}/{partition}")
@@ -70,6 +77,9 @@ struct Meta {
     speedup: f64,
     faults: Faults,
     settings: Settings,
+    /// The number of the last error-log entry logged.
+    #[serde(default)]
+    next_event: u64,
 }
 
 /// The saved virtual time and its pace, for [`super::clock::resumed_at`].
@@ -126,6 +136,14 @@ pub(crate) fn load_with_clock(dir: &StateDir) -> Result<Option<(SimState, SavedC
         let name = powerplane_model::PartitionName::new(name).map_err(|e| bad(e.to_string()))?;
         f.partitions.insert(name, partition);
     }
+    let mut events = std::collections::VecDeque::new();
+    for kv in tree.scan_prefix(EVENT_PREFIX) {
+        let (k, v) = kv.map_err(|e| dir.io(&e))?;
+        let event: super::events::SimEvent = serde_json::from_slice(&v).map_err(|e| {
+            dir.corrupt(format!("error-log entry {} cannot be decoded ({e})", String::from_utf8_lossy(&k)), FIX)
+        })?;
+        events.push_back(event);
+    }
     let clock = SavedClock { now_ms: meta.now_ms, wall_ms: meta.wall_ms, speedup: meta.speedup };
     let mut state = SimState {
         format: meta.format,
@@ -136,6 +154,9 @@ pub(crate) fn load_with_clock(dir: &StateDir) -> Result<Option<(SimState, SavedC
         faults: meta.faults,
         settings: meta.settings,
         outbound: Default::default(),
+        events,
+        next_event: meta.next_event,
+        events_saved: meta.next_event,
     };
     state.index_migrations();
     Ok(Some((state, clock, legacy)))
@@ -158,6 +179,9 @@ pub(crate) fn save_at(dir: &StateDir, s: &SimState, clock: super::Clock) -> Resu
     for (name, f) in &s.frames {
         batch.insert(format!("{FRAME_PREFIX}{name}").as_bytes(), encode_frame(dir, f)?);
     }
+    for e in &s.events {
+        batch.insert(event_key(e.seq).as_bytes(), encode(dir, e)?);
+    }
     tree.apply_batch(batch).map_err(|e| dir.io(&e))?;
     dir.flush()
 }
@@ -172,6 +196,7 @@ fn meta(s: &SimState, clock: super::Clock) -> Meta {
         speedup: clock.speedup(),
         faults: s.faults.clone(),
         settings: s.settings.clone(),
+        next_event: s.next_event,
     }
 }
 
@@ -202,6 +227,12 @@ pub(crate) fn changes(
     clock: super::Clock,
 ) -> Result<Vec<Op>, StoreError> {
     let mut ops = vec![Op::Put(META.to_vec(), encode(dir, &meta(s, clock))?)];
+    for e in s.events.iter().filter(|e| e.seq > s.events_saved) {
+        ops.push(Op::Put(event_key(e.seq).into_bytes(), encode(dir, e)?));
+        if let Some(old) = e.seq.checked_sub(super::events::KEPT as u64).filter(|o| *o > 0) {
+            ops.push(Op::Remove(event_key(old).into_bytes()));
+        }
+    }
     for (f, old) in before {
         let key = format!("{FRAME_PREFIX}{f}");
         let old = match old {
@@ -273,7 +304,7 @@ pub(crate) fn fold<'a>(dir: &StateDir, ops: impl IntoIterator<Item = &'a Op>) ->
         let key = match op {
             Op::Put(k, _) | Op::Remove(k) => k,
         };
-        if key == META {
+        if key == META || key.starts_with(EVENT_PREFIX.as_bytes()) {
             match op {
                 Op::Put(k, v) => batch.insert(&k[..], &v[..]),
                 Op::Remove(k) => batch.remove(&k[..]),

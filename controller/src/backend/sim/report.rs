@@ -20,6 +20,8 @@ pub struct Report {
     pub frames: Vec<FrameReport>,
     /// Migrations the HMC is carrying out or that await recovery (`lslparmigr -r lpar`).
     pub migrations: Vec<MigrationReport>,
+    /// The error-log entries kept, oldest first (`sim events`).
+    pub events: Vec<super::events::SimEvent>,
 }
 
 /// One migration, as `lslparmigr -r lpar -m SRC` shows it.
@@ -154,5 +156,11 @@ pub(crate) fn report(s: &SimState) -> Report {
             _ => None,
         })
         .collect();
-    Report { seed: s.seed, virtual_seconds: s.now_ms / 1000, frames, migrations }
+    Report {
+        seed: s.seed,
+        virtual_seconds: s.now_ms / 1000,
+        frames,
+        migrations,
+        events: s.events.iter().cloned().collect(),
+    }
 }

@@ -37,6 +37,15 @@ pub struct SimState {
     /// nothing migrates.
     #[serde(skip)]
     pub(crate) outbound: BTreeSet<(FrameName, PartitionName)>,
+    /// The error-log entries kept, oldest first (at most [`super::events::KEPT`]).
+    #[serde(default, skip_serializing_if = "std::collections::VecDeque::is_empty")]
+    pub events: std::collections::VecDeque<super::events::SimEvent>,
+    /// The number of the last entry logged.
+    #[serde(default)]
+    pub next_event: u64,
+    /// The number of the last entry the store has.
+    #[serde(skip)]
+    pub(crate) events_saved: u64,
 }
 
 /// Tunables of the simulation.

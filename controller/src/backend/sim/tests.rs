@@ -690,7 +690,14 @@ async fn same_seed_same_estate() {
         p72_sea(sim, [SeaHaMode::Sharing, SeaHaMode::Sharing]).await;
         run(sim, migrate("bxaix85", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await.unwrap();
     }
-    assert_eq!(a.snapshot().await, b.snapshot().await);
+    // b ran after a on the one virtual clock: its error log is a's, later by as much.
+    let (mut sa, mut sb) = (a.snapshot().await, b.snapshot().await);
+    let offset = sb.events[0].at_ms - sa.events[0].at_ms;
+    for e in &mut sb.events {
+        e.at_ms -= offset;
+    }
+    assert_eq!(std::mem::take(&mut sa.events), std::mem::take(&mut sb.events));
+    assert_eq!(sa, sb);
 }
 
 #[tokio::test(start_paused = true)]
@@ -1008,4 +1015,89 @@ async fn a_redundant_profile_without_a_common_device_activates_only_when_forced(
     run(&sim, Op::StartPartition { frame: frame.clone(), partition: p("lpar_7"), force: true }).await.unwrap();
     let pg = paging(&sim, "lpar_7").await;
     assert_eq!((pg.secondary, pg.device.as_ref().map(|d| d.as_str())), (None, Some("hdisk20")), "no failover");
+}
+
+/// The errpt entries of the seed's "Some outputs in disaster cases", in order.
+// seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 945-1024: shutdown
+// primary: p72vio2 "E136EAFA ... I H ent4 BECOME PRIMARY"; power on primary: p72vio1 "E136EAFA
+// ... BECOME PRIMARY", p72vio2 "40D97644 ... BECOME BACKUP"; shutdown backup: nothing; power on
+// backup: p72vio2 "40D97644 ... BECOME BACKUP".
+async fn sea_entries(sim: &Simulator, after: u64) -> Vec<String> {
+    sim.snapshot()
+        .await
+        .events
+        .iter()
+        .filter(|e| e.seq > after)
+        .map(|e| {
+            assert_eq!((e.class, e.resource.as_str()), ('H', "ent4"), "{e:?}");
+            format!("{} {} {}", e.logged_by.clone().unwrap(), e.identifier.clone().unwrap(), e.description)
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn sea_failovers_log_the_seeds_errpt_entries() {
+    let sim = lab();
+    p72_sea(&sim, [SeaHaMode::Sharing, SeaHaMode::Sharing]).await;
+    let mark = sim.snapshot().await.next_event;
+    sim.vios_down(&f("p72"), &v("p72vio1")).await.unwrap();
+    assert_eq!(sea_entries(&sim, mark).await, ["p72vio2 E136EAFA BECOME PRIMARY"], "shutdown primary");
+    let mark = sim.snapshot().await.next_event;
+    sim.vios_up(&f("p72"), &v("p72vio1")).await.unwrap();
+    assert_eq!(
+        sea_entries(&sim, mark).await,
+        ["p72vio1 E136EAFA BECOME PRIMARY", "p72vio2 40D97644 BECOME BACKUP"],
+        "power on primary"
+    );
+    let mark = sim.snapshot().await.next_event;
+    sim.vios_down(&f("p72"), &v("p72vio2")).await.unwrap();
+    assert!(sea_entries(&sim, mark).await.is_empty(), "shutdown backup: the primary keeps its role");
+    let mark = sim.snapshot().await.next_event;
+    sim.vios_up(&f("p72"), &v("p72vio2")).await.unwrap();
+    assert_eq!(sea_entries(&sim, mark).await, ["p72vio2 40D97644 BECOME BACKUP"], "power on backup");
+    let line = sim.snapshot().await.events.back().unwrap().errpt_line();
+    assert!(line.starts_with("40D97644 +") && line.ends_with(" I H ent4     BECOME BACKUP"), "{line}");
+}
+
+/// A paging VIOS failover is logged by the HMC (it is transparent to the partition), and so is
+/// a switch back; a migration logs its phases in the client's and the MSP's logs.
+// seeds: ams-dual-vios-and-lpm.txt, line 57; lpm-js22-walkthrough.txt, lines 105-110.
+#[tokio::test(start_paused = true)]
+async fn paging_failovers_and_migration_phases_are_logged() {
+    let sim = lab();
+    ams_lab(&sim).await;
+    let frame = f("IBM_MMA_P6_102615A_SOLCHMS05");
+    let mark = sim.snapshot().await.next_event;
+    sim.vios_down(&frame, &v("lpar_1_solchio05")).await.unwrap();
+    let seen = sim.snapshot().await;
+    let paging: Vec<&str> =
+        seen.events.iter().filter(|e| e.seq > mark && e.logged_by.is_none()).map(|e| e.description.as_str()).collect();
+    assert_eq!(
+        paging,
+        ["paging VIOS failover: lpar_1_solchio05 stopped, lpar_6_sotchax11 pages through lpar_2_solchio06"]
+    );
+    let mark = seen.next_event;
+    run(&sim, migrate("bxaix85", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await.unwrap();
+    let seen = sim.snapshot().await;
+    let lpm: Vec<(String, Option<&str>)> = seen
+        .events
+        .iter()
+        .filter(|e| e.seq > mark)
+        .map(|e| (format!("{} {}", e.logged_by.as_deref().unwrap_or("HMC"), e.description), e.identifier.as_deref()))
+        .collect();
+    assert_eq!(
+        lpm,
+        [
+            (
+                "bxaix85 CLIENT_PMIG_STARTED Client Partition Migration Started (to js22_slot14)".to_owned(),
+                Some("08917DC6")
+            ),
+            ("bvio82 Client partition suspend issued (bxaix85)".to_owned(), None),
+            (
+                "bvio82 MVR_MIG_COMPLETED Migration completed successfully (bxaix85 to js22_slot14)".to_owned(),
+                Some("3EB09F5A")
+            ),
+            ("bxaix85 CLIENT_PMIG_DONE Client Partition Migration Completed".to_owned(), Some("A5E6DB96")),
+        ]
+    );
 }
