@@ -51,7 +51,7 @@ pub fn generate(frames: usize, partitions: usize, seed: u64) -> Generated {
             .join(", ");
         let vios = |v: &str| {
             format!(
-                "    - {{name: {f}{v}, memoryMB: 8192, procUnits: 1.0, ethernet: [ent0, ent1, ent2, ent3], disks: [{disks}]}}\n"
+                "    - {{name: {f}{v}, memoryMB: 8192, procUnits: 1.0, ethernet: [ent0, ent1, ent2, ent3], msp: true, disks: [{disks}]}}\n"
             )
         };
         let _ = write!(

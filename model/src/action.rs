@@ -121,6 +121,16 @@ impl RedundantPgVios {
     }
 }
 
+/// The mover service partitions an active migration uses: `migrlpar -i
+/// "source_msp_name=...,dest_msp_name=..."`. Without a choice the HMC picks a pair.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MspPair {
+    /// The source frame's MSP.
+    pub source: ViosName,
+    /// The destination frame's MSP.
+    pub dest: ViosName,
+}
+
 /// A DLPAR or profile change of a partition; `None` leaves a value alone.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartitionChange {
@@ -199,9 +209,23 @@ pub enum Op {
     /// See [`ActionKind::SwitchPagingVios`].
     SwitchPagingVios { frame: FrameName, partition: PartitionName },
     /// See [`ActionKind::ValidateMigration`].
-    ValidateMigration { partition: PartitionName, from: FrameName, to: FrameName, redundant: Option<RedundantPgVios> },
+    ValidateMigration {
+        partition: PartitionName,
+        from: FrameName,
+        to: FrameName,
+        redundant: Option<RedundantPgVios>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        msp: Option<MspPair>,
+    },
     /// See [`ActionKind::MigratePartition`].
-    MigratePartition { partition: PartitionName, from: FrameName, to: FrameName, redundant: Option<RedundantPgVios> },
+    MigratePartition {
+        partition: PartitionName,
+        from: FrameName,
+        to: FrameName,
+        redundant: Option<RedundantPgVios>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        msp: Option<MspPair>,
+    },
     /// See [`ActionKind::RecoverMigration`]. `frame` is the source (`-m`), `to` the frame the
     /// failed migration reserved resources on.
     RecoverMigration { frame: FrameName, partition: PartitionName, to: FrameName },

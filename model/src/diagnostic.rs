@@ -140,6 +140,8 @@ rules! {
     UnknownToBackend = "PP-E062", "unknown-to-backend";
     /// An SEA adapter the VIOS does not have.
     AdapterMissing = "PP-E063", "adapter-missing";
+    /// An active migration's frame without a running mover service partition.
+    MoverServicePartition = "PP-E064", "mover-service-partition";
     /// A partition that prefers redundant paging will run without it.
     NoPagingRedundancy = "PP-W001", "no-paging-redundancy";
 }

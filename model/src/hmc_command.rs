@@ -79,15 +79,22 @@ pub(crate) fn render(op: &Op) -> String {
         Op::SwitchPagingVios { frame, partition } => {
             format!("chhwres -r mem -m {frame} -p {partition} -o so")
         }
-        Op::ValidateMigration { partition, from, to, redundant } => {
-            format!("migrlpar -o v -m {from} -t {to} -p {partition}{}", pgvios(*redundant))
+        Op::ValidateMigration { partition, from, to, redundant, msp } => {
+            format!("migrlpar -o v -m {from} -t {to} -p {partition}{}{}", pgvios(*redundant), msps(msp.as_ref()))
         }
-        Op::MigratePartition { partition, from, to, redundant } => {
-            format!("migrlpar -o m -m {from} -t {to} -p {partition}{}", pgvios(*redundant))
+        Op::MigratePartition { partition, from, to, redundant, msp } => {
+            format!("migrlpar -o m -m {from} -t {to} -p {partition}{}{}", pgvios(*redundant), msps(msp.as_ref()))
         }
         // DESIGN §9: "`-o r` recovers a failed migration".
         Op::RecoverMigration { frame, partition, .. } => format!("migrlpar -o r -m {frame} -p {partition}"),
     }
+}
+
+/// `-i "source_msp_name=...,dest_msp_name=..."` when a pair was chosen.
+// seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 1522-1524 (`-i
+// "source_msp+name=wilmav2,dest_msp_name=visav2"`, the seed's typo for source_msp_name).
+fn msps(m: Option<&crate::action::MspPair>) -> String {
+    m.map(|m| format!(" -i \"source_msp_name={},dest_msp_name={}\"", m.source, m.dest)).unwrap_or_default()
 }
 
 fn pgvios(r: Option<crate::action::RedundantPgVios>) -> String {
@@ -283,8 +290,21 @@ mod tests {
             from: f("js22_slot13"),
             to: f("js22_slot14"),
             redundant: Some(RedundantPgVios::NonRedundant),
+            msp: None,
         };
         assert_eq!(mig.command(), "migrlpar -o m -m js22_slot13 -t js22_slot14 -p bxaix85 --redundantpgvios 0");
+        // seeds: line 1524, `-i "source_msp+name=wilmav2,dest_msp_name=visav2"`.
+        let chosen = Op::ValidateMigration {
+            partition: PartitionName::new("upt07").unwrap(),
+            from: f("wilma"),
+            to: f("visa"),
+            redundant: Some(RedundantPgVios::NonRedundant),
+            msp: Some(crate::action::MspPair { source: v("wilmav2"), dest: v("visav2") }),
+        };
+        assert_eq!(
+            chosen.command(),
+            r#"migrlpar -o v -m wilma -t visa -p upt07 --redundantpgvios 0 -i "source_msp_name=wilmav2,dest_msp_name=visav2""#
+        );
     }
 
     #[test]

@@ -48,6 +48,9 @@ pub enum Ineligible {
     },
     /// The frame does not support the compatibility mode.
     CompatUnsupported(CompatMode),
+    /// A running partition would move there actively, and no running VIOS there has the mover
+    /// service partition attribute.
+    NoMoverService,
     /// Not enough free memory.
     Memory {
         /// Free memory on the frame.
@@ -83,6 +86,9 @@ impl fmt::Display for Ineligible {
             }
             Ineligible::VlanNotBridged(v) => write!(f, "no SEA there bridges VLAN {v}"),
             Ineligible::LunNotVisible(l) => write!(f, "no VIOS there sees LUN {l}"),
+            Ineligible::NoMoverService => {
+                write!(f, "no running VIOS there is a mover service partition, which an active migration needs")
+            }
             Ineligible::LunReserved { lun, disks } => write!(
                 f,
                 "LUN {lun} is reserved there ({} without reserve_policy=no_reserve), so the partition cannot migrate to it",
@@ -230,6 +236,22 @@ impl<'a> Placer<'a> {
             // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, line 1673 ("Also
             // make sure disks are not reserved"); HSCLA356 (lines 1613-1621).
             let moving_here = self.current_frame(&p.metadata.name).is_some_and(|cur| cur != frame);
+            // seeds: powervm-quickstart..., line 2299: a VIOS is a mover service partition
+            // only with the attribute set (FALSE by default); inactive moves need none.
+            let active = spec.state == crate::manifest::RunState::Running
+                && self
+                    .observed
+                    .and_then(|o| o.status.partitions.get(&p.metadata.name))
+                    .is_some_and(|st| st.state.is_running());
+            let vios_up = |v: &crate::names::ViosName| {
+                self.observed
+                    .and_then(|o| o.status.vios.get(frame))
+                    .and_then(|m| m.get(v))
+                    .is_some_and(|s| s.is_running())
+            };
+            if moving_here && active && !hw.spec.vios.iter().any(|v| v.msp && vios_up(&v.name)) {
+                why.push(Ineligible::NoMoverService);
+            }
             for s in &spec.storage {
                 let disks: Vec<(&crate::names::ViosName, &crate::manifest::DiskSpec)> = hw
                     .spec

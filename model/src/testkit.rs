@@ -28,6 +28,9 @@ pub struct FrameGen {
     pub maintenance: bool,
     /// VIOS `b` of the frame stopped for maintenance.
     pub vios_b_down: bool,
+    /// Both VIOS have the mover service partition attribute (without it no active migration
+    /// leaves or reaches the frame).
+    pub msp: bool,
 }
 
 impl FrameGen {
@@ -75,8 +78,9 @@ pub fn frame_gen() -> impl Strategy<Value = FrameGen> {
         prop::option::of(any::<bool>()),
         prop::option::of((1u8..=2, 1u8..=3)),
         prop::option::of(1u32..=6),
+        prop::bool::weighted(0.85),
     )
-        .prop_map(|(mem_gb, procs, sea, smp, spp)| FrameGen {
+        .prop_map(|(mem_gb, procs, sea, smp, spp, msp)| FrameGen {
             mem_gb,
             procs,
             sea,
@@ -84,6 +88,7 @@ pub fn frame_gen() -> impl Strategy<Value = FrameGen> {
             spp,
             maintenance: false,
             vios_b_down: false,
+            msp,
         })
 }
 
@@ -227,8 +232,9 @@ pub fn hardware(frames: &[FrameGen]) -> String {
                 .join(", ")
         };
         let (disks_a, disks_b) = (disks(3), disks(COMMON_DEVICES));
+        let msp = f.msp;
         y.push_str(&format!(
-            "---\napiVersion: powerplane/v1\nkind: FrameHardware\nmetadata: {{name: f{i}}}\nspec:\n  serial: S{i}\n  machineType: 8233-E8B\n  memoryMB: {}\n  procUnits: {}\n  compatModes: [POWER7]\n  vios:\n    - {{name: f{i}va, memoryMB: 2048, procUnits: 0.5, ethernet: [ent0, ent1, ent2, ent3], disks: [{disks_a}]}}\n    - {{name: f{i}vb, memoryMB: 2048, procUnits: 0.5, ethernet: [ent0, ent1, ent2, ent3], disks: [{disks_b}]}}\n",
+            "---\napiVersion: powerplane/v1\nkind: FrameHardware\nmetadata: {{name: f{i}}}\nspec:\n  serial: S{i}\n  machineType: 8233-E8B\n  memoryMB: {}\n  procUnits: {}\n  compatModes: [POWER7]\n  vios:\n    - {{name: f{i}va, memoryMB: 2048, procUnits: 0.5, ethernet: [ent0, ent1, ent2, ent3], msp: {msp}, disks: [{disks_a}]}}\n    - {{name: f{i}vb, memoryMB: 2048, procUnits: 0.5, ethernet: [ent0, ent1, ent2, ent3], msp: {msp}, disks: [{disks_b}]}}\n",
             f.mem_gb * 1024,
             f.procs
         ));

@@ -538,6 +538,7 @@ mod found {
             spp: None,
             maintenance: false,
             vios_b_down: false,
+            msp: true,
         }
     }
 
@@ -639,8 +640,16 @@ mod found {
     /// refused it and every reconcile retried one step further. Now validation waits too.
     #[test]
     fn a_validation_waits_for_the_room_a_move_frees() {
-        let small =
-            FrameGen { mem_gb: 32, procs: 4, sea: None, smp: None, spp: None, maintenance: false, vios_b_down: false };
+        let small = FrameGen {
+            mem_gb: 32,
+            procs: 4,
+            sea: None,
+            smp: None,
+            spp: None,
+            maintenance: false,
+            vios_b_down: false,
+            msp: true,
+        };
         // Three full frames and an empty one; each partition moves one frame up, into the
         // room the next one leaves: without the wait, each reconcile got one move further.
         let full = |frame| Some(PartGen { units: 300, shared_mem: false, ..shared(frame, true).unwrap() });

@@ -3,6 +3,7 @@
 mod apply;
 mod audit;
 mod drift;
+mod hmc_syntax;
 mod plan;
 mod safety;
 mod schema;

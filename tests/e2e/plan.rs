@@ -252,7 +252,7 @@ fn ams_move_to_p72(lab: &Lab, redundancy: &str) {
     let inv = lab.dir.path().join("inventory.yaml");
     let text = std::fs::read_to_string(inventory())
         .unwrap()
-        .replacen("    - {name: p72vio1, memoryMB: 4096, procUnits: 1.0, ethernet: [ent0, ent1, ent2, ent3]}", "    - {name: p72vio1, memoryMB: 4096, procUnits: 1.0, ethernet: [ent0, ent1, ent2, ent3], disks: [{name: hdisk5, lun: P72PG, sizeMB: 8192}]}", 1)
+        .replacen("    - {name: p72vio1, memoryMB: 4096, procUnits: 1.0, ethernet: [ent0, ent1, ent2, ent3], msp: true}", "    - {name: p72vio1, memoryMB: 4096, procUnits: 1.0, ethernet: [ent0, ent1, ent2, ent3], msp: true, disks: [{name: hdisk5, lun: P72PG, sizeMB: 8192}]}", 1)
         .replacen("    - {adapter: ent2, pvid: 2, vlans: [12, 13]}", "    - {adapter: ent2, pvid: 2, vlans: [12, 13, 100]}", 1);
     std::fs::write(&inv, text).unwrap();
     init(lab, inv.to_str().unwrap());
@@ -280,9 +280,11 @@ fn a_preferred_partition_moves_non_redundant_with_a_warning() {
     let (v, code) = plan_json(&lab, &lab.manifests());
     assert_eq!(code, 2, "{v:#}");
     let m = find(&v, "MigratePartition", "Partition/lpar_6_sotchax11");
+    // Both frames have two mover service partitions: the plan names the pair it spreads its
+    // moves over.
     assert_eq!(
         m["command"],
-        "migrlpar -o m -m IBM_MMA_P6_102615A_SOLCHMS05 -t p72 -p lpar_6_sotchax11 --redundantpgvios 0"
+        r#"migrlpar -o m -m IBM_MMA_P6_102615A_SOLCHMS05 -t p72 -p lpar_6_sotchax11 --redundantpgvios 0 -i "source_msp_name=lpar_1_solchio05,dest_msp_name=p72vio1""#
     );
     let pool = find(&v, "AddPagingDevice", "SharedMemoryPool/p72");
     assert!(

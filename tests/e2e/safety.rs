@@ -23,7 +23,7 @@ fn evacuation(lab: &Lab, frames: usize, per_frame: usize) {
     let names: Vec<String> = (0..frames).map(|f| format!("f{f}")).collect();
     for (i, f) in names.iter().enumerate() {
         inv.push_str(&format!(
-            "---\napiVersion: powerplane/v1\nkind: FrameHardware\nmetadata: {{name: {f}}}\nspec:\n  serial: \"S{i:05}\"\n  machineType: \"8233-E8B\"\n  memoryMB: 65536\n  procUnits: 8\n  compatModes: [POWER7]\n  vios:\n    - {{name: {f}va, memoryMB: 2048, procUnits: 0.5}}\n    - {{name: {f}vb, memoryMB: 2048, procUnits: 0.5}}\n---\napiVersion: powerplane/v1\nkind: ViosPair\nmetadata: {{name: {f}-pair}}\nspec: {{frame: {f}, members: [{{name: {f}va}}, {{name: {f}vb}}]}}\n"
+            "---\napiVersion: powerplane/v1\nkind: FrameHardware\nmetadata: {{name: {f}}}\nspec:\n  serial: \"S{i:05}\"\n  machineType: \"8233-E8B\"\n  memoryMB: 65536\n  procUnits: 8\n  compatModes: [POWER7]\n  vios:\n    - {{name: {f}va, memoryMB: 2048, procUnits: 0.5, msp: true}}\n    - {{name: {f}vb, memoryMB: 2048, procUnits: 0.5, msp: true}}\n---\napiVersion: powerplane/v1\nkind: ViosPair\nmetadata: {{name: {f}-pair}}\nspec: {{frame: {f}, members: [{{name: {f}va}}, {{name: {f}vb}}]}}\n"
         ));
         man.push_str(&format!(
             "---\napiVersion: powerplane/v1\nkind: Frame\nmetadata: {{name: {f}}}\nspec: {{maintenance: {}}}\n",

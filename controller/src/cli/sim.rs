@@ -396,6 +396,7 @@ fn show(out: &mut dyn Write, r: &Report) -> std::io::Result<()> {
                 st.state,
                 st.percent
             )?;
+            writeln!(out, "    {}", m.lslparmigr())?;
         }
     }
     Ok(())

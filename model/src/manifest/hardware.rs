@@ -47,6 +47,13 @@ pub struct ViosHardwareSpec {
     /// Disks it sees.
     #[serde(default)]
     pub disks: Vec<DiskSpec>,
+    /// The mover service partition attribute: an active migration needs a VIOS with it set on
+    /// the source and on the destination. FALSE by default, as on the HMC.
+    // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, line 2299: "a new
+    // partition attribute, called the mover service partition ... By default, all Virtual I/O
+    // Server partitions have this new partition attribute set to FALSE."
+    #[serde(default)]
+    pub msp: bool,
 }
 
 /// A disk as one VIOS sees it.

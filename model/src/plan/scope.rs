@@ -391,7 +391,16 @@ mod tests {
     }
 
     fn frame() -> FrameGen {
-        FrameGen { mem_gb: 64, procs: 8, sea: None, smp: None, spp: None, maintenance: false, vios_b_down: false }
+        FrameGen {
+            mem_gb: 64,
+            procs: 8,
+            sea: None,
+            smp: None,
+            spp: None,
+            maintenance: false,
+            vios_b_down: false,
+            msp: true,
+        }
     }
 
     fn part(frame: usize, any_of: Option<usize>) -> PartGen {

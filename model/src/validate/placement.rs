@@ -185,6 +185,16 @@ fn reason_finding(p: &Partition, f: &FrameName, why: &Ineligible) -> Option<Diag
                 ),
             )
         }
+        Ineligible::NoMoverService => part(
+            Rule::MoverServicePartition,
+            &["spec", "placement"],
+            format!(
+                "frame `{f}` has no running VIOS with the mover service partition attribute, which an active migration needs (the HMC refuses it with HSCLA297)"
+            ),
+            format!(
+                "set it on a VIOS of {f} (`chsyscfg -r lpar -m {f} -i \"name=VIOS,msp=1\"`, `msp: true` in the inventory), or stop the partition so that it moves inactive"
+            ),
+        ),
         Ineligible::CompatUnsupported(c) => part(
             Rule::CompatModeUnsupported,
             &["spec", "processors", "compat"],

@@ -216,18 +216,17 @@ pub(crate) fn migration_started(s: &mut SimState, partition: &PartitionName, fro
     });
 }
 
-/// The entries of a migration that completed at `at_ms`, after a suspension of `suspend_ms`:
-/// the source VIOS's "Client partition suspend issued" and "Migration completed
-/// successfully", and the client's CLIENT_PMIG_DONE on the target.
+/// The entries of an active migration that completed: the source MSP's "Client partition
+/// suspend issued" (at the suspension) and "Migration completed successfully", and the client's
+/// CLIENT_PMIG_DONE on the target.
 pub(crate) fn migration_done(
     s: &mut SimState,
     partition: &PartitionName,
     from: &FrameName,
-    to: &FrameName,
-    at_ms: u64,
-    suspend_ms: u64,
+    o: &super::state::Outbound,
 ) {
-    let msp = s.frames.get(from).and_then(|f| f.hw.vios.first()).map(|v| v.name.to_string());
+    let (to, at_ms, suspend_ms) = (&o.to, o.ends_ms, o.suspend_ms);
+    let msp = o.source_msp.as_ref().map(ToString::to_string);
     s.log(Entry {
         at_ms: at_ms.saturating_sub(suspend_ms),
         frame: from.clone(),

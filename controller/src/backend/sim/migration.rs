@@ -8,10 +8,10 @@
 
 use std::time::Duration;
 
-use powerplane_model::action::RedundantPgVios;
+use powerplane_model::action::{MspPair, RedundantPgVios};
 use powerplane_model::manifest::{CompatMode, MemoryMode, Redundancy, ReservePolicy, StorageVia};
 use powerplane_model::status::{FrameState, LparState};
-use powerplane_model::{FrameName, PartitionName};
+use powerplane_model::{FrameName, PartitionName, ViosName};
 
 use super::paging::{self, Assignment};
 use super::state::{Migration, Outbound, SimState};
@@ -29,6 +29,74 @@ pub(crate) struct Validated {
     pub duration: Duration,
     /// Virtual time the partition is suspended.
     pub suspend: Duration,
+    /// The mover service partitions of an active migration.
+    pub msp: Option<MspPair>,
+}
+
+/// The mover service partitions of an active migration from `from` to `to`: the pair asked
+/// for, or on each side the one with the fewest migrations in flight. A side without a VIOS
+/// that has the attribute is refused as the HMC does (HSCLA297); one whose MSPs all carry
+/// [`super::state::Settings::max_migrations_per_msp`] migrations is busy (a retry may pass).
+// seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, line 2299 ("the mover
+// service partition ... By default, all Virtual I/O Server partitions have this new partition
+// attribute set to FALSE"), lines 1575-1577 (HSCLA297), line 1524 (`-i
+// "source_msp_name=...,dest_msp_name=..."`).
+fn choose_msps(
+    s: &SimState,
+    from: &FrameName,
+    to: &FrameName,
+    asked: Option<&MspPair>,
+) -> Result<MspPair, BackendError> {
+    let mut load: std::collections::BTreeMap<(&FrameName, &ViosName), usize> = Default::default();
+    for (f, fr) in &s.frames {
+        for q in fr.partitions.values() {
+            if let Some(Migration::Outbound(o)) = &q.migration
+                && !o.failed
+            {
+                if let Some(m) = &o.source_msp {
+                    *load.entry((f, m)).or_default() += 1;
+                }
+                if let Some(m) = &o.dest_msp {
+                    *load.entry((&o.to, m)).or_default() += 1;
+                }
+            }
+        }
+    }
+    let max = s.settings.max_migrations_per_msp;
+    let pick = |frame: &FrameName, want: Option<&ViosName>| -> Result<ViosName, BackendError> {
+        let fr = s.frame(frame)?;
+        let usable = |v: &&powerplane_model::manifest::ViosHardwareSpec| {
+            v.msp && fr.vios.get(&v.name).is_some_and(|r| r.state.is_running() && r.rmc)
+        };
+        let msps: Vec<&ViosName> = fr.hw.vios.iter().filter(usable).map(|v| &v.name).collect();
+        let first = fr.hw.vios.first().map_or("VIOS".to_owned(), |v| v.name.to_string());
+        if msps.is_empty() {
+            return Err(BackendError::refused_plain(format!(
+                "HSCLA297 The DLPAR Resource Manager (DRM) capability bits 0x0 for mover service partition (MSP) {first} indicate that partition mobility functions are not supported on the partition. (No running Virtual I/O Server of {frame} has the mover service partition attribute set: chsyscfg -r lpar -m {frame} -i \"name={first},msp=1\".)"
+            )));
+        }
+        let chosen = match want {
+            Some(w) if msps.contains(&w) => w,
+            Some(w) => {
+                return Err(BackendError::refused_plain(format!(
+                    "HSCLA297 The DLPAR Resource Manager (DRM) capability bits 0x0 for mover service partition (MSP) {w} indicate that partition mobility functions are not supported on the partition. (The mover service partitions of {frame} that run are {}.)",
+                    msps.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+                )));
+            }
+            None => *msps
+                .iter()
+                .min_by_key(|v| (load.get(&(frame, **v)).copied().unwrap_or(0), (**v).clone()))
+                .expect("not empty"),
+        };
+        let n = load.get(&(frame, chosen)).copied().unwrap_or(0);
+        if n >= max {
+            return Err(BackendError::Transient(format!(
+                "the mover service partition {chosen} of {frame} already carries {n} migrations, its maximum (cfg_msp_lpm_ops {max}); the move waits for one to end"
+            )));
+        }
+        Ok(chosen.clone())
+    };
+    Ok(MspPair { source: pick(from, asked.map(|m| &m.source))?, dest: pick(to, asked.map(|m| &m.dest))? })
 }
 
 /// `migrlpar -o v`: every check, all failures reported together like the HMC's "Errors:" list.
@@ -38,6 +106,7 @@ pub(crate) fn validate(
     from: &FrameName,
     to: &FrameName,
     redundant: Option<RedundantPgVios>,
+    msp: Option<&MspPair>,
 ) -> Result<Validated, BackendError> {
     let src = s.frame(from)?;
     if src.vios.contains_key(name.as_str()) {
@@ -74,28 +143,15 @@ pub(crate) fn validate(
             "HSCLA257 The migrating partition has returned a failure response to the HMC's request to perform a check for migration readiness. The migrating partition is not ready for migration at this time. Try the operation again later. (no RMC connection to {name})"
         )));
     }
-    let msp = |f: &super::state::SimFrame| f.vios.values().any(|v| v.state.is_running() && v.rmc);
-    if !msp(src) || !msp(dst) {
-        let which = if !msp(src) { from } else { to };
+    let reachable = |f: &super::state::SimFrame| f.vios.values().any(|v| v.state.is_running() && v.rmc);
+    if !reachable(src) || !reachable(dst) {
+        let which = if !reachable(src) { from } else { to };
         return Err(BackendError::Transient(format!(
             "HSCLA246 The HMC cannot communicate migration commands to a mover service partition on {which}: no Virtual I/O Server there is running with an RMC connection."
         )));
     }
-    // Migrations already using the source's or the target's mover service partitions.
-    let in_flight = s
-        .frames
-        .iter()
-        .flat_map(|(f, fr)| fr.partitions.values().map(move |q| (f, q)))
-        .filter(
-            |(f, q)| matches!(&q.migration, Some(Migration::Outbound(o)) if !o.failed && (*f == from || &o.to == to)),
-        )
-        .count();
-    if in_flight >= s.settings.max_migrations_per_msp {
-        return Err(BackendError::Transient(format!(
-            "the mover service partitions already run {in_flight} migrations (at most {})",
-            s.settings.max_migrations_per_msp
-        )));
-    }
+    // seeds: an inactive migration does not use mover service partitions.
+    let msp = if active { Some(choose_msps(s, from, to, msp)?) } else { None };
     let mut errors: Vec<String> = Vec::new();
     if dst.state != FrameState::Operating {
         errors.push(format!("The destination managed system {to} is in the {} state.", dst.state));
@@ -169,7 +225,7 @@ pub(crate) fn validate(
     } else {
         (Duration::from_secs(10), Duration::ZERO)
     };
-    Ok(Validated { active, paging: assignment, duration, suspend })
+    Ok(Validated { active, paging: assignment, duration, suspend, msp })
 }
 
 /// Starts a validated migration at virtual `now_ms`: the partition shows "Migrating -
@@ -199,6 +255,8 @@ pub(crate) fn begin(
         active: v.active,
         paging: v.paging.clone(),
         suspend_ms: v.suspend.as_millis() as u64,
+        source_msp: v.msp.as_ref().map(|m| m.source.clone()),
+        dest_msp: v.msp.as_ref().map(|m| m.dest.clone()),
     })));
     let mut shell = p.clone();
     shell.migration = Some(Migration::Inbound { from: from.clone() });
@@ -257,7 +315,7 @@ pub(crate) fn settle(s: &mut SimState) -> Vec<FrameName> {
             if finish(s, &name, &from, &o).is_ok() {
                 s.outbound.remove(&(from.clone(), name.clone()));
                 if o.active {
-                    super::events::migration_done(s, &name, &from, &o.to, o.ends_ms, o.suspend_ms);
+                    super::events::migration_done(s, &name, &from, &o);
                 }
             } else {
                 // No paging VIOS runs on the target at the switch-over: the migration fails

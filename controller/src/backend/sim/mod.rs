@@ -367,11 +367,12 @@ impl Simulator {
         from: &FrameName,
         to: &FrameName,
         redundant: Option<powerplane_model::action::RedundantPgVios>,
+        msp: Option<&powerplane_model::action::MspPair>,
         midway: bool,
     ) -> Result<Completion, BackendError> {
         let (v, mut until) = self
             .change(&[from, to], |s| {
-                let v = migration::validate(s, name, from, to, redundant)?;
+                let v = migration::validate(s, name, from, to, redundant, msp)?;
                 let until = migration::begin(s, name, from, to, &v, s.now_ms, midway);
                 Ok((v, until))
             })
@@ -470,8 +471,8 @@ impl Simulator {
             Op::StopPartition { frame, partition: p } => (partition::stop(s.frame_mut(frame)?, p)?, secs(20)),
             Op::DeletePartition { frame, partition: p } => (partition::delete(s.frame_mut(frame)?, p)?, secs(2)),
             Op::SwitchPagingVios { frame, partition: p } => (paging::switch(s.frame_mut(frame)?, p)?, secs(1)),
-            Op::ValidateMigration { partition: p, from, to, redundant } => {
-                let v = migration::validate(s, p, from, to, *redundant)?;
+            Op::ValidateMigration { partition: p, from, to, redundant, msp } => {
+                let v = migration::validate(s, p, from, to, *redundant, msp.as_ref())?;
                 (format!("{p} might be migrated from {from} to {to} (about {}s)", v.duration.as_secs()), secs(15))
             }
             Op::RecoverMigration { frame, partition: p, .. } => (migration::recover(s, p, frame)?, secs(30)),
@@ -538,8 +539,8 @@ impl Hypervisor for Simulator {
             Some(Fault::Midway) => midway = true,
             None => {}
         }
-        if let Op::MigratePartition { partition, from, to, redundant } = &action.op {
-            return self.migrate(partition, from, to, *redundant, midway).await;
+        if let Op::MigratePartition { partition, from, to, redundant, msp } = &action.op {
+            return self.migrate(partition, from, to, *redundant, msp.as_ref(), midway).await;
         }
         let (message, duration, start) = self
             .change_scoped(&action.op.frames(), scope(&action.op), |s| {

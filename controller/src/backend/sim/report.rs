@@ -34,6 +34,38 @@ pub struct MigrationReport {
     /// Target, state, progress.
     #[serde(flatten)]
     pub status: powerplane_model::status::MigrationStatus,
+    /// `active` (the partition runs) or `inactive`.
+    pub migration_type: &'static str,
+    /// The source and destination mover service partitions of an active migration.
+    pub source_msp: Option<ViosName>,
+    /// See `source_msp`.
+    pub dest_msp: Option<ViosName>,
+    /// Bytes of partition memory copied so far (where a failed one stopped).
+    pub bytes_transmitted: u64,
+    /// Bytes still to copy.
+    pub bytes_remaining: u64,
+}
+
+impl MigrationReport {
+    /// The line `lslparmigr -r lpar -m SRC` prints for it.
+    pub fn lslparmigr(&self) -> String {
+        use powerplane_model::status::MigrationState;
+        let state = match self.status.state {
+            MigrationState::InProgress => "Migration In Progress",
+            MigrationState::Failed => "Migration Failed",
+        };
+        let msp = |m: &Option<ViosName>| m.as_ref().map_or(String::new(), ToString::to_string);
+        format!(
+            "name={},migration_state={state},migration_type={},dest_sys_name={},source_msp_name={},dest_msp_name={},bytes_transmitted={},bytes_remaining={}",
+            self.partition,
+            self.migration_type,
+            self.status.to,
+            msp(&self.source_msp),
+            msp(&self.dest_msp),
+            self.bytes_transmitted,
+            self.bytes_remaining
+        )
+    }
 }
 
 /// One frame.
@@ -151,7 +183,20 @@ pub(crate) fn report(s: &SimState) -> Report {
         .iter()
         .filter_map(|(f, n)| match &s.frames.get(f)?.partitions.get(n)?.migration {
             Some(super::state::Migration::Outbound(o)) => {
-                Some(MigrationReport { partition: n.clone(), from: f.clone(), status: o.status(s.now_ms) })
+                let p = s.frames.get(f)?.partitions.get(n)?;
+                // An inactive migration moves the configuration only: no memory is copied.
+                let total = if o.active { p.spec.memory.desired_mb.0 * 1024 * 1024 } else { 0 };
+                let copied = o.bytes_copied(s.now_ms, total);
+                Some(MigrationReport {
+                    partition: n.clone(),
+                    from: f.clone(),
+                    status: o.status(s.now_ms),
+                    migration_type: if o.active { "active" } else { "inactive" },
+                    source_msp: o.source_msp.clone(),
+                    dest_msp: o.dest_msp.clone(),
+                    bytes_transmitted: copied,
+                    bytes_remaining: total - copied,
+                })
             }
             _ => None,
         })

@@ -58,7 +58,8 @@ pub struct Settings {
     // seeds: lpm-js22-walkthrough.txt, "The 'suspend' of the LPAR itself lasted no more than
     // two seconds."
     pub lpm_suspend_ms: u64,
-    /// Concurrent migrations a mover service partition (VIOS) handles (VIOS default 8).
+    /// Concurrent migrations a mover service partition (VIOS) handles: the VIOS's
+    /// `cfg_msp_lpm_ops`, 8 by default (`lsattr -El vioslpm0`).
     pub max_migrations_per_msp: usize,
     /// How long a hung action waits before it times out (virtual seconds).
     pub hang_timeout_secs: u64,
@@ -251,6 +252,12 @@ pub struct Outbound {
     pub paging: Option<super::paging::Assignment>,
     /// How long the partition is suspended at the end, in virtual milliseconds.
     pub suspend_ms: u64,
+    /// The source frame's mover service partition (active migrations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_msp: Option<powerplane_model::ViosName>,
+    /// The destination frame's mover service partition (active migrations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dest_msp: Option<powerplane_model::ViosName>,
 }
 
 impl Outbound {
@@ -266,6 +273,15 @@ impl Outbound {
     }
 
     /// Percent of the memory copied at virtual time `now_ms`.
+    /// Bytes of partition memory copied of `total` at virtual time `now_ms`, in proportion to
+    /// the time elapsed (the copy runs at a steady rate in the simulation).
+    pub fn bytes_copied(&self, now_ms: u64, total: u64) -> u64 {
+        let end = if self.failed { self.fails_at_ms.unwrap_or(self.ends_ms) } else { now_ms.min(self.ends_ms) };
+        let span = self.ends_ms.saturating_sub(self.started_ms).max(1);
+        (u128::from(total) * u128::from(end.saturating_sub(self.started_ms).min(span)) / u128::from(span)) as u64
+    }
+
+    /// Percent copied at virtual time `now_ms`.
     pub fn percent(&self, now_ms: u64) -> u8 {
         let end = if self.failed { self.fails_at_ms.unwrap_or(self.ends_ms) } else { now_ms.min(self.ends_ms) };
         let total = self.ends_ms.saturating_sub(self.started_ms).max(1);

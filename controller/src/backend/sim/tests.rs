@@ -440,11 +440,11 @@ async fn a_partition_without_a_running_paging_vios_goes_to_error() {
 }
 
 fn migrate(name: &str, from: &str, to: &str, redundant: RedundantPgVios) -> Op {
-    Op::MigratePartition { partition: p(name), from: f(from), to: f(to), redundant: Some(redundant) }
+    Op::MigratePartition { partition: p(name), from: f(from), to: f(to), redundant: Some(redundant), msp: None }
 }
 
 fn validate(name: &str, from: &str, to: &str, redundant: RedundantPgVios) -> Op {
-    Op::ValidateMigration { partition: p(name), from: f(from), to: f(to), redundant: Some(redundant) }
+    Op::ValidateMigration { partition: p(name), from: f(from), to: f(to), redundant: Some(redundant), msp: None }
 }
 
 // seeds: lpm-js22-walkthrough.txt: bxaix85 (4 GB) moves from the blade in slot 13 to slot 14,
@@ -879,7 +879,8 @@ async fn without_real_waits_a_reopened_simulator_finishes_what_was_in_flight() {
     let mut inv = powerplane_model::load_inventory(&[SourceFile::new("i.yaml", LAB_INVENTORY)]).unwrap();
     inv.partitions.retain(|n, _| n.as_str() == "bxaix85");
     let mut state = realise(inv, 7).unwrap();
-    let v = super::migration::validate(&state, &p("bxaix85"), &f("js22_slot13"), &f("js22_slot14"), None).unwrap();
+    let v =
+        super::migration::validate(&state, &p("bxaix85"), &f("js22_slot13"), &f("js22_slot14"), None, None).unwrap();
     super::migration::begin(&mut state, &p("bxaix85"), &f("js22_slot13"), &f("js22_slot14"), &v, 0, false);
     super::persist::save(&store, &state).unwrap();
     drop(store);
@@ -1100,4 +1101,77 @@ async fn paging_failovers_and_migration_phases_are_logged() {
             ("bxaix85 CLIENT_PMIG_DONE Client Partition Migration Completed".to_owned(), Some("A5E6DB96")),
         ]
     );
+}
+
+/// Issue 13 items 11 and 12: an active migration needs a mover service partition on each side
+/// (the attribute is FALSE by default; without it the HMC answers HSCLA297); `lslparmigr`
+/// shows the pair, the state and the bytes copied and left while it runs.
+// seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, line 2299 (the attribute),
+// lines 1575-1577 (HSCLA297), line 1524 (`-i "source_msp_name=...,dest_msp_name=..."`);
+// lpm-js22-walkthrough.txt, Figure 15 ("Total Bytes to Transfer", "Bytes Left to Transfer").
+#[tokio::test(start_paused = true)]
+async fn active_migrations_need_mover_service_partitions_and_lslparmigr_shows_them() {
+    let mut snap = lab().snapshot().await;
+    let slot14 = f("js22_slot14");
+    snap.frames.get_mut(&slot14).unwrap().hw.vios[0].msp = false;
+    let sim = Simulator::new(snap.clone(), None, Clock::default());
+    let e = refused(&sim, migrate("bxaix85", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await;
+    assert!(e.contains("HSCLA297") && e.contains("(MSP) bvio83") && e.contains("msp=1"), "{e}");
+    // An inactive migration needs none.
+    run(&sim, Op::StopPartition { frame: f("js22_slot13"), partition: p("bxaix85") }).await.unwrap();
+    run(&sim, migrate("bxaix85", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await.unwrap();
+
+    snap.frames.get_mut(&slot14).unwrap().hw.vios[0].msp = true;
+    let sim = Simulator::new(snap, None, Clock::default());
+    let wrong = Op::MigratePartition {
+        partition: p("bxaix85"),
+        from: f("js22_slot13"),
+        to: slot14.clone(),
+        redundant: None,
+        msp: Some(powerplane_model::action::MspPair { source: v("bvio82"), dest: v("bvio99") }),
+    };
+    let e = refused(&sim, wrong).await;
+    assert!(e.contains("HSCLA297") && e.contains("(MSP) bvio99") && e.contains("are bvio83"), "{e}");
+    let moving = {
+        let sim = sim.clone();
+        tokio::spawn(async move {
+            run(&sim, migrate("bxaix85", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await
+        })
+    };
+    // One second at the default 60x: a minute of the two the 4 GB take.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let report = sim.report().await;
+    let line = report.migrations[0].lslparmigr();
+    assert!(
+        line.starts_with("name=bxaix85,migration_state=Migration In Progress,migration_type=active,dest_sys_name=js22_slot14,source_msp_name=bvio82,dest_msp_name=bvio83,bytes_transmitted="),
+        "{line}"
+    );
+    let m = &report.migrations[0];
+    assert_eq!(m.bytes_transmitted + m.bytes_remaining, 4096 * 1024 * 1024);
+    assert!(m.bytes_transmitted > 0 && m.bytes_remaining > 0, "{line}");
+    moving.await.unwrap().unwrap();
+    assert!(sim.report().await.migrations.is_empty());
+}
+
+/// A mover service partition carries at most `cfg_msp_lpm_ops` migrations at once; one more
+/// is busy (transient: it may pass once one ends).
+#[tokio::test(start_paused = true)]
+async fn a_mover_service_partition_carries_a_bounded_number_of_migrations() {
+    let mut snap = lab().snapshot().await;
+    snap.settings.max_migrations_per_msp = 1;
+    let sim = Simulator::new(snap, None, Clock::default());
+    let slot13 = f("js22_slot13");
+    let small = "placement: {frame: js22_slot13}\nprocessors: {units: 0.5}\nmemory: {desiredMB: 1024, maxMB: 2048}\nnetwork: [{vlan: 1}]\n";
+    create_and_start(&sim, &slot13, "lp2", small).await.unwrap();
+    let first = {
+        let sim = sim.clone();
+        tokio::spawn(async move {
+            run(&sim, migrate("bxaix85", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let e = run(&sim, migrate("lp2", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await.unwrap_err();
+    assert!(e.is_transient() && e.to_string().contains("bvio82 of js22_slot13 already carries 1 migrations"), "{e}");
+    first.await.unwrap().unwrap();
+    run(&sim, migrate("lp2", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await.unwrap();
 }

@@ -3,20 +3,23 @@
 //! target frame's configuration; the room it needs on the target is held while it runs. A
 //! shared-memory partition that *requires* redundant paging moves only to a frame that can give
 //! it (two paging VIOS and a free common device), one that *prefers* it goes non-redundant with a
-//! warning. A move waits, deferred with the reason, while the target runs on battery or the HMC
-//! has no RMC connection to the partition.
+//! warning. An active move needs a running mover service partition on both frames; when a frame
+//! has several, the plan names a pair (`-i "source_msp_name=...,dest_msp_name=..."`), spreading
+//! its moves over them. A move waits, deferred with the reason, while the target runs on battery
+//! or the HMC has no RMC connection to the partition.
 //!
 //! DESIGN §4 rule 4; seeds: lpm-js22-walkthrough.txt (validation before migration);
 //! ams-dual-vios-and-lpm.txt, line 80: "you need a shared memory pool with a suitable and
 //! available paging space device on the target server", and line 81 (the redundancy options);
-//! powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, HSCLA257 (no RMC connection).
+//! powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, HSCLA257 (no RMC connection),
+//! line 2299 (the mover service partition attribute) and lines 1575-1577 (HSCLA297).
 
 use super::Planner;
 use super::partitions::{Chain, Existing};
-use crate::action::{Op, RedundantPgVios};
+use crate::action::{MspPair, Op, RedundantPgVios};
 use crate::estate::Partition;
 use crate::manifest::{MemoryMode, Redundancy};
-use crate::names::{FrameName, PartitionName};
+use crate::names::{FrameName, PartitionName, ViosName};
 use crate::plan::change::{ChangeKind, FieldChange};
 use crate::plan::step::{Phase, Res, demand};
 use crate::status::LparState;
@@ -35,17 +38,35 @@ impl Planner<'_, '_> {
                 return false;
             }
         };
+        let msp = if p.stays_running() {
+            match self.msp_pair(p.object, current, target) {
+                Ok(m) => m,
+                Err(e) => {
+                    self.errors.push(e);
+                    return false;
+                }
+            }
+        } else {
+            // seeds: an inactive migration does not use mover service partitions.
+            None
+        };
         let mut deps = self.config_deps(target);
         deps.extend(chain.last);
         let name = p.name.clone();
         let v = self.push(
-            Op::ValidateMigration { partition: name.clone(), from: current.clone(), to: target.clone(), redundant },
+            Op::ValidateMigration {
+                partition: name.clone(),
+                from: current.clone(),
+                to: target.clone(),
+                redundant,
+                msp: msp.clone(),
+            },
             format!("{}: {why}; validate the move to {target} first", p.object),
             deps,
             Phase::Move,
         );
         let m = self.push(
-            Op::MigratePartition { partition: name.clone(), from: current.clone(), to: target.clone(), redundant },
+            Op::MigratePartition { partition: name.clone(), from: current.clone(), to: target.clone(), redundant, msp },
             format!("{}: {why}", p.object),
             vec![v],
             Phase::Move,
@@ -100,6 +121,52 @@ impl Planner<'_, '_> {
         (st.state == LparState::Running && !st.rmc).then(|| {
             "the HMC has no RMC connection to the partition (HSCLA257); the move waits until it is back".into()
         })
+    }
+
+    /// The mover service partitions of an active move: an error when the source or the target
+    /// has none running; a chosen pair when either has more than one (each the one with the
+    /// fewest moves of this plan so far, so that the moves spread over them), else `None` and
+    /// the HMC takes the only pair.
+    // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, line 1450 ("Mover
+    // service partitions (MSP) is activated"), line 2299 (the attribute, FALSE by default),
+    // lines 1575-1577 ("HSCLA297 The DLPAR Resource Manager (DRM) capability bits ... for mover
+    // service partition (MSP) visav2 indicate that partition mobility functions are not
+    // supported on the partition").
+    fn msp_pair(&mut self, object: &str, from: &FrameName, to: &FrameName) -> Result<Option<MspPair>, String> {
+        let (source, dest) = (self.running_msps(from), self.running_msps(to));
+        for (frame, side, msps) in [(from, "source", &source), (to, "destination", &dest)] {
+            if msps.is_empty() {
+                let vios = self
+                    .observed_index
+                    .hardware(frame)
+                    .and_then(|h| h.spec.vios.first())
+                    .map_or("VIOS".to_owned(), |v| v.name.to_string());
+                return Err(format!(
+                    "{object}: an active migration needs a mover service partition on the {side} frame {frame}, and no running VIOS there has the attribute set (the HMC refuses it: HSCLA297 ... for mover service partition (MSP) {vios} indicate that partition mobility functions are not supported on the partition). Set it on a VIOS of {frame} (`chsyscfg -r lpar -m {frame} -i \"name={vios},msp=1\"`; `msp: true` in the inventory), or stop the partition so that it moves inactive"
+                ));
+            }
+        }
+        if source.len() == 1 && dest.len() == 1 {
+            return Ok(None);
+        }
+        let mut least = |frame: &FrameName, msps: &[ViosName]| {
+            let pick = msps
+                .iter()
+                .min_by_key(|v| (self.msp_load.get(&(frame.clone(), (*v).clone())).copied().unwrap_or(0), (*v).clone()))
+                .expect("not empty")
+                .clone();
+            *self.msp_load.entry((frame.clone(), pick.clone())).or_default() += 1;
+            pick
+        };
+        let source = least(from, &source);
+        let dest = least(to, &dest);
+        Ok(Some(MspPair { source, dest }))
+    }
+
+    /// The VIOS of `frame` with the mover service partition attribute that run now.
+    fn running_msps(&self, frame: &FrameName) -> Vec<ViosName> {
+        let Some(hw) = self.observed_index.hardware(frame) else { return Vec::new() };
+        hw.spec.vios.iter().filter(|v| v.msp && self.vios_running_now(frame, &v.name)).map(|v| v.name.clone()).collect()
     }
 
     /// Why the partition leaves `current`: maintenance, its placement, or what the frame lacks.
@@ -172,6 +239,32 @@ mod tests {
     #[test]
     fn a_move_is_validated_then_migrated() {
         insta::assert_snapshot!(render(&plan(&pinned_to_slot14(), &lab_converged(), PlanOptions::default())));
+    }
+
+    /// Without a mover service partition on bvio83's blade, bxaix85 cannot move there while
+    /// it runs (PP-E064, HSCLA297); stopped, it moves inactive, which needs none.
+    #[test]
+    fn an_active_move_needs_mover_service_partitions() {
+        use crate::plan::fixture::lab_observed_with;
+        let no_msp = |text: &str| {
+            let at = text.find("    - name: bvio83").unwrap();
+            let (head, tail) = text.split_at(at);
+            format!("{head}{}", tail.replacen("      msp: true\n", "", 1))
+        };
+        let observed = lab_observed_with(no_msp);
+        let p = plan(&pinned_to_slot14(), &observed, PlanOptions::default());
+        insta::assert_snapshot!(render(&p));
+        let stopped = lab_desired_with(|name, text| {
+            replace("js22.yaml", "placement: {anyOf: [js22_slot13, js22_slot14]}", "placement: {frame: js22_slot14}")(
+                name, text,
+            )
+            .replacen(
+                "  state: running\n  processors: {mode: shared, units: 1.0",
+                "  state: stopped\n  processors: {mode: shared, units: 1.0",
+                1,
+            )
+        });
+        insta::assert_snapshot!(render(&plan(&stopped, &observed, PlanOptions::default())));
     }
 
     /// A move waits while the target runs on battery, or while the HMC has no RMC connection

@@ -79,6 +79,9 @@ struct Planner<'a, 'p> {
     /// Paging switches planned, by partition: `chhwres -o so` toggles between the two paging
     /// VIOS, so a partition is switched at most once per plan.
     paging_switch: BTreeMap<PartitionName, usize>,
+    /// Active moves of this plan by mover service partition, to spread them over a frame's
+    /// MSPs.
+    msp_load: BTreeMap<(FrameName, ViosName), usize>,
 }
 
 /// Runs every rule, in the order their cross-references need: configuration and VIOS starts
@@ -109,6 +112,7 @@ pub(crate) fn build<'a>(
         vios_stopping: BTreeSet::new(),
         leaves_frame: BTreeMap::new(),
         paging_switch: BTreeMap::new(),
+        msp_load: BTreeMap::new(),
     };
     planner.frame_maintenance();
     planner.proc_pools();

@@ -1,0 +1,135 @@
+//! Every command `plan --format hmc` prints, for the lab and for a generated estate, has the
+//! syntax of the seeds' examples; each pattern names the seed line it follows, and the test
+//! checks that line is there.
+
+use regex::Regex;
+
+use crate::support::{Lab, root};
+
+#[path = "../../examples/estate_gen/mod.rs"]
+#[allow(dead_code)]
+mod estate_gen;
+
+/// `(seed file, a line of it, the pattern every command of that kind matches)`.
+const PATTERNS: &[(&str, &str, &str)] = &[
+    (
+        "powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt",
+        "migrlpar -o v -m [source cec] -t [target cec] -p [lpar to migrate]",
+        r#"^migrlpar -o [vm] -m \S+ -t \S+ -p \S+( --redundantpgvios [012])?( -i "source_msp_name=\S+,dest_msp_name=\S+")?$"#,
+    ),
+    (
+        "powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt",
+        r#"migrlpar -o m -m wilma -t visa -p upt07 --redundantpgvios 0"#,
+        r#"^migrlpar -o [vm] -m \S+ -t \S+ -p \S+ --redundantpgvios [012]( -i "source_msp_name=\S+,dest_msp_name=\S+")?$"#,
+    ),
+    (
+        "powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt",
+        "$ mkvdev -sea ent0 -vadapter ent1,ent2 -default ent1 -defaultid 1 -attr ha_mode=sharing ctl_chan=ent3",
+        r#"^viosvrcmd -m \S+ -p \S+ -c "mkvdev -sea ent\d+ -vadapter ent\d+(,ent\d+)* -default ent\d+ -defaultid \d+ -attr ha_mode=(auto|sharing|disabled)( ctl_chan=ent\d+)?"$"#,
+    ),
+    (
+        "powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt",
+        "chdev -dev ent4 -attr ha_mode=standby",
+        r#"^viosvrcmd -m \S+ -p \S+ -c "chdev -dev ent\d+ -attr ha_mode=(auto|sharing|standby|disabled)"$"#,
+    ),
+    (
+        "ams-dual-vios-and-lpm.txt",
+        r#"chhwres -r mempool -m IBM_MMA_P6_102615A_SOLCHMS05\ -o a -a "pool_mem=1024,max_pool_mem=4096,\ \"paging_vios_names=lpar_1_solchio05,lpar_2_solchio06\"""#,
+        r#"^chhwres -r mempool -m \S+ -o [as] -a "pool_mem=\d+,max_pool_mem=\d+(,\\"paging_vios_names=\S+\\")?"$"#,
+    ),
+    (
+        "ams-dual-vios-and-lpm.txt",
+        "-o a -p lpar_2_solchio06 --rsubtype pgdev --device hdisk17",
+        r#"^chhwres -r mempool -m \S+ -o [ar] -p \S+ --rsubtype pgdev --device \S+$"#,
+    ),
+    ("ams-dual-vios-and-lpm.txt", "-p lpar_6_sotchax11 -o so", r#"^chhwres -r mem -m \S+ -p \S+ -o so$"#),
+    (
+        "ams-dual-vios-and-lpm.txt",
+        "the chsysstate command with the --force option",
+        r#"^chsysstate -m \S+ -r lpar -o (on -n \S+ -f default( --force)?|osshutdown -n \S+)$"#,
+    ),
+];
+
+/// Commands the seeds give no example of, in the HMC's documented syntax.
+const DOCUMENTED: &[&str] = &[
+    r#"^mksyscfg -r lpar -m \S+ -i "name=\S+,profile_name=default,lpar_env=aixlinux,.*"$"#,
+    r#"^chsyscfg -r prof -m \S+ -i "name=default,lpar_name=\S+(,desired_(mem|proc_units|procs)=[\d.]+)+"$"#,
+    r#"^chhwres -r mem -m \S+ -o [ar] -p \S+ -q \d+$"#,
+    r#"^chhwres -r proc -m \S+ -o [ar] -p \S+( --procunits [\d.]+)?( --procs \d+)?(; chhwres -r proc -m \S+ -o [ar] -p \S+ --procs \d+)?$"#,
+    r#"^chhwres -r procpool -m \S+ -o s --poolname \S+ -a "max_pool_proc_units=[\d.]+,reserved_pool_proc_units=[\d.]+"$"#,
+    r#"^rmsyscfg -r lpar -m \S+ -n \S+$"#,
+    r#"^migrlpar -o r -m \S+ -p \S+$"#,
+];
+
+fn commands(lab: &Lab, dir: &std::path::Path) -> Vec<String> {
+    let out = lab.cmd(&["plan", dir.to_str().unwrap(), "--format", "hmc"]).output().unwrap();
+    assert!(out.status.code().is_some_and(|c| c == 2 || c == 0), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn check(commands: &[String]) {
+    let seeded: Vec<Regex> = PATTERNS.iter().map(|(_, _, p)| Regex::new(p).unwrap()).collect();
+    let documented: Vec<Regex> = DOCUMENTED.iter().map(|p| Regex::new(p).unwrap()).collect();
+    for c in commands {
+        assert!(seeded.iter().chain(&documented).any(|r| r.is_match(c)), "no known syntax matches: {c}");
+    }
+}
+
+#[test]
+fn the_seed_lines_the_patterns_follow_are_in_the_seeds() {
+    for (file, line, _) in PATTERNS {
+        // The seeds live beside the checkout, in ../shared/seeds (as the advisory database does).
+        let path = root().join("../shared/seeds").join(file);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(text.contains(line), "{file} has no line {line:?}");
+    }
+}
+
+#[test]
+fn the_lab_plan_speaks_the_seeds_syntax() {
+    let lab = Lab::new();
+    let inventory = root().join("examples/lab/inventory.yaml");
+    lab.cmd(&["--inventory", inventory.to_str().unwrap(), "sim", "init"]).assert().success();
+    let lab_commands = commands(&lab, &lab.manifests());
+    assert!(lab_commands.len() >= 5, "{lab_commands:?}");
+    check(&lab_commands);
+    // Frame maintenance of a blade: a validated migration.
+    lab.edit(
+        "js22.yaml",
+        "  name: js22_slot13\n  labels: {site: lab, chassis: bch1, generation: power6}\n",
+        "  name: js22_slot13\n  labels: {site: lab, chassis: bch1, generation: power6}\nspec: {maintenance: true}\n",
+    );
+    let moving = commands(&lab, &lab.manifests());
+    assert!(moving.iter().any(|c| c.starts_with("migrlpar -o v")), "{moving:?}");
+    check(&moving);
+}
+
+#[test]
+fn a_generated_estates_plan_speaks_the_seeds_syntax() {
+    let lab = Lab::new();
+    let g = estate_gen::generate(12, 300, 7);
+    let (inv, man) = (lab.dir.path().join("gen-inventory"), lab.dir.path().join("gen-manifests"));
+    std::fs::create_dir_all(&inv).unwrap();
+    std::fs::create_dir_all(&man).unwrap();
+    for (name, text) in &g.inventory {
+        std::fs::write(inv.join(name), text).unwrap();
+    }
+    for (name, text) in &g.manifests {
+        std::fs::write(man.join(name), text).unwrap();
+    }
+    lab.cmd(&["--inventory", inv.to_str().unwrap(), "sim", "init"]).assert().success();
+    let all = commands(&lab, &man);
+    for kind in ["migrlpar -o v", "migrlpar -o m", "chdev -dev", "chhwres -r mem", "mksyscfg"] {
+        assert!(all.iter().any(|c| c.contains(kind)), "the generated plan has no {kind}: {all:?}");
+    }
+    assert!(
+        all.iter().any(|c| c.contains(r#"-i "source_msp_name="#)),
+        "frames with two mover service partitions get a chosen pair"
+    );
+    check(&all);
+}
