@@ -7,7 +7,6 @@ use regex::Regex;
 use crate::support::{Lab, root};
 
 #[path = "../../examples/estate_gen/mod.rs"]
-#[allow(dead_code)]
 mod estate_gen;
 
 /// `(seed file, a line of it, the pattern every command of that kind matches)`.
