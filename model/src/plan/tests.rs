@@ -11,6 +11,11 @@ use crate::source::SourceFile;
 use crate::status::LparState;
 use crate::testkit::{PartGen, edited, hardware, load, manifests, over_capacity, scenario};
 
+/// `PROPTEST_CASES`, or 256 (what CI runs).
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256)
+}
+
 /// The scenario's hardware with its VIOS running and nothing else: what a fresh backend shows.
 fn bare(s: &crate::testkit::Scenario) -> crate::estate::Estate {
     let inv = load_inventory(&[SourceFile::new("inv.yaml", hardware(&s.frames))]).unwrap();
@@ -25,7 +30,7 @@ fn bare(s: &crate::testkit::Scenario) -> crate::estate::Estate {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, max_global_rejects: 100_000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), max_global_rejects: 100_000, ..ProptestConfig::default() })]
 
     #[test]
     fn plans_are_ordered_capacity_safe_deterministic_and_converge(s in scenario()) {
@@ -66,7 +71,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, max_global_rejects: 100_000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases() / 2, max_global_rejects: 100_000, ..ProptestConfig::default() })]
 
     /// A migration the backend carries out is never "converged", and one that failed part-way
     /// is recovered first, then planned like any other partition; the plan then converges.
