@@ -66,19 +66,28 @@ async fn p72_sea(sim: &Simulator, modes: [SeaHaMode; 2]) {
         TrunkSpec { adapter: d("ent1"), pvid: VlanId::new(1).unwrap(), vlans: vlans(&[10, 11]) },
         TrunkSpec { adapter: d("ent2"), pvid: VlanId::new(2).unwrap(), vlans: vlans(&[12, 13]) },
     ];
+    for out in p72_sea_with(sim, modes, &trunks).await {
+        assert_eq!(out, "ent4 Available", "the seed's mkvdev answer");
+    }
+}
+
+/// A p72 SEA with `trunks`, created on both VIOS in `mode`, primary (p72vio1) first; the
+/// answers of the two `mkvdev`s.
+async fn p72_sea_with(sim: &Simulator, modes: [SeaHaMode; 2], trunks: &[TrunkSpec]) -> Vec<String> {
+    let mut answers = Vec::new();
     for (i, vios) in ["p72vio1", "p72vio2"].into_iter().enumerate() {
         let op = Op::CreateSea {
             frame: f("p72"),
             vios: v(vios),
             real_adapter: d("ent0"),
-            trunks: trunks.clone(),
+            trunks: trunks.to_vec(),
             control_channel: Some(d("ent3")),
             ha_mode: modes[i],
             priority: i as u8 + 1,
         };
-        let out = run(sim, op).await.unwrap();
-        assert_eq!(out.message, "ent4 Available", "the seed's mkvdev answer");
+        answers.push(run(sim, op).await.unwrap().message);
     }
+    answers
 }
 
 async fn set_mode(sim: &Simulator, vios: &str, mode: SeaHaMode) {
@@ -139,18 +148,7 @@ async fn four_trunks_split_as_the_seed_lists_them() {
         TrunkSpec { adapter: d("ent5"), pvid: VlanId::new(3).unwrap(), vlans: vlans(&[33]) },
         TrunkSpec { adapter: d("ent6"), pvid: VlanId::new(4).unwrap(), vlans: vlans(&[44, 333]) },
     ];
-    for (i, vios) in ["p72vio1", "p72vio2"].into_iter().enumerate() {
-        let op = Op::CreateSea {
-            frame: f("p72"),
-            vios: v(vios),
-            real_adapter: d("ent0"),
-            trunks: trunks.clone(),
-            control_channel: Some(d("ent3")),
-            ha_mode: SeaHaMode::Sharing,
-            priority: i as u8 + 1,
-        };
-        run(&sim, op).await.unwrap();
-    }
+    p72_sea_with(&sim, [SeaHaMode::Sharing, SeaHaMode::Sharing], &trunks).await;
     assert_eq!(
         states(&sea(&sim).await),
         vec![
