@@ -113,6 +113,8 @@ impl SimState {
 pub(crate) struct Watched {
     roles: BTreeMap<ViosName, (DeviceName, Role)>,
     paging: BTreeMap<PartitionName, Option<ViosName>>,
+    /// Taken for a change scoped to this partition: only its paging is compared.
+    scoped: Option<PartitionName>,
 }
 
 /// A SEA member's role in the failover pair, as its errpt entries name it.
@@ -124,9 +126,17 @@ enum Role {
     None,
 }
 
-/// The roles and paging VIOS of `frame` now.
-pub(crate) fn watch(frame: &SimFrame) -> Watched {
+/// The roles and paging VIOS of `frame` now; with `only`, the paging VIOS of that one partition
+/// (a change scoped to one partition changes nothing else that is logged).
+pub(crate) fn watch(frame: &SimFrame, only: Option<&PartitionName>) -> Watched {
     let mut w = Watched::default();
+    if let Some(name) = only {
+        if let Some(pg) = frame.partitions.get(name).and_then(|p| p.paging.as_ref()) {
+            w.paging.insert(name.clone(), pg.current.clone());
+        }
+        w.scoped = Some(name.clone());
+        return w;
+    }
     if let Some(s) = &frame.sea {
         for m in sea::status(s, |v| sea::running(frame, v)) {
             let role = match m.state {
@@ -152,7 +162,7 @@ pub(crate) fn watch(frame: &SimFrame) -> Watched {
 /// because the one it used stopped is a failover; otherwise a switch (`chhwres -o so`).
 pub(crate) fn log_changes(s: &mut SimState, name: &FrameName, before: &Watched) {
     let Some(frame) = s.frames.get(name) else { return };
-    let after = watch(frame);
+    let after = watch(frame, before.scoped.as_ref());
     let at_ms = s.now_ms;
     let mut entries = Vec::new();
     for (vios, (device, role)) in &after.roles {

@@ -167,8 +167,13 @@ impl Simulator {
             .collect();
         let estate_wide = (guard.rng, guard.now_ms, guard.faults.clone());
         let logged = guard.next_event;
-        let watched: Vec<(FrameName, events::Watched)> =
-            frames.iter().filter_map(|n| guard.frames.get(n).map(|f| (n.clone(), events::watch(f)))).collect();
+        let watched: Vec<(FrameName, events::Watched)> = frames
+            .iter()
+            .filter_map(|n| {
+                let scoped = only.as_ref().filter(|(f, _)| f == n).map(|(_, p)| *p);
+                guard.frames.get(n).map(|f| (n.clone(), events::watch(f, scoped)))
+            })
+            .collect();
         let result = f(&mut guard);
         if result.is_ok() {
             for (n, w) in &watched {
