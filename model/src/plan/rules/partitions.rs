@@ -2,7 +2,8 @@
 //! the backend is still working on it.** A migration in progress or an activation under way
 //! settles on its own (the plan is not empty until it does); a migration that failed part-way is
 //! recovered first. Otherwise the partition is stopped (freeing capacity), moved (see
-//! [`super::migration`]), resized by DLPAR, started, and failed back to its primary paging VIOS
+//! [`super::migration`]), resized (by DLPAR while it runs, through its profile while it is
+//! stopped: DLPAR needs a running partition), started, and failed back to its primary paging VIOS
 //! ([`super::paging_failback`]), each step after the one before. A change that needs a profile
 //! change and a reactivation is refused with what to do.
 //!
