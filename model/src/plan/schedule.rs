@@ -204,7 +204,9 @@ mod tests {
     use crate::plan::fixture::{lab_converged, lab_desired_with, render};
     use crate::plan::{PlanOptions, plan};
 
-    const BIG: &str = "---
+    /// The lab with bxaix85 pinned to `frame` and a new 12 GB partition on js22_slot13.
+    fn big_beside_bxaix85_on(frame: &str) -> crate::estate::Estate {
+        const BIG: &str = "---
 apiVersion: powerplane/v1
 kind: Partition
 metadata: {name: big}
@@ -212,20 +214,24 @@ spec:
   placement: {frame: js22_slot13}
   state: running
   processors: {mode: shared, units: 1.0, virtual: 1}
-  memory: {mode: dedicated, desiredMB: MB, maxMB: 16384}
+  memory: {mode: dedicated, desiredMB: 12288, maxMB: 16384}
 ";
+        lab_desired_with(|name, text| match name {
+            "js22.yaml" => {
+                text.replace(
+                    "placement: {anyOf: [js22_slot13, js22_slot14]}",
+                    &format!("placement: {{frame: {frame}}}"),
+                ) + BIG
+            }
+            _ => text.to_owned(),
+        })
+    }
 
     /// js22_slot13 has 10 GB free beside bxaix85: a new 12 GB partition starts only after
     /// bxaix85 has moved to the other blade, which the scheduler orders first.
     #[test]
     fn a_start_waits_for_the_move_that_makes_room() {
-        let desired = lab_desired_with(|name, text| match name {
-            "js22.yaml" => {
-                text.replace("placement: {anyOf: [js22_slot13, js22_slot14]}", "placement: {frame: js22_slot14}")
-                    + &BIG.replace("MB,", "12288,")
-            }
-            _ => text.to_owned(),
-        });
+        let desired = big_beside_bxaix85_on("js22_slot14");
         insta::assert_snapshot!(render(&plan(&desired, &lab_converged(), PlanOptions::default())));
     }
 
@@ -233,13 +239,7 @@ spec:
     /// runs out.
     #[test]
     fn no_order_fits_and_the_plan_says_why() {
-        let desired = lab_desired_with(|name, text| match name {
-            "js22.yaml" => {
-                text.replace("placement: {anyOf: [js22_slot13, js22_slot14]}", "placement: {frame: js22_slot13}")
-                    + &BIG.replace("MB,", "12288,")
-            }
-            _ => text.to_owned(),
-        });
+        let desired = big_beside_bxaix85_on("js22_slot13");
         insta::assert_snapshot!(render(&plan(&desired, &lab_converged(), PlanOptions::default())));
     }
 }
