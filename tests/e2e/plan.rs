@@ -4,7 +4,7 @@
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::support::{Lab, root};
+use crate::support::{Lab, replaced, root};
 
 fn inventory() -> String {
     root().join("examples/lab/inventory.yaml").display().to_string()
@@ -250,10 +250,16 @@ fn a_reserved_lun_on_the_target_vios_is_refused_before_planning() {
 /// VLAN 100 bridged there, and lpar_6_sotchax11 pinned to p72 with `redundancy`.
 fn ams_move_to_p72(lab: &Lab, redundancy: &str) {
     let inv = lab.dir.path().join("inventory.yaml");
-    let text = std::fs::read_to_string(inventory())
-        .unwrap()
-        .replacen("    - {name: p72vio1, memoryMB: 4096, procUnits: 1.0, ethernet: [ent0, ent1, ent2, ent3], msp: true}", "    - {name: p72vio1, memoryMB: 4096, procUnits: 1.0, ethernet: [ent0, ent1, ent2, ent3], msp: true, disks: [{name: hdisk5, lun: P72PG, sizeMB: 8192}]}", 1)
-        .replacen("    - {adapter: ent2, pvid: 2, vlans: [12, 13]}", "    - {adapter: ent2, pvid: 2, vlans: [12, 13, 100]}", 1);
+    let text = replaced(
+        &std::fs::read_to_string(inventory()).unwrap(),
+        "    - {name: p72vio1, memoryMB: 4096, procUnits: 1.0, ethernet: [ent0, ent1, ent2, ent3], msp: true}",
+        "    - {name: p72vio1, memoryMB: 4096, procUnits: 1.0, ethernet: [ent0, ent1, ent2, ent3], msp: true, disks: [{name: hdisk5, lun: P72PG, sizeMB: 8192}]}",
+    );
+    let text = replaced(
+        &text,
+        "    - {adapter: ent2, pvid: 2, vlans: [12, 13]}",
+        "    - {adapter: ent2, pvid: 2, vlans: [12, 13, 100]}",
+    );
     std::fs::write(&inv, text).unwrap();
     init(lab, inv.to_str().unwrap());
     lab.edit(
@@ -310,10 +316,10 @@ fn a_two_frame_swap_with_no_spare_room_is_reported_not_attempted() {
     let lab = Lab::new();
     let inv = lab.dir.path().join("inventory.yaml");
     let big = "memory: {mode: dedicated, desiredMB: 10240, maxMB: 12288}";
-    let mut text = std::fs::read_to_string(inventory()).unwrap().replacen(
+    let mut text = replaced(
+        &std::fs::read_to_string(inventory()).unwrap(),
         "memory: {mode: dedicated, desiredMB: 4096, maxMB: 8192}",
         big,
-        1,
     );
     text.push_str("---\napiVersion: powerplane/v1\nkind: Partition\nmetadata: {name: bxaix86}\nspec:\n  placement: {frame: js22_slot14}\n  processors: {units: 1.0}\n  memory: {desiredMB: 10240, maxMB: 12288}\n  network: [{vlan: 1}]\n");
     std::fs::write(&inv, text).unwrap();

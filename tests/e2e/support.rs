@@ -101,6 +101,14 @@ fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
     }
 }
 
+/// `text` with the first `from` replaced by `to`; fails when `from` is absent, so that an edit of
+/// an inventory can never silently do nothing.
+#[track_caller]
+pub fn replaced(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "no {from:?} to replace");
+    text.replacen(from, to, 1)
+}
+
 pub fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for e in fs::read_dir(from).unwrap() {
