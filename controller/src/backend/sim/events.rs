@@ -63,32 +63,13 @@ impl SimEvent {
     }
 }
 
-/// What a new entry says, before it is numbered.
-pub(crate) struct Entry {
-    pub at_ms: u64,
-    pub frame: FrameName,
-    pub logged_by: Option<String>,
-    pub identifier: Option<&'static str>,
-    pub class: char,
-    pub resource: String,
-    pub description: String,
-}
-
 impl SimState {
-    /// Numbers and keeps an entry; [`SimState::trim_events`] drops the oldest beyond [`KEPT`]
-    /// once the change that logged it has succeeded (a failed change takes its entries back).
-    pub(crate) fn log(&mut self, e: Entry) {
+    /// Numbers (its `seq` is set here) and keeps an entry; [`SimState::trim_events`] drops the
+    /// oldest beyond [`KEPT`] once the change that logged it has succeeded (a failed change
+    /// takes its entries back).
+    pub(crate) fn log(&mut self, e: SimEvent) {
         self.next_event += 1;
-        self.events.push_back(SimEvent {
-            seq: self.next_event,
-            at_ms: e.at_ms,
-            frame: e.frame,
-            logged_by: e.logged_by,
-            identifier: e.identifier.map(str::to_owned),
-            class: e.class,
-            resource: e.resource,
-            description: e.description,
-        });
+        self.events.push_back(SimEvent { seq: self.next_event, ..e });
     }
 
     /// Takes back the entries logged after number `upto` (a change that failed).
@@ -172,11 +153,12 @@ pub(crate) fn log_changes(s: &mut SimState, name: &FrameName, before: &Watched) 
             (_, Role::Primary) => ("E136EAFA", "BECOME PRIMARY"),
             (_, Role::Backup) => ("40D97644", "BECOME BACKUP"),
         };
-        entries.push(Entry {
+        entries.push(SimEvent {
+            seq: 0,
             at_ms,
             frame: name.clone(),
             logged_by: Some(vios.to_string()),
-            identifier: Some(identifier),
+            identifier: Some(identifier.into()),
             class: 'H',
             resource: device.to_string(),
             description: description.to_owned(),
@@ -189,7 +171,8 @@ pub(crate) fn log_changes(s: &mut SimState, name: &FrameName, before: &Watched) 
         }
         let stopped = was.as_ref().is_some_and(|v| !sea::running(frame, v));
         let show = |v: &Option<ViosName>| v.as_ref().map_or("none".to_owned(), ToString::to_string);
-        entries.push(Entry {
+        entries.push(SimEvent {
+            seq: 0,
             at_ms,
             frame: name.clone(),
             logged_by: None,
@@ -215,11 +198,12 @@ pub(crate) fn log_changes(s: &mut SimState, name: &FrameName, before: &Watched) 
 // 3EB09F5A MVR_MIG_COMPLETED).
 pub(crate) fn migration_started(s: &mut SimState, partition: &PartitionName, from: &FrameName, to: &FrameName) {
     let at_ms = s.now_ms;
-    s.log(Entry {
+    s.log(SimEvent {
+        seq: 0,
         at_ms,
         frame: from.clone(),
         logged_by: Some(partition.to_string()),
-        identifier: Some("08917DC6"),
+        identifier: Some("08917DC6".into()),
         class: 'S',
         resource: "sys0".into(),
         description: format!("CLIENT_PMIG_STARTED Client Partition Migration Started (to {to})"),
@@ -237,7 +221,8 @@ pub(crate) fn migration_done(
 ) {
     let (to, at_ms, suspend_ms) = (&o.to, o.ends_ms, o.suspend_ms);
     let msp = o.source_msp.as_ref().map(ToString::to_string);
-    s.log(Entry {
+    s.log(SimEvent {
+        seq: 0,
         at_ms: at_ms.saturating_sub(suspend_ms),
         frame: from.clone(),
         logged_by: msp.clone(),
@@ -246,20 +231,22 @@ pub(crate) fn migration_done(
         resource: "vasi0".into(),
         description: format!("Client partition suspend issued ({partition})"),
     });
-    s.log(Entry {
+    s.log(SimEvent {
+        seq: 0,
         at_ms,
         frame: from.clone(),
         logged_by: msp,
-        identifier: Some("3EB09F5A"),
+        identifier: Some("3EB09F5A".into()),
         class: 'S',
         resource: "vasi0".into(),
         description: format!("MVR_MIG_COMPLETED Migration completed successfully ({partition} to {to})"),
     });
-    s.log(Entry {
+    s.log(SimEvent {
+        seq: 0,
         at_ms,
         frame: to.clone(),
         logged_by: Some(partition.to_string()),
-        identifier: Some("A5E6DB96"),
+        identifier: Some("A5E6DB96".into()),
         class: 'S',
         resource: "sys0".into(),
         description: "CLIENT_PMIG_DONE Client Partition Migration Completed".into(),
@@ -274,7 +261,8 @@ pub(crate) fn migration_failed(
     to: &FrameName,
     at_ms: u64,
 ) {
-    s.log(Entry {
+    s.log(SimEvent {
+        seq: 0,
         at_ms,
         frame: from.clone(),
         logged_by: None,

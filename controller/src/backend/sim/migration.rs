@@ -48,17 +48,17 @@ fn choose_msps(
     asked: Option<&MspPair>,
 ) -> Result<MspPair, BackendError> {
     let mut load: std::collections::BTreeMap<(&FrameName, &ViosName), usize> = Default::default();
-    for (f, fr) in &s.frames {
-        for q in fr.partitions.values() {
-            if let Some(Migration::Outbound(o)) = &q.migration
-                && !o.failed
-            {
-                if let Some(m) = &o.source_msp {
-                    *load.entry((f, m)).or_default() += 1;
-                }
-                if let Some(m) = &o.dest_msp {
-                    *load.entry((&o.to, m)).or_default() += 1;
-                }
+    // The migrations in flight, from their index rather than every partition of the estate.
+    for (f, n) in &s.outbound {
+        if let Some(Migration::Outbound(o)) =
+            s.frames.get(f).and_then(|fr| fr.partitions.get(n)).and_then(|q| q.migration.as_ref())
+            && !o.failed
+        {
+            if let Some(m) = &o.source_msp {
+                *load.entry((f, m)).or_default() += 1;
+            }
+            if let Some(m) = &o.dest_msp {
+                *load.entry((&o.to, m)).or_default() += 1;
             }
         }
     }
