@@ -64,6 +64,15 @@ action_kinds! {
     SetSeaHaMode,
     /// Remove the SEA from one VIOS.
     RemoveSea,
+    /// Add a trunk (virtual ethernet) adapter to a running VIOS by DLPAR.
+    AddTrunkAdapter,
+    /// Configure new devices on a VIOS (`cfgdev`), which names a DLPAR-added adapter `entN`.
+    ConfigureDevices,
+    /// Save a VIOS's current configuration over its profile, so that a DLPAR change survives
+    /// its next activation.
+    SaveProfile,
+    /// Set the trunk adapters one SEA bridges (`chdev -attr virt_adapters=`).
+    SetSeaAdapters,
     /// Create a partition.
     CreatePartition,
     /// Change a running partition's memory or processors (DLPAR) or a stopped one's profile.
@@ -195,6 +204,21 @@ pub enum Op {
     SetSeaHaMode { frame: FrameName, vios: ViosName, device: DeviceName, mode: SeaHaMode },
     /// See [`ActionKind::RemoveSea`].
     RemoveSea { frame: FrameName, vios: ViosName, device: DeviceName },
+    /// See [`ActionKind::AddTrunkAdapter`]. `trunk.adapter` is the name `cfgdev` will give it.
+    AddTrunkAdapter {
+        frame: FrameName,
+        vios: ViosName,
+        trunk: TrunkSpec,
+        /// Trunk priority on this VIOS: 1 primary, 2 backup.
+        priority: u8,
+    },
+    /// See [`ActionKind::ConfigureDevices`].
+    ConfigureDevices { frame: FrameName, vios: ViosName },
+    /// See [`ActionKind::SaveProfile`].
+    SaveProfile { frame: FrameName, vios: ViosName },
+    /// See [`ActionKind::SetSeaAdapters`]: every trunk the SEA bridges afterwards, in
+    /// `virt_adapters` order.
+    SetSeaAdapters { frame: FrameName, vios: ViosName, device: DeviceName, trunks: Vec<TrunkSpec> },
     /// See [`ActionKind::CreatePartition`].
     CreatePartition { frame: FrameName, partition: PartitionName, spec: Box<PartitionSpec>, paging_vios: Vec<ViosName> },
     /// See [`ActionKind::UpdatePartition`].
@@ -246,6 +270,10 @@ impl Op {
             Op::CreateSea { .. } => ActionKind::CreateSea,
             Op::SetSeaHaMode { .. } => ActionKind::SetSeaHaMode,
             Op::RemoveSea { .. } => ActionKind::RemoveSea,
+            Op::AddTrunkAdapter { .. } => ActionKind::AddTrunkAdapter,
+            Op::ConfigureDevices { .. } => ActionKind::ConfigureDevices,
+            Op::SaveProfile { .. } => ActionKind::SaveProfile,
+            Op::SetSeaAdapters { .. } => ActionKind::SetSeaAdapters,
             Op::CreatePartition { .. } => ActionKind::CreatePartition,
             Op::UpdatePartition { .. } => ActionKind::UpdatePartition,
             Op::StartPartition { .. } => ActionKind::StartPartition,
@@ -277,6 +305,10 @@ impl Op {
             | Op::CreateSea { frame, .. }
             | Op::SetSeaHaMode { frame, .. }
             | Op::RemoveSea { frame, .. }
+            | Op::AddTrunkAdapter { frame, .. }
+            | Op::ConfigureDevices { frame, .. }
+            | Op::SaveProfile { frame, .. }
+            | Op::SetSeaAdapters { frame, .. }
             | Op::CreatePartition { frame, .. }
             | Op::UpdatePartition { frame, .. }
             | Op::StartPartition { frame, .. }
@@ -297,11 +329,16 @@ impl Op {
             | Op::UpdateSharedMemoryPool { frame, .. }
             | Op::AddPagingDevice { frame, .. }
             | Op::RemovePagingDevice { frame, .. } => format!("{}/{frame}", Kind::SharedMemoryPool),
-            Op::StartVios { frame, vios } | Op::StopVios { frame, vios } => {
+            Op::StartVios { frame, vios }
+            | Op::StopVios { frame, vios }
+            | Op::AddTrunkAdapter { frame, vios, .. }
+            | Op::ConfigureDevices { frame, vios }
+            | Op::SaveProfile { frame, vios } => {
                 format!("Vios/{frame}:{vios}")
             }
             Op::CreateSea { frame, vios, .. }
             | Op::SetSeaHaMode { frame, vios, .. }
+            | Op::SetSeaAdapters { frame, vios, .. }
             | Op::RemoveSea { frame, vios, .. } => {
                 format!("{}/{frame}:{vios}", Kind::SharedEthernetAdapter)
             }

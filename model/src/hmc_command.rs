@@ -58,6 +58,30 @@ pub(crate) fn render(op: &Op) -> String {
             viosvrcmd(frame, vios, &format!("chdev -dev {device} -attr ha_mode={mode}"))
         }
         Op::RemoveSea { frame, vios, device } => viosvrcmd(frame, vios, &format!("rmdev -dev {device}")),
+        // The HMC's DLPAR "Create Virtual Adapter": without `-s` it takes the lowest unused
+        // virtual slot. seeds: powervm-quickstart..., line 845 (`is_trunk=1,trunk_priority=1,
+        // ieee_virtual_eth=1,port_vlan_id=1,...,"addl_vlan_ids=10,11"`) and lines 1049-1070.
+        Op::AddTrunkAdapter { frame, vios, trunk, priority } => {
+            let mut attrs = format!("ieee_virtual_eth=1,port_vlan_id={}", trunk.pvid);
+            if !trunk.vlans.is_empty() {
+                let vlans: Vec<String> = trunk.vlans.iter().map(ToString::to_string).collect();
+                attrs.push_str(&format!(",\\\"addl_vlan_ids={}\\\"", vlans.join(",")));
+            }
+            attrs.push_str(&format!(",is_trunk=1,trunk_priority={priority}"));
+            format!("chhwres -r virtualio -m {frame} -o a -p {vios} --rsubtype eth -a \"{attrs}\"")
+        }
+        // seeds: powervm-quickstart..., line 1083: "run cfgmgr (or cfgdev as padmin) on both vio
+        // server".
+        Op::ConfigureDevices { frame, vios } => viosvrcmd(frame, vios, "cfgdev"),
+        // seeds: powervm-quickstart..., lines 1074-1081: "Save Current Configuration Overwrite
+        // Existing Profile" (HMC 7.7.3 and later overwrite; `--force`).
+        Op::SaveProfile { frame, vios } => format!("mksyscfg -r prof -m {frame} -o save -p {vios} -n default --force"),
+        // seeds: powervm-quickstart..., line 1102: "chdev -dev ent4 -attr
+        // virt_adapters=ent1,ent2,ent5,ent6".
+        Op::SetSeaAdapters { frame, vios, device, trunks } => {
+            let adapters: Vec<&str> = trunks.iter().map(|t| t.adapter.as_str()).collect();
+            viosvrcmd(frame, vios, &format!("chdev -dev {device} -attr virt_adapters={}", adapters.join(",")))
+        }
         Op::CreatePartition { frame, partition, spec, paging_vios } => {
             format!("mksyscfg -r lpar -m {frame} -i \"{}\"", profile(partition.as_str(), spec, paging_vios))
         }

@@ -228,6 +228,14 @@ pub struct SeaMemberStatus {
     pub bridge_mode: BridgeMode,
     /// The VLANs it bridges now (`VID shared`).
     pub vlans: Vec<VlanId>,
+    /// Its trunk adapters (`virt_adapters`), in order. Both members list the same ones except
+    /// while trunks are being added live; empty from a backend that does not say.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adapters: Vec<DeviceName>,
+    /// Trunk adapters added to this VIOS by DLPAR that its profile lacks: activating the VIOS
+    /// from its profile would lose them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsaved: Vec<DeviceName>,
 }
 
 /// A client partition's runtime state.

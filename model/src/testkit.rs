@@ -31,6 +31,9 @@ pub struct FrameGen {
     /// Both VIOS have the mover service partition attribute (without it no active migration
     /// leaves or reaches the frame).
     pub msp: bool,
+    /// Trunks the SEA has beyond its first two (`ent1`, `ent2`): `ent5` (VLANs 3, 30) and
+    /// `ent6` (4, 40), the names `cfgdev` gives adapters added live after the SEA `ent4`.
+    pub extra_trunks: u8,
 }
 
 impl FrameGen {
@@ -68,6 +71,8 @@ pub enum Edit {
     Maintenance(usize),
     ViosDown(usize),
     SeaMode(usize),
+    /// One more trunk on the frame's SEA (at most two more), added live.
+    AddTrunk(usize),
 }
 
 /// See the module documentation.
@@ -89,6 +94,7 @@ pub fn frame_gen() -> impl Strategy<Value = FrameGen> {
             maintenance: false,
             vios_b_down: false,
             msp,
+            extra_trunks: 0,
         })
 }
 
@@ -130,6 +136,7 @@ pub fn edit_gen(frames: usize) -> impl Strategy<Value = Edit> {
         (0..frames).prop_map(Edit::Maintenance),
         (0..frames).prop_map(Edit::ViosDown),
         (0..frames).prop_map(Edit::SeaMode),
+        (0..frames).prop_map(Edit::AddTrunk),
     ]
 }
 
@@ -252,8 +259,9 @@ pub fn manifests(frames: &[FrameGen], parts: &[Option<PartGen>]) -> String {
         y.push_str(&format!("---\napiVersion: powerplane/v1\nkind: ViosPair\nmetadata: {{name: p{i}}}\nspec: {{frame: f{i}, members: [{{name: f{i}va}}, {{name: f{i}vb, state: {b}}}]}}\n"));
         if let Some(sharing) = f.sea {
             y.push_str(&format!(
-                "---\napiVersion: powerplane/v1\nkind: SharedEthernetAdapter\nmetadata: {{name: s{i}}}\nspec: {{viosPair: p{i}, haMode: {}, primary: f{i}va, realAdapter: ent0, controlChannel: ent3, trunks: [{{adapter: ent1, pvid: 1, vlans: [10]}}, {{adapter: ent2, pvid: 2, vlans: [20]}}]}}\n",
-                if sharing { "sharing" } else { "auto" }
+                "---\napiVersion: powerplane/v1\nkind: SharedEthernetAdapter\nmetadata: {{name: s{i}}}\nspec: {{viosPair: p{i}, haMode: {}, primary: f{i}va, realAdapter: ent0, controlChannel: ent3, trunks: [{{adapter: ent1, pvid: 1, vlans: [10]}}, {{adapter: ent2, pvid: 2, vlans: [20]}}{}]}}\n",
+                if sharing { "sharing" } else { "auto" },
+                [", {adapter: ent5, pvid: 3, vlans: [30]}", ", {adapter: ent6, pvid: 4, vlans: [40]}"][..usize::from(f.extra_trunks.min(2))].concat()
             ));
         }
         if let Some((vios, devices)) = f.smp {
@@ -437,6 +445,10 @@ pub fn apply_edits(
             Edit::SeaMode(f) => {
                 let fr = &mut frames[*f % n];
                 fr.sea = fr.sea.map(|s| !s);
+            }
+            Edit::AddTrunk(f) => {
+                let fr = &mut frames[*f % n];
+                fr.extra_trunks = (fr.extra_trunks + 1).min(2);
             }
         }
     }

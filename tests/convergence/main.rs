@@ -218,8 +218,8 @@ impl System {
     }
 
     /// A SEA change never acts on the backup before the primary: within one plan, for each
-    /// frame and `ha_mode`, the primary's call starts (its intent is written) before the
-    /// backup's.
+    /// frame and `ha_mode` (or `virt_adapters` list), the primary's call starts (its intent is
+    /// written) before the backup's.
     fn check_sea_order(&self, plan: &powerplane_model::Plan, observed: &Estate, plan_id: &str, reference: &Reference) {
         let seq: BTreeMap<String, u64> = self
             .log
@@ -235,9 +235,15 @@ impl System {
         let mut calls: BTreeMap<(String, String), (Option<u64>, Option<u64>)> = BTreeMap::new();
         for a in &plan.actions {
             let (frame, prio, mode) = match &a.op {
-                Op::CreateSea { frame, priority, ha_mode, .. } => (frame, Some(*priority), ha_mode.to_string()),
+                Op::CreateSea { frame, priority, ha_mode, .. } => {
+                    (frame, Some(*priority), format!("ha_mode={ha_mode}"))
+                }
                 Op::SetSeaHaMode { frame, vios, mode, .. } if mode.as_str() != "standby" => {
-                    (frame, priority(vios), mode.to_string())
+                    (frame, priority(vios), format!("ha_mode={mode}"))
+                }
+                Op::SetSeaAdapters { frame, vios, trunks, .. } => {
+                    let list: Vec<&str> = trunks.iter().map(|t| t.adapter.as_str()).collect();
+                    (frame, priority(vios), format!("virt_adapters={}", list.join(",")))
                 }
                 _ => continue,
             };
@@ -249,7 +255,7 @@ impl System {
             if let (Some(p), Some(b)) = calls {
                 assert!(
                     p < b,
-                    "{frame}: ha_mode {mode} reached the backup SEA (intent {b}) before the primary (intent {p})\n{}",
+                    "{frame}: {mode} reached the backup SEA (intent {b}) before the primary (intent {p})\n{}",
                     reference.yaml()
                 );
             }
@@ -539,6 +545,7 @@ mod found {
             maintenance: false,
             vios_b_down: false,
             msp: true,
+            extra_trunks: 0,
         }
     }
 
@@ -649,6 +656,7 @@ mod found {
             maintenance: false,
             vios_b_down: false,
             msp: true,
+            extra_trunks: 0,
         };
         // Three full frames and an empty one; each partition moves one frame up, into the
         // room the next one leaves: without the wait, each reconcile got one move further.

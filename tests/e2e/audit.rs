@@ -374,7 +374,13 @@ fn a_state_directory_of_the_previous_release_is_migrated_with_its_history() {
     assert!(head(&lab).starts_with(&format!("10:{}", expected[9]["hash"].as_str().unwrap())));
     // The simulated estate reads as the old release left it.
     let show = lab.cmd(&["sim", "show", "--format", "json"]).assert().success().get_output().stdout.clone();
-    let show: Value = serde_json::from_slice(&show).unwrap();
+    let mut show: Value = serde_json::from_slice(&show).unwrap();
+    // The report has gained each SEA member's `adapters` (virt_adapters) since that release.
+    for f in show["frames"].as_array_mut().unwrap() {
+        for m in f["sea"]["members"].as_array_mut().into_iter().flatten() {
+            assert!(m.as_object_mut().unwrap().remove("adapters").is_some(), "{m}");
+        }
+    }
     let old: Value =
         serde_json::from_str(&fs::read_to_string(root().join("tests/fixtures/state-0.1.0-408c35a.sim.json")).unwrap())
             .unwrap();

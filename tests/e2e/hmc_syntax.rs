@@ -32,6 +32,21 @@ const PATTERNS: &[(&str, &str, &str)] = &[
         r#"^viosvrcmd -m \S+ -p \S+ -c "chdev -dev ent\d+ -attr ha_mode=(auto|sharing|standby|disabled)"$"#,
     ),
     (
+        "powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt",
+        "$ chdev -dev ent4 -attr virt_adapters=ent1,ent2,ent5,ent6",
+        r#"^viosvrcmd -m \S+ -p \S+ -c "chdev -dev ent\d+ -attr virt_adapters=ent\d+(,ent\d+)*"$"#,
+    ),
+    (
+        "powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt",
+        "4.) run cfgmgr (or cfgdev as padmin) on both vio server (p72vio1 and p72vio2):",
+        r#"^viosvrcmd -m \S+ -p \S+ -c "cfgdev"$"#,
+    ),
+    (
+        "powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt",
+        r#"is_trunk=1,trunk_priority=1,ieee_virtual_eth=1,port_vlan_id=1,vswitch=ETHERNET0,"addl_vlan_ids=10,11""#,
+        r#"^chhwres -r virtualio -m \S+ -o a -p \S+ --rsubtype eth -a "ieee_virtual_eth=1,port_vlan_id=\d+(,\\"addl_vlan_ids=\d+(,\d+)*\\")?,is_trunk=1,trunk_priority=[12]"$"#,
+    ),
+    (
         "ams-dual-vios-and-lpm.txt",
         r#"chhwres -r mempool -m IBM_MMA_P6_102615A_SOLCHMS05\ -o a -a "pool_mem=1024,max_pool_mem=4096,\ \"paging_vios_names=lpar_1_solchio05,lpar_2_solchio06\"""#,
         r#"^chhwres -r mempool -m \S+ -o [as] -a "pool_mem=\d+,max_pool_mem=\d+(,\\"paging_vios_names=\S+\\")?"$"#,
@@ -58,6 +73,9 @@ const DOCUMENTED: &[&str] = &[
     r#"^chhwres -r procpool -m \S+ -o s --poolname \S+ -a "max_pool_proc_units=[\d.]+,reserved_pool_proc_units=[\d.]+"$"#,
     r#"^rmsyscfg -r lpar -m \S+ -n \S+$"#,
     r#"^migrlpar -o r -m \S+ -p \S+$"#,
+    // The HMC's "Save Current Configuration" (the seed, line 1081, shows the menu, not the
+    // command).
+    r#"^mksyscfg -r prof -m \S+ -o save -p \S+ -n default --force$"#,
 ];
 
 fn commands(lab: &Lab, dir: &std::path::Path) -> Vec<String> {
@@ -106,6 +124,40 @@ fn the_lab_plan_speaks_the_seeds_syntax() {
     let moving = commands(&lab, &lab.manifests());
     assert!(moving.iter().any(|c| c.starts_with("migrlpar -o v")), "{moving:?}");
     check(&moving);
+}
+
+/// The seed's enhanced scenario through the binary: the lab applied, then two trunks appended
+/// to p72's SEA. The plan speaks the seed's commands, one apply converges, and `sim show` lists
+/// the seed's split (lines 1125-1151).
+#[test]
+fn trunks_appended_to_a_running_sea_are_added_live() {
+    let lab = Lab::new();
+    let inventory = root().join("examples/lab/inventory.yaml");
+    lab.cmd(&["--inventory", inventory.to_str().unwrap(), "sim", "init"]).assert().success();
+    lab.cmd(&["apply", lab.manifests().to_str().unwrap(), "--yes"]).assert().success();
+    lab.edit(
+        "p72.yaml",
+        "    - {adapter: ent2, pvid: 2, vlans: [12, 13]}\n",
+        "    - {adapter: ent2, pvid: 2, vlans: [12, 13]}\n    - {adapter: ent5, pvid: 3, vlans: [33]}\n    - {adapter: ent6, pvid: 4, vlans: [44, 333]}\n",
+    );
+    let cmds = commands(&lab, &lab.manifests());
+    check(&cmds);
+    let chdevs: Vec<&String> = cmds.iter().filter(|c| c.contains("virt_adapters=")).collect();
+    assert_eq!(
+        chdevs,
+        [
+            r#"viosvrcmd -m p72 -p p72vio1 -c "chdev -dev ent4 -attr virt_adapters=ent1,ent2,ent5,ent6""#,
+            r#"viosvrcmd -m p72 -p p72vio2 -c "chdev -dev ent4 -attr virt_adapters=ent1,ent2,ent5,ent6""#,
+        ],
+        "primary first: {cmds:?}"
+    );
+    assert_eq!(cmds.iter().filter(|c| c.starts_with("chhwres -r virtualio")).count(), 4, "{cmds:?}");
+    lab.cmd(&["apply", lab.manifests().to_str().unwrap(), "--yes"]).assert().success();
+    lab.cmd(&["plan", lab.manifests().to_str().unwrap()]).assert().code(0);
+    let show = lab.cmd(&["sim", "show"]).output().unwrap();
+    let show = String::from_utf8(show.stdout).unwrap();
+    assert!(show.contains("VLANs 3 4 33 44 333  virt_adapters=ent1,ent2,ent5,ent6"), "{show}");
+    assert!(show.contains("VLANs 1 2 10 11 12 13  virt_adapters=ent1,ent2,ent5,ent6"), "{show}");
 }
 
 #[test]

@@ -311,6 +311,17 @@ fn show(out: &mut dyn Write, r: &Report) -> std::io::Result<()> {
                 } else {
                     format!("  VLANs {}", vlans.join(" "))
                 };
+                let adapters: Vec<&str> = m.adapters.iter().map(|a| a.as_str()).collect();
+                let unsaved: Vec<&str> = m.unsaved.iter().map(|a| a.as_str()).collect();
+                let bridged = format!(
+                    "{bridged}  virt_adapters={}{}",
+                    adapters.join(","),
+                    if unsaved.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (not in the profile: {})", unsaved.join(","))
+                    }
+                );
                 writeln!(
                     out,
                     "    {:<18} {} ha_mode={:<8} priority {}  {:<10} bridge {:?}{bridged}",

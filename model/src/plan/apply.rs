@@ -146,6 +146,8 @@ fn step(e: &mut Estate, op: &Op) {
                 state: SeaState::Backup,
                 bridge_mode: BridgeMode::None,
                 vlans: Vec::new(),
+                adapters: trunks.iter().map(|t| t.adapter.clone()).collect(),
+                unsaved: Vec::new(),
             });
             members.sort_by_key(|m| m.priority);
             settle(members);
@@ -177,6 +179,52 @@ fn step(e: &mut Estate, op: &Op) {
                         sea.spec.ha_mode =
                             if modes.iter().all(|m| *m == SeaHaMode::Sharing) { HaMode::Sharing } else { HaMode::Auto };
                     }
+                }
+            }
+        }
+        // The adapter appears once cfgdev configures it; the model takes both as one.
+        Op::AddTrunkAdapter { frame, vios, trunk, .. } => {
+            if let Some(h) = e.hardware.get_mut(frame)
+                && let Some(v) = h.spec.vios.iter_mut().find(|v| &v.name == vios)
+                && !v.ethernet.contains(&trunk.adapter)
+            {
+                v.ethernet.push(trunk.adapter.clone());
+            }
+            for n in seas_on(e, frame) {
+                if let Some(m) = e.status.seas.get_mut(&n).and_then(|ms| ms.iter_mut().find(|m| &m.vios == vios)) {
+                    m.unsaved.push(trunk.adapter.clone());
+                }
+            }
+        }
+        Op::ConfigureDevices { .. } => {}
+        Op::SaveProfile { frame, vios } => {
+            for n in seas_on(e, frame) {
+                if let Some(m) = e.status.seas.get_mut(&n).and_then(|ms| ms.iter_mut().find(|m| &m.vios == vios)) {
+                    m.unsaved.clear();
+                }
+            }
+        }
+        // A chdev of virt_adapters stops load sharing; the backup's asks for it again, which
+        // succeeds once both SEAs bridge the same trunks.
+        Op::SetSeaAdapters { frame, vios, trunks, .. } => {
+            let names: Vec<_> = trunks.iter().map(|t| t.adapter.clone()).collect();
+            for n in seas_on(e, frame) {
+                let Some(members) = e.status.seas.get_mut(&n) else { continue };
+                let is_backup = members.iter().any(|m| &m.vios == vios && m.priority == 2);
+                if let Some(m) = members.iter_mut().find(|m| &m.vios == vios) {
+                    m.adapters = names.clone();
+                }
+                let same = members.iter().all(|m| m.adapters == names);
+                settle(members);
+                if same
+                    && is_backup
+                    && members.len() == 2
+                    && members.iter().all(|m| m.ha_mode == SeaHaMode::Sharing && m.state != SeaState::Inactive)
+                {
+                    share(members);
+                }
+                if same && let Some(sea) = e.seas.get_mut(&n) {
+                    sea.spec.trunks = trunks.clone();
                 }
             }
         }

@@ -400,6 +400,7 @@ mod tests {
             maintenance: false,
             vios_b_down: false,
             msp: true,
+            extra_trunks: 0,
         }
     }
 

@@ -52,8 +52,16 @@ pub(super) fn check(e: &Estate, ix: &EstateIndex<'_>, facts: &EstateIndex<'_>, o
                 .chain(s.spec.trunks.iter().enumerate().map(|(i, t)| {
                     (&t.adapter, vec!["spec".to_owned(), "trunks".to_owned(), i.to_string(), "adapter".to_owned()])
                 }));
+            // Trunks appended to a SEA that exists are added live by DLPAR; the VIOS gets them.
+            // seeds: powervm-quickstart..., line 1049: "create additional trunk adapter on the vio
+            // server with dlpar".
+            let live = facts.seas_on(&pair.spec.frame).next().map_or(usize::MAX, |o| {
+                let n = o.spec.trunks.len();
+                if s.spec.trunks.len() > n && s.spec.trunks[..n] == o.spec.trunks[..] { n } else { usize::MAX }
+            });
+            let appended = |a: &crate::names::DeviceName| s.spec.trunks.iter().skip(live).any(|t| &t.adapter == a);
             for (adapter, path) in adapters {
-                if !vhw.ethernet.contains(adapter) {
+                if !vhw.ethernet.contains(adapter) && !appended(adapter) {
                     let path: Vec<&str> = path.iter().map(String::as_str).collect();
                     out.push(finding(
                         Rule::AdapterMissing,

@@ -92,7 +92,12 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
             .spec
             .vios
             .iter()
-            .map(|v| (v.name.clone(), SimVios { state: state_of(&v.name), rmc: state_of(&v.name).is_running() }))
+            .map(|v| {
+                (
+                    v.name.clone(),
+                    SimVios { state: state_of(&v.name), rmc: state_of(&v.name).is_running(), dlpar_eth: Vec::new() },
+                )
+            })
             .collect();
         s.frames.insert(
             name.clone(),

@@ -19,6 +19,7 @@ mod report;
 mod sea;
 mod state;
 mod vios;
+mod virtual_eth;
 
 #[cfg(test)]
 mod durability_tests;
@@ -464,6 +465,14 @@ impl Simulator {
                 (sea::set_ha_mode(s.frame_mut(frame)?, vios, device, *mode)?, secs(3))
             }
             Op::RemoveSea { frame, vios, device } => (sea::remove(s.frame_mut(frame)?, vios, device)?, secs(3)),
+            Op::AddTrunkAdapter { frame, vios, trunk, priority } => {
+                (virtual_eth::add(s.frame_mut(frame)?, vios, trunk, *priority)?, secs(5))
+            }
+            Op::ConfigureDevices { frame, vios } => (virtual_eth::cfgdev(s.frame_mut(frame)?, vios)?, secs(10)),
+            Op::SaveProfile { frame, vios } => (virtual_eth::save_profile(s.frame_mut(frame)?, vios)?, secs(2)),
+            Op::SetSeaAdapters { frame, vios, device, trunks } => {
+                (sea::set_adapters(s.frame_mut(frame)?, vios, device, trunks)?, secs(3))
+            }
             Op::CreatePartition { frame, partition: p, spec, .. } => {
                 (partition::create(frame, s.frame_mut(frame)?, p, spec)?, secs(2))
             }

@@ -49,7 +49,10 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
             );
         }
         if let Some(sea_cfg) = &f.sea {
-            let members = sea::status(sea_cfg, |v| sea::running(f, v));
+            let mut members = sea::status(sea_cfg, |v| sea::running(f, v));
+            for m in &mut members {
+                m.unsaved = super::virtual_eth::unsaved(f, &m.vios);
+            }
             let primary = members.iter().find(|m| m.priority == 1).or(members.first());
             let modes: Vec<SeaHaMode> = sea_cfg.members.values().map(|m| m.ha_mode).collect();
             let ha_mode = if modes.iter().all(|m| *m == SeaHaMode::Disabled) {
@@ -70,7 +73,14 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
                             primary: primary.vios.clone(),
                             real_adapter: sea_cfg.real_adapter.clone(),
                             control_channel: sea_cfg.control_channel.clone(),
-                            trunks: sea_cfg.trunks.clone(),
+                            // The trunks every member bridges (they differ while trunks are
+                            // added live, one member after the other).
+                            trunks: sea_cfg
+                                .trunks
+                                .iter()
+                                .filter(|t| sea_cfg.members.values().all(|m| m.virt_adapters(sea_cfg).contains(t)))
+                                .cloned()
+                                .collect(),
                         },
                     ),
                 );

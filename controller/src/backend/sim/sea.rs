@@ -19,7 +19,8 @@ pub(crate) fn status(sea: &SimSea, running: impl Fn(&ViosName) -> bool) -> Vec<S
     let mut members: Vec<(&ViosName, &SeaMember)> = sea.members.iter().collect();
     members.sort_by_key(|(_, m)| m.priority);
     let up: Vec<bool> = members.iter().map(|(v, _)| running(v)).collect();
-    let all: Vec<VlanId> = sea.trunks.iter().flat_map(TrunkSpec::all_vlans).collect();
+    let all =
+        |i: usize| -> Vec<VlanId> { members[i].1.virt_adapters(sea).iter().flat_map(TrunkSpec::all_vlans).collect() };
     let make = |i: usize, state: SeaState, bridge_mode: BridgeMode, vlans: Vec<VlanId>| {
         let (v, m) = members[i];
         SeaMemberStatus {
@@ -30,6 +31,8 @@ pub(crate) fn status(sea: &SimSea, running: impl Fn(&ViosName) -> bool) -> Vec<S
             state,
             bridge_mode,
             vlans,
+            adapters: m.virt_adapters(sea).iter().map(|t| t.adapter.clone()).collect(),
+            unsaved: Vec::new(),
         }
     };
     let inactive = |i| make(i, SeaState::Inactive, BridgeMode::None, Vec::new());
@@ -38,17 +41,18 @@ pub(crate) fn status(sea: &SimSea, running: impl Fn(&ViosName) -> bool) -> Vec<S
         1 => {
             let alone =
                 if members[0].1.ha_mode == SeaHaMode::Disabled { SeaState::Standalone } else { SeaState::Primary };
-            vec![if up[0] { make(0, alone, BridgeMode::All, all) } else { inactive(0) }]
+            vec![if up[0] { make(0, alone, BridgeMode::All, all(0)) } else { inactive(0) }]
         }
         _ => match (up[0], up[1]) {
             (false, false) => vec![inactive(0), inactive(1)],
-            (true, false) => vec![make(0, SeaState::Primary, BridgeMode::All, all), inactive(1)],
-            (false, true) => vec![inactive(0), make(1, SeaState::Primary, BridgeMode::All, all)],
+            (true, false) => vec![make(0, SeaState::Primary, BridgeMode::All, all(0)), inactive(1)],
+            (false, true) => vec![inactive(0), make(1, SeaState::Primary, BridgeMode::All, all(1))],
             (true, true) => {
                 // A SEA in standby yields to one that is not; otherwise the lower priority wins.
                 let rank = |i: usize| (members[i].1.ha_mode == SeaHaMode::Standby, members[i].1.priority);
                 let (p, b) = if rank(0) <= rank(1) { (0, 1) } else { (1, 0) };
-                let sharing = sea.sharing_negotiated && members.iter().all(|(_, m)| m.ha_mode == SeaHaMode::Sharing);
+                let sharing = sea.sharing_negotiated
+                    && members.iter().all(|(_, m)| m.ha_mode == SeaHaMode::Sharing && m.trunks.is_none());
                 let mut out = if sharing {
                     let (primary_vlans, backup_vlans) = load_sharing_split(&sea.trunks);
                     vec![
@@ -57,7 +61,7 @@ pub(crate) fn status(sea: &SimSea, running: impl Fn(&ViosName) -> bool) -> Vec<S
                     ]
                 } else {
                     vec![
-                        make(p, SeaState::Primary, BridgeMode::All, all),
+                        make(p, SeaState::Primary, BridgeMode::All, all(p)),
                         make(b, SeaState::Backup, BridgeMode::None, Vec::new()),
                     ]
                 };
@@ -136,8 +140,10 @@ pub(crate) fn create(frame: &mut SimFrame, new: NewSea<'_>) -> Result<String, Ba
             "mkvdev: the SEA on {vios} must bridge the same trunk adapters and VLANs as its partner"
         )));
     }
-    sea.members
-        .insert(vios.clone(), SeaMember { device: device.clone(), ha_mode: new.ha_mode, priority: new.priority });
+    sea.members.insert(
+        vios.clone(),
+        SeaMember { device: device.clone(), ha_mode: new.ha_mode, priority: new.priority, trunks: None },
+    );
     if new.ha_mode == SeaHaMode::Sharing && new.priority == 2 {
         negotiate(sea);
     }
@@ -173,9 +179,76 @@ pub(crate) fn set_ha_mode(
     Ok(format!("{device} changed"))
 }
 
-/// The backup asks for load sharing; the primary grants it if it is in sharing mode itself.
+/// `chdev -dev entN -attr virt_adapters=...` on one VIOS: the trunks its SEA bridges. Each
+/// must be an adapter the VIOS has; one added by DLPAR carries the VLANs it was created with.
+/// The SEA reconfigures, which ends load sharing; the backup's chdev asks for it again, granted
+/// once both SEAs bridge the same trunks.
+// seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 1099-1106, and line
+// 858: "a chdev must occur on the backup SEA for Load sharing to work".
+pub(crate) fn set_adapters(
+    frame: &mut SimFrame,
+    vios: &ViosName,
+    device: &DeviceName,
+    trunks: &[TrunkSpec],
+) -> Result<String, BackendError> {
+    if !running(frame, vios) {
+        return Err(BackendError::refused_plain(format!("The partition {vios} is not running.")));
+    }
+    let hw = frame.hw.vios.iter().find(|v| &v.name == vios);
+    let dlpar = frame.vios.get(vios).map(|v| v.dlpar_eth.as_slice()).unwrap_or_default();
+    for t in trunks {
+        if !hw.is_some_and(|h| h.ethernet.contains(&t.adapter)) {
+            return Err(BackendError::refused_plain(format!(
+                "Method error (/usr/lib/methods/chgsea): 0514-018 The values specified for the following attributes are not valid: virt_adapters ({} is not an adapter of {vios}).",
+                t.adapter
+            )));
+        }
+        if let Some(a) = dlpar.iter().find(|a| a.device.as_ref() == Some(&t.adapter))
+            && (a.pvid != t.pvid || a.vlans != t.vlans)
+        {
+            return Err(BackendError::refused_plain(format!(
+                "chdev: {} on {vios} has port VLAN {} and additional VLANs {:?}, not {} and {:?}.",
+                t.adapter, a.pvid, a.vlans, t.pvid, t.vlans
+            )));
+        }
+    }
+    let sea = frame
+        .sea
+        .as_mut()
+        .ok_or_else(|| BackendError::refused_plain(format!("chdev: device {device} does not exist on {vios}.")))?;
+    if sea.members.get(vios).is_none_or(|m| &m.device != device) {
+        return Err(BackendError::refused_plain(format!(
+            "chdev: device {device} is not a Shared Ethernet Adapter on {vios}."
+        )));
+    }
+    if let Some(m) = sea.members.get_mut(vios) {
+        m.trunks = Some(trunks.to_vec());
+    }
+    fold(sea);
+    sea.sharing_negotiated = false;
+    if sea.members.get(vios).is_some_and(|m| m.priority == 2 && m.ha_mode == SeaHaMode::Sharing) {
+        negotiate(sea);
+    }
+    Ok(format!("{device} changed"))
+}
+
+/// Members that bridge the same trunks share the SEA's list again.
+pub(crate) fn fold(sea: &mut SimSea) {
+    let mut lists = sea.members.values().map(|m| m.virt_adapters(sea).to_vec());
+    let Some(first) = lists.next() else { return };
+    if lists.all(|l| l == first) {
+        sea.trunks = first;
+        for m in sea.members.values_mut() {
+            m.trunks = None;
+        }
+    }
+}
+
+/// The backup asks for load sharing; the primary grants it if it is in sharing mode itself and
+/// both bridge the same trunks.
 fn negotiate(sea: &mut SimSea) {
-    sea.sharing_negotiated = sea.members.len() == 2 && sea.members.values().all(|m| m.ha_mode == SeaHaMode::Sharing);
+    sea.sharing_negotiated =
+        sea.members.len() == 2 && sea.members.values().all(|m| m.ha_mode == SeaHaMode::Sharing && m.trunks.is_none());
 }
 
 /// `rmdev -dev entN` on one VIOS.

@@ -119,6 +119,29 @@ pub struct SimVios {
     pub state: LparState,
     /// RMC connection to the HMC.
     pub rmc: bool,
+    /// Virtual ethernet adapters added by DLPAR since the inventory, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dlpar_eth: Vec<DlparEth>,
+}
+
+/// A virtual ethernet adapter added to a running VIOS (`chhwres -r virtualio -o a`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DlparEth {
+    /// Its virtual slot.
+    pub slot: u16,
+    /// Port VLAN id.
+    pub pvid: powerplane_model::VlanId,
+    /// Additional (tagged) VLANs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vlans: Vec<powerplane_model::VlanId>,
+    /// Trunk priority (the adapter is a trunk: "Access External Networks").
+    pub trunk_priority: u8,
+    /// The `entN` name `cfgdev` gave it; `None` until the VIOS configured it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<DeviceName>,
+    /// Whether the VIOS's profile has it (saved after the DLPAR change). An activation from
+    /// the profile drops an adapter that is not.
+    pub saved: bool,
 }
 
 /// The SEA of a VIOS pair: shared configuration plus each member's device and attributes.
@@ -147,6 +170,17 @@ pub struct SeaMember {
     pub ha_mode: SeaHaMode,
     /// Trunk priority: 1 primary, 2 backup.
     pub priority: u8,
+    /// Its own `virt_adapters` while they differ from the SEA's trunks (a `chdev` on one
+    /// member, not yet on the other); `None`: the SEA's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trunks: Option<Vec<TrunkSpec>>,
+}
+
+impl SeaMember {
+    /// The trunks this member bridges: its `virt_adapters`.
+    pub(crate) fn virt_adapters<'a>(&'a self, sea: &'a SimSea) -> &'a [TrunkSpec] {
+        self.trunks.as_deref().unwrap_or(&sea.trunks)
+    }
 }
 
 /// The shared memory pool.

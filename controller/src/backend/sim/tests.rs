@@ -166,6 +166,104 @@ async fn four_trunks_split_as_the_seed_lists_them() {
     );
 }
 
+/// The seed's four trunks: ent1 {1: 10, 11}, ent2 {2: 12, 13}, ent5 {3: 33}, ent6 {4: 44, 333}.
+fn seed_trunks() -> Vec<TrunkSpec> {
+    vec![
+        TrunkSpec { adapter: d("ent1"), pvid: VlanId::new(1).unwrap(), vlans: vlans(&[10, 11]) },
+        TrunkSpec { adapter: d("ent2"), pvid: VlanId::new(2).unwrap(), vlans: vlans(&[12, 13]) },
+        TrunkSpec { adapter: d("ent5"), pvid: VlanId::new(3).unwrap(), vlans: vlans(&[33]) },
+        TrunkSpec { adapter: d("ent6"), pvid: VlanId::new(4).unwrap(), vlans: vlans(&[44, 333]) },
+    ]
+}
+
+// seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 1026-1150, the
+// "Enhanced test scenario (adding additional trunk adapter dynamically to the SEA)": DLPAR the
+// two trunk adapters on both VIOS, save the profiles, cfgdev (line 1094: "ent5 Available
+// Virtual I/O Ethernet Adapter (l-lan)"), `chdev -dev ent4 -attr virt_adapters=
+// ent1,ent2,ent5,ent6` on p72vio1 then p72vio2 ("ent4 changed"), and the split of lines
+// 1125-1151.
+#[tokio::test(start_paused = true)]
+async fn trunks_are_added_live_and_the_vlans_split_again() {
+    let sim = lab();
+    p72_sea(&sim, [SeaHaMode::Sharing, SeaHaMode::Sharing]).await;
+    let all = seed_trunks();
+    for (i, vios) in ["p72vio1", "p72vio2"].into_iter().enumerate() {
+        for t in &all[2..] {
+            let op = Op::AddTrunkAdapter { frame: f("p72"), vios: v(vios), trunk: t.clone(), priority: i as u8 + 1 };
+            let out = run(&sim, op).await.unwrap().message;
+            assert!(out.starts_with("virtual ethernet adapter added in slot"), "{out}");
+        }
+        run(&sim, Op::SaveProfile { frame: f("p72"), vios: v(vios) }).await.unwrap();
+        let out = run(&sim, Op::ConfigureDevices { frame: f("p72"), vios: v(vios) }).await.unwrap().message;
+        assert_eq!(
+            out,
+            "ent5 Available Virtual I/O Ethernet Adapter (l-lan); ent6 Available Virtual I/O Ethernet Adapter (l-lan)"
+        );
+    }
+    // Still the two-trunk split: the SEAs do not bridge the new adapters yet.
+    assert_eq!(sea(&sim).await[0].vlans, vlans(&[1, 10, 11]));
+    let chdev =
+        |vios: &str| Op::SetSeaAdapters { frame: f("p72"), vios: v(vios), device: d("ent4"), trunks: all.clone() };
+    assert_eq!(run(&sim, chdev("p72vio1")).await.unwrap().message, "ent4 changed");
+    // Between the two chdevs the SEAs bridge different trunks: no load sharing, the primary
+    // bridges every VLAN it has.
+    let between = sea(&sim).await;
+    assert_eq!(between[0].state, SeaState::Primary);
+    assert_eq!(between[0].vlans, vlans(&[1, 10, 11, 2, 12, 13, 3, 33, 4, 44, 333]));
+    assert_eq!(between[1].adapters, vec![d("ent1"), d("ent2")]);
+    let observed = observe(&sim).await;
+    assert_eq!(
+        observed.seas.values().find(|s| s.metadata.name.as_str() == "p72-sea").unwrap().spec.trunks.len(),
+        2,
+        "the observed SEA has the trunks both members bridge"
+    );
+    assert_eq!(run(&sim, chdev("p72vio2")).await.unwrap().message, "ent4 changed");
+    assert_eq!(
+        states(&sea(&sim).await),
+        vec![
+            ("p72vio1", SeaState::PrimarySharing, BridgeMode::Partial, vlans(&[3, 4, 33, 44, 333])),
+            ("p72vio2", SeaState::BackupSharing, BridgeMode::Partial, vlans(&[1, 2, 10, 11, 12, 13])),
+        ],
+        "the backup's chdev asks for load sharing again, over four trunks"
+    );
+    assert!(sea(&sim).await.iter().all(|m| m.unsaved.is_empty() && m.adapters.len() == 4));
+}
+
+/// A trunk adapter added by DLPAR and not saved to the profile is gone after the VIOS is
+/// activated again, and its SEA stops bridging it; `chdev` refuses an adapter the VIOS lacks.
+#[tokio::test(start_paused = true)]
+async fn an_unsaved_trunk_adapter_is_lost_when_the_vios_is_activated() {
+    let sim = lab();
+    p72_sea(&sim, [SeaHaMode::Auto, SeaHaMode::Auto]).await;
+    let all = seed_trunks();
+    let chdev = |vios: &str, t: &[TrunkSpec]| Op::SetSeaAdapters {
+        frame: f("p72"),
+        vios: v(vios),
+        device: d("ent4"),
+        trunks: t.to_vec(),
+    };
+    let err = refused(&sim, chdev("p72vio1", &all[..3])).await;
+    assert!(err.contains("ent5 is not an adapter of p72vio1"), "{err}");
+    for (i, vios) in ["p72vio1", "p72vio2"].into_iter().enumerate() {
+        let op = Op::AddTrunkAdapter { frame: f("p72"), vios: v(vios), trunk: all[2].clone(), priority: i as u8 + 1 };
+        run(&sim, op).await.unwrap();
+        run(&sim, Op::ConfigureDevices { frame: f("p72"), vios: v(vios) }).await.unwrap();
+    }
+    run(&sim, Op::SaveProfile { frame: f("p72"), vios: v("p72vio2") }).await.unwrap();
+    run(&sim, chdev("p72vio1", &all[..3])).await.unwrap();
+    run(&sim, chdev("p72vio2", &all[..3])).await.unwrap();
+    assert_eq!(sea(&sim).await[0].unsaved, vec![d("ent5")], "p72vio1's profile lacks ent5");
+    assert!(sea(&sim).await[1].unsaved.is_empty());
+    sim.vios_down(&f("p72"), &v("p72vio1")).await.unwrap();
+    sim.vios_up(&f("p72"), &v("p72vio1")).await.unwrap();
+    let after = sea(&sim).await;
+    assert_eq!(after[0].adapters, vec![d("ent1"), d("ent2")], "ent5 went with the activation");
+    assert_eq!(after[1].adapters, vec![d("ent1"), d("ent2"), d("ent5")]);
+    let hw = observe(&sim).await;
+    let vio1 = hw.hardware[&f("p72")].spec.vios.iter().find(|x| x.name.as_str() == "p72vio1").unwrap().ethernet.clone();
+    assert!(!vio1.contains(&d("ent5")), "{vio1:?}");
+}
+
 // seeds: "This value must be set on primary SEA first before it is set for the backup SEA,
 // because the backup SEA initiates the request for load sharing. If this sequence is not
 // followed ... then a chdev must occur on the backup SEA for Load sharing to work."

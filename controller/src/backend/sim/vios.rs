@@ -60,6 +60,7 @@ pub(crate) fn up(frame: &mut SimFrame, vios: &ViosName) -> Result<Vec<String>, B
     let v = frame.vios.get_mut(vios).expect("checked");
     v.state = LparState::Running;
     v.rmc = true;
+    super::virtual_eth::activated(frame, vios);
     sea::vios_up(frame);
     Ok(vec![format!("{vios} activated")])
 }

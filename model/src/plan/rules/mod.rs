@@ -9,6 +9,7 @@
 //! | VIOS maintenance: paging and the SEA move off a VIOS before it stops; it starts before what needs it | [`vios_maintenance`] |
 //! | shared memory pools and paging devices before the partitions that page through them | [`mem_pools`] |
 //! | SEA creation and `ha_mode` changes: the primary first | [`sea_primary_first`] |
+//! | trunks appended to a running SEA: DLPAR, cfgdev, profile saved, `virt_adapters` primary first | [`sea_trunk_additions`] |
 //! | partitions: create, stop, resize (DLPAR), start, and in-flight work | [`partitions`] |
 //! | migration: validate before migrate, paging redundancy on the target, runtime holds | [`migration`] |
 //! | paging failback to the primary paging VIOS | [`paging_failback`] |
@@ -26,6 +27,7 @@ mod proc_pools;
 mod prune;
 mod required_paging_first;
 mod sea_primary_first;
+mod sea_trunk_additions;
 mod vios_maintenance;
 
 use std::collections::{BTreeMap, BTreeSet};

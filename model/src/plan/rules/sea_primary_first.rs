@@ -2,7 +2,8 @@
 //! priority 1), then on the backup; an `ha_mode` change is made on the primary's SEA, then on the
 //! backup's, because the backup asks for load sharing. Two SEAs in sharing mode that do not
 //! share are restarted with a `chdev` on the backup. A SEA left in standby by a failover is set
-//! back. Changing an existing SEA's adapters is refused: it interrupts the network.
+//! back. Trunks appended to an existing SEA are added live ([`super::sea_trunk_additions`]);
+//! any other change of its adapters is refused: it interrupts the network.
 //!
 //! seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, line 858: "This value
 //! must be set on primary SEA first before it is set for the backup SEA, because the backup SEA
@@ -73,21 +74,17 @@ impl Planner<'_, '_> {
                     self.change(ChangeKind::Create, object, Some(&frame), field_changes(&[], &leaves(&s.spec)), "");
                 }
                 Some(obs) => {
-                    let same_config = obs.spec.real_adapter == s.spec.real_adapter
-                        && obs.spec.trunks == s.spec.trunks
-                        && obs.spec.control_channel == s.spec.control_channel
-                        && obs.spec.primary == s.spec.primary;
-                    if !same_config {
+                    let status: Vec<SeaMemberStatus> =
+                        self.observed.status.seas.get(&obs.metadata.name).cloned().unwrap_or_default();
+                    if !self.sea_trunk_additions(&object, &frame, &members, obs, s, &status) {
                         let fields = field_changes(&leaves(&without_mode(&obs.spec)), &leaves(&without_mode(&s.spec)));
                         let list: Vec<String> = fields.iter().map(|f| f.path.clone()).collect();
                         self.errors.push(format!(
-                            "{object}: changing {} of an existing SEA is not planned (it interrupts the network); recreate the SEA in a maintenance window",
+                            "{object}: changing {} of an existing SEA is not planned (it interrupts the network; trunks can only be appended live); recreate the SEA in a maintenance window",
                             list.join(", ")
                         ));
                         continue;
                     }
-                    let status: Vec<SeaMemberStatus> =
-                        self.observed.status.seas.get(&obs.metadata.name).cloned().unwrap_or_default();
                     self.sea_modes(&object, &frame, &members, &status, want);
                 }
             }
