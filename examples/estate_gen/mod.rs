@@ -37,6 +37,11 @@ impl Rng {
 
 const HEADER: &str = "apiVersion: powerplane/v1\n";
 
+/// The SAN LUN partition `j` boots from.
+fn san_lun(j: usize) -> String {
+    format!("SAN{j:06}")
+}
+
 /// Generates `frames` frames holding `partitions` partitions.
 pub fn generate(frames: usize, partitions: usize, seed: u64) -> Generated {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
@@ -45,8 +50,18 @@ pub fn generate(frames: usize, partitions: usize, seed: u64) -> Generated {
     let frame = |i: usize| format!("f{i:04}");
     for i in 0..frames {
         let f = frame(i);
+        // Each partition's rootvg LUN is zoned to its home frame and the next one, where the
+        // brownfield may run it and where `anyOf` lets it go (an LPM candidate's disks are SAN
+        // LUNs both frames' VIOS see: lpm-js22-walkthrough.txt, line 10).
+        let prev = (i + frames - 1) % frames;
+        let mut luns: Vec<usize> = (i..partitions).step_by(frames).chain((prev..partitions).step_by(frames)).collect();
+        luns.sort_unstable();
+        luns.dedup();
         let disks: String = (0..4)
             .map(|d| format!("{{name: pg{d}, lun: {f}PG{d}, sizeMB: 65536, reservePolicy: no_reserve}}"))
+            .chain(luns.iter().enumerate().map(|(n, j)| {
+                format!("{{name: hdisk{}, lun: {}, sizeMB: 30720, reservePolicy: no_reserve}}", n + 10, san_lun(*j))
+            }))
             .collect::<Vec<_>>()
             .join(", ");
         let vios = |v: &str| {
@@ -121,8 +136,9 @@ pub fn generate(frames: usize, partitions: usize, seed: u64) -> Generated {
         let state = if rng.chance(95) { "running" } else { "stopped" };
         let doc = |placement: &str, memory: &str| {
             format!(
-                "---\n{HEADER}kind: Partition\nmetadata: {{name: {name}, labels: {{app: a{}}}}}\nspec:\n  placement: {placement}\n  state: {state}\n  processors: {processors}\n  memory: {memory}\n  network: [{{vlan: {vlan}}}]\n",
-                j % 50
+                "---\n{HEADER}kind: Partition\nmetadata: {{name: {name}, labels: {{app: a{}}}}}\nspec:\n  placement: {placement}\n  state: {state}\n  processors: {processors}\n  memory: {memory}\n  network: [{{vlan: {vlan}}}]\n  storage: [{{lun: {}, via: vscsi}}]\n",
+                j % 50,
+                san_lun(j)
             )
         };
         man[home].push_str(&doc(&placement, &memory(mem)));

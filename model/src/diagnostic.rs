@@ -142,6 +142,9 @@ rules! {
     AdapterMissing = "PP-E063", "adapter-missing";
     /// An active migration's frame without a running mover service partition.
     MoverServicePartition = "PP-E064", "mover-service-partition";
+    /// A partition that must move lacks what LPM needs of it: SAN storage through the VIOS and
+    /// an all-virtual network.
+    PartitionNotMobile = "PP-E065", "partition-not-mobile";
     /// A partition that prefers redundant paging will run without it.
     NoPagingRedundancy = "PP-W001", "no-paging-redundancy";
 }

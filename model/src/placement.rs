@@ -51,6 +51,12 @@ pub enum Ineligible {
     /// A running partition would move there actively, and no running VIOS there has the mover
     /// service partition attribute.
     NoMoverService,
+    /// A move's partition has no SAN storage through the VIOS (`storage` is empty): its disks,
+    /// rootvg too, would be on a physical adapter or nowhere, and LPM moves neither.
+    NoSanStorage,
+    /// A move's partition has no virtual network (`network` is empty): its network is not
+    /// virtualized through a SEA.
+    NoVirtualNetwork,
     /// Not enough free memory.
     Memory {
         /// Free memory on the frame.
@@ -86,6 +92,14 @@ impl fmt::Display for Ineligible {
             }
             Ineligible::VlanNotBridged(v) => write!(f, "no SEA there bridges VLAN {v}"),
             Ineligible::LunNotVisible(l) => write!(f, "no VIOS there sees LUN {l}"),
+            Ineligible::NoSanStorage => write!(
+                f,
+                "the partition has no SAN storage through the VIOS, so it cannot migrate there (its disks, rootvg too, must be SAN LUNs both VIOS see)"
+            ),
+            Ineligible::NoVirtualNetwork => write!(
+                f,
+                "the partition has no virtual network, so it cannot migrate there (all its network must be virtual, bridged by a SEA)"
+            ),
             Ineligible::NoMoverService => {
                 write!(f, "no running VIOS there is a mover service partition, which an active migration needs")
             }
@@ -230,12 +244,23 @@ impl<'a> Placer<'a> {
                 why.push(Ineligible::VlanNotBridged(n.vlan));
             }
         }
+        let moving_here = self.current_frame(&p.metadata.name).is_some_and(|cur| cur != frame);
+        // The LPM prerequisites the HMC's validation checks of the partition itself.
+        // seeds: lpm-js22-walkthrough.txt, line 9 ("all network connectivity from the LPAR must
+        // be virtualized, meaning it must communicate using a VIOS"), line 10 ("all storage
+        // connected to the mobile LPAR must be on the SAN, even the operating system"), line 48
+        // ("Checking there are no dedicated physical adapters assigned to the LPAR").
+        if moving_here && spec.storage.is_empty() {
+            why.push(Ineligible::NoSanStorage);
+        }
+        if moving_here && spec.network.is_empty() {
+            why.push(Ineligible::NoVirtualNetwork);
+        }
         if let Some(hw) = hw {
             // A move's target must see each LUN without a SCSI reserve; where the partition
             // runs (or is created) a reserve does not matter.
             // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, line 1673 ("Also
             // make sure disks are not reserved"); HSCLA356 (lines 1613-1621).
-            let moving_here = self.current_frame(&p.metadata.name).is_some_and(|cur| cur != frame);
             // seeds: powervm-quickstart..., line 2299: a VIOS is a mover service partition
             // only with the attribute set (FALSE by default); inactive moves need none.
             let active = spec.state == crate::manifest::RunState::Running

@@ -80,7 +80,7 @@ pub fn frame_gen() -> impl Strategy<Value = FrameGen> {
     (
         prop::sample::select(vec![32u64, 64, 128]),
         prop::sample::select(vec![4u32, 8, 16]),
-        prop::option::of(any::<bool>()),
+        prop::option::weighted(0.8, any::<bool>()),
         prop::option::of((1u8..=2, 1u8..=3)),
         prop::option::of(1u32..=6),
         prop::bool::weighted(0.85),
@@ -107,7 +107,7 @@ pub fn part_gen(frames: usize) -> impl Strategy<Value = PartGen> {
         prop::bool::weighted(0.3),
         0u8..3,
         prop::bool::weighted(0.3),
-        any::<bool>(),
+        prop::bool::weighted(0.85),
         prop::bool::weighted(0.8),
     )
         .prop_map(|(frame, mem, units, shared_mem, redundancy, pool, vlan, running)| PartGen {
@@ -224,6 +224,10 @@ fn fit(frames: &[FrameGen], mut parts: Vec<PartGen>) -> Vec<PartGen> {
     parts
 }
 
+/// SAN LUNs `SAN0`.. seen by both VIOS of every frame; partition `lpK` boots from `SAN{K % 64}`
+/// (an LPM candidate's disks are SAN LUNs both VIOS see: lpm-js22-walkthrough.txt, line 10).
+const SAN_LUNS: usize = 64;
+
 /// Paging disks `pg0`, `pg1` are seen by both VIOS of a frame (common); `pg2` only by VIOS `a`
 /// (independent), so a pool of three devices mixes both kinds.
 const COMMON_DEVICES: u8 = 2;
@@ -238,7 +242,11 @@ pub fn hardware(frames: &[FrameGen]) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let (disks_a, disks_b) = (disks(3), disks(COMMON_DEVICES));
+        // Every partition's rootvg LUN is zoned to every VIOS, so that it may move anywhere.
+        let san: String = (0..SAN_LUNS)
+            .map(|k| format!(", {{name: hdisk{}, lun: SAN{k}, sizeMB: 20480, reservePolicy: no_reserve}}", 100 + k))
+            .collect();
+        let (disks_a, disks_b) = (format!("{}{san}", disks(3)), format!("{}{san}", disks(COMMON_DEVICES)));
         let msp = f.msp;
         y.push_str(&format!(
             "---\napiVersion: powerplane/v1\nkind: FrameHardware\nmetadata: {{name: f{i}}}\nspec:\n  serial: S{i}\n  machineType: 8233-E8B\n  memoryMB: {}\n  procUnits: {}\n  compatModes: [POWER7]\n  vios:\n    - {{name: f{i}va, memoryMB: 2048, procUnits: 0.5, ethernet: [ent0, ent1, ent2, ent3], msp: {msp}, disks: [{disks_a}]}}\n    - {{name: f{i}vb, memoryMB: 2048, procUnits: 0.5, ethernet: [ent0, ent1, ent2, ent3], msp: {msp}, disks: [{disks_b}]}}\n",
@@ -297,8 +305,9 @@ pub fn manifests(frames: &[FrameGen], parts: &[Option<PartGen>]) -> String {
             _ => format!("{{desiredMB: {}, maxMB: {}}}", p.mem.min(p.max), p.max),
         };
         let network = if p.vlan && f.sea.is_some() { "\n  network: [{vlan: 10}]" } else { "" };
+        let storage = format!("\n  storage: [{{lun: SAN{}, via: vscsi}}]", k % SAN_LUNS);
         y.push_str(&format!(
-            "---\napiVersion: powerplane/v1\nkind: Partition\nmetadata: {{name: lp{k}}}\nspec:\n  placement: {placement}\n  state: {}\n  processors: {{units: {}.{:02}{pool}}}\n  memory: {memory}{network}\n",
+            "---\napiVersion: powerplane/v1\nkind: Partition\nmetadata: {{name: lp{k}}}\nspec:\n  placement: {placement}\n  state: {}\n  processors: {{units: {}.{:02}{pool}}}\n  memory: {memory}{network}{storage}\n",
             if p.running { "running" } else { "stopped" },
             p.units / 100,
             p.units % 100

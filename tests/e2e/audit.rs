@@ -364,6 +364,13 @@ fn a_state_directory_of_the_previous_release_is_migrated_with_its_history() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    // The manifests as that release had them: lpar_6_sotchax11's rootvg LUN came later, with
+    // its disk in the lab inventory.
+    lab.edit(
+        "solchms05.yaml",
+        "\n  storage:\n    - {lun: \"6005076801203E85-L1C\", via: vscsi}   # rootvg (invented LUN id; hdisk18 on both VIOS)",
+        "",
+    );
     // Readers read the old tree where it is, and change nothing.
     reads_change_nothing(&lab, "not migrated");
     lab.cmd(&["audit", "verify"]).assert().success().stdout(predicate::str::contains("intact: 10 records"));

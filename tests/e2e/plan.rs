@@ -246,14 +246,15 @@ fn a_reserved_lun_on_the_target_vios_is_refused_before_planning() {
         .stderr(predicate::str::contains("bvio83/hdisk1").and(predicate::str::contains("reserve_policy=no_reserve")));
 }
 
-/// The lab with a one-VIOS shared memory pool on p72 (its disk added to the inventory) and
-/// VLAN 100 bridged there, and lpar_6_sotchax11 pinned to p72 with `redundancy`.
+/// The lab with a one-VIOS shared memory pool on p72 (its disk added to the inventory),
+/// lpar_6_sotchax11's rootvg LUN zoned to p72 and VLAN 100 bridged there, and lpar_6_sotchax11
+/// pinned to p72 with `redundancy`.
 fn ams_move_to_p72(lab: &Lab, redundancy: &str) {
     let inv = lab.dir.path().join("inventory.yaml");
     let text = replaced(
         &std::fs::read_to_string(inventory()).unwrap(),
         "    - {name: p72vio1, memoryMB: 4096, procUnits: 1.0, ethernet: [ent0, ent1, ent2, ent3], msp: true}",
-        "    - {name: p72vio1, memoryMB: 4096, procUnits: 1.0, ethernet: [ent0, ent1, ent2, ent3], msp: true, disks: [{name: hdisk5, lun: P72PG, sizeMB: 8192}]}",
+        "    - {name: p72vio1, memoryMB: 4096, procUnits: 1.0, ethernet: [ent0, ent1, ent2, ent3], msp: true, disks: [{name: hdisk5, lun: P72PG, sizeMB: 8192}, {name: hdisk6, lun: \"6005076801203E85-L1C\", sizeMB: 30720, reservePolicy: no_reserve}]}",
     );
     let text = replaced(
         &text,
@@ -321,12 +322,12 @@ fn a_two_frame_swap_with_no_spare_room_is_reported_not_attempted() {
         "memory: {mode: dedicated, desiredMB: 4096, maxMB: 8192}",
         big,
     );
-    text.push_str("---\napiVersion: powerplane/v1\nkind: Partition\nmetadata: {name: bxaix86}\nspec:\n  placement: {frame: js22_slot14}\n  processors: {units: 1.0}\n  memory: {desiredMB: 10240, maxMB: 12288}\n  network: [{vlan: 1}]\n");
+    text.push_str("---\napiVersion: powerplane/v1\nkind: Partition\nmetadata: {name: bxaix86}\nspec:\n  placement: {frame: js22_slot14}\n  processors: {units: 1.0}\n  memory: {desiredMB: 10240, maxMB: 12288}\n  network: [{vlan: 1}]\n  storage: [{lun: 75DS81001002, via: vscsi}]\n");
     std::fs::write(&inv, text).unwrap();
     init(&lab, inv.to_str().unwrap());
     lab.edit("js22.yaml", "placement: {anyOf: [js22_slot13, js22_slot14]}", "placement: {frame: js22_slot14}");
     lab.edit("js22.yaml", "memory: {mode: dedicated, desiredMB: 4096, maxMB: 8192}", big);
-    lab.append("js22.yaml", "apiVersion: powerplane/v1\nkind: Partition\nmetadata: {name: bxaix86}\nspec:\n  placement: {frame: js22_slot13}\n  processors: {units: 1.0}\n  memory: {desiredMB: 10240, maxMB: 12288}\n  network: [{vlan: 1}]\n");
+    lab.append("js22.yaml", "apiVersion: powerplane/v1\nkind: Partition\nmetadata: {name: bxaix86}\nspec:\n  placement: {frame: js22_slot13}\n  processors: {units: 1.0}\n  memory: {desiredMB: 10240, maxMB: 12288}\n  network: [{vlan: 1}]\n  storage: [{lun: 75DS81001002, via: vscsi}]\n");
     refused(&lab, &["no capacity-safe order exists", "bxaix85", "bxaix86", "swap"]);
 }
 

@@ -21,18 +21,32 @@ fn evacuation(lab: &Lab, frames: usize, per_frame: usize) {
     let mut inv = String::new();
     let mut man = String::new();
     let names: Vec<String> = (0..frames).map(|f| format!("f{f}")).collect();
+    // Every partition boots from its own SAN LUN, zoned to every frame's VIOS, and reaches
+    // VLAN 1 through its frame's SEA: what LPM needs of it.
+    let disks: Vec<String> = names
+        .iter()
+        .flat_map(|f| {
+            (0..per_frame).map(move |p| {
+                format!("{{name: hdisk{}, lun: L-{f}p{p}, sizeMB: 20480, reservePolicy: no_reserve}}", 10 + p)
+            })
+        })
+        .collect();
+    let disks = disks.join(", ");
     for (i, f) in names.iter().enumerate() {
+        let sea = format!(
+            "---\napiVersion: powerplane/v1\nkind: SharedEthernetAdapter\nmetadata: {{name: {f}-sea}}\nspec: {{viosPair: {f}-pair, haMode: auto, primary: {f}va, realAdapter: ent0, controlChannel: ent2, trunks: [{{adapter: ent1, pvid: 1}}]}}\n"
+        );
         inv.push_str(&format!(
-            "---\napiVersion: powerplane/v1\nkind: FrameHardware\nmetadata: {{name: {f}}}\nspec:\n  serial: \"S{i:05}\"\n  machineType: \"8233-E8B\"\n  memoryMB: 65536\n  procUnits: 8\n  compatModes: [POWER7]\n  vios:\n    - {{name: {f}va, memoryMB: 2048, procUnits: 0.5, msp: true}}\n    - {{name: {f}vb, memoryMB: 2048, procUnits: 0.5, msp: true}}\n---\napiVersion: powerplane/v1\nkind: ViosPair\nmetadata: {{name: {f}-pair}}\nspec: {{frame: {f}, members: [{{name: {f}va}}, {{name: {f}vb}}]}}\n"
+            "---\napiVersion: powerplane/v1\nkind: FrameHardware\nmetadata: {{name: {f}}}\nspec:\n  serial: \"S{i:05}\"\n  machineType: \"8233-E8B\"\n  memoryMB: 65536\n  procUnits: 8\n  compatModes: [POWER7]\n  vios:\n    - {{name: {f}va, memoryMB: 2048, procUnits: 0.5, msp: true, ethernet: [ent0, ent1, ent2], disks: [{disks}]}}\n    - {{name: {f}vb, memoryMB: 2048, procUnits: 0.5, msp: true, ethernet: [ent0, ent1, ent2], disks: [{disks}]}}\n---\napiVersion: powerplane/v1\nkind: ViosPair\nmetadata: {{name: {f}-pair}}\nspec: {{frame: {f}, members: [{{name: {f}va}}, {{name: {f}vb}}]}}\n{sea}"
         ));
         man.push_str(&format!(
-            "---\napiVersion: powerplane/v1\nkind: Frame\nmetadata: {{name: {f}}}\nspec: {{maintenance: {}}}\n",
+            "---\napiVersion: powerplane/v1\nkind: Frame\nmetadata: {{name: {f}}}\nspec: {{maintenance: {}}}\n---\napiVersion: powerplane/v1\nkind: ViosPair\nmetadata: {{name: {f}-pair}}\nspec: {{frame: {f}, members: [{{name: {f}va}}, {{name: {f}vb}}]}}\n{sea}",
             i == 0
         ));
         for p in 0..per_frame {
             let mem = 1024 * (1 + (p % 2));
             let spec = format!(
-                "state: running\n  processors: {{mode: shared, units: 0.2, virtual: 1, compat: POWER7}}\n  memory: {{mode: dedicated, desiredMB: {mem}, maxMB: {mem}}}\n"
+                "state: running\n  processors: {{mode: shared, units: 0.2, virtual: 1, compat: POWER7}}\n  memory: {{mode: dedicated, desiredMB: {mem}, maxMB: {mem}}}\n  network: [{{vlan: 1}}]\n  storage: [{{lun: L-{f}p{p}, via: vscsi}}]\n"
             );
             inv.push_str(&format!(
                 "---\napiVersion: powerplane/v1\nkind: Partition\nmetadata: {{name: {f}p{p}}}\nspec:\n  placement: {{frame: {f}}}\n  {spec}"
@@ -460,6 +474,19 @@ fn deep_nesting_and_huge_files_are_refused_with_file_and_line() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("huge.yaml:1:1").and(predicate::str::contains("larger than 1024 bytes")));
+}
+
+/// A command that finished (a `plan`, which refreshes the observed-state store) is not taken
+/// for one that died: the next writer takes the state directory without a "stale lock" warning.
+#[test]
+fn a_finished_command_leaves_no_stale_lock_behind() {
+    let lab = Lab::new();
+    let inventory = crate::support::root().join("examples/lab/inventory.yaml");
+    lab.cmd(&["--inventory", inventory.to_str().unwrap(), "sim", "init"]).assert().success();
+    lab.cmd(&["plan", &m(&lab)]).assert().code(2);
+    lab.cmd(&["apply", &m(&lab), "--yes"]).assert().success().stderr(predicate::str::contains("stale lock").not());
+    lab.cmd(&["plan", &m(&lab), "--format", "hmc"]).assert().code(0);
+    lab.cmd(&["apply", &m(&lab), "--yes"]).assert().success().stderr(predicate::str::contains("stale lock").not());
 }
 
 #[test]

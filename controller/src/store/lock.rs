@@ -41,11 +41,34 @@ impl Holder {
 /// The OS lock on the state directory, held while any clone lives.
 #[derive(Clone, Debug)]
 pub(crate) struct Flock {
-    file: Arc<File>,
+    file: Arc<LockFile>,
     /// The record of a previous holder that died without releasing the directory.
     pub took_over: Option<String>,
     /// The lock file's bytes as this process found them.
     found: Arc<Vec<u8>>,
+}
+
+/// The open lock file. A writer's record is cleared when the last handle goes, so that the next
+/// process does not take a finished command (a `plan` that refreshed the store) for a dead one.
+#[derive(Debug)]
+struct LockFile {
+    file: File,
+    /// Whether dropping it clears the record: taken exclusively and not given back as found.
+    clear: std::sync::atomic::AtomicBool,
+}
+
+impl Drop for LockFile {
+    fn drop(&mut self) {
+        if self.clear.load(std::sync::atomic::Ordering::Relaxed) {
+            let _ = write_record(&self.file, None);
+        }
+    }
+}
+
+impl LockFile {
+    fn new(file: File, clear: bool) -> Arc<Self> {
+        Arc::new(LockFile { file, clear: clear.into() })
+    }
 }
 
 impl Flock {
@@ -86,7 +109,7 @@ impl Flock {
             listen: None,
         };
         write_record(&file, Some(&me)).map_err(|e| io(&e))?;
-        Ok(Flock { file: Arc::new(file), took_over: previous.map(|h| h.describe()), found: Arc::new(found) })
+        Ok(Flock { file: LockFile::new(file, true), took_over: previous.map(|h| h.describe()), found: Arc::new(found) })
     }
 
     /// Takes the lock shared, for a command that only reads: it writes no record (the state
@@ -100,7 +123,7 @@ impl Flock {
             Err(e) => return Err(StoreError::Io { path: dir.to_path_buf(), detail: e.to_string() }),
         };
         match file.try_lock_shared() {
-            Ok(()) => Ok(Some(Flock { file: Arc::new(file), took_over: None, found: Default::default() })),
+            Ok(()) => Ok(Some(Flock { file: LockFile::new(file, false), took_over: None, found: Default::default() })),
             Err(std::fs::TryLockError::WouldBlock) => {
                 Err(StoreError::Locked { path: dir.to_path_buf(), holder: live_holder(&path) })
             }
@@ -112,17 +135,18 @@ impl Flock {
 
     /// No lock (a reader of a state directory that has no lock file): a handle on /dev/null.
     pub(crate) fn none() -> std::io::Result<Self> {
-        Ok(Flock { file: Arc::new(File::open("/dev/null")?), took_over: None, found: Default::default() })
+        Ok(Flock { file: LockFile::new(File::open("/dev/null")?, false), took_over: None, found: Default::default() })
     }
 
     /// Clears this process's record (it gives the directory up without having used it).
     pub(crate) fn release(&self) {
-        let mut f: &File = &self.file;
+        self.file.clear.store(false, std::sync::atomic::Ordering::Relaxed);
+        let mut f: &File = &self.file.file;
         let _ = f.set_len(0).and_then(|()| f.seek(SeekFrom::Start(0))).and_then(|_| f.write_all(&self.found));
     }
 
     fn rewrite(&self, holder: Option<&Holder>) -> std::io::Result<()> {
-        write_record(&self.file, holder)
+        write_record(&self.file.file, holder)
     }
 }
 

@@ -195,6 +195,18 @@ fn reason_finding(p: &Partition, f: &FrameName, why: &Ineligible) -> Option<Diag
                 "set it on a VIOS of {f} (`chsyscfg -r lpar -m {f} -i \"name=VIOS,msp=1\"`, `msp: true` in the inventory), or stop the partition so that it moves inactive"
             ),
         ),
+        Ineligible::NoSanStorage => part(
+            Rule::PartitionNotMobile,
+            &["spec", "storage"],
+            format!("the partition must move to `{f}`, but it has no SAN storage through the VIOS: LPM moves only partitions whose disks, rootvg too, are SAN LUNs both VIOS see"),
+            "list its SAN LUNs under `storage` (mapped through the VIOS of both frames, reserve_policy=no_reserve), or keep it where it is".into(),
+        ),
+        Ineligible::NoVirtualNetwork => part(
+            Rule::PartitionNotMobile,
+            &["spec", "network"],
+            format!("the partition must move to `{f}`, but it has no virtual network: LPM moves only partitions whose network is all virtual, through a SEA"),
+            "give it its VLANs under `network` (virtual ethernet bridged by the SEAs of both frames), or keep it where it is".into(),
+        ),
         Ineligible::CompatUnsupported(c) => part(
             Rule::CompatModeUnsupported,
             &["spec", "processors", "compat"],

@@ -186,6 +186,18 @@ pub(crate) fn validate(
             Err(_) => errors.push("HSCLA304 A suitable shared memory pool for the mobile partition was not found on the destination managed system. In order to support the mobile partition, the destination managed system must have a shared memory pool that can accommodate the partition's entitled and maximum memory values, as well as its redundant paging requirements. If the destination managed system has a shared memory pool, inability to support the mobile shared memory partition can be due to lack of sufficient memory in the pool, or lack of a paging space device in the pool that meets the mobile partition's redundancy and size requirements.".to_owned()),
         }
     }
+    // seeds: lpm-js22-walkthrough.txt, lines 9-10 (network virtualized through the VIOS, all
+    // storage on the SAN, "even the operating system"), line 48 (no dedicated physical adapters).
+    if p.spec.storage.is_empty() {
+        errors.push(format!(
+            "The partition {name} has no virtual SCSI or virtual fibre channel adapter: its disks are not SAN LUNs served by a Virtual I/O Server. All storage of a mobile partition, the operating system too, must be on SAN disks that the Virtual I/O Servers of both managed systems see."
+        ));
+    }
+    if p.spec.network.is_empty() {
+        errors.push(format!(
+            "The partition {name} has no virtual Ethernet adapter: its network is not virtualized. All network connectivity of a mobile partition must go through a Virtual I/O Server's Shared Ethernet Adapter."
+        ));
+    }
     for n in &p.spec.network {
         if !sea::bridges(dst, n.vlan) {
             errors.push(format!(

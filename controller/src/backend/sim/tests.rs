@@ -347,8 +347,8 @@ async fn a_disk_both_paging_vios_see_becomes_common_and_no_reserve_when_added() 
     let mut snap = lab().snapshot().await;
     for vio in &mut snap.frames.get_mut(&frame).unwrap().hw.vios {
         vio.disks.push(DiskSpec {
-            name: d("hdisk18"),
-            lun: powerplane_model::Lun::new("6005076801203E85-L1C").unwrap(),
+            name: d("hdisk19"),
+            lun: powerplane_model::Lun::new("6005076801203E85-L1D").unwrap(),
             size_mb: MemoryMb(40960),
             reserve_policy: ReservePolicy::SinglePath,
         });
@@ -362,10 +362,10 @@ async fn a_disk_both_paging_vios_see_becomes_common_and_no_reserve_when_added() 
     };
     run(&sim, pool).await.unwrap();
     let out =
-        run(&sim, Op::AddPagingDevice { frame: frame.clone(), vios: v("lpar_1_solchio05"), device: d("hdisk18") })
+        run(&sim, Op::AddPagingDevice { frame: frame.clone(), vios: v("lpar_1_solchio05"), device: d("hdisk19") })
             .await
             .unwrap();
-    assert_eq!(out.message, "hdisk18 added (redundant)");
+    assert_eq!(out.message, "hdisk19 added (redundant)");
     let seen = observe(&sim).await;
     let device = &seen.status.paging_devices[&frame][0];
     assert!(device.redundant, "common: {device:?}");
@@ -373,12 +373,12 @@ async fn a_disk_both_paging_vios_see_becomes_common_and_no_reserve_when_added() 
         .spec
         .vios
         .iter()
-        .flat_map(|v| v.disks.iter().filter(|d| d.name.as_str() == "hdisk18").map(|d| d.reserve_policy))
+        .flat_map(|v| v.disks.iter().filter(|d| d.name.as_str() == "hdisk19").map(|d| d.reserve_policy))
         .collect();
     assert_eq!(policies, vec![ReservePolicy::NoReserve; 2], "set on both paging VIOS");
 }
 
-const AMS_PARTITION: &str = "placement: {frame: IBM_MMA_P6_102615A_SOLCHMS05}\nprocessors: {units: 0.5, compat: POWER6}\nmemory: {mode: shared, desiredMB: 2048, maxMB: 4096, paging: {redundancy: required, primary: 1}}\nnetwork: [{vlan: 100}]\n";
+const AMS_PARTITION: &str = "placement: {frame: IBM_MMA_P6_102615A_SOLCHMS05}\nprocessors: {units: 0.5, compat: POWER6}\nmemory: {mode: shared, desiredMB: 2048, maxMB: 4096, paging: {redundancy: required, primary: 1}}\nnetwork: [{vlan: 100}]\nstorage: [{lun: 6005076801203E85-L1C, via: vscsi}]\n";
 
 async fn create_and_start(
     sim: &Simulator,
@@ -675,6 +675,13 @@ async fn ams_lpm_honours_redundantpgvios_and_frees_the_source_device() {
         lun: powerplane_model::Lun::new("P72PG").unwrap(),
         size_mb: MemoryMb(8192),
         reserve_policy: Default::default(),
+    });
+    // lpar_6_sotchax11's rootvg, zoned to p72 too.
+    vio.disks.push(powerplane_model::manifest::DiskSpec {
+        name: d("hdisk6"),
+        lun: powerplane_model::Lun::new("6005076801203E85-L1C").unwrap(),
+        size_mb: MemoryMb(30720),
+        reserve_policy: powerplane_model::manifest::ReservePolicy::NoReserve,
     });
     let sim = Simulator::new(snap, None, Clock::default());
     run(&sim, Op::AddPagingDevice { frame: f("p72"), vios: v("p72vio1"), device: d("hdisk5") }).await.unwrap();
@@ -1251,13 +1258,38 @@ async fn active_migrations_need_mover_service_partitions_and_lslparmigr_shows_th
 
 /// A mover service partition carries at most `cfg_msp_lpm_ops` migrations at once; one more
 /// is busy (transient: it may pass once one ends).
+// seeds: lpm-js22-walkthrough.txt, line 9 ("all network connectivity from the LPAR must be
+// virtualized"), line 10 ("all storage connected to the mobile LPAR must be on the SAN, even the
+// operating system"), line 48 ("Checking there are no dedicated physical adapters assigned to
+// the LPAR"): a partition without virtual storage or without a virtual network fails
+// validation, active or inactive.
+#[tokio::test(start_paused = true)]
+async fn a_partition_without_san_storage_or_virtual_network_does_not_migrate() {
+    let sim = lab();
+    let slot13 = f("js22_slot13");
+    let base = "placement: {frame: js22_slot13}\nprocessors: {units: 0.5}\nmemory: {desiredMB: 1024, maxMB: 2048}\n";
+    create_and_start(&sim, &slot13, "nodisk", &format!("{base}network: [{{vlan: 1}}]\n")).await.unwrap();
+    create_and_start(&sim, &slot13, "nonet", &format!("{base}storage: [{{lun: 75DS81001002, via: vscsi}}]\n"))
+        .await
+        .unwrap();
+    let e = refused(&sim, validate("nodisk", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await;
+    assert!(e.contains("nodisk has no virtual SCSI or virtual fibre channel adapter"), "{e}");
+    let e = refused(&sim, validate("nonet", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await;
+    assert!(e.contains("nonet has no virtual Ethernet adapter: its network is not virtualized"), "{e}");
+    run(&sim, Op::StopPartition { frame: slot13.clone(), partition: p("nonet") }).await.unwrap();
+    let e = refused(&sim, migrate("nonet", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await;
+    assert!(e.contains("no virtual Ethernet adapter"), "inactive too: {e}");
+    // bxaix85 has both, and moves.
+    run(&sim, validate("bxaix85", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await.unwrap();
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_mover_service_partition_carries_a_bounded_number_of_migrations() {
     let mut snap = lab().snapshot().await;
     snap.settings.max_migrations_per_msp = 1;
     let sim = Simulator::new(snap, None, Clock::default());
     let slot13 = f("js22_slot13");
-    let small = "placement: {frame: js22_slot13}\nprocessors: {units: 0.5}\nmemory: {desiredMB: 1024, maxMB: 2048}\nnetwork: [{vlan: 1}]\n";
+    let small = "placement: {frame: js22_slot13}\nprocessors: {units: 0.5}\nmemory: {desiredMB: 1024, maxMB: 2048}\nnetwork: [{vlan: 1}]\nstorage: [{lun: 75DS81001002, via: vscsi}]\n";
     create_and_start(&sim, &slot13, "lp2", small).await.unwrap();
     let first = {
         let sim = sim.clone();

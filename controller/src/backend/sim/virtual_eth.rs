@@ -56,7 +56,8 @@ pub(crate) fn add(
 }
 
 /// `cfgdev` on the VIOS: each adapter DLPAR added and not yet configured becomes the next free
-/// `entN` (after the VIOS's adapters and its SEA device), as `lsdev` then lists it.
+/// `entN` (after the VIOS's adapters and its SEA device) in slot order, as `lsdev` then lists
+/// it.
 pub(crate) fn cfgdev(frame: &mut SimFrame, vios: &ViosName) -> Result<String, BackendError> {
     if !super::sea::running(frame, vios) {
         return Err(BackendError::refused_plain(format!(
@@ -70,7 +71,10 @@ pub(crate) fn cfgdev(frame: &mut SimFrame, vios: &ViosName) -> Result<String, Ba
     let v = frame.vios.get_mut(vios).expect("a VIOS with hardware has a runtime");
     let first = hw.ethernet.iter().chain(sea_device.as_ref()).filter_map(ent_number).max().map_or(0, |n| n + 1);
     let mut out = Vec::new();
-    for (n, a) in (first..).zip(v.dlpar_eth.iter_mut().filter(|a| a.device.is_none())) {
+    // The configuration manager walks the virtual slots in order.
+    let mut new: Vec<&mut DlparEth> = v.dlpar_eth.iter_mut().filter(|a| a.device.is_none()).collect();
+    new.sort_by_key(|a| a.slot);
+    for (n, a) in (first..).zip(new) {
         let name = DeviceName::new(format!("ent{n}")).expect("entN is a valid device name");
         out.push(format!("{name} Available Virtual I/O Ethernet Adapter (l-lan)"));
         hw.ethernet.push(name.clone());

@@ -269,6 +269,34 @@ mod tests {
 
     /// A move waits while the target runs on battery, or while the HMC has no RMC connection
     /// to the partition; the rest of the plan goes ahead.
+    /// bxaix85 without its SAN disks, or without its virtual network, cannot move: the plan says
+    /// why instead of proposing a migration the HMC's validation refuses.
+    // seeds: lpm-js22-walkthrough.txt, lines 9-10 and 48.
+    #[test]
+    fn a_partition_without_san_storage_or_virtual_network_does_not_move() {
+        let edit = |from: &'static str, to: &'static str| {
+            lab_desired_with(move |name, text| {
+                let text = replace(
+                    "js22.yaml",
+                    "placement: {anyOf: [js22_slot13, js22_slot14]}",
+                    "placement: {frame: js22_slot14}",
+                )(name, text);
+                replace("js22.yaml", from, to)(name, &text)
+            })
+        };
+        let no_disks = edit(
+            "  storage:\n    - {lun: 75DS81001000, via: vscsi}   # rootvg (invented LUN id)\n    - {lun: 75DS81001001, via: vscsi}   # sapvg  (invented LUN id)\n",
+            "",
+        );
+        let p = plan(&no_disks, &lab_converged(), PlanOptions::default());
+        assert!(p.actions.iter().all(|a| a.kind() != crate::ActionKind::MigratePartition), "{}", render(&p));
+        insta::assert_snapshot!(render(&p));
+        let no_network = edit("  network:\n    - vlan: 1\n", "");
+        let p = plan(&no_network, &lab_converged(), PlanOptions::default());
+        assert!(p.actions.iter().all(|a| a.kind() != crate::ActionKind::MigratePartition), "{}", render(&p));
+        insta::assert_snapshot!(render(&p));
+    }
+
     #[test]
     fn a_move_waits_for_runtime_conditions() {
         let mut battery = lab_converged();

@@ -93,9 +93,10 @@ mod tests {
     #[test]
     fn a_preferred_activation_is_forced_only_when_no_common_device_may_be_free() {
         let inventory = |text: &str| {
+            assert!(text.contains("reservePolicy: no_reserve}\n    - name: lpar_2_solchio06"));
             text.replacen(
-                "        - {name: hdisk17, lun: \"6005076801203E85-L1B\", sizeMB: 40960, reservePolicy: no_reserve}\n    - name: lpar_2_solchio06",
-                "        - {name: hdisk17, lun: \"6005076801203E85-L1B\", sizeMB: 40960, reservePolicy: no_reserve}\n        - {name: hdisk20, lun: \"6005076801203E85-L20\", sizeMB: 8192, reservePolicy: no_reserve}\n    - name: lpar_2_solchio06",
+                "reservePolicy: no_reserve}\n    - name: lpar_2_solchio06",
+                "reservePolicy: no_reserve}\n        - {name: hdisk20, lun: \"6005076801203E85-L20\", sizeMB: 8192, reservePolicy: no_reserve}\n    - name: lpar_2_solchio06",
                 1,
             )
         };

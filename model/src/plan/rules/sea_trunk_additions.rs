@@ -92,8 +92,11 @@ impl Planner<'_, '_> {
                 ));
                 return true;
             }
-            // The seed's order: the adapters by DLPAR, the profile saved, then cfgdev.
+            // The seed's order: the adapters by DLPAR, the profile saved, then cfgdev. The
+            // adapters are added one after the other, in manifest order: each takes the lowest
+            // free slot, and cfgdev names them in slot order.
             let mut last = ready.clone();
+            let mut prev_add: Option<usize> = None;
             for t in &missing {
                 let op = Op::AddTrunkAdapter {
                     frame: frame.clone(),
@@ -102,8 +105,9 @@ impl Planner<'_, '_> {
                     priority: priority as u8 + 1,
                 };
                 let why = format!("{object}: trunk {} ({}) added to {v} by DLPAR", t.adapter, vlan_list(t));
-                let idx = self.push(op, why, ready.clone(), Phase::Configure);
+                let idx = self.push(op, why, ready.iter().copied().chain(prev_add).collect(), Phase::Configure);
                 last.push(idx);
+                prev_add = Some(idx);
             }
             if !missing.is_empty() || !m.unsaved.is_empty() {
                 let op = Op::SaveProfile { frame: frame.clone(), vios: v.clone() };
