@@ -2,7 +2,7 @@
 //! hmc` prints and what a real HMC backend will run. The syntax follows the seeds' listings.
 
 use crate::action::{ChangeMethod, Op, PartitionChange};
-use crate::manifest::{MemoryMode, PartitionSpec, ProcMode, RunState};
+use crate::manifest::{MemoryMode, PartitionSpec, ProcMode, RunState, Sharing};
 use crate::names::ViosName;
 
 /// Renders `op` as one command line.
@@ -140,7 +140,7 @@ fn profile(name: &str, spec: &PartitionSpec, paging_vios: &[ViosName]) -> String
         format!("name={name}"),
         "profile_name=default".to_owned(),
         "lpar_env=aixlinux".to_owned(),
-        format!("min_mem={}", mem.desired_mb.0.min(1024)),
+        format!("min_mem={}", mem.min_or_default().0),
         format!("desired_mem={}", mem.desired_mb.0),
         format!("max_mem={}", mem.max_mb.0),
     ];
@@ -160,34 +160,45 @@ fn profile(name: &str, spec: &PartitionSpec, paging_vios: &[ViosName]) -> String
             }
         }
     }
+    // seeds: powervm-quickstart..., lines 93-99: minimum (what the partition needs to start),
+    // desired, maximum (the DLPAR limit) for processing units and virtual processors; capped or
+    // uncapped; the uncapped weight, 0-255, 128 by default.
     let p = &spec.processors;
+    let (min_u, units, max_u) = p.units_range();
     match p.mode {
         ProcMode::Shared => {
-            let vp = p.r#virtual.unwrap_or_else(|| p.units.hundredths().div_ceil(100).max(1));
+            let (min_vp, vp, max_vp) = p.virtual_range();
             a.push("proc_mode=shared".to_owned());
-            a.push(format!(
-                "min_proc_units={}",
-                crate::units::ProcUnits::from_hundredths(p.units.hundredths().min(10))
-            ));
-            a.push(format!("desired_proc_units={}", p.units));
-            a.push(format!("max_proc_units={}", crate::units::ProcUnits::whole(vp)));
+            a.push(format!("min_proc_units={min_u}"));
+            a.push(format!("desired_proc_units={units}"));
+            a.push(format!("max_proc_units={max_u}"));
+            a.push(format!("min_procs={min_vp}"));
             a.push(format!("desired_procs={vp}"));
-            a.push("sharing_mode=uncap".to_owned());
+            a.push(format!("max_procs={max_vp}"));
+            match p.sharing {
+                Sharing::Uncapped => {
+                    a.push("sharing_mode=uncap".to_owned());
+                    a.push(format!("uncap_weight={}", p.uncapped_weight()));
+                }
+                Sharing::Capped => a.push("sharing_mode=cap".to_owned()),
+            }
             a.push(format!("shared_proc_pool_name={}", p.pool_or_default()));
         }
         ProcMode::Dedicated => {
-            let n = p.units.hundredths() / 100;
+            let n = |u: crate::units::ProcUnits| u.hundredths() / 100;
             a.push("proc_mode=ded".to_owned());
-            a.push(format!("min_procs=1,desired_procs={n},max_procs={n}"));
+            a.push(format!("min_procs={},desired_procs={},max_procs={}", n(min_u), n(units), n(max_u)));
         }
     }
     if let Some(c) = p.compat {
         a.push(format!("lpar_proc_compat_mode={c}"));
     }
     if !spec.network.is_empty() {
-        // slot/ieee/pvid/vlans/trunk/required, one virtual adapter per VLAN from slot 2 on
+        // slot/ieee/pvid/vlans/trunk/required, one virtual adapter per VLAN from slot 2 on. Not
+        // required (`is_required=0`, as the seed's `lshwres -r virtualio` lists its adapters:
+        // powervm-quickstart..., line 845), so that DLPAR may remove it and LPM may move it.
         let eth: Vec<String> =
-            spec.network.iter().enumerate().map(|(i, n)| format!("{}/0/{}//0/1", i + 2, n.vlan)).collect();
+            spec.network.iter().enumerate().map(|(i, n)| format!("{}/0/{}//0/0", i + 2, n.vlan)).collect();
         a.push(format!("\\\"virtual_eth_adapters={}\\\"", eth.join(",")));
     }
     if spec.state == RunState::Stopped {
@@ -370,5 +381,44 @@ mod tests {
             op.command(),
             "chsyscfg -r prof -m p72 -i \"name=default,lpar_name=x,desired_mem=6144,desired_proc_units=1.00,desired_procs=1\""
         );
+    }
+
+    fn create(yaml: &str) -> String {
+        let spec: crate::manifest::PartitionSpec = crate::from_yaml(yaml).unwrap();
+        Op::CreatePartition {
+            frame: f("p72"),
+            partition: PartitionName::new("x").unwrap(),
+            spec: Box::new(spec),
+            paging_vios: vec![],
+        }
+        .command()
+    }
+
+    /// Issue 13 item 13: a complete profile. Minimum, desired and maximum memory, entitlement and
+    /// virtual processors; uncapped with its weight (128 unless given) or capped; virtual
+    /// ethernet not required (`is_required=0`).
+    // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 90-99 and 845.
+    #[test]
+    fn mksyscfg_carries_the_whole_profile() {
+        let uncapped = create(
+            "placement: {frame: p72}\nprocessors: {units: 1.5, virtual: 2, maxVirtual: 4, minUnits: 0.5, maxUnits: 3.0}\nmemory: {desiredMB: 8192, minMB: 4096, maxMB: 16384}\nnetwork: [{vlan: 10}]\n",
+        );
+        assert_eq!(
+            uncapped,
+            "mksyscfg -r lpar -m p72 -i \"name=x,profile_name=default,lpar_env=aixlinux,min_mem=4096,desired_mem=8192,max_mem=16384,mem_mode=ded,proc_mode=shared,min_proc_units=0.50,desired_proc_units=1.50,max_proc_units=3.00,min_procs=1,desired_procs=2,max_procs=4,sharing_mode=uncap,uncap_weight=128,shared_proc_pool_name=DefaultPool,\\\"virtual_eth_adapters=2/0/10//0/0\\\"\""
+        );
+        let capped = create(
+            "placement: {frame: p72}\nprocessors: {units: 0.5, sharing: capped}\nmemory: {desiredMB: 2048, maxMB: 2048}\n",
+        );
+        assert!(capped.contains(",min_proc_units=0.10,desired_proc_units=0.50,max_proc_units=1.00,min_procs=1,desired_procs=1,max_procs=1,sharing_mode=cap,shared_proc_pool_name=DefaultPool"), "{capped}");
+        assert!(!capped.contains("uncap_weight"), "{capped}");
+        let weighted = create(
+            "placement: {frame: p72}\nprocessors: {units: 0.5, weight: 200}\nmemory: {desiredMB: 2048, maxMB: 2048}\n",
+        );
+        assert!(weighted.contains("sharing_mode=uncap,uncap_weight=200"), "{weighted}");
+        let dedicated = create(
+            "placement: {frame: p72}\nprocessors: {mode: dedicated, units: 2, maxUnits: 4}\nmemory: {desiredMB: 2048, maxMB: 2048}\n",
+        );
+        assert!(dedicated.contains("proc_mode=ded,min_procs=1,desired_procs=2,max_procs=4"), "{dedicated}");
     }
 }

@@ -253,6 +253,12 @@ pub struct PartitionStatus {
     /// (`lslparmigr -r lpar`). `None`: not migrating.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migration: Option<MigrationStatus>,
+    /// Activated below its profile's desired memory or entitlement, the frame being short
+    /// (down to the profile's minimum); the observed values are what it got.
+    // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, line 95: "less if the
+    // LPAR started closer to the minimum value".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub below_desired: bool,
 }
 
 /// A partition's migration as the HMC reports it (`lslparmigr -r lpar -m SYS`): where it goes,

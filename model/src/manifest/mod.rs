@@ -19,8 +19,9 @@ pub use frame::FrameSpec;
 pub use hardware::{DiskSpec, FrameHardwareSpec, ReservePolicy, ViosHardwareSpec};
 pub use mem_pool::{PagingDeviceSpec, SharedMemoryPoolSpec};
 pub use partition::{
-    CompatMode, MemoryMode, MemorySpec, NetworkSpec, PagingIndex, PagingSpec, PartitionSpec, Placement, PlacementSpec,
-    ProcMode, ProcessorsSpec, Redundancy, Selector, StorageSpec, StorageVia,
+    CompatMode, DEFAULT_UNCAPPED_WEIGHT, MIN_HUNDREDTHS_PER_VIRTUAL_PROCESSOR, MemoryMode, MemorySpec, NetworkSpec,
+    PagingIndex, PagingSpec, PartitionSpec, Placement, PlacementSpec, ProcMode, ProcessorsSpec, Redundancy, Selector,
+    Sharing, StorageSpec, StorageVia,
 };
 pub use proc_pool::SharedProcessorPoolSpec;
 pub use sea::{HaMode, SeaSpec, TrunkSpec, load_sharing_split};

@@ -129,7 +129,54 @@ pub struct ProcessorsSpec {
     /// Processor compatibility mode; the target frame must support it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compat: Option<CompatMode>,
+    /// Minimum entitlement (`min_proc_units`), or processors when dedicated (`min_procs`): the
+    /// least the partition starts with when its frame is short of `units`. Default: 0.10 per
+    /// minimum virtual processor (shared), one processor (dedicated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_units: Option<ProcUnits>,
+    /// Maximum entitlement (`max_proc_units`), or processors when dedicated (`max_procs`): the
+    /// most DLPAR can add. Default: one processor per maximum virtual processor (shared),
+    /// `units` (dedicated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_units: Option<ProcUnits>,
+    /// Minimum virtual processors (`min_procs`, shared); default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_virtual: Option<u32>,
+    /// Maximum virtual processors (`max_procs`, shared); default the desired number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_virtual: Option<u32>,
+    /// `uncapped` (the default: may use idle pool capacity up to its virtual processors) or
+    /// `capped` (never beyond its entitlement); shared only (`sharing_mode`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub sharing: Sharing,
+    /// The uncapped weight (`uncap_weight`), 0–255, default 128: an uncapped partition's share
+    /// of contended pool capacity; 0 behaves as capped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u8>,
 }
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
+/// Whether a micro-partition may use more than its entitlement.
+// seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, line 90: "An uncapped
+// partition can only consume up to the number of virtual processors that it has ... A capped
+// partition can only consume up to its entitled CPU value."
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Sharing {
+    /// `sharing_mode=uncap`.
+    #[default]
+    Uncapped,
+    /// `sharing_mode=cap`.
+    Capped,
+}
+
+/// The uncapped weight a partition gets when none is given.
+// seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, line 99: "The uncapped
+// weight is a value from 0 to 255 ... The default priority for this value is 128."
+pub const DEFAULT_UNCAPPED_WEIGHT: u8 = 128;
 
 /// The least entitlement each virtual processor needs, in hundredths of a processor.
 // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt line 90, "Allocations are
@@ -146,6 +193,36 @@ impl ProcessorsSpec {
     /// Virtual processors of a shared partition: as given, else the units rounded up.
     pub fn virtual_processors(&self) -> u32 {
         self.r#virtual.unwrap_or_else(|| self.units.hundredths().div_ceil(100).max(1))
+    }
+
+    /// The profile's minimum, desired and maximum virtual processors (shared).
+    pub fn virtual_range(&self) -> (u32, u32, u32) {
+        let vp = self.virtual_processors();
+        (self.min_virtual.unwrap_or(1).min(vp), vp, self.max_virtual.unwrap_or(vp).max(vp))
+    }
+
+    /// The profile's minimum, desired and maximum entitlement (shared: processing units) or
+    /// processors (dedicated, in whole units).
+    pub fn units_range(&self) -> (ProcUnits, ProcUnits, ProcUnits) {
+        let units = self.units;
+        match self.mode {
+            ProcMode::Shared => {
+                let (min_vp, _, max_vp) = self.virtual_range();
+                let min = self.min_units.unwrap_or_else(|| {
+                    ProcUnits::from_hundredths((min_vp * MIN_HUNDREDTHS_PER_VIRTUAL_PROCESSOR).min(units.hundredths()))
+                });
+                let max = self.max_units.unwrap_or_else(|| ProcUnits::whole(max_vp).max(units));
+                (min, units, max)
+            }
+            ProcMode::Dedicated => {
+                (self.min_units.unwrap_or(ProcUnits::whole(1).min(units)), units, self.max_units.unwrap_or(units))
+            }
+        }
+    }
+
+    /// The uncapped weight: as given, else 128 (capped partitions have none).
+    pub fn uncapped_weight(&self) -> u8 {
+        self.weight.unwrap_or(DEFAULT_UNCAPPED_WEIGHT)
     }
 
     /// Whether a shared partition's virtual processors can carry its entitlement: each takes
@@ -236,9 +313,20 @@ pub struct MemorySpec {
     /// this large.
     #[serde(rename = "maxMB")]
     pub max_mb: MemoryMb,
+    /// Minimum memory (`min_mem`): the least the partition starts with when its frame is short
+    /// of `desiredMB`. Default: `desiredMB`, at most 1024 MB.
+    #[serde(default, rename = "minMB", skip_serializing_if = "Option::is_none")]
+    pub min_mb: Option<MemoryMb>,
     /// Paging VIOS redundancy, for `shared` mode only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paging: Option<PagingSpec>,
+}
+
+impl MemorySpec {
+    /// The profile's minimum memory.
+    pub fn min_or_default(&self) -> MemoryMb {
+        self.min_mb.unwrap_or(MemoryMb(self.desired_mb.0.min(1024)))
+    }
 }
 
 /// Memory mode.

@@ -255,10 +255,14 @@ fn step(e: &mut Estate, op: &Op) {
                     rmc: false,
                     paging: None,
                     migration: None,
+                    below_desired: false,
                 },
             );
         }
         Op::UpdatePartition { partition, change, .. } => {
+            if let Some(s) = e.status.partitions.get_mut(partition) {
+                s.below_desired = false;
+            }
             if let Some(p) = e.partitions.get_mut(partition) {
                 if let Some((_, to)) = change.memory {
                     p.spec.memory.desired_mb = to;

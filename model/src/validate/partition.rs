@@ -3,7 +3,8 @@
 use super::finding;
 use crate::diagnostic::{Diagnostic, Rule};
 use crate::estate::Estate;
-use crate::manifest::{Kind, MemoryMode, ProcMode};
+use crate::manifest::MIN_HUNDREDTHS_PER_VIRTUAL_PROCESSOR;
+use crate::manifest::{Kind, MemoryMode, ProcMode, Sharing};
 use crate::units::ProcUnits;
 
 pub(super) fn check(e: &Estate, out: &mut Vec<Diagnostic>) {
@@ -17,6 +18,16 @@ pub(super) fn check(e: &Estate, out: &mut Vec<Diagnostic>) {
                 &["spec", "memory", "desiredMB"],
                 format!("desiredMB {} is above maxMB {}", mem.desired_mb.0, mem.max_mb.0),
                 "raise maxMB (needs a reactivation) or lower desiredMB",
+            ));
+        }
+        if let Some(min) = mem.min_mb
+            && min > mem.desired_mb
+        {
+            out.push(part(
+                Rule::MemoryLimits,
+                &["spec", "memory", "minMB"],
+                format!("minMB {} is above desiredMB {}", min.0, mem.desired_mb.0),
+                "the minimum is what the partition needs to start: lower minMB or raise desiredMB",
             ));
         }
         if mem.desired_mb.0 == 0 {
@@ -64,13 +75,29 @@ pub(super) fn check(e: &Estate, out: &mut Vec<Diagnostic>) {
                         "use a whole number, or `mode: shared`",
                     ));
                 }
-                if procs.pool.is_some() || procs.r#virtual.is_some() {
+                if procs.pool.is_some()
+                    || procs.r#virtual.is_some()
+                    || procs.min_virtual.is_some()
+                    || procs.max_virtual.is_some()
+                    || procs.weight.is_some()
+                    || procs.sharing != Sharing::Uncapped
+                {
                     out.push(part(
                         Rule::ProcessorSettings,
                         &["spec", "processors", "mode"],
-                        "`pool` and `virtual` only apply to shared processors".to_owned(),
+                        "`pool`, `virtual`, `minVirtual`, `maxVirtual`, `sharing` and `weight` only apply to shared processors".to_owned(),
                         "remove them, or use `mode: shared`",
                     ));
+                }
+                for (field, v) in [("minUnits", procs.min_units), ("maxUnits", procs.max_units)] {
+                    if v.is_some_and(|u| u.hundredths() % 100 != 0) {
+                        out.push(part(
+                            Rule::ProcessorSettings,
+                            &["spec", "processors", field],
+                            format!("dedicated processors come whole, not {}", v.unwrap_or_default()),
+                            "use a whole number",
+                        ));
+                    }
                 }
             }
             ProcMode::Shared => {
@@ -89,6 +116,83 @@ pub(super) fn check(e: &Estate, out: &mut Vec<Diagnostic>) {
                             procs.units
                         ),
                         &hint,
+                    ));
+                }
+                // seeds: powervm-quickstart..., line 90: "the minimal allocation is 1/10th of a
+                // CPU for each virtual CPU"; an uncapped partition uses at most one processor
+                // per virtual processor.
+                let (min_vp, _, max_vp) = procs.virtual_range();
+                let max_u = procs.units_range().2;
+                if let Some(m) = procs.min_units
+                    && m.hundredths() < min_vp * MIN_HUNDREDTHS_PER_VIRTUAL_PROCESSOR
+                {
+                    out.push(part(
+                        Rule::ProcessorSettings,
+                        &["spec", "processors", "minUnits"],
+                        format!("minUnits {m} cannot carry {min_vp} virtual processors at 0.10 each"),
+                        &format!(
+                            "raise minUnits to {} or lower minVirtual",
+                            ProcUnits::from_hundredths(min_vp * MIN_HUNDREDTHS_PER_VIRTUAL_PROCESSOR)
+                        ),
+                    ));
+                }
+                if procs.max_units.is_some_and(|m| m.hundredths() > max_vp * 100) {
+                    out.push(part(
+                        Rule::ProcessorSettings,
+                        &["spec", "processors", "maxUnits"],
+                        format!(
+                            "maxUnits {max_u} is more than {max_vp} virtual processors can use (one processor each)"
+                        ),
+                        "lower maxUnits or raise maxVirtual",
+                    ));
+                }
+                if procs.weight.is_some() && procs.sharing == Sharing::Capped {
+                    out.push(part(
+                        Rule::ProcessorSettings,
+                        &["spec", "processors", "weight"],
+                        "an uncapped weight on a capped partition has no effect".to_owned(),
+                        "remove `weight`, or use `sharing: uncapped`",
+                    ));
+                }
+            }
+        }
+        let (min_u, units, max_u) = procs.units_range();
+        for (field, bad, text) in [
+            ("minUnits", min_u > units, format!("minUnits {min_u} is above units {units}")),
+            ("maxUnits", max_u < units, format!("maxUnits {max_u} is below units {units}")),
+        ] {
+            if bad {
+                out.push(part(
+                    Rule::ProcessorSettings,
+                    &["spec", "processors", field],
+                    text,
+                    "minimum <= desired (`units`) <= maximum, as the HMC requires of a profile",
+                ));
+            }
+        }
+        if procs.mode == ProcMode::Shared {
+            let (min_vp, vp, max_vp) = (procs.min_virtual, procs.virtual_processors(), procs.max_virtual);
+            for (field, bad, text) in [
+                (
+                    "minVirtual",
+                    min_vp.is_some_and(|m| m > vp || m == 0),
+                    format!(
+                        "minVirtual {} is not between 1 and the {vp} virtual processors",
+                        min_vp.unwrap_or_default()
+                    ),
+                ),
+                (
+                    "maxVirtual",
+                    max_vp.is_some_and(|m| m < vp),
+                    format!("maxVirtual {} is below the {vp} virtual processors", max_vp.unwrap_or_default()),
+                ),
+            ] {
+                if bad {
+                    out.push(part(
+                        Rule::ProcessorSettings,
+                        &["spec", "processors", field],
+                        text,
+                        "minimum <= desired (`virtual`) <= maximum, as the HMC requires of a profile",
                     ));
                 }
             }

@@ -618,3 +618,41 @@ fn the_seeds_pool_limits() {
         "{d}"
     );
 }
+
+/// Issue 13 item 13: a profile's minimum <= desired <= maximum, 0.10 units per minimum virtual
+/// processor, at most one unit per maximum virtual processor, a weight only when uncapped, and
+/// 0-255 for the weight (a YAML error beyond).
+// seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 90-99.
+#[test]
+fn profile_limits_are_checked() {
+    let procs = "processors: {units: 1, compat: POWER7}";
+    let with = |p: &str| edit(BASE, procs, p);
+    for bad in [
+        "processors: {units: 1, minUnits: 1.5}",
+        "processors: {units: 1, maxUnits: 0.5}",
+        "processors: {units: 1, virtual: 2, minVirtual: 3}",
+        "processors: {units: 1, virtual: 2, maxVirtual: 1}",
+        "processors: {units: 1, virtual: 4, minVirtual: 4, minUnits: 0.3}",
+        "processors: {units: 1, virtual: 2, maxUnits: 3.0}",
+        "processors: {units: 1, sharing: capped, weight: 10}",
+        "processors: {mode: dedicated, units: 1, weight: 10}",
+        "processors: {mode: dedicated, units: 2, maxUnits: 2.5}",
+    ] {
+        assert_fires(&with(bad), None, Rule::ProcessorSettings);
+    }
+    for good in [
+        "processors: {units: 1, minUnits: 0.5, maxUnits: 2.0, virtual: 2, minVirtual: 1, maxVirtual: 4}",
+        "processors: {units: 1, sharing: capped}",
+        "processors: {units: 1, weight: 0}",
+        "processors: {units: 1, weight: 255}",
+    ] {
+        assert!(!rules(&with(good), None).contains(&Rule::ProcessorSettings), "{good}");
+    }
+    assert_fires(
+        &edit(BASE, "memory: {desiredMB: 4096, maxMB: 8192}", "memory: {desiredMB: 4096, minMB: 6144, maxMB: 8192}"),
+        None,
+        Rule::MemoryLimits,
+    );
+    let e = load_manifests(&[SourceFile::new("m.yaml", with("processors: {units: 1, weight: 300}"))]).unwrap_err();
+    assert!(format!("{e:?}").contains("300"), "{e:?}");
+}

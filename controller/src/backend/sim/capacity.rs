@@ -116,6 +116,51 @@ pub(crate) fn check_fits(frame: &SimFrame, spec: &PartitionSpec, migrating: bool
     Ok(())
 }
 
+/// What an activation gets when the frame is short of the profile's desired values: the
+/// desired memory and entitlement, each cut to what is free but not below the profile's
+/// minimum (and, shared, not below 0.10 per virtual processor, which it always gets). `None`
+/// when even the minimum does not fit; the spec unchanged when the desired values do.
+// seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, line 94: "Minimum: The
+// minimum physical CPU resource required for this partition to start"; line 95: "The CPU
+// entitlement can be ... less if the LPAR started closer to the minimum value"; line 97: "the
+// desired number [of virtual CPUs] is always received upon startup".
+pub(crate) fn activation(frame: &SimFrame, spec: &PartitionSpec) -> Option<PartitionSpec> {
+    if check_fits(frame, spec, false).is_ok() {
+        return Some(spec.clone());
+    }
+    let free = free(frame);
+    let mut got = spec.clone();
+    if spec.memory.mode == MemoryMode::Dedicated {
+        got.memory.desired_mb = spec.memory.desired_mb.min(free.memory);
+        if got.memory.desired_mb < spec.memory.min_or_default() {
+            return None;
+        }
+    }
+    let (min_units, units, _) = spec.processors.units_range();
+    let mut room = free.procs;
+    if spec.processors.mode == ProcMode::Shared {
+        let pool = spec.processors.pool_or_default();
+        if let Some(sp) = frame.proc_pools.get(&pool) {
+            room = room.min(sp.max.saturating_sub(sp.reserved + pool_used(frame, &pool)));
+        }
+    }
+    let floor = match spec.processors.mode {
+        ProcMode::Shared => min_units.max(ProcUnits::from_hundredths(
+            spec.processors.virtual_processors() * powerplane_model::manifest::MIN_HUNDREDTHS_PER_VIRTUAL_PROCESSOR,
+        )),
+        ProcMode::Dedicated => min_units,
+    };
+    let mut take = units.min(room);
+    if spec.processors.mode == ProcMode::Dedicated {
+        take = ProcUnits::whole(take.hundredths() / 100);
+    }
+    if take < floor {
+        return None;
+    }
+    got.processors.units = take;
+    check_fits(frame, &got, false).is_ok().then_some(got)
+}
+
 /// A DLPAR change of a running partition's memory or processing units fits.
 pub(crate) fn check_growth(
     frame: &SimFrame,

@@ -144,6 +144,7 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
                         Some(Migration::Outbound(o)) => Some(o.status(s.now_ms)),
                         _ => None,
                     },
+                    below_desired: p.profile.is_some(),
                 },
             );
         }

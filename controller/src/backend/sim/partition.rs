@@ -64,6 +64,7 @@ pub(crate) fn create(
             paging: None,
             last_device: None,
             migration: None,
+            profile: None,
         },
     );
     Ok(format!("{name} created"))
@@ -79,13 +80,35 @@ pub(crate) fn start(frame: &mut SimFrame, name: &PartitionName, force: bool) -> 
             return Err(BackendError::Transient(format!("{name} is {other}; try again when it settles")));
         }
     }
-    capacity::check_fits(frame, &p.spec, false)?;
+    let Some(got) = capacity::activation(frame, &p.spec) else {
+        // Not even the minimum: the HMC's refusal names what the desired values need.
+        capacity::check_fits(frame, &p.spec, false)?;
+        unreachable!("a profile that fits activates");
+    };
     paging::activate(frame, name, force)?;
     let p = frame.partitions.get_mut(name).expect("checked");
+    let short = got.memory.desired_mb != p.spec.memory.desired_mb || got.processors.units != p.spec.processors.units;
+    let message = if short {
+        let text = format!(
+            "{name} activated below its desired values, the managed system being short: {} MB of {} (minimum {}), {} processing units of {} (minimum {})",
+            got.memory.desired_mb.0,
+            p.spec.memory.desired_mb.0,
+            p.spec.memory.min_or_default().0,
+            got.processors.units,
+            p.spec.processors.units,
+            p.spec.processors.units_range().0
+        );
+        p.profile = Some(Box::new(p.spec.clone()));
+        p.spec.memory.desired_mb = got.memory.desired_mb;
+        p.spec.processors.units = got.processors.units;
+        text
+    } else {
+        format!("{name} activated")
+    };
     p.state = LparState::Running;
     p.rmc = true;
     p.spec.state = RunState::Running;
-    Ok(format!("{name} activated"))
+    Ok(message)
 }
 
 /// `chsysstate -o osshutdown`: shut down and release the paging device.
@@ -101,6 +124,11 @@ pub(crate) fn stop(frame: &mut SimFrame, name: &PartitionName) -> Result<String,
     let p = frame.partitions.get_mut(name).expect("checked");
     p.state = LparState::NotActivated;
     p.rmc = false;
+    // Shut down, it holds nothing: its next activation asks for the profile's desired values.
+    if let Some(profile) = p.profile.take() {
+        p.spec.memory.desired_mb = profile.memory.desired_mb;
+        p.spec.processors.units = profile.processors.units;
+    }
     p.spec.state = RunState::Stopped;
     Ok(format!("{name} shut down"))
 }
@@ -161,10 +189,25 @@ pub(crate) fn update(
         }
         spec.memory.desired_mb = to;
     }
+    // seeds: powervm-quickstart..., line 96: "Maximum: This is the maximum amount of physical
+    // CPU resources that can be DLPARed into the partition"; line 97: the virtual processors'
+    // "minimum and maximum numbers are effectively limits on DLPAR operations".
+    let (min_u, _, max_u) = p.spec.processors.units_range();
+    let (min_vp, _, max_vp) = p.spec.processors.virtual_range();
     if let Some((_, to)) = change.units {
+        if running && (to > max_u || to < min_u) {
+            return Err(BackendError::refused_plain(format!(
+                "{to} processing units are outside the minimum {min_u} and maximum {max_u} of {name}; changing the limits needs a profile change and reactivation."
+            )));
+        }
         spec.processors.units = to;
     }
     if let Some((_, to)) = change.r#virtual {
+        if running && (to > max_vp || to < min_vp) {
+            return Err(BackendError::refused_plain(format!(
+                "{to} virtual processors are outside the minimum {min_vp} and maximum {max_vp} of {name}; changing the limits needs a profile change and reactivation."
+            )));
+        }
         spec.processors.r#virtual = Some(to);
     }
     entitlement_fits(&spec.processors)?;
@@ -172,7 +215,10 @@ pub(crate) fn update(
         let (mem, procs) = capacity::demand(&spec);
         capacity::check_growth(frame, p, mem, procs)?;
     }
-    frame.partitions.get_mut(name).expect("checked").spec = spec;
+    let p = frame.partitions.get_mut(name).expect("checked");
+    p.spec = spec;
+    // What it runs with is now what was asked for.
+    p.profile = None;
     Ok(format!("{name} changed"))
 }
 

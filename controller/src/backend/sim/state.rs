@@ -251,6 +251,10 @@ pub struct SimPartition {
     pub last_device: Option<DeviceName>,
     /// Set while a migration is in flight.
     pub migration: Option<Migration>,
+    /// The profile, while the partition runs below its desired values (activated on a frame
+    /// short of them); `spec` then holds what it got.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Box<PartitionSpec>>,
 }
 
 /// A migration in flight, as each frame sees it.

@@ -725,7 +725,8 @@ async fn lifecycle_and_dlpar_respect_capacity_and_limits() {
         &sim,
         &blade,
         "huge",
-        "placement: {frame: js22_slot14}\nprocessors: {units: 1}\nmemory: {desiredMB: 15360, maxMB: 16384}\n",
+        // Its minimum is its desired memory: it cannot start below it.
+        "placement: {frame: js22_slot14}\nprocessors: {units: 1}\nmemory: {desiredMB: 15360, minMB: 15360, maxMB: 16384}\n",
     )
     .await
     .unwrap_err();
@@ -733,7 +734,7 @@ async fn lifecycle_and_dlpar_respect_capacity_and_limits() {
     let err =
         run(&sim, Op::StartPartition { frame: blade.clone(), partition: p("huge"), force: false }).await.unwrap_err();
     assert!(err.to_string().contains("not enough memory"), "{err}");
-    let err = create_and_start(&sim, &blade, "cpu", "placement: {frame: js22_slot14}\nprocessors: {mode: dedicated, units: 4}\nmemory: {desiredMB: 1024, maxMB: 2048}\n").await.unwrap_err();
+    let err = create_and_start(&sim, &blade, "cpu", "placement: {frame: js22_slot14}\nprocessors: {mode: dedicated, units: 4, minUnits: 4}\nmemory: {desiredMB: 1024, maxMB: 2048}\n").await.unwrap_err();
     assert!(err.to_string().contains("processing units"), "{err}");
 
     create_and_start(
@@ -834,8 +835,7 @@ async fn shared_processor_pool_limits_are_enforced() {
     )
     .await
     .unwrap();
-    let spec =
-        "placement: {frame: p72}\nprocessors: {pool: prodpool, units: 0.75}\nmemory: {desiredMB: 1024, maxMB: 2048}\n";
+    let spec = "placement: {frame: p72}\nprocessors: {pool: prodpool, units: 0.75, minUnits: 0.75}\nmemory: {desiredMB: 1024, maxMB: 2048}\n";
     create_and_start(&sim, &p72, "a", spec).await.unwrap();
     let err = create_and_start(&sim, &p72, "b", spec).await.unwrap_err();
     assert!(err.to_string().contains("prodpool cannot supply 0.75 processing units: 0.75 are entitled"), "{err}");
@@ -872,7 +872,9 @@ async fn a_pools_reserved_capacity_is_taken_from_the_frame() {
     let free = |r: &super::report::Report| r.frames.iter().find(|f| f.name == p72).unwrap().proc_units_free;
     assert_eq!(free(&sim.report().await), units(400), "16 - 2 (VIOS) - 10 (reserved)");
     let spec = |u: &str| {
-        format!("placement: {{frame: p72}}\nprocessors: {{units: {u}}}\nmemory: {{desiredMB: 1024, maxMB: 2048}}\n")
+        format!(
+            "placement: {{frame: p72}}\nprocessors: {{units: {u}, minUnits: {u}}}\nmemory: {{desiredMB: 1024, maxMB: 2048}}\n"
+        )
     };
     let e = create_and_start(&sim, &p72, "a", &spec("6.5")).await.unwrap_err().to_string();
     assert!(e.contains("There are not enough processing units available: Obtained: 4.00, Required: 6.50."), "{e}");
@@ -1281,6 +1283,58 @@ async fn a_partition_without_san_storage_or_virtual_network_does_not_migrate() {
     assert!(e.contains("no virtual Ethernet adapter"), "inactive too: {e}");
     // bxaix85 has both, and moves.
     run(&sim, validate("bxaix85", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await.unwrap();
+}
+
+// seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 94-97: the minimum
+// is what a partition needs to start, it may start "closer to the minimum value" than desired,
+// the maximum bounds DLPAR, and the desired virtual processors are always received.
+#[tokio::test(start_paused = true)]
+async fn a_short_frame_activates_a_partition_below_desired_down_to_its_minimum() {
+    let sim = lab();
+    let slot14 = f("js22_slot14");
+    // 16 GB and 4 units; the VIOS holds 2 GB and 0.5: 14 GB and 3.5 units are free.
+    let big = "placement: {frame: js22_slot14}\nprocessors: {units: 3.0, virtual: 4, minUnits: 1.0, maxUnits: 4.0}\nmemory: {desiredMB: 12288, minMB: 8192, maxMB: 16384}\nnetwork: [{vlan: 1}]\n";
+    create_and_start(
+        &sim,
+        &slot14,
+        "first",
+        "placement: {frame: js22_slot14}\nprocessors: {units: 1.0}\nmemory: {desiredMB: 4096, maxMB: 4096}\n",
+    )
+    .await
+    .unwrap();
+    let out = create_and_start(&sim, &slot14, "big", big).await.unwrap().message;
+    assert_eq!(
+        out,
+        "big activated below its desired values, the managed system being short: 10240 MB of 12288 (minimum 8192), 2.50 processing units of 3.00 (minimum 1.00)"
+    );
+    let seen = observe(&sim).await;
+    assert!(seen.status.partitions[&p("big")].below_desired);
+    assert_eq!(seen.partitions[&p("big")].spec.memory.desired_mb, MemoryMb(10240), "observed: what it got");
+    // DLPAR stays within the profile's limits.
+    let up = |units: u32| Op::UpdatePartition {
+        frame: slot14.clone(),
+        partition: p("big"),
+        change: PartitionChange {
+            units: Some((
+                powerplane_model::ProcUnits::from_hundredths(250),
+                powerplane_model::ProcUnits::from_hundredths(units),
+            )),
+            ..Default::default()
+        },
+    };
+    let e = refused(&sim, up(450)).await;
+    assert!(e.contains("outside the minimum 1.00 and maximum 4.00 of big"), "{e}");
+    // Shut down, it asks for its desired values again; with the room back it gets them.
+    run(&sim, Op::StopPartition { frame: slot14.clone(), partition: p("big") }).await.unwrap();
+    run(&sim, Op::StopPartition { frame: slot14.clone(), partition: p("first") }).await.unwrap();
+    let out = run(&sim, Op::StartPartition { frame: slot14.clone(), partition: p("big"), force: false }).await.unwrap();
+    assert_eq!(out.message, "big activated");
+    assert!(!observe(&sim).await.status.partitions[&p("big")].below_desired);
+    // Below even the minimum, the activation is refused as the HMC refuses it.
+    let e = create_and_start(&sim, &slot14, "huge", "placement: {frame: js22_slot14}\nprocessors: {units: 0.5}\nmemory: {desiredMB: 4096, minMB: 3072, maxMB: 4096}\n")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("There is not enough memory: Obtained: 2048, Required: 4096"), "{e}");
 }
 
 #[tokio::test(start_paused = true)]

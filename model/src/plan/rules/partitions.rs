@@ -352,7 +352,14 @@ impl Planner<'_, '_> {
             }
         }
         chain.fields.extend(dlpar);
-        chain.kind.get_or_insert(ChangeKind::Update);
+        if self.observed.status.partitions.get(p.name).is_some_and(|s| s.below_desired) && p.stays_running() {
+            // The HMC activated it below its desired values on a short frame: drift, which the
+            // DLPAR change repairs once the room is there.
+            chain.kind = Some(ChangeKind::Drift);
+            chain.notes.push("activated below its desired values: the frame was short".into());
+        } else {
+            chain.kind.get_or_insert(ChangeKind::Update);
+        }
         chain.last = Some(i);
     }
 
@@ -457,6 +464,22 @@ mod tests {
         let profile =
             lab_desired_with(replace("js22.yaml", "desiredMB: 4096, maxMB: 8192", "desiredMB: 4096, maxMB: 12288"));
         insta::assert_snapshot!(render(&plan(&profile, &observed, PlanOptions::default())));
+    }
+
+    /// bxaix85 activated below its desired memory (the HMC did so on a short frame): drift, and
+    /// a DLPAR change takes it to its desired 4096 MB.
+    // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, line 95.
+    #[test]
+    fn a_partition_activated_below_desired_is_drift_that_dlpar_repairs() {
+        let mut observed = lab_converged();
+        let name = partition("bxaix85");
+        observed.partitions.get_mut(&name).unwrap().spec.memory.desired_mb = crate::MemoryMb(3072);
+        observed.status.partitions.get_mut(&name).unwrap().below_desired = true;
+        let p = plan(&lab_desired(), &observed, PlanOptions::default());
+        insta::assert_snapshot!(render(&p));
+        let done = crate::plan::apply(&observed, &p.actions);
+        assert!(!done.status.partitions[&name].below_desired);
+        assert!(plan(&lab_desired(), &done, PlanOptions::default()).actions.is_empty());
     }
 
     /// A migration in progress is left to the HMC; one that failed part-way is recovered before
