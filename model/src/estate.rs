@@ -236,6 +236,13 @@ pub struct EstateIndex<'a> {
     proc_pools_by_frame: BTreeMap<&'a FrameName, BTreeMap<&'a ProcPoolName, &'a ProcPool>>,
     seas_by_pair: BTreeMap<&'a ViosPairName, Vec<&'a Sea>>,
     vios_hardware: BTreeMap<(&'a FrameName, &'a ViosName), &'a ViosHardwareSpec>,
+    /// The disks each frame's VIOS see, by LUN: a partition's storage is looked up once per
+    /// candidate frame, and a frame's VIOS may see thousands of LUNs.
+    #[allow(clippy::type_complexity)]
+    disks_by_lun: BTreeMap<
+        &'a FrameName,
+        std::collections::HashMap<&'a crate::names::Lun, Vec<(&'a ViosName, &'a crate::manifest::DiskSpec)>>,
+    >,
 }
 
 impl<'a> EstateIndex<'a> {
@@ -248,6 +255,7 @@ impl<'a> EstateIndex<'a> {
             proc_pools_by_frame: BTreeMap::new(),
             seas_by_pair: BTreeMap::new(),
             vios_hardware: BTreeMap::new(),
+            disks_by_lun: Default::default(),
         };
         for pair in estate.vios_pairs.values() {
             ix.pairs_by_frame.entry(&pair.spec.frame).or_default().push(pair);
@@ -267,6 +275,9 @@ impl<'a> EstateIndex<'a> {
         for hw in estate.hardware.values() {
             for v in &hw.spec.vios {
                 ix.vios_hardware.insert((&hw.metadata.name, &v.name), v);
+                for d in &v.disks {
+                    ix.disks_by_lun.entry(&hw.metadata.name).or_default().entry(&d.lun).or_default().push((&v.name, d));
+                }
             }
         }
         ix
@@ -320,6 +331,15 @@ impl<'a> EstateIndex<'a> {
     /// Physical facts of a frame.
     pub fn hardware(&self, frame: &FrameName) -> Option<&'a Hardware> {
         self.estate.hardware.get(frame)
+    }
+
+    /// The disks of a frame's VIOS that are `lun`, each with the VIOS that sees it.
+    pub fn disks_with_lun(
+        &self,
+        frame: &FrameName,
+        lun: &crate::names::Lun,
+    ) -> &[(&'a ViosName, &'a crate::manifest::DiskSpec)] {
+        self.disks_by_lun.get(frame).and_then(|by_lun| by_lun.get(lun)).map_or(&[], Vec::as_slice)
     }
 
     /// Physical facts of a VIOS.

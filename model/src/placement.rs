@@ -278,12 +278,7 @@ impl<'a> Placer<'a> {
                 why.push(Ineligible::NoMoverService);
             }
             for s in &spec.storage {
-                let disks: Vec<(&crate::names::ViosName, &crate::manifest::DiskSpec)> = hw
-                    .spec
-                    .vios
-                    .iter()
-                    .flat_map(|v| v.disks.iter().filter(|d| d.lun == s.lun).map(move |d| (&v.name, d)))
-                    .collect();
+                let disks = self.facts.as_ref().map_or(&[][..], |f| f.disks_with_lun(frame, &s.lun));
                 if disks.is_empty() {
                     why.push(Ineligible::LunNotVisible(s.lun.clone()));
                 } else if moving_here && !disks.iter().any(|(_, d)| d.reserve_policy == ReservePolicy::NoReserve) {

@@ -568,6 +568,42 @@ mod found {
         ConvergenceTest::test_sequential(Config::default(), init, transitions, None);
     }
 
+    /// Issue 13 item 6: two trunks appended to a load-sharing SEA, once straight through and
+    /// once with a client killed part-way and the primary's VIOS down in between. Every chdev
+    /// reaches the primary before the backup (`check_sea_order`), and the estate converges.
+    #[test]
+    fn trunks_are_appended_to_a_running_sea_and_converge() {
+        let sea = FrameGen { sea: Some(true), ..frame(2) };
+        let init = Reference { frames: vec![sea], parts: vec![shared(0, true)], faults: vec![] };
+        let add = Transition::ChangeDesired(Edit::AddTrunk(0));
+        let records = audit_sequence(&init, &[Transition::Reconcile, add.clone(), add.clone(), Transition::Reconcile]);
+        let r2: Vec<(&str, &str, &str)> = records
+            .iter()
+            .filter(|r| r["event"] == "outcome" && r["plan_id"] == "r2")
+            .map(|r| (r["kind"].as_str().unwrap(), r["object"].as_str().unwrap(), r["result"].as_str().unwrap()))
+            .collect();
+        let count = |k: &str| r2.iter().filter(|(kind, _, res)| *kind == k && *res == "succeeded").count();
+        assert_eq!(
+            (count("AddTrunkAdapter"), count("SaveProfile"), count("ConfigureDevices"), count("SetSeaAdapters")),
+            (4, 2, 2, 2),
+            "{r2:#?}"
+        );
+        replay(init.clone(), vec![Transition::Reconcile, add.clone(), add.clone(), Transition::Reconcile]);
+        replay(
+            init,
+            vec![
+                Transition::Reconcile,
+                add.clone(),
+                Transition::ClientDies(5),
+                Transition::InjectFault(Fault::ViosDown(0, true)),
+                Transition::Reconcile,
+                add,
+                Transition::ClearFaults,
+                Transition::Reconcile,
+            ],
+        );
+    }
+
     /// A stopped shared-memory partition had to move to a frame whose only paging device a
     /// running partition held: the planner planned the move and the HMC refused it (HSCLA304)
     /// on every reconcile. Now the move reserves a device and the plan says none is free.

@@ -82,8 +82,9 @@ pub(crate) fn start(frame: &mut SimFrame, name: &PartitionName, force: bool) -> 
     }
     let Some(got) = capacity::activation(frame, &p.spec) else {
         // Not even the minimum: the HMC's refusal names what the desired values need.
-        capacity::check_fits(frame, &p.spec, false)?;
-        unreachable!("a profile that fits activates");
+        return Err(capacity::check_fits(frame, &p.spec, false).err().unwrap_or_else(|| {
+            BackendError::refused_plain(format!("{name} cannot be activated with the resources available."))
+        }));
     };
     paging::activate(frame, name, force)?;
     let p = frame.partitions.get_mut(name).expect("checked");

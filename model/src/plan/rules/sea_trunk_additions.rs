@@ -49,6 +49,12 @@ impl Planner<'_, '_> {
         // Per running member: its SEA device, the step after which it has every adapter, and
         // whether its SEA must be told its adapters.
         let mut prepared: Vec<(ViosName, DeviceName, Option<usize>, bool)> = Vec::new();
+        if let Some(misnamed) = self.misnamed_trunks(frame, members, d, status) {
+            self.errors.push(format!(
+                "{object}: a trunk adapter added to a running SEA gets the name cfgdev gives it: {misnamed}; rename it in the manifest"
+            ));
+            return true;
+        }
         let steps_before = self.steps.len();
         let mut fields = Vec::new();
         for (priority, v) in members.iter().enumerate() {
@@ -76,22 +82,6 @@ impl Planner<'_, '_> {
             let hw: Vec<&DeviceName> =
                 self.observed_index.vios_hardware(frame, v).map(|h| h.ethernet.iter().collect()).unwrap_or_default();
             let missing: Vec<_> = d.trunks.iter().filter(|t| !hw.contains(&&t.adapter)).collect();
-            // cfgdev names a new adapter with the next free entN: after the VIOS's adapters and
-            // its SEA device (ent5 and ent6 after ent4 in the seed, line 1096).
-            let first =
-                hw.iter().chain(std::iter::once(&&m.device)).filter_map(|d| ent_number(d)).max().map_or(0, |n| n + 1);
-            let misnamed: Vec<String> = (first..)
-                .zip(&missing)
-                .filter(|(n, t)| ent_number(&t.adapter) != Some(*n))
-                .map(|(n, t)| format!("{} (cfgdev on {v} names it ent{n})", t.adapter))
-                .collect();
-            if !misnamed.is_empty() {
-                self.errors.push(format!(
-                    "{object}: a trunk adapter added to a running SEA gets the name cfgdev gives it: {}; rename it in the manifest",
-                    misnamed.join(", ")
-                ));
-                return true;
-            }
             // The seed's order: the adapters by DLPAR, the profile saved, then cfgdev. The
             // adapters are added one after the other, in manifest order: each takes the lowest
             // free slot, and cfgdev names them in slot order.
@@ -174,6 +164,36 @@ impl Planner<'_, '_> {
             self.change(ChangeKind::Update, object.to_owned(), Some(frame), fields, note);
         }
         true
+    }
+}
+
+impl Planner<'_, '_> {
+    /// The new trunks whose names are not the ones `cfgdev` will give them on some member:
+    /// the next free `entN`s after its adapters and its SEA device (ent5 and ent6 after ent4 in
+    /// the seed, line 1096), in manifest order.
+    fn misnamed_trunks(
+        &self,
+        frame: &FrameName,
+        members: &[ViosName],
+        d: &crate::manifest::SeaSpec,
+        status: &[SeaMemberStatus],
+    ) -> Option<String> {
+        let mut misnamed = Vec::new();
+        for v in members {
+            let Some(m) = status.iter().find(|m| &m.vios == v) else { continue };
+            let hw: Vec<&DeviceName> =
+                self.observed_index.vios_hardware(frame, v).map(|h| h.ethernet.iter().collect()).unwrap_or_default();
+            let first =
+                hw.iter().chain(std::iter::once(&&m.device)).filter_map(|d| ent_number(d)).max().map_or(0, |n| n + 1);
+            let missing = d.trunks.iter().filter(|t| !hw.contains(&&t.adapter));
+            misnamed.extend(
+                (first..)
+                    .zip(missing)
+                    .filter(|(n, t)| ent_number(&t.adapter) != Some(*n))
+                    .map(|(n, t)| format!("{} (cfgdev on {v} names it ent{n})", t.adapter)),
+            );
+        }
+        (!misnamed.is_empty()).then(|| misnamed.join(", "))
     }
 }
 
