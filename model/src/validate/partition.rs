@@ -156,46 +156,32 @@ pub(super) fn check(e: &Estate, out: &mut Vec<Diagnostic>) {
                 }
             }
         }
+        // Minimum <= desired <= maximum, as the HMC requires of a profile.
         let (min_u, units, max_u) = procs.units_range();
-        for (field, bad, text) in [
+        let mut order = vec![
             ("minUnits", min_u > units, format!("minUnits {min_u} is above units {units}")),
             ("maxUnits", max_u < units, format!("maxUnits {max_u} is below units {units}")),
-        ] {
-            if bad {
-                out.push(part(
-                    Rule::ProcessorSettings,
-                    &["spec", "processors", field],
-                    text,
-                    "minimum <= desired (`units`) <= maximum, as the HMC requires of a profile",
-                ));
-            }
-        }
+        ];
         if procs.mode == ProcMode::Shared {
             let (min_vp, vp, max_vp) = (procs.min_virtual, procs.virtual_processors(), procs.max_virtual);
-            for (field, bad, text) in [
-                (
-                    "minVirtual",
-                    min_vp.is_some_and(|m| m > vp || m == 0),
-                    format!(
-                        "minVirtual {} is not between 1 and the {vp} virtual processors",
-                        min_vp.unwrap_or_default()
-                    ),
-                ),
-                (
-                    "maxVirtual",
-                    max_vp.is_some_and(|m| m < vp),
-                    format!("maxVirtual {} is below the {vp} virtual processors", max_vp.unwrap_or_default()),
-                ),
-            ] {
-                if bad {
-                    out.push(part(
-                        Rule::ProcessorSettings,
-                        &["spec", "processors", field],
-                        text,
-                        "minimum <= desired (`virtual`) <= maximum, as the HMC requires of a profile",
-                    ));
-                }
-            }
+            order.push((
+                "minVirtual",
+                min_vp.is_some_and(|m| m > vp || m == 0),
+                format!("minVirtual {} is not between 1 and the {vp} virtual processors", min_vp.unwrap_or_default()),
+            ));
+            order.push((
+                "maxVirtual",
+                max_vp.is_some_and(|m| m < vp),
+                format!("maxVirtual {} is below the {vp} virtual processors", max_vp.unwrap_or_default()),
+            ));
+        }
+        for (field, _, text) in order.into_iter().filter(|(_, bad, _)| *bad) {
+            out.push(part(
+                Rule::ProcessorSettings,
+                &["spec", "processors", field],
+                text,
+                "a profile needs minimum <= desired (`units`, `virtual`) <= maximum",
+            ));
         }
     }
 }

@@ -246,7 +246,38 @@ impl Planner<'_, '_> {
         let (dlpar, other): (Vec<FieldChange>, Vec<FieldChange>) =
             diffs.into_iter().partition(|f| DLPAR_PATHS.contains(&f.path.as_str()));
         if other.is_empty() {
-            return Some(dlpar);
+            // DLPAR stays within the profile's limits; beyond them the profile must change.
+            // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 96-97
+            // ("Maximum: ... the maximum amount ... that can be DLPARed into the partition", the
+            // virtual processors' minimum and maximum "are effectively limits on DLPAR").
+            let (op, dp) = (&p.observed.spec.processors, &p.desired.spec.processors);
+            let (min_u, _, max_u) = op.units_range();
+            let (min_vp, _, max_vp) = op.virtual_range();
+            let mut beyond = Vec::new();
+            if !dlpar.is_empty() && (dp.units > max_u || dp.units < min_u) {
+                beyond.push(format!(
+                    "processors.units {} is outside the profile's {min_u}..{max_u} (set maxUnits/minUnits)",
+                    dp.units
+                ));
+            }
+            if op.mode == crate::manifest::ProcMode::Shared
+                && !dlpar.is_empty()
+                && (dp.virtual_processors() > max_vp || dp.virtual_processors() < min_vp)
+            {
+                beyond.push(format!(
+                    "processors.virtual {} is outside the profile's {min_vp}..{max_vp} (set maxVirtual/minVirtual)",
+                    dp.virtual_processors()
+                ));
+            }
+            if beyond.is_empty() {
+                return Some(dlpar);
+            }
+            self.errors.push(format!(
+                "{}: {}: beyond the profile's limits DLPAR is refused; the limits change with the profile and a reactivation, which powerplane does not plan yet",
+                p.object,
+                beyond.join("; ")
+            ));
+            return None;
         }
         let list: Vec<String> = other
             .iter()
@@ -464,6 +495,25 @@ mod tests {
         let profile =
             lab_desired_with(replace("js22.yaml", "desiredMB: 4096, maxMB: 8192", "desiredMB: 4096, maxMB: 12288"));
         insta::assert_snapshot!(render(&plan(&profile, &observed, PlanOptions::default())));
+    }
+
+    /// DLPAR stays within the profile's limits: bxaix85's profile allows two virtual
+    /// processors (max_procs), so a third is an error with the fix, not a refused chhwres.
+    #[test]
+    fn dlpar_beyond_the_profiles_maximum_is_an_error() {
+        let more = lab_desired_with(replace("js22.yaml", "units: 1.0, virtual: 2", "units: 1.0, virtual: 3"));
+        let p = plan(&more, &lab_converged(), PlanOptions::default());
+        assert!(p.actions.is_empty(), "{}", render(&p));
+        assert!(
+            p.errors
+                .iter()
+                .any(|e| e.contains("processors.virtual 3 is outside the profile's 1..2 (set maxVirtual/minVirtual)")),
+            "{:?}",
+            p.errors
+        );
+        let within = lab_desired_with(replace("js22.yaml", "units: 1.0, virtual: 2", "units: 1.5, virtual: 2"));
+        let p = plan(&within, &lab_converged(), PlanOptions::default());
+        assert!(p.errors.is_empty() && p.actions.len() == 1, "{}", render(&p));
     }
 
     /// bxaix85 activated below its desired memory (the HMC did so on a short frame): drift, and
