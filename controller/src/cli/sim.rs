@@ -368,9 +368,13 @@ fn show(out: &mut dyn Write, r: &Report) -> std::io::Result<()> {
             } else {
                 p.state.to_string()
             };
+            let short = p
+                .below_desired
+                .map(|(m, u)| format!("  (activated below its desired {} MB, {u} units: the frame was short)", m.0))
+                .unwrap_or_default();
             writeln!(
                 out,
-                "  Partition   {:<18} {:<22} {} MB{}  {} units{paging}",
+                "  Partition   {:<18} {:<22} {} MB{}  {} units{paging}{short}",
                 p.name.as_str(),
                 state,
                 p.memory_mb.0,

@@ -128,6 +128,10 @@ pub struct PartitionReport {
     pub paging_secondary: Option<ViosName>,
     pub paging_current: Option<ViosName>,
     pub paging_device: Option<powerplane_model::DeviceName>,
+    /// The profile's desired memory and processing units, when it runs below them (activated on
+    /// a short frame).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub below_desired: Option<(MemoryMb, ProcUnits)>,
 }
 
 /// Builds the report.
@@ -173,6 +177,7 @@ pub(crate) fn report(s: &SimState) -> Report {
                         paging_secondary: p.paging.as_ref().and_then(|g| g.secondary.clone()),
                         paging_current: p.paging.as_ref().and_then(|g| g.current.clone()),
                         paging_device: p.paging.as_ref().and_then(|g| g.device.clone()),
+                        below_desired: p.profile.as_ref().map(|pr| (pr.memory.desired_mb, pr.processors.units)),
                     })
                     .collect(),
             }

@@ -1310,6 +1310,9 @@ async fn a_short_frame_activates_a_partition_below_desired_down_to_its_minimum()
     let seen = observe(&sim).await;
     assert!(seen.status.partitions[&p("big")].below_desired);
     assert_eq!(seen.partitions[&p("big")].spec.memory.desired_mb, MemoryMb(10240), "observed: what it got");
+    let shown = sim.report().await;
+    let big = shown.frames.iter().flat_map(|f| &f.partitions).find(|x| x.name.as_str() == "big").unwrap();
+    assert_eq!(big.below_desired, Some((MemoryMb(12288), powerplane_model::ProcUnits::from_hundredths(300))));
     // DLPAR stays within the profile's limits.
     let up = |units: u32| Op::UpdatePartition {
         frame: slot14.clone(),

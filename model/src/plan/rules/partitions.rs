@@ -238,6 +238,10 @@ impl Planner<'_, '_> {
             {
                 p.redundancy = Redundancy::Required;
             }
+            // The HMC's default weight given or not is the same profile.
+            if s.processors.weight == Some(crate::manifest::DEFAULT_UNCAPPED_WEIGHT) {
+                s.processors.weight = None;
+            }
             s
         };
         let (old, new) = (strip(&p.observed.spec), strip(&p.desired.spec));
@@ -514,6 +518,14 @@ mod tests {
         let within = lab_desired_with(replace("js22.yaml", "units: 1.0, virtual: 2", "units: 1.5, virtual: 2"));
         let p = plan(&within, &lab_converged(), PlanOptions::default());
         assert!(p.errors.is_empty() && p.actions.len() == 1, "{}", render(&p));
+        // The default weight written out is no change; another weight needs the profile.
+        let same =
+            lab_desired_with(replace("js22.yaml", "units: 1.0, virtual: 2", "units: 1.0, virtual: 2, weight: 128"));
+        assert!(plan(&same, &lab_converged(), PlanOptions::default()).actions.is_empty());
+        let other =
+            lab_desired_with(replace("js22.yaml", "units: 1.0, virtual: 2", "units: 1.0, virtual: 2, weight: 64"));
+        let p = plan(&other, &lab_converged(), PlanOptions::default());
+        assert!(p.errors.iter().any(|e| e.contains("processors.weight")), "{:?}", p.errors);
     }
 
     /// bxaix85 activated below its desired memory (the HMC did so on a short frame): drift, and
