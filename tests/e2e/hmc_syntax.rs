@@ -73,7 +73,7 @@ const DOCUMENTED: &[&str] = &[
     r#"^chhwres -r procpool -m \S+ -o s --poolname \S+ -a "max_pool_proc_units=[\d.]+,reserved_pool_proc_units=[\d.]+"$"#,
     r#"^rmsyscfg -r lpar -m \S+ -n \S+$"#,
     r#"^migrlpar -o r -m \S+ -p \S+$"#,
-    // The HMC's "Save Current Configuration" (the seed, line 1081, shows the menu, not the
+    // The HMC's "Save Current Configuration" (the seed, line 1080, shows the menu, not the
     // command).
     r#"^mksyscfg -r prof -m \S+ -o save -p \S+ -n default --force$"#,
 ];

@@ -178,7 +178,7 @@ fn seed_trunks() -> Vec<TrunkSpec> {
 
 // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 1026-1150, the
 // "Enhanced test scenario (adding additional trunk adapter dynamically to the SEA)": DLPAR the
-// two trunk adapters on both VIOS, save the profiles, cfgdev (line 1094: "ent5 Available
+// two trunk adapters on both VIOS, save the profiles, cfgdev (line 1092: "ent5 Available
 // Virtual I/O Ethernet Adapter (l-lan)"), `chdev -dev ent4 -attr virt_adapters=
 // ent1,ent2,ent5,ent6` on p72vio1 then p72vio2 ("ent4 changed"), and the split of lines
 // 1125-1151.
