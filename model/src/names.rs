@@ -166,6 +166,24 @@ name_type!(
     Lun, "LUN"
 );
 
+impl DeviceName {
+    /// The number of an ethernet device, `4` for `ent4`.
+    pub fn ent_number(&self) -> Option<u32> {
+        self.0.strip_prefix("ent").and_then(|n| n.parse().ok())
+    }
+
+    /// The number the VIOS's configuration manager gives the next ethernet device: one past the
+    /// highest `entN` in `used` (`ent4` after `ent0`..`ent3`, `ent5` after a SEA `ent4`).
+    pub fn next_ent<'a>(used: impl IntoIterator<Item = &'a DeviceName>) -> u32 {
+        used.into_iter().filter_map(DeviceName::ent_number).max().map_or(0, |n| n + 1)
+    }
+
+    /// `entN`.
+    pub fn ent(n: u32) -> Self {
+        Self(format!("ent{n}"))
+    }
+}
+
 impl ProcPoolName {
     /// The pool every frame has and that partitions use when they name none.
     pub fn default_pool() -> Self {
@@ -176,6 +194,16 @@ impl ProcPoolName {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ethernet_devices_are_numbered_as_cfgdev_numbers_them() {
+        let d = |s: &str| DeviceName::new(s).unwrap();
+        assert_eq!(d("ent4").ent_number(), Some(4));
+        assert_eq!(d("hdisk4").ent_number(), None);
+        assert_eq!(DeviceName::next_ent(&[d("ent0"), d("ent3"), d("hdisk9")]), 4);
+        assert_eq!(DeviceName::next_ent(&[]), 0);
+        assert_eq!(DeviceName::ent(5), d("ent5"));
+    }
 
     #[test]
     fn accepts_seed_names() {

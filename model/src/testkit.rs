@@ -37,6 +37,23 @@ pub struct FrameGen {
 }
 
 impl FrameGen {
+    /// A frame of `mem_gb` and `procs` with nothing configured: no SEA, memory or processor
+    /// pool, in service, both VIOS up and mover service partitions. Tests build on it with
+    /// `FrameGen { sea: Some(true), ..FrameGen::plain(32, 4) }`.
+    pub fn plain(mem_gb: u64, procs: u32) -> Self {
+        FrameGen {
+            mem_gb,
+            procs,
+            sea: None,
+            smp: None,
+            spp: None,
+            maintenance: false,
+            vios_b_down: false,
+            msp: true,
+            extra_trunks: 0,
+        }
+    }
+
     /// The maximum of pool `prod` as the manifests render it: below the frame's processors.
     fn pool_max(&self) -> Option<u32> {
         self.spp.map(|m| m.min(self.procs.saturating_sub(1)).max(1))
@@ -86,15 +103,11 @@ pub fn frame_gen() -> impl Strategy<Value = FrameGen> {
         prop::bool::weighted(0.85),
     )
         .prop_map(|(mem_gb, procs, sea, smp, spp, msp)| FrameGen {
-            mem_gb,
-            procs,
             sea,
             smp,
             spp,
-            maintenance: false,
-            vios_b_down: false,
             msp,
-            extra_trunks: 0,
+            ..FrameGen::plain(mem_gb, procs)
         })
 }
 

@@ -536,17 +536,7 @@ mod found {
     use super::*;
 
     fn frame(smp_vios: u8) -> FrameGen {
-        FrameGen {
-            mem_gb: 32,
-            procs: 4,
-            sea: None,
-            smp: Some((smp_vios, 1)),
-            spp: None,
-            maintenance: false,
-            vios_b_down: false,
-            msp: true,
-            extra_trunks: 0,
-        }
+        FrameGen { smp: Some((smp_vios, 1)), ..FrameGen::plain(32, 4) }
     }
 
     fn shared(frame: usize, running: bool) -> Option<PartGen> {
@@ -683,17 +673,7 @@ mod found {
     /// refused it and every reconcile retried one step further. Now validation waits too.
     #[test]
     fn a_validation_waits_for_the_room_a_move_frees() {
-        let small = FrameGen {
-            mem_gb: 32,
-            procs: 4,
-            sea: None,
-            smp: None,
-            spp: None,
-            maintenance: false,
-            vios_b_down: false,
-            msp: true,
-            extra_trunks: 0,
-        };
+        let small = FrameGen::plain(32, 4);
         // Three full frames and an empty one; each partition moves one frame up, into the
         // room the next one leaves: without the wait, each reconcile got one move further.
         let full = |frame| Some(PartGen { units: 300, shared_mem: false, ..shared(frame, true).unwrap() });

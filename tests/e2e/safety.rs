@@ -156,6 +156,7 @@ fn sigkill_at_thirty_points_of_an_evacuation_never_leaves_a_false_converged() {
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let show = lab.cmd(&["sim", "show", "--format", "json"]).output().unwrap();
+        assert!(show.status.success(), "sim show after a SIGKILL: {}", String::from_utf8_lossy(&show.stderr));
         let show: Value = serde_json::from_slice(&show.stdout).unwrap();
         if show["migrations"].as_array().is_some_and(|m| !m.is_empty()) {
             mid_migration += 1;

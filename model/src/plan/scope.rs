@@ -391,17 +391,7 @@ mod tests {
     }
 
     fn frame() -> FrameGen {
-        FrameGen {
-            mem_gb: 64,
-            procs: 8,
-            sea: None,
-            smp: None,
-            spp: None,
-            maintenance: false,
-            vios_b_down: false,
-            msp: true,
-            extra_trunks: 0,
-        }
+        FrameGen::plain(64, 8)
     }
 
     fn part(frame: usize, any_of: Option<usize>) -> PartGen {

@@ -85,12 +85,7 @@ pub(crate) fn running(frame: &SimFrame, vios: &ViosName) -> bool {
 /// `ent0`..`ent3`, as in the seed).
 fn next_device(frame: &SimFrame, vios: &ViosName) -> DeviceName {
     let hw = frame.hw.vios.iter().find(|v| &v.name == vios);
-    let max = hw
-        .into_iter()
-        .flat_map(|v| v.ethernet.iter())
-        .filter_map(|e| e.as_str().strip_prefix("ent").and_then(|n| n.parse::<u32>().ok()))
-        .max();
-    DeviceName::new(format!("ent{}", max.map_or(0, |m| m + 1))).expect("entN is a valid device name")
+    DeviceName::ent(DeviceName::next_ent(hw.into_iter().flat_map(|v| v.ethernet.iter())))
 }
 
 /// Arguments of `mkvdev -sea` on one VIOS.

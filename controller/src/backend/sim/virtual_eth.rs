@@ -69,13 +69,13 @@ pub(crate) fn cfgdev(frame: &mut SimFrame, vios: &ViosName) -> Result<String, Ba
         return Err(BackendError::refused_plain(format!("{vios} is not a Virtual I/O Server of this managed system.")));
     };
     let v = frame.vios.get_mut(vios).expect("a VIOS with hardware has a runtime");
-    let first = hw.ethernet.iter().chain(sea_device.as_ref()).filter_map(ent_number).max().map_or(0, |n| n + 1);
+    let first = DeviceName::next_ent(hw.ethernet.iter().chain(sea_device.as_ref()));
     let mut out = Vec::new();
     // The configuration manager walks the virtual slots in order.
     let mut new: Vec<&mut DlparEth> = v.dlpar_eth.iter_mut().filter(|a| a.device.is_none()).collect();
     new.sort_by_key(|a| a.slot);
     for (n, a) in (first..).zip(new) {
-        let name = DeviceName::new(format!("ent{n}")).expect("entN is a valid device name");
+        let name = DeviceName::ent(n);
         out.push(format!("{name} Available Virtual I/O Ethernet Adapter (l-lan)"));
         hw.ethernet.push(name.clone());
         a.device = Some(name);
@@ -136,8 +136,4 @@ pub(crate) fn unsaved(frame: &SimFrame, vios: &ViosName) -> Vec<DeviceName> {
         .get(vios)
         .map(|v| v.dlpar_eth.iter().filter(|a| !a.saved).filter_map(|a| a.device.clone()).collect())
         .unwrap_or_default()
-}
-
-fn ent_number(d: &DeviceName) -> Option<u32> {
-    d.as_str().strip_prefix("ent").and_then(|n| n.parse().ok())
 }

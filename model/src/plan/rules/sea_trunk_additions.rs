@@ -183,22 +183,17 @@ impl Planner<'_, '_> {
             let Some(m) = status.iter().find(|m| &m.vios == v) else { continue };
             let hw: Vec<&DeviceName> =
                 self.observed_index.vios_hardware(frame, v).map(|h| h.ethernet.iter().collect()).unwrap_or_default();
-            let first =
-                hw.iter().chain(std::iter::once(&&m.device)).filter_map(|d| ent_number(d)).max().map_or(0, |n| n + 1);
+            let first = DeviceName::next_ent(hw.iter().copied().chain([&m.device]));
             let missing = d.trunks.iter().filter(|t| !hw.contains(&&t.adapter));
             misnamed.extend(
                 (first..)
                     .zip(missing)
-                    .filter(|(n, t)| ent_number(&t.adapter) != Some(*n))
+                    .filter(|(n, t)| t.adapter.ent_number() != Some(*n))
                     .map(|(n, t)| format!("{} (cfgdev on {v} names it ent{n})", t.adapter)),
             );
         }
         (!misnamed.is_empty()).then(|| misnamed.join(", "))
     }
-}
-
-fn ent_number(d: &DeviceName) -> Option<u32> {
-    d.as_str().strip_prefix("ent").and_then(|n| n.parse().ok())
 }
 
 fn join(v: &[&DeviceName]) -> String {
