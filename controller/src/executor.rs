@@ -1,14 +1,17 @@
 //! Runs a plan through a backend (DESIGN §6): actions in the order `after` allows, independent
 //! ones concurrently (bounded in all and per frame), transient errors retried with exponential
 //! backoff and jitter, a permanent failure skipping the actions that depend on it while
-//! independent branches finish. Every backend call is framed by an intent and an outcome
+//! independent branches finish. An action's `when` says what its prerequisites' outcomes must
+//! be: clean-up ([`When::Ended`]) runs after them however they ended, also while the controller
+//! drains; an `onFailure` step ([`When::Failed`]) only when one did not succeed. Hooks run on
+//! this machine ([`crate::hooks`]), everything else through the backend. Every backend call is framed by an intent and an outcome
 //! record in the audit trail, each durable before the call starts or the result is reported.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use powerplane_model::{Action, ActionId, FrameName, Plan};
+use powerplane_model::{Action, ActionId, FrameName, Op, Plan, When};
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
@@ -69,6 +72,8 @@ pub enum Outcome {
         /// The failed action.
         because: ActionId,
     },
+    /// An `onFailure` step that did not run: what it follows succeeded.
+    NotNeeded,
     /// Not started because the controller was asked to stop; the next reconcile plans it again.
     NotStarted,
     /// Started, but the controller stopped waiting for it (a second signal, or the drain
@@ -98,12 +103,13 @@ pub struct Report {
 }
 
 impl Report {
-    /// Whether every action succeeded.
+    /// Whether every action succeeded (an `onFailure` step that was not needed counts as
+    /// such: nothing failed).
     pub fn all_succeeded(&self) -> bool {
-        self.results.iter().all(|(_, o)| matches!(o, Outcome::Succeeded { .. }))
+        self.results.iter().all(|(_, o)| matches!(o, Outcome::Succeeded { .. } | Outcome::NotNeeded))
     }
 
-    /// Counts: (succeeded, failed, skipped).
+    /// Counts: (succeeded, failed, skipped); steps not needed are in none of them.
     pub fn counts(&self) -> (usize, usize, usize) {
         let mut c = (0, 0, 0);
         for (_, o) in &self.results {
@@ -111,9 +117,15 @@ impl Report {
                 Outcome::Succeeded { .. } => c.0 += 1,
                 Outcome::Failed { .. } => c.1 += 1,
                 Outcome::Skipped { .. } | Outcome::NotStarted | Outcome::LeftRunning => c.2 += 1,
+                Outcome::NotNeeded => {}
             }
         }
         c
+    }
+
+    /// `onFailure` steps that did not run because nothing failed.
+    pub fn not_needed(&self) -> usize {
+        self.results.iter().filter(|(_, o)| matches!(o, Outcome::NotNeeded)).count()
     }
 }
 
@@ -254,7 +266,12 @@ async fn run_one<H: Hypervisor>(
     let mut attempts = 0;
     let outcome = loop {
         attempts += 1;
-        let call = tokio::time::timeout(s.timeout, hv.execute(a));
+        let call = tokio::time::timeout(s.timeout, async {
+            match &a.op {
+                Op::RunHook { .. } => crate::hooks::run(&a.op).await,
+                _ => hv.execute(a).await,
+            }
+        });
         let r = tokio::select! {
             r = call => match r {
                 Ok(r) => r,
@@ -286,7 +303,7 @@ async fn run_one<H: Hypervisor>(
             audit::ActionResult::Interrupted,
             "left running on the hypervisor: the controller stopped waiting for it (second signal or drain deadline); the next run observes its effect".to_owned(),
         ),
-        Outcome::Skipped { .. } | Outcome::NotStarted => unreachable!("run_one never skips"),
+        Outcome::Skipped { .. } | Outcome::NotStarted | Outcome::NotNeeded => unreachable!("run_one never skips"),
     };
     let record = Draft {
         result: Some(result),
@@ -410,10 +427,37 @@ where
     let mut busy: BTreeMap<FrameName, usize> = BTreeMap::new();
     let mut running: JoinSet<(usize, Result<Outcome, StoreError>)> = JoinSet::new();
     let mut failure: Option<StoreError> = None;
-    let stopping = || ctx.stop.as_ref().is_some_and(|s| *s.borrow() != Stop::Run);
+    let stop_level = || ctx.stop.as_ref().map_or(Stop::Run, |s| *s.borrow());
+    let mut graph = Graph { actions, deps: &deps, dependents: &dependents, indegree: &mut indegree };
     loop {
-        if stopping() || failure.is_some() {
-            ready.clear();
+        // Ready actions that are settled without running: an onFailure step whose
+        // prerequisites all succeeded, and, while stopping, what is not clean-up.
+        let mut records = Vec::new();
+        loop {
+            let stop = stop_level();
+            let settle: Vec<(usize, Outcome)> = ready
+                .iter()
+                .filter_map(|&i| {
+                    let cleanup = actions[i].when != When::Succeeded;
+                    if stop == Stop::Abandon || failure.is_some() || (stop == Stop::Drain && !cleanup) {
+                        return Some((i, Outcome::NotStarted));
+                    }
+                    let succeeded = deps[i].iter().all(|d| ok(outcomes[*d].as_ref()));
+                    (actions[i].when == When::Failed && succeeded).then_some((i, Outcome::NotNeeded))
+                })
+                .collect();
+            if settle.is_empty() {
+                break;
+            }
+            for (i, o) in settle {
+                ready.remove(&i);
+                graph.settle(i, o, &mut outcomes, &mut ready, &mut records, ctx, progress.as_ref());
+            }
+        }
+        if !records.is_empty()
+            && let Err(e) = audit.write(records).await
+        {
+            failure.get_or_insert(e);
         }
         let launchable: Vec<usize> = ready
             .iter()
@@ -451,42 +495,12 @@ where
         };
         release(&mut busy, &actions[i]);
         progress.finished(&actions[i], &outcome);
-        let failed = !matches!(outcome, Outcome::Succeeded { .. });
-        outcomes[i] = Some(outcome);
-        if failed {
-            // Everything downstream is skipped, with a record saying why.
-            let mut stack = dependents[i].clone();
-            let mut skips = Vec::new();
-            while let Some(d) = stack.pop() {
-                if outcomes[d].is_none() {
-                    let o = Outcome::Skipped { because: actions[i].id.clone() };
-                    progress.finished(&actions[d], &o);
-                    outcomes[d] = Some(o);
-                    let why = format!("skipped: {} failed", actions[i].id);
-                    skips.push((
-                        Event::Skip,
-                        Draft {
-                            result: Some(audit::ActionResult::Skipped),
-                            message: Some(why),
-                            ..draft(&actions[d], ctx)
-                        },
-                    ));
-                    ready.remove(&d);
-                    stack.extend(&dependents[d]);
-                }
-            }
-            if !skips.is_empty()
-                && let Err(e) = audit.write(skips).await
-            {
-                failure.get_or_insert(e);
-            }
-        } else {
-            for &d in &dependents[i] {
-                indegree[d] -= 1;
-                if indegree[d] == 0 && outcomes[d].is_none() {
-                    ready.insert(d);
-                }
-            }
+        let mut records = Vec::new();
+        graph.settle_ran(i, outcome, &mut outcomes, &mut ready, &mut records, ctx, progress.as_ref());
+        if !records.is_empty()
+            && let Err(e) = audit.write(records).await
+        {
+            failure.get_or_insert(e);
         }
     }
     if let Some(e) = failure {
@@ -496,7 +510,7 @@ where
     let not_started: Vec<(Event, Draft)> = outcomes
         .iter()
         .zip(actions)
-        .filter(|(o, _)| o.is_none())
+        .filter(|(o, _)| o.is_none() || matches!(o, Some(Outcome::NotStarted)))
         .map(|(_, a)| {
             let why = "not started: the controller was stopping".to_owned();
             (Event::Skip, Draft { result: Some(audit::ActionResult::Skipped), message: Some(why), ..draft(a, ctx) })
@@ -508,6 +522,123 @@ where
     audit.sync().await?;
     let results = actions.iter().cloned().zip(outcomes).map(|(a, o)| (a, o.unwrap_or(Outcome::NotStarted))).collect();
     Ok(Report { results })
+}
+
+/// Whether a prerequisite's outcome lets a dependent that needs success go ahead.
+fn ok(o: Option<&Outcome>) -> bool {
+    matches!(o, Some(Outcome::Succeeded { .. } | Outcome::NotNeeded))
+}
+
+/// The plan's dependency graph while it runs: how many prerequisites of each action have not
+/// ended yet.
+struct Graph<'a> {
+    actions: &'a [Action],
+    deps: &'a [Vec<usize>],
+    dependents: &'a [Vec<usize>],
+    indegree: &'a mut [usize],
+}
+
+impl Graph<'_> {
+    /// Records how an action that ran ended, then settles its dependents.
+    #[allow(clippy::too_many_arguments)]
+    fn settle_ran(
+        &mut self,
+        i: usize,
+        o: Outcome,
+        outcomes: &mut [Option<Outcome>],
+        ready: &mut BTreeSet<usize>,
+        records: &mut Vec<(Event, Draft)>,
+        ctx: &Context,
+        progress: &dyn Progress,
+    ) {
+        outcomes[i] = Some(o);
+        self.release_dependents(i, outcomes, ready, records, ctx, progress);
+    }
+
+    /// Settles an action that does not run (not needed, or not started) with a record saying
+    /// why — not-started records are written at the end, with the others never started — then
+    /// its dependents.
+    #[allow(clippy::too_many_arguments)]
+    fn settle(
+        &mut self,
+        i: usize,
+        o: Outcome,
+        outcomes: &mut [Option<Outcome>],
+        ready: &mut BTreeSet<usize>,
+        records: &mut Vec<(Event, Draft)>,
+        ctx: &Context,
+        progress: &dyn Progress,
+    ) {
+        progress.finished(&self.actions[i], &o);
+        if o == Outcome::NotNeeded {
+            let after: Vec<&str> = self.deps[i].iter().map(|d| self.actions[*d].id.0.as_str()).collect();
+            let why = format!("not needed: {} succeeded", after.join(", "));
+            records.push((
+                Event::Skip,
+                Draft {
+                    result: Some(audit::ActionResult::Skipped),
+                    message: Some(why),
+                    ..draft(&self.actions[i], ctx)
+                },
+            ));
+        }
+        self.settle_ran(i, o, outcomes, ready, records, ctx, progress);
+    }
+
+    /// After action `i` ended: a dependent that needs success is skipped when `i` did not
+    /// succeed (and so on downstream); any other counts `i` as ended and is ready once all its
+    /// prerequisites have.
+    fn release_dependents(
+        &mut self,
+        i: usize,
+        outcomes: &mut [Option<Outcome>],
+        ready: &mut BTreeSet<usize>,
+        records: &mut Vec<(Event, Draft)>,
+        ctx: &Context,
+        progress: &dyn Progress,
+    ) {
+        let mut stack = vec![i];
+        while let Some(j) = stack.pop() {
+            let succeeded = ok(outcomes[j].as_ref());
+            // Why a dependent that needs success is skipped: the action that failed.
+            let because = match &outcomes[j] {
+                Some(Outcome::Skipped { because }) => Some(because.clone()),
+                Some(Outcome::NotStarted) => None,
+                _ => Some(self.actions[j].id.clone()),
+            };
+            for &d in &self.dependents[j] {
+                if outcomes[d].is_some() {
+                    continue;
+                }
+                if self.actions[d].when == When::Succeeded && !succeeded {
+                    let o = match &because {
+                        Some(b) => {
+                            let why = format!("skipped: {b} failed");
+                            records.push((
+                                Event::Skip,
+                                Draft {
+                                    result: Some(audit::ActionResult::Skipped),
+                                    message: Some(why),
+                                    ..draft(&self.actions[d], ctx)
+                                },
+                            ));
+                            Outcome::Skipped { because: b.clone() }
+                        }
+                        None => Outcome::NotStarted,
+                    };
+                    progress.finished(&self.actions[d], &o);
+                    outcomes[d] = Some(o);
+                    ready.remove(&d);
+                    stack.push(d);
+                } else {
+                    self.indegree[d] -= 1;
+                    if self.indegree[d] == 0 {
+                        ready.insert(d);
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn release(busy: &mut BTreeMap<FrameName, usize>, a: &Action) {
@@ -627,6 +758,7 @@ mod tests {
                 force: false,
             },
             after: after.iter().map(|a| ActionId(format!("a{a}"))).collect(),
+            when: Default::default(),
             reason: "test".into(),
         }
     }

@@ -11,6 +11,7 @@ pub mod cli;
 mod digest;
 pub mod executor;
 mod git;
+mod hooks;
 mod logging;
 pub mod manifest_dir;
 pub mod render;

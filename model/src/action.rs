@@ -5,8 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::{Kind, PartitionSpec, TrunkSpec};
-use crate::names::{DeviceName, FrameName, PartitionName, ProcPoolName, ViosName};
+use crate::manifest::{Hook, HookPoint, Kind, PartitionSpec, TrunkSpec};
+use crate::names::{ClusterName, DeviceName, FrameName, PartitionName, ProcPoolName, ViosName};
 use crate::status::SeaHaMode;
 use crate::units::{MemoryMb, ProcUnits};
 
@@ -92,6 +92,24 @@ action_kinds! {
     /// Recover a migration that failed part-way (`migrlpar -o r`): the partition is back on
     /// its source frame, the target's reservation is released.
     RecoverMigration,
+    /// Raise LLT's peer inactive timeout on one VCS node before a member migrates
+    /// (`lltconfig -T peerinact:N`, on the node).
+    RaisePeerInactive,
+    /// Set LLT's peer inactive timeout on one VCS node back to its configured value after the
+    /// migration, whether it succeeded or not.
+    RestorePeerInactive,
+    /// Stop PowerHA cluster services on the migrating node, leaving its resource groups
+    /// unmanaged (`clmgr stop node N MANAGE=unmanage`, on the node).
+    UnmanageClusterNode,
+    /// Start PowerHA cluster services on the node again, managing its resource groups
+    /// (`clmgr start node N MANAGE=auto`).
+    ManageClusterNode,
+    /// Put the migrating Pacemaker node into maintenance mode (`pcs node maintenance N`).
+    EnterNodeMaintenance,
+    /// Take the Pacemaker node out of maintenance mode (`pcs node unmaintenance N`).
+    LeaveNodeMaintenance,
+    /// Run a site hook (`preMigrate`, `postMigrate`, `onFailure`) on the controller's machine.
+    RunHook,
 }
 
 impl ActionKind {
@@ -253,6 +271,40 @@ pub enum Op {
     /// See [`ActionKind::RecoverMigration`]. `frame` is the source (`-m`), `to` the frame the
     /// failed migration reserved resources on.
     RecoverMigration { frame: FrameName, partition: PartitionName, to: FrameName },
+    /// See [`ActionKind::RaisePeerInactive`]. `frame` is where the node runs then.
+    RaisePeerInactive { cluster: ClusterName, node: PartitionName, frame: FrameName, centiseconds: u32 },
+    /// See [`ActionKind::RestorePeerInactive`].
+    RestorePeerInactive { cluster: ClusterName, node: PartitionName, frame: FrameName, centiseconds: u32 },
+    /// See [`ActionKind::UnmanageClusterNode`].
+    UnmanageClusterNode { cluster: ClusterName, node: PartitionName, frame: FrameName },
+    /// See [`ActionKind::ManageClusterNode`].
+    ManageClusterNode { cluster: ClusterName, node: PartitionName, frame: FrameName },
+    /// See [`ActionKind::EnterNodeMaintenance`].
+    EnterNodeMaintenance { cluster: ClusterName, node: PartitionName, frame: FrameName },
+    /// See [`ActionKind::LeaveNodeMaintenance`].
+    LeaveNodeMaintenance { cluster: ClusterName, node: PartitionName, frame: FrameName },
+    /// See [`ActionKind::RunHook`]: `hook` runs at `point` of the move of `partition` from
+    /// `from` to `to`; `cluster` says whose hook it is (the partition's own when `None`).
+    RunHook {
+        point: HookPoint,
+        partition: PartitionName,
+        from: FrameName,
+        to: FrameName,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cluster: Option<ClusterName>,
+        hook: Hook,
+    },
+}
+
+/// Where an action's command runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunsOn<'a> {
+    /// On the HMC (or the VIOS through it).
+    Hmc,
+    /// On a cluster node: the partition's own operating system.
+    Node(&'a PartitionName),
+    /// On the machine the controller runs on.
+    Controller,
 }
 
 impl Op {
@@ -283,6 +335,28 @@ impl Op {
             Op::ValidateMigration { .. } => ActionKind::ValidateMigration,
             Op::MigratePartition { .. } => ActionKind::MigratePartition,
             Op::RecoverMigration { .. } => ActionKind::RecoverMigration,
+            Op::RaisePeerInactive { .. } => ActionKind::RaisePeerInactive,
+            Op::RestorePeerInactive { .. } => ActionKind::RestorePeerInactive,
+            Op::UnmanageClusterNode { .. } => ActionKind::UnmanageClusterNode,
+            Op::ManageClusterNode { .. } => ActionKind::ManageClusterNode,
+            Op::EnterNodeMaintenance { .. } => ActionKind::EnterNodeMaintenance,
+            Op::LeaveNodeMaintenance { .. } => ActionKind::LeaveNodeMaintenance,
+            Op::RunHook { .. } => ActionKind::RunHook,
+        }
+    }
+
+    /// Where the action's command runs: most on the HMC, cluster commands on the node, hooks
+    /// on the controller's machine.
+    pub fn runs_on(&self) -> RunsOn<'_> {
+        match self {
+            Op::RaisePeerInactive { node, .. }
+            | Op::RestorePeerInactive { node, .. }
+            | Op::UnmanageClusterNode { node, .. }
+            | Op::ManageClusterNode { node, .. }
+            | Op::EnterNodeMaintenance { node, .. }
+            | Op::LeaveNodeMaintenance { node, .. } => RunsOn::Node(node),
+            Op::RunHook { .. } => RunsOn::Controller,
+            _ => RunsOn::Hmc,
         }
     }
 
@@ -314,7 +388,15 @@ impl Op {
             | Op::StartPartition { frame, .. }
             | Op::StopPartition { frame, .. }
             | Op::DeletePartition { frame, .. }
-            | Op::SwitchPagingVios { frame, .. } => vec![frame],
+            | Op::SwitchPagingVios { frame, .. }
+            | Op::RaisePeerInactive { frame, .. }
+            | Op::RestorePeerInactive { frame, .. }
+            | Op::UnmanageClusterNode { frame, .. }
+            | Op::ManageClusterNode { frame, .. }
+            | Op::EnterNodeMaintenance { frame, .. }
+            | Op::LeaveNodeMaintenance { frame, .. } => vec![frame],
+            // A hook runs on the controller's machine: it takes no frame's slot.
+            Op::RunHook { .. } => Vec::new(),
         }
     }
 
@@ -350,7 +432,14 @@ impl Op {
             | Op::SwitchPagingVios { partition, .. }
             | Op::ValidateMigration { partition, .. }
             | Op::MigratePartition { partition, .. }
-            | Op::RecoverMigration { partition, .. } => format!("{}/{partition}", Kind::Partition),
+            | Op::RecoverMigration { partition, .. }
+            | Op::RunHook { partition, .. } => format!("{}/{partition}", Kind::Partition),
+            Op::RaisePeerInactive { cluster, node, .. }
+            | Op::RestorePeerInactive { cluster, node, .. }
+            | Op::UnmanageClusterNode { cluster, node, .. }
+            | Op::ManageClusterNode { cluster, node, .. }
+            | Op::EnterNodeMaintenance { cluster, node, .. }
+            | Op::LeaveNodeMaintenance { cluster, node, .. } => format!("{}/{cluster}:{node}", Kind::Cluster),
         }
     }
 
@@ -370,8 +459,35 @@ pub struct Action {
     pub op: Op,
     /// Actions that must finish first.
     pub after: Vec<ActionId>,
+    /// How the outcomes of `after` decide whether it runs: by default only when all
+    /// succeeded.
+    #[serde(default, skip_serializing_if = "When::is_default")]
+    pub when: When,
     /// Which change or rule produced it.
     pub reason: String,
+}
+
+/// When an action runs, given how the actions of its `after` ended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum When {
+    /// Only when every one succeeded; a failure skips it.
+    #[default]
+    Succeeded,
+    /// Once every one has ended, however: clean-up that must follow an attempt whatever its
+    /// outcome (a raised cluster timeout restored after a migration). It also runs while the
+    /// controller drains, once they have ended.
+    Ended,
+    /// Once every one has ended and one of them did not succeed (failed, or skipped); when all
+    /// succeeded it is not needed and does not run.
+    Failed,
+}
+
+impl When {
+    /// Whether this is the default, [`When::Succeeded`].
+    pub fn is_default(&self) -> bool {
+        *self == When::Succeeded
+    }
 }
 
 impl Action {

@@ -145,6 +145,15 @@ rules! {
     /// A partition that must move lacks what LPM needs of it: SAN storage through the VIOS and
     /// an all-virtual network.
     PartitionNotMobile = "PP-E065", "partition-not-mobile";
+    /// A cluster with fewer than two members, a member listed twice, or a partition in two
+    /// clusters.
+    ClusterMembers = "PP-E070", "cluster-members";
+    /// Settings of one cluster manager on a cluster of another.
+    ClusterManagerSettings = "PP-E071", "cluster-manager-settings";
+    /// Two members of one cluster pinned to one frame: a cluster on one frame is no cluster.
+    ClusterAntiAffinity = "PP-E072", "cluster-anti-affinity";
+    /// A hook without a command, with a NUL byte, or with a timeout out of range.
+    Hooks = "PP-E073", "hooks";
     /// A partition that prefers redundant paging will run without it.
     NoPagingRedundancy = "PP-W001", "no-paging-redundancy";
 }

@@ -63,6 +63,8 @@ pub type Sea = Object<SeaName, SeaSpec>;
 pub type Partition = Object<PartitionName, PartitionSpec>;
 /// A `FrameHardware` object.
 pub type Hardware = Object<FrameName, FrameHardwareSpec>;
+/// A `Cluster` object.
+pub type Cluster = Object<crate::names::ClusterName, crate::manifest::ClusterSpec>;
 /// A `Settings` object.
 pub type Settings = Object<crate::names::SettingsName, crate::manifest::SettingsSpec>;
 
@@ -81,6 +83,9 @@ pub struct Estate {
     pub seas: BTreeMap<SeaName, Sea>,
     /// Client partitions by name.
     pub partitions: BTreeMap<PartitionName, Partition>,
+    /// Clusters by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub clusters: BTreeMap<crate::names::ClusterName, Cluster>,
     /// Physical facts by frame (observed states and inventories only).
     pub hardware: BTreeMap<FrameName, Hardware>,
     /// Reconciliation settings (desired states only; at most one is valid).
@@ -106,6 +111,7 @@ impl Estate {
             Kind::Partition => self.partitions.len(),
             Kind::FrameHardware => self.hardware.len(),
             Kind::Settings => self.settings.len(),
+            Kind::Cluster => self.clusters.len(),
         }
     }
 
@@ -163,6 +169,7 @@ impl Estate {
                 None => extract(&mut status.partitions, |_, p| on(&p.frame)),
             },
             paging_devices: extract(&mut status.paging_devices, |f, _| on(f)),
+            nodes: BTreeMap::new(),
         };
         let old = Estate {
             frames: extract(&mut self.frames, |f, _| on(f)),
@@ -176,6 +183,7 @@ impl Estate {
             },
             hardware: extract(&mut self.hardware, |f, _| on(f)),
             settings: BTreeMap::new(),
+            clusters: BTreeMap::new(),
             status: old_status,
         };
         let status = &mut self.status;
@@ -191,6 +199,20 @@ impl Estate {
         status.paging_devices.extend(fresh.status.paging_devices);
         status.seas.extend(fresh.status.seas);
         status.partitions.extend(fresh.status.partitions);
+        // A node's status goes with its partition: what the old partitions had is replaced.
+        let mut old = old;
+        for name in old.partitions.keys() {
+            if let Some(n) = status.nodes.remove(name) {
+                old.status.nodes.insert(name.clone(), n);
+            }
+        }
+        status.nodes.extend(fresh.status.nodes);
+        // Clusters are estate-wide: a fresh observation's view of one replaces the old.
+        for (name, c) in fresh.clusters {
+            if let Some(prev) = self.clusters.insert(name.clone(), c) {
+                old.clusters.insert(name, prev);
+            }
+        }
         old
     }
 

@@ -111,7 +111,29 @@ pub(crate) fn render(op: &Op) -> String {
         }
         // DESIGN §9: "`-o r` recovers a failed migration".
         Op::RecoverMigration { frame, partition, .. } => format!("migrlpar -o r -m {frame} -p {partition}"),
+        // seeds: infoscale-lpm-vcs.txt, line 97: "lltconfig -T peerinact:9000", "The value of
+        // the peerinact command is in .01 seconds."
+        Op::RaisePeerInactive { centiseconds, .. } | Op::RestorePeerInactive { centiseconds, .. } => {
+            format!("lltconfig -T peerinact:{centiseconds}")
+        }
+        // PowerHA SystemMirror 7.2, "Live Partition Mobility": "stopping cluster services with
+        // the Unmanage Resource Group option ... on the node in the cluster that LPM is going to
+        // be performed on" (https://www.ibm.com/docs/SSPHQG_7.2/admin/ha_admin_live_partition.html).
+        Op::UnmanageClusterNode { node, .. } => format!("clmgr stop node {node} WHEN=now MANAGE=unmanage"),
+        Op::ManageClusterNode { node, .. } => format!("clmgr start node {node} WHEN=now MANAGE=auto"),
+        // Pacemaker Administration 2.1, "Maintenance Mode": "To put all active resources on a
+        // specific node into maintenance mode, set the node's maintenance node attribute to
+        // true" (https://clusterlabs.org/projects/pacemaker/doc/2.1/Pacemaker_Administration/html/administrative.html).
+        Op::EnterNodeMaintenance { node, .. } => format!("pcs node maintenance {node}"),
+        Op::LeaveNodeMaintenance { node, .. } => format!("pcs node unmaintenance {node}"),
+        Op::RunHook { hook, .. } => shell_words(&hook.command),
     }
+}
+
+/// A hook's argument vector as one shell line, each word quoted as a POSIX shell needs.
+fn shell_words(words: &[String]) -> String {
+    // Validation refuses NUL bytes in hooks, the only thing that cannot be quoted.
+    shlex::try_join(words.iter().map(String::as_str)).unwrap_or_else(|_| "<hook with a NUL byte>".to_owned())
 }
 
 /// `-i "source_msp_name=...,dest_msp_name=..."` when a pair was chosen.

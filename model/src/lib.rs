@@ -27,15 +27,15 @@ mod units;
 mod validate;
 mod yaml;
 
-pub use action::{Action, ActionId, ActionKind, Op};
+pub use action::{Action, ActionId, ActionKind, Op, RunsOn, When};
 pub use diagnostic::{Diagnostic, Invalid, ObjectRef, Rule, Severity};
 pub use estate::{
-    Estate, EstateIndex, Frame, Hardware, MemPool, Object, Partition, ProcPool, Sea, ViosPair, ViosPlace,
+    Cluster, Estate, EstateIndex, Frame, Hardware, MemPool, Object, Partition, ProcPool, Sea, ViosPair, ViosPlace,
 };
 pub use load::{Changed, ManifestSet, load, load_inventory, load_manifests};
 pub use names::{
-    DeviceName, FrameName, Lun, MAX_NAME_LEN, MemPoolName, NameError, PartitionName, ProcPoolName, ProcPoolObjectName,
-    SeaName, ViosName, ViosPairName,
+    ClusterName, DeviceName, FrameName, Lun, MAX_NAME_LEN, MemPoolName, NameError, PartitionName, ProcPoolName,
+    ProcPoolObjectName, SeaName, ViosName, ViosPairName,
 };
 pub use placement::{Eligibility, FrameUsage, Ineligible, Placer};
 pub use plan::{Plan, PlanOptions, plan};

@@ -102,6 +102,7 @@ enum AnyObject {
     Partition(crate::estate::Partition),
     Hardware(crate::estate::Hardware),
     Settings(crate::estate::Settings),
+    Cluster(crate::estate::Cluster),
 }
 
 impl AnyObject {
@@ -115,6 +116,7 @@ impl AnyObject {
             AnyObject::Partition(_) => Kind::Partition,
             AnyObject::Hardware(_) => Kind::FrameHardware,
             AnyObject::Settings(_) => Kind::Settings,
+            AnyObject::Cluster(_) => Kind::Cluster,
         }
     }
 
@@ -128,6 +130,7 @@ impl AnyObject {
             AnyObject::Partition(o) => o.metadata.name.to_string(),
             AnyObject::Hardware(o) => o.metadata.name.to_string(),
             AnyObject::Settings(o) => o.metadata.name.to_string(),
+            AnyObject::Cluster(o) => o.metadata.name.to_string(),
         }
     }
 }
@@ -143,6 +146,7 @@ fn insert(e: &mut Estate, obj: AnyObject) -> Result<(), Diagnostic> {
         AnyObject::Partition(o) => insert_into(&mut e.partitions, Kind::Partition, o),
         AnyObject::Hardware(o) => insert_into(&mut e.hardware, Kind::FrameHardware, o),
         AnyObject::Settings(o) => insert_into(&mut e.settings, Kind::Settings, o),
+        AnyObject::Cluster(o) => insert_into(&mut e.clusters, Kind::Cluster, o),
     }
 }
 
@@ -213,6 +217,7 @@ fn document(file: &Arc<LoadedText>, span: DocSpan, allowed: &[Kind]) -> Result<A
         Kind::Partition => parse_doc(text, &origin, kind, None).map(AnyObject::Partition),
         Kind::FrameHardware => parse_doc(text, &origin, kind, None).map(AnyObject::Hardware),
         Kind::Settings => parse_doc(text, &origin, kind, Some(Default::default)).map(AnyObject::Settings),
+        Kind::Cluster => parse_doc(text, &origin, kind, None).map(AnyObject::Cluster),
     };
     parsed.map_err(|e| match e {
         DocError::Yaml(err, name) => yaml_error(&origin, span, err, name),

@@ -158,6 +158,11 @@ name_type!(
     SettingsName, "settings"
 );
 name_type!(
+    /// A `Cluster` object: the cluster managers' own name for it (`haclus -value ClusterName`,
+    /// `clmgr query cluster`, `pcs cluster status`).
+    ClusterName, "cluster"
+);
+name_type!(
     /// A VIOS device, e.g. `hdisk17` or `ent4`.
     DeviceName, "device"
 );

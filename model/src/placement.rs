@@ -8,7 +8,7 @@ use std::fmt;
 
 use crate::estate::{Estate, EstateIndex, Partition};
 use crate::manifest::{CompatMode, MemoryMode, Placement, ProcMode, Redundancy, ReservePolicy};
-use crate::names::{FrameName, Lun, PartitionName, ProcPoolName};
+use crate::names::{ClusterName, FrameName, Lun, PartitionName, ProcPoolName};
 use crate::units::{MemoryMb, ProcUnits, VlanId};
 
 /// Why a frame cannot host a partition.
@@ -71,6 +71,14 @@ pub enum Ineligible {
         /// What the partition needs.
         need: ProcUnits,
     },
+    /// Another member of the partition's cluster is placed there: members run on different
+    /// frames, so that one frame failing leaves the cluster a node to fail over to.
+    ClusterPeer {
+        /// The cluster.
+        cluster: ClusterName,
+        /// The member placed there.
+        peer: PartitionName,
+    },
 }
 
 impl fmt::Display for Ineligible {
@@ -115,6 +123,9 @@ impl fmt::Display for Ineligible {
             Ineligible::ProcUnits { free, need } => {
                 write!(f, "free processing units {free}, needed {need}")
             }
+            Ineligible::ClusterPeer { cluster, peer } => {
+                write!(f, "`{peer}`, a member of the same cluster `{cluster}`, is placed there")
+            }
         }
     }
 }
@@ -144,6 +155,8 @@ pub struct Placer<'a> {
     facts: Option<EstateIndex<'a>>,
     /// VLANs the SEAs of each frame bridge, computed once.
     bridged: BTreeMap<&'a FrameName, Vec<VlanId>>,
+    /// The cluster of each member partition, and its members.
+    clusters: BTreeMap<&'a PartitionName, (&'a ClusterName, &'a [PartitionName])>,
 }
 
 impl<'a> Placer<'a> {
@@ -155,7 +168,32 @@ impl<'a> Placer<'a> {
             .keys()
             .map(|f| (f, ix.seas_on(f).flat_map(|s| s.spec.trunks.iter().flat_map(|t| t.all_vlans())).collect()))
             .collect();
-        Placer { desired, ix, observed, facts: observed.map(Estate::index), bridged }
+        let clusters = desired
+            .clusters
+            .values()
+            .flat_map(|c| c.spec.members.iter().map(move |m| (m, (&c.metadata.name, c.spec.members.as_slice()))))
+            .collect();
+        Placer { desired, ix, observed, facts: observed.map(Estate::index), bridged, clusters }
+    }
+
+    /// The cluster `name` is a member of, with all its members.
+    pub fn cluster_of(&self, name: &PartitionName) -> Option<(&'a ClusterName, &'a [PartitionName])> {
+        self.clusters.get(name).copied()
+    }
+
+    /// A member of `name`'s cluster that `assignment` places on `frame`.
+    pub(crate) fn peer_on(
+        &self,
+        name: &PartitionName,
+        frame: &FrameName,
+        assignment: &BTreeMap<PartitionName, Eligibility>,
+    ) -> Option<Ineligible> {
+        let (cluster, members) = self.cluster_of(name)?;
+        members
+            .iter()
+            .filter(|m| *m != name)
+            .find(|m| matches!(assignment.get(*m), Some(Eligibility::Placed(f)) if f == frame))
+            .map(|peer| Ineligible::ClusterPeer { cluster: cluster.clone(), peer: peer.clone() })
     }
 
     /// The observed estate's index, when there is an observed estate.
@@ -359,10 +397,17 @@ impl<'a> Placer<'a> {
         let mut room = self.initial_room();
         let mut out = BTreeMap::new();
         let mut movers = Vec::new();
-        for (name, p) in &self.desired.partitions {
+        // Pinned partitions first, so that a cluster member staying where it runs never takes
+        // the frame a peer is pinned to.
+        let (pinned, free): (Vec<_>, Vec<_>) =
+            self.desired.partitions.iter().partition(|(_, p)| matches!(p.spec.placement, Placement::Frame(_)));
+        for (name, p) in pinned.into_iter().chain(free) {
             let fixed = match &p.spec.placement {
                 Placement::Frame(f) => Some(f.clone()),
-                _ => self.current_frame(name).filter(|cur| self.may_stay(p, cur)).cloned(),
+                _ => self
+                    .current_frame(name)
+                    .filter(|cur| self.may_stay(p, cur) && self.peer_on(name, cur, &out).is_none())
+                    .cloned(),
             };
             match fixed {
                 Some(f) => {
@@ -382,6 +427,7 @@ impl<'a> Placer<'a> {
             let mut best: Option<(FrameName, MemoryMb)> = None;
             for f in self.candidates(p) {
                 let mut why = self.static_reasons(p, &f);
+                why.extend(self.peer_on(&p.metadata.name, &f, &out));
                 let free = room.get(&f).copied();
                 if let Some(r) = free {
                     if r.memory < mem {

@@ -24,6 +24,9 @@ pub fn json_schema(kinds: &[Kind]) -> Schema {
             Kind::SharedEthernetAdapter => document::<SeaName, SeaSpec>(&mut generator, *k, true),
             Kind::Partition => document::<PartitionName, PartitionSpec>(&mut generator, *k, true),
             Kind::FrameHardware => document::<FrameName, FrameHardwareSpec>(&mut generator, *k, true),
+            Kind::Cluster => {
+                document::<crate::names::ClusterName, crate::manifest::ClusterSpec>(&mut generator, *k, true)
+            }
             Kind::Settings => {
                 document::<crate::names::SettingsName, crate::manifest::SettingsSpec>(&mut generator, *k, false)
             }

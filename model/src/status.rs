@@ -7,7 +7,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::names::{DeviceName, FrameName, PartitionName, SeaName, ViosName};
+use crate::manifest::ClusterManager;
+use crate::names::{ClusterName, DeviceName, FrameName, PartitionName, SeaName, ViosName};
 use crate::units::{MemoryMb, VlanId};
 
 /// All runtime status of an observed estate.
@@ -23,6 +24,49 @@ pub struct Status {
     pub partitions: BTreeMap<PartitionName, PartitionStatus>,
     /// Paging devices of each frame's shared memory pool.
     pub paging_devices: BTreeMap<FrameName, Vec<PagingDeviceStatus>>,
+    /// Cluster members, as their cluster manager reports them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub nodes: BTreeMap<PartitionName, NodeStatus>,
+}
+
+/// A cluster member as its cluster manager sees it: its heartbeat timeout, whether the manager
+/// watches it now, the service groups online on it, and failovers that took groups away from it
+/// while it was migrating.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStatus {
+    /// The cluster.
+    pub cluster: ClusterName,
+    /// Its manager.
+    pub manager: ClusterManager,
+    /// VCS: LLT's current peer inactive timeout in 0.01 s (`lltconfig -T query`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peerinact_centis: Option<u32>,
+    /// PowerHA: cluster services stopped with the resource groups unmanaged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unmanaged: bool,
+    /// Pacemaker: the node is in maintenance mode.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub maintenance: bool,
+    /// Service groups (resource groups) online on it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub online: Vec<String>,
+    /// Groups its peers failed over away from it while it was unresponsive (a false failover
+    /// during a migration), until they are online on it again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failovers: Vec<Failover>,
+}
+
+/// A service group a cluster moved to another node because it declared this one dead.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failover {
+    /// The service group.
+    pub group: String,
+    /// The node it went to.
+    pub to: PartitionName,
+    /// How long the node was unresponsive, milliseconds.
+    pub unresponsive_ms: u64,
+    /// The timeout its peer declared it dead after, 0.01 s.
+    pub timeout_centis: u32,
 }
 
 /// A managed system's state as the HMC shows it.

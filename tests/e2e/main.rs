@@ -2,6 +2,7 @@
 
 mod apply;
 mod audit;
+mod cluster;
 mod drift;
 mod hmc_syntax;
 mod plan;

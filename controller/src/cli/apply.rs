@@ -222,7 +222,11 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     drop(plan);
     let (ok, failed, skipped) = report.counts();
     let mut out = stdout.lock();
-    writeln!(out, "\nApplied: {ok} succeeded, {failed} failed, {skipped} skipped.")?;
+    let not_needed = match report.not_needed() {
+        0 => String::new(),
+        n => format!(", {n} not needed (onFailure steps: nothing failed)"),
+    };
+    writeln!(out, "\nApplied: {ok} succeeded, {failed} failed, {skipped} skipped{not_needed}.")?;
     for (a, o) in &report.results {
         let line = match o {
             Outcome::Failed { error, attempts } => {
@@ -238,7 +242,7 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                 a.kind(),
                 a.op.object()
             ),
-            Outcome::Succeeded { .. } => continue,
+            Outcome::Succeeded { .. } | Outcome::NotNeeded => continue,
         };
         writeln!(out, "{line}")?;
     }

@@ -48,6 +48,7 @@ impl Progress for Reporter {
             Outcome::Failed { error, .. } => ("failed", error.clone()),
             Outcome::Skipped { because } => ("skipped", format!("{because} failed")),
             Outcome::NotStarted => ("not started", "stopping".to_owned()),
+            Outcome::NotNeeded => ("not needed", "nothing it follows failed".to_owned()),
             Outcome::LeftRunning => ("left running", "the hypervisor may still be carrying it out".to_owned()),
         };
         match &self.bar {

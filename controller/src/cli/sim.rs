@@ -70,6 +70,15 @@ enum SimCommand {
     Battery { frame: FrameName, state: OnOff },
     /// Lose or restore the HMC's RMC connection to a partition or VIOS.
     Rmc { name: String, state: OnOff },
+    /// Run a cluster command on a simulated cluster node, as over SSH: `sim node xray --
+    /// lltconfig -T query`, `hagrp -switch SG -to NODE`, `clmgr ...`, `pcs node ...`.
+    Node {
+        /// The member partition.
+        node: powerplane_model::PartitionName,
+        /// The command and its arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        command: Vec<String>,
+    },
     /// Abort a migration in flight (an operator's `migrlpar -o s`, or the HMC giving up): the
     /// partition is left to be recovered with `migrlpar -o r`.
     AbortMigration { partition: powerplane_model::PartitionName },
@@ -116,6 +125,13 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             }
             OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&events)?)?,
         }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let SimCommand::Node { node, command } = &args.command
+        && command.iter().map(String::as_str).eq(["lltconfig", "-T", "query"])
+    {
+        let (sim, _dir) = open_read_only(cli)?;
+        writeln!(std::io::stdout().lock(), "{}", sim.node_query(node).await?)?;
         return Ok(ExitCode::SUCCESS);
     }
     if let SimCommand::Show { format } = &args.command {
@@ -177,6 +193,7 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             writeln!(out, "RMC connection to {name} is {}", if *state == OnOff::On { "up" } else { "lost" })?;
         }
         SimCommand::AbortMigration { partition } => writeln!(out, "{}", sim.abort_migration(partition).await?)?,
+        SimCommand::Node { node, command } => writeln!(out, "{}", sim.node_command(node, command).await?)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -381,6 +398,37 @@ fn show(out: &mut dyn Write, r: &Report) -> std::io::Result<()> {
                 if p.shared_memory { " shared" } else { "" },
                 p.proc_units
             )?;
+        }
+    }
+    if !r.cluster_nodes.is_empty() {
+        writeln!(out, "\nCluster nodes")?;
+        for n in &r.cluster_nodes {
+            let st = &n.status;
+            let mut what = vec![format!("{} {}", st.manager, st.cluster)];
+            if let Some(p) = st.peerinact_centis {
+                what.push(format!("peerinact {p} (.01 s)"));
+            }
+            if st.unmanaged {
+                what.push("resource groups UNMANAGED".into());
+            }
+            if st.maintenance {
+                what.push("MAINTENANCE".into());
+            }
+            what.push(if st.online.is_empty() {
+                "no group online".into()
+            } else {
+                format!("online: {}", st.online.join(", "))
+            });
+            for f in &st.failovers {
+                what.push(format!(
+                    "FALSE FAILOVER: {} moved to {} ({:.1} s unresponsive, timeout {:.2} s)",
+                    f.group,
+                    f.to,
+                    f.unresponsive_ms as f64 / 1000.0,
+                    f64::from(f.timeout_centis) / 100.0
+                ));
+            }
+            writeln!(out, "  {:<18} on {:<14} {}", n.partition.as_str(), n.frame.as_str(), what.join("  "))?;
         }
     }
     if let Some(last) = r.events.last() {

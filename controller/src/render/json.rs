@@ -12,7 +12,7 @@ pub fn json(plan: &Plan) -> Value {
         .actions
         .iter()
         .map(|a| {
-            j!({
+            let mut v = j!({
                 "id": a.id.0,
                 "kind": a.kind().as_str(),
                 "object": a.op.object(),
@@ -21,7 +21,18 @@ pub fn json(plan: &Plan) -> Value {
                 "reason": a.reason,
                 "command": a.op.command(),
                 "op": a.op,
-            })
+            });
+            // Only where they differ from "after all succeeded" and "on the HMC", so that the
+            // contract of every other action stays as it was.
+            if !a.when.is_default() {
+                v["when"] = j!(a.when);
+            }
+            match a.op.runs_on() {
+                powerplane_model::RunsOn::Hmc => {}
+                powerplane_model::RunsOn::Node(n) => v["runsOn"] = j!({"node": n.as_str()}),
+                powerplane_model::RunsOn::Controller => v["runsOn"] = j!("controller"),
+            }
+            v
         })
         .collect();
     let managed = plan.changes.iter().filter(|c| c.kind != powerplane_model::plan::ChangeKind::Unmanaged).count();

@@ -120,7 +120,12 @@ pub fn text(plan: &Plan, title: &str, style: Style) -> String {
             let after = if a.after.is_empty() {
                 String::new()
             } else {
-                format!("  (after {})", a.after.iter().map(|i| i.0.as_str()).collect::<Vec<_>>().join(", "))
+                let ids = a.after.iter().map(|i| i.0.as_str()).collect::<Vec<_>>().join(", ");
+                match a.when {
+                    powerplane_model::When::Succeeded => format!("  (after {ids})"),
+                    powerplane_model::When::Ended => format!("  (once {ids} ended, however)"),
+                    powerplane_model::When::Failed => format!("  (only if {ids} did not succeed)"),
+                }
             };
             let _ = writeln!(
                 out,
@@ -129,7 +134,12 @@ pub fn text(plan: &Plan, title: &str, style: Style) -> String {
                 style.bold(a.kind().as_str()),
                 style.paint(AnsiColor::BrightBlack, &after)
             );
-            let _ = writeln!(out, "       $ {}", a.op.command());
+            let prompt = match a.op.runs_on() {
+                powerplane_model::RunsOn::Hmc => "$".to_owned(),
+                powerplane_model::RunsOn::Node(n) => format!("{n}#"),
+                powerplane_model::RunsOn::Controller => "(controller) $".to_owned(),
+            };
+            let _ = writeln!(out, "       {prompt} {}", a.op.command());
             let _ = writeln!(out, "       {}", style.paint(AnsiColor::BrightBlack, &format!("why: {}", a.reason)));
         }
     }

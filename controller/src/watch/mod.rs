@@ -410,6 +410,7 @@ async fn reconcile(
             Outcome::Succeeded { .. } => "succeeded",
             Outcome::Failed { .. } => "failed",
             Outcome::Skipped { .. } => "skipped",
+            Outcome::NotNeeded => "not_needed",
             Outcome::NotStarted => "not_started",
             Outcome::LeftRunning => "left_running",
         };
@@ -443,7 +444,7 @@ async fn reconcile(
                     "action failed; backing off for this object"
                 );
             }
-            Outcome::Skipped { .. } | Outcome::NotStarted | Outcome::LeftRunning => {}
+            Outcome::Skipped { .. } | Outcome::NotStarted | Outcome::LeftRunning | Outcome::NotNeeded => {}
         }
     }
     let ok = report.all_succeeded();

@@ -132,6 +132,7 @@ mod tests {
             id: ActionId(id.into()),
             op: Op::StartPartition { frame: frame(), partition: PartitionName::new(partition).unwrap(), force: false },
             after: after.iter().map(|a| ActionId((*a).into())).collect(),
+            when: Default::default(),
             reason: String::new(),
         }
     }
@@ -178,6 +179,7 @@ mod tests {
                     id: ActionId("a1".into()),
                     op: Op::StartVios { frame: frame(), vios: va.clone() },
                     after: vec![],
+                    when: Default::default(),
                     reason: String::new(),
                 },
                 start("a2", "pb", &["a1"]),

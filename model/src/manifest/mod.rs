@@ -1,6 +1,7 @@
 //! The manifest kinds of DESIGN §2 (and the inventory-only `FrameHardware` of §5), as typed
 //! Rust values. Every struct refuses unknown fields so a typo is an error, not a silent no-op.
 
+mod cluster;
 mod frame;
 mod hardware;
 mod mem_pool;
@@ -15,6 +16,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use cluster::{
+    ClusterManager, ClusterSpec, DEFAULT_COROSYNC_TOKEN_SECONDS, DEFAULT_PEERINACT_SECONDS,
+    DEFAULT_POWERHA_NODE_TIMEOUT_SECONDS, Heartbeat, Hook, HookPoint, Hooks, MAX_HOOK_TIMEOUT_SECONDS, PacemakerSpec,
+    PowerHaSpec, VcsSpec,
+};
 pub use frame::FrameSpec;
 pub use hardware::{DiskSpec, FrameHardwareSpec, ReservePolicy, ViosHardwareSpec};
 pub use mem_pool::{PagingDeviceSpec, SharedMemoryPoolSpec};
@@ -46,6 +52,8 @@ pub enum Kind {
     SharedEthernetAdapter,
     /// A client partition.
     Partition,
+    /// Partitions a cluster manager keeps highly available together.
+    Cluster,
     /// Physical facts of a frame; only in inventories (the simulator's starting point).
     FrameHardware,
     /// Reconciliation settings of the manifest directory (at most one).
@@ -54,7 +62,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in the order objects are listed and planned (dependencies first).
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Settings,
         Kind::FrameHardware,
         Kind::Frame,
@@ -63,10 +71,11 @@ impl Kind {
         Kind::ViosPair,
         Kind::SharedEthernetAdapter,
         Kind::Partition,
+        Kind::Cluster,
     ];
 
     /// The kinds a desired-state manifest directory may contain.
-    pub const MANIFEST: [Kind; 7] = [
+    pub const MANIFEST: [Kind; 8] = [
         Kind::Settings,
         Kind::Frame,
         Kind::SharedProcessorPool,
@@ -74,6 +83,7 @@ impl Kind {
         Kind::ViosPair,
         Kind::SharedEthernetAdapter,
         Kind::Partition,
+        Kind::Cluster,
     ];
 
     /// The kind as written in `kind:`.
@@ -85,6 +95,7 @@ impl Kind {
             Kind::ViosPair => "ViosPair",
             Kind::SharedEthernetAdapter => "SharedEthernetAdapter",
             Kind::Partition => "Partition",
+            Kind::Cluster => "Cluster",
             Kind::FrameHardware => "FrameHardware",
             Kind::Settings => "Settings",
         }

@@ -27,6 +27,9 @@ pub struct PartitionSpec {
     /// SAN LUNs the partition uses through the VIOS.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub storage: Vec<StorageSpec>,
+    /// Site commands run around this partition's migrations (after its cluster's, if any).
+    #[serde(default, skip_serializing_if = "super::Hooks::is_empty")]
+    pub hooks: super::Hooks,
 }
 
 /// Where a partition may run. Exactly one of `frame`, `anyOf`, `selector`.

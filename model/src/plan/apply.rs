@@ -335,6 +335,23 @@ fn step(e: &mut Estate, op: &Op) {
             }
         }
         Op::ValidateMigration { .. } => {}
+        Op::RaisePeerInactive { node, centiseconds, .. } | Op::RestorePeerInactive { node, centiseconds, .. } => {
+            if let Some(n) = e.status.nodes.get_mut(node) {
+                n.peerinact_centis = Some(*centiseconds);
+            }
+        }
+        Op::UnmanageClusterNode { node, .. } | Op::ManageClusterNode { node, .. } => {
+            if let Some(n) = e.status.nodes.get_mut(node) {
+                n.unmanaged = matches!(op, Op::UnmanageClusterNode { .. });
+            }
+        }
+        Op::EnterNodeMaintenance { node, .. } | Op::LeaveNodeMaintenance { node, .. } => {
+            if let Some(n) = e.status.nodes.get_mut(node) {
+                n.maintenance = matches!(op, Op::EnterNodeMaintenance { .. });
+            }
+        }
+        // A hook changes nothing the model knows of.
+        Op::RunHook { .. } => {}
         Op::RecoverMigration { partition, to, .. } => {
             if let Some(s) = e.status.partitions.get_mut(partition)
                 && s.migration.take().is_some()

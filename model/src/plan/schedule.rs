@@ -182,6 +182,7 @@ pub(crate) fn schedule(mut steps: Vec<Step>, observed: &Estate) -> Result<Vec<Ac
                 id: ActionId(format!("a{}", id_of[i])),
                 op: s.op.clone(),
                 after: after.into_iter().map(|a| ActionId(format!("a{a}"))).collect(),
+                when: s.when,
                 reason: s.reason.clone(),
             }
         })

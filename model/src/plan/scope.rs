@@ -74,7 +74,29 @@ impl Ties {
             };
             ties.count(name, &frames_of(&placer, dp, op));
         }
+        for c in desired.clusters.values() {
+            ties.tie_members(&placer, desired, observed, &c.spec.members);
+        }
         ties
+    }
+
+    /// Ties the frames of a cluster's members together: where each runs and every frame it may
+    /// go to, since anti-affinity makes their placements depend on each other.
+    fn tie_members(&mut self, placer: &Placer<'_>, desired: &Estate, observed: &Estate, members: &[PartitionName]) {
+        let mut frames: Vec<FrameName> = Vec::new();
+        for m in members {
+            let dp = desired.partitions.get(m);
+            frames.extend(frames_of(placer, dp, observed.partitions.get(m)).into_iter().cloned());
+            frames.extend(dp.map(|p| placer.candidates(p)).unwrap_or_default());
+        }
+        let Some(first) = frames.first() else { return };
+        let first = self.node(first);
+        let root = self.root(first);
+        for f in &frames[1..] {
+            let n = self.node(f);
+            let r = self.root(n);
+            self.parent[r] = root;
+        }
     }
 
     /// Takes `partitions` as they are now in `desired` and `observed` into account (edited,
@@ -85,12 +107,21 @@ impl Ties {
         observed: &Estate,
         partitions: impl IntoIterator<Item = &'n PartitionName>,
     ) {
-        let names: BTreeSet<PartitionName> = partitions.into_iter().cloned().collect();
+        let mut names: BTreeSet<PartitionName> = partitions.into_iter().cloned().collect();
+        // A member's peers come along: anti-affinity ties their frames.
+        let clusters: Vec<&crate::estate::Cluster> =
+            desired.clusters.values().filter(|c| c.spec.members.iter().any(|m| names.contains(m))).collect();
+        for c in &clusters {
+            names.extend(c.spec.members.iter().cloned());
+        }
         let (d, o) = local(desired, observed, &names);
         let placer = Placer::new(&d, Some(&o));
         for name in &names {
             let frames = frames_of(&placer, d.partitions.get(name), o.partitions.get(name));
             self.count(name, &frames);
+        }
+        for c in clusters {
+            self.tie_members(&placer, &d, &o, &c.spec.members);
         }
     }
 
@@ -275,6 +306,7 @@ impl Scope {
             seas: pick(seas.keys(), &st.seas),
             partitions: pick(&self.partitions, &st.partitions),
             paging_devices: pick(&self.frames, &st.paging_devices),
+            nodes: pick(&self.partitions, &st.nodes),
         };
         Estate {
             frames: pick(&all, &e.frames),
@@ -285,6 +317,7 @@ impl Scope {
             seas,
             hardware: pick(&all, &e.hardware),
             settings: e.settings.clone(),
+            clusters: keep(&e.clusters, |c| c.spec.members.iter().any(|m| self.partitions.contains(m))),
             status,
         }
     }

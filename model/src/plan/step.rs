@@ -30,6 +30,8 @@ pub(crate) struct Step {
     pub reason: String,
     /// Indexes of the steps it runs after.
     pub deps: Vec<usize>,
+    /// How their outcomes decide whether it runs.
+    pub when: crate::action::When,
     /// Capacity it takes when it starts.
     pub consumes: Vec<(Res, u64)>,
     /// Capacity it gives back when it ends.

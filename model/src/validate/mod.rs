@@ -4,6 +4,7 @@
 //! observed estate is given.
 
 mod capacity;
+mod cluster;
 mod facts;
 mod memory_pool;
 mod partition;
@@ -56,6 +57,7 @@ pub(crate) fn validate_with(
     sea::check(desired, ix, &mut out);
     memory_pool::check(desired, &mut out);
     partition::check(desired, &mut out);
+    cluster::check(desired, &mut out);
     if let Some(facts) = placer.facts() {
         facts::check(desired, ix, facts, &mut out);
     }

@@ -115,7 +115,11 @@ fn reason_finding(p: &Partition, f: &FrameName, why: &Ineligible) -> Option<Diag
     let part =
         |rule, path: &[&str], msg: String, hint: String| Some(finding(rule, Kind::Partition, p, path, msg, hint));
     match why {
-        Ineligible::UnknownFrame | Ineligible::Memory { .. } | Ineligible::ProcUnits { .. } => None,
+        // A pinned member beside a peer is the cluster's own finding (PP-E072).
+        Ineligible::UnknownFrame
+        | Ineligible::Memory { .. }
+        | Ineligible::ProcUnits { .. }
+        | Ineligible::ClusterPeer { .. } => None,
         Ineligible::Maintenance => part(
             Rule::FrameInMaintenance,
             &["spec", "placement", "frame"],

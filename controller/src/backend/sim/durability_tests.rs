@@ -74,7 +74,15 @@ async fn apply(sim: &Simulator, s: &Step) -> bool {
             return false;
         }
     };
-    sim.execute(&Action { id: ActionId("t".into()), op, after: vec![], reason: "test".into() }).await.is_ok()
+    sim.execute(&Action {
+        id: ActionId("t".into()),
+        op,
+        after: vec![],
+        when: Default::default(),
+        reason: "test".into(),
+    })
+    .await
+    .is_ok()
 }
 
 fn copy_dir(from: &Path, to: &Path) {

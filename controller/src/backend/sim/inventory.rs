@@ -41,8 +41,12 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
             );
         }
     }
-    let mut diags: Vec<Diagnostic> =
-        powerplane_model::validate(&inv, Some(&inv)).into_iter().filter(Diagnostic::is_error).collect();
+    // An inventory describes what is: a cluster whose members share a frame is a fact to
+    // correct through the manifests, not a reason to refuse the estate.
+    let mut diags: Vec<Diagnostic> = powerplane_model::validate(&inv, Some(&inv))
+        .into_iter()
+        .filter(|d| d.is_error() && d.rule != Rule::ClusterAntiAffinity)
+        .collect();
     if inv.hardware.is_empty() {
         diags.push(Diagnostic::new(
             Rule::NoManifests,
@@ -206,6 +210,16 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
         }
         if let Err(e) = r {
             errs.push(fail(ObjectRef::new(Kind::Partition, &p.metadata.name), p.locate(&["metadata", "name"]), e));
+        }
+    }
+    for c in inv.clusters.values() {
+        // The first running member has the cluster's service group online.
+        // seeds: infoscale-lpm-vcs.txt, line 81 (`hagrp -migrate <lpar_service_group>`).
+        let mut online = Some(vec![format!("{}_sg", c.metadata.name)]);
+        for m in &c.spec.members {
+            let Some(p) = s.frames.values_mut().find_map(|f| f.partitions.get_mut(m)) else { continue };
+            let groups = if p.state == LparState::Running { online.take().unwrap_or_default() } else { Vec::new() };
+            p.node = Some(Box::new(super::cluster::SimNode::new(c.metadata.name.clone(), c.spec.clone(), groups)));
         }
     }
     if errs.is_empty() { Ok(s) } else { Err(errs) }

@@ -328,6 +328,8 @@ pub(crate) fn settle(s: &mut SimState) -> Vec<FrameName> {
                 s.outbound.remove(&(from.clone(), name.clone()));
                 if o.active {
                     super::events::migration_done(s, &name, &from, &o);
+                    // The switch-over suspends it: its cluster's peers hear nothing meanwhile.
+                    touched.extend(super::cluster::suspended(s, &name, &o.to, o.suspend_ms));
                 }
             } else {
                 // No paging VIOS runs on the target at the switch-over: the migration fails

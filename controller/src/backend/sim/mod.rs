@@ -5,6 +5,7 @@
 
 mod capacity;
 mod clock;
+mod cluster;
 mod events;
 mod inventory;
 mod journal;
@@ -326,6 +327,67 @@ impl Simulator {
         .await
     }
 
+    /// Runs a cluster command on the simulated node `node`, as an administrator would over SSH:
+    /// `lltconfig -T query`, `lltconfig -T peerinact:N`, `hagrp -switch GROUP -to NODE`,
+    /// `clmgr stop|start node N ...`, `pcs node maintenance|unmaintenance N`. Returns what the
+    /// command prints.
+    pub async fn node_command(&self, node: &PartitionName, words: &[String]) -> Result<String, BackendError> {
+        let frames: Vec<FrameName> = {
+            let s = self.inner.state.lock().await;
+            let Some(p) = s.frames.values().find_map(|f| f.partitions.get(node).filter(|p| !p.is_shell())) else {
+                return Err(BackendError::refused_plain(format!("ssh: Could not resolve hostname {node}")));
+            };
+            let members = p.node.as_ref().map(|n| n.spec.members.clone()).unwrap_or_else(|| vec![node.clone()]);
+            s.frames
+                .iter()
+                .filter(|(_, f)| members.iter().any(|m| f.partitions.contains_key(m)))
+                .map(|(n, _)| n.clone())
+                .collect()
+        };
+        let refs: Vec<&FrameName> = frames.iter().collect();
+        let w: Vec<&str> = words.iter().map(String::as_str).collect();
+        self.change(&refs, |s| {
+            let here = s
+                .frames
+                .iter()
+                .find(|(_, f)| f.partitions.get(node).is_some_and(|p| !p.is_shell()))
+                .map(|(n, _)| n.clone())
+                .expect("found above");
+            match w.as_slice() {
+                ["lltconfig", "-T", "query"] => cluster::query(s, node),
+                ["lltconfig", "-T", arg] if arg.starts_with("peerinact:") => {
+                    let v = arg["peerinact:".len()..].parse::<u32>().map_err(|_| {
+                        BackendError::refused_plain(format!("lltconfig: invalid timer value {arg}"))
+                    })?;
+                    cluster::set_peerinact(s.frame_mut(&here)?, node, v)
+                }
+                ["hagrp", "-switch", group, "-to", to] => {
+                    let to = PartitionName::new(*to).map_err(|e| BackendError::refused_plain(e.to_string()))?;
+                    cluster::switch_group(s, group, &to)?;
+                    Ok(format!("Group {group} is switching to {to}"))
+                }
+                ["clmgr", verb @ ("stop" | "start"), "node", n, ..] if *n == node.as_str() => {
+                    cluster::set_unmanaged(s.frame_mut(&here)?, node, *verb == "stop")
+                }
+                ["pcs", "node", verb @ ("maintenance" | "unmaintenance"), n] if *n == node.as_str() => {
+                    cluster::set_maintenance(s.frame_mut(&here)?, node, *verb == "maintenance")
+                }
+                _ => Err(BackendError::refused_plain(format!(
+                    "the simulated node does not know `{}`; it runs: lltconfig -T query, lltconfig -T peerinact:N, hagrp -switch GROUP -to NODE, clmgr stop|start node {node} ..., pcs node maintenance|unmaintenance {node}",
+                    w.join(" ")
+                ))),
+            }
+        })
+        .await
+    }
+
+    /// `lltconfig -T query` on the simulated node `node`: what LLT's timers are now. It only
+    /// reads.
+    pub async fn node_query(&self, node: &PartitionName) -> Result<String, BackendError> {
+        let s = self.current().await;
+        cluster::query(&s, node)
+    }
+
     /// Fault: a migration in flight is aborted (an operator ran `migrlpar -o s`, or the HMC gave
     /// up): it stops where it is and waits for `migrlpar -o r`, like one that failed.
     pub async fn abort_migration(&self, name: &PartitionName) -> Result<String, BackendError> {
@@ -490,6 +552,27 @@ impl Simulator {
                 (format!("{p} might be migrated from {from} to {to} (about {}s)", v.duration.as_secs()), secs(15))
             }
             Op::RecoverMigration { frame, partition: p, .. } => (migration::recover(s, p, frame)?, secs(30)),
+            Op::RaisePeerInactive { frame, node, centiseconds, .. }
+            | Op::RestorePeerInactive { frame, node, centiseconds, .. } => {
+                (cluster::set_peerinact(s.frame_mut(frame)?, node, *centiseconds)?, secs(1))
+            }
+            Op::UnmanageClusterNode { frame, node, .. } => {
+                (cluster::set_unmanaged(s.frame_mut(frame)?, node, true)?, secs(20))
+            }
+            Op::ManageClusterNode { frame, node, .. } => {
+                (cluster::set_unmanaged(s.frame_mut(frame)?, node, false)?, secs(30))
+            }
+            Op::EnterNodeMaintenance { frame, node, .. } => {
+                (cluster::set_maintenance(s.frame_mut(frame)?, node, true)?, secs(1))
+            }
+            Op::LeaveNodeMaintenance { frame, node, .. } => {
+                (cluster::set_maintenance(s.frame_mut(frame)?, node, false)?, secs(1))
+            }
+            Op::RunHook { .. } => {
+                return Err(BackendError::refused_plain(
+                    "a hook runs on the controller's machine, not on the hypervisor",
+                ));
+            }
             Op::MigratePartition { .. } => {
                 unreachable!("migrations run through Simulator::migrate")
             }
@@ -514,6 +597,12 @@ fn scope(op: &Op) -> Option<&PartitionName> {
         | Op::StopPartition { partition, .. }
         | Op::DeletePartition { partition, .. }
         | Op::SwitchPagingVios { partition, .. } => Some(partition),
+        Op::RaisePeerInactive { node, .. }
+        | Op::RestorePeerInactive { node, .. }
+        | Op::UnmanageClusterNode { node, .. }
+        | Op::ManageClusterNode { node, .. }
+        | Op::EnterNodeMaintenance { node, .. }
+        | Op::LeaveNodeMaintenance { node, .. } => Some(node),
         _ => None,
     }
 }

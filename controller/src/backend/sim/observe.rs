@@ -147,6 +147,24 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
                     below_desired: p.profile.is_some(),
                 },
             );
+            if let Some(n) = &p.node {
+                status.nodes.insert(pname.clone(), n.status());
+                let c = e.clusters.entry(n.cluster.clone()).or_insert_with(|| {
+                    Object::new(Metadata { name: n.cluster.clone(), labels: Default::default() }, n.spec.clone())
+                });
+                // What a node's manager reports of the cluster: its members and timeouts, not
+                // the administrator's estimate of the unresponsive time nor the hooks.
+                c.spec.hooks = Default::default();
+                if let Some(v) = c.spec.vcs.as_mut() {
+                    v.unresponsive_seconds = None;
+                }
+                if let Some(p) = c.spec.powerha.as_mut() {
+                    p.unresponsive_seconds = None;
+                }
+                if let Some(p) = c.spec.pacemaker.as_mut() {
+                    p.unresponsive_seconds = None;
+                }
+            }
         }
     }
     e.status = status;

@@ -65,6 +65,7 @@ pub(crate) fn create(
             last_device: None,
             migration: None,
             profile: None,
+            node: None,
         },
     );
     Ok(format!("{name} created"))

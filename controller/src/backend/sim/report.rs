@@ -22,6 +22,21 @@ pub struct Report {
     pub migrations: Vec<MigrationReport>,
     /// The error-log entries kept, oldest first (`sim events`).
     pub events: Vec<super::events::SimEvent>,
+    /// Cluster members, by partition, as their cluster manager reports them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cluster_nodes: Vec<NodeReport>,
+}
+
+/// One cluster member, as its cluster manager reports it.
+#[derive(Debug, Serialize)]
+pub struct NodeReport {
+    /// The member partition.
+    pub partition: PartitionName,
+    /// The frame it runs on.
+    pub frame: FrameName,
+    /// Its cluster manager's view of it.
+    #[serde(flatten)]
+    pub status: powerplane_model::status::NodeStatus,
 }
 
 /// One migration, as `lslparmigr -r lpar -m SRC` shows it.
@@ -206,11 +221,21 @@ pub(crate) fn report(s: &SimState) -> Report {
             _ => None,
         })
         .collect();
+    let cluster_nodes = s
+        .frames
+        .iter()
+        .flat_map(|(f, fr)| {
+            fr.partitions.iter().filter(|(_, p)| !p.is_shell()).filter_map(move |(n, p)| {
+                p.node.as_ref().map(|node| NodeReport { partition: n.clone(), frame: f.clone(), status: node.status() })
+            })
+        })
+        .collect();
     Report {
         seed: s.seed,
         virtual_seconds: s.now_ms / 1000,
         frames,
         migrations,
         events: s.events.iter().cloned().collect(),
+        cluster_nodes,
     }
 }

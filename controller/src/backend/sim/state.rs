@@ -255,6 +255,9 @@ pub struct SimPartition {
     /// short of them); `spec` then holds what it got.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<Box<PartitionSpec>>,
+    /// The cluster manager it runs, when it is a cluster member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<Box<super::cluster::SimNode>>,
 }
 
 /// A migration in flight, as each frame sees it.

@@ -45,7 +45,14 @@ fn lab() -> Simulator {
 }
 
 async fn run(sim: &Simulator, op: Op) -> Result<Completion, BackendError> {
-    sim.execute(&Action { id: ActionId("t".into()), op, after: vec![], reason: "test".into() }).await
+    sim.execute(&Action {
+        id: ActionId("t".into()),
+        op,
+        after: vec![],
+        when: Default::default(),
+        reason: "test".into(),
+    })
+    .await
 }
 
 async fn observe(sim: &Simulator) -> Estate {

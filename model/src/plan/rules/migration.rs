@@ -94,6 +94,7 @@ impl Planner<'_, '_> {
         self.steps[v].frees = room.clone();
         self.steps[m].frees = if p.stays_running() { demand(spec, current) } else { room.clone() };
         self.steps[m].consumes = room;
+        self.frame_migration(p.object, p.desired, p.stays_running(), (current, target), (v, m));
         self.leaves_frame.entry(name).or_insert(m);
         chain.fields.push(FieldChange {
             path: "frame".into(),
@@ -114,6 +115,9 @@ impl Planner<'_, '_> {
             return Some(format!(
                 "`{target}` is running on battery and is no valid migration target until utility power returns"
             ));
+        }
+        if let Some(why) = self.peer_migrating(name) {
+            return Some(why);
         }
         let st = self.observed.status.partitions.get(name)?;
         // seeds: powervm-quickstart..., HSCLA257 "The migrating partition is not ready for
@@ -173,6 +177,9 @@ impl Planner<'_, '_> {
     fn migration_reason(&self, dp: &Partition, current: &FrameName) -> String {
         if self.desired.frames.get(current).is_some_and(|f| f.spec.maintenance) {
             return format!("frame {current} is in maintenance");
+        }
+        if let Some(peer) = self.placer.peer_on(&dp.metadata.name, current, self.assignment) {
+            return format!("{peer} too: members of a cluster run on different frames");
         }
         let labels = self.desired.frames.get(current).map(|f| f.metadata.labels.clone()).unwrap_or_default();
         if !dp.spec.placement.allows(current, &labels) {

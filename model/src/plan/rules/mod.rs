@@ -12,11 +12,13 @@
 //! | trunks appended to a running SEA: DLPAR, cfgdev, profile saved, `virt_adapters` primary first | [`sea_trunk_additions`] |
 //! | partitions: create, stop, resize (DLPAR), start, and in-flight work | [`partitions`] |
 //! | migration: validate before migrate, paging redundancy on the target, runtime holds | [`migration`] |
+//! | cluster members: heartbeat timeouts raised and restored, one at a time, hooks | [`cluster_migration`] |
 //! | paging failback to the primary paging VIOS | [`paging_failback`] |
 //! | partitions that require redundant paging activate first | [`required_paging_first`] |
 //! | a `preferred` partition activates with `--force` when no common device may be free | [`preferred_paging_force`] |
 //! | what no manifest describes: reported, deleted only with prune | [`prune`] |
 
+mod cluster_migration;
 mod frame_maintenance;
 mod mem_pools;
 mod migration;
@@ -84,6 +86,9 @@ struct Planner<'a, 'p> {
     /// Active moves of this plan by mover service partition, to spread them over a frame's
     /// MSPs.
     msp_load: BTreeMap<(FrameName, ViosName), usize>,
+    /// Per cluster, the steps the next member's migration waits for: the last migration
+    /// planned and its clean-up.
+    cluster_moves: BTreeMap<crate::names::ClusterName, Vec<usize>>,
 }
 
 /// Runs every rule, in the order their cross-references need: configuration and VIOS starts
@@ -115,6 +120,7 @@ pub(crate) fn build<'a>(
         leaves_frame: BTreeMap::new(),
         paging_switch: BTreeMap::new(),
         msp_load: BTreeMap::new(),
+        cluster_moves: BTreeMap::new(),
     };
     planner.frame_maintenance();
     planner.proc_pools();
@@ -122,6 +128,7 @@ pub(crate) fn build<'a>(
     planner.mem_pools();
     planner.seas();
     planner.partitions();
+    planner.cluster_drift();
     planner.vios_stops();
     planner.unmanaged_partitions();
     planner.required_paging_first();
@@ -139,7 +146,15 @@ pub(crate) fn build<'a>(
 impl Planner<'_, '_> {
     /// Adds a step and returns its index (what later steps name in their `deps`).
     fn push(&mut self, op: Op, reason: impl Into<String>, deps: Vec<usize>, phase: Phase) -> usize {
-        self.steps.push(Step { op, reason: reason.into(), deps, consumes: Vec::new(), frees: Vec::new(), phase });
+        self.steps.push(Step {
+            op,
+            reason: reason.into(),
+            deps,
+            when: crate::action::When::Succeeded,
+            consumes: Vec::new(),
+            frees: Vec::new(),
+            phase,
+        });
         self.steps.len() - 1
     }
 

@@ -1,0 +1,385 @@
+//! **A cluster member migrates without its peers declaring it dead, one member at a time, with
+//! the site's hooks around it.** LPM suspends the migrating partition; if its cluster manager's
+//! peers hear nothing from it for their heartbeat timeout, they fail its service groups over —
+//! a false failover in the middle of planned maintenance. So, when the declared unresponsive
+//! time is not less than that timeout (or not known), the migration is framed by the manager's
+//! procedure, run on the nodes:
+//!
+//! | manager | before (after `migrlpar -o v`) | after (whatever the outcome) |
+//! |---|---|---|
+//! | VCS | `lltconfig -T peerinact:N` on every running member | `lltconfig -T peerinact:<configured>` on each |
+//! | PowerHA | `clmgr stop node N WHEN=now MANAGE=unmanage` on the migrating node | `clmgr start node N WHEN=now MANAGE=auto` |
+//! | Pacemaker | `pcs node maintenance N` | `pcs node unmaintenance N` |
+//!
+//! The "after" steps run once the migration has ended, succeeded or not ([`When::Ended`]), so a
+//! failed migration never leaves a cluster with its failure detection turned down. Site hooks
+//! (`preMigrate`, `postMigrate`, `onFailure`, the cluster's then the partition's) are steps of
+//! the same kind: a failing `preMigrate` stops that migration. A second member's migration waits
+//! for the first's and its clean-up; if the first fails, the second is skipped, and while a
+//! member's migration is in flight or awaits recovery, the others' moves are deferred. A timeout
+//! left raised (a plan cut short) is restored as drift; a false failover is reported as drift.
+//!
+//! seeds: infoscale-lpm-vcs.txt, lines 91-103 ("increase the peer inactive timeout to an
+//! appropriate value on all the nodes in the cluster before beginning the migration", "Reset
+//! the value back to the default after the migration is complete"), line 86 (a failed
+//! operation leaves an intermediate state that needs administrative intervention).
+
+use super::Planner;
+use crate::action::{Op, When};
+use crate::estate::{Cluster, Partition};
+use crate::manifest::{ClusterManager, Hook, HookPoint, Kind};
+use crate::names::{FrameName, PartitionName};
+use crate::plan::change::{ChangeKind, FieldChange};
+use crate::plan::step::Phase;
+use crate::status::LparState;
+
+impl Planner<'_, '_> {
+    /// Plans the cluster procedure and the hooks around the move of `name` from `from` to `to`,
+    /// validated by step `v` and carried out by step `m` (whose deps this extends). A plan
+    /// warning says so when nothing protects a migration that needs it. Only an `active` move
+    /// suspends a running node; a stopped one is no cluster node while it moves.
+    pub(super) fn frame_migration(
+        &mut self,
+        object: &str,
+        dp: &Partition,
+        active: bool,
+        (from, to): (&FrameName, &FrameName),
+        (v, m): (usize, usize),
+    ) {
+        let name = &dp.metadata.name;
+        let cluster = self.placer.cluster_of(name).and_then(|(c, _)| self.desired.clusters.get(c));
+        // One member at a time: after the previous member's migration and its clean-up.
+        if let Some(c) = cluster
+            && let Some(prev) = self.cluster_moves.get(&c.metadata.name)
+        {
+            let prev = prev.clone();
+            self.steps[v].deps.extend(prev);
+        }
+        // Steps the migration runs after (hooks, node commands), besides the validation.
+        let mut before: Vec<usize> = Vec::new();
+        let mut after_ended: Vec<usize> = Vec::new();
+        let mut last = v;
+        let hooks: Vec<(Option<&Cluster>, &Hook, HookPoint)> = cluster
+            .map(|c| &c.spec.hooks)
+            .into_iter()
+            .chain(std::iter::once(&dp.spec.hooks))
+            .enumerate()
+            .flat_map(|(i, h)| {
+                let owner = if i == 0 && cluster.is_some() { cluster } else { None };
+                h.pre_migrate
+                    .iter()
+                    .map(move |k| (owner, k, HookPoint::PreMigrate))
+                    .chain(h.post_migrate.iter().map(move |k| (owner, k, HookPoint::PostMigrate)))
+                    .chain(h.on_failure.iter().map(move |k| (owner, k, HookPoint::OnFailure)))
+            })
+            .collect();
+        // preMigrate hooks, one after the other, after the validation.
+        for (owner, hook, _) in hooks.iter().filter(|(_, _, p)| *p == HookPoint::PreMigrate) {
+            let i = self.hook(object, dp, *owner, hook, HookPoint::PreMigrate, (from, to), vec![last]);
+            before.push(i);
+            last = i;
+        }
+        if let Some(c) = cluster.filter(|_| active) {
+            self.protect(object, c, name, (from, to), last, m, &mut before, &mut after_ended);
+        }
+        self.steps[m].deps.extend(before);
+        // postMigrate after a migration that succeeded, in order; onFailure after one that did
+        // not, in order.
+        let mut post = m;
+        for (owner, hook, _) in hooks.iter().filter(|(_, _, p)| *p == HookPoint::PostMigrate) {
+            post = self.hook(object, dp, *owner, hook, HookPoint::PostMigrate, (from, to), vec![post]);
+        }
+        let mut failure: Option<usize> = None;
+        for (owner, hook, _) in hooks.iter().filter(|(_, _, p)| *p == HookPoint::OnFailure) {
+            let i = match failure {
+                None => {
+                    let i = self.hook(object, dp, *owner, hook, HookPoint::OnFailure, (from, to), vec![m]);
+                    self.steps[i].when = When::Failed;
+                    i
+                }
+                // The next onFailure hook runs once the previous one has ended.
+                Some(prev) => {
+                    let i = self.hook(object, dp, *owner, hook, HookPoint::OnFailure, (from, to), vec![prev]);
+                    self.steps[i].when = When::Ended;
+                    i
+                }
+            };
+            failure = Some(i);
+        }
+        if let Some(c) = cluster {
+            let mut next = vec![m];
+            next.extend(after_ended);
+            self.cluster_moves.insert(c.metadata.name.clone(), next);
+        }
+    }
+
+    /// One hook step.
+    #[allow(clippy::too_many_arguments)]
+    fn hook(
+        &mut self,
+        object: &str,
+        dp: &Partition,
+        owner: Option<&Cluster>,
+        hook: &Hook,
+        point: HookPoint,
+        (from, to): (&FrameName, &FrameName),
+        deps: Vec<usize>,
+    ) -> usize {
+        let whose = owner.map_or_else(|| "its own".to_owned(), |c| format!("cluster {}'s", c.metadata.name));
+        let i = self.push(
+            Op::RunHook {
+                point,
+                partition: dp.metadata.name.clone(),
+                from: from.clone(),
+                to: to.clone(),
+                cluster: owner.map(|c| c.metadata.name.clone()),
+                hook: hook.clone(),
+            },
+            format!("{object}: {whose} {point} hook for the move from {from} to {to}"),
+            deps,
+            Phase::Move,
+        );
+        i
+    }
+
+    /// The cluster manager's procedure around the move of member `name`: node commands before
+    /// `m` (after step `after`), and their undoing once `m` has ended.
+    #[allow(clippy::too_many_arguments)]
+    fn protect(
+        &mut self,
+        object: &str,
+        c: &Cluster,
+        name: &PartitionName,
+        (from, to): (&FrameName, &FrameName),
+        after: usize,
+        m: usize,
+        before: &mut Vec<usize>,
+        after_ended: &mut Vec<usize>,
+    ) {
+        let Some(hb) = c.spec.heartbeat() else { return };
+        let cluster = &c.metadata.name;
+        if !hb.needs_protection() {
+            // seeds: infoscale-lpm-vcs.txt, line 94: "If that time is less than the default
+            // LLT peer inactive timeout of 16 seconds, VCS operates normally."
+            return;
+        }
+        let why = match hb.unresponsive_seconds {
+            Some(u) => format!(
+                "{name} is unresponsive for about {u} s while it migrates, not less than the {} timeout of {} s",
+                c.spec.manager, hb.timeout_seconds
+            ),
+            None => format!(
+                "how long {name} is unresponsive while it migrates is not declared (unresponsiveSeconds), so it is taken to reach the {} timeout of {} s",
+                c.spec.manager, hb.timeout_seconds
+            ),
+        };
+        match c.spec.manager {
+            ClusterManager::Vcs => {
+                let vcs = c.spec.vcs_or_default();
+                if !vcs.adjust_peerinact {
+                    self.warnings.push(format!(
+                        "{object}: {why}, and Cluster/{cluster} has adjustPeerinact: false: nothing of powerplane's keeps its peers from failing it over (a false failover) unless a hook raises peerinact"
+                    ));
+                    return;
+                }
+                let raised = vcs.raised_seconds() * 100;
+                let configured = vcs.peerinact_seconds * 100;
+                // On every running member: each node declares a silent peer dead after its own
+                // peerinact, the migrating one included (it is silent to them, they to it).
+                for member in self.running_members(c) {
+                    let (frame_before, frame_after) = if &member.0 == name {
+                        (from.clone(), to.clone())
+                    } else {
+                        (member.1.clone(), member.1.clone())
+                    };
+                    let r = self.push(
+                        Op::RaisePeerInactive {
+                            cluster: cluster.clone(),
+                            node: member.0.clone(),
+                            frame: frame_before,
+                            centiseconds: raised,
+                        },
+                        format!("Cluster/{cluster}: {why}; raise LLT's peerinact on {} before the migration", member.0),
+                        vec![after],
+                        Phase::Move,
+                    );
+                    before.push(r);
+                    let back = self.push(
+                        Op::RestorePeerInactive {
+                            cluster: cluster.clone(),
+                            node: member.0.clone(),
+                            frame: frame_after,
+                            centiseconds: configured,
+                        },
+                        format!(
+                            "Cluster/{cluster}: the migration of {name} has ended; set peerinact on {} back to {} s",
+                            member.0, vcs.peerinact_seconds
+                        ),
+                        vec![m, r],
+                        Phase::Move,
+                    );
+                    self.steps[back].when = When::Ended;
+                    after_ended.push(back);
+                }
+            }
+            ClusterManager::Powerha | ClusterManager::Pacemaker => {
+                let powerha = c.spec.manager == ClusterManager::Powerha;
+                let (enter, leave) = if powerha {
+                    (
+                        Op::UnmanageClusterNode { cluster: cluster.clone(), node: name.clone(), frame: from.clone() },
+                        Op::ManageClusterNode { cluster: cluster.clone(), node: name.clone(), frame: to.clone() },
+                    )
+                } else {
+                    (
+                        Op::EnterNodeMaintenance { cluster: cluster.clone(), node: name.clone(), frame: from.clone() },
+                        Op::LeaveNodeMaintenance { cluster: cluster.clone(), node: name.clone(), frame: to.clone() },
+                    )
+                };
+                let what = if powerha { "unmanage its resource groups" } else { "put it into maintenance mode" };
+                let undo = if powerha { "manage its resource groups again" } else { "take it out of maintenance mode" };
+                let e = self.push(
+                    enter,
+                    format!("Cluster/{cluster}: {why}; {what} for the move"),
+                    vec![after],
+                    Phase::Move,
+                );
+                before.push(e);
+                let l = self.push(
+                    leave,
+                    format!("Cluster/{cluster}: the migration of {name} has ended; {undo}"),
+                    vec![m, e],
+                    Phase::Move,
+                );
+                self.steps[l].when = When::Ended;
+                after_ended.push(l);
+            }
+            ClusterManager::None => {}
+        }
+    }
+
+    /// The members of `c` running now, with the frame each runs on.
+    fn running_members(&self, c: &Cluster) -> Vec<(PartitionName, FrameName)> {
+        c.spec
+            .members
+            .iter()
+            .filter_map(|m| {
+                let st = self.observed.status.partitions.get(m)?;
+                (st.state == LparState::Running).then(|| (m.clone(), st.frame.clone()))
+            })
+            .collect()
+    }
+
+    /// Why `name`'s move must wait for a peer: another member of its cluster is migrating, or
+    /// its failed migration awaits recovery. Members migrate one at a time.
+    pub(super) fn peer_migrating(&self, name: &PartitionName) -> Option<String> {
+        let (cluster, members) = self.placer.cluster_of(name)?;
+        members.iter().filter(|m| *m != name).find_map(|m| {
+            let migration = self.observed.status.partitions.get(m)?.migration.as_ref()?;
+            Some(match migration.state {
+                crate::status::MigrationState::InProgress => format!(
+                    "`{m}`, a member of the same cluster `{cluster}`, is migrating to {}; members migrate one at a time",
+                    migration.to
+                ),
+                crate::status::MigrationState::Failed => format!(
+                    "the migration of `{m}`, a member of the same cluster `{cluster}`, failed part-way and is recovered first; members migrate one at a time"
+                ),
+            })
+        })
+    }
+
+    /// Clusters whose nodes are not as configured while none of their members migrates (a plan
+    /// cut short left a timeout raised or a node unmanaged): set back, as drift. Groups that
+    /// failed over from a migrating member are reported, not moved back: where a service group
+    /// runs is the cluster administrator's call.
+    pub(super) fn cluster_drift(&mut self) {
+        let desired = self.desired;
+        for c in desired.clusters.values() {
+            let cluster = &c.metadata.name;
+            let object = format!("{}/{cluster}", Kind::Cluster);
+            if self.cluster_moves.contains_key(cluster) {
+                continue;
+            }
+            let migrating = c
+                .spec
+                .members
+                .iter()
+                .any(|m| self.observed.status.partitions.get(m).is_some_and(|s| s.migration.is_some()));
+            let mut fields = Vec::new();
+            let mut notes = Vec::new();
+            for m in &c.spec.members {
+                let (Some(node), Some(st)) =
+                    (self.observed.status.nodes.get(m), self.observed.status.partitions.get(m))
+                else {
+                    continue;
+                };
+                for f in &node.failovers {
+                    fields.push(FieldChange {
+                        path: format!("serviceGroups.{}", f.group),
+                        old: Some(f.to.to_string()),
+                        new: Some(m.to_string()),
+                    });
+                    let fix = match c.spec.manager {
+                        ClusterManager::Vcs => format!("hagrp -switch {} -to {m}", f.group),
+                        ClusterManager::Powerha => format!("clmgr move resource_group {} NODE={m}", f.group),
+                        ClusterManager::Pacemaker => format!("pcs resource move {} {m}", f.group),
+                        ClusterManager::None => format!("move {} back to {m}", f.group),
+                    };
+                    notes.push(format!(
+                        "false failover: {} moved from {m} to {} while {m} was unresponsive for {:.1} s (timeout {:.2} s); move it back when convenient (`{fix}`)",
+                        f.group,
+                        f.to,
+                        f.unresponsive_ms as f64 / 1000.0,
+                        f64::from(f.timeout_centis) / 100.0
+                    ));
+                }
+                if migrating || st.state != LparState::Running {
+                    continue;
+                }
+                let frame = st.frame.clone();
+                let (node_name, cl) = (m.clone(), cluster.clone());
+                let op = match c.spec.manager {
+                    ClusterManager::Vcs => {
+                        let configured = c.spec.vcs_or_default().peerinact_seconds * 100;
+                        node.peerinact_centis.filter(|p| *p != configured).map(|p| {
+                            fields.push(FieldChange {
+                                path: format!("nodes.{m}.peerinact"),
+                                old: Some(format!("{p}")),
+                                new: Some(format!("{configured}")),
+                            });
+                            Op::RestorePeerInactive { cluster: cl, node: node_name, frame, centiseconds: configured }
+                        })
+                    }
+                    ClusterManager::Powerha => node.unmanaged.then(|| {
+                        fields.push(FieldChange {
+                            path: format!("nodes.{m}.resourceGroups"),
+                            old: Some("unmanaged".into()),
+                            new: Some("managed".into()),
+                        });
+                        Op::ManageClusterNode { cluster: cl, node: node_name, frame }
+                    }),
+                    ClusterManager::Pacemaker => node.maintenance.then(|| {
+                        fields.push(FieldChange {
+                            path: format!("nodes.{m}.maintenance"),
+                            old: Some("true".into()),
+                            new: Some("false".into()),
+                        });
+                        Op::LeaveNodeMaintenance { cluster: cl, node: node_name, frame }
+                    }),
+                    ClusterManager::None => None,
+                };
+                if let Some(op) = op {
+                    self.push(
+                        op,
+                        format!("{object}: {m} was left as for a migration, and none runs: set it back to the configured value"),
+                        vec![],
+                        Phase::Configure,
+                    );
+                    notes.push(format!("{m} left as for a migration"));
+                }
+            }
+            if !fields.is_empty() {
+                self.change(ChangeKind::Drift, object, None, fields, &notes.join("; "));
+            }
+        }
+    }
+}
