@@ -913,4 +913,82 @@ mod tests {
         assert_eq!(records.iter().filter(|r| r.event == Event::Skip).count(), 2);
         assert_eq!(report.counts(), (1, 1, 2));
     }
+
+    fn when(mut a: Action, w: When) -> Action {
+        a.when = w;
+        a
+    }
+
+    /// A migration framed by clean-up: a failure skips what needs success, runs what follows it
+    /// "once ended" and the onFailure step; a success runs the clean-up and leaves the
+    /// onFailure step not needed.
+    #[tokio::test(start_paused = true)]
+    async fn clean_up_runs_whatever_the_outcome_and_on_failure_only_on_failure() {
+        for (name, failed) in [("fail-move", true), ("move", false)] {
+            let fake = Fake::default();
+            let actions = vec![
+                start(1, "fa", "raise", &[]),
+                start(2, "fa", name, &[1]),
+                when(start(3, "fa", "restore", &[2, 1]), When::Ended),
+                start(4, "fa", "post", &[2]),
+                when(start(5, "fa", "alert", &[2]), When::Failed),
+                start(6, "fa", "after-post", &[4]),
+            ];
+            let (report, records) = run(&fake, actions, Settings::default()).await;
+            let o: Vec<&Outcome> = report.results.iter().map(|(_, o)| o).collect();
+            assert!(matches!(o[2], Outcome::Succeeded { .. }), "restored either way: {o:?}");
+            if failed {
+                assert!(matches!(o[1], Outcome::Failed { .. }));
+                assert_eq!(o[3], &Outcome::Skipped { because: ActionId("a2".into()) });
+                assert_eq!(o[5], &Outcome::Skipped { because: ActionId("a2".into()) }, "the root cause is named");
+                assert!(matches!(o[4], Outcome::Succeeded { .. }), "the onFailure step ran");
+                assert!(!report.all_succeeded());
+            } else {
+                assert!(report.all_succeeded(), "{o:?}");
+                assert_eq!(o[4], &Outcome::NotNeeded);
+                assert_eq!(report.not_needed(), 1);
+                assert!(!fake.calls.lock().unwrap().contains_key("Partition/alert"), "never called");
+                let r = records.iter().find(|r| r.draft.action == "a5").unwrap();
+                assert_eq!(r.draft.message.as_deref(), Some("not needed: a2 succeeded"));
+            }
+        }
+    }
+
+    /// A drain starts nothing new but clean-up: the restore after a running migration still
+    /// runs once it has ended; what needs success is not started.
+    #[tokio::test(start_paused = true)]
+    async fn a_drain_still_runs_clean_up() {
+        let fake = Fake::default();
+        let (tx, rx) = tokio::sync::watch::channel(Stop::Run);
+        let actions = vec![
+            start(1, "fa", "move", &[]),
+            when(start(2, "fa", "restore", &[1]), When::Ended),
+            start(3, "fa", "next", &[1]),
+            when(start(4, "fa", "restore-next", &[3]), When::Ended),
+        ];
+        let stopper = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            tx.send(Stop::Drain).unwrap();
+            tx
+        });
+        let (report, records) = run_with_stop(&fake, actions, Settings::default(), rx).await;
+        drop(stopper.await);
+        let o: Vec<&Outcome> = report.results.iter().map(|(_, o)| o).collect();
+        assert!(matches!(o[0], Outcome::Succeeded { .. }));
+        assert!(matches!(o[1], Outcome::Succeeded { .. }), "clean-up ran during the drain: {o:?}");
+        assert_eq!(o[2], &Outcome::NotStarted);
+        // Its clean-up follows something that never ran: it runs too (setting a value back is
+        // harmless), so that a drain never leaves a raised timeout behind.
+        assert!(matches!(o[3], Outcome::Succeeded { .. }), "{o:?}");
+        one_record_per_outcome(&records, 4);
+    }
+
+    /// Each action has exactly one final record: an outcome after an intent, or a skip.
+    fn one_record_per_outcome(records: &[Record], n: usize) {
+        for i in 1..=n {
+            let id = format!("a{i}");
+            let finals = records.iter().filter(|r| r.draft.action == id && r.event != Event::Intent).count();
+            assert_eq!(finals, 1, "{id}: {records:?}");
+        }
+    }
 }

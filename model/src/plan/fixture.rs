@@ -83,7 +83,10 @@ pub(crate) fn lab_converged() -> Estate {
 pub(crate) fn render(p: &Plan) -> String {
     let mut out = String::new();
     for a in &p.actions {
-        let after = a.after.iter().map(|d| d.0.as_str()).collect::<Vec<_>>().join(",");
+        let mut after = a.after.iter().map(|d| d.0.as_str()).collect::<Vec<_>>().join(",");
+        if !a.when.is_default() {
+            after.push_str(&format!(" when {:?}", a.when));
+        }
         out.push_str(&format!(
             "{} [after {}] {}\n    # {}\n",
             a.id.0,

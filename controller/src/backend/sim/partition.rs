@@ -55,6 +55,8 @@ pub(crate) fn create(
     let mut spec = spec.clone();
     spec.placement = Placement::Frame(frame_name.clone());
     spec.state = RunState::Stopped;
+    // The HMC keeps no hooks: they are the controller's.
+    spec.hooks = Default::default();
     frame.partitions.insert(
         name.clone(),
         SimPartition {

@@ -383,3 +383,119 @@ impl Planner<'_, '_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::fixture::{lab_converged, lab_desired_with, partition, render, replace};
+    use crate::plan::{PlanOptions, apply, plan};
+    use crate::status::NodeStatus;
+
+    /// The lab with bxaix85 pinned to the other blade and a cluster of bxaix85 and p72_app01
+    /// described by `cluster` (the spec's lines after `members`).
+    fn desired(cluster: &'static str) -> crate::estate::Estate {
+        lab_desired_with(move |name, text| {
+            let text = replace(
+                "js22.yaml",
+                "placement: {anyOf: [js22_slot13, js22_slot14]}",
+                "placement: {frame: js22_slot14}",
+            )(name, text);
+            if name == "js22.yaml" {
+                format!(
+                    "{text}\n---\napiVersion: powerplane/v1\nkind: Cluster\nmetadata: {{name: sap}}\nspec:\n  members: [bxaix85, p72_app01]\n{cluster}"
+                )
+            } else {
+                text
+            }
+        })
+    }
+
+    /// The converged lab with both members running their manager.
+    fn observed(manager: crate::manifest::ClusterManager) -> crate::estate::Estate {
+        let mut o = lab_converged();
+        for m in ["bxaix85", "p72_app01"] {
+            o.status.nodes.insert(
+                partition(m),
+                NodeStatus {
+                    cluster: "sap".parse().unwrap(),
+                    manager,
+                    peerinact_centis: (manager == crate::manifest::ClusterManager::Vcs).then_some(1600),
+                    unmanaged: false,
+                    maintenance: false,
+                    online: Vec::new(),
+                    failovers: Vec::new(),
+                },
+            );
+        }
+        o
+    }
+
+    /// PowerHA: the migrating node's resource groups are unmanaged after the validation and
+    /// managed again once the migration ended, however.
+    #[test]
+    fn powerha_unmanages_the_migrating_node_around_the_move() {
+        use crate::manifest::ClusterManager::Powerha;
+        let p = plan(
+            &desired("  manager: powerha\n  powerha: {nodeTimeoutSeconds: 30, unresponsiveSeconds: 40}\n"),
+            &observed(Powerha),
+            PlanOptions::default(),
+        );
+        insta::assert_snapshot!(render(&p));
+    }
+
+    /// Pacemaker: the node goes into maintenance mode for the move.
+    #[test]
+    fn pacemaker_puts_the_migrating_node_into_maintenance() {
+        use crate::manifest::ClusterManager::Pacemaker;
+        let p = plan(&desired("  manager: pacemaker\n"), &observed(Pacemaker), PlanOptions::default());
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+        insta::assert_snapshot!(render(&p));
+    }
+
+    /// Hooks: the cluster's preMigrate hooks then the partition's, one after the other, after
+    /// the validation and before the node commands; postMigrate after a successful move;
+    /// onFailure only when it did not succeed, then the next once that one ended.
+    #[test]
+    fn hooks_run_in_order_around_the_move() {
+        use crate::manifest::ClusterManager::Vcs;
+        let d = lab_desired_with(|name, text| {
+            let t = replace(
+                "js22.yaml",
+                "placement: {anyOf: [js22_slot13, js22_slot14]}",
+                "placement: {frame: js22_slot14}\n  hooks: {preMigrate: [{command: [/site/drain, bxaix85]}], postMigrate: [{command: [/site/thaw]}]}",
+            )(name, text);
+            if name == "js22.yaml" {
+                format!(
+                    "{t}\n---\napiVersion: powerplane/v1\nkind: Cluster\nmetadata: {{name: sap}}\nspec:\n  members: [bxaix85, p72_app01]\n  manager: vcs\n  vcs: {{unresponsiveSeconds: 40}}\n  hooks:\n    preMigrate: [{{command: [/site/freeze, sap]}}]\n    onFailure: [{{command: [/site/page-oncall], timeoutSeconds: 30}}, {{command: [/site/ticket]}}]\n"
+                )
+            } else {
+                t
+            }
+        });
+        let p = plan(&d, &observed(Vcs), PlanOptions::default());
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        insta::assert_snapshot!(render(&p));
+    }
+
+    /// A peerinact left raised (a plan cut short) is restored as drift while no member
+    /// migrates; the model's apply of the plan converges.
+    #[test]
+    fn a_timeout_left_raised_is_restored() {
+        use crate::manifest::ClusterManager::Vcs;
+        let d = lab_desired_with(|name, text| {
+            if name == "js22.yaml" {
+                format!(
+                    "{text}\n---\napiVersion: powerplane/v1\nkind: Cluster\nmetadata: {{name: sap}}\nspec:\n  members: [bxaix85, p72_app01]\n  manager: vcs\n"
+                )
+            } else {
+                text.to_owned()
+            }
+        });
+        let mut o = observed(Vcs);
+        o.status.nodes.get_mut(&partition("p72_app01")).unwrap().peerinact_centis = Some(9000);
+        let p = plan(&d, &o, PlanOptions::default());
+        insta::assert_snapshot!(render(&p));
+        let done = apply(&o, &p.actions);
+        assert_eq!(done.status.nodes[&partition("p72_app01")].peerinact_centis, Some(1600));
+        assert!(plan(&d, &done, PlanOptions::default()).is_empty());
+    }
+}

@@ -52,6 +52,7 @@ impl Planner<'_, '_> {
             self.desired_index.mem_pool_on(target).map(|p| p.spec.paging_vios.clone()).unwrap_or_default();
         let mut spec = dp.spec.clone();
         spec.placement = Placement::Frame(target.clone());
+        spec.hooks = Default::default();
         let deps = self.config_deps(target);
         let create = self.push(
             Op::CreatePartition { frame: target.clone(), partition: name.clone(), spec: Box::new(spec), paging_vios },
@@ -233,6 +234,8 @@ impl Planner<'_, '_> {
             let mut s = s.clone();
             s.placement = Placement::Frame(p.current.clone());
             s.state = RunState::Running;
+            // Hooks are the controller's, not the HMC's: no profile has them.
+            s.hooks = Default::default();
             if let Some(p) = s.memory.paging.as_mut()
                 && p.redundancy == Redundancy::Preferred
             {
