@@ -223,6 +223,9 @@ impl Planner<'_, '_> {
                 }
             }
             ClusterManager::Powerha | ClusterManager::Pacemaker => {
+                if !self.running_members(c).iter().any(|(m, _)| m == name) {
+                    return;
+                }
                 let powerha = c.spec.manager == ClusterManager::Powerha;
                 let (enter, leave) = if powerha {
                     (
@@ -257,11 +260,17 @@ impl Planner<'_, '_> {
         }
     }
 
-    /// The members of `c` running now, with the frame each runs on.
+    /// The members of `c` running now and running its cluster manager, with the frame each
+    /// runs on. When the backend reports cluster nodes (the simulator does), a member it does
+    /// not report runs no manager; when it reports none of the cluster's (an HMC sees no
+    /// further than the partition), every running member is taken to run it, as declared.
     fn running_members(&self, c: &Cluster) -> Vec<(PartitionName, FrameName)> {
+        let nodes = &self.observed.status.nodes;
+        let reported = c.spec.members.iter().any(|m| nodes.get(m).is_some_and(|n| n.cluster == c.metadata.name));
         c.spec
             .members
             .iter()
+            .filter(|m| !reported || nodes.contains_key(*m))
             .filter_map(|m| {
                 let st = self.observed.status.partitions.get(m)?;
                 (st.state == LparState::Running).then(|| (m.clone(), st.frame.clone()))
