@@ -37,6 +37,16 @@ pub fn manifests(estate: &Estate, header: &str) -> BTreeMap<FrameName, String> {
             docs.push(doc(Kind::Partition, p));
         }
     }
+    // A cluster goes with its first member's frame.
+    for c in estate.clusters.values() {
+        let home = c.spec.members.iter().find_map(|m| match &estate.partitions.get(m)?.spec.placement {
+            Placement::Frame(f) => Some(f),
+            _ => None,
+        });
+        if let Some(docs) = home.and_then(|f| out.get_mut(f)) {
+            docs.push(doc(Kind::Cluster, c));
+        }
+    }
     out.into_iter().map(|(f, docs)| (f, format!("{header}\n{}", docs.join("---\n")))).collect()
 }
 

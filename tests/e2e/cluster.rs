@@ -222,3 +222,39 @@ fn members_are_kept_on_different_frames() {
     assert!(err.contains("PP-E072") && err.contains("`xray` and `yankee`"), "{err}");
     assert!(err.contains("estate.yaml:"), "with the file and line: {err}");
 }
+
+/// Hooks through the real binary: yankee's preMigrate hooks run in order with the migration in
+/// their environment; the second fails, so yankee does not migrate and its onFailure hook runs,
+/// while xray's migration goes ahead. Every hook is in the audit trail like an action, with
+/// what it printed.
+#[test]
+fn a_failing_pre_migrate_hook_stops_only_its_migration() {
+    let lab = Lab::new();
+    estate(&lab, 5, Some("f2"), Some("f0"), "{unresponsiveSeconds: 5}");
+    let log = lab.dir.path().join("hooks.log");
+    let log = log.to_str().unwrap();
+    lab.edit(
+        "estate.yaml",
+        "metadata: {name: yankee}\nspec:\n  placement: {frame: f0}\n",
+        &format!(
+            "metadata: {{name: yankee}}\nspec:\n  placement: {{frame: f0}}\n  hooks:\n    preMigrate:\n      - {{command: [sh, -c, 'echo first $POWERPLANE_PARTITION $POWERPLANE_SOURCE_FRAME $POWERPLANE_TARGET_FRAME >> {log}']}}\n      - {{command: [sh, -c, 'echo second >> {log}; echo change freeze in effect >&2; exit 7']}}\n      - {{command: [sh, -c, 'echo third >> {log}']}}\n    onFailure: [{{command: [sh, -c, 'echo failed $POWERPLANE_PARTITION >> {log}']}}]\n"
+        ),
+    );
+    let out = lab.cmd(&["--sim-speedup", "400", "apply", &m(&lab), "--yes"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(fs::read_to_string(log).unwrap(), "first yankee f1 f0\nsecond\nfailed yankee\n");
+    let after = show(&lab);
+    assert_eq!(node(&after, "xray")["frame"], "f2", "the other migration went ahead");
+    assert_eq!(node(&after, "yankee")["frame"], "f1", "yankee stayed");
+    let audit = lab.cmd(&["audit", "--json"]).output().unwrap();
+    let records: Vec<Value> =
+        String::from_utf8(audit.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let hooks: Vec<&Value> = records.iter().filter(|r| r["kind"] == "RunHook" && r["event"] == "outcome").collect();
+    assert_eq!(hooks.len(), 3, "two preMigrate hooks and the onFailure hook ran: {hooks:?}");
+    assert!(hooks[1]["message"].as_str().unwrap().contains("exited 7: change freeze in effect"), "{:?}", hooks[1]);
+    let skipped: Vec<&Value> = records.iter().filter(|r| r["event"] == "skip").collect();
+    assert!(
+        skipped.iter().any(|r| r["kind"] == "MigratePartition" && r["object"] == "Partition/yankee"),
+        "yankee's migration is recorded as skipped: {skipped:?}"
+    );
+}
