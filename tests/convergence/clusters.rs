@@ -1,10 +1,14 @@
-//! Clusters under faults (issue 14): two frames of a four-frame estate are evacuated, each
-//! holding one member of a two-node cluster (VCS, PowerHA or Pacemaker), while faults hit the
-//! migrations and the node commands. Whatever happens:
-//! - no planned migration causes a false failover;
-//! - the two members never migrate at the same time;
-//! - once the plans end (faults cleared, at most K reconciles), every node is as configured:
-//!   peerinact back at its value, resource groups managed, no node in maintenance.
+//! Clusters under faults (issue 14), as a state machine: a two-node cluster (VCS, PowerHA or
+//! Pacemaker) on a four-frame estate whose frames go in and out of maintenance, so that its
+//! members migrate, while faults hit the migrations (failed, failed half-way and left for
+//! recovery) and the node commands, and clients die mid-apply. After every transition:
+//! - no planned migration has caused a false failover;
+//! - the two members never migrate at the same time (the simulator's `lslparmigr` never lists
+//!   both, and in the audit trail no member's migration starts while the other's runs).
+//!
+//! At the end, with the faults cleared, at most K reconciles reach an empty plan, and every node
+//! is as configured: peerinact back at its value, resource groups managed, no node in
+//! maintenance.
 
 use std::sync::Arc;
 
@@ -16,12 +20,15 @@ use powerplane_controller::store::audit::{AuditLog, Event};
 use powerplane_model::{ActionKind, PlanOptions, SourceFile};
 use proptest::prelude::*;
 
+use proptest::test_runner::Config;
+use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};
+
 use super::{K, Quiet};
 
 /// The inventory and the manifests: frames f0..f3, `xray` on f0 and `yankee` on f1 in cluster
-/// `hc` of `manager`, whose members are silent `unresponsive` s when they migrate; f0 and f1
-/// are in maintenance, so both members move.
-fn estate(manager: &str, unresponsive: u32) -> (String, String) {
+/// `hc` of `manager`, whose members are silent `unresponsive` s when they migrate; the frames
+/// flagged in `maintenance` are evacuated.
+fn estate(manager: &str, unresponsive: u32, maintenance: [bool; 4]) -> (String, String) {
     let mut inv = String::new();
     let mut man = String::new();
     let disks = "{name: hdisk10, lun: L-xray, sizeMB: 20480, reservePolicy: no_reserve}, {name: hdisk11, lun: L-yankee, sizeMB: 20480, reservePolicy: no_reserve}";
@@ -34,7 +41,7 @@ fn estate(manager: &str, unresponsive: u32) -> (String, String) {
         ));
         man.push_str(&format!(
             "---\napiVersion: powerplane/v1\nkind: Frame\nmetadata: {{name: {f}}}\nspec: {{maintenance: {}}}\n{common}",
-            i < 2
+            maintenance[i]
         ));
     }
     let spec = |name: &str, placement: &str| {
@@ -59,113 +66,225 @@ fn estate(manager: &str, unresponsive: u32) -> (String, String) {
     (inv, man)
 }
 
-/// A fault armed before the first reconcile.
-#[derive(Clone, Copy, Debug)]
-enum Hit {
-    None,
-    /// The next action of this kind fails (permanently, transiently or, for a migration,
-    /// half-way).
+#[derive(Clone, Debug)]
+struct Reference {
+    manager: &'static str,
+    unresponsive: u32,
+    maintenance: [bool; 4],
+}
+
+#[derive(Clone, Debug)]
+enum Transition {
+    Reconcile,
+    /// A frame goes into or out of maintenance.
+    Maintenance(usize),
+    /// The next action of this kind fails (permanently, transiently, or half-way for a
+    /// migration).
     Fail(ActionKind, FailMode),
+    ClearFaults,
+    /// A reconcile whose client dies this many real milliseconds into the executor.
+    ClientDies(u64),
 }
 
-fn hits() -> impl Strategy<Value = Vec<Hit>> {
-    let kinds = prop_oneof![
-        Just(ActionKind::MigratePartition),
-        Just(ActionKind::ValidateMigration),
-        Just(ActionKind::RaisePeerInactive),
-        Just(ActionKind::RestorePeerInactive),
-        Just(ActionKind::UnmanageClusterNode),
-        Just(ActionKind::ManageClusterNode),
-        Just(ActionKind::EnterNodeMaintenance),
-        Just(ActionKind::LeaveNodeMaintenance),
-    ];
-    let modes = prop_oneof![Just(FailMode::Permanent), Just(FailMode::Transient), Just(FailMode::Midway)];
-    proptest::collection::vec(
-        prop_oneof![1 => Just(Hit::None), 4 => (kinds, modes).prop_map(|(k, m)| Hit::Fail(k, m))],
-        0..3,
-    )
-}
+struct Machine;
 
-fn run_case(manager: &str, unresponsive: u32, hits: &[Hit]) -> Result<(), TestCaseError> {
-    let (inv, man) = estate(manager, unresponsive);
-    let inventory = powerplane_model::load_inventory(&[SourceFile::new("inv.yaml", inv)]).unwrap();
-    let desired = powerplane_model::load_manifests(&[SourceFile::new("m.yaml", man)]).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let state_dir = StateDir::open(dir.path()).unwrap();
-    let log = AuditLog::open(&state_dir).unwrap();
-    let writer = AuditWriter::start(log.clone());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
-    let sim = Simulator::new(realise(inventory, 1).unwrap(), None, Clock::default());
-    for h in hits {
-        if let Hit::Fail(kind, mode) = h {
-            rt.block_on(sim.fail_next(*kind, *mode)).unwrap();
-        }
+impl ReferenceStateMachine for Machine {
+    type State = Reference;
+    type Transition = Transition;
+
+    fn init_state() -> BoxedStrategy<Reference> {
+        (prop_oneof![Just("vcs"), Just("powerha"), Just("pacemaker")], prop_oneof![Just(2u32), Just(40u32)])
+            .prop_map(|(manager, unresponsive)| Reference {
+                manager,
+                unresponsive,
+                maintenance: [true, false, false, false],
+            })
+            .boxed()
     }
-    let settings =
-        executor::Settings { backoff: std::time::Duration::from_millis(1), attempts: 3, ..Default::default() };
-    let mut converged = false;
-    for round in 0..=K + 1 {
-        if round == 1 {
-            rt.block_on(sim.clear_faults()).unwrap();
+
+    fn transitions(_: &Reference) -> BoxedStrategy<Transition> {
+        let kinds = prop_oneof![
+            Just(ActionKind::MigratePartition),
+            Just(ActionKind::ValidateMigration),
+            Just(ActionKind::RaisePeerInactive),
+            Just(ActionKind::RestorePeerInactive),
+            Just(ActionKind::UnmanageClusterNode),
+            Just(ActionKind::ManageClusterNode),
+            Just(ActionKind::EnterNodeMaintenance),
+            Just(ActionKind::LeaveNodeMaintenance),
+        ];
+        let modes = prop_oneof![Just(FailMode::Permanent), Just(FailMode::Transient), Just(FailMode::Midway)];
+        prop_oneof![
+            4 => Just(Transition::Reconcile),
+            2 => (0usize..4).prop_map(Transition::Maintenance),
+            2 => (kinds, modes).prop_map(|(k, m)| Transition::Fail(k, m)),
+            1 => Just(Transition::ClearFaults),
+            1 => (0u64..3_000).prop_map(Transition::ClientDies),
+        ]
+        .boxed()
+    }
+
+    fn apply(mut state: Reference, t: &Transition) -> Reference {
+        if let Transition::Maintenance(f) = t {
+            state.maintenance[*f] = !state.maintenance[*f];
         }
-        // What a failed migration left running ends first.
-        rt.block_on(async { tokio::time::sleep(std::time::Duration::from_secs(3600)).await });
-        let observed = rt.block_on(sim.observe()).unwrap();
+        state
+    }
+
+    fn preconditions(state: &Reference, t: &Transition) -> bool {
+        // Two frames stay out of maintenance: the members have somewhere to go, apart.
+        !matches!(t, Transition::Maintenance(_))
+            || Self::apply(state.clone(), t).maintenance.iter().filter(|m| !**m).count() >= 2
+    }
+}
+
+struct System {
+    rt: tokio::runtime::Runtime,
+    sim: Simulator,
+    _dir: tempfile::TempDir,
+    log: AuditLog,
+    writer: AuditWriter,
+    reconciles: usize,
+}
+
+impl System {
+    fn settings() -> executor::Settings {
+        executor::Settings { backoff: std::time::Duration::from_millis(1), attempts: 3, ..Default::default() }
+    }
+
+    fn plan(&mut self, r: &Reference) -> powerplane_model::Plan {
+        self.reconciles += 1;
+        let (_, man) = estate(r.manager, r.unresponsive, r.maintenance);
+        let desired = powerplane_model::load_manifests(&[SourceFile::new("m.yaml", man)]).unwrap();
+        let observed = self.rt.block_on(self.sim.observe()).unwrap();
+        powerplane_model::plan(&desired, &observed, PlanOptions::default())
+    }
+
+    fn reconcile(&mut self, r: &Reference, die_after_ms: Option<u64>) -> powerplane_model::Plan {
+        let plan = self.plan(r);
+        assert!(plan.errors.is_empty(), "{:?}", plan.errors);
+        if !plan.actions.is_empty() {
+            let ctx = Context { plan_id: format!("r{}", self.reconciles), ..Default::default() };
+            let run = executor::execute(self.sim.clone(), &plan, &ctx, Self::settings(), &self.writer, Arc::new(Quiet));
+            match die_after_ms {
+                None => {
+                    self.rt.block_on(run).unwrap();
+                }
+                Some(ms) => {
+                    let _ = self
+                        .rt
+                        .block_on(async { tokio::time::timeout(std::time::Duration::from_millis(ms), run).await });
+                    self.rt.block_on(self.writer.write(Vec::new())).unwrap();
+                    self.rt.block_on(executor::close_dangling(&self.log, &self.writer)).unwrap();
+                }
+            }
+        }
+        plan
+    }
+}
+
+struct ClusterTest;
+
+impl StateMachineTest for ClusterTest {
+    type SystemUnderTest = System;
+    type Reference = Machine;
+
+    fn init_test(r: &Reference) -> System {
+        let (inv, _) = estate(r.manager, r.unresponsive, r.maintenance);
+        let inventory = powerplane_model::load_inventory(&[SourceFile::new("inv.yaml", inv)]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let state_dir = StateDir::open(dir.path()).unwrap();
+        let log = AuditLog::open(&state_dir).unwrap();
+        let writer = AuditWriter::start(log.clone());
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+        let sim = Simulator::new(realise(inventory, 1).unwrap(), None, Clock::default());
+        System { rt, sim, _dir: dir, log, writer, reconciles: 0 }
+    }
+
+    fn apply(mut sys: System, r: &Reference, t: Transition) -> System {
+        match t {
+            Transition::Reconcile => {
+                sys.reconcile(r, None);
+            }
+            Transition::ClientDies(ms) => {
+                sys.reconcile(r, Some(ms));
+            }
+            Transition::Fail(kind, mode) => sys.rt.block_on(sys.sim.fail_next(kind, mode)).unwrap(),
+            Transition::ClearFaults => sys.rt.block_on(sys.sim.clear_faults()).unwrap(),
+            Transition::Maintenance(_) => {}
+        }
+        sys
+    }
+
+    fn check_invariants(sys: &System, r: &Reference) {
+        let observed = sys.rt.block_on(sys.sim.observe()).unwrap();
         for (name, n) in &observed.status.nodes {
-            prop_assert!(n.failovers.is_empty(), "a planned migration failed {name}'s groups over: {n:?}");
+            assert!(n.failovers.is_empty(), "a planned migration failed {name}'s groups over: {n:?} ({r:?})");
         }
-        let plan = powerplane_model::plan(&desired, &observed, PlanOptions::default());
-        prop_assert!(plan.errors.is_empty(), "{:?}", plan.errors);
-        if plan.is_empty() {
-            for (name, n) in &observed.status.nodes {
-                prop_assert!(
-                    n.peerinact_centis.is_none_or(|p| p == 1600) && !n.unmanaged && !n.maintenance,
-                    "{name} is not as configured once the plans ended: {n:?}"
-                );
+        let migrating: Vec<_> =
+            observed.status.partitions.iter().filter(|(_, s)| s.migration.is_some()).map(|(n, _)| n.clone()).collect();
+        assert!(migrating.len() <= 1, "both members are migrating: {migrating:?}");
+        let records = sys.log.records().unwrap();
+        let mut open: Option<(String, u64)> = None;
+        for rec in records.iter().filter(|x| x.draft.kind == "MigratePartition") {
+            match rec.event {
+                Event::Intent => {
+                    assert!(open.is_none(), "{} starts migrating while {open:?} does", rec.draft.object);
+                    open = Some((rec.draft.object.clone(), rec.seq));
+                }
+                Event::Outcome => open = None,
+                _ => {}
             }
-            converged = true;
-            break;
-        }
-        let ctx = Context { plan_id: format!("r{round}"), ..Default::default() };
-        rt.block_on(executor::execute(sim.clone(), &plan, &ctx, settings, &writer, Arc::new(Quiet))).unwrap();
-    }
-    prop_assert!(converged, "no convergence in {} reconciles with the faults cleared after the first", K + 1);
-    // One member at a time: no member's migration starts before the other's has ended.
-    rt.block_on(writer.sync()).unwrap();
-    let records = log.records().unwrap();
-    let moves = records.iter().filter(|r| r.draft.kind == "MigratePartition" && r.event == Event::Intent).count();
-    prop_assert!(moves >= 2, "both members migrated (a property without migrations proves nothing): {moves}");
-    let protected = records
-        .iter()
-        .any(|r| matches!(r.draft.kind.as_str(), "RaisePeerInactive" | "UnmanageClusterNode" | "EnterNodeMaintenance"));
-    let timeout = match manager {
-        "vcs" => 16,
-        "powerha" => 30,
-        _ => 3,
-    };
-    prop_assert_eq!(protected, unresponsive >= timeout, "protected exactly when the silence reaches the timeout");
-    let mut open: Option<String> = None;
-    for r in records.iter().filter(|r| r.draft.kind == "MigratePartition") {
-        match r.event {
-            Event::Intent => {
-                prop_assert!(open.is_none(), "{} migrates while {open:?} does", r.draft.object);
-                open = Some(r.draft.object.clone());
-            }
-            Event::Outcome => open = None,
-            _ => {}
         }
     }
-    Ok(())
+
+    fn teardown(mut sys: System, r: Reference) {
+        sys.rt.block_on(sys.sim.clear_faults()).unwrap();
+        let mut converged = false;
+        for _ in 0..K {
+            // What a dead client or a failed migration left running ends first.
+            sys.rt.block_on(async { tokio::time::sleep(std::time::Duration::from_secs(3600)).await });
+            let plan = sys.reconcile(&r, None);
+            if plan.is_empty() {
+                converged = true;
+                break;
+            }
+        }
+        let observed = sys.rt.block_on(sys.sim.observe()).unwrap();
+        let last = sys.plan(&r);
+        assert!(converged && last.is_empty(), "no convergence in {K} reconciles ({r:?}): {:?}", last.actions);
+        for (name, n) in &observed.status.nodes {
+            assert!(
+                n.peerinact_centis.is_none_or(|p| p == 1600)
+                    && !n.unmanaged
+                    && !n.maintenance
+                    && n.failovers.is_empty(),
+                "{name} is not as configured once the plans ended: {n:?} ({r:?})"
+            );
+        }
+        // Protected exactly when the silence reaches the timeout: with it, node commands ran
+        // around the migrations; without it, none did.
+        let records = sys.log.records().unwrap();
+        let moved = records.iter().any(|x| x.draft.kind == "MigratePartition" && x.event == Event::Outcome);
+        let protected = records.iter().any(|x| {
+            matches!(x.draft.kind.as_str(), "RaisePeerInactive" | "UnmanageClusterNode" | "EnterNodeMaintenance")
+        });
+        let timeout = match r.manager {
+            "vcs" => 16,
+            "powerha" => 30,
+            _ => 3,
+        };
+        if moved && r.unresponsive < timeout {
+            assert!(!protected, "node commands for a silence shorter than the timeout ({r:?})");
+        }
+        if moved && r.unresponsive >= timeout {
+            assert!(protected, "a migration needing protection had none ({r:?})");
+        }
+    }
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: super::cases() / 8 + 4, ..ProptestConfig::default() })]
+prop_state_machine! {
+    #![proptest_config(Config { cases: super::cases() / 4 + 8, max_shrink_iters: 1024, ..Config::default() })]
     #[test]
-    fn cluster_members_migrate_without_false_failover_and_nodes_end_as_configured(
-        manager in prop_oneof![Just("vcs"), Just("powerha"), Just("pacemaker")],
-        unresponsive in prop_oneof![Just(2u32), Just(40u32)],
-        hits in hits(),
-    ) {
-        run_case(manager, unresponsive, &hits)?;
-    }
+    fn cluster_members_migrate_without_false_failover_and_nodes_end_as_configured(sequential 1..20 => ClusterTest);
 }

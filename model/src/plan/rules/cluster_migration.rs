@@ -126,7 +126,7 @@ impl Planner<'_, '_> {
         deps: Vec<usize>,
     ) -> usize {
         let whose = owner.map_or_else(|| "its own".to_owned(), |c| format!("cluster {}'s", c.metadata.name));
-        let i = self.push(
+        self.push(
             Op::RunHook {
                 point,
                 partition: dp.metadata.name.clone(),
@@ -138,8 +138,7 @@ impl Planner<'_, '_> {
             format!("{object}: {whose} {point} hook for the move from {from} to {to}"),
             deps,
             Phase::Move,
-        );
-        i
+        )
     }
 
     /// The cluster manager's procedure around the move of member `name`: node commands before
@@ -387,7 +386,7 @@ impl Planner<'_, '_> {
                 }
             }
             if !fields.is_empty() {
-                self.change(ChangeKind::Drift, object, None, fields, &notes.join("; "));
+                self.change(ChangeKind::Drift, object, None, fields, notes.join("; "));
             }
         }
     }
