@@ -59,6 +59,8 @@ pub enum Outcome {
         message: String,
         /// Attempts it took.
         attempts: u32,
+        /// For a migration, how long the partition was unresponsive, when measured.
+        suspended: Option<Duration>,
     },
     /// Refused, or still failing after the retries.
     Failed {
@@ -280,7 +282,7 @@ async fn run_one<H: Hypervisor>(
             () = stop_at(ctx.stop.clone(), Stop::Abandon) => break Outcome::LeftRunning,
         };
         match r {
-            Ok(out) => break Outcome::Succeeded { message: out.message, attempts },
+            Ok(out) => break Outcome::Succeeded { message: out.message, attempts, suspended: out.suspended },
             Err(BackendError::Transient(e)) if attempts < s.attempts => {
                 let wait = backoff(s, &a.id, attempts);
                 tracing::warn!(id = %a.id, attempt = attempts, retry_in_ms = wait.as_millis() as u64, error = %e, "transient failure; retrying");
@@ -739,7 +741,7 @@ mod tests {
             if name.contains("flaky") && n <= 2 {
                 return Err(BackendError::Transient("busy".into()));
             }
-            Ok(Completion { message: "ok".into(), duration: Duration::from_secs(10) })
+            Ok(Completion { message: "ok".into(), duration: Duration::from_secs(10), suspended: None })
         }
     }
 
@@ -795,7 +797,7 @@ mod tests {
         let fake = Fake::default();
         let t = tokio::time::Instant::now();
         let (report, records) = run(&fake, vec![start(1, "fa", "flaky", &[])], Settings::default()).await;
-        assert_eq!(report.results[0].1, Outcome::Succeeded { message: "ok".into(), attempts: 3 });
+        assert_eq!(report.results[0].1, Outcome::Succeeded { message: "ok".into(), attempts: 3, suspended: None });
         // Three 10 s calls and two waits of about 1 s and 2 s (±25%).
         let waited = t.elapsed() - Duration::from_secs(30);
         assert!(waited >= Duration::from_millis(2250) && waited <= Duration::from_millis(3750), "{waited:?}");

@@ -78,6 +78,7 @@ pub(crate) async fn run(op: &Op) -> Result<Completion, BackendError> {
                 if said.is_empty() { String::new() } else { format!(": {said}") }
             ),
             duration: started.elapsed(),
+            suspended: None,
         })
     } else {
         let how = match status.code() {

@@ -100,6 +100,8 @@ pub fn generate(frames: usize, partitions: usize, seed: u64) -> Generated {
         let _ = write!(inv[i], "{pair}{brown_sea}{smp}{spp}");
     }
     let mut shared_on = vec![0usize; frames];
+    // Partitions of the brownfield, by number: a cluster of the inventory names only those.
+    let mut exists = std::collections::BTreeSet::new();
     for j in 0..partitions {
         let home = j % frames;
         let name = format!("p{j:06}");
@@ -154,6 +156,18 @@ pub fn generate(frames: usize, partitions: usize, seed: u64) -> Generated {
             _ => (home, memory(mem)),
         };
         inv[brown_frame].push_str(&doc(&format!("{{frame: {}}}", frame(brown_frame)), &brown_mem));
+        exists.insert(j);
+    }
+    // One VCS cluster per ten partitions: p(j) and p(j+1), on neighbouring frames.
+    for j in (0..partitions.saturating_sub(1)).step_by(10).filter(|_| frames > 1) {
+        let cluster = format!(
+            "---\n{HEADER}kind: Cluster\nmetadata: {{name: c{j:06}}}\nspec: {{manager: vcs, members: [p{j:06}, p{:06}], vcs: {{peerinactSeconds: 16, unresponsiveSeconds: 40}}}}\n",
+            j + 1
+        );
+        man[j % frames].push_str(&cluster);
+        if exists.contains(&j) && exists.contains(&(j + 1)) {
+            inv[j % frames].push_str(&cluster);
+        }
     }
     let files = |v: Vec<String>| v.into_iter().enumerate().map(|(i, t)| (format!("{}.yaml", frame(i)), t)).collect();
     Generated { inventory: files(inv), manifests: files(man) }

@@ -258,3 +258,21 @@ fn a_failing_pre_migrate_hook_stops_only_its_migration() {
         "yankee's migration is recorded as skipped: {skipped:?}"
     );
 }
+
+/// The measured silence is in the audit trail, and `apply` warns when it exceeds what the
+/// cluster declares: here the environment's 40 s against a declared 20 s (the raise to 50 s
+/// still covers it, so nothing fails over).
+#[test]
+fn a_silence_longer_than_declared_is_warned_about() {
+    let lab = Lab::new();
+    estate(&lab, 40, Some("f2"), Some("f1"), "{peerinactSeconds: 16, unresponsiveSeconds: 20}");
+    let out = lab.cmd(&["--sim-speedup", "400", "apply", &m(&lab), "--yes"]).output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("warning: xray was unresponsive for 40.0 s during its migration, longer than the 20 s Cluster/sapvcs declares"),
+        "{stdout}"
+    );
+    let audit = String::from_utf8(lab.cmd(&["audit", "--json"]).output().unwrap().stdout).unwrap();
+    assert!(audit.contains("(suspended 40000 ms)"), "the measured time is in the trail");
+}

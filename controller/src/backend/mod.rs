@@ -33,6 +33,9 @@ pub struct Completion {
     pub message: String,
     /// How long it took on the backend's clock (virtual time for the simulator).
     pub duration: Duration,
+    /// For a migration: how long the partition was unresponsive at the switch-over, when the
+    /// backend measures it (cluster members compare it with what their cluster declares).
+    pub suspended: Option<Duration>,
 }
 
 /// Why a backend call failed. [`BackendError::is_transient`] separates what a retry may fix

@@ -246,6 +246,9 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         };
         writeln!(out, "{line}")?;
     }
+    for w in suspend_warnings(&desired.estate, &report) {
+        writeln!(out, "warning: {w}")?;
+    }
     drop(out);
     if let Some(sig) = stopper.signal() {
         let after = sim.observe().await?;
@@ -273,6 +276,31 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
 
 /// Says whether `again` (the plan after the apply and the wait) is empty; if not, what remains
 /// and why.
+/// Cluster members whose migration left them unresponsive longer than their cluster declares
+/// (`unresponsiveSeconds`): the declaration decides whether and how far the heartbeat timeout is
+/// raised, so it must not be below what the estate measures.
+fn suspend_warnings(desired: &Estate, report: &executor::Report) -> Vec<String> {
+    let mut out = Vec::new();
+    for (a, o) in &report.results {
+        let (powerplane_model::Op::MigratePartition { partition, .. }, Outcome::Succeeded { suspended: Some(d), .. }) =
+            (&a.op, o)
+        else {
+            continue;
+        };
+        let Some(c) = desired.clusters.values().find(|c| c.spec.members.contains(partition)) else { continue };
+        if let Some(u) = c.spec.heartbeat().and_then(|h| h.unresponsive_seconds)
+            && d.as_secs_f64() > f64::from(u)
+        {
+            out.push(format!(
+                "{partition} was unresponsive for {:.1} s during its migration, longer than the {u} s Cluster/{} declares (unresponsiveSeconds): raise the declaration, or the next migration may be protected too little",
+                d.as_secs_f64(),
+                c.metadata.name
+            ));
+        }
+    }
+    out
+}
+
 fn converged_report(again: &Plan, wait: Duration) -> anyhow::Result<bool> {
     let mut out = std::io::stdout().lock();
     if again.is_empty() && again.errors.is_empty() {

@@ -24,6 +24,7 @@ macro_rules! each_kind {
         $m!(partitions, Partition);
         $m!(hardware, FrameHardware);
         $m!(settings, Settings);
+        $m!(clusters, Cluster);
     };
 }
 

@@ -212,6 +212,14 @@ pub(crate) fn switch_group(s: &mut SimState, group: &str, to: &PartitionName) ->
     Ok(touched)
 }
 
+/// How long the cluster member `name`, now on `frame`, is silent at a migration's switch-over in
+/// this environment (the inventory's `unresponsiveSeconds`); `None` for a partition that is no
+/// member or declares none.
+pub(crate) fn silence(s: &SimState, name: &PartitionName, frame: &FrameName) -> Option<std::time::Duration> {
+    let node = partition(s, name, frame)?.node.as_ref()?;
+    node.spec.heartbeat()?.unresponsive_seconds.map(|u| std::time::Duration::from_secs(u64::from(u)))
+}
+
 /// The switch-over of an active migration of `name`, now on `frame`: the node is silent for
 /// its environment's unresponsive time (or `suspend_ms`); each running peer that waits less
 /// declares it dead, and the first of them takes its service groups. Returns the frames it

@@ -463,11 +463,16 @@ impl Simulator {
                 }
             }
         }
+        // A cluster member is silent to its peers for its environment's time.
+        let suspended = {
+            let s = self.inner.state.lock().await;
+            cluster::silence(&s, name, to).unwrap_or(v.suspend)
+        };
         Ok(Completion {
             message: format!(
                 "{name} migrated from {from} to {to} in {}s (suspended {} ms){}",
                 v.duration.as_secs(),
-                v.suspend.as_millis(),
+                suspended.as_millis(),
                 v.paging
                     .as_ref()
                     .map(|a| format!(
@@ -478,6 +483,7 @@ impl Simulator {
                     .unwrap_or_default()
             ),
             duration: v.duration,
+            suspended: Some(suspended),
         })
     }
 
@@ -652,6 +658,6 @@ impl Hypervisor for Simulator {
             })
             .await?;
         self.inner.timeline.sleep_until(start + duration.as_millis() as u64).await;
-        Ok(Completion { message, duration })
+        Ok(Completion { message, duration, suspended: None })
     }
 }
