@@ -100,8 +100,9 @@ pub fn generate(frames: usize, partitions: usize, seed: u64) -> Generated {
         let _ = write!(inv[i], "{pair}{brown_sea}{smp}{spp}");
     }
     let mut shared_on = vec![0usize; frames];
-    // Partitions of the brownfield, by number: a cluster of the inventory names only those.
-    let mut exists = std::collections::BTreeSet::new();
+    // The frame of each partition of the brownfield, by number: a cluster of the inventory
+    // names only those, on different frames.
+    let mut exists = std::collections::BTreeMap::new();
     for j in 0..partitions {
         let home = j % frames;
         let name = format!("p{j:06}");
@@ -156,7 +157,7 @@ pub fn generate(frames: usize, partitions: usize, seed: u64) -> Generated {
             _ => (home, memory(mem)),
         };
         inv[brown_frame].push_str(&doc(&format!("{{frame: {}}}", frame(brown_frame)), &brown_mem));
-        exists.insert(j);
+        exists.insert(j, brown_frame);
     }
     // One VCS cluster per ten partitions: p(j) and p(j+1), on neighbouring frames.
     for j in (0..partitions.saturating_sub(1)).step_by(10).filter(|_| frames > 1) {
@@ -165,7 +166,9 @@ pub fn generate(frames: usize, partitions: usize, seed: u64) -> Generated {
             j + 1
         );
         man[j % frames].push_str(&cluster);
-        if exists.contains(&j) && exists.contains(&(j + 1)) {
+        if let (Some(a), Some(b)) = (exists.get(&j), exists.get(&(j + 1)))
+            && a != b
+        {
             inv[j % frames].push_str(&cluster);
         }
     }
