@@ -417,34 +417,26 @@ where
 {
     let actions = &plan.actions;
     let deps = check_plan(actions)?;
-    let mut indegree: Vec<usize> = deps.iter().map(Vec::len).collect();
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); actions.len()];
-    for (i, d) in deps.iter().enumerate() {
-        for &j in d {
-            dependents[j].push(i);
-        }
-    }
-    let mut ready: BTreeSet<usize> = (0..actions.len()).filter(|i| indegree[*i] == 0).collect();
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; actions.len()];
+    let mut graph = Graph::new(actions, deps, ctx, progress.as_ref());
     let mut busy: BTreeMap<FrameName, usize> = BTreeMap::new();
     let mut running: JoinSet<(usize, Result<Outcome, StoreError>)> = JoinSet::new();
     let mut failure: Option<StoreError> = None;
     let stop_level = || ctx.stop.as_ref().map_or(Stop::Run, |s| *s.borrow());
-    let mut graph = Graph { actions, deps: &deps, dependents: &dependents, indegree: &mut indegree };
     loop {
         // Ready actions that are settled without running: an onFailure step whose
         // prerequisites all succeeded, and, while stopping, what is not clean-up.
         let mut records = Vec::new();
         loop {
             let stop = stop_level();
-            let settle: Vec<(usize, Outcome)> = ready
+            let settle: Vec<(usize, Outcome)> = graph
+                .ready
                 .iter()
                 .filter_map(|&i| {
                     let cleanup = actions[i].when != When::Succeeded;
                     if stop == Stop::Abandon || failure.is_some() || (stop == Stop::Drain && !cleanup) {
                         return Some((i, Outcome::NotStarted));
                     }
-                    let succeeded = deps[i].iter().all(|d| ok(outcomes[*d].as_ref()));
+                    let succeeded = graph.deps[i].iter().all(|d| ok(graph.outcomes[*d].as_ref()));
                     (actions[i].when == When::Failed && succeeded).then_some((i, Outcome::NotNeeded))
                 })
                 .collect();
@@ -452,8 +444,7 @@ where
                 break;
             }
             for (i, o) in settle {
-                ready.remove(&i);
-                graph.settle(i, o, &mut outcomes, &mut ready, &mut records, ctx, progress.as_ref());
+                graph.settle(i, o, &mut records);
             }
         }
         if !records.is_empty()
@@ -461,7 +452,8 @@ where
         {
             failure.get_or_insert(e);
         }
-        let launchable: Vec<usize> = ready
+        let launchable: Vec<usize> = graph
+            .ready
             .iter()
             .copied()
             .filter(|i| actions[*i].op.frames().iter().all(|f| busy.get(*f).copied().unwrap_or(0) < settings.per_frame))
@@ -472,7 +464,7 @@ where
             if !actions[i].op.frames().iter().all(|f| busy.get(*f).copied().unwrap_or(0) < settings.per_frame) {
                 continue;
             }
-            ready.remove(&i);
+            graph.ready.remove(&i);
             for f in actions[i].op.frames() {
                 *busy.entry(f.clone()).or_default() += 1;
             }
@@ -498,7 +490,7 @@ where
         release(&mut busy, &actions[i]);
         progress.finished(&actions[i], &outcome);
         let mut records = Vec::new();
-        graph.settle_ran(i, outcome, &mut outcomes, &mut ready, &mut records, ctx, progress.as_ref());
+        graph.settle_ran(i, outcome, &mut records);
         if !records.is_empty()
             && let Err(e) = audit.write(records).await
         {
@@ -509,6 +501,7 @@ where
         return Err(e.into());
     }
     // Stopped: what never started is recorded as such.
+    let outcomes = graph.outcomes;
     let not_started: Vec<(Event, Draft)> = outcomes
         .iter()
         .zip(actions)
@@ -531,47 +524,45 @@ fn ok(o: Option<&Outcome>) -> bool {
     matches!(o, Some(Outcome::Succeeded { .. } | Outcome::NotNeeded))
 }
 
-/// The plan's dependency graph while it runs: how many prerequisites of each action have not
-/// ended yet.
+/// The plan's dependency graph while it runs: how each action ended, how many prerequisites of
+/// each have not ended yet, which are ready to start.
 struct Graph<'a> {
     actions: &'a [Action],
-    deps: &'a [Vec<usize>],
-    dependents: &'a [Vec<usize>],
-    indegree: &'a mut [usize],
+    deps: Vec<Vec<usize>>,
+    dependents: Vec<Vec<usize>>,
+    indegree: Vec<usize>,
+    outcomes: Vec<Option<Outcome>>,
+    ready: BTreeSet<usize>,
+    ctx: &'a Context,
+    progress: &'a dyn Progress,
 }
 
-impl Graph<'_> {
+impl<'a> Graph<'a> {
+    /// The graph of `actions`, whose prerequisites (as indexes) are `deps`.
+    fn new(actions: &'a [Action], deps: Vec<Vec<usize>>, ctx: &'a Context, progress: &'a dyn Progress) -> Self {
+        let indegree: Vec<usize> = deps.iter().map(Vec::len).collect();
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); actions.len()];
+        for (i, d) in deps.iter().enumerate() {
+            for &j in d {
+                dependents[j].push(i);
+            }
+        }
+        let ready = (0..actions.len()).filter(|i| indegree[*i] == 0).collect();
+        Graph { actions, deps, dependents, indegree, outcomes: vec![None; actions.len()], ready, ctx, progress }
+    }
+
     /// Records how an action that ran ended, then settles its dependents.
-    #[allow(clippy::too_many_arguments)]
-    fn settle_ran(
-        &mut self,
-        i: usize,
-        o: Outcome,
-        outcomes: &mut [Option<Outcome>],
-        ready: &mut BTreeSet<usize>,
-        records: &mut Vec<(Event, Draft)>,
-        ctx: &Context,
-        progress: &dyn Progress,
-    ) {
-        outcomes[i] = Some(o);
-        self.release_dependents(i, outcomes, ready, records, ctx, progress);
+    fn settle_ran(&mut self, i: usize, o: Outcome, records: &mut Vec<(Event, Draft)>) {
+        self.outcomes[i] = Some(o);
+        self.release_dependents(i, records);
     }
 
     /// Settles an action that does not run (not needed, or not started) with a record saying
     /// why — not-started records are written at the end, with the others never started — then
     /// its dependents.
-    #[allow(clippy::too_many_arguments)]
-    fn settle(
-        &mut self,
-        i: usize,
-        o: Outcome,
-        outcomes: &mut [Option<Outcome>],
-        ready: &mut BTreeSet<usize>,
-        records: &mut Vec<(Event, Draft)>,
-        ctx: &Context,
-        progress: &dyn Progress,
-    ) {
-        progress.finished(&self.actions[i], &o);
+    fn settle(&mut self, i: usize, o: Outcome, records: &mut Vec<(Event, Draft)>) {
+        self.ready.remove(&i);
+        self.progress.finished(&self.actions[i], &o);
         if o == Outcome::NotNeeded {
             let after: Vec<&str> = self.deps[i].iter().map(|d| self.actions[*d].id.0.as_str()).collect();
             let why = format!("not needed: {} succeeded", after.join(", "));
@@ -580,36 +571,30 @@ impl Graph<'_> {
                 Draft {
                     result: Some(audit::ActionResult::Skipped),
                     message: Some(why),
-                    ..draft(&self.actions[i], ctx)
+                    ..draft(&self.actions[i], self.ctx)
                 },
             ));
         }
-        self.settle_ran(i, o, outcomes, ready, records, ctx, progress);
+        self.settle_ran(i, o, records);
     }
 
     /// After action `i` ended: a dependent that needs success is skipped when `i` did not
     /// succeed (and so on downstream); any other counts `i` as ended and is ready once all its
     /// prerequisites have.
-    fn release_dependents(
-        &mut self,
-        i: usize,
-        outcomes: &mut [Option<Outcome>],
-        ready: &mut BTreeSet<usize>,
-        records: &mut Vec<(Event, Draft)>,
-        ctx: &Context,
-        progress: &dyn Progress,
-    ) {
+    fn release_dependents(&mut self, i: usize, records: &mut Vec<(Event, Draft)>) {
         let mut stack = vec![i];
         while let Some(j) = stack.pop() {
-            let succeeded = ok(outcomes[j].as_ref());
+            let succeeded = ok(self.outcomes[j].as_ref());
             // Why a dependent that needs success is skipped: the action that failed.
-            let because = match &outcomes[j] {
+            let because = match &self.outcomes[j] {
                 Some(Outcome::Skipped { because }) => Some(because.clone()),
                 Some(Outcome::NotStarted) => None,
                 _ => Some(self.actions[j].id.clone()),
             };
-            for &d in &self.dependents[j] {
-                if outcomes[d].is_some() {
+            // Taken out while its entries are settled (each action is settled once), put back after.
+            let dependents = std::mem::take(&mut self.dependents[j]);
+            for &d in &dependents {
+                if self.outcomes[d].is_some() {
                     continue;
                 }
                 if self.actions[d].when == When::Succeeded && !succeeded {
@@ -621,24 +606,25 @@ impl Graph<'_> {
                                 Draft {
                                     result: Some(audit::ActionResult::Skipped),
                                     message: Some(why),
-                                    ..draft(&self.actions[d], ctx)
+                                    ..draft(&self.actions[d], self.ctx)
                                 },
                             ));
                             Outcome::Skipped { because: b.clone() }
                         }
                         None => Outcome::NotStarted,
                     };
-                    progress.finished(&self.actions[d], &o);
-                    outcomes[d] = Some(o);
-                    ready.remove(&d);
+                    self.progress.finished(&self.actions[d], &o);
+                    self.outcomes[d] = Some(o);
+                    self.ready.remove(&d);
                     stack.push(d);
                 } else {
                     self.indegree[d] -= 1;
                     if self.indegree[d] == 0 {
-                        ready.insert(d);
+                        self.ready.insert(d);
                     }
                 }
             }
+            self.dependents[j] = dependents;
         }
     }
 }

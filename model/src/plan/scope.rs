@@ -89,6 +89,11 @@ impl Ties {
             frames.extend(frames_of(placer, dp, observed.partitions.get(m)).into_iter().cloned());
             frames.extend(dp.map(|p| placer.candidates(p)).unwrap_or_default());
         }
+        self.tie(&frames.iter().collect::<Vec<_>>());
+    }
+
+    /// Puts `frames` in one scope.
+    fn tie(&mut self, frames: &[&FrameName]) {
         let Some(first) = frames.first() else { return };
         let first = self.node(first);
         let root = self.root(first);
@@ -171,15 +176,7 @@ impl Ties {
         {
             set.remove(name);
         }
-        if let Some(first) = frames.first() {
-            let first = self.node(first);
-            let root = self.root(first);
-            for f in &frames[1..] {
-                let n = self.node(f);
-                let r = self.root(n);
-                self.parent[r] = root;
-            }
-        }
+        self.tie(frames);
     }
 
     fn node(&mut self, f: &FrameName) -> usize {
