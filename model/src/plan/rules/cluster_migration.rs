@@ -59,20 +59,15 @@ impl Planner<'_, '_> {
         let mut before: Vec<usize> = Vec::new();
         let mut after_ended: Vec<usize> = Vec::new();
         let mut last = v;
-        let hooks: Vec<(Option<&Cluster>, &Hook, HookPoint)> = cluster
-            .map(|c| &c.spec.hooks)
-            .into_iter()
-            .chain(std::iter::once(&dp.spec.hooks))
-            .enumerate()
-            .flat_map(|(i, h)| {
-                let owner = if i == 0 && cluster.is_some() { cluster } else { None };
-                h.pre_migrate
-                    .iter()
-                    .map(move |k| (owner, k, HookPoint::PreMigrate))
-                    .chain(h.post_migrate.iter().map(move |k| (owner, k, HookPoint::PostMigrate)))
-                    .chain(h.on_failure.iter().map(move |k| (owner, k, HookPoint::OnFailure)))
-            })
-            .collect();
+        // The cluster's hooks first, then the partition's own.
+        let owners: Vec<(Option<&Cluster>, &crate::manifest::Hooks)> =
+            cluster.map(|c| (Some(c), &c.spec.hooks)).into_iter().chain([(None, &dp.spec.hooks)]).collect();
+        let mut hooks: Vec<(Option<&Cluster>, &Hook, HookPoint)> = Vec::new();
+        for (owner, h) in &owners {
+            hooks.extend(h.pre_migrate.iter().map(|k| (*owner, k, HookPoint::PreMigrate)));
+            hooks.extend(h.post_migrate.iter().map(|k| (*owner, k, HookPoint::PostMigrate)));
+            hooks.extend(h.on_failure.iter().map(|k| (*owner, k, HookPoint::OnFailure)));
+        }
         // preMigrate hooks, one after the other, after the validation.
         for (owner, hook, _) in hooks.iter().filter(|(_, _, p)| *p == HookPoint::PreMigrate) {
             let i = self.hook(object, dp, *owner, hook, HookPoint::PreMigrate, (from, to), vec![last]);
