@@ -124,6 +124,13 @@ pub(crate) fn validate(
     if p.migration.is_some() {
         return Err(BackendError::Transient(format!("{name} is already being migrated")));
     }
+    // seeds: infoscale-lpm-vcs.txt, line 116: "LPM validation fails if it finds the profile with
+    // same LPAR name on the destination managed physical system".
+    if dst.partitions.contains_key(name) {
+        return Err(BackendError::refused_plain(format!(
+            "A partition named {name} already exists on the destination managed system {to}: rename or remove it there (a cluster manager's copy of the profile is the usual cause), then validate again."
+        )));
+    }
     let active = match p.state {
         LparState::Running => true,
         LparState::NotActivated => false,

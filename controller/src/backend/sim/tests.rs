@@ -1367,3 +1367,28 @@ async fn a_mover_service_partition_carries_a_bounded_number_of_migrations() {
     first.await.unwrap().unwrap();
     run(&sim, migrate("lp2", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await.unwrap();
 }
+
+// seeds: infoscale-lpm-vcs.txt, line 116: a profile of the partition's name on the destination
+// (a cluster manager's copy, for one) fails the validation.
+#[tokio::test(start_paused = true)]
+async fn a_partition_of_the_same_name_on_the_destination_fails_the_validation() {
+    let sim = lab();
+    let spec = "placement: {frame: js22_slot14}\nprocessors: {units: 0.5}\nmemory: {desiredMB: 1024, maxMB: 2048}\n";
+    let spec: PartitionSpec = powerplane_model::from_yaml(spec).unwrap();
+    run(
+        &sim,
+        Op::CreatePartition {
+            frame: f("js22_slot14"),
+            partition: p("bxaix85"),
+            spec: Box::new(spec),
+            paging_vios: vec![],
+        },
+    )
+    .await
+    .unwrap();
+    let e = refused(&sim, validate("bxaix85", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await;
+    assert!(
+        e.contains("A partition named bxaix85 already exists on the destination managed system js22_slot14"),
+        "{e}"
+    );
+}
