@@ -436,8 +436,18 @@ where
                     if stop == Stop::Abandon || failure.is_some() || (stop == Stop::Drain && !cleanup) {
                         return Some((i, Outcome::NotStarted));
                     }
-                    let succeeded = graph.deps[i].iter().all(|d| ok(graph.outcomes[*d].as_ref()));
-                    (actions[i].when == When::Failed && succeeded).then_some((i, Outcome::NotNeeded))
+                    if actions[i].when != When::Failed {
+                        return None;
+                    }
+                    let outcome = |d: &usize| graph.outcomes[*d].as_ref();
+                    if graph.deps[i].iter().all(|d| ok(outcome(d))) {
+                        return Some((i, Outcome::NotNeeded));
+                    }
+                    // What it follows was stopped, not failed: no failure to act on.
+                    let failed = graph.deps[i]
+                        .iter()
+                        .any(|d| matches!(outcome(d), Some(Outcome::Failed { .. } | Outcome::Skipped { .. })));
+                    (!failed).then_some((i, Outcome::NotStarted))
                 })
                 .collect();
             if settle.is_empty() {
@@ -953,6 +963,7 @@ mod tests {
             when(start(2, "fa", "restore", &[1]), When::Ended),
             start(3, "fa", "next", &[1]),
             when(start(4, "fa", "restore-next", &[3]), When::Ended),
+            when(start(5, "fa", "alert-next", &[3]), When::Failed),
         ];
         let stopper = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(5)).await;
@@ -968,7 +979,9 @@ mod tests {
         // Its clean-up follows something that never ran: it runs too (setting a value back is
         // harmless), so that a drain never leaves a raised timeout behind.
         assert!(matches!(o[3], Outcome::Succeeded { .. }), "{o:?}");
-        one_record_per_outcome(&records, 4);
+        // An onFailure step after what was stopped, not failed, does not run.
+        assert_eq!(o[4], &Outcome::NotStarted);
+        one_record_per_outcome(&records, 5);
     }
 
     /// Each action has exactly one final record: an outcome after an intent, or a skip.
