@@ -56,6 +56,20 @@ pub struct NodeStatus {
     pub failovers: Vec<Failover>,
 }
 
+impl fmt::Display for Failover {
+    /// `sapvcs_sg moved to yankee (40.0 s unresponsive, timeout 16.00 s)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} moved to {} ({:.1} s unresponsive, timeout {:.2} s)",
+            self.group,
+            self.to,
+            self.unresponsive_ms as f64 / 1000.0,
+            f64::from(self.timeout_centis) / 100.0
+        )
+    }
+}
+
 /// A service group a cluster moved to another node because it declared this one dead.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failover {

@@ -419,15 +419,7 @@ fn show(out: &mut dyn Write, r: &Report) -> std::io::Result<()> {
             } else {
                 format!("online: {}", st.online.join(", "))
             });
-            for f in &st.failovers {
-                what.push(format!(
-                    "FALSE FAILOVER: {} moved to {} ({:.1} s unresponsive, timeout {:.2} s)",
-                    f.group,
-                    f.to,
-                    f.unresponsive_ms as f64 / 1000.0,
-                    f64::from(f.timeout_centis) / 100.0
-                ));
-            }
+            what.extend(st.failovers.iter().map(|f| format!("FALSE FAILOVER: {f}")));
             writeln!(out, "  {:<18} on {:<14} {}", n.partition.as_str(), n.frame.as_str(), what.join("  "))?;
         }
     }

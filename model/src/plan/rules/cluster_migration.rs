@@ -328,11 +328,7 @@ impl Planner<'_, '_> {
                         ClusterManager::None => format!("move {} back to {m}", f.group),
                     };
                     notes.push(format!(
-                        "false failover: {} moved from {m} to {} while {m} was unresponsive for {:.1} s (timeout {:.2} s); move it back when convenient (`{fix}`)",
-                        f.group,
-                        f.to,
-                        f.unresponsive_ms as f64 / 1000.0,
-                        f64::from(f.timeout_centis) / 100.0
+                        "false failover from {m} during its migration: {f}; move it back when convenient (`{fix}`)"
                     ));
                 }
                 if migrating || st.state != LparState::Running {
