@@ -345,6 +345,20 @@ impl Op {
         }
     }
 
+    /// Points a cluster node's command at the frame the node runs on now (a backend that
+    /// reaches nodes through their frame looks them up first); other ops are left alone.
+    pub fn set_node_frame(&mut self, to: FrameName) {
+        if let Op::RaisePeerInactive { frame, .. }
+        | Op::RestorePeerInactive { frame, .. }
+        | Op::UnmanageClusterNode { frame, .. }
+        | Op::ManageClusterNode { frame, .. }
+        | Op::EnterNodeMaintenance { frame, .. }
+        | Op::LeaveNodeMaintenance { frame, .. } = self
+        {
+            *frame = to;
+        }
+    }
+
     /// Where the action's command runs: most on the HMC, cluster commands on the node, hooks
     /// on the controller's machine.
     pub fn runs_on(&self) -> RunsOn<'_> {

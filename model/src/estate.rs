@@ -170,6 +170,7 @@ impl Estate {
             },
             paging_devices: extract(&mut status.paging_devices, |f, _| on(f)),
             nodes: BTreeMap::new(),
+            nodes_observed: status.nodes_observed,
         };
         let old = Estate {
             frames: extract(&mut self.frames, |f, _| on(f)),
@@ -207,6 +208,7 @@ impl Estate {
             }
         }
         status.nodes.extend(fresh.status.nodes);
+        status.nodes_observed = fresh.status.nodes_observed;
         // Clusters are estate-wide: a fresh observation's view of one replaces the old.
         for (name, c) in fresh.clusters {
             if let Some(prev) = self.clusters.insert(name.clone(), c) {

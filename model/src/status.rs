@@ -27,6 +27,10 @@ pub struct Status {
     /// Cluster members, as their cluster manager reports them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub nodes: BTreeMap<PartitionName, NodeStatus>,
+    /// Whether the backend sees inside partitions, so that a partition missing from `nodes`
+    /// runs no cluster manager (the simulator); an HMC sees no further than the partition.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub nodes_observed: bool,
 }
 
 /// A cluster member as its cluster manager sees it: its heartbeat timeout, whether the manager

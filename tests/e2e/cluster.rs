@@ -276,3 +276,37 @@ fn a_silence_longer_than_declared_is_warned_about() {
     let audit = String::from_utf8(lab.cmd(&["audit", "--json"]).output().unwrap().stdout).unwrap();
     assert!(audit.contains("(suspended 40000 ms)"), "the measured time is in the trail");
 }
+
+/// A migration that fails still has its restores run, on the node where it still is (its
+/// source frame): right after the failed apply every peerinact is back at its value.
+#[test]
+fn a_failed_migration_still_restores_peerinact_on_every_node() {
+    let lab = Lab::new();
+    estate(&lab, 40, Some("f2"), Some("f1"), "{peerinactSeconds: 16, unresponsiveSeconds: 40}");
+    lab.cmd(&["sim", "fail-next", "MigratePartition"]).assert().success();
+    let out = lab.cmd(&["--sim-speedup", "400", "apply", &m(&lab), "--yes"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let after = show(&lab);
+    assert_eq!(node(&after, "xray")["frame"], "f0", "the migration failed");
+    for member in ["xray", "yankee"] {
+        assert_eq!(node(&after, member)["peerinact_centis"], 1600, "restored on {member} after the failure");
+    }
+    lab.cmd(&["--sim-speedup", "400", "apply", &m(&lab), "--yes"]).assert().code(0);
+}
+
+/// Members the simulator does not see running a cluster manager (the inventory has no
+/// cluster): no node command is planned, the plan says why, and the move goes ahead.
+#[test]
+fn members_running_no_cluster_manager_get_no_node_commands() {
+    let lab = Lab::new();
+    estate(&lab, 40, Some("f2"), Some("f1"), "{peerinactSeconds: 16, unresponsiveSeconds: 40}");
+    let inventory = lab.dir.path().join("inventory.yaml");
+    let text = fs::read_to_string(&inventory).unwrap();
+    let without = &text[..text.rfind("---\napiVersion: powerplane/v1\nkind: Cluster").unwrap()];
+    fs::write(&inventory, without).unwrap();
+    lab.cmd(&["--inventory", inventory.to_str().unwrap(), "sim", "init", "--force"]).assert().success();
+    let plan = plan_json(&lab);
+    assert!(steps(&plan).iter().all(|s| !s.1.contains("PeerInactive")), "{plan}");
+    assert!(plan["warnings"].to_string().contains("runs no vcs node of Cluster/sapvcs"), "{}", plan["warnings"]);
+    lab.cmd(&["--sim-speedup", "400", "apply", &m(&lab), "--yes"]).assert().code(0);
+}

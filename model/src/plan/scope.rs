@@ -304,6 +304,7 @@ impl Scope {
             partitions: pick(&self.partitions, &st.partitions),
             paging_devices: pick(&self.frames, &st.paging_devices),
             nodes: pick(&self.partitions, &st.nodes),
+            nodes_observed: st.nodes_observed,
         };
         Estate {
             frames: pick(&all, &e.frames),

@@ -30,7 +30,7 @@ mod tests;
 use std::sync::Arc;
 use std::time::Duration;
 
-use powerplane_model::{Action, ActionKind, Estate, FrameName, Op, PartitionName, ViosName};
+use powerplane_model::{Action, ActionKind, Estate, FrameName, Op, PartitionName, RunsOn, ViosName};
 use tokio::sync::Mutex;
 
 pub use crate::store::{StateDir, StoreError};
@@ -651,9 +651,19 @@ impl Hypervisor for Simulator {
         if let Op::MigratePartition { partition, from, to, redundant, msp } = &action.op {
             return self.migrate(partition, from, to, *redundant, msp.as_ref(), midway).await;
         }
+        // A cluster node is reached by its name, wherever it runs: the frame a plan gave it (the
+        // migration's target for a restore) is not where it is when that migration failed.
+        let mut op = action.op.clone();
+        if let RunsOn::Node(node) = action.op.runs_on() {
+            let s = self.inner.state.lock().await;
+            let here = s.frames.iter().find(|(_, f)| f.partitions.get(node).is_some_and(|p| !p.is_shell()));
+            if let Some((here, _)) = here {
+                op.set_node_frame(here.clone());
+            }
+        }
         let (message, duration, start) = self
-            .change_scoped(&action.op.frames(), scope(&action.op), |s| {
-                let (m, d) = Simulator::apply(s, &action.op)?;
+            .change_scoped(&op.frames(), scope(&op), |s| {
+                let (m, d) = Simulator::apply(s, &op)?;
                 Ok((m, d, s.now_ms))
             })
             .await?;

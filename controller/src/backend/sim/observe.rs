@@ -167,6 +167,7 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
             }
         }
     }
+    status.nodes_observed = true;
     e.status = status;
     e
 }

@@ -157,6 +157,13 @@ impl Planner<'_, '_> {
             // LLT peer inactive timeout of 16 seconds, VCS operates normally."
             return;
         }
+        if self.observed.status.nodes_observed && !self.running_members(c).iter().any(|(m, _)| m == name) {
+            self.warnings.push(format!(
+                "{object}: it runs no {} node of Cluster/{cluster} that the backend can see, so nothing is done for the cluster around its migration; check the cluster's membership",
+                c.spec.manager
+            ));
+            return;
+        }
         let why = match hb.unresponsive_seconds {
             Some(u) => format!(
                 "{name} is unresponsive for about {u} s while it migrates, not less than the {} timeout of {} s",
@@ -217,9 +224,6 @@ impl Planner<'_, '_> {
                 }
             }
             ClusterManager::Powerha | ClusterManager::Pacemaker => {
-                if !self.running_members(c).iter().any(|(m, _)| m == name) {
-                    return;
-                }
                 let powerha = c.spec.manager == ClusterManager::Powerha;
                 let (enter, leave) = if powerha {
                     (
@@ -255,16 +259,16 @@ impl Planner<'_, '_> {
     }
 
     /// The members of `c` running now and running its cluster manager, with the frame each
-    /// runs on. When the backend reports cluster nodes (the simulator does), a member it does
-    /// not report runs no manager; when it reports none of the cluster's (an HMC sees no
-    /// further than the partition), every running member is taken to run it, as declared.
+    /// runs on. When the backend sees inside partitions (the simulator does), a member it does
+    /// not report as a node of `c` runs no manager; when it does not (an HMC sees no further
+    /// than the partition), every running member is taken to run it, as declared.
     fn running_members(&self, c: &Cluster) -> Vec<(PartitionName, FrameName)> {
-        let nodes = &self.observed.status.nodes;
-        let reported = c.spec.members.iter().any(|m| nodes.get(m).is_some_and(|n| n.cluster == c.metadata.name));
+        let status = &self.observed.status;
+        let is_node = |m: &PartitionName| status.nodes.get(m).is_some_and(|n| n.cluster == c.metadata.name);
         c.spec
             .members
             .iter()
-            .filter(|m| !reported || nodes.contains_key(*m))
+            .filter(|m| !status.nodes_observed || is_node(m))
             .filter_map(|m| {
                 let st = self.observed.status.partitions.get(m)?;
                 (st.state == LparState::Running).then(|| (m.clone(), st.frame.clone()))
