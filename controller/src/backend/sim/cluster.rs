@@ -78,18 +78,28 @@ impl SimNode {
     }
 }
 
-/// The running node `name` on `frame`, for a command run on it.
-fn node_on<'a>(frame: &'a mut SimFrame, name: &PartitionName) -> Result<&'a mut SimNode, BackendError> {
-    let p = frame.partitions.get_mut(name).filter(|p| !p.is_shell()).ok_or_else(|| {
-        BackendError::refused_plain(format!("ssh: connect to host {name}: no such partition on this frame"))
-    })?;
+/// Whether a command can be run on partition `p`, named `name`: it runs, and runs a cluster
+/// manager.
+fn reachable(p: &SimPartition, name: &PartitionName) -> Result<(), BackendError> {
     if p.state != LparState::Running {
         return Err(BackendError::refused_plain(format!(
             "ssh: connect to host {name}: the partition is {} (a node command needs it running)",
             p.state.as_str()
         )));
     }
-    p.node.as_deref_mut().ok_or_else(|| BackendError::refused_plain(format!("{name} runs no cluster manager")))
+    if p.node.is_none() {
+        return Err(BackendError::refused_plain(format!("{name} runs no cluster manager")));
+    }
+    Ok(())
+}
+
+/// The running node `name` on `frame`, for a command run on it.
+fn node_on<'a>(frame: &'a mut SimFrame, name: &PartitionName) -> Result<&'a mut SimNode, BackendError> {
+    let p = frame.partitions.get_mut(name).filter(|p| !p.is_shell()).ok_or_else(|| {
+        BackendError::refused_plain(format!("ssh: connect to host {name}: no such partition on this frame"))
+    })?;
+    reachable(p, name)?;
+    Ok(p.node.as_deref_mut().expect("checked"))
 }
 
 fn manager_is(node: &SimNode, name: &PartitionName, want: ClusterManager, program: &str) -> Result<(), BackendError> {
@@ -114,16 +124,12 @@ pub(crate) fn set_peerinact(frame: &mut SimFrame, name: &PartitionName, centis: 
 /// `lltconfig -T query` on `name`, as the seed shows it. It only reads.
 // seeds: infoscale-lpm-vcs.txt, line 101.
 pub(crate) fn query(s: &SimState, name: &PartitionName) -> Result<String, BackendError> {
-    let mut frame = s
-        .frames
-        .values()
-        .find(|f| f.partitions.get(name).is_some_and(|p| !p.is_shell()))
-        .ok_or_else(|| BackendError::refused_plain(format!("ssh: Could not resolve hostname {name}")))?
-        .shell();
-    // Only the node's partition is looked at; a copy of it keeps this a read.
-    let p = s.frames.values().find_map(|f| f.partitions.get(name).filter(|p| !p.is_shell())).expect("found above");
-    frame.partitions.insert(name.clone(), p.clone());
-    let node = node_on(&mut frame, name)?;
+    let p = s
+        .locate(name)
+        .and_then(|f| partition(s, name, f))
+        .ok_or_else(|| BackendError::refused_plain(format!("ssh: Could not resolve hostname {name}")))?;
+    reachable(p, name)?;
+    let node = p.node.as_deref().expect("checked");
     manager_is(node, name, ClusterManager::Vcs, "lltconfig")?;
     Ok(format!(
         "Current LLT timer values (.01 sec units): heartbeat = 50 heartbeatlo = 100 peertrouble = 200 peerinact = {} oos = 10 retrans = 10 service = 100 arp = 30000 arpreq = 3000 Current LLT flow control values (in packets): lowwater = 40",
@@ -157,16 +163,7 @@ pub(crate) fn set_maintenance(frame: &mut SimFrame, name: &PartitionName, on: bo
 
 /// Where each member of `cluster` is (frame), found by a scan of the frames.
 fn members(s: &SimState, node: &SimNode) -> Vec<(PartitionName, FrameName)> {
-    node.spec
-        .members
-        .iter()
-        .filter_map(|m| {
-            s.frames
-                .iter()
-                .find(|(_, f)| f.partitions.get(m).is_some_and(|p| !p.is_shell()))
-                .map(|(f, _)| (m.clone(), f.clone()))
-        })
-        .collect()
+    node.spec.members.iter().filter_map(|m| s.locate(m).map(|f| (m.clone(), f.clone()))).collect()
 }
 
 fn partition<'a>(s: &'a SimState, name: &PartitionName, frame: &FrameName) -> Option<&'a SimPartition> {
@@ -176,9 +173,7 @@ fn partition<'a>(s: &'a SimState, name: &PartitionName, frame: &FrameName) -> Op
 /// `hagrp -switch GROUP -to NODE` (and the other managers' equivalents): the group goes offline
 /// where it is online and online on `to`; a false failover of it is then over.
 pub(crate) fn switch_group(s: &mut SimState, group: &str, to: &PartitionName) -> Result<Vec<FrameName>, BackendError> {
-    let Some(to_frame) =
-        s.frames.iter().find(|(_, f)| f.partitions.get(to).is_some_and(|p| !p.is_shell())).map(|(f, _)| f.clone())
-    else {
+    let Some(to_frame) = s.locate(to).cloned() else {
         return Err(BackendError::refused_plain(format!("VCS WARNING V-16-1-10207 System {to} does not exist")));
     };
     let target = partition(s, to, &to_frame)

@@ -334,7 +334,7 @@ impl Simulator {
     pub async fn node_command(&self, node: &PartitionName, words: &[String]) -> Result<String, BackendError> {
         let frames: Vec<FrameName> = {
             let s = self.inner.state.lock().await;
-            let Some(p) = s.frames.values().find_map(|f| f.partitions.get(node).filter(|p| !p.is_shell())) else {
+            let Some(p) = s.locate(node).and_then(|f| s.frames[f].partitions.get(node)) else {
                 return Err(BackendError::refused_plain(format!("ssh: Could not resolve hostname {node}")));
             };
             let members = p.node.as_ref().map(|n| n.spec.members.clone()).unwrap_or_else(|| vec![node.clone()]);
@@ -347,12 +347,7 @@ impl Simulator {
         let refs: Vec<&FrameName> = frames.iter().collect();
         let w: Vec<&str> = words.iter().map(String::as_str).collect();
         self.change(&refs, |s| {
-            let here = s
-                .frames
-                .iter()
-                .find(|(_, f)| f.partitions.get(node).is_some_and(|p| !p.is_shell()))
-                .map(|(n, _)| n.clone())
-                .expect("found above");
+            let here = s.locate(node).cloned().expect("found above");
             match w.as_slice() {
                 ["lltconfig", "-T", "query"] => cluster::query(s, node),
                 ["lltconfig", "-T", arg] if arg.starts_with("peerinact:") => {
@@ -603,13 +598,11 @@ fn scope(op: &Op) -> Option<&PartitionName> {
         | Op::StopPartition { partition, .. }
         | Op::DeletePartition { partition, .. }
         | Op::SwitchPagingVios { partition, .. } => Some(partition),
-        Op::RaisePeerInactive { node, .. }
-        | Op::RestorePeerInactive { node, .. }
-        | Op::UnmanageClusterNode { node, .. }
-        | Op::ManageClusterNode { node, .. }
-        | Op::EnterNodeMaintenance { node, .. }
-        | Op::LeaveNodeMaintenance { node, .. } => Some(node),
-        _ => None,
+        // A command on a cluster node changes that node's partition only.
+        _ => match op.runs_on() {
+            RunsOn::Node(node) => Some(node),
+            _ => None,
+        },
     }
 }
 
@@ -656,8 +649,7 @@ impl Hypervisor for Simulator {
         let mut op = action.op.clone();
         if let RunsOn::Node(node) = action.op.runs_on() {
             let s = self.inner.state.lock().await;
-            let here = s.frames.iter().find(|(_, f)| f.partitions.get(node).is_some_and(|p| !p.is_shell()));
-            if let Some((here, _)) = here {
+            if let Some(here) = s.locate(node) {
                 op.set_node_frame(here.clone());
             }
         }
