@@ -20,10 +20,14 @@ use powerplane_controller::store::audit::{AuditLog, Event};
 use powerplane_model::{ActionKind, PlanOptions, SourceFile};
 use proptest::prelude::*;
 
-use proptest::test_runner::Config;
+use proptest::test_runner::{Config, FileFailurePersistence};
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};
 
 use super::{K, Quiet};
+
+/// Seeds of the failures this machine found, replayed before the random cases (relative to the
+/// controller crate, where cargo runs the test).
+const REGRESSIONS: &str = "../tests/convergence/clusters-regressions.txt";
 
 /// The inventory and the manifests: frames f0..f3, `xray` on f0 and `yankee` on f1 in cluster
 /// `hc` of `manager`, whose members are silent `unresponsive` s when they migrate; the frames
@@ -284,7 +288,7 @@ impl StateMachineTest for ClusterTest {
 }
 
 prop_state_machine! {
-    #![proptest_config(Config { cases: super::cases() / 4 + 8, max_shrink_iters: 1024, ..Config::default() })]
+    #![proptest_config(Config { cases: super::cases() / 4 + 8, max_shrink_iters: 1024, failure_persistence: Some(Box::new(FileFailurePersistence::Direct(REGRESSIONS))), ..Config::default() })]
     #[test]
     fn cluster_members_migrate_without_false_failover_and_nodes_end_as_configured(sequential 1..20 => ClusterTest);
 }

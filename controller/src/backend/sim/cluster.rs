@@ -13,7 +13,7 @@
 //! `lltconfig -T peerinact:9000`, `lltconfig -T query` and its output).
 
 use powerplane_model::manifest::{ClusterManager, ClusterSpec};
-use powerplane_model::status::{Failover, LparState, NodeStatus};
+use powerplane_model::status::{Failover, NodeStatus};
 use powerplane_model::{ClusterName, FrameName, PartitionName};
 use serde::{Deserialize, Serialize};
 
@@ -78,10 +78,11 @@ impl SimNode {
     }
 }
 
-/// Whether a command can be run on partition `p`, named `name`: it runs, and runs a cluster
-/// manager.
+/// Whether a command can be run on partition `p`, named `name`: it runs (migrating while
+/// running counts: its operating system goes on until the switch-over, and after a migration
+/// that failed part-way until it is recovered), and runs a cluster manager.
 fn reachable(p: &SimPartition, name: &PartitionName) -> Result<(), BackendError> {
-    if p.state != LparState::Running {
+    if !p.state.is_running() {
         return Err(BackendError::refused_plain(format!(
             "ssh: connect to host {name}: the partition is {} (a node command needs it running)",
             p.state.as_str()
@@ -232,8 +233,7 @@ pub(crate) fn suspended(s: &mut SimState, name: &PartitionName, frame: &FrameNam
         if m == *name {
             continue;
         }
-        let Some(peer) = partition(s, &m, &f).filter(|p| p.state == LparState::Running).and_then(|p| p.node.as_ref())
-        else {
+        let Some(peer) = partition(s, &m, &f).filter(|p| p.state.is_running()).and_then(|p| p.node.as_ref()) else {
             continue;
         };
         if let Some(t) = peer.timeout_ms()

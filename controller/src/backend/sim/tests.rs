@@ -1392,3 +1392,34 @@ async fn a_partition_of_the_same_name_on_the_destination_fails_the_validation() 
         "{e}"
     );
 }
+
+// A member whose migration failed part-way is "Migrating - Running" until it is recovered: its
+// operating system runs on the source all along, so its node takes commands (the restore of a
+// timeout raised for the move, for one); a partition that is not activated takes none.
+#[tokio::test(start_paused = true)]
+async fn a_node_awaiting_recovery_still_takes_commands() {
+    let cluster = "---\napiVersion: powerplane/v1\nkind: Cluster\nmetadata: {name: sap}\nspec: {manager: vcs, members: [bxaix85, lpar_6_sotchax11], vcs: {peerinactSeconds: 16, unresponsiveSeconds: 40}}\n";
+    let mut inv = powerplane_model::load_inventory(&[
+        SourceFile::new("inventory.yaml", LAB_INVENTORY),
+        SourceFile::new("cluster.yaml", cluster),
+    ])
+    .unwrap();
+    let sim = Simulator::new(realise(inv, 42).unwrap(), None, Clock::default());
+    let node = |n: &str, centis: u32, frame: &str| Op::RestorePeerInactive {
+        cluster: "sap".parse().unwrap(),
+        node: p(n),
+        frame: f(frame),
+        centiseconds: centis,
+    };
+    run(&sim, node("bxaix85", 8000, "js22_slot13")).await.unwrap();
+    sim.fail_next(powerplane_model::ActionKind::MigratePartition, FailMode::Midway).await.unwrap();
+    run(&sim, migrate("bxaix85", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await.unwrap_err();
+    let seen = observe(&sim).await;
+    assert_eq!(seen.status.partitions[&p("bxaix85")].state, LparState::MigratingRunning);
+    run(&sim, node("bxaix85", 1600, "js22_slot14")).await.unwrap();
+    assert_eq!(observe(&sim).await.status.nodes[&p("bxaix85")].peerinact_centis, Some(1600));
+    let other = seen.status.partitions[&p("lpar_6_sotchax11")].frame.clone();
+    run(&sim, Op::StopPartition { frame: other.clone(), partition: p("lpar_6_sotchax11") }).await.unwrap();
+    let e = refused(&sim, node("lpar_6_sotchax11", 1600, other.as_str())).await;
+    assert!(e.contains("the partition is Not Activated (a node command needs it running)"), "{e}");
+}

@@ -258,8 +258,8 @@ impl Planner<'_, '_> {
         }
     }
 
-    /// The members of `c` running now and running its cluster manager, with the frame each
-    /// runs on. When the backend sees inside partitions (the simulator does), a member it does
+    /// The members of `c` running now (migrating while running included) and running its
+    /// cluster manager, with the frame each runs on. When the backend sees inside partitions (the simulator does), a member it does
     /// not report as a node of `c` runs no manager; when it does not (an HMC sees no further
     /// than the partition), every running member is taken to run it, as declared.
     fn running_members(&self, c: &Cluster) -> Vec<(PartitionName, FrameName)> {
@@ -271,7 +271,10 @@ impl Planner<'_, '_> {
             .filter(|m| !status.nodes_observed || is_node(m))
             .filter_map(|m| {
                 let st = self.observed.status.partitions.get(m)?;
-                (st.state == LparState::Running).then(|| (m.clone(), st.frame.clone()))
+                // A member whose migration failed part-way and awaits recovery is "Migrating -
+                // Running": its operating system still runs, so the peers still hear it, and the
+                // move that follows its recovery needs the same protection.
+                st.state.is_running().then(|| (m.clone(), st.frame.clone()))
             })
             .collect()
     }
@@ -477,6 +480,52 @@ mod tests {
         let p = plan(&d, &observed(Vcs), PlanOptions::default());
         assert!(p.errors.is_empty(), "{:?}", p.errors);
         insta::assert_snapshot!(render(&p));
+    }
+
+    /// A member whose migration failed part-way ("Migrating - Running" until `migrlpar -o r`)
+    /// still runs its node: the move that follows its recovery raises peerinact on both members
+    /// again, after the recovery and before the migration, and restores both once it ended.
+    #[test]
+    fn the_move_after_a_recovery_is_protected_too() {
+        use crate::manifest::ClusterManager::Vcs;
+        use crate::status::{LparState, MigrationState, MigrationStatus};
+        let mut o = observed(Vcs);
+        let st = o.status.partitions.get_mut(&partition("bxaix85")).unwrap();
+        st.state = LparState::MigratingRunning;
+        st.migration = Some(MigrationStatus {
+            to: "js22_slot14".parse().unwrap(),
+            state: MigrationState::Failed,
+            percent: 50,
+            remaining_secs: 0,
+        });
+        o.status.nodes.get_mut(&partition("bxaix85")).unwrap().peerinact_centis = Some(8000);
+        o.status.nodes_observed = true;
+        let p = plan(&desired("  manager: vcs\n  vcs: {unresponsiveSeconds: 40}\n"), &o, PlanOptions::default());
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let find = |f: &dyn Fn(&crate::action::Op) -> bool| {
+            p.actions.iter().filter(|a| f(&a.op)).map(|a| a.id.clone()).collect::<Vec<_>>()
+        };
+        use crate::action::Op;
+        let recover = find(&|op| matches!(op, Op::RecoverMigration { .. }));
+        let migrate = find(&|op| matches!(op, Op::MigratePartition { .. }));
+        let raises = find(&|op| matches!(op, Op::RaisePeerInactive { .. }));
+        let restores = find(&|op| matches!(op, Op::RestorePeerInactive { .. }));
+        assert_eq!((recover.len(), migrate.len(), raises.len(), restores.len()), (1, 1, 2, 2), "{}", render(&p));
+        let m = p.actions.iter().find(|a| a.id == migrate[0]).unwrap();
+        for r in &raises {
+            assert!(m.after.contains(r), "the migration waits for raise {r}: {}", render(&p));
+            // What the raise waits for, transitively, includes the recovery.
+            let mut seen = vec![r.clone()];
+            let mut i = 0;
+            while i < seen.len() {
+                let a = p.actions.iter().find(|a| a.id == seen[i]).unwrap();
+                seen.extend(a.after.iter().filter(|x| !seen.contains(x)).cloned().collect::<Vec<_>>());
+                i += 1;
+            }
+            assert!(seen.contains(&recover[0]), "raise {r} follows the recovery: {}", render(&p));
+        }
+        let done = apply(&o, &p.actions);
+        assert!(done.status.nodes.values().all(|n| n.peerinact_centis == Some(1600)));
     }
 
     /// A peerinact left raised (a plan cut short) is restored as drift while no member
