@@ -1399,7 +1399,7 @@ async fn a_partition_of_the_same_name_on_the_destination_fails_the_validation() 
 #[tokio::test(start_paused = true)]
 async fn a_node_awaiting_recovery_still_takes_commands() {
     let cluster = "---\napiVersion: powerplane/v1\nkind: Cluster\nmetadata: {name: sap}\nspec: {manager: vcs, members: [bxaix85, lpar_6_sotchax11], vcs: {peerinactSeconds: 16, unresponsiveSeconds: 40}}\n";
-    let mut inv = powerplane_model::load_inventory(&[
+    let inv = powerplane_model::load_inventory(&[
         SourceFile::new("inventory.yaml", LAB_INVENTORY),
         SourceFile::new("cluster.yaml", cluster),
     ])
