@@ -11,7 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use powerplane_model::{Action, ActionId, FrameName, Op, Plan, When};
+use std::cmp::Reverse;
+
+use powerplane_model::plan::{Dispatch, Limits};
+use powerplane_model::{Action, ActionId, Op, Plan, When};
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
@@ -27,6 +30,8 @@ pub struct Settings {
     /// Actions running at once on one frame (a migration counts on both frames), so at most
     /// this many migrations per frame.
     pub per_frame: usize,
+    /// Migrations one named mover service partition carries at once.
+    pub per_msp: usize,
     /// Attempts of an action that fails transiently (the first included).
     pub attempts: u32,
     /// First retry delay; doubled each time, with ±25% jitter.
@@ -37,11 +42,19 @@ pub struct Settings {
     pub timeout: Duration,
 }
 
+impl Settings {
+    /// The limits on what runs at once, as the plan's estimate takes them.
+    pub fn limits(&self) -> Limits {
+        Limits { parallel: self.parallel, per_frame: self.per_frame, per_msp: self.per_msp }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            parallel: 32,
-            per_frame: 4,
+            parallel: Limits::default().parallel,
+            per_frame: Limits::default().per_frame,
+            per_msp: Limits::default().per_msp,
             attempts: 5,
             backoff: Duration::from_secs(1),
             backoff_max: Duration::from_secs(60),
@@ -78,6 +91,12 @@ pub enum Outcome {
     NotNeeded,
     /// Not started because the controller was asked to stop; the next reconcile plans it again.
     NotStarted,
+    /// Not started because the capacity it takes never became free (what a failed action
+    /// took stays taken until the next observation); the next reconcile plans it again.
+    Held {
+        /// What it waited for.
+        reason: String,
+    },
     /// Started, but the controller stopped waiting for it (a second signal, or the drain
     /// deadline): the backend may still be carrying it out; the next run observes its effect.
     LeftRunning,
@@ -118,7 +137,7 @@ impl Report {
             match o {
                 Outcome::Succeeded { .. } => c.0 += 1,
                 Outcome::Failed { .. } => c.1 += 1,
-                Outcome::Skipped { .. } | Outcome::NotStarted | Outcome::LeftRunning => c.2 += 1,
+                Outcome::Skipped { .. } | Outcome::NotStarted | Outcome::Held { .. } | Outcome::LeftRunning => c.2 += 1,
                 Outcome::NotNeeded => {}
             }
         }
@@ -305,7 +324,9 @@ async fn run_one<H: Hypervisor>(
             audit::ActionResult::Interrupted,
             "left running on the hypervisor: the controller stopped waiting for it (second signal or drain deadline); the next run observes its effect".to_owned(),
         ),
-        Outcome::Skipped { .. } | Outcome::NotStarted | Outcome::NotNeeded => unreachable!("run_one never skips"),
+        Outcome::Skipped { .. } | Outcome::NotStarted | Outcome::Held { .. } | Outcome::NotNeeded => {
+            unreachable!("run_one never skips")
+        }
     };
     let record = Draft {
         result: Some(result),
@@ -417,8 +438,9 @@ where
 {
     let actions = &plan.actions;
     let deps = check_plan(actions)?;
-    let mut graph = Graph::new(actions, deps, ctx, progress.as_ref());
-    let mut busy: BTreeMap<FrameName, usize> = BTreeMap::new();
+    let millis = plan.estimate.as_ref().map(|e| e.millis(plan)).unwrap_or_default();
+    let mut dispatch = Dispatch::new(actions, &deps, &millis, &plan.capacity, settings.limits());
+    let mut graph = Graph::new(actions, deps, &dispatch, ctx, progress.as_ref());
     let mut running: JoinSet<(usize, Result<Outcome, StoreError>)> = JoinSet::new();
     let mut failure: Option<StoreError> = None;
     let stop_level = || ctx.stop.as_ref().map_or(Stop::Run, |s| *s.borrow());
@@ -431,7 +453,7 @@ where
             let settle: Vec<(usize, Outcome)> = graph
                 .ready
                 .iter()
-                .filter_map(|&i| {
+                .filter_map(|i| {
                     let cleanup = actions[i].when != When::Succeeded;
                     if stop == Stop::Abandon || failure.is_some() || (stop == Stop::Drain && !cleanup) {
                         return Some((i, Outcome::NotStarted));
@@ -462,22 +484,33 @@ where
         {
             failure.get_or_insert(e);
         }
-        let launchable: Vec<usize> = graph
-            .ready
-            .iter()
-            .copied()
-            .filter(|i| actions[*i].op.frames().iter().all(|f| busy.get(*f).copied().unwrap_or(0) < settings.per_frame))
-            .take(settings.parallel.saturating_sub(running.len()))
-            .collect();
-        for i in launchable {
-            // Re-check: an earlier launch in this round may have filled a frame.
-            if !actions[i].op.frames().iter().all(|f| busy.get(*f).copied().unwrap_or(0) < settings.per_frame) {
-                continue;
+        // Ready actions by rank, each started when the limits and the capacity allow.
+        let launch = dispatch.admit(graph.ready.iter().collect::<Vec<_>>());
+        if launch.is_empty() && running.is_empty() && !graph.ready.is_empty() && failure.is_none() {
+            // Nothing runs that could give capacity back: what waits for it is held.
+            let mut records = Vec::new();
+            for i in graph.ready.iter().collect::<Vec<_>>() {
+                let short = dispatch.short_of(i).unwrap_or_else(|| "its capacity".to_owned());
+                let reason = format!(
+                    "not started: waiting for capacity that no running action gives back ({short}); what a failed action took stays taken until the next plan observes it"
+                );
+                records.push((
+                    Event::Skip,
+                    Draft {
+                        result: Some(audit::ActionResult::Skipped),
+                        message: Some(reason.clone()),
+                        ..draft(&actions[i], ctx)
+                    },
+                ));
+                graph.settle(i, Outcome::Held { reason }, &mut records);
             }
-            graph.ready.remove(&i);
-            for f in actions[i].op.frames() {
-                *busy.entry(f.clone()).or_default() += 1;
+            if let Err(e) = audit.write(records).await {
+                failure.get_or_insert(e);
             }
+            continue;
+        }
+        for i in launch {
+            graph.ready.remove(i);
             let (hv, a, ctx, audit, progress) =
                 (hv.clone(), actions[i].clone(), ctx.clone(), audit.clone(), progress.clone());
             running.spawn(async move { (i, run_one(&hv, &a, &ctx, &settings, &audit, progress.as_ref()).await) });
@@ -489,7 +522,7 @@ where
                 // Its intent or outcome could not be written: stop launching, drain the rest.
                 tracing::error!(id = %actions[i].id, error = %e, "the audit trail could not be written; starting nothing new");
                 failure.get_or_insert(e);
-                release(&mut busy, &actions[i]);
+                dispatch.ended(i, false);
                 continue;
             }
             Err(e) => {
@@ -497,7 +530,7 @@ where
                 continue;
             }
         };
-        release(&mut busy, &actions[i]);
+        dispatch.ended(i, matches!(outcome, Outcome::Succeeded { .. }));
         progress.finished(&actions[i], &outcome);
         let mut records = Vec::new();
         graph.settle_ran(i, outcome, &mut records);
@@ -542,14 +575,20 @@ struct Graph<'a> {
     dependents: Vec<Vec<usize>>,
     indegree: Vec<usize>,
     outcomes: Vec<Option<Outcome>>,
-    ready: BTreeSet<usize>,
+    ready: Ready,
     ctx: &'a Context,
     progress: &'a dyn Progress,
 }
 
 impl<'a> Graph<'a> {
     /// The graph of `actions`, whose prerequisites (as indexes) are `deps`.
-    fn new(actions: &'a [Action], deps: Vec<Vec<usize>>, ctx: &'a Context, progress: &'a dyn Progress) -> Self {
+    fn new(
+        actions: &'a [Action],
+        deps: Vec<Vec<usize>>,
+        dispatch: &Dispatch,
+        ctx: &'a Context,
+        progress: &'a dyn Progress,
+    ) -> Self {
         let indegree: Vec<usize> = deps.iter().map(Vec::len).collect();
         let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); actions.len()];
         for (i, d) in deps.iter().enumerate() {
@@ -557,7 +596,10 @@ impl<'a> Graph<'a> {
                 dependents[j].push(i);
             }
         }
-        let ready = (0..actions.len()).filter(|i| indegree[*i] == 0).collect();
+        let mut ready = Ready { rank: (0..actions.len()).map(|i| dispatch.rank(i)).collect(), set: BTreeSet::new() };
+        for i in (0..actions.len()).filter(|i| indegree[*i] == 0) {
+            ready.insert(i);
+        }
         Graph { actions, deps, dependents, indegree, outcomes: vec![None; actions.len()], ready, ctx, progress }
     }
 
@@ -571,7 +613,7 @@ impl<'a> Graph<'a> {
     /// why — not-started records are written at the end, with the others never started — then
     /// its dependents.
     fn settle(&mut self, i: usize, o: Outcome, records: &mut Vec<(Event, Draft)>) {
-        self.ready.remove(&i);
+        self.ready.remove(i);
         self.progress.finished(&self.actions[i], &o);
         if o == Outcome::NotNeeded {
             let after: Vec<&str> = self.deps[i].iter().map(|d| self.actions[*d].id.0.as_str()).collect();
@@ -625,7 +667,7 @@ impl<'a> Graph<'a> {
                     };
                     self.progress.finished(&self.actions[d], &o);
                     self.outcomes[d] = Some(o);
-                    self.ready.remove(&d);
+                    self.ready.remove(d);
                     stack.push(d);
                 } else {
                     self.indegree[d] -= 1;
@@ -639,11 +681,27 @@ impl<'a> Graph<'a> {
     }
 }
 
-fn release(busy: &mut BTreeMap<FrameName, usize>, a: &Action) {
-    for f in a.op.frames() {
-        if let Some(n) = busy.get_mut(f) {
-            *n = n.saturating_sub(1);
-        }
+/// The actions ready to start, highest rank (longest estimated path to the plan's end) first.
+struct Ready {
+    rank: Vec<u64>,
+    set: BTreeSet<(Reverse<u64>, usize)>,
+}
+
+impl Ready {
+    fn insert(&mut self, i: usize) {
+        self.set.insert((Reverse(self.rank[i]), i));
+    }
+
+    fn remove(&mut self, i: usize) {
+        self.set.remove(&(Reverse(self.rank[i]), i));
+    }
+
+    fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.set.iter().map(|(_, i)| *i)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.set.is_empty()
     }
 }
 
@@ -758,6 +816,7 @@ mod tests {
             after: after.iter().map(|a| ActionId(format!("a{a}"))).collect(),
             when: Default::default(),
             reason: "test".into(),
+            claims: Default::default(),
         }
     }
 

@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::plan::capacity::Claims;
+
 use crate::manifest::{Hook, HookPoint, Kind, PartitionSpec, TrunkSpec};
 use crate::names::{ClusterName, DeviceName, FrameName, PartitionName, ProcPoolName, ViosName};
 use crate::status::SeaHaMode;
@@ -479,6 +481,10 @@ pub struct Action {
     pub when: When,
     /// Which change or rule produced it.
     pub reason: String,
+    /// The capacity it takes when it starts and gives back when it ends: the executor starts
+    /// it only when what it takes is free.
+    #[serde(default, skip_serializing_if = "Claims::is_empty")]
+    pub claims: Claims,
 }
 
 /// When an action runs, given how the actions of its `after` ended.

@@ -120,7 +120,13 @@ fn rerun_until_converged(lab: &Lab, tries: usize) {
         let out = lab.cmd(&["--sim-speedup", "400", "apply", &m(lab), "--yes"]).output().unwrap();
         let code = out.status.code();
         if code == Some(0) {
-            settled(lab).unwrap_or_else(|e| panic!("apply said converged while {e}"));
+            settled(lab).unwrap_or_else(|e| {
+                panic!(
+                    "apply said converged while {e}\n{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            });
             lab.cmd(&["plan", &m(lab)]).assert().code(0);
             return;
         }
@@ -200,7 +206,8 @@ fn signal(child: &Child, sig: &str) {
 #[test]
 fn sigterm_drains_running_actions_records_them_and_exits_143() {
     let lab = Lab::new();
-    evacuation(&lab, 2, 4);
+    // Eight moves, four at a time off f0: some have not started when the signal lands.
+    evacuation(&lab, 2, 8);
     // At 20x a 1 GB migration takes about 1.6 s: the signal lands while migrations run.
     let mut child = spawn_apply(&lab, "20");
     wait_for(&mut child, "kind=MigratePartition");

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use std::collections::BTreeSet;
 
+use powerplane_model::plan::Rates;
 use powerplane_model::{Action, Estate, FrameName};
 
 /// A hypervisor: observe what exists, execute one action at a time. Actions are idempotent
@@ -24,6 +25,11 @@ pub trait Hypervisor {
     -> impl Future<Output = Result<Estate, BackendError>> + Send;
     /// Executes one action.
     fn execute(&self, action: &Action) -> impl Future<Output = Result<Completion, BackendError>> + Send;
+    /// How long actions take here, for a plan's estimate (the defaults: an HMC's typical
+    /// times).
+    fn rates(&self) -> impl Future<Output = Rates> + Send {
+        async { Rates::default() }
+    }
 }
 
 /// What a successful action did.

@@ -132,13 +132,20 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         );
     }
     let stopper = signals::install(args.drain_timeout)?;
+    let settings = executor::Settings {
+        parallel: args.parallel.max(1),
+        per_frame: args.per_frame.max(1),
+        backoff: Duration::from_millis(args.retry_backoff_ms),
+        ..Default::default()
+    };
+    let options = PlanOptions { rates: sim.rates().await, limits: settings.limits(), ..Default::default() };
 
     // Work a killed predecessor left running on the backend ends first: planning around a
     // migration in flight would plan only half of what the manifests want. The plan is then
     // made from that last observation.
     let (observed, fresh) = match &saved {
         None => {
-            let (observed, plan) = settle(&sim, &desired, args.wait_timeout, &stopper).await?;
+            let (observed, plan) = settle(&sim, &desired, options, args.wait_timeout, &stopper).await?;
             if let Some(sig) = stopper.signal() {
                 eprintln!("{}: stopped before planning; nothing was started", sig.name());
                 return Ok(ExitCode::from(sig.exit_code()));
@@ -209,13 +216,7 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         commit,
         dirty,
     };
-    let settings = executor::Settings {
-        parallel: args.parallel.max(1),
-        per_frame: args.per_frame.max(1),
-        backoff: Duration::from_millis(args.retry_backoff_ms),
-        ..Default::default()
-    };
-    let reporter = Arc::new(Reporter::new(plan.actions.len()));
+    let reporter = Arc::new(Reporter::new(&plan));
     let report = executor::execute(sim.clone(), &plan, &ctx, settings, &writer, reporter.clone()).await?;
     reporter.finish();
     // The report carries the actions; the plan's change details are not needed again.
@@ -236,6 +237,7 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                 format!("  - {} {} {}: skipped because {because} failed", a.id, a.kind(), a.op.object())
             }
             Outcome::NotStarted => format!("  - {} {} {}: not started", a.id, a.kind(), a.op.object()),
+            Outcome::Held { reason } => format!("  - {} {} {}: {reason}", a.id, a.kind(), a.op.object()),
             Outcome::LeftRunning => format!(
                 "  ~ {} {} {}: left running on the hypervisor (the next run observes it)",
                 a.id,
@@ -263,7 +265,7 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         let sim = sim.clone();
         async move { sim.checkpoint().await }
     });
-    let (after, again) = settle(&sim, &desired, args.wait_timeout, &stopper).await?;
+    let (after, again) = settle(&sim, &desired, options, args.wait_timeout, &stopper).await?;
     folding.await??;
     snapshot::save(&dir, &after, "observe (after apply)")?;
     if let Some(sig) = stopper.signal() {
@@ -345,6 +347,7 @@ fn converged_report(again: &Plan, wait: Duration) -> anyhow::Result<bool> {
 async fn settle(
     sim: &crate::backend::sim::Simulator,
     desired: &Desired,
+    options: PlanOptions,
     timeout: Duration,
     stopper: &Stopper,
 ) -> anyhow::Result<(Estate, Plan)> {
@@ -352,8 +355,11 @@ async fn settle(
     let mut last = Vec::new();
     loop {
         let observed = sim.observe().await?;
-        let plan = powerplane_model::plan(&desired.estate, &observed, PlanOptions::default());
+        let plan = powerplane_model::plan(&desired.estate, &observed, options);
         if plan.in_progress.is_empty() || start.elapsed() >= timeout || stopper.signal().is_some() {
+            // What ended while this waited is this run's to record: the next command starts
+            // from it (a migration a killed run left behind ended here, not in the past).
+            sim.save_time().await?;
             return Ok((observed, plan));
         }
         if plan.in_progress != last {

@@ -63,13 +63,14 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     phase("manifests loaded");
     // `--refresh=false` only reads: the state directory is opened read-only and the backend
     // is not asked.
-    let (observed, stored, dir) = if args.refresh {
+    let (observed, stored, dir, rates) = if args.refresh {
         let Some((sim, dir)) = super::sim::open_with_dir(cli)? else {
             return Ok(ExitCode::from(1));
         };
         phase("backend opened");
         let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
-        (rt.block_on(sim.observe())?, None, dir)
+        let (observed, rates) = rt.block_on(async { (sim.observe().await, sim.rates().await) });
+        (observed?, None, dir, rates)
     } else {
         let dir = crate::store::StateDir::open_read_only(&cli.state_dir)?;
         match snapshot::load(&dir)? {
@@ -78,7 +79,7 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                     "note: planning against the observation of {} ({}), not the backend",
                     meta.observed_at, meta.source
                 );
-                (observed, Some(meta), dir)
+                (observed, Some(meta), dir, Default::default())
             }
             None => anyhow::bail!(
                 "there is no stored observation in {} yet; plan once with refresh (the default)",
@@ -90,7 +91,7 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     // The fresh observation is stored on a second thread while this one plans.
     let (plan, meta) = std::thread::scope(|scope| {
         let saving = stored.is_none().then(|| scope.spawn(|| snapshot::save(&dir, &observed, "observe (plan)")));
-        let plan = powerplane_model::plan(&desired, &observed, PlanOptions::default());
+        let plan = powerplane_model::plan(&desired, &observed, PlanOptions { rates, ..Default::default() });
         let meta = match (saving, stored) {
             (Some(h), _) => h.join().map_err(|_| anyhow::anyhow!("the snapshot writer panicked"))??,
             (None, Some(meta)) => meta,

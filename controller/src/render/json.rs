@@ -1,7 +1,9 @@
 //! The JSON plan, the contract of DESIGN §4:
 //! `{"changes": N, "actions": [{"id", "kind", "object", "frames", "after", "reason",
 //! "command"}], "warnings": [..], "errors": [..]}`, plus `objects` (the field-level changes)
-//! and `summary`.
+//! and `summary`; `estimate` (`seconds`, the makespan under the executor's limits, and
+//! `actions`, each action's seconds), each action's `claims` (capacity taken at its start,
+//! given back at its end) and the plan's `capacity` (free when it was made).
 
 use powerplane_model::Plan;
 use serde_json::{Value, json as j};
@@ -27,6 +29,9 @@ pub fn json(plan: &Plan) -> Value {
             if !a.when.is_default() {
                 v["when"] = j!(a.when);
             }
+            if !a.claims.is_empty() {
+                v["claims"] = j!(a.claims);
+            }
             match a.op.runs_on() {
                 powerplane_model::RunsOn::Hmc => {}
                 powerplane_model::RunsOn::Node(n) => v["runsOn"] = j!({"node": n.as_str()}),
@@ -45,5 +50,7 @@ pub fn json(plan: &Plan) -> Value {
         "deferred": plan.deferred,
         "objects": plan.changes,
         "summary": plan.summary(),
+        "estimate": plan.estimate,
+        "capacity": plan.capacity,
     })
 }

@@ -157,13 +157,17 @@ pub fn text(plan: &Plan, title: &str, style: Style) -> String {
     }
     let s = plan.summary();
     let mut line = format!(
-        "Plan: {} to create, {} to change, {} to migrate, {} to delete ({} action{}){}.",
+        "Plan: {} to create, {} to change, {} to migrate, {} to delete ({} action{}{}){}.",
         s.create,
         s.change,
         s.migrate,
         s.delete,
         s.actions,
         if s.actions == 1 { "" } else { "s" },
+        match &plan.estimate {
+            Some(e) if s.actions > 0 => format!(", {}", powerplane_model::plan::about(e.seconds)),
+            _ => String::new(),
+        },
         if plan.errors.is_empty() { String::new() } else { format!("; {} errors", plan.errors.len()) }
     );
     if !plan.in_progress.is_empty() {

@@ -277,6 +277,7 @@ async fn reconcile(
         None => snapshot::load(dir).ok().flatten().map(|(_, e)| e),
     };
     let desired = state.manifests.as_ref().map(ManifestSet::estate);
+    let options = PlanOptions { rates: sim.rates().await, limits: cfg.settings.limits(), ..Default::default() };
     // Observe the scope of the change and plan it. A scope with errors is planned again in
     // full: what is wrong may be named by objects outside the scope (a pool defined on another
     // frame), and the full plan's messages say so.
@@ -285,7 +286,7 @@ async fn reconcile(
         (reach, cached.as_mut(), desired, state.ties.as_mut())
     {
         let seen = scoped::observe_scope(sim, desired, cache, ties, &changed).await?;
-        let plan = seen.scope.plan(desired, cache, PlanOptions::default());
+        let plan = seen.scope.plan(desired, cache, options);
         drift(writer, &mut state.held_vios, &seen.before, &seen.after).await?;
         tracing::info!(
             reason,
@@ -315,7 +316,7 @@ async fn reconcile(
             if let Some(before) = &cached {
                 drift(writer, &mut state.held_vios, before, &fresh).await?;
             }
-            let plan = desired.map(|d| powerplane_model::plan(d, &fresh, PlanOptions::default()));
+            let plan = desired.map(|d| powerplane_model::plan(d, &fresh, options));
             if let Some(p) = &plan {
                 state.clean = p.errors.is_empty();
                 metrics.drift(p.changes.iter().filter(|c| c.kind != ChangeKind::Unmanaged).count());
@@ -412,6 +413,7 @@ async fn reconcile(
             Outcome::Skipped { .. } => "skipped",
             Outcome::NotNeeded => "not_needed",
             Outcome::NotStarted => "not_started",
+            Outcome::Held { .. } => "held",
             Outcome::LeftRunning => "left_running",
         };
         metrics.action(a.kind().as_str(), outcome);
@@ -444,7 +446,11 @@ async fn reconcile(
                     "action failed; backing off for this object"
                 );
             }
-            Outcome::Skipped { .. } | Outcome::NotStarted | Outcome::LeftRunning | Outcome::NotNeeded => {}
+            Outcome::Skipped { .. }
+            | Outcome::NotStarted
+            | Outcome::Held { .. }
+            | Outcome::LeftRunning
+            | Outcome::NotNeeded => {}
         }
     }
     let ok = report.all_succeeded();

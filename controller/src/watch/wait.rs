@@ -134,6 +134,7 @@ mod tests {
             after: after.iter().map(|a| ActionId((*a).into())).collect(),
             when: Default::default(),
             reason: String::new(),
+            claims: Default::default(),
         }
     }
 
@@ -181,6 +182,7 @@ mod tests {
                     after: vec![],
                     when: Default::default(),
                     reason: String::new(),
+                    claims: Default::default(),
                 },
                 start("a2", "pb", &["a1"]),
                 start("a3", "pc", &[]),

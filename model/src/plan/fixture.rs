@@ -163,3 +163,28 @@ pub(crate) fn render_status(e: &Estate) -> String {
     }
     out
 }
+
+/// Whether action `a` waits for `b`, directly or through others (`after` is transitively
+/// reduced, so a direct look is not enough).
+pub(crate) fn waits_for(
+    actions: &[crate::action::Action],
+    a: &crate::action::ActionId,
+    b: &crate::action::ActionId,
+) -> bool {
+    let mut seen = vec![a.clone()];
+    let mut i = 0;
+    while i < seen.len() {
+        if let Some(x) = actions.iter().find(|x| x.id == seen[i]) {
+            for d in &x.after {
+                if d == b {
+                    return true;
+                }
+                if !seen.contains(d) {
+                    seen.push(d.clone());
+                }
+            }
+        }
+        i += 1;
+    }
+    false
+}

@@ -9,8 +9,11 @@
 //! does, used to check that a plan converges.
 
 mod apply;
+pub(crate) mod capacity;
 mod change;
 mod compare;
+mod dispatch;
+mod estimate;
 #[cfg(test)]
 pub(crate) mod fixture;
 mod rules;
@@ -23,8 +26,11 @@ mod tests;
 use serde::{Deserialize, Serialize};
 
 pub use apply::apply;
+pub use capacity::{Claim, Claims, Ledger, Resource};
 pub use change::{ChangeKind, FieldChange, ObjectChange};
 pub use compare::compare;
+pub use dispatch::{Dispatch, Limits};
+pub use estimate::{Estimate, Rates, about, typical_secs};
 pub use scope::{Scope, Ties, plan_scoped};
 
 use crate::action::{Action, ActionKind};
@@ -36,6 +42,10 @@ use crate::estate::Estate;
 pub struct PlanOptions {
     /// Delete observed objects that no manifest describes (default: report them only).
     pub prune: bool,
+    /// How long actions take on the backend, for the estimate.
+    pub rates: Rates,
+    /// The executor's limits, for the estimate.
+    pub limits: Limits,
 }
 
 /// An ordered, explained plan.
@@ -59,6 +69,13 @@ pub struct Plan {
     /// the estate is not converged until they have run.
     #[serde(default)]
     pub deferred: Vec<String>,
+    /// What was free when the plan was made, of every resource an action claims: the
+    /// executor's ledger starts from it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity: Vec<Claim>,
+    /// How long it takes under the executor's limits, and each action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<Estimate>,
     /// The validation findings behind `errors` and `warnings`, with their positions in the
     /// manifests, for a compiler-style report.
     #[serde(skip)]
@@ -116,7 +133,7 @@ pub struct Summary {
 /// Plans the changes that take `observed` to `desired`. Validation findings that are errors
 /// become plan errors (and no actions are planned); warnings are kept.
 pub fn plan(desired: &Estate, observed: &Estate, options: PlanOptions) -> Plan {
-    let options = PlanOptions { prune: options.prune || desired.prune() };
+    let options = PlanOptions { prune: options.prune || desired.prune(), ..options };
     let placer = crate::placement::Placer::new(desired, Some(observed));
     let assignment = placer.assign();
     let findings = crate::validate::validate_with(desired, Some(observed), &placer, &assignment);
@@ -138,7 +155,11 @@ pub fn plan(desired: &Estate, observed: &Estate, options: PlanOptions) -> Plan {
         return p;
     }
     match schedule::schedule(built.steps, observed) {
-        Ok(actions) => p.actions = actions,
+        Ok((actions, capacity)) => {
+            p.actions = actions;
+            p.capacity = capacity;
+            p.estimate = Some(estimate::estimate(&p, observed, &options.rates, options.limits));
+        }
         Err(e) => p.errors.push(e),
     }
     p
@@ -147,7 +168,7 @@ pub fn plan(desired: &Estate, observed: &Estate, options: PlanOptions) -> Plan {
 /// What differs between `desired` and `observed`, object by object (the changes of the plan,
 /// without ordering it).
 pub fn diff(desired: &Estate, observed: &Estate, options: PlanOptions) -> Vec<ObjectChange> {
-    let options = PlanOptions { prune: options.prune || desired.prune() };
+    let options = PlanOptions { prune: options.prune || desired.prune(), ..options };
     let placer = crate::placement::Placer::new(desired, Some(observed));
     let assignment = placer.assign();
     rules::build(desired, observed, options, &placer, &assignment).changes

@@ -1,14 +1,17 @@
-//! Capacity-safe ordering (DESIGN §4 rule 5): steps are scheduled one at a time, freeing ones
-//! first; a step that takes capacity is scheduled only when what earlier steps left free covers
-//! it, and it then waits (`after`) for every earlier step that freed that resource, so that
-//! running independent actions concurrently can never exceed a frame's or pool's capacity.
-//! When nothing left fits — two partitions swapping frames with no spare room — the plan says
-//! so instead of trying.
+//! Capacity-safe ordering (DESIGN §4 rule 5; issue 15). Steps are scheduled one at a time,
+//! freeing ones first; a step that takes capacity is scheduled only when what earlier steps
+//! left free covers it; when nothing left fits — two partitions swapping frames with no spare
+//! room — the plan says so instead of trying. The order is not a chain: the executor claims
+//! capacity when an action starts ([`super::capacity`]), so a step waits (`after`) for steps
+//! that free capacity only when it needs them — when what the steps before it take, with
+//! nothing given back, leaves too little — and then only for the first freeing steps whose
+//! capacity covers the shortfall. `after` is transitively reduced.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::capacity::{Claim, Claims};
 use super::step::{Phase, Res, Step, demand};
-use crate::action::{Action, ActionId};
+use crate::action::{Action, ActionId, Op, When};
 use crate::estate::Estate;
 use crate::manifest::Placement;
 use crate::status::LparState;
@@ -75,15 +78,21 @@ fn initial_free(o: &Estate) -> BTreeMap<Res, u64> {
     free
 }
 
-/// Orders the steps and turns them into actions `a1..aN`.
-pub(crate) fn schedule(mut steps: Vec<Step>, observed: &Estate) -> Result<Vec<Action>, String> {
+/// Orders the steps and turns them into actions `a1..aN`, with the capacity free at the start
+/// of every resource they claim.
+pub(crate) fn schedule(mut steps: Vec<Step>, observed: &Estate) -> Result<(Vec<Action>, Vec<Claim>), String> {
     let n = steps.len();
     // Deletions last (DESIGN §4 rule 6).
     let non_deletions: Vec<usize> = (0..n).filter(|i| !steps[*i].is_deletion()).collect();
     for s in steps.iter_mut().filter(|s| s.is_deletion()) {
         s.deps.extend(&non_deletions);
     }
-    let mut free = initial_free(observed);
+    let initial = initial_free(observed);
+    let mut free = initial.clone();
+    // Without anything given back: what is left of the start's capacity, and how much the
+    // steps so far took beyond it (which steps giving capacity back must have covered).
+    let mut left = initial.clone();
+    let mut beyond: BTreeMap<Res, u64> = BTreeMap::new();
     let mut indegree = vec![0usize; n];
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
     for (i, s) in steps.iter_mut().enumerate() {
@@ -94,6 +103,8 @@ pub(crate) fn schedule(mut steps: Vec<Step>, observed: &Estate) -> Result<Vec<Ac
             dependents[*d].push(i);
         }
     }
+    // A validation holds the room it checks only while it runs.
+    let held = |s: &Step| matches!(s.op, Op::ValidateMigration { .. });
     // Ready steps by (phase, creation order): deterministic. Steps that only give capacity
     // back are kept apart: they always go first, and the rest is searched for the first that
     // fits (usually the first), so scheduling stays near-linear on large plans.
@@ -103,7 +114,8 @@ pub(crate) fn schedule(mut steps: Vec<Step>, observed: &Estate) -> Result<Vec<Ac
     for i in (0..n).filter(|i| indegree[*i] == 0) {
         if frees_only(&steps[i]) { &mut freeing } else { &mut ready }.insert((steps[i].phase, i));
     }
-    let mut freed_by: BTreeMap<Res, Vec<usize>> = BTreeMap::new();
+    // Per resource, the steps that give it back, in schedule order, with the amounts.
+    let mut freed_by: BTreeMap<Res, Vec<(usize, u64)>> = BTreeMap::new();
     let mut capacity_deps: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut order = Vec::with_capacity(n);
     while !ready.is_empty() || !freeing.is_empty() {
@@ -128,7 +140,7 @@ pub(crate) fn schedule(mut steps: Vec<Step>, observed: &Estate) -> Result<Vec<Ac
                         .consumes
                         .iter()
                         .filter(|(r, q)| free.get(r).is_some_and(|f| f < q))
-                        .map(|(r, q)| format!("{} (free {}, needs {q})", describe(r), free[r]))
+                        .map(|(r, q)| format!("{r} (free {}, needs {q})", free[r]))
                         .collect();
                     format!("{} {} needs {}", s.op.kind(), s.op.object(), needs.join(", "))
                 })
@@ -141,17 +153,42 @@ pub(crate) fn schedule(mut steps: Vec<Step>, observed: &Estate) -> Result<Vec<Ac
             return Err(format!("no capacity-safe order exists: {}. {why}", stuck.join("; ")));
         };
         let i = key.1;
+        let holds = held(&steps[i]);
         for (r, q) in steps[i].consumes.clone() {
             if let Some(f) = free.get_mut(&r) {
                 *f -= q;
             }
-            capacity_deps[i].extend(freed_by.get(&r).into_iter().flatten().copied());
+            let Some(l) = left.get_mut(&r) else { continue };
+            let over = beyond.entry(r.clone()).or_default();
+            if *l >= q {
+                if !holds {
+                    *l -= q;
+                }
+                continue;
+            }
+            // Short without what others give back: wait for the first steps giving this
+            // resource back until they cover what the steps so far took beyond the start's
+            // capacity, and this one (the free ledger above proves they do).
+            let mut short = *over + (q - *l);
+            if !holds {
+                *over = short;
+                *l = 0;
+            }
+            for (j, given) in freed_by.get(&r).into_iter().flatten() {
+                if short == 0 {
+                    break;
+                }
+                capacity_deps[i].push(*j);
+                short = short.saturating_sub(*given);
+            }
         }
         for (r, q) in steps[i].frees.clone() {
             if let Some(f) = free.get_mut(&r) {
                 *f += q;
             }
-            freed_by.entry(r).or_default().push(i);
+            if !holds {
+                freed_by.entry(r).or_default().push((i, q));
+            }
         }
         order.push(i);
         for &d in &dependents[i] {
@@ -171,32 +208,70 @@ pub(crate) fn schedule(mut steps: Vec<Step>, observed: &Estate) -> Result<Vec<Ac
     for (pos, i) in order.iter().enumerate() {
         id_of[*i] = pos + 1;
     }
+    let mut deps: Vec<Vec<usize>> = (0..n)
+        .map(|i| {
+            let mut d: Vec<usize> = steps[i].deps.iter().chain(&capacity_deps[i]).copied().collect();
+            d.sort_unstable();
+            d.dedup();
+            d
+        })
+        .collect();
+    reduce(&mut deps, &steps);
+    let claimed: BTreeSet<&Res> =
+        steps.iter().flat_map(|s| s.consumes.iter().chain(&s.frees).map(|(r, _)| r)).collect();
+    let capacity = initial
+        .iter()
+        .filter(|(r, _)| claimed.contains(r))
+        .map(|(r, q)| Claim { resource: r.clone(), amount: *q })
+        .collect();
+    let claim = |v: &[(Res, u64)]| v.iter().map(|(r, q)| Claim { resource: r.clone(), amount: *q }).collect();
     let actions = order
         .iter()
         .map(|&i| {
             let s = &steps[i];
-            let mut after: Vec<usize> = s.deps.iter().chain(&capacity_deps[i]).map(|d| id_of[*d]).collect();
+            let mut after: Vec<usize> = deps[i].iter().map(|d| id_of[*d]).collect();
             after.sort_unstable();
-            after.dedup();
             Action {
                 id: ActionId(format!("a{}", id_of[i])),
                 op: s.op.clone(),
                 after: after.into_iter().map(|a| ActionId(format!("a{a}"))).collect(),
                 when: s.when,
                 reason: s.reason.clone(),
+                claims: Claims { take: claim(&s.consumes), give: claim(&s.frees), held: held(s) },
             }
         })
         .collect();
-    Ok(actions)
+    Ok((actions, capacity))
 }
 
-fn describe(r: &Res) -> String {
-    match r {
-        Res::Memory(f) => format!("memory of {f} in MB"),
-        Res::Procs(f) => format!("processing units of {f} (hundredths)"),
-        Res::Pool(f, p) => format!("pool {p} on {f} (hundredths)"),
-        Res::Devices(f) => format!("paging devices of {f}"),
-        Res::CommonDevices(f) => format!("common (redundancy-capable) paging devices of {f}"),
+/// Transitive reduction of `deps` that keeps what the outcomes mean: a prerequisite `d` of a
+/// step is dropped when another prerequisite `e` already depends on it through steps that each
+/// run only when theirs succeeded — then `e` ends after `d`, and when `d` fails `e` is
+/// skipped, so the step sees the same. A clean-up step on the way (`when: ended`) runs
+/// whatever happened before it, so nothing is dropped through it.
+fn reduce(deps: &mut [Vec<usize>], steps: &[Step]) {
+    let mut mark = vec![usize::MAX; deps.len()];
+    let mut stack = Vec::new();
+    for i in 0..deps.len() {
+        if deps[i].len() < 2 {
+            continue;
+        }
+        for &e in &deps[i] {
+            if steps[e].when == When::Succeeded {
+                stack.extend(deps[e].iter().copied());
+            }
+        }
+        while let Some(x) = stack.pop() {
+            if mark[x] == i {
+                continue;
+            }
+            mark[x] = i;
+            if steps[x].when == When::Succeeded {
+                stack.extend(deps[x].iter().copied().filter(|y| mark[*y] != i));
+            }
+        }
+        let kept: Vec<usize> = deps[i].iter().copied().filter(|d| mark[*d] != i).collect();
+        deps[i] = kept;
     }
 }
 

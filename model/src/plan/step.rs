@@ -5,21 +5,7 @@ use crate::action::Op;
 use crate::manifest::{MemoryMode, PartitionSpec, ProcMode, Redundancy};
 use crate::names::{FrameName, ProcPoolName};
 
-/// A resource whose capacity the scheduler tracks.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum Res {
-    /// Free memory of a frame, MB.
-    Memory(FrameName),
-    /// Free processing units of a frame, hundredths.
-    Procs(FrameName),
-    /// Free processing units of a shared processor pool, hundredths.
-    Pool(FrameName, ProcPoolName),
-    /// Free paging devices of a frame's shared memory pool.
-    Devices(FrameName),
-    /// Free common (redundancy-capable) paging devices of a frame's shared memory pool, which
-    /// a redundancy-`required` partition needs to activate or arrive.
-    CommonDevices(FrameName),
-}
+pub(crate) use super::capacity::Resource as Res;
 
 /// A planned action before ids and ordering.
 #[derive(Clone, Debug)]

@@ -114,7 +114,11 @@ proptest! {
         prop_assert!(matches!(mine.first().map(|a| &a.op), Some(Op::RecoverMigration { .. })), "{:?}", mine);
         let recover = &mine[0].id;
         for a in &mine[1..] {
-            prop_assert!(a.after.contains(recover), "{} does not wait for the recovery", a.id);
+            prop_assert!(
+                crate::plan::fixture::waits_for(&failed.actions, &a.id, recover),
+                "{} does not wait for the recovery",
+                a.id
+            );
         }
         let state = apply(&failed_state, &failed.actions);
         let after = plan(&desired, &state, PlanOptions::default());

@@ -80,6 +80,7 @@ async fn apply(sim: &Simulator, s: &Step) -> bool {
         after: vec![],
         when: Default::default(),
         reason: "test".into(),
+        claims: Default::default(),
     })
     .await
     .is_ok()

@@ -242,7 +242,7 @@ pub(crate) fn validate(
         let suspend = Duration::from_millis(s.settings.lpm_suspend_ms);
         (Duration::from_secs(gb * s.settings.lpm_seconds_per_gb) + suspend, suspend)
     } else {
-        (Duration::from_secs(10), Duration::ZERO)
+        (Duration::from_secs(powerplane_model::plan::Rates::default().inactive_migration_secs), Duration::ZERO)
     };
     Ok(Validated { active, paging: assignment, duration, suspend, msp })
 }

@@ -100,6 +100,14 @@ impl Simulator {
         report::report(&*self.current().await)
     }
 
+    /// Saves the virtual time this process has seen pass, with what ended in it (a migration
+    /// another process left running): a process that waited for work to end makes the next
+    /// one start from there, so both say the same of it. Only commands that change the estate
+    /// call this; read-only ones never write.
+    pub async fn save_time(&self) -> Result<(), BackendError> {
+        self.change(&[], |_| Ok(())).await
+    }
+
     /// The virtual time now, in milliseconds since `sim init`.
     pub fn now_ms(&self) -> u64 {
         self.inner.timeline.now_ms()
@@ -483,32 +491,33 @@ impl Simulator {
     }
 
     /// Applies an action other than a migration, returning the HMC's answer and the virtual
-    /// time it takes.
+    /// time it takes (the typical time of its kind).
     fn apply(s: &mut SimState, op: &Op) -> Result<(String, Duration), BackendError> {
-        let secs = Duration::from_secs;
+        // How long the HMC takes, as the plan's estimate takes it too.
+        let typical = Duration::from_secs(powerplane_model::plan::typical_secs(op.kind()));
         Ok(match op {
             Op::CreateSharedProcessorPool { frame, pool, max, reserved }
             | Op::UpdateSharedProcessorPool { frame, pool, max, reserved } => {
                 let name = powerplane_model::ProcPoolObjectName::new(format!("{frame}-{pool}"))
                     .map_err(|e| BackendError::refused_plain(e.to_string()))?;
-                (pools::set_proc_pool(s.frame_mut(frame)?, pool, *max, *reserved, name)?, secs(2))
+                (pools::set_proc_pool(s.frame_mut(frame)?, pool, *max, *reserved, name)?, typical)
             }
             Op::CreateSharedMemoryPool { frame, pool_mem, max_pool_mem, paging_vios } => {
                 let name = powerplane_model::MemPoolName::new(format!("{frame}-ams"))
                     .map_err(|e| BackendError::refused_plain(e.to_string()))?;
-                (pools::create_mem_pool(s.frame_mut(frame)?, *pool_mem, *max_pool_mem, paging_vios, name)?, secs(5))
+                (pools::create_mem_pool(s.frame_mut(frame)?, *pool_mem, *max_pool_mem, paging_vios, name)?, typical)
             }
             Op::UpdateSharedMemoryPool { frame, pool_mem, max_pool_mem } => {
-                (pools::update_mem_pool(s.frame_mut(frame)?, *pool_mem, *max_pool_mem)?, secs(5))
+                (pools::update_mem_pool(s.frame_mut(frame)?, *pool_mem, *max_pool_mem)?, typical)
             }
             Op::AddPagingDevice { frame, vios, device } => {
-                (pools::add_device(s.frame_mut(frame)?, vios, device)?, secs(3))
+                (pools::add_device(s.frame_mut(frame)?, vios, device)?, typical)
             }
             Op::RemovePagingDevice { frame, device, .. } => {
-                (pools::remove_device(s.frame_mut(frame)?, device)?, secs(3))
+                (pools::remove_device(s.frame_mut(frame)?, device)?, typical)
             }
-            Op::StartVios { frame, vios } => (vios::up(s.frame_mut(frame)?, vios)?.join("; "), secs(90)),
-            Op::StopVios { frame, vios } => (vios::down(s.frame_mut(frame)?, vios)?.join("; "), secs(30)),
+            Op::StartVios { frame, vios } => (vios::up(s.frame_mut(frame)?, vios)?.join("; "), typical),
+            Op::StopVios { frame, vios } => (vios::down(s.frame_mut(frame)?, vios)?.join("; "), typical),
             Op::CreateSea { frame, vios, real_adapter, trunks, control_channel, ha_mode, priority } => {
                 let f = s.frame_mut(frame)?;
                 let name = powerplane_model::SeaName::new(format!("{frame}-sea"))
@@ -522,52 +531,52 @@ impl Simulator {
                     ha_mode: *ha_mode,
                     priority: *priority,
                 };
-                (sea::create(f, new)?, secs(3))
+                (sea::create(f, new)?, typical)
             }
             Op::SetSeaHaMode { frame, vios, device, mode } => {
-                (sea::set_ha_mode(s.frame_mut(frame)?, vios, device, *mode)?, secs(3))
+                (sea::set_ha_mode(s.frame_mut(frame)?, vios, device, *mode)?, typical)
             }
-            Op::RemoveSea { frame, vios, device } => (sea::remove(s.frame_mut(frame)?, vios, device)?, secs(3)),
+            Op::RemoveSea { frame, vios, device } => (sea::remove(s.frame_mut(frame)?, vios, device)?, typical),
             Op::AddTrunkAdapter { frame, vios, trunk, priority } => {
-                (virtual_eth::add(s.frame_mut(frame)?, vios, trunk, *priority)?, secs(5))
+                (virtual_eth::add(s.frame_mut(frame)?, vios, trunk, *priority)?, typical)
             }
-            Op::ConfigureDevices { frame, vios } => (virtual_eth::cfgdev(s.frame_mut(frame)?, vios)?, secs(10)),
-            Op::SaveProfile { frame, vios } => (virtual_eth::save_profile(s.frame_mut(frame)?, vios)?, secs(2)),
+            Op::ConfigureDevices { frame, vios } => (virtual_eth::cfgdev(s.frame_mut(frame)?, vios)?, typical),
+            Op::SaveProfile { frame, vios } => (virtual_eth::save_profile(s.frame_mut(frame)?, vios)?, typical),
             Op::SetSeaAdapters { frame, vios, device, trunks } => {
-                (sea::set_adapters(s.frame_mut(frame)?, vios, device, trunks)?, secs(3))
+                (sea::set_adapters(s.frame_mut(frame)?, vios, device, trunks)?, typical)
             }
             Op::CreatePartition { frame, partition: p, spec, .. } => {
-                (partition::create(frame, s.frame_mut(frame)?, p, spec)?, secs(2))
+                (partition::create(frame, s.frame_mut(frame)?, p, spec)?, typical)
             }
             Op::UpdatePartition { frame, partition: p, change } => {
-                (partition::update(s.frame_mut(frame)?, p, change)?, secs(5))
+                (partition::update(s.frame_mut(frame)?, p, change)?, typical)
             }
             Op::StartPartition { frame, partition: p, force } => {
-                (partition::start(s.frame_mut(frame)?, p, *force)?, secs(30))
+                (partition::start(s.frame_mut(frame)?, p, *force)?, typical)
             }
-            Op::StopPartition { frame, partition: p } => (partition::stop(s.frame_mut(frame)?, p)?, secs(20)),
-            Op::DeletePartition { frame, partition: p } => (partition::delete(s.frame_mut(frame)?, p)?, secs(2)),
-            Op::SwitchPagingVios { frame, partition: p } => (paging::switch(s.frame_mut(frame)?, p)?, secs(1)),
+            Op::StopPartition { frame, partition: p } => (partition::stop(s.frame_mut(frame)?, p)?, typical),
+            Op::DeletePartition { frame, partition: p } => (partition::delete(s.frame_mut(frame)?, p)?, typical),
+            Op::SwitchPagingVios { frame, partition: p } => (paging::switch(s.frame_mut(frame)?, p)?, typical),
             Op::ValidateMigration { partition: p, from, to, redundant, msp } => {
                 let v = migration::validate(s, p, from, to, *redundant, msp.as_ref())?;
-                (format!("{p} might be migrated from {from} to {to} (about {}s)", v.duration.as_secs()), secs(15))
+                (format!("{p} might be migrated from {from} to {to} (about {}s)", v.duration.as_secs()), typical)
             }
-            Op::RecoverMigration { frame, partition: p, .. } => (migration::recover(s, p, frame)?, secs(30)),
+            Op::RecoverMigration { frame, partition: p, .. } => (migration::recover(s, p, frame)?, typical),
             Op::RaisePeerInactive { frame, node, centiseconds, .. }
             | Op::RestorePeerInactive { frame, node, centiseconds, .. } => {
-                (cluster::set_peerinact(s.frame_mut(frame)?, node, *centiseconds)?, secs(1))
+                (cluster::set_peerinact(s.frame_mut(frame)?, node, *centiseconds)?, typical)
             }
             Op::UnmanageClusterNode { frame, node, .. } => {
-                (cluster::set_unmanaged(s.frame_mut(frame)?, node, true)?, secs(20))
+                (cluster::set_unmanaged(s.frame_mut(frame)?, node, true)?, typical)
             }
             Op::ManageClusterNode { frame, node, .. } => {
-                (cluster::set_unmanaged(s.frame_mut(frame)?, node, false)?, secs(30))
+                (cluster::set_unmanaged(s.frame_mut(frame)?, node, false)?, typical)
             }
             Op::EnterNodeMaintenance { frame, node, .. } => {
-                (cluster::set_maintenance(s.frame_mut(frame)?, node, true)?, secs(1))
+                (cluster::set_maintenance(s.frame_mut(frame)?, node, true)?, typical)
             }
             Op::LeaveNodeMaintenance { frame, node, .. } => {
-                (cluster::set_maintenance(s.frame_mut(frame)?, node, false)?, secs(1))
+                (cluster::set_maintenance(s.frame_mut(frame)?, node, false)?, typical)
             }
             Op::RunHook { .. } => {
                 return Err(BackendError::refused_plain(
@@ -625,6 +634,15 @@ impl Hypervisor for Simulator {
     async fn observe_frames(&self, frames: &std::collections::BTreeSet<FrameName>) -> Result<Estate, BackendError> {
         let s = self.current().await;
         Ok(observe::estate(&s, Some(frames)))
+    }
+
+    async fn rates(&self) -> powerplane_model::plan::Rates {
+        let s = self.inner.state.lock().await;
+        powerplane_model::plan::Rates {
+            lpm_seconds_per_gb: s.settings.lpm_seconds_per_gb,
+            lpm_suspend_ms: s.settings.lpm_suspend_ms,
+            ..Default::default()
+        }
     }
 
     async fn execute(&self, action: &Action) -> Result<Completion, BackendError> {

@@ -51,6 +51,7 @@ async fn run(sim: &Simulator, op: Op) -> Result<Completion, BackendError> {
         after: vec![],
         when: Default::default(),
         reason: "test".into(),
+        claims: Default::default(),
     })
     .await
 }

@@ -392,7 +392,7 @@ impl Planner<'_, '_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::plan::fixture::{lab_converged, lab_desired_with, partition, render, replace};
+    use crate::plan::fixture::{lab_converged, lab_desired_with, partition, render, replace, waits_for};
     use crate::plan::{PlanOptions, apply, plan};
     use crate::status::NodeStatus;
 
@@ -514,15 +514,7 @@ mod tests {
         let m = p.actions.iter().find(|a| a.id == migrate[0]).unwrap();
         for r in &raises {
             assert!(m.after.contains(r), "the migration waits for raise {r}: {}", render(&p));
-            // What the raise waits for, transitively, includes the recovery.
-            let mut seen = vec![r.clone()];
-            let mut i = 0;
-            while i < seen.len() {
-                let a = p.actions.iter().find(|a| a.id == seen[i]).unwrap();
-                seen.extend(a.after.iter().filter(|x| !seen.contains(x)).cloned().collect::<Vec<_>>());
-                i += 1;
-            }
-            assert!(seen.contains(&recover[0]), "raise {r} follows the recovery: {}", render(&p));
+            assert!(waits_for(&p.actions, r, &recover[0]), "raise {r} follows the recovery: {}", render(&p));
         }
         let done = apply(&o, &p.actions);
         assert!(done.status.nodes.values().all(|n| n.peerinact_centis == Some(1600)));

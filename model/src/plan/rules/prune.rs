@@ -103,10 +103,10 @@ mod tests {
             }
         });
         insta::assert_snapshot!(render(&plan(&without, &observed, PlanOptions::default())));
-        insta::assert_snapshot!(render(&plan(&without, &observed, PlanOptions { prune: true })));
+        insta::assert_snapshot!(render(&plan(&without, &observed, PlanOptions { prune: true, ..Default::default() })));
         let none = lab_desired_with(|_, text| {
             text.split("---\n").filter(|d| !d.contains("kind: Partition")).collect::<Vec<_>>().join("---\n")
         });
-        insta::assert_snapshot!(render(&plan(&none, &observed, PlanOptions { prune: true })));
+        insta::assert_snapshot!(render(&plan(&none, &observed, PlanOptions { prune: true, ..Default::default() })));
     }
 }
