@@ -223,12 +223,17 @@ impl AuditWriter {
         self.write(Vec::new()).await.map(drop)
     }
 
-    /// Writes records; returns them once durable.
+    /// Writes records; returns them once durable. The wait is a blocking task: disk I/O is
+    /// work in progress, so tokio's paused clock (tests, rehearsals) does not jump to the next
+    /// timer while a record is being made durable, and virtual time stays faithful.
     pub async fn write(&self, entries: Vec<(Event, Draft)>) -> Result<Vec<Record>, StoreError> {
         let (reply, rx) = oneshot::channel();
         let failed = |detail: String| StoreError::Io { path: "audit".into(), detail };
         self.tx.send((entries, reply)).map_err(|_| failed("the audit writer stopped".into()))?;
-        rx.await.map_err(|_| failed("the audit writer stopped".into()))?.map_err(failed)
+        let got = tokio::task::spawn_blocking(move || rx.blocking_recv())
+            .await
+            .map_err(|e| failed(format!("the audit wait failed: {e}")))?;
+        got.map_err(|_| failed("the audit writer stopped".into()))?.map_err(failed)
     }
 }
 

@@ -175,3 +175,56 @@ pub fn generate(frames: usize, partitions: usize, seed: u64) -> Generated {
     let files = |v: Vec<String>| v.into_iter().enumerate().map(|(i, t)| (format!("{}.yaml", frame(i)), t)).collect();
     Generated { inventory: files(inv), manifests: files(man) }
 }
+
+/// An evacuation: four frames `e0..e3`, `partitions` running partitions on `e0` of 1 to 32 GB
+/// (deterministic from `seed`), each booting from a SAN LUN zoned to every frame, and manifests
+/// that put `e0` into maintenance with every partition free to go to any other frame. The
+/// frames are large enough for any spread of the partitions over the other three.
+pub fn evacuation(partitions: usize, seed: u64) -> Generated {
+    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let sizes: Vec<u64> = (0..partitions).map(|_| 1024 * (1 + rng.next() % 32)).collect();
+    let memory: u64 = sizes.iter().sum::<u64>() + 65536;
+    let units = (partitions as u64 * 10 + 400).div_ceil(100) * 100;
+    let disks: String = (0..partitions)
+        .map(|j| format!("{{name: hdisk{}, lun: EV{j:05}, sizeMB: 30720, reservePolicy: no_reserve}}", j + 10))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut inv = String::new();
+    let mut man = String::new();
+    for i in 0..4 {
+        let f = format!("e{i}");
+        let pair = format!(
+            "---\n{HEADER}kind: ViosPair\nmetadata: {{name: {f}-vios}}\nspec: {{frame: {f}, members: [{{name: {f}va}}, {{name: {f}vb}}]}}\n"
+        );
+        let sea = format!(
+            "---\n{HEADER}kind: SharedEthernetAdapter\nmetadata: {{name: {f}-sea}}\nspec: {{viosPair: {f}-vios, haMode: auto, primary: {f}va, realAdapter: ent0, controlChannel: ent3, trunks: [{{adapter: ent1, pvid: 1, vlans: [10]}}]}}\n"
+        );
+        let vios = |v: &str| {
+            format!(
+                "    - {{name: {f}{v}, memoryMB: 8192, procUnits: 1.0, ethernet: [ent0, ent1, ent2, ent3], msp: true, disks: [{disks}]}}\n"
+            )
+        };
+        let _ = write!(
+            inv,
+            "---\n{HEADER}kind: FrameHardware\nmetadata: {{name: {f}}}\nspec:\n  serial: \"E{i:06}\"\n  machineType: \"9080-HEX\"\n  memoryMB: {memory}\n  procUnits: {}\n  compatModes: [POWER9]\n  vios:\n{}{}{pair}{sea}",
+            units / 100,
+            vios("va"),
+            vios("vb")
+        );
+        let _ = write!(
+            man,
+            "---\n{HEADER}kind: Frame\nmetadata: {{name: {f}}}\nspec: {{maintenance: {}}}\n{pair}{sea}",
+            i == 0
+        );
+    }
+    for (j, mb) in sizes.iter().enumerate() {
+        let doc = |placement: &str| {
+            format!(
+                "---\n{HEADER}kind: Partition\nmetadata: {{name: ev{j:05}}}\nspec:\n  placement: {placement}\n  state: running\n  processors: {{units: 0.1, virtual: 1, compat: POWER9}}\n  memory: {{desiredMB: {mb}, maxMB: {mb}}}\n  network: [{{vlan: 10}}]\n  storage: [{{lun: EV{j:05}, via: vscsi}}]\n"
+            )
+        };
+        inv.push_str(&doc("{frame: e0}"));
+        man.push_str(&doc("{anyOf: [e0, e1, e2, e3]}"));
+    }
+    Generated { inventory: vec![("inventory.yaml".into(), inv)], manifests: vec![("estate.yaml".into(), man)] }
+}

@@ -34,6 +34,7 @@ use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state
 const K: usize = 3;
 
 mod clusters;
+mod evacuation;
 
 /// Seeds of every failure found so far, replayed before the random cases (relative to the
 /// controller crate, where cargo runs the test).

@@ -641,3 +641,26 @@ fn an_aborted_migration_is_recovered_by_the_next_apply() {
     rerun_until_converged(&lab, 2);
     one_outcome_per_intent(&audit(&lab));
 }
+
+// Issue 15: capacity is claimed when an action starts, not by chaining unrelated moves, so one
+// failed migration of an evacuation holds back nothing but itself.
+#[test]
+fn one_failed_migration_of_an_evacuation_stops_only_itself() {
+    let lab = Lab::new();
+    evacuation(&lab, 3, 20);
+    lab.cmd(&["sim", "fail-next", "MigratePartition"]).assert().success();
+    let out = lab.cmd(&["--sim-speedup", "0", "apply", &m(&lab), "--yes"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let records = audit(&lab);
+    one_outcome_per_intent(&records);
+    let migrations =
+        |result: &str| records.iter().filter(|r| r["kind"] == "MigratePartition" && r["result"] == result).count();
+    assert_eq!((migrations("failed"), migrations("succeeded")), (1, 19), "{text}");
+    assert!(!records.iter().any(|r| r["result"] == "skipped"), "nothing was skipped for the failed migration:\n{text}");
+    // The next apply moves the one left, and then nothing is left to do.
+    let out = lab.cmd(&["--sim-speedup", "0", "apply", &m(&lab), "--yes"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    settled(&lab).unwrap();
+    lab.cmd(&["plan", &m(&lab)]).assert().code(0);
+}

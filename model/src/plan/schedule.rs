@@ -17,7 +17,7 @@ use crate::manifest::Placement;
 use crate::status::LparState;
 
 /// Free capacity now, from the observed estate; resources it cannot know are unlimited.
-fn initial_free(o: &Estate) -> BTreeMap<Res, u64> {
+pub(crate) fn initial_free(o: &Estate) -> BTreeMap<Res, u64> {
     let mut free = BTreeMap::new();
     let holds =
         |s: LparState| !matches!(s, LparState::NotActivated | LparState::MigratingNotActivated | LparState::Error);
