@@ -490,7 +490,7 @@ where
             failure.get_or_insert(e);
         }
         // Ready actions by rank, each started when the limits and the capacity allow.
-        let launch = dispatch.admit(graph.ready.iter().collect::<Vec<_>>());
+        let launch = dispatch.admit(graph.ready.iter());
         if launch.is_empty() && running.is_empty() && !graph.ready.is_empty() && failure.is_none() {
             // Nothing runs that could give capacity back: what waits for it is held.
             let mut records = Vec::new();

@@ -149,7 +149,7 @@ pub fn makespan(plan: &Plan, millis: &[u64], limits: Limits) -> u64 {
                 }
             }
         }
-        let started = dispatch.admit(ready.iter().map(|(_, i)| *i).collect::<Vec<_>>());
+        let started = dispatch.admit(ready.iter().map(|(_, i)| *i));
         for i in started {
             ready.remove(&dispatch.key(i));
             running.push(Reverse((now + millis[i], i)));
