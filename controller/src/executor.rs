@@ -844,11 +844,19 @@ mod tests {
         let settings = Settings { parallel: 6, per_frame: 4, ..Default::default() };
         let (report, records) = run(&fake, actions, settings).await;
         assert!(report.all_succeeded());
-        // The paused clock jumps ahead while tasks wait for the audit writer (a real thread),
-        // so how many calls overlap varies; the bounds must hold, and calls must overlap.
+        // The paused clock does not jump while a record is made durable (the wait is a
+        // blocking task), so the calls overlap exactly as far as the limits allow.
         let max = fake.max.lock().unwrap().clone();
-        assert!((2..=6).contains(&max.0), "in all: {}", max.0);
+        assert_eq!(max.0, 6, "in all");
         assert!(max.1.values().all(|m| *m <= 4), "per frame: {:?}", max.1);
+        // Without the overall limit binding, the per-frame one does.
+        let fake = Fake::default();
+        let actions: Vec<Action> =
+            (1..=20).map(|i| start(i, if i % 2 == 0 { "fa" } else { "fb" }, &format!("p{i}"), &[])).collect();
+        let (report, _) = run(&fake, actions, Settings { parallel: 32, per_frame: 4, ..Default::default() }).await;
+        assert!(report.all_succeeded());
+        let max = fake.max.lock().unwrap().clone();
+        assert_eq!((max.0, max.1.values().copied().collect::<Vec<_>>()), (8, vec![4, 4]));
         assert_eq!(records.len(), 40, "an intent and an outcome per call");
     }
 
@@ -865,6 +873,55 @@ mod tests {
         let s = Settings { attempts: 2, ..Default::default() };
         let (report, _) = run(&Fake::default(), vec![start(1, "fa", "flaky", &[])], s).await;
         assert!(matches!(report.results[0].1, Outcome::Failed { attempts: 2, .. }));
+    }
+
+    /// Issue 15: an action starts only when the capacity it claims is free. Two starts fit
+    /// in the frame's 8 GB at once; the third waits for the stop that gives 4 GB back, and when
+    /// that stop fails it is held, with the reason, instead of waiting for ever.
+    #[tokio::test(start_paused = true)]
+    async fn actions_start_only_within_their_claimed_capacity() {
+        use powerplane_model::plan::{Claim, Claims, Resource};
+        let mem = |amount| Claim { resource: Resource::Memory(FrameName::new("fa").unwrap()), amount };
+        let plan_of = |stopped: &str| {
+            let mut stop = start(1, "fa", stopped, &[]);
+            stop.op = Op::StopPartition {
+                frame: FrameName::new("fa").unwrap(),
+                partition: PartitionName::new(stopped).unwrap(),
+            };
+            stop.claims = Claims { give: vec![mem(4096)], ..Default::default() };
+            let mut actions = vec![stop];
+            for i in 2..=4 {
+                let mut a = start(i, "fa", &format!("p{i}"), &[]);
+                a.claims = Claims { take: vec![mem(4096)], ..Default::default() };
+                actions.push(a);
+            }
+            Plan { actions, capacity: vec![mem(8192)], ..Default::default() }
+        };
+        let run_plan = |plan: Plan| async move {
+            let dir = tempfile::tempdir().unwrap();
+            let log = AuditLog::open(&StateDir::open(dir.path()).unwrap()).unwrap();
+            let writer = AuditWriter::start(log.clone());
+            let report =
+                execute(Fake::default(), &plan, &Context::default(), Settings::default(), &writer, Arc::new(Quiet))
+                    .await
+                    .unwrap();
+            (report, log.records().unwrap())
+        };
+        let (report, records) = run_plan(plan_of("old")).await;
+        assert!(report.all_succeeded(), "{:?}", report.results);
+        let seq = |action: &str, event: Event| {
+            records.iter().find(|r| r.draft.action == action && r.event == event).map(|r| r.seq).unwrap()
+        };
+        // The first ready by rank and plan order: a1..a3 start; a4 only after a1 gave back.
+        assert!(seq("a4", Event::Intent) > seq("a1", Event::Outcome));
+        assert!(seq("a3", Event::Intent) < seq("a1", Event::Outcome));
+        let (report, records) = run_plan(plan_of("fail-old")).await;
+        assert!(matches!(report.results[0].1, Outcome::Failed { .. }));
+        let Outcome::Held { reason } = &report.results[3].1 else { panic!("{:?}", report.results[3]) };
+        assert!(reason.contains("it needs 4096 of the memory of fa in MB and 0 is free"), "{reason}");
+        let skip = records.iter().find(|r| r.draft.action == "a4").unwrap();
+        assert_eq!(skip.event, Event::Skip);
+        assert_eq!(report.counts(), (2, 1, 1));
     }
 
     async fn run_with_stop(
