@@ -20,3 +20,4 @@ pub mod signals;
 pub mod store;
 pub mod time;
 pub mod watch;
+pub mod windows;

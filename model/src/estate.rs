@@ -135,6 +135,11 @@ impl Estate {
         self.settings.values().any(|s| s.spec.prune)
     }
 
+    /// The maintenance windows the settings define.
+    pub fn maintenance_windows(&self) -> Vec<&crate::manifest::MaintenanceWindow> {
+        self.settings.values().flat_map(|s| &s.spec.maintenance_windows).collect()
+    }
+
     /// Whether the settings let prune act on a desired state without partitions.
     pub fn allow_empty(&self) -> bool {
         self.settings.values().any(|s| s.spec.allow_empty)

@@ -10,6 +10,7 @@ mod proc_pool;
 mod sea;
 mod settings;
 mod vios_pair;
+mod window;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -33,6 +34,7 @@ pub use proc_pool::SharedProcessorPoolSpec;
 pub use sea::{HaMode, SeaSpec, TrunkSpec, load_sharing_split};
 pub use settings::SettingsSpec;
 pub use vios_pair::{ViosMember, ViosPairSpec};
+pub use window::{FrameSelection, MaintenanceWindow, Weekday, Weekly};
 
 /// The only `apiVersion` this release reads.
 pub const API_VERSION: &str = "powerplane/v1";

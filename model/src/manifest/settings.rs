@@ -23,4 +23,9 @@ pub struct SettingsSpec {
     /// every partition of the estate.
     #[serde(default)]
     pub allow_empty: bool,
+    /// When disruptive actions may run (issue 15). Without any, they run whenever a plan is
+    /// applied; with some, the kinds a window lists, on the frames it covers, run only inside
+    /// one of its windows and only when estimated to end before it closes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub maintenance_windows: Vec<super::MaintenanceWindow>,
 }
