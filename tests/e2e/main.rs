@@ -12,3 +12,4 @@ mod sim;
 mod support;
 mod validate;
 mod watch;
+mod windows;

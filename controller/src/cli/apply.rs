@@ -21,7 +21,7 @@ use crate::manifest_dir::load_manifests_sealed;
 use crate::render;
 use crate::saved_plan::SavedPlan;
 use crate::signals::{self, Stopper};
-use crate::store::audit::AuditLog;
+use crate::store::audit::{self, AuditLog};
 use crate::store::{lock, snapshot};
 
 /// Arguments of `apply`.
@@ -57,6 +57,10 @@ pub struct Args {
     /// waiting for them (they are then recorded as left running on the hypervisor).
     #[arg(long, default_value = "60s", value_parser = crate::time::parse_duration, value_name = "D")]
     pub drain_timeout: Duration,
+    /// Run what maintenance windows hold back (recorded in the audit trail, with the windows
+    /// and the actions it let through).
+    #[arg(long)]
+    pub ignore_windows: bool,
     /// How long to wait for work the backend carries out (a migration in flight) before the
     /// plan and before the final check; what is still in flight then is reported, exit 1.
     #[arg(long, default_value = "30m", value_parser = crate::time::parse_duration, value_name = "D")]
@@ -181,12 +185,69 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         eprintln!("{}: invalid manifests: nothing was applied", desired.dir.display());
         return Ok(ExitCode::from(1));
     }
+    let windows = match crate::windows::resolve(&desired.estate) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: {e}; nothing was applied");
+            return Ok(ExitCode::from(1));
+        }
+    };
     let stdout = std::io::stdout();
     let title =
         format!("powerplane apply: {} on the simulated estate in {}", desired.dir.display(), cli.state_dir.display());
     write!(stdout.lock(), "{}", render::text(&plan, &title, render::Style::detect(stdout.is_terminal())))?;
     if !plan.errors.is_empty() {
         eprintln!("the plan has errors: nothing was applied");
+        return Ok(ExitCode::from(1));
+    }
+    // Maintenance windows: what they hold back is not started (unless overridden, on record).
+    let now = crate::windows::now(Duration::ZERO).map_err(anyhow::Error::msg)?;
+    let (plan, held) = if windows.is_empty() {
+        (plan, Vec::new())
+    } else {
+        let (runs, held) = crate::windows::gate(plan.clone(), &desired.estate, &windows, now);
+        if args.ignore_windows && !held.is_empty() {
+            let names: Vec<&str> = windows.iter().map(|w| w.spec.name.as_str()).collect();
+            let ids: Vec<&str> = held.iter().map(|h| h.id.0.as_str()).collect();
+            let draft = audit::Draft {
+                plan_id: format!("plan-{}", short(&meta.fingerprint)),
+                kind: "IgnoreWindows".into(),
+                object: format!("Settings/maintenanceWindows: {}", names.join(", ")),
+                command: "powerplane apply --ignore-windows".into(),
+                message: Some(format!(
+                    "--ignore-windows: {} action(s) held by the windows run outside them: {}",
+                    held.len(),
+                    ids.join(", ")
+                )),
+                ..Default::default()
+            };
+            writer.write(vec![(audit::Event::Override, draft)]).await?;
+            eprintln!(
+                "warning: --ignore-windows: {} action(s) run outside their maintenance windows (recorded in the audit trail)",
+                held.len()
+            );
+            (plan, Vec::new())
+        } else {
+            (runs, held)
+        }
+    };
+    if !held.is_empty() {
+        let mut out = stdout.lock();
+        writeln!(
+            out,
+            "\nHeld for maintenance windows ({} action(s); `--ignore-windows` overrides, on record):",
+            held.len()
+        )?;
+        for h in &held {
+            writeln!(out, "  - {} {}: {}", h.id, h.what, h.reason)?;
+        }
+    }
+    if plan.actions.is_empty() && !held.is_empty() {
+        let opens = held.iter().filter_map(|h| h.opens).min();
+        println!(
+            "Not converged: everything left is held for a maintenance window{}; nothing was changed.",
+            opens.map(|t| format!(" (the next opens at {t})")).unwrap_or_default()
+        );
         return Ok(ExitCode::from(1));
     }
     if plan.actions.is_empty() {
@@ -273,7 +334,10 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(sig.exit_code()));
     }
     let converged = converged_report(&again, args.wait_timeout)?;
-    Ok(if report.all_succeeded() && converged { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    if !held.is_empty() {
+        println!("{} action(s) were held for maintenance windows: they run when a window allows.", held.len());
+    }
+    Ok(if report.all_succeeded() && converged && held.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 /// Says whether `again` (the plan after the apply and the wait) is empty; if not, what remains

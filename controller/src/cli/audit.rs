@@ -136,6 +136,7 @@ fn list(cli: &Cli, json: bool, since: Option<String>) -> anyhow::Result<ExitCode
                     Event::Intent => "intent",
                     Event::Outcome => "outcome",
                     Event::Skip => "skip",
+                    Event::Override => "override",
                     Event::Checkpoint => "checkpoint",
                 };
                 let result = d.result.map(|x| format!("{x:?}").to_lowercase()).unwrap_or_default();

@@ -105,6 +105,20 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     phase("planned");
+    // What maintenance windows would hold back if the plan were applied now.
+    let windows = match crate::windows::resolve(&desired) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: {e}; nothing was planned");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let held = if windows.is_empty() {
+        Vec::new()
+    } else {
+        let now = crate::windows::now(std::time::Duration::ZERO).map_err(anyhow::Error::msg)?;
+        crate::windows::gate(plan.clone(), &desired, &windows, now).1
+    };
     if let Some(file) = &args.out {
         let saved = crate::saved_plan::SavedPlan {
             fingerprint: meta.fingerprint.clone(),
@@ -127,9 +141,25 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let mut out = stdout.lock();
     match args.format {
         PlanFormat::Text => {
-            write!(out, "{}", render::text(&plan, &title, render::Style::detect(stdout.is_terminal())))?
+            write!(out, "{}", render::text(&plan, &title, render::Style::detect(stdout.is_terminal())))?;
+            if !held.is_empty() {
+                writeln!(out, "\nHeld for maintenance windows if applied now ({} action(s)):", held.len())?;
+                for h in &held {
+                    writeln!(out, "  - {} {}: {}", h.id, h.what, h.reason)?;
+                }
+            }
         }
-        PlanFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&render::json(&plan))?)?,
+        PlanFormat::Json => {
+            let mut v = render::json(&plan);
+            v["held"] = serde_json::Value::Array(
+                held.iter()
+                    .map(|h| {
+                        serde_json::json!({"id": h.id.0, "reason": h.reason, "opens": h.opens.map(|t| t.to_string())})
+                    })
+                    .collect(),
+            );
+            writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?
+        }
         PlanFormat::Hmc => write!(out, "{}", render::hmc(&plan, &title))?,
         PlanFormat::Dot => write!(out, "{}", render::dot(&plan))?,
     }

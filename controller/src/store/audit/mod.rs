@@ -421,7 +421,7 @@ impl AuditLog {
                         w.open_intents.remove(&i);
                     }
                 }
-                Event::Skip | Event::Checkpoint => {}
+                Event::Skip | Event::Override | Event::Checkpoint => {}
             }
         }
         out.retain(|r| r.event != Event::Checkpoint);

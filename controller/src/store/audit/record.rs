@@ -18,6 +18,8 @@ pub enum Event {
     Outcome,
     /// The action was not attempted.
     Skip,
+    /// An operator overrode a safety rule for this plan (`apply --ignore-windows`).
+    Override,
     /// The signature of the records before it (written at the end of each batch when a
     /// signing key is set).
     Checkpoint,
