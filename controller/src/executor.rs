@@ -170,6 +170,26 @@ pub struct Context {
     pub commit: Option<String>,
     /// Uncommitted changes in the manifests' working tree.
     pub dirty: Option<bool>,
+    /// Asked as each action becomes ready: a reason means it must not start now (a
+    /// maintenance window it would overrun); it is then held, with that reason.
+    pub gate: Option<Gate>,
+}
+
+/// A check of whether an action may start now (see [`Context::gate`]).
+#[derive(Clone)]
+pub struct Gate(Arc<dyn Fn(&Action) -> Option<String> + Send + Sync>);
+
+impl Gate {
+    /// A gate from a function: `Some(reason)` holds the action.
+    pub fn new(f: impl Fn(&Action) -> Option<String> + Send + Sync + 'static) -> Self {
+        Gate(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Gate")
+    }
 }
 
 type Request = (Vec<(Event, Draft)>, oneshot::Sender<Result<Vec<Record>, String>>);
@@ -488,6 +508,29 @@ where
             && let Err(e) = audit.write(records).await
         {
             failure.get_or_insert(e);
+        }
+        // What the gate holds (a maintenance window it would overrun) does not start.
+        if let Some(gate) = &ctx.gate {
+            let hold: Vec<(usize, String)> =
+                graph.ready.iter().filter_map(|i| (gate.0)(&actions[i]).map(|r| (i, r))).collect();
+            if !hold.is_empty() {
+                let mut records = Vec::new();
+                for (i, reason) in hold {
+                    records.push((
+                        Event::Skip,
+                        Draft {
+                            result: Some(audit::ActionResult::Skipped),
+                            message: Some(reason.clone()),
+                            ..draft(&actions[i], ctx)
+                        },
+                    ));
+                    graph.settle(i, Outcome::Held { reason }, &mut records);
+                }
+                if let Err(e) = audit.write(records).await {
+                    failure.get_or_insert(e);
+                }
+                continue;
+            }
         }
         // Ready actions by rank, each started when the limits and the capacity allow.
         let launch = dispatch.admit(graph.ready.iter());

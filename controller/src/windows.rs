@@ -10,8 +10,8 @@ use std::time::Duration;
 use jiff::civil::Weekday as CivilWeekday;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan, Zoned};
-use powerplane_model::manifest::{MaintenanceWindow, Weekday};
-use powerplane_model::{ActionId, Estate, Plan};
+use powerplane_model::manifest::{Labels, MaintenanceWindow, Weekday};
+use powerplane_model::{Action, ActionId, Estate, FrameName, Plan};
 
 /// How long before a window closes a governed action must be estimated to end.
 pub const MARGIN: Duration = Duration::from_secs(5 * 60);
@@ -125,6 +125,87 @@ pub struct Held {
     pub opens: Option<Timestamp>,
 }
 
+/// The frames' labels, which windows' selectors match.
+fn frame_labels(desired: &Estate) -> BTreeMap<FrameName, Labels> {
+    desired.frames.iter().map(|(n, f)| (n.clone(), f.metadata.labels.clone())).collect()
+}
+
+/// Why action `a`, estimated at `needs`, may not start at `now`, and when the window it waits
+/// for opens next; `None` when no window holds it.
+fn hold_reason(
+    a: &Action,
+    windows: &[Window],
+    labels: &BTreeMap<FrameName, Labels>,
+    needs: Duration,
+    now: Timestamp,
+) -> Option<(String, Option<Timestamp>)> {
+    let what = format!("{} {}", a.kind(), a.op.object());
+    let none = Labels::default();
+    for f in a.op.frames() {
+        let frame_labels = labels.get(f).unwrap_or(&none);
+        let governing: Vec<&Window> =
+            windows.iter().filter(|w| w.spec.governs(a.kind()) && w.spec.covers(frame_labels)).collect();
+        if governing.is_empty() {
+            continue;
+        }
+        let room = governing.iter().any(|w| {
+            w.open_at(now).is_some_and(|o| {
+                let left = o.closes.timestamp().duration_since(now);
+                left.as_secs_f64() >= (needs + MARGIN).as_secs_f64()
+            })
+        });
+        if room {
+            continue;
+        }
+        // Why: the window that closes too soon, or the first to open next.
+        let closing = governing.iter().find_map(|w| w.open_at(now).map(|o| (w, o)));
+        let next =
+            governing.iter().filter_map(|w| w.next_after(now).map(|o| (w, o))).min_by_key(|(_, o)| o.opens.timestamp());
+        let reason = match (closing, &next) {
+            (Some((w, o)), _) => format!(
+                "maintenance window `{}` closes at {} and {what} is estimated at {} (+{} margin); it waits for the next opening{}",
+                w.spec.name,
+                o.closes.strftime("%Y-%m-%d %H:%M %Z"),
+                crate::time::human(needs.max(Duration::from_secs(1))),
+                crate::time::human(MARGIN),
+                next.as_ref()
+                    .map(|(_, n)| format!(", {}", n.opens.strftime("%a %Y-%m-%d %H:%M %Z")))
+                    .unwrap_or_default()
+            ),
+            (None, Some((w, o))) => format!(
+                "outside maintenance window `{}` ({} {}) on {f}: it opens {}",
+                w.spec.name,
+                w.spec.schedule,
+                w.spec.timezone,
+                o.opens.strftime("%a %Y-%m-%d %H:%M %Z")
+            ),
+            (None, None) => format!("outside every maintenance window governing it on {f}"),
+        };
+        return Some((reason, next.map(|(_, o)| o.opens.timestamp())));
+    }
+    None
+}
+
+/// The check the executor makes as each action becomes ready: a plan that started inside a
+/// window must not start a governed action that would overrun it (an evacuation longer than
+/// the window stops starting migrations before it closes). `clock` says what time it is.
+pub fn start_gate(
+    desired: &Estate,
+    windows: Vec<Window>,
+    plan: &Plan,
+    clock: impl Fn() -> Timestamp + Send + Sync + 'static,
+) -> Option<crate::executor::Gate> {
+    if windows.is_empty() {
+        return None;
+    }
+    let labels = frame_labels(desired);
+    let estimate: BTreeMap<ActionId, f64> = plan.estimate.as_ref().map(|e| e.actions.clone()).unwrap_or_default();
+    Some(crate::executor::Gate::new(move |a: &Action| {
+        let needs = Duration::from_secs_f64(estimate.get(&a.id).copied().unwrap_or(0.0));
+        hold_reason(a, &windows, &labels, needs, clock()).map(|(r, _)| format!("held: {r}"))
+    }))
+}
+
 /// Splits `plan` into what may run at `now` and what is held for a window. An action a window
 /// governs on one of its frames runs only while one of the windows governing it there is open
 /// and closes at least its estimate and [`MARGIN`] after `now`. Its dependents are held with
@@ -134,58 +215,12 @@ pub fn gate(mut plan: Plan, desired: &Estate, windows: &[Window], now: Timestamp
         return (plan, Vec::new());
     }
     let estimate: BTreeMap<ActionId, f64> = plan.estimate.as_ref().map(|e| e.actions.clone()).unwrap_or_default();
-    let labels =
-        |f: &powerplane_model::FrameName| desired.frames.get(f).map(|f| f.metadata.labels.clone()).unwrap_or_default();
+    let labels = frame_labels(desired);
     let mut held: BTreeMap<ActionId, Held> = BTreeMap::new();
     for a in &plan.actions {
-        let what = format!("{} {}", a.kind(), a.op.object());
         let needs = Duration::from_secs_f64(estimate.get(&a.id).copied().unwrap_or(0.0));
-        let mut why: Option<(String, Option<Timestamp>)> = None;
-        for f in a.op.frames() {
-            let governing: Vec<&Window> =
-                windows.iter().filter(|w| w.spec.governs(a.kind()) && w.spec.covers(&labels(f))).collect();
-            if governing.is_empty() {
-                continue;
-            }
-            let room = governing.iter().any(|w| {
-                w.open_at(now).is_some_and(|o| {
-                    let left = o.closes.timestamp().duration_since(now);
-                    left.as_secs_f64() >= (needs + MARGIN).as_secs_f64()
-                })
-            });
-            if room {
-                continue;
-            }
-            // Why: the first window to open next, or the one that closes too soon.
-            let closing = governing.iter().find_map(|w| w.open_at(now).map(|o| (w, o)));
-            let next = governing
-                .iter()
-                .filter_map(|w| w.next_after(now).map(|o| (w, o)))
-                .min_by_key(|(_, o)| o.opens.timestamp());
-            let reason = match (closing, &next) {
-                (Some((w, o)), _) => format!(
-                    "maintenance window `{}` closes at {} and {what} is estimated at {} (+{} margin); it waits for the next opening{}",
-                    w.spec.name,
-                    o.closes.strftime("%Y-%m-%d %H:%M %Z"),
-                    crate::time::human(needs.max(Duration::from_secs(1))),
-                    crate::time::human(MARGIN),
-                    next.as_ref()
-                        .map(|(_, n)| format!(", {}", n.opens.strftime("%a %Y-%m-%d %H:%M %Z")))
-                        .unwrap_or_default()
-                ),
-                (None, Some((w, o))) => format!(
-                    "outside maintenance window `{}` ({} {}) on {f}: it opens {}",
-                    w.spec.name,
-                    w.spec.schedule,
-                    w.spec.timezone,
-                    o.opens.strftime("%a %Y-%m-%d %H:%M %Z")
-                ),
-                (None, None) => format!("outside every maintenance window governing it on {f}"),
-            };
-            why = Some((reason, next.map(|(_, o)| o.opens.timestamp())));
-            break;
-        }
-        if let Some((reason, opens)) = why {
+        if let Some((reason, opens)) = hold_reason(a, windows, &labels, needs, now) {
+            let what = format!("{} {}", a.kind(), a.op.object());
             held.insert(a.id.clone(), Held { id: a.id.clone(), what, reason, opens });
         }
     }

@@ -11,11 +11,18 @@ use serde_json::Value;
 
 use crate::support::Lab;
 
-/// f0 (in maintenance) and f1; `big` (32 GB) on f0; the window of the module's doc.
-fn estate(lab: &Lab) {
+/// f0 (in maintenance) and f1; `big` (32 GB) on f0, and `n - 1` more like it (`big1`..);
+/// the window of the module's doc.
+fn estate_of(lab: &Lab, n: usize) {
     let mut inv = String::new();
     let mut man = String::new();
-    let disks = "{name: hdisk10, lun: L-big, sizeMB: 20480, reservePolicy: no_reserve}";
+    let names: Vec<String> = (0..n).map(|i| if i == 0 { "big".to_owned() } else { format!("big{i}") }).collect();
+    let disks = names
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{{name: hdisk{}, lun: L-{p}, sizeMB: 20480, reservePolicy: no_reserve}}", 10 + i))
+        .collect::<Vec<_>>()
+        .join(", ");
     for (i, f) in ["f0", "f1"].iter().enumerate() {
         let common = format!(
             "---\napiVersion: powerplane/v1\nkind: ViosPair\nmetadata: {{name: {f}-pair}}\nspec: {{frame: {f}, members: [{{name: {f}va}}, {{name: {f}vb}}]}}\n---\napiVersion: powerplane/v1\nkind: SharedEthernetAdapter\nmetadata: {{name: {f}-sea}}\nspec: {{viosPair: {f}-pair, haMode: auto, primary: {f}va, realAdapter: ent0, controlChannel: ent2, trunks: [{{adapter: ent1, pvid: 1}}]}}\n"
@@ -28,13 +35,16 @@ fn estate(lab: &Lab) {
             i == 0
         ));
     }
-    let big = |placement: &str| {
+    let big = |name: &str, placement: &str| {
         format!(
-            "---\napiVersion: powerplane/v1\nkind: Partition\nmetadata: {{name: big}}\nspec:\n  placement: {placement}\n  state: running\n  processors: {{mode: shared, units: 0.5, virtual: 1, compat: POWER7}}\n  memory: {{mode: dedicated, desiredMB: 32768, maxMB: 32768}}\n  network: [{{vlan: 1}}]\n  storage: [{{lun: L-big, via: vscsi}}]\n"
+            "---\napiVersion: powerplane/v1\nkind: Partition\nmetadata: {{name: {name}}}\nspec:\n  placement: {placement}\n  state: running\n  processors: {{mode: shared, units: 0.5, virtual: 1, compat: POWER7}}\n  memory: {{mode: dedicated, desiredMB: {}, maxMB: 32768}}\n  network: [{{vlan: 1}}]\n  storage: [{{lun: L-{name}, via: vscsi}}]\n",
+            if n == 1 { 32768 } else { 12288 }
         )
     };
-    inv.push_str(&big("{frame: f0}"));
-    man.push_str(&big("{anyOf: [f0, f1]}"));
+    for p in &names {
+        inv.push_str(&big(p, "{frame: f0}"));
+        man.push_str(&big(p, "{anyOf: [f0, f1]}"));
+    }
     man.push_str("---\napiVersion: powerplane/v1\nkind: Settings\nmetadata: {name: estate}\nspec:\n  maintenanceWindows:\n    - name: sat-night\n      schedule: \"Sat 22:00-Sun 04:00\"\n      timezone: Europe/Berlin\n");
     fs::remove_dir_all(lab.manifests()).unwrap();
     fs::create_dir_all(lab.manifests()).unwrap();
@@ -42,6 +52,10 @@ fn estate(lab: &Lab) {
     let inventory = lab.dir.path().join("inventory.yaml");
     fs::write(&inventory, inv).unwrap();
     lab.cmd(&["--inventory", inventory.to_str().unwrap(), "sim", "init"]).assert().success();
+}
+
+fn estate(lab: &Lab) {
+    estate_of(lab, 1);
 }
 
 fn m(lab: &Lab) -> String {
@@ -138,4 +152,31 @@ fn an_unknown_time_zone_is_refused_with_the_fix() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("`Europe/Atlantis` is not a time zone").and(predicate::str::contains("IANA")));
+}
+
+/// Four 12 GB moves (about 6 min each with the validation), one at a time, begun 25 minutes
+/// before the window closes: three fit, the executor starts no fourth that would overrun the
+/// window, and says so.
+#[test]
+fn an_evacuation_longer_than_the_window_stops_starting_moves_before_it_closes() {
+    let lab = Lab::new();
+    estate_of(&lab, 4);
+    let out = lab
+        .cmd(&["--sim-speedup", "0", "apply", &m(&lab), "--yes", "--per-frame", "1"])
+        .env("POWERPLANE_NOW", "2026-12-06T02:35:00Z")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let records = audit(&lab);
+    let migrated = records.iter().filter(|r| r["kind"] == "MigratePartition" && r["result"] == "succeeded").count();
+    assert_eq!(migrated, 3, "{text}");
+    let held: Vec<&Value> = records
+        .iter()
+        .filter(|r| {
+            r["event"] == "skip" && r["message"].as_str().is_some_and(|m| m.contains("closes at 2026-12-06 04:00 CET"))
+        })
+        .collect();
+    assert!(!held.is_empty(), "the fourth move is held with the reason: {text}");
+    assert!(text.contains("closes at 2026-12-06 04:00 CET"), "{text}");
 }

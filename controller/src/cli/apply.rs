@@ -271,11 +271,23 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         Some(c) => (Some(c.clone()), Some(false)),
         None => crate::git::provenance(&desired.dir).map_or((None, None), |(c, d)| (Some(c), Some(d))),
     };
+    // As each action becomes ready, the windows are asked again: a plan that began inside one
+    // starts nothing it would overrun. A set clock (POWERPLANE_NOW) moves with the simulator.
+    let gate = if args.ignore_windows {
+        None
+    } else {
+        let (clock_sim, start_ms) = (sim.clone(), sim.now_ms());
+        crate::windows::start_gate(&desired.estate, windows.clone(), &plan, move || {
+            let elapsed = Duration::from_millis(clock_sim.now_ms().saturating_sub(start_ms));
+            crate::windows::now(elapsed).unwrap_or_else(|_| jiff::Timestamp::now())
+        })
+    };
     let ctx = Context {
         stop: Some(stopper.receiver()),
         plan_id: format!("plan-{}", short(&meta.fingerprint)),
         commit,
         dirty,
+        gate,
     };
     let reporter = Arc::new(Reporter::new(&plan));
     let report = executor::execute(sim.clone(), &plan, &ctx, settings, &writer, reporter.clone()).await?;
