@@ -175,9 +175,12 @@ pub struct Context {
     pub gate: Option<Gate>,
 }
 
+/// The function behind a [`Gate`]: `Some(reason)` holds the action.
+type GateFn = dyn Fn(&Action) -> Option<String> + Send + Sync;
+
 /// A check of whether an action may start now (see [`Context::gate`]).
 #[derive(Clone)]
-pub struct Gate(Arc<dyn Fn(&Action) -> Option<String> + Send + Sync>);
+pub struct Gate(Arc<GateFn>);
 
 impl Gate {
     /// A gate from a function: `Some(reason)` holds the action.
