@@ -263,6 +263,12 @@ pub fn gate(mut plan: Plan, desired: &Estate, windows: &[Window], now: Timestamp
     (plan, order)
 }
 
+/// Whether the clock is set (`POWERPLANE_NOW`): a rehearsal, whose time runs with the
+/// simulator's.
+pub fn rehearsal() -> bool {
+    std::env::var_os("POWERPLANE_NOW").is_some()
+}
+
 /// The time now: `POWERPLANE_NOW` (RFC 3339, for tests and rehearsals), or the system clock.
 /// A set clock moves on with `elapsed` (the simulator's virtual time since the command started,
 /// so that a rehearsal runs at the simulator's pace).

@@ -22,7 +22,11 @@ const DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
 impl Watch {
     fn start(lab: &Lab, extra: &[&str]) -> Watch {
         let m = lab.manifests();
-        let mut child = lab.spawn(&[&["watch", m.to_str().unwrap()], extra].concat());
+        Watch::of(lab.spawn(&[&["watch", m.to_str().unwrap()], extra].concat()))
+    }
+
+    /// Follows the log of a `watch` already started.
+    fn of(mut child: Child) -> Watch {
         let stderr: ChildStderr = child.stderr.take().unwrap();
         let (tx, lines) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -288,4 +292,32 @@ fn a_vios_down_before_the_loop_starts_is_not_restarted_and_dangling_intents_are_
     let outcomes = records.iter().filter(|r| r["event"] == "outcome").count();
     assert_eq!(intents, outcomes, "every intent has its outcome");
     lab.cmd(&["audit", "verify"]).assert().success();
+}
+
+// Issue 15, and Argo CD's argo-cd#21692 (sync windows that do not fire when they open): the
+// loop holds the migration outside the window and runs it when the window opens, without a
+// resync or an edit to trigger it. The clock is set five minutes before the opening and runs
+// with the simulator's (600x: a virtual minute in 0.1 s).
+#[test]
+fn watch_starts_held_work_when_the_window_opens() {
+    let lab = Lab::new();
+    crate::windows::estate(&lab);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_powerplane"))
+        .arg("--state-dir")
+        .arg(lab.state())
+        .args(["--sim-speedup", "600", "watch", lab.manifests().to_str().unwrap(), "--interval", "24h", "--no-listen"])
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .env("POWERPLANE_NOW", "2026-12-05T20:55:00Z")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut w = Watch::of(child);
+    w.until(&["held for a maintenance window", "MigratePartition Partition/big", "opens Sat 2026-12-05 22:00 CET"]);
+    w.until(&["action finished", "MigratePartition", "Succeeded"]);
+    w.until(&["reconciled: applied", "a maintenance window opened"]);
+    assert_eq!(w.terminate().code(), Some(143), "SIGTERM: exit 143");
+    let records = audit(&lab);
+    assert!(records.iter().any(|r| r["kind"] == "MigratePartition" && r["result"] == "succeeded"));
 }

@@ -54,7 +54,8 @@ fn estate_of(lab: &Lab, n: usize) {
     lab.cmd(&["--inventory", inventory.to_str().unwrap(), "sim", "init"]).assert().success();
 }
 
-fn estate(lab: &Lab) {
+/// The estate of the module's doc, with one 32 GB partition to move.
+pub(crate) fn estate(lab: &Lab) {
     estate_of(lab, 1);
 }
 

@@ -89,6 +89,11 @@ struct State {
     /// Whether the loop has observed the whole estate once (what is down before that went down
     /// outside this loop).
     seen: bool,
+    /// When the next maintenance window that holds work opens: the loop reconciles then,
+    /// whatever its interval.
+    window_opens: Option<jiff::Timestamp>,
+    /// The simulator's virtual time when the loop started (a set clock moves with it).
+    started_ms: u64,
 }
 
 /// What a reconcile covers.
@@ -125,7 +130,7 @@ pub async fn run(
         let _ = events_tx.send(r);
     })?;
     debouncer.watch(&cfg.dir, RecursiveMode::Recursive)?;
-    let mut state = State::default();
+    let mut state = State { started_ms: sim.now_ms(), ..Default::default() };
     reload::all(&cfg, &mut state);
     let mut tick = tokio::time::interval(cfg.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -156,6 +161,10 @@ pub async fn run(
                 };
                 let Reload::Changed(changed) = reloaded else { continue };
                 ("manifests changed", reach(&mut state, &changed))
+            }
+            () = until_window(&sim, &state), if state.window_opens.is_some() => {
+                state.window_opens = None;
+                ("a maintenance window opened", Reach::Full)
             }
             () = tokio::time::sleep_until(retry_at.unwrap_or_else(tokio::time::Instant::now)), if retry_at.is_some() => {
                 retry_at = None;
@@ -216,6 +225,25 @@ pub async fn run(
     drop(writer);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The loop's clock: the system's, or a set one moving with the simulator.
+fn clock(sim: &Simulator, started_ms: u64) -> jiff::Timestamp {
+    crate::windows::now(Duration::from_millis(sim.now_ms().saturating_sub(started_ms)))
+        .unwrap_or_else(|_| jiff::Timestamp::now())
+}
+
+/// Resolves when the next window that holds work opens (Argo CD's sync windows do not fire
+/// when a window opens, argo-cd#21692: this one does).
+async fn until_window(sim: &Simulator, state: &State) {
+    let Some(opens) = state.window_opens else { return std::future::pending().await };
+    let now = clock(sim, state.started_ms);
+    let wait = Duration::try_from(opens.duration_since(now)).unwrap_or(Duration::ZERO);
+    if crate::windows::rehearsal() {
+        sim.sleep_virtual(wait).await;
+    } else {
+        tokio::time::sleep(wait).await;
+    }
 }
 
 /// How far a change reaches: partitions only, after a clean full plan, are planned in their
@@ -384,14 +412,32 @@ async fn reconcile(
     if !held.backing_off.is_empty() {
         tracing::info!(objects = ?held.backing_off, "backing off: these objects failed recently and are retried later");
     }
+    // Maintenance windows: what they hold waits for the next opening, when the loop wakes.
+    let estate = state.manifests.as_ref().map(ManifestSet::estate).cloned().unwrap_or_default();
+    let windows = match crate::windows::resolve(&estate) {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::error!(reason, "{e}; nothing is applied until the manifests are fixed");
+            metrics.reconciled(started.elapsed().as_secs_f64(), false, unix_now());
+            return Ok(());
+        }
+    };
+    let now = clock(sim, state.started_ms);
+    let (plan, in_window) = crate::windows::gate(plan, &estate, &windows, now);
+    state.window_opens = in_window.iter().filter_map(|h| h.opens).min();
+    for h in &in_window {
+        tracing::info!(reason, id = %h.id, "held for a maintenance window: {} ({})", h.what, h.reason);
+    }
     if plan.actions.is_empty() {
         metrics.reconciled(
             started.elapsed().as_secs_f64(),
-            held.vios.is_empty() && held.backing_off.is_empty(),
+            held.vios.is_empty() && held.backing_off.is_empty() && in_window.is_empty(),
             unix_now(),
         );
         return Ok(());
     }
+    let (clock_sim, started_ms) = (sim.clone(), state.started_ms);
+    ctx.gate = crate::windows::start_gate(&estate, windows, &plan, move || clock(&clock_sim, started_ms));
     match &state.commit {
         Some(c) => {
             ctx.commit = Some(c.clone());

@@ -108,6 +108,12 @@ impl Simulator {
         self.change(&[], |_| Ok(())).await
     }
 
+    /// Waits `d` of virtual time (scaled down to real time at the clock's pace; at once
+    /// without real waits, moving virtual time on).
+    pub async fn sleep_virtual(&self, d: std::time::Duration) {
+        self.inner.timeline.sleep_until(self.now_ms() + d.as_millis() as u64).await;
+    }
+
     /// The virtual time now, in milliseconds since `sim init`.
     pub fn now_ms(&self) -> u64 {
         self.inner.timeline.now_ms()
