@@ -269,20 +269,30 @@ pub fn rehearsal() -> bool {
     std::env::var_os("POWERPLANE_NOW").is_some()
 }
 
+/// The simulator's virtual time when this process first asked the clock.
+static REHEARSAL_BASE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
 /// The time now: `POWERPLANE_NOW` (RFC 3339, for tests and rehearsals), or the system clock.
-/// A set clock moves on with `elapsed` (the simulator's virtual time since the command started,
-/// so that a rehearsal runs at the simulator's pace).
-pub fn now(elapsed: Duration) -> Result<Timestamp, String> {
+/// A set clock moves on with the simulator's virtual time, `sim_now_ms`, from the first time
+/// this process asked: a rehearsal runs at the simulator's pace.
+pub fn now(sim_now_ms: u64) -> Result<Timestamp, String> {
     match std::env::var("POWERPLANE_NOW") {
         Ok(s) => {
             let t: Timestamp = s.parse().map_err(|e| {
                 format!("POWERPLANE_NOW={s}: {e}; give an RFC 3339 time such as 2026-12-05T21:50:00+01:00")
             })?;
+            let base = *REHEARSAL_BASE.get_or_init(|| sim_now_ms);
+            let elapsed = Duration::from_millis(sim_now_ms.saturating_sub(base));
             let d = jiff::SignedDuration::try_from(elapsed).map_err(|e| e.to_string())?;
             t.checked_add(d).map_err(|e| e.to_string())
         }
         Err(_) => Ok(Timestamp::now()),
     }
+}
+
+/// The next opening after `now` of any of `windows`.
+pub fn next_opening(windows: &[Window], now: Timestamp) -> Option<Timestamp> {
+    windows.iter().filter_map(|w| w.next_after(now)).map(|o| o.opens.timestamp()).min()
 }
 
 #[cfg(test)]

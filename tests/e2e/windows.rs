@@ -181,3 +181,18 @@ fn an_evacuation_longer_than_the_window_stops_starting_moves_before_it_closes() 
     assert!(!held.is_empty(), "the fourth move is held with the reason: {text}");
     assert!(text.contains("closes at 2026-12-06 04:00 CET"), "{text}");
 }
+
+/// Ten minutes before the window opens, `apply --wait-for-window` holds the move, waits for
+/// the opening (on the simulator's virtual time: 1 s at 600x), then applies it and converges.
+#[test]
+fn apply_can_wait_for_the_window_to_open() {
+    let lab = Lab::new();
+    estate(&lab);
+    lab.cmd(&["--sim-speedup", "600", "apply", &m(&lab), "--yes", "--wait-for-window"])
+        .env("POWERPLANE_NOW", "2026-12-05T20:50:00Z")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("Waiting for the maintenance window that opens at 2026-12-05T21:00:00Z"))
+        .stdout(predicate::str::contains("Converged"));
+    assert_eq!(big_is_on(&lab), "f1");
+}

@@ -61,6 +61,10 @@ pub struct Args {
     /// and the actions it let through).
     #[arg(long)]
     pub ignore_windows: bool,
+    /// When maintenance windows hold work back, wait for the next opening and apply again
+    /// (until nothing is held; SIGINT or SIGTERM ends the wait).
+    #[arg(long, conflicts_with = "ignore_windows")]
+    pub wait_for_window: bool,
     /// How long to wait for work the backend carries out (a migration in flight) before the
     /// plan and before the final check; what is still in flight then is reported, exit 1.
     #[arg(long, default_value = "30m", value_parser = crate::time::parse_duration, value_name = "D")]
@@ -69,7 +73,43 @@ pub struct Args {
 
 pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    rt.block_on(run_async(cli, args))
+    rt.block_on(async {
+        loop {
+            let mut next_window = None;
+            let code = run_async(cli, args, &mut next_window).await?;
+            let (true, Some(opens)) = (args.wait_for_window, next_window) else { return Ok(code) };
+            println!("\nWaiting for the maintenance window that opens at {opens} (--wait-for-window).");
+            if !wait_for(cli, opens).await? {
+                println!("Stopped while waiting for the window: not converged; nothing more was started.");
+                return Ok(ExitCode::from(130));
+            }
+        }
+    })
+}
+
+/// Waits until `opens` on the clock windows read (a set clock: on the simulator's virtual
+/// time, which is then saved so that the next run starts from it). Returns false when a signal
+/// ended the wait.
+async fn wait_for(cli: &Cli, opens: jiff::Timestamp) -> anyhow::Result<bool> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Some((sim, _dir)) = super::sim::open_with_dir(cli)? else { bail!("the simulated estate could not be opened") };
+    let now = crate::windows::now(sim.now_ms()).map_err(anyhow::Error::msg)?;
+    let wait = Duration::try_from(opens.duration_since(now)).unwrap_or(Duration::ZERO);
+    let (mut int, mut term) = (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?);
+    let waited = async {
+        if crate::windows::rehearsal() {
+            sim.sleep_virtual(wait).await;
+        } else {
+            tokio::time::sleep(wait).await;
+        }
+    };
+    tokio::select! {
+        () = waited => {}
+        _ = int.recv() => return Ok(false),
+        _ = term.recv() => return Ok(false),
+    }
+    sim.save_time().await?;
+    Ok(true)
 }
 
 /// The desired state an apply converges to, and where it came from.
@@ -91,7 +131,9 @@ fn load_desired(dir: &Path, git_ref: Option<&str>) -> Result<Desired, ExitCode> 
     }
 }
 
-async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
+/// One apply; `next_window` is set to when the next maintenance window opens when one held
+/// work back.
+async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timestamp>) -> anyhow::Result<ExitCode> {
     let signer = cli.audit_signer()?;
     // A saved plan is checked before anything is opened: a refusal touches nothing.
     let saved = match &args.plan {
@@ -201,7 +243,7 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     // Maintenance windows: what they hold back is not started (unless overridden, on record).
-    let now = crate::windows::now(Duration::ZERO).map_err(anyhow::Error::msg)?;
+    let now = crate::windows::now(sim.now_ms()).map_err(anyhow::Error::msg)?;
     let (plan, held) = if windows.is_empty() {
         (plan, Vec::new())
     } else {
@@ -232,6 +274,8 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         }
     };
     if !held.is_empty() {
+        *next_window =
+            held.iter().filter_map(|h| h.opens).min().or_else(|| crate::windows::next_opening(&windows, now));
         let mut out = stdout.lock();
         writeln!(
             out,
@@ -276,10 +320,9 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let gate = if args.ignore_windows {
         None
     } else {
-        let (clock_sim, start_ms) = (sim.clone(), sim.now_ms());
+        let clock_sim = sim.clone();
         crate::windows::start_gate(&desired.estate, windows.clone(), &plan, move || {
-            let elapsed = Duration::from_millis(clock_sim.now_ms().saturating_sub(start_ms));
-            crate::windows::now(elapsed).unwrap_or_else(|_| jiff::Timestamp::now())
+            crate::windows::now(clock_sim.now_ms()).unwrap_or_else(|_| jiff::Timestamp::now())
         })
     };
     let ctx = Context {
@@ -346,6 +389,13 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(sig.exit_code()));
     }
     let converged = converged_report(&again, args.wait_timeout)?;
+    // What the executor held for a window (it would have overrun it) waits for the next one.
+    let gate_held =
+        report.results.iter().any(|(_, o)| matches!(o, Outcome::Held { reason } if reason.starts_with("held: ")));
+    if gate_held && next_window.is_none() {
+        let now = crate::windows::now(sim.now_ms()).map_err(anyhow::Error::msg)?;
+        *next_window = crate::windows::next_opening(&windows, now);
+    }
     if !held.is_empty() {
         println!("{} action(s) were held for maintenance windows: they run when a window allows.", held.len());
     }

@@ -116,7 +116,7 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let held = if windows.is_empty() {
         Vec::new()
     } else {
-        let now = crate::windows::now(std::time::Duration::ZERO).map_err(anyhow::Error::msg)?;
+        let now = crate::windows::now(0).map_err(anyhow::Error::msg)?;
         crate::windows::gate(plan.clone(), &desired, &windows, now).1
     };
     if let Some(file) = &args.out {

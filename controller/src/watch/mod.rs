@@ -92,8 +92,6 @@ struct State {
     /// When the next maintenance window that holds work opens: the loop reconciles then,
     /// whatever its interval.
     window_opens: Option<jiff::Timestamp>,
-    /// The simulator's virtual time when the loop started (a set clock moves with it).
-    started_ms: u64,
 }
 
 /// What a reconcile covers.
@@ -130,7 +128,9 @@ pub async fn run(
         let _ = events_tx.send(r);
     })?;
     debouncer.watch(&cfg.dir, RecursiveMode::Recursive)?;
-    let mut state = State { started_ms: sim.now_ms(), ..Default::default() };
+    let mut state = State::default();
+    // A set clock (POWERPLANE_NOW) starts from the loop's start.
+    let _ = crate::windows::now(sim.now_ms());
     reload::all(&cfg, &mut state);
     let mut tick = tokio::time::interval(cfg.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -228,16 +228,15 @@ pub async fn run(
 }
 
 /// The loop's clock: the system's, or a set one moving with the simulator.
-fn clock(sim: &Simulator, started_ms: u64) -> jiff::Timestamp {
-    crate::windows::now(Duration::from_millis(sim.now_ms().saturating_sub(started_ms)))
-        .unwrap_or_else(|_| jiff::Timestamp::now())
+fn clock(sim: &Simulator) -> jiff::Timestamp {
+    crate::windows::now(sim.now_ms()).unwrap_or_else(|_| jiff::Timestamp::now())
 }
 
 /// Resolves when the next window that holds work opens (Argo CD's sync windows do not fire
 /// when a window opens, argo-cd#21692: this one does).
 async fn until_window(sim: &Simulator, state: &State) {
     let Some(opens) = state.window_opens else { return std::future::pending().await };
-    let now = clock(sim, state.started_ms);
+    let now = clock(sim);
     let wait = Duration::try_from(opens.duration_since(now)).unwrap_or(Duration::ZERO);
     if crate::windows::rehearsal() {
         sim.sleep_virtual(wait).await;
@@ -422,7 +421,7 @@ async fn reconcile(
             return Ok(());
         }
     };
-    let now = clock(sim, state.started_ms);
+    let now = clock(sim);
     let (plan, in_window) = crate::windows::gate(plan, &estate, &windows, now);
     state.window_opens = in_window.iter().filter_map(|h| h.opens).min();
     for h in &in_window {
@@ -436,8 +435,8 @@ async fn reconcile(
         );
         return Ok(());
     }
-    let (clock_sim, started_ms) = (sim.clone(), state.started_ms);
-    ctx.gate = crate::windows::start_gate(&estate, windows, &plan, move || clock(&clock_sim, started_ms));
+    let clock_sim = sim.clone();
+    ctx.gate = crate::windows::start_gate(&estate, windows, &plan, move || clock(&clock_sim));
     match &state.commit {
         Some(c) => {
             ctx.commit = Some(c.clone());
