@@ -519,15 +519,7 @@ where
             if !hold.is_empty() {
                 let mut records = Vec::new();
                 for (i, reason) in hold {
-                    records.push((
-                        Event::Skip,
-                        Draft {
-                            result: Some(audit::ActionResult::Skipped),
-                            message: Some(reason.clone()),
-                            ..draft(&actions[i], ctx)
-                        },
-                    ));
-                    graph.settle(i, Outcome::Held { reason }, &mut records);
+                    graph.hold(i, reason, &mut records);
                 }
                 if let Err(e) = audit.write(records).await {
                     failure.get_or_insert(e);
@@ -545,15 +537,7 @@ where
                 let reason = format!(
                     "not started: waiting for capacity that no running action gives back ({short}); what a failed action took stays taken until the next plan observes it"
                 );
-                records.push((
-                    Event::Skip,
-                    Draft {
-                        result: Some(audit::ActionResult::Skipped),
-                        message: Some(reason.clone()),
-                        ..draft(&actions[i], ctx)
-                    },
-                ));
-                graph.settle(i, Outcome::Held { reason }, &mut records);
+                graph.hold(i, reason, &mut records);
             }
             if let Err(e) = audit.write(records).await {
                 failure.get_or_insert(e);
@@ -679,6 +663,20 @@ impl<'a> Graph<'a> {
             ));
         }
         self.settle_ran(i, o, records);
+    }
+
+    /// Holds a ready action that must not start (a window it would overrun, capacity that
+    /// never frees), with a skip record saying why.
+    fn hold(&mut self, i: usize, reason: String, records: &mut Vec<(Event, Draft)>) {
+        records.push((
+            Event::Skip,
+            Draft {
+                result: Some(audit::ActionResult::Skipped),
+                message: Some(reason.clone()),
+                ..draft(&self.actions[i], self.ctx)
+            },
+        ));
+        self.settle(i, Outcome::Held { reason }, records);
     }
 
     /// After action `i` ended: a dependent that needs success is skipped when `i` did not
