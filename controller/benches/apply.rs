@@ -26,8 +26,13 @@ impl Progress for Quiet {
 /// starts) every partition.
 fn fixture(frames: usize, partitions: usize) -> (powerplane_controller::backend::sim::SimState, Plan) {
     let g = estate_gen::generate(frames, partitions, 7);
-    let no_partitions =
-        |t: &str| t.split("---\n").filter(|d| !d.contains("kind: Partition")).collect::<Vec<_>>().join("---\n");
+    let no_partitions = |t: &str| {
+        // Without its partitions, the inventory holds no clusters of them either.
+        t.split("---\n")
+            .filter(|d| !d.contains("kind: Partition") && !d.contains("kind: Cluster"))
+            .collect::<Vec<_>>()
+            .join("---\n")
+    };
     let inv: Vec<SourceFile> = g.inventory.iter().map(|(n, t)| SourceFile::new(n.as_str(), no_partitions(t))).collect();
     let state = realise(load_inventory(&inv).unwrap(), 7).unwrap();
     let manifests: Vec<SourceFile> =
