@@ -125,6 +125,11 @@ pub struct Held {
     pub opens: Option<Timestamp>,
 }
 
+/// An action as a held line names it: its kind and object.
+fn what(a: &Action) -> String {
+    format!("{} {}", a.kind(), a.op.object())
+}
+
 /// The frames' labels, which windows' selectors match.
 fn frame_labels(desired: &Estate) -> BTreeMap<FrameName, Labels> {
     desired.frames.iter().map(|(n, f)| (n.clone(), f.metadata.labels.clone())).collect()
@@ -139,7 +144,7 @@ fn hold_reason(
     needs: Duration,
     now: Timestamp,
 ) -> Option<(String, Option<Timestamp>)> {
-    let what = format!("{} {}", a.kind(), a.op.object());
+    let what = what(a);
     let none = Labels::default();
     for f in a.op.frames() {
         let frame_labels = labels.get(f).unwrap_or(&none);
@@ -220,7 +225,7 @@ pub fn gate(mut plan: Plan, desired: &Estate, windows: &[Window], now: Timestamp
     for a in &plan.actions {
         let needs = Duration::from_secs_f64(estimate.get(&a.id).copied().unwrap_or(0.0));
         if let Some((reason, opens)) = hold_reason(a, windows, &labels, needs, now) {
-            let what = format!("{} {}", a.kind(), a.op.object());
+            let what = what(a);
             held.insert(a.id.clone(), Held { id: a.id.clone(), what, reason, opens });
         }
     }
@@ -234,10 +239,7 @@ pub fn gate(mut plan: Plan, desired: &Estate, windows: &[Window], now: Timestamp
         }
         if let Some(d) = a.after.iter().find(|d| held.contains_key(*d)) {
             let reason = format!("waits for {d}, held for a maintenance window");
-            held.insert(
-                a.id.clone(),
-                Held { id: a.id.clone(), what: format!("{} {}", a.kind(), a.op.object()), reason, opens: None },
-            );
+            held.insert(a.id.clone(), Held { id: a.id.clone(), what: what(a), reason, opens: None });
         }
     }
     // What only prepares held work waits too: every dependent of it is held.
@@ -251,10 +253,7 @@ pub fn gate(mut plan: Plan, desired: &Estate, windows: &[Window], now: Timestamp
         let ds = dependents.get(&a.id).map(Vec::as_slice).unwrap_or_default();
         if !held.contains_key(&a.id) && !ds.is_empty() && ds.iter().all(|d| held.contains_key(*d)) {
             let reason = format!("prepares {}, held for a maintenance window", ds[0]);
-            held.insert(
-                a.id.clone(),
-                Held { id: a.id.clone(), what: format!("{} {}", a.kind(), a.op.object()), reason, opens: None },
-            );
+            held.insert(a.id.clone(), Held { id: a.id.clone(), what: what(a), reason, opens: None });
         }
     }
     let ids: BTreeSet<ActionId> = held.keys().cloned().collect();
