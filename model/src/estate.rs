@@ -125,6 +125,98 @@ impl Estate {
         self.len() == 0
     }
 
+    /// Gives the objects an HMC does not name — VIOS pairs, SEAs, shared memory and processor
+    /// pools, which exist only in manifests — the names `desired` gives the same objects: a
+    /// pair by its frame, a SEA by its pair's frame, a memory pool by its frame, a processor
+    /// pool by its frame and pool name. An observation that already uses them (the
+    /// simulator's) is left as it is.
+    pub fn adopt_names(&mut self, desired: &Estate) {
+        let pair_of_frame: BTreeMap<&FrameName, &ViosPairName> =
+            desired.vios_pairs.values().map(|p| (&p.spec.frame, &p.metadata.name)).collect();
+        let renames: Vec<(ViosPairName, ViosPairName)> = self
+            .vios_pairs
+            .values()
+            .filter_map(|p| {
+                let want = pair_of_frame.get(&p.spec.frame)?;
+                (**want != p.metadata.name).then(|| (p.metadata.name.clone(), (*want).clone()))
+            })
+            .collect();
+        for (old, new) in renames {
+            if self.vios_pairs.contains_key(&new) {
+                continue;
+            }
+            if let Some(mut p) = self.vios_pairs.remove(&old) {
+                p.metadata.name = new.clone();
+                self.vios_pairs.insert(new.clone(), p);
+            }
+            for s in self.seas.values_mut().filter(|s| s.spec.vios_pair == old) {
+                s.spec.vios_pair = new.clone();
+            }
+        }
+        let frame_of_pair = |e: &Estate, pair: &ViosPairName| e.vios_pairs.get(pair).map(|p| p.spec.frame.clone());
+        let sea_of_frame: BTreeMap<FrameName, &SeaName> = desired
+            .seas
+            .values()
+            .filter_map(|s| Some((frame_of_pair(desired, &s.spec.vios_pair)?, &s.metadata.name)))
+            .collect();
+        let renames: Vec<(SeaName, SeaName)> = self
+            .seas
+            .values()
+            .filter_map(|s| {
+                let want = sea_of_frame.get(&frame_of_pair(self, &s.spec.vios_pair)?)?;
+                (**want != s.metadata.name).then(|| (s.metadata.name.clone(), (*want).clone()))
+            })
+            .collect();
+        for (old, new) in renames {
+            if self.seas.contains_key(&new) {
+                continue;
+            }
+            if let Some(mut s) = self.seas.remove(&old) {
+                s.metadata.name = new.clone();
+                self.seas.insert(new.clone(), s);
+            }
+            if let Some(st) = self.status.seas.remove(&old) {
+                self.status.seas.insert(new, st);
+            }
+        }
+        let pool_of_frame: BTreeMap<&FrameName, &MemPoolName> =
+            desired.mem_pools.values().map(|p| (&p.spec.frame, &p.metadata.name)).collect();
+        let renames: Vec<(MemPoolName, MemPoolName)> = self
+            .mem_pools
+            .values()
+            .filter_map(|p| {
+                let want = pool_of_frame.get(&p.spec.frame)?;
+                (**want != p.metadata.name).then(|| (p.metadata.name.clone(), (*want).clone()))
+            })
+            .collect();
+        for (old, new) in renames {
+            if !self.mem_pools.contains_key(&new)
+                && let Some(mut p) = self.mem_pools.remove(&old)
+            {
+                p.metadata.name = new.clone();
+                self.mem_pools.insert(new, p);
+            }
+        }
+        let proc_pool: BTreeMap<(&FrameName, &ProcPoolName), &ProcPoolObjectName> =
+            desired.proc_pools.values().map(|p| ((&p.spec.frame, &p.spec.pool_name), &p.metadata.name)).collect();
+        let renames: Vec<(ProcPoolObjectName, ProcPoolObjectName)> = self
+            .proc_pools
+            .values()
+            .filter_map(|p| {
+                let want = proc_pool.get(&(&p.spec.frame, &p.spec.pool_name))?;
+                (**want != p.metadata.name).then(|| (p.metadata.name.clone(), (*want).clone()))
+            })
+            .collect();
+        for (old, new) in renames {
+            if !self.proc_pools.contains_key(&new)
+                && let Some(mut p) = self.proc_pools.remove(&old)
+            {
+                p.metadata.name = new.clone();
+                self.proc_pools.insert(new, p);
+            }
+        }
+    }
+
     /// Whether the settings let the controller loop start a VIOS that went down outside it.
     pub fn restart_vios(&self) -> bool {
         self.settings.values().any(|s| s.spec.restart_vios)

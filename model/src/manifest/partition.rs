@@ -193,6 +193,45 @@ impl ProcessorsSpec {
         self.pool.clone().unwrap_or_else(ProcPoolName::default_pool)
     }
 
+    /// The same profile with every limit that equals its default left out: the minimum and
+    /// maximum entitlement and virtual processors, the pool and the uncapped weight. A profile
+    /// read back from an HMC (every value listed) and a manifest (defaults left out) then
+    /// compare equal when they are the same profile.
+    pub fn with_defaults_elided(&self) -> ProcessorsSpec {
+        let mut p = self.clone();
+        let vp = self.virtual_processors();
+        let default_min_u = |min_vp: u32| match self.mode {
+            ProcMode::Shared => {
+                ProcUnits::from_hundredths((min_vp * MIN_HUNDREDTHS_PER_VIRTUAL_PROCESSOR).min(self.units.hundredths()))
+            }
+            ProcMode::Dedicated => ProcUnits::whole(1).min(self.units),
+        };
+        let (min_vp, _, max_vp) = self.virtual_range();
+        let default_max_u = match self.mode {
+            ProcMode::Shared => ProcUnits::whole(max_vp).max(self.units),
+            ProcMode::Dedicated => self.units,
+        };
+        if p.min_units == Some(default_min_u(min_vp)) {
+            p.min_units = None;
+        }
+        if p.max_units == Some(default_max_u) {
+            p.max_units = None;
+        }
+        if p.min_virtual == Some(1.min(vp)) {
+            p.min_virtual = None;
+        }
+        if p.max_virtual == Some(vp) {
+            p.max_virtual = None;
+        }
+        if p.pool.as_ref().is_some_and(|n| *n == ProcPoolName::default_pool()) {
+            p.pool = None;
+        }
+        if p.weight == Some(DEFAULT_UNCAPPED_WEIGHT) {
+            p.weight = None;
+        }
+        p
+    }
+
     /// Virtual processors of a shared partition: as given, else the units rounded up.
     pub fn virtual_processors(&self) -> u32 {
         self.r#virtual.unwrap_or_else(|| self.units.hundredths().div_ceil(100).max(1))
@@ -326,6 +365,16 @@ pub struct MemorySpec {
 }
 
 impl MemorySpec {
+    /// The same profile with a minimum that equals its default left out (see
+    /// [`ProcessorsSpec::with_defaults_elided`]).
+    pub fn with_defaults_elided(&self) -> MemorySpec {
+        let mut m = self.clone();
+        if m.min_mb == Some(MemoryMb(self.desired_mb.0.min(1024))) {
+            m.min_mb = None;
+        }
+        m
+    }
+
     /// The profile's minimum memory.
     pub fn min_or_default(&self) -> MemoryMb {
         self.min_mb.unwrap_or(MemoryMb(self.desired_mb.0.min(1024)))

@@ -1,6 +1,7 @@
-//! `lshwres` and `lssyscfg` output: one record per line, comma-separated `key=value` pairs; a
-//! pair whose value holds commas is wrapped in double quotes (`"addl_vlan_ids=10,11"`), and a
-//! double quote inside a quoted pair is doubled.
+//! `lshwres`, `lssyscfg` and `lslparmigr` output: one record per line, comma-separated
+//! `key=value` pairs, or with `-F` the values alone in the order asked (`--header` first names
+//! them); a value holding commas is wrapped in double quotes (`"addl_vlan_ids=10,11"`), a
+//! double quote inside it doubled. Lines are split by the `csv` crate.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +26,34 @@ pub enum ParseError {
         /// The field.
         field: String,
     },
+    /// The reader could not read the line.
+    #[error("line {line}: {message}")]
+    Csv {
+        /// 1-based line.
+        line: usize,
+        /// What the reader said.
+        message: String,
+    },
+    /// A `-F` line with more or fewer values than fields asked for.
+    #[error("line {line}: {found} values where -F asked for {expected}")]
+    Width {
+        /// 1-based line.
+        line: usize,
+        /// Values found.
+        found: usize,
+        /// Fields asked for.
+        expected: usize,
+    },
+    /// A `--header` line that does not name the fields asked for.
+    #[error("line {line}: header {found:?} is not the fields asked for ({expected})")]
+    Header {
+        /// 1-based line.
+        line: usize,
+        /// The header line.
+        found: String,
+        /// The fields.
+        expected: String,
+    },
     /// A field the typed record needs is missing or malformed.
     #[error("{record}: field `{key}` {problem}")]
     Field {
@@ -40,37 +69,31 @@ pub enum ParseError {
 /// One record: keys to values, in key order.
 pub type Record = BTreeMap<String, String>;
 
-/// Parses one line (the `line` number is for messages).
+/// Splits one line into its comma-separated values with the `csv` crate: a value holding
+/// commas is wrapped in double quotes, a double quote inside it doubled.
+fn split(text: &str, line: usize) -> Result<Vec<String>, ParseError> {
+    // An odd number of quotes is a quote opened and never closed (the csv reader would take
+    // the rest of the line into the value).
+    if text.matches('"').count() % 2 == 1 {
+        let column = text
+            .char_indices()
+            .find(|(i, c)| *c == '"' && text[*i..].matches('"').count() % 2 == 1)
+            .map_or(1, |(i, _)| i + 1);
+        return Err(ParseError::UnterminatedQuote { line, column });
+    }
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let mut record = csv::StringRecord::new();
+    match reader.read_record(&mut record) {
+        Ok(true) => Ok(record.iter().map(str::to_owned).collect()),
+        Ok(false) => Ok(Vec::new()),
+        Err(e) => Err(ParseError::Csv { line, message: e.to_string() }),
+    }
+}
+
+/// Parses one `key=value,...` line (the `line` number is for messages).
 pub fn parse_line(text: &str, line: usize) -> Result<Record, ParseError> {
-    let mut fields = Vec::new();
-    let mut cur = String::new();
-    let mut chars = text.char_indices().peekable();
-    let mut quoted = false;
-    let mut quote_col = 0;
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '"' if !quoted && cur.is_empty() => {
-                quoted = true;
-                quote_col = i + 1;
-            }
-            '"' if quoted => {
-                if chars.peek().map(|(_, n)| *n) == Some('"') {
-                    chars.next();
-                    cur.push('"');
-                } else {
-                    quoted = false;
-                }
-            }
-            ',' if !quoted => fields.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    if quoted {
-        return Err(ParseError::UnterminatedQuote { line, column: quote_col });
-    }
-    fields.push(cur);
     let mut rec = Record::new();
-    for f in fields.into_iter().filter(|f| !f.trim().is_empty()) {
+    for f in split(text, line)?.into_iter().filter(|f| !f.trim().is_empty()) {
         let (k, v) = f.split_once('=').ok_or_else(|| ParseError::NotKeyValue { line, field: f.clone() })?;
         rec.insert(k.trim().to_owned(), v.to_owned());
     }
@@ -80,6 +103,44 @@ pub fn parse_line(text: &str, line: usize) -> Result<Record, ParseError> {
 /// Parses a whole command output, one record per non-empty line.
 pub fn parse_output(text: &str) -> Result<Vec<Record>, ParseError> {
     text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).map(|(i, l)| parse_line(l, i + 1)).collect()
+}
+
+/// Parses the output of a listing run with `-F f1,f2,...`: the values of each line in that
+/// order. With `header`, the first line (`--header`) names the fields and must match.
+pub fn parse_fields(text: &str, fields: &[&str], header: bool) -> Result<Vec<Record>, ParseError> {
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    if header && let Some((i, l)) = lines.next() {
+        let names = split(l, i + 1)?;
+        if names.iter().map(String::as_str).ne(fields.iter().copied()) {
+            return Err(ParseError::Header { line: i + 1, found: l.to_owned(), expected: fields.join(",") });
+        }
+    }
+    lines
+        .map(|(i, l)| {
+            let values = split(l, i + 1)?;
+            if values.len() != fields.len() {
+                return Err(ParseError::Width { line: i + 1, found: values.len(), expected: fields.len() });
+            }
+            Ok(fields.iter().map(|f| (*f).to_owned()).zip(values).collect())
+        })
+        .collect()
+}
+
+/// One line of output as the HMC prints it: each value (or `key=value` pair) quoted when it
+/// holds a comma or a quote, quotes doubled. The inverse of [`parse_line`] and
+/// [`parse_fields`].
+pub fn render_line<'a>(values: impl IntoIterator<Item = &'a str>) -> String {
+    let mut w =
+        csv::WriterBuilder::new().has_headers(false).terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    let values: Vec<&str> = values.into_iter().collect();
+    // A record of one empty value would be written as `""`; the HMC prints an empty line.
+    if values.iter().all(|v| v.is_empty()) {
+        return ",".repeat(values.len().saturating_sub(1));
+    }
+    w.write_record(&values).expect("writing to memory");
+    let mut out = String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8 in, UTF-8 out");
+    out.pop();
+    out
 }
 
 fn field<'a>(r: &'a Record, record: &'static str, key: &str) -> Result<&'a str, ParseError> {

@@ -7,6 +7,7 @@ mod capacity;
 mod clock;
 mod cluster;
 mod events;
+pub mod hmc_shell;
 mod inventory;
 mod journal;
 mod migration;

@@ -241,10 +241,9 @@ impl Planner<'_, '_> {
             {
                 p.redundancy = Redundancy::Required;
             }
-            // The HMC's default weight given or not is the same profile.
-            if s.processors.weight == Some(crate::manifest::DEFAULT_UNCAPPED_WEIGHT) {
-                s.processors.weight = None;
-            }
+            // Defaults given or not are the same profile (an HMC lists every value).
+            s.processors = s.processors.with_defaults_elided();
+            s.memory = s.memory.with_defaults_elided();
             s
         };
         let (old, new) = (strip(&p.observed.spec), strip(&p.desired.spec));

@@ -1,0 +1,693 @@
+//! The observed estate from an HMC's listings: configuration, physical facts and runtime
+//! status, as [`crate::backend::sim`]'s observation gives them, from what `lssyscfg`,
+//! `lshwres`, `lslparmigr` and the VIOS's `lsdev`, `entstat` and `lsmap` print.
+//!
+//! What an HMC does not name — the `ViosPair`, `SharedEthernetAdapter`, `SharedMemoryPool`
+//! and `SharedProcessorPool` objects, which exist only in manifests — gets a name made from the
+//! frame's (`FRAME-vios`, `FRAME-sea`, `FRAME-mempool`, `FRAME-POOL`), which
+//! [`powerplane_model::Estate::adopt_names`] replaces with the manifests' own. What it cannot see
+//! is left out: frame labels, hooks, clusters (their nodes run inside partitions), whether a
+//! frame runs on battery, and inside a VIOS that is down, its adapters and disks.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use powerplane_model::manifest::{
+    DiskSpec, FrameHardwareSpec, FrameSpec, HaMode, MemoryMode, MemorySpec, Metadata, NetworkSpec, PagingDeviceSpec,
+    PagingIndex, PagingSpec, PartitionSpec, Placement, ProcMode, ProcessorsSpec, Redundancy, ReservePolicy, RunState,
+    SeaSpec, SharedMemoryPoolSpec, SharedProcessorPoolSpec, Sharing, StorageSpec, StorageVia, TrunkSpec,
+    ViosHardwareSpec, ViosMember, ViosPairSpec,
+};
+use powerplane_model::status::{
+    BridgeMode, LparState, MigrationState, MigrationStatus, PagingDeviceStatus, PagingStatus, PartitionStatus,
+    SeaHaMode, SeaMemberStatus, SeaState, Status,
+};
+use powerplane_model::{
+    DeviceName, Estate, FrameName, Lun, MemPoolName, MemoryMb, Object, PartitionName, ProcPoolName, ProcPoolObjectName,
+    ProcUnits, SeaName, ViosName, ViosPairName, VlanId,
+};
+
+use super::records::{ParseError, Record};
+
+/// Everything listed of one frame.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct FrameListings {
+    /// Its `lssyscfg -r sys` record.
+    pub sys: Record,
+    /// `lshwres -r mem --level sys`.
+    pub sys_mem: Vec<Record>,
+    /// `lshwres -r proc --level sys`.
+    pub sys_proc: Vec<Record>,
+    /// `lssyscfg -r lpar`.
+    pub lpar: Vec<Record>,
+    /// `lssyscfg -r prof`.
+    pub prof: Vec<Record>,
+    /// `lshwres -r mem --level lpar`.
+    pub lpar_mem: Vec<Record>,
+    /// `lshwres -r proc --level lpar`.
+    pub lpar_proc: Vec<Record>,
+    /// `lshwres -r procpool`.
+    pub procpool: Vec<Record>,
+    /// `lshwres -r mempool`.
+    pub mempool: Vec<Record>,
+    /// `lshwres -r mempool --rsubtype pgdev`.
+    pub pgdev: Vec<Record>,
+    /// `lshwres -r virtualio --rsubtype eth --level lpar`.
+    pub veth: Vec<Record>,
+    /// `lslparmigr -r lpar`.
+    pub lparmigr: Vec<Record>,
+    /// What each running VIOS listed.
+    pub vios: BTreeMap<ViosName, ViosListings>,
+}
+
+/// What one VIOS listed through `viosvrcmd`.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ViosListings {
+    /// `lsdev -type adapter -field name physloc description -fmt :`.
+    pub adapters: String,
+    /// `lsdev -type disk -field name -fmt :`.
+    pub disks: String,
+    /// `lsmap -all -type disk -field clientid backing -fmt :`.
+    pub vscsi: String,
+    /// `lsmap -all -npiv -field clntid backing -fmt :`.
+    pub npiv: String,
+    /// `lsdev -dev DEV -attr` of each SEA device and disk.
+    pub attrs: BTreeMap<DeviceName, String>,
+    /// `entstat -all DEV` of each SEA device.
+    pub entstat: BTreeMap<DeviceName, String>,
+}
+
+impl ViosListings {
+    /// The SEA devices `lsdev` lists.
+    pub(crate) fn sea_devices(&self) -> Vec<DeviceName> {
+        self.adapter_lines()
+            .filter(|(_, _, d)| *d == super::listing::SEA_DESCRIPTION)
+            .filter_map(|(n, _, _)| DeviceName::new(n).ok())
+            .collect()
+    }
+
+    /// The disks `lsdev` lists.
+    pub(crate) fn disk_names(&self) -> Vec<DeviceName> {
+        self.disks.lines().filter_map(|l| DeviceName::new(l.trim()).ok()).collect()
+    }
+
+    fn adapter_lines(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        self.adapters.lines().filter_map(|l| {
+            let mut it = l.splitn(3, ':');
+            Some((it.next()?.trim(), it.next()?.trim(), it.next()?.trim()))
+        })
+    }
+}
+
+fn bad(record: &'static str, key: &str, problem: impl Into<String>) -> ParseError {
+    ParseError::Field { record, key: key.to_owned(), problem: problem.into() }
+}
+
+fn get<'a>(r: &'a Record, record: &'static str, key: &str) -> Result<&'a str, ParseError> {
+    r.get(key).map(String::as_str).ok_or_else(|| bad(record, key, "is missing"))
+}
+
+fn num<T: std::str::FromStr>(r: &Record, record: &'static str, key: &str) -> Result<T, ParseError> {
+    let v = get(r, record, key)?;
+    v.parse().map_err(|_| bad(record, key, format!("is {v:?}, not a number")))
+}
+
+fn units(r: &Record, record: &'static str, key: &str) -> Result<ProcUnits, ParseError> {
+    let v = get(r, record, key)?;
+    v.parse::<f64>()
+        .ok()
+        .and_then(ProcUnits::from_decimal)
+        .ok_or_else(|| bad(record, key, format!("is {v:?}, not processing units")))
+}
+
+fn named<T: std::str::FromStr>(record: &'static str, key: &str, v: &str) -> Result<T, ParseError>
+where
+    T::Err: std::fmt::Display,
+{
+    v.parse().map_err(|e: T::Err| bad(record, key, e.to_string()))
+}
+
+fn opt_name<T: std::str::FromStr>(r: &Record, record: &'static str, key: &str) -> Result<Option<T>, ParseError>
+where
+    T::Err: std::fmt::Display,
+{
+    match r.get(key).map(String::as_str) {
+        None | Some("" | "none" | "null") => Ok(None),
+        Some(v) => named(record, key, v).map(Some),
+    }
+}
+
+/// An HMC word for one of the model's enums (they carry the HMC's spelling as serde names).
+fn word<T: serde::de::DeserializeOwned>(record: &'static str, key: &str, v: &str) -> Result<T, ParseError> {
+    serde_json::from_value(serde_json::Value::String(v.to_owned()))
+        .map_err(|_| bad(record, key, format!("{v:?} is not known")))
+}
+
+fn vlan(record: &'static str, key: &str, v: &str) -> Result<VlanId, ParseError> {
+    v.parse::<u16>()
+        .ok()
+        .and_then(|n| VlanId::new(n).ok())
+        .ok_or_else(|| bad(record, key, format!("has {v:?}, not a VLAN id")))
+}
+
+fn vlans(record: &'static str, key: &str, v: &str) -> Result<Vec<VlanId>, ParseError> {
+    v.split([',', ' ']).filter(|s| !s.is_empty() && *s != "none").map(|s| vlan(record, key, s)).collect()
+}
+
+/// `lsdev -dev X -attr` (and `lsattr -El X`): attribute, value, description and whether it
+/// can be set, in columns the header line places (a value may be empty).
+fn attr_table(text: &str) -> BTreeMap<&str, &str> {
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or("");
+    let (Some(v), Some(d)) = (header.find("value"), header.find("description")) else { return BTreeMap::new() };
+    lines
+        .filter(|l| !l.trim().is_empty())
+        .filter_map(|l| {
+            let key = l.get(..v)?.trim();
+            let value = l.get(v..d.min(l.len()))?.trim();
+            (!key.is_empty()).then_some((key, value))
+        })
+        .collect()
+}
+
+/// `Key: value` lines of `entstat -all`.
+fn entstat_lines(text: &str) -> BTreeMap<&str, &str> {
+    text.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim(), v.trim())).collect()
+}
+
+/// The virtual slot in a location code ending `-C<slot>-T1` of a virtual adapter (`-V<id>-`).
+fn virtual_slot(physloc: &str) -> Option<u16> {
+    if !physloc.contains("-V") {
+        return None;
+    }
+    let c = physloc.rsplit_once("-C")?.1;
+    c.split('-').next()?.parse().ok()
+}
+
+/// The observed estate of `frames`.
+pub(crate) fn estate(frames: Vec<(FrameName, FrameListings)>) -> Result<Estate, ParseError> {
+    let mut e = Estate::default();
+    let mut status = Status::default();
+    for (fname, l) in frames {
+        frame(&mut e, &mut status, fname, &l)?;
+    }
+    e.status = status;
+    Ok(e)
+}
+
+fn frame(e: &mut Estate, status: &mut Status, fname: FrameName, l: &FrameListings) -> Result<(), ParseError> {
+    const SYS: &str = "managed system";
+    let meta = |n: &FrameName| Metadata { name: n.clone(), labels: Default::default() };
+    let compat_modes = l
+        .sys
+        .get("lpar_proc_compat_modes")
+        .map(String::as_str)
+        .unwrap_or("")
+        .split(',')
+        .filter(|m| !m.is_empty())
+        .map(|m| word(SYS, "lpar_proc_compat_modes", m))
+        .collect::<Result<_, _>>()?;
+    status.frames.insert(fname.clone(), word(SYS, "state", get(&l.sys, SYS, "state")?)?);
+    let mem = l.sys_mem.first().ok_or_else(|| bad(SYS, "configurable_sys_mem", "was not listed"))?;
+    let proc = l.sys_proc.first().ok_or_else(|| bad(SYS, "configurable_sys_proc_units", "was not listed"))?;
+
+    // Partitions and VIOS, by name, with their profiles.
+    const LPAR: &str = "partition";
+    let profiles: BTreeMap<&str, &Record> =
+        l.prof.iter().filter_map(|r| r.get("lpar_name").map(|n| (n.as_str(), r))).collect();
+    let by_id: BTreeMap<u32, &str> =
+        l.lpar.iter().filter_map(|r| Some((r.get("lpar_id")?.parse().ok()?, r.get("name")?.as_str()))).collect();
+    let mut vios_hw = Vec::new();
+    let mut vios_state = BTreeMap::new();
+    for r in l.lpar.iter().filter(|r| r.get("lpar_env").map(String::as_str) == Some("vioserver")) {
+        let name: ViosName = named(LPAR, "name", get(r, LPAR, "name")?)?;
+        let state: LparState = word(LPAR, "state", get(r, LPAR, "state")?)?;
+        vios_state.insert(name.clone(), state);
+        let prof =
+            profiles.get(name.as_str()).ok_or_else(|| bad(LPAR, "profile", format!("of {name} was not listed")))?;
+        let v = l.vios.get(&name);
+        let ethernet: Vec<DeviceName> = v
+            .map(|v| {
+                v.adapter_lines()
+                    .filter(|(n, _, d)| n.starts_with("ent") && *d != super::listing::SEA_DESCRIPTION)
+                    .filter_map(|(n, _, _)| DeviceName::new(n).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut disks = Vec::new();
+        for d in v.map(ViosListings::disk_names).unwrap_or_default() {
+            const DISK: &str = "disk";
+            let Some(text) = v.and_then(|v| v.attrs.get(&d)) else { continue };
+            let a = attr_table(text);
+            let lun: Lun = named(DISK, "unique_id", a.get("unique_id").copied().unwrap_or(""))?;
+            let size = a.get("size_in_mb").and_then(|s| s.parse().ok()).map(MemoryMb).unwrap_or(MemoryMb(0));
+            let reserve_policy: ReservePolicy =
+                word(DISK, "reserve_policy", a.get("reserve_policy").copied().unwrap_or(""))?;
+            disks.push(DiskSpec { name: d, lun, size_mb: size, reserve_policy });
+        }
+        vios_hw.push(ViosHardwareSpec {
+            name,
+            memory_mb: MemoryMb(num(prof, "profile", "desired_mem")?),
+            proc_units: units(prof, "profile", "desired_proc_units")?,
+            ethernet,
+            disks,
+            msp: r.get("msp").is_some_and(|m| m == "1"),
+        });
+    }
+    let mut hw_sorted = vios_hw.clone();
+    hw_sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    e.frames.insert(fname.clone(), Object::new(meta(&fname), FrameSpec::default()));
+    e.hardware.insert(
+        fname.clone(),
+        Object::new(
+            meta(&fname),
+            FrameHardwareSpec {
+                serial: get(&l.sys, SYS, "serial_num")?.to_owned(),
+                machine_type: get(&l.sys, SYS, "type_model")?.to_owned(),
+                memory_mb: MemoryMb(num(mem, SYS, "configurable_sys_mem")?),
+                proc_units: units(proc, SYS, "configurable_sys_proc_units")?,
+                compat_modes,
+                on_battery: false,
+                vios: hw_sorted,
+            },
+        ),
+    );
+    status.vios.insert(fname.clone(), vios_state.clone());
+    let pair = ViosPairName::new(format!("{fname}-vios")).map_err(|e| bad(SYS, "name", e.to_string()))?;
+    if !vios_state.is_empty() {
+        let members = vios_hw
+            .iter()
+            .map(|h| ViosMember {
+                name: h.name.clone(),
+                state: if vios_state[&h.name].is_running() { RunState::Running } else { RunState::Stopped },
+            })
+            .collect();
+        e.vios_pairs.insert(
+            pair.clone(),
+            Object::new(
+                Metadata { name: pair.clone(), labels: Default::default() },
+                ViosPairSpec { frame: fname.clone(), members },
+            ),
+        );
+    }
+
+    // Virtual ethernet: trunk adapters by VIOS and slot; client adapters by partition.
+    const VETH: &str = "virtual ethernet adapter";
+    let mut trunks: BTreeMap<(&str, u16), (VlanId, Vec<VlanId>, u8)> = BTreeMap::new();
+    let mut client_eth: BTreeMap<&str, Vec<(u16, VlanId)>> = BTreeMap::new();
+    for r in &l.veth {
+        let lpar = get(r, VETH, "lpar_name")?;
+        let slot: u16 = num(r, VETH, "slot_num")?;
+        let pvid = vlan(VETH, "port_vlan_id", get(r, VETH, "port_vlan_id")?)?;
+        if get(r, VETH, "is_trunk")? == "1" {
+            let addl = vlans(VETH, "addl_vlan_ids", r.get("addl_vlan_ids").map_or("", String::as_str))?;
+            trunks.insert((lpar, slot), (pvid, addl, num(r, VETH, "trunk_priority")?));
+        } else {
+            client_eth.entry(lpar).or_default().push((slot, pvid));
+        }
+    }
+    // The trunk a VIOS's adapter `dev` is: its slot from `lsdev`, its VLANs from the HMC.
+    let trunk_of = |vios: &ViosName, dev: &DeviceName| -> Option<TrunkSpec> {
+        let slot = l
+            .vios
+            .get(vios)?
+            .adapter_lines()
+            .find(|(n, _, _)| *n == dev.as_str())
+            .and_then(|(_, loc, _)| virtual_slot(loc))?;
+        let (pvid, vlans, _) = trunks.get(&(vios.as_str(), slot))?;
+        Some(TrunkSpec { adapter: dev.clone(), pvid: *pvid, vlans: vlans.clone() })
+    };
+
+    // The SEA: one device on each VIOS that has one.
+    const SEA: &str = "shared ethernet adapter";
+    let mut members: Vec<(SeaMemberStatus, DeviceName, Option<DeviceName>, Vec<TrunkSpec>)> = Vec::new();
+    for h in &vios_hw {
+        let Some(v) = l.vios.get(&h.name) else { continue };
+        for dev in v.sea_devices() {
+            let Some(attrs) = v.attrs.get(&dev) else { continue };
+            let a = attr_table(attrs);
+            let adapters: Vec<DeviceName> = a
+                .get("virt_adapters")
+                .copied()
+                .unwrap_or("")
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(|s| named(SEA, "virt_adapters", s))
+                .collect::<Result<_, _>>()?;
+            let sea_trunks: Vec<TrunkSpec> = adapters.iter().filter_map(|d| trunk_of(&h.name, d)).collect();
+            let ha_mode: SeaHaMode = word(SEA, "ha_mode", a.get("ha_mode").copied().unwrap_or(""))?;
+            let real: DeviceName = named(SEA, "real_adapter", a.get("real_adapter").copied().unwrap_or(""))?;
+            let cc: Option<DeviceName> =
+                a.get("ctl_chan").filter(|c| !c.is_empty()).map(|c| named(SEA, "ctl_chan", c)).transpose()?;
+            let stat = v.entstat.get(&dev).map(|t| entstat_lines(t)).unwrap_or_default();
+            let state: SeaState = word(SEA, "State", stat.get("State").copied().unwrap_or("INACTIVE"))?;
+            let bridge_mode = match stat.get("Bridge Mode").copied() {
+                Some("All") => BridgeMode::All,
+                Some("Partial") => BridgeMode::Partial,
+                _ => BridgeMode::None,
+            };
+            let priority = stat.get("Priority").and_then(|p| p.parse().ok()).or_else(|| {
+                sea_trunks.first().and_then(|t| {
+                    let slot = v
+                        .adapter_lines()
+                        .find(|(n, _, _)| *n == t.adapter.as_str())
+                        .and_then(|(_, loc, _)| virtual_slot(loc))?;
+                    trunks.get(&(h.name.as_str(), slot)).map(|t| t.2)
+                })
+            });
+            let unsaved = profile_slots(profiles.get(h.name.as_str()).copied())
+                .map(|saved| {
+                    h.ethernet
+                        .iter()
+                        .filter(|d| {
+                            v.adapter_lines()
+                                .find(|(n, _, _)| *n == d.as_str())
+                                .and_then(|(_, loc, _)| virtual_slot(loc))
+                                .is_some_and(|s| trunks.contains_key(&(h.name.as_str(), s)) && !saved.contains(&s))
+                        })
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            members.push((
+                SeaMemberStatus {
+                    vios: h.name.clone(),
+                    device: dev.clone(),
+                    ha_mode,
+                    priority: priority.unwrap_or(1),
+                    state,
+                    bridge_mode,
+                    vlans: vlans(SEA, "VID shared", stat.get("VID shared").copied().unwrap_or(""))?,
+                    adapters,
+                    unsaved,
+                },
+                real,
+                cc,
+                sea_trunks,
+            ));
+        }
+    }
+    if !members.is_empty() {
+        members.sort_by_key(|m| m.0.priority);
+        let sea = SeaName::new(format!("{fname}-sea")).map_err(|e| bad(SYS, "name", e.to_string()))?;
+        let modes: Vec<SeaHaMode> = members.iter().map(|m| m.0.ha_mode).collect();
+        let ha_mode = if modes.iter().all(|m| *m == SeaHaMode::Disabled) {
+            HaMode::Disabled
+        } else if modes.iter().all(|m| *m == SeaHaMode::Sharing) {
+            HaMode::Sharing
+        } else {
+            HaMode::Auto
+        };
+        let first = &members[0];
+        // The trunks every member bridges.
+        let common: Vec<TrunkSpec> =
+            first.3.iter().filter(|t| members.iter().all(|m| m.3.contains(t))).cloned().collect();
+        e.seas.insert(
+            sea.clone(),
+            Object::new(
+                Metadata { name: sea.clone(), labels: Default::default() },
+                SeaSpec {
+                    vios_pair: pair.clone(),
+                    ha_mode,
+                    primary: first.0.vios.clone(),
+                    real_adapter: first.1.clone(),
+                    control_channel: first.2.clone(),
+                    trunks: common,
+                },
+            ),
+        );
+        status.seas.insert(sea, members.into_iter().map(|m| m.0).collect());
+    }
+
+    // The shared memory pool and its paging devices.
+    const POOL: &str = "shared memory pool";
+    if let Some(m) = l.mempool.first() {
+        let paging_vios = m
+            .get("paging_vios_names")
+            .map_or("", String::as_str)
+            .split(',')
+            .filter(|v| !v.is_empty())
+            .map(|v| named(POOL, "paging_vios_names", v))
+            .collect::<Result<_, _>>()?;
+        let mut devices = Vec::new();
+        let mut dev_status = Vec::new();
+        for r in &l.pgdev {
+            const PG: &str = "paging device";
+            let device: DeviceName = named(PG, "device_name", get(r, PG, "device_name")?)?;
+            let size = MemoryMb(num(r, PG, "size")?);
+            devices.push(PagingDeviceSpec { device: device.clone(), size_mb: size });
+            dev_status.push(PagingDeviceStatus {
+                device,
+                size,
+                redundant: r.get("is_redundant").is_some_and(|v| v == "1"),
+                assigned: opt_name(r, PG, "lpar_name")?,
+            });
+        }
+        let name = MemPoolName::new(format!("{fname}-mempool")).map_err(|e| bad(SYS, "name", e.to_string()))?;
+        e.mem_pools.insert(
+            name.clone(),
+            Object::new(
+                Metadata { name, labels: Default::default() },
+                SharedMemoryPoolSpec {
+                    frame: fname.clone(),
+                    pool_mem_mb: MemoryMb(num(m, POOL, "curr_pool_mem")?),
+                    max_pool_mem_mb: MemoryMb(num(m, POOL, "curr_max_pool_mem")?),
+                    paging_vios,
+                    paging_devices: devices,
+                },
+            ),
+        );
+        status.paging_devices.insert(fname.clone(), dev_status);
+    }
+
+    // Shared processor pools (not the HMC's DefaultPool, which every frame has).
+    for r in &l.procpool {
+        const PP: &str = "shared processor pool";
+        let pool: ProcPoolName = named(PP, "name", get(r, PP, "name")?)?;
+        if pool == ProcPoolName::default_pool() {
+            continue;
+        }
+        let name = ProcPoolObjectName::new(format!("{fname}-{pool}")).map_err(|e| bad(PP, "name", e.to_string()))?;
+        e.proc_pools.insert(
+            name.clone(),
+            Object::new(
+                Metadata { name, labels: Default::default() },
+                SharedProcessorPoolSpec {
+                    frame: fname.clone(),
+                    pool_name: pool,
+                    max_proc_units: units(r, PP, "max_pool_proc_units")?,
+                    reserved_proc_units: units(r, PP, "curr_reserved_pool_proc_units")?,
+                },
+            ),
+        );
+    }
+
+    // Storage: the LUN behind each disk mapped to a client, by client id.
+    let mut storage: BTreeMap<&str, Vec<StorageSpec>> = BTreeMap::new();
+    for h in &vios_hw {
+        let Some(v) = l.vios.get(&h.name) else { continue };
+        for (text, via, hex) in [(&v.vscsi, StorageVia::Vscsi, true), (&v.npiv, StorageVia::Npiv, false)] {
+            for line in text.lines() {
+                let mut it = line.split(':');
+                let Some(id) = it.next() else { continue };
+                let id = if hex { u32::from_str_radix(id.trim_start_matches("0x"), 16).ok() } else { id.parse().ok() };
+                let Some(client) = id.and_then(|i| by_id.get(&i)) else { continue };
+                for disk in it {
+                    if let Some(d) = h.disks.iter().find(|d| d.name.as_str() == disk) {
+                        let s = StorageSpec { lun: d.lun.clone(), via };
+                        let list = storage.entry(client).or_default();
+                        if !list.contains(&s) {
+                            list.push(s);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // Client partitions.
+    let current_mem: BTreeMap<&str, &Record> =
+        l.lpar_mem.iter().filter_map(|r| r.get("lpar_name").map(|n| (n.as_str(), r))).collect();
+    let current_proc: BTreeMap<&str, &Record> =
+        l.lpar_proc.iter().filter_map(|r| r.get("lpar_name").map(|n| (n.as_str(), r))).collect();
+    let migrations: BTreeMap<&str, &Record> =
+        l.lparmigr.iter().filter_map(|r| r.get("name").map(|n| (n.as_str(), r))).collect();
+    let pool_vios: Vec<ViosName> =
+        e.mem_pools.values().find(|p| p.spec.frame == fname).map(|p| p.spec.paging_vios.clone()).unwrap_or_default();
+    for r in l.lpar.iter().filter(|r| r.get("lpar_env").map(String::as_str) != Some("vioserver")) {
+        let n = get(r, LPAR, "name")?;
+        let name: PartitionName = named(LPAR, "name", n)?;
+        let state: LparState = word(LPAR, "state", get(r, LPAR, "state")?)?;
+        let prof = profiles.get(n).ok_or_else(|| bad(LPAR, "profile", format!("of {name} was not listed")))?;
+        let (profile, spec_now) =
+            partition_spec(&fname, prof, current_mem.get(n).copied(), current_proc.get(n).copied(), &pool_vios)?;
+        let mut spec = spec_now;
+        spec.state = if state.is_running() { RunState::Running } else { RunState::Stopped };
+        let mut eth = client_eth.get(n).cloned().unwrap_or_default();
+        eth.sort();
+        spec.network = eth.into_iter().map(|(_, vlan)| NetworkSpec { vlan }).collect();
+        spec.storage = storage.get(n).cloned().unwrap_or_default();
+        let below_desired = {
+            let (d, p) = (&spec, &profile);
+            d.memory.desired_mb < p.memory.desired_mb || d.processors.units < p.processors.units
+        };
+        let paging = (spec.memory.mode == MemoryMode::Shared)
+            .then(|| -> Result<Option<PagingStatus>, ParseError> {
+                let Some(primary) = opt_name::<ViosName>(prof, "profile", "primary_paging_vios_name")? else {
+                    return Ok(None);
+                };
+                Ok(Some(PagingStatus {
+                    primary,
+                    secondary: opt_name(prof, "profile", "secondary_paging_vios_name")?,
+                    current: current_mem
+                        .get(n)
+                        .map(|m| opt_name(m, "memory", "curr_paging_vios_name"))
+                        .transpose()?
+                        .flatten(),
+                    device: l
+                        .pgdev
+                        .iter()
+                        .find(|d| d.get("lpar_name").map(String::as_str) == Some(n))
+                        .and_then(|d| d.get("device_name"))
+                        .and_then(|d| DeviceName::new(d.as_str()).ok()),
+                }))
+            })
+            .transpose()?
+            .flatten();
+        let migration = match migrations.get(n) {
+            Some(m) => migration(m)?,
+            None => None,
+        };
+        status.partitions.insert(
+            name.clone(),
+            PartitionStatus {
+                frame: fname.clone(),
+                state,
+                rmc: r.get("rmc_state").is_some_and(|s| s == "active"),
+                paging,
+                migration,
+                below_desired,
+            },
+        );
+        e.partitions.insert(name.clone(), Object::new(Metadata { name, labels: Default::default() }, spec));
+    }
+    Ok(())
+}
+
+/// The virtual slots a VIOS's profile keeps (`virtual_eth_adapters`), `None` when none was
+/// listed.
+fn profile_slots(prof: Option<&Record>) -> Option<BTreeSet<u16>> {
+    let v = prof?.get("virtual_eth_adapters")?;
+    Some(v.split(',').filter_map(|e| e.split('/').next()?.parse().ok()).collect())
+}
+
+/// A partition's profile and the configuration it runs with now (its profile's, with the
+/// memory and processors it has).
+fn partition_spec(
+    frame: &FrameName,
+    prof: &Record,
+    mem: Option<&Record>,
+    proc: Option<&Record>,
+    pool_vios: &[ViosName],
+) -> Result<(PartitionSpec, PartitionSpec), ParseError> {
+    const P: &str = "profile";
+    let shared_mem = get(prof, P, "mem_mode")? == "shared";
+    let primary: Option<ViosName> = opt_name(prof, P, "primary_paging_vios_name")?;
+    let secondary: Option<ViosName> = opt_name(prof, P, "secondary_paging_vios_name")?;
+    let memory = MemorySpec {
+        mode: if shared_mem { MemoryMode::Shared } else { MemoryMode::Dedicated },
+        desired_mb: MemoryMb(num(prof, P, "desired_mem")?),
+        max_mb: MemoryMb(num(prof, P, "max_mem")?),
+        min_mb: Some(MemoryMb(num(prof, P, "min_mem")?)),
+        paging: shared_mem.then(|| PagingSpec {
+            redundancy: if secondary.is_some() { Redundancy::Required } else { Redundancy::None },
+            primary: if primary.is_some() && pool_vios.get(1) == primary.as_ref() {
+                PagingIndex::Two
+            } else {
+                PagingIndex::One
+            },
+        }),
+    }
+    .with_defaults_elided();
+    let compat = match get(prof, P, "lpar_proc_compat_mode")? {
+        "default" | "null" => None,
+        c => Some(word(P, "lpar_proc_compat_mode", c)?),
+    };
+    let processors = if get(prof, P, "proc_mode")? == "shared" {
+        ProcessorsSpec {
+            mode: ProcMode::Shared,
+            pool: opt_name(prof, P, "shared_proc_pool_name")?,
+            units: units(prof, P, "desired_proc_units")?,
+            r#virtual: Some(num(prof, P, "desired_procs")?),
+            compat,
+            min_units: Some(units(prof, P, "min_proc_units")?),
+            max_units: Some(units(prof, P, "max_proc_units")?),
+            min_virtual: Some(num(prof, P, "min_procs")?),
+            max_virtual: Some(num(prof, P, "max_procs")?),
+            sharing: if get(prof, P, "sharing_mode")? == "cap" { Sharing::Capped } else { Sharing::Uncapped },
+            weight: if get(prof, P, "sharing_mode")? == "cap" { None } else { Some(num(prof, P, "uncap_weight")?) },
+        }
+    } else {
+        let whole = |k: &str| -> Result<ProcUnits, ParseError> { Ok(ProcUnits::whole(num(prof, P, k)?)) };
+        ProcessorsSpec {
+            mode: ProcMode::Dedicated,
+            pool: None,
+            units: whole("desired_procs")?,
+            r#virtual: None,
+            compat,
+            min_units: Some(whole("min_procs")?),
+            max_units: Some(whole("max_procs")?),
+            min_virtual: None,
+            max_virtual: None,
+            sharing: Sharing::Uncapped,
+            weight: None,
+        }
+    }
+    .with_defaults_elided();
+    let profile = PartitionSpec {
+        placement: Placement::Frame(frame.clone()),
+        state: RunState::Running,
+        processors,
+        memory,
+        network: Vec::new(),
+        storage: Vec::new(),
+        hooks: Default::default(),
+    };
+    let mut now = profile.clone();
+    if let Some(m) = mem {
+        now.memory.desired_mb = MemoryMb(num(m, "memory", "curr_mem")?);
+    }
+    if let Some(p) = proc {
+        now.processors.units = match now.processors.mode {
+            ProcMode::Shared => units(p, "processors", "curr_proc_units")?,
+            ProcMode::Dedicated => ProcUnits::whole(num(p, "processors", "curr_procs")?),
+        };
+        if now.processors.mode == ProcMode::Shared {
+            now.processors.r#virtual = Some(num(p, "processors", "curr_procs")?);
+        }
+    }
+    Ok((profile, now))
+}
+
+/// `lslparmigr` of one partition: `None` when it is not migrating.
+fn migration(r: &Record) -> Result<Option<MigrationStatus>, ParseError> {
+    const M: &str = "migration";
+    let state = match get(r, M, "migration_state")? {
+        "Not Migrating" => return Ok(None),
+        s => word::<MigrationState>(M, "migration_state", s)?,
+    };
+    let sent: u64 = r.get("bytes_transmitted").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let left: u64 = r.get("bytes_remaining").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let total = (sent + left).max(1);
+    Ok(Some(MigrationStatus {
+        to: named(M, "dest_sys_name", get(r, M, "dest_sys_name")?)?,
+        state,
+        percent: (sent * 100 / total).min(100) as u8,
+        // The HMC gives bytes, not time: the rest at the rate of the default estimate.
+        remaining_secs: if state == MigrationState::Failed {
+            0
+        } else {
+            (left as f64 / (1u64 << 30) as f64 * powerplane_model::plan::Rates::default().lpm_seconds_per_gb as f64)
+                .ceil() as u64
+        },
+    }))
+}

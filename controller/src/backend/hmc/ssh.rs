@@ -1,0 +1,141 @@
+//! HMC command lines over SSH, through the `openssh` crate: it drives the system's OpenSSH
+//! client with a multiplexed master connection (`ControlMaster`), so the administrator's
+//! `~/.ssh/config`, jump hosts, agent and `known_hosts` apply as they do to `ssh` itself, host
+//! keys are always checked (`StrictHostKeyChecking=yes`), and many commands share one
+//! authenticated connection. No password is ever passed: authentication is OpenSSH's (keys,
+//! agent), never a command-line argument or a log line.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openssh::{KnownHosts, Session, SessionBuilder};
+use tokio::sync::{Mutex, Semaphore};
+
+use super::transport::Transport;
+use crate::backend::BackendError;
+use crate::backend::sim::hmc_shell::ShellOutput;
+
+/// How to reach one HMC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `ssh://USER@HOST[:PORT]`, as given.
+    pub url: String,
+    /// The private key to authenticate with (else OpenSSH's defaults and agent).
+    pub identity: Option<PathBuf>,
+    /// The known-hosts file to check the HMC's host key against (else the user's).
+    pub known_hosts: Option<PathBuf>,
+}
+
+impl Endpoint {
+    /// Checks `url` is `ssh://USER@HOST[:PORT]`.
+    pub fn parse(url: &str, identity: Option<PathBuf>, known_hosts: Option<PathBuf>) -> Result<Self, String> {
+        let rest = url.strip_prefix("ssh://").ok_or_else(|| format!("--hmc {url}: give ssh://USER@HOST[:PORT]"))?;
+        let (user, host) =
+            rest.split_once('@').ok_or_else(|| format!("--hmc {url}: give the HMC user, ssh://hscroot@{rest}"))?;
+        if user.is_empty() || host.is_empty() || host.contains('/') || user.contains(':') {
+            return Err(format!(
+                "--hmc {url}: give ssh://USER@HOST[:PORT] (no password in the address: use a key, --ssh-identity, or the agent)"
+            ));
+        }
+        if let Some((_, port)) = host.rsplit_once(':')
+            && port.parse::<u16>().is_err()
+        {
+            return Err(format!("--hmc {url}: the port {port:?} is not a number"));
+        }
+        Ok(Endpoint { url: url.to_owned(), identity, known_hosts })
+    }
+}
+
+/// Commands to one HMC over one multiplexed SSH connection, at most `parallel` at a time.
+pub struct Ssh {
+    endpoint: Endpoint,
+    session: Mutex<Option<Arc<Session>>>,
+    permits: Semaphore,
+}
+
+impl Ssh {
+    /// Connects lazily, on the first command.
+    pub fn new(endpoint: Endpoint, parallel: usize) -> Self {
+        Ssh { endpoint, session: Mutex::new(None), permits: Semaphore::new(parallel.max(1)) }
+    }
+
+    async fn session(&self) -> Result<Arc<Session>, BackendError> {
+        let mut s = self.session.lock().await;
+        if let Some(s) = s.as_ref() {
+            return Ok(s.clone());
+        }
+        let mut b = SessionBuilder::default();
+        b.known_hosts_check(KnownHosts::Strict)
+            .connect_timeout(Duration::from_secs(20))
+            .server_alive_interval(Duration::from_secs(15));
+        if let Some(k) = &self.endpoint.identity {
+            b.keyfile(k);
+        }
+        if let Some(k) = &self.endpoint.known_hosts {
+            b.user_known_hosts_file(k);
+        }
+        let session = b.connect(&self.endpoint.url).await.map_err(|e| {
+            BackendError::Transient(format!(
+                "cannot connect to {}: {e}; check the address, the key (--ssh-identity) and the host key (--ssh-known-hosts)",
+                self.endpoint.url
+            ))
+        })?;
+        let session = Arc::new(session);
+        *s = Some(session.clone());
+        Ok(session)
+    }
+
+    async fn forget(&self) {
+        self.session.lock().await.take();
+    }
+}
+
+impl Transport for Ssh {
+    async fn run(&self, script: &str) -> Result<ShellOutput, BackendError> {
+        let _permit = self.permits.acquire().await.map_err(|_| BackendError::Internal("closed".into()))?;
+        let session = self.session().await?;
+        // The script is the remote command line as it is: its words were quoted when it was
+        // built, and names cannot hold what a shell acts on (`names.rs`).
+        match session.raw_command(script).output().await {
+            Ok(out) => match out.status.code() {
+                // 255 is ssh's own failure (the connection), not the HMC's answer.
+                Some(255) | None => {
+                    self.forget().await;
+                    Err(BackendError::Transient(format!(
+                        "the SSH connection to {} failed: {}",
+                        self.endpoint.url,
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    )))
+                }
+                Some(code) => Ok(ShellOutput {
+                    stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                    stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+                    code,
+                }),
+            },
+            Err(e) => {
+                self.forget().await;
+                Err(BackendError::Transient(format!("the SSH connection to {} failed: {e}", self.endpoint.url)))
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        self.endpoint.url.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Endpoint;
+
+    #[test]
+    fn addresses_are_checked() {
+        assert!(Endpoint::parse("ssh://hscroot@hmc1", None, None).is_ok());
+        assert!(Endpoint::parse("ssh://hscroot@127.0.0.1:2222", None, None).is_ok());
+        for bad in ["hmc1", "ssh://hmc1", "ssh://hscroot:secret@hmc1", "ssh://hscroot@hmc1:x", "ssh://@hmc1"] {
+            assert!(Endpoint::parse(bad, None, None).is_err(), "{bad}");
+        }
+    }
+}

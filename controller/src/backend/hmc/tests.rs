@@ -1,0 +1,57 @@
+//! The HMC backend against the emulator in process: what it observes through the listings is
+//! what the simulator observes directly, less what an HMC cannot see.
+
+use super::transport::Local;
+use super::*;
+use crate::backend::sim::hmc_shell::HmcShell;
+use crate::backend::sim::{self, Clock, Simulator};
+
+fn lab() -> Simulator {
+    let state = sim::build(None, 0).expect("the lab builds");
+    Simulator::new(state, None, Clock::new(0.0))
+}
+
+/// What an HMC cannot see of an observed estate (the simulator's own observation).
+pub(crate) fn hmc_view(mut e: Estate) -> Estate {
+    e.clusters.clear();
+    e.status.nodes.clear();
+    e.status.nodes_observed = false;
+    for f in e.frames.values_mut() {
+        f.metadata.labels.clear();
+    }
+    for h in e.hardware.values_mut() {
+        h.metadata.labels.clear();
+        h.spec.on_battery = false;
+    }
+    for p in e.partitions.values_mut() {
+        p.spec.hooks = Default::default();
+        p.spec.processors = p.spec.processors.with_defaults_elided();
+        p.spec.memory = p.spec.memory.with_defaults_elided();
+    }
+    for s in e.status.partitions.values_mut() {
+        if let Some(m) = s.migration.as_mut() {
+            m.remaining_secs = 0;
+        }
+    }
+    e
+}
+
+#[tokio::test]
+async fn the_lab_through_the_emulator_is_the_lab() {
+    let sim = lab();
+    let direct = hmc_view(sim.observe().await.unwrap());
+    let hmc = Hmc::new(vec![Local(HmcShell::new(sim.clone(), None))]);
+    let mut seen = hmc.observe().await.unwrap();
+    seen.adopt_names(&direct);
+    for s in seen.status.partitions.values_mut() {
+        if let Some(m) = s.migration.as_mut() {
+            m.remaining_secs = 0;
+        }
+    }
+    let (a, b) = (serde_json::to_value(&direct).unwrap(), serde_json::to_value(&seen).unwrap());
+    if a != b {
+        let (a, b) = (serde_json::to_string_pretty(&a).unwrap(), serde_json::to_string_pretty(&b).unwrap());
+        let diff = similar::TextDiff::from_lines(&a, &b);
+        panic!("{}", diff.unified_diff().context_radius(3));
+    }
+}

@@ -1,0 +1,98 @@
+//! How command lines reach an HMC: a [`Transport`] runs a script (command lines separated by
+//! new lines) and returns what it printed. Over SSH ([`super::ssh::Ssh`]) or in process, to
+//! the emulator ([`Local`]). [`run_batch`] runs several commands in one script and tells their
+//! outputs and exit statuses apart with `echo` markers, so one connection carries many.
+
+use std::future::Future;
+
+use crate::backend::BackendError;
+use crate::backend::sim::hmc_shell::{HmcShell, ShellOutput};
+
+/// Runs HMC command scripts.
+pub trait Transport: Send + Sync + 'static {
+    /// Runs `script` and returns its output and the last command's exit status. A connection
+    /// that fails is [`BackendError::Transient`]: the next call connects again.
+    fn run(&self, script: &str) -> impl Future<Output = Result<ShellOutput, BackendError>> + Send;
+    /// Where it goes, for messages (`ssh://hscroot@hmc1`).
+    fn describe(&self) -> String;
+}
+
+/// The emulated HMC in this process: the simulator behind an [`HmcShell`].
+pub struct Local(pub HmcShell);
+
+impl Transport for Local {
+    async fn run(&self, script: &str) -> Result<ShellOutput, BackendError> {
+        Ok(self.0.run(script).await)
+    }
+    fn describe(&self) -> String {
+        "the in-process HMC emulator".into()
+    }
+}
+
+/// One command's result within a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandOutput {
+    /// What it printed.
+    pub stdout: String,
+    /// What it printed on standard error (see [`run_batch`]).
+    pub stderr: String,
+    /// Its exit status.
+    pub code: i32,
+}
+
+const MARK: &str = "@@powerplane-end";
+
+/// Runs `commands` in one script. Each command's output is told apart by a marker line
+/// `echo`ed after it with its exit status (`$?`). The restricted shell cannot redirect standard
+/// error, so the errors of a batch come as one text: when one command failed it is its own;
+/// when several did, each failed one is run again alone to read its message (only listings are
+/// batched, so running one again changes nothing).
+pub async fn run_batch<T: Transport>(t: &T, commands: &[String]) -> Result<Vec<CommandOutput>, BackendError> {
+    let mut script = String::new();
+    for (i, c) in commands.iter().enumerate() {
+        script.push_str(c);
+        script.push_str(&format!("\necho \"{MARK} {i} $?\"\n"));
+    }
+    let out = t.run(&script).await?;
+    let mut results = Vec::with_capacity(commands.len());
+    let mut current = String::new();
+    for line in out.stdout.split_inclusive('\n') {
+        if let Some(rest) = line.trim_end().strip_prefix(MARK) {
+            let mut w = rest.split_whitespace();
+            let (Some(i), Some(code)) =
+                (w.next().and_then(|i| i.parse::<usize>().ok()), w.next().and_then(|c| c.parse().ok()))
+            else {
+                return Err(BackendError::Internal(format!("{}: an unreadable marker line {line:?}", t.describe())));
+            };
+            if i != results.len() {
+                return Err(BackendError::Internal(format!(
+                    "{}: output of command {i} came out of order",
+                    t.describe()
+                )));
+            }
+            results.push(CommandOutput { stdout: std::mem::take(&mut current), stderr: String::new(), code });
+        } else {
+            current.push_str(line);
+        }
+    }
+    if results.len() != commands.len() {
+        return Err(BackendError::Transient(format!(
+            "{}: the connection ended after {} of {} commands; observe again",
+            t.describe(),
+            results.len(),
+            commands.len()
+        )));
+    }
+    let failed: Vec<usize> = results.iter().enumerate().filter(|(_, r)| r.code != 0).map(|(i, _)| i).collect();
+    match failed.as_slice() {
+        [] => {}
+        [one] => results[*one].stderr = out.stderr,
+        many => {
+            for &i in many {
+                let alone = t.run(&commands[i]).await?;
+                results[i].stderr = alone.stderr;
+            }
+        }
+    }
+    Ok(results)
+}

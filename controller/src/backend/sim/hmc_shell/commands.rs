@@ -1,0 +1,491 @@
+//! The emulated HMC's changing commands, read back into the simulator's operations: the
+//! inverse of `Op::command` (`model/src/hmc_command.rs`), so that the line an operator reviewed
+//! in `plan --format hmc` is the line the emulator carries out. What a command line does not
+//! say (the VLANs of the trunk adapters a `mkvdev -sea` names, the partition's current memory
+//! a DLPAR `-q` adds to) is read from the simulated frame, as the HMC reads it from the
+//! hypervisor.
+
+use std::collections::BTreeMap;
+
+use powerplane_model::action::{ChangeMethod, MspPair, PartitionChange, RedundantPgVios};
+use powerplane_model::manifest::{
+    CompatMode, MemoryMode, MemorySpec, NetworkSpec, PagingIndex, PagingSpec, PartitionSpec, Placement, ProcMode,
+    ProcessorsSpec, Redundancy, RunState, Sharing, TrunkSpec,
+};
+use powerplane_model::status::SeaHaMode;
+use powerplane_model::{DeviceName, FrameName, MemoryMb, Op, PartitionName, ProcUnits, ViosName, VlanId};
+
+use super::super::state::{SimFrame, SimState};
+
+/// Options of one command line: `-x value` and `--flag`.
+pub(crate) struct Opts<'a> {
+    pub cmd: &'a str,
+    values: BTreeMap<&'a str, &'a str>,
+    flags: Vec<&'a str>,
+}
+
+/// Options that take no value.
+const FLAGS: &[&str] = &["--header", "--force", "-u"];
+
+impl<'a> Opts<'a> {
+    /// Reads `words` (the command first).
+    pub(crate) fn parse(words: &'a [String]) -> Result<Self, String> {
+        let cmd = words.first().map(String::as_str).unwrap_or("");
+        let mut values = BTreeMap::new();
+        let mut flags = Vec::new();
+        let mut it = words[1..].iter().map(String::as_str);
+        while let Some(w) = it.next() {
+            if !w.starts_with('-') {
+                return Err(format!("{cmd}: unexpected argument \"{w}\""));
+            }
+            if FLAGS.contains(&w) {
+                flags.push(w);
+            } else {
+                let v = it.next().ok_or_else(|| format!("{cmd}: option {w} needs a value"))?;
+                values.insert(w, v);
+            }
+        }
+        Ok(Opts { cmd, values, flags })
+    }
+
+    /// The value of option `k`.
+    pub(crate) fn get(&self, k: &str) -> Option<&'a str> {
+        self.values.get(k).copied()
+    }
+
+    /// The value of option `k`, which the command needs.
+    pub(crate) fn need(&self, k: &str) -> Result<&'a str, String> {
+        self.get(k).ok_or_else(|| format!("{}: the {k} parameter is required", self.cmd))
+    }
+
+    /// Whether flag `f` is given.
+    pub(crate) fn flag(&self, f: &str) -> bool {
+        self.flags.contains(&f)
+    }
+}
+
+fn name<T: std::str::FromStr>(what: &str, v: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    v.parse().map_err(|e| format!("{what} {v:?}: {e}"))
+}
+
+fn number<T: std::str::FromStr>(what: &str, v: &str) -> Result<T, String> {
+    v.parse().map_err(|_| format!("The value \"{v}\" for {what} is not valid."))
+}
+
+pub(crate) fn units(what: &str, v: &str) -> Result<ProcUnits, String> {
+    v.parse::<f64>()
+        .ok()
+        .and_then(ProcUnits::from_decimal)
+        .ok_or_else(|| format!("The value \"{v}\" for {what} is not valid."))
+}
+
+/// `-a "k=v,k=v,\"k=v1,v2\""` / `-i "..."`: the HMC's attribute list.
+fn attrs(v: &str) -> Result<BTreeMap<String, String>, String> {
+    crate::backend::hmc::parse_line(v, 1).map_err(|e| format!("The attribute list \"{v}\" is not valid: {e}"))
+}
+
+fn frame<'s>(s: &'s SimState, o: &Opts<'_>) -> Result<(FrameName, &'s SimFrame), String> {
+    let m: FrameName = name("managed system", o.need("-m")?)?;
+    let f = s.frames.get(&m).ok_or_else(|| format!("The managed system {m} was not found."))?;
+    Ok((m, f))
+}
+
+fn sea_mode(v: &str) -> Result<SeaHaMode, String> {
+    serde_json::from_value(serde_json::Value::String(v.to_owned()))
+        .map_err(|_| format!("\"{v}\" is not a valid value for ha_mode"))
+}
+
+/// The trunk adapters named on `vios`, with the VLANs the frame's adapters carry.
+fn trunks_named(
+    f: &SimFrame,
+    vios: &ViosName,
+    names: &str,
+    default_pvid: Option<u16>,
+) -> Result<Vec<TrunkSpec>, String> {
+    let slots = super::listings::trunk_slots(f, vios);
+    names
+        .split(',')
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            let dev: DeviceName = name("adapter", n)?;
+            match slots.iter().find(|t| t.device.as_ref() == Some(&dev)) {
+                Some(t) => Ok(TrunkSpec { adapter: dev, pvid: t.pvid, vlans: t.vlans.clone() }),
+                None => {
+                    let pvid = VlanId::new(default_pvid.unwrap_or(1)).map_err(|e| e.to_string())?;
+                    Ok(TrunkSpec { adapter: dev, pvid, vlans: Vec::new() })
+                }
+            }
+        })
+        .collect()
+}
+
+/// A VIOS command run by `viosvrcmd -m SYS -p VIOS -c "..."` that changes something.
+fn vios_command(f: &SimFrame, frame: FrameName, vios: ViosName, words: &[String]) -> Result<Op, String> {
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    match w.as_slice() {
+        ["cfgdev"] | ["cfgmgr"] => Ok(Op::ConfigureDevices { frame, vios }),
+        ["rmdev", "-dev", dev] => Ok(Op::RemoveSea { frame, vios, device: name("device", dev)? }),
+        ["chdev", "-dev", dev, "-attr", attr] => {
+            let (k, v) = attr.split_once('=').ok_or_else(|| format!("chdev: {attr} is not attribute=value"))?;
+            let device: DeviceName = name("device", dev)?;
+            match k {
+                "ha_mode" => Ok(Op::SetSeaHaMode { frame, vios, device, mode: sea_mode(v)? }),
+                "virt_adapters" => {
+                    let trunks = trunks_named(f, &vios, v, None)?;
+                    Ok(Op::SetSeaAdapters { frame, vios, device, trunks })
+                }
+                _ => Err(format!("chdev: the attribute {k} cannot be changed here")),
+            }
+        }
+        ["mkvdev", "-sea", real, rest @ ..] => {
+            let mut opts = BTreeMap::new();
+            let mut attr = Vec::new();
+            let mut it = rest.iter();
+            while let Some(k) = it.next() {
+                if *k == "-attr" {
+                    attr.extend(it.by_ref().copied());
+                    break;
+                }
+                opts.insert(*k, *it.next().ok_or_else(|| format!("mkvdev: {k} needs a value"))?);
+            }
+            let defaultid: Option<u16> = opts.get("-defaultid").map(|v| number("-defaultid", v)).transpose()?;
+            let trunks = trunks_named(f, &vios, opts.get("-vadapter").copied().unwrap_or(""), defaultid)?;
+            let mut ha_mode = SeaHaMode::Disabled;
+            let mut control_channel = None;
+            for a in attr {
+                match a.split_once('=') {
+                    Some(("ha_mode", v)) => ha_mode = sea_mode(v)?,
+                    Some(("ctl_chan", v)) => control_channel = Some(name("ctl_chan", v)?),
+                    _ => return Err(format!("mkvdev: the attribute {a} is not valid")),
+                }
+            }
+            let priority = super::listings::trunk_slots(f, &vios)
+                .iter()
+                .find(|t| trunks.first().is_some_and(|tr| t.device.as_ref() == Some(&tr.adapter)))
+                .map_or_else(|| 1 + f.hw.vios.iter().position(|h| h.name == vios).unwrap_or(0) as u8, |t| t.priority);
+            Ok(Op::CreateSea {
+                frame,
+                vios,
+                real_adapter: name("adapter", real)?,
+                trunks,
+                control_channel,
+                ha_mode,
+                priority,
+            })
+        }
+        _ => Err(format!("viosvrcmd: \"{}\" is not a command this VIOS runs", words.join(" "))),
+    }
+}
+
+/// Reads one changing command into the operation it carries out.
+pub(crate) fn parse(s: &SimState, words: &[String]) -> Result<Op, String> {
+    let o = Opts::parse(words)?;
+    let is_vios = |f: &SimFrame, n: &str| f.hw.vios.iter().any(|h| h.name.as_str() == n);
+    match o.cmd {
+        "viosvrcmd" => {
+            let (m, f) = frame(s, &o)?;
+            let vios: ViosName = name("partition", o.need("-p")?)?;
+            if !is_vios(f, vios.as_str()) {
+                return Err(format!("The partition {vios} is not a Virtual I/O Server partition."));
+            }
+            let inner = shlex::split(o.need("-c")?)
+                .ok_or_else(|| "viosvrcmd: the -c command is not quoted correctly".to_owned())?;
+            vios_command(f, m, vios, &inner)
+        }
+        "chsysstate" => {
+            let (m, f) = frame(s, &o)?;
+            let n = o.need("-n")?;
+            match (o.need("-o")?, is_vios(f, n)) {
+                ("on", true) => Ok(Op::StartVios { frame: m, vios: name("partition", n)? }),
+                ("on", false) => {
+                    Ok(Op::StartPartition { frame: m, partition: name("partition", n)?, force: o.flag("--force") })
+                }
+                ("osshutdown" | "shutdown", true) => Ok(Op::StopVios { frame: m, vios: name("partition", n)? }),
+                ("osshutdown" | "shutdown", false) => {
+                    Ok(Op::StopPartition { frame: m, partition: name("partition", n)? })
+                }
+                (op, _) => Err(format!("chsysstate: the operation {op} is not supported here")),
+            }
+        }
+        "rmsyscfg" => {
+            let (m, _) = frame(s, &o)?;
+            Ok(Op::DeletePartition { frame: m, partition: name("partition", o.need("-n")?)? })
+        }
+        "mksyscfg" => {
+            let (m, f) = frame(s, &o)?;
+            match (o.need("-r")?, o.get("-o")) {
+                ("prof", Some("save")) => Ok(Op::SaveProfile { frame: m, vios: name("partition", o.need("-p")?)? }),
+                ("lpar", None) => create(m, f, &attrs(o.need("-i")?)?),
+                (r, op) => Err(format!("mksyscfg: -r {r} {} is not supported here", op.unwrap_or(""))),
+            }
+        }
+        "chsyscfg" => {
+            let (m, f) = frame(s, &o)?;
+            let a = attrs(o.need("-i")?)?;
+            let lpar: PartitionName = name("partition", a.get("lpar_name").map_or("", String::as_str))?;
+            let p = f.partitions.get(&lpar).ok_or_else(|| format!("The partition {lpar} was not found."))?;
+            let pr = &p.spec.processors;
+            let mut change = PartitionChange { method: ChangeMethod::Profile, ..Default::default() };
+            if let Some(v) = a.get("desired_mem") {
+                change.memory = Some((p.spec.memory.desired_mb, MemoryMb(number("desired_mem", v)?)));
+            }
+            if let Some(v) = a.get("desired_proc_units") {
+                change.units = Some((pr.units, units("desired_proc_units", v)?));
+            }
+            if let Some(v) = a.get("desired_procs") {
+                change.r#virtual = Some((pr.virtual_processors(), number("desired_procs", v)?));
+            }
+            Ok(Op::UpdatePartition { frame: m, partition: lpar, change })
+        }
+        "chhwres" => chhwres(s, &o),
+        "migrlpar" => {
+            let p: PartitionName = name("partition", o.need("-p")?)?;
+            let from: FrameName = name("managed system", o.need("-m")?)?;
+            let op = o.need("-o")?;
+            if op == "r" {
+                let to = s
+                    .frames
+                    .get(&from)
+                    .and_then(|f| f.partitions.get(&p))
+                    .and_then(|sp| match &sp.migration {
+                        Some(super::super::state::Migration::Outbound(o)) => Some(o.to.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| from.clone());
+                return Ok(Op::RecoverMigration { frame: from, partition: p, to });
+            }
+            let to: FrameName = name("managed system", o.need("-t")?)?;
+            let redundant = match o.get("--redundantpgvios") {
+                None => None,
+                Some("0") => Some(RedundantPgVios::NonRedundant),
+                Some("1") => Some(RedundantPgVios::Required),
+                Some("2") => Some(RedundantPgVios::IfPossible),
+                Some(v) => return Err(format!("The value \"{v}\" for --redundantpgvios is not valid.")),
+            };
+            let msp = match o.get("-i") {
+                None => None,
+                Some(i) => {
+                    let a = attrs(i)?;
+                    match (a.get("source_msp_name"), a.get("dest_msp_name")) {
+                        (Some(src), Some(dst)) => Some(MspPair { source: name("MSP", src)?, dest: name("MSP", dst)? }),
+                        _ => return Err("migrlpar: -i needs source_msp_name and dest_msp_name".into()),
+                    }
+                }
+            };
+            match op {
+                "v" => Ok(Op::ValidateMigration { partition: p, from, to, redundant, msp }),
+                "m" => Ok(Op::MigratePartition { partition: p, from, to, redundant, msp }),
+                _ => Err(format!("migrlpar: the operation {op} is not supported here")),
+            }
+        }
+        other => Err(format!("{other}: not a changing command")),
+    }
+}
+
+fn chhwres(s: &SimState, o: &Opts<'_>) -> Result<Op, String> {
+    let (m, f) = frame(s, o)?;
+    let op = o.need("-o")?;
+    match (o.need("-r")?, o.get("--rsubtype")) {
+        ("procpool", _) => {
+            let pool = name("pool", o.need("--poolname")?)?;
+            let a = attrs(o.need("-a")?)?;
+            let max = units("max_pool_proc_units", a.get("max_pool_proc_units").map_or("", String::as_str))?;
+            let reserved = a
+                .get("reserved_pool_proc_units")
+                .map_or(Ok(ProcUnits::from_hundredths(0)), |v| units("reserved_pool_proc_units", v))?;
+            if f.proc_pools.contains_key(&pool) {
+                Ok(Op::UpdateSharedProcessorPool { frame: m, pool, max, reserved })
+            } else {
+                Ok(Op::CreateSharedProcessorPool { frame: m, pool, max, reserved })
+            }
+        }
+        ("mempool", Some("pgdev")) => {
+            let vios = name("partition", o.need("-p")?)?;
+            let device = name("device", o.need("--device")?)?;
+            match op {
+                "a" => Ok(Op::AddPagingDevice { frame: m, vios, device }),
+                "r" => Ok(Op::RemovePagingDevice { frame: m, vios, device }),
+                _ => Err(format!("chhwres: the operation {op} is not supported for paging devices")),
+            }
+        }
+        ("mempool", None) => {
+            let a = attrs(o.need("-a")?)?;
+            let mb =
+                |k: &str| -> Result<MemoryMb, String> { Ok(MemoryMb(number(k, a.get(k).map_or("", String::as_str))?)) };
+            match op {
+                "a" => {
+                    let paging_vios = a
+                        .get("paging_vios_names")
+                        .map_or("", String::as_str)
+                        .split(',')
+                        .filter(|v| !v.is_empty())
+                        .map(|v| name("paging VIOS", v))
+                        .collect::<Result<_, _>>()?;
+                    Ok(Op::CreateSharedMemoryPool {
+                        frame: m,
+                        pool_mem: mb("pool_mem")?,
+                        max_pool_mem: mb("max_pool_mem")?,
+                        paging_vios,
+                    })
+                }
+                "s" => Ok(Op::UpdateSharedMemoryPool {
+                    frame: m,
+                    pool_mem: mb("pool_mem")?,
+                    max_pool_mem: mb("max_pool_mem")?,
+                }),
+                _ => Err(format!("chhwres: the operation {op} is not supported for the memory pool")),
+            }
+        }
+        ("virtualio", Some("eth")) => {
+            let vios: ViosName = name("partition", o.need("-p")?)?;
+            let a = attrs(o.need("-a")?)?;
+            let pvid = VlanId::new(number("port_vlan_id", a.get("port_vlan_id").map_or("", String::as_str))?)
+                .map_err(|e| e.to_string())?;
+            let vlans = a
+                .get("addl_vlan_ids")
+                .map_or("", String::as_str)
+                .split(',')
+                .filter(|v| !v.is_empty())
+                .map(|v| number::<u16>("addl_vlan_ids", v).and_then(|n| VlanId::new(n).map_err(|e| e.to_string())))
+                .collect::<Result<Vec<_>, _>>()?;
+            let priority = number("trunk_priority", a.get("trunk_priority").map_or("1", String::as_str))?;
+            // The adapter's name is the one `cfgdev` will give it; the hypervisor only knows its slot.
+            let next = DeviceName::ent(DeviceName::next_ent(
+                f.hw.vios.iter().filter(|h| h.name == vios).flat_map(|h| &h.ethernet),
+            ));
+            Ok(Op::AddTrunkAdapter { frame: m, vios, trunk: TrunkSpec { adapter: next, pvid, vlans }, priority })
+        }
+        ("mem", _) if op == "so" => Ok(Op::SwitchPagingVios { frame: m, partition: name("partition", o.need("-p")?)? }),
+        ("mem", _) => {
+            let lpar: PartitionName = name("partition", o.need("-p")?)?;
+            let p = f.partitions.get(&lpar).ok_or_else(|| format!("The partition {lpar} was not found."))?;
+            let q: u64 = number("-q", o.need("-q")?)?;
+            let from = p.spec.memory.desired_mb;
+            let to = if op == "r" { MemoryMb(from.0.saturating_sub(q)) } else { MemoryMb(from.0 + q) };
+            Ok(Op::UpdatePartition {
+                frame: m,
+                partition: lpar,
+                change: PartitionChange { memory: Some((from, to)), ..Default::default() },
+            })
+        }
+        ("proc", _) => {
+            let lpar: PartitionName = name("partition", o.need("-p")?)?;
+            let p = f.partitions.get(&lpar).ok_or_else(|| format!("The partition {lpar} was not found."))?;
+            let pr = &p.spec.processors;
+            let mut change = PartitionChange::default();
+            if let Some(u) = o.get("--procunits") {
+                let d = units("--procunits", u)?;
+                let to = if op == "r" {
+                    pr.units.saturating_sub(d)
+                } else {
+                    ProcUnits::from_hundredths(pr.units.hundredths() + d.hundredths())
+                };
+                change.units = Some((pr.units, to));
+            }
+            if let Some(n) = o.get("--procs") {
+                let d: u32 = number("--procs", n)?;
+                let from = pr.virtual_processors();
+                change.r#virtual = Some((from, if op == "r" { from.saturating_sub(d) } else { from + d }));
+            }
+            Ok(Op::UpdatePartition { frame: m, partition: lpar, change })
+        }
+        (r, sub) => Err(format!(
+            "chhwres: -r {r}{} is not supported here",
+            sub.map(|s| format!(" --rsubtype {s}")).unwrap_or_default()
+        )),
+    }
+}
+
+/// `mksyscfg -r lpar -i "name=...,..."`: the partition its profile describes.
+fn create(frame: FrameName, f: &SimFrame, a: &BTreeMap<String, String>) -> Result<Op, String> {
+    let get = |k: &str| a.get(k).map(String::as_str);
+    let need = |k: &str| get(k).ok_or_else(|| format!("mksyscfg: the attribute {k} is required"));
+    let partition: PartitionName = name("partition", need("name")?)?;
+    let mb = |k: &str| -> Result<MemoryMb, String> { Ok(MemoryMb(number(k, need(k)?)?)) };
+    let shared_mem = get("mem_mode") == Some("shared");
+    let primary: Option<ViosName> = get("primary_paging_vios_name").map(|v| name("paging VIOS", v)).transpose()?;
+    let secondary: Option<ViosName> = get("secondary_paging_vios_name").map(|v| name("paging VIOS", v)).transpose()?;
+    let pool_vios: Vec<ViosName> = f.mem_pool.as_ref().map(|m| m.paging_vios.clone()).unwrap_or_default();
+    let paging = shared_mem.then(|| PagingSpec {
+        redundancy: if secondary.is_some() { Redundancy::Required } else { Redundancy::None },
+        primary: if primary.as_ref().is_some_and(|p| pool_vios.get(1) == Some(p)) {
+            PagingIndex::Two
+        } else {
+            PagingIndex::One
+        },
+    });
+    let memory = MemorySpec {
+        mode: if shared_mem { MemoryMode::Shared } else { MemoryMode::Dedicated },
+        desired_mb: mb("desired_mem")?,
+        max_mb: mb("max_mem")?,
+        min_mb: Some(mb("min_mem")?),
+        paging,
+    }
+    .with_defaults_elided();
+    let shared = get("proc_mode") != Some("ded");
+    let processors = if shared {
+        ProcessorsSpec {
+            mode: ProcMode::Shared,
+            pool: get("shared_proc_pool_name").map(|p| name("pool", p)).transpose()?,
+            units: units("desired_proc_units", need("desired_proc_units")?)?,
+            r#virtual: Some(number("desired_procs", need("desired_procs")?)?),
+            compat: get("lpar_proc_compat_mode").map(compat).transpose()?.flatten(),
+            min_units: Some(units("min_proc_units", need("min_proc_units")?)?),
+            max_units: Some(units("max_proc_units", need("max_proc_units")?)?),
+            min_virtual: Some(number("min_procs", need("min_procs")?)?),
+            max_virtual: Some(number("max_procs", need("max_procs")?)?),
+            sharing: if get("sharing_mode") == Some("cap") { Sharing::Capped } else { Sharing::Uncapped },
+            weight: get("uncap_weight").map(|w| number("uncap_weight", w)).transpose()?,
+        }
+    } else {
+        let whole = |k: &str| -> Result<ProcUnits, String> { Ok(ProcUnits::whole(number(k, need(k)?)?)) };
+        ProcessorsSpec {
+            mode: ProcMode::Dedicated,
+            pool: None,
+            units: whole("desired_procs")?,
+            r#virtual: None,
+            compat: get("lpar_proc_compat_mode").map(compat).transpose()?.flatten(),
+            min_units: Some(whole("min_procs")?),
+            max_units: Some(whole("max_procs")?),
+            min_virtual: None,
+            max_virtual: None,
+            sharing: Sharing::Uncapped,
+            weight: None,
+        }
+    }
+    .with_defaults_elided();
+    let network = match get("virtual_eth_adapters") {
+        None | Some("none") => Vec::new(),
+        Some(v) => v
+            .split(',')
+            .map(|e| {
+                let vlan = e.split('/').nth(2).unwrap_or("");
+                Ok(NetworkSpec { vlan: VlanId::new(number("virtual_eth_adapters", vlan)?).map_err(|e| e.to_string())? })
+            })
+            .collect::<Result<_, String>>()?,
+    };
+    let spec = PartitionSpec {
+        placement: Placement::Frame(frame.clone()),
+        state: if get("boot_mode") == Some("norm") { RunState::Stopped } else { RunState::Running },
+        processors,
+        memory,
+        network,
+        storage: Vec::new(),
+        hooks: Default::default(),
+    };
+    let paging_vios = [primary, secondary].into_iter().flatten().collect();
+    Ok(Op::CreatePartition { frame, partition, spec: Box::new(spec), paging_vios })
+}
+
+/// `lpar_proc_compat_mode`: `default` is none asked for.
+pub(crate) fn compat(v: &str) -> Result<Option<CompatMode>, String> {
+    if v == "default" || v == "null" {
+        return Ok(None);
+    }
+    serde_json::from_value(serde_json::Value::String(v.to_owned()))
+        .map(Some)
+        .map_err(|_| format!("\"{v}\" is not a processor compatibility mode"))
+}

@@ -1,0 +1,556 @@
+//! What the emulated HMC lists: `lssyscfg`, `lshwres`, `lslparmigr`, and through `viosvrcmd`
+//! the VIOS's `lsdev`, `entstat` and `lsmap`, rendered from the simulator's state in the
+//! formats the seeds show. Each listing is a list of rows of `(attribute, value)`, printed as
+//! `key=value` pairs or, with `-F`, as the values asked for.
+
+use powerplane_model::manifest::{MemoryMode, PartitionSpec, ProcMode, Sharing, StorageVia};
+use powerplane_model::status::{BridgeMode, SeaState};
+use powerplane_model::{DeviceName, FrameName, ViosName};
+
+use super::super::state::{Migration, SimFrame, SimPartition, SimState};
+
+/// One listed object: its attributes in the HMC's order.
+pub(crate) type Row = Vec<(&'static str, String)>;
+
+fn yes(b: bool) -> String {
+    if b { "1" } else { "0" }.to_owned()
+}
+
+fn or_none(v: Option<impl ToString>) -> String {
+    v.map_or_else(|| "none".to_owned(), |v| v.to_string())
+}
+
+/// `lssyscfg -r sys`.
+pub(crate) fn sys(s: &SimState, managed: &dyn Fn(&FrameName) -> bool) -> Vec<Row> {
+    s.frames
+        .iter()
+        .filter(|(n, _)| managed(n))
+        .map(|(n, f)| {
+            let modes: Vec<String> = f.hw.compat_modes.iter().map(ToString::to_string).collect();
+            vec![
+                ("name", n.to_string()),
+                ("type_model", f.hw.machine_type.clone()),
+                ("serial_num", f.hw.serial.clone()),
+                ("state", f.state.as_str().to_owned()),
+                ("lpar_proc_compat_modes", modes.join(",")),
+            ]
+        })
+        .collect()
+}
+
+/// `lshwres -r mem -m SYS --level sys`.
+pub(crate) fn sys_mem(f: &SimFrame) -> Vec<Row> {
+    let free = super::super::capacity::free(f);
+    vec![vec![
+        ("configurable_sys_mem", f.hw.memory_mb.0.to_string()),
+        ("curr_avail_sys_mem", free.memory.0.to_string()),
+    ]]
+}
+
+/// `lshwres -r proc -m SYS --level sys`.
+pub(crate) fn sys_proc(f: &SimFrame) -> Vec<Row> {
+    let free = super::super::capacity::free(f);
+    vec![vec![
+        ("configurable_sys_proc_units", f.hw.proc_units.to_string()),
+        ("curr_avail_sys_proc_units", free.procs.to_string()),
+    ]]
+}
+
+/// Partition ids: the VIOS first, in the inventory's order, then the partitions by name.
+pub(crate) fn lpar_ids(f: &SimFrame) -> Vec<(String, u32, Option<&SimPartition>)> {
+    let vios = f.hw.vios.iter().map(|v| (v.name.to_string(), None));
+    let parts = f.partitions.iter().filter(|(_, p)| !p.is_shell()).map(|(n, p)| (n.to_string(), Some(p)));
+    vios.chain(parts).zip(1..).map(|((n, p), id)| (n, id, p)).collect()
+}
+
+fn id_of(f: &SimFrame, name: &str) -> u32 {
+    lpar_ids(f).into_iter().find(|(n, _, _)| n == name).map_or(0, |(_, id, _)| id)
+}
+
+/// `lssyscfg -r lpar -m SYS`.
+pub(crate) fn lpar(f: &SimFrame) -> Vec<Row> {
+    lpar_ids(f)
+        .into_iter()
+        .map(|(name, id, p)| {
+            let (env, state, rmc, msp) = match p {
+                Some(p) => ("aixlinux", p.state.as_str(), p.rmc, false),
+                None => {
+                    let v = &f.vios[name.as_str()];
+                    let msp = f.hw.vios.iter().any(|h| h.name.as_str() == name && h.msp);
+                    ("vioserver", v.state.as_str(), v.rmc, msp)
+                }
+            };
+            vec![
+                ("name", name),
+                ("lpar_id", id.to_string()),
+                ("lpar_env", env.to_owned()),
+                ("state", state.to_owned()),
+                ("rmc_state", if rmc { "active" } else { "inactive" }.to_owned()),
+                ("msp", yes(msp)),
+            ]
+        })
+        .collect()
+}
+
+/// `lssyscfg -r prof -m SYS`: the `default` profile of each partition (for one running below
+/// its profile, the profile's values, not what it got).
+pub(crate) fn prof(f: &SimFrame) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for h in &f.hw.vios {
+        let units = h.proc_units.to_string();
+        let mem = h.memory_mb.0.to_string();
+        let saved: Vec<String> = trunk_slots(f, &h.name)
+            .into_iter()
+            .filter(|t| t.saved)
+            .map(|t| format!("{}/1/{}//1/0", t.slot, t.pvid))
+            .collect();
+        rows.push(vec![
+            ("lpar_name", h.name.to_string()),
+            ("name", "default".to_owned()),
+            ("min_mem", mem.clone()),
+            ("desired_mem", mem.clone()),
+            ("max_mem", mem),
+            ("mem_mode", "ded".to_owned()),
+            ("proc_mode", "shared".to_owned()),
+            ("min_proc_units", units.clone()),
+            ("desired_proc_units", units.clone()),
+            ("max_proc_units", units),
+            ("min_procs", "1".to_owned()),
+            ("desired_procs", h.proc_units.hundredths().div_ceil(100).max(1).to_string()),
+            ("max_procs", h.proc_units.hundredths().div_ceil(100).max(1).to_string()),
+            ("sharing_mode", "uncap".to_owned()),
+            ("uncap_weight", "255".to_owned()),
+            ("shared_proc_pool_name", "DefaultPool".to_owned()),
+            ("lpar_proc_compat_mode", "default".to_owned()),
+            ("primary_paging_vios_name", "none".to_owned()),
+            ("secondary_paging_vios_name", "none".to_owned()),
+            ("virtual_eth_adapters", if saved.is_empty() { "none".to_owned() } else { saved.join(",") }),
+        ]);
+    }
+    for (name, p) in f.partitions.iter().filter(|(_, p)| !p.is_shell()) {
+        let spec: &PartitionSpec = p.profile.as_deref().unwrap_or(&p.spec);
+        let m = &spec.memory;
+        let pr = &spec.processors;
+        let (min_u, units, max_u) = pr.units_range();
+        let (min_vp, vp, max_vp) = match pr.mode {
+            ProcMode::Shared => pr.virtual_range(),
+            ProcMode::Dedicated => (min_u.hundredths() / 100, units.hundredths() / 100, max_u.hundredths() / 100),
+        };
+        let shared = pr.mode == ProcMode::Shared;
+        let paging = p.paging.as_ref();
+        let eth: Vec<String> =
+            spec.network.iter().enumerate().map(|(i, n)| format!("{}/0/{}//0/0", i + 2, n.vlan)).collect();
+        rows.push(vec![
+            ("lpar_name", name.to_string()),
+            ("name", "default".to_owned()),
+            ("min_mem", m.min_or_default().0.to_string()),
+            ("desired_mem", m.desired_mb.0.to_string()),
+            ("max_mem", m.max_mb.0.to_string()),
+            ("mem_mode", if m.mode == MemoryMode::Shared { "shared" } else { "ded" }.to_owned()),
+            ("proc_mode", if shared { "shared" } else { "ded" }.to_owned()),
+            ("min_proc_units", if shared { min_u.to_string() } else { "null".to_owned() }),
+            ("desired_proc_units", if shared { units.to_string() } else { "null".to_owned() }),
+            ("max_proc_units", if shared { max_u.to_string() } else { "null".to_owned() }),
+            ("min_procs", min_vp.to_string()),
+            ("desired_procs", vp.to_string()),
+            ("max_procs", max_vp.to_string()),
+            (
+                "sharing_mode",
+                match (pr.mode, pr.sharing) {
+                    (ProcMode::Dedicated, _) => "share_idle_procs",
+                    (_, Sharing::Uncapped) => "uncap",
+                    (_, Sharing::Capped) => "cap",
+                }
+                .to_owned(),
+            ),
+            ("uncap_weight", if shared { pr.uncapped_weight().to_string() } else { "0".to_owned() }),
+            ("shared_proc_pool_name", if shared { pr.pool_or_default().to_string() } else { "null".to_owned() }),
+            ("lpar_proc_compat_mode", pr.compat.map_or_else(|| "default".to_owned(), |c| c.to_string())),
+            ("primary_paging_vios_name", or_none(paging.map(|p| &p.primary))),
+            ("secondary_paging_vios_name", or_none(paging.and_then(|p| p.secondary.as_ref()))),
+            ("virtual_eth_adapters", if eth.is_empty() { "none".to_owned() } else { eth.join(",") }),
+        ]);
+    }
+    rows
+}
+
+/// `lshwres -r mem -m SYS --level lpar`: partitions only (the VIOS's memory is their
+/// profile's).
+pub(crate) fn lpar_mem(f: &SimFrame) -> Vec<Row> {
+    f.partitions
+        .iter()
+        .filter(|(_, p)| !p.is_shell())
+        .map(|(n, p)| {
+            vec![
+                ("lpar_name", n.to_string()),
+                ("curr_mem", p.spec.memory.desired_mb.0.to_string()),
+                ("curr_paging_vios_name", or_none(p.paging.as_ref().and_then(|pg| pg.current.as_ref()))),
+            ]
+        })
+        .collect()
+}
+
+/// `lshwres -r proc -m SYS --level lpar`.
+pub(crate) fn lpar_proc(f: &SimFrame) -> Vec<Row> {
+    f.partitions
+        .iter()
+        .filter(|(_, p)| !p.is_shell())
+        .map(|(n, p)| {
+            let pr = &p.spec.processors;
+            let procs = match pr.mode {
+                ProcMode::Shared => pr.virtual_processors(),
+                ProcMode::Dedicated => pr.units.hundredths() / 100,
+            };
+            vec![
+                ("lpar_name", n.to_string()),
+                ("curr_proc_units", pr.units.to_string()),
+                ("curr_procs", procs.to_string()),
+            ]
+        })
+        .collect()
+}
+
+/// `lshwres -r procpool -m SYS`: the pools defined on the frame (the HMC's `DefaultPool`
+/// too).
+pub(crate) fn procpool(f: &SimFrame) -> Vec<Row> {
+    let default = vec![
+        ("name", "DefaultPool".to_owned()),
+        ("max_pool_proc_units", String::new()),
+        ("curr_reserved_pool_proc_units", "0.00".to_owned()),
+    ];
+    std::iter::once(default)
+        .chain(f.proc_pools.iter().map(|(n, p)| {
+            vec![
+                ("name", n.to_string()),
+                ("max_pool_proc_units", p.max.to_string()),
+                ("curr_reserved_pool_proc_units", p.reserved.to_string()),
+            ]
+        }))
+        .collect()
+}
+
+/// `lshwres -r mempool -m SYS`: nothing when the frame has no shared memory pool.
+pub(crate) fn mempool(f: &SimFrame) -> Vec<Row> {
+    f.mem_pool
+        .iter()
+        .map(|m| {
+            let vios: Vec<&str> = m.paging_vios.iter().map(ViosName::as_str).collect();
+            vec![
+                ("curr_pool_mem", m.pool_mem.0.to_string()),
+                ("curr_max_pool_mem", m.max_pool_mem.0.to_string()),
+                ("paging_vios_names", vios.join(",")),
+            ]
+        })
+        .collect()
+}
+
+/// `lshwres -r mempool -m SYS --rsubtype pgdev`.
+pub(crate) fn pgdev(f: &SimFrame) -> Vec<Row> {
+    let Some(m) = &f.mem_pool else { return Vec::new() };
+    m.devices
+        .iter()
+        .map(|d| {
+            let active = d.assigned.as_ref().and_then(|p| f.partitions.get(p)).is_some_and(|p| p.state.is_running());
+            vec![
+                ("device_name", d.device.to_string()),
+                ("paging_vios_name", or_none(m.paging_vios.first())),
+                ("size", d.size.0.to_string()),
+                ("state", if active { "Active" } else { "Inactive" }.to_owned()),
+                ("is_redundant", yes(d.redundant)),
+                ("redundant_paging_vios_name", or_none(m.paging_vios.get(1).filter(|_| d.redundant))),
+                ("lpar_name", or_none(d.assigned.as_ref())),
+            ]
+        })
+        .collect()
+}
+
+/// A trunk adapter of a VIOS: its slot, VLANs and whether the profile has it.
+pub(crate) struct TrunkSlot {
+    pub slot: u16,
+    pub device: Option<DeviceName>,
+    pub pvid: powerplane_model::VlanId,
+    pub vlans: Vec<powerplane_model::VlanId>,
+    pub priority: u8,
+    pub saved: bool,
+}
+
+/// The trunk adapters of `vios`: the inventory's (slot 2 on, in the order of its adapters)
+/// that its SEA bridges or that a SEA on the frame names, and those DLPAR added.
+pub(crate) fn trunk_slots(f: &SimFrame, vios: &ViosName) -> Vec<TrunkSlot> {
+    let mut out = Vec::new();
+    let Some(hw) = f.hw.vios.iter().find(|h| &h.name == vios) else { return out };
+    let dlpar = f.vios.get(vios).map(|v| v.dlpar_eth.as_slice()).unwrap_or_default();
+    let member = f.sea.as_ref().and_then(|s| s.members.get(vios).map(|m| (s, m)));
+    let priority = member.map_or(1, |(_, m)| m.priority);
+    for (i, dev) in hw.ethernet.iter().enumerate() {
+        if dlpar.iter().any(|a| a.device.as_ref() == Some(dev)) {
+            continue;
+        }
+        let trunk = f.sea.as_ref().and_then(|s| {
+            s.members
+                .get(vios)
+                .map(|m| m.virt_adapters(s))
+                .into_iter()
+                .flatten()
+                .chain(&s.trunks)
+                .find(|t| &t.adapter == dev)
+        });
+        if let Some(t) = trunk {
+            out.push(TrunkSlot {
+                slot: 2 + i as u16,
+                device: Some(dev.clone()),
+                pvid: t.pvid,
+                vlans: t.vlans.clone(),
+                priority,
+                saved: true,
+            });
+        }
+    }
+    for a in dlpar {
+        out.push(TrunkSlot {
+            slot: a.slot,
+            device: a.device.clone(),
+            pvid: a.pvid,
+            vlans: a.vlans.clone(),
+            priority: a.trunk_priority,
+            saved: a.saved,
+        });
+    }
+    out.sort_by_key(|t| t.slot);
+    out
+}
+
+/// `lshwres -r virtualio --rsubtype eth -m SYS --level lpar`: the VIOS's trunk adapters and
+/// each partition's adapters (one per VLAN, slot 2 on).
+pub(crate) fn veth(f: &SimFrame) -> Vec<Row> {
+    let vlans = |v: &[powerplane_model::VlanId]| v.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+    let mut rows = Vec::new();
+    for h in &f.hw.vios {
+        for t in trunk_slots(f, &h.name) {
+            rows.push(vec![
+                ("lpar_name", h.name.to_string()),
+                ("slot_num", t.slot.to_string()),
+                ("is_trunk", "1".to_owned()),
+                ("trunk_priority", t.priority.to_string()),
+                ("ieee_virtual_eth", "1".to_owned()),
+                ("port_vlan_id", t.pvid.to_string()),
+                ("addl_vlan_ids", vlans(&t.vlans)),
+            ]);
+        }
+    }
+    for (n, p) in f.partitions.iter().filter(|(_, p)| !p.is_shell()) {
+        for (i, net) in p.spec.network.iter().enumerate() {
+            rows.push(vec![
+                ("lpar_name", n.to_string()),
+                ("slot_num", (i + 2).to_string()),
+                ("is_trunk", "0".to_owned()),
+                ("trunk_priority", "0".to_owned()),
+                ("ieee_virtual_eth", "0".to_owned()),
+                ("port_vlan_id", net.vlan.to_string()),
+                ("addl_vlan_ids", String::new()),
+            ]);
+        }
+    }
+    rows
+}
+
+/// `lslparmigr -r lpar -m SYS`.
+pub(crate) fn lparmigr(s: &SimState, f: &SimFrame) -> Vec<Row> {
+    f.partitions
+        .iter()
+        .filter(|(_, p)| !p.is_shell())
+        .map(|(n, p)| {
+            let mut row = vec![("name", n.to_string())];
+            match &p.migration {
+                Some(Migration::Outbound(o)) => {
+                    let total = p.spec.memory.desired_mb.0 * 1024 * 1024;
+                    let copied = o.bytes_copied(s.now_ms, total);
+                    let st = o.status(s.now_ms);
+                    row.extend([
+                        ("migration_state", st.state.as_str().to_owned()),
+                        ("migration_type", if o.active { "active" } else { "inactive" }.to_owned()),
+                        ("dest_sys_name", o.to.to_string()),
+                        ("source_msp_name", o.source_msp.as_ref().map(ToString::to_string).unwrap_or_default()),
+                        ("dest_msp_name", o.dest_msp.as_ref().map(ToString::to_string).unwrap_or_default()),
+                        ("bytes_transmitted", copied.to_string()),
+                        ("bytes_remaining", total.saturating_sub(copied).to_string()),
+                    ]);
+                }
+                _ => row.extend([
+                    ("migration_state", "Not Migrating".to_owned()),
+                    ("migration_type", String::new()),
+                    ("dest_sys_name", String::new()),
+                    ("source_msp_name", String::new()),
+                    ("dest_msp_name", String::new()),
+                    ("bytes_transmitted", String::new()),
+                    ("bytes_remaining", String::new()),
+                ]),
+            }
+            row
+        })
+        .collect()
+}
+
+/// What `viosvrcmd -m SYS -p VIOS -c CMD` prints for the listing commands the backend uses,
+/// `None` for a command this is not.
+pub(crate) fn vios_listing(
+    s: &SimState,
+    f: &SimFrame,
+    vios: &ViosName,
+    words: &[&str],
+) -> Option<Result<String, String>> {
+    let hw = f.hw.vios.iter().find(|h| &h.name == vios)?;
+    let sea = f.sea.as_ref();
+    let member = sea.and_then(|s| s.members.get(vios));
+    let id = id_of(f, vios.as_str());
+    Some(Ok(match words {
+        ["lsdev", "-type", "adapter", "-field", "name", "physloc", "description", "-fmt", ":"] => {
+            let slots = trunk_slots(f, vios);
+            let mut lines = Vec::new();
+            for (i, dev) in hw.ethernet.iter().enumerate() {
+                let real = sea.is_some_and(|s| &s.real_adapter == dev);
+                let line = if real {
+                    format!(
+                        "{dev}:U78A0.001.{}-P1-C{}-T1:4-Port Gigabit Ethernet PCI-Express Adapter",
+                        f.hw.serial,
+                        i + 1
+                    )
+                } else {
+                    let slot = slots.iter().find(|t| t.device.as_ref() == Some(dev)).map_or(2 + i as u16, |t| t.slot);
+                    format!(
+                        "{dev}:U{}.{}-V{id}-C{slot}-T1:Virtual I/O Ethernet Adapter (l-lan)",
+                        f.hw.machine_type.replace('-', "."),
+                        f.hw.serial
+                    )
+                };
+                lines.push(line);
+            }
+            if let Some(m) = member {
+                lines.push(format!("{}::{}", m.device, crate::backend::hmc::listing::SEA_DESCRIPTION));
+            }
+            lines.join("\n")
+        }
+        ["lsdev", "-dev", dev, "-attr"] if member.is_some_and(|m| m.device.as_str() == *dev) => {
+            let (s, m) = (sea.expect("a member has a SEA"), member.expect("checked"));
+            let adapters: Vec<&str> = m.virt_adapters(s).iter().map(|t| t.adapter.as_str()).collect();
+            let default = adapters.first().copied().unwrap_or("");
+            let pvid = m.virt_adapters(s).first().map_or(1, |t| t.pvid.get());
+            let cc = s.control_channel.as_ref().map_or("", DeviceName::as_str);
+            attr_table(&[
+                ("ctl_chan", cc.to_owned(), "Control Channel adapter for SEA failover", "True"),
+                ("ha_mode", m.ha_mode.as_str().to_owned(), "High Availability Mode", "True"),
+                ("pvid", pvid.to_string(), "PVID to use for the SEA device", "True"),
+                (
+                    "pvid_adapter",
+                    default.to_owned(),
+                    "Default virtual adapter to use for non-VLAN-tagged packets",
+                    "True",
+                ),
+                ("real_adapter", s.real_adapter.to_string(), "Physical adapter associated with the SEA", "True"),
+                (
+                    "virt_adapters",
+                    adapters.join(","),
+                    "List of virtual adapters associated with the SEA (comma separated)",
+                    "True",
+                ),
+            ])
+        }
+        ["entstat", "-all", dev] if member.is_some_and(|m| m.device.as_str() == *dev) => {
+            let members = super::super::observe::estate(s, Some(&std::iter::once(frame_name(s, f)).collect()))
+                .status
+                .seas
+                .into_values()
+                .flatten()
+                .find(|m| &m.vios == vios);
+            let Some(m) = members else { return Some(Err(format!("entstat: {dev} is not available"))) };
+            let state = match m.state {
+                SeaState::Primary => "PRIMARY",
+                SeaState::Backup => "BACKUP",
+                SeaState::PrimarySharing => "PRIMARY_SH",
+                SeaState::BackupSharing => "BACKUP_SH",
+                SeaState::Standalone => "STANDALONE",
+                SeaState::Inactive => "INACTIVE",
+            };
+            let bridge = match m.bridge_mode {
+                BridgeMode::All => "All",
+                BridgeMode::Partial => "Partial",
+                BridgeMode::None => "None",
+            };
+            let vids: Vec<String> = m.vlans.iter().map(ToString::to_string).collect();
+            let ha = match m.ha_mode.as_str() {
+                "auto" => "Auto",
+                "sharing" => "Sharing",
+                "standby" => "Standby",
+                _ => "Disabled",
+            };
+            // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 742-752.
+            format!(
+                "ETHERNET STATISTICS ({dev}) :\nDevice Type: Shared Ethernet Adapter\n\nState: {state}\nBridge Mode: {bridge}\nVID shared: {}\n\nHigh Availability Mode: {ha}\nPriority: {}",
+                vids.join(" "),
+                m.priority
+            )
+        }
+        ["lsdev", "-type", "disk", "-field", "name", "-fmt", ":"] => {
+            hw.disks.iter().map(|d| d.name.to_string()).collect::<Vec<_>>().join("\n")
+        }
+        ["lsdev", "-dev", dev, "-attr"] => {
+            let Some(d) = hw.disks.iter().find(|d| d.name.as_str() == *dev) else {
+                return Some(Err(format!("Device \"{dev}\" is not in AVAILABLE state.")));
+            };
+            let policy = serde_json::to_value(d.reserve_policy).ok().and_then(|v| v.as_str().map(str::to_owned));
+            attr_table(&[
+                ("reserve_policy", policy.unwrap_or_default(), "Reserve Policy", "True"),
+                ("size_in_mb", d.size_mb.0.to_string(), "Size in Megabytes", "False"),
+                ("unique_id", d.lun.to_string(), "Unique device identifier", "False"),
+            ])
+        }
+        ["lsmap", "-all", "-type", "disk", "-field", "clientid", "backing", "-fmt", ":"] => {
+            storage_map(f, hw, StorageVia::Vscsi, |id| format!("0x{id:08x}"))
+        }
+        ["lsmap", "-all", "-npiv", "-field", "clntid", "backing", "-fmt", ":"] => {
+            storage_map(f, hw, StorageVia::Npiv, |id| id.to_string())
+        }
+        _ => return None,
+    }))
+}
+
+/// `lsdev -dev X -attr`: a header and one line per attribute, in columns as wide as their
+/// widest value (an empty value leaves its column blank).
+fn attr_table(rows: &[(&str, String, &str, &str)]) -> String {
+    let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max("attribute".len());
+    let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max("value".len());
+    let w2 = rows.iter().map(|r| r.2.len()).max().unwrap_or(0).max("description".len());
+    let mut out =
+        vec![format!("{:<w0$} {:<w1$} {:<w2$} user_settable", "attribute", "value", "description"), String::new()];
+    out.extend(rows.iter().map(|(a, v, d, u)| format!("{a:<w0$} {v:<w1$} {d:<w2$} {u}")));
+    out.join("\n")
+}
+
+fn frame_name(s: &SimState, f: &SimFrame) -> FrameName {
+    s.frames.iter().find(|(_, x)| std::ptr::eq(*x, f)).map(|(n, _)| n.clone()).expect("the frame is in the state")
+}
+
+/// `clientid:disk:disk...` for each partition with a LUN this VIOS sees, mapped `via`.
+fn storage_map(
+    f: &SimFrame,
+    hw: &powerplane_model::manifest::ViosHardwareSpec,
+    via: StorageVia,
+    id: impl Fn(u32) -> String,
+) -> String {
+    let mut lines = Vec::new();
+    for (name, lpar_id, p) in lpar_ids(f) {
+        let Some(p) = p else { continue };
+        let disks: Vec<&str> = p
+            .spec
+            .storage
+            .iter()
+            .filter(|s| s.via == via)
+            .filter_map(|s| hw.disks.iter().find(|d| d.lun == s.lun).map(|d| d.name.as_str()))
+            .collect();
+        if !disks.is_empty() {
+            let _ = name;
+            lines.push(format!("{}:{}", id(lpar_id), disks.join(":")));
+        }
+    }
+    lines.join("\n")
+}

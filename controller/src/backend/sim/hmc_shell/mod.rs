@@ -1,0 +1,335 @@
+//! The simulator as an HMC: `powerplane sim hmc-shell` runs HMC command lines against the
+//! simulated estate and prints what an HMC prints, with its exit status and `HSCL` messages.
+//! Behind an sshd `ForceCommand` any SSH-capable tool can drive the simulated estate as it
+//! would drive an HMC, and powerplane's own HMC backend is tested against it.
+//!
+//! Like the HMC's restricted shell it runs only the HMC's commands (those below), one after
+//! the other when a line holds several (separated by `;` or new lines), and `echo`, whose
+//! `$?` is the last command's exit status.
+
+mod commands;
+mod listings;
+
+use std::collections::BTreeSet;
+
+use powerplane_model::{Action, ActionId, FrameName, ViosName};
+
+use self::listings::Row;
+use super::Simulator;
+use super::state::SimState;
+use crate::backend::{BackendError, Hypervisor};
+
+/// What a run printed and its exit status.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ShellOutput {
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// The last command's exit status.
+    pub code: i32,
+}
+
+/// The commands the emulated restricted shell runs.
+pub const COMMANDS: &[&str] = &[
+    "lssyscfg",
+    "lshwres",
+    "lslparmigr",
+    "chhwres",
+    "chsysstate",
+    "chsyscfg",
+    "mksyscfg",
+    "rmsyscfg",
+    "migrlpar",
+    "viosvrcmd",
+    "echo",
+];
+
+/// Exit status of a command the HMC refused or could not carry out.
+const FAILED: i32 = 1;
+/// Exit status of a command the restricted shell does not have (bash's).
+const NOT_FOUND: i32 = 127;
+
+/// The emulated HMC: a simulator, and the frames this HMC manages (all when `None`).
+pub struct HmcShell {
+    sim: Simulator,
+    managed: Option<BTreeSet<FrameName>>,
+}
+
+impl HmcShell {
+    /// An HMC over `sim` managing `managed` (every frame when `None`).
+    pub fn new(sim: Simulator, managed: Option<BTreeSet<FrameName>>) -> Self {
+        HmcShell { sim, managed }
+    }
+
+    fn manages(&self, f: &FrameName) -> bool {
+        self.managed.as_ref().is_none_or(|m| m.contains(f))
+    }
+
+    /// Runs `script`: command lines separated by new lines or `;`.
+    pub async fn run(&self, script: &str) -> ShellOutput {
+        let mut out = ShellOutput::default();
+        let mut state: Option<SimState> = None;
+        for line in split_commands(script) {
+            let Some(words) = shlex::split(line) else {
+                out.stderr.push_str("rbash: syntax error: unterminated quoted string\n");
+                out.code = 2;
+                continue;
+            };
+            let Some(cmd) = words.first() else { continue };
+            let (stdout, stderr, code) = match cmd.as_str() {
+                "echo" => {
+                    let last = out.code.to_string();
+                    let text: Vec<String> = words[1..].iter().map(|w| w.replace("$?", &last)).collect();
+                    (format!("{}\n", text.join(" ")), String::new(), 0)
+                }
+                "lssyscfg" | "lshwres" | "lslparmigr" => {
+                    if state.is_none() {
+                        state = Some(self.sim.snapshot().await);
+                    }
+                    self.listing(state.as_ref().expect("taken above"), &words)
+                }
+                "viosvrcmd" => {
+                    if state.is_none() {
+                        state = Some(self.sim.snapshot().await);
+                    }
+                    match self.vios_listing(state.as_ref().expect("taken above"), &words) {
+                        Some(r) => r,
+                        None => {
+                            state = None;
+                            self.change(&words).await
+                        }
+                    }
+                }
+                c if COMMANDS.contains(&c) => {
+                    state = None;
+                    self.change(&words).await
+                }
+                c => (String::new(), format!("rbash: {c}: command not found\n"), NOT_FOUND),
+            };
+            out.stdout.push_str(&stdout);
+            out.stderr.push_str(&stderr);
+            out.code = code;
+        }
+        out
+    }
+
+    fn frame_of<'s>(
+        &self,
+        s: &'s SimState,
+        o: &commands::Opts<'_>,
+    ) -> Result<(FrameName, &'s super::state::SimFrame), String> {
+        let m = o.need("-m")?;
+        let name = FrameName::new(m).map_err(|e| e.to_string())?;
+        match s.frames.get(&name) {
+            Some(f) if self.manages(&name) => Ok((name, f)),
+            _ => Err(format!("The managed system {m} could not be found.")),
+        }
+    }
+
+    /// `lssyscfg`, `lshwres`, `lslparmigr`.
+    fn listing(&self, s: &SimState, words: &[String]) -> (String, String, i32) {
+        let fail = |e: String| (String::new(), format!("{e}\n"), FAILED);
+        let o = match commands::Opts::parse(words) {
+            Ok(o) => o,
+            Err(e) => return fail(e),
+        };
+        let rows: Vec<Row> = match (o.cmd, o.get("-r"), o.get("--level"), o.get("--rsubtype")) {
+            ("lssyscfg", Some("sys"), _, _) => listings::sys(s, &|f| self.manages(f)),
+            ("lssyscfg" | "lshwres" | "lslparmigr", Some(_), _, _) => {
+                let f = match self.frame_of(s, &o) {
+                    Ok((_, f)) => f,
+                    Err(e) => return fail(e),
+                };
+                match (o.cmd, o.need("-r").unwrap_or(""), o.get("--level"), o.get("--rsubtype")) {
+                    ("lssyscfg", "lpar", _, _) => listings::lpar(f),
+                    ("lssyscfg", "prof", _, _) => listings::prof(f),
+                    ("lshwres", "mem", Some("sys"), _) => listings::sys_mem(f),
+                    ("lshwres", "proc", Some("sys"), _) => listings::sys_proc(f),
+                    ("lshwres", "mem", Some("lpar"), _) => listings::lpar_mem(f),
+                    ("lshwres", "proc", Some("lpar"), _) => listings::lpar_proc(f),
+                    ("lshwres", "procpool", _, _) => listings::procpool(f),
+                    ("lshwres", "mempool", _, Some("pgdev")) => listings::pgdev(f),
+                    ("lshwres", "mempool", _, None) => listings::mempool(f),
+                    ("lshwres", "virtualio", Some("lpar"), Some("eth")) => listings::veth(f),
+                    ("lslparmigr", "lpar", _, _) => listings::lparmigr(s, f),
+                    (c, r, l, t) => {
+                        return fail(format!(
+                            "{c}: -r {r}{}{} is not supported by this HMC",
+                            l.map(|l| format!(" --level {l}")).unwrap_or_default(),
+                            t.map(|t| format!(" --rsubtype {t}")).unwrap_or_default()
+                        ));
+                    }
+                }
+            }
+            (c, _, _, _) => return fail(format!("{c}: the -r parameter is required")),
+        };
+        let rows = match o.get("--filter") {
+            Some(filter) => match filter_rows(rows, filter) {
+                Ok(r) => r,
+                Err(e) => return fail(e),
+            },
+            None => rows,
+        };
+        match print(&rows, o.get("-F"), o.flag("--header")) {
+            Ok(text) => (text, String::new(), 0),
+            Err(e) => fail(e),
+        }
+    }
+
+    /// A VIOS listing through `viosvrcmd`, `None` when the command changes something.
+    fn vios_listing(&self, s: &SimState, words: &[String]) -> Option<(String, String, i32)> {
+        let fail = |e: String| Some((String::new(), format!("{e}\n"), FAILED));
+        let o = match commands::Opts::parse(words) {
+            Ok(o) => o,
+            Err(e) => return fail(e),
+        };
+        let (_, f) = match self.frame_of(s, &o) {
+            Ok(x) => x,
+            Err(e) => return fail(e),
+        };
+        let Ok(vios) = ViosName::new(o.get("-p").unwrap_or("")) else {
+            return fail("viosvrcmd: the -p parameter is required".to_owned());
+        };
+        let inner = shlex::split(o.get("-c").unwrap_or(""))?;
+        let inner: Vec<&str> = inner.iter().map(String::as_str).collect();
+        if !f.vios.get(&vios).is_some_and(|v| v.state.is_running() && v.rmc) && is_listing(&inner) {
+            return fail(format!(
+                "HSCLA356 The RMC command issued to partition {vios} failed. The partition may not be running or may have no active RMC connection."
+            ));
+        }
+        match listings::vios_listing(s, f, &vios, &inner)? {
+            Ok(text) if text.is_empty() => Some((String::new(), String::new(), 0)),
+            Ok(text) => Some((format!("{text}\n"), String::new(), 0)),
+            Err(e) => fail(e),
+        }
+    }
+
+    /// A changing command: read back into its operation and carried out by the simulator.
+    async fn change(&self, words: &[String]) -> (String, String, i32) {
+        let op = {
+            let s = self.sim.snapshot().await;
+            if let Some(m) = words.iter().position(|w| w == "-m").and_then(|i| words.get(i + 1))
+                && FrameName::new(m.as_str()).is_ok_and(|f| !self.manages(&f))
+            {
+                return (String::new(), format!("The managed system {m} could not be found.\n"), FAILED);
+            }
+            match commands::parse(&s, words) {
+                Ok(op) => op,
+                Err(e) => return (String::new(), format!("{e}\n"), FAILED),
+            }
+        };
+        let action = Action {
+            id: ActionId("hmc".into()),
+            op,
+            after: Vec::new(),
+            when: Default::default(),
+            reason: "HMC command line".into(),
+            claims: Default::default(),
+        };
+        match self.sim.execute(&action).await {
+            Ok(done) if done.message.is_empty() => (String::new(), String::new(), 0),
+            Ok(done) => (format!("{}\n", done.message), String::new(), 0),
+            Err(e) => (String::new(), format!("{}\n", message(&e)), FAILED),
+        }
+    }
+}
+
+/// What the HMC prints for a refusal: its `HSCL` code first when it has one.
+fn message(e: &BackendError) -> String {
+    match e {
+        BackendError::Refused { code: Some(c), message } => format!("{c} {message}"),
+        BackendError::Refused { code: None, message } => message.clone(),
+        BackendError::Transient(m) => format!("{m} (the resource is busy; try again)"),
+        BackendError::Timeout(d) => {
+            format!("The operation did not complete within {} seconds; it is still in progress.", d.as_secs())
+        }
+        BackendError::Internal(m) => {
+            format!("HSCLA2FF An internal Hardware Management Console error has occurred: {m}")
+        }
+    }
+}
+
+fn is_listing(words: &[&str]) -> bool {
+    matches!(words.first(), Some(&"lsdev" | &"lsmap" | &"entstat"))
+}
+
+/// `--filter "lpar_names=a,b"`: the rows of those partitions.
+fn filter_rows(rows: Vec<Row>, filter: &str) -> Result<Vec<Row>, String> {
+    let rec =
+        crate::backend::hmc::parse_line(filter, 1).map_err(|e| format!("The filter \"{filter}\" is not valid: {e}"))?;
+    let mut rows = rows;
+    for (k, v) in rec {
+        let key = match k.as_str() {
+            "lpar_names" => "lpar_name",
+            "names" => "name",
+            _ => return Err(format!("The filter {k} is not valid for this command.")),
+        };
+        let wanted: Vec<&str> = v.split(',').collect();
+        rows.retain(|r| {
+            r.iter()
+                .any(|(a, val)| (*a == key || (key == "lpar_name" && *a == "name")) && wanted.contains(&val.as_str()))
+        });
+    }
+    Ok(rows)
+}
+
+/// Prints rows as the HMC does: `key=value,...`, or with `-F` the values asked for.
+fn print(rows: &[Row], fields: Option<&str>, header: bool) -> Result<String, String> {
+    use crate::backend::hmc::render_line;
+    let mut out = String::new();
+    match fields {
+        None => {
+            for r in rows {
+                let pairs: Vec<String> = r.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                out.push_str(&render_line(pairs.iter().map(String::as_str)));
+                out.push('\n');
+            }
+        }
+        Some(f) => {
+            let names: Vec<&str> = f.split(',').collect();
+            if let Some(r) = rows.first()
+                && let Some(bad) = names.iter().find(|n| !r.iter().any(|(k, _)| k == *n))
+            {
+                return Err(format!("The attribute {bad} is not valid for this command."));
+            }
+            if header {
+                out.push_str(&render_line(names.iter().copied()));
+                out.push('\n');
+            }
+            for r in rows {
+                let values = names.iter().map(|n| r.iter().find(|(k, _)| k == n).map_or("", |(_, v)| v.as_str()));
+                out.push_str(&render_line(values));
+                out.push('\n');
+            }
+        }
+    }
+    if rows.is_empty() {
+        out.push_str("No results were found.\n");
+    }
+    Ok(out)
+}
+
+/// The commands of a line: split at `;` and new lines outside quotes.
+fn split_commands(script: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut quote, mut escaped) = (0, None::<char>, false);
+    for (i, c) in script.char_indices() {
+        match (c, quote) {
+            _ if escaped => escaped = false,
+            ('\\', q) if q != Some('\'') => escaped = true,
+            ('"' | '\'', None) => quote = Some(c),
+            (c, Some(q)) if c == q => quote = None,
+            (';' | '\n', None) => {
+                out.push(&script[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&script[start..]);
+    out.into_iter().map(str::trim).filter(|l| !l.is_empty()).collect()
+}
+
+#[cfg(test)]
+mod tests;
