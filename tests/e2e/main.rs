@@ -4,6 +4,7 @@ mod apply;
 mod audit;
 mod cluster;
 mod drift;
+mod hmc_ssh;
 mod hmc_syntax;
 mod plan;
 mod safety;

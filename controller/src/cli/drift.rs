@@ -38,9 +38,20 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     };
     // A report only reads: the stored observation stays the one `plan`, `apply` or `watch`
     // made, and "changed since" is measured from it.
-    let (sim, dir) = super::sim::open_read_only(cli)?;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
-    let observed = rt.block_on(sim.observe())?;
+    let (observed, dir) = match cli.hmc_backend()? {
+        Some(hmc) => {
+            let dir = crate::store::StateDir::open_read_only(&cli.state_dir)?;
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let mut observed = rt.block_on(hmc.observe())?;
+            observed.adopt_names(&desired);
+            (observed, dir)
+        }
+        None => {
+            let (sim, dir) = super::sim::open_read_only(cli)?;
+            let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+            (rt.block_on(sim.observe())?, dir)
+        }
+    };
     let previous = snapshot::load(&dir).unwrap_or_else(|e| {
         tracing::warn!(error = %e, "the stored observation is unreadable; nothing is compared with it");
         None

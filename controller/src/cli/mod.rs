@@ -42,6 +42,17 @@ pub struct Cli {
     /// records and the trail's HEAD; keep it outside the state directory.
     #[arg(long, global = true, env = "POWERPLANE_AUDIT_KEY", value_name = "FILE")]
     pub audit_key: Option<PathBuf>,
+    /// An HMC to observe and change the estate through, `ssh://USER@HOST[:PORT]`, instead of the
+    /// simulator; repeat it for an estate several HMCs manage (each frame is managed by the HMC
+    /// that lists it). OpenSSH's configuration, agent and known_hosts apply.
+    #[arg(long, global = true, value_name = "URL")]
+    pub hmc: Vec<String>,
+    /// The private key for `--hmc` (else OpenSSH's defaults and the agent).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ssh_identity: Option<PathBuf>,
+    /// The known_hosts file the HMCs' host keys are checked against (else the user's).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ssh_known_hosts: Option<PathBuf>,
     /// More log output (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -49,6 +60,9 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// Commands run at once on one HMC (OpenSSH's sshd allows ten sessions per connection).
+const HMC_SESSIONS: usize = 8;
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -81,6 +95,26 @@ pub enum Command {
 impl Cli {
     /// The signing key, when one is configured (read now, so that a bad key file is refused
     /// before anything is done).
+    /// The HMC backend `--hmc` names, `None` for the simulator.
+    pub(crate) fn hmc_backend(
+        &self,
+    ) -> anyhow::Result<Option<crate::backend::hmc::Hmc<crate::backend::hmc::ssh::Ssh>>> {
+        use crate::backend::hmc::ssh::{Endpoint, Ssh};
+        if self.hmc.is_empty() {
+            return Ok(None);
+        }
+        let hmcs = self
+            .hmc
+            .iter()
+            .map(|u| {
+                Endpoint::parse(u, self.ssh_identity.clone(), self.ssh_known_hosts.clone())
+                    .map(|e| Ssh::new(e, HMC_SESSIONS))
+                    .map_err(anyhow::Error::msg)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Some(crate::backend::hmc::Hmc::new(hmcs)))
+    }
+
     pub(crate) fn audit_signer(&self) -> anyhow::Result<Option<crate::store::audit::Signer>> {
         Ok(self.audit_key.as_deref().map(crate::store::audit::Signer::load).transpose()?)
     }

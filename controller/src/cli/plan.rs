@@ -63,7 +63,16 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     phase("manifests loaded");
     // `--refresh=false` only reads: the state directory is opened read-only and the backend
     // is not asked.
-    let (observed, stored, dir, rates) = if args.refresh {
+    let (observed, stored, dir, rates) = if let Some(hmc) = cli.hmc_backend()?
+        && args.refresh
+    {
+        let dir = crate::store::StateDir::open(&cli.state_dir)?;
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let mut observed = rt.block_on(hmc.observe())?;
+        observed.adopt_names(&desired);
+        phase("observed the HMC");
+        (observed, None, dir, hmc.rates_default())
+    } else if args.refresh {
         let Some((sim, dir)) = super::sim::open_with_dir(cli)? else {
             return Ok(ExitCode::from(1));
         };

@@ -79,6 +79,18 @@ enum SimCommand {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
         command: Vec<String>,
     },
+    /// Run HMC command lines against the simulated estate and print what an HMC prints, with its
+    /// exit status: `sim hmc-shell lshwres -r mem -m alpha --level lpar -F lpar_name`. As an
+    /// sshd `ForceCommand` it runs `SSH_ORIGINAL_COMMAND`; with neither, the lines on stdin.
+    /// Only the HMC's own commands run, as in its restricted shell.
+    HmcShell {
+        /// The frames this emulated HMC manages (default: all), comma-separated.
+        #[arg(long, value_delimiter = ',', value_name = "FRAME,...")]
+        frames: Vec<FrameName>,
+        /// The command line (one argument holding it whole, or its words).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
     /// Abort a migration in flight (an operator's `migrlpar -o s`, or the HMC giving up): the
     /// partition is left to be recovered with `migrlpar -o r`.
     AbortMigration { partition: powerplane_model::PartitionName },
@@ -98,6 +110,9 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
 async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     if let SimCommand::Init { seed, force } = &args.command {
         return init(cli, *seed, *force);
+    }
+    if let SimCommand::HmcShell { frames, command } = &args.command {
+        return hmc_shell(cli, frames, command).await;
     }
     if let SimCommand::ViosDown { frame, vios } | SimCommand::ViosUp { frame, vios } = &args.command
         && let Some(addr) = crate::store::lock::listener(&cli.state_dir)
@@ -149,7 +164,7 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     };
     let out = &mut std::io::stdout().lock();
     match &args.command {
-        SimCommand::Init { .. } => unreachable!("handled above"),
+        SimCommand::Init { .. } | SimCommand::HmcShell { .. } => unreachable!("handled above"),
         SimCommand::Show { .. } | SimCommand::Events { .. } => unreachable!("handled above"),
         SimCommand::ViosDown { frame, vios } => {
             for e in sim.vios_down(frame, vios).await? {
@@ -215,6 +230,46 @@ fn forward(addr: &str, command: &SimCommand, frame: &FrameName, vios: &ViosName)
         eprint!("error: {body}");
         Ok(ExitCode::from(1))
     }
+}
+
+/// `sim hmc-shell`: one script against the simulated estate. A script that only lists opens
+/// the state directory read-only; one that changes waits (up to two minutes) for another
+/// session's change to end, as commands queue on an HMC.
+async fn hmc_shell(cli: &Cli, frames: &[FrameName], command: &[String]) -> anyhow::Result<ExitCode> {
+    use crate::backend::sim::hmc_shell::HmcShell;
+    let script = match (std::env::var("SSH_ORIGINAL_COMMAND"), command) {
+        (Ok(s), _) => s,
+        (Err(_), [one]) => one.clone(),
+        (Err(_), []) => std::io::read_to_string(std::io::stdin())?,
+        (Err(_), words) => shlex::try_join(words.iter().map(String::as_str))?,
+    };
+    let managed = (!frames.is_empty()).then(|| frames.iter().cloned().collect());
+    let (sim, _dir) = if HmcShell::reads_only(&script) {
+        open_read_only(cli)?
+    } else {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        loop {
+            match open_with_dir(cli) {
+                Ok(Some(x)) => break x,
+                Ok(None) => return Ok(ExitCode::from(1)),
+                Err(e)
+                    if std::time::Instant::now() < deadline
+                        && matches!(
+                            e.downcast_ref::<crate::store::StoreError>(),
+                            Some(crate::store::StoreError::Locked { .. })
+                        ) =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    let out = HmcShell::new(sim.clone(), managed).run(&script).await;
+    print!("{}", out.stdout);
+    eprint!("{}", out.stderr);
+    std::io::stdout().flush()?;
+    Ok(ExitCode::from(u8::try_from(out.code).unwrap_or(1)))
 }
 
 fn parse_kind(s: &str) -> anyhow::Result<ActionKind> {

@@ -51,6 +51,11 @@ impl<T: Transport> Hmc<T> {
         }
     }
 
+    /// The plan estimate's rates for an HMC: its typical times (an HMC reports none).
+    pub fn rates_default(&self) -> powerplane_model::plan::Rates {
+        powerplane_model::plan::Rates::default()
+    }
+
     /// Polls migrations every `d` (tests use short ones).
     pub fn with_poll(mut self, d: Duration) -> Self {
         self.poll = d;

@@ -62,6 +62,23 @@ impl HmcShell {
         HmcShell { sim, managed }
     }
 
+    /// Whether `script` only lists (so the state directory can be opened read-only).
+    pub fn reads_only(script: &str) -> bool {
+        split_commands(script).into_iter().all(|line| {
+            let words = shlex::split(line).unwrap_or_default();
+            match words.first().map(String::as_str) {
+                Some("lssyscfg" | "lshwres" | "lslparmigr" | "echo") | None => true,
+                Some("viosvrcmd") => {
+                    let inner = words.iter().position(|w| w == "-c").and_then(|i| words.get(i + 1));
+                    let inner = inner.and_then(|c| shlex::split(c)).unwrap_or_default();
+                    let inner: Vec<&str> = inner.iter().map(String::as_str).collect();
+                    is_listing(&inner)
+                }
+                Some(_) => false,
+            }
+        })
+    }
+
     fn manages(&self, f: &FrameName) -> bool {
         self.managed.as_ref().is_none_or(|m| m.contains(f))
     }
