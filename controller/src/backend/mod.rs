@@ -3,7 +3,10 @@
 //! model, the output parser here).
 
 pub mod hmc;
+mod selected;
 pub mod sim;
+
+pub use selected::Backend;
 
 use std::future::Future;
 use std::time::Duration;

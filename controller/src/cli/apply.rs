@@ -92,13 +92,13 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
 /// ended the wait.
 async fn wait_for(cli: &Cli, opens: jiff::Timestamp) -> anyhow::Result<bool> {
     use tokio::signal::unix::{SignalKind, signal};
-    let Some((sim, _dir)) = super::sim::open_with_dir(cli)? else { bail!("the simulated estate could not be opened") };
+    let Some((sim, _dir)) = super::open_backend(cli)? else { bail!("the backend could not be opened") };
     let now = crate::windows::now(sim.now_ms()).map_err(anyhow::Error::msg)?;
     let wait = Duration::try_from(opens.duration_since(now)).unwrap_or(Duration::ZERO);
     let (mut int, mut term) = (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?);
     let waited = async {
         if crate::windows::rehearsal() {
-            sim.sleep_virtual(wait).await;
+            sim.sleep(wait).await;
         } else {
             tokio::time::sleep(wait).await;
         }
@@ -167,7 +167,8 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
         }
         (None, None) => unreachable!("clap requires DIR or --plan"),
     };
-    let Some((sim, dir)) = super::sim::open_with_dir(cli)? else { return Ok(ExitCode::from(1)) };
+    let Some((sim, dir)) = super::open_backend(cli)? else { return Ok(ExitCode::from(1)) };
+    sim.adopt_names(&desired.estate);
     let _lock = lock::acquire(&dir, "apply", None)?;
     let log = AuditLog::open_signed(&dir, signer)?;
     let writer = AuditWriter::start(log.clone());
@@ -235,8 +236,7 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
         }
     };
     let stdout = std::io::stdout();
-    let title =
-        format!("powerplane apply: {} on the simulated estate in {}", desired.dir.display(), cli.state_dir.display());
+    let title = format!("powerplane apply: {} on {}", desired.dir.display(), sim.describe(&cli.state_dir));
     write!(stdout.lock(), "{}", render::text(&plan, &title, render::Style::detect(stdout.is_terminal())))?;
     if !plan.errors.is_empty() {
         eprintln!("the plan has errors: nothing was applied");
@@ -471,7 +471,7 @@ fn converged_report(again: &Plan, wait: Duration) -> anyhow::Result<bool> {
 /// in flight on the backend, printing progress. Returns the last observation and its plan
 /// (whose `in_progress` is what is still in flight).
 async fn settle(
-    sim: &crate::backend::sim::Simulator,
+    sim: &crate::backend::Backend,
     desired: &Desired,
     options: PlanOptions,
     timeout: Duration,

@@ -42,9 +42,8 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         Some(hmc) => {
             let dir = crate::store::StateDir::open_read_only(&cli.state_dir)?;
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            let mut observed = rt.block_on(hmc.observe())?;
-            observed.adopt_names(&desired);
-            (observed, dir)
+            hmc.adopt_names(&desired);
+            (rt.block_on(hmc.observe())?, dir)
         }
         None => {
             let (sim, dir) = super::sim::open_read_only(cli)?;

@@ -61,6 +61,17 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The backend the command runs against and the state directory: the HMCs `--hmc` names, or
+/// the simulator (created from the inventory on first use). `None` when the simulator could not
+/// be created (its diagnostics were printed).
+pub(crate) fn open_backend(cli: &Cli) -> anyhow::Result<Option<(crate::backend::Backend, crate::store::StateDir)>> {
+    if let Some(hmc) = cli.hmc_backend()? {
+        let dir = crate::store::StateDir::open(&cli.state_dir)?;
+        return Ok(Some((crate::backend::Backend::Hmc(std::sync::Arc::new(hmc)), dir)));
+    }
+    Ok(sim::open_with_dir(cli)?.map(|(s, d)| (crate::backend::Backend::Sim(s), d)))
+}
+
 /// Commands run at once on one HMC (OpenSSH's sshd allows ten sessions per connection).
 const HMC_SESSIONS: usize = 8;
 

@@ -68,10 +68,10 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     {
         let dir = crate::store::StateDir::open(&cli.state_dir)?;
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let mut observed = rt.block_on(hmc.observe())?;
-        observed.adopt_names(&desired);
+        hmc.adopt_names(&desired);
+        let (observed, rates) = rt.block_on(async { (hmc.observe().await, hmc.rates().await) });
         phase("observed the HMC");
-        (observed, None, dir, hmc.rates_default())
+        (observed?, None, dir, rates)
     } else if args.refresh {
         let Some((sim, dir)) = super::sim::open_with_dir(cli)? else {
             return Ok(ExitCode::from(1));

@@ -55,7 +55,7 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let signer = cli.audit_signer()?;
     rt.block_on(async {
         let stopper = crate::signals::install(args.drain_timeout)?;
-        let Some((sim, dir)) = super::sim::open_with_dir(cli)? else { return Ok(ExitCode::from(1)) };
+        let Some((sim, dir)) = super::open_backend(cli)? else { return Ok(ExitCode::from(1)) };
         let metrics = Arc::new(Metrics::default());
         let listener = if args.no_listen { None } else { Some(server::bind(args.listen).await?) };
         let addr = listener.as_ref().map(|l| l.local_addr()).transpose()?;
@@ -64,7 +64,7 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         if let (Some(listener), Some(addr)) = (listener, addr) {
             tracing::info!(%addr, "serving /metrics and /healthz");
             eprintln!("listening on {addr}");
-            tokio::spawn(server::serve(listener, metrics.clone(), sim.clone()));
+            tokio::spawn(server::serve(listener, metrics.clone(), sim.simulator().cloned()));
         }
         let cfg = watch::Config {
             dir: args.dir.clone(),

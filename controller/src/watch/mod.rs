@@ -25,8 +25,8 @@ use powerplane_model::plan::{ChangeKind, Ties, compare};
 use powerplane_model::{Estate, FrameName, ManifestSet, PartitionName, PlanOptions};
 use tokio::sync::{mpsc, watch};
 
+use crate::backend::Backend;
 use crate::backend::Hypervisor;
-use crate::backend::sim::Simulator;
 use crate::executor::{self, AuditWriter, Context, Outcome, Progress};
 use crate::store::StateDir;
 use crate::store::audit::{self, AuditLog, Draft, Event};
@@ -111,7 +111,7 @@ fn unix_now() -> f64 {
 /// returns.
 pub async fn run(
     cfg: Config,
-    sim: Simulator,
+    sim: Backend,
     dir: StateDir,
     metrics: Arc<metrics::Metrics>,
     stop: watch::Receiver<executor::Stop>,
@@ -228,18 +228,18 @@ pub async fn run(
 }
 
 /// The loop's clock: the system's, or a set one moving with the simulator.
-fn clock(sim: &Simulator) -> jiff::Timestamp {
+fn clock(sim: &Backend) -> jiff::Timestamp {
     crate::windows::now(sim.now_ms()).unwrap_or_else(|_| jiff::Timestamp::now())
 }
 
 /// Resolves when the next window that holds work opens (Argo CD's sync windows do not fire
 /// when a window opens, argo-cd#21692: this one does).
-async fn until_window(sim: &Simulator, state: &State) {
+async fn until_window(sim: &Backend, state: &State) {
     let Some(opens) = state.window_opens else { return std::future::pending().await };
     let now = clock(sim);
     let wait = Duration::try_from(opens.duration_since(now)).unwrap_or(Duration::ZERO);
     if crate::windows::rehearsal() {
-        sim.sleep_virtual(wait).await;
+        sim.sleep(wait).await;
     } else {
         tokio::time::sleep(wait).await;
     }
@@ -290,7 +290,7 @@ async fn drift(writer: &AuditWriter, held: &mut wait::HeldVios, before: &Estate,
 #[allow(clippy::too_many_arguments)]
 async fn reconcile(
     cfg: &Config,
-    sim: &Simulator,
+    sim: &Backend,
     dir: &StateDir,
     writer: &AuditWriter,
     metrics: &metrics::Metrics,
@@ -304,6 +304,9 @@ async fn reconcile(
         None => snapshot::load(dir).ok().flatten().map(|(_, e)| e),
     };
     let desired = state.manifests.as_ref().map(ManifestSet::estate);
+    if let Some(d) = desired {
+        sim.adopt_names(d);
+    }
     let options = PlanOptions { rates: sim.rates().await, limits: cfg.settings.limits(), ..Default::default() };
     // Observe the scope of the change and plan it. A scope with errors is planned again in
     // full: what is wrong may be named by objects outside the scope (a pool defined on another

@@ -25,7 +25,7 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
 }
 
 /// Accepts connections forever.
-pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, sim: Simulator) {
+pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, sim: Option<Simulator>) {
     loop {
         let Ok((mut stream, _)) = listener.accept().await else { continue };
         let (metrics, sim) = (metrics.clone(), sim.clone());
@@ -56,7 +56,7 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, sim: Simulator)
     }
 }
 
-async fn respond(method: &str, target: &str, metrics: &Metrics, sim: &Simulator) -> (&'static str, String) {
+async fn respond(method: &str, target: &str, metrics: &Metrics, sim: &Option<Simulator>) -> (&'static str, String) {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let param = |k: &str| {
         query.split('&').find_map(|kv| kv.strip_prefix(k).and_then(|r| r.strip_prefix('='))).map(percent_decode)
@@ -65,6 +65,9 @@ async fn respond(method: &str, target: &str, metrics: &Metrics, sim: &Simulator)
         ("GET", "/metrics") => ("200 OK", metrics.render()),
         ("GET", "/healthz") => ("200 OK", "ok\n".into()),
         ("POST", "/sim/vios-down" | "/sim/vios-up") => {
+            let Some(sim) = sim else {
+                return ("404 Not Found", "this controller runs against HMCs, not the simulator\n".into());
+            };
             let (Some(f), Some(v)) = (param("frame"), param("vios")) else {
                 return ("400 Bad Request", "give ?frame=FRAME&vios=VIOS\n".into());
             };

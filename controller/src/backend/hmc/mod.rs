@@ -39,6 +39,8 @@ pub struct Hmc<T: Transport> {
     managers: RwLock<BTreeMap<FrameName, usize>>,
     /// How often a migration is polled.
     poll: Duration,
+    /// The manifests' names for what the HMC does not name (see [`Estate::adopt_names`]).
+    names: std::sync::RwLock<Estate>,
 }
 
 impl<T: Transport> Hmc<T> {
@@ -48,12 +50,26 @@ impl<T: Transport> Hmc<T> {
             hmcs: hmcs.into_iter().map(Arc::new).collect(),
             managers: Default::default(),
             poll: Duration::from_secs(5),
+            names: Default::default(),
         }
     }
 
-    /// The plan estimate's rates for an HMC: its typical times (an HMC reports none).
-    pub fn rates_default(&self) -> powerplane_model::plan::Rates {
-        powerplane_model::plan::Rates::default()
+    /// From now on, observations name the VIOS pairs, SEAs and pools as `desired` does.
+    pub fn adopt_names(&self, desired: &Estate) {
+        let named = Estate {
+            vios_pairs: desired.vios_pairs.clone(),
+            seas: desired.seas.clone(),
+            mem_pools: desired.mem_pools.clone(),
+            proc_pools: desired.proc_pools.clone(),
+            ..Default::default()
+        };
+        *self.names.write().expect("not poisoned") = named;
+    }
+
+    /// The HMCs, for titles.
+    pub fn describe(&self) -> String {
+        let all: Vec<String> = self.hmcs.iter().map(|t| t.describe()).collect();
+        format!("the HMC{} {}", if all.len() == 1 { "" } else { "s" }, all.join(", "))
     }
 
     /// Polls migrations every `d` (tests use short ones).
@@ -109,7 +125,10 @@ impl<T: Transport> Hmc<T> {
             all.extend(r.map_err(|e| BackendError::Internal(format!("an observing task failed: {e}")))??);
         }
         all.sort_by(|a, b| a.0.cmp(&b.0));
-        observe::estate(all).map_err(|e| BackendError::Internal(format!("cannot read the HMC's listings: {e}")))
+        let mut e =
+            observe::estate(all).map_err(|e| BackendError::Internal(format!("cannot read the HMC's listings: {e}")))?;
+        e.adopt_names(&self.names.read().expect("not poisoned"));
+        Ok(e)
     }
 
     async fn transport_for(&self, frame: &FrameName) -> Result<Arc<T>, BackendError> {
