@@ -245,3 +245,142 @@ fn apply_through_ssh_converges_with_the_same_audit_as_in_process() {
         .unwrap();
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
 }
+
+fn audit_records(state: &Path) -> Vec<serde_json::Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_powerplane"))
+        .arg("--state-dir")
+        .arg(state)
+        .args(["audit", "--json"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn inventory() -> String {
+    super::support::root().join("examples/lab/inventory.yaml").display().to_string()
+}
+
+/// Faults injected on the emulated estate behave through SSH as they do in process: a refused
+/// migration fails with its HSCL code (in the output and the audit) and skips what depends on
+/// it, the next apply moves it; a paging VIOS that went down and came back is failed back.
+#[test]
+fn faults_on_the_emulator_behave_through_ssh_as_in_process() {
+    let lab = Lab::new();
+    lab.cmd(&["--inventory", &inventory(), "sim", "init"]).assert().success();
+    let sshd = Sshd::start(&lab.state());
+    let controller = tempfile::tempdir().unwrap();
+    let state = controller.path().join("state");
+    let m = lab.manifests();
+    let m = m.to_str().unwrap();
+    // Move bxaix85 and grow it: the DLPAR depends on the migration, which the HMC refuses.
+    lab.edit("js22.yaml", "placement: {anyOf: [js22_slot13, js22_slot14]}", "placement: {frame: js22_slot14}");
+    lab.edit("js22.yaml", "desiredMB: 4096, maxMB: 8192", "desiredMB: 6144, maxMB: 8192");
+    lab.cmd(&["sim", "fail-next", "MigratePartition"]).assert().success();
+    let out = through(&sshd, &state, &["apply", m, "--yes"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("MigratePartition Partition/bxaix85: HSCLA257"), "{text}");
+    assert!(text.contains("UpdatePartition Partition/bxaix85: skipped because"), "{text}");
+    let records = audit_records(&state);
+    assert!(
+        records
+            .iter()
+            .any(|r| r["kind"] == "MigratePartition" && r["result"] == "failed" && r.to_string().contains("HSCLA257")),
+        "the refusal's code is on record: {records:?}"
+    );
+    let out = through(&sshd, &state, &["apply", m, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    lab.cmd(&["sim", "show"]).assert().success().stdout(predicates::str::contains("bxaix85"));
+
+    // Paging failover and return: only the failback is planned, and applied.
+    let ams = "IBM_MMA_P6_102615A_SOLCHMS05";
+    lab.cmd(&["sim", "vios-down", ams, "lpar_1_solchio05"]).assert().success();
+    lab.cmd(&["sim", "vios-up", ams, "lpar_1_solchio05"]).assert().success();
+    let out = through(&sshd, &state, &["plan", m, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<&str> = v["actions"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["SwitchPagingVios"], "{v}");
+    let out = through(&sshd, &state, &["apply", m, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = lab
+        .cmd(&["sim", "hmc-shell", &format!("lshwres -r mem -m {ams} --level lpar -F lpar_name,curr_paging_vios_name")])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "lpar_6_sotchax11,lpar_1_solchio05\n");
+    let verify = Command::new(env!("CARGO_BIN_EXE_powerplane"))
+        .arg("--state-dir")
+        .arg(&state)
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+}
+
+/// `watch --hmc` heals a VIOS that went down on the emulated estate: with `restartVios` it
+/// starts it again through SSH, then fails paging back.
+#[test]
+fn watch_through_ssh_heals_a_vios_that_went_down() {
+    use std::io::BufRead;
+    let lab = Lab::new();
+    lab.cmd(&["--inventory", &inventory(), "sim", "init"]).assert().success();
+    std::fs::write(
+        lab.path("settings.yaml"),
+        "apiVersion: powerplane/v1\nkind: Settings\nmetadata: {name: lab}\nspec: {restartVios: true}\n",
+    )
+    .unwrap();
+    let sshd = Sshd::start(&lab.state());
+    let controller = tempfile::tempdir().unwrap();
+    let state = controller.path().join("state");
+    let m = lab.manifests();
+    let m = m.to_str().unwrap();
+    let out = through(&sshd, &state, &["apply", m, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_powerplane"))
+        .arg("--state-dir")
+        .arg(&state)
+        .args(sshd.hmc_args())
+        .args(["watch", m, "--interval", "1s", "--no-listen"])
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, lines) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let seen = std::cell::RefCell::new(Vec::<String>::new());
+    let until = |needles: &[&str]| -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(l) if needles.iter().all(|n| l.contains(n)) => return l,
+                Ok(l) => seen.borrow_mut().push(l),
+                Err(_) => {
+                    let seen = seen.borrow();
+                    panic!(
+                        "no log line with {needles:?} in time; the last lines:\n{}",
+                        seen[seen.len().saturating_sub(30)..].join("\n")
+                    )
+                }
+            }
+        }
+    };
+    until(&["reconciled: the estate matches the manifests"]);
+    lab.cmd(&["sim", "vios-down", "IBM_MMA_P6_102615A_SOLCHMS05", "lpar_1_solchio05"]).assert().success();
+    until(&["action finished", "kind=StartVios", "Succeeded"]);
+    until(&["action finished", "kind=SwitchPagingVios", "Succeeded"]);
+    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143));
+    let records = audit_records(&state);
+    assert!(records.iter().any(|r| r["kind"] == "StartVios" && r["result"] == "succeeded"));
+}

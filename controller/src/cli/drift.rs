@@ -41,6 +41,9 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let (observed, dir) = match cli.hmc_backend()? {
         Some(hmc) => {
             let dir = crate::store::StateDir::open_read_only(&cli.state_dir)?;
+            if let Ok(Some((_, earlier))) = snapshot::load(&dir) {
+                hmc.remember(earlier);
+            }
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             hmc.adopt_names(&desired);
             (rt.block_on(hmc.observe())?, dir)

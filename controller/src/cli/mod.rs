@@ -67,6 +67,10 @@ pub struct Cli {
 pub(crate) fn open_backend(cli: &Cli) -> anyhow::Result<Option<(crate::backend::Backend, crate::store::StateDir)>> {
     if let Some(hmc) = cli.hmc_backend()? {
         let dir = crate::store::StateDir::open(&cli.state_dir)?;
+        // What a VIOS that is down now had when last seen.
+        if let Ok(Some((_, earlier))) = crate::store::snapshot::load(&dir) {
+            hmc.remember(earlier);
+        }
         return Ok(Some((crate::backend::Backend::Hmc(std::sync::Arc::new(hmc)), dir)));
     }
     Ok(sim::open_with_dir(cli)?.map(|(s, d)| (crate::backend::Backend::Sim(s), d)))

@@ -67,6 +67,9 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         && args.refresh
     {
         let dir = crate::store::StateDir::open(&cli.state_dir)?;
+        if let Ok(Some((_, earlier))) = snapshot::load(&dir) {
+            hmc.remember(earlier);
+        }
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         hmc.adopt_names(&desired);
         let (observed, rates) = rt.block_on(async { (hmc.observe().await, hmc.rates().await) });

@@ -41,6 +41,8 @@ pub struct Hmc<T: Transport> {
     poll: Duration,
     /// The manifests' names for what the HMC does not name (see [`Estate::adopt_names`]).
     names: std::sync::RwLock<Estate>,
+    /// The last observation: what a VIOS that is down had when it last answered.
+    last: std::sync::RwLock<Option<Estate>>,
 }
 
 impl<T: Transport> Hmc<T> {
@@ -51,7 +53,14 @@ impl<T: Transport> Hmc<T> {
             managers: Default::default(),
             poll: Duration::from_secs(5),
             names: Default::default(),
+            last: Default::default(),
         }
+    }
+
+    /// Remembers an earlier observation (the state directory's snapshot): the devices of a VIOS
+    /// that is down now are those it had then, as the HMC cannot list inside it.
+    pub fn remember(&self, earlier: Estate) {
+        *self.last.write().expect("not poisoned") = Some(earlier);
     }
 
     /// From now on, observations name the VIOS pairs, SEAs and pools as `desired` does.
@@ -128,6 +137,12 @@ impl<T: Transport> Hmc<T> {
         let mut e =
             observe::estate(all).map_err(|e| BackendError::Internal(format!("cannot read the HMC's listings: {e}")))?;
         e.adopt_names(&self.names.read().expect("not poisoned"));
+        if let Some(last) = self.last.read().expect("not poisoned").as_ref() {
+            observe::fill_down_vios(&mut e, last);
+        }
+        if only.is_none() {
+            *self.last.write().expect("not poisoned") = Some(e.clone());
+        }
         Ok(e)
     }
 

@@ -174,6 +174,18 @@ fn entstat_lines(text: &str) -> BTreeMap<&str, &str> {
     text.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim(), v.trim())).collect()
 }
 
+/// The SEA's `haMode` from its members' `ha_mode`: disabled or sharing when all are, else
+/// auto.
+fn sea_ha_mode(members: &[SeaMemberStatus]) -> HaMode {
+    if members.iter().all(|m| m.ha_mode == SeaHaMode::Disabled) {
+        HaMode::Disabled
+    } else if members.iter().all(|m| m.ha_mode == SeaHaMode::Sharing) {
+        HaMode::Sharing
+    } else {
+        HaMode::Auto
+    }
+}
+
 /// The virtual slot in a location code ending `-C<slot>-T1` of a virtual adapter (`-V<id>-`).
 fn virtual_slot(physloc: &str) -> Option<u16> {
     if !physloc.contains("-V") {
@@ -389,14 +401,7 @@ fn frame(e: &mut Estate, status: &mut Status, fname: FrameName, l: &FrameListing
     if !members.is_empty() {
         members.sort_by_key(|m| m.0.priority);
         let sea = SeaName::new(format!("{fname}-sea")).map_err(|e| bad(SYS, "name", e.to_string()))?;
-        let modes: Vec<SeaHaMode> = members.iter().map(|m| m.0.ha_mode).collect();
-        let ha_mode = if modes.iter().all(|m| *m == SeaHaMode::Disabled) {
-            HaMode::Disabled
-        } else if modes.iter().all(|m| *m == SeaHaMode::Sharing) {
-            HaMode::Sharing
-        } else {
-            HaMode::Auto
-        };
+        let ha_mode = sea_ha_mode(&members.iter().map(|m| m.0.clone()).collect::<Vec<_>>());
         let first = &members[0];
         // The trunks every member bridges.
         let common: Vec<TrunkSpec> =
@@ -690,4 +695,74 @@ fn migration(r: &Record) -> Result<Option<MigrationStatus>, ParseError> {
                 .ceil() as u64
         },
     }))
+}
+
+/// A VIOS that is down answers no `viosvrcmd`: its adapters and disks, and its SEA device, are
+/// taken from `last` (an earlier observation), its SEA device inactive, bridging nothing.
+pub(crate) fn fill_down_vios(e: &mut Estate, last: &Estate) {
+    let frames: Vec<FrameName> = e.hardware.keys().cloned().collect();
+    for f in frames {
+        let down: Vec<ViosName> = e
+            .status
+            .vios
+            .get(&f)
+            .map(|m| m.iter().filter(|(_, s)| !s.is_running()).map(|(v, _)| v.clone()).collect())
+            .unwrap_or_default();
+        if down.is_empty() {
+            continue;
+        }
+        let Some(before) = last.hardware.get(&f) else { continue };
+        let hw = e.hardware.get_mut(&f).expect("listed above");
+        for v in &down {
+            if let (Some(now), Some(then)) =
+                (hw.spec.vios.iter_mut().find(|h| &h.name == v), before.spec.vios.iter().find(|h| &h.name == v))
+                && now.ethernet.is_empty()
+                && now.disks.is_empty()
+            {
+                now.ethernet = then.ethernet.clone();
+                now.disks = then.disks.clone();
+            }
+        }
+        // The frame's SEA as it was, with the members that are down inactive now.
+        let on_frame = |est: &Estate, s: &powerplane_model::Sea| {
+            est.vios_pairs.get(&s.spec.vios_pair).is_some_and(|p| p.spec.frame == f)
+        };
+        let Some(old) = last.seas.values().find(|s| on_frame(last, s)) else { continue };
+        let old_members = last.status.seas.get(&old.metadata.name).cloned().unwrap_or_default();
+        let inactive = |m: &SeaMemberStatus| SeaMemberStatus {
+            state: SeaState::Inactive,
+            bridge_mode: BridgeMode::None,
+            vlans: Vec::new(),
+            ..m.clone()
+        };
+        let current = e.seas.values().find(|s| on_frame(e, s)).map(|s| s.metadata.name.clone());
+        match current {
+            Some(name) => {
+                let members = e.status.seas.entry(name.clone()).or_default();
+                for m in old_members.iter().filter(|m| down.contains(&m.vios)) {
+                    if !members.iter().any(|x| x.vios == m.vios) {
+                        members.push(inactive(m));
+                    }
+                }
+                members.sort_by_key(|m| m.priority);
+                // The SEA's configuration counts every member, up or down.
+                let (primary, ha_mode) = (members.first().map(|m| m.vios.clone()), sea_ha_mode(members));
+                if let Some(sea) = e.seas.get_mut(&name) {
+                    if let Some(p) = primary {
+                        sea.spec.primary = p;
+                    }
+                    sea.spec.ha_mode = ha_mode;
+                }
+            }
+            None if old_members.iter().all(|m| down.contains(&m.vios)) => {
+                let mut sea = old.clone();
+                if let Some(pair) = e.vios_pairs.values().find(|p| p.spec.frame == f) {
+                    sea.spec.vios_pair = pair.metadata.name.clone();
+                }
+                e.status.seas.insert(sea.metadata.name.clone(), old_members.iter().map(inactive).collect());
+                e.seas.insert(sea.metadata.name.clone(), sea);
+            }
+            None => {}
+        }
+    }
 }

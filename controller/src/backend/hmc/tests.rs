@@ -36,13 +36,11 @@ pub(crate) fn hmc_view(mut e: Estate) -> Estate {
     e
 }
 
-#[tokio::test]
-async fn the_lab_through_the_emulator_is_the_lab() {
-    let sim = lab();
+/// The HMC's observation of `sim` equals the simulator's own, less what an HMC cannot see.
+async fn same_through_the_emulator(sim: &Simulator, hmc: &Hmc<Local>) {
     let direct = hmc_view(sim.observe().await.unwrap());
-    let hmc = Hmc::new(vec![Local(HmcShell::new(sim.clone(), None))]);
+    hmc.adopt_names(&direct);
     let mut seen = hmc.observe().await.unwrap();
-    seen.adopt_names(&direct);
     for s in seen.status.partitions.values_mut() {
         if let Some(m) = s.migration.as_mut() {
             m.remaining_secs = 0;
@@ -54,4 +52,33 @@ async fn the_lab_through_the_emulator_is_the_lab() {
         let diff = similar::TextDiff::from_lines(&a, &b);
         panic!("{}", diff.unified_diff().context_radius(3));
     }
+}
+
+#[tokio::test]
+async fn the_lab_through_the_emulator_is_the_lab() {
+    let sim = lab();
+    let hmc = Hmc::new(vec![Local(HmcShell::new(sim.clone(), None))]);
+    same_through_the_emulator(&sim, &hmc).await;
+}
+
+/// A VIOS that is down answers nothing inside it: its devices and SEA device are those of the
+/// last observation, the SEA device inactive; the primary stays the priority-1 member.
+#[tokio::test]
+async fn a_vios_that_is_down_keeps_what_it_had_when_last_seen() {
+    let sim = lab();
+    let hmc = Hmc::new(vec![Local(HmcShell::new(sim.clone(), None))]);
+    same_through_the_emulator(&sim, &hmc).await;
+    let f = FrameName::new("p72").unwrap();
+    sim.vios_down(&f, &ViosName::new("p72vio1").unwrap()).await.unwrap();
+    same_through_the_emulator(&sim, &hmc).await;
+    sim.vios_down(&f, &ViosName::new("p72vio2").unwrap()).await.unwrap();
+    same_through_the_emulator(&sim, &hmc).await;
+    sim.vios_up(&f, &ViosName::new("p72vio1").unwrap()).await.unwrap();
+    same_through_the_emulator(&sim, &hmc).await;
+    // A fresh process remembers the state directory's snapshot instead.
+    let earlier = hmc.observe().await.unwrap();
+    sim.vios_down(&f, &ViosName::new("p72vio1").unwrap()).await.unwrap();
+    let fresh = Hmc::new(vec![Local(HmcShell::new(sim.clone(), None))]);
+    fresh.remember(earlier);
+    same_through_the_emulator(&sim, &fresh).await;
 }

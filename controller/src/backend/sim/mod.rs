@@ -428,6 +428,14 @@ impl Simulator {
                     "injected transient failure of {kind} (the HMC was busy)"
                 ))),
                 FailMode::Midway if kind == ActionKind::MigratePartition => Fault::Midway,
+                // An injected migration failure is the partition refusing, as the HMC reports it.
+                // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, line 1718.
+                FailMode::Permanent | FailMode::Midway if kind == ActionKind::MigratePartition => {
+                    Fault::Fail(BackendError::Refused {
+                        code: Some("HSCLA257".into()),
+                        message: format!("injected failure of {kind}: the migrating partition has returned a failure response to the HMC's request"),
+                    })
+                }
                 FailMode::Permanent | FailMode::Midway => {
                     Fault::Fail(BackendError::refused_plain(format!("injected failure of {kind}")))
                 }
