@@ -25,3 +25,96 @@ async fn the_restricted_shell_runs_hmc_commands_only() {
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("nosuch could not be found"), "{out:?}");
 }
+
+mod hostile_names {
+    //! Issue 16 item 6: no manifest can inject a command. Any text that is not a valid name is
+    //! refused by validation; a valid name reaches the HMC command line (and `viosvrcmd -c
+    //! "..."`) as exactly one word, which the HMC side reads back as the same name.
+
+    use powerplane_model::status::SeaHaMode;
+    use powerplane_model::{DeviceName, FrameName, Op, PartitionName, ViosName};
+    use proptest::prelude::*;
+
+    use super::super::commands::Opts;
+
+    const SHELL: &[char] = &[
+        '$', ';', '|', '&', '(', ')', '`', '\'', '"', '\\', ' ', '\n', '<', '>', '*', '?', '#', '~', '!', '{', '}',
+        '[', ']', '=', ',',
+    ];
+
+    fn words(line: &str) -> Vec<String> {
+        shlex::split(line).expect("a rendered command is well quoted")
+    }
+
+    proptest! {
+        /// Any string holding a character a shell or an HMC command line acts on is refused,
+        /// whatever kind of name it is.
+        #[test]
+        fn names_with_shell_characters_are_refused(prefix in "[a-z]{0,5}", c in proptest::sample::select(SHELL), suffix in ".{0,5}") {
+            let s = format!("{prefix}{c}{suffix}");
+            prop_assert!(PartitionName::new(s.clone()).is_err());
+            prop_assert!(FrameName::new(s.clone()).is_err());
+            prop_assert!(ViosName::new(s.clone()).is_err());
+            prop_assert!(DeviceName::new(s).is_err());
+        }
+
+        /// A valid name is one word of the rendered command, where the HMC reads it.
+        #[test]
+        fn valid_names_stay_one_word_on_the_hmc_side(
+            frame in "[A-Za-z0-9_.:-]{1,47}",
+            to in "[A-Za-z0-9_.:-]{1,47}",
+            lpar in "[A-Za-z0-9_.:-]{1,47}",
+            vios in "[A-Za-z0-9_.:-]{1,47}",
+            dev in "[A-Za-z0-9_.:-]{1,20}",
+        ) {
+            let (f, t) = (FrameName::new(frame.clone()).unwrap(), FrameName::new(to.clone()).unwrap());
+            let (p, v) = (PartitionName::new(lpar.clone()).unwrap(), ViosName::new(vios.clone()).unwrap());
+            let d = DeviceName::new(dev.clone()).unwrap();
+            let mig = Op::MigratePartition { partition: p.clone(), from: f.clone(), to: t.clone(), redundant: None, msp: None };
+            let w = words(&mig.command());
+            let o = Opts::parse(&w).unwrap();
+            prop_assert_eq!((o.get("-m"), o.get("-t"), o.get("-p")), (Some(frame.as_str()), Some(to.as_str()), Some(lpar.as_str())));
+            let start = Op::StartPartition { frame: f.clone(), partition: p.clone(), force: false };
+            let w = words(&start.command());
+            let o = Opts::parse(&w).unwrap();
+            prop_assert_eq!((o.get("-m"), o.get("-n")), (Some(frame.as_str()), Some(lpar.as_str())));
+            // Through viosvrcmd the VIOS command is one quoted word, whose own words hold the device.
+            let chdev = Op::SetSeaHaMode { frame: f, vios: v, device: d, mode: SeaHaMode::Standby };
+            let w = words(&chdev.command());
+            let o = Opts::parse(&w).unwrap();
+            prop_assert_eq!(o.get("-p"), Some(vios.as_str()));
+            let inner = words(o.get("-c").unwrap());
+            prop_assert_eq!(inner, vec!["chdev".to_owned(), "-dev".into(), dev, "-attr".into(), "ha_mode=standby".into()]);
+        }
+    }
+}
+
+/// A changing command read back by the emulator is the operation that rendered it.
+#[tokio::test]
+async fn rendered_commands_read_back_into_their_operations() {
+    use powerplane_model::{FrameName, Op, PartitionName};
+    let sh = shell();
+    let s = sh.sim.snapshot().await;
+    let f = FrameName::new("js22_slot13").unwrap();
+    let t = FrameName::new("js22_slot14").unwrap();
+    let p = PartitionName::new("bxaix85").unwrap();
+    for op in [
+        Op::StartPartition { frame: f.clone(), partition: p.clone(), force: true },
+        Op::StopPartition { frame: f.clone(), partition: p.clone() },
+        Op::DeletePartition { frame: f.clone(), partition: p.clone() },
+        Op::MigratePartition {
+            partition: p.clone(),
+            from: f.clone(),
+            to: t.clone(),
+            redundant: Some(powerplane_model::action::RedundantPgVios::NonRedundant),
+            msp: None,
+        },
+        Op::ValidateMigration { partition: p.clone(), from: f.clone(), to: t.clone(), redundant: None, msp: None },
+        Op::ConfigureDevices { frame: f.clone(), vios: powerplane_model::ViosName::new("bvio82").unwrap() },
+        Op::SaveProfile { frame: f.clone(), vios: powerplane_model::ViosName::new("bvio82").unwrap() },
+        Op::StopVios { frame: f.clone(), vios: powerplane_model::ViosName::new("bvio82").unwrap() },
+    ] {
+        let words = shlex::split(&op.command()).unwrap();
+        assert_eq!(commands::parse(&s, &words), Ok(op.clone()), "{}", op.command());
+    }
+}
