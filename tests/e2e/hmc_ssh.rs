@@ -11,6 +11,8 @@ use super::support::Lab;
 /// A running `sshd` whose every session is the emulated HMC over `state`.
 struct Sshd {
     child: Child,
+    /// `sim hmc-serve`, when the emulator runs as one process.
+    daemon: Option<Child>,
     port: u16,
     key: PathBuf,
     known_hosts: PathBuf,
@@ -21,6 +23,10 @@ impl Drop for Sshd {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(d) = self.daemon.as_mut() {
+            let _ = d.kill();
+            let _ = d.wait();
+        }
     }
 }
 
@@ -46,6 +52,33 @@ fn keygen(path: &Path) {
 
 impl Sshd {
     fn start(state: &Path) -> Sshd {
+        Sshd::start_with(state, "")
+    }
+
+    /// The emulator as one process (`sim hmc-serve`, with `global` options such as
+    /// `--sim-speedup 10`) behind sshd: sessions run at once.
+    fn with_daemon(state: &Path, global: &str) -> Sshd {
+        let mut d = Command::new(env!("CARGO_BIN_EXE_powerplane"));
+        d.arg("--state-dir").arg(state).args(global.split_whitespace()).args(["sim", "hmc-serve"]);
+        let mut daemon = d.stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(daemon.stderr.as_mut().unwrap()), &mut line).unwrap();
+        assert!(line.contains("serving HMC sessions"), "{line}");
+        let mut sshd = Sshd::start_with(state, global);
+        sshd.daemon = Some(daemon);
+        sshd
+    }
+
+    /// Stops the emulator's daemon (SIGTERM), which releases the state directory.
+    fn stop_daemon(&mut self) {
+        if let Some(mut d) = self.daemon.take() {
+            let _ = Command::new("kill").arg("-TERM").arg(d.id().to_string()).status();
+            assert!(d.wait().unwrap().success());
+        }
+    }
+
+    /// With `global` options for the emulator (`--sim-speedup 10`).
+    fn start_with(state: &Path, global: &str) -> Sshd {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         keygen(&d.join("host"));
@@ -55,7 +88,8 @@ impl Sshd {
         let _ = std::fs::create_dir_all("/run/sshd");
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
-        let force = format!("{} --state-dir {} sim hmc-shell", env!("CARGO_BIN_EXE_powerplane"), state.display());
+        let force =
+            format!("{} --state-dir {} {global} sim hmc-shell", env!("CARGO_BIN_EXE_powerplane"), state.display());
         let config = format!(
             "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nAuthorizedKeysFile {keys}\nPidFile {pid}\n\
              PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
@@ -86,7 +120,7 @@ impl Sshd {
             std::thread::yield_now();
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        Sshd { child, port, key: d.join("user"), known_hosts, _dir: dir }
+        Sshd { child, daemon: None, port, key: d.join("user"), known_hosts, _dir: dir }
     }
 
     fn url(&self) -> String {
@@ -383,4 +417,73 @@ fn watch_through_ssh_heals_a_vios_that_went_down() {
     assert_eq!(status.code(), Some(143));
     let records = audit_records(&state);
     assert!(records.iter().any(|r| r["kind"] == "StartVios" && r["result"] == "succeeded"));
+}
+
+/// The SSH connection is killed while `migrlpar -o m` runs: the backend follows the migration
+/// with `lslparmigr` over a new connection and finds it ended; nothing is issued twice.
+#[test]
+fn a_connection_killed_mid_migration_is_followed_never_reissued() {
+    use std::io::BufRead;
+    let lab = Lab::new();
+    lab.cmd(&["--inventory", &inventory(), "sim", "init"]).assert().success();
+    // A slower emulator, serving sessions at once: the migration takes about 12 s of real time.
+    let mut sshd = Sshd::with_daemon(&lab.state(), "--sim-speedup 10");
+    let controller = tempfile::tempdir().unwrap();
+    let state = controller.path().join("state");
+    let m = lab.manifests();
+    let m = m.to_str().unwrap();
+    lab.edit("js22.yaml", "placement: {anyOf: [js22_slot13, js22_slot14]}", "placement: {frame: js22_slot14}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_powerplane"))
+        .arg("--state-dir")
+        .arg(&state)
+        .args(sshd.hmc_args())
+        .args(["apply", m, "--yes"])
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut log = Vec::new();
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap_or(0) > 0 {
+        let started = line.contains("action started") && line.contains("kind=MigratePartition");
+        log.push(std::mem::take(&mut line));
+        if started {
+            break;
+        }
+    }
+    // The rest of the log is read on, or apply would die writing to a closed pipe.
+    let drain = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    assert!(log.last().is_some_and(|l| l.contains("kind=MigratePartition")), "{}", log.concat());
+    // Once the emulator carries the migration out, cut every connection sshd holds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let migr = lab
+            .cmd(&["sim", "hmc-shell", "lslparmigr -r lpar -m js22_slot13 -F name,migration_state"])
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&migr.stdout).contains("bxaix85,Migration In Progress") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the migration never started: {}", log.concat());
+    }
+    let killed = Command::new("pkill").arg("-KILL").arg("-P").arg(sshd.child.id().to_string()).status().unwrap();
+    assert!(killed.success(), "no sshd connection to kill");
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rest = drain.join().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}\n{rest}");
+    assert!(text.contains("Converged"), "{text}");
+    assert!(rest.contains("following the migration"), "the cut connection was noticed: {rest}");
+    let records = audit_records(&state);
+    sshd.stop_daemon();
+    let migrations: Vec<_> = records.iter().filter(|r| r["kind"] == "MigratePartition").collect();
+    assert_eq!(migrations.len(), 2, "one intent and one outcome: {migrations:?}");
+    assert!(migrations.iter().any(|r| r["result"] == "succeeded"), "{migrations:?}");
+    let events = lab.cmd(&["sim", "events"]).output().unwrap();
+    let events = String::from_utf8_lossy(&events.stdout);
+    assert_eq!(events.matches("CLIENT_PMIG_STARTED").count(), 1, "migrated once: {events}");
+    assert_eq!(events.matches("CLIENT_PMIG_DONE").count(), 1, "{events}");
 }

@@ -91,6 +91,10 @@ enum SimCommand {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<String>,
     },
+    /// Serve HMC sessions from one process: `sim hmc-shell` (an sshd `ForceCommand`) then
+    /// forwards its commands here over the state directory's socket (`hmc.sock`), so sessions
+    /// run at once, as on an HMC, and the estate is loaded once. Until SIGINT or SIGTERM.
+    HmcServe,
     /// Abort a migration in flight (an operator's `migrlpar -o s`, or the HMC giving up): the
     /// partition is left to be recovered with `migrlpar -o r`.
     AbortMigration { partition: powerplane_model::PartitionName },
@@ -103,7 +107,11 @@ enum OnOff {
 }
 
 pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+    // The HMC emulator serves sessions on both cores; every other command is one request.
+    let rt = match args.command {
+        SimCommand::HmcServe => tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?,
+        _ => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
+    };
     rt.block_on(run_async(cli, args))
 }
 
@@ -113,6 +121,23 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     }
     if let SimCommand::HmcShell { frames, command } = &args.command {
         return hmc_shell(cli, frames, command).await;
+    }
+    if let SimCommand::HmcServe = &args.command {
+        use crate::backend::sim::hmc_shell::daemon;
+        use tokio::signal::unix::{SignalKind, signal};
+        let Some((sim, _dir)) = open_with_dir(cli)? else { return Ok(ExitCode::from(1)) };
+        let path = daemon::socket(&cli.state_dir);
+        let (mut int, mut term) = (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?);
+        let stop = async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        };
+        eprintln!("serving HMC sessions on {}", path.display());
+        daemon::serve(sim.clone(), &path, stop).await?;
+        sim.save_time().await?;
+        return Ok(ExitCode::SUCCESS);
     }
     if let SimCommand::ViosDown { frame, vios } | SimCommand::ViosUp { frame, vios } = &args.command
         && let Some(addr) = crate::store::lock::listener(&cli.state_dir)
@@ -164,7 +189,7 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     };
     let out = &mut std::io::stdout().lock();
     match &args.command {
-        SimCommand::Init { .. } | SimCommand::HmcShell { .. } => unreachable!("handled above"),
+        SimCommand::Init { .. } | SimCommand::HmcShell { .. } | SimCommand::HmcServe => unreachable!("handled above"),
         SimCommand::Show { .. } | SimCommand::Events { .. } => unreachable!("handled above"),
         SimCommand::ViosDown { frame, vios } => {
             for e in sim.vios_down(frame, vios).await? {
@@ -243,6 +268,12 @@ async fn hmc_shell(cli: &Cli, frames: &[FrameName], command: &[String]) -> anyho
         (Err(_), []) => std::io::read_to_string(std::io::stdin())?,
         (Err(_), words) => shlex::try_join(words.iter().map(String::as_str))?,
     };
+    if let Some(out) = crate::backend::sim::hmc_shell::daemon::forward(&cli.state_dir, &script, frames).await? {
+        print!("{}", out.stdout);
+        eprint!("{}", out.stderr);
+        std::io::stdout().flush()?;
+        return Ok(ExitCode::from(u8::try_from(out.code).unwrap_or(1)));
+    }
     let managed = (!frames.is_empty()).then(|| frames.iter().cloned().collect());
     let (sim, _dir) = if HmcShell::reads_only(&script) {
         open_read_only(cli)?

@@ -108,6 +108,12 @@ impl Transport for Ssh {
                         String::from_utf8_lossy(&out.stderr).trim()
                     )))
                 }
+                // A master connection that died answers every command with an error of its
+                // own: forget it, so that the next command connects again.
+                Some(code) if code != 0 && session.check().await.is_err() => {
+                    self.forget().await;
+                    Err(BackendError::Transient(format!("the SSH connection to {} was lost", self.endpoint.url)))
+                }
                 Some(code) => Ok(ShellOutput {
                     stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
                     stderr: String::from_utf8_lossy(&out.stderr).into_owned(),

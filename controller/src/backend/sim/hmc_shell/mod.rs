@@ -8,6 +8,7 @@
 //! `$?` is the last command's exit status.
 
 mod commands;
+pub mod daemon;
 mod listings;
 
 use std::collections::BTreeSet;

@@ -1,0 +1,90 @@
+//! `powerplane sim hmc-serve`: one process holds the simulated estate and answers every HMC
+//! session, as an HMC serves many at once. `sim hmc-shell` (the sshd `ForceCommand`) forwards
+//! its script over the state directory's Unix socket when the daemon runs, so sessions do not
+//! queue on the state directory's lock (a `migrlpar -o m` holds it for the whole migration) and
+//! the estate is loaded once, not once per session. One JSON line each way.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use powerplane_model::FrameName;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+
+use super::{HmcShell, ShellOutput};
+use crate::backend::sim::Simulator;
+
+/// The socket in a state directory.
+pub fn socket(state_dir: &Path) -> PathBuf {
+    state_dir.join("hmc.sock")
+}
+
+#[derive(Serialize, Deserialize)]
+struct Request {
+    script: String,
+    #[serde(default)]
+    frames: Vec<FrameName>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Response {
+    stdout: String,
+    stderr: String,
+    code: i32,
+}
+
+/// Serves sessions on `path` until `stop` resolves; each session runs concurrently.
+pub async fn serve(sim: Simulator, path: &Path, stop: impl std::future::Future<Output = ()>) -> std::io::Result<()> {
+    // A socket file left by a daemon that died is not in use: nothing answers on it.
+    if path.exists() && UnixStream::connect(path).await.is_err() {
+        std::fs::remove_file(path)?;
+    }
+    let listener = UnixListener::bind(path)?;
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let sim = sim.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = session(sim, stream).await {
+                        tracing::warn!(error = %e, "an HMC session failed");
+                    }
+                });
+            }
+        }
+    }
+    let _ = std::fs::remove_file(path);
+    Ok(())
+}
+
+async fn session(sim: Simulator, stream: UnixStream) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut line = String::new();
+    BufReader::new(read).read_line(&mut line).await?;
+    let req: Request = serde_json::from_str(&line).map_err(std::io::Error::other)?;
+    let managed: Option<BTreeSet<FrameName>> = (!req.frames.is_empty()).then(|| req.frames.into_iter().collect());
+    let out = HmcShell::new(sim, managed).run(&req.script).await;
+    let mut text = serde_json::to_string(&Response { stdout: out.stdout, stderr: out.stderr, code: out.code })
+        .map_err(std::io::Error::other)?;
+    text.push('\n');
+    write.write_all(text.as_bytes()).await?;
+    write.shutdown().await
+}
+
+/// Runs `script` through the daemon serving `state_dir`; `None` when none runs there.
+pub async fn forward(state_dir: &Path, script: &str, frames: &[FrameName]) -> std::io::Result<Option<ShellOutput>> {
+    let Ok(stream) = UnixStream::connect(socket(state_dir)).await else { return Ok(None) };
+    let (read, mut write) = stream.into_split();
+    let mut req = serde_json::to_string(&Request { script: script.to_owned(), frames: frames.to_vec() })
+        .map_err(std::io::Error::other)?;
+    req.push('\n');
+    write.write_all(req.as_bytes()).await?;
+    let mut line = String::new();
+    BufReader::new(read).read_line(&mut line).await?;
+    let r: Response = serde_json::from_str(&line)
+        .map_err(|e| std::io::Error::other(format!("the HMC emulator's answer is unreadable: {e}")))?;
+    Ok(Some(ShellOutput { stdout: r.stdout, stderr: r.stderr, code: r.code }))
+}
