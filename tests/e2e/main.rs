@@ -10,6 +10,8 @@ mod plan;
 mod safety;
 mod schema;
 mod sim;
+#[path = "../sshd/mod.rs"]
+mod sshd;
 mod support;
 mod validate;
 mod watch;

@@ -27,7 +27,7 @@ use self::observe::{FrameListings, ViosListings};
 use super::{BackendError, Completion, Hypervisor};
 
 /// Frames listed per SSH command: one connection carries all their listings.
-const FRAMES_PER_BATCH: usize = 8;
+const FRAMES_PER_BATCH: usize = 16;
 /// How long a migration is followed with `lslparmigr` before it is left to the next
 /// observation.
 const FOLLOW_LIMIT: Duration = Duration::from_secs(4 * 3600);

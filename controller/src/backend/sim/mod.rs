@@ -96,6 +96,11 @@ impl Simulator {
         self.current().await.clone()
     }
 
+    /// Reads the state as of now without copying it (the emulated HMC's listings).
+    pub(crate) async fn read<R>(&self, f: impl FnOnce(&SimState) -> R) -> R {
+        f(&*self.current().await)
+    }
+
     /// Everything `sim show` prints, as of now.
     pub async fn report(&self) -> Report {
         report::report(&*self.current().await)

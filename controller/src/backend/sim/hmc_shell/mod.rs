@@ -87,7 +87,6 @@ impl HmcShell {
     /// Runs `script`: command lines separated by new lines or `;`.
     pub async fn run(&self, script: &str) -> ShellOutput {
         let mut out = ShellOutput::default();
-        let mut state: Option<SimState> = None;
         for line in split_commands(script) {
             let Some(words) = shlex::split(line) else {
                 out.stderr.push_str("rbash: syntax error: unterminated quoted string\n");
@@ -95,34 +94,19 @@ impl HmcShell {
                 continue;
             };
             let Some(cmd) = words.first() else { continue };
+            // Listings read the state where it is, without copying a large estate.
             let (stdout, stderr, code) = match cmd.as_str() {
                 "echo" => {
                     let last = out.code.to_string();
                     let text: Vec<String> = words[1..].iter().map(|w| w.replace("$?", &last)).collect();
                     (format!("{}\n", text.join(" ")), String::new(), 0)
                 }
-                "lssyscfg" | "lshwres" | "lslparmigr" => {
-                    if state.is_none() {
-                        state = Some(self.sim.snapshot().await);
-                    }
-                    self.listing(state.as_ref().expect("taken above"), &words)
-                }
-                "viosvrcmd" => {
-                    if state.is_none() {
-                        state = Some(self.sim.snapshot().await);
-                    }
-                    match self.vios_listing(state.as_ref().expect("taken above"), &words) {
-                        Some(r) => r,
-                        None => {
-                            state = None;
-                            self.change(&words).await
-                        }
-                    }
-                }
-                c if COMMANDS.contains(&c) => {
-                    state = None;
-                    self.change(&words).await
-                }
+                "lssyscfg" | "lshwres" | "lslparmigr" => self.sim.read(|s| self.listing(s, &words)).await,
+                "viosvrcmd" => match self.sim.read(|s| self.vios_listing(s, &words)).await {
+                    Some(r) => r,
+                    None => self.change(&words).await,
+                },
+                c if COMMANDS.contains(&c) => self.change(&words).await,
                 c => (String::new(), format!("rbash: {c}: command not found\n"), NOT_FOUND),
             };
             out.stdout.push_str(&stdout);
@@ -225,17 +209,14 @@ impl HmcShell {
 
     /// A changing command: read back into its operation and carried out by the simulator.
     async fn change(&self, words: &[String]) -> (String, String, i32) {
-        let op = {
-            let s = self.sim.snapshot().await;
-            if let Some(m) = words.iter().position(|w| w == "-m").and_then(|i| words.get(i + 1))
-                && FrameName::new(m.as_str()).is_ok_and(|f| !self.manages(&f))
-            {
-                return (String::new(), format!("The managed system {m} could not be found.\n"), FAILED);
-            }
-            match commands::parse(&s, words) {
-                Ok(op) => op,
-                Err(e) => return (String::new(), format!("{e}\n"), FAILED),
-            }
+        if let Some(m) = words.iter().position(|w| w == "-m").and_then(|i| words.get(i + 1))
+            && FrameName::new(m.as_str()).is_ok_and(|f| !self.manages(&f))
+        {
+            return (String::new(), format!("The managed system {m} could not be found.\n"), FAILED);
+        }
+        let op = match self.sim.read(|s| commands::parse(s, words)).await {
+            Ok(op) => op,
+            Err(e) => return (String::new(), format!("{e}\n"), FAILED),
         };
         let action = Action {
             id: ActionId("hmc".into()),

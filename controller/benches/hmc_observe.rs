@@ -1,0 +1,78 @@
+//! Observing a large estate through the HMC backend (issue 16's goal: 1,000 frames, about 21
+//! HMCs of 48 frames, in at most 10 s on a 2-core machine). "ssh": the generated estate behind
+//! `sim hmc-serve`, 21 real `sshd` each managing its 48 frames (`sim hmc-shell --frames`),
+//! observed over the system's OpenSSH. "in-process": the same listings without SSH, the cost
+//! of rendering and reading them.
+
+#[path = "../../examples/estate_gen/mod.rs"]
+mod estate_gen;
+#[path = "../../tests/sshd/mod.rs"]
+mod sshd;
+
+use std::process::Command;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use powerplane_controller::backend::Hypervisor;
+use powerplane_controller::backend::hmc::Hmc;
+use powerplane_controller::backend::hmc::ssh::{Endpoint, Ssh};
+use powerplane_controller::backend::hmc::transport::Local;
+use powerplane_controller::backend::sim::hmc_shell::HmcShell;
+use powerplane_controller::backend::sim::{Clock, Simulator, StateDir, open_existing};
+
+const FRAMES_PER_HMC: usize = 48;
+
+fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("hmc_observe");
+    g.sample_size(10).measurement_time(Duration::from_secs(60));
+    let (frames, partitions) = (1_000, 25_000);
+    let dir = tempfile::tempdir().unwrap();
+    let g_estate = estate_gen::generate(frames, partitions, 42);
+    let inv = dir.path().join("inventory");
+    std::fs::create_dir_all(&inv).unwrap();
+    for (name, text) in &g_estate.inventory {
+        std::fs::write(inv.join(name), text).unwrap();
+    }
+    let state = dir.path().join("state");
+    let bin = env!("CARGO_BIN_EXE_powerplane");
+    let ok = Command::new(bin).arg("--state-dir").arg(&state).arg("--inventory").arg(&inv).args(["sim", "init"]).status().unwrap();
+    assert!(ok.success());
+    let names = Command::new(bin).arg("--state-dir").arg(&state).args(["sim", "hmc-shell", "lssyscfg -r sys -F name"]).output().unwrap();
+    let names: Vec<String> = String::from_utf8(names.stdout).unwrap().lines().map(str::to_owned).collect();
+    let hmcs: Vec<Vec<String>> = names.chunks(FRAMES_PER_HMC).map(<[String]>::to_vec).collect();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+
+    // In process: one simulator, 21 emulated HMCs over it.
+    {
+        let store = StateDir::open_read_only(&state).unwrap();
+        let sim: Simulator = open_existing(&store, Clock::new(0.0)).unwrap().unwrap();
+        let local = Hmc::new(
+            hmcs.iter()
+                .map(|f| Local(HmcShell::new(sim.clone(), Some(f.iter().map(|n| n.parse().unwrap()).collect()))))
+                .collect(),
+        );
+        let seen = rt.block_on(local.observe()).unwrap();
+        eprintln!("hmc_observe: {} frames, {} partitions, {} HMCs", seen.frames.len(), seen.partitions.len(), hmcs.len());
+        g.bench_with_input(BenchmarkId::new("in-process", frames), &local, |b, h| b.iter(|| rt.block_on(h.observe()).unwrap()));
+    }
+
+    // Over SSH: the daemon holds the estate (its own sshd is not used); each sshd is one HMC.
+    let daemon = sshd::Sshd::with_daemon(&state, "");
+    let servers: Vec<sshd::Sshd> =
+        hmcs.iter().map(|f| sshd::Sshd::start_with(&state, "", &format!("--frames {}", f.join(",")))).collect();
+    let hmc = Hmc::new(
+        servers
+            .iter()
+            .map(|s| Ssh::new(Endpoint::parse(&s.url(), Some(s.key.clone()), Some(s.known_hosts.clone())).unwrap(), 8))
+            .collect(),
+    );
+    let seen = rt.block_on(hmc.observe()).unwrap();
+    assert_eq!(seen.frames.len(), frames);
+    g.bench_with_input(BenchmarkId::new("ssh", frames), &hmc, |b, h| b.iter(|| rt.block_on(h.observe()).unwrap()));
+    g.finish();
+    drop(servers);
+    drop(daemon);
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

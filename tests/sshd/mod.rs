@@ -1,0 +1,159 @@
+//! A real OpenSSH server for tests and benches: `sshd` on 127.0.0.1 (a free port, generated
+//! ed25519 host and user keys) whose every session is `powerplane sim hmc-shell` (its
+//! `ForceCommand`) over a state directory. `.ci/run` installs `openssh-server` and
+//! `openssh-client` when they are missing.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// A running `sshd` whose every session is the emulated HMC over `state`.
+pub struct Sshd {
+    pub child: Child,
+    /// `sim hmc-serve`, when the emulator runs as one process.
+    daemon: Option<Child>,
+    pub port: u16,
+    pub key: PathBuf,
+    pub known_hosts: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(d) = self.daemon.as_mut() {
+            let _ = d.kill();
+            let _ = d.wait();
+        }
+    }
+}
+
+fn tool(name: &str) -> PathBuf {
+    for dir in ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"] {
+        let p = Path::new(dir).join(name);
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!("{name} is not installed: install Debian's openssh-server and openssh-client (`.ci/run` does)");
+}
+
+fn keygen(path: &Path) {
+    let ok = Command::new(tool("ssh-keygen"))
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(path)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "ssh-keygen failed");
+}
+
+impl Sshd {
+    pub fn start(state: &Path) -> Sshd {
+        Sshd::start_with(state, "", "")
+    }
+
+    /// The emulator as one process (`sim hmc-serve`, with `global` options such as
+    /// `--sim-speedup 10`) behind sshd: sessions run at once.
+    pub fn with_daemon(state: &Path, global: &str) -> Sshd {
+        let mut d = Command::new(env!("CARGO_BIN_EXE_powerplane"));
+        d.arg("--state-dir").arg(state).args(global.split_whitespace()).args(["sim", "hmc-serve"]);
+        let mut daemon = d.stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(daemon.stderr.as_mut().unwrap()), &mut line).unwrap();
+        assert!(line.contains("serving HMC sessions"), "{line}");
+        let mut sshd = Sshd::start_with(state, global, "");
+        sshd.daemon = Some(daemon);
+        sshd
+    }
+
+    /// Stops the emulator's daemon (SIGTERM), which releases the state directory.
+    pub fn stop_daemon(&mut self) {
+        if let Some(mut d) = self.daemon.take() {
+            let _ = Command::new("kill").arg("-TERM").arg(d.id().to_string()).status();
+            assert!(d.wait().unwrap().success());
+        }
+    }
+
+    /// With `global` options for the emulator (`--sim-speedup 10`) and options of `sim
+    /// hmc-shell` (`--frames a,b`: the frames this HMC manages).
+    pub fn start_with(state: &Path, global: &str, shell: &str) -> Sshd {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        keygen(&d.join("host"));
+        keygen(&d.join("user"));
+        std::fs::copy(d.join("user.pub"), d.join("authorized_keys")).unwrap();
+        // sshd needs its privilege separation directory.
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+        let force =
+            format!("{} --state-dir {} {global} sim hmc-shell {shell}", env!("CARGO_BIN_EXE_powerplane"), state.display());
+        let config = format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nAuthorizedKeysFile {keys}\nPidFile {pid}\n\
+             PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
+             PermitRootLogin prohibit-password\nAllowUsers {user}\nMaxSessions 32\nMaxStartups 64\n\
+             ForceCommand {force}\nSetEnv NO_COLOR=1\nLogLevel ERROR\n",
+            host = d.join("host").display(),
+            keys = d.join("authorized_keys").display(),
+            pid = d.join("sshd.pid").display(),
+        );
+        std::fs::write(d.join("sshd_config"), config).unwrap();
+        let child = Command::new(tool("sshd"))
+            .arg("-D")
+            .arg("-e")
+            .arg("-f")
+            .arg(d.join("sshd_config"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let host = std::fs::read_to_string(d.join("host.pub")).unwrap();
+        let known_hosts = d.join("known_hosts");
+        std::fs::write(&known_hosts, format!("[127.0.0.1]:{port} {host}")).unwrap();
+        // Ready when it accepts connections.
+        for _ in 0..500 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::yield_now();
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        Sshd { child, daemon: None, port, key: d.join("user"), known_hosts, _dir: dir }
+    }
+
+    pub fn url(&self) -> String {
+        let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+        format!("ssh://{user}@127.0.0.1:{}", self.port)
+    }
+
+    /// `ssh -p PORT ... COMMAND`, as an administrator would type it.
+    pub fn ssh(&self, command: &str) -> std::process::Output {
+        let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+        Command::new(tool("ssh"))
+            .args(["-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-p"])
+            .arg(self.port.to_string())
+            .arg("-i")
+            .arg(&self.key)
+            .arg("-o")
+            .arg(format!("UserKnownHostsFile={}", self.known_hosts.display()))
+            .arg(format!("{user}@127.0.0.1"))
+            .arg(command)
+            .output()
+            .unwrap()
+    }
+
+    pub fn hmc_args(&self) -> Vec<String> {
+        vec![
+            "--hmc".into(),
+            self.url(),
+            "--ssh-identity".into(),
+            self.key.display().to_string(),
+            "--ssh-known-hosts".into(),
+            self.known_hosts.display().to_string(),
+        ]
+    }
+}
+
