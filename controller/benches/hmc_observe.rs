@@ -35,9 +35,21 @@ fn bench(c: &mut Criterion) {
     }
     let state = dir.path().join("state");
     let bin = env!("CARGO_BIN_EXE_powerplane");
-    let ok = Command::new(bin).arg("--state-dir").arg(&state).arg("--inventory").arg(&inv).args(["sim", "init"]).status().unwrap();
+    let ok = Command::new(bin)
+        .arg("--state-dir")
+        .arg(&state)
+        .arg("--inventory")
+        .arg(&inv)
+        .args(["sim", "init"])
+        .status()
+        .unwrap();
     assert!(ok.success());
-    let names = Command::new(bin).arg("--state-dir").arg(&state).args(["sim", "hmc-shell", "lssyscfg -r sys -F name"]).output().unwrap();
+    let names = Command::new(bin)
+        .arg("--state-dir")
+        .arg(&state)
+        .args(["sim", "hmc-shell", "lssyscfg -r sys -F name"])
+        .output()
+        .unwrap();
     let names: Vec<String> = String::from_utf8(names.stdout).unwrap().lines().map(str::to_owned).collect();
     let hmcs: Vec<Vec<String>> = names.chunks(FRAMES_PER_HMC).map(<[String]>::to_vec).collect();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -52,8 +64,15 @@ fn bench(c: &mut Criterion) {
                 .collect(),
         );
         let seen = rt.block_on(local.observe()).unwrap();
-        eprintln!("hmc_observe: {} frames, {} partitions, {} HMCs", seen.frames.len(), seen.partitions.len(), hmcs.len());
-        g.bench_with_input(BenchmarkId::new("in-process", frames), &local, |b, h| b.iter(|| rt.block_on(h.observe()).unwrap()));
+        eprintln!(
+            "hmc_observe: {} frames, {} partitions, {} HMCs",
+            seen.frames.len(),
+            seen.partitions.len(),
+            hmcs.len()
+        );
+        g.bench_with_input(BenchmarkId::new("in-process", frames), &local, |b, h| {
+            b.iter(|| rt.block_on(h.observe()).unwrap())
+        });
     }
 
     // Over SSH: the daemon holds the estate (its own sshd is not used); each sshd is one HMC.

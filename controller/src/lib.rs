@@ -14,6 +14,7 @@ mod git;
 mod hooks;
 mod logging;
 pub mod manifest_dir;
+pub mod rehearsal;
 pub mod render;
 pub mod saved_plan;
 pub mod signals;

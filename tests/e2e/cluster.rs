@@ -13,7 +13,13 @@ use crate::support::Lab;
 /// on f0 and `yankee` on f1, members of the VCS cluster `sapvcs` whose migrating node is
 /// unresponsive for `inventory_unresponsive` s. The manifests pin `xray` to `xray_at` and
 /// `yankee` to `yankee_at` (`None`: anyOf all frames) and declare `vcs` as given.
-fn estate(lab: &Lab, inventory_unresponsive: u32, xray_at: Option<&str>, yankee_at: Option<&str>, vcs: &str) {
+pub(crate) fn estate(
+    lab: &Lab,
+    inventory_unresponsive: u32,
+    xray_at: Option<&str>,
+    yankee_at: Option<&str>,
+    vcs: &str,
+) {
     let mut inv = String::new();
     let mut man = String::new();
     let disks = "{name: hdisk10, lun: L-xray, sizeMB: 20480, reservePolicy: no_reserve}, {name: hdisk11, lun: L-yankee, sizeMB: 20480, reservePolicy: no_reserve}";

@@ -6,8 +6,8 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use super::support::Lab;
 use super::sshd::Sshd;
+use super::support::Lab;
 
 /// The emulated HMC answers an administrator's `ssh` in the seed's format.
 // seeds: ams-dual-vios-and-lpm.txt, Listing 2.
@@ -339,4 +339,71 @@ fn a_connection_killed_mid_migration_is_followed_never_reissued() {
     let events = String::from_utf8_lossy(&events.stdout);
     assert_eq!(events.matches("CLIENT_PMIG_STARTED").count(), 1, "migrated once: {events}");
     assert_eq!(events.matches("CLIENT_PMIG_DONE").count(), 1, "{events}");
+}
+
+fn virtual_seconds(lab: &Lab) -> u64 {
+    let out = lab.cmd(&["sim", "show", "--format", "json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["virtual_seconds"].as_u64().unwrap()
+}
+
+/// `apply --rehearse` through SSH: the plan runs on a digital twin of the observed estate
+/// first; it converged there, so it runs on the emulated HMC, and the twin's duration is
+/// within 10% of the emulator's (both on virtual time: the emulator with no real waits).
+#[test]
+fn a_rehearsal_that_converges_lets_apply_run_and_estimates_its_duration() {
+    let lab = Lab::new();
+    lab.cmd(&["--inventory", &inventory(), "sim", "init"]).assert().success();
+    lab.edit("js22.yaml", "placement: {anyOf: [js22_slot13, js22_slot14]}", "placement: {frame: js22_slot14}");
+    let before = virtual_seconds(&lab);
+    let mut sshd = Sshd::with_daemon(&lab.state(), "--sim-speedup 0");
+    let controller = tempfile::tempdir().unwrap();
+    let state = controller.path().join("state");
+    let m = lab.manifests();
+    let m = m.to_str().unwrap();
+    let out = through(&sshd, &state, &["apply", m, "--yes", "--rehearse"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("Rehearsal on a digital twin of the observed estate: 7 of 7 actions succeeded"), "{text}");
+    assert!(text.contains("Converged"), "{text}");
+    let records = audit_records(&state);
+    let rehearsal = records.iter().find(|r| r["event"] == "rehearsal").expect("the rehearsal is on record");
+    assert_eq!(rehearsal["result"], "succeeded");
+    // It comes before anything was sent to the HMC.
+    let first_intent = records.iter().position(|r| r["event"] == "intent").unwrap();
+    assert!(records.iter().position(|r| r["event"] == "rehearsal").unwrap() < first_intent);
+    let estimate = rehearsal["duration_ms"].as_u64().unwrap() as f64 / 1000.0;
+    sshd.stop_daemon();
+    let real = (virtual_seconds(&lab) - before) as f64;
+    eprintln!("rehearsal {estimate} s, emulator {real} s");
+    assert!(real > 100.0, "the migration took its time on the emulator: {real} s");
+    assert!((estimate - real).abs() / real <= 0.10, "rehearsal {estimate} s, emulator {real} s");
+}
+
+/// A rehearsal that fails stops `apply --rehearse` before any command reaches the HMC: a
+/// cluster member's move needs its nodes' heartbeat timeouts raised, which the twin of an
+/// HMC's observation (no node is visible through an HMC) cannot do, nor can the HMC backend.
+#[test]
+fn a_rehearsal_that_fails_sends_nothing_to_the_hmc() {
+    let lab = Lab::new();
+    super::cluster::estate(&lab, 40, Some("f2"), Some("f1"), "{peerinactSeconds: 16, unresponsiveSeconds: 40}");
+    let sshd = Sshd::start(&lab.state());
+    let controller = tempfile::tempdir().unwrap();
+    let state = controller.path().join("state");
+    let m = lab.manifests();
+    let m = m.to_str().unwrap();
+    let events_before = lab.cmd(&["sim", "events"]).output().unwrap().stdout;
+    let out = through(&sshd, &state, &["apply", m, "--yes", "--rehearse"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    eprintln!("{text}");
+    assert!(text.contains("it did NOT converge"), "{text}");
+    assert!(text.contains("refused by the simulated HMC"), "{text}");
+    assert!(text.contains("The rehearsal did not converge: nothing was sent to the HMC ssh://"), "{text}");
+    let records = audit_records(&state);
+    assert!(records.iter().any(|r| r["event"] == "rehearsal" && r["result"] == "failed"), "{records:?}");
+    assert!(!records.iter().any(|r| r["event"] == "intent"), "no action was started: {records:?}");
+    assert_eq!(lab.cmd(&["sim", "events"]).output().unwrap().stdout, events_before, "the emulated estate is untouched");
+    let out = lab.cmd(&["sim", "hmc-shell", "lssyscfg -r lpar -m f0 -F name"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("xray"), "xray stayed on f0");
 }

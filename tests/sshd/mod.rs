@@ -89,8 +89,11 @@ impl Sshd {
         let _ = std::fs::create_dir_all("/run/sshd");
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
-        let force =
-            format!("{} --state-dir {} {global} sim hmc-shell {shell}", env!("CARGO_BIN_EXE_powerplane"), state.display());
+        let force = format!(
+            "{} --state-dir {} {global} sim hmc-shell {shell}",
+            env!("CARGO_BIN_EXE_powerplane"),
+            state.display()
+        );
         let config = format!(
             "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nAuthorizedKeysFile {keys}\nPidFile {pid}\n\
              PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
@@ -156,4 +159,3 @@ impl Sshd {
         ]
     }
 }
-

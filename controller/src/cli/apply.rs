@@ -69,6 +69,11 @@ pub struct Args {
     /// plan and before the final check; what is still in flight then is reported, exit 1.
     #[arg(long, default_value = "30m", value_parser = crate::time::parse_duration, value_name = "D")]
     pub wait_timeout: Duration,
+    /// First run the plan on a digital twin of the observed estate (a scratch simulator, on
+    /// virtual time); send nothing to the backend unless it converged there. The report goes
+    /// into the audit trail.
+    #[arg(long)]
+    pub rehearse: bool,
 }
 
 pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
@@ -206,8 +211,9 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
         Some(_) => (sim.observe().await?, None),
     };
     let meta = snapshot::save(&dir, &observed, "observe (apply)")?;
-    // The plan was made from it; what is applied is checked against a new observation.
-    drop(observed);
+    // The plan was made from it; what is applied is checked against a new observation. A
+    // rehearsal loads it into its twin.
+    let for_twin = args.rehearse.then_some(observed);
     let plan = match (&saved, fresh) {
         (Some(saved), _) => {
             if saved.fingerprint != meta.fingerprint {
@@ -297,6 +303,26 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
     if plan.actions.is_empty() {
         // Nothing to do is "converged" only when nothing is in flight either.
         return Ok(if plan.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) });
+    }
+    if let Some(observed) = for_twin {
+        let r = crate::rehearsal::rehearse(&observed, &desired.estate, &plan, options, settings).await?;
+        drop(observed);
+        print!("\n{}", r.render());
+        let draft = audit::Draft {
+            plan_id: format!("plan-{}", short(&meta.fingerprint)),
+            kind: "Rehearsal".into(),
+            object: format!("Plan/plan-{}", short(&meta.fingerprint)),
+            command: "powerplane apply --rehearse".into(),
+            result: Some(if r.converged { audit::ActionResult::Succeeded } else { audit::ActionResult::Failed }),
+            message: Some(serde_json::to_string(&r)?),
+            duration_ms: Some(r.duration.as_millis() as u64),
+            ..Default::default()
+        };
+        writer.write(vec![(audit::Event::Rehearsal, draft)]).await?;
+        if !r.converged {
+            println!("The rehearsal did not converge: nothing was sent to {}.", sim.describe(&cli.state_dir));
+            return Ok(ExitCode::from(1));
+        }
     }
     let deletions = plan.count(ActionKind::DeletePartition);
     let interactive = std::io::stdin().is_terminal();

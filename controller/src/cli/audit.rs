@@ -137,6 +137,7 @@ fn list(cli: &Cli, json: bool, since: Option<String>) -> anyhow::Result<ExitCode
                     Event::Outcome => "outcome",
                     Event::Skip => "skip",
                     Event::Override => "override",
+                    Event::Rehearsal => "rehearsal",
                     Event::Checkpoint => "checkpoint",
                 };
                 let result = d.result.map(|x| format!("{x:?}").to_lowercase()).unwrap_or_default();

@@ -46,6 +46,11 @@ pub struct Args {
     /// snapshot of the last observation, like terraform.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub refresh: bool,
+    /// Also run the plan on a digital twin of the observed estate (a scratch simulator, on
+    /// virtual time) and report what it refused, how long it took and whether it converged;
+    /// exit 1 when it did not.
+    #[arg(long)]
+    pub rehearse: bool,
 }
 
 pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
@@ -147,8 +152,12 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             file.display()
         );
     }
-    let title =
-        format!("powerplane plan: {} against the simulated estate in {}", args.dir.display(), cli.state_dir.display());
+    let against = if cli.hmc.is_empty() {
+        format!("the simulated estate in {}", cli.state_dir.display())
+    } else {
+        format!("the HMC{} {}", if cli.hmc.len() == 1 { "" } else { "s" }, cli.hmc.join(", "))
+    };
+    let title = format!("powerplane plan: {} against {against}", args.dir.display());
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.format {
@@ -185,7 +194,21 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             eprintln!("error: {e}");
         }
     }
-    let code = if !plan.errors.is_empty() {
+    let rehearsed = if args.rehearse && plan.errors.is_empty() && !plan.actions.is_empty() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let options = PlanOptions { rates, ..Default::default() };
+        let r = rt.block_on(crate::rehearsal::rehearse(&observed, &desired, &plan, options, Default::default()))?;
+        // The report follows a text plan; after JSON it goes to stderr.
+        if args.format == PlanFormat::Text {
+            print!("\n{}", r.render());
+        } else {
+            eprint!("{}", r.render());
+        }
+        Some(r.converged)
+    } else {
+        None
+    };
+    let code = if !plan.errors.is_empty() || rehearsed == Some(false) {
         ExitCode::from(1)
     } else if plan.is_empty() {
         ExitCode::SUCCESS

@@ -69,8 +69,8 @@ pub enum ParseError {
 /// One record: keys to values, in key order.
 pub type Record = BTreeMap<String, String>;
 
-/// Splits one line into its comma-separated values with the `csv` crate: a value holding
-/// commas is wrapped in double quotes, a double quote inside it doubled.
+/// Splits one line into its comma-separated values with the `csv` crates' reader: a value
+/// holding commas is wrapped in double quotes, a double quote inside it doubled.
 fn split(text: &str, line: usize) -> Result<Vec<String>, ParseError> {
     // An odd number of quotes is a quote opened and never closed (the csv reader would take
     // the rest of the line into the value).
@@ -81,13 +81,40 @@ fn split(text: &str, line: usize) -> Result<Vec<String>, ParseError> {
             .map_or(1, |(i, _)| i + 1);
         return Err(ParseError::UnterminatedQuote { line, column });
     }
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
-    let mut record = csv::StringRecord::new();
-    match reader.read_record(&mut record) {
-        Ok(true) => Ok(record.iter().map(str::to_owned).collect()),
-        Ok(false) => Ok(Vec::new()),
-        Err(e) => Err(ParseError::Csv { line, message: e.to_string() }),
+    // One reader per thread: building one (its DFA) costs far more than reading a line.
+    thread_local! {
+        static READER: std::cell::RefCell<csv_core::Reader> = std::cell::RefCell::new(csv_core::Reader::new());
     }
+    READER.with(|r| {
+        let mut r = r.borrow_mut();
+        r.reset();
+        let mut out = vec![0u8; text.len() + 1];
+        let mut ends = vec![0usize; text.len() + 2];
+        let (mut input, mut nout, mut nend) = (text.as_bytes(), 0, 0);
+        loop {
+            let (res, nin, o, e) = r.read_record(input, &mut out[nout..], &mut ends[nend..]);
+            input = &input[nin..];
+            nout += o;
+            nend += e;
+            match res {
+                csv_core::ReadRecordResult::InputEmpty => continue,
+                csv_core::ReadRecordResult::Record | csv_core::ReadRecordResult::End => break,
+                csv_core::ReadRecordResult::OutputFull | csv_core::ReadRecordResult::OutputEndsFull => {
+                    return Err(ParseError::Csv { line, message: "a field longer than its line".into() });
+                }
+            }
+        }
+        let mut fields = Vec::with_capacity(nend);
+        let mut start = 0;
+        for &end in &ends[..nend] {
+            // Nested ends are offsets into `out`; the reader copies UTF-8 through unchanged.
+            let f =
+                std::str::from_utf8(&out[start..end]).map_err(|e| ParseError::Csv { line, message: e.to_string() })?;
+            fields.push(f.to_owned());
+            start = end;
+        }
+        Ok(fields)
+    })
 }
 
 /// Parses one `key=value,...` line (the `line` number is for messages).

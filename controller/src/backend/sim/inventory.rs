@@ -224,3 +224,38 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
     }
     if errs.is_empty() { Ok(s) } else { Err(errs) }
 }
+
+/// A digital twin of an observed estate (another backend's, an HMC's): its physical facts and
+/// configuration realised as an inventory is, then its runtime state as observed — which
+/// partitions and VIOS run, their RMC connections, the paging VIOS each shared-memory partition
+/// pages through now. What a rehearsal runs a plan on before the real backend sees it.
+pub fn twin(observed: &Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> {
+    let mut inv = observed.clone();
+    inv.status = Default::default();
+    inv.clusters.clear();
+    for p in inv.partitions.values_mut() {
+        // A partition activates in the twin as it runs now; stopped ones stay defined.
+        p.spec.state = match observed.status.partitions.get(&p.metadata.name) {
+            Some(st) if st.state.is_running() => RunState::Running,
+            Some(_) => RunState::Stopped,
+            None => p.spec.state,
+        };
+    }
+    let mut s = realise(inv, seed)?;
+    for (fname, f) in &mut s.frames {
+        for (v, sv) in &mut f.vios {
+            if let Some(state) = observed.status.vios.get(fname).and_then(|m| m.get(v)) {
+                sv.state = *state;
+                sv.rmc = state.is_running();
+            }
+        }
+        for (n, p) in &mut f.partitions {
+            let Some(st) = observed.status.partitions.get(n) else { continue };
+            p.rmc = st.rmc;
+            if let (Some(pg), Some(seen)) = (p.paging.as_mut(), st.paging.as_ref()) {
+                pg.current = seen.current.clone();
+            }
+        }
+    }
+    Ok(s)
+}

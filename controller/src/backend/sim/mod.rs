@@ -37,7 +37,7 @@ use tokio::sync::Mutex;
 pub use crate::store::{StateDir, StoreError};
 pub use clock::Clock;
 pub use events::SimEvent;
-pub use inventory::{LAB_INVENTORY, realise};
+pub use inventory::{LAB_INVENTORY, realise, twin};
 pub use open::{Created, OpenError, build, open_existing, open_or_create};
 pub use persist::{load as load_state, save as save_state};
 pub use report::Report;

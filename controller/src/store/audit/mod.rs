@@ -421,7 +421,7 @@ impl AuditLog {
                         w.open_intents.remove(&i);
                     }
                 }
-                Event::Skip | Event::Override | Event::Checkpoint => {}
+                Event::Skip | Event::Override | Event::Rehearsal | Event::Checkpoint => {}
             }
         }
         out.retain(|r| r.event != Event::Checkpoint);

@@ -20,6 +20,8 @@ pub enum Event {
     Skip,
     /// An operator overrode a safety rule for this plan (`apply --ignore-windows`).
     Override,
+    /// The plan was rehearsed on a digital twin before it ran (`apply --rehearse`).
+    Rehearsal,
     /// The signature of the records before it (written at the end of each batch when a
     /// signing key is set).
     Checkpoint,

@@ -273,16 +273,20 @@ fn filter_rows(rows: Vec<Row>, filter: &str) -> Result<Vec<Row>, String> {
     Ok(rows)
 }
 
-/// Prints rows as the HMC does: `key=value,...`, or with `-F` the values asked for.
+/// Prints rows as the HMC does: `key=value,...`, or with `-F` the values asked for; a value
+/// (or pair) holding a comma or a quote is quoted, quotes doubled.
 fn print(rows: &[Row], fields: Option<&str>, header: bool) -> Result<String, String> {
-    use crate::backend::hmc::render_line;
-    let mut out = String::new();
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    let mut line = |values: Vec<&str>| w.write_record(&values).expect("writing to memory");
     match fields {
         None => {
             for r in rows {
                 let pairs: Vec<String> = r.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                out.push_str(&render_line(pairs.iter().map(String::as_str)));
-                out.push('\n');
+                line(pairs.iter().map(String::as_str).collect());
             }
         }
         Some(f) => {
@@ -293,16 +297,14 @@ fn print(rows: &[Row], fields: Option<&str>, header: bool) -> Result<String, Str
                 return Err(format!("The attribute {bad} is not valid for this command."));
             }
             if header {
-                out.push_str(&render_line(names.iter().copied()));
-                out.push('\n');
+                line(names.clone());
             }
             for r in rows {
-                let values = names.iter().map(|n| r.iter().find(|(k, _)| k == n).map_or("", |(_, v)| v.as_str()));
-                out.push_str(&render_line(values));
-                out.push('\n');
+                line(names.iter().map(|n| r.iter().find(|(k, _)| k == n).map_or("", |(_, v)| v.as_str())).collect());
             }
         }
     }
+    let mut out = String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8 in, UTF-8 out");
     if rows.is_empty() {
         out.push_str("No results were found.\n");
     }
