@@ -407,3 +407,41 @@ fn a_rehearsal_that_fails_sends_nothing_to_the_hmc() {
     let out = lab.cmd(&["sim", "hmc-shell", "lssyscfg -r lpar -m f0 -F name"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("xray"), "xray stayed on f0");
 }
+
+/// A generated estate (three frames, brownfield that differs from the manifests: creations,
+/// DLPAR, migrations, SEAs to switch to load sharing, shared-memory partitions) planned through
+/// SSH gives the plan in process, and applied through SSH converges.
+#[test]
+fn a_generated_estate_through_ssh_plans_as_in_process_and_converges() {
+    let lab = Lab::new();
+    let g = super::estate_gen::generate(3, 30, 5);
+    let inv = lab.dir.path().join("inventory");
+    std::fs::create_dir_all(&inv).unwrap();
+    for (n, t) in &g.inventory {
+        std::fs::write(inv.join(n), t).unwrap();
+    }
+    std::fs::remove_dir_all(lab.manifests()).unwrap();
+    std::fs::create_dir_all(lab.manifests()).unwrap();
+    for (n, t) in &g.manifests {
+        std::fs::write(lab.manifests().join(n), t).unwrap();
+    }
+    lab.cmd(&["--inventory", inv.to_str().unwrap(), "sim", "init"]).assert().success();
+    let m = lab.manifests();
+    let m = m.to_str().unwrap();
+    let direct = lab.cmd(&["plan", m, "--format", "json", "--refresh=true"]).output().unwrap();
+    assert_eq!(direct.status.code(), Some(2), "{}", String::from_utf8_lossy(&direct.stderr));
+    let sshd = Sshd::start(&lab.state());
+    let controller = tempfile::tempdir().unwrap();
+    let state = controller.path().join("state");
+    let through_plan = through(&sshd, &state, &["plan", m, "--format", "json"]);
+    assert_eq!(through_plan.status.code(), Some(2), "{}", String::from_utf8_lossy(&through_plan.stderr));
+    let doc = |o: &std::process::Output| -> serde_json::Value { serde_json::from_slice(&o.stdout).unwrap() };
+    let (a, b) = (doc(&direct), doc(&through_plan));
+    for key in ["actions", "changes", "deferred", "errors", "inProgress", "summary", "warnings"] {
+        assert_eq!(a.get(key), b.get(key), "`{key}` differs between the plan in process and through SSH");
+    }
+    let out = through(&sshd, &state, &["apply", m, "--yes"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("Converged"), "{text}");
+}

@@ -4,6 +4,8 @@ mod apply;
 mod audit;
 mod cluster;
 mod drift;
+#[path = "../../examples/estate_gen/mod.rs"]
+mod estate_gen;
 mod hmc_ssh;
 mod hmc_syntax;
 mod plan;
