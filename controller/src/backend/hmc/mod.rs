@@ -28,6 +28,9 @@ use super::{BackendError, Completion, Hypervisor};
 
 /// Frames listed per SSH command: one connection carries all their listings.
 const FRAMES_PER_BATCH: usize = 16;
+/// Batches listed at once across all HMCs: more than this only queues on the machine's cores
+/// and ssh processes (each session is one).
+const PARALLEL_BATCHES: usize = 16;
 /// How long a migration is followed with `lslparmigr` before it is left to the next
 /// observation.
 const FOLLOW_LIMIT: Duration = Duration::from_secs(4 * 3600);
@@ -120,13 +123,18 @@ impl<T: Transport> Hmc<T> {
     async fn observe_some(&self, only: Option<&BTreeSet<FrameName>>) -> Result<Estate, BackendError> {
         let hmcs = self.frames().await?;
         let mut tasks = tokio::task::JoinSet::new();
+        let permits = Arc::new(tokio::sync::Semaphore::new(PARALLEL_BATCHES));
         for (i, frames) in hmcs {
             let frames: Vec<(FrameName, Record)> =
                 frames.into_iter().filter(|(f, _)| only.is_none_or(|o| o.contains(f))).collect();
             for chunk in frames.chunks(FRAMES_PER_BATCH) {
                 let t = self.hmcs[i].clone();
                 let chunk = chunk.to_vec();
-                tasks.spawn(async move { list_frames(t.as_ref(), chunk).await });
+                let permits = permits.clone();
+                tasks.spawn(async move {
+                    let _permit = permits.acquire_owned().await.expect("never closed");
+                    list_frames(t.as_ref(), chunk).await
+                });
             }
         }
         let mut all = Vec::new();

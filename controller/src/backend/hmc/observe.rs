@@ -156,9 +156,20 @@ fn vlans(record: &'static str, key: &str, v: &str) -> Result<Vec<VlanId>, ParseE
 /// `lsdev -dev X -attr` (and `lsattr -El X`): attribute, value, description and whether it
 /// can be set, in columns the header line places (a value may be empty).
 fn attr_table(text: &str) -> BTreeMap<&str, &str> {
-    let mut lines = text.lines();
-    let header = lines.next().unwrap_or("");
-    let (Some(v), Some(d)) = (header.find("value"), header.find("description")) else { return BTreeMap::new() };
+    let mut lines = text.lines().peekable();
+    let header = lines.peek().copied().unwrap_or("");
+    let (Some(v), Some(d)) = (header.find("value"), header.find("description")) else {
+        // `lsattr -El X` (root's view) prints no header: attribute and value are its first
+        // two words (a value is never empty there).
+        return lines
+            .filter_map(|l| {
+                let mut w = l.split_whitespace();
+                Some((w.next()?, w.next()?))
+            })
+            .filter(|(k, _)| *k != "...")
+            .collect();
+    };
+    lines.next();
     lines
         .filter(|l| !l.trim().is_empty())
         .filter_map(|l| {
@@ -764,5 +775,55 @@ pub(crate) fn fill_down_vios(e: &mut Estate, last: &Estate) {
             }
             None => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 900-908.
+    const LSATTR_ENT4: &str = "ctl_chan ent3 Control Channel adapter for SEA failover True
+...
+ha_mode sharing High Availability Mode True
+...
+pvid 1 PVID to use for the SEA device True
+pvid_adapter ent1 Default virtual adapter to use for non-VLAN-tagged packets ...
+real_adapter ent0 Physical adapter associated with the SEA True
+...
+virt_adapters ent1,ent2 List of virtual adapters associated with the SEA (comma separated)
+";
+
+    // seeds: the same, lines 742-752 (p72vio1's side).
+    const ENTSTAT_P72VIO1: &str = "State: PRIMARY_SH
+Bridge Mode: Partial
+VID shared: 1 10 11
+
+High Availability Mode: Sharing
+Priority: 1
+";
+
+    #[test]
+    fn reads_the_seeds_sea_attributes_and_state() {
+        let a = attr_table(LSATTR_ENT4);
+        assert_eq!(a["ctl_chan"], "ent3");
+        assert_eq!(a["ha_mode"], "sharing");
+        assert_eq!(a["real_adapter"], "ent0");
+        assert_eq!(a["virt_adapters"], "ent1,ent2");
+        let e = entstat_lines(ENTSTAT_P72VIO1);
+        assert_eq!(word::<SeaState>("sea", "State", e["State"]).unwrap(), SeaState::PrimarySharing);
+        assert_eq!(vlans("sea", "VID shared", e["VID shared"]).unwrap().len(), 3);
+        assert_eq!(e["Priority"], "1");
+        // The padmin view, with its header, and an empty value.
+        let padmin = "attribute     value  description  user_settable\n\nctl_chan             Control      True\nha_mode       auto   HA mode      True\n";
+        let a = attr_table(padmin);
+        assert_eq!((a["ctl_chan"], a["ha_mode"]), ("", "auto"));
+    }
+
+    // seeds: ams-dual-vios-and-lpm.txt, Listing 2: `-F curr_paging_vios_name` answers one value.
+    #[test]
+    fn reads_the_seeds_one_field_listing() {
+        let r = super::super::records::parse_fields("lpar_1_solchio05\n", &["curr_paging_vios_name"], false).unwrap();
+        assert_eq!(r[0]["curr_paging_vios_name"], "lpar_1_solchio05");
     }
 }

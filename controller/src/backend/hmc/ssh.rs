@@ -122,7 +122,8 @@ impl Transport for Ssh {
             },
             Err(e) => {
                 self.forget().await;
-                Err(BackendError::Transient(format!("the SSH connection to {} failed: {e}", self.endpoint.url)))
+                let cause = std::error::Error::source(&e).map(|c| format!(" ({c})")).unwrap_or_default();
+                Err(BackendError::Transient(format!("the SSH connection to {} failed: {e}{cause}", self.endpoint.url)))
             }
         }
     }

@@ -82,3 +82,28 @@ async fn a_vios_that_is_down_keeps_what_it_had_when_last_seen() {
     fresh.remember(earlier);
     same_through_the_emulator(&sim, &fresh).await;
 }
+
+/// A transport that refuses scripts longer than Linux takes as one argument (128 KiB).
+struct ArgLimited(Local);
+
+impl Transport for ArgLimited {
+    async fn run(&self, script: &str) -> Result<crate::backend::sim::hmc_shell::ShellOutput, BackendError> {
+        if script.len() > 128 * 1024 {
+            return Err(BackendError::Transient("Argument list too long".into()));
+        }
+        self.0.run(script).await
+    }
+    fn describe(&self) -> String {
+        "a transport with an argument limit".into()
+    }
+}
+
+/// A batch longer than one remote command line may be goes as several, in order.
+#[tokio::test]
+async fn long_batches_are_split_and_stay_in_order() {
+    let t = ArgLimited(Local(HmcShell::new(lab(), None)));
+    let cmds: Vec<String> = (0..6000).map(|i| format!("echo {i}")).collect();
+    let out = run_batch(&t, &cmds).await.unwrap();
+    assert_eq!(out.len(), 6000);
+    assert!(out.iter().enumerate().all(|(i, o)| o.code == 0 && o.stdout == format!("{i}\n")));
+}

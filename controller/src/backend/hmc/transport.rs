@@ -48,6 +48,27 @@ const MARK: &str = "@@powerplane-end";
 /// when several did, each failed one is run again alone to read its message (only listings are
 /// batched, so running one again changes nothing).
 pub async fn run_batch<T: Transport>(t: &T, commands: &[String]) -> Result<Vec<CommandOutput>, BackendError> {
+    // A remote command line is one argument of the local `ssh` and of the remote shell: Linux
+    // refuses one longer than 128 KiB (MAX_ARG_STRLEN), so a long batch goes as several.
+    let mut results = Vec::with_capacity(commands.len());
+    let mut start = 0;
+    while start < commands.len() {
+        let mut end = start;
+        let mut len = 0;
+        while end < commands.len() && (end == start || len + commands[end].len() + MARK.len() + 16 <= MAX_SCRIPT) {
+            len += commands[end].len() + MARK.len() + 16;
+            end += 1;
+        }
+        results.extend(run_script(t, &commands[start..end]).await?);
+        start = end;
+    }
+    Ok(results)
+}
+
+/// The longest script sent at once.
+const MAX_SCRIPT: usize = 64 * 1024;
+
+async fn run_script<T: Transport>(t: &T, commands: &[String]) -> Result<Vec<CommandOutput>, BackendError> {
     let mut script = String::new();
     for (i, c) in commands.iter().enumerate() {
         script.push_str(c);
