@@ -6,8 +6,7 @@ use regex::Regex;
 
 use crate::support::{Lab, root};
 
-#[path = "../../examples/estate_gen/mod.rs"]
-mod estate_gen;
+use super::estate_gen;
 
 /// `(seed file, a line of it, the pattern every command of that kind matches)`.
 const PATTERNS: &[(&str, &str, &str)] = &[
