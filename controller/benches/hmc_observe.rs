@@ -77,8 +77,9 @@ fn bench(c: &mut Criterion) {
 
     // Over SSH: the daemon holds the estate (its own sshd is not used); each sshd is one HMC.
     let daemon = sshd::Sshd::with_daemon(&state, "");
+    let user = hmc_user(dir.path(), &state);
     let servers: Vec<sshd::Sshd> =
-        hmcs.iter().map(|f| sshd::Sshd::start_with(&state, "", &format!("--frames {}", f.join(",")))).collect();
+        hmcs.iter().map(|f| sshd::Sshd::start_as(&state, "", &format!("--frames {}", f.join(",")), &user)).collect();
     let hmc = Hmc::new(
         servers
             .iter()
@@ -91,6 +92,27 @@ fn bench(c: &mut Criterion) {
     g.finish();
     drop(servers);
     drop(daemon);
+}
+
+/// The user HMC sessions log in as: as root, `hscroot` (created with `/bin/sh`, as on an HMC a
+/// user whose shell reads no start-up files: a login shell that starts tools such as pyenv at
+/// every session would be measured instead of the HMC), else the current user.
+fn hmc_user(dir: &std::path::Path, state: &std::path::Path) -> String {
+    let me = std::env::var("USER").unwrap_or_default();
+    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0"));
+    if !root {
+        return me;
+    }
+    if !Command::new("id").arg("hscroot").output().is_ok_and(|o| o.status.success()) {
+        let made = Command::new("useradd").args(["-M", "-d", "/nonexistent", "-s", "/bin/sh", "hscroot"]).status();
+        if !made.is_ok_and(|s| s.success()) {
+            return me;
+        }
+    }
+    // The emulated HMC's sessions reach the daemon's socket and read the state directory.
+    let _ = Command::new("chmod").arg("-R").arg("a+rwX").arg(dir).status();
+    let _ = Command::new("chmod").arg("a+rwx").arg(state.join("hmc.sock")).status();
+    "hscroot".into()
 }
 
 criterion_group!(benches, bench);

@@ -444,3 +444,105 @@ mod tests {
         assert!(dedicated.contains("proc_mode=ded,min_procs=1,desired_procs=2,max_procs=4"), "{dedicated}");
     }
 }
+
+/// Why a profile's attributes could not be read: the attribute, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileError {
+    /// The attribute, e.g. `desired_mem`.
+    pub attribute: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// Reads a partition profile's processor and memory attributes — as `mksyscfg -r lpar -i`
+/// gives them and `lssyscfg -r prof` lists them — back into their specs, defaults left out.
+/// `get` answers an attribute (`none`, `null` and empty count as absent); `pool_vios` are the
+/// frame's paging VIOS, which say whether the profile's primary paging VIOS is the first or
+/// the second. The inverse of the profile [`render`] writes.
+pub fn read_profile<'a>(
+    get: impl Fn(&str) -> Option<&'a str>,
+    pool_vios: &[ViosName],
+) -> Result<(crate::manifest::ProcessorsSpec, crate::manifest::MemorySpec), ProfileError> {
+    use crate::manifest::{MemorySpec, PagingIndex, PagingSpec, ProcessorsSpec, Redundancy};
+    use crate::units::{MemoryMb, ProcUnits};
+    let bad = |k: &str, p: String| ProfileError { attribute: k.to_owned(), problem: p };
+    let opt = |k: &str| get(k).filter(|v| !matches!(*v, "" | "none" | "null"));
+    let need = |k: &str| opt(k).ok_or_else(|| bad(k, "is missing".into()));
+    let num = |k: &str| -> Result<u64, ProfileError> {
+        let v = need(k)?;
+        v.parse().map_err(|_| bad(k, format!("is {v:?}, not a number")))
+    };
+    let units = |k: &str| -> Result<ProcUnits, ProfileError> {
+        let v = need(k)?;
+        v.parse::<f64>()
+            .ok()
+            .and_then(ProcUnits::from_decimal)
+            .ok_or_else(|| bad(k, format!("is {v:?}, not processing units")))
+    };
+    let whole = |k: &str| -> Result<u32, ProfileError> { num(k).map(|n| n as u32) };
+    let vios = |k: &str| opt(k).map(|v| ViosName::new(v).map_err(|e| bad(k, e.to_string()))).transpose();
+    let shared_mem = opt("mem_mode") == Some("shared");
+    let (primary, secondary) = (vios("primary_paging_vios_name")?, vios("secondary_paging_vios_name")?);
+    let memory = MemorySpec {
+        mode: if shared_mem { MemoryMode::Shared } else { MemoryMode::Dedicated },
+        desired_mb: MemoryMb(num("desired_mem")?),
+        max_mb: MemoryMb(num("max_mem")?),
+        min_mb: Some(MemoryMb(num("min_mem")?)),
+        paging: shared_mem.then(|| PagingSpec {
+            redundancy: if secondary.is_some() { Redundancy::Required } else { Redundancy::None },
+            primary: if primary.is_some() && pool_vios.get(1) == primary.as_ref() {
+                PagingIndex::Two
+            } else {
+                PagingIndex::One
+            },
+        }),
+    }
+    .with_defaults_elided();
+    let compat = match opt("lpar_proc_compat_mode") {
+        None | Some("default") => None,
+        Some(c) => Some(
+            <crate::manifest::CompatMode as serde::Deserialize>::deserialize(serde::de::value::StrDeserializer::<
+                serde::de::value::Error,
+            >::new(c))
+            .map_err(|_| bad("lpar_proc_compat_mode", format!("{c:?} is not a processor compatibility mode")))?,
+        ),
+    };
+    let processors = if opt("proc_mode") != Some("ded") {
+        let capped = opt("sharing_mode") == Some("cap");
+        ProcessorsSpec {
+            mode: ProcMode::Shared,
+            pool: opt("shared_proc_pool_name")
+                .map(|p| crate::names::ProcPoolName::new(p).map_err(|e| bad("shared_proc_pool_name", e.to_string())))
+                .transpose()?,
+            units: units("desired_proc_units")?,
+            r#virtual: Some(whole("desired_procs")?),
+            compat,
+            min_units: Some(units("min_proc_units")?),
+            max_units: Some(units("max_proc_units")?),
+            min_virtual: Some(whole("min_procs")?),
+            max_virtual: Some(whole("max_procs")?),
+            sharing: if capped { Sharing::Capped } else { Sharing::Uncapped },
+            weight: if capped {
+                None
+            } else {
+                opt("uncap_weight").map(|_| num("uncap_weight").map(|w| w as u8)).transpose()?
+            },
+        }
+    } else {
+        ProcessorsSpec {
+            mode: ProcMode::Dedicated,
+            pool: None,
+            units: ProcUnits::whole(whole("desired_procs")?),
+            r#virtual: None,
+            compat,
+            min_units: Some(ProcUnits::whole(whole("min_procs")?)),
+            max_units: Some(ProcUnits::whole(whole("max_procs")?)),
+            min_virtual: None,
+            max_virtual: None,
+            sharing: Sharing::Uncapped,
+            weight: None,
+        }
+    }
+    .with_defaults_elided();
+    Ok((processors, memory))
+}

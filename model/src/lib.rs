@@ -13,6 +13,7 @@ mod diagnostic;
 mod estate;
 pub mod export;
 mod hmc_command;
+pub use hmc_command::{ProfileError, read_profile};
 mod load;
 pub mod manifest;
 mod names;

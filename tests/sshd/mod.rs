@@ -14,6 +14,8 @@ pub struct Sshd {
     /// `sim hmc-serve`, when the emulator runs as one process.
     daemon: Option<Child>,
     pub port: u16,
+    /// The user sessions log in as.
+    pub user: String,
     pub key: PathBuf,
     pub known_hosts: PathBuf,
     _dir: tempfile::TempDir,
@@ -80,6 +82,11 @@ impl Sshd {
     /// With `global` options for the emulator (`--sim-speedup 10`) and options of `sim
     /// hmc-shell` (`--frames a,b`: the frames this HMC manages).
     pub fn start_with(state: &Path, global: &str, shell: &str) -> Sshd {
+        Sshd::start_as(state, global, shell, &std::env::var("USER").unwrap_or_else(|_| "root".into()))
+    }
+
+    /// As [`Sshd::start_with`], sessions logging in as `user`.
+    pub fn start_as(state: &Path, global: &str, shell: &str, user: &str) -> Sshd {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         keygen(&d.join("host"));
@@ -88,7 +95,6 @@ impl Sshd {
         // sshd needs its privilege separation directory.
         let _ = std::fs::create_dir_all("/run/sshd");
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
         let force = format!(
             "{} --state-dir {} {global} sim hmc-shell {shell}",
             env!("CARGO_BIN_EXE_powerplane"),
@@ -124,17 +130,16 @@ impl Sshd {
             std::thread::yield_now();
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        Sshd { child, daemon: None, port, key: d.join("user"), known_hosts, _dir: dir }
+        Sshd { child, daemon: None, port, user: user.to_owned(), key: d.join("user"), known_hosts, _dir: dir }
     }
 
     pub fn url(&self) -> String {
-        let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
-        format!("ssh://{user}@127.0.0.1:{}", self.port)
+        format!("ssh://{}@127.0.0.1:{}", self.user, self.port)
     }
 
     /// `ssh -p PORT ... COMMAND`, as an administrator would type it.
     pub fn ssh(&self, command: &str) -> std::process::Output {
-        let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+        let user = &self.user;
         Command::new(tool("ssh"))
             .args(["-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-p"])
             .arg(self.port.to_string())

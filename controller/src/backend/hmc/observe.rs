@@ -12,10 +12,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use powerplane_model::manifest::{
-    DiskSpec, FrameHardwareSpec, FrameSpec, HaMode, MemoryMode, MemorySpec, Metadata, NetworkSpec, PagingDeviceSpec,
-    PagingIndex, PagingSpec, PartitionSpec, Placement, ProcMode, ProcessorsSpec, Redundancy, ReservePolicy, RunState,
-    SeaSpec, SharedMemoryPoolSpec, SharedProcessorPoolSpec, Sharing, StorageSpec, StorageVia, TrunkSpec,
-    ViosHardwareSpec, ViosMember, ViosPairSpec,
+    DiskSpec, FrameHardwareSpec, FrameSpec, HaMode, MemoryMode, Metadata, NetworkSpec, PagingDeviceSpec, PartitionSpec,
+    Placement, ProcMode, ReservePolicy, RunState, SeaSpec, SharedMemoryPoolSpec, SharedProcessorPoolSpec, StorageSpec,
+    StorageVia, TrunkSpec, ViosHardwareSpec, ViosMember, ViosPairSpec,
 };
 use powerplane_model::status::{
     BridgeMode, LparState, MigrationState, MigrationStatus, PagingDeviceStatus, PagingStatus, PartitionStatus,
@@ -605,60 +604,8 @@ fn partition_spec(
     proc: Option<&Record>,
     pool_vios: &[ViosName],
 ) -> Result<(PartitionSpec, PartitionSpec), ParseError> {
-    const P: &str = "profile";
-    let shared_mem = get(prof, P, "mem_mode")? == "shared";
-    let primary: Option<ViosName> = opt_name(prof, P, "primary_paging_vios_name")?;
-    let secondary: Option<ViosName> = opt_name(prof, P, "secondary_paging_vios_name")?;
-    let memory = MemorySpec {
-        mode: if shared_mem { MemoryMode::Shared } else { MemoryMode::Dedicated },
-        desired_mb: MemoryMb(num(prof, P, "desired_mem")?),
-        max_mb: MemoryMb(num(prof, P, "max_mem")?),
-        min_mb: Some(MemoryMb(num(prof, P, "min_mem")?)),
-        paging: shared_mem.then(|| PagingSpec {
-            redundancy: if secondary.is_some() { Redundancy::Required } else { Redundancy::None },
-            primary: if primary.is_some() && pool_vios.get(1) == primary.as_ref() {
-                PagingIndex::Two
-            } else {
-                PagingIndex::One
-            },
-        }),
-    }
-    .with_defaults_elided();
-    let compat = match get(prof, P, "lpar_proc_compat_mode")? {
-        "default" | "null" => None,
-        c => Some(word(P, "lpar_proc_compat_mode", c)?),
-    };
-    let processors = if get(prof, P, "proc_mode")? == "shared" {
-        ProcessorsSpec {
-            mode: ProcMode::Shared,
-            pool: opt_name(prof, P, "shared_proc_pool_name")?,
-            units: units(prof, P, "desired_proc_units")?,
-            r#virtual: Some(num(prof, P, "desired_procs")?),
-            compat,
-            min_units: Some(units(prof, P, "min_proc_units")?),
-            max_units: Some(units(prof, P, "max_proc_units")?),
-            min_virtual: Some(num(prof, P, "min_procs")?),
-            max_virtual: Some(num(prof, P, "max_procs")?),
-            sharing: if get(prof, P, "sharing_mode")? == "cap" { Sharing::Capped } else { Sharing::Uncapped },
-            weight: if get(prof, P, "sharing_mode")? == "cap" { None } else { Some(num(prof, P, "uncap_weight")?) },
-        }
-    } else {
-        let whole = |k: &str| -> Result<ProcUnits, ParseError> { Ok(ProcUnits::whole(num(prof, P, k)?)) };
-        ProcessorsSpec {
-            mode: ProcMode::Dedicated,
-            pool: None,
-            units: whole("desired_procs")?,
-            r#virtual: None,
-            compat,
-            min_units: Some(whole("min_procs")?),
-            max_units: Some(whole("max_procs")?),
-            min_virtual: None,
-            max_virtual: None,
-            sharing: Sharing::Uncapped,
-            weight: None,
-        }
-    }
-    .with_defaults_elided();
+    let (processors, memory) = powerplane_model::read_profile(|k| prof.get(k).map(String::as_str), pool_vios)
+        .map_err(|e| ParseError::Field { record: "profile", key: e.attribute, problem: e.problem })?;
     let profile = PartitionSpec {
         placement: Placement::Frame(frame.clone()),
         state: RunState::Running,

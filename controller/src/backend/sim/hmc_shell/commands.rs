@@ -8,10 +8,7 @@
 use std::collections::BTreeMap;
 
 use powerplane_model::action::{ChangeMethod, MspPair, PartitionChange, RedundantPgVios};
-use powerplane_model::manifest::{
-    CompatMode, MemoryMode, MemorySpec, NetworkSpec, PagingIndex, PagingSpec, PartitionSpec, Placement, ProcMode,
-    ProcessorsSpec, Redundancy, RunState, Sharing, TrunkSpec,
-};
+use powerplane_model::manifest::{NetworkSpec, PartitionSpec, Placement, RunState, TrunkSpec};
 use powerplane_model::status::SeaHaMode;
 use powerplane_model::{DeviceName, FrameName, MemoryMb, Op, PartitionName, ProcUnits, ViosName, VlanId};
 
@@ -404,59 +401,11 @@ fn create(frame: FrameName, f: &SimFrame, a: &BTreeMap<String, String>) -> Resul
     let get = |k: &str| a.get(k).map(String::as_str);
     let need = |k: &str| get(k).ok_or_else(|| format!("mksyscfg: the attribute {k} is required"));
     let partition: PartitionName = name("partition", need("name")?)?;
-    let mb = |k: &str| -> Result<MemoryMb, String> { Ok(MemoryMb(number(k, need(k)?)?)) };
-    let shared_mem = get("mem_mode") == Some("shared");
+    let pool_vios: Vec<ViosName> = f.mem_pool.as_ref().map(|m| m.paging_vios.clone()).unwrap_or_default();
+    let (processors, memory) = powerplane_model::read_profile(get, &pool_vios)
+        .map_err(|e| format!("mksyscfg: the attribute {} {}", e.attribute, e.problem))?;
     let primary: Option<ViosName> = get("primary_paging_vios_name").map(|v| name("paging VIOS", v)).transpose()?;
     let secondary: Option<ViosName> = get("secondary_paging_vios_name").map(|v| name("paging VIOS", v)).transpose()?;
-    let pool_vios: Vec<ViosName> = f.mem_pool.as_ref().map(|m| m.paging_vios.clone()).unwrap_or_default();
-    let paging = shared_mem.then(|| PagingSpec {
-        redundancy: if secondary.is_some() { Redundancy::Required } else { Redundancy::None },
-        primary: if primary.as_ref().is_some_and(|p| pool_vios.get(1) == Some(p)) {
-            PagingIndex::Two
-        } else {
-            PagingIndex::One
-        },
-    });
-    let memory = MemorySpec {
-        mode: if shared_mem { MemoryMode::Shared } else { MemoryMode::Dedicated },
-        desired_mb: mb("desired_mem")?,
-        max_mb: mb("max_mem")?,
-        min_mb: Some(mb("min_mem")?),
-        paging,
-    }
-    .with_defaults_elided();
-    let shared = get("proc_mode") != Some("ded");
-    let processors = if shared {
-        ProcessorsSpec {
-            mode: ProcMode::Shared,
-            pool: get("shared_proc_pool_name").map(|p| name("pool", p)).transpose()?,
-            units: units("desired_proc_units", need("desired_proc_units")?)?,
-            r#virtual: Some(number("desired_procs", need("desired_procs")?)?),
-            compat: get("lpar_proc_compat_mode").map(compat).transpose()?.flatten(),
-            min_units: Some(units("min_proc_units", need("min_proc_units")?)?),
-            max_units: Some(units("max_proc_units", need("max_proc_units")?)?),
-            min_virtual: Some(number("min_procs", need("min_procs")?)?),
-            max_virtual: Some(number("max_procs", need("max_procs")?)?),
-            sharing: if get("sharing_mode") == Some("cap") { Sharing::Capped } else { Sharing::Uncapped },
-            weight: get("uncap_weight").map(|w| number("uncap_weight", w)).transpose()?,
-        }
-    } else {
-        let whole = |k: &str| -> Result<ProcUnits, String> { Ok(ProcUnits::whole(number(k, need(k)?)?)) };
-        ProcessorsSpec {
-            mode: ProcMode::Dedicated,
-            pool: None,
-            units: whole("desired_procs")?,
-            r#virtual: None,
-            compat: get("lpar_proc_compat_mode").map(compat).transpose()?.flatten(),
-            min_units: Some(whole("min_procs")?),
-            max_units: Some(whole("max_procs")?),
-            min_virtual: None,
-            max_virtual: None,
-            sharing: Sharing::Uncapped,
-            weight: None,
-        }
-    }
-    .with_defaults_elided();
     let network = match get("virtual_eth_adapters") {
         None | Some("none") => Vec::new(),
         Some(v) => v
@@ -478,14 +427,4 @@ fn create(frame: FrameName, f: &SimFrame, a: &BTreeMap<String, String>) -> Resul
     };
     let paging_vios = [primary, secondary].into_iter().flatten().collect();
     Ok(Op::CreatePartition { frame, partition, spec: Box::new(spec), paging_vios })
-}
-
-/// `lpar_proc_compat_mode`: `default` is none asked for.
-pub(crate) fn compat(v: &str) -> Result<Option<CompatMode>, String> {
-    if v == "default" || v == "null" {
-        return Ok(None);
-    }
-    serde_json::from_value(serde_json::Value::String(v.to_owned()))
-        .map(Some)
-        .map_err(|_| format!("\"{v}\" is not a processor compatibility mode"))
 }

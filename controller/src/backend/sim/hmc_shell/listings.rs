@@ -4,7 +4,7 @@
 //! `key=value` pairs or, with `-F`, as the values asked for.
 
 use powerplane_model::manifest::{MemoryMode, PartitionSpec, ProcMode, Sharing, StorageVia};
-use powerplane_model::status::{BridgeMode, SeaState};
+use powerplane_model::status::BridgeMode;
 use powerplane_model::{DeviceName, FrameName, ViosName};
 
 use super::super::state::{Migration, SimFrame, SimPartition, SimState};
@@ -463,14 +463,7 @@ pub(crate) fn vios_listing(
                 .flatten()
                 .find(|m| &m.vios == vios);
             let Some(m) = members else { return Some(Err(format!("entstat: {dev} is not available"))) };
-            let state = match m.state {
-                SeaState::Primary => "PRIMARY",
-                SeaState::Backup => "BACKUP",
-                SeaState::PrimarySharing => "PRIMARY_SH",
-                SeaState::BackupSharing => "BACKUP_SH",
-                SeaState::Standalone => "STANDALONE",
-                SeaState::Inactive => "INACTIVE",
-            };
+            let state = m.state.as_str();
             let bridge = match m.bridge_mode {
                 BridgeMode::All => "All",
                 BridgeMode::Partial => "Partial",
