@@ -36,15 +36,7 @@ fn a_plan_through_ssh_is_the_plan_in_process() {
     assert_eq!(direct.status.code(), Some(2), "{}", String::from_utf8_lossy(&direct.stderr));
     let sshd = Sshd::start(&lab.state());
     let controller = tempfile::tempdir().unwrap();
-    let mut args = sshd.hmc_args();
-    args.extend(["plan".into(), m.into(), "--format".into(), "json".into()]);
-    let through = Command::new(env!("CARGO_BIN_EXE_powerplane"))
-        .arg("--state-dir")
-        .arg(controller.path().join("state"))
-        .args(&args)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let through = through(&sshd, &controller.path().join("state"), &["plan", m, "--format", "json"]);
     assert_eq!(through.status.code(), Some(2), "{}", String::from_utf8_lossy(&through.stderr));
     let doc = |o: &std::process::Output| -> serde_json::Value { serde_json::from_slice(&o.stdout).unwrap() };
     let (a, b) = (doc(&direct), doc(&through));
@@ -76,6 +68,11 @@ fn through(sshd: &Sshd, state: &Path, args: &[&str]) -> std::process::Output {
         .env_remove("RUST_LOG")
         .output()
         .unwrap()
+}
+
+/// `powerplane --state-dir S ARGS` without `--hmc`: the controller's own state (its audit).
+fn local(state: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_powerplane")).arg("--state-dir").arg(state).args(args).output().unwrap()
 }
 
 /// `(event, kind, object, command, result)` of each audit record: what ran, in order of
@@ -117,29 +114,14 @@ fn apply_through_ssh_converges_with_the_same_audit_as_in_process() {
     assert!(text.contains("on the HMC ssh://"), "the title names the HMC: {text}");
     let again = through(&sshd, &state, &["plan", m]);
     assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stdout));
-    let audit = Command::new(env!("CARGO_BIN_EXE_powerplane"))
-        .arg("--state-dir")
-        .arg(&state)
-        .args(["audit", "--json"])
-        .output()
-        .unwrap();
+    let audit = local(&state, &["audit", "--json"]);
     assert_eq!(audit_sequence(&audit), audit_sequence(&direct_audit));
-    let verify = Command::new(env!("CARGO_BIN_EXE_powerplane"))
-        .arg("--state-dir")
-        .arg(&state)
-        .args(["audit", "verify"])
-        .output()
-        .unwrap();
+    let verify = local(&state, &["audit", "verify"]);
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
 }
 
 fn audit_records(state: &Path) -> Vec<serde_json::Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_powerplane"))
-        .arg("--state-dir")
-        .arg(state)
-        .args(["audit", "--json"])
-        .output()
-        .unwrap();
+    let out = local(state, &["audit", "--json"]);
     String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
@@ -195,12 +177,7 @@ fn faults_on_the_emulator_behave_through_ssh_as_in_process() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "lpar_6_sotchax11,lpar_1_solchio05\n");
-    let verify = Command::new(env!("CARGO_BIN_EXE_powerplane"))
-        .arg("--state-dir")
-        .arg(&state)
-        .args(["audit", "verify"])
-        .output()
-        .unwrap();
+    let verify = local(&state, &["audit", "verify"]);
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
 }
 
