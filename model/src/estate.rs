@@ -68,6 +68,34 @@ pub type Cluster = Object<crate::names::ClusterName, crate::manifest::ClusterSpe
 /// A `Settings` object.
 pub type Settings = Object<crate::names::SettingsName, crate::manifest::SettingsSpec>;
 
+/// Renames each object of `objects` to the name `wanted` gives its identity (`identity`),
+/// unless that name is taken; returns the renames made, `(old, new)`.
+fn rename_to<N: Ord + Clone, S, K: Ord>(
+    objects: &mut BTreeMap<N, Object<N, S>>,
+    wanted: &BTreeMap<K, &N>,
+    identity: impl Fn(&Object<N, S>) -> Option<K>,
+) -> Vec<(N, N)> {
+    let renames: Vec<(N, N)> = objects
+        .values()
+        .filter_map(|o| {
+            let want = *wanted.get(&identity(o)?)?;
+            (*want != o.metadata.name).then(|| (o.metadata.name.clone(), want.clone()))
+        })
+        .collect();
+    let mut done = Vec::new();
+    for (old, new) in renames {
+        if objects.contains_key(&new) {
+            continue;
+        }
+        if let Some(mut o) = objects.remove(&old) {
+            o.metadata.name = new.clone();
+            objects.insert(new.clone(), o);
+            done.push((old, new));
+        }
+    }
+    done
+}
+
 /// All objects of a desired state (from manifests) or an observed state (from a backend).
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Estate {
@@ -131,24 +159,9 @@ impl Estate {
     /// pool by its frame and pool name. An observation that already uses them (the
     /// simulator's) is left as it is.
     pub fn adopt_names(&mut self, desired: &Estate) {
-        let pair_of_frame: BTreeMap<&FrameName, &ViosPairName> =
-            desired.vios_pairs.values().map(|p| (&p.spec.frame, &p.metadata.name)).collect();
-        let renames: Vec<(ViosPairName, ViosPairName)> = self
-            .vios_pairs
-            .values()
-            .filter_map(|p| {
-                let want = pair_of_frame.get(&p.spec.frame)?;
-                (**want != p.metadata.name).then(|| (p.metadata.name.clone(), (*want).clone()))
-            })
-            .collect();
-        for (old, new) in renames {
-            if self.vios_pairs.contains_key(&new) {
-                continue;
-            }
-            if let Some(mut p) = self.vios_pairs.remove(&old) {
-                p.metadata.name = new.clone();
-                self.vios_pairs.insert(new.clone(), p);
-            }
+        let pair_of_frame: BTreeMap<FrameName, &ViosPairName> =
+            desired.vios_pairs.values().map(|p| (p.spec.frame.clone(), &p.metadata.name)).collect();
+        for (old, new) in rename_to(&mut self.vios_pairs, &pair_of_frame, |p| Some(p.spec.frame.clone())) {
             for s in self.seas.values_mut().filter(|s| s.spec.vios_pair == old) {
                 s.spec.vios_pair = new.clone();
             }
@@ -159,62 +172,21 @@ impl Estate {
             .values()
             .filter_map(|s| Some((frame_of_pair(desired, &s.spec.vios_pair)?, &s.metadata.name)))
             .collect();
-        let renames: Vec<(SeaName, SeaName)> = self
-            .seas
-            .values()
-            .filter_map(|s| {
-                let want = sea_of_frame.get(&frame_of_pair(self, &s.spec.vios_pair)?)?;
-                (**want != s.metadata.name).then(|| (s.metadata.name.clone(), (*want).clone()))
-            })
-            .collect();
-        for (old, new) in renames {
-            if self.seas.contains_key(&new) {
-                continue;
-            }
-            if let Some(mut s) = self.seas.remove(&old) {
-                s.metadata.name = new.clone();
-                self.seas.insert(new.clone(), s);
-            }
+        let pairs = &self.vios_pairs;
+        for (old, new) in
+            rename_to(&mut self.seas, &sea_of_frame, |s| pairs.get(&s.spec.vios_pair).map(|p| p.spec.frame.clone()))
+        {
             if let Some(st) = self.status.seas.remove(&old) {
                 self.status.seas.insert(new, st);
             }
         }
-        let pool_of_frame: BTreeMap<&FrameName, &MemPoolName> =
-            desired.mem_pools.values().map(|p| (&p.spec.frame, &p.metadata.name)).collect();
-        let renames: Vec<(MemPoolName, MemPoolName)> = self
-            .mem_pools
-            .values()
-            .filter_map(|p| {
-                let want = pool_of_frame.get(&p.spec.frame)?;
-                (**want != p.metadata.name).then(|| (p.metadata.name.clone(), (*want).clone()))
-            })
-            .collect();
-        for (old, new) in renames {
-            if !self.mem_pools.contains_key(&new)
-                && let Some(mut p) = self.mem_pools.remove(&old)
-            {
-                p.metadata.name = new.clone();
-                self.mem_pools.insert(new, p);
-            }
-        }
-        let proc_pool: BTreeMap<(&FrameName, &ProcPoolName), &ProcPoolObjectName> =
-            desired.proc_pools.values().map(|p| ((&p.spec.frame, &p.spec.pool_name), &p.metadata.name)).collect();
-        let renames: Vec<(ProcPoolObjectName, ProcPoolObjectName)> = self
-            .proc_pools
-            .values()
-            .filter_map(|p| {
-                let want = proc_pool.get(&(&p.spec.frame, &p.spec.pool_name))?;
-                (**want != p.metadata.name).then(|| (p.metadata.name.clone(), (*want).clone()))
-            })
-            .collect();
-        for (old, new) in renames {
-            if !self.proc_pools.contains_key(&new)
-                && let Some(mut p) = self.proc_pools.remove(&old)
-            {
-                p.metadata.name = new.clone();
-                self.proc_pools.insert(new, p);
-            }
-        }
+        let pool_of_frame: BTreeMap<FrameName, &MemPoolName> =
+            desired.mem_pools.values().map(|p| (p.spec.frame.clone(), &p.metadata.name)).collect();
+        rename_to(&mut self.mem_pools, &pool_of_frame, |p| Some(p.spec.frame.clone()));
+        let pool_key = |p: &ProcPool| (p.spec.frame.clone(), p.spec.pool_name.clone());
+        let proc_pool: BTreeMap<(FrameName, ProcPoolName), &ProcPoolObjectName> =
+            desired.proc_pools.values().map(|p| (pool_key(p), &p.metadata.name)).collect();
+        rename_to(&mut self.proc_pools, &proc_pool, |p| Some(pool_key(p)));
     }
 
     /// Whether the settings let the controller loop start a VIOS that went down outside it.
