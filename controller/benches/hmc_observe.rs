@@ -94,8 +94,8 @@ fn bench(c: &mut Criterion) {
     drop(daemon);
 }
 
-/// The user HMC sessions log in as: as root, `hscroot` (created with `/bin/sh`, as on an HMC a
-/// user whose shell reads no start-up files: a login shell that starts tools such as pyenv at
+/// The user HMC sessions log in as: as root, `hscroot` (created with `/bin/sh` and an empty
+/// home, as on an HMC a user whose shell reads no start-up files: a login shell that starts tools such as pyenv at
 /// every session would be measured instead of the HMC), else the current user.
 fn hmc_user(dir: &std::path::Path, state: &std::path::Path) -> String {
     let me = std::env::var("USER").unwrap_or_default();
@@ -104,11 +104,16 @@ fn hmc_user(dir: &std::path::Path, state: &std::path::Path) -> String {
         return me;
     }
     if !Command::new("id").arg("hscroot").output().is_ok_and(|o| o.status.success()) {
-        let made = Command::new("useradd").args(["-M", "-d", "/nonexistent", "-s", "/bin/sh", "hscroot"]).status();
+        let made = Command::new("useradd").args(["-m", "-d", "/home/hscroot", "-s", "/bin/sh", "hscroot"]).status();
         if !made.is_ok_and(|s| s.success()) {
             return me;
         }
     }
+    // Without PAM, sshd refuses an account whose password is locked (`!`, as useradd leaves
+    // it); `*` unlocks it with no password that could ever match: keys only.
+    let _ = Command::new("usermod").args(["-p", "*", "-s", "/bin/sh", "-d", "/home/hscroot", "hscroot"]).status();
+    let _ = std::fs::create_dir_all("/home/hscroot");
+    let _ = Command::new("chown").args(["hscroot", "/home/hscroot"]).status();
     // The emulated HMC's sessions reach the daemon's socket and read the state directory.
     let _ = Command::new("chmod").arg("-R").arg("a+rwX").arg(dir).status();
     let _ = Command::new("chmod").arg("a+rwx").arg(state.join("hmc.sock")).status();

@@ -422,3 +422,53 @@ fn a_generated_estate_through_ssh_plans_as_in_process_and_converges() {
     assert_eq!(out.status.code(), Some(0), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("Converged"), "{text}");
 }
+
+/// A shared-memory partition whose paging redundancy is `preferred` moves, through SSH, to a
+/// frame with one paging VIOS non-redundant: the HMC runs the reviewed `migrlpar ...
+/// --redundantpgvios 0`, the audit records it, and the partition pages through the target's
+/// only paging VIOS afterwards; the plan is then empty.
+// seeds: ams-dual-vios-and-lpm.txt ("You can move a shared memory partition running on a
+// server with a redundant paging VIOS setup to a server where there is only one paging VIOS
+// partition available").
+#[test]
+fn a_migration_with_redundancy_fallback_runs_through_ssh() {
+    let lab = Lab::new();
+    super::plan::ams_move_to_p72(&lab, "preferred");
+    let sshd = Sshd::start(&lab.state());
+    let controller = tempfile::tempdir().unwrap();
+    let state = controller.path().join("state");
+    let m = lab.manifests();
+    let m = m.to_str().unwrap();
+    let plan = through(&sshd, &state, &["plan", m, "--format", "json"]);
+    assert_eq!(plan.status.code(), Some(2), "{}", String::from_utf8_lossy(&plan.stderr));
+    let direct = lab.cmd(&["plan", m, "--format", "json", "--refresh=true"]).output().unwrap();
+    let doc = |o: &std::process::Output| -> serde_json::Value { serde_json::from_slice(&o.stdout).unwrap() };
+    assert_eq!(doc(&plan)["actions"], doc(&direct)["actions"], "the same plan through SSH as in process");
+    let migrate = r#"migrlpar -o m -m IBM_MMA_P6_102615A_SOLCHMS05 -t p72 -p lpar_6_sotchax11 --redundantpgvios 0 -i "source_msp_name=lpar_1_solchio05,dest_msp_name=p72vio1""#;
+    let out = through(&sshd, &state, &["apply", m, "--yes"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("migrated non-redundant (--redundantpgvios 0)"), "the warning is shown: {text}");
+    let records = audit_records(&state);
+    assert!(
+        records.iter().any(|r| r["event"] == "intent" && r["command"] == migrate),
+        "the HMC was sent the reviewed command: {records:#?}"
+    );
+    assert!(
+        records
+            .iter()
+            .any(|r| r["event"] == "outcome" && r["kind"] == "MigratePartition" && r["result"] == "succeeded"),
+        "{records:#?}"
+    );
+    let out = lab
+        .cmd(&["sim", "hmc-shell", "lshwres -r mem -m p72 --level lpar -F lpar_name,curr_paging_vios_name"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("lpar_6_sotchax11,p72vio1\n"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let again = through(&sshd, &state, &["plan", m]);
+    assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stdout));
+}

@@ -267,7 +267,7 @@ fn a_reserved_lun_on_the_target_vios_is_refused_before_planning() {
 /// The lab with a one-VIOS shared memory pool on p72 (its disk added to the inventory),
 /// lpar_6_sotchax11's rootvg LUN zoned to p72 and VLAN 100 bridged there, and lpar_6_sotchax11
 /// pinned to p72 with `redundancy`.
-fn ams_move_to_p72(lab: &Lab, redundancy: &str) {
+pub(crate) fn ams_move_to_p72(lab: &Lab, redundancy: &str) {
     let inv = lab.dir.path().join("inventory.yaml");
     let text = replaced(
         &std::fs::read_to_string(inventory()).unwrap(),
@@ -321,6 +321,12 @@ fn a_preferred_partition_moves_non_redundant_with_a_warning() {
         warnings.iter().any(|w| w.as_str().unwrap().contains("migrated non-redundant (--redundantpgvios 0)")),
         "{warnings:#?}"
     );
+    // Applied, the partition pages non-redundant on p72, which `preferred` accepts there.
+    let m = lab.manifests();
+    let out = lab.cmd(&["apply", m.to_str().unwrap(), "--yes"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let (v, code) = plan_json(&lab, &m);
+    assert_eq!(code, 0, "{v:#}");
 }
 
 #[test]

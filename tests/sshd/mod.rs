@@ -110,6 +110,12 @@ impl Sshd {
             pid = d.join("sshd.pid").display(),
         );
         std::fs::write(d.join("sshd_config"), config).unwrap();
+        if std::env::var("USER").map_or(true, |me| me != user) {
+            // sshd reads the authorized keys as the user who logs in.
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+            std::fs::set_permissions(d.join("authorized_keys"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
         let child = Command::new(tool("sshd"))
             .arg("-D")
             .arg("-e")

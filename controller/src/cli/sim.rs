@@ -258,8 +258,8 @@ fn forward(addr: &str, command: &SimCommand, frame: &FrameName, vios: &ViosName)
 }
 
 /// `sim hmc-shell`: one script against the simulated estate. A script that only lists opens
-/// the state directory read-only; one that changes waits (up to two minutes) for another
-/// session's change to end, as commands queue on an HMC.
+/// the state directory read-only, one that changes opens it to write; either waits (up to two
+/// minutes) for another session's change to end, as commands queue on an HMC.
 async fn hmc_shell(cli: &Cli, frames: &[FrameName], command: &[String]) -> anyhow::Result<ExitCode> {
     use crate::backend::sim::hmc_shell::HmcShell;
     let script = match (std::env::var("SSH_ORIGINAL_COMMAND"), command) {
@@ -275,25 +275,24 @@ async fn hmc_shell(cli: &Cli, frames: &[FrameName], command: &[String]) -> anyho
         return Ok(ExitCode::from(u8::try_from(out.code).unwrap_or(1)));
     }
     let managed = (!frames.is_empty()).then(|| frames.iter().cloned().collect());
-    let (sim, _dir) = if HmcShell::reads_only(&script) {
-        open_read_only(cli)?
-    } else {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-        loop {
-            match open_with_dir(cli) {
-                Ok(Some(x)) => break x,
-                Ok(None) => return Ok(ExitCode::from(1)),
-                Err(e)
-                    if std::time::Instant::now() < deadline
-                        && matches!(
-                            e.downcast_ref::<crate::store::StoreError>(),
-                            Some(crate::store::StoreError::Locked { .. })
-                        ) =>
-                {
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-                Err(e) => return Err(e),
+    // Listings and changes alike wait for another session's change to end.
+    let reads_only = HmcShell::reads_only(&script);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let (sim, _dir) = loop {
+        let opened = if reads_only { open_read_only(cli).map(Some) } else { open_with_dir(cli) };
+        match opened {
+            Ok(Some(x)) => break x,
+            Ok(None) => return Ok(ExitCode::from(1)),
+            Err(e)
+                if std::time::Instant::now() < deadline
+                    && matches!(
+                        e.downcast_ref::<crate::store::StoreError>(),
+                        Some(crate::store::StoreError::Locked { .. })
+                    ) =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
+            Err(e) => return Err(e),
         }
     };
     let out = HmcShell::new(sim.clone(), managed).run(&script).await;

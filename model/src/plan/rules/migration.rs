@@ -189,6 +189,24 @@ impl Planner<'_, '_> {
         format!("{current} can no longer host it ({})", why.join("; "))
     }
 
+    /// Why `frame` cannot give a shared-memory partition redundant paging (one paging VIOS, or
+    /// no free common paging device), or `None` when it can.
+    pub(super) fn no_redundant_paging_on(&self, frame: &FrameName) -> Option<&'static str> {
+        let two = self.desired_index.mem_pool_on(frame).is_some_and(|p| p.spec.paging_vios.len() == 2);
+        if !two {
+            return Some("it has one paging VIOS");
+        }
+        let taken: Vec<_> = self
+            .observed
+            .status
+            .paging_devices
+            .get(frame)
+            .map(|ds| ds.iter().filter(|d| d.assigned.is_some()).map(|d| d.device.clone()).collect())
+            .unwrap_or_default();
+        let free_common = self.placer.common_devices(frame).iter().filter(|d| !taken.contains(&d.device)).count();
+        (free_common == 0).then_some("it has no free common paging device")
+    }
+
     /// `--redundantpgvios` for a migration, with the fallback of DESIGN §4 rule 4: `preferred`
     /// goes non-redundant with a warning, `required` makes the plan fail.
     pub(super) fn redundancy(
@@ -201,17 +219,8 @@ impl Planner<'_, '_> {
             return Ok(None);
         }
         let paging = dp.spec.memory.paging.unwrap_or_default();
-        let two = self.desired_index.mem_pool_on(target).is_some_and(|p| p.spec.paging_vios.len() == 2);
-        let taken: Vec<_> = self
-            .observed
-            .status
-            .paging_devices
-            .get(target)
-            .map(|ds| ds.iter().filter(|d| d.assigned.is_some()).map(|d| d.device.clone()).collect())
-            .unwrap_or_default();
-        let free_common = self.placer.common_devices(target).iter().filter(|d| !taken.contains(&d.device)).count();
-        let possible = two && free_common > 0;
-        let why = if !two { "it has one paging VIOS" } else { "it has no free common paging device" };
+        let why = self.no_redundant_paging_on(target).unwrap_or_default();
+        let possible = why.is_empty();
         match (paging.redundancy, possible) {
             (Redundancy::Required, true) => Ok(Some(RedundantPgVios::Required)),
             (Redundancy::Required, false) => Err(format!(

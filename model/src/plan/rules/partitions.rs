@@ -230,6 +230,10 @@ impl Planner<'_, '_> {
     fn dlpar_fields(&mut self, p: &Existing<'_>) -> Option<Vec<FieldChange>> {
         // Placement and state are planned separately; `required` and `preferred` are the same
         // redundant profile (a primary and a secondary paging VIOS), only planned differently.
+        // `preferred` on a frame that cannot give redundant paging is the non-redundant profile
+        // a migration with `--redundantpgvios 0` leaves (DESIGN §4 rule 4).
+        let fallback = p.observed.spec.memory.paging.is_some_and(|g| g.redundancy == Redundancy::None)
+            && self.no_redundant_paging_on(&p.current).is_some();
         let strip = |s: &PartitionSpec| {
             let mut s = s.clone();
             s.placement = Placement::Frame(p.current.clone());
@@ -239,7 +243,7 @@ impl Planner<'_, '_> {
             if let Some(p) = s.memory.paging.as_mut()
                 && p.redundancy == Redundancy::Preferred
             {
-                p.redundancy = Redundancy::Required;
+                p.redundancy = if fallback { Redundancy::None } else { Redundancy::Required };
             }
             // Defaults given or not are the same profile (an HMC lists every value).
             s.processors = s.processors.with_defaults_elided();
