@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod api;
 pub mod backend;
 pub mod cli;
 mod digest;

@@ -390,19 +390,7 @@ fn a_rehearsal_that_fails_sends_nothing_to_the_hmc() {
 /// SSH gives the plan in process, and applied through SSH converges.
 #[test]
 fn a_generated_estate_through_ssh_plans_as_in_process_and_converges() {
-    let lab = Lab::new();
-    let g = super::estate_gen::generate(3, 30, 5);
-    let inv = lab.dir.path().join("inventory");
-    std::fs::create_dir_all(&inv).unwrap();
-    for (n, t) in &g.inventory {
-        std::fs::write(inv.join(n), t).unwrap();
-    }
-    std::fs::remove_dir_all(lab.manifests()).unwrap();
-    std::fs::create_dir_all(lab.manifests()).unwrap();
-    for (n, t) in &g.manifests {
-        std::fs::write(lab.manifests().join(n), t).unwrap();
-    }
-    lab.cmd(&["--inventory", inv.to_str().unwrap(), "sim", "init"]).assert().success();
+    let lab = Lab::generated(3, 30, 5);
     let m = lab.manifests();
     let m = m.to_str().unwrap();
     let direct = lab.cmd(&["plan", m, "--format", "json", "--refresh=true"]).output().unwrap();

@@ -1,7 +1,9 @@
 //! End-to-end tests: the real `powerplane` binary against temporary copies of the lab estate.
 
+mod api;
 mod apply;
 mod audit;
+mod browser;
 mod cluster;
 mod drift;
 #[path = "../../examples/estate_gen/mod.rs"]

@@ -24,6 +24,25 @@ impl Lab {
         Lab { dir }
     }
 
+    /// The lab with a generated estate instead (`estate_gen::generate`): its manifests replace
+    /// the lab's and `sim init` has made its simulated estate.
+    pub fn generated(frames: usize, partitions: usize, seed: u64) -> Self {
+        let lab = Lab::new();
+        let g = crate::estate_gen::generate(frames, partitions, seed);
+        let inv = lab.dir.path().join("inventory");
+        std::fs::create_dir_all(&inv).unwrap();
+        for (n, t) in &g.inventory {
+            std::fs::write(inv.join(n), t).unwrap();
+        }
+        std::fs::remove_dir_all(lab.manifests()).unwrap();
+        std::fs::create_dir_all(lab.manifests()).unwrap();
+        for (n, t) in &g.manifests {
+            std::fs::write(lab.manifests().join(n), t).unwrap();
+        }
+        lab.cmd(&["--inventory", inv.to_str().unwrap(), "sim", "init"]).assert().success();
+        lab
+    }
+
     pub fn manifests(&self) -> PathBuf {
         self.dir.path().join("m")
     }

@@ -2,31 +2,31 @@
 //! outside git is detected, audited and healed (a VIOS that went down is not restarted: the
 //! failback waits for it), /metrics and /healthz answer, SIGTERM stops it cleanly.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStderr, Command};
 
 use serde_json::Value;
 
+use crate::api::Api;
 use crate::support::{Lab, root};
 
-struct Watch {
+pub(crate) struct Watch {
     child: Child,
     lines: std::sync::mpsc::Receiver<String>,
-    seen: Vec<String>,
+    pub(crate) seen: Vec<String>,
 }
 
 /// How long a log line may take to appear before the test fails instead of hanging.
 const DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Watch {
-    fn start(lab: &Lab, extra: &[&str]) -> Watch {
+    pub(crate) fn start(lab: &Lab, extra: &[&str]) -> Watch {
         let m = lab.manifests();
         Watch::of(lab.spawn(&[&["watch", m.to_str().unwrap()], extra].concat()))
     }
 
     /// Follows the log of a `watch` already started.
-    fn of(mut child: Child) -> Watch {
+    pub(crate) fn of(mut child: Child) -> Watch {
         let stderr: ChildStderr = child.stderr.take().unwrap();
         let (tx, lines) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -40,7 +40,7 @@ impl Watch {
     }
 
     /// Reads log lines until one contains every needle, within [`DEADLINE`]; returns it.
-    fn until(&mut self, needles: &[&str]) -> String {
+    pub(crate) fn until(&mut self, needles: &[&str]) -> String {
         let end = std::time::Instant::now() + DEADLINE;
         loop {
             let left = end.saturating_duration_since(std::time::Instant::now());
@@ -64,7 +64,7 @@ impl Watch {
     }
 
     /// SIGTERM, then the exit status.
-    fn terminate(mut self) -> std::process::ExitStatus {
+    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
         assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
         self.until(&["stopped"]);
@@ -72,20 +72,12 @@ impl Watch {
     }
 }
 
-fn http(addr: &str, request: &str) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.write_all(request.as_bytes()).unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
-}
-
 fn audit(lab: &Lab) -> Vec<Value> {
     let out = lab.cmd(&["audit", "--json"]).assert().success().get_output().stdout.clone();
     String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
-fn init(lab: &Lab) {
+pub(crate) fn init(lab: &Lab) {
     let inv = root().join("examples/lab/inventory.yaml");
     lab.cmd(&["--inventory", inv.to_str().unwrap(), "sim", "init"]).assert().success();
 }
@@ -133,9 +125,12 @@ fn drift_outside_git_is_detected_audited_and_healed_and_metrics_answer() {
     let m = lab.manifests();
     lab.cmd(&["apply", m.to_str().unwrap(), "--yes"]).assert().success();
     let mut w = Watch::start(&lab, &["--interval", "1s", "--listen", "127.0.0.1:0"]);
-    let addr = w.until(&["listening on"]).trim_start_matches("listening on ").trim().to_owned();
+    let api = Api::of(&mut w);
+    let addr = api.addr.clone();
     w.until(&["reconciled: the estate matches the manifests"]);
-    assert!(http(&addr, "GET /healthz HTTP/1.1\r\n\r\n").ends_with("\r\n\r\nok\n"));
+    assert_eq!(api.get("/healthz"), (200, "ok\n".to_owned()));
+    assert!(api.get("/readyz").1.starts_with("ready: the backend was observed at"));
+    let mut events = api.events();
     // The primary paging VIOS goes down outside git: paging fails over. The loop holds the state
     // directory, so the command is forwarded to it.
     let out = lab.cmd(&["sim", "vios-down", "IBM_MMA_P6_102615A_SOLCHMS05", "lpar_1_solchio05"]).assert().success();
@@ -147,17 +142,22 @@ fn drift_outside_git_is_detected_audited_and_healed_and_metrics_answer() {
     lab.cmd(&["sim", "vios-down", "IBM_MMA_P6_102615A_SOLCHMS05", "nosuchvios"]).assert().code(1);
     let drift = w.until(&["drift: the estate changed outside powerplane"]);
     assert!(drift.contains("PartitionStatus/lpar_6_sotchax11"), "{drift}");
+    let found = events.until("driftFound", |d| d["objects"].to_string().contains("lpar_6_sotchax11"));
+    assert!(found["objects"].as_array().is_some_and(|o| !o.is_empty()), "{found}");
     // The VIOS went down outside powerplane: it is not restarted, the failback waits (once in
     // the log, not at every resync).
     let waiting = w.until(&["heal waiting"]);
     assert!(waiting.contains("Vios/IBM_MMA_P6_102615A_SOLCHMS05:lpar_1_solchio05"), "{waiting}");
     // Someone starts it again: paging fails back to it, automatically.
-    let r = http(&addr, "POST /sim/vios-up?frame=IBM_MMA_P6_102615A_SOLCHMS05&vios=lpar_1_solchio05 HTTP/1.1\r\n\r\n");
-    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
-    w.until(&["action finished", "kind=SwitchPagingVios", "Succeeded"]);
-    // The counters are updated when the reconcile ends, before it logs so.
-    w.until(&["reconciled: applied"]);
-    let metrics = http(&addr, "GET /metrics HTTP/1.1\r\n\r\n");
+    let up = r#"{"fault":"viosUp","frame":"IBM_MMA_P6_102615A_SOLCHMS05","vios":"lpar_1_solchio05"}"#;
+    let token = std::fs::read_to_string(lab.state().join("api-token")).unwrap();
+    let (code, body) = api.post("/api/v1/sim/faults", Some(token.trim()), up.into());
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("lpar_1_solchio05"), "{body}");
+    events.until("actionFinished", |d| d["kind"] == "SwitchPagingVios" && d["outcome"] == "succeeded");
+    // The counters are updated when the reconcile ends, before it is announced.
+    events.until("reconcileEnded", |d| d["result"] == "converged");
+    let metrics = api.get("/metrics").1;
     for needle in [
         "powerplane_reconcile_total ",
         "powerplane_actions_total{kind=\"SwitchPagingVios\",outcome=\"succeeded\"} 1",

@@ -102,8 +102,13 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
 /// Reads the trail without writing: the segment files, or an older release's sled tree
 /// through a read-only copy of the database.
 fn read(cli: &Cli, key: Option<&PublicKey>, keep: Keep) -> anyhow::Result<Scan> {
-    crate::store::require_existing(&cli.state_dir)?;
-    let state = cli.state_dir.clone();
+    scan(&cli.state_dir, key, keep)
+}
+
+/// [`read`] of the trail in `state_dir` (the API reads it so too).
+pub(crate) fn scan(state_dir: &std::path::Path, key: Option<&PublicKey>, keep: Keep) -> anyhow::Result<Scan> {
+    crate::store::require_existing(state_dir)?;
+    let state = state_dir.to_path_buf();
     let legacy = move || {
         if !state.join("conf").exists() {
             return Ok(None);
@@ -111,7 +116,34 @@ fn read(cli: &Cli, key: Option<&PublicKey>, keep: Keep) -> anyhow::Result<Scan> 
         let dir = StateDir::open_read_only(&state)?;
         dir.legacy_audit_lines()
     };
-    Ok(audit::read(&cli.state_dir, legacy, key, keep)?)
+    Ok(audit::read(state_dir, legacy, key, keep)?)
+}
+
+/// The verdict of `audit verify --json` on the trail in `state_dir` (no key, no witness), and
+/// whether it is intact.
+pub(crate) fn verdict(state_dir: &std::path::Path) -> anyhow::Result<(serde_json::Value, bool)> {
+    let scan = scan(state_dir, None, Keep::Verdict)?;
+    Ok((verdict_doc(&scan, None, None), scan.intact()))
+}
+
+fn verdict_doc(scan: &Scan, key: Option<&PublicKey>, witnessed: Option<&Result<String, String>>) -> serde_json::Value {
+    let ok = scan.intact() && witnessed.is_none_or(Result::is_ok);
+    serde_json::json!({
+        "intact": ok,
+        "forged": scan.damage.iter().any(|d| d.problem.forged()),
+        "records": scan.records,
+        "checkpoints": scan.checkpoints,
+        "segments": scan.segments.iter().map(|n| audit::segment_name(*n)).collect::<Vec<_>>(),
+        "head": scan.head,
+        "signing": signing_summary(scan, key),
+        "keys": scan.keys,
+        "damage": scan.damage,
+        "pending": scan.torn,
+        "expect": witnessed.map(|w| match w {
+            Ok(m) => serde_json::json!({"holds": true, "message": m}),
+            Err(m) => serde_json::json!({"holds": false, "message": m}),
+        }),
+    })
 }
 
 fn list(cli: &Cli, json: bool, since: Option<String>) -> anyhow::Result<ExitCode> {
@@ -217,22 +249,7 @@ fn verify(cli: &Cli, key: Option<&PublicKey>, expect: Option<(u64, String)>, jso
     let forged = scan.damage.iter().any(|d| d.problem.forged());
     let signing = signing_summary(&scan, key);
     if json {
-        let doc = serde_json::json!({
-            "intact": ok,
-            "forged": forged,
-            "records": scan.records,
-            "checkpoints": scan.checkpoints,
-            "segments": scan.segments.iter().map(|n| audit::segment_name(*n)).collect::<Vec<_>>(),
-            "head": head,
-            "signing": signing,
-            "keys": scan.keys,
-            "damage": scan.damage,
-            "pending": scan.torn,
-            "expect": witnessed.as_ref().map(|w| match w {
-                Ok(m) => serde_json::json!({"holds": true, "message": m}),
-                Err(m) => serde_json::json!({"holds": false, "message": m}),
-            }),
-        });
+        let doc = verdict_doc(&scan, key, witnessed.as_ref());
         writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) });
     }

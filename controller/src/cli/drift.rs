@@ -38,26 +38,23 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     };
     // A report only reads: the stored observation stays the one `plan`, `apply` or `watch`
     // made, and "changed since" is measured from it.
-    let (observed, dir) = match cli.hmc_backend()? {
-        Some(hmc) => {
-            let dir = crate::store::StateDir::open_read_only(&cli.state_dir)?;
-            if let Ok(Some((_, earlier))) = snapshot::load(&dir) {
-                hmc.remember(earlier);
-            }
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            hmc.adopt_names(&desired);
-            (rt.block_on(hmc.observe())?, dir)
-        }
-        None => {
-            let (sim, dir) = super::sim::open_read_only(cli)?;
-            let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
-            (rt.block_on(sim.observe())?, dir)
+    let (observed, previous) = match observe(cli, &desired) {
+        Ok(both) => both,
+        Err(e) => {
+            // A running `watch` holds the state directory: it observes, and serves what it
+            // stored last.
+            let c = super::controller_for(cli, e)?;
+            crate::api::client::block_on(async {
+                #[derive(serde::Deserialize)]
+                struct Fresh {
+                    estate: powerplane_model::Estate,
+                }
+                let fresh: Fresh = c.get("/api/v1/estate?refresh=true").await?;
+                let stored: snapshot::Stored = c.get("/api/v1/estate").await?;
+                anyhow::Ok((fresh.estate, Some((stored.meta, stored.estate))))
+            })??
         }
     };
-    let previous = snapshot::load(&dir).unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "the stored observation is unreadable; nothing is compared with it");
-        None
-    });
     let plan = powerplane_model::plan(&desired, &observed, PlanOptions::default());
     if plan.findings.iter().any(powerplane_model::Diagnostic::is_error) {
         print_diagnostics(&mut std::io::stderr().lock(), &plan.findings)?;
@@ -125,4 +122,32 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(2)
     })
+}
+
+/// Observes the backend and reads the stored observation, without writing.
+fn observe(
+    cli: &Cli,
+    desired: &powerplane_model::Estate,
+) -> anyhow::Result<(powerplane_model::Estate, Option<(snapshot::Meta, powerplane_model::Estate)>)> {
+    let (observed, dir) = match cli.hmc_backend()? {
+        Some(hmc) => {
+            let dir = crate::store::StateDir::open_read_only(&cli.state_dir)?;
+            if let Ok(Some((_, earlier))) = snapshot::load(&dir) {
+                hmc.remember(earlier);
+            }
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            hmc.adopt_names(desired);
+            (rt.block_on(hmc.observe())?, dir)
+        }
+        None => {
+            let (sim, dir) = super::sim::open_read_only(cli)?;
+            let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+            (rt.block_on(sim.observe())?, dir)
+        }
+    };
+    let previous = snapshot::load(&dir).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "the stored observation is unreadable; nothing is compared with it");
+        None
+    });
+    Ok((observed, previous))
 }

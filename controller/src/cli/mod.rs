@@ -10,6 +10,7 @@ mod progress;
 mod report;
 mod schema;
 mod sim;
+mod status;
 mod validate;
 mod watch;
 
@@ -76,6 +77,19 @@ pub(crate) fn open_backend(cli: &Cli) -> anyhow::Result<Option<(crate::backend::
     Ok(sim::open_with_dir(cli)?.map(|(s, d)| (crate::backend::Backend::Sim(s), d)))
 }
 
+/// The audit trail in `state_dir`, read from its files as `powerplane audit` reads it.
+pub(crate) fn audit_scan(
+    state_dir: &std::path::Path,
+    keep: crate::store::audit::Keep,
+) -> anyhow::Result<crate::store::audit::Scan> {
+    audit::scan(state_dir, None, keep)
+}
+
+/// The verdict of `audit verify --json` on the trail in `state_dir`, and whether it is intact.
+pub(crate) fn audit_verdict(state_dir: &std::path::Path) -> anyhow::Result<(serde_json::Value, bool)> {
+    audit::verdict(state_dir)
+}
+
 /// Commands run at once on one HMC (OpenSSH's sshd allows ten sessions per connection).
 const HMC_SESSIONS: usize = 8;
 
@@ -98,6 +112,10 @@ pub enum Command {
     /// The audit trail: `audit [--json] [--since T]`, `audit verify`, `audit head`, `audit
     /// keygen`, `audit set-aside`.
     Audit(audit::Args),
+    /// What the controller is doing: last reconcile, actions in flight, held and waiting
+    /// work, next resync (through the running `watch`'s API). Exit 0 converged, 2 work
+    /// remains or no controller runs, 1 error.
+    Status(status::Args),
     /// The controller loop: watch the manifests, resync with the backend, heal drift (or only
     /// report it with --dry-run), serve /metrics, until SIGINT/SIGTERM.
     Watch(watch::Args),
@@ -161,8 +179,35 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
+            if crate::api::client::is_locked(&e)
+                && let Some(addr) = crate::store::lock::listener(&cli.state_dir)
+            {
+                eprintln!(
+                    "hint: the running `watch` holds {} and serves its API at {addr}: `plan --refresh=false`, `drift`, `status`, `audit` and `sim show|events|<fault>` are answered through it; to change the estate edit the manifests it watches (`POST /api/v1/sync` reconciles at once), or stop the watch (SIGTERM) first",
+                    cli.state_dir.display()
+                );
+            }
             ExitCode::from(1)
         }
+    }
+}
+
+/// The running `watch` that holds the state directory, when `e` says the directory is held
+/// and its holder serves the API; else `e` itself.
+pub(crate) fn controller_for(cli: &Cli, e: anyhow::Error) -> anyhow::Result<crate::api::client::Controller> {
+    if !crate::api::client::is_locked(&e) {
+        return Err(e);
+    }
+    match crate::api::client::Controller::holding(&cli.state_dir)? {
+        Some(c) => {
+            eprintln!(
+                "note: forwarded to the running `watch` at {}, which holds {}",
+                c.addr(),
+                cli.state_dir.display()
+            );
+            Ok(c)
+        }
+        None => Err(e),
     }
 }
 
@@ -175,6 +220,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Apply(args) => apply::run(cli, args),
         Command::Audit(args) => audit::run(cli, args),
         Command::Drift(args) => drift::run(cli, args),
+        Command::Status(args) => status::run(cli, args),
         Command::Watch(args) => watch::run(cli, args),
         Command::Sim(args) => sim::run(cli, args),
         Command::Import(args) => import::run(cli, args),

@@ -79,7 +79,7 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         hmc.adopt_names(&desired);
         let (observed, rates) = rt.block_on(async { (hmc.observe().await, hmc.rates().await) });
         phase("observed the HMC");
-        (observed?, None, dir, rates)
+        (observed?, None, Some(dir), rates)
     } else if args.refresh {
         let Some((sim, dir)) = super::sim::open_with_dir(cli)? else {
             return Ok(ExitCode::from(1));
@@ -87,27 +87,19 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         phase("backend opened");
         let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
         let (observed, rates) = rt.block_on(async { (sim.observe().await, sim.rates().await) });
-        (observed?, None, dir, rates)
+        (observed?, None, Some(dir), rates)
     } else {
-        let dir = crate::store::StateDir::open_read_only(&cli.state_dir)?;
-        match snapshot::load(&dir)? {
-            Some((meta, observed)) => {
-                eprintln!(
-                    "note: planning against the observation of {} ({}), not the backend",
-                    meta.observed_at, meta.source
-                );
-                (observed, Some(meta), dir, Default::default())
-            }
-            None => anyhow::bail!(
-                "there is no stored observation in {} yet; plan once with refresh (the default)",
-                cli.state_dir.display()
-            ),
-        }
+        let (meta, observed, dir) = stored_observation(cli)?;
+        eprintln!("note: planning against the observation of {} ({}), not the backend", meta.observed_at, meta.source);
+        (observed, Some(meta), dir, Default::default())
     };
     phase("observed");
     // The fresh observation is stored on a second thread while this one plans.
     let (plan, meta) = std::thread::scope(|scope| {
-        let saving = stored.is_none().then(|| scope.spawn(|| snapshot::save(&dir, &observed, "observe (plan)")));
+        let saving = match (&stored, &dir) {
+            (None, Some(dir)) => Some(scope.spawn(|| snapshot::save(dir, &observed, "observe (plan)"))),
+            _ => None,
+        };
         let plan = powerplane_model::plan(&desired, &observed, PlanOptions { rates, ..Default::default() });
         let meta = match (saving, stored) {
             (Some(h), _) => h.join().map_err(|_| anyhow::anyhow!("the snapshot writer panicked"))??,
@@ -219,4 +211,28 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     // by one (tens of milliseconds on big estates).
     std::mem::forget((desired, observed, plan));
     Ok(code)
+}
+
+/// The stored observation, read from the state directory, or, while a `watch` holds it,
+/// through its API (the observation the loop last made and stored).
+fn stored_observation(
+    cli: &Cli,
+) -> anyhow::Result<(snapshot::Meta, powerplane_model::Estate, Option<crate::store::StateDir>)> {
+    let none = || {
+        anyhow::anyhow!(
+            "there is no stored observation in {} yet; plan once with refresh (the default)",
+            cli.state_dir.display()
+        )
+    };
+    match crate::store::StateDir::open_read_only(&cli.state_dir) {
+        Ok(dir) => {
+            let (meta, observed) = snapshot::load(&dir)?.ok_or_else(none)?;
+            Ok((meta, observed, Some(dir)))
+        }
+        Err(e) => {
+            let c = super::controller_for(cli, e.into())?;
+            let stored: snapshot::Stored = crate::api::client::block_on(c.get("/api/v1/estate"))??;
+            Ok((stored.meta, stored.estate, None))
+        }
+    }
 }

@@ -9,7 +9,7 @@ use powerplane_model::{ActionKind, FrameName, ViosName};
 
 use super::report::print_diagnostics;
 use super::{Cli, OutputFormat};
-use crate::backend::sim::{self, Clock, Created, FailMode, OpenError, Report, Simulator, StateDir};
+use crate::backend::sim::{self, Clock, Created, FailMode, Fault, OpenError, Report, Simulator, StateDir};
 
 /// Arguments of `sim`.
 #[derive(Debug, clap::Args)]
@@ -139,16 +139,21 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         sim.save_time().await?;
         return Ok(ExitCode::SUCCESS);
     }
-    if let SimCommand::ViosDown { frame, vios } | SimCommand::ViosUp { frame, vios } = &args.command
-        && let Some(addr) = crate::store::lock::listener(&cli.state_dir)
-        && matches!(StateDir::open(&cli.state_dir), Err(crate::store::StoreError::Locked { .. }))
-    {
-        return forward(&addr, &args.command, frame, vios);
+    if let Some(fault) = fault_of(&args.command)? {
+        return inject(cli, &fault).await;
     }
     if let SimCommand::Events { since, format } = &args.command {
-        let (sim, _dir) = open_read_only(cli)?;
-        let report = sim.report().await;
-        let events: Vec<_> = report.events.iter().filter(|e| since.is_none_or(|n| e.seq > n)).collect();
+        let events: Vec<sim::SimEvent> = match open_read_only(cli) {
+            Ok((sim, _dir)) => {
+                let report = sim.report().await;
+                report.events.into_iter().filter(|e| since.is_none_or(|n| e.seq > n)).collect()
+            }
+            Err(e) => {
+                let c = super::controller_for(cli, e)?;
+                let q = since.map_or(String::new(), |n| format!("?since={n}"));
+                c.get(&format!("/api/v1/sim/events{q}")).await?
+            }
+        };
         let out = &mut std::io::stdout().lock();
         match format {
             OutputFormat::Text => {
@@ -175,8 +180,10 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if let SimCommand::Show { format } = &args.command {
-        let (sim, _dir) = open_read_only(cli)?;
-        let report = sim.report().await;
+        let report: Report = match open_read_only(cli) {
+            Ok((sim, _dir)) => sim.report().await,
+            Err(e) => super::controller_for(cli, e)?.get("/api/v1/sim/report").await?,
+        };
         let out = &mut std::io::stdout().lock();
         match format {
             OutputFormat::Text => show(out, &report)?,
@@ -184,23 +191,18 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let Some(sim) = open(cli)? else {
-        return Ok(ExitCode::from(1));
-    };
-    let out = &mut std::io::stdout().lock();
     match &args.command {
         SimCommand::Init { .. } | SimCommand::HmcShell { .. } | SimCommand::HmcServe => unreachable!("handled above"),
         SimCommand::Show { .. } | SimCommand::Events { .. } => unreachable!("handled above"),
-        SimCommand::ViosDown { frame, vios } => {
-            for e in sim.vios_down(frame, vios).await? {
-                writeln!(out, "{e}")?;
-            }
-        }
-        SimCommand::ViosUp { frame, vios } => {
-            for e in sim.vios_up(frame, vios).await? {
-                writeln!(out, "{e}")?;
-            }
-        }
+        _ => unreachable!("a fault, handled above"),
+    }
+}
+
+/// The fault a `sim` command injects, `None` for the commands that only look.
+fn fault_of(command: &SimCommand) -> anyhow::Result<Option<Fault>> {
+    Ok(Some(match command {
+        SimCommand::ViosDown { frame, vios } => Fault::ViosDown { frame: frame.clone(), vios: vios.clone() },
+        SimCommand::ViosUp { frame, vios } => Fault::ViosUp { frame: frame.clone(), vios: vios.clone() },
         SimCommand::FailNext { kind, transient, midway } => {
             let k = parse_kind(kind)?;
             if *midway && k != ActionKind::MigratePartition {
@@ -211,55 +213,44 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                 (_, true) => FailMode::Midway,
                 _ => FailMode::Permanent,
             };
-            sim.fail_next(k, mode).await?;
-            let how = match mode {
-                FailMode::Transient => " (transient)",
-                FailMode::Midway => " half-way, leaving it to be recovered",
-                FailMode::Permanent => "",
-            };
-            writeln!(out, "the next {k} will fail{how}")?;
+            Fault::FailNext { kind: k, mode }
         }
-        SimCommand::HangNext { kind } => {
-            let k = parse_kind(kind)?;
-            sim.hang_next(k).await?;
-            writeln!(out, "the next {k} will hang until it times out")?;
+        SimCommand::HangNext { kind } => Fault::HangNext { kind: parse_kind(kind)? },
+        SimCommand::Battery { frame, state } => Fault::Battery { frame: frame.clone(), on: *state == OnOff::On },
+        SimCommand::Rmc { name, state } => Fault::Rmc { name: name.clone(), up: *state == OnOff::On },
+        SimCommand::AbortMigration { partition } => Fault::AbortMigration { partition: partition.clone() },
+        SimCommand::Node { node, command } => Fault::Node { node: node.clone(), command: command.clone() },
+        SimCommand::Init { .. }
+        | SimCommand::Show { .. }
+        | SimCommand::Events { .. }
+        | SimCommand::HmcShell { .. }
+        | SimCommand::HmcServe => return Ok(None),
+    }))
+}
+
+/// Injects `fault` into the simulated estate, or, while a `watch` holds the state directory,
+/// through its API (the running loop then sees it as it would a change made on the HMC).
+async fn inject(cli: &Cli, fault: &Fault) -> anyhow::Result<ExitCode> {
+    let lines = match open(cli) {
+        Ok(Some(sim)) => fault.inject(&sim).await?,
+        Ok(None) => return Ok(ExitCode::from(1)),
+        Err(e) => {
+            let c = super::controller_for(cli, e)?;
+            #[derive(serde::Deserialize)]
+            struct Injected {
+                lines: Vec<String>,
+            }
+            let r: Injected = c.post("/api/v1/sim/faults", fault).await?;
+            r.lines
         }
-        SimCommand::Battery { frame, state } => {
-            sim.battery(frame, *state == OnOff::On).await?;
-            writeln!(out, "{frame} is {}", if *state == OnOff::On { "on battery" } else { "on utility power" })?;
-        }
-        SimCommand::Rmc { name, state } => {
-            sim.rmc(name, *state == OnOff::On).await?;
-            writeln!(out, "RMC connection to {name} is {}", if *state == OnOff::On { "up" } else { "lost" })?;
-        }
-        SimCommand::AbortMigration { partition } => writeln!(out, "{}", sim.abort_migration(partition).await?)?,
-        SimCommand::Node { node, command } => writeln!(out, "{}", sim.node_command(node, command).await?)?,
+    };
+    let out = &mut std::io::stdout().lock();
+    for l in lines {
+        writeln!(out, "{l}")?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// `watch` holds the state directory and serves HTTP: the VIOS fault goes through it, so the
-/// running loop sees it like any change made on the HMC.
-fn forward(addr: &str, command: &SimCommand, frame: &FrameName, vios: &ViosName) -> anyhow::Result<ExitCode> {
-    let path = if matches!(command, SimCommand::ViosDown { .. }) { "/sim/vios-down" } else { "/sim/vios-up" };
-    let (status, body) = crate::watch::server::post_vios(addr, path, frame.as_str(), vios.as_str()).map_err(|e| {
-        anyhow::anyhow!(
-            "the state directory is held by a running `watch` serving {addr}, which did not answer ({e}); stop it, or retry"
-        )
-    })?;
-    eprintln!("note: forwarded to the running `watch` at {addr}");
-    if status.contains(" 200 ") {
-        print!("{body}");
-        Ok(ExitCode::SUCCESS)
-    } else {
-        eprint!("error: {body}");
-        Ok(ExitCode::from(1))
-    }
-}
-
-/// `sim hmc-shell`: one script against the simulated estate. A script that only lists opens
-/// the state directory read-only, one that changes opens it to write; either waits (up to two
-/// minutes) for another session's change to end, as commands queue on an HMC.
 async fn hmc_shell(cli: &Cli, frames: &[FrameName], command: &[String]) -> anyhow::Result<ExitCode> {
     use crate::backend::sim::hmc_shell::HmcShell;
     let script = match (std::env::var("SSH_ORIGINAL_COMMAND"), command) {

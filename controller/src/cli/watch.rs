@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Cli;
+use crate::api::{self, Live, Token};
 use crate::store::lock;
-use crate::watch::{self, metrics::Metrics, server};
+use crate::watch::{self, metrics::Metrics, publish::Publisher};
 
 /// Arguments of `watch`.
 #[derive(Debug, clap::Args)]
@@ -22,9 +23,17 @@ pub struct Args {
     /// Only report drift and plans; never apply.
     #[arg(long)]
     pub dry_run: bool,
-    /// Address of `/metrics`, `/healthz` and the simulator's fault controls.
+    /// Address of the HTTP API (`/api/v1/...`), `/metrics`, `/healthz` and `/readyz`.
     #[arg(long, default_value = "127.0.0.1:9464", conflicts_with = "no_listen")]
     pub listen: SocketAddr,
+    /// Listen on a non-loopback address without TLS (behind a TLS-terminating proxy): every
+    /// endpoint but `/healthz` then needs the token.
+    #[arg(long, conflicts_with = "no_listen")]
+    pub insecure_listen: bool,
+    /// Requests per second one client address may make to the API, sustained (bursts of twice
+    /// that); more are answered 429.
+    #[arg(long, default_value_t = api::RATE_PER_SECOND, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub api_rate: u64,
     /// No HTTP endpoint.
     #[arg(long)]
     pub no_listen: bool,
@@ -57,15 +66,37 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         let stopper = crate::signals::install(args.drain_timeout)?;
         let Some((sim, dir)) = super::open_backend(cli)? else { return Ok(ExitCode::from(1)) };
         let metrics = Arc::new(Metrics::default());
-        let listener = if args.no_listen { None } else { Some(server::bind(args.listen).await?) };
+        let backend = if cli.hmc.is_empty() {
+            format!("the simulated estate in {}", cli.state_dir.display())
+        } else {
+            format!("the HMC{} {}", if cli.hmc.len() == 1 { "" } else { "s" }, cli.hmc.join(", "))
+        };
+        let live = Live::new(args.dir.display().to_string(), backend, args.dry_run);
+        let listener = if args.no_listen { None } else { Some(api::bind(args.listen, args.insecure_listen).await?) };
         let addr = listener.as_ref().map(|l| l.local_addr()).transpose()?;
-        // The lock file tells `powerplane sim vios-down|vios-up` where to forward to.
+        // The lock file tells the other commands where to forward to.
         let _lock = lock::acquire(&dir, "watch", addr)?;
-        if let (Some(listener), Some(addr)) = (listener, addr) {
-            tracing::info!(%addr, "serving /metrics and /healthz");
-            eprintln!("listening on {addr}");
-            tokio::spawn(server::serve(listener, metrics.clone(), sim.simulator().cloned()));
-        }
+        let (stop_serving, serving_stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = match (listener, addr) {
+            (Some(listener), Some(addr)) => {
+                let token = Token::load_or_create(&cli.state_dir)?;
+                let state = api::Api {
+                    live: live.clone(),
+                    metrics: metrics.clone(),
+                    backend: sim.clone(),
+                    state_dir: cli.state_dir.clone(),
+                    token,
+                    token_for_reads: !addr.ip().is_loopback(),
+                    rate_per_second: args.api_rate,
+                };
+                tracing::info!(%addr, "serving the API, /metrics, /healthz and /readyz");
+                eprintln!("listening on {addr}");
+                Some(tokio::spawn(api::serve(listener, state, async move {
+                    let _ = serving_stopped.await;
+                })))
+            }
+            _ => None,
+        };
         let cfg = watch::Config {
             dir: args.dir.clone(),
             interval: args.interval,
@@ -76,7 +107,15 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             fetch: args.fetch,
             signer,
         };
-        watch::run(cfg, sim, dir, metrics, stopper.receiver()).await?;
+        let result = watch::run(cfg, sim, dir, Publisher::new(metrics, live), stopper.receiver()).await;
+        // The API answers until the loop has stopped (a drain is watched through it).
+        let _ = stop_serving.send(());
+        if let Some(server) = server
+            && tokio::time::timeout(Duration::from_secs(10), server).await.is_err()
+        {
+            tracing::warn!("the API server did not stop within 10 s; its connections are dropped");
+        }
+        result?;
         Ok(match stopper.signal() {
             Some(sig) => {
                 eprintln!(

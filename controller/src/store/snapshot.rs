@@ -34,6 +34,15 @@ pub struct Meta {
     pub fingerprint: String,
 }
 
+/// A stored observation with its metadata, as `GET /api/v1/estate` serves it.
+#[derive(Debug, Deserialize)]
+pub struct Stored {
+    /// When and how it was taken.
+    pub meta: Meta,
+    /// What was observed.
+    pub estate: Estate,
+}
+
 /// An object as older releases stored it.
 #[derive(Deserialize)]
 struct Entry<T> {
@@ -53,6 +62,11 @@ const LEVEL: i32 = 3;
 
 /// Replaces the snapshot with `e`, durably; returns its metadata.
 pub fn save(dir: &StateDir, e: &Estate, source: &str) -> Result<Meta, StoreError> {
+    save_json(dir, e, source).map(|(meta, _)| meta)
+}
+
+/// [`save`], also returning the estate's JSON as it was stored (what the API serves).
+pub fn save_json(dir: &StateDir, e: &Estate, source: &str) -> Result<(Meta, Vec<u8>), StoreError> {
     let tree = dir.tree(TREE)?;
     let json = serde_json::to_vec(e).map_err(|e| dir.io(&e))?;
     let meta = Meta {
@@ -66,10 +80,9 @@ pub fn save(dir: &StateDir, e: &Estate, source: &str) -> Result<Meta, StoreError
     if stored.is_some_and(|m| m.fingerprint == meta.fingerprint) && tree.contains_key(ESTATE).map_err(|e| dir.io(&e))? {
         tree.insert(META, serde_json::to_vec(&meta).map_err(|e| dir.io(&e))?).map_err(|e| dir.io(&e))?;
         dir.flush()?;
-        return Ok(meta);
+        return Ok((meta, json));
     }
     let compressed = zstd::bulk::compress(&json, LEVEL).map_err(|e| dir.io(&e))?;
-    drop(json);
     let mut batch = sled::Batch::default();
     for k in tree.iter().keys() {
         batch.remove(k.map_err(|e| dir.io(&e))?);
@@ -78,7 +91,7 @@ pub fn save(dir: &StateDir, e: &Estate, source: &str) -> Result<Meta, StoreError
     batch.insert(ESTATE, compressed);
     tree.apply_batch(batch).map_err(|e| dir.io(&e))?;
     dir.flush()?;
-    Ok(meta)
+    Ok((meta, json))
 }
 
 /// The stored snapshot, if any.

@@ -1,107 +1,130 @@
-//! The controller's Prometheus metrics: reconciles and their duration, drift, actions by kind
-//! and outcome, the time of the last successful reconcile.
+//! The controller's Prometheus metrics (`GET /metrics`, through the `prometheus-client` crate):
+//! what an Argo CD or Flux user looks for — reconciles and a histogram of their duration,
+//! actions by kind and outcome, objects drifted, actions in flight and held, and the time of
+//! the last successful reconcile.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
 
-/// Counters and gauges, updated by the loop, read by `GET /metrics`.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    inner: Mutex<Inner>,
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// The labels of `powerplane_actions_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActionLabels {
+    kind: String,
+    outcome: String,
 }
 
-#[derive(Debug, Default)]
-struct Inner {
-    reconciles: u64,
-    failed_reconciles: u64,
-    duration_sum: f64,
-    last_duration: f64,
-    drift_objects: u64,
-    actions: BTreeMap<(String, String), u64>,
-    last_success: Option<f64>,
+/// Counters, gauges and the duration histogram, updated by the loop, read by `GET /metrics`.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    reconciles: Counter,
+    failed_reconciles: Counter,
+    duration: Histogram,
+    last_duration: Gauge<f64, AtomicU64>,
+    drift_objects: Gauge,
+    actions: Family<ActionLabels, Counter>,
+    in_flight: Gauge,
+    held: Gauge,
+    last_success: Gauge<f64, AtomicU64>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let m = Metrics {
+            reconciles: Counter::default(),
+            failed_reconciles: Counter::default(),
+            // 10 ms .. about 80 min: a scoped replan up to an evacuation.
+            duration: Histogram::new(exponential_buckets(0.01, 2.0, 19)),
+            last_duration: Gauge::default(),
+            drift_objects: Gauge::default(),
+            actions: Family::default(),
+            in_flight: Gauge::default(),
+            held: Gauge::default(),
+            last_success: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register("powerplane_reconcile", "Reconciles run", m.reconciles.clone());
+        registry.register(
+            "powerplane_reconcile_failures",
+            "Reconciles that did not converge",
+            m.failed_reconciles.clone(),
+        );
+        registry.register("powerplane_reconcile_duration_seconds", "Time reconciles took", m.duration.clone());
+        registry.register(
+            "powerplane_last_reconcile_duration_seconds",
+            "Time the last reconcile took",
+            m.last_duration.clone(),
+        );
+        registry.register(
+            "powerplane_drift_objects",
+            "Objects that differed from the manifests at the last full reconcile",
+            m.drift_objects.clone(),
+        );
+        registry.register("powerplane_actions", "Actions executed, by kind and outcome", m.actions.clone());
+        registry.register("powerplane_actions_in_flight", "Actions started and not yet ended", m.in_flight.clone());
+        registry.register(
+            "powerplane_actions_held",
+            "Actions held back: a VIOS down outside powerplane, objects backing off, maintenance windows",
+            m.held.clone(),
+        );
+        registry.register(
+            "powerplane_last_success_timestamp_seconds",
+            "Unix time of the last reconcile that converged",
+            m.last_success.clone(),
+        );
+        Metrics { registry, ..m }
+    }
 }
 
 impl Metrics {
     /// A reconcile ended after `seconds`; `ok` when it converged (or only reported).
     pub fn reconciled(&self, seconds: f64, ok: bool, now_unix: f64) {
-        let mut m = self.inner.lock().expect("metrics lock");
-        m.reconciles += 1;
-        m.duration_sum += seconds;
-        m.last_duration = seconds;
+        self.reconciles.inc();
+        self.duration.observe(seconds);
+        self.last_duration.set(seconds);
         if ok {
-            m.last_success = Some(now_unix);
+            self.last_success.set(now_unix);
         } else {
-            m.failed_reconciles += 1;
+            self.failed_reconciles.inc();
         }
     }
 
     /// Objects that differ from the manifests, at the last reconcile.
     pub fn drift(&self, objects: usize) {
-        self.inner.lock().expect("metrics lock").drift_objects = objects as u64;
+        self.drift_objects.set(objects as i64);
     }
 
     /// An action of `kind` ended with `outcome`.
     pub fn action(&self, kind: &str, outcome: &str) {
-        *self.inner.lock().expect("metrics lock").actions.entry((kind.to_owned(), outcome.to_owned())).or_default() +=
-            1;
+        self.actions.get_or_create(&ActionLabels { kind: kind.to_owned(), outcome: outcome.to_owned() }).inc();
     }
 
-    /// The Prometheus text exposition.
+    /// Actions in flight now.
+    pub fn in_flight(&self, n: usize) {
+        self.in_flight.set(n as i64);
+    }
+
+    /// Actions held back now.
+    pub fn held(&self, n: usize) {
+        self.held.set(n as i64);
+    }
+
+    /// The OpenMetrics text exposition (which Prometheus reads).
     pub fn render(&self) -> String {
-        let m = self.inner.lock().expect("metrics lock");
         let mut s = String::new();
-        let one = |v: String| vec![(String::new(), v)];
-        metric(&mut s, "powerplane_reconcile_total", "counter", "Reconciles run.", &one(m.reconciles.to_string()));
-        metric(
-            &mut s,
-            "powerplane_reconcile_failures_total",
-            "counter",
-            "Reconciles that did not converge.",
-            &one(m.failed_reconciles.to_string()),
-        );
-        metric(
-            &mut s,
-            "powerplane_reconcile_duration_seconds",
-            "summary",
-            "Time reconciles took.",
-            &[("_sum".to_owned(), m.duration_sum.to_string()), ("_count".to_owned(), m.reconciles.to_string())],
-        );
-        metric(
-            &mut s,
-            "powerplane_last_reconcile_duration_seconds",
-            "gauge",
-            "Time the last reconcile took.",
-            &one(m.last_duration.to_string()),
-        );
-        metric(
-            &mut s,
-            "powerplane_drift_objects",
-            "gauge",
-            "Objects that differed from the manifests at the last reconcile.",
-            &one(m.drift_objects.to_string()),
-        );
-        let actions: Vec<(String, String)> =
-            m.actions.iter().map(|((k, o), n)| (format!("{{kind=\"{k}\",outcome=\"{o}\"}}"), n.to_string())).collect();
-        metric(&mut s, "powerplane_actions_total", "counter", "Actions executed, by kind and outcome.", &actions);
-        let last = m.last_success.map_or_else(|| "0".to_owned(), |t| format!("{t:.3}"));
-        metric(
-            &mut s,
-            "powerplane_last_success_timestamp_seconds",
-            "gauge",
-            "Unix time of the last reconcile that converged.",
-            &one(last),
-        );
+        prometheus_client::encoding::text::encode(&mut s, &self.registry).expect("writing to a String");
         s
     }
-}
 
-/// One metric: HELP, TYPE and its samples (`suffix_or_labels`, value).
-fn metric(s: &mut String, name: &str, kind: &str, help: &str, samples: &[(String, String)]) {
-    let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}");
-    for (rest, v) in samples {
-        let _ = writeln!(s, "{name}{rest} {v}");
-    }
+    /// The content type of [`Metrics::render`].
+    pub const CONTENT_TYPE: &'static str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 }
 
 #[cfg(test)]
@@ -109,16 +132,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn renders_prometheus_text() {
+    fn renders_openmetrics_text() {
         let m = Metrics::default();
         m.reconciled(0.5, true, 1_700_000_000.0);
         m.action("StartPartition", "succeeded");
         m.drift(2);
+        m.in_flight(3);
         let t = m.render();
-        assert!(t.contains("# TYPE powerplane_reconcile_total counter\npowerplane_reconcile_total 1\n"), "{t}");
+        assert!(t.contains("# TYPE powerplane_reconcile counter\npowerplane_reconcile_total 1\n"), "{t}");
         assert!(t.contains("powerplane_actions_total{kind=\"StartPartition\",outcome=\"succeeded\"} 1"), "{t}");
-        assert!(t.contains("powerplane_drift_objects 2"));
-        assert!(t.contains("powerplane_reconcile_duration_seconds_sum 0.5"));
-        assert!(t.contains("powerplane_last_success_timestamp_seconds 1700000000.000"));
+        assert!(t.contains("powerplane_drift_objects 2"), "{t}");
+        assert!(t.contains("powerplane_actions_in_flight 3"), "{t}");
+        assert!(t.contains("powerplane_reconcile_duration_seconds_sum 0.5"), "{t}");
+        assert!(t.contains("powerplane_reconcile_duration_seconds_bucket{le=\"0.64\"} 1"), "{t}");
+        assert!(t.contains("powerplane_last_success_timestamp_seconds 1700000000.0"), "{t}");
+        assert!(t.ends_with("# EOF\n"), "{t}");
     }
 }

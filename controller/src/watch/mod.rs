@@ -8,29 +8,31 @@
 //! starts, running ones finish and are recorded, and the loop returns.
 
 pub mod metrics;
+pub mod publish;
 mod reload;
 pub mod scoped;
-pub mod server;
 mod wait;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use notify_debouncer_full::notify::RecursiveMode;
 use notify_debouncer_full::{DebounceEventResult, new_debouncer};
 use powerplane_model::manifest::Kind;
-use powerplane_model::plan::{ChangeKind, Ties, compare};
+use powerplane_model::plan::{Ties, compare};
 use powerplane_model::{Estate, FrameName, ManifestSet, PartitionName, PlanOptions};
 use tokio::sync::{mpsc, watch};
 
+use crate::api::live::{Held, ReconcileResult};
 use crate::backend::Backend;
 use crate::backend::Hypervisor;
-use crate::executor::{self, AuditWriter, Context, Outcome, Progress};
+use crate::executor::{self, AuditWriter, Context, Outcome};
 use crate::store::StateDir;
 use crate::store::audit::{self, AuditLog, Draft, Event};
 use crate::store::snapshot;
+use publish::Publisher;
 use reload::Reload;
 
 /// How the loop runs.
@@ -53,16 +55,6 @@ pub struct Config {
     pub fetch: bool,
     /// Signs the audit trail's batches and HEAD.
     pub signer: Option<audit::Signer>,
-}
-
-struct LogProgress;
-impl Progress for LogProgress {
-    fn started(&self, a: &powerplane_model::Action) {
-        tracing::info!(id = %a.id, kind = %a.kind(), object = %a.op.object(), "action started");
-    }
-    fn finished(&self, a: &powerplane_model::Action, o: &Outcome) {
-        tracing::info!(id = %a.id, kind = %a.kind(), object = %a.op.object(), outcome = ?o, "action finished");
-    }
 }
 
 /// The loop's memory between reconciles.
@@ -92,6 +84,8 @@ struct State {
     /// When the next maintenance window that holds work opens: the loop reconciles then,
     /// whatever its interval.
     window_opens: Option<jiff::Timestamp>,
+    /// Whether the API has the desired state as it is now.
+    desired_published: bool,
 }
 
 /// What a reconcile covers.
@@ -102,10 +96,6 @@ enum Reach {
     Partitions(BTreeSet<PartitionName>),
 }
 
-fn unix_now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
-}
-
 /// Runs until `stop` reaches [`executor::Stop::Drain`]: then no new action starts, running
 /// ones finish (or, at [`executor::Stop::Abandon`], are recorded as left running) and it
 /// returns.
@@ -113,7 +103,7 @@ pub async fn run(
     cfg: Config,
     sim: Backend,
     dir: StateDir,
-    metrics: Arc<metrics::Metrics>,
+    report: Publisher,
     stop: watch::Receiver<executor::Stop>,
 ) -> anyhow::Result<()> {
     let log = AuditLog::open_signed(&dir, cfg.signer.clone())?;
@@ -131,7 +121,7 @@ pub async fn run(
     let mut state = State::default();
     // A set clock (POWERPLANE_NOW) starts from the loop's start.
     let _ = crate::windows::now(sim.now_ms());
-    reload::all(&cfg, &mut state);
+    publish::blocking(|| reload::all(&cfg, &mut state));
     let mut tick = tokio::time::interval(cfg.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
@@ -145,18 +135,19 @@ pub async fn run(
         let mut started = Instant::now();
         let (reason, reach) = tokio::select! {
             () = &mut shutdown => break,
+            () = report.live.sync_requested() => ("sync requested", Reach::Full),
             Some(ev) = events.recv() => {
                 if cfg.git_ref.is_some() { continue }
                 started = Instant::now();
                 let reloaded = match &ev {
                     Ok(events) => match reload::changed_files(&cfg.dir, events) {
                         Some(files) if files.is_empty() => continue,
-                        Some(files) => reload::files(&cfg, &mut state, &files),
-                        None => reload::all(&cfg, &mut state),
+                        Some(files) => publish::blocking(|| reload::files(&cfg, &mut state, &files)),
+                        None => publish::blocking(|| reload::all(&cfg, &mut state)),
                     },
                     Err(errors) => {
                         tracing::warn!(?errors, "file watcher errors; reloading every manifest");
-                        reload::all(&cfg, &mut state)
+                        publish::blocking(|| reload::all(&cfg, &mut state))
                     }
                 };
                 let Reload::Changed(changed) = reloaded else { continue };
@@ -172,7 +163,7 @@ pub async fn run(
             }
             _ = tick.tick() => {
                 match (&cfg.git_ref, &state.manifests) {
-                    (Some(_), _) => match reload::all(&cfg, &mut state) {
+                    (Some(_), _) => match publish::blocking(|| reload::all(&cfg, &mut state)) {
                         Reload::Changed(changed) => {
                             reach(&mut state, &changed);
                             ("new commit", Reach::Full)
@@ -181,7 +172,7 @@ pub async fn run(
                     },
                     // The manifests were invalid at the start: try again.
                     (None, None) => {
-                        reload::all(&cfg, &mut state);
+                        publish::blocking(|| reload::all(&cfg, &mut state));
                         ("resync", Reach::Full)
                     }
                     (None, Some(_)) => ("resync", Reach::Full),
@@ -189,8 +180,9 @@ pub async fn run(
             }
         };
         let ctx = Context { stop: Some(stop.clone()), ..Default::default() };
+        report.started(reason);
         let (outcome, stopping) = {
-            let reconcile = reconcile(&cfg, &sim, &dir, &writer, &metrics, &mut state, ctx, (reason, started), reach);
+            let reconcile = reconcile(&cfg, &sim, &dir, &writer, &report, &mut state, ctx, (reason, started), reach);
             tokio::pin!(reconcile);
             tokio::select! {
                 r = &mut reconcile => (r, false),
@@ -213,11 +205,18 @@ pub async fn run(
                     retry_in_ms = wait.as_millis() as u64,
                     "reconcile failed; retrying from a fresh observation"
                 );
-                metrics.reconciled(0.0, false, unix_now());
+                report.observation_failed(&format!("{e:#}"));
+                report.ended(
+                    reason,
+                    started.elapsed().as_secs_f64(),
+                    ReconcileResult::Failed,
+                    format!("{e:#}; retrying from a fresh observation in {} ms", wait.as_millis()),
+                );
                 state.observed = None;
                 retry_at = Some(tokio::time::Instant::now() + wait);
             }
         }
+        report.next_resync(jiff::Timestamp::now() + jiff::SignedDuration::try_from(tick.period()).unwrap_or_default());
         if stopping {
             break;
         }
@@ -268,7 +267,13 @@ fn reach(state: &mut State, changed: &powerplane_model::Changed) -> Reach {
 
 /// Logs and audits what changed outside powerplane between two observations; learns which
 /// VIOS went down.
-async fn drift(writer: &AuditWriter, held: &mut wait::HeldVios, before: &Estate, after: &Estate) -> anyhow::Result<()> {
+async fn drift(
+    writer: &AuditWriter,
+    report: &Publisher,
+    held: &mut wait::HeldVios,
+    before: &Estate,
+    after: &Estate,
+) -> anyhow::Result<()> {
     for (frame, vios) in held.observe(before, after) {
         tracing::warn!(%frame, %vios, "VIOS went down outside powerplane");
     }
@@ -278,6 +283,7 @@ async fn drift(writer: &AuditWriter, held: &mut wait::HeldVios, before: &Estate,
     }
     let objects: Vec<&str> = changed.iter().map(|c| c.object.as_str()).collect();
     tracing::warn!(objects = ?objects, "drift: the estate changed outside powerplane");
+    report.drift_found(objects.iter().map(|o| (*o).to_owned()).collect());
     let draft = Draft {
         kind: "Drift".into(),
         message: Some(format!("changed outside powerplane: {}", objects.join(", "))),
@@ -293,7 +299,7 @@ async fn reconcile(
     sim: &Backend,
     dir: &StateDir,
     writer: &AuditWriter,
-    metrics: &metrics::Metrics,
+    report: &Publisher,
     state: &mut State,
     mut ctx: Context,
     (reason, started): (&str, Instant),
@@ -306,6 +312,10 @@ async fn reconcile(
     let desired = state.manifests.as_ref().map(ManifestSet::estate);
     if let Some(d) = desired {
         sim.adopt_names(d);
+        if !state.desired_published {
+            report.desired(d);
+            state.desired_published = true;
+        }
     }
     let options = PlanOptions { rates: sim.rates().await, limits: cfg.settings.limits(), ..Default::default() };
     // Observe the scope of the change and plan it. A scope with errors is planned again in
@@ -316,8 +326,8 @@ async fn reconcile(
         (reach, cached.as_mut(), desired, state.ties.as_mut())
     {
         let seen = scoped::observe_scope(sim, desired, cache, ties, &changed).await?;
-        let plan = seen.scope.plan(desired, cache, options);
-        drift(writer, &mut state.held_vios, &seen.before, &seen.after).await?;
+        let plan = publish::blocking(|| seen.scope.plan(desired, cache, options));
+        drift(writer, report, &mut state.held_vios, &seen.before, &seen.after).await?;
         tracing::info!(
             reason,
             frames = seen.scope.frames.len(),
@@ -344,22 +354,29 @@ async fn reconcile(
             }
             state.ties = desired.map(|d| Ties::new(d, &fresh));
             if let Some(before) = &cached {
-                drift(writer, &mut state.held_vios, before, &fresh).await?;
+                drift(writer, report, &mut state.held_vios, before, &fresh).await?;
             }
-            let plan = desired.map(|d| powerplane_model::plan(d, &fresh, options));
+            let plan = desired.map(|d| publish::blocking(|| powerplane_model::plan(d, &fresh, options)));
             if let Some(p) = &plan {
                 state.clean = p.errors.is_empty();
-                metrics.drift(p.changes.iter().filter(|c| c.kind != ChangeKind::Unmanaged).count());
             }
             (fresh, None, plan)
         }
     };
-    snapshot::save(dir, &observed, "observe (watch)")?;
+    let (meta, json) = publish::blocking(|| snapshot::save_json(dir, &observed, "observe (watch)"))?;
+    report.observed(&meta, &json);
+    drop(json);
     state.observed = Some(observed);
     let Some(plan) = plan else {
-        metrics.reconciled(started.elapsed().as_secs_f64(), false, unix_now());
+        report.ended(
+            reason,
+            started.elapsed().as_secs_f64(),
+            ReconcileResult::NotConverged,
+            "no valid manifests: nothing is planned until they are fixed",
+        );
         return Ok(());
     };
+    report.planned(&plan, scope.is_none());
     for w in plan.warnings.iter().chain(&plan.errors) {
         if state.reported.insert(w.clone()) {
             tracing::warn!(reason, "{w}");
@@ -378,6 +395,7 @@ async fn reconcile(
         }
     }
     if !plan.errors.is_empty() || plan.actions.is_empty() {
+        report.held(Vec::new());
         let ok = plan.errors.is_empty() && plan.in_progress.is_empty() && plan.deferred.is_empty();
         if ok {
             tracing::info!(reason, "reconciled: the estate matches the manifests");
@@ -389,7 +407,19 @@ async fn reconcile(
                 "not settled: work is in flight on the backend or deferred"
             );
         }
-        metrics.reconciled(started.elapsed().as_secs_f64(), ok, unix_now());
+        let detail = if ok {
+            "the estate matches the manifests and nothing is in flight".to_owned()
+        } else if plan.errors.is_empty() {
+            format!(
+                "not settled: {} in flight on the backend, {} deferred",
+                plan.in_progress.len(),
+                plan.deferred.len()
+            )
+        } else {
+            format!("the plan has {} error(s); nothing is applied until they are fixed", plan.errors.len())
+        };
+        let result = if ok { ReconcileResult::Converged } else { ReconcileResult::NotConverged };
+        report.ended(reason, started.elapsed().as_secs_f64(), result, detail);
         return Ok(());
     }
     if cfg.dry_run {
@@ -397,7 +427,12 @@ async fn reconcile(
             tracing::info!(id = %a.id, kind = %a.kind(), command = %a.op.command(), "would run (dry run)");
         }
         tracing::info!(reason, actions = plan.actions.len(), "drift reported, not healed (dry run)");
-        metrics.reconciled(started.elapsed().as_secs_f64(), true, unix_now());
+        report.ended(
+            reason,
+            started.elapsed().as_secs_f64(),
+            ReconcileResult::Reported,
+            format!("drift reported, not healed (dry run): {} action(s) would run", plan.actions.len()),
+        );
         return Ok(());
     }
     let restart_vios = state.manifests.as_ref().is_some_and(|m| m.estate().restart_vios());
@@ -420,7 +455,12 @@ async fn reconcile(
         Ok(w) => w,
         Err(e) => {
             tracing::error!(reason, "{e}; nothing is applied until the manifests are fixed");
-            metrics.reconciled(started.elapsed().as_secs_f64(), false, unix_now());
+            report.ended(
+                reason,
+                started.elapsed().as_secs_f64(),
+                ReconcileResult::NotConverged,
+                format!("{e}; nothing is applied until the manifests are fixed"),
+            );
             return Ok(());
         }
     };
@@ -430,12 +470,29 @@ async fn reconcile(
     for h in &in_window {
         tracing::info!(reason, id = %h.id, "held for a maintenance window: {} ({})", h.what, h.reason);
     }
+    let mut waiting: Vec<Held> = held
+        .vios
+        .iter()
+        .map(|v| Held {
+            what: v.to_string(),
+            why: "went down outside powerplane: its heal waits until it runs again (or `restartVios: true`)".into(),
+        })
+        .collect();
+    waiting.extend(
+        held.backing_off
+            .iter()
+            .map(|o| Held { what: o.clone(), why: "failed recently: backing off before it is retried".into() }),
+    );
+    waiting.extend(in_window.iter().map(|h| Held { what: format!("{} {}", h.id, h.what), why: h.reason.clone() }));
+    let settled = waiting.is_empty();
+    report.held(waiting);
     if plan.actions.is_empty() {
-        metrics.reconciled(
-            started.elapsed().as_secs_f64(),
-            held.vios.is_empty() && held.backing_off.is_empty() && in_window.is_empty(),
-            unix_now(),
-        );
+        let (result, detail) = if settled {
+            (ReconcileResult::Converged, "the estate matches the manifests and nothing is in flight".to_owned())
+        } else {
+            (ReconcileResult::NotConverged, "every remaining action is held back (see `held`)".to_owned())
+        };
+        report.ended(reason, started.elapsed().as_secs_f64(), result, detail);
         return Ok(());
     }
     let clock_sim = sim.clone();
@@ -453,18 +510,9 @@ async fn reconcile(
         }
     }
     ctx.plan_id = format!("watch-{}", crate::time::now());
-    let report = executor::execute(sim.clone(), &plan, &ctx, cfg.settings, writer, Arc::new(LogProgress)).await?;
-    for (a, o) in &report.results {
-        let outcome = match o {
-            Outcome::Succeeded { .. } => "succeeded",
-            Outcome::Failed { .. } => "failed",
-            Outcome::Skipped { .. } => "skipped",
-            Outcome::NotNeeded => "not_needed",
-            Outcome::NotStarted => "not_started",
-            Outcome::Held { .. } => "held",
-            Outcome::LeftRunning => "left_running",
-        };
-        metrics.action(a.kind().as_str(), outcome);
+    let done = executor::execute(sim.clone(), &plan, &ctx, cfg.settings, writer, Arc::new(report.clone())).await?;
+    for (a, o) in &done.results {
+        report.metrics.action(a.kind().as_str(), publish::outcome_of(o).0);
     }
     // What powerplane did is not drift: the cache takes the observation after the apply.
     let mut after = state.observed.take().expect("cached above");
@@ -479,9 +527,11 @@ async fn reconcile(
             state.ties = desired.map(|d| Ties::new(d, &after));
         }
     }
-    snapshot::save(dir, &after, "observe (after watch apply)")?;
+    let (meta, json) = publish::blocking(|| snapshot::save_json(dir, &after, "observe (after watch apply)"))?;
+    report.observed(&meta, &json);
+    drop(json);
     state.observed = Some(after);
-    for (a, o) in &report.results {
+    for (a, o) in &done.results {
         let object = a.op.object();
         match o {
             Outcome::Succeeded { .. } => state.backoff.succeeded(&object),
@@ -501,13 +551,15 @@ async fn reconcile(
             | Outcome::NotNeeded => {}
         }
     }
-    let ok = report.all_succeeded();
+    let ok = done.all_succeeded() && settled && plan.in_progress.is_empty() && plan.deferred.is_empty();
+    let (succeeded, failed, skipped) = done.counts();
+    let detail = format!("applied: {succeeded} succeeded, {failed} failed, {skipped} skipped");
     if ok {
-        tracing::info!(reason, actions = report.results.len(), "reconciled: applied");
+        tracing::info!(reason, actions = done.results.len(), "reconciled: applied");
     } else {
-        let (_, failed, skipped) = report.counts();
         tracing::warn!(reason, failed, skipped, "reconcile did not converge");
     }
-    metrics.reconciled(started.elapsed().as_secs_f64(), ok, unix_now());
+    let result = if ok { ReconcileResult::Converged } else { ReconcileResult::NotConverged };
+    report.ended(reason, started.elapsed().as_secs_f64(), result, detail);
     Ok(())
 }

@@ -78,6 +78,7 @@ pub(super) fn files(cfg: &Config, state: &mut State, files: &[PathBuf]) -> Reloa
                 return Reload::Kept;
             }
             state.reported.clear();
+            state.desired_published = false;
             Reload::Changed(changed)
         }
         Err(diags) => {
@@ -117,6 +118,7 @@ pub(super) fn all(cfg: &Config, state: &mut State) -> Reload {
             state.pending.clear();
             state.commit = commit;
             state.reported.clear();
+            state.desired_published = false;
             Reload::Changed(changed)
         }
         Err(diags) => {

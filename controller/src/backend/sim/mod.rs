@@ -7,6 +7,7 @@ mod capacity;
 mod clock;
 mod cluster;
 mod events;
+mod fault;
 pub mod hmc_shell;
 mod inventory;
 mod journal;
@@ -37,6 +38,7 @@ use tokio::sync::Mutex;
 pub use crate::store::{StateDir, StoreError};
 pub use clock::Clock;
 pub use events::SimEvent;
+pub use fault::Fault;
 pub use inventory::{LAB_INVENTORY, realise, twin};
 pub use open::{Created, OpenError, build, open_existing, open_or_create};
 pub use persist::{load as load_state, save as save_state};
@@ -417,7 +419,7 @@ impl Simulator {
     }
 
     /// Takes an injected fault for `kind`, if one is armed.
-    async fn take_fault(&self, kind: ActionKind) -> Result<Option<Fault>, BackendError> {
+    async fn take_fault(&self, kind: ActionKind) -> Result<Option<Injected>, BackendError> {
         {
             let s = self.inner.state.lock().await;
             if !s.faults.fail_next.contains_key(&kind) && !s.faults.hang_next.contains(&kind) {
@@ -426,23 +428,23 @@ impl Simulator {
         }
         self.change(&[], |s| {
             if s.faults.hang_next.remove(&kind) {
-                return Ok(Some(Fault::Hang(Duration::from_secs(s.settings.hang_timeout_secs))));
+                return Ok(Some(Injected::Hang(Duration::from_secs(s.settings.hang_timeout_secs))));
             }
             Ok(s.faults.fail_next.remove(&kind).map(|mode| match mode {
-                FailMode::Transient => Fault::Fail(BackendError::Transient(format!(
+                FailMode::Transient => Injected::Fail(BackendError::Transient(format!(
                     "injected transient failure of {kind} (the HMC was busy)"
                 ))),
-                FailMode::Midway if kind == ActionKind::MigratePartition => Fault::Midway,
+                FailMode::Midway if kind == ActionKind::MigratePartition => Injected::Midway,
                 // An injected migration failure is the partition refusing, as the HMC reports it.
                 // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, line 1718.
                 FailMode::Permanent | FailMode::Midway if kind == ActionKind::MigratePartition => {
-                    Fault::Fail(BackendError::Refused {
+                    Injected::Fail(BackendError::Refused {
                         code: Some("HSCLA257".into()),
                         message: format!("injected failure of {kind}: the migrating partition has returned a failure response to the HMC's request"),
                     })
                 }
                 FailMode::Permanent | FailMode::Midway => {
-                    Fault::Fail(BackendError::refused_plain(format!("injected failure of {kind}")))
+                    Injected::Fail(BackendError::refused_plain(format!("injected failure of {kind}")))
                 }
             }))
         })
@@ -636,7 +638,7 @@ fn scope(op: &Op) -> Option<&PartitionName> {
 }
 
 /// An injected fault taken for one action.
-enum Fault {
+enum Injected {
     /// The call hangs until it times out.
     Hang(Duration),
     /// The call fails.
@@ -670,13 +672,13 @@ impl Hypervisor for Simulator {
         tracing::debug!(id = %action.id, %kind, command = %action.op.command(), "simulating");
         let mut midway = false;
         match self.take_fault(kind).await? {
-            Some(Fault::Hang(d)) => {
+            Some(Injected::Hang(d)) => {
                 let until = self.now_ms() + d.as_millis() as u64;
                 self.inner.timeline.sleep_until(until).await;
                 return Err(BackendError::Timeout(d));
             }
-            Some(Fault::Fail(e)) => return Err(e),
-            Some(Fault::Midway) => midway = true,
+            Some(Injected::Fail(e)) => return Err(e),
+            Some(Injected::Midway) => midway = true,
             None => {}
         }
         if let Op::MigratePartition { partition, from, to, redundant, msp } = &action.op {

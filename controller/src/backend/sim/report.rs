@@ -1,7 +1,7 @@
 //! What `sim show` prints: every frame with its capacity, VIOS, SEA states and bridged VLANs,
 //! shared memory pool and paging devices, and partitions with their current paging VIOS.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use powerplane_model::status::{LparState, PagingDeviceStatus, SeaMemberStatus};
 use powerplane_model::{FrameName, MemoryMb, PartitionName, ProcUnits, SeaName, ViosName};
@@ -10,7 +10,7 @@ use super::state::SimState;
 use super::{capacity, sea};
 
 /// The whole simulated estate, for people (`sim show`) and scripts (`--format json`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Report {
     /// The seed of `sim init`.
     pub seed: u64,
@@ -23,12 +23,12 @@ pub struct Report {
     /// The error-log entries kept, oldest first (`sim events`).
     pub events: Vec<super::events::SimEvent>,
     /// Cluster members, by partition, as their cluster manager reports them.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cluster_nodes: Vec<NodeReport>,
 }
 
 /// One cluster member, as its cluster manager reports it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct NodeReport {
     /// The member partition.
     pub partition: PartitionName,
@@ -40,7 +40,7 @@ pub struct NodeReport {
 }
 
 /// One migration, as `lslparmigr -r lpar -m SRC` shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct MigrationReport {
     /// The migrating partition.
     pub partition: PartitionName,
@@ -50,7 +50,7 @@ pub struct MigrationReport {
     #[serde(flatten)]
     pub status: powerplane_model::status::MigrationStatus,
     /// `active` (the partition runs) or `inactive`.
-    pub migration_type: &'static str,
+    pub migration_type: String,
     /// The source and destination mover service partitions of an active migration.
     pub source_msp: Option<ViosName>,
     /// See `source_msp`.
@@ -85,7 +85,7 @@ impl MigrationReport {
 
 /// One frame.
 #[allow(missing_docs)]
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct FrameReport {
     pub name: FrameName,
     pub machine_type: String,
@@ -104,7 +104,7 @@ pub struct FrameReport {
 
 /// One VIOS.
 #[allow(missing_docs)]
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ViosReport {
     pub name: ViosName,
     pub state: LparState,
@@ -113,7 +113,7 @@ pub struct ViosReport {
 
 /// The SEA.
 #[allow(missing_docs)]
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct SeaReport {
     pub name: SeaName,
     pub members: Vec<SeaMemberStatus>,
@@ -121,7 +121,7 @@ pub struct SeaReport {
 
 /// The shared memory pool.
 #[allow(missing_docs)]
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PoolReport {
     pub pool_mem_mb: MemoryMb,
     pub max_pool_mem_mb: MemoryMb,
@@ -131,7 +131,7 @@ pub struct PoolReport {
 
 /// One partition.
 #[allow(missing_docs)]
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PartitionReport {
     pub name: PartitionName,
     pub state: LparState,
@@ -145,7 +145,7 @@ pub struct PartitionReport {
     pub paging_device: Option<powerplane_model::DeviceName>,
     /// The profile's desired memory and processing units, when it runs below them (activated on
     /// a short frame).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub below_desired: Option<(MemoryMb, ProcUnits)>,
 }
 
@@ -211,7 +211,7 @@ pub(crate) fn report(s: &SimState) -> Report {
                     partition: n.clone(),
                     from: f.clone(),
                     status: o.status(s.now_ms),
-                    migration_type: if o.active { "active" } else { "inactive" },
+                    migration_type: if o.active { "active" } else { "inactive" }.to_string(),
                     source_msp: o.source_msp.clone(),
                     dest_msp: o.dest_msp.clone(),
                     bytes_transmitted: copied,

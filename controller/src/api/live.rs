@@ -1,0 +1,341 @@
+//! What the running controller knows, as the loop publishes it for the API: its status, the
+//! last observation, the desired state, the current plan and drift, and a stream of events.
+//! The loop writes, the API reads: documents are kept as the JSON bytes they are served as,
+//! made once when they change, so a request never serializes a 25k-partition estate.
+
+use std::sync::{Arc, RwLock};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, broadcast};
+
+/// How many events a slow SSE client may fall behind before it misses some (it is told).
+const EVENT_BUFFER: usize = 4096;
+
+/// A JSON document, serialized once (cloned without copying).
+pub type Document = axum::body::Bytes;
+
+/// The controller's state as the API shows it, shared between the loop and the server.
+pub struct Live {
+    inner: RwLock<Inner>,
+    events: broadcast::Sender<LiveEvent>,
+    /// `POST /api/v1/sync`: reconcile now.
+    sync: Notify,
+    /// Set when the server stops: event streams end so that it can.
+    closing: tokio::sync::watch::Sender<bool>,
+}
+
+#[derive(Default)]
+struct Inner {
+    status: Status,
+    observed: Option<Document>,
+    desired: Option<Document>,
+    plan: Option<Document>,
+    drift: Option<Document>,
+}
+
+/// `GET /api/v1/status`: what the loop is doing and what it last did.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    /// What the controller reconciles: the manifest directory.
+    pub manifests: String,
+    /// What it reconciles against: the simulated estate, or the HMCs.
+    pub backend: String,
+    /// Only reporting, never applying (`watch --dry-run`).
+    pub dry_run: bool,
+    /// The reconcile running now, if one is.
+    pub reconciling: Option<Started>,
+    /// The last reconcile that ended.
+    pub last_reconcile: Option<Reconciled>,
+    /// When the last reconcile that converged (or only reported) ended (RFC 3339).
+    pub last_success: Option<String>,
+    /// The last observation of the backend: when, and whether it succeeded.
+    pub last_observation: Option<Observation>,
+    /// Actions started and not yet ended.
+    pub in_flight: Vec<InFlight>,
+    /// Work held back: a VIOS that went down outside powerplane, objects backing off after a
+    /// failure, actions waiting for a maintenance window.
+    pub held: Vec<Held>,
+    /// Work the backend carries out that has not settled (a migration in flight).
+    pub in_progress: Vec<String>,
+    /// Changes deferred by a runtime condition.
+    pub deferred: Vec<String>,
+    /// The last plan's errors (invalid manifests, impossible placements).
+    pub errors: Vec<String>,
+    /// When the next resync is due (RFC 3339).
+    pub next_resync: Option<String>,
+}
+
+/// A reconcile that started.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Started {
+    /// Why: `manifests changed`, `resync`, `sync requested`, ...
+    pub reason: String,
+    /// When (RFC 3339).
+    pub since: String,
+}
+
+/// A reconcile that ended.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Reconciled {
+    /// Why it ran.
+    pub reason: String,
+    /// When it ended (RFC 3339).
+    pub ended: String,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u64,
+    /// How it ended.
+    pub result: ReconcileResult,
+    /// What it did or why it stopped, in a sentence.
+    pub detail: String,
+}
+
+/// How a reconcile ended.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ReconcileResult {
+    /// The estate matches the manifests and nothing is in flight.
+    Converged,
+    /// Drift was reported and not healed (`--dry-run`).
+    Reported,
+    /// Work remains: failed or held actions, work in flight, plan errors.
+    NotConverged,
+    /// The reconcile itself failed (an observation or a save); it is retried.
+    Failed,
+}
+
+/// The last observation of the backend.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Observation {
+    /// When (RFC 3339).
+    pub at: String,
+    /// Whether it succeeded (`/readyz`).
+    pub ok: bool,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// An action started and not yet ended.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InFlight {
+    /// Its id in the plan.
+    pub id: String,
+    /// Its kind.
+    pub kind: String,
+    /// The object it changes.
+    pub object: String,
+    /// The HMC command it runs.
+    pub command: String,
+    /// When it started (RFC 3339).
+    pub since: String,
+}
+
+/// Work held back, and why.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Held {
+    /// The object or action.
+    pub what: String,
+    /// Why it waits, and what releases it.
+    pub why: String,
+}
+
+/// What `GET /api/v1/events` streams (Server-Sent Events, the variant's name as the event
+/// type and the value as JSON data).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum LiveEvent {
+    /// A reconcile started.
+    ReconcileStarted {
+        /// Why.
+        reason: String,
+    },
+    /// A reconcile ended.
+    ReconcileEnded(Reconciled),
+    /// A plan is ready (its actions may start next).
+    Planned {
+        /// How many actions it has.
+        actions: usize,
+        /// Its summary line.
+        summary: String,
+    },
+    /// An action started.
+    ActionStarted(InFlight),
+    /// An action ended.
+    ActionFinished {
+        /// Its id in the plan.
+        id: String,
+        /// Its kind.
+        kind: String,
+        /// The object it changed.
+        object: String,
+        /// `succeeded`, `failed`, `skipped`, ...
+        outcome: String,
+        /// The backend's answer or the error.
+        detail: String,
+    },
+    /// The estate changed outside powerplane.
+    DriftFound {
+        /// The objects that changed.
+        objects: Vec<String>,
+    },
+}
+
+impl LiveEvent {
+    /// The SSE event type.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LiveEvent::ReconcileStarted { .. } => "reconcileStarted",
+            LiveEvent::ReconcileEnded(_) => "reconcileEnded",
+            LiveEvent::Planned { .. } => "planned",
+            LiveEvent::ActionStarted(_) => "actionStarted",
+            LiveEvent::ActionFinished { .. } => "actionFinished",
+            LiveEvent::DriftFound { .. } => "driftFound",
+        }
+    }
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        Live {
+            inner: Default::default(),
+            events: broadcast::channel(EVENT_BUFFER).0,
+            sync: Notify::new(),
+            closing: tokio::sync::watch::channel(false).0,
+        }
+    }
+}
+
+impl Live {
+    /// The state of a controller reconciling `manifests` against `backend`.
+    pub fn new(manifests: String, backend: String, dry_run: bool) -> Arc<Self> {
+        let live = Live::default();
+        {
+            let mut inner = live.inner.write().expect("not poisoned");
+            inner.status.manifests = manifests;
+            inner.status.backend = backend;
+            inner.status.dry_run = dry_run;
+        }
+        Arc::new(live)
+    }
+
+    /// The status now.
+    pub fn status(&self) -> Status {
+        self.inner.read().expect("not poisoned").status.clone()
+    }
+
+    /// Changes the status.
+    pub fn update(&self, f: impl FnOnce(&mut Status)) {
+        f(&mut self.inner.write().expect("not poisoned").status);
+    }
+
+    /// Tells every event stream.
+    pub fn publish(&self, e: LiveEvent) {
+        // No subscriber is fine: nobody looks.
+        let _ = self.events.send(e);
+    }
+
+    /// A new event stream.
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
+        self.events.subscribe()
+    }
+
+    /// The last observation, `{"meta": …, "estate": …}` (the stored snapshot's metadata).
+    pub fn observed(&self) -> Option<Document> {
+        self.inner.read().expect("not poisoned").observed.clone()
+    }
+
+    /// The desired state the loop reconciles to.
+    pub fn desired(&self) -> Option<Document> {
+        self.inner.read().expect("not poisoned").desired.clone()
+    }
+
+    /// The current plan (the JSON plan contract).
+    pub fn plan(&self) -> Option<Document> {
+        self.inner.read().expect("not poisoned").plan.clone()
+    }
+
+    /// The current drift report.
+    pub fn drift(&self) -> Option<Document> {
+        self.inner.read().expect("not poisoned").drift.clone()
+    }
+
+    /// Sets the last observation: the snapshot's metadata and the estate's JSON as stored.
+    pub fn set_observed(&self, meta: &crate::store::snapshot::Meta, estate_json: &[u8]) {
+        let meta = serde_json::to_vec(meta).expect("metadata serializes");
+        let mut doc = Vec::with_capacity(estate_json.len() + meta.len() + 24);
+        doc.extend_from_slice(b"{\"meta\":");
+        doc.extend_from_slice(&meta);
+        doc.extend_from_slice(b",\"estate\":");
+        doc.extend_from_slice(estate_json);
+        doc.push(b'}');
+        self.inner.write().expect("not poisoned").observed = Some(doc.into());
+    }
+
+    /// Sets the desired state.
+    pub fn set_desired(&self, doc: Vec<u8>) {
+        self.inner.write().expect("not poisoned").desired = Some(doc.into());
+    }
+
+    /// Sets the current plan and drift report.
+    pub fn set_plan(&self, plan: Vec<u8>, drift: Vec<u8>) {
+        let mut inner = self.inner.write().expect("not poisoned");
+        inner.plan = Some(plan.into());
+        inner.drift = Some(drift.into());
+    }
+
+    /// Ends every event stream (the server is stopping).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves when the server stops.
+    pub async fn closed(&self) {
+        let mut rx = self.closing.subscribe();
+        let _ = rx.wait_for(|c| *c).await;
+    }
+
+    /// Asks the loop to reconcile now.
+    pub fn request_sync(&self) {
+        self.sync.notify_one();
+    }
+
+    /// Resolves when a sync was requested.
+    pub async fn sync_requested(&self) {
+        self.sync.notified().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_observed_document_is_the_snapshot_and_its_metadata() {
+        let live = Live::default();
+        let meta = crate::store::snapshot::Meta {
+            observed_at: "2026-12-01T00:00:00Z".into(),
+            source: "observe (watch)".into(),
+            fingerprint: "ab".into(),
+        };
+        live.set_observed(&meta, br#"{"frames":{}}"#);
+        let v: serde_json::Value = serde_json::from_slice(&live.observed().unwrap()).unwrap();
+        assert_eq!(v["meta"]["source"], "observe (watch)");
+        assert_eq!(v["estate"]["frames"], serde_json::json!({}));
+    }
+
+    #[tokio::test]
+    async fn events_reach_every_subscriber_and_a_sync_request_wakes_the_loop() {
+        let live = Live::default();
+        let (mut a, mut b) = (live.subscribe(), live.subscribe());
+        live.publish(LiveEvent::ReconcileStarted { reason: "resync".into() });
+        assert_eq!(a.recv().await.unwrap().name(), "reconcileStarted");
+        assert_eq!(b.recv().await.unwrap(), LiveEvent::ReconcileStarted { reason: "resync".into() });
+        live.request_sync();
+        tokio::time::timeout(std::time::Duration::from_secs(5), live.sync_requested()).await.unwrap();
+    }
+}

@@ -1,0 +1,104 @@
+//! The audit trail, read from its files as `powerplane audit` reads them: the records (paged),
+//! the verdict of `audit verify`, the head.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::problem;
+use crate::api::Api;
+use crate::store::audit::{Event, Item, Keep};
+
+/// Records per page when no `limit` is given, and at most.
+const PAGE: usize = 500;
+const MAX_PAGE: usize = 10_000;
+
+/// The query of `GET /api/v1/audit`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct AuditQuery {
+    /// Only records from this time on: RFC 3339 or a duration back from now (`30m`).
+    since: Option<String>,
+    /// Records per page (default 500, at most 10,000).
+    limit: Option<usize>,
+    /// The `nextCursor` of the previous page: records after this seq.
+    cursor: Option<u64>,
+    /// Only records about this object (`Partition/bxaix85`).
+    object: Option<String>,
+    /// Only records of this plan.
+    plan: Option<String>,
+}
+
+fn failed(e: impl std::fmt::Display) -> Response {
+    problem(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}"))
+}
+
+/// `{"records": [...], "damage": [...], "nextCursor": SEQ|null, "intact": BOOL}`.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, description = "A page of records", body = crate::api::openapi::AuditPage), (status = 400, description = "A malformed since", body = crate::api::openapi::Problem)))]
+pub(crate) async fn records(State(api): State<Api>, Query(q): Query<AuditQuery>) -> Response {
+    let since = match q.since.as_deref().map(crate::time::since).transpose() {
+        Ok(s) => s,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, &format!("since={}: {e}", q.since.unwrap_or_default())),
+    };
+    let limit = q.limit.unwrap_or(PAGE).clamp(1, MAX_PAGE);
+    let dir = api.state_dir.clone();
+    let scan = match tokio::task::spawn_blocking(move || crate::cli::audit_scan(&dir, Keep::Records)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return failed(e),
+        Err(e) => return failed(e),
+    };
+    let mut page = Vec::new();
+    let mut next = None;
+    for item in &scan.items {
+        let Item::Record(_, r) = item else { continue };
+        if r.event == Event::Checkpoint
+            || q.cursor.is_some_and(|c| r.seq <= c)
+            || since.as_ref().is_some_and(|s| r.time.as_str() < s.as_str())
+            || q.object.as_ref().is_some_and(|o| r.draft.object != *o)
+            || q.plan.as_ref().is_some_and(|p| r.draft.plan_id != *p)
+        {
+            continue;
+        }
+        if page.len() == limit {
+            next = page.last().map(|r: &&crate::store::audit::Record| r.seq);
+            break;
+        }
+        page.push(r);
+    }
+    Json(serde_json::json!({
+        "records": page,
+        "damage": scan.damage,
+        "intact": scan.intact(),
+        "nextCursor": next,
+    }))
+    .into_response()
+}
+
+/// The verdict of `audit verify --json`.
+#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", responses((status = 200, description = "The verdict of `audit verify --json`", body = crate::api::openapi::AuditVerdict)))]
+pub(crate) async fn verify(State(api): State<Api>) -> Response {
+    let dir = api.state_dir.clone();
+    match tokio::task::spawn_blocking(move || crate::cli::audit_verdict(&dir)).await {
+        Ok(Ok((doc, _))) => Json(doc).into_response(),
+        Ok(Err(e)) => failed(e),
+        Err(e) => failed(e),
+    }
+}
+
+/// The head, as `audit head --json`.
+#[utoipa::path(get, path = "/api/v1/audit/head", tag = "audit", responses((status = 200, description = "The head", body = crate::api::openapi::AuditHead), (status = 404, description = "No HEAD yet", body = crate::api::openapi::Problem)))]
+pub(crate) async fn head(State(api): State<Api>) -> Response {
+    let dir = api.state_dir.clone();
+    match tokio::task::spawn_blocking(move || crate::cli::audit_scan(&dir, Keep::Verdict)).await {
+        Ok(Ok(scan)) => match &scan.head {
+            Some(h) => {
+                Json(serde_json::json!({ "head": h, "witness": h.witness(), "intact": scan.intact() })).into_response()
+            }
+            None => problem(StatusCode::NOT_FOUND, "the trail has no HEAD yet"),
+        },
+        Ok(Err(e)) => failed(e),
+        Err(e) => failed(e),
+    }
+}

@@ -1,0 +1,23 @@
+//! `GET /api/v1/status` and `POST /api/v1/sync`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::api::Api;
+use crate::api::live::Status;
+
+/// What the loop is doing and what it last did.
+#[utoipa::path(get, path = "/api/v1/status", tag = "controller", responses((status = 200, description = "What the loop is doing and what it last did", body = Status)))]
+pub(crate) async fn status(State(api): State<Api>) -> Json<Status> {
+    Json(api.live.status())
+}
+
+/// Reconcile now (as a file event or a resync would); answered at once.
+#[utoipa::path(post, path = "/api/v1/sync", tag = "controller", security(("token" = [])), responses((status = 202, description = "A reconcile starts now, or after the running one", body = crate::api::openapi::Accepted), (status = 401, description = "No or a wrong bearer token", body = crate::api::openapi::Problem)))]
+pub(crate) async fn sync(State(api): State<Api>) -> Response {
+    api.live.request_sync();
+    (StatusCode::ACCEPTED, Json(serde_json::json!({ "accepted": "a reconcile starts now, or after the running one" })))
+        .into_response()
+}

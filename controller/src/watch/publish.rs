@@ -1,0 +1,202 @@
+//! What the loop tells the world: the Prometheus metrics and the API's [`Live`] state and event
+//! stream, updated together so that `/metrics`, `/api/v1/status` and the SSE stream never
+//! disagree. Documents are serialized here, once, off the async workers.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use powerplane_model::plan::ChangeKind;
+use powerplane_model::{Action, Estate, Plan};
+
+use super::metrics::Metrics;
+use crate::api::live::{Held, InFlight, Live, LiveEvent, Observation, ReconcileResult, Reconciled, Started};
+use crate::executor::{Outcome, Progress};
+use crate::store::snapshot::Meta;
+
+/// The loop's reporter.
+#[derive(Clone)]
+pub struct Publisher {
+    /// The metrics.
+    pub metrics: Arc<Metrics>,
+    /// The API's state.
+    pub live: Arc<Live>,
+    in_flight: Arc<Mutex<BTreeMap<String, InFlight>>>,
+}
+
+/// Runs `f`, which blocks, without holding up the runtime's other tasks (on a multi-threaded
+/// runtime, tokio moves them to another worker meanwhile).
+pub(super) fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+impl Publisher {
+    /// A reporter into `metrics` and `live`.
+    pub fn new(metrics: Arc<Metrics>, live: Arc<Live>) -> Self {
+        Publisher { metrics, live, in_flight: Default::default() }
+    }
+
+    /// A reconcile starts.
+    pub fn started(&self, reason: &str) {
+        self.live.update(|s| s.reconciling = Some(Started { reason: reason.to_owned(), since: crate::time::now() }));
+        self.live.publish(LiveEvent::ReconcileStarted { reason: reason.to_owned() });
+    }
+
+    /// The backend was observed and the snapshot stored as `json`.
+    pub fn observed(&self, meta: &Meta, json: &[u8]) {
+        blocking(|| self.live.set_observed(meta, json));
+        self.live
+            .update(|s| s.last_observation = Some(Observation { at: meta.observed_at.clone(), ok: true, error: None }));
+    }
+
+    /// Observing (or storing the observation) failed.
+    pub fn observation_failed(&self, error: &str) {
+        self.live.update(|s| {
+            s.last_observation = Some(Observation { at: crate::time::now(), ok: false, error: Some(error.to_owned()) });
+        });
+    }
+
+    /// The desired state changed.
+    pub fn desired(&self, desired: &Estate) {
+        if let Ok(doc) = blocking(|| serde_json::to_vec(desired)) {
+            self.live.set_desired(doc);
+        }
+    }
+
+    /// A plan is ready: the current plan and drift documents, the status's work in flight,
+    /// deferred and refused, and (for a plan of the whole estate) the drift gauge.
+    pub fn planned(&self, plan: &Plan, full: bool) {
+        let drifted = plan.changes.iter().filter(|c| c.kind != ChangeKind::Unmanaged).count();
+        if full {
+            self.metrics.drift(drifted);
+        }
+        let docs = blocking(|| {
+            let mut p = crate::render::json(plan);
+            p["scope"] = serde_json::Value::from(if full { "estate" } else { "change" });
+            let objects: Vec<_> = plan.changes.iter().filter(|c| c.kind != ChangeKind::Unmanaged).collect();
+            let d = serde_json::json!({
+                "drift": drifted > 0 || !plan.in_progress.is_empty() || !plan.deferred.is_empty(),
+                "scope": if full { "estate" } else { "change" },
+                "inProgress": plan.in_progress,
+                "deferred": plan.deferred,
+                "objects": objects,
+                "actions": plan.actions.len(),
+                "warnings": plan.warnings,
+                "errors": plan.errors,
+            });
+            Ok::<_, serde_json::Error>((serde_json::to_vec(&p)?, serde_json::to_vec(&d)?))
+        });
+        if let Ok((p, d)) = docs {
+            self.live.set_plan(p, d);
+        }
+        self.live.update(|s| {
+            s.in_progress = plan.in_progress.clone();
+            s.deferred = plan.deferred.clone();
+            s.errors = plan.errors.clone();
+        });
+        let sum = plan.summary();
+        self.live.publish(LiveEvent::Planned {
+            actions: plan.actions.len(),
+            summary: format!(
+                "{} to create, {} to change, {} to migrate, {} to delete ({} actions)",
+                sum.create, sum.change, sum.migrate, sum.delete, sum.actions
+            ),
+        });
+    }
+
+    /// Work held back now.
+    pub fn held(&self, held: Vec<Held>) {
+        self.metrics.held(held.len());
+        self.live.update(|s| s.held = held);
+    }
+
+    /// The estate changed outside powerplane.
+    pub fn drift_found(&self, objects: Vec<String>) {
+        self.live.publish(LiveEvent::DriftFound { objects });
+    }
+
+    /// The next resync is due at `at`.
+    pub fn next_resync(&self, at: jiff::Timestamp) {
+        self.live.update(|s| s.next_resync = Some(at.to_string()));
+    }
+
+    /// A reconcile ended after `seconds`.
+    pub fn ended(&self, reason: &str, seconds: f64, result: ReconcileResult, detail: impl Into<String>) {
+        let ok = matches!(result, ReconcileResult::Converged | ReconcileResult::Reported);
+        self.metrics.reconciled(seconds, ok, unix_now());
+        let r = Reconciled {
+            reason: reason.to_owned(),
+            ended: crate::time::now(),
+            duration_ms: (seconds * 1e3) as u64,
+            result,
+            detail: detail.into(),
+        };
+        self.live.update(|s| {
+            s.reconciling = None;
+            if ok {
+                s.last_success = Some(r.ended.clone());
+            }
+            s.last_reconcile = Some(r.clone());
+        });
+        self.live.publish(LiveEvent::ReconcileEnded(r));
+    }
+
+    fn set_in_flight(&self, f: impl FnOnce(&mut BTreeMap<String, InFlight>)) {
+        let mut m = self.in_flight.lock().expect("not poisoned");
+        f(&mut m);
+        let list: Vec<InFlight> = m.values().cloned().collect();
+        self.metrics.in_flight(list.len());
+        self.live.update(|s| s.in_flight = list);
+    }
+}
+
+impl Progress for Publisher {
+    fn started(&self, a: &Action) {
+        tracing::info!(id = %a.id, kind = %a.kind(), object = %a.op.object(), "action started");
+        let f = InFlight {
+            id: a.id.to_string(),
+            kind: a.kind().to_string(),
+            object: a.op.object(),
+            command: a.op.command(),
+            since: crate::time::now(),
+        };
+        self.set_in_flight(|m| {
+            m.insert(f.id.clone(), f.clone());
+        });
+        self.live.publish(LiveEvent::ActionStarted(f));
+    }
+
+    fn finished(&self, a: &Action, o: &Outcome) {
+        tracing::info!(id = %a.id, kind = %a.kind(), object = %a.op.object(), outcome = ?o, "action finished");
+        self.set_in_flight(|m| {
+            m.remove(&a.id.to_string());
+        });
+        let (outcome, detail) = outcome_of(o);
+        self.live.publish(LiveEvent::ActionFinished {
+            id: a.id.to_string(),
+            kind: a.kind().to_string(),
+            object: a.op.object(),
+            outcome: outcome.to_owned(),
+            detail,
+        });
+    }
+}
+
+/// An outcome's name (the metrics' label) and what it says.
+pub(super) fn outcome_of(o: &Outcome) -> (&'static str, String) {
+    match o {
+        Outcome::Succeeded { message, .. } => ("succeeded", message.clone()),
+        Outcome::Failed { error, .. } => ("failed", error.clone()),
+        Outcome::Skipped { because } => ("skipped", format!("skipped because {because} failed")),
+        Outcome::NotNeeded => ("not_needed", String::new()),
+        Outcome::NotStarted => ("not_started", "not started: the controller is stopping".into()),
+        Outcome::Held { reason } => ("held", reason.clone()),
+        Outcome::LeftRunning => ("left_running", "left running on the hypervisor".into()),
+    }
+}
