@@ -172,25 +172,41 @@ fn bench(c: &mut Criterion) {
     let re = regex::Regex::new(r"memory: \{desiredMB: (\d+), maxMB").unwrap();
     let caps = re.captures(&original).unwrap();
     let desired: u64 = caps[1].parse().unwrap();
-    let mut ms = Vec::new();
+    let (mut ms, mut full) = (Vec::new(), 0);
     let started = Instant::now();
     for i in 0..20u64 {
         let edited = caps[0].replace(&desired.to_string(), &(desired - 256 * (i % 2 + 1)).to_string());
         std::fs::write(&file, original.replacen(&caps[0], &edited, 1)).unwrap();
-        let line = controller.until(&["planned the change in its scope"], Duration::from_secs(120));
-        let v: f64 = line.split("ms=").nth(1).and_then(|s| s.split_whitespace().next()).unwrap().parse().unwrap();
-        ms.push(v);
-        controller.until_any(&["drift reported, not healed", "reconciled:"], Duration::from_secs(120));
+        // A scoped plan logs its time; a change the loop plans in full (its last plan had
+        // errors, so the scope cannot be trusted) is counted apart.
+        let mut scoped = None;
+        loop {
+            let line = controller.until_any(
+                &["planned the change in its scope", "drift reported, not healed", "reconciled:"],
+                Duration::from_secs(300),
+            );
+            match line.split("ms=").nth(1) {
+                Some(v) if line.contains("in its scope") => {
+                    scoped = v.split_whitespace().next().and_then(|v| v.parse::<f64>().ok());
+                }
+                _ => break,
+            }
+        }
+        match scoped {
+            Some(v) => ms.push(v),
+            None => full += 1,
+        }
     }
     let elapsed = started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     rt.block_on(load).unwrap();
     ms.sort_by(f64::total_cmp);
+    let figure = match ms.len() {
+        0 => "none planned in scope".to_owned(),
+        n => format!("{n} planned in scope: median {:.1} ms, max {:.1} ms (budget 20 ms)", ms[n / 2], ms[n - 1]),
+    };
     println!(
-        "api_load/scoped_replan_under_load: {} edits, median {:.1} ms, max {:.1} ms (budget 20 ms), while serving {:.0} status requests/s (and an estate every 8 batches)",
-        ms.len(),
-        ms[ms.len() / 2],
-        ms[ms.len() - 1],
+        "api_load/scoped_replan_under_load: 20 edits, {figure}; {full} planned in full; while serving {:.0} status requests/s (and an estate every 8 batches)",
         served.load(Ordering::Relaxed) as f64 / elapsed
     );
 }
