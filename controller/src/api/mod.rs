@@ -95,7 +95,7 @@ pub fn router(api: Api) -> Router {
         .layer(middleware::from_fn_with_state(api.clone(), authorize))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(CONCURRENCY))
-        .layer(GovernorLayer::new(governor))
+        .layer(GovernorLayer::new(governor).error_handler(too_many))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(api)
 }
@@ -113,6 +113,30 @@ pub async fn serve(
         live.close();
     };
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
+/// A refusal by the rate limit, in the API's error shape, with when to retry.
+fn too_many(e: tower_governor::GovernorError) -> Response {
+    use tower_governor::GovernorError;
+    match e {
+        GovernorError::TooManyRequests { wait_time, headers } => {
+            let mut r = routes::problem(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!(
+                    "too many requests from this address: retry in {wait_time} s (the limit is `watch --api-rate` requests per second)"
+                ),
+            );
+            if let Some(h) = headers {
+                r.headers_mut().extend(h);
+            }
+            r
+        }
+        GovernorError::UnableToExtractKey => routes::problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the client's address is unknown: the request cannot be rate-limited",
+        ),
+        GovernorError::Other { code, msg, .. } => routes::problem(code, msg.as_deref().unwrap_or("refused")),
+    }
 }
 
 /// Mutations always need the token; reads too when `token_for_reads`; `/healthz` never.

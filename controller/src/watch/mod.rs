@@ -257,6 +257,13 @@ fn reach(state: &mut State, changed: &powerplane_model::Changed) -> Reach {
         })
         .collect();
     state.held_vios.release_frames(&pairs);
+    tracing::debug!(
+        changed = ?changed.0,
+        clean = state.clean,
+        observed = state.observed.is_some(),
+        ties = state.ties.is_some(),
+        "what the edit reaches"
+    );
     match changed.partitions_only() {
         Some(partitions) if state.clean && state.observed.is_some() && state.ties.is_some() => {
             Reach::Partitions(partitions)
@@ -312,10 +319,6 @@ async fn reconcile(
     let desired = state.manifests.as_ref().map(ManifestSet::estate);
     if let Some(d) = desired {
         sim.adopt_names(d);
-        if !state.desired_published {
-            report.desired(d);
-            state.desired_published = true;
-        }
     }
     let options = PlanOptions { rates: sim.rates().await, limits: cfg.settings.limits(), ..Default::default() };
     // Observe the scope of the change and plan it. A scope with errors is planned again in
@@ -377,6 +380,14 @@ async fn reconcile(
         return Ok(());
     };
     report.planned(&plan, scope.is_none());
+    // The desired state's document for the API, made once per change and after the plan: on a
+    // large estate serializing it takes longer than planning an edit's scope.
+    if let Some(d) = state.manifests.as_ref().map(ManifestSet::estate)
+        && !state.desired_published
+    {
+        report.desired(d);
+        state.desired_published = true;
+    }
     for w in plan.warnings.iter().chain(&plan.errors) {
         if state.reported.insert(w.clone()) {
             tracing::warn!(reason, "{w}");

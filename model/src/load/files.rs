@@ -204,6 +204,7 @@ fn objects(e: Estate) -> Vec<AnyObject> {
     out.extend(e.partitions.into_values().map(AnyObject::Partition));
     out.extend(e.hardware.into_values().map(AnyObject::Hardware));
     out.extend(e.settings.into_values().map(AnyObject::Settings));
+    out.extend(e.clusters.into_values().map(AnyObject::Cluster));
     out
 }
 
@@ -235,6 +236,31 @@ mod tests {
 
     fn keys(v: &[(Kind, &str)]) -> Changed {
         Changed(v.iter().map(|(k, n)| (*k, (*n).to_owned())).collect())
+    }
+
+    /// Every kind an edited file holds is kept: a cluster beside the edited partition stays in
+    /// the desired state and is not reported as changed (it was dropped, and every edit to a
+    /// file with clusters was planned in full).
+    #[test]
+    fn an_edit_keeps_the_clusters_of_its_file() {
+        let cluster = "---\napiVersion: powerplane/v1\nkind: Cluster\nmetadata: {name: cl}\nspec: {manager: none, members: [lpa, lpc]}\n";
+        let files = vec![
+            SourceFile::new("m/frame.yaml", FRAME),
+            SourceFile::new("m/a.yaml", part("lpa", 1024) + cluster),
+            SourceFile::new("m/c.yaml", part("lpc", 1024)),
+        ];
+        let mut s = ManifestSet::new(load_manifests(&files).unwrap());
+        let c = s.update(change("m/a.yaml", Some(part("lpa", 2048) + cluster))).unwrap();
+        assert_eq!(c, keys(&[(Kind::Partition, "lpa")]));
+        assert!(c.partitions_only().is_some(), "a partition-only edit");
+        assert_eq!(s.estate().clusters.len(), 1, "the cluster is still desired");
+        let fresh = load_manifests(&[
+            SourceFile::new("m/frame.yaml", FRAME),
+            SourceFile::new("m/a.yaml", part("lpa", 2048) + cluster),
+            SourceFile::new("m/c.yaml", part("lpc", 1024)),
+        ])
+        .unwrap();
+        assert_eq!(s.estate(), &fresh);
     }
 
     #[test]
