@@ -328,9 +328,19 @@ async fn reconcile(
     if let (Reach::Partitions(changed), Some(cache), Some(desired), Some(ties)) =
         (reach, cached.as_mut(), desired, state.ties.as_mut())
     {
+        let t0 = started.elapsed();
         let seen = scoped::observe_scope(sim, desired, cache, ties, &changed).await?;
+        let t1 = started.elapsed();
         let plan = publish::blocking(|| seen.scope.plan(desired, cache, options));
+        let t2 = started.elapsed();
         drift(writer, report, &mut state.held_vios, &seen.before, &seen.after).await?;
+        tracing::debug!(
+            reloaded_ms = t0.as_secs_f64() * 1e3,
+            observed_ms = (t1 - t0).as_secs_f64() * 1e3,
+            planned_ms = (t2 - t1).as_secs_f64() * 1e3,
+            compared_ms = (started.elapsed() - t2).as_secs_f64() * 1e3,
+            "the scoped replan's phases"
+        );
         tracing::info!(
             reason,
             frames = seen.scope.frames.len(),
