@@ -102,27 +102,13 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
 /// Reads the trail without writing: the segment files, or an older release's sled tree
 /// through a read-only copy of the database.
 fn read(cli: &Cli, key: Option<&PublicKey>, keep: Keep) -> anyhow::Result<Scan> {
-    scan(&cli.state_dir, key, keep)
-}
-
-/// [`read`] of the trail in `state_dir` (the API reads it so too).
-pub(crate) fn scan(state_dir: &std::path::Path, key: Option<&PublicKey>, keep: Keep) -> anyhow::Result<Scan> {
-    crate::store::require_existing(state_dir)?;
-    let state = state_dir.to_path_buf();
-    let legacy = move || {
-        if !state.join("conf").exists() {
-            return Ok(None);
-        }
-        let dir = StateDir::open_read_only(&state)?;
-        dir.legacy_audit_lines()
-    };
-    Ok(audit::read(state_dir, legacy, key, keep)?)
+    Ok(audit::read_state_dir(&cli.state_dir, key, keep)?)
 }
 
 /// The verdict of `audit verify --json` on the trail in `state_dir` (no key, no witness), and
 /// whether it is intact.
 pub(crate) fn verdict(state_dir: &std::path::Path) -> anyhow::Result<(serde_json::Value, bool)> {
-    let scan = scan(state_dir, None, Keep::Verdict)?;
+    let scan = audit::read_state_dir(state_dir, None, Keep::Verdict)?;
     Ok((verdict_doc(&scan, None, None), scan.intact()))
 }
 

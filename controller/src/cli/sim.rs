@@ -251,6 +251,9 @@ async fn inject(cli: &Cli, fault: &Fault) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `sim hmc-shell`: one script against the simulated estate. A script that only lists opens
+/// the state directory read-only, one that changes opens it to write; either waits (up to two
+/// minutes) for another session's change to end, as commands queue on an HMC.
 async fn hmc_shell(cli: &Cli, frames: &[FrameName], command: &[String]) -> anyhow::Result<ExitCode> {
     use crate::backend::sim::hmc_shell::HmcShell;
     let script = match (std::env::var("SSH_ORIGINAL_COMMAND"), command) {

@@ -103,7 +103,7 @@ fn print(out: &mut dyn Write, addr: &str, s: &Status) -> std::io::Result<()> {
 /// No controller holds the state directory: what it records.
 fn idle(cli: &Cli, args: &Args, dir: &crate::store::StateDir) -> anyhow::Result<ExitCode> {
     let observed = snapshot::load(dir)?.map(|(meta, _)| meta);
-    let scan = super::audit_scan(&cli.state_dir, crate::store::audit::Keep::Verdict)?;
+    let scan = crate::store::audit::read_state_dir(&cli.state_dir, None, crate::store::audit::Keep::Verdict)?;
     let head = scan.head.as_ref().map(|h| h.witness());
     let out = &mut std::io::stdout().lock();
     match args.format {

@@ -205,7 +205,6 @@ pub async fn run(
                     retry_in_ms = wait.as_millis() as u64,
                     "reconcile failed; retrying from a fresh observation"
                 );
-                report.observation_failed(&format!("{e:#}"));
                 report.ended(
                     reason,
                     started.elapsed().as_secs_f64(),
@@ -329,7 +328,7 @@ async fn reconcile(
         (reach, cached.as_mut(), desired, state.ties.as_mut())
     {
         let t0 = started.elapsed();
-        let seen = scoped::observe_scope(sim, desired, cache, ties, &changed).await?;
+        let seen = report.observing(scoped::observe_scope(sim, desired, cache, ties, &changed).await)?;
         let t1 = started.elapsed();
         let plan = publish::blocking(|| seen.scope.plan(desired, cache, options));
         let t2 = started.elapsed();
@@ -358,7 +357,7 @@ async fn reconcile(
     let (observed, scope, plan) = match (scoped, cached) {
         (Some((scope, plan)), Some(cache)) => (cache, Some(scope), Some(plan)),
         (_, cached) => {
-            let fresh = sim.observe().await?;
+            let fresh = report.observing(sim.observe().await)?;
             if !state.seen {
                 state.seen = true;
                 for (frame, vios) in state.held_vios.first(&fresh) {
@@ -540,11 +539,11 @@ async fn reconcile(
     let desired = state.manifests.as_ref().map(ManifestSet::estate);
     match (&scope, desired, &mut state.ties) {
         (Some(scope), Some(desired), Some(ties)) => {
-            let fresh = sim.observe_frames(&scope.frames).await?;
+            let fresh = report.observing(sim.observe_frames(&scope.frames).await)?;
             scoped::refresh(desired, &mut after, ties, &scope.frames, fresh);
         }
         _ => {
-            after = sim.observe().await?;
+            after = report.observing(sim.observe().await)?;
             state.ties = desired.map(|d| Ties::new(d, &after));
         }
     }

@@ -10,6 +10,7 @@ use powerplane_model::{Action, Estate, Plan};
 
 use super::metrics::Metrics;
 use crate::api::live::{Held, InFlight, Live, LiveEvent, Observation, ReconcileResult, Reconciled, Started};
+use crate::backend::BackendError;
 use crate::executor::{Outcome, Progress};
 use crate::store::snapshot::Meta;
 
@@ -55,11 +56,16 @@ impl Publisher {
             .update(|s| s.last_observation = Some(Observation { at: meta.observed_at.clone(), ok: true, error: None }));
     }
 
-    /// Observing (or storing the observation) failed.
-    pub fn observation_failed(&self, error: &str) {
-        self.live.update(|s| {
-            s.last_observation = Some(Observation { at: crate::time::now(), ok: false, error: Some(error.to_owned()) });
-        });
+    /// `r`, an observation of the backend; a failure is recorded as the last observation
+    /// (`/readyz` is then not ready) before it is returned.
+    pub fn observing<T>(&self, r: Result<T, BackendError>) -> Result<T, BackendError> {
+        if let Err(e) = &r {
+            self.live.update(|s| {
+                s.last_observation =
+                    Some(Observation { at: crate::time::now(), ok: false, error: Some(e.to_string()) });
+            });
+        }
+        r
     }
 
     /// The desired state changed.
@@ -198,5 +204,28 @@ pub(super) fn outcome_of(o: &Outcome) -> (&'static str, String) {
         Outcome::NotStarted => ("not_started", "not started: the controller is stopping".into()),
         Outcome::Held { reason } => ("held", reason.clone()),
         Outcome::LeftRunning => ("left_running", "left running on the hypervisor".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_observation_is_the_last_observation_and_a_success_replaces_it() {
+        let p = Publisher::new(Arc::new(Metrics::default()), Live::new("m".into(), "sim".into(), false));
+        let r: Result<(), BackendError> = p.observing(Err(BackendError::Transient("HSCL3205 the HMC is busy".into())));
+        assert!(r.is_err(), "the failure is returned");
+        let o = p.live.status().last_observation.unwrap();
+        assert!(!o.ok && o.error.unwrap().contains("HSCL3205"));
+        assert!(p.observing(Ok::<_, BackendError>(1)).is_ok());
+        assert!(!p.live.status().last_observation.unwrap().ok, "a success is recorded when it is stored");
+        let meta = Meta {
+            observed_at: "2026-12-02T10:00:00Z".into(),
+            source: "observe (watch)".into(),
+            fingerprint: "f".into(),
+        };
+        p.observed(&meta, b"{}");
+        assert!(p.live.status().last_observation.unwrap().ok);
     }
 }

@@ -44,7 +44,9 @@ pub(crate) async fn records(State(api): State<Api>, Query(q): Query<AuditQuery>)
     };
     let limit = q.limit.unwrap_or(PAGE).clamp(1, MAX_PAGE);
     let dir = api.state_dir.clone();
-    let scan = match tokio::task::spawn_blocking(move || crate::cli::audit_scan(&dir, Keep::Records)).await {
+    let scan = match tokio::task::spawn_blocking(move || crate::store::audit::read_state_dir(&dir, None, Keep::Records))
+        .await
+    {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => return failed(e),
         Err(e) => return failed(e),
@@ -91,7 +93,7 @@ pub(crate) async fn verify(State(api): State<Api>) -> Response {
 #[utoipa::path(get, path = "/api/v1/audit/head", tag = "audit", responses((status = 200, description = "The head", body = crate::api::openapi::AuditHead), (status = 404, description = "No HEAD yet", body = crate::api::openapi::Problem)))]
 pub(crate) async fn head(State(api): State<Api>) -> Response {
     let dir = api.state_dir.clone();
-    match tokio::task::spawn_blocking(move || crate::cli::audit_scan(&dir, Keep::Verdict)).await {
+    match tokio::task::spawn_blocking(move || crate::store::audit::read_state_dir(&dir, None, Keep::Verdict)).await {
         Ok(Ok(scan)) => match &scan.head {
             Some(h) => {
                 Json(serde_json::json!({ "head": h, "witness": h.witness(), "intact": scan.intact() })).into_response()

@@ -111,6 +111,21 @@ pub enum Keep {
     Records,
 }
 
+/// [`read`] of the state directory at `state_dir`, refused when there is none: an older
+/// release's trail is read through a read-only copy of its database. What `powerplane audit`,
+/// `status` and the API's `/api/v1/audit` read.
+pub fn read_state_dir(state_dir: &Path, key: Option<&PublicKey>, keep: Keep) -> std::result::Result<Scan, StoreError> {
+    super::require_existing(state_dir)?;
+    let state = state_dir.to_path_buf();
+    let legacy = move || {
+        if !state.join("conf").exists() {
+            return Ok(None);
+        }
+        StateDir::open_read_only(&state)?.legacy_audit_lines()
+    };
+    read(state_dir, legacy, key, keep)
+}
+
 /// Reads the trail of the state directory at `state` without writing anything: the segment
 /// files, or — for a state directory an older release wrote, not migrated yet — the sled tree,
 /// through `legacy` (a read-only copy of the database). `key`: the public key that must have
