@@ -212,46 +212,62 @@ impl Estate {
     /// Takes a fresh observation of some `frames` (see the controller's `observe_frames`) into
     /// this observed estate: those frames and everything on them are replaced by what `fresh`
     /// shows. Returns what was replaced, in the shape of `fresh`, so that the two can be
-    /// compared. `known`, when given, holds every partition this estate may have on those
-    /// frames (the controller's [`crate::plan::Ties`] know them), which spares a scan of all
-    /// partitions.
+    /// compared. `known`, when given, names every partition and frame-bound object this estate
+    /// may have on those frames (the controller's [`crate::plan::Ties`] know them), which spares
+    /// a scan of the whole estate.
     pub fn replace_frames(
         &mut self,
         frames: &BTreeSet<FrameName>,
-        known: Option<&BTreeSet<PartitionName>>,
+        known: Option<(&BTreeSet<PartitionName>, &FrameObjects)>,
         fresh: Estate,
     ) -> Estate {
         let on = |f: &FrameName| frames.contains(f);
-        let pairs: BTreeSet<ViosPairName> =
-            self.vios_pairs.values().filter(|p| on(&p.spec.frame)).map(|p| p.metadata.name.clone()).collect();
-        let seas: BTreeSet<SeaName> =
-            self.seas.values().filter(|s| pairs.contains(&s.spec.vios_pair)).map(|s| s.metadata.name.clone()).collect();
+        let pairs: BTreeSet<ViosPairName> = match known {
+            Some((_, o)) => o
+                .vios_pairs
+                .iter()
+                .filter(|n| self.vios_pairs.get(*n).is_some_and(|p| on(&p.spec.frame)))
+                .cloned()
+                .collect(),
+            None => self.vios_pairs.values().filter(|p| on(&p.spec.frame)).map(|p| p.metadata.name.clone()).collect(),
+        };
+        let sea_on = |s: &Sea| pairs.contains(&s.spec.vios_pair);
+        let seas: BTreeSet<SeaName> = match known {
+            Some((_, o)) => o.seas.iter().filter(|n| self.seas.get(*n).is_some_and(sea_on)).cloned().collect(),
+            None => self.seas.values().filter(|s| sea_on(s)).map(|s| s.metadata.name.clone()).collect(),
+        };
         let partition_on =
             |p: &crate::estate::Partition| matches!(&p.spec.placement, crate::manifest::Placement::Frame(f) if on(f));
         let status = &mut self.status;
         let old_status = crate::status::Status {
-            frames: extract(&mut status.frames, |f, _| on(f)),
-            vios: extract(&mut status.vios, |f, _| on(f)),
-            seas: extract(&mut status.seas, |n, _| seas.contains(n)),
+            frames: extract_keys(&mut status.frames, frames),
+            vios: extract_keys(&mut status.vios, frames),
+            seas: extract_keys(&mut status.seas, &seas),
             partitions: match known {
-                Some(names) => extract_known(&mut status.partitions, names, |p| on(&p.frame)),
+                Some((names, _)) => extract_known(&mut status.partitions, names, |p| on(&p.frame)),
                 None => extract(&mut status.partitions, |_, p| on(&p.frame)),
             },
-            paging_devices: extract(&mut status.paging_devices, |f, _| on(f)),
+            paging_devices: extract_keys(&mut status.paging_devices, frames),
             nodes: BTreeMap::new(),
             nodes_observed: status.nodes_observed,
         };
         let old = Estate {
-            frames: extract(&mut self.frames, |f, _| on(f)),
-            proc_pools: extract(&mut self.proc_pools, |_, p| on(&p.spec.frame)),
-            mem_pools: extract(&mut self.mem_pools, |_, p| on(&p.spec.frame)),
-            vios_pairs: extract(&mut self.vios_pairs, |n, _| pairs.contains(n)),
-            seas: extract(&mut self.seas, |n, _| seas.contains(n)),
+            frames: extract_keys(&mut self.frames, frames),
+            proc_pools: match known {
+                Some((_, o)) => extract_known(&mut self.proc_pools, &o.proc_pools, |p| on(&p.spec.frame)),
+                None => extract(&mut self.proc_pools, |_, p| on(&p.spec.frame)),
+            },
+            mem_pools: match known {
+                Some((_, o)) => extract_known(&mut self.mem_pools, &o.mem_pools, |p| on(&p.spec.frame)),
+                None => extract(&mut self.mem_pools, |_, p| on(&p.spec.frame)),
+            },
+            vios_pairs: extract_keys(&mut self.vios_pairs, &pairs),
+            seas: extract_keys(&mut self.seas, &seas),
             partitions: match known {
-                Some(names) => extract_known(&mut self.partitions, names, partition_on),
+                Some((names, _)) => extract_known(&mut self.partitions, names, partition_on),
                 None => extract(&mut self.partitions, |_, p| partition_on(p)),
             },
-            hardware: extract(&mut self.hardware, |f, _| on(f)),
+            hardware: extract_keys(&mut self.hardware, frames),
             settings: BTreeMap::new(),
             clusters: BTreeMap::new(),
             status: old_status,
@@ -300,13 +316,65 @@ fn extract<K: Ord + Clone, V>(m: &mut BTreeMap<K, V>, pred: impl Fn(&K, &V) -> b
 }
 
 /// Removes and returns the entries of `m` among `names` that `pred` selects.
-fn extract_known<V>(
-    m: &mut BTreeMap<PartitionName, V>,
-    names: &BTreeSet<PartitionName>,
+fn extract_known<K: Ord + Clone, V>(
+    m: &mut BTreeMap<K, V>,
+    names: &BTreeSet<K>,
     pred: impl Fn(&V) -> bool,
-) -> BTreeMap<PartitionName, V> {
-    let keys: Vec<&PartitionName> = names.iter().filter(|n| m.get(*n).is_some_and(&pred)).collect();
+) -> BTreeMap<K, V> {
+    let keys: Vec<&K> = names.iter().filter(|n| m.get(*n).is_some_and(&pred)).collect();
     keys.into_iter().filter_map(|k| m.remove(k).map(|v| (k.clone(), v))).collect()
+}
+
+/// Removes and returns the entries of `m` under `keys`.
+fn extract_keys<K: Ord + Clone, V>(m: &mut BTreeMap<K, V>, keys: &BTreeSet<K>) -> BTreeMap<K, V> {
+    keys.iter().filter_map(|k| m.remove(k).map(|v| (k.clone(), v))).collect()
+}
+
+/// The names of the frame-bound objects (shared pools, VIOS pairs and their SEAs) that may be
+/// on some frames: a superset is fine, since whoever uses it checks each object's frame. It
+/// lets the controller pick a few frames' objects out of a large estate at the cost of what
+/// those frames hold, instead of a scan of every pool, pair and SEA.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FrameObjects {
+    /// Shared processor pools.
+    pub proc_pools: BTreeSet<ProcPoolObjectName>,
+    /// Shared memory pools.
+    pub mem_pools: BTreeSet<MemPoolName>,
+    /// VIOS pairs.
+    pub vios_pairs: BTreeSet<ViosPairName>,
+    /// SEAs, by the frame of the VIOS pair they name.
+    pub seas: BTreeSet<SeaName>,
+}
+
+impl FrameObjects {
+    /// The frame-bound objects of `e`, frame by frame (a SEA whose VIOS pair `e` lacks is on
+    /// no frame).
+    pub fn by_frame(e: &Estate) -> BTreeMap<&FrameName, FrameObjects> {
+        let mut out: BTreeMap<&FrameName, FrameObjects> = BTreeMap::new();
+        for (n, p) in &e.proc_pools {
+            out.entry(&p.spec.frame).or_default().proc_pools.insert(n.clone());
+        }
+        for (n, p) in &e.mem_pools {
+            out.entry(&p.spec.frame).or_default().mem_pools.insert(n.clone());
+        }
+        for (n, p) in &e.vios_pairs {
+            out.entry(&p.spec.frame).or_default().vios_pairs.insert(n.clone());
+        }
+        for (n, s) in &e.seas {
+            if let Some(p) = e.vios_pairs.get(&s.spec.vios_pair) {
+                out.entry(&p.spec.frame).or_default().seas.insert(n.clone());
+            }
+        }
+        out
+    }
+
+    /// Adds `other`'s names.
+    pub fn extend(&mut self, other: &FrameObjects) {
+        self.proc_pools.extend(other.proc_pools.iter().cloned());
+        self.mem_pools.extend(other.mem_pools.iter().cloned());
+        self.vios_pairs.extend(other.vios_pairs.iter().cloned());
+        self.seas.extend(other.seas.iter().cloned());
+    }
 }
 
 /// Where a VIOS is: its frame and the pair that lists it.

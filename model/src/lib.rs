@@ -31,7 +31,8 @@ mod yaml;
 pub use action::{Action, ActionId, ActionKind, Op, RunsOn, When};
 pub use diagnostic::{Diagnostic, Invalid, ObjectRef, Rule, Severity};
 pub use estate::{
-    Cluster, Estate, EstateIndex, Frame, Hardware, MemPool, Object, Partition, ProcPool, Sea, ViosPair, ViosPlace,
+    Cluster, Estate, EstateIndex, Frame, FrameObjects, Hardware, MemPool, Object, Partition, ProcPool, Sea, ViosPair,
+    ViosPlace,
 };
 pub use load::{Changed, ManifestSet, load, load_inventory, load_manifests};
 pub use names::{

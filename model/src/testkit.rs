@@ -76,6 +76,25 @@ pub struct PartGen {
     pub running: bool,
 }
 
+impl PartGen {
+    /// A running partition of 2 GB (4 GB maximum) and half a processor on `frame`, or on either
+    /// of `frame` and `any_of`, with nothing shared: what scope and ties tests place around.
+    pub fn small(frame: usize, any_of: Option<usize>) -> Self {
+        PartGen {
+            frame,
+            any_of,
+            mem: 2048,
+            max: 4096,
+            units: 50,
+            shared_mem: false,
+            redundancy: 0,
+            pool: false,
+            vlan: false,
+            running: true,
+        }
+    }
+}
+
 /// A random edit of a desired state.
 #[derive(Clone, Debug)]
 pub enum Edit {
@@ -327,6 +346,18 @@ pub fn manifests(frames: &[FrameGen], parts: &[Option<PartGen>]) -> String {
         ));
     }
     y
+}
+
+/// The frames' hardware with their VIOS running and nothing else: what a fresh backend shows.
+pub fn bare(frames: &[FrameGen]) -> Estate {
+    let mut e = crate::load::load_inventory(&[SourceFile::new("inv.yaml", hardware(frames))]).expect("valid inventory");
+    let running: Vec<_> = e
+        .hardware
+        .iter()
+        .map(|(f, hw)| (f.clone(), hw.spec.vios.iter().map(|v| (v.name.clone(), LparState::Running)).collect()))
+        .collect();
+    e.status.vios.extend(running);
+    e
 }
 
 /// See the module documentation.

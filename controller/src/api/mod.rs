@@ -3,12 +3,14 @@
 //! its verdict, a Server-Sent Events stream, `POST /api/v1/sync`, the simulator's fault
 //! controls, `/metrics`, `/healthz` and `/readyz`. Mutating endpoints always need the bearer
 //! token ([`token`]); on a non-loopback address every endpoint but `/healthz` does. Requests
-//! are bounded in size, time, concurrency and rate (tower, tower-http, tower_governor).
+//! are bounded in size, time, concurrency and rate (tower, tower-http, tower_governor), and
+//! connections in number and in how long their headers may take ([`server`]).
 
 pub mod client;
 pub mod live;
 pub mod openapi;
 mod routes;
+pub mod server;
 pub mod token;
 
 use std::net::SocketAddr;
@@ -100,19 +102,29 @@ pub fn router(api: Api) -> Router {
         .with_state(api)
 }
 
-/// Serves until `shutdown` resolves.
+/// Serves until `shutdown` resolves, with the default connection limits
+/// ([`server::ConnLimits`]).
 pub async fn serve(
     listener: TcpListener,
     api: Api,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, api, server::ConnLimits::default(), shutdown).await
+}
+
+/// Serves until `shutdown` resolves, with the given connection limits.
+pub async fn serve_with(
+    listener: TcpListener,
+    api: Api,
+    limits: server::ConnLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let live = api.live.clone();
-    let app = router(api).into_make_service_with_connect_info::<SocketAddr>();
     let shutdown = async move {
         shutdown.await;
         live.close();
     };
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    server::run(listener, router(api), limits, shutdown).await
 }
 
 /// A refusal by the rate limit, in the API's error shape, with when to retry.

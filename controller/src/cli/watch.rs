@@ -61,8 +61,16 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
 
 pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    // The API has threads of its own: a client streaming the estate document (megabytes on a
+    // large estate) or a burst of status requests never holds up the loop's next step.
+    let api_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("powerplane-api")
+        .enable_all()
+        .build()?;
+    let api_threads = api_rt.handle().clone();
     let signer = cli.audit_signer()?;
-    rt.block_on(async {
+    let code = rt.block_on(async {
         let stopper = crate::signals::install(args.drain_timeout)?;
         let Some((sim, dir)) = super::open_backend(cli)? else { return Ok(ExitCode::from(1)) };
         let metrics = Arc::new(Metrics::default());
@@ -72,7 +80,10 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             format!("the HMC{} {}", if cli.hmc.len() == 1 { "" } else { "s" }, cli.hmc.join(", "))
         };
         let live = Live::new(args.dir.display().to_string(), backend, args.dry_run);
-        let listener = if args.no_listen { None } else { Some(api::bind(args.listen, args.insecure_listen).await?) };
+        let listener = match args.no_listen {
+            true => None,
+            false => Some(api_threads.spawn(api::bind(args.listen, args.insecure_listen)).await??),
+        };
         let addr = listener.as_ref().map(|l| l.local_addr()).transpose()?;
         // The lock file tells the other commands where to forward to.
         let _lock = lock::acquire(&dir, "watch", addr)?;
@@ -91,7 +102,7 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                 };
                 tracing::info!(%addr, "serving the API, /metrics, /healthz and /readyz");
                 eprintln!("listening on {addr}");
-                Some(tokio::spawn(api::serve(listener, state, async move {
+                Some(api_threads.spawn(api::serve(listener, state, async move {
                     let _ = serving_stopped.await;
                 })))
             }
@@ -126,5 +137,8 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             }
             None => ExitCode::SUCCESS,
         })
-    })
+    });
+    // The server has stopped (or was given up on above): what is left are its idle threads.
+    api_rt.shutdown_timeout(Duration::from_secs(1));
+    code
 }

@@ -540,7 +540,7 @@ async fn reconcile(
     match (&scope, desired, &mut state.ties) {
         (Some(scope), Some(desired), Some(ties)) => {
             let fresh = report.observing(sim.observe_frames(&scope.frames).await)?;
-            scoped::refresh(desired, &mut after, ties, &scope.frames, fresh);
+            scoped::refresh(desired, &mut after, ties, &scope.frames, &fresh);
         }
         _ => {
             after = report.observing(sim.observe().await)?;

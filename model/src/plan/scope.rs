@@ -13,9 +13,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::estate::{Estate, Partition};
+use crate::estate::{Estate, FrameObjects, Partition};
 use crate::manifest::Placement;
-use crate::names::{FrameName, PartitionName};
+use crate::names::{ClusterName, FrameName, PartitionName};
 use crate::placement::Placer;
 
 /// The frames and partitions a set of partition changes can affect.
@@ -28,6 +28,14 @@ pub struct Scope {
     /// Frames outside the scope that its partitions name (the other frames of an `anyOf`
     /// whose partition stays put): they must exist, but nothing on them is planned.
     pub named: BTreeSet<FrameName>,
+    /// Clusters that may have a member among the partitions, desired or observed (a superset:
+    /// [`Scope::restrict`] keeps those that do). Found by member, so that restricting an estate
+    /// of thousands of clusters costs what the scope holds.
+    pub clusters: BTreeSet<ClusterName>,
+    /// The shared pools, VIOS pairs and SEAs that may be on its frames, desired or observed (a
+    /// superset: [`Scope::restrict`] keeps those that are), so that restricting an estate
+    /// costs what the scope holds rather than a scan of every frame-bound object.
+    pub objects: FrameObjects,
 }
 
 /// Which frames plan together, kept between plans: built in one pass over the estate (at a
@@ -43,6 +51,10 @@ pub struct Ties {
     frame_of: BTreeMap<PartitionName, FrameName>,
     /// The partitions counted on each frame.
     on_frame: BTreeMap<FrameName, BTreeSet<PartitionName>>,
+    /// The clusters each partition is or was a member of, desired or observed.
+    clusters_of: BTreeMap<PartitionName, BTreeSet<ClusterName>>,
+    /// The frame-bound objects each frame has or had, desired or observed.
+    objects_on: BTreeMap<FrameName, FrameObjects>,
 }
 
 impl Ties {
@@ -77,7 +89,46 @@ impl Ties {
         for c in desired.clusters.values() {
             ties.tie_members(&placer, desired, observed, &c.spec.members);
         }
+        for c in desired.clusters.values().chain(observed.clusters.values()) {
+            ties.member_of(c);
+        }
+        ties.learn_objects(desired);
+        ties.learn_objects(observed);
         ties
+    }
+
+    /// Records the frame-bound objects of `e` (the desired state, or an observation of some
+    /// frames before it goes into the observed state the ties are kept for).
+    pub fn learn_objects(&mut self, e: &Estate) {
+        for (f, o) in FrameObjects::by_frame(e) {
+            match self.objects_on.get_mut(f) {
+                Some(known) => known.extend(&o),
+                None => {
+                    self.objects_on.insert(f.clone(), o);
+                }
+            }
+        }
+    }
+
+    /// The frame-bound objects recorded on `frames`.
+    pub fn objects_on(&self, frames: &BTreeSet<FrameName>) -> FrameObjects {
+        let mut out = FrameObjects::default();
+        for o in frames.iter().filter_map(|f| self.objects_on.get(f)) {
+            out.extend(o);
+        }
+        out
+    }
+
+    /// Records that `c`'s members belong to it.
+    fn member_of(&mut self, c: &crate::estate::Cluster) {
+        for m in &c.spec.members {
+            self.clusters_of.entry(m.clone()).or_default().insert(c.metadata.name.clone());
+        }
+    }
+
+    /// The clusters recorded for `names`.
+    fn clusters_of<'n>(&self, names: impl IntoIterator<Item = &'n PartitionName>) -> BTreeSet<ClusterName> {
+        names.into_iter().flat_map(|n| self.clusters_of.get(n).into_iter().flatten().cloned()).collect()
     }
 
     /// Ties the frames of a cluster's members together: where each runs and every frame it may
@@ -105,7 +156,10 @@ impl Ties {
     }
 
     /// Takes `partitions` as they are now in `desired` and `observed` into account (edited,
-    /// added, removed, or observed again).
+    /// added, removed, or observed again). The desired state's objects other than partitions
+    /// must be those the ties were built with (the loop builds them afresh on any change that
+    /// is not to partitions only); observed clusters are learnt through their nodes'
+    /// partitions, and other observed objects through [`Ties::learn_objects`].
     pub fn update<'n>(
         &mut self,
         desired: &Estate,
@@ -113,13 +167,23 @@ impl Ties {
         partitions: impl IntoIterator<Item = &'n PartitionName>,
     ) {
         let mut names: BTreeSet<PartitionName> = partitions.into_iter().cloned().collect();
+        // A cluster is observed through its nodes, which run in partitions.
+        for name in &names {
+            if let Some(c) = observed.status.nodes.get(name).and_then(|n| observed.clusters.get(&n.cluster)) {
+                self.member_of(c);
+            }
+        }
         // A member's peers come along: anti-affinity ties their frames.
-        let clusters: Vec<&crate::estate::Cluster> =
-            desired.clusters.values().filter(|c| c.spec.members.iter().any(|m| names.contains(m))).collect();
+        let clusters: Vec<&crate::estate::Cluster> = self
+            .clusters_of(&names)
+            .iter()
+            .filter_map(|c| desired.clusters.get(c))
+            .filter(|c| c.spec.members.iter().any(|m| names.contains(m)))
+            .collect();
         for c in &clusters {
             names.extend(c.spec.members.iter().cloned());
         }
-        let (d, o) = local(desired, observed, &names);
+        let (d, o) = self.local(desired, observed, &names);
         let placer = Placer::new(&d, Some(&o));
         for name in &names {
             let frames = frames_of(&placer, d.partitions.get(name), o.partitions.get(name));
@@ -149,6 +213,8 @@ impl Ties {
         let nodes: Vec<(FrameName, usize)> = self.index.iter().map(|(f, i)| (f.clone(), *i)).collect();
         scope.frames = nodes.into_iter().filter(|(_, i)| roots.contains(&self.root(*i))).map(|(f, _)| f).collect();
         scope.partitions = self.counted_on(&scope.frames);
+        scope.clusters = self.clusters_of(&scope.partitions);
+        scope.objects = self.objects_on(&scope.frames);
         scope.named = named_outside(desired, &scope.frames, &scope.partitions);
         scope
     }
@@ -198,28 +264,36 @@ impl Ties {
     }
 }
 
-/// The part of the estates that decides where `names` may run: the partitions, the frames they
-/// run on or name, with what is on those frames (pools, VIOS, SEAs, facts). A placement by
-/// label selector may name any frame: then every frame comes along.
-fn local(desired: &Estate, observed: &Estate, names: &BTreeSet<PartitionName>) -> (Estate, Estate) {
-    let mut frames = BTreeSet::new();
-    for name in names {
-        if let Some(o) = observed.partitions.get(name)
-            && let Placement::Frame(f) = &o.spec.placement
-        {
-            frames.insert(f.clone());
-        }
-        match desired.partitions.get(name).map(|p| &p.spec.placement) {
-            Some(Placement::Frame(f)) => {
+impl Ties {
+    /// The part of the estates that decides where `names` may run: the partitions, the frames
+    /// they run on or name, with what is on those frames (pools, VIOS, SEAs, facts). A placement
+    /// by label selector may name any frame: then every frame comes along.
+    fn local(&self, desired: &Estate, observed: &Estate, names: &BTreeSet<PartitionName>) -> (Estate, Estate) {
+        let mut frames = BTreeSet::new();
+        for name in names {
+            if let Some(o) = observed.partitions.get(name)
+                && let Placement::Frame(f) = &o.spec.placement
+            {
                 frames.insert(f.clone());
             }
-            Some(Placement::AnyOf(fs)) => frames.extend(fs.iter().cloned()),
-            Some(Placement::Selector(_)) => frames.extend(desired.frames.keys().cloned()),
-            None => {}
+            match desired.partitions.get(name).map(|p| &p.spec.placement) {
+                Some(Placement::Frame(f)) => {
+                    frames.insert(f.clone());
+                }
+                Some(Placement::AnyOf(fs)) => frames.extend(fs.iter().cloned()),
+                Some(Placement::Selector(_)) => frames.extend(desired.frames.keys().cloned()),
+                None => {}
+            }
         }
+        let part = Scope {
+            objects: self.objects_on(&frames),
+            frames,
+            partitions: names.clone(),
+            named: BTreeSet::new(),
+            clusters: self.clusters_of(names),
+        };
+        (part.restrict(desired), part.restrict(observed))
     }
-    let part = Scope { frames, partitions: names.clone(), named: BTreeSet::new() };
-    (part.restrict(desired), part.restrict(observed))
 }
 
 /// Frames outside `frames` that the desired `partitions` name.
@@ -278,8 +352,9 @@ impl Scope {
         super::plan(&self.restrict(desired), &self.restrict(observed), options)
     }
 
-    /// The objects of `e` on the scope's frames, its partitions and the settings; of the frames
-    /// its partitions only name, the frame and its physical facts (names must resolve).
+    /// The objects of `e` on the scope's frames (those of [`Scope::objects`] that are), its
+    /// partitions and clusters, and the settings; of the frames its partitions only name, the
+    /// frame and its physical facts (names must resolve).
     pub fn restrict(&self, e: &Estate) -> Estate {
         /// The entries of `m` under `keys`.
         fn pick<'k, K: Ord + Clone + 'k, V: Clone>(
@@ -288,14 +363,19 @@ impl Scope {
         ) -> BTreeMap<K, V> {
             keys.into_iter().filter_map(|k| m.get(k).map(|v| (k.clone(), v.clone()))).collect()
         }
-        /// The entries of `m` that `pred` selects.
-        fn keep<K: Ord + Clone, V: Clone>(m: &BTreeMap<K, V>, pred: impl Fn(&V) -> bool) -> BTreeMap<K, V> {
-            m.iter().filter(|(_, v)| pred(v)).map(|(k, v)| (k.clone(), v.clone())).collect()
+        /// The entries of `m` under `keys` that `pred` selects.
+        fn keep<'k, K: Ord + Clone + 'k, V: Clone>(
+            keys: impl IntoIterator<Item = &'k K>,
+            m: &BTreeMap<K, V>,
+            pred: impl Fn(&V) -> bool,
+        ) -> BTreeMap<K, V> {
+            keys.into_iter().filter_map(|k| m.get(k).filter(|v| pred(v)).map(|v| (k.clone(), v.clone()))).collect()
         }
         let on = |f: &FrameName| self.frames.contains(f);
         let all: BTreeSet<FrameName> = self.frames.union(&self.named).cloned().collect();
-        let vios_pairs = keep(&e.vios_pairs, |p| on(&p.spec.frame));
-        let seas = keep(&e.seas, |s| vios_pairs.contains_key(&s.spec.vios_pair));
+        let objects = &self.objects;
+        let vios_pairs = keep(&objects.vios_pairs, &e.vios_pairs, |p| on(&p.spec.frame));
+        let seas = keep(&objects.seas, &e.seas, |s| vios_pairs.contains_key(&s.spec.vios_pair));
         let st = &e.status;
         let status = crate::status::Status {
             frames: pick(&all, &st.frames),
@@ -308,14 +388,17 @@ impl Scope {
         };
         Estate {
             frames: pick(&all, &e.frames),
-            proc_pools: keep(&e.proc_pools, |p| on(&p.spec.frame)),
-            mem_pools: keep(&e.mem_pools, |p| on(&p.spec.frame)),
+            proc_pools: keep(&objects.proc_pools, &e.proc_pools, |p| on(&p.spec.frame)),
+            mem_pools: keep(&objects.mem_pools, &e.mem_pools, |p| on(&p.spec.frame)),
             partitions: pick(&self.partitions, &e.partitions),
             vios_pairs,
             seas,
             hardware: pick(&all, &e.hardware),
             settings: e.settings.clone(),
-            clusters: keep(&e.clusters, |c| c.spec.members.iter().any(|m| self.partitions.contains(m))),
+            clusters: pick(&self.clusters, &e.clusters)
+                .into_iter()
+                .filter(|(_, c)| c.spec.members.iter().any(|m| self.partitions.contains(m)))
+                .collect(),
             status,
         }
     }
@@ -344,11 +427,8 @@ mod tests {
 
     use super::*;
     use crate::action::Action;
-    use crate::load::load_inventory;
     use crate::plan::{PlanOptions, apply, plan};
-    use crate::source::SourceFile;
-    use crate::status::LparState;
-    use crate::testkit::{FrameGen, PartGen, edited, hardware, load, manifests, scenario_sized};
+    use crate::testkit::{FrameGen, PartGen, bare, edited, load, manifests, scenario_sized};
 
     /// Actions without their ids: the op, the reason, and what they wait for (as ops).
     fn normal(actions: &[Action]) -> BTreeSet<String> {
@@ -371,11 +451,7 @@ mod tests {
         /// scope's frames, with the same dependencies; and it fails only when the full plan does.
         #[test]
         fn a_scoped_plan_is_the_full_plan_on_its_frames(s in scenario_sized(6, 24)) {
-            let inv = load_inventory(&[SourceFile::new("inv.yaml", hardware(&s.frames))]).unwrap();
-            let mut observed0 = inv.clone();
-            for (f, hw) in &inv.hardware {
-                observed0.status.vios.insert(f.clone(), hw.spec.vios.iter().map(|v| (v.name.clone(), LparState::Running)).collect());
-            }
+            let observed0 = bare(&s.frames);
             let initial_parts: Vec<_> = s.parts.iter().cloned().map(Some).collect();
             let Some(initial) = load(&manifests(&s.frames, &initial_parts)) else { return Ok(()) };
             let p0 = plan(&initial, &observed0, PlanOptions::default());
@@ -425,21 +501,6 @@ mod tests {
         FrameGen::plain(64, 8)
     }
 
-    fn part(frame: usize, any_of: Option<usize>) -> PartGen {
-        PartGen {
-            frame,
-            any_of,
-            mem: 2048,
-            max: 4096,
-            units: 50,
-            shared_mem: false,
-            redundancy: 0,
-            pool: false,
-            vlan: false,
-            running: true,
-        }
-    }
-
     fn names(v: &[&str]) -> BTreeSet<String> {
         v.iter().map(|s| (*s).to_owned()).collect()
     }
@@ -449,19 +510,110 @@ mod tests {
         (s.frames.iter().map(|f| f.to_string()).collect(), s.partitions.iter().map(|p| p.to_string()).collect())
     }
 
+    /// A cluster's members plan together, and the scope carries the cluster (found by member,
+    /// not by a scan): restricting keeps it only where one of its members is in the scope.
+    #[test]
+    fn a_scope_carries_the_clusters_of_its_partitions() {
+        let frames = vec![frame(), frame(), frame()];
+        let parts = vec![Some(PartGen::small(0, None)), Some(PartGen::small(1, None)), Some(PartGen::small(2, None))];
+        let bare = bare(&frames);
+        let cluster = "---\napiVersion: powerplane/v1\nkind: Cluster\nmetadata: {name: c0}\nspec: {manager: vcs, members: [lp0, lp1], vcs: {peerinactSeconds: 16, unresponsiveSeconds: 40}}\n";
+        let desired = load(&(manifests(&frames, &parts) + cluster)).expect("valid manifests");
+        let observed = apply(&bare, &plan(&desired, &bare, PlanOptions::default()).actions);
+        let one = |n: &str| BTreeSet::from([PartitionName::new(n).unwrap()]);
+        let s = Scope::of(&desired, &observed, &one("lp0"));
+        assert_eq!(s.frames.iter().map(|f| f.to_string()).collect::<BTreeSet<_>>(), names(&["f0", "f1"]));
+        assert_eq!(s.clusters.iter().map(|c| c.to_string()).collect::<BTreeSet<_>>(), names(&["c0"]));
+        assert_eq!(s.restrict(&desired).clusters.len(), 1, "the cluster comes along");
+        let other = Scope::of(&desired, &observed, &one("lp2"));
+        assert!(other.clusters.is_empty() && other.restrict(&desired).clusters.is_empty(), "{other:?}");
+        // A superset of clusters restricts the same: one without a member in scope is left out.
+        let wide = Scope { clusters: s.clusters.clone(), ..other.clone() };
+        assert!(wide.restrict(&desired).clusters.is_empty());
+        // Kept ties learn an observed cluster through its node's partition.
+        let mut seen = observed.clone();
+        let node = |c: &str| crate::status::NodeStatus {
+            cluster: crate::names::ClusterName::new(c).unwrap(),
+            ..serde_yaml::from_str("{cluster: x, manager: vcs}").unwrap()
+        };
+        let mut c1 = desired.clusters.values().next().unwrap().clone();
+        c1.metadata.name = crate::names::ClusterName::new("c1").unwrap();
+        c1.spec.members = vec![PartitionName::new("lp2").unwrap()];
+        seen.clusters.insert(c1.metadata.name.clone(), c1);
+        seen.status.nodes.insert(PartitionName::new("lp2").unwrap(), node("c1"));
+        let mut ties = Ties::new(&desired, &observed);
+        assert!(ties.scope(&desired, &one("lp2")).clusters.is_empty());
+        ties.update(&desired, &seen, &one("lp2"));
+        let s = ties.scope(&desired, &one("lp2"));
+        assert_eq!(s.clusters.iter().map(|c| c.to_string()).collect::<BTreeSet<_>>(), names(&["c1"]));
+        assert_eq!(s.restrict(&seen).clusters.len(), 1);
+    }
+
+    /// A frame observed again can show frame-bound objects the ties were not built with (a
+    /// shared pool, a SEA made outside powerplane): once learnt, its scope restricts the
+    /// observed state with them, as a scan of every object would; and replacing the frame by
+    /// the names the ties know takes out what a scan takes out.
+    #[test]
+    fn objects_observed_after_the_ties_were_built_come_into_their_scope() {
+        let plain = vec![frame(), frame()];
+        let rich = vec![FrameGen { sea: Some(true), smp: Some((2, 2)), spp: Some(4), ..frame() }, frame()];
+        let parts = vec![Some(PartGen::small(0, None)), Some(PartGen::small(1, None))];
+        let desired = load(&manifests(&plain, &parts)).unwrap();
+        let other = load(&manifests(&rich, &parts)).unwrap();
+        let bare = bare(&plain);
+        let observed = apply(&bare, &plan(&desired, &bare, PlanOptions::default()).actions);
+        let f0 = BTreeSet::from([crate::names::FrameName::new("f0").unwrap()]);
+        // f0 as observed now: its objects and partitions, with the pools, pair and SEA of `other`.
+        let mut fresh = observed.clone().replace_frames(&f0, None, Estate::default());
+        let mut extra = other.clone();
+        let objects = extra.replace_frames(&f0, None, Estate::default());
+        assert!(!objects.proc_pools.is_empty() && !objects.mem_pools.is_empty() && !objects.seas.is_empty());
+        fresh.proc_pools.extend(objects.proc_pools);
+        fresh.mem_pools.extend(objects.mem_pools);
+        fresh.vios_pairs.extend(objects.vios_pairs);
+        fresh.seas.extend(objects.seas);
+        let scanned = {
+            let mut e = observed.clone();
+            e.replace_frames(&f0, None, fresh.clone());
+            e
+        };
+        let lp0 = BTreeSet::from([PartitionName::new("lp0").unwrap()]);
+        for learn in [false, true] {
+            let mut ties = Ties::new(&desired, &observed);
+            let mut cache = observed.clone();
+            if learn {
+                ties.learn_objects(&fresh);
+            }
+            let known = (ties.counted_on(&f0), ties.objects_on(&f0));
+            cache.replace_frames(&f0, Some((&known.0, &known.1)), fresh.clone());
+            assert_eq!(cache, scanned, "the cache takes the fresh frame whatever the ties know");
+            let restricted = ties.scope(&desired, &lp0).restrict(&cache);
+            let picked = (restricted.proc_pools.len(), restricted.mem_pools.len(), restricted.seas.len());
+            if learn {
+                assert_eq!(picked, (fresh.proc_pools.len(), fresh.mem_pools.len(), fresh.seas.len()));
+                // And back: replacing by the names the ties know removes the learnt objects.
+                let back = observed.clone().replace_frames(&f0, None, Estate::default());
+                let known = (ties.counted_on(&f0), ties.objects_on(&f0));
+                let mut by_name = cache.clone();
+                by_name.replace_frames(&f0, Some((&known.0, &known.1)), back.clone());
+                let mut by_scan = cache.clone();
+                by_scan.replace_frames(&f0, None, back);
+                assert_eq!(by_name, by_scan);
+                assert_eq!(by_name, observed);
+            } else {
+                assert_eq!(picked.0, 0, "unknown to the ties, the pool is not picked: what learning fixes");
+            }
+        }
+    }
+
     /// lp0 may run on f0 or f1 and runs on f0; lp1 is pinned to f1, lp2 to f2. While lp0 may
     /// stay, every frame is its own scope; a new partition that may go to f1 or f2 ties them.
     #[test]
     fn only_partitions_that_may_move_tie_frames() {
         let frames = vec![frame(), frame(), frame()];
-        let mut parts = vec![Some(part(0, Some(1))), Some(part(1, None)), Some(part(2, None))];
-        let inv = load_inventory(&[SourceFile::new("inv.yaml", hardware(&frames))]).unwrap();
-        let mut bare = inv.clone();
-        for (f, hw) in &inv.hardware {
-            bare.status
-                .vios
-                .insert(f.clone(), hw.spec.vios.iter().map(|v| (v.name.clone(), LparState::Running)).collect());
-        }
+        let mut parts =
+            vec![Some(PartGen::small(0, Some(1))), Some(PartGen::small(1, None)), Some(PartGen::small(2, None))];
+        let bare = bare(&frames);
         let desired = load(&manifests(&frames, &parts)).unwrap();
         let observed = apply(&bare, &plan(&desired, &bare, PlanOptions::default()).actions);
         assert_eq!(scope(&desired, &observed, "lp0"), (names(&["f0"]), names(&["lp0"])));
@@ -469,7 +621,7 @@ mod tests {
         assert_eq!(scope(&bare, &observed, "lp2"), (names(&["f2"]), names(&["lp2"])), "removed: where it runs");
         assert_eq!(scope(&desired, &observed, "nothing"), (names(&[]), names(&[])));
 
-        parts.push(Some(part(1, Some(2))));
+        parts.push(Some(PartGen::small(1, Some(2))));
         let desired = load(&manifests(&frames, &parts)).unwrap();
         assert_eq!(scope(&desired, &observed, "lp3"), (names(&["f1", "f2"]), names(&["lp1", "lp2", "lp3"])));
         // Frame maintenance on f0: lp0 may no longer stay, so f0 and f1 plan together.

@@ -6,10 +6,7 @@
 use proptest::prelude::*;
 
 use super::{PlanOptions, apply, plan};
-use crate::load::load_inventory;
-use crate::source::SourceFile;
-use crate::status::LparState;
-use crate::testkit::{PartGen, edited, hardware, load, manifests, over_capacity, scenario};
+use crate::testkit::{PartGen, edited, load, manifests, over_capacity, scenario};
 
 /// `PROPTEST_CASES`, or 256 (what CI runs).
 fn cases() -> u32 {
@@ -18,15 +15,7 @@ fn cases() -> u32 {
 
 /// The scenario's hardware with its VIOS running and nothing else: what a fresh backend shows.
 fn bare(s: &crate::testkit::Scenario) -> crate::estate::Estate {
-    let inv = load_inventory(&[SourceFile::new("inv.yaml", hardware(&s.frames))]).unwrap();
-    let mut observed0 = inv.clone();
-    for (f, hw) in &inv.hardware {
-        observed0
-            .status
-            .vios
-            .insert(f.clone(), hw.spec.vios.iter().map(|v| (v.name.clone(), LparState::Running)).collect());
-    }
-    observed0
+    crate::testkit::bare(&s.frames)
 }
 
 proptest! {

@@ -297,23 +297,41 @@ impl Planner<'_, '_> {
         })
     }
 
-    /// Clusters whose nodes are not as configured while none of their members migrates (a plan
-    /// cut short left a timeout raised or a node unmanaged): set back, as drift. Groups that
-    /// failed over from a migrating member are reported, not moved back: where a service group
-    /// runs is the cluster administrator's call.
+    /// Cluster nodes not as configured while no migration needs them so (a plan cut short left
+    /// a timeout raised, a node unmanaged or in maintenance): set back, as drift. VCS's raised
+    /// peerinact on any node protects every silent peer, so it waits until no member migrates,
+    /// and a planned move's own raise and restore set every node back. A PowerHA or Pacemaker
+    /// node's setting protects only its own migration: a member that neither migrates nor
+    /// moves in this plan is set back at once, before another member's planned move starts, so
+    /// that the cluster manages it during that move. Groups that failed over from a migrating
+    /// member are reported, not moved back: where a service group runs is the cluster
+    /// administrator's call.
     pub(super) fn cluster_drift(&mut self) {
         let desired = self.desired;
         for c in desired.clusters.values() {
             let cluster = &c.metadata.name;
             let object = format!("{}/{cluster}", Kind::Cluster);
-            if self.cluster_moves.contains_key(cluster) {
+            let planned = self.cluster_moves.contains_key(cluster);
+            let per_node = matches!(c.spec.manager, ClusterManager::Powerha | ClusterManager::Pacemaker);
+            if planned && !per_node {
                 continue;
             }
-            let migrating = c
-                .spec
-                .members
+            let migrates =
+                |m: &PartitionName| self.observed.status.partitions.get(m).is_some_and(|s| s.migration.is_some());
+            let any_migrating = c.spec.members.iter().any(migrates);
+            // The first step of each member's move planned now: a node set back goes before it.
+            let moves: Vec<(PartitionName, usize)> = self
+                .steps
                 .iter()
-                .any(|m| self.observed.status.partitions.get(m).is_some_and(|s| s.migration.is_some()));
+                .enumerate()
+                .filter_map(|(i, s)| match &s.op {
+                    Op::ValidateMigration { partition, .. } if c.spec.members.contains(partition) => {
+                        Some((partition.clone(), i))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let mut restores = Vec::new();
             let mut fields = Vec::new();
             let mut notes = Vec::new();
             for m in &c.spec.members {
@@ -322,7 +340,8 @@ impl Planner<'_, '_> {
                 else {
                     continue;
                 };
-                for f in &node.failovers {
+                // A planned move of the cluster reports its false failovers once it has ended.
+                for f in node.failovers.iter().filter(|_| !planned) {
                     fields.push(FieldChange {
                         path: format!("serviceGroups.{}", f.group),
                         old: Some(f.to.to_string()),
@@ -338,7 +357,8 @@ impl Planner<'_, '_> {
                         "false failover from {m} during its migration: {f}; move it back when convenient (`{fix}`)"
                     ));
                 }
-                if migrating || st.state != LparState::Running {
+                let held = if per_node { migrates(m) || moves.iter().any(|(p, _)| p == m) } else { any_migrating };
+                if held || st.state != LparState::Running {
                     continue;
                 }
                 let frame = st.frame.clone();
@@ -374,14 +394,21 @@ impl Planner<'_, '_> {
                     ClusterManager::None => None,
                 };
                 if let Some(op) = op {
-                    self.push(
-                        op,
-                        format!("{object}: {m} was left as for a migration, and none runs: set it back to the configured value"),
-                        vec![],
-                        Phase::Configure,
-                    );
+                    let why = if planned {
+                        format!(
+                            "{object}: {m} was left as for a migration, and it does not migrate: set it back to the configured value before the next member's move"
+                        )
+                    } else {
+                        format!(
+                            "{object}: {m} was left as for a migration, and none runs: set it back to the configured value"
+                        )
+                    };
+                    restores.push(self.push(op, why, vec![], Phase::Configure));
                     notes.push(format!("{m} left as for a migration"));
                 }
+            }
+            for (_, v) in &moves {
+                self.steps[*v].deps.extend(&restores);
             }
             if !fields.is_empty() {
                 self.change(ChangeKind::Drift, object, None, fields, notes.join("; "));
@@ -518,6 +545,70 @@ mod tests {
         }
         let done = apply(&o, &p.actions);
         assert!(done.status.nodes.values().all(|n| n.peerinact_centis == Some(1600)));
+    }
+
+    /// Pacemaker and PowerHA: a member left in maintenance (or unmanaged) by a plan cut short,
+    /// which does not move now, is set back before the other member's planned move starts, in
+    /// the same plan; one plan converges.
+    #[test]
+    fn a_node_left_protected_is_set_back_before_the_other_members_move() {
+        use crate::action::Op;
+        use crate::manifest::ClusterManager::{Pacemaker, Powerha};
+        for (manager, spec) in [
+            (Pacemaker, "  manager: pacemaker\n  pacemaker: {tokenSeconds: 3, unresponsiveSeconds: 40}\n"),
+            (Powerha, "  manager: powerha\n  powerha: {nodeTimeoutSeconds: 30, unresponsiveSeconds: 40}\n"),
+        ] {
+            let d = desired(spec);
+            let mut o = observed(manager);
+            let node = o.status.nodes.get_mut(&partition("p72_app01")).unwrap();
+            node.maintenance = manager == Pacemaker;
+            node.unmanaged = manager == Powerha;
+            let p = plan(&d, &o, PlanOptions::default());
+            assert!(p.errors.is_empty(), "{:?}", p.errors);
+            let set_back: Vec<_> = p
+                .actions
+                .iter()
+                .filter(|a| {
+                    matches!(&a.op, Op::LeaveNodeMaintenance { node, .. } | Op::ManageClusterNode { node, .. } if node.as_str() == "p72_app01")
+                })
+                .collect();
+            assert_eq!(set_back.len(), 1, "{manager:?}: {}", render(&p));
+            let validate = p.actions.iter().find(|a| matches!(a.op, Op::ValidateMigration { .. })).unwrap();
+            assert!(
+                waits_for(&p.actions, &validate.id, &set_back[0].id),
+                "{manager:?}: the move starts before p72_app01 is set back: {}",
+                render(&p)
+            );
+            let done = apply(&o, &p.actions);
+            assert!(done.status.nodes.values().all(|n| !n.maintenance && !n.unmanaged), "{manager:?}");
+            assert!(plan(&d, &done, PlanOptions::default()).is_empty(), "{manager:?}: one plan does not converge");
+        }
+    }
+
+    /// VCS: a peerinact left raised on a member that does not move is not set back on its own
+    /// while the other member's move is planned (a raised peerinact protects every silent peer):
+    /// the move raises it on both and sets both back once it ended.
+    #[test]
+    fn a_timeout_left_raised_is_set_back_by_the_planned_move() {
+        use crate::action::Op;
+        use crate::manifest::ClusterManager::Vcs;
+        let d = desired("  manager: vcs\n  vcs: {unresponsiveSeconds: 40}\n");
+        let mut o = observed(Vcs);
+        o.status.nodes.get_mut(&partition("p72_app01")).unwrap().peerinact_centis = Some(9000);
+        let p = plan(&d, &o, PlanOptions::default());
+        let restores: Vec<_> = p.actions.iter().filter(|a| matches!(a.op, Op::RestorePeerInactive { .. })).collect();
+        assert_eq!(restores.len(), 2, "{}", render(&p));
+        assert!(
+            restores.iter().all(|a| a
+                .after
+                .iter()
+                .any(|d| p.actions.iter().any(|m| &m.id == d && matches!(m.op, Op::MigratePartition { .. })))),
+            "{}",
+            render(&p)
+        );
+        let done = apply(&o, &p.actions);
+        assert!(done.status.nodes.values().all(|n| n.peerinact_centis == Some(1600)));
+        assert!(plan(&d, &done, PlanOptions::default()).is_empty());
     }
 
     /// A peerinact left raised (a plan cut short) is restored as drift while no member
