@@ -214,7 +214,7 @@ impl Estate {
     /// shows. Returns what was replaced, in the shape of `fresh`, so that the two can be
     /// compared. `known`, when given, names every partition and frame-bound object this estate
     /// may have on those frames (the controller's [`crate::plan::Ties`] know them), which spares
-    /// a scan of the whole estate.
+    /// the scan of the whole estate that finds them otherwise.
     pub fn replace_frames(
         &mut self,
         frames: &BTreeSet<FrameName>,
@@ -222,51 +222,49 @@ impl Estate {
         fresh: Estate,
     ) -> Estate {
         let on = |f: &FrameName| frames.contains(f);
-        let pairs: BTreeSet<ViosPairName> = match known {
-            Some((_, o)) => o
-                .vios_pairs
-                .iter()
-                .filter(|n| self.vios_pairs.get(*n).is_some_and(|p| on(&p.spec.frame)))
-                .cloned()
-                .collect(),
-            None => self.vios_pairs.values().filter(|p| on(&p.spec.frame)).map(|p| p.metadata.name.clone()).collect(),
-        };
-        let sea_on = |s: &Sea| pairs.contains(&s.spec.vios_pair);
-        let seas: BTreeSet<SeaName> = match known {
-            Some((_, o)) => o.seas.iter().filter(|n| self.seas.get(*n).is_some_and(sea_on)).cloned().collect(),
-            None => self.seas.values().filter(|s| sea_on(s)).map(|s| s.metadata.name.clone()).collect(),
-        };
         let partition_on =
             |p: &crate::estate::Partition| matches!(&p.spec.placement, crate::manifest::Placement::Frame(f) if on(f));
+        let scanned;
+        let (partitions, objects) = match known {
+            Some(k) => k,
+            None => {
+                let names = self.partitions.iter().filter(|(_, p)| partition_on(p)).map(|(n, _)| n);
+                let in_status = self.status.partitions.iter().filter(|(_, p)| on(&p.frame)).map(|(n, _)| n);
+                let mut objects = FrameObjects::default();
+                FrameObjects::by_frame(self).iter().filter(|(f, _)| on(f)).for_each(|(_, o)| objects.extend(o));
+                scanned = (names.chain(in_status).cloned().collect::<BTreeSet<_>>(), objects);
+                (&scanned.0, &scanned.1)
+            }
+        };
+        let pairs: BTreeSet<ViosPairName> = objects
+            .vios_pairs
+            .iter()
+            .filter(|n| self.vios_pairs.get(*n).is_some_and(|p| on(&p.spec.frame)))
+            .cloned()
+            .collect();
+        let seas: BTreeSet<SeaName> = objects
+            .seas
+            .iter()
+            .filter(|n| self.seas.get(*n).is_some_and(|s| pairs.contains(&s.spec.vios_pair)))
+            .cloned()
+            .collect();
         let status = &mut self.status;
         let old_status = crate::status::Status {
             frames: extract_keys(&mut status.frames, frames),
             vios: extract_keys(&mut status.vios, frames),
             seas: extract_keys(&mut status.seas, &seas),
-            partitions: match known {
-                Some((names, _)) => extract_known(&mut status.partitions, names, |p| on(&p.frame)),
-                None => extract(&mut status.partitions, |_, p| on(&p.frame)),
-            },
+            partitions: extract_known(&mut status.partitions, partitions, |p| on(&p.frame)),
             paging_devices: extract_keys(&mut status.paging_devices, frames),
             nodes: BTreeMap::new(),
             nodes_observed: status.nodes_observed,
         };
         let old = Estate {
             frames: extract_keys(&mut self.frames, frames),
-            proc_pools: match known {
-                Some((_, o)) => extract_known(&mut self.proc_pools, &o.proc_pools, |p| on(&p.spec.frame)),
-                None => extract(&mut self.proc_pools, |_, p| on(&p.spec.frame)),
-            },
-            mem_pools: match known {
-                Some((_, o)) => extract_known(&mut self.mem_pools, &o.mem_pools, |p| on(&p.spec.frame)),
-                None => extract(&mut self.mem_pools, |_, p| on(&p.spec.frame)),
-            },
+            proc_pools: extract_known(&mut self.proc_pools, &objects.proc_pools, |p| on(&p.spec.frame)),
+            mem_pools: extract_known(&mut self.mem_pools, &objects.mem_pools, |p| on(&p.spec.frame)),
             vios_pairs: extract_keys(&mut self.vios_pairs, &pairs),
             seas: extract_keys(&mut self.seas, &seas),
-            partitions: match known {
-                Some((names, _)) => extract_known(&mut self.partitions, names, partition_on),
-                None => extract(&mut self.partitions, |_, p| partition_on(p)),
-            },
+            partitions: extract_known(&mut self.partitions, partitions, partition_on),
             hardware: extract_keys(&mut self.hardware, frames),
             settings: BTreeMap::new(),
             clusters: BTreeMap::new(),
@@ -307,12 +305,6 @@ impl Estate {
     pub fn index(&self) -> EstateIndex<'_> {
         EstateIndex::new(self)
     }
-}
-
-/// Removes and returns the entries of `m` that `pred` selects.
-fn extract<K: Ord + Clone, V>(m: &mut BTreeMap<K, V>, pred: impl Fn(&K, &V) -> bool) -> BTreeMap<K, V> {
-    let keys: Vec<K> = m.iter().filter(|(k, v)| pred(k, v)).map(|(k, _)| k.clone()).collect();
-    keys.into_iter().filter_map(|k| m.remove(&k).map(|v| (k, v))).collect()
 }
 
 /// Removes and returns the entries of `m` among `names` that `pred` selects.

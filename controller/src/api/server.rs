@@ -93,15 +93,18 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpStream;
 
-    async fn start(limits: ConnLimits) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    /// A server of `/healthz` on a free port: its address, what stops it, and its task.
+    async fn start(
+        limits: ConnLimits,
+    ) -> (SocketAddr, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>) {
         let router = Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(run(listener, router, limits, async move {
+        let server = tokio::spawn(run(listener, router, limits, async move {
             let _ = stopped.await;
         }));
-        (addr, stop)
+        (addr, stop, server)
     }
 
     /// Everything the server sends until it closes the connection (which it must do within
@@ -120,7 +123,7 @@ mod tests {
     // Virtual time: the runtime jumps to the timeout when nothing else can happen.
     #[tokio::test(start_paused = true)]
     async fn headers_sent_too_slowly_close_the_connection() {
-        let (addr, _stop) = start(ConnLimits::default()).await;
+        let (addr, _stop, _server) = start(ConnLimits::default()).await;
         let mut slow = TcpStream::connect(addr).await.unwrap();
         slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
         let t0 = tokio::time::Instant::now();
@@ -140,7 +143,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn an_idle_keep_alive_connection_is_closed_after_the_timeout() {
-        let (addr, _stop) = start(ConnLimits::default()).await;
+        let (addr, _stop, _server) = start(ConnLimits::default()).await;
         let mut s = TcpStream::connect(addr).await.unwrap();
         s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
         let t0 = tokio::time::Instant::now();
@@ -151,7 +154,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn connections_beyond_the_limit_wait_for_one_to_close() {
-        let (addr, _stop) = start(ConnLimits { connections: 1, ..ConnLimits::default() }).await;
+        let (addr, _stop, _server) = start(ConnLimits { connections: 1, ..ConnLimits::default() }).await;
         let t0 = tokio::time::Instant::now();
         // The one connection allowed sends nothing: it holds its slot until its timeout.
         let mut idle = TcpStream::connect(addr).await.unwrap();
@@ -169,13 +172,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn shutdown_stops_accepting_and_ends_the_server() {
-        let router = Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(run(listener, router, ConnLimits::default(), async move {
-            let _ = stopped.await;
-        }));
+        let (addr, stop, server) = start(ConnLimits::default()).await;
         // A kept-alive connection is closed by the shutdown, not left to its timeout.
         let mut s = TcpStream::connect(addr).await.unwrap();
         s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();

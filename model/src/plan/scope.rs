@@ -262,9 +262,7 @@ impl Ties {
         }
         i
     }
-}
 
-impl Ties {
     /// The part of the estates that decides where `names` may run: the partitions, the frames
     /// they run on or name, with what is on those frames (pools, VIOS, SEAs, facts). A placement
     /// by label selector may name any frame: then every frame comes along.

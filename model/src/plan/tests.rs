@@ -6,16 +6,11 @@
 use proptest::prelude::*;
 
 use super::{PlanOptions, apply, plan};
-use crate::testkit::{PartGen, edited, load, manifests, over_capacity, scenario};
+use crate::testkit::{PartGen, bare, edited, load, manifests, over_capacity, scenario};
 
 /// `PROPTEST_CASES`, or 256 (what CI runs).
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256)
-}
-
-/// The scenario's hardware with its VIOS running and nothing else: what a fresh backend shows.
-fn bare(s: &crate::testkit::Scenario) -> crate::estate::Estate {
-    crate::testkit::bare(&s.frames)
 }
 
 proptest! {
@@ -23,7 +18,7 @@ proptest! {
 
     #[test]
     fn plans_are_ordered_capacity_safe_deterministic_and_converge(s in scenario()) {
-        let observed0 = bare(&s);
+        let observed0 = bare(&s.frames);
         let initial_parts: Vec<Option<PartGen>> = s.parts.iter().cloned().map(Some).collect();
         let Some(initial) = load(&manifests(&s.frames, &initial_parts)) else { return Ok(()) };
         let p0 = plan(&initial, &observed0, PlanOptions::default());
@@ -74,7 +69,7 @@ proptest! {
         seed in any::<u64>(),
         fail_percent in prop_oneof![Just(0u64), 0u64..40],
     ) {
-        let observed0 = bare(&s);
+        let observed0 = bare(&s.frames);
         let initial_parts: Vec<Option<PartGen>> = s.parts.iter().cloned().map(Some).collect();
         let Some(initial) = load(&manifests(&s.frames, &initial_parts)) else { return Ok(()) };
         let p0 = plan(&initial, &observed0, PlanOptions::default());
