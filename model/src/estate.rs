@@ -257,6 +257,15 @@ impl Estate {
             paging_devices: extract_keys(&mut status.paging_devices, frames),
             nodes: BTreeMap::new(),
             nodes_observed: status.nodes_observed,
+            set_aside: extract_keys(&mut status.set_aside, frames),
+            unknown_vios: extract_keys(&mut status.unknown_vios, frames),
+            unknown_partitions: extract_keys(&mut status.unknown_partitions, partitions),
+            namesakes: {
+                let (old, kept) =
+                    std::mem::take(&mut status.namesakes).into_iter().partition(|n| frames.contains(&n.frame));
+                status.namesakes = kept;
+                old
+            },
         };
         let old = Estate {
             frames: extract_keys(&mut self.frames, frames),
@@ -283,6 +292,10 @@ impl Estate {
         status.paging_devices.extend(fresh.status.paging_devices);
         status.seas.extend(fresh.status.seas);
         status.partitions.extend(fresh.status.partitions);
+        status.set_aside.extend(fresh.status.set_aside);
+        status.unknown_vios.extend(fresh.status.unknown_vios);
+        status.unknown_partitions.extend(fresh.status.unknown_partitions);
+        status.namesakes.extend(fresh.status.namesakes);
         // A node's status goes with its partition: what the old partitions had is replaced.
         let mut old = old;
         for name in old.partitions.keys() {

@@ -212,7 +212,7 @@ fn profile(name: &str, spec: &PartitionSpec, paging_vios: &[ViosName]) -> String
             a.push(format!("min_procs={},desired_procs={},max_procs={}", n(min_u), n(units), n(max_u)));
         }
     }
-    if let Some(c) = p.compat {
+    if let Some(c) = &p.compat {
         a.push(format!("lpar_proc_compat_mode={c}"));
     }
     if !spec.network.is_empty() {
@@ -498,14 +498,10 @@ pub fn read_profile<'a>(
         }),
     }
     .with_defaults_elided();
+    // An unknown mode is kept as its text (`CompatMode::Other`), never an error.
     let compat = match opt("lpar_proc_compat_mode") {
-        None | Some("default") => None,
-        Some(c) => Some(
-            <crate::manifest::CompatMode as serde::Deserialize>::deserialize(serde::de::value::StrDeserializer::<
-                serde::de::value::Error,
-            >::new(c))
-            .map_err(|_| bad("lpar_proc_compat_mode", format!("{c:?} is not a processor compatibility mode")))?,
-        ),
+        None | Some("default" | "") => None,
+        Some(c) => Some(crate::manifest::CompatMode::parse(c)),
     };
     let processors = if opt("proc_mode") != Some("ded") {
         let capped = opt("sharing_mode") == Some("cap");

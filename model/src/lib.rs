@@ -36,8 +36,8 @@ pub use estate::{
 };
 pub use load::{Changed, ManifestSet, load, load_inventory, load_manifests};
 pub use names::{
-    ClusterName, DeviceName, FrameName, Lun, MAX_NAME_LEN, MemPoolName, NameError, PartitionName, ProcPoolName,
-    ProcPoolObjectName, SeaName, ViosName, ViosPairName,
+    ClusterName, DeviceName, FrameName, Lun, MAX_LUN_LEN, MAX_NAME_LEN, MemPoolName, NameError, PartitionName,
+    ProcPoolName, ProcPoolObjectName, ProfileName, SeaName, ViosName, ViosPairName,
 };
 pub use placement::{Eligibility, FrameUsage, Ineligible, Placer};
 pub use plan::{Plan, PlanOptions, plan};

@@ -28,6 +28,27 @@ pub enum NameError {
         /// Its length in characters.
         len: usize,
     },
+    /// The name begins with `-`: on a command line it would read as an option
+    /// (`chsysstate -n -o`).
+    #[error("{what} name `{name}` begins with `-`; on an HMC command line it would read as an option: rename it")]
+    LeadingDash {
+        /// Which kind of name.
+        what: &'static str,
+        /// The refused name.
+        name: String,
+    },
+    /// An identifier is longer than any the storage reports.
+    #[error("{what} `{name}` is {len} characters long; identifiers have at most {max}")]
+    IdTooLong {
+        /// Which kind of identifier.
+        what: &'static str,
+        /// The refused identifier.
+        name: String,
+        /// Its length in characters.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The name contains a character that breaks HMC command lines.
     #[error(
         "{what} name `{name}` contains {ch:?}; use ASCII letters, digits and `_ - . :` (names go into HMC and shell command lines unquoted)"
@@ -51,6 +72,39 @@ pub(crate) fn check_name(what: &'static str, name: &str) -> Result<(), NameError
     if len > MAX_NAME_LEN {
         return Err(NameError::TooLong { what, name: name.to_owned(), len });
     }
+    check_chars(what, name)
+}
+
+/// Longest LUN identifier powerplane reads: a disk's `unique_id` on a SAN-attached VIOS is 46 to
+/// 51 characters (`3321360050768019B0241D80000000000015D04214503IBMfcp`, see
+/// `tests/fixtures/hmc/vios/README.md`), an NPIV or NVMe identifier may be longer; the HMC's
+/// 47-character limit is for the names it assigns, not for identifiers the storage reports.
+pub const MAX_LUN_LEN: usize = 128;
+
+/// Checks a LUN identifier: the storage's own, so not the HMC's name length, but the same
+/// characters (it goes into VIOS command lines).
+pub(crate) fn check_lun(what: &'static str, name: &str) -> Result<(), NameError> {
+    if name.is_empty() {
+        return Err(NameError::Empty { what });
+    }
+    let len = name.chars().count();
+    if len > MAX_LUN_LEN {
+        return Err(NameError::IdTooLong { what, name: name.to_owned(), len, max: MAX_LUN_LEN });
+    }
+    // A Hitachi disk's `unique_id` holds a space (`240C50 13413252806OPEN-V07HITACHIfcp`,
+    // `tests/fixtures/hmc/vios/lsdev-dev-hdisk-attr.hitachi.published.txt`); an identifier is
+    // never rendered into a command line, so an inner space is kept.
+    if name.trim() != name {
+        return Err(NameError::BadChar { what, name: name.to_owned(), ch: ' ' });
+    }
+    check_chars(what, &name.replace(' ', "_"))
+}
+
+/// The characters every name and identifier may have, and never a leading `-`.
+fn check_chars(what: &'static str, name: &str) -> Result<(), NameError> {
+    if name.starts_with('-') {
+        return Err(NameError::LeadingDash { what, name: name.to_owned() });
+    }
     // What the message promises, and nothing a shell or an HMC command line treats
     // specially: names end up unquoted in `chhwres -p NAME` and inside `viosvrcmd -c "..."`.
     if let Some(ch) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))) {
@@ -61,6 +115,9 @@ pub(crate) fn check_name(what: &'static str, name: &str) -> Result<(), NameError
 
 macro_rules! name_type {
     ($(#[$doc:meta])* $ty:ident, $what:literal) => {
+        name_type!($(#[$doc])* $ty, $what, check_name);
+    };
+    ($(#[$doc:meta])* $ty:ident, $what:literal, $check:ident) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
         #[serde(try_from = "String", into = "String")]
@@ -70,7 +127,7 @@ macro_rules! name_type {
             /// Checks `name` and wraps it.
             pub fn new(name: impl Into<String>) -> Result<Self, NameError> {
                 let name = name.into();
-                check_name($what, &name)?;
+                $check($what, &name)?;
                 Ok(Self(name))
             }
 
@@ -167,8 +224,14 @@ name_type!(
     DeviceName, "device"
 );
 name_type!(
-    /// A SAN logical unit identifier, e.g. `6005076801203E85-L1B`, as the VIOS sees it.
-    Lun, "LUN"
+    /// A SAN logical unit identifier, e.g. `6005076801203E85-L1B`, as the VIOS sees it
+    /// (`unique_id`): the storage's identifier, up to [`MAX_LUN_LEN`] characters.
+    Lun, "LUN", check_lun
+);
+name_type!(
+    /// A partition profile, e.g. `default_profile` (what the HMC names the profile of a
+    /// partition it creates) or `normal`; a partition may have several.
+    ProfileName, "profile"
 );
 
 impl DeviceName {

@@ -48,6 +48,9 @@ pub enum Ineligible {
     },
     /// The frame does not support the compatibility mode.
     CompatUnsupported(CompatMode),
+    /// The backend could not observe the frame (set aside, with why): nothing is placed there
+    /// until it can.
+    SetAside(String),
     /// A running partition would move there actively, and no running VIOS there has the mover
     /// service partition attribute.
     NoMoverService,
@@ -87,6 +90,7 @@ impl fmt::Display for Ineligible {
             Ineligible::UnknownFrame => write!(f, "no Frame manifest has that name"),
             Ineligible::Maintenance => write!(f, "the frame is in maintenance"),
             Ineligible::OnBattery => write!(f, "the frame is running on battery"),
+            Ineligible::SetAside(why) => write!(f, "the frame could not be observed ({why})"),
             Ineligible::NoProcPool(p) => write!(f, "it has no shared processor pool `{p}`"),
             Ineligible::NoMemoryPool => write!(f, "it has no shared memory pool"),
             Ineligible::NoPagingDevice { need, largest: Some(l) } => {
@@ -250,6 +254,9 @@ impl<'a> Placer<'a> {
         if fr.spec.maintenance {
             why.push(Ineligible::Maintenance);
         }
+        if let Some(aside) = self.facts.as_ref().and_then(|f| f.estate().status.set_aside.get(frame)) {
+            why.push(Ineligible::SetAside(aside.clone()));
+        }
         let hw = self.facts.as_ref().and_then(|f| f.hardware(frame));
         if hw.is_some_and(|h| h.spec.on_battery) {
             why.push(Ineligible::OnBattery);
@@ -324,11 +331,11 @@ impl<'a> Placer<'a> {
                     why.push(Ineligible::LunReserved { lun: s.lun.clone(), disks });
                 }
             }
-            if let Some(c) = spec.processors.compat
-                && c != CompatMode::Default
-                && !hw.spec.compat_modes.contains(&c)
+            if let Some(c) = &spec.processors.compat
+                && *c != CompatMode::Default
+                && !hw.spec.compat_modes.contains(c)
             {
-                why.push(Ineligible::CompatUnsupported(c));
+                why.push(Ineligible::CompatUnsupported(c.clone()));
             }
         }
         why

@@ -8,7 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::ClusterManager;
-use crate::names::{ClusterName, DeviceName, FrameName, PartitionName, SeaName, ViosName};
+use crate::names::{ClusterName, DeviceName, FrameName, PartitionName, ProfileName, SeaName, ViosName};
 use crate::units::{MemoryMb, VlanId};
 
 /// All runtime status of an observed estate.
@@ -31,6 +31,53 @@ pub struct Status {
     /// runs no cluster manager (the simulator); an HMC sees no further than the partition.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub nodes_observed: bool,
+    /// Frames the backend lists but could not observe, with why (a state other than
+    /// `Operating`, an `HSCL` error when listing it): what is on them is unknown, so nothing is
+    /// planned on them, and what the manifests place there waits (DESIGN §5).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub set_aside: BTreeMap<FrameName, String>,
+    /// VIOS whose own listings (`viosvrcmd`) failed, with why: their adapters and disks are
+    /// unknown, never empty, and changes that need them wait.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unknown_vios: BTreeMap<FrameName, BTreeMap<ViosName, String>>,
+    /// Partitions the backend lists that powerplane could not read, with why (a value this
+    /// version does not know): nothing is planned against them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unknown_partitions: BTreeMap<PartitionName, String>,
+    /// Other partitions with the name of one of the estate's, on other frames: a profile copy
+    /// kept on every frame a cluster may use (seed `infoscale-lpm-vcs.txt`), or the shell a
+    /// migration creates on its target. Shown, never planned against.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namesakes: Vec<Namesake>,
+}
+
+impl Status {
+    /// Whether anything of the estate could not be observed or read.
+    pub fn has_unknowns(&self) -> bool {
+        !self.set_aside.is_empty()
+            || !self.unknown_vios.is_empty()
+            || !self.unknown_partitions.is_empty()
+            || self.partitions.values().any(|p| !p.is_plannable())
+    }
+
+    /// Whether `vios` on `frame` could not be listed.
+    pub fn vios_unknown(&self, frame: &FrameName, vios: &ViosName) -> bool {
+        self.unknown_vios.get(frame).is_some_and(|m| m.contains_key(vios))
+    }
+}
+
+/// A partition that shares its name with one of the estate's but is not it: where it is, its
+/// id there, and its state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Namesake {
+    /// Its name.
+    pub name: PartitionName,
+    /// Its frame.
+    pub frame: FrameName,
+    /// Its partition id on that frame.
+    pub lpar_id: u32,
+    /// Its state.
+    pub state: LparState,
 }
 
 /// A cluster member as its cluster manager sees it: its heartbeat timeout, whether the manager
@@ -87,92 +134,138 @@ pub struct Failover {
     pub timeout_centis: u32,
 }
 
-/// A managed system's state as the HMC shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum FrameState {
-    /// Powered on and running.
-    Operating,
-    /// Powered on, no partitions started.
-    Standby,
-    /// Powered off.
-    #[serde(rename = "Power Off")]
-    PowerOff,
-    /// In error.
-    Error,
-    /// The HMC cannot reach it.
-    #[serde(rename = "No Connection")]
-    NoConnection,
+/// Declares an HMC state enumeration: its known values with the HMC's spelling, and
+/// `Other(String)` for any value this version does not know, kept as its text so that an
+/// observation never aborts on it (the object it belongs to is *unknown*: nothing is planned
+/// against it). Serialised as the HMC's text.
+macro_rules! hmc_states {
+    ($(#[$doc:meta])* $ty:ident { $($(#[$vdoc:meta])* $var:ident => $text:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(from = "String", into = "String")]
+        pub enum $ty {
+            $($(#[$vdoc])* $var,)*
+            /// A value this version does not know, as the HMC printed it.
+            Other(String),
+        }
+
+        impl $ty {
+            /// The HMC's text.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($ty::$var => $text,)*
+                    $ty::Other(s) => s,
+                }
+            }
+
+            /// Reads the HMC's text; never fails (an unknown value is `Other`).
+            pub fn parse(text: &str) -> Self {
+                match text.trim() {
+                    $($text => $ty::$var,)*
+                    other => $ty::Other(other.to_owned()),
+                }
+            }
+
+            /// Whether this version knows the value.
+            pub fn is_known(&self) -> bool {
+                !matches!(self, $ty::Other(_))
+            }
+        }
+
+        impl From<String> for $ty {
+            fn from(s: String) -> Self {
+                $ty::parse(&s)
+            }
+        }
+
+        impl From<$ty> for String {
+            fn from(s: $ty) -> String {
+                s.as_str().to_owned()
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
 }
 
-/// A partition's (or VIOS's) state as the HMC shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum LparState {
-    /// Activated and running.
-    Running,
-    /// Being activated.
-    Starting,
-    /// In firmware.
-    #[serde(rename = "Open Firmware")]
-    OpenFirmware,
-    /// Defined, not running.
-    #[serde(rename = "Not Activated")]
-    NotActivated,
-    /// Being shut down.
-    #[serde(rename = "Shutting Down")]
-    ShuttingDown,
-    /// In error.
-    Error,
-    /// Being migrated while running (both frames show it).
-    #[serde(rename = "Migrating - Running")]
-    MigratingRunning,
-    /// Being migrated while not activated.
-    #[serde(rename = "Migrating - Not Activated")]
-    MigratingNotActivated,
+hmc_states! {
+    /// A managed system's state as the HMC shows it (`lssyscfg -r sys -F state`). Sources: IBM's
+    /// `lssyscfg` man page; pypowervm's `ManagedSystem` states; `tests/fixtures/hmc/README.md`.
+    /// Only an `Operating` frame is observed; any other is set aside with its state as the
+    /// reason.
+    FrameState {
+        /// Powered on and running.
+        Operating => "Operating",
+        /// Powered on, no partitions started.
+        Standby => "Standby",
+        /// Powered off.
+        PowerOff => "Power Off",
+        /// Being powered off.
+        PowerOffInProgress => "Power Off In Progress",
+        /// Powering on.
+        Initializing => "Initializing",
+        /// In error.
+        Error => "Error",
+        /// The HMC cannot reach it.
+        NoConnection => "No Connection",
+        /// The HMC could not read everything it needs from it.
+        Incomplete => "Incomplete",
+        /// The HMC's access password for it is wrong.
+        FailedAuthentication => "Failed Authentication",
+        /// Its partition data is being recovered.
+        Recovery => "Recovery",
+    }
+}
+
+hmc_states! {
+    /// A partition's (or VIOS's) state as the HMC shows it (`lssyscfg -r lpar -F state`).
+    /// Sources: IBM's `lssyscfg` man page; pypowervm's `LPARState`;
+    /// `tests/fixtures/hmc/README.md`.
+    LparState {
+        /// Activated and running.
+        Running => "Running",
+        /// Being activated.
+        Starting => "Starting",
+        /// In firmware.
+        OpenFirmware => "Open Firmware",
+        /// Defined, not running.
+        NotActivated => "Not Activated",
+        /// Being shut down.
+        ShuttingDown => "Shutting Down",
+        /// In error.
+        Error => "Error",
+        /// Being migrated while running (both frames show it).
+        MigratingRunning => "Migrating - Running",
+        /// Being migrated while not activated.
+        MigratingNotActivated => "Migrating - Not Activated",
+        /// The HMC cannot tell (the frame lost its connection, or is not operating): the
+        /// partition is *unknown*.
+        NotAvailable => "Not Available",
+        /// The hypervisor is discovering its hardware.
+        HardwareDiscovery => "Hardware Discovery",
+        /// Being suspended.
+        Suspending => "Suspending",
+        /// Suspended.
+        Suspended => "Suspended",
+        /// Being resumed.
+        Resuming => "Resuming",
+    }
 }
 
 impl LparState {
-    /// The HMC's text (`lssyscfg -F state`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LparState::Running => "Running",
-            LparState::Starting => "Starting",
-            LparState::OpenFirmware => "Open Firmware",
-            LparState::NotActivated => "Not Activated",
-            LparState::ShuttingDown => "Shutting Down",
-            LparState::Error => "Error",
-            LparState::MigratingRunning => "Migrating - Running",
-            LparState::MigratingNotActivated => "Migrating - Not Activated",
-        }
-    }
-
     /// Whether the partition is up (running, or migrating while running).
-    pub fn is_running(self) -> bool {
+    pub fn is_running(&self) -> bool {
         matches!(self, LparState::Running | LparState::MigratingRunning)
     }
-}
 
-impl fmt::Display for LparState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FrameState {
-    /// The HMC's text (`lssyscfg -r sys -F state`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FrameState::Operating => "Operating",
-            FrameState::Standby => "Standby",
-            FrameState::PowerOff => "Power Off",
-            FrameState::Error => "Error",
-            FrameState::NoConnection => "No Connection",
-        }
-    }
-}
-
-impl fmt::Display for FrameState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+    /// Whether powerplane can plan against a partition in this state: not when its state is
+    /// unknown to this version, or the HMC itself cannot tell (`Not Available`).
+    pub fn is_plannable(&self) -> bool {
+        !matches!(self, LparState::Other(_) | LparState::NotAvailable)
     }
 }
 
@@ -321,6 +414,22 @@ pub struct PartitionStatus {
     // LPAR started closer to the minimum value".
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub below_desired: bool,
+    /// Its partition id on its frame (`lpar_id`): with the frame, what identifies it on an HMC
+    /// (names may repeat across frames). `None` from a backend that does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lpar_id: Option<u32>,
+    /// The profile it runs with (`curr_profile`) or, not activated, the one it activates with
+    /// (`default_profile`): the profile every later command names. `None` from a backend that
+    /// does not say (commands then name `default`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<ProfileName>,
+}
+
+impl PartitionStatus {
+    /// Whether powerplane can plan against it: its state and its migration's state are known.
+    pub fn is_plannable(&self) -> bool {
+        self.state.is_plannable() && self.migration.as_ref().is_none_or(|m| m.state.is_known())
+    }
 }
 
 /// A partition's migration as the HMC reports it (`lslparmigr -r lpar -m SYS`): where it goes,
@@ -337,32 +446,23 @@ pub struct MigrationStatus {
     pub remaining_secs: u64,
 }
 
-/// Where a migration is. Both mean the partition is not settled: nothing is converged while a
-/// migration is in flight or awaits recovery.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum MigrationState {
-    /// The HMC is copying memory; it completes on its own, whatever the client does.
-    #[serde(rename = "Migration In Progress")]
-    InProgress,
-    /// It failed part-way: the partition still shows a migrating state on both frames until
-    /// `migrlpar -o r -m SRC -p LPAR` recovers it.
-    #[serde(rename = "Migration Failed")]
-    Failed,
-}
-
-impl MigrationState {
-    /// As `lslparmigr` prints it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MigrationState::InProgress => "Migration In Progress",
-            MigrationState::Failed => "Migration Failed",
-        }
-    }
-}
-
-impl fmt::Display for MigrationState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+hmc_states! {
+    /// Where a migration is (`lslparmigr -r lpar -F migration_state`). Neither in flight nor
+    /// failed means the partition is settled: nothing is converged while a migration is in
+    /// flight or awaits recovery. Sources: IBM's `lslparmigr` man page; pypowervm's
+    /// `MigrationState`; `tests/fixtures/hmc/README.md`.
+    MigrationState {
+        /// The HMC is starting it.
+        Starting => "Migration Starting",
+        /// The HMC is copying memory; it completes on its own, whatever the client does.
+        InProgress => "Migration In Progress",
+        /// Being stopped (`migrlpar -o s`).
+        Stopping => "Migration Stopping",
+        /// Being recovered (`migrlpar -o r`).
+        Recovering => "Migration Recovery In Progress",
+        /// It failed part-way: the partition still shows a migrating state on both frames until
+        /// `migrlpar -o r -m SRC -p LPAR` recovers it.
+        Failed => "Migration Failed",
     }
 }
 

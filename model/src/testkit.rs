@@ -369,12 +369,12 @@ pub fn load(manifests_text: &str) -> Option<Estate> {
 /// See the module documentation.
 pub fn over_capacity(e: &Estate) -> Option<String> {
     let holds =
-        |s: LparState| !matches!(s, LparState::NotActivated | LparState::MigratingNotActivated | LparState::Error);
+        |s: &LparState| !matches!(s, LparState::NotActivated | LparState::MigratingNotActivated | LparState::Error);
     for (f, hw) in &e.hardware {
         let vios = e.status.vios.get(f);
         let (mut mem, mut procs) = (0u64, 0u32);
         for v in &hw.spec.vios {
-            if vios.and_then(|m| m.get(&v.name)).is_some_and(|s| holds(*s)) {
+            if vios.and_then(|m| m.get(&v.name)).is_some_and(holds) {
                 mem += v.memory_mb.0;
                 procs += v.proc_units.hundredths();
             }
@@ -390,7 +390,7 @@ pub fn over_capacity(e: &Estate) -> Option<String> {
         let mut pools: std::collections::BTreeMap<String, u32> = Default::default();
         for (n, p) in &e.partitions {
             let st = &e.status.partitions[n];
-            if &st.frame != f || !holds(st.state) {
+            if &st.frame != f || !holds(&st.state) {
                 continue;
             }
             procs += p.spec.processors.units.hundredths();

@@ -70,6 +70,9 @@ enum SimCommand {
     Battery { frame: FrameName, state: OnOff },
     /// Lose or restore the HMC's RMC connection to a partition or VIOS.
     Rmc { name: String, state: OnOff },
+    /// Set a frame's state as the HMC lists it, e.g. `"No Connection"` or `Operating`: a frame
+    /// that is not Operating is set aside by every observation.
+    FrameState { frame: FrameName, state: String },
     /// Run a cluster command on a simulated cluster node, as over SSH: `sim node xray --
     /// lltconfig -T query`, `hagrp -switch SG -to NODE`, `clmgr ...`, `pcs node ...`.
     Node {
@@ -218,6 +221,7 @@ fn fault_of(command: &SimCommand) -> anyhow::Result<Option<Fault>> {
         SimCommand::HangNext { kind } => Fault::HangNext { kind: parse_kind(kind)? },
         SimCommand::Battery { frame, state } => Fault::Battery { frame: frame.clone(), on: *state == OnOff::On },
         SimCommand::Rmc { name, state } => Fault::Rmc { name: name.clone(), up: *state == OnOff::On },
+        SimCommand::FrameState { frame, state } => Fault::FrameState { frame: frame.clone(), state: state.clone() },
         SimCommand::AbortMigration { partition } => Fault::AbortMigration { partition: partition.clone() },
         SimCommand::Node { node, command } => Fault::Node { node: node.clone(), command: command.clone() },
         SimCommand::Init { .. }

@@ -50,8 +50,8 @@ impl HeldVios {
                     self.0.remove(&key);
                     continue;
                 }
-                let was: Option<LparState> = before.status.vios.get(frame).and_then(|v| v.get(name)).copied();
-                if was.is_some_and(LparState::is_running) && self.0.insert(key.clone()) {
+                let was: Option<LparState> = before.status.vios.get(frame).and_then(|v| v.get(name)).cloned();
+                if was.as_ref().is_some_and(LparState::is_running) && self.0.insert(key.clone()) {
                     went_down.push(key);
                 }
             }

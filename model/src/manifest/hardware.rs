@@ -72,7 +72,9 @@ pub struct DiskSpec {
     pub reserve_policy: ReservePolicy,
 }
 
-/// The disk's `reserve_policy` attribute.
+/// The disk's `reserve_policy` attribute. The VIOS spells the persistent reserves `PR_shared`
+/// and `PR_exclusive` (IBM's AIX/VIOS MPIO documentation; `tests/fixtures/hmc/vios/README.md`):
+/// both spellings are read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReservePolicy {
@@ -81,6 +83,34 @@ pub enum ReservePolicy {
     /// Reserved by one host.
     #[default]
     SinglePath,
-    /// Persistent reserve.
+    /// Persistent reserve, shared.
+    #[serde(alias = "PR_shared")]
     PrShared,
+    /// Persistent reserve, exclusive.
+    #[serde(alias = "PR_exclusive")]
+    PrExclusive,
+}
+
+impl ReservePolicy {
+    /// Reads the attribute as the VIOS prints it; `None` for a value this version does not
+    /// know.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "no_reserve" => Some(ReservePolicy::NoReserve),
+            "single_path" => Some(ReservePolicy::SinglePath),
+            "pr_shared" => Some(ReservePolicy::PrShared),
+            "pr_exclusive" => Some(ReservePolicy::PrExclusive),
+            _ => None,
+        }
+    }
+
+    /// As the VIOS prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReservePolicy::NoReserve => "no_reserve",
+            ReservePolicy::SinglePath => "single_path",
+            ReservePolicy::PrShared => "PR_shared",
+            ReservePolicy::PrExclusive => "PR_exclusive",
+        }
+    }
 }

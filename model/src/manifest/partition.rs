@@ -293,50 +293,119 @@ pub enum ProcMode {
     Dedicated,
 }
 
-/// Processor compatibility mode (`lssyscfg -F lpar_proc_compat_modes`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+/// Processor compatibility mode (`lssyscfg -r sys -F lpar_proc_compat_modes`, a profile's
+/// `lpar_proc_compat_mode`).
+///
+/// The HMC spells two of them in mixed case, `POWER6_Plus` and `POWER9_base` (IBM's
+/// `lssyscfg` and `chsyscfg` man pages; pypowervm's `LPARCompat`, which also lists
+/// `POWER6_Plus_Enhanced` and `POWER7_Plus`): that spelling is what powerplane reads, renders
+/// and writes, and the upper-case spellings earlier versions wrote (`POWER6_PLUS`,
+/// `POWER9_BASE`) are read as the same modes. A mode this version does not know is kept as
+/// its text ([`CompatMode::Other`]): a frame listing it still observes, and a partition asking
+/// for it is placed only where a frame lists the same text.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum CompatMode {
     /// Whatever the frame runs natively.
-    #[serde(rename = "default")]
     Default,
     /// POWER6.
-    #[serde(rename = "POWER6")]
     Power6,
-    /// POWER6+.
-    #[serde(rename = "POWER6_PLUS")]
+    /// POWER6+ (`POWER6_Plus`).
     Power6Plus,
+    /// POWER6+ enhanced (`POWER6_Plus_Enhanced`).
+    Power6PlusEnhanced,
     /// POWER7.
-    #[serde(rename = "POWER7")]
     Power7,
+    /// POWER7+ (`POWER7_Plus`).
+    Power7Plus,
     /// POWER8.
-    #[serde(rename = "POWER8")]
     Power8,
-    /// POWER9 base.
-    #[serde(rename = "POWER9_BASE")]
+    /// POWER9 base (`POWER9_base`).
     Power9Base,
     /// POWER9.
-    #[serde(rename = "POWER9")]
     Power9,
-    /// POWER10.
-    #[serde(rename = "POWER10")]
+    /// Power10.
     Power10,
-    /// POWER11.
-    #[serde(rename = "POWER11")]
+    /// Power11.
     Power11,
+    /// A mode this version does not know, as the HMC or the manifest spelt it.
+    Other(String),
+}
+
+impl CompatMode {
+    /// The known modes with the HMC's spelling of each.
+    const KNOWN: [(CompatMode, &'static str); 11] = [
+        (CompatMode::Default, "default"),
+        (CompatMode::Power6, "POWER6"),
+        (CompatMode::Power6Plus, "POWER6_Plus"),
+        (CompatMode::Power6PlusEnhanced, "POWER6_Plus_Enhanced"),
+        (CompatMode::Power7, "POWER7"),
+        (CompatMode::Power7Plus, "POWER7_Plus"),
+        (CompatMode::Power8, "POWER8"),
+        (CompatMode::Power9Base, "POWER9_base"),
+        (CompatMode::Power9, "POWER9"),
+        (CompatMode::Power10, "POWER10"),
+        (CompatMode::Power11, "POWER11"),
+    ];
+
+    /// Reads a mode in any of its spellings; case is ignored, as the HMC's own spellings
+    /// differ between versions. Never fails: an unknown mode is [`CompatMode::Other`].
+    pub fn parse(text: &str) -> CompatMode {
+        let t = text.trim();
+        // IVM and older HMCs print `POWER6+` (tests/fixtures/hmc/README.md).
+        let plus = t.strip_suffix('+').map(|base| format!("{base}_Plus"));
+        let t = plus.as_deref().unwrap_or(t);
+        Self::KNOWN
+            .iter()
+            .find(|(_, s)| s.eq_ignore_ascii_case(t))
+            .map_or_else(|| CompatMode::Other(t.to_owned()), |(m, _)| m.clone())
+    }
+
+    /// The HMC's spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            CompatMode::Other(s) => s,
+            known => Self::KNOWN.iter().find(|(m, _)| m == known).map_or("", |(_, s)| s),
+        }
+    }
+
+    /// Whether this version knows the mode.
+    pub fn is_known(&self) -> bool {
+        !matches!(self, CompatMode::Other(_))
+    }
 }
 
 impl fmt::Display for CompatMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            CompatMode::Default => "default",
-            CompatMode::Power6 => "POWER6",
-            CompatMode::Power6Plus => "POWER6_PLUS",
-            CompatMode::Power7 => "POWER7",
-            CompatMode::Power8 => "POWER8",
-            CompatMode::Power9Base => "POWER9_BASE",
-            CompatMode::Power9 => "POWER9",
-            CompatMode::Power10 => "POWER10",
-            CompatMode::Power11 => "POWER11",
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for CompatMode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for CompatMode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.trim().is_empty() {
+            return Err(serde::de::Error::custom("a processor compatibility mode is empty"));
+        }
+        Ok(CompatMode::parse(&s))
+    }
+}
+
+impl schemars::JsonSchema for CompatMode {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "CompatMode".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let known: Vec<&str> = Self::KNOWN.iter().map(|(_, s)| *s).collect();
+        schemars::json_schema!({
+            "type": "string",
+            "description": "Processor compatibility mode, as the HMC spells it; case is ignored (POWER9_BASE is POWER9_base).",
+            "examples": known,
         })
     }
 }

@@ -256,6 +256,8 @@ fn step(e: &mut Estate, op: &Op) {
                     paging: None,
                     migration: None,
                     below_desired: false,
+                    lpar_id: None,
+                    profile: None,
                 },
             );
         }
@@ -356,7 +358,7 @@ fn step(e: &mut Estate, op: &Op) {
             if let Some(s) = e.status.partitions.get_mut(partition)
                 && s.migration.take().is_some()
             {
-                s.state = match s.state {
+                s.state = match std::mem::replace(&mut s.state, LparState::NotActivated) {
                     LparState::MigratingRunning => LparState::Running,
                     LparState::MigratingNotActivated => LparState::NotActivated,
                     other => other,

@@ -22,6 +22,7 @@ mod scope;
 mod step;
 #[cfg(test)]
 mod tests;
+mod unobserved;
 
 use serde::{Deserialize, Serialize};
 
@@ -134,6 +135,8 @@ pub struct Summary {
 /// become plan errors (and no actions are planned); warnings are kept.
 pub fn plan(desired: &Estate, observed: &Estate, options: PlanOptions) -> Plan {
     let options = PlanOptions { prune: options.prune || desired.prune(), ..options };
+    let held = unobserved::hold(desired, observed);
+    let desired = held.desired.as_ref();
     let placer = crate::placement::Placer::new(desired, Some(observed));
     let assignment = placer.assign();
     let findings = crate::validate::validate_with(desired, Some(observed), &placer, &assignment);
@@ -150,11 +153,14 @@ pub fn plan(desired: &Estate, observed: &Estate, options: PlanOptions) -> Plan {
     p.warnings.extend(built.warnings);
     p.errors = built.errors;
     p.in_progress = built.in_progress;
-    p.deferred = built.deferred;
+    p.deferred = held.notes.clone();
+    p.deferred.extend(built.deferred);
+    p.changes.retain(|c| c.kind != ChangeKind::Unmanaged || !held_partition(&held, &c.object));
     if !p.errors.is_empty() {
         return p;
     }
-    match schedule::schedule(built.steps, observed) {
+    let steps = held.filter(built.steps, &mut p.deferred);
+    match schedule::schedule(steps, observed) {
         Ok((actions, capacity)) => {
             p.actions = actions;
             p.capacity = capacity;
@@ -169,9 +175,21 @@ pub fn plan(desired: &Estate, observed: &Estate, options: PlanOptions) -> Plan {
 /// without ordering it).
 pub fn diff(desired: &Estate, observed: &Estate, options: PlanOptions) -> Vec<ObjectChange> {
     let options = PlanOptions { prune: options.prune || desired.prune(), ..options };
+    let held = unobserved::hold(desired, observed);
+    let desired = held.desired.as_ref();
     let placer = crate::placement::Placer::new(desired, Some(observed));
     let assignment = placer.assign();
-    rules::build(desired, observed, options, &placer, &assignment).changes
+    let mut changes = rules::build(desired, observed, options, &placer, &assignment).changes;
+    changes.retain(|c| c.kind != ChangeKind::Unmanaged || !held_partition(&held, &c.object));
+    changes
+}
+
+/// Whether a change's object (`Partition/NAME`) is a partition the plan holds.
+fn held_partition(held: &unobserved::Held<'_>, object: &str) -> bool {
+    object
+        .strip_prefix("Partition/")
+        .and_then(|n| crate::names::PartitionName::new(n).ok())
+        .is_some_and(|n| held.holds_partition(&n))
 }
 
 fn one_line(d: &Diagnostic) -> String {

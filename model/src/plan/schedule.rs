@@ -20,11 +20,10 @@ use crate::status::LparState;
 pub(crate) fn initial_free(o: &Estate) -> BTreeMap<Res, u64> {
     let mut free = BTreeMap::new();
     let holds =
-        |s: LparState| !matches!(s, LparState::NotActivated | LparState::MigratingNotActivated | LparState::Error);
+        |s: &LparState| !matches!(s, LparState::NotActivated | LparState::MigratingNotActivated | LparState::Error);
     for (f, hw) in &o.hardware {
         let vios_state = o.status.vios.get(f);
-        let running_vios =
-            hw.spec.vios.iter().filter(|v| vios_state.and_then(|m| m.get(&v.name)).is_some_and(|s| holds(*s)));
+        let running_vios = hw.spec.vios.iter().filter(|v| vios_state.and_then(|m| m.get(&v.name)).is_some_and(holds));
         let (mut mem, mut procs) = (hw.spec.memory_mb.0, u64::from(hw.spec.proc_units.hundredths()));
         for v in running_vios {
             mem = mem.saturating_sub(v.memory_mb.0);
@@ -54,7 +53,7 @@ pub(crate) fn initial_free(o: &Estate) -> BTreeMap<Res, u64> {
         let Some(st) = o.status.partitions.get(name) else {
             continue;
         };
-        if !holds(st.state) {
+        if !holds(&st.state) {
             continue;
         }
         let frame = match &p.spec.placement {

@@ -383,6 +383,10 @@ impl Scope {
             paging_devices: pick(&self.frames, &st.paging_devices),
             nodes: pick(&self.partitions, &st.nodes),
             nodes_observed: st.nodes_observed,
+            set_aside: pick(&all, &st.set_aside),
+            unknown_vios: pick(&self.frames, &st.unknown_vios),
+            unknown_partitions: pick(&self.partitions, &st.unknown_partitions),
+            namesakes: st.namesakes.iter().filter(|n| all.contains(&n.frame)).cloned().collect(),
         };
         Estate {
             frames: pick(&all, &e.frames),

@@ -8,7 +8,9 @@ use crate::manifest::Kind;
 
 pub(super) fn check(e: &Estate, ix: &EstateIndex<'_>, facts: &EstateIndex<'_>, out: &mut Vec<Diagnostic>) {
     for f in e.frames.values() {
-        if facts.hardware(&f.metadata.name).is_none() {
+        // A frame set aside is listed by the backend, not observed: the plan holds it.
+        if facts.hardware(&f.metadata.name).is_none() && !facts.estate().status.set_aside.contains_key(&f.metadata.name)
+        {
             out.push(finding(
                 Rule::UnknownToBackend,
                 Kind::Frame,
@@ -47,6 +49,11 @@ pub(super) fn check(e: &Estate, ix: &EstateIndex<'_>, facts: &EstateIndex<'_>, o
             let Some(vhw) = facts.vios_hardware(&pair.spec.frame, &m.name) else {
                 continue;
             };
+            // A VIOS that could not be listed has adapters nobody knows: the plan holds what
+            // needs it (`plan::unobserved`), and nothing is reported missing.
+            if facts.estate().status.vios_unknown(&pair.spec.frame, &m.name) {
+                continue;
+            }
             let adapters = std::iter::once((&s.spec.real_adapter, vec!["spec".to_owned(), "realAdapter".to_owned()]))
                 .chain(s.spec.control_channel.iter().map(|c| (c, vec!["spec".to_owned(), "controlChannel".to_owned()])))
                 .chain(s.spec.trunks.iter().enumerate().map(|(i, t)| {
@@ -77,6 +84,9 @@ pub(super) fn check(e: &Estate, ix: &EstateIndex<'_>, facts: &EstateIndex<'_>, o
     }
     for pool in e.mem_pools.values() {
         for (i, dev) in pool.spec.paging_devices.iter().enumerate() {
+            if pool.spec.paging_vios.iter().any(|v| facts.estate().status.vios_unknown(&pool.spec.frame, v)) {
+                continue;
+            }
             let seen = pool
                 .spec
                 .paging_vios

@@ -116,7 +116,9 @@ fn reason_finding(p: &Partition, f: &FrameName, why: &Ineligible) -> Option<Diag
         |rule, path: &[&str], msg: String, hint: String| Some(finding(rule, Kind::Partition, p, path, msg, hint));
     match why {
         // A pinned member beside a peer is the cluster's own finding (PP-E072).
+        // A frame set aside is a runtime condition the plan holds, not a manifest error.
         Ineligible::UnknownFrame
+        | Ineligible::SetAside(_)
         | Ineligible::Memory { .. }
         | Ineligible::ProcUnits { .. }
         | Ineligible::ClusterPeer { .. } => None,

@@ -3,7 +3,9 @@
 //! hmc-shell`), so that both speak of the same columns.
 //!
 //! The attribute names are the HMC's (`lssyscfg`, `lshwres`, `lslparmigr`) and the VIOS's
-//! (`lsdev`, `entstat`, `lsmap`, through `viosvrcmd`), as the seeds list them.
+//! (`lsdev`, `lspv`, `entstat`, `lsmap`, through `viosvrcmd`), as the seeds and IBM's man pages
+//! list them; `tests/fixtures/hmc/README.md` (and `vios/README.md`) cite a source for each and
+//! hold real listings the backend's parsers are tested against.
 
 /// `lssyscfg -r sys`: the managed systems this HMC manages.
 pub(crate) const SYS: &[&str] = &["name", "type_model", "serial_num", "state", "lpar_proc_compat_modes"];
@@ -14,10 +16,16 @@ pub(crate) const SYS_MEM: &[&str] = &["configurable_sys_mem", "curr_avail_sys_me
 /// `lshwres -r proc -m SYS --level sys`: processing units usable by partitions.
 pub(crate) const SYS_PROC: &[&str] = &["configurable_sys_proc_units", "curr_avail_sys_proc_units"];
 
-/// `lssyscfg -r lpar -m SYS`: every partition, VIOS included (`lpar_env=vioserver`).
-pub(crate) const LPAR: &[&str] = &["name", "lpar_id", "lpar_env", "state", "rmc_state", "msp"];
+/// `lssyscfg -r lpar -m SYS`: every partition, VIOS included (`lpar_env=vioserver`), with the
+/// profile it runs with (`curr_profile`, empty when never activated) and the one it activates
+/// with by default (`default_profile`). IBM's `lssyscfg` man page; a partition the HMC creates
+/// has the profile `default_profile` (IBM/ansible-power-hmc `hmc_resource.py`).
+pub(crate) const LPAR: &[&str] =
+    &["name", "lpar_id", "lpar_env", "state", "rmc_state", "msp", "curr_profile", "default_profile"];
 
-/// `lssyscfg -r prof -m SYS`: each partition's profile (`default`).
+/// `lssyscfg -r prof -m SYS`: every profile of every partition (a partition may have several:
+/// `default_profile`, `normal`, `backup`, `<lpar>_cdrom`); the backend reads the one
+/// `lssyscfg -r lpar` names.
 // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 90-99 (minimum,
 // desired and maximum memory, processing units and virtual processors; sharing mode, weight).
 pub(crate) const PROF: &[&str] = &[
@@ -45,22 +53,39 @@ pub(crate) const PROF: &[&str] = &[
 
 /// `lshwres -r mem -m SYS --level lpar`: memory each partition has now, and its paging VIOS.
 // seeds: ams-dual-vios-and-lpm.txt, Listing 2 (`-F curr_paging_vios_name`).
-pub(crate) const LPAR_MEM: &[&str] = &["lpar_name", "curr_mem", "curr_paging_vios_name"];
+pub(crate) const LPAR_MEM: &[&str] = &["lpar_name", "lpar_id", "curr_mem", "curr_paging_vios_name"];
 
 /// `lshwres -r proc -m SYS --level lpar`: processors each partition has now.
-pub(crate) const LPAR_PROC: &[&str] = &["lpar_name", "curr_proc_units", "curr_procs"];
+pub(crate) const LPAR_PROC: &[&str] = &["lpar_name", "lpar_id", "curr_proc_units", "curr_procs"];
 
-/// `lshwres -r procpool -m SYS`: shared processor pools.
-pub(crate) const PROCPOOL: &[&str] = &["name", "max_pool_proc_units", "curr_reserved_pool_proc_units"];
+/// `lshwres -r procpool -m SYS`: shared processor pools. A frame with multiple pools lists all
+/// 64, `DefaultPool` (id 0, `null` maximum) and `SharedPool01`..`SharedPool63`, the unused ones
+/// with maximum 0 (pypowervm's `tests/data/shrprocpool.txt`; IBM's `lshwres` man page).
+pub(crate) const PROCPOOL: &[&str] =
+    &["name", "shared_proc_pool_id", "max_pool_proc_units", "curr_reserved_pool_proc_units"];
 
 /// `lshwres -r mempool -m SYS`: the shared memory pool.
 // seeds: ams-dual-vios-and-lpm.txt, Listing 1 (`pool_mem`, `max_pool_mem`, `paging_vios_names`).
 pub(crate) const MEMPOOL: &[&str] = &["curr_pool_mem", "curr_max_pool_mem", "paging_vios_names"];
 
-/// `lshwres -r mempool -m SYS --rsubtype pgdev`: its paging devices.
-// seeds: ams-dual-vios-and-lpm.txt, Listing 1.
-pub(crate) const PGDEV: &[&str] =
-    &["device_name", "paging_vios_name", "size", "state", "is_redundant", "redundant_paging_vios_name", "lpar_name"];
+/// `lshwres -r mempool -m SYS --rsubtype pgdev`: its paging devices, as the seed lists them.
+// seeds: ams-dual-vios-and-lpm.txt, Listing 1 (line 41).
+pub(crate) const PGDEV: &[&str] = &[
+    "device_name",
+    "paging_vios_name",
+    "paging_vios_id",
+    "size",
+    "type",
+    "state",
+    "phys_loc",
+    "is_redundant",
+    "redundant_device_name",
+    "redundant_paging_vios_name",
+    "redundant_paging_vios_id",
+    "redundant_state",
+    "redundant_phys_loc",
+    "lpar_name",
+];
 
 /// `lshwres -r virtualio --rsubtype eth -m SYS --level lpar`: virtual ethernet adapters.
 // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 844-852.
@@ -83,19 +108,45 @@ pub(crate) const LPARMIGR: &[&str] = &[
 /// adapters; a virtual one's location code ends in `-C<slot>-T1`.
 pub(crate) const VIOS_ADAPTERS: &str = "lsdev -type adapter -field name physloc description -fmt :";
 
-/// `viosvrcmd -c "lsdev -type disk -field name -fmt :"`: the disks a VIOS sees.
-pub(crate) const VIOS_DISKS: &str = "lsdev -type disk -field name -fmt :";
+/// `viosvrcmd -c "lspv -size -fmt :"`: the disks a VIOS sees, `name:pvid:size in MB` (an MPIO
+/// FC disk has no `size_in_mb` attribute, so the size comes from here). IBM's VIOS `lspv`
+/// man page; `tests/fixtures/hmc/vios/lspv-size-fmt.txt`.
+pub(crate) const VIOS_DISKS: &str = "lspv -size -fmt :";
 
 /// `viosvrcmd -c "lsmap -all -type disk -field clientid backing -fmt :"`: virtual SCSI
 /// mappings, the client partition's id and the disk behind it.
 pub(crate) const VIOS_VSCSI: &str = "lsmap -all -type disk -field clientid backing -fmt :";
 
-/// `viosvrcmd -c "lsmap -all -npiv -field clntid backing -fmt :"`: NPIV mappings, the client's
-/// id and the LUN's disk as this VIOS sees it.
-pub(crate) const VIOS_NPIV: &str = "lsmap -all -npiv -field clntid backing -fmt :";
+/// `viosvrcmd -c "lsmap -all -npiv -field name clntid clntname status fc -fmt :"`: NPIV
+/// mappings, the server adapter, the client's id (decimal) and name, whether it logged in, and
+/// the physical port. NPIV has no `backing` field: the LUNs are zoned to the client's own
+/// WWPNs, which the VIOS does not see (IBM's `lsmap` man page; IBM/ansible-power-vios
+/// `mapping_facts.py`; `tests/fixtures/hmc/vios/lsmap-all-npiv-field-fmt.txt`).
+pub(crate) const VIOS_NPIV: &str = "lsmap -all -npiv -field name clntid clntname status fc -fmt :";
 
 /// The description `lsdev` gives a Shared Ethernet Adapter.
 pub(crate) const SEA_DESCRIPTION: &str = "Shared Ethernet Adapter";
+
+/// `lshmc -V`: the HMC's version as `base_version` names it (`V8R8.2.0`), else from its
+/// `Version:` and `Release:` lines. The answer is one quoted record over several lines
+/// (tests/fixtures/hmc/lshmc-V.*.txt: V7R7.9.0 and V8R8.2.0 recorded, V9/V10 reconstructed).
+pub(crate) const HMC_VERSION: &str = "lshmc -V";
+
+/// Reads [`HMC_VERSION`]'s answer.
+pub(crate) fn hmc_version(text: &str) -> Option<String> {
+    if let Some(i) = text.find("base_version=") {
+        let v: String = text[i + "base_version=".len()..]
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '"' && *c != ',')
+            .collect();
+        if !v.is_empty() {
+            return Some(v);
+        }
+    }
+    let field =
+        |k: &str| text.lines().find_map(|l| l.split_once(k).map(|(_, v)| v.trim().trim_end_matches('"').to_owned()));
+    Some(format!("V{}R{}", field("Version:")?, field("Release:")?))
+}
 
 /// `-F a,b,c`.
 pub(crate) fn fields(f: &[&str]) -> String {

@@ -12,13 +12,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use powerplane_model::manifest::{
-    DiskSpec, FrameHardwareSpec, FrameSpec, HaMode, MemoryMode, Metadata, NetworkSpec, PagingDeviceSpec, PartitionSpec,
-    Placement, ProcMode, ReservePolicy, RunState, SeaSpec, SharedMemoryPoolSpec, SharedProcessorPoolSpec, StorageSpec,
-    StorageVia, TrunkSpec, ViosHardwareSpec, ViosMember, ViosPairSpec,
+    CompatMode, DiskSpec, FrameHardwareSpec, FrameSpec, HaMode, MemoryMode, Metadata, NetworkSpec, PagingDeviceSpec,
+    PartitionSpec, Placement, ProcMode, ReservePolicy, RunState, SeaSpec, SharedMemoryPoolSpec,
+    SharedProcessorPoolSpec, StorageSpec, StorageVia, TrunkSpec, ViosHardwareSpec, ViosMember, ViosPairSpec,
 };
 use powerplane_model::status::{
-    BridgeMode, LparState, MigrationState, MigrationStatus, PagingDeviceStatus, PagingStatus, PartitionStatus,
-    SeaHaMode, SeaMemberStatus, SeaState, Status,
+    BridgeMode, FrameState, LparState, MigrationState, MigrationStatus, Namesake, PagingDeviceStatus, PagingStatus,
+    PartitionStatus, SeaHaMode, SeaMemberStatus, SeaState, Status,
 };
 use powerplane_model::{
     DeviceName, Estate, FrameName, Lun, MemPoolName, MemoryMb, Object, PartitionName, ProcPoolName, ProcPoolObjectName,
@@ -56,6 +56,8 @@ pub(crate) struct FrameListings {
     pub lparmigr: Vec<Record>,
     /// What each running VIOS listed.
     pub vios: BTreeMap<ViosName, ViosListings>,
+    /// Running VIOS that could not be listed, with why.
+    pub vios_unknown: BTreeMap<ViosName, String>,
 }
 
 /// What one VIOS listed through `viosvrcmd`.
@@ -63,11 +65,11 @@ pub(crate) struct FrameListings {
 pub(crate) struct ViosListings {
     /// `lsdev -type adapter -field name physloc description -fmt :`.
     pub adapters: String,
-    /// `lsdev -type disk -field name -fmt :`.
+    /// `lspv -size -fmt :`: `name:pvid:megabytes` per disk.
     pub disks: String,
     /// `lsmap -all -type disk -field clientid backing -fmt :`.
     pub vscsi: String,
-    /// `lsmap -all -npiv -field clntid backing -fmt :`.
+    /// `lsmap -all -npiv -field name clntid clntname status fc -fmt :`.
     pub npiv: String,
     /// `lsdev -dev DEV -attr` of each SEA device and disk.
     pub attrs: BTreeMap<DeviceName, String>,
@@ -84,9 +86,19 @@ impl ViosListings {
             .collect()
     }
 
-    /// The disks `lsdev` lists.
+    /// The disks `lspv` lists.
     pub(crate) fn disk_names(&self) -> Vec<DeviceName> {
-        self.disks.lines().filter_map(|l| DeviceName::new(l.trim()).ok()).collect()
+        self.disk_lines().map(|(n, _)| n).collect()
+    }
+
+    /// Each disk `lspv -size -fmt :` lists, with its size in MB when printed.
+    fn disk_lines(&self) -> impl Iterator<Item = (DeviceName, Option<MemoryMb>)> + '_ {
+        self.disks.lines().filter_map(|l| {
+            let mut it = l.split(':').map(str::trim);
+            let name = DeviceName::new(it.next()?).ok()?;
+            let size = it.nth(1).and_then(|s| s.parse().ok()).map(MemoryMb);
+            Some((name, size))
+        })
     }
 
     fn adapter_lines(&self) -> impl Iterator<Item = (&str, &str, &str)> {
@@ -179,9 +191,35 @@ fn attr_table(text: &str) -> BTreeMap<&str, &str> {
         .collect()
 }
 
-/// `Key: value` lines of `entstat -all`.
+/// `Key: value` lines of `entstat -all`, the first of each key: the SEA's own High
+/// Availability block comes before the statistics of its real and trunk adapters, whose lines
+/// repeat keys (`Priority: 1  Active: True`, `tests/fixtures/hmc/vios/entstat-all.*.txt`).
 fn entstat_lines(text: &str) -> BTreeMap<&str, &str> {
-    text.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim(), v.trim())).collect()
+    let mut out = BTreeMap::new();
+    for (k, v) in text.lines().filter_map(|l| l.split_once(':')) {
+        out.entry(k.trim()).or_insert(v.trim());
+    }
+    out
+}
+
+/// A SEA's failover state and trunk priority from its `entstat -all` (tests read the corpus
+/// with it).
+#[cfg(test)]
+pub(crate) fn sea_state(text: &str) -> (Option<SeaState>, Option<u8>) {
+    let e = entstat_lines(text);
+    let state = e.get("State").and_then(|s| word::<SeaState>("sea", "State", s).ok());
+    (state, e.get("Priority").and_then(|p| p.split_whitespace().next()?.parse().ok()))
+}
+
+/// The blocks of a chain of `lsdev -dev X -attr` outputs, one per device, each from its
+/// `attribute value description user_settable` header on.
+pub(crate) fn attr_blocks(text: &str) -> Vec<&str> {
+    let starts: Vec<usize> = text
+        .match_indices("attribute")
+        .map(|(i, _)| i)
+        .filter(|&i| i == 0 || text.as_bytes()[i - 1] == b'\n')
+        .collect();
+    starts.iter().enumerate().map(|(n, &i)| &text[i..starts.get(n + 1).copied().unwrap_or(text.len())]).collect()
 }
 
 /// The SEA's `haMode` from its members' `ha_mode`: disabled or sharing when all are, else
@@ -205,67 +243,178 @@ fn virtual_slot(physloc: &str) -> Option<u16> {
     c.split('-').next()?.parse().ok()
 }
 
-/// The observed estate of `frames`.
-pub(crate) fn estate(frames: Vec<(FrameName, FrameListings)>) -> Result<Estate, ParseError> {
-    let mut e = Estate::default();
-    let mut status = Status::default();
-    for (fname, l) in frames {
-        frame(&mut e, &mut status, fname, &l)?;
-    }
-    e.status = status;
-    Ok(e)
+/// A partition one frame lists: what the estate gets if it is *the* partition of its name.
+pub(crate) struct Found {
+    name: PartitionName,
+    frame: FrameName,
+    lpar_id: u32,
+    /// Its configuration, `None` when it could not be read (`unknown` says why).
+    object: Option<powerplane_model::Partition>,
+    status: PartitionStatus,
+    unknown: Option<String>,
 }
 
-fn frame(e: &mut Estate, status: &mut Status, fname: FrameName, l: &FrameListings) -> Result<(), ParseError> {
+/// The observed estate: the frames listed, and those set aside with why. Never fails: a frame
+/// whose listings cannot be read is set aside with the reason, the rest is observed.
+pub(crate) fn estate(frames: Vec<(FrameName, Result<FrameListings, String>)>, last: Option<&Estate>) -> Estate {
+    let mut e = Estate::default();
+    let mut status = Status::default();
+    let mut found = Vec::new();
+    for (fname, l) in frames {
+        let l = match l {
+            Ok(l) => l,
+            Err(why) => {
+                status.set_aside.insert(fname, why);
+                continue;
+            }
+        };
+        // Read into a scratch estate, so that a frame that fails half-way leaves nothing.
+        let (mut fe, mut fs, mut ff) = (Estate::default(), Status::default(), Vec::new());
+        match frame(&mut fe, &mut fs, &mut ff, fname.clone(), &l, last) {
+            Ok(()) => {
+                e.frames.extend(fe.frames);
+                e.hardware.extend(fe.hardware);
+                e.vios_pairs.extend(fe.vios_pairs);
+                e.seas.extend(fe.seas);
+                e.mem_pools.extend(fe.mem_pools);
+                e.proc_pools.extend(fe.proc_pools);
+                status.frames.extend(fs.frames);
+                status.vios.extend(fs.vios);
+                status.seas.extend(fs.seas);
+                status.paging_devices.extend(fs.paging_devices);
+                status.unknown_vios.extend(fs.unknown_vios);
+                found.extend(ff);
+            }
+            Err(err) => {
+                tracing::warn!(frame = %fname, error = %err, "set aside: its listings could not be read");
+                status.set_aside.insert(fname, format!("its listings could not be read: {err}"));
+            }
+        }
+    }
+    resolve(found, &mut e, &mut status, last);
+    e.status = status;
+    e
+}
+
+/// Puts each partition name once into the estate. The same name on several frames is a
+/// profile copy kept on every frame of a cluster (seed `infoscale-lpm-vcs.txt`) or the shell a
+/// migration creates on its target: the partition is the one whose source frame's
+/// `lslparmigr` names the other as its destination, else the one that is active, else the one
+/// on the frame it was last observed on; the others are namesakes. Two inactive copies with no
+/// earlier observation to tell them apart make the name unknown.
+fn resolve(found: Vec<Found>, e: &mut Estate, status: &mut Status, last: Option<&Estate>) {
+    let mut by_name: BTreeMap<PartitionName, Vec<Found>> = BTreeMap::new();
+    for f in found {
+        by_name.entry(f.name.clone()).or_default().push(f);
+    }
+    for (name, mut all) in by_name {
+        let pick = if all.len() == 1 {
+            Some(0)
+        } else {
+            let migrating_to = |f: &Found| f.status.migration.as_ref().map(|m| m.to.clone());
+            let source = all.iter().position(|f| {
+                migrating_to(f).is_some_and(|to| all.iter().any(|g| g.frame == to && g.frame != f.frame))
+            });
+            let active: Vec<usize> = (0..all.len())
+                .filter(|&i| !matches!(all[i].status.state, LparState::NotActivated | LparState::Other(_)))
+                .collect();
+            let before = last.and_then(|l| l.status.partitions.get(&name)).map(|s| &s.frame);
+            source
+                .or_else(|| (active.len() == 1).then(|| active[0]))
+                .or_else(|| before.and_then(|b| all.iter().position(|f| &f.frame == b)))
+        };
+        let Some(i) = pick else {
+            let where_: Vec<String> =
+                all.iter().map(|f| format!("{} (id {}, {})", f.frame, f.lpar_id, f.status.state)).collect();
+            status.unknown_partitions.insert(
+                name.clone(),
+                format!(
+                    "it is listed on {} and nothing tells which is the partition; rename or remove the copies",
+                    where_.join(" and ")
+                ),
+            );
+            for f in all {
+                status.namesakes.push(Namesake {
+                    name: f.name,
+                    frame: f.frame,
+                    lpar_id: f.lpar_id,
+                    state: f.status.state,
+                });
+            }
+            continue;
+        };
+        let chosen = all.remove(i);
+        for f in all {
+            status.namesakes.push(Namesake { name: f.name, frame: f.frame, lpar_id: f.lpar_id, state: f.status.state });
+        }
+        if let Some(why) = &chosen.unknown {
+            status.unknown_partitions.insert(name.clone(), why.clone());
+        }
+        if let Some(o) = chosen.object {
+            e.partitions.insert(name.clone(), o);
+            status.partitions.insert(name, chosen.status);
+        }
+    }
+}
+
+fn frame(
+    e: &mut Estate,
+    status: &mut Status,
+    found: &mut Vec<Found>,
+    fname: FrameName,
+    l: &FrameListings,
+    last: Option<&Estate>,
+) -> Result<(), ParseError> {
     const SYS: &str = "managed system";
     let meta = |n: &FrameName| Metadata { name: n.clone(), labels: Default::default() };
+    // An unknown mode is kept as its text (`CompatMode::Other`).
     let compat_modes = l
         .sys
         .get("lpar_proc_compat_modes")
         .map(String::as_str)
         .unwrap_or("")
         .split(',')
-        .filter(|m| !m.is_empty())
-        .map(|m| word(SYS, "lpar_proc_compat_modes", m))
-        .collect::<Result<_, _>>()?;
-    status.frames.insert(fname.clone(), word(SYS, "state", get(&l.sys, SYS, "state")?)?);
+        .map(str::trim)
+        .filter(|m| !m.is_empty() && *m != "null" && *m != "unavailable")
+        .map(CompatMode::parse)
+        .collect();
+    status.frames.insert(fname.clone(), FrameState::parse(get(&l.sys, SYS, "state")?));
     let mem = l.sys_mem.first().ok_or_else(|| bad(SYS, "configurable_sys_mem", "was not listed"))?;
     let proc = l.sys_proc.first().ok_or_else(|| bad(SYS, "configurable_sys_proc_units", "was not listed"))?;
 
-    // Partitions and VIOS, by name, with their profiles.
+    // Partitions and VIOS, by name (unique on a frame), with the profile each runs or
+    // activates with.
     const LPAR: &str = "partition";
-    let profiles: BTreeMap<&str, &Record> =
-        l.prof.iter().filter_map(|r| r.get("lpar_name").map(|n| (n.as_str(), r))).collect();
     let by_id: BTreeMap<u32, &str> =
         l.lpar.iter().filter_map(|r| Some((r.get("lpar_id")?.parse().ok()?, r.get("name")?.as_str()))).collect();
     let mut vios_hw = Vec::new();
     let mut vios_state = BTreeMap::new();
+    let mut unknown_vios: BTreeMap<ViosName, String> = l.vios_unknown.clone();
+    let last_vios = |v: &ViosName| -> Option<ViosHardwareSpec> {
+        last?.hardware.get(&fname)?.spec.vios.iter().find(|h| &h.name == v).cloned()
+    };
     for r in l.lpar.iter().filter(|r| r.get("lpar_env").map(String::as_str) == Some("vioserver")) {
         let name: ViosName = named(LPAR, "name", get(r, LPAR, "name")?)?;
-        let state: LparState = word(LPAR, "state", get(r, LPAR, "state")?)?;
-        vios_state.insert(name.clone(), state);
-        let prof =
-            profiles.get(name.as_str()).ok_or_else(|| bad(LPAR, "profile", format!("of {name} was not listed")))?;
-        let v = l.vios.get(&name);
-        let ethernet: Vec<DeviceName> = v
-            .map(|v| {
-                v.adapter_lines()
-                    .filter(|(n, _, d)| n.starts_with("ent") && *d != super::listing::SEA_DESCRIPTION)
-                    .filter_map(|(n, _, _)| DeviceName::new(n).ok())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut disks = Vec::new();
-        for d in v.map(ViosListings::disk_names).unwrap_or_default() {
-            const DISK: &str = "disk";
-            let Some(text) = v.and_then(|v| v.attrs.get(&d)) else { continue };
-            let a = attr_table(text);
-            let lun: Lun = named(DISK, "unique_id", a.get("unique_id").copied().unwrap_or(""))?;
-            let size = a.get("size_in_mb").and_then(|s| s.parse().ok()).map(MemoryMb).unwrap_or(MemoryMb(0));
-            let reserve_policy: ReservePolicy =
-                word(DISK, "reserve_policy", a.get("reserve_policy").copied().unwrap_or(""))?;
-            disks.push(DiskSpec { name: d, lun, size_mb: size, reserve_policy });
+        let state = LparState::parse(get(r, LPAR, "state")?);
+        if !state.is_plannable() {
+            unknown_vios.entry(name.clone()).or_insert_with(|| format!("its state is {:?}", state.as_str()));
         }
+        vios_state.insert(name.clone(), state);
+        let prof = profile_of(l, r).ok_or_else(|| bad(LPAR, "profile", format!("of {name} was not listed")))?;
+        let v = l.vios.get(&name).filter(|_| !unknown_vios.contains_key(&name));
+        let (ethernet, disks) = match v {
+            Some(v) => vios_devices(v).unwrap_or_else(|why| {
+                unknown_vios.insert(name.clone(), why);
+                (Vec::new(), Vec::new())
+            }),
+            None => (Vec::new(), Vec::new()),
+        };
+        // What a VIOS that could not be listed had when it last answered: its devices are
+        // unknown now, never empty (the plan holds what needs them).
+        let (ethernet, disks) = match (unknown_vios.contains_key(&name), last_vios(&name)) {
+            (true, Some(then)) => (then.ethernet, then.disks),
+            _ => (ethernet, disks),
+        };
         vios_hw.push(ViosHardwareSpec {
             name,
             memory_mb: MemoryMb(num(prof, "profile", "desired_mem")?),
@@ -274,6 +423,9 @@ fn frame(e: &mut Estate, status: &mut Status, fname: FrameName, l: &FrameListing
             disks,
             msp: r.get("msp").is_some_and(|m| m == "1"),
         });
+    }
+    if !unknown_vios.is_empty() {
+        status.unknown_vios.insert(fname.clone(), unknown_vios.clone());
     }
     let mut hw_sorted = vios_hw.clone();
     hw_sorted.sort_by(|a, b| a.name.cmp(&b.name));
@@ -342,11 +494,30 @@ fn frame(e: &mut Estate, status: &mut Status, fname: FrameName, l: &FrameListing
     // The SEA: one device on each VIOS that has one.
     const SEA: &str = "shared ethernet adapter";
     let mut members: Vec<(SeaMemberStatus, DeviceName, Option<DeviceName>, Vec<TrunkSpec>)> = Vec::new();
+    let vios_profile = |n: &ViosName| {
+        l.lpar.iter().find(|r| r.get("name").map(String::as_str) == Some(n.as_str())).and_then(|r| profile_of(l, r))
+    };
     for h in &vios_hw {
+        if status.vios_unknown(&fname, &h.name) {
+            continue;
+        }
         let Some(v) = l.vios.get(&h.name) else { continue };
         for dev in v.sea_devices() {
             let Some(attrs) = v.attrs.get(&dev) else { continue };
             let a = attr_table(attrs);
+            let stat = v.entstat.get(&dev).map(|t| entstat_lines(t)).unwrap_or_default();
+            // A value this version does not know makes the VIOS unknown, named.
+            let ha_text = a.get("ha_mode").copied().unwrap_or("");
+            let state_text = stat.get("State").copied().unwrap_or("INACTIVE");
+            let (Ok(ha_mode), Ok(state)) =
+                (word::<SeaHaMode>(SEA, "ha_mode", ha_text), word::<SeaState>(SEA, "State", state_text))
+            else {
+                status.unknown_vios.entry(fname.clone()).or_default().insert(
+                    h.name.clone(),
+                    format!("its SEA {dev} has ha_mode {ha_text:?} and state {state_text:?}, which powerplane does not both know"),
+                );
+                continue;
+            };
             let adapters: Vec<DeviceName> = a
                 .get("virt_adapters")
                 .copied()
@@ -356,18 +527,15 @@ fn frame(e: &mut Estate, status: &mut Status, fname: FrameName, l: &FrameListing
                 .map(|s| named(SEA, "virt_adapters", s))
                 .collect::<Result<_, _>>()?;
             let sea_trunks: Vec<TrunkSpec> = adapters.iter().filter_map(|d| trunk_of(&h.name, d)).collect();
-            let ha_mode: SeaHaMode = word(SEA, "ha_mode", a.get("ha_mode").copied().unwrap_or(""))?;
             let real: DeviceName = named(SEA, "real_adapter", a.get("real_adapter").copied().unwrap_or(""))?;
             let cc: Option<DeviceName> =
                 a.get("ctl_chan").filter(|c| !c.is_empty()).map(|c| named(SEA, "ctl_chan", c)).transpose()?;
-            let stat = v.entstat.get(&dev).map(|t| entstat_lines(t)).unwrap_or_default();
-            let state: SeaState = word(SEA, "State", stat.get("State").copied().unwrap_or("INACTIVE"))?;
             let bridge_mode = match stat.get("Bridge Mode").copied() {
                 Some("All") => BridgeMode::All,
                 Some("Partial") => BridgeMode::Partial,
                 _ => BridgeMode::None,
             };
-            let priority = stat.get("Priority").and_then(|p| p.parse().ok()).or_else(|| {
+            let priority = stat.get("Priority").and_then(|p| p.split_whitespace().next()?.parse().ok()).or_else(|| {
                 sea_trunks.first().and_then(|t| {
                     let slot = v
                         .adapter_lines()
@@ -376,7 +544,7 @@ fn frame(e: &mut Estate, status: &mut Status, fname: FrameName, l: &FrameListing
                     trunks.get(&(h.name.as_str(), slot)).map(|t| t.2)
                 })
             });
-            let unsaved = profile_slots(profiles.get(h.name.as_str()).copied())
+            let unsaved = profile_slots(vios_profile(&h.name))
                 .map(|saved| {
                     h.ethernet
                         .iter()
@@ -398,7 +566,16 @@ fn frame(e: &mut Estate, status: &mut Status, fname: FrameName, l: &FrameListing
                     priority: priority.unwrap_or(1),
                     state,
                     bridge_mode,
-                    vlans: vlans(SEA, "VID shared", stat.get("VID shared").copied().unwrap_or(""))?,
+                    vlans: match stat.get("VID shared") {
+                        Some(v) => vlans(SEA, "VID shared", v)?,
+                        // Outside load sharing `entstat` prints no "VID shared": a SEA bridging
+                        // everything bridges every VLAN of its trunks (seed lines 742-755, 953).
+                        None if bridge_mode == BridgeMode::All => sea_trunks
+                            .iter()
+                            .flat_map(|t| std::iter::once(t.pvid).chain(t.vlans.iter().copied()))
+                            .collect(),
+                        None => Vec::new(),
+                    },
                     adapters,
                     unsaved,
                 },
@@ -481,6 +658,12 @@ fn frame(e: &mut Estate, status: &mut Status, fname: FrameName, l: &FrameListing
         if pool == ProcPoolName::default_pool() {
             continue;
         }
+        // Pools 1-63 always exist; an unused one has maximum 0 (`SharedPoolNN`): not a pool
+        // anyone configured (pypowervm `tests/data/shrprocpool.txt`).
+        let max = units(r, PP, "max_pool_proc_units")?;
+        if max == ProcUnits::default() {
+            continue;
+        }
         let name = ProcPoolObjectName::new(format!("{fname}-{pool}")).map_err(|e| bad(PP, "name", e.to_string()))?;
         e.proc_pools.insert(
             name.clone(),
@@ -489,7 +672,7 @@ fn frame(e: &mut Estate, status: &mut Status, fname: FrameName, l: &FrameListing
                 SharedProcessorPoolSpec {
                     frame: fname.clone(),
                     pool_name: pool,
-                    max_proc_units: units(r, PP, "max_pool_proc_units")?,
+                    max_proc_units: max,
                     reserved_proc_units: units(r, PP, "curr_reserved_pool_proc_units")?,
                 },
             ),
@@ -530,62 +713,150 @@ fn frame(e: &mut Estate, status: &mut Status, fname: FrameName, l: &FrameListing
         e.mem_pools.values().find(|p| p.spec.frame == fname).map(|p| p.spec.paging_vios.clone()).unwrap_or_default();
     for r in l.lpar.iter().filter(|r| r.get("lpar_env").map(String::as_str) != Some("vioserver")) {
         let n = get(r, LPAR, "name")?;
-        let name: PartitionName = named(LPAR, "name", n)?;
-        let state: LparState = word(LPAR, "state", get(r, LPAR, "state")?)?;
-        let prof = profiles.get(n).ok_or_else(|| bad(LPAR, "profile", format!("of {name} was not listed")))?;
-        let (profile, spec_now) =
-            partition_spec(&fname, prof, current_mem.get(n).copied(), current_proc.get(n).copied(), &pool_vios)?;
-        let mut spec = spec_now;
-        spec.state = if state.is_running() { RunState::Running } else { RunState::Stopped };
-        let mut eth = client_eth.get(n).cloned().unwrap_or_default();
-        eth.sort();
-        spec.network = eth.into_iter().map(|(_, vlan)| NetworkSpec { vlan }).collect();
-        spec.storage = storage.get(n).cloned().unwrap_or_default();
-        let below_desired = {
-            let (d, p) = (&spec, &profile);
-            d.memory.desired_mb < p.memory.desired_mb || d.processors.units < p.processors.units
+        let name: PartitionName = match named(LPAR, "name", n) {
+            Ok(name) => name,
+            Err(e) => {
+                tracing::warn!(frame = %fname, partition = n, error = %e, "a partition powerplane cannot name is left out");
+                continue;
+            }
         };
-        let paging = (spec.memory.mode == MemoryMode::Shared)
-            .then(|| -> Result<Option<PagingStatus>, ParseError> {
-                let Some(primary) = opt_name::<ViosName>(prof, "profile", "primary_paging_vios_name")? else {
-                    return Ok(None);
-                };
-                Ok(Some(PagingStatus {
-                    primary,
-                    secondary: opt_name(prof, "profile", "secondary_paging_vios_name")?,
-                    current: current_mem
-                        .get(n)
-                        .map(|m| opt_name(m, "memory", "curr_paging_vios_name"))
-                        .transpose()?
-                        .flatten(),
-                    device: l
-                        .pgdev
-                        .iter()
-                        .find(|d| d.get("lpar_name").map(String::as_str) == Some(n))
-                        .and_then(|d| d.get("device_name"))
-                        .and_then(|d| DeviceName::new(d.as_str()).ok()),
-                }))
-            })
-            .transpose()?
-            .flatten();
-        let migration = match migrations.get(n) {
-            Some(m) => migration(m)?,
-            None => None,
+        let lpar_id: u32 = num(r, LPAR, "lpar_id")?;
+        let state = LparState::parse(get(r, LPAR, "state")?);
+        let base = PartitionStatus {
+            frame: fname.clone(),
+            state: state.clone(),
+            rmc: r.get("rmc_state").is_some_and(|s| s == "active"),
+            paging: None,
+            migration: None,
+            below_desired: false,
+            lpar_id: Some(lpar_id),
+            profile: None,
         };
-        status.partitions.insert(
-            name.clone(),
-            PartitionStatus {
-                frame: fname.clone(),
+        let read = || -> Result<(PartitionSpec, PartitionStatus), ParseError> {
+            let prof = profile_of(l, r).ok_or_else(|| bad(LPAR, "profile", format!("of {name} was not listed")))?;
+            // An inactive partition's current resources read 0: what it will get is its
+            // profile's (IBM's `lshwres` man page; `tests/fixtures/hmc/lshwres-r-mem-level-lpar.power5-v7.txt`).
+            let holds = matches!(
                 state,
-                rmc: r.get("rmc_state").is_some_and(|s| s == "active"),
-                paging,
-                migration,
-                below_desired,
+                LparState::Running
+                    | LparState::MigratingRunning
+                    | LparState::OpenFirmware
+                    | LparState::Starting
+                    | LparState::ShuttingDown
+            );
+            let (cm, cp) =
+                if holds { (current_mem.get(n).copied(), current_proc.get(n).copied()) } else { (None, None) };
+            let (profile, mut spec) = partition_spec(&fname, prof, cm, cp, &pool_vios)?;
+            spec.state = if state.is_running() { RunState::Running } else { RunState::Stopped };
+            let mut eth = client_eth.get(n).cloned().unwrap_or_default();
+            eth.sort();
+            spec.network = eth.into_iter().map(|(_, vlan)| NetworkSpec { vlan }).collect();
+            spec.storage = storage.get(n).cloned().unwrap_or_default();
+            let below_desired =
+                spec.memory.desired_mb < profile.memory.desired_mb || spec.processors.units < profile.processors.units;
+            let paging = match spec.memory.mode {
+                MemoryMode::Shared => match opt_name::<ViosName>(prof, "profile", "primary_paging_vios_name")? {
+                    Some(primary) => Some(PagingStatus {
+                        primary,
+                        secondary: opt_name(prof, "profile", "secondary_paging_vios_name")?,
+                        current: match current_mem.get(n).filter(|_| holds) {
+                            Some(m) => opt_name(m, "memory", "curr_paging_vios_name")?,
+                            None => None,
+                        },
+                        device: l
+                            .pgdev
+                            .iter()
+                            .find(|d| d.get("lpar_name").map(String::as_str) == Some(n))
+                            .and_then(|d| d.get("device_name"))
+                            .and_then(|d| DeviceName::new(d.as_str()).ok()),
+                    }),
+                    None => None,
+                },
+                MemoryMode::Dedicated => None,
+            };
+            let migration = match migrations.get(n) {
+                Some(m) => migration(m)?,
+                None => None,
+            };
+            let profile_name = prof.get("name").and_then(|p| powerplane_model::ProfileName::new(p.as_str()).ok());
+            Ok((spec, PartitionStatus { paging, migration, below_desired, profile: profile_name, ..base.clone() }))
+        };
+        let meta = Metadata { name: name.clone(), labels: Default::default() };
+        found.push(match read() {
+            Ok((spec, st)) => Found {
+                name,
+                frame: fname.clone(),
+                lpar_id,
+                object: Some(Object::new(meta, spec)),
+                status: st,
+                unknown: None,
             },
-        );
-        e.partitions.insert(name.clone(), Object::new(Metadata { name, labels: Default::default() }, spec));
+            Err(err) => Found {
+                name,
+                frame: fname.clone(),
+                lpar_id,
+                object: None,
+                status: base,
+                unknown: Some(format!("its listing on {fname} could not be read: {err}")),
+            },
+        });
     }
     Ok(())
+}
+
+/// The profile a partition runs with (`curr_profile`) or, never activated, the one it
+/// activates with (`default_profile`); a partition with a single profile has that one.
+fn profile_of<'l>(l: &'l FrameListings, lpar: &Record) -> Option<&'l Record> {
+    let lpar_name = lpar.get("name")?;
+    let wanted = ["curr_profile", "default_profile"]
+        .iter()
+        .filter_map(|k| lpar.get(*k))
+        .find(|v| !v.is_empty() && *v != "null" && *v != "none");
+    let mine = || l.prof.iter().filter(move |p| p.get("lpar_name") == Some(lpar_name));
+    match wanted {
+        Some(w) => mine().find(|p| p.get("name") == Some(w)).or_else(|| single(mine())),
+        None => single(mine()),
+    }
+}
+
+/// The only item, if there is exactly one.
+fn single<T>(mut it: impl Iterator<Item = T>) -> Option<T> {
+    let first = it.next()?;
+    it.next().is_none().then_some(first)
+}
+
+/// A running VIOS's ethernet adapters and disks from its listings; `Err` with why when a value
+/// is not one this version reads (the VIOS is then unknown).
+pub(crate) fn vios_devices(v: &ViosListings) -> Result<(Vec<DeviceName>, Vec<DiskSpec>), String> {
+    let ethernet = v
+        .adapter_lines()
+        .filter(|(n, _, d)| n.starts_with("ent") && *d != super::listing::SEA_DESCRIPTION)
+        .filter_map(|(n, _, _)| DeviceName::new(n).ok())
+        .collect();
+    let mut disks = Vec::new();
+    for (d, listed_size) in v.disk_lines() {
+        let Some(text) = v.attrs.get(&d) else { continue };
+        let a = attr_table(text);
+        let id = a.get("unique_id").copied().unwrap_or("");
+        let lun = match Lun::new(id) {
+            Ok(lun) => lun,
+            // A disk without a usable identifier (a local disk, an unusual id) is one no LUN
+            // of a manifest can name: left out, said.
+            Err(e) => {
+                tracing::debug!(disk = %d, error = %e, "a disk without a usable unique_id is left out");
+                continue;
+            }
+        };
+        // An MPIO FC disk has no `size_in_mb` attribute: `lspv -size` gives it.
+        let size = listed_size
+            .or_else(|| a.get("size_in_mb").and_then(|s| s.parse().ok()).map(MemoryMb))
+            .unwrap_or(MemoryMb(0));
+        let policy = a.get("reserve_policy").copied().unwrap_or("");
+        let reserve_policy = ReservePolicy::parse(policy)
+            .ok_or_else(|| format!("disk {d} has reserve_policy {policy:?}, which powerplane does not know"))?;
+        disks.push(DiskSpec { name: d, lun, size_mb: size, reserve_policy });
+    }
+    Ok((ethernet, disks))
 }
 
 /// The virtual slots a VIOS's profile keeps (`virtual_eth_adapters`), `None` when none was
@@ -638,6 +909,7 @@ fn migration(r: &Record) -> Result<Option<MigrationStatus>, ParseError> {
         "Not Migrating" => return Ok(None),
         s => word::<MigrationState>(M, "migration_state", s)?,
     };
+    let failed = state == MigrationState::Failed;
     let sent: u64 = r.get("bytes_transmitted").and_then(|v| v.parse().ok()).unwrap_or(0);
     let left: u64 = r.get("bytes_remaining").and_then(|v| v.parse().ok()).unwrap_or(0);
     let total = (sent + left).max(1);
@@ -646,7 +918,7 @@ fn migration(r: &Record) -> Result<Option<MigrationStatus>, ParseError> {
         state,
         percent: (sent * 100 / total).min(100) as u8,
         // The HMC gives bytes, not time: the rest at the rate of the default estimate.
-        remaining_secs: if state == MigrationState::Failed {
+        remaining_secs: if failed {
             0
         } else {
             (left as f64 / (1u64 << 30) as f64 * powerplane_model::plan::Rates::default().lpm_seconds_per_gb as f64)
@@ -656,16 +928,21 @@ fn migration(r: &Record) -> Result<Option<MigrationStatus>, ParseError> {
 }
 
 /// A VIOS that is down answers no `viosvrcmd`: its adapters and disks, and its SEA device, are
-/// taken from `last` (an earlier observation), its SEA device inactive, bridging nothing.
+/// taken from `last` (an earlier observation), its SEA device inactive, bridging nothing. A
+/// running VIOS that could not be listed (unknown) keeps its SEA device as it was last seen:
+/// what it does now is unknown, and the plan holds what touches it.
 pub(crate) fn fill_down_vios(e: &mut Estate, last: &Estate) {
     let frames: Vec<FrameName> = e.hardware.keys().cloned().collect();
     for f in frames {
-        let down: Vec<ViosName> = e
+        let unknown: Vec<ViosName> =
+            e.status.unknown_vios.get(&f).map(|m| m.keys().cloned().collect()).unwrap_or_default();
+        let stopped: Vec<ViosName> = e
             .status
             .vios
             .get(&f)
             .map(|m| m.iter().filter(|(_, s)| !s.is_running()).map(|(v, _)| v.clone()).collect())
             .unwrap_or_default();
+        let down: Vec<ViosName> = stopped.iter().chain(&unknown).cloned().collect();
         if down.is_empty() {
             continue;
         }
@@ -687,11 +964,11 @@ pub(crate) fn fill_down_vios(e: &mut Estate, last: &Estate) {
         };
         let Some(old) = last.seas.values().find(|s| on_frame(last, s)) else { continue };
         let old_members = last.status.seas.get(&old.metadata.name).cloned().unwrap_or_default();
-        let inactive = |m: &SeaMemberStatus| SeaMemberStatus {
-            state: SeaState::Inactive,
-            bridge_mode: BridgeMode::None,
-            vlans: Vec::new(),
-            ..m.clone()
+        let inactive = |m: &SeaMemberStatus| {
+            if unknown.contains(&m.vios) {
+                return m.clone();
+            }
+            SeaMemberStatus { state: SeaState::Inactive, bridge_mode: BridgeMode::None, vlans: Vec::new(), ..m.clone() }
         };
         let current = e.seas.values().find(|s| on_frame(e, s)).map(|s| s.metadata.name.clone());
         match current {

@@ -25,6 +25,8 @@ pub(crate) fn hmc_view(mut e: Estate) -> Estate {
     }
     for p in e.partitions.values_mut() {
         p.spec.hooks = Default::default();
+        // NPIV LUNs are zoned to the client's own ports: no VIOS listing names them.
+        p.spec.storage.retain(|s| s.via != powerplane_model::manifest::StorageVia::Npiv);
         p.spec.processors = p.spec.processors.with_defaults_elided();
         p.spec.memory = p.spec.memory.with_defaults_elided();
     }

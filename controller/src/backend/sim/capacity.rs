@@ -18,7 +18,7 @@ pub(crate) struct Free {
 }
 
 /// Whether a partition in this state holds resources.
-pub(crate) fn holds_resources(state: LparState) -> bool {
+pub(crate) fn holds_resources(state: &LparState) -> bool {
     !matches!(state, LparState::NotActivated | LparState::MigratingNotActivated | LparState::Error)
 }
 
@@ -36,7 +36,7 @@ pub(crate) fn free(frame: &SimFrame) -> Free {
     let mut memory = frame.hw.memory_mb;
     let mut procs = frame.hw.proc_units;
     for v in &frame.hw.vios {
-        if frame.vios.get(&v.name).is_some_and(|s| holds_resources(s.state)) {
+        if frame.vios.get(&v.name).is_some_and(|s| holds_resources(&s.state)) {
             memory = memory.saturating_sub(v.memory_mb);
             procs = procs.saturating_sub(v.proc_units);
         }
@@ -44,7 +44,7 @@ pub(crate) fn free(frame: &SimFrame) -> Free {
     if let Some(pool) = &frame.mem_pool {
         memory = memory.saturating_sub(pool.pool_mem);
     }
-    for p in frame.partitions.values().filter(|p| holds_resources(p.state)) {
+    for p in frame.partitions.values().filter(|p| holds_resources(&p.state)) {
         let (m, c) = demand(&p.spec);
         memory = memory.saturating_sub(m);
         procs = procs.saturating_sub(c);
@@ -62,7 +62,7 @@ pub(crate) fn pool_used(frame: &SimFrame, pool: &ProcPoolName) -> ProcUnits {
     frame
         .partitions
         .values()
-        .filter(|p| holds_resources(p.state) && p.spec.processors.mode == ProcMode::Shared)
+        .filter(|p| holds_resources(&p.state) && p.spec.processors.mode == ProcMode::Shared)
         .filter(|p| &p.spec.processors.pool_or_default() == pool)
         .map(|p| p.spec.processors.units)
         .sum()

@@ -52,6 +52,14 @@ pub enum Fault {
         /// On battery.
         on: bool,
     },
+    /// A frame's state as the HMC lists it changes (`No Connection`, back to `Operating`).
+    FrameState {
+        /// The frame.
+        #[schema(value_type = String)]
+        frame: FrameName,
+        /// The state, as the HMC spells it.
+        state: String,
+    },
     /// The HMC's RMC connection to a partition or VIOS is lost or back.
     Rmc {
         /// The partition or VIOS.
@@ -97,6 +105,11 @@ impl Fault {
             Fault::Battery { frame, on } => {
                 sim.battery(frame, *on).await?;
                 vec![format!("{frame} is {}", if *on { "on battery" } else { "on utility power" })]
+            }
+            Fault::FrameState { frame, state } => {
+                let state = powerplane_model::status::FrameState::parse(state);
+                sim.frame_state(frame, state.clone()).await?;
+                vec![format!("{frame} is {state}")]
             }
             Fault::Rmc { name, up } => {
                 sim.rmc(name, *up).await?;

@@ -187,7 +187,7 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
                 priority: i as u8 + 1,
             };
             // A stopped VIOS still has its SEA device configured.
-            let was = f.vios[v].state;
+            let was = f.vios[v].state.clone();
             f.vios.get_mut(v).expect("validated").state = LparState::Running;
             let r = sea::create(f, new);
             f.vios.get_mut(v).expect("validated").state = was;
@@ -245,7 +245,7 @@ pub fn twin(observed: &Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> {
     for (fname, f) in &mut s.frames {
         for (v, sv) in &mut f.vios {
             if let Some(state) = observed.status.vios.get(fname).and_then(|m| m.get(v)) {
-                sv.state = *state;
+                sv.state = state.clone();
                 sv.rmc = state.is_running();
             }
         }

@@ -131,7 +131,7 @@ pub(crate) fn validate(
             "A partition named {name} already exists on the destination managed system {to}: rename or remove it there (a cluster manager's copy of the profile is the usual cause), then validate again."
         )));
     }
-    let active = match p.state {
+    let active = match &p.state {
         LparState::Running => true,
         LparState::NotActivated => false,
         LparState::Error => {
@@ -171,9 +171,9 @@ pub(crate) fn validate(
     if dst.partitions.contains_key(name) || dst.vios.contains_key(name.as_str()) {
         errors.push(format!("The partition name {name} is already in use on the destination managed system {to}."));
     }
-    if let Some(c) = p.spec.processors.compat
-        && c != CompatMode::Default
-        && !dst.hw.compat_modes.contains(&c)
+    if let Some(c) = &p.spec.processors.compat
+        && *c != CompatMode::Default
+        && !dst.hw.compat_modes.contains(c)
     {
         errors.push("HSCLA224 The partition cannot be migrated because it has been designated to use a processor compatibility level that is not supported by the destination managed system. Use the HMC to configure a level that is compatible with the destination managed system.".to_owned());
     }

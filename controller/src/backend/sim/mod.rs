@@ -294,6 +294,21 @@ impl Simulator {
         .await
     }
 
+    /// Fault: the frame's state as the HMC lists it (`No Connection`, `Failed Authentication`,
+    /// `Operating` again). A frame that is not `Operating` answers no listing but
+    /// `lssyscfg -r sys` (HSCL0238), as a real HMC's.
+    pub async fn frame_state(
+        &self,
+        frame: &FrameName,
+        state: powerplane_model::status::FrameState,
+    ) -> Result<(), BackendError> {
+        self.change(&[frame], |s| {
+            s.frame_mut(frame)?.state = state;
+            Ok(())
+        })
+        .await
+    }
+
     /// Fault: the next action of `kind` fails.
     pub async fn fail_next(&self, kind: ActionKind, mode: FailMode) -> Result<(), BackendError> {
         self.change(&[], |s| {

@@ -6,9 +6,9 @@ use powerplane_model::manifest::{
     ViosMember, ViosPairSpec,
 };
 use powerplane_model::status::{PagingStatus, PartitionStatus, SeaHaMode, Status};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use powerplane_model::{Estate, FrameName, Object};
+use powerplane_model::{Estate, FrameName, Object, ProfileName};
 
 use super::sea;
 use super::state::{Migration, SimState};
@@ -22,6 +22,12 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
         if only.is_some_and(|o| !o.contains(fname)) {
             continue;
         }
+        // What a real HMC shows of a frame that is not Operating: its name and state; its
+        // contents cannot be listed (HSCL0238), so it is set aside (DESIGN §5).
+        if f.state != powerplane_model::status::FrameState::Operating {
+            status.set_aside.insert(fname.clone(), format!("its state is {}", f.state));
+            continue;
+        }
         e.frames.insert(
             fname.clone(),
             Object::new(Metadata { name: fname.clone(), labels: f.labels.clone() }, FrameSpec::default()),
@@ -29,8 +35,8 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
         let mut hw = f.hw.clone();
         hw.vios.sort_by(|a, b| a.name.cmp(&b.name));
         e.hardware.insert(fname.clone(), Object::new(Metadata { name: fname.clone(), labels: f.labels.clone() }, hw));
-        status.frames.insert(fname.clone(), f.state);
-        status.vios.insert(fname.clone(), f.vios.iter().map(|(n, v)| (n.clone(), v.state)).collect());
+        status.frames.insert(fname.clone(), f.state.clone());
+        status.vios.insert(fname.clone(), f.vios.iter().map(|(n, v)| (n.clone(), v.state.clone())).collect());
         if !f.vios.is_empty() {
             let members = f
                 .vios
@@ -123,6 +129,9 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
                 ),
             );
         }
+        // The ids the emulated HMC lists, and its one profile name (`hmc_shell::listings`).
+        let ids: BTreeMap<String, u32> =
+            super::hmc_shell::listings::lpar_ids(f).into_iter().map(|(n, id, _)| (n, id)).collect();
         for (pname, p) in f.partitions.iter().filter(|(_, p)| !p.is_shell()) {
             e.partitions.insert(
                 pname.clone(),
@@ -132,7 +141,7 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
                 pname.clone(),
                 PartitionStatus {
                     frame: fname.clone(),
-                    state: p.state,
+                    state: p.state.clone(),
                     rmc: p.rmc,
                     paging: p.paging.as_ref().map(|pg| PagingStatus {
                         primary: pg.primary.clone(),
@@ -145,6 +154,8 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
                         _ => None,
                     },
                     below_desired: p.profile.is_some(),
+                    lpar_id: ids.get(pname.as_str()).copied(),
+                    profile: ProfileName::new(super::hmc_shell::listings::PROFILE).ok(),
                 },
             );
             if let Some(n) = &p.node {

@@ -76,7 +76,7 @@ pub(crate) fn create(
 /// `chsysstate -o on`: activate, with capacity and a paging device.
 pub(crate) fn start(frame: &mut SimFrame, name: &PartitionName, force: bool) -> Result<String, BackendError> {
     let p = get(frame, name)?;
-    match p.state {
+    match &p.state {
         LparState::Running => return Ok(format!("{name} is already running")),
         LparState::NotActivated | LparState::Error => {}
         other => {
@@ -161,7 +161,7 @@ pub(crate) fn update(
     change: &PartitionChange,
 ) -> Result<String, BackendError> {
     let p = get(frame, name)?;
-    let running = capacity::holds_resources(p.state);
+    let running = capacity::holds_resources(&p.state);
     match (change.method, running) {
         (ChangeMethod::Dlpar, false) => {
             return Err(BackendError::refused_plain(format!(

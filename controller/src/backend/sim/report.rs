@@ -64,11 +64,7 @@ pub struct MigrationReport {
 impl MigrationReport {
     /// The line `lslparmigr -r lpar -m SRC` prints for it.
     pub fn lslparmigr(&self) -> String {
-        use powerplane_model::status::MigrationState;
-        let state = match self.status.state {
-            MigrationState::InProgress => "Migration In Progress",
-            MigrationState::Failed => "Migration Failed",
-        };
+        let state = self.status.state.as_str();
         let msp = |m: &Option<ViosName>| m.as_ref().map_or(String::new(), ToString::to_string);
         format!(
             "name={},migration_state={state},migration_type={},dest_sys_name={},source_msp_name={},dest_msp_name={},bytes_transmitted={},bytes_remaining={}",
@@ -166,7 +162,11 @@ pub(crate) fn report(s: &SimState) -> Report {
                 memory_free_mb: free.memory,
                 proc_units: f.hw.proc_units,
                 proc_units_free: free.procs,
-                vios: f.vios.iter().map(|(n, v)| ViosReport { name: n.clone(), state: v.state, rmc: v.rmc }).collect(),
+                vios: f
+                    .vios
+                    .iter()
+                    .map(|(n, v)| ViosReport { name: n.clone(), state: v.state.clone(), rmc: v.rmc })
+                    .collect(),
                 sea: f
                     .sea
                     .as_ref()
@@ -183,7 +183,7 @@ pub(crate) fn report(s: &SimState) -> Report {
                     .filter(|(_, p)| !p.is_shell())
                     .map(|(n, p)| PartitionReport {
                         name: n.clone(),
-                        state: p.state,
+                        state: p.state.clone(),
                         rmc: p.rmc,
                         memory_mb: p.spec.memory.desired_mb,
                         shared_memory: p.spec.memory.mode == powerplane_model::manifest::MemoryMode::Shared,

@@ -101,7 +101,7 @@ impl SimFrame {
         SimFrame {
             hw: self.hw.clone(),
             labels: self.labels.clone(),
-            state: self.state,
+            state: self.state.clone(),
             vios_pair: self.vios_pair.clone(),
             vios: self.vios.clone(),
             sea: self.sea.clone(),

@@ -425,7 +425,7 @@ async fn paging_fails_over_never_back_and_switches_on_request() {
     let frame = f("IBM_MMA_P6_102615A_SOLCHMS05");
     sim.vios_down(&frame, &v("lpar_1_solchio05")).await.unwrap();
     assert_eq!(paging(&sim, "lpar_6_sotchax11").await.current.unwrap().as_str(), "lpar_2_solchio06");
-    let st = observe(&sim).await.status.partitions[&p("lpar_6_sotchax11")].state;
+    let st = observe(&sim).await.status.partitions[&p("lpar_6_sotchax11")].state.clone();
     assert_eq!(st, LparState::Running, "the failover is transparent");
 
     sim.vios_up(&frame, &v("lpar_1_solchio05")).await.unwrap();
@@ -973,7 +973,10 @@ async fn a_migration_outlives_the_client_that_started_it() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let seen = observe(&reopened).await;
     let st = &seen.status.partitions[&p("bxaix85")];
-    assert_eq!((st.frame.as_str(), st.state, st.migration.is_none()), ("js22_slot14", LparState::Running, true));
+    assert_eq!(
+        (st.frame.as_str(), st.state.clone(), st.migration.is_none()),
+        ("js22_slot14", LparState::Running, true)
+    );
     assert!(reopened.report().await.migrations.is_empty());
     // Saved with the next change, both frames together.
     reopened.battery(&f("p72"), false).await.unwrap();
@@ -1020,7 +1023,7 @@ async fn a_migration_that_fails_midway_waits_for_recovery() {
     assert_eq!(st.state, LparState::MigratingRunning);
     let m = st.migration.as_ref().unwrap();
     assert_eq!(
-        (m.to.as_str(), m.state, m.percent),
+        (m.to.as_str(), m.state.clone(), m.percent),
         ("js22_slot14", powerplane_model::status::MigrationState::Failed, 50)
     );
     assert!(sim.snapshot().await.frames[&f("js22_slot14")].partitions[&p("bxaix85")].is_shell());

@@ -286,12 +286,12 @@ impl Planner<'_, '_> {
         members.iter().filter(|m| *m != name).find_map(|m| {
             let migration = self.observed.status.partitions.get(m)?.migration.as_ref()?;
             Some(match migration.state {
-                crate::status::MigrationState::InProgress => format!(
-                    "`{m}`, a member of the same cluster `{cluster}`, is migrating to {}; members migrate one at a time",
-                    migration.to
-                ),
                 crate::status::MigrationState::Failed => format!(
                     "the migration of `{m}`, a member of the same cluster `{cluster}`, failed part-way and is recovered first; members migrate one at a time"
+                ),
+                _ => format!(
+                    "`{m}`, a member of the same cluster `{cluster}`, is migrating to {} ({}); members migrate one at a time",
+                    migration.to, migration.state
                 ),
             })
         })

@@ -106,9 +106,9 @@ impl Planner<'_, '_> {
             }
             None => target.clone(),
         };
-        let state = st.map_or(LparState::NotActivated, |s| s.state);
+        let state = st.map_or(LparState::NotActivated, |s| s.state.clone());
         let first_step = self.steps.len();
-        let (state, recovered) = match self.in_flight(object, name, observed, &current, state) {
+        let (state, recovered) = match self.in_flight(object, name, observed, &current, &state) {
             InFlight::Settling => return,
             InFlight::Recovered { step, state } => (state, Some(step)),
             InFlight::Idle => (state, None),
@@ -131,13 +131,13 @@ impl Planner<'_, '_> {
         name: &PartitionName,
         observed: &Partition,
         current: &FrameName,
-        state: LparState,
+        state: &LparState,
     ) -> InFlight {
         let migration = self.observed.status.partitions.get(name).and_then(|s| s.migration.as_ref());
         match migration {
             // The HMC finishes it on its own: nothing is planned for the partition, and the
             // plan is not empty until it has ended.
-            Some(m) if m.state == MigrationState::InProgress => {
+            Some(m) if m.state != MigrationState::Failed && m.state.is_known() => {
                 self.in_progress.push(format!(
                     "{object}: migrating from {current} to {} ({}% copied, about {} s left)",
                     m.to, m.percent, m.remaining_secs
@@ -148,7 +148,7 @@ impl Planner<'_, '_> {
             // both frames until it is recovered; after that it is back on the source as it was,
             // and is planned like any other partition, after the recovery.
             // (DESIGN §9: "`-o r` recovers a failed migration".)
-            Some(m) => {
+            Some(m) if m.state == MigrationState::Failed => {
                 let i = self.push(
                     Op::RecoverMigration { frame: current.clone(), partition: name.clone(), to: m.to.clone() },
                     format!(
@@ -158,7 +158,7 @@ impl Planner<'_, '_> {
                     vec![],
                     Phase::Failover,
                 );
-                if state == LparState::MigratingRunning {
+                if *state == LparState::MigratingRunning {
                     self.steps[i].frees = demand(&observed.spec, &m.to)
                         .into_iter()
                         .filter(|(r, _)| !matches!(r, Res::Devices(_) | Res::CommonDevices(_)))
@@ -178,10 +178,15 @@ impl Planner<'_, '_> {
                 let state = match state {
                     LparState::MigratingRunning => LparState::Running,
                     LparState::MigratingNotActivated => LparState::NotActivated,
-                    other => other,
+                    other => other.clone(),
                 };
                 InFlight::Recovered { step: i, state }
             }
+            // A migration state this version does not know: the partition is unknown, and
+            // `unobserved` says so; nothing is planned for it.
+            Some(_) => InFlight::Settling,
+            // A state this version does not know, or `Not Available`: likewise.
+            None if !state.is_plannable() => InFlight::Settling,
             // Activation or shutdown under way: it settles on its own.
             None if matches!(state, LparState::Starting | LparState::ShuttingDown) => {
                 self.in_progress.push(format!("{object}: {state} on {current}"));

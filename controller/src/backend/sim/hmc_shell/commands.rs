@@ -173,7 +173,11 @@ fn vios_command(f: &SimFrame, frame: FrameName, vios: ViosName, words: &[String]
                 priority,
             })
         }
-        _ => Err(format!("viosvrcmd: \"{}\" is not a command this VIOS runs", words.join(" "))),
+        _ => Err(format!(
+            "{} \n\"{}\" is not a valid command or its flags are not valid.",
+            super::HSCL2970,
+            words.join(" ")
+        )),
     }
 }
 

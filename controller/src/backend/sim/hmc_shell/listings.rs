@@ -56,11 +56,25 @@ pub(crate) fn sys_proc(f: &SimFrame) -> Vec<Row> {
     ]]
 }
 
-/// Partition ids: the VIOS first, in the inventory's order, then the partitions by name.
+/// Partition ids: the VIOS first, in the inventory's order, then the partitions by name, then
+/// the shells of migrations arriving (last, so that a migration shifts no other id). A real
+/// HMC lists a migrating partition on both frames (`lpm-js22-walkthrough.txt`, Figure 13).
 pub(crate) fn lpar_ids(f: &SimFrame) -> Vec<(String, u32, Option<&SimPartition>)> {
     let vios = f.hw.vios.iter().map(|v| (v.name.to_string(), None));
     let parts = f.partitions.iter().filter(|(_, p)| !p.is_shell()).map(|(n, p)| (n.to_string(), Some(p)));
-    vios.chain(parts).zip(1..).map(|((n, p), id)| (n, id, p)).collect()
+    let shells = f.partitions.iter().filter(|(_, p)| p.is_shell()).map(|(n, p)| (n.to_string(), Some(p)));
+    vios.chain(parts).chain(shells).zip(1..).map(|((n, p), id)| (n, id, p)).collect()
+}
+
+/// The profile every partition of the emulator has. A real HMC names the profile of a
+/// partition it creates `default_profile` (IBM/ansible-power-hmc `hmc_resource.py`); the
+/// emulator keeps the name its change commands use until they name the observed profile.
+pub(crate) const PROFILE: &str = "default";
+
+/// Whether a partition in `state` holds its resources (its current values are what it has;
+/// otherwise the HMC lists 0).
+fn holds(p: &SimPartition) -> bool {
+    super::super::capacity::holds_resources(&p.state)
 }
 
 fn id_of(f: &SimFrame, name: &str) -> u32 {
@@ -86,7 +100,9 @@ pub(crate) fn lpar(f: &SimFrame) -> Vec<Row> {
                 ("lpar_env", env.to_owned()),
                 ("state", state.to_owned()),
                 ("rmc_state", if rmc { "active" } else { "inactive" }.to_owned()),
-                ("msp", yes(msp)),
+                ("msp", if env == "vioserver" { yes(msp) } else { "null".to_owned() }),
+                ("curr_profile", PROFILE.to_owned()),
+                ("default_profile", PROFILE.to_owned()),
             ]
         })
         .collect()
@@ -106,7 +122,7 @@ pub(crate) fn prof(f: &SimFrame) -> Vec<Row> {
             .collect();
         rows.push(vec![
             ("lpar_name", h.name.to_string()),
-            ("name", "default".to_owned()),
+            ("name", PROFILE.to_owned()),
             ("min_mem", mem.clone()),
             ("desired_mem", mem.clone()),
             ("max_mem", mem),
@@ -142,7 +158,7 @@ pub(crate) fn prof(f: &SimFrame) -> Vec<Row> {
             spec.network.iter().enumerate().map(|(i, n)| format!("{}/0/{}//0/0", i + 2, n.vlan)).collect();
         rows.push(vec![
             ("lpar_name", name.to_string()),
-            ("name", "default".to_owned()),
+            ("name", PROFILE.to_owned()),
             ("min_mem", m.min_or_default().0.to_string()),
             ("desired_mem", m.desired_mb.0.to_string()),
             ("max_mem", m.max_mb.0.to_string()),
@@ -165,7 +181,7 @@ pub(crate) fn prof(f: &SimFrame) -> Vec<Row> {
             ),
             ("uncap_weight", if shared { pr.uncapped_weight().to_string() } else { "0".to_owned() }),
             ("shared_proc_pool_name", if shared { pr.pool_or_default().to_string() } else { "null".to_owned() }),
-            ("lpar_proc_compat_mode", pr.compat.map_or_else(|| "default".to_owned(), |c| c.to_string())),
+            ("lpar_proc_compat_mode", pr.compat.as_ref().map_or_else(|| "default".to_owned(), |c| c.to_string())),
             ("primary_paging_vios_name", or_none(paging.map(|p| &p.primary))),
             ("secondary_paging_vios_name", or_none(paging.and_then(|p| p.secondary.as_ref()))),
             ("virtual_eth_adapters", if eth.is_empty() { "none".to_owned() } else { eth.join(",") }),
@@ -175,56 +191,70 @@ pub(crate) fn prof(f: &SimFrame) -> Vec<Row> {
 }
 
 /// `lshwres -r mem -m SYS --level lpar`: partitions only (the VIOS's memory is their
-/// profile's).
+/// profile's); one not activated has 0 (IBM's `lshwres` man page;
+/// `tests/fixtures/hmc/lshwres-r-mem-level-lpar.power5-v7.txt`).
 pub(crate) fn lpar_mem(f: &SimFrame) -> Vec<Row> {
-    f.partitions
-        .iter()
-        .filter(|(_, p)| !p.is_shell())
-        .map(|(n, p)| {
+    lpar_ids(f)
+        .into_iter()
+        .filter_map(|(n, id, p)| Some((n, id, p?)))
+        .filter(|(_, _, p)| !p.is_shell())
+        .map(|(n, id, p)| {
+            let mem = if holds(p) { p.spec.memory.desired_mb.0 } else { 0 };
             vec![
-                ("lpar_name", n.to_string()),
-                ("curr_mem", p.spec.memory.desired_mb.0.to_string()),
+                ("lpar_name", n),
+                ("lpar_id", id.to_string()),
+                ("curr_mem", mem.to_string()),
                 ("curr_paging_vios_name", or_none(p.paging.as_ref().and_then(|pg| pg.current.as_ref()))),
             ]
         })
         .collect()
 }
 
-/// `lshwres -r proc -m SYS --level lpar`.
+/// `lshwres -r proc -m SYS --level lpar`; 0 for a partition not activated.
 pub(crate) fn lpar_proc(f: &SimFrame) -> Vec<Row> {
-    f.partitions
-        .iter()
-        .filter(|(_, p)| !p.is_shell())
-        .map(|(n, p)| {
+    lpar_ids(f)
+        .into_iter()
+        .filter_map(|(n, id, p)| Some((n, id, p?)))
+        .filter(|(_, _, p)| !p.is_shell())
+        .map(|(n, id, p)| {
             let pr = &p.spec.processors;
             let procs = match pr.mode {
                 ProcMode::Shared => pr.virtual_processors(),
                 ProcMode::Dedicated => pr.units.hundredths() / 100,
             };
-            vec![
-                ("lpar_name", n.to_string()),
-                ("curr_proc_units", pr.units.to_string()),
-                ("curr_procs", procs.to_string()),
-            ]
+            let (units, procs) =
+                if holds(p) { (pr.units.to_string(), procs.to_string()) } else { ("0.0".to_owned(), "0".to_owned()) };
+            vec![("lpar_name", n), ("lpar_id", id.to_string()), ("curr_proc_units", units), ("curr_procs", procs)]
         })
         .collect()
 }
 
-/// `lshwres -r procpool -m SYS`: the pools defined on the frame (the HMC's `DefaultPool`
-/// too).
+/// `lshwres -r procpool -m SYS`: all 64 pools of a frame, `DefaultPool` (id 0, no maximum:
+/// `null`) and `SharedPool01`..`SharedPool63`; the configured ones carry their names (ids from
+/// 1, in name order), the unused ones maximum 0 (pypowervm `tests/data/shrprocpool.txt`;
+/// `tests/fixtures/hmc/lshwres-r-procpool.power9-64.reconstructed.txt`).
 pub(crate) fn procpool(f: &SimFrame) -> Vec<Row> {
     let default = vec![
         ("name", "DefaultPool".to_owned()),
-        ("max_pool_proc_units", String::new()),
-        ("curr_reserved_pool_proc_units", "0.00".to_owned()),
+        ("shared_proc_pool_id", "0".to_owned()),
+        ("max_pool_proc_units", "null".to_owned()),
+        ("curr_reserved_pool_proc_units", "null".to_owned()),
     ];
+    let mut configured = f.proc_pools.iter();
     std::iter::once(default)
-        .chain(f.proc_pools.iter().map(|(n, p)| {
-            vec![
+        .chain((1..64).map(|id| match configured.next() {
+            Some((n, p)) => vec![
                 ("name", n.to_string()),
+                ("shared_proc_pool_id", id.to_string()),
                 ("max_pool_proc_units", p.max.to_string()),
                 ("curr_reserved_pool_proc_units", p.reserved.to_string()),
-            ]
+            ],
+            None => vec![
+                ("name", format!("SharedPool{id:02}")),
+                ("shared_proc_pool_id", id.to_string()),
+                ("max_pool_proc_units", "0".to_owned()),
+                ("curr_reserved_pool_proc_units", "0.0".to_owned()),
+            ],
         }))
         .collect()
 }
@@ -244,20 +274,45 @@ pub(crate) fn mempool(f: &SimFrame) -> Vec<Row> {
         .collect()
 }
 
-/// `lshwres -r mempool -m SYS --rsubtype pgdev`.
+/// `lshwres -r mempool -m SYS --rsubtype pgdev`, with the seed's fields: a common device under
+/// the pool's first paging VIOS with the second as its redundant side, an independent one under
+/// the VIOS that sees it.
+// seeds: ams-dual-vios-and-lpm.txt, Listing 1 (line 41).
 pub(crate) fn pgdev(f: &SimFrame) -> Vec<Row> {
     let Some(m) = &f.mem_pool else { return Vec::new() };
+    let id = |v: &ViosName| id_of(f, v.as_str()).to_string();
+    let sees = |v: &ViosName, lun: &powerplane_model::Lun| {
+        f.hw.vios.iter().any(|h| &h.name == v && h.disks.iter().any(|d| &d.lun == lun))
+    };
+    let loc = |d: &DeviceName, port: u8| {
+        format!("U789D.001.{}-P1-C{port}-T1-L{}", f.hw.serial, d.as_str().trim_start_matches("hdisk"))
+    };
     m.devices
         .iter()
         .map(|d| {
             let active = d.assigned.as_ref().and_then(|p| f.partitions.get(p)).is_some_and(|p| p.state.is_running());
+            let state = if active { "Active" } else { "Inactive" };
+            let vios = if d.redundant {
+                m.paging_vios.first()
+            } else {
+                m.paging_vios.iter().find(|v| sees(v, &d.lun)).or(m.paging_vios.first())
+            };
+            let other = m.paging_vios.get(1).filter(|_| d.redundant);
+            let none = || "none".to_owned();
             vec![
                 ("device_name", d.device.to_string()),
-                ("paging_vios_name", or_none(m.paging_vios.first())),
+                ("paging_vios_name", or_none(vios)),
+                ("paging_vios_id", vios.map_or_else(none, id)),
                 ("size", d.size.0.to_string()),
-                ("state", if active { "Active" } else { "Inactive" }.to_owned()),
+                ("type", "phys".to_owned()),
+                ("state", state.to_owned()),
+                ("phys_loc", loc(&d.device, 1)),
                 ("is_redundant", yes(d.redundant)),
-                ("redundant_paging_vios_name", or_none(m.paging_vios.get(1).filter(|_| d.redundant))),
+                ("redundant_device_name", other.map_or_else(none, |_| d.device.to_string())),
+                ("redundant_paging_vios_name", or_none(other)),
+                ("redundant_paging_vios_id", other.map_or_else(none, id)),
+                ("redundant_state", other.map_or_else(none, |_| state.to_owned())),
+                ("redundant_phys_loc", other.map_or_else(none, |_| loc(&d.device, 2))),
                 ("lpar_name", or_none(d.assigned.as_ref())),
             ]
         })
@@ -358,11 +413,15 @@ pub(crate) fn veth(f: &SimFrame) -> Vec<Row> {
 pub(crate) fn lparmigr(s: &SimState, f: &SimFrame) -> Vec<Row> {
     f.partitions
         .iter()
-        .filter(|(_, p)| !p.is_shell())
         .map(|(n, p)| {
             let mut row = vec![("name", n.to_string())];
-            match &p.migration {
-                Some(Migration::Outbound(o)) => {
+            // The shell on the target lists the migration as its source does.
+            let source = match &p.migration {
+                Some(Migration::Inbound { from }) => s.frames.get(from).and_then(|src| src.partitions.get(n)),
+                _ => Some(p),
+            };
+            match source.and_then(|p| p.migration.as_ref().map(|m| (p, m))) {
+                Some((p, Migration::Outbound(o))) => {
                     let total = p.spec.memory.desired_mb.0 * 1024 * 1024;
                     let copied = o.bytes_copied(s.now_ms, total);
                     let st = o.status(s.now_ms);
@@ -476,35 +535,80 @@ pub(crate) fn vios_listing(
                 "standby" => "Standby",
                 _ => "Disabled",
             };
-            // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 742-752.
-            format!(
-                "ETHERNET STATISTICS ({dev}) :\nDevice Type: Shared Ethernet Adapter\n\nState: {state}\nBridge Mode: {bridge}\nVID shared: {}\n\nHigh Availability Mode: {ha}\nPriority: {}",
-                vids.join(" "),
+            // The SEA's statistics, its High Availability block (4-space indented; `VID shared`
+            // only under load sharing), then its adapters' blocks, whose `Priority:` is the
+            // trunk's (seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines
+            // 742-752 and 953-956; tests/fixtures/hmc/vios/entstat-all.*.txt).
+            let dashes = "-".repeat(62);
+            let sharing = matches!(
+                m.state,
+                powerplane_model::status::SeaState::PrimarySharing | powerplane_model::status::SeaState::BackupSharing
+            );
+            let vid = if sharing { format!("    VID shared: {}\n", vids.join(" ")) } else { String::new() };
+            let mut text = format!(
+                "ETHERNET STATISTICS ({dev}) :\nDevice Type: Shared Ethernet Adapter\n\n{dashes}\nStatistics for adapters in the Shared Ethernet Adapter {dev}\n{dashes}\nNumber of adapters: {}\nHigh Availability Statistics:\n    Control Channel PVID: 99\n    State: {state}\n    Bridge Mode: {bridge}\n{vid}    Number of Times Server became Backup: 0\n    Number of Times Server became Primary: 1\n    High Availability Mode: {ha}\n    Priority: {}\n{dashes}\n",
+                m.adapters.len() + 1,
                 m.priority
-            )
+            );
+            for a in &m.adapters {
+                text.push_str(&format!(
+                    "ETHERNET STATISTICS ({a}) :\nDevice Type: Virtual I/O Ethernet Adapter (l-lan)\n\nTrunk Adapter: True\n  Priority: {}  Active: {}\n{dashes}\n",
+                    m.priority,
+                    if m.bridge_mode == BridgeMode::None { "False" } else { "True" }
+                ));
+            }
+            text.trim_end().to_owned()
         }
-        ["lsdev", "-type", "disk", "-field", "name", "-fmt", ":"] => {
-            hw.disks.iter().map(|d| d.name.to_string()).collect::<Vec<_>>().join("\n")
-        }
+        // `name:pvid:megabytes` (IBM's VIOS `lspv` man page;
+        // tests/fixtures/hmc/vios/lspv-size-fmt.txt).
+        ["lspv", "-size", "-fmt", ":"] => hw
+            .disks
+            .iter()
+            .map(|d| format!("{}:{}:{}", d.name, pvid(&d.lun), d.size_mb.0))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        // An MPIO FC disk's attributes: no `size_in_mb` (tests/fixtures/hmc/vios/
+        // lsdev-dev-hdisk-attr.svc.txt).
         ["lsdev", "-dev", dev, "-attr"] => {
             let Some(d) = hw.disks.iter().find(|d| d.name.as_str() == *dev) else {
                 return Some(Err(format!("Device \"{dev}\" is not in AVAILABLE state.")));
             };
-            let policy = serde_json::to_value(d.reserve_policy).ok().and_then(|v| v.as_str().map(str::to_owned));
             attr_table(&[
-                ("reserve_policy", policy.unwrap_or_default(), "Reserve Policy", "True"),
-                ("size_in_mb", d.size_mb.0.to_string(), "Size in Megabytes", "False"),
+                ("PCM", "PCM/friend/fcpother".to_owned(), "Path Control Module", "False"),
+                ("algorithm", "shortest_queue".to_owned(), "Algorithm", "True+"),
+                ("location", String::new(), "Location Label", "True+"),
+                ("pvid", format!("{}0000000000000000", pvid(&d.lun)), "Physical volume identifier", "False"),
+                ("queue_depth", "20".to_owned(), "Queue DEPTH", "True+"),
+                ("reserve_policy", d.reserve_policy.as_str().to_owned(), "Reserve Policy", "True+"),
                 ("unique_id", d.lun.to_string(), "Unique device identifier", "False"),
             ])
         }
         ["lsmap", "-all", "-type", "disk", "-field", "clientid", "backing", "-fmt", ":"] => {
             storage_map(f, hw, StorageVia::Vscsi, |id| format!("0x{id:08x}"))
         }
-        ["lsmap", "-all", "-npiv", "-field", "clntid", "backing", "-fmt", ":"] => {
-            storage_map(f, hw, StorageVia::Npiv, |id| id.to_string())
+        // One virtual FC server adapter per NPIV client: `name:clntid:clntname:status:fc`, the
+        // id decimal (IBM's `lsmap` man page; tests/fixtures/hmc/vios/lsmap-all-npiv-field-fmt.txt).
+        ["lsmap", "-all", "-npiv", "-field", "name", "clntid", "clntname", "status", "fc", "-fmt", ":"] => {
+            let mut lines = Vec::new();
+            for (name, lpar_id, p) in lpar_ids(f) {
+                let Some(p) = p.filter(|p| !p.is_shell()) else { continue };
+                if p.spec.storage.iter().any(|s| s.via == StorageVia::Npiv) {
+                    let status = if p.state.is_running() { "LOGGED_IN" } else { "NOT_LOGGED_IN" };
+                    lines.push(format!("vfchost{}:{lpar_id}:{name}:{status}:fcs0", lines.len()));
+                }
+            }
+            lines.join("\n")
         }
         _ => return None,
     }))
+}
+
+/// A disk's physical volume id as `lspv` prints it: 16 hex digits, made from its LUN (stable,
+/// like the id written on a real disk).
+fn pvid(lun: &powerplane_model::Lun) -> String {
+    let h =
+        lun.as_str().bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    format!("00{:014x}", h >> 8)
 }
 
 /// `lsdev -dev X -attr`: a header and one line per attribute, in columns as wide as their

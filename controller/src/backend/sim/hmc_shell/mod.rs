@@ -9,10 +9,11 @@
 
 mod commands;
 pub mod daemon;
-mod listings;
+pub(crate) mod listings;
 
 use std::collections::BTreeSet;
 
+use powerplane_model::status::FrameState;
 use powerplane_model::{Action, ActionId, FrameName, ViosName};
 
 use self::listings::Row;
@@ -43,6 +44,7 @@ pub const COMMANDS: &[&str] = &[
     "rmsyscfg",
     "migrlpar",
     "viosvrcmd",
+    "lshmc",
     "echo",
 ];
 
@@ -68,12 +70,15 @@ impl HmcShell {
         split_commands(script).into_iter().all(|line| {
             let words = shlex::split(line).unwrap_or_default();
             match words.first().map(String::as_str) {
-                Some("lssyscfg" | "lshwres" | "lslparmigr" | "echo") | None => true,
+                Some("lssyscfg" | "lshwres" | "lslparmigr" | "lshmc" | "echo") | None => true,
                 Some("viosvrcmd") => {
                     let inner = words.iter().position(|w| w == "-c").and_then(|i| words.get(i + 1));
-                    let inner = inner.and_then(|c| shlex::split(c)).unwrap_or_default();
-                    let inner: Vec<&str> = inner.iter().map(String::as_str).collect();
-                    is_listing(&inner)
+                    inner.is_some_and(|c| {
+                        chain(c).into_iter().all(|part| {
+                            let part = shlex::split(part).unwrap_or_default();
+                            is_listing(&part.iter().map(String::as_str).collect::<Vec<_>>())
+                        })
+                    })
                 }
                 Some(_) => false,
             }
@@ -102,6 +107,7 @@ impl HmcShell {
                     (format!("{}\n", text.join(" ")), String::new(), 0)
                 }
                 "lssyscfg" | "lshwres" | "lslparmigr" => self.sim.read(|s| self.listing(s, &words)).await,
+                "lshmc" if words.get(1).map(String::as_str) == Some("-V") => (LSHMC_V.to_owned(), String::new(), 0),
                 "viosvrcmd" => match self.sim.read(|s| self.vios_listing(s, &words)).await {
                     Some(r) => r,
                     None => self.change(&words).await,
@@ -143,6 +149,9 @@ impl HmcShell {
                     Ok((_, f)) => f,
                     Err(e) => return fail(e),
                 };
+                if f.state != FrameState::Operating {
+                    return fail(HSCL0238.to_owned());
+                }
                 match (o.cmd, o.need("-r").unwrap_or(""), o.get("--level"), o.get("--rsubtype")) {
                     ("lssyscfg", "lpar", _, _) => listings::lpar(f),
                     ("lssyscfg", "prof", _, _) => listings::prof(f),
@@ -190,21 +199,47 @@ impl HmcShell {
             Ok(x) => x,
             Err(e) => return fail(e),
         };
+        if f.state != FrameState::Operating {
+            return fail(HSCL0238.to_owned());
+        }
         let Ok(vios) = ViosName::new(o.get("-p").unwrap_or("")) else {
             return fail("viosvrcmd: the -p parameter is required".to_owned());
         };
-        let inner = shlex::split(o.get("-c").unwrap_or(""))?;
-        let inner: Vec<&str> = inner.iter().map(String::as_str).collect();
-        if !f.vios.get(&vios).is_some_and(|v| v.state.is_running() && v.rmc) && is_listing(&inner) {
+        let parts: Vec<Vec<String>> =
+            chain(o.get("-c").unwrap_or("")).into_iter().map(shlex::split).collect::<Option<_>>()?;
+        let parts: Vec<Vec<&str>> = parts.iter().map(|p| p.iter().map(String::as_str).collect()).collect();
+        // A changing command is never chained (the backend sends each alone).
+        if !parts.iter().all(|p| is_listing(p)) {
+            return None;
+        }
+        if !f.vios.get(&vios).is_some_and(|v| v.state.is_running() && v.rmc) {
             return fail(format!(
                 "HSCLA356 The RMC command issued to partition {vios} failed. The partition may not be running or may have no active RMC connection."
             ));
         }
-        match listings::vios_listing(s, f, &vios, &inner)? {
-            Ok(text) if text.is_empty() => Some((String::new(), String::new(), 0)),
-            Ok(text) => Some((format!("{text}\n"), String::new(), 0)),
-            Err(e) => fail(e),
+        // `a && b`: each listing in turn, the chain stopping at the first that fails.
+        let mut stdout = String::new();
+        for part in &parts {
+            match listings::vios_listing(s, f, &vios, part) {
+                Some(Ok(text)) if text.is_empty() => {}
+                Some(Ok(text)) => {
+                    stdout.push_str(&text);
+                    stdout.push('\n');
+                }
+                // The VIOS refused it: the HMC says so with HSCL2970 and the VIOS's words, on
+                // standard output with exit status 0, as a real `viosvrcmd` sometimes does
+                // (tests/fixtures/hmc/vios/viosvrcmd-error-hscl2970.txt, vios/README.md).
+                Some(Err(e)) => {
+                    stdout.push_str(&format!("{HSCL2970} \n{e}\n"));
+                    return Some((stdout, String::new(), 0));
+                }
+                None => {
+                    let e = format!("\"{}\" is not a valid command or its flags are not valid.", part.join(" "));
+                    return Some((stdout, format!("{HSCL2970} \n{e}\n"), FAILED));
+                }
+            }
         }
+        Some((stdout, String::new(), 0))
     }
 
     /// A changing command: read back into its operation and carried out by the simulator.
@@ -249,8 +284,26 @@ fn message(e: &BackendError) -> String {
     }
 }
 
+/// The emulator's `lshmc -V`: the layout the V7 and V8 recordings show, for the version whose
+/// commands it follows (tests/fixtures/hmc/lshmc-V.*.txt).
+const LSHMC_V: &str = "\"version= Version: 10\n Release: 3\n Service Pack: 1060\nHMC Build level 2408210051\n\",\"base_version=V10R3\n\"\n";
+
+/// What an HMC answers a per-system command on a frame that is not Operating
+/// (tests/fixtures/hmc/error-hscl0238-not-operating.txt).
+pub(crate) const HSCL0238: &str =
+    "HSCL0238 This operation is only allowed when the managed system is in the Operating state.";
+
+/// The first words of the message a real HMC prints when a VIOS command through `viosvrcmd`
+/// fails (tests/fixtures/hmc/vios/README.md: the prefix is attested, its stream varies).
+pub(crate) const HSCL2970: &str = "HSCL2970 The IOSERVER command has failed because of the following reason:";
+
 fn is_listing(words: &[&str]) -> bool {
-    matches!(words.first(), Some(&"lsdev" | &"lsmap" | &"entstat"))
+    matches!(words.first(), Some(&"lsdev" | &"lsmap" | &"entstat" | &"lspv"))
+}
+
+/// The commands of a `viosvrcmd -c` text chained with `&&`.
+fn chain(text: &str) -> Vec<&str> {
+    text.split("&&").map(str::trim).filter(|p| !p.is_empty()).collect()
 }
 
 /// `--filter "lpar_names=a,b"`: the rows of those partitions.

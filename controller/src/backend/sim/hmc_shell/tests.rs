@@ -58,14 +58,33 @@ mod hostile_names {
             prop_assert!(DeviceName::new(s).is_err());
         }
 
+        /// A name that begins with `-` would read as an option on a command line
+        /// (`chsysstate -n -o`): refused, whatever kind of name it is (issue 33 item 10).
+        #[test]
+        fn names_beginning_with_a_dash_are_refused(rest in "[A-Za-z0-9_.:-]{0,20}") {
+            let s = format!("-{rest}");
+            prop_assert!(PartitionName::new(s.clone()).is_err());
+            prop_assert!(FrameName::new(s.clone()).is_err());
+            prop_assert!(ViosName::new(s.clone()).is_err());
+            prop_assert!(DeviceName::new(s.clone()).is_err());
+            prop_assert!(powerplane_model::ViosPairName::new(s.clone()).is_err());
+            prop_assert!(powerplane_model::SeaName::new(s.clone()).is_err());
+            prop_assert!(powerplane_model::MemPoolName::new(s.clone()).is_err());
+            prop_assert!(powerplane_model::ProcPoolName::new(s.clone()).is_err());
+            prop_assert!(powerplane_model::ProcPoolObjectName::new(s.clone()).is_err());
+            prop_assert!(powerplane_model::ClusterName::new(s.clone()).is_err());
+            prop_assert!(powerplane_model::ProfileName::new(s.clone()).is_err());
+            prop_assert!(powerplane_model::Lun::new(s).is_err());
+        }
+
         /// A valid name is one word of the rendered command, where the HMC reads it.
         #[test]
         fn valid_names_stay_one_word_on_the_hmc_side(
-            frame in "[A-Za-z0-9_.:-]{1,47}",
-            to in "[A-Za-z0-9_.:-]{1,47}",
-            lpar in "[A-Za-z0-9_.:-]{1,47}",
-            vios in "[A-Za-z0-9_.:-]{1,47}",
-            dev in "[A-Za-z0-9_.:-]{1,20}",
+            frame in "[A-Za-z0-9_.:][A-Za-z0-9_.:-]{0,46}",
+            to in "[A-Za-z0-9_.:][A-Za-z0-9_.:-]{0,46}",
+            lpar in "[A-Za-z0-9_.:][A-Za-z0-9_.:-]{0,46}",
+            vios in "[A-Za-z0-9_.:][A-Za-z0-9_.:-]{0,46}",
+            dev in "[A-Za-z0-9_.:][A-Za-z0-9_.:-]{0,19}",
         ) {
             let (f, t) = (FrameName::new(frame.clone()).unwrap(), FrameName::new(to.clone()).unwrap());
             let (p, v) = (PartitionName::new(lpar.clone()).unwrap(), ViosName::new(vios.clone()).unwrap());
