@@ -225,7 +225,7 @@ name_type!(
 );
 name_type!(
     /// A SAN logical unit identifier, e.g. `6005076801203E85-L1B`, as the VIOS sees it
-    /// (`unique_id`): the storage's identifier, up to [`MAX_LUN_LEN`] characters.
+    /// (`unique_id`): the storage's identifier, up to 128 characters (`MAX_LUN_LEN`).
     Lun, "LUN", check_lun
 );
 name_type!(

@@ -423,6 +423,12 @@ pub struct PartitionStatus {
     /// does not say (commands then name `default`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<ProfileName>,
+    /// Its NPIV LUNs cannot be seen by this backend: they are zoned to the client's own WWPNs,
+    /// which no VIOS listing names (IBM's `lsmap -npiv` has no backing device;
+    /// `tests/fixtures/hmc/vios/README.md`). An HMC observation reports no NPIV storage and
+    /// sets this, so the planner does not read their absence as a change.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub npiv_hidden: bool,
 }
 
 impl PartitionStatus {

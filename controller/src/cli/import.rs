@@ -21,11 +21,26 @@ pub struct Args {
 }
 
 pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
-    let Some(sim) = super::sim::open(cli)? else {
-        return Ok(ExitCode::from(1));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let observed = match cli.hmc_backend()? {
+        // Through the HMC: what it lists (with the stored observation, when there is one, for
+        // what a VIOS that is down had); nothing is written to the state directory.
+        Some(hmc) => {
+            if cli.state_dir.exists()
+                && let Ok(dir) = crate::store::StateDir::open_read_only(&cli.state_dir)
+                && let Ok(Some((_, earlier))) = crate::store::snapshot::load(&dir)
+            {
+                hmc.remember(earlier);
+            }
+            rt.block_on(hmc.observe())?
+        }
+        None => {
+            let Some(sim) = super::sim::open(cli)? else {
+                return Ok(ExitCode::from(1));
+            };
+            rt.block_on(sim.observe())?
+        }
     };
-    let observed = rt.block_on(sim.observe())?;
     let files = powerplane_model::export::manifests(
         &observed,
         "# Imported by `powerplane import` from what the backend reports. Review before committing:\n# labels, placements (pinned to where each partition runs now) and paging redundancy are yours to decide.",

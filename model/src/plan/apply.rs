@@ -258,6 +258,7 @@ fn step(e: &mut Estate, op: &Op) {
                     below_desired: false,
                     lpar_id: None,
                     profile: None,
+                    npiv_hidden: false,
                 },
             );
         }

@@ -23,6 +23,8 @@ struct Entry {
     stream: Option<String>,
     #[serde(default)]
     kind: Option<String>,
+    #[serde(default)]
+    source: Option<String>,
 }
 
 fn corpus_dir() -> PathBuf {
@@ -53,6 +55,28 @@ fn f_fields(command: &str) -> Option<Vec<String>> {
 fn is_message(body: &str) -> bool {
     let t = body.trim_start();
     t.starts_with("HSCL") || t.starts_with("No results were found") || t.contains("does not support")
+}
+
+/// Every corpus file names where it comes from and whether it is a recording, a seed's
+/// listing or reconstructed from documentation (the README's rule: our own emulator is never a
+/// source).
+#[test]
+fn every_corpus_entry_names_its_source_and_kind() {
+    for dir in [corpus_dir(), corpus_dir().join("vios")] {
+        let entries = index(&dir);
+        assert!(entries.len() >= 30, "{}: {} entries", dir.display(), entries.len());
+        for (e, _) in entries {
+            assert!(
+                matches!(e.kind.as_deref(), Some("recorded" | "seed" | "reconstructed")),
+                "{}: kind {:?}",
+                e.file,
+                e.kind
+            );
+            let source = e.source.unwrap_or_default();
+            assert!(!source.trim().is_empty(), "{}: no source", e.file);
+            assert!(!source.contains("sim hmc-shell"), "{}: the emulator is no source", e.file);
+        }
+    }
 }
 
 #[test]
@@ -371,4 +395,68 @@ async fn frames_that_are_not_operating_are_set_aside() {
     let p9 = e.status.set_aside.get(&FrameName::new("p9-sys").unwrap()).expect("set aside");
     assert!(p9.contains("HSCL8012"), "{p9}");
     assert!(e.frames.is_empty() && e.partitions.is_empty());
+}
+
+/// The same name on two frames — an inactive profile copy kept on every frame of a cluster
+/// (seed `infoscale-lpm-vcs.txt`) — is not the partition: the running one is, the copy is a
+/// namesake, and the estate (what `plan`, `drift` and `import` read) is what it is without it.
+#[tokio::test]
+async fn a_profile_copy_on_another_frame_is_a_namesake_and_changes_nothing() {
+    let state = crate::backend::sim::build(None, 0).expect("the lab builds");
+    let sim = crate::backend::sim::Simulator::new(state, None, crate::backend::sim::Clock::new(0.0));
+    let t = transport::Local(crate::backend::sim::hmc_shell::HmcShell::new(sim, None));
+    let sys = run_batch(&t, &[format!("lssyscfg -r sys -F {}", l::fields(l::SYS))]).await.unwrap().remove(0);
+    let frames: Vec<(FrameName, Record)> = parse_fields(&sys.stdout, l::SYS, false)
+        .unwrap()
+        .into_iter()
+        .map(|r| (FrameName::new(r["name"].clone()).unwrap(), r))
+        .collect();
+    let listed = list_frames(&t, frames).await.unwrap();
+    let plain = observe::estate(listed.clone(), None);
+    let name = PartitionName::new("lpar_6_sotchax11").unwrap();
+    let home = plain.status.partitions[&name].frame.clone();
+    assert_eq!(plain.status.partitions[&name].state, LparState::Running);
+    // The copy: on another frame, never activated, with a profile of the same name.
+    let mut copied = listed;
+    let other = copied.iter().position(|(f, _)| *f != home).unwrap();
+    let (_, Ok(fl)) = &mut copied[other] else { panic!("listed") };
+    let id = fl.lpar.iter().filter_map(|r| r.get("lpar_id")?.parse::<u32>().ok()).max().unwrap_or(0) + 1;
+    let mut lpar = fl.lpar.iter().find(|r| r.get("lpar_env").map(String::as_str) != Some("vioserver")).unwrap().clone();
+    lpar.insert("name".into(), name.to_string());
+    lpar.insert("lpar_id".into(), id.to_string());
+    lpar.insert("state".into(), "Not Activated".into());
+    lpar.insert("rmc_state".into(), "inactive".into());
+    fl.lpar.push(lpar);
+    let mut prof = fl.prof.last().unwrap().clone();
+    prof.insert("lpar_name".into(), name.to_string());
+    fl.prof.push(prof);
+    let seen = observe::estate(copied.clone(), None);
+    assert_eq!(seen.status.partitions[&name].frame, home, "the running partition, not the copy");
+    assert_eq!(seen.partitions[&name], plain.partitions[&name]);
+    assert!(seen.status.unknown_partitions.is_empty(), "{:?}", seen.status.unknown_partitions);
+    let ns: Vec<_> = seen.status.namesakes.iter().map(|n| (n.name.as_str(), n.lpar_id, n.state.clone())).collect();
+    assert_eq!(ns, vec![("lpar_6_sotchax11", id, LparState::NotActivated)]);
+    // Nothing else differs: plan, drift and import read the same estate.
+    let mut without = seen.clone();
+    without.status.namesakes.clear();
+    assert_eq!(serde_json::to_value(&without).unwrap(), serde_json::to_value(&plain).unwrap());
+    // Both inactive: with no earlier observation, which is the partition cannot be told (it
+    // is unknown, and nothing is planned against it); with one, it is where it was.
+    let home_at = copied.iter().position(|(f, _)| *f == home).unwrap();
+    let (_, Ok(fl)) = &mut copied[home_at] else { panic!("listed") };
+    for r in fl.lpar.iter_mut().filter(|r| r.get("name").map(String::as_str) == Some(name.as_str())) {
+        r.insert("state".into(), "Not Activated".into());
+    }
+    let blind = observe::estate(copied.clone(), None);
+    let why = blind.status.unknown_partitions.get(&name).expect("unknown");
+    assert!(why.contains("nothing tells which is the partition"), "{why}");
+    assert!(!blind.partitions.contains_key(&name));
+    let held = powerplane_model::plan(&plain, &blind, Default::default());
+    assert!(held.deferred.iter().any(|d| d.contains("lpar_6_sotchax11")), "{:?}", held.deferred);
+    assert!(
+        held.actions.iter().all(|a| !a.op.object().ends_with("/lpar_6_sotchax11")),
+        "nothing is created or changed"
+    );
+    let remembered = observe::estate(copied, Some(&plain));
+    assert_eq!(remembered.status.partitions[&name].frame, home);
 }

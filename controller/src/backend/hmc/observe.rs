@@ -731,6 +731,7 @@ fn frame(
             below_desired: false,
             lpar_id: Some(lpar_id),
             profile: None,
+            npiv_hidden: true,
         };
         let read = || -> Result<(PartitionSpec, PartitionStatus), ParseError> {
             let prof = profile_of(l, r).ok_or_else(|| bad(LPAR, "profile", format!("of {name} was not listed")))?;

@@ -34,6 +34,7 @@ pub(crate) fn hmc_view(mut e: Estate) -> Estate {
         if let Some(m) = s.migration.as_mut() {
             m.remaining_secs = 0;
         }
+        s.npiv_hidden = true;
     }
     e
 }

@@ -156,6 +156,7 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
                     below_desired: p.profile.is_some(),
                     lpar_id: ids.get(pname.as_str()).copied(),
                     profile: ProfileName::new(super::hmc_shell::listings::PROFILE).ok(),
+                    npiv_hidden: false,
                 },
             );
             if let Some(n) = &p.node {

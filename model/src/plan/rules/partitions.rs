@@ -239,12 +239,17 @@ impl Planner<'_, '_> {
         // a migration with `--redundantpgvios 0` leaves (DESIGN §4 rule 4).
         let fallback = p.observed.spec.memory.paging.is_some_and(|g| g.redundancy == Redundancy::None)
             && self.no_redundant_paging_on(&p.current).is_some();
+        // NPIV LUNs the backend cannot see are not compared (`PartitionStatus::npiv_hidden`).
+        let npiv_hidden = self.observed.status.partitions.get(p.name).is_some_and(|s| s.npiv_hidden);
         let strip = |s: &PartitionSpec| {
             let mut s = s.clone();
             s.placement = Placement::Frame(p.current.clone());
             s.state = RunState::Running;
             // Hooks are the controller's, not the HMC's: no profile has them.
             s.hooks = Default::default();
+            if npiv_hidden {
+                s.storage.retain(|st| st.via != crate::manifest::StorageVia::Npiv);
+            }
             if let Some(p) = s.memory.paging.as_mut()
                 && p.redundancy == Redundancy::Preferred
             {
