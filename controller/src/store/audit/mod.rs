@@ -792,4 +792,6 @@ fn undamaged(found: &Scan, what: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+mod forgeries;
+#[cfg(test)]
 mod tests;
