@@ -500,13 +500,15 @@ fn an_unsigned_write_to_a_signed_trail_is_refused_and_changes_nothing() {
     );
     let after = state_bytes(&lab);
     assert!(before == after, "the state directory was changed: {:?}", changed(&before, &after));
-    // HEAD rewritten without its signature: the checkpoints still say the trail is signed.
+    // HEAD rewritten without its signature: the checkpoints still say the trail is signed, and
+    // the rewritten HEAD is reported to the writer as what it is.
     let head: Value = serde_json::from_str(&fs::read_to_string(lab.state().join("audit/HEAD")).unwrap()).unwrap();
     let unsigned = serde_json::json!({"seq": head["seq"], "hash": head["hash"], "time": head["time"]});
     fs::write(lab.state().join("audit/HEAD"), format!("{unsigned}\n")).unwrap();
     let trail = trail_bytes(&lab);
     lab.cmd(&["apply", &m(&lab), "--yes"]).env_remove("POWERPLANE_AUDIT_KEY").assert().code(1).stderr(
-        predicate::str::contains("checkpoint records sign it").and(predicate::str::contains("POWERPLANE_AUDIT_KEY")),
+        predicate::str::contains("HEAD is not signed although the trail is")
+            .and(predicate::str::contains("audit set-aside HEAD")),
     );
     assert!(trail == trail_bytes(&lab), "the trail was changed: {:?}", changed(&trail, &trail_bytes(&lab)));
     lab.cmd(&["audit", "verify", "--pubkey", &pubkey])
@@ -529,8 +531,11 @@ fn a_trail_deleted_from_a_state_directory_with_history_is_damage() {
         if gone == "a file" {
             fs::write(&audit, "not a trail\n").unwrap();
         }
-        let expected =
-            if gone == "deleted" { "audit is gone, yet its database records" } else { "audit is not a directory" };
+        let expected = if gone == "deleted" {
+            "audit is gone, yet its database has recorded since"
+        } else {
+            "audit is not a directory"
+        };
         for verify in [&["audit", "verify"][..], &["audit", "verify", "--pubkey", &pubkey][..]] {
             lab.cmd(verify).assert().code(1).stdout(
                 predicate::str::starts_with("audit trail DAMAGED: 1 problem in 0 readable records")
@@ -539,6 +544,7 @@ fn a_trail_deleted_from_a_state_directory_with_history_is_damage() {
                     .and(predicate::str::contains("intact").not()),
             );
         }
+        lab.cmd(&["audit", "head"]).assert().code(1).stderr(predicate::str::contains("the audit trail is missing"));
         let before = state_bytes(&lab);
         lab.cmd(&["apply", &m(&lab), "--yes"])
             .assert()

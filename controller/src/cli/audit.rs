@@ -306,6 +306,9 @@ fn signing_summary(scan: &Scan, key: Option<&PublicKey>) -> String {
 fn head(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
     let scan = read(cli, None, Keep::Verdict)?;
     let Some(head) = &scan.head else {
+        if let Some(d) = scan.damage.iter().find(|d| matches!(d.problem, audit::Problem::TrailMissing { .. })) {
+            anyhow::bail!("{}: {d}; there is no head to witness", cli.state_dir.display());
+        }
         if !cli.state_dir.join(audit::DIR).is_dir() {
             anyhow::bail!(
                 "{} has no audit/HEAD: its trail is still in the database of an older release (the next command that writes moves it into segment files), or it has no trail yet",

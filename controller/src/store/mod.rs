@@ -16,17 +16,18 @@ use std::path::{Path, PathBuf};
 
 const MAGIC_KEY: &[u8] = b"magic";
 const MAGIC: &[u8] = b"powerplane-state v1";
-/// The `meta` key that records when the state directory's audit trail was started: a trail
-/// missing where this is set was deleted or moved.
+/// The `meta` key that records since when the database has known its state directory's audit
+/// trail (when the trail was started, or when this release first opened an older state
+/// directory): a trail missing where this is set was deleted or moved.
 const TRAIL_KEY: &[u8] = b"audit-trail-started";
 
-/// What in `db` shows that its state directory has had an audit trail, if anything: the time
-/// the trail was started (recorded since this release), and the observed snapshot.
+/// What in `db` shows that its state directory has had an audit trail, if anything: the
+/// record of it (see [`TRAIL_KEY`]), and the observed snapshot as further history.
 fn trail_evidence(db: &sled::Db) -> sled::Result<Option<String>> {
     let meta = db.open_tree("meta")?;
     let Some(started) = meta.get(TRAIL_KEY)? else { return Ok(None) };
     let mut evidence =
-        format!("its database records that its audit trail was started at {}", String::from_utf8_lossy(&started));
+        format!("its database has recorded since {} that it has an audit trail", String::from_utf8_lossy(&started));
     if let Some(snapshot) = snapshot::describe(db)? {
         evidence.push_str(&format!(" and holds {snapshot}"));
     }
@@ -34,8 +35,8 @@ fn trail_evidence(db: &sled::Db) -> sled::Result<Option<String>> {
 }
 
 /// Refuses a state directory whose trail is gone (checked on the copy of its database, so
-/// that a refusal changes nothing): `audit` not a directory, or absent where the database
-/// records that a trail was started and has no older release's trail to move out.
+/// that a refusal changes nothing): absent where the database records that there was one and
+/// has no older release's trail to move out.
 fn require_trail(db: &sled::Db, path: &Path) -> Result<(), StoreError> {
     let audit = path.join(audit::DIR);
     if audit.is_dir() {
@@ -61,7 +62,7 @@ fn require_trail_directory(path: &Path) -> Result<(), StoreError> {
         Ok(_) if audit.is_dir() => Ok(()),
         Ok(_) => Err(StoreError::AuditMissing {
             path: path.to_path_buf(),
-            detail: format!("{} is not a directory: the trail's directory was replaced by a file", audit.display()),
+            detail: format!("{} is not a directory but a file: the trail was replaced", audit.display()),
         }),
         Err(_) => Ok(()),
     }
@@ -126,7 +127,7 @@ pub enum StoreError {
     },
     /// A signed trail and a writer without the key: only the key's holder appends to it.
     #[error(
-        "the audit trail in {path} is signed ({detail}), and a signed trail is only appended to by a writer with its key: nothing was changed. Run again with POWERPLANE_AUDIT_KEY=FILE (or --audit-key FILE), FILE being the private key whose public half verifies the trail (`powerplane audit verify --pubkey FILE.pub`)"
+        "the audit trail in {path} is signed ({detail}), and a signed trail is only appended to by a writer with its key: nothing was appended to it. Run again with POWERPLANE_AUDIT_KEY=FILE (or --audit-key FILE), FILE being the private key whose public half verifies the trail (`powerplane audit verify --pubkey FILE.pub`)"
     )]
     AuditNeedsKey {
         /// The trail's directory.

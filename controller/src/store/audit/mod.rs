@@ -159,10 +159,7 @@ pub fn read(
         scan
     };
     if std::fs::symlink_metadata(&audit).is_ok() && !audit.is_dir() {
-        return Ok(missing(format!(
-            "{} is not a directory (the trail's directory was replaced by a file)",
-            audit.display()
-        )));
+        return Ok(missing(format!("{} is not a directory but a file", audit.display())));
     }
     if audit.is_dir() {
         let files = read_files(&audit).map_err(|e| io(&e))?;
@@ -348,14 +345,15 @@ impl AuditLog {
         // A signed trail is only appended to by a writer with the key, and only when the key
         // signed everything in it: a writer with the key that signed over records it never
         // signed would vouch for them.
+        // What someone without the key wrote is reported as such to every writer.
         if found.signed() {
-            if signer.is_none() {
-                return Err(StoreError::AuditNeedsKey { path: audit.clone(), detail: signed_detail(&found) });
-            }
             let unsigned = |p: &Problem| matches!(p, Problem::Unsigned { .. });
             let tail = found.damage.iter().find(|d| unsigned(&d.problem));
             if let Some(d) = tail.or_else(|| found.damage.iter().find(|d| d.problem == Problem::HeadUnsigned)) {
                 return Err(unsigned_tail(dir.path(), &found, d));
+            }
+            if signer.is_none() {
+                return Err(StoreError::AuditNeedsKey { path: audit.clone(), detail: signed_detail(&found) });
             }
         }
         if signed && !found.signed() && found.records > 0 {
@@ -636,7 +634,13 @@ fn unsigned_tail(state: &Path, scan: &Scan, d: &Damage) -> StoreError {
         format!(
             "keep a copy of the state directory and investigate (`powerplane audit verify --pubkey FILE.pub` lists every problem); then `powerplane --state-dir {} audit set-aside {what}` moves {} into audit/set-aside/ (every `audit verify` reports it from then on, and the trail continues after it)",
             state.display(),
-            if what == head::FILE { "HEAD" } else { "their segment" },
+            if what == head::FILE {
+                "HEAD"
+            } else if scan.tail.as_ref().is_some_and(|t| t.from < scan.last.as_ref().map_or(0, |l| l.0)) {
+                "their segment"
+            } else {
+                "its segment"
+            },
         )
     };
     let fix = match (&d.problem, &scan.tail) {
@@ -653,18 +657,15 @@ fn unsigned_tail(state: &Path, scan: &Scan, d: &Damage) -> StoreError {
                 }
             };
             format!(
-                "{what} follow{} record {}, the last one a checkpoint signs, and no checkpoint signs {} ({how}). A signed trail is only appended to by a writer with its key, so whoever wrote {} did not have it, and signing over {} now would vouch for {}: {}",
+                "{what} follow{} record {}, the last one a checkpoint signs, and no checkpoint signs {them} ({how}). A signed trail is only appended to by a writer with its key, so whoever wrote {them} did not have it; nothing is appended after {them}, and no checkpoint will sign {them}: {}",
                 if many { "" } else { "s" },
                 scan.signed_through,
-                if many { "them" } else { "it" },
-                if many { "them" } else { "it" },
-                if many { "them" } else { "it" },
-                if many { "them" } else { "it" },
-                aside(&tail.at.segment)
+                aside(&tail.at.segment),
+                them = if many { "them" } else { "it" },
             )
         }
         _ => format!(
-            "HEAD is not signed although the trail is: it was rewritten without the key, and signing over it now would vouch for it: {}",
+            "HEAD is not signed although the trail is: it was rewritten without the key; nothing is appended after it, and no writer signs over it: {}",
             aside(head::FILE)
         ),
     };
