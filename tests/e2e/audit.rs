@@ -654,3 +654,57 @@ fn counts_are_worded_for_one() {
             .and(predicate::str::contains("audit trail DAMAGED: 1 problem in 9 readable records")),
     );
 }
+
+#[test]
+fn a_signed_trail_with_its_signatures_stripped_is_not_adopted() {
+    let (lab, key, pubkey) = signed();
+    // Every checkpoint removed, the records renumbered and marked unsigned, the chain and HEAD
+    // recomputed: to the files alone, a trail that was never signed.
+    let mut prev = "0".repeat(64);
+    let mut out = Vec::new();
+    for line in lines(&lab) {
+        let mut r: Value = serde_json::from_str(&line).unwrap();
+        if r["event"] == "checkpoint" {
+            continue;
+        }
+        r["seq"] = Value::from(out.len() as u64 + 1);
+        r["unsigned"] = Value::Bool(true);
+        r["prev_hash"] = Value::String(prev.clone());
+        let (line, hash) = sealed(r);
+        out.push(line);
+        prev = hash;
+    }
+    write_lines(&lab, &out);
+    let head = serde_json::json!({"seq": out.len(), "hash": prev, "time": "2026-12-07T04:00:00Z"});
+    fs::write(lab.state().join("audit/HEAD"), format!("{head}\n")).unwrap();
+    // Without the key nothing in the files tells; with it, every record is unsigned.
+    lab.cmd(&["audit", "verify"]).assert().success();
+    lab.cmd(&["audit", "verify", "--pubkey", &pubkey]).assert().code(1).stdout(
+        predicate::str::starts_with("audit trail FORGED").and(predicate::str::contains("records 1–10 are not covered")),
+    );
+    // The database remembers that the trail was signed: neither writer adopts it.
+    let trail = trail_bytes(&lab);
+    lab.edit("p72.yaml", "desiredMB: 16384", "desiredMB: 12288");
+    for with_key in [true, false] {
+        let mut apply = lab.cmd(&["apply", &m(&lab), "--yes"]);
+        if with_key {
+            apply.env("POWERPLANE_AUDIT_KEY", &key);
+        } else {
+            apply.env_remove("POWERPLANE_AUDIT_KEY");
+        }
+        apply.assert().code(1).stderr(
+            predicate::str::contains("carries no signature (records 1–10 and HEAD)")
+                .and(predicate::str::contains("records that a writer with key"))
+                .and(predicate::str::contains("audit set-aside 000001.jsonl")),
+        );
+        assert!(trail == trail_bytes(&lab), "the trail was changed: {:?}", changed(&trail, &trail_bytes(&lab)));
+    }
+    // Set aside (the segment counts as damaged although its lines are consistent), the trail
+    // goes on signed.
+    lab.cmd(&["audit", "set-aside", "000001.jsonl"]).assert().success();
+    lab.cmd(&["apply", &m(&lab), "--yes"]).env("POWERPLANE_AUDIT_KEY", &key).assert().success();
+    lab.cmd(&["audit", "verify", "--pubkey", &pubkey])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("records 1–10 were set aside as damaged"));
+}

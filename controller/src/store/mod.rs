@@ -20,6 +20,9 @@ const MAGIC: &[u8] = b"powerplane-state v1";
 /// trail (when the trail was started, or when this release first opened an older state
 /// directory): a trail missing where this is set was deleted or moved.
 const TRAIL_KEY: &[u8] = b"audit-trail-started";
+/// The `meta` key that records that a writer with a key signed the trail (the key, hex): a
+/// trail without any signature where this is set had its signatures removed.
+const SIGNED_KEY: &[u8] = b"audit-trail-signed-by";
 
 /// What in `db` shows that its state directory has had an audit trail, if anything: the
 /// record of it (see [`TRAIL_KEY`]), and the observed snapshot as further history.
@@ -144,6 +147,22 @@ pub enum StoreError {
         path: PathBuf,
         /// What is there instead, and what shows that a trail existed.
         detail: String,
+    },
+    /// The trail carries no signature, yet the database records that it was signed.
+    #[error(
+        "the audit trail in {path} carries no signature ({records} and HEAD), yet the state directory's database records that a writer with key {key} signed it: its checkpoints and HEAD's signature were removed and the chain recomputed, or the trail was replaced. Nothing was appended to it; keep a copy of the state directory and investigate (`powerplane audit verify --pubkey FILE.pub` reports every record as unsigned), then `powerplane --state-dir {state} audit set-aside {segment}` moves the first segment aside (and so on for each segment `audit verify` lists)"
+    )]
+    AuditStripped {
+        /// The trail's directory.
+        path: PathBuf,
+        /// The state directory.
+        state: PathBuf,
+        /// The records, e.g. "records 1–20".
+        records: String,
+        /// The key the database names (hex).
+        key: String,
+        /// The first segment holding them.
+        segment: String,
     },
     /// `audit set-aside` named a segment or HEAD that is not damaged.
     #[error(
@@ -369,6 +388,20 @@ impl StateDir {
     /// if anything.
     pub fn trail_evidence(&self) -> Result<Option<String>, StoreError> {
         trail_evidence(&self.db).map_err(|e| self.io(&e))
+    }
+
+    /// The key that signed this state directory's trail, as its database recorded when a writer
+    /// with it first wrote a batch (hex); `None` when no signed batch was ever written here.
+    pub fn trail_signed_by(&self) -> Result<Option<String>, StoreError> {
+        let meta = self.tree("meta")?;
+        Ok(meta.get(SIGNED_KEY).map_err(|e| self.io(&e))?.map(|k| String::from_utf8_lossy(&k).into_owned()))
+    }
+
+    /// Records that a writer with `key` (hex) signed this state directory's trail.
+    pub(crate) fn record_trail_signed_by(&self, key: &str) -> Result<(), StoreError> {
+        let meta = self.tree("meta")?;
+        meta.insert(SIGNED_KEY, key.as_bytes()).map_err(|e| self.io(&e))?;
+        self.flush()
     }
 
     /// Whether this was opened with [`StateDir::open_read_only`].

@@ -1,9 +1,10 @@
 //! Property tests of a signed trail against what someone who can write the files but has no
 //! key can do to it: edit a record (with or without recomputing the chain and HEAD), append a
 //! chained record and rewrite HEAD (as a forger, or as a writer without the key would), delete
-//! a record or a segment, cut a file short. Whatever was done, `audit verify` never says
-//! intact, the damage is located at the seq (and segment) it was done to, and no writer —
-//! with the key or without — appends to the trail or changes a byte of it.
+//! a record or a segment, cut a file short, strip every signature. Whatever was done, `audit
+//! verify` never says intact (a stripped trail: with `--pubkey`), the damage is located at the
+//! seq (and segment) it was done to, and no writer — with the key or without — appends to the
+//! trail or changes a byte of it.
 
 use proptest::prelude::*;
 
@@ -115,6 +116,10 @@ enum Forgery {
     DeleteSegment(prop::sample::Index),
     /// The trail cut short at a byte.
     Truncate(prop::sample::Index),
+    /// Every checkpoint removed, the records renumbered and marked as written without the key,
+    /// the chain and HEAD recomputed: a trail that looks as if it was never signed. Only the
+    /// key (`--pubkey`) and the state directory's database (which writers read) tell.
+    Strip,
 }
 
 fn forgery() -> impl Strategy<Value = Forgery> {
@@ -126,6 +131,7 @@ fn forgery() -> impl Strategy<Value = Forgery> {
         i().prop_map(Forgery::DeleteRecord),
         i().prop_map(Forgery::DeleteSegment),
         i().prop_map(Forgery::Truncate),
+        Just(Forgery::Strip),
     ]
 }
 
@@ -208,6 +214,15 @@ fn forge(state: &Path, forgery: &Forgery) -> (u64, Option<String>) {
             }
             unreachable!("the byte is in a line")
         }
+        Forgery::Strip => {
+            lines.retain(|l| l.record.event != Event::Checkpoint);
+            for (i, l) in lines.iter_mut().enumerate() {
+                l.record.seq = i as u64 + 1;
+                l.record.unsigned = true;
+            }
+            write_back(state, &lines, Some(1));
+            (1, Some(name(&lines[0].file)))
+        }
     }
 }
 
@@ -252,6 +267,10 @@ proptest! {
 
         let (seq, segment) = forge(&state, &forgery);
         for key in [Some(&public), None] {
+            if key.is_none() && matches!(forgery, Forgery::Strip) {
+                // Without the key a stripped trail is a consistent unsigned one.
+                continue;
+            }
             let scan = read(key);
             prop_assert!(!scan.intact(), "{:?} (key {}) reported intact", forgery, key.is_some());
             let located = scan.damage.iter().any(|d| {

@@ -208,6 +208,9 @@ struct Writer {
     signer: Option<Signer>,
     who: Who,
     open_intents: BTreeMap<u64, Record>,
+    /// The state directory whose database is yet to record that its trail is signed: set
+    /// until a writer with a key has written its first batch.
+    unrecorded: Option<StateDir>,
     /// Set when a write or sync failed: what is on disk past HEAD is then unknown, and this
     /// process appends nothing more.
     poisoned: Option<String>,
@@ -356,6 +359,19 @@ impl AuditLog {
                 return Err(StoreError::AuditNeedsKey { path: audit.clone(), detail: signed_detail(&found) });
             }
         }
+        // A trail that looks as if it was never signed, where a writer with a key signed it:
+        // its signatures were stripped (and its chain recomputed), which only the database
+        // tells; adopting it would sign the forgery.
+        let signed_by = dir.trail_signed_by()?;
+        if let (false, Some(key), Some(tail)) = (found.signed(), &signed_by, &found.tail) {
+            return Err(StoreError::AuditStripped {
+                path: audit.clone(),
+                state: dir.path().to_path_buf(),
+                records: scan::records(tail.from, found.last.as_ref().map_or(tail.from, |l| l.0)).0,
+                key: key.clone(),
+                segment: tail.at.segment.clone(),
+            });
+        }
         if signed && !found.signed() && found.records > 0 {
             notes.push(format!(
                 "signing the audit trail from record {} on: the {} before it were written without a key, and the first checkpoint signs them as they are (verify them first: `powerplane audit verify --expect SEQ:HASH` with a head witnessed earlier)",
@@ -395,7 +411,12 @@ impl AuditLog {
             }
         }
         let anchored = intents.last.as_ref().map_or(head_seq, |l| l.0.max(head_seq));
+        let unrecorded = match &signer {
+            Some(s) if signed_by.as_deref() != Some(s.key_hex().as_str()) => Some(dir.clone()),
+            _ => None,
+        };
         let writer = Writer {
+            unrecorded,
             head: HeadWriter::start(audit.clone(), anchored),
             audit,
             file,
@@ -471,6 +492,13 @@ impl AuditLog {
         if let Err(e) = w.write_batch(&buf) {
             w.poisoned = Some(e.to_string());
             return Err(self.io(&e));
+        }
+        if let (Some(dir), Some(signer)) = (w.unrecorded.take(), &w.signer) {
+            // The batch is durable and acknowledged either way; a database that cannot record
+            // it only weakens what a later writer can tell.
+            if let Err(e) = dir.record_trail_signed_by(&signer.key_hex()) {
+                tracing::warn!("the database could not record that the audit trail is signed: {e}");
+            }
         }
         if let Err(e) = w.head.hand(head) {
             w.poisoned = Some(e.clone());
@@ -735,7 +763,8 @@ pub fn set_aside(dir: &StateDir, what: &str) -> std::result::Result<PathBuf, Sto
     // operator made look acknowledged.
     let files = read_files(&audit).map_err(|e| io(&e))?;
     let found = scan::scan(&files.segments, &files.set_aside, &Anchor::Head(files.head.clone()), None, false, true);
-    if let Some(detail) = undamaged(&found, what) {
+    let stripped = !found.signed() && found.tail.is_some() && dir.trail_signed_by()?.is_some();
+    if let Some(detail) = undamaged(&found, what).filter(|_| !(stripped && what != head::FILE)) {
         return Err(StoreError::NotDamaged { state: dir.path().to_path_buf(), what: what.to_owned(), detail });
     }
     std::fs::create_dir_all(&aside).map_err(|e| io(&e))?;
