@@ -254,7 +254,8 @@ fn verify(cli: &Cli, key: Option<&PublicKey>, expect: Option<(u64, String)>, jso
     };
     if ok {
         let head = head.as_ref().map_or(String::new(), |h| format!(", HEAD {}", h.witness()));
-        writeln!(out, "audit trail intact: {} records ({segments}{head})", scan.records - scan.checkpoints)?;
+        let records = crate::words::count(scan.records - scan.checkpoints, "record");
+        writeln!(out, "audit trail intact: {records} ({segments}{head})")?;
         writeln!(out, "{signing}")?;
         if let Some(Ok(m)) = &witnessed {
             writeln!(out, "{m}")?;

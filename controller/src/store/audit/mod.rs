@@ -331,7 +331,11 @@ impl AuditLog {
     pub fn open_signed(dir: &StateDir, signer: Option<Signer>) -> std::result::Result<Self, StoreError> {
         let mut notes = Vec::new();
         if let Some(n) = migrate::run(dir)? {
-            notes.push(format!("moved the audit trail ({n} records) out of the database into {}/", DIR));
+            notes.push(format!(
+                "moved the audit trail ({}) out of the database into {}/",
+                crate::words::count(n as u64, "record"),
+                DIR
+            ));
         }
         let audit = dir.path().join(DIR);
         let io = |e: &dyn std::fmt::Display| StoreError::Io { path: audit.clone(), detail: e.to_string() };
