@@ -23,3 +23,4 @@ pub mod store;
 pub mod time;
 pub mod watch;
 pub mod windows;
+mod words;

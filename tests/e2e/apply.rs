@@ -130,6 +130,7 @@ fn a_failed_migration_skips_its_dependents_and_lets_the_rest_finish() {
     let out = String::from_utf8(out).unwrap();
     assert!(out.contains("Applied: 6 succeeded, 1 failed, 1 skipped."), "{out}");
     assert!(out.contains("MigratePartition Partition/bxaix85: HSCLA257 injected failure of MigratePartition"), "{out}");
+    assert!(out.contains("(1 attempt)") && !out.contains("(1 attempts)"), "{out}");
     assert!(out.contains("UpdatePartition Partition/bxaix85: skipped because"), "{out}");
     assert!(out.contains("Not converged"), "{out}");
     let records = audit(&lab);

@@ -401,3 +401,310 @@ fn a_state_directory_of_the_previous_release_is_migrated_with_its_history() {
     assert_eq!(eleventh["prev_hash"], expected[9]["hash"]);
     assert!(eleventh["user"].is_string() && eleventh["invocation"].as_str().unwrap().contains("apply"));
 }
+
+/// A lab estate applied once with a signing key: the lab, the key's file and its public key's.
+fn signed() -> (Lab, String, String) {
+    let lab = Lab::new();
+    let key = lab.dir.path().join("audit.key").display().to_string();
+    let pubkey = format!("{key}.pub");
+    lab.cmd(&["audit", "keygen", &key]).assert().success();
+    lab.cmd(&["--inventory", &inventory(), "sim", "init"]).assert().success();
+    lab.cmd(&["apply", &m(&lab), "--yes"]).env("POWERPLANE_AUDIT_KEY", &key).assert().success();
+    lab.cmd(&["audit", "verify", "--pubkey", &pubkey]).assert().success();
+    (lab, key, pubkey)
+}
+
+/// `record` as a line of the trail (compact JSON, the hash last and over the line with it
+/// empty) and its hash: what anyone who can write the files can make without the key.
+fn sealed(mut record: Value) -> (String, String) {
+    record.as_object_mut().unwrap().remove("hash");
+    let body = serde_json::to_string(&record).unwrap();
+    let body = &body[..body.len() - 1];
+    let hash: String =
+        Sha256::digest(format!("{body},\"hash\":\"\"}}").as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    (format!("{body},\"hash\":\"{hash}\"}}"), hash)
+}
+
+/// Appends a correctly chained record saying a partition was deleted, and rewrites HEAD to it
+/// (unsigned: the forger has no key). Returns its seq.
+fn forge_deletion(lab: &Lab) -> u64 {
+    let mut l = lines(lab);
+    let last: Value = serde_json::from_str(l.last().unwrap()).unwrap();
+    let seq = last["seq"].as_u64().unwrap() + 1;
+    let (line, hash) = sealed(serde_json::json!({
+        "seq": seq,
+        "time": "2026-12-07T04:00:00.000Z",
+        "event": "outcome",
+        "plan_id": last["plan_id"],
+        "action": "a99",
+        "kind": "DeletePartition",
+        "object": "Partition/p72_app01",
+        "command": "rmsyscfg -r lpar -m p72 -n p72_app01",
+        "result": "succeeded",
+        "prev_hash": last["hash"],
+    }));
+    l.push(line);
+    write_lines(lab, &l);
+    let head = serde_json::json!({"seq": seq, "hash": hash, "time": "2026-12-07T04:00:00Z"});
+    fs::write(lab.state().join("audit/HEAD"), format!("{head}\n")).unwrap();
+    seq
+}
+
+/// The files of the trail with their bytes.
+fn trail_bytes(lab: &Lab) -> BTreeMap<PathBuf, Vec<u8>> {
+    state_bytes(lab).into_iter().filter(|(p, _)| p.starts_with(lab.state().join("audit"))).collect()
+}
+
+#[test]
+fn a_forged_record_is_not_laundered_by_the_next_signed_write() {
+    let (lab, key, pubkey) = signed();
+    let forged = forge_deletion(&lab);
+    let verdict = |lab: &Lab| {
+        let out = lab.cmd(&["audit", "verify", "--pubkey", &pubkey]).assert().code(1).get_output().stdout.clone();
+        String::from_utf8(out).unwrap()
+    };
+    let before = verdict(&lab);
+    assert!(before.starts_with("audit trail FORGED"), "{before}");
+    assert!(before.contains(&format!("record {forged} at 000001.jsonl line {forged}")), "{before}");
+    // The next writer with the key finds the record no checkpoint signs and appends nothing.
+    let trail = trail_bytes(&lab);
+    lab.edit("p72.yaml", "desiredMB: 16384", "desiredMB: 12288");
+    lab.cmd(&["apply", &m(&lab), "--yes"]).env("POWERPLANE_AUDIT_KEY", &key).assert().code(1).stderr(
+        predicate::str::contains(format!("record {forged} follows record {}", forged - 1))
+            .and(predicate::str::contains("no checkpoint signs it"))
+            .and(predicate::str::contains("it does not say it was written without the key"))
+            .and(predicate::str::contains("Nothing was appended"))
+            .and(predicate::str::contains("audit set-aside 000001.jsonl")),
+    );
+    assert!(trail == trail_bytes(&lab), "the trail was changed: {:?}", changed(&trail, &trail_bytes(&lab)));
+    assert_eq!(verdict(&lab), before, "still forged, and reported as before");
+    // Set aside, the trail continues after it, and verify reports it ever after.
+    lab.cmd(&["audit", "set-aside", "000001.jsonl"]).assert().success();
+    lab.cmd(&["apply", &m(&lab), "--yes"]).env("POWERPLANE_AUDIT_KEY", &key).assert().success();
+    let after = verdict(&lab);
+    assert!(
+        after.contains(&format!("records 1–{forged} were set aside as damaged (audit/set-aside/000001.jsonl)")),
+        "{after}"
+    );
+}
+
+#[test]
+fn an_unsigned_write_to_a_signed_trail_is_refused_and_changes_nothing() {
+    let (lab, _key, pubkey) = signed();
+    lab.edit("p72.yaml", "desiredMB: 16384", "desiredMB: 12288");
+    let before = state_bytes(&lab);
+    lab.cmd(&["apply", &m(&lab), "--yes"]).env_remove("POWERPLANE_AUDIT_KEY").assert().code(1).stderr(
+        predicate::str::contains("is signed (its HEAD, record")
+            .and(predicate::str::contains("only appended to by a writer with its key"))
+            .and(predicate::str::contains("POWERPLANE_AUDIT_KEY=FILE")),
+    );
+    let after = state_bytes(&lab);
+    assert!(before == after, "the state directory was changed: {:?}", changed(&before, &after));
+    // HEAD rewritten without its signature: the checkpoints still say the trail is signed, and
+    // the rewritten HEAD is reported to the writer as what it is.
+    let head: Value = serde_json::from_str(&fs::read_to_string(lab.state().join("audit/HEAD")).unwrap()).unwrap();
+    let unsigned = serde_json::json!({"seq": head["seq"], "hash": head["hash"], "time": head["time"]});
+    fs::write(lab.state().join("audit/HEAD"), format!("{unsigned}\n")).unwrap();
+    let trail = trail_bytes(&lab);
+    lab.cmd(&["apply", &m(&lab), "--yes"]).env_remove("POWERPLANE_AUDIT_KEY").assert().code(1).stderr(
+        predicate::str::contains("HEAD is not signed although the trail is")
+            .and(predicate::str::contains("audit set-aside HEAD")),
+    );
+    assert!(trail == trail_bytes(&lab), "the trail was changed: {:?}", changed(&trail, &trail_bytes(&lab)));
+    lab.cmd(&["audit", "verify", "--pubkey", &pubkey])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("the trail is signed but HEAD is not"));
+}
+
+#[test]
+fn a_trail_deleted_from_a_state_directory_with_history_is_damage() {
+    let lab = applied();
+    let key = lab.dir.path().join("audit.key").display().to_string();
+    lab.cmd(&["audit", "keygen", &key]).assert().success();
+    let pubkey = format!("{key}.pub");
+    for gone in ["deleted", "a file"] {
+        let audit = lab.state().join("audit");
+        if audit.is_dir() {
+            fs::remove_dir_all(&audit).unwrap();
+        }
+        if gone == "a file" {
+            fs::write(&audit, "not a trail\n").unwrap();
+        }
+        let expected = if gone == "deleted" {
+            "audit is gone, yet its database has recorded since"
+        } else {
+            "audit is not a directory"
+        };
+        for verify in [&["audit", "verify"][..], &["audit", "verify", "--pubkey", &pubkey][..]] {
+            lab.cmd(verify).assert().code(1).stdout(
+                predicate::str::starts_with("audit trail DAMAGED: 1 problem in 0 readable records")
+                    .and(predicate::str::contains("the audit trail is missing"))
+                    .and(predicate::str::contains(expected))
+                    .and(predicate::str::contains("intact").not()),
+            );
+        }
+        lab.cmd(&["audit", "head"]).assert().code(1).stderr(predicate::str::contains("the audit trail is missing"));
+        let before = state_bytes(&lab);
+        lab.cmd(&["apply", &m(&lab), "--yes"])
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("is missing").and(predicate::str::contains("Restore")));
+        let after = state_bytes(&lab);
+        assert!(before == after, "{gone}: the state directory was changed: {:?}", changed(&before, &after));
+        assert_eq!(audit.exists(), gone == "a file", "no new trail was started");
+    }
+    // A state directory without history starts its trail at 1, and an empty trail is intact.
+    let fresh = Lab::new();
+    fresh.cmd(&["--inventory", &inventory(), "sim", "init"]).assert().success();
+    fresh
+        .cmd(&["audit", "verify"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("audit trail intact: 0 records"));
+    fresh.cmd(&["apply", &m(&fresh), "--yes"]).assert().success();
+    assert!(lines(&fresh)[0].starts_with("{\"seq\":1,"));
+}
+
+#[test]
+fn verify_gives_one_verdict_first_over_the_trail_its_signatures_and_the_witness() {
+    let lab = applied();
+    let older = head(&lab);
+    lab.edit("p72.yaml", "desiredMB: 16384", "desiredMB: 12288");
+    lab.cmd(&["apply", &m(&lab), "--yes"]).assert().success();
+    let newer = head(&lab);
+    let out = lab.cmd(&["audit", "verify", "--expect", &older]).assert().success().get_output().stdout.clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.starts_with("audit trail intact:") && out.contains("is in the trail"), "{out}");
+    // The tail removed and HEAD rewritten to match: the chain holds, the witness does not.
+    let l = lines(&lab);
+    write_lines(&lab, &l[..10]);
+    let last: Value = serde_json::from_str(&l[9]).unwrap();
+    let h = serde_json::json!({"seq": 10, "hash": last["hash"], "time": "2026-12-01T00:00:00Z"});
+    fs::write(lab.state().join("audit/HEAD"), format!("{h}\n")).unwrap();
+    let out = lab.cmd(&["audit", "verify", "--expect", &newer]).assert().code(1).get_output().stdout.clone();
+    let out = String::from_utf8(out).unwrap();
+    let first = out.lines().next().unwrap();
+    assert!(first.starts_with("audit trail FORGED or damaged: 1 problem in 10 readable records"), "{out}");
+    assert!(!out.contains("intact"), "one verdict, not two: {out}");
+    assert_eq!(
+        out.matches(&format!("the witnessed head {newer} is not in the trail")).count(),
+        2,
+        "first, and listed: {out}"
+    );
+    let json = lab.cmd(&["audit", "verify", "--expect", &newer, "--json"]).assert().code(1).get_output().stdout.clone();
+    let json: Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!((json["intact"].as_bool(), json["expect"]["holds"].as_bool()), (Some(false), Some(false)));
+}
+
+#[test]
+fn set_aside_moves_only_damage() {
+    let lab = applied();
+    let before = state_bytes(&lab);
+    lab.cmd(&["audit", "set-aside", "000001.jsonl"]).assert().code(1).stderr(
+        predicate::str::contains("000001.jsonl is not damaged (records 1–10, which it holds, are intact)")
+            .and(predicate::str::contains("nothing to set aside")),
+    );
+    lab.cmd(&["audit", "set-aside", "HEAD"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("HEAD is not damaged").and(predicate::str::contains("agrees with the trail")));
+    let after = state_bytes(&lab);
+    assert!(
+        after
+            .iter()
+            .filter(|(p, _)| p.starts_with(lab.state().join("audit")))
+            .eq(before.iter().filter(|(p, _)| p.starts_with(lab.state().join("audit")))),
+        "the trail was changed"
+    );
+    assert!(!lab.state().join("audit/set-aside").exists());
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly_with_the_pipe_status() {
+    let lab = applied();
+    for args in [&["audit"][..], &["audit", "--json"], &["audit", "verify"], &["audit", "head"], &["sim", "show"]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_powerplane"))
+            .arg("--state-dir")
+            .arg(lab.state())
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before the command prints anything.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(141), "`{}`: {stderr}", args.join(" "));
+        assert!(stderr.is_empty(), "`{}` said: {stderr}", args.join(" "));
+    }
+}
+
+#[test]
+fn counts_are_worded_for_one() {
+    let lab = applied();
+    let mut l = lines(&lab);
+    l.remove(3);
+    write_lines(&lab, &l);
+    lab.cmd(&["audit", "verify"]).assert().code(1).stdout(
+        predicate::str::contains("record 4 is missing")
+            .and(predicate::str::contains("audit trail DAMAGED: 1 problem in 9 readable records")),
+    );
+}
+
+#[test]
+fn a_signed_trail_with_its_signatures_stripped_is_not_adopted() {
+    let (lab, key, pubkey) = signed();
+    // Every checkpoint removed, the records renumbered and marked unsigned, the chain and HEAD
+    // recomputed: to the files alone, a trail that was never signed.
+    let mut prev = "0".repeat(64);
+    let mut out = Vec::new();
+    for line in lines(&lab) {
+        let mut r: Value = serde_json::from_str(&line).unwrap();
+        if r["event"] == "checkpoint" {
+            continue;
+        }
+        r["seq"] = Value::from(out.len() as u64 + 1);
+        r["unsigned"] = Value::Bool(true);
+        r["prev_hash"] = Value::String(prev.clone());
+        let (line, hash) = sealed(r);
+        out.push(line);
+        prev = hash;
+    }
+    write_lines(&lab, &out);
+    let head = serde_json::json!({"seq": out.len(), "hash": prev, "time": "2026-12-07T04:00:00Z"});
+    fs::write(lab.state().join("audit/HEAD"), format!("{head}\n")).unwrap();
+    // Without the key nothing in the files tells; with it, every record is unsigned.
+    lab.cmd(&["audit", "verify"]).assert().success();
+    lab.cmd(&["audit", "verify", "--pubkey", &pubkey]).assert().code(1).stdout(
+        predicate::str::starts_with("audit trail FORGED").and(predicate::str::contains("records 1–10 are not covered")),
+    );
+    // The database remembers that the trail was signed: neither writer adopts it.
+    let trail = trail_bytes(&lab);
+    lab.edit("p72.yaml", "desiredMB: 16384", "desiredMB: 12288");
+    for with_key in [true, false] {
+        let mut apply = lab.cmd(&["apply", &m(&lab), "--yes"]);
+        if with_key {
+            apply.env("POWERPLANE_AUDIT_KEY", &key);
+        } else {
+            apply.env_remove("POWERPLANE_AUDIT_KEY");
+        }
+        apply.assert().code(1).stderr(
+            predicate::str::contains("carries no signature (records 1–10 and HEAD)")
+                .and(predicate::str::contains("records that a writer with key"))
+                .and(predicate::str::contains("audit set-aside 000001.jsonl")),
+        );
+        assert!(trail == trail_bytes(&lab), "the trail was changed: {:?}", changed(&trail, &trail_bytes(&lab)));
+    }
+    // Set aside (the segment counts as damaged although its lines are consistent), the trail
+    // goes on signed.
+    lab.cmd(&["audit", "set-aside", "000001.jsonl"]).assert().success();
+    lab.cmd(&["apply", &m(&lab), "--yes"]).env("POWERPLANE_AUDIT_KEY", &key).assert().success();
+    lab.cmd(&["audit", "verify", "--pubkey", &pubkey])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("records 1–10 were set aside as damaged"));
+}

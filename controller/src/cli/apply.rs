@@ -172,6 +172,8 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
         }
         (None, None) => unreachable!("clap requires DIR or --plan"),
     };
+    // A signed trail and no key: refused before the state directory is opened.
+    crate::store::audit::require_key(&cli.state_dir, signer.is_some())?;
     let Some((sim, dir)) = super::open_backend(cli)? else { return Ok(ExitCode::from(1)) };
     sim.adopt_names(&desired.estate);
     let _lock = lock::acquire(&dir, "apply", None)?;
@@ -373,7 +375,13 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
     for (a, o) in &report.results {
         let line = match o {
             Outcome::Failed { error, attempts } => {
-                format!("  x {} {} {}: {error} ({attempts} attempts)", a.id, a.kind(), a.op.object())
+                format!(
+                    "  x {} {} {}: {error} ({})",
+                    a.id,
+                    a.kind(),
+                    a.op.object(),
+                    crate::words::count(*attempts, "attempt")
+                )
             }
             Outcome::Skipped { because } => {
                 format!("  - {} {} {}: skipped because {because} failed", a.id, a.kind(), a.op.object())

@@ -113,10 +113,11 @@ pub(crate) fn verdict(state_dir: &std::path::Path) -> anyhow::Result<(serde_json
 }
 
 fn verdict_doc(scan: &Scan, key: Option<&PublicKey>, witnessed: Option<&Result<String, String>>) -> serde_json::Value {
-    let ok = scan.intact() && witnessed.is_none_or(Result::is_ok);
+    let unwitnessed = witnessed.is_some_and(Result::is_err);
+    let ok = scan.intact() && !unwitnessed;
     serde_json::json!({
         "intact": ok,
-        "forged": scan.damage.iter().any(|d| d.problem.forged()),
+        "forged": scan.damage.iter().any(|d| d.problem.forged()) || unwitnessed,
         "records": scan.records,
         "checkpoints": scan.checkpoints,
         "segments": scan.segments.iter().map(|n| audit::segment_name(*n)).collect::<Vec<_>>(),
@@ -188,8 +189,8 @@ fn list(cli: &Cli, json: bool, since: Option<String>) -> anyhow::Result<ExitCode
         return Ok(ExitCode::SUCCESS);
     }
     eprintln!(
-        "the audit trail is damaged ({} problem(s)): every readable record was printed, with the damage where it is; `powerplane audit verify` explains",
-        scan.damage.len()
+        "the audit trail is damaged ({}): every readable record was printed, with the damage where it is; `powerplane audit verify` explains",
+        crate::words::count(scan.damage.len() as u64, "problem")
     );
     Ok(ExitCode::from(1))
 }
@@ -197,8 +198,11 @@ fn list(cli: &Cli, json: bool, since: Option<String>) -> anyhow::Result<ExitCode
 fn note_pending(scan: &Scan) {
     if let Some(t) = &scan.torn {
         eprintln!(
-            "note: {} line(s) after HEAD, from {}, are not acknowledged: a batch being written right now, or one that a stopped process never finished (the next command that writes moves it aside); they are not part of the trail",
-            t.lines, t.at
+            "note: {} after HEAD, from {}, {} not acknowledged: a batch being written right now, or one that a stopped process never finished (the next command that writes moves it aside); {} not part of the trail",
+            crate::words::count(t.lines, "line"),
+            t.at,
+            if t.lines == 1 { "is" } else { "are" },
+            if t.lines == 1 { "it is" } else { "they are" }
         );
     }
 }
@@ -231,8 +235,11 @@ fn verify(cli: &Cli, key: Option<&PublicKey>, expect: Option<(u64, String)>, jso
             )),
         }
     });
-    let ok = scan.intact() && witnessed.as_ref().is_none_or(Result::is_ok);
-    let forged = scan.damage.iter().any(|d| d.problem.forged());
+    // One verdict, first, over everything that was checked: the trail, its signatures
+    // (--pubkey) and the witnessed head (--expect).
+    let unwitnessed = witnessed.as_ref().and_then(|w| w.as_ref().err());
+    let ok = scan.intact() && unwitnessed.is_none();
+    let forged = scan.damage.iter().any(|d| d.problem.forged()) || unwitnessed.is_some();
     let signing = signing_summary(&scan, key);
     if json {
         let doc = verdict_doc(&scan, key, witnessed.as_ref());
@@ -245,30 +252,36 @@ fn verify(cli: &Cli, key: Option<&PublicKey>, expect: Option<(u64, String)>, jso
         (Some(a), _) => audit::segment_name(*a),
         _ => "no segment".into(),
     };
-    if scan.intact() {
+    if ok {
         let head = head.as_ref().map_or(String::new(), |h| format!(", HEAD {}", h.witness()));
-        writeln!(out, "audit trail intact: {} records ({segments}{head})", scan.records - scan.checkpoints)?;
+        let records = crate::words::count(scan.records - scan.checkpoints, "record");
+        writeln!(out, "audit trail intact: {records} ({segments}{head})")?;
         writeln!(out, "{signing}")?;
+        if let Some(Ok(m)) = &witnessed {
+            writeln!(out, "{m}")?;
+        }
     } else {
         let verdict = if forged { "FORGED or damaged" } else { "DAMAGED" };
+        let problems = scan.damage.len() + usize::from(unwitnessed.is_some());
         writeln!(
             out,
-            "audit trail {verdict}: {} problem(s) in {} readable records ({segments})",
-            scan.damage.len(),
-            scan.records
+            "audit trail {verdict}: {problems} problem{} in {} readable record{} ({segments})",
+            if problems == 1 { "" } else { "s" },
+            scan.records,
+            if scan.records == 1 { "" } else { "s" }
         )?;
-        if let Some(first) = scan.damage.iter().find(|d| d.at.is_some()).or(scan.damage.first()) {
+        let first = scan.damage.iter().find(|d| d.at.is_some()).or(scan.damage.first()).map(ToString::to_string);
+        if let Some(first) = first.or_else(|| unwitnessed.cloned()) {
             writeln!(out, "first: {first}")?;
         }
-        for (i, d) in scan.damage.iter().enumerate() {
+        let listed = scan.damage.iter().map(ToString::to_string).chain(unwitnessed.cloned());
+        for (i, d) in listed.enumerate() {
             writeln!(out, "  {}. {d}", i + 1)?;
         }
         writeln!(out, "{signing}")?;
-    }
-    match &witnessed {
-        Some(Ok(m)) => writeln!(out, "{m}")?,
-        Some(Err(m)) => writeln!(out, "{m}")?,
-        None => {}
+        if let Some(Ok(m)) = &witnessed {
+            writeln!(out, "{m}")?;
+        }
     }
     drop(out);
     note_pending(&scan);
@@ -294,6 +307,9 @@ fn signing_summary(scan: &Scan, key: Option<&PublicKey>) -> String {
 fn head(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
     let scan = read(cli, None, Keep::Verdict)?;
     let Some(head) = &scan.head else {
+        if let Some(d) = scan.damage.iter().find(|d| matches!(d.problem, audit::Problem::TrailMissing { .. })) {
+            anyhow::bail!("{}: {d}; there is no head to witness", cli.state_dir.display());
+        }
         if !cli.state_dir.join(audit::DIR).is_dir() {
             anyhow::bail!(
                 "{} has no audit/HEAD: its trail is still in the database of an older release (the next command that writes moves it into segment files), or it has no trail yet",
@@ -317,8 +333,8 @@ fn head(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     eprintln!(
-        "warning: the trail under this head is damaged ({} problem(s)); `powerplane audit verify` lists them",
-        scan.damage.len()
+        "warning: the trail under this head is damaged ({}); `powerplane audit verify` lists them",
+        crate::words::count(scan.damage.len() as u64, "problem")
     );
     Ok(ExitCode::from(1))
 }

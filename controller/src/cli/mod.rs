@@ -167,8 +167,10 @@ pub fn main() -> ExitCode {
         }
     };
     logging::init(cli.log_format, cli.verbose);
+    quiet_on_closed_stdout();
     match run(&cli) {
         Ok(code) => code,
+        Err(e) if closed_stdout(&e) => ExitCode::from(CLOSED_PIPE),
         Err(e) => {
             eprintln!("error: {e:#}");
             if crate::api::client::is_locked(&e)
@@ -182,6 +184,36 @@ pub fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The exit status of a command whose reader went away (`powerplane audit | head -1`): what a
+/// shell reports for a process that SIGPIPE ended (128 + 13). Rust ignores SIGPIPE, so a write
+/// to a closed pipe fails with EPIPE instead.
+const CLOSED_PIPE: u8 = 141;
+
+/// Whether `e` is a write to a closed stdout: the reader is gone, there is nobody to tell, and
+/// the command ends quietly with the pipe's status. Every command's output goes through here.
+fn closed_stdout(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
+/// `println!` panics when stdout is a closed pipe ("failed printing to stdout: Broken pipe"):
+/// that ends the process quietly with the pipe's status too; every other panic is reported as
+/// before.
+fn quiet_on_closed_stdout() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(CLOSED_PIPE.into());
+        }
+        report(info);
+    }));
 }
 
 /// The running `watch` that holds the state directory, when `e` says the directory is held

@@ -129,8 +129,8 @@ fn idle(cli: &Cli, args: &Args, dir: &crate::store::StateDir) -> anyhow::Result<
             let verdict = if scan.intact() { "intact" } else { "DAMAGED (`powerplane audit verify` explains)" };
             writeln!(
                 out,
-                "audit trail: {} records, HEAD {}, {verdict}",
-                scan.records - scan.checkpoints,
+                "audit trail: {}, HEAD {}, {verdict}",
+                crate::words::count(scan.records - scan.checkpoints, "record"),
                 head.as_deref().unwrap_or("none")
             )?;
         }

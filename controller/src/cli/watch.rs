@@ -70,6 +70,8 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         .build()?;
     let api_threads = api_rt.handle().clone();
     let signer = cli.audit_signer()?;
+    // A signed trail and no key: refused before the state directory is opened.
+    crate::store::audit::require_key(&cli.state_dir, signer.is_some())?;
     let code = rt.block_on(async {
         let stopper = crate::signals::install(args.drain_timeout)?;
         let Some((sim, dir)) = super::open_backend(cli)? else { return Ok(ExitCode::from(1)) };

@@ -16,6 +16,60 @@ use std::path::{Path, PathBuf};
 
 const MAGIC_KEY: &[u8] = b"magic";
 const MAGIC: &[u8] = b"powerplane-state v1";
+/// The `meta` key that records since when the database has known its state directory's audit
+/// trail (when the trail was started, or when this release first opened an older state
+/// directory): a trail missing where this is set was deleted or moved.
+const TRAIL_KEY: &[u8] = b"audit-trail-started";
+/// The `meta` key that records that a writer with a key signed the trail (the key, hex): a
+/// trail without any signature where this is set had its signatures removed.
+const SIGNED_KEY: &[u8] = b"audit-trail-signed-by";
+
+/// What in `db` shows that its state directory has had an audit trail, if anything: the
+/// record of it (see [`TRAIL_KEY`]), and the observed snapshot as further history.
+fn trail_evidence(db: &sled::Db) -> sled::Result<Option<String>> {
+    let meta = db.open_tree("meta")?;
+    let Some(started) = meta.get(TRAIL_KEY)? else { return Ok(None) };
+    let mut evidence =
+        format!("its database has recorded since {} that it has an audit trail", String::from_utf8_lossy(&started));
+    if let Some(snapshot) = snapshot::describe(db)? {
+        evidence.push_str(&format!(" and holds {snapshot}"));
+    }
+    Ok(Some(evidence))
+}
+
+/// Refuses a state directory whose trail is gone (checked on the copy of its database, so
+/// that a refusal changes nothing): absent where the database records that there was one and
+/// has no older release's trail to move out.
+fn require_trail(db: &sled::Db, path: &Path) -> Result<(), StoreError> {
+    let audit = path.join(audit::DIR);
+    if audit.is_dir() {
+        return Ok(());
+    }
+    let io = |e: &dyn std::fmt::Display| StoreError::Io { path: path.to_path_buf(), detail: e.to_string() };
+    if !db.open_tree(audit::LEGACY_TREE).map_err(|e| io(&e))?.is_empty() {
+        return Ok(());
+    }
+    match trail_evidence(db).map_err(|e| io(&e))? {
+        Some(evidence) => Err(StoreError::AuditMissing {
+            path: path.to_path_buf(),
+            detail: format!("{} is gone, yet {evidence}", audit.display()),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Refuses an `audit` that is there but is not a directory.
+fn require_trail_directory(path: &Path) -> Result<(), StoreError> {
+    let audit = path.join(audit::DIR);
+    match std::fs::symlink_metadata(&audit) {
+        Ok(_) if audit.is_dir() => Ok(()),
+        Ok(_) => Err(StoreError::AuditMissing {
+            path: path.to_path_buf(),
+            detail: format!("{} is not a directory but a file: the trail was replaced", audit.display()),
+        }),
+        Err(_) => Ok(()),
+    }
+}
 
 /// Why the state directory cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -60,7 +114,9 @@ pub enum StoreError {
     },
     /// The audit trail is damaged: nothing is appended to it until the operator has looked.
     #[error(
-        "the audit trail in {path} is damaged: {first} ({count} problem(s) in all; `powerplane audit verify` lists them). Nothing was appended to it; {fix}"
+        "the audit trail in {path} is damaged: {first} ({} in all; `powerplane audit verify` lists {}). Nothing was appended to it; {fix}",
+        crate::words::count(*.count as u64, "problem"),
+        if *.count == 1 { "it" } else { "them" }
     )]
     AuditDamaged {
         /// The trail's directory.
@@ -71,6 +127,54 @@ pub enum StoreError {
         count: usize,
         /// What to do.
         fix: String,
+    },
+    /// A signed trail and a writer without the key: only the key's holder appends to it.
+    #[error(
+        "the audit trail in {path} is signed ({detail}), and a signed trail is only appended to by a writer with its key: nothing was appended to it. Run again with POWERPLANE_AUDIT_KEY=FILE (or --audit-key FILE), FILE being the private key whose public half verifies the trail (`powerplane audit verify --pubkey FILE.pub`)"
+    )]
+    AuditNeedsKey {
+        /// The trail's directory.
+        path: PathBuf,
+        /// What shows that it is signed.
+        detail: String,
+    },
+    /// The trail is gone although the state directory shows it had one.
+    #[error(
+        "the audit trail of {path} is missing: {detail}. Nothing was changed, and nothing is written to this state directory without its trail. Restore {path}/audit from a backup of the state directory (`powerplane audit verify` then checks it); to start over knowingly, move the state directory away and keep it for the investigation (`mv {path} {path}.without-trail`): the next command starts a new one"
+    )]
+    AuditMissing {
+        /// The state directory.
+        path: PathBuf,
+        /// What is there instead, and what shows that a trail existed.
+        detail: String,
+    },
+    /// The trail carries no signature, yet the database records that it was signed.
+    #[error(
+        "the audit trail in {path} carries no signature ({records} and HEAD), yet the state directory's database records that a writer with key {key} signed it: its checkpoints and HEAD's signature were removed and the chain recomputed, or the trail was replaced. Nothing was appended to it; keep a copy of the state directory and investigate (`powerplane audit verify --pubkey FILE.pub` reports every record as unsigned), then `powerplane --state-dir {state} audit set-aside {segment}` moves the first segment aside (and so on for each segment `audit verify` lists)"
+    )]
+    AuditStripped {
+        /// The trail's directory.
+        path: PathBuf,
+        /// The state directory.
+        state: PathBuf,
+        /// The records, e.g. "records 1–20".
+        records: String,
+        /// The key the database names (hex).
+        key: String,
+        /// The first segment holding them.
+        segment: String,
+    },
+    /// `audit set-aside` named a segment or HEAD that is not damaged.
+    #[error(
+        "{what} is not damaged ({detail}): nothing to set aside, nothing was changed. `audit set-aside` moves only a damaged segment or HEAD; `powerplane --state-dir {state} audit verify` names where the damage is"
+    )]
+    NotDamaged {
+        /// The state directory.
+        state: PathBuf,
+        /// What was named.
+        what: String,
+        /// What the trail says of it.
+        detail: String,
     },
     /// A read or write failed.
     #[error("the state directory {path} cannot be used: {detail}")]
@@ -181,6 +285,7 @@ impl StateDir {
                 });
             }
         }
+        require_trail_directory(path)?;
         std::fs::create_dir_all(path).map_err(|e| io(&e))?;
         // Our own lock first: a second powerplane process is refused here, told who holds the
         // directory, before the database is touched.
@@ -188,7 +293,8 @@ impl StateDir {
         if path.join("db").exists() {
             // A damaged database is found on a copy first: sled's recovery would change it.
             // Refused, this process leaves the lock file as it found it.
-            if let Err(e) = open_copy(path).and_then(|(db, _scratch)| marked(&db, path)) {
+            // So is a trail that is gone: nothing is written without it.
+            if let Err(e) = open_copy(path).and_then(|(db, _scratch)| marked(&db, path).and(require_trail(&db, path))) {
                 flock.release();
                 return Err(e);
             }
@@ -220,6 +326,16 @@ impl StateDir {
                 records = n,
                 "moved the audit trail out of the database into audit/ (same records and hashes)"
             );
+        }
+        // Every state directory has its trail from the start, and its database records that
+        // it does: a trail deleted later is damage, not a new beginning.
+        if !path.join(audit::DIR).is_dir() {
+            audit::create(path).map_err(|e| io(&e))?;
+        }
+        let meta = dir.tree("meta")?;
+        if !meta.contains_key(TRAIL_KEY).map_err(|e| io(&e))? {
+            meta.insert(TRAIL_KEY, crate::time::now().as_bytes()).map_err(|e| io(&e))?;
+            dir.flush()?;
         }
         Ok(dir)
     }
@@ -266,6 +382,26 @@ impl StateDir {
             return Ok(None);
         }
         audit::legacy_lines(&tree).map(Some).map_err(|e| self.io(&e))
+    }
+
+    /// What shows that this state directory has had an audit trail (see [`StoreError::AuditMissing`]),
+    /// if anything.
+    pub fn trail_evidence(&self) -> Result<Option<String>, StoreError> {
+        trail_evidence(&self.db).map_err(|e| self.io(&e))
+    }
+
+    /// The key that signed this state directory's trail, as its database recorded when a writer
+    /// with it first wrote a batch (hex); `None` when no signed batch was ever written here.
+    pub fn trail_signed_by(&self) -> Result<Option<String>, StoreError> {
+        let meta = self.tree("meta")?;
+        Ok(meta.get(SIGNED_KEY).map_err(|e| self.io(&e))?.map(|k| String::from_utf8_lossy(&k).into_owned()))
+    }
+
+    /// Records that a writer with `key` (hex) signed this state directory's trail.
+    pub(crate) fn record_trail_signed_by(&self, key: &str) -> Result<(), StoreError> {
+        let meta = self.tree("meta")?;
+        meta.insert(SIGNED_KEY, key.as_bytes()).map_err(|e| self.io(&e))?;
+        self.flush()
     }
 
     /// Whether this was opened with [`StateDir::open_read_only`].

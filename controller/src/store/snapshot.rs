@@ -94,6 +94,17 @@ pub fn save_json(dir: &StateDir, e: &Estate, source: &str) -> Result<(Meta, Vec<
     Ok((meta, json))
 }
 
+/// What the snapshot in `db` says of itself (`observe (plan)` at a time), when there is one:
+/// evidence that the state directory has history.
+pub(crate) fn describe(db: &sled::Db) -> sled::Result<Option<String>> {
+    let tree = db.open_tree(TREE)?;
+    let Some(meta) = tree.get(META)? else { return Ok(None) };
+    Ok(Some(match serde_json::from_slice::<Meta>(&meta) {
+        Ok(m) => format!("an observed snapshot of the estate ({} at {})", m.source, m.observed_at),
+        Err(_) => "an observed snapshot of the estate".to_owned(),
+    }))
+}
+
 /// The stored snapshot, if any.
 pub fn load(dir: &StateDir) -> Result<Option<(Meta, Estate)>, StoreError> {
     let tree = dir.tree(TREE)?;

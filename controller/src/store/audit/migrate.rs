@@ -36,8 +36,8 @@ pub(crate) fn run(dir: &StateDir) -> Result<Option<usize>, StoreError> {
         if copied.len() < old.len() || copied.iter().zip(&old).any(|(a, b)| *a != b.as_slice()) {
             return Err(dir.corrupt(
                 format!(
-                    "the state directory has both the audit tree of an older release ({} records) and segment files in {DIR}/ that do not begin with those records",
-                    old.len()
+                    "the state directory has both the audit tree of an older release ({}) and segment files in {DIR}/ that do not begin with them",
+                    crate::words::count(old.len() as u64, "record")
                 ),
                 "keep the state directory as it is for the investigation and report it: nothing was appended to either",
             ));

@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex};
 pub(crate) use head::sync_dir;
 pub use head::{Head, HeadFile, parse_witness};
 pub use record::{ActionResult, Checkpoint, Draft, Event, GENESIS, Record, Who};
-pub use scan::{Damage, Item, Location, Problem, Scan, Torn};
+pub use scan::{Damage, Item, Location, Problem, Scan, Tail, Torn};
 pub use signing::{KeyError, PublicKey, Signer, keygen};
 
 use super::{StateDir, StoreError};
@@ -119,25 +119,48 @@ pub fn read_state_dir(state_dir: &Path, key: Option<&PublicKey>, keep: Keep) -> 
     let state = state_dir.to_path_buf();
     let legacy = move || {
         if !state.join("conf").exists() {
-            return Ok(None);
+            return Ok(Untrailed::default());
         }
-        StateDir::open_read_only(&state)?.legacy_audit_lines()
+        let dir = StateDir::open_read_only(&state)?;
+        Ok(Untrailed { lines: dir.legacy_audit_lines()?, evidence: dir.trail_evidence()? })
     };
     read(state_dir, legacy, key, keep)
 }
 
+/// What the database says of a state directory that has no `audit/` directory.
+#[derive(Debug, Default)]
+pub struct Untrailed {
+    /// The trail of an older release, still in the database (not moved into segment files
+    /// yet).
+    pub lines: Option<Vec<Vec<u8>>>,
+    /// What shows that the state directory has had a trail, if anything: without one, the
+    /// trail is damage, not empty.
+    pub evidence: Option<String>,
+}
+
 /// Reads the trail of the state directory at `state` without writing anything: the segment
 /// files, or — for a state directory an older release wrote, not migrated yet — the sled tree,
-/// through `legacy` (a read-only copy of the database). `key`: the public key that must have
-/// signed it.
+/// through `untrailed` (a read-only copy of the database), which also tells a trail that was
+/// never started from one that is gone. `key`: the public key that must have signed it.
 pub fn read(
     state: &Path,
-    legacy: impl FnOnce() -> std::result::Result<Option<Vec<Vec<u8>>>, StoreError>,
+    untrailed: impl FnOnce() -> std::result::Result<Untrailed, StoreError>,
     key: Option<&PublicKey>,
     keep: Keep,
 ) -> std::result::Result<Scan, StoreError> {
     let audit = state.join(DIR);
     let io = |e: &dyn std::fmt::Display| StoreError::Io { path: audit.clone(), detail: e.to_string() };
+    let missing = |detail: String| {
+        let mut scan = Scan { next: (1, GENESIS.into()), ..Default::default() };
+        scan.damage.push(Damage { at: None, seq: None, problem: Problem::TrailMissing { detail } });
+        if keep == Keep::Records {
+            scan.items.push(Item::Damage(0));
+        }
+        scan
+    };
+    if std::fs::symlink_metadata(&audit).is_ok() && !audit.is_dir() {
+        return Ok(missing(format!("{} is not a directory but a file", audit.display())));
+    }
     if audit.is_dir() {
         let files = read_files(&audit).map_err(|e| io(&e))?;
         return Ok(scan::scan(
@@ -149,7 +172,13 @@ pub fn read(
             keep == Keep::Records,
         ));
     }
-    let lines = legacy()?.unwrap_or_default();
+    let untrailed = untrailed()?;
+    if untrailed.lines.is_none()
+        && let Some(evidence) = untrailed.evidence
+    {
+        return Ok(missing(format!("{} is gone, yet {evidence}", audit.display())));
+    }
+    let lines = untrailed.lines.unwrap_or_default();
     let bytes = lines.into_iter().flat_map(|mut l| {
         l.push(b'\n');
         l
@@ -179,6 +208,9 @@ struct Writer {
     signer: Option<Signer>,
     who: Who,
     open_intents: BTreeMap<u64, Record>,
+    /// The state directory whose database is yet to record that its trail is signed: set
+    /// until a writer with a key has written its first batch.
+    unrecorded: Option<StateDir>,
     /// Set when a write or sync failed: what is on disk past HEAD is then unknown, and this
     /// process appends nothing more.
     poisoned: Option<String>,
@@ -299,7 +331,11 @@ impl AuditLog {
     pub fn open_signed(dir: &StateDir, signer: Option<Signer>) -> std::result::Result<Self, StoreError> {
         let mut notes = Vec::new();
         if let Some(n) = migrate::run(dir)? {
-            notes.push(format!("moved the audit trail ({n} records) out of the database into {}/", DIR));
+            notes.push(format!(
+                "moved the audit trail ({}) out of the database into {}/",
+                crate::words::count(n as u64, "record"),
+                DIR
+            ));
         }
         let audit = dir.path().join(DIR);
         let io = |e: &dyn std::fmt::Display| StoreError::Io { path: audit.clone(), detail: e.to_string() };
@@ -312,6 +348,40 @@ impl AuditLog {
             scan::scan(&files.segments, &files.set_aside, &Anchor::Head(files.head.clone()), None, signed, false);
         if let Some(d) = found.blocking() {
             return Err(damaged(dir.path(), d, found.damage.len()));
+        }
+        // A signed trail is only appended to by a writer with the key, and only when the key
+        // signed everything in it: a writer with the key that signed over records it never
+        // signed would vouch for them.
+        // What someone without the key wrote is reported as such to every writer.
+        if found.signed() {
+            let unsigned = |p: &Problem| matches!(p, Problem::Unsigned { .. });
+            let tail = found.damage.iter().find(|d| unsigned(&d.problem));
+            if let Some(d) = tail.or_else(|| found.damage.iter().find(|d| d.problem == Problem::HeadUnsigned)) {
+                return Err(unsigned_tail(dir.path(), &found, d));
+            }
+            if signer.is_none() {
+                return Err(StoreError::AuditNeedsKey { path: audit.clone(), detail: signed_detail(&found) });
+            }
+        }
+        // A trail that looks as if it was never signed, where a writer with a key signed it:
+        // its signatures were stripped (and its chain recomputed), which only the database
+        // tells; adopting it would sign the forgery.
+        let signed_by = dir.trail_signed_by()?;
+        if let (false, Some(key), Some(tail)) = (found.signed(), &signed_by, &found.tail) {
+            return Err(StoreError::AuditStripped {
+                path: audit.clone(),
+                state: dir.path().to_path_buf(),
+                records: scan::records(tail.from, found.last.as_ref().map_or(tail.from, |l| l.0)).0,
+                key: key.clone(),
+                segment: tail.at.segment.clone(),
+            });
+        }
+        if signed && !found.signed() && found.records > 0 {
+            notes.push(format!(
+                "signing the audit trail from record {} on: the {} before it were written without a key, and the first checkpoint signs them as they are (verify them first: `powerplane audit verify --expect SEQ:HASH` with a head witnessed earlier)",
+                found.next.0,
+                crate::words::count(found.records, "record")
+            ));
         }
         if let Some(torn) = found.torn.take() {
             notes.push(move_torn_aside(&audit, &files.segments, &torn).map_err(|e| io(&e))?);
@@ -345,7 +415,12 @@ impl AuditLog {
             }
         }
         let anchored = intents.last.as_ref().map_or(head_seq, |l| l.0.max(head_seq));
+        let unrecorded = match &signer {
+            Some(s) if signed_by.as_deref() != Some(s.key_hex().as_str()) => Some(dir.clone()),
+            _ => None,
+        };
         let writer = Writer {
+            unrecorded,
             head: HeadWriter::start(audit.clone(), anchored),
             audit,
             file,
@@ -385,6 +460,7 @@ impl AuditLog {
         let mut buf = Vec::with_capacity(entries.len() * 512);
         let mut out = Vec::with_capacity(entries.len() + 1);
         let who = w.who.clone();
+        let unsigned = w.signer.is_none();
         let push = |event, draft, checkpoint, buf: &mut Vec<u8>, out: &mut Vec<Record>| {
             let prev_hash = out.last().map_or_else(|| w.prev.clone(), |r: &Record| r.hash.clone());
             let seq = out.last().map_or(w.next, |r| r.seq + 1);
@@ -394,6 +470,7 @@ impl AuditLog {
                 event,
                 draft,
                 who: Some(who.clone()),
+                unsigned,
                 checkpoint,
                 prev_hash,
                 hash: String::new(),
@@ -419,6 +496,13 @@ impl AuditLog {
         if let Err(e) = w.write_batch(&buf) {
             w.poisoned = Some(e.to_string());
             return Err(self.io(&e));
+        }
+        if let (Some(dir), Some(signer)) = (w.unrecorded.take(), &w.signer) {
+            // The batch is durable and acknowledged either way; a database that cannot record
+            // it only weakens what a later writer can tell.
+            if let Err(e) = dir.record_trail_signed_by(&signer.key_hex()) {
+                tracing::warn!("the database could not record that the audit trail is signed: {e}");
+            }
         }
         if let Err(e) = w.head.hand(head) {
             w.poisoned = Some(e.clone());
@@ -473,7 +557,7 @@ impl AuditLog {
 
     /// Reads and checks the whole trail as `audit verify` does.
     pub fn scan(&self, key: Option<&PublicKey>) -> std::result::Result<Scan, StoreError> {
-        read(&self.state, || Ok(None), key, Keep::Records)
+        read(&self.state, || Ok(Untrailed::default()), key, Keep::Records)
     }
 
     /// Rotates segments at `bytes` from now on (tests exercise rotation with small segments).
@@ -513,7 +597,7 @@ impl Writer {
 
 /// Creates an empty trail: `audit/` with a HEAD of no records, made in a scratch directory and
 /// renamed into place so that `audit/` never exists without its HEAD.
-fn create(state: &Path) -> std::io::Result<()> {
+pub(crate) fn create(state: &Path) -> std::io::Result<()> {
     let scratch = state.join("audit.new");
     if scratch.exists() {
         std::fs::remove_dir_all(&scratch)?;
@@ -551,9 +635,94 @@ fn move_torn_aside(audit: &Path, segments: &[Segment], torn: &Torn) -> std::io::
     }
     head::sync_dir(audit)?;
     Ok(format!(
-        "the audit trail ended with {} line(s) ({} bytes) after its HEAD, from {}: a batch that was never acknowledged (the process stopped while writing it). Moved them to audit/{name}; no acknowledged record was lost",
-        torn.lines, torn.bytes, torn.at
+        "the audit trail ended with {} ({}) after its HEAD, from {}: a batch that was never acknowledged (the process stopped while writing it). Moved {} to audit/{name}; no acknowledged record was lost",
+        crate::words::count(torn.lines, "line"),
+        crate::words::count(torn.bytes, "byte"),
+        torn.at,
+        if torn.lines == 1 { "it" } else { "them" }
     ))
+}
+
+/// What shows that a trail is signed, in words.
+fn signed_detail(scan: &Scan) -> String {
+    match &scan.head {
+        Some(h) if h.signature.is_some() => {
+            format!("its HEAD, record {}, is signed by key {}", h.seq, h.key.as_deref().unwrap_or("(none named)"))
+        }
+        _ => format!(
+            "{} checkpoint record{} sign{} it, by key {}",
+            scan.checkpoints,
+            if scan.checkpoints == 1 { "" } else { "s" },
+            if scan.checkpoints == 1 { "s" } else { "" },
+            scan.keys.iter().cloned().collect::<Vec<_>>().join(", key ")
+        ),
+    }
+}
+
+/// The refusal of a writer with the key to append to a signed trail whose tail no checkpoint
+/// signs, or whose HEAD is not signed.
+fn unsigned_tail(state: &Path, scan: &Scan, d: &Damage) -> StoreError {
+    let aside = |what: &str| {
+        format!(
+            "keep a copy of the state directory and investigate (`powerplane audit verify --pubkey FILE.pub` lists every problem); then `powerplane --state-dir {} audit set-aside {what}` moves {} into audit/set-aside/ (every `audit verify` reports it from then on, and the trail continues after it)",
+            state.display(),
+            if what == head::FILE {
+                "HEAD"
+            } else if scan.tail.as_ref().is_some_and(|t| t.from < scan.last.as_ref().map_or(0, |l| l.0)) {
+                "their segment"
+            } else {
+                "its segment"
+            },
+        )
+    };
+    let fix = match (&d.problem, &scan.tail) {
+        (Problem::Unsigned { from, to }, Some(tail)) => {
+            let (what, many) = scan::records(*from, *to);
+            let how = match (tail.marked, many) {
+                (true, true) => "they say they were written without the key",
+                (true, false) => "it says it was written without the key",
+                (false, true) => {
+                    "not all of them say they were written without the key: a checkpoint after them was removed, or they were made up"
+                }
+                (false, false) => {
+                    "it does not say it was written without the key: a checkpoint after it was removed, or it was made up"
+                }
+            };
+            format!(
+                "{what} follow{} record {}, the last one a checkpoint signs, and no checkpoint signs {them} ({how}). A signed trail is only appended to by a writer with its key, so whoever wrote {them} did not have it; nothing is appended after {them}, and no checkpoint will sign {them}: {}",
+                if many { "" } else { "s" },
+                scan.signed_through,
+                aside(&tail.at.segment),
+                them = if many { "them" } else { "it" },
+            )
+        }
+        _ => format!(
+            "HEAD is not signed although the trail is: it was rewritten without the key; nothing is appended after it, and no writer signs over it: {}",
+            aside(head::FILE)
+        ),
+    };
+    StoreError::AuditDamaged { path: state.join(DIR), first: d.to_string(), count: scan.damage.len(), fix }
+}
+
+/// Refuses, before anything in the state directory is opened, a writer without a key for a
+/// trail whose HEAD is signed (reading HEAD only; [`AuditLog::open_signed`] checks the whole
+/// trail again under the lock). Nothing is read but `audit/HEAD`, nothing is written.
+pub fn require_key(state: &Path, has_key: bool) -> std::result::Result<(), StoreError> {
+    if has_key {
+        return Ok(());
+    }
+    let audit = state.join(DIR);
+    if !audit.is_dir() {
+        return Ok(());
+    }
+    match head::read(&audit) {
+        Ok(HeadFile::Present(h)) if h.signature.is_some() => {
+            let scan = Scan { head: Some(h), ..Default::default() };
+            Err(StoreError::AuditNeedsKey { path: audit, detail: signed_detail(&scan) })
+        }
+        Ok(_) => Ok(()),
+        Err(e) => Err(StoreError::Io { path: audit, detail: e.to_string() }),
+    }
 }
 
 fn damaged(state: &Path, d: &Damage, count: usize) -> StoreError {
@@ -594,11 +763,69 @@ pub fn set_aside(dir: &StateDir, what: &str) -> std::result::Result<PathBuf, Sto
     if to.exists() {
         return Err(io(&format!("{} exists already", to.display())));
     }
+    // Only damage is set aside: an intact segment or HEAD moved away would be a removal the
+    // operator made look acknowledged.
+    let files = read_files(&audit).map_err(|e| io(&e))?;
+    let found = scan::scan(&files.segments, &files.set_aside, &Anchor::Head(files.head.clone()), None, false, true);
+    let stripped = !found.signed() && found.tail.is_some() && dir.trail_signed_by()?.is_some();
+    if let Some(detail) = undamaged(&found, what).filter(|_| !(stripped && what != head::FILE)) {
+        return Err(StoreError::NotDamaged { state: dir.path().to_path_buf(), what: what.to_owned(), detail });
+    }
     std::fs::create_dir_all(&aside).map_err(|e| io(&e))?;
     std::fs::rename(&from, &to).map_err(|e| io(&e))?;
     head::sync_dir(&aside).and_then(|()| head::sync_dir(&audit)).map_err(|e| io(&e))?;
     Ok(to)
 }
 
+/// Why `what` (a segment's name, or HEAD) has nothing to set aside, when it has not: no problem
+/// is located in it (for a segment: at one of its lines or records; for HEAD: one that HEAD
+/// itself disagrees with).
+fn undamaged(found: &Scan, what: &str) -> Option<String> {
+    if what == head::FILE {
+        let head_damage = found.damage.iter().any(|d| {
+            d.at.is_none()
+                && matches!(
+                    d.problem,
+                    Problem::HeadMismatch { .. }
+                        | Problem::HeadUnreadable { .. }
+                        | Problem::MissingBelowHead { .. }
+                        | Problem::HeadUnsigned
+                        | Problem::BadSignature { .. }
+                        | Problem::UnknownKey { .. }
+                )
+        });
+        return (!head_damage).then(|| match &found.head {
+            Some(h) => format!("HEAD {} agrees with the trail", h.witness()),
+            None => "HEAD is not the problem".to_owned(),
+        });
+    }
+    let seqs: Vec<u64> = found
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Record(at, r) if at.segment == what => Some(r.seq),
+            _ => None,
+        })
+        .collect();
+    let (first, last) = (seqs.iter().min().copied(), seqs.iter().max().copied());
+    let holds = |seq: u64| first.is_some_and(|f| f <= seq) && last.is_some_and(|l| seq <= l);
+    let damaged = found.damage.iter().any(|d| match (&d.at, &d.problem) {
+        (Some(at), _) => at.segment == what,
+        (None, Problem::Unsigned { from, to } | Problem::Gap { from, to }) => {
+            first.zip(last).is_some_and(|(f, l)| *from <= l && f <= *to)
+        }
+        (None, _) => d.seq.is_some_and(holds) && matches!(d.problem, Problem::HeadMismatch { .. }),
+    });
+    (!damaged).then(|| match (first, last) {
+        (Some(f), Some(l)) => {
+            let (records, many) = scan::records(f, l);
+            format!("{records}, which it holds, {} intact", if many { "are" } else { "is" })
+        }
+        _ => "it holds no record, and no problem is located in it".to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod forgeries;
 #[cfg(test)]
 mod tests;

@@ -141,6 +141,11 @@ pub struct Record {
     /// Who wrote it.
     #[serde(flatten)]
     pub who: Option<Who>,
+    /// Written by a writer without the signing key (the field is left out when false, so the
+    /// records of a writer with the key, and of older releases, read as before). It is covered
+    /// by the record's hash; a writer with the key finds by it how an unsigned tail came about.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unsigned: bool,
     /// Checkpoint records: what they sign.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<Checkpoint>,
@@ -194,6 +199,7 @@ mod tests {
             event: Event::Intent,
             draft: Draft { plan_id: "p".into(), action: "a1".into(), ..Default::default() },
             who: None,
+            unsigned: false,
             checkpoint: None,
             prev_hash: GENESIS.into(),
             hash: String::new(),

@@ -151,6 +151,12 @@ pub enum Problem {
         /// Its file in `audit/set-aside/`.
         file: String,
     },
+    /// The trail's directory is gone (or is not a directory) although the state directory
+    /// shows that it had one: it was deleted or replaced.
+    TrailMissing {
+        /// What is there instead, and what shows that a trail existed.
+        detail: String,
+    },
 }
 
 impl Problem {
@@ -186,18 +192,29 @@ impl std::fmt::Display for Problem {
             Problem::Unparsable { detail } => write!(f, "the line is not a record ({detail})"),
             Problem::HashMismatch => write!(f, "its content does not match its hash: it was changed"),
             Problem::ChainBroken => write!(f, "it does not chain to the record before it (prev_hash differs)"),
-            Problem::Gap { from, to } => write!(f, "records {} are missing", range(*from, *to)),
+            Problem::Gap { from, to } => {
+                let (what, many) = records(*from, *to);
+                write!(f, "{what} {} missing", if many { "are" } else { "is" })
+            }
             Problem::Duplicate { seq } => write!(f, "record {seq} appears again or out of order"),
             Problem::Truncated => write!(f, "the record is cut short (no end of line) although it was acknowledged"),
             Problem::MissingBelowHead { from, to, signed } => {
-                write!(f, "records {} are missing: HEAD says {to} records were acknowledged", range(*from, *to))?;
-                if *signed { write!(f, " and HEAD is signed, so they were removed") } else { Ok(()) }
+                let (what, many) = records(*from, *to);
+                let (are, they) = if many { ("are", "they were") } else { ("is", "it was") };
+                let acknowledged = if *to == 1 { "record was" } else { "records were" };
+                write!(f, "{what} {are} missing: HEAD says {to} {acknowledged} acknowledged")?;
+                if *signed { write!(f, " and HEAD is signed, so {they} removed") } else { Ok(()) }
             }
             Problem::SegmentMissing { number, from, to } => {
-                write!(f, "segment {} is missing (records {})", super::segment_name(*number), range(*from, *to))
+                write!(f, "segment {} is missing ({})", super::segment_name(*number), records(*from, *to).0)
             }
             Problem::SetAside { segment, from, to } => {
-                write!(f, "records {} were set aside as damaged (audit/set-aside/{segment})", range(*from, *to))
+                let (what, many) = records(*from, *to);
+                write!(
+                    f,
+                    "{what} {} set aside as damaged (audit/set-aside/{segment})",
+                    if many { "were" } else { "was" }
+                )
             }
             Problem::HeadMismatch { head, record } => {
                 write!(f, "HEAD names hash {head} but the record has {record}")
@@ -209,10 +226,11 @@ impl std::fmt::Display for Problem {
                 write!(f, "signed by key {key}, not by the key given with --pubkey")
             }
             Problem::Unsigned { from, to } => {
+                let (what, many) = records(*from, *to);
                 write!(
                     f,
-                    "records {} are not covered by a signed checkpoint (written without the signing key, or appended by someone who does not have it)",
-                    range(*from, *to)
+                    "{what} {} not covered by a signed checkpoint (written without the signing key, or appended by someone who does not have it)",
+                    if many { "are" } else { "is" }
                 )
             }
             Problem::HeadUnsigned => write!(f, "the trail is signed but HEAD is not"),
@@ -220,12 +238,16 @@ impl std::fmt::Display for Problem {
                 f,
                 "HEAD was set aside as damaged (audit/set-aside/{file}): the records before the trail was anchored again are not protected against a removed tail"
             ),
+            Problem::TrailMissing { detail } => {
+                write!(f, "the audit trail is missing: {detail}; it was deleted or replaced")
+            }
         }
     }
 }
 
-fn range(from: u64, to: u64) -> String {
-    if from == to { from.to_string() } else { format!("{from}–{to}") }
+/// "record 7" or "records 7–9", and the verb that goes with it ("is"/"are", "was"/"were").
+pub(crate) fn records(from: u64, to: u64) -> (String, bool) {
+    if from == to { (format!("record {from}"), false) } else { (format!("records {from}–{to}"), true) }
 }
 
 /// One problem and where it is.
@@ -265,6 +287,18 @@ pub struct Torn {
     pub bytes: u64,
 }
 
+/// The records after the last valid checkpoint (every record, in a trail never signed).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Tail {
+    /// The first one's seq.
+    pub from: u64,
+    /// Where it is.
+    pub at: Location,
+    /// Whether every one of them says it was written without the key (a writer with the key
+    /// ends every batch with a checkpoint, so one that does not say so lost its checkpoint).
+    pub marked: bool,
+}
+
 /// A record or a problem, in trail order (what readers print).
 #[derive(Clone, Debug)]
 pub enum Item {
@@ -302,6 +336,10 @@ pub struct Scan {
     /// Records kept after HEAD (HEAD is written just after its batch; a stop in between
     /// leaves it behind, and the next writer brings it up to date).
     pub after_head: u64,
+    /// The records no valid checkpoint covers, if any.
+    pub tail: Option<Tail>,
+    /// The seq of the last record a valid checkpoint covers (0: none).
+    pub signed_through: u64,
 }
 
 impl Scan {
@@ -309,6 +347,12 @@ impl Scan {
     /// acknowledged).
     pub fn intact(&self) -> bool {
         self.damage.is_empty()
+    }
+
+    /// Whether the trail is signed: it has a checkpoint, or its HEAD is signed. A signed trail
+    /// is only appended to by a writer with the key.
+    pub fn signed(&self) -> bool {
+        self.checkpoints > 0 || self.head.as_ref().is_some_and(|h| h.signature.is_some())
     }
 
     /// The first problem that stops a writer, if any.
@@ -544,9 +588,12 @@ pub(crate) fn scan(
             }
         }
     }
+    s.signed_through = last_checkpoint;
     if (s.checkpoints > 0 || key.is_some()) && last_seq > last_checkpoint {
-        let problem = Problem::Unsigned { from: last_checkpoint + 1, to: last_seq };
-        push(&mut s, Damage { at: None, seq: Some(last_checkpoint + 1), problem });
+        let from = s.tail.as_ref().map_or(last_checkpoint + 1, |t| t.from);
+        let problem = Problem::Unsigned { from, to: last_seq };
+        let at = s.tail.as_ref().map(|t| t.at.clone());
+        push(&mut s, Damage { at, seq: Some(from), problem });
     }
     if s.next.0 == 1
         && let Some((seq, hash)) = &s.last
@@ -569,6 +616,13 @@ fn accept(
     head_seq: u64,
 ) {
     let seq = record.seq;
+    if valid_checkpoint && record.event == Event::Checkpoint {
+        s.tail = None;
+    } else if let Some(t) = &mut s.tail {
+        t.marked &= record.unsigned;
+    } else {
+        s.tail = Some(Tail { from: seq, at: at.clone(), marked: record.unsigned });
+    }
     if record.event == Event::Checkpoint {
         if valid_checkpoint {
             *last_checkpoint = seq;
