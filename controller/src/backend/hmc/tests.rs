@@ -29,7 +29,8 @@ pub(crate) fn hmc_view(mut e: Estate) -> Estate {
         if let Some(pg) = p.spec.memory.paging.as_mut()
             && pg.redundancy == powerplane_model::manifest::Redundancy::Preferred
         {
-            let secondary = e.status.partitions.get(n).and_then(|s| s.paging.as_ref()).and_then(|g| g.secondary.as_ref());
+            let secondary =
+                e.status.partitions.get(n).and_then(|s| s.paging.as_ref()).and_then(|g| g.secondary.as_ref());
             pg.redundancy = match secondary {
                 Some(_) => powerplane_model::manifest::Redundancy::Required,
                 None => powerplane_model::manifest::Redundancy::None,

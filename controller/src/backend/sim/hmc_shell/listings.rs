@@ -375,35 +375,59 @@ pub(crate) fn trunk_slots(f: &SimFrame, vios: &ViosName) -> Vec<TrunkSlot> {
     out
 }
 
-/// `lshwres -r virtualio --rsubtype eth -m SYS --level lpar`: the VIOS's trunk adapters and
-/// each partition's adapters (one per VLAN, slot 2 on).
+/// `lshwres -r virtualio --rsubtype eth -m SYS --level lpar`: the VIOS's trunk adapters, their
+/// SEA control channel (`is_trunk=0`, no `trunk_priority`), and each partition's adapters (one
+/// per VLAN, slot 2 on), with the seed's attributes in its order.
+// seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 844-853.
 pub(crate) fn veth(f: &SimFrame) -> Vec<Row> {
     let vlans = |v: &[powerplane_model::VlanId]| v.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+    let mac = |id: u32, slot: u16| {
+        format!(
+            "76{:02X}{:02X}{:04X}{:02X}",
+            f.hw.serial.len() % 256,
+            id % 256,
+            f.hw.serial.bytes().fold(0u16, |h, b| h.wrapping_mul(31).wrapping_add(u16::from(b))),
+            slot % 256
+        )
+    };
+    let row = |lpar: String, id: u32, slot: u16, trunk: Option<u8>, ieee: bool, pvid: String, addl: String| {
+        let mut r = vec![
+            ("lpar_name", lpar),
+            ("lpar_id", id.to_string()),
+            ("slot_num", slot.to_string()),
+            ("state", "1".to_owned()),
+            ("is_required", "0".to_owned()),
+            ("is_trunk", yes(trunk.is_some())),
+        ];
+        if let Some(p) = trunk {
+            r.push(("trunk_priority", p.to_string()));
+        }
+        r.extend([
+            ("ieee_virtual_eth", yes(ieee)),
+            ("port_vlan_id", pvid),
+            ("vswitch", "ETHERNET0".to_owned()),
+            ("addl_vlan_ids", addl),
+            ("mac_addr", mac(id, slot)),
+            ("allowed_os_mac_addrs", "all".to_owned()),
+            ("qos_priority", "none".to_owned()),
+        ]);
+        r
+    };
     let mut rows = Vec::new();
     for h in &f.hw.vios {
+        let id = id_of(f, h.name.as_str());
         for t in trunk_slots(f, &h.name) {
-            rows.push(vec![
-                ("lpar_name", h.name.to_string()),
-                ("slot_num", t.slot.to_string()),
-                ("is_trunk", "1".to_owned()),
-                ("trunk_priority", t.priority.to_string()),
-                ("ieee_virtual_eth", "1".to_owned()),
-                ("port_vlan_id", t.pvid.to_string()),
-                ("addl_vlan_ids", vlans(&t.vlans)),
-            ]);
+            rows.push(row(h.name.to_string(), id, t.slot, Some(t.priority), true, t.pvid.to_string(), vlans(&t.vlans)));
+        }
+        let cc = f.sea.as_ref().filter(|s| s.members.contains_key(&h.name)).and_then(|s| s.control_channel.as_ref());
+        if let Some(i) = cc.and_then(|cc| h.ethernet.iter().position(|d| d == cc)) {
+            rows.push(row(h.name.to_string(), id, 2 + i as u16, None, false, "99".to_owned(), String::new()));
         }
     }
-    for (n, p) in f.partitions.iter().filter(|(_, p)| !p.is_shell()) {
+    for (n, id, p) in lpar_ids(f) {
+        let Some(p) = p.filter(|p| !p.is_shell()) else { continue };
         for (i, net) in p.spec.network.iter().enumerate() {
-            rows.push(vec![
-                ("lpar_name", n.to_string()),
-                ("slot_num", (i + 2).to_string()),
-                ("is_trunk", "0".to_owned()),
-                ("trunk_priority", "0".to_owned()),
-                ("ieee_virtual_eth", "0".to_owned()),
-                ("port_vlan_id", net.vlan.to_string()),
-                ("addl_vlan_ids", String::new()),
-            ]);
+            rows.push(row(n.clone(), id, (i + 2) as u16, None, false, net.vlan.to_string(), String::new()));
         }
     }
     rows

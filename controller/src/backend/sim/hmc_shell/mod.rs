@@ -344,16 +344,20 @@ fn print(rows: &[Row], fields: Option<&str>, header: bool) -> Result<String, Str
         }
         Some(f) => {
             let names: Vec<&str> = f.split(',').collect();
-            if let Some(r) = rows.first()
-                && let Some(bad) = names.iter().find(|n| !r.iter().any(|(k, _)| k == *n))
+            if !rows.is_empty()
+                && let Some(bad) = names.iter().find(|n| !rows.iter().any(|r| r.iter().any(|(k, _)| k == *n)))
             {
                 return Err(format!("The attribute {bad} is not valid for this command."));
             }
             if header {
                 line(names.clone());
             }
+            // An attribute a row does not have (a client adapter's `trunk_priority`) prints
+            // `null` (tests/fixtures/hmc/README.md, formatting rule 3).
             for r in rows {
-                line(names.iter().map(|n| r.iter().find(|(k, _)| k == n).map_or("", |(_, v)| v.as_str())).collect());
+                line(
+                    names.iter().map(|n| r.iter().find(|(k, _)| k == n).map_or("null", |(_, v)| v.as_str())).collect(),
+                );
             }
         }
     }
