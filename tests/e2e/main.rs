@@ -17,6 +17,7 @@ mod sim;
 #[path = "../sshd/mod.rs"]
 mod sshd;
 mod support;
+mod trust;
 mod validate;
 mod watch;
 mod windows;

@@ -44,11 +44,13 @@ pub struct Args {
     /// Allow the plan to delete partitions without a terminal to confirm on (with --yes).
     #[arg(long)]
     pub allow_delete: bool,
-    /// Actions running at once in all.
-    #[arg(long, default_value_t = executor::Settings::default().parallel)]
+    /// Actions running at once in all: 1 to 1024.
+    #[arg(long, value_name = "N", default_value_t = executor::Settings::default().parallel,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
     pub parallel: usize,
-    /// Actions running at once per frame (so migrations per frame).
-    #[arg(long, default_value_t = executor::Settings::default().per_frame)]
+    /// Actions running at once per frame (so migrations per frame): 1 to 256.
+    #[arg(long, value_name = "N", default_value_t = executor::Settings::default().per_frame,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=256))]
     pub per_frame: usize,
     /// First retry delay after a transient failure, in milliseconds (doubling, with jitter).
     #[arg(long, default_value_t = 1000, value_name = "MS")]
@@ -185,8 +187,8 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
     }
     let stopper = signals::install(args.drain_timeout)?;
     let settings = executor::Settings {
-        parallel: args.parallel.max(1),
-        per_frame: args.per_frame.max(1),
+        parallel: args.parallel,
+        per_frame: args.per_frame,
         backoff: Duration::from_millis(args.retry_backoff_ms),
         ..Default::default()
     };
