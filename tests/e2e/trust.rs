@@ -184,3 +184,27 @@ fn flags_and_variables_outside_their_range_are_usage_errors() {
         .assert()
         .success();
 }
+
+/// A misspelt time zone in `Settings.maintenanceWindows` is refused by `validate` (exit 1)
+/// with `file:line:column` of the `timezone:` field, the rule and the fix — as `plan` refuses
+/// it, now with the same position; a known zone is valid.
+#[test]
+fn validate_refuses_an_unknown_time_zone_with_its_position_as_plan_does() {
+    let lab = Lab::new();
+    let settings = "apiVersion: powerplane/v1\nkind: Settings\nmetadata: {name: estate}\nspec:\n  maintenanceWindows:\n    - name: sat-night\n      schedule: \"Sat 22:00-Sun 04:00\"\n      timezone: Europe/Berlln\n";
+    std::fs::write(lab.path("settings.yaml"), settings).unwrap();
+    let at = "settings.yaml:8:7";
+    lab.validate().timeout(NO_HANG).assert().code(1).stderr(
+        predicate::str::contains(at)
+            .and(predicate::str::contains("PP-E080 unknown-time-zone"))
+            .and(predicate::str::contains("Settings/estate"))
+            .and(predicate::str::contains("`Europe/Berlln` is not a time zone"))
+            .and(predicate::str::contains("fix: use an IANA time-zone name")),
+    );
+    let json = lab.cmd(&["validate", &m(&lab), "--format", "json"]).timeout(NO_HANG).assert().code(1);
+    let doc: Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    assert_eq!(doc["valid"], false, "{doc}");
+    lab.cmd(&["plan", &m(&lab)]).timeout(NO_HANG).assert().code(1).stderr(predicate::str::contains(at));
+    lab.edit("settings.yaml", "Europe/Berlln", "Europe/Berlin");
+    lab.validate().timeout(NO_HANG).assert().success();
+}
