@@ -208,3 +208,60 @@ fn validate_refuses_an_unknown_time_zone_with_its_position_as_plan_does() {
     lab.edit("settings.yaml", "Europe/Berlln", "Europe/Berlin");
     lab.validate().timeout(NO_HANG).assert().success();
 }
+
+/// The value of a metric line `name value` in the OpenMetrics text.
+fn metric(text: &str, name: &str) -> f64 {
+    let line =
+        text.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("no {name} in\n{text}"));
+    line[name.len() + 1..].trim().parse().unwrap()
+}
+
+/// A resync's reconcile lasts what its work lasts (a few milliseconds on the lab), not the idle
+/// interval before it (2 s here): in the status, the duration gauge and the histogram.
+#[test]
+fn reconcile_durations_count_the_work_not_the_idle_wait_before_it() {
+    let lab = Lab::new();
+    init(&lab);
+    lab.cmd(&["apply", &m(&lab), "--yes"]).assert().success();
+    let mut w = Watch::start(&lab, &["--interval", "2s", "--listen", "127.0.0.1:0"]);
+    let api = Api::of(&mut w);
+    let mut events = api.events();
+    // The first resync may have run before the stream was followed: take the next two, each
+    // after an idle wait of most of the interval.
+    for _ in 0..2 {
+        let ended = events.until("reconcileEnded", |d| d["reason"] == "resync");
+        assert_eq!(ended["result"], "converged", "{ended}");
+        let ms = ended["durationMs"].as_u64().unwrap();
+        assert!(ms < 1000, "a resync of the lab took {ms} ms: the idle interval was counted: {ended}");
+        let text = api.get("/metrics").1;
+        let last = metric(&text, "powerplane_last_reconcile_duration_seconds");
+        assert!(last < 1.0, "the gauge says {last} s");
+        let (count, under) = (
+            metric(&text, "powerplane_reconcile_duration_seconds_count"),
+            metric(&text, "powerplane_reconcile_duration_seconds_bucket{le=\"1.28\"}"),
+        );
+        assert_eq!(count, under, "every reconcile took under 1.28 s:\n{text}");
+    }
+    let (_, s, _) = status(&lab);
+    assert!(s["lastReconcile"]["durationMs"].as_u64().unwrap() < 1000, "{s}");
+    assert_eq!(w.terminate().code(), Some(143), "SIGTERM: exit 143");
+}
+
+/// A dry run that reports work left is not a success: `lastSuccess` stays unset, the
+/// last-success gauge 0, and `status` exits 2.
+#[test]
+fn a_dry_run_with_work_left_is_no_success() {
+    let lab = Lab::new();
+    init(&lab);
+    let mut w = Watch::start(&lab, &["--interval", "1h", "--listen", "127.0.0.1:0", "--dry-run"]);
+    let api = Api::of(&mut w);
+    w.until(&["drift reported, not healed (dry run)"]);
+    let (code, s, _) = status(&lab);
+    assert_eq!(s["lastReconcile"]["result"], "reported", "{s}");
+    assert!(s["lastSuccess"].is_null(), "work is left: no success: {s}");
+    assert_eq!(code, Some(2), "{s}");
+    let text = api.get("/metrics").1;
+    assert_eq!(metric(&text, "powerplane_last_success_timestamp_seconds"), 0.0, "{text}");
+    assert_eq!(metric(&text, "powerplane_reconcile_failures_total"), 1.0, "{text}");
+    assert_eq!(w.terminate().code(), Some(143), "SIGTERM: exit 143");
+}
