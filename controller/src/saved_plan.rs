@@ -71,6 +71,95 @@ pub enum PlanFileError {
     },
 }
 
+/// Why a saved plan does not follow from its manifests and the estate it was sealed against.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum PlanMismatch {
+    /// An action differs from the one derived at its place (kind, object, command, order,
+    /// dependencies or claims).
+    #[error(
+        "action {position} of the plan file, {saved}, is not what the manifests and the estate it was sealed against give at that place: {derived}"
+    )]
+    Action {
+        /// Its place in the plan, from 1.
+        position: usize,
+        /// The plan file's action.
+        saved: String,
+        /// The derived one.
+        derived: String,
+    },
+    /// The plan file has actions the derivation does not, or lacks some.
+    #[error(
+        "the plan file has {saved} action(s), the manifests and the estate give {derived}; the first one without a counterpart is {first}"
+    )]
+    Count {
+        /// How many the file has.
+        saved: usize,
+        /// How many are derived.
+        derived: usize,
+        /// The first action of the longer list beyond the shorter.
+        first: String,
+    },
+    /// The capacity the executor starts from, or the plan's errors, differ.
+    #[error("the plan file's {what} differ from those the manifests and the estate give")]
+    Other {
+        /// What differs: `capacity` or `errors`.
+        what: &'static str,
+    },
+}
+
+impl PlanMismatch {
+    /// What to do.
+    pub const FIX: &'static str = "nothing was done. A plan's digest is not a signature: review a new plan (`powerplane plan DIR --out FILE`) and apply that";
+}
+
+/// An action for a message: id, kind, object and command.
+fn describe(a: &powerplane_model::Action) -> String {
+    format!("{} {} {} (`{}`)", a.id, a.kind(), a.op.object(), a.op.command())
+}
+
+/// Checks that `saved` is exactly what the planner derives from the manifests and the estate it
+/// was sealed against (`derived`: that plan, under each set of options `plan` may have used —
+/// the backend's rates, or the defaults of `plan --refresh=false`): the same actions with the
+/// same ops, order, dependencies and claims, the same starting capacity and errors. A plan file
+/// whose digest was recomputed after an edit is refused here, naming the first difference
+/// (DESIGN §10: the digest is not a signature).
+pub fn recheck(saved: &Plan, derived: &[Plan]) -> Result<(), PlanMismatch> {
+    let mut first = None;
+    for d in derived {
+        match compare(saved, d) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                first.get_or_insert(e);
+            }
+        }
+    }
+    Err(first.unwrap_or(PlanMismatch::Other { what: "actions" }))
+}
+
+fn compare(saved: &Plan, derived: &Plan) -> Result<(), PlanMismatch> {
+    for (i, (s, d)) in saved.actions.iter().zip(&derived.actions).enumerate() {
+        if s != d {
+            return Err(PlanMismatch::Action { position: i + 1, saved: describe(s), derived: describe(d) });
+        }
+    }
+    if saved.actions.len() != derived.actions.len() {
+        let n = saved.actions.len().min(derived.actions.len());
+        let extra = saved.actions.get(n).or(derived.actions.get(n)).expect("the longer list has it");
+        return Err(PlanMismatch::Count {
+            saved: saved.actions.len(),
+            derived: derived.actions.len(),
+            first: describe(extra),
+        });
+    }
+    if saved.capacity != derived.capacity {
+        return Err(PlanMismatch::Other { what: "capacity" });
+    }
+    if saved.errors != derived.errors {
+        return Err(PlanMismatch::Other { what: "errors" });
+    }
+    Ok(())
+}
+
 impl SavedPlan {
     /// Writes it, sealed, as JSON.
     pub fn write(&self, path: &Path) -> anyhow::Result<()> {

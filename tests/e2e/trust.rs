@@ -265,3 +265,60 @@ fn a_dry_run_with_work_left_is_no_success() {
     assert_eq!(metric(&text, "powerplane_reconcile_failures_total"), 1.0, "{text}");
     assert_eq!(w.terminate().code(), Some(143), "SIGTERM: exit 143");
 }
+
+/// A saved plan whose digest was recomputed after an edit (`startVios p72vio2` made
+/// `stopVios p72vio1`: the last running VIOS of p72's pair, under a running partition) is
+/// derived again from the manifests and the estate it was sealed against, and refused naming
+/// the first differing action; nothing runs. The unedited plan applies.
+#[test]
+fn a_resealed_plan_that_does_not_follow_from_the_manifests_is_refused() {
+    let lab = Lab::new();
+    init(&lab);
+    lab.cmd(&["apply", &m(&lab), "--yes"]).assert().success();
+    lab.cmd(&["sim", "vios-down", "p72", "p72vio2"]).assert().success();
+    let file = lab.dir.path().join("plan.json");
+    lab.cmd(&["plan", &m(&lab), "--out", file.to_str().unwrap()]).assert().code(2);
+    let forged = lab.dir.path().join("forged.json");
+    std::fs::copy(&file, &forged).unwrap();
+    crate::safety::reseal(&forged, |p| {
+        let actions = p["plan"]["actions"].as_array_mut().unwrap();
+        let start = actions.iter_mut().find(|a| a["op"] == "startVios").expect("the plan starts p72vio2");
+        start["op"] = "stopVios".into();
+        start["vios"] = "p72vio1".into();
+    });
+    let before = audit_len(&lab);
+    lab.cmd(&["apply", "--plan", forged.to_str().unwrap(), "--yes"]).timeout(NO_HANG).assert().code(1).stderr(
+        predicate::str::contains("action 1 of the plan file, a1 StopVios Vios/p72:p72vio1")
+            .and(predicate::str::contains("a1 StartVios Vios/p72:p72vio2"))
+            .and(predicate::str::contains("nothing was done"))
+            .and(predicate::str::contains("not a signature")),
+    );
+    assert_eq!(audit_len(&lab), before, "nothing ran");
+    let show = lab.cmd(&["sim", "show"]).assert().success().get_output().stdout.clone();
+    let show = String::from_utf8(show).unwrap();
+    assert!(show.contains("p72vio1 Running, p72vio2 Not Activated"), "{show}");
+    // Order matters too: an extra action appended is refused as well.
+    let extra = lab.dir.path().join("extra.json");
+    std::fs::copy(&file, &extra).unwrap();
+    crate::safety::reseal(&extra, |p| {
+        let actions = p["plan"]["actions"].as_array_mut().unwrap();
+        let mut stop = actions[0].clone();
+        stop["id"] = "a2".into();
+        stop["op"] = "stopVios".into();
+        stop["vios"] = "p72vio1".into();
+        actions.push(stop);
+    });
+    lab.cmd(&["apply", "--plan", extra.to_str().unwrap(), "--yes"])
+        .timeout(NO_HANG)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("the plan file has 2 action(s), the manifests and the estate give 1"));
+    // The plan as made applies.
+    lab.cmd(&["--sim-speedup", "400", "apply", "--plan", file.to_str().unwrap(), "--yes"]).assert().success();
+}
+
+/// How many records the audit trail holds.
+fn audit_len(lab: &Lab) -> usize {
+    let out = lab.cmd(&["audit", "--json"]).assert().success().get_output().stdout.clone();
+    String::from_utf8(out).unwrap().lines().count()
+}

@@ -213,6 +213,16 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
         Some(_) => (sim.observe().await?, None),
     };
     let meta = snapshot::save(&dir, &observed, "observe (apply)")?;
+    // A saved plan is derived again from the manifests and this observation (the state it was
+    // sealed against, when the fingerprints agree, checked below), under the options `plan`
+    // may have used: its actions must be exactly those.
+    let derived: Vec<Plan> = match &saved {
+        Some(_) => [PlanOptions { rates: options.rates, ..Default::default() }, PlanOptions::default()]
+            .into_iter()
+            .map(|o| powerplane_model::plan(&desired.estate, &observed, o))
+            .collect(),
+        None => Vec::new(),
+    };
     // The plan was made from it; what is applied is checked against a new observation. A
     // rehearsal loads it into its twin.
     let for_twin = args.rehearse.then_some(observed);
@@ -224,6 +234,13 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
                     args.plan.as_ref().unwrap().display(),
                     short(&saved.fingerprint),
                     short(&meta.fingerprint)
+                );
+            }
+            if let Err(e) = crate::saved_plan::recheck(&saved.plan, &derived) {
+                bail!(
+                    "{} is refused: {e}; {}",
+                    args.plan.as_ref().unwrap().display(),
+                    crate::saved_plan::PlanMismatch::FIX
                 );
             }
             saved.plan.clone()
