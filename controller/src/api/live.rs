@@ -26,11 +26,13 @@ pub struct Live {
     steps: std::sync::Mutex<Steps>,
 }
 
-/// When the loop last completed a step (virtual time in tests), and its interval.
+/// When the loop last completed a step (virtual time in tests), its interval, and until when
+/// the actions it started are estimated to run (a long migration is work, not a stall).
 #[derive(Default)]
 struct Steps {
     last: Option<(tokio::time::Instant, String)>,
     interval: Option<std::time::Duration>,
+    busy_until: Option<tokio::time::Instant>,
 }
 
 #[derive(Default)]
@@ -287,14 +289,24 @@ impl Live {
         self.steps.lock().expect("not poisoned").last = Some((tokio::time::Instant::now(), crate::time::now()));
     }
 
-    /// `Some` when the loop has not completed a step for more than two intervals.
+    /// An action started that is estimated to run for `d`: the loop waiting for it is not
+    /// stalled until `d` has passed (then two intervals more).
+    pub fn busy_for(&self, d: std::time::Duration) {
+        let until = tokio::time::Instant::now() + d;
+        let mut steps = self.steps.lock().expect("not poisoned");
+        steps.busy_until = Some(steps.busy_until.map_or(until, |b| b.max(until)));
+    }
+
+    /// `Some` when the loop has not completed a step for more than two intervals (counted
+    /// from the estimated end of the actions it waits for, when that is later).
     pub fn stalled(&self) -> Option<Stalled> {
         let steps = self.steps.lock().expect("not poisoned");
         let (interval, (at, since)) = (steps.interval?, steps.last.as_ref()?);
-        let idle = at.elapsed();
-        (idle > interval.saturating_mul(2)).then(|| Stalled {
+        let from = steps.busy_until.map_or(*at, |b| b.max(*at));
+        let now = tokio::time::Instant::now();
+        (now.saturating_duration_since(from) > interval.saturating_mul(2)).then(|| Stalled {
             since: since.clone(),
-            seconds: idle.as_secs(),
+            seconds: now.saturating_duration_since(*at).as_secs(),
             interval_seconds: interval.as_secs_f64(),
         })
     }
@@ -440,6 +452,13 @@ mod tests {
         assert!(why.contains("stalled") && why.contains("61 s"), "{why}");
         live.step();
         assert!(live.readiness().is_ok() && live.status().stalled.is_none());
+        // A migration estimated at 5 minutes: waiting for it is work, until its estimate and
+        // two intervals more have passed.
+        live.busy_for(std::time::Duration::from_secs(300));
+        tokio::time::advance(std::time::Duration::from_secs(300)).await;
+        assert!(live.stalled().is_none(), "within the action's estimate");
+        tokio::time::advance(std::time::Duration::from_secs(61)).await;
+        assert_eq!(live.stalled().expect("stuck past its estimate").seconds, 361);
     }
 
     #[tokio::test]

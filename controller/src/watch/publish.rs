@@ -24,6 +24,9 @@ pub struct Publisher {
     /// The API's state.
     pub live: Arc<Live>,
     in_flight: Arc<Mutex<BTreeMap<String, InFlight>>>,
+    /// The current plan's estimate of each action, s: how long the loop may wait for one
+    /// without being stalled.
+    estimates: Arc<Mutex<BTreeMap<String, f64>>>,
 }
 
 /// Runs `f`, which blocks, without holding up the runtime's other tasks (on a multi-threaded
@@ -42,16 +45,18 @@ fn unix_now() -> f64 {
 impl Publisher {
     /// A reporter into `metrics` and `live`.
     pub fn new(metrics: Arc<Metrics>, live: Arc<Live>) -> Self {
-        Publisher { metrics, live, in_flight: Default::default() }
+        Publisher { metrics, live, in_flight: Default::default(), estimates: Default::default() }
     }
 
     /// The manifests are refused (`Some`), or valid (`None`): a condition of the status and
     /// the `powerplane_manifests_invalid` gauge, and never converged while it lasts.
     pub fn manifests(&self, invalid: Option<&InvalidManifests>) {
         self.metrics.manifests_invalid(invalid.is_some());
-        if self.live.status().invalid_manifests.as_ref() != invalid {
-            self.live.update(|s| s.invalid_manifests = invalid.cloned());
-        }
+        self.live.update(|s| {
+            if s.invalid_manifests.as_ref() != invalid {
+                s.invalid_manifests = invalid.cloned();
+            }
+        });
     }
 
     /// A reconcile starts.
@@ -91,6 +96,10 @@ impl Publisher {
     /// A plan is ready: the current plan and drift documents, the status's work in flight,
     /// deferred and refused, and (for a plan of the whole estate) the drift gauge.
     pub fn planned(&self, plan: &Plan, full: bool) {
+        if let Some(e) = &plan.estimate {
+            *self.estimates.lock().expect("not poisoned") =
+                e.actions.iter().map(|(id, s)| (id.to_string(), *s)).collect();
+        }
         let drifted = plan.changes.iter().filter(|c| c.kind != ChangeKind::Unmanaged).count();
         if full {
             self.metrics.drift(drifted);
@@ -196,6 +205,10 @@ impl Publisher {
 impl Progress for Publisher {
     fn started(&self, a: &Action) {
         self.live.step();
+        let estimate = self.estimates.lock().expect("not poisoned").get(&a.id.to_string()).copied();
+        if let Some(s) = estimate.filter(|s| s.is_finite() && *s > 0.0) {
+            self.live.busy_for(std::time::Duration::from_secs_f64(s));
+        }
         tracing::info!(id = %a.id, kind = %a.kind(), object = %a.op.object(), "action started");
         let f = InFlight {
             id: a.id.to_string(),
