@@ -195,6 +195,32 @@ mod tests {
     }
 
     #[test]
+    fn a_stalled_loop_and_invalid_manifests_are_never_settled_and_are_said_first() {
+        use crate::api::live::{InvalidManifests, Stalled};
+        let mut s = converged();
+        s.stalled = Some(Stalled { since: "2026-12-02T10:00:00Z".into(), seconds: 95, interval_seconds: 30.0 });
+        assert!(!settled(&s));
+        let mut out = Vec::new();
+        print(&mut out, "127.0.0.1:9464", &s).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("loop: STALLED — no step completed since 2026-12-02T10:00:00Z (95 s"), "{text}");
+        let mut s = converged();
+        s.invalid_manifests = Some(InvalidManifests {
+            since: "2026-12-02T10:01:00Z".into(),
+            last_applied: Some("commit 0123456789ab (read at 2026-12-02T09:00:00Z)".into()),
+            failing: "commit ba9876543210 (read at 2026-12-02T10:01:00Z)".into(),
+            first_error: "m/p72.yaml:57:53: error[PP-E004 schema] Partition/p72_app01: units".into(),
+            errors: 1,
+        });
+        assert!(!settled(&s), "the estate may match the last valid manifests; the files are refused");
+        let mut out = Vec::new();
+        print(&mut out, "127.0.0.1:9464", &s).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("manifests: INVALID since 2026-12-02T10:01:00Z — commit ba9876543210"), "{text}");
+        assert!(text.contains("applying commit 0123456789ab") && text.contains("m/p72.yaml:57:53"), "{text}");
+    }
+
+    #[test]
     fn the_text_names_what_is_held_and_why() {
         let mut s = converged();
         s.held.push(Held { what: "Vios/f1:v1".into(), why: "went down outside powerplane".into() });
