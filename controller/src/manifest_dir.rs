@@ -227,7 +227,7 @@ fn max_manifest_bytes() -> Result<u64, crate::env::EnvError> {
 }
 
 /// What a file that is not a regular file is (`None`: a regular file).
-fn not_regular(meta: &fs::Metadata) -> Option<&'static str> {
+pub(crate) fn not_regular(meta: &fs::Metadata) -> Option<&'static str> {
     let t = meta.file_type();
     if t.is_file() {
         return None;

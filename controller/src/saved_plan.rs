@@ -172,8 +172,13 @@ impl SavedPlan {
 
     /// Reads a plan file, checking its seal.
     pub fn read(path: &Path) -> Result<Self, PlanFileError> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| PlanFileError::Unreadable { path: path.to_path_buf(), detail: e.to_string() })?;
+        let unreadable = |detail: String| PlanFileError::Unreadable { path: path.to_path_buf(), detail };
+        // A FIFO would block the read until a writer comes: only regular files are plans.
+        let meta = std::fs::metadata(path).map_err(|e| unreadable(e.to_string()))?;
+        if let Some(what) = crate::manifest_dir::not_regular(&meta) {
+            return Err(unreadable(format!("it is {what}, not a regular file; give the file `plan --out` wrote")));
+        }
+        let bytes = std::fs::read(path).map_err(|e| unreadable(e.to_string()))?;
         let not = |detail: String| PlanFileError::NotAPlan { path: path.to_path_buf(), detail };
         let file: File<'_> = serde_json::from_slice(&bytes).map_err(|e| not(e.to_string()))?;
         if file.format != FORMAT {

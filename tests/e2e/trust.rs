@@ -43,6 +43,12 @@ fn a_fifo_in_the_manifest_tree_is_an_error_not_a_hang() {
         .assert()
         .code(1)
         .stderr(expect());
+    // Nor does a FIFO given as a saved plan block `apply --plan`.
+    lab.cmd(&["apply", "--plan", lab.path("sub/pipe.yaml").to_str().unwrap(), "--yes"])
+        .timeout(NO_HANG)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("it is a FIFO (named pipe), not a regular file"));
     // A FIFO not named like a manifest is not a manifest: ignored, as a README is.
     std::fs::remove_file(lab.path("sub/pipe.yaml")).unwrap();
     mkfifo(&lab.path("sub/pipe"));
