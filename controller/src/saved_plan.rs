@@ -210,6 +210,44 @@ mod tests {
         }
     }
 
+    fn plan_of(vios: &[(&str, &str)]) -> Plan {
+        let actions: Vec<serde_json::Value> = vios
+            .iter()
+            .enumerate()
+            .map(|(i, (op, v))| {
+                serde_json::json!({"id": format!("a{}", i + 1), "op": op, "frame": "p72", "vios": v, "after": [], "reason": "r"})
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({"changes": [], "actions": actions, "warnings": [], "errors": []}))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_plan_must_be_exactly_one_of_those_derived() {
+        let start = plan_of(&[("startVios", "p72vio2")]);
+        assert_eq!(recheck(&start, std::slice::from_ref(&start)), Ok(()));
+        // Derived under plan --refresh=false's options instead: the second derivation matches.
+        assert_eq!(recheck(&start, &[plan_of(&[]), start.clone()]), Ok(()));
+        let forged = plan_of(&[("stopVios", "p72vio1")]);
+        let Err(PlanMismatch::Action { position, saved, derived }) = recheck(&forged, std::slice::from_ref(&start))
+        else {
+            panic!("refused")
+        };
+        assert_eq!(position, 1);
+        assert!(
+            saved.starts_with("a1 StopVios Vios/p72:p72vio1") && derived.starts_with("a1 StartVios"),
+            "{saved} {derived}"
+        );
+        let longer = plan_of(&[("startVios", "p72vio2"), ("stopVios", "p72vio1")]);
+        assert!(matches!(
+            recheck(&longer, std::slice::from_ref(&start)),
+            Err(PlanMismatch::Count { saved: 2, derived: 1, .. })
+        ));
+        let mut errors = start.clone();
+        errors.errors.push("x".into());
+        assert_eq!(recheck(&start, &[errors]), Err(PlanMismatch::Other { what: "errors" }));
+    }
+
     #[test]
     fn a_sealed_plan_reads_back_and_any_edit_is_refused() {
         let d = tempfile::tempdir().unwrap();
