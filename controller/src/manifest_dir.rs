@@ -251,7 +251,7 @@ pub(crate) fn not_regular(meta: &fs::Metadata) -> Option<&'static str> {
             return Some("a block device");
         }
     }
-    Some("not a regular file")
+    Some("a special file")
 }
 
 fn not_a_file(path: &Path, what: &str) -> Diagnostic {
