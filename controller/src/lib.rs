@@ -10,6 +10,7 @@ pub mod api;
 pub mod backend;
 pub mod cli;
 mod digest;
+pub mod env;
 pub mod executor;
 mod git;
 mod hooks;

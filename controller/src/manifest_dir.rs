@@ -83,7 +83,7 @@ pub fn read_sources(root: &Path) -> Result<Vec<SourceFile>, Vec<Diagnostic>> {
             )]);
         }
     };
-    if meta.is_file() {
+    if !meta.is_dir() {
         return read_file(root).map(|s| vec![s]).map_err(|d| vec![d]);
     }
     let canonical_root = fs::canonicalize(root).map_err(|e| vec![unreadable(root, &e.to_string())])?;
@@ -144,15 +144,29 @@ impl Walk {
             Ok(rd) => rd,
             Err(e) => return self.errors.push(unreadable(dir, &e.to_string())),
         };
-        let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-        entries.sort();
-        for path in entries {
+        // An entry that cannot be listed is an error, never a skipped file: what it holds would
+        // vanish from the desired state.
+        let mut paths = Vec::new();
+        for entry in entries {
+            match entry {
+                Ok(e) => paths.push(e.path()),
+                Err(e) => {
+                    self.errors.push(unreadable(dir, &format!("an entry of the directory cannot be listed: {e}")))
+                }
+            }
+        }
+        paths.sort();
+        for path in paths {
             let hidden = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
             if hidden {
                 continue;
             }
-            let Ok(link_meta) = fs::symlink_metadata(&path) else {
-                continue;
+            let link_meta = match fs::symlink_metadata(&path) {
+                Ok(m) => m,
+                Err(e) => {
+                    self.errors.push(unreadable(&path, &e.to_string()));
+                    continue;
+                }
             };
             if link_meta.file_type().is_symlink() {
                 // A manifest that is not read is a manifest whose objects vanish from the desired
@@ -177,10 +191,23 @@ impl Walk {
                     continue;
                 }
             }
-            if path.is_dir() {
+            // The type of what the entry is (through a link that stays inside the tree): only
+            // directories and regular files are read; a FIFO, socket or device named like a
+            // manifest is an error (opening a FIFO blocks until a writer comes).
+            let meta = match fs::metadata(&path) {
+                Ok(m) => m,
+                Err(e) => {
+                    self.errors.push(unreadable(&path, &e.to_string()));
+                    continue;
+                }
+            };
+            if meta.is_dir() {
                 self.dir(&path);
             } else if is_yaml(&path) {
-                self.files.push(path);
+                match not_regular(&meta) {
+                    None => self.files.push(path),
+                    Some(what) => self.errors.push(not_a_file(&path, what)),
+                }
             }
         }
     }
@@ -193,16 +220,82 @@ fn is_yaml(path: &Path) -> bool {
 /// The largest manifest file read, in bytes (`POWERPLANE_MAX_MANIFEST_BYTES` overrides it):
 /// a desired-state file of this size is a mistake, and reading it without bound is a way to
 /// exhaust memory.
-pub const MAX_MANIFEST_BYTES: u64 = 16 * 1024 * 1024;
+pub const MAX_MANIFEST_BYTES: u64 = crate::env::MAX_MANIFEST_BYTES.default;
 
-fn max_manifest_bytes() -> u64 {
-    std::env::var("POWERPLANE_MAX_MANIFEST_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(MAX_MANIFEST_BYTES)
+fn max_manifest_bytes() -> Result<u64, crate::env::EnvError> {
+    crate::env::MAX_MANIFEST_BYTES.get()
+}
+
+/// What a file that is not a regular file is (`None`: a regular file).
+pub(crate) fn not_regular(meta: &fs::Metadata) -> Option<&'static str> {
+    let t = meta.file_type();
+    if t.is_file() {
+        return None;
+    }
+    if t.is_dir() {
+        return Some("a directory");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return Some("a FIFO (named pipe)");
+        }
+        if t.is_socket() {
+            return Some("a socket");
+        }
+        if t.is_char_device() {
+            return Some("a character device");
+        }
+        if t.is_block_device() {
+            return Some("a block device");
+        }
+    }
+    Some("a special file")
+}
+
+fn not_a_file(path: &Path, what: &str) -> Diagnostic {
+    Diagnostic::new(
+        Rule::UnreadableFile,
+        format!("`{}` is {what}, not a regular file: a manifest is never read from it", path.display()),
+        "remove it from the manifest tree, or rename it so that it does not end in .yaml or .yml; manifests are regular files",
+    )
+    .at(Location { file: path.to_path_buf(), line: 1, column: 1 })
+}
+
+/// Opens `path` without blocking: a FIFO (or a device) opens at once in non-blocking mode,
+/// and is refused by its type, checked on the open file (no race between check and open).
+fn open_nonblocking(path: &Path) -> std::io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    options.open(path)
 }
 
 fn read_file(path: &Path) -> Result<SourceFile, Diagnostic> {
     use std::io::Read;
-    let limit = max_manifest_bytes();
-    let file = fs::File::open(path).map_err(|e| unreadable(path, &e.to_string()))?;
+    let limit = max_manifest_bytes().map_err(|e| {
+        Diagnostic::new(Rule::TooLarge, e.to_string(), e.fix()).at(Location {
+            file: path.to_path_buf(),
+            line: 1,
+            column: 1,
+        })
+    })?;
+    // Checked before the open too (a FIFO's open would block without O_NONBLOCK)...
+    let meta = fs::metadata(path).map_err(|e| unreadable(path, &e.to_string()))?;
+    if let Some(what) = not_regular(&meta) {
+        return Err(not_a_file(path, what));
+    }
+    let file = open_nonblocking(path).map_err(|e| unreadable(path, &e.to_string()))?;
+    // ... and on the open file, which is what is read (the path may have been replaced).
+    let meta = file.metadata().map_err(|e| unreadable(path, &e.to_string()))?;
+    if let Some(what) = not_regular(&meta) {
+        return Err(not_a_file(path, what));
+    }
     let mut bytes = Vec::new();
     file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| unreadable(path, &e.to_string()))?;
     if bytes.len() as u64 > limit {

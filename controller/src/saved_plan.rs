@@ -71,6 +71,95 @@ pub enum PlanFileError {
     },
 }
 
+/// Why a saved plan does not follow from its manifests and the estate it was sealed against.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum PlanMismatch {
+    /// An action differs from the one derived at its place (kind, object, command, order,
+    /// dependencies or claims).
+    #[error(
+        "action {position} of the plan file, {saved}, is not what the manifests and the estate it was sealed against give at that place: {derived}"
+    )]
+    Action {
+        /// Its place in the plan, from 1.
+        position: usize,
+        /// The plan file's action.
+        saved: String,
+        /// The derived one.
+        derived: String,
+    },
+    /// The plan file has actions the derivation does not, or lacks some.
+    #[error(
+        "the plan file has {saved} action(s), the manifests and the estate give {derived}; the first one without a counterpart is {first}"
+    )]
+    Count {
+        /// How many the file has.
+        saved: usize,
+        /// How many are derived.
+        derived: usize,
+        /// The first action of the longer list beyond the shorter.
+        first: String,
+    },
+    /// The capacity the executor starts from, or the plan's errors, differ.
+    #[error("the plan file's {what} differ from those the manifests and the estate give")]
+    Other {
+        /// What differs: `capacity` or `errors`.
+        what: &'static str,
+    },
+}
+
+impl PlanMismatch {
+    /// What to do.
+    pub const FIX: &'static str = "nothing was done. A plan's digest is not a signature: review a new plan (`powerplane plan DIR --out FILE`) and apply that";
+}
+
+/// An action for a message: id, kind, object and command.
+fn describe(a: &powerplane_model::Action) -> String {
+    format!("{} {} {} (`{}`)", a.id, a.kind(), a.op.object(), a.op.command())
+}
+
+/// Checks that `saved` is exactly what the planner derives from the manifests and the estate it
+/// was sealed against (`derived`: that plan, under each set of options `plan` may have used —
+/// the backend's rates, or the defaults of `plan --refresh=false`): the same actions with the
+/// same ops, order, dependencies and claims, the same starting capacity and errors. A plan file
+/// whose digest was recomputed after an edit is refused here, naming the first difference
+/// (DESIGN §10: the digest is not a signature).
+pub fn recheck(saved: &Plan, derived: &[Plan]) -> Result<(), PlanMismatch> {
+    let mut first = None;
+    for d in derived {
+        match compare(saved, d) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                first.get_or_insert(e);
+            }
+        }
+    }
+    Err(first.unwrap_or(PlanMismatch::Other { what: "actions" }))
+}
+
+fn compare(saved: &Plan, derived: &Plan) -> Result<(), PlanMismatch> {
+    for (i, (s, d)) in saved.actions.iter().zip(&derived.actions).enumerate() {
+        if s != d {
+            return Err(PlanMismatch::Action { position: i + 1, saved: describe(s), derived: describe(d) });
+        }
+    }
+    if saved.actions.len() != derived.actions.len() {
+        let n = saved.actions.len().min(derived.actions.len());
+        let extra = saved.actions.get(n).or(derived.actions.get(n)).expect("the longer list has it");
+        return Err(PlanMismatch::Count {
+            saved: saved.actions.len(),
+            derived: derived.actions.len(),
+            first: describe(extra),
+        });
+    }
+    if saved.capacity != derived.capacity {
+        return Err(PlanMismatch::Other { what: "capacity" });
+    }
+    if saved.errors != derived.errors {
+        return Err(PlanMismatch::Other { what: "errors" });
+    }
+    Ok(())
+}
+
 impl SavedPlan {
     /// Writes it, sealed, as JSON.
     pub fn write(&self, path: &Path) -> anyhow::Result<()> {
@@ -83,8 +172,13 @@ impl SavedPlan {
 
     /// Reads a plan file, checking its seal.
     pub fn read(path: &Path) -> Result<Self, PlanFileError> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| PlanFileError::Unreadable { path: path.to_path_buf(), detail: e.to_string() })?;
+        let unreadable = |detail: String| PlanFileError::Unreadable { path: path.to_path_buf(), detail };
+        // A FIFO would block the read until a writer comes: only regular files are plans.
+        let meta = std::fs::metadata(path).map_err(|e| unreadable(e.to_string()))?;
+        if let Some(what) = crate::manifest_dir::not_regular(&meta) {
+            return Err(unreadable(format!("it is {what}, not a regular file; give the file `plan --out` wrote")));
+        }
+        let bytes = std::fs::read(path).map_err(|e| unreadable(e.to_string()))?;
         let not = |detail: String| PlanFileError::NotAPlan { path: path.to_path_buf(), detail };
         let file: File<'_> = serde_json::from_slice(&bytes).map_err(|e| not(e.to_string()))?;
         if file.format != FORMAT {
@@ -114,6 +208,44 @@ mod tests {
             commit: None,
             plan: Plan::default(),
         }
+    }
+
+    fn plan_of(vios: &[(&str, &str)]) -> Plan {
+        let actions: Vec<serde_json::Value> = vios
+            .iter()
+            .enumerate()
+            .map(|(i, (op, v))| {
+                serde_json::json!({"id": format!("a{}", i + 1), "op": op, "frame": "p72", "vios": v, "after": [], "reason": "r"})
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({"changes": [], "actions": actions, "warnings": [], "errors": []}))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_plan_must_be_exactly_one_of_those_derived() {
+        let start = plan_of(&[("startVios", "p72vio2")]);
+        assert_eq!(recheck(&start, std::slice::from_ref(&start)), Ok(()));
+        // Derived under plan --refresh=false's options instead: the second derivation matches.
+        assert_eq!(recheck(&start, &[plan_of(&[]), start.clone()]), Ok(()));
+        let forged = plan_of(&[("stopVios", "p72vio1")]);
+        let Err(PlanMismatch::Action { position, saved, derived }) = recheck(&forged, std::slice::from_ref(&start))
+        else {
+            panic!("refused")
+        };
+        assert_eq!(position, 1);
+        assert!(
+            saved.starts_with("a1 StopVios Vios/p72:p72vio1") && derived.starts_with("a1 StartVios"),
+            "{saved} {derived}"
+        );
+        let longer = plan_of(&[("startVios", "p72vio2"), ("stopVios", "p72vio1")]);
+        assert!(matches!(
+            recheck(&longer, std::slice::from_ref(&start)),
+            Err(PlanMismatch::Count { saved: 2, derived: 1, .. })
+        ));
+        let mut errors = start.clone();
+        errors.errors.push("x".into());
+        assert_eq!(recheck(&start, &[errors]), Err(PlanMismatch::Other { what: "errors" }));
     }
 
     #[test]

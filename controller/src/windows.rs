@@ -10,8 +10,9 @@ use std::time::Duration;
 use jiff::civil::Weekday as CivilWeekday;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan, Zoned};
+use powerplane_model::manifest::Kind;
 use powerplane_model::manifest::{Labels, MaintenanceWindow, Weekday};
-use powerplane_model::{Action, ActionId, Estate, FrameName, Plan};
+use powerplane_model::{Action, ActionId, Diagnostic, Estate, FrameName, ObjectRef, Plan, Rule};
 
 /// How long before a window closes a governed action must be estimated to end.
 pub const MARGIN: Duration = Duration::from_secs(5 * 60);
@@ -21,7 +22,8 @@ pub const MARGIN: Duration = Duration::from_secs(5 * 60);
 pub enum WindowError {
     /// A window names a time zone the database does not know.
     #[error(
-        "maintenance window `{window}`: `{timezone}` is not a time zone ({detail}); use an IANA name such as Europe/Berlin or UTC"
+        "{}maintenance window `{window}`: `{timezone}` is not a time zone ({detail}); use an IANA name such as Europe/Berlin or UTC",
+        at.as_ref().map(|l| format!("{l}: ")).unwrap_or_default()
     )]
     UnknownTimeZone {
         /// The window.
@@ -30,7 +32,60 @@ pub enum WindowError {
         timezone: String,
         /// jiff's message.
         detail: String,
+        /// Where the manifests name it (`file:line:column` of `timezone:`).
+        at: Option<Box<powerplane_model::Location>>,
+        /// The Settings document that defines the window.
+        settings: String,
     },
+}
+
+impl WindowError {
+    /// The finding, as `validate` reports it: rule, object, position and fix.
+    pub fn diagnostic(&self) -> Diagnostic {
+        match self {
+            WindowError::UnknownTimeZone { window, timezone, detail, at, settings } => Diagnostic::new(
+                Rule::UnknownTimeZone,
+                format!("maintenance window `{window}`: `{timezone}` is not a time zone ({detail})"),
+                "use an IANA time-zone name such as Europe/Berlin, America/New_York or UTC (`timedatectl list-timezones` lists them)",
+            )
+            .at_opt(at.as_deref().cloned())
+            .on(ObjectRef::new(Kind::Settings, settings)),
+        }
+    }
+}
+
+/// Every check of the maintenance windows that needs no backend (their time zones; their
+/// schedules are checked as they load), as findings with their positions: what `validate`
+/// runs so that `plan` never refuses what `validate` called valid.
+pub fn check(desired: &Estate) -> Vec<Diagnostic> {
+    located(desired).filter_map(|(w, at, settings)| time_zone(w, at, settings).err()).map(|e| e.diagnostic()).collect()
+}
+
+/// Every window with the position of its `timezone:` and the name of its Settings document.
+fn located(
+    desired: &Estate,
+) -> impl Iterator<Item = (&MaintenanceWindow, Option<powerplane_model::Location>, String)> + '_ {
+    desired.settings.values().flat_map(|s| {
+        s.spec.maintenance_windows.iter().enumerate().map(move |(i, w)| {
+            let at = s.locate(&["spec", "maintenanceWindows", &i.to_string(), "timezone"]);
+            (w, at, s.metadata.name.to_string())
+        })
+    })
+}
+
+/// The window's time zone from jiff's bundled database.
+fn time_zone(
+    w: &MaintenanceWindow,
+    at: Option<powerplane_model::Location>,
+    settings: String,
+) -> Result<TimeZone, WindowError> {
+    jiff::tz::db().get(&w.timezone).map_err(|e| WindowError::UnknownTimeZone {
+        window: w.name.clone(),
+        timezone: w.timezone.clone(),
+        detail: e.to_string(),
+        at: at.map(Box::new),
+        settings,
+    })
 }
 
 /// One opening of a window.
@@ -98,18 +153,7 @@ fn weekday(d: CivilWeekday) -> Weekday {
 
 /// The windows of `desired`, their time zones resolved.
 pub fn resolve(desired: &Estate) -> Result<Vec<Window>, WindowError> {
-    desired
-        .maintenance_windows()
-        .into_iter()
-        .map(|w| {
-            let tz = jiff::tz::db().get(&w.timezone).map_err(|e| WindowError::UnknownTimeZone {
-                window: w.name.clone(),
-                timezone: w.timezone.clone(),
-                detail: e.to_string(),
-            })?;
-            Ok(Window { spec: w.clone(), tz })
-        })
-        .collect()
+    located(desired).map(|(w, at, settings)| Ok(Window { spec: w.clone(), tz: time_zone(w, at, settings)? })).collect()
 }
 
 /// An action held back for a window, and why.

@@ -154,6 +154,8 @@ rules! {
     ClusterAntiAffinity = "PP-E072", "cluster-anti-affinity";
     /// A hook without a command, with a NUL byte, or with a timeout out of range.
     Hooks = "PP-E073", "hooks";
+    /// A maintenance window's time zone is not in the time-zone database.
+    UnknownTimeZone = "PP-E080", "unknown-time-zone";
     /// A partition that prefers redundant paging will run without it.
     NoPagingRedundancy = "PP-W001", "no-paging-redundancy";
 }

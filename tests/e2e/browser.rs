@@ -199,3 +199,34 @@ fn the_ui_shows_the_estate_as_sim_show_does_and_follows_an_apply_live() {
     });
     assert_eq!(w.terminate().code(), Some(143));
 }
+
+/// Invalid manifests under a running `watch` are shown in the page's status line (issue 33):
+/// not converged, with the refused revision's first error, and gone once they are fixed.
+#[test]
+fn the_ui_says_the_manifests_are_invalid_not_converged() {
+    let lab = Lab::new();
+    crate::watch::init(&lab);
+    let m = lab.manifests();
+    lab.cmd(&["apply", m.to_str().unwrap(), "--yes"]).assert().success();
+    let mut w = Watch::start(&lab, &["--interval", "1h", "--listen", "127.0.0.1:0"]);
+    let api = Api::of(&mut w);
+    w.until(&["reconciled: the estate matches the manifests"]);
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let c = browser(&driver, profile.path()).await;
+        c.goto(&api.url("/")).await.unwrap();
+        until_text(&c, "[data-test=last-result]", "converged").await;
+        lab.edit("p72.yaml", "units: 1.5", "units: lots");
+        until_text(&c, "[data-test=last-result]", "notConverged").await;
+        let shown = until_text(&c, "[data-test=invalid-manifests]", "p72.yaml:57:").await;
+        assert!(shown.contains("invalid manifests") && shown.contains("nothing is applied"), "{shown}");
+        lab.edit("p72.yaml", "units: lots", "units: 1.5");
+        let result = until_text(&c, "[data-test=last-result]", "converged").await;
+        assert_eq!(result, "converged");
+        assert!(c.find(Locator::Css("[data-test=invalid-manifests]")).await.is_err(), "the condition is gone");
+        c.close().await.unwrap();
+    });
+    assert_eq!(w.terminate().code(), Some(143));
+}

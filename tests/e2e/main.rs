@@ -18,6 +18,7 @@ mod sim;
 #[path = "../sshd/mod.rs"]
 mod sshd;
 mod support;
+mod trust;
 mod validate;
 mod watch;
 mod windows;

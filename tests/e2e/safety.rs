@@ -332,7 +332,7 @@ fn a_saved_plan_is_refused_when_the_manifests_changed_and_applied_exactly_otherw
 
 /// Seals `plan` into a plan file as `plan --out` does (the digest is SHA-256 over the sealed
 /// bytes), to prove the executor refuses a malformed plan even with a valid seal.
-fn reseal(file: &Path, edit: impl FnOnce(&mut Value)) {
+pub(crate) fn reseal(file: &Path, edit: impl FnOnce(&mut Value)) {
     use sha2::{Digest, Sha256};
     let outer: Value = serde_json::from_str(&fs::read_to_string(file).unwrap()).unwrap();
     let mut sealed = outer["sealed"].clone();

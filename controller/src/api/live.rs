@@ -22,6 +22,17 @@ pub struct Live {
     sync: Notify,
     /// Set when the server stops: event streams end so that it can.
     closing: tokio::sync::watch::Sender<bool>,
+    /// The loop's heartbeat: when it last completed a step, and its resync interval.
+    steps: std::sync::Mutex<Steps>,
+}
+
+/// When the loop last completed a step (virtual time in tests), its interval, and until when
+/// the actions it started are estimated to run (a long migration is work, not a stall).
+#[derive(Default)]
+struct Steps {
+    last: Option<(tokio::time::Instant, String)>,
+    interval: Option<std::time::Duration>,
+    busy_until: Option<tokio::time::Instant>,
 }
 
 #[derive(Default)]
@@ -47,7 +58,8 @@ pub struct Status {
     pub reconciling: Option<Started>,
     /// The last reconcile that ended.
     pub last_reconcile: Option<Reconciled>,
-    /// When the last reconcile that converged (or only reported) ended (RFC 3339).
+    /// When the last reconcile that converged ended (RFC 3339); a dry run that reported work
+    /// left, or any reconcile while the manifests are invalid, is not one.
     pub last_success: Option<String>,
     /// The last observation of the backend: when, and whether it succeeded.
     pub last_observation: Option<Observation>,
@@ -64,6 +76,41 @@ pub struct Status {
     pub errors: Vec<String>,
     /// When the next resync is due (RFC 3339).
     pub next_resync: Option<String>,
+    /// The manifests as they are now are invalid: nothing of them is applied (the last valid
+    /// ones are kept). Never converged while this is set.
+    pub invalid_manifests: Option<InvalidManifests>,
+    /// The loop has not completed a step for more than two resync intervals: it is stuck
+    /// (`/readyz` is not ready, `status` exits 1).
+    pub stalled: Option<Stalled>,
+}
+
+/// Manifests the loop refused.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvalidManifests {
+    /// When they were first found invalid (RFC 3339).
+    pub since: String,
+    /// The revision of the manifests the loop still applies (the last valid ones), `None`
+    /// when none were valid since it started.
+    pub last_applied: Option<String>,
+    /// The revision that is refused.
+    pub failing: String,
+    /// The first finding, `file:line:column: message`.
+    pub first_error: String,
+    /// How many findings.
+    pub errors: usize,
+}
+
+/// A loop that stopped making progress.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Stalled {
+    /// When it last completed a step (RFC 3339).
+    pub since: String,
+    /// How long ago that was, in seconds.
+    pub seconds: u64,
+    /// The resync interval, in seconds (stalled after two of them).
+    pub interval_seconds: f64,
 }
 
 /// A reconcile that started.
@@ -206,6 +253,7 @@ impl Default for Live {
             events: broadcast::channel(EVENT_BUFFER).0,
             sync: Notify::new(),
             closing: tokio::sync::watch::channel(false).0,
+            steps: Default::default(),
         }
     }
 }
@@ -223,9 +271,64 @@ impl Live {
         Arc::new(live)
     }
 
-    /// The status now.
+    /// The status now (with whether the loop is stalled, as of now).
     pub fn status(&self) -> Status {
-        self.inner.read().expect("not poisoned").status.clone()
+        let mut s = self.inner.read().expect("not poisoned").status.clone();
+        s.stalled = self.stalled();
+        s
+    }
+
+    /// The loop's resync interval: a loop that completes no step for two of them is stalled.
+    pub fn set_interval(&self, interval: std::time::Duration) {
+        self.steps.lock().expect("not poisoned").interval = Some(interval);
+    }
+
+    /// The loop completed a step (it waits for the next event, started or ended a reconcile,
+    /// an observation or an action).
+    pub fn step(&self) {
+        self.steps.lock().expect("not poisoned").last = Some((tokio::time::Instant::now(), crate::time::now()));
+    }
+
+    /// An action started that is estimated to run for `d`: the loop waiting for it is not
+    /// stalled until `d` has passed (then two intervals more).
+    pub fn busy_for(&self, d: std::time::Duration) {
+        let until = tokio::time::Instant::now() + d;
+        let mut steps = self.steps.lock().expect("not poisoned");
+        steps.busy_until = Some(steps.busy_until.map_or(until, |b| b.max(until)));
+    }
+
+    /// `Some` when the loop has not completed a step for more than two intervals (counted
+    /// from the estimated end of the actions it waits for, when that is later).
+    pub fn stalled(&self) -> Option<Stalled> {
+        let steps = self.steps.lock().expect("not poisoned");
+        let (interval, (at, since)) = (steps.interval?, steps.last.as_ref()?);
+        let from = steps.busy_until.map_or(*at, |b| b.max(*at));
+        let now = tokio::time::Instant::now();
+        (now.saturating_duration_since(from) > interval.saturating_mul(2)).then(|| Stalled {
+            since: since.clone(),
+            seconds: now.saturating_duration_since(*at).as_secs(),
+            interval_seconds: interval.as_secs_f64(),
+        })
+    }
+
+    /// `/readyz`: `Ok` with what makes it ready, `Err` with why not — the loop is stalled, or
+    /// the last observation of the backend failed (or there was none yet).
+    pub fn readiness(&self) -> Result<String, String> {
+        if let Some(s) = self.stalled() {
+            return Err(format!(
+                "not ready: the loop is stalled: it has completed no step since {} ({} s, more than two resync intervals of {} s)\n",
+                s.since, s.seconds, s.interval_seconds
+            ));
+        }
+        match self.status().last_observation {
+            Some(o) if o.ok => Ok(format!("ready: the backend was observed at {}\n", o.at)),
+            Some(o) => Err(format!(
+                "not ready: the last observation ({}) failed: {}\n",
+                o.at,
+                o.error.as_deref().unwrap_or("unknown error")
+            )),
+            None => Err("not ready: the backend has not been observed yet\n".to_owned()),
+        }
     }
 
     /// Changes the status.
@@ -326,6 +429,36 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&live.observed().unwrap()).unwrap();
         assert_eq!(v["meta"]["source"], "observe (watch)");
         assert_eq!(v["estate"]["frames"], serde_json::json!({}));
+    }
+
+    /// Virtual time: a loop that completes no step for more than two intervals is stalled and
+    /// not ready; a step makes it ready again.
+    #[tokio::test(start_paused = true)]
+    async fn a_loop_without_a_step_for_two_intervals_is_stalled_and_not_ready() {
+        let live = Live::default();
+        live.set_interval(std::time::Duration::from_secs(30));
+        live.update(|s| {
+            s.last_observation = Some(Observation { at: "2026-12-07T04:00:00Z".into(), ok: true, error: None })
+        });
+        live.step();
+        assert!(live.readiness().is_ok());
+        tokio::time::advance(std::time::Duration::from_secs(60)).await;
+        assert!(live.stalled().is_none(), "two intervals exactly: not yet");
+        assert!(live.readiness().is_ok());
+        tokio::time::advance(std::time::Duration::from_secs(1)).await;
+        let stalled = live.status().stalled.expect("stalled after more than two intervals");
+        assert_eq!((stalled.seconds, stalled.interval_seconds), (61, 30.0));
+        let why = live.readiness().unwrap_err();
+        assert!(why.contains("stalled") && why.contains("61 s"), "{why}");
+        live.step();
+        assert!(live.readiness().is_ok() && live.status().stalled.is_none());
+        // A migration estimated at 5 minutes: waiting for it is work, until its estimate and
+        // two intervals more have passed.
+        live.busy_for(std::time::Duration::from_secs(300));
+        tokio::time::advance(std::time::Duration::from_secs(300)).await;
+        assert!(live.stalled().is_none(), "within the action's estimate");
+        tokio::time::advance(std::time::Duration::from_secs(61)).await;
+        assert_eq!(live.stalled().expect("stuck past its estimate").seconds, 361);
     }
 
     #[tokio::test]

@@ -6,7 +6,9 @@
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
-use super::live::{Held, InFlight, LiveEvent, Observation, ReconcileResult, Reconciled, Started, Status};
+use super::live::{
+    Held, InFlight, InvalidManifests, LiveEvent, Observation, ReconcileResult, Reconciled, Stalled, Started, Status,
+};
 use super::routes;
 
 /// The document.
@@ -37,7 +39,7 @@ use super::routes;
         routes::ui::index,
     ),
     components(schemas(
-        Status, Started, Reconciled, ReconcileResult, Observation, InFlight, Held, LiveEvent,
+        Status, Started, Reconciled, ReconcileResult, Observation, InFlight, Held, LiveEvent, InvalidManifests, Stalled,
         Problem, Accepted, Observed, SnapshotMeta, AuditPage, AuditVerdict, AuditHead, FaultLines,
         crate::backend::sim::Fault,
     )),

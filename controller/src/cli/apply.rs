@@ -44,11 +44,13 @@ pub struct Args {
     /// Allow the plan to delete partitions without a terminal to confirm on (with --yes).
     #[arg(long)]
     pub allow_delete: bool,
-    /// Actions running at once in all.
-    #[arg(long, default_value_t = executor::Settings::default().parallel)]
+    /// Actions running at once in all: 1 to 1024.
+    #[arg(long, value_name = "N", default_value_t = executor::Settings::default().parallel,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
     pub parallel: usize,
-    /// Actions running at once per frame (so migrations per frame).
-    #[arg(long, default_value_t = executor::Settings::default().per_frame)]
+    /// Actions running at once per frame (so migrations per frame): 1 to 256.
+    #[arg(long, value_name = "N", default_value_t = executor::Settings::default().per_frame,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=256))]
     pub per_frame: usize,
     /// First retry delay after a transient failure, in milliseconds (doubling, with jitter).
     #[arg(long, default_value_t = 1000, value_name = "MS")]
@@ -187,8 +189,8 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
     }
     let stopper = signals::install(args.drain_timeout)?;
     let settings = executor::Settings {
-        parallel: args.parallel.max(1),
-        per_frame: args.per_frame.max(1),
+        parallel: args.parallel,
+        per_frame: args.per_frame,
         backoff: Duration::from_millis(args.retry_backoff_ms),
         ..Default::default()
     };
@@ -213,6 +215,16 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
         Some(_) => (sim.observe().await?, None),
     };
     let meta = snapshot::save(&dir, &observed, "observe (apply)")?;
+    // A saved plan is derived again from the manifests and this observation (the state it was
+    // sealed against, when the fingerprints agree, checked below), under the options `plan`
+    // may have used: its actions must be exactly those.
+    let derived: Vec<Plan> = match &saved {
+        Some(_) => [PlanOptions { rates: options.rates, ..Default::default() }, PlanOptions::default()]
+            .into_iter()
+            .map(|o| powerplane_model::plan(&desired.estate, &observed, o))
+            .collect(),
+        None => Vec::new(),
+    };
     // The plan was made from it; what is applied is checked against a new observation. A
     // rehearsal loads it into its twin.
     let for_twin = args.rehearse.then_some(observed);
@@ -224,6 +236,13 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
                     args.plan.as_ref().unwrap().display(),
                     short(&saved.fingerprint),
                     short(&meta.fingerprint)
+                );
+            }
+            if let Err(e) = crate::saved_plan::recheck(&saved.plan, &derived) {
+                bail!(
+                    "{} is refused: {e}; {}",
+                    args.plan.as_ref().unwrap().display(),
+                    crate::saved_plan::PlanMismatch::FIX
                 );
             }
             saved.plan.clone()

@@ -36,8 +36,9 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// How much faster than real time the simulator's virtual clock runs (60: a 2-minute
-    /// migration takes 2 seconds).
-    #[arg(long, global = true, default_value_t = 60.0, value_name = "FACTOR")]
+    /// migration takes 2 seconds): from 0.001 to 1000000, or 0 for no real waits at all
+    /// (virtual time jumps ahead; for tests and benchmarks).
+    #[arg(long, global = true, default_value_t = 60.0, value_name = "FACTOR", value_parser = parse_speedup)]
     pub sim_speedup: f64,
     /// Ed25519 private key (PKCS#8 PEM, from `audit keygen`) that signs each batch of audit
     /// records and the trail's HEAD; keep it outside the state directory.
@@ -145,6 +146,21 @@ impl Cli {
     }
 }
 
+/// The simulator's speed-up range (besides 0, no real waits).
+const SPEEDUP: std::ops::RangeInclusive<f64> = 0.001..=1_000_000.0;
+
+/// `--sim-speedup`: 0, or a finite factor within [`SPEEDUP`].
+fn parse_speedup(s: &str) -> Result<f64, String> {
+    let range = || format!("it must be 0 (no real waits) or from {} to {}", SPEEDUP.start(), SPEEDUP.end());
+    let f: f64 = s.trim().parse().map_err(|_| format!("`{s}` is not a number; {}", range()))?;
+    if f == 0.0 || SPEEDUP.contains(&f) {
+        // `-0` is 0.
+        Ok(f.abs())
+    } else {
+        Err(format!("`{s}` is outside the range: {}", range()))
+    }
+}
+
 /// How a command prints its result.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
@@ -168,6 +184,10 @@ pub fn main() -> ExitCode {
     };
     logging::init(cli.log_format, cli.verbose);
     quiet_on_closed_stdout();
+    if let Err(e) = crate::env::check() {
+        eprintln!("error: {e}\nfix: {}", e.fix());
+        return ExitCode::from(1);
+    }
     match run(&cli) {
         Ok(code) => code,
         Err(e) if closed_stdout(&e) => ExitCode::from(CLOSED_PIPE),

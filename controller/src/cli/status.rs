@@ -2,7 +2,8 @@
 //! and how it ended, actions in flight, held and waiting work, the next resync — read from the
 //! running `watch`'s API. Without a running `watch` it says so, with what the state directory
 //! records (the last observation, the audit trail's head). It only reads.
-//! Exit 0 converged and idle, 2 work remains or no controller runs, 1 error.
+//! Exit 0 converged and idle, 2 work remains (or the manifests are invalid) or no controller
+//! runs, 1 error or a stalled loop.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -30,7 +31,13 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                 OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&status)?)?,
                 OutputFormat::Text => print(out, c.addr(), &status)?,
             }
-            Ok(if settled(&status) { ExitCode::SUCCESS } else { ExitCode::from(2) })
+            Ok(if status.stalled.is_some() {
+                ExitCode::from(1)
+            } else if settled(&status) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
         }
     }
 }
@@ -44,11 +51,30 @@ fn settled(s: &Status) -> bool {
         && s.in_progress.is_empty()
         && s.deferred.is_empty()
         && s.errors.is_empty()
+        && s.invalid_manifests.is_none()
+        && s.stalled.is_none()
 }
 
 fn print(out: &mut dyn Write, addr: &str, s: &Status) -> std::io::Result<()> {
     let mode = if s.dry_run { " (dry run: reports, never applies)" } else { "" };
     writeln!(out, "controller: `watch {}` against {}{mode}, API at {addr}", s.manifests, s.backend)?;
+    if let Some(st) = &s.stalled {
+        writeln!(
+            out,
+            "loop: STALLED — no step completed since {} ({} s, more than two resync intervals of {} s); look at the controller's log, then restart it",
+            st.since, st.seconds, st.interval_seconds
+        )?;
+    }
+    if let Some(i) = &s.invalid_manifests {
+        writeln!(
+            out,
+            "manifests: INVALID since {} — {} is refused, nothing of it is applied; applying {}",
+            i.since,
+            i.failing,
+            i.last_applied.as_deref().unwrap_or("nothing (no valid manifests since the controller started)")
+        )?;
+        writeln!(out, "  first of {} error(s): {}", i.errors, i.first_error)?;
+    }
     match &s.reconciling {
         Some(r) => writeln!(out, "reconciling now: since {} ({})", r.since, r.reason)?,
         None => writeln!(out, "reconciling now: no")?,
@@ -166,6 +192,32 @@ mod tests {
         let mut moving = converged();
         moving.in_progress.push("PartitionStatus/p1: migrating".into());
         assert!(!settled(&moving), "never converged while a migration is in flight");
+    }
+
+    #[test]
+    fn a_stalled_loop_and_invalid_manifests_are_never_settled_and_are_said_first() {
+        use crate::api::live::{InvalidManifests, Stalled};
+        let mut s = converged();
+        s.stalled = Some(Stalled { since: "2026-12-02T10:00:00Z".into(), seconds: 95, interval_seconds: 30.0 });
+        assert!(!settled(&s));
+        let mut out = Vec::new();
+        print(&mut out, "127.0.0.1:9464", &s).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("loop: STALLED — no step completed since 2026-12-02T10:00:00Z (95 s"), "{text}");
+        let mut s = converged();
+        s.invalid_manifests = Some(InvalidManifests {
+            since: "2026-12-02T10:01:00Z".into(),
+            last_applied: Some("commit 0123456789ab (read at 2026-12-02T09:00:00Z)".into()),
+            failing: "commit ba9876543210 (read at 2026-12-02T10:01:00Z)".into(),
+            first_error: "m/p72.yaml:57:53: error[PP-E004 schema] Partition/p72_app01: units".into(),
+            errors: 1,
+        });
+        assert!(!settled(&s), "the estate may match the last valid manifests; the files are refused");
+        let mut out = Vec::new();
+        print(&mut out, "127.0.0.1:9464", &s).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("manifests: INVALID since 2026-12-02T10:01:00Z — commit ba9876543210"), "{text}");
+        assert!(text.contains("applying commit 0123456789ab") && text.contains("m/p72.yaml:57:53"), "{text}");
     }
 
     #[test]

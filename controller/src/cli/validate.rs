@@ -79,7 +79,10 @@ fn check(dir: &Path, inventory: Option<&Path>) -> Findings {
             }
         },
     };
-    let diagnostics = powerplane_model::validate(&estate, observed.as_ref());
+    let mut diagnostics = powerplane_model::validate(&estate, observed.as_ref());
+    // The checks that need no backend but the model's validation does not make: the
+    // maintenance windows' time zones (jiff's database lives in the controller).
+    diagnostics.extend(crate::windows::check(&estate));
     Findings { estate: Some(estate), diagnostics }
 }
 

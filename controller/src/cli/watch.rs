@@ -17,7 +17,7 @@ pub struct Args {
     /// The manifest directory.
     pub dir: PathBuf,
     /// Resync interval: observe the backend to catch drift made outside git (e.g. `30s`,
-    /// `5m`).
+    /// `5m`): from 100ms to 7d.
     #[arg(long, default_value = "30s", value_parser = parse_interval)]
     pub interval: Duration,
     /// Only report drift and plans; never apply.
@@ -50,11 +50,19 @@ pub struct Args {
     pub drain_timeout: Duration,
 }
 
-/// A positive duration: a zero interval would resync in a busy loop.
+/// The resync interval's range: shorter resyncs in a busy loop (and are shorter than the
+/// debounce of file events); longer ones never catch drift.
+pub(crate) const INTERVAL: std::ops::RangeInclusive<Duration> =
+    Duration::from_millis(100)..=Duration::from_secs(7 * 24 * 3600);
+
+/// A duration within [`INTERVAL`].
 fn parse_interval(s: &str) -> Result<Duration, String> {
     let d = crate::time::parse_duration(s)?;
     if d.is_zero() {
-        return Err(format!("`{s}` is zero; the resync interval must be positive (e.g. 30s)"));
+        return Err(format!("`{s}` is zero; the resync interval must be positive, from 100ms to 7d (e.g. 30s)"));
+    }
+    if !INTERVAL.contains(&d) {
+        return Err(format!("`{s}` is outside the range: the resync interval must be from 100ms to 7d (e.g. 30s)"));
     }
     Ok(d)
 }

@@ -32,6 +32,7 @@ pub struct Metrics {
     in_flight: Gauge,
     held: Gauge,
     last_success: Gauge<f64, AtomicU64>,
+    manifests_invalid: Gauge,
 }
 
 impl Default for Metrics {
@@ -48,6 +49,7 @@ impl Default for Metrics {
             in_flight: Gauge::default(),
             held: Gauge::default(),
             last_success: Gauge::default(),
+            manifests_invalid: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register("powerplane_reconcile", "Reconciles run", m.reconciles.clone());
@@ -79,21 +81,32 @@ impl Default for Metrics {
             "Unix time of the last reconcile that converged",
             m.last_success.clone(),
         );
+        registry.register(
+            "powerplane_manifests_invalid",
+            "1 while the manifests are invalid (nothing of them is applied; the last valid ones are kept), else 0",
+            m.manifests_invalid.clone(),
+        );
         Metrics { registry, ..m }
     }
 }
 
 impl Metrics {
-    /// A reconcile ended after `seconds`; `ok` when it converged (or only reported).
-    pub fn reconciled(&self, seconds: f64, ok: bool, now_unix: f64) {
+    /// A reconcile ended after `seconds`; `converged` when the estate matches the manifests
+    /// and nothing is in flight (only then is it the last success).
+    pub fn reconciled(&self, seconds: f64, converged: bool, now_unix: f64) {
         self.reconciles.inc();
         self.duration.observe(seconds);
         self.last_duration.set(seconds);
-        if ok {
+        if converged {
             self.last_success.set(now_unix);
         } else {
             self.failed_reconciles.inc();
         }
+    }
+
+    /// Whether the manifests are refused now.
+    pub fn manifests_invalid(&self, invalid: bool) {
+        self.manifests_invalid.set(i64::from(invalid));
     }
 
     /// Objects that differ from the manifests, at the last reconcile.

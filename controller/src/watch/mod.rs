@@ -86,6 +86,11 @@ struct State {
     window_opens: Option<jiff::Timestamp>,
     /// Whether the API has the desired state as it is now.
     desired_published: bool,
+    /// The revision of `manifests` (its commit, or when it was read).
+    revision: Option<String>,
+    /// The manifests as they are now, when they are refused: a condition published with the
+    /// status until they are fixed.
+    invalid: Option<crate::api::live::InvalidManifests>,
 }
 
 /// What a reconcile covers.
@@ -119,6 +124,9 @@ pub async fn run(
     })?;
     debouncer.watch(&cfg.dir, RecursiveMode::Recursive)?;
     let mut state = State::default();
+    // The heartbeat: a loop that completes no step for two intervals is stalled (`/readyz`).
+    report.live.set_interval(cfg.interval);
+    report.live.step();
     // A set clock (POWERPLANE_NOW) starts from the loop's start.
     let _ = crate::windows::now(sim.now_ms());
     publish::blocking(|| reload::all(&cfg, &mut state));
@@ -131,14 +139,18 @@ pub async fn run(
     let mut retry_at: Option<tokio::time::Instant> = None;
     tracing::info!(dir = %cfg.dir.display(), interval_s = cfg.interval.as_secs(), dry_run = cfg.dry_run, "watching");
     loop {
-        // When the reconcile's work began: at a file event, before the files are read.
-        let mut started = Instant::now();
+        // A step is complete: the loop waits for the next event.
+        report.live.step();
+        report.manifests(state.invalid.as_ref());
+        // When the reconcile's work began: at a file event, before the files are read; else
+        // when the event that starts it arrived (never the idle wait before it).
+        let mut started = None;
         let (reason, reach) = tokio::select! {
             () = &mut shutdown => break,
             () = report.live.sync_requested() => ("sync requested", Reach::Full),
             Some(ev) = events.recv() => {
                 if cfg.git_ref.is_some() { continue }
-                started = Instant::now();
+                started = Some(Instant::now());
                 let reloaded = match &ev {
                     Ok(events) => match reload::changed_files(&cfg.dir, events) {
                         Some(files) if files.is_empty() => continue,
@@ -150,8 +162,19 @@ pub async fn run(
                         publish::blocking(|| reload::all(&cfg, &mut state))
                     }
                 };
-                let Reload::Changed(changed) = reloaded else { continue };
-                ("manifests changed", reach(&mut state, &changed))
+                match reloaded {
+                    Reload::Changed(changed) => ("manifests changed", reach(&mut state, &changed)),
+                    Reload::Recovered => ("manifests fixed", Reach::Full),
+                    Reload::Kept => continue,
+                    Reload::Invalid => {
+                        // Refused: a reconcile that applies nothing, and says why.
+                        report.manifests(state.invalid.as_ref());
+                        let detail = invalid_detail(&state);
+                        let seconds = started.map_or(0.0, |s| s.elapsed().as_secs_f64());
+                        report.ended("manifests changed", seconds, ReconcileResult::NotConverged, detail);
+                        continue;
+                    }
+                }
             }
             () = until_window(&sim, &state), if state.window_opens.is_some() => {
                 state.window_opens = None;
@@ -168,7 +191,8 @@ pub async fn run(
                             reach(&mut state, &changed);
                             ("new commit", Reach::Full)
                         }
-                        Reload::Kept => ("resync", Reach::Full),
+                        Reload::Recovered => ("manifests fixed", Reach::Full),
+                        Reload::Kept | Reload::Invalid => ("resync", Reach::Full),
                     },
                     // The manifests were invalid at the start: try again.
                     (None, None) => {
@@ -179,7 +203,9 @@ pub async fn run(
                 }
             }
         };
+        let started = started.unwrap_or_else(Instant::now);
         let ctx = Context { stop: Some(stop.clone()), ..Default::default() };
+        report.manifests(state.invalid.as_ref());
         report.started(reason);
         let (outcome, stopping) = {
             let reconcile = reconcile(&cfg, &sim, &dir, &writer, &report, &mut state, ctx, (reason, started), reach);
@@ -223,6 +249,19 @@ pub async fn run(
     drop(writer);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// What a reconcile refused by invalid manifests says: the first finding, the revision kept.
+fn invalid_detail(state: &State) -> String {
+    let Some(i) = &state.invalid else { return String::new() };
+    let kept = match &i.last_applied {
+        Some(r) => format!("the last valid manifests ({r}) are kept"),
+        None => "no manifests were valid since the controller started: nothing is planned".to_owned(),
+    };
+    format!(
+        "invalid manifests ({}): nothing of them is applied; {kept}; first of {} error(s): {}",
+        i.failing, i.errors, i.first_error
+    )
 }
 
 /// The loop's clock: the system's, or a set one moving with the simulator.

@@ -9,7 +9,9 @@ use powerplane_model::plan::ChangeKind;
 use powerplane_model::{Action, Estate, Plan};
 
 use super::metrics::Metrics;
-use crate::api::live::{Held, InFlight, Live, LiveEvent, Observation, ReconcileResult, Reconciled, Started};
+use crate::api::live::{
+    Held, InFlight, InvalidManifests, Live, LiveEvent, Observation, ReconcileResult, Reconciled, Started,
+};
 use crate::backend::BackendError;
 use crate::executor::{Outcome, Progress};
 use crate::store::snapshot::Meta;
@@ -22,6 +24,9 @@ pub struct Publisher {
     /// The API's state.
     pub live: Arc<Live>,
     in_flight: Arc<Mutex<BTreeMap<String, InFlight>>>,
+    /// The current plan's estimate of each action, s: how long the loop may wait for one
+    /// without being stalled.
+    estimates: Arc<Mutex<BTreeMap<String, f64>>>,
 }
 
 /// Runs `f`, which blocks, without holding up the runtime's other tasks (on a multi-threaded
@@ -40,17 +45,30 @@ fn unix_now() -> f64 {
 impl Publisher {
     /// A reporter into `metrics` and `live`.
     pub fn new(metrics: Arc<Metrics>, live: Arc<Live>) -> Self {
-        Publisher { metrics, live, in_flight: Default::default() }
+        Publisher { metrics, live, in_flight: Default::default(), estimates: Default::default() }
+    }
+
+    /// The manifests are refused (`Some`), or valid (`None`): a condition of the status and
+    /// the `powerplane_manifests_invalid` gauge, and never converged while it lasts.
+    pub fn manifests(&self, invalid: Option<&InvalidManifests>) {
+        self.metrics.manifests_invalid(invalid.is_some());
+        self.live.update(|s| {
+            if s.invalid_manifests.as_ref() != invalid {
+                s.invalid_manifests = invalid.cloned();
+            }
+        });
     }
 
     /// A reconcile starts.
     pub fn started(&self, reason: &str) {
+        self.live.step();
         self.live.update(|s| s.reconciling = Some(Started { reason: reason.to_owned(), since: crate::time::now() }));
         self.live.publish(LiveEvent::ReconcileStarted { reason: reason.to_owned() });
     }
 
     /// The backend was observed and the snapshot stored as `json`.
     pub fn observed(&self, meta: &Meta, json: &[u8]) {
+        self.live.step();
         blocking(|| self.live.set_observed(meta, json));
         self.live
             .update(|s| s.last_observation = Some(Observation { at: meta.observed_at.clone(), ok: true, error: None }));
@@ -78,6 +96,10 @@ impl Publisher {
     /// A plan is ready: the current plan and drift documents, the status's work in flight,
     /// deferred and refused, and (for a plan of the whole estate) the drift gauge.
     pub fn planned(&self, plan: &Plan, full: bool) {
+        if let Some(e) = &plan.estimate {
+            *self.estimates.lock().expect("not poisoned") =
+                e.actions.iter().map(|(id, s)| (id.to_string(), *s)).collect();
+        }
         let drifted = plan.changes.iter().filter(|c| c.kind != ChangeKind::Unmanaged).count();
         if full {
             self.metrics.drift(drifted);
@@ -132,20 +154,38 @@ impl Publisher {
         self.live.update(|s| s.next_resync = Some(at.to_string()));
     }
 
-    /// A reconcile ended after `seconds`.
+    /// A reconcile ended after `seconds` (its work, from the event that started it: never the
+    /// idle wait before). Only a reconcile that converged is a success (`last_success`, the
+    /// last-success gauge): one that reported work left (`--dry-run`) is not, and none is while
+    /// the manifests are refused.
     pub fn ended(&self, reason: &str, seconds: f64, result: ReconcileResult, detail: impl Into<String>) {
-        let ok = matches!(result, ReconcileResult::Converged | ReconcileResult::Reported);
-        self.metrics.reconciled(seconds, ok, unix_now());
+        self.live.step();
+        let mut detail = detail.into();
+        let mut result = result;
+        if let Some(i) = self.live.status().invalid_manifests
+            && matches!(result, ReconcileResult::Converged | ReconcileResult::Reported)
+        {
+            result = ReconcileResult::NotConverged;
+            detail = format!(
+                "invalid manifests ({}; first error {}): {detail} — as the last valid manifests ({}) say, not as the files do now",
+                i.failing,
+                i.first_error,
+                i.last_applied.as_deref().unwrap_or("none")
+            );
+        }
+        let converged = matches!(result, ReconcileResult::Converged);
+        // A dry run that found nothing to do converged too; one that reported work did not.
+        self.metrics.reconciled(seconds, converged, unix_now());
         let r = Reconciled {
             reason: reason.to_owned(),
             ended: crate::time::now(),
             duration_ms: (seconds * 1e3) as u64,
             result,
-            detail: detail.into(),
+            detail,
         };
         self.live.update(|s| {
             s.reconciling = None;
-            if ok {
+            if converged {
                 s.last_success = Some(r.ended.clone());
             }
             s.last_reconcile = Some(r.clone());
@@ -164,6 +204,11 @@ impl Publisher {
 
 impl Progress for Publisher {
     fn started(&self, a: &Action) {
+        self.live.step();
+        let estimate = self.estimates.lock().expect("not poisoned").get(&a.id.to_string()).copied();
+        if let Some(s) = estimate.filter(|s| s.is_finite() && *s > 0.0) {
+            self.live.busy_for(std::time::Duration::from_secs_f64(s));
+        }
         tracing::info!(id = %a.id, kind = %a.kind(), object = %a.op.object(), "action started");
         let f = InFlight {
             id: a.id.to_string(),
@@ -179,6 +224,7 @@ impl Progress for Publisher {
     }
 
     fn finished(&self, a: &Action, o: &Outcome) {
+        self.live.step();
         tracing::info!(id = %a.id, kind = %a.kind(), object = %a.op.object(), outcome = ?o, "action finished");
         self.set_in_flight(|m| {
             m.remove(&a.id.to_string());

@@ -10,13 +10,62 @@ use notify_debouncer_full::notify::EventKind;
 use powerplane_model::{Changed, Diagnostic, ManifestSet};
 
 use super::{Config, State};
+use crate::api::live::InvalidManifests;
 
 /// What a reload did to the desired state.
 pub(super) enum Reload {
-    /// Nothing changed: the files say what they said, or they are invalid (logged).
+    /// Nothing changed: the files say what they said.
     Kept,
+    /// The manifests are invalid (logged, and kept in [`State::invalid`]): the last valid
+    /// desired state is kept.
+    Invalid,
     /// The desired state was replaced; these objects changed.
     Changed(Changed),
+    /// The manifests were refused and are valid again, saying what the desired state already
+    /// says: nothing changed, but the condition is cleared, so the loop reconciles to say so.
+    Recovered,
+}
+
+/// The revision of manifests read now: the commit (`--git-ref`), else the time they were read
+/// and the commit the working tree is on (with whether it has uncommitted edits).
+fn revision(cfg: &Config, commit: Option<&str>) -> String {
+    let at = crate::time::now();
+    match commit {
+        Some(c) => format!("commit {} (read at {at})", &c[..c.len().min(12)]),
+        None => match crate::git::provenance(&cfg.dir) {
+            Some((c, dirty)) => format!(
+                "the working tree at {at} (on commit {}{})",
+                &c[..c.len().min(12)],
+                if dirty { ", with uncommitted edits" } else { "" }
+            ),
+            None => format!("the working tree at {at}"),
+        },
+    }
+}
+
+/// The revision of a valid desired state just taken: its commit, else when it was read (no
+/// git call on the fast path of an edit; the commit is asked for only when it is refused).
+fn taken(commit: Option<&str>) -> String {
+    match commit {
+        Some(c) => format!("commit {} (read at {})", &c[..c.len().min(12)], crate::time::now()),
+        None => format!("the working tree at {}", crate::time::now()),
+    }
+}
+
+/// Records refused manifests as the loop's condition: the last applied revision, the one
+/// refused, and the first finding with its `file:line:column`.
+fn refuse(cfg: &Config, state: &mut State, commit: Option<&str>, diags: &[Diagnostic]) {
+    use powerplane_model::Severity;
+    let first = diags.iter().find(|d| d.severity() == Severity::Error).or(diags.first());
+    let first_error = first.map_or_else(String::new, |d| d.to_string().lines().next().unwrap_or_default().to_owned());
+    let since = state.invalid.as_ref().map_or_else(crate::time::now, |i| i.since.clone());
+    state.invalid = Some(InvalidManifests {
+        since,
+        last_applied: state.manifests.as_ref().and(state.revision.clone()),
+        failing: revision(cfg, commit),
+        first_error,
+        errors: diags.iter().filter(|d| d.severity() == Severity::Error).count().max(1),
+    });
 }
 
 /// The manifest files file-system events touched, named as the loader names them (the root as
@@ -74,22 +123,26 @@ pub(super) fn files(cfg: &Config, state: &mut State, files: &[PathBuf]) -> Reloa
     match result {
         Ok(changed) => {
             state.pending.clear();
+            let was_invalid = state.invalid.take().is_some();
             if changed.is_empty() {
-                return Reload::Kept;
+                return if was_invalid { Reload::Recovered } else { Reload::Kept };
             }
+            state.revision = Some(taken(None));
             state.reported.clear();
             state.desired_published = false;
             Reload::Changed(changed)
         }
         Err(diags) => {
             log_invalid(&diags, true);
-            Reload::Kept
+            refuse(cfg, state, None, &diags);
+            Reload::Invalid
         }
     }
 }
 
 /// Loads every manifest (from the working tree, or as committed at the ref).
 pub(super) fn all(cfg: &Config, state: &mut State) -> Reload {
+    let mut attempted = None;
     let loaded = match &cfg.git_ref {
         None => crate::manifest_dir::load_manifests(&cfg.dir).map(|e| (e, None)),
         Some(r) => {
@@ -102,7 +155,19 @@ pub(super) fn all(cfg: &Config, state: &mut State) -> Reload {
                 Ok(c) if state.commit.as_deref() == Some(c.as_str()) && state.manifests.is_some() => {
                     return Reload::Kept;
                 }
-                Ok(c) => crate::manifest_dir::load_manifests_at(&cfg.dir, &c).map(|(e, c)| (e, Some(c))),
+                // The same refused commit: nothing new to say.
+                Ok(c)
+                    if state
+                        .invalid
+                        .as_ref()
+                        .is_some_and(|i| i.failing.starts_with(&format!("commit {}", &c[..c.len().min(12)]))) =>
+                {
+                    return Reload::Invalid;
+                }
+                Ok(c) => {
+                    attempted = Some(c.clone());
+                    crate::manifest_dir::load_manifests_at(&cfg.dir, &c).map(|(e, c)| (e, Some(c)))
+                }
                 Err(d) => Err(d),
             }
         }
@@ -116,14 +181,17 @@ pub(super) fn all(cfg: &Config, state: &mut State) -> Reload {
                 Changed::between(state.manifests.as_ref().map(ManifestSet::estate).unwrap_or(&Default::default()), &e);
             state.manifests = Some(ManifestSet::new(e));
             state.pending.clear();
+            state.revision = Some(taken(commit.as_deref()));
+            let was_invalid = state.invalid.take().is_some();
             state.commit = commit;
             state.reported.clear();
             state.desired_published = false;
-            Reload::Changed(changed)
+            if changed.is_empty() && was_invalid { Reload::Recovered } else { Reload::Changed(changed) }
         }
         Err(diags) => {
             log_invalid(&diags, state.manifests.is_some());
-            Reload::Kept
+            refuse(cfg, state, attempted.as_deref(), &diags);
+            Reload::Invalid
         }
     }
 }
@@ -173,8 +241,11 @@ mod tests {
         // One batch: a good edit of a.yaml and a broken new file.
         std::fs::write(root.join("a.yaml"), part("lpa", 2048)).unwrap();
         std::fs::write(root.join("broken.yaml"), "apiVersion: powerplane/v1\nkind: [\n").unwrap();
-        assert!(matches!(files(&cfg, &mut state, &[root.join("a.yaml"), root.join("broken.yaml")]), Reload::Kept));
+        assert!(matches!(files(&cfg, &mut state, &[root.join("a.yaml"), root.join("broken.yaml")]), Reload::Invalid));
         assert_eq!(mem(&state), 1024, "all or nothing: the last valid state is kept");
+        let invalid = state.invalid.as_ref().expect("the refusal is the loop's condition");
+        assert!(invalid.first_error.contains("broken.yaml:"), "{invalid:?}");
+        assert!(invalid.last_applied.is_some() && invalid.failing.contains("the working tree at"), "{invalid:?}");
         // The broken file is removed: the next reload takes a.yaml's edit too.
         std::fs::remove_file(root.join("broken.yaml")).unwrap();
         let Reload::Changed(changed) = files(&cfg, &mut state, &[root.join("broken.yaml")]) else {
@@ -183,6 +254,7 @@ mod tests {
         assert_eq!(changed.partitions_only().unwrap().len(), 1);
         assert_eq!(mem(&state), 2048);
         assert!(state.pending.is_empty());
+        assert!(state.invalid.is_none(), "valid again: the condition is cleared");
     }
 
     #[test]

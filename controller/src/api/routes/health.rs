@@ -1,5 +1,5 @@
-//! `/healthz` (the process answers), `/readyz` (the last observation of the backend
-//! succeeded) and `/metrics`.
+//! `/healthz` (the process answers), `/readyz` (the loop makes progress and the last
+//! observation of the backend succeeded) and `/metrics`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -14,22 +14,13 @@ pub(crate) async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Ready when the last observation of the backend succeeded: a controller that cannot see its
-/// estate is alive but not ready.
-#[utoipa::path(get, path = "/readyz", tag = "controller", responses((status = 200, description = "The last observation of the backend succeeded", content_type = "text/plain"), (status = 503, description = "The backend has not been observed, or the last observation failed", content_type = "text/plain")))]
+/// Ready when the loop makes progress and the last observation of the backend succeeded: a
+/// controller that cannot see its estate, or whose loop is stuck, is alive but not ready.
+#[utoipa::path(get, path = "/readyz", tag = "controller", responses((status = 200, description = "The last observation of the backend succeeded and the loop makes progress", content_type = "text/plain"), (status = 503, description = "The backend has not been observed, the last observation failed, or the loop has completed no step for more than two resync intervals", content_type = "text/plain")))]
 pub(crate) async fn readyz(State(api): State<Api>) -> Response {
-    match api.live.status().last_observation {
-        Some(o) if o.ok => (StatusCode::OK, format!("ready: the backend was observed at {}\n", o.at)).into_response(),
-        Some(o) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "not ready: the last observation ({}) failed: {}\n",
-                o.at,
-                o.error.as_deref().unwrap_or("unknown error")
-            ),
-        )
-            .into_response(),
-        None => (StatusCode::SERVICE_UNAVAILABLE, "not ready: the backend has not been observed yet\n").into_response(),
+    match api.live.readiness() {
+        Ok(ready) => (StatusCode::OK, ready).into_response(),
+        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, why).into_response(),
     }
 }
 

@@ -55,6 +55,9 @@ function renderStatus(s) {
     ` · in flight ${s.inFlight.length} · held ${s.held.length}`,
     s.inProgress.length ? ` · in progress ${s.inProgress.length}` : "",
     s.errors.length ? h("span", { class: "failed" }, ` · ${s.errors.length} error(s)`) : "",
+    s.invalidManifests ? h("span", { class: "failed", "data-test": "invalid-manifests", title: s.invalidManifests.firstError },
+      ` · invalid manifests (${s.invalidManifests.failing}): nothing is applied — ${s.invalidManifests.firstError}`) : "",
+    s.stalled ? h("span", { class: "failed", "data-test": "stalled" }, ` · loop stalled since ${s.stalled.since}`) : "",
     s.nextResync ? ` · next resync ${new Date(s.nextResync).toLocaleTimeString()}` : "",
     s.dryRun ? " · dry run" : "",
   );

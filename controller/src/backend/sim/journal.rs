@@ -57,8 +57,9 @@ impl Journal {
     /// The journal of `dir` (a writer's state directory). Nothing is touched until the first
     /// append. The tree is brought up to date first if the journal holds records.
     pub(crate) fn new(dir: StateDir) -> Self {
-        let checkpoint_bytes =
-            std::env::var("POWERPLANE_SIM_JOURNAL_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(32 << 20);
+        // Checked before any command starts (`env::check`); a value changed since is refused
+        // there too, so the default here is only for library users who skip it.
+        let checkpoint_bytes = crate::env::SIM_JOURNAL_BYTES.get().unwrap_or(crate::env::SIM_JOURNAL_BYTES.default);
         Journal { dir, tail: Mutex::default(), group: GroupCommit::default(), checkpoint_bytes }
     }
 

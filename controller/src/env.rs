@@ -1,0 +1,113 @@
+//! The `POWERPLANE_*` variables that tune limits, each with its range: a value that does not
+//! parse, or lies outside the range, is an error naming the variable and the range, never
+//! silently replaced by the default.
+
+use std::ops::RangeInclusive;
+
+/// The largest manifest file read, in bytes.
+pub const MAX_MANIFEST_BYTES: BytesVar =
+    BytesVar { name: "POWERPLANE_MAX_MANIFEST_BYTES", default: 16 * 1024 * 1024, range: 1..=(1 << 40) };
+
+/// How large the simulator's journal grows before the database catches up (a checkpoint).
+pub const SIM_JOURNAL_BYTES: BytesVar =
+    BytesVar { name: "POWERPLANE_SIM_JOURNAL_BYTES", default: 32 << 20, range: 4096..=(1 << 40) };
+
+/// A size in bytes set by an environment variable.
+#[derive(Clone, Debug)]
+pub struct BytesVar {
+    /// The variable's name.
+    pub name: &'static str,
+    /// Its value when unset.
+    pub default: u64,
+    /// The values it may take.
+    pub range: RangeInclusive<u64>,
+}
+
+/// A `POWERPLANE_*` variable with a value powerplane cannot use.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EnvError {
+    /// Not a whole number of bytes.
+    #[error("{name}={value:?} is not a number of bytes; it must be a whole number from {min} to {max}")]
+    NotANumber {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// The smallest value allowed.
+        min: u64,
+        /// The largest value allowed.
+        max: u64,
+    },
+    /// A number outside the range.
+    #[error("{name}={value} is outside its range: it must be from {min} to {max}")]
+    OutOfRange {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// The smallest value allowed.
+        min: u64,
+        /// The largest value allowed.
+        max: u64,
+    },
+}
+
+impl EnvError {
+    /// What to do about it.
+    pub fn fix(&self) -> String {
+        let (EnvError::NotANumber { name, min, max, .. } | EnvError::OutOfRange { name, min, max, .. }) = self;
+        format!(
+            "set {name} to a whole number of bytes from {min} to {max} (e.g. {name}={}), or unset it",
+            min.max(&16_777_216).min(max)
+        )
+    }
+}
+
+impl BytesVar {
+    /// The value: the variable's, or the default when it is unset.
+    pub fn get(&self) -> Result<u64, EnvError> {
+        self.parse(std::env::var(self.name).ok().as_deref())
+    }
+
+    /// `value` (the variable's text, `None` when unset) checked against the range.
+    pub fn parse(&self, value: Option<&str>) -> Result<u64, EnvError> {
+        let Some(text) = value else { return Ok(self.default) };
+        let (min, max) = (*self.range.start(), *self.range.end());
+        let n: u64 = match text.trim().parse::<u64>() {
+            Ok(n) => n,
+            // A negative or too large number is a number out of range, not text.
+            Err(_) if text.trim().parse::<i128>().is_ok() => {
+                return Err(EnvError::OutOfRange { name: self.name, value: text.to_owned(), min, max });
+            }
+            Err(_) => return Err(EnvError::NotANumber { name: self.name, value: text.to_owned(), min, max }),
+        };
+        if !self.range.contains(&n) {
+            return Err(EnvError::OutOfRange { name: self.name, value: text.to_owned(), min, max });
+        }
+        Ok(n)
+    }
+}
+
+/// Checks every variable of this module, for a usage error before a command starts.
+pub fn check() -> Result<(), EnvError> {
+    MAX_MANIFEST_BYTES.get()?;
+    SIM_JOURNAL_BYTES.get()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unset_is_the_default_and_anything_else_is_checked() {
+        assert_eq!(MAX_MANIFEST_BYTES.parse(None), Ok(16 * 1024 * 1024));
+        assert_eq!(MAX_MANIFEST_BYTES.parse(Some("1024")), Ok(1024));
+        let lots = MAX_MANIFEST_BYTES.parse(Some("lots")).unwrap_err();
+        assert!(matches!(lots, EnvError::NotANumber { .. }));
+        assert!(lots.to_string().contains("POWERPLANE_MAX_MANIFEST_BYTES") && lots.to_string().contains("from 1 to"));
+        assert!(matches!(SIM_JOURNAL_BYTES.parse(Some("-1")), Err(EnvError::OutOfRange { .. })));
+        assert!(matches!(SIM_JOURNAL_BYTES.parse(Some("0")), Err(EnvError::OutOfRange { .. })));
+        assert!(SIM_JOURNAL_BYTES.parse(Some("-1")).unwrap_err().fix().contains("POWERPLANE_SIM_JOURNAL_BYTES="));
+    }
+}
