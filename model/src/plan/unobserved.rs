@@ -60,7 +60,11 @@ impl Held<'_> {
                 Op::ValidateMigration { to, .. } | Op::MigratePartition { to, .. } => to == f,
                 _ => false,
             };
-            if (named || arrives) && op.frames().contains(&f) {
+            // The pair acts as one: a SEA failover pair, paging through both, the last VIOS
+            // running. While one member is unknown, nothing is done to the other either (a SEA
+            // switched on one side only, the partner stopped while this one may be down).
+            let pair_level = !vios_of(op).is_empty();
+            if (named || arrives || pair_level) && op.frames().contains(&f) {
                 return Some(format!("VIOS {v} on {f} could not be listed"));
             }
         }
@@ -242,4 +246,85 @@ pub(crate) fn hold<'a>(desired: &'a Estate, observed: &Estate) -> Held<'a> {
     d.clusters.retain(|n, _| !clusters_held.contains(n));
     held.desired = Cow::Owned(d);
     held
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::{frame, lab_converged, lab_desired, lab_observed, partition};
+    use super::super::{PlanOptions, plan};
+    use crate::names::ViosName;
+    use crate::status::LparState;
+
+    /// The converged lab, with the lab's desired state that the simulator starts from.
+    fn lab() -> (crate::estate::Estate, crate::estate::Estate) {
+        (lab_desired(), lab_converged())
+    }
+
+    #[test]
+    fn a_set_aside_frame_is_named_and_nothing_is_planned_on_it() {
+        let (desired, mut observed) = lab();
+        let js = frame("js22_slot13");
+        // What an HMC shows of a frame in No Connection: its name and why, nothing of it.
+        observed.status.set_aside.insert(js.clone(), "its state is No Connection".into());
+        observed.hardware.remove(&js);
+        observed.frames.remove(&js);
+        observed.vios_pairs.retain(|_, p| p.spec.frame != js);
+        observed.seas.retain(|_, s| observed.vios_pairs.contains_key(&s.spec.vios_pair));
+        let gone: Vec<_> =
+            observed.status.partitions.iter().filter(|(_, s)| s.frame == js).map(|(n, _)| n.clone()).collect();
+        for n in &gone {
+            observed.partitions.remove(n);
+            observed.status.partitions.remove(n);
+        }
+        assert!(!gone.is_empty(), "the frame had partitions");
+        let p = plan(&desired, &observed, PlanOptions::default());
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert!(
+            p.deferred.iter().any(|d| d.starts_with("Frame/js22_slot13: set aside") && d.contains("No Connection"))
+        );
+        for n in &gone {
+            assert!(p.deferred.iter().any(|d| d.contains(n.as_str())), "{n} waits: {:?}", p.deferred);
+        }
+        assert!(p.actions.iter().all(|a| !a.op.frames().contains(&&js)), "{:?}", p.actions);
+        assert!(!p.is_empty(), "a plan that holds something is not empty");
+    }
+
+    #[test]
+    fn an_unknown_vios_holds_what_names_it_and_what_waits_for_that() {
+        // The lab as it starts: p72's SEA goes to load sharing, primary (p72vio1) first.
+        let (desired, mut observed) = (lab_desired(), lab_observed());
+        let p72 = frame("p72");
+        let vio2 = ViosName::new("p72vio2").unwrap();
+        observed.status.unknown_vios.entry(p72.clone()).or_default().insert(vio2.clone(), "HSCL2970".into());
+        let before = plan(&desired, &lab_observed(), PlanOptions::default());
+        let after = plan(&desired, &observed, PlanOptions::default());
+        assert!(after.errors.is_empty(), "{:?}", after.errors);
+        assert!(after.deferred.iter().any(|d| d.contains("p72vio2") && d.contains("HSCL2970")), "{:?}", after.deferred);
+        // Every action naming the VIOS is held, and so is every action after one.
+        assert!(after.actions.iter().all(|a| !a.op.command().contains("p72vio2")), "{:?}", after.actions);
+        let held: Vec<_> = before.actions.iter().filter(|a| a.op.command().contains("p72vio2")).collect();
+        assert!(!held.is_empty(), "the lab plans something on p72vio2");
+        // Its partner's half of the SEA change waits too: the pair acts as one.
+        assert!(before.actions.iter().any(|a| a.op.command().contains("p72vio1")));
+        assert!(after.actions.iter().all(|a| !a.op.command().contains("p72vio1")), "{:?}", after.actions);
+        for h in held {
+            assert!(after.deferred.iter().any(|d| d.contains(&h.op.command())), "{} is said to wait", h.op.command());
+        }
+    }
+
+    #[test]
+    fn a_partition_in_an_unknown_state_is_never_acted_on() {
+        let (mut desired, mut observed) = lab();
+        let name = partition("bxaix85");
+        observed.status.partitions.get_mut(&name).unwrap().state = LparState::Other("Hibernating".into());
+        // Even a change the manifests ask for waits.
+        desired.partitions.get_mut(&name).unwrap().spec.state = crate::manifest::RunState::Stopped;
+        let p = plan(&desired, &observed, PlanOptions::default());
+        assert!(p.actions.iter().all(|a| !a.op.object().ends_with("/bxaix85")), "{:?}", p.actions);
+        assert!(p.deferred.iter().any(|d| d.contains("bxaix85") && d.contains("Hibernating")), "{:?}", p.deferred);
+        // Known again: the stop is planned.
+        observed.status.partitions.get_mut(&name).unwrap().state = LparState::Running;
+        let p = plan(&desired, &observed, PlanOptions::default());
+        assert!(p.actions.iter().any(|a| a.op.object().ends_with("/bxaix85")));
+    }
 }

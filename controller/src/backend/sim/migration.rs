@@ -152,9 +152,12 @@ pub(crate) fn validate(
     }
     let reachable = |f: &super::state::SimFrame| f.vios.values().any(|v| v.state.is_running() && v.rmc);
     if !reachable(src) || !reachable(dst) {
-        let which = if !reachable(src) { from } else { to };
+        let (which, f) = if !reachable(src) { (from, src) } else { (to, dst) };
+        // The HMC names the partition it cannot reach (seed lines 1769 and 1811: "...to the
+        // partition visav2."): the frame's first VIOS.
+        let vios = f.vios.keys().next().map_or_else(|| which.to_string(), ToString::to_string);
         return Err(BackendError::Transient(format!(
-            "HSCLA246 The HMC cannot communicate migration commands to a mover service partition on {which}: no Virtual I/O Server there is running with an RMC connection."
+            "HSCLA246 The HMC cannot communicate migration commands to the partition {vios}. Either the network connection is not available or the partition does not have a level of software that is capable of supporting partition migration. Verify the correct network and migration setup of the partition, and try the operation again."
         )));
     }
     // seeds: an inactive migration does not use mover service partitions.

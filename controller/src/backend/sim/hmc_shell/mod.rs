@@ -262,7 +262,12 @@ impl HmcShell {
             claims: Default::default(),
         };
         match self.sim.execute(&action).await {
-            Ok(done) if done.message.is_empty() => (String::new(), String::new(), 0),
+            // An HMC command that succeeds prints nothing (seed ams-dual-vios-and-lpm.txt,
+            // Listing 2: `chhwres ... -o so` and the next prompt); a VIOS command run through
+            // `viosvrcmd` prints what the VIOS prints (`ent5 Available` after `mkvdev -sea`).
+            Ok(done) if done.message.is_empty() || words.first().map(String::as_str) != Some("viosvrcmd") => {
+                (String::new(), String::new(), 0)
+            }
             Ok(done) => (format!("{}\n", done.message), String::new(), 0),
             Err(e) => (String::new(), format!("{}\n", message(&e)), FAILED),
         }
@@ -272,6 +277,9 @@ impl HmcShell {
 /// What the HMC prints for a refusal: its `HSCL` code first when it has one.
 fn message(e: &BackendError) -> String {
     match e {
+        // A list of refusals starts with its `Errors:` line, as `migrlpar` prints it (seed
+        // powervm-quickstart..., lines 1745-1766).
+        BackendError::Refused { message, .. } if message.starts_with("Errors:") => message.clone(),
         BackendError::Refused { code: Some(c), message } => format!("{c} {message}"),
         BackendError::Refused { code: None, message } => message.clone(),
         BackendError::Transient(m) => format!("{m} (the resource is busy; try again)"),
