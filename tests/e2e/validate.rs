@@ -104,6 +104,23 @@ fn unknown_field() {
     assert!(err.contains("unknown field `colour`"), "{err}");
 }
 
+/// Issue 33 item 10: a name that begins with `-` would read as an option on an HMC command
+/// line (`chsysstate -m p72 -r lpar -o on -n -o -f default`): refused where it is written, for
+/// a partition, a frame it is placed on, and a VIOS.
+#[test]
+fn names_that_would_read_as_options_are_refused() {
+    let lab = Lab::new();
+    lab.edit("p72.yaml", "name: p72_app01", "name: \"-o\"");
+    lab.edit("p72.yaml", "- {name: p72vio2, state: running}", "- {name: \"--force\", state: running}");
+    let p = line_of(&lab, "p72.yaml", "name: \"-o\"");
+    let v = line_of(&lab, "p72.yaml", "--force");
+    let err = assert_rejected(&lab, &[("p72.yaml", p, "PP-E004 schema"), ("p72.yaml", v, "PP-E004 schema")]);
+    assert!(err.contains("begins with `-`"), "{err}");
+    // Nothing was rendered or run: plan refuses the same way.
+    let m = lab.manifests();
+    lab.cmd(&["plan", m.to_str().unwrap()]).assert().code(1).stderr(predicate::str::contains("begins with `-`"));
+}
+
 #[test]
 fn wrong_type() {
     let lab = Lab::new();
