@@ -459,6 +459,50 @@ impl Op {
         }
     }
 
+    /// The partition the action acts on (a cluster step's node included).
+    pub fn partition(&self) -> Option<&PartitionName> {
+        match self {
+            Op::CreatePartition { partition, .. }
+            | Op::UpdatePartition { partition, .. }
+            | Op::StartPartition { partition, .. }
+            | Op::StopPartition { partition, .. }
+            | Op::DeletePartition { partition, .. }
+            | Op::SwitchPagingVios { partition, .. }
+            | Op::ValidateMigration { partition, .. }
+            | Op::MigratePartition { partition, .. }
+            | Op::RecoverMigration { partition, .. }
+            | Op::RunHook { partition, .. } => Some(partition),
+            Op::RaisePeerInactive { node, .. }
+            | Op::RestorePeerInactive { node, .. }
+            | Op::UnmanageClusterNode { node, .. }
+            | Op::ManageClusterNode { node, .. }
+            | Op::EnterNodeMaintenance { node, .. }
+            | Op::LeaveNodeMaintenance { node, .. } => Some(node),
+            _ => None,
+        }
+    }
+
+    /// The VIOS the action names (a pool's or a new partition's paging VIOS included).
+    pub fn vios(&self) -> Vec<&ViosName> {
+        match self {
+            Op::AddPagingDevice { vios, .. }
+            | Op::RemovePagingDevice { vios, .. }
+            | Op::StartVios { vios, .. }
+            | Op::StopVios { vios, .. }
+            | Op::CreateSea { vios, .. }
+            | Op::SetSeaHaMode { vios, .. }
+            | Op::RemoveSea { vios, .. }
+            | Op::AddTrunkAdapter { vios, .. }
+            | Op::ConfigureDevices { vios, .. }
+            | Op::SaveProfile { vios, .. }
+            | Op::SetSeaAdapters { vios, .. } => vec![vios],
+            Op::CreateSharedMemoryPool { paging_vios, .. } | Op::CreatePartition { paging_vios, .. } => {
+                paging_vios.iter().collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// The HMC/VIOS command an operator would type for this step.
     pub fn command(&self) -> String {
         crate::hmc_command::render(self)

@@ -3,24 +3,11 @@
 //! (a frame that is not Operating, a VIOS without RMC) is set aside and named, never an
 //! aborted observation.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
+use super::hmc_ssh::through;
 use super::sshd::Sshd;
 use super::support::{Lab, copy_dir, root};
-
-/// `powerplane --state-dir S --hmc ... ARGS` through `sshd`.
-fn through(sshd: &Sshd, state: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_powerplane"))
-        .arg("--state-dir")
-        .arg(state)
-        .args(sshd.hmc_args())
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap()
-}
 
 fn text(o: &Output) -> String {
     format!("{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))

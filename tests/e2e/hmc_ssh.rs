@@ -58,7 +58,7 @@ fn a_plan_through_ssh_is_the_plan_in_process() {
 }
 
 /// `powerplane --state-dir S --hmc ... ARGS` through `sshd`.
-fn through(sshd: &Sshd, state: &Path, args: &[&str]) -> std::process::Output {
+pub(crate) fn through(sshd: &Sshd, state: &Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_powerplane"))
         .arg("--state-dir")
         .arg(state)

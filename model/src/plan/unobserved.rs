@@ -49,11 +49,11 @@ impl Held<'_> {
         if let Some(f) = op.frames().into_iter().find(|f| self.frames.contains(*f)) {
             return Some(format!("frame {f} is set aside"));
         }
-        if let Some(p) = partition_of(op).filter(|p| self.partitions.contains(*p)) {
+        if let Some(p) = op.partition().filter(|p| self.partitions.contains(*p)) {
             return Some(format!("partition {p} is not known well enough to act on"));
         }
         for (f, v) in &self.vios {
-            let named = vios_of(op).contains(&v);
+            let named = op.vios().contains(&v);
             // What lands on the frame needs its VIOS: its network, storage and paging.
             let arrives = match op {
                 Op::CreatePartition { frame, .. } | Op::SwitchPagingVios { frame, .. } => frame == f,
@@ -63,7 +63,7 @@ impl Held<'_> {
             // The pair acts as one: a SEA failover pair, paging through both, the last VIOS
             // running. While one member is unknown, nothing is done to the other either (a SEA
             // switched on one side only, the partner stopped while this one may be down).
-            let pair_level = !vios_of(op).is_empty();
+            let pair_level = !op.vios().is_empty();
             if (named || arrives || pair_level) && op.frames().contains(&f) {
                 return Some(format!("VIOS {v} on {f} could not be listed"));
             }
@@ -109,50 +109,6 @@ impl Held<'_> {
             s.deps = s.deps.iter().filter_map(|d| renumber[*d]).collect();
         }
         kept
-    }
-}
-
-/// The partition an action acts on (a cluster step's node included).
-fn partition_of(op: &Op) -> Option<&PartitionName> {
-    match op {
-        Op::CreatePartition { partition, .. }
-        | Op::UpdatePartition { partition, .. }
-        | Op::StartPartition { partition, .. }
-        | Op::StopPartition { partition, .. }
-        | Op::DeletePartition { partition, .. }
-        | Op::SwitchPagingVios { partition, .. }
-        | Op::ValidateMigration { partition, .. }
-        | Op::MigratePartition { partition, .. }
-        | Op::RecoverMigration { partition, .. }
-        | Op::RunHook { partition, .. } => Some(partition),
-        Op::RaisePeerInactive { node, .. }
-        | Op::RestorePeerInactive { node, .. }
-        | Op::UnmanageClusterNode { node, .. }
-        | Op::ManageClusterNode { node, .. }
-        | Op::EnterNodeMaintenance { node, .. }
-        | Op::LeaveNodeMaintenance { node, .. } => Some(node),
-        _ => None,
-    }
-}
-
-/// The VIOS an action names.
-fn vios_of(op: &Op) -> Vec<&ViosName> {
-    match op {
-        Op::AddPagingDevice { vios, .. }
-        | Op::RemovePagingDevice { vios, .. }
-        | Op::StartVios { vios, .. }
-        | Op::StopVios { vios, .. }
-        | Op::CreateSea { vios, .. }
-        | Op::SetSeaHaMode { vios, .. }
-        | Op::RemoveSea { vios, .. }
-        | Op::AddTrunkAdapter { vios, .. }
-        | Op::ConfigureDevices { vios, .. }
-        | Op::SaveProfile { vios, .. }
-        | Op::SetSeaAdapters { vios, .. } => vec![vios],
-        Op::CreateSharedMemoryPool { paging_vios, .. } | Op::CreatePartition { paging_vios, .. } => {
-            paging_vios.iter().collect()
-        }
-        _ => Vec::new(),
     }
 }
 
