@@ -16,9 +16,10 @@ pub enum LogFormat {
 /// Installs the global subscriber; `verbosity` counts `-v` flags.
 pub(crate) fn init(format: LogFormat, verbosity: u8) {
     // Apply's per-action lines are info: shown by default, they are its progress report when
-    // stderr is not a terminal.
+    // stderr is not a terminal. sled's own log lines (its internals, when it finds a database
+    // damaged) are left to -v: what it found reaches the user as the error's cause, in words.
     let level = match verbosity {
-        0 => "warn,powerplane_controller::cli::progress=info,powerplane_controller::watch=info",
+        0 => "warn,sled=off,powerplane_controller::cli::progress=info,powerplane_controller::watch=info",
         1 => "info",
         2 => "debug",
         _ => "trace",

@@ -295,14 +295,36 @@ fn kind_of(text: &str) -> Result<String, yaml::YamlError> {
     yaml::parse::<Header>(text).map(|h| h.kind)
 }
 
-/// `metadata.name` read from the text, to name the object in a parse error.
+/// `metadata.name` read from the text, to name the object in a parse error: from the parsed
+/// document when its YAML is sound (what is wrong is elsewhere), else from the `metadata:`
+/// lines — the value up to where a flow mapping (`{name: a, labels: …}`) goes on or closes.
+/// Nothing when what is there is not a name: a label made of YAML punctuation (`Frame/lol}`)
+/// would mislead more than no label.
 fn name_of(text: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Header {
+        metadata: Meta,
+    }
+    #[derive(serde::Deserialize)]
+    struct Meta {
+        name: String,
+    }
+    let sane =
+        |n: String| Some(n).filter(|n| !n.is_empty() && !n.contains(['{', '}', '[', ']', ',', ':', '#', '&', '*']));
+    if let Ok(h) = yaml::parse::<Header>(text) {
+        return sane(h.metadata.name);
+    }
+    let flow = |rest: &str| {
+        let v = scalar(rest);
+        let end = if v.starts_with(['"', '\'']) { v.len() } else { v.find([',', '}', ']']).unwrap_or(v.len()) };
+        v[..end].trim().trim_matches(|c| c == '"' || c == '\'').to_owned()
+    };
     let mut in_meta = false;
     for line in text.lines() {
-        if line.starts_with("metadata:") {
+        if let Some(rest) = line.strip_prefix("metadata:") {
             in_meta = true;
-            if let Some(i) = line.find("name:") {
-                return Some(scalar(&line[i + 5..]));
+            if let Some(i) = rest.find("name:") {
+                return sane(flow(&rest[i + 5..]));
             }
             continue;
         }
@@ -311,7 +333,7 @@ fn name_of(text: &str) -> Option<String> {
                 return None;
             }
             if let Some(rest) = line.trim_start().strip_prefix("name:") {
-                return Some(scalar(rest)).filter(|s| !s.is_empty());
+                return sane(scalar(rest));
             }
         }
     }
@@ -395,6 +417,35 @@ mod tests {
         let errs = errors(&[src("x.yaml", &format!("{bad1}---\n{bad2}")), src("y.yaml", "a: [\n")]);
         let rules: Vec<_> = errs.iter().map(|d| (d.rule, d.location.as_ref().unwrap().line)).collect();
         assert_eq!(rules, vec![(Rule::Schema, 4), (Rule::UnknownKind, 7), (Rule::YamlSyntax, 2)]);
+    }
+
+    /// Issue 33 item 14: a schema error in a document whose metadata is a flow mapping names
+    /// the object by its name, never by a piece of YAML (`Frame/lol}`).
+    #[test]
+    fn a_flow_mapping_metadata_labels_the_object_by_its_name() {
+        for (text, label) in [
+            (
+                "apiVersion: powerplane/v1\nkind: Frame\nmetadata: {name: lol}\nspec: {maintenance: maybe}\n",
+                Some("Frame/lol"),
+            ),
+            (
+                "apiVersion: powerplane/v1\nkind: Frame\nmetadata: {name: lol, labels: {a: b}}\nspec: {maintenance: maybe}\n",
+                Some("Frame/lol"),
+            ),
+            (
+                "apiVersion: powerplane/v1\nkind: Frame\nmetadata: {name: \"lol\"}\nspec: {maintenance: [\n",
+                Some("Frame/lol"),
+            ),
+            (
+                "apiVersion: powerplane/v1\nkind: Frame\nmetadata: {name: lol}}\nspec: {maintenance: maybe}\n",
+                Some("Frame/lol"),
+            ),
+            ("apiVersion: powerplane/v1\nkind: Frame\nmetadata: {name: {x: y}}\nspec: {maintenance: maybe}\n", None),
+        ] {
+            let errs = errors(&[src("f.yaml", text)]);
+            let labels: Vec<Option<String>> = errs.iter().map(|d| d.object.as_ref().map(ToString::to_string)).collect();
+            assert_eq!(labels, vec![label.map(str::to_owned)], "{text}: {errs:?}");
+        }
     }
 
     #[test]

@@ -211,7 +211,7 @@ pub fn scenario_sized(max_frames: usize, max_parts: usize) -> impl Strategy<Valu
 /// pool maximum, one paging device each and a common one for those that require redundant
 /// paging), so that the starting estate is satisfiable and the edits, not the generator, take
 /// it to its limits.
-fn fit(frames: &[FrameGen], mut parts: Vec<PartGen>) -> Vec<PartGen> {
+pub fn fit(frames: &[FrameGen], mut parts: Vec<PartGen>) -> Vec<PartGen> {
     struct Room {
         mem: u64,
         units: u32,

@@ -213,7 +213,9 @@ impl StateMachineTest for ClusterTest {
             Transition::ClientDies(ms) => {
                 sys.reconcile(r, Some(ms));
             }
-            Transition::Fail(kind, mode) => sys.rt.block_on(sys.sim.fail_next(kind, mode)).unwrap(),
+            Transition::Fail(kind, mode) => {
+                sys.rt.block_on(sys.sim.fail_next(kind, mode)).unwrap();
+            }
             Transition::ClearFaults => sys.rt.block_on(sys.sim.clear_faults()).unwrap(),
             Transition::Maintenance(_) => {}
         }

@@ -275,7 +275,7 @@ impl System {
             Fault::FailNext(k, transient) => {
                 let kind = ActionKind::ALL[k % ActionKind::ALL.len()];
                 let mode = if *transient { FailMode::Transient } else { FailMode::Permanent };
-                self.rt.block_on(self.sim.fail_next(kind, mode))
+                self.rt.block_on(self.sim.fail_next(kind, mode)).map(drop)
             }
             Fault::Battery(i) => self.rt.block_on(self.sim.battery(&frame(*i), true)),
             Fault::RmcLost(i) => {

@@ -708,3 +708,65 @@ fn a_signed_trail_with_its_signatures_stripped_is_not_adopted() {
         .code(1)
         .stdout(predicate::str::contains("records 1–10 were set aside as damaged"));
 }
+
+/// Issue 33 item 14: a damaged database is reported in words — the state directory, its
+/// database file, what was found and the fix — never with sled's internals or Rust `Debug`
+/// text.
+#[test]
+fn a_damaged_database_is_reported_in_words_with_its_path_and_the_fix() {
+    let lab = applied();
+    let db = lab.state().join("db");
+    let mut d = fs::read(&db).unwrap();
+    for b in &mut d[64..] {
+        *b ^= 0x5a;
+    }
+    fs::write(&db, &d).unwrap();
+    let state = lab.state().display().to_string();
+    for args in [vec!["sim", "show"], vec!["plan", &m(&lab)]] {
+        let out = lab.cmd(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&format!("its database ({state}/db) cannot be read")), "{args:?}: {stderr}");
+        assert!(stderr.contains("sled found corrupted data"), "{args:?}: {stderr}");
+        assert!(stderr.contains("move the database files (conf, db, snap.*, blobs)"), "{args:?}: {stderr}");
+        for internal in ["backtrace", "Some(", "Read corrupted data", "Inline", "Blob(", "sled::", "stable lsn"] {
+            assert!(!stderr.contains(internal), "{args:?} shows sled's internals ({internal}): {stderr}");
+        }
+    }
+}
+
+/// Issue 33 item 14: a deleted database file is not made again, empty, by any command: the
+/// readers that need it and the writers refuse, saying what is missing and what to do, and the
+/// state directory stays as it was.
+#[test]
+fn a_deleted_database_file_is_refused_and_never_created_again() {
+    let lab = applied();
+    fs::remove_file(lab.state().join("db")).unwrap();
+    let before = state_bytes(&lab);
+    let mm = m(&lab);
+    for args in [
+        vec!["sim", "show"],
+        vec!["drift", &mm],
+        vec!["plan", &mm, "--refresh=false"],
+        vec!["status"],
+        vec!["plan", &mm],
+        vec!["apply", &mm, "--yes"],
+    ] {
+        let out = lab.cmd(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("has lost its database file") && stderr.contains("/db is missing"),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains("Nothing was created or changed") && stderr.contains("Restore"), "{stderr}");
+        assert!(!lab.state().join("db").exists(), "{args:?} created the database again");
+        assert!(
+            before == state_bytes(&lab),
+            "{args:?} changed the state directory: {:?}",
+            changed(&before, &state_bytes(&lab))
+        );
+    }
+    // The audit trail is read from its own files: its readers still answer.
+    lab.cmd(&["audit", "verify"]).assert().success();
+}

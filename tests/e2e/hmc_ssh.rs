@@ -460,3 +460,28 @@ fn a_migration_with_redundancy_fallback_runs_through_ssh() {
     let again = through(&sshd, &state, &["plan", m]);
     assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stdout));
 }
+
+/// Issue 33 item 14: a typo in the HMC's name reads as a name that does not resolve, with the
+/// fix, not as "temporarily unavailable" (unless this host's resolver cannot answer at all,
+/// which is said as such).
+#[test]
+fn an_hmc_name_that_does_not_resolve_is_said_so() {
+    let lab = Lab::new();
+    let m = lab.manifests();
+    let out = lab.cmd(&["--hmc", "ssh://hscroot@hmc.example.invalid", "plan", m.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let offline = std::net::ToSocketAddrs::to_socket_addrs(&("hmc.example.invalid", 22))
+        .err()
+        .is_some_and(|e| e.to_string().contains("Temporary failure"));
+    if offline {
+        assert!(stderr.contains("could not be resolved just now"), "{stderr}");
+    } else {
+        assert!(
+            stderr.contains("the HMC's name hmc.example.invalid") && stderr.contains("does not resolve"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("Check the spelling in --hmc"), "{stderr}");
+        assert!(!stderr.contains("temporarily unavailable"), "{stderr}");
+    }
+}

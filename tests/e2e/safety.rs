@@ -279,6 +279,70 @@ fn a_migration_that_fails_midway_is_recovered_then_retried() {
     settled(&lab).unwrap();
 }
 
+/// Two frames with a shared memory pool each, the target `f1`'s of a single paging device, and
+/// the shared-memory partition `ams1` on `f0` that the manifests place on `f1`.
+fn ams_move_to_a_single_device(lab: &Lab) {
+    let mut inv = String::new();
+    let mut man = String::new();
+    for f in ["f0", "f1"] {
+        // The frame's paging disk and the partition's rootvg LUN, seen by both VIOS of both
+        // frames (no_reserve): what LPM and redundant paging need.
+        let disks = format!(
+            "[{{name: hdisk5, lun: PG-{f}, sizeMB: 8192, reservePolicy: no_reserve}}, {{name: hdisk10, lun: L-ams1, sizeMB: 20480, reservePolicy: no_reserve}}]"
+        );
+        let shared = format!(
+            "---\napiVersion: powerplane/v1\nkind: ViosPair\nmetadata: {{name: {f}-pair}}\nspec: {{frame: {f}, members: [{{name: {f}va}}, {{name: {f}vb}}]}}\n---\napiVersion: powerplane/v1\nkind: SharedEthernetAdapter\nmetadata: {{name: {f}-sea}}\nspec: {{viosPair: {f}-pair, haMode: auto, primary: {f}va, realAdapter: ent0, controlChannel: ent2, trunks: [{{adapter: ent1, pvid: 1}}]}}\n---\napiVersion: powerplane/v1\nkind: SharedMemoryPool\nmetadata: {{name: {f}-ams}}\nspec: {{frame: {f}, poolMemMB: 2048, maxPoolMemMB: 4096, pagingVios: [{f}va, {f}vb], pagingDevices: [{{device: hdisk5, sizeMB: 8192}}]}}\n"
+        );
+        inv.push_str(&format!(
+            "---\napiVersion: powerplane/v1\nkind: FrameHardware\nmetadata: {{name: {f}}}\nspec:\n  serial: \"S-{f}\"\n  machineType: \"8233-E8B\"\n  memoryMB: 65536\n  procUnits: 8\n  compatModes: [POWER7]\n  vios:\n    - {{name: {f}va, memoryMB: 2048, procUnits: 0.5, msp: true, ethernet: [ent0, ent1, ent2], disks: {disks}}}\n    - {{name: {f}vb, memoryMB: 2048, procUnits: 0.5, msp: true, ethernet: [ent0, ent1, ent2], disks: {disks}}}\n{shared}"
+        ));
+        man.push_str(&format!(
+            "---\napiVersion: powerplane/v1\nkind: Frame\nmetadata: {{name: {f}}}\nspec: {{maintenance: false}}\n{shared}"
+        ));
+    }
+    let spec = "state: running\n  processors: {mode: shared, units: 0.5, virtual: 1, compat: POWER7}\n  memory: {mode: shared, desiredMB: 2048, maxMB: 4096, paging: {redundancy: required}}\n  network: [{vlan: 1}]\n  storage: [{lun: L-ams1, via: vscsi}]\n";
+    inv.push_str(&format!(
+        "---\napiVersion: powerplane/v1\nkind: Partition\nmetadata: {{name: ams1}}\nspec:\n  placement: {{frame: f0}}\n  {spec}"
+    ));
+    man.push_str(&format!(
+        "---\napiVersion: powerplane/v1\nkind: Partition\nmetadata: {{name: ams1}}\nspec:\n  placement: {{frame: f1}}\n  {spec}"
+    ));
+    fs::remove_dir_all(lab.manifests()).unwrap();
+    fs::create_dir_all(lab.manifests()).unwrap();
+    fs::write(lab.manifests().join("estate.yaml"), man).unwrap();
+    let inventory = lab.dir.path().join("inventory.yaml");
+    fs::write(&inventory, inv).unwrap();
+    lab.cmd(&["--inventory", inventory.to_str().unwrap(), "sim", "init"]).assert().success();
+}
+
+/// Issue 33 item 13: a migration that fails half-way to a frame whose one paging device its
+/// shell holds does not block the plan: the recovery comes first and gives the device back,
+/// and the move is planned again after it.
+#[test]
+fn a_migration_failed_half_way_to_a_single_paging_device_is_recovered_and_planned_again() {
+    let lab = Lab::new();
+    ams_move_to_a_single_device(&lab);
+    lab.cmd(&["sim", "fail-next", "MigratePartition", "--midway"]).assert().success();
+    lab.cmd(&["--sim-speedup", "400", "apply", &m(&lab), "--yes"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("failed part-way"));
+    let show = lab.cmd(&["sim", "show"]).output().unwrap();
+    let show = String::from_utf8(show.stdout).unwrap();
+    assert!(show.contains("Migration Failed") && show.contains("recover: migrlpar -o r -m f0 -p ams1"), "{show}");
+    let plan = lab.cmd(&["plan", &m(&lab), "--format", "json"]).output().unwrap();
+    let doc: Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(doc["errors"], serde_json::json!([]), "{}", String::from_utf8_lossy(&plan.stderr));
+    assert_eq!(plan.status.code(), Some(2));
+    let actions = doc["actions"].as_array().unwrap();
+    let kinds: Vec<&str> = actions.iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["RecoverMigration", "ValidateMigration", "MigratePartition"], "{doc:#}");
+    assert_eq!(actions[0]["command"], "migrlpar -o r -m f0 -p ams1");
+    lab.cmd(&["--sim-speedup", "400", "apply", &m(&lab), "--yes"]).assert().success();
+    settled(&lab).unwrap();
+    lab.cmd(&["plan", &m(&lab)]).assert().success();
+}
+
 /// A sealed plan file for the lab, and the lab with the simulator created.
 fn saved_plan(lab: &Lab) -> std::path::PathBuf {
     let file = lab.dir.path().join("plan.json");

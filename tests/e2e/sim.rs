@@ -133,6 +133,22 @@ fn faults_are_armed_from_the_command_line() {
     );
 }
 
+/// Issue 33 item 14: one injection is pending per kind; a second `fail-next` of the same kind
+/// replaces the first and says so, and one of another kind replaces nothing.
+#[test]
+fn a_second_fail_next_of_a_kind_says_it_replaces_the_pending_one() {
+    let lab = Lab::new();
+    init(&lab);
+    lab.cmd(&["sim", "fail-next", "MigratePartition", "--midway"])
+        .assert()
+        .success()
+        .stdout("the next MigratePartition will fail half-way, leaving it to be recovered\n");
+    lab.cmd(&["sim", "fail-next", "MigratePartition", "--transient"]).assert().success().stdout(
+        "the next MigratePartition will fail (transient)\nthis replaces the pending injection for MigratePartition (it was to fail half-way, leaving it to be recovered); one is pending per kind\n",
+    );
+    lab.cmd(&["sim", "fail-next", "StopPartition"]).assert().success().stdout("the next StopPartition will fail\n");
+}
+
 #[test]
 fn unknown_frame_or_vios_changes_nothing() {
     let lab = Lab::new();

@@ -1,8 +1,12 @@
 //! The controller's HTTP API (axum), served by `watch --listen ADDR` (default 127.0.0.1:9464):
 //! the status, the observed and desired estate, the current plan and drift, the audit trail and
 //! its verdict, a Server-Sent Events stream, `POST /api/v1/sync`, the simulator's fault
-//! controls, `/metrics`, `/healthz` and `/readyz`. Mutating endpoints always need the bearer
-//! token ([`token`]); on a non-loopback address every endpoint but `/healthz` does. Requests
+//! controls, `/metrics`, `/healthz` and `/readyz`. Every request must name the controller in
+//! its `Host` header ([`Hosts`]: the listen address, `localhost`, `127.0.0.1` or `[::1]` with
+//! its port, or a `watch --api-host` name), so that a web page cannot reach it through DNS
+//! rebinding. Mutating endpoints always need the operator token ([`token`]); reads that make
+//! the backend observe (`GET /api/v1/estate?refresh=true`) need a token, the read-only one or
+//! the operator's; on a non-loopback address every endpoint but `/healthz` does. Requests
 //! are bounded in size, time, concurrency and rate (tower, tower-http, tower_governor), and
 //! connections in number and in how long their headers may take ([`server`]).
 
@@ -22,7 +26,7 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use tokio::net::TcpListener;
 
 use crate::backend::Backend;
@@ -52,12 +56,55 @@ pub struct Api {
     pub backend: Backend,
     /// The state directory (the audit trail is read from its files).
     pub state_dir: PathBuf,
-    /// The bearer token.
+    /// The operator's bearer token (`STATE/api-token`): every request.
     pub token: Token,
+    /// The read-only bearer token (`STATE/api-token-read`): reads only.
+    pub read_token: Token,
+    /// The names the `Host` header may carry.
+    pub hosts: Hosts,
     /// Whether every endpoint but `/healthz` needs the token (a non-loopback address).
     pub token_for_reads: bool,
     /// Requests a client (by IP address) may make per second ([`RATE_PER_SECOND`] by default).
     pub rate_per_second: u64,
+}
+
+/// The `Host` header values the API answers to (DNS rebinding: a page of another site that
+/// resolves its own name to 127.0.0.1 sends its own name as the host, which is refused).
+#[derive(Clone, Debug)]
+pub struct Hosts(Arc<Vec<String>>);
+
+impl Hosts {
+    /// The listen address `addr` as a client writes it, `localhost`, `127.0.0.1` and `[::1]`
+    /// with its port, and each of `extra` (`watch --api-host NAME`: the name alone, as a proxy
+    /// on the default port sends it, or with the listen port; `NAME:PORT` as it is).
+    pub fn new(addr: SocketAddr, extra: &[String]) -> Hosts {
+        let port = addr.port();
+        let mut v =
+            vec![addr.to_string(), format!("localhost:{port}"), format!("127.0.0.1:{port}"), format!("[::1]:{port}")];
+        for name in extra {
+            let name = name.trim().to_ascii_lowercase();
+            if name.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) && !name.ends_with(']') {
+                v.push(name);
+            } else {
+                v.push(format!("{name}:{port}"));
+                v.push(name);
+            }
+        }
+        v.sort();
+        v.dedup();
+        Hosts(Arc::new(v))
+    }
+
+    /// Whether a request with this `Host` header is answered (names compare without case).
+    pub fn admits(&self, host: &str) -> bool {
+        let host = host.trim().to_ascii_lowercase();
+        self.0.contains(&host)
+    }
+
+    /// The values admitted, for a refusal.
+    pub fn listed(&self) -> String {
+        self.0.join(", ")
+    }
 }
 
 /// Binds `addr`, refusing a non-loopback address without `insecure` (TLS is not served by the
@@ -95,6 +142,7 @@ pub fn router(api: Api) -> Router {
         .merge(bounded)
         .merge(routes::streams())
         .layer(middleware::from_fn_with_state(api.clone(), authorize))
+        .layer(middleware::from_fn_with_state(api.clone(), check_host))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(CONCURRENCY))
         .layer(GovernorLayer::new(governor).error_handler(too_many))
@@ -151,28 +199,91 @@ fn too_many(e: tower_governor::GovernorError) -> Response {
     }
 }
 
-/// Mutations always need the token; reads too when `token_for_reads`; `/healthz` never.
+/// A request whose `Host` header does not name this controller is answered 421 (400 without
+/// one) before anything else: a page that reached 127.0.0.1 through a name of its own (DNS
+/// rebinding) gets nothing.
+async fn check_host(State(api): State<Api>, request: Request, next: Next) -> Response {
+    let host = request.headers().get(axum::http::header::HOST).map(|v| v.to_str().unwrap_or("(not text)"));
+    match host {
+        Some(h) if api.hosts.admits(h) => next.run(request).await,
+        Some(h) => routes::problem(
+            StatusCode::MISDIRECTED_REQUEST,
+            &format!(
+                "the Host header `{h}` does not name this controller (it answers to {}): a page of another site may be reaching it through DNS rebinding. If you reach it under that name (a proxy), start `watch` with --api-host NAME",
+                api.hosts.listed()
+            ),
+        ),
+        None => routes::problem(
+            StatusCode::BAD_REQUEST,
+            &format!("the request has no Host header: send one of {}", api.hosts.listed()),
+        ),
+    }
+}
+
+/// Who a request's bearer token says it comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// No token, or a wrong one.
+    Nobody,
+    /// The read-only token.
+    Reader,
+    /// The operator token.
+    Operator,
+}
+
+/// Mutations always need the operator token (the read-only one is refused 403); reads that
+/// make the backend observe need a token, and every read does when `token_for_reads`;
+/// `/healthz` never.
 async fn authorize(State(api): State<Api>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let mutating = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    let needs = path != "/healthz" && (mutating || api.token_for_reads);
-    if needs {
-        let header = request.headers().get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        if !api.token.admits(header) {
+    let observes = routes::estate::observes(request.uri());
+    let needs = path != "/healthz" && (mutating || api.token_for_reads || observes);
+    if !needs {
+        return next.run(request).await;
+    }
+    let header = request.headers().get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let role = if api.token.admits(header) {
+        Role::Operator
+    } else if api.read_token.admits(header) {
+        Role::Reader
+    } else {
+        Role::Nobody
+    };
+    match role {
+        Role::Operator => next.run(request).await,
+        Role::Reader if !mutating => next.run(request).await,
+        Role::Reader => routes::problem(
+            StatusCode::FORBIDDEN,
+            &format!(
+                "the read-only token ({}/{}) may read, not change: {} {path} needs the operator token in {}/{}",
+                api.state_dir.display(),
+                token::READ_FILE,
+                request.method(),
+                api.state_dir.display(),
+                token::FILE
+            ),
+        ),
+        Role::Nobody => {
             let why = if header.is_none() { "no bearer token" } else { "a wrong bearer token" };
-            let body = routes::problem(
-                StatusCode::UNAUTHORIZED,
-                &format!(
-                    "{why}: {} {path} needs `Authorization: Bearer TOKEN`, the token in {}/{} (the CLI sends it)",
-                    request.method(),
+            let what = if mutating {
+                format!("the token in {}/{} (the CLI sends it)", api.state_dir.display(), token::FILE)
+            } else {
+                format!(
+                    "a token: the read-only one in {}/{} or the operator's in {}/{} (the CLI sends it){}",
                     api.state_dir.display(),
-                    token::FILE
-                ),
+                    token::READ_FILE,
+                    api.state_dir.display(),
+                    token::FILE,
+                    if observes { "; refresh=true makes the backend observe" } else { "" }
+                )
+            };
+            let mut r = routes::problem(
+                StatusCode::UNAUTHORIZED,
+                &format!("{why}: {} {path} needs `Authorization: Bearer TOKEN`, {what}", request.method()),
             );
-            let mut r = body.into_response();
             r.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, "Bearer".parse().expect("a header value"));
-            return r;
+            r
         }
     }
-    next.run(request).await
 }

@@ -16,7 +16,7 @@ use super::routes;
 #[openapi(
     info(
         title = "powerplane controller API",
-        description = "The running `powerplane watch`: its status, the observed and desired estate, the current plan and drift, the audit trail, an event stream, and the simulator's fault controls. Mutating operations need `Authorization: Bearer TOKEN` (the token in STATE/api-token); on a non-loopback address every operation but /healthz does."
+        description = "The running `powerplane watch`: its status, the observed and desired estate, the current plan and drift, the audit trail, an event stream, and the simulator's fault controls. Every request must carry a Host header naming the controller (its listen address; localhost, 127.0.0.1 or [::1] with its port; a `watch --api-host` name), else it is answered 421 (400 without one). Mutating operations need `Authorization: Bearer TOKEN` with the operator token (STATE/api-token; the read-only token is answered 403); reads that make the backend observe (GET /api/v1/estate?refresh=true) need a token, the read-only one (STATE/api-token-read) or the operator's; on a non-loopback address every operation but /healthz does. Errors are RFC 9457 application/problem+json documents."
     ),
     paths(
         routes::health::healthz,
@@ -59,6 +59,27 @@ impl utoipa::Modify for BearerToken {
             "token",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        // Every operation refuses a Host header that does not name the controller.
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let refusal = |what: &str| {
+            ResponseBuilder::new()
+                .description(what)
+                .content(
+                    super::routes::PROBLEM_JSON,
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+                )
+                .build()
+        };
+        for item in doc.paths.paths.values_mut() {
+            for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+                op.responses.responses.insert(
+                    "421".into(),
+                    refusal("The Host header does not name the controller (DNS rebinding; see `watch --api-host`)")
+                        .into(),
+                );
+                op.responses.responses.insert("400".into(), refusal("A malformed request, or no Host header").into());
+            }
+        }
     }
 }
 
@@ -74,10 +95,19 @@ pub(crate) async fn openapi_json() -> impl axum::response::IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], json())
 }
 
-/// An error: what went wrong and what to do.
+/// An error, as RFC 9457 `application/problem+json`: what went wrong and what to do.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct Problem {
-    /// The message.
+    /// `about:blank`: the status says what kind of problem it is.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The status's reason phrase.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What went wrong and what to do.
+    pub detail: String,
+    /// The same message as `detail` (read by clients of earlier versions).
     pub error: String,
 }
 
@@ -169,6 +199,17 @@ pub(crate) struct FaultLines {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_operation_documents_the_host_refusal_as_a_problem() {
+        let doc: serde_json::Value = serde_json::from_str(&json()).unwrap();
+        for (path, ops) in doc["paths"].as_object().unwrap() {
+            for (method, op) in ops.as_object().unwrap() {
+                let r = &op["responses"]["421"]["content"]["application/problem+json"]["schema"]["$ref"];
+                assert_eq!(r, "#/components/schemas/Problem", "{method} {path}");
+            }
+        }
+    }
 
     #[test]
     fn every_operation_has_a_response_and_mutations_need_the_token() {

@@ -1,14 +1,19 @@
-//! The API's bearer token: 32 random bytes, hex, in `STATE/api-token` (mode 0600), written at
-//! the controller's first start and read by the CLI on the same host. Whoever can read the
-//! state directory may change the estate through the controller anyway; whoever cannot does not
-//! get in.
+//! The API's bearer tokens: 32 random bytes, hex, each in a file of the state directory (mode
+//! 0600), written at the controller's first start and read by the CLI on the same host. The
+//! operator token (`STATE/api-token`) is admitted everywhere; the read-only token
+//! (`STATE/api-token-read`, written alongside) is admitted for reads — those that make the
+//! backend observe included — and refused (403) for every mutation. Whoever can read the state
+//! directory may change the estate through the controller anyway; whoever cannot does not get
+//! in.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-/// The token file in a state directory.
+/// The operator token's file in a state directory.
 pub const FILE: &str = "api-token";
+/// The read-only token's file in a state directory.
+pub const READ_FILE: &str = "api-token-read";
 
 /// A bearer token.
 #[derive(Clone)]
@@ -40,20 +45,28 @@ pub enum TokenError {
 }
 
 impl Token {
-    /// The state directory's token, written now (mode 0600) if there is none yet.
+    /// The state directory's operator token, written now (mode 0600) if there is none yet.
     pub fn load_or_create(state_dir: &Path) -> Result<Token, TokenError> {
-        let path = state_dir.join(FILE);
-        match Token::load(state_dir) {
-            Ok(Some(t)) => return Ok(t),
-            Ok(None) => {}
-            Err(e) => return Err(e),
+        Token::load_or_create_file(state_dir, FILE)
+    }
+
+    /// The state directory's read-only token, written now (mode 0600) if there is none yet.
+    pub fn load_or_create_read(state_dir: &Path) -> Result<Token, TokenError> {
+        Token::load_or_create_file(state_dir, READ_FILE)
+    }
+
+    /// The token in `STATE/file`, written now (mode 0600) if there is none yet.
+    fn load_or_create_file(state_dir: &Path, file: &str) -> Result<Token, TokenError> {
+        let path = state_dir.join(file);
+        if let Some(t) = Token::load_file(state_dir, file)? {
+            return Ok(t);
         }
         let io = |e: std::io::Error| TokenError::Io { path: path.clone(), detail: e.to_string() };
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).map_err(|e| TokenError::Io { path: path.clone(), detail: e.to_string() })?;
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         // Written whole under a temporary name and renamed: a reader never sees half of it.
-        let tmp = state_dir.join(format!(".{FILE}.tmp"));
+        let tmp = state_dir.join(format!(".{file}.tmp"));
         let mut f =
             std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(io)?;
         f.write_all(format!("{hex}\n").as_bytes()).map_err(io)?;
@@ -62,9 +75,14 @@ impl Token {
         Ok(Token(hex))
     }
 
-    /// The state directory's token, `None` when it has none.
+    /// The state directory's operator token, `None` when it has none.
     pub fn load(state_dir: &Path) -> Result<Option<Token>, TokenError> {
-        let path = state_dir.join(FILE);
+        Token::load_file(state_dir, FILE)
+    }
+
+    /// The token in `STATE/file`, `None` when there is none.
+    fn load_file(state_dir: &Path, file: &str) -> Result<Option<Token>, TokenError> {
+        let path = state_dir.join(file);
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -113,6 +131,11 @@ mod tests {
         assert!(!t.admits(Some("Bearer 00")));
         assert!(!t.admits(Some(t.secret())), "without the scheme");
         assert!(!t.admits(None));
+        let read = Token::load_or_create_read(dir.path()).unwrap();
+        let mode = std::fs::metadata(dir.path().join(READ_FILE)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_ne!(read.secret(), t.secret(), "the read-only token is another secret");
+        assert_eq!(Token::load_or_create_read(dir.path()).unwrap().secret(), read.secret());
     }
 
     #[test]

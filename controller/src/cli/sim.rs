@@ -49,7 +49,8 @@ enum SimCommand {
     ViosDown { frame: FrameName, vios: ViosName },
     /// Start a VIOS again (SEA failback; paging stays where it is).
     ViosUp { frame: FrameName, vios: ViosName },
-    /// Make the next action of a kind fail (e.g. MigratePartition).
+    /// Make the next action of a kind fail (e.g. MigratePartition). One injection is pending
+    /// per kind: a second one replaces the first, and says so.
     FailNext {
         /// The action kind, e.g. MigratePartition.
         kind: String,

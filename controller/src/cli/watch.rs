@@ -30,6 +30,11 @@ pub struct Args {
     /// endpoint but `/healthz` then needs the token.
     #[arg(long, conflicts_with = "no_listen")]
     pub insecure_listen: bool,
+    /// Another name the API answers to in the `Host` header (a proxy's name, `NAME` or
+    /// `NAME:PORT`); repeatable. The listen address and `localhost`, `127.0.0.1` and `[::1]`
+    /// with its port are always admitted; any other host is answered 421 (DNS rebinding).
+    #[arg(long, value_name = "NAME", conflicts_with = "no_listen")]
+    pub api_host: Vec<String>,
     /// Requests per second one client address may make to the API, sustained (bursts of twice
     /// that); more are answered 429.
     #[arg(long, default_value_t = api::RATE_PER_SECOND, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -101,12 +106,15 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         let server = match (listener, addr) {
             (Some(listener), Some(addr)) => {
                 let token = Token::load_or_create(&cli.state_dir)?;
+                let read_token = Token::load_or_create_read(&cli.state_dir)?;
                 let state = api::Api {
                     live: live.clone(),
                     metrics: metrics.clone(),
                     backend: sim.clone(),
                     state_dir: cli.state_dir.clone(),
                     token,
+                    read_token,
+                    hosts: api::Hosts::new(addr, &args.api_host),
                     token_for_reads: !addr.ip().is_loopback(),
                     rate_per_second: args.api_rate,
                 };

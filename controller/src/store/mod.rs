@@ -58,6 +58,15 @@ fn require_trail(db: &sled::Db, path: &Path) -> Result<(), StoreError> {
     }
 }
 
+/// Refuses a database whose `db` file was deleted (sled writes `conf` and `db` together, and
+/// would make a new, empty `db`): neither a reader nor a writer creates it again.
+fn require_database_file(path: &Path) -> Result<(), StoreError> {
+    if path.join("conf").exists() && !path.join("db").exists() {
+        return Err(StoreError::DatabaseMissing { path: path.to_path_buf() });
+    }
+    Ok(())
+}
+
 /// Refuses an `audit` that is there but is not a directory.
 fn require_trail_directory(path: &Path) -> Result<(), StoreError> {
     let audit = path.join(audit::DIR);
@@ -111,6 +120,25 @@ pub enum StoreError {
         detail: String,
         /// How to recover.
         fix: &'static str,
+    },
+    /// The database cannot be read (sled found it damaged); what sled said is the source.
+    #[error("the state directory {path} is damaged: its database ({path}/db) cannot be read. {fix}")]
+    DatabaseDamaged {
+        /// The state dir.
+        path: PathBuf,
+        /// How to recover.
+        fix: &'static str,
+        /// What sled found, in words.
+        #[source]
+        cause: DatabaseCause,
+    },
+    /// The database file is gone while the rest of the database is there: it was deleted.
+    #[error(
+        "the state directory {path} has lost its database file: {path}/db is missing, while the rest of the database (conf) is there. Nothing was created or changed. Restore {path}/db from a backup of the state directory; to start a new database knowingly, move what is left of it aside (`mkdir {path}/damaged && mv {path}/conf {path}/snap.* {path}/blobs {path}/damaged/`), then `powerplane sim init` starts a new simulated estate and the audit trail continues"
+    )]
+    DatabaseMissing {
+        /// The state dir.
+        path: PathBuf,
     },
     /// The audit trail is damaged: nothing is appended to it until the operator has looked.
     #[error(
@@ -186,6 +214,25 @@ pub enum StoreError {
     },
 }
 
+/// What sled reported of a database it cannot read, said in words (sled's own message carries
+/// its internal offsets as Rust `Debug` text); the error itself is kept, for `Debug` and for a
+/// caller that downcasts to it.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", describe_sled(.0))]
+pub struct DatabaseCause(pub sled::Error);
+
+/// [`DatabaseCause`]'s words.
+fn describe_sled(e: &sled::Error) -> String {
+    match e {
+        sled::Error::Corruption { at: Some(ptr), .. } => {
+            format!("sled found corrupted data at offset {} of its log", ptr.lid())
+        }
+        sled::Error::Corruption { at: None, .. } => "sled found corrupted data in its log".into(),
+        sled::Error::Io(io) => format!("reading it failed: {io}"),
+        other => format!("sled could not open it ({other})"),
+    }
+}
+
 /// An open state directory.
 #[derive(Clone, Debug)]
 pub struct StateDir {
@@ -221,7 +268,7 @@ fn open_copy(path: &Path) -> Result<(sled::Db, tempfile::TempDir), StoreError> {
     }
     let db = database(scratch.path()).flush_every_ms(None).open().map_err(|e| match e {
         sled::Error::Corruption { .. } => {
-            StoreError::Corrupt { path: path.to_path_buf(), detail: e.to_string(), fix: DAMAGED_DATABASE }
+            StoreError::DatabaseDamaged { path: path.to_path_buf(), fix: DAMAGED_DATABASE, cause: DatabaseCause(e) }
         }
         other => io(&other),
     })?;
@@ -247,7 +294,7 @@ fn marked(db: &sled::Db, path: &Path) -> Result<bool, StoreError> {
 }
 
 /// What to do about a damaged database (found on a copy, so nothing was changed).
-const DAMAGED_DATABASE: &str = "it was found on a copy, so nothing in the state directory was changed. The audit trail (audit/) is kept apart from the database and `powerplane audit verify` checks it. To go on, move the database files (conf, db, snap.*, blobs) into a new folder inside the state directory, e.g. `mkdir STATE/damaged && mv STATE/conf STATE/db STATE/snap.* STATE/blobs STATE/damaged/`: `powerplane sim init` then starts a new simulated estate, the audit trail continues, and the next `plan` rebuilds the observation";
+const DAMAGED_DATABASE: &str = "It was found on a copy, so nothing in the state directory was changed. The audit trail (audit/) is kept apart from the database and `powerplane audit verify` checks it. To go on, move the database files (conf, db, snap.*, blobs) into a new folder inside the state directory, e.g. `mkdir STATE/damaged && mv STATE/conf STATE/db STATE/snap.* STATE/blobs STATE/damaged/`: `powerplane sim init` then starts a new simulated estate, the audit trail continues, and the next `plan` rebuilds the observation";
 
 fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     if from.is_dir() {
@@ -286,6 +333,7 @@ impl StateDir {
             }
         }
         require_trail_directory(path)?;
+        require_database_file(path)?;
         std::fs::create_dir_all(path).map_err(|e| io(&e))?;
         // Our own lock first: a second powerplane process is refused here, told who holds the
         // directory, before the database is touched.
@@ -306,9 +354,9 @@ impl StateDir {
                     holder: "a process that is not a powerplane command holds its database open".into(),
                 }
             }
-            sled::Error::Corruption { .. } => StoreError::Corrupt {
+            sled::Error::Corruption { .. } => StoreError::DatabaseDamaged {
                 path: path.to_path_buf(),
-                detail: e.to_string(),
+                cause: DatabaseCause(e),
                 fix: "sled may have changed the database while it tried to recover it (a copy of it opened cleanly a moment before). The audit trail (audit/) is kept apart from the database; move the database files (conf, db, snap.*, blobs) into a new folder inside the state directory, then `powerplane sim init` starts a new simulated estate",
             },
             other => io(&other),
@@ -359,6 +407,7 @@ impl StateDir {
                 detail: "it holds no powerplane database".into(),
             });
         }
+        require_database_file(path)?;
         let flock = lock::Flock::shared(path)?;
         let (db, scratch) = open_copy(path)?;
         if !marked(&db, path)? {

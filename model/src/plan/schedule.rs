@@ -107,7 +107,10 @@ pub(crate) fn schedule(mut steps: Vec<Step>, observed: &Estate) -> Result<(Vec<A
     // Ready steps by (phase, creation order): deterministic. Steps that only give capacity
     // back are kept apart: they always go first, and the rest is searched for the first that
     // fits (usually the first), so scheduling stays near-linear on large plans.
-    let frees_only = |s: &Step| s.consumes.is_empty() && !s.frees.is_empty();
+    // A migration's recovery is among them whatever it gives back: it takes nothing, and
+    // nothing may run on the partition (or in the room its shell holds) before it.
+    let frees_only =
+        |s: &Step| matches!(s.op, Op::RecoverMigration { .. }) || (s.consumes.is_empty() && !s.frees.is_empty());
     let mut freeing: BTreeSet<(Phase, usize)> = BTreeSet::new();
     let mut ready: BTreeSet<(Phase, usize)> = BTreeSet::new();
     for i in (0..n).filter(|i| indegree[*i] == 0) {

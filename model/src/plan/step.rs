@@ -33,14 +33,17 @@ impl Step {
     }
 }
 
-/// The scheduler's tie-break among steps ready at once, in this order: a plan configures
-/// frames, fails over, frees capacity, moves, grows, fails back, and deletes last.
+/// The scheduler's tie-break among steps ready at once, in this order: a plan recovers failed
+/// migrations, configures frames, fails over, frees capacity, moves, grows, fails back, and
+/// deletes last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum Phase {
+    /// Recovering a migration that failed part-way: before anything else, whatever the
+    /// target's resources (what waits for the partition, and the room its shell holds).
+    Recover,
     /// Frame configuration: pools, paging devices, SEAs, VIOS starts.
     Configure,
-    /// Before capacity moves: recovering a failed migration, failing paging or a SEA over ahead
-    /// of a VIOS stop.
+    /// Before capacity moves: failing paging or a SEA over ahead of a VIOS stop.
     Failover,
     /// Giving capacity back: stops, shrinking a pool or a partition.
     Free,

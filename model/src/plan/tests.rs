@@ -6,7 +6,9 @@
 use proptest::prelude::*;
 
 use super::{PlanOptions, apply, plan};
-use crate::testkit::{PartGen, bare, edited, load, manifests, over_capacity, scenario};
+use crate::testkit::{
+    FrameGen, PartGen, bare, edited, fit, frame_gen, load, manifests, over_capacity, part_gen, scenario,
+};
 
 /// `PROPTEST_CASES`, or 256 (what CI runs).
 fn cases() -> u32 {
@@ -195,4 +197,105 @@ fn run_concurrently(
         prop_assert!(plan(desired, &state, PlanOptions::default()).actions.is_empty(), "and the estate converged");
     }
     Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), max_global_rejects: 100_000, ..ProptestConfig::default() })]
+
+    /// Issue 33 item 13: a shared-memory partition's migration to a frame with exactly the
+    /// paging devices it needs fails half-way — its shell holds the target's last free device —
+    /// and the plan of the same desired state exists, begins with the recovery (which gives
+    /// the device back), stays within capacity and converges.
+    #[test]
+    fn a_migration_failed_half_way_to_a_full_target_is_recovered_first(
+        gen_frames in prop::collection::vec(frame_gen(), 2..=3),
+        vios in 1u8..=2,
+        gen_parts in prop::collection::vec(part_gen(3), 1..=8),
+        pick in any::<prop::sample::Index>(),
+        to in any::<prop::sample::Index>(),
+    ) {
+        // Frames alike (a partition renders the same on each), each with a memory pool.
+        let n = gen_frames.len();
+        let first = gen_frames[0].clone();
+        let frames: Vec<FrameGen> = gen_frames
+            .into_iter()
+            .map(|f| FrameGen { sea: first.sea, spp: first.spp, smp: Some((vios, 3)), ..f })
+            .collect();
+        let mut parts: Vec<PartGen> = gen_parts.into_iter().map(|p| PartGen { frame: p.frame % n, any_of: None, ..p }).collect();
+        let x = pick.index(parts.len());
+        parts[x].shared_mem = true;
+        parts[x].running = true;
+        let parts = fit(&frames, parts);
+        prop_assume!(parts[x].running);
+        let from = parts[x].frame;
+        let target = (from + 1 + to.index(n - 1)) % n;
+        // The target's pool has one device more than its running shared-memory partitions use.
+        let used = parts.iter().filter(|p| p.running && p.shared_mem && p.frame == target).count();
+        prop_assume!(used < 3);
+        let mut frames = frames;
+        frames[target].smp = Some((vios, used as u8 + 1));
+
+        let slots: Vec<Option<PartGen>> = parts.iter().cloned().map(Some).collect();
+        let Some(initial) = load(&manifests(&frames, &slots)) else { return Ok(()) };
+        let p0 = plan(&initial, &bare(&frames), PlanOptions::default());
+        prop_assume!(p0.errors.is_empty());
+        let built = apply(&bare(&frames), &p0.actions);
+        let name: crate::names::PartitionName = format!("lp{x}").parse().unwrap();
+        let target_name: crate::names::FrameName = format!("f{target}").parse().unwrap();
+        prop_assume!(built.status.partitions.get(&name).is_some_and(|s| s.state == crate::status::LparState::Running));
+        let free_devices = |e: &crate::estate::Estate| {
+            e.status.paging_devices.get(&target_name).into_iter().flatten().filter(|d| d.assigned.is_none()).count()
+        };
+        prop_assert_eq!(free_devices(&built), 1, "the target keeps exactly one device free");
+
+        // The move is planned and started; it fails half-way with the shell on the target
+        // holding the device the migration took.
+        let mut moved = slots.clone();
+        if let Some(Some(p)) = moved.get_mut(x) {
+            p.frame = target;
+        }
+        let Some(desired) = load(&manifests(&frames, &moved)) else { return Ok(()) };
+        let pm = plan(&desired, &built, PlanOptions::default());
+        prop_assume!(pm.errors.is_empty());
+        prop_assume!(pm.actions.iter().any(|a| matches!(&a.op, crate::action::Op::MigratePartition { partition, .. } if *partition == name)));
+        let arrived = apply(&built, &pm.actions);
+        let device = arrived.status.paging_devices[&target_name]
+            .iter()
+            .find(|d| d.assigned.as_ref() == Some(&name))
+            .map(|d| d.device.clone());
+        prop_assume!(device.is_some());
+        let mut failed = built.clone();
+        let st = failed.status.partitions.get_mut(&name).unwrap();
+        st.state = crate::status::LparState::MigratingRunning;
+        st.migration = Some(crate::status::MigrationStatus {
+            to: target_name.clone(),
+            state: crate::status::MigrationState::Failed,
+            percent: 50,
+            remaining_secs: 0,
+        });
+        for d in failed.status.paging_devices.get_mut(&target_name).unwrap() {
+            if Some(&d.device) == device.as_ref() {
+                d.assigned = Some(name.clone());
+            }
+        }
+        prop_assert_eq!(free_devices(&failed), 0);
+
+        let p = plan(&desired, &failed, PlanOptions::default());
+        prop_assert!(p.errors.is_empty(), "no plan after a failed migration: {:?}", p.errors);
+        let recover = p.actions.first();
+        prop_assert!(
+            recover.is_some_and(|a| matches!(&a.op, crate::action::Op::RecoverMigration { partition, .. } if *partition == name)),
+            "the plan does not begin with the recovery: {:?}",
+            p.actions.iter().map(|a| a.op.command()).collect::<Vec<_>>()
+        );
+        let gives_device = recover.unwrap().claims.give.iter().any(|c| c.resource == super::Resource::Devices(target_name.clone()));
+        prop_assert!(gives_device, "the recovery gives the shell's paging device back: {:?}", recover.unwrap().claims);
+        let mut state = failed.clone();
+        for a in &p.actions {
+            state = apply(&state, std::slice::from_ref(a));
+            prop_assert_eq!(over_capacity(&state), None, "capacity exceeded after {} {}", a.id, a.op.command());
+        }
+        let after = plan(&desired, &state, PlanOptions::default());
+        prop_assert!(after.errors.is_empty() && after.actions.is_empty(), "did not converge: {:?} {:?}", after.errors, after.actions);
+    }
 }

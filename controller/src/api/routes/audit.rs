@@ -36,7 +36,7 @@ fn failed(e: impl std::fmt::Display) -> Response {
 }
 
 /// `{"records": [...], "damage": [...], "nextCursor": SEQ|null, "intact": BOOL}`.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, description = "A page of records", body = crate::api::openapi::AuditPage), (status = 400, description = "A malformed since", body = crate::api::openapi::Problem)))]
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, description = "A page of records", body = crate::api::openapi::AuditPage), (status = 400, description = "A malformed since", body = crate::api::openapi::Problem, content_type = "application/problem+json")))]
 pub(crate) async fn records(State(api): State<Api>, Query(q): Query<AuditQuery>) -> Response {
     let since = match q.since.as_deref().map(crate::time::since).transpose() {
         Ok(s) => s,
@@ -90,7 +90,7 @@ pub(crate) async fn verify(State(api): State<Api>) -> Response {
 }
 
 /// The head, as `audit head --json`.
-#[utoipa::path(get, path = "/api/v1/audit/head", tag = "audit", responses((status = 200, description = "The head", body = crate::api::openapi::AuditHead), (status = 404, description = "No HEAD yet", body = crate::api::openapi::Problem)))]
+#[utoipa::path(get, path = "/api/v1/audit/head", tag = "audit", responses((status = 200, description = "The head", body = crate::api::openapi::AuditHead), (status = 404, description = "No HEAD yet", body = crate::api::openapi::Problem, content_type = "application/problem+json")))]
 pub(crate) async fn head(State(api): State<Api>) -> Response {
     let dir = api.state_dir.clone();
     match tokio::task::spawn_blocking(move || crate::store::audit::read_state_dir(&dir, None, Keep::Verdict)).await {

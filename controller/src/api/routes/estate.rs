@@ -21,6 +21,14 @@ pub(crate) struct EstateQuery {
     refresh: bool,
 }
 
+/// Whether a request makes the backend observe (`GET /api/v1/estate?refresh=true`): it needs a
+/// token even on loopback, since an observation costs the HMC work.
+pub(crate) fn observes(uri: &axum::http::Uri) -> bool {
+    uri.path() == "/api/v1/estate"
+        && Query::<EstateQuery>::try_from_uri(uri)
+            .map_or_else(|_| uri.query().is_some_and(|q| q.contains("refresh")), |q| q.refresh)
+}
+
 fn published(doc: Option<Document>, what: &str) -> Response {
     match doc {
         Some(d) => document(d),
@@ -32,7 +40,7 @@ fn published(doc: Option<Document>, what: &str) -> Response {
 }
 
 /// `{"meta": …, "estate": …}`: the last observation as stored, or a fresh one.
-#[utoipa::path(get, path = "/api/v1/estate", tag = "controller", params(EstateQuery), responses((status = 200, description = "The last observation, or a fresh one with refresh=true", body = crate::api::openapi::Observed), (status = 503, description = "No observation yet", body = crate::api::openapi::Problem), (status = 502, description = "Observing the backend failed", body = crate::api::openapi::Problem)))]
+#[utoipa::path(get, path = "/api/v1/estate", tag = "controller", params(EstateQuery), security((), ("token" = [])), responses((status = 200, description = "The last observation, or a fresh one with refresh=true", body = crate::api::openapi::Observed), (status = 401, description = "refresh=true without a token (the read-only token or the operator's)", body = crate::api::openapi::Problem, content_type = "application/problem+json"), (status = 503, description = "No observation yet", body = crate::api::openapi::Problem, content_type = "application/problem+json"), (status = 502, description = "Observing the backend failed", body = crate::api::openapi::Problem, content_type = "application/problem+json")))]
 pub(crate) async fn observed(State(api): State<Api>, Query(q): Query<EstateQuery>) -> Response {
     if !q.refresh {
         return published(api.live.observed(), "observation");
@@ -58,19 +66,19 @@ pub(crate) async fn observed(State(api): State<Api>, Query(q): Query<EstateQuery
 }
 
 /// The desired state.
-#[utoipa::path(get, path = "/api/v1/desired", tag = "controller", responses((status = 200, description = "The desired estate the loop reconciles to", body = Object), (status = 503, description = "No valid desired state yet", body = crate::api::openapi::Problem)))]
+#[utoipa::path(get, path = "/api/v1/desired", tag = "controller", responses((status = 200, description = "The desired estate the loop reconciles to", body = Object), (status = 503, description = "No valid desired state yet", body = crate::api::openapi::Problem, content_type = "application/problem+json")))]
 pub(crate) async fn desired(State(api): State<Api>) -> Response {
     published(api.live.desired(), "valid desired state")
 }
 
 /// The current plan (the JSON plan contract of `plan --format json`).
-#[utoipa::path(get, path = "/api/v1/plan", tag = "controller", responses((status = 200, description = "The current plan: the JSON plan contract of `plan --format json`", body = Object), (status = 503, description = "No plan yet", body = crate::api::openapi::Problem)))]
+#[utoipa::path(get, path = "/api/v1/plan", tag = "controller", responses((status = 200, description = "The current plan: the JSON plan contract of `plan --format json`", body = Object), (status = 503, description = "No plan yet", body = crate::api::openapi::Problem, content_type = "application/problem+json")))]
 pub(crate) async fn plan(State(api): State<Api>) -> Response {
     published(api.live.plan(), "plan")
 }
 
 /// The current drift.
-#[utoipa::path(get, path = "/api/v1/drift", tag = "controller", responses((status = 200, description = "The current drift report", body = Object), (status = 503, description = "No drift report yet", body = crate::api::openapi::Problem)))]
+#[utoipa::path(get, path = "/api/v1/drift", tag = "controller", responses((status = 200, description = "The current drift report", body = Object), (status = 503, description = "No drift report yet", body = crate::api::openapi::Problem, content_type = "application/problem+json")))]
 pub(crate) async fn drift(State(api): State<Api>) -> Response {
     published(api.live.drift(), "drift report")
 }

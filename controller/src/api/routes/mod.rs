@@ -46,10 +46,25 @@ pub(super) fn streams() -> Router<Api> {
     Router::new().route("/api/v1/events", get(events::events))
 }
 
-/// An error as `{"error": MESSAGE}` with its status.
+/// An error as an RFC 9457 problem document (`application/problem+json`): `type`
+/// (`about:blank`: the status says what kind), `title` (the status's reason), `status`,
+/// `detail` (what went wrong and what to do), and the same message as the extension member
+/// `error`, which clients of earlier versions read.
 pub(crate) fn problem(status: StatusCode, message: &str) -> Response {
-    (status, Json(serde_json::json!({ "error": message }))).into_response()
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": message,
+        "error": message,
+    });
+    let mut r = (status, Json(body)).into_response();
+    r.headers_mut().insert(axum::http::header::CONTENT_TYPE, PROBLEM_JSON.parse().expect("a header value"));
+    r
 }
+
+/// The media type of [`problem`]'s documents.
+pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
 
 /// A stored JSON document as the response.
 pub(crate) fn document(doc: super::live::Document) -> Response {

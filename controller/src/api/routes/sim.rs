@@ -22,7 +22,7 @@ fn simulator(api: &Api) -> Result<&Simulator, Box<Response>> {
 }
 
 /// The whole simulated estate (`sim show --format json`).
-#[utoipa::path(get, path = "/api/v1/sim/report", tag = "simulator", responses((status = 200, description = "The simulated estate, as `sim show --format json`", body = Object), (status = 404, description = "The controller drives HMCs", body = crate::api::openapi::Problem)))]
+#[utoipa::path(get, path = "/api/v1/sim/report", tag = "simulator", responses((status = 200, description = "The simulated estate, as `sim show --format json`", body = Object), (status = 404, description = "The controller drives HMCs", body = crate::api::openapi::Problem, content_type = "application/problem+json")))]
 pub(crate) async fn report(State(api): State<Api>) -> Response {
     match simulator(&api) {
         Ok(sim) => Json(sim.report().await).into_response(),
@@ -39,7 +39,7 @@ pub(crate) struct EventsQuery {
 }
 
 /// The error-log entries kept (`sim events --format json`).
-#[utoipa::path(get, path = "/api/v1/sim/events", tag = "simulator", params(EventsQuery), responses((status = 200, description = "The error-log entries kept, as `sim events --format json`", body = Vec<Object>), (status = 404, description = "The controller drives HMCs", body = crate::api::openapi::Problem)))]
+#[utoipa::path(get, path = "/api/v1/sim/events", tag = "simulator", params(EventsQuery), responses((status = 200, description = "The error-log entries kept, as `sim events --format json`", body = Vec<Object>), (status = 404, description = "The controller drives HMCs", body = crate::api::openapi::Problem, content_type = "application/problem+json")))]
 pub(crate) async fn events(State(api): State<Api>, Query(q): Query<EventsQuery>) -> Response {
     match simulator(&api) {
         Ok(sim) => {
@@ -52,7 +52,7 @@ pub(crate) async fn events(State(api): State<Api>, Query(q): Query<EventsQuery>)
 }
 
 /// Injects a fault: `{"lines": [...]}` as `sim ...` prints them, or 409 with the refusal.
-#[utoipa::path(post, path = "/api/v1/sim/faults", tag = "simulator", request_body = crate::backend::sim::Fault, security(("token" = [])), responses((status = 200, description = "The fault was injected", body = crate::api::openapi::FaultLines), (status = 400, description = "Not a fault", body = crate::api::openapi::Problem), (status = 401, description = "No or a wrong bearer token", body = crate::api::openapi::Problem), (status = 409, description = "The simulator refused it", body = crate::api::openapi::Problem)))]
+#[utoipa::path(post, path = "/api/v1/sim/faults", tag = "simulator", request_body = crate::backend::sim::Fault, security(("token" = [])), responses((status = 200, description = "The fault was injected", body = crate::api::openapi::FaultLines), (status = 400, description = "Not a fault", body = crate::api::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "No or a wrong bearer token", body = crate::api::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "The read-only token: a mutation needs the operator token", body = crate::api::openapi::Problem, content_type = "application/problem+json"), (status = 409, description = "The simulator refused it", body = crate::api::openapi::Problem, content_type = "application/problem+json")))]
 pub(crate) async fn fault(
     State(api): State<Api>,
     body: Result<Json<Fault>, axum::extract::rejection::JsonRejection>,

@@ -15,7 +15,7 @@ pub(crate) async fn status(State(api): State<Api>) -> Json<Status> {
 }
 
 /// Reconcile now (as a file event or a resync would); answered at once.
-#[utoipa::path(post, path = "/api/v1/sync", tag = "controller", security(("token" = [])), responses((status = 202, description = "A reconcile starts now, or after the running one", body = crate::api::openapi::Accepted), (status = 401, description = "No or a wrong bearer token", body = crate::api::openapi::Problem)))]
+#[utoipa::path(post, path = "/api/v1/sync", tag = "controller", security(("token" = [])), responses((status = 202, description = "A reconcile starts now, or after the running one", body = crate::api::openapi::Accepted), (status = 401, description = "No or a wrong bearer token", body = crate::api::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "The read-only token: a mutation needs the operator token", body = crate::api::openapi::Problem, content_type = "application/problem+json")))]
 pub(crate) async fn sync(State(api): State<Api>) -> Response {
     api.live.request_sync();
     (StatusCode::ACCEPTED, Json(serde_json::json!({ "accepted": "a reconcile starts now, or after the running one" })))

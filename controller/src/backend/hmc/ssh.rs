@@ -45,6 +45,43 @@ impl Endpoint {
         }
         Ok(Endpoint { url: url.to_owned(), identity, known_hosts })
     }
+
+    /// The host and port of the address (22 when it names none; an IPv6 address in brackets
+    /// without them).
+    pub fn host_port(&self) -> (String, u16) {
+        let rest = self.url.strip_prefix("ssh://").unwrap_or(&self.url);
+        let host = rest.split_once('@').map_or(rest, |(_, h)| h);
+        let (name, port) = match host.rsplit_once(':') {
+            Some((h, p)) if !h.is_empty() && (!h.contains(':') || h.ends_with(']')) => {
+                (h, p.parse::<u16>().unwrap_or(22))
+            }
+            _ => (host, 22),
+        };
+        (name.trim_start_matches('[').trim_end_matches(']').to_owned(), port)
+    }
+}
+
+/// Why ssh could not connect, when the reason is the HMC's name: it does not resolve (a typo,
+/// a name this host's DNS does not know: retrying will not help), or DNS could not answer now
+/// (a retry may). `None` when the name resolves, or is an IP address.
+async fn name_problem(endpoint: &Endpoint) -> Option<BackendError> {
+    let (host, port) = endpoint.host_port();
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return None;
+    }
+    let e = tokio::net::lookup_host((host.as_str(), port)).await.err()?;
+    let dns = e.to_string();
+    // getaddrinfo's EAI_AGAIN: the resolver did not answer, which a retry may fix.
+    if dns.contains("Temporary failure") || dns.contains("try again") {
+        return Some(BackendError::Transient(format!(
+            "the HMC's name {host} (--hmc {}) could not be resolved just now: DNS did not answer ({dns}); retry, or give the HMC's IP address",
+            endpoint.url
+        )));
+    }
+    Some(BackendError::refused_plain(format!(
+        "the HMC's name {host} (--hmc {}) does not resolve: DNS knows no such host ({dns}). Check the spelling in --hmc, or give the HMC's IP address",
+        endpoint.url
+    )))
 }
 
 /// Commands to one HMC over one multiplexed SSH connection, at most `parallel` at a time.
@@ -75,12 +112,20 @@ impl Ssh {
         if let Some(k) = &self.endpoint.known_hosts {
             b.user_known_hosts_file(k);
         }
-        let session = b.connect(&self.endpoint.url).await.map_err(|e| {
-            BackendError::Transient(format!(
-                "cannot connect to {}: {e}; check the address, the key (--ssh-identity) and the host key (--ssh-known-hosts)",
-                self.endpoint.url
-            ))
-        })?;
+        let session = match b.connect(&self.endpoint.url).await {
+            Ok(s) => s,
+            // ssh says only that it could not connect: a name that does not resolve is said
+            // so (checked after ssh failed, so that a Host alias of ssh_config still works).
+            Err(e) => {
+                return Err(match name_problem(&self.endpoint).await {
+                    Some(named) => named,
+                    None => BackendError::Transient(format!(
+                        "cannot connect to {}: {e}; check the address, the key (--ssh-identity) and the host key (--ssh-known-hosts)",
+                        self.endpoint.url
+                    )),
+                });
+            }
+        };
         let session = Arc::new(session);
         *s = Some(session.clone());
         Ok(session)
@@ -135,7 +180,37 @@ impl Transport for Ssh {
 
 #[cfg(test)]
 mod tests {
-    use super::Endpoint;
+    use super::{BackendError, Endpoint, Ssh, Transport};
+
+    #[test]
+    fn the_host_and_port_are_read_from_the_address() {
+        let at = |u: &str| Endpoint::parse(u, None, None).unwrap().host_port();
+        assert_eq!(at("ssh://hscroot@hmc1"), ("hmc1".into(), 22));
+        assert_eq!(at("ssh://hscroot@hmc1.example.com:2222"), ("hmc1.example.com".into(), 2222));
+        assert_eq!(at("ssh://hscroot@[::1]:2022"), ("::1".into(), 2022));
+    }
+
+    /// Issue 33 item 14: a name under `.invalid` never resolves (RFC 6761): the error says
+    /// that the name does not resolve, not "temporarily unavailable", and is not retried —
+    /// unless this host's resolver cannot answer at all, which is said as such.
+    #[tokio::test]
+    async fn a_name_that_does_not_resolve_is_said_so() {
+        let e = Endpoint::parse("ssh://hscroot@hmc.example.invalid", None, None).unwrap();
+        let err = Ssh::new(e, 1).run("lshmc -V").await.unwrap_err();
+        let text = err.to_string();
+        let offline = tokio::net::lookup_host(("hmc.example.invalid", 22))
+            .await
+            .err()
+            .is_some_and(|e| e.to_string().contains("Temporary failure"));
+        if offline {
+            assert!(text.contains("could not be resolved just now") && err.is_transient(), "{text}");
+        } else {
+            assert!(matches!(err, BackendError::Refused { code: None, .. }), "{err:?}");
+            assert!(text.contains("the HMC's name hmc.example.invalid") && text.contains("does not resolve"), "{text}");
+            assert!(text.contains("Check the spelling in --hmc"), "{text}");
+            assert!(!text.contains("temporarily unavailable"), "{text}");
+        }
+    }
 
     #[test]
     fn addresses_are_checked() {

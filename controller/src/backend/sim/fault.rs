@@ -90,13 +90,21 @@ impl Fault {
             Fault::ViosDown { frame, vios } => sim.vios_down(frame, vios).await?,
             Fault::ViosUp { frame, vios } => sim.vios_up(frame, vios).await?,
             Fault::FailNext { kind, mode } => {
-                sim.fail_next(*kind, *mode).await?;
-                let how = match mode {
+                let replaced = sim.fail_next(*kind, *mode).await?;
+                let how = |mode: &FailMode| match mode {
                     FailMode::Transient => " (transient)",
                     FailMode::Midway => " half-way, leaving it to be recovered",
                     FailMode::Permanent => "",
                 };
-                vec![format!("the next {kind} will fail{how}")]
+                let mut lines = vec![format!("the next {kind} will fail{}", how(mode))];
+                // One injection is pending per kind: say which one this replaces.
+                if let Some(old) = replaced {
+                    lines.push(format!(
+                        "this replaces the pending injection for {kind} (it was to fail{}); one is pending per kind",
+                        how(&old)
+                    ));
+                }
+                lines
             }
             Fault::HangNext { kind } => {
                 sim.hang_next(*kind).await?;

@@ -309,13 +309,10 @@ impl Simulator {
         .await
     }
 
-    /// Fault: the next action of `kind` fails.
-    pub async fn fail_next(&self, kind: ActionKind, mode: FailMode) -> Result<(), BackendError> {
-        self.change(&[], |s| {
-            s.faults.fail_next.insert(kind, mode);
-            Ok(())
-        })
-        .await
+    /// Fault: the next action of `kind` fails. One injection is pending per kind: this one
+    /// replaces the one pending for `kind`, which it returns.
+    pub async fn fail_next(&self, kind: ActionKind, mode: FailMode) -> Result<Option<FailMode>, BackendError> {
+        self.change(&[], |s| Ok(s.faults.fail_next.insert(kind, mode))).await
     }
 
     /// Disarms every injected failure and hang.

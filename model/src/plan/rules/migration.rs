@@ -201,10 +201,25 @@ impl Planner<'_, '_> {
             .status
             .paging_devices
             .get(frame)
-            .map(|ds| ds.iter().filter(|d| d.assigned.is_some()).map(|d| d.device.clone()).collect())
+            .map(|ds| ds.iter().filter(|d| self.held_past_recovery(frame, d)).map(|d| d.device.clone()).collect())
             .unwrap_or_default();
         let free_common = self.placer.common_devices(frame).iter().filter(|d| !taken.contains(&d.device)).count();
         (free_common == 0).then_some("it has no free common paging device")
+    }
+
+    /// Whether paging device `d` of `frame` stays assigned through the plan: a device held by
+    /// the shell of a migration to `frame` that failed part-way comes back when the plan
+    /// recovers it, first (`RecoverMigration`).
+    pub(super) fn held_past_recovery(&self, frame: &FrameName, d: &crate::status::PagingDeviceStatus) -> bool {
+        let Some(p) = &d.assigned else { return false };
+        let shell = self
+            .observed
+            .status
+            .partitions
+            .get(p)
+            .and_then(|s| s.migration.as_ref())
+            .is_some_and(|m| m.state == crate::status::MigrationState::Failed && &m.to == frame);
+        !shell
     }
 
     /// `--redundantpgvios` for a migration, with the fallback of DESIGN §4 rule 4: `preferred`

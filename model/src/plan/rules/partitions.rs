@@ -156,14 +156,27 @@ impl Planner<'_, '_> {
                         m.to
                     ),
                     vec![],
-                    Phase::Failover,
+                    Phase::Recover,
                 );
+                // What the target's shell gives back: the memory and processing units a
+                // running partition's shell holds, and whatever paging device the target
+                // assigned it (counted held by `initial_free`), so that what waits for them —
+                // the migration planned again — fits after the recovery.
+                let mut frees: Vec<(Res, u64)> = Vec::new();
                 if *state == LparState::MigratingRunning {
-                    self.steps[i].frees = demand(&observed.spec, &m.to)
+                    frees = demand(&observed.spec, &m.to)
                         .into_iter()
                         .filter(|(r, _)| !matches!(r, Res::Devices(_) | Res::CommonDevices(_)))
                         .collect();
                 }
+                let shell_devices = self.observed.status.paging_devices.get(&m.to).into_iter().flatten();
+                for d in shell_devices.filter(|d| d.assigned.as_ref() == Some(name)) {
+                    frees.push((Res::Devices(m.to.clone()), 1));
+                    if d.redundant {
+                        frees.push((Res::CommonDevices(m.to.clone()), 1));
+                    }
+                }
+                self.steps[i].frees = frees;
                 self.change(
                     ChangeKind::Update,
                     object.to_owned(),

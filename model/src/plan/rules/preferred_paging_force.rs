@@ -37,7 +37,9 @@ impl Planner<'_, '_> {
                 {
                     takers.entry(frame.clone()).or_default().push(i);
                 }
-                Op::AddPagingDevice { frame, .. } => {
+                // A device added, or given back by a failed migration's shell when it is
+                // recovered: free for what comes after.
+                Op::AddPagingDevice { frame, .. } | Op::RecoverMigration { to: frame, .. } => {
                     let common = step.frees.iter().filter(|(r, _)| r == &Res::CommonDevices(frame.clone()));
                     *added.entry(frame.clone()).or_default() += common.map(|(_, n)| n).sum::<u64>();
                 }
