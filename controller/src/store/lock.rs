@@ -101,7 +101,7 @@ impl Flock {
         let mut found = Vec::new();
         (&file).read_to_end(&mut found).map_err(|e| io(&e))?;
         let previous = serde_json::from_slice::<Holder>(&found).ok().filter(|h| h.pid != std::process::id());
-        let command = std::env::args().skip(1).filter(|a| !a.starts_with("--state-dir")).collect::<Vec<_>>();
+        let command = std::env::args().skip(1).collect::<Vec<_>>();
         let me = Holder {
             pid: std::process::id(),
             command: short_command(&command),
@@ -159,8 +159,13 @@ fn short_command(args: &[String]) -> String {
             skip = false;
             continue;
         }
-        if a == "--state-dir" || a == "--inventory" || a == "--log-format" || a == "--sim-speedup" {
+        const VALUED: [&str; 6] =
+            ["--state-dir", "--inventory", "--log-format", "--sim-speedup", "--ssh-identity", "--ssh-known-hosts"];
+        if VALUED.contains(&a.as_str()) {
             skip = true;
+            continue;
+        }
+        if VALUED.iter().any(|o| a.strip_prefix(o).is_some_and(|rest| rest.starts_with('='))) {
             continue;
         }
         words.push(a);
@@ -262,6 +267,16 @@ mod tests {
         drop(first);
         let again = Flock::take(d.path()).unwrap();
         assert!(again.took_over.is_none(), "our own record is not a dead holder's");
+    }
+
+    /// Issue 33 item 14: the record a process writes the moment it takes the lock (before it
+    /// names its command) never shows the state directory's path or another option's value.
+    #[test]
+    fn the_first_record_names_the_command_not_the_state_dir() {
+        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(short_command(&args(&["--state-dir", "/srv/pp/state", "apply", "m", "--yes"])), "apply m --yes");
+        assert_eq!(short_command(&args(&["--state-dir=/srv/pp/state", "-v", "watch", "m"])), "-v watch m");
+        assert_eq!(short_command(&args(&["--ssh-identity", "/root/.ssh/id", "plan", "m"])), "plan m");
     }
 
     #[test]
