@@ -391,9 +391,9 @@ async fn list_frames<T: Transport>(
             let running =
                 r.get("state").is_some_and(|s| s == "Running") && r.get("rmc_state").is_some_and(|s| s == "active");
             if !running {
-                // seeds: DESIGN §5 — a VIOS that is down answers no viosvrcmd; what it had is
-                // filled from the last observation (`observe::fill_down_vios`). A running one
-                // without RMC cannot be asked either: unknown, never empty.
+                // DESIGN §5: a VIOS that is down answers no viosvrcmd; what it had is filled
+                // from the last observation (`observe::fill_down_vios`). A running one without
+                // RMC cannot be asked either: unknown, never empty.
                 if r.get("state").is_some_and(|s| s == "Running") {
                     fl.vios_unknown.insert(v, "its RMC connection is not active".into());
                 }
