@@ -1007,35 +1007,33 @@ pub(crate) fn fill_down_vios(e: &mut Estate, last: &Estate) {
 mod tests {
     use super::*;
 
-    // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 900-908.
-    const LSATTR_ENT4: &str = "ctl_chan ent3 Control Channel adapter for SEA failover True
-...
-ha_mode sharing High Availability Mode True
-...
-pvid 1 PVID to use for the SEA device True
-pvid_adapter ent1 Default virtual adapter to use for non-VLAN-tagged packets ...
-real_adapter ent0 Physical adapter associated with the SEA True
-...
-virt_adapters ent1,ent2 List of virtual adapters associated with the SEA (comma separated)
-";
+    /// Lines `a..=b` (1-based) of a seed document, read where it is (`shared/seeds`, beside the
+    /// repository, as in CI) and never copied here: the article's common leading indentation
+    /// and each line's trailing blanks removed, as the corpus README says.
+    fn seed_lines(seed: &str, a: usize, b: usize) -> String {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/seeds").join(seed);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let picked: Vec<&str> = text.lines().skip(a - 1).take(b + 1 - a).map(str::trim_end).collect();
+        assert_eq!(picked.len(), b + 1 - a, "{seed}: lines {a}-{b}");
+        let indent = picked.iter().filter(|l| !l.is_empty()).map(|l| l.len() - l.trim_start_matches(' ').len()).min();
+        picked.iter().map(|l| format!("{}\n", l.get(indent.unwrap_or(0)..).unwrap_or(""))).collect()
+    }
 
-    // seeds: the same, lines 742-752 (p72vio1's side).
-    const ENTSTAT_P72VIO1: &str = "State: PRIMARY_SH
-Bridge Mode: Partial
-VID shared: 1 10 11
-
-High Availability Mode: Sharing
-Priority: 1
-";
+    const SEA_SEED: &str = "powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt";
 
     #[test]
     fn reads_the_seeds_sea_attributes_and_state() {
-        let a = attr_table(LSATTR_ENT4);
+        // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 901-909
+        // (p72vio1's `lsattr -El ent4`, with the article's `...` elisions).
+        let lsattr_ent4 = seed_lines(SEA_SEED, 901, 909);
+        let a = attr_table(&lsattr_ent4);
         assert_eq!(a["ctl_chan"], "ent3");
         assert_eq!(a["ha_mode"], "sharing");
         assert_eq!(a["real_adapter"], "ent0");
         assert_eq!(a["virt_adapters"], "ent1,ent2");
-        let e = entstat_lines(ENTSTAT_P72VIO1);
+        // seeds: the same, lines 742-747 (p72vio1's side of the `entstat -d ent4` excerpt).
+        let entstat_p72vio1 = seed_lines(SEA_SEED, 742, 747);
+        let e = entstat_lines(&entstat_p72vio1);
         assert_eq!(word::<SeaState>("sea", "State", e["State"]).unwrap(), SeaState::PrimarySharing);
         assert_eq!(vlans("sea", "VID shared", e["VID shared"]).unwrap().len(), 3);
         assert_eq!(e["Priority"], "1");
