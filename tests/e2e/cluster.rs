@@ -51,12 +51,7 @@ pub(crate) fn estate(
     man.push_str(&format!(
         "---\napiVersion: powerplane/v1\nkind: Cluster\nmetadata: {{name: sapvcs}}\nspec:\n  manager: vcs\n  members: [xray, yankee]\n  vcs: {vcs}\n"
     ));
-    fs::remove_dir_all(lab.manifests()).unwrap();
-    fs::create_dir_all(lab.manifests()).unwrap();
-    fs::write(lab.manifests().join("estate.yaml"), man).unwrap();
-    let inventory = lab.dir.path().join("inventory.yaml");
-    fs::write(&inventory, inv).unwrap();
-    lab.cmd(&["--inventory", inventory.to_str().unwrap(), "sim", "init"]).assert().success();
+    lab.replace_estate(&inv, &man);
 }
 
 fn m(lab: &Lab) -> String {

@@ -57,12 +57,7 @@ fn evacuation(lab: &Lab, frames: usize, per_frame: usize) {
             ));
         }
     }
-    fs::remove_dir_all(lab.manifests()).unwrap();
-    fs::create_dir_all(lab.manifests()).unwrap();
-    fs::write(lab.manifests().join("estate.yaml"), man).unwrap();
-    let inventory = lab.dir.path().join("inventory.yaml");
-    fs::write(&inventory, inv).unwrap();
-    lab.cmd(&["--inventory", inventory.to_str().unwrap(), "sim", "init"]).assert().success();
+    lab.replace_estate(&inv, &man);
 }
 
 fn m(lab: &Lab) -> String {
@@ -307,12 +302,7 @@ fn ams_move_to_a_single_device(lab: &Lab) {
     man.push_str(&format!(
         "---\napiVersion: powerplane/v1\nkind: Partition\nmetadata: {{name: ams1}}\nspec:\n  placement: {{frame: f1}}\n  {spec}"
     ));
-    fs::remove_dir_all(lab.manifests()).unwrap();
-    fs::create_dir_all(lab.manifests()).unwrap();
-    fs::write(lab.manifests().join("estate.yaml"), man).unwrap();
-    let inventory = lab.dir.path().join("inventory.yaml");
-    fs::write(&inventory, inv).unwrap();
-    lab.cmd(&["--inventory", inventory.to_str().unwrap(), "sim", "init"]).assert().success();
+    lab.replace_estate(&inv, &man);
 }
 
 /// Issue 33 item 13: a migration that fails half-way to a frame whose one paging device its

@@ -43,6 +43,17 @@ impl Lab {
         lab
     }
 
+    /// Replaces the lab's estate: `manifests` as its one manifest file, `inventory` (hardware
+    /// and brownfield) realised by `sim init`.
+    pub fn replace_estate(&self, inventory: &str, manifests: &str) {
+        fs::remove_dir_all(self.manifests()).unwrap();
+        fs::create_dir_all(self.manifests()).unwrap();
+        fs::write(self.manifests().join("estate.yaml"), manifests).unwrap();
+        let path = self.dir.path().join("inventory.yaml");
+        fs::write(&path, inventory).unwrap();
+        self.cmd(&["--inventory", path.to_str().unwrap(), "sim", "init"]).assert().success();
+    }
+
     pub fn manifests(&self) -> PathBuf {
         self.dir.path().join("m")
     }

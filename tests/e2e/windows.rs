@@ -46,12 +46,7 @@ fn estate_of(lab: &Lab, n: usize) {
         man.push_str(&big(p, "{anyOf: [f0, f1]}"));
     }
     man.push_str("---\napiVersion: powerplane/v1\nkind: Settings\nmetadata: {name: estate}\nspec:\n  maintenanceWindows:\n    - name: sat-night\n      schedule: \"Sat 22:00-Sun 04:00\"\n      timezone: Europe/Berlin\n");
-    fs::remove_dir_all(lab.manifests()).unwrap();
-    fs::create_dir_all(lab.manifests()).unwrap();
-    fs::write(lab.manifests().join("estate.yaml"), man).unwrap();
-    let inventory = lab.dir.path().join("inventory.yaml");
-    fs::write(&inventory, inv).unwrap();
-    lab.cmd(&["--inventory", inventory.to_str().unwrap(), "sim", "init"]).assert().success();
+    lab.replace_estate(&inv, &man);
 }
 
 /// The estate of the module's doc, with one 32 GB partition to move.

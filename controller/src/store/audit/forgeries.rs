@@ -8,6 +8,7 @@
 
 use proptest::prelude::*;
 
+use super::tests::segment_files;
 use super::*;
 
 /// One line of the trail: its segment file, its byte range there, and the record.
@@ -17,16 +18,6 @@ struct Line {
     end: u64,
     bytes: Vec<u8>,
     record: Record,
-}
-
-fn segment_files(state: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(state.join(DIR))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).and_then(segment_number).is_some())
-        .collect();
-    v.sort();
-    v
 }
 
 fn trail_lines(state: &Path) -> Vec<Line> {

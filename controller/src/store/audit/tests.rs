@@ -14,7 +14,7 @@ fn verify(state: &Path, key: Option<&PublicKey>) -> Scan {
     read(state, || Ok(Untrailed::default()), key, Keep::Records).unwrap()
 }
 
-fn segment_files(state: &Path) -> Vec<PathBuf> {
+pub(super) fn segment_files(state: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(state.join(DIR))
         .unwrap()
         .map(|e| e.unwrap().path())
