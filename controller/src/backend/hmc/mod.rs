@@ -161,7 +161,6 @@ impl<T: Transport> Hmc<T> {
                     Some("Operating") => operating.push((f, rec)),
                     state => {
                         let state = state.unwrap_or("not listed");
-                        tracing::warn!(frame = %f, state, "set aside: the frame is not Operating");
                         all.push((f, Err(format!("its state is {state}"))));
                     }
                 }

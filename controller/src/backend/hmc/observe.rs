@@ -208,7 +208,12 @@ fn entstat_lines(text: &str) -> BTreeMap<&str, &str> {
 pub(crate) fn sea_state(text: &str) -> (Option<SeaState>, Option<u8>) {
     let e = entstat_lines(text);
     let state = e.get("State").and_then(|s| word::<SeaState>("sea", "State", s).ok());
-    (state, e.get("Priority").and_then(|p| p.split_whitespace().next()?.parse().ok()))
+    (state, entstat_priority(&e))
+}
+
+/// The trunk priority `entstat -all` gives (`Priority: 1`, the first number of the line).
+fn entstat_priority(stat: &BTreeMap<&str, &str>) -> Option<u8> {
+    stat.get("Priority").and_then(|p| p.split_whitespace().next()?.parse().ok())
 }
 
 /// The blocks of a chain of `lsdev -dev X -attr` outputs, one per device, each from its
@@ -387,8 +392,16 @@ fn frame(
     const LPAR: &str = "partition";
     let by_id: BTreeMap<u32, &str> =
         l.lpar.iter().filter_map(|r| Some((r.get("lpar_id")?.parse().ok()?, r.get("name")?.as_str()))).collect();
+    // Every profile of the frame by partition, once (a partition may have several).
+    let mut profiles: BTreeMap<&str, Vec<&Record>> = BTreeMap::new();
+    for p in &l.prof {
+        if let Some(n) = p.get("lpar_name") {
+            profiles.entry(n.as_str()).or_default().push(p);
+        }
+    }
     let mut vios_hw = Vec::new();
     let mut vios_state = BTreeMap::new();
+    let mut vios_profiles: BTreeMap<ViosName, &Record> = BTreeMap::new();
     let mut unknown_vios: BTreeMap<ViosName, String> = l.vios_unknown.clone();
     let last_vios = |v: &ViosName| -> Option<ViosHardwareSpec> {
         last?.hardware.get(&fname)?.spec.vios.iter().find(|h| &h.name == v).cloned()
@@ -400,7 +413,8 @@ fn frame(
             unknown_vios.entry(name.clone()).or_insert_with(|| format!("its state is {:?}", state.as_str()));
         }
         vios_state.insert(name.clone(), state);
-        let prof = profile_of(l, r).ok_or_else(|| bad(LPAR, "profile", format!("of {name} was not listed")))?;
+        let prof = profile_of(&profiles, r).ok_or_else(|| bad(LPAR, "profile", format!("of {name} was not listed")))?;
+        vios_profiles.insert(name.clone(), prof);
         let v = l.vios.get(&name).filter(|_| !unknown_vios.contains_key(&name));
         let (ethernet, disks) = match v {
             Some(v) => vios_devices(v).unwrap_or_else(|why| {
@@ -494,9 +508,6 @@ fn frame(
     // The SEA: one device on each VIOS that has one.
     const SEA: &str = "shared ethernet adapter";
     let mut members: Vec<(SeaMemberStatus, DeviceName, Option<DeviceName>, Vec<TrunkSpec>)> = Vec::new();
-    let vios_profile = |n: &ViosName| {
-        l.lpar.iter().find(|r| r.get("name").map(String::as_str) == Some(n.as_str())).and_then(|r| profile_of(l, r))
-    };
     for h in &vios_hw {
         if status.vios_unknown(&fname, &h.name) {
             continue;
@@ -535,7 +546,7 @@ fn frame(
                 Some("Partial") => BridgeMode::Partial,
                 _ => BridgeMode::None,
             };
-            let priority = stat.get("Priority").and_then(|p| p.split_whitespace().next()?.parse().ok()).or_else(|| {
+            let priority = entstat_priority(&stat).or_else(|| {
                 sea_trunks.first().and_then(|t| {
                     let slot = v
                         .adapter_lines()
@@ -544,7 +555,7 @@ fn frame(
                     trunks.get(&(h.name.as_str(), slot)).map(|t| t.2)
                 })
             });
-            let unsaved = profile_slots(vios_profile(&h.name))
+            let unsaved = profile_slots(vios_profiles.get(&h.name).copied())
                 .map(|saved| {
                     h.ethernet
                         .iter()
@@ -734,7 +745,8 @@ fn frame(
             npiv_hidden: true,
         };
         let read = || -> Result<(PartitionSpec, PartitionStatus), ParseError> {
-            let prof = profile_of(l, r).ok_or_else(|| bad(LPAR, "profile", format!("of {name} was not listed")))?;
+            let prof =
+                profile_of(&profiles, r).ok_or_else(|| bad(LPAR, "profile", format!("of {name} was not listed")))?;
             // An inactive partition's current resources read 0: what it will get is its
             // profile's (IBM's `lshwres` man page; `tests/fixtures/hmc/lshwres-r-mem-level-lpar.power5-v7.txt`).
             let holds = matches!(
@@ -807,23 +819,17 @@ fn frame(
 
 /// The profile a partition runs with (`curr_profile`) or, never activated, the one it
 /// activates with (`default_profile`); a partition with a single profile has that one.
-fn profile_of<'l>(l: &'l FrameListings, lpar: &Record) -> Option<&'l Record> {
-    let lpar_name = lpar.get("name")?;
+fn profile_of<'l>(profiles: &BTreeMap<&str, Vec<&'l Record>>, lpar: &Record) -> Option<&'l Record> {
+    let mine = profiles.get(lpar.get("name")?.as_str())?;
     let wanted = ["curr_profile", "default_profile"]
         .iter()
         .filter_map(|k| lpar.get(*k))
         .find(|v| !v.is_empty() && *v != "null" && *v != "none");
-    let mine = || l.prof.iter().filter(move |p| p.get("lpar_name") == Some(lpar_name));
+    let only = || (mine.len() == 1).then(|| mine[0]);
     match wanted {
-        Some(w) => mine().find(|p| p.get("name") == Some(w)).or_else(|| single(mine())),
-        None => single(mine()),
+        Some(w) => mine.iter().copied().find(|p| p.get("name") == Some(w)).or_else(only),
+        None => only(),
     }
-}
-
-/// The only item, if there is exactly one.
-fn single<T>(mut it: impl Iterator<Item = T>) -> Option<T> {
-    let first = it.next()?;
-    it.next().is_none().then_some(first)
 }
 
 /// A running VIOS's ethernet adapters and disks from its listings; `Err` with why when a value
