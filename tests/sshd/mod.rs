@@ -59,9 +59,17 @@ impl Sshd {
 
     /// The emulator as one process (`sim hmc-serve`, with `global` options such as
     /// `--sim-speedup 10`) behind sshd: sessions run at once.
+    /// Every `viosvrcmd` is answered at once (`--rmc-latency 0`): tests check what is listed,
+    /// the `hmc_observe` bench charges the latency ([`Sshd::with_daemon_charging`]).
     pub fn with_daemon(state: &Path, global: &str) -> Sshd {
+        Sshd::with_daemon_charging(state, global, 0.0)
+    }
+
+    /// As [`Sshd::with_daemon`], each `viosvrcmd` taking `rmc_latency` seconds.
+    pub fn with_daemon_charging(state: &Path, global: &str, rmc_latency: f64) -> Sshd {
         let mut d = Command::new(env!("CARGO_BIN_EXE_powerplane"));
-        d.arg("--state-dir").arg(state).args(global.split_whitespace()).args(["sim", "hmc-serve"]);
+        d.arg("--state-dir").arg(state).args(global.split_whitespace()).args(["sim", "hmc-serve", "--rmc-latency"]);
+        d.arg(rmc_latency.to_string());
         let mut daemon = d.stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
         let mut line = String::new();
         std::io::BufRead::read_line(&mut std::io::BufReader::new(daemon.stderr.as_mut().unwrap()), &mut line).unwrap();
@@ -96,7 +104,7 @@ impl Sshd {
         let _ = std::fs::create_dir_all("/run/sshd");
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let force = format!(
-            "{} --state-dir {} {global} sim hmc-shell {shell}",
+            "{} --state-dir {} {global} sim hmc-shell --rmc-latency 0 {shell}",
             env!("CARGO_BIN_EXE_powerplane"),
             state.display()
         );

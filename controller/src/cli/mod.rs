@@ -55,6 +55,11 @@ pub struct Cli {
     /// The known_hosts file the HMCs' host keys are checked against (else the user's).
     #[arg(long, global = true, value_name = "FILE")]
     pub ssh_known_hosts: Option<PathBuf>,
+    /// SSH sessions run at once on each HMC (from 1 to 256): an observation spreads its VIOS
+    /// listings over them, since each `viosvrcmd` waits for an RMC round trip. They ride on one
+    /// master connection per 8 sessions (sshd's `MaxSessions` is 10 by default).
+    #[arg(long, global = true, default_value_t = 24, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub hmc_sessions: u16,
     /// More log output (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -83,8 +88,6 @@ pub(crate) fn audit_verdict(state_dir: &std::path::Path) -> anyhow::Result<(serd
     audit::verdict(state_dir)
 }
 
-/// Commands run at once on one HMC (OpenSSH's sshd allows ten sessions per connection).
-const HMC_SESSIONS: usize = 8;
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -134,7 +137,7 @@ impl Cli {
             .iter()
             .map(|u| {
                 Endpoint::parse(u, self.ssh_identity.clone(), self.ssh_known_hosts.clone())
-                    .map(|e| Ssh::new(e, HMC_SESSIONS))
+                    .map(|e| Ssh::new(e, usize::from(self.hmc_sessions)))
                     .map_err(anyhow::Error::msg)
             })
             .collect::<anyhow::Result<Vec<_>>>()?;

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use powerplane_model::status::{LparState, SeaState};
@@ -9,6 +10,7 @@ use powerplane_model::{ActionKind, FrameName, ViosName};
 
 use super::report::print_diagnostics;
 use super::{Cli, OutputFormat};
+use crate::backend::sim::hmc_shell::DEFAULT_RMC_LATENCY_SECS;
 use crate::backend::sim::{self, Clock, Created, FailMode, Fault, OpenError, Report, Simulator, StateDir};
 
 /// Arguments of `sim`.
@@ -91,6 +93,11 @@ enum SimCommand {
         /// The frames this emulated HMC manages (default: all), comma-separated.
         #[arg(long, value_delimiter = ',', value_name = "FRAME,...")]
         frames: Vec<FrameName>,
+        /// Seconds each `viosvrcmd` takes, as an RMC round trip to a VIOS does (when no `sim
+        /// hmc-serve` runs; else the daemon's). The default is an assumption, not a published
+        /// figure; 0 for none.
+        #[arg(long, default_value_t = DEFAULT_RMC_LATENCY_SECS, value_name = "SECONDS", value_parser = parse_latency)]
+        rmc_latency: f64,
         /// The command line (one argument holding it whole, or its words).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<String>,
@@ -98,7 +105,13 @@ enum SimCommand {
     /// Serve HMC sessions from one process: `sim hmc-shell` (an sshd `ForceCommand`) then
     /// forwards its commands here over the state directory's socket (`hmc.sock`), so sessions
     /// run at once, as on an HMC, and the estate is loaded once. Until SIGINT or SIGTERM.
-    HmcServe,
+    HmcServe {
+        /// Seconds each `viosvrcmd` takes, as an RMC round trip to a VIOS does; sessions wait
+        /// side by side. The default is an assumption, not a published figure (see
+        /// `tests/fixtures/hmc/vios/README.md`); 0 for none.
+        #[arg(long, default_value_t = DEFAULT_RMC_LATENCY_SECS, value_name = "SECONDS", value_parser = parse_latency)]
+        rmc_latency: f64,
+    },
     /// Abort a migration in flight (an operator's `migrlpar -o s`, or the HMC giving up): the
     /// partition is left to be recovered with `migrlpar -o r`.
     AbortMigration { partition: powerplane_model::PartitionName },
@@ -113,7 +126,7 @@ enum OnOff {
 pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     // The HMC emulator serves sessions on both cores; every other command is one request.
     let rt = match args.command {
-        SimCommand::HmcServe => tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?,
+        SimCommand::HmcServe { .. } => tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?,
         _ => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
     };
     rt.block_on(run_async(cli, args))
@@ -123,10 +136,10 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     if let SimCommand::Init { seed, force } = &args.command {
         return init(cli, *seed, *force);
     }
-    if let SimCommand::HmcShell { frames, command } = &args.command {
-        return hmc_shell(cli, frames, command).await;
+    if let SimCommand::HmcShell { frames, rmc_latency, command } = &args.command {
+        return hmc_shell(cli, frames, Duration::from_secs_f64(*rmc_latency), command).await;
     }
-    if let SimCommand::HmcServe = &args.command {
+    if let SimCommand::HmcServe { rmc_latency } = &args.command {
         use crate::backend::sim::hmc_shell::daemon;
         use tokio::signal::unix::{SignalKind, signal};
         let Some((sim, _dir)) = open_with_dir(cli)? else { return Ok(ExitCode::from(1)) };
@@ -139,7 +152,7 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             }
         };
         eprintln!("serving HMC sessions on {}", path.display());
-        daemon::serve(sim.clone(), &path, stop).await?;
+        daemon::serve(sim.clone(), &path, Duration::from_secs_f64(*rmc_latency), stop).await?;
         sim.save_time().await?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -196,7 +209,7 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     match &args.command {
-        SimCommand::Init { .. } | SimCommand::HmcShell { .. } | SimCommand::HmcServe => unreachable!("handled above"),
+        SimCommand::Init { .. } | SimCommand::HmcShell { .. } | SimCommand::HmcServe { .. } => unreachable!("handled above"),
         SimCommand::Show { .. } | SimCommand::Events { .. } => unreachable!("handled above"),
         _ => unreachable!("a fault, handled above"),
     }
@@ -229,7 +242,7 @@ fn fault_of(command: &SimCommand) -> anyhow::Result<Option<Fault>> {
         | SimCommand::Show { .. }
         | SimCommand::Events { .. }
         | SimCommand::HmcShell { .. }
-        | SimCommand::HmcServe => return Ok(None),
+        | SimCommand::HmcServe { .. } => return Ok(None),
     }))
 }
 
@@ -259,7 +272,7 @@ async fn inject(cli: &Cli, fault: &Fault) -> anyhow::Result<ExitCode> {
 /// `sim hmc-shell`: one script against the simulated estate. A script that only lists opens
 /// the state directory read-only, one that changes opens it to write; either waits (up to two
 /// minutes) for another session's change to end, as commands queue on an HMC.
-async fn hmc_shell(cli: &Cli, frames: &[FrameName], command: &[String]) -> anyhow::Result<ExitCode> {
+async fn hmc_shell(cli: &Cli, frames: &[FrameName], latency: Duration, command: &[String]) -> anyhow::Result<ExitCode> {
     use crate::backend::sim::hmc_shell::HmcShell;
     let script = match (std::env::var("SSH_ORIGINAL_COMMAND"), command) {
         (Ok(s), _) => s,
@@ -294,7 +307,7 @@ async fn hmc_shell(cli: &Cli, frames: &[FrameName], command: &[String]) -> anyho
             Err(e) => return Err(e),
         }
     };
-    let out = HmcShell::new(sim.clone(), managed).run(&script).await;
+    let out = HmcShell::new(sim.clone(), managed).with_rmc_latency(latency).run(&script).await;
     print!("{}", out.stdout);
     eprint!("{}", out.stderr);
     std::io::stdout().flush()?;
@@ -539,4 +552,13 @@ fn show(out: &mut dyn Write, r: &Report) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `--rmc-latency`: seconds, from 0 to an hour.
+fn parse_latency(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(f) if (0.0..=3600.0).contains(&f) => Ok(f.abs()),
+        Ok(_) => Err(format!("`{s}` is outside the range: give seconds from 0 to 3600")),
+        Err(_) => Err(format!("`{s}` is not a number of seconds")),
+    }
 }

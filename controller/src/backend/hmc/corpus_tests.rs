@@ -11,7 +11,6 @@ use powerplane_model::manifest::{CompatMode, ReservePolicy};
 use powerplane_model::status::{FrameState, LparState, MigrationState, SeaState};
 use powerplane_model::{FrameName, PartitionName, ViosName};
 
-use super::observe::attr_blocks;
 use super::*;
 
 /// One corpus entry (`INDEX.yaml`): a local file (`file:`), or a listing that stays in a seed
@@ -224,7 +223,7 @@ fn the_corpus_states_and_modes_are_known() {
 fn the_vios_listings_in_the_corpus_read() {
     let dir = corpus_dir().join("vios");
     let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
-    let v = ViosListings {
+    let v = super::observe::ViosListings {
         adapters: read("lsdev-type-adapter-field-fmt.p72vio1.txt"),
         disks: read("lspv-size-fmt.txt"),
         ..Default::default()
@@ -232,16 +231,13 @@ fn the_vios_listings_in_the_corpus_read() {
     assert!(!v.sea_devices().is_empty(), "the SEA is listed");
     let disks = v.disk_names();
     assert_eq!(disks.len(), 2);
-    // The chain of two `lsdev -attr` outputs splits into two blocks, each a whole table. (The
-    // Hitachi capture's columns were collapsed by its publisher, so only its identifier is
-    // used below.)
+    // Each disk's `lsdev -attr` table (a chain's outputs are cut apart at `ioslevel`'s line:
+    // `vios_asks`). The Hitachi capture's columns were collapsed by its publisher, so only its
+    // identifier is used below.
     let svc = read("lsdev-dev-hdisk-attr.svc.txt");
-    let chained = format!("{svc}{svc}");
-    let blocks = attr_blocks(&chained);
-    assert_eq!(blocks.len(), 2);
     let mut v = v;
-    v.attrs.insert(disks[0].clone(), blocks[0].to_owned());
-    v.attrs.insert(disks[1].clone(), blocks[1].to_owned());
+    v.attrs.insert(disks[0].clone(), svc.clone());
+    v.attrs.insert(disks[1].clone(), svc);
     let (_, found) = observe::vios_devices(&v).expect("the disks read");
     assert_eq!(found.len(), 2);
     assert_eq!(found[0].lun.as_str().len(), 51);
@@ -474,7 +470,7 @@ async fn a_profile_copy_on_another_frame_is_a_namesake_and_changes_nothing() {
         .into_iter()
         .map(|r| (FrameName::new(r["name"].clone()).unwrap(), r))
         .collect();
-    let listed = list_frames(&t, frames).await.unwrap();
+    let (listed, _) = observe_hmc(std::sync::Arc::new(t), frames, Default::default()).await.unwrap();
     let plain = observe::estate(listed.clone(), None);
     let name = PartitionName::new("lpar_6_sotchax11").unwrap();
     let home = plain.status.partitions[&name].frame.clone();

@@ -124,6 +124,14 @@ pub(crate) const VIOS_VSCSI: &str = "lsmap -all -type disk -field clientid backi
 /// `mapping_facts.py`; `tests/fixtures/hmc/vios/lsmap-all-npiv-field-fmt.txt`).
 pub(crate) const VIOS_NPIV: &str = "lsmap -all -npiv -field name clntid clntname status fc -fmt :";
 
+/// The description `lsdev` gives a virtual SCSI server adapter (`vhostN`): a VIOS without one
+/// has no virtual SCSI mapping (tests/fixtures/hmc/vios/README.md, "lsdev").
+pub(crate) const VSCSI_SERVER: &str = "Virtual SCSI Server Adapter";
+
+/// The description `lsdev` gives a virtual Fibre Channel server adapter (`vfchostN`): a VIOS
+/// without one has no NPIV mapping.
+pub(crate) const NPIV_SERVER: &str = "Virtual FC Server Adapter";
+
 /// The description `lsdev` gives a Shared Ethernet Adapter.
 pub(crate) const SEA_DESCRIPTION: &str = "Shared Ethernet Adapter";
 

@@ -9,6 +9,7 @@ mod observe;
 mod records;
 pub mod ssh;
 pub mod transport;
+mod vios_asks;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -22,15 +23,19 @@ pub use records::{
 };
 pub use transport::{CommandOutput, Transport, run_batch};
 
+use self::transport::run_batch_once;
+use self::vios_asks::{Ask, Asking, Known};
+
 use self::listing as l;
-use self::observe::{FrameListings, ViosListings};
+use self::observe::FrameListings;
 use super::{BackendError, Completion, Hypervisor};
 
 /// Frames listed per SSH command: one connection carries all their listings.
 const FRAMES_PER_BATCH: usize = 16;
-/// Batches listed at once across all HMCs: more than this only queues on the machine's cores
-/// and ssh processes (each session is one).
-const PARALLEL_BATCHES: usize = 16;
+/// How long the HMC lets one `viosvrcmd` run before it gives up on the VIOS (`viosvrcmd -t`;
+/// IBM's `viosvrcmd` man page has `[-t timeout]` in its synopsis: read as seconds, see
+/// `tests/fixtures/hmc/vios/README.md`). A VIOS that does not answer in time is unknown.
+pub(crate) const VIOS_TIMEOUT_SECS: u64 = 120;
 /// How long a migration is followed with `lslparmigr` before it is left to the next
 /// observation.
 const FOLLOW_LIMIT: Duration = Duration::from_secs(4 * 3600);
@@ -48,6 +53,9 @@ pub struct Hmc<T: Transport> {
     last: std::sync::RwLock<Option<Estate>>,
     /// Each HMC's version (`lshmc -V`), once listed: what later commands may follow.
     versions: std::sync::RwLock<BTreeMap<usize, String>>,
+    /// What the last observations learnt of each VIOS: its devices are asked in its first
+    /// `viosvrcmd` ([`vios_asks`]).
+    known: std::sync::RwLock<BTreeMap<(FrameName, ViosName), Known>>,
 }
 
 impl<T: Transport> Hmc<T> {
@@ -60,6 +68,7 @@ impl<T: Transport> Hmc<T> {
             names: Default::default(),
             last: Default::default(),
             versions: Default::default(),
+            known: Default::default(),
         }
     }
 
@@ -107,9 +116,11 @@ impl<T: Transport> Hmc<T> {
     async fn frames(&self) -> Result<Vec<(usize, Vec<(FrameName, Record)>)>, BackendError> {
         let mut out = Vec::new();
         let mut managers = BTreeMap::new();
-        for (i, t) in self.hmcs.iter().enumerate() {
-            let cmd = format!("lssyscfg -r sys -F {}", l::fields(l::SYS));
-            let mut both = run_batch(t.as_ref(), &[cmd, l::HMC_VERSION.to_owned()]).await?;
+        let cmds = [format!("lssyscfg -r sys -F {}", l::fields(l::SYS)), l::HMC_VERSION.to_owned()];
+        let answers =
+            futures_util::future::join_all(self.hmcs.iter().map(|t| run_batch(t.as_ref(), &cmds))).await;
+        for (i, (t, both)) in self.hmcs.iter().zip(answers).enumerate() {
+            let mut both = both?;
             let (r, version) = (both.remove(0), both.remove(0));
             if let Some(v) = (version.code == 0).then(|| l::hmc_version(&version.stdout)).flatten() {
                 let mut known = self.versions.write().expect("not poisoned");
@@ -148,8 +159,8 @@ impl<T: Transport> Hmc<T> {
 
     async fn observe_some(&self, only: Option<&BTreeSet<FrameName>>) -> Result<Estate, BackendError> {
         let hmcs = self.frames().await?;
+        let known = self.known.read().expect("not poisoned").clone();
         let mut tasks = tokio::task::JoinSet::new();
-        let permits = Arc::new(tokio::sync::Semaphore::new(PARALLEL_BATCHES));
         let mut all: Vec<(FrameName, Listed)> = Vec::new();
         for (i, frames) in hmcs {
             let mut operating = Vec::new();
@@ -165,18 +176,27 @@ impl<T: Transport> Hmc<T> {
                     }
                 }
             }
-            for chunk in operating.chunks(FRAMES_PER_BATCH) {
-                let t = self.hmcs[i].clone();
-                let chunk = chunk.to_vec();
-                let permits = permits.clone();
-                tasks.spawn(async move {
-                    let _permit = permits.acquire_owned().await.expect("never closed");
-                    list_frames(t.as_ref(), chunk).await
-                });
+            if operating.is_empty() {
+                continue;
             }
+            let names: BTreeSet<&FrameName> = operating.iter().map(|(f, _)| f).collect();
+            let known: BTreeMap<(FrameName, ViosName), Known> =
+                known.iter().filter(|((f, _), _)| names.contains(f)).map(|(k, v)| (k.clone(), v.clone())).collect();
+            tasks.spawn(observe_hmc(self.hmcs[i].clone(), operating, known));
         }
+        let mut learnt = BTreeMap::new();
         while let Some(r) = tasks.join_next().await {
-            all.extend(r.map_err(|e| BackendError::Internal(format!("an observing task failed: {e}")))??);
+            let (listed, k) = r.map_err(|e| BackendError::Internal(format!("an observing task failed: {e}")))??;
+            all.extend(listed);
+            learnt.extend(k);
+        }
+        {
+            let mut known = self.known.write().expect("not poisoned");
+            if only.is_none() {
+                *known = learnt;
+            } else {
+                known.extend(learnt);
+            }
         }
         all.sort_by(|a, b| a.0.cmp(&b.0));
         for (f, l) in &all {
@@ -354,32 +374,30 @@ const PER_FRAME: [(&str, &[&str]); 11] = [
 /// What a frame's listing gave: its records, or why the frame is set aside.
 type Listed = Result<FrameListings, String>;
 
-/// Lists `frames` (on one HMC): the frame listings, then each running VIOS's devices and
-/// mappings, then its SEA devices and, in one chained command, all its disks' attributes;
-/// three round trips, each one SSH command. A frame whose listing fails is set aside with the
-/// HMC's message, a VIOS whose listing fails is unknown: neither ends the observation.
-async fn list_frames<T: Transport>(
-    t: &T,
+/// What one HMC's frames listed, and what was learnt of their VIOS for the next observation.
+type HmcListed = (Vec<(FrameName, Listed)>, BTreeMap<(FrameName, ViosName), Known>);
+
+/// Observes `frames` on one HMC: their listings, [`FRAMES_PER_BATCH`] frames to a script, then
+/// every running VIOS's devices and mappings in as few `viosvrcmd` as [`vios_asks`] can chain
+/// them, spread over as many sessions as the HMC takes at once: each `viosvrcmd` is an RMC
+/// round trip, and the VIOS of an HMC answer them side by side. A frame whose listing fails is
+/// set aside with the HMC's message, a VIOS whose listing fails is unknown: neither ends the
+/// observation.
+async fn observe_hmc<T: Transport>(
+    t: Arc<T>,
     frames: Vec<(FrameName, Record)>,
-) -> Result<Vec<(FrameName, Listed)>, BackendError> {
-    let mut cmds = Vec::new();
-    for (f, _) in &frames {
-        for (c, fields) in &PER_FRAME {
-            let (head, tail) = c.split_once(" -r ").expect("every listing has -r");
-            let (r, rest) = tail.split_once(' ').unwrap_or((tail, ""));
-            cmds.push(format!("{head} -r {r} -m {f} {rest} -F {}", l::fields(fields)).replace("  ", " "));
-        }
+    known: BTreeMap<(FrameName, ViosName), Known>,
+) -> Result<HmcListed, BackendError> {
+    let mut batches = tokio::task::JoinSet::new();
+    for chunk in frames.chunks(FRAMES_PER_BATCH) {
+        let (t, chunk) = (t.clone(), chunk.to_vec());
+        batches.spawn(async move { list_frames(t.as_ref(), chunk).await });
     }
-    let out = run_batch(t, &cmds).await?;
     let mut listed: Vec<(FrameName, Listed)> = Vec::new();
-    for (k, (f, sys)) in frames.into_iter().enumerate() {
-        let outs = &out[k * PER_FRAME.len()..(k + 1) * PER_FRAME.len()];
-        listed.push((f.clone(), frame_listings(t, &f, sys, outs)));
+    while let Some(r) = batches.join_next().await {
+        listed.extend(r.map_err(|e| BackendError::Internal(format!("an observing task failed: {e}")))??);
     }
-    // Round two: each running VIOS's adapters, disks and mappings.
-    let vios_cmds = [l::VIOS_ADAPTERS, l::VIOS_DISKS, l::VIOS_VSCSI, l::VIOS_NPIV];
-    let mut asked: Vec<(usize, ViosName)> = Vec::new();
-    let mut cmds = Vec::new();
+    let mut asking: Vec<(usize, ViosName, Asking)> = Vec::new();
     for (k, (f, fl)) in listed.iter_mut().enumerate() {
         let Ok(fl) = fl else { continue };
         for r in &fl.lpar {
@@ -398,134 +416,91 @@ async fn list_frames<T: Transport>(
                 }
                 continue;
             }
-            for c in vios_cmds {
-                cmds.push(viosvrcmd(f, &v, c));
-            }
-            asked.push((k, v));
+            let a = Asking::new(known.get(&(f.clone(), v.clone())));
+            asking.push((k, v, a));
         }
     }
-    let out = if cmds.is_empty() { Vec::new() } else { run_batch(t, &cmds).await? };
-    for (n, (k, v)) in asked.iter().enumerate() {
-        let o = &out[n * vios_cmds.len()..(n + 1) * vios_cmds.len()];
-        let Ok(fl) = &mut listed[*k].1 else { continue };
-        let mut failed = None;
-        for (c, o) in vios_cmds.iter().zip(o) {
-            // `lsmap` exits non-zero when there is nothing of its kind to map (VIOS exit
-            // status 10, "no device"; IBM/ansible-power-vios `mapping_facts.py`): that is none.
-            let empty_map = c.starts_with("lsmap") && o.code != 0 && hscl::code(&o.stdout).is_none();
-            if (o.code != 0 && !empty_map) || vios_refusal(&o.stdout) {
-                failed.get_or_insert_with(|| format!("`{c}`: {}", hscl::classify(&o.stdout, &o.stderr)));
+    loop {
+        let open: Vec<usize> = (0..asking.len()).filter(|&i| !asking[i].2.done()).collect();
+        if open.is_empty() {
+            break;
+        }
+        let per = open.len().div_ceil(t.sessions().max(1));
+        let mut sessions = tokio::task::JoinSet::new();
+        for group in open.chunks(per) {
+            let jobs: Vec<(usize, Vec<Ask>, String)> = group
+                .iter()
+                .map(|&i| {
+                    let (k, v, a) = &asking[i];
+                    let (asks, text) = a.next().expect("still asking");
+                    (i, asks, viosvrcmd(&listed[*k].0, v, &text))
+                })
+                .collect();
+            let t = t.clone();
+            sessions.spawn(async move {
+                let cmds: Vec<String> = jobs.iter().map(|j| j.2.clone()).collect();
+                let out = run_batch_once(t.as_ref(), &cmds).await;
+                (jobs, out)
+            });
+        }
+        while let Some(r) = sessions.join_next().await {
+            let (jobs, out) = r.map_err(|e| BackendError::Internal(format!("an observing task failed: {e}")))?;
+            for ((i, asks, cmd), o) in jobs.into_iter().zip(out?) {
+                // A `viosvrcmd` that failed before its VIOS printed anything, in a script where
+                // others failed too: run alone, it says why.
+                let o = if o.code != 0
+                    && o.stdout.trim().is_empty()
+                    && o.stderr.trim().is_empty()
+                    && !matches!(asks.first(), Some(Ask::Map(_)))
+                {
+                    run_batch(t.as_ref(), &[cmd]).await?.remove(0)
+                } else {
+                    o
+                };
+                asking[i].2.take(&asks, &o);
             }
         }
-        if let Some(why) = failed {
-            fl.vios_unknown.insert(v.clone(), why);
-            continue;
-        }
-        let map = |o: &CommandOutput| if o.code == 0 { o.stdout.clone() } else { String::new() };
-        let vl = ViosListings {
-            adapters: o[0].stdout.clone(),
-            disks: o[1].stdout.clone(),
-            vscsi: map(&o[2]),
-            npiv: map(&o[3]),
-            ..Default::default()
-        };
-        fl.vios.insert(v.clone(), vl);
     }
-    // Round three: each SEA device's attributes and state, and all of a VIOS's disks'
-    // attributes in one `viosvrcmd` (one RMC round trip, not one per disk).
+    let mut learnt = BTreeMap::new();
+    for (k, v, a) in asking {
+        let frame = listed[k].0.clone();
+        let Ok(fl) = &mut listed[k].1 else { continue };
+        match a.finish() {
+            Ok((vl, kn)) => {
+                if let Some(level) = &vl.level {
+                    tracing::debug!(%frame, vios = %v, %level, "VIOS level");
+                }
+                fl.vios.insert(v.clone(), vl);
+                learnt.insert((frame, v), kn);
+            }
+            Err(why) => {
+                fl.vios_unknown.insert(v, why);
+            }
+        }
+    }
+    Ok((listed, learnt))
+}
+
+/// Lists `frames` (on one HMC) in one script: the [`PER_FRAME`] listings of each.
+async fn list_frames<T: Transport>(
+    t: &T,
+    frames: Vec<(FrameName, Record)>,
+) -> Result<Vec<(FrameName, Listed)>, BackendError> {
     let mut cmds = Vec::new();
-    let mut wanted: Vec<(usize, ViosName, Want)> = Vec::new();
-    for (k, (f, fl)) in listed.iter().enumerate() {
-        let Ok(fl) = fl else { continue };
-        for (v, vl) in &fl.vios {
-            for d in vl.sea_devices() {
-                cmds.push(viosvrcmd(f, v, &format!("lsdev -dev {d} -attr")));
-                cmds.push(viosvrcmd(f, v, &format!("entstat -all {d}")));
-                wanted.push((k, v.clone(), Want::Sea(d)));
-            }
-            let disks = vl.disk_names();
-            if !disks.is_empty() {
-                cmds.push(viosvrcmd(f, v, &chained_attrs(&disks)));
-                wanted.push((k, v.clone(), Want::Disks(disks)));
-            }
+    for (f, _) in &frames {
+        for (c, fields) in &PER_FRAME {
+            let (head, tail) = c.split_once(" -r ").expect("every listing has -r");
+            let (r, rest) = tail.split_once(' ').unwrap_or((tail, ""));
+            cmds.push(format!("{head} -r {r} -m {f} {rest} -F {}", l::fields(fields)).replace("  ", " "));
         }
     }
-    let out = if cmds.is_empty() { Vec::new() } else { run_batch(t, &cmds).await? };
-    let mut i = 0;
-    let mut retry: Vec<(usize, ViosName, powerplane_model::DeviceName)> = Vec::new();
-    for (k, v, want) in wanted {
-        let Ok(fl) = &mut listed[k].1 else { unreachable!("asked only for listed frames") };
-        let vl = fl.vios.get_mut(&v).expect("asked for a listed VIOS");
-        match want {
-            Want::Sea(d) => {
-                let (attrs, stat) = (&out[i], &out[i + 1]);
-                i += 2;
-                if attrs.code == 0 && !vios_refusal(&attrs.stdout) {
-                    vl.attrs.insert(d.clone(), attrs.stdout.clone());
-                }
-                if stat.code == 0 && !vios_refusal(&stat.stdout) {
-                    vl.entstat.insert(d, stat.stdout.clone());
-                }
-            }
-            Want::Disks(disks) => {
-                let o = &out[i];
-                i += 1;
-                // A chain stops at its first failure: what it printed before that stands, the
-                // rest is asked one by one.
-                let blocks = if vios_refusal(&o.stdout) { Vec::new() } else { observe::attr_blocks(&o.stdout) };
-                for (n, d) in disks.into_iter().enumerate() {
-                    match blocks.get(n) {
-                        Some(b) if o.code == 0 || n + 1 < blocks.len() => {
-                            vl.attrs.insert(d, (*b).to_owned());
-                        }
-                        _ => retry.push((k, v.clone(), d)),
-                    }
-                }
-            }
-        }
-    }
-    // Round four, only where a chain broke: one `lsdev -dev X -attr` per disk left.
-    if !retry.is_empty() {
-        let cmds: Vec<String> =
-            retry.iter().map(|(k, v, d)| viosvrcmd(&listed[*k].0, v, &format!("lsdev -dev {d} -attr"))).collect();
-        let out = run_batch(t, &cmds).await?;
-        for ((k, v, d), o) in retry.into_iter().zip(out) {
-            let Ok(fl) = &mut listed[k].1 else { continue };
-            if o.code == 0 && !vios_refusal(&o.stdout) {
-                if let Some(vl) = fl.vios.get_mut(&v) {
-                    vl.attrs.insert(d, o.stdout);
-                }
-            } else {
-                fl.vios_unknown
-                    .insert(v.clone(), format!("`lsdev -dev {d} -attr`: {}", hscl::classify(&o.stdout, &o.stderr)));
-                fl.vios.remove(&v);
-            }
-        }
+    let out = run_batch(t, &cmds).await?;
+    let mut listed: Vec<(FrameName, Listed)> = Vec::new();
+    for (k, (f, sys)) in frames.into_iter().enumerate() {
+        let outs = &out[k * PER_FRAME.len()..(k + 1) * PER_FRAME.len()];
+        listed.push((f.clone(), frame_listings(t, &f, sys, outs)));
     }
     Ok(listed)
-}
-
-/// What round three asks of a VIOS.
-enum Want {
-    /// A SEA device's attributes and `entstat`.
-    Sea(powerplane_model::DeviceName),
-    /// The attributes of these disks, in one chain.
-    Disks(Vec<powerplane_model::DeviceName>),
-}
-
-/// `lsdev -dev hdisk0 -attr && lsdev -dev hdisk1 -attr && ...`: every disk's attributes in
-/// one `viosvrcmd`. The restricted shell runs `&&` chains (`viosvrcmd -c "oem_setup_env &&
-/// …"` in public production scripts, `tests/fixtures/hmc/vios/README.md`); where a chain
-/// breaks, the disks after the break are asked one by one.
-fn chained_attrs(disks: &[powerplane_model::DeviceName]) -> String {
-    disks.iter().map(|d| format!("lsdev -dev {d} -attr")).collect::<Vec<_>>().join(" && ")
-}
-
-/// Whether a `viosvrcmd`'s standard output is the HMC's refusal rather than the VIOS's answer:
-/// `HSCL2970` ("The IOServer command failed…") and its kin are sometimes printed on standard
-/// output with exit status 0 (`tests/fixtures/hmc/error-hscl2970-viosvrcmd.txt`).
-fn vios_refusal(stdout: &str) -> bool {
-    stdout.trim_start().starts_with("HSCL")
 }
 
 /// One frame's records from its `PER_FRAME` outputs, or why it is set aside.
@@ -571,7 +546,7 @@ fn frame_listings<T: Transport>(t: &T, f: &FrameName, sys: Record, outs: &[Comma
 }
 
 fn viosvrcmd(frame: &FrameName, vios: &ViosName, cmd: &str) -> String {
-    format!("viosvrcmd -m {frame} -p {vios} -c \"{cmd}\"")
+    format!("viosvrcmd -m {frame} -p {vios} -t {VIOS_TIMEOUT_SECS} -c \"{cmd}\"")
 }
 
 impl<T: Transport> Hypervisor for Hmc<T> {

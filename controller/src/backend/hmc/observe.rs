@@ -75,6 +75,8 @@ pub(crate) struct ViosListings {
     pub attrs: BTreeMap<DeviceName, String>,
     /// `entstat -all DEV` of each SEA device.
     pub entstat: BTreeMap<DeviceName, String>,
+    /// Its level, as `ioslevel` prints it (`3.1.4.30`), when it was asked.
+    pub level: Option<String>,
 }
 
 impl ViosListings {
@@ -101,7 +103,7 @@ impl ViosListings {
         })
     }
 
-    fn adapter_lines(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+    pub(crate) fn adapter_lines(&self) -> impl Iterator<Item = (&str, &str, &str)> {
         self.adapters.lines().filter_map(|l| {
             let mut it = l.splitn(3, ':');
             Some((it.next()?.trim(), it.next()?.trim(), it.next()?.trim()))
@@ -214,17 +216,6 @@ pub(crate) fn sea_state(text: &str) -> (Option<SeaState>, Option<u8>) {
 /// The trunk priority `entstat -all` gives (`Priority: 1`, the first number of the line).
 fn entstat_priority(stat: &BTreeMap<&str, &str>) -> Option<u8> {
     stat.get("Priority").and_then(|p| p.split_whitespace().next()?.parse().ok())
-}
-
-/// The blocks of a chain of `lsdev -dev X -attr` outputs, one per device, each from its
-/// `attribute value description user_settable` header on.
-pub(crate) fn attr_blocks(text: &str) -> Vec<&str> {
-    let starts: Vec<usize> = text
-        .match_indices("attribute")
-        .map(|(i, _)| i)
-        .filter(|&i| i == 0 || text.as_bytes()[i - 1] == b'\n')
-        .collect();
-    starts.iter().enumerate().map(|(n, &i)| &text[i..starts.get(n + 1).copied().unwrap_or(text.len())]).collect()
 }
 
 /// The SEA's `haMode` from its members' `ha_mode`: disabled or sharing when all are, else

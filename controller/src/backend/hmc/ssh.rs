@@ -84,9 +84,21 @@ async fn name_problem(endpoint: &Endpoint) -> Option<BackendError> {
     )))
 }
 
-/// Commands to one HMC over one multiplexed SSH connection, at most `parallel` at a time.
+/// Sessions one master connection carries at once: OpenSSH's sshd allows ten per connection
+/// unless configured otherwise (`MaxSessions`, sshd_config(5)); two are left for the master's
+/// own checks.
+pub const SESSIONS_PER_CONNECTION: usize = 8;
+
+/// Commands to one HMC over multiplexed SSH connections, at most `parallel` at a time: as many
+/// master connections as that takes at [`SESSIONS_PER_CONNECTION`] sessions each.
 pub struct Ssh {
     endpoint: Endpoint,
+    connections: Vec<Connection>,
+    parallel: usize,
+}
+
+/// One master connection and the sessions it may carry.
+struct Connection {
     session: Mutex<Option<Arc<Session>>>,
     permits: Semaphore,
 }
@@ -94,11 +106,18 @@ pub struct Ssh {
 impl Ssh {
     /// Connects lazily, on the first command.
     pub fn new(endpoint: Endpoint, parallel: usize) -> Self {
-        Ssh { endpoint, session: Mutex::new(None), permits: Semaphore::new(parallel.max(1)) }
+        let parallel = parallel.max(1);
+        let connections = (0..parallel.div_ceil(SESSIONS_PER_CONNECTION))
+            .map(|i| {
+                let n = SESSIONS_PER_CONNECTION.min(parallel - i * SESSIONS_PER_CONNECTION);
+                Connection { session: Mutex::new(None), permits: Semaphore::new(n) }
+            })
+            .collect();
+        Ssh { endpoint, connections, parallel }
     }
 
-    async fn session(&self) -> Result<Arc<Session>, BackendError> {
-        let mut s = self.session.lock().await;
+    async fn session(&self, c: &Connection) -> Result<Arc<Session>, BackendError> {
+        let mut s = c.session.lock().await;
         if let Some(s) = s.as_ref() {
             return Ok(s.clone());
         }
@@ -131,22 +150,30 @@ impl Ssh {
         Ok(session)
     }
 
-    async fn forget(&self) {
-        self.session.lock().await.take();
+    async fn forget(c: &Connection) {
+        c.session.lock().await.take();
     }
 }
 
 impl Transport for Ssh {
     async fn run(&self, script: &str) -> Result<ShellOutput, BackendError> {
-        let _permit = self.permits.acquire().await.map_err(|_| BackendError::Internal("closed".into()))?;
-        let session = self.session().await?;
+        // The connection with the most sessions free (the first while none is busy, so that a
+        // small estate opens one).
+        let c = self
+            .connections
+            .iter()
+            .rev()
+            .max_by_key(|c| c.permits.available_permits())
+            .expect("at least one connection");
+        let _permit = c.permits.acquire().await.map_err(|_| BackendError::Internal("closed".into()))?;
+        let session = self.session(c).await?;
         // The script is the remote command line as it is: its words were quoted when it was
         // built, and names cannot hold what a shell acts on (`names.rs`).
         match session.raw_command(script).output().await {
             Ok(out) => match out.status.code() {
                 // 255 is ssh's own failure (the connection), not the HMC's answer.
                 Some(255) | None => {
-                    self.forget().await;
+                    Self::forget(c).await;
                     Err(BackendError::Transient(format!(
                         "the SSH connection to {} failed: {}",
                         self.endpoint.url,
@@ -156,7 +183,7 @@ impl Transport for Ssh {
                 // A master connection that died answers every command with an error of its
                 // own: forget it, so that the next command connects again.
                 Some(code) if code != 0 && session.check().await.is_err() => {
-                    self.forget().await;
+                    Self::forget(c).await;
                     Err(BackendError::Transient(format!("the SSH connection to {} was lost", self.endpoint.url)))
                 }
                 Some(code) => Ok(ShellOutput {
@@ -166,7 +193,7 @@ impl Transport for Ssh {
                 }),
             },
             Err(e) => {
-                self.forget().await;
+                Self::forget(c).await;
                 let cause = std::error::Error::source(&e).map(|c| format!(" ({c})")).unwrap_or_default();
                 Err(BackendError::Transient(format!("the SSH connection to {} failed: {e}{cause}", self.endpoint.url)))
             }
@@ -175,6 +202,10 @@ impl Transport for Ssh {
 
     fn describe(&self) -> String {
         self.endpoint.url.clone()
+    }
+
+    fn sessions(&self) -> usize {
+        self.parallel
     }
 }
 

@@ -123,6 +123,63 @@ async fn long_batches_are_split_and_stay_in_order() {
     assert!(out.iter().enumerate().all(|(i, o)| o.code == 0 && o.stdout == format!("{i}\n")));
 }
 
+/// An emulated HMC that runs `sessions` scripts at once, every `viosvrcmd` taking a second.
+struct Sessions(Local, usize, tokio::sync::Semaphore);
+
+impl Sessions {
+    fn new(sim: Simulator, sessions: usize) -> Self {
+        let shell = HmcShell::new(sim, None).with_rmc_latency(Duration::from_secs(1));
+        Sessions(Local(shell), sessions, tokio::sync::Semaphore::new(sessions))
+    }
+}
+
+impl Transport for Sessions {
+    async fn run(&self, script: &str) -> Result<crate::backend::sim::hmc_shell::ShellOutput, BackendError> {
+        let _one = self.2.acquire().await.expect("never closed");
+        self.0.run(script).await
+    }
+    fn describe(&self) -> String {
+        format!("an emulated HMC taking {} sessions", self.1)
+    }
+    fn sessions(&self) -> usize {
+        self.1
+    }
+}
+
+/// Issue 31 item 6, counted in RMC round trips on virtual time: every VIOS is asked in one
+/// chained `viosvrcmd` once its devices are known (two the first time: its devices are listed
+/// before they are asked of), and the VIOS are spread over the sessions the HMC takes, so an
+/// observation waits `ceil(VIOS / sessions)` round trips, not one per listing or per disk.
+#[tokio::test(start_paused = true)]
+async fn an_observation_waits_one_rmc_round_trip_per_vios_per_session() {
+    let sim = lab();
+    let running = sim
+        .observe()
+        .await
+        .unwrap()
+        .status
+        .vios
+        .values()
+        .flat_map(|v| v.values())
+        .filter(|s| **s == powerplane_model::status::LparState::Running)
+        .count();
+    assert!(running >= 4, "the lab runs {running} VIOS");
+    for sessions in [1, 3, running] {
+        let hmc = Hmc::new(vec![Sessions::new(sim.clone(), sessions)]);
+        let rounds = running.div_ceil(sessions) as u64;
+        let t = tokio::time::Instant::now();
+        let first = hmc.observe().await.unwrap();
+        let first_took = t.elapsed().as_secs();
+        assert!(first.status.unknown_vios.is_empty(), "{:?}", first.status.unknown_vios);
+        let t = tokio::time::Instant::now();
+        let again = hmc.observe().await.unwrap();
+        let again_took = t.elapsed().as_secs();
+        assert_eq!(again_took, rounds, "{sessions} sessions, {running} VIOS: one round trip each");
+        assert!(first_took <= 3 * rounds && first_took >= 2 * rounds, "{sessions} sessions: {first_took} s");
+        assert_eq!(serde_json::to_value(&first).unwrap(), serde_json::to_value(&again).unwrap());
+    }
+}
+
 #[path = "../../../../examples/estate_gen/mod.rs"]
 mod estate_gen;
 

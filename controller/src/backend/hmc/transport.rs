@@ -15,6 +15,11 @@ pub trait Transport: Send + Sync + 'static {
     fn run(&self, script: &str) -> impl Future<Output = Result<ShellOutput, BackendError>> + Send;
     /// Where it goes, for messages (`ssh://hscroot@hmc1`).
     fn describe(&self) -> String;
+    /// How many scripts it runs at once: the observation spreads its VIOS listings over that
+    /// many.
+    fn sessions(&self) -> usize {
+        1
+    }
 }
 
 /// The emulated HMC in this process: the simulator behind an [`HmcShell`].
@@ -26,6 +31,10 @@ impl Transport for Local {
     }
     fn describe(&self) -> String {
         "the in-process HMC emulator".into()
+    }
+    fn sessions(&self) -> usize {
+        // In process a session costs nothing: every VIOS is asked at once.
+        usize::MAX
     }
 }
 
@@ -48,6 +57,20 @@ const MARK: &str = "@@powerplane-end";
 /// when several did, each failed one is run again alone to read its message (only listings are
 /// batched, so running one again changes nothing).
 pub async fn run_batch<T: Transport>(t: &T, commands: &[String]) -> Result<Vec<CommandOutput>, BackendError> {
+    batch(t, commands, true).await
+}
+
+/// [`run_batch`] without running failed commands again: when several failed, none is given
+/// standard error. For commands whose failure is read from their standard output, or whose
+/// repetition costs what `viosvrcmd`'s does (an RMC round trip).
+pub(crate) async fn run_batch_once<T: Transport>(
+    t: &T,
+    commands: &[String],
+) -> Result<Vec<CommandOutput>, BackendError> {
+    batch(t, commands, false).await
+}
+
+async fn batch<T: Transport>(t: &T, commands: &[String], again: bool) -> Result<Vec<CommandOutput>, BackendError> {
     // A remote command line is one argument of the local `ssh` and of the remote shell: Linux
     // refuses one longer than 128 KiB (MAX_ARG_STRLEN), so a long batch goes as several.
     let mut results = Vec::with_capacity(commands.len());
@@ -59,7 +82,7 @@ pub async fn run_batch<T: Transport>(t: &T, commands: &[String]) -> Result<Vec<C
             len += commands[end].len() + MARK.len() + 16;
             end += 1;
         }
-        results.extend(run_script(t, &commands[start..end]).await?);
+        results.extend(run_script(t, &commands[start..end], again).await?);
         start = end;
     }
     Ok(results)
@@ -68,7 +91,7 @@ pub async fn run_batch<T: Transport>(t: &T, commands: &[String]) -> Result<Vec<C
 /// The longest script sent at once.
 const MAX_SCRIPT: usize = 64 * 1024;
 
-async fn run_script<T: Transport>(t: &T, commands: &[String]) -> Result<Vec<CommandOutput>, BackendError> {
+async fn run_script<T: Transport>(t: &T, commands: &[String], again: bool) -> Result<Vec<CommandOutput>, BackendError> {
     let mut script = String::new();
     for (i, c) in commands.iter().enumerate() {
         script.push_str(c);
@@ -108,6 +131,7 @@ async fn run_script<T: Transport>(t: &T, commands: &[String]) -> Result<Vec<Comm
     match failed.as_slice() {
         [] => {}
         [one] => results[*one].stderr = out.stderr,
+        _ if !again => {}
         many => {
             for &i in many {
                 let alone = t.run(&commands[i]).await?;

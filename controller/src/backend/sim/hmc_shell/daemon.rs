@@ -34,8 +34,14 @@ struct Response {
     code: i32,
 }
 
-/// Serves sessions on `path` until `stop` resolves; each session runs concurrently.
-pub async fn serve(sim: Simulator, path: &Path, stop: impl std::future::Future<Output = ()>) -> std::io::Result<()> {
+/// Serves sessions on `path` until `stop` resolves; each session runs concurrently, every
+/// `viosvrcmd` charged `rmc_latency` ([`HmcShell::with_rmc_latency`]).
+pub async fn serve(
+    sim: Simulator,
+    path: &Path,
+    rmc_latency: std::time::Duration,
+    stop: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
     // A socket file left by a daemon that died is not in use: nothing answers on it.
     if path.exists() && UnixStream::connect(path).await.is_err() {
         std::fs::remove_file(path)?;
@@ -49,7 +55,7 @@ pub async fn serve(sim: Simulator, path: &Path, stop: impl std::future::Future<O
                 let Ok((stream, _)) = accepted else { continue };
                 let sim = sim.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = session(sim, stream).await {
+                    if let Err(e) = session(sim, rmc_latency, stream).await {
                         tracing::warn!(error = %e, "an HMC session failed");
                     }
                 });
@@ -60,13 +66,13 @@ pub async fn serve(sim: Simulator, path: &Path, stop: impl std::future::Future<O
     Ok(())
 }
 
-async fn session(sim: Simulator, stream: UnixStream) -> std::io::Result<()> {
+async fn session(sim: Simulator, rmc_latency: std::time::Duration, stream: UnixStream) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     BufReader::new(read).read_line(&mut line).await?;
     let req: Request = serde_json::from_str(&line).map_err(std::io::Error::other)?;
     let managed: Option<BTreeSet<FrameName>> = (!req.frames.is_empty()).then(|| req.frames.into_iter().collect());
-    let out = HmcShell::new(sim, managed).run(&req.script).await;
+    let out = HmcShell::new(sim, managed).with_rmc_latency(rmc_latency).run(&req.script).await;
     let mut text = serde_json::to_string(&Response { stdout: out.stdout, stderr: out.stderr, code: out.code })
         .map_err(std::io::Error::other)?;
     text.push('\n');

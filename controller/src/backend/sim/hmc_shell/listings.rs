@@ -474,8 +474,11 @@ pub(crate) fn lparmigr(s: &SimState, f: &SimFrame) -> Vec<Row> {
         .collect()
 }
 
+/// The level every emulated VIOS runs.
+pub(crate) const IOSLEVEL: &str = "3.1.4.30";
+
 /// What `viosvrcmd -m SYS -p VIOS -c CMD` prints for the listing commands the backend uses,
-/// `None` for a command this is not.
+/// `None` for a command this is not; an empty error when an `lsmap` has nothing to map.
 pub(crate) fn vios_listing(
     s: &SimState,
     f: &SimFrame,
@@ -510,6 +513,16 @@ pub(crate) fn vios_listing(
             }
             if let Some(m) = member {
                 lines.push(format!("{}::{}", m.device, crate::backend::hmc::listing::SEA_DESCRIPTION));
+            }
+            // A server adapter per client: `vhostN` for virtual SCSI, `vfchostN` for NPIV, their
+            // location codes ending `-C<slot>` with no `-T` (vios/README.md "lsdev").
+            let loc = |slot: usize| format!("U{}.{}-V{id}-C{slot}", f.hw.machine_type.replace('-', "."), f.hw.serial);
+            let vscsi = storage_map(f, hw, StorageVia::Vscsi, |id| id.to_string());
+            for n in 0..vscsi.lines().count() {
+                lines.push(format!("vhost{n}:{}:{}", loc(100 + n), crate::backend::hmc::listing::VSCSI_SERVER));
+            }
+            for n in 0..npiv_clients(f).len() {
+                lines.push(format!("vfchost{n}:{}:{}", loc(200 + n), crate::backend::hmc::listing::NPIV_SERVER));
             }
             lines.join("\n")
         }
@@ -608,21 +621,28 @@ pub(crate) fn vios_listing(
             ])
         }
         ["lsmap", "-all", "-type", "disk", "-field", "clientid", "backing", "-fmt", ":"] => {
-            storage_map(f, hw, StorageVia::Vscsi, |id| format!("0x{id:08x}"))
+            let map = storage_map(f, hw, StorageVia::Vscsi, |id| format!("0x{id:08x}"));
+            if map.is_empty() {
+                return Some(Err(String::new()));
+            }
+            map
         }
         // One virtual FC server adapter per NPIV client: `name:clntid:clntname:status:fc`, the
         // id decimal (IBM's `lsmap` man page; tests/fixtures/hmc/vios/lsmap-all-npiv-field-fmt.txt).
         ["lsmap", "-all", "-npiv", "-field", "name", "clntid", "clntname", "status", "fc", "-fmt", ":"] => {
-            let mut lines = Vec::new();
-            for (name, lpar_id, p) in lpar_ids(f) {
-                let Some(p) = p.filter(|p| !p.is_shell()) else { continue };
-                if p.spec.storage.iter().any(|s| s.via == StorageVia::Npiv) {
-                    let status = if p.state.is_running() { "LOGGED_IN" } else { "NOT_LOGGED_IN" };
-                    lines.push(format!("vfchost{}:{lpar_id}:{name}:{status}:fcs0", lines.len()));
-                }
+            let lines: Vec<String> = npiv_clients(f)
+                .into_iter()
+                .enumerate()
+                .map(|(n, (name, lpar_id, status))| format!("vfchost{n}:{lpar_id}:{name}:{status}:fcs0"))
+                .collect();
+            if lines.is_empty() {
+                return Some(Err(String::new()));
             }
             lines.join("\n")
         }
+        // One line, `V.R.M.F` (vios/ioslevel.txt, S8; IBM's modules check it with
+        // `^\d+\.\d+\.\d+\.\d+$`, S9): the emulated VIOS's level, ours.
+        ["ioslevel"] => IOSLEVEL.to_owned(),
         _ => return None,
     }))
 }
@@ -649,6 +669,19 @@ fn attr_table(rows: &[(&str, String, &str, &str)]) -> String {
 
 fn frame_name(s: &SimState, f: &SimFrame) -> FrameName {
     s.frames.iter().find(|(_, x)| std::ptr::eq(*x, f)).map(|(n, _)| n.clone()).expect("the frame is in the state")
+}
+
+/// Each NPIV client of a frame's VIOS: its name, id, and whether it logged in.
+fn npiv_clients(f: &SimFrame) -> Vec<(String, u32, &'static str)> {
+    let mut out = Vec::new();
+    for (name, lpar_id, p) in lpar_ids(f) {
+        let Some(p) = p.filter(|p| !p.is_shell()) else { continue };
+        if p.spec.storage.iter().any(|s| s.via == StorageVia::Npiv) {
+            let status = if p.state.is_running() { "LOGGED_IN" } else { "NOT_LOGGED_IN" };
+            out.push((name.to_string(), lpar_id, status));
+        }
+    }
+    out
 }
 
 /// `clientid:disk:disk...` for each partition with a LUN this VIOS sees, mapped `via`.
