@@ -85,6 +85,8 @@ fn bench(c: &mut Criterion) {
     let user = hmc_user(dir.path(), &state);
     for (name, latency) in [("ssh", 0.0), ("ssh-rmc", DEFAULT_RMC_LATENCY_SECS)] {
         let daemon = sshd::Sshd::with_daemon_charging(&state, "", latency);
+        // The emulated HMC's sessions (as `hscroot`) reach the daemon's socket.
+        let _ = Command::new("chmod").arg("a+rwx").arg(state.join("hmc.sock")).status();
         let servers: Vec<sshd::Sshd> = hmcs
             .iter()
             .map(|f| sshd::Sshd::start_as(&state, "", &format!("--frames {}", f.join(",")), &user))
@@ -132,7 +134,6 @@ fn hmc_user(dir: &std::path::Path, state: &std::path::Path) -> String {
     let _ = Command::new("chown").args(["hscroot", "/home/hscroot"]).status();
     // The emulated HMC's sessions reach the daemon's socket and read the state directory.
     let _ = Command::new("chmod").arg("-R").arg("a+rwX").arg(dir).status();
-    let _ = Command::new("chmod").arg("a+rwx").arg(state.join("hmc.sock")).status();
     "hscroot".into()
 }
 

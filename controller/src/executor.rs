@@ -467,7 +467,8 @@ where
     let actions = &plan.actions;
     let deps = check_plan(actions)?;
     let millis = plan.estimate.as_ref().map(|e| e.millis(plan)).unwrap_or_default();
-    let mut dispatch = Dispatch::new(actions, &deps, &millis, &plan.capacity, settings.limits());
+    let mut dispatch = Dispatch::new(actions, &deps, &millis, &plan.capacity, settings.limits())
+        .with_migration_room(&plan.migration_room);
     let mut graph = Graph::new(actions, deps, &dispatch, ctx, progress.as_ref());
     let mut running: JoinSet<(usize, Result<Outcome, StoreError>)> = JoinSet::new();
     let mut failure: Option<StoreError> = None;

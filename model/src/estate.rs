@@ -259,6 +259,7 @@ impl Estate {
             nodes_observed: status.nodes_observed,
             set_aside: extract_keys(&mut status.set_aside, frames),
             unknown_vios: extract_keys(&mut status.unknown_vios, frames),
+            migration_limits: extract_keys(&mut status.migration_limits, frames),
             unknown_partitions: extract_keys(&mut status.unknown_partitions, partitions),
             namesakes: {
                 let (old, kept) =
@@ -296,6 +297,7 @@ impl Estate {
         status.unknown_vios.extend(fresh.status.unknown_vios);
         status.unknown_partitions.extend(fresh.status.unknown_partitions);
         status.namesakes.extend(fresh.status.namesakes);
+        status.migration_limits.extend(fresh.status.migration_limits);
         // A node's status goes with its partition: what the old partitions had is replaced.
         let mut old = old;
         for name in old.partitions.keys() {

@@ -49,6 +49,33 @@ pub struct Status {
     /// migration creates on its target. Shown, never planned against.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub namesakes: Vec<Namesake>,
+    /// How many partition migrations each frame takes at once, and how many run now, as the
+    /// HMC lists them (`lslparmigr -r sys`): the executor starts no more than a frame has room
+    /// for. A frame missing here has no published limit (the executor's own applies).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub migration_limits: BTreeMap<FrameName, MigrationLimits>,
+}
+
+/// A frame's limits on partition migrations (`lslparmigr -r sys`: IBM's `lslparmigr` man page;
+/// pypowervm's `MaximumActiveMigrations` and `NumberOfActiveMigrationsInProgress`, 16 and 0 on
+/// its POWER7 sample, `tests/fixtures/hmc/lslparmigr-r-sys.power8-values.reconstructed.txt`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MigrationLimits {
+    /// Active (running partition) migrations it supports at once.
+    pub active: u32,
+    /// Active migrations in progress now.
+    pub active_in_progress: u32,
+    /// Inactive migrations it supports at once.
+    pub inactive: u32,
+    /// Inactive migrations in progress now.
+    pub inactive_in_progress: u32,
+}
+
+impl MigrationLimits {
+    /// Migrations it has room to start now (powerplane migrates running partitions: active).
+    pub fn room(&self) -> u32 {
+        self.active.saturating_sub(self.active_in_progress)
+    }
 }
 
 impl Status {

@@ -42,6 +42,12 @@ pub struct Dispatch {
     ledger: Ledger,
     busy_frames: BTreeMap<FrameName, usize>,
     busy_msps: BTreeMap<(FrameName, ViosName), usize>,
+    /// The frames of each migration (none for other actions).
+    migrating: Vec<Vec<FrameName>>,
+    /// Migrations each frame has room for (`Plan::migration_room`); a frame not named has
+    /// no limit of its own.
+    migration_room: BTreeMap<FrameName, usize>,
+    busy_migrations: BTreeMap<FrameName, usize>,
     running: usize,
     limits: Limits,
 }
@@ -84,7 +90,17 @@ impl Dispatch {
                 _ => Vec::new(),
             })
             .collect();
+        let migrating = actions
+            .iter()
+            .map(|a| match &a.op {
+                Op::MigratePartition { from, to, .. } => vec![from.clone(), to.clone()],
+                _ => Vec::new(),
+            })
+            .collect();
         Dispatch {
+            migrating,
+            migration_room: BTreeMap::new(),
+            busy_migrations: BTreeMap::new(),
             claims: actions.iter().map(|a| a.claims.clone()).collect(),
             frames: actions.iter().map(|a| a.op.frames().into_iter().cloned().collect()).collect(),
             msps,
@@ -95,6 +111,13 @@ impl Dispatch {
             running: 0,
             limits,
         }
+    }
+
+    /// No more migrations at once on a frame than `room` gives it (what the HMC lists as
+    /// supported less in progress, `Plan::migration_room`); a migration counts on both frames.
+    pub fn with_migration_room(mut self, room: &BTreeMap<FrameName, u32>) -> Self {
+        self.migration_room = room.iter().map(|(f, n)| (f.clone(), *n as usize)).collect();
+        self
     }
 
     /// The order ready actions are considered in: highest rank first, then plan order.
@@ -125,6 +148,9 @@ impl Dispatch {
             for m in &self.msps[i] {
                 *self.busy_msps.entry(m.clone()).or_default() += 1;
             }
+            for f in &self.migrating[i] {
+                *self.busy_migrations.entry(f.clone()).or_default() += 1;
+            }
             self.ledger.start(&self.claims[i]);
             started.push(i);
         }
@@ -134,6 +160,9 @@ impl Dispatch {
     fn can_start(&self, i: usize) -> bool {
         self.frames[i].iter().all(|f| self.busy_frames.get(f).copied().unwrap_or(0) < self.limits.per_frame)
             && self.msps[i].iter().all(|m| self.busy_msps.get(m).copied().unwrap_or(0) < self.limits.per_msp)
+            && self.migrating[i].iter().all(|f| {
+                self.migration_room.get(f).is_none_or(|room| self.busy_migrations.get(f).copied().unwrap_or(0) < *room)
+            })
             && self.ledger.fits(&self.claims[i])
     }
 
@@ -150,6 +179,11 @@ impl Dispatch {
                 *n = n.saturating_sub(1);
             }
         }
+        for f in &self.migrating[i] {
+            if let Some(n) = self.busy_migrations.get_mut(f) {
+                *n = n.saturating_sub(1);
+            }
+        }
         self.ledger.end(&self.claims[i], succeeded);
     }
 
@@ -158,8 +192,18 @@ impl Dispatch {
         self.running
     }
 
-    /// Why action `i` cannot start for want of capacity, if that is why.
+    /// Why action `i` cannot start for want of capacity, if that is why: a frame's room for
+    /// migrations, or a resource.
     pub fn short_of(&self, i: usize) -> Option<String> {
+        let full = self.migrating[i].iter().find(|f| {
+            self.migration_room.get(*f).is_some_and(|room| self.busy_migrations.get(*f).copied().unwrap_or(0) >= *room)
+        });
+        if let Some(f) = full {
+            return Some(format!(
+                "a migration slot on {f}: its HMC listed room for {} more (lslparmigr -r sys: supported less in progress), and none is free",
+                self.migration_room[f]
+            ));
+        }
         self.ledger
             .short(&self.claims[i])
             .map(|(c, free)| format!("it needs {} of the {} and {free} is free", c.amount, c.resource))
@@ -191,6 +235,32 @@ mod tests {
                 held: false,
             },
         }
+    }
+
+    /// A frame whose HMC lists room for two more migrations gets no third, even where the
+    /// executor's own per-frame limit would allow it; a frame not listed keeps that limit.
+    #[test]
+    fn migrations_start_only_within_the_room_the_frames_list() {
+        let actions: Vec<Action> = (0..6).map(|i| migrate(i, "f0", if i < 3 { "f1" } else { "f2" }, 1)).collect();
+        let deps = vec![Vec::new(); actions.len()];
+        let capacity = vec![
+            Claim { resource: Resource::Memory("f1".parse().unwrap()), amount: 1 << 20 },
+            Claim { resource: Resource::Memory("f2".parse().unwrap()), amount: 1 << 20 },
+        ];
+        let limits = Limits { parallel: 32, per_frame: 8, per_msp: 8 };
+        let room: BTreeMap<FrameName, u32> = [("f1".parse().unwrap(), 2)].into();
+        let mut d = Dispatch::new(&actions, &deps, &[1; 6], &capacity, limits).with_migration_room(&room);
+        assert_eq!(d.admit(0..6), vec![0, 1, 3, 4, 5], "f1 has room for two");
+        d.ended(0, true);
+        assert_eq!(d.admit([2]), vec![2]);
+        let mut unlimited = Dispatch::new(&actions, &deps, &[1; 6], &capacity, limits);
+        assert_eq!(unlimited.admit(0..6).len(), 6);
+        // A frame with no room left: nothing starts, and why is said.
+        let none: BTreeMap<FrameName, u32> = [("f2".parse().unwrap(), 0)].into();
+        let mut full = Dispatch::new(&actions, &deps, &[1; 6], &capacity, limits).with_migration_room(&none);
+        assert_eq!(full.admit(3..6), Vec::<usize>::new());
+        let why = full.short_of(3).unwrap();
+        assert!(why.contains("migration slot on f2") && why.contains("lslparmigr -r sys"), "{why}");
     }
 
     /// Largest first, at most `per_frame` on the source, and only what fits on the target.

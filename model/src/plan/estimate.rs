@@ -116,7 +116,8 @@ pub fn makespan(plan: &Plan, millis: &[u64], limits: Limits) -> u64 {
     let index: BTreeMap<&ActionId, usize> = actions.iter().enumerate().map(|(i, a)| (&a.id, i)).collect();
     let deps: Vec<Vec<usize>> =
         actions.iter().map(|a| a.after.iter().filter_map(|d| index.get(d).copied()).collect()).collect();
-    let mut dispatch = Dispatch::new(actions, &deps, millis, &plan.capacity, limits);
+    let mut dispatch =
+        Dispatch::new(actions, &deps, millis, &plan.capacity, limits).with_migration_room(&plan.migration_room);
     let mut indegree: Vec<usize> = deps.iter().map(Vec::len).collect();
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); actions.len()];
     for (i, d) in deps.iter().enumerate() {

@@ -24,6 +24,8 @@ mod step;
 mod tests;
 mod unobserved;
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 pub use apply::apply;
@@ -74,6 +76,10 @@ pub struct Plan {
     /// executor's ledger starts from it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capacity: Vec<Claim>,
+    /// Migrations each frame had room to start when the plan was made (`lslparmigr -r sys`'s
+    /// supported less in progress): the executor and the estimate start no more on it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub migration_room: BTreeMap<crate::names::FrameName, u32>,
     /// How long it takes under the executor's limits, and each action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimate: Option<Estimate>,
@@ -164,6 +170,8 @@ pub fn plan(desired: &Estate, observed: &Estate, options: PlanOptions) -> Plan {
         Ok((actions, capacity)) => {
             p.actions = actions;
             p.capacity = capacity;
+            p.migration_room =
+                observed.status.migration_limits.iter().map(|(f, l)| (f.clone(), l.room())).collect();
             p.estimate = Some(estimate::estimate(&p, observed, &options.rates, options.limits));
         }
         Err(e) => p.errors.push(e),

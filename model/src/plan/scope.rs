@@ -385,6 +385,7 @@ impl Scope {
             nodes_observed: st.nodes_observed,
             set_aside: pick(&all, &st.set_aside),
             unknown_vios: pick(&self.frames, &st.unknown_vios),
+            migration_limits: pick(&all, &st.migration_limits),
             unknown_partitions: pick(&self.partitions, &st.unknown_partitions),
             namesakes: st.namesakes.iter().filter(|n| all.contains(&n.frame)).cloned().collect(),
         };

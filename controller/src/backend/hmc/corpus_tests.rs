@@ -364,6 +364,27 @@ impl Transport for Replay {
 /// both VIOS run without RMC, one partition has two profiles, one was never activated and
 /// lists 0 memory and processors. It observes whole: the VIOS are unknown (not empty), the
 /// stopped partition has its profile's resources, each partition its profile's name.
+/// `lslparmigr -r sys` in both of the corpus's forms reads as the frame's migration limits,
+/// which the plan passes on as the room the executor has on the frame.
+#[test]
+fn migration_limits_read_from_lslparmigr_r_sys() {
+    let dir = corpus_dir();
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    let all = parse_output(&read("lslparmigr-r-sys.power8-values.reconstructed.txt")).unwrap();
+    let fields = [
+        "num_active_migrations_supported",
+        "num_inactive_migrations_supported",
+        "num_active_migrations_in_progress",
+        "num_inactive_migrations_in_progress",
+    ];
+    let f = parse_fields(&read("lslparmigr-r-sys-F.power8-values.reconstructed.txt"), &fields, false).unwrap();
+    for r in [&all[0], &f[0]] {
+        let l = observe::migration_limits(r).unwrap();
+        assert_eq!((l.active, l.active_in_progress, l.inactive, l.inactive_in_progress), (16, 0, 16, 0));
+        assert_eq!(l.room(), 16);
+    }
+}
+
 #[tokio::test]
 async fn a_recorded_power5_estate_observes_without_aborting() {
     let dir = corpus_dir();
@@ -402,6 +423,7 @@ async fn a_recorded_power5_estate_observes_without_aborting() {
     let f = FrameName::new(frame).unwrap();
     assert!(e.status.set_aside.is_empty(), "{:?}", e.status.set_aside);
     assert_eq!(e.status.frames[&f], FrameState::Operating);
+    assert!(e.status.migration_limits.is_empty(), "a frame that cannot migrate lists no limit");
     let hw = &e.hardware[&f].spec;
     assert_eq!(hw.memory_mb.0, 65536);
     // Both VIOS run without an RMC connection: unknown, never read as empty.

@@ -104,6 +104,17 @@ pub(crate) const LPARMIGR: &[&str] = &[
     "bytes_remaining",
 ];
 
+/// `lslparmigr -r sys -m SYS`: how many migrations the frame takes at once and how many run
+/// (IBM's `lslparmigr` man page; the values of pypowervm's POWER7 sample,
+/// `tests/fixtures/hmc/lslparmigr-r-sys-F.power8-values.reconstructed.txt`). A frame that
+/// cannot migrate partitions answers with a refusal: no limit is read.
+pub(crate) const LPARMIGR_SYS: &[&str] = &[
+    "num_active_migrations_supported",
+    "num_active_migrations_in_progress",
+    "num_inactive_migrations_supported",
+    "num_inactive_migrations_in_progress",
+];
+
 /// `viosvrcmd -c "lsdev -type adapter -field name physloc description -fmt :"`: a VIOS's
 /// adapters; a virtual one's location code ends in `-C<slot>-T1`.
 pub(crate) const VIOS_ADAPTERS: &str = "lsdev -type adapter -field name physloc description -fmt :";

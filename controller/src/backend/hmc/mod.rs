@@ -357,7 +357,7 @@ fn listing(text: &str, fields: &[&str]) -> Result<Vec<Record>, ParseError> {
 }
 
 /// The frame listings: each runs as `CMD -m FRAME ... -F FIELDS`.
-const PER_FRAME: [(&str, &[&str]); 11] = [
+const PER_FRAME: [(&str, &[&str]); 12] = [
     ("lshwres -r mem --level sys", l::SYS_MEM),
     ("lshwres -r proc --level sys", l::SYS_PROC),
     ("lssyscfg -r lpar", l::LPAR),
@@ -369,6 +369,7 @@ const PER_FRAME: [(&str, &[&str]); 11] = [
     ("lshwres -r mempool --rsubtype pgdev", l::PGDEV),
     ("lshwres -r virtualio --rsubtype eth --level lpar", l::VETH),
     ("lslparmigr -r lpar", l::LPARMIGR),
+    ("lslparmigr -r sys", l::LPARMIGR_SYS),
 ];
 
 /// What a frame's listing gave: its records, or why the frame is set aside.
@@ -508,7 +509,10 @@ fn frame_listings<T: Transport>(t: &T, f: &FrameName, sys: Record, outs: &[Comma
     let mut fl = FrameListings { sys, ..Default::default() };
     let mut parsed = Vec::new();
     for ((c, fields), o) in PER_FRAME.iter().zip(outs) {
-        let pools = c.contains("mempool");
+        // A frame without AMS answers the pool listings with a refusal (or "No results were
+        // found."), one that cannot migrate partitions `lslparmigr -r sys` so: no pool, no
+        // migration limit, not a broken frame.
+        let optional = c.contains("mempool") || c.starts_with("lslparmigr -r sys");
         // A frame without multiple shared processor pools (POWER5) answers with a sentence, with
         // an exit status no source records (tests/fixtures/hmc/lshwres-r-procpool.power5-unsupported.txt).
         if c.contains("procpool") && o.stdout.contains("does not support multiple shared processor pools") {
@@ -516,9 +520,7 @@ fn frame_listings<T: Transport>(t: &T, f: &FrameName, sys: Record, outs: &[Comma
             continue;
         }
         if o.code != 0 {
-            // A frame without Active Memory Sharing answers the pool listings with a refusal
-            // (or "No results were found."): no pool, not a broken frame.
-            if pools {
+            if optional {
                 parsed.push(Vec::new());
                 continue;
             }
@@ -542,6 +544,7 @@ fn frame_listings<T: Transport>(t: &T, f: &FrameName, sys: Record, outs: &[Comma
     fl.pgdev = next();
     fl.veth = next();
     fl.lparmigr = next();
+    fl.lparmigr_sys = next();
     Ok(fl)
 }
 

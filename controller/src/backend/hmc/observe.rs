@@ -17,7 +17,7 @@ use powerplane_model::manifest::{
     SharedProcessorPoolSpec, StorageSpec, StorageVia, TrunkSpec, ViosHardwareSpec, ViosMember, ViosPairSpec,
 };
 use powerplane_model::status::{
-    BridgeMode, FrameState, LparState, MigrationState, MigrationStatus, Namesake, PagingDeviceStatus, PagingStatus,
+    BridgeMode, FrameState, LparState, MigrationLimits, MigrationState, MigrationStatus, Namesake, PagingDeviceStatus, PagingStatus,
     PartitionStatus, SeaHaMode, SeaMemberStatus, SeaState, Status,
 };
 use powerplane_model::{
@@ -54,6 +54,8 @@ pub(crate) struct FrameListings {
     pub veth: Vec<Record>,
     /// `lslparmigr -r lpar`.
     pub lparmigr: Vec<Record>,
+    /// `lslparmigr -r sys` (none from a frame that cannot migrate partitions).
+    pub lparmigr_sys: Vec<Record>,
     /// What each running VIOS listed.
     pub vios: BTreeMap<ViosName, ViosListings>,
     /// Running VIOS that could not be listed, with why.
@@ -279,6 +281,7 @@ pub(crate) fn estate(frames: Vec<(FrameName, Result<FrameListings, String>)>, la
                 status.seas.extend(fs.seas);
                 status.paging_devices.extend(fs.paging_devices);
                 status.unknown_vios.extend(fs.unknown_vios);
+                status.migration_limits.extend(fs.migration_limits);
                 found.extend(ff);
             }
             Err(err) => {
@@ -290,6 +293,17 @@ pub(crate) fn estate(frames: Vec<(FrameName, Result<FrameListings, String>)>, la
     resolve(found, &mut e, &mut status, last);
     e.status = status;
     e
+}
+
+/// A frame's migration limits from its `lslparmigr -r sys` record.
+pub(crate) fn migration_limits(r: &Record) -> Result<MigrationLimits, ParseError> {
+    const MIGR: &str = "migration capability";
+    Ok(MigrationLimits {
+        active: num(r, MIGR, "num_active_migrations_supported")?,
+        active_in_progress: num(r, MIGR, "num_active_migrations_in_progress")?,
+        inactive: num(r, MIGR, "num_inactive_migrations_supported")?,
+        inactive_in_progress: num(r, MIGR, "num_inactive_migrations_in_progress")?,
+    })
 }
 
 /// Puts each partition name once into the estate. The same name on several frames is a
@@ -363,6 +377,9 @@ fn frame(
 ) -> Result<(), ParseError> {
     const SYS: &str = "managed system";
     let meta = |n: &FrameName| Metadata { name: n.clone(), labels: Default::default() };
+    if let Some(r) = l.lparmigr_sys.first() {
+        status.migration_limits.insert(fname.clone(), migration_limits(r)?);
+    }
     // An unknown mode is kept as its text (`CompatMode::Other`).
     let compat_modes = l
         .sys

@@ -36,6 +36,7 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
         hw.vios.sort_by(|a, b| a.name.cmp(&b.name));
         e.hardware.insert(fname.clone(), Object::new(Metadata { name: fname.clone(), labels: f.labels.clone() }, hw));
         status.frames.insert(fname.clone(), f.state.clone());
+        status.migration_limits.insert(fname.clone(), migration_limits(s, f));
         status.vios.insert(fname.clone(), f.vios.iter().map(|(n, v)| (n.clone(), v.state.clone())).collect());
         if !f.vios.is_empty() {
             let members = f
@@ -182,4 +183,37 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
     status.nodes_observed = true;
     e.status = status;
     e
+}
+
+/// Migrations a simulated frame takes at once: 16 active and 16 inactive, the figures of
+/// pypowervm's POWER7 sample (`MaximumActiveMigrations`, `MaximumInactiveMigrations`;
+/// `tests/fixtures/hmc/lslparmigr-r-sys.power8-values.reconstructed.txt`), and those in flight
+/// from or to it, by type.
+pub(crate) fn migration_limits(s: &SimState, f: &super::state::SimFrame) -> powerplane_model::status::MigrationLimits {
+    let (mut active, mut inactive) = (0, 0);
+    for (n, p) in &f.partitions {
+        let outbound = match &p.migration {
+            Some(Migration::Outbound(o)) => Some(o.active),
+            Some(Migration::Inbound { from }) => s
+                .frames
+                .get(from)
+                .and_then(|src| src.partitions.get(n))
+                .and_then(|p| match &p.migration {
+                    Some(Migration::Outbound(o)) => Some(o.active),
+                    _ => None,
+                }),
+            None => None,
+        };
+        match outbound {
+            Some(true) => active += 1,
+            Some(false) => inactive += 1,
+            None => {}
+        }
+    }
+    powerplane_model::status::MigrationLimits {
+        active: 16,
+        active_in_progress: active,
+        inactive: 16,
+        inactive_in_progress: inactive,
+    }
 }

@@ -433,6 +433,19 @@ pub(crate) fn veth(f: &SimFrame) -> Vec<Row> {
     rows
 }
 
+/// `lslparmigr -r sys -m SYS`: the frame's migration capability and what runs now.
+pub(crate) fn lparmigr_sys(s: &SimState, f: &SimFrame) -> Vec<Row> {
+    let l = super::super::observe::migration_limits(s, f);
+    vec![vec![
+        ("inactive_lpar_mobility_capable", "1".to_owned()),
+        ("num_inactive_migrations_supported", l.inactive.to_string()),
+        ("num_inactive_migrations_in_progress", l.inactive_in_progress.to_string()),
+        ("active_lpar_mobility_capable", "1".to_owned()),
+        ("num_active_migrations_supported", l.active.to_string()),
+        ("num_active_migrations_in_progress", l.active_in_progress.to_string()),
+    ]]
+}
+
 /// `lslparmigr -r lpar -m SYS`.
 pub(crate) fn lparmigr(s: &SimState, f: &SimFrame) -> Vec<Row> {
     f.partitions

@@ -187,6 +187,7 @@ impl HmcShell {
                     ("lshwres", "mempool", _, None) => listings::mempool(f),
                     ("lshwres", "virtualio", Some("lpar"), Some("eth")) => listings::veth(f),
                     ("lslparmigr", "lpar", _, _) => listings::lparmigr(s, f),
+                    ("lslparmigr", "sys", _, _) => listings::lparmigr_sys(s, f),
                     (c, r, l, t) => {
                         return fail(format!(
                             "{c}: -r {r}{}{} is not supported by this HMC",
