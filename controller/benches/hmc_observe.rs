@@ -82,7 +82,7 @@ fn bench(c: &mut Criterion) {
     }
 
     // Over SSH: the daemon holds the estate (its own sshd is not used); each sshd is one HMC.
-    let user = hmc_user(dir.path(), &state);
+    let user = hmc_user(dir.path());
     for (name, latency) in [("ssh", 0.0), ("ssh-rmc", DEFAULT_RMC_LATENCY_SECS)] {
         let daemon = sshd::Sshd::with_daemon_charging(&state, "", latency);
         // The emulated HMC's sessions (as `hscroot`) reach the daemon's socket.
@@ -115,7 +115,7 @@ fn bench(c: &mut Criterion) {
 /// The user HMC sessions log in as: as root, `hscroot` (created with `/bin/sh` and an empty
 /// home, as on an HMC a user whose shell reads no start-up files: a login shell that starts tools such as pyenv at
 /// every session would be measured instead of the HMC), else the current user.
-fn hmc_user(dir: &std::path::Path, state: &std::path::Path) -> String {
+fn hmc_user(dir: &std::path::Path) -> String {
     let me = std::env::var("USER").unwrap_or_default();
     let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0"));
     if !root {

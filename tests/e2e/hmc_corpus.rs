@@ -65,8 +65,8 @@ fn a_power9_estate_written_to_match_the_corpus_plans_no_changes_through_the_hmc(
     assert!(all.contains("POWER9_base"), "the HMC's spelling: {all}");
 }
 
-/// A frame in `No Connection` and a VIOS whose RMC connection is lost: the plan through the
-/// HMC names both and plans nothing on them (no `PP-E063` for the VIOS's adapters), `drift`
+/// A frame in `No Connection`, a VIOS whose RMC connection is lost and a partition the HMC
+/// lists as `Not Available`: the plan through the HMC names all three and plans nothing on them (no `PP-E063` for the VIOS's adapters), `drift`
 /// exits 2; once they are back, the plan is what it was.
 #[test]
 fn what_the_hmc_cannot_observe_is_set_aside_and_named() {
@@ -75,6 +75,7 @@ fn what_the_hmc_cannot_observe_is_set_aside_and_named() {
     let m = m.to_str().unwrap();
     lab.cmd(&["sim", "frame-state", "p10-sys", "No Connection"]).assert().success();
     lab.cmd(&["sim", "rmc", "p9vios2", "off"]).assert().success();
+    lab.cmd(&["sim", "lpar-state", "aix-prod", "Not Available"]).assert().success();
     let sshd = Sshd::start(&lab.state());
     let controller = tempfile::tempdir().unwrap();
     let state = controller.path().join("state");
@@ -85,11 +86,13 @@ fn what_the_hmc_cannot_observe_is_set_aside_and_named() {
     assert!(deferred.contains("Frame/p10-sys: set aside") && deferred.contains("No Connection"), "{deferred}");
     assert!(deferred.contains("p9vios2") && deferred.contains("could not be listed"), "{deferred}");
     assert!(deferred.contains("lnx-npiv"), "a partition that may be on the set-aside frame waits: {deferred}");
+    assert!(deferred.contains("aix-prod") && deferred.contains("Not Available"), "{deferred}");
     assert!(plan["errors"].as_array().unwrap().is_empty(), "{}", plan["errors"]);
     assert!(!out.stdout.windows(7).any(|w| w == b"PP-E063"), "{}", text(&out));
     for a in plan["actions"].as_array().unwrap() {
         assert!(!a["frames"].to_string().contains("p10-sys"), "nothing is planned on a set-aside frame: {a}");
         assert!(!a["command"].to_string().contains("p9vios2"), "nothing is planned through an unknown VIOS: {a}");
+        assert!(!a["command"].to_string().contains("aix-prod"), "nothing is planned on an unknown partition: {a}");
     }
     let human = through(&sshd, &state, &["plan", m]);
     assert_eq!(human.status.code(), Some(2));
@@ -98,6 +101,7 @@ fn what_the_hmc_cannot_observe_is_set_aside_and_named() {
     assert_eq!(drift.status.code(), Some(2), "{}", text(&drift));
     lab.cmd(&["sim", "frame-state", "p10-sys", "Operating"]).assert().success();
     lab.cmd(&["sim", "rmc", "p9vios2", "on"]).assert().success();
+    lab.cmd(&["sim", "lpar-state", "aix-prod", "Running"]).assert().success();
     let out = through(&sshd, &state, &["plan", m]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }

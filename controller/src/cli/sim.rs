@@ -71,6 +71,9 @@ enum SimCommand {
     },
     /// Put a frame on battery (no valid LPM target) or back on utility power.
     Battery { frame: FrameName, state: OnOff },
+    /// Set a partition's state as the HMC lists it, e.g. `"Not Available"` or `Running`: a
+    /// state powerplane cannot plan on makes the partition unknown (deferred, exit 2).
+    LparState { partition: powerplane_model::PartitionName, state: String },
     /// Lose or restore the HMC's RMC connection to a partition or VIOS.
     Rmc { name: String, state: OnOff },
     /// Set a frame's state as the HMC lists it, e.g. `"No Connection"` or `Operating`: a frame
@@ -236,6 +239,9 @@ fn fault_of(command: &SimCommand) -> anyhow::Result<Option<Fault>> {
         SimCommand::Battery { frame, state } => Fault::Battery { frame: frame.clone(), on: *state == OnOff::On },
         SimCommand::Rmc { name, state } => Fault::Rmc { name: name.clone(), up: *state == OnOff::On },
         SimCommand::FrameState { frame, state } => Fault::FrameState { frame: frame.clone(), state: state.clone() },
+        SimCommand::LparState { partition, state } => {
+            Fault::LparState { partition: partition.clone(), state: state.clone() }
+        }
         SimCommand::AbortMigration { partition } => Fault::AbortMigration { partition: partition.clone() },
         SimCommand::Node { node, command } => Fault::Node { node: node.clone(), command: command.clone() },
         SimCommand::Init { .. }

@@ -150,8 +150,14 @@ impl Ssh {
         Ok(session)
     }
 
-    async fn forget(c: &Connection) {
-        c.session.lock().await.take();
+    /// Forgets every master connection, so that the next commands connect again: when one
+    /// fails the others are suspect too (an HMC restarted, a network cut, sshd's sessions
+    /// killed), and a command sent over a dead master fails instead of being carried out.
+    /// Commands running on one that is alive keep it until they end.
+    async fn forget(&self) {
+        for c in &self.connections {
+            c.session.lock().await.take();
+        }
     }
 }
 
@@ -173,7 +179,7 @@ impl Transport for Ssh {
             Ok(out) => match out.status.code() {
                 // 255 is ssh's own failure (the connection), not the HMC's answer.
                 Some(255) | None => {
-                    Self::forget(c).await;
+                    self.forget().await;
                     Err(BackendError::Transient(format!(
                         "the SSH connection to {} failed: {}",
                         self.endpoint.url,
@@ -183,7 +189,7 @@ impl Transport for Ssh {
                 // A master connection that died answers every command with an error of its
                 // own: forget it, so that the next command connects again.
                 Some(code) if code != 0 && session.check().await.is_err() => {
-                    Self::forget(c).await;
+                    self.forget().await;
                     Err(BackendError::Transient(format!("the SSH connection to {} was lost", self.endpoint.url)))
                 }
                 Some(code) => Ok(ShellOutput {
@@ -193,7 +199,7 @@ impl Transport for Ssh {
                 }),
             },
             Err(e) => {
-                Self::forget(c).await;
+                self.forget().await;
                 let cause = std::error::Error::source(&e).map(|c| format!(" ({c})")).unwrap_or_default();
                 Err(BackendError::Transient(format!("the SSH connection to {} failed: {e}{cause}", self.endpoint.url)))
             }

@@ -60,6 +60,14 @@ pub enum Fault {
         /// The state, as the HMC spells it.
         state: String,
     },
+    /// A partition's state as the HMC lists it changes (`Not Available`, back to `Running`).
+    LparState {
+        /// The partition.
+        #[schema(value_type = String)]
+        partition: PartitionName,
+        /// The state, as the HMC spells it.
+        state: String,
+    },
     /// The HMC's RMC connection to a partition or VIOS is lost or back.
     Rmc {
         /// The partition or VIOS.
@@ -118,6 +126,11 @@ impl Fault {
                 let state = powerplane_model::status::FrameState::parse(state);
                 sim.frame_state(frame, state.clone()).await?;
                 vec![format!("{frame} is {state}")]
+            }
+            Fault::LparState { partition, state } => {
+                let state = powerplane_model::status::LparState::parse(state);
+                sim.lpar_state(partition, state.clone()).await?;
+                vec![format!("{partition} is {state}")]
             }
             Fault::Rmc { name, up } => {
                 sim.rmc(name, *up).await?;

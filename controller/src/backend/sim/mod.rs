@@ -309,6 +309,29 @@ impl Simulator {
         .await
     }
 
+    /// Fault: a partition's state as the HMC lists it (`Not Available` when the HMC cannot tell,
+    /// `Running` again): a state powerplane cannot plan on makes the partition unknown until
+    /// it is back. Its RMC connection follows (up while it runs).
+    pub async fn lpar_state(&self, partition: &PartitionName, state: powerplane_model::status::LparState) -> Result<(), BackendError> {
+        let frame = {
+            let s = self.inner.state.lock().await;
+            s.frames
+                .iter()
+                .find(|(_, f)| f.partitions.get(partition).is_some_and(|p| !p.is_shell()))
+                .map(|(n, _)| n.clone())
+        };
+        let Some(frame) = frame else {
+            return Err(BackendError::refused_plain(format!("No partition named {partition} exists.")));
+        };
+        self.change(&[&frame], |s| {
+            let p = s.frame_mut(&frame)?.partitions.get_mut(partition).expect("found above, under the same lock");
+            p.rmc = state.is_running();
+            p.state = state;
+            Ok(())
+        })
+        .await
+    }
+
     /// Fault: the next action of `kind` fails. One injection is pending per kind: this one
     /// replaces the one pending for `kind`, which it returns.
     pub async fn fail_next(&self, kind: ActionKind, mode: FailMode) -> Result<Option<FailMode>, BackendError> {

@@ -109,7 +109,7 @@ pub(crate) fn lpar(f: &SimFrame) -> Vec<Row> {
 }
 
 /// `lssyscfg -r prof -m SYS`: the `default` profile of each partition (for one running below
-/// its profile, the profile's values, not what it got).
+/// its profile, the profile's values, not what it got), then each one's `backup` profile.
 pub(crate) fn prof(f: &SimFrame) -> Vec<Row> {
     let mut rows = Vec::new();
     for h in &f.hw.vios {
@@ -187,8 +187,36 @@ pub(crate) fn prof(f: &SimFrame) -> Vec<Row> {
             ("virtual_eth_adapters", if eth.is_empty() { "none".to_owned() } else { eth.join(",") }),
         ]);
     }
+    // Every partition and VIOS also has a second profile, `backup`, listed after the one it
+    // runs with: the minimums as desired, no virtual adapters saved (a partition may have
+    // several profiles: IBM's `lssyscfg` man page; `tests/fixtures/hmc/
+    // lssyscfg-r-prof-F-PROF.power9-v10r3.reconstructed.txt`). The backend must read the one
+    // `curr_profile`/`default_profile` names, not the last one listed.
+    let backups: Vec<Row> = rows.iter().map(backup_profile).collect();
+    rows.extend(backups);
     rows
 }
+
+/// The `backup` profile of a partition whose profile row is `p`.
+fn backup_profile(p: &Row) -> Row {
+    let get = |k: &str| p.iter().find(|(a, _)| *a == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    p.iter()
+        .map(|(k, v)| {
+            let v = match *k {
+                "name" => BACKUP_PROFILE.to_owned(),
+                "desired_mem" => get("min_mem"),
+                "desired_proc_units" => get("min_proc_units"),
+                "desired_procs" => get("min_procs"),
+                "virtual_eth_adapters" => "none".to_owned(),
+                _ => v.clone(),
+            };
+            (*k, v)
+        })
+        .collect()
+}
+
+/// The name of every emulated partition's second profile.
+pub(crate) const BACKUP_PROFILE: &str = "backup";
 
 /// `lshwres -r mem -m SYS --level lpar`: partitions only (the VIOS's memory is their
 /// profile's); one not activated has 0 (IBM's `lshwres` man page;
