@@ -439,6 +439,9 @@ mod tests {
         );
     }
 
+    /// An op, the (flag, name) word pairs its lines must hold, and text its attribute lists hold.
+    type Expected = (Op, Vec<(&'static str, &'static str)>, Vec<&'static str>);
+
     /// Issue 31 item 3: with names that hold spaces, every `Op` renders command lines a shell
     /// (`shlex`, as the emulator and the HMC's rbash split them) reads back into the intended
     /// words: each name is one word after its flag, or whole inside the attribute list.
@@ -465,7 +468,7 @@ mod tests {
         .unwrap();
         let msp = Some(MspPair { source: vi.clone(), dest: v("dr vios 1") });
         // Each op with the (flag, name) words its lines must hold, and text the attribute list holds.
-        let ops: Vec<(Op, Vec<(&str, &str)>, Vec<&str>)> = vec![
+        let ops: Vec<Expected> = vec![
             (
                 Op::CreateSharedProcessorPool { frame: fr.clone(), pool: pool.clone(), max: u(200), reserved: u(0) },
                 vec![("-m", "p9 lab"), ("--poolname", "prod pool")],

@@ -97,12 +97,13 @@ pub(crate) fn check_name(what: &'static str, name: &str) -> Result<(), NameError
 /// spaces, and the following special characters: comma (,), period (.), slash (/), semicolon
 /// (;), colon (:), tilde (~), at (@), pound (#), caret (^), hyphen (-), underscore (_), equals
 /// (=), plus (+), left brace ({), and right brace (})" (HMC V7R3.4.0 online help, "Partition
-/// Migration: Profile Name", `help/iphmc/com/ibm/hmc/ui/lpar/mobility/res/LPARMigration/
-/// Mig_Profiles.html` in the HMC_Update_V7R340_SP3 image). No independent source states the
-/// rule for partition and managed-system names; operators report spaces in both, and they are
-/// taken to follow the profile rule. powerplane keeps the narrower set (no comma, slash,
-/// semicolon, `#`…: they would need escaping inside `-i "…"` attribute lists or in a shell), and
-/// adds only the space, never leading or trailing.
+/// Migration: Profile Name", `/opt/ccfw/help/iphmc/com/ibm/hmc/ui/lpar/mobility/res/
+/// LPARMigration/Mig_Profiles.html` in IBM's `HMC_Update_V7R340_SP3` image, of which public
+/// mirrors exist). No independent source was found that states the rule for partition and
+/// managed-system names; issue 31 reports spaces there too, and they are taken to follow the
+/// profile rule. powerplane keeps its narrower set (no comma, slash, semicolon, `#`…: they
+/// would need escaping inside `-i "…"` attribute lists or in a shell) and adds only the space,
+/// never leading or trailing.
 pub(crate) fn check_hmc_name(what: &'static str, name: &str) -> Result<(), NameError> {
     if name.is_empty() {
         return Err(NameError::Empty { what });
@@ -232,7 +233,7 @@ macro_rules! name_type {
 
 name_type!(
     /// A managed system (frame, CEC), e.g. `p72` or `IBM_MMA_P6_102615A_SOLCHMS05`; an HMC
-    /// name, so it may hold inner spaces (`check_hmc_name`).
+    /// name, so it may hold inner spaces (`p9 lab 1`), never a leading or trailing one.
     FrameName, "frame", check_hmc_name
 );
 name_type!(
