@@ -1,9 +1,12 @@
 //! The HMC (and, through `viosvrcmd`, VIOS) command line for each action: what `plan --format
 //! hmc` prints and what a real HMC backend will run. The syntax follows the seeds' listings.
+//! A name that is an argument of its own is written with `.word()` (quoted by
+//! [`crate::hmc_word`] when it holds a space); inside a double-quoted `-i "…"`/`-a "…"`
+//! attribute list a name is written as it is.
 
 use crate::action::{ChangeMethod, Op, PartitionChange};
 use crate::manifest::{MemoryMode, PartitionSpec, ProcMode, RunState, Sharing};
-use crate::names::ViosName;
+use crate::names::{FrameName, ViosName};
 
 /// Renders `op` as one command line.
 pub(crate) fn render(op: &Op) -> String {
@@ -11,30 +14,38 @@ pub(crate) fn render(op: &Op) -> String {
         Op::CreateSharedProcessorPool { frame, pool, max, reserved }
         | Op::UpdateSharedProcessorPool { frame, pool, max, reserved } => {
             format!(
-                "chhwres -r procpool -m {frame} -o s --poolname {pool} -a \"max_pool_proc_units={max},reserved_pool_proc_units={reserved}\""
+                "chhwres -r procpool -m {} -o s --poolname {} -a \"max_pool_proc_units={max},reserved_pool_proc_units={reserved}\"",
+                frame.word(),
+                pool.word()
             )
         }
         // seeds: ams-dual-vios-and-lpm.txt, Listing 1.
         Op::CreateSharedMemoryPool { frame, pool_mem, max_pool_mem, paging_vios } => format!(
-            "chhwres -r mempool -m {frame} -o a -a \"pool_mem={},max_pool_mem={},\\\"paging_vios_names={}\\\"\"",
+            "chhwres -r mempool -m {} -o a -a \"pool_mem={},max_pool_mem={},\\\"paging_vios_names={}\\\"\"",
+            frame.word(),
             pool_mem.0,
             max_pool_mem.0,
             join(paging_vios)
         ),
         Op::UpdateSharedMemoryPool { frame, pool_mem, max_pool_mem } => {
-            format!("chhwres -r mempool -m {frame} -o s -a \"pool_mem={},max_pool_mem={}\"", pool_mem.0, max_pool_mem.0)
+            format!(
+                "chhwres -r mempool -m {} -o s -a \"pool_mem={},max_pool_mem={}\"",
+                frame.word(),
+                pool_mem.0,
+                max_pool_mem.0
+            )
         }
         Op::AddPagingDevice { frame, vios, device } => {
-            format!("chhwres -r mempool -m {frame} -o a -p {vios} --rsubtype pgdev --device {device}")
+            format!("chhwres -r mempool -m {} -o a -p {} --rsubtype pgdev --device {device}", frame.word(), vios.word())
         }
         Op::RemovePagingDevice { frame, vios, device } => {
-            format!("chhwres -r mempool -m {frame} -o r -p {vios} --rsubtype pgdev --device {device}")
+            format!("chhwres -r mempool -m {} -o r -p {} --rsubtype pgdev --device {device}", frame.word(), vios.word())
         }
         Op::StartVios { frame, vios } => {
-            format!("chsysstate -m {frame} -r lpar -o on -n {vios} -f default")
+            format!("chsysstate -m {} -r lpar -o on -n {} -f default", frame.word(), vios.word())
         }
         Op::StopVios { frame, vios } => {
-            format!("chsysstate -m {frame} -r lpar -o osshutdown -n {vios}")
+            format!("chsysstate -m {} -r lpar -o osshutdown -n {}", frame.word(), vios.word())
         }
         // seeds: powervm-quickstart..., "mkvdev -sea ent0 -vadapter ent1,ent2 -default ent1
         // -defaultid 1 -attr ha_mode=sharing ctl_chan=ent3"
@@ -68,14 +79,16 @@ pub(crate) fn render(op: &Op) -> String {
                 attrs.push_str(&format!(",\\\"addl_vlan_ids={}\\\"", vlans.join(",")));
             }
             attrs.push_str(&format!(",is_trunk=1,trunk_priority={priority}"));
-            format!("chhwres -r virtualio -m {frame} -o a -p {vios} --rsubtype eth -a \"{attrs}\"")
+            format!("chhwres -r virtualio -m {} -o a -p {} --rsubtype eth -a \"{attrs}\"", frame.word(), vios.word())
         }
         // seeds: powervm-quickstart..., line 1083: "run cfgmgr (or cfgdev as padmin) on both vio
         // server".
         Op::ConfigureDevices { frame, vios } => viosvrcmd(frame, vios, "cfgdev"),
         // seeds: powervm-quickstart..., lines 1074-1081: "Save Current Configuration Overwrite
         // Existing Profile" (HMC 7.7.3 and later overwrite; `--force`).
-        Op::SaveProfile { frame, vios } => format!("mksyscfg -r prof -m {frame} -o save -p {vios} -n default --force"),
+        Op::SaveProfile { frame, vios } => {
+            format!("mksyscfg -r prof -m {} -o save -p {} -n default --force", frame.word(), vios.word())
+        }
         // seeds: powervm-quickstart..., line 1102: "chdev -dev ent4 -attr
         // virt_adapters=ent1,ent2,ent5,ent6".
         Op::SetSeaAdapters { frame, vios, device, trunks } => {
@@ -83,34 +96,52 @@ pub(crate) fn render(op: &Op) -> String {
             viosvrcmd(frame, vios, &format!("chdev -dev {device} -attr virt_adapters={}", adapters.join(",")))
         }
         Op::CreatePartition { frame, partition, spec, paging_vios } => {
-            format!("mksyscfg -r lpar -m {frame} -i \"{}\"", profile(partition.as_str(), spec, paging_vios))
+            format!("mksyscfg -r lpar -m {} -i \"{}\"", frame.word(), profile(partition.as_str(), spec, paging_vios))
         }
         Op::UpdatePartition { frame, partition, change } => match change.method {
-            ChangeMethod::Dlpar => dlpar(frame.as_str(), partition.as_str(), change),
-            ChangeMethod::Profile => profile_change(frame.as_str(), partition.as_str(), change),
+            ChangeMethod::Dlpar => dlpar(&frame.word(), &partition.word(), change),
+            ChangeMethod::Profile => profile_change(&frame.word(), partition.as_str(), change),
         },
         Op::StartPartition { frame, partition, force } => format!(
-            "chsysstate -m {frame} -r lpar -o on -n {partition} -f default{}",
+            "chsysstate -m {} -r lpar -o on -n {} -f default{}",
+            frame.word(),
+            partition.word(),
             if *force { " --force" } else { "" }
         ),
         Op::StopPartition { frame, partition } => {
-            format!("chsysstate -m {frame} -r lpar -o osshutdown -n {partition}")
+            format!("chsysstate -m {} -r lpar -o osshutdown -n {}", frame.word(), partition.word())
         }
         Op::DeletePartition { frame, partition } => {
-            format!("rmsyscfg -r lpar -m {frame} -n {partition}")
+            format!("rmsyscfg -r lpar -m {} -n {}", frame.word(), partition.word())
         }
         // seeds: ams-dual-vios-and-lpm.txt, Listing 2.
         Op::SwitchPagingVios { frame, partition } => {
-            format!("chhwres -r mem -m {frame} -p {partition} -o so")
+            format!("chhwres -r mem -m {} -p {} -o so", frame.word(), partition.word())
         }
         Op::ValidateMigration { partition, from, to, redundant, msp } => {
-            format!("migrlpar -o v -m {from} -t {to} -p {partition}{}{}", pgvios(*redundant), msps(msp.as_ref()))
+            format!(
+                "migrlpar -o v -m {} -t {} -p {}{}{}",
+                from.word(),
+                to.word(),
+                partition.word(),
+                pgvios(*redundant),
+                msps(msp.as_ref())
+            )
         }
         Op::MigratePartition { partition, from, to, redundant, msp } => {
-            format!("migrlpar -o m -m {from} -t {to} -p {partition}{}{}", pgvios(*redundant), msps(msp.as_ref()))
+            format!(
+                "migrlpar -o m -m {} -t {} -p {}{}{}",
+                from.word(),
+                to.word(),
+                partition.word(),
+                pgvios(*redundant),
+                msps(msp.as_ref())
+            )
         }
         // DESIGN §9: "`-o r` recovers a failed migration".
-        Op::RecoverMigration { frame, partition, .. } => format!("migrlpar -o r -m {frame} -p {partition}"),
+        Op::RecoverMigration { frame, partition, .. } => {
+            format!("migrlpar -o r -m {} -p {}", frame.word(), partition.word())
+        }
         // seeds: infoscale-lpm-vcs.txt, line 97: "lltconfig -T peerinact:9000", "The value of
         // the peerinact command is in .01 seconds."
         Op::RaisePeerInactive { centiseconds, .. } | Op::RestorePeerInactive { centiseconds, .. } => {
@@ -119,13 +150,13 @@ pub(crate) fn render(op: &Op) -> String {
         // PowerHA SystemMirror 7.2, "Live Partition Mobility": "stopping cluster services with
         // the Unmanage Resource Group option ... on the node in the cluster that LPM is going to
         // be performed on" (https://www.ibm.com/docs/SSPHQG_7.2/admin/ha_admin_live_partition.html).
-        Op::UnmanageClusterNode { node, .. } => format!("clmgr stop node {node} WHEN=now MANAGE=unmanage"),
-        Op::ManageClusterNode { node, .. } => format!("clmgr start node {node} WHEN=now MANAGE=auto"),
+        Op::UnmanageClusterNode { node, .. } => format!("clmgr stop node {} WHEN=now MANAGE=unmanage", node.word()),
+        Op::ManageClusterNode { node, .. } => format!("clmgr start node {} WHEN=now MANAGE=auto", node.word()),
         // Pacemaker Administration 2.1, "Maintenance Mode": "To put all active resources on a
         // specific node into maintenance mode, set the node's maintenance node attribute to
         // true" (https://clusterlabs.org/projects/pacemaker/doc/2.1/Pacemaker_Administration/html/administrative.html).
-        Op::EnterNodeMaintenance { node, .. } => format!("pcs node maintenance {node}"),
-        Op::LeaveNodeMaintenance { node, .. } => format!("pcs node unmaintenance {node}"),
+        Op::EnterNodeMaintenance { node, .. } => format!("pcs node maintenance {}", node.word()),
+        Op::LeaveNodeMaintenance { node, .. } => format!("pcs node unmaintenance {}", node.word()),
         Op::RunHook { hook, .. } => shell_words(&hook.command),
     }
 }
@@ -151,8 +182,10 @@ fn join(v: &[ViosName]) -> String {
     v.iter().map(ViosName::as_str).collect::<Vec<_>>().join(",")
 }
 
-fn viosvrcmd(frame: &impl std::fmt::Display, vios: &impl std::fmt::Display, cmd: &str) -> String {
-    format!("viosvrcmd -m {frame} -p {vios} -c \"{cmd}\"")
+/// `viosvrcmd -m FRAME -p VIOS -c "CMD"`: the frame and VIOS quoted as words, the VIOS command
+/// (device names and flags only) inside the double quotes. The HMC backend lists with the same.
+pub fn viosvrcmd(frame: &FrameName, vios: &ViosName, cmd: &str) -> String {
+    format!("viosvrcmd -m {} -p {} -c \"{cmd}\"", frame.word(), vios.word())
 }
 
 /// The `mksyscfg -i` attributes of a partition profile.
@@ -229,9 +262,8 @@ fn profile(name: &str, spec: &PartitionSpec, paging_vios: &[ViosName]) -> String
     a.join(",")
 }
 
-/// DLPAR: `chhwres -o a|r` with the difference, memory and processors as separate commands.
 /// `chsyscfg -r prof` of a stopped partition's profile: the desired values its next activation
-/// gets.
+/// gets. `frame` is a quoted word, `lpar` goes inside the attribute list as it is.
 fn profile_change(frame: &str, lpar: &str, change: &PartitionChange) -> String {
     let mut attrs = vec!["name=default".to_owned(), format!("lpar_name={lpar}")];
     if let Some((_, to)) = change.memory {
@@ -246,6 +278,8 @@ fn profile_change(frame: &str, lpar: &str, change: &PartitionChange) -> String {
     format!("chsyscfg -r prof -m {frame} -i \"{}\"", attrs.join(","))
 }
 
+/// DLPAR: `chhwres -o a|r` with the difference, memory and processors as separate commands;
+/// `frame` and `lpar` are quoted words.
 fn dlpar(frame: &str, lpar: &str, change: &PartitionChange) -> String {
     let mut cmds = Vec::new();
     if let Some((from, to)) = change.memory {
@@ -403,6 +437,299 @@ mod tests {
             op.command(),
             "chsyscfg -r prof -m p72 -i \"name=default,lpar_name=x,desired_mem=6144,desired_proc_units=1.00,desired_procs=1\""
         );
+    }
+
+    /// An op, the (flag, name) word pairs its lines must hold, and text its attribute lists hold.
+    type Expected = (Op, Vec<(&'static str, &'static str)>, Vec<&'static str>);
+
+    /// Issue 31 item 3: with names that hold spaces, every `Op` renders command lines a shell
+    /// (`shlex`, as the emulator and the HMC's rbash split them) reads back into the intended
+    /// words: each name is one word after its flag, or whole inside the attribute list.
+    #[test]
+    fn spaced_names_read_back_as_one_word_each() {
+        use crate::action::{ActionKind, MspPair};
+        use crate::manifest::{Hook, HookPoint};
+        let (fr, to, vi, vi2, lp, pool) = (
+            f("p9 lab"),
+            f("p10 dr site"),
+            v("vios 1"),
+            v("vios 2"),
+            PartitionName::new("db prod 01").unwrap(),
+            ProcPoolName::new("prod pool").unwrap(),
+        );
+        let cl = ClusterName::new("dbclus").unwrap();
+        let dev = |s: &str| DeviceName::new(s).unwrap();
+        let vlan = |n| VlanId::new(n).unwrap();
+        let trunk = TrunkSpec { adapter: dev("ent1"), pvid: vlan(1), vlans: vec![vlan(10), vlan(11)] };
+        let u = ProcUnits::from_hundredths;
+        let spec: crate::manifest::PartitionSpec = crate::from_yaml(
+            "placement: {frame: p9 lab}\nprocessors: {units: 0.5, pool: prod pool}\nmemory: {mode: shared, desiredMB: 2048, maxMB: 4096, paging: {redundancy: required}}\nnetwork: [{vlan: 10}]\n",
+        )
+        .unwrap();
+        let msp = Some(MspPair { source: vi.clone(), dest: v("dr vios 1") });
+        // Each op with the (flag, name) words its lines must hold, and text the attribute list holds.
+        let ops: Vec<Expected> = vec![
+            (
+                Op::CreateSharedProcessorPool { frame: fr.clone(), pool: pool.clone(), max: u(200), reserved: u(0) },
+                vec![("-m", "p9 lab"), ("--poolname", "prod pool")],
+                vec![],
+            ),
+            (
+                Op::UpdateSharedProcessorPool { frame: fr.clone(), pool: pool.clone(), max: u(200), reserved: u(0) },
+                vec![("-m", "p9 lab"), ("--poolname", "prod pool")],
+                vec![],
+            ),
+            (
+                Op::CreateSharedMemoryPool {
+                    frame: fr.clone(),
+                    pool_mem: MemoryMb(1024),
+                    max_pool_mem: MemoryMb(4096),
+                    paging_vios: vec![vi.clone(), vi2.clone()],
+                },
+                vec![("-m", "p9 lab")],
+                vec!["\"paging_vios_names=vios 1,vios 2\""],
+            ),
+            (
+                Op::UpdateSharedMemoryPool {
+                    frame: fr.clone(),
+                    pool_mem: MemoryMb(1024),
+                    max_pool_mem: MemoryMb(4096),
+                },
+                vec![("-m", "p9 lab")],
+                vec![],
+            ),
+            (
+                Op::AddPagingDevice { frame: fr.clone(), vios: vi.clone(), device: dev("hdisk5") },
+                vec![("-m", "p9 lab"), ("-p", "vios 1")],
+                vec![],
+            ),
+            (
+                Op::RemovePagingDevice { frame: fr.clone(), vios: vi.clone(), device: dev("hdisk5") },
+                vec![("-m", "p9 lab"), ("-p", "vios 1")],
+                vec![],
+            ),
+            (Op::StartVios { frame: fr.clone(), vios: vi.clone() }, vec![("-m", "p9 lab"), ("-n", "vios 1")], vec![]),
+            (Op::StopVios { frame: fr.clone(), vios: vi.clone() }, vec![("-m", "p9 lab"), ("-n", "vios 1")], vec![]),
+            (
+                Op::CreateSea {
+                    frame: fr.clone(),
+                    vios: vi.clone(),
+                    real_adapter: dev("ent0"),
+                    trunks: vec![trunk.clone()],
+                    control_channel: Some(dev("ent3")),
+                    ha_mode: SeaHaMode::Auto,
+                    priority: 1,
+                },
+                vec![("-m", "p9 lab"), ("-p", "vios 1")],
+                vec![],
+            ),
+            (
+                Op::SetSeaHaMode { frame: fr.clone(), vios: vi.clone(), device: dev("ent4"), mode: SeaHaMode::Standby },
+                vec![("-m", "p9 lab"), ("-p", "vios 1")],
+                vec![],
+            ),
+            (
+                Op::RemoveSea { frame: fr.clone(), vios: vi.clone(), device: dev("ent4") },
+                vec![("-m", "p9 lab"), ("-p", "vios 1")],
+                vec![],
+            ),
+            (
+                Op::AddTrunkAdapter { frame: fr.clone(), vios: vi.clone(), trunk: trunk.clone(), priority: 1 },
+                vec![("-m", "p9 lab"), ("-p", "vios 1")],
+                vec![],
+            ),
+            (
+                Op::ConfigureDevices { frame: fr.clone(), vios: vi.clone() },
+                vec![("-m", "p9 lab"), ("-p", "vios 1")],
+                vec![],
+            ),
+            (Op::SaveProfile { frame: fr.clone(), vios: vi.clone() }, vec![("-m", "p9 lab"), ("-p", "vios 1")], vec![]),
+            (
+                Op::SetSeaAdapters {
+                    frame: fr.clone(),
+                    vios: vi.clone(),
+                    device: dev("ent4"),
+                    trunks: vec![trunk.clone()],
+                },
+                vec![("-m", "p9 lab"), ("-p", "vios 1")],
+                vec![],
+            ),
+            (
+                Op::CreatePartition {
+                    frame: fr.clone(),
+                    partition: lp.clone(),
+                    spec: Box::new(spec),
+                    paging_vios: vec![vi.clone(), vi2.clone()],
+                },
+                vec![("-m", "p9 lab")],
+                vec![
+                    "name=db prod 01,",
+                    "primary_paging_vios_name=vios 1,",
+                    "secondary_paging_vios_name=vios 2,",
+                    "shared_proc_pool_name=prod pool",
+                ],
+            ),
+            (
+                Op::UpdatePartition {
+                    frame: fr.clone(),
+                    partition: lp.clone(),
+                    change: PartitionChange {
+                        memory: Some((MemoryMb(2048), MemoryMb(4096))),
+                        units: Some((u(150), u(100))),
+                        r#virtual: Some((1, 2)),
+                        method: ChangeMethod::Dlpar,
+                    },
+                },
+                vec![("-m", "p9 lab"), ("-p", "db prod 01")],
+                vec![],
+            ),
+            (
+                Op::UpdatePartition {
+                    frame: fr.clone(),
+                    partition: lp.clone(),
+                    change: PartitionChange {
+                        memory: Some((MemoryMb(2048), MemoryMb(4096))),
+                        method: ChangeMethod::Profile,
+                        ..Default::default()
+                    },
+                },
+                vec![("-m", "p9 lab")],
+                vec!["lpar_name=db prod 01,"],
+            ),
+            (
+                Op::StartPartition { frame: fr.clone(), partition: lp.clone(), force: true },
+                vec![("-m", "p9 lab"), ("-n", "db prod 01")],
+                vec![],
+            ),
+            (
+                Op::StopPartition { frame: fr.clone(), partition: lp.clone() },
+                vec![("-m", "p9 lab"), ("-n", "db prod 01")],
+                vec![],
+            ),
+            (
+                Op::DeletePartition { frame: fr.clone(), partition: lp.clone() },
+                vec![("-m", "p9 lab"), ("-n", "db prod 01")],
+                vec![],
+            ),
+            (
+                Op::SwitchPagingVios { frame: fr.clone(), partition: lp.clone() },
+                vec![("-m", "p9 lab"), ("-p", "db prod 01")],
+                vec![],
+            ),
+            (
+                Op::ValidateMigration {
+                    partition: lp.clone(),
+                    from: fr.clone(),
+                    to: to.clone(),
+                    redundant: Some(RedundantPgVios::Required),
+                    msp: msp.clone(),
+                },
+                vec![("-m", "p9 lab"), ("-t", "p10 dr site"), ("-p", "db prod 01")],
+                vec!["source_msp_name=vios 1,dest_msp_name=dr vios 1"],
+            ),
+            (
+                Op::MigratePartition {
+                    partition: lp.clone(),
+                    from: fr.clone(),
+                    to: to.clone(),
+                    redundant: None,
+                    msp: msp.clone(),
+                },
+                vec![("-m", "p9 lab"), ("-t", "p10 dr site"), ("-p", "db prod 01")],
+                vec!["source_msp_name=vios 1,dest_msp_name=dr vios 1"],
+            ),
+            (
+                Op::RecoverMigration { frame: fr.clone(), partition: lp.clone(), to: to.clone() },
+                vec![("-m", "p9 lab"), ("-p", "db prod 01")],
+                vec![],
+            ),
+            (
+                Op::RaisePeerInactive { cluster: cl.clone(), node: lp.clone(), frame: fr.clone(), centiseconds: 9000 },
+                vec![],
+                vec![],
+            ),
+            (
+                Op::RestorePeerInactive {
+                    cluster: cl.clone(),
+                    node: lp.clone(),
+                    frame: fr.clone(),
+                    centiseconds: 3200,
+                },
+                vec![],
+                vec![],
+            ),
+            (
+                Op::UnmanageClusterNode { cluster: cl.clone(), node: lp.clone(), frame: fr.clone() },
+                vec![("node", "db prod 01")],
+                vec![],
+            ),
+            (
+                Op::ManageClusterNode { cluster: cl.clone(), node: lp.clone(), frame: fr.clone() },
+                vec![("node", "db prod 01")],
+                vec![],
+            ),
+            (
+                Op::EnterNodeMaintenance { cluster: cl.clone(), node: lp.clone(), frame: fr.clone() },
+                vec![("maintenance", "db prod 01")],
+                vec![],
+            ),
+            (
+                Op::LeaveNodeMaintenance { cluster: cl.clone(), node: lp.clone(), frame: fr.clone() },
+                vec![("unmaintenance", "db prod 01")],
+                vec![],
+            ),
+            (
+                Op::RunHook {
+                    point: HookPoint::PreMigrate,
+                    partition: lp.clone(),
+                    from: fr.clone(),
+                    to: to.clone(),
+                    cluster: None,
+                    hook: Hook { command: vec!["/bin/notify".into(), "db prod 01".into()], timeout_seconds: 30 },
+                },
+                vec![("/bin/notify", "db prod 01")],
+                vec![],
+            ),
+        ];
+        let covered: std::collections::BTreeSet<&str> = ops.iter().map(|(op, _, _)| op.kind().as_str()).collect();
+        let all: std::collections::BTreeSet<&str> = ActionKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(covered, all, "every kind of action is rendered with spaced names");
+        for (op, pairs, inside) in ops {
+            let line = op.command();
+            // A DLPAR of memory and processors is several commands, as the backend runs them.
+            let lines: Vec<Vec<String>> =
+                line.split("; ").map(|l| shlex::split(l).unwrap_or_else(|| panic!("{l:?} does not split"))).collect();
+            for words in &lines {
+                for (flag, name) in &pairs {
+                    if let Some(i) = words.iter().position(|w| w == flag) {
+                        assert_eq!(words.get(i + 1).map(String::as_str), Some(*name), "{flag} in {line}");
+                    }
+                }
+                // No name was split into words of its own.
+                assert!(
+                    !words.iter().any(|w| matches!(
+                        w.as_str(),
+                        "db" | "prod" | "p9" | "p10" | "lab" | "dr" | "site" | "vios" | "pool"
+                    )),
+                    "{line}: {words:?}"
+                );
+            }
+            for (flag, name) in &pairs {
+                assert!(
+                    lines.iter().any(|w| w
+                        .iter()
+                        .position(|x| x == flag)
+                        .is_some_and(|i| w.get(i + 1).map(String::as_str) == Some(*name))),
+                    "{flag} {name:?} in {line}"
+                );
+            }
+            for text in inside {
+                assert!(
+                    lines.iter().flatten().any(|w| w.contains(text)),
+                    "{text:?} inside an attribute list of {line}"
+                );
+            }
+        }
     }
 
     fn create(yaml: &str) -> String {

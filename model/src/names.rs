@@ -2,6 +2,11 @@
 //! name is expected. Names are checked once, when parsed: they end up inside HMC commands
 //! (`chhwres -p NAME`, `"paging_vios_names=a,b"`), so characters that would break those
 //! commands are refused.
+//!
+//! The names the HMC gives (managed systems, partitions, VIOS, profiles, processor pools) and
+//! the object names powerplane derives from a frame's name (`FRAME-vios`, `FRAME-sea`) may hold
+//! inner spaces, as an HMC allows (`db prod 01`): where such a name is its own word on a
+//! command line it is quoted by [`crate::hmc_word`] (`-p "db prod 01"`, [`FrameName::word`]).
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -28,6 +33,15 @@ pub enum NameError {
         /// Its length in characters.
         len: usize,
     },
+    /// The name begins or ends with a space: the HMC trims what is typed into its name fields,
+    /// and a listing's value would not read back as the name.
+    #[error("{what} name `{name}` begins or ends with a space; remove it")]
+    EdgeSpace {
+        /// Which kind of name.
+        what: &'static str,
+        /// The refused name.
+        name: String,
+    },
     /// The name begins with `-`: on a command line it would read as an option
     /// (`chsysstate -n -o`).
     #[error("{what} name `{name}` begins with `-`; on an HMC command line it would read as an option: rename it")]
@@ -51,7 +65,7 @@ pub enum NameError {
     },
     /// The name contains a character that breaks HMC command lines.
     #[error(
-        "{what} name `{name}` contains {ch:?}; use ASCII letters, digits and `_ - . :` (names go into HMC and shell command lines unquoted)"
+        "{what} name `{name}` contains {ch:?}; use ASCII letters, digits and `_ - . :` (names go into HMC and shell command lines)"
     )]
     BadChar {
         /// Which kind of name.
@@ -72,7 +86,36 @@ pub(crate) fn check_name(what: &'static str, name: &str) -> Result<(), NameError
     if len > MAX_NAME_LEN {
         return Err(NameError::TooLong { what, name: name.to_owned(), len });
     }
-    check_chars(what, name)
+    check_chars(what, name, false)
+}
+
+/// Checks a name the HMC gives (or one derived from it): as [`check_name`], and inner spaces
+/// are allowed.
+///
+/// The HMC's own help says so for partition profiles: "The partition profile name can consist
+/// of uppercase letters (A through Z), lowercase letters (a through z), numerals (0 through 9),
+/// spaces, and the following special characters: comma (,), period (.), slash (/), semicolon
+/// (;), colon (:), tilde (~), at (@), pound (#), caret (^), hyphen (-), underscore (_), equals
+/// (=), plus (+), left brace ({), and right brace (})" (HMC V7R3.4.0 online help, "Partition
+/// Migration: Profile Name", `/opt/ccfw/help/iphmc/com/ibm/hmc/ui/lpar/mobility/res/
+/// LPARMigration/Mig_Profiles.html` in IBM's `HMC_Update_V7R340_SP3` image, of which public
+/// mirrors exist). No independent source was found that states the rule for partition and
+/// managed-system names; issue 31 reports spaces there too, and they are taken to follow the
+/// profile rule. powerplane keeps its narrower set (no comma, slash, semicolon, `#`…: they
+/// would need escaping inside `-i "…"` attribute lists or in a shell) and adds only the space,
+/// never leading or trailing.
+pub(crate) fn check_hmc_name(what: &'static str, name: &str) -> Result<(), NameError> {
+    if name.is_empty() {
+        return Err(NameError::Empty { what });
+    }
+    let len = name.chars().count();
+    if len > MAX_NAME_LEN {
+        return Err(NameError::TooLong { what, name: name.to_owned(), len });
+    }
+    if name.trim_matches(' ') != name {
+        return Err(NameError::EdgeSpace { what, name: name.to_owned() });
+    }
+    check_chars(what, name, true)
 }
 
 /// Longest LUN identifier powerplane reads: a disk's `unique_id` on a SAN-attached VIOS is 46 to
@@ -97,17 +140,22 @@ pub(crate) fn check_lun(what: &'static str, name: &str) -> Result<(), NameError>
     if name.trim() != name {
         return Err(NameError::BadChar { what, name: name.to_owned(), ch: ' ' });
     }
-    check_chars(what, &name.replace(' ', "_"))
+    check_chars(what, name, true)
 }
 
-/// The characters every name and identifier may have, and never a leading `-`.
-fn check_chars(what: &'static str, name: &str) -> Result<(), NameError> {
+/// The characters every name and identifier may have (and the space where `space`), and never a
+/// leading `-`.
+fn check_chars(what: &'static str, name: &str, space: bool) -> Result<(), NameError> {
     if name.starts_with('-') {
         return Err(NameError::LeadingDash { what, name: name.to_owned() });
     }
-    // What the message promises, and nothing a shell or an HMC command line treats
-    // specially: names end up unquoted in `chhwres -p NAME` and inside `viosvrcmd -c "..."`.
-    if let Some(ch) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))) {
+    // What the message promises, and nothing a shell or an HMC command line treats specially
+    // inside double quotes: names end up in `chhwres -p NAME` (quoted when they hold a space,
+    // `crate::hmc_word`) and inside `-i "name=NAME,…"`.
+    if let Some(ch) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':') || (space && *c == ' ')))
+    {
         return Err(NameError::BadChar { what, name: name.to_owned(), ch });
     }
     Ok(())
@@ -134,6 +182,12 @@ macro_rules! name_type {
             /// The name as text.
             pub fn as_str(&self) -> &str {
                 &self.0
+            }
+
+            /// The name as one word of an HMC command line (`-p "db prod 01"`), quoted by
+            /// [`crate::hmc_word`] when it needs it; a name without a space is unchanged.
+            pub fn word(&self) -> std::borrow::Cow<'_, str> {
+                crate::hmc_word(&self.0)
             }
         }
 
@@ -178,37 +232,44 @@ macro_rules! name_type {
 }
 
 name_type!(
-    /// A managed system (frame, CEC), e.g. `p72` or `IBM_MMA_P6_102615A_SOLCHMS05`.
-    FrameName, "frame"
+    /// A managed system (frame, CEC), e.g. `p72` or `IBM_MMA_P6_102615A_SOLCHMS05`; an HMC
+    /// name, so it may hold inner spaces (`p9 lab 1`), never a leading or trailing one.
+    FrameName, "frame", check_hmc_name
 );
 name_type!(
-    /// A Virtual I/O Server partition, e.g. `p72vio1`.
-    ViosName, "VIOS"
+    /// A Virtual I/O Server partition, e.g. `p72vio1`; an HMC name (inner spaces allowed).
+    ViosName, "VIOS", check_hmc_name
 );
 name_type!(
-    /// A `ViosPair` object.
-    ViosPairName, "VIOS pair"
+    /// A `ViosPair` object; observation names it after its frame (`FRAME-vios`), so it allows
+    /// what a frame name allows.
+    ViosPairName, "VIOS pair", check_hmc_name
 );
 name_type!(
-    /// A client partition (LPAR), e.g. `lpar_6_sotchax11`.
-    PartitionName, "partition"
+    /// A client partition (LPAR), e.g. `lpar_6_sotchax11` or `db prod 01`; an HMC name (inner
+    /// spaces allowed).
+    PartitionName, "partition", check_hmc_name
 );
 name_type!(
-    /// A `SharedProcessorPool` object (the manifest's name, not the HMC pool name).
-    ProcPoolObjectName, "shared processor pool object"
+    /// A `SharedProcessorPool` object (the manifest's name, not the HMC pool name); named after
+    /// its frame and pool (`FRAME-POOL`), so it allows what those allow.
+    ProcPoolObjectName, "shared processor pool object", check_hmc_name
 );
 name_type!(
     /// A shared processor pool as the HMC names it on a frame (`poolName`, e.g. `prodpool`);
-    /// partitions reference this, so the reference resolves on whichever frame they run.
-    ProcPoolName, "shared processor pool"
+    /// partitions reference this, so the reference resolves on whichever frame they run. An HMC
+    /// name (inner spaces allowed).
+    ProcPoolName, "shared processor pool", check_hmc_name
 );
 name_type!(
-    /// A `SharedMemoryPool` object.
-    MemPoolName, "shared memory pool"
+    /// A `SharedMemoryPool` object; named after its frame (`FRAME-ams`), so it allows what a
+    /// frame name allows.
+    MemPoolName, "shared memory pool", check_hmc_name
 );
 name_type!(
-    /// A `SharedEthernetAdapter` object.
-    SeaName, "shared ethernet adapter"
+    /// A `SharedEthernetAdapter` object; named after its frame (`FRAME-sea`), so it allows what
+    /// a frame name allows.
+    SeaName, "shared ethernet adapter", check_hmc_name
 );
 name_type!(
     /// A `Settings` object.
@@ -230,8 +291,9 @@ name_type!(
 );
 name_type!(
     /// A partition profile, e.g. `default_profile` (what the HMC names the profile of a
-    /// partition it creates) or `normal`; a partition may have several.
-    ProfileName, "profile"
+    /// partition it creates) or `normal`; a partition may have several. An HMC name (inner
+    /// spaces allowed).
+    ProfileName, "profile", check_hmc_name
 );
 
 impl DeviceName {
@@ -283,7 +345,8 @@ mod tests {
     #[test]
     fn refuses_what_breaks_hmc_commands() {
         assert!(matches!(PartitionName::new(""), Err(NameError::Empty { .. })));
-        assert!(matches!(PartitionName::new("a b"), Err(NameError::BadChar { ch: ' ', .. })));
+        assert!(matches!(DeviceName::new("a b"), Err(NameError::BadChar { ch: ' ', .. })));
+        assert!(matches!(ClusterName::new("a b"), Err(NameError::BadChar { ch: ' ', .. })));
         assert!(matches!(PartitionName::new("a,b"), Err(NameError::BadChar { ch: ',', .. })));
         assert!(matches!(PartitionName::new("x".repeat(48)), Err(NameError::TooLong { len: 48, .. })));
         assert!(PartitionName::new("x".repeat(47)).is_ok());
@@ -296,7 +359,41 @@ mod tests {
 
     #[test]
     fn serde_checks_names() {
-        let err = serde_yaml::from_str::<FrameName>("\"a b\"").unwrap_err();
+        let err = serde_yaml::from_str::<DeviceName>("\"a b\"").unwrap_err();
         assert!(err.to_string().contains("contains ' '"), "{err}");
+        let err = serde_yaml::from_str::<FrameName>("\"a b \"").unwrap_err();
+        assert!(err.to_string().contains("begins or ends with a space"), "{err}");
+        assert_eq!(serde_yaml::from_str::<PartitionName>("db prod 01").unwrap().as_str(), "db prod 01");
+    }
+
+    /// Issue 31 item 3: the names the HMC gives hold inner spaces; never a leading or trailing
+    /// one, and every other refusal stands (and device names never hold one).
+    #[test]
+    fn hmc_names_hold_inner_spaces() {
+        assert!(PartitionName::new("db prod 01").is_ok());
+        assert!(PartitionName::new("two  spaces").is_ok());
+        assert!(FrameName::new("Server-9009-42A-SN7800F0X p9 lab").is_ok());
+        assert!(ViosName::new("vios 1").is_ok());
+        assert!(ProfileName::new("normal profile").is_ok());
+        assert!(ProcPoolName::new("prod pool").is_ok());
+        // Object names derived from a frame's name allow what it allows.
+        assert!(ViosPairName::new("p9 lab-vios").is_ok());
+        assert!(SeaName::new("p9 lab-sea").is_ok());
+        assert!(MemPoolName::new("p9 lab-ams").is_ok());
+        assert!(ProcPoolObjectName::new("p9 lab-DefaultPool").is_ok());
+        for edge in [" db", "db ", " ", "  "] {
+            assert!(matches!(PartitionName::new(edge), Err(NameError::EdgeSpace { .. })), "{edge:?}");
+        }
+        assert!(matches!(PartitionName::new("db\tprod"), Err(NameError::BadChar { ch: '\t', .. })));
+        assert!(matches!(PartitionName::new("db prod,01"), Err(NameError::BadChar { ch: ',', .. })));
+        assert!(matches!(PartitionName::new("-db prod"), Err(NameError::LeadingDash { .. })));
+        assert!(matches!(PartitionName::new("db \"prod\""), Err(NameError::BadChar { ch: '"', .. })));
+        assert!(matches!(PartitionName::new("db $prod"), Err(NameError::BadChar { ch: '$', .. })));
+        assert!(matches!(
+            PartitionName::new(format!("db {}", "x".repeat(45))),
+            Err(NameError::TooLong { len: 48, .. })
+        ));
+        assert!(matches!(DeviceName::new("hdisk 3"), Err(NameError::BadChar { ch: ' ', .. })));
+        assert!(matches!(SettingsName::new("a b"), Err(NameError::BadChar { ch: ' ', .. })));
     }
 }

@@ -9,6 +9,7 @@ mod drift;
 #[path = "../../examples/estate_gen/mod.rs"]
 mod estate_gen;
 mod hmc_corpus;
+mod hmc_names;
 mod hmc_ssh;
 mod hmc_syntax;
 mod plan;

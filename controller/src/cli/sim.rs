@@ -541,7 +541,7 @@ fn show(out: &mut dyn Write, r: &Report) -> std::io::Result<()> {
             let left =
                 if st.remaining_secs > 0 { format!(", about {} s left", st.remaining_secs) } else { String::new() };
             let fix = if st.state == powerplane_model::status::MigrationState::Failed {
-                format!("  recover: migrlpar -o r -m {} -p {}", m.from, m.partition)
+                format!("  recover: migrlpar -o r -m {} -p {}", m.from.word(), m.partition.word())
             } else {
                 String::new()
             };

@@ -198,7 +198,8 @@ fn reason_finding(p: &Partition, f: &FrameName, why: &Ineligible) -> Option<Diag
                 "frame `{f}` has no running VIOS with the mover service partition attribute, which an active migration needs (the HMC refuses it with HSCLA297)"
             ),
             format!(
-                "set it on a VIOS of {f} (`chsyscfg -r lpar -m {f} -i \"name=VIOS,msp=1\"`, `msp: true` in the inventory), or stop the partition so that it moves inactive"
+                "set it on a VIOS of {f} (`chsyscfg -r lpar -m {} -i \"name=VIOS,msp=1\"`, `msp: true` in the inventory), or stop the partition so that it moves inactive",
+                f.word()
             ),
         ),
         Ineligible::NoSanStorage => part(

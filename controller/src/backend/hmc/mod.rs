@@ -236,8 +236,8 @@ impl<T: Transport> Hmc<T> {
     ) -> Result<Located, BackendError> {
         let mut cmds = Vec::new();
         for f in frames {
-            cmds.push(format!("lssyscfg -r lpar -m {f} -F name"));
-            cmds.push(format!("lslparmigr -r lpar -m {f} -F {}", l::fields(l::LPARMIGR)));
+            cmds.push(format!("lssyscfg -r lpar -m {} -F name", f.word()));
+            cmds.push(format!("lslparmigr -r lpar -m {} -F {}", f.word(), l::fields(l::LPARMIGR)));
         }
         let out = run_batch(t, &cmds).await?;
         let mut located = Located::Nowhere;
@@ -322,7 +322,9 @@ impl<T: Transport> Hmc<T> {
                 }
                 Ok(Located::Failed(f)) => {
                     return Err(BackendError::refused_plain(format!(
-                        "the migration of {partition} failed part-way; it awaits `migrlpar -o r -m {f} -p {partition}`"
+                        "the migration of {partition} failed part-way; it awaits `migrlpar -o r -m {} -p {}`",
+                        f.word(),
+                        partition.word()
                     )));
                 }
                 Ok(Located::Nowhere) => {
@@ -491,8 +493,10 @@ async fn list_frames<T: Transport>(
     for (f, _) in &frames {
         for (c, fields) in &PER_FRAME {
             let (head, tail) = c.split_once(" -r ").expect("every listing has -r");
-            let (r, rest) = tail.split_once(' ').unwrap_or((tail, ""));
-            cmds.push(format!("{head} -r {r} -m {f} {rest} -F {}", l::fields(fields)).replace("  ", " "));
+            // The rest of the options after the frame; never a blank squeezed out of the line,
+            // which would change a frame name holding two spaces.
+            let (r, rest) = tail.split_once(' ').map_or((tail, String::new()), |(r, rest)| (r, format!(" {rest}")));
+            cmds.push(format!("{head} -r {r} -m {}{rest} -F {}", f.word(), l::fields(fields)));
         }
     }
     let out = run_batch(t, &cmds).await?;
@@ -524,11 +528,11 @@ fn frame_listings<T: Transport>(t: &T, f: &FrameName, sys: Record, outs: &[Comma
                 parsed.push(Vec::new());
                 continue;
             }
-            return Err(format!("`{c} -m {f}` failed: {}", hscl::classify(&o.stdout, &o.stderr)));
+            return Err(format!("`{c} -m {}` failed: {}", f.word(), hscl::classify(&o.stdout, &o.stderr)));
         }
         match listing(&o.stdout, fields) {
             Ok(r) => parsed.push(r),
-            Err(e) => return Err(format!("{}", parse_error(t, &format!("{c} -m {f}"), &e))),
+            Err(e) => return Err(format!("{}", parse_error(t, &format!("{c} -m {}", f.word()), &e))),
         }
     }
     let mut it = parsed.into_iter();
@@ -549,7 +553,8 @@ fn frame_listings<T: Transport>(t: &T, f: &FrameName, sys: Record, outs: &[Comma
 }
 
 fn viosvrcmd(frame: &FrameName, vios: &ViosName, cmd: &str) -> String {
-    format!("viosvrcmd -m {frame} -p {vios} -t {VIOS_TIMEOUT_SECS} -c \"{cmd}\"")
+    // As `powerplane_model::viosvrcmd` renders it, with the HMC's bound on how long it runs.
+    format!("viosvrcmd -m {} -p {} -t {VIOS_TIMEOUT_SECS} -c \"{cmd}\"", frame.word(), vios.word())
 }
 
 impl<T: Transport> Hypervisor for Hmc<T> {

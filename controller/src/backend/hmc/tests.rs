@@ -98,6 +98,49 @@ async fn a_vios_that_is_down_keeps_what_it_had_when_last_seen() {
     same_through_the_emulator(&sim, &fresh).await;
 }
 
+/// Issue 31 item 3: an estate whose frame, VIOS and partition names hold spaces
+/// (`tests/fixtures/spaced-names`, and again with two spaces in a row in the frame's name) reads
+/// back through the emulator's listings as the simulator has it, and a resize rendered with
+/// those names (quoted) is carried out.
+#[tokio::test]
+async fn names_with_spaces_read_back_and_change_through_the_emulator() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/spaced-names");
+    for frame in ["p9 lab 1", "p9  lab  1"] {
+        let dir = tempfile::tempdir().unwrap();
+        for (from, to) in [("hardware.yaml", "hardware.yaml"), ("manifests/estate.yaml", "estate.yaml")] {
+            let text = std::fs::read_to_string(fixture.join(from)).unwrap();
+            std::fs::write(dir.path().join(to), text.replace("p9 lab 1", frame)).unwrap();
+        }
+        let sim = Simulator::new(sim::build(Some(dir.path()), 0).expect("the fixture builds"), None, Clock::new(0.0));
+        let hmc = Hmc::new(vec![Local(HmcShell::new(sim.clone(), None))]);
+        same_through_the_emulator(&sim, &hmc).await;
+        let seen = hmc.observe().await.unwrap();
+        let db = powerplane_model::PartitionName::new("db prod 01").unwrap();
+        assert!(seen.partitions.contains_key(&db), "{:?}", seen.partitions.keys().collect::<Vec<_>>());
+        let op = Op::UpdatePartition {
+            frame: FrameName::new(frame).unwrap(),
+            partition: db.clone(),
+            change: powerplane_model::action::PartitionChange {
+                memory: Some((powerplane_model::MemoryMb(8192), powerplane_model::MemoryMb(12288))),
+                ..Default::default()
+            },
+        };
+        assert_eq!(op.command(), format!(r#"chhwres -r mem -m "{frame}" -o a -p "db prod 01" -q 4096"#));
+        let action = Action {
+            id: powerplane_model::ActionId("a1".into()),
+            op,
+            after: Vec::new(),
+            when: Default::default(),
+            reason: "resize".into(),
+            claims: Default::default(),
+        };
+        hmc.execute(&action).await.expect("the resize runs");
+        let after = hmc.observe().await.unwrap();
+        assert_eq!(after.partitions[&db].spec.memory.desired_mb, powerplane_model::MemoryMb(12288));
+        same_through_the_emulator(&sim, &hmc).await;
+    }
+}
+
 /// A transport that refuses scripts longer than Linux takes as one argument (128 KiB).
 struct ArgLimited(Local);
 

@@ -270,7 +270,9 @@ pub(crate) fn migration_failed(
         class: 'S',
         resource: partition.to_string(),
         description: format!(
-            "migration to {to} failed part-way; {partition} waits for recovery (migrlpar -o r -m {from} -p {partition})"
+            "migration to {to} failed part-way; {partition} waits for recovery (migrlpar -o r -m {} -p {})",
+            from.word(),
+            partition.word()
         ),
     });
 }

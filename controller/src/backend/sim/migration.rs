@@ -72,7 +72,8 @@ fn choose_msps(
         let first = fr.hw.vios.first().map_or("VIOS".to_owned(), |v| v.name.to_string());
         if msps.is_empty() {
             return Err(BackendError::refused_plain(format!(
-                "HSCLA297 The DLPAR Resource Manager (DRM) capability bits 0x0 for mover service partition (MSP) {first} indicate that partition mobility functions are not supported on the partition. (No running Virtual I/O Server of {frame} has the mover service partition attribute set: chsyscfg -r lpar -m {frame} -i \"name={first},msp=1\".)"
+                "HSCLA297 The DLPAR Resource Manager (DRM) capability bits 0x0 for mover service partition (MSP) {first} indicate that partition mobility functions are not supported on the partition. (No running Virtual I/O Server of {frame} has the mover service partition attribute set: chsyscfg -r lpar -m {} -i \"name={first},msp=1\".)",
+                frame.word()
             )));
         }
         let chosen = match want {
@@ -401,7 +402,9 @@ pub(crate) fn abort(s: &mut SimState, name: &PartitionName, from: &FrameName) ->
             let (to, percent) = (o.to.clone(), o.percent(now));
             super::events::migration_failed(s, name, from, &to, now);
             Ok(format!(
-                "The migration of {name} from {from} to {to} was stopped at {percent}%; recover it with migrlpar -o r -m {from} -p {name}."
+                "The migration of {name} from {from} to {to} was stopped at {percent}%; recover it with migrlpar -o r -m {} -p {}.",
+                from.word(),
+                name.word()
             ))
         }
         _ => Err(BackendError::refused_plain(format!("No migration of {name} is in progress."))),

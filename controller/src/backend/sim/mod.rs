@@ -513,7 +513,9 @@ impl Simulator {
                 migration::Progress::Done => break,
                 migration::Progress::Failed => {
                     return Err(BackendError::refused_plain(format!(
-                        "The migration of {name} from {from} to {to} failed part-way. The partition is left migrating on both managed systems; recover it with migrlpar -o r -m {from} -p {name}."
+                        "The migration of {name} from {from} to {to} failed part-way. The partition is left migrating on both managed systems; recover it with migrlpar -o r -m {} -p {}.",
+                        from.word(),
+                        name.word()
                     )));
                 }
                 migration::Progress::Gone => {

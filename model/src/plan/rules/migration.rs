@@ -146,7 +146,8 @@ impl Planner<'_, '_> {
                     .and_then(|h| h.spec.vios.first())
                     .map_or("VIOS".to_owned(), |v| v.name.to_string());
                 return Err(format!(
-                    "{object}: an active migration needs a mover service partition on the {side} frame {frame}, and no running VIOS there has the attribute set (the HMC refuses it: HSCLA297 ... for mover service partition (MSP) {vios} indicate that partition mobility functions are not supported on the partition). Set it on a VIOS of {frame} (`chsyscfg -r lpar -m {frame} -i \"name={vios},msp=1\"`; `msp: true` in the inventory), or stop the partition so that it moves inactive"
+                    "{object}: an active migration needs a mover service partition on the {side} frame {frame}, and no running VIOS there has the attribute set (the HMC refuses it: HSCLA297 ... for mover service partition (MSP) {vios} indicate that partition mobility functions are not supported on the partition). Set it on a VIOS of {frame} (`chsyscfg -r lpar -m {} -i \"name={vios},msp=1\"`; `msp: true` in the inventory), or stop the partition so that it moves inactive",
+                    frame.word()
                 ));
             }
         }

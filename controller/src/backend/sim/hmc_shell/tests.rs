@@ -48,13 +48,33 @@ mod hostile_names {
 
     proptest! {
         /// Any string holding a character a shell or an HMC command line acts on is refused,
-        /// whatever kind of name it is.
+        /// whatever kind of name it is; the one exception is a space inside a name the HMC
+        /// gives (issue 31 item 3), which is quoted where it is rendered (below).
         #[test]
         fn names_with_shell_characters_are_refused(prefix in "[a-z]{0,5}", c in proptest::sample::select(SHELL), suffix in ".{0,5}") {
             let s = format!("{prefix}{c}{suffix}");
+            prop_assert!(DeviceName::new(s.clone()).is_err());
+            let spaced = s.replacen(c, "", 1);
+            if c != ' ' || spaced.starts_with(' ') || spaced.ends_with(' ') || prefix.is_empty() || suffix.is_empty() || ViosName::new(spaced.clone()).is_err() {
+                // Anything else in it, or a space at an edge: refused.
+                prop_assert!(PartitionName::new(s.clone()).is_err());
+                prop_assert!(FrameName::new(s.clone()).is_err());
+                prop_assert!(ViosName::new(s).is_err());
+            } else {
+                prop_assert!(PartitionName::new(s.clone()).is_ok());
+                prop_assert!(FrameName::new(s.clone()).is_ok());
+                prop_assert!(ViosName::new(s).is_ok());
+            }
+        }
+
+        /// A space at either end of a name is refused, whatever kind of name it is.
+        #[test]
+        fn names_with_a_space_at_an_edge_are_refused(name in "[A-Za-z0-9_.:]{1,20}", front in any::<bool>()) {
+            let s = if front { format!(" {name}") } else { format!("{name} ") };
             prop_assert!(PartitionName::new(s.clone()).is_err());
             prop_assert!(FrameName::new(s.clone()).is_err());
             prop_assert!(ViosName::new(s.clone()).is_err());
+            prop_assert!(powerplane_model::ProfileName::new(s.clone()).is_err());
             prop_assert!(DeviceName::new(s).is_err());
         }
 
@@ -86,25 +106,47 @@ mod hostile_names {
             vios in "[A-Za-z0-9_.:][A-Za-z0-9_.:-]{0,46}",
             dev in "[A-Za-z0-9_.:][A-Za-z0-9_.:-]{0,19}",
         ) {
-            let (f, t) = (FrameName::new(frame.clone()).unwrap(), FrameName::new(to.clone()).unwrap());
-            let (p, v) = (PartitionName::new(lpar.clone()).unwrap(), ViosName::new(vios.clone()).unwrap());
-            let d = DeviceName::new(dev.clone()).unwrap();
-            let mig = Op::MigratePartition { partition: p.clone(), from: f.clone(), to: t.clone(), redundant: None, msp: None };
-            let w = words(&mig.command());
-            let o = Opts::parse(&w).unwrap();
-            prop_assert_eq!((o.get("-m"), o.get("-t"), o.get("-p")), (Some(frame.as_str()), Some(to.as_str()), Some(lpar.as_str())));
-            let start = Op::StartPartition { frame: f.clone(), partition: p.clone(), force: false };
-            let w = words(&start.command());
-            let o = Opts::parse(&w).unwrap();
-            prop_assert_eq!((o.get("-m"), o.get("-n")), (Some(frame.as_str()), Some(lpar.as_str())));
-            // Through viosvrcmd the VIOS command is one quoted word, whose own words hold the device.
-            let chdev = Op::SetSeaHaMode { frame: f, vios: v, device: d, mode: SeaHaMode::Standby };
-            let w = words(&chdev.command());
-            let o = Opts::parse(&w).unwrap();
-            prop_assert_eq!(o.get("-p"), Some(vios.as_str()));
-            let inner = words(o.get("-c").unwrap());
-            prop_assert_eq!(inner, vec!["chdev".to_owned(), "-dev".into(), dev, "-attr".into(), "ha_mode=standby".into()]);
+            one_word_each(frame, to, lpar, vios, dev)?;
         }
+
+        /// A name the HMC gives with inner spaces is one (quoted) word too (issue 31 item 3).
+        #[test]
+        fn names_with_inner_spaces_stay_one_word_on_the_hmc_side(
+            frame in "[A-Za-z0-9_.:]([A-Za-z0-9_.: -]{0,45}[A-Za-z0-9_.:-])?",
+            to in "[A-Za-z0-9_.:]([A-Za-z0-9_.: -]{0,45}[A-Za-z0-9_.:-])?",
+            lpar in "[A-Za-z0-9_.:]([A-Za-z0-9_.: -]{0,45}[A-Za-z0-9_.:-])?",
+            vios in "[A-Za-z0-9_.:]([A-Za-z0-9_.: -]{0,45}[A-Za-z0-9_.:-])?",
+            dev in "[A-Za-z0-9_.:][A-Za-z0-9_.:-]{0,19}",
+        ) {
+            one_word_each(frame, to, lpar, vios, dev)?;
+        }
+    }
+
+    /// The names are each one word of the rendered commands, where the HMC reads them.
+    fn one_word_each(frame: String, to: String, lpar: String, vios: String, dev: String) -> Result<(), TestCaseError> {
+        let (f, t) = (FrameName::new(frame.clone()).unwrap(), FrameName::new(to.clone()).unwrap());
+        let (p, v) = (PartitionName::new(lpar.clone()).unwrap(), ViosName::new(vios.clone()).unwrap());
+        let d = DeviceName::new(dev.clone()).unwrap();
+        let mig =
+            Op::MigratePartition { partition: p.clone(), from: f.clone(), to: t.clone(), redundant: None, msp: None };
+        let w = words(&mig.command());
+        let o = Opts::parse(&w).unwrap();
+        prop_assert_eq!(
+            (o.get("-m"), o.get("-t"), o.get("-p")),
+            (Some(frame.as_str()), Some(to.as_str()), Some(lpar.as_str()))
+        );
+        let start = Op::StartPartition { frame: f.clone(), partition: p.clone(), force: false };
+        let w = words(&start.command());
+        let o = Opts::parse(&w).unwrap();
+        prop_assert_eq!((o.get("-m"), o.get("-n")), (Some(frame.as_str()), Some(lpar.as_str())));
+        // Through viosvrcmd the VIOS command is one quoted word, whose own words hold the device.
+        let chdev = Op::SetSeaHaMode { frame: f, vios: v, device: d, mode: SeaHaMode::Standby };
+        let w = words(&chdev.command());
+        let o = Opts::parse(&w).unwrap();
+        prop_assert_eq!(o.get("-p"), Some(vios.as_str()));
+        let inner = words(o.get("-c").unwrap());
+        prop_assert_eq!(inner, vec!["chdev".to_owned(), "-dev".into(), dev, "-attr".into(), "ha_mode=standby".into()]);
+        Ok(())
     }
 }
 
@@ -132,6 +174,76 @@ async fn rendered_commands_read_back_into_their_operations() {
         Op::ConfigureDevices { frame: f.clone(), vios: powerplane_model::ViosName::new("bvio82").unwrap() },
         Op::SaveProfile { frame: f.clone(), vios: powerplane_model::ViosName::new("bvio82").unwrap() },
         Op::StopVios { frame: f.clone(), vios: powerplane_model::ViosName::new("bvio82").unwrap() },
+    ] {
+        let words = shlex::split(&op.command()).unwrap();
+        assert_eq!(commands::parse(&s, &words), Ok(op.clone()), "{}", op.command());
+    }
+}
+
+/// The emulator over `tests/fixtures/spaced-names`: a frame `p9 lab 1`, VIOS `p9 vios 1` and
+/// `p9 vios 2`, a partition `db prod 01`.
+fn spaced_shell() -> HmcShell {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/spaced-names");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture.join("hardware.yaml"), dir.path().join("hardware.yaml")).unwrap();
+    std::fs::copy(fixture.join("manifests/estate.yaml"), dir.path().join("estate.yaml")).unwrap();
+    let state = sim::build(Some(dir.path()), 0).expect("the fixture builds");
+    HmcShell::new(Simulator::new(state, None, Clock::new(0.0)), None)
+}
+
+/// Issue 31 item 3: names with spaces are quoted words on the command line (`-m "p9 lab 1"`,
+/// `--filter "lpar_names=db prod 01"`), and the listings print them as an HMC does: as they
+/// are, a value being quoted only when it holds a comma.
+#[tokio::test]
+async fn names_with_spaces_are_listed_as_an_hmc_lists_them() {
+    let sh = spaced_shell();
+    let out = sh.run("lssyscfg -r sys -F name,state").await;
+    assert_eq!((out.stdout.as_str(), out.code), ("p9 lab 1,Operating\n", 0), "{out:?}");
+    let out = sh.run(r#"lssyscfg -r lpar -m "p9 lab 1" -F name,lpar_env"#).await;
+    assert_eq!(out.stdout, "p9 vios 1,vioserver\np9 vios 2,vioserver\ndb prod 01,aixlinux\n", "{out:?}");
+    let out = sh.run(r#"lssyscfg -r lpar -m "p9 lab 1" --filter "lpar_names=db prod 01""#).await;
+    assert!(out.stdout.starts_with("name=db prod 01,lpar_id=3,"), "{out:?}");
+    let out = sh
+        .run(r#"lshwres -r mem -m 'p9 lab 1' --level lpar --filter "lpar_names=db prod 01" -F lpar_name,curr_mem"#)
+        .await;
+    assert_eq!((out.stdout.as_str(), out.code), ("db prod 01,8192\n", 0), "{out:?}");
+    let out = sh.run(r#"viosvrcmd -m "p9 lab 1" -p "p9 vios 1" -c "lsdev -dev hdisk2 -attr""#).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("reserve_policy") && !out.stdout.starts_with("HSCL"), "{out:?}");
+    // Unquoted, a name is several words, and the HMC refuses the line.
+    let out = sh.run("lssyscfg -r lpar -m p9 lab 1 -F name").await;
+    assert_ne!(out.code, 0, "{out:?}");
+}
+
+/// Issue 31 item 3: changing commands rendered with names that hold spaces read back into
+/// their operations.
+#[tokio::test]
+async fn rendered_commands_with_spaced_names_read_back_into_their_operations() {
+    use powerplane_model::action::{ChangeMethod, PartitionChange};
+    use powerplane_model::{FrameName, MemoryMb, Op, PartitionName, ViosName};
+    let sh = spaced_shell();
+    let s = sh.sim.snapshot().await;
+    let f = FrameName::new("p9 lab 1").unwrap();
+    let t = FrameName::new("p10 dr site").unwrap();
+    let p = PartitionName::new("db prod 01").unwrap();
+    let v = ViosName::new("p9 vios 2").unwrap();
+    let mem = |to| PartitionChange { memory: Some((MemoryMb(8192), MemoryMb(to))), ..Default::default() };
+    for op in [
+        Op::StartPartition { frame: f.clone(), partition: p.clone(), force: true },
+        Op::StopPartition { frame: f.clone(), partition: p.clone() },
+        Op::DeletePartition { frame: f.clone(), partition: p.clone() },
+        Op::UpdatePartition { frame: f.clone(), partition: p.clone(), change: mem(12288) },
+        Op::UpdatePartition {
+            frame: f.clone(),
+            partition: p.clone(),
+            change: PartitionChange { method: ChangeMethod::Profile, ..mem(4096) },
+        },
+        Op::MigratePartition { partition: p.clone(), from: f.clone(), to: t.clone(), redundant: None, msp: None },
+        Op::ValidateMigration { partition: p.clone(), from: f.clone(), to: t.clone(), redundant: None, msp: None },
+        Op::ConfigureDevices { frame: f.clone(), vios: v.clone() },
+        Op::SaveProfile { frame: f.clone(), vios: v.clone() },
+        Op::StopVios { frame: f.clone(), vios: v.clone() },
+        Op::StartVios { frame: f.clone(), vios: v.clone() },
     ] {
         let words = shlex::split(&op.command()).unwrap();
         assert_eq!(commands::parse(&s, &words), Ok(op.clone()), "{}", op.command());
