@@ -3,33 +3,17 @@
 //! (a frame that is not Operating, a VIOS without RMC) is set aside and named, never an
 //! aborted observation.
 
-use std::process::Output;
-
 use super::hmc_ssh::through;
 use super::sshd::Sshd;
-use super::support::{Lab, copy_dir, root};
-
-fn text(o: &Output) -> String {
-    format!("{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
+use super::support::{Lab, text};
 
 /// The POWER9/Power10 estate: its hardware and, as brownfield, its manifests realised by
-/// `sim init`.
+/// `sim init`. An inventory says where a partition runs now: aix-prod, which may run on either
+/// frame, runs on the POWER9.
 fn power9_estate() -> Lab {
-    let lab = Lab::new();
-    let fixture = root().join("tests/fixtures/p9-estate");
-    std::fs::remove_dir_all(lab.manifests()).unwrap();
-    copy_dir(&fixture.join("manifests"), &lab.manifests());
-    let inv = lab.dir.path().join("inventory");
-    std::fs::create_dir_all(&inv).unwrap();
-    std::fs::copy(fixture.join("hardware.yaml"), inv.join("hardware.yaml")).unwrap();
-    // An inventory says where a partition runs now: aix-prod, which may run on either frame,
-    // runs on the POWER9.
-    let estate = std::fs::read_to_string(fixture.join("manifests/estate.yaml")).unwrap();
-    let now = super::support::replaced(&estate, "placement: {anyOf: [p9-sys, p10-sys]}", "placement: {frame: p9-sys}");
-    std::fs::write(inv.join("estate.yaml"), now).unwrap();
-    lab.cmd(&["--inventory", inv.to_str().unwrap(), "sim", "init"]).assert().success();
-    lab
+    Lab::from_fixture("p9-estate", |estate| {
+        super::support::replaced(&estate, "placement: {anyOf: [p9-sys, p10-sys]}", "placement: {frame: p9-sys}")
+    })
 }
 
 /// POWER9_base and the other spellings of the corpus, 51-character disk ids, a stopped

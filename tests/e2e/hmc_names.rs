@@ -9,11 +9,7 @@ use std::process::{Command, Output};
 
 use super::hmc_ssh::through;
 use super::sshd::Sshd;
-use super::support::{Lab, copy_dir, root};
-
-fn text(o: &Output) -> String {
-    format!("{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-}
+use super::support::{Lab, text};
 
 /// `powerplane --state-dir S ARGS` without `--hmc`: the controller's own state.
 fn local(state: &Path, args: &[&str]) -> Output {
@@ -30,16 +26,7 @@ fn local(state: &Path, args: &[&str]) -> Output {
 /// The spaced-names estate: its hardware and, as brownfield, its manifests realised by
 /// `sim init`.
 fn spaced_estate() -> Lab {
-    let lab = Lab::new();
-    let fixture = root().join("tests/fixtures/spaced-names");
-    std::fs::remove_dir_all(lab.manifests()).unwrap();
-    copy_dir(&fixture.join("manifests"), &lab.manifests());
-    let inv = lab.dir.path().join("inventory");
-    std::fs::create_dir_all(&inv).unwrap();
-    std::fs::copy(fixture.join("hardware.yaml"), inv.join("hardware.yaml")).unwrap();
-    std::fs::copy(fixture.join("manifests/estate.yaml"), inv.join("estate.yaml")).unwrap();
-    lab.cmd(&["--inventory", inv.to_str().unwrap(), "sim", "init"]).assert().success();
-    lab
+    Lab::from_fixture("spaced-names", |estate| estate)
 }
 
 #[test]

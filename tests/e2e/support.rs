@@ -105,6 +105,23 @@ impl Lab {
             .unwrap()
     }
 
+    /// A lab over the fixture estate `tests/fixtures/NAME`: its manifests, and its hardware and
+    /// manifests (as `inventory` edits them: where each partition runs now) realised by `sim
+    /// init` as a brownfield estate.
+    pub fn from_fixture(name: &str, inventory: impl Fn(String) -> String) -> Lab {
+        let lab = Lab::new();
+        let fixture = root().join("tests/fixtures").join(name);
+        fs::remove_dir_all(lab.manifests()).unwrap();
+        copy_dir(&fixture.join("manifests"), &lab.manifests());
+        let inv = lab.dir.path().join("inventory");
+        fs::create_dir_all(&inv).unwrap();
+        fs::copy(fixture.join("hardware.yaml"), inv.join("hardware.yaml")).unwrap();
+        let estate = fs::read_to_string(fixture.join("manifests/estate.yaml")).unwrap();
+        fs::write(inv.join("estate.yaml"), inventory(estate)).unwrap();
+        lab.cmd(&["--inventory", inv.to_str().unwrap(), "sim", "init"]).assert().success();
+        lab
+    }
+
     /// `powerplane validate m/`.
     pub fn validate(&self) -> Command {
         let m = self.manifests();
@@ -137,6 +154,11 @@ fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
 pub fn replaced(text: &str, from: &str, to: &str) -> String {
     assert!(text.contains(from), "no {from:?} to replace");
     text.replacen(from, to, 1)
+}
+
+/// What a command printed, both streams, for assertion messages.
+pub fn text(o: &std::process::Output) -> String {
+    format!("{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {
