@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::plan::capacity::Claims;
 
 use crate::manifest::{Hook, HookPoint, Kind, PartitionSpec, TrunkSpec};
-use crate::names::{ClusterName, DeviceName, FrameName, PartitionName, ProcPoolName, ViosName};
+use crate::names::{ClusterName, DeviceName, FrameName, PartitionName, ProcPoolId, ProcPoolName, ViosName};
 use crate::status::SeaHaMode;
 use crate::units::{MemoryMb, ProcUnits};
 
@@ -194,9 +194,22 @@ pub enum ChangeMethod {
 #[serde(tag = "op", rename_all = "camelCase")]
 pub enum Op {
     /// See [`ActionKind::CreateSharedProcessorPool`].
-    CreateSharedProcessorPool { frame: FrameName, pool: ProcPoolName, max: ProcUnits, reserved: ProcUnits },
+    CreateSharedProcessorPool {
+        frame: FrameName,
+        /// The unused pool (`SharedPoolNN`) it configures.
+        pool_id: ProcPoolId,
+        pool: ProcPoolName,
+        max: ProcUnits,
+        reserved: ProcUnits,
+    },
     /// See [`ActionKind::UpdateSharedProcessorPool`].
-    UpdateSharedProcessorPool { frame: FrameName, pool: ProcPoolName, max: ProcUnits, reserved: ProcUnits },
+    UpdateSharedProcessorPool {
+        frame: FrameName,
+        pool_id: ProcPoolId,
+        pool: ProcPoolName,
+        max: ProcUnits,
+        reserved: ProcUnits,
+    },
     /// See [`ActionKind::CreateSharedMemoryPool`].
     CreateSharedMemoryPool { frame: FrameName, pool_mem: MemoryMb, max_pool_mem: MemoryMb, paging_vios: Vec<ViosName> },
     /// See [`ActionKind::UpdateSharedMemoryPool`].

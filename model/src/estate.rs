@@ -260,6 +260,7 @@ impl Estate {
             set_aside: extract_keys(&mut status.set_aside, frames),
             unknown_vios: extract_keys(&mut status.unknown_vios, frames),
             migration_limits: extract_keys(&mut status.migration_limits, frames),
+            proc_pool_slots: extract_keys(&mut status.proc_pool_slots, frames),
             unknown_partitions: extract_keys(&mut status.unknown_partitions, partitions),
             namesakes: {
                 let (old, kept) =
@@ -298,6 +299,7 @@ impl Estate {
         status.unknown_partitions.extend(fresh.status.unknown_partitions);
         status.namesakes.extend(fresh.status.namesakes);
         status.migration_limits.extend(fresh.status.migration_limits);
+        status.proc_pool_slots.extend(fresh.status.proc_pool_slots);
         // A node's status goes with its partition: what the old partitions had is replaced.
         let mut old = old;
         for name in old.partitions.keys() {

@@ -11,14 +11,17 @@ use crate::names::{FrameName, ViosName};
 /// Renders `op` as one command line.
 pub(crate) fn render(op: &Op) -> String {
     match op {
-        Op::CreateSharedProcessorPool { frame, pool, max, reserved }
-        | Op::UpdateSharedProcessorPool { frame, pool, max, reserved } => {
-            format!(
-                "chhwres -r procpool -m {} -o s --poolname {} -a \"max_pool_proc_units={max},reserved_pool_proc_units={reserved}\"",
-                frame.word(),
-                pool.word()
-            )
-        }
+        // Pools 0 to 63 always exist: a new pool is an unused one configured by its id and
+        // named; a pool is changed by its id (IBM's `chhwres` man page: `-r procpool -o s
+        // {--poolname | --poolid}`, `new_name`).
+        Op::CreateSharedProcessorPool { frame, pool_id, pool, max, reserved } => format!(
+            "chhwres -r procpool -m {} -o s --poolid {pool_id} -a \"new_name={pool},max_pool_proc_units={max},reserved_pool_proc_units={reserved}\"",
+            frame.word()
+        ),
+        Op::UpdateSharedProcessorPool { frame, pool_id, max, reserved, .. } => format!(
+            "chhwres -r procpool -m {} -o s --poolid {pool_id} -a \"max_pool_proc_units={max},reserved_pool_proc_units={reserved}\"",
+            frame.word()
+        ),
         // seeds: ams-dual-vios-and-lpm.txt, Listing 1.
         Op::CreateSharedMemoryPool { frame, pool_mem, max_pool_mem, paging_vios } => format!(
             "chhwres -r mempool -m {} -o a -a \"pool_mem={},max_pool_mem={},\\\"paging_vios_names={}\\\"\"",
@@ -470,13 +473,25 @@ mod tests {
         // Each op with the (flag, name) words its lines must hold, and text the attribute list holds.
         let ops: Vec<Expected> = vec![
             (
-                Op::CreateSharedProcessorPool { frame: fr.clone(), pool: pool.clone(), max: u(200), reserved: u(0) },
-                vec![("-m", "p9 lab"), ("--poolname", "prod pool")],
-                vec![],
+                Op::CreateSharedProcessorPool {
+                    frame: fr.clone(),
+                    pool_id: crate::names::ProcPoolId(1),
+                    pool: pool.clone(),
+                    max: u(200),
+                    reserved: u(0),
+                },
+                vec![("-m", "p9 lab"), ("--poolid", "1")],
+                vec!["new_name=prod pool,"],
             ),
             (
-                Op::UpdateSharedProcessorPool { frame: fr.clone(), pool: pool.clone(), max: u(200), reserved: u(0) },
-                vec![("-m", "p9 lab"), ("--poolname", "prod pool")],
+                Op::UpdateSharedProcessorPool {
+                    frame: fr.clone(),
+                    pool_id: crate::names::ProcPoolId(1),
+                    pool: pool.clone(),
+                    max: u(200),
+                    reserved: u(0),
+                },
+                vec![("-m", "p9 lab"), ("--poolid", "1")],
                 vec![],
             ),
             (

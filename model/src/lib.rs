@@ -39,7 +39,7 @@ pub use estate::{
 pub use load::{Changed, ManifestSet, load, load_inventory, load_manifests};
 pub use names::{
     ClusterName, DeviceName, FrameName, Lun, MAX_LUN_LEN, MAX_NAME_LEN, MemPoolName, NameError, PartitionName,
-    ProcPoolName, ProcPoolObjectName, ProfileName, SeaName, ViosName, ViosPairName,
+    ProcPoolId, ProcPoolName, ProcPoolObjectName, ProfileName, SeaName, ViosName, ViosPairName,
 };
 pub use placement::{Eligibility, FrameUsage, Ineligible, Placer};
 pub use plan::{Plan, PlanOptions, plan};

@@ -314,6 +314,26 @@ impl DeviceName {
     }
 }
 
+/// A shared processor pool's id on its frame: `DefaultPool` is 0, `SharedPool01`..`SharedPool63`
+/// are 1 to 63. Every frame with multiple shared processor pools has all 64; "creating" a pool
+/// configures an unused one by its id (IBM's `chhwres`/`lshwres` man pages; pypowervm's
+/// `tests/data/shrprocpool.txt`: 64 pools).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+pub struct ProcPoolId(pub u8);
+
+impl ProcPoolId {
+    /// The highest id a frame has.
+    pub const MAX: u8 = 63;
+}
+
+impl fmt::Display for ProcPoolId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 impl ProcPoolName {
     /// The pool every frame has and that partitions use when they name none.
     pub fn default_pool() -> Self {

@@ -54,6 +54,48 @@ pub struct Status {
     /// for. A frame missing here has no published limit (the executor's own applies).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub migration_limits: BTreeMap<FrameName, MigrationLimits>,
+    /// The shared processor pools each frame has, by id (`lshwres -r procpool`): a pool is
+    /// configured, and created, by its id. A frame missing here lists none (no multiple shared
+    /// processor pools).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub proc_pool_slots: BTreeMap<FrameName, ProcPoolSlots>,
+}
+
+/// A frame's shared processor pools by id: the configured ones by name, and the ids of those
+/// not configured (maximum 0, named `SharedPoolNN`), which a new pool takes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcPoolSlots {
+    /// Each configured pool's id.
+    pub ids: BTreeMap<crate::names::ProcPoolName, crate::names::ProcPoolId>,
+    /// The ids not configured, lowest first.
+    pub unused: Vec<crate::names::ProcPoolId>,
+}
+
+impl ProcPoolSlots {
+    /// The slots of a frame whose ids were not listed (an estate written by hand, a snapshot
+    /// from before ids were read): its pools take ids 1, 2, … in name order, the rest are
+    /// unused.
+    pub fn derived<'a>(configured: impl IntoIterator<Item = &'a crate::names::ProcPoolName>) -> Self {
+        let mut names: Vec<&crate::names::ProcPoolName> = configured.into_iter().collect();
+        names.sort();
+        names.dedup();
+        let ids: BTreeMap<_, _> = names
+            .into_iter()
+            .zip(1..=crate::names::ProcPoolId::MAX)
+            .map(|(n, id)| (n.clone(), crate::names::ProcPoolId(id)))
+            .collect();
+        let taken = ids.len() as u8;
+        ProcPoolSlots {
+            ids,
+            unused: (taken + 1..=crate::names::ProcPoolId::MAX).map(crate::names::ProcPoolId).collect(),
+        }
+    }
+
+    /// Whether the frame has multiple shared processor pools at all (a POWER5 has only the
+    /// default one, and lists none).
+    pub fn has_pools(&self) -> bool {
+        !self.ids.is_empty() || !self.unused.is_empty()
+    }
 }
 
 /// A frame's limits on partition migrations (`lslparmigr -r sys`: IBM's `lslparmigr` man page;

@@ -23,8 +23,17 @@ pub fn apply(estate: &Estate, actions: &[Action]) -> Estate {
 
 fn step(e: &mut Estate, op: &Op) {
     match op {
-        Op::CreateSharedProcessorPool { frame, pool, max, reserved }
-        | Op::UpdateSharedProcessorPool { frame, pool, max, reserved } => {
+        Op::CreateSharedProcessorPool { frame, pool_id: id, pool, max, reserved }
+        | Op::UpdateSharedProcessorPool { frame, pool_id: id, pool, max, reserved } => {
+            if !e.status.proc_pool_slots.contains_key(frame) {
+                let derived = crate::status::ProcPoolSlots::derived(
+                    e.proc_pools.values().filter(|p| &p.spec.frame == frame).map(|p| &p.spec.pool_name),
+                );
+                e.status.proc_pool_slots.insert(frame.clone(), derived);
+            }
+            let slots = e.status.proc_pool_slots.get_mut(frame).expect("inserted above");
+            slots.unused.retain(|u| u != id);
+            slots.ids.insert(pool.clone(), *id);
             let spec = SharedProcessorPoolSpec {
                 frame: frame.clone(),
                 pool_name: pool.clone(),

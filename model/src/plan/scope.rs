@@ -386,6 +386,7 @@ impl Scope {
             set_aside: pick(&all, &st.set_aside),
             unknown_vios: pick(&self.frames, &st.unknown_vios),
             migration_limits: pick(&all, &st.migration_limits),
+            proc_pool_slots: pick(&all, &st.proc_pool_slots),
             unknown_partitions: pick(&self.partitions, &st.unknown_partitions),
             namesakes: st.namesakes.iter().filter(|n| all.contains(&n.frame)).cloned().collect(),
         };

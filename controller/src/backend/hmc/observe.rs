@@ -17,12 +17,12 @@ use powerplane_model::manifest::{
     SharedProcessorPoolSpec, StorageSpec, StorageVia, TrunkSpec, ViosHardwareSpec, ViosMember, ViosPairSpec,
 };
 use powerplane_model::status::{
-    BridgeMode, FrameState, LparState, MigrationLimits, MigrationState, MigrationStatus, Namesake, PagingDeviceStatus, PagingStatus,
-    PartitionStatus, SeaHaMode, SeaMemberStatus, SeaState, Status,
+    BridgeMode, FrameState, LparState, MigrationLimits, MigrationState, MigrationStatus, Namesake, PagingDeviceStatus,
+    PagingStatus, PartitionStatus, ProcPoolSlots, SeaHaMode, SeaMemberStatus, SeaState, Status,
 };
 use powerplane_model::{
-    DeviceName, Estate, FrameName, Lun, MemPoolName, MemoryMb, Object, PartitionName, ProcPoolName, ProcPoolObjectName,
-    ProcUnits, SeaName, ViosName, ViosPairName, VlanId,
+    DeviceName, Estate, FrameName, Lun, MemPoolName, MemoryMb, Object, PartitionName, ProcPoolId, ProcPoolName,
+    ProcPoolObjectName, ProcUnits, SeaName, ViosName, ViosPairName, VlanId,
 };
 
 use super::records::{ParseError, Record};
@@ -282,6 +282,7 @@ pub(crate) fn estate(frames: Vec<(FrameName, Result<FrameListings, String>)>, la
                 status.paging_devices.extend(fs.paging_devices);
                 status.unknown_vios.extend(fs.unknown_vios);
                 status.migration_limits.extend(fs.migration_limits);
+                status.proc_pool_slots.extend(fs.proc_pool_slots);
                 found.extend(ff);
             }
             Err(err) => {
@@ -671,18 +672,23 @@ fn frame(
     }
 
     // Shared processor pools (not the HMC's DefaultPool, which every frame has).
+    // Its pools by id (none listed: a frame without multiple shared processor pools).
+    let mut slots = ProcPoolSlots::default();
     for r in &l.procpool {
         const PP: &str = "shared processor pool";
         let pool: ProcPoolName = named(PP, "name", get(r, PP, "name")?)?;
         if pool == ProcPoolName::default_pool() {
             continue;
         }
+        let id: u8 = num(r, PP, "shared_proc_pool_id")?;
         // Pools 1-63 always exist; an unused one has maximum 0 (`SharedPoolNN`): not a pool
-        // anyone configured (pypowervm `tests/data/shrprocpool.txt`).
+        // anyone configured (pypowervm `tests/data/shrprocpool.txt`), but one a new pool takes.
         let max = units(r, PP, "max_pool_proc_units")?;
         if max == ProcUnits::default() {
+            slots.unused.push(ProcPoolId(id));
             continue;
         }
+        slots.ids.insert(pool.clone(), ProcPoolId(id));
         let name = ProcPoolObjectName::new(format!("{fname}-{pool}")).map_err(|e| bad(PP, "name", e.to_string()))?;
         e.proc_pools.insert(
             name.clone(),
@@ -697,6 +703,8 @@ fn frame(
             ),
         );
     }
+    slots.unused.sort();
+    status.proc_pool_slots.insert(fname.clone(), slots);
 
     // Storage: the LUN behind each disk mapped to a client, by client id.
     let mut storage: BTreeMap<&str, Vec<StorageSpec>> = BTreeMap::new();

@@ -133,8 +133,11 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
     let mut errs = Vec::new();
     for p in inv.proc_pools.values() {
         let f = s.frames.get_mut(&p.spec.frame).expect("validated");
+        // An inventory's pools take the lowest unused ids, in the order it lists them.
+        let id = f.proc_pool_slots().unused.first().copied().unwrap_or(powerplane_model::ProcPoolId(0));
         if let Err(e) = pools::set_proc_pool(
             f,
+            id,
             &p.spec.pool_name,
             p.spec.max_proc_units,
             p.spec.reserved_proc_units,

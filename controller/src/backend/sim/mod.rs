@@ -312,7 +312,11 @@ impl Simulator {
     /// Fault: a partition's state as the HMC lists it (`Not Available` when the HMC cannot tell,
     /// `Running` again): a state powerplane cannot plan on makes the partition unknown until
     /// it is back. Its RMC connection follows (up while it runs).
-    pub async fn lpar_state(&self, partition: &PartitionName, state: powerplane_model::status::LparState) -> Result<(), BackendError> {
+    pub async fn lpar_state(
+        &self,
+        partition: &PartitionName,
+        state: powerplane_model::status::LparState,
+    ) -> Result<(), BackendError> {
         let frame = {
             let s = self.inner.state.lock().await;
             s.frames
@@ -555,11 +559,17 @@ impl Simulator {
         // How long the HMC takes, as the plan's estimate takes it too.
         let typical = Duration::from_secs(powerplane_model::plan::typical_secs(op.kind()));
         Ok(match op {
-            Op::CreateSharedProcessorPool { frame, pool, max, reserved }
-            | Op::UpdateSharedProcessorPool { frame, pool, max, reserved } => {
+            Op::CreateSharedProcessorPool { frame, pool_id: id, pool, max, reserved }
+            | Op::UpdateSharedProcessorPool { frame, pool_id: id, pool, max, reserved } => {
+                let f = s.frame_mut(frame)?;
+                if matches!(op, Op::UpdateSharedProcessorPool { .. }) && f.proc_pool_slots().ids.get(pool) != Some(id) {
+                    return Err(BackendError::refused_plain(format!(
+                        "The shared processor pool {pool} with ID {id} is not configured on the managed system."
+                    )));
+                }
                 let name = powerplane_model::ProcPoolObjectName::new(format!("{frame}-{pool}"))
                     .map_err(|e| BackendError::refused_plain(e.to_string()))?;
-                (pools::set_proc_pool(s.frame_mut(frame)?, pool, *max, *reserved, name)?, typical)
+                (pools::set_proc_pool(f, *id, pool, *max, *reserved, name)?, typical)
             }
             Op::CreateSharedMemoryPool { frame, pool_mem, max_pool_mem, paging_vios } => {
                 let name = powerplane_model::MemPoolName::new(format!("{frame}-ams"))

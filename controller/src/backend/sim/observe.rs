@@ -37,6 +37,7 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
         e.hardware.insert(fname.clone(), Object::new(Metadata { name: fname.clone(), labels: f.labels.clone() }, hw));
         status.frames.insert(fname.clone(), f.state.clone());
         status.migration_limits.insert(fname.clone(), migration_limits(s, f));
+        status.proc_pool_slots.insert(fname.clone(), f.proc_pool_slots());
         status.vios.insert(fname.clone(), f.vios.iter().map(|(n, v)| (n.clone(), v.state.clone())).collect());
         if !f.vios.is_empty() {
             let members = f
@@ -194,14 +195,12 @@ pub(crate) fn migration_limits(s: &SimState, f: &super::state::SimFrame) -> powe
     for (n, p) in &f.partitions {
         let outbound = match &p.migration {
             Some(Migration::Outbound(o)) => Some(o.active),
-            Some(Migration::Inbound { from }) => s
-                .frames
-                .get(from)
-                .and_then(|src| src.partitions.get(n))
-                .and_then(|p| match &p.migration {
+            Some(Migration::Inbound { from }) => {
+                s.frames.get(from).and_then(|src| src.partitions.get(n)).and_then(|p| match &p.migration {
                     Some(Migration::Outbound(o)) => Some(o.active),
                     _ => None,
-                }),
+                })
+            }
             None => None,
         };
         match outbound {

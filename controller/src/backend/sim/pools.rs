@@ -1,20 +1,45 @@
 //! Shared processor pools and the shared memory pool with its paging devices.
 
-use powerplane_model::{DeviceName, MemPoolName, MemoryMb, ProcPoolName, ProcPoolObjectName, ProcUnits, ViosName};
+use powerplane_model::{
+    DeviceName, MemPoolName, MemoryMb, ProcPoolId, ProcPoolName, ProcPoolObjectName, ProcUnits, ViosName,
+};
 
 use super::capacity;
 use super::state::{SimFrame, SimMemPool, SimPagingDevice, SimProcPool};
 use crate::backend::BackendError;
 use powerplane_model::manifest::ReservePolicy;
 
-/// `chhwres -r procpool -o s`: configure (or reconfigure) a named pool.
+/// `chhwres -r procpool -o s --poolid N`: configure pool `id`, named `pool` (an unused one is
+/// named so, as `new_name` does), with its limits. Pools 1-63 always exist; the HMC names an
+/// unused one `SharedPoolNN` and gives it maximum 0.
 pub(crate) fn set_proc_pool(
     frame: &mut SimFrame,
+    id: ProcPoolId,
     pool: &ProcPoolName,
     max: ProcUnits,
     reserved: ProcUnits,
     name: ProcPoolObjectName,
 ) -> Result<String, BackendError> {
+    if id.0 == 0 || id.0 > ProcPoolId::MAX {
+        return Err(BackendError::refused_plain(format!(
+            "The shared processor pool ID {id} is not valid: configure a pool from 1 to {}.",
+            ProcPoolId::MAX
+        )));
+    }
+    let slots = frame.proc_pool_slots();
+    match slots.ids.iter().find(|(_, i)| **i == id) {
+        Some((configured, _)) if configured != pool => {
+            return Err(BackendError::refused_plain(format!(
+                "The shared processor pool with ID {id} is {configured}, not {pool}."
+            )));
+        }
+        None if slots.ids.contains_key(pool) => {
+            return Err(BackendError::refused_plain(format!(
+                "A shared processor pool named {pool} already exists on the managed system."
+            )));
+        }
+        _ => {}
+    }
     if max > frame.hw.proc_units {
         return Err(BackendError::refused_plain(format!(
             "The maximum of {max} processing units is more than the managed system has ({}).",
@@ -34,7 +59,8 @@ pub(crate) fn set_proc_pool(
             "There are not enough processing units available to reserve {reserved} for {pool}: Obtained: {free}, Required: {reserved}."
         )));
     }
-    let entry = frame.proc_pools.entry(pool.clone()).or_insert(SimProcPool { name, max, reserved });
+    let entry = frame.proc_pools.entry(pool.clone()).or_insert(SimProcPool { id: id.0, name, max, reserved });
+    entry.id = id.0;
     entry.max = max;
     entry.reserved = reserved;
     Ok(format!("{pool} configured"))

@@ -96,6 +96,19 @@ pub struct SimFrame {
 }
 
 impl SimFrame {
+    /// Its shared processor pools by id: each configured pool's own id (one saved without, the
+    /// lowest free ids in name order), the rest of 1 to 63 unused.
+    pub(crate) fn proc_pool_slots(&self) -> powerplane_model::status::ProcPoolSlots {
+        use powerplane_model::ProcPoolId;
+        let mut ids: BTreeMap<ProcPoolName, ProcPoolId> =
+            self.proc_pools.iter().filter(|(_, p)| p.id != 0).map(|(n, p)| (n.clone(), ProcPoolId(p.id))).collect();
+        let free: Vec<u8> = (1..=ProcPoolId::MAX).filter(|i| !ids.values().any(|t| t.0 == *i)).collect();
+        let unnumbered = self.proc_pools.iter().filter(|(_, p)| p.id == 0).map(|(n, _)| n.clone());
+        ids.extend(unnumbered.zip(free).map(|(n, i)| (n, ProcPoolId(i))));
+        let unused = (1..=ProcPoolId::MAX).filter(|i| !ids.values().any(|t| t.0 == *i)).map(ProcPoolId).collect();
+        powerplane_model::status::ProcPoolSlots { ids, unused }
+    }
+
     /// Everything of the frame but its partitions.
     pub(crate) fn shell(&self) -> SimFrame {
         SimFrame {
@@ -228,6 +241,10 @@ impl SimPagingDevice {
 /// A shared processor pool.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SimProcPool {
+    /// Its id on the frame (1 to 63); 0 in a state saved before ids were kept, when
+    /// [`SimFrame::proc_pool_slots`] gives it one.
+    #[serde(default)]
+    pub id: u8,
     /// Object name.
     pub name: ProcPoolObjectName,
     /// Maximum processing units.

@@ -1,5 +1,7 @@
-//! **Shared processor pools are configured before the partitions that need them.** A missing pool
-//! is created (`chhwres -r procpool -o a`), a pool whose limits differ is changed; a pool that
+//! **Shared processor pools are configured before the partitions that need them.** A frame has
+//! pools 0 to 63 (`DefaultPool`, `SharedPool01`..`63`); a missing pool is "created" by
+//! configuring the lowest unused one by its id and naming it (`chhwres -r procpool -o s --poolid
+//! N -a "new_name=…"`), a pool whose limits differ is changed by its id; a pool that
 //! grows gives its partitions room, so partitions arriving on the frame wait for it, while a pool
 //! that shrinks takes room and waits for the partitions that leave it.
 //!
@@ -7,15 +9,33 @@
 //! a maximum, "Reserved Capacity - Additional (guaranteed) CPU resources that are assigned to the
 //! pool", and its entitled capacity is the partitions' desired units plus the reserve.
 
+use std::collections::{BTreeMap, VecDeque};
+
 use super::Planner;
 use crate::action::Op;
 use crate::manifest::Kind;
+use crate::names::{FrameName, ProcPoolId};
 use crate::plan::change::{ChangeKind, field_changes};
 use crate::plan::step::{Phase, Res};
+use crate::status::ProcPoolSlots;
 use crate::yaml::leaves;
 
 impl Planner<'_, '_> {
     pub(super) fn proc_pools(&mut self) {
+        // Each frame's pools by id, as listed (else derived: `ProcPoolSlots::derived`); the
+        // unused ids are taken lowest first by the pools this plan creates.
+        let mut slots: BTreeMap<&FrameName, (ProcPoolSlots, VecDeque<ProcPoolId>)> = BTreeMap::new();
+        for f in self.desired.proc_pools.values().map(|p| &p.spec.frame) {
+            slots.entry(f).or_insert_with(|| {
+                let s = self.observed.status.proc_pool_slots.get(f).cloned().unwrap_or_else(|| {
+                    ProcPoolSlots::derived(
+                        self.observed.proc_pools.values().filter(|o| &o.spec.frame == f).map(|o| &o.spec.pool_name),
+                    )
+                });
+                let unused = s.unused.iter().copied().collect();
+                (s, unused)
+            });
+        }
         for p in self.desired.proc_pools.values() {
             let (frame, pool) = (&p.spec.frame, &p.spec.pool_name);
             let avail = |max: crate::units::ProcUnits, res: crate::units::ProcUnits| {
@@ -31,7 +51,18 @@ impl Planner<'_, '_> {
             match obs {
                 None => {
                     let fields = op_fields(None);
+                    let (frame_slots, unused) = slots.get_mut(frame).expect("every desired pool's frame");
+                    let Some(id) = unused.pop_front() else {
+                        let why = if frame_slots.has_pools() {
+                            "all 63 of its shared processor pools are configured: free one (its maximum back to 0) or use one that exists"
+                        } else {
+                            "it lists no shared processor pools (a frame without multiple shared processor pools has only DefaultPool)"
+                        };
+                        self.errors.push(format!("{object} cannot be created on {frame}: {why}"));
+                        continue;
+                    };
                     let op = Op::CreateSharedProcessorPool {
+                        pool_id: id,
                         frame: frame.clone(),
                         pool: pool.clone(),
                         max: p.spec.max_proc_units,
@@ -52,7 +83,14 @@ impl Planner<'_, '_> {
                 {
                     let fields = op_fields(Some(o));
                     let old_avail = avail(o.spec.max_proc_units, o.spec.reserved_proc_units);
+                    let Some(id) = slots.get(frame).and_then(|(s, _)| s.ids.get(pool)).copied() else {
+                        self.errors.push(format!(
+                            "{object}: the id of {pool} on {frame} was not listed, so it cannot be changed; observe again"
+                        ));
+                        continue;
+                    };
                     let op = Op::UpdateSharedProcessorPool {
+                        pool_id: id,
                         frame: frame.clone(),
                         pool: pool.clone(),
                         max: p.spec.max_proc_units,
@@ -103,6 +141,68 @@ mod tests {
         });
         let p = plan(&desired, &lab_converged(), PlanOptions::default());
         insta::assert_snapshot!(render(&p));
+    }
+
+    /// Issue 32 item 2: a new pool takes the lowest unused id the frame lists (two new pools
+    /// two ids), a changed pool is changed by its own id; a frame with every pool configured,
+    /// or none (no multiple shared processor pools), cannot take one, and the plan says why.
+    #[test]
+    fn pools_are_created_in_unused_ids_and_changed_by_their_own() {
+        use crate::names::{ProcPoolId, ProcPoolName};
+        use crate::status::ProcPoolSlots;
+        let f = crate::plan::fixture::frame("p72");
+        let second = |_: &str, text: &str| {
+            text.replace(
+                "kind: SharedProcessorPool\nmetadata:\n  name: p72-prodpool\nspec:\n  frame: p72\n  poolName: prodpool\n  maxProcUnits: 8\n  reservedProcUnits: 0\n",
+                "kind: SharedProcessorPool\nmetadata:\n  name: p72-prodpool\nspec:\n  frame: p72\n  poolName: prodpool\n  maxProcUnits: 8\n  reservedProcUnits: 0\n---\napiVersion: powerplane/v1\nkind: SharedProcessorPool\nmetadata:\n  name: p72-testpool\nspec:\n  frame: p72\n  poolName: testpool\n  maxProcUnits: 2\n  reservedProcUnits: 0\n",
+            )
+        };
+        let desired = lab_desired_with(second);
+        assert_eq!(desired.proc_pools.len(), 2, "the edit adds a pool");
+        let mut observed = lab_converged();
+        observed.proc_pools.clear();
+        let unused = |ids: &[u8]| ids.iter().copied().map(ProcPoolId).collect::<Vec<_>>();
+        observed
+            .status
+            .proc_pool_slots
+            .insert(f.clone(), ProcPoolSlots { ids: Default::default(), unused: unused(&[4, 9, 12]) });
+        let p = plan(&desired, &observed, PlanOptions::default());
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let cmds: Vec<String> = p.actions.iter().map(|a| a.op.command()).filter(|c| c.contains("procpool")).collect();
+        assert_eq!(cmds.len(), 2, "{cmds:?}");
+        assert!(cmds[0].contains("--poolid 4 -a \"new_name=prodpool,"), "{cmds:?}");
+        assert!(cmds[1].contains("--poolid 9 -a \"new_name=testpool,"), "{cmds:?}");
+        // Changed by its own id.
+        let mut observed = lab_converged();
+        let grown = lab_desired_with(replace("p72.yaml", "maxProcUnits: 8", "maxProcUnits: 10"));
+        observed.status.proc_pool_slots.insert(
+            f.clone(),
+            ProcPoolSlots {
+                ids: [(ProcPoolName::new("prodpool").unwrap(), ProcPoolId(17))].into(),
+                unused: unused(&[1]),
+            },
+        );
+        let p = plan(&grown, &observed, PlanOptions::default());
+        assert!(p.actions.iter().any(|a| a.op.command().contains("--poolid 17 -a \"max_pool_proc_units=10.00")));
+        // Full, and none at all.
+        for (slots, says) in [
+            (
+                ProcPoolSlots { ids: [(ProcPoolName::new("other").unwrap(), ProcPoolId(1))].into(), unused: vec![] },
+                "all 63",
+            ),
+            (ProcPoolSlots::default(), "lists no shared processor pools"),
+        ] {
+            let mut observed = lab_converged();
+            observed.proc_pools.clear();
+            observed.status.proc_pool_slots.insert(f.clone(), slots);
+            let p = plan(&lab_desired_with(|_, t| t.to_owned()), &observed, PlanOptions::default());
+            assert!(
+                p.errors.iter().any(|e| e.contains("p72-prodpool cannot be created on p72") && e.contains(says)),
+                "{:?}",
+                p.errors
+            );
+            assert!(p.actions.is_empty(), "a plan with errors has no actions");
+        }
     }
 
     /// A pool that shrinks below what its partitions hold is refused by the scheduler, with the

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use powerplane_model::action::{ChangeMethod, MspPair, PartitionChange, RedundantPgVios};
 use powerplane_model::manifest::{NetworkSpec, PartitionSpec, Placement, RunState, TrunkSpec};
 use powerplane_model::status::SeaHaMode;
-use powerplane_model::{DeviceName, FrameName, MemoryMb, Op, PartitionName, ProcUnits, ViosName, VlanId};
+use powerplane_model::{DeviceName, FrameName, MemoryMb, Op, PartitionName, ProcPoolId, ProcUnits, ViosName, VlanId};
 
 use super::super::state::{SimFrame, SimState};
 
@@ -290,17 +290,52 @@ fn chhwres(s: &SimState, o: &Opts<'_>) -> Result<Op, String> {
     let (m, f) = frame(s, o)?;
     let op = o.need("-o")?;
     match (o.need("-r")?, o.get("--rsubtype")) {
+        // `-o s {--poolname NAME | --poolid N} -a "[new_name=…,]max_pool_proc_units=…,…"`:
+        // pools 1-63 always exist; an unused one (maximum 0) is configured by its id and named
+        // with `new_name` (IBM's `chhwres` man page).
         ("procpool", _) => {
-            let pool = name("pool", o.need("--poolname")?)?;
+            if op != "s" {
+                return Err(format!("chhwres: the operation {op} is not valid for shared processor pools; use -o s"));
+            }
+            let slots = f.proc_pool_slots();
             let a = attrs(o.need("-a")?)?;
+            let (id, current) = match (o.get("--poolid"), o.get("--poolname")) {
+                (Some(_), Some(_)) => return Err("chhwres: --poolname and --poolid are mutually exclusive".to_owned()),
+                (Some(id), None) => {
+                    let id = id
+                        .parse::<u8>()
+                        .ok()
+                        .filter(|i| (1..=ProcPoolId::MAX).contains(i))
+                        .map(ProcPoolId)
+                        .ok_or_else(|| format!("The shared processor pool ID {id} is not valid."))?;
+                    (id, slots.ids.iter().find(|(_, i)| **i == id).map(|(n, _)| n.clone()))
+                }
+                (None, Some(n)) => {
+                    let n = name("pool", n)?;
+                    let id = *slots.ids.get(&n).ok_or_else(|| {
+                        format!("The shared processor pool {n} could not be found on the managed system.")
+                    })?;
+                    (id, Some(n))
+                }
+                (None, None) => return Err("chhwres: the --poolname or --poolid parameter is required".to_owned()),
+            };
+            let new_name = a.get("new_name").map(|n| name("pool", n)).transpose()?;
             let max = units("max_pool_proc_units", a.get("max_pool_proc_units").map_or("", String::as_str))?;
             let reserved = a
                 .get("reserved_pool_proc_units")
                 .map_or(Ok(ProcUnits::from_hundredths(0)), |v| units("reserved_pool_proc_units", v))?;
-            if f.proc_pools.contains_key(&pool) {
-                Ok(Op::UpdateSharedProcessorPool { frame: m, pool, max, reserved })
-            } else {
-                Ok(Op::CreateSharedProcessorPool { frame: m, pool, max, reserved })
+            match (current, new_name) {
+                (Some(pool), None) => Ok(Op::UpdateSharedProcessorPool { frame: m, pool_id: id, pool, max, reserved }),
+                (Some(pool), Some(n)) if n == pool => {
+                    Ok(Op::UpdateSharedProcessorPool { frame: m, pool_id: id, pool, max, reserved })
+                }
+                (Some(pool), Some(n)) => Err(format!(
+                    "chhwres: renaming the shared processor pool {pool} to {n} is not supported by this emulator"
+                )),
+                (None, Some(pool)) => Ok(Op::CreateSharedProcessorPool { frame: m, pool_id: id, pool, max, reserved }),
+                (None, None) => Err(format!(
+                    "The shared processor pool with ID {id} is not configured: name it with new_name to configure it."
+                )),
             }
         }
         ("mempool", Some("pgdev")) => {

@@ -5,7 +5,9 @@
 
 use powerplane_model::manifest::{MemoryMode, PartitionSpec, ProcMode, Sharing, StorageVia};
 use powerplane_model::status::BridgeMode;
-use powerplane_model::{DeviceName, FrameName, ViosName};
+use std::collections::BTreeMap;
+
+use powerplane_model::{DeviceName, FrameName, ProcPoolName, ViosName};
 
 use super::super::state::{Migration, SimFrame, SimPartition, SimState};
 
@@ -268,9 +270,11 @@ pub(crate) fn procpool(f: &SimFrame) -> Vec<Row> {
         ("max_pool_proc_units", "null".to_owned()),
         ("curr_reserved_pool_proc_units", "null".to_owned()),
     ];
-    let mut configured = f.proc_pools.iter();
+    let slots = f.proc_pool_slots();
+    let by_id: BTreeMap<u8, (&ProcPoolName, &super::super::state::SimProcPool)> =
+        slots.ids.iter().filter_map(|(n, id)| Some((id.0, (n, f.proc_pools.get(n)?)))).collect();
     std::iter::once(default)
-        .chain((1..64).map(|id| match configured.next() {
+        .chain((1..64).map(|id| match by_id.get(&id) {
             Some((n, p)) => vec![
                 ("name", n.to_string()),
                 ("shared_proc_pool_id", id.to_string()),
