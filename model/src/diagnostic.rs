@@ -154,6 +154,9 @@ rules! {
     ClusterAntiAffinity = "PP-E072", "cluster-anti-affinity";
     /// A hook without a command, with a NUL byte, or with a timeout out of range.
     Hooks = "PP-E073", "hooks";
+    /// A cluster's `ssh:` that cannot reach its members: an empty or unusable user or host, a
+    /// key that is not an absolute path, port 0, or a host for a partition that is no member.
+    ClusterNodeAccess = "PP-E074", "cluster-node-access";
     /// A maintenance window's time zone is not in the time-zone database.
     UnknownTimeZone = "PP-E080", "unknown-time-zone";
     /// A partition that prefers redundant paging will run without it.

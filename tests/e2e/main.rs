@@ -8,6 +8,7 @@ mod cluster;
 mod drift;
 #[path = "../../examples/estate_gen/mod.rs"]
 mod estate_gen;
+mod hmc_cluster;
 mod hmc_corpus;
 mod hmc_names;
 mod hmc_ssh;

@@ -178,3 +178,105 @@ impl Sshd {
         ]
     }
 }
+
+/// A real `sshd` answering as the simulated cluster nodes of a state directory: each node on a
+/// loopback address of its own (127.0.0.2, 127.0.0.3, ...), all on one port, every session
+/// `powerplane sim node-shell NODE` (a `ForceCommand` per `Match LocalAddress`), which runs
+/// `SSH_ORIGINAL_COMMAND` on that node as its shell would.
+pub struct NodeSshd {
+    pub child: Child,
+    pub port: u16,
+    /// The user sessions log in as.
+    pub user: String,
+    /// The private key the nodes accept.
+    pub key: PathBuf,
+    /// A known_hosts file holding every node's host key.
+    pub known_hosts: PathBuf,
+    /// Each node and its address.
+    pub hosts: Vec<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for NodeSshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl NodeSshd {
+    /// The nodes `nodes` of the simulated estate in `state`.
+    pub fn start(state: &Path, nodes: &[&str]) -> NodeSshd {
+        let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        keygen(&d.join("host"));
+        keygen(&d.join("user"));
+        std::fs::copy(d.join("user.pub"), d.join("authorized_keys")).unwrap();
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let hosts: Vec<(String, String)> =
+            nodes.iter().enumerate().map(|(i, n)| ((*n).to_owned(), format!("127.0.0.{}", i + 2))).collect();
+        // A port free on every address the nodes listen on.
+        let port = loop {
+            let port = std::net::TcpListener::bind("127.0.0.2:0").unwrap().local_addr().unwrap().port();
+            if hosts.iter().all(|(_, h)| std::net::TcpListener::bind((h.as_str(), port)).is_ok()) {
+                break port;
+            }
+        };
+        let mut config = format!(
+            "Port {port}\nHostKey {host}\nAuthorizedKeysFile {keys}\nPidFile {pid}\n\
+             PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
+             PermitRootLogin prohibit-password\nAllowUsers {user}\nMaxSessions 32\nMaxStartups 64\n\
+             SetEnv NO_COLOR=1\nLogLevel ERROR\n",
+            host = d.join("host").display(),
+            keys = d.join("authorized_keys").display(),
+            pid = d.join("sshd.pid").display(),
+        );
+        for (_, h) in &hosts {
+            config.push_str(&format!("ListenAddress {h}\n"));
+        }
+        for (n, h) in &hosts {
+            config.push_str(&format!(
+                "Match LocalAddress {h}\n  ForceCommand {} --state-dir {} sim node-shell {n}\n",
+                env!("CARGO_BIN_EXE_powerplane"),
+                state.display()
+            ));
+        }
+        std::fs::write(d.join("sshd_config"), config).unwrap();
+        let child = Command::new(tool("sshd"))
+            .arg("-D")
+            .arg("-e")
+            .arg("-f")
+            .arg(d.join("sshd_config"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let key = std::fs::read_to_string(d.join("host.pub")).unwrap();
+        let known_hosts = d.join("known_hosts");
+        let lines: String = hosts.iter().map(|(_, h)| format!("[{h}]:{port} {key}")).collect();
+        std::fs::write(&known_hosts, lines).unwrap();
+        for (_, h) in &hosts {
+            for _ in 0..500 {
+                if std::net::TcpStream::connect((h.as_str(), port)).is_ok() {
+                    break;
+                }
+                std::thread::yield_now();
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+        NodeSshd { child, port, user, key: d.join("user"), known_hosts, hosts, _dir: dir }
+    }
+
+    /// The Cluster's `ssh:` that reaches these nodes, as YAML (flow style).
+    pub fn cluster_ssh(&self) -> String {
+        let hosts: Vec<String> = self.hosts.iter().map(|(n, h)| format!("{n}: {h}")).collect();
+        format!(
+            "{{user: {}, identity: {}, port: {}, hosts: {{{}}}}}",
+            self.user,
+            self.key.display(),
+            self.port,
+            hosts.join(", ")
+        )
+    }
+}

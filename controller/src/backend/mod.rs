@@ -3,6 +3,7 @@
 //! model, the output parser here).
 
 pub mod hmc;
+pub mod node;
 mod selected;
 pub mod sim;
 

@@ -52,7 +52,8 @@ pub struct Cli {
     /// The private key for `--hmc` (else OpenSSH's defaults and the agent).
     #[arg(long, global = true, value_name = "FILE")]
     pub ssh_identity: Option<PathBuf>,
-    /// The known_hosts file the HMCs' host keys are checked against (else the user's).
+    /// The known_hosts file the host keys of the HMCs and of the cluster nodes (a Cluster's
+    /// `ssh:`) are checked against (else the user's).
     #[arg(long, global = true, value_name = "FILE")]
     pub ssh_known_hosts: Option<PathBuf>,
     /// SSH sessions run at once on each HMC (from 1 to 256): an observation spreads its VIOS
@@ -140,7 +141,9 @@ impl Cli {
                     .map_err(anyhow::Error::msg)
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Some(crate::backend::hmc::Hmc::new(hmcs)))
+        // Cluster steps go to the nodes over SSH, their host keys checked against the same file.
+        let nodes = crate::backend::node::Nodes::new(self.ssh_known_hosts.clone());
+        Ok(Some(crate::backend::hmc::Hmc::new(hmcs).with_nodes(nodes)))
     }
 
     pub(crate) fn audit_signer(&self) -> anyhow::Result<Option<crate::store::audit::Signer>> {

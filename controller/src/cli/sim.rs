@@ -88,6 +88,16 @@ enum SimCommand {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
         command: Vec<String>,
     },
+    /// Answer as the simulated cluster node NODE over SSH: as an sshd `ForceCommand` it runs
+    /// `SSH_ORIGINAL_COMMAND` (else its own words) as `sim node` would, and exits 1 with the
+    /// node's message on stderr when the node refuses it.
+    NodeShell {
+        /// The member partition this session is on.
+        node: powerplane_model::PartitionName,
+        /// The command line (one argument holding it whole, or its words).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
     /// Run HMC command lines against the simulated estate and print what an HMC prints, with its
     /// exit status: `sim hmc-shell lshwres -r mem -m alpha --level lpar -F lpar_name`. As an
     /// sshd `ForceCommand` it runs `SSH_ORIGINAL_COMMAND`; with neither, the lines on stdin.
@@ -143,6 +153,9 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     }
     if let SimCommand::HmcShell { frames, rmc_latency, command } = &args.command {
         return hmc_shell(cli, frames, Duration::from_secs_f64(*rmc_latency), command).await;
+    }
+    if let SimCommand::NodeShell { node, command } = &args.command {
+        return node_shell(cli, node, command).await;
     }
     if let SimCommand::HmcServe { rmc_latency } = &args.command {
         use crate::backend::sim::hmc_shell::daemon;
@@ -214,7 +227,10 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     match &args.command {
-        SimCommand::Init { .. } | SimCommand::HmcShell { .. } | SimCommand::HmcServe { .. } => {
+        SimCommand::Init { .. }
+        | SimCommand::HmcShell { .. }
+        | SimCommand::NodeShell { .. }
+        | SimCommand::HmcServe { .. } => {
             unreachable!("handled above")
         }
         SimCommand::Show { .. } | SimCommand::Events { .. } => unreachable!("handled above"),
@@ -252,6 +268,7 @@ fn fault_of(command: &SimCommand) -> anyhow::Result<Option<Fault>> {
         | SimCommand::Show { .. }
         | SimCommand::Events { .. }
         | SimCommand::HmcShell { .. }
+        | SimCommand::NodeShell { .. }
         | SimCommand::HmcServe { .. } => return Ok(None),
     }))
 }
@@ -299,12 +316,23 @@ async fn hmc_shell(cli: &Cli, frames: &[FrameName], latency: Duration, command: 
     let managed = (!frames.is_empty()).then(|| frames.iter().cloned().collect());
     // Listings and changes alike wait for another session's change to end.
     let reads_only = HmcShell::reads_only(&script);
+    let Some((sim, _dir)) = open_for_session(cli, reads_only).await? else { return Ok(ExitCode::from(1)) };
+    let out = HmcShell::new(sim.clone(), managed).with_rmc_latency(latency).run(&script).await;
+    print!("{}", out.stdout);
+    eprint!("{}", out.stderr);
+    std::io::stdout().flush()?;
+    Ok(ExitCode::from(u8::try_from(out.code).unwrap_or(1)))
+}
+
+/// Opens the simulator for one emulated session (`sim hmc-shell`, `sim node-shell`): read-only
+/// for a script that only lists, else to write; either waits (up to two minutes) for another
+/// session's change to end, as commands queue on an HMC. `None` when the inventory is invalid.
+async fn open_for_session(cli: &Cli, reads_only: bool) -> anyhow::Result<Option<(Simulator, StateDir)>> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    let (sim, _dir) = loop {
+    loop {
         let opened = if reads_only { open_read_only(cli).map(Some) } else { open_with_dir(cli) };
         match opened {
-            Ok(Some(x)) => break x,
-            Ok(None) => return Ok(ExitCode::from(1)),
+            Ok(x) => return Ok(x),
             Err(e)
                 if std::time::Instant::now() < deadline
                     && matches!(
@@ -316,12 +344,34 @@ async fn hmc_shell(cli: &Cli, frames: &[FrameName], latency: Duration, command: 
             }
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// `sim node-shell NODE`: one command line on the simulated cluster node `NODE`, as its own
+/// shell over SSH would run it (`sim node`'s commands), exit status 1 with the node's message
+/// on stderr when it refuses it.
+async fn node_shell(cli: &Cli, node: &powerplane_model::PartitionName, command: &[String]) -> anyhow::Result<ExitCode> {
+    let line = match (std::env::var("SSH_ORIGINAL_COMMAND"), command) {
+        (Ok(s), _) => s,
+        (Err(_), [one]) => one.clone(),
+        (Err(_), words) => shlex::try_join(words.iter().map(String::as_str))?,
     };
-    let out = HmcShell::new(sim.clone(), managed).with_rmc_latency(latency).run(&script).await;
-    print!("{}", out.stdout);
-    eprint!("{}", out.stderr);
-    std::io::stdout().flush()?;
-    Ok(ExitCode::from(u8::try_from(out.code).unwrap_or(1)))
+    let Some(words) = shlex::split(&line).filter(|w| !w.is_empty()) else {
+        eprintln!("sh: cannot read the command line {line:?}");
+        return Ok(ExitCode::from(2));
+    };
+    let Some((sim, _dir)) = open_for_session(cli, false).await? else { return Ok(ExitCode::from(1)) };
+    match sim.node_command(node, &words).await {
+        Ok(out) => {
+            println!("{out}");
+            std::io::stdout().flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            Ok(ExitCode::from(1))
+        }
+    }
 }
 
 fn parse_kind(s: &str) -> anyhow::Result<ActionKind> {

@@ -9,6 +9,8 @@
 //! in the cluster before beginning the migration", and "Reset the value back to the default
 //! after the migration is complete".
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::names::PartitionName;
@@ -35,6 +37,68 @@ pub struct ClusterSpec {
     /// Site commands run around each member's migration.
     #[serde(default, skip_serializing_if = "Hooks::is_empty")]
     pub hooks: Hooks,
+    /// How powerplane reaches the members' operating systems over SSH to run the cluster steps
+    /// (`lltconfig`, `clmgr`, `pcs`) when it works through an HMC (`--hmc`): the HMC cannot run
+    /// them. Not given: those steps are refused under `--hmc` (the simulator needs none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<NodeSsh>,
+}
+
+/// `ssh:` of a Cluster: the user, key and port the cluster steps log in to every member with,
+/// and each member's host where it is not the partition's name. Host keys are always checked
+/// (against `--ssh-known-hosts`, else the user's `known_hosts`); no password is ever used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NodeSsh {
+    /// The user the steps run as on every member, e.g. `root` (`lltconfig -T` and `clmgr` need
+    /// root; `pcs` root or a member of `haclient`).
+    pub user: String,
+    /// The private key to log in with: an absolute path on the controller's machine (never in
+    /// the manifest repository). Not given: OpenSSH's defaults and agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<std::path::PathBuf>,
+    /// The members' SSH port; 22 when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// Each member's host name or address, where it is not the partition's name, e.g.
+    /// `{xray: xray.example.com}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hosts: BTreeMap<PartitionName, String>,
+}
+
+/// The SSH port of a cluster's members when `ssh.port` is not given.
+pub const DEFAULT_NODE_SSH_PORT: u16 = 22;
+
+impl NodeSsh {
+    /// The host member `node` is reached at: its `hosts` entry, else the partition's name.
+    pub fn host_of(&self, node: &PartitionName) -> String {
+        self.hosts.get(node).cloned().unwrap_or_else(|| node.to_string())
+    }
+
+    /// The members' SSH port.
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(DEFAULT_NODE_SSH_PORT)
+    }
+}
+
+/// Why `word` cannot be given to `ssh` as a user or host (`None`: it can): empty, starting with
+/// `-` (ssh would read an option), or holding a blank, a control character, or a character that
+/// ssh or a shell acts on (`@`, `/`, quotes, `$`, `;`, `&`, `|`, redirections, brackets of
+/// groups, wildcards, `,`).
+pub fn ssh_word_problem(word: &str) -> Option<&'static str> {
+    if word.is_empty() {
+        return Some("it is empty");
+    }
+    if word.starts_with('-') {
+        return Some("it starts with `-`, which ssh would read as an option");
+    }
+    if word.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some("it holds a blank or a control character");
+    }
+    if word.chars().any(|c| "@/\\'\"`$;&|<>(){}*?!,".contains(c)) {
+        return Some("it holds a character ssh or a shell acts on");
+    }
+    None
 }
 
 /// The cluster managers powerplane knows the LPM procedure of.

@@ -18,9 +18,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use cluster::{
-    ClusterManager, ClusterSpec, DEFAULT_COROSYNC_TOKEN_SECONDS, DEFAULT_PEERINACT_SECONDS,
-    DEFAULT_POWERHA_NODE_TIMEOUT_SECONDS, Heartbeat, Hook, HookPoint, Hooks, MAX_HOOK_TIMEOUT_SECONDS, PacemakerSpec,
-    PowerHaSpec, VcsSpec,
+    ClusterManager, ClusterSpec, DEFAULT_COROSYNC_TOKEN_SECONDS, DEFAULT_NODE_SSH_PORT, DEFAULT_PEERINACT_SECONDS,
+    DEFAULT_POWERHA_NODE_TIMEOUT_SECONDS, Heartbeat, Hook, HookPoint, Hooks, MAX_HOOK_TIMEOUT_SECONDS, NodeSsh,
+    PacemakerSpec, PowerHaSpec, VcsSpec, ssh_word_problem,
 };
 pub use frame::FrameSpec;
 pub use hardware::{DiskSpec, FrameHardwareSpec, ReservePolicy, ViosHardwareSpec};

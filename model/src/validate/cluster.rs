@@ -1,12 +1,13 @@
 //! Clusters: members that exist, one cluster per partition, the manager's own settings only,
-//! members pinned to different frames, and hooks that can run.
+//! members pinned to different frames, hooks that can run, and an `ssh:` that can reach the
+//! members.
 
 use std::collections::BTreeMap;
 
 use super::{finding, known};
 use crate::diagnostic::{Diagnostic, Rule};
 use crate::estate::Estate;
-use crate::manifest::{ClusterManager, Hooks, Kind, MAX_HOOK_TIMEOUT_SECONDS, Placement};
+use crate::manifest::{ClusterManager, Hooks, Kind, MAX_HOOK_TIMEOUT_SECONDS, NodeSsh, Placement, ssh_word_problem};
 use crate::names::{ClusterName, FrameName, PartitionName};
 
 pub(super) fn check(e: &Estate, out: &mut Vec<Diagnostic>) {
@@ -100,6 +101,13 @@ pub(super) fn check(e: &Estate, out: &mut Vec<Diagnostic>) {
             full.extend_from_slice(path);
             out.push(at(Rule::Hooks, &full, msg, hint));
         });
+        if let Some(ssh) = &sp.ssh {
+            check_ssh(ssh, &sp.members, &mut |path, msg, hint| {
+                let mut full = vec!["spec", "ssh"];
+                full.extend_from_slice(path);
+                out.push(at(Rule::ClusterNodeAccess, &full, msg, hint));
+            });
+        }
     }
     for p in e.partitions.values() {
         check_hooks(&p.spec.hooks, &mut |path, msg, hint| {
@@ -107,6 +115,48 @@ pub(super) fn check(e: &Estate, out: &mut Vec<Diagnostic>) {
             full.extend_from_slice(path);
             out.push(finding(Rule::Hooks, Kind::Partition, p, &full, msg, hint));
         });
+    }
+}
+
+/// Reports what in a cluster's `ssh:` cannot reach its members.
+fn check_ssh(ssh: &NodeSsh, members: &[PartitionName], report: &mut dyn FnMut(&[&str], String, String)) {
+    if let Some(why) = ssh_word_problem(&ssh.user) {
+        report(
+            &["user"],
+            format!("the node user {:?} cannot be given to ssh: {why}", ssh.user),
+            "give the user the cluster steps log in as on every member, e.g. user: root".into(),
+        );
+    }
+    if let Some(k) = &ssh.identity
+        && !k.is_absolute()
+    {
+        report(
+            &["identity"],
+            format!("the node key {} is not an absolute path", k.display()),
+            "give the private key's absolute path on the controller's machine (keep keys out of the manifest repository), or leave identity out for OpenSSH's defaults and agent".into(),
+        );
+    }
+    if ssh.port == Some(0) {
+        report(&["port"], "port 0 is no SSH port".into(), "give the members' SSH port (22 when left out)".into());
+    }
+    for (node, host) in &ssh.hosts {
+        let key = node.as_str();
+        if !members.contains(node) {
+            report(
+                &["hosts", key],
+                format!("a host is given for `{node}`, which is no member of the cluster"),
+                format!("list `{node}` under members, or remove its host"),
+            );
+        }
+        if let Some(why) = ssh_word_problem(host) {
+            report(
+                &["hosts", key],
+                format!("the host {host:?} of `{node}` cannot be given to ssh: {why}"),
+                format!(
+                    "give the host name or address `{node}` is reached at over SSH, or leave it out to use the partition's name"
+                ),
+            );
+        }
     }
 }
 

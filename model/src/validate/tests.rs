@@ -656,3 +656,71 @@ fn profile_limits_are_checked() {
     let e = load_manifests(&[SourceFile::new("m.yaml", with("processors: {units: 1, weight: 300}"))]).unwrap_err();
     assert!(format!("{e:?}").contains("300"), "{e:?}");
 }
+
+/// A VCS cluster of `amsp` and `app` reached over SSH (issue 32 item 7).
+const CLUSTER: &str = r#"---
+apiVersion: powerplane/v1
+kind: Cluster
+metadata: {name: c}
+spec:
+  manager: vcs
+  members: [amsp, app]
+  ssh:
+    user: root
+    identity: /etc/powerplane/node_ed25519
+    port: 2222
+    hosts: {app: app.example.com}
+"#;
+
+/// The line (from 1) of the first line of `text` holding `needle`.
+fn line_of(text: &str, needle: &str) -> u32 {
+    text.lines().position(|l| l.contains(needle)).expect("in the text") as u32 + 1
+}
+
+#[test]
+fn cluster_node_access_is_read_with_its_defaults() {
+    let m = format!("{BASE}{CLUSTER}");
+    assert_eq!(findings(&m, None), Vec::new(), "a usable ssh: is clean");
+    let desired = load_manifests(&[SourceFile::new("m.yaml", m.as_str())]).unwrap();
+    let c = desired.clusters.values().next().unwrap();
+    let ssh = c.spec.ssh.as_ref().unwrap();
+    let name = |n: &str| crate::names::PartitionName::new(n).unwrap();
+    assert_eq!(ssh.host_of(&name("app")), "app.example.com");
+    assert_eq!(ssh.host_of(&name("amsp")), "amsp", "a member without a host is reached by its name");
+    assert_eq!(ssh.port(), 2222);
+    let bare = edit(&m, "    identity: /etc/powerplane/node_ed25519\n    port: 2222\n", "");
+    let desired = load_manifests(&[SourceFile::new("m.yaml", bare.as_str())]).unwrap();
+    let ssh = desired.clusters.values().next().unwrap().spec.ssh.clone().unwrap();
+    assert_eq!((ssh.port(), ssh.identity), (22, None));
+}
+
+#[test]
+fn cluster_node_access_refuses_unknown_fields() {
+    let m = format!("{BASE}{}", edit(CLUSTER, "    port: 2222\n", "    port: 2222\n    password: secret\n"));
+    let err = load_manifests(&[SourceFile::new("m.yaml", m.as_str())]).unwrap_err();
+    let text = format!("{:?}", err.0);
+    assert!(text.contains("password"), "{text}");
+}
+
+#[test]
+fn cluster_node_access_findings_name_the_line_and_what_to_do() {
+    let m = format!("{BASE}{CLUSTER}");
+    let d = assert_fires(&edit(&m, "{app: app.example.com}", "{app: ''}"), None, Rule::ClusterNodeAccess);
+    assert!(d.message.contains("`app`") && d.message.contains("empty"), "{}", d.message);
+    assert!(d.hint.contains("host name or address"), "{}", d.hint);
+    let at = d.location.expect("a location");
+    assert_eq!((at.file.to_str(), at.line), (Some("m.yaml"), line_of(&m, "hosts:")), "{at:?}");
+    let d = assert_fires(&edit(&m, "user: root", "user: -oProxyCommand=sh"), None, Rule::ClusterNodeAccess);
+    assert!(d.message.contains("starts with `-`"), "{}", d.message);
+    assert_eq!(d.location.unwrap().line, line_of(&m, "user: root"));
+    let d = assert_fires(&edit(&m, "{app: app.example.com}", "{app: 'app;reboot'}"), None, Rule::ClusterNodeAccess);
+    assert!(d.message.contains("acts on"), "{}", d.message);
+    let d = assert_fires(&edit(&m, "/etc/powerplane/node_ed25519", "keys/node"), None, Rule::ClusterNodeAccess);
+    assert!(d.message.contains("not an absolute path"), "{}", d.message);
+    assert_eq!(d.location.unwrap().line, line_of(&m, "identity:"));
+    let d = assert_fires(&edit(&m, "port: 2222", "port: 0"), None, Rule::ClusterNodeAccess);
+    assert_eq!(d.location.unwrap().line, line_of(&m, "port: 2222"));
+    let d = assert_fires(&edit(&m, "{app: app.example.com}", "{web: web.example.com}"), None, Rule::ClusterNodeAccess);
+    assert!(d.message.contains("no member"), "{}", d.message);
+    assert_eq!(d.rule.code(), "PP-E074");
+}

@@ -56,6 +56,9 @@ pub struct Hmc<T: Transport> {
     /// What the last observations learnt of each VIOS: its devices are asked in its first
     /// `viosvrcmd` ([`vios_asks`]).
     known: std::sync::RwLock<BTreeMap<(FrameName, ViosName), Known>>,
+    /// Where the cluster steps run: on the nodes over SSH ([`super::node`]); `None`: they are
+    /// refused (the HMC cannot run them).
+    nodes: Option<Arc<super::node::Nodes>>,
 }
 
 impl<T: Transport> Hmc<T> {
@@ -69,7 +72,14 @@ impl<T: Transport> Hmc<T> {
             last: Default::default(),
             versions: Default::default(),
             known: Default::default(),
+            nodes: None,
         }
+    }
+
+    /// Runs the cluster steps on the nodes through `nodes` (without it they are refused).
+    pub fn with_nodes(mut self, nodes: super::node::Nodes) -> Self {
+        self.nodes = Some(Arc::new(nodes));
+        self
     }
 
     /// Remembers an earlier observation (the state directory's snapshot): the devices of a VIOS
@@ -78,8 +88,12 @@ impl<T: Transport> Hmc<T> {
         *self.last.write().expect("not poisoned") = Some(earlier);
     }
 
-    /// From now on, observations name the VIOS pairs, SEAs and pools as `desired` does.
+    /// From now on, observations name the VIOS pairs, SEAs and pools as `desired` does, and
+    /// cluster steps reach the nodes as `desired`'s Clusters say (their `ssh:`).
     pub fn adopt_names(&self, desired: &Estate) {
+        if let Some(n) = &self.nodes {
+            n.adopt(desired);
+        }
         let named = Estate {
             vios_pairs: desired.vios_pairs.clone(),
             seas: desired.seas.clone(),
@@ -568,11 +582,15 @@ impl<T: Transport> Hypervisor for Hmc<T> {
     async fn execute(&self, action: &Action) -> Result<Completion, BackendError> {
         match action.op.runs_on() {
             RunsOn::Hmc => {}
+            // The HMC cannot run it: it goes over SSH to the node itself.
             RunsOn::Node(node) => {
-                return Err(BackendError::refused_plain(format!(
-                    "`{}` runs on the cluster node {node}, which the HMC backend cannot reach yet; run it there, or plan without the cluster's adjustment",
-                    action.op.command()
-                )));
+                return match &self.nodes {
+                    Some(nodes) => nodes.execute(action).await,
+                    None => Err(BackendError::refused_plain(format!(
+                        "`{}` runs on the cluster node {node}, and this HMC backend has no way to reach nodes; run it there, or plan without the cluster's adjustment",
+                        action.op.command()
+                    ))),
+                };
             }
             RunsOn::Controller => {
                 return Err(BackendError::Internal("hooks run on the controller, not through the HMC".into()));

@@ -1,0 +1,133 @@
+//! Cluster steps under `--hmc` (issue 32 item 7): a VCS member migrates through the emulated
+//! HMC behind sshd while its node steps (`lltconfig -T peerinact:N` on every member) go over
+//! SSH to a second sshd that answers as the nodes (`sim node-shell NODE`), their host keys
+//! checked against `--ssh-known-hosts`.
+//! seeds: infoscale-lpm-vcs.txt, lines 91-103.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::cluster::estate;
+use super::sshd::{NodeSshd, Sshd};
+use super::support::Lab;
+
+/// `powerplane --state-dir S --hmc ... --ssh-known-hosts KNOWN ARGS`.
+fn through(sshd: &Sshd, state: &Path, known: &Path, args: &[&str]) -> std::process::Output {
+    let mut hmc = sshd.hmc_args();
+    let at = hmc.iter().position(|a| a == "--ssh-known-hosts").unwrap();
+    hmc[at + 1] = known.display().to_string();
+    std::process::Command::new(env!("CARGO_BIN_EXE_powerplane"))
+        .arg("--state-dir")
+        .arg(state)
+        .args(hmc)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
+}
+
+/// The VCS estate of `cluster.rs` (xray on f0 moving to f2, yankee on f1, unresponsive 40 s),
+/// its Cluster reaching the nodes through `nodes`, behind an emulated HMC.
+fn lab_with_nodes() -> (Lab, Sshd, NodeSshd) {
+    let lab = Lab::new();
+    estate(&lab, 40, Some("f2"), Some("f1"), "{peerinactSeconds: 16, unresponsiveSeconds: 40}");
+    let sshd = Sshd::start(&lab.state());
+    let nodes = NodeSshd::start(&lab.state(), &["xray", "yankee"]);
+    lab.edit(
+        "estate.yaml",
+        "  vcs: {peerinactSeconds: 16, unresponsiveSeconds: 40}\n",
+        &format!("  vcs: {{peerinactSeconds: 16, unresponsiveSeconds: 40}}\n  ssh: {}\n", nodes.cluster_ssh()),
+    );
+    (lab, sshd, nodes)
+}
+
+fn show(lab: &Lab) -> Value {
+    let out = lab.cmd(&["sim", "show", "--format", "json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn node<'a>(show: &'a Value, name: &str) -> &'a Value {
+    show["cluster_nodes"].as_array().unwrap().iter().find(|n| n["partition"] == name).unwrap()
+}
+
+fn audit(state: &Path) -> Vec<Value> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_powerplane"))
+        .arg("--state-dir")
+        .arg(state)
+        .args(["audit", "--json"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// The member migrates through the HMC; peerinact is raised on both nodes over SSH before it
+/// and restored after; no service group fails over; the plan is then empty.
+#[test]
+fn a_vcs_member_migrates_through_the_hmc_with_its_node_steps_over_ssh() {
+    let (lab, sshd, nodes) = lab_with_nodes();
+    let controller = tempfile::tempdir().unwrap();
+    let state = controller.path().join("state");
+    let known = controller.path().join("known_hosts");
+    let both = format!(
+        "{}\n{}",
+        std::fs::read_to_string(&sshd.known_hosts).unwrap().trim_end(),
+        std::fs::read_to_string(&nodes.known_hosts).unwrap()
+    );
+    std::fs::write(&known, both).unwrap();
+    let m = lab.manifests();
+    let m = m.to_str().unwrap();
+    let out = through(&sshd, &state, &known, &["apply", m, "--yes"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    let after = show(&lab);
+    assert_eq!(node(&after, "xray")["frame"], "f2", "migrated: {after:#}");
+    for member in ["xray", "yankee"] {
+        assert_eq!(node(&after, member)["peerinact_centis"], 1600, "restored on {member}");
+        assert_eq!(node(&after, member)["failovers"], Value::Null, "no false failover on {member}");
+    }
+    // What each node answered over SSH is the step's outcome.
+    let records = audit(&state);
+    for (kind, said) in
+        [("RaisePeerInactive", "LLT peerinact set to 8000"), ("RestorePeerInactive", "LLT peerinact set to 1600")]
+    {
+        for member in ["xray", "yankee"] {
+            assert!(
+                records.iter().any(|r| r["event"] == "outcome"
+                    && r["kind"] == kind
+                    && r["result"] == "succeeded"
+                    && r["message"].as_str().is_some_and(|s| s.contains(&format!("{member}: {said}")))),
+                "{kind} on {member}: {records:#?}"
+            );
+        }
+    }
+    let again = through(&sshd, &state, &known, &["plan", m]);
+    assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stdout));
+}
+
+/// Nodes whose host keys are not in `--ssh-known-hosts`: ssh does not log in, the step is
+/// refused with what to do, the migration that needs it does not start, and nothing changes.
+#[test]
+fn a_node_whose_host_key_is_unknown_is_refused_and_nothing_changes() {
+    let (lab, sshd, _nodes) = lab_with_nodes();
+    let controller = tempfile::tempdir().unwrap();
+    let state = controller.path().join("state");
+    let before = show(&lab);
+    let m = lab.manifests();
+    let m = m.to_str().unwrap();
+    let out = through(&sshd, &state, &sshd.known_hosts, &["apply", m, "--yes"]);
+    let text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("the host key of the cluster node"), "{text}");
+    assert!(text.contains("ssh-keyscan -p"), "says what to do: {text}");
+    let after = show(&lab);
+    assert_eq!(node(&after, "xray")["frame"], "f0", "not migrated");
+    assert_eq!(before["cluster_nodes"], after["cluster_nodes"], "no node changed");
+    let records = audit(&state);
+    assert!(
+        !records.iter().any(|r| r["kind"] == "MigratePartition" && r["event"] == "intent"),
+        "the migration never started: {records:#?}"
+    );
+}
