@@ -11,16 +11,21 @@ use crate::names::{FrameName, ViosName};
 /// Renders `op` as one command line.
 pub(crate) fn render(op: &Op) -> String {
     match op {
-        // Pools 0 to 63 always exist: a new pool is an unused one configured by its id and
-        // named; a pool is changed by its id (IBM's `chhwres` man page: `-r procpool -o s
-        // {--poolname | --poolid}`, `new_name`).
+        // Pools 0 to 63 always exist: a new pool is an unused one, `SharedPoolNN`, configured
+        // and named (`new_name`); a pool is changed by its name. Both forms are attested by
+        // public sources (tests/fixtures/hmc/README.md, "Shared processor pools"); the `--poolid`
+        // form is not. The maximum is in whole processors.
         Op::CreateSharedProcessorPool { frame, pool_id, pool, max, reserved } => format!(
-            "chhwres -r procpool -m {} -o s --poolid {pool_id} -a \"new_name={pool},max_pool_proc_units={max},reserved_pool_proc_units={reserved}\"",
-            frame.word()
+            "chhwres -r procpool -m {} -o s --poolname {} -a \"new_name={pool},max_pool_proc_units={},reserved_pool_proc_units={reserved}\"",
+            frame.word(),
+            crate::names::ProcPoolName::unused(*pool_id),
+            whole(*max)
         ),
-        Op::UpdateSharedProcessorPool { frame, pool_id, max, reserved, .. } => format!(
-            "chhwres -r procpool -m {} -o s --poolid {pool_id} -a \"max_pool_proc_units={max},reserved_pool_proc_units={reserved}\"",
-            frame.word()
+        Op::UpdateSharedProcessorPool { frame, pool, max, reserved, .. } => format!(
+            "chhwres -r procpool -m {} -o s --poolname {} -a \"max_pool_proc_units={},reserved_pool_proc_units={reserved}\"",
+            frame.word(),
+            pool.word(),
+            whole(*max)
         ),
         // seeds: ams-dual-vios-and-lpm.txt, Listing 1.
         Op::CreateSharedMemoryPool { frame, pool_mem, max_pool_mem, paging_vios } => format!(
@@ -189,6 +194,12 @@ fn join(v: &[ViosName]) -> String {
 /// (device names and flags only) inside the double quotes. The HMC backend lists with the same.
 pub fn viosvrcmd(frame: &FrameName, vios: &ViosName, cmd: &str) -> String {
     format!("viosvrcmd -m {} -p {} -c \"{cmd}\"", frame.word(), vios.word())
+}
+
+/// A pool maximum as the HMC takes it: whole processors (`8`); one that is not whole (which
+/// validation refuses) is written as it is, for the HMC to refuse, never rounded.
+fn whole(u: crate::units::ProcUnits) -> String {
+    if u.hundredths() % 100 == 0 { (u.hundredths() / 100).to_string() } else { u.to_string() }
 }
 
 /// The `mksyscfg -i` attributes of a partition profile.
@@ -480,8 +491,8 @@ mod tests {
                     max: u(200),
                     reserved: u(0),
                 },
-                vec![("-m", "p9 lab"), ("--poolid", "1")],
-                vec!["new_name=prod pool,"],
+                vec![("-m", "p9 lab"), ("--poolname", "SharedPool01")],
+                vec!["new_name=prod pool,max_pool_proc_units=2,"],
             ),
             (
                 Op::UpdateSharedProcessorPool {
@@ -491,7 +502,7 @@ mod tests {
                     max: u(200),
                     reserved: u(0),
                 },
-                vec![("-m", "p9 lab"), ("--poolid", "1")],
+                vec![("-m", "p9 lab"), ("--poolname", "prod pool")],
                 vec![],
             ),
             (

@@ -335,6 +335,12 @@ impl fmt::Display for ProcPoolId {
 }
 
 impl ProcPoolName {
+    /// The name the HMC gives the unused pool `id`: `SharedPool01` … `SharedPool63`
+    /// (pypowervm's `tests/data/shrprocpool.txt`).
+    pub fn unused(id: ProcPoolId) -> Self {
+        ProcPoolName(format!("SharedPool{:02}", id.0))
+    }
+
     /// The pool every frame has and that partitions use when they name none.
     pub fn default_pool() -> Self {
         Self("DefaultPool".to_owned())

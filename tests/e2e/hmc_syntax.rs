@@ -69,8 +69,9 @@ const DOCUMENTED: &[&str] = &[
     r#"^chsyscfg -r prof -m \S+ -i "name=default,lpar_name=\S+(,desired_(mem|proc_units|procs)=[\d.]+)+"$"#,
     r#"^chhwres -r mem -m \S+ -o [ar] -p \S+ -q \d+$"#,
     r#"^chhwres -r proc -m \S+ -o [ar] -p \S+( --procunits [\d.]+)?( --procs \d+)?(; chhwres -r proc -m \S+ -o [ar] -p \S+ --procs \d+)?$"#,
-    // Pools 1-63 always exist: configured by id, a new one named with `new_name`.
-    r#"^chhwres -r procpool -m \S+ -o s --poolid ([1-9]|[1-5]\d|6[0-3]) -a "(new_name=[^,"]+,)?max_pool_proc_units=[\d.]+,reserved_pool_proc_units=[\d.]+"$"#,
+    // Pools 1-63 always exist: an unused one (`SharedPoolNN`) configured and named with
+    // `new_name`, the maximum in whole processors.
+    r#"^chhwres -r procpool -m \S+ -o s --poolname (SharedPool(0[1-9]|[1-5]\d|6[0-3]) -a "new_name=[^,"]+,|\S+ -a ")max_pool_proc_units=\d+,reserved_pool_proc_units=\d+\.\d\d"$"#,
     r#"^rmsyscfg -r lpar -m \S+ -n \S+$"#,
     r#"^migrlpar -o r -m \S+ -p \S+$"#,
     // The HMC's "Save Current Configuration" (the seed, line 1080, shows the menu, not the

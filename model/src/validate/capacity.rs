@@ -73,6 +73,21 @@ pub(super) fn check(
         let at = |rule, path: &[&str], msg: String, hint: &str| {
             finding(rule, Kind::SharedProcessorPool, pool, path, msg, hint)
         };
+        // The HMC takes a pool's maximum in whole processors (its help: "This number must be a
+        // whole number"; HMC V7R3.4.0 `ModifyShareProcAttributePanel.MaxCapEditBox`; PowerCampus
+        // "Multiple Shared Processor Pools": "must be an integer").
+        // (Below one processor the rule below says what to do.)
+        if sp.max_proc_units.hundredths() > 100 && sp.max_proc_units.hundredths() % 100 != 0 {
+            out.push(at(
+                Rule::ProcessorPoolLimits,
+                &["spec", "maxProcUnits"],
+                format!(
+                    "maxProcUnits {} is not a whole number; the HMC takes a pool's maximum in whole processors",
+                    sp.max_proc_units
+                ),
+                "round maxProcUnits to a whole number",
+            ));
+        }
         if sp.reserved_proc_units > sp.max_proc_units {
             out.push(at(
                 Rule::ProcessorPoolLimits,

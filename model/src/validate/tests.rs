@@ -588,6 +588,9 @@ fn the_seeds_pool_limits() {
     // seeds: powervm-quickstart..., line 110: "a SPP must have at least 1 CPU assigned to it".
     let d = assert_fires(&edit(BASE, "maxProcUnits: 4", "maxProcUnits: 0.5"), None, Rule::ProcessorPoolLimits);
     assert!(d.message.contains("at least 1 CPU assigned to it"), "{d}");
+    // The HMC takes a pool's maximum in whole processors.
+    let d = assert_fires(&edit(BASE, "maxProcUnits: 4", "maxProcUnits: 4.5"), None, Rule::ProcessorPoolLimits);
+    assert!(d.message.contains("4.50 is not a whole number") && d.hint.contains("round"), "{d}");
     // seeds: powervm-quickstart..., line 110: "Power 6 systems can have up to 64 SPPs".
     let pool = |i: usize| {
         format!(

@@ -1,7 +1,7 @@
 //! **Shared processor pools are configured before the partitions that need them.** A frame has
 //! pools 0 to 63 (`DefaultPool`, `SharedPool01`..`63`); a missing pool is "created" by
-//! configuring the lowest unused one by its id and naming it (`chhwres -r procpool -o s --poolid
-//! N -a "new_name=…"`), a pool whose limits differ is changed by its id; a pool that
+//! configuring the lowest unused one and naming it (`chhwres -r procpool -o s --poolname
+//! SharedPoolNN -a "new_name=…"`), a pool whose limits differ is changed; a pool that
 //! grows gives its partitions room, so partitions arriving on the frame wait for it, while a pool
 //! that shrinks takes room and waits for the partitions that leave it.
 //!
@@ -170,8 +170,13 @@ mod tests {
         assert!(p.errors.is_empty(), "{:?}", p.errors);
         let cmds: Vec<String> = p.actions.iter().map(|a| a.op.command()).filter(|c| c.contains("procpool")).collect();
         assert_eq!(cmds.len(), 2, "{cmds:?}");
-        assert!(cmds[0].contains("--poolid 4 -a \"new_name=prodpool,"), "{cmds:?}");
-        assert!(cmds[1].contains("--poolid 9 -a \"new_name=testpool,"), "{cmds:?}");
+        assert!(cmds[0].contains("--poolname SharedPool04 -a \"new_name=prodpool,max_pool_proc_units=8,"), "{cmds:?}");
+        assert!(cmds[1].contains("--poolname SharedPool09 -a \"new_name=testpool,max_pool_proc_units=2,"), "{cmds:?}");
+        assert!(
+            p.actions
+                .iter()
+                .any(|a| matches!(a.op, crate::action::Op::CreateSharedProcessorPool { pool_id: ProcPoolId(4), .. }))
+        );
         // Changed by its own id.
         let mut observed = lab_converged();
         let grown = lab_desired_with(replace("p72.yaml", "maxProcUnits: 8", "maxProcUnits: 10"));
@@ -183,7 +188,11 @@ mod tests {
             },
         );
         let p = plan(&grown, &observed, PlanOptions::default());
-        assert!(p.actions.iter().any(|a| a.op.command().contains("--poolid 17 -a \"max_pool_proc_units=10.00")));
+        assert!(p.actions.iter().any(|a| matches!(
+            a.op,
+            crate::action::Op::UpdateSharedProcessorPool { pool_id: ProcPoolId(17), .. }
+        )
+            && a.op.command().contains("--poolname prodpool -a \"max_pool_proc_units=10,")));
         // Full, and none at all.
         for (slots, says) in [
             (

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use powerplane_model::action::{ChangeMethod, MspPair, PartitionChange, RedundantPgVios};
 use powerplane_model::manifest::{NetworkSpec, PartitionSpec, Placement, RunState, TrunkSpec};
 use powerplane_model::status::SeaHaMode;
-use powerplane_model::{DeviceName, FrameName, MemoryMb, Op, PartitionName, ProcPoolId, ProcUnits, ViosName, VlanId};
+use powerplane_model::{
+    DeviceName, FrameName, MemoryMb, Op, PartitionName, ProcPoolId, ProcPoolName, ProcUnits, ViosName, VlanId,
+};
 
 use super::super::state::{SimFrame, SimState};
 
@@ -312,15 +314,27 @@ fn chhwres(s: &SimState, o: &Opts<'_>) -> Result<Op, String> {
                 }
                 (None, Some(n)) => {
                     let n = name("pool", n)?;
-                    let id = *slots.ids.get(&n).ok_or_else(|| {
-                        format!("The shared processor pool {n} could not be found on the managed system.")
-                    })?;
-                    (id, Some(n))
+                    match (slots.ids.get(&n), slots.unused.iter().find(|u| ProcPoolName::unused(**u) == n)) {
+                        (Some(id), _) => (*id, Some(n)),
+                        // An unused pool goes by the name the HMC gives it, `SharedPoolNN`.
+                        (None, Some(id)) => (*id, None),
+                        (None, None) => {
+                            return Err(format!(
+                                "The shared processor pool {n} could not be found on the managed system."
+                            ));
+                        }
+                    }
                 }
                 (None, None) => return Err("chhwres: the --poolname or --poolid parameter is required".to_owned()),
             };
             let new_name = a.get("new_name").map(|n| name("pool", n)).transpose()?;
             let max = units("max_pool_proc_units", a.get("max_pool_proc_units").map_or("", String::as_str))?;
+            // In whole processors, as the HMC's help says of a pool's maximum.
+            if max.hundredths() % 100 != 0 {
+                return Err(format!(
+                    "The maximum processing units of a shared processor pool must be a whole number, not {max}."
+                ));
+            }
             let reserved = a
                 .get("reserved_pool_proc_units")
                 .map_or(Ok(ProcUnits::from_hundredths(0)), |v| units("reserved_pool_proc_units", v))?;

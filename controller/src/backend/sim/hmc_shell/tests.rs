@@ -26,14 +26,14 @@ async fn the_restricted_shell_runs_hmc_commands_only() {
     assert!(out.stderr.contains("nosuch could not be found"), "{out:?}");
 }
 
-/// Issue 32 item 2: an unused pool is configured by its id and named; a pool is changed by id
-/// or by name; a name no pool has, a rename, and a pool without a name are refused, with
+/// Issue 32 item 2: an unused pool (`SharedPoolNN`) is configured and named; a pool is changed
+/// by id or by name; a maximum that is not whole, a name no pool has, a rename, and a pool without a name are refused, with
 /// nothing changed; the listing shows the pool under its id.
 #[tokio::test]
 async fn shared_processor_pools_are_configured_by_id() {
     let sh = shell();
     let ok = sh
-        .run(r#"chhwres -r procpool -m p72 -o s --poolid 3 -a "new_name=prodpool,max_pool_proc_units=4.00,reserved_pool_proc_units=0.00""#)
+        .run(r#"chhwres -r procpool -m p72 -o s --poolname SharedPool03 -a "new_name=prodpool,max_pool_proc_units=4,reserved_pool_proc_units=0.00""#)
         .await;
     assert_eq!((ok.stdout.as_str(), ok.stderr.as_str(), ok.code), ("", "", 0), "silent, as an HMC");
     let listed = sh.run("lshwres -r procpool -m p72 -F shared_proc_pool_id,name,max_pool_proc_units").await;
@@ -48,12 +48,18 @@ async fn shared_processor_pools_are_configured_by_id() {
         (r#"chhwres -r procpool -m p72 -o s --poolid 4 -a "max_pool_proc_units=2""#, "name it with new_name"),
         (r#"chhwres -r procpool -m p72 -o s --poolid 64 -a "new_name=x,max_pool_proc_units=2""#, "ID 64 is not valid"),
         (r#"chhwres -r procpool -m p72 -o a --poolname x -a "max_pool_proc_units=2""#, "use -o s"),
+        (
+            r#"chhwres -r procpool -m p72 -o s --poolname SharedPool05 -a "new_name=y,max_pool_proc_units=2.50""#,
+            "whole number",
+        ),
     ] {
         let out = sh.run(cmd).await;
         assert_eq!(out.code, 1, "{cmd}: {out:?}");
         assert!(out.stderr.contains(says), "{cmd}: {out:?}");
     }
-    let by_name = sh.run(r#"chhwres -r procpool -m p72 -o s --poolname prodpool -a "max_pool_proc_units=6.00""#).await;
+    let by_id = sh.run(r#"chhwres -r procpool -m p72 -o s --poolid 3 -a "max_pool_proc_units=5""#).await;
+    assert_eq!(by_id.code, 0, "{by_id:?}");
+    let by_name = sh.run(r#"chhwres -r procpool -m p72 -o s --poolname prodpool -a "max_pool_proc_units=6""#).await;
     assert_eq!(by_name.code, 0, "{by_name:?}");
     let listed = sh.run("lshwres -r procpool -m p72 -F shared_proc_pool_id,name,max_pool_proc_units").await;
     assert!(listed.stdout.lines().any(|l| l == "3,prodpool,6.00"), "{}", listed.stdout);
