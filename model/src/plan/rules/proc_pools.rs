@@ -7,8 +7,12 @@
 //! a maximum, "Reserved Capacity - Additional (guaranteed) CPU resources that are assigned to the
 //! pool", and its entitled capacity is the partitions' desired units plus the reserve.
 
+use std::collections::BTreeMap;
+
 use super::Planner;
 use crate::action::Op;
+use crate::estate::ProcPool;
+use crate::names::{FrameName, ProcPoolName};
 use crate::manifest::Kind;
 use crate::plan::change::{ChangeKind, field_changes};
 use crate::plan::step::{Phase, Res};
@@ -16,13 +20,19 @@ use crate::yaml::leaves;
 
 impl Planner<'_, '_> {
     pub(super) fn proc_pools(&mut self) {
+        // The first observed pool (in name order) of each frame and pool name: one pass, instead
+        // of a scan of every observed pool per desired pool.
+        let mut observed: BTreeMap<(&FrameName, &ProcPoolName), &ProcPool> = BTreeMap::new();
+        for o in self.observed.proc_pools.values() {
+            observed.entry((&o.spec.frame, &o.spec.pool_name)).or_insert(o);
+        }
         for p in self.desired.proc_pools.values() {
             let (frame, pool) = (&p.spec.frame, &p.spec.pool_name);
             let avail = |max: crate::units::ProcUnits, res: crate::units::ProcUnits| {
                 u64::from(max.saturating_sub(res).hundredths())
             };
             let new_avail = avail(p.spec.max_proc_units, p.spec.reserved_proc_units);
-            let obs = self.observed.proc_pools.values().find(|o| &o.spec.frame == frame && &o.spec.pool_name == pool);
+            let obs = observed.get(&(frame, pool)).copied();
             let object = format!("{}/{}", Kind::SharedProcessorPool, p.metadata.name);
             let op_fields = |o: Option<&crate::estate::ProcPool>| {
                 let old = o.map(|o| leaves(&o.spec)).unwrap_or_default();
