@@ -161,6 +161,9 @@ pub struct Placer<'a> {
     bridged: BTreeMap<&'a FrameName, Vec<VlanId>>,
     /// The cluster of each member partition, and its members.
     clusters: BTreeMap<&'a PartitionName, (&'a ClusterName, &'a [PartitionName])>,
+    /// Processing units the shared processor pools of each frame reserve, summed once (summing
+    /// them per frame over every pool made `usage` quadratic in the frames).
+    reserved_procs: BTreeMap<&'a FrameName, ProcUnits>,
 }
 
 impl<'a> Placer<'a> {
@@ -177,7 +180,11 @@ impl<'a> Placer<'a> {
             .values()
             .flat_map(|c| c.spec.members.iter().map(move |m| (m, (&c.metadata.name, c.spec.members.as_slice()))))
             .collect();
-        Placer { desired, ix, observed, facts: observed.map(Estate::index), bridged, clusters }
+        let mut reserved_procs: BTreeMap<&'a FrameName, ProcUnits> = BTreeMap::new();
+        for p in desired.proc_pools.values() {
+            *reserved_procs.entry(&p.spec.frame).or_default() += p.spec.reserved_proc_units;
+        }
+        Placer { desired, ix, observed, facts: observed.map(Estate::index), bridged, clusters, reserved_procs }
     }
 
     /// The cluster `name` is a member of, with all its members.
@@ -487,13 +494,7 @@ impl<'a> Placer<'a> {
                     pool_memory: self.ix.mem_pool_on(name).map(|p| p.spec.pool_mem_mb).unwrap_or_default(),
                     partition_memory: MemoryMb(0),
                     partition_procs: ProcUnits::default(),
-                    pool_reserved_procs: self
-                        .desired
-                        .proc_pools
-                        .values()
-                        .filter(|p| &p.spec.frame == name)
-                        .map(|p| p.spec.reserved_proc_units)
-                        .sum(),
+                    pool_reserved_procs: self.reserved_procs.get(name).copied().unwrap_or_default(),
                 };
                 (name.clone(), u)
             })

@@ -94,6 +94,23 @@ pub fn save_json(dir: &StateDir, e: &Estate, source: &str) -> Result<(Meta, Vec<
     Ok((meta, json))
 }
 
+/// Renews the confirmation time of the stored snapshot when it still holds the estate of
+/// `fingerprint`, without serializing the estate again: the watch loop's path after a change
+/// whose scoped observation found its frames as the snapshot has them (serializing and hashing
+/// the whole observed estate for that was most of the loop's CPU on a large estate). `None`
+/// when the snapshot holds another estate (or none): the caller saves it whole.
+pub fn confirm(dir: &StateDir, fingerprint: &str, source: &str) -> Result<Option<Meta>, StoreError> {
+    let tree = dir.tree(TREE)?;
+    let stored: Option<Meta> = tree.get(META).map_err(|e| dir.io(&e))?.and_then(|b| serde_json::from_slice(&b).ok());
+    if stored.is_none_or(|m| m.fingerprint != fingerprint) || !tree.contains_key(ESTATE).map_err(|e| dir.io(&e))? {
+        return Ok(None);
+    }
+    let meta = Meta { observed_at: crate::time::now(), source: source.to_owned(), fingerprint: fingerprint.to_owned() };
+    tree.insert(META, serde_json::to_vec(&meta).map_err(|e| dir.io(&e))?).map_err(|e| dir.io(&e))?;
+    dir.flush()?;
+    Ok(Some(meta))
+}
+
 /// What the snapshot in `db` says of itself (`observe (plan)` at a time), when there is one:
 /// evidence that the state directory has history.
 pub(crate) fn describe(db: &sled::Db) -> sled::Result<Option<String>> {

@@ -66,6 +66,9 @@ struct State {
     commit: Option<String>,
     /// The last observation: in full at each resync, frame by frame after a scoped change.
     observed: Option<Estate>,
+    /// The snapshot stored of `observed` (its metadata and JSON), while `observed` is what was
+    /// stored: a change whose scoped observation finds nothing new only renews its time.
+    stored: Option<(snapshot::Meta, Vec<u8>)>,
     /// Which frames plan together, for the scope of a change (rebuilt with each full
     /// observation, updated with each scoped one).
     ties: Option<Ties>,
@@ -238,6 +241,7 @@ pub async fn run(
                     format!("{e:#}; retrying from a fresh observation in {} ms", wait.as_millis()),
                 );
                 state.observed = None;
+                state.stored = None;
                 retry_at = Some(tokio::time::Instant::now() + wait);
             }
         }
@@ -350,6 +354,7 @@ async fn reconcile(
     (reason, started): (&str, Instant),
     reach: Reach,
 ) -> anyhow::Result<()> {
+    let stored = state.stored.take();
     let mut cached = match state.observed.take() {
         Some(e) => Some(e),
         None => snapshot::load(dir).ok().flatten().map(|(_, e)| e),
@@ -363,12 +368,15 @@ async fn reconcile(
     // full: what is wrong may be named by objects outside the scope (a pool defined on another
     // frame), and the full plan's messages say so.
     let mut scoped = None;
+    // Whether the scoped observation found its frames as the cache (the stored snapshot) had them.
+    let mut unchanged = false;
     if let (Reach::Partitions(changed), Some(cache), Some(desired), Some(ties)) =
         (reach, cached.as_mut(), desired, state.ties.as_mut())
     {
         let t0 = started.elapsed();
         let seen = report.observing(scoped::observe_scope(sim, desired, cache, ties, &changed).await)?;
         let t1 = started.elapsed();
+        unchanged = seen.before == seen.after;
         let plan = publish::blocking(|| seen.scope.plan(desired, cache, options));
         let t2 = started.elapsed();
         drift(writer, report, &mut state.held_vios, &seen.before, &seen.after).await?;
@@ -414,9 +422,18 @@ async fn reconcile(
             (fresh, None, plan)
         }
     };
-    let (meta, json) = publish::blocking(|| snapshot::save_json(dir, &observed, "observe (watch)"))?;
+    let confirmed = match stored {
+        Some((meta, json)) if unchanged && scope.is_some() => {
+            publish::blocking(|| snapshot::confirm(dir, &meta.fingerprint, "observe (watch)"))?.map(|m| (m, json))
+        }
+        _ => None,
+    };
+    let (meta, json) = match confirmed {
+        Some(confirmed) => confirmed,
+        None => publish::blocking(|| snapshot::save_json(dir, &observed, "observe (watch)"))?,
+    };
     report.observed(&meta, &json);
-    drop(json);
+    state.stored = Some((meta, json));
     state.observed = Some(observed);
     let Some(plan) = plan else {
         report.ended(
@@ -588,7 +605,7 @@ async fn reconcile(
     }
     let (meta, json) = publish::blocking(|| snapshot::save_json(dir, &after, "observe (after watch apply)"))?;
     report.observed(&meta, &json);
-    drop(json);
+    state.stored = Some((meta, json));
     state.observed = Some(after);
     for (a, o) in &done.results {
         let object = a.op.object();

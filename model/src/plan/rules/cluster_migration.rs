@@ -308,7 +308,25 @@ impl Planner<'_, '_> {
     /// administrator's call.
     pub(super) fn cluster_drift(&mut self) {
         let desired = self.desired;
+        // The validation steps of each partition's move, indexed once: scanning every step for
+        // every cluster made this rule quadratic (this rule adds no validation step).
+        let mut validations: std::collections::BTreeMap<&PartitionName, Vec<usize>> = Default::default();
+        for (i, s) in self.steps.iter().enumerate() {
+            if let Op::ValidateMigration { partition, .. } = &s.op {
+                validations.entry(partition).or_default().push(i);
+            }
+        }
+        let mut cluster_moves = Vec::with_capacity(desired.clusters.len());
         for c in desired.clusters.values() {
+            let members: std::collections::BTreeSet<&PartitionName> = c.spec.members.iter().collect();
+            let mut moves: Vec<(PartitionName, usize)> = members
+                .into_iter()
+                .flat_map(|m| validations.get(m).into_iter().flatten().map(move |i| (m.clone(), *i)))
+                .collect();
+            moves.sort_unstable_by_key(|(_, i)| *i);
+            cluster_moves.push(moves);
+        }
+        for (c, moves) in desired.clusters.values().zip(cluster_moves) {
             let cluster = &c.metadata.name;
             let object = format!("{}/{cluster}", Kind::Cluster);
             let planned = self.cluster_moves.contains_key(cluster);
@@ -319,18 +337,8 @@ impl Planner<'_, '_> {
             let migrates =
                 |m: &PartitionName| self.observed.status.partitions.get(m).is_some_and(|s| s.migration.is_some());
             let any_migrating = c.spec.members.iter().any(migrates);
-            // The first step of each member's move planned now: a node set back goes before it.
-            let moves: Vec<(PartitionName, usize)> = self
-                .steps
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| match &s.op {
-                    Op::ValidateMigration { partition, .. } if c.spec.members.contains(partition) => {
-                        Some((partition.clone(), i))
-                    }
-                    _ => None,
-                })
-                .collect();
+            // The first step of each member's move planned now (`moves`, in step order): a node
+            // set back goes before it.
             let mut restores = Vec::new();
             let mut fields = Vec::new();
             let mut notes = Vec::new();

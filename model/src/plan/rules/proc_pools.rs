@@ -13,8 +13,9 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::Planner;
 use crate::action::Op;
+use crate::estate::ProcPool;
 use crate::manifest::Kind;
-use crate::names::{FrameName, ProcPoolId};
+use crate::names::{FrameName, ProcPoolId, ProcPoolName};
 use crate::plan::change::{ChangeKind, field_changes};
 use crate::plan::step::{Phase, Res};
 use crate::status::ProcPoolSlots;
@@ -22,16 +23,26 @@ use crate::yaml::leaves;
 
 impl Planner<'_, '_> {
     pub(super) fn proc_pools(&mut self) {
+        // The first observed pool (in name order) of each frame and pool name, and each frame's
+        // pool names: one pass, instead of a scan of every observed pool per desired pool.
+        let mut observed: BTreeMap<(&FrameName, &ProcPoolName), &ProcPool> = BTreeMap::new();
+        let mut names: BTreeMap<&FrameName, Vec<&ProcPoolName>> = BTreeMap::new();
+        for o in self.observed.proc_pools.values() {
+            observed.entry((&o.spec.frame, &o.spec.pool_name)).or_insert(o);
+            names.entry(&o.spec.frame).or_default().push(&o.spec.pool_name);
+        }
         // Each frame's pools by id, as listed (else derived: `ProcPoolSlots::derived`); the
         // unused ids are taken lowest first by the pools this plan creates.
         let mut slots: BTreeMap<&FrameName, (ProcPoolSlots, VecDeque<ProcPoolId>)> = BTreeMap::new();
         for f in self.desired.proc_pools.values().map(|p| &p.spec.frame) {
             slots.entry(f).or_insert_with(|| {
-                let s = self.observed.status.proc_pool_slots.get(f).cloned().unwrap_or_else(|| {
-                    ProcPoolSlots::derived(
-                        self.observed.proc_pools.values().filter(|o| &o.spec.frame == f).map(|o| &o.spec.pool_name),
-                    )
-                });
+                let s = self
+                    .observed
+                    .status
+                    .proc_pool_slots
+                    .get(f)
+                    .cloned()
+                    .unwrap_or_else(|| ProcPoolSlots::derived(names.get(f).into_iter().flatten().copied()));
                 let unused = s.unused.iter().copied().collect();
                 (s, unused)
             });
@@ -42,7 +53,7 @@ impl Planner<'_, '_> {
                 u64::from(max.saturating_sub(res).hundredths())
             };
             let new_avail = avail(p.spec.max_proc_units, p.spec.reserved_proc_units);
-            let obs = self.observed.proc_pools.values().find(|o| &o.spec.frame == frame && &o.spec.pool_name == pool);
+            let obs = observed.get(&(frame, pool)).copied();
             let object = format!("{}/{}", Kind::SharedProcessorPool, p.metadata.name);
             let op_fields = |o: Option<&crate::estate::ProcPool>| {
                 let old = o.map(|o| leaves(&o.spec)).unwrap_or_default();

@@ -1,0 +1,68 @@
+//! The plan of generated estates is exactly the plan the code made before the performance work
+//! of issue 35 (same changes, actions, order, warnings, capacity and estimate): each expected
+//! digest below is the SHA-256 of the plan's JSON rendering, recorded with the baseline code
+//! (commit 8955fdb). Speed must cost no correctness; a deliberate change of the planner's output
+//! re-records them (`PLAN_DIGEST_PRINT=1 cargo test -p powerplane-model --test plan_equivalence
+//! -- --nocapture` prints the digests it computes).
+
+#[path = "../../examples/estate_gen/mod.rs"]
+mod estate_gen;
+
+use powerplane_model::status::LparState;
+use powerplane_model::{Estate, PlanOptions, SourceFile, load_inventory, load_manifests, plan};
+use sha2::{Digest, Sha256};
+
+/// The desired and observed estates of `gen_estate FRAMES PARTITIONS 42`: the observed one
+/// realised by planning the inventory's brownfield onto its bare hardware and applying that plan
+/// with the model's own `apply` (as the planner bench does).
+fn estates(frames: usize, partitions: usize) -> (Estate, Estate) {
+    let g = estate_gen::generate(frames, partitions, 42);
+    let src = |files: &[(String, String)]| {
+        files.iter().map(|(n, t)| SourceFile::new(n.as_str(), t.as_bytes().to_vec())).collect::<Vec<_>>()
+    };
+    let desired = load_manifests(&src(&g.manifests)).expect("generated manifests are valid");
+    let brownfield = load_inventory(&src(&g.inventory)).expect("generated inventory is valid");
+    let mut bare = Estate {
+        hardware: brownfield.hardware.clone(),
+        vios_pairs: brownfield.vios_pairs.clone(),
+        ..Default::default()
+    };
+    for (f, hw) in &bare.hardware.clone() {
+        bare.status.vios.insert(f.clone(), hw.spec.vios.iter().map(|v| (v.name.clone(), LparState::Running)).collect());
+    }
+    let mut as_desired = brownfield.clone();
+    as_desired.frames = desired.frames.clone();
+    as_desired.hardware.clear();
+    let p = plan(&as_desired, &bare, PlanOptions::default());
+    assert!(p.errors.is_empty(), "{:?}", &p.errors[..p.errors.len().min(3)]);
+    let observed = powerplane_model::plan::apply(&bare, &p.actions);
+    (desired, observed)
+}
+
+/// SHA-256 of the JSON rendering of the plan of the generated estate, and its action count.
+fn digest(frames: usize, partitions: usize) -> (String, usize) {
+    let (desired, observed) = estates(frames, partitions);
+    let p = plan(&desired, &observed, PlanOptions::default());
+    assert!(p.errors.is_empty(), "{:?}", &p.errors[..p.errors.len().min(3)]);
+    let json = serde_json::to_vec(&p).expect("a plan renders as JSON");
+    let hex: String = Sha256::digest(&json).iter().map(|b| format!("{b:02x}")).collect();
+    if std::env::var_os("PLAN_DIGEST_PRINT").is_some() {
+        println!("{frames} frames, {partitions} partitions: {} actions, digest {hex}", p.actions.len());
+    }
+    (hex, p.actions.len())
+}
+
+#[test]
+fn plan_of_1k_estate_is_the_baseline_plan() {
+    assert_eq!(digest(40, 1_000), (String::from(BASELINE_1K), BASELINE_1K_ACTIONS));
+}
+
+#[test]
+fn plan_of_100k_estate_is_the_baseline_plan() {
+    assert_eq!(digest(4_000, 100_000), (String::from(BASELINE_100K), BASELINE_100K_ACTIONS));
+}
+
+const BASELINE_1K: &str = "06eea920dd1a9039a0b11f9349cd0d30cf4434eefa52403ea5e04487a4f084fd";
+const BASELINE_1K_ACTIONS: usize = 95;
+const BASELINE_100K: &str = "b32169bf1b7a6a09dc4fdb46ba999b6b9cbf0ec8776356b0ca0f093d1bddcf37";
+const BASELINE_100K_ACTIONS: usize = 8857;
