@@ -199,7 +199,7 @@ pub fn viosvrcmd(frame: &FrameName, vios: &ViosName, cmd: &str) -> String {
 /// A pool maximum as the HMC takes it: whole processors (`8`); one that is not whole (which
 /// validation refuses) is written as it is, for the HMC to refuse, never rounded.
 fn whole(u: crate::units::ProcUnits) -> String {
-    if u.hundredths() % 100 == 0 { (u.hundredths() / 100).to_string() } else { u.to_string() }
+    if u.hundredths().is_multiple_of(100) { (u.hundredths() / 100).to_string() } else { u.to_string() }
 }
 
 /// The `mksyscfg -i` attributes of a partition profile.

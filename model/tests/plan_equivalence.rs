@@ -7,41 +7,15 @@
 
 #[path = "../../examples/estate_gen/mod.rs"]
 mod estate_gen;
+#[path = "../benches/realised/mod.rs"]
+mod realised;
 
-use powerplane_model::status::LparState;
-use powerplane_model::{Estate, PlanOptions, SourceFile, load_inventory, load_manifests, plan};
+use powerplane_model::{PlanOptions, plan};
 use sha2::{Digest, Sha256};
-
-/// The desired and observed estates of `gen_estate FRAMES PARTITIONS 42`: the observed one
-/// realised by planning the inventory's brownfield onto its bare hardware and applying that plan
-/// with the model's own `apply` (as the planner bench does).
-fn estates(frames: usize, partitions: usize) -> (Estate, Estate) {
-    let g = estate_gen::generate(frames, partitions, 42);
-    let src = |files: &[(String, String)]| {
-        files.iter().map(|(n, t)| SourceFile::new(n.as_str(), t.as_bytes().to_vec())).collect::<Vec<_>>()
-    };
-    let desired = load_manifests(&src(&g.manifests)).expect("generated manifests are valid");
-    let brownfield = load_inventory(&src(&g.inventory)).expect("generated inventory is valid");
-    let mut bare = Estate {
-        hardware: brownfield.hardware.clone(),
-        vios_pairs: brownfield.vios_pairs.clone(),
-        ..Default::default()
-    };
-    for (f, hw) in &bare.hardware.clone() {
-        bare.status.vios.insert(f.clone(), hw.spec.vios.iter().map(|v| (v.name.clone(), LparState::Running)).collect());
-    }
-    let mut as_desired = brownfield.clone();
-    as_desired.frames = desired.frames.clone();
-    as_desired.hardware.clear();
-    let p = plan(&as_desired, &bare, PlanOptions::default());
-    assert!(p.errors.is_empty(), "{:?}", &p.errors[..p.errors.len().min(3)]);
-    let observed = powerplane_model::plan::apply(&bare, &p.actions);
-    (desired, observed)
-}
 
 /// SHA-256 of the JSON rendering of the plan of the generated estate, and its action count.
 fn digest(frames: usize, partitions: usize) -> (String, usize) {
-    let (desired, observed) = estates(frames, partitions);
+    let realised::Fixture { desired, observed, .. } = realised::fixture(frames, partitions);
     let p = plan(&desired, &observed, PlanOptions::default());
     assert!(p.errors.is_empty(), "{:?}", &p.errors[..p.errors.len().min(3)]);
     let json = serde_json::to_vec(&p).expect("a plan renders as JSON");

@@ -77,7 +77,7 @@ pub(super) fn check(
         // whole number"; HMC V7R3.4.0 `ModifyShareProcAttributePanel.MaxCapEditBox`; PowerCampus
         // "Multiple Shared Processor Pools": "must be an integer").
         // (Below one processor the rule below says what to do.)
-        if sp.max_proc_units.hundredths() > 100 && sp.max_proc_units.hundredths() % 100 != 0 {
+        if sp.max_proc_units.hundredths() > 100 && !sp.max_proc_units.hundredths().is_multiple_of(100) {
             out.push(at(
                 Rule::ProcessorPoolLimits,
                 &["spec", "maxProcUnits"],

@@ -330,7 +330,7 @@ fn chhwres(s: &SimState, o: &Opts<'_>) -> Result<Op, String> {
             let new_name = a.get("new_name").map(|n| name("pool", n)).transpose()?;
             let max = units("max_pool_proc_units", a.get("max_pool_proc_units").map_or("", String::as_str))?;
             // In whole processors, as the HMC's help says of a pool's maximum.
-            if max.hundredths() % 100 != 0 {
+            if !max.hundredths().is_multiple_of(100) {
                 return Err(format!(
                     "The maximum processing units of a shared processor pool must be a whole number, not {max}."
                 ));
