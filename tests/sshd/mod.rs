@@ -124,26 +124,11 @@ impl Sshd {
             std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
             std::fs::set_permissions(d.join("authorized_keys"), std::fs::Permissions::from_mode(0o644)).unwrap();
         }
-        let child = Command::new(tool("sshd"))
-            .arg("-D")
-            .arg("-e")
-            .arg("-f")
-            .arg(d.join("sshd_config"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let child = spawn_sshd(&d.join("sshd_config"));
         let host = std::fs::read_to_string(d.join("host.pub")).unwrap();
         let known_hosts = d.join("known_hosts");
         std::fs::write(&known_hosts, format!("[127.0.0.1]:{port} {host}")).unwrap();
-        // Ready when it accepts connections.
-        for _ in 0..500 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::yield_now();
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
+        wait_listening("127.0.0.1", port);
         Sshd { child, daemon: None, port, user: user.to_owned(), key: d.join("user"), known_hosts, _dir: dir }
     }
 
@@ -243,27 +228,13 @@ impl NodeSshd {
             ));
         }
         std::fs::write(d.join("sshd_config"), config).unwrap();
-        let child = Command::new(tool("sshd"))
-            .arg("-D")
-            .arg("-e")
-            .arg("-f")
-            .arg(d.join("sshd_config"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let child = spawn_sshd(&d.join("sshd_config"));
         let key = std::fs::read_to_string(d.join("host.pub")).unwrap();
         let known_hosts = d.join("known_hosts");
         let lines: String = hosts.iter().map(|(_, h)| format!("[{h}]:{port} {key}")).collect();
         std::fs::write(&known_hosts, lines).unwrap();
         for (_, h) in &hosts {
-            for _ in 0..500 {
-                if std::net::TcpStream::connect((h.as_str(), port)).is_ok() {
-                    break;
-                }
-                std::thread::yield_now();
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
+            wait_listening(h, port);
         }
         NodeSshd { child, port, user, key: d.join("user"), known_hosts, hosts, _dir: dir }
     }
@@ -278,5 +249,29 @@ impl NodeSshd {
             self.port,
             hosts.join(", ")
         )
+    }
+}
+
+/// `sshd -D -e -f CONFIG`, in the foreground, quiet.
+fn spawn_sshd(config: &Path) -> Child {
+    Command::new(tool("sshd"))
+        .arg("-D")
+        .arg("-e")
+        .arg("-f")
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Returns once `host:port` accepts connections (sshd is ready), or after about five seconds.
+fn wait_listening(host: &str, port: u16) {
+    for _ in 0..500 {
+        if std::net::TcpStream::connect((host, port)).is_ok() {
+            return;
+        }
+        std::thread::yield_now();
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
