@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use powerplane_model::status::LparState;
 use powerplane_model::{Action, Estate, FrameName, Op, RunsOn, ViosName};
 use tokio::sync::RwLock;
 
@@ -45,7 +46,7 @@ pub struct Hmc<T: Transport> {
     hmcs: Vec<Arc<T>>,
     /// Which HMC manages each frame (learnt from `lssyscfg -r sys`).
     managers: RwLock<BTreeMap<FrameName, usize>>,
-    /// How often a migration is polled.
+    /// How often a migration, an activation or a shutdown is polled.
     poll: Duration,
     /// The manifests' names for what the HMC does not name (see [`Estate::adopt_names`]).
     names: std::sync::RwLock<Estate>,
@@ -602,7 +603,17 @@ impl<T: Transport> Hypervisor for Hmc<T> {
         if let Op::MigratePartition { from, to, .. } = &action.op {
             return self.migrate(t.as_ref(), action, from, to).await;
         }
-        let started = Instant::now();
+        // Tokio's clock, so that a test on virtual time follows a start or stop in no real time.
+        let started = tokio::time::Instant::now();
+        let awaited = Awaited::of(&action.op);
+        if let Some(w) = &awaited {
+            // Idempotence: a start or stop already under way (a retry after a lost connection)
+            // is followed, never issued again.
+            let (state, rmc) = self.lpar_state(t.as_ref(), w).await?;
+            if w.under_way(&state, rmc) {
+                return self.follow_state(t.as_ref(), w, started, "already under way", false).await;
+            }
+        }
         // A line of several commands (a DLPAR of memory and processors) stops at the first
         // that fails, as `&&` would.
         let lines: Vec<String> = action.op.command().split("; ").map(str::to_owned).collect();
@@ -616,7 +627,148 @@ impl<T: Transport> Hypervisor for Hmc<T> {
                 message.push(out.stdout.trim().to_owned());
             }
         }
+        if let Some(w) = &awaited {
+            // `chsysstate` returns once the HMC has begun: the partition is not running (or
+            // stopped) yet, and what follows may need it to be.
+            return self.follow_state(t.as_ref(), w, started, &message.join("; "), true).await;
+        }
         Ok(Completion { message: message.join("; "), duration: started.elapsed(), suspended: None })
+    }
+}
+
+impl<T: Transport> Hmc<T> {
+    /// The partition's state and whether its RMC connection is active, as `lssyscfg` lists
+    /// them now.
+    async fn lpar_state(&self, t: &T, w: &Awaited) -> Result<(LparState, bool), BackendError> {
+        let cmd =
+            format!("lssyscfg -r lpar -m {} --filter \"lpar_names={}\" -F state,rmc_state", w.frame.word(), w.name);
+        let out = run_batch(t, &[cmd]).await?.remove(0);
+        if out.code != 0 {
+            return Err(hscl::classify(&out.stdout, &out.stderr));
+        }
+        let line = out.stdout.lines().next().unwrap_or("").trim();
+        let (state, rmc) = line.rsplit_once(',').unwrap_or((line, ""));
+        if state.is_empty() {
+            return Err(BackendError::Internal(format!("{} is not listed on {}", w.name, w.frame)));
+        }
+        Ok((LparState::parse(state), rmc == "active"))
+    }
+
+    /// Follows `w` with `lssyscfg` every poll until it is reached, bounded by
+    /// [`Awaited::limit`]; a state that is neither the one awaited nor on its way there (an
+    /// `Error`, one this version does not know) ends it as a refusal, with the state named.
+    /// Just after the command was `issued`, the state it started from still counts as on the
+    /// way (the HMC has begun, the listing may not show it yet).
+    async fn follow_state(
+        &self,
+        t: &T,
+        w: &Awaited,
+        started: tokio::time::Instant,
+        said: &str,
+        issued: bool,
+    ) -> Result<Completion, BackendError> {
+        loop {
+            let (state, rmc) = self.lpar_state(t, w).await?;
+            if w.reached(&state, rmc) {
+                let message = match (said.is_empty(), w.until) {
+                    (true, Until::Running { rmc: true }) => format!("{} is running with RMC active", w.name),
+                    (true, _) => format!("{} is {state}", w.name),
+                    (false, _) => format!("{said}; {} is {state}", w.name),
+                };
+                return Ok(Completion { message, duration: started.elapsed(), suspended: None });
+            }
+            if !w.under_way(&state, rmc) && !(issued && w.from(&state)) {
+                return Err(BackendError::refused_plain(format!(
+                    "{} is {state} after `chsysstate`, not {}: look at its reference code (`lsrefcode -r lpar -m {} --filter \"lpar_names={}\"`)",
+                    w.name,
+                    w.until,
+                    w.frame.word(),
+                    w.name
+                )));
+            }
+            if started.elapsed() >= w.limit() {
+                return Err(BackendError::Timeout(started.elapsed()));
+            }
+            tokio::time::sleep(self.poll).await;
+        }
+    }
+}
+
+/// What a start or stop waits for before it is done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Until {
+    /// `Running`; with `rmc`, also an active RMC connection (a VIOS: `viosvrcmd` comes next).
+    Running { rmc: bool },
+    /// `Not Activated`.
+    NotActivated,
+}
+
+impl std::fmt::Display for Until {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Until::Running { rmc: true } => f.write_str("Running with RMC active"),
+            Until::Running { rmc: false } => f.write_str("Running"),
+            Until::NotActivated => f.write_str("Not Activated"),
+        }
+    }
+}
+
+/// A partition or VIOS a `chsysstate` starts or stops, and the state it waits for.
+struct Awaited {
+    frame: FrameName,
+    name: String,
+    until: Until,
+}
+
+impl Awaited {
+    fn of(op: &Op) -> Option<Self> {
+        let (frame, name, until) = match op {
+            Op::StartVios { frame, vios } => (frame, vios.to_string(), Until::Running { rmc: true }),
+            Op::StopVios { frame, vios } => (frame, vios.to_string(), Until::NotActivated),
+            Op::StartPartition { frame, partition, .. } => {
+                (frame, partition.to_string(), Until::Running { rmc: false })
+            }
+            Op::StopPartition { frame, partition } => (frame, partition.to_string(), Until::NotActivated),
+            _ => return None,
+        };
+        Some(Awaited { frame: frame.clone(), name, until })
+    }
+
+    /// How long it may take: an activation goes through firmware and the operating system's
+    /// boot (and a VIOS's RMC connection comes after that); a shutdown waits for the
+    /// operating system.
+    fn limit(&self) -> Duration {
+        match self.until {
+            Until::Running { .. } => Duration::from_secs(30 * 60),
+            Until::NotActivated => Duration::from_secs(15 * 60),
+        }
+    }
+
+    fn reached(&self, state: &LparState, rmc: bool) -> bool {
+        match self.until {
+            Until::Running { rmc: need } => *state == LparState::Running && (rmc || !need),
+            Until::NotActivated => *state == LparState::NotActivated,
+        }
+    }
+
+    /// Whether `state` is the one the start or stop began from (`Not Activated`, `Running`).
+    fn from(&self, state: &LparState) -> bool {
+        match self.until {
+            Until::Running { .. } => *state == LparState::NotActivated,
+            Until::NotActivated => *state == LparState::Running,
+        }
+    }
+
+    /// Whether `state` is on the way to what is awaited (or there already): a start shows
+    /// `Starting` and `Open Firmware`, a stop `Shutting Down`.
+    fn under_way(&self, state: &LparState, rmc: bool) -> bool {
+        self.reached(state, rmc)
+            || match self.until {
+                Until::Running { .. } => {
+                    matches!(state, LparState::Starting | LparState::OpenFirmware | LparState::Running)
+                }
+                Until::NotActivated => matches!(state, LparState::ShuttingDown),
+            }
     }
 }
 

@@ -223,6 +223,97 @@ async fn an_observation_waits_one_rmc_round_trip_per_vios_per_session() {
     }
 }
 
+/// An emulated HMC whose answers to `lssyscfg … -F state,rmc_state` are the states a real HMC
+/// lists while a partition starts or stops (the last one repeats), everything else the
+/// emulator's; it counts the `chsysstate` commands it is sent.
+struct States {
+    hmc: Local,
+    states: std::sync::Mutex<std::collections::VecDeque<&'static str>>,
+    issued: std::sync::atomic::AtomicUsize,
+}
+
+impl States {
+    fn new(sim: Simulator, states: &[&'static str]) -> Self {
+        States {
+            hmc: Local(HmcShell::new(sim, None)),
+            states: std::sync::Mutex::new(states.iter().copied().collect()),
+            issued: Default::default(),
+        }
+    }
+}
+
+impl Transport for States {
+    async fn run(&self, script: &str) -> Result<crate::backend::sim::hmc_shell::ShellOutput, BackendError> {
+        if script.contains("-F state,rmc_state") {
+            let mut q = self.states.lock().unwrap();
+            let next = if q.len() > 1 { q.pop_front().unwrap() } else { q[0] };
+            let stdout = format!("{next}\n{} 0 0\n", super::transport::MARK);
+            return Ok(crate::backend::sim::hmc_shell::ShellOutput { stdout, stderr: String::new(), code: 0 });
+        }
+        if script.starts_with("chsysstate") {
+            self.issued.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        self.hmc.run(script).await
+    }
+    fn describe(&self) -> String {
+        "an emulated HMC listing scripted states".into()
+    }
+}
+
+fn stop(partition: &str) -> Action {
+    Action {
+        id: powerplane_model::ActionId("a1".into()),
+        op: Op::StopPartition {
+            frame: FrameName::new("IBM_MMA_P6_102615A_SOLCHMS05").unwrap(),
+            partition: powerplane_model::PartitionName::new(partition).unwrap(),
+        },
+        after: Vec::new(),
+        when: Default::default(),
+        reason: String::new(),
+        claims: Default::default(),
+    }
+}
+
+/// Issue 32 item 5: `chsysstate` returns once the HMC has begun; the backend follows
+/// `lssyscfg` until the partition is where the action wants it (the state it started from and
+/// the states on the way tolerated), on virtual time, polling every `poll`.
+#[tokio::test(start_paused = true)]
+async fn a_stop_is_followed_until_the_partition_is_not_activated() {
+    let states = ["Running,active", "Running,active", "Shutting Down,inactive", "Not Activated,inactive"];
+    let hmc = Hmc::new(vec![States::new(lab(), &states)]).with_poll(Duration::from_secs(5));
+    hmc.observe().await.unwrap();
+    let t = tokio::time::Instant::now();
+    let done = hmc.execute(&stop("lpar_6_sotchax11")).await.unwrap();
+    assert_eq!(t.elapsed(), Duration::from_secs(10), "two polls after the first answer");
+    assert!(done.message.contains("lpar_6_sotchax11 is Not Activated"), "{}", done.message);
+    assert_eq!(hmc.hmcs[0].issued.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+/// A stop already under way (a retry after a lost connection) is followed, not issued again;
+/// a state that is not on the way ends it as a refusal naming the state; one that never
+/// arrives ends at the bound, never by issuing the command again.
+#[tokio::test(start_paused = true)]
+async fn a_stop_under_way_is_followed_a_failed_one_named_and_a_stuck_one_bounded() {
+    let under_way = Hmc::new(vec![States::new(lab(), &["Shutting Down,inactive", "Not Activated,inactive"])]);
+    under_way.observe().await.unwrap();
+    let done = under_way.execute(&stop("lpar_6_sotchax11")).await.unwrap();
+    assert!(done.message.contains("already under way"), "{}", done.message);
+    assert_eq!(under_way.hmcs[0].issued.load(std::sync::atomic::Ordering::SeqCst), 0, "never issued again");
+
+    let failed = Hmc::new(vec![States::new(lab(), &["Running,active", "Error,inactive"])]);
+    failed.observe().await.unwrap();
+    let e = failed.execute(&stop("lpar_6_sotchax11")).await.unwrap_err().to_string();
+    assert!(e.contains("is Error after `chsysstate`, not Not Activated") && e.contains("lsrefcode"), "{e}");
+
+    let stuck = Hmc::new(vec![States::new(lab(), &["Running,active", "Shutting Down,inactive"])]);
+    stuck.observe().await.unwrap();
+    let t = tokio::time::Instant::now();
+    let e = stuck.execute(&stop("lpar_6_sotchax11")).await.unwrap_err();
+    assert!(matches!(e, BackendError::Timeout(_)), "{e:?}");
+    assert!(t.elapsed() >= Duration::from_secs(15 * 60) && t.elapsed() < Duration::from_secs(16 * 60));
+    assert_eq!(stuck.hmcs[0].issued.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
 #[path = "../../../../examples/estate_gen/mod.rs"]
 mod estate_gen;
 

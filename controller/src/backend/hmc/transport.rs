@@ -49,7 +49,7 @@ pub struct CommandOutput {
     pub code: i32,
 }
 
-const MARK: &str = "@@powerplane-end";
+pub(crate) const MARK: &str = "@@powerplane-end";
 
 /// Runs `commands` in one script. Each command's output is told apart by a marker line
 /// `echo`ed after it with its exit status (`$?`). The restricted shell cannot redirect standard
