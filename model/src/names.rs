@@ -314,6 +314,20 @@ impl DeviceName {
     }
 }
 
+impl ProfileName {
+    /// `default_profile`: the name the HMC gives the profile of a partition it creates, and
+    /// the name powerplane gives the profile of a partition it creates (`mksyscfg -r lpar -i
+    /// "profile_name=default_profile,..."`), so that every partition of an estate built either
+    /// way answers to the same name. Also the name a command uses for a partition whose
+    /// profile the backend does not report. Source: IBM/ansible-power-hmc,
+    /// `plugins/module_utils/hmc_resource.py` (`profile_name = 'default_profile'`, and
+    /// `'PROFILE_NAME': 'default_profile'` in the partition's mandatory configuration) and
+    /// `plugins/modules/vios.py` ("Default profile name 'default_profile'").
+    pub fn hmc_default() -> Self {
+        Self("default_profile".to_owned())
+    }
+}
+
 impl ProcPoolName {
     /// The pool every frame has and that partitions use when they name none.
     pub fn default_pool() -> Self {
