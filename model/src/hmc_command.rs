@@ -90,12 +90,7 @@ pub(crate) fn render(op: &Op) -> String {
         // seeds: powervm-quickstart..., lines 1074-1081: "Save Current Configuration Overwrite
         // Existing Profile" (HMC 7.7.3 and later overwrite; `--force`).
         Op::SaveProfile { frame, vios, profile } => {
-            format!(
-                "mksyscfg -r prof -m {} -o save -p {} -n {} --force",
-                frame.word(),
-                vios.word(),
-                profile.word()
-            )
+            format!("mksyscfg -r prof -m {} -o save -p {} -n {} --force", frame.word(), vios.word(), profile.word())
         }
         // seeds: powervm-quickstart..., line 1102: "chdev -dev ent4 -attr
         // virt_adapters=ent1,ent2,ent5,ent6".
@@ -473,7 +468,8 @@ mod tests {
         );
         status.vios_profiles.entry(fr.clone()).or_default().insert(vi.clone(), prof("prod"));
         let profile = status.partition_profile(&lp);
-        let start = Op::StartPartition { frame: fr.clone(), partition: lp.clone(), profile: profile.clone(), force: false };
+        let start =
+            Op::StartPartition { frame: fr.clone(), partition: lp.clone(), profile: profile.clone(), force: false };
         assert_eq!(start.command(), "chsysstate -m p72 -r lpar -o on -n x -f prod");
         let mem = Some((MemoryMb(4096), MemoryMb(6144)));
         let stopped = Op::UpdatePartition {
@@ -489,7 +485,11 @@ mod tests {
             profile,
             change: PartitionChange { memory: mem, method: ChangeMethod::Dlpar, ..Default::default() },
         };
-        assert!(running.command().starts_with("chsyscfg -r prof -m p72 -i \"name=prod,lpar_name=x,"), "{}", running.command());
+        assert!(
+            running.command().starts_with("chsyscfg -r prof -m p72 -i \"name=prod,lpar_name=x,"),
+            "{}",
+            running.command()
+        );
         let save = Op::SaveProfile { frame: fr.clone(), vios: vi.clone(), profile: status.vios_profile(&fr, &vi) };
         assert_eq!(save.command(), "mksyscfg -r prof -m p72 -o save -p p72vio1 -n prod --force");
         let vios_start = Op::StartVios { frame: fr.clone(), vios: vi.clone(), profile: status.vios_profile(&fr, &vi) };

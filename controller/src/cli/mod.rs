@@ -88,7 +88,6 @@ pub(crate) fn audit_verdict(state_dir: &std::path::Path) -> anyhow::Result<(serd
     audit::verdict(state_dir)
 }
 
-
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {

@@ -129,7 +129,9 @@ enum OnOff {
 pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     // The HMC emulator serves sessions on both cores; every other command is one request.
     let rt = match args.command {
-        SimCommand::HmcServe { .. } => tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?,
+        SimCommand::HmcServe { .. } => {
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?
+        }
         _ => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
     };
     rt.block_on(run_async(cli, args))
@@ -212,7 +214,9 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     match &args.command {
-        SimCommand::Init { .. } | SimCommand::HmcShell { .. } | SimCommand::HmcServe { .. } => unreachable!("handled above"),
+        SimCommand::Init { .. } | SimCommand::HmcShell { .. } | SimCommand::HmcServe { .. } => {
+            unreachable!("handled above")
+        }
         SimCommand::Show { .. } | SimCommand::Events { .. } => unreachable!("handled above"),
         _ => unreachable!("a fault, handled above"),
     }

@@ -170,8 +170,7 @@ pub fn plan(desired: &Estate, observed: &Estate, options: PlanOptions) -> Plan {
         Ok((actions, capacity)) => {
             p.actions = actions;
             p.capacity = capacity;
-            p.migration_room =
-                observed.status.migration_limits.iter().map(|(f, l)| (f.clone(), l.room())).collect();
+            p.migration_room = observed.status.migration_limits.iter().map(|(f, l)| (f.clone(), l.room())).collect();
             p.estimate = Some(estimate::estimate(&p, observed, &options.rates, options.limits));
         }
         Err(e) => p.errors.push(e),

@@ -117,8 +117,7 @@ impl<T: Transport> Hmc<T> {
         let mut out = Vec::new();
         let mut managers = BTreeMap::new();
         let cmds = [format!("lssyscfg -r sys -F {}", l::fields(l::SYS)), l::HMC_VERSION.to_owned()];
-        let answers =
-            futures_util::future::join_all(self.hmcs.iter().map(|t| run_batch(t.as_ref(), &cmds))).await;
+        let answers = futures_util::future::join_all(self.hmcs.iter().map(|t| run_batch(t.as_ref(), &cmds))).await;
         for (i, (t, both)) in self.hmcs.iter().zip(answers).enumerate() {
             let mut both = both?;
             let (r, version) = (both.remove(0), both.remove(0));

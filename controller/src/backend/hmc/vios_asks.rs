@@ -354,7 +354,9 @@ mod tests {
         Ok(match a {
             Ask::Adapters => ADAPTERS.into(),
             Ask::Disks => DISKS.into(),
-            Ask::SeaAttrs(d) | Ask::DiskAttrs(d) => format!("attribute value description user_settable\n\nname {d} x True\n"),
+            Ask::SeaAttrs(d) | Ask::DiskAttrs(d) => {
+                format!("attribute value description user_settable\n\nname {d} x True\n")
+            }
             Ask::SeaStat(d) => format!("ETHERNET STATISTICS ({d}) :\n"),
             Ask::Map(MapKind::Vscsi) => "0x00000003:hdisk1\n".into(),
             Ask::Map(MapKind::Npiv) => "vfchost0:4:lpar4:LOGGED_IN:fcs0\n".into(),
@@ -486,7 +488,11 @@ mod tests {
         let (asks, _) = a.next().unwrap();
         a.take(
             &asks,
-            &CommandOutput { stdout: String::new(), stderr: "HSCLA356 The RMC command issued to partition v1 failed.\n".into(), code: 1 },
+            &CommandOutput {
+                stdout: String::new(),
+                stderr: "HSCLA356 The RMC command issued to partition v1 failed.\n".into(),
+                code: 1,
+            },
         );
         let why = a.finish().unwrap_err();
         assert!(why.contains("HSCLA356") || why.contains("RMC command"), "{why}");
