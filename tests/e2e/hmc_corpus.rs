@@ -15,7 +15,7 @@ fn text(o: &Output) -> String {
 
 /// The POWER9/Power10 estate: its hardware and, as brownfield, its manifests realised by
 /// `sim init`.
-fn power9_estate() -> Lab {
+pub(crate) fn power9_estate() -> Lab {
     let lab = Lab::new();
     let fixture = root().join("tests/fixtures/p9-estate");
     std::fs::remove_dir_all(lab.manifests()).unwrap();
