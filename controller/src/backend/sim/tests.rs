@@ -1566,3 +1566,43 @@ async fn a_node_awaiting_recovery_still_takes_commands() {
     let e = refused(&sim, node("lpar_6_sotchax11", 1600, other.as_str())).await;
     assert!(e.contains("the partition is Not Activated (a node command needs it running)"), "{e}");
 }
+
+/// Issue 32 item 3: a state persisted before profiles were kept (no `profiles` anywhere) still
+/// reads, every partition and VIOS with `default_profile`, which the HMC gives the partitions
+/// it creates; the inventory's own have `default_profile` and `backup`.
+#[tokio::test]
+async fn a_state_persisted_before_profile_names_reads_with_default_profile() {
+    use powerplane_model::ProfileName;
+    let state = lab().snapshot().await;
+    for f in state.frames.values() {
+        for p in f.partitions.values() {
+            assert_eq!(p.profiles.current, ProfileName::hmc_default());
+            assert_eq!(p.profiles.others, vec![ProfileName::new("backup").unwrap()]);
+        }
+    }
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.remove("profiles");
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut old = serde_json::to_value(&state).unwrap();
+    strip(&mut old);
+    assert!(!old.to_string().contains("\"profiles\""));
+    let read: super::state::SimState = serde_json::from_value(old).expect("an older state reads");
+    let mut seen = 0;
+    for f in read.frames.values() {
+        for v in f.vios.values() {
+            assert_eq!((&v.profiles.current, v.profiles.others.len()), (&ProfileName::hmc_default(), 0));
+        }
+        for p in f.partitions.values() {
+            assert_eq!((&p.profiles.current, p.profiles.others.len()), (&ProfileName::hmc_default(), 0));
+            seen += 1;
+        }
+    }
+    assert!(seen > 0);
+}
