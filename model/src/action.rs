@@ -179,8 +179,10 @@ pub struct PartitionChange {
 ///
 /// A DLPAR change (`chhwres`) changes what the running partition has, never its profile: an
 /// activation from the profile (a shutdown and start, a restart after a frame's power loss)
-/// would undo it (IBM's `chhwres` man page: it changes "the current configuration";
-/// `chsyscfg -r prof` changes a profile). So powerplane changes the profile **alongside**
+/// would undo it. IBM, "Managing processor resources dynamically" (POWER9 documentation,
+/// `p9hat_dlparprocpowerp6.htm`): a change made dynamically is temporary and not reflected in
+/// the partition profile, lost at the profile's next activation, unless one changes the profile
+/// or saves the configuration to a profile. So powerplane changes the profile **alongside**
 /// (`chsyscfg -r prof -i "name=PROFILE,lpar_name=…,desired_…"`, before the `chhwres`) rather
 /// than saving the current configuration over it (`mksyscfg -r prof -o save`, or the
 /// partition's `sync_curr_profile`): a save copies everything the partition has now, which on
@@ -554,19 +556,6 @@ impl Op {
                 paging_vios.iter().collect()
             }
             _ => Vec::new(),
-        }
-    }
-
-    /// The partition profile the action's command names (`-f`, `-n`, `name=`, `profile_name=`),
-    /// if it names one.
-    pub fn profile(&self) -> Option<&ProfileName> {
-        match self {
-            Op::StartVios { profile, .. }
-            | Op::SaveProfile { profile, .. }
-            | Op::CreatePartition { profile, .. }
-            | Op::StartPartition { profile, .. } => Some(profile),
-            Op::UpdatePartition { profile, change, .. } if change.method != ChangeMethod::DlparOnly => Some(profile),
-            _ => None,
         }
     }
 

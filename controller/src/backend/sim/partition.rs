@@ -166,7 +166,9 @@ pub(crate) fn delete(frame: &mut SimFrame, name: &PartitionName) -> Result<Strin
 
 /// A change of a partition's memory or processors, values within its profile's limits:
 /// - [`ChangeMethod::DlparOnly`], `chhwres -r mem|proc` on a running partition (needs RMC):
-///   what it has now; its profile keeps its values, so its next activation undoes the change;
+///   what it has now; its profile keeps its values, so its next activation undoes the change
+///   (IBM, "Managing processor resources dynamically", POWER9 documentation: not reflected in
+///   the partition profile);
 /// - [`ChangeMethod::Profile`], `chsyscfg -r prof -i "name=PROFILE,…"`: the profile its next
 ///   activation uses (a stopped partition has nothing else; a running one keeps what it has);
 /// - [`ChangeMethod::Dlpar`], both: what powerplane plans for a running partition.

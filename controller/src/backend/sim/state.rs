@@ -327,9 +327,9 @@ pub struct SimPartition {
     pub migration: Option<Migration>,
     /// The values of its current profile while they differ from what it runs with: activated
     /// below its desired values (a frame short of them), or changed by DLPAR alone (a bare
-    /// `chhwres`, which changes no profile; IBM's `chhwres` man page). `spec` then holds what
-    /// it has; `None`: the profile's values are `spec`'s. Its next activation uses the
-    /// profile's.
+    /// `chhwres`, which changes no profile: IBM, "Managing processor resources dynamically").
+    /// `spec` then holds what it has; `None`: the profile's values are `spec`'s. Its next
+    /// activation uses the profile's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<Box<PartitionSpec>>,
     /// The cluster manager it runs, when it is a cluster member.
