@@ -859,6 +859,7 @@ mod tests {
         Action {
             id: ActionId(format!("a{id}")),
             op: Op::StartPartition {
+                profile: powerplane_model::ProfileName::hmc_default(),
                 frame: FrameName::new(frame).unwrap(),
                 partition: PartitionName::new(name).unwrap(),
                 force: false,

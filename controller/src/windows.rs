@@ -411,10 +411,23 @@ mod tests {
                 ),
                 action(
                     "a3",
-                    Op::StartPartition { frame: f1.clone(), partition: "yankee".parse().unwrap(), force: false },
+                    Op::StartPartition {
+                        profile: powerplane_model::ProfileName::hmc_default(),
+                        frame: f1.clone(),
+                        partition: "yankee".parse().unwrap(),
+                        force: false,
+                    },
                     &[],
                 ),
-                action("a4", Op::SaveProfile { frame: f1.clone(), vios: "f1va".parse().unwrap() }, &["a2"]),
+                action(
+                    "a4",
+                    Op::SaveProfile {
+                        profile: powerplane_model::ProfileName::hmc_default(),
+                        frame: f1.clone(),
+                        vios: "f1va".parse().unwrap(),
+                    },
+                    &["a2"],
+                ),
             ],
             estimate: Some(Estimate {
                 seconds: 1020,

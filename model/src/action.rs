@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::plan::capacity::Claims;
 
 use crate::manifest::{Hook, HookPoint, Kind, PartitionSpec, TrunkSpec};
-use crate::names::{ClusterName, DeviceName, FrameName, PartitionName, ProcPoolId, ProcPoolName, ViosName};
+use crate::names::{
+    ClusterName, DeviceName, FrameName, PartitionName, ProcPoolId, ProcPoolName, ProfileName, ViosName,
+};
 use crate::status::SeaHaMode;
 use crate::units::{MemoryMb, ProcUnits};
 
@@ -169,22 +171,45 @@ pub struct PartitionChange {
     pub units: Option<(ProcUnits, ProcUnits)>,
     /// Virtual processors: (from, to).
     pub r#virtual: Option<(u32, u32)>,
-    /// How the change reaches the partition: DLPAR while it runs, its profile while it is
-    /// stopped.
+    /// How the change reaches the partition: DLPAR while it runs (and its profile alongside),
+    /// its profile while it is stopped.
     #[serde(default)]
     pub method: ChangeMethod,
 }
 
 /// How a partition's memory or processors are changed.
+///
+/// A DLPAR change (`chhwres`) changes what the running partition has, never its profile: an
+/// activation from the profile (a shutdown and start, a restart after a frame's power loss)
+/// would undo it. IBM, "Managing processor resources dynamically" (POWER9 documentation,
+/// `p9hat_dlparprocpowerp6.htm`): a change made dynamically is temporary and not reflected in
+/// the partition profile, lost at the profile's next activation, unless one changes the profile
+/// or saves the configuration to a profile. So powerplane changes the profile **alongside**
+/// (`chsyscfg -r prof -i "name=PROFILE,lpar_name=…,desired_…"`, before the `chhwres`) rather
+/// than saving the current configuration over it (`mksyscfg -r prof -o save`, or the
+/// partition's `sync_curr_profile`): a save copies everything the partition has now, which on
+/// a partition the HMC activated below its desired values (a frame short of them) would write
+/// the reduced values into the profile as desired; the alongside change writes exactly the
+/// values the manifest asks for and nothing else. Profile first, so that a DLPAR that fails
+/// leaves a running partition the next plan still sees to be changed (and changes the profile
+/// again, to the same values); the other order would leave a changed partition with a stale
+/// profile that no plan sees.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChangeMethod {
-    /// Dynamic LPAR (`chhwres -o a|r`) on the running partition, over RMC.
+    /// Dynamic LPAR on the running partition, over RMC, with the same desired values written
+    /// into the profile it runs with first (`chsyscfg -r prof …; chhwres -o a|r …`), so that
+    /// its next activation keeps them.
     #[default]
     Dlpar,
     /// The partition's profile (`chsyscfg -r prof`), which its next activation uses: DLPAR
     /// needs a running partition.
     Profile,
+    /// DLPAR alone (`chhwres -o a|r`), the profile left as it is: what a bare `chhwres` typed
+    /// at an HMC does (the emulator reads one as this). powerplane never plans it: the next
+    /// activation would undo it.
+    #[serde(rename = "dlpar-only")]
+    DlparOnly,
 }
 
 /// What an action does, with everything the backend needs to do it. (Field names follow the
@@ -218,8 +243,13 @@ pub enum Op {
     AddPagingDevice { frame: FrameName, vios: ViosName, device: DeviceName },
     /// See [`ActionKind::RemovePagingDevice`].
     RemovePagingDevice { frame: FrameName, vios: ViosName, device: DeviceName },
-    /// See [`ActionKind::StartVios`].
-    StartVios { frame: FrameName, vios: ViosName },
+    /// See [`ActionKind::StartVios`]. `profile` is the profile it activates with (`-f`).
+    StartVios {
+        frame: FrameName,
+        vios: ViosName,
+        #[serde(default = "ProfileName::hmc_default")]
+        profile: ProfileName,
+    },
     /// See [`ActionKind::StopVios`].
     StopVios { frame: FrameName, vios: ViosName },
     /// See [`ActionKind::CreateSea`].
@@ -247,18 +277,46 @@ pub enum Op {
     },
     /// See [`ActionKind::ConfigureDevices`].
     ConfigureDevices { frame: FrameName, vios: ViosName },
-    /// See [`ActionKind::SaveProfile`].
-    SaveProfile { frame: FrameName, vios: ViosName },
+    /// See [`ActionKind::SaveProfile`]. `profile` is the profile saved over (`-n`): the one the
+    /// VIOS runs with.
+    SaveProfile {
+        frame: FrameName,
+        vios: ViosName,
+        #[serde(default = "ProfileName::hmc_default")]
+        profile: ProfileName,
+    },
     /// See [`ActionKind::SetSeaAdapters`]: every trunk the SEA bridges afterwards, in
     /// `virt_adapters` order.
     SetSeaAdapters { frame: FrameName, vios: ViosName, device: DeviceName, trunks: Vec<TrunkSpec> },
-    /// See [`ActionKind::CreatePartition`].
-    CreatePartition { frame: FrameName, partition: PartitionName, spec: Box<PartitionSpec>, paging_vios: Vec<ViosName> },
-    /// See [`ActionKind::UpdatePartition`].
-    UpdatePartition { frame: FrameName, partition: PartitionName, change: PartitionChange },
-    /// See [`ActionKind::StartPartition`]. `force` activates a redundant shared-memory
-    /// partition without a common paging device (then it has no failover).
-    StartPartition { frame: FrameName, partition: PartitionName, force: bool },
+    /// See [`ActionKind::CreatePartition`]. `profile` is the name of the profile it is created
+    /// with (`profile_name=`): powerplane plans [`ProfileName::hmc_default`].
+    CreatePartition {
+        frame: FrameName,
+        partition: PartitionName,
+        spec: Box<PartitionSpec>,
+        paging_vios: Vec<ViosName>,
+        #[serde(default = "ProfileName::hmc_default")]
+        profile: ProfileName,
+    },
+    /// See [`ActionKind::UpdatePartition`]. `profile` is the profile changed (`name=`): the one
+    /// it runs with, or, stopped, activates with (unused by [`ChangeMethod::DlparOnly`]).
+    UpdatePartition {
+        frame: FrameName,
+        partition: PartitionName,
+        #[serde(default = "ProfileName::hmc_default")]
+        profile: ProfileName,
+        change: PartitionChange,
+    },
+    /// See [`ActionKind::StartPartition`]. `profile` is the profile it activates with (`-f`).
+    /// `force` activates a redundant shared-memory partition without a common paging device
+    /// (then it has no failover).
+    StartPartition {
+        frame: FrameName,
+        partition: PartitionName,
+        #[serde(default = "ProfileName::hmc_default")]
+        profile: ProfileName,
+        force: bool,
+    },
     /// See [`ActionKind::StopPartition`].
     StopPartition { frame: FrameName, partition: PartitionName },
     /// See [`ActionKind::DeletePartition`].
@@ -440,11 +498,11 @@ impl Op {
             | Op::UpdateSharedMemoryPool { frame, .. }
             | Op::AddPagingDevice { frame, .. }
             | Op::RemovePagingDevice { frame, .. } => format!("{}/{frame}", Kind::SharedMemoryPool),
-            Op::StartVios { frame, vios }
+            Op::StartVios { frame, vios, .. }
             | Op::StopVios { frame, vios }
             | Op::AddTrunkAdapter { frame, vios, .. }
             | Op::ConfigureDevices { frame, vios }
-            | Op::SaveProfile { frame, vios } => {
+            | Op::SaveProfile { frame, vios, .. } => {
                 format!("Vios/{frame}:{vios}")
             }
             Op::CreateSea { frame, vios, .. }

@@ -252,6 +252,7 @@ impl Estate {
         let old_status = crate::status::Status {
             frames: extract_keys(&mut status.frames, frames),
             vios: extract_keys(&mut status.vios, frames),
+            vios_profiles: extract_keys(&mut status.vios_profiles, frames),
             seas: extract_keys(&mut status.seas, &seas),
             partitions: extract_known(&mut status.partitions, partitions, |p| on(&p.frame)),
             paging_devices: extract_keys(&mut status.paging_devices, frames),
@@ -291,6 +292,7 @@ impl Estate {
         self.partitions.extend(fresh.partitions);
         status.frames.extend(fresh.status.frames);
         status.vios.extend(fresh.status.vios);
+        status.vios_profiles.extend(fresh.status.vios_profiles);
         status.paging_devices.extend(fresh.status.paging_devices);
         status.seas.extend(fresh.status.seas);
         status.partitions.extend(fresh.status.partitions);

@@ -6,7 +6,7 @@
 
 use crate::action::{ChangeMethod, Op, PartitionChange};
 use crate::manifest::{MemoryMode, PartitionSpec, ProcMode, RunState, Sharing};
-use crate::names::{FrameName, ViosName};
+use crate::names::{FrameName, ProfileName, ViosName};
 
 /// Renders `op` as one command line.
 pub(crate) fn render(op: &Op) -> String {
@@ -49,8 +49,11 @@ pub(crate) fn render(op: &Op) -> String {
         Op::RemovePagingDevice { frame, vios, device } => {
             format!("chhwres -r mempool -m {} -o r -p {} --rsubtype pgdev --device {device}", frame.word(), vios.word())
         }
-        Op::StartVios { frame, vios } => {
-            format!("chsysstate -m {} -r lpar -o on -n {} -f default", frame.word(), vios.word())
+        // IBM's `chsysstate` man page: "To activate a partition with a profile: chsysstate -m
+        // managed-system -r lpar -o on {-n partition-name | --id partition-ID} -f
+        // partition-profile-name". The profile is the one observed (`Status::vios_profile`).
+        Op::StartVios { frame, vios, profile } => {
+            format!("chsysstate -m {} -r lpar -o on -n {} -f {}", frame.word(), vios.word(), profile.word())
         }
         Op::StopVios { frame, vios } => {
             format!("chsysstate -m {} -r lpar -o osshutdown -n {}", frame.word(), vios.word())
@@ -94,8 +97,8 @@ pub(crate) fn render(op: &Op) -> String {
         Op::ConfigureDevices { frame, vios } => viosvrcmd(frame, vios, "cfgdev"),
         // seeds: powervm-quickstart..., lines 1074-1081: "Save Current Configuration Overwrite
         // Existing Profile" (HMC 7.7.3 and later overwrite; `--force`).
-        Op::SaveProfile { frame, vios } => {
-            format!("mksyscfg -r prof -m {} -o save -p {} -n default --force", frame.word(), vios.word())
+        Op::SaveProfile { frame, vios, profile } => {
+            format!("mksyscfg -r prof -m {} -o save -p {} -n {} --force", frame.word(), vios.word(), profile.word())
         }
         // seeds: powervm-quickstart..., line 1102: "chdev -dev ent4 -attr
         // virt_adapters=ent1,ent2,ent5,ent6".
@@ -103,17 +106,28 @@ pub(crate) fn render(op: &Op) -> String {
             let adapters: Vec<&str> = trunks.iter().map(|t| t.adapter.as_str()).collect();
             viosvrcmd(frame, vios, &format!("chdev -dev {device} -attr virt_adapters={}", adapters.join(",")))
         }
-        Op::CreatePartition { frame, partition, spec, paging_vios } => {
-            format!("mksyscfg -r lpar -m {} -i \"{}\"", frame.word(), profile(partition.as_str(), spec, paging_vios))
-        }
-        Op::UpdatePartition { frame, partition, change } => match change.method {
-            ChangeMethod::Dlpar => dlpar(&frame.word(), &partition.word(), change),
-            ChangeMethod::Profile => profile_change(&frame.word(), partition.as_str(), change),
+        Op::CreatePartition { frame, partition, spec, paging_vios, profile: prof } => format!(
+            "mksyscfg -r lpar -m {} -i \"{}\"",
+            frame.word(),
+            profile(partition.as_str(), prof, spec, paging_vios)
+        ),
+        // A DLPAR change writes the same desired values into the profile first, so that the
+        // next activation keeps them (`ChangeMethod`'s documentation says why alongside, not
+        // a save, and why first).
+        Op::UpdatePartition { frame, partition, profile, change } => match change.method {
+            ChangeMethod::Dlpar => {
+                let live = dlpar(&frame.word(), &partition.word(), change);
+                let saved = profile_change(&frame.word(), partition.as_str(), profile, change);
+                if live.is_empty() { saved } else { format!("{saved}; {live}") }
+            }
+            ChangeMethod::DlparOnly => dlpar(&frame.word(), &partition.word(), change),
+            ChangeMethod::Profile => profile_change(&frame.word(), partition.as_str(), profile, change),
         },
-        Op::StartPartition { frame, partition, force } => format!(
-            "chsysstate -m {} -r lpar -o on -n {} -f default{}",
+        Op::StartPartition { frame, partition, profile, force } => format!(
+            "chsysstate -m {} -r lpar -o on -n {} -f {}{}",
             frame.word(),
             partition.word(),
+            profile.word(),
             if *force { " --force" } else { "" }
         ),
         Op::StopPartition { frame, partition } => {
@@ -202,12 +216,12 @@ fn whole(u: crate::units::ProcUnits) -> String {
     if u.hundredths().is_multiple_of(100) { (u.hundredths() / 100).to_string() } else { u.to_string() }
 }
 
-/// The `mksyscfg -i` attributes of a partition profile.
-fn profile(name: &str, spec: &PartitionSpec, paging_vios: &[ViosName]) -> String {
+/// The `mksyscfg -i` attributes of a partition and its profile `prof`.
+fn profile(name: &str, prof: &ProfileName, spec: &PartitionSpec, paging_vios: &[ViosName]) -> String {
     let mem = &spec.memory;
     let mut a = vec![
         format!("name={name}"),
-        "profile_name=default".to_owned(),
+        format!("profile_name={prof}"),
         "lpar_env=aixlinux".to_owned(),
         format!("min_mem={}", mem.min_or_default().0),
         format!("desired_mem={}", mem.desired_mb.0),
@@ -276,10 +290,11 @@ fn profile(name: &str, spec: &PartitionSpec, paging_vios: &[ViosName]) -> String
     a.join(",")
 }
 
-/// `chsyscfg -r prof` of a stopped partition's profile: the desired values its next activation
-/// gets. `frame` is a quoted word, `lpar` goes inside the attribute list as it is.
-fn profile_change(frame: &str, lpar: &str, change: &PartitionChange) -> String {
-    let mut attrs = vec!["name=default".to_owned(), format!("lpar_name={lpar}")];
+/// `chsyscfg -r prof` of the partition's profile `prof`: the desired values its next
+/// activation gets. `frame` is a quoted word, `lpar` and `prof` go inside the attribute list
+/// as they are.
+fn profile_change(frame: &str, lpar: &str, prof: &ProfileName, change: &PartitionChange) -> String {
+    let mut attrs = vec![format!("name={prof}"), format!("lpar_name={lpar}")];
     if let Some((_, to)) = change.memory {
         attrs.push(format!("desired_mem={}", to.0));
     }
@@ -412,34 +427,102 @@ mod tests {
         );
     }
 
+    fn prof(s: &str) -> ProfileName {
+        ProfileName::new(s).unwrap()
+    }
+
+    /// The DLPAR change itself, and (issue 32 item 3) the profile changed alongside, first.
     #[test]
     fn dlpar_renders_the_difference() {
         let p = PartitionName::new("x").unwrap();
         let up = Op::UpdatePartition {
             frame: f("p72"),
             partition: p.clone(),
+            profile: prof("default_profile"),
             change: PartitionChange { memory: Some((MemoryMb(4096), MemoryMb(6144))), ..Default::default() },
         };
-        assert_eq!(up.command(), "chhwres -r mem -m p72 -o a -p x -q 2048");
+        assert_eq!(
+            up.command(),
+            "chsyscfg -r prof -m p72 -i \"name=default_profile,lpar_name=x,desired_mem=6144\"; chhwres -r mem -m p72 -o a -p x -q 2048"
+        );
         let down = Op::UpdatePartition {
             frame: f("p72"),
             partition: p,
+            profile: prof("default_profile"),
             change: PartitionChange {
                 units: Some((ProcUnits::from_hundredths(150), ProcUnits::from_hundredths(100))),
                 r#virtual: Some((2, 1)),
+                method: ChangeMethod::DlparOnly,
                 ..Default::default()
             },
         };
         assert_eq!(down.command(), "chhwres -r proc -m p72 -o r -p x --procunits 0.50 --procs 1");
     }
 
+    /// Issue 32 item 3: a start, a resize (stopped and running) and a VIOS profile save of
+    /// partitions observed with profile `prod` name `prod`, never `default`.
+    #[test]
+    fn commands_name_the_observed_profile() {
+        use crate::status::{LparState, PartitionStatus, Status};
+        let (fr, lp, vi) = (f("p72"), PartitionName::new("x").unwrap(), v("p72vio1"));
+        let mut status = Status::default();
+        status.partitions.insert(
+            lp.clone(),
+            PartitionStatus {
+                frame: fr.clone(),
+                state: LparState::NotActivated,
+                rmc: false,
+                paging: None,
+                migration: None,
+                below_desired: false,
+                lpar_id: Some(3),
+                profile: Some(prof("prod")),
+                npiv_hidden: false,
+            },
+        );
+        status.vios_profiles.entry(fr.clone()).or_default().insert(vi.clone(), prof("prod"));
+        let profile = status.partition_profile(&lp);
+        let start =
+            Op::StartPartition { frame: fr.clone(), partition: lp.clone(), profile: profile.clone(), force: false };
+        assert_eq!(start.command(), "chsysstate -m p72 -r lpar -o on -n x -f prod");
+        let mem = Some((MemoryMb(4096), MemoryMb(6144)));
+        let stopped = Op::UpdatePartition {
+            frame: fr.clone(),
+            partition: lp.clone(),
+            profile: profile.clone(),
+            change: PartitionChange { memory: mem, method: ChangeMethod::Profile, ..Default::default() },
+        };
+        assert_eq!(stopped.command(), "chsyscfg -r prof -m p72 -i \"name=prod,lpar_name=x,desired_mem=6144\"");
+        let running = Op::UpdatePartition {
+            frame: fr.clone(),
+            partition: lp.clone(),
+            profile,
+            change: PartitionChange { memory: mem, method: ChangeMethod::Dlpar, ..Default::default() },
+        };
+        assert!(
+            running.command().starts_with("chsyscfg -r prof -m p72 -i \"name=prod,lpar_name=x,"),
+            "{}",
+            running.command()
+        );
+        let save = Op::SaveProfile { frame: fr.clone(), vios: vi.clone(), profile: status.vios_profile(&fr, &vi) };
+        assert_eq!(save.command(), "mksyscfg -r prof -m p72 -o save -p p72vio1 -n prod --force");
+        let vios_start = Op::StartVios { frame: fr.clone(), vios: vi.clone(), profile: status.vios_profile(&fr, &vi) };
+        assert_eq!(vios_start.command(), "chsysstate -m p72 -r lpar -o on -n p72vio1 -f prod");
+        // Not reported by the backend: the HMC's own name for a partition's profile.
+        let other = PartitionName::new("y").unwrap();
+        assert_eq!(status.partition_profile(&other), prof("default_profile"));
+        assert_eq!(status.vios_profile(&fr, &v("p72vio2")), prof("default_profile"));
+    }
+
     /// Issue 13 item 4: a stopped partition's change is a profile change, as the issue gives it:
-    /// `chsyscfg -r prof -m SYS -i "name=default,lpar_name=X,desired_mem=…"`.
+    /// `chsyscfg -r prof -m SYS -i "name=PROFILE,lpar_name=X,desired_mem=…"` (the profile
+    /// observed, issue 32 item 3).
     #[test]
     fn a_stopped_partition_changes_its_profile() {
         let op = Op::UpdatePartition {
             frame: f("p72"),
             partition: PartitionName::new("x").unwrap(),
+            profile: prof("default_profile"),
             change: PartitionChange {
                 memory: Some((MemoryMb(4096), MemoryMb(6144))),
                 units: Some((ProcUnits::from_hundredths(150), ProcUnits::from_hundredths(100))),
@@ -449,7 +532,7 @@ mod tests {
         };
         assert_eq!(
             op.command(),
-            "chsyscfg -r prof -m p72 -i \"name=default,lpar_name=x,desired_mem=6144,desired_proc_units=1.00,desired_procs=1\""
+            "chsyscfg -r prof -m p72 -i \"name=default_profile,lpar_name=x,desired_mem=6144,desired_proc_units=1.00,desired_procs=1\""
         );
     }
 
@@ -472,6 +555,7 @@ mod tests {
             ProcPoolName::new("prod pool").unwrap(),
         );
         let cl = ClusterName::new("dbclus").unwrap();
+        let pr = ProfileName::new("normal profile").unwrap();
         let dev = |s: &str| DeviceName::new(s).unwrap();
         let vlan = |n| VlanId::new(n).unwrap();
         let trunk = TrunkSpec { adapter: dev("ent1"), pvid: vlan(1), vlans: vec![vlan(10), vlan(11)] };
@@ -534,7 +618,11 @@ mod tests {
                 vec![("-m", "p9 lab"), ("-p", "vios 1")],
                 vec![],
             ),
-            (Op::StartVios { frame: fr.clone(), vios: vi.clone() }, vec![("-m", "p9 lab"), ("-n", "vios 1")], vec![]),
+            (
+                Op::StartVios { frame: fr.clone(), vios: vi.clone(), profile: pr.clone() },
+                vec![("-m", "p9 lab"), ("-n", "vios 1"), ("-f", "normal profile")],
+                vec![],
+            ),
             (Op::StopVios { frame: fr.clone(), vios: vi.clone() }, vec![("-m", "p9 lab"), ("-n", "vios 1")], vec![]),
             (
                 Op::CreateSea {
@@ -569,7 +657,11 @@ mod tests {
                 vec![("-m", "p9 lab"), ("-p", "vios 1")],
                 vec![],
             ),
-            (Op::SaveProfile { frame: fr.clone(), vios: vi.clone() }, vec![("-m", "p9 lab"), ("-p", "vios 1")], vec![]),
+            (
+                Op::SaveProfile { frame: fr.clone(), vios: vi.clone(), profile: pr.clone() },
+                vec![("-m", "p9 lab"), ("-p", "vios 1"), ("-n", "normal profile")],
+                vec![],
+            ),
             (
                 Op::SetSeaAdapters {
                     frame: fr.clone(),
@@ -586,10 +678,12 @@ mod tests {
                     partition: lp.clone(),
                     spec: Box::new(spec),
                     paging_vios: vec![vi.clone(), vi2.clone()],
+                    profile: pr.clone(),
                 },
                 vec![("-m", "p9 lab")],
                 vec![
                     "name=db prod 01,",
+                    "profile_name=normal profile,",
                     "primary_paging_vios_name=vios 1,",
                     "secondary_paging_vios_name=vios 2,",
                     "shared_proc_pool_name=prod pool",
@@ -599,6 +693,7 @@ mod tests {
                 Op::UpdatePartition {
                     frame: fr.clone(),
                     partition: lp.clone(),
+                    profile: pr.clone(),
                     change: PartitionChange {
                         memory: Some((MemoryMb(2048), MemoryMb(4096))),
                         units: Some((u(150), u(100))),
@@ -607,12 +702,13 @@ mod tests {
                     },
                 },
                 vec![("-m", "p9 lab"), ("-p", "db prod 01")],
-                vec![],
+                vec!["name=normal profile,lpar_name=db prod 01,"],
             ),
             (
                 Op::UpdatePartition {
                     frame: fr.clone(),
                     partition: lp.clone(),
+                    profile: pr.clone(),
                     change: PartitionChange {
                         memory: Some((MemoryMb(2048), MemoryMb(4096))),
                         method: ChangeMethod::Profile,
@@ -620,11 +716,11 @@ mod tests {
                     },
                 },
                 vec![("-m", "p9 lab")],
-                vec!["lpar_name=db prod 01,"],
+                vec!["name=normal profile,lpar_name=db prod 01,"],
             ),
             (
-                Op::StartPartition { frame: fr.clone(), partition: lp.clone(), force: true },
-                vec![("-m", "p9 lab"), ("-n", "db prod 01")],
+                Op::StartPartition { frame: fr.clone(), partition: lp.clone(), profile: pr.clone(), force: true },
+                vec![("-m", "p9 lab"), ("-n", "db prod 01"), ("-f", "normal profile")],
                 vec![],
             ),
             (
@@ -765,6 +861,7 @@ mod tests {
             partition: PartitionName::new("x").unwrap(),
             spec: Box::new(spec),
             paging_vios: vec![],
+            profile: ProfileName::hmc_default(),
         }
         .command()
     }
@@ -780,7 +877,7 @@ mod tests {
         );
         assert_eq!(
             uncapped,
-            "mksyscfg -r lpar -m p72 -i \"name=x,profile_name=default,lpar_env=aixlinux,min_mem=4096,desired_mem=8192,max_mem=16384,mem_mode=ded,proc_mode=shared,min_proc_units=0.50,desired_proc_units=1.50,max_proc_units=3.00,min_procs=1,desired_procs=2,max_procs=4,sharing_mode=uncap,uncap_weight=128,shared_proc_pool_name=DefaultPool,\\\"virtual_eth_adapters=2/0/10//0/0\\\"\""
+            "mksyscfg -r lpar -m p72 -i \"name=x,profile_name=default_profile,lpar_env=aixlinux,min_mem=4096,desired_mem=8192,max_mem=16384,mem_mode=ded,proc_mode=shared,min_proc_units=0.50,desired_proc_units=1.50,max_proc_units=3.00,min_procs=1,desired_procs=2,max_procs=4,sharing_mode=uncap,uncap_weight=128,shared_proc_pool_name=DefaultPool,\\\"virtual_eth_adapters=2/0/10//0/0\\\"\""
         );
         let capped = create(
             "placement: {frame: p72}\nprocessors: {units: 0.5, sharing: capped}\nmemory: {desiredMB: 2048, maxMB: 2048}\n",

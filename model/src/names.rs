@@ -334,6 +334,20 @@ impl fmt::Display for ProcPoolId {
     }
 }
 
+impl ProfileName {
+    /// `default_profile`: the name the HMC gives the profile of a partition it creates, and
+    /// the name powerplane gives the profile of a partition it creates (`mksyscfg -r lpar -i
+    /// "profile_name=default_profile,..."`), so that every partition of an estate built either
+    /// way answers to the same name. Also the name a command uses for a partition whose
+    /// profile the backend does not report. Source: IBM/ansible-power-hmc,
+    /// `plugins/module_utils/hmc_resource.py` (`profile_name = 'default_profile'`, and
+    /// `'PROFILE_NAME': 'default_profile'` in the partition's mandatory configuration) and
+    /// `plugins/modules/vios.py` ("Default profile name 'default_profile'").
+    pub fn hmc_default() -> Self {
+        Self("default_profile".to_owned())
+    }
+}
+
 impl ProcPoolName {
     /// The name the HMC gives the unused pool `id`: `SharedPool01` … `SharedPool63`
     /// (pypowervm's `tests/data/shrprocpool.txt`).

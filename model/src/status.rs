@@ -18,6 +18,11 @@ pub struct Status {
     pub frames: BTreeMap<FrameName, FrameState>,
     /// VIOS states by frame.
     pub vios: BTreeMap<FrameName, BTreeMap<ViosName, LparState>>,
+    /// The profile each VIOS runs with (`curr_profile`) or, not activated, activates with
+    /// (`default_profile`), by frame: the profile a VIOS's activation and profile save name.
+    /// A VIOS missing here was not reported by its backend (see [`Status::vios_profile`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vios_profiles: BTreeMap<FrameName, BTreeMap<ViosName, ProfileName>>,
     /// Each SEA's members, primary (priority 1) first.
     pub seas: BTreeMap<SeaName, Vec<SeaMemberStatus>>,
     /// Client partitions.
@@ -127,6 +132,20 @@ impl Status {
             || !self.unknown_vios.is_empty()
             || !self.unknown_partitions.is_empty()
             || self.partitions.values().any(|p| !p.is_plannable())
+    }
+
+    /// The profile a command on `vios` of `frame` names: the observed one, or, from a backend
+    /// that does not report it, [`ProfileName::hmc_default`] (what the HMC names the profile
+    /// of a partition it creates).
+    pub fn vios_profile(&self, frame: &FrameName, vios: &ViosName) -> ProfileName {
+        self.vios_profiles.get(frame).and_then(|m| m.get(vios)).cloned().unwrap_or_else(ProfileName::hmc_default)
+    }
+
+    /// The profile a command on partition `p` names: the observed one (`curr_profile`, else
+    /// `default_profile`), or, for a partition not observed or from a backend that does not
+    /// report it, [`ProfileName::hmc_default`], the name powerplane creates partitions with.
+    pub fn partition_profile(&self, p: &PartitionName) -> ProfileName {
+        self.partitions.get(p).and_then(|s| s.profile.clone()).unwrap_or_else(ProfileName::hmc_default)
     }
 
     /// Whether `vios` on `frame` could not be listed.
@@ -489,7 +508,7 @@ pub struct PartitionStatus {
     pub lpar_id: Option<u32>,
     /// The profile it runs with (`curr_profile`) or, not activated, the one it activates with
     /// (`default_profile`): the profile every later command names. `None` from a backend that
-    /// does not say (commands then name `default`).
+    /// does not say (commands then name `default_profile`: [`Status::partition_profile`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<ProfileName>,
     /// Its NPIV LUNs cannot be seen by this backend: they are zoned to the client's own WWPNs,

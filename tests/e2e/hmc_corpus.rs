@@ -10,7 +10,7 @@ use super::support::{Lab, text};
 /// The POWER9/Power10 estate: its hardware and, as brownfield, its manifests realised by
 /// `sim init`. An inventory says where a partition runs now: aix-prod, which may run on either
 /// frame, runs on the POWER9.
-fn power9_estate() -> Lab {
+pub(crate) fn power9_estate() -> Lab {
     Lab::from_fixture("p9-estate", |estate| {
         super::support::replaced(&estate, "placement: {anyOf: [p9-sys, p10-sys]}", "placement: {frame: p9-sys}")
     })

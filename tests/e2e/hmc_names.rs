@@ -44,7 +44,8 @@ fn names_with_spaces_are_observed_resized_and_clean_through_the_hmc() {
 
     // A resize of `db prod 01`, rendered with its names quoted in every form.
     lab.edit("estate.yaml", "memory: {desiredMB: 8192, maxMB: 16384}", "memory: {desiredMB: 12288, maxMB: 16384}");
-    let resize = r#"chhwres -r mem -m "p9 lab 1" -o a -p "db prod 01" -q 4096"#;
+    // Its profile changed alongside (issue 32 item 3), then the DLPAR change.
+    let resize = r#"chsyscfg -r prof -m "p9 lab 1" -i "name=default_profile,lpar_name=db prod 01,desired_mem=12288"; chhwres -r mem -m "p9 lab 1" -o a -p "db prod 01" -q 4096"#;
     let hmc = through(&sshd, &state, &["plan", m, "--format", "hmc"]);
     assert_eq!(hmc.status.code(), Some(2), "{}", text(&hmc));
     assert!(String::from_utf8_lossy(&hmc.stdout).lines().any(|l| l == resize), "{}", text(&hmc));

@@ -357,7 +357,7 @@ fn a_two_frame_swap_with_no_spare_room_is_reported_not_attempted() {
 
 /// Issue 13 item 4: DLPAR needs a running partition. bxaix85 stopped and resized: it is shut
 /// down, then its profile changes (`chsyscfg -r prof`), and the apply converges; resized while
-/// it runs, it is a DLPAR change (`chhwres`).
+/// it runs, it is a DLPAR change (`chhwres`), its profile changed alongside first (issue 32).
 #[test]
 fn a_stopped_partition_changes_its_profile_not_by_dlpar() {
     let lab = Lab::new();
@@ -378,7 +378,7 @@ fn a_stopped_partition_changes_its_profile_not_by_dlpar() {
     let shutdown =
         hmc.find("chsysstate -m js22_slot13 -r lpar -o osshutdown -n bxaix85").unwrap_or_else(|| panic!("{hmc}"));
     let profile = hmc
-        .find("chsyscfg -r prof -m js22_slot13 -i \"name=default,lpar_name=bxaix85,desired_mem=6144\"")
+        .find("chsyscfg -r prof -m js22_slot13 -i \"name=default_profile,lpar_name=bxaix85,desired_mem=6144\"")
         .unwrap_or_else(|| panic!("{hmc}"));
     assert!(shutdown < profile, "shut down first: {hmc}");
     assert!(!hmc.contains("chhwres -r mem -m js22_slot13"), "no DLPAR on a stopped partition: {hmc}");
@@ -392,7 +392,9 @@ fn a_stopped_partition_changes_its_profile_not_by_dlpar() {
     lab.cmd(&["plan", lab.manifests().to_str().unwrap(), "--format", "hmc"])
         .assert()
         .code(2)
-        .stdout(predicate::str::contains("chhwres -r mem -m js22_slot13 -o a -p bxaix85 -q 1024"));
+        .stdout(predicate::str::contains(
+            "chsyscfg -r prof -m js22_slot13 -i \"name=default_profile,lpar_name=bxaix85,desired_mem=5120\"; chhwres -r mem -m js22_slot13 -o a -p bxaix85 -q 1024",
+        ));
 }
 
 #[test]

@@ -81,7 +81,7 @@ impl HeldVios {
     }
 
     fn holds(&self, op: &Op) -> bool {
-        matches!(op, Op::StartVios { frame, vios } if self.0.contains(&(frame.clone(), vios.clone())))
+        matches!(op, Op::StartVios { frame, vios, .. } if self.0.contains(&(frame.clone(), vios.clone())))
     }
 }
 
@@ -130,7 +130,12 @@ mod tests {
     fn start(id: &str, partition: &str, after: &[&str]) -> Action {
         Action {
             id: ActionId(id.into()),
-            op: Op::StartPartition { frame: frame(), partition: PartitionName::new(partition).unwrap(), force: false },
+            op: Op::StartPartition {
+                profile: powerplane_model::ProfileName::hmc_default(),
+                frame: frame(),
+                partition: PartitionName::new(partition).unwrap(),
+                force: false,
+            },
             after: after.iter().map(|a| ActionId((*a).into())).collect(),
             when: Default::default(),
             reason: String::new(),
@@ -178,7 +183,11 @@ mod tests {
             actions: vec![
                 Action {
                     id: ActionId("a1".into()),
-                    op: Op::StartVios { frame: frame(), vios: va.clone() },
+                    op: Op::StartVios {
+                        profile: powerplane_model::ProfileName::hmc_default(),
+                        frame: frame(),
+                        vios: va.clone(),
+                    },
                     after: vec![],
                     when: Default::default(),
                     reason: String::new(),

@@ -92,7 +92,7 @@ fn step(e: &mut Estate, op: &Op) {
                 ds.retain(|d| &d.device != device);
             }
         }
-        Op::StartVios { frame, vios } | Op::StopVios { frame, vios } => {
+        Op::StartVios { frame, vios, .. } | Op::StopVios { frame, vios } => {
             let up = matches!(op, Op::StartVios { .. });
             e.status
                 .vios
@@ -206,7 +206,7 @@ fn step(e: &mut Estate, op: &Op) {
             }
         }
         Op::ConfigureDevices { .. } => {}
-        Op::SaveProfile { frame, vios } => {
+        Op::SaveProfile { frame, vios, .. } => {
             for n in seas_on(e, frame) {
                 if let Some(m) = e.status.seas.get_mut(&n).and_then(|ms| ms.iter_mut().find(|m| &m.vios == vios)) {
                     m.unsaved.clear();
@@ -248,7 +248,7 @@ fn step(e: &mut Estate, op: &Op) {
                 }
             }
         }
-        Op::CreatePartition { frame, partition, spec, .. } => {
+        Op::CreatePartition { frame, partition, spec, profile, .. } => {
             let mut spec = (**spec).clone();
             spec.placement = Placement::Frame(frame.clone());
             spec.state = RunState::Stopped;
@@ -266,7 +266,7 @@ fn step(e: &mut Estate, op: &Op) {
                     migration: None,
                     below_desired: false,
                     lpar_id: None,
-                    profile: None,
+                    profile: Some(profile.clone()),
                     npiv_hidden: false,
                 },
             );

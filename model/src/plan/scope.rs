@@ -378,6 +378,7 @@ impl Scope {
         let status = crate::status::Status {
             frames: pick(&all, &st.frames),
             vios: pick(&self.frames, &st.vios),
+            vios_profiles: pick(&self.frames, &st.vios_profiles),
             seas: pick(seas.keys(), &st.seas),
             partitions: pick(&self.partitions, &st.partitions),
             paging_devices: pick(&self.frames, &st.paging_devices),

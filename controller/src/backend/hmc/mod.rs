@@ -677,7 +677,8 @@ impl<T: Transport> Hmc<T> {
                 };
                 return Ok(Completion { message, duration: started.elapsed(), suspended: None });
             }
-            if !w.under_way(&state, rmc) && !(issued && w.from(&state)) {
+            let on_the_way = w.under_way(&state, rmc) || (issued && w.from(&state));
+            if !on_the_way {
                 return Err(BackendError::refused_plain(format!(
                     "{} is {state} after `chsysstate`, not {}: look at its reference code (`lsrefcode -r lpar -m {} --filter \"lpar_names={}\"`)",
                     w.name,
@@ -723,7 +724,7 @@ struct Awaited {
 impl Awaited {
     fn of(op: &Op) -> Option<Self> {
         let (frame, name, until) = match op {
-            Op::StartVios { frame, vios } => (frame, vios.to_string(), Until::Running { rmc: true }),
+            Op::StartVios { frame, vios, .. } => (frame, vios.to_string(), Until::Running { rmc: true }),
             Op::StopVios { frame, vios } => (frame, vios.to_string(), Until::NotActivated),
             Op::StartPartition { frame, partition, .. } => {
                 (frame, partition.to_string(), Until::Running { rmc: false })

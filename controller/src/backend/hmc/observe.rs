@@ -278,6 +278,7 @@ pub(crate) fn estate(frames: Vec<(FrameName, Result<FrameListings, String>)>, la
                 e.proc_pools.extend(fe.proc_pools);
                 status.frames.extend(fs.frames);
                 status.vios.extend(fs.vios);
+                status.vios_profiles.extend(fs.vios_profiles);
                 status.seas.extend(fs.seas);
                 status.paging_devices.extend(fs.paging_devices);
                 status.unknown_vios.extend(fs.unknown_vios);
@@ -424,6 +425,10 @@ fn frame(
         vios_state.insert(name.clone(), state);
         let prof = profile_of(&profiles, r).ok_or_else(|| bad(LPAR, "profile", format!("of {name} was not listed")))?;
         vios_profiles.insert(name.clone(), prof);
+        // The profile its activation and profile save name (issue 32 item 3).
+        if let Some(p) = prof.get("name").and_then(|p| powerplane_model::ProfileName::new(p.as_str()).ok()) {
+            status.vios_profiles.entry(fname.clone()).or_default().insert(name.clone(), p);
+        }
         let v = l.vios.get(&name).filter(|_| !unknown_vios.contains_key(&name));
         let (ethernet, disks) = match v {
             Some(v) => vios_devices(v).unwrap_or_else(|why| {

@@ -118,6 +118,7 @@ async fn names_with_spaces_read_back_and_change_through_the_emulator() {
         let db = powerplane_model::PartitionName::new("db prod 01").unwrap();
         assert!(seen.partitions.contains_key(&db), "{:?}", seen.partitions.keys().collect::<Vec<_>>());
         let op = Op::UpdatePartition {
+            profile: powerplane_model::ProfileName::hmc_default(),
             frame: FrameName::new(frame).unwrap(),
             partition: db.clone(),
             change: powerplane_model::action::PartitionChange {
@@ -125,7 +126,12 @@ async fn names_with_spaces_read_back_and_change_through_the_emulator() {
                 ..Default::default()
             },
         };
-        assert_eq!(op.command(), format!(r#"chhwres -r mem -m "{frame}" -o a -p "db prod 01" -q 4096"#));
+        assert_eq!(
+            op.command(),
+            format!(
+                r#"chsyscfg -r prof -m "{frame}" -i "name=default_profile,lpar_name=db prod 01,desired_mem=12288"; chhwres -r mem -m "{frame}" -o a -p "db prod 01" -q 4096"#
+            )
+        );
         let action = Action {
             id: powerplane_model::ActionId("a1".into()),
             op,

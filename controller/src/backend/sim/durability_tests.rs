@@ -62,9 +62,20 @@ async fn apply(sim: &Simulator, s: &Step) -> bool {
                 "placement: {frame: p72}\nprocessors: {units: 0.1, virtual: 1}\nmemory: {desiredMB: 1024, maxMB: 2048}\n",
             )
             .unwrap();
-            Op::CreatePartition { frame, partition: name(*i), spec: Box::new(spec), paging_vios: vec![] }
+            Op::CreatePartition {
+                profile: powerplane_model::ProfileName::hmc_default(),
+                frame,
+                partition: name(*i),
+                spec: Box::new(spec),
+                paging_vios: vec![],
+            }
         }
-        Step::Start(i) => Op::StartPartition { frame, partition: name(*i), force: false },
+        Step::Start(i) => Op::StartPartition {
+            profile: powerplane_model::ProfileName::hmc_default(),
+            frame,
+            partition: name(*i),
+            force: false,
+        },
         Step::Delete(i) => Op::DeletePartition { frame, partition: name(*i) },
         Step::ViosDown => return sim.vios_down(&frame, &ViosName::new("p72vio2").unwrap()).await.is_ok(),
         Step::ViosUp => return sim.vios_up(&frame, &ViosName::new("p72vio2").unwrap()).await.is_ok(),

@@ -99,7 +99,12 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
             .map(|v| {
                 (
                     v.name.clone(),
-                    SimVios { state: state_of(&v.name), rmc: state_of(&v.name).is_running(), dlpar_eth: Vec::new() },
+                    SimVios {
+                        state: state_of(&v.name),
+                        rmc: state_of(&v.name).is_running(),
+                        dlpar_eth: Vec::new(),
+                        profiles: super::state::Profiles::inventory(),
+                    },
                 )
             })
             .collect();
@@ -207,9 +212,12 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
     for p in inv.partitions.values() {
         let Placement::Frame(frame) = &p.spec.placement else { unreachable!("checked above") };
         let f = s.frames.get_mut(frame).expect("validated");
-        let mut r = partition::create(frame, f, &p.metadata.name, &p.spec).map(drop);
+        // As an HMC-created partition has: `default_profile` (and a `backup`).
+        let profiles = super::state::Profiles::inventory();
+        let current = profiles.current.clone();
+        let mut r = partition::create(frame, f, &p.metadata.name, &p.spec, profiles).map(drop);
         if r.is_ok() && p.spec.state == RunState::Running {
-            r = partition::start(f, &p.metadata.name, false).map(drop);
+            r = partition::start(f, &p.metadata.name, &current, false).map(drop);
         }
         if let Err(e) = r {
             errs.push(fail(ObjectRef::new(Kind::Partition, &p.metadata.name), p.locate(&["metadata", "name"]), e));
@@ -251,10 +259,17 @@ pub fn twin(observed: &Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> {
                 sv.state = state.clone();
                 sv.rmc = state.is_running();
             }
+            // The profile names the plan's commands name: the observed ones.
+            if let Some(name) = observed.status.vios_profiles.get(fname).and_then(|m| m.get(v)) {
+                sv.profiles.current = name.clone();
+            }
         }
         for (n, p) in &mut f.partitions {
             let Some(st) = observed.status.partitions.get(n) else { continue };
             p.rmc = st.rmc;
+            if let Some(name) = &st.profile {
+                p.profiles.current = name.clone();
+            }
             if let (Some(pg), Some(seen)) = (p.paging.as_mut(), st.paging.as_ref()) {
                 pg.current = seen.current.clone();
             }

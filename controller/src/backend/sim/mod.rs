@@ -585,7 +585,11 @@ impl Simulator {
             Op::RemovePagingDevice { frame, device, .. } => {
                 (pools::remove_device(s.frame_mut(frame)?, device)?, typical)
             }
-            Op::StartVios { frame, vios } => (vios::up(s.frame_mut(frame)?, vios)?.join("; "), typical),
+            Op::StartVios { frame, vios, profile } => {
+                let f = s.frame_mut(frame)?;
+                vios::check_profile(f, vios, profile)?;
+                (vios::up(f, vios)?.join("; "), typical)
+            }
             Op::StopVios { frame, vios } => (vios::down(s.frame_mut(frame)?, vios)?.join("; "), typical),
             Op::CreateSea { frame, vios, real_adapter, trunks, control_channel, ha_mode, priority } => {
                 let f = s.frame_mut(frame)?;
@@ -610,18 +614,21 @@ impl Simulator {
                 (virtual_eth::add(s.frame_mut(frame)?, vios, trunk, *priority)?, typical)
             }
             Op::ConfigureDevices { frame, vios } => (virtual_eth::cfgdev(s.frame_mut(frame)?, vios)?, typical),
-            Op::SaveProfile { frame, vios } => (virtual_eth::save_profile(s.frame_mut(frame)?, vios)?, typical),
+            Op::SaveProfile { frame, vios, profile } => {
+                (virtual_eth::save_profile(s.frame_mut(frame)?, vios, profile)?, typical)
+            }
             Op::SetSeaAdapters { frame, vios, device, trunks } => {
                 (sea::set_adapters(s.frame_mut(frame)?, vios, device, trunks)?, typical)
             }
-            Op::CreatePartition { frame, partition: p, spec, .. } => {
-                (partition::create(frame, s.frame_mut(frame)?, p, spec)?, typical)
+            Op::CreatePartition { frame, partition: p, spec, profile, .. } => {
+                let profiles = state::Profiles::only(profile.clone());
+                (partition::create(frame, s.frame_mut(frame)?, p, spec, profiles)?, typical)
             }
-            Op::UpdatePartition { frame, partition: p, change } => {
-                (partition::update(s.frame_mut(frame)?, p, change)?, typical)
+            Op::UpdatePartition { frame, partition: p, profile, change } => {
+                (partition::update(s.frame_mut(frame)?, p, profile, change)?, typical)
             }
-            Op::StartPartition { frame, partition: p, force } => {
-                (partition::start(s.frame_mut(frame)?, p, *force)?, typical)
+            Op::StartPartition { frame, partition: p, profile, force } => {
+                (partition::start(s.frame_mut(frame)?, p, profile, *force)?, typical)
             }
             Op::StopPartition { frame, partition: p } => (partition::stop(s.frame_mut(frame)?, p)?, typical),
             Op::DeletePartition { frame, partition: p } => (partition::delete(s.frame_mut(frame)?, p)?, typical),

@@ -8,7 +8,7 @@ use powerplane_model::manifest::{
 use powerplane_model::status::{PagingStatus, PartitionStatus, SeaHaMode, Status};
 use std::collections::{BTreeMap, BTreeSet};
 
-use powerplane_model::{Estate, FrameName, Object, ProfileName};
+use powerplane_model::{Estate, FrameName, Object};
 
 use super::sea;
 use super::state::{Migration, SimState};
@@ -39,6 +39,9 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
         status.migration_limits.insert(fname.clone(), migration_limits(s, f));
         status.proc_pool_slots.insert(fname.clone(), f.proc_pool_slots());
         status.vios.insert(fname.clone(), f.vios.iter().map(|(n, v)| (n.clone(), v.state.clone())).collect());
+        status
+            .vios_profiles
+            .insert(fname.clone(), f.vios.iter().map(|(n, v)| (n.clone(), v.profiles.current.clone())).collect());
         if !f.vios.is_empty() {
             let members = f
                 .vios
@@ -131,7 +134,7 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
                 ),
             );
         }
-        // The ids the emulated HMC lists, and its one profile name (`hmc_shell::listings`).
+        // The ids the emulated HMC lists (`hmc_shell::listings`).
         let ids: BTreeMap<String, u32> =
             super::hmc_shell::listings::lpar_ids(f).into_iter().map(|(n, id, _)| (n, id)).collect();
         for (pname, p) in f.partitions.iter().filter(|(_, p)| !p.is_shell()) {
@@ -155,9 +158,14 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
                         Some(Migration::Outbound(o)) => Some(o.status(s.now_ms)),
                         _ => None,
                     },
-                    below_desired: p.profile.is_some(),
+                    // What the HMC backend reads too: it has less than its profile's desired
+                    // memory or entitlement.
+                    below_desired: p.profile.as_deref().is_some_and(|prof| {
+                        p.spec.memory.desired_mb < prof.memory.desired_mb
+                            || p.spec.processors.units < prof.processors.units
+                    }),
                     lpar_id: ids.get(pname.as_str()).copied(),
-                    profile: ProfileName::new(super::hmc_shell::listings::PROFILE).ok(),
+                    profile: Some(p.profiles.current.clone()),
                     npiv_hidden: false,
                 },
             );

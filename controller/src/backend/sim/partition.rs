@@ -4,11 +4,11 @@
 use powerplane_model::action::{ChangeMethod, PartitionChange};
 use powerplane_model::manifest::{PartitionSpec, Placement, RunState};
 use powerplane_model::status::LparState;
-use powerplane_model::{FrameName, PartitionName};
+use powerplane_model::{FrameName, PartitionName, ProfileName};
 
 use super::capacity;
 use super::paging;
-use super::state::{SimFrame, SimPartition};
+use super::state::{Profiles, SimFrame, SimPartition};
 use crate::backend::BackendError;
 
 fn get<'a>(frame: &'a SimFrame, name: &PartitionName) -> Result<&'a SimPartition, BackendError> {
@@ -17,18 +17,20 @@ fn get<'a>(frame: &'a SimFrame, name: &PartitionName) -> Result<&'a SimPartition
     })
 }
 
-/// `mksyscfg -r lpar`: define the partition (not activated).
+/// `mksyscfg -r lpar`: define the partition (not activated) with `profiles` (the one
+/// `profile_name=` names; an inventory's partition has `Profiles::inventory`).
 pub(crate) fn create(
     frame_name: &FrameName,
     frame: &mut SimFrame,
     name: &PartitionName,
     spec: &PartitionSpec,
+    profiles: Profiles,
 ) -> Result<String, BackendError> {
     if let Some(existing) = frame.partitions.get(name) {
         let mut want = spec.clone();
         want.placement = Placement::Frame(frame_name.clone());
         want.state = existing.spec.state;
-        if existing.spec == want {
+        if existing.spec == want && existing.profiles.current == profiles.current {
             return Ok(format!("{name} already exists"));
         }
         return Err(BackendError::refused_plain(format!(
@@ -68,14 +70,22 @@ pub(crate) fn create(
             migration: None,
             profile: None,
             node: None,
+            profiles,
         },
     );
     Ok(format!("{name} created"))
 }
 
-/// `chsysstate -o on`: activate, with capacity and a paging device.
-pub(crate) fn start(frame: &mut SimFrame, name: &PartitionName, force: bool) -> Result<String, BackendError> {
+/// `chsysstate -o on -f PROFILE`: activate with its profile, with capacity and a paging
+/// device; a profile it does not have (or, in the simulator, not the one it uses) is refused.
+pub(crate) fn start(
+    frame: &mut SimFrame,
+    name: &PartitionName,
+    profile: &ProfileName,
+    force: bool,
+) -> Result<String, BackendError> {
     let p = get(frame, name)?;
+    p.profiles.check(name.as_str(), profile)?;
     match &p.state {
         LparState::Running => return Ok(format!("{name} is already running")),
         LparState::NotActivated | LparState::Error => {}
@@ -132,6 +142,7 @@ pub(crate) fn stop(frame: &mut SimFrame, name: &PartitionName) -> Result<String,
     if let Some(profile) = p.profile.take() {
         p.spec.memory.desired_mb = profile.memory.desired_mb;
         p.spec.processors.units = profile.processors.units;
+        p.spec.processors.r#virtual = profile.processors.r#virtual;
     }
     p.spec.state = RunState::Stopped;
     Ok(format!("{name} shut down"))
@@ -153,29 +164,35 @@ pub(crate) fn delete(frame: &mut SimFrame, name: &PartitionName) -> Result<Strin
     Ok(format!("{name} deleted"))
 }
 
-/// `chhwres -r mem|proc` on a running partition (DLPAR, needs RMC), or a profile change on a
-/// stopped one; values stay within the profile's limits.
+/// A change of a partition's memory or processors, values within its profile's limits:
+/// - [`ChangeMethod::DlparOnly`], `chhwres -r mem|proc` on a running partition (needs RMC):
+///   what it has now; its profile keeps its values, so its next activation undoes the change
+///   (IBM, "Managing processor resources dynamically", POWER9 documentation: not reflected in
+///   the partition profile);
+/// - [`ChangeMethod::Profile`], `chsyscfg -r prof -i "name=PROFILE,…"`: the profile its next
+///   activation uses (a stopped partition has nothing else; a running one keeps what it has);
+/// - [`ChangeMethod::Dlpar`], both: what powerplane plans for a running partition.
+///
+/// A profile change names `profile`, which must be the one the partition uses.
 pub(crate) fn update(
     frame: &mut SimFrame,
     name: &PartitionName,
+    profile: &ProfileName,
     change: &PartitionChange,
 ) -> Result<String, BackendError> {
     let p = get(frame, name)?;
     let running = capacity::holds_resources(&p.state);
-    match (change.method, running) {
-        (ChangeMethod::Dlpar, false) => {
-            return Err(BackendError::refused_plain(format!(
-                "{name} is {}: dynamic logical partitioning needs a running partition. Change its profile instead (chsyscfg -r prof -i \"name=default,lpar_name={name},...\"); its next activation uses it.",
-                p.state
-            )));
-        }
-        (ChangeMethod::Profile, true) => {
-            return Err(BackendError::refused_plain(format!(
-                "{name} is {}: a profile change takes effect only at its next activation; change the running partition with DLPAR (chhwres).",
-                p.state
-            )));
-        }
-        _ => {}
+    if change.method != ChangeMethod::DlparOnly {
+        p.profiles.check(name.as_str(), profile)?;
+    }
+    if change.method == ChangeMethod::Profile && running {
+        return profile_only(frame, name, change);
+    }
+    if !running && change.method != ChangeMethod::Profile {
+        return Err(BackendError::refused_plain(format!(
+            "{name} is {}: dynamic logical partitioning needs a running partition. Change its profile instead (chsyscfg -r prof -i \"name={},lpar_name={name},...\"); its next activation uses it.",
+            p.state, p.profiles.current
+        )));
     }
     if running && !p.rmc {
         // seeds: powervm-quickstart..., HSCLA29A "The RMC command issued to partition ... failed"
@@ -220,10 +237,65 @@ pub(crate) fn update(
         capacity::check_growth(frame, p, mem, procs)?;
     }
     let p = frame.partitions.get_mut(name).expect("checked");
+    if change.method == ChangeMethod::DlparOnly {
+        // The profile keeps what it had: kept aside as it was, unless it already was.
+        if p.profile.is_none() {
+            p.profile = Some(Box::new(p.spec.clone()));
+        }
+        p.spec = spec;
+        settle_profile(p);
+        return Ok(format!("{name} changed"));
+    }
+    if running && let Some(prof) = p.profile.as_deref_mut() {
+        // DLPAR and the profile alongside: the profile gets the changed values, and keeps the
+        // others it had (a partition activated short of its desired memory stays short of it).
+        apply_desired(prof, change);
+    }
     p.spec = spec;
-    // What it runs with is now what was asked for.
-    p.profile = None;
+    settle_profile(p);
     Ok(format!("{name} changed"))
+}
+
+/// `chsyscfg -r prof` of a running partition: its profile's desired values change, what it
+/// has does not (its next activation uses them).
+fn profile_only(frame: &mut SimFrame, name: &PartitionName, change: &PartitionChange) -> Result<String, BackendError> {
+    let p = frame.partitions.get_mut(name).expect("checked");
+    let mut prof = p.profile.as_deref().unwrap_or(&p.spec).clone();
+    apply_desired(&mut prof, change);
+    if prof.memory.desired_mb > prof.memory.max_mb {
+        return Err(BackendError::refused_plain(format!(
+            "{} is above the maximum memory {} of the profile of {name}.",
+            prof.memory.desired_mb, prof.memory.max_mb
+        )));
+    }
+    entitlement_fits(&prof.processors)?;
+    p.profile = Some(Box::new(prof));
+    settle_profile(p);
+    Ok(format!("{name}'s profile changed"))
+}
+
+/// The desired values `change` asks for, set in `spec`.
+fn apply_desired(spec: &mut PartitionSpec, change: &PartitionChange) {
+    if let Some((_, to)) = change.memory {
+        spec.memory.desired_mb = to;
+    }
+    if let Some((_, to)) = change.units {
+        spec.processors.units = to;
+    }
+    if let Some((_, to)) = change.r#virtual {
+        spec.processors.r#virtual = Some(to);
+    }
+}
+
+/// Forgets the profile's values once they are what the partition has.
+fn settle_profile(p: &mut SimPartition) {
+    if p.profile.as_deref().is_some_and(|prof| {
+        prof.memory.desired_mb == p.spec.memory.desired_mb
+            && prof.processors.units == p.spec.processors.units
+            && prof.processors.virtual_processors() == p.spec.processors.virtual_processors()
+    }) {
+        p.profile = None;
+    }
 }
 
 /// The HMC refuses an entitlement its virtual processors cannot carry.

@@ -7,7 +7,7 @@ use powerplane_model::manifest::{FrameHardwareSpec, Labels, PartitionSpec, Trunk
 use powerplane_model::status::{FrameState, LparState, SeaHaMode};
 use powerplane_model::{
     ActionKind, DeviceName, FrameName, Lun, MemPoolName, MemoryMb, PartitionName, ProcPoolName, ProcPoolObjectName,
-    ProcUnits, SeaName, ViosName, ViosPairName,
+    ProcUnits, ProfileName, SeaName, ViosName, ViosPairName,
 };
 use serde::{Deserialize, Serialize};
 
@@ -135,7 +135,81 @@ pub struct SimVios {
     /// Virtual ethernet adapters added by DLPAR since the inventory, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dlpar_eth: Vec<DlparEth>,
+    /// Its profiles: the one it runs and activates with, then its others (see
+    /// [`Profiles`]). A state persisted before profiles were kept has `default_profile` alone.
+    #[serde(default)]
+    pub profiles: Profiles,
 }
+
+/// A partition's or VIOS's profile names, as the HMC keeps them: the one it runs with
+/// (`curr_profile`) and activates with (`default_profile`) — one name in the simulator — and
+/// others it has but does not use (IBM's `lssyscfg` man page: a partition may have several
+/// profiles). An inventory's partitions and VIOS have `default_profile` (what the HMC names the
+/// profile of a partition it creates: IBM/ansible-power-hmc `hmc_resource.py`) and a second,
+/// `backup`; a partition created by `mksyscfg -r lpar` has the one `profile_name=` named.
+/// Only the one in use carries values: the others are listed with its minimums as desired
+/// (`listings::prof`), and the emulator's change commands name the one in use.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profiles {
+    /// The profile it runs and activates with.
+    pub current: ProfileName,
+    /// Its other profiles, listed after the current one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub others: Vec<ProfileName>,
+}
+
+impl Default for Profiles {
+    /// `default_profile` alone: what a state persisted before profiles were kept reads as.
+    fn default() -> Self {
+        Profiles { current: ProfileName::hmc_default(), others: Vec::new() }
+    }
+}
+
+impl Profiles {
+    /// What an inventory's partition or VIOS has: `default_profile`, and `backup`.
+    pub(crate) fn inventory() -> Self {
+        Profiles {
+            current: ProfileName::hmc_default(),
+            others: vec![ProfileName::new(BACKUP_PROFILE).expect("a valid profile name")],
+        }
+    }
+
+    /// Only `name`: a partition `mksyscfg -r lpar` created.
+    pub(crate) fn only(name: ProfileName) -> Self {
+        Profiles { current: name, others: Vec::new() }
+    }
+
+    /// Every profile, the current one first.
+    pub(crate) fn all(&self) -> impl Iterator<Item = &ProfileName> {
+        std::iter::once(&self.current).chain(&self.others)
+    }
+
+    /// `Ok` when `name` is the profile a command of the emulator may name for `lpar`: the one
+    /// it runs and activates with. Otherwise the refusal. No HMC message code for an unknown
+    /// profile was found in an independent source (IBM's man pages, IBM/ansible-power-hmc,
+    /// pypowervm, the fixtures' sources), so the refusal is a plain message naming the
+    /// profiles there are.
+    pub(crate) fn check(&self, lpar: &str, name: &ProfileName) -> Result<(), crate::backend::BackendError> {
+        if *name == self.current {
+            return Ok(());
+        }
+        let all: Vec<&str> = self.all().map(ProfileName::as_str).collect();
+        Err(crate::backend::BackendError::refused_plain(if self.others.contains(name) {
+            format!(
+                "The partition profile {name} of {lpar} is not the one it runs with ({}); powerplane's simulator changes and activates a partition only with that one.",
+                self.current
+            )
+        } else {
+            format!(
+                "The partition profile {name} was not found for the partition {lpar}. Its profiles: {}.",
+                all.join(", ")
+            )
+        }))
+    }
+}
+
+/// The name of the second profile an inventory's partitions and VIOS have.
+pub(crate) const BACKUP_PROFILE: &str = "backup";
 
 /// A virtual ethernet adapter added to a running VIOS (`chhwres -r virtualio -o a`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -268,13 +342,20 @@ pub struct SimPartition {
     pub last_device: Option<DeviceName>,
     /// Set while a migration is in flight.
     pub migration: Option<Migration>,
-    /// The profile, while the partition runs below its desired values (activated on a frame
-    /// short of them); `spec` then holds what it got.
+    /// The values of its current profile while they differ from what it runs with: activated
+    /// below its desired values (a frame short of them), or changed by DLPAR alone (a bare
+    /// `chhwres`, which changes no profile: IBM, "Managing processor resources dynamically").
+    /// `spec` then holds what it has; `None`: the profile's values are `spec`'s. Its next
+    /// activation uses the profile's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<Box<PartitionSpec>>,
     /// The cluster manager it runs, when it is a cluster member.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<Box<super::cluster::SimNode>>,
+    /// Its profile names. A state persisted before profiles were kept has `default_profile`
+    /// alone.
+    #[serde(default)]
+    pub profiles: Profiles,
 }
 
 /// A migration in flight, as each frame sees it.

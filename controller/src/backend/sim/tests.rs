@@ -201,7 +201,12 @@ async fn trunks_are_added_live_and_the_vlans_split_again() {
             let out = run(&sim, op).await.unwrap().message;
             assert!(out.starts_with("virtual ethernet adapter added in slot"), "{out}");
         }
-        run(&sim, Op::SaveProfile { frame: f("p72"), vios: v(vios) }).await.unwrap();
+        run(
+            &sim,
+            Op::SaveProfile { profile: powerplane_model::ProfileName::hmc_default(), frame: f("p72"), vios: v(vios) },
+        )
+        .await
+        .unwrap();
         let out = run(&sim, Op::ConfigureDevices { frame: f("p72"), vios: v(vios) }).await.unwrap().message;
         assert_eq!(
             out,
@@ -257,7 +262,12 @@ async fn an_unsaved_trunk_adapter_is_lost_when_the_vios_is_activated() {
         run(&sim, op).await.unwrap();
         run(&sim, Op::ConfigureDevices { frame: f("p72"), vios: v(vios) }).await.unwrap();
     }
-    run(&sim, Op::SaveProfile { frame: f("p72"), vios: v("p72vio2") }).await.unwrap();
+    run(
+        &sim,
+        Op::SaveProfile { profile: powerplane_model::ProfileName::hmc_default(), frame: f("p72"), vios: v("p72vio2") },
+    )
+    .await
+    .unwrap();
     run(&sim, chdev("p72vio1", &all[..3])).await.unwrap();
     run(&sim, chdev("p72vio2", &all[..3])).await.unwrap();
     assert_eq!(sea(&sim).await[0].unsaved, vec![d("ent5")], "p72vio1's profile lacks ent5");
@@ -397,10 +407,25 @@ async fn create_and_start(
     let spec: PartitionSpec = powerplane_model::from_yaml(spec_yaml).unwrap();
     run(
         sim,
-        Op::CreatePartition { frame: frame.clone(), partition: p(name), spec: Box::new(spec), paging_vios: vec![] },
+        Op::CreatePartition {
+            profile: powerplane_model::ProfileName::hmc_default(),
+            frame: frame.clone(),
+            partition: p(name),
+            spec: Box::new(spec),
+            paging_vios: vec![],
+        },
     )
     .await?;
-    run(sim, Op::StartPartition { frame: frame.clone(), partition: p(name), force: false }).await
+    run(
+        sim,
+        Op::StartPartition {
+            profile: powerplane_model::ProfileName::hmc_default(),
+            frame: frame.clone(),
+            partition: p(name),
+            force: false,
+        },
+    )
+    .await
 }
 
 async fn paging(sim: &Simulator, name: &str) -> powerplane_model::status::PagingStatus {
@@ -527,7 +552,17 @@ async fn activation_picks_common_or_independent_devices() {
     let err = create_and_start(&sim, &frame, "red2", &ams_spec("required")).await.unwrap_err();
     assert!(err.to_string().contains("is configured with redundant paging VIOS partitions"), "{err}");
     assert_eq!(observe(&sim).await.status.partitions[&p("red2")].state, LparState::NotActivated);
-    let out = run(&sim, Op::StartPartition { frame: frame.clone(), partition: p("red2"), force: true }).await.unwrap();
+    let out = run(
+        &sim,
+        Op::StartPartition {
+            profile: powerplane_model::ProfileName::hmc_default(),
+            frame: frame.clone(),
+            partition: p("red2"),
+            force: true,
+        },
+    )
+    .await
+    .unwrap();
     assert!(out.message.contains("activated"));
     let pg = paging(&sim, "red2").await;
     assert_eq!((pg.device.unwrap().as_str(), pg.secondary), ("hdisk2", None), "forced: no failover");
@@ -739,8 +774,17 @@ async fn lifecycle_and_dlpar_respect_capacity_and_limits() {
     .await
     .unwrap_err();
     assert!(err.to_string().contains("Obtained: 14336, Required: 15360"), "{err}");
-    let err =
-        run(&sim, Op::StartPartition { frame: blade.clone(), partition: p("huge"), force: false }).await.unwrap_err();
+    let err = run(
+        &sim,
+        Op::StartPartition {
+            profile: powerplane_model::ProfileName::hmc_default(),
+            frame: blade.clone(),
+            partition: p("huge"),
+            force: false,
+        },
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("not enough memory"), "{err}");
     let err = create_and_start(&sim, &blade, "cpu", "placement: {frame: js22_slot14}\nprocessors: {mode: dedicated, units: 4, minUnits: 4}\nmemory: {desiredMB: 1024, maxMB: 2048}\n").await.unwrap_err();
     assert!(err.to_string().contains("processing units"), "{err}");
@@ -754,17 +798,40 @@ async fn lifecycle_and_dlpar_respect_capacity_and_limits() {
     .await
     .unwrap();
     let grow = PartitionChange { memory: Some((MemoryMb(4096), MemoryMb(6144))), ..Default::default() };
-    run(&sim, Op::UpdatePartition { frame: blade.clone(), partition: p("app"), change: grow }).await.unwrap();
+    run(
+        &sim,
+        Op::UpdatePartition {
+            profile: powerplane_model::ProfileName::hmc_default(),
+            frame: blade.clone(),
+            partition: p("app"),
+            change: grow,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(observe(&sim).await.partitions[&p("app")].spec.memory.desired_mb, MemoryMb(6144));
     let too_much = PartitionChange { memory: Some((MemoryMb(6144), MemoryMb(9216))), ..Default::default() };
-    let err = run(&sim, Op::UpdatePartition { frame: blade.clone(), partition: p("app"), change: too_much })
-        .await
-        .unwrap_err();
+    let err = run(
+        &sim,
+        Op::UpdatePartition {
+            profile: powerplane_model::ProfileName::hmc_default(),
+            frame: blade.clone(),
+            partition: p("app"),
+            change: too_much,
+        },
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("above the maximum memory"), "{err}");
     sim.rmc("app", false).await.unwrap();
     let err = run(
         &sim,
-        Op::UpdatePartition { frame: blade.clone(), partition: p("app"), change: PartitionChange::default() },
+        Op::UpdatePartition {
+            profile: powerplane_model::ProfileName::hmc_default(),
+            frame: blade.clone(),
+            partition: p("app"),
+            change: PartitionChange::default(),
+        },
     )
     .await
     .unwrap_err();
@@ -1108,7 +1175,14 @@ async fn concurrent_actions_overlap_on_the_virtual_clock() {
     let (a, b) = (sim.clone(), sim.clone());
     let (ra, rb) = tokio::join!(
         run(&a, migrate("bxaix85", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)),
-        run(&b, Op::StartVios { frame: f("p72"), vios: v("p72vio1") }),
+        run(
+            &b,
+            Op::StartVios {
+                profile: powerplane_model::ProfileName::hmc_default(),
+                frame: f("p72"),
+                vios: v("p72vio1")
+            }
+        ),
     );
     ra.unwrap();
     let _ = rb;
@@ -1130,13 +1204,23 @@ async fn an_entitlement_its_virtual_processors_cannot_carry_is_refused() {
     create_and_start(&sim, &p72, "four", ok).await.unwrap();
     let u = powerplane_model::ProcUnits::from_hundredths;
     let shrink = PartitionChange { memory: None, units: Some((u(40), u(30))), r#virtual: None, ..Default::default() };
-    let err =
-        run(&sim, Op::UpdatePartition { frame: p72.clone(), partition: p("four"), change: shrink }).await.unwrap_err();
+    let err = run(
+        &sim,
+        Op::UpdatePartition {
+            profile: powerplane_model::ProfileName::hmc_default(),
+            frame: p72.clone(),
+            partition: p("four"),
+            change: shrink,
+        },
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("each needs at least 0.10"), "{err}");
 }
 
-/// Issue 13 item 4: DLPAR needs a running partition; a stopped one changes its profile, and a
-/// running one is not changed through its profile.
+/// Issue 13 item 4: DLPAR needs a running partition; a stopped one changes its profile. A
+/// running one changed through its profile keeps what it has until its next activation
+/// (issue 32 item 3: the profile and what the partition has are apart on a real HMC).
 #[tokio::test(start_paused = true)]
 async fn dlpar_needs_a_running_partition_and_a_profile_change_a_stopped_one() {
     use powerplane_model::action::ChangeMethod;
@@ -1144,15 +1228,48 @@ async fn dlpar_needs_a_running_partition_and_a_profile_change_a_stopped_one() {
     let slot13 = f("js22_slot13");
     let bigger =
         |method| PartitionChange { memory: Some((MemoryMb(4096), MemoryMb(6144))), method, ..Default::default() };
-    let update =
-        |method| Op::UpdatePartition { frame: slot13.clone(), partition: p("bxaix85"), change: bigger(method) };
-    let e = run(&sim, update(ChangeMethod::Profile)).await.unwrap_err().to_string();
-    assert!(e.contains("a profile change takes effect only at its next activation"), "{e}");
+    let update = |method| Op::UpdatePartition {
+        profile: powerplane_model::ProfileName::hmc_default(),
+        frame: slot13.clone(),
+        partition: p("bxaix85"),
+        change: bigger(method),
+    };
+    run(&sim, update(ChangeMethod::Profile)).await.unwrap();
+    let seen = observe(&sim).await;
+    assert_eq!(seen.partitions[&p("bxaix85")].spec.memory.desired_mb, MemoryMb(4096), "running, it keeps what it has");
     run(&sim, Op::StopPartition { frame: slot13.clone(), partition: p("bxaix85") }).await.unwrap();
+    let seen = observe(&sim).await;
+    assert_eq!(seen.partitions[&p("bxaix85")].spec.memory.desired_mb, MemoryMb(6144), "stopped, its profile's");
+    let back = PartitionChange {
+        memory: Some((MemoryMb(6144), MemoryMb(4096))),
+        method: ChangeMethod::Profile,
+        ..Default::default()
+    };
+    run(
+        &sim,
+        Op::UpdatePartition {
+            profile: powerplane_model::ProfileName::hmc_default(),
+            frame: slot13.clone(),
+            partition: p("bxaix85"),
+            change: back,
+        },
+    )
+    .await
+    .unwrap();
     let e = run(&sim, update(ChangeMethod::Dlpar)).await.unwrap_err().to_string();
     assert!(e.contains("dynamic logical partitioning needs a running partition"), "{e}");
     run(&sim, update(ChangeMethod::Profile)).await.unwrap();
-    run(&sim, Op::StartPartition { frame: slot13.clone(), partition: p("bxaix85"), force: false }).await.unwrap();
+    run(
+        &sim,
+        Op::StartPartition {
+            profile: powerplane_model::ProfileName::hmc_default(),
+            frame: slot13.clone(),
+            partition: p("bxaix85"),
+            force: false,
+        },
+    )
+    .await
+    .unwrap();
     let seen = observe(&sim).await;
     assert_eq!(seen.partitions[&p("bxaix85")].spec.memory.desired_mb, MemoryMb(6144), "activated with the new profile");
 }
@@ -1185,7 +1302,17 @@ async fn a_redundant_profile_without_a_common_device_activates_only_when_forced(
     let preferred = AMS_PARTITION.replace("redundancy: required", "redundancy: preferred");
     let e = create_and_start(&sim, &frame, "lpar_7", &preferred).await.unwrap_err().to_string();
     assert!(e.contains("no free common paging space device") && e.contains("--force"), "{e}");
-    run(&sim, Op::StartPartition { frame: frame.clone(), partition: p("lpar_7"), force: true }).await.unwrap();
+    run(
+        &sim,
+        Op::StartPartition {
+            profile: powerplane_model::ProfileName::hmc_default(),
+            frame: frame.clone(),
+            partition: p("lpar_7"),
+            force: true,
+        },
+    )
+    .await
+    .unwrap();
     let pg = paging(&sim, "lpar_7").await;
     assert_eq!((pg.secondary, pg.device.as_ref().map(|d| d.as_str())), (None, Some("hdisk20")), "no failover");
 }
@@ -1382,6 +1509,7 @@ async fn a_short_frame_activates_a_partition_below_desired_down_to_its_minimum()
     assert_eq!(big.below_desired, Some((MemoryMb(12288), powerplane_model::ProcUnits::from_hundredths(300))));
     // DLPAR stays within the profile's limits.
     let up = |units: u32| Op::UpdatePartition {
+        profile: powerplane_model::ProfileName::hmc_default(),
         frame: slot14.clone(),
         partition: p("big"),
         change: PartitionChange {
@@ -1397,7 +1525,17 @@ async fn a_short_frame_activates_a_partition_below_desired_down_to_its_minimum()
     // Shut down, it asks for its desired values again; with the room back it gets them.
     run(&sim, Op::StopPartition { frame: slot14.clone(), partition: p("big") }).await.unwrap();
     run(&sim, Op::StopPartition { frame: slot14.clone(), partition: p("first") }).await.unwrap();
-    let out = run(&sim, Op::StartPartition { frame: slot14.clone(), partition: p("big"), force: false }).await.unwrap();
+    let out = run(
+        &sim,
+        Op::StartPartition {
+            profile: powerplane_model::ProfileName::hmc_default(),
+            frame: slot14.clone(),
+            partition: p("big"),
+            force: false,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(out.message, "big activated");
     assert!(!observe(&sim).await.status.partitions[&p("big")].below_desired);
     // Below even the minimum, the activation is refused as the HMC refuses it.
@@ -1438,6 +1576,7 @@ async fn a_partition_of_the_same_name_on_the_destination_fails_the_validation() 
     run(
         &sim,
         Op::CreatePartition {
+            profile: powerplane_model::ProfileName::hmc_default(),
             frame: f("js22_slot14"),
             partition: p("bxaix85"),
             spec: Box::new(spec),
@@ -1482,4 +1621,44 @@ async fn a_node_awaiting_recovery_still_takes_commands() {
     run(&sim, Op::StopPartition { frame: other.clone(), partition: p("lpar_6_sotchax11") }).await.unwrap();
     let e = refused(&sim, node("lpar_6_sotchax11", 1600, other.as_str())).await;
     assert!(e.contains("the partition is Not Activated (a node command needs it running)"), "{e}");
+}
+
+/// Issue 32 item 3: a state persisted before profiles were kept (no `profiles` anywhere) still
+/// reads, every partition and VIOS with `default_profile`, which the HMC gives the partitions
+/// it creates; the inventory's own have `default_profile` and `backup`.
+#[tokio::test]
+async fn a_state_persisted_before_profile_names_reads_with_default_profile() {
+    use powerplane_model::ProfileName;
+    let state = lab().snapshot().await;
+    for f in state.frames.values() {
+        for p in f.partitions.values() {
+            assert_eq!(p.profiles.current, ProfileName::hmc_default());
+            assert_eq!(p.profiles.others, vec![ProfileName::new("backup").unwrap()]);
+        }
+    }
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.remove("profiles");
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut old = serde_json::to_value(&state).unwrap();
+    strip(&mut old);
+    assert!(!old.to_string().contains("\"profiles\""));
+    let read: super::state::SimState = serde_json::from_value(old).expect("an older state reads");
+    let mut seen = 0;
+    for f in read.frames.values() {
+        for v in f.vios.values() {
+            assert_eq!((&v.profiles.current, v.profiles.others.len()), (&ProfileName::hmc_default(), 0));
+        }
+        for p in f.partitions.values() {
+            assert_eq!((&p.profiles.current, p.profiles.others.len()), (&ProfileName::hmc_default(), 0));
+            seen += 1;
+        }
+    }
+    assert!(seen > 0);
 }

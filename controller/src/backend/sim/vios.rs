@@ -38,6 +38,19 @@ pub(crate) fn down(frame: &mut SimFrame, vios: &ViosName) -> Result<Vec<String>,
 
 /// Starts a VIOS: its SEA configures itself (failback in auto, load sharing resumes); paging
 /// stays where it failed over to.
+/// `chsysstate -o on -f PROFILE` names a profile the VIOS has (in the simulator, the one it
+/// uses): otherwise the refusal.
+pub(crate) fn check_profile(
+    frame: &SimFrame,
+    vios: &ViosName,
+    profile: &powerplane_model::ProfileName,
+) -> Result<(), BackendError> {
+    match frame.vios.get(vios) {
+        Some(v) => v.profiles.check(vios.as_str(), profile),
+        None => Ok(()),
+    }
+}
+
 pub(crate) fn up(frame: &mut SimFrame, vios: &ViosName) -> Result<Vec<String>, BackendError> {
     check(frame, vios)?;
     let v = frame.vios.get_mut(vios).expect("checked");

@@ -85,10 +85,15 @@ pub(crate) fn cfgdev(frame: &mut SimFrame, vios: &ViosName) -> Result<String, Ba
 
 /// `mksyscfg -r prof -o save -p VIOS -n default --force`: the profile gets the VIOS's current
 /// adapters.
-pub(crate) fn save_profile(frame: &mut SimFrame, vios: &ViosName) -> Result<String, BackendError> {
+pub(crate) fn save_profile(
+    frame: &mut SimFrame,
+    vios: &ViosName,
+    profile: &powerplane_model::ProfileName,
+) -> Result<String, BackendError> {
     let Some(v) = frame.vios.get_mut(vios) else {
         return Err(BackendError::refused_plain(format!("{vios} is not a partition of this managed system.")));
     };
+    v.profiles.check(vios.as_str(), profile)?;
     for a in &mut v.dlpar_eth {
         a.saved = true;
     }

@@ -54,15 +54,24 @@ impl Planner<'_, '_> {
         spec.placement = Placement::Frame(target.clone());
         spec.hooks = Default::default();
         let deps = self.config_deps(target);
+        // Created with the profile name the HMC gives the partitions it creates, and started
+        // with it (`ProfileName::hmc_default`).
+        let profile = crate::names::ProfileName::hmc_default();
         let create = self.push(
-            Op::CreatePartition { frame: target.clone(), partition: name.clone(), spec: Box::new(spec), paging_vios },
+            Op::CreatePartition {
+                frame: target.clone(),
+                partition: name.clone(),
+                spec: Box::new(spec),
+                paging_vios,
+                profile: profile.clone(),
+            },
             format!("{object} does not exist: create it on {target}"),
             deps.clone(),
             Phase::Grow,
         );
         if dp.spec.state == RunState::Running {
             let i = self.push(
-                Op::StartPartition { frame: target.clone(), partition: name.clone(), force: false },
+                Op::StartPartition { frame: target.clone(), partition: name.clone(), profile, force: false },
                 format!("{object} should run"),
                 vec![create],
                 Phase::Grow,
@@ -401,7 +410,12 @@ impl Planner<'_, '_> {
             .collect::<Vec<_>>()
             .join(", ");
         let i = self.push(
-            Op::UpdatePartition { frame: p.target.clone(), partition: p.name.clone(), change },
+            Op::UpdatePartition {
+                frame: p.target.clone(),
+                partition: p.name.clone(),
+                profile: self.observed.status.partition_profile(p.name),
+                change,
+            },
             format!("{}: {what}", p.object),
             chain.last.into_iter().chain(if grows { self.config_deps(&p.target) } else { Vec::new() }).collect(),
             if grows { Phase::Grow } else { Phase::Free },
@@ -436,7 +450,12 @@ impl Planner<'_, '_> {
         let mut deps: Vec<usize> = chain.last.into_iter().collect();
         deps.extend(self.config_deps(&p.target));
         let i = self.push(
-            Op::StartPartition { frame: p.target.clone(), partition: p.name.clone(), force: false },
+            Op::StartPartition {
+                frame: p.target.clone(),
+                partition: p.name.clone(),
+                profile: self.observed.status.partition_profile(p.name),
+                force: false,
+            },
             format!("{} should run", p.object),
             deps,
             Phase::Grow,

@@ -100,7 +100,9 @@ impl Planner<'_, '_> {
                 prev_add = Some(idx);
             }
             if !missing.is_empty() || !m.unsaved.is_empty() {
-                let op = Op::SaveProfile { frame: frame.clone(), vios: v.clone() };
+                // The profile it runs with, as observed (issue 32 item 3).
+                let profile = self.observed.status.vios_profile(frame, v);
+                let op = Op::SaveProfile { frame: frame.clone(), vios: v.clone(), profile };
                 let why = format!(
                     "{object}: {v}'s profile is overwritten with its current configuration, so that its next activation keeps the new trunk adapters"
                 );

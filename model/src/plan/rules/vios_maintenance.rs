@@ -38,7 +38,11 @@ impl Planner<'_, '_> {
                 match (m.state, now) {
                     (RunState::Running, false) => {
                         let i = self.push(
-                            Op::StartVios { frame: frame.clone(), vios: m.name.clone() },
+                            Op::StartVios {
+                                frame: frame.clone(),
+                                vios: m.name.clone(),
+                                profile: self.observed.status.vios_profile(frame, &m.name),
+                            },
                             format!("{} is down and should run (end of VIOS maintenance)", m.name),
                             vec![],
                             Phase::Configure,

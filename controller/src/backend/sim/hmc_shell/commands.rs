@@ -11,7 +11,8 @@ use powerplane_model::action::{ChangeMethod, MspPair, PartitionChange, Redundant
 use powerplane_model::manifest::{NetworkSpec, PartitionSpec, Placement, RunState, TrunkSpec};
 use powerplane_model::status::SeaHaMode;
 use powerplane_model::{
-    DeviceName, FrameName, MemoryMb, Op, PartitionName, ProcPoolId, ProcPoolName, ProcUnits, ViosName, VlanId,
+    DeviceName, FrameName, MemoryMb, Op, PartitionName, ProcPoolId, ProcPoolName, ProcUnits, ProfileName, ViosName,
+    VlanId,
 };
 
 use super::super::state::{SimFrame, SimState};
@@ -201,10 +202,23 @@ pub(crate) fn parse(s: &SimState, words: &[String]) -> Result<Op, String> {
         "chsysstate" => {
             let (m, f) = frame(s, &o)?;
             let n = o.need("-n")?;
+            // `-f PROFILE`; without it the HMC activates with the current configuration (IBM's
+            // `chsysstate` man page), which in the simulator is the profile in use.
+            let given: Option<ProfileName> = o.get("-f").map(|p| name("profile", p)).transpose()?;
             match (o.need("-o")?, is_vios(f, n)) {
-                ("on", true) => Ok(Op::StartVios { frame: m, vios: name("partition", n)? }),
+                ("on", true) => {
+                    let vios: ViosName = name("partition", n)?;
+                    let profile = given
+                        .or_else(|| f.vios.get(&vios).map(|v| v.profiles.current.clone()))
+                        .unwrap_or_else(ProfileName::hmc_default);
+                    Ok(Op::StartVios { frame: m, vios, profile })
+                }
                 ("on", false) => {
-                    Ok(Op::StartPartition { frame: m, partition: name("partition", n)?, force: o.flag("--force") })
+                    let partition: PartitionName = name("partition", n)?;
+                    let profile = given
+                        .or_else(|| f.partitions.get(&partition).map(|p| p.profiles.current.clone()))
+                        .unwrap_or_else(ProfileName::hmc_default);
+                    Ok(Op::StartPartition { frame: m, partition, profile, force: o.flag("--force") })
                 }
                 ("osshutdown" | "shutdown", true) => Ok(Op::StopVios { frame: m, vios: name("partition", n)? }),
                 ("osshutdown" | "shutdown", false) => {
@@ -220,7 +234,11 @@ pub(crate) fn parse(s: &SimState, words: &[String]) -> Result<Op, String> {
         "mksyscfg" => {
             let (m, f) = frame(s, &o)?;
             match (o.need("-r")?, o.get("-o")) {
-                ("prof", Some("save")) => Ok(Op::SaveProfile { frame: m, vios: name("partition", o.need("-p")?)? }),
+                ("prof", Some("save")) => Ok(Op::SaveProfile {
+                    frame: m,
+                    vios: name("partition", o.need("-p")?)?,
+                    profile: name("profile", o.need("-n")?)?,
+                }),
                 ("lpar", None) => create(m, f, &attrs(o.need("-i")?)?),
                 (r, op) => Err(format!("mksyscfg: -r {r} {} is not supported here", op.unwrap_or(""))),
             }
@@ -230,6 +248,7 @@ pub(crate) fn parse(s: &SimState, words: &[String]) -> Result<Op, String> {
             let a = attrs(o.need("-i")?)?;
             let lpar: PartitionName = name("partition", a.get("lpar_name").map_or("", String::as_str))?;
             let p = f.partitions.get(&lpar).ok_or_else(|| format!("The partition {lpar} was not found."))?;
+            let profile: ProfileName = name("profile", a.get("name").map_or("", String::as_str))?;
             let pr = &p.spec.processors;
             let mut change = PartitionChange { method: ChangeMethod::Profile, ..Default::default() };
             if let Some(v) = a.get("desired_mem") {
@@ -241,7 +260,7 @@ pub(crate) fn parse(s: &SimState, words: &[String]) -> Result<Op, String> {
             if let Some(v) = a.get("desired_procs") {
                 change.r#virtual = Some((pr.virtual_processors(), number("desired_procs", v)?));
             }
-            Ok(Op::UpdatePartition { frame: m, partition: lpar, change })
+            Ok(Op::UpdatePartition { frame: m, partition: lpar, profile, change })
         }
         "chhwres" => chhwres(s, &o),
         "migrlpar" => {
@@ -415,17 +434,23 @@ fn chhwres(s: &SimState, o: &Opts<'_>) -> Result<Op, String> {
             let q: u64 = number("-q", o.need("-q")?)?;
             let from = p.spec.memory.desired_mb;
             let to = if op == "r" { MemoryMb(from.0.saturating_sub(q)) } else { MemoryMb(from.0 + q) };
+            // A bare `chhwres` changes what the partition has, not its profile.
             Ok(Op::UpdatePartition {
                 frame: m,
                 partition: lpar,
-                change: PartitionChange { memory: Some((from, to)), ..Default::default() },
+                profile: p.profiles.current.clone(),
+                change: PartitionChange {
+                    memory: Some((from, to)),
+                    method: ChangeMethod::DlparOnly,
+                    ..Default::default()
+                },
             })
         }
         ("proc", _) => {
             let lpar: PartitionName = name("partition", o.need("-p")?)?;
             let p = f.partitions.get(&lpar).ok_or_else(|| format!("The partition {lpar} was not found."))?;
             let pr = &p.spec.processors;
-            let mut change = PartitionChange::default();
+            let mut change = PartitionChange { method: ChangeMethod::DlparOnly, ..Default::default() };
             if let Some(u) = o.get("--procunits") {
                 let d = units("--procunits", u)?;
                 let to = if op == "r" {
@@ -440,7 +465,7 @@ fn chhwres(s: &SimState, o: &Opts<'_>) -> Result<Op, String> {
                 let from = pr.virtual_processors();
                 change.r#virtual = Some((from, if op == "r" { from.saturating_sub(d) } else { from + d }));
             }
-            Ok(Op::UpdatePartition { frame: m, partition: lpar, change })
+            Ok(Op::UpdatePartition { frame: m, partition: lpar, profile: p.profiles.current.clone(), change })
         }
         (r, sub) => Err(format!(
             "chhwres: -r {r}{} is not supported here",
@@ -479,5 +504,6 @@ fn create(frame: FrameName, f: &SimFrame, a: &BTreeMap<String, String>) -> Resul
         hooks: Default::default(),
     };
     let paging_vios = [primary, secondary].into_iter().flatten().collect();
-    Ok(Op::CreatePartition { frame, partition, spec: Box::new(spec), paging_vios })
+    let profile = name("profile", need("profile_name")?)?;
+    Ok(Op::CreatePartition { frame, partition, spec: Box::new(spec), paging_vios, profile })
 }

@@ -68,11 +68,6 @@ pub(crate) fn lpar_ids(f: &SimFrame) -> Vec<(String, u32, Option<&SimPartition>)
     vios.chain(parts).chain(shells).zip(1..).map(|((n, p), id)| (n, id, p)).collect()
 }
 
-/// The profile every partition of the emulator has. A real HMC names the profile of a
-/// partition it creates `default_profile` (IBM/ansible-power-hmc `hmc_resource.py`); the
-/// emulator keeps the name its change commands use until they name the observed profile.
-pub(crate) const PROFILE: &str = "default";
-
 /// Whether a partition in `state` holds its resources (its current values are what it has;
 /// otherwise the HMC lists 0).
 fn holds(p: &SimPartition) -> bool {
@@ -88,12 +83,12 @@ pub(crate) fn lpar(f: &SimFrame) -> Vec<Row> {
     lpar_ids(f)
         .into_iter()
         .map(|(name, id, p)| {
-            let (env, state, rmc, msp) = match p {
-                Some(p) => ("aixlinux", p.state.as_str(), p.rmc, false),
+            let (env, state, rmc, msp, profile) = match p {
+                Some(p) => ("aixlinux", p.state.as_str(), p.rmc, false, p.profiles.current.to_string()),
                 None => {
                     let v = &f.vios[name.as_str()];
                     let msp = f.hw.vios.iter().any(|h| h.name.as_str() == name && h.msp);
-                    ("vioserver", v.state.as_str(), v.rmc, msp)
+                    ("vioserver", v.state.as_str(), v.rmc, msp, v.profiles.current.to_string())
                 }
             };
             vec![
@@ -103,18 +98,24 @@ pub(crate) fn lpar(f: &SimFrame) -> Vec<Row> {
                 ("state", state.to_owned()),
                 ("rmc_state", if rmc { "active" } else { "inactive" }.to_owned()),
                 ("msp", if env == "vioserver" { yes(msp) } else { "null".to_owned() }),
-                ("curr_profile", PROFILE.to_owned()),
-                ("default_profile", PROFILE.to_owned()),
+                // The simulator activates with the one profile it uses: the last activated
+                // (`curr_profile`) and the one to activate with (`default_profile`) alike.
+                ("curr_profile", profile.clone()),
+                ("default_profile", profile),
             ]
         })
         .collect()
 }
 
-/// `lssyscfg -r prof -m SYS`: the `default` profile of each partition (for one running below
-/// its profile, the profile's values, not what it got), then each one's `backup` profile.
+/// `lssyscfg -r prof -m SYS`: the profile each partition and VIOS uses (for one running below
+/// its profile or changed by DLPAR alone, the profile's values, not what it has), then each
+/// one's other profiles.
 pub(crate) fn prof(f: &SimFrame) -> Vec<Row> {
     let mut rows = Vec::new();
+    let mut others: Vec<&[powerplane_model::ProfileName]> = Vec::new();
     for h in &f.hw.vios {
+        let profiles = &f.vios[&h.name].profiles;
+        others.push(&profiles.others);
         let units = h.proc_units.to_string();
         let mem = h.memory_mb.0.to_string();
         let saved: Vec<String> = trunk_slots(f, &h.name)
@@ -124,7 +125,7 @@ pub(crate) fn prof(f: &SimFrame) -> Vec<Row> {
             .collect();
         rows.push(vec![
             ("lpar_name", h.name.to_string()),
-            ("name", PROFILE.to_owned()),
+            ("name", profiles.current.to_string()),
             ("min_mem", mem.clone()),
             ("desired_mem", mem.clone()),
             ("max_mem", mem),
@@ -146,6 +147,7 @@ pub(crate) fn prof(f: &SimFrame) -> Vec<Row> {
         ]);
     }
     for (name, p) in f.partitions.iter().filter(|(_, p)| !p.is_shell()) {
+        others.push(&p.profiles.others);
         let spec: &PartitionSpec = p.profile.as_deref().unwrap_or(&p.spec);
         let m = &spec.memory;
         let pr = &spec.processors;
@@ -160,7 +162,7 @@ pub(crate) fn prof(f: &SimFrame) -> Vec<Row> {
             spec.network.iter().enumerate().map(|(i, n)| format!("{}/0/{}//0/0", i + 2, n.vlan)).collect();
         rows.push(vec![
             ("lpar_name", name.to_string()),
-            ("name", PROFILE.to_owned()),
+            ("name", p.profiles.current.to_string()),
             ("min_mem", m.min_or_default().0.to_string()),
             ("desired_mem", m.desired_mb.0.to_string()),
             ("max_mem", m.max_mb.0.to_string()),
@@ -189,23 +191,24 @@ pub(crate) fn prof(f: &SimFrame) -> Vec<Row> {
             ("virtual_eth_adapters", if eth.is_empty() { "none".to_owned() } else { eth.join(",") }),
         ]);
     }
-    // Every partition and VIOS also has a second profile, `backup`, listed after the one it
-    // runs with: the minimums as desired, no virtual adapters saved (a partition may have
+    // A partition's or VIOS's other profiles (an inventory's have `backup`), listed after the
+    // ones in use: the minimums as desired, no virtual adapters saved (a partition may have
     // several profiles: IBM's `lssyscfg` man page; `tests/fixtures/hmc/
     // lssyscfg-r-prof-F-PROF.power9-v10r3.reconstructed.txt`). The backend must read the one
     // `curr_profile`/`default_profile` names, not the last one listed.
-    let backups: Vec<Row> = rows.iter().map(backup_profile).collect();
-    rows.extend(backups);
+    let more: Vec<Row> =
+        rows.iter().zip(others).flat_map(|(row, names)| names.iter().map(|n| other_profile(row, n))).collect();
+    rows.extend(more);
     rows
 }
 
-/// The `backup` profile of a partition whose profile row is `p`.
-fn backup_profile(p: &Row) -> Row {
+/// Another profile, `name`, of a partition whose profile row is `p`.
+fn other_profile(p: &Row, name: &powerplane_model::ProfileName) -> Row {
     let get = |k: &str| p.iter().find(|(a, _)| *a == k).map(|(_, v)| v.clone()).unwrap_or_default();
     p.iter()
         .map(|(k, v)| {
             let v = match *k {
-                "name" => BACKUP_PROFILE.to_owned(),
+                "name" => name.to_string(),
                 "desired_mem" => get("min_mem"),
                 "desired_proc_units" => get("min_proc_units"),
                 "desired_procs" => get("min_procs"),
@@ -216,9 +219,6 @@ fn backup_profile(p: &Row) -> Row {
         })
         .collect()
 }
-
-/// The name of every emulated partition's second profile.
-pub(crate) const BACKUP_PROFILE: &str = "backup";
 
 /// `lshwres -r mem -m SYS --level lpar`: partitions only (the VIOS's memory is their
 /// profile's); one not activated has 0 (IBM's `lshwres` man page;

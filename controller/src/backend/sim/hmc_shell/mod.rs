@@ -342,7 +342,8 @@ fn chain(text: &str) -> Vec<&str> {
     text.split("&&").map(str::trim).filter(|p| !p.is_empty()).collect()
 }
 
-/// `--filter "lpar_names=a,b"`: the rows of those partitions.
+/// `--filter "lpar_names=a,b"`: the rows of those partitions (`profile_names=`: of those
+/// profiles).
 fn filter_rows(rows: Vec<Row>, filter: &str) -> Result<Vec<Row>, String> {
     let rec =
         crate::backend::hmc::parse_line(filter, 1).map_err(|e| format!("The filter \"{filter}\" is not valid: {e}"))?;
@@ -351,6 +352,9 @@ fn filter_rows(rows: Vec<Row>, filter: &str) -> Result<Vec<Row>, String> {
         let key = match k.as_str() {
             "lpar_names" => "lpar_name",
             "names" => "name",
+            // `lssyscfg -r prof --filter "lpar_names=X,profile_names=P"` (IBM's `lssyscfg` man
+            // page): a profile row's `name` is the profile's.
+            "profile_names" => "name",
             _ => return Err(format!("The filter {k} is not valid for this command.")),
         };
         let wanted: Vec<&str> = v.split(',').collect();

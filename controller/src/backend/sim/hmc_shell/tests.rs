@@ -174,7 +174,12 @@ mod hostile_names {
             (o.get("-m"), o.get("-t"), o.get("-p")),
             (Some(frame.as_str()), Some(to.as_str()), Some(lpar.as_str()))
         );
-        let start = Op::StartPartition { frame: f.clone(), partition: p.clone(), force: false };
+        let start = Op::StartPartition {
+            profile: powerplane_model::ProfileName::hmc_default(),
+            frame: f.clone(),
+            partition: p.clone(),
+            force: false,
+        };
         let w = words(&start.command());
         let o = Opts::parse(&w).unwrap();
         prop_assert_eq!((o.get("-m"), o.get("-n")), (Some(frame.as_str()), Some(lpar.as_str())));
@@ -199,7 +204,12 @@ async fn rendered_commands_read_back_into_their_operations() {
     let t = FrameName::new("js22_slot14").unwrap();
     let p = PartitionName::new("bxaix85").unwrap();
     for op in [
-        Op::StartPartition { frame: f.clone(), partition: p.clone(), force: true },
+        Op::StartPartition {
+            profile: powerplane_model::ProfileName::hmc_default(),
+            frame: f.clone(),
+            partition: p.clone(),
+            force: true,
+        },
         Op::StopPartition { frame: f.clone(), partition: p.clone() },
         Op::DeletePartition { frame: f.clone(), partition: p.clone() },
         Op::MigratePartition {
@@ -211,12 +221,43 @@ async fn rendered_commands_read_back_into_their_operations() {
         },
         Op::ValidateMigration { partition: p.clone(), from: f.clone(), to: t.clone(), redundant: None, msp: None },
         Op::ConfigureDevices { frame: f.clone(), vios: powerplane_model::ViosName::new("bvio82").unwrap() },
-        Op::SaveProfile { frame: f.clone(), vios: powerplane_model::ViosName::new("bvio82").unwrap() },
+        Op::SaveProfile {
+            profile: powerplane_model::ProfileName::hmc_default(),
+            frame: f.clone(),
+            vios: powerplane_model::ViosName::new("bvio82").unwrap(),
+        },
         Op::StopVios { frame: f.clone(), vios: powerplane_model::ViosName::new("bvio82").unwrap() },
     ] {
-        let words = shlex::split(&op.command()).unwrap();
-        assert_eq!(commands::parse(&s, &words), Ok(op.clone()), "{}", op.command());
+        read_back(&s, &op);
     }
+}
+
+/// Every command of `op`'s line, read back by the emulator, is the operation that rendered it:
+/// a DLPAR change is two, the profile's change and then the bare `chhwres` (issue 32 item 3).
+fn read_back(s: &crate::backend::sim::state::SimState, op: &powerplane_model::Op) {
+    use powerplane_model::Op;
+    use powerplane_model::action::{ChangeMethod, PartitionChange};
+    let line = op.command();
+    let parsed: Vec<_> =
+        split_commands(&line).into_iter().map(|c| commands::parse(s, &shlex::split(c).unwrap())).collect();
+    let expected = match op {
+        Op::UpdatePartition { frame, partition, profile, change } if change.method == ChangeMethod::Dlpar => vec![
+            Ok(Op::UpdatePartition {
+                frame: frame.clone(),
+                partition: partition.clone(),
+                profile: profile.clone(),
+                change: PartitionChange { method: ChangeMethod::Profile, ..change.clone() },
+            }),
+            Ok(Op::UpdatePartition {
+                frame: frame.clone(),
+                partition: partition.clone(),
+                profile: profile.clone(),
+                change: PartitionChange { method: ChangeMethod::DlparOnly, ..change.clone() },
+            }),
+        ],
+        _ => vec![Ok(op.clone())],
+    };
+    assert_eq!(parsed, expected, "{line}");
 }
 
 /// The emulator over `tests/fixtures/spaced-names`: a frame `p9 lab 1`, VIOS `p9 vios 1` and
@@ -268,11 +309,22 @@ async fn rendered_commands_with_spaced_names_read_back_into_their_operations() {
     let v = ViosName::new("p9 vios 2").unwrap();
     let mem = |to| PartitionChange { memory: Some((MemoryMb(8192), MemoryMb(to))), ..Default::default() };
     for op in [
-        Op::StartPartition { frame: f.clone(), partition: p.clone(), force: true },
+        Op::StartPartition {
+            profile: powerplane_model::ProfileName::hmc_default(),
+            frame: f.clone(),
+            partition: p.clone(),
+            force: true,
+        },
         Op::StopPartition { frame: f.clone(), partition: p.clone() },
         Op::DeletePartition { frame: f.clone(), partition: p.clone() },
-        Op::UpdatePartition { frame: f.clone(), partition: p.clone(), change: mem(12288) },
         Op::UpdatePartition {
+            profile: powerplane_model::ProfileName::hmc_default(),
+            frame: f.clone(),
+            partition: p.clone(),
+            change: mem(12288),
+        },
+        Op::UpdatePartition {
+            profile: powerplane_model::ProfileName::hmc_default(),
             frame: f.clone(),
             partition: p.clone(),
             change: PartitionChange { method: ChangeMethod::Profile, ..mem(4096) },
@@ -280,11 +332,141 @@ async fn rendered_commands_with_spaced_names_read_back_into_their_operations() {
         Op::MigratePartition { partition: p.clone(), from: f.clone(), to: t.clone(), redundant: None, msp: None },
         Op::ValidateMigration { partition: p.clone(), from: f.clone(), to: t.clone(), redundant: None, msp: None },
         Op::ConfigureDevices { frame: f.clone(), vios: v.clone() },
-        Op::SaveProfile { frame: f.clone(), vios: v.clone() },
+        Op::SaveProfile { profile: powerplane_model::ProfileName::hmc_default(), frame: f.clone(), vios: v.clone() },
         Op::StopVios { frame: f.clone(), vios: v.clone() },
-        Op::StartVios { frame: f.clone(), vios: v.clone() },
+        Op::StartVios { profile: powerplane_model::ProfileName::hmc_default(), frame: f.clone(), vios: v.clone() },
     ] {
-        let words = shlex::split(&op.command()).unwrap();
-        assert_eq!(commands::parse(&s, &words), Ok(op.clone()), "{}", op.command());
+        read_back(&s, &op);
     }
+}
+
+/// Issue 32 item 3: the emulator's partitions have the profiles an HMC gives them, and its
+/// change commands refuse a profile the partition does not have: `-f default` on a partition
+/// whose profile is `default_profile` (what the HMC names the profile of a partition it
+/// creates) is refused, `-f default_profile` activates it; the same for a profile change and a
+/// VIOS profile save.
+#[tokio::test]
+async fn a_profile_the_partition_does_not_have_is_refused() {
+    let sh = shell();
+    let m = "-m js22_slot13";
+    let profiles =
+        sh.run(&format!("lssyscfg -r lpar {m} --filter lpar_names=bxaix85 -F curr_profile,default_profile")).await;
+    assert_eq!(profiles.stdout, "default_profile,default_profile\n", "{profiles:?}");
+    let listed = sh.run(&format!("lssyscfg -r prof {m} --filter lpar_names=bxaix85 -F name")).await;
+    assert_eq!(listed.stdout, "default_profile\nbackup\n", "{listed:?}");
+    let out = sh.run(&format!("chsysstate {m} -r lpar -o osshutdown -n bxaix85")).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = sh.run(&format!("chsysstate {m} -r lpar -o on -n bxaix85 -f default")).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("The partition profile default was not found for the partition bxaix85"), "{out:?}");
+    let out = sh.run(&format!(r#"chsyscfg -r prof {m} -i "name=default,lpar_name=bxaix85,desired_mem=6144""#)).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    let out =
+        sh.run(&format!(r#"chsyscfg -r prof {m} -i "name=default_profile,lpar_name=bxaix85,desired_mem=6144""#)).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = sh.run(&format!("chsysstate {m} -r lpar -o on -n bxaix85 -f default_profile")).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let state = sh.run(&format!("lshwres -r mem {m} --level lpar --filter lpar_names=bxaix85 -F curr_mem")).await;
+    assert_eq!(state.stdout, "6144\n", "activated with the changed profile: {state:?}");
+    let out = sh.run(&format!("mksyscfg -r prof {m} -o save -p bvio82 -n default --force")).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    let out = sh.run(&format!("mksyscfg -r prof {m} -o save -p bvio82 -n default_profile --force")).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    // Its other profile exists, but the simulator activates only with the one in use: said.
+    let out = sh
+        .run(&format!(
+            "chsysstate {m} -r lpar -o osshutdown -n bxaix85; chsysstate {m} -r lpar -o on -n bxaix85 -f backup"
+        ))
+        .await;
+    assert!(out.stderr.contains("is not the one it runs with (default_profile)"), "{out:?}");
+}
+
+/// Issue 32 item 3: a partition `mksyscfg -r lpar` creates has the one profile it names, and
+/// is activated and changed with that name.
+#[tokio::test]
+async fn a_created_partition_has_the_profile_its_command_named() {
+    use powerplane_model::{FrameName, Op, PartitionName, ProfileName};
+    let sh = shell();
+    let spec: powerplane_model::manifest::PartitionSpec = powerplane_model::from_yaml(
+        "placement: {frame: js22_slot14}\nprocessors: {units: 0.5}\nmemory: {desiredMB: 1024, maxMB: 2048}\n",
+    )
+    .unwrap();
+    let (f, p, prod) = (
+        FrameName::new("js22_slot14").unwrap(),
+        PartitionName::new("newp").unwrap(),
+        ProfileName::new("prod").unwrap(),
+    );
+    let create = Op::CreatePartition {
+        frame: f.clone(),
+        partition: p.clone(),
+        spec: Box::new(spec),
+        paging_vios: vec![],
+        profile: prod.clone(),
+    };
+    let out = sh.run(&create.command()).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let listed = sh.run("lssyscfg -r prof -m js22_slot14 --filter lpar_names=newp -F name").await;
+    assert_eq!(listed.stdout, "prod\n", "{listed:?}");
+    let lpar = sh.run("lssyscfg -r lpar -m js22_slot14 --filter lpar_names=newp -F curr_profile,default_profile").await;
+    assert_eq!(lpar.stdout, "prod,prod\n", "{lpar:?}");
+    let wrong = Op::StartPartition {
+        frame: f.clone(),
+        partition: p.clone(),
+        profile: ProfileName::hmc_default(),
+        force: false,
+    };
+    let out = sh.run(&wrong.command()).await;
+    assert!(
+        out.stderr.contains(
+            "The partition profile default_profile was not found for the partition newp. Its profiles: prod."
+        ),
+        "{out:?}"
+    );
+    let start = Op::StartPartition { frame: f, partition: p, profile: prod, force: false };
+    let out = sh.run(&start.command()).await;
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+/// Issue 32 item 3: a bare `chhwres` changes what the running partition has, not its profile,
+/// so a reactivation undoes it; powerplane's DLPAR change writes the profile alongside and
+/// survives one.
+#[tokio::test]
+async fn a_reactivation_keeps_a_dlpar_change_only_with_its_profile() {
+    use powerplane_model::action::{ChangeMethod, PartitionChange};
+    use powerplane_model::{FrameName, MemoryMb, Op, PartitionName, ProfileName};
+    let sh = shell();
+    let m = "-m js22_slot13";
+    let mem = || async {
+        sh.run(&format!("lshwres -r mem {m} --level lpar --filter lpar_names=bxaix85 -F curr_mem")).await.stdout
+    };
+    let desired = || async {
+        sh.run(&format!(
+            "lssyscfg -r prof {m} --filter lpar_names=bxaix85,profile_names=default_profile -F desired_mem"
+        ))
+        .await
+        .stdout
+    };
+    let reactivate = format!(
+        "chsysstate {m} -r lpar -o osshutdown -n bxaix85; chsysstate {m} -r lpar -o on -n bxaix85 -f default_profile"
+    );
+    let out = sh.run(&format!("chhwres -r mem {m} -o a -p bxaix85 -q 1024")).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!((mem().await, desired().await), ("5120\n".to_owned(), "4096\n".to_owned()));
+    assert_eq!(sh.run(&reactivate).await.code, 0);
+    assert_eq!(mem().await, "4096\n", "the reactivation undid the bare chhwres");
+    let grow = Op::UpdatePartition {
+        frame: FrameName::new("js22_slot13").unwrap(),
+        partition: PartitionName::new("bxaix85").unwrap(),
+        profile: ProfileName::hmc_default(),
+        change: PartitionChange {
+            memory: Some((MemoryMb(4096), MemoryMb(5120))),
+            method: ChangeMethod::Dlpar,
+            ..Default::default()
+        },
+    };
+    let out = sh.run(&grow.command()).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!((mem().await, desired().await), ("5120\n".to_owned(), "5120\n".to_owned()));
+    assert_eq!(sh.run(&reactivate).await.code, 0);
+    assert_eq!(mem().await, "5120\n", "the profile changed alongside kept it");
 }
