@@ -8,7 +8,7 @@
 //! Re-recorded once, deliberately: issue 32 item 3 gave every action that names a profile its
 //! profile (`"profile": "default_profile"` in the JSON). The performance work had been checked
 //! against the 8955fdb digests (`06eea920…`, `b32169bf…`) before that change; the new digests
-//! have the same actions (95 and 8,857) in the same order.
+//! have the same number of actions (95 and 8,857).
 
 #[path = "../../examples/estate_gen/mod.rs"]
 mod estate_gen;
