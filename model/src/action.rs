@@ -553,6 +553,19 @@ impl Op {
         }
     }
 
+    /// The cluster a cluster node step is for.
+    pub fn cluster(&self) -> Option<&ClusterName> {
+        match self {
+            Op::RaisePeerInactive { cluster, .. }
+            | Op::RestorePeerInactive { cluster, .. }
+            | Op::UnmanageClusterNode { cluster, .. }
+            | Op::ManageClusterNode { cluster, .. }
+            | Op::EnterNodeMaintenance { cluster, .. }
+            | Op::LeaveNodeMaintenance { cluster, .. } => Some(cluster),
+            _ => None,
+        }
+    }
+
     /// The VIOS the action names (a pool's or a new partition's paging VIOS included).
     pub fn vios(&self) -> Vec<&ViosName> {
         match self {

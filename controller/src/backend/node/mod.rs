@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::sync::RwLock;
 
 use powerplane_model::manifest::NodeSsh;
-use powerplane_model::{Action, ClusterName, Estate, Op, RunsOn};
+use powerplane_model::{Action, ClusterName, Estate, RunsOn};
 
 use self::access::Access;
 use super::{BackendError, Completion};
@@ -49,7 +49,7 @@ impl Nodes {
         let RunsOn::Node(node) = action.op.runs_on() else {
             return Err(BackendError::Internal(format!("{} does not run on a cluster node", action.id)));
         };
-        let cluster = cluster_of(&action.op).ok_or_else(|| {
+        let cluster = action.op.cluster().ok_or_else(|| {
             BackendError::Internal(format!("{} runs on the node {node} but names no cluster", action.id))
         })?;
         let clusters = self.clusters.read().expect("not poisoned");
@@ -60,18 +60,5 @@ impl Nodes {
     pub async fn execute(&self, action: &Action) -> Result<Completion, BackendError> {
         let access = self.access(action)?;
         ssh::run(&access, &action.op.command()).await
-    }
-}
-
-/// The cluster a node step is for.
-fn cluster_of(op: &Op) -> Option<&ClusterName> {
-    match op {
-        Op::RaisePeerInactive { cluster, .. }
-        | Op::RestorePeerInactive { cluster, .. }
-        | Op::UnmanageClusterNode { cluster, .. }
-        | Op::ManageClusterNode { cluster, .. }
-        | Op::EnterNodeMaintenance { cluster, .. }
-        | Op::LeaveNodeMaintenance { cluster, .. } => Some(cluster),
-        _ => None,
     }
 }
