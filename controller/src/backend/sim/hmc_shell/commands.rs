@@ -24,13 +24,12 @@ pub(crate) struct Opts<'a> {
     flags: Vec<&'a str>,
 }
 
-/// Options that take no value.
-const FLAGS: &[&str] = &["--header", "--force", "-u"];
-
 impl<'a> Opts<'a> {
-    /// Reads `words` (the command first).
+    /// Reads `words` (the command first), refusing what the command's syntax refuses
+    /// (syntax.rs).
     pub(crate) fn parse(words: &'a [String]) -> Result<Self, String> {
         let cmd = words.first().map(String::as_str).unwrap_or("");
+        super::syntax::check(words).map_err(|e| e.to_string())?;
         let mut values = BTreeMap::new();
         let mut flags = Vec::new();
         let mut it = words[1..].iter().map(String::as_str);
@@ -38,7 +37,7 @@ impl<'a> Opts<'a> {
             if !w.starts_with('-') {
                 return Err(format!("{cmd}: unexpected argument \"{w}\""));
             }
-            if FLAGS.contains(&w) {
+            if super::syntax::arity(cmd, w) == Some(super::syntax::Arity::Flag) {
                 flags.push(w);
             } else {
                 let v = it.next().ok_or_else(|| format!("{cmd}: option {w} needs a value"))?;

@@ -10,6 +10,7 @@
 mod commands;
 pub mod daemon;
 pub(crate) mod listings;
+mod syntax;
 
 use std::collections::BTreeSet;
 
@@ -117,6 +118,17 @@ impl HmcShell {
                 continue;
             };
             let Some(cmd) = words.first() else { continue };
+            // Options and attributes the command does not have are refused before anything is
+            // read; an unknown attribute on standard output, as a live HMC prints it (syntax.rs).
+            if let Err(e) = syntax::check(&words) {
+                let text = format!("{e}\n");
+                match e {
+                    syntax::Refusal::InvalidAttribute(_) => out.stdout.push_str(&text),
+                    _ => out.stderr.push_str(&text),
+                }
+                out.code = FAILED;
+                continue;
+            }
             // Listings read the state where it is, without copying a large estate.
             let (stdout, stderr, code) = match cmd.as_str() {
                 "echo" => {
@@ -208,7 +220,8 @@ impl HmcShell {
         };
         match print(&rows, o.get("-F"), o.flag("--header")) {
             Ok(text) => (text, String::new(), 0),
-            Err(e) => fail(e),
+            // On standard output, as a live HMC prints it (syntax.rs).
+            Err(e) => (format!("{e}\n"), String::new(), FAILED),
         }
     }
 
@@ -387,7 +400,7 @@ fn print(rows: &[Row], fields: Option<&str>, header: bool) -> Result<String, Str
             if !rows.is_empty()
                 && let Some(bad) = names.iter().find(|n| !rows.iter().any(|r| r.iter().any(|(k, _)| k == *n)))
             {
-                return Err(format!("The attribute {bad} is not valid for this command."));
+                return Err(syntax::Refusal::InvalidAttribute((*bad).to_owned()).to_string());
             }
             if header {
                 line(names.clone());
@@ -429,5 +442,7 @@ fn split_commands(script: &str) -> Vec<&str> {
     out.into_iter().map(str::trim).filter(|l| !l.is_empty()).collect()
 }
 
+#[cfg(test)]
+mod every_command;
 #[cfg(test)]
 mod tests;
