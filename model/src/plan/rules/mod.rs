@@ -17,6 +17,7 @@
 //! | partitions that require redundant paging activate first | [`required_paging_first`] |
 //! | a `preferred` partition activates with `--force` when no common device may be free | [`preferred_paging_force`] |
 //! | what no manifest describes: reported, deleted only with prune | [`prune`] |
+//! | a SEA no manifest describes: reported, removed only with prune, the primary's first | [`sea_removal`] |
 
 mod cluster_migration;
 mod frame_maintenance;
@@ -29,6 +30,7 @@ mod proc_pools;
 mod prune;
 mod required_paging_first;
 mod sea_primary_first;
+mod sea_removal;
 mod sea_trunk_additions;
 mod vios_maintenance;
 
@@ -131,6 +133,7 @@ pub(crate) fn build<'a>(
     planner.cluster_drift();
     planner.vios_stops();
     planner.unmanaged_partitions();
+    planner.unmanaged_seas();
     planner.required_paging_first();
     planner.preferred_paging_force();
     Built {
