@@ -171,6 +171,13 @@ pub struct PartitionChange {
     pub units: Option<(ProcUnits, ProcUnits)>,
     /// Virtual processors: (from, to).
     pub r#virtual: Option<(u32, u32)>,
+    /// The paging VIOS the profile names afterwards, (primary, secondary): a redundant
+    /// shared-memory partition whose primary changes. Only its profile changes (`chsyscfg`):
+    /// "the partition needs to be reactivated to pick up the changes", and the paging VIOS of
+    /// a running one is switched meanwhile with `chhwres -o so` (seeds: ams-dual-vios-and-lpm.txt,
+    /// lines 48-52), which the paging failback plans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paging_vios: Option<(ViosName, ViosName)>,
     /// How the change reaches the partition: DLPAR while it runs (and its profile alongside),
     /// its profile while it is stopped.
     #[serde(default)]

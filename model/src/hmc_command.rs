@@ -304,6 +304,11 @@ fn profile_change(frame: &str, lpar: &str, prof: &ProfileName, change: &Partitio
     if let Some((_, to)) = change.r#virtual {
         attrs.push(format!("desired_procs={to}"));
     }
+    // The profile attributes `mksyscfg` creates a shared-memory partition with (AP
+    // `PRIMARY_PAGING_VIOS_NAME`, `SECONDARY_PAGING_VIOS_NAME`).
+    if let Some((primary, secondary)) = &change.paging_vios {
+        attrs.push(format!("primary_paging_vios_name={primary},secondary_paging_vios_name={secondary}"));
+    }
     format!("chsyscfg -r prof -m {frame} -i \"{}\"", attrs.join(","))
 }
 
@@ -528,6 +533,7 @@ mod tests {
                 units: Some((ProcUnits::from_hundredths(150), ProcUnits::from_hundredths(100))),
                 r#virtual: Some((2, 1)),
                 method: ChangeMethod::Profile,
+                paging_vios: None,
             },
         };
         assert_eq!(
@@ -699,6 +705,7 @@ mod tests {
                         units: Some((u(150), u(100))),
                         r#virtual: Some((1, 2)),
                         method: ChangeMethod::Dlpar,
+                        paging_vios: None,
                     },
                 },
                 vec![("-m", "p9 lab"), ("-p", "db prod 01")],

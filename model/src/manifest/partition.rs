@@ -518,6 +518,15 @@ impl PagingIndex {
             PagingIndex::Two => 1,
         }
     }
+
+    /// The index of `vios` in a pool's `pagingVios`, if it is one of its first two.
+    pub fn of<T: PartialEq>(vios: &T, paging_vios: &[T]) -> Option<Self> {
+        match paging_vios.iter().position(|v| v == vios) {
+            Some(0) => Some(PagingIndex::One),
+            Some(1) => Some(PagingIndex::Two),
+            _ => None,
+        }
+    }
 }
 
 impl TryFrom<u8> for PagingIndex {

@@ -285,6 +285,20 @@ fn step(e: &mut Estate, op: &Op) {
                 if let Some((_, to)) = change.r#virtual {
                     p.spec.processors.r#virtual = Some(to);
                 }
+                if let Some((primary, secondary)) = &change.paging_vios {
+                    let frame = e.status.partitions.get(partition).map(|s| s.frame.clone());
+                    let pool = e.mem_pools.values().find(|m| Some(&m.spec.frame) == frame.as_ref());
+                    if let (Some(g), Some(i)) = (
+                        p.spec.memory.paging.as_mut(),
+                        pool.and_then(|m| crate::manifest::PagingIndex::of(primary, &m.spec.paging_vios)),
+                    ) {
+                        g.primary = i;
+                    }
+                    if let Some(pg) = e.status.partitions.get_mut(partition).and_then(|s| s.paging.as_mut()) {
+                        pg.primary = primary.clone();
+                        pg.secondary = Some(secondary.clone());
+                    }
+                }
             }
         }
         Op::StartPartition { frame, partition, .. } => {

@@ -2,9 +2,9 @@
 //! capacity enforced at every step.
 
 use powerplane_model::action::{ChangeMethod, PartitionChange};
-use powerplane_model::manifest::{PartitionSpec, Placement, RunState};
+use powerplane_model::manifest::{PagingIndex, PagingSpec, PartitionSpec, Placement, Redundancy, RunState};
 use powerplane_model::status::LparState;
-use powerplane_model::{FrameName, PartitionName, ProfileName};
+use powerplane_model::{FrameName, PartitionName, ProfileName, ViosName};
 
 use super::capacity;
 use super::paging;
@@ -180,6 +180,10 @@ pub(crate) fn update(
     profile: &ProfileName,
     change: &PartitionChange,
 ) -> Result<String, BackendError> {
+    if let Some((primary, secondary)) = &change.paging_vios {
+        get(frame, name)?.profiles.check(name.as_str(), profile)?;
+        paging_vios(frame, name, primary, secondary)?;
+    }
     let p = get(frame, name)?;
     let running = capacity::holds_resources(&p.state);
     if change.method != ChangeMethod::DlparOnly {
@@ -254,6 +258,45 @@ pub(crate) fn update(
     p.spec = spec;
     settle_profile(p);
     Ok(format!("{name} changed"))
+}
+
+/// `chsyscfg -r prof -i "…,primary_paging_vios_name=A,secondary_paging_vios_name=B"`: the
+/// paging VIOS a redundant shared-memory partition's profile names. The partition keeps paging
+/// through the VIOS it pages through now (`chhwres -o so` switches it); the HMC lists the
+/// profile's pair, which its next activation uses (seeds: ams-dual-vios-and-lpm.txt, lines
+/// 48-52).
+fn paging_vios(
+    frame: &mut SimFrame,
+    name: &PartitionName,
+    primary: &ViosName,
+    secondary: &ViosName,
+) -> Result<(), BackendError> {
+    let pool: Vec<ViosName> = frame.mem_pool.as_ref().map(|m| m.paging_vios.clone()).unwrap_or_default();
+    let index = PagingIndex::of(primary, &pool);
+    if primary == secondary || index.is_none() || !pool.contains(secondary) {
+        return Err(BackendError::refused_plain(format!(
+            "{primary} and {secondary} are not the two paging VIOS partitions of the shared memory pool."
+        )));
+    }
+    let p = frame
+        .partitions
+        .get_mut(name)
+        .ok_or_else(|| BackendError::refused_plain(format!("The partition {name} was not found.")))?;
+    let Some(g) = p.spec.memory.paging.filter(|g| g.redundancy != Redundancy::None) else {
+        return Err(BackendError::refused_plain(format!(
+            "{name} is not a shared memory partition with redundant paging VIOS partitions."
+        )));
+    };
+    let g = PagingSpec { primary: index.expect("checked"), ..g };
+    p.spec.memory.paging = Some(g);
+    if let Some(prof) = p.profile.as_deref_mut() {
+        prof.memory.paging = Some(g);
+    }
+    if let Some(pg) = p.paging.as_mut() {
+        pg.primary = primary.clone();
+        pg.secondary = Some(secondary.clone());
+    }
+    Ok(())
 }
 
 /// `chsyscfg -r prof` of a running partition: its profile's desired values change, what it

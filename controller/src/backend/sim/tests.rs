@@ -432,6 +432,40 @@ async fn paging(sim: &Simulator, name: &str) -> powerplane_model::status::Paging
     observe(sim).await.status.partitions[&p(name)].paging.clone().unwrap()
 }
 
+/// Issue 32 item 8: `chsyscfg -r prof -i "…,primary_paging_vios_name=…"` names a new pair in
+/// the profile, which the observation lists; the running partition keeps paging through the
+/// VIOS it used until it is switched (seeds: ams-dual-vios-and-lpm.txt, lines 48-52). A pair
+/// that is not the pool's is refused.
+#[tokio::test(start_paused = true)]
+async fn a_profile_names_a_new_primary_paging_vios_and_a_switch_follows() {
+    let sim = lab();
+    ams_lab(&sim).await;
+    let frame = f("IBM_MMA_P6_102615A_SOLCHMS05");
+    let change = |a: &str, b: &str| Op::UpdatePartition {
+        frame: frame.clone(),
+        partition: p("lpar_6_sotchax11"),
+        profile: powerplane_model::ProfileName::hmc_default(),
+        change: PartitionChange {
+            method: powerplane_model::action::ChangeMethod::Profile,
+            paging_vios: Some((v(a), v(b))),
+            ..Default::default()
+        },
+    };
+    let err = run(&sim, change("lpar_2_solchio06", "p72vio1")).await.unwrap_err();
+    assert!(err.to_string().contains("are not the two paging VIOS partitions"), "{err}");
+    run(&sim, change("lpar_2_solchio06", "lpar_1_solchio05")).await.unwrap();
+    let pg = paging(&sim, "lpar_6_sotchax11").await;
+    assert_eq!(
+        (pg.primary.as_str(), pg.secondary.as_ref().unwrap().as_str(), pg.current.as_ref().unwrap().as_str()),
+        ("lpar_2_solchio06", "lpar_1_solchio05", "lpar_1_solchio05"),
+        "the profile's pair is listed; paging stays where it was"
+    );
+    let spec = &observe(&sim).await.partitions[&p("lpar_6_sotchax11")].spec;
+    assert_eq!(spec.memory.paging.unwrap().primary, powerplane_model::manifest::PagingIndex::Two);
+    run(&sim, Op::SwitchPagingVios { frame: frame.clone(), partition: p("lpar_6_sotchax11") }).await.unwrap();
+    assert_eq!(paging(&sim, "lpar_6_sotchax11").await.current.unwrap().as_str(), "lpar_2_solchio06");
+}
+
 // seeds: ams-dual-vios-and-lpm.txt, "Paging VIOS partition failover": "After a failover, no
 // automatic switch back will occur when the original paging VIOS partition comes up again",
 // and Listing 2 (chhwres -r mem -o so).

@@ -285,8 +285,12 @@ impl Planner<'_, '_> {
         let (old, new) = (strip(&p.observed.spec), strip(&p.desired.spec));
         // Most partitions are unchanged: compare the values before rendering fields.
         let diffs = if old == new { Vec::new() } else { field_changes(&leaves(&old), &leaves(&new)) };
+        // A redundant partition's primary paging VIOS is a profile change alone (the change's
+        // `paging_vios`), never a reactivation: the running one is switched live.
+        let redundant = |s: &PartitionSpec| s.memory.paging.is_some_and(|g| g.redundancy != Redundancy::None);
+        let profile_only = |path: &str| path == PAGING_PRIMARY && redundant(&old) && redundant(&new);
         let (dlpar, other): (Vec<FieldChange>, Vec<FieldChange>) =
-            diffs.into_iter().partition(|f| DLPAR_PATHS.contains(&f.path.as_str()));
+            diffs.into_iter().partition(|f| DLPAR_PATHS.contains(&f.path.as_str()) || profile_only(&f.path));
         if other.is_empty() {
             // DLPAR stays within the profile's limits; beyond them the profile must change.
             // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 96-97
@@ -381,7 +385,27 @@ impl Planner<'_, '_> {
             return;
         }
         let (dp, op) = (&p.desired.spec, &p.observed.spec);
-        let rmc_lost = p.stays_running() && self.observed.status.partitions.get(p.name).is_some_and(|s| !s.rmc);
+        // The paging VIOS the profile names: the pool's, the desired primary first.
+        let paging_vios = if dlpar.iter().any(|f| f.path == PAGING_PRIMARY) {
+            let pool =
+                self.observed_index.mem_pool_on(&p.target).map(|m| m.spec.paging_vios.clone()).unwrap_or_default();
+            let i = dp.memory.paging.unwrap_or_default().primary.position();
+            match (pool.get(i), pool.get(1 - i)) {
+                (Some(a), Some(b)) => Some((a.clone(), b.clone())),
+                _ => {
+                    self.errors.push(format!(
+                        "{}: memory.paging.primary changes, but the shared memory pool of {} does not have two paging VIOS",
+                        p.object, p.target
+                    ));
+                    return;
+                }
+            }
+        } else {
+            None
+        };
+        let profile_alone = dlpar.iter().all(|f| f.path == PAGING_PRIMARY);
+        let rmc_lost =
+            !profile_alone && p.stays_running() && self.observed.status.partitions.get(p.name).is_some_and(|s| !s.rmc);
         if rmc_lost {
             let list: Vec<&str> = dlpar.iter().map(|f| f.path.as_str()).collect();
             self.deferred.push(format!(
@@ -393,9 +417,10 @@ impl Planner<'_, '_> {
         }
         // DLPAR needs a running partition; a stopped one (or one this plan stops) changes its
         // profile, which its next activation uses.
-        let method = if p.stays_running() { ChangeMethod::Dlpar } else { ChangeMethod::Profile };
+        let method = if p.stays_running() && !profile_alone { ChangeMethod::Dlpar } else { ChangeMethod::Profile };
         let change = PartitionChange {
             method,
+            paging_vios,
             memory: (op.memory.desired_mb != dp.memory.desired_mb)
                 .then_some((op.memory.desired_mb, dp.memory.desired_mb)),
             units: (op.processors.units != dp.processors.units).then_some((op.processors.units, dp.processors.units)),
@@ -472,6 +497,9 @@ impl Planner<'_, '_> {
 
 /// The fields a DLPAR operation changes on a running partition.
 const DLPAR_PATHS: [&str; 3] = ["memory.desiredMB", "processors.units", "processors.virtual"];
+
+/// The primary paging VIOS of a shared-memory partition (`memory.paging.primary`).
+const PAGING_PRIMARY: &str = "memory.paging.primary";
 
 /// What [`Planner::in_flight`] found.
 enum InFlight {
@@ -611,5 +639,60 @@ mod tests {
         let grow =
             lab_desired_with(replace("js22.yaml", "desiredMB: 4096, maxMB: 8192", "desiredMB: 6144, maxMB: 8192"));
         insta::assert_snapshot!(render(&plan(&grow, &observed, PlanOptions::default())));
+    }
+}
+
+/// Issue 32 item 8: a redundant partition's primary paging VIOS changes with its profile and a
+/// live switch, never a reactivation.
+#[cfg(test)]
+mod paging_primary {
+    use crate::action::{ChangeMethod, Op};
+    use crate::plan::fixture::{lab_converged, lab_desired_with, replace};
+    use crate::plan::{PlanOptions, apply, plan};
+
+    /// lpar_6_sotchax11 pages through lpar_1_solchio05 (paging VIOS 1); the manifest makes
+    /// paging VIOS 2 its primary. The profile names the new pair (`chsyscfg`, no DLPAR, no RMC
+    /// needed), the running partition is switched to it (`chhwres -o so`), and nothing is left.
+    #[test]
+    fn a_primary_paging_vios_change_is_a_profile_change_and_a_switch() {
+        let observed = lab_converged();
+        let desired = lab_desired_with(replace(
+            "solchms05.yaml",
+            "paging: {redundancy: required, primary: 1}",
+            "paging: {redundancy: required, primary: 2}",
+        ));
+        let p = plan(&desired, &observed, PlanOptions::default());
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let update = p.actions.iter().find(|a| matches!(a.op, Op::UpdatePartition { .. })).expect("a profile change");
+        let Op::UpdatePartition { change, .. } = &update.op else { unreachable!() };
+        assert_eq!(change.method, ChangeMethod::Profile);
+        assert_eq!(
+            update.op.command(),
+            "chsyscfg -r prof -m IBM_MMA_P6_102615A_SOLCHMS05 -i \"name=default_profile,lpar_name=lpar_6_sotchax11,primary_paging_vios_name=lpar_2_solchio06,secondary_paging_vios_name=lpar_1_solchio05\""
+        );
+        assert!(
+            p.actions
+                .iter()
+                .any(|a| a.op.command() == "chhwres -r mem -m IBM_MMA_P6_102615A_SOLCHMS05 -p lpar_6_sotchax11 -o so"),
+            "{:?}",
+            p.actions
+        );
+        assert!(!p.actions.iter().any(|a| matches!(a.op, Op::StopPartition { .. } | Op::StartPartition { .. })));
+        let done = apply(&observed, &p.actions);
+        let again = plan(&desired, &done, PlanOptions::default());
+        assert!(again.actions.is_empty() && again.errors.is_empty(), "{:?} {:?}", again.actions, again.errors);
+    }
+
+    /// A non-redundant partition has one paging VIOS: changing it is still refused, with why.
+    #[test]
+    fn a_non_redundant_partitions_paging_vios_change_is_refused() {
+        let observed = lab_converged();
+        let none = lab_desired_with(replace(
+            "solchms05.yaml",
+            "paging: {redundancy: required, primary: 1}",
+            "paging: {redundancy: none, primary: 1}",
+        ));
+        let p = plan(&none, &observed, PlanOptions::default());
+        assert!(p.errors.iter().any(|e| e.contains("needs a profile change and a reactivation")), "{:?}", p.errors);
     }
 }

@@ -259,6 +259,16 @@ pub(crate) fn parse(s: &SimState, words: &[String]) -> Result<Op, String> {
             if let Some(v) = a.get("desired_procs") {
                 change.r#virtual = Some((pr.virtual_processors(), number("desired_procs", v)?));
             }
+            match (a.get("primary_paging_vios_name"), a.get("secondary_paging_vios_name")) {
+                (None, None) => {}
+                (Some(p), Some(s)) => change.paging_vios = Some((name("paging VIOS", p)?, name("paging VIOS", s)?)),
+                _ => {
+                    return Err(
+                        "chsyscfg: primary_paging_vios_name and secondary_paging_vios_name are changed together here"
+                            .to_owned(),
+                    );
+                }
+            }
             Ok(Op::UpdatePartition { frame: m, partition: lpar, profile, change })
         }
         "chhwres" => chhwres(s, &o),

@@ -116,9 +116,18 @@ fn change() -> impl Strategy<Value = PartitionChange> {
         proptest::option::of((units(), units())),
         proptest::option::of((1u32..64, 1u32..64)),
         prop_oneof![Just(ChangeMethod::Dlpar), Just(ChangeMethod::Profile), Just(ChangeMethod::DlparOnly)],
+        proptest::option::of((vios(), vios())),
     )
-        .prop_filter("a change changes something", |(m, u, v, _)| m.is_some() || u.is_some() || v.is_some())
-        .prop_map(|(memory, units, r#virtual, method)| PartitionChange { memory, units, r#virtual, method })
+        .prop_filter("a change changes something", |(m, u, v, _, g)| {
+            m.is_some() || u.is_some() || v.is_some() || g.is_some()
+        })
+        .prop_map(|(memory, units, r#virtual, method, paging_vios)| PartitionChange {
+            memory,
+            units,
+            r#virtual,
+            method,
+            paging_vios,
+        })
 }
 
 /// Random operations of `kind`; `None` for the kinds whose command does not run on an HMC (a
