@@ -50,6 +50,9 @@ action_kinds! {
     CreateSharedProcessorPool,
     /// Change a shared processor pool's limits.
     UpdateSharedProcessorPool,
+    /// Unconfigure a shared processor pool no partition uses: its maximum and reserve back to
+    /// 0, its name back to `SharedPoolNN` (pools 1-63 always exist; none is deleted).
+    RemoveSharedProcessorPool,
     /// Create the frame's shared memory pool.
     CreateSharedMemoryPool,
     /// Change the shared memory pool's memory.
@@ -242,6 +245,8 @@ pub enum Op {
         max: ProcUnits,
         reserved: ProcUnits,
     },
+    /// See [`ActionKind::RemoveSharedProcessorPool`].
+    RemoveSharedProcessorPool { frame: FrameName, pool_id: ProcPoolId, pool: ProcPoolName },
     /// See [`ActionKind::CreateSharedMemoryPool`].
     CreateSharedMemoryPool { frame: FrameName, pool_mem: MemoryMb, max_pool_mem: MemoryMb, paging_vios: Vec<ViosName> },
     /// See [`ActionKind::UpdateSharedMemoryPool`].
@@ -393,6 +398,7 @@ impl Op {
         match self {
             Op::CreateSharedProcessorPool { .. } => ActionKind::CreateSharedProcessorPool,
             Op::UpdateSharedProcessorPool { .. } => ActionKind::UpdateSharedProcessorPool,
+            Op::RemoveSharedProcessorPool { .. } => ActionKind::RemoveSharedProcessorPool,
             Op::CreateSharedMemoryPool { .. } => ActionKind::CreateSharedMemoryPool,
             Op::UpdateSharedMemoryPool { .. } => ActionKind::UpdateSharedMemoryPool,
             Op::AddPagingDevice { .. } => ActionKind::AddPagingDevice,
@@ -464,6 +470,7 @@ impl Op {
             }
             Op::CreateSharedProcessorPool { frame, .. }
             | Op::UpdateSharedProcessorPool { frame, .. }
+            | Op::RemoveSharedProcessorPool { frame, .. }
             | Op::CreateSharedMemoryPool { frame, .. }
             | Op::UpdateSharedMemoryPool { frame, .. }
             | Op::AddPagingDevice { frame, .. }
@@ -498,7 +505,9 @@ impl Op {
     /// `ViosPair/frame:vios`-style names are not manifest objects, so they use the frame).
     pub fn object(&self) -> String {
         match self {
-            Op::CreateSharedProcessorPool { frame, pool, .. } | Op::UpdateSharedProcessorPool { frame, pool, .. } => {
+            Op::CreateSharedProcessorPool { frame, pool, .. }
+            | Op::UpdateSharedProcessorPool { frame, pool, .. }
+            | Op::RemoveSharedProcessorPool { frame, pool, .. } => {
                 format!("{}/{frame}:{pool}", Kind::SharedProcessorPool)
             }
             Op::CreateSharedMemoryPool { frame, .. }

@@ -27,6 +27,15 @@ pub(crate) fn render(op: &Op) -> String {
             pool.word(),
             whole(*max)
         ),
+        // Unconfigured as the HMC lists an unused pool: maximum 0, named `SharedPoolNN`
+        // (tests/fixtures/hmc/README.md, "Shared processor pools": the name back is an
+        // assumption that keeps the slot as an HMC shows it before it was configured).
+        Op::RemoveSharedProcessorPool { frame, pool_id, pool } => format!(
+            "chhwres -r procpool -m {} -o s --poolname {} -a \"new_name={},max_pool_proc_units=0,reserved_pool_proc_units=0\"",
+            frame.word(),
+            pool.word(),
+            crate::names::ProcPoolName::unused(*pool_id)
+        ),
         // seeds: ams-dual-vios-and-lpm.txt, Listing 1.
         Op::CreateSharedMemoryPool { frame, pool_mem, max_pool_mem, paging_vios } => format!(
             "chhwres -r mempool -m {} -o a -a \"pool_mem={},max_pool_mem={},\\\"paging_vios_names={}\\\"\"",

@@ -11,6 +11,7 @@ mod estate_gen;
 mod hmc_cluster;
 mod hmc_corpus;
 mod hmc_names;
+mod hmc_pools;
 mod hmc_profiles;
 mod hmc_ssh;
 mod hmc_syntax;

@@ -48,6 +48,16 @@ fn step(e: &mut Estate, op: &Op) {
                 }
             }
         }
+        Op::RemoveSharedProcessorPool { frame, pool_id, pool } => {
+            e.proc_pools.retain(|_, p| !(&p.spec.frame == frame && &p.spec.pool_name == pool));
+            if let Some(slots) = e.status.proc_pool_slots.get_mut(frame) {
+                slots.ids.remove(pool);
+                if !slots.unused.contains(pool_id) {
+                    slots.unused.push(*pool_id);
+                    slots.unused.sort();
+                }
+            }
+        }
         Op::CreateSharedMemoryPool { frame, pool_mem, max_pool_mem, paging_vios } => {
             let name = MemPoolName::new(format!("{frame}-ams")).expect("valid");
             let spec = SharedMemoryPoolSpec {

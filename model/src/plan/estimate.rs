@@ -59,7 +59,7 @@ impl Rates {
 pub fn typical_secs(kind: ActionKind) -> u64 {
     use ActionKind as K;
     match kind {
-        K::CreateSharedProcessorPool | K::UpdateSharedProcessorPool => 2,
+        K::CreateSharedProcessorPool | K::UpdateSharedProcessorPool | K::RemoveSharedProcessorPool => 2,
         K::CreateSharedMemoryPool | K::UpdateSharedMemoryPool => 5,
         K::AddPagingDevice | K::RemovePagingDevice => 3,
         K::StartVios => 90,

@@ -571,6 +571,9 @@ impl Simulator {
                     .map_err(|e| BackendError::refused_plain(e.to_string()))?;
                 (pools::set_proc_pool(f, *id, pool, *max, *reserved, name)?, typical)
             }
+            Op::RemoveSharedProcessorPool { frame, pool_id, pool } => {
+                (pools::unset_proc_pool(s.frame_mut(frame)?, *pool_id, pool)?, typical)
+            }
             Op::CreateSharedMemoryPool { frame, pool_mem, max_pool_mem, paging_vios } => {
                 let name = powerplane_model::MemPoolName::new(format!("{frame}-ams"))
                     .map_err(|e| BackendError::refused_plain(e.to_string()))?;

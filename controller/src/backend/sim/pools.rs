@@ -66,6 +66,35 @@ pub(crate) fn set_proc_pool(
     Ok(format!("{pool} configured"))
 }
 
+/// `chhwres -r procpool -o s --poolname P -a "new_name=SharedPoolNN,max_pool_proc_units=0,…"`:
+/// pool `id` unconfigured, an unused pool again. Refused while a partition names it (running
+/// or not: its profile names the pool), as no partition may be in a pool of maximum 0.
+pub(crate) fn unset_proc_pool(
+    frame: &mut SimFrame,
+    id: ProcPoolId,
+    pool: &ProcPoolName,
+) -> Result<String, BackendError> {
+    if frame.proc_pool_slots().ids.get(pool) != Some(&id) {
+        return Err(BackendError::refused_plain(format!(
+            "The shared processor pool {pool} with ID {id} is not configured on the managed system."
+        )));
+    }
+    let members: Vec<&str> = frame
+        .partitions
+        .iter()
+        .filter(|(_, p)| p.spec.processors.pool.as_ref() == Some(pool))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    if !members.is_empty() {
+        return Err(BackendError::refused_plain(format!(
+            "The maximum processing units of {pool} cannot be 0 while partitions are assigned to it: {}.",
+            members.join(", ")
+        )));
+    }
+    frame.proc_pools.remove(pool);
+    Ok(format!("{pool} unconfigured ({})", ProcPoolName::unused(id)))
+}
+
 /// `chhwres -r mempool -o a`: create the shared memory pool.
 pub(crate) fn create_mem_pool(
     frame: &mut SimFrame,

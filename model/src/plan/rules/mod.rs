@@ -18,6 +18,7 @@
 //! | a `preferred` partition activates with `--force` when no common device may be free | [`preferred_paging_force`] |
 //! | what no manifest describes: reported, deleted only with prune | [`prune`] |
 //! | a SEA no manifest describes: reported, removed only with prune, the primary's first | [`sea_removal`] |
+//! | a shared processor pool no manifest describes: reported, unconfigured only with prune, after its partitions | [`proc_pool_removal`] |
 
 mod cluster_migration;
 mod frame_maintenance;
@@ -26,6 +27,7 @@ mod migration;
 mod paging_failback;
 mod partitions;
 mod preferred_paging_force;
+mod proc_pool_removal;
 mod proc_pools;
 mod prune;
 mod required_paging_first;
@@ -134,6 +136,7 @@ pub(crate) fn build<'a>(
     planner.vios_stops();
     planner.unmanaged_partitions();
     planner.unmanaged_seas();
+    planner.unmanaged_proc_pools();
     planner.required_paging_first();
     planner.preferred_paging_force();
     Built {

@@ -366,6 +366,20 @@ fn chhwres(s: &SimState, o: &Opts<'_>) -> Result<Op, String> {
             let reserved = a
                 .get("reserved_pool_proc_units")
                 .map_or(Ok(ProcUnits::from_hundredths(0)), |v| units("reserved_pool_proc_units", v))?;
+            // Maximum 0: unconfigured, an unused pool again, under the name the HMC gives one.
+            if max == ProcUnits::default() {
+                return match (current, new_name) {
+                    (Some(pool), None) => Ok(Op::RemoveSharedProcessorPool { frame: m, pool_id: id, pool }),
+                    (Some(pool), Some(n)) if n == ProcPoolName::unused(id) => {
+                        Ok(Op::RemoveSharedProcessorPool { frame: m, pool_id: id, pool })
+                    }
+                    (Some(_), Some(n)) => Err(format!(
+                        "chhwres: an unconfigured pool goes back to its name {}, not {n}",
+                        ProcPoolName::unused(id)
+                    )),
+                    (None, _) => Err(format!("The shared processor pool with ID {id} is not configured.")),
+                };
+            }
             match (current, new_name) {
                 (Some(pool), None) => Ok(Op::UpdateSharedProcessorPool { frame: m, pool_id: id, pool, max, reserved }),
                 (Some(pool), Some(n)) if n == pool => {

@@ -153,6 +153,9 @@ fn op_of(kind: ActionKind) -> Option<BoxedStrategy<Op>> {
                 reserved,
             })
             .boxed(),
+        K::RemoveSharedProcessorPool => (frame(), 1u8..=63, pool())
+            .prop_map(|(frame, id, pool)| Op::RemoveSharedProcessorPool { frame, pool_id: ProcPoolId(id), pool })
+            .boxed(),
         K::CreateSharedMemoryPool => (frame(), mb(), mb(), proptest::collection::vec(vios(), 1..=2))
             .prop_map(|(frame, pool_mem, max_pool_mem, paging_vios)| Op::CreateSharedMemoryPool {
                 frame,

@@ -63,6 +63,18 @@ async fn shared_processor_pools_are_configured_by_id() {
     assert_eq!(by_name.code, 0, "{by_name:?}");
     let listed = sh.run("lshwres -r procpool -m p72 -F shared_proc_pool_id,name,max_pool_proc_units").await;
     assert!(listed.stdout.lines().any(|l| l == "3,prodpool,6.00"), "{}", listed.stdout);
+    // Unconfigured: maximum 0 and its name back; then an unused pool, listed as one.
+    let wrong = sh
+        .run(r#"chhwres -r procpool -m p72 -o s --poolname prodpool -a "new_name=other,max_pool_proc_units=0,reserved_pool_proc_units=0""#)
+        .await;
+    assert_eq!(wrong.code, 1, "{wrong:?}");
+    let removed = sh
+        .run(r#"chhwres -r procpool -m p72 -o s --poolname prodpool -a "new_name=SharedPool03,max_pool_proc_units=0,reserved_pool_proc_units=0""#)
+        .await;
+    assert_eq!(removed.code, 0, "{removed:?}");
+    let listed = sh.run("lshwres -r procpool -m p72 -F shared_proc_pool_id,name,max_pool_proc_units").await;
+    assert!(!listed.stdout.contains("prodpool"), "{}", listed.stdout);
+    assert!(listed.stdout.lines().any(|l| l == "3,SharedPool03,0"), "{}", listed.stdout);
 }
 
 mod hostile_names {
