@@ -605,6 +605,15 @@ mod tests {
                 vec![],
             ),
             (
+                Op::RemoveSharedProcessorPool {
+                    frame: fr.clone(),
+                    pool_id: crate::names::ProcPoolId(1),
+                    pool: pool.clone(),
+                },
+                vec![("-m", "p9 lab"), ("--poolname", "prod pool")],
+                vec![],
+            ),
+            (
                 Op::CreateSharedMemoryPool {
                     frame: fr.clone(),
                     pool_mem: MemoryMb(1024),
