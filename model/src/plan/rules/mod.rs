@@ -12,6 +12,7 @@
 //! | trunks appended to a running SEA: DLPAR, cfgdev, profile saved, `virt_adapters` primary first | [`sea_trunk_additions`] |
 //! | partitions: create, stop, resize (DLPAR), start, and in-flight work | [`partitions`] |
 //! | migration: validate before migrate, paging redundancy on the target, runtime holds | [`migration`] |
+//! | migration across HMCs (`--ip`, keys), the HMC's option spelling, what cannot move (physical I/O, HSCLA340) | [`cross_hmc`] |
 //! | cluster members: heartbeat timeouts raised and restored, one at a time, hooks | [`cluster_migration`] |
 //! | paging failback to the primary paging VIOS | [`paging_failback`] |
 //! | partitions that require redundant paging activate first | [`required_paging_first`] |
@@ -19,6 +20,7 @@
 //! | what no manifest describes: reported, deleted only with prune | [`prune`] |
 
 mod cluster_migration;
+mod cross_hmc;
 mod frame_maintenance;
 mod mem_pools;
 mod migration;
