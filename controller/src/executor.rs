@@ -38,7 +38,8 @@ pub struct Settings {
     pub backoff: Duration,
     /// Longest retry delay.
     pub backoff_max: Duration,
-    /// How long one backend call may take.
+    /// How long one backend call may take, but a migration's: the backend bounds that by the
+    /// partition's size and its progress (`powerplane_model::plan::migration_bound`).
     pub timeout: Duration,
 }
 
@@ -315,17 +316,23 @@ async fn run_one<H: Hypervisor>(
     let mut attempts = 0;
     let outcome = loop {
         attempts += 1;
-        let call = tokio::time::timeout(s.timeout, async {
+        let call = async {
             match &a.op {
                 Op::RunHook { .. } => crate::hooks::run(&a.op).await,
                 _ => hv.execute(a).await,
             }
-        });
+        };
+        // A migration has no fixed limit: the backend follows it, bounded by the partition's
+        // size and, past that, by its progress (`powerplane_model::plan::migration_bound`).
+        let limit = (!matches!(a.op, Op::MigratePartition { .. })).then_some(s.timeout);
+        let call = async move {
+            match limit {
+                Some(d) => tokio::time::timeout(d, call).await.unwrap_or(Err(BackendError::Timeout(d))),
+                None => call.await,
+            }
+        };
         let r = tokio::select! {
-            r = call => match r {
-                Ok(r) => r,
-                Err(_) => Err(BackendError::Timeout(s.timeout)),
-            },
+            r = call => r,
             () = stop_at(ctx.stop.clone(), Stop::Abandon) => break Outcome::LeftRunning,
         };
         match r {

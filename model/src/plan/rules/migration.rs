@@ -38,7 +38,7 @@ impl Planner<'_, '_> {
         // A held move never gets here (`move_blocked`): the keys are authorized or not known.
         let remote = self.remote_hmc(current, target).ok().flatten();
         let spelling = self.redundancy_spelling(current);
-        let redundant = match self.redundancy(p.object, p.desired, target) {
+        let redundant = match self.redundancy(p.object, p.desired, current, target) {
             Ok(r) => r,
             Err(e) => {
                 self.errors.push(e);
@@ -255,6 +255,7 @@ impl Planner<'_, '_> {
         &mut self,
         object: &str,
         dp: &Partition,
+        source: &FrameName,
         target: &FrameName,
     ) -> Result<Option<RedundantPgVios>, String> {
         if dp.spec.memory.mode != MemoryMode::Shared {
@@ -271,7 +272,8 @@ impl Planner<'_, '_> {
             (Redundancy::Preferred, true) => Ok(Some(RedundantPgVios::IfPossible)),
             (Redundancy::Preferred, false) => {
                 self.warnings.push(format!(
-                    "{object} prefers redundant paging, but on {target} {why}: it is migrated non-redundant (--redundantpgvios 0) and has no paging VIOS failover there"
+                    "{object} prefers redundant paging, but on {target} {why}: it is migrated non-redundant ({} 0) and has no paging VIOS failover there",
+                    self.redundancy_spelling(source).flag()
                 ));
                 Ok(Some(RedundantPgVios::NonRedundant))
             }
