@@ -848,4 +848,6 @@ impl Awaited {
 #[cfg(test)]
 mod corpus_tests;
 #[cfg(test)]
+mod migration_tests;
+#[cfg(test)]
 mod tests;

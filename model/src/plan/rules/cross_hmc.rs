@@ -168,6 +168,33 @@ mod tests {
         assert_eq!(spelling(&lab_converged()), vec![RedundancyOption::PgVios; 2]);
     }
 
+    /// bxaix85's disks reach it through two VIOS of its blade and only one VIOS of the target:
+    /// the HMC refuses the move (HSCLA340), so the plan does, saying what to do.
+    // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 1741-1782.
+    #[test]
+    fn multipath_io_the_target_cannot_replicate_is_refused() {
+        use crate::names::ViosName;
+        let mut observed = lab_converged();
+        let blade = crate::plan::fixture::frame("js22_slot13");
+        let hw = &mut observed.hardware.get_mut(&blade).unwrap().spec;
+        let mut second = hw.vios[0].clone();
+        second.name = ViosName::new("bvio82b").unwrap();
+        hw.vios.push(second);
+        observed
+            .status
+            .vios
+            .get_mut(&blade)
+            .unwrap()
+            .insert(ViosName::new("bvio82b").unwrap(), crate::status::LparState::Running);
+        let p = plan(&pinned_to_slot14(), &observed, PlanOptions::default());
+        assert!(p.actions.iter().all(|a| a.kind() != crate::ActionKind::MigratePartition), "{}", render(&p));
+        assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+        assert!(p.errors[0].contains("HSCLA340"), "{}", p.errors[0]);
+        assert!(p.errors[0].contains("Make the LUN visible to both VIOS of js22_slot14"), "{}", p.errors[0]);
+        // With the LUNs on one VIOS of the source too (no multipath), it moves.
+        assert!(plan(&pinned_to_slot14(), &lab_converged(), PlanOptions::default()).errors.is_empty());
+    }
+
     /// A partition with a physical I/O slot is refused before anything starts, with the slot
     /// named and what to do.
     #[test]

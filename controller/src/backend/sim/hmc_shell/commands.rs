@@ -190,14 +190,6 @@ fn vios_command(f: &SimFrame, frame: FrameName, vios: ViosName, words: &[String]
     }
 }
 
-/// Reads one changing command into the operation it carries out, as the emulator's default
-/// HMC version takes it.
-#[cfg(test)]
-pub(crate) fn parse(s: &SimState, words: &[String]) -> Result<Op, String> {
-    let v = powerplane_model::console::HmcVersion::parse(super::super::consoles::DEFAULT_VERSION).expect("a version");
-    parse_for(s, words, &v)
-}
-
 /// Reads one changing command into the operation it carries out, as an HMC at `version` takes
 /// it (`migrlpar`'s options differ by version: [`super::migrlpar`]).
 pub(crate) fn parse_for(

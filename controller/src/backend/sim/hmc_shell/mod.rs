@@ -471,4 +471,6 @@ fn split_commands(script: &str) -> Vec<&str> {
 }
 
 #[cfg(test)]
+mod migration_tests;
+#[cfg(test)]
 mod tests;
