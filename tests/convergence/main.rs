@@ -40,14 +40,14 @@ mod evacuation;
 /// `hmc-b`), each one's key authorized on the other: moves between their frames name the
 /// destination HMC (`migrlpar --ip`), which the simulator checks (issue 32 item 6).
 fn two_hmcs(inventory: &str) -> String {
-    let mut n = 0;
+    let mut n = 0usize;
     inventory
         .split("\n---\n")
         .map(|doc| {
             if !doc.contains("kind: FrameHardware") {
                 return doc.to_owned();
             }
-            let (me, other) = if n % 2 == 0 { ("hmc-a", "hmc-b") } else { ("hmc-b", "hmc-a") };
+            let (me, other) = if n.is_multiple_of(2) { ("hmc-a", "hmc-b") } else { ("hmc-b", "hmc-a") };
             n += 1;
             doc.replacen("\nspec:\n", &format!("\nspec:\n  hmc: {{address: {me}, authorizedOn: [{other}]}}\n"), 1)
         })
@@ -58,7 +58,7 @@ fn two_hmcs(inventory: &str) -> String {
 /// The HMC the inventory gives frame `f{i}`.
 fn hmc_of(frame: &FrameName) -> &'static str {
     let i: usize = frame.as_str().trim_start_matches('f').parse().unwrap_or(0);
-    if i % 2 == 0 { "hmc-a" } else { "hmc-b" }
+    if i.is_multiple_of(2) { "hmc-a" } else { "hmc-b" }
 }
 
 /// Seeds of every failure found so far, replayed before the random cases (relative to the
