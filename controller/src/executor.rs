@@ -38,7 +38,8 @@ pub struct Settings {
     pub backoff: Duration,
     /// Longest retry delay.
     pub backoff_max: Duration,
-    /// How long one backend call may take.
+    /// How long one backend call may take, but a migration's: the backend bounds that by the
+    /// partition's size and its progress (`powerplane_model::plan::migration_bound`).
     pub timeout: Duration,
 }
 
@@ -315,17 +316,23 @@ async fn run_one<H: Hypervisor>(
     let mut attempts = 0;
     let outcome = loop {
         attempts += 1;
-        let call = tokio::time::timeout(s.timeout, async {
+        let call = async {
             match &a.op {
                 Op::RunHook { .. } => crate::hooks::run(&a.op).await,
                 _ => hv.execute(a).await,
             }
-        });
+        };
+        // A migration has no fixed limit: the backend follows it, bounded by the partition's
+        // size and, past that, by its progress (`powerplane_model::plan::migration_bound`).
+        let limit = (!matches!(a.op, Op::MigratePartition { .. })).then_some(s.timeout);
+        let call = async move {
+            match limit {
+                Some(d) => tokio::time::timeout(d, call).await.unwrap_or(Err(BackendError::Timeout(d))),
+                None => call.await,
+            }
+        };
         let r = tokio::select! {
-            r = call => match r {
-                Ok(r) => r,
-                Err(_) => Err(BackendError::Timeout(s.timeout)),
-            },
+            r = call => r,
             () = stop_at(ctx.stop.clone(), Stop::Abandon) => break Outcome::LeftRunning,
         };
         match r {
@@ -1158,5 +1165,66 @@ mod tests {
             let finals = records.iter().filter(|r| r.draft.action == id && r.event != Event::Intent).count();
             assert_eq!(finals, 1, "{id}: {records:?}");
         }
+    }
+
+    /// A backend whose every call takes 30 virtual minutes.
+    #[derive(Clone)]
+    struct Slow;
+
+    impl Hypervisor for Slow {
+        async fn observe(&self) -> Result<powerplane_model::Estate, BackendError> {
+            Ok(Default::default())
+        }
+
+        async fn observe_frames(
+            &self,
+            _: &std::collections::BTreeSet<powerplane_model::FrameName>,
+        ) -> Result<powerplane_model::Estate, BackendError> {
+            Ok(Default::default())
+        }
+
+        async fn execute(&self, _: &Action) -> Result<Completion, BackendError> {
+            tokio::time::sleep(Duration::from_secs(30 * 60)).await;
+            Ok(Completion { message: "done".into(), duration: Duration::from_secs(30 * 60), suspended: None })
+        }
+    }
+
+    /// Issue 32 item 6: a migration has no fixed limit (a 60 GB partition copies for about 30
+    /// minutes at the seed's rate): the backend bounds it by its size and progress. Any other
+    /// action is still cut at the executor's limit.
+    #[tokio::test(start_paused = true)]
+    async fn a_migration_is_not_cut_at_the_fixed_action_limit() {
+        let migrate = Action {
+            id: ActionId("a1".into()),
+            op: Op::MigratePartition {
+                partition: PartitionName::new("big").unwrap(),
+                from: FrameName::new("fa").unwrap(),
+                to: FrameName::new("fb").unwrap(),
+                redundant: None,
+                msp: None,
+                remote: None,
+                mpio: None,
+                spelling: Default::default(),
+            },
+            after: vec![],
+            when: Default::default(),
+            reason: "test".into(),
+            claims: Default::default(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::open(dir.path()).unwrap();
+        let log = AuditLog::open(&state).unwrap();
+        let writer = AuditWriter::start(log.clone());
+        let plan = Plan { actions: vec![migrate, start(2, "fc", "slow", &[])], ..Default::default() };
+        let t = tokio::time::Instant::now();
+        let report =
+            execute(Slow, &plan, &Context::default(), Settings::default(), &writer, Arc::new(Quiet)).await.unwrap();
+        assert!(matches!(report.results[0].1, Outcome::Succeeded { .. }), "{:?}", report.results[0]);
+        assert!(
+            matches!(&report.results[1].1, Outcome::Failed { error, .. } if error.contains("1200")),
+            "{:?}",
+            report.results[1]
+        );
+        assert!(t.elapsed() >= Duration::from_secs(30 * 60));
     }
 }

@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::console::{RedundancyOption, RemoteHmc};
 use crate::plan::capacity::Claims;
 
 use crate::manifest::{Hook, HookPoint, Kind, PartitionSpec, TrunkSpec};
@@ -151,6 +152,30 @@ impl RedundantPgVios {
             RedundantPgVios::NonRedundant => 0,
             RedundantPgVios::Required => 1,
             RedundantPgVios::IfPossible => 2,
+        }
+    }
+}
+
+/// `migrlpar --mpio`: whether the destination must keep the partition's multipath I/O through
+/// two Virtual I/O Servers. IBM's `migrlpar` man pages (POWER7-POWER9 HMCs): `[--mpio {1 | 2}]`;
+/// IBM's REST `Migrate_LogicalPartition` job calls it `MultipathIOOverride`. The seed: "Use
+/// --mpio 2 with the migrlpar command. By using this, we may lose dual VIOS setup for MPIO
+/// disks. Generally this is not a recommended solution by PowerVM." (powervm-quickstart...,
+/// line 1782, the answer to HSCLA340).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Mpio {
+    /// `1`: keep the multipath configuration, or fail (HSCLA340).
+    Required,
+    /// `2`: keep it if possible, else go through one VIOS.
+    IfPossible,
+}
+
+impl Mpio {
+    /// The option's value.
+    pub fn flag(self) -> u8 {
+        match self {
+            Mpio::Required => 1,
+            Mpio::IfPossible => 2,
         }
     }
 }
@@ -343,6 +368,16 @@ pub enum Op {
         redundant: Option<RedundantPgVios>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         msp: Option<MspPair>,
+        /// `--ip`/`-u`: the destination frame's HMC, when another HMC than the source's
+        /// manages it ([`crate::console`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        remote: Option<RemoteHmc>,
+        /// `--mpio`, when given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mpio: Option<Mpio>,
+        /// How the source frame's HMC spells the redundancy option (its version).
+        #[serde(default, skip_serializing_if = "RedundancyOption::is_default")]
+        spelling: RedundancyOption,
     },
     /// See [`ActionKind::MigratePartition`].
     MigratePartition {
@@ -352,10 +387,29 @@ pub enum Op {
         redundant: Option<RedundantPgVios>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         msp: Option<MspPair>,
+        /// `--ip`/`-u`: the destination frame's HMC, when another HMC than the source's
+        /// manages it ([`crate::console`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        remote: Option<RemoteHmc>,
+        /// `--mpio`, when given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mpio: Option<Mpio>,
+        /// How the source frame's HMC spells the redundancy option (its version).
+        #[serde(default, skip_serializing_if = "RedundancyOption::is_default")]
+        spelling: RedundancyOption,
     },
     /// See [`ActionKind::RecoverMigration`]. `frame` is the source (`-m`), `to` the frame the
     /// failed migration reserved resources on.
-    RecoverMigration { frame: FrameName, partition: PartitionName, to: FrameName },
+    RecoverMigration {
+        frame: FrameName,
+        partition: PartitionName,
+        to: FrameName,
+        /// `--ip`/`-u` when another HMC manages `to` (IBM's `migrlpar` man page: "A recover
+        /// operation should be issued, if possible, on the management console that is managing
+        /// the source managed system").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        remote: Option<RemoteHmc>,
+    },
     /// See [`ActionKind::RaisePeerInactive`]. `frame` is where the node runs then.
     RaisePeerInactive { cluster: ClusterName, node: PartitionName, frame: FrameName, centiseconds: u32 },
     /// See [`ActionKind::RestorePeerInactive`].

@@ -269,6 +269,7 @@ impl Estate {
                 status.namesakes = kept;
                 old
             },
+            consoles: status.consoles.clone(),
         };
         let old = Estate {
             frames: extract_keys(&mut self.frames, frames),
@@ -302,6 +303,10 @@ impl Estate {
         status.namesakes.extend(fresh.status.namesakes);
         status.migration_limits.extend(fresh.status.migration_limits);
         status.proc_pool_slots.extend(fresh.status.proc_pool_slots);
+        // The HMCs are estate-wide: a fresh observation's view of them replaces the old.
+        if !fresh.status.consoles.is_empty() {
+            status.consoles = fresh.status.consoles;
+        }
         // A node's status goes with its partition: what the old partitions had is replaced.
         let mut old = old;
         for name in old.partitions.keys() {

@@ -149,29 +149,29 @@ pub(crate) fn render(op: &Op) -> String {
         Op::SwitchPagingVios { frame, partition } => {
             format!("chhwres -r mem -m {} -p {} -o so", frame.word(), partition.word())
         }
-        Op::ValidateMigration { partition, from, to, redundant, msp } => {
+        // IBM's `migrlpar` man page (POWER7-POWER9 HMCs): `migrlpar -o {m | r | s | v} -m
+        // managed-system [-t target-managed-system] [--ip IP-address [-u user-ID]] {-p
+        // partition-name | ...} [--redundantvios {0 | 1 | 2}] [--mpio {1 | 2}] ... [-i
+        // "input-data"]`, in that order; the redundancy option as the source HMC's version
+        // spells it (`crate::console::RedundancyOption`). tests/fixtures/hmc/README.md,
+        // "Migrations".
+        Op::ValidateMigration { partition, from, to, redundant, msp, remote, mpio, spelling }
+        | Op::MigratePartition { partition, from, to, redundant, msp, remote, mpio, spelling } => {
+            let o = if op.kind() == crate::ActionKind::ValidateMigration { "v" } else { "m" };
             format!(
-                "migrlpar -o v -m {} -t {} -p {}{}{}",
+                "migrlpar -o {o} -m {} -t {}{} -p {}{}{}{}",
                 from.word(),
                 to.word(),
+                ip(remote.as_ref()),
                 partition.word(),
-                pgvios(*redundant),
-                msps(msp.as_ref())
-            )
-        }
-        Op::MigratePartition { partition, from, to, redundant, msp } => {
-            format!(
-                "migrlpar -o m -m {} -t {} -p {}{}{}",
-                from.word(),
-                to.word(),
-                partition.word(),
-                pgvios(*redundant),
+                pgvios(*redundant, *spelling),
+                mpio.map(|m| format!(" --mpio {}", m.flag())).unwrap_or_default(),
                 msps(msp.as_ref())
             )
         }
         // DESIGN §9: "`-o r` recovers a failed migration".
-        Op::RecoverMigration { frame, partition, .. } => {
-            format!("migrlpar -o r -m {} -p {}", frame.word(), partition.word())
+        Op::RecoverMigration { frame, partition, remote, .. } => {
+            format!("migrlpar -o r -m {}{} -p {}", frame.word(), ip(remote.as_ref()), partition.word())
         }
         // seeds: infoscale-lpm-vcs.txt, line 97: "lltconfig -T peerinact:9000", "The value of
         // the peerinact command is in .01 seconds."
@@ -205,8 +205,19 @@ fn msps(m: Option<&crate::action::MspPair>) -> String {
     m.map(|m| format!(" -i \"source_msp_name={},dest_msp_name={}\"", m.source, m.dest)).unwrap_or_default()
 }
 
-fn pgvios(r: Option<crate::action::RedundantPgVios>) -> String {
-    r.map(|r| format!(" --redundantpgvios {}", r.flag())).unwrap_or_default()
+fn pgvios(r: Option<crate::action::RedundantPgVios>, spelling: crate::console::RedundancyOption) -> String {
+    r.map(|r| format!(" {} {}", spelling.flag(), r.flag())).unwrap_or_default()
+}
+
+/// ` --ip HMC -u USER` of a migration to a frame another HMC manages (seeds:
+/// powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 1506-1507).
+fn ip(remote: Option<&crate::console::RemoteHmc>) -> String {
+    remote
+        .map(|r| {
+            let user = r.user.as_ref().map(|u| format!(" -u {}", u.word())).unwrap_or_default();
+            format!(" --ip {}{user}", r.ip.word())
+        })
+        .unwrap_or_default()
 }
 
 fn join(v: &[ViosName]) -> String {
@@ -425,6 +436,9 @@ mod tests {
             to: f("js22_slot14"),
             redundant: Some(RedundantPgVios::NonRedundant),
             msp: None,
+            remote: None,
+            mpio: None,
+            spelling: Default::default(),
         };
         assert_eq!(mig.command(), "migrlpar -o m -m js22_slot13 -t js22_slot14 -p bxaix85 --redundantpgvios 0");
         // seeds: line 1524, `-i "source_msp+name=wilmav2,dest_msp_name=visav2"`.
@@ -434,11 +448,56 @@ mod tests {
             to: f("visa"),
             redundant: Some(RedundantPgVios::NonRedundant),
             msp: Some(crate::action::MspPair { source: v("wilmav2"), dest: v("visav2") }),
+            remote: None,
+            mpio: None,
+            spelling: Default::default(),
         };
         assert_eq!(
             chosen.command(),
             r#"migrlpar -o v -m wilma -t visa -p upt07 --redundantpgvios 0 -i "source_msp_name=wilmav2,dest_msp_name=visav2""#
         );
+    }
+
+    /// A move to another HMC's frame (seeds: powervm-quickstart..., lines 1561-1562: `migrlpar
+    /// -o v -m wilma -t visa --ip destiny4 -u hscroot -p upt0060 --mpio 2`), with the man page's
+    /// `--redundantvios` of a V7R7+ HMC; a recovery names the destination HMC too.
+    #[test]
+    fn a_move_across_hmcs_renders_as_the_man_page_orders_it() {
+        use crate::action::Mpio;
+        use crate::console::{RedundancyOption, RemoteHmc};
+        let remote = Some(RemoteHmc {
+            ip: crate::names::HmcAddress::new("destiny4").unwrap(),
+            user: Some(crate::names::HmcUser::new("hscroot").unwrap()),
+        });
+        let v = Op::ValidateMigration {
+            partition: PartitionName::new("upt0060").unwrap(),
+            from: f("wilma"),
+            to: f("visa"),
+            redundant: None,
+            msp: None,
+            remote: remote.clone(),
+            mpio: Some(Mpio::IfPossible),
+            spelling: RedundancyOption::Vios,
+        };
+        assert_eq!(v.command(), "migrlpar -o v -m wilma -t visa --ip destiny4 -u hscroot -p upt0060 --mpio 2");
+        let m = Op::MigratePartition {
+            partition: PartitionName::new("upt07").unwrap(),
+            from: f("wilma"),
+            to: f("visa"),
+            redundant: Some(RedundantPgVios::IfPossible),
+            msp: None,
+            remote: remote.clone(),
+            mpio: None,
+            spelling: RedundancyOption::Vios,
+        };
+        assert_eq!(m.command(), "migrlpar -o m -m wilma -t visa --ip destiny4 -u hscroot -p upt07 --redundantvios 2");
+        let r = Op::RecoverMigration {
+            frame: f("wilma"),
+            partition: PartitionName::new("upt07").unwrap(),
+            to: f("visa"),
+            remote,
+        };
+        assert_eq!(r.command(), "migrlpar -o r -m wilma --ip destiny4 -u hscroot -p upt07");
     }
 
     fn prof(s: &str) -> ProfileName {
@@ -492,6 +551,7 @@ mod tests {
                 lpar_id: Some(3),
                 profile: Some(prof("prod")),
                 npiv_hidden: false,
+                io_slots: Vec::new(),
             },
         );
         status.vios_profiles.entry(fr.clone()).or_default().insert(vi.clone(), prof("prod"));
@@ -770,6 +830,9 @@ mod tests {
                     to: to.clone(),
                     redundant: Some(RedundantPgVios::Required),
                     msp: msp.clone(),
+                    remote: None,
+                    mpio: None,
+                    spelling: Default::default(),
                 },
                 vec![("-m", "p9 lab"), ("-t", "p10 dr site"), ("-p", "db prod 01")],
                 vec!["source_msp_name=vios 1,dest_msp_name=dr vios 1"],
@@ -781,12 +844,15 @@ mod tests {
                     to: to.clone(),
                     redundant: None,
                     msp: msp.clone(),
+                    remote: None,
+                    mpio: None,
+                    spelling: Default::default(),
                 },
                 vec![("-m", "p9 lab"), ("-t", "p10 dr site"), ("-p", "db prod 01")],
                 vec!["source_msp_name=vios 1,dest_msp_name=dr vios 1"],
             ),
             (
-                Op::RecoverMigration { frame: fr.clone(), partition: lp.clone(), to: to.clone() },
+                Op::RecoverMigration { frame: fr.clone(), partition: lp.clone(), to: to.clone(), remote: None },
                 vec![("-m", "p9 lab"), ("-p", "db prod 01")],
                 vec![],
             ),

@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod action;
+pub mod console;
 mod diagnostic;
 mod estate;
 pub mod export;
@@ -17,6 +18,7 @@ pub use hmc_command::{ProfileError, read_profile, viosvrcmd};
 mod load;
 pub mod manifest;
 mod names;
+pub mod physical_io;
 mod placement;
 pub mod plan;
 mod quote;
@@ -38,8 +40,8 @@ pub use estate::{
 };
 pub use load::{Changed, ManifestSet, load, load_inventory, load_manifests};
 pub use names::{
-    ClusterName, DeviceName, FrameName, Lun, MAX_LUN_LEN, MAX_NAME_LEN, MemPoolName, NameError, PartitionName,
-    ProcPoolId, ProcPoolName, ProcPoolObjectName, ProfileName, SeaName, ViosName, ViosPairName,
+    ClusterName, DeviceName, FrameName, HmcAddress, HmcUser, Lun, MAX_LUN_LEN, MAX_NAME_LEN, MemPoolName, NameError,
+    PartitionName, ProcPoolId, ProcPoolName, ProcPoolObjectName, ProfileName, SeaName, ViosName, ViosPairName,
 };
 pub use placement::{Eligibility, FrameUsage, Ineligible, Placer};
 pub use plan::{Plan, PlanOptions, plan};

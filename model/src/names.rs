@@ -296,6 +296,19 @@ name_type!(
     ProfileName, "profile", check_hmc_name
 );
 
+name_type!(
+    /// An HMC as the other HMCs of an estate reach it: its host name or IP address, the value of
+    /// `migrlpar --ip` and `mkauthkeys --ip` (IBM's `migrlpar` man page: `[--ip IP-address [-u
+    /// user-ID]]`; IBM/ansible-power-hmc `powervm_lpar_migration.py`: "the IP address or host
+    /// name of the management console that is managing the destination managed system").
+    HmcAddress, "HMC address"
+);
+name_type!(
+    /// A user of an HMC, e.g. `hscroot`: the `-u` of `migrlpar` and `mkauthkeys` (seeds:
+    /// powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, line 1543).
+    HmcUser, "HMC user"
+);
+
 impl DeviceName {
     /// The number of an ethernet device, `4` for `ent4`.
     pub fn ent_number(&self) -> Option<u32> {

@@ -64,6 +64,12 @@ pub struct Status {
     /// processor pools).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub proc_pool_slots: BTreeMap<FrameName, ProcPoolSlots>,
+    /// The HMCs managing the frames, their versions and whether each may run migration
+    /// commands on the others ([`crate::console`]): a move to another HMC's frame names that
+    /// HMC (`--ip`), and waits while the source HMC's key is not authorized there. Empty from a
+    /// backend that names no HMC.
+    #[serde(default, skip_serializing_if = "crate::console::Consoles::is_empty")]
+    pub consoles: crate::console::Consoles,
 }
 
 /// A frame's shared processor pools by id: the configured ones by name, and the ids of those
@@ -517,6 +523,10 @@ pub struct PartitionStatus {
     /// sets this, so the planner does not read their absence as a change.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub npiv_hidden: bool,
+    /// The physical I/O slots its profile assigns it (`io_slots`): a partition with any cannot
+    /// be migrated ([`crate::physical_io`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub io_slots: Vec<crate::physical_io::IoSlot>,
 }
 
 impl PartitionStatus {

@@ -36,6 +36,31 @@ const K: usize = 3;
 mod clusters;
 mod evacuation;
 
+/// The inventory with its frames managed by two HMCs (even frames by `hmc-a`, odd ones by
+/// `hmc-b`), each one's key authorized on the other: moves between their frames name the
+/// destination HMC (`migrlpar --ip`), which the simulator checks (issue 32 item 6).
+fn two_hmcs(inventory: &str) -> String {
+    let mut n = 0usize;
+    inventory
+        .split("\n---\n")
+        .map(|doc| {
+            if !doc.contains("kind: FrameHardware") {
+                return doc.to_owned();
+            }
+            let (me, other) = if n.is_multiple_of(2) { ("hmc-a", "hmc-b") } else { ("hmc-b", "hmc-a") };
+            n += 1;
+            doc.replacen("\nspec:\n", &format!("\nspec:\n  hmc: {{address: {me}, authorizedOn: [{other}]}}\n"), 1)
+        })
+        .collect::<Vec<_>>()
+        .join("\n---\n")
+}
+
+/// The HMC the inventory gives frame `f{i}`.
+fn hmc_of(frame: &FrameName) -> &'static str {
+    let i: usize = frame.as_str().trim_start_matches('f').parse().unwrap_or(0);
+    if i.is_multiple_of(2) { "hmc-a" } else { "hmc-b" }
+}
+
 /// Seeds of every failure found so far, replayed before the random cases (relative to the
 /// controller crate, where cargo runs the test).
 const REGRESSIONS: &str = "../tests/convergence/proptest-regressions.txt";
@@ -314,9 +339,11 @@ impl StateMachineTest for ConvergenceTest {
     type Reference = Machine;
 
     fn init_test(reference: &Reference) -> System {
-        let inv =
-            powerplane_model::load_inventory(&[SourceFile::new("inv.yaml", testkit::hardware(&reference.frames))])
-                .unwrap();
+        let inv = powerplane_model::load_inventory(&[SourceFile::new(
+            "inv.yaml",
+            two_hmcs(&testkit::hardware(&reference.frames)),
+        )])
+        .unwrap();
         let state = realise(inv, 1).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let state_dir = StateDir::open(dir.path()).unwrap();
@@ -383,6 +410,17 @@ impl StateMachineTest for ConvergenceTest {
         // never migrated non-redundant; nothing was switched towards a VIOS that was down.
         let records = sys.log.records().unwrap();
         for (a, o) in &sys.executed {
+            match &a.op {
+                Op::MigratePartition { from, to, remote, .. } if hmc_of(from) != hmc_of(to) => {
+                    assert_eq!(
+                        remote.as_ref().map(|r| r.ip.as_str()),
+                        Some(hmc_of(to)),
+                        "a move from {from} to {to} names the destination's HMC\n{}",
+                        yaml()
+                    );
+                }
+                _ => {}
+            }
             match &a.op {
                 Op::MigratePartition { partition, redundant, .. } => {
                     let required =

@@ -413,7 +413,7 @@ fn a_generated_estate_through_ssh_plans_as_in_process_and_converges() {
 
 /// A shared-memory partition whose paging redundancy is `preferred` moves, through SSH, to a
 /// frame with one paging VIOS non-redundant: the HMC runs the reviewed `migrlpar ...
-/// --redundantpgvios 0`, the audit records it, and the partition pages through the target's
+/// --redundantvios 0` (the emulated HMC is a V10R3), the audit records it, and the partition pages through the target's
 /// only paging VIOS afterwards; the plan is then empty.
 // seeds: ams-dual-vios-and-lpm.txt ("You can move a shared memory partition running on a
 // server with a redundant paging VIOS setup to a server where there is only one paging VIOS
@@ -432,11 +432,11 @@ fn a_migration_with_redundancy_fallback_runs_through_ssh() {
     let direct = lab.cmd(&["plan", m, "--format", "json", "--refresh=true"]).output().unwrap();
     let doc = |o: &std::process::Output| -> serde_json::Value { serde_json::from_slice(&o.stdout).unwrap() };
     assert_eq!(doc(&plan)["actions"], doc(&direct)["actions"], "the same plan through SSH as in process");
-    let migrate = r#"migrlpar -o m -m IBM_MMA_P6_102615A_SOLCHMS05 -t p72 -p lpar_6_sotchax11 --redundantpgvios 0 -i "source_msp_name=lpar_1_solchio05,dest_msp_name=p72vio1""#;
+    let migrate = r#"migrlpar -o m -m IBM_MMA_P6_102615A_SOLCHMS05 -t p72 -p lpar_6_sotchax11 --redundantvios 0 -i "source_msp_name=lpar_1_solchio05,dest_msp_name=p72vio1""#;
     let out = through(&sshd, &state, &["apply", m, "--yes"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("migrated non-redundant (--redundantpgvios 0)"), "the warning is shown: {text}");
+    assert!(text.contains("migrated non-redundant (--redundantvios 0)"), "the warning is shown: {text}");
     let records = audit_records(&state);
     assert!(
         records.iter().any(|r| r["event"] == "intent" && r["command"] == migrate),

@@ -21,6 +21,12 @@ const PATTERNS: &[(&str, &str, &str)] = &[
         r#"^migrlpar -o [vm] -m \S+ -t \S+ -p \S+ --redundantpgvios [012]( -i "source_msp_name=\S+,dest_msp_name=\S+")?$"#,
     ),
     (
+        // Lines 1506-1507: "To validate the LPM in the Remote HMC": a frame another HMC manages.
+        "powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt",
+        "> --ip [target hmc] -u [remote user]",
+        r#"^migrlpar -o [vm] -m \S+ -t \S+ --ip \S+ -u \S+ -p \S+( --redundantp?g?vios [012])?( -i "source_msp_name=\S+,dest_msp_name=\S+")?$"#,
+    ),
+    (
         "powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt",
         "$ mkvdev -sea ent0 -vadapter ent1,ent2 -default ent1 -defaultid 1 -attr ha_mode=sharing ctl_chan=ent3",
         r#"^viosvrcmd -m \S+ -p \S+ -c "mkvdev -sea ent\d+ -vadapter ent\d+(,ent\d+)* -default ent\d+ -defaultid \d+ -attr ha_mode=(auto|sharing|disabled)( ctl_chan=ent\d+)?"$"#,
@@ -76,7 +82,12 @@ const DOCUMENTED: &[&str] = &[
     // `new_name`, the maximum in whole processors.
     r#"^chhwres -r procpool -m \S+ -o s --poolname (SharedPool(0[1-9]|[1-5]\d|6[0-3]) -a "new_name=[^,"]+,|\S+ -a ")max_pool_proc_units=\d+,reserved_pool_proc_units=\d+\.\d\d"$"#,
     r#"^rmsyscfg -r lpar -m \S+ -n \S+$"#,
-    r#"^migrlpar -o r -m \S+ -p \S+$"#,
+    // IBM's `migrlpar` man pages (POWER7-POWER9 HMCs): `--redundantvios {0 | 1 | 2}`, the
+    // spelling of an HMC from V7R7 on (the simulated HMC is a V10R3), and `[--ip IP-address [-u
+    // user-ID]]` for a recovery too ("A recover operation should be issued, if possible, on the
+    // management console that is managing the source managed system").
+    r#"^migrlpar -o [vm] -m \S+ -t \S+ -p \S+ --redundantvios [012]( -i "source_msp_name=\S+,dest_msp_name=\S+")?$"#,
+    r#"^migrlpar -o r -m \S+( --ip \S+ -u \S+)? -p \S+$"#,
     // The HMC's "Save Current Configuration" (the seed, line 1080, shows the menu, not the
     // command).
     r#"^mksyscfg -r prof -m \S+ -o save -p \S+ -n \S+ --force$"#,
@@ -200,4 +211,35 @@ fn a_generated_estates_plan_speaks_the_seeds_syntax() {
         "frames with two mover service partitions get a chosen pair"
     );
     check(&all);
+}
+
+/// Issue 32 item 6: the lab's second blade managed by another HMC whose keys the first has: the
+/// move there names that HMC (`--ip`, `-u`), in the seed's syntax.
+#[test]
+fn a_move_to_another_hmcs_frame_speaks_the_seeds_syntax() {
+    let lab = Lab::new();
+    let text = std::fs::read_to_string(root().join("examples/lab/inventory.yaml")).unwrap();
+    let docs: Vec<String> = text
+        .split("\n---\n")
+        .map(|doc| match (doc.contains("kind: FrameHardware"), doc.contains("  name: js22_slot14\n")) {
+            (false, _) => doc.to_owned(),
+            (true, true) => doc.replacen("\nspec:\n", "\nspec:\n  hmc: {address: hmc-b.lab}\n", 1),
+            (true, false) => {
+                doc.replacen("\nspec:\n", "\nspec:\n  hmc: {address: hmc-a.lab, authorizedOn: [hmc-b.lab]}\n", 1)
+            }
+        })
+        .collect();
+    let inventory = lab.dir.path().join("inventory.yaml");
+    std::fs::write(&inventory, docs.join("\n---\n")).unwrap();
+    lab.cmd(&["--inventory", inventory.to_str().unwrap(), "sim", "init"]).assert().success();
+    lab.edit("js22.yaml", "placement: {anyOf: [js22_slot13, js22_slot14]}", "placement: {frame: js22_slot14}");
+    let cmds = commands(&lab, &lab.manifests());
+    assert!(
+        cmds.contains(&"migrlpar -o m -m js22_slot13 -t js22_slot14 --ip hmc-b.lab -u hscroot -p bxaix85".to_owned()),
+        "{cmds:?}"
+    );
+    check(&cmds);
+    // Applied in process, it converges: the simulator models both HMCs.
+    lab.cmd(&["apply", lab.manifests().to_str().unwrap(), "--yes"]).assert().success();
+    lab.cmd(&["plan", lab.manifests().to_str().unwrap()]).assert().code(0);
 }

@@ -10,6 +10,7 @@ mod drift;
 mod estate_gen;
 mod hmc_cluster;
 mod hmc_corpus;
+mod hmc_migration;
 mod hmc_names;
 mod hmc_pools;
 mod hmc_profiles;

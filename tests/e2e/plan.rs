@@ -274,6 +274,13 @@ pub(crate) fn ams_move_to_p72(lab: &Lab, redundancy: &str) {
         "    - {name: p72vio1, memoryMB: 4096, procUnits: 1.0, ethernet: [ent0, ent1, ent2, ent3], msp: true}",
         "    - {name: p72vio1, memoryMB: 4096, procUnits: 1.0, ethernet: [ent0, ent1, ent2, ent3], msp: true, disks: [{name: hdisk5, lun: P72PG, sizeMB: 8192}, {name: hdisk6, lun: \"6005076801203E85-L1C\", sizeMB: 30720, reservePolicy: no_reserve}]}",
     );
+    // Through both VIOS of p72, as on its source: else the HMC could not replicate its
+    // multipath I/O (HSCLA340).
+    let text = replaced(
+        &text,
+        "    - {name: p72vio2, memoryMB: 4096, procUnits: 1.0, ethernet: [ent0, ent1, ent2, ent3], msp: true}",
+        "    - {name: p72vio2, memoryMB: 4096, procUnits: 1.0, ethernet: [ent0, ent1, ent2, ent3], msp: true, disks: [{name: hdisk6, lun: \"6005076801203E85-L1C\", sizeMB: 30720, reservePolicy: no_reserve}]}",
+    );
     let text = replaced(
         &text,
         "    - {adapter: ent2, pvid: 2, vlans: [12, 13]}",
@@ -297,7 +304,9 @@ pub(crate) fn ams_move_to_p72(lab: &Lab, redundancy: &str) {
 
 // DESIGN §4 rule 4; seeds: ams-dual-vios-and-lpm.txt ("You can move a shared memory partition
 // running on a server with a redundant paging VIOS setup to a server where there is only one
-// paging VIOS partition available") and the seed's `--redundantpgvios 0`.
+// paging VIOS partition available") and the seed's `--redundantpgvios 0`, spelt
+// `--redundantvios 0` as the simulated HMC's version (V10R3) takes it (IBM's `migrlpar` man
+// pages; `powerplane_model::console::RedundancyOption`).
 #[test]
 fn a_preferred_partition_moves_non_redundant_with_a_warning() {
     let lab = Lab::new();
@@ -309,7 +318,7 @@ fn a_preferred_partition_moves_non_redundant_with_a_warning() {
     // moves over.
     assert_eq!(
         m["command"],
-        r#"migrlpar -o m -m IBM_MMA_P6_102615A_SOLCHMS05 -t p72 -p lpar_6_sotchax11 --redundantpgvios 0 -i "source_msp_name=lpar_1_solchio05,dest_msp_name=p72vio1""#
+        r#"migrlpar -o m -m IBM_MMA_P6_102615A_SOLCHMS05 -t p72 -p lpar_6_sotchax11 --redundantvios 0 -i "source_msp_name=lpar_1_solchio05,dest_msp_name=p72vio1""#
     );
     let pool = find(&v, "AddPagingDevice", "SharedMemoryPool/p72");
     assert!(
@@ -318,7 +327,7 @@ fn a_preferred_partition_moves_non_redundant_with_a_warning() {
     );
     let warnings = v["warnings"].as_array().unwrap();
     assert!(
-        warnings.iter().any(|w| w.as_str().unwrap().contains("migrated non-redundant (--redundantpgvios 0)")),
+        warnings.iter().any(|w| w.as_str().unwrap().contains("migrated non-redundant (--redundantvios 0)")),
         "{warnings:#?}"
     );
     // Applied, the partition pages non-redundant on p72, which `preferred` accepts there.

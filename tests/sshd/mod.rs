@@ -14,6 +14,8 @@ pub struct Sshd {
     /// `sim hmc-serve`, when the emulator runs as one process.
     daemon: Option<Child>,
     pub port: u16,
+    /// The loopback address it listens on (127.0.0.1, or another for a second HMC).
+    pub host: String,
     /// The user sessions log in as.
     pub user: String,
     pub key: PathBuf,
@@ -95,6 +97,13 @@ impl Sshd {
 
     /// As [`Sshd::start_with`], sessions logging in as `user`.
     pub fn start_as(state: &Path, global: &str, shell: &str, user: &str) -> Sshd {
+        Sshd::start_on("127.0.0.1", state, global, shell, user)
+    }
+
+    /// As [`Sshd::start_as`], listening on the loopback address `host` (Linux routes all of
+    /// 127.0.0.0/8 to the loopback interface): a second emulated HMC with an address of its own,
+    /// which `migrlpar --ip` and `mkauthkeys --ip` name.
+    pub fn start_on(host: &str, state: &Path, global: &str, shell: &str, user: &str) -> Sshd {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         keygen(&d.join("host"));
@@ -102,18 +111,18 @@ impl Sshd {
         std::fs::copy(d.join("user.pub"), d.join("authorized_keys")).unwrap();
         // sshd needs its privilege separation directory.
         let _ = std::fs::create_dir_all("/run/sshd");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind((host, 0)).unwrap().local_addr().unwrap().port();
         let force = format!(
             "{} --state-dir {} {global} sim hmc-shell --rmc-latency 0 {shell}",
             env!("CARGO_BIN_EXE_powerplane"),
             state.display()
         );
         let config = format!(
-            "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nAuthorizedKeysFile {keys}\nPidFile {pid}\n\
+            "Port {port}\nListenAddress {host}\nHostKey {hostkey}\nAuthorizedKeysFile {keys}\nPidFile {pid}\n\
              PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
              PermitRootLogin prohibit-password\nAllowUsers {user}\nMaxSessions 32\nMaxStartups 64\n\
              ForceCommand {force}\nSetEnv NO_COLOR=1\nLogLevel ERROR\n",
-            host = d.join("host").display(),
+            hostkey = d.join("host").display(),
             keys = d.join("authorized_keys").display(),
             pid = d.join("sshd.pid").display(),
         );
@@ -125,15 +134,32 @@ impl Sshd {
             std::fs::set_permissions(d.join("authorized_keys"), std::fs::Permissions::from_mode(0o644)).unwrap();
         }
         let child = spawn_sshd(&d.join("sshd_config"));
-        let host = std::fs::read_to_string(d.join("host.pub")).unwrap();
+        let hostkey = std::fs::read_to_string(d.join("host.pub")).unwrap();
         let known_hosts = d.join("known_hosts");
-        std::fs::write(&known_hosts, format!("[127.0.0.1]:{port} {host}")).unwrap();
-        wait_listening("127.0.0.1", port);
-        Sshd { child, daemon: None, port, user: user.to_owned(), key: d.join("user"), known_hosts, _dir: dir }
+        std::fs::write(&known_hosts, format!("[{host}]:{port} {hostkey}")).unwrap();
+        wait_listening(host, port);
+        Sshd {
+            child,
+            daemon: None,
+            port,
+            host: host.to_owned(),
+            user: user.to_owned(),
+            key: d.join("user"),
+            known_hosts,
+            _dir: dir,
+        }
     }
 
     pub fn url(&self) -> String {
-        format!("ssh://{}@127.0.0.1:{}", self.user, self.port)
+        format!("ssh://{}@{}:{}", self.user, self.host, self.port)
+    }
+
+    /// Lets sessions log in with `other`'s key too (one `--ssh-identity` for two emulated HMCs).
+    pub fn authorize(&self, other: &Sshd) {
+        use std::io::Write;
+        let key = std::fs::read_to_string(other.key.with_extension("pub")).unwrap();
+        let mut f = std::fs::OpenOptions::new().append(true).open(self._dir.path().join("authorized_keys")).unwrap();
+        f.write_all(key.as_bytes()).unwrap();
     }
 
     /// `ssh -p PORT ... COMMAND`, as an administrator would type it.
@@ -146,7 +172,7 @@ impl Sshd {
             .arg(&self.key)
             .arg("-o")
             .arg(format!("UserKnownHostsFile={}", self.known_hosts.display()))
-            .arg(format!("{user}@127.0.0.1"))
+            .arg(format!("{user}@{}", self.host))
             .arg(command)
             .output()
             .unwrap()

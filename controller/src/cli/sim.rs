@@ -106,6 +106,10 @@ enum SimCommand {
         /// The frames this emulated HMC manages (default: all), comma-separated.
         #[arg(long, value_delimiter = ',', value_name = "FRAME,...")]
         frames: Vec<FrameName>,
+        /// Be the HMC at this address of the inventory (`FrameHardware.spec.hmc.address`): its
+        /// frames, its version, its SSH keys on the other HMCs (`mkauthkeys`).
+        #[arg(long, value_name = "ADDRESS", conflicts_with = "frames")]
+        console: Option<powerplane_model::HmcAddress>,
         /// Seconds each `viosvrcmd` takes, as an RMC round trip to a VIOS does (when no `sim
         /// hmc-serve` runs; else the daemon's). The default is an assumption, not a published
         /// figure; 0 for none.
@@ -151,8 +155,8 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     if let SimCommand::Init { seed, force } = &args.command {
         return init(cli, *seed, *force);
     }
-    if let SimCommand::HmcShell { frames, rmc_latency, command } = &args.command {
-        return hmc_shell(cli, frames, Duration::from_secs_f64(*rmc_latency), command).await;
+    if let SimCommand::HmcShell { frames, console, rmc_latency, command } = &args.command {
+        return hmc_shell(cli, frames, console.as_ref(), Duration::from_secs_f64(*rmc_latency), command).await;
     }
     if let SimCommand::NodeShell { node, command } = &args.command {
         return node_shell(cli, node, command).await;
@@ -299,7 +303,13 @@ async fn inject(cli: &Cli, fault: &Fault) -> anyhow::Result<ExitCode> {
 /// `sim hmc-shell`: one script against the simulated estate. A script that only lists opens
 /// the state directory read-only, one that changes opens it to write; either waits (up to two
 /// minutes) for another session's change to end, as commands queue on an HMC.
-async fn hmc_shell(cli: &Cli, frames: &[FrameName], latency: Duration, command: &[String]) -> anyhow::Result<ExitCode> {
+async fn hmc_shell(
+    cli: &Cli,
+    frames: &[FrameName],
+    console: Option<&powerplane_model::HmcAddress>,
+    latency: Duration,
+    command: &[String],
+) -> anyhow::Result<ExitCode> {
     use crate::backend::sim::hmc_shell::HmcShell;
     let script = match (std::env::var("SSH_ORIGINAL_COMMAND"), command) {
         (Ok(s), _) => s,
@@ -307,7 +317,8 @@ async fn hmc_shell(cli: &Cli, frames: &[FrameName], latency: Duration, command: 
         (Err(_), []) => std::io::read_to_string(std::io::stdin())?,
         (Err(_), words) => shlex::try_join(words.iter().map(String::as_str))?,
     };
-    if let Some(out) = crate::backend::sim::hmc_shell::daemon::forward(&cli.state_dir, &script, frames).await? {
+    if let Some(out) = crate::backend::sim::hmc_shell::daemon::forward(&cli.state_dir, &script, frames, console).await?
+    {
         print!("{}", out.stdout);
         eprint!("{}", out.stderr);
         std::io::stdout().flush()?;
@@ -317,7 +328,11 @@ async fn hmc_shell(cli: &Cli, frames: &[FrameName], latency: Duration, command: 
     // Listings and changes alike wait for another session's change to end.
     let reads_only = HmcShell::reads_only(&script);
     let Some((sim, _dir)) = open_for_session(cli, reads_only).await? else { return Ok(ExitCode::from(1)) };
-    let out = HmcShell::new(sim.clone(), managed).with_rmc_latency(latency).run(&script).await;
+    let shell = match console {
+        Some(c) => HmcShell::for_console(sim.clone(), c.clone()).await,
+        None => HmcShell::new(sim.clone(), managed),
+    };
+    let out = shell.with_rmc_latency(latency).run(&script).await;
     print!("{}", out.stdout);
     eprint!("{}", out.stderr);
     std::io::stdout().flush()?;

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::CompatMode;
-use crate::names::{DeviceName, Lun, ViosName};
+use crate::names::{DeviceName, HmcAddress, HmcUser, Lun, PartitionName, ViosName};
 use crate::units::{MemoryMb, ProcUnits};
 
 /// What a frame physically is and has.
@@ -28,6 +28,57 @@ pub struct FrameHardwareSpec {
     /// The VIOS partitions installed on the frame.
     #[serde(default)]
     pub vios: Vec<ViosHardwareSpec>,
+    /// The HMC that manages the frame, for a simulator that models several (an inventory's
+    /// fact; an HMC backend learns it from which `--hmc` lists the frame).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hmc: Option<HmcSpec>,
+    /// Physical I/O slots the frame assigns to its client partitions (`io_slots` of their
+    /// profiles): a partition with any cannot be migrated ([`crate::physical_io`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub io_slots: Vec<AssignedSlot>,
+}
+
+/// The HMC managing a frame, as a simulator's inventory describes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HmcSpec {
+    /// Its address, as the other HMCs (and `migrlpar --ip`) reach it.
+    pub address: HmcAddress,
+    /// Its version as `lshmc -V` names it (`V10R3`, `V8R8.2.0`); `V10R3` when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub version: Option<crate::console::HmcVersion>,
+    /// The user migrations from other HMCs name on it (`-u`); `hscroot` when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<HmcUser>,
+    /// The HMCs on which this one's SSH key is authorized already (`mkauthkeys -g` was run
+    /// there for their user).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorized_on: Vec<HmcAddress>,
+}
+
+/// A physical I/O slot of a frame assigned to one of its partitions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AssignedSlot {
+    /// The partition it is assigned to.
+    pub partition: PartitionName,
+    /// The slot's DRC index, e.g. `21010002`.
+    pub drc_index: String,
+    /// Required by the partition's profile.
+    #[serde(default = "yes")]
+    pub required: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl AssignedSlot {
+    /// The slot as the partition's profile lists it.
+    pub fn slot(&self) -> crate::physical_io::IoSlot {
+        crate::physical_io::IoSlot { drc_index: self.drc_index.clone(), required: self.required }
+    }
 }
 
 /// A VIOS partition's resources and devices.

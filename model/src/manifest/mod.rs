@@ -23,7 +23,7 @@ pub use cluster::{
     PacemakerSpec, PowerHaSpec, VcsSpec, ssh_word_problem,
 };
 pub use frame::FrameSpec;
-pub use hardware::{DiskSpec, FrameHardwareSpec, ReservePolicy, ViosHardwareSpec};
+pub use hardware::{AssignedSlot, DiskSpec, FrameHardwareSpec, HmcSpec, ReservePolicy, ViosHardwareSpec};
 pub use mem_pool::{PagingDeviceSpec, SharedMemoryPoolSpec};
 pub use partition::{
     CompatMode, DEFAULT_UNCAPPED_WEIGHT, MIN_HUNDREDTHS_PER_VIRTUAL_PROCESSOR, MemoryMode, MemorySpec, NetworkSpec,

@@ -278,6 +278,7 @@ fn step(e: &mut Estate, op: &Op) {
                     lpar_id: None,
                     profile: Some(profile.clone()),
                     npiv_hidden: false,
+                    io_slots: Vec::new(),
                 },
             );
         }

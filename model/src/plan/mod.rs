@@ -16,6 +16,7 @@ mod dispatch;
 mod estimate;
 #[cfg(test)]
 pub(crate) mod fixture;
+pub mod migration_bound;
 mod rules;
 mod schedule;
 mod scope;

@@ -390,6 +390,7 @@ impl Scope {
             proc_pool_slots: pick(&all, &st.proc_pool_slots),
             unknown_partitions: pick(&self.partitions, &st.unknown_partitions),
             namesakes: st.namesakes.iter().filter(|n| all.contains(&n.frame)).cloned().collect(),
+            consoles: st.consoles.clone(),
         };
         Estate {
             frames: pick(&all, &e.frames),

@@ -49,6 +49,10 @@ pub(crate) const PROF: &[&str] = &[
     "primary_paging_vios_name",
     "secondary_paging_vios_name",
     "virtual_eth_adapters",
+    // Physical I/O slots, `none` or `DRC/pool/required,…` (the recorded POWER5 profiles,
+    // tests/fixtures/hmc/lssyscfg-r-prof.power5-v7.txt; IBM/ansible-power-hmc issue #23):
+    // a partition with any cannot be migrated (`powerplane_model::physical_io`).
+    "io_slots",
 ];
 
 /// `lshwres -r mem -m SYS --level lpar`: memory each partition has now, and its paging VIOS.

@@ -3,6 +3,7 @@
 //! ([`ssh::Ssh`]) or to the in-process emulator ([`transport::Local`]). An estate may span
 //! several HMCs; each frame is managed by the HMC that lists it.
 
+mod consoles;
 pub mod hscl;
 pub(crate) mod listing;
 mod observe;
@@ -13,7 +14,9 @@ mod vios_asks;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use powerplane_model::plan::migration_bound::Progress;
 
 use powerplane_model::status::LparState;
 use powerplane_model::{Action, Estate, FrameName, Op, RunsOn, ViosName};
@@ -37,9 +40,9 @@ const FRAMES_PER_BATCH: usize = 16;
 /// IBM's `viosvrcmd` man page has `[-t timeout]` in its synopsis: read as seconds, see
 /// `tests/fixtures/hmc/vios/README.md`). A VIOS that does not answer in time is unknown.
 pub(crate) const VIOS_TIMEOUT_SECS: u64 = 120;
-/// How long a migration is followed with `lslparmigr` before it is left to the next
-/// observation.
-const FOLLOW_LIMIT: Duration = Duration::from_secs(4 * 3600);
+/// The memory a migration's bound is derived from when the last observation does not know the
+/// partition's (an assumption: a large partition, so that a migration is never cut short).
+const UNKNOWN_SIZE: powerplane_model::MemoryMb = powerplane_model::MemoryMb(256 * 1024);
 
 /// An estate's HMCs.
 pub struct Hmc<T: Transport> {
@@ -54,6 +57,9 @@ pub struct Hmc<T: Transport> {
     last: std::sync::RwLock<Option<Estate>>,
     /// Each HMC's version (`lshmc -V`), once listed: what later commands may follow.
     versions: std::sync::RwLock<BTreeMap<usize, String>>,
+    /// What the last listing of the HMCs learnt of them: which manages each frame, their
+    /// versions and users, and each one's SSH key on the others ([`consoles`]).
+    consoles: std::sync::RwLock<powerplane_model::console::Consoles>,
     /// What the last observations learnt of each VIOS: its devices are asked in its first
     /// `viosvrcmd` ([`vios_asks`]).
     known: std::sync::RwLock<BTreeMap<(FrameName, ViosName), Known>>,
@@ -72,6 +78,7 @@ impl<T: Transport> Hmc<T> {
             names: Default::default(),
             last: Default::default(),
             versions: Default::default(),
+            consoles: Default::default(),
             known: Default::default(),
             nodes: None,
         }
@@ -132,10 +139,20 @@ impl<T: Transport> Hmc<T> {
         let mut out = Vec::new();
         let mut managers = BTreeMap::new();
         let cmds = [format!("lssyscfg -r sys -F {}", l::fields(l::SYS)), l::HMC_VERSION.to_owned()];
-        let answers = futures_util::future::join_all(self.hmcs.iter().map(|t| run_batch(t.as_ref(), &cmds))).await;
+        let addresses: Vec<_> = self.hmcs.iter().map(|t| t.console()).collect();
+        // Each HMC tests its key on every other one (`mkauthkeys --ip OTHER --test`).
+        let peers = consoles::peers(&addresses);
+        let answers = futures_util::future::join_all(self.hmcs.iter().enumerate().map(|(i, t)| {
+            let mut all = cmds.to_vec();
+            all.extend(peers[i].iter().map(powerplane_model::console::keys_test));
+            async move { run_batch(t.as_ref(), &all).await }
+        }))
+        .await;
+        let mut keys = Vec::new();
         for (i, (t, both)) in self.hmcs.iter().zip(answers).enumerate() {
             let mut both = both?;
             let (r, version) = (both.remove(0), both.remove(0));
+            keys.push(consoles::key_tests(t.as_ref(), &peers[i], &both));
             if let Some(v) = (version.code == 0).then(|| l::hmc_version(&version.stdout)).flatten() {
                 let mut known = self.versions.write().expect("not poisoned");
                 if known.insert(i, v.clone()).as_ref() != Some(&v) {
@@ -167,6 +184,8 @@ impl<T: Transport> Hmc<T> {
             }
             out.push((i, frames));
         }
+        let versions = self.versions.read().expect("not poisoned").clone();
+        *self.consoles.write().expect("not poisoned") = consoles::consoles(&addresses, &versions, keys, &managers);
         *self.managers.write().await = managers;
         Ok(out)
     }
@@ -220,6 +239,7 @@ impl<T: Transport> Hmc<T> {
         }
         let last = self.last.read().expect("not poisoned").clone();
         let mut e = observe::estate(all, last.as_ref());
+        e.status.consoles = self.consoles.read().expect("not poisoned").clone();
         e.adopt_names(&self.names.read().expect("not poisoned"));
         if let Some(last) = last.as_ref() {
             observe::fill_down_vios(&mut e, last);
@@ -259,15 +279,17 @@ impl<T: Transport> Hmc<T> {
             let names = &out[2 * k];
             if names.code == 0 && names.stdout.lines().any(|n| n.trim() == partition.as_str()) {
                 let migr = listing(&out[2 * k + 1].stdout, l::LPARMIGR).unwrap_or_default();
-                let state = migr
-                    .iter()
-                    .find(|r| r.get("name").map(String::as_str) == Some(partition.as_str()))
-                    .and_then(|r| r.get("migration_state").cloned())
-                    .unwrap_or_else(|| "Not Migrating".into());
+                let rec = migr.iter().find(|r| r.get("name").map(String::as_str) == Some(partition.as_str()));
+                let state =
+                    rec.and_then(|r| r.get("migration_state").cloned()).unwrap_or_else(|| "Not Migrating".into());
                 located = match state.as_str() {
                     "Not Migrating" => Located::On((*f).clone()),
                     "Migration Failed" => Located::Failed((*f).clone()),
-                    _ => Located::Migrating,
+                    // How far it got: `bytes_remaining` (IBM's `lslparmigr` man page), while it
+                    // copies.
+                    _ => Located::Migrating {
+                        remaining: rec.and_then(|r| r.get("bytes_remaining")).and_then(|b| b.parse().ok()),
+                    },
                 };
                 break;
             }
@@ -275,9 +297,48 @@ impl<T: Transport> Hmc<T> {
         Ok(located)
     }
 
+    /// The bound of `partition`'s migration, from its memory as last observed.
+    fn migration_progress(&self, partition: &powerplane_model::PartitionName) -> Progress {
+        let memory = self
+            .last
+            .read()
+            .expect("not poisoned")
+            .as_ref()
+            .and_then(|e| e.partitions.get(partition))
+            .map_or(UNKNOWN_SIZE, |p| p.spec.memory.desired_mb);
+        Progress::new(memory)
+    }
+
+    /// Waits while the migration of `partition` runs within its bound, or progresses past it
+    /// (`lslparmigr`'s bytes remaining go down); returns the timeout once it stalls past its
+    /// bound. It never ends the migration: the HMC carries it on, and the next observation sees
+    /// it in flight.
+    async fn watch(
+        &self,
+        t: &T,
+        partition: &powerplane_model::PartitionName,
+        frames: [&FrameName; 2],
+        started: tokio::time::Instant,
+    ) -> BackendError {
+        let mut progress = self.migration_progress(partition);
+        tokio::time::sleep(progress.bound()).await;
+        loop {
+            let remaining = match self.locate(t, partition, frames).await {
+                Ok(Located::Migrating { remaining }) => remaining,
+                _ => None,
+            };
+            if !progress.keep_following(started.elapsed(), remaining) {
+                tracing::warn!(%partition, elapsed_s = started.elapsed().as_secs(), bound_s = progress.bound().as_secs(), "the migration made no progress past its bound; no longer waiting for it");
+                return BackendError::Timeout(started.elapsed());
+            }
+            tokio::time::sleep(self.poll).await;
+        }
+    }
+
     /// `migrlpar -o m`: issued once; if the connection fails while it runs, or before it is
     /// known to have started, the migration is followed with `lslparmigr` until it ends, and
-    /// only its observed outcome decides.
+    /// only its observed outcome decides. It is bounded by the partition's size, and past that
+    /// bound by its progress ([`Progress`]), never by a fixed limit.
     async fn migrate(
         &self,
         t: &T,
@@ -286,7 +347,8 @@ impl<T: Transport> Hmc<T> {
         to: &FrameName,
     ) -> Result<Completion, BackendError> {
         let Op::MigratePartition { partition, .. } = &action.op else { unreachable!("called for migrations") };
-        let started = Instant::now();
+        // Tokio's clock, so that a test on virtual time follows a long migration in no time.
+        let started = tokio::time::Instant::now();
         // Idempotence: a partition already on the target (a retry after a lost connection)
         // is not moved again; one still migrating is followed.
         match self.locate(t, partition, [from, to]).await? {
@@ -297,10 +359,15 @@ impl<T: Transport> Hmc<T> {
                     suspended: None,
                 });
             }
-            Located::Migrating => return self.follow(t, partition, from, to, started).await,
+            Located::Migrating { .. } => return self.follow(t, partition, from, to, started).await,
             _ => {}
         }
-        match run_batch(t, &[action.op.command()]).await {
+        let command = [action.op.command()];
+        let issued = tokio::select! {
+            r = run_batch(t, &command) => r,
+            e = self.watch(t, partition, [from, to], started) => return Err(e),
+        };
+        match issued {
             Ok(out) if out[0].code == 0 => Ok(Completion {
                 message: out[0].stdout.trim().to_owned(),
                 duration: started.elapsed(),
@@ -320,8 +387,9 @@ impl<T: Transport> Hmc<T> {
         partition: &powerplane_model::PartitionName,
         from: &FrameName,
         to: &FrameName,
-        started: Instant,
+        started: tokio::time::Instant,
     ) -> Result<Completion, BackendError> {
+        let mut progress = self.migration_progress(partition);
         loop {
             match self.locate(t, partition, [from, to]).await {
                 Ok(Located::On(f)) if f == *to => {
@@ -344,8 +412,9 @@ impl<T: Transport> Hmc<T> {
                 Ok(Located::Nowhere) => {
                     return Err(BackendError::Internal(format!("{partition} is listed on neither {from} nor {to}")));
                 }
-                Ok(Located::Migrating) | Err(_) if started.elapsed() < FOLLOW_LIMIT => {}
-                Ok(Located::Migrating) | Err(_) => return Err(BackendError::Timeout(started.elapsed())),
+                Ok(Located::Migrating { remaining }) if progress.keep_following(started.elapsed(), remaining) => {}
+                Err(_) if progress.keep_following(started.elapsed(), None) => {}
+                Ok(Located::Migrating { .. }) | Err(_) => return Err(BackendError::Timeout(started.elapsed())),
             }
             tokio::time::sleep(self.poll).await;
         }
@@ -355,7 +424,10 @@ impl<T: Transport> Hmc<T> {
 /// Where a partition is.
 enum Located {
     On(FrameName),
-    Migrating,
+    /// Migrating, with the bytes left to copy when listed.
+    Migrating {
+        remaining: Option<u64>,
+    },
     Failed(FrameName),
     Nowhere,
 }
@@ -775,5 +847,7 @@ impl Awaited {
 
 #[cfg(test)]
 mod corpus_tests;
+#[cfg(test)]
+mod migration_tests;
 #[cfg(test)]
 mod tests;

@@ -470,6 +470,10 @@ fn frame(
                 compat_modes,
                 on_battery: false,
                 vios: hw_sorted,
+                // In the status: the HMC managing it (`Status::consoles`), each partition's
+                // slots (`PartitionStatus::io_slots`).
+                hmc: None,
+                io_slots: Vec::new(),
             },
         ),
     );
@@ -764,6 +768,7 @@ fn frame(
             lpar_id: Some(lpar_id),
             profile: None,
             npiv_hidden: true,
+            io_slots: Vec::new(),
         };
         let read = || -> Result<(PartitionSpec, PartitionStatus), ParseError> {
             let prof =
@@ -813,7 +818,14 @@ fn frame(
                 None => None,
             };
             let profile_name = prof.get("name").and_then(|p| powerplane_model::ProfileName::new(p.as_str()).ok());
-            Ok((spec, PartitionStatus { paging, migration, below_desired, profile: profile_name, ..base.clone() }))
+            // An HMC whose listing lacks the attribute (`null`) has no slots to report.
+            let io_slots =
+                powerplane_model::physical_io::parse_io_slots(prof.get("io_slots").map_or("", String::as_str))
+                    .map_err(|e| bad("profile", "io_slots", e.to_string()))?;
+            Ok((
+                spec,
+                PartitionStatus { paging, migration, below_desired, profile: profile_name, io_slots, ..base.clone() },
+            ))
         };
         let meta = Metadata { name: name.clone(), labels: Default::default() };
         found.push(match read() {

@@ -46,6 +46,15 @@ impl Endpoint {
         Ok(Endpoint { url: url.to_owned(), identity, known_hosts })
     }
 
+    /// The HMC as the other HMCs reach it (the address's host: what `migrlpar --ip` names) and
+    /// the user powerplane works as on it; `None` for a host that is no valid HMC address.
+    pub fn console(&self) -> Option<(powerplane_model::HmcAddress, Option<powerplane_model::HmcUser>)> {
+        let rest = self.url.strip_prefix("ssh://").unwrap_or(&self.url);
+        let user = rest.split_once('@').and_then(|(u, _)| powerplane_model::HmcUser::new(u).ok());
+        let host = powerplane_model::HmcAddress::new(self.host_port().0).ok()?;
+        Some((host, user))
+    }
+
     /// The host and port of the address (22 when it names none; an IPv6 address in brackets
     /// without them).
     pub fn host_port(&self) -> (String, u16) {
@@ -208,6 +217,10 @@ impl Transport for Ssh {
 
     fn describe(&self) -> String {
         self.endpoint.url.clone()
+    }
+
+    fn console(&self) -> Option<(powerplane_model::HmcAddress, Option<powerplane_model::HmcUser>)> {
+        self.endpoint.console()
     }
 
     fn sessions(&self) -> usize {

@@ -20,6 +20,11 @@ pub trait Transport: Send + Sync + 'static {
     fn sessions(&self) -> usize {
         1
     }
+    /// The HMC as the other HMCs of the estate reach it (`migrlpar --ip`, `mkauthkeys --ip`)
+    /// and the user powerplane works as on it; `None` when it cannot say.
+    fn console(&self) -> Option<(powerplane_model::HmcAddress, Option<powerplane_model::HmcUser>)> {
+        None
+    }
 }
 
 /// The emulated HMC in this process: the simulator behind an [`HmcShell`].
@@ -35,6 +40,10 @@ impl Transport for Local {
     fn sessions(&self) -> usize {
         // In process a session costs nothing: every VIOS is asked at once.
         usize::MAX
+    }
+    fn console(&self) -> Option<(powerplane_model::HmcAddress, Option<powerplane_model::HmcUser>)> {
+        let user = powerplane_model::HmcUser::new(crate::backend::sim::consoles::DEFAULT_USER).ok();
+        self.0.console().map(|c| (c.clone(), user))
     }
 }
 

@@ -82,6 +82,7 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
         events: Default::default(),
         next_event: 0,
         events_saved: 0,
+        consoles: super::consoles::from_inventory(inv.hardware.values().map(|h| &h.spec)),
     };
     let ix = inv.index();
     for (name, hw) in &inv.hardware {

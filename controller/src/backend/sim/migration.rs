@@ -8,7 +8,8 @@
 
 use std::time::Duration;
 
-use powerplane_model::action::{MspPair, RedundantPgVios};
+use powerplane_model::action::{Mpio, MspPair, RedundantPgVios};
+use powerplane_model::console::RemoteHmc;
 use powerplane_model::manifest::{CompatMode, MemoryMode, Redundancy, ReservePolicy, StorageVia};
 use powerplane_model::status::{FrameState, LparState};
 use powerplane_model::{FrameName, PartitionName, ViosName};
@@ -100,15 +101,43 @@ fn choose_msps(
     Ok(MspPair { source: pick(from, asked.map(|m| &m.source))?, dest: pick(to, asked.map(|m| &m.dest))? })
 }
 
+/// What a `migrlpar -o v|m` asks beyond the partition and the frames.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Asked<'a> {
+    /// `--redundantvios` / `--redundantpgvios`.
+    pub redundant: Option<RedundantPgVios>,
+    /// `-i "source_msp_name=…,dest_msp_name=…"`.
+    pub msp: Option<&'a MspPair>,
+    /// `--ip`/`-u`.
+    pub remote: Option<&'a RemoteHmc>,
+    /// `--mpio`.
+    pub mpio: Option<Mpio>,
+}
+
+impl<'a> Asked<'a> {
+    /// What a migration or validation op asks.
+    pub(crate) fn of(op: &'a powerplane_model::Op) -> Self {
+        match op {
+            powerplane_model::Op::ValidateMigration { redundant, msp, remote, mpio, .. }
+            | powerplane_model::Op::MigratePartition { redundant, msp, remote, mpio, .. } => {
+                Asked { redundant: *redundant, msp: msp.as_ref(), remote: remote.as_ref(), mpio: *mpio }
+            }
+            _ => Asked::default(),
+        }
+    }
+}
+
 /// `migrlpar -o v`: every check, all failures reported together like the HMC's "Errors:" list.
 pub(crate) fn validate(
     s: &SimState,
     name: &PartitionName,
     from: &FrameName,
     to: &FrameName,
-    redundant: Option<RedundantPgVios>,
-    msp: Option<&MspPair>,
+    asked: Asked<'_>,
 ) -> Result<Validated, BackendError> {
+    let Asked { redundant, msp, remote, mpio } = asked;
+    // The HMC managing the source reaches the destination's (`--ip`), with its keys.
+    super::consoles::check_remote(s, from, to, remote)?;
     let src = s.frame(from)?;
     if src.vios.contains_key(name.as_str()) {
         return Err(BackendError::refused_plain(format!(
@@ -217,6 +246,35 @@ pub(crate) fn validate(
             ));
         }
     }
+    // seeds: lpm-js22-walkthrough.txt, lines 31 and 48 (no physical adapters); no public source
+    // records the HSCL code the HMC prints, so the refusal has none
+    // (tests/fixtures/hmc/README.md, "Migrations").
+    let slots: Vec<String> =
+        src.hw.io_slots.iter().filter(|a| &a.partition == name).map(|a| a.slot().to_string()).collect();
+    if !slots.is_empty() {
+        errors.push(format!(
+            "The partition {name} has physical I/O slots assigned ({}). A partition with physical adapters cannot be migrated: remove them from the partition and its profile.",
+            slots.join(", ")
+        ));
+    }
+    // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 1741-1782: a
+    // partition whose disks go through both VIOS of the source (MPIO) needs two VIOS on the
+    // destination that can host them, unless `--mpio 2` lets it go through one.
+    let serving = |f: &super::state::SimFrame, lun: &powerplane_model::Lun| {
+        f.hw.vios
+            .iter()
+            .filter(|v| sea::running(f, &v.name))
+            .filter(|v| v.disks.iter().any(|d| &d.lun == lun && d.reserve_policy == ReservePolicy::NoReserve))
+            .count()
+    };
+    let mpio_lost = p
+        .spec
+        .storage
+        .iter()
+        .any(|st| st.via == StorageVia::Vscsi && serving(src, &st.lun) >= 2 && serving(dst, &st.lun) == 1);
+    if mpio_lost && mpio != Some(Mpio::IfPossible) {
+        errors.push(HSCLA340.to_owned());
+    }
     for (i, st) in p.spec.storage.iter().enumerate() {
         let ok = dst.hw.vios.iter().any(|v| {
             sea::running(dst, &v.name)
@@ -250,6 +308,9 @@ pub(crate) fn validate(
     };
     Ok(Validated { active, paging: assignment, duration, suspend, msp })
 }
+
+/// HSCLA340 as the seed prints it (powervm-quickstart..., lines 1746-1753).
+const HSCLA340: &str = "HSCLA340 The HMC may not be able to replicate the source multipath I/O configuration for the migrating partition's virtual I/O adapters on the destination. This means one or both of the following: (1) Client adapters that are assigned to different source VIOS hosts may be assigned to a single VIOS host on the destination; (2) Client adapters that are assigned to a single source VIOS host may be assigned to different VIOS hosts on the destination. You can review the complete list of HMC-chosen mappings by issuing the command to list the virtual I/O mappings for the migrating partition.";
 
 /// Starts a validated migration at virtual `now_ms`: the partition shows "Migrating -
 /// Running" on both frames and a shell on the target holds its resources and paging device.

@@ -6,6 +6,7 @@
 mod capacity;
 mod clock;
 mod cluster;
+pub(crate) mod consoles;
 mod events;
 mod fault;
 pub mod hmc_shell;
@@ -351,6 +352,17 @@ impl Simulator {
         .await
     }
 
+    /// `mkauthkeys -g --ip TO -u USER` run on the HMC `on`: its SSH key is authorized on `to`
+    /// for `user`, so that it may migrate partitions to `to`'s frames ([`consoles`]).
+    pub async fn authorize_keys(
+        &self,
+        on: &powerplane_model::HmcAddress,
+        to: &powerplane_model::HmcAddress,
+        user: &powerplane_model::HmcUser,
+    ) -> Result<(), BackendError> {
+        self.change(&[], |s| consoles::authorize(s, on, to, user).map(drop)).await
+    }
+
     /// Fault: the next action of `kind` hangs until it times out.
     pub async fn hang_next(&self, kind: ActionKind) -> Result<(), BackendError> {
         self.change(&[], |s| {
@@ -498,13 +510,12 @@ impl Simulator {
         name: &PartitionName,
         from: &FrameName,
         to: &FrameName,
-        redundant: Option<powerplane_model::action::RedundantPgVios>,
-        msp: Option<&powerplane_model::action::MspPair>,
+        asked: migration::Asked<'_>,
         midway: bool,
     ) -> Result<Completion, BackendError> {
         let (v, mut until) = self
             .change(&[from, to], |s| {
-                let v = migration::validate(s, name, from, to, redundant, msp)?;
+                let v = migration::validate(s, name, from, to, asked)?;
                 let until = migration::begin(s, name, from, to, &v, s.now_ms, midway);
                 Ok((v, until))
             })
@@ -636,8 +647,8 @@ impl Simulator {
             Op::StopPartition { frame, partition: p } => (partition::stop(s.frame_mut(frame)?, p)?, typical),
             Op::DeletePartition { frame, partition: p } => (partition::delete(s.frame_mut(frame)?, p)?, typical),
             Op::SwitchPagingVios { frame, partition: p } => (paging::switch(s.frame_mut(frame)?, p)?, typical),
-            Op::ValidateMigration { partition: p, from, to, redundant, msp } => {
-                let v = migration::validate(s, p, from, to, *redundant, msp.as_ref())?;
+            Op::ValidateMigration { partition: p, from, to, .. } => {
+                let v = migration::validate(s, p, from, to, migration::Asked::of(op))?;
                 (format!("{p} might be migrated from {from} to {to} (about {}s)", v.duration.as_secs()), typical)
             }
             Op::RecoverMigration { frame, partition: p, .. } => (migration::recover(s, p, frame)?, typical),
@@ -738,8 +749,8 @@ impl Hypervisor for Simulator {
             Some(Injected::Midway) => midway = true,
             None => {}
         }
-        if let Op::MigratePartition { partition, from, to, redundant, msp } = &action.op {
-            return self.migrate(partition, from, to, *redundant, msp.as_ref(), midway).await;
+        if let Op::MigratePartition { partition, from, to, .. } = &action.op {
+            return self.migrate(partition, from, to, migration::Asked::of(&action.op), midway).await;
         }
         // A cluster node is reached by its name, wherever it runs: the frame a plan gave it (the
         // migration's target for a restore) is not where it is when that migration failed.

@@ -34,6 +34,10 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
         );
         let mut hw = f.hw.clone();
         hw.vios.sort_by(|a, b| a.name.cmp(&b.name));
+        // What an HMC reports of them is in the status (its HMC, each partition's slots), as
+        // the HMC backend has it.
+        hw.hmc = None;
+        hw.io_slots.clear();
         e.hardware.insert(fname.clone(), Object::new(Metadata { name: fname.clone(), labels: f.labels.clone() }, hw));
         status.frames.insert(fname.clone(), f.state.clone());
         status.migration_limits.insert(fname.clone(), migration_limits(s, f));
@@ -167,6 +171,7 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
                     lpar_id: ids.get(pname.as_str()).copied(),
                     profile: Some(p.profiles.current.clone()),
                     npiv_hidden: false,
+                    io_slots: f.hw.io_slots.iter().filter(|a| &a.partition == pname).map(|a| a.slot()).collect(),
                 },
             );
             if let Some(n) = &p.node {
@@ -190,6 +195,8 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
         }
     }
     status.nodes_observed = true;
+    // The HMCs are the estate's, whichever frames were asked for.
+    status.consoles = super::consoles::status(s);
     e.status = status;
     e
 }

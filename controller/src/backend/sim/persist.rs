@@ -80,6 +80,9 @@ struct Meta {
     /// The number of the last error-log entry logged.
     #[serde(default)]
     next_event: u64,
+    /// The HMCs the simulator models.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    consoles: BTreeMap<powerplane_model::HmcAddress, super::consoles::SimConsole>,
 }
 
 /// The saved virtual time and its pace, for [`super::clock::resumed_at`].
@@ -157,6 +160,7 @@ pub(crate) fn load_with_clock(dir: &StateDir) -> Result<Option<(SimState, SavedC
         events,
         next_event: meta.next_event,
         events_saved: meta.next_event,
+        consoles: meta.consoles,
     };
     state.index_migrations();
     Ok(Some((state, clock, legacy)))
@@ -197,6 +201,7 @@ fn meta(s: &SimState, clock: super::Clock) -> Meta {
         faults: s.faults.clone(),
         settings: s.settings.clone(),
         next_event: s.next_event,
+        consoles: s.consoles.clone(),
     }
 }
 

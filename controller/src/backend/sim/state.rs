@@ -46,6 +46,10 @@ pub struct SimState {
     /// The number of the last entry the store has.
     #[serde(skip)]
     pub(crate) events_saved: u64,
+    /// The HMCs the inventory names (`FrameHardware.spec.hmc`), by address: empty when it names
+    /// none (one HMC manages every frame).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub consoles: BTreeMap<powerplane_model::HmcAddress, super::consoles::SimConsole>,
 }
 
 /// Tunables of the simulation.

@@ -613,11 +613,29 @@ async fn a_partition_without_a_running_paging_vios_goes_to_error() {
 }
 
 fn migrate(name: &str, from: &str, to: &str, redundant: RedundantPgVios) -> Op {
-    Op::MigratePartition { partition: p(name), from: f(from), to: f(to), redundant: Some(redundant), msp: None }
+    Op::MigratePartition {
+        partition: p(name),
+        from: f(from),
+        to: f(to),
+        redundant: Some(redundant),
+        msp: None,
+        remote: None,
+        mpio: None,
+        spelling: Default::default(),
+    }
 }
 
 fn validate(name: &str, from: &str, to: &str, redundant: RedundantPgVios) -> Op {
-    Op::ValidateMigration { partition: p(name), from: f(from), to: f(to), redundant: Some(redundant), msp: None }
+    Op::ValidateMigration {
+        partition: p(name),
+        from: f(from),
+        to: f(to),
+        redundant: Some(redundant),
+        msp: None,
+        remote: None,
+        mpio: None,
+        spelling: Default::default(),
+    }
 }
 
 // seeds: lpm-js22-walkthrough.txt: bxaix85 (4 GB) moves from the blade in slot 13 to slot 14,
@@ -753,13 +771,18 @@ async fn ams_lpm_honours_redundantpgvios_and_frees_the_source_device() {
         size_mb: MemoryMb(8192),
         reserve_policy: Default::default(),
     });
-    // lpar_6_sotchax11's rootvg, zoned to p72 too.
-    vio.disks.push(powerplane_model::manifest::DiskSpec {
+    // lpar_6_sotchax11's rootvg, zoned to p72 too, through both VIOS as on its source (else
+    // the HMC could not replicate its multipath I/O: HSCLA340).
+    let rootvg = powerplane_model::manifest::DiskSpec {
         name: d("hdisk6"),
         lun: powerplane_model::Lun::new("6005076801203E85-L1C").unwrap(),
         size_mb: MemoryMb(30720),
         reserve_policy: powerplane_model::manifest::ReservePolicy::NoReserve,
-    });
+    };
+    vio.disks.push(rootvg.clone());
+    for x in snap.frames.get_mut(&f("p72")).unwrap().hw.vios.iter_mut().filter(|x| x.name.as_str() == "p72vio2") {
+        x.disks.push(rootvg.clone());
+    }
     let sim = Simulator::new(snap, None, Clock::default());
     run(&sim, Op::AddPagingDevice { frame: f("p72"), vios: v("p72vio1"), device: d("hdisk5") }).await.unwrap();
     run(
@@ -1152,8 +1175,8 @@ async fn without_real_waits_a_reopened_simulator_finishes_what_was_in_flight() {
     let mut inv = powerplane_model::load_inventory(&[SourceFile::new("i.yaml", LAB_INVENTORY)]).unwrap();
     inv.partitions.retain(|n, _| n.as_str() == "bxaix85");
     let mut state = realise(inv, 7).unwrap();
-    let v =
-        super::migration::validate(&state, &p("bxaix85"), &f("js22_slot13"), &f("js22_slot14"), None, None).unwrap();
+    let v = super::migration::validate(&state, &p("bxaix85"), &f("js22_slot13"), &f("js22_slot14"), Default::default())
+        .unwrap();
     super::migration::begin(&mut state, &p("bxaix85"), &f("js22_slot13"), &f("js22_slot14"), &v, 0, false);
     super::persist::save(&store, &state).unwrap();
     drop(store);
@@ -1188,7 +1211,8 @@ async fn a_migration_that_fails_midway_waits_for_recovery() {
     tokio::time::sleep(Duration::from_secs(3600)).await;
     assert!(observe(&sim).await.status.partitions[&p("bxaix85")].migration.is_some());
     // Recovery: back on the source, running, the shell gone.
-    let recover = Op::RecoverMigration { frame: f("js22_slot13"), partition: p("bxaix85"), to: f("js22_slot14") };
+    let recover =
+        Op::RecoverMigration { frame: f("js22_slot13"), partition: p("bxaix85"), to: f("js22_slot14"), remote: None };
     assert_eq!(recover.command(), "migrlpar -o r -m js22_slot13 -p bxaix85");
     run(&sim, recover.clone()).await.unwrap();
     let st = observe(&sim).await.status.partitions[&p("bxaix85")].clone();
@@ -1462,6 +1486,9 @@ async fn active_migrations_need_mover_service_partitions_and_lslparmigr_shows_th
         to: slot14.clone(),
         redundant: None,
         msp: Some(powerplane_model::action::MspPair { source: v("bvio82"), dest: v("bvio99") }),
+        remote: None,
+        mpio: None,
+        spelling: Default::default(),
     };
     let e = refused(&sim, wrong).await;
     assert!(e.contains("HSCLA297") && e.contains("(MSP) bvio99") && e.contains("are bvio83"), "{e}");

@@ -31,7 +31,14 @@ impl Planner<'_, '_> {
     pub(super) fn migrate(&mut self, p: &Existing<'_>, chain: &mut Chain) -> bool {
         let (current, target) = (&p.current, &p.target);
         let why = self.migration_reason(p.desired, current);
-        let redundant = match self.redundancy(p.object, p.desired, target) {
+        if let Some(e) = self.unmovable(p.object, p.name, current, target) {
+            self.errors.push(e);
+            return false;
+        }
+        // A held move never gets here (`move_blocked`): the keys are authorized or not known.
+        let remote = self.remote_hmc(current, target).ok().flatten();
+        let spelling = self.redundancy_spelling(current);
+        let redundant = match self.redundancy(p.object, p.desired, current, target) {
             Ok(r) => r,
             Err(e) => {
                 self.errors.push(e);
@@ -60,13 +67,25 @@ impl Planner<'_, '_> {
                 to: target.clone(),
                 redundant,
                 msp: msp.clone(),
+                remote: remote.clone(),
+                mpio: None,
+                spelling,
             },
             format!("{}: {why}; validate the move to {target} first", p.object),
             deps,
             Phase::Move,
         );
         let m = self.push(
-            Op::MigratePartition { partition: name.clone(), from: current.clone(), to: target.clone(), redundant, msp },
+            Op::MigratePartition {
+                partition: name.clone(),
+                from: current.clone(),
+                to: target.clone(),
+                redundant,
+                msp,
+                remote,
+                mpio: None,
+                spelling,
+            },
             format!("{}: {why}", p.object),
             vec![v],
             Phase::Move,
@@ -118,6 +137,13 @@ impl Planner<'_, '_> {
         }
         if let Some(why) = self.peer_migrating(name) {
             return Some(why);
+        }
+        // The HMCs' keys (`cross_hmc`): the source frame's HMC must be authorized on the
+        // target's.
+        if let Some(current) = self.observed.status.partitions.get(name).map(|s| &s.frame)
+            && let Err(e) = self.remote_hmc(current, target)
+        {
+            return Some(e.to_string());
         }
         let st = self.observed.status.partitions.get(name)?;
         // seeds: powervm-quickstart..., HSCLA257 "The migrating partition is not ready for
@@ -229,6 +255,7 @@ impl Planner<'_, '_> {
         &mut self,
         object: &str,
         dp: &Partition,
+        source: &FrameName,
         target: &FrameName,
     ) -> Result<Option<RedundantPgVios>, String> {
         if dp.spec.memory.mode != MemoryMode::Shared {
@@ -245,7 +272,8 @@ impl Planner<'_, '_> {
             (Redundancy::Preferred, true) => Ok(Some(RedundantPgVios::IfPossible)),
             (Redundancy::Preferred, false) => {
                 self.warnings.push(format!(
-                    "{object} prefers redundant paging, but on {target} {why}: it is migrated non-redundant (--redundantpgvios 0) and has no paging VIOS failover there"
+                    "{object} prefers redundant paging, but on {target} {why}: it is migrated non-redundant ({} 0) and has no paging VIOS failover there",
+                    self.redundancy_spelling(source).flag()
                 ));
                 Ok(Some(RedundantPgVios::NonRedundant))
             }

@@ -12,6 +12,7 @@
 //! | trunks appended to a running SEA: DLPAR, cfgdev, profile saved, `virt_adapters` primary first | [`sea_trunk_additions`] |
 //! | partitions: create, stop, resize (DLPAR), start, and in-flight work | [`partitions`] |
 //! | migration: validate before migrate, paging redundancy on the target, runtime holds | [`migration`] |
+//! | migration across HMCs (`--ip`, keys), the HMC's option spelling, what cannot move (physical I/O, HSCLA340) | [`cross_hmc`] |
 //! | cluster members: heartbeat timeouts raised and restored, one at a time, hooks | [`cluster_migration`] |
 //! | paging failback to the primary paging VIOS | [`paging_failback`] |
 //! | partitions that require redundant paging activate first | [`required_paging_first`] |
@@ -21,6 +22,7 @@
 //! | a shared processor pool no manifest describes: reported, unconfigured only with prune, after its partitions | [`proc_pool_removal`] |
 
 mod cluster_migration;
+mod cross_hmc;
 mod frame_maintenance;
 mod mem_pools;
 mod migration;

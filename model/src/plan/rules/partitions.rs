@@ -159,7 +159,12 @@ impl Planner<'_, '_> {
             // (DESIGN §9: "`-o r` recovers a failed migration".)
             Some(m) if m.state == MigrationState::Failed => {
                 let i = self.push(
-                    Op::RecoverMigration { frame: current.clone(), partition: name.clone(), to: m.to.clone() },
+                    Op::RecoverMigration {
+                        frame: current.clone(),
+                        partition: name.clone(),
+                        to: m.to.clone(),
+                        remote: self.remote_hmc(current, &m.to).ok().flatten(),
+                    },
                     format!(
                         "{object}: its migration from {current} to {} failed part-way; recover it (back on {current}) before anything else",
                         m.to

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use powerplane_model::action::{ChangeMethod, MspPair, PartitionChange, RedundantPgVios};
+use powerplane_model::action::{ChangeMethod, PartitionChange};
 use powerplane_model::manifest::{NetworkSpec, PartitionSpec, Placement, RunState, TrunkSpec};
 use powerplane_model::status::SeaHaMode;
 use powerplane_model::{
@@ -55,6 +55,11 @@ impl<'a> Opts<'a> {
     /// The value of option `k`, which the command needs.
     pub(crate) fn need(&self, k: &str) -> Result<&'a str, String> {
         self.get(k).ok_or_else(|| format!("{}: the {k} parameter is required", self.cmd))
+    }
+
+    /// Every option given, with a value or not.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.values.keys().copied().chain(self.flags.iter().copied())
     }
 
     /// Whether flag `f` is given.
@@ -183,8 +188,13 @@ fn vios_command(f: &SimFrame, frame: FrameName, vios: ViosName, words: &[String]
     }
 }
 
-/// Reads one changing command into the operation it carries out.
-pub(crate) fn parse(s: &SimState, words: &[String]) -> Result<Op, String> {
+/// Reads one changing command into the operation it carries out, as an HMC at `version` takes
+/// it (`migrlpar`'s options differ by version: [`super::migrlpar`]).
+pub(crate) fn parse_for(
+    s: &SimState,
+    words: &[String],
+    version: &powerplane_model::console::HmcVersion,
+) -> Result<Op, String> {
     let o = Opts::parse(words)?;
     let is_vios = |f: &SimFrame, n: &str| f.hw.vios.iter().any(|h| h.name.as_str() == n);
     match o.cmd {
@@ -272,46 +282,7 @@ pub(crate) fn parse(s: &SimState, words: &[String]) -> Result<Op, String> {
             Ok(Op::UpdatePartition { frame: m, partition: lpar, profile, change })
         }
         "chhwres" => chhwres(s, &o),
-        "migrlpar" => {
-            let p: PartitionName = name("partition", o.need("-p")?)?;
-            let from: FrameName = name("managed system", o.need("-m")?)?;
-            let op = o.need("-o")?;
-            if op == "r" {
-                let to = s
-                    .frames
-                    .get(&from)
-                    .and_then(|f| f.partitions.get(&p))
-                    .and_then(|sp| match &sp.migration {
-                        Some(super::super::state::Migration::Outbound(o)) => Some(o.to.clone()),
-                        _ => None,
-                    })
-                    .unwrap_or_else(|| from.clone());
-                return Ok(Op::RecoverMigration { frame: from, partition: p, to });
-            }
-            let to: FrameName = name("managed system", o.need("-t")?)?;
-            let redundant = match o.get("--redundantpgvios") {
-                None => None,
-                Some("0") => Some(RedundantPgVios::NonRedundant),
-                Some("1") => Some(RedundantPgVios::Required),
-                Some("2") => Some(RedundantPgVios::IfPossible),
-                Some(v) => return Err(format!("The value \"{v}\" for --redundantpgvios is not valid.")),
-            };
-            let msp = match o.get("-i") {
-                None => None,
-                Some(i) => {
-                    let a = attrs(i)?;
-                    match (a.get("source_msp_name"), a.get("dest_msp_name")) {
-                        (Some(src), Some(dst)) => Some(MspPair { source: name("MSP", src)?, dest: name("MSP", dst)? }),
-                        _ => return Err("migrlpar: -i needs source_msp_name and dest_msp_name".into()),
-                    }
-                }
-            };
-            match op {
-                "v" => Ok(Op::ValidateMigration { partition: p, from, to, redundant, msp }),
-                "m" => Ok(Op::MigratePartition { partition: p, from, to, redundant, msp }),
-                _ => Err(format!("migrlpar: the operation {op} is not supported here")),
-            }
-        }
+        "migrlpar" => super::migrlpar::parse(s, &o, version),
         other => Err(format!("{other}: not a changing command")),
     }
 }

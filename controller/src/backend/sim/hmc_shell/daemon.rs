@@ -25,6 +25,9 @@ struct Request {
     script: String,
     #[serde(default)]
     frames: Vec<FrameName>,
+    /// The simulator's HMC this session is (`sim hmc-shell --console`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    console: Option<powerplane_model::HmcAddress>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -71,8 +74,15 @@ async fn session(sim: Simulator, rmc_latency: std::time::Duration, stream: UnixS
     let mut line = String::new();
     BufReader::new(read).read_line(&mut line).await?;
     let req: Request = serde_json::from_str(&line).map_err(std::io::Error::other)?;
-    let managed: Option<BTreeSet<FrameName>> = (!req.frames.is_empty()).then(|| req.frames.into_iter().collect());
-    let out = HmcShell::new(sim, managed).with_rmc_latency(rmc_latency).run(&req.script).await;
+    let shell = match req.console {
+        Some(c) => HmcShell::for_console(sim, c).await,
+        None => {
+            let managed: Option<BTreeSet<FrameName>> =
+                (!req.frames.is_empty()).then(|| req.frames.into_iter().collect());
+            HmcShell::new(sim, managed)
+        }
+    };
+    let out = shell.with_rmc_latency(rmc_latency).run(&req.script).await;
     let mut text = serde_json::to_string(&Response { stdout: out.stdout, stderr: out.stderr, code: out.code })
         .map_err(std::io::Error::other)?;
     text.push('\n');
@@ -81,11 +91,16 @@ async fn session(sim: Simulator, rmc_latency: std::time::Duration, stream: UnixS
 }
 
 /// Runs `script` through the daemon serving `state_dir`; `None` when none runs there.
-pub async fn forward(state_dir: &Path, script: &str, frames: &[FrameName]) -> std::io::Result<Option<ShellOutput>> {
+pub async fn forward(
+    state_dir: &Path,
+    script: &str,
+    frames: &[FrameName],
+    console: Option<&powerplane_model::HmcAddress>,
+) -> std::io::Result<Option<ShellOutput>> {
     let Ok(stream) = UnixStream::connect(socket(state_dir)).await else { return Ok(None) };
     let (read, mut write) = stream.into_split();
-    let mut req = serde_json::to_string(&Request { script: script.to_owned(), frames: frames.to_vec() })
-        .map_err(std::io::Error::other)?;
+    let request = Request { script: script.to_owned(), frames: frames.to_vec(), console: console.cloned() };
+    let mut req = serde_json::to_string(&request).map_err(std::io::Error::other)?;
     req.push('\n');
     write.write_all(req.as_bytes()).await?;
     let mut line = String::new();

@@ -3,12 +3,13 @@
 //! or an attribute the HMC does not have is refused with the HMC's message. A new action kind
 //! does not compile here until it has a generator ([`op_of`] matches every kind).
 
-use powerplane_model::action::{ChangeMethod, MspPair, PartitionChange, RedundantPgVios};
+use powerplane_model::action::{ChangeMethod, Mpio, MspPair, PartitionChange, RedundantPgVios};
+use powerplane_model::console::{RedundancyOption, RemoteHmc};
 use powerplane_model::manifest::{PartitionSpec, TrunkSpec};
 use powerplane_model::status::SeaHaMode;
 use powerplane_model::{
-    ActionKind, DeviceName, FrameName, MemoryMb, Op, PartitionName, ProcPoolId, ProcPoolName, ProcUnits, ProfileName,
-    RunsOn, ViosName, VlanId,
+    ActionKind, DeviceName, FrameName, HmcAddress, HmcUser, MemoryMb, Op, PartitionName, ProcPoolId, ProcPoolName,
+    ProcUnits, ProfileName, RunsOn, ViosName, VlanId,
 };
 use proptest::prelude::*;
 use proptest::strategy::BoxedStrategy;
@@ -67,6 +68,22 @@ fn redundant() -> impl Strategy<Value = Option<RedundantPgVios>> {
 }
 fn msp() -> impl Strategy<Value = Option<MspPair>> {
     proptest::option::of((vios(), vios()).prop_map(|(source, dest)| MspPair { source, dest }))
+}
+/// `--ip HMC [-u USER]`: another HMC's frame.
+fn remote() -> impl Strategy<Value = Option<RemoteHmc>> {
+    proptest::option::of(
+        (r"(10\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|hmc[0-9]{1,2}\.example\.com)", proptest::option::of("[a-z]{3,8}"))
+            .prop_map(|(ip, user)| RemoteHmc {
+                ip: HmcAddress::new(ip).unwrap(),
+                user: user.map(|u| HmcUser::new(u).unwrap()),
+            }),
+    )
+}
+fn mpio() -> impl Strategy<Value = Option<Mpio>> {
+    proptest::option::of(prop_oneof![Just(Mpio::Required), Just(Mpio::IfPossible)])
+}
+fn spelling() -> impl Strategy<Value = RedundancyOption> {
+    prop_oneof![Just(RedundancyOption::PgVios), Just(RedundancyOption::Vios)]
 }
 fn ha_mode() -> impl Strategy<Value = SeaHaMode> {
     prop_oneof![Just(SeaHaMode::Auto), Just(SeaHaMode::Sharing), Just(SeaHaMode::Standby), Just(SeaHaMode::Disabled)]
@@ -236,26 +253,32 @@ fn op_of(kind: ActionKind) -> Option<BoxedStrategy<Op>> {
         K::SwitchPagingVios => {
             (frame(), partition()).prop_map(|(frame, partition)| Op::SwitchPagingVios { frame, partition }).boxed()
         }
-        K::ValidateMigration => (partition(), frame(), frame(), redundant(), msp())
-            .prop_map(|(partition, from, to, redundant, msp)| Op::ValidateMigration {
+        K::ValidateMigration => (partition(), frame(), frame(), redundant(), msp(), remote(), mpio(), spelling())
+            .prop_map(|(partition, from, to, redundant, msp, remote, mpio, spelling)| Op::ValidateMigration {
                 partition,
                 from,
                 to,
                 redundant,
                 msp,
+                remote,
+                mpio,
+                spelling,
             })
             .boxed(),
-        K::MigratePartition => (partition(), frame(), frame(), redundant(), msp())
-            .prop_map(|(partition, from, to, redundant, msp)| Op::MigratePartition {
+        K::MigratePartition => (partition(), frame(), frame(), redundant(), msp(), remote(), mpio(), spelling())
+            .prop_map(|(partition, from, to, redundant, msp, remote, mpio, spelling)| Op::MigratePartition {
                 partition,
                 from,
                 to,
                 redundant,
                 msp,
+                remote,
+                mpio,
+                spelling,
             })
             .boxed(),
-        K::RecoverMigration => (frame(), partition(), frame())
-            .prop_map(|(frame, partition, to)| Op::RecoverMigration { frame, partition, to })
+        K::RecoverMigration => (frame(), partition(), frame(), remote())
+            .prop_map(|(frame, partition, to, remote)| Op::RecoverMigration { frame, partition, to, remote })
             .boxed(),
         K::RaisePeerInactive
         | K::RestorePeerInactive

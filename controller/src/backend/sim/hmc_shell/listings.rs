@@ -144,6 +144,8 @@ pub(crate) fn prof(f: &SimFrame) -> Vec<Row> {
             ("primary_paging_vios_name", "none".to_owned()),
             ("secondary_paging_vios_name", "none".to_owned()),
             ("virtual_eth_adapters", if saved.is_empty() { "none".to_owned() } else { saved.join(",") }),
+            // The simulator models no physical slots of a VIOS.
+            ("io_slots", "none".to_owned()),
         ]);
     }
     for (name, p) in f.partitions.iter().filter(|(_, p)| !p.is_shell()) {
@@ -189,6 +191,11 @@ pub(crate) fn prof(f: &SimFrame) -> Vec<Row> {
             ("primary_paging_vios_name", or_none(paging.map(|p| &p.primary))),
             ("secondary_paging_vios_name", or_none(paging.and_then(|p| p.secondary.as_ref()))),
             ("virtual_eth_adapters", if eth.is_empty() { "none".to_owned() } else { eth.join(",") }),
+            // `io_slots=none` or `DRC/pool/required,…` (tests/fixtures/hmc/lssyscfg-r-prof.power5-v7.txt).
+            ("io_slots", {
+                let slots: Vec<_> = f.hw.io_slots.iter().filter(|a| &a.partition == name).map(|a| a.slot()).collect();
+                powerplane_model::physical_io::render_io_slots(&slots)
+            }),
         ]);
     }
     // A partition's or VIOS's other profiles (an inventory's have `backup`), listed after the

@@ -10,6 +10,8 @@
 mod commands;
 pub mod daemon;
 pub(crate) mod listings;
+mod migrlpar;
+mod mkauthkeys;
 mod syntax;
 
 use std::collections::BTreeSet;
@@ -46,6 +48,7 @@ pub const COMMANDS: &[&str] = &[
     "migrlpar",
     "viosvrcmd",
     "lshmc",
+    "mkauthkeys",
     "echo",
 ];
 
@@ -57,11 +60,14 @@ const NOTHING_MAPPED: i32 = 10;
 /// Exit status of a command the restricted shell does not have (bash's).
 const NOT_FOUND: i32 = 127;
 
-/// The emulated HMC: a simulator, and the frames this HMC manages (all when `None`).
+/// The emulated HMC: a simulator, and the frames this HMC manages (all when `None`); with a
+/// console address, it is that HMC of the simulator's inventory (its frames, its version, its
+/// SSH keys on the others).
 pub struct HmcShell {
     sim: Simulator,
     managed: Option<BTreeSet<FrameName>>,
     rmc_latency: std::time::Duration,
+    console: Option<powerplane_model::HmcAddress>,
 }
 
 /// What one `viosvrcmd` costs by default: the RMC round trip from the HMC to the VIOS and the
@@ -74,7 +80,29 @@ pub const DEFAULT_RMC_LATENCY_SECS: f64 = 1.0;
 impl HmcShell {
     /// An HMC over `sim` managing `managed` (every frame when `None`).
     pub fn new(sim: Simulator, managed: Option<BTreeSet<FrameName>>) -> Self {
-        HmcShell { sim, managed, rmc_latency: std::time::Duration::ZERO }
+        HmcShell { sim, managed, rmc_latency: std::time::Duration::ZERO, console: None }
+    }
+
+    /// The HMC at `address` of the simulator's inventory (`FrameHardware.spec.hmc`): it manages
+    /// the frames the inventory gives it, answers `lshmc -V` with its version, and runs
+    /// `mkauthkeys` as itself. An address the inventory does not name manages no frame.
+    pub async fn for_console(sim: Simulator, address: powerplane_model::HmcAddress) -> Self {
+        let managed = sim
+            .read(|s| s.frames.keys().filter(|f| super::consoles::manager(s, f) == Some(&address)).cloned().collect())
+            .await;
+        HmcShell { sim, managed: Some(managed), rmc_latency: std::time::Duration::ZERO, console: Some(address) }
+    }
+
+    /// The address of the simulator's HMC this shell is, if it is one.
+    pub fn console(&self) -> Option<&powerplane_model::HmcAddress> {
+        self.console.as_ref()
+    }
+
+    /// The version this HMC runs: its console's, else the emulator's default.
+    fn version(&self, s: &SimState) -> powerplane_model::console::HmcVersion {
+        self.console.as_ref().and_then(|c| s.consoles.get(c)).map(|c| c.version.clone()).unwrap_or_else(|| {
+            powerplane_model::console::HmcVersion::parse(super::consoles::DEFAULT_VERSION).expect("a version")
+        })
     }
 
     /// Charges every `viosvrcmd` `latency` (waited, not computed: sessions wait side by side,
@@ -90,6 +118,7 @@ impl HmcShell {
             let words = shlex::split(line).unwrap_or_default();
             match words.first().map(String::as_str) {
                 Some("lssyscfg" | "lshwres" | "lslparmigr" | "lshmc" | "echo") | None => true,
+                Some("mkauthkeys") => words.iter().any(|w| w == "--test"),
                 Some("viosvrcmd") => {
                     let inner = words.iter().position(|w| w == "-c").and_then(|i| words.get(i + 1));
                     inner.is_some_and(|c| {
@@ -137,7 +166,10 @@ impl HmcShell {
                     (format!("{}\n", text.join(" ")), String::new(), 0)
                 }
                 "lssyscfg" | "lshwres" | "lslparmigr" => self.sim.read(|s| self.listing(s, &words)).await,
-                "lshmc" if words.get(1).map(String::as_str) == Some("-V") => (LSHMC_V.to_owned(), String::new(), 0),
+                "lshmc" if words.get(1).map(String::as_str) == Some("-V") => {
+                    (self.sim.read(|s| lshmc_v(&self.version(s))).await, String::new(), 0)
+                }
+                "mkauthkeys" => self.mkauthkeys(&words).await,
                 "viosvrcmd" => {
                     if !self.rmc_latency.is_zero() {
                         tokio::time::sleep(self.rmc_latency).await;
@@ -290,7 +322,7 @@ impl HmcShell {
         {
             return (String::new(), format!("The managed system {m} could not be found.\n"), FAILED);
         }
-        let op = match self.sim.read(|s| commands::parse(s, words)).await {
+        let op = match self.sim.read(|s| commands::parse_for(s, words, &self.version(s))).await {
             Ok(op) => op,
             Err(e) => return (String::new(), format!("{e}\n"), FAILED),
         };
@@ -333,9 +365,18 @@ fn message(e: &BackendError) -> String {
     }
 }
 
-/// The emulator's `lshmc -V`: the layout the V7 and V8 recordings show, for the version whose
-/// commands it follows (tests/fixtures/hmc/lshmc-V.*.txt).
-const LSHMC_V: &str = "\"version= Version: 10\n Release: 3\n Service Pack: 1060\nHMC Build level 2408210051\n\",\"base_version=V10R3\n\"\n";
+/// The emulator's `lshmc -V` for `version`: the layout the V7 and V8 recordings show
+/// (tests/fixtures/hmc/lshmc-V.*.txt), the V10R3 service pack and build level of the
+/// reconstructed V10 listing; other versions with service pack 0 and no build level of theirs.
+fn lshmc_v(version: &powerplane_model::console::HmcVersion) -> String {
+    let release: Vec<String> = version.release.iter().map(ToString::to_string).collect();
+    let (sp, build) = if version.to_string() == "V10R3" { ("1060", "2408210051") } else { ("0", "0") };
+    format!(
+        "\"version= Version: {}\n Release: {}\n Service Pack: {sp}\nHMC Build level {build}\n\",\"base_version={version}\n\"\n",
+        version.version,
+        release.join(".")
+    )
+}
 
 /// What an HMC answers a per-system command on a frame that is not Operating
 /// (tests/fixtures/hmc/error-hscl0238-not-operating.txt).
@@ -444,5 +485,7 @@ fn split_commands(script: &str) -> Vec<&str> {
 
 #[cfg(test)]
 mod every_command;
+#[cfg(test)]
+mod migration_tests;
 #[cfg(test)]
 mod tests;

@@ -281,7 +281,11 @@ const COMMANDS: &[Command] = &[
             ("--redundantvios", OneOf(&["0", "1", "2"])),
             ("--mpio", OneOf(&["1", "2"])),
             ("--vlanbridge", OneOf(&["1", "2"])),
+            ("--vsi", OneOf(&["1", "2"])),
+            ("--uuid", OneOf(&["1", "2"])),
             ("--protectstorage", OneOf(&["1", "2"])),
+            ("-v", Flag),
+            ("--nodetails", Flag),
         ],
     },
     Command {

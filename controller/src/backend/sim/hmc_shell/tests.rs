@@ -178,8 +178,16 @@ mod hostile_names {
         let (f, t) = (FrameName::new(frame.clone()).unwrap(), FrameName::new(to.clone()).unwrap());
         let (p, v) = (PartitionName::new(lpar.clone()).unwrap(), ViosName::new(vios.clone()).unwrap());
         let d = DeviceName::new(dev.clone()).unwrap();
-        let mig =
-            Op::MigratePartition { partition: p.clone(), from: f.clone(), to: t.clone(), redundant: None, msp: None };
+        let mig = Op::MigratePartition {
+            partition: p.clone(),
+            from: f.clone(),
+            to: t.clone(),
+            redundant: None,
+            msp: None,
+            remote: None,
+            mpio: None,
+            spelling: Default::default(),
+        };
         let w = words(&mig.command());
         let o = Opts::parse(&w).unwrap();
         prop_assert_eq!(
@@ -230,8 +238,20 @@ async fn rendered_commands_read_back_into_their_operations() {
             to: t.clone(),
             redundant: Some(powerplane_model::action::RedundantPgVios::NonRedundant),
             msp: None,
+            remote: None,
+            mpio: None,
+            spelling: Default::default(),
         },
-        Op::ValidateMigration { partition: p.clone(), from: f.clone(), to: t.clone(), redundant: None, msp: None },
+        Op::ValidateMigration {
+            partition: p.clone(),
+            from: f.clone(),
+            to: t.clone(),
+            redundant: None,
+            msp: None,
+            remote: None,
+            mpio: None,
+            spelling: Default::default(),
+        },
         Op::ConfigureDevices { frame: f.clone(), vios: powerplane_model::ViosName::new("bvio82").unwrap() },
         Op::SaveProfile {
             profile: powerplane_model::ProfileName::hmc_default(),
@@ -250,8 +270,21 @@ fn read_back(s: &crate::backend::sim::state::SimState, op: &powerplane_model::Op
     use powerplane_model::Op;
     use powerplane_model::action::{ChangeMethod, PartitionChange};
     let line = op.command();
-    let parsed: Vec<_> =
-        split_commands(&line).into_iter().map(|c| commands::parse(s, &shlex::split(c).unwrap())).collect();
+    // Read as an HMC of the version whose spelling the op has: the seed's `--redundantpgvios`
+    // before V7R7, the man pages' `--redundantvios` from it.
+    let version = match op {
+        Op::ValidateMigration { spelling, .. } | Op::MigratePartition { spelling, .. }
+            if *spelling == powerplane_model::console::RedundancyOption::PgVios =>
+        {
+            "V7R3.4.0"
+        }
+        _ => "V10R3",
+    };
+    let version = powerplane_model::console::HmcVersion::parse(version).unwrap();
+    let parsed: Vec<_> = split_commands(&line)
+        .into_iter()
+        .map(|c| commands::parse_for(s, &shlex::split(c).unwrap(), &version))
+        .collect();
     let expected = match op {
         Op::UpdatePartition { frame, partition, profile, change } if change.method == ChangeMethod::Dlpar => vec![
             Ok(Op::UpdatePartition {
@@ -341,8 +374,26 @@ async fn rendered_commands_with_spaced_names_read_back_into_their_operations() {
             partition: p.clone(),
             change: PartitionChange { method: ChangeMethod::Profile, ..mem(4096) },
         },
-        Op::MigratePartition { partition: p.clone(), from: f.clone(), to: t.clone(), redundant: None, msp: None },
-        Op::ValidateMigration { partition: p.clone(), from: f.clone(), to: t.clone(), redundant: None, msp: None },
+        Op::MigratePartition {
+            partition: p.clone(),
+            from: f.clone(),
+            to: t.clone(),
+            redundant: None,
+            msp: None,
+            remote: None,
+            mpio: None,
+            spelling: Default::default(),
+        },
+        Op::ValidateMigration {
+            partition: p.clone(),
+            from: f.clone(),
+            to: t.clone(),
+            redundant: None,
+            msp: None,
+            remote: None,
+            mpio: None,
+            spelling: Default::default(),
+        },
         Op::ConfigureDevices { frame: f.clone(), vios: v.clone() },
         Op::SaveProfile { profile: powerplane_model::ProfileName::hmc_default(), frame: f.clone(), vios: v.clone() },
         Op::StopVios { frame: f.clone(), vios: v.clone() },
