@@ -262,6 +262,8 @@ impl Estate {
             unknown_vios: extract_keys(&mut status.unknown_vios, frames),
             migration_limits: extract_keys(&mut status.migration_limits, frames),
             proc_pool_slots: extract_keys(&mut status.proc_pool_slots, frames),
+            vios_storage: extract_keys(&mut status.vios_storage, frames),
+            client_adapters: extract_keys(&mut status.client_adapters, partitions),
             unknown_partitions: extract_keys(&mut status.unknown_partitions, partitions),
             namesakes: {
                 let (old, kept) =
@@ -302,6 +304,8 @@ impl Estate {
         status.namesakes.extend(fresh.status.namesakes);
         status.migration_limits.extend(fresh.status.migration_limits);
         status.proc_pool_slots.extend(fresh.status.proc_pool_slots);
+        status.vios_storage.extend(fresh.status.vios_storage);
+        status.client_adapters.extend(fresh.status.client_adapters);
         // A node's status goes with its partition: what the old partitions had is replaced.
         let mut old = old;
         for name in old.partitions.keys() {
