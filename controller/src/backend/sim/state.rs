@@ -139,6 +139,10 @@ pub struct SimVios {
     /// [`Profiles`]). A state persisted before profiles were kept has `default_profile` alone.
     #[serde(default)]
     pub profiles: Profiles,
+    /// Its server adapters for client storage and what is mapped to them
+    /// ([`super::storage`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub storage: Vec<powerplane_model::storage::ServerAdapter>,
 }
 
 /// A partition's or VIOS's profile names, as the HMC keeps them: the one it runs with
@@ -356,6 +360,13 @@ pub struct SimPartition {
     /// alone.
     #[serde(default)]
     pub profiles: Profiles,
+    /// Its storage client adapters (its profile's `virtual_scsi_adapters`,
+    /// `virtual_fc_adapters`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_adapters: Vec<powerplane_model::storage::ClientAdapter>,
+    /// The LUN it boots from, once known: its manifest's first, or the first disk mapped to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot: Option<Lun>,
 }
 
 /// A migration in flight, as each frame sees it.

@@ -409,6 +409,7 @@ async fn create_and_start(
         sim,
         Op::CreatePartition {
             profile: powerplane_model::ProfileName::hmc_default(),
+            adapters: vec![],
             frame: frame.clone(),
             partition: p(name),
             spec: Box::new(spec),
@@ -1577,6 +1578,7 @@ async fn a_partition_of_the_same_name_on_the_destination_fails_the_validation() 
         &sim,
         Op::CreatePartition {
             profile: powerplane_model::ProfileName::hmc_default(),
+            adapters: vec![],
             frame: f("js22_slot14"),
             partition: p("bxaix85"),
             spec: Box::new(spec),

@@ -186,6 +186,12 @@ impl HmcShell {
                     ("lshwres", "mempool", _, Some("pgdev")) => listings::pgdev(f),
                     ("lshwres", "mempool", _, None) => listings::mempool(f),
                     ("lshwres", "virtualio", Some("lpar"), Some("eth")) => listings::veth(f),
+                    ("lshwres", "virtualio", Some("lpar"), Some("scsi")) => {
+                        listings::virtual_storage(f, powerplane_model::manifest::StorageVia::Vscsi)
+                    }
+                    ("lshwres", "virtualio", Some("lpar"), Some("fc")) => {
+                        listings::virtual_storage(f, powerplane_model::manifest::StorageVia::Npiv)
+                    }
                     ("lslparmigr", "lpar", _, _) => listings::lparmigr(s, f),
                     ("lslparmigr", "sys", _, _) => listings::lparmigr_sys(s, f),
                     (c, r, l, t) => {

@@ -402,6 +402,7 @@ async fn a_created_partition_has_the_profile_its_command_named() {
         spec: Box::new(spec),
         paging_vios: vec![],
         profile: prod.clone(),
+        adapters: vec![],
     };
     let out = sh.run(&create.command()).await;
     assert_eq!(out.code, 0, "{out:?}");
