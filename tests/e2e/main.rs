@@ -13,6 +13,7 @@ mod hmc_corpus;
 mod hmc_names;
 mod hmc_profiles;
 mod hmc_ssh;
+mod hmc_storage;
 mod hmc_syntax;
 mod plan;
 mod safety;

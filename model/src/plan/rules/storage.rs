@@ -324,7 +324,16 @@ impl Planner<'_, '_> {
                 })
             })
         });
-        if !mapped {
+        if mapped {
+            // Mapped now, yet not running: still activating, or waiting in its SMS menu since
+            // an activation that found no boot disk. Not converged either way.
+            self.deferred.push(format!(
+                "{object} is in Open Firmware on {frame} with its boot disk (LUN {}) mapped: still activating, or waiting in its SMS menu since it was activated without it; if it stays there, restart it: chsysstate -m {} -r lpar -o shutdown --immed -n {}, then activate it",
+                boot.lun,
+                frame.word(),
+                name.word()
+            ));
+        } else {
             self.deferred.push(format!(
                 "{object} is in Open Firmware on {frame}: it was activated without its boot disk (LUN {}, {}) mapped to it on any VIOS, and waits in its SMS menu; once the mapping is there (this plan maps it), restart it: chsysstate -m {} -r lpar -o shutdown --immed -n {}, then activate it",
                 boot.lun,
