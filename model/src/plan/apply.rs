@@ -514,6 +514,70 @@ fn settle(members: &mut [SeaMemberStatus]) {
     }
 }
 
+/// `cfgdev` on a VIOS: each server adapter not yet configured gets the lowest free `vhostN` or
+/// `vfchostN`, in slot order.
+fn configure_server_adapters(e: &mut Estate, frame: &crate::names::FrameName, vios: &crate::names::ViosName) {
+    let Some(vs) = e.status.vios_storage.get_mut(frame).and_then(|m| m.get_mut(vios)) else { return };
+    let mut pending: Vec<usize> = (0..vs.adapters.len()).filter(|i| vs.adapters[*i].device.is_none()).collect();
+    pending.sort_by_key(|i| vs.adapters[*i].slot);
+    for i in pending {
+        let via = vs.adapters[i].via;
+        let d = crate::storage::next_server_device(via, vs.devices(via));
+        vs.adapters[i].device = Some(d);
+    }
+}
+
+/// A VIOS-side storage action: the server adapters and mappings of `Status::vios_storage` (the
+/// planner reads storage drift from them, not from the client's observed `storage`).
+fn storage_step(e: &mut Estate, op: &Op) {
+    let (frame, vios) = match op.vios().first() {
+        Some(v) => (op.frames()[0].clone(), (*v).clone()),
+        None => return,
+    };
+    let Some(vs) = e.status.vios_storage.get_mut(&frame).and_then(|m| m.get_mut(&vios)) else { return };
+    let by_device = |vs: &mut crate::storage::ViosStorage, d: &crate::names::DeviceName| {
+        vs.adapters.iter().position(|a| a.device.as_ref() == Some(d))
+    };
+    match op {
+        Op::AddServerAdapter { via, slot, client, client_slot, .. } if !vs.adapters.iter().any(|a| a.slot == *slot) => {
+            vs.adapters.push(crate::storage::ServerAdapter {
+                via: *via,
+                slot: *slot,
+                device: None,
+                client: client.clone(),
+                client_slot: *client_slot,
+                luns: Vec::new(),
+                fc_port: None,
+            });
+            vs.adapters.sort_by_key(|a| a.slot);
+        }
+        Op::RemoveServerAdapter { slot, .. } => vs.adapters.retain(|a| a.slot != *slot),
+        Op::MapDisk { lun, adapter, .. } => {
+            if let Some(i) = by_device(vs, adapter)
+                && !vs.adapters[i].luns.contains(lun)
+            {
+                vs.adapters[i].luns.push(lun.clone());
+            }
+        }
+        Op::UnmapDisk { lun, .. } => {
+            for a in &mut vs.adapters {
+                a.luns.retain(|l| l != lun);
+            }
+        }
+        Op::MapNpiv { adapter, port, .. } => {
+            if let Some(i) = by_device(vs, adapter) {
+                vs.adapters[i].fc_port = Some(port.clone());
+            }
+        }
+        Op::UnmapNpiv { adapter, .. } => {
+            if let Some(i) = by_device(vs, adapter) {
+                vs.adapters[i].fc_port = None;
+            }
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::plan::fixture::{lab_converged, lab_desired, lab_desired_with, lab_observed, render_status, replace};
@@ -540,71 +604,5 @@ mod tests {
         ));
         let p = plan(&down, &observed, PlanOptions::default());
         insta::assert_snapshot!(render_status(&apply(&observed, &p.actions)));
-    }
-}
-
-/// `cfgdev` on a VIOS: each server adapter not yet configured gets the lowest free `vhostN` or
-/// `vfchostN`, in slot order.
-fn configure_server_adapters(e: &mut Estate, frame: &crate::names::FrameName, vios: &crate::names::ViosName) {
-    let Some(vs) = e.status.vios_storage.get_mut(frame).and_then(|m| m.get_mut(vios)) else { return };
-    let mut pending: Vec<usize> = (0..vs.adapters.len()).filter(|i| vs.adapters[*i].device.is_none()).collect();
-    pending.sort_by_key(|i| vs.adapters[*i].slot);
-    for i in pending {
-        let via = vs.adapters[i].via;
-        let d = crate::storage::next_server_device(via, vs.devices(via));
-        vs.adapters[i].device = Some(d);
-    }
-}
-
-/// A VIOS-side storage action: the server adapters and mappings of `Status::vios_storage` (the
-/// planner reads storage drift from them, not from the client's observed `storage`).
-fn storage_step(e: &mut Estate, op: &Op) {
-    let (frame, vios) = match op.vios().first() {
-        Some(v) => (op.frames()[0].clone(), (*v).clone()),
-        None => return,
-    };
-    let Some(vs) = e.status.vios_storage.get_mut(&frame).and_then(|m| m.get_mut(&vios)) else { return };
-    let by_device = |vs: &mut crate::storage::ViosStorage, d: &crate::names::DeviceName| {
-        vs.adapters.iter().position(|a| a.device.as_ref() == Some(d))
-    };
-    match op {
-        Op::AddServerAdapter { via, slot, client, client_slot, .. } => {
-            if !vs.adapters.iter().any(|a| a.slot == *slot) {
-                vs.adapters.push(crate::storage::ServerAdapter {
-                    via: *via,
-                    slot: *slot,
-                    device: None,
-                    client: client.clone(),
-                    client_slot: *client_slot,
-                    luns: Vec::new(),
-                    fc_port: None,
-                });
-                vs.adapters.sort_by_key(|a| a.slot);
-            }
-        }
-        Op::RemoveServerAdapter { slot, .. } => vs.adapters.retain(|a| a.slot != *slot),
-        Op::MapDisk { lun, adapter, .. } => {
-            if let Some(i) = by_device(vs, adapter)
-                && !vs.adapters[i].luns.contains(lun)
-            {
-                vs.adapters[i].luns.push(lun.clone());
-            }
-        }
-        Op::UnmapDisk { lun, .. } => {
-            for a in &mut vs.adapters {
-                a.luns.retain(|l| l != lun);
-            }
-        }
-        Op::MapNpiv { adapter, port, .. } => {
-            if let Some(i) = by_device(vs, adapter) {
-                vs.adapters[i].fc_port = Some(port.clone());
-            }
-        }
-        Op::UnmapNpiv { adapter, .. } => {
-            if let Some(i) = by_device(vs, adapter) {
-                vs.adapters[i].fc_port = None;
-            }
-        }
-        _ => {}
     }
 }

@@ -76,7 +76,7 @@ pub(crate) fn add_server(
     client: &PartitionName,
     client_slot: u16,
 ) -> Result<String, BackendError> {
-    if !f.partitions.get(client).is_some_and(|p| !p.is_shell()) {
+    if f.partitions.get(client).is_none_or(|p| p.is_shell()) {
         return Err(refused(format!("The partition {client} was not found on this managed system.")));
     }
     let used = used_slots(f, vios);

@@ -1690,7 +1690,7 @@ async fn storage_is_provisioned_started_and_removed() {
         let sim = sim.clone();
         async move {
             let observed = observe(&sim).await;
-            let pl = plan(&desired, &observed, opts.clone());
+            let pl = plan(&desired, &observed, opts);
             assert!(pl.errors.is_empty(), "{:?}", pl.errors);
             for a in &pl.actions {
                 run(&sim, a.op.clone()).await.unwrap_or_else(|e| panic!("{}: {e}", a.op.command()));

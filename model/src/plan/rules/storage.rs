@@ -723,7 +723,7 @@ mod tests {
             text.replace("  storage:\n    - {lun: 75DS81001000, via: vscsi}   # rootvg (invented LUN id)\n    - {lun: 75DS81001001, via: vscsi}   # sapvg  (invented LUN id)\n", "")
         });
         let prune = PlanOptions { prune: true, ..Default::default() };
-        let gone = plan(&without, &done, prune.clone());
+        let gone = plan(&without, &done, prune);
         assert!(gone.errors.is_empty(), "{:?} {:?}", gone.errors, gone.warnings);
         let k = kinds(&gone);
         let pos = |kind: &str| k.iter().position(|c| c.starts_with(kind)).unwrap_or_else(|| panic!("{kind} in {k:#?}"));
