@@ -389,7 +389,11 @@ impl Planner<'_, '_> {
                 match server {
                     None if wants(via) => {
                         let Some(c) = client else {
-                            self.errors.push(format!(
+                            // Served through the other VIOS only (one path): said, not refused;
+                            // with no path at all its storage cannot reach it.
+                            let other_path = clients.iter().any(|c| c.via == via);
+                            let list = if other_path { &mut self.warnings } else { &mut self.errors };
+                            list.push(format!(
                                 "{object}: it has no {} client adapter paired with {v}, so its {} storage cannot reach it through {v}; powerplane adds client adapters only to the partitions it creates: add one to its profile (chsyscfg -r prof ... {}+=SLOT/client//{v}/SLOT/0) and restart it",
                                 kind_name(via),
                                 kind_name(via),
