@@ -390,3 +390,34 @@ pub(crate) fn migrated(s: &mut SimState, client: &PartitionName, from: &FrameNam
         p.boot = boot;
     }
 }
+
+/// A state saved before storage was modelled has partitions with `storage` and no adapters:
+/// each is wired as an inventory's partition is ([`realise`]). A partition whose server
+/// adapters were saved without its client adapters (the upgrade reaches the store piecemeal,
+/// with later changes) gets them back from its server adapters. Idempotent: every load runs it.
+pub(crate) fn upgrade(s: &mut SimState) {
+    for f in s.frames.values_mut() {
+        let bare: Vec<(PartitionName, Vec<StorageSpec>)> = f
+            .partitions
+            .iter()
+            .filter(|(_, p)| !p.is_shell() && p.client_adapters.is_empty() && !p.spec.storage.is_empty())
+            .map(|(n, p)| (n.clone(), p.spec.storage.clone()))
+            .collect();
+        for (n, storage) in bare {
+            let served: Vec<ClientAdapter> = f
+                .vios
+                .iter()
+                .flat_map(|(v, sv)| sv.storage.iter().map(move |a| (v, a)))
+                .filter(|(_, a)| a.client == n)
+                .map(|(v, a)| ClientAdapter { via: a.via, slot: a.client_slot, vios: v.clone(), server_slot: a.slot })
+                .collect();
+            if served.is_empty() {
+                realise(f, &n, &storage);
+            } else if let Some(p) = f.partitions.get_mut(&n) {
+                let mut served = served;
+                served.sort_by_key(|c| c.slot);
+                p.client_adapters = served;
+            }
+        }
+    }
+}
