@@ -105,6 +105,7 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
                         dlpar_eth: Vec::new(),
                         profiles: super::state::Profiles::inventory(),
                         storage: Vec::new(),
+                        unsaved_slots: Vec::new(),
                     },
                 )
             })

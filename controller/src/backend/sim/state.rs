@@ -143,6 +143,10 @@ pub struct SimVios {
     /// ([`super::storage`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub storage: Vec<powerplane_model::storage::ServerAdapter>,
+    /// The slots of server adapters added by DLPAR that its profile lacks (not saved since):
+    /// an activation from the profile drops them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsaved_slots: Vec<u16>,
 }
 
 /// A partition's or VIOS's profile names, as the HMC keeps them: the one it runs with

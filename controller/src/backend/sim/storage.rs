@@ -99,6 +99,8 @@ pub(crate) fn add_server(
         luns: Vec::new(),
         fc_port: None,
     });
+    // A DLPAR change: the profile lacks it until it is saved.
+    v.unsaved_slots.push(slot);
     Ok(format!("server adapter added in slot {slot} of {vios} for {client}"))
 }
 
@@ -116,6 +118,7 @@ pub(crate) fn remove_server(f: &mut SimFrame, vios: &ViosName, slot: u16) -> Res
         )));
     }
     v.storage.remove(i);
+    v.unsaved_slots.retain(|s| *s != slot);
     Ok(format!("server adapter in slot {slot} of {vios} removed"))
 }
 
@@ -419,5 +422,19 @@ pub(crate) fn upgrade(s: &mut SimState) {
                 p.client_adapters = served;
             }
         }
+    }
+}
+
+/// The VIOS is activated from its profile: server adapters added by DLPAR and never saved to it
+/// are gone, and with them their mappings (the seeds' reason to save a VIOS profile after a
+/// DLPAR change: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 1074-1081).
+pub(crate) fn activated(f: &mut SimFrame, vios: &ViosName) {
+    let Some(v) = f.vios.get_mut(vios) else { return };
+    let lost: Vec<u16> = std::mem::take(&mut v.unsaved_slots);
+    let clients: Vec<PartitionName> =
+        v.storage.iter().filter(|a| lost.contains(&a.slot)).map(|a| a.client.clone()).collect();
+    v.storage.retain(|a| !lost.contains(&a.slot));
+    for c in clients {
+        mapped(f, &c, None);
     }
 }

@@ -1754,3 +1754,45 @@ async fn storage_is_provisioned_started_and_removed() {
     let pl = plan(&desired_with(&now, "running"), &now, PlanOptions::default());
     assert!(pl.deferred.iter().any(|d| d.contains("Open Firmware")), "{:?}", pl.deferred);
 }
+
+/// A server adapter added by DLPAR and not saved to the VIOS's profile is gone after the VIOS's
+/// next activation, with its mappings; saved, it stays.
+#[tokio::test(start_paused = true)]
+async fn an_unsaved_server_adapter_is_lost_when_the_vios_is_activated() {
+    use powerplane_model::manifest::StorageVia;
+    let sim = lab();
+    let (js, vio) = (f("js22_slot13"), v("bvio82"));
+    let add = |slot: u16| Op::AddServerAdapter {
+        frame: js.clone(),
+        vios: vio.clone(),
+        via: StorageVia::Vscsi,
+        slot,
+        client: p("bxaix85"),
+        client_slot: 20 + slot - 120,
+        device: d("vhost1"),
+    };
+    run(&sim, add(120)).await.unwrap();
+    run(&sim, Op::ConfigureDevices { frame: js.clone(), vios: vio.clone() }).await.unwrap();
+    let slots = |e: &Estate| -> Vec<u16> {
+        e.status
+            .vios_storage
+            .get(&js)
+            .and_then(|m| m.get(&vio))
+            .map(|v| v.adapters.iter().map(|a| a.slot).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(slots(&observe(&sim).await), [100, 120]);
+    sim.vios_down(&js, &vio).await.unwrap();
+    sim.vios_up(&js, &vio).await.unwrap();
+    assert_eq!(slots(&observe(&sim).await), [100], "the profile did not have it");
+    run(&sim, add(120)).await.unwrap();
+    run(
+        &sim,
+        Op::SaveProfile { frame: js.clone(), vios: vio.clone(), profile: powerplane_model::ProfileName::hmc_default() },
+    )
+    .await
+    .unwrap();
+    sim.vios_down(&js, &vio).await.unwrap();
+    sim.vios_up(&js, &vio).await.unwrap();
+    assert_eq!(slots(&observe(&sim).await), [100, 120], "saved, it stays");
+}
