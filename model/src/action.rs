@@ -8,11 +8,12 @@ use serde::{Deserialize, Serialize};
 use crate::console::{RedundancyOption, RemoteHmc};
 use crate::plan::capacity::Claims;
 
-use crate::manifest::{Hook, HookPoint, Kind, PartitionSpec, TrunkSpec};
+use crate::manifest::{Hook, HookPoint, Kind, PartitionSpec, StorageVia, TrunkSpec};
 use crate::names::{
-    ClusterName, DeviceName, FrameName, PartitionName, ProcPoolId, ProcPoolName, ProfileName, ViosName,
+    ClusterName, DeviceName, FrameName, Lun, PartitionName, ProcPoolId, ProcPoolName, ProfileName, ViosName,
 };
 use crate::status::SeaHaMode;
+use crate::storage::ClientAdapter;
 use crate::units::{MemoryMb, ProcUnits};
 
 /// An action's id within its plan, e.g. `a7`.
@@ -81,6 +82,23 @@ action_kinds! {
     SaveProfile,
     /// Set the trunk adapters one SEA bridges (`chdev -attr virt_adapters=`).
     SetSeaAdapters,
+    /// Add a virtual SCSI or virtual fibre channel server adapter for a client partition to a
+    /// running VIOS by DLPAR (`chhwres -r virtualio --rsubtype scsi|fc -o a -s SLOT`).
+    AddServerAdapter,
+    /// Remove a client's server adapter from a running VIOS by DLPAR (`chhwres … -o r -s SLOT`),
+    /// once nothing is mapped to it.
+    RemoveServerAdapter,
+    /// Map a disk to a client's virtual SCSI server adapter (`mkvdev -vdev hdiskN -vadapter
+    /// vhostN`).
+    MapDisk,
+    /// Remove a disk's mapping (`rmvdev -vdev hdiskN`).
+    UnmapDisk,
+    /// Map a client's virtual fibre channel server adapter to a physical port (`vfcmap
+    /// -vadapter vfchostN -fcp fcsN`).
+    MapNpiv,
+    /// Unmap a virtual fibre channel server adapter from its port (`vfcmap -vadapter vfchostN
+    /// -fcp`).
+    UnmapNpiv,
     /// Create a partition.
     CreatePartition,
     /// Change a running partition's memory or processors (DLPAR) or a stopped one's profile.
@@ -325,6 +343,28 @@ pub enum Op {
     /// See [`ActionKind::SetSeaAdapters`]: every trunk the SEA bridges afterwards, in
     /// `virt_adapters` order.
     SetSeaAdapters { frame: FrameName, vios: ViosName, device: DeviceName, trunks: Vec<TrunkSpec> },
+    /// See [`ActionKind::AddServerAdapter`]: in `slot` of `vios`, paired with the client's
+    /// adapter in `client_slot`. `device` is the name `cfgdev` will give it (`vhostN`,
+    /// `vfchostN`), which later mappings name.
+    AddServerAdapter {
+        frame: FrameName,
+        vios: ViosName,
+        via: StorageVia,
+        slot: u16,
+        client: PartitionName,
+        client_slot: u16,
+        device: DeviceName,
+    },
+    /// See [`ActionKind::RemoveServerAdapter`].
+    RemoveServerAdapter { frame: FrameName, vios: ViosName, via: StorageVia, slot: u16, client: PartitionName },
+    /// See [`ActionKind::MapDisk`]: `disk` is the VIOS's name for `lun`.
+    MapDisk { frame: FrameName, vios: ViosName, disk: DeviceName, lun: Lun, adapter: DeviceName, client: PartitionName },
+    /// See [`ActionKind::UnmapDisk`].
+    UnmapDisk { frame: FrameName, vios: ViosName, disk: DeviceName, lun: Lun, client: PartitionName },
+    /// See [`ActionKind::MapNpiv`].
+    MapNpiv { frame: FrameName, vios: ViosName, adapter: DeviceName, port: DeviceName, client: PartitionName },
+    /// See [`ActionKind::UnmapNpiv`].
+    UnmapNpiv { frame: FrameName, vios: ViosName, adapter: DeviceName, client: PartitionName },
     /// See [`ActionKind::CreatePartition`]. `profile` is the name of the profile it is created
     /// with (`profile_name=`): powerplane plans [`ProfileName::hmc_default`].
     CreatePartition {
@@ -334,6 +374,10 @@ pub enum Op {
         paging_vios: Vec<ViosName>,
         #[serde(default = "ProfileName::hmc_default")]
         profile: ProfileName,
+        /// Its storage client adapters (`virtual_scsi_adapters`, `virtual_fc_adapters`), each
+        /// paired with a server adapter a later [`Op::AddServerAdapter`] adds.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        adapters: Vec<ClientAdapter>,
     },
     /// See [`ActionKind::UpdatePartition`]. `profile` is the profile changed (`name=`): the one
     /// it runs with, or, stopped, activates with (unused by [`ChangeMethod::DlparOnly`]).
@@ -466,6 +510,12 @@ impl Op {
             Op::ConfigureDevices { .. } => ActionKind::ConfigureDevices,
             Op::SaveProfile { .. } => ActionKind::SaveProfile,
             Op::SetSeaAdapters { .. } => ActionKind::SetSeaAdapters,
+            Op::AddServerAdapter { .. } => ActionKind::AddServerAdapter,
+            Op::RemoveServerAdapter { .. } => ActionKind::RemoveServerAdapter,
+            Op::MapDisk { .. } => ActionKind::MapDisk,
+            Op::UnmapDisk { .. } => ActionKind::UnmapDisk,
+            Op::MapNpiv { .. } => ActionKind::MapNpiv,
+            Op::UnmapNpiv { .. } => ActionKind::UnmapNpiv,
             Op::CreatePartition { .. } => ActionKind::CreatePartition,
             Op::UpdatePartition { .. } => ActionKind::UpdatePartition,
             Op::StartPartition { .. } => ActionKind::StartPartition,
@@ -538,6 +588,12 @@ impl Op {
             | Op::ConfigureDevices { frame, .. }
             | Op::SaveProfile { frame, .. }
             | Op::SetSeaAdapters { frame, .. }
+            | Op::AddServerAdapter { frame, .. }
+            | Op::RemoveServerAdapter { frame, .. }
+            | Op::MapDisk { frame, .. }
+            | Op::UnmapDisk { frame, .. }
+            | Op::MapNpiv { frame, .. }
+            | Op::UnmapNpiv { frame, .. }
             | Op::CreatePartition { frame, .. }
             | Op::UpdatePartition { frame, .. }
             | Op::StartPartition { frame, .. }
@@ -572,7 +628,13 @@ impl Op {
             | Op::StopVios { frame, vios }
             | Op::AddTrunkAdapter { frame, vios, .. }
             | Op::ConfigureDevices { frame, vios }
-            | Op::SaveProfile { frame, vios, .. } => {
+            | Op::SaveProfile { frame, vios, .. }
+            | Op::AddServerAdapter { frame, vios, .. }
+            | Op::RemoveServerAdapter { frame, vios, .. }
+            | Op::MapDisk { frame, vios, .. }
+            | Op::UnmapDisk { frame, vios, .. }
+            | Op::MapNpiv { frame, vios, .. }
+            | Op::UnmapNpiv { frame, vios, .. } => {
                 format!("Vios/{frame}:{vios}")
             }
             Op::CreateSea { frame, vios, .. }
@@ -636,6 +698,19 @@ impl Op {
         }
     }
 
+    /// The client partition a VIOS-side storage action is for (its server adapter or mapping).
+    pub fn storage_client(&self) -> Option<&PartitionName> {
+        match self {
+            Op::AddServerAdapter { client, .. }
+            | Op::RemoveServerAdapter { client, .. }
+            | Op::MapDisk { client, .. }
+            | Op::UnmapDisk { client, .. }
+            | Op::MapNpiv { client, .. }
+            | Op::UnmapNpiv { client, .. } => Some(client),
+            _ => None,
+        }
+    }
+
     /// The VIOS the action names (a pool's or a new partition's paging VIOS included).
     pub fn vios(&self) -> Vec<&ViosName> {
         match self {
@@ -649,7 +724,13 @@ impl Op {
             | Op::AddTrunkAdapter { vios, .. }
             | Op::ConfigureDevices { vios, .. }
             | Op::SaveProfile { vios, .. }
-            | Op::SetSeaAdapters { vios, .. } => vec![vios],
+            | Op::SetSeaAdapters { vios, .. }
+            | Op::AddServerAdapter { vios, .. }
+            | Op::RemoveServerAdapter { vios, .. }
+            | Op::MapDisk { vios, .. }
+            | Op::UnmapDisk { vios, .. }
+            | Op::MapNpiv { vios, .. }
+            | Op::UnmapNpiv { vios, .. } => vec![vios],
             Op::CreateSharedMemoryPool { paging_vios, .. } | Op::CreatePartition { paging_vios, .. } => {
                 paging_vios.iter().collect()
             }

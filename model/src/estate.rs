@@ -262,6 +262,8 @@ impl Estate {
             unknown_vios: extract_keys(&mut status.unknown_vios, frames),
             migration_limits: extract_keys(&mut status.migration_limits, frames),
             proc_pool_slots: extract_keys(&mut status.proc_pool_slots, frames),
+            vios_storage: extract_keys(&mut status.vios_storage, frames),
+            client_adapters: extract_keys(&mut status.client_adapters, partitions),
             unknown_partitions: extract_keys(&mut status.unknown_partitions, partitions),
             namesakes: {
                 let (old, kept) =
@@ -307,6 +309,8 @@ impl Estate {
         if !fresh.status.consoles.is_empty() {
             status.consoles = fresh.status.consoles;
         }
+        status.vios_storage.extend(fresh.status.vios_storage);
+        status.client_adapters.extend(fresh.status.client_adapters);
         // A node's status goes with its partition: what the old partitions had is replaced.
         let mut old = old;
         for name in old.partitions.keys() {

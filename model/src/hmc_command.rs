@@ -5,7 +5,7 @@
 //! attribute list a name is written as it is.
 
 use crate::action::{ChangeMethod, Op, PartitionChange};
-use crate::manifest::{MemoryMode, PartitionSpec, ProcMode, RunState, Sharing};
+use crate::manifest::{MemoryMode, PartitionSpec, ProcMode, RunState, Sharing, StorageVia};
 use crate::names::{FrameName, ProfileName, ViosName};
 
 /// Renders `op` as one command line.
@@ -115,10 +115,39 @@ pub(crate) fn render(op: &Op) -> String {
             let adapters: Vec<&str> = trunks.iter().map(|t| t.adapter.as_str()).collect();
             viosvrcmd(frame, vios, &format!("chdev -dev {device} -attr virt_adapters={}", adapters.join(",")))
         }
-        Op::CreatePartition { frame, partition, spec, paging_vios, profile: prof } => format!(
+        // Storage provisioning (tests/fixtures/hmc/README.md, "Storage provisioning", gives the
+        // sources): a server adapter added by DLPAR in a given slot and paired with the
+        // client's, `chhwres -r virtualio -m SYS -o a -p VIOS --rsubtype scsi|fc -s SLOT -a
+        // "adapter_type=server,remote_lpar_name=LPAR,remote_slot_num=N"`; removed with `-o r`.
+        Op::AddServerAdapter { frame, vios, via, slot, client, client_slot, .. } => format!(
+            "chhwres -r virtualio -m {} -o a -p {} --rsubtype {} -s {slot} -a \"adapter_type=server,remote_lpar_name={client},remote_slot_num={client_slot}\"",
+            frame.word(),
+            vios.word(),
+            crate::storage::rsubtype(*via)
+        ),
+        Op::RemoveServerAdapter { frame, vios, via, slot, .. } => format!(
+            "chhwres -r virtualio -m {} -o r -p {} --rsubtype {} -s {slot}",
+            frame.word(),
+            vios.word(),
+            crate::storage::rsubtype(*via)
+        ),
+        // VIOS `mkvdev -vdev TargetDevice -vadapter VirtualSCSIServerAdapter`, `rmvdev -vdev
+        // TargetDevice`, `vfcmap -vadapter VirtualFibreChannelAdapter -fcp FibreChannelPortName`
+        // (an empty `-fcp` unmaps).
+        Op::MapDisk { frame, vios, disk, adapter, .. } => {
+            viosvrcmd(frame, vios, &format!("mkvdev -vdev {disk} -vadapter {adapter}"))
+        }
+        Op::UnmapDisk { frame, vios, disk, .. } => viosvrcmd(frame, vios, &format!("rmvdev -vdev {disk}")),
+        Op::MapNpiv { frame, vios, adapter, port, .. } => {
+            viosvrcmd(frame, vios, &format!("vfcmap -vadapter {adapter} -fcp {port}"))
+        }
+        Op::UnmapNpiv { frame, vios, adapter, .. } => {
+            viosvrcmd(frame, vios, &format!("vfcmap -vadapter {adapter} -fcp"))
+        }
+        Op::CreatePartition { frame, partition, spec, paging_vios, profile: prof, adapters } => format!(
             "mksyscfg -r lpar -m {} -i \"{}\"",
             frame.word(),
-            profile(partition.as_str(), prof, spec, paging_vios)
+            profile(partition.as_str(), prof, spec, paging_vios, adapters)
         ),
         // A DLPAR change writes the same desired values into the profile first, so that the
         // next activation keeps them (`ChangeMethod`'s documentation says why alongside, not
@@ -237,7 +266,13 @@ fn whole(u: crate::units::ProcUnits) -> String {
 }
 
 /// The `mksyscfg -i` attributes of a partition and its profile `prof`.
-fn profile(name: &str, prof: &ProfileName, spec: &PartitionSpec, paging_vios: &[ViosName]) -> String {
+fn profile(
+    name: &str,
+    prof: &ProfileName,
+    spec: &PartitionSpec,
+    paging_vios: &[ViosName],
+    adapters: &[crate::storage::ClientAdapter],
+) -> String {
     let mem = &spec.memory;
     let mut a = vec![
         format!("name={name}"),
@@ -303,6 +338,27 @@ fn profile(name: &str, prof: &ProfileName, spec: &PartitionSpec, paging_vios: &[
         let eth: Vec<String> =
             spec.network.iter().enumerate().map(|(i, n)| format!("{}/0/{}//0/0", i + 2, n.vlan)).collect();
         a.push(format!("\\\"virtual_eth_adapters={}\\\"", eth.join(",")));
+    }
+    // tests/fixtures/hmc/README.md, "Storage provisioning": `slot/client//VIOS/remote_slot/
+    // is_required` and, for virtual fibre channel, `slot/client//VIOS/remote_slot/wwpns/
+    // is_required` with the WWPNs left for the HMC to generate. Not required, like the
+    // ethernet adapters, so that LPM may move them.
+    for via in [StorageVia::Vscsi, StorageVia::Npiv] {
+        let list: Vec<String> = adapters
+            .iter()
+            .filter(|c| c.via == via)
+            .map(|c| match via {
+                StorageVia::Vscsi => format!("{}/client//{}/{}/0", c.slot, c.vios, c.server_slot),
+                StorageVia::Npiv => format!("{}/client//{}/{}//0", c.slot, c.vios, c.server_slot),
+            })
+            .collect();
+        if !list.is_empty() {
+            let attr = match via {
+                StorageVia::Vscsi => "virtual_scsi_adapters",
+                StorageVia::Npiv => "virtual_fc_adapters",
+            };
+            a.push(format!("\\\"{attr}={}\\\"", list.join(",")));
+        }
     }
     if spec.state == RunState::Stopped {
         a.push("boot_mode=norm".to_owned());
@@ -709,6 +765,69 @@ mod tests {
             ),
             (Op::StopVios { frame: fr.clone(), vios: vi.clone() }, vec![("-m", "p9 lab"), ("-n", "vios 1")], vec![]),
             (
+                Op::AddServerAdapter {
+                    frame: fr.clone(),
+                    vios: vi.clone(),
+                    via: crate::manifest::StorageVia::Vscsi,
+                    slot: 100,
+                    client: lp.clone(),
+                    client_slot: 10,
+                    device: dev("vhost0"),
+                },
+                vec![("-m", "p9 lab"), ("-p", "vios 1"), ("--rsubtype", "scsi"), ("-s", "100")],
+                vec!["adapter_type=server,remote_lpar_name=db prod 01,remote_slot_num=10"],
+            ),
+            (
+                Op::RemoveServerAdapter {
+                    frame: fr.clone(),
+                    vios: vi.clone(),
+                    via: crate::manifest::StorageVia::Npiv,
+                    slot: 101,
+                    client: lp.clone(),
+                },
+                vec![("-m", "p9 lab"), ("-p", "vios 1"), ("--rsubtype", "fc"), ("-o", "r"), ("-s", "101")],
+                vec![],
+            ),
+            (
+                Op::MapDisk {
+                    frame: fr.clone(),
+                    vios: vi.clone(),
+                    disk: dev("hdisk4"),
+                    lun: "L1".parse().unwrap(),
+                    adapter: dev("vhost0"),
+                    client: lp.clone(),
+                },
+                vec![("-m", "p9 lab"), ("-p", "vios 1"), ("-c", "mkvdev -vdev hdisk4 -vadapter vhost0")],
+                vec![],
+            ),
+            (
+                Op::UnmapDisk {
+                    frame: fr.clone(),
+                    vios: vi.clone(),
+                    disk: dev("hdisk4"),
+                    lun: "L1".parse().unwrap(),
+                    client: lp.clone(),
+                },
+                vec![("-m", "p9 lab"), ("-p", "vios 1"), ("-c", "rmvdev -vdev hdisk4")],
+                vec![],
+            ),
+            (
+                Op::MapNpiv {
+                    frame: fr.clone(),
+                    vios: vi.clone(),
+                    adapter: dev("vfchost0"),
+                    port: dev("fcs0"),
+                    client: lp.clone(),
+                },
+                vec![("-m", "p9 lab"), ("-p", "vios 1"), ("-c", "vfcmap -vadapter vfchost0 -fcp fcs0")],
+                vec![],
+            ),
+            (
+                Op::UnmapNpiv { frame: fr.clone(), vios: vi.clone(), adapter: dev("vfchost0"), client: lp.clone() },
+                vec![("-m", "p9 lab"), ("-p", "vios 1"), ("-c", "vfcmap -vadapter vfchost0 -fcp")],
+                vec![],
+            ),
+            (
                 Op::CreateSea {
                     frame: fr.clone(),
                     vios: vi.clone(),
@@ -763,9 +882,25 @@ mod tests {
                     spec: Box::new(spec),
                     paging_vios: vec![vi.clone(), vi2.clone()],
                     profile: pr.clone(),
+                    adapters: vec![
+                        crate::storage::ClientAdapter {
+                            via: crate::manifest::StorageVia::Vscsi,
+                            slot: 10,
+                            vios: vi.clone(),
+                            server_slot: 100,
+                        },
+                        crate::storage::ClientAdapter {
+                            via: crate::manifest::StorageVia::Npiv,
+                            slot: 12,
+                            vios: vi2.clone(),
+                            server_slot: 101,
+                        },
+                    ],
                 },
                 vec![("-m", "p9 lab")],
                 vec![
+                    "\"virtual_scsi_adapters=10/client//vios 1/100/0\"",
+                    "\"virtual_fc_adapters=12/client//vios 2/101//0\"",
                     "name=db prod 01,",
                     "profile_name=normal profile,",
                     "primary_paging_vios_name=vios 1,",
@@ -953,6 +1088,7 @@ mod tests {
             spec: Box::new(spec),
             paging_vios: vec![],
             profile: ProfileName::hmc_default(),
+            adapters: vec![],
         }
         .command()
     }

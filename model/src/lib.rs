@@ -26,6 +26,7 @@ pub use quote::hmc_word;
 mod schema;
 mod source;
 pub mod status;
+pub mod storage;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 mod units;

@@ -70,6 +70,15 @@ pub struct Status {
     /// backend that names no HMC.
     #[serde(default, skip_serializing_if = "crate::console::Consoles::is_empty")]
     pub consoles: crate::console::Consoles,
+    /// Each VIOS's server adapters and their mappings, by frame (`lshwres -r virtualio
+    /// --rsubtype scsi|fc`, `lsmap`). A frame missing here was not reported: powerplane then
+    /// provisions no storage on it (it cannot tell free slots nor what is mapped).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vios_storage: BTreeMap<FrameName, BTreeMap<ViosName, crate::storage::ViosStorage>>,
+    /// Each partition's storage client adapters (its profile's `virtual_scsi_adapters` and
+    /// `virtual_fc_adapters`), on frames [`Status::vios_storage`] reports.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub client_adapters: BTreeMap<PartitionName, Vec<crate::storage::ClientAdapter>>,
 }
 
 /// A frame's shared processor pools by id: the configured ones by name, and the ids of those

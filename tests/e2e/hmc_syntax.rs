@@ -91,6 +91,14 @@ const DOCUMENTED: &[&str] = &[
     // The HMC's "Save Current Configuration" (the seed, line 1080, shows the menu, not the
     // command).
     r#"^mksyscfg -r prof -m \S+ -o save -p \S+ -n \S+ --force$"#,
+    // Storage provisioning (tests/fixtures/hmc/README.md, "Storage provisioning", names the
+    // public scripts each form is taken from): a server adapter added or removed by DLPAR in a
+    // given slot, and the VIOS's mappings through viosvrcmd.
+    r#"^chhwres -r virtualio -m \S+ -o a -p \S+ --rsubtype (scsi|fc) -s \d+ -a "adapter_type=server,remote_lpar_name=[^,"]+,remote_slot_num=\d+"$"#,
+    r#"^chhwres -r virtualio -m \S+ -o r -p \S+ --rsubtype (scsi|fc) -s \d+$"#,
+    r#"^viosvrcmd -m \S+ -p \S+ -c "mkvdev -vdev hdisk\d+ -vadapter vhost\d+"$"#,
+    r#"^viosvrcmd -m \S+ -p \S+ -c "rmvdev -vdev hdisk\d+"$"#,
+    r#"^viosvrcmd -m \S+ -p \S+ -c "vfcmap -vadapter vfchost\d+ -fcp( fcs\d+)?"$"#,
 ];
 
 fn commands(lab: &Lab, dir: &std::path::Path) -> Vec<String> {

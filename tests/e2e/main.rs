@@ -15,6 +15,7 @@ mod hmc_names;
 mod hmc_pools;
 mod hmc_profiles;
 mod hmc_ssh;
+mod hmc_storage;
 mod hmc_syntax;
 mod plan;
 mod safety;

@@ -470,7 +470,13 @@ fn unmanaged_partitions_are_reported_and_deleted_only_with_prune() {
     assert_eq!(code, 2);
     let stop = find(&v, "StopPartition", "Partition/bxaix85");
     let delete = find(&v, "DeletePartition", "Partition/bxaix85");
-    assert!(after(delete).contains(&stop["id"].as_str().unwrap().to_owned()));
+    // After the stop, through its storage's teardown (issue 32 item 4): unmapped, its server
+    // adapter removed, the VIOS profile saved.
+    assert!(waits_for(&v, delete, stop["id"].as_str().unwrap()), "the deletion waits for the stop");
+    for kind in ["UnmapDisk", "RemoveServerAdapter", "SaveProfile"] {
+        let a = v["actions"].as_array().unwrap().iter().find(|a| a["kind"] == kind).unwrap_or_else(|| panic!("{kind}"));
+        assert!(waits_for(&v, delete, a["id"].as_str().unwrap()), "the deletion waits for {kind}");
+    }
     assert_eq!(v["actions"].as_array().unwrap().last().unwrap()["id"], delete["id"], "deletions last");
     assert_eq!(delete["command"], "rmsyscfg -r lpar -m js22_slot13 -n bxaix85");
 }

@@ -24,7 +24,9 @@ pub struct PartitionSpec {
     /// Virtual ethernet: the VLANs the partition needs bridged on its frame.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub network: Vec<NetworkSpec>,
-    /// SAN LUNs the partition uses through the VIOS.
+    /// SAN LUNs the partition uses through the VIOS. The first is its boot disk: mapped first
+    /// on each VIOS (the client's first disk), and a partition activated without it mapped
+    /// stops in its firmware's SMS menu.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub storage: Vec<StorageSpec>,
     /// Site commands run around this partition's migrations (after its cluster's, if any).

@@ -215,7 +215,13 @@ fn step(e: &mut Estate, op: &Op) {
                 }
             }
         }
-        Op::ConfigureDevices { .. } => {}
+        Op::ConfigureDevices { frame, vios } => configure_server_adapters(e, frame, vios),
+        Op::AddServerAdapter { .. }
+        | Op::RemoveServerAdapter { .. }
+        | Op::MapDisk { .. }
+        | Op::UnmapDisk { .. }
+        | Op::MapNpiv { .. }
+        | Op::UnmapNpiv { .. } => storage_step(e, op),
         Op::SaveProfile { frame, vios, .. } => {
             for n in seas_on(e, frame) {
                 if let Some(m) = e.status.seas.get_mut(&n).and_then(|ms| ms.iter_mut().find(|m| &m.vios == vios)) {
@@ -258,7 +264,10 @@ fn step(e: &mut Estate, op: &Op) {
                 }
             }
         }
-        Op::CreatePartition { frame, partition, spec, profile, .. } => {
+        Op::CreatePartition { frame, partition, spec, profile, adapters, .. } => {
+            if !adapters.is_empty() {
+                e.status.client_adapters.insert(partition.clone(), adapters.clone());
+            }
             let mut spec = (**spec).clone();
             spec.placement = Placement::Frame(frame.clone());
             spec.state = RunState::Stopped;
@@ -355,6 +364,7 @@ fn step(e: &mut Estate, op: &Op) {
             release_device(e, partition);
         }
         Op::DeletePartition { partition, .. } => {
+            e.status.client_adapters.remove(partition);
             release_device(e, partition);
             e.partitions.remove(partition);
             e.status.partitions.remove(partition);
@@ -526,6 +536,70 @@ fn settle(members: &mut [SeaMemberStatus]) {
     let best = up.iter().copied().min_by_key(|i| (members[*i].ha_mode == SeaHaMode::Standby, members[*i].priority));
     for i in up {
         members[i].state = if Some(i) == best { SeaState::Primary } else { SeaState::Backup };
+    }
+}
+
+/// `cfgdev` on a VIOS: each server adapter not yet configured gets the lowest free `vhostN` or
+/// `vfchostN`, in slot order.
+fn configure_server_adapters(e: &mut Estate, frame: &crate::names::FrameName, vios: &crate::names::ViosName) {
+    let Some(vs) = e.status.vios_storage.get_mut(frame).and_then(|m| m.get_mut(vios)) else { return };
+    let mut pending: Vec<usize> = (0..vs.adapters.len()).filter(|i| vs.adapters[*i].device.is_none()).collect();
+    pending.sort_by_key(|i| vs.adapters[*i].slot);
+    for i in pending {
+        let via = vs.adapters[i].via;
+        let d = crate::storage::next_server_device(via, vs.devices(via));
+        vs.adapters[i].device = Some(d);
+    }
+}
+
+/// A VIOS-side storage action: the server adapters and mappings of `Status::vios_storage` (the
+/// planner reads storage drift from them, not from the client's observed `storage`).
+fn storage_step(e: &mut Estate, op: &Op) {
+    let (frame, vios) = match op.vios().first() {
+        Some(v) => (op.frames()[0].clone(), (*v).clone()),
+        None => return,
+    };
+    let Some(vs) = e.status.vios_storage.get_mut(&frame).and_then(|m| m.get_mut(&vios)) else { return };
+    let by_device = |vs: &mut crate::storage::ViosStorage, d: &crate::names::DeviceName| {
+        vs.adapters.iter().position(|a| a.device.as_ref() == Some(d))
+    };
+    match op {
+        Op::AddServerAdapter { via, slot, client, client_slot, .. } if !vs.adapters.iter().any(|a| a.slot == *slot) => {
+            vs.adapters.push(crate::storage::ServerAdapter {
+                via: *via,
+                slot: *slot,
+                device: None,
+                client: client.clone(),
+                client_slot: *client_slot,
+                luns: Vec::new(),
+                fc_port: None,
+            });
+            vs.adapters.sort_by_key(|a| a.slot);
+        }
+        Op::RemoveServerAdapter { slot, .. } => vs.adapters.retain(|a| a.slot != *slot),
+        Op::MapDisk { lun, adapter, .. } => {
+            if let Some(i) = by_device(vs, adapter)
+                && !vs.adapters[i].luns.contains(lun)
+            {
+                vs.adapters[i].luns.push(lun.clone());
+            }
+        }
+        Op::UnmapDisk { lun, .. } => {
+            for a in &mut vs.adapters {
+                a.luns.retain(|l| l != lun);
+            }
+        }
+        Op::MapNpiv { adapter, port, .. } => {
+            if let Some(i) = by_device(vs, adapter) {
+                vs.adapters[i].fc_port = Some(port.clone());
+            }
+        }
+        Op::UnmapNpiv { adapter, .. } => {
+            if let Some(i) = by_device(vs, adapter) {
+                vs.adapters[i].fc_port = None;
+            }
+        }
+        _ => {}
     }
 }
 

@@ -388,6 +388,8 @@ impl Scope {
             unknown_vios: pick(&self.frames, &st.unknown_vios),
             migration_limits: pick(&all, &st.migration_limits),
             proc_pool_slots: pick(&all, &st.proc_pool_slots),
+            vios_storage: pick(&self.frames, &st.vios_storage),
+            client_adapters: pick(&self.partitions, &st.client_adapters),
             unknown_partitions: pick(&self.partitions, &st.unknown_partitions),
             namesakes: st.namesakes.iter().filter(|n| all.contains(&n.frame)).cloned().collect(),
             consoles: st.consoles.clone(),

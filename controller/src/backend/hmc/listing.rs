@@ -128,9 +128,11 @@ pub(crate) const VIOS_ADAPTERS: &str = "lsdev -type adapter -field name physloc 
 /// man page; `tests/fixtures/hmc/vios/lspv-size-fmt.txt`.
 pub(crate) const VIOS_DISKS: &str = "lspv -size -fmt :";
 
-/// `viosvrcmd -c "lsmap -all -type disk -field clientid backing -fmt :"`: virtual SCSI
-/// mappings, the client partition's id and the disk behind it.
-pub(crate) const VIOS_VSCSI: &str = "lsmap -all -type disk -field clientid backing -fmt :";
+/// `viosvrcmd -c "lsmap -all -type disk -field svsa clientid backing -fmt :"`: virtual SCSI
+/// mappings, per server adapter (`vhostN`, whose slot `lsdev` gives), the client partition's
+/// id (0 while it does not run) and the disks mapped to it. IBM's `lsmap` man page (fields
+/// `svsa`, `clientid`, `backing`); ansible-power-vios `mapping_facts.py` (vios/README.md S9).
+pub(crate) const VIOS_VSCSI: &str = "lsmap -all -type disk -field svsa clientid backing -fmt :";
 
 /// `viosvrcmd -c "lsmap -all -npiv -field name clntid clntname status fc -fmt :"`: NPIV
 /// mappings, the server adapter, the client's id (decimal) and name, whether it logged in, and
@@ -149,6 +151,15 @@ pub(crate) const NPIV_SERVER: &str = "Virtual FC Server Adapter";
 
 /// The description `lsdev` gives a Shared Ethernet Adapter.
 pub(crate) const SEA_DESCRIPTION: &str = "Shared Ethernet Adapter";
+
+/// What `lsdev` calls a physical fibre channel port the emulated VIOS has: an assumption, the
+/// description of an IBM 8 Gb adapter as AIX names it; the HMC backend reads ports by their
+/// `fcsN` name, not by this text.
+pub(crate) const FC_PORT_DESCRIPTION: &str = "8Gb PCI Express Dual Port FC Adapter (df1000f114108a03)";
+
+/// `lshwres -r virtualio --rsubtype scsi|fc -m SYS --level lpar`: server and client adapters
+/// (tests/fixtures/hmc/lshwres-r-virtualio-rsubtype-scsi-level-lpar.power5-v7.txt).
+pub(crate) const VSTORAGE: &[&str] = &["lpar_name", "slot_num", "adapter_type", "remote_lpar_name", "remote_slot_num"];
 
 /// `lshmc -V`: the HMC's version as `base_version` names it (`V8R8.2.0`), else from its
 /// `Version:` and `Release:` lines. The answer is one quoted record over several lines

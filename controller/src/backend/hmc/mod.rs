@@ -445,7 +445,7 @@ fn listing(text: &str, fields: &[&str]) -> Result<Vec<Record>, ParseError> {
 }
 
 /// The frame listings: each runs as `CMD -m FRAME ... -F FIELDS`.
-const PER_FRAME: [(&str, &[&str]); 12] = [
+const PER_FRAME: [(&str, &[&str]); 14] = [
     ("lshwres -r mem --level sys", l::SYS_MEM),
     ("lshwres -r proc --level sys", l::SYS_PROC),
     ("lssyscfg -r lpar", l::LPAR),
@@ -458,6 +458,8 @@ const PER_FRAME: [(&str, &[&str]); 12] = [
     ("lshwres -r virtualio --rsubtype eth --level lpar", l::VETH),
     ("lslparmigr -r lpar", l::LPARMIGR),
     ("lslparmigr -r sys", l::LPARMIGR_SYS),
+    ("lshwres -r virtualio --rsubtype scsi --level lpar", l::VSTORAGE),
+    ("lshwres -r virtualio --rsubtype fc --level lpar", l::VSTORAGE),
 ];
 
 /// What a frame's listing gave: its records, or why the frame is set aside.
@@ -602,7 +604,15 @@ fn frame_listings<T: Transport>(t: &T, f: &FrameName, sys: Record, outs: &[Comma
         // A frame without AMS answers the pool listings with a refusal (or "No results were
         // found."), one that cannot migrate partitions `lslparmigr -r sys` so: no pool, no
         // migration limit, not a broken frame.
-        let optional = c.contains("mempool") || c.starts_with("lslparmigr -r sys");
+        let optional = c.contains("mempool") || c.starts_with("lslparmigr -r sys") || c.contains("--rsubtype fc");
+        // Without its virtual SCSI listing the frame's storage is unknown, not empty.
+        if c.contains("--rsubtype scsi") && o.code != 0 {
+            parsed.push(Vec::new());
+            continue;
+        }
+        if c.contains("--rsubtype scsi") {
+            fl.storage_listed = true;
+        }
         // A frame without multiple shared processor pools (POWER5) answers with a sentence, with
         // an exit status no source records (tests/fixtures/hmc/lshwres-r-procpool.power5-unsupported.txt).
         if c.contains("procpool") && o.stdout.contains("does not support multiple shared processor pools") {
@@ -635,6 +645,8 @@ fn frame_listings<T: Transport>(t: &T, f: &FrameName, sys: Record, outs: &[Comma
     fl.veth = next();
     fl.lparmigr = next();
     fl.lparmigr_sys = next();
+    fl.vscsi = next();
+    fl.vfc = next();
     Ok(fl)
 }
 
@@ -709,6 +721,26 @@ impl<T: Transport> Hypervisor for Hmc<T> {
 }
 
 impl<T: Transport> Hmc<T> {
+    /// Why a partition in `Open Firmware` will not boot: it has storage client adapters and
+    /// no disk is mapped to it on any VIOS of its frame (as observed now: `lshwres -r
+    /// virtualio`, `lsmap`). `None` when a disk is mapped, or its storage cannot be told.
+    async fn no_disk_mapped(&self, w: &Awaited) -> Option<String> {
+        let name = powerplane_model::PartitionName::new(w.name.as_str()).ok()?;
+        let e = self.observe_frames(&[w.frame.clone()].into()).await.ok()?;
+        let vios = e.status.vios_storage.get(&w.frame)?;
+        e.status.client_adapters.get(&name).filter(|c| !c.is_empty())?;
+        let mapped = vios.values().flat_map(|v| &v.adapters).any(|a| a.client == name && a.carries_disks());
+        (!mapped).then(|| {
+            format!(
+                "{} is in Open Firmware (its firmware's SMS menu), not Running: no disk is mapped to it on any VIOS of {} (lsmap), so it has nothing to boot from. Map its boot disk (mkvdev -vdev hdiskN -vadapter vhostN), then restart it (chsysstate -m {} -r lpar -o shutdown --immed -n {}, then -o on)",
+                w.name,
+                w.frame,
+                w.frame.word(),
+                w.name
+            )
+        })
+    }
+
     /// The partition's state and whether its RMC connection is active, as `lssyscfg` lists
     /// them now.
     async fn lpar_state(&self, t: &T, w: &Awaited) -> Result<(LparState, bool), BackendError> {
@@ -748,6 +780,13 @@ impl<T: Transport> Hmc<T> {
                     (false, _) => format!("{said}; {} is {state}", w.name),
                 };
                 return Ok(Completion { message, duration: started.elapsed(), suspended: None });
+            }
+            // Activated without a disk mapped, it waits in its SMS menu: say so, not wait.
+            if state == LparState::OpenFirmware
+                && w.until == (Until::Running { rmc: false })
+                && let Some(why) = self.no_disk_mapped(w).await
+            {
+                return Err(BackendError::refused_plain(why));
             }
             let on_the_way = w.under_way(&state, rmc) || (issued && w.from(&state));
             if !on_the_way {

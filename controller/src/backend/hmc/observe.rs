@@ -52,6 +52,14 @@ pub(crate) struct FrameListings {
     pub pgdev: Vec<Record>,
     /// `lshwres -r virtualio --rsubtype eth --level lpar`.
     pub veth: Vec<Record>,
+    /// `lshwres -r virtualio --rsubtype scsi --level lpar`.
+    pub vscsi: Vec<Record>,
+    /// `lshwres -r virtualio --rsubtype fc --level lpar` (none on a frame without virtual fibre
+    /// channel, which answers HSCLA4C0).
+    pub vfc: Vec<Record>,
+    /// Whether the virtual SCSI adapters could be listed: otherwise the frame's VIOS storage is
+    /// not reported (nothing is provisioned on it).
+    pub storage_listed: bool,
     /// `lslparmigr -r lpar`.
     pub lparmigr: Vec<Record>,
     /// `lslparmigr -r sys` (none from a frame that cannot migrate partitions).
@@ -284,6 +292,8 @@ pub(crate) fn estate(frames: Vec<(FrameName, Result<FrameListings, String>)>, la
                 status.unknown_vios.extend(fs.unknown_vios);
                 status.migration_limits.extend(fs.migration_limits);
                 status.proc_pool_slots.extend(fs.proc_pool_slots);
+                status.vios_storage.extend(fs.vios_storage);
+                status.client_adapters.extend(fs.client_adapters);
                 found.extend(ff);
             }
             Err(err) => {
@@ -715,25 +725,132 @@ fn frame(
     slots.unused.sort();
     status.proc_pool_slots.insert(fname.clone(), slots);
 
-    // Storage: the LUN behind each disk mapped to a client, by client id.
-    let mut storage: BTreeMap<&str, Vec<StorageSpec>> = BTreeMap::new();
-    for h in &vios_hw {
-        let Some(v) = l.vios.get(&h.name) else { continue };
-        for (text, via, hex) in [(&v.vscsi, StorageVia::Vscsi, true), (&v.npiv, StorageVia::Npiv, false)] {
-            for line in text.lines() {
-                let mut it = line.split(':');
-                let Some(id) = it.next() else { continue };
-                let id = if hex { u32::from_str_radix(id.trim_start_matches("0x"), 16).ok() } else { id.parse().ok() };
-                let Some(client) = id.and_then(|i| by_id.get(&i)) else { continue };
-                for disk in it {
-                    if let Some(d) = h.disks.iter().find(|d| d.name.as_str() == disk) {
-                        let s = StorageSpec { lun: d.lun.clone(), via };
-                        let list = storage.entry(client).or_default();
-                        if !list.contains(&s) {
-                            list.push(s);
-                        }
-                    }
+    // Storage: each running VIOS's server adapters (`lshwres -r virtualio --rsubtype scsi|fc`:
+    // slot, client, client slot), their devices (`lsdev`: `vhostN`/`vfchostN` and the slot in
+    // their location code) and what is mapped to them (`lsmap`: the disks of each `vhost`, by
+    // their LUN; the port of each `vfchost`); each partition's client adapters; the LUNs
+    // mapped to a client, through its server adapters (an `lsmap` client id is 0 while the
+    // client does not run). A listing from before `svsa` was asked names the client by id.
+    const VSTORAGE: &str = "virtual storage adapter";
+    let mut storage: BTreeMap<String, Vec<StorageSpec>> = BTreeMap::new();
+    let mut servers: BTreeMap<(String, u16), (StorageVia, String, u16)> = BTreeMap::new();
+    let mut clients: BTreeMap<String, Vec<powerplane_model::storage::ClientAdapter>> = BTreeMap::new();
+    for (rows, via) in [(&l.vscsi, StorageVia::Vscsi), (&l.vfc, StorageVia::Npiv)] {
+        for r in rows {
+            let lpar = get(r, VSTORAGE, "lpar_name")?.to_owned();
+            let slot: u16 = num(r, VSTORAGE, "slot_num")?;
+            let remote = get(r, VSTORAGE, "remote_lpar_name")?.to_owned();
+            let remote_slot: u16 = num(r, VSTORAGE, "remote_slot_num")?;
+            match get(r, VSTORAGE, "adapter_type")? {
+                "server" => {
+                    servers.insert((lpar, slot), (via, remote, remote_slot));
                 }
+                "client" => {
+                    let Ok(vios) = ViosName::new(remote.as_str()) else { continue };
+                    clients.entry(lpar).or_default().push(powerplane_model::storage::ClientAdapter {
+                        via,
+                        slot,
+                        vios,
+                        server_slot: remote_slot,
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut vios_storage: BTreeMap<ViosName, powerplane_model::storage::ViosStorage> = BTreeMap::new();
+    for h in &vios_hw {
+        let Some(v) = l.vios.get(&h.name).filter(|_| !status.vios_unknown(&fname, &h.name)) else { continue };
+        let slot_of: BTreeMap<&str, u16> =
+            v.adapter_lines().filter_map(|(n, loc, _)| Some((n, virtual_slot(loc)?))).collect();
+        let mut vs = powerplane_model::storage::ViosStorage {
+            fc_ports: v
+                .adapter_lines()
+                .filter(|(n, _, _)| n.starts_with("fcs"))
+                .filter_map(|(n, _, _)| DeviceName::new(n).ok())
+                .collect(),
+            ..Default::default()
+        };
+        let mut used: BTreeSet<u16> = [0, 1].into();
+        used.extend(
+            l.veth
+                .iter()
+                .filter(|r| r.get("lpar_name") == Some(&h.name.to_string()))
+                .filter_map(|r| r.get("slot_num")?.parse::<u16>().ok()),
+        );
+        for ((lpar, slot), (via, client, client_slot)) in &servers {
+            if lpar != h.name.as_str() {
+                continue;
+            }
+            used.insert(*slot);
+            let Ok(client) = PartitionName::new(client.as_str()) else { continue };
+            let device = slot_of
+                .iter()
+                .find(|(n, s)| **s == *slot && n.starts_with(powerplane_model::storage::server_prefix(*via)))
+                .and_then(|(n, _)| DeviceName::new(*n).ok());
+            vs.adapters.push(powerplane_model::storage::ServerAdapter {
+                via: *via,
+                slot: *slot,
+                device,
+                client,
+                client_slot: *client_slot,
+                luns: Vec::new(),
+                fc_port: None,
+            });
+        }
+        for line in v.vscsi.lines() {
+            let fields: Vec<&str> = line.split(':').map(str::trim).collect();
+            let Some(first) = fields.first() else { continue };
+            let (adapter, id, disks) = if first.starts_with("vhost") {
+                (Some(*first), fields.get(1).copied(), fields.get(2..).unwrap_or_default())
+            } else {
+                (None, Some(*first), fields.get(1..).unwrap_or_default())
+            };
+            let luns: Vec<Lun> = disks
+                .iter()
+                .filter_map(|d| h.disks.iter().find(|k| k.name.as_str() == *d).map(|k| k.lun.clone()))
+                .collect();
+            let client: Option<String> = match adapter {
+                Some(a) => {
+                    vs.adapters.iter_mut().find(|x| x.device.as_ref().is_some_and(|d| d.as_str() == a)).map(|x| {
+                        x.luns = luns.clone();
+                        x.client.to_string()
+                    })
+                }
+                None => id
+                    .and_then(|i| u32::from_str_radix(i.trim_start_matches("0x"), 16).ok())
+                    .and_then(|i| by_id.get(&i))
+                    .map(|c| (*c).to_owned()),
+            };
+            let Some(client) = client else { continue };
+            let list = storage.entry(client).or_default();
+            for lun in luns {
+                let s = StorageSpec { lun, via: StorageVia::Vscsi };
+                if !list.contains(&s) {
+                    list.push(s);
+                }
+            }
+        }
+        for line in v.npiv.lines() {
+            let fields: Vec<&str> = line.split(':').map(str::trim).collect();
+            let (Some(name), Some(fc)) = (fields.first(), fields.get(4)) else { continue };
+            if let Some(x) = vs.adapters.iter_mut().find(|x| x.device.as_ref().is_some_and(|d| d.as_str() == *name))
+                && !fc.is_empty()
+            {
+                x.fc_port = DeviceName::new(*fc).ok();
+            }
+        }
+        vs.used_slots = used.into_iter().collect();
+        vios_storage.insert(h.name.clone(), vs);
+    }
+    if l.storage_listed {
+        status.vios_storage.insert(fname.clone(), vios_storage);
+        for (lpar, mut list) in clients {
+            let Ok(name) = PartitionName::new(lpar) else { continue };
+            if by_id.values().any(|n| *n == name.as_str()) && !vios_hw.iter().any(|h| h.name.as_str() == name.as_str())
+            {
+                list.sort_by_key(|c| c.slot);
+                status.client_adapters.insert(name, list);
             }
         }
     }

@@ -64,6 +64,7 @@ async fn apply(sim: &Simulator, s: &Step) -> bool {
             .unwrap();
             Op::CreatePartition {
                 profile: powerplane_model::ProfileName::hmc_default(),
+                adapters: vec![],
                 frame,
                 partition: name(*i),
                 spec: Box::new(spec),

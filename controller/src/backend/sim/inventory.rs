@@ -105,6 +105,8 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
                         rmc: state_of(&v.name).is_running(),
                         dlpar_eth: Vec::new(),
                         profiles: super::state::Profiles::inventory(),
+                        storage: Vec::new(),
+                        unsaved_slots: Vec::new(),
                     },
                 )
             })
@@ -217,6 +219,10 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
         let profiles = super::state::Profiles::inventory();
         let current = profiles.current.clone();
         let mut r = partition::create(frame, f, &p.metadata.name, &p.spec, profiles).map(drop);
+        // Its storage wired as powerplane wires it (`storage::realise`).
+        if r.is_ok() {
+            super::storage::realise(f, &p.metadata.name, &p.spec.storage);
+        }
         if r.is_ok() && p.spec.state == RunState::Running {
             r = partition::start(f, &p.metadata.name, &current, false).map(drop);
         }

@@ -522,6 +522,9 @@ fn finish(s: &mut SimState, name: &PartitionName, from: &FrameName, o: &Outbound
     p.migration = None;
     p.state = if o.active { LparState::Running } else { LparState::NotActivated };
     p.spec.placement = powerplane_model::manifest::Placement::Frame(to.clone());
+    // LPM creates its VIOS side on the target and removes it from the source.
+    super::storage::migrated(s, name, from, to);
+    let dst = s.frames.get_mut(to).expect("migrating to an existing frame");
     if let Some(a) = &o.paging
         && o.active
     {

@@ -22,6 +22,7 @@ mod pools;
 mod report;
 mod sea;
 mod state;
+mod storage;
 mod vios;
 mod virtual_eth;
 
@@ -627,16 +628,41 @@ impl Simulator {
             Op::AddTrunkAdapter { frame, vios, trunk, priority } => {
                 (virtual_eth::add(s.frame_mut(frame)?, vios, trunk, *priority)?, typical)
             }
-            Op::ConfigureDevices { frame, vios } => (virtual_eth::cfgdev(s.frame_mut(frame)?, vios)?, typical),
+            Op::ConfigureDevices { frame, vios } => {
+                let f = s.frame_mut(frame)?;
+                let mut out = vec![virtual_eth::cfgdev(f, vios)?];
+                out.extend(storage::cfgdev(f, vios));
+                out.retain(|l| !l.is_empty());
+                (out.join("; "), typical)
+            }
+            Op::AddServerAdapter { frame, vios, via, slot, client, client_slot, .. } => {
+                (storage::add_server(s.frame_mut(frame)?, vios, *via, *slot, client, *client_slot)?, typical)
+            }
+            Op::RemoveServerAdapter { frame, vios, slot, .. } => {
+                (storage::remove_server(s.frame_mut(frame)?, vios, *slot)?, typical)
+            }
+            Op::MapDisk { frame, vios, disk, adapter, .. } => {
+                (storage::map_disk(s.frame_mut(frame)?, vios, disk, adapter)?, typical)
+            }
+            Op::UnmapDisk { frame, vios, disk, .. } => (storage::unmap_disk(s.frame_mut(frame)?, vios, disk)?, typical),
+            Op::MapNpiv { frame, vios, adapter, port, .. } => {
+                (storage::map_npiv(s.frame_mut(frame)?, vios, adapter, Some(port))?, typical)
+            }
+            Op::UnmapNpiv { frame, vios, adapter, .. } => {
+                (storage::map_npiv(s.frame_mut(frame)?, vios, adapter, None)?, typical)
+            }
             Op::SaveProfile { frame, vios, profile } => {
                 (virtual_eth::save_profile(s.frame_mut(frame)?, vios, profile)?, typical)
             }
             Op::SetSeaAdapters { frame, vios, device, trunks } => {
                 (sea::set_adapters(s.frame_mut(frame)?, vios, device, trunks)?, typical)
             }
-            Op::CreatePartition { frame, partition: p, spec, profile, .. } => {
+            Op::CreatePartition { frame, partition: p, spec, profile, adapters, .. } => {
                 let profiles = state::Profiles::only(profile.clone());
-                (partition::create(frame, s.frame_mut(frame)?, p, spec, profiles)?, typical)
+                let f = s.frame_mut(frame)?;
+                let out = partition::create(frame, f, p, spec, profiles)?;
+                storage::created(f, p, adapters);
+                (out, typical)
             }
             Op::UpdatePartition { frame, partition: p, profile, change } => {
                 (partition::update(s.frame_mut(frame)?, p, profile, change)?, typical)
@@ -768,6 +794,12 @@ impl Hypervisor for Simulator {
             })
             .await?;
         self.inner.timeline.sleep_until(start + duration.as_millis() as u64).await;
+        // Activated without its boot disk, it waits in its SMS menu: not the Running awaited.
+        if let Op::StartPartition { frame, partition, .. } = &op
+            && let Some(why) = self.read(|s| storage::stuck_in_sms(s, frame, partition)).await
+        {
+            return Err(BackendError::refused_plain(why));
+        }
         Ok(Completion { message, duration, suspended: None })
     }
 }

@@ -46,6 +46,16 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
         status
             .vios_profiles
             .insert(fname.clone(), f.vios.iter().map(|(n, v)| (n.clone(), v.profiles.current.clone())).collect());
+        // What running VIOS list of their client storage, as the emulated HMC's `lshwres` and
+        // `lsmap` show it (a VIOS that is down answers no `viosvrcmd`).
+        status.vios_storage.insert(
+            fname.clone(),
+            f.vios
+                .iter()
+                .filter(|(_, v)| v.state.is_running() && v.rmc)
+                .map(|(n, _)| (n.clone(), super::storage::vios_storage(f, n)))
+                .collect(),
+        );
         if !f.vios.is_empty() {
             let members = f
                 .vios
@@ -174,6 +184,9 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
                     io_slots: f.hw.io_slots.iter().filter(|a| &a.partition == pname).map(|a| a.slot()).collect(),
                 },
             );
+            if !p.client_adapters.is_empty() {
+                status.client_adapters.insert(pname.clone(), p.client_adapters.clone());
+            }
             if let Some(n) = &p.node {
                 status.nodes.insert(pname.clone(), n.status());
                 let c = e.clusters.entry(n.cluster.clone()).or_insert_with(|| {

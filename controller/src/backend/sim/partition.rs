@@ -71,6 +71,8 @@ pub(crate) fn create(
             profile: None,
             node: None,
             profiles,
+            client_adapters: Vec::new(),
+            boot: None,
         },
     );
     Ok(format!("{name} created"))
@@ -100,6 +102,8 @@ pub(crate) fn start(
         }));
     };
     paging::activate(frame, name, force)?;
+    // Without its boot disk it stops in its firmware's SMS menu (`super::storage`).
+    let sms = super::storage::no_boot_disk(frame, name);
     let p = frame.partitions.get_mut(name).expect("checked");
     let short = got.memory.desired_mb != p.spec.memory.desired_mb || got.processors.units != p.spec.processors.units;
     let message = if short {
@@ -122,6 +126,11 @@ pub(crate) fn start(
     p.state = LparState::Running;
     p.rmc = true;
     p.spec.state = RunState::Running;
+    if let Some(why) = sms {
+        p.state = LparState::OpenFirmware;
+        p.rmc = false;
+        return Ok(format!("{message}; it stopped in Open Firmware (SMS): {why}"));
+    }
     Ok(message)
 }
 

@@ -163,6 +163,9 @@ pub(crate) fn load_with_clock(dir: &StateDir) -> Result<Option<(SimState, SavedC
         consoles: meta.consoles,
     };
     state.index_migrations();
+    // A state saved before storage was modelled: its partitions' storage wired as an
+    // inventory's is (in memory; saved with the next change).
+    super::storage::upgrade(&mut state);
     Ok(Some((state, clock, legacy)))
 }
 

@@ -143,6 +143,14 @@ pub struct SimVios {
     /// [`Profiles`]). A state persisted before profiles were kept has `default_profile` alone.
     #[serde(default)]
     pub profiles: Profiles,
+    /// Its server adapters for client storage and what is mapped to them
+    /// ([`super::storage`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub storage: Vec<powerplane_model::storage::ServerAdapter>,
+    /// The slots of server adapters added by DLPAR that its profile lacks (not saved since):
+    /// an activation from the profile drops them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsaved_slots: Vec<u16>,
 }
 
 /// A partition's or VIOS's profile names, as the HMC keeps them: the one it runs with
@@ -360,6 +368,13 @@ pub struct SimPartition {
     /// alone.
     #[serde(default)]
     pub profiles: Profiles,
+    /// Its storage client adapters (its profile's `virtual_scsi_adapters`,
+    /// `virtual_fc_adapters`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_adapters: Vec<powerplane_model::storage::ClientAdapter>,
+    /// The LUN it boots from, once known: its manifest's first, or the first disk mapped to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot: Option<Lun>,
 }
 
 /// A migration in flight, as each frame sees it.

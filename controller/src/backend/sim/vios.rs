@@ -74,6 +74,7 @@ pub(crate) fn up(frame: &mut SimFrame, vios: &ViosName) -> Result<Vec<String>, B
     v.state = LparState::Running;
     v.rmc = true;
     super::virtual_eth::activated(frame, vios);
+    super::storage::activated(frame, vios);
     sea::vios_up(frame);
     Ok(vec![format!("{vios} activated")])
 }

@@ -97,6 +97,8 @@ pub(crate) fn save_profile(
     for a in &mut v.dlpar_eth {
         a.saved = true;
     }
+    // Its server adapters too (`super::storage`).
+    v.unsaved_slots.clear();
     Ok(String::new())
 }
 

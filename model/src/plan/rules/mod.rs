@@ -10,6 +10,7 @@
 //! | shared memory pools and paging devices before the partitions that page through them | [`mem_pools`] |
 //! | SEA creation and `ha_mode` changes: the primary first | [`sea_primary_first`] |
 //! | trunks appended to a running SEA: DLPAR, cfgdev, profile saved, `virt_adapters` primary first | [`sea_trunk_additions`] |
+//! | storage: client and server adapters, mappings (VIOS side before the start), drift, teardown | [`storage`] |
 //! | partitions: create, stop, resize (DLPAR), start, and in-flight work | [`partitions`] |
 //! | migration: validate before migrate, paging redundancy on the target, runtime holds | [`migration`] |
 //! | migration across HMCs (`--ip`, keys), the HMC's option spelling, what cannot move (physical I/O, HSCLA340) | [`cross_hmc`] |
@@ -36,6 +37,7 @@ mod required_paging_first;
 mod sea_primary_first;
 mod sea_removal;
 mod sea_trunk_additions;
+mod storage;
 mod vios_maintenance;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -95,6 +97,10 @@ struct Planner<'a, 'p> {
     /// Per cluster, the steps the next member's migration waits for: the last migration
     /// planned and its clean-up.
     cluster_moves: BTreeMap<crate::names::ClusterName, Vec<usize>>,
+    /// Slots and device names this plan takes on each VIOS for server adapters.
+    storage_claims: BTreeMap<(FrameName, ViosName), storage::ViosClaims>,
+    /// Per partition, the storage steps its activation waits for.
+    storage_ready: BTreeMap<PartitionName, Vec<usize>>,
 }
 
 /// Runs every rule, in the order their cross-references need: configuration and VIOS starts
@@ -127,12 +133,15 @@ pub(crate) fn build<'a>(
         paging_switch: BTreeMap::new(),
         msp_load: BTreeMap::new(),
         cluster_moves: BTreeMap::new(),
+        storage_claims: BTreeMap::new(),
+        storage_ready: BTreeMap::new(),
     };
     planner.frame_maintenance();
     planner.proc_pools();
     planner.vios_starts();
     planner.mem_pools();
     planner.seas();
+    planner.storage_drift();
     planner.partitions();
     planner.cluster_drift();
     planner.vios_stops();

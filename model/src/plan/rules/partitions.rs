@@ -57,6 +57,9 @@ impl Planner<'_, '_> {
         // Created with the profile name the HMC gives the partitions it creates, and started
         // with it (`ProfileName::hmc_default`).
         let profile = crate::names::ProfileName::hmc_default();
+        // Its storage client adapters, each paired with a server adapter the VIOS side adds
+        // after the creation (`super::storage`).
+        let adapters = self.client_layout(dp, target);
         let create = self.push(
             Op::CreatePartition {
                 frame: target.clone(),
@@ -64,16 +67,18 @@ impl Planner<'_, '_> {
                 spec: Box::new(spec),
                 paging_vios,
                 profile: profile.clone(),
+                adapters: adapters.clone(),
             },
             format!("{object} does not exist: create it on {target}"),
             deps.clone(),
             Phase::Grow,
         );
+        let storage = self.provision_new(object, name, dp, target, &adapters, create);
         if dp.spec.state == RunState::Running {
             let i = self.push(
                 Op::StartPartition { frame: target.clone(), partition: name.clone(), profile, force: false },
                 format!("{object} should run"),
-                vec![create],
+                std::iter::once(create).chain(storage).collect(),
                 Phase::Grow,
             );
             self.steps[i].consumes = demand(&dp.spec, target);
@@ -268,6 +273,7 @@ impl Planner<'_, '_> {
             && self.no_redundant_paging_on(&p.current).is_some();
         // NPIV LUNs the backend cannot see are not compared (`PartitionStatus::npiv_hidden`).
         let npiv_hidden = self.observed.status.partitions.get(p.name).is_some_and(|s| s.npiv_hidden);
+        let storage_known = self.observed.status.vios_storage.contains_key(&p.current);
         let strip = |s: &PartitionSpec| {
             let mut s = s.clone();
             s.placement = Placement::Frame(p.current.clone());
@@ -276,6 +282,11 @@ impl Planner<'_, '_> {
             s.hooks = Default::default();
             if npiv_hidden {
                 s.storage.retain(|st| st.via != crate::manifest::StorageVia::Npiv);
+            }
+            // Where the backend reports the VIOS side, storage is provisioned and its drift
+            // planned back by `super::storage`, not refused here.
+            if storage_known {
+                s.storage.clear();
             }
             if let Some(p) = s.memory.paging.as_mut()
                 && p.redundancy == Redundancy::Preferred
@@ -479,6 +490,7 @@ impl Planner<'_, '_> {
         }
         let mut deps: Vec<usize> = chain.last.into_iter().collect();
         deps.extend(self.config_deps(&p.target));
+        deps.extend(self.storage_ready.get(p.name).into_iter().flatten().copied());
         let i = self.push(
             Op::StartPartition {
                 frame: p.target.clone(),

@@ -66,6 +66,9 @@ impl Planner<'_, '_> {
                 self.steps[i].frees = demand(&p.spec, &frame);
                 deps.push(i);
             }
+            // Unmapped and its server adapters removed first (`super::storage`).
+            let storage = self.storage_teardown(&object, name, &frame, &deps);
+            deps.extend(storage);
             self.push(
                 Op::DeletePartition { frame: frame.clone(), partition: name.clone() },
                 format!("{object} is not in the manifests (prune)"),

@@ -8,8 +8,9 @@
 use std::collections::BTreeMap;
 
 use powerplane_model::action::{ChangeMethod, PartitionChange};
-use powerplane_model::manifest::{NetworkSpec, PartitionSpec, Placement, RunState, TrunkSpec};
+use powerplane_model::manifest::{NetworkSpec, PartitionSpec, Placement, RunState, StorageVia, TrunkSpec};
 use powerplane_model::status::SeaHaMode;
+use powerplane_model::storage::ClientAdapter;
 use powerplane_model::{
     DeviceName, FrameName, MemoryMb, Op, PartitionName, ProcPoolId, ProcPoolName, ProcUnits, ProfileName, ViosName,
     VlanId,
@@ -131,6 +132,34 @@ fn vios_command(f: &SimFrame, frame: FrameName, vios: ViosName, words: &[String]
     let w: Vec<&str> = words.iter().map(String::as_str).collect();
     match w.as_slice() {
         ["cfgdev"] | ["cfgmgr"] => Ok(Op::ConfigureDevices { frame, vios }),
+        // VIOS `mkvdev -vdev hdiskN -vadapter vhostN`, `rmvdev -vdev hdiskN`, `vfcmap -vadapter
+        // vfchostN -fcp [fcsN]` (tests/fixtures/hmc/README.md, "Storage provisioning").
+        ["mkvdev", "-vdev", disk, "-vadapter", adapter] => {
+            let adapter: DeviceName = name("adapter", adapter)?;
+            let disk: DeviceName = name("device", disk)?;
+            let client = server_client(f, &vios, &adapter)?;
+            let lun = vios_lun(f, &vios, &disk)?;
+            Ok(Op::MapDisk { frame, vios, disk, lun, adapter, client })
+        }
+        ["rmvdev", "-vdev", disk] => {
+            let disk: DeviceName = name("device", disk)?;
+            let lun = vios_lun(f, &vios, &disk)?;
+            let client = f
+                .vios
+                .get(&vios)
+                .and_then(|v| v.storage.iter().find(|a| a.luns.contains(&lun)))
+                .map(|a| a.client.clone())
+                .ok_or_else(|| format!("{} \nThere is no virtual target device for {disk}.", super::HSCL2970))?;
+            Ok(Op::UnmapDisk { frame, vios, disk, lun, client })
+        }
+        ["vfcmap", "-vadapter", adapter, "-fcp", rest @ ..] if rest.len() <= 1 => {
+            let adapter: DeviceName = name("adapter", adapter)?;
+            let client = server_client(f, &vios, &adapter)?;
+            match rest.first() {
+                Some(port) => Ok(Op::MapNpiv { frame, vios, adapter, port: name("port", port)?, client }),
+                None => Ok(Op::UnmapNpiv { frame, vios, adapter, client }),
+            }
+        }
         ["rmdev", "-dev", dev] => Ok(Op::RemoveSea { frame, vios, device: name("device", dev)? }),
         ["chdev", "-dev", dev, "-attr", attr] => {
             let (k, v) = attr.split_once('=').ok_or_else(|| format!("chdev: {attr} is not attribute=value"))?;
@@ -186,6 +215,25 @@ fn vios_command(f: &SimFrame, frame: FrameName, vios: ViosName, words: &[String]
             words.join(" ")
         )),
     }
+}
+
+/// The client of the server adapter `adapter` (`vhostN`, `vfchostN`) on `vios`.
+fn server_client(f: &SimFrame, vios: &ViosName, adapter: &DeviceName) -> Result<PartitionName, String> {
+    f.vios
+        .get(vios)
+        .and_then(|v| v.storage.iter().find(|a| a.device.as_ref() == Some(adapter)))
+        .map(|a| a.client.clone())
+        .ok_or_else(|| format!("{} \nDevice \"{adapter}\" is not a server adapter of {vios}.", super::HSCL2970))
+}
+
+/// The LUN of `disk` on `vios`.
+fn vios_lun(f: &SimFrame, vios: &ViosName, disk: &DeviceName) -> Result<powerplane_model::Lun, String> {
+    f.hw.vios
+        .iter()
+        .find(|h| &h.name == vios)
+        .and_then(|h| h.disks.iter().find(|d| &d.name == disk))
+        .map(|d| d.lun.clone())
+        .ok_or_else(|| format!("{} \nDevice \"{disk}\" is not in AVAILABLE state.", super::HSCL2970))
 }
 
 /// Reads one changing command into the operation it carries out, as an HMC at `version` takes
@@ -421,6 +469,48 @@ fn chhwres(s: &SimState, o: &Opts<'_>) -> Result<Op, String> {
             ));
             Ok(Op::AddTrunkAdapter { frame: m, vios, trunk: TrunkSpec { adapter: next, pvid, vlans }, priority })
         }
+        // `chhwres -r virtualio -m SYS -o a|r -p VIOS --rsubtype scsi|fc -s SLOT [-a
+        // "adapter_type=server,remote_lpar_name=…,remote_slot_num=…"]`: a VIOS's server adapter
+        // (tests/fixtures/hmc/README.md, "Storage provisioning").
+        ("virtualio", Some(sub @ ("scsi" | "fc"))) => {
+            let via = if sub == "scsi" { StorageVia::Vscsi } else { StorageVia::Npiv };
+            let vios: ViosName = name("partition", o.need("-p")?)?;
+            if !f.hw.vios.iter().any(|h| h.name == vios) {
+                return Err(format!(
+                    "chhwres: {vios} is not a Virtual I/O Server; powerplane's emulator adds server adapters only"
+                ));
+            }
+            let slot: u16 = number("-s", o.need("-s")?)?;
+            match op {
+                "a" => {
+                    let a = attrs(o.need("-a")?)?;
+                    if a.get("adapter_type").map(String::as_str) != Some("server") {
+                        return Err("chhwres: adapter_type=server is required here".to_owned());
+                    }
+                    let client: PartitionName =
+                        name("remote_lpar_name", a.get("remote_lpar_name").map_or("", String::as_str))?;
+                    let client_slot: u16 =
+                        number("remote_slot_num", a.get("remote_slot_num").map_or("", String::as_str))?;
+                    let used: Vec<DeviceName> = f
+                        .vios
+                        .get(&vios)
+                        .map(|v| v.storage.iter().filter(|s| s.via == via).filter_map(|s| s.device.clone()).collect())
+                        .unwrap_or_default();
+                    let device = powerplane_model::storage::next_server_device(via, &used);
+                    Ok(Op::AddServerAdapter { frame: m, vios, via, slot, client, client_slot, device })
+                }
+                "r" => {
+                    let client = f
+                        .vios
+                        .get(&vios)
+                        .and_then(|v| v.storage.iter().find(|s| s.slot == slot))
+                        .map(|s| s.client.clone())
+                        .ok_or_else(|| format!("There is no virtual I/O adapter in slot {slot} of {vios}."))?;
+                    Ok(Op::RemoveServerAdapter { frame: m, vios, via, slot, client })
+                }
+                _ => Err(format!("chhwres: the operation {op} is not supported for virtual {sub} adapters")),
+            }
+        }
         ("mem", _) if op == "so" => Ok(Op::SwitchPagingVios { frame: m, partition: name("partition", o.need("-p")?)? }),
         ("mem", _) => {
             let lpar: PartitionName = name("partition", o.need("-p")?)?;
@@ -499,5 +589,45 @@ fn create(frame: FrameName, f: &SimFrame, a: &BTreeMap<String, String>) -> Resul
     };
     let paging_vios = [primary, secondary].into_iter().flatten().collect();
     let profile = name("profile", need("profile_name")?)?;
-    Ok(Op::CreatePartition { frame, partition, spec: Box::new(spec), paging_vios, profile })
+    let mut adapters = client_adapters(f, get("virtual_scsi_adapters"), StorageVia::Vscsi)?;
+    adapters.extend(client_adapters(f, get("virtual_fc_adapters"), StorageVia::Npiv)?);
+    Ok(Op::CreatePartition { frame, partition, spec: Box::new(spec), paging_vios, profile, adapters })
+}
+
+/// A profile's `virtual_scsi_adapters` (`slot/client/remote_lpar_id/remote_lpar_name/
+/// remote_slot_num/is_required`) or `virtual_fc_adapters` (`…/remote_slot_num/wwpns/
+/// is_required`) client adapters: the VIOS by name, or by id when the name is empty
+/// (tests/fixtures/hmc/README.md, "Storage provisioning").
+fn client_adapters(f: &SimFrame, list: Option<&str>, via: StorageVia) -> Result<Vec<ClientAdapter>, String> {
+    let attr = match via {
+        StorageVia::Vscsi => "virtual_scsi_adapters",
+        StorageVia::Npiv => "virtual_fc_adapters",
+    };
+    let Some(list) = list.filter(|l| *l != "none") else { return Ok(Vec::new()) };
+    let ids = super::listings::lpar_ids(f);
+    list.split(',')
+        .map(|item| {
+            let w: Vec<&str> = item.split('/').collect();
+            let fields = match via {
+                StorageVia::Vscsi => 6,
+                StorageVia::Npiv => 7,
+            };
+            if w.len() != fields || w[1] != "client" {
+                return Err(format!("The value \"{item}\" for {attr} is not valid."));
+            }
+            let remote = match (w[3], w[2]) {
+                ("", id) => ids
+                    .iter()
+                    .find(|(_, i, _)| i.to_string() == id)
+                    .map(|(n, _, _)| n.clone())
+                    .ok_or_else(|| format!("The value \"{item}\" for {attr} names no partition."))?,
+                (n, _) => n.to_owned(),
+            };
+            let vios: ViosName = name("remote_lpar_name", &remote)?;
+            if !f.hw.vios.iter().any(|h| h.name == vios) {
+                return Err(format!("The partition {vios} named in {attr} is not a Virtual I/O Server partition."));
+            }
+            Ok(ClientAdapter { via, slot: number(attr, w[0])?, vios, server_slot: number(attr, w[4])? })
+        })
+        .collect()
 }

@@ -5,10 +5,11 @@
 
 use powerplane_model::action::{ChangeMethod, Mpio, MspPair, PartitionChange, RedundantPgVios};
 use powerplane_model::console::{RedundancyOption, RemoteHmc};
-use powerplane_model::manifest::{PartitionSpec, TrunkSpec};
+use powerplane_model::manifest::{PartitionSpec, StorageVia, TrunkSpec};
 use powerplane_model::status::SeaHaMode;
+use powerplane_model::storage::ClientAdapter;
 use powerplane_model::{
-    ActionKind, DeviceName, FrameName, HmcAddress, HmcUser, MemoryMb, Op, PartitionName, ProcPoolId, ProcPoolName,
+    ActionKind, DeviceName, FrameName, HmcAddress, HmcUser, Lun, MemoryMb, Op, PartitionName, ProcPoolId, ProcPoolName,
     ProcUnits, ProfileName, RunsOn, ViosName, VlanId,
 };
 use proptest::prelude::*;
@@ -68,6 +69,20 @@ fn redundant() -> impl Strategy<Value = Option<RedundantPgVios>> {
 }
 fn msp() -> impl Strategy<Value = Option<MspPair>> {
     proptest::option::of((vios(), vios()).prop_map(|(source, dest)| MspPair { source, dest }))
+}
+fn via() -> impl Strategy<Value = StorageVia> {
+    prop_oneof![Just(StorageVia::Vscsi), Just(StorageVia::Npiv)]
+}
+fn lun() -> impl Strategy<Value = Lun> {
+    "[0-9A-F]{12,32}".prop_map(|l| l.parse().unwrap())
+}
+fn client_adapter() -> impl Strategy<Value = ClientAdapter> {
+    (via(), 2u16..1000, vios(), 2u16..1000).prop_map(|(via, slot, vios, server_slot)| ClientAdapter {
+        via,
+        slot,
+        vios,
+        server_slot,
+    })
 }
 /// `--ip HMC [-u USER]`: another HMC's frame.
 fn remote() -> impl Strategy<Value = Option<RemoteHmc>> {
@@ -230,13 +245,49 @@ fn op_of(kind: ActionKind) -> Option<BoxedStrategy<Op>> {
             .prop_map(|(frame, vios, device, trunks)| Op::SetSeaAdapters { frame, vios, device, trunks })
             .boxed(),
         K::CreatePartition => (frame(), partition(), spec(), proptest::collection::vec(vios(), 0..=2), profile())
-            .prop_map(|(frame, partition, spec, paging_vios, profile)| Op::CreatePartition {
-                frame,
-                partition,
-                spec: Box::new(spec),
-                paging_vios,
-                profile,
+            .prop_flat_map(|(frame, partition, spec, paging_vios, profile)| {
+                proptest::collection::vec(client_adapter(), 0..4).prop_map(move |adapters| Op::CreatePartition {
+                    frame: frame.clone(),
+                    partition: partition.clone(),
+                    spec: Box::new(spec.clone()),
+                    paging_vios: paging_vios.clone(),
+                    profile: profile.clone(),
+                    adapters,
+                })
             })
+            .boxed(),
+        K::AddServerAdapter => (frame(), vios(), via(), 2u16..1000, partition(), 2u16..1000, device("vhost"))
+            .prop_map(|(frame, vios, via, slot, client, client_slot, device)| Op::AddServerAdapter {
+                frame,
+                vios,
+                via,
+                slot,
+                client,
+                client_slot,
+                device,
+            })
+            .boxed(),
+        K::RemoveServerAdapter => (frame(), vios(), via(), 2u16..1000, partition())
+            .prop_map(|(frame, vios, via, slot, client)| Op::RemoveServerAdapter { frame, vios, via, slot, client })
+            .boxed(),
+        K::MapDisk => (frame(), vios(), device("hdisk"), lun(), device("vhost"), partition())
+            .prop_map(|(frame, vios, disk, lun, adapter, client)| Op::MapDisk {
+                frame,
+                vios,
+                disk,
+                lun,
+                adapter,
+                client,
+            })
+            .boxed(),
+        K::UnmapDisk => (frame(), vios(), device("hdisk"), lun(), partition())
+            .prop_map(|(frame, vios, disk, lun, client)| Op::UnmapDisk { frame, vios, disk, lun, client })
+            .boxed(),
+        K::MapNpiv => (frame(), vios(), device("vfchost"), device("fcs"), partition())
+            .prop_map(|(frame, vios, adapter, port, client)| Op::MapNpiv { frame, vios, adapter, port, client })
+            .boxed(),
+        K::UnmapNpiv => (frame(), vios(), device("vfchost"), partition())
+            .prop_map(|(frame, vios, adapter, client)| Op::UnmapNpiv { frame, vios, adapter, client })
             .boxed(),
         K::UpdatePartition => (frame(), partition(), profile(), change())
             .prop_map(|(frame, partition, profile, change)| Op::UpdatePartition { frame, partition, profile, change })

@@ -568,13 +568,23 @@ pub(crate) fn vios_listing(
             }
             // A server adapter per client: `vhostN` for virtual SCSI, `vfchostN` for NPIV, their
             // location codes ending `-C<slot>` with no `-T` (vios/README.md "lsdev").
-            let loc = |slot: usize| format!("U{}.{}-V{id}-C{slot}", f.hw.machine_type.replace('-', "."), f.hw.serial);
-            let vscsi = storage_map(f, hw, StorageVia::Vscsi, |id| id.to_string());
-            for n in 0..vscsi.lines().count() {
-                lines.push(format!("vhost{n}:{}:{}", loc(100 + n), crate::backend::hmc::listing::VSCSI_SERVER));
+            let loc = |slot: u16| format!("U{}.{}-V{id}-C{slot}", f.hw.machine_type.replace('-', "."), f.hw.serial);
+            for a in server_adapters(f, vios) {
+                let Some(d) = &a.device else { continue };
+                let what = match a.via {
+                    StorageVia::Vscsi => crate::backend::hmc::listing::VSCSI_SERVER,
+                    StorageVia::Npiv => crate::backend::hmc::listing::NPIV_SERVER,
+                };
+                lines.push(format!("{d}:{}:{what}", loc(a.slot)));
             }
-            for n in 0..npiv_clients(f).len() {
-                lines.push(format!("vfchost{n}:{}:{}", loc(200 + n), crate::backend::hmc::listing::NPIV_SERVER));
+            // The NPIV-capable ports every simulated VIOS has (an assumption: sim/storage.rs).
+            for (i, p) in super::super::storage::FC_PORTS.iter().enumerate() {
+                lines.push(format!(
+                    "{p}:U78A0.001.{}-P1-C3-T{}:{}",
+                    f.hw.serial,
+                    i + 1,
+                    crate::backend::hmc::listing::FC_PORT_DESCRIPTION
+                ));
             }
             lines.join("\n")
         }
@@ -672,20 +682,42 @@ pub(crate) fn vios_listing(
                 ("unique_id", d.lun.to_string(), "Unique device identifier", "False"),
             ])
         }
-        ["lsmap", "-all", "-type", "disk", "-field", "clientid", "backing", "-fmt", ":"] => {
-            let map = storage_map(f, hw, StorageVia::Vscsi, |id| format!("0x{id:08x}"));
-            if map.is_empty() {
+        // One line per vhost, `svsa:clientid:backing…`, the client id hex, `0x00000000` while
+        // the client does not run (vios/README.md "lsmap"; IBM's `lsmap` man page).
+        ["lsmap", "-all", "-type", "disk", "-field", "svsa", "clientid", "backing", "-fmt", ":"] => {
+            let lines = vscsi_map(f, hw, vios, true);
+            if lines.is_empty() {
                 return Some(Err(String::new()));
             }
-            map
+            lines.join("\n")
+        }
+        ["lsmap", "-all", "-type", "disk", "-field", "clientid", "backing", "-fmt", ":"] => {
+            let lines = vscsi_map(f, hw, vios, false);
+            if lines.is_empty() {
+                return Some(Err(String::new()));
+            }
+            lines.join("\n")
         }
         // One virtual FC server adapter per NPIV client: `name:clntid:clntname:status:fc`, the
         // id decimal (IBM's `lsmap` man page; tests/fixtures/hmc/vios/lsmap-all-npiv-field-fmt.txt).
         ["lsmap", "-all", "-npiv", "-field", "name", "clntid", "clntname", "status", "fc", "-fmt", ":"] => {
-            let lines: Vec<String> = npiv_clients(f)
+            let lines: Vec<String> = server_adapters(f, vios)
                 .into_iter()
-                .enumerate()
-                .map(|(n, (name, lpar_id, status))| format!("vfchost{n}:{lpar_id}:{name}:{status}:fcs0"))
+                .filter(|a| a.via == StorageVia::Npiv)
+                .filter_map(|a| {
+                    let d = a.device.as_ref()?;
+                    let p = f.partitions.get(&a.client).filter(|p| !p.is_shell());
+                    let running = p.is_some_and(|p| p.state.is_running()) && a.fc_port.is_some();
+                    // An adapter not logged in lists an empty client id and name (vios/README.md).
+                    let (id, name) = if running {
+                        (id_of(f, a.client.as_str()).to_string(), a.client.to_string())
+                    } else {
+                        (String::new(), String::new())
+                    };
+                    let status = if running { "LOGGED_IN" } else { "NOT_LOGGED_IN" };
+                    let fc = a.fc_port.as_ref().map_or(String::new(), ToString::to_string);
+                    Some(format!("{d}:{id}:{name}:{status}:{fc}"))
+                })
                 .collect();
             if lines.is_empty() {
                 return Some(Err(String::new()));
@@ -723,40 +755,81 @@ fn frame_name(s: &SimState, f: &SimFrame) -> FrameName {
     s.frames.iter().find(|(_, x)| std::ptr::eq(*x, f)).map(|(n, _)| n.clone()).expect("the frame is in the state")
 }
 
-/// Each NPIV client of a frame's VIOS: its name, id, and whether it logged in.
-fn npiv_clients(f: &SimFrame) -> Vec<(String, u32, &'static str)> {
-    let mut out = Vec::new();
-    for (name, lpar_id, p) in lpar_ids(f) {
-        let Some(p) = p.filter(|p| !p.is_shell()) else { continue };
-        if p.spec.storage.iter().any(|s| s.via == StorageVia::Npiv) {
-            let status = if p.state.is_running() { "LOGGED_IN" } else { "NOT_LOGGED_IN" };
-            out.push((name.to_string(), lpar_id, status));
-        }
-    }
-    out
+/// A VIOS's server adapters, by slot.
+fn server_adapters<'f>(f: &'f SimFrame, vios: &ViosName) -> Vec<&'f powerplane_model::storage::ServerAdapter> {
+    let mut v: Vec<_> = f.vios.get(vios).map(|v| v.storage.iter().collect()).unwrap_or_default();
+    v.sort_by_key(|a| a.slot);
+    v
 }
 
-/// `clientid:disk:disk...` for each partition with a LUN this VIOS sees, mapped `via`.
-fn storage_map(
+/// `lsmap -all -type disk -field [svsa] clientid backing -fmt :`: each configured vhost, its
+/// client's id (0 while the client does not run), and the disks mapped to it.
+fn vscsi_map(
     f: &SimFrame,
     hw: &powerplane_model::manifest::ViosHardwareSpec,
-    via: StorageVia,
-    id: impl Fn(u32) -> String,
-) -> String {
+    vios: &ViosName,
+    svsa: bool,
+) -> Vec<String> {
     let mut lines = Vec::new();
-    for (name, lpar_id, p) in lpar_ids(f) {
-        let Some(p) = p else { continue };
-        let disks: Vec<&str> = p
-            .spec
-            .storage
-            .iter()
-            .filter(|s| s.via == via)
-            .filter_map(|s| hw.disks.iter().find(|d| d.lun == s.lun).map(|d| d.name.as_str()))
-            .collect();
-        if !disks.is_empty() {
-            let _ = name;
-            lines.push(format!("{}:{}", id(lpar_id), disks.join(":")));
+    for a in server_adapters(f, vios).into_iter().filter(|a| a.via == StorageVia::Vscsi) {
+        let Some(d) = &a.device else { continue };
+        let running = f.partitions.get(&a.client).is_some_and(|p| !p.is_shell() && p.state.is_running());
+        let id = if running { id_of(f, a.client.as_str()) } else { 0 };
+        let mut fields = Vec::new();
+        if svsa {
+            fields.push(d.to_string());
+        }
+        fields.push(format!("0x{id:08x}"));
+        for lun in &a.luns {
+            if let Some(disk) = hw.disks.iter().find(|k| &k.lun == lun) {
+                fields.push(disk.name.to_string());
+            }
+        }
+        lines.push(fields.join(":"));
+    }
+    lines
+}
+
+/// `lshwres -r virtualio --rsubtype scsi|fc -m SYS --level lpar`: each running VIOS's server
+/// adapters, then each partition's client adapters, with the attributes of the recorded listing
+/// (tests/fixtures/hmc/lshwres-r-virtualio-rsubtype-scsi-level-lpar.power5-v7.txt; for fc, the
+/// same and `wwpns`).
+pub(crate) fn virtual_storage(f: &SimFrame, via: StorageVia) -> Vec<Row> {
+    let row = |lpar: String, id: u32, slot: u16, kind: &str, remote: &str, remote_slot: u16| {
+        let mut r = vec![
+            ("lpar_name", lpar),
+            ("lpar_id", id.to_string()),
+            ("slot_num", slot.to_string()),
+            ("state", "1".to_owned()),
+            ("is_required", "0".to_owned()),
+            ("adapter_type", kind.to_owned()),
+            ("remote_lpar_id", id_of(f, remote).to_string()),
+            ("remote_lpar_name", remote.to_owned()),
+            ("remote_slot_num", remote_slot.to_string()),
+        ];
+        if via == StorageVia::Npiv && kind == "client" {
+            r.push((
+                "wwpns",
+                format!("c0507601{:08x},c0507601{:08x}", id * 1000 + u32::from(slot), id * 1000 + u32::from(slot) + 1),
+            ));
+        }
+        r
+    };
+    let mut rows = Vec::new();
+    for h in &f.hw.vios {
+        let Some(v) = f.vios.get(&h.name).filter(|v| v.state.is_running()) else { continue };
+        let id = id_of(f, h.name.as_str());
+        let mut adapters: Vec<_> = v.storage.iter().filter(|a| a.via == via).collect();
+        adapters.sort_by_key(|a| a.slot);
+        for a in adapters {
+            rows.push(row(h.name.to_string(), id, a.slot, "server", a.client.as_str(), a.client_slot));
         }
     }
-    lines.join("\n")
+    for (n, id, p) in lpar_ids(f) {
+        let Some(p) = p.filter(|p| !p.is_shell()) else { continue };
+        for c in p.client_adapters.iter().filter(|c| c.via == via) {
+            rows.push(row(n.clone(), id, c.slot, "client", c.vios.as_str(), c.server_slot));
+        }
+    }
+    rows
 }

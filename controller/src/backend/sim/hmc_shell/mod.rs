@@ -230,6 +230,12 @@ impl HmcShell {
                     ("lshwres", "mempool", _, Some("pgdev")) => listings::pgdev(f),
                     ("lshwres", "mempool", _, None) => listings::mempool(f),
                     ("lshwres", "virtualio", Some("lpar"), Some("eth")) => listings::veth(f),
+                    ("lshwres", "virtualio", Some("lpar"), Some("scsi")) => {
+                        listings::virtual_storage(f, powerplane_model::manifest::StorageVia::Vscsi)
+                    }
+                    ("lshwres", "virtualio", Some("lpar"), Some("fc")) => {
+                        listings::virtual_storage(f, powerplane_model::manifest::StorageVia::Npiv)
+                    }
                     ("lslparmigr", "lpar", _, _) => listings::lparmigr(s, f),
                     ("lslparmigr", "sys", _, _) => listings::lparmigr_sys(s, f),
                     (c, r, l, t) => {
@@ -334,7 +340,16 @@ impl HmcShell {
             reason: "HMC command line".into(),
             claims: Default::default(),
         };
-        match self.sim.execute(&action).await {
+        let result = self.sim.execute(&action).await;
+        // `chsysstate -o on` returns once the activation has begun: one that stopped in the
+        // SMS menu began all the same (the HMC backend follows the state and says why).
+        if result.is_err()
+            && let powerplane_model::Op::StartPartition { frame, partition, .. } = &action.op
+            && self.sim.read(|s| super::storage::stuck_in_sms(s, frame, partition)).await.is_some()
+        {
+            return (String::new(), String::new(), 0);
+        }
+        match result {
             // An HMC command that succeeds prints nothing (seed ams-dual-vios-and-lpm.txt,
             // Listing 2: `chhwres ... -o so` and the next prompt); a VIOS command run through
             // `viosvrcmd` prints what the VIOS prints (`ent5 Available` after `mkvdev -sea`).

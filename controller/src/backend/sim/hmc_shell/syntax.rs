@@ -394,6 +394,22 @@ const ATTRIBUTES: &[Attributes] = &[
         subtype: Some("eth"),
         names: &["ieee_virtual_eth", "port_vlan_id", "addl_vlan_ids", "is_trunk", "trunk_priority", "vswitch"],
     },
+    // Storage provisioning: tests/fixtures/hmc/README.md, "Storage provisioning" (the server
+    // adapter's DLPAR, from public scripts that run it).
+    Attributes {
+        cmd: "chhwres",
+        list: "-a",
+        resource: "virtualio",
+        subtype: Some("scsi"),
+        names: &["adapter_type", "remote_lpar_name", "remote_slot_num"],
+    },
+    Attributes {
+        cmd: "chhwres",
+        list: "-a",
+        resource: "virtualio",
+        subtype: Some("fc"),
+        names: &["adapter_type", "remote_lpar_name", "remote_slot_num"],
+    },
     // IBM/ansible-power-hmc `HMC_CMD_OPT['CHHWRES']['-A']` (`chhwres -r mem -o s`).
     Attributes {
         cmd: "chhwres",

@@ -465,6 +465,7 @@ async fn a_created_partition_has_the_profile_its_command_named() {
         spec: Box::new(spec),
         paging_vios: vec![],
         profile: prod.clone(),
+        adapters: vec![],
     };
     let out = sh.run(&create.command()).await;
     assert_eq!(out.code, 0, "{out:?}");
@@ -532,4 +533,88 @@ async fn a_reactivation_keeps_a_dlpar_change_only_with_its_profile() {
     assert_eq!((mem().await, desired().await), ("5120\n".to_owned(), "5120\n".to_owned()));
     assert_eq!(sh.run(&reactivate).await.code, 0);
     assert_eq!(mem().await, "5120\n", "the profile changed alongside kept it");
+}
+
+/// Issue 32 item 4: the storage commands read back into their operations, and run: a server
+/// adapter added by DLPAR is listed by `lshwres -r virtualio --rsubtype scsi`, named by
+/// `cfgdev`, mapped with `mkvdev`, listed by `lsmap`; a mapped adapter cannot be removed; a
+/// client adapter naming no VIOS is refused.
+#[tokio::test]
+async fn storage_commands_read_back_and_run() {
+    use powerplane_model::manifest::StorageVia;
+    use powerplane_model::{DeviceName, FrameName, Op, PartitionName, ViosName};
+    let sh = shell();
+    let s = sh.sim.snapshot().await;
+    let (f, v, p) = (
+        FrameName::new("js22_slot13").unwrap(),
+        ViosName::new("bvio82").unwrap(),
+        PartitionName::new("bxaix85").unwrap(),
+    );
+    let d = |n: &str| DeviceName::new(n).unwrap();
+    for op in [
+        Op::AddServerAdapter {
+            frame: f.clone(),
+            vios: v.clone(),
+            via: StorageVia::Vscsi,
+            slot: 120,
+            client: p.clone(),
+            client_slot: 12,
+            device: d("vhost1"),
+        },
+        Op::AddServerAdapter {
+            frame: f.clone(),
+            vios: v.clone(),
+            via: StorageVia::Npiv,
+            slot: 121,
+            client: p.clone(),
+            client_slot: 13,
+            device: d("vfchost0"),
+        },
+        Op::RemoveServerAdapter {
+            frame: f.clone(),
+            vios: v.clone(),
+            via: StorageVia::Vscsi,
+            slot: 100,
+            client: p.clone(),
+        },
+        Op::MapDisk {
+            frame: f.clone(),
+            vios: v.clone(),
+            disk: d("hdisk3"),
+            lun: "75DS81001002".parse().unwrap(),
+            adapter: d("vhost0"),
+            client: p.clone(),
+        },
+        Op::UnmapDisk {
+            frame: f.clone(),
+            vios: v.clone(),
+            disk: d("hdisk1"),
+            lun: "75DS81001000".parse().unwrap(),
+            client: p.clone(),
+        },
+    ] {
+        read_back(&s, &op);
+    }
+    let run = |c: &'static str| {
+        let sh = &sh;
+        async move { sh.run(c).await }
+    };
+    let busy = run("chhwres -r virtualio -m js22_slot13 -o r -p bvio82 --rsubtype scsi -s 100").await;
+    assert!(busy.code != 0 && busy.stderr.contains("in use"), "{busy:?}");
+    let add = run(r#"chhwres -r virtualio -m js22_slot13 -o a -p bvio82 --rsubtype scsi -s 120 -a "adapter_type=server,remote_lpar_name=bxaix85,remote_slot_num=12""#).await;
+    assert_eq!(add.code, 0, "{add:?}");
+    let listed = run("lshwres -r virtualio -m js22_slot13 --rsubtype scsi --level lpar -F lpar_name,slot_num,adapter_type,remote_lpar_name,remote_slot_num").await;
+    assert!(listed.stdout.lines().any(|l| l == "bvio82,120,server,bxaix85,12"), "{listed:?}");
+    let cfg = run(r#"viosvrcmd -m js22_slot13 -p bvio82 -c "cfgdev""#).await;
+    assert!(cfg.stdout.contains("vhost1 Available"), "{cfg:?}");
+    let map = run(r#"viosvrcmd -m js22_slot13 -p bvio82 -c "mkvdev -vdev hdisk3 -vadapter vhost1""#).await;
+    assert_eq!(map.code, 0, "{map:?}");
+    let again = run(r#"viosvrcmd -m js22_slot13 -p bvio82 -c "mkvdev -vdev hdisk3 -vadapter vhost0""#).await;
+    assert!(again.code != 0 && again.stderr.contains("already in use"), "{again:?}");
+    let lsmap =
+        run(r#"viosvrcmd -m js22_slot13 -p bvio82 -c "lsmap -all -type disk -field svsa clientid backing -fmt :""#)
+            .await;
+    assert!(lsmap.stdout.lines().any(|l| l.starts_with("vhost1:0x") && l.ends_with(":hdisk3")), "{lsmap:?}");
+    let bad = run(r#"mksyscfg -r lpar -m js22_slot13 -i "name=x1,profile_name=default_profile,lpar_env=aixlinux,min_mem=512,desired_mem=1024,max_mem=2048,mem_mode=ded,proc_mode=shared,min_proc_units=0.10,desired_proc_units=0.50,max_proc_units=1.00,min_procs=1,desired_procs=1,max_procs=1,sharing_mode=cap,shared_proc_pool_name=DefaultPool,virtual_scsi_adapters=10/client//nosuch/100/0""#).await;
+    assert!(bad.code != 0 && bad.stderr.contains("not a Virtual I/O Server"), "{bad:?}");
 }
