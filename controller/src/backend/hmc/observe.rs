@@ -422,6 +422,9 @@ fn frame(
         if !state.is_plannable() {
             unknown_vios.entry(name.clone()).or_insert_with(|| format!("its state is {:?}", state.as_str()));
         }
+        if state == LparState::Running && r.get("rmc_state").map(String::as_str) != Some("active") {
+            status.vios_without_rmc.entry(fname.clone()).or_default().insert(name.clone());
+        }
         vios_state.insert(name.clone(), state);
         let prof = profile_of(&profiles, r).ok_or_else(|| bad(LPAR, "profile", format!("of {name} was not listed")))?;
         vios_profiles.insert(name.clone(), prof);
@@ -913,6 +916,7 @@ fn partition_spec(
         network: Vec::new(),
         storage: Vec::new(),
         hooks: Default::default(),
+        shutdown: Default::default(),
     };
     let mut now = profile.clone();
     if let Some(m) = mem {

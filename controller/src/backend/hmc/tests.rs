@@ -272,6 +272,7 @@ fn stop(partition: &str) -> Action {
         op: Op::StopPartition {
             frame: FrameName::new("IBM_MMA_P6_102615A_SOLCHMS05").unwrap(),
             partition: powerplane_model::PartitionName::new(partition).unwrap(),
+            how: Default::default(),
         },
         after: Vec::new(),
         when: Default::default(),

@@ -79,6 +79,7 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
         faults: Faults::default(),
         settings: Settings::default(),
         outbound: Default::default(),
+        powering: Default::default(),
         events: Default::default(),
         next_event: 0,
         events_saved: 0,
@@ -104,6 +105,7 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
                         rmc: state_of(&v.name).is_running(),
                         dlpar_eth: Vec::new(),
                         profiles: super::state::Profiles::inventory(),
+                        power: None,
                     },
                 )
             })

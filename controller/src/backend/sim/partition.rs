@@ -59,6 +59,7 @@ pub(crate) fn create(
     spec.state = RunState::Stopped;
     // The HMC keeps no hooks: they are the controller's.
     spec.hooks = Default::default();
+    spec.shutdown = Default::default();
     frame.partitions.insert(
         name.clone(),
         SimPartition {
@@ -71,6 +72,7 @@ pub(crate) fn create(
             profile: None,
             node: None,
             profiles,
+            power: None,
         },
     );
     Ok(format!("{name} created"))

@@ -154,11 +154,13 @@ pub(crate) fn load_with_clock(dir: &StateDir) -> Result<Option<(SimState, SavedC
         faults: meta.faults,
         settings: meta.settings,
         outbound: Default::default(),
+        powering: Default::default(),
         events,
         next_event: meta.next_event,
         events_saved: meta.next_event,
     };
     state.index_migrations();
+    state.index_power();
     Ok(Some((state, clock, legacy)))
 }
 

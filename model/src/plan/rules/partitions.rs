@@ -13,9 +13,9 @@
 //! intervention).
 
 use super::Planner;
-use crate::action::{ChangeMethod, Op, PartitionChange};
+use crate::action::{ChangeMethod, Op, PartitionChange, ShutdownMethod};
 use crate::estate::Partition;
-use crate::manifest::{Kind, MemoryMode, PartitionSpec, Placement, Redundancy, RunState};
+use crate::manifest::{Kind, MemoryMode, PartitionSpec, Placement, Redundancy, RunState, ShutdownPolicy};
 use crate::names::{FrameName, PartitionName};
 use crate::placement::Eligibility;
 use crate::plan::change::{ChangeKind, FieldChange, ObjectChange, field_changes};
@@ -53,6 +53,7 @@ impl Planner<'_, '_> {
         let mut spec = dp.spec.clone();
         spec.placement = Placement::Frame(target.clone());
         spec.hooks = Default::default();
+        spec.shutdown = Default::default();
         let deps = self.config_deps(target);
         // Created with the profile name the HMC gives the partitions it creates, and started
         // with it (`ProfileName::hmc_default`).
@@ -210,7 +211,7 @@ impl Planner<'_, '_> {
             // A state this version does not know, or `Not Available`: likewise.
             None if !state.is_plannable() => InFlight::Settling,
             // Activation or shutdown under way: it settles on its own.
-            None if matches!(state, LparState::Starting | LparState::ShuttingDown) => {
+            None if matches!(state, LparState::Starting | LparState::OpenFirmware | LparState::ShuttingDown) => {
                 self.in_progress.push(format!("{object}: {state} on {current}"));
                 InFlight::Settling
             }
@@ -223,7 +224,9 @@ impl Planner<'_, '_> {
     fn partition_steps(&mut self, p: &Existing<'_>) {
         let Some(dlpar) = self.dlpar_fields(p) else { return };
         let mut chain = Chain::default();
-        self.stop(p, &mut chain);
+        if !self.stop(p, &mut chain) {
+            return;
+        }
         if p.current != p.target && !self.migrate(p, &mut chain) {
             return;
         }
@@ -269,6 +272,7 @@ impl Planner<'_, '_> {
             s.state = RunState::Running;
             // Hooks are the controller's, not the HMC's: no profile has them.
             s.hooks = Default::default();
+            s.shutdown = Default::default();
             if npiv_hidden {
                 s.storage.retain(|st| st.via != crate::manifest::StorageVia::Npiv);
             }
@@ -339,10 +343,17 @@ impl Planner<'_, '_> {
     /// the Error state that must move is shut down too, which clears the error (it runs nothing
     /// and holds no capacity) and makes the move an inactive one, since a partition in the Error
     /// state cannot be migrated.
-    fn stop(&mut self, p: &Existing<'_>, chain: &mut Chain) {
+    ///
+    /// Which shutdown follows the manifest's `spec.shutdown` and the RMC connection now
+    /// ([`Planner::shutdown_method`]); a stop that may not happen without RMC waits, deferred,
+    /// and so does everything planned after it for the partition: `false`.
+    fn stop(&mut self, p: &Existing<'_>, chain: &mut Chain) -> bool {
         if p.running_now() && !p.want_running() {
+            let Some(how) = self.shutdown_method(p.object, p.name, &p.state, p.desired.spec.shutdown) else {
+                return false;
+            };
             let i = self.push(
-                Op::StopPartition { frame: p.current.clone(), partition: p.name.clone() },
+                Op::StopPartition { frame: p.current.clone(), partition: p.name.clone(), how },
                 format!("{} should be stopped", p.object),
                 vec![],
                 Phase::Free,
@@ -359,7 +370,11 @@ impl Planner<'_, '_> {
         }
         if p.state == LparState::Error && p.current != p.target {
             let i = self.push(
-                Op::StopPartition { frame: p.current.clone(), partition: p.name.clone() },
+                Op::StopPartition {
+                    frame: p.current.clone(),
+                    partition: p.name.clone(),
+                    how: ShutdownMethod::Immediate,
+                },
                 format!(
                     "{} is in the Error state and must move to {}: shut it down first to clear the error",
                     p.object, p.target
@@ -369,6 +384,33 @@ impl Planner<'_, '_> {
             );
             chain.last = Some(i);
         }
+        true
+    }
+
+    /// The shutdown of `name` (in `state`) that its `policy` allows now: the operating system's
+    /// while the HMC has an RMC connection to it, else the delayed or immediate one when the
+    /// policy allows it, else none: the stop waits, deferred with what to do. A partition in
+    /// the Error state runs no operating system to shut down (it has no RMC) and holds nothing
+    /// unwritten: it is shut down immediately, as pypowervm's `power_off` ends up doing
+    /// (`tasks/power.py`: OS shutdown, then VSP normal, then VSP hard).
+    pub(super) fn shutdown_method(
+        &mut self,
+        object: &str,
+        name: &PartitionName,
+        state: &LparState,
+        policy: ShutdownPolicy,
+    ) -> Option<ShutdownMethod> {
+        if *state == LparState::Error {
+            return Some(ShutdownMethod::Immediate);
+        }
+        let rmc = self.observed.status.partitions.get(name).is_some_and(|s| s.rmc);
+        let how = policy.method(rmc);
+        if how.is_none() {
+            self.deferred.push(format!(
+                "{object}: the shutdown waits: the HMC has no RMC connection to the partition, which its operating system's shutdown (`chsysstate -o osshutdown`) needs, and its shutdown policy is `{policy}`; restore RMC, or allow a shutdown without it (`spec.shutdown: osThenDelayed` or `osThenImmediate`)"
+            ));
+        }
+        how
     }
 
     /// Memory, processing units and virtual processors changed on the running partition

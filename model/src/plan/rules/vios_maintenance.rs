@@ -26,8 +26,30 @@ impl Planner<'_, '_> {
         for pair in self.desired.vios_pairs.values() {
             let frame = &pair.spec.frame;
             for m in &pair.spec.members {
-                let now = self.vios_running_now(frame, &m.name);
                 let object = format!("{}/{}", Kind::ViosPair, pair.metadata.name);
+                let state = self.vios_state_now(frame, &m.name).cloned();
+                // An activation or shutdown under way settles on its own: nothing is issued
+                // again, and nothing is converged until it has.
+                if let Some(s) = state.as_ref().filter(|s| s.is_changing_power()) {
+                    self.in_progress.push(format!("{object}: {} is {s} on {frame}", m.name));
+                    continue;
+                }
+                let now = state.as_ref().is_some_and(|s| s.is_running());
+                if now && self.observed.status.vios_lacks_rmc(frame, &m.name) {
+                    match m.state {
+                        // Its RMC connection comes some time after `Running`: what needs it
+                        // (viosvrcmd, paging, LPM) waits, and nothing is converged meanwhile.
+                        RunState::Running => self.in_progress.push(format!(
+                            "{object}: {} runs on {frame}, its RMC connection not active (yet); what goes through it waits",
+                            m.name
+                        )),
+                        RunState::Stopped => self.deferred.push(format!(
+                            "{object}: the maintenance of {} waits: the HMC has no RMC connection to it, which its SEA failover and its operating system's shutdown need; restore RMC",
+                            m.name
+                        )),
+                    }
+                    continue;
+                }
                 let field = |old: &str, new: &str| {
                     vec![FieldChange {
                         path: format!("members.{}.state", m.name),

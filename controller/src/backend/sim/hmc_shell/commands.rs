@@ -25,7 +25,7 @@ pub(crate) struct Opts<'a> {
 }
 
 /// Options that take no value.
-const FLAGS: &[&str] = &["--header", "--force", "-u"];
+const FLAGS: &[&str] = &["--header", "--force", "-u", "--immed"];
 
 impl<'a> Opts<'a> {
     /// Reads `words` (the command first).
@@ -220,9 +220,26 @@ pub(crate) fn parse(s: &SimState, words: &[String]) -> Result<Op, String> {
                         .unwrap_or_else(ProfileName::hmc_default);
                     Ok(Op::StartPartition { frame: m, partition, profile, force: o.flag("--force") })
                 }
-                ("osshutdown" | "shutdown", true) => Ok(Op::StopVios { frame: m, vios: name("partition", n)? }),
-                ("osshutdown" | "shutdown", false) => {
-                    Ok(Op::StopPartition { frame: m, partition: name("partition", n)? })
+                // powerplane shuts a VIOS down through its operating system only (its SEA
+                // failover and paging switch come first, over RMC).
+                ("osshutdown", true) if !o.flag("--immed") => {
+                    Ok(Op::StopVios { frame: m, vios: name("partition", n)? })
+                }
+                ("osshutdown" | "shutdown", true) => Err(format!(
+                    "chsysstate: the emulated HMC shuts a Virtual I/O Server down with -o osshutdown only, not -o {}",
+                    o.need("-o")?
+                )),
+                // IBM's `chsysstate` man page: `-o osshutdown` (the operating system's, `--immed`
+                // its immediate one), `-o shutdown` (delayed), `-o shutdown --immed`.
+                (op @ ("osshutdown" | "shutdown"), false) => {
+                    use powerplane_model::action::ShutdownMethod as M;
+                    let how = match (op, o.flag("--immed")) {
+                        ("osshutdown", false) => M::Os,
+                        ("osshutdown", true) => M::OsImmediate,
+                        ("shutdown", false) => M::Delayed,
+                        _ => M::Immediate,
+                    };
+                    Ok(Op::StopPartition { frame: m, partition: name("partition", n)?, how })
                 }
                 (op, _) => Err(format!("chsysstate: the operation {op} is not supported here")),
             }
@@ -502,6 +519,7 @@ fn create(frame: FrameName, f: &SimFrame, a: &BTreeMap<String, String>) -> Resul
         network,
         storage: Vec::new(),
         hooks: Default::default(),
+        shutdown: Default::default(),
     };
     let paging_vios = [primary, secondary].into_iter().flatten().collect();
     let profile = name("profile", need("profile_name")?)?;

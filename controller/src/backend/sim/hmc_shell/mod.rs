@@ -19,7 +19,7 @@ use powerplane_model::{Action, ActionId, FrameName, ViosName};
 use self::listings::Row;
 use super::Simulator;
 use super::state::SimState;
-use crate::backend::{BackendError, Hypervisor};
+use crate::backend::BackendError;
 
 /// What a run printed and its exit status.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -289,7 +289,8 @@ impl HmcShell {
             reason: "HMC command line".into(),
             claims: Default::default(),
         };
-        match self.sim.execute(&action).await {
+        // As an HMC's: a `chsysstate` returns once the activation or shutdown has begun.
+        match self.sim.issue(&action).await {
             // An HMC command that succeeds prints nothing (seed ams-dual-vios-and-lpm.txt,
             // Listing 2: `chhwres ... -o so` and the next prompt); a VIOS command run through
             // `viosvrcmd` prints what the VIOS prints (`ent5 Available` after `mkvdev -sea`).
