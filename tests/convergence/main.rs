@@ -65,8 +65,9 @@ enum Transition {
     ClearFaults,
     Reconcile,
     /// A reconcile whose client dies (SIGKILL) this many real milliseconds into the executor
-    /// (60x on the paused clock): its calls stop mid-way, what the HMC carries out (a
-    /// migration) goes on, and the next process closes the dangling intents.
+    /// (60x on the paused clock: up to 4 virtual minutes, longer than a VIOS's activation):
+    /// its calls stop mid-way, what the HMC carries out (a migration, an activation, a
+    /// shutdown) goes on, and the next process closes the dangling intents and follows it.
     ClientDies(u64),
     /// The next migration starts and fails half-way, leaving its partition to be recovered.
     MigrationFailsMidway,
@@ -146,6 +147,8 @@ struct System {
     last_desired: Option<Estate>,
     last_errors: Vec<String>,
     reconciles: usize,
+    /// Kills that left an activation or shutdown under way (`CONVERGENCE_STATS`).
+    kills_mid_power: usize,
     /// Actions running at once (the executor's default, or 1 for the determinism property).
     parallel: usize,
 }
@@ -190,6 +193,9 @@ impl System {
             if let Ok(report) = killed {
                 self.executed.extend(report.unwrap().results);
             }
+            if self.power_in_flight().is_some() {
+                self.kills_mid_power += 1;
+            }
         }
         // The next process: records already handed to the writer are written (its queue is
         // FIFO), then every intent left without an outcome is closed as interrupted.
@@ -198,8 +204,21 @@ impl System {
         self.last_desired = Some(desired);
     }
 
+    /// A partition or VIOS whose activation or shutdown is under way, or a VIOS running
+    /// without RMC yet, as the HMC lists it now.
+    fn power_in_flight(&self) -> Option<String> {
+        in_flight(&self.observe(), None)
+    }
+
     fn reconcile(&mut self, reference: &Reference) -> powerplane_model::Plan {
         let (desired, observed, plan) = self.start_reconcile(reference);
+        // Nothing the manifests manage is converged while its activation or shutdown is under
+        // way (or a VIOS's RMC has not come): the plan made then says so.
+        if let Some(what) = in_flight(&observed, Some(&desired))
+            && plan.errors.is_empty()
+        {
+            assert!(!plan.is_empty(), "the plan was empty (converged) while {what}\n{}", reference.yaml());
+        }
         if plan.errors.is_empty() && !plan.actions.is_empty() {
             let (settings, ctx) = self.run_settings();
             let report = self
@@ -334,6 +353,7 @@ impl StateMachineTest for ConvergenceTest {
             last_desired: None,
             last_errors: Vec::new(),
             reconciles: 0,
+            kills_mid_power: 0,
             parallel: executor::Settings::default().parallel,
         }
     }
@@ -399,8 +419,21 @@ impl StateMachineTest for ConvergenceTest {
                 Op::SwitchPagingVios { partition, .. } => {
                     if let Outcome::Failed { error, .. } = o {
                         assert!(
-                            !error.contains("is not running"),
-                            "{partition} was switched towards a VIOS that was down: {error}\n{}",
+                            !error.contains("is not running") && !error.contains("HSCLA29A"),
+                            "{partition} was switched towards a VIOS that was down or without RMC: {error}\n{}",
+                            yaml()
+                        );
+                    }
+                }
+                // A start or stop under way (a killed client's) is followed, never issued again:
+                // the HMC would refuse the second `chsysstate`.
+                Op::StartVios { .. } | Op::StopVios { .. } | Op::StartPartition { .. } | Op::StopPartition { .. } => {
+                    if let Outcome::Failed { error, .. } = o {
+                        assert!(
+                            !error.contains("activation or shutdown is under way")
+                                && !error.contains("try again when it settles"),
+                            "`{}` was issued again while one was under way: {error}\n{}",
+                            a.op.command(),
                             yaml()
                         );
                     }
@@ -436,7 +469,12 @@ impl StateMachineTest for ConvergenceTest {
                 *kinds.entry(format!("{:?}", a.kind())).or_default() += 1;
             }
             let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{k}={n}")).collect();
-            eprintln!("STATS reconciles={} {}", sys.reconciles, kinds.join(" "));
+            eprintln!(
+                "STATS reconciles={} kills_mid_power={} {}",
+                sys.reconciles,
+                sys.kills_mid_power,
+                kinds.join(" ")
+            );
         }
         // Liveness: faults cleared, at most K reconciles reach an empty plan or stable errors.
         sys.clear_faults(&reference);
@@ -692,6 +730,44 @@ mod found {
         );
     }
 
+    /// Issue 32 item 5: a client killed 4 s into a VIOS's activation (after the VIOS went down
+    /// and paging failed over). The next reconcile finds it `Starting`: it issues no second
+    /// start and plans no paging failback onto it (a real HMC refuses one towards a VIOS that
+    /// is not running or has no RMC yet); the plan is not empty meanwhile. Once the activation
+    /// has ended, the failback is planned and the estate converges.
+    #[test]
+    fn a_client_killed_during_a_vios_activation_recovers_by_following_it() {
+        let preferred = Some(PartGen { redundancy: 1, ..shared(0, true).unwrap() });
+        let init = Reference {
+            frames: vec![FrameGen { smp: Some((2, 3)), ..frame(2) }],
+            parts: vec![preferred],
+            faults: vec![],
+        };
+        let transitions = vec![
+            Transition::Reconcile,
+            Transition::InjectFault(Fault::ViosDown(0, true)),
+            // 4 virtual seconds (at 60x) into the plan, whose first action is the VIOS's start.
+            Transition::ClientDies(4_000 / 60),
+            Transition::Reconcile,
+        ];
+        let records = audit_sequence(&init, &transitions);
+        let outcomes = |plan: &str| -> Vec<(String, String)> {
+            records
+                .iter()
+                .filter(|r| r["event"] == "outcome" && r["plan_id"] == plan)
+                .map(|r| (r["kind"].as_str().unwrap().to_owned(), r["result"].as_str().unwrap().to_owned()))
+                .collect()
+        };
+        let killed = outcomes("r2");
+        assert!(killed.iter().all(|(k, _)| k == "StartVios"), "only the start had begun: {killed:?}");
+        let next = outcomes("r3");
+        assert!(
+            next.iter().all(|(k, _)| k != "StartVios" && k != "SwitchPagingVios"),
+            "the activation under way is followed, not issued again, and nothing goes through the VIOS before it is ready: {next:?}"
+        );
+        replay(init, transitions);
+    }
+
     /// A partition whose only paging VIOS went down is in the Error state, which cannot be
     /// migrated: the planner planned the move anyway, on every reconcile. Now it shuts the
     /// partition down first.
@@ -708,6 +784,29 @@ mod found {
             ],
         );
     }
+}
+
+/// A partition or VIOS of `observed` (those `desired` manages, when given) whose activation or
+/// shutdown is under way, or a VIOS running without RMC yet.
+fn in_flight(observed: &Estate, desired: Option<&Estate>) -> Option<String> {
+    let st = &observed.status;
+    let managed_lpar = |n: &powerplane_model::PartitionName| desired.is_none_or(|d| d.partitions.contains_key(n));
+    let managed_vios = |v: &ViosName| {
+        desired.is_none_or(|d| d.vios_pairs.values().any(|p| p.spec.members.iter().any(|m| &m.name == v)))
+    };
+    let lpar = st
+        .partitions
+        .iter()
+        .find(|(n, p)| p.state.is_changing_power() && managed_lpar(n))
+        .map(|(n, p)| format!("{n} is {}", p.state));
+    let vios = st
+        .vios
+        .values()
+        .flatten()
+        .find(|(v, s)| s.is_changing_power() && managed_vios(v))
+        .map(|(n, s)| format!("{n} is {s}"));
+    let rmc = st.vios_without_rmc.values().flatten().find(|v| managed_vios(v)).map(|v| format!("{v} runs without RMC"));
+    lpar.or(vios).or(rmc)
 }
 
 /// Runs the transitions on a fresh system and returns its audit trail without times and hashes.

@@ -591,6 +591,83 @@ mod tests {
         insta::assert_snapshot!(render(&plan(&profile, &observed, PlanOptions::default())));
     }
 
+    /// Issue 32 item 5: the shutdown follows `spec.shutdown` and the observed RMC. With RMC the
+    /// operating system's (`osshutdown`) whatever the policy but `immediate`; without it the
+    /// default `os` defers the stop with the reason and the fix, `osThenDelayed` and
+    /// `osThenImmediate` use the shutdowns that need none. A partition in Error is shut down
+    /// immediately.
+    #[test]
+    fn the_shutdown_follows_the_policy_and_the_rmc_connection() {
+        use crate::manifest::ShutdownPolicy;
+        let stopped = |policy: &'static str| {
+            lab_desired_with(move |name, text| {
+                if name != "js22.yaml" {
+                    return text.to_owned();
+                }
+                let to = format!("  state: stopped\n  shutdown: {policy}\n  processors: {{mode: shared, units: 1.0");
+                text.replacen("  state: running\n  processors: {mode: shared, units: 1.0", &to, 1)
+            })
+        };
+        let stop_command = |desired: &crate::Estate, observed: &crate::Estate| {
+            let p = plan(desired, observed, PlanOptions::default());
+            let stops: Vec<String> = p
+                .actions
+                .iter()
+                .filter(|a| a.kind() == crate::ActionKind::StopPartition)
+                .map(|a| a.op.command())
+                .collect();
+            (stops, p.deferred)
+        };
+        let with_rmc = lab_converged();
+        let mut without = lab_converged();
+        without.status.partitions.get_mut(&partition("bxaix85")).unwrap().rmc = false;
+        let os = "chsysstate -m js22_slot13 -r lpar -o osshutdown -n bxaix85".to_owned();
+        let immed = "chsysstate -m js22_slot13 -r lpar -o shutdown --immed -n bxaix85".to_owned();
+        let delayed = "chsysstate -m js22_slot13 -r lpar -o shutdown -n bxaix85".to_owned();
+        for policy in ["os", "osThenDelayed", "osThenImmediate"] {
+            assert_eq!(stop_command(&stopped(policy), &with_rmc), (vec![os.clone()], vec![]), "{policy}");
+        }
+        assert_eq!(stop_command(&stopped("immediate"), &with_rmc).0, vec![immed.clone()]);
+        assert_eq!(stop_command(&stopped("osThenDelayed"), &without).0, vec![delayed]);
+        assert_eq!(stop_command(&stopped("osThenImmediate"), &without).0, vec![immed.clone()]);
+        let (stops, deferred) = stop_command(&stopped("os"), &without);
+        assert!(stops.is_empty(), "{stops:?}");
+        assert_eq!(deferred.len(), 1, "{deferred:?}");
+        assert!(
+            deferred[0].starts_with("Partition/bxaix85: the shutdown waits: the HMC has no RMC connection")
+                && deferred[0].contains("spec.shutdown: osThenDelayed"),
+            "{deferred:?}"
+        );
+        // The manifest's policy is the controller's: it is never drift.
+        assert!(
+            plan(
+                &lab_desired_with(replace(
+                    "js22.yaml",
+                    "  state: running\n  processors: {mode: shared, units: 1.0",
+                    "  state: running\n  shutdown: immediate\n  processors: {mode: shared, units: 1.0"
+                )),
+                &with_rmc,
+                PlanOptions::default()
+            )
+            .is_empty()
+        );
+        assert_eq!(ShutdownPolicy::default(), ShutdownPolicy::Os);
+    }
+
+    /// Starting, Open Firmware and Shutting Down settle on their own: nothing is planned for
+    /// the partition, and the plan is not empty (not converged) until they have.
+    #[test]
+    fn an_activation_or_shutdown_under_way_is_in_progress() {
+        for state in [LparState::Starting, LparState::OpenFirmware, LparState::ShuttingDown] {
+            let mut observed = lab_converged();
+            observed.status.partitions.get_mut(&partition("bxaix85")).unwrap().state = state.clone();
+            let p = plan(&lab_desired(), &observed, PlanOptions::default());
+            assert!(p.actions.is_empty(), "{state}: {}", render(&p));
+            assert_eq!(p.in_progress, vec![format!("Partition/bxaix85: {state} on js22_slot13")]);
+            assert!(!p.is_empty());
+        }
+    }
+
     /// DLPAR stays within the profile's limits: bxaix85's profile allows two virtual
     /// processors (max_procs), so a third is an error with the fix, not a refused chhwres.
     #[test]
