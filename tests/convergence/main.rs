@@ -69,6 +69,9 @@ enum Transition {
     /// its calls stop mid-way, what the HMC carries out (a migration, an activation, a
     /// shutdown) goes on, and the next process closes the dangling intents and follows it.
     ClientDies(u64),
+    /// A reconcile whose client dies this many real milliseconds (60x) after an activation or
+    /// a shutdown was first seen under way: the kill lands inside it, or just after.
+    ClientDiesMidPower(u64),
     /// The next migration starts and fails half-way, leaving its partition to be recovered.
     MigrationFailsMidway,
 }
@@ -98,6 +101,12 @@ impl ReferenceStateMachine for Machine {
             2 => testkit::fault_gen(n).prop_map(Transition::InjectFault),
             1 => Just(Transition::ClearFaults),
             1 => (0u64..4_000).prop_map(Transition::ClientDies),
+            // Kills inside activations and shutdowns: up to 54 virtual seconds after one was
+            // first seen under way (a client reaches Running in 30, a VIOS its RMC in 90, a
+            // shutdown takes 20 to 30); and the edits that start and stop partitions and VIOS.
+            1 => (0u64..900).prop_map(Transition::ClientDiesMidPower),
+            1 => (0..40usize).prop_map(|p| Transition::ChangeDesired(Edit::Toggle(p))),
+            1 => (0..n).prop_map(|f| Transition::ChangeDesired(Edit::ViosDown(f))),
             1 => Just(Transition::MigrationFailsMidway),
         ]
         .boxed()
@@ -112,7 +121,10 @@ impl ReferenceStateMachine for Machine {
             }
             Transition::InjectFault(f) => state.faults.push(f.clone()),
             Transition::ClearFaults => state.faults.clear(),
-            Transition::Reconcile | Transition::ClientDies(_) | Transition::MigrationFailsMidway => {}
+            Transition::Reconcile
+            | Transition::ClientDies(_)
+            | Transition::ClientDiesMidPower(_)
+            | Transition::MigrationFailsMidway => {}
         }
         state
     }
@@ -147,8 +159,9 @@ struct System {
     last_desired: Option<Estate>,
     last_errors: Vec<String>,
     reconciles: usize,
-    /// Kills that left an activation or shutdown under way (`CONVERGENCE_STATS`).
-    kills_mid_power: usize,
+    /// Kills that left an activation or shutdown under way, by what was under way
+    /// (`CONVERGENCE_STATS`).
+    kills_mid_power: BTreeMap<String, usize>,
     /// Actions running at once (the executor's default, or 1 for the determinism property).
     parallel: usize,
 }
@@ -183,18 +196,37 @@ impl System {
 
     /// A reconcile whose client is killed `after_ms` into executing its plan, then the start
     /// of the next process: the audit writer's queue drained, dangling intents closed.
-    fn reconcile_killed(&mut self, reference: &Reference, after_ms: u64) {
+    /// With `mid_power`, the `after_ms` count from the moment an activation or shutdown is
+    /// first seen under way (if one ever is: else the reconcile runs to its end).
+    fn reconcile_killed(&mut self, reference: &Reference, after_ms: u64, mid_power: bool) {
         let (desired, _, plan) = self.start_reconcile(reference);
         if plan.errors.is_empty() && !plan.actions.is_empty() {
             let (settings, ctx) = self.run_settings();
             let run = executor::execute(self.sim.clone(), &plan, &ctx, settings, &self.writer, Arc::new(Quiet));
-            let killed =
-                self.rt.block_on(async { tokio::time::timeout(std::time::Duration::from_millis(after_ms), run).await });
-            if let Ok(report) = killed {
-                self.executed.extend(report.unwrap().results);
-            }
-            if self.power_in_flight().is_some() {
-                self.kills_mid_power += 1;
+            let sim = self.sim.clone();
+            let kill = async move {
+                while mid_power {
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                    if sim.observe().await.is_ok_and(|e| in_flight(&e, None).is_some()) {
+                        break;
+                    }
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(after_ms)).await;
+            };
+            let finished = self.rt.block_on(async {
+                tokio::select! {
+                    report = run => Some(report),
+                    () = kill => None,
+                }
+            });
+            match finished {
+                Some(report) => self.executed.extend(report.unwrap().results),
+                None => {
+                    if let Some(what) = self.power_in_flight() {
+                        let stage = what.split_once(" is ").map_or("without RMC", |(_, s)| s).to_owned();
+                        *self.kills_mid_power.entry(stage).or_default() += 1;
+                    }
+                }
             }
         }
         // The next process: records already handed to the writer are written (its queue is
@@ -353,7 +385,7 @@ impl StateMachineTest for ConvergenceTest {
             last_desired: None,
             last_errors: Vec::new(),
             reconciles: 0,
-            kills_mid_power: 0,
+            kills_mid_power: BTreeMap::new(),
             parallel: executor::Settings::default().parallel,
         }
     }
@@ -366,7 +398,8 @@ impl StateMachineTest for ConvergenceTest {
             Transition::Reconcile => {
                 sys.reconcile(reference);
             }
-            Transition::ClientDies(ms) => sys.reconcile_killed(reference, *ms),
+            Transition::ClientDies(ms) => sys.reconcile_killed(reference, *ms, false),
+            Transition::ClientDiesMidPower(ms) => sys.reconcile_killed(reference, *ms, true),
             Transition::MigrationFailsMidway => {
                 sys.rt.block_on(sys.sim.fail_next(ActionKind::MigratePartition, FailMode::Midway)).unwrap();
             }
@@ -470,7 +503,7 @@ impl StateMachineTest for ConvergenceTest {
             }
             let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{k}={n}")).collect();
             eprintln!(
-                "STATS reconciles={} kills_mid_power={} {}",
+                "STATS reconciles={} kills_mid_power={:?} {}",
                 sys.reconciles,
                 sys.kills_mid_power,
                 kinds.join(" ")
@@ -561,7 +594,7 @@ proptest! {
         // by the property above).
         let transitions: Vec<Transition> = transitions
             .into_iter()
-            .map(|t| if matches!(t, Transition::ClientDies(_)) { Transition::Reconcile } else { t })
+            .map(|t| if matches!(t, Transition::ClientDies(_) | Transition::ClientDiesMidPower(_)) { Transition::Reconcile } else { t })
             .collect();
         let first = audit_sequence(&init, &transitions);
         let second = audit_sequence(&init, &transitions);
