@@ -205,10 +205,12 @@ impl System {
             let run = executor::execute(self.sim.clone(), &plan, &ctx, settings, &self.writer, Arc::new(Quiet));
             let sim = self.sim.clone();
             let kill = async move {
-                while mid_power {
-                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                    if sim.observe().await.is_ok_and(|e| in_flight(&e, None).is_some()) {
-                        break;
+                if mid_power {
+                    loop {
+                        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                        if sim.observe().await.is_ok_and(|e| in_flight(&e, None).is_some()) {
+                            break;
+                        }
                     }
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(after_ms)).await;
