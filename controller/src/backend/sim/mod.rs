@@ -595,6 +595,16 @@ impl Simulator {
             self.change_scoped(&op.frames(), scope(op), |s| Ok(Simulator::apply(s, op)?.0)).await?
         };
         if !follow {
+            // Without real waits (`--sim-speedup 0`) nothing moves virtual time on but what
+            // runs: what was begun has had all the time it needed by the next look, as a
+            // reopened state has (`clock::resumed_at`).
+            if !self.inner.timeline.clock().is_real() {
+                let end =
+                    self.read(|s| s.frames.get(frame).and_then(|f| power::of(f, who)).map(power::Power::end)).await;
+                if let Some(end) = end {
+                    self.inner.timeline.sleep_until(end).await;
+                }
+            }
             return Ok(Completion { message: said, duration: Duration::ZERO, suspended: None });
         }
         let limit = started + until.limit_ms();

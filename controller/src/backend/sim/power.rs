@@ -141,8 +141,8 @@ impl Power {
         }
     }
 
-    /// When it has ended (`None`: an activation whose RMC was lost ends at `Running`).
-    fn end(&self) -> u64 {
+    /// When it has ended (an activation whose RMC was lost ends at `Running`).
+    pub(crate) fn end(&self) -> u64 {
         match *self {
             Power::Activating { running_ms, rmc_ms, .. } => rmc_ms.unwrap_or(running_ms),
             Power::ShuttingDown { ends_ms, .. } => ends_ms,

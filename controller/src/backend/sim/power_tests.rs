@@ -106,7 +106,7 @@ async fn a_vios_activation_whose_client_died_is_followed_by_the_next_process() {
 #[tokio::test(start_paused = true)]
 async fn the_emulator_lists_each_stage_as_virtual_time_passes() {
     let inv = powerplane_model::load_inventory(&[SourceFile::new("i.yaml", LAB_INVENTORY)]).unwrap();
-    let sim = Simulator::new(realise(inv, 7).unwrap(), None, Clock::new(0.0));
+    let sim = Simulator::new(realise(inv, 7).unwrap(), None, Clock::default());
     let sh = HmcShell::new(sim.clone(), None);
     let m = "-m js22_slot13";
     let list = format!("lssyscfg -r lpar {m} --filter lpar_names=bxaix85 -F state,rmc_state");
@@ -137,7 +137,7 @@ async fn the_emulator_lists_each_stage_as_virtual_time_passes() {
 #[tokio::test(start_paused = true)]
 async fn a_shutdown_without_rmc_is_refused_unless_it_needs_none() {
     let inv = powerplane_model::load_inventory(&[SourceFile::new("i.yaml", LAB_INVENTORY)]).unwrap();
-    let sim = Simulator::new(realise(inv, 7).unwrap(), None, Clock::new(0.0));
+    let sim = Simulator::new(realise(inv, 7).unwrap(), None, Clock::default());
     let sh = HmcShell::new(sim.clone(), None);
     let m = "-m js22_slot13";
     let list = format!("lssyscfg -r lpar {m} --filter lpar_names=bxaix85 -F state");
@@ -173,7 +173,7 @@ async fn a_shutdown_without_rmc_is_refused_unless_it_needs_none() {
 #[tokio::test(start_paused = true)]
 async fn a_sea_change_waits_for_the_vios_rmc() {
     let inv = powerplane_model::load_inventory(&[SourceFile::new("i.yaml", LAB_INVENTORY)]).unwrap();
-    let sim = Simulator::new(realise(inv, 7).unwrap(), None, Clock::new(0.0));
+    let sim = Simulator::new(realise(inv, 7).unwrap(), None, Clock::default());
     let (f, v) = (FrameName::new("p72").unwrap(), ViosName::new("p72vio2").unwrap());
     sim.vios_down(&f, &v).await.unwrap();
     sim.issue(&action(start_vios(f.clone(), v.clone()))).await.unwrap();
@@ -190,6 +190,21 @@ async fn a_sea_change_waits_for_the_vios_rmc() {
     assert!(matches!(&err, BackendError::Refused { code: Some(c), .. } if c == "HSCLA29A"), "{err}");
     sim.sleep_virtual(Duration::from_millis(t.rmc_ms)).await;
     run(&sim, standby).await.unwrap();
+}
+
+/// Without real waits (`--sim-speedup 0`) the emulator's `chsysstate` leaves the partition in
+/// the state it was going to: nothing else would move virtual time on.
+#[tokio::test(start_paused = true)]
+async fn without_real_waits_what_chsysstate_begins_has_ended_at_the_next_look() {
+    let inv = powerplane_model::load_inventory(&[SourceFile::new("i.yaml", LAB_INVENTORY)]).unwrap();
+    let sim = Simulator::new(realise(inv, 7).unwrap(), None, Clock::new(0.0));
+    let sh = HmcShell::new(sim, None);
+    let m = "-m js22_slot13";
+    let list = format!("lssyscfg -r lpar {m} --filter lpar_names=bxaix85 -F state,rmc_state");
+    assert_eq!(sh.run(&format!("chsysstate {m} -r lpar -o osshutdown -n bxaix85")).await.code, 0);
+    assert_eq!(sh.run(&list).await.stdout, "Not Activated,inactive\n");
+    assert_eq!(sh.run(&format!("chsysstate {m} -r lpar -o on -n bxaix85 -f default_profile")).await.code, 0);
+    assert_eq!(sh.run(&list).await.stdout, "Running,active\n");
 }
 
 /// A start that a crash ends part-way (the VIOS goes down while starting) is not followed for
