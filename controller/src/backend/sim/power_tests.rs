@@ -126,10 +126,18 @@ async fn the_emulator_lists_each_stage_as_virtual_time_passes() {
     assert!(again.stderr.contains("bxaix85 is Starting"), "{again:?}");
     wait(10).await;
     assert_eq!(sh.run(&list).await.stdout, "Open Firmware,inactive\n");
-    wait(20).await;
-    assert_eq!(sh.run(&list).await.stdout, "Running,inactive\n");
-    wait(60).await;
+    wait(19).await;
+    assert_eq!(sh.run(&list).await.stdout, "Open Firmware,inactive\n");
+    wait(1).await;
+    // A client's RMC is taken to come with Running (`power::LPAR_ACTIVATION`); a VIOS's later.
     assert_eq!(sh.run(&list).await.stdout, "Running,active\n");
+    let vios = "lssyscfg -r lpar -m p72 --filter lpar_names=p72vio2 -F state,rmc_state";
+    sim.vios_down(&FrameName::new("p72").unwrap(), &ViosName::new("p72vio2").unwrap()).await.unwrap();
+    assert_eq!(sh.run("chsysstate -m p72 -r lpar -o on -n p72vio2 -f default_profile").await.code, 0);
+    wait(40).await;
+    assert_eq!(sh.run(vios).await.stdout, "Running,inactive\n");
+    wait(50).await;
+    assert_eq!(sh.run(vios).await.stdout, "Running,active\n");
 }
 
 /// Without RMC the operating system's shutdown is refused (HSCL0DB4, which pypowervm reads as
