@@ -279,6 +279,7 @@ pub(crate) fn estate(frames: Vec<(FrameName, Result<FrameListings, String>)>, la
                 status.frames.extend(fs.frames);
                 status.vios.extend(fs.vios);
                 status.vios_profiles.extend(fs.vios_profiles);
+                status.vios_without_rmc.extend(fs.vios_without_rmc);
                 status.seas.extend(fs.seas);
                 status.paging_devices.extend(fs.paging_devices);
                 status.unknown_vios.extend(fs.unknown_vios);
