@@ -940,6 +940,7 @@ mod tests {
             stop.op = Op::StopPartition {
                 frame: FrameName::new("fa").unwrap(),
                 partition: PartitionName::new(stopped).unwrap(),
+                how: Default::default(),
             };
             stop.claims = Claims { give: vec![mem(4096)], ..Default::default() };
             let mut actions = vec![stop];

@@ -265,6 +265,53 @@ pub enum ChangeMethod {
     DlparOnly,
 }
 
+/// Which of the HMC's partition shutdowns a stop uses (`chsysstate -r lpar -o … -n NAME`).
+/// Sources: IBM's `chsysstate` man page (`-o osshutdown` "using the shutdown command on the
+/// client operating system", `-o shutdown` "delayed ... (white button shut down)", `-o shutdown
+/// --immed` "immediate ... (operator panel function 8)"; `--immed` with `osshutdown` is the
+/// operating system's immediate shutdown); IBM/ansible-power-hmc
+/// `module_utils/hmc_rest_client.py` `poweroffPartition` (OperatingSystem, OSImmediate,
+/// Delayed, Immediate: `operation` `osshutdown`/`shutdown` with `immediate` false/true);
+/// pypowervm `tasks/power.py` `PowerOp.stop` (the OS shutdowns need RMC, the others do not).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ShutdownMethod {
+    /// `-o osshutdown`: the operating system shuts itself down; needs RMC.
+    #[default]
+    Os,
+    /// `-o osshutdown --immed`: the operating system's immediate shutdown; needs RMC.
+    OsImmediate,
+    /// `-o shutdown`: delayed, the firmware tells the operating system (no RMC needed).
+    Delayed,
+    /// `-o shutdown --immed`: the processors stop at once (no RMC needed; unwritten data is
+    /// lost).
+    Immediate,
+}
+
+impl ShutdownMethod {
+    /// The `chsysstate` operation and flag: `osshutdown`, `osshutdown --immed`, `shutdown`,
+    /// `shutdown --immed`.
+    pub fn flags(self) -> &'static str {
+        match self {
+            ShutdownMethod::Os => "osshutdown",
+            ShutdownMethod::OsImmediate => "osshutdown --immed",
+            ShutdownMethod::Delayed => "shutdown",
+            ShutdownMethod::Immediate => "shutdown --immed",
+        }
+    }
+
+    /// Whether it is the default, the operating system's shutdown (which a plan need not
+    /// write).
+    pub fn is_os(&self) -> bool {
+        *self == ShutdownMethod::Os
+    }
+
+    /// Whether the HMC needs an RMC connection to the partition for it.
+    pub fn needs_rmc(self) -> bool {
+        matches!(self, ShutdownMethod::Os | ShutdownMethod::OsImmediate)
+    }
+}
+
 /// What an action does, with everything the backend needs to do it. (Field names follow the
 /// HMC's: `frame` is `-m`, `partition`/`vios` is `-p`, `from`/`to` are `migrlpar -m`/`-t`.)
 #[allow(missing_docs)]
@@ -398,8 +445,14 @@ pub enum Op {
         profile: ProfileName,
         force: bool,
     },
-    /// See [`ActionKind::StopPartition`].
-    StopPartition { frame: FrameName, partition: PartitionName },
+    /// See [`ActionKind::StopPartition`]. `how` is the shutdown the HMC runs (the operating
+    /// system's, the default, needs RMC; see [`ShutdownMethod`]).
+    StopPartition {
+        frame: FrameName,
+        partition: PartitionName,
+        #[serde(default, skip_serializing_if = "ShutdownMethod::is_os")]
+        how: ShutdownMethod,
+    },
     /// See [`ActionKind::DeletePartition`].
     DeletePartition { frame: FrameName, partition: PartitionName },
     /// See [`ActionKind::SwitchPagingVios`].

@@ -253,6 +253,7 @@ impl Estate {
             frames: extract_keys(&mut status.frames, frames),
             vios: extract_keys(&mut status.vios, frames),
             vios_profiles: extract_keys(&mut status.vios_profiles, frames),
+            vios_without_rmc: extract_keys(&mut status.vios_without_rmc, frames),
             seas: extract_keys(&mut status.seas, &seas),
             partitions: extract_known(&mut status.partitions, partitions, |p| on(&p.frame)),
             paging_devices: extract_keys(&mut status.paging_devices, frames),
@@ -296,6 +297,7 @@ impl Estate {
         status.frames.extend(fresh.status.frames);
         status.vios.extend(fresh.status.vios);
         status.vios_profiles.extend(fresh.status.vios_profiles);
+        status.vios_without_rmc.extend(fresh.status.vios_without_rmc);
         status.paging_devices.extend(fresh.status.paging_devices);
         status.seas.extend(fresh.status.seas);
         status.partitions.extend(fresh.status.partitions);

@@ -168,8 +168,11 @@ pub(crate) fn render(op: &Op) -> String {
             profile.word(),
             if *force { " --force" } else { "" }
         ),
-        Op::StopPartition { frame, partition } => {
-            format!("chsysstate -m {} -r lpar -o osshutdown -n {}", frame.word(), partition.word())
+        // IBM's `chsysstate` man page: `-o osshutdown` (the operating system's shutdown, over
+        // RMC), `-o shutdown` (delayed), `-o shutdown --immed` (immediate): see
+        // `ShutdownMethod`. Which one follows the partition's `spec.shutdown` and its RMC.
+        Op::StopPartition { frame, partition, how } => {
+            format!("chsysstate -m {} -r lpar -o {} -n {}", frame.word(), how.flags(), partition.word())
         }
         Op::DeletePartition { frame, partition } => {
             format!("rmsyscfg -r lpar -m {} -n {}", frame.word(), partition.word())
@@ -944,7 +947,16 @@ mod tests {
                 vec![],
             ),
             (
-                Op::StopPartition { frame: fr.clone(), partition: lp.clone() },
+                Op::StopPartition { frame: fr.clone(), partition: lp.clone(), how: Default::default() },
+                vec![("-m", "p9 lab"), ("-n", "db prod 01")],
+                vec![],
+            ),
+            (
+                Op::StopPartition {
+                    frame: fr.clone(),
+                    partition: lp.clone(),
+                    how: crate::action::ShutdownMethod::Immediate,
+                },
                 vec![("-m", "p9 lab"), ("-n", "db prod 01")],
                 vec![],
             ),

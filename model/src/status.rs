@@ -23,6 +23,14 @@ pub struct Status {
     /// A VIOS missing here was not reported by its backend (see [`Status::vios_profile`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub vios_profiles: BTreeMap<FrameName, BTreeMap<ViosName, ProfileName>>,
+    /// VIOS that run (`Running`) without an active RMC connection to the HMC
+    /// (`lssyscfg -F rmc_state` other than `active`), by frame: an activation whose RMC comes
+    /// some time after `Running` (IBM/ansible-power-hmc `hmc_resource.py`
+    /// `checkForOSToBootUpFully` polls `rmc_state` until `active`), or RMC lost. Nothing that
+    /// goes through RMC (`viosvrcmd`, a paging VIOS switch, a mover service partition) may use
+    /// them, and nothing is converged while one should run.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vios_without_rmc: BTreeMap<FrameName, std::collections::BTreeSet<ViosName>>,
     /// Each SEA's members, primary (priority 1) first.
     pub seas: BTreeMap<SeaName, Vec<SeaMemberStatus>>,
     /// Client partitions.
@@ -161,6 +169,11 @@ impl Status {
     /// report it, [`ProfileName::hmc_default`], the name powerplane creates partitions with.
     pub fn partition_profile(&self, p: &PartitionName) -> ProfileName {
         self.partitions.get(p).and_then(|s| s.profile.clone()).unwrap_or_else(ProfileName::hmc_default)
+    }
+
+    /// Whether `vios` on `frame` runs without an active RMC connection.
+    pub fn vios_lacks_rmc(&self, frame: &FrameName, vios: &ViosName) -> bool {
+        self.vios_without_rmc.get(frame).is_some_and(|s| s.contains(vios))
     }
 
     /// Whether `vios` on `frame` could not be listed.
@@ -363,6 +376,13 @@ impl LparState {
     /// Whether the partition is up (running, or migrating while running).
     pub fn is_running(&self) -> bool {
         matches!(self, LparState::Running | LparState::MigratingRunning)
+    }
+
+    /// Whether an activation or a shutdown is under way: `Starting`, `Open Firmware`,
+    /// `Shutting Down` (the states IBM's `lssyscfg` lists between `Not Activated` and
+    /// `Running`; `tests/fixtures/hmc/README.md`, "Partition state").
+    pub fn is_changing_power(&self) -> bool {
+        matches!(self, LparState::Starting | LparState::OpenFirmware | LparState::ShuttingDown)
     }
 
     /// Whether powerplane can plan against a partition in this state: not when its state is

@@ -90,9 +90,13 @@ enum Transition {
     ClearFaults,
     Reconcile,
     /// A reconcile whose client dies (SIGKILL) this many real milliseconds into the executor
-    /// (60x on the paused clock): its calls stop mid-way, what the HMC carries out (a
-    /// migration) goes on, and the next process closes the dangling intents.
+    /// (60x on the paused clock: up to 4 virtual minutes, longer than a VIOS's activation):
+    /// its calls stop mid-way, what the HMC carries out (a migration, an activation, a
+    /// shutdown) goes on, and the next process closes the dangling intents and follows it.
     ClientDies(u64),
+    /// A reconcile whose client dies this many real milliseconds (60x) after an activation or
+    /// a shutdown was first seen under way: the kill lands inside it, or just after.
+    ClientDiesMidPower(u64),
     /// The next migration starts and fails half-way, leaving its partition to be recovered.
     MigrationFailsMidway,
 }
@@ -122,6 +126,12 @@ impl ReferenceStateMachine for Machine {
             2 => testkit::fault_gen(n).prop_map(Transition::InjectFault),
             1 => Just(Transition::ClearFaults),
             1 => (0u64..4_000).prop_map(Transition::ClientDies),
+            // Kills inside activations and shutdowns: up to 54 virtual seconds after one was
+            // first seen under way (a client reaches Running in 30, a VIOS its RMC in 90, a
+            // shutdown takes 20 to 30); and the edits that start and stop partitions and VIOS.
+            1 => (0u64..900).prop_map(Transition::ClientDiesMidPower),
+            1 => (0..40usize).prop_map(|p| Transition::ChangeDesired(Edit::Toggle(p))),
+            1 => (0..n).prop_map(|f| Transition::ChangeDesired(Edit::ViosDown(f))),
             1 => Just(Transition::MigrationFailsMidway),
         ]
         .boxed()
@@ -136,7 +146,10 @@ impl ReferenceStateMachine for Machine {
             }
             Transition::InjectFault(f) => state.faults.push(f.clone()),
             Transition::ClearFaults => state.faults.clear(),
-            Transition::Reconcile | Transition::ClientDies(_) | Transition::MigrationFailsMidway => {}
+            Transition::Reconcile
+            | Transition::ClientDies(_)
+            | Transition::ClientDiesMidPower(_)
+            | Transition::MigrationFailsMidway => {}
         }
         state
     }
@@ -171,6 +184,9 @@ struct System {
     last_desired: Option<Estate>,
     last_errors: Vec<String>,
     reconciles: usize,
+    /// Kills that left an activation or shutdown under way, by what was under way
+    /// (`CONVERGENCE_STATS`).
+    kills_mid_power: BTreeMap<String, usize>,
     /// Actions running at once (the executor's default, or 1 for the determinism property).
     parallel: usize,
 }
@@ -205,15 +221,39 @@ impl System {
 
     /// A reconcile whose client is killed `after_ms` into executing its plan, then the start
     /// of the next process: the audit writer's queue drained, dangling intents closed.
-    fn reconcile_killed(&mut self, reference: &Reference, after_ms: u64) {
+    /// With `mid_power`, the `after_ms` count from the moment an activation or shutdown is
+    /// first seen under way (if one ever is: else the reconcile runs to its end).
+    fn reconcile_killed(&mut self, reference: &Reference, after_ms: u64, mid_power: bool) {
         let (desired, _, plan) = self.start_reconcile(reference);
         if plan.errors.is_empty() && !plan.actions.is_empty() {
             let (settings, ctx) = self.run_settings();
             let run = executor::execute(self.sim.clone(), &plan, &ctx, settings, &self.writer, Arc::new(Quiet));
-            let killed =
-                self.rt.block_on(async { tokio::time::timeout(std::time::Duration::from_millis(after_ms), run).await });
-            if let Ok(report) = killed {
-                self.executed.extend(report.unwrap().results);
+            let sim = self.sim.clone();
+            let kill = async move {
+                if mid_power {
+                    loop {
+                        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                        if sim.observe().await.is_ok_and(|e| in_flight(&e, None).is_some()) {
+                            break;
+                        }
+                    }
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(after_ms)).await;
+            };
+            let finished = self.rt.block_on(async {
+                tokio::select! {
+                    report = run => Some(report),
+                    () = kill => None,
+                }
+            });
+            match finished {
+                Some(report) => self.executed.extend(report.unwrap().results),
+                None => {
+                    if let Some(what) = self.power_in_flight() {
+                        let stage = what.split_once(" is ").map_or("without RMC", |(_, s)| s).to_owned();
+                        *self.kills_mid_power.entry(stage).or_default() += 1;
+                    }
+                }
             }
         }
         // The next process: records already handed to the writer are written (its queue is
@@ -223,8 +263,21 @@ impl System {
         self.last_desired = Some(desired);
     }
 
+    /// A partition or VIOS whose activation or shutdown is under way, or a VIOS running
+    /// without RMC yet, as the HMC lists it now.
+    fn power_in_flight(&self) -> Option<String> {
+        in_flight(&self.observe(), None)
+    }
+
     fn reconcile(&mut self, reference: &Reference) -> powerplane_model::Plan {
         let (desired, observed, plan) = self.start_reconcile(reference);
+        // Nothing the manifests manage is converged while its activation or shutdown is under
+        // way (or a VIOS's RMC has not come): the plan made then says so.
+        if let Some(what) = in_flight(&observed, Some(&desired))
+            && plan.errors.is_empty()
+        {
+            assert!(!plan.is_empty(), "the plan was empty (converged) while {what}\n{}", reference.yaml());
+        }
         if plan.errors.is_empty() && !plan.actions.is_empty() {
             let (settings, ctx) = self.run_settings();
             let report = self
@@ -361,6 +414,7 @@ impl StateMachineTest for ConvergenceTest {
             last_desired: None,
             last_errors: Vec::new(),
             reconciles: 0,
+            kills_mid_power: BTreeMap::new(),
             parallel: executor::Settings::default().parallel,
         }
     }
@@ -373,7 +427,8 @@ impl StateMachineTest for ConvergenceTest {
             Transition::Reconcile => {
                 sys.reconcile(reference);
             }
-            Transition::ClientDies(ms) => sys.reconcile_killed(reference, *ms),
+            Transition::ClientDies(ms) => sys.reconcile_killed(reference, *ms, false),
+            Transition::ClientDiesMidPower(ms) => sys.reconcile_killed(reference, *ms, true),
             Transition::MigrationFailsMidway => {
                 sys.rt.block_on(sys.sim.fail_next(ActionKind::MigratePartition, FailMode::Midway)).unwrap();
             }
@@ -437,8 +492,21 @@ impl StateMachineTest for ConvergenceTest {
                 Op::SwitchPagingVios { partition, .. } => {
                     if let Outcome::Failed { error, .. } = o {
                         assert!(
-                            !error.contains("is not running"),
-                            "{partition} was switched towards a VIOS that was down: {error}\n{}",
+                            !error.contains("is not running") && !error.contains("HSCLA29A"),
+                            "{partition} was switched towards a VIOS that was down or without RMC: {error}\n{}",
+                            yaml()
+                        );
+                    }
+                }
+                // A start or stop under way (a killed client's) is followed, never issued again:
+                // the HMC would refuse the second `chsysstate`.
+                Op::StartVios { .. } | Op::StopVios { .. } | Op::StartPartition { .. } | Op::StopPartition { .. } => {
+                    if let Outcome::Failed { error, .. } = o {
+                        assert!(
+                            !error.contains("activation or shutdown is under way")
+                                && !error.contains("try again when it settles"),
+                            "`{}` was issued again while one was under way: {error}\n{}",
+                            a.op.command(),
                             yaml()
                         );
                     }
@@ -474,7 +542,12 @@ impl StateMachineTest for ConvergenceTest {
                 *kinds.entry(format!("{:?}", a.kind())).or_default() += 1;
             }
             let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{k}={n}")).collect();
-            eprintln!("STATS reconciles={} {}", sys.reconciles, kinds.join(" "));
+            eprintln!(
+                "STATS reconciles={} kills_mid_power={:?} {}",
+                sys.reconciles,
+                sys.kills_mid_power,
+                kinds.join(" ")
+            );
         }
         // Liveness: faults cleared, at most K reconciles reach an empty plan or stable errors.
         sys.clear_faults(&reference);
@@ -561,7 +634,7 @@ proptest! {
         // by the property above).
         let transitions: Vec<Transition> = transitions
             .into_iter()
-            .map(|t| if matches!(t, Transition::ClientDies(_)) { Transition::Reconcile } else { t })
+            .map(|t| if matches!(t, Transition::ClientDies(_) | Transition::ClientDiesMidPower(_)) { Transition::Reconcile } else { t })
             .collect();
         let first = audit_sequence(&init, &transitions);
         let second = audit_sequence(&init, &transitions);
@@ -730,6 +803,44 @@ mod found {
         );
     }
 
+    /// Issue 32 item 5: a client killed 4 s into a VIOS's activation (after the VIOS went down
+    /// and paging failed over). The next reconcile finds it `Starting`: it issues no second
+    /// start and plans no paging failback onto it (a real HMC refuses one towards a VIOS that
+    /// is not running or has no RMC yet); the plan is not empty meanwhile. Once the activation
+    /// has ended, the failback is planned and the estate converges.
+    #[test]
+    fn a_client_killed_during_a_vios_activation_recovers_by_following_it() {
+        let preferred = Some(PartGen { redundancy: 1, ..shared(0, true).unwrap() });
+        let init = Reference {
+            frames: vec![FrameGen { smp: Some((2, 3)), ..frame(2) }],
+            parts: vec![preferred],
+            faults: vec![],
+        };
+        let transitions = vec![
+            Transition::Reconcile,
+            Transition::InjectFault(Fault::ViosDown(0, true)),
+            // 4 virtual seconds (at 60x) into the plan, whose first action is the VIOS's start.
+            Transition::ClientDies(4_000 / 60),
+            Transition::Reconcile,
+        ];
+        let records = audit_sequence(&init, &transitions);
+        let outcomes = |plan: &str| -> Vec<(String, String)> {
+            records
+                .iter()
+                .filter(|r| r["event"] == "outcome" && r["plan_id"] == plan)
+                .map(|r| (r["kind"].as_str().unwrap().to_owned(), r["result"].as_str().unwrap().to_owned()))
+                .collect()
+        };
+        let killed = outcomes("r2");
+        assert!(killed.iter().all(|(k, _)| k == "StartVios"), "only the start had begun: {killed:?}");
+        let next = outcomes("r3");
+        assert!(
+            next.iter().all(|(k, _)| k != "StartVios" && k != "SwitchPagingVios"),
+            "the activation under way is followed, not issued again, and nothing goes through the VIOS before it is ready: {next:?}"
+        );
+        replay(init, transitions);
+    }
+
     /// A partition whose only paging VIOS went down is in the Error state, which cannot be
     /// migrated: the planner planned the move anyway, on every reconcile. Now it shuts the
     /// partition down first.
@@ -746,6 +857,29 @@ mod found {
             ],
         );
     }
+}
+
+/// A partition or VIOS of `observed` (those `desired` manages, when given) whose activation or
+/// shutdown is under way, or a VIOS running without RMC yet.
+fn in_flight(observed: &Estate, desired: Option<&Estate>) -> Option<String> {
+    let st = &observed.status;
+    let managed_lpar = |n: &powerplane_model::PartitionName| desired.is_none_or(|d| d.partitions.contains_key(n));
+    let managed_vios = |v: &ViosName| {
+        desired.is_none_or(|d| d.vios_pairs.values().any(|p| p.spec.members.iter().any(|m| &m.name == v)))
+    };
+    let lpar = st
+        .partitions
+        .iter()
+        .find(|(n, p)| p.state.is_changing_power() && managed_lpar(n))
+        .map(|(n, p)| format!("{n} is {}", p.state));
+    let vios = st
+        .vios
+        .values()
+        .flatten()
+        .find(|(v, s)| s.is_changing_power() && managed_vios(v))
+        .map(|(n, s)| format!("{n} is {s}"));
+    let rmc = st.vios_without_rmc.values().flatten().find(|v| managed_vios(v)).map(|v| format!("{v} runs without RMC"));
+    lpar.or(vios).or(rmc)
 }
 
 /// Runs the transitions on a fresh system and returns its audit trail without times and hashes.

@@ -87,8 +87,21 @@ fn a_stopped_partition_with_its_own_profile_is_resized_and_started_through_the_h
     );
     let out = through(&sshd, &state, &["apply", ms, "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let out = sshd.ssh("chsysstate -m p9-sys -r lpar -o osshutdown -n aix-batch; chsysstate -m p9-sys -r lpar -o on -n aix-batch -f prod");
-    assert!(out.status.success(), "{}", text(&out));
+    // A reactivation, through powerplane: a shutdown followed until Not Activated, then a
+    // start followed until Running (a `chsysstate -o on` sent while the partition is still
+    // Shutting Down is refused, as an HMC refuses it).
+    let refused = sshd.ssh(
+        "chsysstate -m p9-sys -r lpar -o osshutdown -n aix-batch; chsysstate -m p9-sys -r lpar -o on -n aix-batch -f prod",
+    );
+    assert!(text(&refused).contains("aix-batch is Shutting Down"), "{}", text(&refused));
+    lab.edit("batch.yaml", "state: running", "state: stopped");
+    let out = through(&sshd, &state, &["apply", ms, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    lab.edit("batch.yaml", "state: stopped", "state: running");
+    let out = through(&sshd, &state, &["apply", ms, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let again = through(&sshd, &state, &["plan", ms]);
     assert_eq!(again.status.code(), Some(0), "the reactivation kept the DLPAR change: {}", text(&again));
+    let mem = sshd.ssh("lshwres -r mem -m p9-sys --level lpar --filter lpar_names=aix-batch -F curr_mem");
+    assert_eq!(String::from_utf8_lossy(&mem.stdout), "8192\n", "{}", text(&mem));
 }

@@ -28,7 +28,7 @@ pub use mem_pool::{PagingDeviceSpec, SharedMemoryPoolSpec};
 pub use partition::{
     CompatMode, DEFAULT_UNCAPPED_WEIGHT, MIN_HUNDREDTHS_PER_VIRTUAL_PROCESSOR, MemoryMode, MemorySpec, NetworkSpec,
     PagingIndex, PagingSpec, PartitionSpec, Placement, PlacementSpec, ProcMode, ProcessorsSpec, Redundancy, Selector,
-    Sharing, StorageSpec, StorageVia,
+    Sharing, ShutdownPolicy, StorageSpec, StorageVia,
 };
 pub use proc_pool::SharedProcessorPoolSpec;
 pub use sea::{HaMode, SeaSpec, TrunkSpec, load_sharing_split};

@@ -32,6 +32,69 @@ pub struct PartitionSpec {
     /// Site commands run around this partition's migrations (after its cluster's, if any).
     #[serde(default, skip_serializing_if = "super::Hooks::is_empty")]
     pub hooks: super::Hooks,
+    /// How powerplane may shut the partition down when the HMC has no RMC connection to it
+    /// (`os`, the default: only through its operating system, so without RMC the stop waits).
+    /// The controller's, like `hooks`: no HMC profile has it.
+    #[serde(default, skip_serializing_if = "ShutdownPolicy::is_default")]
+    pub shutdown: ShutdownPolicy,
+}
+
+/// How a partition may be shut down (`spec.shutdown`). IBM's HMC offers four shutdowns
+/// (`chsysstate -r lpar -o osshutdown|shutdown [--immed]`, IBM's `chsysstate` man page;
+/// IBM/ansible-power-hmc `powervm_lpar_instance.py` `shutdown_option: Delayed | Immediate |
+/// OperatingSystem | OSImmediate`): the operating system's own shutdown, which the HMC sends
+/// over RMC (pypowervm `tasks/power.py`: "For non-IBMi partitions, RMC must be active"; the HMC
+/// refuses it with HSCL0DB4 otherwise), and two that the firmware carries out without RMC: the
+/// *delayed* one (the white button: the operating system is told and shuts itself down) and the
+/// *immediate* one (operator panel function 8: the processors stop at once, pending I/O is lost).
+/// pypowervm's `power_off` falls back from the first to the others when RMC is missing; a
+/// manifest says here whether powerplane may.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ShutdownPolicy {
+    /// Only the operating system's shutdown (`-o osshutdown`): without RMC the stop waits,
+    /// deferred with the reason, until RMC is back.
+    #[default]
+    Os,
+    /// The operating system's shutdown; without RMC the delayed shutdown (`-o shutdown`).
+    OsThenDelayed,
+    /// The operating system's shutdown; without RMC the immediate one (`-o shutdown --immed`),
+    /// which may lose data the partition has not written.
+    OsThenImmediate,
+    /// Always the immediate shutdown (`-o shutdown --immed`): for partitions whose loss of
+    /// unwritten data does not matter (test, scratch).
+    Immediate,
+}
+
+impl ShutdownPolicy {
+    /// Whether it is the default (`os`), which a manifest need not write.
+    pub fn is_default(&self) -> bool {
+        *self == ShutdownPolicy::Os
+    }
+
+    /// How to shut the partition down now: with `rmc`, an active RMC connection to it. `None`:
+    /// not allowed without RMC (the stop waits).
+    pub fn method(self, rmc: bool) -> Option<crate::action::ShutdownMethod> {
+        use crate::action::ShutdownMethod as M;
+        match (self, rmc) {
+            (ShutdownPolicy::Immediate, _) => Some(M::Immediate),
+            (_, true) => Some(M::Os),
+            (ShutdownPolicy::Os, false) => None,
+            (ShutdownPolicy::OsThenDelayed, false) => Some(M::Delayed),
+            (ShutdownPolicy::OsThenImmediate, false) => Some(M::Immediate),
+        }
+    }
+}
+
+impl fmt::Display for ShutdownPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ShutdownPolicy::Os => "os",
+            ShutdownPolicy::OsThenDelayed => "osThenDelayed",
+            ShutdownPolicy::OsThenImmediate => "osThenImmediate",
+            ShutdownPolicy::Immediate => "immediate",
+        })
+    }
 }
 
 /// Where a partition may run. Exactly one of `frame`, `anyOf`, `selector`.

@@ -379,6 +379,7 @@ impl Scope {
             frames: pick(&all, &st.frames),
             vios: pick(&self.frames, &st.vios),
             vios_profiles: pick(&self.frames, &st.vios_profiles),
+            vios_without_rmc: pick(&self.frames, &st.vios_without_rmc),
             seas: pick(seas.keys(), &st.seas),
             partitions: pick(&self.partitions, &st.partitions),
             paging_devices: pick(&self.frames, &st.paging_devices),

@@ -840,7 +840,7 @@ impl Awaited {
             Op::StartPartition { frame, partition, .. } => {
                 (frame, partition.to_string(), Until::Running { rmc: false })
             }
-            Op::StopPartition { frame, partition } => (frame, partition.to_string(), Until::NotActivated),
+            Op::StopPartition { frame, partition, .. } => (frame, partition.to_string(), Until::NotActivated),
             _ => return None,
         };
         Some(Awaited { frame: frame.clone(), name, until })

@@ -287,6 +287,7 @@ pub(crate) fn estate(frames: Vec<(FrameName, Result<FrameListings, String>)>, la
                 status.frames.extend(fs.frames);
                 status.vios.extend(fs.vios);
                 status.vios_profiles.extend(fs.vios_profiles);
+                status.vios_without_rmc.extend(fs.vios_without_rmc);
                 status.seas.extend(fs.seas);
                 status.paging_devices.extend(fs.paging_devices);
                 status.unknown_vios.extend(fs.unknown_vios);
@@ -431,6 +432,9 @@ fn frame(
         let state = LparState::parse(get(r, LPAR, "state")?);
         if !state.is_plannable() {
             unknown_vios.entry(name.clone()).or_insert_with(|| format!("its state is {:?}", state.as_str()));
+        }
+        if state == LparState::Running && r.get("rmc_state").map(String::as_str) != Some("active") {
+            status.vios_without_rmc.entry(fname.clone()).or_default().insert(name.clone());
         }
         vios_state.insert(name.clone(), state);
         let prof = profile_of(&profiles, r).ok_or_else(|| bad(LPAR, "profile", format!("of {name} was not listed")))?;
@@ -1042,6 +1046,7 @@ fn partition_spec(
         network: Vec::new(),
         storage: Vec::new(),
         hooks: Default::default(),
+        shutdown: Default::default(),
     };
     let mut now = profile.clone();
     if let Some(m) = mem {

@@ -275,6 +275,7 @@ fn stop(partition: &str) -> Action {
         op: Op::StopPartition {
             frame: FrameName::new("IBM_MMA_P6_102615A_SOLCHMS05").unwrap(),
             partition: powerplane_model::PartitionName::new(partition).unwrap(),
+            how: Default::default(),
         },
         after: Vec::new(),
         when: Default::default(),
@@ -321,6 +322,43 @@ async fn a_stop_under_way_is_followed_a_failed_one_named_and_a_stuck_one_bounded
     assert!(matches!(e, BackendError::Timeout(_)), "{e:?}");
     assert!(t.elapsed() >= Duration::from_secs(15 * 60) && t.elapsed() < Duration::from_secs(16 * 60));
     assert_eq!(stuck.hmcs[0].issued.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+/// Issue 32 item 5: through the emulator's listings, a VIOS being activated is `Starting`, then
+/// runs without RMC (`vios_without_rmc`, and its adapters unknown: `viosvrcmd` cannot reach it),
+/// then with RMC; and a start the backend sends is followed until its RMC is active.
+#[tokio::test(start_paused = true)]
+async fn a_vios_activation_is_observed_stage_by_stage_and_followed_to_its_rmc() {
+    let state = sim::build(None, 0).expect("the lab builds");
+    let sim = Simulator::new(state, None, Clock::default());
+    let (f, v) = (FrameName::new("p72").unwrap(), ViosName::new("p72vio2").unwrap());
+    sim.vios_down(&f, &v).await.unwrap();
+    let hmc = Hmc::new(vec![Local(HmcShell::new(sim.clone(), None))]).with_poll(Duration::from_secs(5));
+    let start = Action {
+        id: powerplane_model::ActionId("a1".into()),
+        op: Op::StartVios { frame: f.clone(), vios: v.clone(), profile: powerplane_model::ProfileName::hmc_default() },
+        after: Vec::new(),
+        when: Default::default(),
+        reason: String::new(),
+        claims: Default::default(),
+    };
+    hmc.observe().await.unwrap();
+    let bg = std::sync::Arc::new(hmc);
+    let follower = bg.clone();
+    let follow = tokio::spawn(async move { follower.execute(&start).await });
+    // Virtual time runs at 60x: 5 s in, it starts; 50 s in, it runs without RMC.
+    tokio::time::sleep(Duration::from_millis(5_000 / 60)).await;
+    let seen = bg.observe().await.unwrap();
+    assert_eq!(seen.status.vios[&f][&v], LparState::Starting);
+    tokio::time::sleep(Duration::from_millis(45_000 / 60)).await;
+    let seen = bg.observe().await.unwrap();
+    assert_eq!(seen.status.vios[&f][&v], LparState::Running);
+    assert!(seen.status.vios_lacks_rmc(&f, &v), "{:?}", seen.status.vios_without_rmc);
+    assert!(seen.status.vios_unknown(&f, &v), "viosvrcmd cannot reach it: {:?}", seen.status.unknown_vios);
+    let done = follow.await.unwrap().unwrap();
+    assert!(done.message.contains("p72vio2 is running with RMC active"), "{}", done.message);
+    let seen = bg.observe().await.unwrap();
+    assert!(!seen.status.vios_lacks_rmc(&f, &v) && !seen.status.vios_unknown(&f, &v));
 }
 
 #[path = "../../../../examples/estate_gen/mod.rs"]

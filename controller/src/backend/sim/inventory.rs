@@ -79,6 +79,7 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
         faults: Faults::default(),
         settings: Settings::default(),
         outbound: Default::default(),
+        powering: Default::default(),
         events: Default::default(),
         next_event: 0,
         events_saved: 0,
@@ -107,6 +108,7 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
                         profiles: super::state::Profiles::inventory(),
                         storage: Vec::new(),
                         unsaved_slots: Vec::new(),
+                        power: None,
                     },
                 )
             })

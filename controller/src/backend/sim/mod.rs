@@ -19,6 +19,7 @@ mod paging;
 mod partition;
 mod persist;
 mod pools;
+mod power;
 mod report;
 mod sea;
 mod state;
@@ -28,6 +29,8 @@ mod virtual_eth;
 
 #[cfg(test)]
 mod durability_tests;
+#[cfg(test)]
+mod power_tests;
 #[cfg(test)]
 mod tests;
 
@@ -69,7 +72,8 @@ struct Inner {
 impl Simulator {
     /// A simulator over `state`, persisting every change to `store` when given. Its virtual
     /// time starts at `state.now_ms` and runs at `clock`'s pace.
-    pub fn new(state: SimState, store: Option<StateDir>, clock: Clock) -> Self {
+    pub fn new(mut state: SimState, store: Option<StateDir>, clock: Clock) -> Self {
+        state.index_power();
         let timeline = clock::Timeline::starting_at(state.now_ms, clock);
         Simulator {
             inner: Arc::new(Inner {
@@ -87,7 +91,8 @@ impl Simulator {
     async fn current(&self) -> tokio::sync::MutexGuard<'_, SimState> {
         let mut guard = self.inner.state.lock().await;
         guard.now_ms = guard.now_ms.max(self.inner.timeline.now_ms());
-        let touched = migration::settle(&mut guard);
+        let mut touched = migration::settle(&mut guard);
+        touched.extend(power::settle(&mut guard));
         guard.trim_events();
         if !touched.is_empty() {
             self.inner.unsaved.lock().expect("not poisoned").extend(touched);
@@ -333,6 +338,7 @@ impl Simulator {
             let p = s.frame_mut(&frame)?.partitions.get_mut(partition).expect("found above, under the same lock");
             p.rmc = state.is_running();
             p.state = state;
+            p.power = None;
             Ok(())
         })
         .await
@@ -387,12 +393,27 @@ impl Simulator {
         };
         self.change(&[&frame], |s| {
             for f in s.frames.values_mut() {
+                // Lost during an activation, it does not come by itself; back on a running one,
+                // its activation is complete.
                 if let Some(p) = f.partitions.get_mut(name) {
                     p.rmc = up && p.state.is_running();
+                    if p.rmc {
+                        p.power = None;
+                    } else if !up {
+                        power::lose_rmc(
+                            f,
+                            &power::Powered::Lpar(PartitionName::new(name).expect("a partition's name")),
+                        );
+                    }
                     return Ok(());
                 }
                 if let Some(v) = f.vios.get_mut(name) {
                     v.rmc = up && v.state.is_running();
+                    if v.rmc {
+                        v.power = None;
+                    } else if !up {
+                        power::lose_rmc(f, &power::Powered::Vios(ViosName::new(name).expect("a VIOS's name")));
+                    }
                     return Ok(());
                 }
             }
@@ -565,6 +586,88 @@ impl Simulator {
         })
     }
 
+    /// `chsysstate`: begins the activation or shutdown of `who` (unless, followed, one is under
+    /// way already: it is followed, never issued again), then with `follow` waits on the
+    /// virtual timeline until `until` is reached, bounded by [`power::Until::limit_ms`]. A
+    /// state off the way (a crash, an operator's command) ends it as a refusal naming the state.
+    async fn power(
+        &self,
+        op: &Op,
+        frame: &FrameName,
+        who: &power::Powered,
+        until: power::Until,
+        follow: bool,
+    ) -> Result<Completion, BackendError> {
+        let started = self.now_ms();
+        let seen = self.read(|s| s.frames.get(frame).and_then(|f| power::state_of(f, who))).await;
+        let following = follow && seen.as_ref().is_some_and(|(st, rmc)| until.under_way(st, *rmc));
+        let said = if following {
+            "already under way".to_owned()
+        } else {
+            self.change_scoped(&op.frames(), scope(op), |s| Ok(Simulator::apply(s, op)?.0)).await?
+        };
+        if !follow {
+            // Without real waits (`--sim-speedup 0`) nothing moves virtual time on but what
+            // runs: what was begun has had all the time it needed by the next look, as a
+            // reopened state has (`clock::resumed_at`).
+            if !self.inner.timeline.clock().is_real() {
+                let end =
+                    self.read(|s| s.frames.get(frame).and_then(|f| power::of(f, who)).map(power::Power::end)).await;
+                if let Some(end) = end {
+                    self.inner.timeline.sleep_until(end).await;
+                }
+            }
+            return Ok(Completion { message: said, duration: Duration::ZERO, suspended: None });
+        }
+        let limit = started + until.limit_ms();
+        loop {
+            let now_seen = self
+                .read(|s| {
+                    let f = s.frames.get(frame)?;
+                    let (state, rmc) = power::state_of(f, who)?;
+                    Some((state, rmc, power::of(f, who).and_then(|p| p.next_change(s.now_ms))))
+                })
+                .await;
+            let Some((state, rmc, next)) = now_seen else {
+                return Err(BackendError::refused_plain(format!("{who} is no longer on {frame}")));
+            };
+            let now = self.now_ms();
+            let elapsed = Duration::from_millis(now.saturating_sub(started));
+            if until.reached(&state, rmc) {
+                let reached = match until {
+                    power::Until::Running { rmc: true } => format!("{who} is running with RMC active"),
+                    _ => format!("{who} is {state}"),
+                };
+                // The HMC's answer, or what was followed.
+                let message = if following { format!("{said}; {reached}") } else { said };
+                return Ok(Completion { message, duration: elapsed, suspended: None });
+            }
+            // An activation that ended in `Open Firmware`: stopped in the SMS menu, without
+            // its boot disk (`storage`); it goes no further by itself.
+            if state == powerplane_model::status::LparState::OpenFirmware
+                && next.is_none()
+                && let power::Powered::Lpar(p) = who
+                && let Some(why) = self.read(|s| storage::stuck_in_sms(s, frame, p)).await
+            {
+                return Err(BackendError::refused_plain(why));
+            }
+            if !until.under_way(&state, rmc) {
+                return Err(BackendError::refused_plain(format!(
+                    "{who} is {state} after `chsysstate`, not {until}: look at its reference code (`lsrefcode -r lpar -m {} --filter \"lpar_names={}\"`)",
+                    frame.word(),
+                    who
+                )));
+            }
+            if now >= limit {
+                return Err(BackendError::Timeout(elapsed));
+            }
+            // Nothing more scheduled (an RMC that was lost): look again now and then, as the
+            // HMC backend polls.
+            let wake = next.unwrap_or(now + power::POLL_MS).min(limit);
+            self.inner.timeline.sleep_until(wake.max(now + 1)).await;
+        }
+    }
+
     /// Applies an action other than a migration, returning the HMC's answer and the virtual
     /// time it takes (the typical time of its kind).
     fn apply(s: &mut SimState, op: &Op) -> Result<(String, Duration), BackendError> {
@@ -600,12 +703,36 @@ impl Simulator {
             Op::RemovePagingDevice { frame, device, .. } => {
                 (pools::remove_device(s.frame_mut(frame)?, device)?, typical)
             }
+            // Activations and shutdowns begin here and go on by themselves (`power`): the HMC
+            // returns once they have begun.
             Op::StartVios { frame, vios, profile } => {
                 let f = s.frame_mut(frame)?;
                 vios::check_profile(f, vios, profile)?;
-                (vios::up(f, vios)?.join("; "), typical)
+                let who = power::Powered::Vios(vios.clone());
+                power::not_under_way(f, &who)?;
+                let was_running = f.vios.get(vios).is_some_and(|v| v.state.is_running());
+                let said = vios::up(f, vios)?.join("; ");
+                if !was_running {
+                    power::begin_activation(s, frame, who);
+                }
+                (said, Duration::ZERO)
             }
-            Op::StopVios { frame, vios } => (vios::down(s.frame_mut(frame)?, vios)?.join("; "), typical),
+            Op::StopVios { frame, vios } => {
+                let f = s.frame_mut(frame)?;
+                let who = power::Powered::Vios(vios.clone());
+                power::not_under_way(f, &who)?;
+                // `chsysstate -o osshutdown` goes through the VIOS's RMC connection.
+                if f.vios.get(vios).is_some_and(|v| v.state.is_running() && !v.rmc) {
+                    return Err(power::no_rmc_for_osshutdown(vios.as_str()));
+                }
+                let was_down =
+                    f.vios.get(vios).is_some_and(|v| v.state == powerplane_model::status::LparState::NotActivated);
+                let said = vios::down(f, vios)?.join("; ");
+                if !was_down {
+                    power::begin_shutdown(s, frame, who, powerplane_model::action::ShutdownMethod::Os);
+                }
+                (said, Duration::ZERO)
+            }
             Op::CreateSea { frame, vios, real_adapter, trunks, control_channel, ha_mode, priority } => {
                 let f = s.frame_mut(frame)?;
                 let name = powerplane_model::SeaName::new(format!("{frame}-sea"))
@@ -668,9 +795,19 @@ impl Simulator {
                 (partition::update(s.frame_mut(frame)?, p, profile, change)?, typical)
             }
             Op::StartPartition { frame, partition: p, profile, force } => {
-                (partition::start(s.frame_mut(frame)?, p, profile, *force)?, typical)
+                // `partition::start` refuses one starting or stopping (busy).
+                let f = s.frame_mut(frame)?;
+                let who = power::Powered::Lpar(p.clone());
+                let was_running = f.partitions.get(p).is_some_and(|q| q.state.is_running());
+                let said = partition::start(f, p, profile, *force)?;
+                if !was_running {
+                    power::begin_activation(s, frame, who);
+                }
+                (said, Duration::ZERO)
             }
-            Op::StopPartition { frame, partition: p } => (partition::stop(s.frame_mut(frame)?, p)?, typical),
+            Op::StopPartition { frame, partition: p, how } => {
+                (power::stop_partition(s, frame, p, *how)?, Duration::ZERO)
+            }
             Op::DeletePartition { frame, partition: p } => (partition::delete(s.frame_mut(frame)?, p)?, typical),
             Op::SwitchPagingVios { frame, partition: p } => (paging::switch(s.frame_mut(frame)?, p)?, typical),
             Op::ValidateMigration { partition: p, from, to, .. } => {
@@ -762,6 +899,20 @@ impl Hypervisor for Simulator {
     }
 
     async fn execute(&self, action: &Action) -> Result<Completion, BackendError> {
+        self.run(action, true).await
+    }
+}
+
+impl Simulator {
+    /// Carries out `action` as the HMC's command line does: a `chsysstate` returns once the
+    /// activation or shutdown has begun (the emulated HMC's commands).
+    pub(crate) async fn issue(&self, action: &Action) -> Result<Completion, BackendError> {
+        self.run(action, false).await
+    }
+
+    /// Carries out `action`; with `follow`, a `chsysstate` is followed until the state it
+    /// starts is reached, as the HMC backend follows it (`Hypervisor::execute`).
+    async fn run(&self, action: &Action, follow: bool) -> Result<Completion, BackendError> {
         let kind = action.kind();
         tracing::debug!(id = %action.id, %kind, command = %action.op.command(), "simulating");
         let mut midway = false;
@@ -786,6 +937,9 @@ impl Hypervisor for Simulator {
             if let Some(here) = s.locate(node) {
                 op.set_node_frame(here.clone());
             }
+        }
+        if let Some((frame, who, until)) = power::awaited(&op) {
+            return self.power(&op, &frame, &who, until, follow).await;
         }
         let (message, duration, start) = self
             .change_scoped(&op.frames(), scope(&op), |s| {

@@ -43,6 +43,12 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
         status.migration_limits.insert(fname.clone(), migration_limits(s, f));
         status.proc_pool_slots.insert(fname.clone(), f.proc_pool_slots());
         status.vios.insert(fname.clone(), f.vios.iter().map(|(n, v)| (n.clone(), v.state.clone())).collect());
+        // What the HMC lists as `rmc_state` other than `active` for a running VIOS.
+        let no_rmc: BTreeSet<_> =
+            f.vios.iter().filter(|(_, v)| v.state.is_running() && !v.rmc).map(|(n, _)| n.clone()).collect();
+        if !no_rmc.is_empty() {
+            status.vios_without_rmc.insert(fname.clone(), no_rmc);
+        }
         status
             .vios_profiles
             .insert(fname.clone(), f.vios.iter().map(|(n, v)| (n.clone(), v.profiles.current.clone())).collect());

@@ -82,6 +82,7 @@ fn pending_end(s: &SimState) -> u64 {
             Some(super::state::Migration::Outbound(o)) if !o.failed => Some(o.fails_at_ms.unwrap_or(o.ends_ms)),
             _ => None,
         })
+        .chain(super::power::pending_ends(s))
         .max()
         .unwrap_or(0)
 }

@@ -226,6 +226,13 @@ pub(crate) fn switch(frame: &mut SimFrame, name: &PartitionName) -> Result<Strin
             "The paging VIOS partition {target} is not running; the paging VIOS of {name} cannot be switched to it."
         )));
     }
+    // The HMC sets up the paging VIOS over RMC, as it reaches every VIOS for what it does
+    // there (seed lpm-js22-walkthrough.txt, line 50: RMC connections to the VIOS are a
+    // prerequisite): a VIOS whose RMC is not active yet after its activation is refused. That
+    // the switch itself needs RMC is an assumption (no source says so or otherwise).
+    if frame.vios.get(&target).is_some_and(|v| !v.rmc) {
+        return Err(super::power::no_rmc(target.as_str(), "a paging VIOS switch (chhwres -r mem -o so)"));
+    }
     let p = frame.partitions.get_mut(name).expect("checked");
     p.paging.as_mut().expect("checked").current = Some(target.clone());
     Ok(format!("{name} now pages through {target}"))

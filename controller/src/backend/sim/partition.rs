@@ -59,6 +59,7 @@ pub(crate) fn create(
     spec.state = RunState::Stopped;
     // The HMC keeps no hooks: they are the controller's.
     spec.hooks = Default::default();
+    spec.shutdown = Default::default();
     frame.partitions.insert(
         name.clone(),
         SimPartition {
@@ -73,6 +74,7 @@ pub(crate) fn create(
             profiles,
             client_adapters: Vec::new(),
             boot: None,
+            power: None,
         },
     );
     Ok(format!("{name} created"))

@@ -157,6 +157,7 @@ pub(crate) fn load_with_clock(dir: &StateDir) -> Result<Option<(SimState, SavedC
         faults: meta.faults,
         settings: meta.settings,
         outbound: Default::default(),
+        powering: Default::default(),
         events,
         next_event: meta.next_event,
         events_saved: meta.next_event,
@@ -166,6 +167,7 @@ pub(crate) fn load_with_clock(dir: &StateDir) -> Result<Option<(SimState, SavedC
     // A state saved before storage was modelled: its partitions' storage wired as an
     // inventory's is (in memory; saved with the next change).
     super::storage::upgrade(&mut state);
+    state.index_power();
     Ok(Some((state, clock, legacy)))
 }
 

@@ -77,6 +77,15 @@ pub(crate) fn bridges(frame: &SimFrame, vlan: VlanId) -> bool {
     frame.sea.as_ref().is_some_and(|sea| status(sea, |v| running(frame, v)).iter().any(|m| m.vlans.contains(&vlan)))
 }
 
+/// `viosvrcmd` reaches a running VIOS over its RMC connection: one whose RMC is not active
+/// (yet: it comes some time after an activation) refuses it as the HMC does (HSCLA29A).
+pub(crate) fn through_rmc(frame: &SimFrame, vios: &ViosName) -> Result<(), BackendError> {
+    match frame.vios.get(vios) {
+        Some(v) if v.state.is_running() && !v.rmc => Err(super::power::no_rmc(vios.as_str(), "viosvrcmd")),
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn running(frame: &SimFrame, vios: &ViosName) -> bool {
     frame.vios.get(vios).is_some_and(|v| v.state.is_running())
 }
@@ -107,6 +116,7 @@ pub(crate) fn create(frame: &mut SimFrame, new: NewSea<'_>) -> Result<String, Ba
             "The partition {vios} is not running; viosvrcmd needs a running VIOS with an RMC connection."
         )));
     }
+    through_rmc(frame, vios)?;
     let hw = frame.hw.vios.iter().find(|v| &v.name == vios).ok_or_else(|| {
         BackendError::refused_plain(format!("{vios} is not a Virtual I/O Server of this managed system."))
     })?;
@@ -155,6 +165,7 @@ pub(crate) fn set_ha_mode(
     if !running(frame, vios) {
         return Err(BackendError::refused_plain(format!("The partition {vios} is not running.")));
     }
+    through_rmc(frame, vios)?;
     let sea = frame
         .sea
         .as_mut()
@@ -189,6 +200,7 @@ pub(crate) fn set_adapters(
     if !running(frame, vios) {
         return Err(BackendError::refused_plain(format!("The partition {vios} is not running.")));
     }
+    through_rmc(frame, vios)?;
     let hw = frame.hw.vios.iter().find(|v| &v.name == vios);
     let dlpar = frame.vios.get(vios).map(|v| v.dlpar_eth.as_slice()).unwrap_or_default();
     for t in trunks {

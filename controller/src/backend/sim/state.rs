@@ -37,6 +37,10 @@ pub struct SimState {
     /// nothing migrates.
     #[serde(skip)]
     pub(crate) outbound: BTreeSet<(FrameName, PartitionName)>,
+    /// The partitions and VIOS whose activation or shutdown is under way (frame, which): an
+    /// index over `frames` like `outbound`, rebuilt at load.
+    #[serde(skip)]
+    pub(crate) powering: BTreeSet<(FrameName, super::power::Powered)>,
     /// The error-log entries kept, oldest first (at most [`super::events::KEPT`]).
     #[serde(default, skip_serializing_if = "std::collections::VecDeque::is_empty")]
     pub events: std::collections::VecDeque<super::events::SimEvent>,
@@ -151,6 +155,9 @@ pub struct SimVios {
     /// an activation from the profile drops them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unsaved_slots: Vec<u16>,
+    /// Its activation or shutdown under way, if one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power: Option<super::power::Power>,
 }
 
 /// A partition's or VIOS's profile names, as the HMC keeps them: the one it runs with
@@ -375,6 +382,9 @@ pub struct SimPartition {
     /// The LUN it boots from, once known: its manifest's first, or the first disk mapped to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boot: Option<Lun>,
+    /// Its activation or shutdown under way, if one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power: Option<super::power::Power>,
 }
 
 /// A migration in flight, as each frame sees it.

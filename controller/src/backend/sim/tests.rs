@@ -45,15 +45,24 @@ fn lab() -> Simulator {
 }
 
 async fn run(sim: &Simulator, op: Op) -> Result<Completion, BackendError> {
-    sim.execute(&Action {
-        id: ActionId("t".into()),
-        op,
-        after: vec![],
-        when: Default::default(),
-        reason: "test".into(),
-        claims: Default::default(),
-    })
-    .await
+    let started = matches!(op, Op::StartPartition { .. });
+    let done = sim
+        .execute(&Action {
+            id: ActionId("t".into()),
+            op,
+            after: vec![],
+            when: Default::default(),
+            reason: "test".into(),
+            claims: Default::default(),
+        })
+        .await;
+    // A start is done at `Running`; what these tests do next (DLPAR, LPM, an OS shutdown)
+    // needs the RMC connection that comes a minute later: they wait for it, as an operator
+    // does (`a_start_is_followed_to_running_and_rmc_comes_later` checks the wait itself).
+    if started && done.is_ok() {
+        sim.sleep_virtual(Duration::from_millis(super::power::LPAR_ACTIVATION.rmc_ms)).await;
+    }
+    done
 }
 
 async fn observe(sim: &Simulator) -> Estate {
@@ -505,7 +514,9 @@ async fn paging_fails_over_never_back_and_switches_on_request() {
     assert!(err.to_string().contains("lpar_2_solchio06 is not running"), "{err}");
 
     // Shutdown releases the paging device.
-    run(&sim, Op::StopPartition { frame: frame.clone(), partition: p("lpar_6_sotchax11") }).await.unwrap();
+    run(&sim, Op::StopPartition { frame: frame.clone(), partition: p("lpar_6_sotchax11"), how: Default::default() })
+        .await
+        .unwrap();
     let e = observe(&sim).await;
     assert_eq!(e.status.paging_devices[&frame][0].assigned, None);
     assert!(e.status.partitions[&p("lpar_6_sotchax11")].paging.is_none());
@@ -583,7 +594,7 @@ async fn activation_picks_common_or_independent_devices() {
     create_and_start(&sim, &frame, "red1", &ams_spec("required")).await.unwrap();
     assert_eq!(paging(&sim, "red1").await.device.unwrap().as_str(), "hdisk1");
 
-    run(&sim, Op::StopPartition { frame: frame.clone(), partition: p("solo") }).await.unwrap();
+    run(&sim, Op::StopPartition { frame: frame.clone(), partition: p("solo"), how: Default::default() }).await.unwrap();
     let err = create_and_start(&sim, &frame, "red2", &ams_spec("required")).await.unwrap_err();
     assert!(err.to_string().contains("is configured with redundant paging VIOS partitions"), "{err}");
     assert_eq!(observe(&sim).await.status.partitions[&p("red2")].state, LparState::NotActivated);
@@ -897,7 +908,14 @@ async fn lifecycle_and_dlpar_respect_capacity_and_limits() {
 
     let err = run(&sim, Op::DeletePartition { frame: blade.clone(), partition: p("app") }).await.unwrap_err();
     assert!(err.to_string().contains("shut it down"), "{err}");
-    run(&sim, Op::StopPartition { frame: blade.clone(), partition: p("app") }).await.unwrap();
+    // Without RMC its operating system cannot be told to shut down (HSCL0DB4); the
+    // immediate shutdown needs no RMC.
+    let err = run(&sim, Op::StopPartition { frame: blade.clone(), partition: p("app"), how: Default::default() })
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, BackendError::Refused { code: Some(c), .. } if c == "HSCL0DB4"), "{err}");
+    let how = powerplane_model::action::ShutdownMethod::Immediate;
+    run(&sim, Op::StopPartition { frame: blade.clone(), partition: p("app"), how }).await.unwrap();
     run(&sim, Op::DeletePartition { frame: blade.clone(), partition: p("app") }).await.unwrap();
     assert!(!observe(&sim).await.partitions.contains_key(&p("app")));
 }
@@ -905,7 +923,7 @@ async fn lifecycle_and_dlpar_respect_capacity_and_limits() {
 #[tokio::test(start_paused = true)]
 async fn faults_fail_once_or_hang_until_timeout() {
     let sim = lab();
-    let stop = || Op::StopPartition { frame: f("js22_slot13"), partition: p("bxaix85") };
+    let stop = || Op::StopPartition { frame: f("js22_slot13"), partition: p("bxaix85"), how: Default::default() };
     sim.fail_next(powerplane_model::ActionKind::StopPartition, FailMode::Transient).await.unwrap();
     assert!(run(&sim, stop()).await.unwrap_err().is_transient());
     sim.fail_next(powerplane_model::ActionKind::StopPartition, FailMode::Permanent).await.unwrap();
@@ -1296,7 +1314,9 @@ async fn dlpar_needs_a_running_partition_and_a_profile_change_a_stopped_one() {
     run(&sim, update(ChangeMethod::Profile)).await.unwrap();
     let seen = observe(&sim).await;
     assert_eq!(seen.partitions[&p("bxaix85")].spec.memory.desired_mb, MemoryMb(4096), "running, it keeps what it has");
-    run(&sim, Op::StopPartition { frame: slot13.clone(), partition: p("bxaix85") }).await.unwrap();
+    run(&sim, Op::StopPartition { frame: slot13.clone(), partition: p("bxaix85"), how: Default::default() })
+        .await
+        .unwrap();
     let seen = observe(&sim).await;
     assert_eq!(seen.partitions[&p("bxaix85")].spec.memory.desired_mb, MemoryMb(6144), "stopped, its profile's");
     let back = PartitionChange {
@@ -1476,7 +1496,9 @@ async fn active_migrations_need_mover_service_partitions_and_lslparmigr_shows_th
     let e = refused(&sim, migrate("bxaix85", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await;
     assert!(e.contains("HSCLA297") && e.contains("(MSP) bvio83") && e.contains("msp=1"), "{e}");
     // An inactive migration needs none.
-    run(&sim, Op::StopPartition { frame: f("js22_slot13"), partition: p("bxaix85") }).await.unwrap();
+    run(&sim, Op::StopPartition { frame: f("js22_slot13"), partition: p("bxaix85"), how: Default::default() })
+        .await
+        .unwrap();
     run(&sim, migrate("bxaix85", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await.unwrap();
 
     snap.frames.get_mut(&slot14).unwrap().hw.vios[0].msp = true;
@@ -1534,7 +1556,9 @@ async fn a_partition_without_san_storage_or_virtual_network_does_not_migrate() {
     assert!(e.contains("nodisk has no virtual SCSI or virtual fibre channel adapter"), "{e}");
     let e = refused(&sim, validate("nonet", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await;
     assert!(e.contains("nonet has no virtual Ethernet adapter: its network is not virtualized"), "{e}");
-    run(&sim, Op::StopPartition { frame: slot13.clone(), partition: p("nonet") }).await.unwrap();
+    run(&sim, Op::StopPartition { frame: slot13.clone(), partition: p("nonet"), how: Default::default() })
+        .await
+        .unwrap();
     let e = refused(&sim, migrate("nonet", "js22_slot13", "js22_slot14", RedundantPgVios::IfPossible)).await;
     assert!(e.contains("no virtual Ethernet adapter"), "inactive too: {e}");
     // bxaix85 has both, and moves.
@@ -1585,8 +1609,10 @@ async fn a_short_frame_activates_a_partition_below_desired_down_to_its_minimum()
     let e = refused(&sim, up(450)).await;
     assert!(e.contains("outside the minimum 1.00 and maximum 4.00 of big"), "{e}");
     // Shut down, it asks for its desired values again; with the room back it gets them.
-    run(&sim, Op::StopPartition { frame: slot14.clone(), partition: p("big") }).await.unwrap();
-    run(&sim, Op::StopPartition { frame: slot14.clone(), partition: p("first") }).await.unwrap();
+    run(&sim, Op::StopPartition { frame: slot14.clone(), partition: p("big"), how: Default::default() }).await.unwrap();
+    run(&sim, Op::StopPartition { frame: slot14.clone(), partition: p("first"), how: Default::default() })
+        .await
+        .unwrap();
     let out = run(
         &sim,
         Op::StartPartition {
@@ -1681,7 +1707,9 @@ async fn a_node_awaiting_recovery_still_takes_commands() {
     run(&sim, node("bxaix85", 1600, "js22_slot14")).await.unwrap();
     assert_eq!(observe(&sim).await.status.nodes[&p("bxaix85")].peerinact_centis, Some(1600));
     let other = seen.status.partitions[&p("lpar_6_sotchax11")].frame.clone();
-    run(&sim, Op::StopPartition { frame: other.clone(), partition: p("lpar_6_sotchax11") }).await.unwrap();
+    run(&sim, Op::StopPartition { frame: other.clone(), partition: p("lpar_6_sotchax11"), how: Default::default() })
+        .await
+        .unwrap();
     let e = refused(&sim, node("lpar_6_sotchax11", 1600, other.as_str())).await;
     assert!(e.contains("the partition is Not Activated (a node command needs it running)"), "{e}");
 }

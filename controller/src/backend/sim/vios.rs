@@ -30,6 +30,7 @@ pub(crate) fn down(frame: &mut SimFrame, vios: &ViosName) -> Result<Vec<String>,
     }
     v.state = LparState::NotActivated;
     v.rmc = false;
+    v.power = None;
     sea::vios_down(frame);
     let mut events = vec![format!("{vios} shut down")];
     events.extend(paging::vios_down(frame, vios));
@@ -59,12 +60,14 @@ pub(crate) fn up(frame: &mut SimFrame, vios: &ViosName) -> Result<Vec<String>, B
     }
     let (mem, procs) =
         frame.hw.vios.iter().find(|h| &h.name == vios).map(|h| (h.memory_mb, h.proc_units)).unwrap_or_default();
+    // One whose activation is under way holds its resources already.
+    let held = super::capacity::holds_resources(&v.state);
     let free = super::capacity::free(frame);
-    if mem > free.memory {
+    if !held && mem > free.memory {
         return Err(super::capacity::not_enough_memory(free.memory, mem));
     }
     // A VIOS is a partition: the hypervisor never over-commits entitled processing units.
-    if procs > free.procs {
+    if !held && procs > free.procs {
         return Err(BackendError::refused_plain(format!(
             "There are not enough processing units available: Obtained: {}, Required: {}.",
             free.procs, procs
@@ -73,6 +76,7 @@ pub(crate) fn up(frame: &mut SimFrame, vios: &ViosName) -> Result<Vec<String>, B
     let v = frame.vios.get_mut(vios).expect("checked");
     v.state = LparState::Running;
     v.rmc = true;
+    v.power = None;
     super::virtual_eth::activated(frame, vios);
     super::storage::activated(frame, vios);
     sea::vios_up(frame);

@@ -64,6 +64,7 @@ pub(crate) fn cfgdev(frame: &mut SimFrame, vios: &ViosName) -> Result<String, Ba
             "The partition {vios} is not running; viosvrcmd needs a running VIOS with an RMC connection."
         )));
     }
+    super::sea::through_rmc(frame, vios)?;
     let sea_device = frame.sea.as_ref().and_then(|s| s.members.get(vios)).map(|m| m.device.clone());
     let Some(hw) = frame.hw.vios.iter_mut().find(|v| &v.name == vios) else {
         return Err(BackendError::refused_plain(format!("{vios} is not a Virtual I/O Server of this managed system.")));

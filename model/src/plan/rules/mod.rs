@@ -200,9 +200,17 @@ impl Planner<'_, '_> {
         self.frame_config.get(frame).cloned().unwrap_or_default()
     }
 
-    /// Running now, as observed.
+    /// Running now with an active RMC connection, as observed: what `viosvrcmd`, a paging
+    /// VIOS switch and a mover service partition need (a VIOS whose RMC has not come up yet
+    /// after its activation is not ready for them).
     fn vios_running_now(&self, frame: &FrameName, vios: &ViosName) -> bool {
-        self.observed.status.vios.get(frame).and_then(|m| m.get(vios)).is_some_and(|s| s.is_running())
+        self.vios_state_now(frame, vios).is_some_and(|s| s.is_running())
+            && !self.observed.status.vios_lacks_rmc(frame, vios)
+    }
+
+    /// Its state now, as observed.
+    fn vios_state_now(&self, frame: &FrameName, vios: &ViosName) -> Option<&crate::status::LparState> {
+        self.observed.status.vios.get(frame).and_then(|m| m.get(vios))
     }
 
     /// Running at the end of the plan: as desired when a manifest names the VIOS, else as now.

@@ -13,9 +13,9 @@
 //! intervention).
 
 use super::Planner;
-use crate::action::{ChangeMethod, Op, PartitionChange};
+use crate::action::{ChangeMethod, Op, PartitionChange, ShutdownMethod};
 use crate::estate::Partition;
-use crate::manifest::{Kind, MemoryMode, PartitionSpec, Placement, Redundancy, RunState};
+use crate::manifest::{Kind, MemoryMode, PartitionSpec, Placement, Redundancy, RunState, ShutdownPolicy};
 use crate::names::{FrameName, PartitionName};
 use crate::placement::Eligibility;
 use crate::plan::change::{ChangeKind, FieldChange, ObjectChange, field_changes};
@@ -53,6 +53,7 @@ impl Planner<'_, '_> {
         let mut spec = dp.spec.clone();
         spec.placement = Placement::Frame(target.clone());
         spec.hooks = Default::default();
+        spec.shutdown = Default::default();
         let deps = self.config_deps(target);
         // Created with the profile name the HMC gives the partitions it creates, and started
         // with it (`ProfileName::hmc_default`).
@@ -220,7 +221,7 @@ impl Planner<'_, '_> {
             // A state this version does not know, or `Not Available`: likewise.
             None if !state.is_plannable() => InFlight::Settling,
             // Activation or shutdown under way: it settles on its own.
-            None if matches!(state, LparState::Starting | LparState::ShuttingDown) => {
+            None if matches!(state, LparState::Starting | LparState::OpenFirmware | LparState::ShuttingDown) => {
                 self.in_progress.push(format!("{object}: {state} on {current}"));
                 InFlight::Settling
             }
@@ -233,7 +234,9 @@ impl Planner<'_, '_> {
     fn partition_steps(&mut self, p: &Existing<'_>) {
         let Some(dlpar) = self.dlpar_fields(p) else { return };
         let mut chain = Chain::default();
-        self.stop(p, &mut chain);
+        if !self.stop(p, &mut chain) {
+            return;
+        }
         if p.current != p.target && !self.migrate(p, &mut chain) {
             return;
         }
@@ -280,6 +283,7 @@ impl Planner<'_, '_> {
             s.state = RunState::Running;
             // Hooks are the controller's, not the HMC's: no profile has them.
             s.hooks = Default::default();
+            s.shutdown = Default::default();
             if npiv_hidden {
                 s.storage.retain(|st| st.via != crate::manifest::StorageVia::Npiv);
             }
@@ -359,10 +363,17 @@ impl Planner<'_, '_> {
     /// the Error state that must move is shut down too, which clears the error (it runs nothing
     /// and holds no capacity) and makes the move an inactive one, since a partition in the Error
     /// state cannot be migrated.
-    fn stop(&mut self, p: &Existing<'_>, chain: &mut Chain) {
+    ///
+    /// Which shutdown follows the manifest's `spec.shutdown` and the RMC connection now
+    /// ([`Planner::shutdown_method`]); a stop that may not happen without RMC waits, deferred,
+    /// and so does everything planned after it for the partition: `false`.
+    fn stop(&mut self, p: &Existing<'_>, chain: &mut Chain) -> bool {
         if p.running_now() && !p.want_running() {
+            let Some(how) = self.shutdown_method(p.object, p.name, &p.state, p.desired.spec.shutdown) else {
+                return false;
+            };
             let i = self.push(
-                Op::StopPartition { frame: p.current.clone(), partition: p.name.clone() },
+                Op::StopPartition { frame: p.current.clone(), partition: p.name.clone(), how },
                 format!("{} should be stopped", p.object),
                 vec![],
                 Phase::Free,
@@ -379,7 +390,11 @@ impl Planner<'_, '_> {
         }
         if p.state == LparState::Error && p.current != p.target {
             let i = self.push(
-                Op::StopPartition { frame: p.current.clone(), partition: p.name.clone() },
+                Op::StopPartition {
+                    frame: p.current.clone(),
+                    partition: p.name.clone(),
+                    how: ShutdownMethod::Immediate,
+                },
                 format!(
                     "{} is in the Error state and must move to {}: shut it down first to clear the error",
                     p.object, p.target
@@ -389,6 +404,33 @@ impl Planner<'_, '_> {
             );
             chain.last = Some(i);
         }
+        true
+    }
+
+    /// The shutdown of `name` (in `state`) that its `policy` allows now: the operating system's
+    /// while the HMC has an RMC connection to it, else the delayed or immediate one when the
+    /// policy allows it, else none: the stop waits, deferred with what to do. A partition in
+    /// the Error state runs no operating system to shut down (it has no RMC) and holds nothing
+    /// unwritten: it is shut down immediately, as pypowervm's `power_off` ends up doing
+    /// (`tasks/power.py`: OS shutdown, then VSP normal, then VSP hard).
+    pub(super) fn shutdown_method(
+        &mut self,
+        object: &str,
+        name: &PartitionName,
+        state: &LparState,
+        policy: ShutdownPolicy,
+    ) -> Option<ShutdownMethod> {
+        if *state == LparState::Error {
+            return Some(ShutdownMethod::Immediate);
+        }
+        let rmc = self.observed.status.partitions.get(name).is_some_and(|s| s.rmc);
+        let how = policy.method(rmc);
+        if how.is_none() {
+            self.deferred.push(format!(
+                "{object}: the shutdown waits: the HMC has no RMC connection to the partition, which its operating system's shutdown (`chsysstate -o osshutdown`) needs, and its shutdown policy is `{policy}`; restore RMC, or allow a shutdown without it (`spec.shutdown: osThenDelayed` or `osThenImmediate`)"
+            ));
+        }
+        how
     }
 
     /// Memory, processing units and virtual processors changed on the running partition
@@ -592,6 +634,83 @@ mod tests {
         let profile =
             lab_desired_with(replace("js22.yaml", "desiredMB: 4096, maxMB: 8192", "desiredMB: 4096, maxMB: 12288"));
         insta::assert_snapshot!(render(&plan(&profile, &observed, PlanOptions::default())));
+    }
+
+    /// Issue 32 item 5: the shutdown follows `spec.shutdown` and the observed RMC. With RMC the
+    /// operating system's (`osshutdown`) whatever the policy but `immediate`; without it the
+    /// default `os` defers the stop with the reason and the fix, `osThenDelayed` and
+    /// `osThenImmediate` use the shutdowns that need none. A partition in Error is shut down
+    /// immediately.
+    #[test]
+    fn the_shutdown_follows_the_policy_and_the_rmc_connection() {
+        use crate::manifest::ShutdownPolicy;
+        let stopped = |policy: &'static str| {
+            lab_desired_with(move |name, text| {
+                if name != "js22.yaml" {
+                    return text.to_owned();
+                }
+                let to = format!("  state: stopped\n  shutdown: {policy}\n  processors: {{mode: shared, units: 1.0");
+                text.replacen("  state: running\n  processors: {mode: shared, units: 1.0", &to, 1)
+            })
+        };
+        let stop_command = |desired: &crate::Estate, observed: &crate::Estate| {
+            let p = plan(desired, observed, PlanOptions::default());
+            let stops: Vec<String> = p
+                .actions
+                .iter()
+                .filter(|a| a.kind() == crate::ActionKind::StopPartition)
+                .map(|a| a.op.command())
+                .collect();
+            (stops, p.deferred)
+        };
+        let with_rmc = lab_converged();
+        let mut without = lab_converged();
+        without.status.partitions.get_mut(&partition("bxaix85")).unwrap().rmc = false;
+        let os = "chsysstate -m js22_slot13 -r lpar -o osshutdown -n bxaix85".to_owned();
+        let immed = "chsysstate -m js22_slot13 -r lpar -o shutdown --immed -n bxaix85".to_owned();
+        let delayed = "chsysstate -m js22_slot13 -r lpar -o shutdown -n bxaix85".to_owned();
+        for policy in ["os", "osThenDelayed", "osThenImmediate"] {
+            assert_eq!(stop_command(&stopped(policy), &with_rmc), (vec![os.clone()], vec![]), "{policy}");
+        }
+        assert_eq!(stop_command(&stopped("immediate"), &with_rmc).0, vec![immed.clone()]);
+        assert_eq!(stop_command(&stopped("osThenDelayed"), &without).0, vec![delayed]);
+        assert_eq!(stop_command(&stopped("osThenImmediate"), &without).0, vec![immed.clone()]);
+        let (stops, deferred) = stop_command(&stopped("os"), &without);
+        assert!(stops.is_empty(), "{stops:?}");
+        assert_eq!(deferred.len(), 1, "{deferred:?}");
+        assert!(
+            deferred[0].starts_with("Partition/bxaix85: the shutdown waits: the HMC has no RMC connection")
+                && deferred[0].contains("spec.shutdown: osThenDelayed"),
+            "{deferred:?}"
+        );
+        // The manifest's policy is the controller's: it is never drift.
+        assert!(
+            plan(
+                &lab_desired_with(replace(
+                    "js22.yaml",
+                    "  state: running\n  processors: {mode: shared, units: 1.0",
+                    "  state: running\n  shutdown: immediate\n  processors: {mode: shared, units: 1.0"
+                )),
+                &with_rmc,
+                PlanOptions::default()
+            )
+            .is_empty()
+        );
+        assert_eq!(ShutdownPolicy::default(), ShutdownPolicy::Os);
+    }
+
+    /// Starting, Open Firmware and Shutting Down settle on their own: nothing is planned for
+    /// the partition, and the plan is not empty (not converged) until they have.
+    #[test]
+    fn an_activation_or_shutdown_under_way_is_in_progress() {
+        for state in [LparState::Starting, LparState::OpenFirmware, LparState::ShuttingDown] {
+            let mut observed = lab_converged();
+            observed.status.partitions.get_mut(&partition("bxaix85")).unwrap().state = state.clone();
+            let p = plan(&lab_desired(), &observed, PlanOptions::default());
+            assert!(p.actions.is_empty(), "{state}: {}", render(&p));
+            assert_eq!(p.in_progress, vec![format!("Partition/bxaix85: {state} on js22_slot13")]);
+            assert!(!p.is_empty());
+        }
     }
 
     /// DLPAR stays within the profile's limits: bxaix85's profile allows two virtual

@@ -56,9 +56,14 @@ impl Planner<'_, '_> {
             }
             let Some(frame) = frame else { continue };
             let mut deps = Vec::new();
-            if st.is_some_and(|s| s.state.is_running()) {
+            if let Some(s) = st.filter(|s| s.state.is_running()) {
+                // No manifest says how it may be shut down: only through its operating system.
+                let state = s.state.clone();
+                let Some(how) = self.shutdown_method(&object, name, &state, Default::default()) else {
+                    continue;
+                };
                 let i = self.push(
-                    Op::StopPartition { frame: frame.clone(), partition: name.clone() },
+                    Op::StopPartition { frame: frame.clone(), partition: name.clone(), how },
                     format!("{object} is not in the manifests (prune): stop it"),
                     vec![],
                     Phase::Free,

@@ -26,8 +26,30 @@ impl Planner<'_, '_> {
         for pair in self.desired.vios_pairs.values() {
             let frame = &pair.spec.frame;
             for m in &pair.spec.members {
-                let now = self.vios_running_now(frame, &m.name);
                 let object = format!("{}/{}", Kind::ViosPair, pair.metadata.name);
+                let state = self.vios_state_now(frame, &m.name).cloned();
+                // An activation or shutdown under way settles on its own: nothing is issued
+                // again, and nothing is converged until it has.
+                if let Some(s) = state.as_ref().filter(|s| s.is_changing_power()) {
+                    self.in_progress.push(format!("{object}: {} is {s} on {frame}", m.name));
+                    continue;
+                }
+                let now = state.as_ref().is_some_and(|s| s.is_running());
+                if now && self.observed.status.vios_lacks_rmc(frame, &m.name) {
+                    match m.state {
+                        // Its RMC connection comes some time after `Running`: what needs it
+                        // (viosvrcmd, paging, LPM) waits, and nothing is converged meanwhile.
+                        RunState::Running => self.in_progress.push(format!(
+                            "{object}: {} runs on {frame}, its RMC connection not active (yet); what goes through it waits",
+                            m.name
+                        )),
+                        RunState::Stopped => self.deferred.push(format!(
+                            "{object}: the maintenance of {} waits: the HMC has no RMC connection to it, which its SEA failover and its operating system's shutdown need; restore RMC",
+                            m.name
+                        )),
+                    }
+                    continue;
+                }
                 let field = |old: &str, new: &str| {
                     vec![FieldChange {
                         path: format!("members.{}.state", m.name),
@@ -225,6 +247,38 @@ impl Planner<'_, '_> {
 mod tests {
     use crate::plan::fixture::{lab_converged, lab_desired_with, render, replace};
     use crate::plan::{PlanOptions, apply, plan};
+
+    /// Issue 32 item 5: a VIOS starting (a killed client's activation) is not started again,
+    /// and nothing goes through it, not even the paging failback that waits for it; nor while
+    /// it runs without RMC yet. The plan says it is in progress: not converged.
+    #[test]
+    fn a_vios_starting_or_without_rmc_is_in_progress_and_nothing_goes_through_it() {
+        use crate::status::LparState;
+        let f = crate::plan::fixture::frame("IBM_MMA_P6_102615A_SOLCHMS05");
+        let vio1: crate::names::ViosName = "lpar_1_solchio05".parse().unwrap();
+        let lpar6 = crate::plan::fixture::partition("lpar_6_sotchax11");
+        let desired = crate::plan::fixture::lab_desired();
+        let failed_over = || {
+            let mut o = lab_converged();
+            let pg = o.status.partitions.get_mut(&lpar6).unwrap().paging.as_mut().unwrap();
+            pg.current = pg.secondary.clone();
+            o
+        };
+        let mut starting = failed_over();
+        starting.status.vios.get_mut(&f).unwrap().insert(vio1.clone(), LparState::Starting);
+        let p = plan(&desired, &starting, PlanOptions::default());
+        assert!(p.actions.is_empty(), "{}", render(&p));
+        assert_eq!(p.in_progress, vec![format!("ViosPair/solchms05-vios: {vio1} is Starting on {f}")]);
+        let mut no_rmc = failed_over();
+        no_rmc.status.vios_without_rmc.entry(f.clone()).or_default().insert(vio1.clone());
+        let p = plan(&desired, &no_rmc, PlanOptions::default());
+        assert!(p.actions.is_empty(), "no failback onto a VIOS without RMC: {}", render(&p));
+        assert_eq!(p.in_progress.len(), 1, "{:?}", p.in_progress);
+        assert!(p.in_progress[0].contains("its RMC connection not active (yet)"), "{:?}", p.in_progress);
+        // Once it has RMC, the failback.
+        let p = plan(&desired, &failed_over(), PlanOptions::default());
+        assert_eq!(p.actions.iter().map(|a| a.kind()).collect::<Vec<_>>(), vec![crate::ActionKind::SwitchPagingVios]);
+    }
 
     /// The primary paging VIOS of lpar_6_sotchax11 and primary SEA of SOLCHMS05 goes down for
     /// maintenance: the paging switch and the SEA failover come first, then the shutdown; ending

@@ -277,9 +277,26 @@ pub(crate) fn parse_for(
                         .unwrap_or_else(ProfileName::hmc_default);
                     Ok(Op::StartPartition { frame: m, partition, profile, force: o.flag("--force") })
                 }
-                ("osshutdown" | "shutdown", true) => Ok(Op::StopVios { frame: m, vios: name("partition", n)? }),
-                ("osshutdown" | "shutdown", false) => {
-                    Ok(Op::StopPartition { frame: m, partition: name("partition", n)? })
+                // powerplane shuts a VIOS down through its operating system only (its SEA
+                // failover and paging switch come first, over RMC).
+                ("osshutdown", true) if !o.flag("--immed") => {
+                    Ok(Op::StopVios { frame: m, vios: name("partition", n)? })
+                }
+                ("osshutdown" | "shutdown", true) => Err(format!(
+                    "chsysstate: the emulated HMC shuts a Virtual I/O Server down with -o osshutdown only, not -o {}",
+                    o.need("-o")?
+                )),
+                // IBM's `chsysstate` man page: `-o osshutdown` (the operating system's, `--immed`
+                // its immediate one), `-o shutdown` (delayed), `-o shutdown --immed`.
+                (op @ ("osshutdown" | "shutdown"), false) => {
+                    use powerplane_model::action::ShutdownMethod as M;
+                    let how = match (op, o.flag("--immed")) {
+                        ("osshutdown", false) => M::Os,
+                        ("osshutdown", true) => M::OsImmediate,
+                        ("shutdown", false) => M::Delayed,
+                        _ => M::Immediate,
+                    };
+                    Ok(Op::StopPartition { frame: m, partition: name("partition", n)?, how })
                 }
                 (op, _) => Err(format!("chsysstate: the operation {op} is not supported here")),
             }
@@ -586,6 +603,7 @@ fn create(frame: FrameName, f: &SimFrame, a: &BTreeMap<String, String>) -> Resul
         network,
         storage: Vec::new(),
         hooks: Default::default(),
+        shutdown: Default::default(),
     };
     let paging_vios = [primary, secondary].into_iter().flatten().collect();
     let profile = name("profile", need("profile_name")?)?;

@@ -3,7 +3,7 @@
 //! or an attribute the HMC does not have is refused with the HMC's message. A new action kind
 //! does not compile here until it has a generator ([`op_of`] matches every kind).
 
-use powerplane_model::action::{ChangeMethod, Mpio, MspPair, PartitionChange, RedundantPgVios};
+use powerplane_model::action::{ChangeMethod, Mpio, MspPair, PartitionChange, RedundantPgVios, ShutdownMethod};
 use powerplane_model::console::{RedundancyOption, RemoteHmc};
 use powerplane_model::manifest::{PartitionSpec, StorageVia, TrunkSpec};
 use powerplane_model::status::SeaHaMode;
@@ -69,6 +69,14 @@ fn redundant() -> impl Strategy<Value = Option<RedundantPgVios>> {
 }
 fn msp() -> impl Strategy<Value = Option<MspPair>> {
     proptest::option::of((vios(), vios()).prop_map(|(source, dest)| MspPair { source, dest }))
+}
+fn shutdown() -> impl Strategy<Value = ShutdownMethod> {
+    prop_oneof![
+        Just(ShutdownMethod::Os),
+        Just(ShutdownMethod::OsImmediate),
+        Just(ShutdownMethod::Delayed),
+        Just(ShutdownMethod::Immediate)
+    ]
 }
 fn via() -> impl Strategy<Value = StorageVia> {
     prop_oneof![Just(StorageVia::Vscsi), Just(StorageVia::Npiv)]
@@ -295,9 +303,9 @@ fn op_of(kind: ActionKind) -> Option<BoxedStrategy<Op>> {
         K::StartPartition => (frame(), partition(), profile(), any::<bool>())
             .prop_map(|(frame, partition, profile, force)| Op::StartPartition { frame, partition, profile, force })
             .boxed(),
-        K::StopPartition => {
-            (frame(), partition()).prop_map(|(frame, partition)| Op::StopPartition { frame, partition }).boxed()
-        }
+        K::StopPartition => (frame(), partition(), shutdown())
+            .prop_map(|(frame, partition, how)| Op::StopPartition { frame, partition, how })
+            .boxed(),
         K::DeletePartition => {
             (frame(), partition()).prop_map(|(frame, partition)| Op::DeletePartition { frame, partition }).boxed()
         }

@@ -22,7 +22,7 @@ use powerplane_model::{Action, ActionId, FrameName, ViosName};
 use self::listings::Row;
 use super::Simulator;
 use super::state::SimState;
-use crate::backend::{BackendError, Hypervisor};
+use crate::backend::BackendError;
 
 /// What a run printed and its exit status.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -340,7 +340,8 @@ impl HmcShell {
             reason: "HMC command line".into(),
             claims: Default::default(),
         };
-        let result = self.sim.execute(&action).await;
+        // As an HMC's: a `chsysstate` returns once the activation or shutdown has begun.
+        let result = self.sim.issue(&action).await;
         // `chsysstate -o on` returns once the activation has begun: one that stopped in the
         // SMS menu began all the same (the HMC backend follows the state and says why).
         if result.is_err()

@@ -1,6 +1,12 @@
 use super::*;
 use crate::backend::sim::{self, Clock};
 
+/// Lets `secs` of virtual time pass, as an operator waits between commands: an activation
+/// or a shutdown goes on meanwhile.
+async fn wait(sh: &HmcShell, secs: u64) {
+    sh.sim.sleep_virtual(std::time::Duration::from_secs(secs)).await;
+}
+
 fn shell() -> HmcShell {
     let state = sim::build(None, 0).expect("the lab builds");
     HmcShell::new(Simulator::new(state, None, Clock::new(0.0)), None)
@@ -230,7 +236,7 @@ async fn rendered_commands_read_back_into_their_operations() {
             partition: p.clone(),
             force: true,
         },
-        Op::StopPartition { frame: f.clone(), partition: p.clone() },
+        Op::StopPartition { frame: f.clone(), partition: p.clone(), how: Default::default() },
         Op::DeletePartition { frame: f.clone(), partition: p.clone() },
         Op::MigratePartition {
             partition: p.clone(),
@@ -360,7 +366,7 @@ async fn rendered_commands_with_spaced_names_read_back_into_their_operations() {
             partition: p.clone(),
             force: true,
         },
-        Op::StopPartition { frame: f.clone(), partition: p.clone() },
+        Op::StopPartition { frame: f.clone(), partition: p.clone(), how: Default::default() },
         Op::DeletePartition { frame: f.clone(), partition: p.clone() },
         Op::UpdatePartition {
             profile: powerplane_model::ProfileName::hmc_default(),
@@ -419,6 +425,7 @@ async fn a_profile_the_partition_does_not_have_is_refused() {
     assert_eq!(listed.stdout, "default_profile\nbackup\n", "{listed:?}");
     let out = sh.run(&format!("chsysstate {m} -r lpar -o osshutdown -n bxaix85")).await;
     assert_eq!(out.code, 0, "{out:?}");
+    wait(&sh, 60).await;
     let out = sh.run(&format!("chsysstate {m} -r lpar -o on -n bxaix85 -f default")).await;
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("The partition profile default was not found for the partition bxaix85"), "{out:?}");
@@ -436,11 +443,11 @@ async fn a_profile_the_partition_does_not_have_is_refused() {
     let out = sh.run(&format!("mksyscfg -r prof {m} -o save -p bvio82 -n default_profile --force")).await;
     assert_eq!(out.code, 0, "{out:?}");
     // Its other profile exists, but the simulator activates only with the one in use: said.
-    let out = sh
-        .run(&format!(
-            "chsysstate {m} -r lpar -o osshutdown -n bxaix85; chsysstate {m} -r lpar -o on -n bxaix85 -f backup"
-        ))
-        .await;
+    wait(&sh, 120).await;
+    let out = sh.run(&format!("chsysstate {m} -r lpar -o osshutdown -n bxaix85")).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    wait(&sh, 60).await;
+    let out = sh.run(&format!("chsysstate {m} -r lpar -o on -n bxaix85 -f backup")).await;
     assert!(out.stderr.contains("is not the one it runs with (default_profile)"), "{out:?}");
 }
 
@@ -510,13 +517,18 @@ async fn a_reactivation_keeps_a_dlpar_change_only_with_its_profile() {
         .await
         .stdout
     };
-    let reactivate = format!(
-        "chsysstate {m} -r lpar -o osshutdown -n bxaix85; chsysstate {m} -r lpar -o on -n bxaix85 -f default_profile"
-    );
+    // A shutdown, then an activation once it is down; what follows waits for RMC.
+    let reactivate = || async {
+        let down = sh.run(&format!("chsysstate {m} -r lpar -o osshutdown -n bxaix85")).await;
+        wait(&sh, 60).await;
+        let up = sh.run(&format!("chsysstate {m} -r lpar -o on -n bxaix85 -f default_profile")).await;
+        wait(&sh, 120).await;
+        down.code.max(up.code)
+    };
     let out = sh.run(&format!("chhwres -r mem {m} -o a -p bxaix85 -q 1024")).await;
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!((mem().await, desired().await), ("5120\n".to_owned(), "4096\n".to_owned()));
-    assert_eq!(sh.run(&reactivate).await.code, 0);
+    assert_eq!(reactivate().await, 0);
     assert_eq!(mem().await, "4096\n", "the reactivation undid the bare chhwres");
     let grow = Op::UpdatePartition {
         frame: FrameName::new("js22_slot13").unwrap(),
@@ -531,7 +543,7 @@ async fn a_reactivation_keeps_a_dlpar_change_only_with_its_profile() {
     let out = sh.run(&grow.command()).await;
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!((mem().await, desired().await), ("5120\n".to_owned(), "5120\n".to_owned()));
-    assert_eq!(sh.run(&reactivate).await.code, 0);
+    assert_eq!(reactivate().await, 0);
     assert_eq!(mem().await, "5120\n", "the profile changed alongside kept it");
 }
 
