@@ -50,6 +50,13 @@ pub(crate) const LPAR_ACTIVATION: Activation = Activation { starting_ms: 10_000,
 /// A VIOS's activation: slower than a client's (an assumption, see the module documentation).
 pub(crate) const VIOS_ACTIVATION: Activation = Activation { starting_ms: 10_000, firmware_ms: 30_000, rmc_ms: 50_000 };
 
+// A VIOS is slower to activate than a client, to `Running` and to its RMC.
+const _: () = assert!(
+    LPAR_ACTIVATION.starting_ms + LPAR_ACTIVATION.firmware_ms
+        < VIOS_ACTIVATION.starting_ms + VIOS_ACTIVATION.firmware_ms
+        && LPAR_ACTIVATION.rmc_ms < VIOS_ACTIVATION.rmc_ms
+);
+
 /// How long a shutdown shows `Shutting Down`, in virtual milliseconds (an assumption, see the
 /// module documentation): the operating system's own shutdown takes longest, the delayed one
 /// waits for the operating system too, the immediate one stops the processors at once.
@@ -478,13 +485,8 @@ mod tests {
     }
 
     #[test]
-    fn a_client_is_quicker_than_a_vios_and_both_match_the_plan_estimates() {
+    fn the_stages_add_up_to_the_plan_estimates() {
         let total = |t: Activation| t.starting_ms + t.firmware_ms + t.rmc_ms;
-        assert!(total(LPAR_ACTIVATION) < total(VIOS_ACTIVATION));
-        assert!(
-            LPAR_ACTIVATION.starting_ms + LPAR_ACTIVATION.firmware_ms
-                < VIOS_ACTIVATION.starting_ms + VIOS_ACTIVATION.firmware_ms
-        );
         use powerplane_model::ActionKind as K;
         use powerplane_model::plan::typical_secs;
         // A client's start waits for `Running`, a VIOS's for its RMC too.
