@@ -203,6 +203,45 @@ impl Planner<'_, '_> {
     /// Running now with an active RMC connection, as observed: what `viosvrcmd`, a paging
     /// VIOS switch and a mover service partition need (a VIOS whose RMC has not come up yet
     /// after its activation is not ready for them).
+    /// Why prune leaves alone an object on `frame` that no manifest describes, or `None` when
+    /// it acts: prune is off, the desired state has none of its kind (`empty`, unless
+    /// `allowEmpty`), or no `Frame` manifest describes the frame. `act` says what prune would do
+    /// ("remove it"), `every` what an empty desired state would lose ("every SEA").
+    fn prune_holds(&self, frame: &FrameName, empty: bool, act: &str, every: &str) -> Option<String> {
+        let why = if !self.opts.prune {
+            format!("set prune to {act}")
+        } else if empty {
+            format!("prune never {every} without allowEmpty")
+        } else if !self.desired.frames.contains_key(frame) {
+            "prune acts only on frames a Frame manifest describes".to_owned()
+        } else {
+            return None;
+        };
+        Some(format!("no manifest describes it; left alone ({why})"))
+    }
+
+    /// Reports `object` on `frame`, which no manifest describes: left alone (`note` says why)
+    /// or deleted (`note` is `None`), with what was observed and the `fields` that go.
+    fn report_undescribed(
+        &mut self,
+        object: String,
+        frame: &FrameName,
+        observed: String,
+        fields: Vec<FieldChange>,
+        note: Option<String>,
+    ) {
+        let kind = if note.is_some() { ChangeKind::Unmanaged } else { ChangeKind::Delete };
+        self.changes.push(ObjectChange {
+            kind,
+            object,
+            frame: Some(frame.to_string()),
+            fields,
+            observed: Some(observed),
+            desired: None,
+            note: note.unwrap_or_default(),
+        });
+    }
+
     fn vios_running_now(&self, frame: &FrameName, vios: &ViosName) -> bool {
         self.vios_state_now(frame, vios).is_some_and(|s| s.is_running())
             && !self.observed.status.vios_lacks_rmc(frame, vios)

@@ -16,7 +16,6 @@ use crate::action::{ActionKind, Op};
 use crate::manifest::Kind;
 use crate::names::{PartitionName, ProcPoolId, ProcPoolName};
 use crate::placement::Eligibility;
-use crate::plan::change::{ChangeKind, ObjectChange};
 use crate::plan::step::Phase;
 use crate::status::ProcPoolSlots;
 use crate::yaml::to_yaml;
@@ -32,25 +31,8 @@ impl Planner<'_, '_> {
                 continue;
             }
             let object = format!("{}/{name}", Kind::SharedProcessorPool);
-            let note = if !self.opts.prune {
-                Some("no manifest describes it; left alone (set prune to unconfigure it)")
-            } else if empty {
-                Some("no manifest describes it; left alone (prune never unconfigures every pool without allowEmpty)")
-            } else if !self.desired.frames.contains_key(frame) {
-                Some("no manifest describes it; left alone (prune acts only on frames a Frame manifest describes)")
-            } else {
-                None
-            };
-            if let Some(note) = note {
-                self.changes.push(ObjectChange {
-                    kind: ChangeKind::Unmanaged,
-                    object,
-                    frame: Some(frame.to_string()),
-                    fields: Vec::new(),
-                    observed: Some(to_yaml(&obs.spec)),
-                    desired: None,
-                    note: note.into(),
-                });
+            if let Some(note) = self.prune_holds(frame, empty, "unconfigure it", "unconfigures every pool") {
+                self.report_undescribed(object, frame, to_yaml(&obs.spec), Vec::new(), Some(note));
                 continue;
             }
             // The partitions on the frame that name the pool, running or not (a stopped one's
@@ -105,15 +87,7 @@ impl Planner<'_, '_> {
                 gone,
                 Phase::Delete,
             );
-            self.changes.push(ObjectChange {
-                kind: ChangeKind::Delete,
-                object,
-                frame: Some(frame.to_string()),
-                fields: Vec::new(),
-                observed: Some(to_yaml(&obs.spec)),
-                desired: None,
-                note: String::new(),
-            });
+            self.report_undescribed(object, frame, to_yaml(&obs.spec), Vec::new(), None);
         }
     }
 

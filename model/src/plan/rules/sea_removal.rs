@@ -16,7 +16,7 @@ use crate::action::Op;
 use crate::manifest::Kind;
 use crate::names::{FrameName, PartitionName, ViosName};
 use crate::placement::Eligibility;
-use crate::plan::change::{ChangeKind, FieldChange, ObjectChange};
+use crate::plan::change::FieldChange;
 use crate::plan::step::Phase;
 use crate::status::SeaMemberStatus;
 use crate::yaml::to_yaml;
@@ -39,26 +39,8 @@ impl Planner<'_, '_> {
                 continue;
             }
             let object = format!("{}/{name}", Kind::SharedEthernetAdapter);
-            let managed_frame = self.desired.frames.contains_key(&frame);
-            let note = if !self.opts.prune {
-                Some("no manifest describes it; left alone (set prune to remove it)")
-            } else if empty {
-                Some("no manifest describes it; left alone (prune never removes every SEA without allowEmpty)")
-            } else if !managed_frame {
-                Some("no manifest describes it; left alone (prune acts only on frames a Frame manifest describes)")
-            } else {
-                None
-            };
-            if let Some(note) = note {
-                self.changes.push(ObjectChange {
-                    kind: ChangeKind::Unmanaged,
-                    object,
-                    frame: Some(frame.to_string()),
-                    fields: Vec::new(),
-                    observed: Some(to_yaml(&obs.spec)),
-                    desired: None,
-                    note: note.into(),
-                });
+            if let Some(note) = self.prune_holds(&frame, empty, "remove it", "removes every SEA") {
+                self.report_undescribed(object, &frame, to_yaml(&obs.spec), Vec::new(), Some(note));
                 continue;
             }
             let mut members: Vec<SeaMemberStatus> = self.observed.status.seas.get(name).cloned().unwrap_or_default();
@@ -107,15 +89,7 @@ impl Planner<'_, '_> {
                 });
                 prev = Some(idx);
             }
-            self.changes.push(ObjectChange {
-                kind: ChangeKind::Delete,
-                object,
-                frame: Some(frame.to_string()),
-                fields,
-                observed: Some(to_yaml(&obs.spec)),
-                desired: None,
-                note: String::new(),
-            });
+            self.report_undescribed(object, &frame, to_yaml(&obs.spec), fields, None);
         }
     }
 
