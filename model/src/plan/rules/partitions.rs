@@ -220,6 +220,12 @@ impl Planner<'_, '_> {
             Some(_) => InFlight::Settling,
             // A state this version does not know, or `Not Available`: likewise.
             None if !state.is_plannable() => InFlight::Settling,
+            // In `Open Firmware` with storage powerplane provisions: it may be waiting in its
+            // SMS menu, which it never leaves by itself, so it is not waited for; the storage
+            // rule defers it with the reason and the restart (never converged either way).
+            None if *state == LparState::OpenFirmware && self.storage_defers_open_firmware(name, current) => {
+                InFlight::Idle
+            }
             // Activation or shutdown under way: it settles on its own.
             None if matches!(state, LparState::Starting | LparState::OpenFirmware | LparState::ShuttingDown) => {
                 self.in_progress.push(format!("{object}: {state} on {current}"));

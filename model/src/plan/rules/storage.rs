@@ -58,6 +58,15 @@ struct Side<'s> {
 
 impl Planner<'_, '_> {
     /// The frame's VIOS storage, when its backend reports it.
+    /// Whether a partition in `Open Firmware` on `frame` is one [`Self::open_firmware`] defers:
+    /// wanted running, with a boot disk, on a frame whose storage is observed.
+    pub(super) fn storage_defers_open_firmware(&self, name: &PartitionName, frame: &FrameName) -> bool {
+        self.frame_storage(frame).is_some()
+            && self.desired.partitions.get(name).is_some_and(|dp| {
+                dp.spec.state == RunState::Running && crate::storage::boot_disk(&dp.spec.storage).is_some()
+            })
+    }
+
     fn frame_storage(&self, frame: &FrameName) -> Option<&BTreeMap<ViosName, ViosStorage>> {
         self.observed.status.vios_storage.get(frame)
     }
