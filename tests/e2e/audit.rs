@@ -14,9 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::support::{Lab, root};
 
-fn inventory() -> String {
-    root().join("examples/lab/inventory.yaml").display().to_string()
-}
+use super::support::lab_inventory as inventory;
 
 fn m(lab: &Lab) -> String {
     lab.manifests().display().to_string()

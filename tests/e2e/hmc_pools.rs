@@ -5,10 +5,19 @@
 
 use super::hmc_ssh::through;
 use super::sshd::Sshd;
-use super::support::{Lab, root, text};
+use super::support::{Lab, text};
 
-fn inventory() -> String {
-    root().join("examples/lab/inventory.yaml").display().to_string()
+use super::support::lab_inventory as inventory;
+
+/// The lab's estate on the emulated HMC behind a real sshd, and a controller state directory
+/// (its temporary directory kept alive with it).
+fn lab_behind_sshd() -> (Lab, Sshd, tempfile::TempDir, std::path::PathBuf) {
+    let lab = Lab::new();
+    lab.cmd(&["--inventory", &inventory(), "sim", "init"]).assert().success();
+    let sshd = Sshd::start(&lab.state());
+    let controller = tempfile::tempdir().unwrap();
+    let state = controller.path().join("state");
+    (lab, sshd, controller, state)
 }
 
 /// The kinds of a JSON plan, in order.
@@ -19,11 +28,7 @@ fn kinds(plan: &std::process::Output) -> Vec<String> {
 
 #[test]
 fn a_processor_pool_is_created_resized_and_removed_through_the_hmc() {
-    let lab = Lab::new();
-    lab.cmd(&["--inventory", &inventory(), "sim", "init"]).assert().success();
-    let sshd = Sshd::start(&lab.state());
-    let controller = tempfile::tempdir().unwrap();
-    let state = controller.path().join("state");
+    let (lab, sshd, _controller, state) = lab_behind_sshd();
     let m = lab.manifests();
     let m = m.to_str().unwrap();
     let pools = || {
@@ -76,11 +81,7 @@ fn a_processor_pool_is_created_resized_and_removed_through_the_hmc() {
 
 #[test]
 fn a_new_primary_paging_vios_is_a_profile_change_and_a_switch_through_the_hmc() {
-    let lab = Lab::new();
-    lab.cmd(&["--inventory", &inventory(), "sim", "init"]).assert().success();
-    let sshd = Sshd::start(&lab.state());
-    let controller = tempfile::tempdir().unwrap();
-    let state = controller.path().join("state");
+    let (lab, sshd, _controller, state) = lab_behind_sshd();
     let m = lab.manifests();
     let m = m.to_str().unwrap();
     let out = through(&sshd, &state, &["apply", m, "--yes"]);

@@ -125,9 +125,7 @@ fn audit_records(state: &Path) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
-fn inventory() -> String {
-    super::support::root().join("examples/lab/inventory.yaml").display().to_string()
-}
+use super::support::lab_inventory as inventory;
 
 /// Faults injected on the emulated estate behave through SSH as they do in process: a refused
 /// migration fails with its HSCL code (in the output and the audit) and skips what depends on

@@ -4,11 +4,9 @@
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::support::{Lab, root};
+use crate::support::Lab;
 
-fn inventory() -> String {
-    root().join("examples/lab/inventory.yaml").display().to_string()
-}
+use super::support::lab_inventory as inventory;
 
 fn init(lab: &Lab) {
     lab.cmd(&["--inventory", &inventory(), "sim", "init"])

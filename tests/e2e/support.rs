@@ -8,6 +8,12 @@ use assert_cmd::Command;
 use tempfile::TempDir;
 
 /// The workspace root.
+/// The lab's inventory (`examples/lab/inventory.yaml`): its hardware and brownfield, for
+/// `--inventory … sim init`.
+pub fn lab_inventory() -> String {
+    root().join("examples/lab/inventory.yaml").display().to_string()
+}
+
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
