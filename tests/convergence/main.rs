@@ -857,6 +857,34 @@ mod found {
             ],
         );
     }
+
+    /// A client killed 169 ms (10 virtual seconds) into the first reconcile of a running
+    /// partition with a boot disk, then moved to another frame: the soak found it left in Open
+    /// Firmware without its boot disk, deferred for a human on every reconcile.
+    #[test]
+    fn a_kill_during_the_first_activation_leaves_no_partition_in_its_sms_menu() {
+        let sea = FrameGen { sea: Some(true), spp: Some(4), ..FrameGen::plain(128, 4) };
+        let part = PartGen { vlan: true, running: true, shared_mem: false, units: 25, ..shared(1, true).unwrap() };
+        let init = Reference {
+            frames: vec![sea.clone(), FrameGen { mem_gb: 64, ..sea }],
+            parts: vec![Some(part)],
+            faults: vec![],
+        };
+        let transitions =
+            vec![Transition::ClientDies(169), Transition::ChangeDesired(Edit::Move(4, 0)), Transition::Reconcile];
+        let records = audit_sequence(&init, &transitions);
+        let r2: Vec<String> = records
+            .iter()
+            .filter(|r| r["event"] == "outcome" && r["plan_id"] == "r2" && r["result"] == "succeeded")
+            .map(|r| r["kind"].as_str().unwrap().to_owned())
+            .collect();
+        let at = |k: &str| r2.iter().position(|x| x == k).unwrap_or_else(|| panic!("no {k} in {r2:?}"));
+        assert!(
+            at("MapDisk") < at("ValidateMigration") && at("MigratePartition") < at("StartPartition"),
+            "the boot disk is mapped on the source before the move, the start comes after it: {r2:?}"
+        );
+        replay(init, transitions);
+    }
 }
 
 /// A partition or VIOS of `observed` (those `desired` manages, when given) whose activation or

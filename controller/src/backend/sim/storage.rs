@@ -318,12 +318,19 @@ pub(crate) fn realise(f: &mut SimFrame, client: &PartitionName, storage: &[Stora
     if storage.is_empty() {
         return;
     }
+    let vias: Vec<StorageVia> = storage.iter().map(|s| s.via).collect();
+    wire(f, client, &vias, storage);
+}
+
+/// [`realise`] for the adapter kinds in `vias`: an adapter of a kind with no LUN in `storage`
+/// is created with nothing mapped (a migrated partition's adapter whose source had no mapping).
+fn wire(f: &mut SimFrame, client: &PartitionName, vias: &[StorageVia], storage: &[StorageSpec]) {
     let vios: Vec<ViosName> = f.hw.vios.iter().map(|h| h.name.clone()).collect();
     let network = f.partitions.get(client).map_or(0, |p| p.spec.network.len());
     let mut slot = powerplane_model::storage::first_client_slot(network);
     let mut clients = Vec::new();
     for via in [StorageVia::Vscsi, StorageVia::Npiv] {
-        if !storage.iter().any(|s| s.via == via) {
+        if !vias.contains(&via) {
             continue;
         }
         for v in &vios {
@@ -367,11 +374,16 @@ pub(crate) fn realise(f: &mut SimFrame, client: &PartitionName, storage: &[Stora
 
 /// A migration ended: the client's server adapters leave the source's VIOS and are created on
 /// the target's, with the same LUNs mapped where the target's VIOS see them (what LPM does).
+/// Every client adapter moves, mapped or not: none is left pointing at the source's VIOS.
 pub(crate) fn migrated(s: &mut SimState, client: &PartitionName, from: &FrameName, to: &FrameName) {
     let mut storage: Vec<StorageSpec> = Vec::new();
+    let mut vias: Vec<StorageVia> = Vec::new();
     if let Some(src) = s.frames.get_mut(from) {
         for v in src.vios.values_mut() {
             for a in v.storage.iter().filter(|a| &a.client == client) {
+                if !vias.contains(&a.via) {
+                    vias.push(a.via);
+                }
                 for l in &a.luns {
                     let st = StorageSpec { lun: l.clone(), via: StorageVia::Vscsi };
                     if !storage.contains(&st) {
@@ -385,8 +397,13 @@ pub(crate) fn migrated(s: &mut SimState, client: &PartitionName, from: &FrameNam
     let Some(dst) = s.frames.get_mut(to) else { return };
     let Some(p) = dst.partitions.get(client) else { return };
     let boot = p.boot.clone();
+    vias.extend(p.client_adapters.iter().map(|c| c.via));
     storage.extend(p.spec.storage.iter().filter(|s| s.via == StorageVia::Npiv).cloned());
-    realise(dst, client, &storage);
+    vias.extend(storage.iter().map(|s| s.via));
+    if vias.is_empty() {
+        return;
+    }
+    wire(dst, client, &vias, &storage);
     if let Some(p) = dst.partitions.get_mut(client)
         && boot.is_some()
     {

@@ -59,6 +59,8 @@ impl Planner<'_, '_> {
         };
         let mut deps = self.config_deps(target);
         deps.extend(chain.last);
+        // The move carries what is mapped on the source VIOS: the mappings come first.
+        deps.extend(self.storage_ready.get(p.name).into_iter().flatten().copied());
         let name = p.name.clone();
         let v = self.push(
             Op::ValidateMigration {

@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::Planner;
 use crate::action::Op;
 use crate::estate::Partition;
-use crate::manifest::{Kind, Placement, RunState, StorageVia};
+use crate::manifest::{Kind, RunState, StorageVia};
 use crate::names::{DeviceName, FrameName, Lun, PartitionName, ViosName};
 use crate::plan::change::{ChangeKind, FieldChange};
 use crate::plan::step::Phase;
@@ -292,10 +292,14 @@ impl Planner<'_, '_> {
         )
     }
 
-    /// Storage drift of the desired partitions that exist where they belong: mappings and
+    /// Storage drift of the desired partitions, on the frame each is on now: mappings and
     /// server adapters planned back, vSCSI mappings of LUNs no longer listed removed, and a
     /// partition waiting in its SMS menu reported. Runs before [`Planner::partitions`], which
-    /// makes an activation wait for [`Planner::storage_ready`].
+    /// makes an activation and a migration wait for [`Planner::storage_ready`]: a migration
+    /// carries what is mapped on the source, so a partition that moves gets its mappings
+    /// there first, or it would reach its target without a boot disk (seeds:
+    /// lpm-js22-walkthrough.txt, lines 9-10, the mobile partition's disks are the SAN LUNs
+    /// its source VIOS serve).
     pub(super) fn storage_drift(&mut self) {
         let desired: Vec<(PartitionName, Partition)> =
             self.desired.partitions.iter().map(|(n, p)| (n.clone(), p.clone())).collect();
@@ -303,14 +307,6 @@ impl Planner<'_, '_> {
             let Some(st) = self.observed.status.partitions.get(name) else { continue };
             let frame = st.frame.clone();
             if self.frame_storage(&frame).is_none() || st.migration.is_some() || !st.is_plannable() {
-                continue;
-            }
-            // A partition that moves gets its VIOS side on the target from the migration.
-            let stays = match &dp.spec.placement {
-                Placement::Frame(f) => f == &frame,
-                _ => matches!(self.assignment.get(name), Some(crate::placement::Eligibility::Placed(t)) if t == &frame),
-            };
-            if !stays {
                 continue;
             }
             let object = format!("{}/{name}", Kind::Partition);
@@ -774,5 +770,39 @@ mod tests {
             again.deferred
         );
         assert!(kinds(&again).iter().any(|k| k.starts_with("MapDisk")));
+    }
+
+    /// A partition that moves with its boot disk unmapped on the source (an apply killed
+    /// between the server adapter and the mapping) is mapped there first: the migration
+    /// carries what the source VIOS map, and the partition would reach its target without a
+    /// boot disk.
+    #[test]
+    fn a_partition_is_mapped_on_its_source_before_it_moves() {
+        let observed = observed();
+        let p = plan(&desired(), &observed, PlanOptions::default());
+        let mut done = apply(&observed, &p.actions);
+        for v in done.status.vios_storage.get_mut(&frame("js22_slot13")).unwrap().values_mut() {
+            for a in &mut v.adapters {
+                a.luns.clear();
+            }
+        }
+        let moved = lab_desired_with(|name, text| {
+            let text = text.replace("  storage:\n    - {lun: 75DS81001000, via: vscsi}   # rootvg (invented LUN id)\n    - {lun: 75DS81001001, via: vscsi}   # sapvg  (invented LUN id)\n", "");
+            if name == "js22.yaml" {
+                format!("{text}{}", NEW.replace("{frame: js22_slot13}", "{frame: js22_slot14}"))
+            } else {
+                text
+            }
+        });
+        let again = plan(&moved, &done, PlanOptions::default());
+        let k = kinds(&again);
+        let pos = |kind: &str| {
+            k.iter().position(|c| c.starts_with(kind)).unwrap_or_else(|| panic!("{kind} in {k:#?} {:?}", again.errors))
+        };
+        assert!(k[pos("MapDisk")].contains("-m js22_slot13"), "{k:#?}");
+        assert!(pos("MapDisk") < pos("ValidateMigration"), "{k:#?}");
+        let migrate = again.actions.iter().find(|a| matches!(a.op, Op::ValidateMigration { .. })).unwrap();
+        let map = again.actions.iter().find(|a| matches!(a.op, Op::MapDisk { .. })).unwrap();
+        assert!(migrate.after.contains(&map.id), "the validation waits for the mapping: {:?}", migrate.after);
     }
 }
