@@ -99,6 +99,9 @@ action_kinds! {
     /// Unmap a virtual fibre channel server adapter from its port (`vfcmap -vadapter vfchostN
     /// -fcp`).
     UnmapNpiv,
+    /// Lift a SCSI reserve on a VIOS's disk before a move to its frame (`chdev -dev hdiskN
+    /// -attr reserve_policy=no_reserve`), the seed's remedy for HSCLA356.
+    SetDiskNoReserve,
     /// Create a partition.
     CreatePartition,
     /// Change a running partition's memory or processors (DLPAR) or a stopped one's profile.
@@ -412,6 +415,8 @@ pub enum Op {
     MapNpiv { frame: FrameName, vios: ViosName, adapter: DeviceName, port: DeviceName, client: PartitionName },
     /// See [`ActionKind::UnmapNpiv`].
     UnmapNpiv { frame: FrameName, vios: ViosName, adapter: DeviceName, client: PartitionName },
+    /// See [`ActionKind::SetDiskNoReserve`]: `disk` is `vios`'s name for `lun`.
+    SetDiskNoReserve { frame: FrameName, vios: ViosName, disk: DeviceName, lun: Lun },
     /// See [`ActionKind::CreatePartition`]. `profile` is the name of the profile it is created
     /// with (`profile_name=`): powerplane plans [`ProfileName::hmc_default`].
     CreatePartition {
@@ -569,6 +574,7 @@ impl Op {
             Op::UnmapDisk { .. } => ActionKind::UnmapDisk,
             Op::MapNpiv { .. } => ActionKind::MapNpiv,
             Op::UnmapNpiv { .. } => ActionKind::UnmapNpiv,
+            Op::SetDiskNoReserve { .. } => ActionKind::SetDiskNoReserve,
             Op::CreatePartition { .. } => ActionKind::CreatePartition,
             Op::UpdatePartition { .. } => ActionKind::UpdatePartition,
             Op::StartPartition { .. } => ActionKind::StartPartition,
@@ -647,6 +653,7 @@ impl Op {
             | Op::UnmapDisk { frame, .. }
             | Op::MapNpiv { frame, .. }
             | Op::UnmapNpiv { frame, .. }
+            | Op::SetDiskNoReserve { frame, .. }
             | Op::CreatePartition { frame, .. }
             | Op::UpdatePartition { frame, .. }
             | Op::StartPartition { frame, .. }
@@ -687,7 +694,8 @@ impl Op {
             | Op::MapDisk { frame, vios, .. }
             | Op::UnmapDisk { frame, vios, .. }
             | Op::MapNpiv { frame, vios, .. }
-            | Op::UnmapNpiv { frame, vios, .. } => {
+            | Op::UnmapNpiv { frame, vios, .. }
+            | Op::SetDiskNoReserve { frame, vios, .. } => {
                 format!("Vios/{frame}:{vios}")
             }
             Op::CreateSea { frame, vios, .. }
@@ -783,7 +791,8 @@ impl Op {
             | Op::MapDisk { vios, .. }
             | Op::UnmapDisk { vios, .. }
             | Op::MapNpiv { vios, .. }
-            | Op::UnmapNpiv { vios, .. } => vec![vios],
+            | Op::UnmapNpiv { vios, .. }
+            | Op::SetDiskNoReserve { vios, .. } => vec![vios],
             Op::CreateSharedMemoryPool { paging_vios, .. } | Op::CreatePartition { paging_vios, .. } => {
                 paging_vios.iter().collect()
             }

@@ -194,6 +194,12 @@ impl Estate {
         self.settings.values().any(|s| s.spec.restart_vios)
     }
 
+    /// Whether the settings let a move lift a SCSI reserve on the target VIOS's disk
+    /// (`setNoReserve`).
+    pub fn set_no_reserve(&self) -> bool {
+        self.settings.values().any(|s| s.spec.set_no_reserve)
+    }
+
     /// Whether the settings ask for unmanaged objects to be deleted.
     pub fn prune(&self) -> bool {
         self.settings.values().any(|s| s.spec.prune)

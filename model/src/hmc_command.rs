@@ -144,6 +144,13 @@ pub(crate) fn render(op: &Op) -> String {
         Op::UnmapNpiv { frame, vios, adapter, .. } => {
             viosvrcmd(frame, vios, &format!("vfcmap -vadapter {adapter} -fcp"))
         }
+        // VIOS `chdev -dev Name -attr Attribute=Value` (IBM VIOS command reference, chdev:
+        // `chdev -dev Name [-perm] -attr Attribute=Value...`); the seed's own line:
+        // powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, line 468. Without
+        // `-perm`: the disk is not in use, so the change applies at once.
+        Op::SetDiskNoReserve { frame, vios, disk, .. } => {
+            viosvrcmd(frame, vios, &format!("chdev -dev {disk} -attr reserve_policy=no_reserve"))
+        }
         Op::CreatePartition { frame, partition, spec, paging_vios, profile: prof, adapters } => format!(
             "mksyscfg -r lpar -m {} -i \"{}\"",
             frame.word(),
@@ -828,6 +835,16 @@ mod tests {
             (
                 Op::UnmapNpiv { frame: fr.clone(), vios: vi.clone(), adapter: dev("vfchost0"), client: lp.clone() },
                 vec![("-m", "p9 lab"), ("-p", "vios 1"), ("-c", "vfcmap -vadapter vfchost0 -fcp")],
+                vec![],
+            ),
+            (
+                Op::SetDiskNoReserve {
+                    frame: fr.clone(),
+                    vios: vi.clone(),
+                    disk: dev("hdisk4"),
+                    lun: "L1".parse().unwrap(),
+                },
+                vec![("-m", "p9 lab"), ("-p", "vios 1"), ("-c", "chdev -dev hdisk4 -attr reserve_policy=no_reserve")],
                 vec![],
             ),
             (

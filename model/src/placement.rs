@@ -333,7 +333,10 @@ impl<'a> Placer<'a> {
                 let disks = self.facts.as_ref().map_or(&[][..], |f| f.disks_with_lun(frame, &s.lun));
                 if disks.is_empty() {
                     why.push(Ineligible::LunNotVisible(s.lun.clone()));
-                } else if moving_here && !disks.iter().any(|(_, d)| d.reserve_policy == ReservePolicy::NoReserve) {
+                } else if moving_here
+                    && !disks.iter().any(|(_, d)| d.reserve_policy == ReservePolicy::NoReserve)
+                    && !self.reserve_liftable(frame, &s.lun)
+                {
                     let disks = disks.iter().map(|(v, d)| format!("{v}/{}", d.name)).collect();
                     why.push(Ineligible::LunReserved { lun: s.lun.clone(), disks });
                 }
@@ -346,6 +349,16 @@ impl<'a> Placer<'a> {
             }
         }
         why
+    }
+
+    /// Whether a move to `frame` may lift the SCSI reserve on `lun` itself: the settings allow
+    /// it (`setNoReserve`) and a VIOS there sees the LUN without mapping it to a client (an
+    /// open disk's attributes do not change until a reboot). The planner then sets
+    /// `reserve_policy=no_reserve` before the move (`plan/rules/reserve_policy.rs`).
+    pub(crate) fn reserve_liftable(&self, frame: &FrameName, lun: &Lun) -> bool {
+        let (Some(observed), Some(facts)) = (self.observed, self.facts.as_ref()) else { return false };
+        self.desired.set_no_reserve()
+            && facts.disks_with_lun(frame, lun).iter().any(|(v, _)| !observed.status.lun_mapped(frame, v, lun))
     }
 
     /// Paging devices of the frame's pool that are redundancy capable: seen by both paging VIOS

@@ -176,6 +176,16 @@ impl Status {
         self.vios_without_rmc.get(frame).is_some_and(|s| s.contains(vios))
     }
 
+    /// Whether `vios` on `frame` maps `lun` to a client (the disk is open there, so its
+    /// attributes cannot change without `chdev -perm` and a reboot). A frame whose storage is
+    /// not reported counts as mapping it: nothing is known to be free.
+    pub fn lun_mapped(&self, frame: &FrameName, vios: &ViosName, lun: &crate::names::Lun) -> bool {
+        match self.vios_storage.get(frame) {
+            None => true,
+            Some(m) => m.get(vios).is_some_and(|v| v.adapters.iter().any(|a| a.luns.contains(lun))),
+        }
+    }
+
     /// Whether `vios` on `frame` could not be listed.
     pub fn vios_unknown(&self, frame: &FrameName, vios: &ViosName) -> bool {
         self.unknown_vios.get(frame).is_some_and(|m| m.contains_key(vios))

@@ -885,6 +885,30 @@ mod found {
         );
         replay(init, transitions);
     }
+
+    /// RMC lost on a partition while its activation was under way (a client killed in it),
+    /// then its frame put in maintenance: the soak found the move deferred for want of RMC
+    /// after every fault was cleared.
+    #[test]
+    fn rmc_lost_during_an_activation_comes_back_when_the_faults_clear() {
+        let sea = |mem_gb: u64, msp: bool| FrameGen {
+            sea: Some(false),
+            smp: Some((1, 2)),
+            msp,
+            ..FrameGen::plain(mem_gb, 8)
+        };
+        let part = PartGen { running: true, shared_mem: false, ..shared(0, true).unwrap() };
+        let init = Reference { frames: vec![sea(32, true), sea(64, false)], parts: vec![Some(part)], faults: vec![] };
+        replay(
+            init,
+            vec![
+                Transition::ClientDiesMidPower(251),
+                Transition::InjectFault(Fault::RmcLost(11)),
+                Transition::ChangeDesired(Edit::Maintenance(3)),
+                Transition::ChangeDesired(Edit::Toggle(0)),
+            ],
+        );
+    }
 }
 
 /// A partition or VIOS of `observed` (those `desired` manages, when given) whose activation or

@@ -191,3 +191,66 @@ fn a_partition_with_physical_io_is_refused_before_any_migration() {
     assert_eq!(apply.status.code(), Some(1), "{}", text(&apply));
     assert!(t.audit().iter().all(|r| r["kind"] != "MigratePartition" && r["kind"] != "ValidateMigration"));
 }
+
+/// The second blade's VIOS sees bxaix85's rootvg LUN with a single-path SCSI reserve: the move
+/// is refused at plan time (exit 1) with the remedy, and nothing is sent. With `setNoReserve`
+/// the plan lifts the reserve on that VIOS first (`viosvrcmd … chdev -dev hdisk1 -attr
+/// reserve_policy=no_reserve`), the move converges, and `plan` is then empty.
+// seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 465-468, 1613-1621.
+#[test]
+fn a_reserved_lun_on_the_target_is_lifted_when_the_settings_allow() {
+    let t = TwoHmcs::new(|i| {
+        let i = i.replacen(
+            &format!("hmc: {{address: \"{HMC_A}\", user: {}}}", user()),
+            &format!("hmc: {{address: \"{HMC_A}\", user: {}, authorizedOn: [\"{HMC_B}\"]}}", user()),
+            usize::MAX,
+        );
+        let (first, second) = i.split_once("  name: js22_slot14\n").expect("the lab has the second blade");
+        let disk = "{name: hdisk1, lun: \"75DS81001000\", sizeMB: 30720, reservePolicy: no_reserve}";
+        assert!(second.contains(disk), "the second blade's VIOS sees rootvg");
+        let second = second.replacen(disk, &disk.replace("no_reserve", "single_path"), 1);
+        format!("{first}  name: js22_slot14\n{second}")
+    });
+    let m = t.manifests();
+    let plan = t.run(&["plan", &m, "--format", "json"]);
+    assert_eq!(plan.status.code(), Some(1), "{}\n{}", text(&plan), String::from_utf8_lossy(&plan.stderr));
+    let v = json(&plan);
+    assert!(
+        v["errors"].as_array().unwrap().iter().any(|e| {
+            let e = e.as_str().unwrap();
+            e.contains("75DS81001000") && e.contains("reserve_policy=no_reserve") && e.contains("HSCLA356")
+        }),
+        "{v:#}"
+    );
+    let human = t.run(&["plan", &m]);
+    assert_eq!(human.status.code(), Some(1));
+    let out = format!("{}{}", text(&human), String::from_utf8_lossy(&human.stderr));
+    assert!(out.contains("chdev -dev hdisk1 -attr reserve_policy=no_reserve") && out.contains("setNoReserve"), "{out}");
+
+    std::fs::write(
+        t.lab.manifests().join("settings.yaml"),
+        "apiVersion: powerplane/v1\nkind: Settings\nmetadata: {name: lab}\nspec: {setNoReserve: true}\n",
+    )
+    .unwrap();
+    let plan = t.run(&["plan", &m, "--format", "json"]);
+    assert_eq!(plan.status.code(), Some(2), "{}\n{}", text(&plan), String::from_utf8_lossy(&plan.stderr));
+    let v = json(&plan);
+    let commands: Vec<&str> = v["actions"].as_array().unwrap().iter().filter_map(|a| a["command"].as_str()).collect();
+    let chdev = commands
+        .iter()
+        .position(|c| {
+            c.starts_with("viosvrcmd -m js22_slot14 ")
+                && c.ends_with("\"chdev -dev hdisk1 -attr reserve_policy=no_reserve\"")
+        })
+        .unwrap_or_else(|| panic!("{commands:#?}"));
+    let validate = commands.iter().position(|c| c.starts_with("migrlpar -o v")).unwrap();
+    assert!(chdev < validate, "{commands:#?}");
+    let apply = t.run(&["apply", &m, "--yes"]);
+    let out = text(&apply);
+    assert_eq!(apply.status.code(), Some(0), "{out}\n{}", String::from_utf8_lossy(&apply.stderr));
+    assert!(out.contains("Converged"), "{out}");
+    let again = t.run(&["plan", &m]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    let listed = t.b.ssh("lssyscfg -r lpar -m js22_slot14 -F name");
+    assert!(String::from_utf8_lossy(&listed.stdout).lines().any(|l| l == "bxaix85"), "{listed:?}");
+}

@@ -28,4 +28,11 @@ pub struct SettingsSpec {
     /// one of its windows and only when estimated to end before it closes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub maintenance_windows: Vec<super::MaintenanceWindow>,
+    /// Let a move set `reserve_policy=no_reserve` on the target VIOS's disk of a LUN the
+    /// partition uses, when that disk is reserved and not in use there (the seed's remedy for
+    /// HSCLA356: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 465-468 and
+    /// 1673). Default off: a SCSI reserve may protect a disk another host shares, and lifting
+    /// it is the storage administrator's decision; without it the target is not eligible.
+    #[serde(default)]
+    pub set_no_reserve: bool,
 }

@@ -216,6 +216,16 @@ fn step(e: &mut Estate, op: &Op) {
             }
         }
         Op::ConfigureDevices { frame, vios } => configure_server_adapters(e, frame, vios),
+        Op::SetDiskNoReserve { frame, vios, disk, .. } => {
+            if let Some(d) = e
+                .hardware
+                .get_mut(frame)
+                .and_then(|h| h.spec.vios.iter_mut().find(|v| &v.name == vios))
+                .and_then(|v| v.disks.iter_mut().find(|d| &d.name == disk))
+            {
+                d.reserve_policy = crate::manifest::ReservePolicy::NoReserve;
+            }
+        }
         Op::AddServerAdapter { .. }
         | Op::RemoveServerAdapter { .. }
         | Op::MapDisk { .. }

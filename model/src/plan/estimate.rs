@@ -69,7 +69,7 @@ pub fn typical_secs(kind: ActionKind) -> u64 {
         K::ConfigureDevices => 10,
         K::SaveProfile | K::CreatePartition | K::DeletePartition => 2,
         K::AddServerAdapter | K::RemoveServerAdapter => 5,
-        K::MapDisk | K::UnmapDisk | K::MapNpiv | K::UnmapNpiv => 3,
+        K::MapDisk | K::UnmapDisk | K::MapNpiv | K::UnmapNpiv | K::SetDiskNoReserve => 3,
         K::UpdatePartition => 5,
         K::StartPartition => 30,
         K::StopPartition => 20,

@@ -186,7 +186,7 @@ fn reason_finding(p: &Partition, f: &FrameName, why: &Ineligible) -> Option<Diag
                     disks.join(", ")
                 ),
                 format!(
-                    "on the target VIOS, `chdev -dev {} -attr reserve_policy=no_reserve` (the LPM checklist: no_reserve on the target VIOS)",
+                    "on the target VIOS, `chdev -dev {} -attr reserve_policy=no_reserve` (the LPM checklist: no_reserve on the target VIOS), or `setNoReserve: true` in the Settings to let the move do it (on disks no client maps there)",
                     disks.first().and_then(|d| d.split('/').nth(1)).unwrap_or("hdiskN")
                 ),
             )

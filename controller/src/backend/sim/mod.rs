@@ -393,17 +393,17 @@ impl Simulator {
         };
         self.change(&[&frame], |s| {
             for f in s.frames.values_mut() {
-                // Lost during an activation, it does not come by itself; back on a running one,
-                // its activation is complete.
+                // Lost during an activation, it does not come by itself; restored during one, it
+                // comes once the partition runs; back on a running one, its activation is complete.
                 if let Some(p) = f.partitions.get_mut(name) {
                     p.rmc = up && p.state.is_running();
+                    let who = power::Powered::Lpar(PartitionName::new(name).expect("a partition's name"));
                     if p.rmc {
                         p.power = None;
-                    } else if !up {
-                        power::lose_rmc(
-                            f,
-                            &power::Powered::Lpar(PartitionName::new(name).expect("a partition's name")),
-                        );
+                    } else if up {
+                        power::restore_rmc(f, &who);
+                    } else {
+                        power::lose_rmc(f, &who);
                     }
                     return Ok(());
                 }
@@ -411,8 +411,9 @@ impl Simulator {
                     v.rmc = up && v.state.is_running();
                     if v.rmc {
                         v.power = None;
-                    } else if !up {
-                        power::lose_rmc(f, &power::Powered::Vios(ViosName::new(name).expect("a VIOS's name")));
+                    } else {
+                        let who = power::Powered::Vios(ViosName::new(name).expect("a VIOS's name"));
+                        if up { power::restore_rmc(f, &who) } else { power::lose_rmc(f, &who) }
                     }
                     return Ok(());
                 }
@@ -777,6 +778,9 @@ impl Simulator {
             }
             Op::UnmapNpiv { frame, vios, adapter, .. } => {
                 (storage::map_npiv(s.frame_mut(frame)?, vios, adapter, None)?, typical)
+            }
+            Op::SetDiskNoReserve { frame, vios, disk, .. } => {
+                (storage::set_no_reserve(s.frame_mut(frame)?, vios, disk)?, typical)
             }
             Op::SaveProfile { frame, vios, profile } => {
                 (virtual_eth::save_profile(s.frame_mut(frame)?, vios, profile)?, typical)

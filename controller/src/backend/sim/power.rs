@@ -289,6 +289,20 @@ pub(crate) fn lose_rmc(frame: &mut SimFrame, who: &Powered) {
     }
 }
 
+/// The RMC connection to `who` is restored during its activation (the network path back): it
+/// comes as it would have, once the activation reaches `Running` (at once when that is past).
+pub(crate) fn restore_rmc(frame: &mut SimFrame, who: &Powered) {
+    let (power, t) = match who {
+        Powered::Vios(v) => (frame.vios.get_mut(v).and_then(|v| v.power.as_mut()), VIOS_ACTIVATION),
+        Powered::Lpar(p) => (frame.partitions.get_mut(p).and_then(|p| p.power.as_mut()), LPAR_ACTIVATION),
+    };
+    if let Some(Power::Activating { running_ms, rmc_ms, .. }) = power
+        && rmc_ms.is_none()
+    {
+        *rmc_ms = Some(*running_ms + t.rmc_ms);
+    }
+}
+
 /// When the transitions under way end (the latest first matters: a process that opens a
 /// state saved without a pace lets them all end).
 pub(crate) fn pending_ends(s: &SimState) -> impl Iterator<Item = u64> + '_ {

@@ -101,6 +101,30 @@ async fn a_vios_activation_whose_client_died_is_followed_by_the_next_process() {
     run(&next, failback()).await.unwrap();
 }
 
+/// RMC lost during a VIOS activation does not come by itself; restored while the VIOS is
+/// still starting, it comes as it would have once the VIOS runs (the soak's case: faults
+/// cleared mid-activation left a client without RMC for ever).
+#[tokio::test(start_paused = true)]
+async fn rmc_restored_during_an_activation_comes_with_it() {
+    let inv = powerplane_model::load_inventory(&[SourceFile::new("i.yaml", LAB_INVENTORY)]).unwrap();
+    let sim = Simulator::new(realise(inv, 7).unwrap(), None, Clock::default());
+    sim.vios_down(&solchms05(), &vio1()).await.unwrap();
+    let bg = sim.clone();
+    let start = tokio::spawn(async move { run(&bg, start_vios(solchms05(), vio1())).await });
+    tokio::time::sleep(Duration::from_millis(4_000 / 60)).await;
+    sim.rmc(vio1().as_str(), false).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(4_000 / 60)).await;
+    assert_eq!(vios_state(&sim, &solchms05(), &vio1()).await, (LparState::Starting, false));
+    sim.rmc(vio1().as_str(), true).await.unwrap();
+    assert_eq!(vios_state(&sim, &solchms05(), &vio1()).await, (LparState::Starting, false), "not before it runs");
+    start.await.unwrap().unwrap();
+    let whole = super::power::VIOS_ACTIVATION.starting_ms
+        + super::power::VIOS_ACTIVATION.firmware_ms
+        + super::power::VIOS_ACTIVATION.rmc_ms;
+    tokio::time::sleep(Duration::from_millis(whole / 60)).await;
+    assert_eq!(vios_state(&sim, &solchms05(), &vio1()).await, (LparState::Running, true));
+}
+
 /// The emulated HMC lists each stage as virtual time passes (`lssyscfg -F state,rmc_state`),
 /// refuses a start while one is under way, and a shutdown shows `Shutting Down` first.
 #[tokio::test(start_paused = true)]

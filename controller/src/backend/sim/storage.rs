@@ -215,6 +215,33 @@ pub(crate) fn unmap_disk(f: &mut SimFrame, vios: &ViosName, disk: &DeviceName) -
     Ok(format!("the virtual target device of {disk} deleted"))
 }
 
+/// VIOS `chdev -dev hdiskN -attr reserve_policy=no_reserve`: lifts the disk's SCSI reserve. A
+/// disk mapped to a client is open, and the change is refused as busy: the VIOS chdev man page
+/// ("Some changes may not be allowed when the device is in the Available state", `-perm` for a
+/// device in use; tests/fixtures/hmc/README.md, "Reserve policy"), in the words of AIX's device
+/// method (0514-062).
+pub(crate) fn set_no_reserve(f: &mut SimFrame, vios: &ViosName, disk: &DeviceName) -> Result<String, BackendError> {
+    let lun =
+        f.hw.vios
+            .iter()
+            .find(|h| &h.name == vios)
+            .and_then(|h| h.disks.iter().find(|d| &d.name == disk))
+            .map(|d| d.lun.clone())
+            .ok_or_else(|| refused(format!("Device \"{disk}\" is not in AVAILABLE state on {vios}.")))?;
+    let v = running_vios(f, vios)?;
+    if v.storage.iter().any(|a| a.luns.contains(&lun)) {
+        return Err(refused(format!(
+            "Method error (/usr/lib/methods/chgdisk):\n        0514-062 Cannot perform the requested function because the\n                 specified device is busy.\n({disk} on {vios} is mapped to a client)"
+        )));
+    }
+    if let Some(d) =
+        f.hw.vios.iter_mut().find(|h| &h.name == vios).and_then(|h| h.disks.iter_mut().find(|d| &d.name == disk))
+    {
+        d.reserve_policy = powerplane_model::manifest::ReservePolicy::NoReserve;
+    }
+    Ok(format!("{disk} changed"))
+}
+
 /// `vfcmap -vadapter vfchostN -fcp fcsN` (`port` `None`: an empty `-fcp`, which unmaps).
 pub(crate) fn map_npiv(
     f: &mut SimFrame,

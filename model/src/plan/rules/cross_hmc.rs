@@ -61,15 +61,23 @@ impl Planner<'_, '_> {
         ))
     }
 
-    /// How many VIOS of `frame` see `lun` with `reserve_policy=no_reserve` and run now or once
-    /// this plan has started them (one the plan stops later still serves a move before it).
+    /// How many VIOS of `frame` see `lun` with `reserve_policy=no_reserve` (or will, once a
+    /// move lifts the reserve: `reserve_policy`) and run now or once this plan has started them
+    /// (one the plan stops later still serves a move before it).
     fn serving_vios(&self, frame: &FrameName, lun: &Lun) -> usize {
         let Some(hw) = self.observed_index.hardware(frame) else { return 0 };
+        let lifts = self.desired.set_no_reserve();
         hw.spec
             .vios
             .iter()
             .filter(|v| self.vios_running_now(frame, &v.name) || self.vios_running_after(frame, &v.name))
-            .filter(|v| v.disks.iter().any(|d| &d.lun == lun && d.reserve_policy == ReservePolicy::NoReserve))
+            .filter(|v| {
+                v.disks.iter().any(|d| {
+                    &d.lun == lun
+                        && (d.reserve_policy == ReservePolicy::NoReserve
+                            || (lifts && !self.observed.status.lun_mapped(frame, &v.name, lun)))
+                })
+            })
             .count()
     }
 }

@@ -61,6 +61,7 @@ impl Planner<'_, '_> {
         deps.extend(chain.last);
         // The move carries what is mapped on the source VIOS: the mappings come first.
         deps.extend(self.storage_ready.get(p.name).into_iter().flatten().copied());
+        deps.extend(self.lift_reserves(p, target));
         let name = p.name.clone();
         let v = self.push(
             Op::ValidateMigration {

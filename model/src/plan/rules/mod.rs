@@ -13,6 +13,7 @@
 //! | storage: client and server adapters, mappings (VIOS side before the start), drift, teardown | [`storage`] |
 //! | partitions: create, stop, resize (DLPAR), start, and in-flight work | [`partitions`] |
 //! | migration: validate before migrate, paging redundancy on the target, runtime holds | [`migration`] |
+//! | a SCSI reserve on a move's target lifted first (`chdev … reserve_policy=no_reserve`), when the settings allow | [`reserve_policy`] |
 //! | migration across HMCs (`--ip`, keys), the HMC's option spelling, what cannot move (physical I/O, HSCLA340) | [`cross_hmc`] |
 //! | cluster members: heartbeat timeouts raised and restored, one at a time, hooks | [`cluster_migration`] |
 //! | paging failback to the primary paging VIOS | [`paging_failback`] |
@@ -34,6 +35,7 @@ mod proc_pool_removal;
 mod proc_pools;
 mod prune;
 mod required_paging_first;
+mod reserve_policy;
 mod sea_primary_first;
 mod sea_removal;
 mod sea_trunk_additions;
@@ -99,8 +101,10 @@ struct Planner<'a, 'p> {
     cluster_moves: BTreeMap<crate::names::ClusterName, Vec<usize>>,
     /// Slots and device names this plan takes on each VIOS for server adapters.
     storage_claims: BTreeMap<(FrameName, ViosName), storage::ViosClaims>,
-    /// Per partition, the storage steps its activation waits for.
+    /// Per partition, the storage steps its activation and its migration wait for.
     storage_ready: BTreeMap<PartitionName, Vec<usize>>,
+    /// Reserves this plan lifts, by target disk (`frame`, VIOS, disk): one step per disk.
+    reserves_lifted: BTreeMap<(FrameName, ViosName, crate::names::DeviceName), usize>,
 }
 
 /// Runs every rule, in the order their cross-references need: configuration and VIOS starts
@@ -135,6 +139,7 @@ pub(crate) fn build<'a>(
         cluster_moves: BTreeMap::new(),
         storage_claims: BTreeMap::new(),
         storage_ready: BTreeMap::new(),
+        reserves_lifted: BTreeMap::new(),
     };
     planner.frame_maintenance();
     planner.proc_pools();

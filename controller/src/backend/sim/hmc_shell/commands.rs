@@ -170,6 +170,12 @@ fn vios_command(f: &SimFrame, frame: FrameName, vios: ViosName, words: &[String]
                     let trunks = trunks_named(f, &vios, v, None)?;
                     Ok(Op::SetSeaAdapters { frame, vios, device, trunks })
                 }
+                // The seed's remedy for HSCLA356 (powervm-quickstart-sea-loadsharing-lpm-
+                // troubleshooting.txt, line 468); the other policies are not modelled.
+                "reserve_policy" if v == "no_reserve" => {
+                    let lun = vios_lun(f, &vios, &device)?;
+                    Ok(Op::SetDiskNoReserve { frame, vios, disk: device, lun })
+                }
                 _ => Err(format!("chdev: the attribute {k} cannot be changed here")),
             }
         }

@@ -297,6 +297,9 @@ fn op_of(kind: ActionKind) -> Option<BoxedStrategy<Op>> {
         K::UnmapNpiv => (frame(), vios(), device("vfchost"), partition())
             .prop_map(|(frame, vios, adapter, client)| Op::UnmapNpiv { frame, vios, adapter, client })
             .boxed(),
+        K::SetDiskNoReserve => (frame(), vios(), device("hdisk"), lun())
+            .prop_map(|(frame, vios, disk, lun)| Op::SetDiskNoReserve { frame, vios, disk, lun })
+            .boxed(),
         K::UpdatePartition => (frame(), partition(), profile(), change())
             .prop_map(|(frame, partition, profile, change)| Op::UpdatePartition { frame, partition, profile, change })
             .boxed(),

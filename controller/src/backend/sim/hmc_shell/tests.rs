@@ -630,3 +630,49 @@ async fn storage_commands_read_back_and_run() {
     let bad = run(r#"mksyscfg -r lpar -m js22_slot13 -i "name=x1,profile_name=default_profile,lpar_env=aixlinux,min_mem=512,desired_mem=1024,max_mem=2048,mem_mode=ded,proc_mode=shared,min_proc_units=0.10,desired_proc_units=0.50,max_proc_units=1.00,min_procs=1,desired_procs=1,max_procs=1,sharing_mode=cap,shared_proc_pool_name=DefaultPool,virtual_scsi_adapters=10/client//nosuch/100/0""#).await;
     assert!(bad.code != 0 && bad.stderr.contains("not a Virtual I/O Server"), "{bad:?}");
 }
+
+/// Issue 32 item 8: the seed's remedy for HSCLA356 reads back into its operation and runs on a
+/// disk no client maps; on a mapped (open) disk it is refused as busy, and the policy stays.
+#[tokio::test]
+async fn a_reserve_is_lifted_on_a_free_disk_and_refused_on_a_mapped_one() {
+    use powerplane_model::{DeviceName, FrameName, Op, ViosName};
+    let sh = shell();
+    let s = sh.sim.snapshot().await;
+    read_back(
+        &s,
+        &Op::SetDiskNoReserve {
+            frame: FrameName::new("js22_slot13").unwrap(),
+            vios: ViosName::new("bvio82").unwrap(),
+            disk: DeviceName::new("hdisk3").unwrap(),
+            lun: "75DS81001002".parse().unwrap(),
+        },
+    );
+    let policy = |disk: &'static str| {
+        let sh = &sh;
+        async move {
+            let s = sh.sim.snapshot().await;
+            let f = &s.frames[&FrameName::new("js22_slot13").unwrap()];
+            f.hw.vios
+                .iter()
+                .find(|v| v.name.as_str() == "bvio82")
+                .unwrap()
+                .disks
+                .iter()
+                .find(|d| d.name.as_str() == disk)
+                .unwrap()
+                .reserve_policy
+        }
+    };
+    let busy =
+        sh.run(r#"viosvrcmd -m js22_slot13 -p bvio82 -c "chdev -dev hdisk1 -attr reserve_policy=no_reserve""#).await;
+    assert!(busy.code != 0 && busy.stderr.contains("0514-062") && busy.stderr.contains("busy"), "{busy:?}");
+    let before = policy("hdisk1").await;
+    let free =
+        sh.run(r#"viosvrcmd -m js22_slot13 -p bvio82 -c "chdev -dev hdisk3 -attr reserve_policy=no_reserve""#).await;
+    assert_eq!((free.code, free.stdout.trim()), (0, "hdisk3 changed"), "{free:?}");
+    assert_eq!(policy("hdisk3").await, powerplane_model::manifest::ReservePolicy::NoReserve);
+    assert_eq!(policy("hdisk1").await, before, "the refused change left the mapped disk alone");
+    let other =
+        sh.run(r#"viosvrcmd -m js22_slot13 -p bvio82 -c "chdev -dev hdisk3 -attr reserve_policy=single_path""#).await;
+    assert!(other.code != 0, "{other:?}");
+}
