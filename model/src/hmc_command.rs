@@ -205,6 +205,23 @@ pub(crate) fn render(op: &Op) -> String {
         Op::RecoverMigration { frame, partition, remote, .. } => {
             format!("migrlpar -o r -m {}{} -p {}", frame.word(), ip(remote.as_ref()), partition.word())
         }
+        // VCS's same-name profile procedure (seeds: infoscale-lpm-vcs.txt, lines 111-120;
+        // `crate::profile_copy`). IBM's `chsyscfg` man page (POWER9 HMC,
+        // https://www.ibm.com/docs/POWER9/p9edm/chsyscfg.html): `chsyscfg -r lpar -m
+        // managed-system -i "configuration-data"`, the partition named by `name` (or
+        // `lpar_id`), `new_name` its new name.
+        Op::RenameProfileCopy { frame, name, new_name } => {
+            format!("chsyscfg -r lpar -m {} -i \"name={name},new_name={new_name}\"", frame.word())
+        }
+        // The backup restored: `mksyscfg -r lpar` as `CreatePartition` renders it, without
+        // storage client adapters (no VIOS side is made for a copy that never runs).
+        Op::RestoreProfileCopy { frame, partition, spec, paging_vios, profile: prof } => format!(
+            "mksyscfg -r lpar -m {} -i \"{}\"",
+            frame.word(),
+            profile(partition.as_str(), prof, spec, paging_vios, &[])
+        ),
+        // IBM's `rmsyscfg` man page: `rmsyscfg -r lpar -m managed-system -n partition-name`.
+        Op::RemoveProfileCopy { frame, name } => format!("rmsyscfg -r lpar -m {} -n {}", frame.word(), name.word()),
         // seeds: infoscale-lpm-vcs.txt, line 97: "lltconfig -T peerinact:9000", "The value of
         // the peerinact command is in .01 seconds."
         Op::RaisePeerInactive { centiseconds, .. } | Op::RestorePeerInactive { centiseconds, .. } => {

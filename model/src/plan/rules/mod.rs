@@ -32,6 +32,7 @@ mod partitions;
 mod preferred_paging_force;
 mod proc_pool_removal;
 mod proc_pools;
+mod profile_copies;
 mod prune;
 mod required_paging_first;
 mod sea_primary_first;
@@ -144,6 +145,7 @@ pub(crate) fn build<'a>(
     planner.storage_drift();
     planner.partitions();
     planner.cluster_drift();
+    planner.profile_copies();
     planner.vios_stops();
     planner.unmanaged_partitions();
     planner.unmanaged_seas();
