@@ -899,7 +899,7 @@ mod tests {
                 Op::CreatePartition {
                     frame: fr.clone(),
                     partition: lp.clone(),
-                    spec: Box::new(spec),
+                    spec: Box::new(spec.clone()),
                     paging_vios: vec![vi.clone(), vi2.clone()],
                     profile: pr.clone(),
                     adapters: vec![
@@ -1053,6 +1053,31 @@ mod tests {
             (
                 Op::LeaveNodeMaintenance { cluster: cl.clone(), node: lp.clone(), frame: fr.clone() },
                 vec![("unmaintenance", "db prod 01")],
+                vec![],
+            ),
+            (
+                Op::RenameProfileCopy {
+                    frame: fr.clone(),
+                    name: lp.clone(),
+                    new_name: crate::profile_copy::set_aside_name(&lp),
+                },
+                vec![("-m", "p9 lab")],
+                vec!["name=db prod 01,new_name=db prod 01_vcs"],
+            ),
+            (
+                Op::RestoreProfileCopy {
+                    frame: fr.clone(),
+                    partition: lp.clone(),
+                    spec: Box::new(spec),
+                    paging_vios: vec![vi.clone(), vi2.clone()],
+                    profile: pr.clone(),
+                },
+                vec![("-m", "p9 lab")],
+                vec!["name=db prod 01,", "profile_name=normal profile,"],
+            ),
+            (
+                Op::RemoveProfileCopy { frame: fr.clone(), name: crate::profile_copy::set_aside_name(&lp) },
+                vec![("-m", "p9 lab"), ("-n", "db prod 01_vcs")],
                 vec![],
             ),
             (

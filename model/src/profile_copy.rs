@@ -42,6 +42,10 @@ mod tests {
         let aside = set_aside_name(&long);
         assert_eq!(aside.as_str().len(), 47);
         assert!(aside.as_str().ends_with("_vcs"));
-        assert_ne!(set_aside_name(&aside), aside, "a set-aside name is never its own set-aside name");
+        // A short name's set-aside name is another name; a 47-character one ending in the
+        // suffix is its own (the HMC backend takes a listed name as set aside only when another
+        // listed name maps to it).
+        assert_ne!(set_aside_name(&set_aside_name(&short)), set_aside_name(&short));
+        assert_eq!(set_aside_name(&aside), aside);
     }
 }

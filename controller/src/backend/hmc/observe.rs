@@ -333,8 +333,11 @@ fn resolve(found: Vec<Found>, e: &mut Estate, status: &mut Status, last: Option<
     for f in found {
         by_name.entry(f.name.clone()).or_default().push(f);
     }
-    let set_aside: std::collections::BTreeSet<PartitionName> =
-        by_name.keys().map(powerplane_model::profile_copy::set_aside_name).collect();
+    // The set-aside names of the names listed, each other than the name itself.
+    let set_aside: std::collections::BTreeSet<PartitionName> = by_name
+        .keys()
+        .filter_map(|k| Some(powerplane_model::profile_copy::set_aside_name(k)).filter(|a| a != k))
+        .collect();
     for (name, mut all) in by_name {
         if set_aside.contains(&name) && all.iter().all(|f| f.status.state == LparState::NotActivated) {
             for f in all {
