@@ -126,7 +126,7 @@ mod tests {
         let name = PartitionName::new("bxaix85").unwrap();
         let (from, to) = (f("js22_slot13"), f("js22_slot14"));
         let asked = super::super::migration::Asked::default();
-        let e = super::super::migration::validate(&s, &name, &from, &to, asked).err().expect("refused");
+        let Err(e) = super::super::migration::validate(&s, &name, &from, &to, asked) else { panic!("accepted") };
         assert!(e.to_string().contains("A partition named bxaix85 already exists on the destination"), "{e}");
         let aside = powerplane_model::profile_copy::set_aside_name(&name);
         rename(s.frames.get_mut(&to).unwrap(), &name, &aside).unwrap();

@@ -268,7 +268,7 @@ mod tests {
             .collect()
     }
 
-    fn one<'p>(p: &'p Plan, kind: K) -> &'p crate::Action {
+    fn one(p: &Plan, kind: K) -> &crate::Action {
         let all: Vec<_> = p.actions.iter().filter(|a| a.kind() == kind).collect();
         assert_eq!(all.len(), 1, "{kind:?}: {}", render(p));
         all[0]
