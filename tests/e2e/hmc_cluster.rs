@@ -38,8 +38,13 @@ fn lab_with_nodes() -> (Lab, Sshd, NodeSshd) {
 /// VCS keeps one on every frame of the LPAR resource's system list (seeds:
 /// infoscale-lpm-vcs.txt, lines 111-120).
 fn lab_with_nodes_copying(copy: bool) -> (Lab, Sshd, NodeSshd) {
+    lab_with_nodes_at("f2", copy)
+}
+
+/// [`lab_with_nodes_copying`], xray placed on `xray_at`.
+fn lab_with_nodes_at(xray_at: &str, copy: bool) -> (Lab, Sshd, NodeSshd) {
     let lab = Lab::new();
-    estate(&lab, 40, Some("f2"), Some("f1"), "{peerinactSeconds: 16, unresponsiveSeconds: 40}");
+    estate(&lab, 40, Some(xray_at), Some("f1"), "{peerinactSeconds: 16, unresponsiveSeconds: 40}");
     if copy {
         let inv = lab.dir.path().join("inventory.yaml");
         let text = std::fs::read_to_string(&inv).unwrap();
@@ -179,6 +184,36 @@ fn a_vcs_member_moves_onto_its_profile_copy_through_the_procedure() {
     let on_f2 = lpars(&sshd, "f2");
     assert!(on_f2.contains(&"xray,Running".to_owned()), "{on_f2:?}");
     assert!(!on_f2.iter().any(|l| l.starts_with("xray_vcs")), "the renamed copy is removed: {on_f2:?}");
+    let again = through(&sshd, &state, &known, &["plan", m]);
+    assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stdout));
+}
+
+/// The failure path, declaratively: a copy left set aside as `xray_vcs` on f2 (a move that did
+/// not happen) while the manifests keep xray on f0 is renamed back through `--hmc`, and the plan
+/// is then empty.
+#[test]
+fn a_copy_left_set_aside_is_renamed_back_when_the_move_is_not_wanted() {
+    let (lab, sshd, nodes) = lab_with_nodes_at("f0", true);
+    let set_aside = sshd.ssh("chsyscfg -r lpar -m f2 -i \"name=xray,new_name=xray_vcs\"");
+    assert!(set_aside.status.success(), "{}", String::from_utf8_lossy(&set_aside.stdout));
+    assert!(lpars(&sshd, "f2").contains(&"xray_vcs,Not Activated".to_owned()), "{:?}", lpars(&sshd, "f2"));
+    let controller = tempfile::tempdir().unwrap();
+    let state = controller.path().join("state");
+    let known = known_both(&sshd, &nodes, controller.path());
+    let m = lab.manifests();
+    let m = m.to_str().unwrap();
+    let planned = through(&sshd, &state, &known, &["plan", m, "--format", "hmc"]);
+    let text = String::from_utf8_lossy(&planned.stdout);
+    assert_eq!(planned.status.code(), Some(2), "{text}\n{}", String::from_utf8_lossy(&planned.stderr));
+    assert!(text.contains("chsyscfg -r lpar -m f2 -i \"name=xray_vcs,new_name=xray\""), "{text}");
+    assert!(!text.contains("migrlpar"), "{text}");
+    let out = through(&sshd, &state, &known, &["apply", m, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let on_f2 = lpars(&sshd, "f2");
+    assert!(
+        on_f2.contains(&"xray,Not Activated".to_owned()) && !on_f2.iter().any(|l| l.starts_with("xray_vcs")),
+        "{on_f2:?}"
+    );
     let again = through(&sshd, &state, &known, &["plan", m]);
     assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stdout));
 }
