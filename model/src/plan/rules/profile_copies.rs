@@ -386,6 +386,21 @@ mod tests {
         }
     }
 
+    /// A copy set aside beside its partition (the move done, the clean-up cut short): the
+    /// frame it left is not observable, so the plan says what to do and changes nothing.
+    #[test]
+    fn a_copy_set_aside_beside_its_partition_is_reported() {
+        let o = observed(&[("bxaix85_vcs", "js22_slot13", LparState::NotActivated)]);
+        let p = plan(&desired(false, Some("vcs")), &o, PlanOptions::default());
+        assert!(p.actions.is_empty() && p.errors.is_empty(), "{}", render(&p));
+        assert!(
+            p.warnings.iter().any(|w| w.contains("bxaix85_vcs on js22_slot13")
+                && w.contains("rmsyscfg -r lpar -m js22_slot13 -n bxaix85_vcs")),
+            "{:?}",
+            p.warnings
+        );
+    }
+
     /// A copy on a frame the partition does not move to changes nothing.
     #[test]
     fn a_copy_elsewhere_changes_nothing() {
