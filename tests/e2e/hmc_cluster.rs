@@ -218,6 +218,32 @@ fn a_copy_left_set_aside_is_renamed_back_when_the_move_is_not_wanted() {
     assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stdout));
 }
 
+/// Without a VCS Cluster in the manifests, the move onto a frame holding an LPAR of the same
+/// name is a plan error naming it and the procedure, through `--hmc` as in the model: no
+/// migration the HMC would refuse is planned, and `apply` changes nothing.
+#[test]
+fn a_move_onto_a_same_name_lpar_without_vcs_is_refused_with_the_procedure() {
+    let (lab, sshd, nodes) = lab_with_nodes_copying(true);
+    let text = std::fs::read_to_string(lab.path("estate.yaml")).unwrap();
+    let at = text.find("---\napiVersion: powerplane/v1\nkind: Cluster").expect("the Cluster");
+    std::fs::write(lab.path("estate.yaml"), &text[..at]).unwrap();
+    let controller = tempfile::tempdir().unwrap();
+    let state = controller.path().join("state");
+    let known = known_both(&sshd, &nodes, controller.path());
+    let m = lab.manifests();
+    let m = m.to_str().unwrap();
+    let planned = through(&sshd, &state, &known, &["plan", m]);
+    let text = format!("{}\n{}", String::from_utf8_lossy(&planned.stdout), String::from_utf8_lossy(&planned.stderr));
+    assert_eq!(planned.status.code(), Some(1), "{text}");
+    assert!(text.contains("f2 holds another LPAR named xray"), "{text}");
+    assert!(text.contains("a member of a `manager: vcs` Cluster"), "{text}");
+    assert!(!text.contains("migrlpar"), "{text}");
+    let out = through(&sshd, &state, &known, &["apply", m, "--yes"]);
+    assert_ne!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(node(&show(&lab), "xray")["frame"], "f0", "not migrated");
+    assert!(lpars(&sshd, "f2").contains(&"xray,Not Activated".to_owned()), "{:?}", lpars(&sshd, "f2"));
+}
+
 /// Nodes whose host keys are not in `--ssh-known-hosts`: ssh does not log in, the step is
 /// refused with what to do, the migration that needs it does not start, and nothing changes.
 #[test]
