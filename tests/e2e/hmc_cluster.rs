@@ -207,7 +207,8 @@ fn a_copy_left_set_aside_is_renamed_back_when_the_move_is_not_wanted() {
     assert_eq!(planned.status.code(), Some(2), "{text}\n{}", String::from_utf8_lossy(&planned.stderr));
     assert!(text.contains("chsyscfg -r lpar -m f2 -i \"name=xray_vcs,new_name=xray\""), "{text}");
     assert!(!text.contains("migrlpar"), "{text}");
-    let out = through(&sshd, &state, &known, &["apply", m, "--yes"]);
+    // Rehearsed first on a twin of what the HMC shows (the copies included), then applied.
+    let out = through(&sshd, &state, &known, &["apply", m, "--yes", "--rehearse"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     let on_f2 = lpars(&sshd, "f2");
     assert!(
