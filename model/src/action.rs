@@ -137,6 +137,17 @@ action_kinds! {
     EnterNodeMaintenance,
     /// Take the Pacemaker node out of maintenance mode (`pcs node unmaintenance N`).
     LeaveNodeMaintenance,
+    /// Rename an inactive LPAR that holds a partition's name on another frame (a VCS profile
+    /// copy), so that a migration there validates, or rename it back when the move is no
+    /// longer wanted (`chsyscfg -r lpar -m F -i "name=X,new_name=Y"`; [`crate::profile_copy`]).
+    RenameProfileCopy,
+    /// Recreate a migrated partition's inactive profile copy on the frame it left, from its
+    /// profile as observed before the move: VCS needs one on every frame of the resource's
+    /// system list (`mksyscfg -r lpar`, never activated, no VIOS-side storage).
+    RestoreProfileCopy,
+    /// Remove the renamed profile copy from the frame the partition moved to
+    /// (`rmsyscfg -r lpar -m F -n Y`).
+    RemoveProfileCopy,
     /// Run a site hook (`preMigrate`, `postMigrate`, `onFailure`) on the controller's machine.
     RunHook,
 }
@@ -524,6 +535,21 @@ pub enum Op {
     EnterNodeMaintenance { cluster: ClusterName, node: PartitionName, frame: FrameName },
     /// See [`ActionKind::LeaveNodeMaintenance`].
     LeaveNodeMaintenance { cluster: ClusterName, node: PartitionName, frame: FrameName },
+    /// See [`ActionKind::RenameProfileCopy`]: the inactive LPAR `name` of `frame` becomes
+    /// `new_name`.
+    RenameProfileCopy { frame: FrameName, name: PartitionName, new_name: PartitionName },
+    /// See [`ActionKind::RestoreProfileCopy`]: `partition`'s inactive copy on `frame`, with
+    /// profile `profile` holding `spec` (its paging VIOS `paging_vios`, for shared memory).
+    RestoreProfileCopy {
+        frame: FrameName,
+        partition: PartitionName,
+        spec: Box<PartitionSpec>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        paging_vios: Vec<ViosName>,
+        profile: ProfileName,
+    },
+    /// See [`ActionKind::RemoveProfileCopy`]: the inactive LPAR `name` of `frame` is removed.
+    RemoveProfileCopy { frame: FrameName, name: PartitionName },
     /// See [`ActionKind::RunHook`]: `hook` runs at `point` of the move of `partition` from
     /// `from` to `to`; `cluster` says whose hook it is (the partition's own when `None`).
     RunHook {
@@ -590,6 +616,9 @@ impl Op {
             Op::ManageClusterNode { .. } => ActionKind::ManageClusterNode,
             Op::EnterNodeMaintenance { .. } => ActionKind::EnterNodeMaintenance,
             Op::LeaveNodeMaintenance { .. } => ActionKind::LeaveNodeMaintenance,
+            Op::RenameProfileCopy { .. } => ActionKind::RenameProfileCopy,
+            Op::RestoreProfileCopy { .. } => ActionKind::RestoreProfileCopy,
+            Op::RemoveProfileCopy { .. } => ActionKind::RemoveProfileCopy,
             Op::RunHook { .. } => ActionKind::RunHook,
         }
     }
@@ -665,7 +694,10 @@ impl Op {
             | Op::UnmanageClusterNode { frame, .. }
             | Op::ManageClusterNode { frame, .. }
             | Op::EnterNodeMaintenance { frame, .. }
-            | Op::LeaveNodeMaintenance { frame, .. } => vec![frame],
+            | Op::LeaveNodeMaintenance { frame, .. }
+            | Op::RenameProfileCopy { frame, .. }
+            | Op::RestoreProfileCopy { frame, .. }
+            | Op::RemoveProfileCopy { frame, .. } => vec![frame],
             // A hook runs on the controller's machine: it takes no frame's slot.
             Op::RunHook { .. } => Vec::new(),
         }
@@ -714,6 +746,11 @@ impl Op {
             | Op::MigratePartition { partition, .. }
             | Op::RecoverMigration { partition, .. }
             | Op::RunHook { partition, .. } => format!("{}/{partition}", Kind::Partition),
+            // The copy is named for the partition it copies, wherever it is.
+            Op::RenameProfileCopy { frame, name, .. } | Op::RemoveProfileCopy { frame, name } => {
+                format!("{}/{frame}:{name}", Kind::Partition)
+            }
+            Op::RestoreProfileCopy { frame, partition, .. } => format!("{}/{frame}:{partition}", Kind::Partition),
             Op::RaisePeerInactive { cluster, node, .. }
             | Op::RestorePeerInactive { cluster, node, .. }
             | Op::UnmanageClusterNode { cluster, node, .. }

@@ -212,6 +212,23 @@ pub(crate) fn render(op: &Op) -> String {
         Op::RecoverMigration { frame, partition, remote, .. } => {
             format!("migrlpar -o r -m {}{} -p {}", frame.word(), ip(remote.as_ref()), partition.word())
         }
+        // VCS's same-name profile procedure (seeds: infoscale-lpm-vcs.txt, lines 111-120;
+        // `crate::profile_copy`). IBM's `chsyscfg` man page (POWER9 HMC,
+        // https://www.ibm.com/docs/POWER9/p9edm/chsyscfg.html): `chsyscfg -r lpar -m
+        // managed-system -i "configuration-data"`, the partition named by `name` (or
+        // `lpar_id`), `new_name` its new name.
+        Op::RenameProfileCopy { frame, name, new_name } => {
+            format!("chsyscfg -r lpar -m {} -i \"name={name},new_name={new_name}\"", frame.word())
+        }
+        // The backup restored: `mksyscfg -r lpar` as `CreatePartition` renders it, without
+        // storage client adapters (no VIOS side is made for a copy that never runs).
+        Op::RestoreProfileCopy { frame, partition, spec, paging_vios, profile: prof } => format!(
+            "mksyscfg -r lpar -m {} -i \"{}\"",
+            frame.word(),
+            profile(partition.as_str(), prof, spec, paging_vios, &[])
+        ),
+        // IBM's `rmsyscfg` man page: `rmsyscfg -r lpar -m managed-system -n partition-name`.
+        Op::RemoveProfileCopy { frame, name } => format!("rmsyscfg -r lpar -m {} -n {}", frame.word(), name.word()),
         // seeds: infoscale-lpm-vcs.txt, line 97: "lltconfig -T peerinact:9000", "The value of
         // the peerinact command is in .01 seconds."
         Op::RaisePeerInactive { centiseconds, .. } | Op::RestorePeerInactive { centiseconds, .. } => {
@@ -899,7 +916,7 @@ mod tests {
                 Op::CreatePartition {
                     frame: fr.clone(),
                     partition: lp.clone(),
-                    spec: Box::new(spec),
+                    spec: Box::new(spec.clone()),
                     paging_vios: vec![vi.clone(), vi2.clone()],
                     profile: pr.clone(),
                     adapters: vec![
@@ -1053,6 +1070,31 @@ mod tests {
             (
                 Op::LeaveNodeMaintenance { cluster: cl.clone(), node: lp.clone(), frame: fr.clone() },
                 vec![("unmaintenance", "db prod 01")],
+                vec![],
+            ),
+            (
+                Op::RenameProfileCopy {
+                    frame: fr.clone(),
+                    name: lp.clone(),
+                    new_name: crate::profile_copy::set_aside_name(&lp),
+                },
+                vec![("-m", "p9 lab")],
+                vec!["name=db prod 01,new_name=db prod 01_vcs"],
+            ),
+            (
+                Op::RestoreProfileCopy {
+                    frame: fr.clone(),
+                    partition: lp.clone(),
+                    spec: Box::new(spec),
+                    paging_vios: vec![vi.clone(), vi2.clone()],
+                    profile: pr.clone(),
+                },
+                vec![("-m", "p9 lab")],
+                vec!["name=db prod 01,", "profile_name=normal profile,"],
+            ),
+            (
+                Op::RemoveProfileCopy { frame: fr.clone(), name: crate::profile_copy::set_aside_name(&lp) },
+                vec![("-m", "p9 lab"), ("-n", "db prod 01_vcs")],
                 vec![],
             ),
             (

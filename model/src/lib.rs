@@ -21,6 +21,7 @@ mod names;
 pub mod physical_io;
 mod placement;
 pub mod plan;
+pub mod profile_copy;
 mod quote;
 pub use quote::hmc_word;
 mod schema;

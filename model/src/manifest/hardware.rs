@@ -36,6 +36,12 @@ pub struct FrameHardwareSpec {
     /// profiles): a partition with any cannot be migrated ([`crate::physical_io`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub io_slots: Vec<AssignedSlot>,
+    /// Client partitions of other frames whose inactive same-name copy (their profile) this
+    /// frame holds, as VCS keeps one on every frame of an LPAR resource's system list (a
+    /// simulator inventory's fact; an HMC backend lists them as namesakes). seeds:
+    /// infoscale-lpm-vcs.txt, lines 111-120.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profile_copies: Vec<PartitionName>,
 }
 
 /// The HMC managing a frame, as a simulator's inventory describes it.

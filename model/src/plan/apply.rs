@@ -409,6 +409,23 @@ fn step(e: &mut Estate, op: &Op) {
         }
         // A hook changes nothing the model knows of.
         Op::RunHook { .. } => {}
+        // Profile copies are namesakes: inactive LPARs the estate shows beside its partitions.
+        Op::RenameProfileCopy { frame, name, new_name } => {
+            for n in e.status.namesakes.iter_mut().filter(|n| &n.frame == frame && &n.name == name) {
+                n.name = new_name.clone();
+            }
+        }
+        Op::RestoreProfileCopy { frame, partition, .. } => {
+            e.status.namesakes.push(crate::status::Namesake {
+                name: partition.clone(),
+                frame: frame.clone(),
+                lpar_id: 0,
+                state: LparState::NotActivated,
+            });
+        }
+        Op::RemoveProfileCopy { frame, name } => {
+            e.status.namesakes.retain(|n| !(&n.frame == frame && &n.name == name));
+        }
         Op::RecoverMigration { partition, to, .. } => {
             if let Some(s) = e.status.partitions.get_mut(partition)
                 && s.migration.take().is_some()

@@ -82,6 +82,7 @@ pub fn typical_secs(kind: ActionKind) -> u64 {
         K::EnterNodeMaintenance | K::LeaveNodeMaintenance => 1,
         K::RunHook => 10,
         K::MigratePartition => 10,
+        K::RenameProfileCopy | K::RestoreProfileCopy | K::RemoveProfileCopy => 2,
     }
 }
 

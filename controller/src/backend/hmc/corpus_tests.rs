@@ -541,3 +541,50 @@ async fn a_profile_copy_on_another_frame_is_a_namesake_and_changes_nothing() {
     let remembered = observe::estate(copied, Some(&plain));
     assert_eq!(remembered.status.partitions[&name].frame, home);
 }
+
+/// VCS's same-name profile procedure sets a copy aside as `NAME_vcs` while NAME moves onto its
+/// frame (seed `infoscale-lpm-vcs.txt`, lines 111-120; `powerplane_model::profile_copy`): an
+/// inactive LPAR of that name while NAME is listed is that copy, a namesake under its set-aside
+/// name, and the estate is what it is without it; running, it is a partition of its own.
+#[tokio::test]
+async fn a_copy_set_aside_by_the_vcs_procedure_is_a_namesake() {
+    let state = crate::backend::sim::build(None, 0).expect("the lab builds");
+    let sim = crate::backend::sim::Simulator::new(state, None, crate::backend::sim::Clock::new(0.0));
+    let t = transport::Local(crate::backend::sim::hmc_shell::HmcShell::new(sim, None));
+    let sys = run_batch(&t, &[format!("lssyscfg -r sys -F {}", l::fields(l::SYS))]).await.unwrap().remove(0);
+    let frames: Vec<(FrameName, Record)> = parse_fields(&sys.stdout, l::SYS, false)
+        .unwrap()
+        .into_iter()
+        .map(|r| (FrameName::new(r["name"].clone()).unwrap(), r))
+        .collect();
+    let (listed, _) = observe_hmc(std::sync::Arc::new(t), frames, Default::default()).await.unwrap();
+    let plain = observe::estate(listed.clone(), None);
+    let name = PartitionName::new("lpar_6_sotchax11").unwrap();
+    let aside = powerplane_model::profile_copy::set_aside_name(&name);
+    let home = plain.status.partitions[&name].frame.clone();
+    let with_copy = |state: &str| {
+        let mut copied = listed.clone();
+        let other = copied.iter().position(|(f, _)| *f != home).unwrap();
+        let (_, Ok(fl)) = &mut copied[other] else { panic!("listed") };
+        let id = fl.lpar.iter().filter_map(|r| r.get("lpar_id")?.parse::<u32>().ok()).max().unwrap_or(0) + 1;
+        let mut lpar =
+            fl.lpar.iter().find(|r| r.get("lpar_env").map(String::as_str) != Some("vioserver")).unwrap().clone();
+        lpar.insert("name".into(), aside.to_string());
+        lpar.insert("lpar_id".into(), id.to_string());
+        lpar.insert("state".into(), state.into());
+        fl.lpar.push(lpar);
+        let mut prof = fl.prof.last().unwrap().clone();
+        prof.insert("lpar_name".into(), aside.to_string());
+        fl.prof.push(prof);
+        (observe::estate(copied, None), id)
+    };
+    let (seen, id) = with_copy("Not Activated");
+    let ns: Vec<_> = seen.status.namesakes.iter().map(|n| (n.name.as_str(), n.lpar_id, n.state.clone())).collect();
+    assert_eq!(ns, vec![(aside.as_str(), id, LparState::NotActivated)]);
+    let mut without = seen.clone();
+    without.status.namesakes.clear();
+    assert_eq!(serde_json::to_value(&without).unwrap(), serde_json::to_value(&plain).unwrap());
+    let (running, _) = with_copy("Running");
+    assert!(running.status.namesakes.is_empty(), "{:?}", running.status.namesakes);
+    assert!(running.status.partitions.contains_key(&aside), "a running LPAR is a partition, whatever its name");
+}

@@ -324,13 +324,32 @@ pub(crate) fn migration_limits(r: &Record) -> Result<MigrationLimits, ParseError
 /// migration creates on its target: the partition is the one whose source frame's
 /// `lslparmigr` names the other as its destination, else the one that is active, else the one
 /// on the frame it was last observed on; the others are namesakes. Two inactive copies with no
-/// earlier observation to tell them apart make the name unknown.
+/// earlier observation to tell them apart make the name unknown. An inactive LPAR named as
+/// VCS's same-name profile procedure sets a copy aside (`NAME_vcs`,
+/// [`powerplane_model::profile_copy::set_aside_name`]) while `NAME` is listed too is that
+/// copy: a namesake under its set-aside name, not a partition.
 fn resolve(found: Vec<Found>, e: &mut Estate, status: &mut Status, last: Option<&Estate>) {
     let mut by_name: BTreeMap<PartitionName, Vec<Found>> = BTreeMap::new();
     for f in found {
         by_name.entry(f.name.clone()).or_default().push(f);
     }
+    // The set-aside names of the names listed, each other than the name itself.
+    let set_aside: std::collections::BTreeSet<PartitionName> = by_name
+        .keys()
+        .filter_map(|k| Some(powerplane_model::profile_copy::set_aside_name(k)).filter(|a| a != k))
+        .collect();
     for (name, mut all) in by_name {
+        if set_aside.contains(&name) && all.iter().all(|f| f.status.state == LparState::NotActivated) {
+            for f in all {
+                status.namesakes.push(Namesake {
+                    name: f.name,
+                    frame: f.frame,
+                    lpar_id: f.lpar_id,
+                    state: f.status.state,
+                });
+            }
+            continue;
+        }
         let pick = if all.len() == 1 {
             Some(0)
         } else {
@@ -488,6 +507,8 @@ fn frame(
                 // slots (`PartitionStatus::io_slots`).
                 hmc: None,
                 io_slots: Vec::new(),
+                // Listed as namesakes (`Status::namesakes`).
+                profile_copies: Vec::new(),
             },
         ),
     );

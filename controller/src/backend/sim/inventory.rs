@@ -128,6 +128,7 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
                 mem_pool: None,
                 proc_pools: BTreeMap::new(),
                 partitions: BTreeMap::new(),
+                copies: BTreeMap::new(),
             },
         );
     }
@@ -232,6 +233,26 @@ pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> 
             errs.push(fail(ObjectRef::new(Kind::Partition, &p.metadata.name), p.locate(&["metadata", "name"]), e));
         }
     }
+    // The inactive same-name copies a frame holds of partitions on other frames.
+    for (fname, hw) in &inv.hardware {
+        for name in &hw.spec.profile_copies {
+            let Some(p) = inv.partitions.get(name).filter(|p| p.spec.placement != Placement::Frame(fname.clone()))
+            else {
+                errs.push(
+                    Diagnostic::new(
+                        Rule::Schema,
+                        format!("profileCopies names {name}, which is no partition of the inventory on another frame"),
+                        "name a partition the inventory places on another frame",
+                    )
+                    .at_opt(hw.locate(&["spec", "profileCopies"]))
+                    .on(ObjectRef::new(Kind::FrameHardware, fname)),
+                );
+                continue;
+            };
+            let copy = super::profile_copy::copy(fname, &p.spec, super::state::Profiles::inventory());
+            s.frames.get_mut(fname).expect("realised above").copies.insert(name.clone(), copy);
+        }
+    }
     for c in inv.clusters.values() {
         // The first running member has the cluster's service group online.
         // seeds: infoscale-lpm-vcs.txt, line 81 (`hagrp -migrate <lpar_service_group>`).
@@ -283,6 +304,19 @@ pub fn twin(observed: &Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> {
                 pg.current = seen.current.clone();
             }
         }
+    }
+    // The inactive copies listed beside the partitions, with the profile of the partition
+    // whose name they hold, or were set aside from.
+    for n in &observed.status.namesakes {
+        let of = observed.partitions.values().find(|p| {
+            p.metadata.name == n.name || powerplane_model::profile_copy::set_aside_name(&p.metadata.name) == n.name
+        });
+        let (Some(p), Some(f)) = (of, s.frames.get_mut(&n.frame)) else { continue };
+        let profile = observed.status.partitions.get(&p.metadata.name).and_then(|st| st.profile.clone());
+        let profiles = profile.map_or_else(super::state::Profiles::inventory, super::state::Profiles::only);
+        let mut copy = super::profile_copy::copy(&n.frame, &p.spec, profiles);
+        copy.state = n.state.clone();
+        f.copies.insert(n.name.clone(), copy);
     }
     Ok(s)
 }

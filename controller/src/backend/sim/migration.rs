@@ -156,7 +156,7 @@ pub(crate) fn validate(
     }
     // seeds: infoscale-lpm-vcs.txt, line 116: "LPM validation fails if it finds the profile with
     // same LPAR name on the destination managed physical system".
-    if dst.partitions.contains_key(name) {
+    if dst.partitions.contains_key(name) || dst.copies.contains_key(name) {
         return Err(BackendError::refused_plain(format!(
             "A partition named {name} already exists on the destination managed system {to}: rename or remove it there (a cluster manager's copy of the profile is the usual cause), then validate again."
         )));

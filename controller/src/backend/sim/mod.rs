@@ -20,6 +20,7 @@ mod partition;
 mod persist;
 mod pools;
 mod power;
+mod profile_copy;
 mod report;
 mod sea;
 mod state;
@@ -843,6 +844,13 @@ impl Simulator {
             Op::MigratePartition { .. } => {
                 unreachable!("migrations run through Simulator::migrate")
             }
+            Op::RenameProfileCopy { frame, name, new_name } => {
+                (profile_copy::rename(s.frame_mut(frame)?, name, new_name)?, typical)
+            }
+            Op::RestoreProfileCopy { frame, partition: p, spec, profile, .. } => {
+                (profile_copy::restore(frame, s.frame_mut(frame)?, p, spec, profile)?, typical)
+            }
+            Op::RemoveProfileCopy { frame, name } => (profile_copy::remove(s.frame_mut(frame)?, name)?, typical),
         })
     }
 }

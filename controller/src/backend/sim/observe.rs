@@ -38,6 +38,7 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
         // the HMC backend has it.
         hw.hmc = None;
         hw.io_slots.clear();
+        hw.profile_copies.clear();
         e.hardware.insert(fname.clone(), Object::new(Metadata { name: fname.clone(), labels: f.labels.clone() }, hw));
         status.frames.insert(fname.clone(), f.state.clone());
         status.migration_limits.insert(fname.clone(), migration_limits(s, f));
@@ -157,6 +158,16 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
         // The ids the emulated HMC lists (`hmc_shell::listings`).
         let ids: BTreeMap<String, u32> =
             super::hmc_shell::listings::lpar_ids(f).into_iter().map(|(n, id, _)| (n, id)).collect();
+        // Profile copies, as the HMC backend takes the inactive LPARs that share a partition's
+        // name (or that VCS's procedure set aside) beside it.
+        for (cname, c) in &f.copies {
+            status.namesakes.push(powerplane_model::status::Namesake {
+                name: cname.clone(),
+                frame: fname.clone(),
+                lpar_id: ids.get(cname.as_str()).copied().unwrap_or_default(),
+                state: c.state.clone(),
+            });
+        }
         for (pname, p) in f.partitions.iter().filter(|(_, p)| !p.is_shell()) {
             e.partitions.insert(
                 pname.clone(),

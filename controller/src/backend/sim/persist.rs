@@ -60,6 +60,7 @@ fn same_but_partitions(a: &SimFrame, b: &SimFrame) -> bool {
         && a.sea == b.sea
         && a.mem_pool == b.mem_pool
         && a.proc_pools == b.proc_pools
+        && a.copies == b.copies
 }
 const FIX: &str = "The simulated estate was left as it is; `powerplane sim init --force` replaces it with a new one (the audit trail is kept)";
 

@@ -101,6 +101,12 @@ pub struct SimFrame {
     /// Client partitions on this frame (including a migrating one's shell on the target).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub partitions: BTreeMap<PartitionName, SimPartition>,
+    /// Inactive LPARs that hold a client partition's profile under its name, or under the name
+    /// VCS's same-name profile procedure set them aside as (`NAME_vcs`): the copies VCS keeps
+    /// on every frame of an LPAR resource's system list (seeds: infoscale-lpm-vcs.txt, lines
+    /// 111-120; `powerplane_model::profile_copy`). Never activated; listed like any LPAR.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub copies: BTreeMap<PartitionName, SimPartition>,
 }
 
 impl SimFrame {
@@ -129,6 +135,7 @@ impl SimFrame {
             mem_pool: self.mem_pool.clone(),
             proc_pools: self.proc_pools.clone(),
             partitions: BTreeMap::new(),
+            copies: self.copies.clone(),
         }
     }
 }

@@ -62,6 +62,16 @@ impl Planner<'_, '_> {
         // The move carries what is mapped on the source VIOS: the mappings come first.
         deps.extend(self.storage_ready.get(p.name).into_iter().flatten().copied());
         deps.extend(self.lift_reserves(p, target));
+        // A VCS profile copy on the target under the partition's name is set aside first
+        // (`profile_copies`).
+        let aside = match self.set_copy_aside(p, &deps) {
+            Ok(a) => a,
+            Err(e) => {
+                self.errors.push(e);
+                return false;
+            }
+        };
+        deps.extend(aside.as_ref().and_then(|a| a.rename));
         let name = p.name.clone();
         let v = self.push(
             Op::ValidateMigration {
@@ -117,6 +127,9 @@ impl Planner<'_, '_> {
         self.steps[m].frees = if p.stays_running() { demand(spec, current) } else { room.clone() };
         self.steps[m].consumes = room;
         self.frame_migration(p.object, p.desired, p.stays_running(), (current, target), (v, m));
+        if aside.is_some() {
+            self.restore_copy(p, m);
+        }
         self.leaves_frame.entry(name).or_insert(m);
         chain.fields.push(FieldChange {
             path: "frame".into(),

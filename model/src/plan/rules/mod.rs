@@ -33,6 +33,7 @@ mod partitions;
 mod preferred_paging_force;
 mod proc_pool_removal;
 mod proc_pools;
+mod profile_copies;
 mod prune;
 mod required_paging_first;
 mod reserve_policy;
@@ -149,6 +150,7 @@ pub(crate) fn build<'a>(
     planner.storage_drift();
     planner.partitions();
     planner.cluster_drift();
+    planner.profile_copies();
     planner.vios_stops();
     planner.unmanaged_partitions();
     planner.unmanaged_seas();

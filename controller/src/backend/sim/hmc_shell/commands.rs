@@ -308,8 +308,13 @@ pub(crate) fn parse_for(
             }
         }
         "rmsyscfg" => {
-            let (m, _) = frame(s, &o)?;
-            Ok(Op::DeletePartition { frame: m, partition: name("partition", o.need("-n")?)? })
+            let (m, f) = frame(s, &o)?;
+            let n: PartitionName = name("partition", o.need("-n")?)?;
+            // An inactive profile copy is an LPAR like any: removed alike.
+            if f.copies.contains_key(&n) {
+                return Ok(Op::RemoveProfileCopy { frame: m, name: n });
+            }
+            Ok(Op::DeletePartition { frame: m, partition: n })
         }
         "mksyscfg" => {
             let (m, f) = frame(s, &o)?;
@@ -319,13 +324,33 @@ pub(crate) fn parse_for(
                     vios: name("partition", o.need("-p")?)?,
                     profile: name("profile", o.need("-n")?)?,
                 }),
-                ("lpar", None) => create(m, f, &attrs(o.need("-i")?)?),
+                // An LPAR with the name of a partition on another frame is a profile copy
+                // (VCS's procedure restoring the one a migration took).
+                ("lpar", None) => match create(m, f, &attrs(o.need("-i")?)?)? {
+                    Op::CreatePartition { frame, partition, spec, paging_vios, profile, .. }
+                        if s.frames.iter().any(|(n, other)| {
+                            n != &frame && other.partitions.get(&partition).is_some_and(|p| !p.is_shell())
+                        }) =>
+                    {
+                        Ok(Op::RestoreProfileCopy { frame, partition, spec, paging_vios, profile })
+                    }
+                    op => Ok(op),
+                },
                 (r, op) => Err(format!("mksyscfg: -r {r} {} is not supported here", op.unwrap_or(""))),
             }
         }
         "chsyscfg" => {
             let (m, f) = frame(s, &o)?;
             let a = attrs(o.need("-i")?)?;
+            // `-r lpar -i "name=X,new_name=Y"`: a rename (of a profile copy, here).
+            if o.need("-r")? == "lpar" {
+                let need = |k: &str| a.get(k).ok_or_else(|| format!("chsyscfg: the attribute {k} is required here"));
+                return Ok(Op::RenameProfileCopy {
+                    frame: m,
+                    name: name("partition", need("name")?)?,
+                    new_name: name("partition", need("new_name")?)?,
+                });
+            }
             let lpar: PartitionName = name("partition", a.get("lpar_name").map_or("", String::as_str))?;
             let p = f.partitions.get(&lpar).ok_or_else(|| format!("The partition {lpar} was not found."))?;
             let profile: ProfileName = name("profile", a.get("name").map_or("", String::as_str))?;

@@ -342,6 +342,21 @@ fn op_of(kind: ActionKind) -> Option<BoxedStrategy<Op>> {
         K::RecoverMigration => (frame(), partition(), frame(), remote())
             .prop_map(|(frame, partition, to, remote)| Op::RecoverMigration { frame, partition, to, remote })
             .boxed(),
+        K::RenameProfileCopy => (frame(), partition(), partition())
+            .prop_map(|(frame, name, new_name)| Op::RenameProfileCopy { frame, name, new_name })
+            .boxed(),
+        K::RestoreProfileCopy => (frame(), partition(), spec(), proptest::collection::vec(vios(), 0..=2), profile())
+            .prop_map(|(frame, partition, spec, paging_vios, profile)| Op::RestoreProfileCopy {
+                frame,
+                partition,
+                spec: Box::new(spec),
+                paging_vios,
+                profile,
+            })
+            .boxed(),
+        K::RemoveProfileCopy => {
+            (frame(), partition()).prop_map(|(frame, name)| Op::RemoveProfileCopy { frame, name }).boxed()
+        }
         K::RaisePeerInactive
         | K::RestorePeerInactive
         | K::UnmanageClusterNode

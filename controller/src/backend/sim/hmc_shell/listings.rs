@@ -59,13 +59,15 @@ pub(crate) fn sys_proc(f: &SimFrame) -> Vec<Row> {
 }
 
 /// Partition ids: the VIOS first, in the inventory's order, then the partitions by name, then
-/// the shells of migrations arriving (last, so that a migration shifts no other id). A real
-/// HMC lists a migrating partition on both frames (`lpm-js22-walkthrough.txt`, Figure 13).
+/// the shells of migrations arriving, then the inactive profile copies (last, so that a
+/// migration shifts no other id). A real HMC lists a migrating partition on both frames
+/// (`lpm-js22-walkthrough.txt`, Figure 13).
 pub(crate) fn lpar_ids(f: &SimFrame) -> Vec<(String, u32, Option<&SimPartition>)> {
     let vios = f.hw.vios.iter().map(|v| (v.name.to_string(), None));
     let parts = f.partitions.iter().filter(|(_, p)| !p.is_shell()).map(|(n, p)| (n.to_string(), Some(p)));
     let shells = f.partitions.iter().filter(|(_, p)| p.is_shell()).map(|(n, p)| (n.to_string(), Some(p)));
-    vios.chain(parts).chain(shells).zip(1..).map(|((n, p), id)| (n, id, p)).collect()
+    let copies = f.copies.iter().map(|(n, p)| (n.to_string(), Some(p)));
+    vios.chain(parts).chain(shells).chain(copies).zip(1..).map(|((n, p), id)| (n, id, p)).collect()
 }
 
 /// Whether a partition in `state` holds its resources (its current values are what it has;
@@ -148,7 +150,7 @@ pub(crate) fn prof(f: &SimFrame) -> Vec<Row> {
             ("io_slots", "none".to_owned()),
         ]);
     }
-    for (name, p) in f.partitions.iter().filter(|(_, p)| !p.is_shell()) {
+    for (name, p) in f.partitions.iter().filter(|(_, p)| !p.is_shell()).chain(&f.copies) {
         others.push(&p.profiles.others);
         let spec: &PartitionSpec = p.profile.as_deref().unwrap_or(&p.spec);
         let m = &spec.memory;
@@ -489,6 +491,7 @@ pub(crate) fn lparmigr_sys(s: &SimState, f: &SimFrame) -> Vec<Row> {
 pub(crate) fn lparmigr(s: &SimState, f: &SimFrame) -> Vec<Row> {
     f.partitions
         .iter()
+        .chain(&f.copies)
         .map(|(n, p)| {
             let mut row = vec![("name", n.to_string())];
             // The shell on the target lists the migration as its source does.

@@ -370,6 +370,11 @@ const ATTRIBUTES: &[Attributes] = &[
     Attributes { cmd: "mksyscfg", list: "-i", resource: "lpar", subtype: None, names: PROFILE_ATTRIBUTES },
     Attributes { cmd: "mksyscfg", list: "-i", resource: "prof", subtype: None, names: PROFILE_ATTRIBUTES },
     Attributes { cmd: "chsyscfg", list: "-i", resource: "prof", subtype: None, names: PROFILE_ATTRIBUTES },
+    // IBM's `chsyscfg` man page (POWER9 HMC): `name` and `new_name` are partition (`-r lpar`)
+    // attributes, "not allowed with the chsyscfg -r prof command" (tests/fixtures/hmc/README.md,
+    // "VCS profile copies"); the other partition attributes are not attested here and are
+    // refused.
+    Attributes { cmd: "chsyscfg", list: "-i", resource: "lpar", subtype: None, names: &["name", "new_name"] },
     // Shared processor pools: tests/fixtures/hmc/README.md, "Shared processor pools".
     Attributes {
         cmd: "chhwres",
