@@ -909,6 +909,26 @@ mod found {
             ],
         );
     }
+
+    /// One VIOS down (a fault), the other stopped by the manifests, clients killed twice: the
+    /// soak (release, parallel executor) once found the partition left in its SMS menu with its
+    /// boot disk mapped. The failure depends on where the kills land in real time, so this
+    /// replay converges; it stays as the sequence's record (issue 32's open note).
+    #[test]
+    fn a_partition_is_not_activated_while_no_vios_serves_its_boot_disk() {
+        let f = FrameGen { msp: false, ..FrameGen::plain(32, 4) };
+        let part = PartGen { running: true, shared_mem: false, ..shared(0, true).unwrap() };
+        let init = Reference { frames: vec![f], parts: vec![Some(part)], faults: vec![] };
+        let transitions = vec![
+            Transition::InjectFault(Fault::ViosDown(0, true)),
+            Transition::ChangeDesired(Edit::ViosDown(0)),
+            Transition::ClientDies(1),
+            Transition::ClientDies(237),
+            Transition::ClearFaults,
+            Transition::Reconcile,
+        ];
+        replay(init, transitions);
+    }
 }
 
 /// A partition or VIOS of `observed` (those `desired` manages, when given) whose activation or
