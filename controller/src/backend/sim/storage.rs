@@ -167,19 +167,23 @@ fn server_kind(via: StorageVia) -> &'static str {
 
 /// `mkvdev -vdev hdiskN -vadapter vhostN`: the disk (a LUN the VIOS sees) mapped to the
 /// adapter's client; refused when it is mapped already elsewhere.
+/// The LUN of `vios`'s disk `disk`, or the VIOS's refusal of a device it does not have.
+fn disk_lun(f: &SimFrame, vios: &ViosName, disk: &DeviceName) -> Result<Lun, BackendError> {
+    f.hw.vios
+        .iter()
+        .find(|h| &h.name == vios)
+        .and_then(|h| h.disks.iter().find(|d| &d.name == disk))
+        .map(|d| d.lun.clone())
+        .ok_or_else(|| refused(format!("Device \"{disk}\" is not in AVAILABLE state on {vios}.")))
+}
+
 pub(crate) fn map_disk(
     f: &mut SimFrame,
     vios: &ViosName,
     disk: &DeviceName,
     adapter: &DeviceName,
 ) -> Result<String, BackendError> {
-    let lun =
-        f.hw.vios
-            .iter()
-            .find(|h| &h.name == vios)
-            .and_then(|h| h.disks.iter().find(|d| &d.name == disk))
-            .map(|d| d.lun.clone())
-            .ok_or_else(|| refused(format!("Device \"{disk}\" is not in AVAILABLE state on {vios}.")))?;
+    let lun = disk_lun(f, vios, disk)?;
     let v = running_vios(f, vios)?;
     if let Some(other) = v.storage.iter().find(|a| a.luns.contains(&lun)) {
         if other.device.as_ref() == Some(adapter) {
@@ -196,16 +200,9 @@ pub(crate) fn map_disk(
 
 /// `rmvdev -vdev hdiskN`.
 pub(crate) fn unmap_disk(f: &mut SimFrame, vios: &ViosName, disk: &DeviceName) -> Result<String, BackendError> {
-    let lun =
-        f.hw.vios
-            .iter()
-            .find(|h| &h.name == vios)
-            .and_then(|h| h.disks.iter().find(|d| &d.name == disk))
-            .map(|d| d.lun.clone());
+    let lun = disk_lun(f, vios, disk);
     let v = running_vios(f, vios)?;
-    let Some(lun) = lun else {
-        return Err(refused(format!("Device \"{disk}\" is not in AVAILABLE state on {vios}.")));
-    };
+    let lun = lun?;
     let Some(a) = v.storage.iter_mut().find(|a| a.luns.contains(&lun)) else {
         return Err(refused(format!("There is no virtual target device for {disk} on {vios}.")));
     };
@@ -221,13 +218,7 @@ pub(crate) fn unmap_disk(f: &mut SimFrame, vios: &ViosName, disk: &DeviceName) -
 /// device in use; tests/fixtures/hmc/README.md, "Reserve policy"), in the words of AIX's device
 /// method (0514-062).
 pub(crate) fn set_no_reserve(f: &mut SimFrame, vios: &ViosName, disk: &DeviceName) -> Result<String, BackendError> {
-    let lun =
-        f.hw.vios
-            .iter()
-            .find(|h| &h.name == vios)
-            .and_then(|h| h.disks.iter().find(|d| &d.name == disk))
-            .map(|d| d.lun.clone())
-            .ok_or_else(|| refused(format!("Device \"{disk}\" is not in AVAILABLE state on {vios}.")))?;
+    let lun = disk_lun(f, vios, disk)?;
     let v = running_vios(f, vios)?;
     if v.storage.iter().any(|a| a.luns.contains(&lun)) {
         return Err(refused(format!(

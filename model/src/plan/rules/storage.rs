@@ -646,6 +646,15 @@ mod tests {
         })
     }
 
+    /// Every vSCSI mapping on js22_slot13's VIOS removed.
+    fn unmap_all(e: &mut Estate) {
+        for v in e.status.vios_storage.get_mut(&frame("js22_slot13")).unwrap().values_mut() {
+            for a in &mut v.adapters {
+                a.luns.clear();
+            }
+        }
+    }
+
     fn kinds(p: &crate::Plan) -> Vec<String> {
         p.actions.iter().map(|a| format!("{} {}", a.kind(), a.op.command())).collect()
     }
@@ -754,11 +763,7 @@ mod tests {
         let observed = observed();
         let p = plan(&desired(), &observed, PlanOptions::default());
         let mut done = apply(&observed, &p.actions);
-        for v in done.status.vios_storage.get_mut(&frame("js22_slot13")).unwrap().values_mut() {
-            for a in &mut v.adapters {
-                a.luns.clear();
-            }
-        }
+        unmap_all(&mut done);
         done.status.partitions.get_mut(&partition("newlpar")).unwrap().state = LparState::OpenFirmware;
         let again = plan(&desired(), &done, PlanOptions::default());
         assert!(
@@ -781,11 +786,7 @@ mod tests {
         let observed = observed();
         let p = plan(&desired(), &observed, PlanOptions::default());
         let mut done = apply(&observed, &p.actions);
-        for v in done.status.vios_storage.get_mut(&frame("js22_slot13")).unwrap().values_mut() {
-            for a in &mut v.adapters {
-                a.luns.clear();
-            }
-        }
+        unmap_all(&mut done);
         let moved = lab_desired_with(|name, text| {
             let text = text.replace("  storage:\n    - {lun: 75DS81001000, via: vscsi}   # rootvg (invented LUN id)\n    - {lun: 75DS81001001, via: vscsi}   # sapvg  (invented LUN id)\n", "");
             if name == "js22.yaml" {
