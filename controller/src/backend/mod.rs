@@ -4,6 +4,7 @@
 
 pub mod hmc;
 pub mod node;
+mod power_wait;
 mod selected;
 pub mod sim;
 

@@ -32,6 +32,7 @@ use self::vios_asks::{Ask, Asking, Known};
 
 use self::listing as l;
 use self::observe::FrameListings;
+use super::power_wait::Until;
 use super::{BackendError, Completion, Hypervisor};
 
 /// Frames listed per SSH command: one connection carries all their listings.
@@ -694,7 +695,7 @@ impl<T: Transport> Hypervisor for Hmc<T> {
             // Idempotence: a start or stop already under way (a retry after a lost connection)
             // is followed, never issued again.
             let (state, rmc) = self.lpar_state(t.as_ref(), w).await?;
-            if w.under_way(&state, rmc) {
+            if w.until.under_way(&state, rmc) {
                 return self.follow_state(t.as_ref(), w, started, "already under way", false).await;
             }
         }
@@ -773,7 +774,7 @@ impl<T: Transport> Hmc<T> {
     ) -> Result<Completion, BackendError> {
         loop {
             let (state, rmc) = self.lpar_state(t, w).await?;
-            if w.reached(&state, rmc) {
+            if w.until.reached(&state, rmc) {
                 let message = match (said.is_empty(), w.until) {
                     (true, Until::Running { rmc: true }) => format!("{} is running with RMC active", w.name),
                     (true, _) => format!("{} is {state}", w.name),
@@ -788,7 +789,7 @@ impl<T: Transport> Hmc<T> {
             {
                 return Err(BackendError::refused_plain(why));
             }
-            let on_the_way = w.under_way(&state, rmc) || (issued && w.from(&state));
+            let on_the_way = w.until.under_way(&state, rmc) || (issued && w.until.from(&state));
             if !on_the_way {
                 return Err(BackendError::refused_plain(format!(
                     "{} is {state} after `chsysstate`, not {}: look at its reference code (`lsrefcode -r lpar -m {} --filter \"lpar_names={}\"`)",
@@ -798,29 +799,10 @@ impl<T: Transport> Hmc<T> {
                     w.name
                 )));
             }
-            if started.elapsed() >= w.limit() {
+            if started.elapsed() >= w.until.limit() {
                 return Err(BackendError::Timeout(started.elapsed()));
             }
             tokio::time::sleep(self.poll).await;
-        }
-    }
-}
-
-/// What a start or stop waits for before it is done.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Until {
-    /// `Running`; with `rmc`, also an active RMC connection (a VIOS: `viosvrcmd` comes next).
-    Running { rmc: bool },
-    /// `Not Activated`.
-    NotActivated,
-}
-
-impl std::fmt::Display for Until {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Until::Running { rmc: true } => f.write_str("Running with RMC active"),
-            Until::Running { rmc: false } => f.write_str("Running"),
-            Until::NotActivated => f.write_str("Not Activated"),
         }
     }
 }
@@ -844,43 +826,6 @@ impl Awaited {
             _ => return None,
         };
         Some(Awaited { frame: frame.clone(), name, until })
-    }
-
-    /// How long it may take: an activation goes through firmware and the operating system's
-    /// boot (and a VIOS's RMC connection comes after that); a shutdown waits for the
-    /// operating system.
-    fn limit(&self) -> Duration {
-        match self.until {
-            Until::Running { .. } => Duration::from_secs(30 * 60),
-            Until::NotActivated => Duration::from_secs(15 * 60),
-        }
-    }
-
-    fn reached(&self, state: &LparState, rmc: bool) -> bool {
-        match self.until {
-            Until::Running { rmc: need } => *state == LparState::Running && (rmc || !need),
-            Until::NotActivated => *state == LparState::NotActivated,
-        }
-    }
-
-    /// Whether `state` is the one the start or stop began from (`Not Activated`, `Running`).
-    fn from(&self, state: &LparState) -> bool {
-        match self.until {
-            Until::Running { .. } => *state == LparState::NotActivated,
-            Until::NotActivated => *state == LparState::Running,
-        }
-    }
-
-    /// Whether `state` is on the way to what is awaited (or there already): a start shows
-    /// `Starting` and `Open Firmware`, a stop `Shutting Down`.
-    fn under_way(&self, state: &LparState, rmc: bool) -> bool {
-        self.reached(state, rmc)
-            || match self.until {
-                Until::Running { .. } => {
-                    matches!(state, LparState::Starting | LparState::OpenFirmware | LparState::Running)
-                }
-                Until::NotActivated => matches!(state, LparState::ShuttingDown),
-            }
     }
 }
 

@@ -621,7 +621,7 @@ impl Simulator {
             }
             return Ok(Completion { message: said, duration: Duration::ZERO, suspended: None });
         }
-        let limit = started + until.limit_ms();
+        let limit = started + u64::try_from(until.limit().as_millis()).unwrap_or(u64::MAX);
         loop {
             let now_seen = self
                 .read(|s| {

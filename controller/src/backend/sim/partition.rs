@@ -54,29 +54,7 @@ pub(crate) fn create(
             "The managed system has no shared memory pool; create it before shared memory partitions.",
         ));
     }
-    let mut spec = spec.clone();
-    spec.placement = Placement::Frame(frame_name.clone());
-    spec.state = RunState::Stopped;
-    // The HMC keeps no hooks: they are the controller's.
-    spec.hooks = Default::default();
-    spec.shutdown = Default::default();
-    frame.partitions.insert(
-        name.clone(),
-        SimPartition {
-            spec,
-            state: LparState::NotActivated,
-            rmc: false,
-            paging: None,
-            last_device: None,
-            migration: None,
-            profile: None,
-            node: None,
-            profiles,
-            client_adapters: Vec::new(),
-            boot: None,
-            power: None,
-        },
-    );
+    frame.partitions.insert(name.clone(), SimPartition::defined(frame_name, spec, profiles));
     Ok(format!("{name} created"))
 }
 

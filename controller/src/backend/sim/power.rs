@@ -428,59 +428,7 @@ pub(crate) fn stop_partition(
     Ok(format!("{name} is shutting down (chsysstate -o {})", how.flags()))
 }
 
-/// What a `chsysstate` waits for before it is done, and how long it may take: the HMC
-/// backend's bounds (`backend::hmc`, 30 minutes for an activation, 15 for a shutdown).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Until {
-    /// `Running`; with `rmc`, also an active RMC connection (a VIOS: what comes next goes
-    /// through it).
-    Running {
-        /// Whether the RMC connection must be active too.
-        rmc: bool,
-    },
-    /// `Not Activated`.
-    NotActivated,
-}
-
-impl std::fmt::Display for Until {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Until::Running { rmc: true } => f.write_str("Running with RMC active"),
-            Until::Running { rmc: false } => f.write_str("Running"),
-            Until::NotActivated => f.write_str("Not Activated"),
-        }
-    }
-}
-
-impl Until {
-    /// How long it may take.
-    pub(crate) fn limit_ms(self) -> u64 {
-        match self {
-            Until::Running { .. } => 30 * 60 * 1000,
-            Until::NotActivated => 15 * 60 * 1000,
-        }
-    }
-
-    /// Whether `state` (with `rmc`) is what it waits for.
-    pub(crate) fn reached(self, state: &LparState, rmc: bool) -> bool {
-        match self {
-            Until::Running { rmc: need } => *state == LparState::Running && (rmc || !need),
-            Until::NotActivated => *state == LparState::NotActivated,
-        }
-    }
-
-    /// Whether `state` is on the way there: an activation shows `Starting`, `Open Firmware`,
-    /// then `Running` before its RMC; a shutdown `Shutting Down`.
-    pub(crate) fn under_way(self, state: &LparState, rmc: bool) -> bool {
-        self.reached(state, rmc)
-            || match self {
-                Until::Running { .. } => {
-                    matches!(state, LparState::Starting | LparState::OpenFirmware | LparState::Running)
-                }
-                Until::NotActivated => *state == LparState::ShuttingDown,
-            }
-    }
-}
+pub(crate) use crate::backend::power_wait::Until;
 
 #[cfg(test)]
 mod tests {

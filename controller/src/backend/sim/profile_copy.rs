@@ -3,8 +3,7 @@
 //! partition moves onto their frame, restored on the frame it left, removed. seeds:
 //! infoscale-lpm-vcs.txt, lines 111-120; `powerplane_model::profile_copy`.
 
-use powerplane_model::manifest::{PartitionSpec, Placement, RunState};
-use powerplane_model::status::LparState;
+use powerplane_model::manifest::PartitionSpec;
 use powerplane_model::{FrameName, PartitionName, ProfileName};
 
 use super::state::{Profiles, SimFrame, SimPartition};
@@ -12,26 +11,9 @@ use crate::backend::BackendError;
 
 /// An inactive copy on `frame` of a partition with `spec`, its profile `profile`.
 pub(crate) fn copy(frame: &FrameName, spec: &PartitionSpec, profile: Profiles) -> SimPartition {
-    let mut spec = spec.clone();
-    spec.placement = Placement::Frame(frame.clone());
-    spec.state = RunState::Stopped;
-    spec.storage.clear();
-    spec.hooks = Default::default();
-    spec.shutdown = Default::default();
-    SimPartition {
-        spec,
-        state: LparState::NotActivated,
-        rmc: false,
-        paging: None,
-        last_device: None,
-        migration: None,
-        profile: None,
-        node: None,
-        profiles: profile,
-        client_adapters: Vec::new(),
-        boot: None,
-        power: None,
-    }
+    let mut p = SimPartition::defined(frame, spec, profile);
+    p.spec.storage.clear();
+    p
 }
 
 /// Whether `name` is taken on `f`: by a partition (or a migration's shell), a VIOS or a copy.
@@ -93,6 +75,7 @@ pub(crate) fn remove(f: &mut SimFrame, name: &PartitionName) -> Result<String, B
 mod tests {
     use super::*;
     use powerplane_model::SourceFile;
+    use powerplane_model::status::LparState;
 
     fn f(s: &str) -> FrameName {
         FrameName::new(s).unwrap()

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use powerplane_model::manifest::{FrameHardwareSpec, Labels, PartitionSpec, TrunkSpec};
+use powerplane_model::manifest::{FrameHardwareSpec, Labels, PartitionSpec, Placement, RunState, TrunkSpec};
 use powerplane_model::status::{FrameState, LparState, SeaHaMode};
 use powerplane_model::{
     ActionKind, DeviceName, FrameName, Lun, MemPoolName, MemoryMb, PartitionName, ProcPoolName, ProcPoolObjectName,
@@ -543,6 +543,31 @@ impl SimState {
 }
 
 impl SimPartition {
+    /// A partition just defined on `frame` (`mksyscfg -r lpar`) from `spec`, with `profiles`:
+    /// `Not Activated`, no RMC, no paging device or adapters yet. The HMC keeps neither the
+    /// controller's hooks nor its shutdown policy.
+    pub(crate) fn defined(frame: &FrameName, spec: &PartitionSpec, profiles: Profiles) -> Self {
+        let mut spec = spec.clone();
+        spec.placement = Placement::Frame(frame.clone());
+        spec.state = RunState::Stopped;
+        spec.hooks = Default::default();
+        spec.shutdown = Default::default();
+        SimPartition {
+            spec,
+            state: LparState::NotActivated,
+            rmc: false,
+            paging: None,
+            last_device: None,
+            migration: None,
+            profile: None,
+            node: None,
+            profiles,
+            client_adapters: Vec::new(),
+            boot: None,
+            power: None,
+        }
+    }
+
     /// A migration's target-side shell, not yet the partition itself.
     pub fn is_shell(&self) -> bool {
         matches!(self.migration, Some(Migration::Inbound { .. }))
