@@ -25,12 +25,15 @@ pub(crate) fn init(format: LogFormat, verbosity: u8) {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    use std::io::IsTerminal;
-    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    // A terminal, `NO_COLOR`, `CLICOLOR(_FORCE)` and `TERM=dumb` decide, as for every
+    // program that follows <https://no-color.org> and <https://bixense.com/clicolors/>.
+    let colour = anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never;
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(colour);
-    // A second init (tests calling `main` twice) keeps the first subscriber.
+    // A second init (tests calling `main` twice) keeps the first subscriber. JSON lines are
+    // flat (`{"timestamp","level","message","plan_id",…}`), fields beside the message rather
+    // than nested under `fields`, so a log collector indexes them as they are.
     let _ = match format {
         LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
     };
 }

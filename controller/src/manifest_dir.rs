@@ -2,7 +2,6 @@
 //! and `*.yml` below the root, recursively, in path order; hidden files and directories are
 //! skipped, and symbolic links are followed only while they stay inside the root.
 
-use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -67,7 +66,7 @@ pub fn digest(root: &Path, sources: &[SourceFile]) -> String {
         h.update((s.bytes.len() as u64).to_le_bytes());
         h.update(&s.bytes);
     }
-    format!("sha256:{}", crate::digest::hex(&h.finalize()))
+    format!("sha256:{}", hex::encode(h.finalize()))
 }
 
 /// Reads the manifests at `root` (a directory or one file). Every unreadable file is reported;
@@ -87,26 +86,25 @@ pub fn read_sources(root: &Path) -> Result<Vec<SourceFile>, Vec<Diagnostic>> {
         return read_file(root).map(|s| vec![s]).map_err(|d| vec![d]);
     }
     let canonical_root = fs::canonicalize(root).map_err(|e| vec![unreadable(root, &e.to_string())])?;
-    let mut walk = Walk { root: canonical_root, files: Vec::new(), errors: Vec::new(), visited: BTreeSet::new() };
-    walk.dir(root);
-    if !walk.errors.is_empty() {
-        return Err(walk.errors);
+    let (files, mut errors) = walk(root, &canonical_root);
+    if !errors.is_empty() {
+        return Err(errors);
     }
-    if walk.files.is_empty() {
+    if files.is_empty() {
         return Err(vec![Diagnostic::new(
             Rule::NoManifests,
             format!("`{}` holds no *.yaml or *.yml file", root.display()),
             "point at the directory that holds the manifests, or add some (`powerplane schema` describes them)",
         )]);
     }
-    let mut out = Vec::with_capacity(walk.files.len());
-    for f in walk.files {
+    let mut out = Vec::with_capacity(files.len());
+    for f in files {
         match read_file(&f) {
             Ok(s) => out.push(s),
-            Err(d) => walk.errors.push(d),
+            Err(d) => errors.push(d),
         }
     }
-    if walk.errors.is_empty() { Ok(out) } else { Err(walk.errors) }
+    if errors.is_empty() { Ok(out) } else { Err(errors) }
 }
 
 /// The current content of files that changed (`None`: the file is gone), for a reload of those
@@ -126,91 +124,75 @@ pub fn read_changed(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Option<SourceFile
     if errors.is_empty() { Ok(out) } else { Err(errors) }
 }
 
-struct Walk {
-    root: PathBuf,
-    files: Vec<PathBuf>,
-    errors: Vec<Diagnostic>,
-    visited: BTreeSet<PathBuf>,
-}
-
-impl Walk {
-    fn dir(&mut self, dir: &Path) {
-        if let Ok(c) = fs::canonicalize(dir)
-            && !self.visited.insert(c)
-        {
-            return; // a link back to a directory already read
-        }
-        let entries = match fs::read_dir(dir) {
-            Ok(rd) => rd,
-            Err(e) => return self.errors.push(unreadable(dir, &e.to_string())),
-        };
-        // An entry that cannot be listed is an error, never a skipped file: what it holds would
-        // vanish from the desired state.
-        let mut paths = Vec::new();
-        for entry in entries {
-            match entry {
-                Ok(e) => paths.push(e.path()),
-                Err(e) => {
-                    self.errors.push(unreadable(dir, &format!("an entry of the directory cannot be listed: {e}")))
-                }
-            }
-        }
-        paths.sort();
-        for path in paths {
-            let hidden = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
-            if hidden {
+/// The manifest files below `root` (a directory), in path order, with every entry that cannot
+/// be read as an error: what such an entry holds would vanish from the desired state, and with
+/// `prune` that is a deletion, so nothing is ever skipped silently.
+fn walk(root: &Path, canonical_root: &Path) -> (Vec<PathBuf>, Vec<Diagnostic>) {
+    let (mut files, mut errors) = (Vec::new(), Vec::new());
+    let hidden = |e: &walkdir::DirEntry| e.depth() > 0 && e.file_name().to_str().is_some_and(|n| n.starts_with('.'));
+    let mut entries =
+        walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name().into_iter().filter_entry(|e| !hidden(e));
+    while let Some(entry) = entries.next() {
+        let entry = match entry {
+            Ok(entry) => entry,
+            // A link back to a directory above it: that directory is being read already.
+            Err(e) if e.loop_ancestor().is_some() => continue,
+            Err(e) => {
+                let path = e.path().unwrap_or(root).to_path_buf();
+                let why = e.io_error().map_or_else(|| e.to_string(), ToString::to_string);
+                let link = fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+                errors.push(if link {
+                    outside_link(&path, &format!("it points nowhere ({why})"))
+                } else {
+                    unreadable(&path, &why)
+                });
                 continue;
             }
-            let link_meta = match fs::symlink_metadata(&path) {
-                Ok(m) => m,
-                Err(e) => {
-                    self.errors.push(unreadable(&path, &e.to_string()));
-                    continue;
-                }
+        };
+        let path = entry.path();
+        if entry.path_is_symlink() {
+            // A manifest that is not read is a manifest whose objects vanish from the desired
+            // state: with `prune`, a deletion. So a link out of the tree is an error, as in
+            // Argo CD, never a skipped file.
+            let outside = match fs::canonicalize(path) {
+                Ok(target) if target.starts_with(canonical_root) => None,
+                Ok(target) => Some(format!("it points outside the manifest directory, to `{}`", target.display())),
+                Err(e) => Some(format!("it points nowhere ({e})")),
             };
-            if link_meta.file_type().is_symlink() {
-                // A manifest that is not read is a manifest whose objects vanish from the desired
-                // state: with `prune`, a deletion. So a link out of the tree is an error, as in
-                // Argo CD, never a skipped file.
-                let target = match fs::canonicalize(&path) {
-                    Ok(target) if target.starts_with(&self.root) => None,
-                    Ok(target) => Some(format!("it points outside the manifest directory, to `{}`", target.display())),
-                    Err(e) => Some(format!("it points nowhere ({e})")),
-                };
-                if let Some(why) = target {
-                    if path.is_dir() || is_yaml(&path) || fs::metadata(&path).is_err() {
-                        self.errors.push(
-                            Diagnostic::new(
-                                Rule::LinkOutsideTree,
-                                format!("the symbolic link `{}` is not read: {why}", path.display()),
-                                "copy the manifest into the tree, or remove the link; powerplane reads only what lies inside the manifest directory",
-                            )
-                            .at(Location { file: path.clone(), line: 1, column: 1 }),
-                        );
-                    }
-                    continue;
+            if let Some(why) = outside {
+                if entry.file_type().is_dir() {
+                    entries.skip_current_dir();
+                    errors.push(outside_link(path, &why));
+                } else if is_yaml(path) {
+                    errors.push(outside_link(path, &why));
                 }
-            }
-            // The type of what the entry is (through a link that stays inside the tree): only
-            // directories and regular files are read; a FIFO, socket or device named like a
-            // manifest is an error (opening a FIFO blocks until a writer comes).
-            let meta = match fs::metadata(&path) {
-                Ok(m) => m,
-                Err(e) => {
-                    self.errors.push(unreadable(&path, &e.to_string()));
-                    continue;
-                }
-            };
-            if meta.is_dir() {
-                self.dir(&path);
-            } else if is_yaml(&path) {
-                match not_regular(&meta) {
-                    None => self.files.push(path),
-                    Some(what) => self.errors.push(not_a_file(&path, what)),
-                }
+                continue;
             }
         }
+        // The type of what the entry is (through a link that stays inside the tree): only
+        // directories and regular files are read; a FIFO, socket or device named like a
+        // manifest is an error (opening a FIFO blocks until a writer comes).
+        if entry.file_type().is_dir() || !is_yaml(path) {
+            continue;
+        }
+        match entry.metadata() {
+            Err(e) => errors.push(unreadable(path, &e.io_error().map_or_else(|| e.to_string(), ToString::to_string))),
+            Ok(meta) => match not_regular(&meta) {
+                None => files.push(path.to_path_buf()),
+                Some(what) => errors.push(not_a_file(path, what)),
+            },
+        }
     }
+    (files, errors)
+}
+
+fn outside_link(path: &Path, why: &str) -> Diagnostic {
+    Diagnostic::new(
+        Rule::LinkOutsideTree,
+        format!("the symbolic link `{}` is not read: {why}", path.display()),
+        "copy the manifest into the tree, or remove the link; powerplane reads only what lies inside the manifest directory",
+    )
+    .at(Location { file: path.to_path_buf(), line: 1, column: 1 })
 }
 
 fn is_yaml(path: &Path) -> bool {
@@ -360,6 +342,24 @@ mod tests {
             .map(|s| s.path.file_name().unwrap().to_str().unwrap().to_owned())
             .collect();
         assert_eq!(names, vec!["a.yaml", "in.yaml"]);
+    }
+
+    /// A directory linked from elsewhere in the tree is read through each of its paths, as
+    /// a file linked inside the tree is (two definitions of one object are then reported as
+    /// such), never dropped silently because it was seen once already.
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_linked_inside_the_tree_is_read_through_the_link_too() {
+        let d = tempfile::tempdir().unwrap();
+        fs::create_dir_all(d.path().join("a")).unwrap();
+        fs::write(d.path().join("a/x.yaml"), "a: 1").unwrap();
+        std::os::unix::fs::symlink(d.path().join("a"), d.path().join("b")).unwrap();
+        let files: Vec<_> = read_sources(d.path())
+            .unwrap()
+            .into_iter()
+            .map(|s| s.path.strip_prefix(d.path()).unwrap().to_path_buf())
+            .collect();
+        assert_eq!(files, vec![PathBuf::from("a/x.yaml"), PathBuf::from("b/x.yaml")]);
     }
 
     #[test]

@@ -64,7 +64,7 @@ impl Token {
         let io = |e: std::io::Error| TokenError::Io { path: path.clone(), detail: e.to_string() };
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).map_err(|e| TokenError::Io { path: path.clone(), detail: e.to_string() })?;
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = hex::encode(bytes);
         // Written whole under a temporary name and renamed: a reader never sees half of it.
         let tmp = state_dir.join(format!(".{file}.tmp"));
         let mut f =
@@ -109,8 +109,8 @@ impl Token {
     /// time.
     pub fn admits(&self, header: Option<&str>) -> bool {
         let Some(given) = header.and_then(|h| h.strip_prefix("Bearer ")) else { return false };
-        let (a, b) = (given.trim().as_bytes(), self.0.as_bytes());
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        // `subtle` compares lengths first (they are not secret: every token has 64 digits).
+        subtle::ConstantTimeEq::ct_eq(given.trim().as_bytes(), self.0.as_bytes()).into()
     }
 }
 

@@ -184,7 +184,7 @@ pub(crate) fn check_line(line: &[u8]) -> Option<(&str, bool)> {
     let mut h = Sha256::new();
     h.update(body);
     h.update(EMPTY_HASH_TAIL);
-    let actual = crate::digest::hex(&h.finalize());
+    let actual = hex::encode(h.finalize());
     Some((claimed, actual == claimed))
 }
 

@@ -68,11 +68,11 @@ impl Signer {
 
     /// The public half, hex.
     pub fn key_hex(&self) -> String {
-        crate::digest::hex(self.0.verifying_key().as_bytes())
+        hex::encode(self.0.verifying_key().as_bytes())
     }
 
     pub(crate) fn sign(&self, message: &[u8]) -> String {
-        crate::digest::hex(&self.0.sign(message).to_bytes())
+        hex::encode(self.0.sign(message).to_bytes())
     }
 }
 
@@ -97,7 +97,7 @@ impl PublicKey {
 
     /// Hex of the 32 key bytes, as checkpoints name it.
     pub fn hex(&self) -> String {
-        crate::digest::hex(self.0.as_bytes())
+        hex::encode(self.0.as_bytes())
     }
 }
 
@@ -123,7 +123,7 @@ pub fn keygen(path: &Path) -> Result<(String, PathBuf), KeyError> {
     let pub_pem = key.verifying_key().to_public_key_pem(LineEnding::LF).map_err(|e| write_err(&public, &e))?;
     write_new(path, pem.as_bytes(), 0o600).map_err(|e| write_err(path, &e))?;
     write_new(&public, pub_pem.as_bytes(), 0o644).map_err(|e| write_err(&public, &e))?;
-    Ok((crate::digest::hex(key.verifying_key().as_bytes()), public))
+    Ok((hex::encode(key.verifying_key().as_bytes()), public))
 }
 
 fn write_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
