@@ -134,118 +134,81 @@ fn has_flow_content(doc: &str) -> bool {
     })
 }
 
-/// Finds a field in block-style YAML by walking keys by indentation; flow mappings on one line
-/// are searched for `key:`. Returns 0-based line and 1-based column of the deepest key found.
+/// Finds a field by its path in a document's parse events (`saphyr-parser` gives each event
+/// its position): block and flow style, quoted keys, comments and anchors alike. Returns the
+/// 0-based line and 1-based column of the deepest key or list item of `path` found; a
+/// document that stops parsing early answers with what was found before.
 fn locate_path(doc: &str, path: &[&str]) -> Option<(u32, u32)> {
-    let lines: Vec<&str> = doc.lines().collect();
-    let mut best = None;
-    let mut from = 0usize;
-    let mut parent_indent: isize = -1;
-    let mut end = lines.len();
-    for (k, seg) in path.iter().enumerate() {
-        let found = if let Ok(idx) = seg.parse::<usize>() {
-            find_item(&lines[from..end], idx)
-        } else {
-            find_key(&lines[from..end], parent_indent, seg)
-        };
-        let Some((rel, col, indent)) = found else {
-            break;
-        };
-        let line = from + rel;
-        best = Some((line as u32, col as u32 + 1));
-        if lines[line][col..].contains('{') || lines[line][col..].contains('[') {
-            // A flow collection: the rest of the path lives on this line.
-            for rest in &path[k + 1..] {
-                let key = format!("{rest}:");
-                if let Some(c) = lines[line][col..].find(&key) {
-                    best = Some((line as u32, (col + c) as u32 + 1));
-                }
-            }
-            break;
-        }
-        // An item's first key is on the item's own line.
-        from = if seg.parse::<usize>().is_ok() { line } else { line + 1 };
-        end = block_end(&lines, line + 1, indent);
-        parent_indent = indent as isize;
-    }
-    best
-}
-
-/// Indentation of a line, counting a leading `- ` as indentation (a list item's first key).
-fn content_indent(line: &str) -> Option<usize> {
-    let t = line.trim_start();
-    if t.is_empty() || t.starts_with('#') {
-        return None;
-    }
-    let mut indent = line.len() - t.len();
-    let mut rest = t;
-    while let Some(r) = rest.strip_prefix("- ") {
-        let r2 = r.trim_start();
-        indent += 2 + (r.len() - r2.len());
-        rest = r2;
-    }
-    Some(indent)
-}
-
-/// First line at or after `from` that closes the block of a key indented by `key_indent`: a
-/// content line indented less, or as much without being a `- ` item of the block.
-fn block_end(lines: &[&str], from: usize, key_indent: usize) -> usize {
-    lines[from..]
-        .iter()
-        .position(|l| {
-            let t = l.trim_start();
-            let raw = l.len() - t.len();
-            !t.is_empty() && !t.starts_with('#') && (raw < key_indent || raw == key_indent && !t.starts_with('-'))
-        })
-        .map_or(lines.len(), |p| from + p)
-}
-
-fn find_key(lines: &[&str], parent_indent: isize, key: &str) -> Option<(usize, usize, usize)> {
-    let mut child_indent = None;
-    for (i, l) in lines.iter().enumerate() {
-        let Some(indent) = content_indent(l) else {
-            continue;
-        };
-        if (indent as isize) <= parent_indent {
-            if is_doc_marker(l) {
+    use saphyr_parser::{Event, Parser};
+    let mut open: Vec<Open> = Vec::new();
+    let mut best: Option<(usize, (u32, u32))> = None;
+    for event in Parser::new_from_str(doc) {
+        let Ok((event, span)) = event else { break };
+        let at = (span.start.line().saturating_sub(1) as u32, span.start.col() as u32 + 1);
+        match event {
+            Event::MappingEnd | Event::SequenceEnd => {
+                open.pop();
+                node_done(&mut open);
                 continue;
             }
-            break;
+            Event::Scalar(..) | Event::Alias(..) | Event::MappingStart(..) | Event::SequenceStart(..) => {}
+            _ => continue,
         }
-        let ci = *child_indent.get_or_insert(indent);
-        if indent != ci {
-            continue;
+        // A node starts here: a key, a mapping's value, a list item, or the document's root.
+        let depth = open.len();
+        let matches_so_far = depth > 0 && open[..depth - 1].iter().zip(path).all(|(o, seg)| o.is(seg));
+        match (open.last_mut(), &event) {
+            (Some(Open::Map { key, expecting_key: true }), Event::Scalar(text, ..)) => {
+                *key = Some(text.to_string());
+                if matches_so_far && path.get(depth - 1) == Some(&text.as_ref()) && best.is_none_or(|(d, _)| depth > d)
+                {
+                    best = Some((depth, at));
+                }
+            }
+            (Some(Open::Seq { next }), _) => {
+                let index = next.to_string();
+                if matches_so_far && path.get(depth - 1) == Some(&index.as_str()) && best.is_none_or(|(d, _)| depth > d)
+                {
+                    best = Some((depth, at));
+                }
+            }
+            _ => {}
         }
-        let rest = &l[indent..];
-        let bare = rest.strip_prefix(key).is_some_and(|r| r.starts_with(':'));
-        let quoted = rest.strip_prefix('"').and_then(|r| r.strip_prefix(key)).is_some_and(|r| r.starts_with("\":"));
-        if bare || quoted {
-            return Some((i, indent, indent));
+        match event {
+            Event::MappingStart(..) => open.push(Open::Map { key: None, expecting_key: true }),
+            Event::SequenceStart(..) => open.push(Open::Seq { next: 0 }),
+            _ => node_done(&mut open),
         }
     }
-    None
+    best.map(|(_, at)| at)
 }
 
-fn find_item(lines: &[&str], idx: usize) -> Option<(usize, usize, usize)> {
-    let mut item_indent = None;
-    let mut n = 0;
-    for (i, l) in lines.iter().enumerate() {
-        let t = l.trim_start();
-        if !(t.starts_with("- ") || t == "-") {
-            continue;
+/// A collection being read, and where in it the next node goes.
+enum Open {
+    /// A mapping: its latest key, and whether the next node is a key (else that key's value).
+    Map { key: Option<String>, expecting_key: bool },
+    /// A sequence: the index of its next item.
+    Seq { next: usize },
+}
+
+impl Open {
+    /// Whether the node being read inside this collection sits at path segment `seg`.
+    fn is(&self, seg: &str) -> bool {
+        match self {
+            Open::Map { key, .. } => key.as_deref() == Some(seg),
+            Open::Seq { next } => seg.parse() == Ok(*next),
         }
-        let raw = l.len() - t.len();
-        if *item_indent.get_or_insert(raw) != raw {
-            continue;
-        }
-        if n == idx {
-            let col = content_indent(l).unwrap_or(raw);
-            // The item's keys sit at `col`, so its block is everything indented past `col - 1`.
-            return Some((i, col, col.saturating_sub(1)));
-        }
-        n += 1;
     }
-    None
+}
+
+/// A node ended inside the innermost collection: a mapping now expects the other half of its
+/// next pair, a sequence its next item.
+fn node_done(open: &mut [Open]) {
+    match open.last_mut() {
+        Some(Open::Map { expecting_key, .. }) => *expecting_key = !*expecting_key,
+        Some(Open::Seq { next }) => *next += 1,
+        None => {}
+    }
 }
 
 #[cfg(test)]
@@ -292,6 +255,17 @@ spec:
     fn does_not_match_a_key_of_a_sibling_block() {
         let doc = "spec:\n  a:\n    frame: x\n  b:\n    other: y\n";
         assert_eq!(locate_path(doc, &["spec", "b", "frame"]), Some((3, 3)));
+    }
+
+    /// What the indentation walk could not tell apart: a key-like line inside a block scalar
+    /// or a comment, single-quoted keys, and a flow mapping spread over several lines.
+    #[test]
+    fn skips_block_scalars_and_comments_and_reads_quoted_and_multi_line_flow_keys() {
+        let doc = "spec:\n  notes: |\n    frame: not this one\n  # frame: nor this\n  'frame': p72\n  memory: {\n    desiredMB: 1024,\n    maxMB: 2048 }\n";
+        assert_eq!(locate_path(doc, &["spec", "frame"]), Some((4, 3)));
+        assert_eq!(locate_path(doc, &["spec", "memory", "maxMB"]), Some((7, 5)));
+        let seq = "items:\n- a: 1\n-   b: 2\n    c: 3\n";
+        assert_eq!(locate_path(seq, &["items", "1", "c"]), Some((3, 5)));
     }
 
     #[test]
