@@ -1,8 +1,10 @@
 //! The `POWERPLANE_*` variables that tune limits, each with its range: a value that does not
 //! parse, or lies outside the range, is an error naming the variable and the range, never
-//! silently replaced by the default.
+//! silently replaced by the default. They are read once per process ([`values`]), checked
+//! before a command starts ([`check`]); the modules that use a limit ask [`values`] for it.
 
 use std::ops::RangeInclusive;
+use std::sync::OnceLock;
 
 /// The largest manifest file read, in bytes.
 pub const MAX_MANIFEST_BYTES: BytesVar =
@@ -11,6 +13,39 @@ pub const MAX_MANIFEST_BYTES: BytesVar =
 /// How large the simulator's journal grows before the database catches up (a checkpoint).
 pub const SIM_JOURNAL_BYTES: BytesVar =
     BytesVar { name: "POWERPLANE_SIM_JOURNAL_BYTES", default: 32 << 20, range: 4096..=(1 << 40) };
+
+/// How large an audit segment grows before the next one starts.
+pub const AUDIT_SEGMENT_BYTES: BytesVar =
+    BytesVar { name: "POWERPLANE_AUDIT_SEGMENT_BYTES", default: 64 << 20, range: 256..=(1 << 40) };
+
+/// The limits in force in this process, each variable read once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Values {
+    /// [`MAX_MANIFEST_BYTES`].
+    pub max_manifest_bytes: u64,
+    /// [`SIM_JOURNAL_BYTES`].
+    pub sim_journal_bytes: u64,
+    /// [`AUDIT_SEGMENT_BYTES`].
+    pub audit_segment_bytes: u64,
+}
+
+impl Values {
+    /// Reads and checks every variable.
+    fn read() -> Result<Values, EnvError> {
+        Ok(Values {
+            max_manifest_bytes: MAX_MANIFEST_BYTES.get()?,
+            sim_journal_bytes: SIM_JOURNAL_BYTES.get()?,
+            audit_segment_bytes: AUDIT_SEGMENT_BYTES.get()?,
+        })
+    }
+}
+
+/// The limits of this process: the variables are read the first time this is called and
+/// never again, so a command sees one value from start to end.
+pub fn values() -> Result<&'static Values, &'static EnvError> {
+    static VALUES: OnceLock<Result<Values, EnvError>> = OnceLock::new();
+    VALUES.get_or_init(Values::read).as_ref()
+}
 
 /// A size in bytes set by an environment variable.
 #[derive(Clone, Debug)]
@@ -24,7 +59,7 @@ pub struct BytesVar {
 }
 
 /// A `POWERPLANE_*` variable with a value powerplane cannot use.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EnvError {
     /// Not a whole number of bytes.
     #[error("{name}={value:?} is not a number of bytes; it must be a whole number from {min} to {max}")]
@@ -64,8 +99,9 @@ impl EnvError {
 }
 
 impl BytesVar {
-    /// The value: the variable's, or the default when it is unset.
-    pub fn get(&self) -> Result<u64, EnvError> {
+    /// The value: the variable's, or the default when it is unset (read now; [`values`] is
+    /// what the rest of powerplane asks).
+    fn get(&self) -> Result<u64, EnvError> {
         self.parse(std::env::var(self.name).ok().as_deref())
     }
 
@@ -90,9 +126,7 @@ impl BytesVar {
 
 /// Checks every variable of this module, for a usage error before a command starts.
 pub fn check() -> Result<(), EnvError> {
-    MAX_MANIFEST_BYTES.get()?;
-    SIM_JOURNAL_BYTES.get()?;
-    Ok(())
+    values().map(|_| ()).map_err(Clone::clone)
 }
 
 #[cfg(test)]
@@ -109,5 +143,12 @@ mod tests {
         assert!(matches!(SIM_JOURNAL_BYTES.parse(Some("-1")), Err(EnvError::OutOfRange { .. })));
         assert!(matches!(SIM_JOURNAL_BYTES.parse(Some("0")), Err(EnvError::OutOfRange { .. })));
         assert!(SIM_JOURNAL_BYTES.parse(Some("-1")).unwrap_err().fix().contains("POWERPLANE_SIM_JOURNAL_BYTES="));
+        assert!(matches!(AUDIT_SEGMENT_BYTES.parse(Some("1x")), Err(EnvError::NotANumber { .. })));
+    }
+
+    #[test]
+    fn the_variables_are_read_once_per_process() {
+        let first = values().expect("the test environment sets no bad value");
+        assert!(std::ptr::eq(first, values().unwrap()), "one reading, shared");
     }
 }

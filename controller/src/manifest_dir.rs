@@ -205,7 +205,7 @@ fn is_yaml(path: &Path) -> bool {
 pub const MAX_MANIFEST_BYTES: u64 = crate::env::MAX_MANIFEST_BYTES.default;
 
 fn max_manifest_bytes() -> Result<u64, crate::env::EnvError> {
-    crate::env::MAX_MANIFEST_BYTES.get()
+    crate::env::values().map(|v| v.max_manifest_bytes).map_err(Clone::clone)
 }
 
 /// What a file that is not a regular file is (`None`: a regular file).

@@ -167,6 +167,8 @@ fn flags_and_variables_outside_their_range_are_usage_errors() {
         ("POWERPLANE_MAX_MANIFEST_BYTES", "0", "from 1 to"),
         ("POWERPLANE_SIM_JOURNAL_BYTES", "-1", "from 4096 to"),
         ("POWERPLANE_SIM_JOURNAL_BYTES", "lots", "from 4096 to"),
+        ("POWERPLANE_AUDIT_SEGMENT_BYTES", "lots", "from 256 to"),
+        ("POWERPLANE_AUDIT_SEGMENT_BYTES", "10", "from 256 to"),
     ] {
         lab.validate()
             .env(var, value)

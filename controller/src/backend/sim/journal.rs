@@ -59,7 +59,8 @@ impl Journal {
     pub(crate) fn new(dir: StateDir) -> Self {
         // Checked before any command starts (`env::check`); a value changed since is refused
         // there too, so the default here is only for library users who skip it.
-        let checkpoint_bytes = crate::env::SIM_JOURNAL_BYTES.get().unwrap_or(crate::env::SIM_JOURNAL_BYTES.default);
+        let checkpoint_bytes =
+            crate::env::values().map_or(crate::env::SIM_JOURNAL_BYTES.default, |v| v.sim_journal_bytes);
         Journal { dir, tail: Mutex::default(), group: GroupCommit::default(), checkpoint_bytes }
     }
 

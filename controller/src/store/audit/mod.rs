@@ -42,7 +42,7 @@ pub(crate) use migrate::{TREE as LEGACY_TREE, lines as legacy_lines, run as migr
 pub const DIR: &str = "audit";
 /// Where an operator moves damaged segments (`audit set-aside`).
 pub const SET_ASIDE: &str = "set-aside";
-const DEFAULT_SEGMENT_BYTES: u64 = 64 << 20;
+const DEFAULT_SEGMENT_BYTES: u64 = crate::env::AUDIT_SEGMENT_BYTES.default;
 
 /// A segment's file name.
 pub fn segment_name(number: u64) -> String {
@@ -55,9 +55,10 @@ fn segment_number(name: &str) -> Option<u64> {
 }
 
 /// How large a segment grows before the next one starts (`POWERPLANE_AUDIT_SEGMENT_BYTES`
-/// changes it, for tests).
+/// changes it, for tests). Checked before any command starts (`env::check`), so the default
+/// here is only for library users who skip that.
 fn segment_limit() -> u64 {
-    std::env::var("POWERPLANE_AUDIT_SEGMENT_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_SEGMENT_BYTES)
+    crate::env::values().map_or(DEFAULT_SEGMENT_BYTES, |v| v.audit_segment_bytes)
 }
 
 /// The trail's files as they are: HEAD (read first, so that a concurrent writer can only have
