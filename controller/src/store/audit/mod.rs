@@ -15,6 +15,7 @@
 //! not — a batch torn by a crash, never acknowledged — and everything after it is moved aside
 //! by the next writer to a `torn-*` file, with a warning.
 
+mod damage;
 mod head;
 mod migrate;
 mod record;
@@ -27,10 +28,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+pub use damage::{Damage, Location, Problem};
 pub(crate) use head::sync_dir;
 pub use head::{Head, HeadFile, parse_witness};
 pub use record::{ActionResult, Checkpoint, Draft, Event, GENESIS, Record, Who};
-pub use scan::{Damage, Item, Location, Problem, Scan, Tail, Torn};
+pub use scan::{Item, Scan, Tail, Torn};
 pub use signing::{KeyError, PublicKey, Signer, keygen};
 
 use super::{StateDir, StoreError};
@@ -372,7 +374,7 @@ impl AuditLog {
             return Err(StoreError::AuditStripped {
                 path: audit.clone(),
                 state: dir.path().to_path_buf(),
-                records: scan::records(tail.from, found.last.as_ref().map_or(tail.from, |l| l.0)).0,
+                records: damage::records(tail.from, found.last.as_ref().map_or(tail.from, |l| l.0)).0,
                 key: key.clone(),
                 segment: tail.at.segment.clone(),
             });
@@ -678,7 +680,7 @@ fn unsigned_tail(state: &Path, scan: &Scan, d: &Damage) -> StoreError {
     };
     let fix = match (&d.problem, &scan.tail) {
         (Problem::Unsigned { from, to }, Some(tail)) => {
-            let (what, many) = scan::records(*from, *to);
+            let (what, many) = damage::records(*from, *to);
             let how = match (tail.marked, many) {
                 (true, true) => "they say they were written without the key",
                 (true, false) => "it says it was written without the key",
@@ -819,7 +821,7 @@ fn undamaged(found: &Scan, what: &str) -> Option<String> {
     });
     (!damaged).then(|| match (first, last) {
         (Some(f), Some(l)) => {
-            let (records, many) = scan::records(f, l);
+            let (records, many) = damage::records(f, l);
             format!("{records}, which it holds, {} intact", if many { "are" } else { "is" })
         }
         _ => "it holds no record, and no problem is located in it".to_owned(),
