@@ -11,7 +11,7 @@ use powerplane_model::{Action, Estate, FrameName};
 
 use super::hmc::Hmc;
 use super::hmc::ssh::Ssh;
-use super::sim::Simulator;
+use crate::sim::Simulator;
 use super::{BackendError, Completion, Hypervisor};
 
 /// The simulator or HMCs. Cheap to clone.

@@ -194,7 +194,7 @@ mod tests {
         assert!(load(&dir).unwrap().is_none());
         let inv = powerplane_model::load_inventory(&[powerplane_model::SourceFile::new(
             "i.yaml",
-            crate::backend::sim::LAB_INVENTORY,
+            crate::sim::LAB_INVENTORY,
         )])
         .unwrap();
         let meta = save(&dir, &inv, "test").unwrap();
@@ -218,7 +218,7 @@ mod tests {
         let dir = StateDir::open(d.path()).unwrap();
         let inv = powerplane_model::load_inventory(&[powerplane_model::SourceFile::new(
             "i.yaml",
-            crate::backend::sim::LAB_INVENTORY,
+            crate::sim::LAB_INVENTORY,
         )])
         .unwrap();
         let tree = dir.tree(TREE).unwrap();

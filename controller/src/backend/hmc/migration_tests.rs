@@ -11,9 +11,9 @@ use powerplane_model::{Action, ActionId, FrameName, HmcAddress, HmcUser, Op, Par
 use super::Hmc;
 use super::transport::Local;
 use crate::backend::Hypervisor;
-use crate::backend::sim::consoles::tests::two_hmcs;
-use crate::backend::sim::hmc_shell::HmcShell;
-use crate::backend::sim::{self, Clock, Simulator};
+use crate::sim::consoles::tests::two_hmcs;
+use crate::sim::hmc_shell::HmcShell;
+use crate::sim::{self, Clock, Simulator};
 use crate::executor::{AuditWriter, Context, Outcome, Progress, Settings, execute};
 use crate::store::StateDir;
 use crate::store::audit::AuditLog;

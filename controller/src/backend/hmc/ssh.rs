@@ -14,7 +14,7 @@ use tokio::sync::{Mutex, Semaphore};
 
 use super::transport::Transport;
 use crate::backend::BackendError;
-use crate::backend::sim::hmc_shell::ShellOutput;
+use crate::sim::hmc_shell::ShellOutput;
 
 /// How to reach one HMC.
 #[derive(Debug, Clone, PartialEq, Eq)]

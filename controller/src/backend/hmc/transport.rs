@@ -6,7 +6,7 @@
 use std::future::Future;
 
 use crate::backend::BackendError;
-use crate::backend::sim::hmc_shell::{HmcShell, ShellOutput};
+use crate::sim::hmc_shell::{HmcShell, ShellOutput};
 
 /// Runs HMC command scripts.
 pub trait Transport: Send + Sync + 'static {
@@ -42,7 +42,7 @@ impl Transport for Local {
         usize::MAX
     }
     fn console(&self) -> Option<(powerplane_model::HmcAddress, Option<powerplane_model::HmcUser>)> {
-        let user = powerplane_model::HmcUser::new(crate::backend::sim::consoles::DEFAULT_USER).ok();
+        let user = powerplane_model::HmcUser::new(crate::sim::consoles::DEFAULT_USER).ok();
         self.0.console().map(|c| (c.clone(), user))
     }
 }

@@ -13,7 +13,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
 use super::{HmcShell, ShellOutput};
-use crate::backend::sim::Simulator;
+use crate::sim::Simulator;
 
 /// The socket in a state directory.
 pub fn socket(state_dir: &Path) -> PathBuf {

@@ -51,7 +51,7 @@ pub use persist::{load as load_state, save as save_state};
 pub use report::Report;
 pub use state::{FailMode, SimState};
 
-use super::{BackendError, Completion, Hypervisor};
+use crate::backend::{BackendError, Completion, Hypervisor};
 
 /// The simulated hypervisor. Cheap to clone; clones share one estate.
 #[derive(Clone)]
