@@ -340,8 +340,8 @@ impl Replay {
 }
 
 impl Transport for Replay {
-    async fn run(&self, script: &str) -> Result<crate::sim::hmc_shell::ShellOutput, BackendError> {
-        let mut out = crate::sim::hmc_shell::ShellOutput::default();
+    async fn run(&self, script: &str) -> Result<super::transport::ShellOutput, BackendError> {
+        let mut out = super::transport::ShellOutput::default();
         let mut last = 0;
         for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
             let line = line.replace("$?", &last.to_string());
@@ -485,7 +485,7 @@ async fn frames_that_are_not_operating_are_set_aside() {
 async fn a_profile_copy_on_another_frame_is_a_namesake_and_changes_nothing() {
     let state = crate::sim::build(None, 0).expect("the lab builds");
     let sim = crate::sim::Simulator::new(state, None, crate::sim::Clock::new(0.0));
-    let t = transport::Local(crate::sim::hmc_shell::HmcShell::new(sim, None));
+    let t = crate::sim::hmc_shell::Local(crate::sim::hmc_shell::HmcShell::new(sim, None));
     let sys = run_batch(&t, &[format!("lssyscfg -r sys -F {}", l::fields(l::SYS))]).await.unwrap().remove(0);
     let frames: Vec<(FrameName, Record)> = parse_fields(&sys.stdout, l::SYS, false)
         .unwrap()
@@ -550,7 +550,7 @@ async fn a_profile_copy_on_another_frame_is_a_namesake_and_changes_nothing() {
 async fn a_copy_set_aside_by_the_vcs_procedure_is_a_namesake() {
     let state = crate::sim::build(None, 0).expect("the lab builds");
     let sim = crate::sim::Simulator::new(state, None, crate::sim::Clock::new(0.0));
-    let t = transport::Local(crate::sim::hmc_shell::HmcShell::new(sim, None));
+    let t = crate::sim::hmc_shell::Local(crate::sim::hmc_shell::HmcShell::new(sim, None));
     let sys = run_batch(&t, &[format!("lssyscfg -r sys -F {}", l::fields(l::SYS))]).await.unwrap().remove(0);
     let frames: Vec<(FrameName, Record)> = parse_fields(&sys.stdout, l::SYS, false)
         .unwrap()

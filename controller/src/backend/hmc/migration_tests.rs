@@ -9,10 +9,9 @@ use powerplane_model::console::{KeyExchange, RemoteHmc};
 use powerplane_model::{Action, ActionId, FrameName, HmcAddress, HmcUser, Op, PartitionName, Plan};
 
 use super::Hmc;
-use super::transport::Local;
 use crate::backend::Hypervisor;
 use crate::sim::consoles::tests::two_hmcs;
-use crate::sim::hmc_shell::HmcShell;
+use crate::sim::hmc_shell::{HmcShell, Local};
 use crate::sim::{self, Clock, Simulator};
 use crate::executor::{AuditWriter, Context, Outcome, Progress, Settings, execute};
 use crate::store::StateDir;

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
-use super::{HmcShell, ShellOutput};
+use super::HmcShell;
+use crate::backend::hmc::transport::ShellOutput;
 use crate::sim::Simulator;
 
 /// The socket in a state directory.
