@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use powerplane_controller::backend::Hypervisor;
-use powerplane_controller::sim::{Clock, Simulator, realise};
 use powerplane_controller::executor::{self, AuditWriter, Context, Outcome, Progress};
+use powerplane_controller::sim::{Clock, Simulator, realise};
 use powerplane_controller::store::StateDir;
 use powerplane_controller::store::audit::AuditLog;
 use powerplane_model::{Action, Plan, PlanOptions, SourceFile, load_inventory, load_manifests, plan};

@@ -11,8 +11,8 @@ use std::time::Duration;
 use powerplane_model::{Action, Estate, Plan, PlanOptions};
 
 use crate::backend::Hypervisor;
-use crate::sim::{self, Clock, Simulator, StateDir};
 use crate::executor::{self, AuditWriter, Context, Outcome, Progress};
+use crate::sim::{self, Clock, Simulator, StateDir};
 use crate::store::audit::AuditLog;
 
 /// What a rehearsal found.

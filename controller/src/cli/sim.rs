@@ -317,8 +317,7 @@ async fn hmc_shell(
         (Err(_), []) => std::io::read_to_string(std::io::stdin())?,
         (Err(_), words) => shlex::try_join(words.iter().map(String::as_str))?,
     };
-    if let Some(out) = crate::sim::hmc_shell::daemon::forward(&cli.state_dir, &script, frames, console).await?
-    {
+    if let Some(out) = crate::sim::hmc_shell::daemon::forward(&cli.state_dir, &script, frames, console).await? {
         print!("{}", out.stdout);
         eprint!("{}", out.stderr);
         std::io::stdout().flush()?;

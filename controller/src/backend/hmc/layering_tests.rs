@@ -60,8 +60,11 @@ fn a_use_of_the_simulator_is_found() {
     std::fs::write(dir.path().join("mod.rs"), "mod a;\nmod b;\nmod c;\nmod d;\n#[cfg(test)]\nmod tests;\n").unwrap();
     std::fs::write(dir.path().join("a.rs"), "// crate::sim in a comment is no use\nfn a() {}\n").unwrap();
     std::fs::write(dir.path().join("b.rs"), "use crate::sim::hmc_shell::HmcShell;\n").unwrap();
-    std::fs::write(dir.path().join("c.rs"), "fn c() {}\n#[cfg(test)]\nmod tests {\n    use crate::sim::Simulator;\n}\n")
-        .unwrap();
+    std::fs::write(
+        dir.path().join("c.rs"),
+        "fn c() {}\n#[cfg(test)]\nmod tests {\n    use crate::sim::Simulator;\n}\n",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("d.rs"), "fn d() {}\n").unwrap();
     std::fs::write(dir.path().join("tests.rs"), "use crate::sim::Simulator;\n").unwrap();
     assert_eq!(naming_the_simulator(dir.path()), vec!["b.rs:1: use crate::sim::hmc_shell::HmcShell;".to_owned()]);
