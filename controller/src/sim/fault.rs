@@ -148,21 +148,6 @@ impl Fault {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_fault_is_a_small_json_document() {
-        let f = Fault::FailNext { kind: ActionKind::MigratePartition, mode: FailMode::Midway };
-        let text = serde_json::to_string(&f).unwrap();
-        assert_eq!(text, r#"{"fault":"failNext","kind":"MigratePartition","mode":"Midway"}"#);
-        assert_eq!(serde_json::from_str::<Fault>(&text).unwrap(), f);
-        let bad = serde_json::from_str::<Fault>(r#"{"fault":"meteor"}"#).unwrap_err().to_string();
-        assert!(bad.contains("unknown variant `meteor`"), "{bad}");
-    }
-}
-
 impl Simulator {
     /// Fault: a VIOS shuts down (or crashes). Returns what happened.
     pub async fn vios_down(&self, frame: &FrameName, vios: &ViosName) -> Result<Vec<String>, BackendError> {
@@ -349,4 +334,19 @@ pub(super) enum Injected {
     Fail(BackendError),
     /// The migration starts and fails half-way.
     Midway,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fault_is_a_small_json_document() {
+        let f = Fault::FailNext { kind: ActionKind::MigratePartition, mode: FailMode::Midway };
+        let text = serde_json::to_string(&f).unwrap();
+        assert_eq!(text, r#"{"fault":"failNext","kind":"MigratePartition","mode":"Midway"}"#);
+        assert_eq!(serde_json::from_str::<Fault>(&text).unwrap(), f);
+        let bad = serde_json::from_str::<Fault>(r#"{"fault":"meteor"}"#).unwrap_err().to_string();
+        assert!(bad.contains("unknown variant `meteor`"), "{bad}");
+    }
 }
