@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use powerplane_controller::backend::Hypervisor;
-use powerplane_controller::backend::sim::{Clock, Simulator, realise};
 use powerplane_controller::executor::{self, AuditWriter, Context, Outcome, Progress};
+use powerplane_controller::sim::{Clock, Simulator, realise};
 use powerplane_controller::store::StateDir;
 use powerplane_controller::store::audit::AuditLog;
 use powerplane_model::{Action, Plan, PlanOptions, SourceFile, load_inventory, load_manifests, plan};
@@ -24,7 +24,7 @@ impl Progress for Quiet {
 
 /// The generated estate's hardware with nothing created yet, and the plan that creates (and
 /// starts) every partition.
-fn fixture(frames: usize, partitions: usize) -> (powerplane_controller::backend::sim::SimState, Plan) {
+fn fixture(frames: usize, partitions: usize) -> (powerplane_controller::sim::SimState, Plan) {
     let g = estate_gen::generate(frames, partitions, 7);
     let no_partitions = |t: &str| {
         // Without its partitions, the inventory holds no clusters of them either.
@@ -64,7 +64,7 @@ fn bench(c: &mut Criterion) {
                         let state_dir = StateDir::open(dir.path()).unwrap();
                         let writer = AuditWriter::start(AuditLog::open(&state_dir).unwrap());
                         if persisted {
-                            powerplane_controller::backend::sim::save_state(&state_dir, &state).unwrap();
+                            powerplane_controller::sim::save_state(&state_dir, &state).unwrap();
                         }
                         let sim = Simulator::new(state.clone(), persisted.then(|| state_dir.clone()), Clock::new(0.0));
                         let rt =

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use powerplane_controller::backend::Hypervisor;
-use powerplane_controller::backend::sim::{Clock, Simulator, realise};
 use powerplane_controller::executor::{self, AuditWriter, Context, Outcome, Progress};
+use powerplane_controller::sim::{Clock, Simulator, realise};
 use powerplane_controller::store::StateDir;
 use powerplane_controller::store::audit::AuditLog;
 use powerplane_model::{Action, ActionKind, Plan, PlanOptions, SourceFile, load_inventory, load_manifests};
@@ -26,7 +26,7 @@ impl Progress for Quiet {
 }
 
 /// The simulator of the evacuation's estate and its plan.
-fn fixture(partitions: usize) -> (powerplane_controller::backend::sim::SimState, Plan) {
+fn fixture(partitions: usize) -> (powerplane_controller::sim::SimState, Plan) {
     let g = estate_gen::evacuation(partitions, 1);
     let files =
         |v: &[(String, String)]| v.iter().map(|(n, t)| SourceFile::new(n.as_str(), t.as_str())).collect::<Vec<_>>();
@@ -42,7 +42,7 @@ fn fixture(partitions: usize) -> (powerplane_controller::backend::sim::SimState,
 }
 
 /// Runs the evacuation once; returns the wall time and the virtual makespan, s.
-fn run(state: &powerplane_controller::backend::sim::SimState, plan: &Plan) -> (Duration, f64) {
+fn run(state: &powerplane_controller::sim::SimState, plan: &Plan) -> (Duration, f64) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
     let sim = Simulator::new(state.clone(), None, Clock::default());
     let dir = tempfile::tempdir().unwrap();

@@ -20,9 +20,8 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use powerplane_controller::backend::Hypervisor;
 use powerplane_controller::backend::hmc::Hmc;
 use powerplane_controller::backend::hmc::ssh::{Endpoint, Ssh};
-use powerplane_controller::backend::hmc::transport::Local;
-use powerplane_controller::backend::sim::hmc_shell::{DEFAULT_RMC_LATENCY_SECS, HmcShell};
-use powerplane_controller::backend::sim::{Clock, Simulator, StateDir, open_existing};
+use powerplane_controller::sim::hmc_shell::{DEFAULT_RMC_LATENCY_SECS, HmcShell, Local};
+use powerplane_controller::sim::{Clock, Simulator, StateDir, open_existing};
 
 const FRAMES_PER_HMC: usize = 48;
 /// Sessions per HMC: `--hmc-sessions`'s default.

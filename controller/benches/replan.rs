@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use powerplane_controller::backend::Hypervisor;
-use powerplane_controller::backend::sim::{Clock, Simulator, realise};
 use powerplane_controller::manifest_dir;
+use powerplane_controller::sim::{Clock, Simulator, realise};
 use powerplane_controller::watch::scoped;
 use powerplane_model::plan::Ties;
 use powerplane_model::{Estate, ManifestSet, PlanOptions, SourceFile, load_inventory, plan};

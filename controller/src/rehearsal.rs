@@ -1,6 +1,6 @@
 //! A rehearsal on a digital twin: before a plan reaches the real backend (an HMC), it runs on
 //! a scratch simulator loaded with the observed estate — physical facts, configuration and
-//! runtime state ([`crate::backend::sim::twin`]) — on virtual time, with the real executor.
+//! runtime state ([`crate::sim::twin`]) — on virtual time, with the real executor.
 //! The report says what the simulated HMC refused, how long the plan took on the twin's clock
 //! and whether the estate then matched the manifests. `apply --rehearse` sends nothing to the
 //! backend unless the rehearsal converged.
@@ -11,8 +11,8 @@ use std::time::Duration;
 use powerplane_model::{Action, Estate, Plan, PlanOptions};
 
 use crate::backend::Hypervisor;
-use crate::backend::sim::{self, Clock, Simulator, StateDir};
 use crate::executor::{self, AuditWriter, Context, Outcome, Progress};
+use crate::sim::{self, Clock, Simulator, StateDir};
 use crate::store::audit::AuditLog;
 
 /// What a rehearsal found.

@@ -13,8 +13,8 @@
 use std::sync::Arc;
 
 use powerplane_controller::backend::Hypervisor;
-use powerplane_controller::backend::sim::{Clock, FailMode, Simulator, realise};
 use powerplane_controller::executor::{self, AuditWriter, Context};
+use powerplane_controller::sim::{Clock, FailMode, Simulator, realise};
 use powerplane_controller::store::StateDir;
 use powerplane_controller::store::audit::{AuditLog, Event};
 use powerplane_model::{ActionKind, PlanOptions, SourceFile};

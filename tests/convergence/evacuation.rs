@@ -8,8 +8,8 @@
 use std::sync::Arc;
 
 use powerplane_controller::backend::Hypervisor;
-use powerplane_controller::backend::sim::{Clock, Simulator, realise};
 use powerplane_controller::executor::{self, AuditWriter, Context};
+use powerplane_controller::sim::{Clock, Simulator, realise};
 use powerplane_controller::store::StateDir;
 use powerplane_controller::store::audit::AuditLog;
 use powerplane_model::{ActionKind, Op, PlanOptions, SourceFile, load_inventory, load_manifests};

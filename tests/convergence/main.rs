@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use powerplane_controller::backend::Hypervisor;
-use powerplane_controller::backend::sim::{Clock, FailMode, Simulator, realise};
 use powerplane_controller::executor::{self, AuditWriter, Context, Outcome, Progress};
+use powerplane_controller::sim::{Clock, FailMode, Simulator, realise};
 use powerplane_controller::store::StateDir;
 use powerplane_controller::store::audit::{AuditLog, Event};
 use powerplane_controller::store::snapshot;

@@ -41,7 +41,7 @@ use super::routes;
     components(schemas(
         Status, Started, Reconciled, ReconcileResult, Observation, InFlight, Held, LiveEvent, InvalidManifests, Stalled,
         Problem, Accepted, Observed, SnapshotMeta, AuditPage, AuditVerdict, AuditHead, FaultLines,
-        crate::backend::sim::Fault,
+        crate::sim::Fault,
     )),
     modifiers(&BearerToken),
     tags((name = "controller"), (name = "audit"), (name = "simulator"))

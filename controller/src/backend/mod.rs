@@ -1,12 +1,15 @@
-//! Hypervisor backends: what powerplane observes and changes. The simulator is the backend
-//! today; `hmc` holds the first parts of a real HMC backend (command rendering lives in the
-//! model, the output parser here).
+//! Hypervisor backends: what powerplane observes and changes. This module holds the
+//! [`Hypervisor`] trait with its [`Completion`] and [`BackendError`], the selection of the
+//! backend a command runs against ([`Backend`]: the simulator or HMCs), the waits for a
+//! power state both backends share (`power_wait`), the cluster commands run on nodes over SSH
+//! (`node`) and the HMC backend (`hmc`: the listings' parser, the observation and the
+//! transport over SSH; command lines are rendered in the model). The simulated estate, which
+//! implements [`Hypervisor`] too, lives in [`crate::sim`]; `hmc` uses it only in its tests.
 
 pub mod hmc;
 pub mod node;
-mod power_wait;
+pub(crate) mod power_wait;
 mod selected;
-pub mod sim;
 
 pub use selected::Backend;
 

@@ -11,8 +11,8 @@ use powerplane_model::{Action, Estate, FrameName};
 
 use super::hmc::Hmc;
 use super::hmc::ssh::Ssh;
-use super::sim::Simulator;
 use super::{BackendError, Completion, Hypervisor};
+use crate::sim::Simulator;
 
 /// The simulator or HMCs. Cheap to clone.
 #[derive(Clone)]

@@ -10,8 +10,8 @@ use powerplane_model::{ActionKind, FrameName, ViosName};
 
 use super::report::print_diagnostics;
 use super::{Cli, OutputFormat};
-use crate::backend::sim::hmc_shell::DEFAULT_RMC_LATENCY_SECS;
-use crate::backend::sim::{self, Clock, Created, FailMode, Fault, OpenError, Report, Simulator, StateDir};
+use crate::sim::hmc_shell::DEFAULT_RMC_LATENCY_SECS;
+use crate::sim::{self, Clock, Created, FailMode, Fault, OpenError, Report, Simulator, StateDir};
 
 /// Arguments of `sim`.
 #[derive(Debug, clap::Args)]
@@ -162,7 +162,7 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         return node_shell(cli, node, command).await;
     }
     if let SimCommand::HmcServe { rmc_latency } = &args.command {
-        use crate::backend::sim::hmc_shell::daemon;
+        use crate::sim::hmc_shell::daemon;
         use tokio::signal::unix::{SignalKind, signal};
         let Some((sim, _dir)) = open_with_dir(cli)? else { return Ok(ExitCode::from(1)) };
         let path = daemon::socket(&cli.state_dir);
@@ -310,15 +310,14 @@ async fn hmc_shell(
     latency: Duration,
     command: &[String],
 ) -> anyhow::Result<ExitCode> {
-    use crate::backend::sim::hmc_shell::HmcShell;
+    use crate::sim::hmc_shell::HmcShell;
     let script = match (std::env::var("SSH_ORIGINAL_COMMAND"), command) {
         (Ok(s), _) => s,
         (Err(_), [one]) => one.clone(),
         (Err(_), []) => std::io::read_to_string(std::io::stdin())?,
         (Err(_), words) => shlex::try_join(words.iter().map(String::as_str))?,
     };
-    if let Some(out) = crate::backend::sim::hmc_shell::daemon::forward(&cli.state_dir, &script, frames, console).await?
-    {
+    if let Some(out) = crate::sim::hmc_shell::daemon::forward(&cli.state_dir, &script, frames, console).await? {
         print!("{}", out.stdout);
         eprint!("{}", out.stderr);
         std::io::stdout().flush()?;

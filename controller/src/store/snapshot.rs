@@ -192,11 +192,9 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let dir = StateDir::open(d.path()).unwrap();
         assert!(load(&dir).unwrap().is_none());
-        let inv = powerplane_model::load_inventory(&[powerplane_model::SourceFile::new(
-            "i.yaml",
-            crate::backend::sim::LAB_INVENTORY,
-        )])
-        .unwrap();
+        let inv =
+            powerplane_model::load_inventory(&[powerplane_model::SourceFile::new("i.yaml", crate::sim::LAB_INVENTORY)])
+                .unwrap();
         let meta = save(&dir, &inv, "test").unwrap();
         let (back_meta, back) = load(&dir).unwrap().unwrap();
         assert_eq!(back_meta, meta);
@@ -216,11 +214,9 @@ mod tests {
     fn a_snapshot_of_one_record_per_object_from_an_older_release_is_read() {
         let d = tempfile::tempdir().unwrap();
         let dir = StateDir::open(d.path()).unwrap();
-        let inv = powerplane_model::load_inventory(&[powerplane_model::SourceFile::new(
-            "i.yaml",
-            crate::backend::sim::LAB_INVENTORY,
-        )])
-        .unwrap();
+        let inv =
+            powerplane_model::load_inventory(&[powerplane_model::SourceFile::new("i.yaml", crate::sim::LAB_INVENTORY)])
+                .unwrap();
         let tree = dir.tree(TREE).unwrap();
         let meta = Meta {
             observed_at: "2026-11-01T00:00:00.000Z".into(),

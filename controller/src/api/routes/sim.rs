@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::problem;
 use crate::api::Api;
-use crate::backend::sim::{Fault, Simulator};
+use crate::sim::{Fault, Simulator};
 
 /// The simulator, or the 404 that says this controller drives HMCs.
 fn simulator(api: &Api) -> Result<&Simulator, Box<Response>> {
@@ -52,7 +52,7 @@ pub(crate) async fn events(State(api): State<Api>, Query(q): Query<EventsQuery>)
 }
 
 /// Injects a fault: `{"lines": [...]}` as `sim ...` prints them, or 409 with the refusal.
-#[utoipa::path(post, path = "/api/v1/sim/faults", tag = "simulator", request_body = crate::backend::sim::Fault, security(("token" = [])), responses((status = 200, description = "The fault was injected", body = crate::api::openapi::FaultLines), (status = 400, description = "Not a fault", body = crate::api::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "No or a wrong bearer token", body = crate::api::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "The read-only token: a mutation needs the operator token", body = crate::api::openapi::Problem, content_type = "application/problem+json"), (status = 409, description = "The simulator refused it", body = crate::api::openapi::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/api/v1/sim/faults", tag = "simulator", request_body = crate::sim::Fault, security(("token" = [])), responses((status = 200, description = "The fault was injected", body = crate::api::openapi::FaultLines), (status = 400, description = "Not a fault", body = crate::api::openapi::Problem, content_type = "application/problem+json"), (status = 401, description = "No or a wrong bearer token", body = crate::api::openapi::Problem, content_type = "application/problem+json"), (status = 403, description = "The read-only token: a mutation needs the operator token", body = crate::api::openapi::Problem, content_type = "application/problem+json"), (status = 409, description = "The simulator refused it", body = crate::api::openapi::Problem, content_type = "application/problem+json")))]
 pub(crate) async fn fault(
     State(api): State<Api>,
     body: Result<Json<Fault>, axum::extract::rejection::JsonRejection>,

@@ -340,8 +340,8 @@ impl Replay {
 }
 
 impl Transport for Replay {
-    async fn run(&self, script: &str) -> Result<crate::backend::sim::hmc_shell::ShellOutput, BackendError> {
-        let mut out = crate::backend::sim::hmc_shell::ShellOutput::default();
+    async fn run(&self, script: &str) -> Result<super::transport::ShellOutput, BackendError> {
+        let mut out = super::transport::ShellOutput::default();
         let mut last = 0;
         for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
             let line = line.replace("$?", &last.to_string());
@@ -483,9 +483,9 @@ async fn frames_that_are_not_operating_are_set_aside() {
 /// namesake, and the estate (what `plan`, `drift` and `import` read) is what it is without it.
 #[tokio::test]
 async fn a_profile_copy_on_another_frame_is_a_namesake_and_changes_nothing() {
-    let state = crate::backend::sim::build(None, 0).expect("the lab builds");
-    let sim = crate::backend::sim::Simulator::new(state, None, crate::backend::sim::Clock::new(0.0));
-    let t = transport::Local(crate::backend::sim::hmc_shell::HmcShell::new(sim, None));
+    let state = crate::sim::build(None, 0).expect("the lab builds");
+    let sim = crate::sim::Simulator::new(state, None, crate::sim::Clock::new(0.0));
+    let t = crate::sim::hmc_shell::Local(crate::sim::hmc_shell::HmcShell::new(sim, None));
     let sys = run_batch(&t, &[format!("lssyscfg -r sys -F {}", l::fields(l::SYS))]).await.unwrap().remove(0);
     let frames: Vec<(FrameName, Record)> = parse_fields(&sys.stdout, l::SYS, false)
         .unwrap()
@@ -548,9 +548,9 @@ async fn a_profile_copy_on_another_frame_is_a_namesake_and_changes_nothing() {
 /// name, and the estate is what it is without it; running, it is a partition of its own.
 #[tokio::test]
 async fn a_copy_set_aside_by_the_vcs_procedure_is_a_namesake() {
-    let state = crate::backend::sim::build(None, 0).expect("the lab builds");
-    let sim = crate::backend::sim::Simulator::new(state, None, crate::backend::sim::Clock::new(0.0));
-    let t = transport::Local(crate::backend::sim::hmc_shell::HmcShell::new(sim, None));
+    let state = crate::sim::build(None, 0).expect("the lab builds");
+    let sim = crate::sim::Simulator::new(state, None, crate::sim::Clock::new(0.0));
+    let t = crate::sim::hmc_shell::Local(crate::sim::hmc_shell::HmcShell::new(sim, None));
     let sys = run_batch(&t, &[format!("lssyscfg -r sys -F {}", l::fields(l::SYS))]).await.unwrap().remove(0);
     let frames: Vec<(FrameName, Record)> = parse_fields(&sys.stdout, l::SYS, false)
         .unwrap()

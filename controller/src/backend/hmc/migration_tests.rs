@@ -9,12 +9,11 @@ use powerplane_model::console::{KeyExchange, RemoteHmc};
 use powerplane_model::{Action, ActionId, FrameName, HmcAddress, HmcUser, Op, PartitionName, Plan};
 
 use super::Hmc;
-use super::transport::Local;
 use crate::backend::Hypervisor;
-use crate::backend::sim::consoles::tests::two_hmcs;
-use crate::backend::sim::hmc_shell::HmcShell;
-use crate::backend::sim::{self, Clock, Simulator};
 use crate::executor::{AuditWriter, Context, Outcome, Progress, Settings, execute};
+use crate::sim::consoles::tests::two_hmcs;
+use crate::sim::hmc_shell::{HmcShell, Local};
+use crate::sim::{self, Clock, Simulator};
 use crate::store::StateDir;
 use crate::store::audit::AuditLog;
 

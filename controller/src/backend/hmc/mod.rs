@@ -1,7 +1,8 @@
 //! The HMC backend: observes with the HMC's listing commands and carries out each action with
-//! exactly the command line `plan --format hmc` shows (`Op::command`), over SSH
-//! ([`ssh::Ssh`]) or to the in-process emulator ([`transport::Local`]). An estate may span
-//! several HMCs; each frame is managed by the HMC that lists it.
+//! exactly the command line `plan --format hmc` shows (`Op::command`), through a
+//! [`Transport`]: over SSH ([`ssh::Ssh`]), or in tests to the simulator's in-process HMC
+//! emulator, which implements [`Transport`] (this module never uses the simulator outside its
+//! tests). An estate may span several HMCs; each frame is managed by the HMC that lists it.
 
 mod consoles;
 pub mod hscl;
@@ -831,6 +832,8 @@ impl Awaited {
 
 #[cfg(test)]
 mod corpus_tests;
+#[cfg(test)]
+mod layering_tests;
 #[cfg(test)]
 mod migration_tests;
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! The observed estate from an HMC's listings: configuration, physical facts and runtime
-//! status, as [`crate::backend::sim`]'s observation gives them, from what `lssyscfg`,
+//! status, as the simulator's observation gives them, from what `lssyscfg`,
 //! `lshwres`, `lslparmigr` and the VIOS's `lsdev`, `entstat` and `lsmap` print.
 //!
 //! What an HMC does not name — the `ViosPair`, `SharedEthernetAdapter`, `SharedMemoryPool`

@@ -12,9 +12,8 @@ use std::time::Duration;
 use openssh::{KnownHosts, Session, SessionBuilder};
 use tokio::sync::{Mutex, Semaphore};
 
-use super::transport::Transport;
+use super::transport::{ShellOutput, Transport};
 use crate::backend::BackendError;
-use crate::backend::sim::hmc_shell::ShellOutput;
 
 /// How to reach one HMC.
 #[derive(Debug, Clone, PartialEq, Eq)]

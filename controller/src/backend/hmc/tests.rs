@@ -1,10 +1,9 @@
 //! The HMC backend against the emulator in process: what it observes through the listings is
 //! what the simulator observes directly, less what an HMC cannot see.
 
-use super::transport::Local;
 use super::*;
-use crate::backend::sim::hmc_shell::HmcShell;
-use crate::backend::sim::{self, Clock, Simulator};
+use crate::sim::hmc_shell::{HmcShell, Local};
+use crate::sim::{self, Clock, Simulator};
 
 fn lab() -> Simulator {
     let state = sim::build(None, 0).expect("the lab builds");
@@ -154,7 +153,7 @@ async fn names_with_spaces_read_back_and_change_through_the_emulator() {
 struct ArgLimited(Local);
 
 impl Transport for ArgLimited {
-    async fn run(&self, script: &str) -> Result<crate::backend::sim::hmc_shell::ShellOutput, BackendError> {
+    async fn run(&self, script: &str) -> Result<super::transport::ShellOutput, BackendError> {
         if script.len() > 128 * 1024 {
             return Err(BackendError::Transient("Argument list too long".into()));
         }
@@ -186,7 +185,7 @@ impl Sessions {
 }
 
 impl Transport for Sessions {
-    async fn run(&self, script: &str) -> Result<crate::backend::sim::hmc_shell::ShellOutput, BackendError> {
+    async fn run(&self, script: &str) -> Result<super::transport::ShellOutput, BackendError> {
         let _one = self.2.acquire().await.expect("never closed");
         self.0.run(script).await
     }
@@ -252,12 +251,12 @@ impl States {
 }
 
 impl Transport for States {
-    async fn run(&self, script: &str) -> Result<crate::backend::sim::hmc_shell::ShellOutput, BackendError> {
+    async fn run(&self, script: &str) -> Result<super::transport::ShellOutput, BackendError> {
         if script.contains("-F state,rmc_state") {
             let mut q = self.states.lock().unwrap();
             let next = if q.len() > 1 { q.pop_front().unwrap() } else { q[0] };
             let stdout = format!("{next}\n{} 0 0\n", super::transport::MARK);
-            return Ok(crate::backend::sim::hmc_shell::ShellOutput { stdout, stderr: String::new(), code: 0 });
+            return Ok(super::transport::ShellOutput { stdout, stderr: String::new(), code: 0 });
         }
         if script.starts_with("chsysstate") {
             self.issued.fetch_add(1, std::sync::atomic::Ordering::SeqCst);

@@ -1,12 +1,23 @@
 //! How command lines reach an HMC: a [`Transport`] runs a script (command lines separated by
-//! new lines) and returns what it printed. Over SSH ([`super::ssh::Ssh`]) or in process, to
-//! the emulator ([`Local`]). [`run_batch`] runs several commands in one script and tells their
+//! new lines) and returns what it printed ([`ShellOutput`]). Over SSH ([`super::ssh::Ssh`]) or
+//! in process, to the simulator's HMC emulator (which implements [`Transport`] itself: the
+//! HMC backend knows no simulator). [`run_batch`] runs several commands in one script and tells their
 //! outputs and exit statuses apart with `echo` markers, so one connection carries many.
 
 use std::future::Future;
 
 use crate::backend::BackendError;
-use crate::backend::sim::hmc_shell::{HmcShell, ShellOutput};
+
+/// What a script printed on the HMC's restricted shell and its exit status.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ShellOutput {
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// The last command's exit status.
+    pub code: i32,
+}
 
 /// Runs HMC command scripts.
 pub trait Transport: Send + Sync + 'static {
@@ -24,26 +35,6 @@ pub trait Transport: Send + Sync + 'static {
     /// and the user powerplane works as on it; `None` when it cannot say.
     fn console(&self) -> Option<(powerplane_model::HmcAddress, Option<powerplane_model::HmcUser>)> {
         None
-    }
-}
-
-/// The emulated HMC in this process: the simulator behind an [`HmcShell`].
-pub struct Local(pub HmcShell);
-
-impl Transport for Local {
-    async fn run(&self, script: &str) -> Result<ShellOutput, BackendError> {
-        Ok(self.0.run(script).await)
-    }
-    fn describe(&self) -> String {
-        "the in-process HMC emulator".into()
-    }
-    fn sessions(&self) -> usize {
-        // In process a session costs nothing: every VIOS is asked at once.
-        usize::MAX
-    }
-    fn console(&self) -> Option<(powerplane_model::HmcAddress, Option<powerplane_model::HmcUser>)> {
-        let user = powerplane_model::HmcUser::new(crate::backend::sim::consoles::DEFAULT_USER).ok();
-        self.0.console().map(|c| (c.clone(), user))
     }
 }
 

@@ -8,8 +8,8 @@ use powerplane_model::{HmcAddress, Op};
 
 use super::HmcShell;
 use super::commands::parse_for;
-use crate::backend::sim::consoles::tests::two_hmcs;
-use crate::backend::sim::{self, Clock, Simulator};
+use crate::sim::consoles::tests::two_hmcs;
+use crate::sim::{self, Clock, Simulator};
 
 /// Lines `a`-`b` (1-based) of the quickstart seed, joined as the article wrapped them: a line
 /// ending in a word joins the next with a space, the `> ` of a continued prompt is dropped.

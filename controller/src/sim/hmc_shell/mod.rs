@@ -10,6 +10,7 @@
 mod commands;
 pub mod daemon;
 pub(crate) mod listings;
+mod local;
 mod migrlpar;
 mod mkauthkeys;
 mod syntax;
@@ -19,21 +20,13 @@ use std::collections::BTreeSet;
 use powerplane_model::status::FrameState;
 use powerplane_model::{Action, ActionId, FrameName, ViosName};
 
+pub use self::local::Local;
+
 use self::listings::Row;
 use super::Simulator;
 use super::state::SimState;
 use crate::backend::BackendError;
-
-/// What a run printed and its exit status.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct ShellOutput {
-    /// Standard output.
-    pub stdout: String,
-    /// Standard error.
-    pub stderr: String,
-    /// The last command's exit status.
-    pub code: i32,
-}
+use crate::backend::hmc::transport::ShellOutput;
 
 /// The commands the emulated restricted shell runs.
 pub const COMMANDS: &[&str] = &[

@@ -13,7 +13,7 @@ use super::state::{FORMAT, Faults, Settings, SimFrame, SimState, SimVios};
 use super::{partition, pools, sea};
 
 /// The lab inventory built into the binary, used when a state dir has no backend yet.
-pub const LAB_INVENTORY: &str = include_str!("../../../../examples/lab/inventory.yaml");
+pub const LAB_INVENTORY: &str = include_str!("../../../examples/lab/inventory.yaml");
 
 /// Builds the simulated estate described by `inv`.
 pub fn realise(mut inv: Estate, seed: u64) -> Result<SimState, Vec<Diagnostic>> {

@@ -1,5 +1,5 @@
 use super::*;
-use crate::backend::sim::{self, Clock};
+use crate::sim::{self, Clock};
 
 /// Lets `secs` of virtual time pass, as an operator waits between commands: an activation
 /// or a shutdown goes on meanwhile.
@@ -272,7 +272,7 @@ async fn rendered_commands_read_back_into_their_operations() {
 
 /// Every command of `op`'s line, read back by the emulator, is the operation that rendered it:
 /// a DLPAR change is two, the profile's change and then the bare `chhwres` (issue 32 item 3).
-fn read_back(s: &crate::backend::sim::state::SimState, op: &powerplane_model::Op) {
+fn read_back(s: &crate::sim::state::SimState, op: &powerplane_model::Op) {
     use powerplane_model::Op;
     use powerplane_model::action::{ChangeMethod, PartitionChange};
     let line = op.command();

@@ -179,7 +179,7 @@ pub(crate) fn check_remote(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::backend::sim::{LAB_INVENTORY, realise};
+    use crate::sim::{LAB_INVENTORY, realise};
     use powerplane_model::SourceFile;
 
     /// The lab with the second JS22 blade managed by `hmc-b`, the rest by `hmc-a`.

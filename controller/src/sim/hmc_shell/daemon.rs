@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
-use super::{HmcShell, ShellOutput};
-use crate::backend::sim::Simulator;
+use super::HmcShell;
+use crate::backend::hmc::transport::ShellOutput;
+use crate::sim::Simulator;
 
 /// The socket in a state directory.
 pub fn socket(state_dir: &Path) -> PathBuf {

@@ -524,12 +524,12 @@ impl SimState {
     }
 
     /// The frame, or a refusal naming the frames there are.
-    pub fn frame(&self, name: &FrameName) -> Result<&SimFrame, super::super::BackendError> {
+    pub fn frame(&self, name: &FrameName) -> Result<&SimFrame, crate::backend::BackendError> {
         self.frames.get(name).ok_or_else(|| unknown_frame(self, name))
     }
 
     /// The frame, mutably.
-    pub fn frame_mut(&mut self, name: &FrameName) -> Result<&mut SimFrame, super::super::BackendError> {
+    pub fn frame_mut(&mut self, name: &FrameName) -> Result<&mut SimFrame, crate::backend::BackendError> {
         if !self.frames.contains_key(name) {
             return Err(unknown_frame(self, name));
         }
@@ -574,9 +574,9 @@ impl SimPartition {
     }
 }
 
-fn unknown_frame(s: &SimState, name: &FrameName) -> super::super::BackendError {
+fn unknown_frame(s: &SimState, name: &FrameName) -> crate::backend::BackendError {
     let known: Vec<&str> = s.frames.keys().map(FrameName::as_str).collect();
-    super::super::BackendError::refused_plain(format!(
+    crate::backend::BackendError::refused_plain(format!(
         "The managed system {name} was not found. Known managed systems: {}",
         known.join(", ")
     ))
