@@ -14,9 +14,10 @@ use crate::backend::Hypervisor;
 use crate::backend::sim::consoles::tests::two_hmcs;
 use crate::backend::sim::hmc_shell::HmcShell;
 use crate::backend::sim::{self, Clock, Simulator};
-use crate::executor::{AuditWriter, Context, Outcome, Progress, Settings, execute};
+use crate::engine::{Context, Outcome, Progress, Settings, execute};
 use crate::store::StateDir;
 use crate::store::audit::AuditLog;
+use crate::store::writer::AuditWriter;
 
 fn f(s: &str) -> FrameName {
     FrameName::new(s).unwrap()
