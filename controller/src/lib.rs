@@ -13,7 +13,6 @@ mod digest;
 pub mod engine;
 pub mod env;
 mod git;
-mod hooks;
 mod logging;
 pub mod manifest_dir;
 pub mod rehearsal;

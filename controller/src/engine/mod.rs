@@ -10,11 +10,13 @@
 //! - [`settings`]: limits and retry policy ([`Settings`]).
 //! - [`context`]: what a run is told ([`Context`], [`Gate`]) and tells ([`Progress`]).
 //! - [`shutdown`]: stop requests ([`Stop`]): drain, then abandon.
+//! - `hooks`: site hooks (`preMigrate`, `postMigrate`, `onFailure`) run on this machine.
 //!
 //! The audit trail's durable writer is the store's ([`crate::store::writer`]).
 
 pub mod check;
 pub mod context;
+mod hooks;
 pub mod outcome;
 mod retry;
 pub mod run;

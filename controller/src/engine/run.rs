@@ -2,19 +2,21 @@
 //! Actions run in the order `after` allows, independent ones concurrently (bounded in all and
 //! per frame), transient errors retried ([`super::retry`]), a permanent failure skipping the
 //! actions that depend on it while independent branches finish. An action's `when` says what
-//! its prerequisites' outcomes must be: clean-up ([`When::Ended`]) runs after them however
-//! they ended, also while the controller drains; an `onFailure` step ([`When::Failed`]) only
-//! when one did not succeed. Hooks run on this machine ([`super::hooks`]), everything else
-//! through the backend. Every backend call is framed by an intent and an outcome record in
-//! the audit trail, each durable before the call starts or the result is reported.
+//! its prerequisites' outcomes must be: clean-up ([`powerplane_model::When::Ended`]) runs
+//! after them however they ended, also while the controller drains; an `onFailure` step
+//! ([`powerplane_model::When::Failed`]) only when one did not succeed. Those decisions are the
+//! model's pure run state ([`powerplane_model::plan::run`]); this loop asks it what to start,
+//! starts that, and reports each end. Hooks run on this machine ([`super::hooks`]), everything
+//! else through the backend. Every backend call is framed by an intent and an outcome record
+//! in the audit trail, each durable before the call starts or the result is reported.
 
-use std::cmp::Reverse;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use powerplane_model::plan::Dispatch;
-use powerplane_model::{Action, Op, Plan, When};
+use powerplane_model::plan::run::{Admit, End, Ran, Run};
+use powerplane_model::{Action, Op, Plan};
 use tokio::task::JoinSet;
 
 use super::check::{MalformedPlan, check_plan};
@@ -62,7 +64,7 @@ async fn run_one<H: Hypervisor>(
         attempts += 1;
         let call = async {
             match &a.op {
-                Op::RunHook { .. } => crate::hooks::run(&a.op).await,
+                Op::RunHook { .. } => super::hooks::run(&a.op).await,
                 _ => hv.execute(a).await,
             }
         };
@@ -131,6 +133,16 @@ pub enum ExecuteError {
     /// where possible, nothing new was started.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The task carrying an action panicked or was cancelled, so its outcome is unknown;
+    /// nothing new was started. The next run observes what it did.
+    #[error("the task running action {action} ended without an outcome; nothing new was started: {source}")]
+    Task {
+        /// The action, when known.
+        action: String,
+        /// Why the task ended.
+        #[source]
+        source: tokio::task::JoinError,
+    },
 }
 
 /// Runs `plan` (which must have no errors) through `hv`. A malformed plan is refused before
@@ -151,120 +163,109 @@ where
     let actions = &plan.actions;
     let deps = check_plan(actions)?;
     let millis = plan.estimate.as_ref().map(|e| e.millis(plan)).unwrap_or_default();
-    let mut dispatch = Dispatch::new(actions, &deps, &millis, &plan.capacity, settings.limits())
+    let dispatch = Dispatch::new(actions, &deps, &millis, &plan.capacity, settings.limits())
         .with_migration_room(&plan.migration_room);
-    let mut graph = Graph::new(actions, deps, &dispatch, ctx, progress.as_ref());
+    let mut run = Run::new(actions, deps.clone(), dispatch);
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; actions.len()];
     let mut running: JoinSet<(usize, Result<Outcome, StoreError>)> = JoinSet::new();
-    let mut failure: Option<StoreError> = None;
+    let mut tasks: BTreeMap<tokio::task::Id, usize> = BTreeMap::new();
+    let mut failure: Option<ExecuteError> = None;
     let stop_level = || ctx.stop.as_ref().map_or(Stop::Run, |s| *s.borrow());
-    loop {
-        // Ready actions that are settled without running: an onFailure step whose
-        // prerequisites all succeeded, and, while stopping, what is not clean-up.
+    // Settled actions: told to progress, recorded (but what was not started: that is
+    // recorded at the end, with the others never started).
+    let settle = |settled: Vec<(usize, End)>, outcomes: &mut Vec<Option<Outcome>>| {
         let mut records = Vec::new();
-        loop {
-            let stop = stop_level();
-            let settle: Vec<(usize, Outcome)> = graph
-                .ready
-                .iter()
-                .filter_map(|i| {
-                    let cleanup = actions[i].when != When::Succeeded;
-                    if stop == Stop::Abandon || failure.is_some() || (stop == Stop::Drain && !cleanup) {
-                        return Some((i, Outcome::NotStarted));
-                    }
-                    if actions[i].when != When::Failed {
-                        return None;
-                    }
-                    let outcome = |d: &usize| graph.outcomes[*d].as_ref();
-                    if graph.deps[i].iter().all(|d| ok(outcome(d))) {
-                        return Some((i, Outcome::NotNeeded));
-                    }
-                    // What it follows was stopped, not failed: no failure to act on.
-                    let failed = graph.deps[i]
-                        .iter()
-                        .any(|d| matches!(outcome(d), Some(Outcome::Failed { .. } | Outcome::Skipped { .. })));
-                    (!failed).then_some((i, Outcome::NotStarted))
-                })
-                .collect();
-            if settle.is_empty() {
-                break;
-            }
-            for (i, o) in settle {
-                graph.settle(i, o, &mut records);
-            }
+        for (i, end) in settled {
+            let a = &actions[i];
+            let skip = |why: String| {
+                (Event::Skip, Draft { result: Some(audit::ActionResult::Skipped), message: Some(why), ..draft(a, ctx) })
+            };
+            let outcome = match end {
+                End::NotNeeded => {
+                    let after: Vec<&str> = deps[i].iter().map(|d| actions[*d].id.0.as_str()).collect();
+                    records.push(skip(format!("not needed: {} succeeded", after.join(", "))));
+                    Outcome::NotNeeded
+                }
+                End::Skipped { because } => {
+                    records.push(skip(format!("skipped: {because} failed")));
+                    Outcome::Skipped { because }
+                }
+                End::Held { reason } => {
+                    records.push(skip(reason.clone()));
+                    Outcome::Held { reason }
+                }
+                End::NotStarted => Outcome::NotStarted,
+                End::Ran(_) => unreachable!("the run state settles only what does not run"),
+            };
+            progress.finished(a, &outcome);
+            outcomes[i] = Some(outcome);
         }
+        records
+    };
+    loop {
+        let admit = match stop_level() {
+            _ if failure.is_some() => Admit::Nothing,
+            Stop::Abandon => Admit::Nothing,
+            Stop::Drain => Admit::CleanUpOnly,
+            Stop::Run => Admit::All,
+        };
+        let ready = run.ready(admit, |a| ctx.gate.as_ref().and_then(|g| g.check(a)));
+        let records = settle(ready.settled, &mut outcomes);
         if !records.is_empty()
             && let Err(e) = audit.write(records).await
         {
-            failure.get_or_insert(e);
+            failure.get_or_insert(e.into());
         }
-        // What the gate holds (a maintenance window it would overrun) does not start.
-        if let Some(gate) = &ctx.gate {
-            let hold: Vec<(usize, String)> =
-                graph.ready.iter().filter_map(|i| gate.check(&actions[i]).map(|r| (i, r))).collect();
-            if !hold.is_empty() {
-                let mut records = Vec::new();
-                for (i, reason) in hold {
-                    graph.hold(i, reason, &mut records);
-                }
-                if let Err(e) = audit.write(records).await {
-                    failure.get_or_insert(e);
-                }
-                continue;
-            }
-        }
-        // Ready actions by rank, each started when the limits and the capacity allow.
-        let launch = dispatch.admit(graph.ready.iter());
-        if launch.is_empty() && running.is_empty() && !graph.ready.is_empty() && failure.is_none() {
-            // Nothing runs that could give capacity back: what waits for it is held.
-            let mut records = Vec::new();
-            for i in graph.ready.iter().collect::<Vec<_>>() {
-                let short = dispatch.short_of(i).unwrap_or_else(|| "its capacity".to_owned());
-                let reason = format!(
-                    "not started: waiting for capacity that no running action gives back ({short}); what a failed action took stays taken until the next plan observes it"
-                );
-                graph.hold(i, reason, &mut records);
-            }
-            if let Err(e) = audit.write(records).await {
-                failure.get_or_insert(e);
-            }
-            continue;
-        }
-        for i in launch {
-            graph.ready.remove(i);
+        for i in ready.start {
             let (hv, a, ctx, audit, progress) =
                 (hv.clone(), actions[i].clone(), ctx.clone(), audit.clone(), progress.clone());
-            running.spawn(async move { (i, run_one(&hv, &a, &ctx, &settings, &audit, progress.as_ref()).await) });
+            let task =
+                running.spawn(async move { (i, run_one(&hv, &a, &ctx, &settings, &audit, progress.as_ref()).await) });
+            tasks.insert(task.id(), i);
         }
-        let Some(done) = running.join_next().await else { break };
+        let Some(done) = running.join_next_with_id().await else { break };
         let (i, outcome) = match done {
-            Ok((i, Ok(o))) => (i, o),
-            Ok((i, Err(e))) => {
+            Ok((id, (i, Ok(o)))) => {
+                tasks.remove(&id);
+                (i, o)
+            }
+            Ok((id, (i, Err(e)))) => {
+                tasks.remove(&id);
                 // Its intent or outcome could not be written: stop launching, drain the rest.
                 tracing::error!(id = %actions[i].id, error = %e, "the audit trail could not be written; starting nothing new");
-                failure.get_or_insert(e);
-                dispatch.ended(i, false);
+                failure.get_or_insert(e.into());
+                run.lost(i);
                 continue;
             }
             Err(e) => {
-                failure.get_or_insert(StoreError::Io { path: "executor".into(), detail: e.to_string() });
+                let i = tasks.remove(&e.id());
+                if let Some(i) = i {
+                    run.lost(i);
+                }
+                let action = i.map_or_else(|| "(unknown)".to_owned(), |i| actions[i].id.to_string());
+                tracing::error!(id = %action, error = %e, "an action's task ended without an outcome; starting nothing new");
+                failure.get_or_insert(ExecuteError::Task { action, source: e });
                 continue;
             }
         };
-        dispatch.ended(i, matches!(outcome, Outcome::Succeeded { .. }));
+        let ran = match outcome {
+            Outcome::Succeeded { .. } => Ran::Succeeded,
+            Outcome::LeftRunning => Ran::LeftRunning,
+            _ => Ran::Failed,
+        };
         progress.finished(&actions[i], &outcome);
-        let mut records = Vec::new();
-        graph.settle_ran(i, outcome, &mut records);
+        outcomes[i] = Some(outcome);
+        let records = settle(run.advance(i, ran), &mut outcomes);
         if !records.is_empty()
             && let Err(e) = audit.write(records).await
         {
-            failure.get_or_insert(e);
+            failure.get_or_insert(e.into());
         }
     }
     if let Some(e) = failure {
-        return Err(e.into());
+        return Err(e);
     }
     // Stopped: what never started is recorded as such.
-    let outcomes = graph.outcomes;
     let not_started: Vec<(Event, Draft)> = outcomes
         .iter()
         .zip(actions)
@@ -280,163 +281,6 @@ where
     audit.sync().await?;
     let results = actions.iter().cloned().zip(outcomes).map(|(a, o)| (a, o.unwrap_or(Outcome::NotStarted))).collect();
     Ok(Report { results })
-}
-
-/// Whether a prerequisite's outcome lets a dependent that needs success go ahead.
-fn ok(o: Option<&Outcome>) -> bool {
-    matches!(o, Some(Outcome::Succeeded { .. } | Outcome::NotNeeded))
-}
-
-/// The plan's dependency graph while it runs: how each action ended, how many prerequisites of
-/// each have not ended yet, which are ready to start.
-struct Graph<'a> {
-    actions: &'a [Action],
-    deps: Vec<Vec<usize>>,
-    dependents: Vec<Vec<usize>>,
-    indegree: Vec<usize>,
-    outcomes: Vec<Option<Outcome>>,
-    ready: Ready,
-    ctx: &'a Context,
-    progress: &'a dyn Progress,
-}
-
-impl<'a> Graph<'a> {
-    /// The graph of `actions`, whose prerequisites (as indexes) are `deps`.
-    fn new(
-        actions: &'a [Action],
-        deps: Vec<Vec<usize>>,
-        dispatch: &Dispatch,
-        ctx: &'a Context,
-        progress: &'a dyn Progress,
-    ) -> Self {
-        let indegree: Vec<usize> = deps.iter().map(Vec::len).collect();
-        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); actions.len()];
-        for (i, d) in deps.iter().enumerate() {
-            for &j in d {
-                dependents[j].push(i);
-            }
-        }
-        let mut ready = Ready { rank: (0..actions.len()).map(|i| dispatch.rank(i)).collect(), set: BTreeSet::new() };
-        for i in (0..actions.len()).filter(|i| indegree[*i] == 0) {
-            ready.insert(i);
-        }
-        Graph { actions, deps, dependents, indegree, outcomes: vec![None; actions.len()], ready, ctx, progress }
-    }
-
-    /// Records how an action that ran ended, then settles its dependents.
-    fn settle_ran(&mut self, i: usize, o: Outcome, records: &mut Vec<(Event, Draft)>) {
-        self.outcomes[i] = Some(o);
-        self.release_dependents(i, records);
-    }
-
-    /// Settles an action that does not run (not needed, or not started) with a record saying
-    /// why — not-started records are written at the end, with the others never started — then
-    /// its dependents.
-    fn settle(&mut self, i: usize, o: Outcome, records: &mut Vec<(Event, Draft)>) {
-        self.ready.remove(i);
-        self.progress.finished(&self.actions[i], &o);
-        if o == Outcome::NotNeeded {
-            let after: Vec<&str> = self.deps[i].iter().map(|d| self.actions[*d].id.0.as_str()).collect();
-            let why = format!("not needed: {} succeeded", after.join(", "));
-            records.push((
-                Event::Skip,
-                Draft {
-                    result: Some(audit::ActionResult::Skipped),
-                    message: Some(why),
-                    ..draft(&self.actions[i], self.ctx)
-                },
-            ));
-        }
-        self.settle_ran(i, o, records);
-    }
-
-    /// Holds a ready action that must not start (a window it would overrun, capacity that
-    /// never frees), with a skip record saying why.
-    fn hold(&mut self, i: usize, reason: String, records: &mut Vec<(Event, Draft)>) {
-        records.push((
-            Event::Skip,
-            Draft {
-                result: Some(audit::ActionResult::Skipped),
-                message: Some(reason.clone()),
-                ..draft(&self.actions[i], self.ctx)
-            },
-        ));
-        self.settle(i, Outcome::Held { reason }, records);
-    }
-
-    /// After action `i` ended: a dependent that needs success is skipped when `i` did not
-    /// succeed (and so on downstream); any other counts `i` as ended and is ready once all its
-    /// prerequisites have.
-    fn release_dependents(&mut self, i: usize, records: &mut Vec<(Event, Draft)>) {
-        let mut stack = vec![i];
-        while let Some(j) = stack.pop() {
-            let succeeded = ok(self.outcomes[j].as_ref());
-            // Why a dependent that needs success is skipped: the action that failed.
-            let because = match &self.outcomes[j] {
-                Some(Outcome::Skipped { because }) => Some(because.clone()),
-                Some(Outcome::NotStarted) => None,
-                _ => Some(self.actions[j].id.clone()),
-            };
-            // Taken out while its entries are settled (each action is settled once), put back after.
-            let dependents = std::mem::take(&mut self.dependents[j]);
-            for &d in &dependents {
-                if self.outcomes[d].is_some() {
-                    continue;
-                }
-                if self.actions[d].when == When::Succeeded && !succeeded {
-                    let o = match &because {
-                        Some(b) => {
-                            let why = format!("skipped: {b} failed");
-                            records.push((
-                                Event::Skip,
-                                Draft {
-                                    result: Some(audit::ActionResult::Skipped),
-                                    message: Some(why),
-                                    ..draft(&self.actions[d], self.ctx)
-                                },
-                            ));
-                            Outcome::Skipped { because: b.clone() }
-                        }
-                        None => Outcome::NotStarted,
-                    };
-                    self.progress.finished(&self.actions[d], &o);
-                    self.outcomes[d] = Some(o);
-                    self.ready.remove(d);
-                    stack.push(d);
-                } else {
-                    self.indegree[d] -= 1;
-                    if self.indegree[d] == 0 {
-                        self.ready.insert(d);
-                    }
-                }
-            }
-            self.dependents[j] = dependents;
-        }
-    }
-}
-
-/// The actions ready to start, highest rank (longest estimated path to the plan's end) first.
-struct Ready {
-    rank: Vec<u64>,
-    set: BTreeSet<(Reverse<u64>, usize)>,
-}
-
-impl Ready {
-    fn insert(&mut self, i: usize) {
-        self.set.insert((Reverse(self.rank[i]), i));
-    }
-
-    fn remove(&mut self, i: usize) {
-        self.set.remove(&(Reverse(self.rank[i]), i));
-    }
-
-    fn iter(&self) -> impl Iterator<Item = usize> + '_ {
-        self.set.iter().map(|(_, i)| *i)
-    }
-
-    fn is_empty(&self) -> bool {
-        self.set.is_empty()
-    }
 }
 
 /// Intents left without an outcome by a process that died (SIGKILL, a crash, a power cut):
@@ -475,7 +319,7 @@ mod tests {
     use std::sync::Mutex;
     use std::time::Duration;
 
-    use powerplane_model::{ActionId, FrameName, Op, PartitionName};
+    use powerplane_model::{ActionId, FrameName, Op, PartitionName, When};
 
     use super::*;
     use crate::backend::Completion;
@@ -892,5 +736,46 @@ mod tests {
             report.results[1]
         );
         assert!(t.elapsed() >= Duration::from_secs(30 * 60));
+    }
+
+    /// A backend whose call panics.
+    #[derive(Clone)]
+    struct Panics;
+
+    impl Hypervisor for Panics {
+        async fn observe(&self) -> Result<powerplane_model::Estate, BackendError> {
+            Ok(Default::default())
+        }
+
+        async fn observe_frames(
+            &self,
+            _: &std::collections::BTreeSet<powerplane_model::FrameName>,
+        ) -> Result<powerplane_model::Estate, BackendError> {
+            Ok(Default::default())
+        }
+
+        async fn execute(&self, _: &Action) -> Result<Completion, BackendError> {
+            panic!("the backend broke")
+        }
+    }
+
+    /// Issue 34 item 6: a task that ends without an outcome is its own error, naming the
+    /// action and keeping tokio's error as its source; nothing after it starts.
+    #[tokio::test(start_paused = true)]
+    async fn a_task_that_panics_is_reported_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(&StateDir::open(dir.path()).unwrap()).unwrap();
+        let writer = AuditWriter::start(log.clone());
+        let plan = Plan { actions: vec![start(1, "fa", "p1", &[]), start(2, "fa", "p2", &[1])], ..Default::default() };
+        let err = execute(Panics, &plan, &Context::default(), Settings::default(), &writer, Arc::new(Quiet))
+            .await
+            .unwrap_err();
+        let ExecuteError::Task { action, source } = &err else { panic!("{err:?}") };
+        assert_eq!(action, "a1");
+        assert!(source.is_panic());
+        assert!(std::error::Error::source(&err).is_some(), "the cause is kept");
+        assert!(err.to_string().contains("ended without an outcome"), "{err}");
+        let records = log.records().unwrap();
+        assert!(records.iter().all(|r| r.draft.action == "a1"), "a2 never started: {records:?}");
     }
 }

@@ -275,7 +275,7 @@ mod tests {
             op: Op::StartPartition {
                 profile: ProfileName::hmc_default(),
                 frame: FrameName::new(frame).unwrap(),
-                partition: PartitionName::new(&format!("p{i}")).unwrap(),
+                partition: PartitionName::new(format!("p{i}")).unwrap(),
                 force: false,
             },
             after: after.iter().map(|a| ActionId(format!("a{a}"))).collect(),
