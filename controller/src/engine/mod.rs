@@ -20,6 +20,8 @@ mod hooks;
 pub mod outcome;
 mod retry;
 pub mod run;
+#[cfg(test)]
+mod run_tests;
 pub mod settings;
 pub mod shutdown;
 
