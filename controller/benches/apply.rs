@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use powerplane_controller::backend::Hypervisor;
-use powerplane_controller::executor::{self, AuditWriter, Context, Outcome, Progress};
+use powerplane_controller::engine::{self, Context, Outcome, Progress};
 use powerplane_controller::sim::{Clock, Simulator, realise};
 use powerplane_controller::store::StateDir;
 use powerplane_controller::store::audit::AuditLog;
+use powerplane_controller::store::writer::AuditWriter;
 use powerplane_model::{Action, Plan, PlanOptions, SourceFile, load_inventory, load_manifests, plan};
 
 struct Quiet;
@@ -71,11 +72,11 @@ fn bench(c: &mut Criterion) {
                             tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
                         let start = Instant::now();
                         let report = rt
-                            .block_on(executor::execute(
+                            .block_on(engine::execute(
                                 sim,
                                 p,
                                 &Context::default(),
-                                executor::Settings::default(),
+                                engine::Settings::default(),
                                 &writer,
                                 Arc::new(Quiet),
                             ))

@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use powerplane_controller::backend::Hypervisor;
-use powerplane_controller::executor::{self, AuditWriter, Context, Outcome, Progress};
+use powerplane_controller::engine::{self, Context, Outcome, Progress};
 use powerplane_controller::sim::{Clock, Simulator, realise};
 use powerplane_controller::store::StateDir;
 use powerplane_controller::store::audit::AuditLog;
+use powerplane_controller::store::writer::AuditWriter;
 use powerplane_model::{Action, ActionKind, Plan, PlanOptions, SourceFile, load_inventory, load_manifests};
 
 struct Quiet;
@@ -47,10 +48,10 @@ fn run(state: &powerplane_controller::sim::SimState, plan: &Plan) -> (Duration, 
     let sim = Simulator::new(state.clone(), None, Clock::default());
     let dir = tempfile::tempdir().unwrap();
     let writer = AuditWriter::start(AuditLog::open(&StateDir::open(dir.path()).unwrap()).unwrap());
-    let settings = executor::Settings::default();
+    let settings = engine::Settings::default();
     let start = (Instant::now(), sim.now_ms());
     let report = rt
-        .block_on(executor::execute(sim.clone(), plan, &Context::default(), settings, &writer, Arc::new(Quiet)))
+        .block_on(engine::execute(sim.clone(), plan, &Context::default(), settings, &writer, Arc::new(Quiet)))
         .unwrap();
     assert!(report.all_succeeded());
     (start.0.elapsed(), (sim.now_ms() - start.1) as f64 / 1000.0)
@@ -75,7 +76,7 @@ fn bench(c: &mut Criterion) {
                 e.actions[&v.id] + e.actions[&m.id]
             })
             .collect();
-        let per_frame = executor::Settings::default().per_frame as f64;
+        let per_frame = engine::Settings::default().per_frame as f64;
         let bound = moves.iter().copied().fold(0.0, f64::max).max(moves.iter().sum::<f64>() / per_frame);
         let (_, makespan) = run(&state, &plan);
         eprintln!(

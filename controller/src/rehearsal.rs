@@ -11,9 +11,10 @@ use std::time::Duration;
 use powerplane_model::{Action, Estate, Plan, PlanOptions};
 
 use crate::backend::Hypervisor;
-use crate::executor::{self, AuditWriter, Context, Outcome, Progress};
+use crate::engine::{self, Context, Outcome, Progress};
 use crate::sim::{self, Clock, Simulator, StateDir};
 use crate::store::audit::AuditLog;
+use crate::store::writer::AuditWriter;
 
 /// What a rehearsal found.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -65,7 +66,7 @@ pub async fn rehearse(
     desired: &Estate,
     plan: &Plan,
     options: PlanOptions,
-    settings: executor::Settings,
+    settings: engine::Settings,
 ) -> anyhow::Result<Rehearsal> {
     let state = sim::twin(observed, 0).map_err(|d| {
         let first: Vec<String> = d.iter().take(3).map(ToString::to_string).collect();
@@ -79,7 +80,7 @@ pub async fn rehearse(
     let writer = AuditWriter::start(log);
     let ctx = Context { plan_id: "rehearsal".into(), ..Default::default() };
     let start = twin.now_ms();
-    let report = executor::execute(twin.clone(), plan, &ctx, settings, &writer, Arc::new(Quiet)).await?;
+    let report = engine::execute(twin.clone(), plan, &ctx, settings, &writer, Arc::new(Quiet)).await?;
     let duration = Duration::from_millis(twin.now_ms().saturating_sub(start));
     drop(writer);
     let after = twin.observe().await?;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::executor::Stop;
+use crate::engine::Stop;
 
 /// Which signal asked the process to stop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,7 +57,7 @@ impl Stopper {
 
     /// Resolves when the first signal arrives.
     pub async fn draining(&self) {
-        crate::executor::stop_at(Some(self.rx.clone()), Stop::Drain).await
+        crate::engine::stop_at(Some(self.rx.clone()), Stop::Drain).await
     }
 }
 

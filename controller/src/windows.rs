@@ -243,13 +243,13 @@ pub fn start_gate(
     windows: Vec<Window>,
     plan: &Plan,
     clock: impl Fn() -> Timestamp + Send + Sync + 'static,
-) -> Option<crate::executor::Gate> {
+) -> Option<crate::engine::Gate> {
     if windows.is_empty() {
         return None;
     }
     let labels = frame_labels(desired);
     let estimate: BTreeMap<ActionId, f64> = plan.estimate.as_ref().map(|e| e.actions.clone()).unwrap_or_default();
-    Some(crate::executor::Gate::new(move |a: &Action| {
+    Some(crate::engine::Gate::new(move |a: &Action| {
         let needs = Duration::from_secs_f64(estimate.get(&a.id).copied().unwrap_or(0.0));
         hold_reason(a, &windows, &labels, needs, clock()).map(|(r, _)| format!("held: {r}"))
     }))

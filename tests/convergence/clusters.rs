@@ -13,10 +13,11 @@
 use std::sync::Arc;
 
 use powerplane_controller::backend::Hypervisor;
-use powerplane_controller::executor::{self, AuditWriter, Context};
+use powerplane_controller::engine::{self, Context};
 use powerplane_controller::sim::{Clock, FailMode, Simulator, realise};
 use powerplane_controller::store::StateDir;
 use powerplane_controller::store::audit::{AuditLog, Event};
+use powerplane_controller::store::writer::AuditWriter;
 use powerplane_model::{ActionKind, PlanOptions, SourceFile};
 use proptest::prelude::*;
 
@@ -152,8 +153,8 @@ struct System {
 }
 
 impl System {
-    fn settings() -> executor::Settings {
-        executor::Settings { backoff: std::time::Duration::from_millis(1), attempts: 3, ..Default::default() }
+    fn settings() -> engine::Settings {
+        engine::Settings { backoff: std::time::Duration::from_millis(1), attempts: 3, ..Default::default() }
     }
 
     fn plan(&mut self, r: &Reference) -> powerplane_model::Plan {
@@ -169,7 +170,7 @@ impl System {
         assert!(plan.errors.is_empty(), "{:?}", plan.errors);
         if !plan.actions.is_empty() {
             let ctx = Context { plan_id: format!("r{}", self.reconciles), ..Default::default() };
-            let run = executor::execute(self.sim.clone(), &plan, &ctx, Self::settings(), &self.writer, Arc::new(Quiet));
+            let run = engine::execute(self.sim.clone(), &plan, &ctx, Self::settings(), &self.writer, Arc::new(Quiet));
             match die_after_ms {
                 None => {
                     self.rt.block_on(run).unwrap();
@@ -179,7 +180,7 @@ impl System {
                         .rt
                         .block_on(async { tokio::time::timeout(std::time::Duration::from_millis(ms), run).await });
                     self.rt.block_on(self.writer.write(Vec::new())).unwrap();
-                    self.rt.block_on(executor::close_dangling(&self.log, &self.writer)).unwrap();
+                    self.rt.block_on(engine::close_dangling(&self.log, &self.writer)).unwrap();
                 }
             }
         }

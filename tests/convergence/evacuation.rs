@@ -8,10 +8,11 @@
 use std::sync::Arc;
 
 use powerplane_controller::backend::Hypervisor;
-use powerplane_controller::executor::{self, AuditWriter, Context};
+use powerplane_controller::engine::{self, Context};
 use powerplane_controller::sim::{Clock, Simulator, realise};
 use powerplane_controller::store::StateDir;
 use powerplane_controller::store::audit::AuditLog;
+use powerplane_controller::store::writer::AuditWriter;
 use powerplane_model::{ActionKind, Op, PlanOptions, SourceFile, load_inventory, load_manifests};
 
 use super::Quiet;
@@ -29,7 +30,7 @@ fn evacuate(partitions: usize, seed: u64) -> (f64, f64, f64, f64) {
     let desired = load_manifests(&files(&g.manifests)).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
     let sim = Simulator::new(realise(inventory, seed).unwrap(), None, Clock::default());
-    let settings = executor::Settings { backoff: std::time::Duration::from_millis(1), ..Default::default() };
+    let settings = engine::Settings { backoff: std::time::Duration::from_millis(1), ..Default::default() };
     let observed = rt.block_on(sim.observe()).unwrap();
     let options = PlanOptions { rates: rt.block_on(sim.rates()), limits: settings.limits(), ..Default::default() };
     let plan = powerplane_model::plan(&desired, &observed, options);
@@ -65,7 +66,7 @@ fn evacuate(partitions: usize, seed: u64) -> (f64, f64, f64, f64) {
     let writer = AuditWriter::start(AuditLog::open(&StateDir::open(dir.path()).unwrap()).unwrap());
     let start = sim.now_ms();
     let report = rt
-        .block_on(executor::execute(sim.clone(), &plan, &Context::default(), settings, &writer, Arc::new(Quiet)))
+        .block_on(engine::execute(sim.clone(), &plan, &Context::default(), settings, &writer, Arc::new(Quiet)))
         .unwrap();
     assert!(report.all_succeeded(), "{:?}", report.counts());
     let makespan = (sim.now_ms() - start) as f64 / 1000.0;

@@ -17,11 +17,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use powerplane_controller::backend::Hypervisor;
-use powerplane_controller::executor::{self, AuditWriter, Context, Outcome, Progress};
+use powerplane_controller::engine::{self, Context, Outcome, Progress};
 use powerplane_controller::sim::{Clock, FailMode, Simulator, realise};
 use powerplane_controller::store::StateDir;
 use powerplane_controller::store::audit::{AuditLog, Event};
 use powerplane_controller::store::snapshot;
+use powerplane_controller::store::writer::AuditWriter;
 use powerplane_model::action::RedundantPgVios;
 use powerplane_model::manifest::{MemoryMode, Redundancy};
 use powerplane_model::status::{LparState, SeaState};
@@ -203,8 +204,8 @@ impl System {
     }
 
     /// The executor's settings for a reconcile, and its context.
-    fn run_settings(&self) -> (executor::Settings, Context) {
-        let settings = executor::Settings {
+    fn run_settings(&self) -> (engine::Settings, Context) {
+        let settings = engine::Settings {
             backoff: std::time::Duration::from_millis(1),
             attempts: 3,
             parallel: self.parallel,
@@ -232,7 +233,7 @@ impl System {
         let (desired, _, plan) = self.start_reconcile(reference);
         if plan.errors.is_empty() && !plan.actions.is_empty() {
             let (settings, ctx) = self.run_settings();
-            let run = executor::execute(self.sim.clone(), &plan, &ctx, settings, &self.writer, Arc::new(Quiet));
+            let run = engine::execute(self.sim.clone(), &plan, &ctx, settings, &self.writer, Arc::new(Quiet));
             let sim = self.sim.clone();
             let kill = async move {
                 if mid_power {
@@ -264,7 +265,7 @@ impl System {
         // The next process: records already handed to the writer are written (its queue is
         // FIFO), then every intent left without an outcome is closed as interrupted.
         self.rt.block_on(self.writer.write(Vec::new())).unwrap();
-        self.rt.block_on(executor::close_dangling(&self.log, &self.writer)).unwrap();
+        self.rt.block_on(engine::close_dangling(&self.log, &self.writer)).unwrap();
         self.last_desired = Some(desired);
     }
 
@@ -287,7 +288,7 @@ impl System {
             let (settings, ctx) = self.run_settings();
             let report = self
                 .rt
-                .block_on(executor::execute(self.sim.clone(), &plan, &ctx, settings, &self.writer, Arc::new(Quiet)))
+                .block_on(engine::execute(self.sim.clone(), &plan, &ctx, settings, &self.writer, Arc::new(Quiet)))
                 .unwrap();
             self.executed.extend(report.results);
             self.check_sea_order(&plan, &observed, &ctx.plan_id, reference);
@@ -424,7 +425,7 @@ impl StateMachineTest for ConvergenceTest {
             last_errors: Vec::new(),
             reconciles: 0,
             kills_mid_power: BTreeMap::new(),
-            parallel: executor::Settings::default().parallel,
+            parallel: engine::Settings::default().parallel,
             stranded: Default::default(),
         }
     }

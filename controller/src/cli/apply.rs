@@ -16,12 +16,13 @@ use super::Cli;
 use super::progress::Reporter;
 use super::report::print_diagnostics;
 use crate::backend::Hypervisor;
-use crate::executor::{self, AuditWriter, Context, Outcome};
+use crate::engine::{self, Context, Outcome};
 use crate::manifest_dir::load_manifests_sealed;
 use crate::render;
 use crate::saved_plan::SavedPlan;
 use crate::signals::{self, Stopper};
 use crate::store::audit::{self, AuditLog};
+use crate::store::writer::AuditWriter;
 use crate::store::{lock, snapshot};
 
 /// Arguments of `apply`.
@@ -45,11 +46,11 @@ pub struct Args {
     #[arg(long)]
     pub allow_delete: bool,
     /// Actions running at once in all: 1 to 1024.
-    #[arg(long, value_name = "N", default_value_t = executor::Settings::default().parallel,
+    #[arg(long, value_name = "N", default_value_t = engine::Settings::default().parallel,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
     pub parallel: usize,
     /// Actions running at once per frame (so migrations per frame): 1 to 256.
-    #[arg(long, value_name = "N", default_value_t = executor::Settings::default().per_frame,
+    #[arg(long, value_name = "N", default_value_t = engine::Settings::default().per_frame,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=256))]
     pub per_frame: usize,
     /// First retry delay after a transient failure, in milliseconds (doubling, with jitter).
@@ -148,7 +149,7 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
         None => None,
     };
     if let Some(saved) = &saved {
-        executor::check_plan(&saved.plan.actions).map_err(|e| {
+        engine::check_plan(&saved.plan.actions).map_err(|e| {
             anyhow::anyhow!("{} is malformed: {e}; nothing was done", args.plan.as_ref().unwrap().display())
         })?;
     }
@@ -181,14 +182,14 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
     let _lock = lock::acquire(&dir, "apply", None)?;
     let log = AuditLog::open_signed(&dir, signer)?;
     let writer = AuditWriter::start(log.clone());
-    let closed = executor::close_dangling(&log, &writer).await?;
+    let closed = engine::close_dangling(&log, &writer).await?;
     if closed > 0 {
         eprintln!(
             "note: a previous run stopped during {closed} action(s); recorded them as interrupted, observing the estate again"
         );
     }
     let stopper = signals::install(args.drain_timeout)?;
-    let settings = executor::Settings {
+    let settings = engine::Settings {
         parallel: args.parallel,
         per_frame: args.per_frame,
         backoff: Duration::from_millis(args.retry_backoff_ms),
@@ -380,7 +381,7 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
         gate,
     };
     let reporter = Arc::new(Reporter::new(&plan));
-    let report = executor::execute(sim.clone(), &plan, &ctx, settings, &writer, reporter.clone()).await?;
+    let report = engine::execute(sim.clone(), &plan, &ctx, settings, &writer, reporter.clone()).await?;
     reporter.finish();
     // The report carries the actions; the plan's change details are not needed again.
     drop(plan);
@@ -460,7 +461,7 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
 /// Cluster members whose migration left them unresponsive longer than their cluster declares
 /// (`unresponsiveSeconds`): the declaration decides whether and how far the heartbeat timeout is
 /// raised, so it must not be below what the estate measures.
-fn suspend_warnings(desired: &Estate, report: &executor::Report) -> Vec<String> {
+fn suspend_warnings(desired: &Estate, report: &engine::Report) -> Vec<String> {
     let mut out = Vec::new();
     for (a, o) in &report.results {
         let (powerplane_model::Op::MigratePartition { partition, .. }, Outcome::Succeeded { suspended: Some(d), .. }) =

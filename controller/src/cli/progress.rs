@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use indicatif::{ProgressBar, ProgressStyle};
 use powerplane_model::{Action, ActionId, Plan};
 
-use crate::executor::{Outcome, Progress};
+use crate::engine::{Outcome, Progress};
 
 /// A bar (terminal) or log lines.
 pub(crate) struct Reporter {

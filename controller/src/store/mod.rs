@@ -11,6 +11,8 @@ pub(crate) mod group_commit;
 pub mod lock;
 /// The observed-state snapshot.
 pub mod snapshot;
+/// The durable writer of the audit trail.
+pub mod writer;
 
 use std::path::{Path, PathBuf};
 

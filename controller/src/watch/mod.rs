@@ -28,10 +28,11 @@ use tokio::sync::{mpsc, watch};
 use crate::api::live::{Held, ReconcileResult};
 use crate::backend::Backend;
 use crate::backend::Hypervisor;
-use crate::executor::{self, AuditWriter, Context, Outcome};
+use crate::engine::{self, Context, Outcome};
 use crate::store::StateDir;
 use crate::store::audit::{self, AuditLog, Draft, Event};
 use crate::store::snapshot;
+use crate::store::writer::AuditWriter;
 use publish::Publisher;
 use reload::Reload;
 
@@ -47,7 +48,7 @@ pub struct Config {
     /// Debounce delay of file events.
     pub debounce: Duration,
     /// Executor limits.
-    pub settings: executor::Settings,
+    pub settings: engine::Settings,
     /// Reconcile the manifests as committed at this ref (uncommitted edits ignored); new
     /// commits are picked up at each interval.
     pub git_ref: Option<String>,
@@ -104,23 +105,23 @@ enum Reach {
     Partitions(BTreeSet<PartitionName>),
 }
 
-/// Runs until `stop` reaches [`executor::Stop::Drain`]: then no new action starts, running
-/// ones finish (or, at [`executor::Stop::Abandon`], are recorded as left running) and it
+/// Runs until `stop` reaches [`engine::Stop::Drain`]: then no new action starts, running
+/// ones finish (or, at [`engine::Stop::Abandon`], are recorded as left running) and it
 /// returns.
 pub async fn run(
     cfg: Config,
     sim: Backend,
     dir: StateDir,
     report: Publisher,
-    stop: watch::Receiver<executor::Stop>,
+    stop: watch::Receiver<engine::Stop>,
 ) -> anyhow::Result<()> {
     let log = AuditLog::open_signed(&dir, cfg.signer.clone())?;
     let writer = AuditWriter::start(log.clone());
-    let closed = executor::close_dangling(&log, &writer).await?;
+    let closed = engine::close_dangling(&log, &writer).await?;
     if closed > 0 {
         tracing::warn!(closed, "a previous run stopped during these actions; recorded them as interrupted");
     }
-    let shutdown = executor::stop_at(Some(stop.clone()), executor::Stop::Drain);
+    let shutdown = engine::stop_at(Some(stop.clone()), engine::Stop::Drain);
     let (events_tx, mut events) = mpsc::unbounded_channel::<DebounceEventResult>();
     let mut debouncer = new_debouncer(cfg.debounce, None, move |r: DebounceEventResult| {
         let _ = events_tx.send(r);
@@ -586,7 +587,7 @@ async fn reconcile(
         }
     }
     ctx.plan_id = format!("watch-{}", crate::time::now());
-    let done = executor::execute(sim.clone(), &plan, &ctx, cfg.settings, writer, Arc::new(report.clone())).await?;
+    let done = engine::execute(sim.clone(), &plan, &ctx, cfg.settings, writer, Arc::new(report.clone())).await?;
     for (a, o) in &done.results {
         report.metrics.action(a.kind().as_str(), publish::outcome_of(o).0);
     }

@@ -13,7 +13,7 @@ use crate::api::live::{
     Held, InFlight, InvalidManifests, Live, LiveEvent, Observation, ReconcileResult, Reconciled, Started,
 };
 use crate::backend::BackendError;
-use crate::executor::{Outcome, Progress};
+use crate::engine::{Outcome, Progress};
 use crate::store::snapshot::Meta;
 
 /// The loop's reporter.

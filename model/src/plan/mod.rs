@@ -18,6 +18,7 @@ mod estimate;
 pub(crate) mod fixture;
 pub mod migration_bound;
 mod rules;
+pub mod run;
 mod schedule;
 mod scope;
 mod step;

@@ -10,12 +10,13 @@ use powerplane_model::{Action, ActionId, FrameName, HmcAddress, HmcUser, Op, Par
 
 use super::Hmc;
 use crate::backend::Hypervisor;
-use crate::executor::{AuditWriter, Context, Outcome, Progress, Settings, execute};
+use crate::engine::{Context, Outcome, Progress, Settings, execute};
 use crate::sim::consoles::tests::two_hmcs;
 use crate::sim::hmc_shell::{HmcShell, Local};
 use crate::sim::{self, Clock, Simulator};
 use crate::store::StateDir;
 use crate::store::audit::AuditLog;
+use crate::store::writer::AuditWriter;
 
 fn f(s: &str) -> FrameName {
     FrameName::new(s).unwrap()
