@@ -15,6 +15,8 @@ mod digest;
 pub mod engine;
 pub mod env;
 mod git;
+#[cfg(test)]
+mod layering;
 mod logging;
 pub mod manifest_dir;
 pub mod rehearsal;

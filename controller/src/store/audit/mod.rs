@@ -17,9 +17,11 @@
 
 mod damage;
 mod head;
+mod head_writer;
 mod migrate;
 mod record;
 mod scan;
+mod set_aside;
 mod signing;
 
 use std::collections::BTreeMap;
@@ -33,9 +35,11 @@ pub(crate) use head::sync_dir;
 pub use head::{Head, HeadFile, parse_witness};
 pub use record::{ActionResult, Checkpoint, Draft, Event, GENESIS, Record, Who};
 pub use scan::{Item, Scan, Tail, Torn};
+pub use set_aside::set_aside;
 pub use signing::{KeyError, PublicKey, Signer, keygen};
 
 use super::{StateDir, StoreError};
+use head_writer::HeadWriter;
 use scan::{Anchor, Segment, SetAside};
 
 pub(crate) use migrate::{TREE as LEGACY_TREE, lines as legacy_lines, run as migrate_legacy};
@@ -219,107 +223,6 @@ struct Writer {
     poisoned: Option<String>,
     /// Writes HEAD after each batch, off the path of acknowledgements.
     head: HeadWriter,
-}
-
-/// The thread that keeps `audit/HEAD` up with the acknowledged records: each batch hands it
-/// the new head, it writes the latest one (tmp, fsync, rename, fsync of the directory), so a
-/// batch is acknowledged after one fdatasync and HEAD follows at most a batch or two behind.
-#[derive(Debug)]
-struct HeadWriter {
-    shared: Arc<(Mutex<HeadState>, std::sync::Condvar)>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-/// The shortest time between two HEAD writes while batches keep coming.
-const HEAD_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
-
-#[derive(Debug, Default)]
-struct HeadState {
-    urgent: bool,
-    pending: Option<Head>,
-    written: u64,
-    error: Option<String>,
-    stop: bool,
-}
-
-impl HeadWriter {
-    fn start(audit: PathBuf, written: u64) -> Self {
-        let shared = Arc::new((Mutex::new(HeadState { written, ..Default::default() }), std::sync::Condvar::new()));
-        let s = shared.clone();
-        let thread = std::thread::spawn(move || {
-            let (lock, cv) = &*s;
-            loop {
-                let head = {
-                    let mut st = lock.lock().expect("not poisoned");
-                    while st.pending.is_none() && !st.stop {
-                        st = cv.wait(st).expect("not poisoned");
-                    }
-                    match st.pending.take() {
-                        Some(h) => h,
-                        None => return,
-                    }
-                };
-                let r = head::write(&audit, &head);
-                let mut st = lock.lock().expect("not poisoned");
-                match r {
-                    Ok(()) => st.written = st.written.max(head.seq),
-                    Err(e) => st.error = Some(format!("HEAD could not be written: {e}")),
-                }
-                cv.notify_all();
-                // Under a stream of batches HEAD is rewritten every few milliseconds, not after
-                // each one; someone waiting for it (or the end) cuts the pause short.
-                let pause_until = std::time::Instant::now() + HEAD_PAUSE;
-                while !st.urgent && !st.stop {
-                    let left = pause_until.saturating_duration_since(std::time::Instant::now());
-                    if left.is_zero() {
-                        break;
-                    }
-                    st = cv.wait_timeout(st, left).expect("not poisoned").0;
-                }
-                st.urgent = false;
-            }
-        });
-        HeadWriter { shared, thread: Some(thread) }
-    }
-
-    fn hand(&self, head: Head) -> std::result::Result<(), String> {
-        let (lock, cv) = &*self.shared;
-        let mut st = lock.lock().expect("not poisoned");
-        if let Some(e) = &st.error {
-            return Err(e.clone());
-        }
-        st.pending = Some(head);
-        cv.notify_all();
-        Ok(())
-    }
-
-    /// Waits until HEAD covers `seq`.
-    fn wait_for(&self, seq: u64) -> std::result::Result<(), String> {
-        let (lock, cv) = &*self.shared;
-        let mut st = lock.lock().expect("not poisoned");
-        loop {
-            if let Some(e) = &st.error {
-                return Err(e.clone());
-            }
-            if st.written >= seq {
-                return Ok(());
-            }
-            st.urgent = true;
-            cv.notify_all();
-            st = cv.wait(st).expect("not poisoned");
-        }
-    }
-}
-
-impl Drop for HeadWriter {
-    fn drop(&mut self) {
-        // The last head handed over is written before the trail is closed.
-        self.shared.0.lock().expect("not poisoned").stop = true;
-        self.shared.1.notify_all();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }
 
 impl AuditLog {
@@ -745,87 +648,6 @@ fn damaged(state: &Path, d: &Damage, count: usize) -> StoreError {
         }
     };
     StoreError::AuditDamaged { path: state.join(DIR), first: d.to_string(), count, fix }
-}
-
-/// Moves a damaged segment (or HEAD) of the trail at `state` into `audit/set-aside/`: the
-/// operator's acknowledgement that lets writers continue. Returns where it went.
-pub fn set_aside(dir: &StateDir, what: &str) -> std::result::Result<PathBuf, StoreError> {
-    let audit = dir.path().join(DIR);
-    let io = |e: &dyn std::fmt::Display| StoreError::Io { path: audit.clone(), detail: e.to_string() };
-    let aside = audit.join(SET_ASIDE);
-    let (from, to) = if what == head::FILE {
-        (audit.join(head::FILE), aside.join(format!("HEAD-{}", crate::time::now().replace(':', ""))))
-    } else if segment_number(what).is_some() {
-        (audit.join(what), aside.join(what))
-    } else {
-        return Err(io(&format!("{what:?} is neither a segment file (e.g. 000001.jsonl) nor HEAD")));
-    };
-    if !from.exists() {
-        return Err(io(&format!("{} does not exist", from.display())));
-    }
-    if to.exists() {
-        return Err(io(&format!("{} exists already", to.display())));
-    }
-    // Only damage is set aside: an intact segment or HEAD moved away would be a removal the
-    // operator made look acknowledged.
-    let files = read_files(&audit).map_err(|e| io(&e))?;
-    let found = scan::scan(&files.segments, &files.set_aside, &Anchor::Head(files.head.clone()), None, false, true);
-    let stripped = !found.signed() && found.tail.is_some() && dir.trail_signed_by()?.is_some();
-    if let Some(detail) = undamaged(&found, what).filter(|_| !(stripped && what != head::FILE)) {
-        return Err(StoreError::NotDamaged { state: dir.path().to_path_buf(), what: what.to_owned(), detail });
-    }
-    std::fs::create_dir_all(&aside).map_err(|e| io(&e))?;
-    std::fs::rename(&from, &to).map_err(|e| io(&e))?;
-    head::sync_dir(&aside).and_then(|()| head::sync_dir(&audit)).map_err(|e| io(&e))?;
-    Ok(to)
-}
-
-/// Why `what` (a segment's name, or HEAD) has nothing to set aside, when it has not: no problem
-/// is located in it (for a segment: at one of its lines or records; for HEAD: one that HEAD
-/// itself disagrees with).
-fn undamaged(found: &Scan, what: &str) -> Option<String> {
-    if what == head::FILE {
-        let head_damage = found.damage.iter().any(|d| {
-            d.at.is_none()
-                && matches!(
-                    d.problem,
-                    Problem::HeadMismatch { .. }
-                        | Problem::HeadUnreadable { .. }
-                        | Problem::MissingBelowHead { .. }
-                        | Problem::HeadUnsigned
-                        | Problem::BadSignature { .. }
-                        | Problem::UnknownKey { .. }
-                )
-        });
-        return (!head_damage).then(|| match &found.head {
-            Some(h) => format!("HEAD {} agrees with the trail", h.witness()),
-            None => "HEAD is not the problem".to_owned(),
-        });
-    }
-    let seqs: Vec<u64> = found
-        .items
-        .iter()
-        .filter_map(|i| match i {
-            Item::Record(at, r) if at.segment == what => Some(r.seq),
-            _ => None,
-        })
-        .collect();
-    let (first, last) = (seqs.iter().min().copied(), seqs.iter().max().copied());
-    let holds = |seq: u64| first.is_some_and(|f| f <= seq) && last.is_some_and(|l| seq <= l);
-    let damaged = found.damage.iter().any(|d| match (&d.at, &d.problem) {
-        (Some(at), _) => at.segment == what,
-        (None, Problem::Unsigned { from, to } | Problem::Gap { from, to }) => {
-            first.zip(last).is_some_and(|(f, l)| *from <= l && f <= *to)
-        }
-        (None, _) => d.seq.is_some_and(holds) && matches!(d.problem, Problem::HeadMismatch { .. }),
-    });
-    (!damaged).then(|| match (first, last) {
-        (Some(f), Some(l)) => {
-            let (records, many) = damage::records(f, l);
-            format!("{records}, which it holds, {} intact", if many { "are" } else { "is" })
-        }
-        _ => "it holds no record, and no problem is located in it".to_owned(),
-    })
 }
 
 #[cfg(test)]
