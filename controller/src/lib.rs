@@ -20,6 +20,7 @@ pub mod rehearsal;
 pub mod render;
 pub mod saved_plan;
 pub mod signals;
+pub mod status;
 pub mod store;
 pub mod time;
 pub mod watch;

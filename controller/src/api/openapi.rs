@@ -6,10 +6,10 @@
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
-use super::live::{
+use super::routes;
+use crate::status::live::{
     Held, InFlight, InvalidManifests, LiveEvent, Observation, ReconcileResult, Reconciled, Stalled, Started, Status,
 };
-use super::routes;
 
 /// The document.
 #[derive(OpenApi)]

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Cli;
-use crate::api::{self, Live, Token};
+use crate::api::{self, Token};
+use crate::status::{Live, Metrics, Publisher};
 use crate::store::lock;
-use crate::watch::{self, metrics::Metrics, publish::Publisher};
+use crate::watch;
 
 /// Arguments of `watch`.
 #[derive(Debug, clap::Args)]

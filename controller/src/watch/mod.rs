@@ -7,8 +7,6 @@
 //! `server::run`), so the loop is testable without signals: when it resolves, no new action
 //! starts, running ones finish and are recorded, and the loop returns.
 
-pub mod metrics;
-pub mod publish;
 mod reload;
 pub mod scoped;
 mod wait;
@@ -25,14 +23,14 @@ use powerplane_model::plan::{Ties, compare};
 use powerplane_model::{Estate, FrameName, ManifestSet, PartitionName, PlanOptions};
 use tokio::sync::{mpsc, watch};
 
-use crate::api::live::{Held, ReconcileResult};
 use crate::backend::Backend;
 use crate::backend::Hypervisor;
 use crate::executor::{self, AuditWriter, Context, Outcome};
+use crate::status::live::{Held, ReconcileResult};
+use crate::status::publish::{self, Publisher};
 use crate::store::StateDir;
 use crate::store::audit::{self, AuditLog, Draft, Event};
 use crate::store::snapshot;
-use publish::Publisher;
 use reload::Reload;
 
 /// How the loop runs.
@@ -93,7 +91,7 @@ struct State {
     revision: Option<String>,
     /// The manifests as they are now, when they are refused: a condition published with the
     /// status until they are fixed.
-    invalid: Option<crate::api::live::InvalidManifests>,
+    invalid: Option<crate::status::live::InvalidManifests>,
 }
 
 /// What a reconcile covers.
