@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod app;
 pub mod backend;
 pub mod cli;
 mod digest;

@@ -84,11 +84,6 @@ pub(crate) fn open_backend(cli: &Cli) -> anyhow::Result<Option<(crate::backend::
     Ok(sim::open_with_dir(cli)?.map(|(s, d)| (crate::backend::Backend::Sim(s), d)))
 }
 
-/// The verdict of `audit verify --json` on the trail in `state_dir`, and whether it is intact.
-pub(crate) fn audit_verdict(state_dir: &std::path::Path) -> anyhow::Result<(serde_json::Value, bool)> {
-    audit::verdict(state_dir)
-}
-
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
