@@ -99,7 +99,9 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
 /// ended the wait.
 async fn wait_for(cli: &Cli, opens: jiff::Timestamp) -> anyhow::Result<bool> {
     use tokio::signal::unix::{SignalKind, signal};
-    let Some((sim, _dir)) = super::open_backend(cli)? else { bail!("the backend could not be opened") };
+    let Some((sim, _dir)) = super::open_backend(cli, crate::app::open::Access::Write)? else {
+        bail!("the backend could not be opened")
+    };
     let now = crate::windows::now(sim.now_ms()).map_err(anyhow::Error::msg)?;
     let wait = Duration::try_from(opens.duration_since(now)).unwrap_or(Duration::ZERO);
     let (mut int, mut term) = (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?);
@@ -176,7 +178,9 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
     };
     // A signed trail and no key: refused before the state directory is opened.
     crate::store::audit::require_key(&cli.state_dir, signer.is_some())?;
-    let Some((sim, dir)) = super::open_backend(cli)? else { return Ok(ExitCode::from(1)) };
+    let Some((sim, dir)) = super::open_backend(cli, crate::app::open::Access::Write)? else {
+        return Ok(ExitCode::from(1));
+    };
     sim.adopt_names(&desired.estate);
     let _lock = lock::acquire(&dir, "apply", None)?;
     let log = AuditLog::open_signed(&dir, signer)?;
