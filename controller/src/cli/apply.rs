@@ -15,8 +15,9 @@ use powerplane_model::{ActionKind, Estate, Plan, PlanOptions};
 use super::Cli;
 use super::progress::Reporter;
 use super::report::print_diagnostics;
+use crate::app::reconcile::{Run, Source, sealed_plan_id, short};
 use crate::backend::Hypervisor;
-use crate::executor::{self, AuditWriter, Context, Outcome};
+use crate::executor::{self, AuditWriter, Outcome};
 use crate::manifest_dir::load_manifests_sealed;
 use crate::render;
 use crate::saved_plan::SavedPlan;
@@ -283,7 +284,7 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
             let names: Vec<&str> = windows.iter().map(|w| w.spec.name.as_str()).collect();
             let ids: Vec<&str> = held.iter().map(|h| h.id.0.as_str()).collect();
             let draft = audit::Draft {
-                plan_id: format!("plan-{}", short(&meta.fingerprint)),
+                plan_id: sealed_plan_id(&meta.fingerprint),
                 kind: "IgnoreWindows".into(),
                 object: format!("Settings/maintenanceWindows: {}", names.join(", ")),
                 command: "powerplane apply --ignore-windows".into(),
@@ -334,7 +335,7 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
         drop(observed);
         print!("\n{}", r.render());
         let draft = audit::Draft {
-            plan_id: format!("plan-{}", short(&meta.fingerprint)),
+            plan_id: sealed_plan_id(&meta.fingerprint),
             kind: "Rehearsal".into(),
             object: format!("Plan/plan-{}", short(&meta.fingerprint)),
             command: "powerplane apply --rehearse".into(),
@@ -362,29 +363,20 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
         return Ok(ExitCode::from(1));
     }
 
-    let (commit, dirty) = match &desired.commit {
-        Some(c) => (Some(c.clone()), Some(false)),
-        None => crate::git::provenance(&desired.dir).map_or((None, None), |(c, d)| (Some(c), Some(d))),
+    let source = match &desired.commit {
+        Some(c) => Source::Commit(c),
+        None => Source::Tree(&desired.dir),
     };
-    // As each action becomes ready, the windows are asked again: a plan that began inside one
-    // starts nothing it would overrun. A set clock (POWERPLANE_NOW) moves with the simulator.
-    let gate = if args.ignore_windows {
-        None
-    } else {
-        let clock_sim = sim.clone();
-        crate::windows::start_gate(&desired.estate, windows.clone(), &plan, move || {
-            crate::windows::now(clock_sim.now_ms()).unwrap_or_else(|_| jiff::Timestamp::now())
-        })
-    };
-    let ctx = Context {
+    let run = Run {
+        backend: &sim,
+        desired: &desired.estate,
+        windows: (!args.ignore_windows).then(|| windows.clone()),
+        source,
+        plan_id: sealed_plan_id(&meta.fingerprint),
         stop: Some(stopper.receiver()),
-        plan_id: format!("plan-{}", short(&meta.fingerprint)),
-        commit,
-        dirty,
-        gate,
     };
     let reporter = Arc::new(Reporter::new(&plan));
-    let report = executor::execute(sim.clone(), &plan, &ctx, settings, &writer, reporter.clone()).await?;
+    let report = run.execute(&plan, settings, &writer, reporter.clone()).await?;
     reporter.finish();
     // The report carries the actions; the plan's change details are not needed again.
     drop(plan);
@@ -566,11 +558,6 @@ fn report_in_flight(left: &[String], wait: Duration) {
     for l in left {
         eprintln!("  {l}");
     }
-}
-
-fn short(digest: &str) -> &str {
-    let d = digest.strip_prefix("sha256:").unwrap_or(digest);
-    d.get(..12).unwrap_or(d)
 }
 
 /// Asks on a terminal; refuses without one (use --yes in scripts).

@@ -23,9 +23,10 @@ use powerplane_model::plan::{Ties, compare};
 use powerplane_model::{Estate, FrameName, ManifestSet, PartitionName, PlanOptions};
 use tokio::sync::{mpsc, watch};
 
+use crate::app::reconcile::{Run, Source, clock, loop_plan_id};
 use crate::backend::Backend;
 use crate::backend::Hypervisor;
-use crate::executor::{self, AuditWriter, Context, Outcome};
+use crate::executor::{self, AuditWriter, Outcome};
 use crate::status::live::{Held, ReconcileResult};
 use crate::status::publish::{self, Publisher};
 use crate::store::StateDir;
@@ -205,11 +206,11 @@ pub async fn run(
             }
         };
         let started = started.unwrap_or_else(Instant::now);
-        let ctx = Context { stop: Some(stop.clone()), ..Default::default() };
         report.manifests(state.invalid.as_ref());
         report.started(reason);
         let (outcome, stopping) = {
-            let reconcile = reconcile(&cfg, &sim, &dir, &writer, &report, &mut state, ctx, (reason, started), reach);
+            let reconcile =
+                reconcile(&cfg, &sim, &dir, &writer, &report, &mut state, Some(stop.clone()), (reason, started), reach);
             tokio::pin!(reconcile);
             tokio::select! {
                 r = &mut reconcile => (r, false),
@@ -264,11 +265,6 @@ fn invalid_detail(state: &State) -> String {
         "invalid manifests ({}): nothing of them is applied; {kept}; first of {} error(s): {}",
         i.failing, i.errors, i.first_error
     )
-}
-
-/// The loop's clock: the system's, or a set one moving with the simulator.
-fn clock(sim: &Backend) -> jiff::Timestamp {
-    crate::windows::now(sim.now_ms()).unwrap_or_else(|_| jiff::Timestamp::now())
 }
 
 /// Resolves when the next window that holds work opens (Argo CD's sync windows do not fire
@@ -348,7 +344,7 @@ async fn reconcile(
     writer: &AuditWriter,
     report: &Publisher,
     state: &mut State,
-    mut ctx: Context,
+    stop: Option<watch::Receiver<executor::Stop>>,
     (reason, started): (&str, Instant),
     reach: Reach,
 ) -> anyhow::Result<()> {
@@ -569,22 +565,12 @@ async fn reconcile(
         report.ended(reason, started.elapsed().as_secs_f64(), result, detail);
         return Ok(());
     }
-    let clock_sim = sim.clone();
-    ctx.gate = crate::windows::start_gate(&estate, windows, &plan, move || clock(&clock_sim));
-    match &state.commit {
-        Some(c) => {
-            ctx.commit = Some(c.clone());
-            ctx.dirty = Some(false);
-        }
-        None => {
-            if let Some((commit, dirty)) = crate::git::provenance(&cfg.dir) {
-                ctx.commit = Some(commit);
-                ctx.dirty = Some(dirty);
-            }
-        }
-    }
-    ctx.plan_id = format!("watch-{}", crate::time::now());
-    let done = executor::execute(sim.clone(), &plan, &ctx, cfg.settings, writer, Arc::new(report.clone())).await?;
+    let source = match &state.commit {
+        Some(c) => Source::Commit(c),
+        None => Source::Tree(&cfg.dir),
+    };
+    let run = Run { backend: sim, desired: &estate, windows: Some(windows), source, plan_id: loop_plan_id(), stop };
+    let done = run.execute(&plan, cfg.settings, writer, Arc::new(report.clone())).await?;
     for (a, o) in &done.results {
         report.metrics.action(a.kind().as_str(), publish::outcome_of(o).0);
     }
