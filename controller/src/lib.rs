@@ -1,8 +1,18 @@
 //! # powerplane-controller
 //!
-//! Everything of powerplane that has side effects: the `powerplane` command line, reading
-//! manifest directories, and (as they land) the backends, the executor, the store and the
-//! controller loop. The pure domain logic lives in `powerplane-model`.
+//! Everything of powerplane that has side effects; the pure domain logic (manifests, the
+//! planner) lives in `powerplane-model`. The modules, from the top down (each uses only those
+//! below it):
+//!
+//! - [`cli`]: the `powerplane` command line; each subcommand parses, calls [`app`], and renders
+//!   what it returns (text, JSON, exit codes).
+//! - [`app`]: what the commands and the loop share: opening the backend, the execution step of
+//!   a reconcile pass, the audit trail's verdict.
+//! - [`watch`]: the controller loop; [`api`]: its HTTP API. Both meet only in [`status`] (what
+//!   the loop publishes and the API, the metrics and the UI read); the command line starts both.
+//! - [`executor`], [`windows`], [`rehearsal`]: running a plan; [`backend`]: the hypervisors
+//!   (the simulator, HMCs over SSH); [`store`]: the state directory (snapshot, audit trail,
+//!   locks); [`manifest_dir`], [`saved_plan`], [`render`]: reading manifests, plan files, output.
 
 #![warn(missing_docs)]
 

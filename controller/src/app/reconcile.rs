@@ -58,6 +58,18 @@ pub fn clock(backend: &Backend) -> jiff::Timestamp {
     crate::windows::now(backend.now_ms()).unwrap_or_else(|_| jiff::Timestamp::now())
 }
 
+/// Waits from `now` until `opens` (a maintenance window opening) on the clock windows read:
+/// on the simulator's virtual time when the clock is set (`POWERPLANE_NOW`), else on the
+/// runtime's.
+pub async fn until(backend: &Backend, opens: jiff::Timestamp, now: jiff::Timestamp) {
+    let wait = std::time::Duration::try_from(opens.duration_since(now)).unwrap_or(std::time::Duration::ZERO);
+    if crate::windows::rehearsal() {
+        backend.sleep(wait).await;
+    } else {
+        tokio::time::sleep(wait).await;
+    }
+}
+
 /// How a plan is run.
 pub struct Run<'a> {
     /// The backend it runs on.

@@ -104,15 +104,8 @@ async fn wait_for(cli: &Cli, opens: jiff::Timestamp) -> anyhow::Result<bool> {
         bail!("the backend could not be opened")
     };
     let now = crate::windows::now(sim.now_ms()).map_err(anyhow::Error::msg)?;
-    let wait = Duration::try_from(opens.duration_since(now)).unwrap_or(Duration::ZERO);
     let (mut int, mut term) = (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?);
-    let waited = async {
-        if crate::windows::rehearsal() {
-            sim.sleep(wait).await;
-        } else {
-            tokio::time::sleep(wait).await;
-        }
-    };
+    let waited = crate::app::reconcile::until(&sim, opens, now);
     tokio::select! {
         () = waited => {}
         _ = int.recv() => return Ok(false),

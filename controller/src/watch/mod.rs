@@ -271,13 +271,7 @@ fn invalid_detail(state: &State) -> String {
 /// when a window opens, argo-cd#21692: this one does).
 async fn until_window(sim: &Backend, state: &State) {
     let Some(opens) = state.window_opens else { return std::future::pending().await };
-    let now = clock(sim);
-    let wait = Duration::try_from(opens.duration_since(now)).unwrap_or(Duration::ZERO);
-    if crate::windows::rehearsal() {
-        sim.sleep(wait).await;
-    } else {
-        tokio::time::sleep(wait).await;
-    }
+    crate::app::reconcile::until(sim, opens, clock(sim)).await;
 }
 
 /// How far a change reaches: partitions only, after a clean full plan, are planned in their
