@@ -1,14 +1,23 @@
 //! # powerplane-controller
 //!
-//! Everything of powerplane that has side effects: the `powerplane` command line (`cli`),
-//! reading manifest directories (`manifest_dir`), the backends (`backend`: the `Hypervisor`
-//! trait, the backend selection and the HMC backend over SSH), the simulated PowerVM estate
-//! and its HMC emulator (`sim`), the executor, the store and the controller loop (`watch`,
-//! `api`). The pure domain logic lives in `powerplane-model`.
+//! Everything of powerplane that has side effects; the pure domain logic (manifests, the
+//! planner) lives in `powerplane-model`. The modules, from the top down (each uses only those
+//! below it):
+//!
+//! - [`cli`]: the `powerplane` command line; each subcommand parses, calls [`app`], and renders
+//!   what it returns (text, JSON, exit codes).
+//! - [`app`]: what the commands and the loop share: opening the backend, the execution step of
+//!   a reconcile pass, the audit trail's verdict.
+//! - [`watch`]: the controller loop; [`api`]: its HTTP API. Both meet only in [`status`] (what
+//!   the loop publishes and the API, the metrics and the UI read); the command line starts both.
+//! - [`engine`], [`windows`], [`rehearsal`]: running a plan; [`backend`]: the hypervisors
+//!   (the `Hypervisor` trait, HMCs over SSH); [`sim`]: the simulated PowerVM estate and its HMC emulator; [`store`]: the state directory (snapshot, audit trail,
+//!   locks); [`manifest_dir`], [`saved_plan`], [`render`]: reading manifests, plan files, output.
 
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod app;
 pub mod backend;
 pub mod cli;
 mod digest;
@@ -24,6 +33,7 @@ pub mod render;
 pub mod saved_plan;
 pub mod signals;
 pub mod sim;
+pub mod status;
 pub mod store;
 pub mod time;
 pub mod watch;

@@ -19,7 +19,9 @@ pub(crate) fn init(format: LogFormat, verbosity: u8) {
     // stderr is not a terminal. sled's own log lines (its internals, when it finds a database
     // damaged) are left to -v: what it found reaches the user as the error's cause, in words.
     let level = match verbosity {
-        0 => "warn,sled=off,powerplane_controller::cli::progress=info,powerplane_controller::watch=info",
+        0 => {
+            "warn,sled=off,powerplane_controller::cli::progress=info,powerplane_controller::watch=info,powerplane_controller::status=info,powerplane_controller::app=info"
+        }
         1 => "info",
         2 => "debug",
         _ => "trace",

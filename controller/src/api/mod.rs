@@ -11,7 +11,6 @@
 //! connections in number and in how long their headers may take ([`server`]).
 
 pub mod client;
-pub mod live;
 pub mod openapi;
 mod routes;
 pub mod server;
@@ -30,8 +29,8 @@ use axum::response::Response;
 use tokio::net::TcpListener;
 
 use crate::backend::Backend;
-use crate::watch::metrics::Metrics;
-pub use live::Live;
+use crate::status::Live;
+use crate::status::Metrics;
 pub use token::Token;
 
 /// The largest request body accepted (a fault or a sync request is a few hundred bytes).

@@ -6,10 +6,11 @@
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
-use super::live::{
+use super::routes;
+use crate::app::verdict::{AuditVerdict, Expectation};
+use crate::status::live::{
     Held, InFlight, InvalidManifests, LiveEvent, Observation, ReconcileResult, Reconciled, Stalled, Started, Status,
 };
-use super::routes;
 
 /// The document.
 #[derive(OpenApi)]
@@ -40,7 +41,7 @@ use super::routes;
     ),
     components(schemas(
         Status, Started, Reconciled, ReconcileResult, Observation, InFlight, Held, LiveEvent, InvalidManifests, Stalled,
-        Problem, Accepted, Observed, SnapshotMeta, AuditPage, AuditVerdict, AuditHead, FaultLines,
+        Problem, Accepted, Observed, SnapshotMeta, AuditPage, AuditVerdict, Expectation, AuditHead, FaultLines,
         crate::sim::Fault,
     )),
     modifiers(&BearerToken),
@@ -155,26 +156,6 @@ pub(crate) struct AuditPage {
     pub intact: bool,
     /// Pass as `cursor` for the next page; null on the last.
     pub next_cursor: Option<u64>,
-}
-
-/// The verdict of `audit verify --json`.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct AuditVerdict {
-    /// Every check passed.
-    pub intact: bool,
-    /// A signature does not match.
-    pub forged: bool,
-    /// Records read.
-    pub records: u64,
-    /// Of which checkpoints.
-    pub checkpoints: u64,
-    /// The segment files.
-    pub segments: Vec<String>,
-    /// What the signatures prove.
-    pub signing: String,
-    /// Each problem found, with its segment, line and seq.
-    #[schema(value_type = Vec<Object>)]
-    pub damage: Vec<serde_json::Value>,
 }
 
 /// The trail's head (`audit head --json`).

@@ -15,8 +15,9 @@ use powerplane_model::{ActionKind, Estate, Plan, PlanOptions};
 use super::Cli;
 use super::progress::Reporter;
 use super::report::print_diagnostics;
+use crate::app::reconcile::{Run, Source, sealed_plan_id, short};
 use crate::backend::Hypervisor;
-use crate::engine::{self, Context, Outcome};
+use crate::engine::{self, Outcome};
 use crate::manifest_dir::load_manifests_sealed;
 use crate::render;
 use crate::saved_plan::SavedPlan;
@@ -100,17 +101,12 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
 /// ended the wait.
 async fn wait_for(cli: &Cli, opens: jiff::Timestamp) -> anyhow::Result<bool> {
     use tokio::signal::unix::{SignalKind, signal};
-    let Some((sim, _dir)) = super::open_backend(cli)? else { bail!("the backend could not be opened") };
-    let now = crate::windows::now(sim.now_ms()).map_err(anyhow::Error::msg)?;
-    let wait = Duration::try_from(opens.duration_since(now)).unwrap_or(Duration::ZERO);
-    let (mut int, mut term) = (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?);
-    let waited = async {
-        if crate::windows::rehearsal() {
-            sim.sleep(wait).await;
-        } else {
-            tokio::time::sleep(wait).await;
-        }
+    let Some((sim, _dir)) = super::open_backend(cli, crate::app::open::Access::Write)? else {
+        bail!("the backend could not be opened")
     };
+    let now = crate::windows::now(sim.now_ms()).map_err(anyhow::Error::msg)?;
+    let (mut int, mut term) = (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?);
+    let waited = crate::app::reconcile::until(&sim, opens, now);
     tokio::select! {
         () = waited => {}
         _ = int.recv() => return Ok(false),
@@ -177,7 +173,9 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
     };
     // A signed trail and no key: refused before the state directory is opened.
     crate::store::audit::require_key(&cli.state_dir, signer.is_some())?;
-    let Some((sim, dir)) = super::open_backend(cli)? else { return Ok(ExitCode::from(1)) };
+    let Some((sim, dir)) = super::open_backend(cli, crate::app::open::Access::Write)? else {
+        return Ok(ExitCode::from(1));
+    };
     sim.adopt_names(&desired.estate);
     let _lock = lock::acquire(&dir, "apply", None)?;
     let log = AuditLog::open_signed(&dir, signer)?;
@@ -280,7 +278,7 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
             let names: Vec<&str> = windows.iter().map(|w| w.spec.name.as_str()).collect();
             let ids: Vec<&str> = held.iter().map(|h| h.id.0.as_str()).collect();
             let draft = audit::Draft {
-                plan_id: format!("plan-{}", short(&meta.fingerprint)),
+                plan_id: sealed_plan_id(&meta.fingerprint),
                 kind: "IgnoreWindows".into(),
                 object: format!("Settings/maintenanceWindows: {}", names.join(", ")),
                 command: "powerplane apply --ignore-windows".into(),
@@ -331,7 +329,7 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
         drop(observed);
         print!("\n{}", r.render());
         let draft = audit::Draft {
-            plan_id: format!("plan-{}", short(&meta.fingerprint)),
+            plan_id: sealed_plan_id(&meta.fingerprint),
             kind: "Rehearsal".into(),
             object: format!("Plan/plan-{}", short(&meta.fingerprint)),
             command: "powerplane apply --rehearse".into(),
@@ -359,29 +357,20 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
         return Ok(ExitCode::from(1));
     }
 
-    let (commit, dirty) = match &desired.commit {
-        Some(c) => (Some(c.clone()), Some(false)),
-        None => crate::git::provenance(&desired.dir).map_or((None, None), |(c, d)| (Some(c), Some(d))),
+    let source = match &desired.commit {
+        Some(c) => Source::Commit(c),
+        None => Source::Tree(&desired.dir),
     };
-    // As each action becomes ready, the windows are asked again: a plan that began inside one
-    // starts nothing it would overrun. A set clock (POWERPLANE_NOW) moves with the simulator.
-    let gate = if args.ignore_windows {
-        None
-    } else {
-        let clock_sim = sim.clone();
-        crate::windows::start_gate(&desired.estate, windows.clone(), &plan, move || {
-            crate::windows::now(clock_sim.now_ms()).unwrap_or_else(|_| jiff::Timestamp::now())
-        })
-    };
-    let ctx = Context {
+    let run = Run {
+        backend: &sim,
+        desired: &desired.estate,
+        windows: (!args.ignore_windows).then(|| windows.clone()),
+        source,
+        plan_id: sealed_plan_id(&meta.fingerprint),
         stop: Some(stopper.receiver()),
-        plan_id: format!("plan-{}", short(&meta.fingerprint)),
-        commit,
-        dirty,
-        gate,
     };
     let reporter = Arc::new(Reporter::new(&plan));
-    let report = engine::execute(sim.clone(), &plan, &ctx, settings, &writer, reporter.clone()).await?;
+    let report = run.execute(&plan, settings, &writer, reporter.clone()).await?;
     reporter.finish();
     // The report carries the actions; the plan's change details are not needed again.
     drop(plan);
@@ -563,11 +552,6 @@ fn report_in_flight(left: &[String], wait: Duration) {
     for l in left {
         eprintln!("  {l}");
     }
-}
-
-fn short(digest: &str) -> &str {
-    let d = digest.strip_prefix("sha256:").unwrap_or(digest);
-    d.get(..12).unwrap_or(d)
 }
 
 /// Asks on a terminal; refuses without one (use --yes in scripts).

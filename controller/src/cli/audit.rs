@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::Cli;
+use crate::app::verdict::{AuditVerdict, signing_summary};
 use crate::store::StateDir;
 use crate::store::audit::{self, Event, Item, Keep, PublicKey, Scan};
 
@@ -103,34 +104,6 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
 /// through a read-only copy of the database.
 fn read(cli: &Cli, key: Option<&PublicKey>, keep: Keep) -> anyhow::Result<Scan> {
     Ok(audit::read_state_dir(&cli.state_dir, key, keep)?)
-}
-
-/// The verdict of `audit verify --json` on the trail in `state_dir` (no key, no witness), and
-/// whether it is intact.
-pub(crate) fn verdict(state_dir: &std::path::Path) -> anyhow::Result<(serde_json::Value, bool)> {
-    let scan = audit::read_state_dir(state_dir, None, Keep::Verdict)?;
-    Ok((verdict_doc(&scan, None, None), scan.intact()))
-}
-
-fn verdict_doc(scan: &Scan, key: Option<&PublicKey>, witnessed: Option<&Result<String, String>>) -> serde_json::Value {
-    let unwitnessed = witnessed.is_some_and(Result::is_err);
-    let ok = scan.intact() && !unwitnessed;
-    serde_json::json!({
-        "intact": ok,
-        "forged": scan.damage.iter().any(|d| d.problem.forged()) || unwitnessed,
-        "records": scan.records,
-        "checkpoints": scan.checkpoints,
-        "segments": scan.segments.iter().map(|n| audit::segment_name(*n)).collect::<Vec<_>>(),
-        "head": scan.head,
-        "signing": signing_summary(scan, key),
-        "keys": scan.keys,
-        "damage": scan.damage,
-        "pending": scan.torn,
-        "expect": witnessed.map(|w| match w {
-            Ok(m) => serde_json::json!({"holds": true, "message": m}),
-            Err(m) => serde_json::json!({"holds": false, "message": m}),
-        }),
-    })
 }
 
 fn list(cli: &Cli, json: bool, since: Option<String>) -> anyhow::Result<ExitCode> {
@@ -242,7 +215,8 @@ fn verify(cli: &Cli, key: Option<&PublicKey>, expect: Option<(u64, String)>, jso
     let forged = scan.damage.iter().any(|d| d.problem.forged()) || unwitnessed.is_some();
     let signing = signing_summary(&scan, key);
     if json {
-        let doc = verdict_doc(&scan, key, witnessed.as_ref());
+        // Through a JSON value, whose keys are sorted: the document prints as it always has.
+        let doc = serde_json::to_value(AuditVerdict::of(&scan, key, witnessed.as_ref()))?;
         writeln!(std::io::stdout().lock(), "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) });
     }
@@ -286,22 +260,6 @@ fn verify(cli: &Cli, key: Option<&PublicKey>, expect: Option<(u64, String)>, jso
     drop(out);
     note_pending(&scan);
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
-}
-
-/// What the signatures prove, in a sentence.
-fn signing_summary(scan: &Scan, key: Option<&PublicKey>) -> String {
-    match (key, scan.keys.len()) {
-        (Some(k), _) => format!(
-            "signatures: checked against the key given with --pubkey ({}): {}",
-            k.hex(),
-            if scan.damage.iter().any(|d| d.problem.forged()) { "NOT all records are covered by valid signatures of it" } else { "every record is covered by a checkpoint it signed" }
-        ),
-        (None, 0) => "unsigned: the hash chain shows a record changed, removed or inserted by someone who did not also recompute every hash after it, and HEAD shows a removed tail unless it was rewritten too; it does not prove more. Witness the head elsewhere (`audit head`) or sign the trail (`--audit-key`)".to_owned(),
-        (None, _) => format!(
-            "signed by {}: the signatures match the keys they name; pass --pubkey to check that the key is yours",
-            scan.keys.iter().map(|k| format!("key {k}")).collect::<Vec<_>>().join(", ")
-        ),
-    }
 }
 
 fn head(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {

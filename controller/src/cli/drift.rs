@@ -12,6 +12,7 @@ use powerplane_model::plan::{ChangeKind, compare};
 
 use super::report::print_diagnostics;
 use super::{Cli, OutputFormat};
+use crate::app::open::Access;
 use crate::backend::Hypervisor;
 use crate::manifest_dir::load_manifests;
 use crate::render;
@@ -129,22 +130,12 @@ fn observe(
     cli: &Cli,
     desired: &powerplane_model::Estate,
 ) -> anyhow::Result<(powerplane_model::Estate, Option<(snapshot::Meta, powerplane_model::Estate)>)> {
-    let (observed, dir) = match cli.hmc_backend()? {
-        Some(hmc) => {
-            let dir = crate::store::StateDir::open_read_only(&cli.state_dir)?;
-            if let Ok(Some((_, earlier))) = snapshot::load(&dir) {
-                hmc.remember(earlier);
-            }
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            hmc.adopt_names(desired);
-            (rt.block_on(hmc.observe())?, dir)
-        }
-        None => {
-            let (sim, dir) = super::sim::open_read_only(cli)?;
-            let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
-            (rt.block_on(sim.observe())?, dir)
-        }
+    let Some((backend, dir)) = super::open_backend(cli, Access::ReadOnly)? else {
+        anyhow::bail!("the backend could not be opened")
     };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    backend.adopt_names(desired);
+    let observed = rt.block_on(backend.observe())?;
     let previous = snapshot::load(&dir).unwrap_or_else(|e| {
         tracing::warn!(error = %e, "the stored observation is unreadable; nothing is compared with it");
         None

@@ -22,7 +22,7 @@ pub struct Args {
 
 pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let observed = match cli.hmc_backend()? {
+    let observed = match cli.target().hmc()? {
         // Through the HMC: what it lists (with the stored observation, when there is one, for
         // what a VIOS that is down had); nothing is written to the state directory.
         Some(hmc) => {

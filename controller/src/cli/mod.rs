@@ -19,6 +19,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::app::open::{Access, Opening, Target};
 use crate::logging::{self, LogFormat};
 
 /// powerplane: GitOps reconciliation for IBM PowerVM estates.
@@ -69,24 +70,34 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// The backend the command runs against and the state directory: the HMCs `--hmc` names, or
-/// the simulator (created from the inventory on first use). `None` when the simulator could not
-/// be created (its diagnostics were printed).
-pub(crate) fn open_backend(cli: &Cli) -> anyhow::Result<Option<(crate::backend::Backend, crate::store::StateDir)>> {
-    if let Some(hmc) = cli.hmc_backend()? {
-        let dir = crate::store::StateDir::open(&cli.state_dir)?;
-        // What a VIOS that is down now had when last seen.
-        if let Ok(Some((_, earlier))) = crate::store::snapshot::load(&dir) {
-            hmc.remember(earlier);
+/// The backend the command runs against and the state directory, opened with `access`
+/// ([`Target::open`]); what opening found is said here. `None` when the simulator could not be
+/// created (its diagnostics were printed).
+pub(crate) fn open_backend(
+    cli: &Cli,
+    access: Access,
+) -> anyhow::Result<Option<(crate::backend::Backend, crate::store::StateDir)>> {
+    use crate::sim::Created;
+    match cli.target().open(access)? {
+        Opening::Opened(o) => {
+            match &o.created {
+                Created::Existing => {}
+                Created::FromInventory(p) => {
+                    eprintln!("note: {} had no simulated estate yet; created one from {p}", cli.state_dir.display())
+                }
+                Created::FromBuiltinLab => eprintln!(
+                    "note: {} had no simulated estate yet; created one from the built-in lab inventory (choose another with `powerplane --inventory PATH sim init`)",
+                    cli.state_dir.display()
+                ),
+            }
+            Ok(Some((o.backend, o.dir)))
         }
-        return Ok(Some((crate::backend::Backend::Hmc(std::sync::Arc::new(hmc)), dir)));
+        Opening::InvalidInventory(diags) => {
+            report::print_diagnostics(&mut std::io::stderr().lock(), &diags)?;
+            eprintln!("the inventory is invalid: no simulated estate was created");
+            Ok(None)
+        }
     }
-    Ok(sim::open_with_dir(cli)?.map(|(s, d)| (crate::backend::Backend::Sim(s), d)))
-}
-
-/// The verdict of `audit verify --json` on the trail in `state_dir`, and whether it is intact.
-pub(crate) fn audit_verdict(state_dir: &std::path::Path) -> anyhow::Result<(serde_json::Value, bool)> {
-    audit::verdict(state_dir)
 }
 
 /// The subcommands.
@@ -122,30 +133,21 @@ pub enum Command {
 }
 
 impl Cli {
-    /// The signing key, when one is configured (read now, so that a bad key file is refused
-    /// before anything is done).
-    /// The HMC backend `--hmc` names, `None` for the simulator.
-    pub(crate) fn hmc_backend(
-        &self,
-    ) -> anyhow::Result<Option<crate::backend::hmc::Hmc<crate::backend::hmc::ssh::Ssh>>> {
-        use crate::backend::hmc::ssh::{Endpoint, Ssh};
-        if self.hmc.is_empty() {
-            return Ok(None);
+    /// Where the backend is, from the global options.
+    pub(crate) fn target(&self) -> Target {
+        Target {
+            state_dir: self.state_dir.clone(),
+            inventory: self.inventory.clone(),
+            sim_speedup: self.sim_speedup,
+            hmc: self.hmc.clone(),
+            ssh_identity: self.ssh_identity.clone(),
+            ssh_known_hosts: self.ssh_known_hosts.clone(),
+            hmc_sessions: self.hmc_sessions,
         }
-        let hmcs = self
-            .hmc
-            .iter()
-            .map(|u| {
-                Endpoint::parse(u, self.ssh_identity.clone(), self.ssh_known_hosts.clone())
-                    .map(|e| Ssh::new(e, usize::from(self.hmc_sessions)))
-                    .map_err(anyhow::Error::msg)
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        // Cluster steps go to the nodes over SSH, their host keys checked against the same file.
-        let nodes = crate::backend::node::Nodes::new(self.ssh_known_hosts.clone());
-        Ok(Some(crate::backend::hmc::Hmc::new(hmcs).with_nodes(nodes)))
     }
 
+    /// The signing key, when one is configured (read now, so that a bad key file is refused
+    /// before anything is done).
     pub(crate) fn audit_signer(&self) -> anyhow::Result<Option<crate::store::audit::Signer>> {
         Ok(self.audit_key.as_deref().map(crate::store::audit::Signer::load).transpose()?)
     }

@@ -9,6 +9,7 @@ use powerplane_model::PlanOptions;
 
 use super::Cli;
 use super::report::print_diagnostics;
+use crate::app::open::Access;
 use crate::backend::Hypervisor;
 use crate::render;
 use crate::store::snapshot;
@@ -68,27 +69,24 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     phase("manifests loaded");
     // `--refresh=false` only reads: the state directory is opened read-only and the backend
     // is not asked.
-    let (observed, stored, dir, rates) = if let Some(hmc) = cli.hmc_backend()?
-        && args.refresh
-    {
-        let dir = crate::store::StateDir::open(&cli.state_dir)?;
-        if let Ok(Some((_, earlier))) = snapshot::load(&dir) {
-            hmc.remember(earlier);
-        }
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        hmc.adopt_names(&desired);
-        let (observed, rates) = rt.block_on(async { (hmc.observe().await, hmc.rates().await) });
-        phase("observed the HMC");
-        (observed?, None, Some(dir), rates)
-    } else if args.refresh {
-        let Some((sim, dir)) = super::sim::open_with_dir(cli)? else {
+    let (observed, stored, dir, rates) = if args.refresh {
+        let Some((backend, dir)) = super::open_backend(cli, Access::Write)? else {
             return Ok(ExitCode::from(1));
         };
-        phase("backend opened");
-        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
-        let (observed, rates) = rt.block_on(async { (sim.observe().await, sim.rates().await) });
+        let hmc = matches!(backend, crate::backend::Backend::Hmc(_));
+        if !hmc {
+            phase("backend opened");
+        }
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        backend.adopt_names(&desired);
+        let (observed, rates) = rt.block_on(async { (backend.observe().await, backend.rates().await) });
+        if hmc {
+            phase("observed the HMC");
+        }
         (observed?, None, Some(dir), rates)
     } else {
+        // A malformed --hmc is refused even when the backend is not asked.
+        cli.target().hmc()?;
         let (meta, observed, dir) = stored_observation(cli)?;
         eprintln!("note: planning against the observation of {} ({}), not the backend", meta.observed_at, meta.source);
         (observed, Some(meta), dir, Default::default())

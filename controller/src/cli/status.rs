@@ -9,7 +9,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use super::{Cli, OutputFormat};
-use crate::api::live::{ReconcileResult, Status};
+use crate::status::live::{ReconcileResult, Status};
 use crate::store::snapshot;
 
 /// Arguments of `status`.
@@ -167,7 +167,7 @@ fn idle(cli: &Cli, args: &Args, dir: &crate::store::StateDir) -> anyhow::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::live::{Held, Reconciled};
+    use crate::status::live::{Held, Reconciled};
 
     fn converged() -> Status {
         Status {
@@ -196,7 +196,7 @@ mod tests {
 
     #[test]
     fn a_stalled_loop_and_invalid_manifests_are_never_settled_and_are_said_first() {
-        use crate::api::live::{InvalidManifests, Stalled};
+        use crate::status::live::{InvalidManifests, Stalled};
         let mut s = converged();
         s.stalled = Some(Stalled { since: "2026-12-02T10:00:00Z".into(), seconds: 95, interval_seconds: 30.0 });
         assert!(!settled(&s));

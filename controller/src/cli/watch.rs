@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Cli;
-use crate::api::{self, Live, Token};
+use crate::api::{self, Token};
+use crate::status::{Live, Metrics, Publisher};
 use crate::store::lock;
-use crate::watch::{self, metrics::Metrics, publish::Publisher};
+use crate::watch;
 
 /// Arguments of `watch`.
 #[derive(Debug, clap::Args)]
@@ -87,7 +88,9 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     crate::store::audit::require_key(&cli.state_dir, signer.is_some())?;
     let code = rt.block_on(async {
         let stopper = crate::signals::install(args.drain_timeout)?;
-        let Some((sim, dir)) = super::open_backend(cli)? else { return Ok(ExitCode::from(1)) };
+        let Some((sim, dir)) = super::open_backend(cli, crate::app::open::Access::Write)? else {
+            return Ok(ExitCode::from(1));
+        };
         let metrics = Arc::new(Metrics::default());
         let backend = if cli.hmc.is_empty() {
             format!("the simulated estate in {}", cli.state_dir.display())

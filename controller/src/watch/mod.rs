@@ -7,8 +7,6 @@
 //! `server::run`), so the loop is testable without signals: when it resolves, no new action
 //! starts, running ones finish and are recorded, and the loop returns.
 
-pub mod metrics;
-pub mod publish;
 mod reload;
 pub mod scoped;
 mod wait;
@@ -25,15 +23,16 @@ use powerplane_model::plan::{Ties, compare};
 use powerplane_model::{Estate, FrameName, ManifestSet, PartitionName, PlanOptions};
 use tokio::sync::{mpsc, watch};
 
-use crate::api::live::{Held, ReconcileResult};
+use crate::app::reconcile::{Run, Source, clock, loop_plan_id};
 use crate::backend::Backend;
 use crate::backend::Hypervisor;
-use crate::engine::{self, Context, Outcome};
+use crate::engine::{self, Outcome};
+use crate::status::live::{Held, ReconcileResult};
+use crate::status::publish::{self, Publisher};
 use crate::store::StateDir;
 use crate::store::audit::{self, AuditLog, Draft, Event};
 use crate::store::snapshot;
 use crate::store::writer::AuditWriter;
-use publish::Publisher;
 use reload::Reload;
 
 /// How the loop runs.
@@ -94,7 +93,7 @@ struct State {
     revision: Option<String>,
     /// The manifests as they are now, when they are refused: a condition published with the
     /// status until they are fixed.
-    invalid: Option<crate::api::live::InvalidManifests>,
+    invalid: Option<crate::status::live::InvalidManifests>,
 }
 
 /// What a reconcile covers.
@@ -208,11 +207,11 @@ pub async fn run(
             }
         };
         let started = started.unwrap_or_else(Instant::now);
-        let ctx = Context { stop: Some(stop.clone()), ..Default::default() };
         report.manifests(state.invalid.as_ref());
         report.started(reason);
         let (outcome, stopping) = {
-            let reconcile = reconcile(&cfg, &sim, &dir, &writer, &report, &mut state, ctx, (reason, started), reach);
+            let reconcile =
+                reconcile(&cfg, &sim, &dir, &writer, &report, &mut state, Some(stop.clone()), (reason, started), reach);
             tokio::pin!(reconcile);
             tokio::select! {
                 r = &mut reconcile => (r, false),
@@ -269,22 +268,11 @@ fn invalid_detail(state: &State) -> String {
     )
 }
 
-/// The loop's clock: the system's, or a set one moving with the simulator.
-fn clock(sim: &Backend) -> jiff::Timestamp {
-    crate::windows::now(sim.now_ms()).unwrap_or_else(|_| jiff::Timestamp::now())
-}
-
 /// Resolves when the next window that holds work opens (Argo CD's sync windows do not fire
 /// when a window opens, argo-cd#21692: this one does).
 async fn until_window(sim: &Backend, state: &State) {
     let Some(opens) = state.window_opens else { return std::future::pending().await };
-    let now = clock(sim);
-    let wait = Duration::try_from(opens.duration_since(now)).unwrap_or(Duration::ZERO);
-    if crate::windows::rehearsal() {
-        sim.sleep(wait).await;
-    } else {
-        tokio::time::sleep(wait).await;
-    }
+    crate::app::reconcile::until(sim, opens, clock(sim)).await;
 }
 
 /// How far a change reaches: partitions only, after a clean full plan, are planned in their
@@ -351,7 +339,7 @@ async fn reconcile(
     writer: &AuditWriter,
     report: &Publisher,
     state: &mut State,
-    mut ctx: Context,
+    stop: Option<watch::Receiver<engine::Stop>>,
     (reason, started): (&str, Instant),
     reach: Reach,
 ) -> anyhow::Result<()> {
@@ -572,22 +560,12 @@ async fn reconcile(
         report.ended(reason, started.elapsed().as_secs_f64(), result, detail);
         return Ok(());
     }
-    let clock_sim = sim.clone();
-    ctx.gate = crate::windows::start_gate(&estate, windows, &plan, move || clock(&clock_sim));
-    match &state.commit {
-        Some(c) => {
-            ctx.commit = Some(c.clone());
-            ctx.dirty = Some(false);
-        }
-        None => {
-            if let Some((commit, dirty)) = crate::git::provenance(&cfg.dir) {
-                ctx.commit = Some(commit);
-                ctx.dirty = Some(dirty);
-            }
-        }
-    }
-    ctx.plan_id = format!("watch-{}", crate::time::now());
-    let done = engine::execute(sim.clone(), &plan, &ctx, cfg.settings, writer, Arc::new(report.clone())).await?;
+    let source = match &state.commit {
+        Some(c) => Source::Commit(c),
+        None => Source::Tree(&cfg.dir),
+    };
+    let run = Run { backend: sim, desired: &estate, windows: Some(windows), source, plan_id: loop_plan_id(), stop };
+    let done = run.execute(&plan, cfg.settings, writer, Arc::new(report.clone())).await?;
     for (a, o) in &done.results {
         report.metrics.action(a.kind().as_str(), publish::outcome_of(o).0);
     }

@@ -10,7 +10,7 @@ use notify_debouncer_full::notify::EventKind;
 use powerplane_model::{Changed, Diagnostic, ManifestSet};
 
 use super::{Config, State};
-use crate::api::live::InvalidManifests;
+use crate::status::live::InvalidManifests;
 
 /// What a reload did to the desired state.
 pub(super) enum Reload {

@@ -7,8 +7,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use std::path::PathBuf;
+
 use super::problem;
 use crate::api::Api;
+use crate::app::verdict::AuditVerdict;
 use crate::store::audit::{Event, Item, Keep};
 
 /// Records per page when no `limit` is given, and at most.
@@ -79,11 +82,15 @@ pub(crate) async fn records(State(api): State<Api>, Query(q): Query<AuditQuery>)
 }
 
 /// The verdict of `audit verify --json`.
-#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", responses((status = 200, description = "The verdict of `audit verify --json`", body = crate::api::openapi::AuditVerdict)))]
+#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", responses((status = 200, description = "The verdict of `audit verify --json`", body = AuditVerdict)))]
 pub(crate) async fn verify(State(api): State<Api>) -> Response {
-    let dir = api.state_dir.clone();
-    match tokio::task::spawn_blocking(move || crate::cli::audit_verdict(&dir)).await {
-        Ok(Ok((doc, _))) => Json(doc).into_response(),
+    served_verdict(api.state_dir.clone()).await
+}
+
+/// The verdict on the trail in `dir`, as `GET /api/v1/audit/verify` serves it.
+async fn served_verdict(dir: PathBuf) -> Response {
+    match tokio::task::spawn_blocking(move || AuditVerdict::read(&dir)).await {
+        Ok(Ok(verdict)) => Json(verdict).into_response(),
         Ok(Err(e)) => failed(e),
         Err(e) => failed(e),
     }
@@ -102,5 +109,51 @@ pub(crate) async fn head(State(api): State<Api>) -> Response {
         },
         Ok(Err(e)) => failed(e),
         Err(e) => failed(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StateDir;
+    use crate::store::audit::{AuditLog, Draft, Signer, keygen};
+
+    /// The served verdict of a signed trail (a head, keys) is admitted by its schema in the
+    /// OpenAPI document, which admits no field it does not name: a verdict that grew a field
+    /// the document lacks (or lost one it requires) fails here.
+    #[tokio::test]
+    async fn the_served_verdict_is_its_openapi_schema() {
+        let d = tempfile::tempdir().unwrap();
+        let key = d.path().join("key");
+        keygen(&key).unwrap();
+        let state = d.path().join("state");
+        let dir = StateDir::open(&state).unwrap();
+        let log = AuditLog::open_signed(&dir, Some(Signer::load(&key).unwrap())).unwrap();
+        let draft = Draft { kind: "Drift".into(), object: "Partition/lpar1".into(), ..Default::default() };
+        log.append(vec![(Event::Skip, draft)]).unwrap();
+        log.sync_head().unwrap();
+        drop(log);
+
+        let served = served_verdict(state.clone()).await;
+        assert_eq!(served.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(served.into_body(), usize::MAX).await.unwrap();
+        let instance: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(
+            instance["head"].is_object() && instance["keys"].as_array().is_some_and(|k| k.len() == 1),
+            "{instance:#}"
+        );
+
+        let doc: serde_json::Value = serde_json::from_str(&crate::api::openapi::json()).unwrap();
+        let schema = &doc["components"]["schemas"]["AuditVerdict"];
+        assert_eq!(schema["additionalProperties"], false, "the schema must name every field: {schema:#}");
+        let root = serde_json::json!({ "$ref": "#/components/schemas/AuditVerdict", "components": doc["components"] });
+        let validator = jsonschema::options().with_draft(jsonschema::Draft::Draft202012).build(&root).unwrap();
+        let errors: Vec<String> =
+            validator.iter_errors(&instance).map(|e| format!("{e} at {}", e.instance_path)).collect();
+        assert!(errors.is_empty(), "the served verdict breaks its schema:\n{}\n{instance:#}", errors.join("\n"));
+        // And a body with a field the type does not have is refused: the check can fail.
+        let mut grown = instance.clone();
+        grown["extra"] = serde_json::json!(1);
+        assert!(!validator.is_valid(&grown));
     }
 }

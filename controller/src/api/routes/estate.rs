@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 use super::{document, problem};
 use crate::api::Api;
-use crate::api::live::Document;
 use crate::backend::Hypervisor;
+use crate::status::live::Document;
 
 /// The query of `GET /api/v1/estate`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -14,7 +14,7 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use crate::api::Api;
 
 /// The event stream, until the client goes away.
-#[utoipa::path(get, path = "/api/v1/events", tag = "controller", responses((status = 200, description = "Server-Sent Events: each event's type is a LiveEvent type, its data the LiveEvent as JSON", content_type = "text/event-stream", body = crate::api::live::LiveEvent)))]
+#[utoipa::path(get, path = "/api/v1/events", tag = "controller", responses((status = 200, description = "Server-Sent Events: each event's type is a LiveEvent type, its data the LiveEvent as JSON", content_type = "text/event-stream", body = crate::status::live::LiveEvent)))]
 pub(crate) async fn events(State(api): State<Api>) -> Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>> {
     let live = api.live.clone();
     let closed = async move { live.closed().await };

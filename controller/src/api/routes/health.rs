@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::api::Api;
-use crate::watch::metrics::Metrics;
+use crate::status::Metrics;
 
 /// The process serves.
 #[utoipa::path(get, path = "/healthz", tag = "controller", responses((status = 200, description = "The process serves (`ok`)", content_type = "text/plain")))]

@@ -67,7 +67,7 @@ pub(crate) fn problem(status: StatusCode, message: &str) -> Response {
 pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
 
 /// A stored JSON document as the response.
-pub(crate) fn document(doc: super::live::Document) -> Response {
+pub(crate) fn document(doc: crate::status::live::Document) -> Response {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], doc).into_response()
 }
 

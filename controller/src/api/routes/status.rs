@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::api::Api;
-use crate::api::live::Status;
+use crate::status::live::Status;
 
 /// What the loop is doing and what it last did.
 #[utoipa::path(get, path = "/api/v1/status", tag = "controller", responses((status = 200, description = "What the loop is doing and what it last did", body = Status)))]

@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex};
 use powerplane_model::plan::ChangeKind;
 use powerplane_model::{Action, Estate, Plan};
 
-use super::metrics::Metrics;
-use crate::api::live::{
+use super::live::{
     Held, InFlight, InvalidManifests, Live, LiveEvent, Observation, ReconcileResult, Reconciled, Started,
 };
+use super::metrics::Metrics;
 use crate::backend::BackendError;
 use crate::engine::{Outcome, Progress};
 use crate::store::snapshot::Meta;
@@ -31,7 +31,7 @@ pub struct Publisher {
 
 /// Runs `f`, which blocks, without holding up the runtime's other tasks (on a multi-threaded
 /// runtime, tokio moves them to another worker meanwhile).
-pub(super) fn blocking<R>(f: impl FnOnce() -> R) -> R {
+pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
         _ => f(),
@@ -241,7 +241,7 @@ impl Progress for Publisher {
 }
 
 /// An outcome's name (the metrics' label) and what it says.
-pub(super) fn outcome_of(o: &Outcome) -> (&'static str, String) {
+pub(crate) fn outcome_of(o: &Outcome) -> (&'static str, String) {
     match o {
         Outcome::Succeeded { message, .. } => ("succeeded", message.clone()),
         Outcome::Failed { error, .. } => ("failed", error.clone()),
