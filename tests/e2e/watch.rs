@@ -171,6 +171,8 @@ fn drift_outside_git_is_detected_audited_and_healed_and_metrics_answer() {
     assert!(
         records.iter().any(|r| r["kind"] == "Drift" && r["message"].as_str().unwrap().contains("lpar_6_sotchax11"))
     );
+    // Drift is a finding of its own, not an action skipped.
+    assert!(records.iter().filter(|r| r["kind"] == "Drift").all(|r| r["event"] == "drift" && r["result"].is_null()));
     assert!(records.iter().any(|r| r["kind"] == "SwitchPagingVios" && r["result"] == "succeeded"));
     assert!(!records.iter().any(|r| r["kind"] == "StartVios"), "the VIOS was not restarted by powerplane");
     lab.cmd(&["audit", "verify"]).assert().success();

@@ -128,6 +128,7 @@ fn list(cli: &Cli, json: bool, since: Option<String>) -> anyhow::Result<ExitCode
                     Event::Intent => "intent",
                     Event::Outcome => "outcome",
                     Event::Skip => "skip",
+                    Event::Drift => "drift",
                     Event::Override => "override",
                     Event::Rehearsal => "rehearsal",
                     Event::Checkpoint => "checkpoint",

@@ -18,6 +18,9 @@ pub enum Event {
     Outcome,
     /// The action was not attempted.
     Skip,
+    /// The estate changed outside powerplane between two observations (the controller
+    /// loop's drift report): no action, a finding.
+    Drift,
     /// An operator overrode a safety rule for this plan (`apply --ignore-windows`).
     Override,
     /// The plan was rehearsed on a digital twin before it ran (`apply --rehearse`).

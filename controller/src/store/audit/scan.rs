@@ -414,7 +414,7 @@ fn accept(
                 s.open_intents.remove(&i);
             }
         }
-        Event::Skip | Event::Override | Event::Rehearsal | Event::Checkpoint => {}
+        Event::Skip | Event::Drift | Event::Override | Event::Rehearsal | Event::Checkpoint => {}
     }
     if keep {
         s.items.push(Item::Record(at, Box::new(record)));
