@@ -162,6 +162,7 @@ fn flags_and_variables_outside_their_range_are_usage_errors() {
     refused(&["apply", &dir, "--yes", "--parallel", "0"], "1..=1024");
     refused(&["apply", &dir, "--yes", "--per-frame", "0"], "1..=256");
     refused(&["apply", &dir, "--yes", "--parallel", "5000"], "1..=1024");
+    refused(&["watch", &dir, "--per-frame", "0"], "1..=256");
     for (var, value, range) in [
         ("POWERPLANE_MAX_MANIFEST_BYTES", "lots", "from 1 to"),
         ("POWERPLANE_MAX_MANIFEST_BYTES", "0", "from 1 to"),
@@ -182,6 +183,7 @@ fn flags_and_variables_outside_their_range_are_usage_errors() {
     let help = |args: &[&str]| String::from_utf8(lab.cmd(args).assert().success().get_output().stdout.clone()).unwrap();
     let watch = help(&["watch", "--help"]);
     assert!(watch.contains("from 100ms to 7d"), "{watch}");
+    assert!(watch.contains("1 to 1024") && watch.contains("1 to 256"), "the loop takes apply's limits: {watch}");
     let apply = help(&["apply", "--help"]);
     assert!(apply.contains("1 to 1024") && apply.contains("1 to 256"), "{apply}");
     let top = help(&["--help"]);

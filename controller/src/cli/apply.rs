@@ -46,17 +46,9 @@ pub struct Args {
     /// Allow the plan to delete partitions without a terminal to confirm on (with --yes).
     #[arg(long)]
     pub allow_delete: bool,
-    /// Actions running at once in all: 1 to 1024.
-    #[arg(long, value_name = "N", default_value_t = engine::Settings::default().parallel,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024))]
-    pub parallel: usize,
-    /// Actions running at once per frame (so migrations per frame): 1 to 256.
-    #[arg(long, value_name = "N", default_value_t = engine::Settings::default().per_frame,
-          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=256))]
-    pub per_frame: usize,
-    /// First retry delay after a transient failure, in milliseconds (doubling, with jitter).
-    #[arg(long, default_value_t = 1000, value_name = "MS")]
-    pub retry_backoff_ms: u64,
+    /// How the plan runs: actions at once, per frame, retries.
+    #[command(flatten)]
+    pub execution: super::execution::ExecArgs,
     /// After the first SIGINT/SIGTERM, how long running actions may take before apply stops
     /// waiting for them (they are then recorded as left running on the hypervisor).
     #[arg(long, default_value = "60s", value_parser = crate::time::parse_duration, value_name = "D")]
@@ -187,12 +179,7 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
         );
     }
     let stopper = signals::install(args.drain_timeout)?;
-    let settings = engine::Settings {
-        parallel: args.parallel,
-        per_frame: args.per_frame,
-        backoff: Duration::from_millis(args.retry_backoff_ms),
-        ..Default::default()
-    };
+    let settings = args.execution.settings();
     let options = PlanOptions { rates: sim.rates().await, limits: settings.limits(), ..Default::default() };
 
     // Work a killed predecessor left running on the backend ends first: planning around a
@@ -263,7 +250,7 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
     };
     let stdout = std::io::stdout();
     let title = format!("powerplane apply: {} on {}", desired.dir.display(), sim.describe(&cli.state_dir));
-    write!(stdout.lock(), "{}", render::text(&plan, &title, render::Style::detect(stdout.is_terminal())))?;
+    write!(stdout.lock(), "{}", render::text(&plan, &title, render::Style::detect(&stdout)))?;
     if !plan.errors.is_empty() {
         eprintln!("the plan has errors: nothing was applied");
         return Ok(ExitCode::from(1));

@@ -3,7 +3,7 @@
 //! hand-run `chhwres`, a VIOS that went down, a failover). It only reads: the state directory
 //! is left byte for byte as it was. Exit 0 none, 2 drift, 1 error.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -80,7 +80,7 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         }
         OutputFormat::Text => {
-            let style = render::Style::detect(std::io::stdout().is_terminal());
+            let style = render::Style::detect(&std::io::stdout());
             for p in &plan.in_progress {
                 writeln!(out, "In progress on the backend (not settled): {p}")?;
             }

@@ -4,6 +4,7 @@
 mod apply;
 mod audit;
 mod drift;
+mod execution;
 mod import;
 mod plan;
 mod progress;

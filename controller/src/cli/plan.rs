@@ -1,7 +1,7 @@
 //! `powerplane plan DIR`: what it would take to make the estate match the manifests.
 //! Exit 0 no changes, 2 changes, 1 error (invalid manifests, or a plan that cannot run).
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -152,7 +152,7 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let mut out = stdout.lock();
     match args.format {
         PlanFormat::Text => {
-            write!(out, "{}", render::text(&plan, &title, render::Style::detect(stdout.is_terminal())))?;
+            write!(out, "{}", render::text(&plan, &title, render::Style::detect(&stdout)))?;
             if !held.is_empty() {
                 writeln!(out, "\nHeld for maintenance windows if applied now ({} action(s)):", held.len())?;
                 for h in &held {

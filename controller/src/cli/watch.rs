@@ -50,6 +50,9 @@ pub struct Args {
     /// Run `git fetch` before reading the ref (for a remote branch).
     #[arg(long, requires = "git_ref")]
     pub fetch: bool,
+    /// How each reconcile's plan runs: actions at once, per frame, retries.
+    #[command(flatten)]
+    pub execution: super::execution::ExecArgs,
     /// After the first SIGINT/SIGTERM, how long running actions may take before the loop stops
     /// waiting for them (they are then recorded as left running on the hypervisor).
     #[arg(long, default_value = "60s", value_parser = crate::time::parse_duration, value_name = "D")]
@@ -134,7 +137,7 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             interval: args.interval,
             dry_run: args.dry_run,
             debounce: Duration::from_millis(300),
-            settings: Default::default(),
+            settings: args.execution.settings(),
             git_ref: args.git_ref.clone(),
             fetch: args.fetch,
             signer,

@@ -12,19 +12,19 @@ use similar::{ChangeTag, TextDiff};
 /// Whether to colour the output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Style {
-    /// ANSI colours (a terminal without `NO_COLOR`).
+    /// ANSI colours (a terminal, unless `NO_COLOR` says otherwise).
     Colour,
     /// Plain text.
     Plain,
 }
 
 impl Style {
-    /// Colour on a terminal unless `NO_COLOR` is set (<https://no-color.org>).
-    pub fn detect(is_terminal: bool) -> Self {
-        if is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) {
-            Style::Colour
-        } else {
-            Style::Plain
+    /// Colour on a terminal as the conventions say: `NO_COLOR` (<https://no-color.org>),
+    /// `CLICOLOR`/`CLICOLOR_FORCE` and `TERM=dumb` are honoured (anstream decides).
+    pub fn detect(stream: &impl anstream::stream::RawStream) -> Self {
+        match anstream::AutoStream::choice(stream) {
+            anstream::ColorChoice::Never => Style::Plain,
+            _ => Style::Colour,
         }
     }
 
