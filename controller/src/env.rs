@@ -14,6 +14,22 @@ pub const MAX_MANIFEST_BYTES: BytesVar =
 pub const SIM_JOURNAL_BYTES: BytesVar =
     BytesVar { name: "POWERPLANE_SIM_JOURNAL_BYTES", default: 32 << 20, range: 4096..=(1 << 40) };
 
+/// The variable that sets the clock (RFC 3339), for rehearsals and tests.
+pub const NOW: &str = "POWERPLANE_NOW";
+
+/// `POWERPLANE_NOW`'s value (`None`: unset).
+fn parse_now(value: Option<&str>) -> Result<Option<jiff::Timestamp>, EnvError> {
+    value
+        .map(|s| {
+            s.parse().map_err(|e: jiff::Error| EnvError::NotATime {
+                name: NOW,
+                value: s.to_owned(),
+                detail: e.to_string(),
+            })
+        })
+        .transpose()
+}
+
 /// How large an audit segment grows before the next one starts.
 pub const AUDIT_SEGMENT_BYTES: BytesVar =
     BytesVar { name: "POWERPLANE_AUDIT_SEGMENT_BYTES", default: 64 << 20, range: 256..=(1 << 40) };
@@ -27,6 +43,9 @@ pub struct Values {
     pub sim_journal_bytes: u64,
     /// [`AUDIT_SEGMENT_BYTES`].
     pub audit_segment_bytes: u64,
+    /// `POWERPLANE_NOW`: the clock set for a rehearsal or a test (RFC 3339), `None` when the
+    /// system clock is read.
+    pub now: Option<jiff::Timestamp>,
 }
 
 impl Values {
@@ -36,6 +55,7 @@ impl Values {
             max_manifest_bytes: MAX_MANIFEST_BYTES.get()?,
             sim_journal_bytes: SIM_JOURNAL_BYTES.get()?,
             audit_segment_bytes: AUDIT_SEGMENT_BYTES.get()?,
+            now: parse_now(std::env::var(NOW).ok().as_deref())?,
         })
     }
 }
@@ -61,6 +81,16 @@ pub struct BytesVar {
 /// A `POWERPLANE_*` variable with a value powerplane cannot use.
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EnvError {
+    /// Not a time.
+    #[error("{name}={value}: {detail}; give an RFC 3339 time such as 2026-12-05T21:50:00+01:00")]
+    NotATime {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What jiff found wrong.
+        detail: String,
+    },
     /// Not a whole number of bytes.
     #[error("{name}={value:?} is not a number of bytes; it must be a whole number from {min} to {max}")]
     NotANumber {
@@ -90,7 +120,9 @@ pub enum EnvError {
 impl EnvError {
     /// What to do about it.
     pub fn fix(&self) -> String {
-        let (EnvError::NotANumber { name, min, max, .. } | EnvError::OutOfRange { name, min, max, .. }) = self;
+        let (EnvError::NotANumber { name, min, max, .. } | EnvError::OutOfRange { name, min, max, .. }) = self else {
+            return format!("give {NOW} an RFC 3339 time such as {NOW}=2026-12-05T21:50:00+01:00, or unset it");
+        };
         format!(
             "set {name} to a whole number of bytes from {min} to {max} (e.g. {name}={}), or unset it",
             min.max(&16_777_216).min(max)
@@ -144,6 +176,10 @@ mod tests {
         assert!(matches!(SIM_JOURNAL_BYTES.parse(Some("0")), Err(EnvError::OutOfRange { .. })));
         assert!(SIM_JOURNAL_BYTES.parse(Some("-1")).unwrap_err().fix().contains("POWERPLANE_SIM_JOURNAL_BYTES="));
         assert!(matches!(AUDIT_SEGMENT_BYTES.parse(Some("1x")), Err(EnvError::NotANumber { .. })));
+        assert_eq!(parse_now(None), Ok(None));
+        assert!(parse_now(Some("2026-12-05T21:50:00+01:00")).unwrap().is_some());
+        let bad = parse_now(Some("Wednesday")).unwrap_err();
+        assert!(bad.to_string().starts_with("POWERPLANE_NOW=Wednesday: ") && bad.fix().contains("RFC 3339"), "{bad}");
     }
 
     #[test]

@@ -309,7 +309,7 @@ pub fn gate(mut plan: Plan, desired: &Estate, windows: &[Window], now: Timestamp
 /// Whether the clock is set (`POWERPLANE_NOW`): a rehearsal, whose time runs with the
 /// simulator's.
 pub fn rehearsal() -> bool {
-    std::env::var_os("POWERPLANE_NOW").is_some()
+    crate::env::values().is_ok_and(|v| v.now.is_some())
 }
 
 /// The simulator's virtual time when this process first asked the clock.
@@ -319,17 +319,14 @@ static REHEARSAL_BASE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
 /// A set clock moves on with the simulator's virtual time, `sim_now_ms`, from the first time
 /// this process asked: a rehearsal runs at the simulator's pace.
 pub fn now(sim_now_ms: u64) -> Result<Timestamp, String> {
-    match std::env::var("POWERPLANE_NOW") {
-        Ok(s) => {
-            let t: Timestamp = s.parse().map_err(|e| {
-                format!("POWERPLANE_NOW={s}: {e}; give an RFC 3339 time such as 2026-12-05T21:50:00+01:00")
-            })?;
+    match crate::env::values().map_err(ToString::to_string)?.now {
+        Some(t) => {
             let base = *REHEARSAL_BASE.get_or_init(|| sim_now_ms);
             let elapsed = Duration::from_millis(sim_now_ms.saturating_sub(base));
             let d = jiff::SignedDuration::try_from(elapsed).map_err(|e| e.to_string())?;
             t.checked_add(d).map_err(|e| e.to_string())
         }
-        Err(_) => Ok(Timestamp::now()),
+        None => Ok(Timestamp::now()),
     }
 }
 

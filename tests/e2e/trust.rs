@@ -170,6 +170,7 @@ fn flags_and_variables_outside_their_range_are_usage_errors() {
         ("POWERPLANE_SIM_JOURNAL_BYTES", "lots", "from 4096 to"),
         ("POWERPLANE_AUDIT_SEGMENT_BYTES", "lots", "from 256 to"),
         ("POWERPLANE_AUDIT_SEGMENT_BYTES", "10", "from 256 to"),
+        ("POWERPLANE_NOW", "Wednesday", "RFC 3339"),
     ] {
         lab.validate()
             .env(var, value)
