@@ -10,9 +10,13 @@
 //!   a reconcile pass, the audit trail's verdict.
 //! - [`watch`]: the controller loop; [`api`]: its HTTP API. Both meet only in [`status`] (what
 //!   the loop publishes and the API, the metrics and the UI read); the command line starts both.
-//! - [`engine`], [`windows`], [`rehearsal`]: running a plan; [`backend`]: the hypervisors
-//!   (the `Hypervisor` trait, HMCs over SSH); [`sim`]: the simulated PowerVM estate and its HMC emulator; [`store`]: the state directory (snapshot, audit trail,
-//!   locks); [`manifest_dir`], [`saved_plan`], [`render`]: reading manifests, plan files, output.
+//! - [`engine`], [`windows`], [`rehearsal`]: running a plan; [`backend`]: the `Hypervisor`
+//!   trait and HMCs over SSH; [`sim`]: the simulated PowerVM estate and its HMC emulator;
+//!   [`store`]: the state directory (snapshot, audit trail, locks); [`manifest_dir`],
+//!   [`saved_plan`], [`render`], [`env`]: reading manifests, plan files, output, variables.
+//!
+//! `layering.rs` (a test) checks that no module imports what its layer forbids and that no
+//! two top-level modules import each other.
 
 #![warn(missing_docs)]
 
