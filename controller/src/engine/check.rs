@@ -76,25 +76,8 @@ pub fn check_plan(actions: &[Action]) -> Result<Vec<Vec<usize>>, MalformedPlan> 
 
 #[cfg(test)]
 mod tests {
-    use powerplane_model::{FrameName, Op, PartitionName};
-
     use super::*;
-
-    fn start(id: usize, frame: &str, name: &str, after: &[usize]) -> Action {
-        Action {
-            id: ActionId(format!("a{id}")),
-            op: Op::StartPartition {
-                profile: powerplane_model::ProfileName::hmc_default(),
-                frame: FrameName::new(frame).unwrap(),
-                partition: PartitionName::new(name).unwrap(),
-                force: false,
-            },
-            after: after.iter().map(|a| ActionId(format!("a{a}"))).collect(),
-            when: Default::default(),
-            reason: "test".into(),
-            claims: Default::default(),
-        }
-    }
+    use crate::engine::run_tests::start;
 
     #[test]
     fn malformed_plans_are_named() {

@@ -73,7 +73,9 @@ impl Progress for Quiet {
     fn finished(&self, _: &Action, _: &Outcome) {}
 }
 
-fn start(id: usize, frame: &str, name: &str, after: &[usize]) -> Action {
+/// A start of partition `name` on `frame`, action `a{id}` after `a{after}` (shared with
+/// `check.rs`'s tests).
+pub(super) fn start(id: usize, frame: &str, name: &str, after: &[usize]) -> Action {
     Action {
         id: ActionId(format!("a{id}")),
         op: Op::StartPartition {
