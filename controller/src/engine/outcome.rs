@@ -43,6 +43,21 @@ pub enum Outcome {
     LeftRunning,
 }
 
+impl Outcome {
+    /// The outcome's name, as log lines and tests spell it (`Succeeded`, `Failed`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Succeeded { .. } => "Succeeded",
+            Outcome::Failed { .. } => "Failed",
+            Outcome::Skipped { .. } => "Skipped",
+            Outcome::NotNeeded => "NotNeeded",
+            Outcome::NotStarted => "NotStarted",
+            Outcome::Held { .. } => "Held",
+            Outcome::LeftRunning => "LeftRunning",
+        }
+    }
+}
+
 /// What happened to every action, in plan order.
 #[derive(Clone, Debug, Default)]
 pub struct Report {

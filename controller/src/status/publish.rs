@@ -225,11 +225,12 @@ impl Progress for Publisher {
 
     fn finished(&self, a: &Action, o: &Outcome) {
         self.live.step();
-        tracing::info!(id = %a.id, kind = %a.kind(), object = %a.op.object(), outcome = ?o, "action finished");
+        let (outcome, detail) = outcome_of(o);
+        // Fields, not Rust's Debug of the outcome: a log collector indexes them as they are.
+        tracing::info!(id = %a.id, kind = %a.kind(), object = %a.op.object(), outcome = o.name(), detail = %detail, "action finished");
         self.set_in_flight(|m| {
             m.remove(&a.id.to_string());
         });
-        let (outcome, detail) = outcome_of(o);
         self.live.publish(LiveEvent::ActionFinished {
             id: a.id.to_string(),
             kind: a.kind().to_string(),
