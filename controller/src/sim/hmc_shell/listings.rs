@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use powerplane_model::{DeviceName, FrameName, ProcPoolName, ViosName};
 
-use super::super::state::{Migration, SimFrame, SimPartition, SimState};
+use crate::sim::state::{Migration, SimFrame, SimPartition, SimState};
 
 /// One listed object: its attributes in the HMC's order.
 pub(crate) type Row = Vec<(&'static str, String)>;
@@ -42,7 +42,7 @@ pub(crate) fn sys(s: &SimState, managed: &dyn Fn(&FrameName) -> bool) -> Vec<Row
 
 /// `lshwres -r mem -m SYS --level sys`.
 pub(crate) fn sys_mem(f: &SimFrame) -> Vec<Row> {
-    let free = super::super::capacity::free(f);
+    let free = crate::sim::capacity::free(f);
     vec![vec![
         ("configurable_sys_mem", f.hw.memory_mb.0.to_string()),
         ("curr_avail_sys_mem", free.memory.0.to_string()),
@@ -51,7 +51,7 @@ pub(crate) fn sys_mem(f: &SimFrame) -> Vec<Row> {
 
 /// `lshwres -r proc -m SYS --level sys`.
 pub(crate) fn sys_proc(f: &SimFrame) -> Vec<Row> {
-    let free = super::super::capacity::free(f);
+    let free = crate::sim::capacity::free(f);
     vec![vec![
         ("configurable_sys_proc_units", f.hw.proc_units.to_string()),
         ("curr_avail_sys_proc_units", free.procs.to_string()),
@@ -73,7 +73,7 @@ pub(crate) fn lpar_ids(f: &SimFrame) -> Vec<(String, u32, Option<&SimPartition>)
 /// Whether a partition in `state` holds its resources (its current values are what it has;
 /// otherwise the HMC lists 0).
 fn holds(p: &SimPartition) -> bool {
-    super::super::capacity::holds_resources(&p.state)
+    crate::sim::capacity::holds_resources(&p.state)
 }
 
 fn id_of(f: &SimFrame, name: &str) -> u32 {
@@ -280,7 +280,7 @@ pub(crate) fn procpool(f: &SimFrame) -> Vec<Row> {
         ("curr_reserved_pool_proc_units", "null".to_owned()),
     ];
     let slots = f.proc_pool_slots();
-    let by_id: BTreeMap<u8, (&ProcPoolName, &super::super::state::SimProcPool)> =
+    let by_id: BTreeMap<u8, (&ProcPoolName, &crate::sim::state::SimProcPool)> =
         slots.ids.iter().filter_map(|(n, id)| Some((id.0, (n, f.proc_pools.get(n)?)))).collect();
     std::iter::once(default)
         .chain((1..64).map(|id| match by_id.get(&id) {
@@ -476,7 +476,7 @@ pub(crate) fn veth(f: &SimFrame) -> Vec<Row> {
 
 /// `lslparmigr -r sys -m SYS`: the frame's migration capability and what runs now.
 pub(crate) fn lparmigr_sys(s: &SimState, f: &SimFrame) -> Vec<Row> {
-    let l = super::super::observe::migration_limits(s, f);
+    let l = crate::sim::observe::migration_limits(s, f);
     vec![vec![
         ("inactive_lpar_mobility_capable", "1".to_owned()),
         ("num_inactive_migrations_supported", l.inactive.to_string()),
@@ -581,7 +581,7 @@ pub(crate) fn vios_listing(
                 lines.push(format!("{d}:{}:{what}", loc(a.slot)));
             }
             // The NPIV-capable ports every simulated VIOS has (an assumption: sim/storage.rs).
-            for (i, p) in super::super::storage::FC_PORTS.iter().enumerate() {
+            for (i, p) in crate::sim::storage::FC_PORTS.iter().enumerate() {
                 lines.push(format!(
                     "{p}:U78A0.001.{}-P1-C3-T{}:{}",
                     f.hw.serial,
@@ -617,7 +617,7 @@ pub(crate) fn vios_listing(
             ])
         }
         ["entstat", "-all", dev] if member.is_some_and(|m| m.device.as_str() == *dev) => {
-            let members = super::super::observe::estate(s, Some(&std::iter::once(frame_name(s, f)).collect()))
+            let members = crate::sim::observe::estate(s, Some(&std::iter::once(frame_name(s, f)).collect()))
                 .status
                 .seas
                 .into_values()

@@ -18,7 +18,7 @@ use powerplane_model::action::{Mpio, MspPair, RedundantPgVios};
 use powerplane_model::console::{HmcVersion, RedundancyOption, RemoteHmc};
 use powerplane_model::{FrameName, Op, PartitionName};
 
-use super::super::state::{Migration, SimState};
+use crate::sim::state::{Migration, SimState};
 use super::commands::Opts;
 
 /// The options of `migrlpar -o m|v|r` (the man page's synopsis) other than the redundancy
