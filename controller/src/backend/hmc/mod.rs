@@ -221,7 +221,7 @@ impl<T: Transport> Hmc<T> {
         }
         let mut learnt = BTreeMap::new();
         while let Some(r) = tasks.join_next().await {
-            let (listed, k) = r.map_err(|e| BackendError::Internal(format!("an observing task failed: {e}")))??;
+            let (listed, k) = r.map_err(|e| BackendError::caused("an observing task failed", e))??;
             all.extend(listed);
             learnt.extend(k);
         }
@@ -412,7 +412,7 @@ impl<T: Transport> Hmc<T> {
                     )));
                 }
                 Ok(Located::Nowhere) => {
-                    return Err(BackendError::Internal(format!("{partition} is listed on neither {from} nor {to}")));
+                    return Err(BackendError::internal(format!("{partition} is listed on neither {from} nor {to}")));
                 }
                 Ok(Located::Migrating { remaining }) if progress.keep_following(started.elapsed(), remaining) => {}
                 Err(_) if progress.keep_following(started.elapsed(), None) => {}
@@ -435,7 +435,7 @@ enum Located {
 }
 
 fn parse_error<T: Transport>(t: &T, what: &str, e: &ParseError) -> BackendError {
-    BackendError::Internal(format!("{}: cannot read `{what}`: {e}", t.describe()))
+    BackendError::caused(&format!("{}: cannot read `{what}`", t.describe()), e.clone())
 }
 
 /// A `-F` listing; "No results were found." is none.
@@ -488,7 +488,7 @@ async fn observe_hmc<T: Transport>(
     }
     let mut listed: Vec<(FrameName, Listed)> = Vec::new();
     while let Some(r) = batches.join_next().await {
-        listed.extend(r.map_err(|e| BackendError::Internal(format!("an observing task failed: {e}")))??);
+        listed.extend(r.map_err(|e| BackendError::caused("an observing task failed", e))??);
     }
     let mut asking: Vec<(usize, ViosName, Asking)> = Vec::new();
     for (k, (f, fl)) in listed.iter_mut().enumerate() {
@@ -537,7 +537,7 @@ async fn observe_hmc<T: Transport>(
             });
         }
         while let Some(r) = sessions.join_next().await {
-            let (jobs, out) = r.map_err(|e| BackendError::Internal(format!("an observing task failed: {e}")))?;
+            let (jobs, out) = r.map_err(|e| BackendError::caused("an observing task failed", e))?;
             for ((i, asks, cmd), o) in jobs.into_iter().zip(out?) {
                 // A `viosvrcmd` that failed before its VIOS printed anything, in a script where
                 // others failed too: run alone, it says why.
@@ -680,11 +680,11 @@ impl<T: Transport> Hypervisor for Hmc<T> {
                 };
             }
             RunsOn::Controller => {
-                return Err(BackendError::Internal("hooks run on the controller, not through the HMC".into()));
+                return Err(BackendError::internal("hooks run on the controller, not through the HMC"));
             }
         }
         let frames = action.op.frames();
-        let frame = frames.first().ok_or_else(|| BackendError::Internal(format!("{} names no frame", action.id)))?;
+        let frame = frames.first().ok_or_else(|| BackendError::internal(format!("{} names no frame", action.id)))?;
         let t = self.transport_for(frame).await?;
         if let Op::MigratePartition { from, to, .. } = &action.op {
             return self.migrate(t.as_ref(), action, from, to).await;
@@ -755,7 +755,7 @@ impl<T: Transport> Hmc<T> {
         let line = out.stdout.lines().next().unwrap_or("").trim();
         let (state, rmc) = line.rsplit_once(',').unwrap_or((line, ""));
         if state.is_empty() {
-            return Err(BackendError::Internal(format!("{} is not listed on {}", w.name, w.frame)));
+            return Err(BackendError::internal(format!("{} is not listed on {}", w.name, w.frame)));
         }
         Ok((LparState::parse(state), rmc == "active"))
     }

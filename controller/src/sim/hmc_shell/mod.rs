@@ -368,7 +368,7 @@ fn message(e: &BackendError) -> String {
         BackendError::Timeout(d) => {
             format!("The operation did not complete within {} seconds; it is still in progress.", d.as_secs())
         }
-        BackendError::Internal(m) => {
+        BackendError::Internal { what: m, .. } => {
             format!("HSCLA2FF An internal Hardware Management Console error has occurred: {m}")
         }
     }
