@@ -114,6 +114,11 @@ impl<T: Transport> Hmc<T> {
         *self.names.write().expect("not poisoned") = named;
     }
 
+    /// The HMCs' hosts, for tracing spans (without the lock [`Hmc::describe`] takes).
+    fn hosts(&self) -> String {
+        self.hmcs.iter().map(|t| t.describe()).collect::<Vec<_>>().join(", ")
+    }
+
     /// The HMCs, for titles (with their versions, once listed).
     pub fn describe(&self) -> String {
         let versions = self.versions.read().expect("not poisoned");
@@ -658,14 +663,27 @@ fn viosvrcmd(frame: &FrameName, vios: &ViosName, cmd: &str) -> String {
 }
 
 impl<T: Transport> Hypervisor for Hmc<T> {
+    #[tracing::instrument(level = "debug", name = "hmc.observe", skip_all, fields(hmcs = %self.hosts()))]
     async fn observe(&self) -> Result<Estate, BackendError> {
         self.observe_some(None).await
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "hmc.observe_frames",
+        skip_all,
+        fields(hmcs = %self.hosts(), frames = frames.len())
+    )]
     async fn observe_frames(&self, frames: &BTreeSet<FrameName>) -> Result<Estate, BackendError> {
         self.observe_some(Some(frames)).await
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "hmc.execute",
+        skip_all,
+        fields(action = %action.id, kind = ?action.kind(), hmc = tracing::field::Empty)
+    )]
     async fn execute(&self, action: &Action) -> Result<Completion, BackendError> {
         match action.op.runs_on() {
             RunsOn::Hmc => {}
@@ -686,6 +704,7 @@ impl<T: Transport> Hypervisor for Hmc<T> {
         let frames = action.op.frames();
         let frame = frames.first().ok_or_else(|| BackendError::internal(format!("{} names no frame", action.id)))?;
         let t = self.transport_for(frame).await?;
+        tracing::Span::current().record("hmc", t.describe());
         if let Op::MigratePartition { from, to, .. } = &action.op {
             return self.migrate(t.as_ref(), action, from, to).await;
         }

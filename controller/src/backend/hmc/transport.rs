@@ -91,6 +91,7 @@ async fn batch<T: Transport>(t: &T, commands: &[String], again: bool) -> Result<
 /// The longest script sent at once.
 const MAX_SCRIPT: usize = 64 * 1024;
 
+#[tracing::instrument(level = "debug", name = "hmc.run", skip_all, fields(hmc = %t.describe(), commands = commands.len()))]
 async fn run_script<T: Transport>(t: &T, commands: &[String], again: bool) -> Result<Vec<CommandOutput>, BackendError> {
     let mut script = String::new();
     for (i, c) in commands.iter().enumerate() {
