@@ -249,7 +249,7 @@ impl<T: Transport> Hmc<T> {
         e.status.consoles = self.consoles.read().expect("not poisoned").clone();
         e.adopt_names(&self.names.read().expect("not poisoned"));
         if let Some(last) = last.as_ref() {
-            observe::fill_down_vios(&mut e, last);
+            observe::vios::fill_down_vios(&mut e, last);
         }
         if only.is_none() {
             *self.last.write().expect("not poisoned") = Some(e.clone());
