@@ -11,6 +11,8 @@ use powerplane_model::manifest::{CompatMode, ReservePolicy};
 use powerplane_model::status::{FrameState, LparState, MigrationState, SeaState};
 use powerplane_model::{FrameName, PartitionName, ViosName};
 
+use super::gather::observe_hmc;
+use super::listing as l;
 use super::*;
 
 /// One corpus entry (`INDEX.yaml`): a local file (`file:`), or a listing that stays in a seed
