@@ -72,14 +72,68 @@ pub enum BackendError {
     #[error("timed out after {0:?}; observe again to learn whether it took effect")]
     Timeout(Duration),
     /// The backend itself failed (its state could not be read or written).
-    #[error("backend failure: {0}")]
-    Internal(String),
+    #[error("backend failure: {what}")]
+    Internal {
+        /// What failed; when it has a cause, the cause's message ends it (the text reads as
+        /// it did before the cause was kept).
+        what: String,
+        /// The failure underneath (the journal's I/O error, a task that panicked), when
+        /// there is one.
+        #[source]
+        source: Option<Cause>,
+    },
 }
+
+/// The failure underneath a [`BackendError::Internal`], shared so that the error stays
+/// `Clone`; two causes are equal when their messages are (an `std::error::Error` has no
+/// equality of its own).
+#[derive(Clone, Debug)]
+pub struct Cause(std::sync::Arc<dyn std::error::Error + Send + Sync>);
+
+impl Cause {
+    /// The error underneath.
+    pub fn get(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.0
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for Cause {}
 
 impl BackendError {
     /// Whether retrying the same action later may succeed.
     pub fn is_transient(&self) -> bool {
         matches!(self, BackendError::Transient(_) | BackendError::Timeout(_))
+    }
+
+    /// A failure of the backend itself that has no error underneath.
+    pub(crate) fn internal(what: impl Into<String>) -> Self {
+        BackendError::Internal { what: what.into(), source: None }
+    }
+
+    /// A failure of the backend itself caused by `cause`: the message is `context` followed
+    /// by the cause's message (`context: cause`, or the cause's message alone when `context`
+    /// is empty), and the cause is kept as the error's source.
+    pub(crate) fn caused(context: &str, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        let what = if context.is_empty() { cause.to_string() } else { format!("{context}: {cause}") };
+        BackendError::Internal { what, source: Some(Cause(std::sync::Arc::new(cause))) }
     }
 
     /// A refusal for which the HMC prints no code.

@@ -18,7 +18,7 @@ const KEPT_OUTPUT: usize = 2000;
 /// Runs the hook of a `RunHook` op; any other op is refused (it belongs to the backend).
 pub(crate) async fn run(op: &Op) -> Result<Completion, BackendError> {
     let Op::RunHook { point, partition, from, to, cluster, hook } = op else {
-        return Err(BackendError::Internal("only RunHook actions are hooks".into()));
+        return Err(BackendError::internal("only RunHook actions are hooks"));
     };
     let Some((program, args)) = hook.command.split_first() else {
         return Err(BackendError::refused_plain(format!("the {point} hook has no command")));

@@ -17,11 +17,13 @@ use super::{
 use crate::backend::{BackendError, Completion, Hypervisor};
 
 impl Hypervisor for Simulator {
+    #[tracing::instrument(level = "debug", name = "sim.observe", skip_all)]
     async fn observe(&self) -> Result<Estate, BackendError> {
         let s = self.current().await;
         Ok(observe::estate(&s, None))
     }
 
+    #[tracing::instrument(level = "debug", name = "sim.observe_frames", skip_all, fields(frames = frames.len()))]
     async fn observe_frames(&self, frames: &std::collections::BTreeSet<FrameName>) -> Result<Estate, BackendError> {
         let s = self.current().await;
         Ok(observe::estate(&s, Some(frames)))
@@ -36,6 +38,12 @@ impl Hypervisor for Simulator {
         }
     }
 
+    #[tracing::instrument(
+        level = "debug",
+        name = "sim.execute",
+        skip_all,
+        fields(action = %action.id, kind = ?action.kind())
+    )]
     async fn execute(&self, action: &Action) -> Result<Completion, BackendError> {
         self.run(action, true).await
     }

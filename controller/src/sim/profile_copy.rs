@@ -82,13 +82,13 @@ mod tests {
     }
 
     /// The lab, with bxaix85 (on js22_slot13) copied onto js22_slot14.
-    fn lab_with_copy() -> super::super::state::SimState {
+    fn lab_with_copy() -> crate::sim::state::SimState {
         let inv = powerplane_model::load_inventory(&[SourceFile::new(
             "inventory.yaml",
-            super::super::inventory::LAB_INVENTORY,
+            crate::sim::inventory::LAB_INVENTORY,
         )])
         .unwrap();
-        let mut s = super::super::inventory::realise(inv, 1).unwrap();
+        let mut s = crate::sim::inventory::realise(inv, 1).unwrap();
         let name = PartitionName::new("bxaix85").unwrap();
         let spec = s.frames[&f("js22_slot13")].partitions[&name].spec.clone();
         let to = f("js22_slot14");
@@ -108,13 +108,13 @@ mod tests {
         let mut s = lab_with_copy();
         let name = PartitionName::new("bxaix85").unwrap();
         let (from, to) = (f("js22_slot13"), f("js22_slot14"));
-        let asked = super::super::migration::Asked::default();
-        let Err(e) = super::super::migration::validate(&s, &name, &from, &to, asked) else { panic!("accepted") };
+        let asked = crate::sim::migration::Asked::default();
+        let Err(e) = crate::sim::migration::validate(&s, &name, &from, &to, asked) else { panic!("accepted") };
         assert!(e.to_string().contains("A partition named bxaix85 already exists on the destination"), "{e}");
         let aside = powerplane_model::profile_copy::set_aside_name(&name);
         rename(s.frames.get_mut(&to).unwrap(), &name, &aside).unwrap();
-        let asked = super::super::migration::Asked::default();
-        assert!(super::super::migration::validate(&s, &name, &from, &to, asked).is_ok());
+        let asked = crate::sim::migration::Asked::default();
+        assert!(crate::sim::migration::validate(&s, &name, &from, &to, asked).is_ok());
     }
 
     #[test]

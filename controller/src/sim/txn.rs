@@ -114,7 +114,7 @@ impl Simulator {
         let result = result.and_then(|r| match &self.inner.store {
             Some(j) => persist::changes(j.dir(), &guard, &before, self.inner.timeline.clock())
                 .map(|ops| (r, Some(ops)))
-                .map_err(|e| BackendError::Internal(e.to_string())),
+                .map_err(|e| BackendError::caused("", e)),
             None => Ok((r, None)),
         });
         if result.is_err() {
@@ -152,11 +152,11 @@ impl Simulator {
             // failure here is the disk failing under us: reported, not undone.
             let order = self.inner.apply_order.lock().expect("not poisoned");
             drop(guard);
-            journal.append(ops).map_err(|e| BackendError::Internal(e.to_string()))?;
+            journal.append(ops).map_err(|e| BackendError::caused("", e))?;
             drop(order);
             // Durable before the call returns, as the HMC's own state is; concurrent changes
             // share one fdatasync (group commit).
-            if journal.sync().await.map_err(|e| BackendError::Internal(e.to_string()))? {
+            if journal.sync().await.map_err(|e| BackendError::caused("", e))? {
                 self.checkpoint().await?;
             }
         }
@@ -169,8 +169,8 @@ impl Simulator {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || inner.store.as_ref().map_or(Ok(()), journal::Journal::checkpoint))
             .await
-            .map_err(|e| BackendError::Internal(e.to_string()))?
-            .map_err(|e| BackendError::Internal(e.to_string()))
+            .map_err(|e| BackendError::caused("", e))?
+            .map_err(|e| BackendError::caused("", e))
     }
 }
 

@@ -11,6 +11,8 @@ use powerplane_model::manifest::{CompatMode, ReservePolicy};
 use powerplane_model::status::{FrameState, LparState, MigrationState, SeaState};
 use powerplane_model::{FrameName, PartitionName, ViosName};
 
+use super::gather::observe_hmc;
+use super::listing as l;
 use super::*;
 
 /// One corpus entry (`INDEX.yaml`): a local file (`file:`), or a listing that stays in a seed
@@ -223,7 +225,7 @@ fn the_corpus_states_and_modes_are_known() {
 fn the_vios_listings_in_the_corpus_read() {
     let dir = corpus_dir().join("vios");
     let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
-    let v = super::observe::ViosListings {
+    let v = super::observe::vios::ViosListings {
         adapters: read("lsdev-type-adapter-field-fmt.p72vio1.txt"),
         disks: read("lspv-size-fmt.txt"),
         ..Default::default()
@@ -238,7 +240,7 @@ fn the_vios_listings_in_the_corpus_read() {
     let mut v = v;
     v.attrs.insert(disks[0].clone(), svc.clone());
     v.attrs.insert(disks[1].clone(), svc);
-    let (_, found) = observe::vios_devices(&v).expect("the disks read");
+    let (_, found) = observe::vios::vios_devices(&v).expect("the disks read");
     assert_eq!(found.len(), 2);
     assert_eq!(found[0].lun.as_str().len(), 51);
     assert_eq!(found[0].size_mb.0, 286102, "the size comes from lspv");
@@ -256,7 +258,7 @@ fn the_vios_listings_in_the_corpus_read() {
         ("entstat-all.sea-sharing-primary.p72vio1.txt", SeaState::PrimarySharing),
         ("entstat-all.sea-sharing-backup.p72vio2.txt", SeaState::BackupSharing),
     ] {
-        let (s, priority) = observe::sea_state(&read(f));
+        let (s, priority) = observe::vios::sea_state(&read(f));
         assert_eq!(s, Some(state), "{f}");
         assert!(priority.is_some(), "{f}: the SEA's priority");
     }

@@ -179,7 +179,7 @@ impl Transport for Ssh {
             .rev()
             .max_by_key(|c| c.permits.available_permits())
             .expect("at least one connection");
-        let _permit = c.permits.acquire().await.map_err(|_| BackendError::Internal("closed".into()))?;
+        let _permit = c.permits.acquire().await.map_err(|_| BackendError::internal("closed"))?;
         let session = self.session(c).await?;
         // The script is the remote command line as it is: its words were quoted when it was
         // built, and names cannot hold what a shell acts on (`names.rs`).

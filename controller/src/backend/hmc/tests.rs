@@ -1,6 +1,8 @@
 //! The HMC backend against the emulator in process: what it observes through the listings is
 //! what the simulator observes directly, less what an HMC cannot see.
 
+use powerplane_model::status::LparState;
+
 use super::*;
 use crate::sim::hmc_shell::{HmcShell, Local};
 use crate::sim::{self, Clock, Simulator};

@@ -91,6 +91,7 @@ async fn batch<T: Transport>(t: &T, commands: &[String], again: bool) -> Result<
 /// The longest script sent at once.
 const MAX_SCRIPT: usize = 64 * 1024;
 
+#[tracing::instrument(level = "debug", name = "hmc.run", skip_all, fields(hmc = %t.describe(), commands = commands.len()))]
 async fn run_script<T: Transport>(t: &T, commands: &[String], again: bool) -> Result<Vec<CommandOutput>, BackendError> {
     let mut script = String::new();
     for (i, c) in commands.iter().enumerate() {
@@ -106,10 +107,10 @@ async fn run_script<T: Transport>(t: &T, commands: &[String], again: bool) -> Re
             let (Some(i), Some(code)) =
                 (w.next().and_then(|i| i.parse::<usize>().ok()), w.next().and_then(|c| c.parse().ok()))
             else {
-                return Err(BackendError::Internal(format!("{}: an unreadable marker line {line:?}", t.describe())));
+                return Err(BackendError::internal(format!("{}: an unreadable marker line {line:?}", t.describe())));
             };
             if i != results.len() {
-                return Err(BackendError::Internal(format!(
+                return Err(BackendError::internal(format!(
                     "{}: output of command {i} came out of order",
                     t.describe()
                 )));

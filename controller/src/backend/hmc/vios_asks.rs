@@ -20,7 +20,7 @@ use powerplane_model::DeviceName;
 
 use super::hscl;
 use super::listing as l;
-use super::observe::ViosListings;
+use super::observe::vios::ViosListings;
 use super::transport::CommandOutput;
 
 /// The command between two asks of a chain: its output, one `V.R.M.F` line, marks where one

@@ -47,10 +47,10 @@ impl Nodes {
     /// How `action`'s node is reached, or why it cannot be.
     pub fn access(&self, action: &Action) -> Result<Access, BackendError> {
         let RunsOn::Node(node) = action.op.runs_on() else {
-            return Err(BackendError::Internal(format!("{} does not run on a cluster node", action.id)));
+            return Err(BackendError::internal(format!("{} does not run on a cluster node", action.id)));
         };
         let cluster = action.op.cluster().ok_or_else(|| {
-            BackendError::Internal(format!("{} runs on the node {node} but names no cluster", action.id))
+            BackendError::internal(format!("{} runs on the node {node} but names no cluster", action.id))
         })?;
         let clusters = self.clusters.read().expect("not poisoned");
         access::resolve(cluster, clusters.get(cluster), node, self.known_hosts.as_deref(), &action.op.command())

@@ -16,7 +16,7 @@ use powerplane_model::{
     VlanId,
 };
 
-use super::super::state::{SimFrame, SimState};
+use crate::sim::state::{SimFrame, SimState};
 
 /// Options of one command line: `-x value` and `--flag`.
 pub(crate) struct Opts<'a> {

@@ -18,8 +18,8 @@ use powerplane_model::action::{Mpio, MspPair, RedundantPgVios};
 use powerplane_model::console::{HmcVersion, RedundancyOption, RemoteHmc};
 use powerplane_model::{FrameName, Op, PartitionName};
 
-use super::super::state::{Migration, SimState};
 use super::commands::Opts;
+use crate::sim::state::{Migration, SimState};
 
 /// The options of `migrlpar -o m|v|r` (the man page's synopsis) other than the redundancy
 /// option, whose spelling depends on the version.

@@ -42,7 +42,7 @@ impl HmcShell {
                 .read(|s| {
                     let user = user.clone().or_else(|| s.consoles.get(&ip).map(|c| c.user.clone()));
                     match user {
-                        Some(u) => super::super::consoles::test(s, &me, &ip, &u),
+                        Some(u) => crate::sim::consoles::test(s, &me, &ip, &u),
                         None => Err(crate::backend::BackendError::refused_plain(format!(
                             "The remote host {ip} could not be reached to test the SSH authentication."
                         ))),

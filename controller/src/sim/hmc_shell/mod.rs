@@ -14,6 +14,7 @@ mod local;
 mod migrlpar;
 mod mkauthkeys;
 mod syntax;
+mod vios_listings;
 
 use std::collections::BTreeSet;
 
@@ -288,7 +289,7 @@ impl HmcShell {
         // `a && b`: each listing in turn, the chain stopping at the first that fails.
         let mut stdout = String::new();
         for part in &parts {
-            match listings::vios_listing(s, f, &vios, part) {
+            match vios_listings::vios_listing(s, f, &vios, part) {
                 Some(Ok(text)) if text.is_empty() => {}
                 Some(Ok(text)) => {
                     stdout.push_str(&text);
@@ -368,7 +369,7 @@ fn message(e: &BackendError) -> String {
         BackendError::Timeout(d) => {
             format!("The operation did not complete within {} seconds; it is still in progress.", d.as_secs())
         }
-        BackendError::Internal(m) => {
+        BackendError::Internal { what: m, .. } => {
             format!("HSCLA2FF An internal Hardware Management Console error has occurred: {m}")
         }
     }

@@ -92,7 +92,7 @@ mod hostile_names {
     use powerplane_model::{DeviceName, FrameName, Op, PartitionName, ViosName};
     use proptest::prelude::*;
 
-    use super::super::commands::Opts;
+    use crate::sim::hmc_shell::commands::Opts;
 
     const SHELL: &[char] = &[
         '$', ';', '|', '&', '(', ')', '`', '\'', '"', '\\', ' ', '\n', '<', '>', '*', '?', '#', '~', '!', '{', '}',

@@ -1,405 +1,31 @@
-//! The observed estate from an HMC's listings: configuration, physical facts and runtime
-//! status, as the simulator's observation gives them, from what `lssyscfg`,
-//! `lshwres`, `lslparmigr` and the VIOS's `lsdev`, `entstat` and `lsmap` print.
+//! One frame's listings read into its frame, partitions, VIOS pairs, pools and their status.
 //!
-//! What an HMC does not name — the `ViosPair`, `SharedEthernetAdapter`, `SharedMemoryPool`
-//! and `SharedProcessorPool` objects, which exist only in manifests — gets a name made from the
-//! frame's (`FRAME-vios`, `FRAME-sea`, `FRAME-mempool`, `FRAME-POOL`), which
-//! [`powerplane_model::Estate::adopt_names`] replaces with the manifests' own. What it cannot see
-//! is left out: frame labels, hooks, clusters (their nodes run inside partitions), whether a
-//! frame runs on battery, and inside a VIOS that is down, its adapters and disks.
+//! Long file: `frame` reads one frame's listings in a single pass whose steps share the
+//! partitions, profiles and VIOS records it has indexed; split, each part would take them all.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use powerplane_model::manifest::{
-    CompatMode, DiskSpec, FrameHardwareSpec, FrameSpec, HaMode, MemoryMode, Metadata, NetworkSpec, PagingDeviceSpec,
-    PartitionSpec, Placement, ProcMode, ReservePolicy, RunState, SeaSpec, SharedMemoryPoolSpec,
-    SharedProcessorPoolSpec, StorageSpec, StorageVia, TrunkSpec, ViosHardwareSpec, ViosMember, ViosPairSpec,
+    CompatMode, FrameHardwareSpec, FrameSpec, MemoryMode, Metadata, NetworkSpec, PagingDeviceSpec, PartitionSpec,
+    Placement, ProcMode, RunState, SeaSpec, SharedMemoryPoolSpec, SharedProcessorPoolSpec, StorageSpec, StorageVia,
+    TrunkSpec, ViosHardwareSpec, ViosMember, ViosPairSpec,
 };
 use powerplane_model::status::{
-    BridgeMode, FrameState, LparState, MigrationLimits, MigrationState, MigrationStatus, Namesake, PagingDeviceStatus,
-    PagingStatus, PartitionStatus, ProcPoolSlots, SeaHaMode, SeaMemberStatus, SeaState, Status,
+    BridgeMode, FrameState, LparState, MigrationState, MigrationStatus, PagingDeviceStatus, PagingStatus,
+    PartitionStatus, ProcPoolSlots, SeaHaMode, SeaMemberStatus, SeaState, Status,
 };
 use powerplane_model::{
     DeviceName, Estate, FrameName, Lun, MemPoolName, MemoryMb, Object, PartitionName, ProcPoolId, ProcPoolName,
     ProcPoolObjectName, ProcUnits, SeaName, ViosName, ViosPairName, VlanId,
 };
 
-use super::records::{ParseError, Record};
+use crate::backend::hmc::records::{ParseError, Record};
 
-/// Everything listed of one frame.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct FrameListings {
-    /// Its `lssyscfg -r sys` record.
-    pub sys: Record,
-    /// `lshwres -r mem --level sys`.
-    pub sys_mem: Vec<Record>,
-    /// `lshwres -r proc --level sys`.
-    pub sys_proc: Vec<Record>,
-    /// `lssyscfg -r lpar`.
-    pub lpar: Vec<Record>,
-    /// `lssyscfg -r prof`.
-    pub prof: Vec<Record>,
-    /// `lshwres -r mem --level lpar`.
-    pub lpar_mem: Vec<Record>,
-    /// `lshwres -r proc --level lpar`.
-    pub lpar_proc: Vec<Record>,
-    /// `lshwres -r procpool`.
-    pub procpool: Vec<Record>,
-    /// `lshwres -r mempool`.
-    pub mempool: Vec<Record>,
-    /// `lshwres -r mempool --rsubtype pgdev`.
-    pub pgdev: Vec<Record>,
-    /// `lshwres -r virtualio --rsubtype eth --level lpar`.
-    pub veth: Vec<Record>,
-    /// `lshwres -r virtualio --rsubtype scsi --level lpar`.
-    pub vscsi: Vec<Record>,
-    /// `lshwres -r virtualio --rsubtype fc --level lpar` (none on a frame without virtual fibre
-    /// channel, which answers HSCLA4C0).
-    pub vfc: Vec<Record>,
-    /// Whether the virtual SCSI adapters could be listed: otherwise the frame's VIOS storage is
-    /// not reported (nothing is provisioned on it).
-    pub storage_listed: bool,
-    /// `lslparmigr -r lpar`.
-    pub lparmigr: Vec<Record>,
-    /// `lslparmigr -r sys` (none from a frame that cannot migrate partitions).
-    pub lparmigr_sys: Vec<Record>,
-    /// What each running VIOS listed.
-    pub vios: BTreeMap<ViosName, ViosListings>,
-    /// Running VIOS that could not be listed, with why.
-    pub vios_unknown: BTreeMap<ViosName, String>,
-}
+use super::fields::{bad, get, named, num, opt_name, units, vlan, vlans, word};
+use super::vios::{attr_table, entstat_lines, entstat_priority, sea_ha_mode, vios_devices, virtual_slot};
+use super::{Found, FrameListings, migration_limits};
 
-/// What one VIOS listed through `viosvrcmd`.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct ViosListings {
-    /// `lsdev -type adapter -field name physloc description -fmt :`.
-    pub adapters: String,
-    /// `lspv -size -fmt :`: `name:pvid:megabytes` per disk.
-    pub disks: String,
-    /// `lsmap -all -type disk -field clientid backing -fmt :`.
-    pub vscsi: String,
-    /// `lsmap -all -npiv -field name clntid clntname status fc -fmt :`.
-    pub npiv: String,
-    /// `lsdev -dev DEV -attr` of each SEA device and disk.
-    pub attrs: BTreeMap<DeviceName, String>,
-    /// `entstat -all DEV` of each SEA device.
-    pub entstat: BTreeMap<DeviceName, String>,
-    /// Its level, as `ioslevel` prints it (`3.1.4.30`), when it was asked.
-    pub level: Option<String>,
-}
-
-impl ViosListings {
-    /// The SEA devices `lsdev` lists.
-    pub(crate) fn sea_devices(&self) -> Vec<DeviceName> {
-        self.adapter_lines()
-            .filter(|(_, _, d)| *d == super::listing::SEA_DESCRIPTION)
-            .filter_map(|(n, _, _)| DeviceName::new(n).ok())
-            .collect()
-    }
-
-    /// The disks `lspv` lists.
-    pub(crate) fn disk_names(&self) -> Vec<DeviceName> {
-        self.disk_lines().map(|(n, _)| n).collect()
-    }
-
-    /// Each disk `lspv -size -fmt :` lists, with its size in MB when printed.
-    fn disk_lines(&self) -> impl Iterator<Item = (DeviceName, Option<MemoryMb>)> + '_ {
-        self.disks.lines().filter_map(|l| {
-            let mut it = l.split(':').map(str::trim);
-            let name = DeviceName::new(it.next()?).ok()?;
-            let size = it.nth(1).and_then(|s| s.parse().ok()).map(MemoryMb);
-            Some((name, size))
-        })
-    }
-
-    pub(crate) fn adapter_lines(&self) -> impl Iterator<Item = (&str, &str, &str)> {
-        self.adapters.lines().filter_map(|l| {
-            let mut it = l.splitn(3, ':');
-            Some((it.next()?.trim(), it.next()?.trim(), it.next()?.trim()))
-        })
-    }
-}
-
-fn bad(record: &'static str, key: &str, problem: impl Into<String>) -> ParseError {
-    ParseError::Field { record, key: key.to_owned(), problem: problem.into() }
-}
-
-fn get<'a>(r: &'a Record, record: &'static str, key: &str) -> Result<&'a str, ParseError> {
-    r.get(key).map(String::as_str).ok_or_else(|| bad(record, key, "is missing"))
-}
-
-fn num<T: std::str::FromStr>(r: &Record, record: &'static str, key: &str) -> Result<T, ParseError> {
-    let v = get(r, record, key)?;
-    v.parse().map_err(|_| bad(record, key, format!("is {v:?}, not a number")))
-}
-
-fn units(r: &Record, record: &'static str, key: &str) -> Result<ProcUnits, ParseError> {
-    let v = get(r, record, key)?;
-    v.parse::<f64>()
-        .ok()
-        .and_then(ProcUnits::from_decimal)
-        .ok_or_else(|| bad(record, key, format!("is {v:?}, not processing units")))
-}
-
-fn named<T: std::str::FromStr>(record: &'static str, key: &str, v: &str) -> Result<T, ParseError>
-where
-    T::Err: std::fmt::Display,
-{
-    v.parse().map_err(|e: T::Err| bad(record, key, e.to_string()))
-}
-
-fn opt_name<T: std::str::FromStr>(r: &Record, record: &'static str, key: &str) -> Result<Option<T>, ParseError>
-where
-    T::Err: std::fmt::Display,
-{
-    match r.get(key).map(String::as_str) {
-        None | Some("" | "none" | "null") => Ok(None),
-        Some(v) => named(record, key, v).map(Some),
-    }
-}
-
-/// An HMC word for one of the model's enums (they carry the HMC's spelling as serde names).
-fn word<T: serde::de::DeserializeOwned>(record: &'static str, key: &str, v: &str) -> Result<T, ParseError> {
-    serde_json::from_value(serde_json::Value::String(v.to_owned()))
-        .map_err(|_| bad(record, key, format!("{v:?} is not known")))
-}
-
-fn vlan(record: &'static str, key: &str, v: &str) -> Result<VlanId, ParseError> {
-    v.parse::<u16>()
-        .ok()
-        .and_then(|n| VlanId::new(n).ok())
-        .ok_or_else(|| bad(record, key, format!("has {v:?}, not a VLAN id")))
-}
-
-fn vlans(record: &'static str, key: &str, v: &str) -> Result<Vec<VlanId>, ParseError> {
-    v.split([',', ' ']).filter(|s| !s.is_empty() && *s != "none").map(|s| vlan(record, key, s)).collect()
-}
-
-/// `lsdev -dev X -attr` (and `lsattr -El X`): attribute, value, description and whether it
-/// can be set, in columns the header line places (a value may be empty).
-fn attr_table(text: &str) -> BTreeMap<&str, &str> {
-    let mut lines = text.lines().peekable();
-    let header = lines.peek().copied().unwrap_or("");
-    let (Some(v), Some(d)) = (header.find("value"), header.find("description")) else {
-        // `lsattr -El X` (root's view) prints no header: attribute and value are its first
-        // two words (a value is never empty there).
-        return lines
-            .filter_map(|l| {
-                let mut w = l.split_whitespace();
-                Some((w.next()?, w.next()?))
-            })
-            .filter(|(k, _)| *k != "...")
-            .collect();
-    };
-    lines.next();
-    lines
-        .filter(|l| !l.trim().is_empty())
-        .filter_map(|l| {
-            let key = l.get(..v)?.trim();
-            let value = l.get(v..d.min(l.len()))?.trim();
-            (!key.is_empty()).then_some((key, value))
-        })
-        .collect()
-}
-
-/// `Key: value` lines of `entstat -all`, the first of each key: the SEA's own High
-/// Availability block comes before the statistics of its real and trunk adapters, whose lines
-/// repeat keys (`Priority: 1  Active: True`, `tests/fixtures/hmc/vios/entstat-all.*.txt`).
-fn entstat_lines(text: &str) -> BTreeMap<&str, &str> {
-    let mut out = BTreeMap::new();
-    for (k, v) in text.lines().filter_map(|l| l.split_once(':')) {
-        out.entry(k.trim()).or_insert(v.trim());
-    }
-    out
-}
-
-/// A SEA's failover state and trunk priority from its `entstat -all` (tests read the corpus
-/// with it).
-#[cfg(test)]
-pub(crate) fn sea_state(text: &str) -> (Option<SeaState>, Option<u8>) {
-    let e = entstat_lines(text);
-    let state = e.get("State").and_then(|s| word::<SeaState>("sea", "State", s).ok());
-    (state, entstat_priority(&e))
-}
-
-/// The trunk priority `entstat -all` gives (`Priority: 1`, the first number of the line).
-fn entstat_priority(stat: &BTreeMap<&str, &str>) -> Option<u8> {
-    stat.get("Priority").and_then(|p| p.split_whitespace().next()?.parse().ok())
-}
-
-/// The SEA's `haMode` from its members' `ha_mode`: disabled or sharing when all are, else
-/// auto.
-fn sea_ha_mode(members: &[SeaMemberStatus]) -> HaMode {
-    if members.iter().all(|m| m.ha_mode == SeaHaMode::Disabled) {
-        HaMode::Disabled
-    } else if members.iter().all(|m| m.ha_mode == SeaHaMode::Sharing) {
-        HaMode::Sharing
-    } else {
-        HaMode::Auto
-    }
-}
-
-/// The virtual slot in a location code ending `-C<slot>-T1` of a virtual adapter (`-V<id>-`).
-fn virtual_slot(physloc: &str) -> Option<u16> {
-    if !physloc.contains("-V") {
-        return None;
-    }
-    let c = physloc.rsplit_once("-C")?.1;
-    c.split('-').next()?.parse().ok()
-}
-
-/// A partition one frame lists: what the estate gets if it is *the* partition of its name.
-pub(crate) struct Found {
-    name: PartitionName,
-    frame: FrameName,
-    lpar_id: u32,
-    /// Its configuration, `None` when it could not be read (`unknown` says why).
-    object: Option<powerplane_model::Partition>,
-    status: PartitionStatus,
-    unknown: Option<String>,
-}
-
-/// The observed estate: the frames listed, and those set aside with why. Never fails: a frame
-/// whose listings cannot be read is set aside with the reason, the rest is observed.
-pub(crate) fn estate(frames: Vec<(FrameName, Result<FrameListings, String>)>, last: Option<&Estate>) -> Estate {
-    let mut e = Estate::default();
-    let mut status = Status::default();
-    let mut found = Vec::new();
-    for (fname, l) in frames {
-        let l = match l {
-            Ok(l) => l,
-            Err(why) => {
-                status.set_aside.insert(fname, why);
-                continue;
-            }
-        };
-        // Read into a scratch estate, so that a frame that fails half-way leaves nothing.
-        let (mut fe, mut fs, mut ff) = (Estate::default(), Status::default(), Vec::new());
-        match frame(&mut fe, &mut fs, &mut ff, fname.clone(), &l, last) {
-            Ok(()) => {
-                e.frames.extend(fe.frames);
-                e.hardware.extend(fe.hardware);
-                e.vios_pairs.extend(fe.vios_pairs);
-                e.seas.extend(fe.seas);
-                e.mem_pools.extend(fe.mem_pools);
-                e.proc_pools.extend(fe.proc_pools);
-                status.frames.extend(fs.frames);
-                status.vios.extend(fs.vios);
-                status.vios_profiles.extend(fs.vios_profiles);
-                status.vios_without_rmc.extend(fs.vios_without_rmc);
-                status.seas.extend(fs.seas);
-                status.paging_devices.extend(fs.paging_devices);
-                status.unknown_vios.extend(fs.unknown_vios);
-                status.migration_limits.extend(fs.migration_limits);
-                status.proc_pool_slots.extend(fs.proc_pool_slots);
-                status.vios_storage.extend(fs.vios_storage);
-                status.client_adapters.extend(fs.client_adapters);
-                found.extend(ff);
-            }
-            Err(err) => {
-                tracing::warn!(frame = %fname, error = %err, "set aside: its listings could not be read");
-                status.set_aside.insert(fname, format!("its listings could not be read: {err}"));
-            }
-        }
-    }
-    resolve(found, &mut e, &mut status, last);
-    e.status = status;
-    e
-}
-
-/// A frame's migration limits from its `lslparmigr -r sys` record.
-pub(crate) fn migration_limits(r: &Record) -> Result<MigrationLimits, ParseError> {
-    const MIGR: &str = "migration capability";
-    Ok(MigrationLimits {
-        active: num(r, MIGR, "num_active_migrations_supported")?,
-        active_in_progress: num(r, MIGR, "num_active_migrations_in_progress")?,
-        inactive: num(r, MIGR, "num_inactive_migrations_supported")?,
-        inactive_in_progress: num(r, MIGR, "num_inactive_migrations_in_progress")?,
-    })
-}
-
-/// Puts each partition name once into the estate. The same name on several frames is a
-/// profile copy kept on every frame of a cluster (seed `infoscale-lpm-vcs.txt`) or the shell a
-/// migration creates on its target: the partition is the one whose source frame's
-/// `lslparmigr` names the other as its destination, else the one that is active, else the one
-/// on the frame it was last observed on; the others are namesakes. Two inactive copies with no
-/// earlier observation to tell them apart make the name unknown. An inactive LPAR named as
-/// VCS's same-name profile procedure sets a copy aside (`NAME_vcs`,
-/// [`powerplane_model::profile_copy::set_aside_name`]) while `NAME` is listed too is that
-/// copy: a namesake under its set-aside name, not a partition.
-fn resolve(found: Vec<Found>, e: &mut Estate, status: &mut Status, last: Option<&Estate>) {
-    let mut by_name: BTreeMap<PartitionName, Vec<Found>> = BTreeMap::new();
-    for f in found {
-        by_name.entry(f.name.clone()).or_default().push(f);
-    }
-    // The set-aside names of the names listed, each other than the name itself.
-    let set_aside: std::collections::BTreeSet<PartitionName> = by_name
-        .keys()
-        .filter_map(|k| Some(powerplane_model::profile_copy::set_aside_name(k)).filter(|a| a != k))
-        .collect();
-    for (name, mut all) in by_name {
-        if set_aside.contains(&name) && all.iter().all(|f| f.status.state == LparState::NotActivated) {
-            for f in all {
-                status.namesakes.push(Namesake {
-                    name: f.name,
-                    frame: f.frame,
-                    lpar_id: f.lpar_id,
-                    state: f.status.state,
-                });
-            }
-            continue;
-        }
-        let pick = if all.len() == 1 {
-            Some(0)
-        } else {
-            let migrating_to = |f: &Found| f.status.migration.as_ref().map(|m| m.to.clone());
-            let source = all.iter().position(|f| {
-                migrating_to(f).is_some_and(|to| all.iter().any(|g| g.frame == to && g.frame != f.frame))
-            });
-            let active: Vec<usize> = (0..all.len())
-                .filter(|&i| !matches!(all[i].status.state, LparState::NotActivated | LparState::Other(_)))
-                .collect();
-            let before = last.and_then(|l| l.status.partitions.get(&name)).map(|s| &s.frame);
-            source
-                .or_else(|| (active.len() == 1).then(|| active[0]))
-                .or_else(|| before.and_then(|b| all.iter().position(|f| &f.frame == b)))
-        };
-        let Some(i) = pick else {
-            let where_: Vec<String> =
-                all.iter().map(|f| format!("{} (id {}, {})", f.frame, f.lpar_id, f.status.state)).collect();
-            status.unknown_partitions.insert(
-                name.clone(),
-                format!(
-                    "it is listed on {} and nothing tells which is the partition; rename or remove the copies",
-                    where_.join(" and ")
-                ),
-            );
-            for f in all {
-                status.namesakes.push(Namesake {
-                    name: f.name,
-                    frame: f.frame,
-                    lpar_id: f.lpar_id,
-                    state: f.status.state,
-                });
-            }
-            continue;
-        };
-        let chosen = all.remove(i);
-        for f in all {
-            status.namesakes.push(Namesake { name: f.name, frame: f.frame, lpar_id: f.lpar_id, state: f.status.state });
-        }
-        if let Some(why) = &chosen.unknown {
-            status.unknown_partitions.insert(name.clone(), why.clone());
-        }
-        if let Some(o) = chosen.object {
-            e.partitions.insert(name.clone(), o);
-            status.partitions.insert(name, chosen.status);
-        }
-    }
-}
-
-fn frame(
+pub(super) fn frame(
     e: &mut Estate,
     status: &mut Status,
     found: &mut Vec<Found>,
@@ -994,7 +620,7 @@ fn frame(
 
 /// The profile a partition runs with (`curr_profile`) or, never activated, the one it
 /// activates with (`default_profile`); a partition with a single profile has that one.
-fn profile_of<'l>(profiles: &BTreeMap<&str, Vec<&'l Record>>, lpar: &Record) -> Option<&'l Record> {
+pub(super) fn profile_of<'l>(profiles: &BTreeMap<&str, Vec<&'l Record>>, lpar: &Record) -> Option<&'l Record> {
     let mine = profiles.get(lpar.get("name")?.as_str())?;
     let wanted = ["curr_profile", "default_profile"]
         .iter()
@@ -1007,50 +633,16 @@ fn profile_of<'l>(profiles: &BTreeMap<&str, Vec<&'l Record>>, lpar: &Record) -> 
     }
 }
 
-/// A running VIOS's ethernet adapters and disks from its listings; `Err` with why when a value
-/// is not one this version reads (the VIOS is then unknown).
-pub(crate) fn vios_devices(v: &ViosListings) -> Result<(Vec<DeviceName>, Vec<DiskSpec>), String> {
-    let ethernet = v
-        .adapter_lines()
-        .filter(|(n, _, d)| n.starts_with("ent") && *d != super::listing::SEA_DESCRIPTION)
-        .filter_map(|(n, _, _)| DeviceName::new(n).ok())
-        .collect();
-    let mut disks = Vec::new();
-    for (d, listed_size) in v.disk_lines() {
-        let Some(text) = v.attrs.get(&d) else { continue };
-        let a = attr_table(text);
-        let id = a.get("unique_id").copied().unwrap_or("");
-        let lun = match Lun::new(id) {
-            Ok(lun) => lun,
-            // A disk without a usable identifier (a local disk, an unusual id) is one no LUN
-            // of a manifest can name: left out, said.
-            Err(e) => {
-                tracing::debug!(disk = %d, error = %e, "a disk without a usable unique_id is left out");
-                continue;
-            }
-        };
-        // An MPIO FC disk has no `size_in_mb` attribute: `lspv -size` gives it.
-        let size = listed_size
-            .or_else(|| a.get("size_in_mb").and_then(|s| s.parse().ok()).map(MemoryMb))
-            .unwrap_or(MemoryMb(0));
-        let policy = a.get("reserve_policy").copied().unwrap_or("");
-        let reserve_policy = ReservePolicy::parse(policy)
-            .ok_or_else(|| format!("disk {d} has reserve_policy {policy:?}, which powerplane does not know"))?;
-        disks.push(DiskSpec { name: d, lun, size_mb: size, reserve_policy });
-    }
-    Ok((ethernet, disks))
-}
-
 /// The virtual slots a VIOS's profile keeps (`virtual_eth_adapters`), `None` when none was
 /// listed.
-fn profile_slots(prof: Option<&Record>) -> Option<BTreeSet<u16>> {
+pub(super) fn profile_slots(prof: Option<&Record>) -> Option<BTreeSet<u16>> {
     let v = prof?.get("virtual_eth_adapters")?;
     Some(v.split(',').filter_map(|e| e.split('/').next()?.parse().ok()).collect())
 }
 
 /// A partition's profile and the configuration it runs with now (its profile's, with the
 /// memory and processors it has).
-fn partition_spec(
+pub(super) fn partition_spec(
     frame: &FrameName,
     prof: &Record,
     mem: Option<&Record>,
@@ -1086,7 +678,7 @@ fn partition_spec(
 }
 
 /// `lslparmigr` of one partition: `None` when it is not migrating.
-fn migration(r: &Record) -> Result<Option<MigrationStatus>, ParseError> {
+pub(super) fn migration(r: &Record) -> Result<Option<MigrationStatus>, ParseError> {
     const M: &str = "migration";
     let state = match get(r, M, "migration_state")? {
         "Not Migrating" => return Ok(None),
@@ -1108,127 +700,4 @@ fn migration(r: &Record) -> Result<Option<MigrationStatus>, ParseError> {
                 .ceil() as u64
         },
     }))
-}
-
-/// A VIOS that is down answers no `viosvrcmd`: its adapters and disks, and its SEA device, are
-/// taken from `last` (an earlier observation), its SEA device inactive, bridging nothing. A
-/// running VIOS that could not be listed (unknown) keeps its SEA device as it was last seen:
-/// what it does now is unknown, and the plan holds what touches it.
-pub(crate) fn fill_down_vios(e: &mut Estate, last: &Estate) {
-    let frames: Vec<FrameName> = e.hardware.keys().cloned().collect();
-    for f in frames {
-        let unknown: Vec<ViosName> =
-            e.status.unknown_vios.get(&f).map(|m| m.keys().cloned().collect()).unwrap_or_default();
-        let stopped: Vec<ViosName> = e
-            .status
-            .vios
-            .get(&f)
-            .map(|m| m.iter().filter(|(_, s)| !s.is_running()).map(|(v, _)| v.clone()).collect())
-            .unwrap_or_default();
-        let down: Vec<ViosName> = stopped.iter().chain(&unknown).cloned().collect();
-        if down.is_empty() {
-            continue;
-        }
-        let Some(before) = last.hardware.get(&f) else { continue };
-        let hw = e.hardware.get_mut(&f).expect("listed above");
-        for v in &down {
-            if let (Some(now), Some(then)) =
-                (hw.spec.vios.iter_mut().find(|h| &h.name == v), before.spec.vios.iter().find(|h| &h.name == v))
-                && now.ethernet.is_empty()
-                && now.disks.is_empty()
-            {
-                now.ethernet = then.ethernet.clone();
-                now.disks = then.disks.clone();
-            }
-        }
-        // The frame's SEA as it was, with the members that are down inactive now.
-        let on_frame = |est: &Estate, s: &powerplane_model::Sea| {
-            est.vios_pairs.get(&s.spec.vios_pair).is_some_and(|p| p.spec.frame == f)
-        };
-        let Some(old) = last.seas.values().find(|s| on_frame(last, s)) else { continue };
-        let old_members = last.status.seas.get(&old.metadata.name).cloned().unwrap_or_default();
-        let inactive = |m: &SeaMemberStatus| {
-            if unknown.contains(&m.vios) {
-                return m.clone();
-            }
-            SeaMemberStatus { state: SeaState::Inactive, bridge_mode: BridgeMode::None, vlans: Vec::new(), ..m.clone() }
-        };
-        let current = e.seas.values().find(|s| on_frame(e, s)).map(|s| s.metadata.name.clone());
-        match current {
-            Some(name) => {
-                let members = e.status.seas.entry(name.clone()).or_default();
-                for m in old_members.iter().filter(|m| down.contains(&m.vios)) {
-                    if !members.iter().any(|x| x.vios == m.vios) {
-                        members.push(inactive(m));
-                    }
-                }
-                members.sort_by_key(|m| m.priority);
-                // The SEA's configuration counts every member, up or down.
-                let (primary, ha_mode) = (members.first().map(|m| m.vios.clone()), sea_ha_mode(members));
-                if let Some(sea) = e.seas.get_mut(&name) {
-                    if let Some(p) = primary {
-                        sea.spec.primary = p;
-                    }
-                    sea.spec.ha_mode = ha_mode;
-                }
-            }
-            None if old_members.iter().all(|m| down.contains(&m.vios)) => {
-                let mut sea = old.clone();
-                if let Some(pair) = e.vios_pairs.values().find(|p| p.spec.frame == f) {
-                    sea.spec.vios_pair = pair.metadata.name.clone();
-                }
-                e.status.seas.insert(sea.metadata.name.clone(), old_members.iter().map(inactive).collect());
-                e.seas.insert(sea.metadata.name.clone(), sea);
-            }
-            None => {}
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Lines `a..=b` (1-based) of a seed document, read where it is (`shared/seeds`, beside the
-    /// repository, as in CI) and never copied here: the article's common leading indentation
-    /// and each line's trailing blanks removed, as the corpus README says.
-    fn seed_lines(seed: &str, a: usize, b: usize) -> String {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/seeds").join(seed);
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let picked: Vec<&str> = text.lines().skip(a - 1).take(b + 1 - a).map(str::trim_end).collect();
-        assert_eq!(picked.len(), b + 1 - a, "{seed}: lines {a}-{b}");
-        let indent = picked.iter().filter(|l| !l.is_empty()).map(|l| l.len() - l.trim_start_matches(' ').len()).min();
-        picked.iter().map(|l| format!("{}\n", l.get(indent.unwrap_or(0)..).unwrap_or(""))).collect()
-    }
-
-    const SEA_SEED: &str = "powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt";
-
-    #[test]
-    fn reads_the_seeds_sea_attributes_and_state() {
-        // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 901-909
-        // (p72vio1's `lsattr -El ent4`, with the article's `...` elisions).
-        let lsattr_ent4 = seed_lines(SEA_SEED, 901, 909);
-        let a = attr_table(&lsattr_ent4);
-        assert_eq!(a["ctl_chan"], "ent3");
-        assert_eq!(a["ha_mode"], "sharing");
-        assert_eq!(a["real_adapter"], "ent0");
-        assert_eq!(a["virt_adapters"], "ent1,ent2");
-        // seeds: the same, lines 742-747 (p72vio1's side of the `entstat -d ent4` excerpt).
-        let entstat_p72vio1 = seed_lines(SEA_SEED, 742, 747);
-        let e = entstat_lines(&entstat_p72vio1);
-        assert_eq!(word::<SeaState>("sea", "State", e["State"]).unwrap(), SeaState::PrimarySharing);
-        assert_eq!(vlans("sea", "VID shared", e["VID shared"]).unwrap().len(), 3);
-        assert_eq!(e["Priority"], "1");
-        // The padmin view, with its header, and an empty value.
-        let padmin = "attribute     value  description  user_settable\n\nctl_chan             Control      True\nha_mode       auto   HA mode      True\n";
-        let a = attr_table(padmin);
-        assert_eq!((a["ctl_chan"], a["ha_mode"]), ("", "auto"));
-    }
-
-    // seeds: ams-dual-vios-and-lpm.txt, Listing 2: `-F curr_paging_vios_name` answers one value.
-    #[test]
-    fn reads_the_seeds_one_field_listing() {
-        let r = super::super::records::parse_fields("lpar_1_solchio05\n", &["curr_paging_vios_name"], false).unwrap();
-        assert_eq!(r[0]["curr_paging_vios_name"], "lpar_1_solchio05");
-    }
 }
