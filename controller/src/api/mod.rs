@@ -28,7 +28,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use tokio::net::TcpListener;
 
-use crate::backend::Backend;
+use crate::app::backend::Backend;
 use crate::status::Live;
 use crate::status::Metrics;
 pub use token::Token;

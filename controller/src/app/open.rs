@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use powerplane_model::Diagnostic;
 
-use crate::backend::Backend;
+use crate::app::backend::Backend;
 use crate::backend::hmc::Hmc;
 use crate::backend::hmc::ssh::{Endpoint, Ssh};
 use crate::sim::{self, Clock, Created, OpenError};

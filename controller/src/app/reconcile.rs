@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use powerplane_model::{Estate, Plan};
 
-use crate::backend::Backend;
+use crate::app::backend::Backend;
 use crate::engine::{self, Context, ExecuteError, Progress, Report, Settings, Stop};
 use crate::store::writer::AuditWriter;
 use crate::windows::Window;

@@ -9,9 +9,6 @@
 pub mod hmc;
 pub mod node;
 pub(crate) mod power_wait;
-mod selected;
-
-pub use selected::Backend;
 
 use std::future::Future;
 use std::time::Duration;

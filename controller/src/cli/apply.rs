@@ -501,7 +501,7 @@ fn converged_report(again: &Plan, wait: Duration) -> anyhow::Result<bool> {
 /// in flight on the backend, printing progress. Returns the last observation and its plan
 /// (whose `in_progress` is what is still in flight).
 async fn settle(
-    sim: &crate::backend::Backend,
+    sim: &crate::app::backend::Backend,
     desired: &Desired,
     options: PlanOptions,
     timeout: Duration,

@@ -77,7 +77,7 @@ pub struct Cli {
 pub(crate) fn open_backend(
     cli: &Cli,
     access: Access,
-) -> anyhow::Result<Option<(crate::backend::Backend, crate::store::StateDir)>> {
+) -> anyhow::Result<Option<(crate::app::backend::Backend, crate::store::StateDir)>> {
     use crate::sim::Created;
     match cli.target().open(access)? {
         Opening::Opened(o) => {
@@ -200,7 +200,7 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) if closed_stdout(&e) => ExitCode::from(CLOSED_PIPE),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", crate::words::causes(&e));
             if crate::api::client::is_locked(&e)
                 && let Some(addr) = crate::store::lock::listener(&cli.state_dir)
             {

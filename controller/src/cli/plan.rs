@@ -73,7 +73,7 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         let Some((backend, dir)) = super::open_backend(cli, Access::Write)? else {
             return Ok(ExitCode::from(1));
         };
-        let hmc = matches!(backend, crate::backend::Backend::Hmc(_));
+        let hmc = matches!(backend, crate::app::backend::Backend::Hmc(_));
         if !hmc {
             phase("backend opened");
         }

@@ -23,8 +23,8 @@ use powerplane_model::plan::Ties;
 use powerplane_model::{Estate, FrameName, ManifestSet, PartitionName};
 use tokio::sync::{mpsc, watch};
 
+use crate::app::backend::Backend;
 use crate::app::reconcile::clock;
-use crate::backend::Backend;
 use crate::engine;
 use crate::status::live::ReconcileResult;
 use crate::status::publish::{self, Publisher};
@@ -230,7 +230,7 @@ pub async fn run(
                 failures += 1;
                 let wait = Duration::from_secs(1).saturating_mul(1 << (failures - 1).min(16)).min(cfg.interval);
                 tracing::error!(
-                    reason = %format!("{e:#}"),
+                    reason = %crate::words::causes(&e),
                     retry_in_ms = wait.as_millis() as u64,
                     "reconcile failed; retrying from a fresh observation"
                 );
@@ -238,7 +238,11 @@ pub async fn run(
                     reason,
                     started.elapsed().as_secs_f64(),
                     ReconcileResult::Failed,
-                    format!("{e:#}; retrying from a fresh observation in {} ms", wait.as_millis()),
+                    format!(
+                        "{}; retrying from a fresh observation in {} ms",
+                        crate::words::causes(&e),
+                        wait.as_millis()
+                    ),
                 );
                 state.observed = None;
                 state.stored = None;

@@ -11,8 +11,8 @@ use powerplane_model::{Estate, ManifestSet, PlanOptions};
 use tokio::sync::watch;
 
 use super::{Config, Reach, State, scoped, wait};
+use crate::app::backend::Backend;
 use crate::app::reconcile::{Run, Source, clock, loop_plan_id};
-use crate::backend::Backend;
 use crate::backend::Hypervisor;
 use crate::engine::{self, Outcome};
 use crate::status::live::{Held, ReconcileResult};

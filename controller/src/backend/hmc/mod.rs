@@ -231,8 +231,6 @@ impl<T: Transport> Hypervisor for Hmc<T> {
 #[cfg(test)]
 mod corpus_tests;
 #[cfg(test)]
-mod layering_tests;
-#[cfg(test)]
 mod migration_tests;
 #[cfg(test)]
 mod tests;

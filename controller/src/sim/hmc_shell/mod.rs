@@ -13,7 +13,9 @@ pub(crate) mod listings;
 mod local;
 mod migrlpar;
 mod mkauthkeys;
+mod storage_listings;
 mod syntax;
+mod vios_commands;
 mod vios_listings;
 
 use std::collections::BTreeSet;
@@ -225,10 +227,10 @@ impl HmcShell {
                     ("lshwres", "mempool", _, None) => listings::mempool(f),
                     ("lshwres", "virtualio", Some("lpar"), Some("eth")) => listings::veth(f),
                     ("lshwres", "virtualio", Some("lpar"), Some("scsi")) => {
-                        listings::virtual_storage(f, powerplane_model::manifest::StorageVia::Vscsi)
+                        storage_listings::virtual_storage(f, powerplane_model::manifest::StorageVia::Vscsi)
                     }
                     ("lshwres", "virtualio", Some("lpar"), Some("fc")) => {
-                        listings::virtual_storage(f, powerplane_model::manifest::StorageVia::Npiv)
+                        storage_listings::virtual_storage(f, powerplane_model::manifest::StorageVia::Npiv)
                     }
                     ("lslparmigr", "lpar", _, _) => listings::lparmigr(s, f),
                     ("lslparmigr", "sys", _, _) => listings::lparmigr_sys(s, f),

@@ -5,7 +5,8 @@ use powerplane_model::manifest::StorageVia;
 use powerplane_model::status::BridgeMode;
 use powerplane_model::{DeviceName, ViosName};
 
-use super::listings::{frame_name, id_of, server_adapters, trunk_slots, vscsi_map};
+use super::listings::{frame_name, id_of, trunk_slots};
+use super::storage_listings::{server_adapters, vscsi_map};
 use crate::sim::state::{SimFrame, SimState};
 
 /// The level every emulated VIOS runs.

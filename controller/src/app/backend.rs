@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use powerplane_model::plan::Rates;
 use powerplane_model::{Action, Estate, FrameName};
 
-use super::hmc::Hmc;
-use super::hmc::ssh::Ssh;
-use super::{BackendError, Completion, Hypervisor};
+use crate::backend::hmc::Hmc;
+use crate::backend::hmc::ssh::Ssh;
+use crate::backend::{BackendError, Completion, Hypervisor};
 use crate::sim::Simulator;
 
 /// The simulator or HMCs. Cheap to clone.
