@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use powerplane_model::{Diagnostic, Rule, SourceFile};
 
 /// `(commit, dirty)` of the repository holding `dir`, or `None` outside git.
-pub fn provenance(dir: &Path) -> Option<(String, bool)> {
+pub(crate) fn provenance(dir: &Path) -> Option<(String, bool)> {
     let commit = run(dir, &["rev-parse", "HEAD"]).ok()?;
     let dirty = !run(dir, &["status", "--porcelain", "--", "."]).ok()?.is_empty();
     Some((commit, dirty))
@@ -29,19 +29,19 @@ fn problem(message: String) -> Vec<Diagnostic> {
 }
 
 /// `git fetch` in the repository holding `dir`.
-pub fn fetch(dir: &Path) -> Result<(), Vec<Diagnostic>> {
+pub(crate) fn fetch(dir: &Path) -> Result<(), Vec<Diagnostic>> {
     run(dir, &["fetch", "--quiet"]).map(drop).map_err(|e| problem(format!("git fetch failed: {e}")))
 }
 
 /// The commit `git_ref` names in the repository holding `dir`.
-pub fn resolve(dir: &Path, git_ref: &str) -> Result<String, Vec<Diagnostic>> {
+pub(crate) fn resolve(dir: &Path, git_ref: &str) -> Result<String, Vec<Diagnostic>> {
     run(dir, &["rev-parse", "--verify", "--quiet", &format!("{git_ref}^{{commit}}")])
         .map_err(|_| problem(format!("`{git_ref}` names no commit in the repository holding {}", dir.display())))
 }
 
 /// The manifests below `dir` as committed at `commit` (`*.yaml`/`*.yml`, hidden paths skipped),
 /// read in one `git cat-file --batch`.
-pub fn sources_at(dir: &Path, commit: &str) -> Result<Vec<SourceFile>, Vec<Diagnostic>> {
+pub(crate) fn sources_at(dir: &Path, commit: &str) -> Result<Vec<SourceFile>, Vec<Diagnostic>> {
     let listing = run(dir, &["ls-tree", "-r", "--name-only", commit, "--", "."])
         .map_err(|e| problem(format!("git ls-tree failed: {e}")))?;
     let paths: Vec<&str> = listing

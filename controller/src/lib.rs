@@ -19,6 +19,7 @@
 //! two top-level modules import each other.
 
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
 pub mod api;
 pub mod app;

@@ -362,6 +362,8 @@ async fn a_vios_activation_is_observed_stage_by_stage_and_followed_to_its_rmc() 
     assert!(!seen.status.vios_lacks_rmc(&f, &v) && !seen.status.vios_unknown(&f, &v));
 }
 
+// The generator is shared with the examples and benches, where its items are public.
+#[allow(unreachable_pub)]
 #[path = "../../../../examples/estate_gen/mod.rs"]
 mod estate_gen;
 
