@@ -78,19 +78,9 @@ pub(crate) fn open_backend(
     cli: &Cli,
     access: Access,
 ) -> anyhow::Result<Option<(crate::app::backend::Backend, crate::store::StateDir)>> {
-    use crate::sim::Created;
     match cli.target().open(access)? {
         Opening::Opened(o) => {
-            match &o.created {
-                Created::Existing => {}
-                Created::FromInventory(p) => {
-                    eprintln!("note: {} had no simulated estate yet; created one from {p}", cli.state_dir.display())
-                }
-                Created::FromBuiltinLab => eprintln!(
-                    "note: {} had no simulated estate yet; created one from the built-in lab inventory (choose another with `powerplane --inventory PATH sim init`)",
-                    cli.state_dir.display()
-                ),
-            }
+            note_created(&cli.state_dir, &o.created);
             Ok(Some((o.backend, o.dir)))
         }
         Opening::InvalidInventory(diags) => {
@@ -211,6 +201,21 @@ pub fn main() -> ExitCode {
             }
             ExitCode::from(1)
         }
+    }
+}
+
+/// Says on stderr that opening the state directory created its simulated estate, and from what.
+pub(crate) fn note_created(state_dir: &std::path::Path, created: &crate::sim::Created) {
+    use crate::sim::Created;
+    match created {
+        Created::Existing => {}
+        Created::FromInventory(p) => {
+            eprintln!("note: {} had no simulated estate yet; created one from {p}", state_dir.display())
+        }
+        Created::FromBuiltinLab => eprintln!(
+            "note: {} had no simulated estate yet; created one from the built-in lab inventory (choose another with `powerplane --inventory PATH sim init`)",
+            state_dir.display()
+        ),
     }
 }
 

@@ -17,7 +17,7 @@ use show::show;
 use super::report::print_diagnostics;
 use super::{Cli, OutputFormat};
 use crate::sim::hmc_shell::DEFAULT_RMC_LATENCY_SECS;
-use crate::sim::{self, Clock, Created, OpenError, Report, Simulator, StateDir};
+use crate::sim::{self, Clock, OpenError, Report, Simulator, StateDir};
 
 /// Arguments of `sim`.
 #[derive(Debug, clap::Args)]
@@ -298,16 +298,7 @@ pub(crate) fn open_read_only(cli: &Cli) -> anyhow::Result<(Simulator, StateDir)>
 pub(crate) fn open_with_dir(cli: &Cli) -> anyhow::Result<Option<(Simulator, StateDir)>> {
     match sim::open_or_create(&cli.state_dir, cli.inventory.as_deref(), Clock::new(cli.sim_speedup)) {
         Ok((sim, created, dir)) => {
-            match created {
-                Created::Existing => {}
-                Created::FromInventory(p) => {
-                    eprintln!("note: {} had no simulated estate yet; created one from {p}", cli.state_dir.display())
-                }
-                Created::FromBuiltinLab => eprintln!(
-                    "note: {} had no simulated estate yet; created one from the built-in lab inventory (choose another with `powerplane --inventory PATH sim init`)",
-                    cli.state_dir.display()
-                ),
-            }
+            super::note_created(&cli.state_dir, &created);
             Ok(Some((sim, dir)))
         }
         Err(OpenError::Inventory(diags)) => {
