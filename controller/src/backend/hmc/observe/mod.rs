@@ -137,6 +137,13 @@ pub(crate) fn migration_limits(r: &Record) -> Result<MigrationLimits, ParseError
     })
 }
 
+impl Found {
+    /// This listing as a namesake: a copy under the name, not the partition.
+    fn namesake(self) -> Namesake {
+        Namesake { name: self.name, frame: self.frame, lpar_id: self.lpar_id, state: self.status.state }
+    }
+}
+
 /// Puts each partition name once into the estate. The same name on several frames is a
 /// profile copy kept on every frame of a cluster (seed `infoscale-lpm-vcs.txt`) or the shell a
 /// migration creates on its target: the partition is the one whose source frame's
@@ -158,14 +165,7 @@ fn resolve(found: Vec<Found>, e: &mut Estate, status: &mut Status, last: Option<
         .collect();
     for (name, mut all) in by_name {
         if set_aside.contains(&name) && all.iter().all(|f| f.status.state == LparState::NotActivated) {
-            for f in all {
-                status.namesakes.push(Namesake {
-                    name: f.name,
-                    frame: f.frame,
-                    lpar_id: f.lpar_id,
-                    state: f.status.state,
-                });
-            }
+            status.namesakes.extend(all.into_iter().map(Found::namesake));
             continue;
         }
         let pick = if all.len() == 1 {
@@ -193,20 +193,11 @@ fn resolve(found: Vec<Found>, e: &mut Estate, status: &mut Status, last: Option<
                     where_.join(" and ")
                 ),
             );
-            for f in all {
-                status.namesakes.push(Namesake {
-                    name: f.name,
-                    frame: f.frame,
-                    lpar_id: f.lpar_id,
-                    state: f.status.state,
-                });
-            }
+            status.namesakes.extend(all.into_iter().map(Found::namesake));
             continue;
         };
         let chosen = all.remove(i);
-        for f in all {
-            status.namesakes.push(Namesake { name: f.name, frame: f.frame, lpar_id: f.lpar_id, state: f.status.state });
-        }
+        status.namesakes.extend(all.into_iter().map(Found::namesake));
         if let Some(why) = &chosen.unknown {
             status.unknown_partitions.insert(name.clone(), why.clone());
         }
