@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use powerplane_model::plan::Dispatch;
-use powerplane_model::plan::run::{Admit, End, Ran, Run};
+use powerplane_model::plan::run::{self, Admit, End, Ran, Run};
 use powerplane_model::{Action, Op, Plan};
 use tokio::task::JoinSet;
 
@@ -209,7 +209,8 @@ where
             Stop::Drain => Admit::CleanUpOnly,
             Stop::Run => Admit::All,
         };
-        let ready = run.ready(admit, |a| ctx.gate.as_ref().and_then(|g| g.check(a)));
+        let gate = |a: &Action| ctx.gate.as_ref().and_then(|g| g.check(a));
+        let ready = run.ready(admit, ctx.gate.is_some().then_some(&gate as run::Gate<'_>));
         let records = settle(ready.settled, &mut outcomes);
         if !records.is_empty()
             && let Err(e) = audit.write(records).await

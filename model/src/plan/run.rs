@@ -94,8 +94,14 @@ pub struct Run<'a> {
     ends: Vec<Option<End>>,
     /// Ready to start, in the dispatch's order.
     ready: BTreeSet<(Reverse<u64>, usize)>,
+    /// The ready `onFailure` steps (also in `ready`): the only ready actions a run that
+    /// admits all may settle without starting, so [`Run::ready`] need not scan the rest.
+    ready_on_failure: BTreeSet<(Reverse<u64>, usize)>,
     dispatch: Dispatch,
 }
+
+/// A caller's check of whether an action may start now: `Some(reason)` holds it.
+pub type Gate<'g> = &'g dyn Fn(&Action) -> Option<String>;
 
 impl<'a> Run<'a> {
     /// The run of `actions`, whose prerequisites (as indexes) are `deps` (a DAG, as the
@@ -108,27 +114,46 @@ impl<'a> Run<'a> {
                 dependents[j].push(i);
             }
         }
-        let ready = (0..actions.len()).filter(|i| waiting[*i] == 0).map(|i| dispatch.key(i)).collect();
-        Run { actions, deps, dependents, waiting, ends: vec![None; actions.len()], ready, dispatch }
+        let mut run = Run {
+            actions,
+            deps,
+            dependents,
+            waiting,
+            ends: vec![None; actions.len()],
+            ready: BTreeSet::new(),
+            ready_on_failure: BTreeSet::new(),
+            dispatch,
+        };
+        for i in 0..actions.len() {
+            if run.waiting[i] == 0 {
+                run.make_ready(i);
+            }
+        }
+        run
     }
 
     /// What to do now: settles the ready actions that do not run (an `onFailure` step that is
     /// not needed; under `admit`, what may not start; what `gate` holds, with its reason;
     /// what waits for capacity nothing running gives back), and hands out those that start
-    /// (counted as running until [`Run::advance`] or [`Run::lost`]).
-    pub fn ready(&mut self, admit: Admit, mut gate: impl FnMut(&Action) -> Option<String>) -> Ready {
+    /// (counted as running until [`Run::advance`] or [`Run::lost`]). Each call looks at
+    /// every ready action only when there is a gate or a drain; otherwise at the ready
+    /// `onFailure` steps and at what the dispatch admits, so a run of thousands of ready
+    /// actions stays linear.
+    pub fn ready(&mut self, admit: Admit, gate: Option<Gate<'_>>) -> Ready {
         let mut settled = Vec::new();
         loop {
             self.settle_unneeded(admit, &mut settled);
-            let held: Vec<(usize, String)> =
-                self.ready_now().filter_map(|i| gate(&self.actions[i]).map(|r| (i, r))).collect();
-            if !held.is_empty() {
-                for (i, reason) in held {
-                    self.settle(i, End::Held { reason }, &mut settled);
+            if let Some(gate) = gate {
+                let held: Vec<(usize, String)> =
+                    self.ready_now().filter_map(|i| gate(&self.actions[i]).map(|r| (i, r))).collect();
+                if !held.is_empty() {
+                    for (i, reason) in held {
+                        self.settle(i, End::Held { reason }, &mut settled);
+                    }
+                    continue;
                 }
-                continue;
             }
-            let start = self.dispatch.admit(self.ready.iter().map(|(_, i)| *i).collect::<Vec<_>>());
+            let start = self.dispatch.admit(self.ready.iter().map(|(_, i)| *i));
             if start.is_empty() && self.dispatch.running() == 0 && !self.ready.is_empty() {
                 // Nothing runs that could give capacity back: what waits for it is held.
                 for i in self.ready_now().collect::<Vec<_>>() {
@@ -141,7 +166,7 @@ impl<'a> Run<'a> {
                 continue;
             }
             for &i in &start {
-                self.ready.remove(&self.dispatch.key(i));
+                self.unready(i);
             }
             return Ready { settled, start };
         }
@@ -182,8 +207,14 @@ impl<'a> Run<'a> {
     /// onFailure step whose prerequisites all succeeded, and what `admit` does not let start.
     fn settle_unneeded(&mut self, admit: Admit, settled: &mut Vec<(usize, End)>) {
         loop {
-            let settle: Vec<(usize, End)> = self
-                .ready_now()
+            // Admitting all, only an onFailure step can be settled here.
+            let candidates = match admit {
+                Admit::All => &self.ready_on_failure,
+                Admit::CleanUpOnly | Admit::Nothing => &self.ready,
+            };
+            let settle: Vec<(usize, End)> = candidates
+                .iter()
+                .map(|(_, i)| *i)
                 .filter_map(|i| {
                     let cleanup = self.actions[i].when != When::Succeeded;
                     if admit == Admit::Nothing || (admit == Admit::CleanUpOnly && !cleanup) {
@@ -214,7 +245,7 @@ impl<'a> Run<'a> {
 
     /// Settles ready action `i` without running it, then its dependants.
     fn settle(&mut self, i: usize, end: End, settled: &mut Vec<(usize, End)>) {
-        self.ready.remove(&self.dispatch.key(i));
+        self.unready(i);
         self.ends[i] = Some(end.clone());
         settled.push((i, end));
         self.release(i, settled);
@@ -244,17 +275,33 @@ impl<'a> Run<'a> {
                         None => End::NotStarted,
                     };
                     self.ends[d] = Some(skipped.clone());
-                    self.ready.remove(&self.dispatch.key(d));
+                    self.unready(d);
                     settled.push((d, skipped));
                     stack.push(d);
                 } else {
                     self.waiting[d] -= 1;
                     if self.waiting[d] == 0 {
-                        self.ready.insert(self.dispatch.key(d));
+                        self.make_ready(d);
                     }
                 }
             }
         }
+    }
+
+    /// Action `i` is ready: all its prerequisites have ended.
+    fn make_ready(&mut self, i: usize) {
+        let key = self.dispatch.key(i);
+        self.ready.insert(key);
+        if self.actions[i].when == When::Failed {
+            self.ready_on_failure.insert(key);
+        }
+    }
+
+    /// Action `i` is no longer ready: it started or was settled.
+    fn unready(&mut self, i: usize) {
+        let key = self.dispatch.key(i);
+        self.ready.remove(&key);
+        self.ready_on_failure.remove(&key);
     }
 }
 
@@ -296,10 +343,6 @@ mod tests {
         Run::new(actions, deps, dispatch)
     }
 
-    fn no_gate(_: &Action) -> Option<String> {
-        None
-    }
-
     #[test]
     fn a_failure_skips_what_needs_success_and_runs_clean_up_and_on_failure() {
         let actions = vec![
@@ -310,16 +353,16 @@ mod tests {
             action(4, "fa", &[0], When::Failed),
         ];
         let mut run = run(&actions, Limits::default());
-        assert_eq!(run.ready(Admit::All, no_gate).start, vec![0]);
+        assert_eq!(run.ready(Admit::All, None).start, vec![0]);
         let skipped = run.advance(0, Ran::Failed);
         let because = End::Skipped { because: ActionId("a0".into()) };
         assert_eq!(skipped, vec![(1, because.clone()), (2, because)]);
-        let mut next = run.ready(Admit::All, no_gate).start;
+        let mut next = run.ready(Admit::All, None).start;
         next.sort();
         assert_eq!(next, vec![3, 4]);
         run.advance(3, Ran::Succeeded);
         run.advance(4, Ran::Succeeded);
-        assert_eq!(run.ready(Admit::All, no_gate), Ready::default());
+        assert_eq!(run.ready(Admit::All, None), Ready::default());
         assert_eq!(run.running(), 0);
     }
 
@@ -327,9 +370,9 @@ mod tests {
     fn a_success_leaves_the_on_failure_step_not_needed() {
         let actions = vec![action(0, "fa", &[], When::Succeeded), action(1, "fa", &[0], When::Failed)];
         let mut run = run(&actions, Limits::default());
-        run.ready(Admit::All, no_gate);
+        run.ready(Admit::All, None);
         assert!(run.advance(0, Ran::Succeeded).is_empty());
-        assert_eq!(run.ready(Admit::All, no_gate), Ready { settled: vec![(1, End::NotNeeded)], start: vec![] });
+        assert_eq!(run.ready(Admit::All, None), Ready { settled: vec![(1, End::NotNeeded)], start: vec![] });
     }
 
     #[test]
@@ -340,12 +383,12 @@ mod tests {
             action(2, "fa", &[0], When::Succeeded),
         ];
         let mut run = run(&actions, Limits::default());
-        let ready = run.ready(Admit::CleanUpOnly, no_gate);
+        let ready = run.ready(Admit::CleanUpOnly, None);
         assert_eq!(ready.start, vec![1]);
         assert_eq!(ready.settled, vec![(0, End::NotStarted), (2, End::NotStarted)]);
         let actions = vec![action(0, "fa", &[], When::Succeeded), action(1, "fa", &[0], When::Succeeded)];
         let mut run = super::tests::run(&actions, Limits::default());
-        let ready = run.ready(Admit::All, |a: &Action| (a.id.0 == "a0").then(|| "window".to_owned()));
+        let ready = run.ready(Admit::All, Some(&|a: &Action| (a.id.0 == "a0").then(|| "window".to_owned())));
         let held = End::Held { reason: "window".into() };
         assert_eq!(ready.settled, vec![(0, held), (1, End::Skipped { because: ActionId("a0".into()) })]);
         assert!(ready.start.is_empty());
@@ -379,7 +422,8 @@ mod tests {
         /// Every action is started at most once and ends exactly once (started ones as they
         /// ran, the others settled); nothing starts before its prerequisites have ended; the
         /// limits are never exceeded; a dependant needing success starts only after success,
-        /// is skipped otherwise, and an onFailure step runs only after a failure.
+        /// is skipped otherwise, and an onFailure step runs only after a failure; what the
+        /// gate holds never starts.
         #[test]
         fn every_action_ends_once_in_order_and_within_the_limits(
             (actions, rans) in plans(),
@@ -387,7 +431,14 @@ mod tests {
             per_frame in 1..3usize,
             picks in prop::collection::vec(any::<prop::sample::Index>(), 64),
             drain_at in prop::option::of(0..20usize),
+            gated in prop::collection::vec(prop::bool::weighted(0.15), 14),
+            with_gate in any::<bool>(),
         ) {
+            let gate = |a: &Action| {
+                let i: usize = a.id.0[1..].parse().unwrap();
+                gated[i].then(|| "window".to_owned())
+            };
+            let gated: Vec<bool> = gated.iter().map(|g| *g && with_gate).collect();
             let limits = Limits { parallel, per_frame, per_msp: 8 };
             let deps = deps(&actions);
             let mut run = run(&actions, limits);
@@ -397,7 +448,7 @@ mod tests {
             let mut step = 0;
             loop {
                 let admit = if drain_at.is_some_and(|d| step >= d) { Admit::CleanUpOnly } else { Admit::All };
-                let ready = run.ready(admit, no_gate);
+                let ready = run.ready(admit, with_gate.then_some(&gate as Gate<'_>));
                 for (i, end) in ready.settled {
                     prop_assert!(settled_ends[i].is_none() && !started[i], "a{i} settled twice");
                     settled_ends[i] = Some(end);
@@ -435,6 +486,10 @@ mod tests {
                     prop_assert_eq!(&end, &End::Ran(rans[i]));
                 } else {
                     prop_assert_eq!(settled_ends[i].as_ref(), Some(&end));
+                }
+                if gated[i] {
+                    prop_assert!(!started[i], "a{i} started through a closed gate");
+                    continue;
                 }
                 if drain_at.is_some() {
                     continue;
