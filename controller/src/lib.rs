@@ -6,8 +6,8 @@
 //!
 //! - [`cli`]: the `powerplane` command line; each subcommand parses, calls [`app`], and renders
 //!   what it returns (text, JSON, exit codes).
-//! - [`app`]: what the commands and the loop share: opening the backend, the execution step of
-//!   a reconcile pass, the audit trail's verdict.
+//! - [`app`]: what the commands and the loop share: opening the backend, the one reconcile
+//!   pass (each steers it its way), the audit trail's verdict.
 //! - [`watch`]: the controller loop; [`api`]: its HTTP API. Both meet only in [`status`] (what
 //!   the loop publishes and the API, the metrics and the UI read); the command line starts both.
 //! - [`engine`], [`windows`], [`rehearsal`]: running a plan; [`backend`]: the `Hypervisor`

@@ -4,6 +4,7 @@
 //! flight; 1 otherwise; 130/143 when a signal stopped it.
 
 use std::io::{IsTerminal, Write};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -15,7 +16,9 @@ use powerplane_model::{ActionKind, Estate, Plan, PlanOptions};
 use super::Cli;
 use super::progress::Reporter;
 use super::report::print_diagnostics;
-use crate::app::reconcile::{Run, Source, sealed_plan_id, short};
+use crate::app::reconcile::{
+    Convergence, Gated, Override, Pass, Planned, Source, Steer, sealed_plan_id, settle, short,
+};
 use crate::backend::Hypervisor;
 use crate::engine::{self, Outcome};
 use crate::manifest_dir::load_manifests_sealed;
@@ -24,7 +27,7 @@ use crate::saved_plan::SavedPlan;
 use crate::signals::{self, Stopper};
 use crate::store::audit::{self, AuditLog};
 use crate::store::writer::AuditWriter;
-use crate::store::{lock, snapshot};
+use crate::store::{StateDir, lock, snapshot};
 
 /// Arguments of `apply`.
 #[derive(Debug, clap::Args)]
@@ -180,189 +183,260 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
     }
     let stopper = signals::install(args.drain_timeout)?;
     let settings = args.execution.settings();
-    let options = PlanOptions { rates: sim.rates().await, limits: settings.limits(), ..Default::default() };
-
-    // Work a killed predecessor left running on the backend ends first: planning around a
-    // migration in flight would plan only half of what the manifests want. The plan is then
-    // made from that last observation.
-    let (observed, fresh) = match &saved {
-        None => {
-            let (observed, plan) = settle(&sim, &desired, options, args.wait_timeout, &stopper).await?;
-            if let Some(sig) = stopper.signal() {
-                eprintln!("{}: stopped before planning; nothing was started", sig.name());
-                return Ok(ExitCode::from(sig.exit_code()));
-            }
-            if !plan.in_progress.is_empty() {
-                report_in_flight(&plan.in_progress, args.wait_timeout);
-                return Ok(ExitCode::from(1));
-            }
-            (observed, Some(plan))
-        }
-        Some(_) => (sim.observe().await?, None),
-    };
-    let meta = snapshot::save(&dir, &observed, "observe (apply)")?;
-    // A saved plan is derived again from the manifests and this observation (the state it was
-    // sealed against, when the fingerprints agree, checked below), under the options `plan`
-    // may have used: its actions must be exactly those.
-    let derived: Vec<Plan> = match &saved {
-        Some(_) => [PlanOptions { rates: options.rates, ..Default::default() }, PlanOptions::default()]
-            .into_iter()
-            .map(|o| powerplane_model::plan(&desired.estate, &observed, o))
-            .collect(),
-        None => Vec::new(),
-    };
-    // The plan was made from it; what is applied is checked against a new observation. A
-    // rehearsal loads it into its twin.
-    let for_twin = args.rehearse.then_some(observed);
-    let plan = match (&saved, fresh) {
-        (Some(saved), _) => {
-            if saved.fingerprint != meta.fingerprint {
-                bail!(
-                    "the estate changed since {} was made (it was made against state {}, the estate is now in state {}); nothing was done. Make a new plan",
-                    args.plan.as_ref().unwrap().display(),
-                    short(&saved.fingerprint),
-                    short(&meta.fingerprint)
-                );
-            }
-            if let Err(e) = crate::saved_plan::recheck(&saved.plan, &derived) {
-                bail!(
-                    "{} is refused: {e}; {}",
-                    args.plan.as_ref().unwrap().display(),
-                    crate::saved_plan::PlanMismatch::FIX
-                );
-            }
-            saved.plan.clone()
-        }
-        (None, Some(plan)) => plan,
-        (None, None) => unreachable!("a fresh plan is made above"),
-    };
-    if plan.findings.iter().any(powerplane_model::Diagnostic::is_error) {
-        print_diagnostics(&mut std::io::stderr().lock(), &plan.findings)?;
-        eprintln!("{}: invalid manifests: nothing was applied", desired.dir.display());
-        return Ok(ExitCode::from(1));
-    }
-    let windows = match crate::windows::resolve(&desired.estate) {
-        Ok(w) => w,
-        Err(e) => {
-            eprintln!("error: {e}; nothing was applied");
-            return Ok(ExitCode::from(1));
-        }
-    };
-    let stdout = std::io::stdout();
-    let title = format!("powerplane apply: {} on {}", desired.dir.display(), sim.describe(&cli.state_dir));
-    write!(stdout.lock(), "{}", render::text(&plan, &title, render::Style::detect(&stdout)))?;
-    if !plan.errors.is_empty() {
-        eprintln!("the plan has errors: nothing was applied");
-        return Ok(ExitCode::from(1));
-    }
-    // Maintenance windows: what they hold back is not started (unless overridden, on record).
-    let now = crate::windows::now(sim.now_ms()).map_err(anyhow::Error::msg)?;
-    let (plan, held) = if windows.is_empty() {
-        (plan, Vec::new())
-    } else {
-        let (runs, held) = crate::windows::gate(plan.clone(), &desired.estate, &windows, now);
-        if args.ignore_windows && !held.is_empty() {
-            let names: Vec<&str> = windows.iter().map(|w| w.spec.name.as_str()).collect();
-            let ids: Vec<&str> = held.iter().map(|h| h.id.0.as_str()).collect();
-            let draft = audit::Draft {
-                plan_id: sealed_plan_id(&meta.fingerprint),
-                kind: "IgnoreWindows".into(),
-                object: format!("Settings/maintenanceWindows: {}", names.join(", ")),
-                command: "powerplane apply --ignore-windows".into(),
-                message: Some(format!(
-                    "--ignore-windows: {} action(s) held by the windows run outside them: {}",
-                    held.len(),
-                    ids.join(", ")
-                )),
-                ..Default::default()
-            };
-            writer.write(vec![(audit::Event::Override, draft)]).await?;
-            eprintln!(
-                "warning: --ignore-windows: {} action(s) run outside their maintenance windows (recorded in the audit trail)",
-                held.len()
-            );
-            (plan, Vec::new())
-        } else {
-            (runs, held)
-        }
-    };
-    if !held.is_empty() {
-        *next_window =
-            held.iter().filter_map(|h| h.opens).min().or_else(|| crate::windows::next_opening(&windows, now));
-        let mut out = stdout.lock();
-        writeln!(
-            out,
-            "\nHeld for maintenance windows ({} action(s); `--ignore-windows` overrides, on record):",
-            held.len()
-        )?;
-        for h in &held {
-            writeln!(out, "  - {} {}: {}", h.id, h.what, h.reason)?;
-        }
-    }
-    if plan.actions.is_empty() && !held.is_empty() {
-        let opens = held.iter().filter_map(|h| h.opens).min();
-        println!(
-            "Not converged: everything left is held for a maintenance window{}; nothing was changed.",
-            opens.map(|t| format!(" (the next opens at {t})")).unwrap_or_default()
-        );
-        return Ok(ExitCode::from(1));
-    }
-    if plan.actions.is_empty() {
-        // Nothing to do is "converged" only when nothing is in flight either.
-        return Ok(if plan.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) });
-    }
-    if let Some(observed) = for_twin {
-        let r = crate::rehearsal::rehearse(&observed, &desired.estate, &plan, options, settings).await?;
-        drop(observed);
-        print!("\n{}", r.render());
-        let draft = audit::Draft {
-            plan_id: sealed_plan_id(&meta.fingerprint),
-            kind: "Rehearsal".into(),
-            object: format!("Plan/plan-{}", short(&meta.fingerprint)),
-            command: "powerplane apply --rehearse".into(),
-            result: Some(if r.converged { audit::ActionResult::Succeeded } else { audit::ActionResult::Failed }),
-            message: Some(serde_json::to_string(&r)?),
-            duration_ms: Some(r.duration.as_millis() as u64),
-            ..Default::default()
-        };
-        writer.write(vec![(audit::Event::Rehearsal, draft)]).await?;
-        if !r.converged {
-            println!("The rehearsal did not converge: nothing was sent to {}.", sim.describe(&cli.state_dir));
-            return Ok(ExitCode::from(1));
-        }
-    }
-    let deletions = plan.count(ActionKind::DeletePartition);
-    let interactive = std::io::stdin().is_terminal();
-    if deletions > 0 && !args.allow_delete && (args.yes || !interactive) {
-        eprintln!(
-            "refusing to delete {deletions} partition(s) without a person confirming: add --allow-delete (with --yes) to delete non-interactively; nothing was applied"
-        );
-        return Ok(ExitCode::from(1));
-    }
-    if !args.yes && !confirm(plan.actions.len(), deletions)? {
-        eprintln!("nothing was applied");
-        return Ok(ExitCode::from(1));
-    }
-
-    let source = match &desired.commit {
-        Some(c) => Source::Commit(c),
-        None => Source::Tree(&desired.dir),
-    };
-    let run = Run {
+    let pass = Pass {
         backend: &sim,
         desired: &desired.estate,
-        windows: (!args.ignore_windows).then(|| windows.clone()),
-        source,
-        plan_id: sealed_plan_id(&meta.fingerprint),
+        options: PlanOptions { rates: sim.rates().await, limits: settings.limits(), ..Default::default() },
+        settings,
+        source: match &desired.commit {
+            Some(c) => Source::Commit(c),
+            None => Source::Tree(&desired.dir),
+        },
+        overrides: args.ignore_windows.then_some(Override { command: "powerplane apply --ignore-windows" }),
         stop: Some(stopper.receiver()),
     };
-    let reporter = Arc::new(Reporter::new(&plan));
-    let report = run.execute(&plan, settings, &writer, reporter.clone()).await?;
-    reporter.finish();
-    // The report carries the actions; the plan's change details are not needed again.
-    drop(plan);
+    let mut steer = Apply {
+        cli,
+        args,
+        saved: saved.as_ref(),
+        desired: &desired,
+        dir: &dir,
+        stopper: &stopper,
+        writer: &writer,
+        for_twin: None,
+        reporter: None,
+        next_window: None,
+    };
+    let code = pass.run(&mut steer, &writer).await;
+    *next_window = steer.next_window;
+    code
+}
+
+/// How `apply` steers a pass: it waits for work in flight before it plans (or checks a saved
+/// plan against a fresh observation), prints the plan, asks before it runs, and waits for the
+/// backend again before it says whether the estate converged.
+struct Apply<'a> {
+    cli: &'a Cli,
+    args: &'a Args,
+    saved: Option<&'a SavedPlan>,
+    desired: &'a Desired,
+    dir: &'a StateDir,
+    stopper: &'a Stopper,
+    writer: &'a AuditWriter,
+    /// The observation the plan was made from, for a rehearsal's twin.
+    for_twin: Option<Estate>,
+    reporter: Option<Arc<Reporter>>,
+    /// When the next window that holds work opens.
+    next_window: Option<jiff::Timestamp>,
+}
+
+impl Steer for Apply<'_> {
+    type Out = ExitCode;
+
+    async fn observe(&mut self, pass: &Pass<'_>) -> anyhow::Result<ControlFlow<ExitCode, Planned>> {
+        let (args, sim) = (self.args, pass.backend);
+        // Work a killed predecessor left running on the backend ends first. The plan is then
+        // made from that last observation.
+        let (observed, fresh) = match self.saved {
+            None => {
+                let (observed, plan) =
+                    settle(sim, pass.desired, pass.options, (args.wait_timeout, self.stopper), print_waiting).await?;
+                if let Some(sig) = self.stopper.signal() {
+                    eprintln!("{}: stopped before planning; nothing was started", sig.name());
+                    return Ok(ControlFlow::Break(ExitCode::from(sig.exit_code())));
+                }
+                if !plan.in_progress.is_empty() {
+                    report_in_flight(&plan.in_progress, args.wait_timeout);
+                    return Ok(ControlFlow::Break(ExitCode::from(1)));
+                }
+                (observed, Some(plan))
+            }
+            Some(_) => (sim.observe().await?, None),
+        };
+        let meta = snapshot::save(self.dir, &observed, "observe (apply)")?;
+        let id = sealed_plan_id(&meta.fingerprint);
+        let plan = match (self.saved, fresh) {
+            (Some(saved), _) => {
+                let file = args.plan.as_ref().unwrap().display();
+                if saved.fingerprint != meta.fingerprint {
+                    bail!(
+                        "the estate changed since {file} was made (it was made against state {}, the estate is now in state {}); nothing was done. Make a new plan",
+                        short(&saved.fingerprint),
+                        short(&meta.fingerprint)
+                    );
+                }
+                // A saved plan is derived again from the manifests and this observation (the
+                // state it was sealed against), under the options `plan` may have used: its
+                // actions must be exactly those.
+                let derived: Vec<Plan> =
+                    [PlanOptions { rates: pass.options.rates, ..Default::default() }, PlanOptions::default()]
+                        .into_iter()
+                        .map(|o| powerplane_model::plan(pass.desired, &observed, o))
+                        .collect();
+                if let Err(e) = crate::saved_plan::recheck(&saved.plan, &derived) {
+                    bail!("{file} is refused: {e}; {}", crate::saved_plan::PlanMismatch::FIX);
+                }
+                saved.plan.clone()
+            }
+            (None, Some(plan)) => plan,
+            (None, None) => unreachable!("a fresh plan is made above"),
+        };
+        // The plan was made from it; what is applied is checked against a new observation. A
+        // rehearsal loads it into its twin.
+        self.for_twin = args.rehearse.then_some(observed);
+        if plan.findings.iter().any(powerplane_model::Diagnostic::is_error) {
+            print_diagnostics(&mut std::io::stderr().lock(), &plan.findings)?;
+            eprintln!("{}: invalid manifests: nothing was applied", self.desired.dir.display());
+            return Ok(ControlFlow::Break(ExitCode::from(1)));
+        }
+        Ok(ControlFlow::Continue(Planned { plan, id }))
+    }
+
+    fn unresolved_windows(&mut self, e: crate::windows::WindowError) -> anyhow::Result<ExitCode> {
+        eprintln!("error: {e}; nothing was applied");
+        Ok(ExitCode::from(1))
+    }
+
+    async fn review(&mut self, pass: &Pass<'_>, planned: Planned) -> anyhow::Result<ControlFlow<ExitCode, Planned>> {
+        let stdout = std::io::stdout();
+        let title = format!(
+            "powerplane apply: {} on {}",
+            self.desired.dir.display(),
+            pass.backend.describe(&self.cli.state_dir)
+        );
+        write!(stdout.lock(), "{}", render::text(&planned.plan, &title, render::Style::detect(&stdout)))?;
+        if !planned.plan.errors.is_empty() {
+            eprintln!("the plan has errors: nothing was applied");
+            return Ok(ControlFlow::Break(ExitCode::from(1)));
+        }
+        Ok(ControlFlow::Continue(planned))
+    }
+
+    async fn gated(&mut self, pass: &Pass<'_>, gated: &Gated, id: &str) -> anyhow::Result<ControlFlow<ExitCode>> {
+        let (plan, held) = (&gated.plan, &gated.held);
+        if !gated.overridden.is_empty() {
+            eprintln!(
+                "warning: --ignore-windows: {} action(s) run outside their maintenance windows (recorded in the audit trail)",
+                gated.overridden.len()
+            );
+        }
+        if !held.is_empty() {
+            self.next_window = gated.next_opening();
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "\nHeld for maintenance windows ({} action(s); `--ignore-windows` overrides, on record):",
+                held.len()
+            )?;
+            for h in held {
+                writeln!(out, "  - {} {}: {}", h.id, h.what, h.reason)?;
+            }
+        }
+        if plan.actions.is_empty() && !held.is_empty() {
+            let opens = held.iter().filter_map(|h| h.opens).min();
+            println!(
+                "Not converged: everything left is held for a maintenance window{}; nothing was changed.",
+                opens.map(|t| format!(" (the next opens at {t})")).unwrap_or_default()
+            );
+            return Ok(ControlFlow::Break(ExitCode::from(1)));
+        }
+        if plan.actions.is_empty() {
+            // Nothing to do is "converged" only when nothing is in flight either.
+            let converged = Convergence::of(plan).converged();
+            return Ok(ControlFlow::Break(if converged { ExitCode::SUCCESS } else { ExitCode::from(1) }));
+        }
+        let describe = || pass.backend.describe(&self.cli.state_dir);
+        if let Some(observed) = self.for_twin.take() {
+            let r = crate::rehearsal::rehearse(&observed, pass.desired, plan, pass.options, pass.settings).await?;
+            drop(observed);
+            print!("\n{}", r.render());
+            let draft = audit::Draft {
+                plan_id: id.to_owned(),
+                kind: "Rehearsal".into(),
+                object: format!("Plan/{id}"),
+                command: "powerplane apply --rehearse".into(),
+                result: Some(if r.converged { audit::ActionResult::Succeeded } else { audit::ActionResult::Failed }),
+                message: Some(serde_json::to_string(&r)?),
+                duration_ms: Some(r.duration.as_millis() as u64),
+                ..Default::default()
+            };
+            self.writer.write(vec![(audit::Event::Rehearsal, draft)]).await?;
+            if !r.converged {
+                println!("The rehearsal did not converge: nothing was sent to {}.", describe());
+                return Ok(ControlFlow::Break(ExitCode::from(1)));
+            }
+        }
+        let deletions = plan.count(ActionKind::DeletePartition);
+        let interactive = std::io::stdin().is_terminal();
+        if deletions > 0 && !self.args.allow_delete && (self.args.yes || !interactive) {
+            eprintln!(
+                "refusing to delete {deletions} partition(s) without a person confirming: add --allow-delete (with --yes) to delete non-interactively; nothing was applied"
+            );
+            return Ok(ControlFlow::Break(ExitCode::from(1)));
+        }
+        if !self.args.yes && !confirm(plan.actions.len(), deletions)? {
+            eprintln!("nothing was applied");
+            return Ok(ControlFlow::Break(ExitCode::from(1)));
+        }
+        Ok(ControlFlow::Continue(()))
+    }
+
+    fn progress(&mut self, plan: &Plan) -> Arc<dyn engine::Progress> {
+        let reporter = Arc::new(Reporter::new(plan));
+        self.reporter = Some(reporter.clone());
+        reporter
+    }
+
+    async fn executed(&mut self, pass: &Pass<'_>, gated: Gated, report: engine::Report) -> anyhow::Result<ExitCode> {
+        let (sim, stopper) = (pass.backend, self.stopper);
+        if let Some(r) = self.reporter.take() {
+            r.finish();
+        }
+        let Gated { plan, held, windows, .. } = gated;
+        // The report carries the actions; the plan's change details are not needed again.
+        drop(plan);
+        print_report(&report, pass.desired)?;
+        if let Some(sig) = stopper.signal() {
+            let after = sim.observe().await?;
+            snapshot::save(self.dir, &after, "observe (after apply)")?;
+            println!("Stopped by {}: not converged; run apply again to carry on.", sig.name());
+            return Ok(ExitCode::from(sig.exit_code()));
+        }
+        // The last word comes from the backend: what it still carries out is waited for, then
+        // the manifests are planned against a fresh observation.
+        // The simulator's journal is folded into the database meanwhile, on the other core.
+        let folding = tokio::spawn({
+            let sim = sim.clone();
+            async move { sim.checkpoint().await }
+        });
+        let wait = self.args.wait_timeout;
+        let (after, again) = settle(sim, pass.desired, pass.options, (wait, stopper), print_waiting).await?;
+        folding.await??;
+        snapshot::save(self.dir, &after, "observe (after apply)")?;
+        if let Some(sig) = stopper.signal() {
+            println!("Stopped by {} while waiting: not converged; run apply again to carry on.", sig.name());
+            return Ok(ExitCode::from(sig.exit_code()));
+        }
+        converged_report(&again, wait)?;
+        // What the executor held for a window (it would have overrun it) waits for the next one.
+        let gate_held =
+            report.results.iter().any(|(_, o)| matches!(o, Outcome::Held { reason } if reason.starts_with("held: ")));
+        if gate_held && self.next_window.is_none() {
+            let now = crate::windows::now(sim.now_ms()).map_err(anyhow::Error::msg)?;
+            self.next_window = crate::windows::next_opening(&windows, now);
+        }
+        if !held.is_empty() {
+            println!("{} action(s) were held for maintenance windows: they run when a window allows.", held.len());
+        }
+        let converged = Convergence::of(&again).ran(&report).held(held.len()).converged();
+        Ok(if converged { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    }
+}
+
+/// The run's summary and the actions that did not succeed, then the clusters' warnings.
+fn print_report(report: &engine::Report, desired: &Estate) -> std::io::Result<()> {
     let (ok, failed, skipped) = report.counts();
-    let mut out = stdout.lock();
+    let mut out = std::io::stdout().lock();
     let not_needed = match report.not_needed() {
         0 => String::new(),
         n => format!(", {n} not needed (onFailure steps: nothing failed)"),
@@ -394,46 +468,19 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
         };
         writeln!(out, "{line}")?;
     }
-    for w in suspend_warnings(&desired.estate, &report) {
+    for w in suspend_warnings(desired, report) {
         writeln!(out, "warning: {w}")?;
     }
-    drop(out);
-    if let Some(sig) = stopper.signal() {
-        let after = sim.observe().await?;
-        snapshot::save(&dir, &after, "observe (after apply)")?;
-        println!("Stopped by {}: not converged; run apply again to carry on.", sig.name());
-        return Ok(ExitCode::from(sig.exit_code()));
-    }
-    // The last word comes from the backend: what it still carries out is waited for, then the
-    // manifests are planned against a fresh observation.
-    // The simulator's journal is folded into the database meanwhile, on the other core.
-    let folding = tokio::spawn({
-        let sim = sim.clone();
-        async move { sim.checkpoint().await }
-    });
-    let (after, again) = settle(&sim, &desired, options, args.wait_timeout, &stopper).await?;
-    folding.await??;
-    snapshot::save(&dir, &after, "observe (after apply)")?;
-    if let Some(sig) = stopper.signal() {
-        println!("Stopped by {} while waiting: not converged; run apply again to carry on.", sig.name());
-        return Ok(ExitCode::from(sig.exit_code()));
-    }
-    let converged = converged_report(&again, args.wait_timeout)?;
-    // What the executor held for a window (it would have overrun it) waits for the next one.
-    let gate_held =
-        report.results.iter().any(|(_, o)| matches!(o, Outcome::Held { reason } if reason.starts_with("held: ")));
-    if gate_held && next_window.is_none() {
-        let now = crate::windows::now(sim.now_ms()).map_err(anyhow::Error::msg)?;
-        *next_window = crate::windows::next_opening(&windows, now);
-    }
-    if !held.is_empty() {
-        println!("{} action(s) were held for maintenance windows: they run when a window allows.", held.len());
-    }
-    Ok(if report.all_succeeded() && converged && held.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(())
 }
 
-/// Says whether `again` (the plan after the apply and the wait) is empty; if not, what remains
-/// and why.
+/// Work in flight that a wait is for, as it changes.
+fn print_waiting(in_flight: &[String]) {
+    for p in in_flight {
+        eprintln!("waiting: {p}");
+    }
+}
+
 /// Cluster members whose migration left them unresponsive longer than their cluster declares
 /// (`unresponsiveSeconds`): the declaration decides whether and how far the heartbeat timeout is
 /// raised, so it must not be below what the estate measures.
@@ -459,9 +506,11 @@ fn suspend_warnings(desired: &Estate, report: &engine::Report) -> Vec<String> {
     out
 }
 
+/// Says whether `again` (the plan after the apply and the wait) is empty; if not, what remains
+/// and why.
 fn converged_report(again: &Plan, wait: Duration) -> anyhow::Result<bool> {
     let mut out = std::io::stdout().lock();
-    if again.is_empty() && again.errors.is_empty() {
+    if Convergence::of(again).converged() {
         writeln!(out, "Converged: the estate matches the manifests and nothing is in flight.")?;
         return Ok(true);
     }
@@ -495,40 +544,6 @@ fn converged_report(again: &Plan, wait: Duration) -> anyhow::Result<bool> {
         writeln!(out, "  run apply again once the failures are fixed")?;
     }
     Ok(false)
-}
-
-/// Waits (bounded by `timeout`, and by a stop signal) until nothing the manifests manage is
-/// in flight on the backend, printing progress. Returns the last observation and its plan
-/// (whose `in_progress` is what is still in flight).
-async fn settle(
-    sim: &crate::app::backend::Backend,
-    desired: &Desired,
-    options: PlanOptions,
-    timeout: Duration,
-    stopper: &Stopper,
-) -> anyhow::Result<(Estate, Plan)> {
-    let start = tokio::time::Instant::now();
-    let mut last = Vec::new();
-    loop {
-        let observed = sim.observe().await?;
-        let plan = powerplane_model::plan(&desired.estate, &observed, options);
-        if plan.in_progress.is_empty() || start.elapsed() >= timeout || stopper.signal().is_some() {
-            // What ended while this waited is this run's to record: the next command starts
-            // from it (a migration a killed run left behind ended here, not in the past).
-            sim.save_time().await?;
-            return Ok((observed, plan));
-        }
-        if plan.in_progress != last {
-            for p in &plan.in_progress {
-                eprintln!("waiting: {p}");
-            }
-            last = plan.in_progress;
-        }
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_millis(250)) => {}
-            () = stopper.draining() => {}
-        }
-    }
 }
 
 fn report_in_flight(left: &[String], wait: Duration) {
