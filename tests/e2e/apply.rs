@@ -44,6 +44,31 @@ fn one_outcome_per_intent(records: &[Value]) {
     assert_eq!(intents, outcomes, "intents and outcomes do not pair up");
 }
 
+/// Under `--log-format json`, each action's log lines name the plan and the commit its audit
+/// records name, so a log collector can join the two.
+#[test]
+fn json_log_lines_carry_the_plan_id_and_commit_of_the_audit_records() {
+    let lab = Lab::new();
+    init(&lab);
+    let commit = commit_manifests(&lab);
+    let m = lab.manifests();
+    let out = lab.cmd(&["--log-format", "json", "apply", m.to_str().unwrap(), "--yes"]).assert().success();
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    let finished: Vec<Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["message"] == "action finished")
+        .collect();
+    assert_eq!(finished.len(), 5, "one line per action: {stderr}");
+    let records = audit(&lab);
+    let plan_id = records.iter().find(|r| r["event"] == "intent").unwrap()["plan_id"].clone();
+    assert!(plan_id.as_str().is_some_and(|p| p.starts_with("plan-")), "{plan_id}");
+    for line in &finished {
+        assert_eq!(line["span"]["plan_id"], plan_id, "{line}");
+        assert_eq!(line["span"]["commit"], commit.as_str(), "{line}");
+    }
+}
+
 #[test]
 fn applying_the_lab_converges_and_is_audited() {
     let lab = Lab::new();

@@ -18,6 +18,7 @@ use powerplane_model::plan::Dispatch;
 use powerplane_model::plan::run::{self, Admit, End, Ran, Run};
 use powerplane_model::{Action, Op, Plan};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::check::{MalformedPlan, check_plan};
 use super::context::{Context, Progress};
@@ -220,8 +221,11 @@ where
         for i in ready.start {
             let (hv, a, ctx, audit, progress) =
                 (hv.clone(), actions[i].clone(), ctx.clone(), audit.clone(), progress.clone());
-            let task =
-                running.spawn(async move { (i, run_one(&hv, &a, &ctx, &settings, &audit, progress.as_ref()).await) });
+            let task = running.spawn(
+                // The action's log lines carry the pass's span (its plan id and commit).
+                async move { (i, run_one(&hv, &a, &ctx, &settings, &audit, progress.as_ref()).await) }
+                    .in_current_span(),
+            );
             tasks.insert(task.id(), i);
         }
         let Some(done) = running.join_next_with_id().await else { break };

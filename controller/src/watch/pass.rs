@@ -157,7 +157,8 @@ impl Steer for Watch<'_> {
             let seen = report.observing(scoped::observe_scope(sim, desired, cache, ties, &changed).await)?;
             let t1 = started.elapsed();
             unchanged = seen.before == seen.after;
-            let plan = publish::blocking(|| seen.scope.plan(desired, cache, options));
+            let span = tracing::info_span!("plan", scope = "partitions");
+            let plan = publish::blocking(|| span.in_scope(|| seen.scope.plan(desired, cache, options)));
             let t2 = started.elapsed();
             drift(writer, report, &mut state.held_vios, &seen.before, &seen.after).await?;
             tracing::debug!(
@@ -198,7 +199,9 @@ impl Steer for Watch<'_> {
                 if let Some(before) = &cached {
                     drift(writer, report, &mut state.held_vios, before, &fresh).await?;
                 }
-                let plan = desired.map(|d| publish::blocking(|| powerplane_model::plan(d, &fresh, options)));
+                let span = tracing::info_span!("plan", scope = "estate");
+                let plan =
+                    desired.map(|d| publish::blocking(|| span.in_scope(|| powerplane_model::plan(d, &fresh, options))));
                 if let Some(p) = &plan {
                     state.clean = p.errors.is_empty();
                 }

@@ -20,6 +20,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use powerplane_model::{Estate, Plan, PlanOptions};
+use tracing::{Instrument, Span};
 
 use crate::app::backend::Backend;
 use crate::engine::{self, Context, ExecuteError, Progress, Report, Settings, Stop};
@@ -137,12 +138,24 @@ pub trait Steer {
 }
 
 impl Pass<'_> {
-    /// Runs the pass, steered by `steer`, with the audit trail written through `writer`.
+    /// Runs the pass, steered by `steer`, with the audit trail written through `writer`. Its
+    /// log lines carry the `reconcile` span: the plan's id and the commit it was made from,
+    /// which join them to the audit trail's records.
     pub async fn run<S: Steer>(&self, steer: &mut S, writer: &AuditWriter) -> anyhow::Result<S::Out> {
+        let commit = match self.source {
+            Source::Commit(c) => Some(c),
+            Source::Tree(_) => None,
+        };
+        let span = tracing::info_span!("reconcile", plan_id = tracing::field::Empty, commit);
+        self.steps(steer, writer, &span).instrument(span.clone()).await
+    }
+
+    async fn steps<S: Steer>(&self, steer: &mut S, writer: &AuditWriter, span: &Span) -> anyhow::Result<S::Out> {
         let planned = match steer.observe(self).await? {
             ControlFlow::Continue(p) => p,
             ControlFlow::Break(out) => return Ok(out),
         };
+        span.record("plan_id", planned.id.as_str());
         let windows = match crate::windows::resolve(self.desired) {
             Ok(w) => w,
             Err(e) => return steer.unresolved_windows(e),
@@ -157,7 +170,11 @@ impl Pass<'_> {
             return Ok(out);
         }
         let progress = steer.progress(&gated.plan);
-        let report = self.execute(&gated, id, writer, progress).await?;
+        // Each action's log lines name the plan and the commit, as its audit records do (the
+        // commit of a working tree is recorded when its provenance is taken).
+        let actions = gated.plan.actions.len();
+        let execute = tracing::info_span!("execute", plan_id = id.as_str(), commit = tracing::field::Empty, actions);
+        let report = self.execute(&gated, id, writer, progress).instrument(execute).await?;
         steer.executed(self, gated, report).await
     }
 
@@ -173,6 +190,9 @@ impl Pass<'_> {
     ) -> Result<Report, ExecuteError> {
         let plan = &gated.plan;
         let (commit, dirty) = self.source.provenance();
+        if let Some(c) = &commit {
+            Span::current().record("commit", c.as_str());
+        }
         let gate = match self.overrides {
             Some(_) => None,
             None => {

@@ -29,7 +29,7 @@ pub async fn settle(
     let mut last = Vec::new();
     loop {
         let observed = backend.observe().await?;
-        let plan = powerplane_model::plan(desired, &observed, options);
+        let plan = tracing::info_span!("plan").in_scope(|| powerplane_model::plan(desired, &observed, options));
         if plan.in_progress.is_empty() || start.elapsed() >= timeout || stopper.signal().is_some() {
             // What ended while this waited is this run's to record: the next command starts
             // from it (a migration a killed run left behind ended here, not in the past).
