@@ -191,6 +191,56 @@ pub struct Held {
     pub why: String,
 }
 
+/// `GET /api/v1/drift`: what the last plan found changed, in flight, deferred, and refused.
+/// Fields are in alphabetical order, the order the API has always served them in.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DriftReport<'a> {
+    /// How many actions the plan has.
+    pub actions: usize,
+    /// Changes deferred by a runtime condition.
+    pub deferred: &'a [String],
+    /// Whether the estate differs from the manifests: an object changed, work is in flight,
+    /// or a change is deferred.
+    pub drift: bool,
+    /// The plan's errors (invalid manifests, impossible placements).
+    pub errors: &'a [String],
+    /// Work the backend carries out that has not settled (a migration in flight).
+    pub in_progress: &'a [String],
+    /// The objects that differ (unmanaged ones left out), as `plan --format json` lists them.
+    #[schema(value_type = Vec<ObjectChangeDocument>)]
+    pub objects: Vec<&'a powerplane_model::plan::ObjectChange>,
+    /// What the plan covered.
+    pub scope: Scope,
+    /// The plan's warnings.
+    pub warnings: &'a [String],
+}
+
+/// An object that differs, as `plan --format json` lists it: the model's `ObjectChange`,
+/// whose shape is the plan contract's (declared as an object, not field by field).
+pub struct ObjectChangeDocument;
+
+impl utoipa::PartialSchema for ObjectChangeDocument {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::Object)
+            .description(Some("An object that differs, as `plan --format json` lists it (the plan contract's)."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ObjectChangeDocument {}
+
+/// What a plan covered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// The whole estate (a resync, a first reconcile).
+    Estate,
+    /// The objects a change of the manifests touched.
+    Change,
+}
+
 /// What `GET /api/v1/events` streams (Server-Sent Events, the variant's name as the event
 /// type and the value as JSON data).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]

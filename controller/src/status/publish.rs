@@ -9,7 +9,8 @@ use powerplane_model::plan::ChangeKind;
 use powerplane_model::{Action, Estate, Plan};
 
 use super::live::{
-    Held, InFlight, InvalidManifests, Live, LiveEvent, Observation, ReconcileResult, Reconciled, Started,
+    DriftReport, Held, InFlight, InvalidManifests, Live, LiveEvent, Observation, ReconcileResult, Reconciled, Scope,
+    Started,
 };
 use super::metrics::Metrics;
 use crate::backend::BackendError;
@@ -105,19 +106,19 @@ impl Publisher {
             self.metrics.drift(drifted);
         }
         let docs = blocking(|| {
+            let scope = if full { Scope::Estate } else { Scope::Change };
             let mut p = crate::render::json(plan);
-            p["scope"] = serde_json::Value::from(if full { "estate" } else { "change" });
-            let objects: Vec<_> = plan.changes.iter().filter(|c| c.kind != ChangeKind::Unmanaged).collect();
-            let d = serde_json::json!({
-                "drift": drifted > 0 || !plan.in_progress.is_empty() || !plan.deferred.is_empty(),
-                "scope": if full { "estate" } else { "change" },
-                "inProgress": plan.in_progress,
-                "deferred": plan.deferred,
-                "objects": objects,
-                "actions": plan.actions.len(),
-                "warnings": plan.warnings,
-                "errors": plan.errors,
-            });
+            p["scope"] = serde_json::to_value(scope)?;
+            let d = DriftReport {
+                actions: plan.actions.len(),
+                deferred: &plan.deferred,
+                drift: drifted > 0 || !plan.in_progress.is_empty() || !plan.deferred.is_empty(),
+                errors: &plan.errors,
+                in_progress: &plan.in_progress,
+                objects: plan.changes.iter().filter(|c| c.kind != ChangeKind::Unmanaged).collect(),
+                scope,
+                warnings: &plan.warnings,
+            };
             Ok::<_, serde_json::Error>((serde_json::to_vec(&p)?, serde_json::to_vec(&d)?))
         });
         if let Ok((p, d)) = docs {

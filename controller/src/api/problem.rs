@@ -1,0 +1,87 @@
+//! The API's one error body: an RFC 9457 problem document (`application/problem+json`), served
+//! by every handler and middleware that refuses or fails a request.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The media type of a [`Problem`].
+pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An error, as RFC 9457 `application/problem+json`: what went wrong and what to do.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Problem {
+    /// `about:blank`: the status says what kind of problem it is.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The status's reason phrase.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What went wrong and what to do.
+    pub detail: String,
+    /// The same message as `detail` (read by clients of earlier versions).
+    pub error: String,
+}
+
+impl Problem {
+    /// A problem answered with `status`: `message` says what went wrong and what to do.
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Problem {
+        let message = message.into();
+        Problem {
+            kind: "about:blank".to_owned(),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: message.clone(),
+            error: message,
+        }
+    }
+
+    /// A request that failed inside the controller (reading the trail, a task that died):
+    /// the error's whole chain, each cause once (as the CLI prints it).
+    pub(crate) fn internal(e: impl Into<anyhow::Error>) -> Problem {
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, crate::words::causes(&e.into()))
+    }
+
+    /// The status it is answered with.
+    pub(crate) fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let mut r = (self.status(), Json(self)).into_response();
+        r.headers_mut().insert(axum::http::header::CONTENT_TYPE, PROBLEM_JSON.parse().expect("a header value"));
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_problem_names_its_status_and_says_its_message_twice() {
+        let r = Problem::new(StatusCode::CONFLICT, "refused: do this");
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"type": "about:blank", "title": "Conflict", "status": 409, "detail": "refused: do this", "error": "refused: do this"})
+        );
+        let served = r.into_response();
+        assert_eq!(served.status(), StatusCode::CONFLICT);
+        assert_eq!(served.headers()[axum::http::header::CONTENT_TYPE], PROBLEM_JSON);
+    }
+
+    #[test]
+    fn an_internal_error_says_each_cause_once() {
+        let e = anyhow::anyhow!("disk full").context("cannot read the audit trail: disk full");
+        assert_eq!(Problem::internal(e).detail, "cannot read the audit trail: disk full");
+        let e = anyhow::anyhow!("disk full").context("cannot read the audit trail");
+        assert_eq!(Problem::internal(e).detail, "cannot read the audit trail: disk full");
+    }
+}
