@@ -14,8 +14,8 @@ use super::problem::Problem;
 use super::routes;
 use crate::app::verdict::{AuditVerdict, Expectation};
 use crate::status::live::{
-    DriftReport, Held, InFlight, InvalidManifests, LiveEvent, ObjectChangeDocument, Observation, ReconcileResult,
-    Reconciled, Scope, Stalled, Started, Status,
+    ActionOutcome, DriftReport, Held, InFlight, InvalidManifests, LiveEvent, ObjectChangeDocument, Observation,
+    ReconcileResult, Reconciled, Scope, Stalled, Started, Status,
 };
 use crate::store::audit::{ActionResult, Checkpoint, Damage, Draft, Event, Head, Location, Record, Torn, Who};
 
@@ -47,7 +47,7 @@ use crate::store::audit::{ActionResult, Checkpoint, Damage, Draft, Event, Head, 
         routes::ui::index,
     ),
     components(schemas(
-        Status, Started, Reconciled, ReconcileResult, Observation, InFlight, Held, LiveEvent, InvalidManifests, Stalled,
+        Status, Started, Reconciled, ActionOutcome, ReconcileResult, Observation, InFlight, Held, LiveEvent, InvalidManifests, Stalled,
         Problem, Accepted, Observed, crate::store::snapshot::Meta, EstateDocument, PlanDocument, DriftReport, ObjectChangeDocument, Scope,
         AuditPage, Record, Draft, Who, Checkpoint, Event, ActionResult, Damage, crate::store::audit::Problem, Location,
         AuditVerdict, Expectation, AuditHead, Head, Torn, FaultLines, SimReportDocument, SimEventDocument,

@@ -270,8 +270,8 @@ pub enum LiveEvent {
         kind: String,
         /// The object it changed.
         object: String,
-        /// `succeeded`, `failed`, `skipped`, ...
-        outcome: String,
+        /// How it ended.
+        outcome: ActionOutcome,
         /// The backend's answer or the error.
         detail: String,
     },
@@ -280,6 +280,41 @@ pub enum LiveEvent {
         /// The objects that changed.
         objects: Vec<String>,
     },
+}
+
+/// How an action ended, as the event stream and the metrics name it.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionOutcome {
+    /// The backend did it.
+    Succeeded,
+    /// The backend refused or failed.
+    Failed,
+    /// Not attempted: an action it depends on failed.
+    Skipped,
+    /// Not needed: what it would do is already so.
+    NotNeeded,
+    /// Not started: the controller is stopping.
+    NotStarted,
+    /// Held back (a maintenance window, a down VIOS).
+    Held,
+    /// Left running on the hypervisor (the controller stopped waiting for it).
+    LeftRunning,
+}
+
+impl ActionOutcome {
+    /// Its name (`succeeded`, `not_needed`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionOutcome::Succeeded => "succeeded",
+            ActionOutcome::Failed => "failed",
+            ActionOutcome::Skipped => "skipped",
+            ActionOutcome::NotNeeded => "not_needed",
+            ActionOutcome::NotStarted => "not_started",
+            ActionOutcome::Held => "held",
+            ActionOutcome::LeftRunning => "left_running",
+        }
+    }
 }
 
 impl LiveEvent {
@@ -509,6 +544,14 @@ mod tests {
         assert!(live.stalled().is_none(), "within the action's estimate");
         tokio::time::advance(std::time::Duration::from_secs(61)).await;
         assert_eq!(live.stalled().expect("stuck past its estimate").seconds, 361);
+    }
+
+    #[test]
+    fn an_outcome_is_named_as_it_is_served() {
+        use ActionOutcome::*;
+        for o in [Succeeded, Failed, Skipped, NotNeeded, NotStarted, Held, LeftRunning] {
+            assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());
+        }
     }
 
     #[tokio::test]

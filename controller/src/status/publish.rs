@@ -9,8 +9,8 @@ use powerplane_model::plan::ChangeKind;
 use powerplane_model::{Action, Estate, Plan};
 
 use super::live::{
-    DriftReport, Held, InFlight, InvalidManifests, Live, LiveEvent, Observation, ReconcileResult, Reconciled, Scope,
-    Started,
+    ActionOutcome, DriftReport, Held, InFlight, InvalidManifests, Live, LiveEvent, Observation, ReconcileResult,
+    Reconciled, Scope, Started,
 };
 use super::metrics::Metrics;
 use crate::backend::BackendError;
@@ -236,22 +236,22 @@ impl Progress for Publisher {
             id: a.id.to_string(),
             kind: a.kind().to_string(),
             object: a.op.object(),
-            outcome: outcome.to_owned(),
+            outcome,
             detail,
         });
     }
 }
 
 /// An outcome's name (the metrics' label) and what it says.
-pub(crate) fn outcome_of(o: &Outcome) -> (&'static str, String) {
+pub(crate) fn outcome_of(o: &Outcome) -> (ActionOutcome, String) {
     match o {
-        Outcome::Succeeded { message, .. } => ("succeeded", message.clone()),
-        Outcome::Failed { error, .. } => ("failed", error.clone()),
-        Outcome::Skipped { because } => ("skipped", format!("skipped because {because} failed")),
-        Outcome::NotNeeded => ("not_needed", String::new()),
-        Outcome::NotStarted => ("not_started", "not started: the controller is stopping".into()),
-        Outcome::Held { reason } => ("held", reason.clone()),
-        Outcome::LeftRunning => ("left_running", "left running on the hypervisor".into()),
+        Outcome::Succeeded { message, .. } => (ActionOutcome::Succeeded, message.clone()),
+        Outcome::Failed { error, .. } => (ActionOutcome::Failed, error.clone()),
+        Outcome::Skipped { because } => (ActionOutcome::Skipped, format!("skipped because {because} failed")),
+        Outcome::NotNeeded => (ActionOutcome::NotNeeded, String::new()),
+        Outcome::NotStarted => (ActionOutcome::NotStarted, "not started: the controller is stopping".into()),
+        Outcome::Held { reason } => (ActionOutcome::Held, reason.clone()),
+        Outcome::LeftRunning => (ActionOutcome::LeftRunning, "left running on the hypervisor".into()),
     }
 }
 

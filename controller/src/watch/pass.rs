@@ -286,7 +286,7 @@ pub(super) async fn reconcile(
     let run = Run { backend: sim, desired: &estate, windows: Some(windows), source, plan_id: loop_plan_id(), stop };
     let done = run.execute(&plan, cfg.settings, writer, Arc::new(report.clone())).await?;
     for (a, o) in &done.results {
-        report.metrics.action(a.kind().as_str(), publish::outcome_of(o).0);
+        report.metrics.action(a.kind().as_str(), publish::outcome_of(o).0.as_str());
     }
     // What powerplane did is not drift: the cache takes the observation after the apply.
     let mut after = state.observed.take().expect("cached above");

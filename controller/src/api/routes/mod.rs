@@ -49,7 +49,7 @@ pub(super) fn streams() -> Router<Api> {
 async fn not_found(uri: axum::http::Uri) -> Problem {
     Problem::new(
         StatusCode::NOT_FOUND,
-        &format!(
+        format!(
             "no endpoint {}: see / (the web UI), /api/v1/status, /api/v1/estate, /api/v1/desired, /api/v1/plan, /api/v1/drift, /api/v1/audit, /api/v1/audit/verify, /api/v1/events, POST /api/v1/sync, /api/v1/sim/..., /api/v1/openapi.json, /metrics, /healthz, /readyz",
             uri.path()
         ),
