@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::api::Api;
+use crate::api::{Api, check};
 use crate::support::Lab;
 use crate::watch::{Watch, init};
 
@@ -214,18 +214,8 @@ fn parse(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
 
-fn validator(doc: &Value, schema: &Value) -> jsonschema::Validator {
-    let root = json!({ "allOf": [schema], "components": doc["components"] });
-    jsonschema::options().with_draft(jsonschema::Draft::Draft202012).build(&root).unwrap()
-}
-
+/// Whether `schema`, whose references point into `doc`'s components, admits `instance`.
 fn valid(doc: &Value, schema: &Value, instance: &Value) -> bool {
-    validator(doc, schema).is_valid(instance)
-}
-
-/// `instance` is admitted by `schema`, whose references point into `doc`'s components.
-fn check(doc: &Value, schema: &Value, instance: &Value, what: &str) {
-    let errors: Vec<String> =
-        validator(doc, schema).iter_errors(instance).map(|e| format!("{} at {}", e, e.instance_path)).collect();
-    assert!(errors.is_empty(), "{what}: the answer breaks its schema:\n{}\n{instance:#}", errors.join("\n"));
+    let root = json!({ "allOf": [schema], "components": doc["components"] });
+    jsonschema::options().with_draft(jsonschema::Draft::Draft202012).build(&root).unwrap().is_valid(instance)
 }

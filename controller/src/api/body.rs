@@ -72,6 +72,15 @@ pub(crate) struct FaultLines {
     pub lines: Vec<String>,
 }
 
+/// The data of a `lagged` event on `GET /api/v1/events`: the client fell behind and missed
+/// events.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Lagged {
+    /// How many events it missed.
+    pub missed: u64,
+}
+
 /// A document the loop published as JSON bytes (made once when it changed, so that a request
 /// never serializes a 25k-partition estate), typed by the schema `T` it is served as.
 pub(crate) struct Published<T> {

@@ -7,7 +7,7 @@
 use utoipa::OpenApi;
 
 use super::body::{
-    Accepted, AuditHead, AuditPage, EstateDocument, FaultLines, Observed, PlanDocument, SimEventDocument,
+    Accepted, AuditHead, AuditPage, EstateDocument, FaultLines, Lagged, Observed, PlanDocument, SimEventDocument,
     SimReportDocument,
 };
 use super::problem::Problem;
@@ -48,7 +48,7 @@ use crate::store::audit::{ActionResult, Checkpoint, Damage, Draft, Event, Head, 
     ),
     components(schemas(
         Status, Started, Reconciled, ActionOutcome, ReconcileResult, Observation, InFlight, Held, LiveEvent, InvalidManifests, Stalled,
-        Problem, Accepted, Observed, crate::store::snapshot::Meta, EstateDocument, PlanDocument, DriftReport, ObjectChangeDocument, Scope,
+        Problem, Accepted, Lagged, Observed, crate::store::snapshot::Meta, EstateDocument, PlanDocument, DriftReport, ObjectChangeDocument, Scope,
         AuditPage, Record, Draft, Who, Checkpoint, Event, ActionResult, Damage, crate::store::audit::Problem, Location,
         AuditVerdict, Expectation, AuditHead, Head, Torn, FaultLines, SimReportDocument, SimEventDocument,
         crate::sim::Fault,
