@@ -63,6 +63,7 @@ fn every_body_the_api_serves_is_the_schema_its_document_declares() {
         ("get", "/api/v1/audit", "/api/v1/audit".into(), None),
         ("get", "/api/v1/audit", "/api/v1/audit?limit=2".into(), None),
         ("get", "/api/v1/audit", "/api/v1/audit?since=yesterday-ish".into(), None),
+        ("get", "/api/v1/audit", "/api/v1/audit?limit=many".into(), None),
         ("get", "/api/v1/audit/verify", "/api/v1/audit/verify".into(), None),
         ("get", "/api/v1/audit/head", "/api/v1/audit/head".into(), None),
         ("get", "/api/v1/sim/report", "/api/v1/sim/report".into(), None),
@@ -110,8 +111,22 @@ fn every_body_the_api_serves_is_the_schema_its_document_declares() {
             }
         }
     }
-    // Answers and refusals both: ok, accepted, malformed, no token, conflict.
-    for code in [200, 202, 400, 401, 409] {
+    // A body over the limit, refused before it is read.
+    let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(70 * 1024));
+    let op = &doc["paths"]["/api/v1/sim/faults"]["post"];
+    let too_large = (0..5).find_map(|_| {
+        let req = http.post(api.url("/api/v1/sim/faults")).bearer_auth(token).body(big.clone());
+        req.send().ok().map(|r| {
+            let content_type =
+                r.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+            Answer { code: r.status().as_u16(), content_type, body: r.text().unwrap_or_default() }
+        })
+    });
+    let too_large = too_large.expect("the controller answers");
+    statuses.insert(too_large.code);
+    check_answer(&doc, op, "POST /api/v1/sim/faults (70 KiB)", &too_large);
+    // Answers and refusals both: ok, accepted, malformed, no token, conflict, too large.
+    for code in [200, 202, 400, 401, 409, 413] {
         assert!(statuses.contains(&code), "no answer {code} was checked: {statuses:?}");
     }
     // Refusals before any handler: a path nobody serves, a foreign Host header.

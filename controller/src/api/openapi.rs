@@ -88,6 +88,14 @@ impl utoipa::Modify for BearerToken {
                         .into(),
                 );
                 op.responses.responses.insert("400".into(), refusal("A malformed request, or no Host header").into());
+                op.responses
+                    .responses
+                    .insert("429".into(), refusal("Too many requests from this address (`watch --api-rate`)").into());
+            }
+            if let Some(op) = &mut item.post {
+                op.responses
+                    .responses
+                    .insert("413".into(), refusal("The request body is larger than the API reads").into());
             }
         }
     }

@@ -2,7 +2,9 @@
 //! by every handler and middleware that refuses or fails a request.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -58,6 +60,41 @@ impl IntoResponse for Problem {
         r.headers_mut().insert(axum::http::header::CONTENT_TYPE, PROBLEM_JSON.parse().expect("a header value"));
         r
     }
+}
+
+/// Every refusal is a [`Problem`]: what the layers and extractors answer on their own — a
+/// body over [`super::BODY_LIMIT`] (413), a query that does not parse (400), a request over
+/// [`super::REQUEST_TIMEOUT`] (503) — becomes one, its text kept as the detail. `/readyz`'s
+/// 503 stays the plain text a probe reads.
+pub(crate) async fn as_problems(request: Request, next: Next) -> Response {
+    let readyz = request.uri().path() == "/readyz";
+    let response = next.run(request).await;
+    let status = response.status();
+    let problem = response.headers().get(header::CONTENT_TYPE).is_some_and(|t| t == PROBLEM_JSON);
+    if !(status.is_client_error() || status.is_server_error()) || problem || readyz {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, super::BODY_LIMIT)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let detail = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            format!("the request body is larger than {} KiB, the most the API reads", super::BODY_LIMIT / 1024)
+        }
+        StatusCode::SERVICE_UNAVAILABLE if text.is_empty() => format!(
+            "the request took longer than {} s and was given up; retry, or ask for less",
+            super::REQUEST_TIMEOUT.as_secs()
+        ),
+        _ if !text.is_empty() => text,
+        _ => status.canonical_reason().unwrap_or("refused").to_owned(),
+    };
+    let mut refusal = Problem::new(status, detail).into_response();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_TYPE);
+    refusal.headers_mut().extend(parts.headers);
+    refusal
 }
 
 #[cfg(test)]

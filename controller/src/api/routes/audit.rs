@@ -42,8 +42,8 @@ async fn scan(dir: PathBuf, keep: Keep) -> Result<Scan, Problem> {
         .map_err(Problem::internal)
 }
 
-/// `{"records": [...], "damage": [...], "nextCursor": SEQ|null, "intact": BOOL}`.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, description = "A page of records", body = AuditPage), (status = 400, description = "A malformed since", body = Problem, content_type = "application/problem+json")))]
+/// A page of the trail's records (checkpoints left out), filtered by the query.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, description = "A page of records", body = AuditPage), (status = 400, description = "A malformed since", body = Problem, content_type = "application/problem+json"), (status = 500, description = "The trail could not be read", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn records(State(api): State<Api>, Query(q): Query<AuditQuery>) -> Result<Json<AuditPage>, Problem> {
     let since = q.since.as_deref().map(crate::time::since).transpose().map_err(|e| {
         Problem::new(StatusCode::BAD_REQUEST, format!("since={}: {e}", q.since.as_deref().unwrap_or_default()))
@@ -73,7 +73,7 @@ pub(crate) async fn records(State(api): State<Api>, Query(q): Query<AuditQuery>)
 }
 
 /// The verdict of `audit verify --json`.
-#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", responses((status = 200, description = "The verdict of `audit verify --json`", body = AuditVerdict)))]
+#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", responses((status = 200, description = "The verdict of `audit verify --json`", body = AuditVerdict), (status = 500, description = "The trail could not be read", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn verify(State(api): State<Api>) -> Result<Json<AuditVerdict>, Problem> {
     served_verdict(api.state_dir.clone()).await
 }
@@ -88,7 +88,7 @@ async fn served_verdict(dir: PathBuf) -> Result<Json<AuditVerdict>, Problem> {
 }
 
 /// The head, as `audit head --json`.
-#[utoipa::path(get, path = "/api/v1/audit/head", tag = "audit", responses((status = 200, description = "The head", body = AuditHead), (status = 404, description = "No HEAD yet", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/audit/head", tag = "audit", responses((status = 200, description = "The head", body = AuditHead), (status = 404, description = "No HEAD yet", body = Problem, content_type = "application/problem+json"), (status = 500, description = "The trail could not be read", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn head(State(api): State<Api>) -> Result<Json<AuditHead>, Problem> {
     let scan = scan(api.state_dir.clone(), Keep::Verdict).await?;
     let intact = scan.intact();
