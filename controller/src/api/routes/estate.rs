@@ -41,7 +41,7 @@ fn published<T: ToSchema>(doc: Option<Document>, what: &str) -> Result<Published
 }
 
 /// `{"meta": …, "estate": …}`: the last observation as stored, or a fresh one.
-#[utoipa::path(get, path = "/api/v1/estate", tag = "controller", params(EstateQuery), security((), ("token" = [])), responses((status = 200, description = "The last observation, or a fresh one with refresh=true", body = Observed), (status = 401, description = "refresh=true without a token (the read-only token or the operator's)", body = Problem, content_type = "application/problem+json"), (status = 503, description = "No observation yet", body = Problem, content_type = "application/problem+json"), (status = 502, description = "Observing the backend failed", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/estate", tag = "controller", params(EstateQuery), security((), ("token" = [])), responses((status = 200, description = "The last observation, or a fresh one with refresh=true", body = Observed), (status = 401, description = "refresh=true without a token (the read-only token or the operator's)", body = Problem, content_type = "application/problem+json"), (status = 503, description = "No observation yet", body = Problem, content_type = "application/problem+json"), (status = 502, description = "Observing the backend failed", body = Problem, content_type = "application/problem+json"), (status = 500, description = "The fresh observation could not be served", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn observed(
     State(api): State<Api>,
     Query(q): Query<EstateQuery>,
