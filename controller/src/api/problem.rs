@@ -114,6 +114,62 @@ mod tests {
         assert_eq!(served.headers()[axum::http::header::CONTENT_TYPE], PROBLEM_JSON);
     }
 
+    /// What a layer or an extractor answers itself becomes a problem with its text; a
+    /// problem and `/readyz`'s plain text pass as they are.
+    #[tokio::test]
+    async fn the_layers_refusals_become_problems() {
+        use axum::routing::{get, post};
+        use tower::ServiceExt;
+        #[derive(serde::Deserialize)]
+        struct Q {
+            #[allow(dead_code)]
+            limit: usize,
+        }
+        let app = axum::Router::new()
+            .route("/q", get(|_: axum::extract::Query<Q>| async { "ok" }))
+            .route("/slow", get(|| async { StatusCode::SERVICE_UNAVAILABLE }))
+            .route("/readyz", get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "not ready: x\n") }))
+            .route("/conflict", post(|| async { Problem::new(StatusCode::CONFLICT, "refused") }))
+            .layer(tower_http::limit::RequestBodyLimitLayer::new(8))
+            .layer(axum::middleware::from_fn(as_problems));
+        let call = |method: &str, uri: &str, body: &'static str| {
+            let request = axum::http::Request::builder()
+                .method(method)
+                .uri(uri)
+                .header(header::CONTENT_LENGTH, body.len())
+                .body(axum::body::Body::from(body));
+            app.clone().oneshot(request.unwrap())
+        };
+        let read = |r: Response| async move {
+            let ct = r.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_owned());
+            let body = axum::body::to_bytes(r.into_body(), usize::MAX).await.unwrap();
+            (ct, String::from_utf8(body.to_vec()).unwrap())
+        };
+        let detail = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap()["detail"].clone();
+
+        let r = call("GET", "/q?limit=many", "").await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let (ct, text) = read(r).await;
+        assert_eq!(ct.as_deref(), Some(PROBLEM_JSON));
+        assert!(detail(&text).as_str().unwrap().contains("limit"), "the extractor's words are kept: {text}");
+
+        let r = call("POST", "/conflict", "more than eight bytes").await.unwrap();
+        assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let (ct, text) = read(r).await;
+        assert_eq!(ct.as_deref(), Some(PROBLEM_JSON));
+        assert!(detail(&text).as_str().unwrap().contains("larger than"), "{text}");
+
+        let (ct, text) = read(call("GET", "/slow", "").await.unwrap()).await;
+        assert_eq!(ct.as_deref(), Some(PROBLEM_JSON));
+        assert!(detail(&text).as_str().unwrap().contains("took longer than"), "{text}");
+
+        let (ct, text) = read(call("GET", "/readyz", "").await.unwrap()).await;
+        assert_eq!((ct.as_deref(), text.as_str()), (Some("text/plain; charset=utf-8"), "not ready: x\n"));
+
+        let (_, text) = read(call("POST", "/conflict", "{}").await.unwrap()).await;
+        assert_eq!(detail(&text), "refused", "a problem passes as it is");
+    }
+
     #[test]
     fn an_internal_error_says_each_cause_once() {
         let e = anyhow::anyhow!("disk full").context("cannot read the audit trail: disk full");
