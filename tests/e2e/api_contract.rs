@@ -15,10 +15,8 @@ use crate::support::Lab;
 use crate::watch::{Watch, init};
 
 /// The schemas that are declared as free-form objects: each is another contract's document
-/// (the model's estate, the plan JSON of `plan --format json` and its objects, `sim show` and
-/// `sim events`).
-const FOREIGN: &[&str] =
-    &["EstateDocument", "PlanDocument", "ObjectChangeDocument", "SimReportDocument", "SimEventDocument"];
+/// (the model's estate, the plan JSON of `plan --format json` and its objects, `sim show`).
+const FOREIGN: &[&str] = &["EstateDocument", "PlanDocument", "ObjectChangeDocument", "SimReportDocument"];
 
 /// One answer: status, content type, body.
 struct Answer {

@@ -135,8 +135,3 @@ foreign_document! {
     /// The simulated estate, as `sim show --format json` prints it.
     SimReportDocument
 }
-
-foreign_document! {
-    /// One error-log entry of the simulated estate, as `sim events --format json` prints it.
-    SimEventDocument
-}

@@ -7,8 +7,7 @@
 use utoipa::OpenApi;
 
 use super::body::{
-    Accepted, AuditHead, AuditPage, EstateDocument, FaultLines, Lagged, Observed, PlanDocument, SimEventDocument,
-    SimReportDocument,
+    Accepted, AuditHead, AuditPage, EstateDocument, FaultLines, Lagged, Observed, PlanDocument, SimReportDocument,
 };
 use super::problem::Problem;
 use super::routes;
@@ -50,7 +49,7 @@ use crate::store::audit::{ActionResult, Checkpoint, Damage, Draft, Event, Head, 
         Status, Started, Reconciled, ActionOutcome, ReconcileResult, Observation, InFlight, Held, LiveEvent, InvalidManifests, Stalled,
         Problem, Accepted, Lagged, Observed, crate::store::snapshot::Meta, EstateDocument, PlanDocument, DriftReport, ObjectChangeDocument, Scope,
         AuditPage, Record, Draft, Who, Checkpoint, Event, ActionResult, Damage, crate::store::audit::Problem, Location,
-        AuditVerdict, Expectation, AuditHead, Head, Torn, FaultLines, SimReportDocument, SimEventDocument,
+        AuditVerdict, Expectation, AuditHead, Head, Torn, FaultLines, SimReportDocument, crate::sim::SimEvent,
         crate::sim::Fault,
     )),
     modifiers(&BearerToken),

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use crate::api::Api;
-use crate::api::body::{FaultLines, SimEventDocument, SimReportDocument};
+use crate::api::body::{FaultLines, SimReportDocument};
 use crate::api::problem::Problem;
 use crate::sim::{Fault, Simulator};
 
@@ -36,7 +36,7 @@ pub(crate) struct EventsQuery {
 }
 
 /// The error-log entries kept (`sim events --format json`).
-#[utoipa::path(get, path = "/api/v1/sim/events", tag = "simulator", params(EventsQuery), responses((status = 200, description = "The error-log entries kept, as `sim events --format json`", body = Vec<SimEventDocument>), (status = 404, description = "The controller drives HMCs", body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(get, path = "/api/v1/sim/events", tag = "simulator", params(EventsQuery), responses((status = 200, description = "The error-log entries kept, as `sim events --format json`", body = Vec<crate::sim::SimEvent>), (status = 404, description = "The controller drives HMCs", body = Problem, content_type = "application/problem+json")))]
 pub(crate) async fn events(
     State(api): State<Api>,
     Query(q): Query<EventsQuery>,
