@@ -480,7 +480,7 @@ fn the_server_keeps_its_openapi_contract() {
 }
 
 /// `instance` is admitted by `schema`, whose references point into `doc`'s components.
-fn check(doc: &Value, schema: &Value, instance: &Value, what: &str) {
+pub(crate) fn check(doc: &Value, schema: &Value, instance: &Value, what: &str) {
     let root = serde_json::json!({ "allOf": [schema], "components": doc["components"] });
     let validator = jsonschema::options().with_draft(jsonschema::Draft::Draft202012).build(&root).unwrap();
     let errors: Vec<String> =

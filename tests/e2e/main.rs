@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `powerplane` binary against temporary copies of the lab estate.
 
 mod api;
+mod api_contract;
 mod apply;
 mod audit;
 mod browser;

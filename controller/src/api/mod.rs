@@ -10,8 +10,11 @@
 //! are bounded in size, time, concurrency and rate (tower, tower-http, tower_governor), and
 //! connections in number and in how long their headers may take ([`server`]).
 
+mod body;
 pub mod client;
+mod closed;
 pub mod openapi;
+mod problem;
 mod routes;
 pub mod server;
 pub mod token;
@@ -25,12 +28,13 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
 
 use crate::app::backend::Backend;
 use crate::status::Live;
 use crate::status::Metrics;
+use problem::Problem;
 pub use token::Token;
 
 /// The largest request body accepted (a fault or a sync request is a few hundred bytes).
@@ -145,6 +149,7 @@ pub fn router(api: Api) -> Router {
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(CONCURRENCY))
         .layer(GovernorLayer::new(governor).error_handler(too_many))
+        .layer(middleware::from_fn(problem::as_problems))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(api)
 }
@@ -179,22 +184,26 @@ fn too_many(e: tower_governor::GovernorError) -> Response {
     use tower_governor::GovernorError;
     match e {
         GovernorError::TooManyRequests { wait_time, headers } => {
-            let mut r = routes::problem(
+            let mut r = Problem::new(
                 StatusCode::TOO_MANY_REQUESTS,
-                &format!(
+                format!(
                     "too many requests from this address: retry in {wait_time} s (the limit is `watch --api-rate` requests per second)"
                 ),
-            );
+            )
+            .into_response();
             if let Some(h) = headers {
                 r.headers_mut().extend(h);
             }
             r
         }
-        GovernorError::UnableToExtractKey => routes::problem(
+        GovernorError::UnableToExtractKey => Problem::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "the client's address is unknown: the request cannot be rate-limited",
-        ),
-        GovernorError::Other { code, msg, .. } => routes::problem(code, msg.as_deref().unwrap_or("refused")),
+        )
+        .into_response(),
+        GovernorError::Other { code, msg, .. } => {
+            Problem::new(code, msg.as_deref().unwrap_or("refused")).into_response()
+        }
     }
 }
 
@@ -205,17 +214,19 @@ async fn check_host(State(api): State<Api>, request: Request, next: Next) -> Res
     let host = request.headers().get(axum::http::header::HOST).map(|v| v.to_str().unwrap_or("(not text)"));
     match host {
         Some(h) if api.hosts.admits(h) => next.run(request).await,
-        Some(h) => routes::problem(
+        Some(h) => Problem::new(
             StatusCode::MISDIRECTED_REQUEST,
-            &format!(
+            format!(
                 "the Host header `{h}` does not name this controller (it answers to {}): a page of another site may be reaching it through DNS rebinding. If you reach it under that name (a proxy), start `watch` with --api-host NAME",
                 api.hosts.listed()
             ),
-        ),
-        None => routes::problem(
+        )
+        .into_response(),
+        None => Problem::new(
             StatusCode::BAD_REQUEST,
-            &format!("the request has no Host header: send one of {}", api.hosts.listed()),
-        ),
+            format!("the request has no Host header: send one of {}", api.hosts.listed()),
+        )
+        .into_response(),
     }
 }
 
@@ -252,9 +263,9 @@ async fn authorize(State(api): State<Api>, request: Request, next: Next) -> Resp
     match role {
         Role::Operator => next.run(request).await,
         Role::Reader if !mutating => next.run(request).await,
-        Role::Reader => routes::problem(
+        Role::Reader => Problem::new(
             StatusCode::FORBIDDEN,
-            &format!(
+            format!(
                 "the read-only token ({}/{}) may read, not change: {} {path} needs the operator token in {}/{}",
                 api.state_dir.display(),
                 token::READ_FILE,
@@ -262,7 +273,8 @@ async fn authorize(State(api): State<Api>, request: Request, next: Next) -> Resp
                 api.state_dir.display(),
                 token::FILE
             ),
-        ),
+        )
+        .into_response(),
         Role::Nobody => {
             let why = if header.is_none() { "no bearer token" } else { "a wrong bearer token" };
             let what = if mutating {
@@ -277,10 +289,11 @@ async fn authorize(State(api): State<Api>, request: Request, next: Next) -> Resp
                     if observes { "; refresh=true makes the backend observe" } else { "" }
                 )
             };
-            let mut r = routes::problem(
+            let mut r = Problem::new(
                 StatusCode::UNAUTHORIZED,
-                &format!("{why}: {} {path} needs `Authorization: Bearer TOKEN`, {what}", request.method()),
-            );
+                format!("{why}: {} {path} needs `Authorization: Bearer TOKEN`, {what}", request.method()),
+            )
+            .into_response();
             r.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, "Bearer".parse().expect("a header value"));
             r
         }

@@ -20,7 +20,6 @@ pub struct AuditVerdict {
     /// Records read that are checkpoints (signatures over the batches before them).
     pub checkpoints: u64,
     /// Each problem found, with its segment, line, byte offset and seq.
-    #[schema(value_type = Vec<Object>)]
     pub damage: Vec<Damage>,
     /// Whether the witnessed head (`audit verify --expect SEQ:HASH`) is in the trail; null
     /// when none was given.
@@ -28,7 +27,6 @@ pub struct AuditVerdict {
     /// A signature does not match, or the witnessed head is not in the trail.
     pub forged: bool,
     /// The trail's HEAD record (the last acknowledged record), null when there is none.
-    #[schema(value_type = Option<Object>)]
     pub head: Option<Head>,
     /// Every check passed.
     pub intact: bool,
@@ -36,7 +34,6 @@ pub struct AuditVerdict {
     pub keys: BTreeSet<String>,
     /// Lines after HEAD not acknowledged (a batch being written, or one a stopped process
     /// never finished): not part of the trail; null when there are none.
-    #[schema(value_type = Option<Object>)]
     pub pending: Option<Torn>,
     /// Records read, checkpoints included.
     pub records: u64,

@@ -24,13 +24,14 @@ use super::state::{SimFrame, SimState};
 pub(crate) const KEPT: usize = 1000;
 
 /// One error-log entry.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SimEvent {
     /// Its number, from 1, in the order the simulator logged it.
     pub seq: u64,
     /// Virtual time it happened, in milliseconds since `sim init`.
     pub at_ms: u64,
     /// The frame it happened on.
+    #[schema(value_type = String)]
     pub frame: FrameName,
     /// The partition (VIOS or client) whose error log has it, or `None` for what only the HMC
     /// shows (a paging VIOS failover is transparent to the partitions).

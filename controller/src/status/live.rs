@@ -191,6 +191,56 @@ pub struct Held {
     pub why: String,
 }
 
+/// `GET /api/v1/drift`: what the last plan found changed, in flight, deferred, and refused.
+/// Fields are in alphabetical order, the order the API has always served them in.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DriftReport<'a> {
+    /// How many actions the plan has.
+    pub actions: usize,
+    /// Changes deferred by a runtime condition.
+    pub deferred: &'a [String],
+    /// Whether the estate differs from the manifests: an object changed, work is in flight,
+    /// or a change is deferred.
+    pub drift: bool,
+    /// The plan's errors (invalid manifests, impossible placements).
+    pub errors: &'a [String],
+    /// Work the backend carries out that has not settled (a migration in flight).
+    pub in_progress: &'a [String],
+    /// The objects that differ (unmanaged ones left out), as `plan --format json` lists them.
+    #[schema(value_type = Vec<ObjectChangeDocument>)]
+    pub objects: Vec<&'a powerplane_model::plan::ObjectChange>,
+    /// What the plan covered.
+    pub scope: Scope,
+    /// The plan's warnings.
+    pub warnings: &'a [String],
+}
+
+/// An object that differs, as `plan --format json` lists it: the model's `ObjectChange`,
+/// whose shape is the plan contract's (declared as an object, not field by field).
+pub struct ObjectChangeDocument;
+
+impl utoipa::PartialSchema for ObjectChangeDocument {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::Object)
+            .description(Some("An object that differs, as `plan --format json` lists it (the plan contract's)."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ObjectChangeDocument {}
+
+/// What a plan covered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// The whole estate (a resync, a first reconcile).
+    Estate,
+    /// The objects a change of the manifests touched.
+    Change,
+}
+
 /// What `GET /api/v1/events` streams (Server-Sent Events, the variant's name as the event
 /// type and the value as JSON data).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
@@ -220,8 +270,8 @@ pub enum LiveEvent {
         kind: String,
         /// The object it changed.
         object: String,
-        /// `succeeded`, `failed`, `skipped`, ...
-        outcome: String,
+        /// How it ended.
+        outcome: ActionOutcome,
         /// The backend's answer or the error.
         detail: String,
     },
@@ -230,6 +280,41 @@ pub enum LiveEvent {
         /// The objects that changed.
         objects: Vec<String>,
     },
+}
+
+/// How an action ended, as the event stream and the metrics name it.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionOutcome {
+    /// The backend did it.
+    Succeeded,
+    /// The backend refused or failed.
+    Failed,
+    /// Not attempted: an action it depends on failed.
+    Skipped,
+    /// Not needed: what it would do is already so.
+    NotNeeded,
+    /// Not started: the controller is stopping.
+    NotStarted,
+    /// Held back (a maintenance window, a down VIOS).
+    Held,
+    /// Left running on the hypervisor (the controller stopped waiting for it).
+    LeftRunning,
+}
+
+impl ActionOutcome {
+    /// Its name (`succeeded`, `not_needed`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionOutcome::Succeeded => "succeeded",
+            ActionOutcome::Failed => "failed",
+            ActionOutcome::Skipped => "skipped",
+            ActionOutcome::NotNeeded => "not_needed",
+            ActionOutcome::NotStarted => "not_started",
+            ActionOutcome::Held => "held",
+            ActionOutcome::LeftRunning => "left_running",
+        }
+    }
 }
 
 impl LiveEvent {
@@ -459,6 +544,14 @@ mod tests {
         assert!(live.stalled().is_none(), "within the action's estimate");
         tokio::time::advance(std::time::Duration::from_secs(61)).await;
         assert_eq!(live.stalled().expect("stuck past its estimate").seconds, 361);
+    }
+
+    #[test]
+    fn an_outcome_is_named_as_it_is_served() {
+        use ActionOutcome::*;
+        for o in [Succeeded, Failed, Skipped, NotNeeded, NotStarted, Held, LeftRunning] {
+            assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());
+        }
     }
 
     #[tokio::test]

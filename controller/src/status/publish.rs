@@ -9,7 +9,8 @@ use powerplane_model::plan::ChangeKind;
 use powerplane_model::{Action, Estate, Plan};
 
 use super::live::{
-    Held, InFlight, InvalidManifests, Live, LiveEvent, Observation, ReconcileResult, Reconciled, Started,
+    ActionOutcome, DriftReport, Held, InFlight, InvalidManifests, Live, LiveEvent, Observation, ReconcileResult,
+    Reconciled, Scope, Started,
 };
 use super::metrics::Metrics;
 use crate::backend::BackendError;
@@ -105,19 +106,19 @@ impl Publisher {
             self.metrics.drift(drifted);
         }
         let docs = blocking(|| {
+            let scope = if full { Scope::Estate } else { Scope::Change };
             let mut p = crate::render::json(plan);
-            p["scope"] = serde_json::Value::from(if full { "estate" } else { "change" });
-            let objects: Vec<_> = plan.changes.iter().filter(|c| c.kind != ChangeKind::Unmanaged).collect();
-            let d = serde_json::json!({
-                "drift": drifted > 0 || !plan.in_progress.is_empty() || !plan.deferred.is_empty(),
-                "scope": if full { "estate" } else { "change" },
-                "inProgress": plan.in_progress,
-                "deferred": plan.deferred,
-                "objects": objects,
-                "actions": plan.actions.len(),
-                "warnings": plan.warnings,
-                "errors": plan.errors,
-            });
+            p["scope"] = serde_json::to_value(scope)?;
+            let d = DriftReport {
+                actions: plan.actions.len(),
+                deferred: &plan.deferred,
+                drift: drifted > 0 || !plan.in_progress.is_empty() || !plan.deferred.is_empty(),
+                errors: &plan.errors,
+                in_progress: &plan.in_progress,
+                objects: plan.changes.iter().filter(|c| c.kind != ChangeKind::Unmanaged).collect(),
+                scope,
+                warnings: &plan.warnings,
+            };
             Ok::<_, serde_json::Error>((serde_json::to_vec(&p)?, serde_json::to_vec(&d)?))
         });
         if let Ok((p, d)) = docs {
@@ -235,22 +236,22 @@ impl Progress for Publisher {
             id: a.id.to_string(),
             kind: a.kind().to_string(),
             object: a.op.object(),
-            outcome: outcome.to_owned(),
+            outcome,
             detail,
         });
     }
 }
 
 /// An outcome's name (the metrics' label) and what it says.
-pub(crate) fn outcome_of(o: &Outcome) -> (&'static str, String) {
+pub(crate) fn outcome_of(o: &Outcome) -> (ActionOutcome, String) {
     match o {
-        Outcome::Succeeded { message, .. } => ("succeeded", message.clone()),
-        Outcome::Failed { error, .. } => ("failed", error.clone()),
-        Outcome::Skipped { because } => ("skipped", format!("skipped because {because} failed")),
-        Outcome::NotNeeded => ("not_needed", String::new()),
-        Outcome::NotStarted => ("not_started", "not started: the controller is stopping".into()),
-        Outcome::Held { reason } => ("held", reason.clone()),
-        Outcome::LeftRunning => ("left_running", "left running on the hypervisor".into()),
+        Outcome::Succeeded { message, .. } => (ActionOutcome::Succeeded, message.clone()),
+        Outcome::Failed { error, .. } => (ActionOutcome::Failed, error.clone()),
+        Outcome::Skipped { because } => (ActionOutcome::Skipped, format!("skipped because {because} failed")),
+        Outcome::NotNeeded => (ActionOutcome::NotNeeded, String::new()),
+        Outcome::NotStarted => (ActionOutcome::NotStarted, "not started: the controller is stopping".into()),
+        Outcome::Held { reason } => (ActionOutcome::Held, reason.clone()),
+        Outcome::LeftRunning => (ActionOutcome::LeftRunning, "left running on the hypervisor".into()),
     }
 }
 

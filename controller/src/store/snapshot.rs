@@ -24,7 +24,8 @@ const FIX: &str =
     "The snapshot was left as it is; it is a cache: `powerplane plan` (with refresh, the default) rebuilds it";
 
 /// When and how the snapshot was taken.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = SnapshotMeta)]
 pub struct Meta {
     /// When (RFC 3339 UTC).
     pub observed_at: String,

@@ -356,7 +356,7 @@ impl Steer for Watch<'_> {
     async fn executed(&mut self, pass: &Pass<'_>, gated: Gated, done: engine::Report) -> anyhow::Result<()> {
         let (sim, report, reason, state) = (pass.backend, self.report, self.reason, &mut *self.state);
         for (a, o) in &done.results {
-            report.metrics.action(a.kind().as_str(), publish::outcome_of(o).0);
+            report.metrics.action(a.kind().as_str(), publish::outcome_of(o).0.as_str());
         }
         // What powerplane did is not drift: the cache takes the observation after the apply.
         let mut after = state.observed.take().expect("cached when observed");

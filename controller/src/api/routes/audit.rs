@@ -4,15 +4,15 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use std::path::PathBuf;
 
-use super::problem;
 use crate::api::Api;
+use crate::api::body::{AuditHead, AuditPage};
+use crate::api::problem::Problem;
 use crate::app::verdict::AuditVerdict;
-use crate::store::audit::{Event, Item, Keep};
+use crate::store::audit::{Event, Item, Keep, Scan};
 
 /// Records per page when no `limit` is given, and at most.
 const PAGE: usize = 500;
@@ -34,29 +34,26 @@ pub(crate) struct AuditQuery {
     plan: Option<String>,
 }
 
-fn failed(e: impl std::fmt::Display) -> Response {
-    problem(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}"))
+/// The trail in `dir` as `keep` needs it, read off the async workers.
+async fn scan(dir: PathBuf, keep: Keep) -> Result<Scan, Problem> {
+    tokio::task::spawn_blocking(move || crate::store::audit::read_state_dir(&dir, None, keep))
+        .await
+        .map_err(Problem::internal)?
+        .map_err(Problem::internal)
 }
 
-/// `{"records": [...], "damage": [...], "nextCursor": SEQ|null, "intact": BOOL}`.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, description = "A page of records", body = crate::api::openapi::AuditPage), (status = 400, description = "A malformed since", body = crate::api::openapi::Problem, content_type = "application/problem+json")))]
-pub(crate) async fn records(State(api): State<Api>, Query(q): Query<AuditQuery>) -> Response {
-    let since = match q.since.as_deref().map(crate::time::since).transpose() {
-        Ok(s) => s,
-        Err(e) => return problem(StatusCode::BAD_REQUEST, &format!("since={}: {e}", q.since.unwrap_or_default())),
-    };
+/// A page of the trail's records (checkpoints left out), filtered by the query.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, description = "A page of records", body = AuditPage), (status = 400, description = "A malformed since", body = Problem, content_type = "application/problem+json"), (status = 500, description = "The trail could not be read", body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn records(State(api): State<Api>, Query(q): Query<AuditQuery>) -> Result<Json<AuditPage>, Problem> {
+    let since = q.since.as_deref().map(crate::time::since).transpose().map_err(|e| {
+        Problem::new(StatusCode::BAD_REQUEST, format!("since={}: {e}", q.since.as_deref().unwrap_or_default()))
+    })?;
     let limit = q.limit.unwrap_or(PAGE).clamp(1, MAX_PAGE);
-    let dir = api.state_dir.clone();
-    let scan = match tokio::task::spawn_blocking(move || crate::store::audit::read_state_dir(&dir, None, Keep::Records))
-        .await
-    {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return failed(e),
-        Err(e) => return failed(e),
-    };
-    let mut page = Vec::new();
-    let mut next = None;
-    for item in &scan.items {
+    let scan = scan(api.state_dir.clone(), Keep::Records).await?;
+    let intact = scan.intact();
+    let mut records = Vec::new();
+    let mut next_cursor = None;
+    for item in scan.items {
         let Item::Record(_, r) = item else { continue };
         if r.event == Event::Checkpoint
             || q.cursor.is_some_and(|c| r.seq <= c)
@@ -66,50 +63,37 @@ pub(crate) async fn records(State(api): State<Api>, Query(q): Query<AuditQuery>)
         {
             continue;
         }
-        if page.len() == limit {
-            next = page.last().map(|r: &&crate::store::audit::Record| r.seq);
+        if records.len() == limit {
+            next_cursor = records.last().map(|r: &crate::store::audit::Record| r.seq);
             break;
         }
-        page.push(r);
+        records.push(*r);
     }
-    Json(serde_json::json!({
-        "records": page,
-        "damage": scan.damage,
-        "intact": scan.intact(),
-        "nextCursor": next,
-    }))
-    .into_response()
+    Ok(Json(AuditPage { damage: scan.damage, intact, next_cursor, records }))
 }
 
 /// The verdict of `audit verify --json`.
-#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", responses((status = 200, description = "The verdict of `audit verify --json`", body = AuditVerdict)))]
-pub(crate) async fn verify(State(api): State<Api>) -> Response {
+#[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", responses((status = 200, description = "The verdict of `audit verify --json`", body = AuditVerdict), (status = 500, description = "The trail could not be read", body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn verify(State(api): State<Api>) -> Result<Json<AuditVerdict>, Problem> {
     served_verdict(api.state_dir.clone()).await
 }
 
 /// The verdict on the trail in `dir`, as `GET /api/v1/audit/verify` serves it.
-async fn served_verdict(dir: PathBuf) -> Response {
-    match tokio::task::spawn_blocking(move || AuditVerdict::read(&dir)).await {
-        Ok(Ok(verdict)) => Json(verdict).into_response(),
-        Ok(Err(e)) => failed(e),
-        Err(e) => failed(e),
-    }
+async fn served_verdict(dir: PathBuf) -> Result<Json<AuditVerdict>, Problem> {
+    let verdict = tokio::task::spawn_blocking(move || AuditVerdict::read(&dir))
+        .await
+        .map_err(Problem::internal)?
+        .map_err(Problem::internal)?;
+    Ok(Json(verdict))
 }
 
 /// The head, as `audit head --json`.
-#[utoipa::path(get, path = "/api/v1/audit/head", tag = "audit", responses((status = 200, description = "The head", body = crate::api::openapi::AuditHead), (status = 404, description = "No HEAD yet", body = crate::api::openapi::Problem, content_type = "application/problem+json")))]
-pub(crate) async fn head(State(api): State<Api>) -> Response {
-    let dir = api.state_dir.clone();
-    match tokio::task::spawn_blocking(move || crate::store::audit::read_state_dir(&dir, None, Keep::Verdict)).await {
-        Ok(Ok(scan)) => match &scan.head {
-            Some(h) => {
-                Json(serde_json::json!({ "head": h, "witness": h.witness(), "intact": scan.intact() })).into_response()
-            }
-            None => problem(StatusCode::NOT_FOUND, "the trail has no HEAD yet"),
-        },
-        Ok(Err(e)) => failed(e),
-        Err(e) => failed(e),
-    }
+#[utoipa::path(get, path = "/api/v1/audit/head", tag = "audit", responses((status = 200, description = "The head", body = AuditHead), (status = 404, description = "No HEAD yet", body = Problem, content_type = "application/problem+json"), (status = 500, description = "The trail could not be read", body = Problem, content_type = "application/problem+json")))]
+pub(crate) async fn head(State(api): State<Api>) -> Result<Json<AuditHead>, Problem> {
+    let scan = scan(api.state_dir.clone(), Keep::Verdict).await?;
+    let intact = scan.intact();
+    let head = scan.head.ok_or_else(|| Problem::new(StatusCode::NOT_FOUND, "the trail has no HEAD yet"))?;
+    Ok(Json(AuditHead { witness: head.witness(), head, intact }))
 }
 
 #[cfg(test)]
@@ -134,7 +118,7 @@ mod tests {
         log.sync_head().unwrap();
         drop(log);
 
-        let served = served_verdict(state.clone()).await;
+        let served = axum::response::IntoResponse::into_response(served_verdict(state.clone()).await);
         assert_eq!(served.status(), StatusCode::OK);
         let body = axum::body::to_bytes(served.into_body(), usize::MAX).await.unwrap();
         let instance: serde_json::Value = serde_json::from_slice(&body).unwrap();

@@ -8,13 +8,12 @@ pub(crate) mod sim;
 pub(crate) mod status;
 pub(crate) mod ui;
 
-use axum::Json;
 use axum::Router;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use super::Api;
+use super::problem::Problem;
 
 /// The endpoints that answer within [`super::REQUEST_TIMEOUT`].
 pub(super) fn bounded() -> Router<Api> {
@@ -46,35 +45,11 @@ pub(super) fn streams() -> Router<Api> {
     Router::new().route("/api/v1/events", get(events::events))
 }
 
-/// An error as an RFC 9457 problem document (`application/problem+json`): `type`
-/// (`about:blank`: the status says what kind), `title` (the status's reason), `status`,
-/// `detail` (what went wrong and what to do), and the same message as the extension member
-/// `error`, which clients of earlier versions read.
-pub(crate) fn problem(status: StatusCode, message: &str) -> Response {
-    let body = serde_json::json!({
-        "type": "about:blank",
-        "title": status.canonical_reason().unwrap_or("Error"),
-        "status": status.as_u16(),
-        "detail": message,
-        "error": message,
-    });
-    let mut r = (status, Json(body)).into_response();
-    r.headers_mut().insert(axum::http::header::CONTENT_TYPE, PROBLEM_JSON.parse().expect("a header value"));
-    r
-}
-
-/// The media type of [`problem`]'s documents.
-pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
-
-/// A stored JSON document as the response.
-pub(crate) fn document(doc: crate::status::live::Document) -> Response {
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], doc).into_response()
-}
-
-async fn not_found(uri: axum::http::Uri) -> Response {
-    problem(
+/// A path no endpoint serves: the answer lists those that are.
+async fn not_found(uri: axum::http::Uri) -> Problem {
+    Problem::new(
         StatusCode::NOT_FOUND,
-        &format!(
+        format!(
             "no endpoint {}: see / (the web UI), /api/v1/status, /api/v1/estate, /api/v1/desired, /api/v1/plan, /api/v1/drift, /api/v1/audit, /api/v1/audit/verify, /api/v1/events, POST /api/v1/sync, /api/v1/sim/..., /api/v1/openapi.json, /metrics, /healthz, /readyz",
             uri.path()
         ),

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 /// Where a record or a problem is.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Location {
     /// The segment file, e.g. `000001.jsonl`.
     pub segment: String,
@@ -22,8 +22,9 @@ impl std::fmt::Display for Location {
 }
 
 /// What is wrong.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[schema(as = DamageProblem)]
 pub enum Problem {
     /// The line is not a record.
     Unparsable {
@@ -216,7 +217,7 @@ pub(crate) fn records(from: u64, to: u64) -> (String, bool) {
 }
 
 /// One problem and where it is.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Damage {
     /// The line, when the problem is one.
     pub at: Option<Location>,

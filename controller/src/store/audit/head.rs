@@ -14,7 +14,7 @@ use super::record::GENESIS;
 pub(crate) const FILE: &str = "HEAD";
 
 /// The head of the trail.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Head {
     /// The last acknowledged record's sequence number (0: none yet).
     pub seq: u64,

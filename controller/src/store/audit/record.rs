@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// What a record says happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Event {
     /// A backend call is about to be made.
@@ -31,7 +31,7 @@ pub enum Event {
 }
 
 /// How an action ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ActionResult {
     /// The backend did it.
@@ -45,7 +45,7 @@ pub enum ActionResult {
 }
 
 /// Fields of a record before it is numbered and chained.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Draft {
     /// The plan the action belongs to.
     pub plan_id: String,
@@ -82,7 +82,7 @@ pub struct Draft {
 
 /// Who wrote a record: the login, the machine and the powerplane command line. Records from
 /// before this field existed have none (and their hashes stay as they were).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Who {
     /// The user name (`$USER`, or the uid).
     pub user: String,
@@ -117,7 +117,7 @@ impl Who {
 }
 
 /// What a checkpoint signs: the record before it, as `seq` and `hash`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Checkpoint {
     /// The signed record's sequence number.
     pub seq: u64,
@@ -130,7 +130,7 @@ pub struct Checkpoint {
 }
 
 /// One audit record.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Record {
     /// Position in the trail, from 1.
     pub seq: u64,

@@ -42,7 +42,7 @@ pub(crate) enum Anchor {
 
 /// Lines after HEAD: a batch that was never acknowledged (the process stopped before HEAD was
 /// written), or being written right now by the process holding the state directory.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Torn {
     /// Where it starts.
     pub at: Location,
