@@ -1,7 +1,8 @@
 //! The simulator's journal, `STATE/sim.journal`: each change is appended as one record (its
 //! length, a CRC-32 and the parts it writes or removes, each whole: see [`super::persist`])
-//! and made durable by one `fdatasync` shared with the changes made meanwhile (group commit). A database flush per
-//! change cost more than the change itself. The database's `sim` tree catches up at a
+//! and made durable by one `fdatasync` shared with the changes made meanwhile (group commit, by
+//! the store's durable writer: [`crate::store::writer`]). A database flush per change cost more
+//! than the change itself. The database's `sim` tree catches up at a
 //! checkpoint: when the journal passes a size, when the simulator is dropped, and at the next
 //! open after a crash. Replaying is idempotent, because every part is whole. A torn
 //! last record is a change whose call never returned. It is copied to `sim.journal.torn-TIME`
@@ -14,7 +15,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use crate::store::group_commit::GroupCommit;
+use crate::store::writer::{GroupWriter, SyncData};
 use crate::store::{StateDir, StoreError};
 
 /// The journal's file name in the state directory.
@@ -35,12 +36,12 @@ pub(crate) enum Op {
 
 /// The writer of a state directory's journal. Appends are made in the order the changes were
 /// made (the simulator calls [`Journal::append`] under its order lock); [`Journal::sync`] then
-/// waits for a shared `fdatasync`.
+/// waits for a shared `fdatasync` by the journal's durable writer.
 #[derive(Debug)]
 pub(crate) struct Journal {
     dir: StateDir,
     tail: Mutex<Tail>,
-    group: GroupCommit,
+    synced: GroupWriter<SyncData>,
     checkpoint_bytes: u64,
 }
 
@@ -61,7 +62,8 @@ impl Journal {
         // there too, so the default here is only for library users who skip it.
         let checkpoint_bytes =
             crate::env::values().map_or(crate::env::SIM_JOURNAL_BYTES.default, |v| v.sim_journal_bytes);
-        Journal { dir, tail: Mutex::default(), group: GroupCommit::default(), checkpoint_bytes }
+        let synced = GroupWriter::start("sim-journal", SyncData, std::time::Duration::ZERO);
+        Journal { dir, tail: Mutex::default(), synced, checkpoint_bytes }
     }
 
     /// The state directory.
@@ -105,7 +107,9 @@ impl Journal {
     pub(crate) async fn sync(&self) -> Result<bool, StoreError> {
         let file = self.tail.lock().expect("not poisoned").file.clone();
         if let Some(file) = file {
-            self.group.wait(move || file.sync_data().map_err(|e| e.to_string())).await.map_err(|e| self.dir.io(&e))?;
+            let gone = |e: crate::store::writer::WriterGone| self.dir.io(&e);
+            let ticket = self.synced.submit(file).map_err(gone)?;
+            ticket.wait().await.map_err(gone)?.map_err(|e| self.dir.io(&e))?;
         }
         Ok(self.tail.lock().expect("not poisoned").len >= self.checkpoint_bytes)
     }

@@ -5,13 +5,11 @@
 
 /// The audit trail.
 pub mod audit;
-/// Concurrent writers sharing one sync.
-pub(crate) mod group_commit;
 /// Who uses the state directory.
 pub mod lock;
 /// The observed-state snapshot.
 pub mod snapshot;
-/// The durable writer of the audit trail.
+/// The one durable writer (group commit): the audit trail, its HEAD, the simulator's journal.
 pub mod writer;
 
 use std::path::{Path, PathBuf};

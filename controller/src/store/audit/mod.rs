@@ -7,9 +7,10 @@
 //! so a chain recomputed without the key shows too.
 //!
 //! Durability without one fsync per record: [`AuditLog::append`] writes a batch with one
-//! `write` and one `fdatasync` (group commit: the executor's writer gathers every record
-//! waiting at that moment into one batch), and a record is acknowledged only after that sync.
-//! HEAD follows on its own thread, at most a batch or two behind while records are written and
+//! `write` and one `fdatasync` (group commit: the store's durable writer,
+//! [`crate::store::writer::AuditWriter`], gathers every record waiting at that moment into one
+//! batch), and a record is acknowledged only after that sync. HEAD follows on a durable writer
+//! of its own (`head_writer`), at most a batch or two behind while records are written and
 //! exactly once a plan is done ([`AuditLog::sync_head`]). After HEAD, complete chained lines
 //! (whole signed batches, in a signed trail) were durable and are kept; the first line that is
 //! not — a batch torn by a crash, never acknowledged — and everything after it is moved aside
