@@ -12,6 +12,7 @@ use std::sync::Arc;
 use powerplane_model::{Estate, Plan};
 
 use crate::app::backend::Backend;
+use crate::clock::WallClock;
 use crate::engine::{self, Context, ExecuteError, Progress, Report, Settings, Stop};
 use crate::store::writer::AuditWriter;
 use crate::windows::Window;
@@ -36,6 +37,18 @@ impl Source<'_> {
     }
 }
 
+/// [`Source::provenance`], with `git` run on a blocking thread, off the runtime's workers.
+async fn provenance(source: Source<'_>) -> (Option<String>, Option<bool>) {
+    let Source::Tree(dir) = source else { return source.provenance() };
+    let dir = dir.to_path_buf();
+    match tokio::task::spawn_blocking(move || Source::Tree(&dir).provenance()).await {
+        Ok(found) => found,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // The runtime is shutting down: there is no provenance to record.
+        Err(_) => (None, None),
+    }
+}
+
 /// The id of a plan `apply` runs: named after the state it was made against (the stored
 /// observation's fingerprint), so that `plan --out` and the apply of it agree.
 pub fn sealed_plan_id(fingerprint: &str) -> String {
@@ -53,18 +66,17 @@ pub fn short(digest: &str) -> &str {
     d.get(..12).unwrap_or(d)
 }
 
-/// The clock maintenance windows are read on: the system's, or a set one (`POWERPLANE_NOW`)
-/// moving with the simulator.
-pub fn clock(backend: &Backend) -> jiff::Timestamp {
-    crate::windows::now(backend.now_ms()).unwrap_or_else(|_| jiff::Timestamp::now())
+/// The time maintenance windows are read at: `clock`'s (a set clock moves with the
+/// simulator's virtual time); the system's if a set clock moved beyond the times it can tell.
+pub fn clock(clock: &WallClock, backend: &Backend) -> jiff::Timestamp {
+    clock.now(backend.now_ms()).unwrap_or_else(|_| jiff::Timestamp::now())
 }
 
-/// Waits from `now` until `opens` (a maintenance window opening) on the clock windows read:
-/// on the simulator's virtual time when the clock is set (`POWERPLANE_NOW`), else on the
-/// runtime's.
-pub async fn until(backend: &Backend, opens: jiff::Timestamp, now: jiff::Timestamp) {
+/// Waits from `now` until `opens` (a maintenance window opening) on `clock`: on the
+/// simulator's virtual time when the clock is set (`POWERPLANE_NOW`), else on the runtime's.
+pub async fn until(clock: &WallClock, backend: &Backend, opens: jiff::Timestamp, now: jiff::Timestamp) {
     let wait = std::time::Duration::try_from(opens.duration_since(now)).unwrap_or(std::time::Duration::ZERO);
-    if crate::windows::rehearsal() {
+    if clock.is_set() {
         backend.sleep(wait).await;
     } else {
         tokio::time::sleep(wait).await;
@@ -86,6 +98,8 @@ pub struct Run<'a> {
     pub plan_id: String,
     /// Stop requests (a signal, the loop's shutdown).
     pub stop: Option<tokio::sync::watch::Receiver<Stop>>,
+    /// The wall clock the windows are read on.
+    pub clock: WallClock,
 }
 
 impl Run<'_> {
@@ -97,12 +111,12 @@ impl Run<'_> {
         writer: &AuditWriter,
         progress: Arc<dyn Progress>,
     ) -> Result<Report, ExecuteError> {
-        let (commit, dirty) = self.source.provenance();
+        let (commit, dirty) = provenance(self.source).await;
         // As each action becomes ready, the windows are asked again: a plan that began inside
         // one starts nothing it would overrun.
         let gate = self.windows.and_then(|windows| {
-            let backend = self.backend.clone();
-            crate::windows::start_gate(self.desired, windows, plan, move || clock(&backend))
+            let (backend, wall) = (self.backend.clone(), self.clock);
+            crate::windows::start_gate(self.desired, windows, plan, move || clock(&wall, &backend))
         });
         let ctx = Context { stop: self.stop, plan_id: self.plan_id, commit, dirty, gate };
         engine::execute(self.backend.clone(), plan, &ctx, settings, writer, progress).await

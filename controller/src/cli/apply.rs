@@ -12,16 +12,19 @@ use std::time::Duration;
 use anyhow::bail;
 use powerplane_model::{ActionKind, Estate, Plan, PlanOptions};
 
-use super::Cli;
 use super::progress::Reporter;
 use super::report::print_diagnostics;
+use super::{Cli, Edge};
 use crate::app::reconcile::{Run, Source, sealed_plan_id, short};
 use crate::backend::Hypervisor;
+use crate::clock::WallClock;
 use crate::engine::{self, Outcome};
 use crate::manifest_dir::load_manifests_sealed;
 use crate::render;
 use crate::saved_plan::SavedPlan;
+use crate::say::say;
 use crate::signals::{self, Stopper};
+use crate::status::publish::blocking;
 use crate::store::audit::{self, AuditLog};
 use crate::store::writer::AuditWriter;
 use crate::store::{lock, snapshot};
@@ -72,33 +75,33 @@ pub struct Args {
     pub rehearse: bool,
 }
 
-pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    rt.block_on(async {
+pub(crate) fn run(cli: &Cli, args: &Args, edge: &Edge) -> anyhow::Result<ExitCode> {
+    let clock = &edge.clock;
+    edge.runtime.block_on(async {
         loop {
             let mut next_window = None;
-            let code = run_async(cli, args, &mut next_window).await?;
+            let code = run_async(cli, args, clock, &mut next_window).await?;
             let (true, Some(opens)) = (args.wait_for_window, next_window) else { return Ok(code) };
             println!("\nWaiting for the maintenance window that opens at {opens} (--wait-for-window).");
-            if !wait_for(cli, opens).await? {
+            if !wait_for(cli, clock, opens).await? {
                 println!("Stopped while waiting for the window: not converged; nothing more was started.");
                 return Ok(ExitCode::from(130));
             }
         }
-    })
+    })?
 }
 
 /// Waits until `opens` on the clock windows read (a set clock: on the simulator's virtual
 /// time, which is then saved so that the next run starts from it). Returns false when a signal
 /// ended the wait.
-async fn wait_for(cli: &Cli, opens: jiff::Timestamp) -> anyhow::Result<bool> {
+async fn wait_for(cli: &Cli, clock: &WallClock, opens: jiff::Timestamp) -> anyhow::Result<bool> {
     use tokio::signal::unix::{SignalKind, signal};
     let Some((sim, _dir)) = super::open_backend(cli, crate::app::open::Access::Write)? else {
         bail!("the backend could not be opened")
     };
-    let now = crate::windows::now(sim.now_ms()).map_err(anyhow::Error::msg)?;
+    let now = clock.now(sim.now_ms())?;
     let (mut int, mut term) = (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?);
-    let waited = crate::app::reconcile::until(&sim, opens, now);
+    let waited = crate::app::reconcile::until(clock, &sim, opens, now);
     tokio::select! {
         () = waited => {}
         _ = int.recv() => return Ok(false),
@@ -120,8 +123,8 @@ fn load_desired(dir: &Path, git_ref: Option<&str>) -> Result<Desired, ExitCode> 
     match load_manifests_sealed(dir, git_ref) {
         Ok((estate, commit, digest)) => Ok(Desired { estate, dir: dir.to_path_buf(), commit, digest }),
         Err(d) => {
-            let _ = print_diagnostics(&mut std::io::stderr().lock(), &d);
-            eprintln!("{}: invalid manifests: nothing was applied", dir.display());
+            let _ = print_diagnostics(&mut crate::say::Stderr::new(module_path!()), &d);
+            say!("{}: invalid manifests: nothing was applied", dir.display());
             Err(ExitCode::from(1))
         }
     }
@@ -129,7 +132,12 @@ fn load_desired(dir: &Path, git_ref: Option<&str>) -> Result<Desired, ExitCode> 
 
 /// One apply; `next_window` is set to when the next maintenance window opens when one held
 /// work back.
-async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timestamp>) -> anyhow::Result<ExitCode> {
+async fn run_async(
+    cli: &Cli,
+    args: &Args,
+    clock: &WallClock,
+    next_window: &mut Option<jiff::Timestamp>,
+) -> anyhow::Result<ExitCode> {
     let signer = cli.audit_signer()?;
     // A saved plan is checked before anything is opened: a refusal touches nothing.
     let saved = match &args.plan {
@@ -142,14 +150,15 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
         })?;
     }
     let desired = match (&saved, &args.dir) {
-        (None, Some(dir)) => match load_desired(dir, args.git_ref.as_deref()) {
+        // Reading the manifests (and `git`, for a ref) blocks: off the runtime's other tasks.
+        (None, Some(dir)) => match blocking(|| load_desired(dir, args.git_ref.as_deref())) {
             Ok(d) => d,
             Err(code) => return Ok(code),
         },
         (Some(saved), dir) => {
             let dir = dir.clone().unwrap_or_else(|| PathBuf::from(&saved.manifests));
             let git_ref = saved.commit.clone();
-            match load_desired(&dir, git_ref.as_deref()) {
+            match blocking(|| load_desired(&dir, git_ref.as_deref())) {
                 Ok(d) if d.digest == saved.manifests_digest => d,
                 Ok(d) => bail!(
                     "the manifests in {} differ from those {} was made from (digest {} now, {} then); nothing was done. Review a new plan",
@@ -165,16 +174,18 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
     };
     // A signed trail and no key: refused before the state directory is opened.
     crate::store::audit::require_key(&cli.state_dir, signer.is_some())?;
-    let Some((sim, dir)) = super::open_backend(cli, crate::app::open::Access::Write)? else {
+    // Opening reads the state directory (the simulator's database, the trail's last segment):
+    // off the runtime's other tasks.
+    let Some((sim, dir)) = blocking(|| super::open_backend(cli, crate::app::open::Access::Write))? else {
         return Ok(ExitCode::from(1));
     };
     sim.adopt_names(&desired.estate);
     let _lock = lock::acquire(&dir, "apply", None)?;
-    let log = AuditLog::open_signed(&dir, signer)?;
+    let log = blocking(|| AuditLog::open_signed(&dir, signer))?;
     let writer = AuditWriter::start(log.clone());
     let closed = engine::close_dangling(&log, &writer).await?;
     if closed > 0 {
-        eprintln!(
+        say!(
             "note: a previous run stopped during {closed} action(s); recorded them as interrupted, observing the estate again"
         );
     }
@@ -189,7 +200,7 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
         None => {
             let (observed, plan) = settle(&sim, &desired, options, args.wait_timeout, &stopper).await?;
             if let Some(sig) = stopper.signal() {
-                eprintln!("{}: stopped before planning; nothing was started", sig.name());
+                say!("{}: stopped before planning; nothing was started", sig.name());
                 return Ok(ExitCode::from(sig.exit_code()));
             }
             if !plan.in_progress.is_empty() {
@@ -200,7 +211,7 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
         }
         Some(_) => (sim.observe().await?, None),
     };
-    let meta = snapshot::save(&dir, &observed, "observe (apply)")?;
+    let meta = blocking(|| snapshot::save(&dir, &observed, "observe (apply)"))?;
     // A saved plan is derived again from the manifests and this observation (the state it was
     // sealed against, when the fingerprints agree, checked below), under the options `plan`
     // may have used: its actions must be exactly those.
@@ -237,14 +248,14 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
         (None, None) => unreachable!("a fresh plan is made above"),
     };
     if plan.findings.iter().any(powerplane_model::Diagnostic::is_error) {
-        print_diagnostics(&mut std::io::stderr().lock(), &plan.findings)?;
-        eprintln!("{}: invalid manifests: nothing was applied", desired.dir.display());
+        print_diagnostics(&mut crate::say::Stderr::new(module_path!()), &plan.findings)?;
+        say!("{}: invalid manifests: nothing was applied", desired.dir.display());
         return Ok(ExitCode::from(1));
     }
     let windows = match crate::windows::resolve(&desired.estate) {
         Ok(w) => w,
         Err(e) => {
-            eprintln!("error: {e}; nothing was applied");
+            say!("error: {e}; nothing was applied");
             return Ok(ExitCode::from(1));
         }
     };
@@ -252,11 +263,11 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
     let title = format!("powerplane apply: {} on {}", desired.dir.display(), sim.describe(&cli.state_dir));
     write!(stdout.lock(), "{}", render::text(&plan, &title, render::Style::detect(&stdout)))?;
     if !plan.errors.is_empty() {
-        eprintln!("the plan has errors: nothing was applied");
+        say!("the plan has errors: nothing was applied");
         return Ok(ExitCode::from(1));
     }
     // Maintenance windows: what they hold back is not started (unless overridden, on record).
-    let now = crate::windows::now(sim.now_ms()).map_err(anyhow::Error::msg)?;
+    let now = clock.now(sim.now_ms())?;
     let (plan, held) = if windows.is_empty() {
         (plan, Vec::new())
     } else {
@@ -277,7 +288,7 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
                 ..Default::default()
             };
             writer.write(vec![(audit::Event::Override, draft)]).await?;
-            eprintln!(
+            say!(
                 "warning: --ignore-windows: {} action(s) run outside their maintenance windows (recorded in the audit trail)",
                 held.len()
             );
@@ -334,13 +345,13 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
     let deletions = plan.count(ActionKind::DeletePartition);
     let interactive = std::io::stdin().is_terminal();
     if deletions > 0 && !args.allow_delete && (args.yes || !interactive) {
-        eprintln!(
+        say!(
             "refusing to delete {deletions} partition(s) without a person confirming: add --allow-delete (with --yes) to delete non-interactively; nothing was applied"
         );
         return Ok(ExitCode::from(1));
     }
     if !args.yes && !confirm(plan.actions.len(), deletions)? {
-        eprintln!("nothing was applied");
+        say!("nothing was applied");
         return Ok(ExitCode::from(1));
     }
 
@@ -355,6 +366,7 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
         source,
         plan_id: sealed_plan_id(&meta.fingerprint),
         stop: Some(stopper.receiver()),
+        clock: clock.clone(),
     };
     let reporter = Arc::new(Reporter::new(&plan));
     let report = run.execute(&plan, settings, &writer, reporter.clone()).await?;
@@ -400,7 +412,7 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
     drop(out);
     if let Some(sig) = stopper.signal() {
         let after = sim.observe().await?;
-        snapshot::save(&dir, &after, "observe (after apply)")?;
+        blocking(|| snapshot::save(&dir, &after, "observe (after apply)"))?;
         println!("Stopped by {}: not converged; run apply again to carry on.", sig.name());
         return Ok(ExitCode::from(sig.exit_code()));
     }
@@ -413,7 +425,7 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
     });
     let (after, again) = settle(&sim, &desired, options, args.wait_timeout, &stopper).await?;
     folding.await??;
-    snapshot::save(&dir, &after, "observe (after apply)")?;
+    blocking(|| snapshot::save(&dir, &after, "observe (after apply)"))?;
     if let Some(sig) = stopper.signal() {
         println!("Stopped by {} while waiting: not converged; run apply again to carry on.", sig.name());
         return Ok(ExitCode::from(sig.exit_code()));
@@ -423,7 +435,7 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
     let gate_held =
         report.results.iter().any(|(_, o)| matches!(o, Outcome::Held { reason } if reason.starts_with("held: ")));
     if gate_held && next_window.is_none() {
-        let now = crate::windows::now(sim.now_ms()).map_err(anyhow::Error::msg)?;
+        let now = clock.now(sim.now_ms())?;
         *next_window = crate::windows::next_opening(&windows, now);
     }
     if !held.is_empty() {
@@ -520,7 +532,7 @@ async fn settle(
         }
         if plan.in_progress != last {
             for p in &plan.in_progress {
-                eprintln!("waiting: {p}");
+                say!("waiting: {p}");
             }
             last = plan.in_progress;
         }
@@ -532,12 +544,12 @@ async fn settle(
 }
 
 fn report_in_flight(left: &[String], wait: Duration) {
-    eprintln!(
+    say!(
         "still in flight on the backend after waiting {}; nothing was applied (run apply again once it has ended, or raise --wait-timeout):",
         crate::time::human(wait)
     );
     for l in left {
-        eprintln!("  {l}");
+        say!("  {l}");
     }
 }
 
@@ -549,8 +561,9 @@ fn confirm(n: usize, deletions: usize) -> anyhow::Result<bool> {
         );
     }
     let del = if deletions > 0 { format!(" ({deletions} of them DELETE partitions)") } else { String::new() };
-    eprint!("Apply these {n} actions{del}? Only 'yes' is accepted: ");
-    std::io::stderr().flush()?;
+    let mut prompt = crate::say::Stderr::new(module_path!());
+    write!(prompt, "Apply these {n} actions{del}? Only 'yes' is accepted: ")?;
+    prompt.flush()?;
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer)?;
     Ok(answer.trim() == "yes")

@@ -65,7 +65,7 @@ pub(super) async fn reconcile(
     let stored = state.stored.take();
     let mut cached = match state.observed.take() {
         Some(e) => Some(e),
-        None => snapshot::load(dir).ok().flatten().map(|(_, e)| e),
+        None => publish::blocking(|| snapshot::load(dir)).ok().flatten().map(|(_, e)| e),
     };
     let desired = state.manifests.as_ref().map(ManifestSet::estate);
     if let Some(d) = desired {
@@ -248,7 +248,7 @@ pub(super) async fn reconcile(
             return Ok(());
         }
     };
-    let now = clock(sim);
+    let now = clock(&cfg.clock, sim);
     let (plan, in_window) = crate::windows::gate(plan, &estate, &windows, now);
     state.window_opens = in_window.iter().filter_map(|h| h.opens).min();
     for h in &in_window {
@@ -283,7 +283,15 @@ pub(super) async fn reconcile(
         Some(c) => Source::Commit(c),
         None => Source::Tree(&cfg.dir),
     };
-    let run = Run { backend: sim, desired: &estate, windows: Some(windows), source, plan_id: loop_plan_id(), stop };
+    let run = Run {
+        backend: sim,
+        desired: &estate,
+        windows: Some(windows),
+        source,
+        plan_id: loop_plan_id(),
+        stop,
+        clock: cfg.clock.clone(),
+    };
     let done = run.execute(&plan, cfg.settings, writer, Arc::new(report.clone())).await?;
     for (a, o) in &done.results {
         report.metrics.action(a.kind().as_str(), publish::outcome_of(o).0);
