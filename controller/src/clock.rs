@@ -94,6 +94,14 @@ mod tests {
     }
 
     #[test]
+    fn maintenance_windows_read_only_the_clock_they_are_handed() {
+        let windows = include_str!("windows.rs");
+        for reading in ["env::values", "std::env::var", "Timestamp::now()", "SystemTime::now()"] {
+            assert!(!windows.contains(reading), "windows.rs reads `{reading}`: take the time from a WallClock instead");
+        }
+    }
+
+    #[test]
     fn the_system_clock_reads_the_system_time_and_a_clock_beyond_the_last_time_is_an_error() {
         let system = WallClock::from_setting(None);
         assert!(!system.is_set());
