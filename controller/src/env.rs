@@ -156,9 +156,10 @@ impl BytesVar {
     }
 }
 
-/// Checks every variable of this module, for a usage error before a command starts.
-pub fn check() -> Result<(), EnvError> {
-    values().map(|_| ()).map_err(Clone::clone)
+/// Checks every variable of this module, for a usage error before a command starts, and
+/// returns their values.
+pub fn check() -> Result<&'static Values, EnvError> {
+    values().map_err(Clone::clone)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::engine::Stop;
+use crate::say::say;
 
 /// Which signal asked the process to stop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,7 +80,7 @@ pub fn install(drain: Duration) -> std::io::Result<Stopper> {
         };
         let sig = next(&mut int, &mut term).await;
         *seen.lock().expect("not poisoned") = Some(sig);
-        eprintln!(
+        say!(
             "{}: starting no new action; waiting up to {} for the running ones (send it again to stop waiting)",
             sig.name(),
             crate::time::human(drain)
@@ -89,7 +90,7 @@ pub fn install(drain: Duration) -> std::io::Result<Stopper> {
             again = next(&mut int, &mut term) => format!("a second {}", again.name()),
             () = tokio::time::sleep(drain) => format!("the drain deadline ({})", crate::time::human(drain)),
         };
-        eprintln!("{why}: no longer waiting; running actions are recorded as left running on the hypervisor");
+        say!("{why}: no longer waiting; running actions are recorded as left running on the hypervisor");
         let _ = tx.send(Stop::Abandon);
     });
     Ok(Stopper { rx, first })

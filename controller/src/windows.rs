@@ -1,8 +1,8 @@
 //! Maintenance windows at run time (issue 15): the manifests' weekly windows resolved in their
 //! time zones (jiff's bundled database), and the gate that holds back, from a plan, the
 //! actions a window governs while none of its windows is open long enough for them — with
-//! what waits for them, and what only prepares them. The clock is the system's, or the one
-//! `POWERPLANE_NOW` sets for a rehearsal.
+//! what waits for them, and what only prepares them. The time is read by the caller, on the
+//! wall clock it was handed (`crate::clock`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -304,30 +304,6 @@ pub fn gate(mut plan: Plan, desired: &Estate, windows: &[Window], now: Timestamp
     let order: Vec<Held> = plan.actions.iter().filter_map(|a| held.remove(&a.id)).collect();
     plan.actions.retain(|a| !ids.contains(&a.id));
     (plan, order)
-}
-
-/// Whether the clock is set (`POWERPLANE_NOW`): a rehearsal, whose time runs with the
-/// simulator's.
-pub fn rehearsal() -> bool {
-    crate::env::values().is_ok_and(|v| v.now.is_some())
-}
-
-/// The simulator's virtual time when this process first asked the clock.
-static REHEARSAL_BASE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-
-/// The time now: `POWERPLANE_NOW` (RFC 3339, for tests and rehearsals), or the system clock.
-/// A set clock moves on with the simulator's virtual time, `sim_now_ms`, from the first time
-/// this process asked: a rehearsal runs at the simulator's pace.
-pub fn now(sim_now_ms: u64) -> Result<Timestamp, String> {
-    match crate::env::values().map_err(ToString::to_string)?.now {
-        Some(t) => {
-            let base = *REHEARSAL_BASE.get_or_init(|| sim_now_ms);
-            let elapsed = Duration::from_millis(sim_now_ms.saturating_sub(base));
-            let d = jiff::SignedDuration::try_from(elapsed).map_err(|e| e.to_string())?;
-            t.checked_add(d).map_err(|e| e.to_string())
-        }
-        None => Ok(Timestamp::now()),
-    }
 }
 
 /// The next opening after `now` of any of `windows`.

@@ -18,6 +18,7 @@ mod hmc_profiles;
 mod hmc_ssh;
 mod hmc_storage;
 mod hmc_syntax;
+mod logs;
 mod plan;
 mod safety;
 mod schema;

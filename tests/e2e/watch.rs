@@ -70,6 +70,16 @@ impl Watch {
         self.until(&["stopped"]);
         self.child.wait().unwrap()
     }
+
+    /// SIGTERM, then the exit status and every line it logged.
+    pub(crate) fn terminate_logged(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        self.until(&["the controller stopped"]);
+        let status = self.child.wait().unwrap();
+        self.seen.extend(self.lines.try_iter());
+        (status, self.seen)
+    }
 }
 
 fn audit(lab: &Lab) -> Vec<Value> {

@@ -128,8 +128,3 @@ impl Controller {
         })
     }
 }
-
-/// Runs `f` on a runtime of its own (for the commands that have none).
-pub fn block_on<F: std::future::Future>(f: F) -> anyhow::Result<F::Output> {
-    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(f))
-}

@@ -13,18 +13,21 @@ use std::time::Duration;
 use anyhow::bail;
 use powerplane_model::{ActionKind, Estate, Plan, PlanOptions};
 
-use super::Cli;
 use super::progress::Reporter;
 use super::report::print_diagnostics;
+use super::{Cli, Edge};
 use crate::app::reconcile::{
     Convergence, Gated, Override, Pass, Planned, Source, Steer, sealed_plan_id, settle, short,
 };
 use crate::backend::Hypervisor;
+use crate::clock::WallClock;
 use crate::engine::{self, Outcome};
 use crate::manifest_dir::load_manifests_sealed;
 use crate::render;
 use crate::saved_plan::SavedPlan;
+use crate::say::say;
 use crate::signals::{self, Stopper};
+use crate::status::publish::blocking;
 use crate::store::audit::{self, AuditLog};
 use crate::store::writer::AuditWriter;
 use crate::store::{StateDir, lock, snapshot};
@@ -75,33 +78,33 @@ pub struct Args {
     pub rehearse: bool,
 }
 
-pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    rt.block_on(async {
+pub(crate) fn run(cli: &Cli, args: &Args, edge: &Edge) -> anyhow::Result<ExitCode> {
+    let clock = &edge.clock;
+    edge.runtime.block_on(async {
         loop {
             let mut next_window = None;
-            let code = run_async(cli, args, &mut next_window).await?;
+            let code = run_async(cli, args, clock, &mut next_window).await?;
             let (true, Some(opens)) = (args.wait_for_window, next_window) else { return Ok(code) };
             println!("\nWaiting for the maintenance window that opens at {opens} (--wait-for-window).");
-            if !wait_for(cli, opens).await? {
+            if !wait_for(cli, clock, opens).await? {
                 println!("Stopped while waiting for the window: not converged; nothing more was started.");
                 return Ok(ExitCode::from(130));
             }
         }
-    })
+    })?
 }
 
 /// Waits until `opens` on the clock windows read (a set clock: on the simulator's virtual
 /// time, which is then saved so that the next run starts from it). Returns false when a signal
 /// ended the wait.
-async fn wait_for(cli: &Cli, opens: jiff::Timestamp) -> anyhow::Result<bool> {
+async fn wait_for(cli: &Cli, clock: &WallClock, opens: jiff::Timestamp) -> anyhow::Result<bool> {
     use tokio::signal::unix::{SignalKind, signal};
     let Some((sim, _dir)) = super::open_backend(cli, crate::app::open::Access::Write)? else {
         bail!("the backend could not be opened")
     };
-    let now = crate::windows::now(sim.now_ms()).map_err(anyhow::Error::msg)?;
+    let now = clock.now(sim.now_ms())?;
     let (mut int, mut term) = (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?);
-    let waited = crate::app::reconcile::until(&sim, opens, now);
+    let waited = crate::app::reconcile::until(clock, &sim, opens, now);
     tokio::select! {
         () = waited => {}
         _ = int.recv() => return Ok(false),
@@ -123,8 +126,8 @@ fn load_desired(dir: &Path, git_ref: Option<&str>) -> Result<Desired, ExitCode> 
     match load_manifests_sealed(dir, git_ref) {
         Ok((estate, commit, digest)) => Ok(Desired { estate, dir: dir.to_path_buf(), commit, digest }),
         Err(d) => {
-            let _ = print_diagnostics(&mut std::io::stderr().lock(), &d);
-            eprintln!("{}: invalid manifests: nothing was applied", dir.display());
+            let _ = print_diagnostics(&mut crate::say::Stderr::new(module_path!()), &d);
+            say!("{}: invalid manifests: nothing was applied", dir.display());
             Err(ExitCode::from(1))
         }
     }
@@ -132,7 +135,12 @@ fn load_desired(dir: &Path, git_ref: Option<&str>) -> Result<Desired, ExitCode> 
 
 /// One apply; `next_window` is set to when the next maintenance window opens when one held
 /// work back.
-async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timestamp>) -> anyhow::Result<ExitCode> {
+async fn run_async(
+    cli: &Cli,
+    args: &Args,
+    clock: &WallClock,
+    next_window: &mut Option<jiff::Timestamp>,
+) -> anyhow::Result<ExitCode> {
     let signer = cli.audit_signer()?;
     // A saved plan is checked before anything is opened: a refusal touches nothing.
     let saved = match &args.plan {
@@ -145,14 +153,15 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
         })?;
     }
     let desired = match (&saved, &args.dir) {
-        (None, Some(dir)) => match load_desired(dir, args.git_ref.as_deref()) {
+        // Reading the manifests (and `git`, for a ref) blocks: off the runtime's other tasks.
+        (None, Some(dir)) => match blocking(|| load_desired(dir, args.git_ref.as_deref())) {
             Ok(d) => d,
             Err(code) => return Ok(code),
         },
         (Some(saved), dir) => {
             let dir = dir.clone().unwrap_or_else(|| PathBuf::from(&saved.manifests));
             let git_ref = saved.commit.clone();
-            match load_desired(&dir, git_ref.as_deref()) {
+            match blocking(|| load_desired(&dir, git_ref.as_deref())) {
                 Ok(d) if d.digest == saved.manifests_digest => d,
                 Ok(d) => bail!(
                     "the manifests in {} differ from those {} was made from (digest {} now, {} then); nothing was done. Review a new plan",
@@ -168,16 +177,18 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
     };
     // A signed trail and no key: refused before the state directory is opened.
     crate::store::audit::require_key(&cli.state_dir, signer.is_some())?;
-    let Some((sim, dir)) = super::open_backend(cli, crate::app::open::Access::Write)? else {
+    // Opening reads the state directory (the simulator's database, the trail's last segment):
+    // off the runtime's other tasks.
+    let Some((sim, dir)) = blocking(|| super::open_backend(cli, crate::app::open::Access::Write))? else {
         return Ok(ExitCode::from(1));
     };
     sim.adopt_names(&desired.estate);
     let _lock = lock::acquire(&dir, "apply", None)?;
-    let log = AuditLog::open_signed(&dir, signer)?;
+    let log = blocking(|| AuditLog::open_signed(&dir, signer))?;
     let writer = AuditWriter::start(log.clone());
     let closed = engine::close_dangling(&log, &writer).await?;
     if closed > 0 {
-        eprintln!(
+        say!(
             "note: a previous run stopped during {closed} action(s); recorded them as interrupted, observing the estate again"
         );
     }
@@ -194,6 +205,7 @@ async fn run_async(cli: &Cli, args: &Args, next_window: &mut Option<jiff::Timest
         },
         overrides: args.ignore_windows.then_some(Override { command: "powerplane apply --ignore-windows" }),
         stop: Some(stopper.receiver()),
+        clock: clock.clone(),
     };
     let mut steer = Apply {
         cli,
@@ -242,7 +254,7 @@ impl Steer for Apply<'_> {
                 let (observed, plan) =
                     settle(sim, pass.desired, pass.options, (args.wait_timeout, self.stopper), print_waiting).await?;
                 if let Some(sig) = self.stopper.signal() {
-                    eprintln!("{}: stopped before planning; nothing was started", sig.name());
+                    say!("{}: stopped before planning; nothing was started", sig.name());
                     return Ok(ControlFlow::Break(ExitCode::from(sig.exit_code())));
                 }
                 if !plan.in_progress.is_empty() {
@@ -253,7 +265,7 @@ impl Steer for Apply<'_> {
             }
             Some(_) => (sim.observe().await?, None),
         };
-        let meta = snapshot::save(self.dir, &observed, "observe (apply)")?;
+        let meta = blocking(|| snapshot::save(self.dir, &observed, "observe (apply)"))?;
         let id = sealed_plan_id(&meta.fingerprint);
         let plan = match (self.saved, fresh) {
             (Some(saved), _) => {
@@ -285,15 +297,15 @@ impl Steer for Apply<'_> {
         // rehearsal loads it into its twin.
         self.for_twin = args.rehearse.then_some(observed);
         if plan.findings.iter().any(powerplane_model::Diagnostic::is_error) {
-            print_diagnostics(&mut std::io::stderr().lock(), &plan.findings)?;
-            eprintln!("{}: invalid manifests: nothing was applied", self.desired.dir.display());
+            print_diagnostics(&mut crate::say::Stderr::new(module_path!()), &plan.findings)?;
+            say!("{}: invalid manifests: nothing was applied", self.desired.dir.display());
             return Ok(ControlFlow::Break(ExitCode::from(1)));
         }
         Ok(ControlFlow::Continue(Planned { plan, id }))
     }
 
     fn unresolved_windows(&mut self, e: crate::windows::WindowError) -> anyhow::Result<ExitCode> {
-        eprintln!("error: {e}; nothing was applied");
+        say!("error: {e}; nothing was applied");
         Ok(ExitCode::from(1))
     }
 
@@ -306,7 +318,7 @@ impl Steer for Apply<'_> {
         );
         write!(stdout.lock(), "{}", render::text(&planned.plan, &title, render::Style::detect(&stdout)))?;
         if !planned.plan.errors.is_empty() {
-            eprintln!("the plan has errors: nothing was applied");
+            say!("the plan has errors: nothing was applied");
             return Ok(ControlFlow::Break(ExitCode::from(1)));
         }
         Ok(ControlFlow::Continue(planned))
@@ -315,7 +327,7 @@ impl Steer for Apply<'_> {
     async fn gated(&mut self, pass: &Pass<'_>, gated: &Gated, id: &str) -> anyhow::Result<ControlFlow<ExitCode>> {
         let (plan, held) = (&gated.plan, &gated.held);
         if !gated.overridden.is_empty() {
-            eprintln!(
+            say!(
                 "warning: --ignore-windows: {} action(s) run outside their maintenance windows (recorded in the audit trail)",
                 gated.overridden.len()
             );
@@ -369,13 +381,13 @@ impl Steer for Apply<'_> {
         let deletions = plan.count(ActionKind::DeletePartition);
         let interactive = std::io::stdin().is_terminal();
         if deletions > 0 && !self.args.allow_delete && (self.args.yes || !interactive) {
-            eprintln!(
+            say!(
                 "refusing to delete {deletions} partition(s) without a person confirming: add --allow-delete (with --yes) to delete non-interactively; nothing was applied"
             );
             return Ok(ControlFlow::Break(ExitCode::from(1)));
         }
         if !self.args.yes && !confirm(plan.actions.len(), deletions)? {
-            eprintln!("nothing was applied");
+            say!("nothing was applied");
             return Ok(ControlFlow::Break(ExitCode::from(1)));
         }
         Ok(ControlFlow::Continue(()))
@@ -398,7 +410,7 @@ impl Steer for Apply<'_> {
         print_report(&report, pass.desired)?;
         if let Some(sig) = stopper.signal() {
             let after = sim.observe().await?;
-            snapshot::save(self.dir, &after, "observe (after apply)")?;
+            blocking(|| snapshot::save(self.dir, &after, "observe (after apply)"))?;
             println!("Stopped by {}: not converged; run apply again to carry on.", sig.name());
             return Ok(ExitCode::from(sig.exit_code()));
         }
@@ -412,7 +424,7 @@ impl Steer for Apply<'_> {
         let wait = self.args.wait_timeout;
         let (after, again) = settle(sim, pass.desired, pass.options, (wait, stopper), print_waiting).await?;
         folding.await??;
-        snapshot::save(self.dir, &after, "observe (after apply)")?;
+        blocking(|| snapshot::save(self.dir, &after, "observe (after apply)"))?;
         if let Some(sig) = stopper.signal() {
             println!("Stopped by {} while waiting: not converged; run apply again to carry on.", sig.name());
             return Ok(ExitCode::from(sig.exit_code()));
@@ -422,7 +434,7 @@ impl Steer for Apply<'_> {
         let gate_held =
             report.results.iter().any(|(_, o)| matches!(o, Outcome::Held { reason } if reason.starts_with("held: ")));
         if gate_held && self.next_window.is_none() {
-            let now = crate::windows::now(sim.now_ms()).map_err(anyhow::Error::msg)?;
+            let now = pass.clock.now(sim.now_ms())?;
             self.next_window = crate::windows::next_opening(&windows, now);
         }
         if !held.is_empty() {
@@ -477,7 +489,7 @@ fn print_report(report: &engine::Report, desired: &Estate) -> std::io::Result<()
 /// Work in flight that a wait is for, as it changes.
 fn print_waiting(in_flight: &[String]) {
     for p in in_flight {
-        eprintln!("waiting: {p}");
+        say!("waiting: {p}");
     }
 }
 
@@ -547,12 +559,12 @@ fn converged_report(again: &Plan, wait: Duration) -> anyhow::Result<bool> {
 }
 
 fn report_in_flight(left: &[String], wait: Duration) {
-    eprintln!(
+    say!(
         "still in flight on the backend after waiting {}; nothing was applied (run apply again once it has ended, or raise --wait-timeout):",
         crate::time::human(wait)
     );
     for l in left {
-        eprintln!("  {l}");
+        say!("  {l}");
     }
 }
 
@@ -564,8 +576,9 @@ fn confirm(n: usize, deletions: usize) -> anyhow::Result<bool> {
         );
     }
     let del = if deletions > 0 { format!(" ({deletions} of them DELETE partitions)") } else { String::new() };
-    eprint!("Apply these {n} actions{del}? Only 'yes' is accepted: ");
-    std::io::stderr().flush()?;
+    let mut prompt = crate::say::Stderr::new(module_path!());
+    write!(prompt, "Apply these {n} actions{del}? Only 'yes' is accepted: ")?;
+    prompt.flush()?;
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer)?;
     Ok(answer.trim() == "yes")

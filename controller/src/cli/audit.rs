@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use super::Cli;
 use crate::app::verdict::{AuditVerdict, signing_summary};
+use crate::say::say;
 use crate::store::StateDir;
 use crate::store::audit::{self, Event, Item, Keep, PublicKey, Scan};
 
@@ -110,6 +111,9 @@ fn list(cli: &Cli, json: bool, since: Option<String>) -> anyhow::Result<ExitCode
     let scan = read(cli, None, Keep::Records)?;
     let mut out = std::io::stdout().lock();
     let shown = |t: &str| since.as_ref().is_none_or(|s| t >= s.as_str());
+    // Fixed column widths, one row as each record is read: a table crate (comfy-table,
+    // tabled) sizes its columns to the widest cell of the whole table, which would hold the
+    // whole trail in memory and change the output that scripts and tests read.
     if !json {
         writeln!(
             out,
@@ -162,7 +166,7 @@ fn list(cli: &Cli, json: bool, since: Option<String>) -> anyhow::Result<ExitCode
     if scan.intact() {
         return Ok(ExitCode::SUCCESS);
     }
-    eprintln!(
+    say!(
         "the audit trail is damaged ({}): every readable record was printed, with the damage where it is; `powerplane audit verify` explains",
         crate::words::count(scan.damage.len() as u64, "problem")
     );
@@ -171,7 +175,7 @@ fn list(cli: &Cli, json: bool, since: Option<String>) -> anyhow::Result<ExitCode
 
 fn note_pending(scan: &Scan) {
     if let Some(t) = &scan.torn {
-        eprintln!(
+        say!(
             "note: {} after HEAD, from {}, {} not acknowledged: a batch being written right now, or one that a stopped process never finished (the next command that writes moves it aside); {} not part of the trail",
             crate::words::count(t.lines, "line"),
             t.at,
@@ -291,7 +295,7 @@ fn head(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
     if scan.intact() {
         return Ok(ExitCode::SUCCESS);
     }
-    eprintln!(
+    say!(
         "warning: the trail under this head is damaged ({}); `powerplane audit verify` lists them",
         crate::words::count(scan.damage.len() as u64, "problem")
     );

@@ -11,11 +11,13 @@ use powerplane_model::PlanOptions;
 use powerplane_model::plan::{ChangeKind, compare};
 
 use super::report::print_diagnostics;
+use super::runtime::Runtime;
 use super::{Cli, OutputFormat};
 use crate::app::open::Access;
 use crate::backend::Hypervisor;
 use crate::manifest_dir::load_manifests;
 use crate::render;
+use crate::say::say;
 use crate::store::snapshot;
 
 /// Arguments of `drift`.
@@ -28,24 +30,24 @@ pub struct Args {
     pub format: OutputFormat,
 }
 
-pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(cli: &Cli, args: &Args, rt: &Runtime) -> anyhow::Result<ExitCode> {
     let desired = match load_manifests(&args.dir) {
         Ok(e) => e,
         Err(d) => {
-            print_diagnostics(&mut std::io::stderr().lock(), &d)?;
-            eprintln!("{}: invalid manifests: no drift report", args.dir.display());
+            print_diagnostics(&mut crate::say::Stderr::new(module_path!()), &d)?;
+            say!("{}: invalid manifests: no drift report", args.dir.display());
             return Ok(ExitCode::from(1));
         }
     };
     // A report only reads: the stored observation stays the one `plan`, `apply` or `watch`
     // made, and "changed since" is measured from it.
-    let (observed, previous) = match observe(cli, &desired) {
+    let (observed, previous) = match observe(cli, &desired, rt) {
         Ok(both) => both,
         Err(e) => {
             // A running `watch` holds the state directory: it observes, and serves what it
             // stored last.
             let c = super::controller_for(cli, e)?;
-            crate::api::client::block_on(async {
+            rt.block_on(async {
                 #[derive(serde::Deserialize)]
                 struct Fresh {
                     estate: powerplane_model::Estate,
@@ -58,8 +60,8 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     };
     let plan = powerplane_model::plan(&desired, &observed, PlanOptions::default());
     if plan.findings.iter().any(powerplane_model::Diagnostic::is_error) {
-        print_diagnostics(&mut std::io::stderr().lock(), &plan.findings)?;
-        eprintln!("{}: invalid manifests: no drift report", args.dir.display());
+        print_diagnostics(&mut crate::say::Stderr::new(module_path!()), &plan.findings)?;
+        say!("{}: invalid manifests: no drift report", args.dir.display());
         return Ok(ExitCode::from(1));
     }
     let drifted: Vec<_> = plan.changes.iter().filter(|c| c.kind != ChangeKind::Unmanaged).cloned().collect();
@@ -115,7 +117,7 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     }
     Ok(if !plan.errors.is_empty() {
         for e in &plan.errors {
-            eprintln!("error: {e}");
+            say!("error: {e}");
         }
         ExitCode::from(1)
     } else if drifted.is_empty() && plan.in_progress.is_empty() && plan.deferred.is_empty() {
@@ -129,13 +131,13 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
 fn observe(
     cli: &Cli,
     desired: &powerplane_model::Estate,
+    rt: &Runtime,
 ) -> anyhow::Result<(powerplane_model::Estate, Option<(snapshot::Meta, powerplane_model::Estate)>)> {
     let Some((backend, dir)) = super::open_backend(cli, Access::ReadOnly)? else {
         anyhow::bail!("the backend could not be opened")
     };
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     backend.adopt_names(desired);
-    let observed = rt.block_on(backend.observe())?;
+    let observed = rt.block_on(backend.observe())??;
     let previous = snapshot::load(&dir).unwrap_or_else(|e| {
         tracing::warn!(error = %e, "the stored observation is unreadable; nothing is compared with it");
         None

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::Cli;
+use super::runtime::Runtime;
 use crate::backend::Hypervisor;
 
 /// Arguments of `import`.
@@ -20,8 +21,7 @@ pub struct Args {
     pub force: bool,
 }
 
-pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+pub(crate) fn run(cli: &Cli, args: &Args, rt: &Runtime) -> anyhow::Result<ExitCode> {
     let observed = match cli.target().hmc()? {
         // Through the HMC: what it lists (with the stored observation, when there is one, for
         // what a VIOS that is down had); nothing is written to the state directory.
@@ -32,13 +32,13 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             {
                 hmc.remember(earlier);
             }
-            rt.block_on(hmc.observe())?
+            rt.block_on(hmc.observe())??
         }
         None => {
             let Some(sim) = super::sim::open(cli)? else {
                 return Ok(ExitCode::from(1));
             };
-            rt.block_on(sim.observe())?
+            rt.block_on(sim.observe())??
         }
     };
     let files = powerplane_model::export::manifests(

@@ -9,6 +9,7 @@ mod import;
 mod plan;
 mod progress;
 mod report;
+mod runtime;
 mod schema;
 mod sim;
 mod status;
@@ -21,7 +22,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::app::open::{Access, Opening, Target};
+use crate::clock::WallClock;
 use crate::logging::{self, LogFormat};
+use crate::say::say;
 
 /// powerplane: GitOps reconciliation for IBM PowerVM estates.
 #[derive(Debug, Parser)]
@@ -84,8 +87,8 @@ pub(crate) fn open_backend(
             Ok(Some((o.backend, o.dir)))
         }
         Opening::InvalidInventory(diags) => {
-            report::print_diagnostics(&mut std::io::stderr().lock(), &diags)?;
-            eprintln!("the inventory is invalid: no simulated estate was created");
+            report::print_diagnostics(&mut crate::say::Stderr::new(module_path!()), &diags)?;
+            say!("the inventory is invalid: no simulated estate was created");
             Ok(None)
         }
     }
@@ -181,20 +184,26 @@ pub fn main() -> ExitCode {
         }
     };
     logging::init(cli.log_format, cli.verbose);
+    crate::say::init(cli.log_format);
     quiet_on_closed_stdout();
-    if let Err(e) = crate::env::check() {
-        eprintln!("error: {e}\nfix: {}", e.fix());
-        return ExitCode::from(1);
-    }
-    match run(&cli) {
+    let values = match crate::env::check() {
+        Ok(values) => values,
+        Err(e) => {
+            say!("error: {e}\nfix: {}", e.fix());
+            return ExitCode::from(1);
+        }
+    };
+    let edge =
+        Edge { runtime: runtime::Runtime::for_command(&cli.command), clock: WallClock::from_setting(values.now) };
+    match run(&cli, &edge) {
         Ok(code) => code,
         Err(e) if closed_stdout(&e) => ExitCode::from(CLOSED_PIPE),
         Err(e) => {
-            eprintln!("error: {}", crate::words::causes(&e));
+            say!("error: {}", crate::words::causes(&e));
             if crate::api::client::is_locked(&e)
                 && let Some(addr) = crate::store::lock::listener(&cli.state_dir)
             {
-                eprintln!(
+                say!(
                     "hint: the running `watch` holds {} and serves its API at {addr}: `plan --refresh=false`, `drift`, `status`, `audit` and `sim show|events|<fault>` are answered through it; to change the estate edit the manifests it watches (`POST /api/v1/sync` reconciles at once), or stop the watch (SIGTERM) first",
                     cli.state_dir.display()
                 );
@@ -210,9 +219,9 @@ pub(crate) fn note_created(state_dir: &std::path::Path, created: &crate::sim::Cr
     match created {
         Created::Existing => {}
         Created::FromInventory(p) => {
-            eprintln!("note: {} had no simulated estate yet; created one from {p}", state_dir.display())
+            say!("note: {} had no simulated estate yet; created one from {p}", state_dir.display())
         }
-        Created::FromBuiltinLab => eprintln!(
+        Created::FromBuiltinLab => say!(
             "note: {} had no simulated estate yet; created one from the built-in lab inventory (choose another with `powerplane --inventory PATH sim init`)",
             state_dir.display()
         ),
@@ -257,30 +266,36 @@ pub(crate) fn controller_for(cli: &Cli, e: anyhow::Error) -> anyhow::Result<crat
     }
     match crate::api::client::Controller::holding(&cli.state_dir)? {
         Some(c) => {
-            eprintln!(
-                "note: forwarded to the running `watch` at {}, which holds {}",
-                c.addr(),
-                cli.state_dir.display()
-            );
+            say!("note: forwarded to the running `watch` at {}, which holds {}", c.addr(), cli.state_dir.display());
             Ok(c)
         }
         None => Err(e),
     }
 }
 
+/// What the edge of the process (`main`) hands the commands: what they would otherwise read
+/// from the environment or build for themselves.
+pub(crate) struct Edge {
+    /// The runtime, built when a command first asks for it.
+    pub(crate) runtime: runtime::Runtime,
+    /// The wall clock maintenance windows are read on (`POWERPLANE_NOW`, read once).
+    pub(crate) clock: WallClock,
+}
+
 /// Runs a parsed command line.
-pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
+fn run(cli: &Cli, edge: &Edge) -> anyhow::Result<ExitCode> {
+    let rt = &edge.runtime;
     match &cli.command {
         Command::Validate(args) => validate::run(cli, args),
         Command::Schema(args) => schema::run(args),
-        Command::Plan(args) => plan::run(cli, args),
-        Command::Apply(args) => apply::run(cli, args),
+        Command::Plan(args) => plan::run(cli, args, edge),
+        Command::Apply(args) => apply::run(cli, args, edge),
         Command::Audit(args) => audit::run(cli, args),
-        Command::Drift(args) => drift::run(cli, args),
-        Command::Status(args) => status::run(cli, args),
-        Command::Watch(args) => watch::run(cli, args),
-        Command::Sim(args) => sim::run(cli, args),
-        Command::Import(args) => import::run(cli, args),
+        Command::Drift(args) => drift::run(cli, args, rt),
+        Command::Status(args) => status::run(cli, args, rt),
+        Command::Watch(args) => watch::run(cli, args, edge),
+        Command::Sim(args) => sim::run(cli, args, rt),
+        Command::Import(args) => import::run(cli, args, rt),
     }
 }
 

@@ -7,11 +7,13 @@ use std::process::ExitCode;
 
 use powerplane_model::PlanOptions;
 
-use super::Cli;
 use super::report::print_diagnostics;
+use super::runtime::Runtime;
+use super::{Cli, Edge};
 use crate::app::open::Access;
 use crate::backend::Hypervisor;
 use crate::render;
+use crate::say::say;
 use crate::store::snapshot;
 
 /// Output formats of `plan`.
@@ -54,14 +56,14 @@ pub struct Args {
     pub rehearse: bool,
 }
 
-pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(cli: &Cli, args: &Args, edge: &Edge) -> anyhow::Result<ExitCode> {
     let t = std::time::Instant::now();
     let phase = |name: &str| tracing::info!(phase = name, elapsed_ms = t.elapsed().as_millis() as u64, "plan");
     let desired = match crate::manifest_dir::load_manifests_sealed(&args.dir, args.git_ref.as_deref()) {
         Ok(loaded) => loaded,
         Err(diags) => {
-            print_diagnostics(&mut std::io::stderr().lock(), &diags)?;
-            eprintln!("{}: invalid manifests: nothing was planned", args.dir.display());
+            print_diagnostics(&mut crate::say::Stderr::new(module_path!()), &diags)?;
+            say!("{}: invalid manifests: nothing was planned", args.dir.display());
             return Ok(ExitCode::from(1));
         }
     };
@@ -77,9 +79,8 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         if !hmc {
             phase("backend opened");
         }
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         backend.adopt_names(&desired);
-        let (observed, rates) = rt.block_on(async { (backend.observe().await, backend.rates().await) });
+        let (observed, rates) = edge.runtime.block_on(async { (backend.observe().await, backend.rates().await) })?;
         if hmc {
             phase("observed the HMC");
         }
@@ -87,8 +88,8 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     } else {
         // A malformed --hmc is refused even when the backend is not asked.
         cli.target().hmc()?;
-        let (meta, observed, dir) = stored_observation(cli)?;
-        eprintln!("note: planning against the observation of {} ({}), not the backend", meta.observed_at, meta.source);
+        let (meta, observed, dir) = stored_observation(cli, &edge.runtime)?;
+        say!("note: planning against the observation of {} ({}), not the backend", meta.observed_at, meta.source);
         (observed, Some(meta), dir, Default::default())
     };
     phase("observed");
@@ -107,8 +108,8 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         anyhow::Ok((plan, meta))
     })?;
     if args.format != PlanFormat::Json && plan.findings.iter().any(powerplane_model::Diagnostic::is_error) {
-        print_diagnostics(&mut std::io::stderr().lock(), &plan.findings)?;
-        eprintln!("{}: invalid manifests: nothing was planned", args.dir.display());
+        print_diagnostics(&mut crate::say::Stderr::new(module_path!()), &plan.findings)?;
+        say!("{}: invalid manifests: nothing was planned", args.dir.display());
         return Ok(ExitCode::from(1));
     }
     phase("planned");
@@ -116,14 +117,14 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let windows = match crate::windows::resolve(&desired) {
         Ok(w) => w,
         Err(e) => {
-            eprintln!("error: {e}; nothing was planned");
+            say!("error: {e}; nothing was planned");
             return Ok(ExitCode::from(1));
         }
     };
     let held = if windows.is_empty() {
         Vec::new()
     } else {
-        let now = crate::windows::now(0).map_err(anyhow::Error::msg)?;
+        let now = edge.clock.now(0)?;
         crate::windows::gate(plan.clone(), &desired, &windows, now).1
     };
     if let Some(file) = &args.out {
@@ -136,7 +137,7 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             plan: plan.clone(),
         };
         saved.write(file)?;
-        eprintln!(
+        say!(
             "saved the plan, sealed, to {}; apply exactly it with `powerplane apply --plan {}` (refused if it, the manifests or the estate change)",
             file.display(),
             file.display()
@@ -177,22 +178,27 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     out.flush()?;
     phase("rendered");
     for w in &plan.warnings {
-        eprintln!("warning: {w}");
+        say!("warning: {w}");
     }
     if args.format != PlanFormat::Text {
         for e in &plan.errors {
-            eprintln!("error: {e}");
+            say!("error: {e}");
         }
     }
     let rehearsed = if args.rehearse && plan.errors.is_empty() && !plan.actions.is_empty() {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let options = PlanOptions { rates, ..Default::default() };
-        let r = rt.block_on(crate::rehearsal::rehearse(&observed, &desired, &plan, options, Default::default()))?;
+        let r = edge.runtime.block_on(crate::rehearsal::rehearse(
+            &observed,
+            &desired,
+            &plan,
+            options,
+            Default::default(),
+        ))??;
         // The report follows a text plan; after JSON it goes to stderr.
         if args.format == PlanFormat::Text {
             print!("\n{}", r.render());
         } else {
-            eprint!("{}", r.render());
+            write!(crate::say::Stderr::new(module_path!()), "{}", r.render())?;
         }
         Some(r.converged)
     } else {
@@ -215,6 +221,7 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
 /// through its API (the observation the loop last made and stored).
 fn stored_observation(
     cli: &Cli,
+    rt: &Runtime,
 ) -> anyhow::Result<(snapshot::Meta, powerplane_model::Estate, Option<crate::store::StateDir>)> {
     let none = || {
         anyhow::anyhow!(
@@ -229,7 +236,7 @@ fn stored_observation(
         }
         Err(e) => {
             let c = super::controller_for(cli, e.into())?;
-            let stored: snapshot::Stored = crate::api::client::block_on(c.get("/api/v1/estate"))??;
+            let stored: snapshot::Stored = rt.block_on(c.get("/api/v1/estate"))??;
             Ok((stored.meta, stored.estate, None))
         }
     }

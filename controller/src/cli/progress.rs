@@ -22,7 +22,7 @@ pub(crate) struct Reporter {
 
 impl Reporter {
     pub(crate) fn new(plan: &Plan) -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = (std::io::stderr().is_terminal() && !crate::say::is_json()).then(|| {
             let bar = ProgressBar::new(plan.actions.len() as u64);
             if let Ok(style) =
                 ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {prefix} {msg}")

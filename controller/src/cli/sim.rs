@@ -15,7 +15,9 @@ use sessions::{hmc_shell, node_shell};
 use show::show;
 
 use super::report::print_diagnostics;
+use super::runtime::Runtime;
 use super::{Cli, OutputFormat};
+use crate::say::say;
 use crate::sim::hmc_shell::DEFAULT_RMC_LATENCY_SECS;
 use crate::sim::{self, Clock, OpenError, Report, Simulator, StateDir};
 
@@ -146,15 +148,16 @@ enum OnOff {
     Off,
 }
 
-pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
-    // The HMC emulator serves sessions on both cores; every other command is one request.
-    let rt = match args.command {
-        SimCommand::HmcServe { .. } => {
-            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?
-        }
-        _ => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
-    };
-    rt.block_on(run_async(cli, args))
+impl Args {
+    /// Whether this is the HMC emulator's server, which serves sessions on both cores (every
+    /// other `sim` command is one request).
+    pub(crate) fn serves_sessions(&self) -> bool {
+        matches!(self.command, SimCommand::HmcServe { .. })
+    }
+}
+
+pub(crate) fn run(cli: &Cli, args: &Args, rt: &Runtime) -> anyhow::Result<ExitCode> {
+    rt.block_on(run_async(cli, args))?
 }
 
 async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
@@ -179,7 +182,7 @@ async fn run_async(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                 _ = term.recv() => {}
             }
         };
-        eprintln!("serving HMC sessions on {}", path.display());
+        say!("serving HMC sessions on {}", path.display());
         daemon::serve(sim.clone(), &path, Duration::from_secs_f64(*rmc_latency), stop).await?;
         sim.save_time().await?;
         return Ok(ExitCode::SUCCESS);
@@ -259,8 +262,8 @@ fn init(cli: &Cli, seed: u64, force: bool) -> anyhow::Result<ExitCode> {
     let state = match sim::build(cli.inventory.as_deref(), seed) {
         Ok(s) => s,
         Err(diags) => {
-            print_diagnostics(&mut std::io::stderr().lock(), &diags)?;
-            eprintln!("the inventory is invalid: nothing was created");
+            print_diagnostics(&mut crate::say::Stderr::new(module_path!()), &diags)?;
+            say!("the inventory is invalid: nothing was created");
             return Ok(ExitCode::from(1));
         }
     };
@@ -302,8 +305,8 @@ pub(crate) fn open_with_dir(cli: &Cli) -> anyhow::Result<Option<(Simulator, Stat
             Ok(Some((sim, dir)))
         }
         Err(OpenError::Inventory(diags)) => {
-            print_diagnostics(&mut std::io::stderr().lock(), &diags)?;
-            eprintln!("the inventory is invalid: no simulated estate was created");
+            print_diagnostics(&mut crate::say::Stderr::new(module_path!()), &diags)?;
+            say!("the inventory is invalid: no simulated estate was created");
             Ok(None)
         }
         Err(OpenError::Store(e)) => Err(e.into()),

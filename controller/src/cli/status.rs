@@ -8,6 +8,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use super::runtime::Runtime;
 use super::{Cli, OutputFormat};
 use crate::status::live::{ReconcileResult, Status};
 use crate::store::snapshot;
@@ -20,12 +21,12 @@ pub struct Args {
     pub format: OutputFormat,
 }
 
-pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(cli: &Cli, args: &Args, rt: &Runtime) -> anyhow::Result<ExitCode> {
     match crate::store::StateDir::open_read_only(&cli.state_dir) {
         Ok(dir) => idle(cli, args, &dir),
         Err(e) => {
             let c = super::controller_for(cli, e.into())?;
-            let status: Status = crate::api::client::block_on(c.get("/api/v1/status"))??;
+            let status: Status = rt.block_on(c.get("/api/v1/status"))??;
             let out = &mut std::io::stdout().lock();
             match args.format {
                 OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&status)?)?,

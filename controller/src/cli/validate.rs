@@ -32,10 +32,9 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
     let outcome = check(&args.dir, cli.inventory.as_deref());
     let valid = !outcome.diagnostics.iter().any(Diagnostic::is_error);
     let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
     match args.format {
         OutputFormat::Text => {
-            let mut err = stderr.lock();
+            let mut err = crate::say::Stderr::new(module_path!());
             print_diagnostics(&mut err, &outcome.diagnostics)?;
             if valid {
                 let summary = outcome.estate.as_ref().map(summary).unwrap_or_default();

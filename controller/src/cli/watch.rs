@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Cli;
+use super::{Cli, Edge};
 use crate::api::{self, Token};
+use crate::say::say;
 use crate::status::{Live, Metrics, Publisher};
 use crate::store::lock;
 use crate::watch;
@@ -76,20 +77,15 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+pub(crate) fn run(cli: &Cli, args: &Args, edge: &Edge) -> anyhow::Result<ExitCode> {
     // The API has threads of its own: a client streaming the estate document (megabytes on a
     // large estate) or a burst of status requests never holds up the loop's next step.
-    let api_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("powerplane-api")
-        .enable_all()
-        .build()?;
+    let api_rt = edge.runtime.api()?;
     let api_threads = api_rt.handle().clone();
     let signer = cli.audit_signer()?;
     // A signed trail and no key: refused before the state directory is opened.
     crate::store::audit::require_key(&cli.state_dir, signer.is_some())?;
-    let code = rt.block_on(async {
+    let code = edge.runtime.get()?.block_on(async {
         let stopper = crate::signals::install(args.drain_timeout)?;
         let Some((sim, dir)) = super::open_backend(cli, crate::app::open::Access::Write)? else {
             return Ok(ExitCode::from(1));
@@ -125,7 +121,7 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
                     rate_per_second: args.api_rate,
                 };
                 tracing::info!(%addr, "serving the API, /metrics, /healthz and /readyz");
-                eprintln!("listening on {addr}");
+                say!("listening on {addr}");
                 Some(api_threads.spawn(api::serve(listener, state, async move {
                     let _ = serving_stopped.await;
                 })))
@@ -141,6 +137,7 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
             git_ref: args.git_ref.clone(),
             fetch: args.fetch,
             signer,
+            clock: edge.clock.clone(),
         };
         let result = watch::run(cfg, sim, dir, Publisher::new(metrics, live), stopper.receiver()).await;
         // The API answers until the loop has stopped (a drain is watched through it).
@@ -153,10 +150,7 @@ pub(crate) fn run(cli: &Cli, args: &Args) -> anyhow::Result<ExitCode> {
         result?;
         Ok(match stopper.signal() {
             Some(sig) => {
-                eprintln!(
-                    "{}: the controller stopped; every started action has its outcome in the audit trail",
-                    sig.name()
-                );
+                say!("{}: the controller stopped; every started action has its outcome in the audit trail", sig.name());
                 ExitCode::from(sig.exit_code())
             }
             None => ExitCode::SUCCESS,

@@ -25,6 +25,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::app::backend::Backend;
 use crate::app::reconcile::clock;
+use crate::clock::WallClock;
 use crate::engine;
 use crate::status::live::ReconcileResult;
 use crate::status::publish::{self, Publisher};
@@ -55,6 +56,8 @@ pub struct Config {
     pub fetch: bool,
     /// Signs the audit trail's batches and HEAD.
     pub signer: Option<audit::Signer>,
+    /// The wall clock maintenance windows are read on.
+    pub clock: WallClock,
 }
 
 /// The loop's memory between reconciles.
@@ -114,7 +117,8 @@ pub async fn run(
     report: Publisher,
     stop: watch::Receiver<engine::Stop>,
 ) -> anyhow::Result<()> {
-    let log = AuditLog::open_signed(&dir, cfg.signer.clone())?;
+    // Opening reads the trail's last segment from disk: off the runtime's other tasks.
+    let log = publish::blocking(|| AuditLog::open_signed(&dir, cfg.signer.clone()))?;
     let writer = AuditWriter::start(log.clone());
     let closed = engine::close_dangling(&log, &writer).await?;
     if closed > 0 {
@@ -131,7 +135,7 @@ pub async fn run(
     report.live.set_interval(cfg.interval);
     report.live.step();
     // A set clock (POWERPLANE_NOW) starts from the loop's start.
-    let _ = crate::windows::now(sim.now_ms());
+    let _ = cfg.clock.now(sim.now_ms());
     publish::blocking(|| reload::all(&cfg, &mut state));
     let mut tick = tokio::time::interval(cfg.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -179,7 +183,7 @@ pub async fn run(
                     }
                 }
             }
-            () = until_window(&sim, &state), if state.window_opens.is_some() => {
+            () = until_window(&cfg.clock, &sim, &state), if state.window_opens.is_some() => {
                 state.window_opens = None;
                 ("a maintenance window opened", Reach::Full)
             }
@@ -274,9 +278,9 @@ fn invalid_detail(state: &State) -> String {
 
 /// Resolves when the next window that holds work opens (Argo CD's sync windows do not fire
 /// when a window opens, argo-cd#21692: this one does).
-async fn until_window(sim: &Backend, state: &State) {
+async fn until_window(wall: &WallClock, sim: &Backend, state: &State) {
     let Some(opens) = state.window_opens else { return std::future::pending().await };
-    crate::app::reconcile::until(sim, opens, clock(sim)).await;
+    crate::app::reconcile::until(wall, sim, opens, clock(wall, sim)).await;
 }
 
 /// How far a change reaches: partitions only, after a clean full plan, are planned in their

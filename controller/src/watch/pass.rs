@@ -85,6 +85,7 @@ pub(super) async fn reconcile(
         },
         overrides: None,
         stop,
+        clock: cfg.clock.clone(),
     };
     let mut steer = Watch {
         cfg,

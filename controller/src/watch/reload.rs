@@ -232,6 +232,7 @@ mod tests {
             git_ref: None,
             fetch: false,
             signer: None,
+            clock: Default::default(),
         };
         let mut state = State::default();
         assert!(matches!(all(&cfg, &mut state), Reload::Changed(_)));

@@ -23,6 +23,7 @@ use powerplane_model::{Estate, Plan, PlanOptions};
 use tracing::{Instrument, Span};
 
 use crate::app::backend::Backend;
+use crate::clock::WallClock;
 use crate::engine::{self, Context, ExecuteError, Progress, Report, Settings, Stop};
 use crate::store::writer::AuditWriter;
 
@@ -63,21 +64,32 @@ pub fn short(digest: &str) -> &str {
     d.get(..12).unwrap_or(d)
 }
 
-/// The clock maintenance windows are read on: the system's, or a set one (`POWERPLANE_NOW`)
-/// moving with the simulator.
-pub fn clock(backend: &Backend) -> jiff::Timestamp {
-    crate::windows::now(backend.now_ms()).unwrap_or_else(|_| jiff::Timestamp::now())
+/// The time maintenance windows are read at: `clock`'s (a set clock moves with the
+/// simulator's virtual time); the system's if a set clock moved beyond the times it can tell.
+pub fn clock(clock: &WallClock, backend: &Backend) -> jiff::Timestamp {
+    clock.now(backend.now_ms()).unwrap_or_else(|_| jiff::Timestamp::now())
 }
 
-/// Waits from `now` until `opens` (a maintenance window opening) on the clock windows read:
-/// on the simulator's virtual time when the clock is set (`POWERPLANE_NOW`), else on the
-/// runtime's.
-pub async fn until(backend: &Backend, opens: jiff::Timestamp, now: jiff::Timestamp) {
+/// Waits from `now` until `opens` (a maintenance window opening) on `clock`: on the
+/// simulator's virtual time when the clock is set (`POWERPLANE_NOW`), else on the runtime's.
+pub async fn until(clock: &WallClock, backend: &Backend, opens: jiff::Timestamp, now: jiff::Timestamp) {
     let wait = std::time::Duration::try_from(opens.duration_since(now)).unwrap_or(std::time::Duration::ZERO);
-    if crate::windows::rehearsal() {
+    if clock.is_set() {
         backend.sleep(wait).await;
     } else {
         tokio::time::sleep(wait).await;
+    }
+}
+
+/// [`Source::provenance`], with `git` run on a blocking thread, off the runtime's workers.
+async fn provenance(source: Source<'_>) -> (Option<String>, Option<bool>) {
+    let Source::Tree(dir) = source else { return source.provenance() };
+    let dir = dir.to_path_buf();
+    match tokio::task::spawn_blocking(move || Source::Tree(&dir).provenance()).await {
+        Ok(found) => found,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // The runtime is shutting down: there is no provenance to record.
+        Err(_) => (None, None),
     }
 }
 
@@ -98,6 +110,8 @@ pub struct Pass<'a> {
     pub overrides: Option<Override<'a>>,
     /// Stop requests (a signal, the loop's shutdown).
     pub stop: Option<tokio::sync::watch::Receiver<Stop>>,
+    /// The wall clock the windows are read on.
+    pub clock: WallClock,
 }
 
 /// A plan made from an observation, and the id it runs under.
@@ -164,7 +178,7 @@ impl Pass<'_> {
             ControlFlow::Continue(p) => p,
             ControlFlow::Break(out) => return Ok(out),
         };
-        let now = clock(self.backend);
+        let now = clock(&self.clock, self.backend);
         let gated = gate::gate(plan, self.desired, windows, now, self.overrides, (writer, &id)).await?;
         if let ControlFlow::Break(out) = steer.gated(self, &gated, &id).await? {
             return Ok(out);
@@ -189,15 +203,15 @@ impl Pass<'_> {
         progress: Arc<dyn Progress>,
     ) -> Result<Report, ExecuteError> {
         let plan = &gated.plan;
-        let (commit, dirty) = self.source.provenance();
+        let (commit, dirty) = provenance(self.source).await;
         if let Some(c) = &commit {
             Span::current().record("commit", c.as_str());
         }
         let gate = match self.overrides {
             Some(_) => None,
             None => {
-                let backend = self.backend.clone();
-                crate::windows::start_gate(self.desired, gated.windows.clone(), plan, move || clock(&backend))
+                let (backend, wall) = (self.backend.clone(), self.clock.clone());
+                crate::windows::start_gate(self.desired, gated.windows.clone(), plan, move || clock(&wall, &backend))
             }
         };
         let ctx = Context { stop: self.stop.clone(), plan_id, commit, dirty, gate };

@@ -24,48 +24,62 @@ pub struct Endpoint {
     pub identity: Option<PathBuf>,
     /// The known-hosts file to check the HMC's host key against (else the user's).
     pub known_hosts: Option<PathBuf>,
+    /// `url` parsed (the `url` crate, WHATWG URL rules; `ssh` is not one of their special
+    /// schemes, so the host is kept as written), checked to have a user, a host and nothing
+    /// else but a port.
+    address: url::Url,
 }
 
 impl Endpoint {
-    /// Checks `url` is `ssh://USER@HOST[:PORT]`.
+    /// Checks `url` is `ssh://USER@HOST[:PORT]`: the form of an SSH URI (RFC 3986 authority,
+    /// `ssh://[user@]host[:port]`, as ssh(1) accepts it as its destination), with the user
+    /// required and no password (authentication is OpenSSH's).
     pub fn parse(url: &str, identity: Option<PathBuf>, known_hosts: Option<PathBuf>) -> Result<Self, String> {
-        let rest = url.strip_prefix("ssh://").ok_or_else(|| format!("--hmc {url}: give ssh://USER@HOST[:PORT]"))?;
-        let (user, host) =
-            rest.split_once('@').ok_or_else(|| format!("--hmc {url}: give the HMC user, ssh://hscroot@{rest}"))?;
-        if user.is_empty() || host.is_empty() || host.contains('/') || user.contains(':') {
-            return Err(format!(
+        let usage = || format!("--hmc {url}: give ssh://USER@HOST[:PORT]");
+        let no_password = || {
+            format!(
                 "--hmc {url}: give ssh://USER@HOST[:PORT] (no password in the address: use a key, --ssh-identity, or the agent)"
-            ));
+            )
+        };
+        let rest = url.strip_prefix("ssh://").ok_or_else(usage)?;
+        let address = match url::Url::parse(url) {
+            Ok(address) => address,
+            Err(url::ParseError::InvalidPort) => {
+                let port = rest.rsplit_once(':').map_or(rest, |(_, p)| p);
+                return Err(format!("--hmc {url}: the port {port:?} is not a number"));
+            }
+            Err(_) if !rest.contains('@') => {
+                return Err(format!("--hmc {url}: give the HMC user, ssh://hscroot@{rest}"));
+            }
+            Err(_) => return Err(no_password()),
+        };
+        if address.username().is_empty() && !rest.contains('@') {
+            return Err(format!("--hmc {url}: give the HMC user, ssh://hscroot@{rest}"));
         }
-        if let Some((_, port)) = host.rsplit_once(':')
-            && port.parse::<u16>().is_err()
-        {
-            return Err(format!("--hmc {url}: the port {port:?} is not a number"));
+        let only_host = address.path().is_empty() && address.query().is_none() && address.fragment().is_none();
+        let host = address.host_str().unwrap_or_default();
+        if address.username().is_empty() || address.password().is_some() || host.is_empty() || !only_host {
+            return Err(no_password());
         }
-        Ok(Endpoint { url: url.to_owned(), identity, known_hosts })
+        Ok(Endpoint { url: url.to_owned(), identity, known_hosts, address })
     }
 
     /// The HMC as the other HMCs reach it (the address's host: what `migrlpar --ip` names) and
     /// the user powerplane works as on it; `None` for a host that is no valid HMC address.
     pub fn console(&self) -> Option<(powerplane_model::HmcAddress, Option<powerplane_model::HmcUser>)> {
-        let rest = self.url.strip_prefix("ssh://").unwrap_or(&self.url);
-        let user = rest.split_once('@').and_then(|(u, _)| powerplane_model::HmcUser::new(u).ok());
+        let user = powerplane_model::HmcUser::new(self.address.username()).ok();
         let host = powerplane_model::HmcAddress::new(self.host_port().0).ok()?;
         Some((host, user))
     }
 
-    /// The host and port of the address (22 when it names none; an IPv6 address in brackets
-    /// without them).
+    /// The host and port of the address (22 when it names none; an IPv6 address without its
+    /// brackets).
     pub fn host_port(&self) -> (String, u16) {
-        let rest = self.url.strip_prefix("ssh://").unwrap_or(&self.url);
-        let host = rest.split_once('@').map_or(rest, |(_, h)| h);
-        let (name, port) = match host.rsplit_once(':') {
-            Some((h, p)) if !h.is_empty() && (!h.contains(':') || h.ends_with(']')) => {
-                (h, p.parse::<u16>().unwrap_or(22))
-            }
-            _ => (host, 22),
+        let host = match self.address.host() {
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            _ => self.address.host_str().unwrap_or_default().to_owned(),
         };
-        (name.trim_start_matches('[').trim_end_matches(']').to_owned(), port)
+        (host, self.address.port().unwrap_or(22))
     }
 }
 
@@ -268,5 +282,30 @@ mod tests {
         for bad in ["hmc1", "ssh://hmc1", "ssh://hscroot:secret@hmc1", "ssh://hscroot@hmc1:x", "ssh://@hmc1"] {
             assert!(Endpoint::parse(bad, None, None).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn each_refusal_says_what_to_give() {
+        let refused = |u: &str| Endpoint::parse(u, None, None).unwrap_err();
+        assert_eq!(refused("hmc1"), "--hmc hmc1: give ssh://USER@HOST[:PORT]");
+        assert_eq!(refused("ssh://hmc1"), "--hmc ssh://hmc1: give the HMC user, ssh://hscroot@hmc1");
+        assert_eq!(refused("ssh://hscroot@hmc1:x"), "--hmc ssh://hscroot@hmc1:x: the port \"x\" is not a number");
+        assert_eq!(
+            refused("ssh://hscroot@hmc1:70000"),
+            "--hmc ssh://hscroot@hmc1:70000: the port \"70000\" is not a number"
+        );
+        for bad in ["ssh://hscroot:secret@hmc1", "ssh://@hmc1", "ssh://hscroot@hmc1/x", "ssh://hscroot@hmc1/"] {
+            assert!(
+                refused(bad).ends_with("(no password in the address: use a key, --ssh-identity, or the agent)"),
+                "{bad}"
+            );
+        }
+        let e = Endpoint::parse("ssh://hscroot@hmc1.example.com:2222", None, None).unwrap();
+        assert_eq!(e.url, "ssh://hscroot@hmc1.example.com:2222", "kept as given");
+        let (host, user) = e.console().unwrap();
+        assert_eq!(
+            (host.to_string(), user.map(|u| u.to_string())),
+            ("hmc1.example.com".into(), Some("hscroot".into()))
+        );
     }
 }
