@@ -9,6 +9,8 @@
 
 mod convergence;
 mod gate;
+#[cfg(test)]
+mod pass_tests;
 mod settle;
 
 pub use convergence::Convergence;
