@@ -149,7 +149,7 @@ pub fn router(api: Api) -> Router {
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(CONCURRENCY))
         .layer(GovernorLayer::new(governor).error_handler(too_many))
-        .layer(middleware::from_fn(problem::as_problems))
+        .layer(problem::AsProblemsLayer)
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(api)
 }

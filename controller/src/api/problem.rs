@@ -4,7 +4,6 @@
 use axum::Json;
 use axum::extract::Request;
 use axum::http::{StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -65,10 +64,50 @@ impl IntoResponse for Problem {
 /// Every refusal is a [`Problem`]: what the layers and extractors answer on their own — a
 /// body over [`super::BODY_LIMIT`] (413), a query that does not parse (400), a request over
 /// [`super::REQUEST_TIMEOUT`] (503) — becomes one, its text kept as the detail. `/readyz`'s
-/// 503 stays the plain text a probe reads.
-pub(crate) async fn as_problems(request: Request, next: Next) -> Response {
-    let readyz = request.uri().path() == "/readyz";
-    let response = next.run(request).await;
+/// 503 stays the plain text a probe reads. A tower layer that calls the service under it
+/// without cloning it, as `axum::middleware::from_fn` would for every request (that copies
+/// the whole stack of limits and the API's state each time: a tenth of a status request).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct AsProblemsLayer;
+
+impl<S> tower::Layer<S> for AsProblemsLayer {
+    type Service = AsProblems<S>;
+
+    fn layer(&self, inner: S) -> AsProblems<S> {
+        AsProblems { inner }
+    }
+}
+
+/// The service of [`AsProblemsLayer`].
+#[derive(Clone, Debug)]
+pub(crate) struct AsProblems<S> {
+    inner: S,
+}
+
+impl<S> tower::Service<Request> for AsProblems<S>
+where
+    S: tower::Service<Request, Response = Response>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = futures_util::future::BoxFuture<'static, Result<Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let readyz = request.uri().path() == "/readyz";
+        let answer = self.inner.call(request);
+        Box::pin(async move { Ok(problem_of(answer.await?, readyz).await) })
+    }
+}
+
+/// `response` as a Problem when it is a refusal in another shape (the readiness probe's
+/// plain text stays).
+async fn problem_of(response: Response, readyz: bool) -> Response {
     let status = response.status();
     let problem = response.headers().get(header::CONTENT_TYPE).is_some_and(|t| t == PROBLEM_JSON);
     if !(status.is_client_error() || status.is_server_error()) || problem || readyz {
@@ -131,7 +170,7 @@ mod tests {
             .route("/readyz", get(|| async { (StatusCode::SERVICE_UNAVAILABLE, "not ready: x\n") }))
             .route("/conflict", post(|| async { Problem::new(StatusCode::CONFLICT, "refused") }))
             .layer(tower_http::limit::RequestBodyLimitLayer::new(8))
-            .layer(axum::middleware::from_fn(as_problems));
+            .layer(AsProblemsLayer);
         let call = |method: &str, uri: &str, body: &'static str| {
             let request = axum::http::Request::builder()
                 .method(method)
