@@ -65,8 +65,9 @@ impl IntoResponse for Problem {
 /// body over [`super::BODY_LIMIT`] (413), a query that does not parse (400), a request over
 /// [`super::REQUEST_TIMEOUT`] (503) — becomes one, its text kept as the detail. `/readyz`'s
 /// 503 stays the plain text a probe reads. A tower layer that calls the service under it
-/// without cloning it, as `axum::middleware::from_fn` would for every request (that copies
-/// the whole stack of limits and the API's state each time: a tenth of a status request).
+/// without cloning it (`axum::middleware::from_fn` clones the stack under it for every
+/// request). It still costs a status burst about a tenth (`api_load/status`, issue 34's
+/// note): every response's future is boxed, the successes' too.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct AsProblemsLayer;
 
