@@ -66,8 +66,8 @@ impl IntoResponse for Problem {
 /// [`super::REQUEST_TIMEOUT`] (503) — becomes one, its text kept as the detail. `/readyz`'s
 /// 503 stays the plain text a probe reads. A tower layer that calls the service under it
 /// without cloning it (`axum::middleware::from_fn` clones the stack under it for every
-/// request). It still costs a status burst about a tenth (`api_load/status`, issue 34's
-/// note): every response's future is boxed, the successes' too.
+/// request) and allocates only for a refusal it converts: a status burst measured a tenth
+/// slower with a boxed future per response (`api_load/status`).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct AsProblemsLayer;
 
@@ -93,7 +93,7 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = futures_util::future::BoxFuture<'static, Result<Response, S::Error>>;
+    type Future = Answer<S::Future, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -101,19 +101,56 @@ where
 
     fn call(&mut self, request: Request) -> Self::Future {
         let readyz = request.uri().path() == "/readyz";
-        let answer = self.inner.call(request);
-        Box::pin(async move { Ok(problem_of(answer.await?, readyz).await) })
+        Answer::Inner { answer: self.inner.call(request), readyz }
     }
 }
 
-/// `response` as a Problem when it is a refusal in another shape (the readiness probe's
-/// plain text stays).
-async fn problem_of(response: Response, readyz: bool) -> Response {
+pin_project_lite::pin_project! {
+    /// The future of [`AsProblems`]: the answer of the service under it, polled in place; only
+    /// a refusal in another shape is converted (its body read), in a boxed future of its own.
+    #[project = AnswerProj]
+    pub(crate) enum Answer<F, E> {
+        /// Waiting for the service under it.
+        Inner { #[pin] answer: F, readyz: bool },
+        /// Turning a refusal into a Problem.
+        Converting { problem: futures_util::future::BoxFuture<'static, Response>, error: std::marker::PhantomData<E> },
+    }
+}
+
+impl<F, E> std::future::Future for Answer<F, E>
+where
+    F: std::future::Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        loop {
+            match self.as_mut().project() {
+                AnswerProj::Inner { answer, readyz } => {
+                    let response = std::task::ready!(answer.poll(cx))?;
+                    if !is_other_refusal(&response, *readyz) {
+                        return std::task::Poll::Ready(Ok(response));
+                    }
+                    let problem = Box::pin(problem_of(response));
+                    self.set(Answer::Converting { problem, error: std::marker::PhantomData });
+                }
+                AnswerProj::Converting { problem, .. } => return problem.as_mut().poll(cx).map(Ok),
+            }
+        }
+    }
+}
+
+/// Whether `response` is a refusal that is not a Problem yet (the readiness probe's plain
+/// text stays).
+fn is_other_refusal(response: &Response, readyz: bool) -> bool {
     let status = response.status();
     let problem = response.headers().get(header::CONTENT_TYPE).is_some_and(|t| t == PROBLEM_JSON);
-    if !(status.is_client_error() || status.is_server_error()) || problem || readyz {
-        return response;
-    }
+    (status.is_client_error() || status.is_server_error()) && !problem && !readyz
+}
+
+/// `response`, a refusal in another shape, as a Problem with its text as the detail.
+async fn problem_of(response: Response) -> Response {
+    let status = response.status();
     let (mut parts, body) = response.into_parts();
     let text = axum::body::to_bytes(body, super::BODY_LIMIT)
         .await
