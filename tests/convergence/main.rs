@@ -938,8 +938,8 @@ mod found {
 
     /// One VIOS down (a fault), the other stopped by the manifests, clients killed twice: the
     /// soak (release, parallel executor) once found the partition left in its SMS menu with its
-    /// boot disk mapped. The failure depends on where the kills land in real time, so this
-    /// replay converges; it stays as the sequence's record (issue 32's open note).
+    /// boot disk mapped. The failure depended on where the kills landed in real time; its cause
+    /// was found later (the next test) and this sequence stays as its record.
     #[test]
     fn a_partition_is_not_activated_while_no_vios_serves_its_boot_disk() {
         let f = FrameGen { msp: false, ..FrameGen::plain(32, 4) };
@@ -953,6 +953,49 @@ mod found {
             Transition::ClearFaults,
             Transition::Reconcile,
         ];
+        replay(init, transitions);
+    }
+
+    /// The soak's minimal case behind the test above (seed in proptest-regressions.txt): the
+    /// manifests stop one VIOS, a fault takes the other down, a client is killed while that one
+    /// activates, and the next reconcile ran while it was still starting: it activated the
+    /// partition with no VIOS to serve its boot disk, and the partition stopped in its SMS menu
+    /// for good. The first reconcile had also made the SEA on the VIOS it was stopping, and
+    /// failed. Now the SEA is made on the VIOS that stays up (`sea_primary_first`), and an
+    /// activation waits for a VIOS that serves the boot disk (`boot_disk_first`). Here the
+    /// partition is stopped at first, and then wanted running, so that the reconcile that
+    /// meets the VIOS still starting is the one asked to activate it.
+    #[test]
+    fn no_activation_before_a_vios_serves_the_boot_disk() {
+        let f = FrameGen { sea: Some(false), ..FrameGen::plain(32, 4) };
+        let part = PartGen { running: false, shared_mem: false, vlan: false, ..shared(0, false).unwrap() };
+        let init = Reference { frames: vec![f], parts: vec![Some(part)], faults: vec![] };
+        let transitions = vec![
+            Transition::ChangeDesired(Edit::ViosDown(0)),
+            Transition::Reconcile,
+            Transition::InjectFault(Fault::ViosDown(0, true)),
+            Transition::ChangeDesired(Edit::Toggle(0)),
+            Transition::ClientDiesMidPower(0),
+            Transition::Reconcile,
+        ];
+        let records = audit_sequence(&init, &transitions);
+        let outcomes: Vec<(&str, &str, &str)> = records
+            .iter()
+            .filter(|r| r["event"] == "outcome")
+            .map(|r| (r["plan_id"].as_str().unwrap(), r["kind"].as_str().unwrap(), r["result"].as_str().unwrap()))
+            .collect();
+        assert!(
+            outcomes.contains(&("r2", "StartVios", "interrupted")),
+            "the second reconcile is killed while the VIOS activates: {outcomes:?}"
+        );
+        assert!(
+            !outcomes.iter().any(|(_, kind, result)| *result == "failed" && *kind != "StartVios"),
+            "no step fails against the plan's own VIOS stop or a VIOS still starting: {outcomes:?}"
+        );
+        assert!(
+            !outcomes.iter().any(|(plan, kind, _)| *plan == "r3" && *kind == "StartPartition"),
+            "no activation while the only VIOS that may serve the boot disk is starting: {outcomes:?}"
+        );
         replay(init, transitions);
     }
 }

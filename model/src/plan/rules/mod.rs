@@ -12,6 +12,7 @@
 //! | trunks appended to a running SEA: DLPAR, cfgdev, profile saved, `virt_adapters` primary first | [`sea_trunk_additions`] |
 //! | storage: client and server adapters, mappings (VIOS side before the start), drift, teardown | [`storage`] |
 //! | partitions: create, stop, resize (DLPAR), start, and in-flight work | [`partitions`] |
+//! | a partition is activated only when its boot disk is served (else its SMS menu) | [`boot_disk_first`] |
 //! | migration: validate before migrate, paging redundancy on the target, runtime holds | [`migration`] |
 //! | a SCSI reserve on a move's target lifted first (`chdev … reserve_policy=no_reserve`), when the settings allow | [`reserve_policy`] |
 //! | migration across HMCs (`--ip`, keys), the HMC's option spelling, what cannot move (physical I/O, HSCLA340) | [`cross_hmc`] |
@@ -23,6 +24,7 @@
 //! | a SEA no manifest describes: reported, removed only with prune, the primary's first | [`sea_removal`] |
 //! | a shared processor pool no manifest describes: reported, unconfigured only with prune, after its partitions | [`proc_pool_removal`] |
 
+mod boot_disk_first;
 mod cluster_migration;
 mod cross_hmc;
 mod frame_maintenance;

@@ -75,7 +75,12 @@ impl Planner<'_, '_> {
             Phase::Grow,
         );
         let storage = self.provision_new(object, name, dp, target, &adapters, create);
-        if dp.spec.state == RunState::Running {
+        let held = (dp.spec.state == RunState::Running)
+            .then(|| self.boot_disk_missing(object, name, dp, target, &storage))
+            .flatten();
+        if let Some(why) = held {
+            self.deferred.push(why);
+        } else if dp.spec.state == RunState::Running {
             let i = self.push(
                 Op::StartPartition { frame: target.clone(), partition: name.clone(), profile, force: false },
                 format!("{object} should run"),
@@ -536,9 +541,18 @@ impl Planner<'_, '_> {
         if p.running_now() || !p.want_running() {
             return;
         }
+        let storage: Vec<usize> = self.storage_ready.get(p.name).into_iter().flatten().copied().collect();
+        // Activated where it is now, the boot disk must be served there (a partition that
+        // moves first carries the mappings of its source: `super::migration`).
+        if p.current == p.target
+            && let Some(why) = self.boot_disk_missing(p.object, p.name, p.desired, &p.target, &storage)
+        {
+            self.deferred.push(why);
+            return;
+        }
         let mut deps: Vec<usize> = chain.last.into_iter().collect();
         deps.extend(self.config_deps(&p.target));
-        deps.extend(self.storage_ready.get(p.name).into_iter().flatten().copied());
+        deps.extend(storage);
         let i = self.push(
             Op::StartPartition {
                 frame: p.target.clone(),

@@ -44,34 +44,12 @@ impl Planner<'_, '_> {
             let want = SeaHaMode::from(s.spec.ha_mode);
             match observed {
                 None => {
-                    let mut prev: Option<usize> = None;
-                    for (i, v) in members.iter().enumerate() {
-                        let ready = self.vios_ready.get(&(frame.clone(), v.clone())).cloned().unwrap_or_default();
-                        if !self.vios_running_now(&frame, v) && ready.is_empty() {
-                            self.errors.push(format!("{object}: the SEA cannot be created on {v} while it is down; start it first (state: running)"));
-                            continue;
-                        }
-                        let op = Op::CreateSea {
-                            frame: frame.clone(),
-                            vios: v.clone(),
-                            real_adapter: s.spec.real_adapter.clone(),
-                            trunks: s.spec.trunks.clone(),
-                            control_channel: s.spec.control_channel.clone(),
-                            ha_mode: want,
-                            priority: i as u8 + 1,
-                        };
-                        let role = if i == 0 { "primary (trunk priority 1) first" } else { "backup after the primary" };
-                        let deps = ready.into_iter().chain(prev).collect();
-                        let idx = self.push(
-                            op,
-                            format!("{object} does not exist: create it on the {role}"),
-                            deps,
-                            Phase::Configure,
-                        );
-                        self.frame_config.entry(frame.clone()).or_default().push(idx);
-                        prev = Some(idx);
+                    let missing: Vec<(usize, ViosName)> = members.iter().cloned().enumerate().collect();
+                    if self.create_members(&object, &frame, s, &missing, true) {
+                        self.change(ChangeKind::Create, object, Some(&frame), field_changes(&[], &leaves(&s.spec)), "");
+                    } else {
+                        self.errors.push(format!("{object}: the SEA cannot be created: no VIOS of its pair runs or is started by this plan; start one (state: running)"));
                     }
-                    self.change(ChangeKind::Create, object, Some(&frame), field_changes(&[], &leaves(&s.spec)), "");
                 }
                 Some(obs) => {
                     let status: Vec<SeaMemberStatus> =
@@ -85,10 +63,94 @@ impl Planner<'_, '_> {
                         ));
                         continue;
                     }
+                    // A member whose SEA is missing on a VIOS that runs (its creation failed,
+                    // or the VIOS was down when the other one's was made) gets it, with its
+                    // trunk priority; only when the backend reports the members at all.
+                    let missing: Vec<(usize, ViosName)> = members
+                        .iter()
+                        .cloned()
+                        .enumerate()
+                        .filter(|(_, v)| !status.is_empty() && !status.iter().any(|m| &m.vios == v))
+                        .filter(|(_, v)| self.vios_running_now(&frame, v))
+                        .collect();
+                    if !missing.is_empty() && self.create_members(&object, &frame, s, &missing, false) {
+                        let fields = missing
+                            .iter()
+                            .map(|(_, v)| FieldChange {
+                                path: format!("{v}.sea"),
+                                old: Some("missing".into()),
+                                new: Some("created".into()),
+                            })
+                            .collect();
+                        self.change(
+                            ChangeKind::Drift,
+                            object.clone(),
+                            Some(&frame),
+                            fields,
+                            "a member's SEA is missing",
+                        );
+                    }
                     self.sea_modes(&object, &frame, &members, &status, want);
                 }
             }
         }
+    }
+
+    /// Creates the SEA on each of `members` (with its index in the pair, primary first) that
+    /// runs or that this plan starts, one after the other. A member that stays down by the
+    /// manifests (or that this plan stops) is left: its SEA is made when it runs again. One
+    /// that should run but is neither running nor started here (still activating) is deferred.
+    /// `whole`: no member has the SEA yet. Returns whether anything was created or deferred.
+    fn create_members(
+        &mut self,
+        object: &str,
+        frame: &FrameName,
+        s: &crate::estate::Sea,
+        members: &[(usize, ViosName)],
+        whole: bool,
+    ) -> bool {
+        let want = SeaHaMode::from(s.spec.ha_mode);
+        let mut prev: Option<usize> = None;
+        let mut any = false;
+        for (i, v) in members {
+            let key = (frame.clone(), v.clone());
+            let ready = self.vios_ready.get(&key).cloned().unwrap_or_default();
+            if self.vios_stopping.contains(&key) || !self.vios_running_after(frame, v) {
+                self.warnings.push(format!(
+                    "{object}: not created on {v}, which stays down by the manifests (or this plan stops it); it is created there once {v} runs"
+                ));
+                continue;
+            }
+            if !self.vios_running_now(frame, v) && ready.is_empty() {
+                self.deferred.push(format!("{object}: created on {v} once it runs (it is not running with RMC now)"));
+                any = true;
+                continue;
+            }
+            let op = Op::CreateSea {
+                frame: frame.clone(),
+                vios: v.clone(),
+                real_adapter: s.spec.real_adapter.clone(),
+                trunks: s.spec.trunks.clone(),
+                control_channel: s.spec.control_channel.clone(),
+                ha_mode: want,
+                priority: *i as u8 + 1,
+            };
+            let role = if *i == 0 { "primary (trunk priority 1) first" } else { "backup after the primary" };
+            let idx = self.push(
+                op,
+                if whole {
+                    format!("{object} does not exist: create it on the {role}")
+                } else {
+                    format!("{object}: its SEA is missing on {v}, which runs: create it there, the {role}")
+                },
+                ready.into_iter().chain(prev).collect(),
+                Phase::Configure,
+            );
+            self.frame_config.entry(frame.clone()).or_default().push(idx);
+            prev = Some(idx);
+            any = true;
+        }
+        any
     }
 
     fn sea_modes(
@@ -207,8 +269,61 @@ fn without_mode(s: &crate::manifest::SeaSpec) -> crate::manifest::SeaSpec {
 
 #[cfg(test)]
 mod tests {
-    use crate::plan::fixture::{lab_desired, lab_observed, render};
-    use crate::plan::{PlanOptions, plan};
+    use crate::action::Op;
+    use crate::estate::Estate;
+    use crate::plan::fixture::{frame, lab_converged, lab_desired, lab_desired_with, lab_observed, render, replace};
+    use crate::plan::{PlanOptions, apply, plan};
+
+    /// The p72 SEA's creations in `p`, as (VIOS, trunk priority).
+    fn creations(p: &crate::Plan) -> Vec<(String, u8)> {
+        p.actions
+            .iter()
+            .filter_map(|a| match &a.op {
+                Op::CreateSea { frame: f, vios, priority, .. } if f == &frame("p72") => {
+                    Some((vios.to_string(), *priority))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The lab converged without the p72 SEA, or with only its primary's member.
+    fn without_sea(keep_primary: bool) -> Estate {
+        let mut e = lab_converged();
+        let name: crate::names::SeaName = "p72-sea".parse().unwrap();
+        if keep_primary {
+            e.status.seas.get_mut(&name).unwrap().retain(|m| m.vios.as_str() == "p72vio1");
+        } else {
+            e.seas.remove(&name);
+            e.status.seas.remove(&name);
+        }
+        e
+    }
+
+    /// A SEA made in the plan that stops its backup VIOS: created on the primary only (the
+    /// soak found the backup's `mkvdev -sea` racing the VIOS's shutdown, and failing with
+    /// every partition behind it); the backup's comes when that VIOS runs again.
+    #[test]
+    fn no_sea_is_created_on_a_vios_the_plan_stops() {
+        let stopped =
+            lab_desired_with(replace("p72.yaml", "{name: p72vio2, state: running}", "{name: p72vio2, state: stopped}"));
+        let p = plan(&stopped, &without_sea(false), PlanOptions::default());
+        assert_eq!(creations(&p), [("p72vio1".to_owned(), 1)], "{:?}", p.errors);
+        assert!(p.actions.iter().any(|a| matches!(&a.op, Op::StopVios { vios, .. } if vios.as_str() == "p72vio2")));
+        assert!(p.warnings.iter().any(|w| w.contains("not created on p72vio2")), "{:?}", p.warnings);
+    }
+
+    /// A pair whose backup lacks its SEA (its creation failed) while the VIOS runs: the plan
+    /// creates it there with the backup's trunk priority, and then nothing is left.
+    #[test]
+    fn a_missing_member_sea_is_created_on_a_running_vios() {
+        let half = without_sea(true);
+        let p = plan(&lab_desired(), &half, PlanOptions::default());
+        assert_eq!(creations(&p), [("p72vio2".to_owned(), 2)], "{:?}", p.errors);
+        assert!(plan(&lab_desired(), &lab_converged(), PlanOptions::default()).is_empty());
+        let done = apply(&half, &p.actions);
+        assert!(creations(&plan(&lab_desired(), &done, PlanOptions::default())).is_empty());
+    }
 
     /// The lab's p72 SEA pair is in `auto` and the manifests ask for load sharing: the primary's
     /// SEA changes first, the backup's after it.
