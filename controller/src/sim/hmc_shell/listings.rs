@@ -415,6 +415,20 @@ pub(crate) fn trunk_slots(f: &SimFrame, vios: &ViosName) -> Vec<TrunkSlot> {
     out
 }
 
+/// The columns every virtual adapter listing (`lshwres -r virtualio --rsubtype eth|scsi|fc
+/// --level lpar`) begins with, in the recorded listings' order: the partition, the slot, and a
+/// configured, not required adapter (tests/fixtures/hmc/README.md; seeds:
+/// powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, lines 844-853).
+pub(crate) fn adapter_columns(lpar: String, id: u32, slot: u16) -> Row {
+    vec![
+        ("lpar_name", lpar),
+        ("lpar_id", id.to_string()),
+        ("slot_num", slot.to_string()),
+        ("state", "1".to_owned()),
+        ("is_required", "0".to_owned()),
+    ]
+}
+
 /// `lshwres -r virtualio --rsubtype eth -m SYS --level lpar`: the VIOS's trunk adapters, their
 /// SEA control channel (`is_trunk=0`, no `trunk_priority`), and each partition's adapters (one
 /// per VLAN, slot 2 on), with the seed's attributes in its order.
@@ -431,14 +445,8 @@ pub(crate) fn veth(f: &SimFrame) -> Vec<Row> {
         )
     };
     let row = |lpar: String, id: u32, slot: u16, trunk: Option<u8>, ieee: bool, pvid: String, addl: String| {
-        let mut r = vec![
-            ("lpar_name", lpar),
-            ("lpar_id", id.to_string()),
-            ("slot_num", slot.to_string()),
-            ("state", "1".to_owned()),
-            ("is_required", "0".to_owned()),
-            ("is_trunk", yes(trunk.is_some())),
-        ];
+        let mut r = adapter_columns(lpar, id, slot);
+        r.push(("is_trunk", yes(trunk.is_some())));
         if let Some(p) = trunk {
             r.push(("trunk_priority", p.to_string()));
         }

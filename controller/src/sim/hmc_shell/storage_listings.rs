@@ -1,7 +1,7 @@
 //! What the emulated HMC lists of virtual storage: the server adapters of a VIOS, its vSCSI
 //! and NPIV mappings (`lsmap`), and `lshwres -r virtualio --rsubtype scsi|fc` rows.
 
-use super::listings::{Row, id_of, lpar_ids};
+use super::listings::{Row, adapter_columns, id_of, lpar_ids};
 use powerplane_model::manifest::StorageVia;
 
 use powerplane_model::ViosName;
@@ -52,17 +52,13 @@ pub(super) fn vscsi_map(
 /// same and `wwpns`).
 pub(crate) fn virtual_storage(f: &SimFrame, via: StorageVia) -> Vec<Row> {
     let row = |lpar: String, id: u32, slot: u16, kind: &str, remote: &str, remote_slot: u16| {
-        let mut r = vec![
-            ("lpar_name", lpar),
-            ("lpar_id", id.to_string()),
-            ("slot_num", slot.to_string()),
-            ("state", "1".to_owned()),
-            ("is_required", "0".to_owned()),
+        let mut r = adapter_columns(lpar, id, slot);
+        r.extend([
             ("adapter_type", kind.to_owned()),
             ("remote_lpar_id", id_of(f, remote).to_string()),
             ("remote_lpar_name", remote.to_owned()),
             ("remote_slot_num", remote_slot.to_string()),
-        ];
+        ]);
         if via == StorageVia::Npiv && kind == "client" {
             r.push((
                 "wwpns",
