@@ -62,7 +62,7 @@ impl Journal {
         // there too, so the default here is only for library users who skip it.
         let checkpoint_bytes =
             crate::env::values().map_or(crate::env::SIM_JOURNAL_BYTES.default, |v| v.sim_journal_bytes);
-        let synced = GroupWriter::start("sim-journal", SyncData, std::time::Duration::ZERO);
+        let synced = GroupWriter::start("sim-journal", SyncData::default(), std::time::Duration::ZERO);
         Journal { dir, tail: Mutex::default(), synced, checkpoint_bytes }
     }
 

@@ -200,7 +200,16 @@ fn gather<C: Commit>(rx: &Receiver<Request<C>>, next: &mut Vec<Request<C>>, unti
 /// A [`Commit`] for files their callers write themselves, in order: each entry is a file
 /// written to before it was submitted, and one `fdatasync` per file and batch makes every
 /// write made before the batch durable.
-pub(crate) struct SyncData;
+///
+/// A file whose sync failed once stays failed: Linux marks the dirty pages clean after a
+/// failed `fdatasync` (the data may be gone), and a later sync of the same file reports
+/// success, which would call durable what was lost. Every later batch naming it is refused
+/// with the first error; the process must start again and read what is on disk.
+#[derive(Default)]
+pub(crate) struct SyncData {
+    /// The files whose sync failed, with the error.
+    failed: Vec<(Arc<File>, String)>,
+}
 
 impl Commit for SyncData {
     type Entry = Arc<File>;
@@ -210,10 +219,18 @@ impl Commit for SyncData {
     fn commit(&mut self, files: Vec<Arc<File>>) -> Result<Vec<()>, String> {
         let mut synced: Option<&Arc<File>> = None;
         for f in &files {
+            if let Some((_, why)) = self.failed.iter().find(|(g, _)| Arc::ptr_eq(g, f)) {
+                return Err(format!(
+                    "an earlier fdatasync of this file failed ({why}); what was written before it may be lost, so no later sync is trusted: start the command again, which reads what is on disk"
+                ));
+            }
             if synced.is_some_and(|s| Arc::ptr_eq(s, f)) {
                 continue;
             }
-            f.sync_data().map_err(|e| e.to_string())?;
+            if let Err(e) = f.sync_data() {
+                self.failed.push((f.clone(), e.to_string()));
+                return Err(e.to_string());
+            }
             synced = Some(f);
         }
         Ok(vec![(); files.len()])
@@ -377,5 +394,21 @@ mod tests {
         g.submit(4).unwrap().wait_blocking().unwrap().unwrap();
         assert_eq!(rx.try_iter().collect::<Vec<_>>(), [vec![1], vec![2, 3, 4]]);
         drop(g);
+    }
+
+    /// A file whose sync failed is refused from then on, with the first error; another file
+    /// is still synced.
+    #[test]
+    fn a_file_whose_sync_failed_is_never_called_durable_again() {
+        // fdatasync on a character device fails (EINVAL): the failure, without a faulty disk.
+        let bad = Arc::new(std::fs::OpenOptions::new().write(true).open("/dev/null").unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let good = Arc::new(File::create(dir.path().join("journal")).unwrap());
+        let mut commit = SyncData::default();
+        let first = commit.commit(vec![bad.clone()]).unwrap_err();
+        assert!(!first.contains("earlier"), "{first}");
+        let again = commit.commit(vec![good.clone(), bad.clone()]).unwrap_err();
+        assert!(again.contains("an earlier fdatasync of this file failed") && again.contains(&first), "{again}");
+        assert_eq!(commit.commit(vec![good.clone(), good]).unwrap().len(), 2);
     }
 }
