@@ -41,11 +41,10 @@ impl Planner<'_, '_> {
                 .flat_map(|p| self.observed_index.seas_of(&p.metadata.name))
                 .next()
                 .copied();
-            let want = SeaHaMode::from(s.spec.ha_mode);
             match observed {
                 None => {
                     let missing: Vec<(usize, ViosName)> = members.iter().cloned().enumerate().collect();
-                    if self.create_members(&object, &frame, s, &missing, true) {
+                    if self.create_members(&object, &frame, s, &missing, true, None).0 {
                         self.change(ChangeKind::Create, object, Some(&frame), field_changes(&[], &leaves(&s.spec)), "");
                     } else {
                         self.errors.push(format!("{object}: the SEA cannot be created: no VIOS of its pair runs or is started by this plan; start one (state: running)"));
@@ -65,7 +64,8 @@ impl Planner<'_, '_> {
                     }
                     // A member whose SEA is missing on a VIOS that runs (its creation failed,
                     // or the VIOS was down when the other one's was made) gets it, with its
-                    // trunk priority; only when the backend reports the members at all.
+                    // trunk priority, in the pair's order with the mode changes (the primary
+                    // first); only when the backend reports the members at all.
                     let missing: Vec<(usize, ViosName)> = members
                         .iter()
                         .cloned()
@@ -73,24 +73,7 @@ impl Planner<'_, '_> {
                         .filter(|(_, v)| !status.is_empty() && !status.iter().any(|m| &m.vios == v))
                         .filter(|(_, v)| self.vios_running_now(&frame, v))
                         .collect();
-                    if !missing.is_empty() && self.create_members(&object, &frame, s, &missing, false) {
-                        let fields = missing
-                            .iter()
-                            .map(|(_, v)| FieldChange {
-                                path: format!("{v}.sea"),
-                                old: Some("missing".into()),
-                                new: Some("created".into()),
-                            })
-                            .collect();
-                        self.change(
-                            ChangeKind::Drift,
-                            object.clone(),
-                            Some(&frame),
-                            fields,
-                            "a member's SEA is missing",
-                        );
-                    }
-                    self.sea_modes(&object, &frame, &members, &status, want);
+                    self.sea_modes(&object, &frame, &members, &status, s, &missing);
                 }
             }
         }
@@ -100,7 +83,8 @@ impl Planner<'_, '_> {
     /// runs or that this plan starts, one after the other. A member that stays down by the
     /// manifests (or that this plan stops) is left: its SEA is made when it runs again. One
     /// that should run but is neither running nor started here (still activating) is deferred.
-    /// `whole`: no member has the SEA yet. Returns whether anything was created or deferred.
+    /// `whole`: no member has the SEA yet; `after`: the step the first creation waits for.
+    /// Returns whether anything was created or deferred, and the last creation.
     fn create_members(
         &mut self,
         object: &str,
@@ -108,9 +92,10 @@ impl Planner<'_, '_> {
         s: &crate::estate::Sea,
         members: &[(usize, ViosName)],
         whole: bool,
-    ) -> bool {
+        after: Option<usize>,
+    ) -> (bool, Option<usize>) {
         let want = SeaHaMode::from(s.spec.ha_mode);
-        let mut prev: Option<usize> = None;
+        let mut prev = after;
         let mut any = false;
         for (i, v) in members {
             let key = (frame.clone(), v.clone());
@@ -150,7 +135,7 @@ impl Planner<'_, '_> {
             prev = Some(idx);
             any = true;
         }
-        any
+        (any, prev)
     }
 
     fn sea_modes(
@@ -159,14 +144,30 @@ impl Planner<'_, '_> {
         frame: &FrameName,
         members: &[ViosName],
         status: &[SeaMemberStatus],
-        want: SeaHaMode,
+        sea: &crate::estate::Sea,
+        missing: &[(usize, ViosName)],
     ) {
+        let want = SeaHaMode::from(sea.spec.ha_mode);
         let mut prev: Option<usize> = None;
         let mut changed: Vec<ViosName> = Vec::new();
         let mut fields = Vec::new();
         let mut note = String::new();
+        let mut created = false;
         for v in members {
             let Some(m) = status.iter().find(|m| &m.vios == v) else {
+                if let Some(entry) = missing.iter().find(|(_, x)| x == v) {
+                    let (made, last) =
+                        self.create_members(object, frame, sea, std::slice::from_ref(entry), false, prev);
+                    if made {
+                        created = true;
+                        fields.push(FieldChange {
+                            path: format!("{v}.sea"),
+                            old: Some("missing".into()),
+                            new: Some("created".into()),
+                        });
+                    }
+                    prev = last.or(prev);
+                }
                 continue;
             };
             if self.vios_stopping.contains(&(frame.clone(), v.clone())) || m.ha_mode == want {
@@ -251,7 +252,7 @@ impl Planner<'_, '_> {
             note = "load sharing not negotiated".into();
         }
         if !fields.is_empty() || !note.is_empty() {
-            let kind = if status.iter().any(|m| m.ha_mode == SeaHaMode::Standby) || !note.is_empty() {
+            let kind = if created || status.iter().any(|m| m.ha_mode == SeaHaMode::Standby) || !note.is_empty() {
                 ChangeKind::Drift
             } else {
                 ChangeKind::Update
@@ -311,6 +312,33 @@ mod tests {
         assert_eq!(creations(&p), [("p72vio1".to_owned(), 1)], "{:?}", p.errors);
         assert!(p.actions.iter().any(|a| matches!(&a.op, Op::StopVios { vios, .. } if vios.as_str() == "p72vio2")));
         assert!(p.warnings.iter().any(|w| w.contains("not created on p72vio2")), "{:?}", p.warnings);
+    }
+
+    /// The backup's SEA missing while the manifests switch the pair to load sharing: the
+    /// primary's `ha_mode` changes first and the backup's SEA is created after it, already in
+    /// sharing (the soak found the backup's creation in sharing mode racing ahead of the
+    /// primary's chdev).
+    #[test]
+    fn a_missing_backup_sea_is_created_after_the_primarys_mode_change() {
+        let mut half = lab_observed();
+        half.status
+            .seas
+            .get_mut(&"p72-sea".parse::<crate::names::SeaName>().unwrap())
+            .unwrap()
+            .retain(|m| m.vios.as_str() == "p72vio1");
+        let p = plan(&lab_desired(), &half, PlanOptions::default());
+        assert_eq!(creations(&p), [("p72vio2".to_owned(), 2)], "{:?}", p.errors);
+        let find = |f: &dyn Fn(&Op) -> bool| p.actions.iter().find(|a| f(&a.op)).unwrap().id.clone();
+        let mode = find(&|o| matches!(o, Op::SetSeaHaMode { vios, .. } if vios.as_str() == "p72vio1"));
+        let create = find(&|o| matches!(o, Op::CreateSea { vios, .. } if vios.as_str() == "p72vio2"));
+        assert!(crate::plan::fixture::waits_for(&p.actions, &create, &mode), "{:#?}", p.actions);
+        assert!(
+            p.changes.iter().any(
+                |c| c.object == "SharedEthernetAdapter/p72-sea" && c.fields.iter().any(|f| f.path == "p72vio2.sea")
+            ),
+            "{:#?}",
+            p.changes
+        );
     }
 
     /// A pair whose backup lacks its SEA (its creation failed) while the VIOS runs: the plan
