@@ -1,0 +1,131 @@
+//! The bodies whose schemas `schemars` derives from the Rust types serialized: the model's
+//! estate, the plan contract, the drift report's objects and the simulator's report. These are
+//! other contracts' documents (`import`, `plan --format json`, `sim show --format json`), their
+//! types deep in the model, so utoipa does not describe them: each is a placeholder component
+//! in utoipa's document ([`super::body`]'s documents, [`crate::status::live::ObjectChangeDocument`],
+//! and [`crate::status::live::ActionKindName`], the kind of an action in flight or finished),
+//! replaced here by the schema schemars derives (JSON Schema 2020-12, the dialect of OpenAPI
+//! 3.1, for the serialize contract), whose definitions join the document's components.
+
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, SchemaGenerator};
+use serde_json::{Map, Value};
+
+/// Where schemars puts its definitions: beside utoipa's, so that its `$ref`s resolve in the
+/// document.
+const DEFINITIONS: &str = "/components/schemas";
+
+/// A derived component of the OpenAPI document could not be added.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DerivedError {
+    /// Schemars definitions have the names of components utoipa already made (other types
+    /// with the same names): they would replace them. Rename one (`#[schemars(rename = ...)]`).
+    #[error("schemars definitions have the names of other components of the OpenAPI document: {0}")]
+    Clash(String),
+    /// A derived document has no placeholder in utoipa's document: nothing refers to it.
+    #[error("the derived document {0} is not a component of the OpenAPI document")]
+    NoPlaceholder(String),
+}
+
+/// A component whose schema schemars derives: its name in the document and its Rust type's
+/// schema.
+struct Derived {
+    name: &'static str,
+    schema: fn(&mut SchemaGenerator) -> schemars::Schema,
+}
+
+fn derived<T: JsonSchema>(name: &'static str) -> Derived {
+    Derived { name, schema: |g| g.subschema_for::<T>() }
+}
+
+/// The derived components: each replaces utoipa's placeholder of the same name.
+fn documents() -> [Derived; 5] {
+    [
+        derived::<powerplane_model::ActionKind>("ActionKindName"),
+        derived::<powerplane_model::Estate>("EstateDocument"),
+        derived::<crate::render::PlanDocument<'static>>("PlanDocument"),
+        derived::<powerplane_model::plan::ObjectChange>("ObjectChangeDocument"),
+        derived::<crate::sim::Report>("SimReportDocument"),
+    ]
+}
+
+/// The generator: JSON Schema 2020-12, definitions under `/components/schemas`, the schema of
+/// what is serialized (an optional field that is skipped when empty is not required).
+pub(crate) fn generator() -> SchemaGenerator {
+    SchemaSettings::draft2020_12()
+        .for_serialize()
+        .with(|s| {
+            s.definitions_path = DEFINITIONS.into();
+            s.meta_schema = None;
+        })
+        .into_generator()
+}
+
+/// Replaces each derived document's placeholder in `doc` (the OpenAPI document as JSON) by its
+/// schema and adds the definitions it refers to; refuses a definition that would replace a
+/// component utoipa made.
+pub(crate) fn install(doc: &mut Value) -> Result<(), DerivedError> {
+    let mut generator = generator();
+    let roots: Vec<(&str, Value)> =
+        documents().iter().map(|d| (d.name, (d.schema)(&mut generator).to_value())).collect();
+    let mut definitions = generator.take_definitions(true);
+    let components = doc["components"]["schemas"].as_object_mut().expect("the document has schemas");
+    for (name, mut root) in roots {
+        let placeholder = components.get(name).ok_or_else(|| DerivedError::NoPlaceholder(name.to_owned()))?;
+        let description = placeholder.get("description").cloned();
+        // A document whose type has the document's own name is that definition itself.
+        if root.get("$ref").and_then(Value::as_str) == Some(&format!("#{DEFINITIONS}/{name}"))
+            && let Some(own) = definitions.remove(name)
+        {
+            root = own;
+        }
+        if let (Some(description), Some(o)) = (description, root.as_object_mut()) {
+            o.entry("description").or_insert(description);
+        }
+        components.insert(name.to_owned(), root);
+    }
+    add(components, definitions)
+}
+
+/// Adds `definitions` to `components`, none of them replacing one.
+fn add(components: &mut Map<String, Value>, definitions: Map<String, Value>) -> Result<(), DerivedError> {
+    let clashes: Vec<&str> = definitions.keys().filter(|k| components.contains_key(*k)).map(String::as_str).collect();
+    if !clashes.is_empty() {
+        return Err(DerivedError::Clash(clashes.join(", ")));
+    }
+    components.extend(definitions);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_definition_never_replaces_a_component() {
+        let mut components = json!({"Status": {"type": "object"}}).as_object().unwrap().clone();
+        let definitions = json!({"Status": {"type": "string"}, "Estate": {}}).as_object().unwrap().clone();
+        assert!(matches!(add(&mut components, definitions), Err(DerivedError::Clash(n)) if n == "Status"));
+        assert_eq!(components["Status"], json!({"type": "object"}));
+    }
+
+    #[test]
+    fn the_documents_replace_their_placeholders_and_every_reference_resolves() {
+        let mut doc = serde_json::to_value(<super::super::openapi::ApiDoc as utoipa::OpenApi>::openapi()).unwrap();
+        let before: Vec<String> = doc["components"]["schemas"].as_object().unwrap().keys().cloned().collect();
+        install(&mut doc).unwrap();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for name in ["EstateDocument", "PlanDocument", "ObjectChangeDocument", "SimReportDocument", "ActionKindName"] {
+            let s = &schemas[name];
+            assert!(s.get("properties").or(s.get("$ref")).is_some(), "{name} is still a free-form object: {s:#}");
+        }
+        assert!(before.iter().all(|n| schemas.contains_key(n)));
+        let text = doc.to_string();
+        for r in text.split("\"$ref\":\"").skip(1) {
+            let r = &r[..r.find('"').unwrap()];
+            let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("{r} points elsewhere"));
+            assert!(schemas.contains_key(name), "{r} resolves to nothing");
+        }
+    }
+}
