@@ -110,6 +110,59 @@ mod tests {
         assert_eq!(components["Status"], json!({"type": "object"}));
     }
 
+    /// The shapes schemars writes (a flattened struct, an `Option` of a struct, a map, an
+    /// internally tagged enum with unit, struct and newtype variants, a tuple) are closed by
+    /// [`super::super::closed`]: a body admits no key its type does not name, at any depth.
+    #[test]
+    fn schemars_shapes_are_closed_by_the_document() {
+        #[derive(serde::Serialize, schemars::JsonSchema)]
+        struct Inner {
+            a: u32,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            b: Option<String>,
+        }
+        #[derive(serde::Serialize, schemars::JsonSchema)]
+        #[serde(tag = "op", rename_all = "camelCase")]
+        enum Tagged {
+            Unit,
+            Fields { x: u32 },
+            Newtype(Inner),
+        }
+        #[derive(serde::Serialize, schemars::JsonSchema)]
+        struct Outer {
+            #[serde(flatten)]
+            inner: Inner,
+            maybe: Option<Inner>,
+            map: std::collections::BTreeMap<String, Inner>,
+            ops: Vec<Tagged>,
+            pair: Option<(u32, String)>,
+        }
+        let mut g = generator();
+        let root = g.subschema_for::<Outer>().to_value();
+        let mut doc = json!({"components": {"schemas": g.take_definitions(true)}, "root": root});
+        super::super::closed::close(&mut doc);
+        let schema = json!({"allOf": [doc["root"]], "components": doc["components"]});
+        let v = jsonschema::options().with_draft(jsonschema::Draft::Draft202012).build(&schema).unwrap();
+        let inner = || Inner { a: 1, b: None };
+        let body = serde_json::to_value(Outer {
+            inner: inner(),
+            maybe: Some(inner()),
+            map: [("k".to_owned(), inner())].into(),
+            ops: vec![Tagged::Unit, Tagged::Fields { x: 2 }, Tagged::Newtype(inner())],
+            pair: Some((3, "three".into())),
+        })
+        .unwrap();
+        assert!(v.is_valid(&body), "{body:#}\n{:#}", doc);
+        let mut map_grown = body.clone();
+        map_grown["map"]["other"] = json!({"a": 2});
+        assert!(v.is_valid(&map_grown), "a map admits any key");
+        for pointer in ["", "/maybe", "/map/k", "/ops/0", "/ops/1", "/ops/2"] {
+            let mut grown = body.clone();
+            grown.pointer_mut(pointer).unwrap().as_object_mut().unwrap().insert("unexpected".into(), json!(1));
+            assert!(!v.is_valid(&grown), "a key added at {pointer:?} is admitted");
+        }
+    }
+
     #[test]
     fn the_documents_replace_their_placeholders_and_every_reference_resolves() {
         let mut doc = serde_json::to_value(<super::super::openapi::ApiDoc as utoipa::OpenApi>::openapi()).unwrap();
