@@ -169,3 +169,59 @@ impl<'a> ActionDocument<'a> {
 pub fn json(plan: &Plan) -> Value {
     PlanDocument::of(plan).to_value()
 }
+
+#[cfg(test)]
+mod tests {
+    use powerplane_model::plan::plan;
+    use powerplane_model::testkit::{FrameGen, PartGen, bare, load, manifests};
+    use powerplane_model::{PlanOptions, When};
+    use serde_json::json as j;
+
+    /// The contract as it was written by hand before it was a type: the type renders it the
+    /// same, key for key.
+    fn by_hand(plan: &powerplane_model::Plan) -> serde_json::Value {
+        let actions: Vec<serde_json::Value> = plan
+            .actions
+            .iter()
+            .map(|a| {
+                let mut v = j!({
+                    "id": a.id.0, "kind": a.kind().as_str(), "object": a.op.object(),
+                    "frames": a.op.frames().iter().map(|f| f.as_str()).collect::<Vec<_>>(),
+                    "after": a.after.iter().map(|i| i.0.as_str()).collect::<Vec<_>>(),
+                    "reason": a.reason, "command": a.op.command(), "op": a.op,
+                });
+                if !a.when.is_default() {
+                    v["when"] = j!(a.when);
+                }
+                if !a.claims.is_empty() {
+                    v["claims"] = j!(a.claims);
+                }
+                v
+            })
+            .collect();
+        let managed = plan.changes.iter().filter(|c| c.kind != powerplane_model::plan::ChangeKind::Unmanaged).count();
+        j!({
+            "changes": managed, "actions": actions, "warnings": plan.warnings, "errors": plan.errors,
+            "inProgress": plan.in_progress, "deferred": plan.deferred, "objects": plan.changes,
+            "summary": plan.summary(), "estimate": plan.estimate, "capacity": plan.capacity,
+        })
+    }
+
+    #[test]
+    fn the_typed_contract_renders_what_the_hand_written_one_did() {
+        let frames = vec![FrameGen::plain(64, 8), FrameGen::plain(64, 8)];
+        let desired =
+            load(&manifests(&frames, &[Some(PartGen::small(0, Some(1))), Some(PartGen::small(1, None))])).unwrap();
+        let mut p = plan(&desired, &bare(&frames), PlanOptions::default());
+        assert!(p.actions.len() > 1, "{p:?}");
+        p.actions[1].when = When::Ended;
+        p.warnings.push("a warning".into());
+        let typed = serde_json::to_string(&super::json(&p)).unwrap();
+        for key in ["\"claims\"", "\"when\":\"ended\"", "\"estimate\":{", "\"capacity\":[{"] {
+            assert!(typed.contains(key), "{key} is not exercised: {typed}");
+        }
+        assert_eq!(typed, serde_json::to_string(&by_hand(&p)).unwrap());
+        let no_estimate = powerplane_model::Plan { estimate: None, ..p.clone() };
+        assert_eq!(super::json(&no_estimate), by_hand(&no_estimate));
+    }
+}
