@@ -163,6 +163,36 @@ mod tests {
         }
     }
 
+    /// An action's kind is declared as the enum of [`powerplane_model::ActionKind`]'s names.
+    #[test]
+    fn an_action_kind_is_one_of_the_kinds() {
+        use crate::status::live::{ActionOutcome, InFlight, LiveEvent};
+        let doc: Value = serde_json::from_str(&super::super::openapi::json()).unwrap();
+        let schema = json!({"$ref": "#/components/schemas/LiveEvent", "components": doc["components"]});
+        let v = jsonschema::options().with_draft(jsonschema::Draft::Draft202012).build(&schema).unwrap();
+        let kind = powerplane_model::ActionKind::MigratePartition;
+        let started = LiveEvent::ActionStarted(InFlight {
+            id: "a1".into(),
+            kind,
+            object: "Partition/p".into(),
+            command: "migrlpar".into(),
+            since: "2026-12-07T00:00:00Z".into(),
+        });
+        let finished = LiveEvent::ActionFinished {
+            id: "a1".into(),
+            kind,
+            object: "Partition/p".into(),
+            outcome: ActionOutcome::Succeeded,
+            detail: String::new(),
+        };
+        for e in [started, finished] {
+            let mut e = serde_json::to_value(e).unwrap();
+            assert!(v.is_valid(&e), "{e:#}");
+            e["kind"] = json!("NoSuchKind");
+            assert!(!v.is_valid(&e), "{e:#}");
+        }
+    }
+
     #[test]
     fn the_documents_replace_their_placeholders_and_every_reference_resolves() {
         let mut doc = serde_json::to_value(<super::super::openapi::ApiDoc as utoipa::OpenApi>::openapi()).unwrap();
