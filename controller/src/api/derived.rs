@@ -204,6 +204,11 @@ mod tests {
             assert!(s.get("properties").or(s.get("$ref")).is_some(), "{name} is still a free-form object: {s:#}");
         }
         assert!(before.iter().all(|n| schemas.contains_key(n)));
+        for name in schemas.keys() {
+            // OpenAPI's pattern for a component's name; no generated `Metadata2` either.
+            let ok = name.chars().all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c));
+            assert!(ok && !name.ends_with(|c: char| c.is_ascii_digit()), "{name}: not a stable component name");
+        }
         let text = doc.to_string();
         for r in text.split("\"$ref\":\"").skip(1) {
             let r = &r[..r.find('"').unwrap()];
