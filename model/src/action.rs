@@ -17,7 +17,7 @@ use crate::storage::ClientAdapter;
 use crate::units::{MemoryMb, ProcUnits};
 
 /// An action's id within its plan, e.g. `a7`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct ActionId(pub String);
 
@@ -30,7 +30,7 @@ impl fmt::Display for ActionId {
 macro_rules! action_kinds {
     ($($(#[$doc:meta])* $kind:ident,)*) => {
         /// The kinds of action (DESIGN §4); stable names used in JSON plans and `sim fail-next`.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
         pub enum ActionKind {
             $($(#[$doc])* $kind,)*
         }
@@ -167,7 +167,7 @@ impl fmt::Display for ActionKind {
 
 /// `--redundantpgvios`: what a migrated shared-memory partition gets on the target (`None` in
 /// an op: not a shared-memory partition, the option is not given).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum RedundantPgVios {
     /// `0`: non-redundant.
     NonRedundant,
@@ -194,7 +194,7 @@ impl RedundantPgVios {
 /// --mpio 2 with the migrlpar command. By using this, we may lose dual VIOS setup for MPIO
 /// disks. Generally this is not a recommended solution by PowerVM." (powervm-quickstart...,
 /// line 1782, the answer to HSCLA340).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Mpio {
     /// `1`: keep the multipath configuration, or fail (HSCLA340).
     Required,
@@ -214,7 +214,7 @@ impl Mpio {
 
 /// The mover service partitions an active migration uses: `migrlpar -i
 /// "source_msp_name=...,dest_msp_name=..."`. Without a choice the HMC picks a pair.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MspPair {
     /// The source frame's MSP.
     pub source: ViosName,
@@ -223,7 +223,7 @@ pub struct MspPair {
 }
 
 /// A DLPAR or profile change of a partition; `None` leaves a value alone.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PartitionChange {
     /// Memory: (from, to).
     pub memory: Option<(MemoryMb, MemoryMb)>,
@@ -261,7 +261,7 @@ pub struct PartitionChange {
 /// leaves a running partition the next plan still sees to be changed (and changes the profile
 /// again, to the same values); the other order would leave a changed partition with a stale
 /// profile that no plan sees.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ChangeMethod {
     /// Dynamic LPAR on the running partition, over RMC, with the same desired values written
@@ -287,7 +287,7 @@ pub enum ChangeMethod {
 /// `module_utils/hmc_rest_client.py` `poweroffPartition` (OperatingSystem, OSImmediate,
 /// Delayed, Immediate: `operation` `osshutdown`/`shutdown` with `immediate` false/true);
 /// pypowervm `tasks/power.py` `PowerOp.stop` (the OS shutdowns need RMC, the others do not).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum ShutdownMethod {
     /// `-o osshutdown`: the operating system shuts itself down; needs RMC.
@@ -329,7 +329,7 @@ impl ShutdownMethod {
 /// What an action does, with everything the backend needs to do it. (Field names follow the
 /// HMC's: `frame` is `-m`, `partition`/`vios` is `-p`, `from`/`to` are `migrlpar -m`/`-t`.)
 #[allow(missing_docs)]
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "op", rename_all = "camelCase")]
 pub enum Op {
     /// See [`ActionKind::CreateSharedProcessorPool`].
@@ -844,7 +844,7 @@ impl Op {
 }
 
 /// One step of a plan.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Action {
     /// Its id in the plan.
     pub id: ActionId,
@@ -866,7 +866,7 @@ pub struct Action {
 }
 
 /// When an action runs, given how the actions of its `after` ended.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum When {
     /// Only when every one succeeded; a failure skips it.

@@ -28,7 +28,7 @@ use crate::names::{FrameName, HmcAddress, HmcUser};
 
 /// An HMC's version as `lshmc -V` names it in `base_version` (`V8R8.2.0`, `V7R7.9.0`, `V10R3`):
 /// the version and the dotted release.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "String", into = "String")]
 pub struct HmcVersion {
     /// `V<version>`.
@@ -88,7 +88,7 @@ impl From<HmcVersion> for String {
 /// `--redundantpgvios`. **Assumption**: the release that renamed it was not found in any source;
 /// powerplane takes V7R7 (the oldest level whose man page was found with `--redundantvios`) as
 /// the first, and does not rely on a newer HMC still accepting the old spelling as an alias.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum RedundancyOption {
     /// `--redundantpgvios`: HMCs before V7R7, and an HMC whose version is not known (what
@@ -124,7 +124,7 @@ impl RedundancyOption {
 
 /// Whether an HMC's SSH key is authorized on another HMC for the user that runs migrations
 /// there, as `mkauthkeys --ip OTHER --test` answers on it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum KeyExchange {
     /// The test passed: the HMC can run migration commands on the other.
@@ -137,7 +137,7 @@ pub enum KeyExchange {
 }
 
 /// One HMC of the estate.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Console {
     /// The user powerplane works as on it: the `-u` a migration from another HMC names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -153,7 +153,7 @@ pub struct Console {
 
 /// The HMCs of an estate and the frames each manages. Empty from a backend that manages every
 /// frame through one HMC it does not name (the simulator without HMCs in its inventory).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Consoles {
     /// The HMC managing each frame (the one that lists it in `lssyscfg -r sys`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -165,7 +165,7 @@ pub struct Consoles {
 
 /// The destination HMC of a migration to a frame another HMC manages: `migrlpar --ip IP -u
 /// USER`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RemoteHmc {
     /// `--ip`: the destination frame's HMC.
     pub ip: HmcAddress,

@@ -14,7 +14,8 @@ use crate::source::{Location, Origin};
 
 /// One object: its metadata, its spec, and where it was loaded from (none for objects that
 /// came from a backend). Serialised without its origin (snapshots, saved plans).
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "{S}Object")]
 pub struct Object<N, S> {
     /// Name and labels.
     pub metadata: Metadata<N>,
@@ -97,7 +98,7 @@ fn rename_to<N: Ord + Clone, S, K: Ord>(
 }
 
 /// All objects of a desired state (from manifests) or an observed state (from a backend).
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Estate {
     /// Frames by name.
     pub frames: BTreeMap<FrameName, Frame>,

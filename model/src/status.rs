@@ -12,7 +12,8 @@ use crate::names::{ClusterName, DeviceName, FrameName, PartitionName, ProfileNam
 use crate::units::{MemoryMb, VlanId};
 
 /// All runtime status of an observed estate.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "EstateStatus")]
 pub struct Status {
     /// Frame states.
     pub frames: BTreeMap<FrameName, FrameState>,
@@ -91,7 +92,7 @@ pub struct Status {
 
 /// A frame's shared processor pools by id: the configured ones by name, and the ids of those
 /// not configured (maximum 0, named `SharedPoolNN`), which a new pool takes.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProcPoolSlots {
     /// Each configured pool's id.
     pub ids: BTreeMap<crate::names::ProcPoolName, crate::names::ProcPoolId>,
@@ -129,7 +130,7 @@ impl ProcPoolSlots {
 /// A frame's limits on partition migrations (`lslparmigr -r sys`: IBM's `lslparmigr` man page;
 /// pypowervm's `MaximumActiveMigrations` and `NumberOfActiveMigrationsInProgress`, 16 and 0 on
 /// its POWER7 sample, `tests/fixtures/hmc/lslparmigr-r-sys.power8-values.reconstructed.txt`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MigrationLimits {
     /// Active (running partition) migrations it supports at once.
     pub active: u32,
@@ -194,7 +195,7 @@ impl Status {
 
 /// A partition that shares its name with one of the estate's but is not it: where it is, its
 /// id there, and its state.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Namesake {
     /// Its name.
     pub name: PartitionName,
@@ -209,7 +210,7 @@ pub struct Namesake {
 /// A cluster member as its cluster manager sees it: its heartbeat timeout, whether the manager
 /// watches it now, the service groups online on it, and failovers that took groups away from it
 /// while it was migrating.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NodeStatus {
     /// The cluster.
     pub cluster: ClusterName,
@@ -248,7 +249,7 @@ impl fmt::Display for Failover {
 }
 
 /// A service group a cluster moved to another node because it declared this one dead.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Failover {
     /// The service group.
     pub group: String,
@@ -267,7 +268,7 @@ pub struct Failover {
 macro_rules! hmc_states {
     ($(#[$doc:meta])* $ty:ident { $($(#[$vdoc:meta])* $var:ident => $text:literal,)* }) => {
         $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
         #[serde(from = "String", into = "String")]
         pub enum $ty {
             $($(#[$vdoc])* $var,)*
@@ -404,7 +405,7 @@ impl LparState {
 
 /// The `ha_mode` attribute of one SEA device (`lsattr -El ent4`), including `standby`, which
 /// an operator sets to force a failover.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SeaHaMode {
     /// Classic failover.
@@ -446,7 +447,7 @@ impl From<crate::manifest::HaMode> for SeaHaMode {
 }
 
 /// A SEA's failover state (`entstat -d`, "State:").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum SeaState {
     /// Bridging every VLAN; the partner waits.
     #[serde(rename = "PRIMARY")]
@@ -489,7 +490,7 @@ impl fmt::Display for SeaState {
 }
 
 /// Which VLANs a SEA bridges (`entstat -d`, "Bridge Mode:").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum BridgeMode {
     /// Every VLAN of every trunk.
     All,
@@ -500,7 +501,7 @@ pub enum BridgeMode {
 }
 
 /// One SEA device on one VIOS.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SeaMemberStatus {
     /// The VIOS.
     pub vios: ViosName,
@@ -527,7 +528,7 @@ pub struct SeaMemberStatus {
 }
 
 /// A client partition's runtime state.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PartitionStatus {
     /// The frame it is on (the source frame while migrating).
     pub frame: FrameName,
@@ -577,7 +578,7 @@ impl PartitionStatus {
 
 /// A partition's migration as the HMC reports it (`lslparmigr -r lpar -m SYS`): where it goes,
 /// how far it got, and whether it still runs or needs `migrlpar -o r` to recover.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MigrationStatus {
     /// The destination managed system.
     pub to: FrameName,
@@ -610,7 +611,7 @@ hmc_states! {
 }
 
 /// The three paging VIOS the hypervisor keeps per shared-memory partition.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PagingStatus {
     /// Primary paging VIOS (from the profile).
     pub primary: ViosName,
@@ -623,7 +624,7 @@ pub struct PagingStatus {
 }
 
 /// A paging device of a shared memory pool.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PagingDeviceStatus {
     /// The device name.
     pub device: DeviceName,

@@ -29,7 +29,7 @@ pub const FIRST_SERVER_SLOT: u16 = 100;
 pub const FIRST_CLIENT_SLOT: u16 = 10;
 
 /// A server adapter on a VIOS and what is mapped to it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ServerAdapter {
     /// Virtual SCSI (`vhostN`) or virtual fibre channel (`vfchostN`).
@@ -59,7 +59,7 @@ impl ServerAdapter {
 }
 
 /// What one VIOS has for client storage.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ViosStorage {
     /// Its server adapters, by slot.
@@ -87,7 +87,7 @@ impl ViosStorage {
 }
 
 /// A client adapter in a partition's profile.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientAdapter {
     /// Virtual SCSI or virtual fibre channel.

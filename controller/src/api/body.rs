@@ -101,9 +101,9 @@ impl<T> IntoResponse for Published<T> {
     }
 }
 
-/// A document whose shape is another contract's: declared as a JSON object with what it is,
-/// not field by field.
-macro_rules! foreign_document {
+/// A document whose shape is another contract's, its schema derived by schemars from the Rust
+/// type serialized ([`super::derived`] replaces this placeholder by it).
+macro_rules! derived_document {
     ($(#[doc = $doc:literal])* $name:ident) => {
         $(#[doc = $doc])*
         pub(crate) struct $name;
@@ -119,19 +119,19 @@ macro_rules! foreign_document {
     };
 }
 
-foreign_document! {
+derived_document! {
     /// An estate as `powerplane import` writes it and the planner reads it (the model's
     /// `Estate`: frames, their partitions, VIOS, pools, storage).
     EstateDocument
 }
 
-foreign_document! {
+derived_document! {
     /// The current plan: the JSON plan contract of `plan --format json`, with `scope`
     /// (`estate` for a plan of the whole estate, `change` for one of a change's objects).
     PlanDocument
 }
 
-foreign_document! {
+derived_document! {
     /// The simulated estate, as `sim show --format json` prints it.
     SimReportDocument
 }

@@ -7,6 +7,7 @@
 //! An `allOf` of object schemas (what utoipa writes for `#[serde(flatten)]` and for an
 //! internally tagged enum's newtype variant) is merged into one object first: JSON Schema
 //! applies each part of an `allOf` on its own, so closed parts would refuse each other's keys.
+//! So is a `$ref` beside properties of its own (what schemars writes for that variant).
 
 use serde_json::{Map, Value};
 
@@ -22,6 +23,17 @@ fn walk(v: &mut Value, components: &Map<String, Value>) {
             if let Some(merged) = o.get("allOf").and_then(|parts| merge(parts, components)) {
                 o.remove("allOf");
                 o.extend(merged);
+            }
+            // A reference beside keys of its own (schemars' newtype variant of an internally
+            // tagged enum: the struct's `$ref` and the tag's property) is an `allOf` of both.
+            if o.contains_key("properties")
+                && let Some(r) = o.get("$ref").cloned()
+            {
+                let own = serde_json::json!({"properties": o["properties"], "required": o.get("required").cloned().unwrap_or_default()});
+                if let Some(merged) = merge(&serde_json::json!([{"$ref": r}, own]), components) {
+                    o.remove("$ref");
+                    o.extend(merged);
+                }
             }
             if o.contains_key("properties") && !o.contains_key("additionalProperties") {
                 o.insert("additionalProperties".into(), Value::Bool(false));

@@ -13,6 +13,7 @@
 mod body;
 pub mod client;
 mod closed;
+mod derived;
 pub mod openapi;
 mod problem;
 mod routes;

@@ -13,8 +13,8 @@ use super::problem::Problem;
 use super::routes;
 use crate::app::verdict::{AuditVerdict, Expectation};
 use crate::status::live::{
-    ActionOutcome, DriftReport, Held, InFlight, InvalidManifests, LiveEvent, ObjectChangeDocument, Observation,
-    ReconcileResult, Reconciled, Scope, Stalled, Started, Status,
+    ActionKindName, ActionOutcome, DriftReport, Held, InFlight, InvalidManifests, LiveEvent, ObjectChangeDocument,
+    Observation, ReconcileResult, Reconciled, Scope, Stalled, Started, Status,
 };
 use crate::store::audit::{ActionResult, Checkpoint, Damage, Draft, Event, Head, Location, Record, Torn, Who};
 
@@ -46,7 +46,7 @@ use crate::store::audit::{ActionResult, Checkpoint, Damage, Draft, Event, Head, 
         routes::ui::index,
     ),
     components(schemas(
-        Status, Started, Reconciled, ActionOutcome, ReconcileResult, Observation, InFlight, Held, LiveEvent, InvalidManifests, Stalled,
+        Status, Started, Reconciled, ActionKindName, ActionOutcome, ReconcileResult, Observation, InFlight, Held, LiveEvent, InvalidManifests, Stalled,
         Problem, Accepted, Lagged, Observed, crate::store::snapshot::Meta, EstateDocument, PlanDocument, DriftReport, ObjectChangeDocument, Scope,
         AuditPage, Record, Draft, Who, Checkpoint, Event, ActionResult, Damage, crate::store::audit::Problem, Location,
         AuditVerdict, Expectation, AuditHead, Head, Torn, FaultLines, SimReportDocument, crate::sim::SimEvent,
@@ -100,9 +100,11 @@ impl utoipa::Modify for BearerToken {
     }
 }
 
-/// The document as JSON, its object schemas closed ([`super::closed`]).
+/// The document as JSON: utoipa's, with the schemas schemars derives ([`super::derived`]), its
+/// object schemas closed ([`super::closed`]).
 pub fn json() -> String {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serializes");
+    super::derived::install(&mut doc).expect("the derived schemas join the document");
     super::closed::close(&mut doc);
     serde_json::to_string_pretty(&doc).expect("the OpenAPI document serializes")
 }

@@ -162,14 +162,15 @@ pub(crate) fn run(cli: &Cli, args: &Args, edge: &Edge) -> anyhow::Result<ExitCod
             }
         }
         PlanFormat::Json => {
-            let mut v = render::json(&plan);
-            v["held"] = serde_json::Value::Array(
-                held.iter()
-                    .map(|h| {
-                        serde_json::json!({"id": h.id.0, "reason": h.reason, "opens": h.opens.map(|t| t.to_string())})
-                    })
-                    .collect(),
-            );
+            let held = held
+                .iter()
+                .map(|h| render::HeldAction {
+                    id: h.id.0.clone(),
+                    reason: h.reason.clone(),
+                    opens: h.opens.map(|t| t.to_string()),
+                })
+                .collect();
+            let v = render::PlanDocument { held: Some(held), ..render::PlanDocument::of(&plan) }.to_value();
             writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?
         }
         PlanFormat::Hmc => write!(out, "{}", render::hmc(&plan, &title))?,

@@ -8,5 +8,5 @@ mod text;
 
 pub use dot::dot;
 pub use hmc::hmc;
-pub use json::json;
+pub use json::{ActionDocument, HeldAction, PlanDocument, PlanScope, RunsOnDocument, json};
 pub use text::{Style, changes, text};

@@ -24,7 +24,8 @@ use super::state::{SimFrame, SimState};
 pub(crate) const KEPT: usize = 1000;
 
 /// One error-log entry.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, schemars::JsonSchema)]
+#[schemars(rename = "SimReportEvent")]
 pub struct SimEvent {
     /// Its number, from 1, in the order the simulator logged it.
     pub seq: u64,

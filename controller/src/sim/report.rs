@@ -10,7 +10,8 @@ use super::state::SimState;
 use super::{capacity, sea};
 
 /// The whole simulated estate, for people (`sim show`) and scripts (`--format json`).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "SimReport")]
 pub struct Report {
     /// The seed of `sim init`.
     pub seed: u64,
@@ -28,7 +29,7 @@ pub struct Report {
 }
 
 /// One cluster member, as its cluster manager reports it.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NodeReport {
     /// The member partition.
     pub partition: PartitionName,
@@ -40,7 +41,7 @@ pub struct NodeReport {
 }
 
 /// One migration, as `lslparmigr -r lpar -m SRC` shows it.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MigrationReport {
     /// The migrating partition.
     pub partition: PartitionName,
@@ -81,7 +82,7 @@ impl MigrationReport {
 
 /// One frame.
 #[allow(missing_docs)]
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FrameReport {
     pub name: FrameName,
     pub machine_type: String,
@@ -100,7 +101,7 @@ pub struct FrameReport {
 
 /// One VIOS.
 #[allow(missing_docs)]
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ViosReport {
     pub name: ViosName,
     pub state: LparState,
@@ -109,7 +110,7 @@ pub struct ViosReport {
 
 /// The SEA.
 #[allow(missing_docs)]
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SeaReport {
     pub name: SeaName,
     pub members: Vec<SeaMemberStatus>,
@@ -117,7 +118,7 @@ pub struct SeaReport {
 
 /// The shared memory pool.
 #[allow(missing_docs)]
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PoolReport {
     pub pool_mem_mb: MemoryMb,
     pub max_pool_mem_mb: MemoryMb,
@@ -127,7 +128,7 @@ pub struct PoolReport {
 
 /// One partition.
 #[allow(missing_docs)]
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PartitionReport {
     pub name: PartitionName,
     pub state: LparState,

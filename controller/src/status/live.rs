@@ -172,7 +172,8 @@ pub struct InFlight {
     /// Its id in the plan.
     pub id: String,
     /// Its kind.
-    pub kind: String,
+    #[schema(value_type = ActionKindName)]
+    pub kind: powerplane_model::ActionKind,
     /// The object it changes.
     pub object: String,
     /// The HMC command it runs.
@@ -180,6 +181,22 @@ pub struct InFlight {
     /// When it started (RFC 3339).
     pub since: String,
 }
+
+/// The schema of an action's kind ([`powerplane_model::ActionKind`]: one of its names as serde
+/// writes them, `MigratePartition`, ...). A placeholder in utoipa's document, which the API
+/// replaces by the schema schemars derives from `ActionKind` (`api/derived.rs`).
+pub struct ActionKindName;
+
+impl utoipa::PartialSchema for ActionKindName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .description(Some("An action's kind, as the plan contract names it."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ActionKindName {}
 
 /// Work held back, and why.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
@@ -216,8 +233,9 @@ pub struct DriftReport<'a> {
     pub warnings: &'a [String],
 }
 
-/// An object that differs, as `plan --format json` lists it: the model's `ObjectChange`,
-/// whose shape is the plan contract's (declared as an object, not field by field).
+/// An object that differs, as `plan --format json` lists it: the model's `ObjectChange`. A
+/// placeholder in utoipa's document, which the API replaces by the schema schemars derives from
+/// `ObjectChange` (`api/derived.rs`).
 pub struct ObjectChangeDocument;
 
 impl utoipa::PartialSchema for ObjectChangeDocument {
@@ -231,15 +249,8 @@ impl utoipa::PartialSchema for ObjectChangeDocument {
 
 impl utoipa::ToSchema for ObjectChangeDocument {}
 
-/// What a plan covered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Scope {
-    /// The whole estate (a resync, a first reconcile).
-    Estate,
-    /// The objects a change of the manifests touched.
-    Change,
-}
+/// What a plan covered: the plan contract's `scope` ([`crate::render::PlanScope`]).
+pub use crate::render::PlanScope as Scope;
 
 /// What `GET /api/v1/events` streams (Server-Sent Events, the variant's name as the event
 /// type and the value as JSON data).
@@ -267,7 +278,8 @@ pub enum LiveEvent {
         /// Its id in the plan.
         id: String,
         /// Its kind.
-        kind: String,
+        #[schema(value_type = ActionKindName)]
+        kind: powerplane_model::ActionKind,
         /// The object it changed.
         object: String,
         /// How it ended.
@@ -551,6 +563,22 @@ mod tests {
         use ActionOutcome::*;
         for o in [Succeeded, Failed, Skipped, NotNeeded, NotStarted, Held, LeftRunning] {
             assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());
+        }
+    }
+
+    #[test]
+    fn an_action_kind_is_served_as_it_was_displayed() {
+        for &k in powerplane_model::ActionKind::ALL {
+            let f = InFlight {
+                id: "a1".into(),
+                kind: k,
+                object: "Partition/p".into(),
+                command: "chsyscfg".into(),
+                since: "2026-12-07T00:00:00Z".into(),
+            };
+            assert_eq!(serde_json::to_value(&f).unwrap()["kind"], k.to_string());
+            let back: InFlight = serde_json::from_value(serde_json::to_value(&f).unwrap()).unwrap();
+            assert_eq!(back, f);
         }
     }
 

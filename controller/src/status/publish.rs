@@ -107,8 +107,7 @@ impl Publisher {
         }
         let docs = blocking(|| {
             let scope = if full { Scope::Estate } else { Scope::Change };
-            let mut p = crate::render::json(plan);
-            p["scope"] = serde_json::to_value(scope)?;
+            let p = crate::render::PlanDocument { scope: Some(scope), ..crate::render::PlanDocument::of(plan) };
             let d = DriftReport {
                 actions: plan.actions.len(),
                 deferred: &plan.deferred,
@@ -119,7 +118,7 @@ impl Publisher {
                 scope,
                 warnings: &plan.warnings,
             };
-            Ok::<_, serde_json::Error>((serde_json::to_vec(&p)?, serde_json::to_vec(&d)?))
+            Ok::<_, serde_json::Error>((serde_json::to_vec(&p.to_value())?, serde_json::to_vec(&d)?))
         });
         if let Ok((p, d)) = docs {
             self.live.set_plan(p, d);
@@ -213,7 +212,7 @@ impl Progress for Publisher {
         tracing::info!(id = %a.id, kind = %a.kind(), object = %a.op.object(), "action started");
         let f = InFlight {
             id: a.id.to_string(),
-            kind: a.kind().to_string(),
+            kind: a.kind(),
             object: a.op.object(),
             command: a.op.command(),
             since: crate::time::now(),
@@ -234,7 +233,7 @@ impl Progress for Publisher {
         });
         self.live.publish(LiveEvent::ActionFinished {
             id: a.id.to_string(),
-            kind: a.kind().to_string(),
+            kind: a.kind(),
             object: a.op.object(),
             outcome,
             detail,

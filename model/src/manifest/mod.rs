@@ -129,6 +129,7 @@ pub type Labels = BTreeMap<String, String>;
 /// `metadata:` of a document: its name (unique per kind) and labels.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "{N}Metadata")]
 pub struct Metadata<N> {
     /// The object's name, unique among objects of its kind.
     pub name: N,

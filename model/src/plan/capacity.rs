@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::names::{FrameName, ProcPoolName};
 
 /// A resource whose capacity the planner and the executor track.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Resource {
     /// Free memory of a frame, MB.
@@ -41,7 +41,7 @@ impl std::fmt::Display for Resource {
 }
 
 /// An amount of one resource.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Claim {
     /// The resource.
     pub resource: Resource,
@@ -50,7 +50,7 @@ pub struct Claim {
 }
 
 /// What an action takes from and gives back to the capacity it runs within.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Claims {
     /// Taken when it starts: a migration's room on its target, a start's memory.

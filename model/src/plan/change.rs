@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What happens to an object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum ChangeKind {
     /// It does not exist yet (`+`).
     Create,
@@ -34,7 +34,7 @@ impl ChangeKind {
 }
 
 /// One field that differs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FieldChange {
     /// Its path, e.g. `memory.desiredMB`.
     pub path: String,
@@ -45,7 +45,7 @@ pub struct FieldChange {
 }
 
 /// One object that differs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ObjectChange {
     /// What happens.
     pub kind: ChangeKind,

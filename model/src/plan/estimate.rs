@@ -87,7 +87,7 @@ pub fn typical_secs(kind: ActionKind) -> u64 {
 }
 
 /// A plan's estimate: how long it takes under the executor's limits, and each action.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Estimate {
     /// The makespan, s (rounded up).
     pub seconds: u64,

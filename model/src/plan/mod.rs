@@ -54,7 +54,7 @@ pub struct PlanOptions {
 }
 
 /// An ordered, explained plan.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Plan {
     /// What differs, object by object.
     pub changes: Vec<ObjectChange>,
@@ -123,7 +123,7 @@ impl Plan {
 }
 
 /// Object counts by what happens to them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     /// Objects created.
     pub create: usize,
