@@ -80,6 +80,16 @@ impl ViosStorage {
         self.adapters.iter().find(|a| &a.client == client && a.via == via)
     }
 
+    /// Whether this VIOS maps `disk` to `client`: the LUN on its virtual SCSI server adapter,
+    /// or its NPIV server adapter mapped to a fibre channel port (the client's WWPNs then see
+    /// the LUNs the SAN zones to them).
+    pub fn maps(&self, client: &PartitionName, disk: &StorageSpec) -> bool {
+        self.adapter_for(client, disk.via).is_some_and(|a| match disk.via {
+            StorageVia::Vscsi => a.luns.contains(&disk.lun),
+            StorageVia::Npiv => a.fc_port.is_some(),
+        })
+    }
+
     /// The device names of kind `via` in use.
     pub fn devices(&self, via: StorageVia) -> impl Iterator<Item = &DeviceName> {
         self.adapters.iter().filter(move |a| a.via == via).filter_map(|a| a.device.as_ref())

@@ -37,10 +37,7 @@ impl Planner<'_, '_> {
         let mapped_now = storage.iter().any(|(vios, vs)| {
             self.vios_running_now(frame, vios)
                 && !self.vios_stopping.contains(&(frame.clone(), vios.clone()))
-                && vs.adapter_for(name, boot.via).is_some_and(|a| match boot.via {
-                    StorageVia::Vscsi => a.luns.contains(&boot.lun),
-                    StorageVia::Npiv => a.fc_port.is_some(),
-                })
+                && vs.maps(name, boot)
         });
         let mapped_by_plan = planned.iter().any(|i| match &self.steps[*i].op {
             Op::MapDisk { client, lun, .. } => client == name && lun == &boot.lun,
@@ -51,13 +48,10 @@ impl Planner<'_, '_> {
             return None;
         }
         let states: Vec<String> = self
-            .observed_index
-            .hardware(frame)
-            .map(|h| h.spec.vios.iter().map(|v| &v.name).collect::<Vec<_>>())
-            .unwrap_or_default()
+            .frame_vios(frame)
             .into_iter()
             .map(|v| {
-                let state = self.vios_state_now(frame, v).map_or_else(|| "not observed".to_owned(), |s| s.to_string());
+                let state = self.vios_state_now(frame, &v).map_or_else(|| "not observed".to_owned(), |s| s.to_string());
                 let stopping = self.vios_stopping.contains(&(frame.clone(), v.clone()));
                 format!("{v} {state}{}", if stopping { ", stopped by this plan" } else { "" })
             })

@@ -75,19 +75,19 @@ impl Planner<'_, '_> {
             Phase::Grow,
         );
         let storage = self.provision_new(object, name, dp, target, &adapters, create);
-        let held = (dp.spec.state == RunState::Running)
-            .then(|| self.boot_disk_missing(object, name, dp, target, &storage))
-            .flatten();
-        if let Some(why) = held {
-            self.deferred.push(why);
-        } else if dp.spec.state == RunState::Running {
-            let i = self.push(
-                Op::StartPartition { frame: target.clone(), partition: name.clone(), profile, force: false },
-                format!("{object} should run"),
-                std::iter::once(create).chain(storage).collect(),
-                Phase::Grow,
-            );
-            self.steps[i].consumes = demand(&dp.spec, target);
+        if dp.spec.state == RunState::Running {
+            match self.boot_disk_missing(object, name, dp, target, &storage) {
+                Some(why) => self.deferred.push(why),
+                None => {
+                    let i = self.push(
+                        Op::StartPartition { frame: target.clone(), partition: name.clone(), profile, force: false },
+                        format!("{object} should run"),
+                        std::iter::once(create).chain(storage).collect(),
+                        Phase::Grow,
+                    );
+                    self.steps[i].consumes = demand(&dp.spec, target);
+                }
+            }
         }
         let mut c = ObjectChange {
             kind: ChangeKind::Create,

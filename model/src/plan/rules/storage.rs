@@ -72,7 +72,7 @@ impl Planner<'_, '_> {
     }
 
     /// The frame's VIOS, in the hardware's order.
-    fn frame_vios(&self, frame: &FrameName) -> Vec<ViosName> {
+    pub(super) fn frame_vios(&self, frame: &FrameName) -> Vec<ViosName> {
         self.observed_index
             .hardware(frame)
             .map(|h| h.spec.vios.iter().map(|v| v.name.clone()).collect())
@@ -321,14 +321,7 @@ impl Planner<'_, '_> {
     /// SMS menu; deferred with the reason and what to do, never converged.
     fn open_firmware(&mut self, object: &str, name: &PartitionName, dp: &Partition, frame: &FrameName) {
         let Some(boot) = crate::storage::boot_disk(&dp.spec.storage) else { return };
-        let mapped = self.frame_storage(frame).is_some_and(|m| {
-            m.values().any(|v| {
-                v.adapter_for(name, boot.via).is_some_and(|a| match boot.via {
-                    StorageVia::Vscsi => a.luns.contains(&boot.lun),
-                    StorageVia::Npiv => a.fc_port.is_some(),
-                })
-            })
-        });
+        let mapped = self.frame_storage(frame).is_some_and(|m| m.values().any(|v| v.maps(name, boot)));
         if mapped {
             // Mapped now, yet not running: still activating, or waiting in its SMS menu since
             // an activation that found no boot disk. Not converged either way.
