@@ -527,6 +527,27 @@ pub struct SeaMemberStatus {
     pub unsaved: Vec<DeviceName>,
 }
 
+impl SeaMemberStatus {
+    /// The primary VIOS of a SEA whose devices are `members`, in a pair of VIOS `pair`: the one
+    /// whose trunk adapters have priority 1. When none does (only the backup's SEA exists: the
+    /// primary's VIOS was down when it was made, or its SEA is gone) and exactly one VIOS of
+    /// the pair has no SEA, that one is the primary: its SEA is the one still to be made, with
+    /// priority 1. A backup is never called primary because it is the only one listed.
+    // seeds: powervm-quickstart-sea-loadsharing-lpm-troubleshooting.txt, line 437: "one should
+    // have a higher priority (lower number) for the 'Trunk priority' option"; lines 845-853
+    // (`trunk_priority=1` on p72vio1, `trunk_priority=2` on p72vio2).
+    pub fn primary_of(members: &[SeaMemberStatus], pair: &[ViosName]) -> Option<ViosName> {
+        if let Some(m) = members.iter().find(|m| m.priority == 1) {
+            return Some(m.vios.clone());
+        }
+        let without: Vec<&ViosName> = pair.iter().filter(|v| !members.iter().any(|m| &m.vios == *v)).collect();
+        match without.as_slice() {
+            [only] if !members.is_empty() => Some((*only).clone()),
+            _ => members.iter().min_by_key(|m| m.priority).map(|m| m.vios.clone()),
+        }
+    }
+}
+
 /// A client partition's runtime state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PartitionStatus {
@@ -634,4 +655,38 @@ pub struct PagingDeviceStatus {
     pub redundant: bool,
     /// The partition it serves, if any.
     pub assigned: Option<PartitionName>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(vios: &str, priority: u8, state: SeaState) -> SeaMemberStatus {
+        SeaMemberStatus {
+            vios: vios.parse().unwrap(),
+            device: "ent4".parse().unwrap(),
+            ha_mode: SeaHaMode::Auto,
+            priority,
+            state,
+            bridge_mode: BridgeMode::All,
+            vlans: Vec::new(),
+            adapters: Vec::new(),
+            unsaved: Vec::new(),
+        }
+    }
+
+    /// The seed's pair: p72vio1 has trunk priority 1 and is the primary whichever member is
+    /// listed first or bridges now; with only p72vio2's SEA made, p72vio1 is still the
+    /// primary (its SEA is the one missing), though p72vio2's reports PRIMARY.
+    #[test]
+    fn the_primary_is_the_vios_of_trunk_priority_one() {
+        let pair: Vec<ViosName> = vec!["p72vio1".parse().unwrap(), "p72vio2".parse().unwrap()];
+        let both = [member("p72vio2", 2, SeaState::Primary), member("p72vio1", 1, SeaState::Backup)];
+        assert_eq!(SeaMemberStatus::primary_of(&both, &pair).unwrap().as_str(), "p72vio1");
+        let backup_only = [member("p72vio2", 2, SeaState::Primary)];
+        assert_eq!(SeaMemberStatus::primary_of(&backup_only, &pair).unwrap().as_str(), "p72vio1");
+        // A pair of one (no failover): its only SEA is the primary, whatever its priority.
+        assert_eq!(SeaMemberStatus::primary_of(&backup_only, &pair[1..]).unwrap().as_str(), "p72vio2");
+        assert_eq!(SeaMemberStatus::primary_of(&[], &pair), None);
+    }
 }

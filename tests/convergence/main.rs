@@ -998,6 +998,45 @@ mod found {
         );
         replay(init, transitions);
     }
+
+    /// The soak's case after the SEA change above (seed in proptest-regressions.txt): a fault
+    /// took VIOS a down, so the SEA was made on b alone; once the manifests stopped b, every
+    /// plan was refused ("no backup SEA is running") with a's SEA never made. b's SEA, the only
+    /// one, reports PRIMARY, and the observation called b the SEA's primary, so the planner saw
+    /// the primary changed and planned nothing for it. Now the primary is the VIOS of trunk
+    /// priority 1 whether its SEA exists or not: a's SEA is created, b's fails over to it, and
+    /// b stops.
+    #[test]
+    fn a_vios_with_the_only_sea_stops_after_its_partner_sea_is_made() {
+        let f = FrameGen { sea: Some(false), msp: false, ..FrameGen::plain(32, 4) };
+        let init = Reference { frames: vec![f], parts: vec![], faults: vec![] };
+        let transitions = vec![
+            Transition::InjectFault(Fault::ViosDown(5, true)),
+            Transition::ClientDiesMidPower(0),
+            Transition::Reconcile,
+            Transition::ChangeDesired(Edit::ViosDown(5)),
+        ];
+        // The liveness check accepts stable errors that name an object: here the estate must
+        // converge with none.
+        let mut reference = init.clone();
+        let mut sys = ConvergenceTest::init_test(&init);
+        for t in &transitions {
+            reference = Machine::apply(reference, t);
+            sys = ConvergenceTest::apply(sys, &reference, t.clone());
+        }
+        sys.rt.block_on(async { tokio::time::sleep(std::time::Duration::from_secs(3600)).await });
+        let p = sys.reconcile(&reference);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let kinds: Vec<String> = p.actions.iter().map(|a| a.op.command()).collect();
+        assert_eq!(p.actions.len(), 3, "create a's SEA, fail b's over, stop b: {kinds:?}");
+        let sea = sys.observe().status.seas.into_values().next().unwrap_or_default();
+        assert!(
+            sea.iter().any(|m| m.vios.as_str() == "f0va" && m.state == powerplane_model::status::SeaState::Primary),
+            "{sea:?}"
+        );
+        assert!(sys.reconcile(&reference).is_empty(), "converged");
+        replay(init, transitions);
+    }
 }
 
 /// A partition or VIOS of `observed` (those `desired` manages, when given) whose activation or

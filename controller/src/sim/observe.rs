@@ -5,10 +5,10 @@ use powerplane_model::manifest::{
     FrameSpec, HaMode, Metadata, PagingDeviceSpec, RunState, SeaSpec, SharedMemoryPoolSpec, SharedProcessorPoolSpec,
     ViosMember, ViosPairSpec,
 };
-use powerplane_model::status::{PagingStatus, PartitionStatus, SeaHaMode, Status};
+use powerplane_model::status::{PagingStatus, PartitionStatus, SeaHaMode, SeaMemberStatus, Status};
 use std::collections::{BTreeMap, BTreeSet};
 
-use powerplane_model::{Estate, FrameName, Object};
+use powerplane_model::{Estate, FrameName, Object, ViosName};
 
 use super::sea;
 use super::state::{Migration, SimState};
@@ -85,7 +85,8 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
             for m in &mut members {
                 m.unsaved = super::virtual_eth::unsaved(f, &m.vios);
             }
-            let primary = members.iter().find(|m| m.priority == 1).or(members.first());
+            let pair: Vec<ViosName> = f.vios.keys().cloned().collect();
+            let primary = SeaMemberStatus::primary_of(&members, &pair);
             let modes: Vec<SeaHaMode> = sea_cfg.members.values().map(|m| m.ha_mode).collect();
             let ha_mode = if modes.iter().all(|m| *m == SeaHaMode::Disabled) {
                 HaMode::Disabled
@@ -102,7 +103,7 @@ pub(crate) fn estate(s: &SimState, only: Option<&BTreeSet<FrameName>>) -> Estate
                         SeaSpec {
                             vios_pair: f.vios_pair.clone(),
                             ha_mode,
-                            primary: primary.vios.clone(),
+                            primary,
                             real_adapter: sea_cfg.real_adapter.clone(),
                             control_channel: sea_cfg.control_channel.clone(),
                             // The trunks every member bridges (they differ while trunks are

@@ -91,6 +91,8 @@ struct Planner<'a, 'p> {
     vios_ready: BTreeMap<(FrameName, ViosName), Vec<usize>>,
     /// VIOS to shut down for maintenance.
     vios_stopping: BTreeSet<(FrameName, ViosName)>,
+    /// SEAs this plan creates, by VIOS: a VIOS that stops fails over to one of them.
+    sea_created: BTreeMap<(FrameName, ViosName), usize>,
     /// Steps after which a partition no longer pages through its frame's VIOS (stop or move).
     leaves_frame: BTreeMap<PartitionName, usize>,
     /// Paging switches planned, by partition: `chhwres -o so` toggles between the two paging
@@ -136,6 +138,7 @@ pub(crate) fn build<'a>(
         frame_config: BTreeMap::new(),
         vios_ready: BTreeMap::new(),
         vios_stopping: BTreeSet::new(),
+        sea_created: BTreeMap::new(),
         leaves_frame: BTreeMap::new(),
         paging_switch: BTreeMap::new(),
         msp_load: BTreeMap::new(),

@@ -132,6 +132,7 @@ impl Planner<'_, '_> {
                 Phase::Configure,
             );
             self.frame_config.entry(frame.clone()).or_default().push(idx);
+            self.sea_created.insert(key, idx);
             prev = Some(idx);
             any = true;
         }

@@ -126,7 +126,8 @@ impl Planner<'_, '_> {
                     .collect();
                 if !staying.is_empty() {
                     self.errors.push(format!(
-                        "{vios} is the only running VIOS of {frame}; stopping it takes down the I/O of {}. Put the frame in maintenance (its partitions migrate away) first",
+                        "{}: {vios} is the only running VIOS of {frame}; stopping it takes down the I/O of {}. Put the frame in maintenance (its partitions migrate away) first",
+                        self.pair_object(&frame, &vios),
                         staying.join(", ")
                     ));
                     continue;
@@ -193,9 +194,12 @@ impl Planner<'_, '_> {
                     switches.push(i);
                     self.paging_switch.insert(p.clone(), i);
                 }
-                _ => self.errors.push(format!(
-                    "{vios} cannot be stopped: Partition/{p} pages through it and has no other running paging VIOS; migrate or stop the partition first"
-                )),
+                _ => {
+                    let object = self.pair_object(frame, vios);
+                    self.errors.push(format!(
+                        "{object}: {vios} cannot be stopped: Partition/{p} pages through it and has no other running paging VIOS; migrate or stop the partition first"
+                    ));
+                }
             }
         }
         (leaving, switches)
@@ -218,28 +222,49 @@ impl Planner<'_, '_> {
         if !matches!(me.state, SeaState::Primary | SeaState::PrimarySharing) {
             return None;
         }
-        if partner_up {
+        // The partner's SEA this plan creates (it was missing: its VIOS was down when this
+        // one's was made) takes the network over once it exists.
+        let made: Vec<usize> = if partner_up {
+            Vec::new()
+        } else {
+            self.sea_created.iter().filter(|((f, v), _)| f == frame && v != vios).map(|(_, i)| *i).collect()
+        };
+        if partner_up || !made.is_empty() {
             let op = Op::SetSeaHaMode {
                 frame: frame.clone(),
                 vios: vios.clone(),
                 device: me.device.clone(),
                 mode: SeaHaMode::Standby,
             };
+            let backup = if made.is_empty() { "the backup" } else { "the SEA this plan creates on its partner" };
             return Some(self.push(
                 op,
-                format!(
-                    "VIOS maintenance of {vios}: fail its SEA over to the backup (ha_mode=standby) before it stops"
-                ),
-                switches.to_vec(),
+                format!("VIOS maintenance of {vios}: fail its SEA over to {backup} (ha_mode=standby) before it stops"),
+                switches.iter().copied().chain(made).collect(),
                 Phase::Failover,
             ));
         }
         if me.state != SeaState::Standalone || self.desired.partitions.values().any(|p| self.placed_on(p, frame)) {
+            let object = self.pair_object(frame, vios);
             self.errors.push(format!(
-                "{vios} cannot be stopped: its SEA bridges the network of {frame} and no backup SEA is running; start the other VIOS first or move the partitions away"
+                "{object}: {vios} cannot be stopped: its SEA bridges the network of {frame} and no backup SEA is running; start the other VIOS first or move the partitions away"
             ));
         }
         None
+    }
+
+    /// `ViosPair/NAME`, the manifest object that asks for `vios` on `frame` (what an error
+    /// about stopping it names for the operator to fix).
+    fn pair_object(&self, frame: &FrameName, vios: &ViosName) -> String {
+        let pair = self
+            .desired
+            .vios_pairs
+            .values()
+            .find(|p| &p.spec.frame == frame && p.spec.members.iter().any(|m| &m.name == vios));
+        match pair {
+            Some(p) => format!("{}/{}", Kind::ViosPair, p.metadata.name),
+            None => format!("{}/{frame}", Kind::Frame),
+        }
     }
 }
 
@@ -295,6 +320,37 @@ mod tests {
         insta::assert_snapshot!(render(&stop));
         let stopped = apply(&observed, &stop.actions);
         insta::assert_snapshot!(render(&plan(&crate::plan::fixture::lab_desired(), &stopped, PlanOptions::default())));
+    }
+
+    /// Only the backup's SEA exists (the primary's VIOS was down when it was made) and the
+    /// manifests stop the backup's VIOS: the soak found the stop refused for good ("no backup
+    /// SEA is running"). Now the primary's SEA is created, the backup's fails over to it
+    /// (`ha_mode=standby`) after that, and only then does the VIOS stop.
+    #[test]
+    fn a_vios_with_the_only_sea_fails_over_to_the_sea_the_plan_creates() {
+        use crate::action::Op;
+        use crate::status::{SeaHaMode, SeaState};
+        let mut observed = lab_converged();
+        let members = observed.status.seas.get_mut(&"p72-sea".parse::<crate::names::SeaName>().unwrap()).unwrap();
+        members.retain(|m| m.vios.as_str() == "p72vio2");
+        members[0].state = SeaState::Primary;
+        let down =
+            lab_desired_with(replace("p72.yaml", "{name: p72vio2, state: running}", "{name: p72vio2, state: stopped}"));
+        let p = plan(&down, &observed, PlanOptions::default());
+        assert!(p.errors.is_empty(), "{}", render(&p));
+        let find = |f: &dyn Fn(&Op) -> bool| p.actions.iter().find(|a| f(&a.op)).map(|a| a.id.clone());
+        let create = find(&|o| matches!(o, Op::CreateSea { vios, priority: 1, .. } if vios.as_str() == "p72vio1"));
+        let standby = find(
+            &|o| matches!(o, Op::SetSeaHaMode { vios, mode: SeaHaMode::Standby, .. } if vios.as_str() == "p72vio2"),
+        );
+        let stop = find(&|o| matches!(o, Op::StopVios { vios, .. } if vios.as_str() == "p72vio2"));
+        let (Some(create), Some(standby), Some(stop)) = (create, standby, stop) else {
+            panic!("a creation, a failover and a stop: {}", render(&p));
+        };
+        assert!(crate::plan::fixture::waits_for(&p.actions, &standby, &create), "{}", render(&p));
+        assert!(crate::plan::fixture::waits_for(&p.actions, &stop, &standby), "{}", render(&p));
+        let done = apply(&observed, &p.actions);
+        assert!(plan(&down, &done, PlanOptions::default()).is_empty(), "nothing is left once it ran");
     }
 
     /// The only VIOS of a blade is not stopped while a partition stays on it.

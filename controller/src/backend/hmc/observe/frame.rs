@@ -280,6 +280,9 @@ pub(super) fn frame(
         let sea = SeaName::new(format!("{fname}-sea")).map_err(|e| bad(SYS, "name", e.to_string()))?;
         let ha_mode = sea_ha_mode(&members.iter().map(|m| m.0.clone()).collect::<Vec<_>>());
         let first = &members[0];
+        let pair_members: Vec<ViosName> = vios_hw.iter().map(|h| h.name.clone()).collect();
+        let statuses: Vec<SeaMemberStatus> = members.iter().map(|m| m.0.clone()).collect();
+        let primary = SeaMemberStatus::primary_of(&statuses, &pair_members).unwrap_or_else(|| first.0.vios.clone());
         // The trunks every member bridges.
         let common: Vec<TrunkSpec> =
             first.3.iter().filter(|t| members.iter().all(|m| m.3.contains(t))).cloned().collect();
@@ -290,7 +293,7 @@ pub(super) fn frame(
                 SeaSpec {
                     vios_pair: pair.clone(),
                     ha_mode,
-                    primary: first.0.vios.clone(),
+                    primary,
                     real_adapter: first.1.clone(),
                     control_channel: first.2.clone(),
                     trunks: common,

@@ -222,7 +222,13 @@ pub(crate) fn fill_down_vios(e: &mut Estate, last: &Estate) {
                 }
                 members.sort_by_key(|m| m.priority);
                 // The SEA's configuration counts every member, up or down.
-                let (primary, ha_mode) = (members.first().map(|m| m.vios.clone()), sea_ha_mode(members));
+                let pair: Vec<ViosName> = e
+                    .vios_pairs
+                    .values()
+                    .filter(|p| p.spec.frame == f)
+                    .flat_map(|p| p.spec.members.iter().map(|m| m.name.clone()))
+                    .collect();
+                let (primary, ha_mode) = (SeaMemberStatus::primary_of(members, &pair), sea_ha_mode(members));
                 if let Some(sea) = e.seas.get_mut(&name) {
                     if let Some(p) = primary {
                         sea.spec.primary = p;
