@@ -1,6 +1,9 @@
 //! The `powerplane` command. All the work is in the library; this only hands over the
-//! process's arguments and exit code.
+//! process's arguments and exit code, on the allocator of [`allocator`].
+
+mod allocator;
 
 fn main() -> std::process::ExitCode {
+    allocator::keep_freed_memory();
     powerplane_controller::cli::main()
 }

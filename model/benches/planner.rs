@@ -3,17 +3,22 @@
 //! partition (criterion's throughput): planning is linear when `plan`'s time per partition at
 //! 100k stays within 1.3× of its time at 10k. `parse` is the floor of loading: a bare serde
 //! YAML parse of the same manifest files into untyped values, what `load` is compared with.
+//! It runs on the `powerplane` binary's allocator (mimalloc, keeping freed memory).
 
 #[path = "../../examples/estate_gen/mod.rs"]
 mod estate_gen;
 #[path = "realised/mod.rs"]
 mod realised;
+// The `powerplane` binary's allocator, so that the bench measures what runs.
+#[path = "../../controller/src/allocator.rs"]
+mod allocator;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use powerplane_model::{PlanOptions, load_manifests, plan, validate};
 use realised::fixture;
 
 fn benches(c: &mut Criterion) {
+    allocator::keep_freed_memory();
     let mut g = c.benchmark_group("planner");
     g.sample_size(10);
     for (frames, partitions) in [(50, 1_000), (500, 10_000), (1_000, 25_000), (4_000, 100_000)] {
