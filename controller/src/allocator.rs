@@ -2,7 +2,7 @@
 //! millions of small names and specs; at 100,000 partitions glibc's free-list work
 //! (`malloc_consolidate`, `unlink_chunk`, `_int_free`) took a third of a cold `plan`, and the
 //! planning phase's time per partition was 1.9× its time at 10,000. With mimalloc, keeping what
-//! is freed, it is 1.3× and the phase takes half the time (issue 35). Used by the `powerplane`
+//! is freed, it is 1.35× and the phase takes half the time (issue 35). Used by the `powerplane`
 //! binary and, by path, by the model's planner bench, so that the bench measures what runs.
 
 /// The global allocator.
@@ -19,7 +19,8 @@ pub(crate) const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// which cost more than glibc's allocator had. The process keeps the memory of its peak, as it
 /// did under glibc. Call first thing in `main`.
 pub(crate) fn keep_freed_memory() {
-    // SAFETY: sets one of mimalloc's global options, which it reads atomically.
+    // SAFETY: `mi_option_set` takes no pointers; it runs first in `main`, before any other
+    // thread of the process starts.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
 }
 
