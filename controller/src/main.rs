@@ -4,6 +4,6 @@
 mod allocator;
 
 fn main() -> std::process::ExitCode {
-    allocator::keep_freed_memory();
+    allocator::configure();
     powerplane_controller::cli::main()
 }

@@ -3,7 +3,7 @@
 //! partition (criterion's throughput): planning is linear when `plan`'s time per partition at
 //! 100k stays within 1.3× of its time at 10k. `parse` is the floor of loading: a bare serde
 //! YAML parse of the same manifest files into untyped values, what `load` is compared with.
-//! It runs on the `powerplane` binary's allocator (mimalloc, keeping freed memory).
+//! It runs on the `powerplane` binary's allocator and its options (`controller/src/allocator.rs`).
 
 #[path = "../../examples/estate_gen/mod.rs"]
 mod estate_gen;
@@ -18,7 +18,7 @@ use powerplane_model::{PlanOptions, load_manifests, plan, validate};
 use realised::fixture;
 
 fn benches(c: &mut Criterion) {
-    allocator::keep_freed_memory();
+    allocator::configure();
     let mut g = c.benchmark_group("planner");
     g.sample_size(10);
     for (frames, partitions) in [(50, 1_000), (500, 10_000), (1_000, 25_000), (4_000, 100_000)] {
