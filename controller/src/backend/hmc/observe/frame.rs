@@ -278,10 +278,10 @@ pub(super) fn frame(
     if !members.is_empty() {
         members.sort_by_key(|m| m.0.priority);
         let sea = SeaName::new(format!("{fname}-sea")).map_err(|e| bad(SYS, "name", e.to_string()))?;
-        let ha_mode = sea_ha_mode(&members.iter().map(|m| m.0.clone()).collect::<Vec<_>>());
+        let statuses: Vec<SeaMemberStatus> = members.iter().map(|m| m.0.clone()).collect();
+        let ha_mode = sea_ha_mode(&statuses);
         let first = &members[0];
         let pair_members: Vec<ViosName> = vios_hw.iter().map(|h| h.name.clone()).collect();
-        let statuses: Vec<SeaMemberStatus> = members.iter().map(|m| m.0.clone()).collect();
         let primary = SeaMemberStatus::primary_of(&statuses, &pair_members).unwrap_or_else(|| first.0.vios.clone());
         // The trunks every member bridges.
         let common: Vec<TrunkSpec> =
@@ -300,7 +300,7 @@ pub(super) fn frame(
                 },
             ),
         );
-        status.seas.insert(sea, members.into_iter().map(|m| m.0).collect());
+        status.seas.insert(sea, statuses);
     }
 
     // The shared memory pool and its paging devices.
